@@ -1,0 +1,226 @@
+package io.signalbox.registry;
+
+import com.google.common.net.InetAddresses;
+import com.google.common.net.InternetDomainName;
+import com.google.protobuf.util.Durations;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
+import io.signalbox.model.HeaderMatch;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteMatch;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.Route;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Checks every field of a {@link RegisterRequest} and turns it into a {@link Registration}. The first invalid field
+ * is reported by its path, so a client can fix its request without reading server logs.
+ *
+ * <p>Regular expressions are checked with RE2/J because Envoy evaluates them with RE2: a pattern Java accepts but
+ * RE2 does not (a lookahead, a backreference) would otherwise be rejected by every Envoy.
+ */
+public final class RegistrationValidator {
+
+  public static final int MAX_MESSAGE_BYTES = 256 * 1024;
+  public static final int MAX_ROUTES = 100;
+  static final int MAX_HOSTS_PER_ROUTE = 16;
+  static final int MAX_HEADERS_PER_ROUTE = 16;
+  static final int MAX_METADATA = 32;
+  static final int MAX_PATH_LENGTH = 1024;
+  static final Duration MAX_TIMEOUT = Duration.ofHours(1);
+
+  private static final java.util.regex.Pattern SERVICE_NAME =
+      java.util.regex.Pattern.compile("[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
+  private static final java.util.regex.Pattern INSTANCE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final java.util.regex.Pattern ZONE = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{0,63}");
+  private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]{1,128}");
+  private static final java.util.regex.Pattern METADATA_KEY = java.util.regex.Pattern.compile("[A-Za-z0-9._/-]{1,63}");
+  /** Printable ASCII without space, '?' and '#': a path as Envoy sees it after the query is split off. */
+  private static final java.util.regex.Pattern PATH = java.util.regex.Pattern.compile("/[\\x21-\\x7e&&[^?#]]*");
+  private static final Set<String> METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE");
+
+  private final HostResolver resolver;
+
+  public RegistrationValidator(HostResolver resolver) {
+    this.resolver = resolver;
+  }
+
+  public Registration validate(RegisterRequest request) {
+    int size = request.getSerializedSize();
+    check(size <= MAX_MESSAGE_BYTES, "request", "message is " + size + " bytes; the limit is " + MAX_MESSAGE_BYTES);
+    String service = request.getService();
+    check(!service.isEmpty(), "service", "is required");
+    check(service.length() <= 63, "service", "is longer than 63 characters");
+    check(SERVICE_NAME.matcher(service).matches(), "service",
+        "must be lowercase letters, digits and '-', starting with a letter and not ending with '-'");
+    check(request.hasInstance(), "instance", "is required");
+    Instance instance = instance(request.getInstance());
+    check(request.getRoutesCount() <= MAX_ROUTES, "routes",
+        "has " + request.getRoutesCount() + " routes; the limit is " + MAX_ROUTES);
+    List<RouteSpec> routes = new ArrayList<>();
+    Map<String, Integer> seen = new HashMap<>();
+    for (int i = 0; i < request.getRoutesCount(); i++) {
+      RouteSpec route = route("routes[" + i + "]", request.getRoutes(i));
+      for (String host : route.hosts().isEmpty() ? List.of("*") : route.hosts()) {
+        Integer earlier = seen.putIfAbsent(host + " " + route.match(), i);
+        check(earlier == null, "routes[" + i + "]", "has the same host and match as routes[" + earlier + "]");
+      }
+      routes.add(route);
+    }
+    if (request.hasLeaseTtl()) {
+      check(Durations.isValid(request.getLeaseTtl()) && !Durations.isNegative(request.getLeaseTtl()),
+          "lease_ttl", "must be a non-negative duration");
+    }
+    return new Registration(service, instance, routes);
+  }
+
+  /** The lease TTL the client asked for, if any; the store applies its bounds and default. */
+  public static Optional<Duration> requestedTtl(RegisterRequest request) {
+    if (!request.hasLeaseTtl() || Durations.toNanos(request.getLeaseTtl()) == 0) {
+      return Optional.empty();
+    }
+    return Optional.of(Duration.ofNanos(Durations.toNanos(request.getLeaseTtl())));
+  }
+
+  private Instance instance(io.signalbox.registry.v1.Instance proto) {
+    check(!proto.getId().isEmpty(), "instance.id", "is required");
+    check(INSTANCE_ID.matcher(proto.getId()).matches(), "instance.id",
+        "must be 1-128 characters of letters, digits, '.', '_', ':' and '-'");
+    String host = proto.getHost();
+    check(!host.isEmpty(), "instance.host", "is required");
+    check(host.length() <= 253 && (InetAddresses.isInetAddress(host) || isDnsName(host)), "instance.host",
+        "'" + abbreviate(host) + "' is neither an IP address nor a DNS name");
+    check(proto.getPort() >= 1 && proto.getPort() <= 65535, "instance.port",
+        proto.getPort() + " is out of range 1-65535");
+    check(ZONE.matcher(proto.getZone()).matches(), "instance.zone",
+        "must be at most 63 characters of letters, digits, '.', '_' and '-'");
+    check(proto.getWeight() <= 128, "instance.weight", proto.getWeight() + " is out of range 1-128");
+    check(proto.getMetadataCount() <= MAX_METADATA, "instance.metadata", "has more than " + MAX_METADATA + " entries");
+    proto.getMetadataMap().forEach((key, value) -> {
+      check(METADATA_KEY.matcher(key).matches(), "instance.metadata", "key '" + abbreviate(key) + "' is invalid");
+      check(value.length() <= 256, "instance.metadata[" + key + "]", "is longer than 256 characters");
+    });
+    String address = resolver.resolve(host).orElseThrow(
+        () -> new InvalidFieldException("instance.host", "'" + host + "' does not resolve to an IP address"));
+    return new Instance(proto.getId(), host, address, proto.getPort(), proto.getZone(), proto.getWeight(),
+        proto.getMetadataMap());
+  }
+
+  private RouteSpec route(String field, Route proto) {
+    check(proto.hasPath(), field + ".path", "a match (prefix, exact or regex) is required");
+    PathMatch path = switch (proto.getPath().getKindCase()) {
+      case PREFIX -> PathMatch.prefix(path(field + ".path.prefix", proto.getPath().getPrefix()));
+      case EXACT -> PathMatch.exact(path(field + ".path.exact", proto.getPath().getExact()));
+      case REGEX -> PathMatch.regex(regex(field + ".path.regex", proto.getPath().getRegex()));
+      case KIND_NOT_SET -> throw new InvalidFieldException(field + ".path", "a match (prefix, exact or regex) is required");
+    };
+    check(proto.getHostsCount() <= MAX_HOSTS_PER_ROUTE, field + ".hosts", "has more than " + MAX_HOSTS_PER_ROUTE);
+    List<String> hosts = new ArrayList<>();
+    for (int i = 0; i < proto.getHostsCount(); i++) {
+      hosts.add(virtualHost(field + ".hosts[" + i + "]", proto.getHosts(i)));
+    }
+    check(proto.getHeadersCount() <= MAX_HEADERS_PER_ROUTE, field + ".headers",
+        "has more than " + MAX_HEADERS_PER_ROUTE);
+    List<HeaderMatch> headers = new ArrayList<>();
+    for (int i = 0; i < proto.getHeadersCount(); i++) {
+      headers.add(header(field + ".headers[" + i + "]", proto.getHeaders(i)));
+    }
+    List<String> methods = new ArrayList<>();
+    for (int i = 0; i < proto.getMethodsCount(); i++) {
+      String method = proto.getMethods(i);
+      check(METHODS.contains(method), field + ".methods[" + i + "]",
+          "'" + abbreviate(method) + "' is not one of " + new java.util.TreeSet<>(METHODS));
+      methods.add(method);
+    }
+    Optional<String> rewrite = Optional.empty();
+    if (!proto.getPrefixRewrite().isEmpty()) {
+      check(path.kind() == PathMatch.Kind.PREFIX, field + ".prefix_rewrite", "is allowed only with a prefix match");
+      rewrite = Optional.of(path(field + ".prefix_rewrite", proto.getPrefixRewrite()));
+    }
+    Optional<Duration> timeout = Optional.empty();
+    if (proto.hasTimeout()) {
+      check(Durations.isValid(proto.getTimeout()) && !Durations.isNegative(proto.getTimeout()), field + ".timeout",
+          "must be a non-negative duration");
+      Duration value = Duration.ofNanos(Durations.toNanos(proto.getTimeout()));
+      check(value.compareTo(MAX_TIMEOUT) <= 0, field + ".timeout", "must be at most " + MAX_TIMEOUT);
+      timeout = Optional.of(value);
+    }
+    return new RouteSpec(hosts, new RouteMatch(path, headers, methods), rewrite, timeout);
+  }
+
+  private static String path(String field, String value) {
+    check(!value.isEmpty(), field, "is empty");
+    check(value.length() <= MAX_PATH_LENGTH, field, "is longer than " + MAX_PATH_LENGTH + " characters");
+    check(value.startsWith("/"), field, "'" + abbreviate(value) + "' must start with '/'");
+    check(PATH.matcher(value).matches(), field,
+        "'" + abbreviate(value) + "' may contain only printable ASCII without spaces, '?' and '#'");
+    return value;
+  }
+
+  private static String regex(String field, String value) {
+    check(!value.isEmpty(), field, "is empty");
+    check(value.length() <= MAX_PATH_LENGTH, field, "is longer than " + MAX_PATH_LENGTH + " characters");
+    try {
+      Pattern.compile(value);
+    } catch (PatternSyntaxException e) {
+      throw new InvalidFieldException(field, "is not a valid RE2 regular expression: " + e.getDescription());
+    }
+    return value;
+  }
+
+  private static String virtualHost(String field, String host) {
+    check(!host.isEmpty(), field, "is empty");
+    check(host.equals(host.toLowerCase(java.util.Locale.ROOT)), field, "'" + abbreviate(host) + "' must be lowercase");
+    String name = host.startsWith("*.") ? host.substring(2) : host;
+    check(host.equals("*") || (host.length() <= 253 && (isDnsName(name) || InetAddresses.isInetAddress(name))), field,
+        "'" + abbreviate(host) + "' is not a host name, '*.' wildcard or '*'");
+    return host;
+  }
+
+  private static HeaderMatch header(String field, io.signalbox.registry.v1.HeaderMatch proto) {
+    check(HEADER_NAME.matcher(proto.getName()).matches(), field + ".name",
+        "'" + abbreviate(proto.getName()) + "' is not a lowercase HTTP header name");
+    return switch (proto.getKindCase()) {
+      case EXACT -> new HeaderMatch(proto.getName(), HeaderMatch.Kind.EXACT,
+          headerValue(field + ".exact", proto.getExact()), proto.getInvert());
+      case PREFIX -> new HeaderMatch(proto.getName(), HeaderMatch.Kind.PREFIX,
+          headerValue(field + ".prefix", proto.getPrefix()), proto.getInvert());
+      case REGEX -> new HeaderMatch(proto.getName(), HeaderMatch.Kind.REGEX,
+          regex(field + ".regex", proto.getRegex()), proto.getInvert());
+      case PRESENT -> new HeaderMatch(proto.getName(),
+          proto.getPresent() ? HeaderMatch.Kind.PRESENT : HeaderMatch.Kind.ABSENT, "", proto.getInvert());
+      case KIND_NOT_SET -> throw new InvalidFieldException(field, "a match (exact, prefix, regex or present) is required");
+    };
+  }
+
+  private static String headerValue(String field, String value) {
+    check(value.length() <= 1024, field, "is longer than 1024 characters");
+    check(value.chars().allMatch(c -> c >= 0x20 && c < 0x7f), field, "may contain only printable ASCII");
+    return value;
+  }
+
+  private static boolean isDnsName(String host) {
+    return InternetDomainName.isValid(host) && !host.endsWith(".");
+  }
+
+  /** Echoing a huge or hostile value back in an error message helps nobody. */
+  private static String abbreviate(String value) {
+    return value.length() <= 64 ? value : value.substring(0, 61) + "...";
+  }
+
+  private static void check(boolean condition, String field, String message) {
+    if (!condition) {
+      throw new InvalidFieldException(field, message);
+    }
+  }
+}

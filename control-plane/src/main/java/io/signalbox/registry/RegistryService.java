@@ -1,0 +1,108 @@
+package io.signalbox.registry;
+
+import com.google.protobuf.util.Durations;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.signalbox.model.Registration;
+import io.signalbox.registry.v1.DeregisterRequest;
+import io.signalbox.registry.v1.DeregisterResponse;
+import io.signalbox.registry.v1.KeepAliveRequest;
+import io.signalbox.registry.v1.KeepAliveResponse;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.RegisterResponse;
+import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.store.Lease;
+import io.signalbox.store.RegistryStore;
+import io.signalbox.store.RouteConflictException;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@code signalbox.registry.v1.Registry} gRPC service. */
+public final class RegistryService extends RegistryGrpc.RegistryImplBase {
+
+  private static final Logger log = LoggerFactory.getLogger(RegistryService.class);
+
+  private final RegistryStore store;
+  private final RegistrationValidator validator;
+
+  public RegistryService(RegistryStore store, RegistrationValidator validator) {
+    this.store = store;
+    this.validator = validator;
+  }
+
+  @Override
+  public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
+    Registration registration;
+    try {
+      registration = validator.validate(request);
+    } catch (InvalidFieldException e) {
+      log.info("Rejected registration of service '{}': {}", abbreviate(request.getService()), e.getMessage());
+      response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    Lease lease;
+    try {
+      lease = store.register(registration, RegistrationValidator.requestedTtl(request));
+    } catch (RouteConflictException e) {
+      log.info("Rejected registration of service '{}': {}", registration.service(), e.getMessage());
+      response.onError(Status.ALREADY_EXISTS.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    log.debug("Registered {}/{} at {}:{} with {}", registration.service(), registration.instance().id(),
+        registration.instance().address(), registration.instance().port(), lease.id());
+    response.onNext(RegisterResponse.newBuilder()
+        .setLeaseId(lease.id())
+        .setTtl(Durations.fromNanos(lease.ttl().toNanos()))
+        .build());
+    response.onCompleted();
+  }
+
+  @Override
+  public StreamObserver<KeepAliveRequest> keepAlive(StreamObserver<KeepAliveResponse> responses) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(KeepAliveRequest request) {
+        Optional<Lease> lease = store.renew(request.getLeaseId());
+        KeepAliveResponse.Builder answer = KeepAliveResponse.newBuilder().setLeaseId(request.getLeaseId());
+        if (lease.isPresent()) {
+          answer.setStatus(KeepAliveResponse.Status.RENEWED)
+              .setTtl(Durations.fromNanos(lease.get().ttl().toNanos()));
+        } else {
+          answer.setStatus(KeepAliveResponse.Status.LEASE_UNKNOWN);
+        }
+        synchronized (responses) {
+          responses.onNext(answer.build());
+        }
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        // The client went away; its leases run out on their own unless it comes back.
+      }
+
+      @Override
+      public void onCompleted() {
+        synchronized (responses) {
+          responses.onCompleted();
+        }
+      }
+    };
+  }
+
+  @Override
+  public void deregister(DeregisterRequest request, StreamObserver<DeregisterResponse> response) {
+    if (!store.deregister(request.getLeaseId())) {
+      response.onError(Status.NOT_FOUND
+          .withDescription("lease_id: lease '" + abbreviate(request.getLeaseId()) + "' is not known")
+          .asRuntimeException());
+      return;
+    }
+    response.onNext(DeregisterResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  private static String abbreviate(String value) {
+    return value.length() <= 64 ? value : value.substring(0, 61) + "...";
+  }
+}

@@ -1,0 +1,116 @@
+package io.signalbox.server;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.signalbox.registry.RegistrationValidator;
+import io.signalbox.registry.RegistryService;
+import io.signalbox.store.InMemoryRegistryStore;
+import io.signalbox.store.LeaseReaper;
+import io.signalbox.store.RegistryStore;
+import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.xds.NackAwareConfigWatcher;
+import io.signalbox.xds.NodeGroups;
+import io.signalbox.xds.SnapshotPublisher;
+import io.signalbox.xds.XdsCallbacks;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Signalbox: registry API and xDS on one gRPC server, and the pipeline between them
+ * (registry API → store → translator → snapshot cache → xDS).
+ */
+public final class ControlPlane implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
+
+  /** Registrations are small; anything near this is abuse, and the validator reports sizes above its own limit. */
+  private static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+  private final RegistryStore store;
+  private final LeaseReaper reaper;
+  private final SnapshotPublisher publisher;
+  private final XdsCallbacks callbacks;
+  private final Server server;
+
+  private ControlPlane(ControlPlaneConfig config) {
+    this.store = new InMemoryRegistryStore(config.leasePolicy());
+    NodeGroups groups = new NodeGroups();
+    SimpleCache<String> cache = new SimpleCache<>(groups);
+    this.publisher = new SnapshotPublisher(store, new GatewayTranslator(config.gateway()), cache,
+        config.publishQuietPeriod(), config.publishMaxDelay());
+    NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(cache);
+    this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher);
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
+        new CachedProtoResourcesSerializer());
+    HealthStatusManager health = new HealthStatusManager();
+    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()))
+        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .addService(new RegistryService(store, new RegistrationValidator(config.hostResolver())))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionService.newInstance())
+        .build();
+    // The store is complete before anything is published: an empty first snapshot would blank every Envoy.
+    publisher.start();
+    this.reaper = new LeaseReaper(store, config.leaseReapInterval());
+    try {
+      server.start();
+    } catch (IOException e) {
+      close();
+      throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
+    }
+    health.setStatus("", ServingStatus.SERVING);
+    log.info("Signalbox listening on {}:{} (registry API and xDS); gateway listener '{}' on port {}",
+        config.grpcAddress(), grpcPort(), config.gateway().listenerName(), config.gateway().port());
+  }
+
+  public static ControlPlane start(ControlPlaneConfig config) {
+    return new ControlPlane(config);
+  }
+
+  /** The port actually bound (useful when the configured port was 0). */
+  public int grpcPort() {
+    return server.getPort();
+  }
+
+  public RegistryStore store() {
+    return store;
+  }
+
+  public SnapshotPublisher publisher() {
+    return publisher;
+  }
+
+  public XdsCallbacks xdsCallbacks() {
+    return callbacks;
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    reaper.close();
+    publisher.close();
+  }
+
+  /** Blocks until the gRPC server terminates. */
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+}

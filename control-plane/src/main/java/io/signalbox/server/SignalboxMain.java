@@ -1,0 +1,74 @@
+package io.signalbox.server;
+
+import io.signalbox.store.LeasePolicy;
+import io.signalbox.translate.GatewayConfig;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code signalbox}: runs the control plane until it is stopped. */
+@Command(name = "signalbox", mixinStandardHelpOptions = true,
+    description = "xDS control plane for Envoy, driven by service self-registration.")
+public final class SignalboxMain implements Callable<Integer> {
+
+  @Option(names = "--grpc-address", defaultValue = "0.0.0.0",
+      description = "Address of the gRPC server (registry API and xDS). Default: ${DEFAULT-VALUE}")
+  String grpcAddress;
+
+  @Option(names = "--grpc-port", defaultValue = "18000",
+      description = "Port of the gRPC server (registry API and xDS). Default: ${DEFAULT-VALUE}")
+  int grpcPort;
+
+  @Option(names = "--gateway-port", defaultValue = "10000",
+      description = "Port of Envoy's HTTP listener. Default: ${DEFAULT-VALUE}")
+  int gatewayPort;
+
+  @Option(names = "--gateway-address", defaultValue = "0.0.0.0",
+      description = "Address Envoy's HTTP listener binds to. Default: ${DEFAULT-VALUE}")
+  String gatewayAddress;
+
+  @Option(names = "--lease-ttl", defaultValue = "10s", converter = DurationConverter.class,
+      description = "Default lease TTL (e.g. 10s, 500ms). Default: ${DEFAULT-VALUE}")
+  Duration leaseTtl;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    ControlPlaneConfig config = ControlPlaneConfig.builder()
+        .grpcAddress(grpcAddress)
+        .grpcPort(grpcPort)
+        .gateway(GatewayConfig.DEFAULT.withPort(gatewayPort).withBindAddress(gatewayAddress))
+        .leasePolicy(LeasePolicy.withDefault(leaseTtl))
+        .build();
+    ControlPlane controlPlane = ControlPlane.start(config);
+    Runtime.getRuntime().addShutdownHook(new Thread(controlPlane::close, "signalbox-shutdown"));
+    controlPlane.awaitTermination();
+    return 0;
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new SignalboxMain()).execute(args));
+  }
+
+  /** Accepts "10s", "500ms", "2m" as well as ISO-8601 "PT10S". */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String text = value.trim().toLowerCase(java.util.Locale.ROOT);
+      if (text.startsWith("pt")) {
+        return Duration.parse(text);
+      }
+      if (text.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2)));
+      }
+      long amount = Long.parseLong(text.substring(0, text.length() - 1));
+      return switch (text.charAt(text.length() - 1)) {
+        case 's' -> Duration.ofSeconds(amount);
+        case 'm' -> Duration.ofMinutes(amount);
+        case 'h' -> Duration.ofHours(amount);
+        default -> throw new CommandLine.TypeConversionException("'" + value + "' is not a duration like 10s");
+      };
+    }
+  }
+}

@@ -1,0 +1,221 @@
+package io.signalbox.store;
+
+import io.signalbox.model.Instance;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryState;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongSupplier;
+
+/**
+ * The registry in memory. One lock guards everything: registrations are small and rare compared to how often the
+ * state is read, and a single lock makes the route-ownership check and the write one atomic step.
+ */
+public final class InMemoryRegistryStore implements RegistryStore {
+
+  private final LeasePolicy leasePolicy;
+  private final LongSupplier nanoClock;
+  private final SecureRandom random = new SecureRandom();
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+  private final Map<String, Entry> entriesByLease = new HashMap<>();
+  /** Live entries by service, then by instance id. */
+  private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
+  private final TreeMap<String, ServiceState> services = new TreeMap<>();
+  /** Which service owns each (host, match); derived from {@link #services}, kept for the conflict check. */
+  private final Map<RouteKey, String> routeOwners = new HashMap<>();
+  private long sequence;
+  private long revision;
+  private RegistryState cachedState = RegistryState.EMPTY;
+
+  public InMemoryRegistryStore(LeasePolicy leasePolicy) {
+    this(leasePolicy, System::nanoTime);
+  }
+
+  public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock) {
+    this.leasePolicy = Objects.requireNonNull(leasePolicy);
+    this.nanoClock = Objects.requireNonNull(nanoClock);
+  }
+
+  @Override
+  public Lease register(Registration registration, Optional<Duration> requestedTtl) {
+    Duration ttl = leasePolicy.grant(requestedTtl);
+    boolean changed;
+    String leaseId;
+    synchronized (this) {
+      checkOwnership(registration);
+      Map<String, Entry> instances = entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>());
+      Entry previous = instances.get(registration.instance().id());
+      leaseId = previous == null ? newLeaseId() : previous.leaseId;
+      Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos());
+      instances.put(registration.instance().id(), entry);
+      entriesByLease.put(leaseId, entry);
+      changed = recompute(registration.service());
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return new Lease(leaseId, ttl);
+  }
+
+  @Override
+  public synchronized Optional<Lease> renew(String leaseId) {
+    Entry entry = entriesByLease.get(leaseId);
+    if (entry == null) {
+      return Optional.empty();
+    }
+    entry.expiresAtNanos = nanoClock.getAsLong() + entry.ttl.toNanos();
+    return Optional.of(new Lease(leaseId, entry.ttl));
+  }
+
+  @Override
+  public boolean deregister(String leaseId) {
+    boolean changed;
+    synchronized (this) {
+      Entry entry = entriesByLease.get(leaseId);
+      if (entry == null) {
+        return false;
+      }
+      changed = remove(entry);
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return true;
+  }
+
+  @Override
+  public int expireLeases() {
+    boolean changed = false;
+    int expired = 0;
+    synchronized (this) {
+      long now = nanoClock.getAsLong();
+      for (Entry entry : List.copyOf(entriesByLease.values())) {
+        if (now - entry.expiresAtNanos >= 0) {
+          changed |= remove(entry);
+          expired++;
+        }
+      }
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return expired;
+  }
+
+  @Override
+  public synchronized RegistryState state() {
+    if (cachedState.revision() != revision) {
+      cachedState = new RegistryState(revision, services);
+    }
+    return cachedState;
+  }
+
+  @Override
+  public void addChangeListener(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  private void checkOwnership(Registration registration) {
+    for (RouteSpec route : registration.routes()) {
+      for (String host : hostsOf(route)) {
+        String owner = routeOwners.get(new RouteKey(host, route.match().toString()));
+        if (owner != null && !owner.equals(registration.service())) {
+          throw new RouteConflictException(host, route.match().toString(), owner);
+        }
+      }
+    }
+  }
+
+  private boolean remove(Entry entry) {
+    entriesByLease.remove(entry.leaseId);
+    Registration registration = entry.registration;
+    Map<String, Entry> instances = entriesByService.get(registration.service());
+    instances.remove(registration.instance().id());
+    if (instances.isEmpty()) {
+      entriesByService.remove(registration.service());
+    }
+    return recompute(registration.service());
+  }
+
+  /**
+   * Rebuilds one service from its live registrations: the newest registration's routes, minus any route that
+   * another service has come to own meanwhile (first owner keeps a route), and every live instance.
+   */
+  private boolean recompute(String service) {
+    List<Entry> live = List.copyOf(entriesByService.getOrDefault(service, Map.of()).values());
+    ServiceState before = services.get(service);
+    routeOwners.values().removeIf(service::equals);
+    ServiceState after = null;
+    if (!live.isEmpty()) {
+      Entry newest = live.stream().max(Comparator.comparingLong(e -> e.sequence)).orElseThrow();
+      List<RouteSpec> routes = new ArrayList<>();
+      for (RouteSpec route : newest.registration.routes()) {
+        if (hostsOf(route).stream().noneMatch(h -> routeOwners.containsKey(new RouteKey(h, route.match().toString())))) {
+          routes.add(route);
+          hostsOf(route).forEach(h -> routeOwners.put(new RouteKey(h, route.match().toString()), service));
+        }
+      }
+      List<Instance> instances = live.stream()
+          .map(e -> e.registration.instance())
+          .sorted(Comparator.comparing(Instance::id))
+          .toList();
+      after = new ServiceState(service, routes, instances);
+    }
+    if (Objects.equals(before, after)) {
+      return false;
+    }
+    if (after == null) {
+      services.remove(service);
+    } else {
+      services.put(service, after);
+    }
+    revision++;
+    return true;
+  }
+
+  private static List<String> hostsOf(RouteSpec route) {
+    return route.hosts().isEmpty() ? List.of("*") : route.hosts();
+  }
+
+  private String newLeaseId() {
+    byte[] bytes = new byte[12];
+    random.nextBytes(bytes);
+    return "lease-" + HexFormat.of().formatHex(bytes);
+  }
+
+  private void notifyListeners() {
+    listeners.forEach(Runnable::run);
+  }
+
+  private record RouteKey(String host, String match) {
+  }
+
+  private static final class Entry {
+    final Registration registration;
+    final String leaseId;
+    final long sequence;
+    final Duration ttl;
+    long expiresAtNanos;
+
+    Entry(Registration registration, String leaseId, long sequence, Duration ttl, long expiresAtNanos) {
+      this.registration = registration;
+      this.leaseId = leaseId;
+      this.sequence = sequence;
+      this.ttl = ttl;
+      this.expiresAtNanos = expiresAtNanos;
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package io.signalbox.store;
+
+import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryState;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Registrations and their leases. Implementations are thread-safe; every mutation that changes the
+ * {@link #state()} notifies the listeners after it is visible.
+ */
+public interface RegistryStore {
+
+  /**
+   * Registers an instance, or replaces the registration of the same (service, instance id) and renews its lease,
+   * keeping the lease id.
+   *
+   * @throws RouteConflictException when another service owns one of the routes; nothing changes then
+   */
+  Lease register(Registration registration, Optional<Duration> requestedTtl);
+
+  /** Renews a lease; empty when the lease is unknown (expired, deregistered, or never granted here). */
+  Optional<Lease> renew(String leaseId);
+
+  /** Removes the instance at once; false when the lease is unknown. */
+  boolean deregister(String leaseId);
+
+  /** Removes every instance whose lease has expired; returns how many. */
+  int expireLeases();
+
+  /** The current state; cheap to call repeatedly while nothing changes. */
+  RegistryState state();
+
+  /** Called after every change of {@link #state()}, on the thread that made it. Must not block. */
+  void addChangeListener(Runnable listener);
+}

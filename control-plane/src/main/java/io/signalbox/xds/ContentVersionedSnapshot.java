@@ -1,0 +1,113 @@
+package io.signalbox.xds;
+
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.SnapshotResources;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.signalbox.translate.XdsResources;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * A snapshot whose every resource is versioned by a hash of its content, and every type by a hash of its
+ * resources' names and versions. (java-control-plane's own factories give all types one version and resources
+ * their {@code hashCode()}, which differs between JVMs.)
+ *
+ * <p>For requests naming resources (SotW EDS and RDS), the version covers just the named ones, so an Envoy is
+ * sent a ClusterLoadAssignment only when that assignment changed.
+ */
+public final class ContentVersionedSnapshot extends Snapshot {
+
+  private final SnapshotResources<Cluster> clusters;
+  private final SnapshotResources<ClusterLoadAssignment> endpoints;
+  private final SnapshotResources<Listener> listeners;
+  private final SnapshotResources<RouteConfiguration> routes;
+  private final SnapshotResources<Secret> secrets;
+  private final String version;
+
+  private ContentVersionedSnapshot(XdsResources resources) {
+    this.clusters = versioned(resources.clusters(), Cluster::getName);
+    this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName);
+    this.listeners = versioned(resources.listeners(), Listener::getName);
+    this.routes = versioned(resources.routes(), RouteConfiguration::getName);
+    this.secrets = versioned(resources.secrets(), Secret::getName);
+    SortedMap<String, String> typeVersions = new TreeMap<>();
+    typeVersions.put("clusters", clusters.version());
+    typeVersions.put("endpoints", endpoints.version());
+    typeVersions.put("listeners", listeners.version());
+    typeVersions.put("routes", routes.version());
+    typeVersions.put("secrets", secrets.version());
+    this.version = ContentHash.ofVersions(typeVersions);
+  }
+
+  public static ContentVersionedSnapshot of(XdsResources resources) {
+    return new ContentVersionedSnapshot(resources);
+  }
+
+  /** A version of the whole snapshot: equal exactly when every type's version is equal. */
+  public String version() {
+    return version;
+  }
+
+  /**
+   * Re-declared only because javac does not see the parent's override (its wildcard differs from the
+   * grandparent's); the behaviour is the parent's.
+   */
+  @Override
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  public Map versionedResources(Resources.ResourceType type) {
+    return super.versionedResources(type);
+  }
+
+  @Override
+  public SnapshotResources<Cluster> clusters() {
+    return clusters;
+  }
+
+  @Override
+  public SnapshotResources<ClusterLoadAssignment> endpoints() {
+    return endpoints;
+  }
+
+  @Override
+  public SnapshotResources<Listener> listeners() {
+    return listeners;
+  }
+
+  @Override
+  public SnapshotResources<RouteConfiguration> routes() {
+    return routes;
+  }
+
+  @Override
+  public SnapshotResources<Secret> secrets() {
+    return secrets;
+  }
+
+  private static <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name) {
+    SortedMap<String, String> versionsByName = new TreeMap<>();
+    List<VersionedResource<T>> versioned = resources.stream().map(resource -> {
+      String version = ContentHash.of(resource);
+      versionsByName.put(name.apply(resource), version);
+      return VersionedResource.create(resource, version);
+    }).toList();
+    String typeVersion = ContentHash.ofVersions(versionsByName);
+    return SnapshotResources.create(versioned, names -> {
+      if (names.isEmpty()) {
+        return typeVersion;
+      }
+      SortedMap<String, String> requested = new TreeMap<>();
+      names.forEach(n -> requested.put(n, versionsByName.getOrDefault(n, "")));
+      return ContentHash.ofVersions(requested);
+    });
+  }
+}

@@ -1,0 +1,163 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.signalbox.model.RegistryState;
+import io.signalbox.store.RegistryStore;
+import io.signalbox.translate.Translator;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pipeline: one thread that turns registry changes into published snapshots.
+ *
+ * <p>Changes are coalesced: after a change the thread waits until no further change has arrived for the quiet
+ * period, but never longer than the maximum delay, then translates the newest state once. A burst of registrations
+ * therefore costs a handful of snapshots, and a lone registration only the quiet period. Publishing happens only
+ * here, never on a gRPC thread, because {@code SimpleCache.setSnapshot} answers every open watch on the caller's
+ * thread.
+ */
+public final class SnapshotPublisher implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
+
+  private final RegistryStore store;
+  private final Translator translator;
+  private final SimpleCache<String> cache;
+  private final long quietNanos;
+  private final long maxDelayNanos;
+  private final Set<String> groups = ConcurrentHashMap.newKeySet();
+  private final AtomicLong snapshotsBuilt = new AtomicLong();
+  private final Object signalLock = new Object();
+  private final Thread thread;
+
+  private long signals;
+  private long lastSignalNanos;
+  private volatile boolean running;
+  private volatile ContentVersionedSnapshot current;
+  private long translatedRevision = -1;
+
+  public SnapshotPublisher(RegistryStore store, Translator translator, SimpleCache<String> cache,
+                           Duration quietPeriod, Duration maxDelay) {
+    this.store = store;
+    this.translator = translator;
+    this.cache = cache;
+    this.quietNanos = quietPeriod.toNanos();
+    this.maxDelayNanos = maxDelay.toNanos();
+    this.thread = new Thread(this::run, "signalbox-pipeline");
+    this.thread.setDaemon(true);
+  }
+
+  /** Starts publishing. Call only once the store holds its full state: an empty snapshot blanks every Envoy. */
+  public void start() {
+    running = true;
+    store.addChangeListener(this::requestPublish);
+    thread.start();
+    requestPublish();
+  }
+
+  /** Asks for the current state to be published soon; cheap and non-blocking. */
+  public void requestPublish() {
+    synchronized (signalLock) {
+      signals++;
+      lastSignalNanos = System.nanoTime();
+      signalLock.notifyAll();
+    }
+  }
+
+  /** A node group has an Envoy connected: it is sent the current snapshot from now on. */
+  public void groupSeen(String group) {
+    if (groups.add(group)) {
+      requestPublish();
+    }
+  }
+
+  /** The snapshot every group is sent, or null before the first publication. */
+  public ContentVersionedSnapshot current() {
+    return current;
+  }
+
+  /** How many distinct snapshots were built; a measure of coalescing. */
+  public long snapshotsBuilt() {
+    return snapshotsBuilt.get();
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    synchronized (signalLock) {
+      signalLock.notifyAll();
+    }
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void run() {
+    long handled = 0;
+    while (running) {
+      try {
+        handled = awaitQuietAfterChange(handled);
+        if (running) {
+          publish();
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        // A failure here must not end the pipeline: the next change gets another try.
+        log.error("Publishing failed; Envoys keep their last configuration", e);
+      }
+    }
+  }
+
+  private long awaitQuietAfterChange(long handled) throws InterruptedException {
+    synchronized (signalLock) {
+      while (running && signals == handled) {
+        signalLock.wait();
+      }
+      long deadline = System.nanoTime() + maxDelayNanos;
+      while (running) {
+        long wakeAt = Math.min(lastSignalNanos + quietNanos, deadline);
+        long waitNanos = wakeAt - System.nanoTime();
+        if (waitNanos <= 0) {
+          break;
+        }
+        TimeUnit.NANOSECONDS.timedWait(signalLock, waitNanos);
+      }
+      return signals;
+    }
+  }
+
+  private void publish() {
+    RegistryState state = store.state();
+    if (current == null || state.revision() != translatedRevision) {
+      long started = System.nanoTime();
+      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state));
+      try {
+        snapshot.ensureConsistent();
+      } catch (SnapshotConsistencyException e) {
+        log.error("Translation of revision {} is inconsistent and is not published", state.revision(), e);
+        return;
+      }
+      translatedRevision = state.revision();
+      if (current == null || !snapshot.version().equals(current.version())) {
+        current = snapshot;
+        snapshotsBuilt.incrementAndGet();
+        log.debug("Built snapshot {} from revision {} in {} us", snapshot.version(), state.revision(),
+            (System.nanoTime() - started) / 1000);
+      }
+    }
+    for (String group : groups) {
+      if (cache.getSnapshot(group) != current) {
+        cache.setSnapshot(group, current);
+      }
+    }
+  }
+}

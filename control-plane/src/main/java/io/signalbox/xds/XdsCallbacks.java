@@ -1,0 +1,90 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches xDS streams: announces each node group the first time one of its Envoys connects (so the pipeline
+ * publishes a snapshot for it), and reports NACKs with the node and Envoy's error.
+ */
+public final class XdsCallbacks implements DiscoveryServerCallbacks {
+
+  private static final Logger log = LoggerFactory.getLogger(XdsCallbacks.class);
+
+  private final NodeGroups groups;
+  private final Consumer<String> groupSeen;
+  private final NackAwareConfigWatcher watcher;
+  private final Map<Long, Node> nodesByStream = new ConcurrentHashMap<>();
+  private final AtomicLong nacks = new AtomicLong();
+
+  public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
+    this.groups = groups;
+    this.groupSeen = groupSeen;
+    this.watcher = watcher;
+  }
+
+  @Override
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    onRequest(streamId, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
+        ? request.getErrorDetail().getMessage() : null);
+  }
+
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    onRequest(streamId, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
+        ? request.getErrorDetail().getMessage() : null);
+  }
+
+  @Override
+  public void onStreamClose(long streamId, String typeUrl) {
+    closed(streamId, null);
+  }
+
+  @Override
+  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+    closed(streamId, error);
+  }
+
+  /** NACKs received since start. */
+  public long nackCount() {
+    return nacks.get();
+  }
+
+  /** Open xDS streams. */
+  public int connectedStreams() {
+    return nodesByStream.size();
+  }
+
+  private void onRequest(long streamId, Node node, String typeUrl, String acceptedVersion, String nackDetail) {
+    if (nodesByStream.putIfAbsent(streamId, node) == null) {
+      String group = groups.hash(node);
+      log.info("Envoy connected: node={} group={} stream={}", node.getId(), group, streamId);
+      groupSeen.accept(group);
+    }
+    if (nackDetail != null) {
+      nacks.incrementAndGet();
+      log.warn("NACK from node={} group={} type={} (still running version '{}'): {}", node.getId(),
+          groups.hash(node), typeUrl, acceptedVersion, nackDetail);
+    }
+  }
+
+  private void closed(long streamId, Throwable error) {
+    Node node = nodesByStream.remove(streamId);
+    if (node == null) {
+      return;
+    }
+    if (nodesByStream.values().stream().noneMatch(n -> n.getId().equals(node.getId()))) {
+      watcher.forget(node.getId());
+    }
+    log.info("Envoy disconnected: node={} stream={}{}", node.getId(), streamId,
+        error == null ? "" : " (" + error.getMessage() + ")");
+  }
+}

@@ -1,0 +1,104 @@
+package io.signalbox.translate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.google.common.net.InetAddresses;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.signalbox.model.Registration;
+import io.signalbox.registry.HostResolver;
+import io.signalbox.registry.RegistrationValidator;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.store.InMemoryRegistryStore;
+import io.signalbox.store.LeasePolicy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Translation, specified by example: each {@code translate/in/NAME.yaml} (registrations in proto JSON form, in
+ * order, plus optional gateway settings) must translate to exactly {@code translate/out/NAME.yaml}.
+ *
+ * <p>Run with {@code -Dsignalbox.golden.update=true} to rewrite the expected files, then review the diff.
+ */
+class GoldenTranslationTest {
+
+  private static final Path CASES = Path.of("src/test/resources/translate");
+  private static final boolean UPDATE = Boolean.getBoolean("signalbox.golden.update");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
+      .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+      .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static Stream<String> cases() throws IOException {
+    try (Stream<Path> files = Files.list(CASES.resolve("in"))) {
+      return files.map(p -> p.getFileName().toString())
+          .filter(name -> name.endsWith(".yaml"))
+          .map(name -> name.substring(0, name.length() - ".yaml".length()))
+          .sorted()
+          .toList()
+          .stream();
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void translatesAsRecorded(String name) throws IOException {
+    JsonNode input = YAML.readTree(CASES.resolve("in/" + name + ".yaml").toFile());
+    String actual = YAML.writeValueAsString(translate(input));
+    Path expectedFile = CASES.resolve("out/" + name + ".yaml");
+    if (UPDATE) {
+      Files.writeString(expectedFile, actual);
+    }
+    assertThat(expectedFile).as("golden file for case %s (regenerate with -Dsignalbox.golden.update=true)", name)
+        .exists();
+    assertThat(actual).isEqualTo(Files.readString(expectedFile));
+  }
+
+  private static JsonNode translate(JsonNode input) throws IOException {
+    GatewayConfig gateway = GatewayConfig.DEFAULT;
+    if (input.has("gateway")) {
+      JsonNode settings = input.get("gateway");
+      gateway = new GatewayConfig(settings.path("listenerName").asText(gateway.listenerName()),
+          settings.path("bindAddress").asText(gateway.bindAddress()), settings.path("port").asInt(gateway.port()),
+          gateway.upstreamConnectTimeout());
+    }
+    // Goldens use IP literals only; a case must never depend on DNS.
+    RegistrationValidator validator = new RegistrationValidator(
+        host -> InetAddresses.isInetAddress(host) ? HostResolver.system().resolve(host) : Optional.empty());
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
+    for (JsonNode registration : input.path("registrations")) {
+      RegisterRequest.Builder request = RegisterRequest.newBuilder();
+      JsonFormat.parser().merge(JSON.writeValueAsString(registration), request);
+      Registration validated = validator.validate(request.build());
+      store.register(validated, Optional.empty());
+    }
+    XdsResources resources = new GatewayTranslator(gateway).translate(store.state());
+    ObjectNode output = JSON.createObjectNode();
+    output.set("listeners", toJson(resources.listeners()));
+    output.set("routes", toJson(resources.routes()));
+    output.set("clusters", toJson(resources.clusters()));
+    output.set("endpoints", toJson(resources.endpoints()));
+    output.set("secrets", toJson(resources.secrets()));
+    return output;
+  }
+
+  private static ArrayNode toJson(List<? extends Message> messages) throws IOException {
+    ArrayNode array = JSON.createArrayNode();
+    for (Message message : messages) {
+      array.add(JSON.readTree(XdsJson.print(message)));
+    }
+    return array;
+  }
+}
