@@ -1,0 +1,208 @@
+package io.signalbox.client;
+
+import io.signalbox.registry.v1.Instance;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.Route;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What one service instance announces: who it is, where it listens and which routes it wants served. Immutable.
+ *
+ * <p>Only obvious mistakes are caught here; the control plane is the authority on what is valid and answers
+ * INVALID_ARGUMENT naming the field.
+ */
+public final class ServiceRegistration {
+
+    private final String service;
+    private final String instanceId;
+    private final String host;
+    private final int port;
+    private final String zone;
+    private final int weight;
+    private final Map<String, String> metadata;
+    private final List<Route> routes;
+    private final Duration leaseTtl;
+
+    private ServiceRegistration(Builder builder) {
+        this.service = builder.service;
+        this.instanceId = builder.instanceId;
+        this.host = builder.host;
+        this.port = builder.port;
+        this.zone = builder.zone;
+        this.weight = builder.weight;
+        this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(builder.metadata));
+        this.routes = List.copyOf(builder.routes);
+        this.leaseTtl = builder.leaseTtl;
+    }
+
+    public static Builder builder(String service) {
+        return new Builder(service);
+    }
+
+    public String service() {
+        return service;
+    }
+
+    public String instanceId() {
+        return instanceId;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** The locality zone, or "" when none was given. */
+    public String zone() {
+        return zone;
+    }
+
+    /** The load-balancing weight; 0 means the control plane's default of 1. */
+    public int weight() {
+        return weight;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public List<Route> routes() {
+        return routes;
+    }
+
+    /** The requested lease TTL; empty means the control plane's default. */
+    public Optional<Duration> leaseTtl() {
+        return Optional.ofNullable(leaseTtl);
+    }
+
+    public RegisterRequest toRequest() {
+        RegisterRequest.Builder request = RegisterRequest.newBuilder()
+                .setService(service)
+                .setInstance(Instance.newBuilder()
+                        .setId(instanceId)
+                        .setHost(host)
+                        .setPort(port)
+                        .setZone(zone)
+                        .setWeight(weight)
+                        .putAllMetadata(metadata))
+                .addAllRoutes(routes);
+        if (leaseTtl != null) {
+            request.setLeaseTtl(ProtoDurations.toProto(leaseTtl));
+        }
+        return request.build();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ServiceRegistration other && toRequest().equals(other.toRequest());
+    }
+
+    @Override
+    public int hashCode() {
+        return toRequest().hashCode();
+    }
+
+    /** "service/instance-id", the name used in the client's log lines. */
+    @Override
+    public String toString() {
+        return service + "/" + instanceId;
+    }
+
+    public static final class Builder {
+
+        private final String service;
+        private String instanceId;
+        private String host;
+        private int port;
+        private String zone = "";
+        private int weight;
+        private final Map<String, String> metadata = new LinkedHashMap<>();
+        private final List<Route> routes = new ArrayList<>();
+        private Duration leaseTtl;
+
+        private Builder(String service) {
+            this.service = requireNonBlank(service, "service");
+        }
+
+        /** Where this instance listens: an address or DNS name Envoy can reach, and a port in 1-65535. */
+        public Builder instance(String id, String host, int port) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port must be in 1-65535: " + port);
+            }
+            this.instanceId = requireNonBlank(id, "instance id");
+            this.host = requireNonBlank(host, "host");
+            this.port = port;
+            return this;
+        }
+
+        public Builder zone(String zone) {
+            this.zone = Objects.requireNonNull(zone, "zone");
+            return this;
+        }
+
+        /** Load-balancing weight, 1-128. */
+        public Builder weight(int weight) {
+            if (weight < 1) {
+                throw new IllegalArgumentException("weight must be positive: " + weight);
+            }
+            this.weight = weight;
+            return this;
+        }
+
+        public Builder metadata(String key, String value) {
+            metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        public Builder metadata(Map<String, String> entries) {
+            entries.forEach(this::metadata);
+            return this;
+        }
+
+        public Builder route(RouteSpec route) {
+            return route(route.toProto());
+        }
+
+        public Builder route(Route route) {
+            routes.add(Objects.requireNonNull(route, "route"));
+            return this;
+        }
+
+        /**
+         * The TTL to ask for; the control plane clamps it to [1 s, 5 min]. A shorter TTL removes a crashed
+         * instance sooner at the price of more keep-alive traffic.
+         */
+        public Builder leaseTtl(Duration ttl) {
+            Objects.requireNonNull(ttl, "ttl");
+            if (ttl.isNegative() || ttl.isZero()) {
+                throw new IllegalArgumentException("lease TTL must be positive: " + ttl);
+            }
+            this.leaseTtl = ttl;
+            return this;
+        }
+
+        public ServiceRegistration build() {
+            if (instanceId == null) {
+                throw new IllegalStateException("instance(id, host, port) is required");
+            }
+            return new ServiceRegistration(this);
+        }
+
+        private static String requireNonBlank(String value, String what) {
+            if (value == null || value.isBlank()) {
+                throw new IllegalArgumentException(what + " must not be blank");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.signalbox.samples;
+
+import io.signalbox.client.Registration;
+import io.signalbox.client.RegistrationException;
+import io.signalbox.client.RegistryClient;
+import io.signalbox.client.Routes;
+import io.signalbox.client.ServiceRegistration;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs one {@link EchoService} instance and registers it with the control plane until the process is terminated;
+ * the SDK's shutdown hook deregisters it on SIGTERM or Ctrl-C.
+ */
+@Command(name = "sample-service", mixinStandardHelpOptions = true,
+        description = "Runs an echo HTTP service instance that registers itself with Signalbox.")
+public final class SampleServiceMain implements Callable<Integer> {
+
+    @Option(names = "--service", required = true, description = "Service name, e.g. users or orders.")
+    private String service;
+
+    @Option(names = "--instance-id", description = "Instance id (default: <service>-<4 random hex digits>).")
+    private String instanceId;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    private String host;
+
+    @Option(names = "--advertise-host",
+            description = "Address Envoy should use to reach this instance (default: the --host value).")
+    private String advertiseHost;
+
+    @Option(names = "--port", defaultValue = "0", description = "Port to listen on; 0 picks a free one (default).")
+    private int port;
+
+    @Option(names = "--control-plane", defaultValue = "127.0.0.1:18000",
+            description = "Registry address of the control plane (default: ${DEFAULT-VALUE}).")
+    private String controlPlane;
+
+    @Option(names = "--prefix", description = "Route path prefix (default: /<service>).")
+    private String prefix;
+
+    @Option(names = "--ttl", description = "Lease TTL in seconds (default: the control plane's).")
+    private Integer ttlSeconds;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SampleServiceMain()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        String id = instanceId != null ? instanceId : service + "-" + randomSuffix();
+        EchoService echo = EchoService.start(service, id, host, port);
+        RegistryClient client = RegistryClient.connect(controlPlane);
+        Registration registration;
+        try {
+            registration = client.register(registration(id, echo.port()));
+        } catch (RegistrationException e) {
+            System.err.println("Registration failed: " + e.getMessage());
+            client.close();
+            echo.close();
+            return 1;
+        }
+        System.out.printf("%s instance %s listening on %s:%d, registered with lease %s%n",
+                service, id, host, echo.port(), registration.leaseId());
+        System.out.flush();
+        // Nothing more to do on this thread: serving happens on the echo workers, keep-alives on the client's.
+        new CountDownLatch(1).await();
+        return 0;
+    }
+
+    private ServiceRegistration registration(String id, int boundPort) {
+        ServiceRegistration.Builder builder = ServiceRegistration.builder(service)
+                .instance(id, advertiseHost != null ? advertiseHost : host, boundPort)
+                .route(Routes.prefix(prefix != null ? prefix : "/" + service));
+        if (ttlSeconds != null) {
+            builder.leaseTtl(Duration.ofSeconds(ttlSeconds));
+        }
+        return builder.build();
+    }
+
+    private static String randomSuffix() {
+        return HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt(0x10000));
+    }
+}
