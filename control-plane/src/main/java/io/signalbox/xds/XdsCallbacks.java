@@ -3,7 +3,9 @@ package io.signalbox.xds;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,6 +26,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final NackAwareConfigWatcher watcher;
   private final Map<Long, Node> nodesByStream = new ConcurrentHashMap<>();
   private final AtomicLong nacks = new AtomicLong();
+  private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
 
   public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
     this.groups = groups;
@@ -44,6 +47,16 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   }
 
   @Override
+  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    countResponse(response.getTypeUrl());
+  }
+
+  @Override
+  public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    countResponse(response.getTypeUrl());
+  }
+
+  @Override
   public void onStreamClose(long streamId, String typeUrl) {
     closed(streamId, null);
   }
@@ -56,6 +69,12 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   /** NACKs received since start. */
   public long nackCount() {
     return nacks.get();
+  }
+
+  /** Responses sent for a type URL since start, over all streams: shows whether pushes settle. */
+  public long responsesSent(String typeUrl) {
+    AtomicLong count = responsesByType.get(typeUrl);
+    return count == null ? 0 : count.get();
   }
 
   /** Open xDS streams. */
@@ -74,6 +93,10 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
       log.warn("NACK from node={} group={} type={} (still running version '{}'): {}", node.getId(),
           groups.hash(node), typeUrl, acceptedVersion, nackDetail);
     }
+  }
+
+  private void countResponse(String typeUrl) {
+    responsesByType.computeIfAbsent(typeUrl, t -> new AtomicLong()).incrementAndGet();
   }
 
   private void closed(long streamId, Throwable error) {

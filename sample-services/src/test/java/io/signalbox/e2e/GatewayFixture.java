@@ -1,0 +1,133 @@
+package io.signalbox.e2e;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.client.Registration;
+import io.signalbox.client.RegistryClient;
+import io.signalbox.client.RouteSpec;
+import io.signalbox.client.ServiceRegistration;
+import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.samples.EchoService;
+import io.signalbox.server.ControlPlane;
+import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FreePorts;
+import io.signalbox.translate.GatewayConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A control plane, one edge Envoy connected to it over ADS, and the backends a test starts: everything on loopback,
+ * on free ports, torn down in reverse order.
+ */
+final class GatewayFixture implements AutoCloseable {
+
+  static final String GROUP = "edge";
+
+  private final ControlPlane controlPlane;
+  private final int gatewayPort;
+  private final EnvoyProcess.XdsMode mode;
+  private final RegistryClient client;
+  private final ManagedChannel rawChannel;
+  private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
+  private final List<EnvoyProcess> envoys = Collections.synchronizedList(new ArrayList<>());
+
+  private GatewayFixture(EnvoyProcess.XdsMode mode, Consumer<ControlPlaneConfig.Builder> customizer) {
+    this.mode = mode;
+    this.gatewayPort = FreePorts.allocate();
+    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
+        .grpcAddress("127.0.0.1")
+        .grpcPort(0)
+        .gateway(GatewayConfig.DEFAULT.withPort(gatewayPort).withBindAddress("127.0.0.1"));
+    customizer.accept(config);
+    this.controlPlane = ControlPlane.start(config.build());
+    this.client = RegistryClient.builder().target("127.0.0.1:" + controlPlane.grpcPort()).shutdownHook(false).build();
+    this.rawChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
+  }
+
+  static GatewayFixture start(EnvoyProcess.XdsMode mode) {
+    return start(mode, config -> { });
+  }
+
+  /** Starts the control plane and one Envoy of group {@link #GROUP}, and waits until Envoy is ready. */
+  static GatewayFixture start(EnvoyProcess.XdsMode mode, Consumer<ControlPlaneConfig.Builder> customizer) {
+    GatewayFixture fixture = new GatewayFixture(mode, customizer);
+    try {
+      fixture.startEnvoy("edge-1").awaitReady();
+      return fixture;
+    } catch (RuntimeException e) {
+      fixture.close();
+      throw e;
+    }
+  }
+
+  /** Another Envoy of the same group, e.g. to check that a whole group is sent one configuration. */
+  EnvoyProcess startEnvoy(String nodeId) {
+    EnvoyProcess envoy = EnvoyProcess.builder()
+        .nodeId(nodeId)
+        .nodeCluster(GROUP)
+        .xdsPort(controlPlane.grpcPort())
+        .xdsMode(mode)
+        .start();
+    envoys.add(envoy);
+    return envoy;
+  }
+
+  EnvoyProcess envoy() {
+    return envoys.get(0);
+  }
+
+  ControlPlane controlPlane() {
+    return controlPlane;
+  }
+
+  String url(String path) {
+    return "http://127.0.0.1:" + gatewayPort + path;
+  }
+
+  /** A backend answering as {@code service}/{@code instanceId}; closed with the fixture. */
+  EchoService backend(String service, String instanceId) {
+    EchoService backend = EchoService.start(service, instanceId, "127.0.0.1", 0);
+    owned.add(backend);
+    return backend;
+  }
+
+  /** Starts a backend and registers it through the SDK, as a sample service does at startup. */
+  Registration serve(String service, String instanceId, RouteSpec route) {
+    EchoService backend = backend(service, instanceId);
+    return register(ServiceRegistration.builder(service).instance(instanceId, "127.0.0.1", backend.port())
+        .route(route).build());
+  }
+
+  Registration register(ServiceRegistration registration) {
+    Registration handle = client.register(registration);
+    owned.add(handle);
+    return handle;
+  }
+
+  /** The registry API without the SDK, for requests the SDK would never send and for instances that never renew. */
+  RegistryGrpc.RegistryBlockingStub registryStub() {
+    return RegistryGrpc.newBlockingStub(rawChannel).withDeadlineAfter(Duration.ofSeconds(5).toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    List<AutoCloseable> toClose = new ArrayList<>(owned);
+    Collections.reverse(toClose);
+    for (AutoCloseable closeable : toClose) {
+      try {
+        closeable.close();
+      } catch (Exception ignored) {
+        // Teardown continues: one stuck backend must not leave Envoy processes behind.
+      }
+    }
+    client.close();
+    rawChannel.shutdownNow();
+    envoys.forEach(EnvoyProcess::close);
+    controlPlane.close();
+  }
+}
