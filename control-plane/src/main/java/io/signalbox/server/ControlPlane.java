@@ -15,6 +15,7 @@ import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseReaper;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.SnapshotPublisher;
@@ -50,7 +51,7 @@ public final class ControlPlane implements AutoCloseable {
     SimpleCache<String> cache = new SimpleCache<>(groups);
     this.publisher = new SnapshotPublisher(store, new GatewayTranslator(config.gateway()), cache,
         config.publishQuietPeriod(), config.publishMaxDelay());
-    NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(cache);
+    NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(new InitialDeltaResponseWatcher(cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher);
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());

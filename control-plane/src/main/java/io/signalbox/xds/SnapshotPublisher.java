@@ -35,6 +35,8 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final Set<String> groups = ConcurrentHashMap.newKeySet();
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final Object signalLock = new Object();
+  /** Orders snapshot publications, so an older snapshot never overwrites a newer one for a group. */
+  private final Object publishLock = new Object();
   private final Thread thread;
 
   private long signals;
@@ -71,10 +73,19 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
   }
 
-  /** A node group has an Envoy connected: it is sent the current snapshot from now on. */
+  /**
+   * A node group has an Envoy connected: it is sent the current snapshot from now on. The first time, the snapshot
+   * is set before this returns, so the Envoy's very first requests find it (rather than waiting for the pipeline).
+   * This happens once per group, so it does not put publishing on gRPC threads in general.
+   */
   public void groupSeen(String group) {
-    if (groups.add(group)) {
-      requestPublish();
+    if (groups.contains(group)) {
+      return;
+    }
+    synchronized (publishLock) {
+      if (groups.add(group) && current != null) {
+        cache.setSnapshot(group, current);
+      }
     }
   }
 
@@ -155,9 +166,11 @@ public final class SnapshotPublisher implements AutoCloseable {
             (System.nanoTime() - started) / 1000);
       }
     }
-    for (String group : groups) {
-      if (cache.getSnapshot(group) != current) {
-        cache.setSnapshot(group, current);
+    synchronized (publishLock) {
+      for (String group : groups) {
+        if (cache.getSnapshot(group) != current) {
+          cache.setSnapshot(group, current);
+        }
       }
     }
   }
