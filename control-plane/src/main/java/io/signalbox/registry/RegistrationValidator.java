@@ -68,11 +68,11 @@ public final class RegistrationValidator {
     check(request.getRoutesCount() <= MAX_ROUTES, "routes",
         "has " + request.getRoutesCount() + " routes; the limit is " + MAX_ROUTES);
     List<RouteSpec> routes = new ArrayList<>();
-    Map<String, Integer> seen = new HashMap<>();
+    Map<HostAndMatch, Integer> seen = new HashMap<>();
     for (int i = 0; i < request.getRoutesCount(); i++) {
       RouteSpec route = route("routes[" + i + "]", request.getRoutes(i));
       for (String host : route.hosts().isEmpty() ? List.of("*") : route.hosts()) {
-        Integer earlier = seen.putIfAbsent(host + " " + route.match(), i);
+        Integer earlier = seen.putIfAbsent(new HostAndMatch(host, route.match()), i);
         check(earlier == null, "routes[" + i + "]", "has the same host and match as routes[" + earlier + "]");
       }
       routes.add(route);
@@ -86,10 +86,14 @@ public final class RegistrationValidator {
 
   /** The lease TTL the client asked for, if any; the store applies its bounds and default. */
   public static Optional<Duration> requestedTtl(RegisterRequest request) {
-    if (!request.hasLeaseTtl() || Durations.toNanos(request.getLeaseTtl()) == 0) {
+    if (!request.hasLeaseTtl() || (request.getLeaseTtl().getSeconds() == 0 && request.getLeaseTtl().getNanos() == 0)) {
       return Optional.empty();
     }
-    return Optional.of(Duration.ofNanos(Durations.toNanos(request.getLeaseTtl())));
+    // java.time.Duration, not nanoseconds: a valid proto Duration of centuries would overflow a long of nanos.
+    return Optional.of(Duration.ofSeconds(request.getLeaseTtl().getSeconds(), request.getLeaseTtl().getNanos()));
+  }
+
+  private record HostAndMatch(String host, RouteMatch match) {
   }
 
   private Instance instance(io.signalbox.registry.v1.Instance proto) {
@@ -101,10 +105,12 @@ public final class RegistrationValidator {
     check(host.length() <= 253 && (InetAddresses.isInetAddress(host) || isDnsName(host)), "instance.host",
         "'" + abbreviate(host) + "' is neither an IP address nor a DNS name");
     check(proto.getPort() >= 1 && proto.getPort() <= 65535, "instance.port",
-        proto.getPort() + " is out of range 1-65535");
+        Integer.toUnsignedString(proto.getPort()) + " is out of range 1-65535");
     check(ZONE.matcher(proto.getZone()).matches(), "instance.zone",
         "must be at most 63 characters of letters, digits, '.', '_' and '-'");
-    check(proto.getWeight() <= 128, "instance.weight", proto.getWeight() + " is out of range 1-128");
+    // uint32 on the wire: compare unsigned, or 2^31 and above would pass as negative ints.
+    check(Integer.toUnsignedLong(proto.getWeight()) <= 128, "instance.weight",
+        Integer.toUnsignedString(proto.getWeight()) + " is out of range 1-128");
     check(proto.getMetadataCount() <= MAX_METADATA, "instance.metadata", "has more than " + MAX_METADATA + " entries");
     proto.getMetadataMap().forEach((key, value) -> {
       check(METADATA_KEY.matcher(key).matches(), "instance.metadata", "key '" + abbreviate(key) + "' is invalid");
@@ -151,7 +157,7 @@ public final class RegistrationValidator {
     if (proto.hasTimeout()) {
       check(Durations.isValid(proto.getTimeout()) && !Durations.isNegative(proto.getTimeout()), field + ".timeout",
           "must be a non-negative duration");
-      Duration value = Duration.ofNanos(Durations.toNanos(proto.getTimeout()));
+      Duration value = Duration.ofSeconds(proto.getTimeout().getSeconds(), proto.getTimeout().getNanos());
       check(value.compareTo(MAX_TIMEOUT) <= 0, field + ".timeout", "must be at most " + MAX_TIMEOUT);
       timeout = Optional.of(value);
     }

@@ -3,6 +3,7 @@ package io.signalbox.store;
 import io.signalbox.model.Instance;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
+import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import java.security.SecureRandom;
@@ -73,10 +74,12 @@ public final class InMemoryRegistryStore implements RegistryStore {
   @Override
   public synchronized Optional<Lease> renew(String leaseId) {
     Entry entry = entriesByLease.get(leaseId);
-    if (entry == null) {
+    long now = nanoClock.getAsLong();
+    // An expired lease stays gone even if the reaper has not removed it yet: the client must register again.
+    if (entry == null || now - entry.expiresAtNanos >= 0) {
       return Optional.empty();
     }
-    entry.expiresAtNanos = nanoClock.getAsLong() + entry.ttl.toNanos();
+    entry.expiresAtNanos = now + entry.ttl.toNanos();
     return Optional.of(new Lease(leaseId, entry.ttl));
   }
 
@@ -131,7 +134,7 @@ public final class InMemoryRegistryStore implements RegistryStore {
   private void checkOwnership(Registration registration) {
     for (RouteSpec route : registration.routes()) {
       for (String host : hostsOf(route)) {
-        String owner = routeOwners.get(new RouteKey(host, route.match().toString()));
+        String owner = routeOwners.get(new RouteKey(host, route.match()));
         if (owner != null && !owner.equals(registration.service())) {
           throw new RouteConflictException(host, route.match().toString(), owner);
         }
@@ -163,9 +166,9 @@ public final class InMemoryRegistryStore implements RegistryStore {
       Entry newest = live.stream().max(Comparator.comparingLong(e -> e.sequence)).orElseThrow();
       List<RouteSpec> routes = new ArrayList<>();
       for (RouteSpec route : newest.registration.routes()) {
-        if (hostsOf(route).stream().noneMatch(h -> routeOwners.containsKey(new RouteKey(h, route.match().toString())))) {
+        if (hostsOf(route).stream().noneMatch(h -> routeOwners.containsKey(new RouteKey(h, route.match())))) {
           routes.add(route);
-          hostsOf(route).forEach(h -> routeOwners.put(new RouteKey(h, route.match().toString()), service));
+          hostsOf(route).forEach(h -> routeOwners.put(new RouteKey(h, route.match()), service));
         }
       }
       List<Instance> instances = live.stream()
@@ -200,7 +203,7 @@ public final class InMemoryRegistryStore implements RegistryStore {
     listeners.forEach(Runnable::run);
   }
 
-  private record RouteKey(String host, String match) {
+  private record RouteKey(String host, RouteMatch match) {
   }
 
   private static final class Entry {

@@ -2,6 +2,7 @@ package io.signalbox.xds;
 
 import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
@@ -33,8 +34,10 @@ public final class ContentVersionedSnapshot extends Snapshot {
   private final SnapshotResources<RouteConfiguration> routes;
   private final SnapshotResources<Secret> secrets;
   private final String version;
+  private final XdsResources resources;
 
   private ContentVersionedSnapshot(XdsResources resources) {
+    this.resources = resources;
     this.clusters = versioned(resources.clusters(), Cluster::getName);
     this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName);
     this.listeners = versioned(resources.listeners(), Listener::getName);
@@ -56,6 +59,18 @@ public final class ContentVersionedSnapshot extends Snapshot {
   /** A version of the whole snapshot: equal exactly when every type's version is equal. */
   public String version() {
     return version;
+  }
+
+  /**
+   * Checks completeness with {@link SnapshotConsistency}: the inherited check finds a listener's route configuration
+   * only under the HTTP connection manager's long-deprecated filter name, so it rejects every modern listener.
+   */
+  @Override
+  public void ensureConsistent() throws SnapshotConsistencyException {
+    List<String> problems = SnapshotConsistency.problems(resources);
+    if (!problems.isEmpty()) {
+      throw new SnapshotConsistencyException(String.join("; ", problems));
+    }
   }
 
   /**

@@ -1,12 +1,11 @@
 package io.signalbox.xds;
 
+import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.model.RegistryState;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
-import io.signalbox.translate.XdsResources;
 import java.time.Duration;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -151,13 +150,14 @@ public final class SnapshotPublisher implements AutoCloseable {
     RegistryState state = store.state();
     if (current == null || state.revision() != translatedRevision) {
       long started = System.nanoTime();
-      XdsResources resources = translator.translate(state);
-      List<String> problems = SnapshotConsistency.problems(resources);
-      if (!problems.isEmpty()) {
-        log.error("Translation of revision {} is incomplete and is not published: {}", state.revision(), problems);
+      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state));
+      try {
+        snapshot.ensureConsistent();
+      } catch (SnapshotConsistencyException e) {
+        log.error("Translation of revision {} is incomplete and is not published: {}", state.revision(),
+            e.getMessage());
         return;
       }
-      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(resources);
       translatedRevision = state.revision();
       if (current == null || !snapshot.version().equals(current.version())) {
         current = snapshot;

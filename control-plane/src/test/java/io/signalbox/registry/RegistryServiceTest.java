@@ -35,7 +35,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -141,10 +140,6 @@ class RegistryServiceTest {
     }
 
     @Test
-    @Disabled("BUG: RegistrationValidator.requestedTtl (lines 89 and 92) calls Durations.toNanos, which throws"
-        + " ArithmeticException for a valid proto Duration above ~292 years; RegistryService.register catches only"
-        + " InvalidFieldException and RouteConflictException, so the client gets UNKNOWN instead of the documented"
-        + " clamp to 5 min (or INVALID_ARGUMENT naming lease_ttl)")
     void clampsAnEnormousRequestedTtlInsteadOfFailing() {
       RegisterResponse response = registry.register(
           request("orders", "o1").setLeaseTtl(Durations.fromSeconds(10_000_000_000L)).build());
