@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds Signalbox and runs one benchmark of the harness in bench/ (see bench/README.md).
+#
+#   bash bench/run.sh register-latency [options]   # registration -> first 200 through a real Envoy
+#   bash bench/run.sh delta-fanout [options]       # delta-xDS fan-out to N simulated clients + control-plane heap
+#   bash bench/run.sh help [command]
+#
+# Environment: BENCH_SKIP_BUILD=1 reuses the last build; BENCH_JAVA_OPTS adds options for the bench JVM;
+# ENVOY_BIN points at an Envoy binary (otherwise envoy/install-envoy.sh provides one).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd -P)"
+RUN_DIR="$ROOT/bench/target"
+mkdir -p "$RUN_DIR"
+
+if [[ "${BENCH_SKIP_BUILD:-0}" != "1" || ! -s "$RUN_DIR/bench.classpath" ]]; then
+  echo "==> building (mvn -B -q -DskipTests install)" >&2
+  mvn -B -q --no-transfer-progress -DskipTests install
+  mvn -B -q --no-transfer-progress -pl bench dependency:build-classpath \
+    -Dmdep.outputFile="$RUN_DIR/bench.classpath" >/dev/null
+fi
+
+if [[ -z "${ENVOY_BIN:-}" ]]; then
+  ENVOY_BIN="$(bash envoy/install-envoy.sh | tail -n 1)"
+fi
+export ENVOY_BIN
+
+CLASSPATH_BENCH="$ROOT/bench/target/classes:$(cat "$RUN_DIR/bench.classpath")"
+# Run from bench/ so Envoy work dirs land in bench/target/envoy-runs and logs in bench/target/bench-runs.
+cd "$ROOT/bench"
+# shellcheck disable=SC2086
+exec java ${BENCH_JAVA_OPTS:-} \
+  -Dsignalbox.repo.root="$ROOT" \
+  -Dlogback.configurationFile="$ROOT/bench/src/main/resources/bench-logback.xml" \
+  -cp "$CLASSPATH_BENCH" io.signalbox.bench.BenchMain "$@"

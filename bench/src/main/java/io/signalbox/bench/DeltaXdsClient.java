@@ -1,0 +1,180 @@
+package io.signalbox.bench;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * One simulated Envoy on a delta ADS stream, behaving like Envoy for CDS and EDS: a wildcard CDS subscription; an
+ * EDS subscription to exactly the clusters CDS announced (java-control-plane treats EDS on ADS as non-wildcard);
+ * every response ACKed with its nonce. Callbacks for one stream run one at a time, so the state needs no locks.
+ */
+final class DeltaXdsClient implements ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+
+  static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
+  static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
+
+  /** One round: the cluster whose assignment must gain {@code port}, and when each client first saw it. */
+  static final class Round {
+    final String cluster;
+    final int port;
+    final long[] arrivals;
+    final AtomicInteger remaining;
+    final CountDownLatch allArrived = new CountDownLatch(1);
+
+    Round(String cluster, int port, int clients) {
+      this.cluster = cluster;
+      this.port = port;
+      this.arrivals = new long[clients];
+      this.remaining = new AtomicInteger(clients);
+    }
+
+    void arrived(int client, long nanos) {
+      if (arrivals[client] == 0) {
+        arrivals[client] = nanos;
+        if (remaining.decrementAndGet() == 0) {
+          allArrived.countDown();
+        }
+      }
+    }
+  }
+
+  private final int index;
+  private final Node node;
+  private final Supplier<Round> currentRound;
+  private final Set<String> clusters = new HashSet<>();
+  private final Set<String> assignments = new HashSet<>();
+  private ClientCallStreamObserver<DeltaDiscoveryRequest> requests;
+  private volatile int assignmentCount;
+  private volatile Throwable error;
+  private volatile boolean completed;
+
+  DeltaXdsClient(int index, String nodeCluster, Supplier<Round> currentRound) {
+    this.index = index;
+    this.node = Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
+    this.currentRound = currentRound;
+  }
+
+  void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
+    stub.deltaAggregatedResources(this);
+    // Wildcard: no names subscribed.
+    send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
+  }
+
+  /** How many ClusterLoadAssignments this client holds. */
+  int assignmentCount() {
+    return assignmentCount;
+  }
+
+  boolean failed() {
+    return error != null || completed;
+  }
+
+  Throwable error() {
+    return error;
+  }
+
+  @Override
+  public void beforeStart(ClientCallStreamObserver<DeltaDiscoveryRequest> requestStream) {
+    this.requests = requestStream;
+  }
+
+  @Override
+  public void onNext(DeltaDiscoveryResponse response) {
+    long now = System.nanoTime();
+    String type = response.getTypeUrl();
+    if (CDS.equals(type)) {
+      List<String> added = new ArrayList<>();
+      for (Resource resource : response.getResourcesList()) {
+        if (clusters.add(resource.getName())) {
+          added.add(resource.getName());
+        }
+      }
+      List<String> removed = new ArrayList<>();
+      for (String name : response.getRemovedResourcesList()) {
+        if (clusters.remove(name)) {
+          removed.add(name);
+          assignments.remove(name);
+        }
+      }
+      // Like Envoy: ask for the new clusters' endpoints, then ACK the clusters.
+      if (!added.isEmpty() || !removed.isEmpty()) {
+        send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS)
+            .addAllResourceNamesSubscribe(added).addAllResourceNamesUnsubscribe(removed).build());
+      }
+      ack(type, response.getNonce());
+    } else if (EDS.equals(type)) {
+      Round round = currentRound.get();
+      for (Resource resource : response.getResourcesList()) {
+        assignments.add(resource.getName());
+        if (round != null && round.cluster.equals(resource.getName()) && hasPort(resource, round.port)) {
+          round.arrived(index, now);
+        }
+      }
+      response.getRemovedResourcesList().forEach(assignments::remove);
+      assignmentCount = assignments.size();
+      ack(type, response.getNonce());
+    } else {
+      ack(type, response.getNonce());
+    }
+  }
+
+  private static boolean hasPort(Resource resource, int port) {
+    try {
+      ClusterLoadAssignment assignment = resource.getResource().unpack(ClusterLoadAssignment.class);
+      for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
+        for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
+          if (endpoint.getEndpoint().getAddress().getSocketAddress().getPortValue() == port) {
+            return true;
+          }
+        }
+      }
+      return false;
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("not a ClusterLoadAssignment: " + resource.getName(), e);
+    }
+  }
+
+  private void ack(String type, String nonce) {
+    send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setResponseNonce(nonce).build());
+  }
+
+  private synchronized void send(DeltaDiscoveryRequest request) {
+    if (!failed()) {
+      requests.onNext(request);
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    error = t;
+  }
+
+  @Override
+  public void onCompleted() {
+    completed = true;
+  }
+
+  synchronized void close() {
+    if (!failed()) {
+      completed = true;
+      requests.cancel("benchmark over", null);
+    }
+  }
+}
