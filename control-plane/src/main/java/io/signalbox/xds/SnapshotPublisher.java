@@ -16,9 +16,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The pipeline: one thread that turns registry changes into published snapshots.
  *
- * <p>Changes are coalesced: after a change the thread waits until no further change has arrived for the quiet
- * period, but never longer than the maximum delay, then translates the newest state once. A burst of registrations
- * therefore costs a handful of snapshots, and a lone registration only the quiet period. Publishing happens only
+ * <p>Changes are coalesced: a change that finds the pipeline idle is published at once; changes that arrive while a
+ * publication runs are collected until none has arrived for the quiet period (never longer than the maximum delay),
+ * and then the newest state is translated once. A burst of registrations therefore costs a handful of snapshots,
+ * and a lone registration no wait at all. Publishing happens only
  * here, never on a gRPC thread, because {@code SimpleCache.setSnapshot} answers every open watch on the caller's
  * thread.
  */
@@ -40,6 +41,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private long signals;
   private long lastSignalNanos;
+  private long lastPublishedNanos;
   private volatile boolean running;
   private volatile ContentVersionedSnapshot current;
   private long translatedRevision = -1;
@@ -118,6 +120,9 @@ public final class SnapshotPublisher implements AutoCloseable {
         handled = awaitQuietAfterChange(handled);
         if (running) {
           publish();
+          synchronized (signalLock) {
+            lastPublishedNanos = System.nanoTime();
+          }
         }
       } catch (InterruptedException e) {
         return;
@@ -132,6 +137,11 @@ public final class SnapshotPublisher implements AutoCloseable {
     synchronized (signalLock) {
       while (running && signals == handled) {
         signalLock.wait();
+      }
+      // Leading edge: a change after an idle pipeline is published at once. Only changes that arrive while (or just
+      // after) a publication runs are coalesced, so a lone registration does not pay the quiet period.
+      if (lastSignalNanos - lastPublishedNanos > quietNanos) {
+        return signals;
       }
       long deadline = System.nanoTime() + maxDelayNanos;
       while (running) {
