@@ -30,10 +30,6 @@ public record RouteMatch(PathMatch path, List<HeaderMatch> headers, List<String>
     methods = methods == null ? List.of() : methods.stream().sorted().distinct().toList();
   }
 
-  public static RouteMatch of(PathMatch path) {
-    return new RouteMatch(path, List.of(), List.of());
-  }
-
   @Override
   public int compareTo(RouteMatch other) {
     return SPECIFICITY.compare(this, other);

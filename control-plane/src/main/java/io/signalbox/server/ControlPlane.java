@@ -86,10 +86,6 @@ public final class ControlPlane implements AutoCloseable {
     return server.getPort();
   }
 
-  public RegistryStore store() {
-    return store;
-  }
-
   public SnapshotPublisher publisher() {
     return publisher;
   }

@@ -45,12 +45,13 @@ public final class InitialDeltaResponseWatcher implements ConfigWatcher {
                                      Map<String, String> resourceVersions, Set<String> pendingResources,
                                      boolean isWildcard, Consumer<DeltaResponse> responseConsumer,
                                      boolean hasClusterChanged) {
-    Snapshot before = cache.getSnapshot(groups.hash(request.v3Request().getNode()));
+    String group = groups.hash(request.v3Request().getNode());
+    Snapshot before = cache.getSnapshot(group);
     DeltaWatch watch = cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources,
         isWildcard, responseConsumer, hasClusterChanged);
     boolean initial = requesterVersion.isEmpty() && resourceVersions.isEmpty() && isWildcard;
     if (initial && before != null && before.resources(request.getResourceType()).isEmpty()
-        && cache.getSnapshot(groups.hash(request.v3Request().getNode())) == before) {
+        && cache.getSnapshot(group) == before) {
       try {
         watch.respond(DeltaResponse.create(request, Map.of(), List.of(),
             before.version(request.getResourceType(), List.of())));

@@ -77,11 +77,6 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     return count == null ? 0 : count.get();
   }
 
-  /** Open xDS streams. */
-  public int connectedStreams() {
-    return nodesByStream.size();
-  }
-
   private void onRequest(long streamId, Node node, String typeUrl, String acceptedVersion, String nackDetail) {
     if (nodesByStream.putIfAbsent(streamId, node) == null) {
       String group = groups.hash(node);
