@@ -14,7 +14,7 @@ import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
 import java.util.concurrent.Callable;
@@ -102,7 +102,7 @@ final class RegisterToFirst200 implements Callable<Integer> {
       ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder()
           .grpcAddress("127.0.0.1")
           .grpcPort(0)
-          .gateway(GatewayConfig.DEFAULT.withPort(gatewayPort).withBindAddress("127.0.0.1"))
+          .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
           .publishQuietPeriod(java.time.Duration.ofMillis(quietMs))
           .publishMaxDelay(java.time.Duration.ofMillis(maxDelayMs))
           .build()));

@@ -7,19 +7,37 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A route a service asked for: where requests come from (hosts + match) and how they are forwarded.
+ * A route a service asked for: where requests come from (hosts + match), how they are forwarded, and the policies
+ * the registration attached to it.
  *
  * @param hosts virtual hosts, sorted; empty means every host
  * @param timeout upstream timeout; empty means Envoy's default
+ * @param auth the JWT requirement the registration set (the route's own or its service's); empty means the
+ *     operator's default applies, unless {@code publicRoute}
+ * @param publicRoute served without authentication, whatever the defaults say
+ * @param rateLimit the limit the registration set (the route's own or its service's); empty means the operator's
+ *     default applies
  */
 public record RouteSpec(List<String> hosts, RouteMatch match, Optional<String> prefixRewrite,
-                        Optional<Duration> timeout) {
+                        Optional<Duration> timeout, Optional<AuthRequirement> auth, boolean publicRoute,
+                        Optional<RateLimit> rateLimit) {
 
   public RouteSpec {
     hosts = hosts == null ? List.of() : hosts.stream().sorted().distinct().toList();
     Objects.requireNonNull(match, "match");
     prefixRewrite = prefixRewrite == null ? Optional.empty() : prefixRewrite;
     timeout = timeout == null ? Optional.empty() : timeout;
+    auth = auth == null ? Optional.empty() : auth;
+    rateLimit = rateLimit == null ? Optional.empty() : rateLimit;
+    if (publicRoute && auth.isPresent()) {
+      throw new IllegalArgumentException("a public route has no auth requirement");
+    }
+  }
+
+  /** A route without policies. */
+  public RouteSpec(List<String> hosts, RouteMatch match, Optional<String> prefixRewrite,
+                   Optional<Duration> timeout) {
+    this(hosts, match, prefixRewrite, timeout, Optional.empty(), false, Optional.empty());
   }
 
   public static Builder builder(PathMatch path) {
@@ -34,6 +52,9 @@ public record RouteSpec(List<String> hosts, RouteMatch match, Optional<String> p
     private final List<String> methods = new ArrayList<>();
     private String prefixRewrite;
     private Duration timeout;
+    private AuthRequirement auth;
+    private boolean publicRoute;
+    private RateLimit rateLimit;
 
     private Builder(PathMatch path) {
       this.path = path;
@@ -64,9 +85,24 @@ public record RouteSpec(List<String> hosts, RouteMatch match, Optional<String> p
       return this;
     }
 
+    public Builder auth(AuthRequirement requirement) {
+      this.auth = requirement;
+      return this;
+    }
+
+    public Builder publicRoute(boolean isPublic) {
+      this.publicRoute = isPublic;
+      return this;
+    }
+
+    public Builder rateLimit(RateLimit limit) {
+      this.rateLimit = limit;
+      return this;
+    }
+
     public RouteSpec build() {
       return new RouteSpec(hosts, new RouteMatch(path, headers, methods), Optional.ofNullable(prefixRewrite),
-          Optional.ofNullable(timeout));
+          Optional.ofNullable(timeout), Optional.ofNullable(auth), publicRoute, Optional.ofNullable(rateLimit));
     }
   }
 }

@@ -5,9 +5,11 @@ import com.google.common.net.InternetDomainName;
 import com.google.protobuf.util.Durations;
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
+import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
+import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
@@ -50,9 +52,19 @@ public final class RegistrationValidator {
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE");
 
   private final HostResolver resolver;
+  private final RegistrationRules rules;
 
+  /** A validator for a gateway with the default settings (no JWT providers). */
   public RegistrationValidator(HostResolver resolver) {
+    this(resolver, RegistrationRules.DEFAULT);
+  }
+
+  /**
+   * @param rules what the gateway settings in force allow, read for every registration (settings reload)
+   */
+  public RegistrationValidator(HostResolver resolver, RegistrationRules rules) {
     this.resolver = resolver;
+    this.rules = rules;
   }
 
   public Registration validate(RegisterRequest request) {
@@ -65,12 +77,18 @@ public final class RegistrationValidator {
         "must be lowercase letters, digits and '-', starting with a letter and not ending with '-'");
     check(request.hasInstance(), "instance", "is required");
     Instance instance = instance(request.getInstance());
-    check(request.getRoutesCount() <= MAX_ROUTES, "routes",
-        "has " + request.getRoutesCount() + " routes; the limit is " + MAX_ROUTES);
+    int maxRoutes = Math.min(MAX_ROUTES, rules.maxRoutesPerService());
+    check(request.getRoutesCount() <= maxRoutes, "routes",
+        "has " + request.getRoutesCount() + " routes; the limit is " + maxRoutes);
+    Set<String> providers = rules.jwtProviders();
+    Optional<AuthRequirement> serviceAuth = request.hasAuth()
+        ? Optional.of(PolicyValidator.auth("auth", request.getAuth(), providers)) : Optional.empty();
+    Optional<RateLimit> serviceLimit = request.hasRateLimit()
+        ? Optional.of(PolicyValidator.rateLimit("rate_limit", request.getRateLimit())) : Optional.empty();
     List<RouteSpec> routes = new ArrayList<>();
     Map<HostAndMatch, Integer> seen = new HashMap<>();
     for (int i = 0; i < request.getRoutesCount(); i++) {
-      RouteSpec route = route("routes[" + i + "]", request.getRoutes(i));
+      RouteSpec route = route("routes[" + i + "]", request.getRoutes(i), providers, serviceAuth, serviceLimit);
       for (String host : route.hosts().isEmpty() ? List.of("*") : route.hosts()) {
         Integer earlier = seen.putIfAbsent(new HostAndMatch(host, route.match()), i);
         check(earlier == null, "routes[" + i + "]", "has the same host and match as routes[" + earlier + "]");
@@ -122,7 +140,8 @@ public final class RegistrationValidator {
         proto.getMetadataMap());
   }
 
-  private RouteSpec route(String field, Route proto) {
+  private RouteSpec route(String field, Route proto, Set<String> providers, Optional<AuthRequirement> serviceAuth,
+                          Optional<RateLimit> serviceLimit) {
     check(proto.hasPath(), field + ".path", "a match (prefix, exact or regex) is required");
     PathMatch path = switch (proto.getPath().getKindCase()) {
       case PREFIX -> PathMatch.prefix(path(field + ".path.prefix", proto.getPath().getPrefix()));
@@ -161,7 +180,14 @@ public final class RegistrationValidator {
       check(value.compareTo(MAX_TIMEOUT) <= 0, field + ".timeout", "must be at most " + MAX_TIMEOUT);
       timeout = Optional.of(value);
     }
-    return new RouteSpec(hosts, new RouteMatch(path, headers, methods), rewrite, timeout);
+    check(!(proto.getPublic() && proto.hasAuth()), field + ".public", "a public route cannot also set auth");
+    Optional<AuthRequirement> auth = proto.hasAuth()
+        ? Optional.of(PolicyValidator.auth(field + ".auth", proto.getAuth(), providers))
+        : proto.getPublic() ? Optional.empty() : serviceAuth;
+    Optional<RateLimit> rateLimit = proto.hasRateLimit()
+        ? Optional.of(PolicyValidator.rateLimit(field + ".rate_limit", proto.getRateLimit())) : serviceLimit;
+    return new RouteSpec(hosts, new RouteMatch(path, headers, methods), rewrite, timeout, auth, proto.getPublic(),
+        rateLimit);
   }
 
   private static String path(String field, String value) {

@@ -9,6 +9,8 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.GatewaySettingsWatcher;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
 import io.signalbox.store.InMemoryRegistryStore;
@@ -44,12 +46,18 @@ public final class ControlPlane implements AutoCloseable {
   private final SnapshotPublisher publisher;
   private final XdsCallbacks callbacks;
   private final Server server;
+  private final GatewaySettingsWatcher settingsWatcher;
 
   private ControlPlane(ControlPlaneConfig config) {
+    // Settings first: an invalid settings file stops the start before anything listens.
+    this.settingsWatcher = config.settingsFile()
+        .map(file -> GatewaySettingsWatcher.start(file, config.settingsPollInterval(), this::updateSettings))
+        .orElse(null);
+    GatewaySettings settings = settingsWatcher != null ? settingsWatcher.current() : config.gateway();
     this.store = new InMemoryRegistryStore(config.leasePolicy());
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new SimpleCache<>(groups);
-    this.publisher = new SnapshotPublisher(store, new GatewayTranslator(config.gateway()), cache,
+    this.publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), cache,
         config.publishQuietPeriod(), config.publishMaxDelay());
     NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(new InitialDeltaResponseWatcher(cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher);
@@ -59,7 +67,8 @@ public final class ControlPlane implements AutoCloseable {
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
-        .addService(new RegistryService(store, new RegistrationValidator(config.hostResolver())))
+        .addService(new RegistryService(store, new RegistrationValidator(config.hostResolver(),
+            GatewaySettings.registrationRules(publisher::settings))))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build();
@@ -73,8 +82,8 @@ public final class ControlPlane implements AutoCloseable {
       throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
     }
     health.setStatus("", ServingStatus.SERVING);
-    log.info("Signalbox listening on {}:{} (registry API and xDS); gateway listener '{}' on port {}",
-        config.grpcAddress(), grpcPort(), config.gateway().listenerName(), config.gateway().port());
+    log.info("Signalbox listening on {}:{} (registry API and xDS); gateway listeners {}", config.grpcAddress(),
+        grpcPort(), settings.listeners().stream().map(l -> l.name() + " on port " + l.port()).toList());
   }
 
   public static ControlPlane start(ControlPlaneConfig config) {
@@ -84,6 +93,11 @@ public final class ControlPlane implements AutoCloseable {
   /** The port actually bound (useful when the configured port was 0). */
   public int grpcPort() {
     return server.getPort();
+  }
+
+  /** Replaces the gateway settings; the fleet gets the new translation shortly. */
+  public void updateSettings(GatewaySettings settings) {
+    publisher.updateSettings(settings);
   }
 
   public SnapshotPublisher publisher() {
@@ -96,6 +110,9 @@ public final class ControlPlane implements AutoCloseable {
 
   @Override
   public void close() {
+    if (settingsWatcher != null) {
+      settingsWatcher.close();
+    }
     server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);

@@ -2,22 +2,29 @@ package io.signalbox.server;
 
 import io.signalbox.registry.HostResolver;
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How a control plane runs.
  *
  * @param grpcAddress address the gRPC server (registry API and xDS) binds to
  * @param grpcPort its port; 0 picks a free one
+ * @param gateway the gateway settings, unless a settings file is given
+ * @param settingsFile YAML gateway settings, loaded at start (the control plane does not start when it is invalid)
+ *     and reloaded when it changes
+ * @param settingsPollInterval how often the settings file and the files it names are checked for changes
  * @param publishQuietPeriod the pipeline publishes once no change has arrived for this long
  * @param publishMaxDelay ... but never later than this after the first change
  * @param leaseReapInterval how often expired leases are removed
  */
-public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewayConfig gateway, LeasePolicy leasePolicy,
+public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
-                                 HostResolver hostResolver) {
+                                 HostResolver hostResolver, Optional<Path> settingsFile,
+                                 Duration settingsPollInterval) {
 
   public ControlPlaneConfig {
     Objects.requireNonNull(grpcAddress);
@@ -27,6 +34,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewayConfig
     Objects.requireNonNull(publishMaxDelay);
     Objects.requireNonNull(leaseReapInterval);
     Objects.requireNonNull(hostResolver);
+    settingsFile = settingsFile == null ? Optional.empty() : settingsFile;
+    Objects.requireNonNull(settingsPollInterval);
   }
 
   public static Builder builder() {
@@ -37,12 +46,14 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewayConfig
   public static final class Builder {
     private String grpcAddress = "0.0.0.0";
     private int grpcPort = 18000;
-    private GatewayConfig gateway = GatewayConfig.DEFAULT;
+    private GatewaySettings gateway = GatewaySettings.DEFAULT;
     private LeasePolicy leasePolicy = LeasePolicy.DEFAULT;
     private Duration publishQuietPeriod = Duration.ofMillis(1);
     private Duration publishMaxDelay = Duration.ofMillis(100);
     private Duration leaseReapInterval = Duration.ofMillis(200);
     private HostResolver hostResolver = HostResolver.system();
+    private Path settingsFile;
+    private Duration settingsPollInterval = Duration.ofSeconds(1);
 
     public Builder grpcAddress(String address) {
       this.grpcAddress = address;
@@ -54,7 +65,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewayConfig
       return this;
     }
 
-    public Builder gateway(GatewayConfig config) {
+    public Builder gateway(GatewaySettings config) {
       this.gateway = config;
       return this;
     }
@@ -84,9 +95,19 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewayConfig
       return this;
     }
 
+    public Builder settingsFile(Path file) {
+      this.settingsFile = file;
+      return this;
+    }
+
+    public Builder settingsPollInterval(Duration interval) {
+      this.settingsPollInterval = interval;
+      return this;
+    }
+
     public ControlPlaneConfig build() {
       return new ControlPlaneConfig(grpcAddress, grpcPort, gateway, leasePolicy, publishQuietPeriod,
-          publishMaxDelay, leaseReapInterval, hostResolver);
+          publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval);
     }
   }
 }

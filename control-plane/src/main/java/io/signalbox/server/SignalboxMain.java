@@ -1,7 +1,9 @@
 package io.signalbox.server;
 
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.InvalidSettingsException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -33,15 +35,28 @@ public final class SignalboxMain implements Callable<Integer> {
       description = "Default lease TTL (e.g. 10s, 500ms). Default: ${DEFAULT-VALUE}")
   Duration leaseTtl;
 
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Gateway settings (YAML): listeners, TLS certificates, JWT providers, default policies, limits. "
+          + "Reloaded when it or a file it names changes. Without it: one plaintext listener on --gateway-port.")
+  Path settingsFile;
+
   @Override
   public Integer call() throws InterruptedException {
-    ControlPlaneConfig config = ControlPlaneConfig.builder()
+    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
         .grpcAddress(grpcAddress)
         .grpcPort(grpcPort)
-        .gateway(GatewayConfig.DEFAULT.withPort(gatewayPort).withBindAddress(gatewayAddress))
-        .leasePolicy(LeasePolicy.withDefault(leaseTtl))
-        .build();
-    ControlPlane controlPlane = ControlPlane.start(config);
+        .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
+        .leasePolicy(LeasePolicy.withDefault(leaseTtl));
+    if (settingsFile != null) {
+      config.settingsFile(settingsFile);
+    }
+    ControlPlane controlPlane;
+    try {
+      controlPlane = ControlPlane.start(config.build());
+    } catch (InvalidSettingsException e) {
+      System.err.println("signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
+      return 2;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(controlPlane::close, "signalbox-shutdown"));
     controlPlane.awaitTermination();
     return 0;

@@ -2,6 +2,7 @@ package io.signalbox.translate;
 
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -9,6 +10,8 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.ListenerSpec;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RegistryState;
@@ -21,7 +24,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * All services' routes as one RouteConfiguration with a virtual host per registered host.
+ * All services' routes as one RouteConfiguration, which every serving listener shares, with a virtual host per registered host.
  *
  * <p>A route registered without hosts serves every host, so it is also placed in each host's virtual host (Envoy
  * consults only the one virtual host that matches the authority). Within a virtual host routes are ordered by
@@ -40,13 +43,23 @@ final class RouteTranslator {
       .thenComparing(r -> !r.hostSpecific())
       .thenComparing(PlacedRoute::service);
 
-  private final GatewayConfig gateway;
+  private final List<HttpFilterTranslator> filters;
 
-  RouteTranslator(GatewayConfig gateway) {
-    this.gateway = gateway;
+  RouteTranslator(List<HttpFilterTranslator> filters) {
+    this.filters = filters;
   }
 
-  RouteConfiguration routeConfiguration(RegistryState state) {
+  /** The shared route configuration, and one redirecting configuration per listener that redirects to HTTPS. */
+  List<RouteConfiguration> routeConfigurations(RegistryState state, GatewaySettings settings) {
+    List<RouteConfiguration> configurations = new ArrayList<>();
+    configurations.add(routeConfiguration(state, settings));
+    settings.listeners().stream()
+        .filter(ListenerSpec::redirectToHttps)
+        .forEach(listener -> configurations.add(redirectConfiguration(listener, settings)));
+    return configurations;
+  }
+
+  RouteConfiguration routeConfiguration(RegistryState state, GatewaySettings settings) {
     Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
     byHost.put(ANY_HOST, new ArrayList<>());
     for (ServiceState service : state.services().values()) {
@@ -61,7 +74,7 @@ final class RouteTranslator {
     }
     List<PlacedRoute> anyHostRoutes = byHost.get(ANY_HOST);
     RouteConfiguration.Builder config = RouteConfiguration.newBuilder()
-        .setName(XdsNames.routeConfiguration(gateway.listenerName()));
+        .setName(XdsNames.GATEWAY_ROUTES);
     byHost.forEach((host, routes) -> {
       List<PlacedRoute> ordered = new ArrayList<>(routes);
       if (!host.equals(ANY_HOST)) {
@@ -71,21 +84,46 @@ final class RouteTranslator {
       VirtualHost.Builder virtualHost = VirtualHost.newBuilder()
           .setName(XdsNames.virtualHost(host))
           .addDomains(host);
-      ordered.forEach(route -> virtualHost.addRoutes(route(route.service(), route.spec())));
+      ordered.forEach(route -> virtualHost.addRoutes(
+          route(PolicyRoute.resolve(route.service(), route.spec(), settings.defaults()), settings)));
       config.addVirtualHosts(virtualHost);
     });
     return config.build();
   }
 
-  private static Route route(String service, RouteSpec spec) {
-    RouteAction.Builder action = RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(service));
+  /**
+   * Every request to a plaintext listener that redirects is sent to the same URL on the first HTTPS listener; the
+   * settings loader guarantees there is one.
+   */
+  private static RouteConfiguration redirectConfiguration(ListenerSpec listener, GatewaySettings settings) {
+    RedirectAction.Builder redirect = RedirectAction.newBuilder().setHttpsRedirect(true);
+    settings.listeners().stream()
+        .filter(l -> l.protocol() == ListenerSpec.Protocol.HTTPS)
+        .findFirst()
+        .ifPresent(https -> redirect.setPortRedirect(https.port()));
+    return RouteConfiguration.newBuilder()
+        .setName(XdsNames.redirectRouteConfiguration(listener.name()))
+        .addVirtualHosts(VirtualHost.newBuilder()
+            .setName(XdsNames.ANY_HOST_VIRTUAL_HOST)
+            .addDomains(ANY_HOST)
+            .addRoutes(Route.newBuilder()
+                .setName("redirect-to-https")
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRedirect(redirect)))
+        .build();
+  }
+
+  private Route route(PolicyRoute policyRoute, GatewaySettings settings) {
+    RouteSpec spec = policyRoute.spec();
+    RouteAction.Builder action = RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(policyRoute.service()));
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
-    return Route.newBuilder()
-        .setName(XdsNames.route(service, spec.match().toString()))
+    Route.Builder route = Route.newBuilder()
+        .setName(policyRoute.name())
         .setMatch(match(spec.match()))
-        .setRoute(action)
-        .build();
+        .setRoute(action);
+    filters.forEach(filter -> filter.patchRoute(policyRoute, route, settings));
+    return route.build();
   }
 
   private static RouteMatch match(io.signalbox.model.RouteMatch match) {

@@ -9,6 +9,21 @@ public final class XdsNames {
 
   public static final String HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
   public static final String ROUTER_FILTER = "envoy.filters.http.router";
+  public static final String JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
+  public static final String RBAC_FILTER = "envoy.filters.http.rbac";
+  public static final String LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit";
+  public static final String RATE_LIMIT_FILTER = "envoy.filters.http.ratelimit";
+  public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
+  public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+
+  /** The route configuration every serving listener shares. */
+  public static final String GATEWAY_ROUTES = "gateway-routes";
+
+  /** The bootstrap's static cluster that reaches the control plane (see envoy/bootstrap). */
+  public static final String CONTROL_PLANE_CLUSTER = "signalbox-xds";
+
+  /** Descriptor domain of Signalbox's global rate limits. */
+  public static final String RATE_LIMIT_DOMAIN = "signalbox";
 
   /** Virtual host for routes that registered no host. */
   public static final String ANY_HOST_VIRTUAL_HOST = "any-host";
@@ -26,8 +41,24 @@ public final class XdsNames {
     return SERVICE_CLUSTER_PREFIX + service;
   }
 
-  public static String routeConfiguration(String listenerName) {
-    return listenerName + "-routes";
+  /** The route configuration of a plaintext listener that redirects every request to HTTPS. */
+  public static String redirectRouteConfiguration(String listenerName) {
+    return listenerName + "-redirect";
+  }
+
+  /** The SDS secret that carries a certificate of the settings. */
+  public static String certificateSecret(String certificateName) {
+    return "tls-" + certificateName;
+  }
+
+  /** The cluster Envoy fetches a remote JWKS through. */
+  public static String jwksCluster(String providerName) {
+    return "jwks-" + providerName;
+  }
+
+  /** The cluster of an external rate-limit service. */
+  public static String rateLimitCluster() {
+    return "signalbox-ratelimit";
   }
 
   public static String virtualHost(String host) {

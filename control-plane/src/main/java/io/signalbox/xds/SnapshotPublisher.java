@@ -2,6 +2,7 @@ package io.signalbox.xds;
 
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
@@ -44,11 +45,14 @@ public final class SnapshotPublisher implements AutoCloseable {
   private long lastPublishedNanos;
   private volatile boolean running;
   private volatile ContentVersionedSnapshot current;
+  private volatile GatewaySettings settings;
   private long translatedRevision = -1;
+  private GatewaySettings translatedSettings;
 
-  public SnapshotPublisher(RegistryStore store, Translator translator, SimpleCache<String> cache,
-                           Duration quietPeriod, Duration maxDelay) {
+  public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
+                           SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
     this.store = store;
+    this.settings = settings;
     this.translator = translator;
     this.cache = cache;
     this.quietNanos = quietPeriod.toNanos();
@@ -63,6 +67,17 @@ public final class SnapshotPublisher implements AutoCloseable {
     store.addChangeListener(this::requestPublish);
     thread.start();
     requestPublish();
+  }
+
+  /** New gateway settings (a reload): the registry is translated again with them. */
+  public void updateSettings(GatewaySettings newSettings) {
+    this.settings = newSettings;
+    requestPublish();
+  }
+
+  /** The gateway settings the pipeline translates with. */
+  public GatewaySettings settings() {
+    return settings;
   }
 
   /** Asks for the current state to be published soon; cheap and non-blocking. */
@@ -158,9 +173,10 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private void publish() {
     RegistryState state = store.state();
-    if (current == null || state.revision() != translatedRevision) {
+    GatewaySettings gateway = settings;
+    if (current == null || state.revision() != translatedRevision || !gateway.equals(translatedSettings)) {
       long started = System.nanoTime();
-      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state));
+      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state, gateway));
       try {
         snapshot.ensureConsistent();
       } catch (SnapshotConsistencyException e) {
@@ -169,6 +185,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         return;
       }
       translatedRevision = state.revision();
+      translatedSettings = gateway;
       if (current == null || !snapshot.version().equals(current.version())) {
         current = snapshot;
         snapshotsBuilt.incrementAndGet();

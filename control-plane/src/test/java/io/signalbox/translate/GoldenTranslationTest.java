@@ -11,6 +11,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.google.common.net.InetAddresses;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.GatewaySettingsLoader;
 import io.signalbox.model.Registration;
 import io.signalbox.registry.HostResolver;
 import io.signalbox.registry.RegistrationValidator;
@@ -28,7 +30,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Translation, specified by example: each {@code translate/in/NAME.yaml} (registrations in proto JSON form, in
- * order, plus optional gateway settings) must translate to exactly {@code translate/out/NAME.yaml}.
+ * order, plus optional {@code gateway} settings in the settings file's format, relative files resolved against
+ * {@code translate/in}) must translate to exactly {@code translate/out/NAME.yaml}.
  *
  * <p>Run with {@code -Dsignalbox.golden.update=true} to rewrite the expected files, then review the diff.
  */
@@ -67,16 +70,15 @@ class GoldenTranslationTest {
   }
 
   private static JsonNode translate(JsonNode input) throws IOException {
-    GatewayConfig gateway = GatewayConfig.DEFAULT;
+    GatewaySettings gateway = GatewaySettings.DEFAULT;
     if (input.has("gateway")) {
-      JsonNode settings = input.get("gateway");
-      gateway = new GatewayConfig(settings.path("listenerName").asText(gateway.listenerName()),
-          settings.path("bindAddress").asText(gateway.bindAddress()), settings.path("port").asInt(gateway.port()),
-          gateway.upstreamConnectTimeout());
+      gateway = GatewaySettingsLoader.parse(YAML.writeValueAsString(input.get("gateway")), CASES.resolve("in"));
     }
     // Goldens use IP literals only; a case must never depend on DNS.
+    GatewaySettings settings = gateway;
     RegistrationValidator validator = new RegistrationValidator(
-        host -> InetAddresses.isInetAddress(host) ? HostResolver.system().resolve(host) : Optional.empty());
+        host -> InetAddresses.isInetAddress(host) ? HostResolver.system().resolve(host) : Optional.empty(),
+        GatewaySettings.registrationRules(() -> settings));
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
     for (JsonNode registration : input.path("registrations")) {
       RegisterRequest.Builder request = RegisterRequest.newBuilder();
@@ -84,7 +86,7 @@ class GoldenTranslationTest {
       Registration validated = validator.validate(request.build());
       store.register(validated, Optional.empty());
     }
-    XdsResources resources = new GatewayTranslator(gateway).translate(store.state());
+    XdsResources resources = new GatewayTranslator().translate(store.state(), gateway);
     ObjectNode output = JSON.createObjectNode();
     output.set("listeners", toJson(resources.listeners()));
     output.set("routes", toJson(resources.routes()));

@@ -16,7 +16,7 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
@@ -36,7 +36,7 @@ class ContentVersionedSnapshotTest {
 
   private static final String A = XdsNames.serviceCluster("alpha");
   private static final String B = XdsNames.serviceCluster("bravo");
-  private static final String ROUTE_CONFIGURATION = XdsNames.routeConfiguration(GatewayConfig.DEFAULT.listenerName());
+  private static final String ROUTE_CONFIGURATION = XdsNames.GATEWAY_ROUTES;
 
   /** The types this gateway publishes (no secrets). */
   private static final EnumSet<ResourceType> PUBLISHED =
@@ -51,7 +51,7 @@ class ContentVersionedSnapshotTest {
   private static ContentVersionedSnapshot snapshot(Consumer<InMemoryRegistryStore> registrations) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     registrations.accept(store);
-    return ContentVersionedSnapshot.of(new GatewayTranslator(GatewayConfig.DEFAULT).translate(store.state()));
+    return ContentVersionedSnapshot.of(new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
   }
 
   private static void twoServices(InMemoryRegistryStore store) {
@@ -258,12 +258,12 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void translatorOutputIsCompleteBySignalboxsOwnCheck() {
-      XdsResources translated = new GatewayTranslator(GatewayConfig.DEFAULT).translate(
-          state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance));
+      XdsResources translated = new GatewayTranslator().translate(
+          state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance), GatewaySettings.DEFAULT);
 
       assertThat(SnapshotConsistency.problems(translated)).isEmpty();
       assertThat(SnapshotConsistency.problems(
-          new GatewayTranslator(GatewayConfig.DEFAULT).translate(RegistryState.EMPTY))).isEmpty();
+          new GatewayTranslator().translate(RegistryState.EMPTY, GatewaySettings.DEFAULT))).isEmpty();
     }
 
     /**
@@ -274,14 +274,14 @@ class ContentVersionedSnapshotTest {
     @Test
     void ensureConsistentAcceptsTranslatorOutputWithTheModernConnectionManagerName()
         throws SnapshotConsistencyException {
-      ContentVersionedSnapshot.of(new GatewayTranslator(GatewayConfig.DEFAULT).translate(
-          state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance))).ensureConsistent();
+      ContentVersionedSnapshot.of(new GatewayTranslator().translate(
+          state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance), GatewaySettings.DEFAULT)).ensureConsistent();
     }
 
     @Test
     void ensureConsistentRejectsAClusterWithoutItsLoadAssignment() {
-      XdsResources translated = new GatewayTranslator(GatewayConfig.DEFAULT).translate(
-          state(ContentVersionedSnapshotTest::twoServices));
+      XdsResources translated = new GatewayTranslator().translate(
+          state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
       XdsResources withoutEndpoints = new XdsResources(translated.listeners(), translated.routes(),
           translated.clusters(), List.of(), List.of());
 
@@ -306,8 +306,8 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void aClusterWithoutItsLoadAssignmentIsIncomplete() {
-      XdsResources translated = new GatewayTranslator(GatewayConfig.DEFAULT).translate(
-          state(ContentVersionedSnapshotTest::twoServices));
+      XdsResources translated = new GatewayTranslator().translate(
+          state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
       XdsResources withoutEndpoints = new XdsResources(translated.listeners(), translated.routes(),
           translated.clusters(), List.of(), List.of());
 
@@ -318,8 +318,8 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void aListenerNamingAMissingRouteConfigurationIsIncomplete() {
-      XdsResources translated = new GatewayTranslator(GatewayConfig.DEFAULT).translate(
-          state(ContentVersionedSnapshotTest::twoServices));
+      XdsResources translated = new GatewayTranslator().translate(
+          state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
       XdsResources withoutRoutes = new XdsResources(translated.listeners(), List.of(),
           translated.clusters(), translated.endpoints(), List.of());
 

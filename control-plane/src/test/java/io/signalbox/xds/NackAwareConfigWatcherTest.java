@@ -18,7 +18,7 @@ import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import java.util.ArrayList;
@@ -41,7 +41,7 @@ class NackAwareConfigWatcherTest {
   private static final Node NODE = Node.newBuilder().setId("envoy-1").setCluster(GROUP).build();
   private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   private static final String RDS = Resources.V3.ROUTE_TYPE_URL;
-  private static final String ROUTE_CONFIGURATION = XdsNames.routeConfiguration(GatewayConfig.DEFAULT.listenerName());
+  private static final String ROUTE_CONFIGURATION = XdsNames.GATEWAY_ROUTES;
 
   private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
   private final NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(cache);
@@ -57,7 +57,7 @@ class NackAwareConfigWatcherTest {
         java.util.Arrays.stream(prefixes).map(p -> RouteSpec.builder(PathMatch.prefix(p)).build()).toList()),
         Optional.empty());
     return ContentVersionedSnapshot.of(
-        new GatewayTranslator(GatewayConfig.DEFAULT.withPort(gatewayPort)).translate(store.state()));
+        new GatewayTranslator().translate(store.state(), GatewaySettings.plaintext("0.0.0.0", gatewayPort)));
   }
 
   private static DiscoveryRequest.Builder request(String typeUrl, String versionInfo, String... names) {

@@ -15,7 +15,7 @@ import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.RegistryStore;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.Translator;
 import io.signalbox.translate.XdsNames;
@@ -45,7 +45,7 @@ class SnapshotPublisherTest {
   private final List<SnapshotPublisher> started = new CopyOnWriteArrayList<>();
 
   private SnapshotPublisher start(RegistryStore store, Translator translator, Duration quiet, Duration maxDelay) {
-    SnapshotPublisher publisher = new SnapshotPublisher(store, translator, cache, quiet, maxDelay);
+    SnapshotPublisher publisher = new SnapshotPublisher(store, GatewaySettings.DEFAULT, translator, cache, quiet, maxDelay);
     started.add(publisher);
     publisher.start();
     return publisher;
@@ -80,7 +80,7 @@ class SnapshotPublisherTest {
   class WithTheGatewayTranslator {
 
     private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
-    private final CountingTranslator translator = new CountingTranslator(new GatewayTranslator(GatewayConfig.DEFAULT));
+    private final CountingTranslator translator = new CountingTranslator(new GatewayTranslator());
     private SnapshotPublisher publisher;
 
     private void startAndAwaitTheFirstSnapshot() {
@@ -244,7 +244,7 @@ class SnapshotPublisherTest {
   class WithAScriptedStore {
 
     private final ScriptedStore store = new ScriptedStore();
-    private final CountingTranslator translator = new CountingTranslator(new GatewayTranslator(GatewayConfig.DEFAULT));
+    private final CountingTranslator translator = new CountingTranslator(new GatewayTranslator());
 
     @Test
     void buildsNoNewSnapshotForANewRevisionWithEqualContent() {
@@ -266,11 +266,11 @@ class SnapshotPublisherTest {
     void keepsRunningAfterATranslationFails() {
       store.set(new RegistryState(1, services("orders")));
       AtomicInteger failuresLeft = new AtomicInteger(1);
-      Translator failingOnce = state -> {
+      Translator failingOnce = (state, settings) -> {
         if (failuresLeft.getAndDecrement() > 0) {
           throw new IllegalStateException("translation failed (on purpose)");
         }
-        return translator.translate(state);
+        return translator.translate(state, GatewaySettings.DEFAULT);
       };
       SnapshotPublisher publisher = start(store, failingOnce, QUIET, MAX_DELAY);
       publisher.groupSeen(EDGE);
@@ -284,8 +284,8 @@ class SnapshotPublisherTest {
     @Test
     void doesNotPublishAnIncompleteTranslation() {
       store.set(new RegistryState(1, services("orders")));
-      Translator withoutEndpoints = state -> {
-        XdsResources complete = translator.translate(state);
+      Translator withoutEndpoints = (state, settings) -> {
+        XdsResources complete = translator.translate(state, GatewaySettings.DEFAULT);
         return new XdsResources(complete.listeners(), complete.routes(), complete.clusters(), List.of(), List.of());
       };
       SnapshotPublisher publisher = start(store, withoutEndpoints, QUIET, MAX_DELAY);
@@ -338,8 +338,8 @@ class SnapshotPublisherTest {
     }
 
     @Override
-    public XdsResources translate(RegistryState state) {
-      XdsResources resources = delegate.translate(state);
+    public XdsResources translate(RegistryState state, GatewaySettings settings) {
+      XdsResources resources = delegate.translate(state, settings);
       calls.incrementAndGet();
       return resources;
     }

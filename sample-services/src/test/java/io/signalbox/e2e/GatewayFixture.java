@@ -12,12 +12,13 @@ import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A control plane, one edge Envoy connected to it over ADS, and the backends a test starts: everything on loopback,
@@ -35,13 +36,14 @@ final class GatewayFixture implements AutoCloseable {
   private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
   private final List<EnvoyProcess> envoys = Collections.synchronizedList(new ArrayList<>());
 
-  private GatewayFixture(EnvoyProcess.XdsMode mode, Consumer<ControlPlaneConfig.Builder> customizer) {
+  private GatewayFixture(EnvoyProcess.XdsMode mode, int gatewayPort,
+                         Consumer<ControlPlaneConfig.Builder> customizer) {
     this.mode = mode;
-    this.gatewayPort = FreePorts.allocate();
+    this.gatewayPort = gatewayPort;
     ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
-        .gateway(GatewayConfig.DEFAULT.withPort(gatewayPort).withBindAddress("127.0.0.1"));
+        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort));
     customizer.accept(config);
     this.controlPlane = ControlPlane.start(config.build());
     this.client = RegistryClient.builder().target("127.0.0.1:" + controlPlane.grpcPort()).shutdownHook(false).build();
@@ -52,9 +54,25 @@ final class GatewayFixture implements AutoCloseable {
     return start(mode, config -> { });
   }
 
+  /**
+   * Starts with gateway settings of the test's making: {@code settings} receives a builder that already holds the
+   * plaintext listener {@value GatewaySettings#DEFAULT_LISTENER} on the fixture's gateway port.
+   */
+  static GatewayFixture startWithSettings(EnvoyProcess.XdsMode mode,
+                                          UnaryOperator<GatewaySettings.Builder> settings) {
+    int port = FreePorts.allocate();
+    return start(mode, port, config -> config.gateway(
+        settings.apply(GatewaySettings.plaintext("127.0.0.1", port).toBuilder()).build()));
+  }
+
   /** Starts the control plane and one Envoy of group {@link #GROUP}, and waits until Envoy is ready. */
   static GatewayFixture start(EnvoyProcess.XdsMode mode, Consumer<ControlPlaneConfig.Builder> customizer) {
-    GatewayFixture fixture = new GatewayFixture(mode, customizer);
+    return start(mode, FreePorts.allocate(), customizer);
+  }
+
+  private static GatewayFixture start(EnvoyProcess.XdsMode mode, int gatewayPort,
+                                      Consumer<ControlPlaneConfig.Builder> customizer) {
+    GatewayFixture fixture = new GatewayFixture(mode, gatewayPort, customizer);
     try {
       fixture.startEnvoy("edge-1").awaitReady();
       return fixture;
@@ -82,6 +100,10 @@ final class GatewayFixture implements AutoCloseable {
 
   ControlPlane controlPlane() {
     return controlPlane;
+  }
+
+  int gatewayPort() {
+    return gatewayPort;
   }
 
   String url(String path) {

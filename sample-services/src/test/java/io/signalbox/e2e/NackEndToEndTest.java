@@ -15,7 +15,7 @@ import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
-import io.signalbox.translate.GatewayConfig;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -40,7 +40,7 @@ class NackEndToEndTest {
          ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
              .grpcAddress("127.0.0.1")
              .grpcPort(0)
-             .gateway(GatewayConfig.DEFAULT.withBindAddress("127.0.0.1").withPort(occupied.getLocalPort()))
+             .gateway(GatewaySettings.plaintext("127.0.0.1", occupied.getLocalPort()))
              .build());
          EnvoyProcess envoy = EnvoyProcess.builder()
              .nodeId("nacking-edge-" + mode)

@@ -1,0 +1,132 @@
+package io.signalbox.config;
+
+import io.signalbox.registry.RegistrationRules;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+/**
+ * What the operator decides about the gateway, as opposed to what services register. Immutable; a reload builds a
+ * new value and the pipeline translates the registry again with it.
+ *
+ * @param listeners in the order the operator declared them
+ * @param certificates in the order declared; the first is the default for clients without a matching SNI name
+ * @param jwtProviders by name
+ */
+public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec> certificates,
+                              SortedMap<String, JwtProviderSpec> jwtProviders, PolicyDefaults defaults,
+                              GatewayLimits limits, RateLimitServiceSpec rateLimitService) {
+
+  /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
+  public static final String DEFAULT_LISTENER = "http";
+
+  /** One plaintext listener on 0.0.0.0:10000, no certificates, no JWT providers, no default policies. */
+  public static final GatewaySettings DEFAULT = plaintext("0.0.0.0", 10000);
+
+  public GatewaySettings {
+    listeners = List.copyOf(listeners);
+    certificates = List.copyOf(certificates);
+    jwtProviders = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(jwtProviders));
+    Objects.requireNonNull(defaults, "defaults");
+    Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(rateLimitService, "rateLimitService");
+  }
+
+  /** Just a plaintext listener named {@value #DEFAULT_LISTENER} on {@code address:port}. */
+  public static GatewaySettings plaintext(String address, int port) {
+    return builder().listener(ListenerSpec.http(DEFAULT_LISTENER, address, port)).build();
+  }
+
+  public Optional<JwtProviderSpec> jwtProvider(String name) {
+    return Optional.ofNullable(jwtProviders.get(name));
+  }
+
+  /** What the settings in force allow a registration, read anew for each registration (settings reload). */
+  public static RegistrationRules registrationRules(Supplier<GatewaySettings> current) {
+    return new RegistrationRules() {
+      @Override
+      public Set<String> jwtProviders() {
+        return current.get().jwtProviders().keySet();
+      }
+
+      @Override
+      public int maxRoutesPerService() {
+        return current.get().limits().maxRoutesPerService();
+      }
+    };
+  }
+
+  public Optional<ListenerSpec> listener(String name) {
+    return listeners.stream().filter(l -> l.name().equals(name)).findFirst();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder builder = new Builder();
+    listeners.forEach(builder::listener);
+    certificates.forEach(builder::certificate);
+    jwtProviders.values().forEach(builder::jwtProvider);
+    return builder.defaults(defaults).limits(limits).rateLimitService(rateLimitService);
+  }
+
+  /** Builds settings; everything is optional, but a gateway without listeners serves nothing. */
+  public static final class Builder {
+    private final Map<String, ListenerSpec> listeners = new LinkedHashMap<>();
+    private final List<CertificateSpec> certificates = new ArrayList<>();
+    private final Map<String, JwtProviderSpec> jwtProviders = new LinkedHashMap<>();
+    private PolicyDefaults defaults = PolicyDefaults.NONE;
+    private GatewayLimits limits = GatewayLimits.DEFAULT;
+    private RateLimitServiceSpec rateLimitService = RateLimitServiceSpec.BUILT_IN;
+
+    /** Adds a listener, or replaces the one of the same name. */
+    public Builder listener(ListenerSpec listener) {
+      listeners.put(listener.name(), listener);
+      return this;
+    }
+
+    public Builder clearListeners() {
+      listeners.clear();
+      return this;
+    }
+
+    public Builder certificate(CertificateSpec certificate) {
+      certificates.add(certificate);
+      return this;
+    }
+
+    public Builder jwtProvider(JwtProviderSpec provider) {
+      jwtProviders.put(provider.name(), provider);
+      return this;
+    }
+
+    public Builder defaults(PolicyDefaults policyDefaults) {
+      this.defaults = policyDefaults;
+      return this;
+    }
+
+    public Builder limits(GatewayLimits gatewayLimits) {
+      this.limits = gatewayLimits;
+      return this;
+    }
+
+    public Builder rateLimitService(RateLimitServiceSpec service) {
+      this.rateLimitService = service;
+      return this;
+    }
+
+    public GatewaySettings build() {
+      return new GatewaySettings(List.copyOf(listeners.values()), certificates, new TreeMap<>(jwtProviders),
+          defaults, limits, rateLimitService);
+    }
+  }
+}

