@@ -148,10 +148,17 @@ public final class GatewaySettingsLoader {
             "there is no https listener to redirect to");
       }
       Set<String> certificateNames = new HashSet<>();
+      java.util.Map<String, String> certificateByHost = new java.util.HashMap<>();
       for (int i = 0; i < format.certificates.size(); i++) {
         CertificateSpec certificate = certificate("certificates[" + i + "]", format.certificates.get(i));
         check(certificateNames.add(certificate.name()), "certificates[" + i + "].name",
             "'" + certificate.name() + "' is used twice");
+        // SNI picks one certificate per name; Envoy rejects a listener whose filter chains share a server name.
+        for (int h = 0; h < certificate.hosts().size(); h++) {
+          String other = certificateByHost.putIfAbsent(certificate.hosts().get(h), certificate.name());
+          check(other == null, "certificates[" + i + "].hosts[" + h + "]",
+              "'" + certificate.hosts().get(h) + "' is already served by certificate '" + other + "'");
+        }
         settings.certificate(certificate);
       }
       check(!anyHttps || !certificateNames.isEmpty(), "certificates",
