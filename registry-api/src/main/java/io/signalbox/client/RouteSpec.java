@@ -54,6 +54,23 @@ public final class RouteSpec {
         return with(b -> b.setTimeout(ProtoDurations.toProto(timeout)));
     }
 
+    /** Requests need a valid JWT (replaces the service's auth policy). */
+    public RouteSpec auth(AuthSpec auth) {
+        Objects.requireNonNull(auth, "auth");
+        return with(b -> b.setAuth(auth.toProto()).clearPublic());
+    }
+
+    /** Served without authentication, even when the service or the operator requires it. */
+    public RouteSpec publicRoute() {
+        return with(b -> b.setPublic(true).clearAuth());
+    }
+
+    /** Limits the request rate (replaces the service's limit). */
+    public RouteSpec rateLimit(RateLimitSpec limit) {
+        Objects.requireNonNull(limit, "limit");
+        return with(b -> b.setRateLimit(limit.toProto()));
+    }
+
     public Route toProto() {
         return route;
     }

@@ -29,8 +29,12 @@ public final class ServiceRegistration {
     private final Map<String, String> metadata;
     private final List<Route> routes;
     private final Duration leaseTtl;
+    private final AuthSpec auth;
+    private final RateLimitSpec rateLimit;
 
     private ServiceRegistration(Builder builder) {
+        this.auth = builder.auth;
+        this.rateLimit = builder.rateLimit;
         this.service = builder.service;
         this.instanceId = builder.instanceId;
         this.host = builder.host;
@@ -99,6 +103,12 @@ public final class ServiceRegistration {
         if (leaseTtl != null) {
             request.setLeaseTtl(ProtoDurations.toProto(leaseTtl));
         }
+        if (auth != null) {
+            request.setAuth(auth.toProto());
+        }
+        if (rateLimit != null) {
+            request.setRateLimit(rateLimit.toProto());
+        }
         return request.build();
     }
 
@@ -129,6 +139,8 @@ public final class ServiceRegistration {
         private final Map<String, String> metadata = new LinkedHashMap<>();
         private final List<Route> routes = new ArrayList<>();
         private Duration leaseTtl;
+        private AuthSpec auth;
+        private RateLimitSpec rateLimit;
 
         private Builder(String service) {
             this.service = requireNonBlank(service, "service");
@@ -188,6 +200,18 @@ public final class ServiceRegistration {
                 throw new IllegalArgumentException("lease TTL must be positive: " + ttl);
             }
             this.leaseTtl = ttl;
+            return this;
+        }
+
+        /** A JWT requirement for every route that sets none and is not public. */
+        public Builder auth(AuthSpec requirement) {
+            this.auth = Objects.requireNonNull(requirement, "requirement");
+            return this;
+        }
+
+        /** A rate limit for every route that sets none. */
+        public Builder rateLimit(RateLimitSpec limit) {
+            this.rateLimit = Objects.requireNonNull(limit, "limit");
             return this;
         }
 
