@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local gateway demo: a Signalbox control plane, a real Envoy fed by it over ADS, and sample services that
-# register themselves (two instances of `users`, two of `orders`). Prints the curl lines to try, then runs until
-# Ctrl-C. With --check it verifies that both services answer through Envoy and exits (used by CI-like smoke runs).
+# register themselves (two instances of `users`, two of `orders`). `users` requires a JWT from the demo issuer
+# (mint one with scripts/demo-token.sh); `orders` has a fleet-wide limit of 10 requests per minute. Prints the curl
+# lines to try, then runs until Ctrl-C. With --check it verifies all of that through Envoy and exits.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -35,8 +36,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+say "Making the demo JWT issuer's signing key (kept in $RUN_DIR/jwt)"
+java -cp "$CP_SAMPLES" io.signalbox.samples.DemoTokens init --dir "$RUN_DIR/jwt" >/dev/null
+
+# The operator's gateway settings; edit the file while the demo runs and Signalbox reloads it.
+cat >"$RUN_DIR/gateway.yaml" <<YAML
+listeners:
+  - {name: http, port: $GATEWAY_PORT}
+jwtProviders:
+  - name: demo
+    issuer: https://demo.signalbox.local
+    audiences: [signalbox-demo]
+    jwks: {file: jwt/jwks.json}
+YAML
+
 say "Starting the control plane on :$GRPC_PORT (registry API + xDS); logs in $RUN_DIR"
-java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --grpc-port "$GRPC_PORT" --gateway-port "$GATEWAY_PORT" \
+java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
   >"$RUN_DIR/control-plane.log" 2>&1 &
 PIDS+=($!)
 
@@ -47,22 +62,29 @@ sed -e "s/port_value: 18000/port_value: $GRPC_PORT/" -e "s/port_value: 9901/port
   >"$RUN_DIR/envoy.log" 2>&1 &
 PIDS+=($!)
 
-say "Starting sample services: users x2, orders x2"
+say "Starting sample services: users x2 (JWT required), orders x2 (10 requests/minute across the fleet)"
+POLICY_users=(--jwt-provider demo --forward-claim sub=x-demo-user)
+POLICY_orders=(--rate-limit 10/minute --rate-limit-global)
 for service in users orders; do
+  policy="POLICY_${service}[@]"
   for n in 1 2; do
     java -cp "$CP_SAMPLES" io.signalbox.samples.SampleServiceMain --service "$service" \
-      --instance-id "$service-$n" --control-plane "127.0.0.1:$GRPC_PORT" >"$RUN_DIR/$service-$n.log" 2>&1 &
+      --instance-id "$service-$n" --control-plane "127.0.0.1:$GRPC_PORT" "${!policy}" \
+      >"$RUN_DIR/$service-$n.log" 2>&1 &
     PIDS+=($!)
   done
 done
 
+TOKEN="$(scripts/demo-token.sh)"
 say "Waiting for both services to answer through Envoy"
 for service in users orders; do
   for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:$GATEWAY_PORT/$service" >/dev/null 2>&1; then break; fi
+    if curl -fsS -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$GATEWAY_PORT/$service" >/dev/null 2>&1; then
+      break
+    fi
     sleep 0.5
   done
-  curl -fsS "http://127.0.0.1:$GATEWAY_PORT/$service" >/dev/null || {
+  curl -fsS -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$GATEWAY_PORT/$service" >/dev/null || {
     echo "'$service' did not become reachable through Envoy; see the logs in $RUN_DIR" >&2; exit 1; }
 done
 
@@ -70,17 +92,30 @@ cat <<MSG
 
 Signalbox demo is up. Try:
 
-  curl -s http://127.0.0.1:$GATEWAY_PORT/users/42        # answered by users-1 or users-2, round robin
-  curl -s http://127.0.0.1:$GATEWAY_PORT/orders/7        # answered by orders-1 or orders-2
+  curl -si http://127.0.0.1:$GATEWAY_PORT/users/42                  # 401: users requires a JWT
+  TOKEN=\$(scripts/demo-token.sh)                                    # mint one (sub=alice, 1 h)
+  curl -s -H "authorization: Bearer \$TOKEN" http://127.0.0.1:$GATEWAY_PORT/users/42
+                                       # 200 from users-1 or users-2; the backend sees x-demo-user: alice
+  for i in \$(seq 12); do curl -s -o /dev/null -w '%{http_code} ' http://127.0.0.1:$GATEWAY_PORT/orders/7; done; echo
+                                       # 200 until 10 requests this minute, then 429 (x-ratelimit-* headers)
   curl -s http://127.0.0.1:$GATEWAY_PORT/nothing-here -o /dev/null -w '%{http_code}\n'   # 404: no route
-  curl -s http://127.0.0.1:$ADMIN_PORT/config_dump | less   # what Envoy was sent
+  curl -s http://127.0.0.1:$ADMIN_PORT/config_dump | less            # what Envoy was sent
 
 Logs: $RUN_DIR/*.log. Stop with Ctrl-C.
 MSG
 
 if $CHECK_ONLY; then
-  curl -fsS "http://127.0.0.1:$GATEWAY_PORT/users/42"; echo
-  curl -fsS "http://127.0.0.1:$GATEWAY_PORT/orders/7"; echo
+  status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+  fail() { echo "demo check failed: $*" >&2; exit 1; }
+  [[ "$(status "http://127.0.0.1:$GATEWAY_PORT/users/42")" == 401 ]] || fail "users without a token is not 401"
+  body="$(curl -fsS -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$GATEWAY_PORT/users/42")"
+  echo "$body" >&2
+  [[ "$body" == *'"x-demo-user"'* ]] || fail "users with a token did not forward the sub claim"
+  codes=""
+  for _ in $(seq 12); do codes+="$(status "http://127.0.0.1:$GATEWAY_PORT/orders/7") "; done
+  echo "orders x12: $codes" >&2
+  [[ "$codes" == *200* && "$codes" == *429* ]] || fail "orders was not limited to 10 requests per minute"
+  echo "demo check passed" >&2
   exit 0
 fi
 wait

@@ -1,8 +1,11 @@
 package io.signalbox.samples;
 
+import io.signalbox.client.AuthSpec;
+import io.signalbox.client.RateLimitSpec;
 import io.signalbox.client.Registration;
 import io.signalbox.client.RegistrationException;
 import io.signalbox.client.RegistryClient;
+import io.signalbox.client.RouteSpec;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
 import java.time.Duration;
@@ -48,6 +51,22 @@ public final class SampleServiceMain implements Callable<Integer> {
     @Option(names = "--ttl", description = "Lease TTL in seconds (default: the control plane's).")
     private Integer ttlSeconds;
 
+    @Option(names = "--jwt-provider",
+            description = "Require a JWT from this provider of the gateway settings on the route.")
+    private String jwtProvider;
+
+    @Option(names = "--forward-claim", paramLabel = "CLAIM=HEADER",
+            description = "With --jwt-provider: copy a token claim into a request header (repeatable).")
+    private java.util.Map<String, String> forwardClaims = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--rate-limit", paramLabel = "N/UNIT",
+            description = "Limit the route to N requests per second, minute or hour, e.g. 10/minute.")
+    private String rateLimit;
+
+    @Option(names = "--rate-limit-global",
+            description = "With --rate-limit: the limit holds across all Envoys together (default: per Envoy).")
+    private boolean rateLimitGlobal;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new SampleServiceMain()).execute(args));
     }
@@ -75,13 +94,41 @@ public final class SampleServiceMain implements Callable<Integer> {
     }
 
     private ServiceRegistration registration(String id, int boundPort) {
+        RouteSpec route = Routes.prefix(prefix != null ? prefix : "/" + service);
+        if (jwtProvider != null) {
+            AuthSpec auth = AuthSpec.jwt(jwtProvider);
+            for (var forward : forwardClaims.entrySet()) {
+                auth = auth.forwardClaim(forward.getKey(), forward.getValue());
+            }
+            route = route.auth(auth);
+        }
+        if (rateLimit != null) {
+            RateLimitSpec limit = parseRateLimit(rateLimit);
+            route = route.rateLimit(rateLimitGlobal ? limit.global() : limit);
+        }
         ServiceRegistration.Builder builder = ServiceRegistration.builder(service)
                 .instance(id, advertiseHost != null ? advertiseHost : host, boundPort)
-                .route(Routes.prefix(prefix != null ? prefix : "/" + service));
+                .route(route);
         if (ttlSeconds != null) {
             builder.leaseTtl(Duration.ofSeconds(ttlSeconds));
         }
         return builder.build();
+    }
+
+    private static RateLimitSpec parseRateLimit(String text) {
+        String[] parts = text.split("/", 2);
+        if (parts.length != 2) {
+            throw new CommandLine.ParameterException(new CommandLine(new SampleServiceMain()),
+                    "--rate-limit must look like 10/minute, not '" + text + "'");
+        }
+        int requests = Integer.parseInt(parts[0].trim());
+        return switch (parts[1].trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "s", "second" -> RateLimitSpec.perSecond(requests);
+            case "m", "minute" -> RateLimitSpec.perMinute(requests);
+            case "h", "hour" -> RateLimitSpec.perHour(requests);
+            default -> throw new CommandLine.ParameterException(new CommandLine(new SampleServiceMain()),
+                    "--rate-limit unit must be second, minute or hour, not '" + parts[1] + "'");
+        };
     }
 
     private static String randomSuffix() {
