@@ -3,6 +3,7 @@
 #
 #   bash bench/run.sh register-latency [options]   # registration -> first 200 through a real Envoy
 #   bash bench/run.sh delta-fanout [options]       # delta-xDS fan-out to N simulated clients + control-plane heap
+#   bash bench/run.sh policy-throughput [options]  # req/s through Envoy: JWT + local rate limit vs. no policy
 #   bash bench/run.sh help [command]
 #
 # Environment: BENCH_SKIP_BUILD=1 reuses the last build; BENCH_JAVA_OPTS adds options for the bench JVM;
@@ -24,6 +25,18 @@ if [[ -z "${ENVOY_BIN:-}" ]]; then
   ENVOY_BIN="$(bash envoy/install-envoy.sh | tail -n 1)"
 fi
 export ENVOY_BIN
+
+# The HTTP load generator for policy-throughput: hey, pinned, installed once per user with `go install`.
+HEY_VERSION="v0.1.5"
+if [[ -z "${HEY_BIN:-}" && "${1:-}" == "policy-throughput" ]]; then
+  HEY_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/signalbox/hey-$HEY_VERSION"
+  if [[ ! -x "$HEY_DIR/hey" ]]; then
+    echo "==> installing hey $HEY_VERSION into $HEY_DIR (go install)" >&2
+    GOBIN="$HEY_DIR" go install "github.com/rakyll/hey@$HEY_VERSION" >&2
+  fi
+  HEY_BIN="$HEY_DIR/hey"
+fi
+export HEY_BIN="${HEY_BIN:-hey}"
 
 CLASSPATH_BENCH="$ROOT/bench/target/classes:$(cat "$RUN_DIR/bench.classpath")"
 # Run from bench/ so Envoy work dirs land in bench/target/envoy-runs and logs in bench/target/bench-runs.
