@@ -72,6 +72,10 @@ public final class PolicyValidator {
       String forwardField = field + ".forward_claims[" + i + "]";
       var forward = proto.getForwardClaims(i);
       claimName(forwardField + ".claim", forward.getClaim());
+      // Envoy reads a forwarded claim through its header formatter, where ':' separates path segments: "ns:role"
+      // would silently forward the nested claim ns.role instead.
+      check(!forward.getClaim().contains(":"), forwardField + ".claim",
+          "'" + abbreviate(forward.getClaim()) + "' cannot be forwarded: ':' is not allowed in a forwarded claim");
       String header = forward.getHeader();
       check(HEADER_NAME.matcher(header).matches(), forwardField + ".header",
           "'" + abbreviate(header) + "' is not a lowercase HTTP header name");

@@ -1,19 +1,204 @@
 package io.signalbox.translate;
 
+import com.google.common.net.InetAddresses;
+import com.google.protobuf.Any;
+import com.google.protobuf.util.Durations;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.HttpUri;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication;
+import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtHeader;
+import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider;
+import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement;
+import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig;
+import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.JwtProviderSpec;
+import io.signalbox.model.AuthRequirement;
+import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 
-/** JWT authentication (envoy.filters.http.jwt_authn): providers from the gateway settings, a requirement per route. */
+/**
+ * JWT authentication (envoy.filters.http.jwt_authn): one Envoy provider per provider of the settings, and a
+ * requirement per route.
+ *
+ * <p>The filter names no rules of its own, so a route without per-route configuration is public; a protected
+ * route names its provider's requirement. The listener thus depends on the settings only, and a registration
+ * reaches the filter through its routes.
+ *
+ * <p>A verified token's payload is kept in dynamic metadata ({@link XdsNames#JWT_PAYLOAD_METADATA_KEY}), with the
+ * space-delimited {@code scope} claim split into a list: claim authorization matches on it, and forwarded claims
+ * are copied from it into request headers by the route, which first removes any such header the client sent.
+ */
 final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
+
+  private static final String AUTHORIZATION_HEADER = "authorization";
+  private static final String BEARER_PREFIX = "Bearer ";
+  private static final String SCOPE_CLAIM = "scope";
+  private static final int DEFAULT_HTTP_PORT = 80;
+  private static final int DEFAULT_HTTPS_PORT = 443;
 
   @Override
   public List<HttpFilter> httpFilters(GatewaySettings settings) {
-    return List.of();
+    if (settings.jwtProviders().isEmpty()) {
+      return List.of();
+    }
+    JwtAuthentication.Builder authentication = JwtAuthentication.newBuilder();
+    // jwtProviders is sorted by name, so both maps are filled in a stable order.
+    settings.jwtProviders().forEach((name, provider) -> {
+      authentication.putProviders(name, provider(provider));
+      authentication.putRequirementMap(name, JwtRequirement.newBuilder().setProviderName(name).build());
+    });
+    return List.of(HttpFilter.newBuilder()
+        .setName(XdsNames.JWT_AUTHN_FILTER)
+        .setTypedConfig(Any.pack(authentication.build()))
+        .build());
   }
 
   @Override
   public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
+    if (route.auth().isEmpty()) {
+      return;
+    }
+    AuthRequirement auth = route.auth().get();
+    if (settings.jwtProvider(auth.provider()).isEmpty()) {
+      // The operator removed a provider that a registration still names. Serving the route unauthenticated is
+      // never an option, and a requirement naming an unknown provider would only be caught per request.
+      envoyRoute.clearRoute().setDirectResponse(DirectResponseAction.newBuilder()
+          .setStatus(503)
+          .setBody(DataSource.newBuilder().setInlineString(
+              "JWT provider '" + auth.provider() + "' is not configured on this gateway\n")));
+      return;
+    }
+    envoyRoute.putTypedPerFilterConfig(XdsNames.JWT_AUTHN_FILTER,
+        Any.pack(PerRouteConfig.newBuilder().setRequirementName(auth.provider()).build()));
+    for (AuthRequirement.ClaimToHeader forward : auth.forwardClaims()) {
+      // The header is removed before the claim's value is added (Envoy applies removals first), so what reaches
+      // the backend is the token's claim or nothing, never what the client sent. A missing claim adds no header.
+      envoyRoute.addRequestHeadersToRemove(forward.header());
+      envoyRoute.addRequestHeadersToAdd(HeaderValueOption.newBuilder()
+          .setHeader(HeaderValue.newBuilder()
+              .setKey(forward.header())
+              .setValue("%DYNAMIC_METADATA(" + XdsNames.JWT_AUTHN_FILTER + ":" + XdsNames.JWT_PAYLOAD_METADATA_KEY
+                  + ":" + String.join(":", forward.path()) + ")%"))
+          .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+    }
+  }
+
+  @Override
+  public List<Cluster> clusters(GatewaySettings settings) {
+    return settings.jwtProviders().values().stream()
+        .filter(provider -> provider.jwks() instanceof JwtProviderSpec.RemoteJwks)
+        .map(provider -> jwksCluster(provider.name(), (JwtProviderSpec.RemoteJwks) provider.jwks(), settings))
+        .toList();
+  }
+
+  private static JwtProvider provider(JwtProviderSpec spec) {
+    JwtProvider.Builder provider = JwtProvider.newBuilder()
+        .setIssuer(spec.issuer())
+        .addAllAudiences(spec.audiences())
+        // Only the Authorization header: Envoy would also look in an access_token query parameter by default,
+        // and a token in a URL ends up in access logs and browser histories.
+        .addFromHeaders(JwtHeader.newBuilder().setName(AUTHORIZATION_HEADER).setValuePrefix(BEARER_PREFIX))
+        .setForward(spec.forwardToken())
+        .setPayloadInMetadata(XdsNames.JWT_PAYLOAD_METADATA_KEY)
+        .setNormalizePayloadInMetadata(JwtProvider.NormalizePayload.newBuilder()
+            .addSpaceDelimitedClaims(SCOPE_CLAIM));
+    JwtProviderSpec.Jwks jwks = spec.jwks();
+    if (jwks instanceof JwtProviderSpec.InlineJwks inline) {
+      provider.setLocalJwks(inlineString(inline.json()));
+    } else if (jwks instanceof JwtProviderSpec.FileJwks file) {
+      // The settings watcher re-reads the file; its content is inlined so Envoy never reads the control plane's disk.
+      provider.setLocalJwks(inlineString(file.json()));
+    } else if (jwks instanceof JwtProviderSpec.RemoteJwks remote) {
+      provider.setRemoteJwks(RemoteJwks.newBuilder()
+          .setHttpUri(HttpUri.newBuilder()
+              .setUri(remote.uri().toString())
+              .setCluster(XdsNames.jwksCluster(spec.name()))
+              .setTimeout(duration(remote.timeout())))
+          .setCacheDuration(duration(remote.cacheDuration())));
+    } else {
+      throw new IllegalStateException("unknown JWKS source " + jwks.getClass().getName());
+    }
+    return provider.build();
+  }
+
+  /**
+   * The cluster Envoy fetches a remote JWKS through: the URI's host resolved by DNS, with TLS for https. The
+   * server's certificate is verified against the host's CA bundle and must name the URI's host.
+   */
+  private static Cluster jwksCluster(String providerName, JwtProviderSpec.RemoteJwks jwks, GatewaySettings settings) {
+    URI uri = jwks.uri();
+    boolean https = "https".equals(uri.getScheme());
+    String host = bareHost(uri.getHost());
+    int port = uri.getPort() > 0 ? uri.getPort() : https ? DEFAULT_HTTPS_PORT : DEFAULT_HTTP_PORT;
+    String clusterName = XdsNames.jwksCluster(providerName);
+    Cluster.Builder cluster = Cluster.newBuilder()
+        .setName(clusterName)
+        .setType(Cluster.DiscoveryType.STRICT_DNS)
+        // Many hosts publish AAAA records their network cannot reach; IPv4 first, IPv6 when there is nothing else.
+        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
+        .setConnectTimeout(duration(settings.limits().upstreamConnectTimeout()))
+        .setLoadAssignment(ClusterLoadAssignment.newBuilder()
+            .setClusterName(clusterName)
+            .addEndpoints(LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(LbEndpoint.newBuilder()
+                    .setEndpoint(Endpoint.newBuilder()
+                        .setAddress(Address.newBuilder()
+                            .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)))))));
+    if (https) {
+      cluster.setTransportSocket(TransportSocket.newBuilder()
+          .setName(XdsNames.TLS_TRANSPORT_SOCKET)
+          .setTypedConfig(Any.pack(upstreamTls(host))));
+    }
+    return cluster.build();
+  }
+
+  private static UpstreamTlsContext upstreamTls(String host) {
+    boolean ipLiteral = InetAddresses.isInetAddress(host);
+    UpstreamTlsContext.Builder tls = UpstreamTlsContext.newBuilder()
+        .setCommonTlsContext(CommonTlsContext.newBuilder()
+            .setValidationContext(CertificateValidationContext.newBuilder()
+                .setTrustedCa(DataSource.newBuilder().setFilename(XdsNames.SYSTEM_CA_BUNDLE))
+                .addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(ipLiteral ? SubjectAltNameMatcher.SanType.IP_ADDRESS
+                        : SubjectAltNameMatcher.SanType.DNS)
+                    .setMatcher(StringMatcher.newBuilder().setExact(host)))));
+    if (!ipLiteral) {
+      // SNI carries host names only (RFC 6066).
+      tls.setSni(host);
+    }
+    return tls.build();
+  }
+
+  /** java.net.URI keeps the brackets of an IPv6 literal. */
+  private static String bareHost(String host) {
+    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+  }
+
+  private static DataSource inlineString(String json) {
+    return DataSource.newBuilder().setInlineString(json).build();
+  }
+
+  private static com.google.protobuf.Duration duration(Duration duration) {
+    return Durations.fromNanos(duration.toNanos());
   }
 }

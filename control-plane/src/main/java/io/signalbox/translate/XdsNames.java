@@ -25,6 +25,19 @@ public final class XdsNames {
   /** Descriptor domain of Signalbox's global rate limits. */
   public static final String RATE_LIMIT_DOMAIN = "signalbox";
 
+  /** Dynamic-metadata key (under {@link #JWT_AUTHN_FILTER}) that holds a verified token's payload. */
+  public static final String JWT_PAYLOAD_METADATA_KEY = "jwt_payload";
+
+  /** The RBAC policy that holds a route's required scopes and claims. */
+  public static final String REQUIRED_CLAIMS_POLICY = "required-claims";
+
+  /**
+   * Trust store for a remote JWKS over https: the CA bundle of Debian, Ubuntu and Alpine (and so of Envoy's images)
+   * on the Envoy host. Envoy has no built-in default, and keys fetched from an unverified server would let anyone
+   * who can intercept the fetch mint valid tokens.
+   */
+  public static final String SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
   /** Virtual host for routes that registered no host. */
   public static final String ANY_HOST_VIRTUAL_HOST = "any-host";
 
