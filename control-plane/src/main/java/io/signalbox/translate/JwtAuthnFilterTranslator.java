@@ -75,6 +75,9 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
 
   @Override
   public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
+    // Removed before anything is added (Envoy applies removals first): what reaches the backend under a claim
+    // header is the token's claim or nothing, never what the client sent, on every route of the service.
+    route.claimHeaders().forEach(envoyRoute::addRequestHeadersToRemove);
     if (route.auth().isEmpty()) {
       return;
     }
@@ -91,9 +94,7 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
     envoyRoute.putTypedPerFilterConfig(XdsNames.JWT_AUTHN_FILTER,
         Any.pack(PerRouteConfig.newBuilder().setRequirementName(auth.provider()).build()));
     for (AuthRequirement.ClaimToHeader forward : auth.forwardClaims()) {
-      // The header is removed before the claim's value is added (Envoy applies removals first), so what reaches
-      // the backend is the token's claim or nothing, never what the client sent. A missing claim adds no header.
-      envoyRoute.addRequestHeadersToRemove(forward.header());
+      // A claim the token lacks adds no header (the client's copy is already removed above).
       envoyRoute.addRequestHeadersToAdd(HeaderValueOption.newBuilder()
           .setHeader(HeaderValue.newBuilder()
               .setKey(forward.header())

@@ -35,7 +35,7 @@ final class RouteTranslator {
 
   private static final String ANY_HOST = "*";
 
-  private record PlacedRoute(String service, RouteSpec spec, boolean hostSpecific) {
+  private record PlacedRoute(String service, RouteSpec spec, boolean hostSpecific, List<String> claimHeaders) {
   }
 
   private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER = Comparator
@@ -63,12 +63,13 @@ final class RouteTranslator {
     Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
     byHost.put(ANY_HOST, new ArrayList<>());
     for (ServiceState service : state.services().values()) {
+      List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
       for (RouteSpec route : service.routes()) {
         if (route.hosts().isEmpty()) {
-          byHost.get(ANY_HOST).add(new PlacedRoute(service.name(), route, false));
+          byHost.get(ANY_HOST).add(new PlacedRoute(service.name(), route, false, claimHeaders));
         } else {
           route.hosts().forEach(host -> byHost.computeIfAbsent(host, h -> new ArrayList<>())
-              .add(new PlacedRoute(service.name(), route, true)));
+              .add(new PlacedRoute(service.name(), route, true, claimHeaders)));
         }
       }
     }
@@ -85,7 +86,8 @@ final class RouteTranslator {
           .setName(XdsNames.virtualHost(host))
           .addDomains(host);
       ordered.forEach(route -> virtualHost.addRoutes(
-          route(PolicyRoute.resolve(route.service(), route.spec(), settings.defaults()), settings)));
+          route(PolicyRoute.resolve(route.service(), route.spec(), settings.defaults(), route.claimHeaders()),
+              settings)));
       config.addVirtualHosts(virtualHost);
     });
     return config.build();

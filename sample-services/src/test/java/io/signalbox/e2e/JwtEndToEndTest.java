@@ -256,6 +256,26 @@ class JwtEndToEndTest {
     assertThat(backendHeaders(response).has("x-tenant-id")).isFalse();
   }
 
+  /**
+   * The orders backends trust x-user-id because the service's policy fills it from tokens; a route of the service
+   * that forwards no claim (the public one, the admin one with its own requirement) must not let a client set it.
+   */
+  @Test
+  void noRouteOfTheServiceLetsAClientSetAClaimHeader() {
+    Map<String, String> spoofed = Map.of("x-user-id", "mallory", "x-tenant-id", "t-evil");
+
+    HttpProbe.Response publicRoute = get("/orders/status", Optional.empty(), spoofed);
+    assertThat(publicRoute.status()).isEqualTo(200);
+    assertThat(backendHeaders(publicRoute).has("x-user-id")).isFalse();
+    assertThat(backendHeaders(publicRoute).has("x-tenant-id")).isFalse();
+
+    String admin = rsTokens.sign(Map.of("role", "admin", "email_verified", true), TestTokens.audience(AUDIENCE));
+    HttpProbe.Response ownPolicyRoute = get("/orders/admin/x", Optional.of(admin), spoofed);
+    assertThat(ownPolicyRoute.status()).isEqualTo(200);
+    assertThat(backendHeaders(ownPolicyRoute).has("x-user-id")).isFalse();
+    assertThat(backendHeaders(ownPolicyRoute).has("x-tenant-id")).isFalse();
+  }
+
   @Test
   void aRotatedRemoteJwksIsPickedUpOnceTheCacheExpires() {
     String tokenA = remoteKeyA.sign(Map.of("sub", "carol"));
