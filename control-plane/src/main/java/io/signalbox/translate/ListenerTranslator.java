@@ -36,8 +36,8 @@ import java.util.Set;
  * <p>An HTTPS listener terminates TLS in front of that same connection manager. It has one filter chain per
  * certificate, chosen by the SNI name the client sends, and a default chain with the first certificate for clients
  * that send none or an unknown one. The chains name their certificate as an SDS secret instead of carrying it, so
- * a rotated certificate leaves the listener unchanged: Envoy would otherwise drain every connection of a modified
- * listener.
+ * a rotated certificate leaves the listener unchanged: Envoy drains (and after its drain time closes) every
+ * connection of a filter chain that changes.
  */
 final class ListenerTranslator {
 

@@ -36,10 +36,12 @@ final class TlsClient {
 
   private final SSLContext context;
   private final List<String> protocols;
+  private final List<String> applicationProtocols;
 
-  private TlsClient(SSLContext context, List<String> protocols) {
+  private TlsClient(SSLContext context, List<String> protocols, List<String> applicationProtocols) {
     this.context = context;
     this.protocols = protocols;
+    this.applicationProtocols = applicationProtocols;
   }
 
   /** Trusts only {@code authority}; offers TLS 1.2 and 1.3. */
@@ -52,7 +54,7 @@ final class TlsClient {
       trust.init(trusted);
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(null, trust.getTrustManagers(), null);
-      return new TlsClient(context, List.of("TLSv1.3", "TLSv1.2"));
+      return new TlsClient(context, List.of("TLSv1.3", "TLSv1.2"), List.of());
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalStateException("cannot set up a TLS client", e);
     }
@@ -60,7 +62,12 @@ final class TlsClient {
 
   /** The same client offering only {@code versions}, such as {@code "TLSv1.2"}. */
   TlsClient onlyProtocols(String... versions) {
-    return new TlsClient(context, List.of(versions));
+    return new TlsClient(context, List.of(versions), applicationProtocols);
+  }
+
+  /** The same client offering these protocols by ALPN, such as {@code "h2"}; by default it offers none. */
+  TlsClient offeringAlpn(String... names) {
+    return new TlsClient(context, protocols, List.of(names));
   }
 
   /**
@@ -90,6 +97,7 @@ final class TlsClient {
           .createSocket(plain, serverName.orElse("127.0.0.1"), port, true);
       SSLParameters parameters = socket.getSSLParameters();
       parameters.setProtocols(protocols.toArray(String[]::new));
+      parameters.setApplicationProtocols(applicationProtocols.toArray(String[]::new));
       parameters.setServerNames(serverName.<List<SNIServerName>>map(name -> List.of(new SNIHostName(name)))
           .orElse(List.of()));
       parameters.setEndpointIdentificationAlgorithm(checkHost ? "HTTPS" : null);
@@ -128,6 +136,11 @@ final class TlsClient {
       } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
         throw new IllegalStateException("the handshake is complete, so the peer is verified", e);
       }
+    }
+
+    /** What ALPN settled on; empty when the client offered nothing. */
+    String applicationProtocol() {
+      return socket.getApplicationProtocol();
     }
 
     /** {@code TLSv1.2} or {@code TLSv1.3}. */

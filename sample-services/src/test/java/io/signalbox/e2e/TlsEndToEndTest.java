@@ -96,6 +96,19 @@ class TlsEndToEndTest {
 
   @ParameterizedTest
   @EnumSource(XdsMode.class)
+  void alpnSettlesOnHttp2WhenTheClientOffersIt(XdsMode mode) throws IOException {
+    TlsGateway gateway = sharedGateway(mode);
+
+    try (TlsClient.Connection h2 = client.offeringAlpn("h2", "http/1.1").connect(gateway.httpsPort, HOST_A);
+         TlsClient.Connection http11 = client.offeringAlpn("http/1.1").connect(gateway.httpsPort, HOST_A)) {
+      assertThat(h2.applicationProtocol()).isEqualTo("h2");
+      assertThat(http11.applicationProtocol()).isEqualTo("http/1.1");
+      assertThat(http11.get(HOST_A, "/echo/alpn").status()).isEqualTo(200);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(XdsMode.class)
   void theSniNameChoosesTheCertificate(XdsMode mode) throws IOException {
     TlsGateway gateway = sharedGateway(mode);
 
