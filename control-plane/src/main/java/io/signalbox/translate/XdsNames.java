@@ -64,6 +64,16 @@ public final class XdsNames {
     return "tls-" + certificateName;
   }
 
+  /** The filter chain of an HTTPS listener that serves a certificate to clients asking (by SNI) for its hosts. */
+  public static String certificateFilterChain(String certificateName) {
+    return "sni-" + certificateName;
+  }
+
+  /** The filter chain of an HTTPS listener for clients that send no SNI name, or one no certificate covers. */
+  public static String defaultFilterChain(String certificateName) {
+    return "no-sni-match-" + certificateName;
+  }
+
   /** The cluster Envoy fetches a remote JWKS through. */
   public static String jwksCluster(String providerName) {
     return "jwks-" + providerName;

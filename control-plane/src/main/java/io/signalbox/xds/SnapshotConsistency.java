@@ -9,6 +9,9 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,8 +19,9 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Checks that a snapshot is complete: every route configuration a listener names over RDS, and a load assignment
- * for every EDS cluster. Over ADS, Envoy waits for each named resource, so a missing one stalls the stream.
+ * Checks that a snapshot is complete: every route configuration a listener names over RDS, every certificate secret
+ * a TLS listener names over SDS, and a load assignment for every EDS cluster. Over ADS, Envoy waits for each named
+ * resource, so a missing one stalls the stream (a listener waiting for its secret never starts serving).
  *
  * <p>java-control-plane's {@code ensureConsistent()} recognizes the HTTP connection manager only under its
  * long-deprecated filter name; this check goes by the type URL, which is what Envoy itself uses.
@@ -25,6 +29,8 @@ import java.util.stream.Collectors;
 final class SnapshotConsistency {
 
   private static final String HCM_TYPE_URL = "type.googleapis.com/" + HttpConnectionManager.getDescriptor().getFullName();
+  private static final String DOWNSTREAM_TLS_TYPE_URL =
+      "type.googleapis.com/" + DownstreamTlsContext.getDescriptor().getFullName();
 
   private SnapshotConsistency() {
   }
@@ -34,12 +40,24 @@ final class SnapshotConsistency {
     List<String> problems = new ArrayList<>();
     Set<String> routeConfigurations = resources.routes().stream().map(RouteConfiguration::getName)
         .collect(Collectors.toSet());
+    Set<String> secrets = resources.secrets().stream().map(Secret::getName).collect(Collectors.toSet());
     for (Listener listener : resources.listeners()) {
-      for (FilterChain chain : listener.getFilterChainsList()) {
+      List<FilterChain> chains = new ArrayList<>(listener.getFilterChainsList());
+      if (listener.hasDefaultFilterChain()) {
+        chains.add(listener.getDefaultFilterChain());
+      }
+      for (FilterChain chain : chains) {
         for (Filter filter : chain.getFiltersList()) {
           String rds = rdsName(filter.getTypedConfig());
           if (rds != null && !routeConfigurations.contains(rds)) {
             problems.add("listener " + listener.getName() + " names missing route configuration " + rds);
+          }
+        }
+        if (chain.hasTransportSocket()) {
+          for (String secret : sdsSecretNames(chain.getTransportSocket().getTypedConfig())) {
+            if (!secrets.contains(secret)) {
+              problems.add("listener " + listener.getName() + " names missing secret " + secret);
+            }
           }
         }
       }
@@ -55,7 +73,22 @@ final class SnapshotConsistency {
         }
       }
     }
-    return problems;
+    // A certificate serves both its SNI chain and the default chain: one missing secret is one problem.
+    return problems.stream().distinct().toList();
+  }
+
+  private static List<String> sdsSecretNames(Any config) {
+    if (!config.getTypeUrl().equals(DOWNSTREAM_TLS_TYPE_URL)) {
+      return List.of();
+    }
+    try {
+      DownstreamTlsContext context = config.unpack(DownstreamTlsContext.class);
+      return context.getCommonTlsContext().getTlsCertificateSdsSecretConfigsList().stream()
+          .map(SdsSecretConfig::getName)
+          .toList();
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("unreadable DownstreamTlsContext in a listener", e);
+    }
   }
 
   private static String rdsName(Any config) {
