@@ -28,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -227,18 +228,22 @@ public final class GatewaySettingsLoader {
       Path certificateFile = file(field + ".certificateFile", format.certificateFile);
       Path keyFile = file(field + ".privateKeyFile", format.privateKeyFile);
       String chain = read(field + ".certificateFile", certificateFile);
+      X509Certificate leaf;
       try {
-        check(!CertificateFactory.getInstance("X.509")
-            .generateCertificates(new ByteArrayInputStream(chain.getBytes(StandardCharsets.US_ASCII))).isEmpty(),
-            field + ".certificateFile", certificateFile + " holds no certificate");
+        var certificates = CertificateFactory.getInstance("X.509")
+            .generateCertificates(new ByteArrayInputStream(chain.getBytes(StandardCharsets.US_ASCII)));
+        check(!certificates.isEmpty(), field + ".certificateFile", certificateFile + " holds no certificate");
+        leaf = (X509Certificate) certificates.iterator().next();
       } catch (CertificateException e) {
         throw new InvalidSettingsException(field + ".certificateFile: " + certificateFile
             + " is not a PEM certificate: " + e.getMessage());
       }
-      // The key itself is never echoed: only whether it looks like one.
+      // The key itself is never echoed: only whether it looks like one, and whether it fits the certificate.
       String key = read(field + ".privateKeyFile", keyFile);
       check(key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----"), field + ".privateKeyFile",
           keyFile + " is not a PEM private key");
+      check(CertificateKeyMatch.matches(leaf, key).orElse(true), field + ".privateKeyFile",
+          keyFile + " is not the private key of " + certificateFile + " (" + leaf.getSubjectX500Principal() + ")");
       return new CertificateSpec(name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
     }
 

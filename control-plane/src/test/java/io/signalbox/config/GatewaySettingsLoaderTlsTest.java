@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -247,8 +246,6 @@ class GatewaySettingsLoaderTlsTest {
   }
 
   @Test
-  @Disabled("GatewaySettingsLoader does not check this yet; reported to the lead. The translator keeps a duplicated "
-      + "host with the first certificate, because Envoy rejects a listener whose chains share a server name.")
   void aHostServedByTwoCertificatesIsRejected() {
     assertThatThrownBy(() -> parse(httpsListener("") + certificateA() + """
           - name: b
@@ -258,5 +255,20 @@ class GatewaySettingsLoaderTlsTest {
         """))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("certificates[1].hosts[1]");
+  }
+
+  @Test
+  void aKeyThatIsNotTheCertificatesIsRejectedNamingTheKeyFileButNotItsContent() {
+    assertThatThrownBy(() -> parse(httpsListener("") + """
+        certificates:
+          - name: a
+            hosts: [a.example.test]
+            certificateFile: a.example.test.pem
+            privateKeyFile: b.example.test.key
+        """))
+        .isInstanceOf(InvalidSettingsException.class)
+        .hasMessageStartingWith("certificates[0].privateKeyFile: ")
+        .hasMessageContaining("is not the private key of")
+        .hasMessageNotContaining("PRIVATE KEY");
   }
 }

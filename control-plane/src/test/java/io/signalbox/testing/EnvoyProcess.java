@@ -149,7 +149,7 @@ public final class EnvoyProcess implements AutoCloseable {
     String prefix = statName + ": ";
     return body.lines()
         .filter(line -> line.startsWith(prefix))
-        .mapToLong(line -> Long.parseLong(line.substring(prefix.length()).strip()))
+        .mapToLong(line -> Long.parseUnsignedLong(line.substring(prefix.length()).strip()))
         .findFirst();
   }
 
