@@ -13,7 +13,8 @@ class DescriptorLimitTest {
 
     assertThat(limit.encode()).isEqualTo("10/MINUTE");
     assertThat(DescriptorLimit.parse("10/MINUTE")).contains(limit);
-    assertThat(DescriptorLimit.parse("1000000000/HOUR")).contains(new DescriptorLimit(1_000_000_000, RateLimit.Unit.HOUR));
+    assertThat(DescriptorLimit.parse("1000000000/HOUR"))
+        .contains(new DescriptorLimit(1_000_000_000, RateLimit.Unit.HOUR));
   }
 
   @Test
