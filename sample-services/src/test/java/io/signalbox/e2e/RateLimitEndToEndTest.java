@@ -104,16 +104,20 @@ class RateLimitEndToEndTest {
         RateLimitWindows.awaitRoomInCurrentMinute(Duration.ofSeconds(20));
         List<Integer> statuses = new ArrayList<>();
         List<String> remaining = new ArrayList<>();
+        RateLimitHttpConnection.Response last = null;
         for (int i = 0; i < 20; i++) {
-          RateLimitHttpConnection.Response response = connections.get(i % 2).get("/orders/" + i);
-          statuses.add(response.status());
-          remaining.add(response.header("x-ratelimit-remaining"));
+          last = connections.get(i % 2).get("/orders/" + i);
+          statuses.add(last.status());
+          remaining.add(last.header("x-ratelimit-remaining"));
         }
 
         assertThat(statuses).as("alternating between the two Envoys").containsExactlyElementsOf(
             List.of(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 429, 429, 429, 429, 429, 429, 429, 429, 429,
                 429));
         assertThat(remaining.subList(0, 10)).containsExactly("9", "8", "7", "6", "5", "4", "3", "2", "1", "0");
+        assertThat(last.header("x-ratelimit-limit")).startsWith("10");
+        assertThat(last.header("x-ratelimit-remaining")).isEqualTo("0");
+        assertThat(Integer.parseInt(last.header("x-ratelimit-reset"))).isBetween(1, 60);
       } finally {
         connections.forEach(RateLimitHttpConnection::close);
       }
