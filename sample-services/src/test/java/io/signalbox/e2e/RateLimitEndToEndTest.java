@@ -168,20 +168,23 @@ class RateLimitEndToEndTest {
       awaitServed(gateway, "steady");
       EchoService backend = gateway.backend("careless", "careless-1");
 
-      RegisterRequest zero = request("careless", backend.port(),
-          limitedRoute("/careless", limit(0, RateLimitPolicy.Unit.MINUTE)));
-      assertThatThrownBy(() -> gateway.registryStub().register(zero))
-          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-            assertThat(e.getStatus().getDescription()).startsWith("routes[0].rate_limit.requests:");
-          });
-      RegisterRequest noUnit = request("careless", backend.port(), limitedRoute("/careless",
-          RateLimitPolicy.newBuilder().setRequests(5).build()));
-      assertThatThrownBy(() -> gateway.registryStub().register(noUnit))
-          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-            assertThat(e.getStatus().getDescription()).startsWith("routes[0].rate_limit.unit:");
-          });
+      // Each with the field the error must name: zero, negative, missing unit, unknown unit.
+      List<Map.Entry<RateLimitPolicy, String>> badPolicies = List.of(
+          Map.entry(limit(0, RateLimitPolicy.Unit.MINUTE), "routes[0].rate_limit.requests:"),
+          Map.entry(limit(-5, RateLimitPolicy.Unit.SECOND), "routes[0].rate_limit.requests:"),
+          Map.entry(RateLimitPolicy.newBuilder().setRequests(5).build(), "routes[0].rate_limit.unit:"),
+          Map.entry(RateLimitPolicy.newBuilder().setRequests(5).setUnitValue(9).build(), "routes[0].rate_limit.unit:"));
+      badPolicies.forEach(badPolicy -> {
+        RateLimitPolicy policy = badPolicy.getKey();
+        String field = badPolicy.getValue();
+        RegisterRequest bad = request("careless", backend.port(), limitedRoute("/careless", policy));
+        assertThatThrownBy(() -> gateway.registryStub().register(bad))
+            .as(policy.toString())
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription()).startsWith(field);
+            });
+      });
 
       for (int i = 0; i < 5; i++) {
         assertThat(HttpProbe.get(gateway.url("/steady")).status()).isEqualTo(200);
