@@ -1,6 +1,7 @@
 package io.signalbox.bench;
 
 import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
@@ -8,6 +9,8 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.ratelimit.FixedWindowCounters;
 import io.signalbox.translate.XdsNames;
@@ -49,7 +52,7 @@ final class RateLimitServiceBench implements Callable<Integer> {
       description = "Length of each measured phase. Default: ${DEFAULT-VALUE}")
   int durationSeconds;
 
-  @Option(names = "--warmup-s", defaultValue = "5",
+  @Option(names = "--warmup-s", defaultValue = "20",
       description = "Fixed-rate traffic sent first and discarded (JIT, connections). Default: ${DEFAULT-VALUE}")
   int warmupSeconds;
 
@@ -74,6 +77,10 @@ final class RateLimitServiceBench implements Callable<Integer> {
           + "Default: ${DEFAULT-VALUE}")
   int counterThreads;
 
+  @Option(names = "--no-health-baseline",
+      description = "Skip the fixed-rate run against the same server's gRPC health check (the transport baseline).")
+  boolean noHealthBaseline;
+
   @Option(names = "--cp-jvm-opt",
       description = "Extra JVM option for the control-plane process (repeatable).")
   List<String> cpJvmOptions = new ArrayList<>();
@@ -89,7 +96,13 @@ final class RateLimitServiceBench implements Callable<Integer> {
     }
   }
 
+  /** One call of the phase's RPC; the future's value says whether the answer was OVER_LIMIT. */
+  private interface Caller {
+    ListenableFuture<Boolean> call(long index);
+  }
+
   private List<RateLimitServiceGrpc.RateLimitServiceFutureStub> stubs;
+  private List<HealthGrpc.HealthFutureStub> healthStubs;
   private List<RateLimitRequest> requests;
 
   @Override
@@ -109,16 +122,22 @@ final class RateLimitServiceBench implements Callable<Integer> {
       ControlPlaneProcess controlPlane = cleanup.add(
           ControlPlaneProcess.start(workDir.resolve("control-plane.log"), cpJvmOptions));
       stubs = new ArrayList<>();
+      healthStubs = new ArrayList<>();
       for (int i = 0; i < channels; i++) {
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
             .usePlaintext().build();
         cleanup.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
         stubs.add(RateLimitServiceGrpc.newFutureStub(channel));
+        healthStubs.add(HealthGrpc.newFutureStub(channel));
       }
-      fixedRate("warmup", warmupSeconds, controlPlane);
-      phases.add(fixedRate("fixed " + rate + "/s", durationSeconds, controlPlane));
+      fixedRate("warmup", warmupSeconds, controlPlane, this::shouldRateLimit);
+      phases.add(fixedRate("fixed " + rate + "/s", durationSeconds, controlPlane, this::shouldRateLimit));
       if (maxInFlight > 0) {
         phases.add(maxThroughput(durationSeconds, controlPlane));
+      }
+      if (!noHealthBaseline) {
+        phases.add(fixedRate("baseline: health check " + rate + "/s", durationSeconds, controlPlane,
+            this::healthCheck));
       }
     }
     ResultTable table = new ResultTable(String.format("RateLimitService: ShouldRateLimit over gRPC on loopback, "
@@ -182,7 +201,8 @@ final class RateLimitServiceBench implements Callable<Integer> {
   }
 
   /** Sends at exact 1/rate intervals; latency from each call's scheduled time to its answer. */
-  private Phase fixedRate(String name, int seconds, ControlPlaneProcess controlPlane) throws InterruptedException {
+  private Phase fixedRate(String name, int seconds, ControlPlaneProcess controlPlane, Caller caller)
+      throws InterruptedException {
     long total = (long) rate * seconds;
     long intervalNanos = 1_000_000_000L / rate;
     ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
@@ -197,7 +217,7 @@ final class RateLimitServiceBench implements Callable<Integer> {
       while ((wait = scheduled - System.nanoTime()) > 0) {
         LockSupport.parkNanos(wait);
       }
-      send(i, scheduled, latencies, overLimit, errors, done::countDown);
+      send(caller, i, scheduled, latencies, overLimit, errors, done::countDown);
     }
     if (!done.await(30, TimeUnit.SECONDS)) {
       System.out.println(name + ": " + done.getCount() + " calls unanswered after 30 s");
@@ -220,7 +240,7 @@ final class RateLimitServiceBench implements Callable<Integer> {
       if (!inFlight.tryAcquire(100, TimeUnit.MILLISECONDS)) {
         continue;
       }
-      send(sent++, System.nanoTime(), latencies, overLimit, errors, inFlight::release);
+      send(this::shouldRateLimit, sent++, System.nanoTime(), latencies, overLimit, errors, inFlight::release);
     }
     if (!inFlight.tryAcquire(maxInFlight, 30, TimeUnit.SECONDS)) {
       System.out.println("max throughput: calls unanswered after 30 s");
@@ -230,27 +250,38 @@ final class RateLimitServiceBench implements Callable<Integer> {
         cpuBefore);
   }
 
-  private void send(long index, long startNanos, ConcurrentLinkedQueue<Long> latencies, AtomicLong overLimit,
-                    AtomicLong errors, Runnable finished) {
+  private void send(Caller caller, long index, long startNanos, ConcurrentLinkedQueue<Long> latencies,
+                    AtomicLong overLimit, AtomicLong errors, Runnable finished) {
+    Futures.addCallback(caller.call(index), new FutureCallback<>() {
+      @Override
+      public void onSuccess(Boolean overTheLimit) {
+        latencies.add(System.nanoTime() - startNanos);
+        if (overTheLimit) {
+          overLimit.incrementAndGet();
+        }
+        finished.run();
+      }
+
+      @Override
+      public void onFailure(Throwable failure) {
+        errors.incrementAndGet();
+        finished.run();
+      }
+    }, MoreExecutors.directExecutor());
+  }
+
+  private ListenableFuture<Boolean> shouldRateLimit(long index) {
     RateLimitServiceGrpc.RateLimitServiceFutureStub stub = stubs.get((int) (index % stubs.size()));
     RateLimitRequest request = requests.get((int) (index % requests.size()));
-    Futures.addCallback(stub.withDeadlineAfter(5, TimeUnit.SECONDS).shouldRateLimit(request),
-        new FutureCallback<>() {
-          @Override
-          public void onSuccess(RateLimitResponse response) {
-            latencies.add(System.nanoTime() - startNanos);
-            if (response.getOverallCode() == RateLimitResponse.Code.OVER_LIMIT) {
-              overLimit.incrementAndGet();
-            }
-            finished.run();
-          }
+    return Futures.transform(stub.withDeadlineAfter(5, TimeUnit.SECONDS).shouldRateLimit(request),
+        response -> response.getOverallCode() == RateLimitResponse.Code.OVER_LIMIT, MoreExecutors.directExecutor());
+  }
 
-          @Override
-          public void onFailure(Throwable failure) {
-            errors.incrementAndGet();
-            finished.run();
-          }
-        }, MoreExecutors.directExecutor());
+  /** The cheapest call the same server answers: what gRPC alone costs on this machine. */
+  private ListenableFuture<Boolean> healthCheck(long index) {
+    HealthGrpc.HealthFutureStub stub = healthStubs.get((int) (index % healthStubs.size()));
+    return Futures.transform(stub.withDeadlineAfter(5, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance()),
+        response -> false, MoreExecutors.directExecutor());
   }
 
   private static Phase phase(String name, long sent, ConcurrentLinkedQueue<Long> latencies, AtomicLong overLimit,
