@@ -33,6 +33,7 @@ public final class FixedWindowCounters {
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
   private final LongSupplier clockMillis;
   private final int maxKeys;
+  private final long sweepIntervalMillis;
   private final AtomicLong nextSweepMillis = new AtomicLong(Long.MIN_VALUE);
   private final AtomicLong nextFullWarningMillis = new AtomicLong(Long.MIN_VALUE);
 
@@ -44,11 +45,16 @@ public final class FixedWindowCounters {
    * @param clockMillis wall-clock milliseconds since the epoch (windows are aligned to it)
    */
   public FixedWindowCounters(LongSupplier clockMillis, int maxKeys) {
+    this(clockMillis, maxKeys, SWEEP_INTERVAL_MILLIS);
+  }
+
+  FixedWindowCounters(LongSupplier clockMillis, int maxKeys, long sweepIntervalMillis) {
     if (maxKeys < 1) {
       throw new IllegalArgumentException("maxKeys must be at least 1, was " + maxKeys);
     }
     this.clockMillis = clockMillis;
     this.maxKeys = maxKeys;
+    this.sweepIntervalMillis = sweepIntervalMillis;
   }
 
   /**
@@ -100,7 +106,7 @@ public final class FixedWindowCounters {
 
   private void sweepIfDue(long now) {
     long due = nextSweepMillis.get();
-    if (now >= due && nextSweepMillis.compareAndSet(due, now + SWEEP_INTERVAL_MILLIS)) {
+    if (now >= due && nextSweepMillis.compareAndSet(due, now + sweepIntervalMillis)) {
       sweep(now);
     }
   }

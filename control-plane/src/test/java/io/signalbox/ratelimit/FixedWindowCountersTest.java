@@ -91,13 +91,13 @@ class FixedWindowCountersTest {
 
   @Test
   void hitsRacingWithTheSweepOfTheirWindowAreNeitherLostNorCountedTwice() throws Exception {
-    // One-second windows on a clock that moves 7 ms per hit: windows end and are swept while other threads count.
-    // A hit that landed in a window already swept would count in a window nobody sees: two hits of one window
-    // would then both be told "1st" (or the same later number).
+    // 10 ms windows on a clock that moves 7 ms per hit, swept on every call: windows end and are swept while
+    // other threads count in them. A hit that landed in a window already swept would count in a window nobody
+    // sees, and two hits of one window would then both be told "1st" (or the same later number).
     AtomicLong clock = new AtomicLong();
-    FixedWindowCounters racing = new FixedWindowCounters(clock::get, 1_000);
+    FixedWindowCounters racing = new FixedWindowCounters(clock::get, 1_000, 0);
     int threads = 4;
-    int hitsPerThread = 20_000;
+    int hitsPerThread = 50_000;
     java.util.Set<FixedWindowCounters.Count> answers = java.util.concurrent.ConcurrentHashMap.newKeySet();
     AtomicLong duplicates = new AtomicLong();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -107,14 +107,14 @@ class FixedWindowCountersTest {
         done.add(pool.submit(() -> {
           for (int i = 0; i < hitsPerThread; i++) {
             clock.addAndGet(7);
-            if (!answers.add(racing.add("k", Duration.ofSeconds(1), 1).orElseThrow())) {
+            if (!answers.add(racing.add("k", Duration.ofMillis(10), 1).orElseThrow())) {
               duplicates.incrementAndGet();
             }
           }
         }));
       }
       for (Future<?> future : done) {
-        future.get(30, TimeUnit.SECONDS);
+        future.get(60, TimeUnit.SECONDS);
       }
     } finally {
       pool.shutdownNow();
