@@ -69,6 +69,7 @@ public final class ControlPlane implements AutoCloseable {
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(store, new RegistrationValidator(config.hostResolver(),
             GatewaySettings.registrationRules(publisher::settings))))
+        .addService(new io.signalbox.ratelimit.BuiltInRateLimitService())
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build();

@@ -15,6 +15,7 @@ public final class XdsNames {
   public static final String RATE_LIMIT_FILTER = "envoy.filters.http.ratelimit";
   public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
   public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+  public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   /** The route configuration every serving listener shares. */
   public static final String GATEWAY_ROUTES = "gateway-routes";
@@ -37,6 +38,26 @@ public final class XdsNames {
    * who can intercept the fetch mint valid tokens.
    */
   public static final String SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+  /**
+   * The global rate-limit filter whose routes fail closed; {@link #RATE_LIMIT_FILTER} fails open. Envoy decides
+   * fail-open or fail-closed per filter, so each failure mode has its own filter and its own stage.
+   */
+  public static final String RATE_LIMIT_FAIL_CLOSED_FILTER = RATE_LIMIT_FILTER + ".fail_closed";
+  public static final int RATE_LIMIT_FAIL_OPEN_STAGE = 0;
+  public static final int RATE_LIMIT_FAIL_CLOSED_STAGE = 1;
+
+  /** Stat prefixes of the rate-limit filters. */
+  public static final String LOCAL_RATE_LIMIT_STAT_PREFIX = "local_rate_limit";
+  public static final String RATE_LIMIT_FAIL_OPEN_STAT_PREFIX = "fail_open";
+  public static final String RATE_LIMIT_FAIL_CLOSED_STAT_PREFIX = "fail_closed";
+
+  /** Descriptor entry naming the route a global limit belongs to ({@code PolicyRoute.name()}). */
+  public static final String RATE_LIMIT_ROUTE_KEY = "signalbox_route";
+  /** Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service cannot disagree. */
+  public static final String RATE_LIMIT_LIMIT_KEY = "signalbox_limit";
+  /** The key Envoy's {@code remote_address} action gives its descriptor entry (fixed by Envoy). */
+  public static final String RATE_LIMIT_CLIENT_IP_KEY = "remote_address";
 
   /** Virtual host for routes that registered no host. */
   public static final String ANY_HOST_VIRTUAL_HOST = "any-host";
@@ -82,6 +103,11 @@ public final class XdsNames {
   /** The cluster of an external rate-limit service. */
   public static String rateLimitCluster() {
     return "signalbox-ratelimit";
+  }
+
+  /** Descriptor entry key of a limit counted per value of {@code header}. */
+  public static String rateLimitHeaderKey(String header) {
+    return "header:" + header;
   }
 
   public static String virtualHost(String host) {
