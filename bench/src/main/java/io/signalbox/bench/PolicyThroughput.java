@@ -50,8 +50,9 @@ import picocli.CommandLine.Option;
 final class PolicyThroughput implements Callable<Integer> {
 
   private static final Pattern RPS = Pattern.compile("Requests/sec:\\s+([0-9.]+)");
-  private static final Pattern P50 = Pattern.compile("50% in ([0-9.]+) secs");
-  private static final Pattern P99 = Pattern.compile("99% in ([0-9.]+) secs");
+  /** hey prints "50%% in ..." (a doubled percent sign), older builds "50% in ...". */
+  private static final Pattern P50 = Pattern.compile("50%+ in ([0-9.]+) secs");
+  private static final Pattern P99 = Pattern.compile("99%+ in ([0-9.]+) secs");
   private static final Pattern STATUS = Pattern.compile("\\[(\\d{3})]\\s+(\\d+) responses");
 
   @Option(names = "--seconds", defaultValue = "10", description = "Length of each measured run. Default: ${DEFAULT-VALUE}")
