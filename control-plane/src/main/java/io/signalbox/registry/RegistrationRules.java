@@ -9,17 +9,23 @@ import java.util.Set;
 public interface RegistrationRules {
 
   /** No JWT providers, the API's route limit. */
-  RegistrationRules DEFAULT = new RegistrationRules() {
-    @Override
-    public Set<String> jwtProviders() {
-      return Set.of();
-    }
+  RegistrationRules DEFAULT = of(Set.of(), RegistrationValidator.MAX_ROUTES);
 
-    @Override
-    public int maxRoutesPerService() {
-      return RegistrationValidator.MAX_ROUTES;
-    }
-  };
+  /** Fixed rules, for tests and tools; a running control plane reads its current settings instead. */
+  static RegistrationRules of(Set<String> jwtProviders, int maxRoutesPerService) {
+    Set<String> providers = Set.copyOf(jwtProviders);
+    return new RegistrationRules() {
+      @Override
+      public Set<String> jwtProviders() {
+        return providers;
+      }
+
+      @Override
+      public int maxRoutesPerService() {
+        return maxRoutesPerService;
+      }
+    };
+  }
 
   /** Names of the JWT providers a route's auth policy may name. */
   Set<String> jwtProviders();

@@ -21,17 +21,7 @@ import org.junit.jupiter.api.Test;
 class JwtPolicyValidationTest {
 
   private final RegistrationValidator validator = new RegistrationValidator(host -> Optional.of("10.0.0.1"),
-      new RegistrationRules() {
-        @Override
-        public Set<String> jwtProviders() {
-          return Set.of("corp");
-        }
-
-        @Override
-        public int maxRoutesPerService() {
-          return RegistrationValidator.MAX_ROUTES;
-        }
-      });
+      RegistrationRules.of(Set.of("corp"), RegistrationValidator.MAX_ROUTES));
 
   private static RegisterRequest withRouteAuth(AuthPolicy.Builder auth) {
     return RegisterRequest.newBuilder()

@@ -24,17 +24,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The policies a registration attaches to its routes: how they are inherited and which field an error names. */
 class RegistrationPoliciesTest {
 
-  private static final RegistrationRules CORP_PROVIDER = new RegistrationRules() {
-    @Override
-    public Set<String> jwtProviders() {
-      return Set.of("corp");
-    }
-
-    @Override
-    public int maxRoutesPerService() {
-      return RegistrationValidator.MAX_ROUTES;
-    }
-  };
+  private static final RegistrationRules CORP_PROVIDER =
+      RegistrationRules.of(Set.of("corp"), RegistrationValidator.MAX_ROUTES);
 
   private final RegistrationValidator validator =
       new RegistrationValidator(host -> Optional.of("10.0.0.1"), CORP_PROVIDER);
@@ -263,17 +254,8 @@ class RegistrationPoliciesTest {
 
   @Test
   void theOperatorsRouteLimitApplies() {
-    RegistrationValidator strict = new RegistrationValidator(host -> Optional.of("10.0.0.1"), new RegistrationRules() {
-      @Override
-      public Set<String> jwtProviders() {
-        return Set.of();
-      }
-
-      @Override
-      public int maxRoutesPerService() {
-        return 1;
-      }
-    });
+    RegistrationValidator strict =
+        new RegistrationValidator(host -> Optional.of("10.0.0.1"), RegistrationRules.of(Set.of(), 1));
 
     assertThatThrownBy(() -> strict.validate(request(route("/a"), route("/b")).build()))
         .hasMessage("routes: has 2 routes; the limit is 1");
