@@ -117,8 +117,12 @@ public final class RegistryClient implements AutoCloseable {
                 if (status.getCode() != Status.Code.UNAVAILABLE) {
                     throw new RegistrationException("Registering " + registration + " failed", status, e);
                 }
+                long remaining = deadline - System.nanoTime();
                 Duration pause = backoff.next();
-                if (System.nanoTime() + pause.toNanos() - deadline >= 0) {
+                if (pause.toNanos() >= remaining) {
+                    // No time left for another attempt: give up at the timeout, not before it, so a caller's
+                    // timeout means what it says however the backoff's jitter fell.
+                    sleep(Duration.ofNanos(Math.max(0, remaining)), registration);
                     throw new RegistrationException("Control plane unreachable for "
                             + registrationTimeout.toMillis() + " ms while registering " + registration, status, e);
                 }
@@ -133,7 +137,7 @@ public final class RegistryClient implements AutoCloseable {
 
     private static void sleep(Duration pause, ServiceRegistration registration) {
         try {
-            Thread.sleep(pause.toMillis());
+            TimeUnit.NANOSECONDS.sleep(pause.toNanos());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RegistrationException("Interrupted while registering " + registration,
