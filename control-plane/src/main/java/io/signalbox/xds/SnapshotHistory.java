@@ -61,8 +61,10 @@ public final class SnapshotHistory {
    * @param changes by short type name ({@link XdsTypes}), only types that changed
    * @param services the services whose state changed since the entry before, by name
    * @param resourceVersions by short type name, then resource name
+   * @param initial the first snapshot published, with nothing before it
    */
-  public record Entry(String version, Instant publishedAt, long registryRevision, boolean settingsChanged,
+  public record Entry(String version, Instant publishedAt, long registryRevision, boolean initial,
+                      boolean settingsChanged,
                       SortedMap<String, TypeChanges> changes, SortedMap<String, ServiceChange> services,
                       Map<String, String> typeVersions, Map<String, SortedMap<String, String>> resourceVersions) {
   }
@@ -99,7 +101,7 @@ public final class SnapshotHistory {
         changes.put(name, typeChanges);
       }
     }
-    Entry entry = new Entry(snapshot.version(), at, state.revision(), settingsChanged,
+    Entry entry = new Entry(snapshot.version(), at, state.revision(), before == null, settingsChanged,
         Collections.unmodifiableSortedMap(changes), serviceChanges(before, state), Map.copyOf(typeVersions),
         Map.copyOf(versions));
     synchronized (this) {

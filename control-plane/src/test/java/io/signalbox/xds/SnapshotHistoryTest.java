@@ -50,6 +50,7 @@ class SnapshotHistoryTest {
   void theFirstSnapshotAddsEverythingAndEveryService() {
     Entry first = publish(service("orders", "o1"));
 
+    assertThat(first.initial()).isTrue();
     assertThat(first.services()).containsExactly(Map.entry("orders", ServiceChange.ADDED));
     assertThat(first.changes()).containsOnlyKeys("clusters", "endpoints", "listeners", "routes");
     assertThat(first.changes().get("clusters").added()).containsExactly("svc-orders");
@@ -63,6 +64,7 @@ class SnapshotHistoryTest {
 
     Entry second = publish(orders, service("users", "u1", "u2"), service("billing", "b1"));
 
+    assertThat(second.initial()).isFalse();
     assertThat(second.services()).containsExactly(Map.entry("billing", ServiceChange.ADDED),
         Map.entry("users", ServiceChange.MODIFIED));
     assertThat(second.changes().get("clusters")).isEqualTo(
