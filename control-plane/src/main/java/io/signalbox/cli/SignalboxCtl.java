@@ -140,8 +140,11 @@ public final class SignalboxCtl implements Callable<Integer> {
     if (e instanceof StatusRuntimeException failure) {
       Status status = failure.getStatus();
       if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+        // "io exception" says less than the cause it wraps ("Connection refused: ...").
+        String detail = status.getCause() != null && status.getCause().getMessage() != null
+            ? status.getCause().getMessage() : status.getDescription();
         err.println("signalboxctl: cannot reach the Signalbox admin API at " + root.admin + " ("
-            + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription())
+            + status.getCode() + (detail == null ? "" : ": " + detail)
             + "). Is the control plane running, and is --admin (or SIGNALBOX_ADMIN) right?");
         err.flush();
         return EXIT_UNREACHABLE;

@@ -69,6 +69,9 @@ public final class SignalboxMain implements Callable<Integer> {
     } catch (InvalidSettingsException e) {
       System.err.println("signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
       return 2;
+    } catch (java.io.UncheckedIOException e) {
+      System.err.println("signalbox: " + e.getMessage() + ": " + e.getCause().getMessage());
+      return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(controlPlane::close, "signalbox-shutdown"));
     controlPlane.awaitTermination();
