@@ -8,8 +8,11 @@ import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -127,8 +130,8 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /** The node groups that have had an Envoy connected, sorted. */
-  public java.util.SortedSet<String> groups() {
-    return java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(groups));
+  public SortedSet<String> groups() {
+    return Collections.unmodifiableSortedSet(new TreeSet<>(groups));
   }
 
   public SnapshotHistory history() {
