@@ -9,13 +9,13 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
+import io.signalbox.admin.AdminServer;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.GatewaySettingsWatcher;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseReaper;
-import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running Signalbox: registry API and xDS on one gRPC server, and the pipeline between them
- * (registry API → store → translator → snapshot cache → xDS).
+ * (registry API → store → translator → snapshot cache → xDS); the admin API on a second one.
  */
 public final class ControlPlane implements AutoCloseable {
 
@@ -41,12 +41,13 @@ public final class ControlPlane implements AutoCloseable {
   /** Registrations are small; anything near this is abuse, and the validator reports sizes above its own limit. */
   private static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
-  private final RegistryStore store;
+  private final InMemoryRegistryStore store;
   private final LeaseReaper reaper;
   private final SnapshotPublisher publisher;
   private final XdsCallbacks callbacks;
   private final Server server;
   private final GatewaySettingsWatcher settingsWatcher;
+  private AdminServer adminServer;
 
   private ControlPlane(ControlPlaneConfig config) {
     // Settings first: an invalid settings file stops the start before anything listens.
@@ -82,9 +83,17 @@ public final class ControlPlane implements AutoCloseable {
       close();
       throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
     }
+    try {
+      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), store, store, publisher,
+          callbacks.proxies(), cache);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
     health.setStatus("", ServingStatus.SERVING);
-    log.info("Signalbox listening on {}:{} (registry API and xDS); gateway listeners {}", config.grpcAddress(),
-        grpcPort(), settings.listeners().stream().map(l -> l.name() + " on port " + l.port()).toList());
+    log.info("Signalbox listening on {}:{} (registry API and xDS), admin API on {}:{}; gateway listeners {}",
+        config.grpcAddress(), grpcPort(), config.adminAddress(), adminPort(),
+        settings.listeners().stream().map(l -> l.name() + " on port " + l.port()).toList());
   }
 
   public static ControlPlane start(ControlPlaneConfig config) {
@@ -94,6 +103,11 @@ public final class ControlPlane implements AutoCloseable {
   /** The port actually bound (useful when the configured port was 0). */
   public int grpcPort() {
     return server.getPort();
+  }
+
+  /** The admin API's port actually bound. */
+  public int adminPort() {
+    return adminServer.port();
   }
 
   /** Replaces the gateway settings; the fleet gets the new translation shortly. */
@@ -113,6 +127,9 @@ public final class ControlPlane implements AutoCloseable {
   public void close() {
     if (settingsWatcher != null) {
       settingsWatcher.close();
+    }
+    if (adminServer != null) {
+      adminServer.close();
     }
     server.shutdownNow();
     try {

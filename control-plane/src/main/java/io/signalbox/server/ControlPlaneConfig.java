@@ -20,14 +20,20 @@ import java.util.Optional;
  * @param publishQuietPeriod the pipeline publishes once no change has arrived for this long
  * @param publishMaxDelay ... but never later than this after the first change
  * @param leaseReapInterval how often expired leases are removed
+ * @param adminAddress address the admin API binds to; loopback by default, since it can drain and evict
+ * @param adminPort its port; 0 picks a free one. Unless set, the gRPC port + 1 (18001 with the default 18000),
+ *     and a free one when the gRPC port is 0, so that control planes side by side (tests, benchmarks) never collide
  */
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
                                  HostResolver hostResolver, Optional<Path> settingsFile,
-                                 Duration settingsPollInterval) {
+                                 Duration settingsPollInterval, String adminAddress, int adminPort) {
+
+  public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
 
   public ControlPlaneConfig {
     Objects.requireNonNull(grpcAddress);
+    Objects.requireNonNull(adminAddress);
     Objects.requireNonNull(gateway);
     Objects.requireNonNull(leasePolicy);
     Objects.requireNonNull(publishQuietPeriod);
@@ -54,6 +60,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private HostResolver hostResolver = HostResolver.system();
     private Path settingsFile;
     private Duration settingsPollInterval = Duration.ofSeconds(1);
+    private String adminAddress = DEFAULT_ADMIN_ADDRESS;
+    private Integer adminPort;
 
     public Builder grpcAddress(String address) {
       this.grpcAddress = address;
@@ -105,9 +113,20 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
       return this;
     }
 
+    public Builder adminAddress(String address) {
+      this.adminAddress = address;
+      return this;
+    }
+
+    public Builder adminPort(int port) {
+      this.adminPort = port;
+      return this;
+    }
+
     public ControlPlaneConfig build() {
       return new ControlPlaneConfig(grpcAddress, grpcPort, gateway, leasePolicy, publishQuietPeriod,
-          publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval);
+          publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval,
+          adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1);
     }
   }
 }

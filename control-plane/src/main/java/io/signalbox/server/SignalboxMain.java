@@ -23,6 +23,15 @@ public final class SignalboxMain implements Callable<Integer> {
       description = "Port of the gRPC server (registry API and xDS). Default: ${DEFAULT-VALUE}")
   int grpcPort;
 
+  @Option(names = "--admin-address", defaultValue = ControlPlaneConfig.DEFAULT_ADMIN_ADDRESS,
+      description = "Address of the admin API (signalboxctl); it can drain and evict, so keep it private. "
+          + "Default: ${DEFAULT-VALUE}")
+  String adminAddress;
+
+  @Option(names = "--admin-port", paramLabel = "PORT",
+      description = "Port of the admin API; 0 picks a free one. Default: --grpc-port + 1 (18001)")
+  Integer adminPort;
+
   @Option(names = "--gateway-port", defaultValue = "10000",
       description = "Port of Envoy's HTTP listener. Default: ${DEFAULT-VALUE}")
   int gatewayPort;
@@ -45,10 +54,14 @@ public final class SignalboxMain implements Callable<Integer> {
     ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
         .grpcAddress(grpcAddress)
         .grpcPort(grpcPort)
+        .adminAddress(adminAddress)
         .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
         .leasePolicy(LeasePolicy.withDefault(leaseTtl));
     if (settingsFile != null) {
       config.settingsFile(settingsFile);
+    }
+    if (adminPort != null) {
+      config.adminPort(adminPort);
     }
     ControlPlane controlPlane;
     try {
@@ -56,6 +69,9 @@ public final class SignalboxMain implements Callable<Integer> {
     } catch (InvalidSettingsException e) {
       System.err.println("signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
       return 2;
+    } catch (java.io.UncheckedIOException e) {
+      System.err.println("signalbox: " + e.getMessage() + ": " + e.getCause().getMessage());
+      return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(controlPlane::close, "signalbox-shutdown"));
     controlPlane.awaitTermination();
@@ -67,7 +83,7 @@ public final class SignalboxMain implements Callable<Integer> {
   }
 
   /** Accepts "10s", "500ms", "2m" as well as ISO-8601 "PT10S". */
-  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+  public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
       String text = value.trim().toLowerCase(java.util.Locale.ROOT);

@@ -8,6 +8,7 @@ import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -24,7 +25,7 @@ import java.util.function.LongSupplier;
  * The registry in memory. One lock guards everything: registrations are small and rare compared to how often the
  * state is read, and a single lock makes the route-ownership check and the write one atomic step.
  */
-public final class InMemoryRegistryStore implements RegistryStore {
+public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin {
 
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
@@ -60,7 +61,10 @@ public final class InMemoryRegistryStore implements RegistryStore {
       Map<String, Entry> instances = entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>());
       Entry previous = instances.get(registration.instance().id());
       leaseId = previous == null ? newLeaseId() : previous.leaseId;
-      Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos());
+      Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos(),
+          previous == null ? Instant.now() : previous.registeredAt);
+      // A drain belongs to the lease, so an instance that registers again while drained stays drained.
+      entry.drained = previous != null && previous.drained;
       instances.put(registration.instance().id(), entry);
       entriesByLease.put(leaseId, entry);
       changed = recompute(registration.service());
@@ -119,6 +123,78 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
+  public synchronized List<RegisteredInstance> registeredInstances() {
+    long now = nanoClock.getAsLong();
+    List<RegisteredInstance> instances = new ArrayList<>();
+    new TreeMap<>(entriesByService).forEach((service, entries) -> new TreeMap<>(entries).values()
+        .forEach(entry -> instances.add(entry.view(now))));
+    return instances;
+  }
+
+  @Override
+  public RegisteredInstance setDrained(String service, String instanceId, boolean drained) {
+    boolean changed;
+    RegisteredInstance view;
+    synchronized (this) {
+      Entry entry = liveEntry(service, instanceId);
+      changed = entry.drained != drained;
+      entry.drained = drained;
+      if (changed) {
+        recompute(service);
+      }
+      view = entry.view(nanoClock.getAsLong());
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return view;
+  }
+
+  @Override
+  public List<String> evict(String service, Optional<String> instanceId) {
+    List<String> evicted;
+    synchronized (this) {
+      List<Entry> entries = instanceId.isPresent()
+          ? List.of(liveEntry(service, instanceId.get()))
+          : List.copyOf(liveEntries(service).values());
+      evicted = entries.stream().map(e -> e.registration.instance().id()).sorted().toList();
+      // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an eviction.
+      entries.forEach(this::remove);
+    }
+    notifyListeners();
+    return evicted;
+  }
+
+  @Override
+  public boolean evictIfStillDrained(String service, String instanceId, String leaseId) {
+    synchronized (this) {
+      Entry entry = entriesByService.getOrDefault(service, Map.of()).get(instanceId);
+      if (entry == null || !entry.drained || !entry.leaseId.equals(leaseId)) {
+        return false;
+      }
+      remove(entry);
+    }
+    notifyListeners();
+    return true;
+  }
+
+  private Map<String, Entry> liveEntries(String service) {
+    Map<String, Entry> entries = entriesByService.get(service);
+    if (entries == null) {
+      throw NotRegisteredException.service(service);
+    }
+    return entries;
+  }
+
+  private Entry liveEntry(String service, String instanceId) {
+    Entry entry = liveEntries(service).get(instanceId);
+    if (entry == null) {
+      throw NotRegisteredException.instance(service, instanceId);
+    }
+    return entry;
+  }
+
+  @Override
   public synchronized RegistryState state() {
     if (cachedState.revision() != revision) {
       cachedState = new RegistryState(revision, services);
@@ -155,7 +231,8 @@ public final class InMemoryRegistryStore implements RegistryStore {
 
   /**
    * Rebuilds one service from its live registrations: the newest registration's routes, minus any route that
-   * another service has come to own meanwhile (first owner keeps a route), and every live instance.
+   * another service has come to own meanwhile (first owner keeps a route), and every live instance that is not
+   * drained. A service whose instances are all drained keeps its routes (and their ownership): Envoy answers 503.
    */
   private boolean recompute(String service) {
     List<Entry> live = List.copyOf(entriesByService.getOrDefault(service, Map.of()).values());
@@ -172,6 +249,7 @@ public final class InMemoryRegistryStore implements RegistryStore {
         }
       }
       List<Instance> instances = live.stream()
+          .filter(e -> !e.drained)
           .map(e -> e.registration.instance())
           .sorted(Comparator.comparing(Instance::id))
           .toList();
@@ -211,14 +289,24 @@ public final class InMemoryRegistryStore implements RegistryStore {
     final String leaseId;
     final long sequence;
     final Duration ttl;
+    final Instant registeredAt;
     long expiresAtNanos;
+    boolean drained;
 
-    Entry(Registration registration, String leaseId, long sequence, Duration ttl, long expiresAtNanos) {
+    Entry(Registration registration, String leaseId, long sequence, Duration ttl, long expiresAtNanos,
+          Instant registeredAt) {
       this.registration = registration;
       this.leaseId = leaseId;
       this.sequence = sequence;
       this.ttl = ttl;
       this.expiresAtNanos = expiresAtNanos;
+      this.registeredAt = registeredAt;
+    }
+
+    RegisteredInstance view(long nowNanos) {
+      Duration remaining = Duration.ofNanos(Math.max(0, expiresAtNanos - nowNanos));
+      return new RegisteredInstance(registration.service(), registration.instance(), leaseId, ttl, remaining,
+          registeredAt, drained);
     }
   }
 }

@@ -7,7 +7,12 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * and a lone registration no wait at all. Publishing happens only
  * here, never on a gRPC thread, because {@code SimpleCache.setSnapshot} answers every open watch on the caller's
  * thread.
+ *
+ * <p>An operator may pause publishing: Envoys keep what they have, and the newest state is published on resume. Every
+ * publication is recorded in the {@link SnapshotHistory}, with the services whose state changed since the one
+ * before.
  */
 public final class SnapshotPublisher implements AutoCloseable {
 
@@ -43,11 +52,21 @@ public final class SnapshotPublisher implements AutoCloseable {
   private long signals;
   private long lastSignalNanos;
   private long lastPublishedNanos;
+  private final SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
+
   private volatile boolean running;
-  private volatile ContentVersionedSnapshot current;
   private volatile GatewaySettings settings;
   private long translatedRevision = -1;
   private GatewaySettings translatedSettings;
+  /** The newest snapshot built, and what it was built from; pipeline thread only. */
+  private ContentVersionedSnapshot built;
+  private RegistryState builtState;
+  private GatewaySettings builtSettings;
+  /** What the groups are sent; written under {@link #publishLock}. */
+  private volatile ContentVersionedSnapshot published;
+  private RegistryState publishedState;
+  private GatewaySettings publishedSettings;
+  private volatile Instant pausedSince;
 
   public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
                            SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
@@ -99,15 +118,64 @@ public final class SnapshotPublisher implements AutoCloseable {
       return;
     }
     synchronized (publishLock) {
-      if (groups.add(group) && current != null) {
-        cache.setSnapshot(group, current);
+      if (groups.add(group) && published != null) {
+        cache.setSnapshot(group, published);
       }
     }
   }
 
   /** The snapshot every group is sent, or null before the first publication. */
   public ContentVersionedSnapshot current() {
-    return current;
+    return published;
+  }
+
+  /** The node groups that have had an Envoy connected, sorted. */
+  public SortedSet<String> groups() {
+    return Collections.unmodifiableSortedSet(new TreeSet<>(groups));
+  }
+
+  public SnapshotHistory history() {
+    return history;
+  }
+
+  /**
+   * Stops publishing: once this returns, no group is sent a new snapshot until {@link #resume()}. Groups that
+   * connect meanwhile get the last published one. Registrations keep being accepted.
+   */
+  public void pause() {
+    synchronized (publishLock) {
+      if (pausedSince == null) {
+        pausedSince = Instant.now();
+        log.warn("Publishing paused by an operator; Envoys keep their current configuration");
+      }
+    }
+  }
+
+  /** Publishes again, starting with the newest state at once. */
+  public void resume() {
+    boolean wasPaused;
+    synchronized (publishLock) {
+      wasPaused = pausedSince != null;
+      pausedSince = null;
+    }
+    if (wasPaused) {
+      log.warn("Publishing resumed by an operator");
+      requestPublish();
+    }
+  }
+
+  /** When publishing was paused; empty while it runs. */
+  public Optional<Instant> pausedSince() {
+    return Optional.ofNullable(pausedSince);
+  }
+
+  /** Whether the registry or the settings changed since the last publication (e.g. while paused). */
+  public boolean changesPending() {
+    RegistryState state = store.state();
+    synchronized (publishLock) {
+      return publishedState == null || state.revision() != publishedState.revision()
+          || !settings.equals(publishedSettings);
+    }
   }
 
   /** How many distinct snapshots were built; a measure of coalescing. */
@@ -172,9 +240,12 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   private void publish() {
+    if (pausedSince != null) {
+      return;
+    }
     RegistryState state = store.state();
     GatewaySettings gateway = settings;
-    if (current == null || state.revision() != translatedRevision || !gateway.equals(translatedSettings)) {
+    if (built == null || state.revision() != translatedRevision || !gateway.equals(translatedSettings)) {
       long started = System.nanoTime();
       ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state, gateway));
       try {
@@ -186,17 +257,33 @@ public final class SnapshotPublisher implements AutoCloseable {
       }
       translatedRevision = state.revision();
       translatedSettings = gateway;
-      if (current == null || !snapshot.version().equals(current.version())) {
-        current = snapshot;
+      builtState = state;
+      builtSettings = gateway;
+      if (built == null || !snapshot.version().equals(built.version())) {
+        built = snapshot;
         snapshotsBuilt.incrementAndGet();
         log.debug("Built snapshot {} from revision {} in {} us", snapshot.version(), state.revision(),
             (System.nanoTime() - started) / 1000);
       }
     }
+    if (built == null) {
+      return;
+    }
     synchronized (publishLock) {
+      // Checked again under the lock: a pause that returned before this point must hold.
+      if (pausedSince != null) {
+        return;
+      }
+      if (built != published) {
+        history.record(built, publishedState, builtState,
+            publishedSettings != null && !builtSettings.equals(publishedSettings), Instant.now());
+        published = built;
+      }
+      publishedState = builtState;
+      publishedSettings = builtSettings;
       for (String group : groups) {
-        if (cache.getSnapshot(group) != current) {
-          cache.setSnapshot(group, current);
+        if (cache.getSnapshot(group) != published) {
+          cache.setSnapshot(group, published);
         }
       }
     }

@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches xDS streams: announces each node group the first time one of its Envoys connects (so the pipeline
- * publishes a snapshot for it), and reports NACKs with the node and Envoy's error.
+ * publishes a snapshot for it), reports NACKs with the node and Envoy's error, and feeds the
+ * {@link ProxyStatusTracker} that the admin API reads.
  */
 public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
@@ -27,32 +29,43 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final Map<Long, Node> nodesByStream = new ConcurrentHashMap<>();
   private final AtomicLong nacks = new AtomicLong();
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
+  private final ProxyStatusTracker proxies;
 
   public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
     this.groups = groups;
     this.groupSeen = groupSeen;
     this.watcher = watcher;
+    this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC());
+  }
+
+  /** Every connected Envoy's sync status. */
+  public ProxyStatusTracker proxies() {
+    return proxies;
   }
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    proxies.onRequest(streamId, request);
     onRequest(streamId, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
   }
 
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    proxies.onDeltaRequest(streamId, request);
     onRequest(streamId, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
   }
 
   @Override
   public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    proxies.onResponse(streamId, response);
     countResponse(response.getTypeUrl());
   }
 
   @Override
   public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    proxies.onDeltaResponse(streamId, response);
     countResponse(response.getTypeUrl());
   }
 
@@ -95,6 +108,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   }
 
   private void closed(long streamId, Throwable error) {
+    proxies.onStreamClosed(streamId);
     Node node = nodesByStream.remove(streamId);
     if (node == null) {
       return;

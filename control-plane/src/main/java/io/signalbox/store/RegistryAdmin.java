@@ -1,0 +1,36 @@
+package io.signalbox.store;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What an operator may see and do to the registry beyond what services do themselves. Every action is one atomic
+ * step: it either changes everything it names or, when something named is unknown, nothing.
+ */
+public interface RegistryAdmin {
+
+  /** Every live registration, drained ones included, sorted by service and instance id. */
+  List<RegisteredInstance> registeredInstances();
+
+  /**
+   * Takes an instance out of the registry state the gateway is built from (or puts it back), keeping its lease. The
+   * mark lasts as long as the lease: a re-registration of the same instance keeps it, a new lease does not.
+   *
+   * @throws NotRegisteredException when the service or instance has no live registration
+   */
+  RegisteredInstance setDrained(String service, String instanceId, boolean drained);
+
+  /**
+   * Deregisters one instance of a service, or all of them.
+   *
+   * @return the instance ids removed, sorted
+   * @throws NotRegisteredException when the service or instance has no live registration
+   */
+  List<String> evict(String service, Optional<String> instanceId);
+
+  /**
+   * Deregisters the instance only if it still holds the given lease and is still drained: the end of a drain's grace
+   * period must not remove an instance that was undrained or that registered anew meanwhile.
+   */
+  boolean evictIfStillDrained(String service, String instanceId, String leaseId);
+}

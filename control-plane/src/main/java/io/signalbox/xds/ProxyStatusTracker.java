@@ -1,0 +1,285 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.type.v3.SemanticVersion;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What every connected Envoy was sent and what it acknowledged, per resource type, from the xDS messages of its
+ * stream.
+ *
+ * <p>State of the world: a request whose {@code response_nonce} is the nonce of the latest response of its type
+ * answers that response; without {@code error_detail} it is an ACK of the {@code version_info} it carries, with it a
+ * NACK (and {@code version_info} is what Envoy still runs). Delta: requests carry no version, so each response's
+ * {@code system_version_info} is remembered by nonce until the request answering that nonce arrives.
+ *
+ * <p>Responses are recorded before they are written to the stream (java-control-plane runs the response callbacks
+ * first), so an ACK always finds its response. Requests of a stream arrive one at a time, responses on the pipeline
+ * or a gRPC thread; each stream's record is guarded by its own monitor, and reading takes a copy.
+ */
+public final class ProxyStatusTracker {
+
+  private final Clock clock;
+  private final NodeGroups groups;
+  private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
+
+  public ProxyStatusTracker(NodeGroups groups, Clock clock) {
+    this.groups = groups;
+    this.clock = clock;
+  }
+
+  /** An xDS stream's sync status, per Envoy connection. */
+  public enum SyncStatus { SYNCED, STALE, NACKED, NOT_SENT }
+
+  public enum Mode { SOTW, DELTA }
+
+  /**
+   * One Envoy connection.
+   *
+   * @param types by type URL, sorted
+   */
+  public record ProxyStatus(long streamId, Node node, String group, Mode mode, Instant connectedSince,
+                            SyncStatus status, Map<String, TypeStatus> types) {
+
+    public String nodeId() {
+      return node.getId();
+    }
+
+    /** "1.40.0" from the node's build version, else its free-form user agent version; empty if neither is set. */
+    public String envoyVersion() {
+      if (node.hasUserAgentBuildVersion() && node.getUserAgentBuildVersion().hasVersion()) {
+        SemanticVersion version = node.getUserAgentBuildVersion().getVersion();
+        return version.getMajorNumber() + "." + version.getMinorNumber() + "." + version.getPatch();
+      }
+      return node.getUserAgentVersion();
+    }
+  }
+
+  /**
+   * One resource type on one stream.
+   *
+   * @param versionSent empty when nothing was sent
+   * @param versionAcked empty when nothing was acknowledged
+   * @param lastNack the latest rejection, kept after later ACKs for the record
+   */
+  public record TypeStatus(String typeUrl, SyncStatus status, String versionSent, Optional<Instant> sentAt,
+                           String versionAcked, Optional<Instant> ackedAt, Optional<Nack> lastNack) {
+  }
+
+  public record Nack(String version, String errorDetail, Instant at) {
+  }
+
+  public void onRequest(long streamId, DiscoveryRequest request) {
+    Stream stream = stream(streamId, request.getNode(), Mode.SOTW);
+    synchronized (stream) {
+      TypeState type = stream.type(request.getTypeUrl());
+      Instant now = clock.instant();
+      if (request.getResponseNonce().isEmpty()) {
+        // A first request. An Envoy that reconnects reports the version it runs; that is what it has accepted.
+        if (!request.getVersionInfo().isEmpty()) {
+          type.acked(request.getVersionInfo(), now);
+        }
+        return;
+      }
+      if (!request.getResponseNonce().equals(type.latestNonce)) {
+        return; // Answers a response that a newer one has superseded; Envoy will answer the newer one too.
+      }
+      type.latestNonce = null;
+      if (request.hasErrorDetail()) {
+        type.nacked(type.versionSent, request.getErrorDetail().getMessage(), now);
+      } else {
+        type.acked(request.getVersionInfo(), now);
+      }
+    }
+  }
+
+  public void onResponse(long streamId, DiscoveryResponse response) {
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      return;
+    }
+    synchronized (stream) {
+      stream.type(response.getTypeUrl()).sent(response.getVersionInfo(), response.getNonce(), clock.instant());
+    }
+  }
+
+  public void onDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    Stream stream = stream(streamId, request.getNode(), Mode.DELTA);
+    synchronized (stream) {
+      TypeState type = stream.type(request.getTypeUrl());
+      if (request.getResponseNonce().isEmpty()) {
+        // A first request (or a change of subscriptions). An Envoy that reconnects lists what it already has; if
+        // that is current, nothing is sent, and the type is in sync although no version is known.
+        type.resumed |= request.getInitialResourceVersionsCount() > 0;
+        return;
+      }
+      String version = type.pendingDeltaVersions.remove(request.getResponseNonce());
+      if (version == null) {
+        return;
+      }
+      // Delta answers every response in order, so anything older than this nonce is answered as well.
+      type.pendingDeltaVersions.keySet().removeIf(nonce -> olderNonce(nonce, request.getResponseNonce()));
+      if (type.pendingDeltaVersions.isEmpty()) {
+        type.latestNonce = null;
+      }
+      Instant now = clock.instant();
+      if (request.hasErrorDetail()) {
+        type.nacked(version, request.getErrorDetail().getMessage(), now);
+      } else {
+        type.acked(version, now);
+      }
+    }
+  }
+
+  public void onDeltaResponse(long streamId, DeltaDiscoveryResponse response) {
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      return;
+    }
+    synchronized (stream) {
+      TypeState type = stream.type(response.getTypeUrl());
+      type.sent(response.getSystemVersionInfo(), response.getNonce(), clock.instant());
+      type.pendingDeltaVersions.put(response.getNonce(), response.getSystemVersionInfo());
+    }
+  }
+
+  public void onStreamClosed(long streamId) {
+    streams.remove(streamId);
+  }
+
+  /** Every open stream that has sent a request, sorted by node id, then by connection time. */
+  public List<ProxyStatus> proxies() {
+    List<ProxyStatus> proxies = new ArrayList<>();
+    for (Stream stream : streams.values()) {
+      synchronized (stream) {
+        proxies.add(stream.status());
+      }
+    }
+    proxies.sort(Comparator.comparing(ProxyStatus::nodeId).thenComparing(ProxyStatus::connectedSince)
+        .thenComparingLong(ProxyStatus::streamId));
+    return proxies;
+  }
+
+  private Stream stream(long streamId, Node node, Mode mode) {
+    // Envoy sends the node in the first request of a stream at least; later requests may leave it out.
+    return streams.computeIfAbsent(streamId, id -> new Stream(id, node, groups.hash(node), mode, clock.instant()));
+  }
+
+  /** java-control-plane numbers a stream's responses 0, 1, 2, ... */
+  private static boolean olderNonce(String nonce, String than) {
+    try {
+      return Long.parseLong(nonce) < Long.parseLong(than);
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  private static final class Stream {
+    final long id;
+    final Node node;
+    final String group;
+    final Mode mode;
+    final Instant connectedSince;
+    final Map<String, TypeState> types = new TreeMap<>();
+
+    Stream(long id, Node node, String group, Mode mode, Instant connectedSince) {
+      this.id = id;
+      this.node = node;
+      this.group = group;
+      this.mode = mode;
+      this.connectedSince = connectedSince;
+    }
+
+    TypeState type(String typeUrl) {
+      return types.computeIfAbsent(typeUrl, TypeState::new);
+    }
+
+    ProxyStatus status() {
+      Map<String, TypeStatus> byType = new LinkedHashMap<>();
+      types.forEach((url, type) -> byType.put(url, type.status()));
+      return new ProxyStatus(id, node, group, mode, connectedSince, overall(byType.values()),
+          java.util.Collections.unmodifiableMap(byType));
+    }
+
+    private static SyncStatus overall(Iterable<TypeStatus> types) {
+      boolean stale = false;
+      boolean anySent = false;
+      for (TypeStatus type : types) {
+        if (type.status() == SyncStatus.NACKED) {
+          return SyncStatus.NACKED;
+        }
+        stale |= type.status() == SyncStatus.STALE;
+        anySent |= type.status() != SyncStatus.NOT_SENT;
+      }
+      return stale ? SyncStatus.STALE : anySent ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
+    }
+  }
+
+  private static final class TypeState {
+    final String typeUrl;
+    /** Delta: versions of responses not answered yet, by nonce. */
+    final Map<String, String> pendingDeltaVersions = new LinkedHashMap<>();
+    String versionSent = "";
+    Instant sentAt;
+    /** Nonce of the latest response while it is unanswered. */
+    String latestNonce;
+    String versionAcked = "";
+    Instant ackedAt;
+    Nack lastNack;
+    /** The latest response was rejected (and nothing was sent since). */
+    boolean rejected;
+    /** Delta: Envoy reconnected holding resources of this type. */
+    boolean resumed;
+
+    TypeState(String typeUrl) {
+      this.typeUrl = typeUrl;
+    }
+
+    void sent(String version, String nonce, Instant at) {
+      versionSent = version;
+      sentAt = at;
+      latestNonce = nonce;
+      rejected = false;
+    }
+
+    void acked(String version, Instant at) {
+      versionAcked = version;
+      ackedAt = at;
+    }
+
+    void nacked(String version, String detail, Instant at) {
+      lastNack = new Nack(version, detail, at);
+      rejected = true;
+    }
+
+    TypeStatus status() {
+      SyncStatus status;
+      if (sentAt == null) {
+        // Nothing sent on this stream: in sync only if Envoy said it holds a version the cache saw no need to
+        // replace (a reconnect).
+        status = !versionAcked.isEmpty() || resumed ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
+      } else if (latestNonce != null) {
+        status = SyncStatus.STALE;
+      } else if (rejected) {
+        status = SyncStatus.NACKED;
+      } else {
+        status = SyncStatus.SYNCED;
+      }
+      return new TypeStatus(typeUrl, status, versionSent, Optional.ofNullable(sentAt), versionAcked,
+          Optional.ofNullable(ackedAt), Optional.ofNullable(lastNack));
+    }
+  }
+}

@@ -1,0 +1,130 @@
+package io.signalbox.testing;
+
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A stand-in for Envoy on an ADS stream, for tests of the control plane's side of xDS without an Envoy process: it
+ * subscribes to clusters and listeners (wildcard), and acknowledges every response, or rejects those of the types it
+ * was told to reject, as Envoy would.
+ */
+public final class FakeAdsClient implements AutoCloseable {
+
+  public static final String CLUSTERS = Resources.V3.CLUSTER_TYPE_URL;
+  public static final String LISTENERS = Resources.V3.LISTENER_TYPE_URL;
+
+  private final ManagedChannel channel;
+  private final Node node;
+  private final Set<String> rejectedTypes;
+  private final List<String> receivedVersions = new CopyOnWriteArrayList<>();
+  private StreamObserver<DiscoveryRequest> sotw;
+  private StreamObserver<DeltaDiscoveryRequest> delta;
+
+  private FakeAdsClient(int xdsPort, Node node, Set<String> rejectedTypes) {
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", xdsPort).usePlaintext().build();
+    this.node = node;
+    this.rejectedTypes = rejectedTypes;
+  }
+
+  public static Node node(String id, String group) {
+    return Node.newBuilder().setId(id).setCluster(group).setUserAgentName("fake-envoy")
+        .setUserAgentVersion("0.0.1-test").build();
+  }
+
+  /** A state-of-the-world stream; responses of {@code rejectedTypes} are NACKed. */
+  public static FakeAdsClient sotw(int xdsPort, Node node, Set<String> rejectedTypes) {
+    FakeAdsClient client = new FakeAdsClient(xdsPort, node, rejectedTypes);
+    client.sotw = AggregatedDiscoveryServiceGrpc.newStub(client.channel).streamAggregatedResources(
+        client.new SotwResponses());
+    for (String type : List.of(CLUSTERS, LISTENERS)) {
+      client.sendSotw(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+    }
+    return client;
+  }
+
+  /** An incremental stream that acknowledges everything. */
+  public static FakeAdsClient delta(int xdsPort, Node node) {
+    FakeAdsClient client = new FakeAdsClient(xdsPort, node, Set.of());
+    client.delta = AggregatedDiscoveryServiceGrpc.newStub(client.channel).deltaAggregatedResources(
+        client.new DeltaResponses());
+    for (String type : List.of(CLUSTERS, LISTENERS)) {
+      client.sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+    }
+    return client;
+  }
+
+  /** Versions of the responses received, oldest first. */
+  public List<String> receivedVersions() {
+    return List.copyOf(receivedVersions);
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+  }
+
+  private synchronized void sendSotw(DiscoveryRequest request) {
+    sotw.onNext(request);
+  }
+
+  private synchronized void sendDelta(DeltaDiscoveryRequest request) {
+    delta.onNext(request);
+  }
+
+  private final class SotwResponses implements StreamObserver<DiscoveryResponse> {
+    /** What this client runs, by type: the last version it accepted. */
+    private final java.util.Map<String, String> accepted = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public void onNext(DiscoveryResponse response) {
+      receivedVersions.add(response.getVersionInfo());
+      DiscoveryRequest.Builder answer = DiscoveryRequest.newBuilder().setNode(node)
+          .setTypeUrl(response.getTypeUrl()).setResponseNonce(response.getNonce());
+      if (rejectedTypes.contains(response.getTypeUrl())) {
+        answer.setVersionInfo(accepted.getOrDefault(response.getTypeUrl(), ""))
+            .setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3)
+                .setMessage("rejected by the test: " + response.getTypeUrl()));
+      } else {
+        accepted.put(response.getTypeUrl(), response.getVersionInfo());
+        answer.setVersionInfo(response.getVersionInfo());
+      }
+      sendSotw(answer.build());
+    }
+
+    @Override
+    public void onError(Throwable error) {
+    }
+
+    @Override
+    public void onCompleted() {
+    }
+  }
+
+  private final class DeltaResponses implements StreamObserver<DeltaDiscoveryResponse> {
+    @Override
+    public void onNext(DeltaDiscoveryResponse response) {
+      receivedVersions.add(response.getSystemVersionInfo());
+      sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(response.getTypeUrl())
+          .setResponseNonce(response.getNonce()).build());
+    }
+
+    @Override
+    public void onError(Throwable error) {
+    }
+
+    @Override
+    public void onCompleted() {
+    }
+  }
+}

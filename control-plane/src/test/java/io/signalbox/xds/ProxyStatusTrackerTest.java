@@ -1,0 +1,252 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.rpc.Status;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.core.v3.BuildVersion;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.type.v3.SemanticVersion;
+import io.signalbox.xds.ProxyStatusTracker.ProxyStatus;
+import io.signalbox.xds.ProxyStatusTracker.SyncStatus;
+import io.signalbox.xds.ProxyStatusTracker.TypeStatus;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** Per-Envoy sync status from the xDS messages of its stream, state of the world and delta. */
+class ProxyStatusTrackerTest {
+
+  private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
+  private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
+  private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
+  private static final Node EDGE_1 = Node.newBuilder()
+      .setId("edge-1")
+      .setCluster("edge")
+      .setLocality(Locality.newBuilder().setZone("eu-west-1a"))
+      .setUserAgentName("envoy")
+      .setUserAgentBuildVersion(BuildVersion.newBuilder().setVersion(SemanticVersion.newBuilder()
+          .setMajorNumber(1).setMinorNumber(40).setPatch(0)))
+      .build();
+
+  private final ProxyStatusTracker tracker =
+      new ProxyStatusTracker(new NodeGroups(), Clock.fixed(T0, ZoneOffset.UTC));
+
+  private ProxyStatus onlyProxy() {
+    List<ProxyStatus> proxies = tracker.proxies();
+    assertThat(proxies).hasSize(1);
+    return proxies.get(0);
+  }
+
+  private TypeStatus type(String typeUrl) {
+    return onlyProxy().types().get(typeUrl);
+  }
+
+  @Nested
+  class StateOfTheWorld {
+
+    private void request(String typeUrl, String version, String nonce) {
+      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl).setVersionInfo(version)
+          .setResponseNonce(nonce).build());
+    }
+
+    private void nack(String typeUrl, String stillRunning, String nonce, String error) {
+      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl)
+          .setVersionInfo(stillRunning).setResponseNonce(nonce)
+          .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error)).build());
+    }
+
+    private void respond(String typeUrl, String version, String nonce) {
+      tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setVersionInfo(version)
+          .setNonce(nonce).build());
+    }
+
+    @Test
+    void aConnectedEnvoyIsListedWithItsNodeGroupLocalityAndVersion() {
+      request(CDS, "", "");
+
+      ProxyStatus proxy = onlyProxy();
+      assertThat(proxy.nodeId()).isEqualTo("edge-1");
+      assertThat(proxy.group()).isEqualTo("edge");
+      assertThat(proxy.node().getLocality().getZone()).isEqualTo("eu-west-1a");
+      assertThat(proxy.envoyVersion()).isEqualTo("1.40.0");
+      assertThat(proxy.mode()).isEqualTo(ProxyStatusTracker.Mode.SOTW);
+      assertThat(proxy.connectedSince()).isEqualTo(T0);
+    }
+
+    @Test
+    void nothingSentYetIsNotSent() {
+      request(CDS, "", "");
+
+      assertThat(onlyProxy().status()).isEqualTo(SyncStatus.NOT_SENT);
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.NOT_SENT);
+    }
+
+    @Test
+    void aResponseIsStaleUntilAcknowledgedThenSynced() {
+      request(CDS, "", "");
+      respond(CDS, "v1", "0");
+
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.STALE);
+      assertThat(type(CDS).versionSent()).isEqualTo("v1");
+      assertThat(type(CDS).versionAcked()).isEmpty();
+      assertThat(onlyProxy().status()).isEqualTo(SyncStatus.STALE);
+
+      request(CDS, "v1", "0");
+
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
+      assertThat(type(CDS).versionAcked()).isEqualTo("v1");
+      assertThat(onlyProxy().status()).isEqualTo(SyncStatus.SYNCED);
+    }
+
+    @Test
+    void aNackIsRecordedWithEnvoysErrorAndTheVersionItRejected() {
+      request(LDS, "", "");
+      respond(LDS, "v1", "0");
+      request(LDS, "v1", "0");
+      respond(LDS, "v2", "1");
+
+      nack(LDS, "v1", "1", "cannot bind 127.0.0.1:10000");
+
+      TypeStatus listeners = type(LDS);
+      assertThat(listeners.status()).isEqualTo(SyncStatus.NACKED);
+      assertThat(listeners.versionAcked()).as("what Envoy still runs").isEqualTo("v1");
+      assertThat(listeners.lastNack()).hasValueSatisfying(nack -> {
+        assertThat(nack.version()).isEqualTo("v2");
+        assertThat(nack.errorDetail()).isEqualTo("cannot bind 127.0.0.1:10000");
+        assertThat(nack.at()).isEqualTo(T0);
+      });
+      assertThat(onlyProxy().status()).isEqualTo(SyncStatus.NACKED);
+    }
+
+    @Test
+    void aLaterAcceptedVersionEndsTheNackButTheRecordStays() {
+      request(LDS, "", "");
+      respond(LDS, "v1", "0");
+      nack(LDS, "", "0", "bad");
+      respond(LDS, "v2", "1");
+      assertThat(type(LDS).status()).isEqualTo(SyncStatus.STALE);
+
+      request(LDS, "v2", "1");
+
+      assertThat(type(LDS).status()).isEqualTo(SyncStatus.SYNCED);
+      assertThat(type(LDS).lastNack()).isPresent();
+    }
+
+    @Test
+    void theProxyIsNackedIfAnyTypeIsElseStaleIfAnyTypeIs() {
+      request(CDS, "", "");
+      request(LDS, "", "");
+      respond(CDS, "c1", "0");
+      respond(LDS, "l1", "1");
+      request(CDS, "c1", "0");
+      assertThat(onlyProxy().status()).isEqualTo(SyncStatus.STALE);
+
+      nack(LDS, "", "1", "bad");
+
+      assertThat(onlyProxy().status()).isEqualTo(SyncStatus.NACKED);
+    }
+
+    @Test
+    void anAnswerToASupersededResponseIsIgnored() {
+      request(CDS, "", "");
+      respond(CDS, "v1", "0");
+      respond(CDS, "v2", "1");
+
+      request(CDS, "v1", "0");
+
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.STALE);
+      assertThat(type(CDS).versionSent()).isEqualTo("v2");
+    }
+
+    @Test
+    void aReconnectingEnvoyThatIsSentNothingIsInSyncWithTheVersionItReports() {
+      request(CDS, "v7", "");
+
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
+      assertThat(type(CDS).versionAcked()).isEqualTo("v7");
+    }
+
+    @Test
+    void aClosedStreamIsForgotten() {
+      request(CDS, "", "");
+
+      tracker.onStreamClosed(1);
+
+      assertThat(tracker.proxies()).isEmpty();
+    }
+  }
+
+  @Nested
+  class Delta {
+
+    private void request(String typeUrl, String nonce) {
+      tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl)
+          .setResponseNonce(nonce).build());
+    }
+
+    private void respond(String typeUrl, String version, String nonce) {
+      tracker.onDeltaResponse(2, DeltaDiscoveryResponse.newBuilder().setTypeUrl(typeUrl)
+          .setSystemVersionInfo(version).setNonce(nonce).build());
+    }
+
+    @Test
+    void anAckIsMatchedToTheVersionOfTheResponseByNonce() {
+      request(CDS, "");
+      respond(CDS, "v1", "0");
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.STALE);
+
+      request(CDS, "0");
+
+      assertThat(onlyProxy().mode()).isEqualTo(ProxyStatusTracker.Mode.DELTA);
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
+      assertThat(type(CDS).versionAcked()).isEqualTo("v1");
+    }
+
+    @Test
+    void aNackNamesTheVersionOfTheRejectedResponse() {
+      request(LDS, "");
+      respond(LDS, "v1", "0");
+      request(LDS, "0");
+      respond(LDS, "v2", "1");
+
+      tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setTypeUrl(LDS).setResponseNonce("1")
+          .setErrorDetail(Status.newBuilder().setMessage("rejected")).build());
+
+      assertThat(type(LDS).status()).isEqualTo(SyncStatus.NACKED);
+      assertThat(type(LDS).versionAcked()).isEqualTo("v1");
+      assertThat(type(LDS).lastNack()).hasValueSatisfying(nack -> assertThat(nack.version()).isEqualTo("v2"));
+    }
+
+    @Test
+    void responsesAnsweredInOrderLeaveTheTypeStaleUntilTheLastIsAcknowledged() {
+      request(CDS, "");
+      respond(CDS, "v1", "0");
+      respond(CDS, "v2", "1");
+
+      request(CDS, "0");
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.STALE);
+      assertThat(type(CDS).versionAcked()).isEqualTo("v1");
+
+      request(CDS, "1");
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
+      assertThat(type(CDS).versionAcked()).isEqualTo("v2");
+    }
+
+    @Test
+    void aReconnectingEnvoyHoldingResourcesIsInSyncWhenNothingNeedsSending() {
+      tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS)
+          .putInitialResourceVersions("svc-orders", "abc").build());
+
+      assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
+    }
+  }
+}
