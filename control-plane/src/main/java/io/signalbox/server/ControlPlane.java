@@ -62,6 +62,7 @@ public final class ControlPlane implements AutoCloseable {
         config.publishQuietPeriod(), config.publishMaxDelay());
     NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(new InitialDeltaResponseWatcher(cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher);
+    publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());
     HealthStatusManager health = new HealthStatusManager();

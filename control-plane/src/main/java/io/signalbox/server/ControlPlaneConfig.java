@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param publishQuietPeriod the pipeline publishes once no change has arrived for this long
  * @param publishMaxDelay ... but never later than this after the first change
  * @param leaseReapInterval how often expired leases are removed
+ * @param stageTimeout how long a change that adds or removes clusters waits for Envoys to apply each stage
+ *     (clusters before the routes that use them; routes gone before their clusters); zero publishes in one step
  * @param adminAddress address the admin API binds to; loopback by default, since it can drain and evict
  * @param adminPort its port; 0 picks a free one. Unless set, the gRPC port + 1 (18001 with the default 18000),
  *     and a free one when the gRPC port is 0, so that control planes side by side (tests, benchmarks) never collide
@@ -27,13 +29,15 @@ import java.util.Optional;
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
                                  HostResolver hostResolver, Optional<Path> settingsFile,
-                                 Duration settingsPollInterval, String adminAddress, int adminPort) {
+                                 Duration settingsPollInterval, String adminAddress, int adminPort,
+                                 Duration stageTimeout) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
 
   public ControlPlaneConfig {
     Objects.requireNonNull(grpcAddress);
     Objects.requireNonNull(adminAddress);
+    Objects.requireNonNull(stageTimeout);
     Objects.requireNonNull(gateway);
     Objects.requireNonNull(leasePolicy);
     Objects.requireNonNull(publishQuietPeriod);
@@ -62,6 +66,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Duration settingsPollInterval = Duration.ofSeconds(1);
     private String adminAddress = DEFAULT_ADMIN_ADDRESS;
     private Integer adminPort;
+    private Duration stageTimeout = Duration.ofSeconds(2);
 
     public Builder grpcAddress(String address) {
       this.grpcAddress = address;
@@ -118,6 +123,11 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
       return this;
     }
 
+    public Builder stageTimeout(Duration timeout) {
+      this.stageTimeout = timeout;
+      return this;
+    }
+
     public Builder adminPort(int port) {
       this.adminPort = port;
       return this;
@@ -126,7 +136,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     public ControlPlaneConfig build() {
       return new ControlPlaneConfig(grpcAddress, grpcPort, gateway, leasePolicy, publishQuietPeriod,
           publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval,
-          adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1);
+          adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout);
     }
   }
 }

@@ -56,6 +56,11 @@ public final class ContentVersionedSnapshot extends Snapshot {
     return new ContentVersionedSnapshot(resources);
   }
 
+  /** The resources this snapshot was made of. */
+  public XdsResources resources() {
+    return resources;
+  }
+
   /** A version of the whole snapshot: equal exactly when every type's version is equal. */
   public String version() {
     return version;

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -86,6 +87,7 @@ public final class ProxyStatusTracker {
     Stream stream = stream(streamId, request.getNode(), Mode.SOTW);
     synchronized (stream) {
       TypeState type = stream.type(request.getTypeUrl());
+      type.requestedNames = List.copyOf(request.getResourceNamesList());
       Instant now = clock.instant();
       if (request.getResponseNonce().isEmpty()) {
         // A first request. An Envoy that reconnects reports the version it runs; that is what it has accepted.
@@ -120,6 +122,7 @@ public final class ProxyStatusTracker {
     Stream stream = stream(streamId, request.getNode(), Mode.DELTA);
     synchronized (stream) {
       TypeState type = stream.type(request.getTypeUrl());
+      type.subscribe(request);
       if (request.getResponseNonce().isEmpty()) {
         // A first request (or a change of subscriptions). An Envoy that reconnects lists what it already has; if
         // that is current, nothing is sent, and the type is in sync although no version is known.
@@ -154,6 +157,42 @@ public final class ProxyStatusTracker {
       type.sent(response.getSystemVersionInfo(), response.getNonce(), clock.instant());
       type.pendingDeltaVersions.put(response.getNonce(), response.getSystemVersionInfo());
     }
+  }
+
+  /**
+   * Whether every Envoy of {@code group} that asks for this type has applied it as the given snapshot has it, so
+   * that a next step may rely on it (make-before-break): SotW — its newest request names every {@code required}
+   * resource (or asks for all) and acknowledges the version the snapshot gives for those names, with no response
+   * in flight; delta — it subscribes to every required resource (or to all) and has acknowledged the snapshot's
+   * type version, with no response in flight. A stream that never asked for the type, or rejected its latest
+   * response, holds nothing up: waiting for it would be waiting for nothing.
+   */
+  public boolean applied(String group, io.envoyproxy.controlplane.cache.Resources.ResourceType resourceType,
+                         Set<String> required, ContentVersionedSnapshot snapshot) {
+    String typeUrl = XdsTypes.typeUrl(resourceType);
+    for (Stream stream : streams.values()) {
+      if (!stream.group.equals(group)) {
+        continue;
+      }
+      synchronized (stream) {
+        TypeState type = stream.types.get(typeUrl);
+        if (type == null || type.rejected) {
+          continue;
+        }
+        if (stream.mode == Mode.SOTW) {
+          List<String> names = type.requestedNames;
+          if (type.latestNonce != null || (!names.isEmpty() && !names.containsAll(required))
+              || !type.versionAcked.equals(snapshot.version(resourceType, names))) {
+            return false;
+          }
+        } else if (!type.pendingDeltaVersions.isEmpty()
+            || (!type.wildcard && !type.subscribed.containsAll(required))
+            || !type.versionAcked.equals(snapshot.version(resourceType, List.of()))) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   public void onStreamClosed(long streamId) {
@@ -243,9 +282,30 @@ public final class ProxyStatusTracker {
     boolean rejected;
     /** Delta: Envoy reconnected holding resources of this type. */
     boolean resumed;
+    /** SotW: the resource names of the newest request (empty: all of them). */
+    List<String> requestedNames = List.of();
+    /** Delta: the resource names subscribed to, unless {@link #wildcard}. */
+    final Set<String> subscribed = new java.util.HashSet<>();
+    boolean wildcard;
 
     TypeState(String typeUrl) {
       this.typeUrl = typeUrl;
+    }
+
+    void subscribe(DeltaDiscoveryRequest request) {
+      if (request.getResponseNonce().isEmpty() && request.getInitialResourceVersionsCount() == 0
+          && request.getResourceNamesSubscribeCount() == 0 && subscribed.isEmpty()) {
+        wildcard = true;
+      }
+      for (String name : request.getResourceNamesSubscribeList()) {
+        if (name.equals("*")) {
+          wildcard = true;
+        } else {
+          subscribed.add(name);
+        }
+      }
+      request.getResourceNamesUnsubscribeList().forEach(subscribed::remove);
+      subscribed.addAll(request.getInitialResourceVersionsMap().keySet());
     }
 
     void sent(String version, String nonce, Instant at) {

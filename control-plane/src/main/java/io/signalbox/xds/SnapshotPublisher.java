@@ -9,6 +9,7 @@ import io.signalbox.translate.Translator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
@@ -16,6 +17,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +69,11 @@ public final class SnapshotPublisher implements AutoCloseable {
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
+  /** How often a staged change checks whether Envoys applied it; ACKs arrive within about a millisecond. */
+  private static final long STAGE_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
+  private volatile DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
+  private volatile Duration stageTimeout = Duration.ZERO;
 
   public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
                            SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
@@ -78,6 +85,16 @@ public final class SnapshotPublisher implements AutoCloseable {
     this.maxDelayNanos = maxDelay.toNanos();
     this.thread = new Thread(this::run, "signalbox-pipeline");
     this.thread.setDaemon(true);
+  }
+
+  /**
+   * Publishes changes that add or remove clusters in stages (see {@link MakeBeforeBreak}), each stage waiting until
+   * the groups' Envoys have applied the previous one, at most {@code timeout}; without this, every change is one
+   * step. Set before {@link #start()}.
+   */
+  public void stageChanges(DeliveryCheck check, Duration timeout) {
+    this.deliveryCheck = check;
+    this.stageTimeout = timeout;
   }
 
   /** Starts publishing. Call only once the store holds its full state: an empty snapshot blanks every Envoy. */
@@ -269,6 +286,9 @@ public final class SnapshotPublisher implements AutoCloseable {
     if (built == null) {
       return;
     }
+    if (!publishStages()) {
+      return;
+    }
     synchronized (publishLock) {
       // Checked again under the lock: a pause that returned before this point must hold.
       if (pausedSince != null) {
@@ -284,6 +304,47 @@ public final class SnapshotPublisher implements AutoCloseable {
       for (String group : groups) {
         if (cache.getSnapshot(group) != published) {
           cache.setSnapshot(group, published);
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends the intermediate stages between the published snapshot and the built one, waiting after each until the
+   * groups' Envoys applied it (or the stage timeout passed). Returns false when publishing was paused meanwhile.
+   */
+  private boolean publishStages() {
+    ContentVersionedSnapshot previous = published;
+    if (previous == null || previous == built || stageTimeout.isZero()) {
+      return true;
+    }
+    List<MakeBeforeBreak.Stage> stages = MakeBeforeBreak.stages(previous.resources(), built.resources());
+    for (MakeBeforeBreak.Stage stage : stages.subList(0, stages.size() - 1)) {
+      ContentVersionedSnapshot staged = ContentVersionedSnapshot.of(stage.resources());
+      List<String> waitingFor;
+      synchronized (publishLock) {
+        if (pausedSince != null) {
+          return false;
+        }
+        waitingFor = List.copyOf(groups);
+        waitingFor.forEach(group -> cache.setSnapshot(group, staged));
+      }
+      awaitApplied(staged, stage.waitFor(), waitingFor);
+    }
+    return true;
+  }
+
+  private void awaitApplied(ContentVersionedSnapshot staged, List<MakeBeforeBreak.Wait> waits, List<String> groups) {
+    long deadline = System.nanoTime() + stageTimeout.toNanos();
+    for (String group : groups) {
+      for (MakeBeforeBreak.Wait wait : waits) {
+        while (!deliveryCheck.applied(group, wait.type(), wait.required(), staged)) {
+          if (System.nanoTime() - deadline > 0 || !running) {
+            log.warn("Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",
+                group, XdsTypes.shortName(wait.type()), stageTimeout.toMillis());
+            return;
+          }
+          LockSupport.parkNanos(STAGE_POLL_NANOS);
         }
       }
     }
