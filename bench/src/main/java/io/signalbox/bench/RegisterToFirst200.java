@@ -85,6 +85,11 @@ final class RegisterToFirst200 implements Callable<Integer> {
       description = "Control plane's coalescing max delay (the shipped default is 100). Default: ${DEFAULT-VALUE}")
   long maxDelayMs;
 
+  @Option(names = "--stage-timeout-ms", defaultValue = "2000",
+      description = "Control plane's make-before-break stage timeout (the shipped default is 2000); 0 publishes "
+          + "every change in one step. Default: ${DEFAULT-VALUE}")
+  long stageTimeoutMs;
+
   @Option(names = "--breakdown",
       description = "Also timestamp, per registration, when the snapshot is published and when CDS/EDS/RDS "
           + "responses leave the control plane (a monitor thread polls every ~20 us, which costs some CPU).")
@@ -105,6 +110,7 @@ final class RegisterToFirst200 implements Callable<Integer> {
           .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
           .publishQuietPeriod(java.time.Duration.ofMillis(quietMs))
           .publishMaxDelay(java.time.Duration.ofMillis(maxDelayMs))
+          .stageTimeout(java.time.Duration.ofMillis(stageTimeoutMs))
           .build()));
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
           .build();

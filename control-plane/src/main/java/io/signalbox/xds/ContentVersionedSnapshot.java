@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.XdsResources;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -35,14 +36,25 @@ public final class ContentVersionedSnapshot extends Snapshot {
   private final SnapshotResources<Secret> secrets;
   private final String version;
   private final XdsResources resources;
+  /** Every resource's version by identity, so a snapshot made of the same message objects hashes none again. */
+  private final Map<Message, String> versionsByResource = new IdentityHashMap<>();
 
-  private ContentVersionedSnapshot(XdsResources resources) {
+  private ContentVersionedSnapshot(XdsResources resources, List<ContentVersionedSnapshot> reuse) {
     this.resources = resources;
-    this.clusters = versioned(resources.clusters(), Cluster::getName);
-    this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName);
-    this.listeners = versioned(resources.listeners(), Listener::getName);
-    this.routes = versioned(resources.routes(), RouteConfiguration::getName);
-    this.secrets = versioned(resources.secrets(), Secret::getName);
+    Function<Message, String> hash = resource -> {
+      for (ContentVersionedSnapshot earlier : reuse) {
+        String known = earlier.versionsByResource.get(resource);
+        if (known != null) {
+          return known;
+        }
+      }
+      return ContentHash.of(resource);
+    };
+    this.clusters = versioned(resources.clusters(), Cluster::getName, hash);
+    this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName, hash);
+    this.listeners = versioned(resources.listeners(), Listener::getName, hash);
+    this.routes = versioned(resources.routes(), RouteConfiguration::getName, hash);
+    this.secrets = versioned(resources.secrets(), Secret::getName, hash);
     SortedMap<String, String> typeVersions = new TreeMap<>();
     typeVersions.put("clusters", clusters.version());
     typeVersions.put("endpoints", endpoints.version());
@@ -53,7 +65,15 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   public static ContentVersionedSnapshot of(XdsResources resources) {
-    return new ContentVersionedSnapshot(resources);
+    return new ContentVersionedSnapshot(resources, List.of());
+  }
+
+  /**
+   * A snapshot of {@code resources} that takes the versions of resources it shares (as the same objects) with
+   * {@code earlier} snapshots instead of hashing them again: staged changes are made of two snapshots' resources.
+   */
+  public static ContentVersionedSnapshot of(XdsResources resources, ContentVersionedSnapshot... earlier) {
+    return new ContentVersionedSnapshot(resources, List.of(earlier));
   }
 
   /** The resources this snapshot was made of. */
@@ -113,10 +133,12 @@ public final class ContentVersionedSnapshot extends Snapshot {
     return secrets;
   }
 
-  private static <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name) {
+  private <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name,
+                                                              Function<Message, String> hash) {
     SortedMap<String, String> versionsByName = new TreeMap<>();
     List<VersionedResource<T>> versioned = resources.stream().map(resource -> {
-      String version = ContentHash.of(resource);
+      String version = hash.apply(resource);
+      versionsByResource.put(resource, version);
       versionsByName.put(name.apply(resource), version);
       return VersionedResource.create(resource, version);
     }).toList();

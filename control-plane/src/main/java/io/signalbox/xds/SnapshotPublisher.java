@@ -320,7 +320,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     List<MakeBeforeBreak.Stage> stages = MakeBeforeBreak.stages(previous.resources(), built.resources());
     for (MakeBeforeBreak.Stage stage : stages.subList(0, stages.size() - 1)) {
-      ContentVersionedSnapshot staged = ContentVersionedSnapshot.of(stage.resources());
+      ContentVersionedSnapshot staged = ContentVersionedSnapshot.of(stage.resources(), previous, built);
       List<String> waitingFor;
       synchronized (publishLock) {
         if (pausedSince != null) {
