@@ -249,4 +249,72 @@ class ProxyStatusTrackerTest {
       assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
     }
   }
+
+  /** What make-before-break waits for: a group's Envoys have applied a type of a snapshot. */
+  @Nested
+  class Applied {
+
+    private final ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(
+        new io.signalbox.translate.GatewayTranslator().translate(io.signalbox.model.RegistryState.EMPTY,
+            io.signalbox.config.GatewaySettings.DEFAULT));
+    private final String eds = Resources.V3.ENDPOINT_TYPE_URL;
+
+    private void request(String typeUrl, String version, String nonce, String... names) {
+      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl).setVersionInfo(version)
+          .setResponseNonce(nonce).addAllResourceNames(List.of(names)).build());
+    }
+
+    private void respond(String typeUrl, String version, String nonce) {
+      tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setVersionInfo(version)
+          .setNonce(nonce).build());
+    }
+
+    private boolean applied(Resources.ResourceType type, java.util.Set<String> required) {
+      return tracker.applied("edge", type, required, snapshot);
+    }
+
+    @Test
+    void aGroupWithoutEnvoysHoldsNothingUp() {
+      assertThat(tracker.applied("nobody", Resources.ResourceType.CLUSTER, java.util.Set.of(), snapshot)).isTrue();
+    }
+
+    @Test
+    void aTypeIsAppliedOnceItsSnapshotVersionIsAcknowledged() {
+      String clusters = snapshot.version(Resources.ResourceType.CLUSTER, List.of());
+      request(CDS, "", "");
+      respond(CDS, clusters, "0");
+      assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of())).as("sent, not acknowledged").isFalse();
+
+      request(CDS, clusters, "0");
+
+      assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of())).isTrue();
+    }
+
+    @Test
+    void endpointsOfANewClusterAreAppliedOnlyOnceEnvoyAskedForThemAndAcknowledged() {
+      String oldNames = snapshot.version(Resources.ResourceType.ENDPOINT, List.of("svc-a"));
+      request(eds, "", "", "svc-a");
+      respond(eds, oldNames, "0");
+      request(eds, oldNames, "0", "svc-a");
+      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b"))).as("not asked for").isFalse();
+
+      String bothNames = snapshot.version(Resources.ResourceType.ENDPOINT, List.of("svc-a", "svc-b"));
+      request(eds, oldNames, "0", "svc-a", "svc-b");
+      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b"))).as("asked for").isFalse();
+      respond(eds, bothNames, "1");
+      request(eds, bothNames, "1", "svc-a", "svc-b");
+
+      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b"))).isTrue();
+    }
+
+    @Test
+    void aRejectedTypeHoldsNothingUp() {
+      request(CDS, "", "");
+      respond(CDS, "v1", "0");
+      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).setResponseNonce("0")
+          .setErrorDetail(Status.newBuilder().setCode(3).setMessage("bad")).build());
+
+      assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of())).isTrue();
+    }
+  }
 }
