@@ -100,6 +100,8 @@ Signalbox demo is up. Try:
                                        # 200 until 10 requests this minute, then 429 (x-ratelimit-* headers)
   curl -s http://127.0.0.1:$GATEWAY_PORT/nothing-here -o /dev/null -w '%{http_code}\n'   # 404: no route
   curl -s http://127.0.0.1:$ADMIN_PORT/config_dump | less            # what Envoy was sent
+  scripts/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) proxies     # which Envoys, in sync or not
+  scripts/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) services    # instances, leases, routes, policies
 
 Logs: $RUN_DIR/*.log. Stop with Ctrl-C.
 MSG
@@ -115,6 +117,7 @@ if $CHECK_ONLY; then
   for _ in $(seq 12); do codes+="$(status "http://127.0.0.1:$GATEWAY_PORT/orders/7") "; done
   echo "orders x12: $codes" >&2
   [[ "$codes" == *200* && "$codes" == *429* ]] || fail "orders was not limited to 10 requests per minute"
+  scripts/signalboxctl --admin "127.0.0.1:$((GRPC_PORT + 1))" proxies >&2 || fail "signalboxctl proxies failed"
   echo "demo check passed" >&2
   exit 0
 fi
