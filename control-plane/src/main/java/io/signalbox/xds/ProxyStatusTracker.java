@@ -258,7 +258,7 @@ public final class ProxyStatusTracker {
 
   private static final class TypeState {
     final String typeUrl;
-    /** Delta: versions of responses not answered yet, by nonce. */
+    /** Delta: versions (and send times) of responses not answered yet, by nonce. */
     final Map<String, Sent> pendingDeltaVersions = new LinkedHashMap<>();
     String versionSent = "";
     Instant sentAt;

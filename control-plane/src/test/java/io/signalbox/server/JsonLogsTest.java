@@ -141,8 +141,8 @@ class JsonLogsTest {
       } finally {
         channel.shutdownNow();
       }
-      try (FakeAdsClient canary = FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("canary-1", "canary"),
-          Set.of(FakeAdsClient.LISTENERS))) {
+      try (FakeAdsClient canary = FakeAdsClient.sotw(controlPlane.grpcPort(),
+          FakeAdsClient.node("logs-canary-1", "logs-canary"), Set.of(FakeAdsClient.LISTENERS))) {
         await().atMost(PATIENCE).until(() -> controlPlane.xdsCallbacks().nackCount() >= 1);
       }
       listenersVersion = controlPlane.publisher().current().version(ResourceType.LISTENER);
@@ -161,14 +161,14 @@ class JsonLogsTest {
     assertThat(rejected.path("instance").asText()).isEqualTo("users-1");
     assertThat(rejected.path("level").asText()).isEqualTo("INFO");
 
-    JsonNode connected = only(lines, "Envoy connected: node=canary-1");
-    assertThat(connected.path("node_id").asText()).isEqualTo("canary-1");
-    assertThat(connected.path("group").asText()).isEqualTo("canary");
+    JsonNode connected = only(lines, "Envoy connected: node=logs-canary-1");
+    assertThat(connected.path("node_id").asText()).isEqualTo("logs-canary-1");
+    assertThat(connected.path("group").asText()).isEqualTo("logs-canary");
 
-    JsonNode nack = only(lines, "NACK from node=canary-1");
+    JsonNode nack = only(lines, "NACK from node=logs-canary-1");
     assertThat(nack.path("level").asText()).isEqualTo("WARN");
-    assertThat(nack.path("node_id").asText()).isEqualTo("canary-1");
-    assertThat(nack.path("group").asText()).isEqualTo("canary");
+    assertThat(nack.path("node_id").asText()).isEqualTo("logs-canary-1");
+    assertThat(nack.path("group").asText()).isEqualTo("logs-canary");
     assertThat(nack.path("type").asText()).isEqualTo("listeners");
     assertThat(nack.path("version").asText()).as("the rejected version").isEqualTo(listenersVersion);
     assertThat(nack.path("message").asText()).contains("rejected by the test");
