@@ -2,6 +2,7 @@ package io.signalbox.config;
 
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
+import io.signalbox.metrics.SignalboxMetrics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,7 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
   private final Path file;
   private final Consumer<GatewaySettings> onChange;
   private final ScheduledExecutorService poller;
+  private final SignalboxMetrics metrics;
   private volatile GatewaySettings current;
   private volatile String lastError;
   private Set<Path> watched;
@@ -38,7 +40,8 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
   private String pendingFingerprint;
 
   private GatewaySettingsWatcher(Path file, GatewaySettingsLoader.Loaded initial, Duration interval,
-                                 Consumer<GatewaySettings> onChange) {
+                                 Consumer<GatewaySettings> onChange, SignalboxMetrics metrics) {
+    this.metrics = metrics;
     this.file = file;
     this.onChange = onChange;
     this.current = initial.settings();
@@ -59,8 +62,14 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
    *     settings other than the operator's
    */
   public static GatewaySettingsWatcher start(Path file, Duration interval, Consumer<GatewaySettings> onChange) {
+    return start(file, interval, onChange, SignalboxMetrics.noop());
+  }
+
+  /** As {@link #start(Path, Duration, Consumer)}, counting each reload in {@code metrics}. */
+  public static GatewaySettingsWatcher start(Path file, Duration interval, Consumer<GatewaySettings> onChange,
+                                             SignalboxMetrics metrics) {
     GatewaySettingsLoader.Loaded initial = GatewaySettingsLoader.load(file);
-    return new GatewaySettingsWatcher(file, initial, interval, onChange);
+    return new GatewaySettingsWatcher(file, initial, interval, onChange, metrics);
   }
 
   /** The settings in force: the last valid version of the file. */
@@ -93,10 +102,12 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
         loaded = GatewaySettingsLoader.load(file);
       } catch (InvalidSettingsException e) {
         lastError = e.getMessage();
+        metrics.settingsReload(false);
         log.error("Gateway settings {} rejected, the previous settings stay in force: {}", file, e.getMessage());
         return;
       }
       lastError = null;
+      metrics.settingsReload(true);
       watched = loaded.files();
       // Re-read what the new settings name, so the next poll compares against the files actually loaded.
       appliedFingerprint = fingerprint(file, watched);

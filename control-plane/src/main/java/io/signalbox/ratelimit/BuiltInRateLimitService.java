@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.stub.StreamObserver;
+import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RateLimit;
 import io.signalbox.translate.XdsNames;
 import java.util.Optional;
@@ -26,19 +27,31 @@ public final class BuiltInRateLimitService extends RateLimitServiceGrpc.RateLimi
 
   private final FixedWindowCounters counters;
   private final LongSupplier clockMillis;
+  private final SignalboxMetrics metrics;
 
   public BuiltInRateLimitService() {
-    this(System::currentTimeMillis, FixedWindowCounters.DEFAULT_MAX_KEYS);
+    this(SignalboxMetrics.noop());
+  }
+
+  public BuiltInRateLimitService(SignalboxMetrics metrics) {
+    this(System::currentTimeMillis, FixedWindowCounters.DEFAULT_MAX_KEYS, metrics);
   }
 
   BuiltInRateLimitService(LongSupplier clockMillis, int maxKeys) {
+    this(clockMillis, maxKeys, SignalboxMetrics.noop());
+  }
+
+  BuiltInRateLimitService(LongSupplier clockMillis, int maxKeys, SignalboxMetrics metrics) {
+    this.metrics = metrics;
     this.clockMillis = clockMillis;
     this.counters = new FixedWindowCounters(clockMillis, maxKeys);
   }
 
   @Override
   public void shouldRateLimit(RateLimitRequest request, StreamObserver<RateLimitResponse> response) {
-    response.onNext(decide(request));
+    RateLimitResponse answer = decide(request);
+    metrics.rateLimitDecision(answer.getOverallCode() == Code.OVER_LIMIT);
+    response.onNext(answer);
     response.onCompleted();
   }
 

@@ -3,6 +3,8 @@ package io.signalbox.registry;
 import com.google.protobuf.util.Durations;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.signalbox.metrics.SignalboxMetrics;
+import io.signalbox.metrics.SignalboxMetrics.RegistrationOutcome;
 import io.signalbox.model.Registration;
 import io.signalbox.registry.v1.DeregisterRequest;
 import io.signalbox.registry.v1.DeregisterResponse;
@@ -25,10 +27,16 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   private final RegistryStore store;
   private final RegistrationValidator validator;
+  private final SignalboxMetrics metrics;
 
   public RegistryService(RegistryStore store, RegistrationValidator validator) {
+    this(store, validator, SignalboxMetrics.noop());
+  }
+
+  public RegistryService(RegistryStore store, RegistrationValidator validator, SignalboxMetrics metrics) {
     this.store = store;
     this.validator = validator;
+    this.metrics = metrics;
   }
 
   @Override
@@ -37,7 +45,10 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     try {
       registration = validator.validate(request);
     } catch (InvalidFieldException e) {
-      log.info("Rejected registration of service '{}': {}", abbreviate(request.getService()), e.getMessage());
+      metrics.registration(RegistrationOutcome.INVALID_ARGUMENT);
+      log.atInfo().addKeyValue("service", abbreviate(request.getService()))
+          .addKeyValue("instance", abbreviate(request.getInstance().getId()))
+          .log("Rejected registration of service '{}': {}", abbreviate(request.getService()), e.getMessage());
       response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
       return;
     }
@@ -45,12 +56,19 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     try {
       lease = store.register(registration, RegistrationValidator.requestedTtl(request));
     } catch (RouteConflictException e) {
-      log.info("Rejected registration of service '{}': {}", registration.service(), e.getMessage());
+      metrics.registration(RegistrationOutcome.ALREADY_EXISTS);
+      log.atInfo().addKeyValue("service", registration.service())
+          .addKeyValue("instance", registration.instance().id())
+          .log("Rejected registration of service '{}': {}", registration.service(), e.getMessage());
       response.onError(Status.ALREADY_EXISTS.withDescription(e.getMessage()).asRuntimeException());
       return;
     }
-    log.debug("Registered {}/{} at {}:{} with {}", registration.service(), registration.instance().id(),
-        registration.instance().address(), registration.instance().port(), lease.id());
+    metrics.registration(RegistrationOutcome.OK);
+    // Not the lease id: it is the instance's credential for renewing and deregistering.
+    log.atDebug().addKeyValue("service", registration.service())
+        .addKeyValue("instance", registration.instance().id())
+        .log("Registered {}/{} at {}:{}", registration.service(), registration.instance().id(),
+            registration.instance().address(), registration.instance().port());
     response.onNext(RegisterResponse.newBuilder()
         .setLeaseId(lease.id())
         .setTtl(Durations.fromNanos(lease.ttl().toNanos()))

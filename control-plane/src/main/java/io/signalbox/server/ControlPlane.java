@@ -12,6 +12,8 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.signalbox.admin.AdminServer;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.GatewaySettingsWatcher;
+import io.signalbox.metrics.MetricsServer;
+import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
 import io.signalbox.store.InMemoryRegistryStore;
@@ -47,21 +49,29 @@ public final class ControlPlane implements AutoCloseable {
   private final XdsCallbacks callbacks;
   private final Server server;
   private final GatewaySettingsWatcher settingsWatcher;
+  private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
   private AdminServer adminServer;
+  private MetricsServer metricsServer;
 
   private ControlPlane(ControlPlaneConfig config) {
     // Settings first: an invalid settings file stops the start before anything listens.
-    this.settingsWatcher = config.settingsFile()
-        .map(file -> GatewaySettingsWatcher.start(file, config.settingsPollInterval(), this::updateSettings))
-        .orElse(null);
+    try {
+      this.settingsWatcher = config.settingsFile()
+          .map(file -> GatewaySettingsWatcher.start(file, config.settingsPollInterval(), this::updateSettings,
+              metrics))
+          .orElse(null);
+    } catch (RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
     GatewaySettings settings = settingsWatcher != null ? settingsWatcher.current() : config.gateway();
     this.store = new InMemoryRegistryStore(config.leasePolicy());
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new SimpleCache<>(groups);
     this.publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), cache,
-        config.publishQuietPeriod(), config.publishMaxDelay());
+        config.publishQuietPeriod(), config.publishMaxDelay(), metrics);
     NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(new InitialDeltaResponseWatcher(cache, groups));
-    this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher);
+    this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics);
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());
@@ -70,14 +80,16 @@ public final class ControlPlane implements AutoCloseable {
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(store, new RegistrationValidator(config.hostResolver(),
-            GatewaySettings.registrationRules(publisher::settings))))
-        .addService(new io.signalbox.ratelimit.BuiltInRateLimitService())
+            GatewaySettings.registrationRules(publisher::settings)), metrics))
+        .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(metrics))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build();
     // The store is complete before anything is published: an empty first snapshot would blank every Envoy.
     publisher.start();
-    this.reaper = new LeaseReaper(store, config.leaseReapInterval());
+    this.reaper = new LeaseReaper(store, config.leaseReapInterval(), metrics);
+    metrics.bindRegistry(store);
+    metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
     try {
       server.start();
     } catch (IOException e) {
@@ -87,13 +99,16 @@ public final class ControlPlane implements AutoCloseable {
     try {
       adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), store, store, publisher,
           callbacks.proxies(), cache);
+      metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
     } catch (RuntimeException e) {
       close();
       throw e;
     }
     health.setStatus("", ServingStatus.SERVING);
-    log.info("Signalbox listening on {}:{} (registry API and xDS), admin API on {}:{}; gateway listeners {}",
-        config.grpcAddress(), grpcPort(), config.adminAddress(), adminPort(),
+    log.info("Signalbox listening on {}:{} (registry API and xDS), admin API on {}:{}, metrics on "
+            + "http://{}:{}{}; gateway listeners {}",
+        config.grpcAddress(), grpcPort(), config.adminAddress(), adminPort(), config.metricsAddress(), metricsPort(),
+        MetricsServer.PATH,
         settings.listeners().stream().map(l -> l.name() + " on port " + l.port()).toList());
   }
 
@@ -109,6 +124,16 @@ public final class ControlPlane implements AutoCloseable {
   /** The admin API's port actually bound. */
   public int adminPort() {
     return adminServer.port();
+  }
+
+  /** The Prometheus endpoint's port actually bound. */
+  public int metricsPort() {
+    return metricsServer.port();
+  }
+
+  /** Every meter; {@code /metrics} serves {@link SignalboxMetrics#scrape()}. */
+  public SignalboxMetrics metrics() {
+    return metrics;
   }
 
   /** Replaces the gateway settings; the fleet gets the new translation shortly. */
@@ -132,6 +157,9 @@ public final class ControlPlane implements AutoCloseable {
     if (adminServer != null) {
       adminServer.close();
     }
+    if (metricsServer != null) {
+      metricsServer.close();
+    }
     server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
@@ -140,6 +168,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     reaper.close();
     publisher.close();
+    metrics.close();
   }
 
   /** Blocks until the gRPC server terminates. */

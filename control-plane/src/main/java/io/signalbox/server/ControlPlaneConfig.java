@@ -25,19 +25,23 @@ import java.util.Optional;
  * @param adminAddress address the admin API binds to; loopback by default, since it can drain and evict
  * @param adminPort its port; 0 picks a free one. Unless set, the gRPC port + 1 (18001 with the default 18000),
  *     and a free one when the gRPC port is 0, so that control planes side by side (tests, benchmarks) never collide
+ * @param metricsAddress address of the Prometheus endpoint ({@code /metrics}); loopback by default
+ * @param metricsPort its port; 0 picks a free one. Unless set, the gRPC port + 2 (18002), as for the admin port
  */
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
                                  HostResolver hostResolver, Optional<Path> settingsFile,
                                  Duration settingsPollInterval, String adminAddress, int adminPort,
-                                 Duration stageTimeout) {
+                                 Duration stageTimeout, String metricsAddress, int metricsPort) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
+  public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
 
   public ControlPlaneConfig {
     Objects.requireNonNull(grpcAddress);
     Objects.requireNonNull(adminAddress);
     Objects.requireNonNull(stageTimeout);
+    Objects.requireNonNull(metricsAddress);
     Objects.requireNonNull(gateway);
     Objects.requireNonNull(leasePolicy);
     Objects.requireNonNull(publishQuietPeriod);
@@ -67,6 +71,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private String adminAddress = DEFAULT_ADMIN_ADDRESS;
     private Integer adminPort;
     private Duration stageTimeout = Duration.ofSeconds(2);
+    private String metricsAddress = DEFAULT_METRICS_ADDRESS;
+    private Integer metricsPort;
 
     public Builder grpcAddress(String address) {
       this.grpcAddress = address;
@@ -133,10 +139,21 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
       return this;
     }
 
+    public Builder metricsAddress(String address) {
+      this.metricsAddress = address;
+      return this;
+    }
+
+    public Builder metricsPort(int port) {
+      this.metricsPort = port;
+      return this;
+    }
+
     public ControlPlaneConfig build() {
       return new ControlPlaneConfig(grpcAddress, grpcPort, gateway, leasePolicy, publishQuietPeriod,
           publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval,
-          adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout);
+          adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
+          metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2);
     }
   }
 }

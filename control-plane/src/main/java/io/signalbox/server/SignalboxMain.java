@@ -32,6 +32,20 @@ public final class SignalboxMain implements Callable<Integer> {
       description = "Port of the admin API; 0 picks a free one. Default: --grpc-port + 1 (18001)")
   Integer adminPort;
 
+  @Option(names = "--metrics-address", defaultValue = ControlPlaneConfig.DEFAULT_METRICS_ADDRESS,
+      description = "Address of the Prometheus endpoint (GET /metrics). Default: ${DEFAULT-VALUE}")
+  String metricsAddress;
+
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "Port of the Prometheus endpoint; 0 picks a free one. Default: --grpc-port + 2 (18002)")
+  Integer metricsPort;
+
+  @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "${env:SIGNALBOX_LOG_FORMAT:-text}",
+      converter = LogFormatConverter.class,
+      description = "Log lines as text, or as one JSON object per line with fields such as node_id, group, service "
+          + "and version. Default: $SIGNALBOX_LOG_FORMAT, else text")
+  LogFormat logFormat;
+
   @Option(names = "--gateway-port", defaultValue = "10000",
       description = "Port of Envoy's HTTP listener. Default: ${DEFAULT-VALUE}")
   int gatewayPort;
@@ -51,10 +65,12 @@ public final class SignalboxMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
+    logFormat.apply();
     ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
         .grpcAddress(grpcAddress)
         .grpcPort(grpcPort)
         .adminAddress(adminAddress)
+        .metricsAddress(metricsAddress)
         .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
         .leasePolicy(LeasePolicy.withDefault(leaseTtl));
     if (settingsFile != null) {
@@ -62,6 +78,9 @@ public final class SignalboxMain implements Callable<Integer> {
     }
     if (adminPort != null) {
       config.adminPort(adminPort);
+    }
+    if (metricsPort != null) {
+      config.metricsPort(metricsPort);
     }
     ControlPlane controlPlane;
     try {
@@ -80,6 +99,19 @@ public final class SignalboxMain implements Callable<Integer> {
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new SignalboxMain()).execute(args));
+  }
+
+  /** "text" or "json", in any case. */
+  public static final class LogFormatConverter implements CommandLine.ITypeConverter<LogFormat> {
+    @Override
+    public LogFormat convert(String value) {
+      for (LogFormat format : LogFormat.values()) {
+        if (format.appenderName().equalsIgnoreCase(value.trim())) {
+          return format;
+        }
+      }
+      throw new CommandLine.TypeConversionException("'" + value + "' is not a log format: use text or json");
+    }
   }
 
   /** Accepts "10s", "500ms", "2m" as well as ISO-8601 "PT10S". */

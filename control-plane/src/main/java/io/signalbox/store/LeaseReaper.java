@@ -1,5 +1,6 @@
 package io.signalbox.store;
 
+import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -19,10 +20,15 @@ public final class LeaseReaper implements AutoCloseable {
   });
 
   public LeaseReaper(RegistryStore store, Duration tick) {
+    this(store, tick, SignalboxMetrics.noop());
+  }
+
+  public LeaseReaper(RegistryStore store, Duration tick, SignalboxMetrics metrics) {
     executor.scheduleWithFixedDelay(() -> {
       try {
         int expired = store.expireLeases();
         if (expired > 0) {
+          metrics.leasesExpired(expired);
           log.info("Expired {} lease(s)", expired);
         }
       } catch (RuntimeException e) {

@@ -6,7 +6,9 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.type.v3.SemanticVersion;
+import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -35,11 +37,18 @@ public final class ProxyStatusTracker {
 
   private final Clock clock;
   private final NodeGroups groups;
+  private final SignalboxMetrics metrics;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
 
   public ProxyStatusTracker(NodeGroups groups, Clock clock) {
+    this(groups, clock, SignalboxMetrics.noop());
+  }
+
+  /** {@code metrics} is told how long each ACK took. */
+  public ProxyStatusTracker(NodeGroups groups, Clock clock, SignalboxMetrics metrics) {
     this.groups = groups;
     this.clock = clock;
+    this.metrics = metrics;
   }
 
   /** An xDS stream's sync status, per Envoy connection. */
@@ -104,6 +113,7 @@ public final class ProxyStatusTracker {
         type.nacked(type.versionSent, request.getErrorDetail().getMessage(), now);
       } else {
         type.acked(request.getVersionInfo(), now);
+        metrics.acked(type.typeUrl, Duration.between(type.sentAt, now));
       }
     }
   }
@@ -129,8 +139,8 @@ public final class ProxyStatusTracker {
         type.resumed |= request.getInitialResourceVersionsCount() > 0;
         return;
       }
-      String version = type.pendingDeltaVersions.remove(request.getResponseNonce());
-      if (version == null) {
+      Sent sent = type.pendingDeltaVersions.remove(request.getResponseNonce());
+      if (sent == null) {
         return;
       }
       // Delta answers every response in order, so anything older than this nonce is answered as well.
@@ -140,9 +150,10 @@ public final class ProxyStatusTracker {
       }
       Instant now = clock.instant();
       if (request.hasErrorDetail()) {
-        type.nacked(version, request.getErrorDetail().getMessage(), now);
+        type.nacked(sent.version(), request.getErrorDetail().getMessage(), now);
       } else {
-        type.acked(version, now);
+        type.acked(sent.version(), now);
+        metrics.acked(type.typeUrl, Duration.between(sent.at(), now));
       }
     }
   }
@@ -154,8 +165,21 @@ public final class ProxyStatusTracker {
     }
     synchronized (stream) {
       TypeState type = stream.type(response.getTypeUrl());
-      type.sent(response.getSystemVersionInfo(), response.getNonce(), clock.instant());
-      type.pendingDeltaVersions.put(response.getNonce(), response.getSystemVersionInfo());
+      Instant now = clock.instant();
+      type.sent(response.getSystemVersionInfo(), response.getNonce(), now);
+      type.pendingDeltaVersions.put(response.getNonce(), new Sent(response.getSystemVersionInfo(), now));
+    }
+  }
+
+  /** The latest rejection of a type on a stream, if any. */
+  public Optional<Nack> lastNack(long streamId, String typeUrl) {
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      return Optional.empty();
+    }
+    synchronized (stream) {
+      TypeState type = stream.types.get(typeUrl);
+      return type == null ? Optional.empty() : Optional.ofNullable(type.lastNack);
     }
   }
 
@@ -267,10 +291,14 @@ public final class ProxyStatusTracker {
     }
   }
 
+  /** A delta response waiting for its answer. */
+  private record Sent(String version, Instant at) {
+  }
+
   private static final class TypeState {
     final String typeUrl;
-    /** Delta: versions of responses not answered yet, by nonce. */
-    final Map<String, String> pendingDeltaVersions = new LinkedHashMap<>();
+    /** Delta: versions (and send times) of responses not answered yet, by nonce. */
+    final Map<String, Sent> pendingDeltaVersions = new LinkedHashMap<>();
     String versionSent = "";
     Instant sentAt;
     /** Nonce of the latest response while it is unanswered. */

@@ -3,6 +3,8 @@ package io.signalbox.xds;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.metrics.SignalboxMetrics;
+import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
@@ -50,6 +52,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   /** Orders snapshot publications, so an older snapshot never overwrites a newer one for a group. */
   private final Object publishLock = new Object();
   private final Thread thread;
+  private final SignalboxMetrics metrics;
 
   private long signals;
   private long lastSignalNanos;
@@ -77,6 +80,13 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
                            SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
+    this(store, settings, translator, cache, quietPeriod, maxDelay, SignalboxMetrics.noop());
+  }
+
+  public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
+                           SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay,
+                           SignalboxMetrics metrics) {
+    this.metrics = metrics;
     this.store = store;
     this.settings = settings;
     this.translator = translator;
@@ -268,6 +278,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       try {
         snapshot.ensureConsistent();
       } catch (SnapshotConsistencyException e) {
+        metrics.snapshotBuilt(BuildResult.INCOMPLETE, System.nanoTime() - started);
         log.error("Translation of revision {} is incomplete and is not published: {}", state.revision(),
             e.getMessage());
         return;
@@ -276,11 +287,13 @@ public final class SnapshotPublisher implements AutoCloseable {
       translatedSettings = gateway;
       builtState = state;
       builtSettings = gateway;
-      if (built == null || !snapshot.version().equals(built.version())) {
+      boolean changed = built == null || !snapshot.version().equals(built.version());
+      metrics.snapshotBuilt(changed ? BuildResult.NEW : BuildResult.UNCHANGED, System.nanoTime() - started);
+      if (changed) {
         built = snapshot;
         snapshotsBuilt.incrementAndGet();
-        log.debug("Built snapshot {} from revision {} in {} us", snapshot.version(), state.revision(),
-            (System.nanoTime() - started) / 1000);
+        log.atDebug().addKeyValue("version", snapshot.version()).log("Built snapshot {} from revision {} in {} us",
+            snapshot.version(), state.revision(), (System.nanoTime() - started) / 1000);
       }
     }
     if (built == null) {
@@ -298,6 +311,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         history.record(built, publishedState, builtState,
             publishedSettings != null && !builtSettings.equals(publishedSettings), Instant.now());
         published = built;
+        metrics.snapshotPublished();
       }
       publishedState = builtState;
       publishedSettings = builtSettings;

@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,12 +31,19 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final AtomicLong nacks = new AtomicLong();
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
   private final ProxyStatusTracker proxies;
+  private final SignalboxMetrics metrics;
 
   public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
+    this(groups, groupSeen, watcher, SignalboxMetrics.noop());
+  }
+
+  public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher,
+                      SignalboxMetrics metrics) {
     this.groups = groups;
     this.groupSeen = groupSeen;
     this.watcher = watcher;
-    this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC());
+    this.metrics = metrics;
+    this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC(), metrics);
   }
 
   /** Every connected Envoy's sync status. */
@@ -93,18 +101,25 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private void onRequest(long streamId, Node node, String typeUrl, String acceptedVersion, String nackDetail) {
     if (nodesByStream.putIfAbsent(streamId, node) == null) {
       String group = groups.hash(node);
-      log.info("Envoy connected: node={} group={} stream={}", node.getId(), group, streamId);
+      metrics.proxyConnected(group);
+      log.atInfo().addKeyValue("node_id", node.getId()).addKeyValue("group", group)
+          .log("Envoy connected: node={} group={} stream={}", node.getId(), group, streamId);
       groupSeen.accept(group);
     }
     if (nackDetail != null) {
       nacks.incrementAndGet();
-      log.warn("NACK from node={} group={} type={} (still running version '{}'): {}", node.getId(),
-          groups.hash(node), typeUrl, acceptedVersion, nackDetail);
+      metrics.nacked(typeUrl);
+      String rejected = proxies.lastNack(streamId, typeUrl).map(ProxyStatusTracker.Nack::version).orElse("");
+      log.atWarn().addKeyValue("node_id", node.getId()).addKeyValue("group", groups.hash(node))
+          .addKeyValue("type", XdsTypes.shortName(typeUrl)).addKeyValue("version", rejected)
+          .log("NACK from node={} group={} type={} of version '{}' (still running version '{}'): {}", node.getId(),
+              groups.hash(node), typeUrl, rejected, acceptedVersion, nackDetail);
     }
   }
 
   private void countResponse(String typeUrl) {
     responsesByType.computeIfAbsent(typeUrl, t -> new AtomicLong()).incrementAndGet();
+    metrics.pushed(typeUrl);
   }
 
   private void closed(long streamId, Throwable error) {
@@ -113,10 +128,12 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     if (node == null) {
       return;
     }
+    metrics.proxyDisconnected(groups.hash(node));
     if (nodesByStream.values().stream().noneMatch(n -> n.getId().equals(node.getId()))) {
       watcher.forget(node.getId());
     }
-    log.info("Envoy disconnected: node={} stream={}{}", node.getId(), streamId,
+    log.atInfo().addKeyValue("node_id", node.getId()).addKeyValue("group", groups.hash(node))
+        .log("Envoy disconnected: node={} stream={}{}", node.getId(), streamId,
         error == null ? "" : " (" + error.getMessage() + ")");
   }
 }

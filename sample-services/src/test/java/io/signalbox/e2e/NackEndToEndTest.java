@@ -15,6 +15,7 @@ import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.MetricsScrape;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
@@ -56,6 +57,8 @@ class NackEndToEndTest {
       await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
           .until(() -> xds.responsesSent(Resources.V3.LISTENER_TYPE_URL) == listenerResponses);
       assertThat(xds.nackCount()).as("one NACK, not a loop of them").isLessThanOrEqualTo(2);
+      assertThat(MetricsScrape.of("http://127.0.0.1:" + controlPlane.metricsPort() + "/metrics")
+          .require("signalbox_xds_nacks_total", "type", "listeners")).isEqualTo(xds.nackCount());
 
       register(controlPlane.grpcPort(), "after-nack");
       await().atMost(Duration.ofSeconds(5))

@@ -1,0 +1,287 @@
+package io.signalbox.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.signalbox.store.RegisteredInstance;
+import io.signalbox.store.RegistryAdmin;
+import io.signalbox.xds.XdsTypes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * Every meter Signalbox keeps, behind one method per event, so that each stage reports with one line and knows
+ * nothing of Micrometer. Names are Micrometer's dotted names; the Prometheus names ({@code signalbox_..._total},
+ * {@code ..._seconds_bucket}) are listed in docs/metrics.md.
+ *
+ * <p>Every label value is known in advance (outcomes, the five resource types, node groups as Envoys connect), so
+ * the series exist at zero from the start and a dashboard's rate() never misses the first event.
+ */
+public final class SignalboxMetrics implements AutoCloseable {
+
+  /** Prefix of every Signalbox meter; JVM and process meters keep Micrometer's names. */
+  public static final String PREFIX = "signalbox";
+
+  public enum RegistrationOutcome { OK, INVALID_ARGUMENT, ALREADY_EXISTS }
+
+  /** What a translation of the registry gave. */
+  public enum BuildResult {
+    /** A snapshot with a new content version. */
+    NEW,
+    /** The same content as the snapshot before (e.g. a registration that changed nothing Envoy sees). */
+    UNCHANGED,
+    /** Refused by the consistency check, not published. */
+    INCOMPLETE
+  }
+
+  /** Type label of responses of a type Signalbox does not serve. */
+  static final String OTHER_TYPE = "other";
+
+  /** From sub-millisecond loopback answers to an Envoy that is busy draining or starved of CPU. */
+  private static final Duration[] ACK_LATENCY_BUCKETS = millis(1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
+      5000, 10_000, 30_000);
+  /** From a handful of services (well under a millisecond) to tens of thousands of routes. */
+  private static final Duration[] BUILD_DURATION_BUCKETS = millis(0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500,
+      1000, 2500, 5000);
+
+  private final MeterRegistry registry;
+  private final PrometheusMeterRegistry prometheus;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final Map<RegistrationOutcome, Counter> registrations = new ConcurrentHashMap<>();
+  private final Counter leasesExpired;
+  private final Map<BuildResult, Counter> builds = new ConcurrentHashMap<>();
+  private final Timer buildDuration;
+  private final Counter snapshotsPublished;
+  private final Map<String, Counter> pushes = new ConcurrentHashMap<>();
+  private final Map<String, Counter> nacks = new ConcurrentHashMap<>();
+  private final Map<String, Timer> ackLatency = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> connectedProxies = new ConcurrentHashMap<>();
+  private final Counter reloadsOk;
+  private final Counter reloadsRejected;
+  private final Counter rateLimitOk;
+  private final Counter rateLimitOverLimit;
+
+  private SignalboxMetrics(MeterRegistry registry, PrometheusMeterRegistry prometheus) {
+    this.registry = registry;
+    this.prometheus = prometheus;
+    for (RegistrationOutcome outcome : RegistrationOutcome.values()) {
+      registrations.put(outcome, Counter.builder(name("registrations"))
+          .description("Register calls, by outcome").tag("outcome", label(outcome)).register(registry));
+    }
+    leasesExpired = Counter.builder(name("leases.expired"))
+        .description("Instances removed because their lease ran out").register(registry);
+    for (BuildResult result : BuildResult.values()) {
+      builds.put(result, Counter.builder(name("snapshot.builds"))
+          .description("Translations of the registry into a snapshot, by result").tag("result", label(result))
+          .register(registry));
+    }
+    buildDuration = Timer.builder(name("snapshot.build.duration"))
+        .description("Time to translate the registry and settings into a snapshot and check it")
+        .serviceLevelObjectives(BUILD_DURATION_BUCKETS).register(registry);
+    snapshotsPublished = Counter.builder(name("snapshots.published"))
+        .description("Snapshots with a new version handed to the node groups").register(registry);
+    reloadsOk = reloads("ok");
+    reloadsRejected = reloads("rejected");
+    rateLimitOk = rateLimitDecisions("ok");
+    rateLimitOverLimit = rateLimitDecisions("over_limit");
+    for (var type : XdsTypes.ALL) {
+      String url = XdsTypes.typeUrl(type);
+      pushCounter(url);
+      nackCounter(url);
+      ackTimer(url);
+    }
+  }
+
+  /** Meters for a Prometheus scrape, with the JVM's and the process's. */
+  public static SignalboxMetrics prometheus() {
+    PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    SignalboxMetrics metrics = new SignalboxMetrics(prometheus, prometheus);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    metrics.closeables.add(gc);
+    for (MeterBinder binder : List.of(new JvmMemoryMetrics(), gc, new JvmThreadMetrics(), new ClassLoaderMetrics(),
+        new JvmInfoMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics())) {
+      binder.bindTo(prometheus);
+    }
+    return metrics;
+  }
+
+  /** Meters that nobody reads: for tests and tools that run parts of the pipeline on their own. */
+  public static SignalboxMetrics noop() {
+    return new SignalboxMetrics(new CompositeMeterRegistry(), null);
+  }
+
+  /** The Prometheus text exposition of every meter; empty for {@link #noop()}. */
+  public String scrape() {
+    return prometheus == null ? "" : prometheus.scrape();
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  // Gauges, bound once when the control plane is assembled.
+
+  /** Services and instances with a live lease (drained ones included). */
+  public void bindRegistry(RegistryAdmin admin) {
+    Gauge.builder(name("registry.services"),
+            () -> admin.registeredInstances().stream().map(RegisteredInstance::service).distinct().count())
+        .description("Services with at least one live lease").register(registry);
+    Gauge.builder(name("registry.instances"), () -> admin.registeredInstances().size())
+        .description("Instances with a live lease, drained ones included").register(registry);
+  }
+
+  /** 1 while an operator has paused pushes, else 0. */
+  public void bindPushesPaused(BooleanSupplier paused) {
+    Gauge.builder(name("pushes.paused"), () -> paused.getAsBoolean() ? 1 : 0)
+        .description("1 while an operator has paused pushes").register(registry);
+  }
+
+  // Events.
+
+  public void registration(RegistrationOutcome outcome) {
+    registrations.get(outcome).increment();
+  }
+
+  public void leasesExpired(int count) {
+    leasesExpired.increment(count);
+  }
+
+  public void snapshotBuilt(BuildResult result, long durationNanos) {
+    builds.get(result).increment();
+    buildDuration.record(durationNanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void snapshotPublished() {
+    snapshotsPublished.increment();
+  }
+
+  /** A response (SotW or delta) sent on an xDS stream. */
+  public void pushed(String typeUrl) {
+    pushCounter(typeUrl).increment();
+  }
+
+  public void nacked(String typeUrl) {
+    nackCounter(typeUrl).increment();
+  }
+
+  /** Envoy acknowledged a response {@code latency} after it was sent. */
+  public void acked(String typeUrl, Duration latency) {
+    ackTimer(typeUrl).record(latency);
+  }
+
+  /** An Envoy of {@code group} opened an xDS stream. */
+  public void proxyConnected(String group) {
+    proxies(group).incrementAndGet();
+  }
+
+  public void proxyDisconnected(String group) {
+    proxies(group).decrementAndGet();
+  }
+
+  /** The settings file changed and was loaded ({@code accepted}) or rejected as a whole. */
+  public void settingsReload(boolean accepted) {
+    (accepted ? reloadsOk : reloadsRejected).increment();
+  }
+
+  /** The built-in rate-limit service answered a request. */
+  public void rateLimitDecision(boolean overLimit) {
+    (overLimit ? rateLimitOverLimit : rateLimitOk).increment();
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable closeable : closeables) {
+      try {
+        closeable.close();
+      } catch (Exception ignored) {
+        // Only listeners on the JVM's GC notifications; nothing to recover.
+      }
+    }
+    registry.close();
+  }
+
+  private Counter reloads(String result) {
+    return Counter.builder(name("settings.reloads")).description("Reloads of the gateway settings file, by result")
+        .tag("result", result).register(registry);
+  }
+
+  private Counter rateLimitDecisions(String decision) {
+    return Counter.builder(name("ratelimit.decisions"))
+        .description("Requests answered by the built-in rate-limit service, by overall decision")
+        .tag("decision", decision).register(registry);
+  }
+
+  private Counter pushCounter(String typeUrl) {
+    return perType(pushes, typeUrl, type -> Counter.builder(name("xds.pushes"))
+        .description("xDS responses sent to Envoys, by resource type").tag("type", type).register(registry));
+  }
+
+  private Counter nackCounter(String typeUrl) {
+    return perType(nacks, typeUrl, type -> Counter.builder(name("xds.nacks"))
+        .description("xDS responses Envoys rejected, by resource type").tag("type", type).register(registry));
+  }
+
+  private Timer ackTimer(String typeUrl) {
+    return perType(ackLatency, typeUrl, type -> Timer.builder(name("xds.ack.latency"))
+        .description("Time from an xDS response being sent to the Envoy's ACK of it, by resource type")
+        .tag("type", type).serviceLevelObjectives(ACK_LATENCY_BUCKETS).register(registry));
+  }
+
+  private AtomicInteger proxies(String group) {
+    return connectedProxies.computeIfAbsent(group, g -> {
+      AtomicInteger count = new AtomicInteger();
+      Gauge.builder(name("xds.connected.proxies"), count, AtomicInteger::get)
+          .description("Envoys with an open xDS stream, by node group").tag("group", g).strongReference(true)
+          .register(registry);
+      return count;
+    });
+  }
+
+  /** Keyed by type URL; the label is the short name, so an unknown type adds one series, not one per URL. */
+  private static <M> M perType(Map<String, M> meters, String typeUrl, Function<String, M> create) {
+    M meter = meters.get(typeUrl);
+    return meter != null ? meter : meters.computeIfAbsent(typeUrl, url -> create.apply(typeLabel(url)));
+  }
+
+  static String typeLabel(String typeUrl) {
+    return XdsTypes.ALL.stream().filter(t -> XdsTypes.typeUrl(t).equals(typeUrl)).findFirst()
+        .map(XdsTypes::shortName).orElse(OTHER_TYPE);
+  }
+
+  private static String name(String suffix) {
+    return PREFIX + "." + suffix;
+  }
+
+  private static String label(Enum<?> value) {
+    return value.name().toLowerCase(Locale.ROOT);
+  }
+
+  private static Duration[] millis(double... values) {
+    Duration[] durations = new Duration[values.length];
+    for (int i = 0; i < values.length; i++) {
+      durations[i] = Duration.ofNanos((long) (values[i] * 1_000_000));
+    }
+    return durations;
+  }
+}
