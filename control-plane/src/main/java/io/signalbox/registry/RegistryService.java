@@ -65,7 +65,7 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     }
     metrics.registration(RegistrationOutcome.OK);
     // Not the lease id: it is the instance's credential for renewing and deregistering.
-    log.atDebug().addKeyValue("service", registration.service())
+    log.atInfo().addKeyValue("service", registration.service())
         .addKeyValue("instance", registration.instance().id())
         .log("Registered {}/{} at {}:{}", registration.service(), registration.instance().id(),
             registration.instance().address(), registration.instance().port());
