@@ -4,11 +4,13 @@ import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
+import io.signalbox.store.Quarantines;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
@@ -16,6 +18,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +70,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
+  private NackQuarantine quarantine;
 
   public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
                            SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
@@ -86,6 +90,28 @@ public final class SnapshotPublisher implements AutoCloseable {
     store.addChangeListener(this::requestPublish);
     thread.start();
     requestPublish();
+  }
+
+  /**
+   * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); call before {@link #start()}, and tell
+   * {@link #xdsAnswered} of every answer.
+   *
+   * @param proxies every connected Envoy's status
+   */
+  public void enableQuarantine(Quarantines quarantines, Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
+                               Duration verdictTimeout) {
+    this.quarantine = new NackQuarantine(quarantines, proxies, translator, this::publishTrial, () -> running,
+        verdictTimeout);
+  }
+
+  /** An Envoy acknowledged (or, {@code nack}, rejected) a response. Any thread; cheap. */
+  public void xdsAnswered(boolean nack) {
+    if (quarantine != null) {
+      quarantine.answered();
+      if (nack) {
+        requestPublish();
+      }
+    }
   }
 
   /** New gateway settings (a reload): the registry is translated again with them. */
@@ -243,7 +269,10 @@ public final class SnapshotPublisher implements AutoCloseable {
     if (pausedSince != null) {
       return;
     }
-    RegistryState state = store.state();
+    if (quarantine != null && published != null) {
+      quarantine.check(new NackQuarantine.Publication(published, publishedState, publishedSettings));
+    }
+    RegistryState state = store.servedState();
     GatewaySettings gateway = settings;
     if (built == null || state.revision() != translatedRevision || !gateway.equals(translatedSettings)) {
       long started = System.nanoTime();
@@ -287,5 +316,23 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** A quarantine trial: set for every group like any snapshot, and recorded in the history. */
+  private boolean publishTrial(NackQuarantine.Publication trial) {
+    synchronized (publishLock) {
+      if (pausedSince != null || !running) {
+        return false;
+      }
+      history.record(trial.snapshot(), publishedState, trial.state(),
+          publishedSettings != null && !trial.settings().equals(publishedSettings), Instant.now());
+      published = trial.snapshot();
+      publishedState = trial.state();
+      publishedSettings = trial.settings();
+      for (String group : groups) {
+        cache.setSnapshot(group, published);
+      }
+    }
+    return true;
   }
 }

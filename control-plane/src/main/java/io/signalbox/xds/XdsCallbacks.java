@@ -30,12 +30,21 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final AtomicLong nacks = new AtomicLong();
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
   private final ProxyStatusTracker proxies;
+  private volatile Consumer<Boolean> answerListener = nack -> { };
 
   public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
     this.groups = groups;
     this.groupSeen = groupSeen;
     this.watcher = watcher;
     this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC());
+  }
+
+  /**
+   * Told of every ACK ({@code false}) and NACK ({@code true}) once the {@link #proxies()} tracker has recorded it, on
+   * the stream's thread.
+   */
+  public void onAnswer(Consumer<Boolean> listener) {
+    this.answerListener = listener;
   }
 
   /** Every connected Envoy's sync status. */
@@ -48,6 +57,9 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     proxies.onRequest(streamId, request);
     onRequest(streamId, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
+    if (!request.getResponseNonce().isEmpty()) {
+      answerListener.accept(request.hasErrorDetail());
+    }
   }
 
   @Override
@@ -55,6 +67,9 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     proxies.onDeltaRequest(streamId, request);
     onRequest(streamId, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
+    if (!request.getResponseNonce().isEmpty()) {
+      answerListener.accept(request.hasErrorDetail());
+    }
   }
 
   @Override
