@@ -76,7 +76,7 @@ public final class NackQuarantine {
   private final Quarantines quarantines;
   private final Supplier<List<ProxyStatus>> proxies;
   private final Translator translator;
-  private final TrialPublisher trials;
+  private final TrialPublisher trialPublisher;
   private final BooleanSupplier running;
   private final long verdictTimeoutNanos;
   private final Object answers = new Object();
@@ -97,7 +97,7 @@ public final class NackQuarantine {
     this.quarantines = quarantines;
     this.proxies = proxies;
     this.translator = translator;
-    this.trials = trials;
+    this.trialPublisher = trials;
     this.running = running;
     this.verdictTimeoutNanos = verdictTimeout.toNanos();
   }
@@ -132,118 +132,146 @@ public final class NackQuarantine {
   }
 
   private void attribute(Publication rejected, Verdict verdict) {
-    long started = System.nanoTime();
     log.warn("Envoy rejected snapshot {}: {}; looking for the registration that caused it", rejected.version(),
         verdict.firstRejection().describe());
-    Map<String, Verdict> judged = new HashMap<>();
-    judged.put(rejected.version(), verdict);
-    Publication base = reference;
-    List<Rejection> rejections = verdict.rejections();
-    if (!base.settings().equals(rejected.settings())) {
-      // The operator's settings changed too. They are tried first, with the registrations last accepted.
-      Publication settingsOnly = translate(base.state(), rejected.settings());
-      Verdict settingsVerdict = settingsOnly == null ? null : judge(settingsOnly, base, judged, "the new gateway "
-          + "settings with the registrations last accepted");
-      if (settingsVerdict == null || settingsVerdict.kind() == Kind.PENDING) {
-        giveUp(rejected, "the trial of the new settings had no verdict within " + timeout());
+    new Search(rejected, verdict).run();
+  }
+
+  /** One search for the causes of one rejected snapshot. */
+  private final class Search {
+    private final long started = System.nanoTime();
+    private final Publication rejected;
+    /** Verdicts by snapshot version, so that no snapshot is tried twice. */
+    private final Map<String, Verdict> judged = new HashMap<>();
+    private List<Rejection> rejections;
+    /** The configuration the trials add changes to; the last accepted one becomes the reference. */
+    private Publication base = reference;
+    private Publication lastAccepted = reference;
+    private int trials;
+
+    Search(Publication rejected, Verdict verdict) {
+      this.rejected = rejected;
+      this.rejections = verdict.rejections();
+      judged.put(rejected.version(), verdict);
+    }
+
+    void run() {
+      if (!base.settings().equals(rejected.settings()) && !trySettingsAlone()) {
         return;
       }
-      if (settingsVerdict.kind() == Kind.REJECTED) {
+      SortedMap<String, Optional<ServiceState>> changes = changedServices(base.state(), rejected.state());
+      if (changes.isEmpty()) {
+        reference = base;
+        giveUp(rejected, "no registration changed since the last good configuration");
+        return;
+      }
+      if (changes.size() > 1) {
+        log.warn("{} services changed since the last good configuration {}: {}; bisecting", changes.size(),
+            base.version(), changes.keySet());
+      }
+      Bisection.Result result = Bisection.findCulprits(changes.keySet(), rejections.get(0).describe(), this::trial);
+      reference = lastAccepted;
+      if (!result.conclusive()) {
+        giveUp(rejected, "a trial had no verdict within " + timeout() + " (an Envoy did not answer, or publishing "
+            + "was paused)");
+        return;
+      }
+      List<String> quarantined = new ArrayList<>();
+      result.culprits().forEach((service, reason) -> {
+        Optional<ServiceState> rejectedState = changes.get(service);
+        if (rejectedState.isEmpty()) {
+          log.warn("Envoy rejects the removal of service {} ({}); a removal cannot be quarantined", service,
+              reason);
+        } else if (quarantines.quarantine(service, rejectedState.get(), rejected.state().revision(), reason)) {
+          quarantined.add(service);
+          log.warn("Quarantined service {}: {}", service, reason);
+        } else {
+          log.info("Service {} registered anew or left while Envoy rejected its previous state ({}); it is not "
+              + "quarantined", service, reason);
+        }
+      });
+      log.warn("Looked for the cause of rejected snapshot {} in {} ms with {} trial(s): quarantined {}; publishing "
+              + "the last good configuration with every other change", rejected.version(),
+          (System.nanoTime() - started) / 1_000_000, trials, quarantined);
+      if (quarantined.isEmpty()) {
+        unattributed = rejected.version();
+      }
+    }
+
+    /**
+     * The operator's settings changed since the reference as well: they are tried first, with the registrations
+     * last accepted. Whatever Envoy makes of them becomes the base the registrations are judged against.
+     *
+     * @return whether there is anything left to attribute to registrations
+     */
+    private boolean trySettingsAlone() {
+      Publication settingsOnly = translate(base.state(), rejected.settings());
+      Verdict verdict = settingsOnly == null ? null
+          : judge(settingsOnly, "the new gateway settings with the registrations last accepted");
+      if (verdict == null || verdict.kind() == Kind.PENDING) {
+        giveUp(rejected, "the trial of the new settings had no verdict within " + timeout());
+        return false;
+      }
+      if (verdict.kind() == Kind.REJECTED) {
         log.error("Envoy rejects the new gateway settings themselves ({}); that is not a registration's doing, so "
-            + "nothing is quarantined: correct the settings", settingsVerdict.firstRejection().describe());
+            + "nothing is quarantined: correct the settings", verdict.firstRejection().describe());
       }
       base = settingsOnly;
-      Publication newBase = base;
-      rejections = rejections.stream().filter(r -> !r.sameIn(newBase.snapshot())).toList();
+      lastAccepted = settingsOnly;
+      rejections = rejections.stream().filter(r -> !r.sameIn(settingsOnly.snapshot())).toList();
       if (rejections.isEmpty()) {
-        reference = base;
+        reference = settingsOnly;
         unattributed = rejected.version();
-        return;
+        return false;
       }
+      return true;
     }
-    SortedMap<String, Optional<ServiceState>> changes = changedServices(base.state(), rejected.state());
-    if (changes.isEmpty()) {
-      reference = base;
-      giveUp(rejected, "no registration changed since the last good configuration");
-      return;
-    }
-    if (changes.size() > 1) {
-      log.warn("{} services changed since the last good configuration {}: {}; bisecting", changes.size(),
-          base.version(), changes.keySet());
-    }
-    Publication trialBase = base;
-    Publication[] lastAccepted = {base};
-    int[] trialNumber = {0};
-    Bisection.Result result = Bisection.findCulprits(changes.keySet(), rejections.get(0).describe(), included -> {
-      Publication trial = translate(compose(trialBase.state(), rejected.state(), included), rejected.settings());
+
+    private Bisection.Outcome trial(SortedSet<String> included) {
+      Publication trial = translate(compose(base.state(), rejected.state(), included), rejected.settings());
       if (trial == null) {
         return Bisection.Outcome.NO_VERDICT;
       }
-      trialNumber[0]++;
-      Verdict trialVerdict = judge(trial, trialBase, judged, "trial " + trialNumber[0] + ": the last good "
-          + "configuration + " + included);
-      return switch (trialVerdict.kind()) {
+      Verdict verdict = judge(trial, "the last good configuration + " + included);
+      return switch (verdict.kind()) {
         case ACCEPTED -> {
-          lastAccepted[0] = trial;
+          lastAccepted = trial;
           yield Bisection.Outcome.ACCEPTED;
         }
-        case REJECTED -> Bisection.Outcome.rejected(trialVerdict.firstRejection().describe());
+        case REJECTED -> Bisection.Outcome.rejected(verdict.firstRejection().describe());
         case PENDING -> Bisection.Outcome.NO_VERDICT;
       };
-    });
-    reference = lastAccepted[0];
-    if (!result.conclusive()) {
-      giveUp(rejected, "a trial had no verdict within " + timeout() + " (an Envoy did not answer, or publishing "
-          + "was paused)");
-      return;
     }
-    List<String> quarantined = new ArrayList<>();
-    result.culprits().forEach((service, reason) -> {
-      Optional<ServiceState> rejectedState = changes.get(service);
-      if (rejectedState.isEmpty()) {
-        log.warn("Envoy rejects the removal of service {} ({}); a removal cannot be quarantined", service, reason);
-      } else if (quarantines.quarantine(service, rejectedState.get(), rejected.state().revision(), reason)) {
-        quarantined.add(service);
-        log.warn("Quarantined service {}: {}", service, reason);
-      } else {
-        log.info("Service {} registered anew or left while Envoy rejected its previous state ({}); it is not "
-            + "quarantined", service, reason);
-      }
-    });
-    log.warn("Looked for the cause of rejected snapshot {} in {} ms with {} trial(s): quarantined {}; publishing "
-            + "the last good configuration with every other change", rejected.version(),
-        (System.nanoTime() - started) / 1_000_000, result.trials(), quarantined);
-    if (quarantined.isEmpty()) {
-      unattributed = rejected.version();
-    }
-  }
 
-  /** Publishes a trial (unless it was judged already) and waits for the fleet's verdict. */
-  private Verdict judge(Publication trial, Publication base, Map<String, Verdict> judged, String description) {
-    Verdict known = trial.version().equals(base.version())
-        ? new Verdict(Kind.ACCEPTED, List.of(), List.of()) : judged.get(trial.version());
-    if (known != null && known.kind() == Kind.REJECTED
-        && known.rejections().stream().allMatch(r -> r.sameIn(base.snapshot()))) {
-      known = null; // judged against an older base, whose rejections this base holds as well: try it again
+    /** Publishes a trial (unless it was judged already) and waits for the fleet's verdict. */
+    private Verdict judge(Publication trial, String description) {
+      Verdict known = trial.version().equals(base.version())
+          ? new Verdict(Kind.ACCEPTED, List.of(), List.of()) : judged.get(trial.version());
+      if (known != null && known.kind() == Kind.REJECTED
+          && known.rejections().stream().allMatch(r -> r.sameIn(base.snapshot()))) {
+        known = null; // judged against an older base, whose rejections this base holds as well: try it again
+      }
+      if (known != null) {
+        log.info("Quarantine trial of {}: snapshot {} was judged already: {}", description, trial.version(),
+            known.kind());
+        return known;
+      }
+      long trialStarted = System.nanoTime();
+      trials++;
+      if (!trialPublisher.publish(trial)) {
+        return new Verdict(Kind.PENDING, List.of(), List.of());
+      }
+      Verdict verdict = awaitVerdict(trial, base);
+      judged.put(trial.version(), verdict);
+      log.info("Quarantine trial {} of {}: snapshot {} {} in {} ms{}", trials, description, trial.version(),
+          switch (verdict.kind()) {
+            case ACCEPTED -> "accepted";
+            case REJECTED -> "rejected";
+            case PENDING -> "not answered";
+          }, (System.nanoTime() - trialStarted) / 1_000_000,
+          verdict.kind() == Kind.REJECTED ? " (" + verdict.firstRejection().describe() + ")" : "");
+      return verdict;
     }
-    if (known != null) {
-      log.info("Quarantine {}: snapshot {} was judged already: {}", description, trial.version(), known.kind());
-      return known;
-    }
-    long started = System.nanoTime();
-    if (!trials.publish(trial)) {
-      return new Verdict(Kind.PENDING, List.of(), List.of());
-    }
-    Verdict verdict = awaitVerdict(trial, base);
-    judged.put(trial.version(), verdict);
-    log.info("Quarantine {}: snapshot {} {} in {} ms{}", description, trial.version(),
-        switch (verdict.kind()) {
-          case ACCEPTED -> "accepted";
-          case REJECTED -> "rejected";
-          case PENDING -> "not answered";
-        }, (System.nanoTime() - started) / 1_000_000,
-        verdict.kind() == Kind.REJECTED ? " (" + verdict.firstRejection().describe() + ")" : "");
-    return verdict;
   }
 
   private Verdict awaitVerdict(Publication trial, Publication base) {

@@ -47,6 +47,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final long maxDelayNanos;
   private final Set<String> groups = ConcurrentHashMap.newKeySet();
   private final AtomicLong snapshotsBuilt = new AtomicLong();
+  private final AtomicLong quarantineTrials = new AtomicLong();
   private final Object signalLock = new Object();
   /** Orders snapshot publications, so an older snapshot never overwrites a newer one for a group. */
   private final Object publishLock = new Object();
@@ -209,6 +210,11 @@ public final class SnapshotPublisher implements AutoCloseable {
     return snapshotsBuilt.get();
   }
 
+  /** How many trial snapshots the quarantine published while looking for rejected registrations. */
+  public long quarantineTrials() {
+    return quarantineTrials.get();
+  }
+
   @Override
   public void close() {
     running = false;
@@ -333,6 +339,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         cache.setSnapshot(group, published);
       }
     }
+    quarantineTrials.incrementAndGet();
     return true;
   }
 }
