@@ -71,7 +71,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
-  private NackQuarantine quarantine;
+  private volatile NackQuarantine quarantine;
 
   public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
                            SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {

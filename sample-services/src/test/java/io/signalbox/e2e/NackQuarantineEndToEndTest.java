@@ -87,7 +87,7 @@ class NackQuarantineEndToEndTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = EnvoyProcess.XdsMode.class, names = "SOTW")
+  @EnumSource(EnvoyProcess.XdsMode.class)
   void aBurstWithTwoRejectedRegistrationsIsBisectedAndOnlyThoseTwoAreQuarantined(EnvoyProcess.XdsMode mode) {
     try (GatewayFixture gateway = GatewayFixture.start(mode);
          Admin admin = new Admin(gateway)) {
