@@ -89,15 +89,15 @@ public final class NackQuarantine {
 
   /**
    * @param proxies every connected Envoy's status
-   * @param trials publishes trial snapshots
+   * @param trialPublisher publishes trial snapshots
    * @param running false once the pipeline stops: a search in progress ends without convicting anyone
    */
   public NackQuarantine(Quarantines quarantines, Supplier<List<ProxyStatus>> proxies, Translator translator,
-                        TrialPublisher trials, BooleanSupplier running, Duration verdictTimeout) {
+                        TrialPublisher trialPublisher, BooleanSupplier running, Duration verdictTimeout) {
     this.quarantines = quarantines;
     this.proxies = proxies;
     this.translator = translator;
-    this.trialPublisher = trials;
+    this.trialPublisher = trialPublisher;
     this.running = running;
     this.verdictTimeoutNanos = verdictTimeout.toNanos();
   }
