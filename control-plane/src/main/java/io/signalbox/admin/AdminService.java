@@ -27,6 +27,7 @@ import io.signalbox.admin.v1.ListServicesResponse;
 import io.signalbox.admin.v1.PausePushesRequest;
 import io.signalbox.admin.v1.PushState;
 import io.signalbox.admin.v1.RegistrationStatus;
+import io.signalbox.admin.v1.ReleaseQuarantineRequest;
 import io.signalbox.admin.v1.Resource;
 import io.signalbox.admin.v1.ResumePushesRequest;
 import io.signalbox.admin.v1.Service;
@@ -35,6 +36,7 @@ import io.signalbox.config.PolicyDefaults;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import io.signalbox.store.NotRegisteredException;
+import io.signalbox.store.Quarantine;
 import io.signalbox.store.RegisteredInstance;
 import io.signalbox.store.RegistryAdmin;
 import io.signalbox.store.RegistryStore;
@@ -240,6 +242,20 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   @Override
+  public void releaseQuarantine(ReleaseQuarantineRequest request, StreamObserver<Service> response) {
+    answer(response, () -> {
+      String service = required(request.getService(), "service");
+      Optional<Quarantine> released = registry.releaseQuarantine(service);
+      released.ifPresent(q -> log.info("Admin: released service {} from quarantine ({})", service, q.reason()));
+      List<RegisteredInstance> instances = instancesByService().get(service);
+      if (instances == null) {
+        throw notFound("service '" + service + "' is not registered");
+      }
+      return service(service, instances);
+    });
+  }
+
+  @Override
   public void pausePushes(PausePushesRequest request, StreamObserver<PushState> response) {
     answer(response, () -> {
       publisher.pause();
@@ -281,6 +297,11 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
 
   private Service service(String name, List<RegisteredInstance> instances) {
     Service.Builder service = Service.newBuilder().setName(name).setStatus(RegistrationStatus.ACTIVE);
+    Quarantine quarantine = registry.quarantined().get(name);
+    if (quarantine != null) {
+      service.setStatus(RegistrationStatus.QUARANTINED).setStatusReason(quarantine.reason())
+          .setStatusSince(AdminProtos.timestamp(quarantine.since()));
+    }
     instances.forEach(instance -> service.addInstances(instance(instance)));
     ServiceState state = store.state().services().get(name);
     PolicyDefaults defaults = publisher.settings().defaults();

@@ -33,6 +33,8 @@ import io.signalbox.admin.v1.PausePushesRequest;
 import io.signalbox.admin.v1.PolicySource;
 import io.signalbox.admin.v1.Proxy;
 import io.signalbox.admin.v1.PushState;
+import io.signalbox.admin.v1.RegistrationStatus;
+import io.signalbox.admin.v1.ReleaseQuarantineRequest;
 import io.signalbox.admin.v1.ResourceChanges;
 import io.signalbox.admin.v1.ResourceTypeStatus;
 import io.signalbox.admin.v1.ResumePushesRequest;
@@ -75,8 +77,8 @@ import picocli.CommandLine.Spec;
     subcommands = {
         SignalboxCtl.Proxies.class, SignalboxCtl.Snapshot.class, SignalboxCtl.Services.class,
         SignalboxCtl.Routes.class, SignalboxCtl.History.class, SignalboxCtl.Diff.class, SignalboxCtl.Drain.class,
-        SignalboxCtl.Undrain.class, SignalboxCtl.Evict.class, SignalboxCtl.Pause.class, SignalboxCtl.Resume.class,
-        CommandLine.HelpCommand.class},
+        SignalboxCtl.Undrain.class, SignalboxCtl.Evict.class, SignalboxCtl.Release.class, SignalboxCtl.Pause.class,
+        SignalboxCtl.Resume.class, CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:the control plane refused or failed the request", "2:wrong command line",
         "3:the admin API is unreachable"})
@@ -244,10 +246,13 @@ public final class SignalboxCtl implements Callable<Integer> {
             Formats.ago(proxy.getConnectedSince()), typeCell(types.get("listeners")), typeCell(types.get("routes")),
             typeCell(types.get("clusters")), typeCell(types.get("endpoints")), typeCell(types.get("secrets")));
         for (ResourceTypeStatus type : proxy.getTypesList()) {
-          if (type.getStatus() == SyncStatus.NACKED) {
+          // A rejection stays listed after Envoy accepted a later version (e.g. once the registration that caused
+          // it was quarantined), so that a short-lived one is not missed.
+          if (type.hasLastNack()) {
             nacks.add(proxy.getNodeId() + " rejected " + type.getType() + " " + Formats.version(
-                type.getLastNack().getVersion()) + " " + Formats.ago(type.getLastNack().getAt()) + ": "
-                + type.getLastNack().getErrorDetail());
+                type.getLastNack().getVersion()) + " " + Formats.ago(type.getLastNack().getAt())
+                + (type.getStatus() == SyncStatus.NACKED ? "" : ", runs " + Formats.version(type.getVersionAcked())
+                    + " now") + ": " + type.getLastNack().getErrorDetail());
           }
         }
       }
@@ -359,9 +364,14 @@ public final class SignalboxCtl implements Callable<Integer> {
       }
       Table table = new Table("SERVICE", "STATUS", "INSTANCE", "ADDRESS", "ZONE", "WEIGHT", "STATE", "LEASE LEFT",
           "ROUTES");
+      List<String> reasons = new ArrayList<>();
       for (Service service : response.getServicesList()) {
-        String status = service.getStatus().name() + (service.getStatusReason().isEmpty() ? ""
-            : " (" + service.getStatusReason() + ")");
+        String status = service.getStatus().name();
+        if (!service.getStatusReason().isEmpty()) {
+          // Envoy's errors are long: below the table, not in it.
+          reasons.add(service.getName() + " " + status + (service.hasStatusSince() ? " since "
+              + Formats.ago(service.getStatusSince()) : "") + ": " + service.getStatusReason());
+        }
         for (Instance instance : service.getInstancesList()) {
           String state = instance.getState().name()
               + (instance.hasEvictAt() ? " (evict " + Formats.in(instance.getEvictAt()) + ")" : "");
@@ -376,6 +386,10 @@ public final class SignalboxCtl implements Callable<Integer> {
         out().println("No service is registered.");
       } else {
         table.print(out());
+      }
+      if (!reasons.isEmpty()) {
+        out().println();
+        reasons.forEach(out()::println);
       }
       out().flush();
       return EXIT_OK;
@@ -605,6 +619,27 @@ public final class SignalboxCtl implements Callable<Integer> {
           .setInstanceId(instance == null ? "" : instance).build()));
       if (!root.printStructured(out(), response)) {
         out().println("evicted " + service + ": " + String.join(", ", response.getInstanceIdsList()));
+        out().flush();
+      }
+      return EXIT_OK;
+    }
+  }
+
+  @Command(name = "release", mixinStandardHelpOptions = true,
+      description = {"Serves a quarantined service again (Envoy rejected its configuration).",
+          "If Envoy still rejects it, it is quarantined again."})
+  static final class Release extends AdminCommand {
+    @Parameters(index = "0", paramLabel = "SERVICE")
+    String service;
+
+    @Override
+    public Integer call() {
+      Service released = root.call(admin -> admin.releaseQuarantine(ReleaseQuarantineRequest.newBuilder()
+          .setService(service).build()));
+      if (!root.printStructured(out(), released)) {
+        out().println(released.getStatus() == RegistrationStatus.ACTIVE
+            ? service + " is ACTIVE: Envoy is sent its configuration"
+            : service + " is " + released.getStatus().name() + ": " + released.getStatusReason());
         out().flush();
       }
       return EXIT_OK;

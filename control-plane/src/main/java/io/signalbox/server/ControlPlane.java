@@ -21,6 +21,7 @@ import io.signalbox.store.LeaseReaper;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
+import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.SnapshotPublisher;
 import io.signalbox.xds.XdsCallbacks;
@@ -73,6 +74,8 @@ public final class ControlPlane implements AutoCloseable {
     NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(new InitialDeltaResponseWatcher(cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics);
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
+    publisher.enableQuarantine(store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
+    callbacks.onAnswer(publisher::xdsAnswered);
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());
     HealthStatusManager health = new HealthStatusManager();

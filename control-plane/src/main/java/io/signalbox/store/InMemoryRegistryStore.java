@@ -17,15 +17,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The registry in memory. One lock guards everything: registrations are small and rare compared to how often the
  * state is read, and a single lock makes the route-ownership check and the write one atomic step.
  */
-public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin {
+public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin, Quarantines {
+
+  private static final Logger log = LoggerFactory.getLogger(InMemoryRegistryStore.class);
 
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
@@ -38,9 +43,14 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final TreeMap<String, ServiceState> services = new TreeMap<>();
   /** Which service owns each (host, match); derived from {@link #services}, kept for the conflict check. */
   private final Map<RouteKey, String> routeOwners = new HashMap<>();
+  /** Services withheld from the served state; a quarantine ends with the service. */
+  private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
+  /** The revision at which a registration last changed each service. */
+  private final Map<String, Long> registeredRevisions = new HashMap<>();
   private long sequence;
   private long revision;
   private RegistryState cachedState = RegistryState.EMPTY;
+  private RegistryState cachedServedState = RegistryState.EMPTY;
 
   public InMemoryRegistryStore(LeasePolicy leasePolicy) {
     this(leasePolicy, System::nanoTime);
@@ -68,6 +78,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       instances.put(registration.instance().id(), entry);
       entriesByLease.put(leaseId, entry);
       changed = recompute(registration.service());
+      if (changed) {
+        registeredRevisions.put(registration.service(), revision);
+        releaseIfRegisteredAnew(registration.service());
+      }
     }
     if (changed) {
       notifyListeners();
@@ -203,6 +217,65 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   @Override
+  public synchronized RegistryState servedState() {
+    if (quarantines.isEmpty()) {
+      return state();
+    }
+    if (cachedServedState.revision() != revision) {
+      TreeMap<String, ServiceState> served = new TreeMap<>(services);
+      served.keySet().removeAll(quarantines.keySet());
+      cachedServedState = new RegistryState(revision, served);
+    }
+    return cachedServedState;
+  }
+
+  @Override
+  public boolean quarantine(String service, ServiceState rejected, long rejectedRevision, String reason) {
+    synchronized (this) {
+      ServiceState current = services.get(service);
+      if (current == null || registeredRevisions.getOrDefault(service, 0L) > rejectedRevision
+          && !current.equals(rejected)) {
+        return false;
+      }
+      quarantines.put(service, new Quarantine(service, rejected, reason, Instant.now()));
+      revision++;
+    }
+    notifyListeners();
+    return true;
+  }
+
+  @Override
+  public synchronized SortedMap<String, Quarantine> quarantined() {
+    return java.util.Collections.unmodifiableSortedMap(new TreeMap<>(quarantines));
+  }
+
+  @Override
+  public Optional<Quarantine> releaseQuarantine(String service) {
+    Quarantine released;
+    synchronized (this) {
+      liveEntries(service);
+      released = quarantines.remove(service);
+      if (released != null) {
+        revision++;
+      }
+    }
+    if (released != null) {
+      notifyListeners();
+    }
+    return Optional.ofNullable(released);
+  }
+
+  /** A registration that changes what Envoy rejected gives the service another chance. */
+  private void releaseIfRegisteredAnew(String service) {
+    Quarantine quarantine = quarantines.get(service);
+    if (quarantine != null && !quarantine.rejected().equals(services.get(service))) {
+      quarantines.remove(service);
+      log.info("Service {} registered with a changed state: released from quarantine, Envoy gets another try",
+          service);
+    }
+  }
+
+  @Override
   public void addChangeListener(Runnable listener) {
     listeners.add(listener);
   }
@@ -260,6 +333,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
     if (after == null) {
       services.remove(service);
+      registeredRevisions.remove(service);
+      if (quarantines.remove(service) != null) {
+        log.info("Service {} has no instance left: its quarantine ends with it", service);
+      }
     } else {
       services.put(service, after);
     }

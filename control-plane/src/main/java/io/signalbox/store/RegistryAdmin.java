@@ -2,6 +2,7 @@ package io.signalbox.store;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 
 /**
  * What an operator may see and do to the registry beyond what services do themselves. Every action is one atomic
@@ -33,4 +34,15 @@ public interface RegistryAdmin {
    * period must not remove an instance that was undrained or that registered anew meanwhile.
    */
   boolean evictIfStillDrained(String service, String instanceId, String leaseId);
+
+  /** Services withheld from Envoy because Envoy rejected them, by name. */
+  SortedMap<String, Quarantine> quarantined();
+
+  /**
+   * Serves a quarantined service again (Envoy may reject it again, and it is then quarantined again).
+   *
+   * @return the quarantine lifted; empty when the service was not quarantined, which changes nothing
+   * @throws NotRegisteredException when the service has no live registration
+   */
+  Optional<Quarantine> releaseQuarantine(String service);
 }

@@ -31,6 +31,14 @@ public interface RegistryStore {
   /** The current state; cheap to call repeatedly while nothing changes. */
   RegistryState state();
 
+  /**
+   * What the gateway is built from: {@link #state()} without quarantined services, at the same revision (a
+   * quarantine or its release is a change of its own).
+   */
+  default RegistryState servedState() {
+    return state();
+  }
+
   /** Called after every change of {@link #state()}, on the thread that made it. Must not block. */
   void addChangeListener(Runnable listener);
 }

@@ -84,9 +84,12 @@ public final class ProxyStatusTracker {
    * @param versionSent empty when nothing was sent
    * @param versionAcked empty when nothing was acknowledged
    * @param lastNack the latest rejection, kept after later ACKs for the record
+   * @param requestedNames state of the world: the resource names of the latest request (empty: all), over which the
+   *     versions of this type are computed; delta: empty
    */
   public record TypeStatus(String typeUrl, SyncStatus status, String versionSent, Optional<Instant> sentAt,
-                           String versionAcked, Optional<Instant> ackedAt, Optional<Nack> lastNack) {
+                           String versionAcked, Optional<Instant> ackedAt, Optional<Nack> lastNack,
+                           List<String> requestedNames) {
   }
 
   public record Nack(String version, String errorDetail, Instant at) {
@@ -96,8 +99,12 @@ public final class ProxyStatusTracker {
     Stream stream = stream(streamId, request.getNode(), Mode.SOTW);
     synchronized (stream) {
       TypeState type = stream.type(request.getTypeUrl());
-      type.requestedNames = List.copyOf(request.getResourceNamesList());
       Instant now = clock.instant();
+      if (request.getResponseNonce().isEmpty() || request.getResponseNonce().equals(type.lastSentNonce)) {
+        // The cache watches with the names of a first request or of one answering its latest response (also a
+        // repeated answer: Envoy changes its subscription that way); versions of named types are over these names.
+        type.requestedNames = List.copyOf(request.getResourceNamesList());
+      }
       if (request.getResponseNonce().isEmpty()) {
         // A first request. An Envoy that reconnects reports the version it runs; that is what it has accepted.
         if (!request.getVersionInfo().isEmpty()) {
@@ -303,6 +310,8 @@ public final class ProxyStatusTracker {
     Instant sentAt;
     /** Nonce of the latest response while it is unanswered. */
     String latestNonce;
+    /** Nonce of the latest response. */
+    String lastSentNonce;
     String versionAcked = "";
     Instant ackedAt;
     Nack lastNack;
@@ -310,7 +319,7 @@ public final class ProxyStatusTracker {
     boolean rejected;
     /** Delta: Envoy reconnected holding resources of this type. */
     boolean resumed;
-    /** SotW: the resource names of the newest request (empty: all of them). */
+    /** SotW: the names the cache watches with (empty: all of them); versions of named types are over them. */
     List<String> requestedNames = List.of();
     /** Delta: the resource names subscribed to, unless {@link #wildcard}. */
     final Set<String> subscribed = new java.util.HashSet<>();
@@ -340,6 +349,7 @@ public final class ProxyStatusTracker {
       versionSent = version;
       sentAt = at;
       latestNonce = nonce;
+      lastSentNonce = nonce;
       rejected = false;
     }
 
@@ -367,7 +377,7 @@ public final class ProxyStatusTracker {
         status = SyncStatus.SYNCED;
       }
       return new TypeStatus(typeUrl, status, versionSent, Optional.ofNullable(sentAt), versionAcked,
-          Optional.ofNullable(ackedAt), Optional.ofNullable(lastNack));
+          Optional.ofNullable(ackedAt), Optional.ofNullable(lastNack), requestedNames);
     }
   }
 }

@@ -6,6 +6,7 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
+import io.signalbox.store.Quarantines;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +50,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final long maxDelayNanos;
   private final Set<String> groups = ConcurrentHashMap.newKeySet();
   private final AtomicLong snapshotsBuilt = new AtomicLong();
+  private final AtomicLong quarantineTrials = new AtomicLong();
   private final Object signalLock = new Object();
   /** Orders snapshot publications, so an older snapshot never overwrites a newer one for a group. */
   private final Object publishLock = new Object();
@@ -77,6 +80,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private volatile DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
   private volatile Duration stageTimeout = Duration.ZERO;
+  private volatile NackQuarantine quarantine;
 
   public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
                            SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
@@ -113,6 +117,28 @@ public final class SnapshotPublisher implements AutoCloseable {
     store.addChangeListener(this::requestPublish);
     thread.start();
     requestPublish();
+  }
+
+  /**
+   * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); call before {@link #start()}, and tell
+   * {@link #xdsAnswered} of every answer.
+   *
+   * @param proxies every connected Envoy's status
+   */
+  public void enableQuarantine(Quarantines quarantines, Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
+                               Duration verdictTimeout) {
+    this.quarantine = new NackQuarantine(quarantines, proxies, translator, this::publishTrial, () -> running,
+        verdictTimeout);
+  }
+
+  /** An Envoy acknowledged (or, {@code nack}, rejected) a response. Any thread; cheap. */
+  public void xdsAnswered(boolean nack) {
+    if (quarantine != null) {
+      quarantine.answered();
+      if (nack) {
+        requestPublish();
+      }
+    }
   }
 
   /** New gateway settings (a reload): the registry is translated again with them. */
@@ -210,6 +236,11 @@ public final class SnapshotPublisher implements AutoCloseable {
     return snapshotsBuilt.get();
   }
 
+  /** How many trial snapshots the quarantine published while looking for rejected registrations. */
+  public long quarantineTrials() {
+    return quarantineTrials.get();
+  }
+
   @Override
   public void close() {
     running = false;
@@ -270,7 +301,10 @@ public final class SnapshotPublisher implements AutoCloseable {
     if (pausedSince != null) {
       return;
     }
-    RegistryState state = store.state();
+    if (quarantine != null && published != null) {
+      quarantine.check(new NackQuarantine.Publication(published, publishedState, publishedSettings));
+    }
+    RegistryState state = store.servedState();
     GatewaySettings gateway = settings;
     if (built == null || state.revision() != translatedRevision || !gateway.equals(translatedSettings)) {
       long started = System.nanoTime();
@@ -362,5 +396,24 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** A quarantine trial: set for every group like any snapshot, and recorded in the history. */
+  private boolean publishTrial(NackQuarantine.Publication trial) {
+    synchronized (publishLock) {
+      if (pausedSince != null || !running) {
+        return false;
+      }
+      history.record(trial.snapshot(), publishedState, trial.state(),
+          publishedSettings != null && !trial.settings().equals(publishedSettings), Instant.now());
+      published = trial.snapshot();
+      publishedState = trial.state();
+      publishedSettings = trial.settings();
+      for (String group : groups) {
+        cache.setSnapshot(group, published);
+      }
+    }
+    quarantineTrials.incrementAndGet();
+    return true;
   }
 }

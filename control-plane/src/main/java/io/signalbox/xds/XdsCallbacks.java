@@ -32,6 +32,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
   private final ProxyStatusTracker proxies;
   private final SignalboxMetrics metrics;
+  private volatile Consumer<Boolean> answerListener = nack -> { };
 
   public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
     this(groups, groupSeen, watcher, SignalboxMetrics.noop());
@@ -46,6 +47,14 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC(), metrics);
   }
 
+  /**
+   * Told of every ACK ({@code false}) and NACK ({@code true}) once the {@link #proxies()} tracker has recorded it, on
+   * the stream's thread.
+   */
+  public void onAnswer(Consumer<Boolean> listener) {
+    this.answerListener = listener;
+  }
+
   /** Every connected Envoy's sync status. */
   public ProxyStatusTracker proxies() {
     return proxies;
@@ -56,6 +65,9 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     proxies.onRequest(streamId, request);
     onRequest(streamId, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
+    if (!request.getResponseNonce().isEmpty()) {
+      answerListener.accept(request.hasErrorDetail());
+    }
   }
 
   @Override
@@ -63,6 +75,9 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     proxies.onDeltaRequest(streamId, request);
     onRequest(streamId, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
+    if (!request.getResponseNonce().isEmpty()) {
+      answerListener.accept(request.hasErrorDetail());
+    }
   }
 
   @Override

@@ -270,7 +270,7 @@ class SignalboxCtlTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"proxies", "snapshot", "services", "routes", "history", "diff", "drain", "undrain",
-        "evict", "pause", "resume"})
+        "evict", "release", "pause", "resume"})
     void everyCommandHasHelp(String command) {
       Run run = run(command, "--help");
 

@@ -63,6 +63,8 @@ class NackEndToEndTest {
       register(controlPlane.grpcPort(), "after-nack");
       await().atMost(Duration.ofSeconds(5))
           .untilAsserted(() -> assertThat(envoy.configDump()).contains("\"name\": \"svc-after-nack\""));
+      // The settings, not a registration, caused the rejection: the quarantine tried nothing and withheld nothing.
+      assertThat(controlPlane.publisher().quarantineTrials()).isZero();
     }
   }
 

@@ -1,0 +1,183 @@
+package io.signalbox.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.admin.v1.AdminGrpc;
+import io.signalbox.admin.v1.GetServiceRequest;
+import io.signalbox.admin.v1.ListServicesRequest;
+import io.signalbox.admin.v1.PausePushesRequest;
+import io.signalbox.admin.v1.RegistrationStatus;
+import io.signalbox.admin.v1.ResumePushesRequest;
+import io.signalbox.admin.v1.Service;
+import io.signalbox.cli.SignalboxCtl;
+import io.signalbox.client.Routes;
+import io.signalbox.testing.EnvoyLogsOnFailure;
+import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.HttpProbe;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A registration that passes Signalbox's validation but that Envoy rejects: a path regex whose RE2 program
+ * (size 300 and more) exceeds Envoy's default limit {@code re2.max_program_size.error_level} of 100. All routes share one
+ * route configuration, so without the quarantine Envoy would reject every later route change too. With it, the
+ * registration is quarantined with Envoy's error and everything else keeps reaching Envoy.
+ */
+@ExtendWith(EnvoyLogsOnFailure.class)
+class NackQuarantineEndToEndTest {
+
+  /** Passes RE2/J; behind "/reports" Envoy 1.40 says "RE2 program size of 313 > max program size of 100". */
+  private static final String TOO_LARGE = "/(ab|cd|ef|gh){30}";
+  private static final Duration REACHES_ENVOY = Duration.ofSeconds(15);
+
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void aRegistrationEnvoyRejectsIsQuarantinedAndLaterRegistrationsStillReachEnvoy(EnvoyProcess.XdsMode mode) {
+    try (GatewayFixture gateway = GatewayFixture.start(mode);
+         Admin admin = new Admin(gateway)) {
+      for (String service : List.of("catalog", "orders", "users")) {
+        gateway.serve(service, service + "-1", Routes.prefix("/" + service));
+      }
+      for (String service : List.of("catalog", "orders", "users")) {
+        HttpProbe.awaitStatus(gateway.url("/" + service), 200, REACHES_ENVOY);
+      }
+
+      gateway.serve("reports", "reports-1", Routes.regex("/reports" + TOO_LARGE));
+
+      await().atMost(REACHES_ENVOY).until(() -> admin.service("reports").getStatus()
+          == RegistrationStatus.QUARANTINED);
+      Service reports = admin.service("reports");
+      assertThat(reports.getStatusReason()).startsWith("edge-1 (group edge) rejected routes: ")
+          .containsPattern("regex '/reports/\\(ab\\|cd\\|ef\\|gh\\)\\{30}' RE2 program size of \\d{3} > max program "
+              + "size of 100 set for the error level threshold");
+      assertThat(reports.getInstancesList()).as("the registry keeps it").hasSize(1);
+      assertThat(reports.getRoutesList()).hasSize(1);
+
+      gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
+      HttpProbe.awaitStatus(gateway.url("/billing"), 200, REACHES_ENVOY);
+      for (String service : List.of("catalog", "orders", "users")) {
+        assertThat(HttpProbe.get(gateway.url("/" + service)).status()).as(service).isEqualTo(200);
+      }
+      assertThat(gateway.envoy().configDump()).doesNotContain("(ab|cd|ef|gh)");
+      assertThat(gateway.controlPlane().publisher().quarantineTrials()).as("one candidate: no trial").isZero();
+
+      SignalboxCtlRun proxies = admin.ctl("proxies");
+      assertThat(proxies.exitCode()).as(proxies.err()).isZero();
+      assertThat(proxies.out()).containsPattern("(?m)^edge-1 +edge +1\\.40\\.0 +" + mode.name().toLowerCase()
+          + " +SYNCED ");
+      assertThat(proxies.out()).containsPattern("(?m)^edge-1 rejected routes \\w+ .*, runs \\w+ now: .*regex "
+          + "'/reports.*' RE2 program size of \\d+ > max program size of 100");
+      SignalboxCtlRun services = admin.ctl("services");
+      assertThat(services.out()).containsPattern("(?m)^reports +QUARANTINED +reports-1 ");
+      assertThat(services.out()).containsPattern("(?m)^billing +ACTIVE +billing-1 ");
+      assertThat(services.out()).containsPattern("(?m)^reports QUARANTINED since .* ago: edge-1 \\(group edge\\) "
+          + "rejected routes: .*RE2 program size of \\d+");
+
+      // Released by an operator, it gets one more try: Envoy rejects it again, and it is quarantined again.
+      com.google.protobuf.Timestamp firstSince = reports.getStatusSince();
+      assertThat(admin.ctl("release", "reports").exitCode()).isZero();
+      await().atMost(REACHES_ENVOY).until(() -> {
+        Service again = admin.service("reports");
+        return again.getStatus() == RegistrationStatus.QUARANTINED
+            && com.google.protobuf.util.Timestamps.compare(again.getStatusSince(), firstSince) > 0;
+      });
+      assertThat(HttpProbe.get(gateway.url("/billing")).status()).isEqualTo(200);
+      SignalboxCtlRun unknown = admin.ctl("release", "nope");
+      assertThat(unknown.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
+      assertThat(unknown.err()).contains("NOT_FOUND").contains("service 'nope' is not registered");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void aBurstWithTwoRejectedRegistrationsIsBisectedAndOnlyThoseTwoAreQuarantined(EnvoyProcess.XdsMode mode) {
+    try (GatewayFixture gateway = GatewayFixture.start(mode);
+         Admin admin = new Admin(gateway)) {
+      gateway.serve("catalog", "catalog-1", Routes.prefix("/catalog"));
+      HttpProbe.awaitStatus(gateway.url("/catalog"), 200, REACHES_ENVOY);
+
+      // Paused, the four registrations are published in one snapshot on resume: the pipeline coalesces them.
+      admin.stub().pausePushes(PausePushesRequest.getDefaultInstance());
+      gateway.serve("audit", "audit-1", Routes.regex("/audit" + TOO_LARGE));
+      gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
+      gateway.serve("chat", "chat-1", Routes.regex("/chat" + TOO_LARGE));
+      gateway.serve("docs", "docs-1", Routes.prefix("/docs"));
+      long historyBefore = gateway.controlPlane().publisher().history().latest(100).size();
+      admin.stub().resumePushes(ResumePushesRequest.getDefaultInstance());
+
+      await().atMost(REACHES_ENVOY).until(() -> admin.statuses().get("chat") == RegistrationStatus.QUARANTINED
+          && admin.statuses().get("audit") == RegistrationStatus.QUARANTINED);
+      HttpProbe.awaitStatus(gateway.url("/billing"), 200, REACHES_ENVOY);
+      HttpProbe.awaitStatus(gateway.url("/docs"), 200, REACHES_ENVOY);
+      assertThat(HttpProbe.get(gateway.url("/catalog")).status()).isEqualTo(200);
+      assertThat(admin.statuses()).containsExactlyInAnyOrderEntriesOf(Map.of(
+          "audit", RegistrationStatus.QUARANTINED, "billing", RegistrationStatus.ACTIVE,
+          "catalog", RegistrationStatus.ACTIVE, "chat", RegistrationStatus.QUARANTINED,
+          "docs", RegistrationStatus.ACTIVE));
+      assertThat(admin.service("audit").getStatusReason()).contains("regex '/audit" + TOO_LARGE + "'");
+      assertThat(admin.service("chat").getStatusReason()).contains("regex '/chat" + TOO_LARGE + "'");
+      long trials = gateway.controlPlane().publisher().quarantineTrials();
+      assertThat(trials).as("bisected: 4 candidates, 2 culprits").isBetween(2L, 8L);
+      assertThat(gateway.controlPlane().publisher().history().latest(100).size() - historyBefore)
+          .as("the burst, its trials and the outcome").isGreaterThanOrEqualTo(trials + 2);
+      assertThat(gateway.envoy().configDump()).doesNotContain("(ab|cd|ef|gh)");
+    }
+  }
+
+  record SignalboxCtlRun(int exitCode, String out, String err) {
+  }
+
+  /** The admin API of the fixture's control plane, over gRPC and through {@code signalboxctl} in-process. */
+  private static final class Admin implements AutoCloseable {
+    private final GatewayFixture gateway;
+    private final ManagedChannel channel;
+
+    Admin(GatewayFixture gateway) {
+      this.gateway = gateway;
+      this.channel = NettyChannelBuilder.forAddress("127.0.0.1", gateway.controlPlane().adminPort()).usePlaintext()
+          .build();
+    }
+
+    AdminGrpc.AdminBlockingStub stub() {
+      return AdminGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    }
+
+    Service service(String name) {
+      return stub().getService(GetServiceRequest.newBuilder().setService(name).build());
+    }
+
+    Map<String, RegistrationStatus> statuses() {
+      return stub().listServices(ListServicesRequest.getDefaultInstance()).getServicesList().stream()
+          .collect(Collectors.toMap(Service::getName, Service::getStatus));
+    }
+
+    SignalboxCtlRun ctl(String... args) {
+      List<String> all = new ArrayList<>(List.of("--admin", "127.0.0.1:" + gateway.controlPlane().adminPort()));
+      all.addAll(List.of(args));
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      picocli.CommandLine commandLine = SignalboxCtl.commandLine();
+      commandLine.setOut(new PrintWriter(out, true));
+      commandLine.setErr(new PrintWriter(err, true));
+      int exitCode = commandLine.execute(all.toArray(String[]::new));
+      return new SignalboxCtlRun(exitCode, out.toString(), err.toString());
+    }
+
+    @Override
+    public void close() {
+      channel.shutdownNow();
+    }
+  }
+}
