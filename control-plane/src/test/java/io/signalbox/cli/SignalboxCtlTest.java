@@ -18,13 +18,11 @@ import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import io.signalbox.testing.SignalboxCtlRun;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -32,7 +30,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * {@code signalboxctl} run in-process against a running control plane (a stand-in Envoy on ADS), as an operator
@@ -47,8 +44,6 @@ class SignalboxCtlTest {
   private ManagedChannel registryChannel;
   private FakeAdsClient edge;
 
-  record Run(int exitCode, String out, String err) {
-  }
 
   @BeforeAll
   void start() {
@@ -78,20 +73,12 @@ class SignalboxCtlTest {
   }
 
   /** Runs signalboxctl against this control plane. */
-  private Run ctl(String... args) {
-    List<String> withAdmin = new ArrayList<>(List.of("--admin", "127.0.0.1:" + controlPlane.adminPort()));
-    withAdmin.addAll(List.of(args));
-    return run(withAdmin.toArray(String[]::new));
+  private SignalboxCtlRun ctl(String... args) {
+    return SignalboxCtlRun.against(controlPlane.adminPort(), args);
   }
 
-  static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine commandLine = SignalboxCtl.commandLine();
-    commandLine.setOut(new PrintWriter(out, true));
-    commandLine.setErr(new PrintWriter(err, true));
-    int exitCode = commandLine.execute(args);
-    return new Run(exitCode, out.toString(), err.toString());
+  static SignalboxCtlRun run(String... args) {
+    return SignalboxCtlRun.run(args);
   }
 
   @Nested
@@ -99,7 +86,7 @@ class SignalboxCtlTest {
 
     @Test
     void proxiesIsAnAlignedTableOfConnectedEnvoys() {
-      Run run = ctl("proxies");
+      SignalboxCtlRun run = ctl("proxies");
 
       assertThat(run.exitCode()).isZero();
       List<String> lines = run.out().lines().toList();
@@ -111,7 +98,7 @@ class SignalboxCtlTest {
 
     @Test
     void proxiesAsJsonIsTheAdminApisAnswer() throws Exception {
-      Run run = ctl("proxies", "-o", "json");
+      SignalboxCtlRun run = ctl("proxies", "-o", "json");
 
       JsonNode answer = JSON.readTree(run.out());
       assertThat(answer.path("proxies").get(0).path("nodeId").asText()).isEqualTo("edge-1");
@@ -121,7 +108,7 @@ class SignalboxCtlTest {
 
     @Test
     void servicesListsEveryInstanceWithItsLeaseTimeLeft() {
-      Run run = ctl("services");
+      SignalboxCtlRun run = ctl("services");
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).containsPattern("(?m)^SERVICE +STATUS +INSTANCE +ADDRESS +ZONE +WEIGHT +STATE +LEASE LEFT");
@@ -131,14 +118,14 @@ class SignalboxCtlTest {
 
     @Test
     void routesShowTheirOwnerAndPolicies() {
-      Run run = ctl("routes");
+      SignalboxCtlRun run = ctl("routes");
 
       assertThat(run.out()).containsPattern("(?m)^orders +prefix /orders +\\* +none +none$");
     }
 
     @Test
     void snapshotAsJsonHoldsTheResourcesThemselves() throws Exception {
-      Run run = ctl("snapshot", "edge", "-o", "json");
+      SignalboxCtlRun run = ctl("snapshot", "edge", "-o", "json");
 
       assertThat(run.exitCode()).isZero();
       JsonNode snapshot = JSON.readTree(run.out());
@@ -156,7 +143,7 @@ class SignalboxCtlTest {
 
     @Test
     void snapshotOfANodeFilteredByTypeAsYaml() throws Exception {
-      Run run = ctl("snapshot", "edge-1", "--type", "endpoints", "--name", "svc-orders", "-o", "yaml");
+      SignalboxCtlRun run = ctl("snapshot", "edge-1", "--type", "endpoints", "--name", "svc-orders", "-o", "yaml");
 
       JsonNode snapshot = new YAMLMapper().readTree(run.out());
       assertThat(snapshot.path("resources")).hasSize(1);
@@ -165,7 +152,7 @@ class SignalboxCtlTest {
 
     @Test
     void historyNamesTheRegisteringService() {
-      Run run = ctl("history");
+      SignalboxCtlRun run = ctl("history");
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).containsPattern("(?m)^VERSION +PUBLISHED +CAUSE +CHANGES");
@@ -179,7 +166,7 @@ class SignalboxCtlTest {
       String newest = entries.get(0).path("version").asText();
       String oldest = entries.get(entries.size() - 1).path("version").asText();
 
-      Run run = ctl("diff", oldest, newest, "--group", "edge");
+      SignalboxCtlRun run = ctl("diff", oldest, newest, "--group", "edge");
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).startsWith(oldest + " -> " + newest + "\nclusters:\n").contains("\n  + svc-orders\n");
@@ -193,7 +180,7 @@ class SignalboxCtlTest {
     void drainAndUndrainAnInstance() {
       register("billing", "billing-1", 9111);
 
-      Run drained = ctl("drain", "billing", "billing-1");
+      SignalboxCtlRun drained = ctl("drain", "billing", "billing-1");
 
       assertThat(drained.exitCode()).isZero();
       assertThat(drained.out()).isEqualTo("drained billing/billing-1\n");
@@ -207,7 +194,7 @@ class SignalboxCtlTest {
       register("audit", "audit-1", 9121);
       register("audit", "audit-2", 9122);
 
-      Run run = ctl("evict", "audit");
+      SignalboxCtlRun run = ctl("evict", "audit");
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).isEqualTo("evicted audit: audit-1, audit-2\n");
@@ -216,13 +203,13 @@ class SignalboxCtlTest {
 
     @Test
     void pauseAndResume() {
-      Run paused = ctl("pause");
+      SignalboxCtlRun paused = ctl("pause");
       try {
         assertThat(paused.exitCode()).isZero();
         assertThat(paused.out()).startsWith("pushes PAUSED since");
         assertThat(ctl("proxies").out()).startsWith("pushes PAUSED since");
       } finally {
-        Run resumed = ctl("resume");
+        SignalboxCtlRun resumed = ctl("resume");
         assertThat(resumed.out()).startsWith("pushes running; Envoys are sent ");
       }
     }
@@ -233,7 +220,7 @@ class SignalboxCtlTest {
 
     @Test
     void anUnknownServiceIsAServerErrorNamingIt() {
-      Run run = ctl("drain", "ghost", "g1");
+      SignalboxCtlRun run = ctl("drain", "ghost", "g1");
 
       assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
       assertThat(run.err()).isEqualTo("signalboxctl: NOT_FOUND: service 'ghost' is not registered\n");
@@ -241,7 +228,7 @@ class SignalboxCtlTest {
 
     @Test
     void anUnknownSnapshotTargetIsNamed() {
-      Run run = ctl("snapshot", "nowhere");
+      SignalboxCtlRun run = ctl("snapshot", "nowhere");
 
       assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
       assertThat(run.err()).contains("'nowhere' is neither a connected node nor a known group");
@@ -251,7 +238,7 @@ class SignalboxCtlTest {
     void anUnreachableControlPlaneIsExitCode3WithAClearMessage() {
       int closedPort = FreePorts.allocate();
 
-      Run run = run("--admin", "127.0.0.1:" + closedPort, "proxies");
+      SignalboxCtlRun run = run("--admin", "127.0.0.1:" + closedPort, "proxies");
 
       assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_UNREACHABLE);
       assertThat(run.err()).startsWith("signalboxctl: cannot reach the Signalbox admin API at 127.0.0.1:" + closedPort)
@@ -272,7 +259,7 @@ class SignalboxCtlTest {
     @ValueSource(strings = {"proxies", "snapshot", "services", "routes", "history", "diff", "drain", "undrain",
         "evict", "release", "pause", "resume"})
     void everyCommandHasHelp(String command) {
-      Run run = run(command, "--help");
+      SignalboxCtlRun run = run(command, "--help");
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).startsWith("Usage: signalboxctl " + command).contains("--admin=HOST:PORT");

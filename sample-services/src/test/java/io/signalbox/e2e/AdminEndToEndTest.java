@@ -24,12 +24,11 @@ import io.signalbox.admin.v1.SyncStatus;
 import io.signalbox.cli.SignalboxCtl;
 import io.signalbox.client.Routes;
 import io.signalbox.samples.EchoService;
+import io.signalbox.testing.SignalboxCtlRun;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +41,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
-import picocli.CommandLine;
 
 /**
  * Operators' view of a real Envoy through the admin API and {@code signalboxctl}: what it acknowledged (checked
@@ -178,7 +176,7 @@ class AdminEndToEndTest {
       }
     }).distinct().sorted().toList().equals(List.of("orders-1", "orders-2")));
 
-    Run drain = ctl("drain", "orders", "orders-1");
+    SignalboxCtlRun drain = ctl("drain", "orders", "orders-1");
     assertThat(drain.exitCode()).as(drain.err()).isZero();
 
     // Once Envoy has the new assignment, every request goes to orders-2, and none fails.
@@ -219,34 +217,19 @@ class AdminEndToEndTest {
 
     await().atMost(REACHES_ENVOY).untilAsserted(() -> assertThat(ctl("proxies").out())
         .containsPattern("(?m)^edge-1 +edge +1\\.40\\.0 +sotw +SYNCED "));
-    Run services = ctl("services");
+    SignalboxCtlRun services = ctl("services");
     assertThat(services.out()).containsPattern("(?m)^search +ACTIVE +search-1 +127\\.0\\.0\\.1:\\d+ .* SERVING ");
-    Run snapshot = ctl("snapshot", "edge", "-o", "json");
+    SignalboxCtlRun snapshot = ctl("snapshot", "edge", "-o", "json");
     assertThat(snapshot.exitCode()).isZero();
     JsonNode resources = JSON.readTree(snapshot.out()).path("resources");
     assertThat(resources.findValuesAsText("name")).contains("svc-search", "gateway-routes");
 
-    Run unreachable = run("--admin", "127.0.0.1:" + FreePorts.allocate(), "proxies");
+    SignalboxCtlRun unreachable = SignalboxCtlRun.run("--admin", "127.0.0.1:" + FreePorts.allocate(), "proxies");
     assertThat(unreachable.exitCode()).isEqualTo(SignalboxCtl.EXIT_UNREACHABLE);
     assertThat(unreachable.err()).contains("cannot reach the Signalbox admin API");
   }
 
-  record Run(int exitCode, String out, String err) {
-  }
-
-  private Run ctl(String... args) {
-    List<String> all = new ArrayList<>(List.of("--admin", "127.0.0.1:" + gateway.controlPlane().adminPort()));
-    all.addAll(List.of(args));
-    return run(all.toArray(String[]::new));
-  }
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine commandLine = SignalboxCtl.commandLine();
-    commandLine.setOut(new PrintWriter(out, true));
-    commandLine.setErr(new PrintWriter(err, true));
-    int exitCode = commandLine.execute(args);
-    return new Run(exitCode, out.toString(), err.toString());
+  private SignalboxCtlRun ctl(String... args) {
+    return SignalboxCtlRun.against(gateway.controlPlane().adminPort(), args);
   }
 }

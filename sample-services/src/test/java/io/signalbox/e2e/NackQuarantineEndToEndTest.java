@@ -14,13 +14,11 @@ import io.signalbox.admin.v1.ResumePushesRequest;
 import io.signalbox.admin.v1.Service;
 import io.signalbox.cli.SignalboxCtl;
 import io.signalbox.client.Routes;
+import io.signalbox.testing.SignalboxCtlRun;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.HttpProbe;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -136,8 +134,6 @@ class NackQuarantineEndToEndTest {
     }
   }
 
-  record SignalboxCtlRun(int exitCode, String out, String err) {
-  }
 
   /** The admin API of the fixture's control plane, over gRPC and through {@code signalboxctl} in-process. */
   private static final class Admin implements AutoCloseable {
@@ -164,15 +160,7 @@ class NackQuarantineEndToEndTest {
     }
 
     SignalboxCtlRun ctl(String... args) {
-      List<String> all = new ArrayList<>(List.of("--admin", "127.0.0.1:" + gateway.controlPlane().adminPort()));
-      all.addAll(List.of(args));
-      StringWriter out = new StringWriter();
-      StringWriter err = new StringWriter();
-      picocli.CommandLine commandLine = SignalboxCtl.commandLine();
-      commandLine.setOut(new PrintWriter(out, true));
-      commandLine.setErr(new PrintWriter(err, true));
-      int exitCode = commandLine.execute(all.toArray(String[]::new));
-      return new SignalboxCtlRun(exitCode, out.toString(), err.toString());
+      return SignalboxCtlRun.against(gateway.controlPlane().adminPort(), args);
     }
 
     @Override
