@@ -92,6 +92,8 @@ class DeltaReconnectEndToEndTest {
 
     controlPlaneB = controlPlane(portB);
     serve(client(controlPlaneB), "stays", stays);
+    await().atMost(PROPAGATION).until(() -> controlPlaneB.publisher().current().resources().clusters().stream()
+        .anyMatch(cluster -> cluster.getName().equals(XdsNames.serviceCluster("stays"))));
     try (TrafficLoop traffic = TrafficLoop.start(url("/stays"))) {
       controlPlaneA.close();
       awaitStreamOn(controlPlaneB);
@@ -116,9 +118,9 @@ class DeltaReconnectEndToEndTest {
     HttpProbe.awaitStatus(url("/stays"), 200, PROPAGATION);
     controlPlaneB = controlPlane(portB);
     serve(client(controlPlaneB), "stays", stays);
-    assertThat(controlPlaneB.publisher().current().version())
+    await().atMost(PROPAGATION).untilAsserted(() -> assertThat(controlPlaneB.publisher().current().version())
         .as("both control planes translate the same registry into the same versions")
-        .isEqualTo(controlPlaneA.publisher().current().version());
+        .isEqualTo(controlPlaneA.publisher().current().version()));
     long clusterUpdates = envoy.statValue("cluster_manager.cds.update_success");
     long listenerUpdates = envoy.statValue("listener_manager.lds.update_success");
 
@@ -138,7 +140,8 @@ class DeltaReconnectEndToEndTest {
     assertThat(envoy.statValue("listener_manager.lds.update_success")).isEqualTo(listenerUpdates);
     assertThat(HttpProbe.get(url("/stays")).status()).isEqualTo(200);
 
-    // Resuming left the stream knowing what Envoy holds, so a later deletion still reaches Envoy.
+    // Resuming left the stream knowing what Envoy holds, so a later deletion still reaches Envoy, and the staged
+    // removal counts the resumed Envoy as holding the configuration it was not sent.
     client(controlPlaneB).close();
     HttpProbe.awaitStatus(url("/stays"), 404, PROPAGATION);
     await().atMost(PROPAGATION).untilAsserted(() ->
@@ -151,6 +154,8 @@ class DeltaReconnectEndToEndTest {
         .grpcPort(grpcPort)
         .adminPort(0)
         .metricsPort(0)
+        // Long, so that a staged change waiting on an Envoy that resumed (and was sent nothing) shows as a stall.
+        .stageTimeout(Duration.ofSeconds(30))
         .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
         .build());
     owned.add(controlPlane);
