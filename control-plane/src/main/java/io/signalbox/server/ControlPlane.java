@@ -73,7 +73,7 @@ public final class ControlPlane implements AutoCloseable {
     this.publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), cache,
         config.publishQuietPeriod(), config.publishMaxDelay(), metrics);
     NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(
-        new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups)));
+        new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics);
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
     publisher.enableQuarantine(store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);

@@ -4,11 +4,16 @@ import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.controlplane.cache.DeltaResponse;
 import io.envoyproxy.controlplane.cache.DeltaWatch;
 import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.NodeGroup;
 import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.Snapshot;
+import io.envoyproxy.controlplane.cache.SnapshotCache;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -31,14 +36,21 @@ import java.util.function.Consumer;
  * {@code AdsDeltaDiscoveryRequestStreamObserver} hands over its tracked and pending collections, filled by the
  * subscription update that precedes every watch, on the stream's request thread); they are updated in place. Should
  * a library version pass copies, the watch is still seeded, so the reconnect is right and only a later deletion of an
- * unchanged resource would be missed.
+ * unchanged resource would be missed. Before the group's first snapshot, see
+ * {@link #resumeBeforeFirstSnapshot}.
  */
 public final class ResumedDeltaWatcher implements ConfigWatcher {
 
   private final ConfigWatcher delegate;
+  private final SnapshotCache<String, ? extends Snapshot> cache;
+  private final NodeGroup<String> groups;
 
-  public ResumedDeltaWatcher(ConfigWatcher delegate) {
+  /** {@code cache} and {@code groups} tell whether the stream's group has a snapshot yet. */
+  public ResumedDeltaWatcher(ConfigWatcher delegate, SnapshotCache<String, ? extends Snapshot> cache,
+                             NodeGroup<String> groups) {
     this.delegate = delegate;
+    this.cache = cache;
+    this.groups = groups;
   }
 
   @Override
@@ -62,6 +74,10 @@ public final class ResumedDeltaWatcher implements ConfigWatcher {
       return delegate.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
           responseConsumer, hasClusterChanged);
     }
+    if (cache.getSnapshot(groups.hash(request.v3Request().getNode())) == null) {
+      return resumeBeforeFirstSnapshot(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
+          responseConsumer, hasClusterChanged, held);
+    }
     Map<String, String> tracked = resourceVersions;
     Set<String> pending = pendingResources;
     try {
@@ -78,6 +94,37 @@ public final class ResumedDeltaWatcher implements ConfigWatcher {
       pending.removeAll(held.keySet());
     }
     return delegate.createDeltaWatch(request, requesterVersion, tracked, pending, isWildcard, responseConsumer,
+        hasClusterChanged);
+  }
+
+  /**
+   * No snapshot yet (the control plane is still loading): the watch stays open, and the cache diffs the first
+   * snapshot against no previous one, so it would compute no removals, and with nothing else changed it would not
+   * answer at all. The watch therefore asks for everything Envoy holds, as on a first connection, and the answer
+   * removes what Envoy holds that it does not contain. This re-sends what Envoy holds, once, only in that window.
+   */
+  private DeltaWatch resumeBeforeFirstSnapshot(DeltaXdsRequest request, String requesterVersion,
+                                               Map<String, String> resourceVersions, Set<String> pendingResources,
+                                               boolean isWildcard, Consumer<DeltaResponse> responseConsumer,
+                                               boolean hasClusterChanged, Map<String, String> held) {
+    Set<String> pending = new HashSet<>(pendingResources);
+    pending.addAll(held.keySet());
+    try {
+      // The stream learns what Envoy holds, so that a removal acknowledged later is tracked like any other.
+      held.forEach(resourceVersions::putIfAbsent);
+    } catch (UnsupportedOperationException e) {
+      // A copy: only this first answer depends on it, and it is complete without.
+    }
+    Consumer<DeltaResponse> withRemovals = response -> {
+      List<String> removed = new ArrayList<>(response.removedResources());
+      held.keySet().stream()
+          .filter(name -> !response.resources().containsKey(name) && !removed.contains(name))
+          .sorted()
+          .forEach(removed::add);
+      responseConsumer.accept(DeltaResponse.create(response.request(), Map.copyOf(response.resources()), removed,
+          response.version()));
+    };
+    return delegate.createDeltaWatch(request, requesterVersion, Map.of(), pending, isWildcard, withRemovals,
         hasClusterChanged);
   }
 }

@@ -44,7 +44,7 @@ class ResumedDeltaWatcherTest {
   private static final String Y = XdsNames.serviceCluster("y");
 
   private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
-  private final ConfigWatcher watcher = new ResumedDeltaWatcher(cache);
+  private final ConfigWatcher watcher = new ResumedDeltaWatcher(cache, cache, new NodeGroups());
   private final List<DeltaResponse> responses = Collections.synchronizedList(new ArrayList<>());
   private final Map<String, String> streamTracked = new HashMap<>();
   private final Set<String> streamPending = new HashSet<>();
@@ -153,6 +153,30 @@ class ResumedDeltaWatcherTest {
     assertThat(responses).singleElement()
         .satisfies(response -> assertThat(response.resources()).containsKey(X));
     assertThat(streamTracked).isEmpty();
+  }
+
+  /**
+   * A control plane that has not published yet (still loading) leaves the watch open; the cache diffs its first
+   * snapshot against nothing and computes no removals. The resumed watch asks for everything instead, and what
+   * Envoy holds that the snapshot lacks is added as removed.
+   */
+  @Test
+  void anEnvoyThatResumesBeforeTheFirstSnapshotLosesWhatItLacksWhenItArrives() {
+    SimpleCache<String> loading = new SimpleCache<>(new NodeGroups());
+    ConfigWatcher resumed = new ResumedDeltaWatcher(loading, loading, new NodeGroups());
+
+    reconnect(resumed, Resources.V3.CLUSTER_TYPE_URL, versions(heldByEnvoy, ResourceType.CLUSTER), List.of(), true);
+    reconnect(resumed, Resources.V3.ENDPOINT_TYPE_URL, versions(heldByEnvoy, ResourceType.ENDPOINT), List.of(X, Y),
+        false);
+    assertThat(responses).isEmpty();
+
+    loading.setSnapshot(GROUP, current);
+
+    assertThat(responses).hasSize(2).allSatisfy(response -> {
+      assertThat(response.removedResources()).containsExactly(Y);
+      assertThat(response.resources()).containsOnlyKeys(X);
+    });
+    assertThat(streamTracked).containsKeys(X, Y);
   }
 
   /** Why this watcher exists: the plain cache re-sends what Envoy holds and never removes what it lost. */
