@@ -81,11 +81,7 @@ public final class ResumedDeltaWatcher implements ConfigWatcher {
     Map<String, String> tracked = resourceVersions;
     Set<String> pending = pendingResources;
     try {
-      held.forEach((name, version) -> {
-        if (!resourceVersions.containsKey(name)) {
-          resourceVersions.put(name, version);
-        }
-      });
+      held.forEach(resourceVersions::putIfAbsent);
       pendingResources.removeAll(held.keySet());
     } catch (UnsupportedOperationException e) {
       tracked = new HashMap<>(held);
