@@ -21,6 +21,7 @@ import io.signalbox.store.LeaseReaper;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
+import io.signalbox.xds.ResumedDeltaWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.SnapshotPublisher;
@@ -71,7 +72,8 @@ public final class ControlPlane implements AutoCloseable {
     SimpleCache<String> cache = new SimpleCache<>(groups);
     this.publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), cache,
         config.publishQuietPeriod(), config.publishMaxDelay(), metrics);
-    NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(new InitialDeltaResponseWatcher(cache, groups));
+    NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(
+        new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics);
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
     publisher.enableQuarantine(store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);

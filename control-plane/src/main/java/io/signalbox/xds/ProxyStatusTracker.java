@@ -1,5 +1,7 @@
 package io.signalbox.xds;
 
+import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -12,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -143,7 +146,10 @@ public final class ProxyStatusTracker {
       if (request.getResponseNonce().isEmpty()) {
         // A first request (or a change of subscriptions). An Envoy that reconnects lists what it already has; if
         // that is current, nothing is sent, and the type is in sync although no version is known.
-        type.resumed |= request.getInitialResourceVersionsCount() > 0;
+        if (request.getInitialResourceVersionsCount() > 0) {
+          type.resumed = true;
+          type.held = Map.copyOf(request.getInitialResourceVersionsMap());
+        }
         return;
       }
       Sent sent = type.pendingDeltaVersions.remove(request.getResponseNonce());
@@ -218,7 +224,8 @@ public final class ProxyStatusTracker {
           }
         } else if (!type.pendingDeltaVersions.isEmpty()
             || (!type.wildcard && !type.subscribed.containsAll(required))
-            || !type.versionAcked.equals(snapshot.version(resourceType, List.of()))) {
+            || !(type.versionAcked.equals(snapshot.version(resourceType, List.of()))
+                || type.holdsResumed(resourceType, snapshot))) {
           return false;
         }
       }
@@ -319,6 +326,11 @@ public final class ProxyStatusTracker {
     boolean rejected;
     /** Delta: Envoy reconnected holding resources of this type. */
     boolean resumed;
+    /**
+     * Delta: the resource versions Envoy said it holds when it reconnected. Until something is sent on the stream,
+     * they are what it runs: the cache sends nothing when they are current.
+     */
+    Map<String, String> held = Map.of();
     /** SotW: the names the cache watches with (empty: all of them); versions of named types are over them. */
     List<String> requestedNames = List.of();
     /** Delta: the resource names subscribed to, unless {@link #wildcard}. */
@@ -343,6 +355,26 @@ public final class ProxyStatusTracker {
       }
       request.getResourceNamesUnsubscribeList().forEach(subscribed::remove);
       subscribed.addAll(request.getInitialResourceVersionsMap().keySet());
+    }
+
+    /**
+     * Whether Envoy resumed this type holding exactly what the snapshot has (of what it subscribes to) and was sent
+     * nothing since. CDS and LDS are wildcard in the cache whatever the subscription says.
+     */
+    boolean holdsResumed(ResourceType resourceType, ContentVersionedSnapshot snapshot) {
+      if (sentAt != null || held.isEmpty()) {
+        return false;
+      }
+      boolean allOfType = wildcard || resourceType == ResourceType.CLUSTER || resourceType == ResourceType.LISTENER;
+      Map<String, String> expected = new HashMap<>();
+      @SuppressWarnings("unchecked")
+      Map<String, VersionedResource<?>> resources = snapshot.versionedResources(resourceType);
+      resources.forEach((name, resource) -> {
+        if (allOfType || subscribed.contains(name)) {
+          expected.put(name, resource.version());
+        }
+      });
+      return held.equals(expected);
     }
 
     void sent(String version, String nonce, Instant at) {

@@ -307,6 +307,40 @@ class ProxyStatusTrackerTest {
       assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b"))).isTrue();
     }
 
+    /** A delta Envoy that reconnects listing what it holds is sent nothing when that is current. */
+    private void resumeOnDelta(String typeUrl, java.util.Map<String, String> held) {
+      tracker.onDeltaRequest(2, io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+          .setNode(EDGE_1).setTypeUrl(typeUrl).putAllInitialResourceVersions(held).build());
+    }
+
+    private java.util.Map<String, String> listenerVersions() {
+      java.util.Map<String, String> versions = new java.util.HashMap<>();
+      snapshot.versionedResources(Resources.ResourceType.LISTENER).forEach((name, resource) -> versions.put(
+          (String) name, ((io.envoyproxy.controlplane.cache.VersionedResource<?>) resource).version()));
+      assertThat(versions).isNotEmpty();
+      return versions;
+    }
+
+    @Test
+    void aDeltaEnvoyThatResumedHoldingTheSnapshotHasAppliedItThoughNothingWasSent() {
+      resumeOnDelta(LDS, listenerVersions());
+
+      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of())).isTrue();
+    }
+
+    @Test
+    void aDeltaEnvoyThatResumedHoldingSomethingElseHasNotAppliedTheSnapshot() {
+      java.util.Map<String, String> held = listenerVersions();
+      held.replaceAll((name, version) -> "older");
+      resumeOnDelta(LDS, held);
+      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of())).as("another version").isFalse();
+
+      java.util.Map<String, String> more = listenerVersions();
+      more.put("deleted-meanwhile", "v1");
+      resumeOnDelta(LDS, more);
+      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of())).as("a resource too many").isFalse();
+    }
+
     @Test
     void aRejectedTypeHoldsNothingUp() {
       request(CDS, "", "");
