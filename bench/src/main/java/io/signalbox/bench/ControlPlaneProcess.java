@@ -198,6 +198,11 @@ final class ControlPlaneProcess implements AutoCloseable {
   }
 
   /** SIGTERM (the control plane's shutdown hook closes it), then SIGKILL after 5 s. */
+  /** kill -9: no shutdown hook, no flush. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
   @Override
   public void close() {
     process.destroy();

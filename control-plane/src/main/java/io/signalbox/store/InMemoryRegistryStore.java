@@ -127,7 +127,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
           previous == null ? Instant.now() : previous.registeredAt);
       // A drain belongs to the lease, so an instance that registers again while drained stays drained.
       entry.drained = previous != null && previous.drained;
-      // Durable before anything changes in memory: a failed write leaves the store as it was.
+      // Into the journal before anything changes in memory: a failed write leaves the store as it was. Durable at
+      // the sync below, outside the lock, so that concurrent registrations share one commit.
       journal.put(entry.stored());
       entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
           .put(registration.instance().id(), entry);
@@ -138,6 +139,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         releaseIfRegisteredAnew(registration.service());
       }
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -166,6 +168,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       changed = remove(entry);
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -185,6 +188,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         }
       }
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -226,6 +230,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       view = entry.view(nanoClock.getAsLong());
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -243,6 +248,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an eviction.
       entries.forEach(this::remove);
     }
+    journal.sync();
     notifyListeners();
     return evicted;
   }
@@ -256,6 +262,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       remove(entry);
     }
+    journal.sync();
     notifyListeners();
     return true;
   }

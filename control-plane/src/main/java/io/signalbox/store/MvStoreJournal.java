@@ -11,8 +11,9 @@ import org.h2.mvstore.MVStore;
 
 /**
  * The embedded journal: one H2 MVStore file in the data directory, one entry per live lease (lease id → JSON, see
- * {@link StoredLeaseCodec}). Every change is committed before the store acknowledges it, so a crash loses nothing
- * that was acknowledged; {@link #close()} writes nothing, and so a clean stop is no different from a crash.
+ * {@link StoredLeaseCodec}). Every change is committed before the store acknowledges it, so a crash of the process
+ * loses nothing that was acknowledged (the file is not fsynced: a power loss may); {@link #close()} writes nothing,
+ * and so a clean stop is no different from a crash.
  */
 public final class MvStoreJournal implements RegistryJournal {
 
@@ -125,14 +126,17 @@ public final class MvStoreJournal implements RegistryJournal {
   @Override
   public void put(StoredLease lease) {
     leases.put(lease.leaseId(), StoredLeaseCodec.encode(lease));
-    store.commit();
   }
 
   @Override
   public void remove(String leaseId) {
-    if (leases.remove(leaseId) != null) {
-      store.commit();
-    }
+    leases.remove(leaseId);
+  }
+
+  /** One commit (one chunk written) for everything put or removed since the last; nothing when nothing was. */
+  @Override
+  public void sync() {
+    store.commit();
   }
 
   public Path file() {

@@ -24,6 +24,10 @@ public interface RegistryJournal extends AutoCloseable {
     }
 
     @Override
+    public void sync() {
+    }
+
+    @Override
     public void close() {
     }
   };
@@ -35,11 +39,17 @@ public interface RegistryJournal extends AutoCloseable {
    */
   List<StoredLease> load();
 
-  /** Stores or replaces a lease; durable when this returns. */
+  /** Stores or replaces a lease; durable once {@link #sync()} returns. */
   void put(StoredLease lease);
 
-  /** Forgets a lease; durable when this returns. */
+  /** Forgets a lease; durable once {@link #sync()} returns. */
   void remove(String leaseId);
+
+  /**
+   * Makes every put and remove made so far durable. Called outside the store's lock, before a change is
+   * acknowledged: changes made meanwhile by other threads are written together (group commit).
+   */
+  void sync();
 
   @Override
   void close();
