@@ -5,6 +5,7 @@
 #   bash bench/run.sh delta-fanout [options]       # delta-xDS fan-out to N simulated clients + control-plane heap
 #   bash bench/run.sh policy-throughput [options]  # req/s through Envoy: JWT + local rate limit vs. no policy
 #   bash bench/run.sh ratelimit-service [options]  # built-in rate-limit service: decisions/s, p50/p99 at 2,000/s
+#   bash bench/run.sh store [options]              # registrations/s embedded store vs. in memory; restart after kill -9
 #   bash bench/run.sh help [command]
 #
 # Environment: BENCH_SKIP_BUILD=1 reuses the last build; BENCH_JAVA_OPTS adds options for the bench JVM;

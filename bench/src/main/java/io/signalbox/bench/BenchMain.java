@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Signalbox benchmarks (loopback only; see bench/README.md).",
     subcommands = {RegisterToFirst200.class, DeltaFanout.class, PolicyThroughput.class, RateLimitServiceBench.class,
-        CommandLine.HelpCommand.class})
+        StoreBench.class, CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 
   @CommandLine.Spec

@@ -47,7 +47,12 @@ final class ControlPlaneProcess implements AutoCloseable {
     this.command = command;
   }
 
+  /** With the registry in memory only, as every bench but the store bench measures it. */
   static ControlPlaneProcess start(Path logFile, List<String> jvmOptions) {
+    return start(logFile, jvmOptions, List.of("--in-memory"));
+  }
+
+  static ControlPlaneProcess start(Path logFile, List<String> jvmOptions, List<String> arguments) {
     List<Integer> ports = FreePorts.allocate(2);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -57,6 +62,7 @@ final class ControlPlaneProcess implements AutoCloseable {
         "--metrics-port", "0",
         "--gateway-address", "127.0.0.1", "--gateway-port", String.valueOf(ports.get(1)),
         "--lease-ttl", "5m"));
+    command.addAll(arguments);
     Process process;
     try {
       Files.createDirectories(logFile.getParent());
@@ -192,6 +198,11 @@ final class ControlPlaneProcess implements AutoCloseable {
   }
 
   /** SIGTERM (the control plane's shutdown hook closes it), then SIGKILL after 5 s. */
+  /** kill -9: no shutdown hook, no flush. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
   @Override
   public void close() {
     process.destroy();

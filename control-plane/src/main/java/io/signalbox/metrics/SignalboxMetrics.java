@@ -70,6 +70,7 @@ public final class SignalboxMetrics implements AutoCloseable {
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final Map<RegistrationOutcome, Counter> registrations = new ConcurrentHashMap<>();
   private final Counter leasesExpired;
+  private final Counter leaseExpiryPauses;
   private final Map<BuildResult, Counter> builds = new ConcurrentHashMap<>();
   private final Timer buildDuration;
   private final Counter snapshotsPublished;
@@ -91,6 +92,8 @@ public final class SignalboxMetrics implements AutoCloseable {
     }
     leasesExpired = Counter.builder(name("leases.expired"))
         .description("Instances removed because their lease ran out").register(registry);
+    leaseExpiryPauses = Counter.builder(name("lease.expiry.pauses"))
+        .description("Times lease expiry paused because too many leases expired at once").register(registry);
     for (BuildResult result : BuildResult.values()) {
       builds.put(result, Counter.builder(name("snapshot.builds"))
           .description("Translations of the registry into a snapshot, by result").tag("result", label(result))
@@ -157,6 +160,12 @@ public final class SignalboxMetrics implements AutoCloseable {
         .description("1 while an operator has paused pushes").register(registry);
   }
 
+  /** 1 while lease expiry is held back because too many leases expired at once, else 0. */
+  public void bindLeaseExpiryPaused(BooleanSupplier paused) {
+    Gauge.builder(name("lease.expiry.paused"), () -> paused.getAsBoolean() ? 1 : 0)
+        .description("1 while lease expiry is paused because too many leases expired at once").register(registry);
+  }
+
   // Events.
 
   public void registration(RegistrationOutcome outcome) {
@@ -165,6 +174,10 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   public void leasesExpired(int count) {
     leasesExpired.increment(count);
+  }
+
+  public void leaseExpiryPaused() {
+    leaseExpiryPauses.increment();
   }
 
   public void snapshotBuilt(BuildResult result, long durationNanos) {

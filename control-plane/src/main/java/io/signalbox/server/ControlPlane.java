@@ -18,6 +18,8 @@ import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseReaper;
+import io.signalbox.store.MvStoreJournal;
+import io.signalbox.store.RegistryJournal;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
@@ -45,6 +47,7 @@ public final class ControlPlane implements AutoCloseable {
   /** Registrations are small; anything near this is abuse, and the validator reports sizes above its own limit. */
   private static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+  private final RegistryJournal journal;
   private final InMemoryRegistryStore store;
   private final LeaseReaper reaper;
   private final SnapshotPublisher publisher;
@@ -67,7 +70,20 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     GatewaySettings settings = settingsWatcher != null ? settingsWatcher.current() : config.gateway();
-    this.store = new InMemoryRegistryStore(config.leasePolicy());
+    // The whole registry is read before anything listens; an unreadable store stops the start (never starts empty).
+    try {
+      this.journal = config.dataDirectory().<RegistryJournal>map(MvStoreJournal::open).orElse(RegistryJournal.NONE);
+    } catch (RuntimeException e) {
+      closeEarly();
+      throw e;
+    }
+    try {
+      this.store = InMemoryRegistryStore.restore(config.leasePolicy(), journal, config.leaseGrace());
+    } catch (RuntimeException e) {
+      journal.close();
+      closeEarly();
+      throw e;
+    }
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new SimpleCache<>(groups);
     this.publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), cache,
@@ -92,7 +108,8 @@ public final class ControlPlane implements AutoCloseable {
         .build();
     // The store is complete before anything is published: an empty first snapshot would blank every Envoy.
     publisher.start();
-    this.reaper = new LeaseReaper(store, config.leaseReapInterval(), metrics);
+    this.reaper = new LeaseReaper(store, config.leaseReapInterval(), metrics, config.massExpiry());
+    metrics.bindLeaseExpiryPaused(reaper::paused);
     metrics.bindRegistry(store);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
     try {
@@ -173,6 +190,14 @@ public final class ControlPlane implements AutoCloseable {
     }
     reaper.close();
     publisher.close();
+    journal.close();
+    metrics.close();
+  }
+
+  private void closeEarly() {
+    if (settingsWatcher != null) {
+      settingsWatcher.close();
+    }
     metrics.close();
   }
 

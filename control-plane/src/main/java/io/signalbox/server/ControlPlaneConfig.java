@@ -2,6 +2,7 @@ package io.signalbox.server;
 
 import io.signalbox.registry.HostResolver;
 import io.signalbox.store.LeasePolicy;
+import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.config.GatewaySettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,12 +28,18 @@ import java.util.Optional;
  *     and a free one when the gRPC port is 0, so that control planes side by side (tests, benchmarks) never collide
  * @param metricsAddress address of the Prometheus endpoint ({@code /metrics}); loopback by default
  * @param metricsPort its port; 0 picks a free one. Unless set, the gRPC port + 2 (18002), as for the admin port
+ * @param dataDirectory where the registry is kept on disk (an H2 MVStore file); empty keeps it in memory only, so a
+ *     restart forgets every registration until the services register again
+ * @param leaseGrace how long every restored lease lives at least after a restart; empty means one TTL of each lease
+ * @param massExpiry when the lease reaper holds expiry back because too many leases expired at once
  */
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
                                  HostResolver hostResolver, Optional<Path> settingsFile,
                                  Duration settingsPollInterval, String adminAddress, int adminPort,
-                                 Duration stageTimeout, String metricsAddress, int metricsPort) {
+                                 Duration stageTimeout, String metricsAddress, int metricsPort,
+                                 Optional<Path> dataDirectory, Optional<Duration> leaseGrace,
+                                 MassExpiryProtection massExpiry) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
   public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
@@ -50,6 +57,9 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     Objects.requireNonNull(hostResolver);
     settingsFile = settingsFile == null ? Optional.empty() : settingsFile;
     Objects.requireNonNull(settingsPollInterval);
+    dataDirectory = dataDirectory == null ? Optional.empty() : dataDirectory;
+    leaseGrace = leaseGrace == null ? Optional.empty() : leaseGrace;
+    Objects.requireNonNull(massExpiry);
   }
 
   public static Builder builder() {
@@ -73,6 +83,29 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Duration stageTimeout = Duration.ofSeconds(2);
     private String metricsAddress = DEFAULT_METRICS_ADDRESS;
     private Integer metricsPort;
+    private Path dataDirectory;
+    private Duration leaseGrace;
+    private MassExpiryProtection massExpiry = MassExpiryProtection.DEFAULT;
+
+    public Builder dataDirectory(Optional<Path> directory) {
+      this.dataDirectory = directory.orElse(null);
+      return this;
+    }
+
+    public Builder dataDirectory(Path directory) {
+      this.dataDirectory = directory;
+      return this;
+    }
+
+    public Builder leaseGrace(Duration grace) {
+      this.leaseGrace = grace;
+      return this;
+    }
+
+    public Builder massExpiry(MassExpiryProtection protection) {
+      this.massExpiry = protection;
+      return this;
+    }
 
     public Builder grpcAddress(String address) {
       this.grpcAddress = address;
@@ -153,7 +186,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
       return new ControlPlaneConfig(grpcAddress, grpcPort, gateway, leasePolicy, publishQuietPeriod,
           publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval,
           adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
-          metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2);
+          metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
+          Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry);
     }
   }
 }

@@ -1,6 +1,8 @@
 package io.signalbox.server;
 
 import io.signalbox.store.LeasePolicy;
+import io.signalbox.store.MassExpiryProtection;
+import io.signalbox.store.StoreUnreadableException;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.InvalidSettingsException;
 import java.nio.file.Path;
@@ -64,6 +66,28 @@ public final class SignalboxMain implements Callable<Integer> {
           + "is live ~5 ms sooner, but may answer 503 until its cluster has warmed. Default: ${DEFAULT-VALUE}")
   Duration stageTimeout;
 
+  @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".signalbox/data",
+      description = "Where the registry is kept (one H2 MVStore file, registry.mv.db): registrations, leases and "
+          + "drain marks survive a restart or a crash. Created when missing; an unreadable or corrupt store stops the "
+          + "start. Default: ${DEFAULT-VALUE} (relative to the working directory)")
+  Path dataDirectory;
+
+  @Option(names = "--in-memory",
+      description = "Keep the registry in memory only (no --data-dir): a restart forgets every registration until "
+          + "the services register again.")
+  boolean inMemory;
+
+  @Option(names = "--lease-grace", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "After a restart, how long every stored lease lives at least, so that instances can renew "
+          + "before anything expires. Default: one TTL of each lease")
+  Duration leaseGrace;
+
+  @Option(names = "--max-expiry-share", paramLabel = "SHARE", defaultValue = "0.5",
+      description = "Mass-expiry protection: when more than this share (0 to 1] of the live leases (and more than 2) "
+          + "expire at once, expiry pauses until renewals bring the share back under it; 1 disables the protection. "
+          + "Default: ${DEFAULT-VALUE}")
+  double maxExpiryShare;
+
   @Option(names = "--config", paramLabel = "FILE",
       description = "Gateway settings (YAML): listeners, TLS certificates, JWT providers, default policies, limits. "
           + "Reloaded when it or a file it names changes. Without it: one plaintext listener on --gateway-port.")
@@ -79,7 +103,14 @@ public final class SignalboxMain implements Callable<Integer> {
         .metricsAddress(metricsAddress)
         .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
         .leasePolicy(LeasePolicy.withDefault(leaseTtl))
-        .stageTimeout(stageTimeout);
+        .stageTimeout(stageTimeout)
+        .massExpiry(new MassExpiryProtection(maxExpiryShare, MassExpiryProtection.DEFAULT.floor()));
+    if (!inMemory) {
+      config.dataDirectory(dataDirectory);
+    }
+    if (leaseGrace != null) {
+      config.leaseGrace(leaseGrace);
+    }
     if (settingsFile != null) {
       config.settingsFile(settingsFile);
     }
@@ -94,6 +125,10 @@ public final class SignalboxMain implements Callable<Integer> {
       controlPlane = ControlPlane.start(config.build());
     } catch (InvalidSettingsException e) {
       System.err.println("signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
+      return 2;
+    } catch (StoreUnreadableException e) {
+      System.err.println("signalbox: " + e.getMessage() + ". Refusing to start with an empty registry: that would "
+          + "withdraw every route from the gateway. Restore the file from a backup, or move it away to start empty.");
       return 2;
     } catch (java.io.UncheckedIOException e) {
       System.err.println("signalbox: " + e.getMessage() + ": " + e.getCause().getMessage());

@@ -34,6 +34,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
+  private final RegistryJournal journal;
   private final SecureRandom random = new SecureRandom();
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
@@ -57,8 +58,59 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock) {
+    this(leasePolicy, nanoClock, RegistryJournal.NONE);
+  }
+
+  private InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock, RegistryJournal journal) {
     this.leasePolicy = Objects.requireNonNull(leasePolicy);
     this.nanoClock = Objects.requireNonNull(nanoClock);
+    this.journal = Objects.requireNonNull(journal);
+  }
+
+  /**
+   * A store that writes every change to the journal before acknowledging it, rebuilt from what the journal holds.
+   * Leases keep their ids; each lives at least {@code grace} from now (its own TTL when empty), so that the
+   * instances get time to renew instead of expiring together because the control plane was down.
+   *
+   * @throws StoreUnreadableException when the journal cannot be read
+   */
+  public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, RegistryJournal journal,
+                                              Optional<Duration> grace) {
+    return restore(leasePolicy, System::nanoTime, journal, grace);
+  }
+
+  static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock, RegistryJournal journal,
+                                       Optional<Duration> grace) {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(leasePolicy, nanoClock, journal);
+    List<StoredLease> stored = new ArrayList<>(journal.load());
+    stored.sort(Comparator.comparingLong(StoredLease::sequence));
+    synchronized (store) {
+      long now = nanoClock.getAsLong();
+      Instant wallNow = Instant.now();
+      for (StoredLease lease : stored) {
+        Duration remaining = Duration.between(wallNow, lease.expiresAt());
+        Duration leaseGrace = grace.orElse(lease.ttl());
+        Duration lives = remaining.compareTo(leaseGrace) > 0 ? remaining : leaseGrace;
+        Registration registration = lease.registration();
+        Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(),
+            now + lives.toNanos(), lease.registeredAt());
+        entry.drained = lease.drained();
+        // Replayed in the order they were made, without the ownership check: they were accepted then, and the
+        // first owner of a route keeps it now as it did then.
+        store.entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
+            .put(registration.instance().id(), entry);
+        store.entriesByLease.put(entry.leaseId, entry);
+        store.sequence = Math.max(store.sequence, lease.sequence());
+        if (store.recompute(registration.service())) {
+          store.registeredRevisions.put(registration.service(), store.revision);
+        }
+      }
+    }
+    if (!stored.isEmpty()) {
+      log.info("Registry restored: {} lease(s) of {} service(s); each lives at least {} from now", stored.size(),
+          store.entriesByService.size(), grace.map(Duration::toString).orElse("its TTL"));
+    }
+    return store;
   }
 
   @Override
@@ -68,14 +120,18 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     String leaseId;
     synchronized (this) {
       checkOwnership(registration);
-      Map<String, Entry> instances = entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>());
-      Entry previous = instances.get(registration.instance().id());
+      Entry previous = entriesByService.getOrDefault(registration.service(), Map.of())
+          .get(registration.instance().id());
       leaseId = previous == null ? newLeaseId() : previous.leaseId;
       Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos(),
           previous == null ? Instant.now() : previous.registeredAt);
       // A drain belongs to the lease, so an instance that registers again while drained stays drained.
       entry.drained = previous != null && previous.drained;
-      instances.put(registration.instance().id(), entry);
+      // Into the journal before anything changes in memory: a failed write leaves the store as it was. Durable at
+      // the sync below, outside the lock, so that concurrent registrations share one commit.
+      journal.put(entry.stored());
+      entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
+          .put(registration.instance().id(), entry);
       entriesByLease.put(leaseId, entry);
       changed = recompute(registration.service());
       if (changed) {
@@ -83,6 +139,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         releaseIfRegisteredAnew(registration.service());
       }
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -111,6 +168,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       changed = remove(entry);
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -130,10 +188,18 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         }
       }
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
     return expired;
+  }
+
+  @Override
+  public synchronized LeaseCounts leaseCounts() {
+    long now = nanoClock.getAsLong();
+    int expired = (int) entriesByLease.values().stream().filter(e -> now - e.expiresAtNanos >= 0).count();
+    return new LeaseCounts(entriesByLease.size(), expired);
   }
 
   @Override
@@ -152,12 +218,19 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     synchronized (this) {
       Entry entry = liveEntry(service, instanceId);
       changed = entry.drained != drained;
-      entry.drained = drained;
       if (changed) {
+        entry.drained = drained;
+        try {
+          journal.put(entry.stored());
+        } catch (RuntimeException e) {
+          entry.drained = !drained;
+          throw e;
+        }
         recompute(service);
       }
       view = entry.view(nanoClock.getAsLong());
     }
+    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -175,6 +248,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an eviction.
       entries.forEach(this::remove);
     }
+    journal.sync();
     notifyListeners();
     return evicted;
   }
@@ -188,6 +262,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       remove(entry);
     }
+    journal.sync();
     notifyListeners();
     return true;
   }
@@ -292,6 +367,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   private boolean remove(Entry entry) {
+    journal.remove(entry.leaseId);
     entriesByLease.remove(entry.leaseId);
     Registration registration = entry.registration;
     Map<String, Entry> instances = entriesByService.get(registration.service());
@@ -378,6 +454,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       this.ttl = ttl;
       this.expiresAtNanos = expiresAtNanos;
       this.registeredAt = registeredAt;
+    }
+
+    StoredLease stored() {
+      Instant now = Instant.now();
+      return new StoredLease(registration, leaseId, sequence, ttl, registeredAt, now.plus(ttl), drained);
     }
 
     RegisteredInstance view(long nowNanos) {

@@ -28,6 +28,13 @@ public interface RegistryStore {
   /** Removes every instance whose lease has expired; returns how many. */
   int expireLeases();
 
+  /** How many leases are live, and how many of them have expired but not yet been removed. */
+  LeaseCounts leaseCounts();
+
+  /** What {@link #leaseCounts()} returns. */
+  record LeaseCounts(int live, int expired) {
+  }
+
   /** The current state; cheap to call repeatedly while nothing changes. */
   RegistryState state();
 

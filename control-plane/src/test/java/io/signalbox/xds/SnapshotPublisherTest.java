@@ -384,5 +384,10 @@ class SnapshotPublisherTest {
     public int expireLeases() {
       throw new UnsupportedOperationException();
     }
+
+    @Override
+    public LeaseCounts leaseCounts() {
+      throw new UnsupportedOperationException();
+    }
   }
 }

@@ -1,0 +1,30 @@
+package io.signalbox.store;
+
+/**
+ * When the reaper holds expiry back: when more than {@code maxShare} of the live leases have expired at once, and
+ * more than {@code floor} of them. So many instances do not stop together; far more likely the control plane lost its
+ * network (or was paused), and removing them would blank the gateway. A small fleet can still lose an instance:
+ * with the default floor, 1 of 2 (or 2 of 3) expire as usual.
+ *
+ * @param maxShare the share of live leases (0 to 1) that may expire in one reaper tick; 1 disables the protection
+ * @param floor expiries up to this many are never held back
+ */
+public record MassExpiryProtection(double maxShare, int floor) {
+
+  public static final MassExpiryProtection DEFAULT = new MassExpiryProtection(0.5, 2);
+  public static final MassExpiryProtection DISABLED = new MassExpiryProtection(1.0, 0);
+
+  public MassExpiryProtection {
+    if (!(maxShare > 0 && maxShare <= 1)) {
+      throw new IllegalArgumentException("maxShare must be in (0, 1], was " + maxShare);
+    }
+    if (floor < 0) {
+      throw new IllegalArgumentException("floor must not be negative, was " + floor);
+    }
+  }
+
+  /** Whether expiring these leases now should wait. */
+  public boolean holdsBack(RegistryStore.LeaseCounts counts) {
+    return maxShare < 1 && counts.expired() > floor && counts.expired() > maxShare * counts.live();
+  }
+}

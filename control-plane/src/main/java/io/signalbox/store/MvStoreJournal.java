@@ -1,0 +1,156 @@
+package io.signalbox.store;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+/**
+ * The embedded journal: one H2 MVStore file in the data directory, one entry per live lease (lease id → JSON, see
+ * {@link StoredLeaseCodec}). Every change is committed before the store acknowledges it, so a crash of the process
+ * loses nothing that was acknowledged (the file is not fsynced: a power loss may); {@link #close()} writes nothing,
+ * and so a clean stop is no different from a crash.
+ */
+public final class MvStoreJournal implements RegistryJournal {
+
+  /** The file in the data directory. */
+  public static final String FILE_NAME = "registry.mv.db";
+  /** Bumped when the layout of the file (maps, keys) changes; each lease also carries its own format version. */
+  static final int LAYOUT_VERSION = 1;
+
+  private static final String LEASES = "leases";
+  private static final String META = "meta";
+  private static final String LAYOUT = "layout";
+
+  private final Path file;
+  private final MVStore store;
+  private final MVMap<String, byte[]> leases;
+
+  private MvStoreJournal(Path file, MVStore store, boolean fileExisted) {
+    this.file = file;
+    this.store = store;
+    try {
+      MVMap<String, Integer> meta = store.openMap(META);
+      Integer layout = meta.get(LAYOUT);
+      // MVStore falls back to the newest chunk it can read, and opens an empty store when it can read none: a file
+      // that existed must hold at least the layout version written when it was created.
+      if (layout == null && fileExisted) {
+        throw new StoreUnreadableException(file, "the file holds no readable Signalbox registry (damaged, or not a "
+            + "Signalbox store)", null);
+      }
+      if (layout != null && layout > LAYOUT_VERSION) {
+        throw new StoreUnreadableException(file, "written in layout version " + layout + " by a newer Signalbox; "
+            + "this one reads up to version " + LAYOUT_VERSION, null);
+      }
+      this.leases = store.openMap(LEASES);
+      if (layout == null) {
+        meta.put(LAYOUT, LAYOUT_VERSION);
+        store.commit();
+      }
+    } catch (StoreUnreadableException e) {
+      store.closeImmediately();
+      throw e;
+    } catch (RuntimeException e) {
+      store.closeImmediately();
+      throw new StoreUnreadableException(file, describe(e), e);
+    }
+  }
+
+  /**
+   * Opens (or creates) the journal in a data directory.
+   *
+   * @throws StoreUnreadableException when the directory or its file cannot be used; never starts empty instead
+   */
+  public static MvStoreJournal open(Path dataDirectory) {
+    Path file = dataDirectory.resolve(FILE_NAME);
+    try {
+      Files.createDirectories(dataDirectory);
+    } catch (IOException e) {
+      throw new StoreUnreadableException(file, "cannot create the data directory " + dataDirectory + " ("
+          + describe(e) + ")", e);
+    }
+    if (!Files.isReadable(dataDirectory) || !Files.isWritable(dataDirectory) || !Files.isExecutable(dataDirectory)) {
+      throw new StoreUnreadableException(file, "the data directory " + dataDirectory + " is not readable and "
+          + "writable by this user", null);
+    }
+    if (Files.exists(file) && !Files.isRegularFile(file)) {
+      throw new StoreUnreadableException(file, "it is not a regular file", null);
+    }
+    if (Files.exists(file) && (!Files.isReadable(file) || !Files.isWritable(file))) {
+      throw new StoreUnreadableException(file, "it is not readable and writable by this user", null);
+    }
+    boolean fileExisted;
+    try {
+      fileExisted = Files.exists(file) && Files.size(file) > 0;
+    } catch (IOException e) {
+      throw new StoreUnreadableException(file, describe(e), e);
+    }
+    MVStore store;
+    try {
+      store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
+    } catch (RuntimeException e) {
+      throw new StoreUnreadableException(file, describe(e), e);
+    }
+    return new MvStoreJournal(file, store, fileExisted);
+  }
+
+  @Override
+  public List<StoredLease> load() {
+    List<StoredLease> loaded = new ArrayList<>();
+    try {
+      for (Map.Entry<String, byte[]> entry : leases.entrySet()) {
+        StoredLease lease;
+        try {
+          lease = StoredLeaseCodec.decode(entry.getValue());
+        } catch (RuntimeException e) {
+          throw new StoreUnreadableException(file, "lease " + entry.getKey() + ": " + e.getMessage(), e);
+        }
+        if (!lease.leaseId().equals(entry.getKey())) {
+          throw new StoreUnreadableException(file, "lease " + entry.getKey() + " is stored as " + lease.leaseId(),
+              null);
+        }
+        loaded.add(lease);
+      }
+    } catch (StoreUnreadableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new StoreUnreadableException(file, describe(e), e);
+    }
+    return loaded;
+  }
+
+  @Override
+  public void put(StoredLease lease) {
+    leases.put(lease.leaseId(), StoredLeaseCodec.encode(lease));
+  }
+
+  @Override
+  public void remove(String leaseId) {
+    leases.remove(leaseId);
+  }
+
+  /** One commit (one chunk written) for everything put or removed since the last; nothing when nothing was. */
+  @Override
+  public void sync() {
+    store.commit();
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  /** Releases the file without writing: everything acknowledged is committed already. */
+  @Override
+  public void close() {
+    store.closeImmediately();
+  }
+
+  private static String describe(Exception e) {
+    String message = e.getMessage();
+    return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+  }
+}

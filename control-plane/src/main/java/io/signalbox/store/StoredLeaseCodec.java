@@ -1,0 +1,200 @@
+package io.signalbox.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.signalbox.model.AuthRequirement;
+import io.signalbox.model.HeaderMatch;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.RateLimit;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteMatch;
+import io.signalbox.model.RouteSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * A stored lease as JSON: readable with any tool when something goes wrong, written field by field in a fixed order
+ * so that equal leases give equal bytes, and versioned by {@link #VERSION} so that a newer format is refused rather
+ * than misread. Model records are written explicitly (not by reflection): renaming a field in the model must not
+ * silently change what is on disk.
+ */
+final class StoredLeaseCodec {
+
+  /** Bumped when a field changes meaning or a reader of the previous version could not read the new one. */
+  static final int VERSION = 1;
+
+  private static final ObjectMapper json = new ObjectMapper();
+
+  private StoredLeaseCodec() {
+  }
+
+  static byte[] encode(StoredLease lease) {
+    ObjectNode node = json.createObjectNode();
+    node.put("v", VERSION);
+    node.put("leaseId", lease.leaseId());
+    node.put("sequence", lease.sequence());
+    node.put("ttlMillis", lease.ttl().toMillis());
+    node.put("registeredAt", lease.registeredAt().toString());
+    node.put("expiresAt", lease.expiresAt().toString());
+    node.put("drained", lease.drained());
+    Registration registration = lease.registration();
+    node.put("service", registration.service());
+    Instance instance = registration.instance();
+    ObjectNode instanceNode = node.putObject("instance");
+    instanceNode.put("id", instance.id());
+    instanceNode.put("host", instance.host());
+    instanceNode.put("address", instance.address());
+    instanceNode.put("port", instance.port());
+    instanceNode.put("zone", instance.zone());
+    instanceNode.put("weight", instance.weight());
+    ObjectNode metadata = instanceNode.putObject("metadata");
+    instance.metadata().forEach(metadata::put);
+    ArrayNode routes = node.putArray("routes");
+    registration.routes().forEach(route -> encodeRoute(route, routes.addObject()));
+    try {
+      return json.writeValueAsBytes(node);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * @throws IllegalArgumentException when the bytes are not a lease this version can read; the message says why
+   */
+  static StoredLease decode(byte[] bytes) {
+    JsonNode node;
+    try {
+      node = json.readTree(bytes);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not JSON: " + e.getMessage(), e);
+    }
+    if (node == null || !node.isObject()) {
+      throw new IllegalArgumentException("not a JSON object");
+    }
+    int version = required(node, "v").asInt();
+    if (version > VERSION) {
+      throw new IllegalArgumentException("written in format version " + version + " by a newer Signalbox; this one "
+          + "reads up to version " + VERSION);
+    }
+    JsonNode instanceNode = required(node, "instance");
+    Map<String, String> metadata = new LinkedHashMap<>();
+    instanceNode.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+    Instance instance = new Instance(text(instanceNode, "id"), text(instanceNode, "host"),
+        text(instanceNode, "address"), required(instanceNode, "port").asInt(), instanceNode.path("zone").asText(""),
+        instanceNode.path("weight").asInt(Instance.DEFAULT_WEIGHT), metadata);
+    List<RouteSpec> routes = list(node.path("routes"), StoredLeaseCodec::decodeRoute);
+    try {
+      return new StoredLease(new Registration(text(node, "service"), instance, routes), text(node, "leaseId"),
+          required(node, "sequence").asLong(), Duration.ofMillis(required(node, "ttlMillis").asLong()),
+          Instant.parse(text(node, "registeredAt")), Instant.parse(text(node, "expiresAt")),
+          node.path("drained").asBoolean(false));
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new IllegalArgumentException("bad timestamp: " + e.getMessage(), e);
+    }
+  }
+
+  private static void encodeRoute(RouteSpec route, ObjectNode node) {
+    ArrayNode hosts = node.putArray("hosts");
+    route.hosts().forEach(hosts::add);
+    RouteMatch match = route.match();
+    node.put("pathKind", match.path().kind().name());
+    node.put("path", match.path().value());
+    ArrayNode headers = node.putArray("headers");
+    for (HeaderMatch header : match.headers()) {
+      ObjectNode headerNode = headers.addObject();
+      headerNode.put("name", header.name());
+      headerNode.put("kind", header.kind().name());
+      headerNode.put("value", header.value());
+      headerNode.put("invert", header.invert());
+    }
+    ArrayNode methods = node.putArray("methods");
+    match.methods().forEach(methods::add);
+    route.prefixRewrite().ifPresent(rewrite -> node.put("prefixRewrite", rewrite));
+    route.timeout().ifPresent(timeout -> node.put("timeoutMillis", timeout.toMillis()));
+    route.auth().ifPresent(auth -> encodeAuth(auth, node.putObject("auth")));
+    node.put("public", route.publicRoute());
+    route.rateLimit().ifPresent(limit -> {
+      ObjectNode limitNode = node.putObject("rateLimit");
+      limitNode.put("requests", limit.requests());
+      limitNode.put("unit", limit.unit().name());
+      limitNode.put("scope", limit.scope().name());
+      limitNode.put("perClientIp", limit.perClientIp());
+      limit.perHeader().ifPresent(header -> limitNode.put("perHeader", header));
+      limit.failureMode().ifPresent(mode -> limitNode.put("failureMode", mode.name()));
+    });
+  }
+
+  private static void encodeAuth(AuthRequirement auth, ObjectNode node) {
+    node.put("provider", auth.provider());
+    ArrayNode scopes = node.putArray("requiredScopes");
+    auth.requiredScopes().forEach(scopes::add);
+    ArrayNode claims = node.putArray("requiredClaims");
+    for (AuthRequirement.ClaimRequirement claim : auth.requiredClaims()) {
+      ObjectNode claimNode = claims.addObject();
+      claimNode.put("name", claim.name());
+      ArrayNode values = claimNode.putArray("values");
+      claim.values().forEach(values::add);
+    }
+    ArrayNode forward = node.putArray("forwardClaims");
+    for (AuthRequirement.ClaimToHeader claim : auth.forwardClaims()) {
+      ObjectNode claimNode = forward.addObject();
+      claimNode.put("claim", claim.claim());
+      claimNode.put("header", claim.header());
+    }
+  }
+
+  private static RouteSpec decodeRoute(JsonNode node) {
+    RouteMatch match = new RouteMatch(
+        new PathMatch(PathMatch.Kind.valueOf(text(node, "pathKind")), text(node, "path")),
+        list(node.path("headers"), h -> new HeaderMatch(text(h, "name"), HeaderMatch.Kind.valueOf(text(h, "kind")),
+            h.path("value").asText(""), h.path("invert").asBoolean(false))),
+        list(node.path("methods"), JsonNode::asText));
+    Optional<AuthRequirement> auth = Optional.ofNullable(node.get("auth")).map(StoredLeaseCodec::decodeAuth);
+    Optional<RateLimit> rateLimit = Optional.ofNullable(node.get("rateLimit")).map(l -> new RateLimit(
+        required(l, "requests").asInt(), RateLimit.Unit.valueOf(text(l, "unit")),
+        RateLimit.Scope.valueOf(text(l, "scope")), l.path("perClientIp").asBoolean(false),
+        Optional.ofNullable(l.get("perHeader")).map(JsonNode::asText),
+        Optional.ofNullable(l.get("failureMode")).map(m -> RateLimit.FailureMode.valueOf(m.asText()))));
+    return new RouteSpec(list(node.path("hosts"), JsonNode::asText), match,
+        Optional.ofNullable(node.get("prefixRewrite")).map(JsonNode::asText),
+        Optional.ofNullable(node.get("timeoutMillis")).map(t -> Duration.ofMillis(t.asLong())), auth,
+        node.path("public").asBoolean(false), rateLimit);
+  }
+
+  private static AuthRequirement decodeAuth(JsonNode node) {
+    return new AuthRequirement(text(node, "provider"), list(node.path("requiredScopes"), JsonNode::asText),
+        list(node.path("requiredClaims"), c -> new AuthRequirement.ClaimRequirement(text(c, "name"),
+            list(c.path("values"), JsonNode::asText))),
+        list(node.path("forwardClaims"), c -> new AuthRequirement.ClaimToHeader(text(c, "claim"),
+            text(c, "header"))));
+  }
+
+  private static <T> List<T> list(JsonNode array, Function<JsonNode, T> element) {
+    List<T> items = new ArrayList<>();
+    array.forEach(item -> items.add(element.apply(item)));
+    return items;
+  }
+
+  private static JsonNode required(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      throw new IllegalArgumentException("field '" + field + "' is missing");
+    }
+    return value;
+  }
+
+  private static String text(JsonNode node, String field) {
+    return required(node, field).asText();
+  }
+}

@@ -1,0 +1,229 @@
+package io.signalbox.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.registry.v1.Instance;
+import io.signalbox.registry.v1.PathMatch;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.registry.v1.Route;
+import io.signalbox.samples.EchoService;
+import io.signalbox.server.ControlPlane;
+import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.HttpProbe;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Envoy keeps serving while the control plane is down, and a control plane that comes back on the same data directory
+ * answers Envoy with the versions it already has: no failed request, no configuration change.
+ */
+class RestartEndToEndTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Long enough that no lease needs renewing during the test: the registrations come back from disk, not the SDK. */
+  private static final long LEASE_TTL_SECONDS = 300;
+  /** Envoy stats that count configuration changes; a restart that churns nothing leaves them alone. */
+  private static final List<String> CHURN_STATS = List.of("cluster_manager.cluster_added",
+      "cluster_manager.cluster_modified", "cluster_manager.cluster_removed", "listener_manager.listener_added",
+      "listener_manager.listener_modified", "listener_manager.listener_removed");
+
+  @TempDir
+  Path dataDirectory;
+
+  private final int grpcPort = FreePorts.allocate();
+  private final int gatewayPort = FreePorts.allocate();
+
+  private ControlPlane startControlPlane() {
+    return ControlPlane.start(ControlPlaneConfig.builder()
+        .grpcAddress("127.0.0.1")
+        .grpcPort(grpcPort)
+        .adminPort(0)
+        .metricsPort(0)
+        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .dataDirectory(dataDirectory)
+        .build());
+  }
+
+  @Test
+  void killingAndRestartingTheControlPlaneFailsNoRequestAndChangesNoConfiguration() throws Exception {
+    List<AutoCloseable> owned = new ArrayList<>();
+    ControlPlane controlPlane = startControlPlane();
+    try (EnvoyProcess envoy = EnvoyProcess.builder().nodeId("edge-1").nodeCluster("edge").xdsPort(grpcPort).start()) {
+      for (String service : List.of("orders", "users")) {
+        for (int i = 1; i <= 2; i++) {
+          EchoService backend = EchoService.start(service, service + "-" + i, "127.0.0.1", 0);
+          owned.add(backend);
+          register(service, service + "-" + i, backend.port());
+        }
+      }
+      envoy.awaitReady();
+      String orders = "http://127.0.0.1:" + gatewayPort + "/orders";
+      String users = "http://127.0.0.1:" + gatewayPort + "/users";
+      HttpProbe.awaitStatus(orders, 200, Duration.ofSeconds(15));
+      HttpProbe.awaitStatus(users, 200, Duration.ofSeconds(15));
+      await().atMost(Duration.ofSeconds(15)).until(() -> !controlPlane.publisher().changesPending());
+      // Settled: Envoy has applied the last snapshot (EDS included) when its versions stop moving.
+      await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ofMillis(500)).until(() -> {
+        String first = envoy.configDump();
+        Thread.sleep(300);
+        return versions(first).equals(versions(envoy.configDump()));
+      });
+      Map<String, String> versionsBefore = versions(envoy.configDump());
+      Map<String, Long> churnBefore = churn(envoy);
+      assertThat(versionsBefore).containsKeys("clusters", "listeners").hasSizeGreaterThan(4)
+          .allSatisfy((name, version) -> assertThat(version).as(name).isNotEmpty());
+      String snapshotBefore = controlPlane.publisher().current().version();
+      var endpointsBefore = controlPlane.publisher().current().endpoints().resources();
+      assertThat(endpointsBefore).hasSize(2);
+
+      LoadLoop load = LoadLoop.start(List.of(orders, users));
+      try {
+        Thread.sleep(500);
+        // The stand-in for kill -9: the store's close writes nothing, so this is the state a crash leaves on disk.
+        controlPlane.close();
+        await().atMost(Duration.ofSeconds(15)).until(() -> envoy.statValue("control_plane.connected_state") == 0);
+        Thread.sleep(2000);
+        int servedDuringOutage = load.succeeded();
+
+        ControlPlane restarted = startControlPlane();
+        owned.add(restarted);
+        await().atMost(Duration.ofSeconds(45)).until(() -> envoy.statValue("control_plane.connected_state") == 1);
+        Thread.sleep(1000);
+        load.stop();
+        System.out.printf("restart e2e: %d requests served, %d during the outage, versions %s%n", load.succeeded(),
+            servedDuringOutage, versionsBefore);
+
+        assertThat(load.failures()).as("requests failed through Envoy: %s", load.lastFailure()).isZero();
+        assertThat(servedDuringOutage).isPositive();
+        assertThat(load.succeeded()).isGreaterThan(servedDuringOutage);
+        assertThat(versions(envoy.configDump())).as("version_info per type and resource").isEqualTo(versionsBefore);
+        assertThat(churn(envoy)).isEqualTo(churnBefore);
+        assertThat(restarted.publisher().current().version()).isEqualTo(snapshotBefore);
+        assertThat(restarted.publisher().current().endpoints().resources())
+            .as("every registration is back").isEqualTo(endpointsBefore);
+      } finally {
+        load.stop();
+      }
+    } finally {
+      controlPlane.close();
+      for (AutoCloseable closeable : owned) {
+        closeable.close();
+      }
+    }
+  }
+
+  private void register(String service, String instanceId, int port) {
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+    try {
+      RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).register(RegisterRequest.newBuilder()
+          .setService(service)
+          .setInstance(Instance.newBuilder().setId(instanceId).setHost("127.0.0.1").setPort(port))
+          .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+          .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(LEASE_TTL_SECONDS))
+          .build());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** Envoy's version_info for clusters and listeners, and for each route configuration and cluster. */
+  private static Map<String, String> versions(String configDump) throws Exception {
+    Map<String, String> versions = new TreeMap<>();
+    for (JsonNode config : JSON.readTree(configDump).path("configs")) {
+      String type = config.path("@type").asText();
+      if (type.endsWith("ClustersConfigDump")) {
+        versions.put("clusters", config.path("version_info").asText());
+        config.path("dynamic_active_clusters").forEach(c ->
+            versions.put("cluster " + c.path("cluster").path("name").asText(), c.path("version_info").asText()));
+      } else if (type.endsWith("ListenersConfigDump")) {
+        versions.put("listeners", config.path("version_info").asText());
+      } else if (type.endsWith("RoutesConfigDump")) {
+        config.path("dynamic_route_configs").forEach(r -> versions.put(
+            "route_config " + r.path("route_config").path("name").asText(), r.path("version_info").asText()));
+      }
+    }
+    return versions;
+  }
+
+  private static Map<String, Long> churn(EnvoyProcess envoy) {
+    Map<String, Long> values = new TreeMap<>();
+    CHURN_STATS.forEach(stat -> values.put(stat, envoy.statValue(stat)));
+    return values;
+  }
+
+  /** Bounded: one request at a time, round robin over the URLs, until stopped. */
+  private static final class LoadLoop {
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final AtomicInteger succeeded = new AtomicInteger();
+    private final AtomicInteger failures = new AtomicInteger();
+    private final AtomicReference<String> lastFailure = new AtomicReference<>("none");
+    private final Thread thread;
+
+    private LoadLoop(List<String> urls) {
+      thread = new Thread(() -> {
+        int next = 0;
+        while (running.get()) {
+          String url = urls.get(next++ % urls.size());
+          try {
+            HttpProbe.Response response = HttpProbe.get(url);
+            if (response.status() == 200) {
+              succeeded.incrementAndGet();
+            } else {
+              failures.incrementAndGet();
+              lastFailure.set(url + " -> " + response.status() + " " + response.body());
+            }
+          } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            lastFailure.set(url + " -> " + e);
+          }
+          try {
+            Thread.sleep(10);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "restart-load");
+      thread.start();
+    }
+
+    static LoadLoop start(List<String> urls) {
+      return new LoadLoop(urls);
+    }
+
+    void stop() throws InterruptedException {
+      running.set(false);
+      thread.join(10_000);
+    }
+
+    int succeeded() {
+      return succeeded.get();
+    }
+
+    int failures() {
+      return failures.get();
+    }
+
+    String lastFailure() {
+      return lastFailure.get();
+    }
+  }
+}
