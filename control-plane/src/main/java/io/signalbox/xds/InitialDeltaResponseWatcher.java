@@ -1,16 +1,12 @@
 package io.signalbox.xds;
 
-import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.controlplane.cache.DeltaResponse;
 import io.envoyproxy.controlplane.cache.DeltaWatch;
 import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.NodeGroup;
-import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Snapshot;
 import io.envoyproxy.controlplane.cache.SnapshotCache;
-import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.WatchCancelledException;
-import io.envoyproxy.controlplane.cache.XdsRequest;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,22 +18,15 @@ import java.util.function.Consumer;
  * its readiness) for the initial-fetch timeout, 15 s by default: a gateway with no services yet, or any type we do
  * not use yet, would start slowly. The empty response tells Envoy "there is nothing" at the snapshot's version.
  */
-public final class InitialDeltaResponseWatcher implements ConfigWatcher {
+public final class InitialDeltaResponseWatcher extends ForwardingConfigWatcher {
 
   private final SnapshotCache<String, ? extends Snapshot> cache;
   private final NodeGroup<String> groups;
 
   public InitialDeltaResponseWatcher(SnapshotCache<String, ? extends Snapshot> cache, NodeGroup<String> groups) {
+    super(cache);
     this.cache = cache;
     this.groups = groups;
-  }
-
-  @Override
-  public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
-                           Consumer<Response> responseConsumer, boolean hasClusterChanged,
-                           boolean allowDefaultEmptyEdsUpdate) {
-    return cache.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
-        allowDefaultEmptyEdsUpdate);
   }
 
   @Override
@@ -47,7 +36,7 @@ public final class InitialDeltaResponseWatcher implements ConfigWatcher {
                                      boolean hasClusterChanged) {
     String group = groups.hash(request.v3Request().getNode());
     Snapshot before = cache.getSnapshot(group);
-    DeltaWatch watch = cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources,
+    DeltaWatch watch = super.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources,
         isWildcard, responseConsumer, hasClusterChanged);
     boolean initial = requesterVersion.isEmpty() && resourceVersions.isEmpty() && isWildcard;
     if (initial && before != null && before.resources(request.getResourceType()).isEmpty()

@@ -2,9 +2,6 @@ package io.signalbox.xds;
 
 import com.google.common.collect.ImmutableSet;
 import io.envoyproxy.controlplane.cache.ConfigWatcher;
-import io.envoyproxy.controlplane.cache.DeltaResponse;
-import io.envoyproxy.controlplane.cache.DeltaWatch;
-import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
@@ -21,14 +18,13 @@ import java.util.function.Consumer;
  *
  * <p>Delta streams need no help: java-control-plane already records the sent version before the NACK arrives.
  */
-public final class NackAwareConfigWatcher implements ConfigWatcher {
+public final class NackAwareConfigWatcher extends ForwardingConfigWatcher {
 
-  private final ConfigWatcher delegate;
   /** Last version sent, by node id and type URL. Node ids are expected to be unique per Envoy. */
   private final Map<String, Map<String, String>> lastSentVersions = new ConcurrentHashMap<>();
 
   public NackAwareConfigWatcher(ConfigWatcher delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   @Override
@@ -50,19 +46,10 @@ public final class NackAwareConfigWatcher implements ConfigWatcher {
       known = ImmutableSet.copyOf(request.getResourceNamesList());
       clusterChanged = false;
     }
-    return delegate.createWatch(ads, effective, known, response -> {
+    return super.createWatch(ads, effective, known, response -> {
       lastSentVersions.computeIfAbsent(nodeId, id -> new ConcurrentHashMap<>()).put(typeUrl, response.version());
       responseConsumer.accept(response);
     }, clusterChanged, allowDefaultEmptyEdsUpdate);
-  }
-
-  @Override
-  public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
-                                     Map<String, String> resourceVersions, Set<String> pendingResources,
-                                     boolean isWildcard, Consumer<DeltaResponse> responseConsumer,
-                                     boolean hasClusterChanged) {
-    return delegate.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
-        responseConsumer, hasClusterChanged);
   }
 
   /** Forgets a node that has no stream left. */

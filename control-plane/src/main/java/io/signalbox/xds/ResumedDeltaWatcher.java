@@ -5,11 +5,8 @@ import io.envoyproxy.controlplane.cache.DeltaResponse;
 import io.envoyproxy.controlplane.cache.DeltaWatch;
 import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.NodeGroup;
-import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Snapshot;
 import io.envoyproxy.controlplane.cache.SnapshotCache;
-import io.envoyproxy.controlplane.cache.Watch;
-import io.envoyproxy.controlplane.cache.XdsRequest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -39,26 +36,17 @@ import java.util.function.Consumer;
  * unchanged resource would be missed. Before the group's first snapshot, see
  * {@link #resumeBeforeFirstSnapshot}.
  */
-public final class ResumedDeltaWatcher implements ConfigWatcher {
+public final class ResumedDeltaWatcher extends ForwardingConfigWatcher {
 
-  private final ConfigWatcher delegate;
   private final SnapshotCache<String, ? extends Snapshot> cache;
   private final NodeGroup<String> groups;
 
   /** {@code cache} and {@code groups} tell whether the stream's group has a snapshot yet. */
   public ResumedDeltaWatcher(ConfigWatcher delegate, SnapshotCache<String, ? extends Snapshot> cache,
                              NodeGroup<String> groups) {
-    this.delegate = delegate;
+    super(delegate);
     this.cache = cache;
     this.groups = groups;
-  }
-
-  @Override
-  public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
-                           Consumer<Response> responseConsumer, boolean hasClusterChanged,
-                           boolean allowDefaultEmptyEdsUpdate) {
-    return delegate.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
-        allowDefaultEmptyEdsUpdate);
   }
 
   @Override
@@ -71,7 +59,7 @@ public final class ResumedDeltaWatcher implements ConfigWatcher {
     boolean resuming = !held.isEmpty() && requesterVersion.isEmpty()
         && request.v3Request().getResponseNonce().isEmpty();
     if (!resuming) {
-      return delegate.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
+      return super.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
           responseConsumer, hasClusterChanged);
     }
     if (cache.getSnapshot(groups.hash(request.v3Request().getNode())) == null) {
@@ -89,7 +77,7 @@ public final class ResumedDeltaWatcher implements ConfigWatcher {
       pending = new HashSet<>(pendingResources);
       pending.removeAll(held.keySet());
     }
-    return delegate.createDeltaWatch(request, requesterVersion, tracked, pending, isWildcard, responseConsumer,
+    return super.createDeltaWatch(request, requesterVersion, tracked, pending, isWildcard, responseConsumer,
         hasClusterChanged);
   }
 
@@ -120,7 +108,7 @@ public final class ResumedDeltaWatcher implements ConfigWatcher {
       responseConsumer.accept(DeltaResponse.create(response.request(), Map.copyOf(response.resources()), removed,
           response.version()));
     };
-    return delegate.createDeltaWatch(request, requesterVersion, Map.of(), pending, isWildcard, withRemovals,
+    return super.createDeltaWatch(request, requesterVersion, Map.of(), pending, isWildcard, withRemovals,
         hasClusterChanged);
   }
 }
