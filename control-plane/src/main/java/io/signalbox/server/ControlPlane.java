@@ -140,7 +140,8 @@ public final class ControlPlane implements AutoCloseable {
       throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
     }
     try {
-      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), store, store, publisher,
+      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), registry,
+          etcd != null ? etcd : store, publisher,
           callbacks.proxies(), cache);
       metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
     } catch (RuntimeException e) {

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * when it expires, which every replica sees as a removal. So expiry needs no leader among the replicas; the price is
  * that {@link #expireLeases()} does nothing here and mass-expiry protection does not apply (etcd expires on its own).
  */
-public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
+public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(EtcdRegistryStore.class);
 
@@ -67,6 +67,8 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
   /** The mod revision of the guard key in the applied state; guarded by {@code this}. */
   private long guardRevision;
   private volatile boolean closed;
+  /** The mod revision of each lease key as applied, for rewrites that must not overwrite a newer write. */
+  private final java.util.Map<String, Long> modRevisions = new java.util.HashMap<>();
 
   private EtcdRegistryStore(Client client, LeasePolicy leasePolicy, Duration timeout) {
     this.client = client;
@@ -84,6 +86,7 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
         guardRevision = kv.getModRevision();
       } else if (key.startsWith(LEASES)) {
         puts.add(decode(kv));
+        modRevisions.put(key.substring(LEASES.length()), kv.getModRevision());
       }
     }
     engine.apply(puts, List.of());
@@ -118,25 +121,39 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
   public Lease register(Registration registration, Optional<Duration> requestedTtl) {
     Duration ttl = leasePolicy.grant(requestedTtl);
     long ttlSeconds = Math.max(1, (ttl.toMillis() + 999) / 1000);
-    Optional<String> existing = engine.leaseIdOf(registration.service(), registration.instance().id());
-    long etcdLease = existing.map(EtcdRegistryStore::etcdLeaseId)
-        .orElseGet(() -> await(client.getLeaseClient().grant(ttlSeconds), "grant a lease").getID());
-    String leaseId = leaseId(etcdLease);
+    Optional<StoredLease> existing = engine.storedLease(registration.service(), registration.instance().id());
+    long etcdLease = existing.map(lease -> etcdLeaseId(lease.leaseId()))
+        .orElseGet(() -> grant(ttlSeconds));
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      String leaseId = leaseId(etcdLease);
       long guardSeen;
       synchronized (this) {
         guardSeen = guardRevision;
       }
       engine.checkRoutesFree(registration);
-      StoredLease stored = new StoredLease(registration, leaseId, 0, ttl, Instant.now(), Instant.now().plus(ttl),
-          false);
-      TxnResponse response = await(client.getKVClient().txn()
-          .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)))
-          .Then(Op.put(bytes(LEASES + leaseId), ByteSequence.from(StoredLeaseCodec.encode(stored)),
-                  PutOption.builder().withLeaseId(etcdLease).build()),
-              Op.put(bytes(GUARD), bytes(leaseId), PutOption.DEFAULT))
-          .Else(Op.get(bytes(GUARD), GetOption.DEFAULT))
-          .commit(), "register " + registration.service() + "/" + registration.instance().id());
+      Instant now = Instant.now();
+      // Sequence 0: the commit's revision becomes the registration order. A drain belongs to the lease and stays.
+      StoredLease stored = new StoredLease(registration, leaseId, 0, ttl,
+          existing.map(StoredLease::registeredAt).orElse(now), now.plus(ttl),
+          existing.map(StoredLease::drained).orElse(false));
+      TxnResponse response;
+      try {
+        response = await(client.getKVClient().txn()
+            .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)))
+            .Then(Op.put(bytes(LEASES + leaseId), ByteSequence.from(StoredLeaseCodec.encode(stored)),
+                    PutOption.builder().withLeaseId(etcdLease).build()),
+                Op.put(bytes(GUARD), bytes(leaseId), PutOption.DEFAULT))
+            .Else(Op.get(bytes(GUARD), GetOption.DEFAULT))
+            .commit(), "register " + registration.service() + "/" + registration.instance().id());
+      } catch (StoreUnavailableException e) {
+        if (existing.isPresent() && leaseNotFound(e)) {
+          // The lease ran out between reading it and writing: the instance registers anew.
+          existing = Optional.empty();
+          etcdLease = grant(ttlSeconds);
+          continue;
+        }
+        throw e;
+      }
       if (response.isSucceeded()) {
         if (existing.isPresent()) {
           // A registration renews its lease, as it does in memory.
@@ -154,6 +171,14 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
         + "with concurrent registrations; try again", null);
   }
 
+  private long grant(long ttlSeconds) {
+    return await(client.getLeaseClient().grant(ttlSeconds), "grant a lease").getID();
+  }
+
+  private static boolean leaseNotFound(StoreUnavailableException e) {
+    return e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("lease not found");
+  }
+
   @Override
   public Optional<Lease> renew(String leaseId) {
     if (!engine.knows(leaseId)) {
@@ -163,7 +188,7 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
     try {
       ttl = await(client.getLeaseClient().keepAliveOnce(etcdLeaseId(leaseId)), "renew lease " + leaseId).getTTL();
     } catch (StoreUnavailableException e) {
-      if (e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("lease not found")) {
+      if (leaseNotFound(e)) {
         return Optional.empty();
       }
       throw e;
@@ -181,7 +206,7 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
       revision = await(client.getLeaseClient().revoke(etcdLeaseId(leaseId)), "deregister " + leaseId)
           .getHeader().getRevision();
     } catch (StoreUnavailableException e) {
-      if (e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("lease not found")) {
+      if (leaseNotFound(e)) {
         return false;
       }
       throw e;
@@ -216,6 +241,78 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
     engine.addChangeListener(listener);
   }
 
+  @Override
+  public List<RegisteredInstance> registeredInstances() {
+    return engine.registeredInstances();
+  }
+
+  /**
+   * Rewrites the lease with the drain mark, only if nobody changed it since it was read (else reads it again); the
+   * registration order stays, so a drain never changes which registration sets the service's routes.
+   */
+  @Override
+  public RegisteredInstance setDrained(String service, String instanceId, boolean drained) {
+    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      StoredLease current = engine.storedLease(service, instanceId)
+          .orElseThrow(() -> engine.registeredInstances().stream().anyMatch(i -> i.service().equals(service))
+              ? NotRegisteredException.instance(service, instanceId) : NotRegisteredException.service(service));
+      if (current.drained() != drained) {
+        StoredLease changed = new StoredLease(current.registration(), current.leaseId(), current.sequence(),
+            current.ttl(), current.registeredAt(), current.expiresAt(), drained);
+        ByteSequence key = bytes(LEASES + current.leaseId());
+        TxnResponse response = await(client.getKVClient().txn()
+            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(appliedModRevision(current))))
+            .Then(Op.put(key, ByteSequence.from(StoredLeaseCodec.encode(changed)),
+                PutOption.builder().withLeaseId(etcdLeaseId(current.leaseId())).build()))
+            .Else(Op.get(key, GetOption.DEFAULT))
+            .commit(), (drained ? "drain " : "undrain ") + service + "/" + instanceId);
+        List<KeyValue> now = response.isSucceeded() || response.getGetResponses().isEmpty() ? List.of()
+            : response.getGetResponses().get(0).getKvs();
+        awaitApplied(response.isSucceeded() || now.isEmpty() ? response.getHeader().getRevision()
+            : now.get(0).getModRevision());
+        if (!response.isSucceeded()) {
+          continue;
+        }
+      }
+      return engine.registeredInstances().stream()
+          .filter(i -> i.service().equals(service) && i.instance().id().equals(instanceId))
+          .findFirst()
+          .orElseThrow(() -> NotRegisteredException.instance(service, instanceId));
+    }
+    throw new StoreUnavailableException("etcd: the lease of " + service + "/" + instanceId + " kept changing; try "
+        + "again", null);
+  }
+
+  /** Revokes the instances' etcd leases, one by one: an eviction of a whole service is not one atomic step here. */
+  @Override
+  public List<String> evict(String service, Optional<String> instanceId) {
+    java.util.SortedMap<String, String> leases = engine.leaseIdsOf(service, instanceId);
+    for (String leaseId : leases.values()) {
+      deregister(leaseId);
+    }
+    return List.copyOf(leases.keySet());
+  }
+
+  @Override
+  public boolean evictIfStillDrained(String service, String instanceId, String leaseId) {
+    Optional<StoredLease> current = engine.storedLease(service, instanceId);
+    if (current.isEmpty() || !current.get().drained() || !current.get().leaseId().equals(leaseId)) {
+      return false;
+    }
+    return deregister(leaseId);
+  }
+
+  /** Quarantines are judged by each replica from the Envoys connected to it. */
+  @Override
+  public java.util.SortedMap<String, Quarantine> quarantined() {
+    return engine.quarantined();
+  }
+
+  @Override
+  public Optional<Quarantine> releaseQuarantine(String service) {
+    return engine.releaseQuarantine(service);
+  }
+
   /** The in-memory engine: admin views and quarantines read it. */
   public InMemoryRegistryStore engine() {
     return engine;
@@ -236,6 +333,7 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
   private void onWatch(WatchResponse response) {
     List<StoredLease> puts = new ArrayList<>();
     List<String> removals = new ArrayList<>();
+    java.util.Map<String, Long> written = new java.util.HashMap<>();
     long newestRevision = 0;
     long newestGuard = 0;
     for (WatchEvent event : response.getEvents()) {
@@ -249,16 +347,24 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
         if (event.getEventType() == WatchEvent.EventType.PUT) {
           try {
             puts.add(decode(kv));
+            written.put(leaseId, kv.getModRevision());
           } catch (RuntimeException e) {
             log.error("etcd key {} holds no lease this version can read ({}); ignored", key, e.getMessage());
           }
         } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
           removals.add(leaseId);
+          written.remove(leaseId);
+
         }
       }
     }
     // One response holds whole revisions, in order: puts and removals of one revision never touch the same lease.
     engine.apply(puts, removals);
+    // After the engine: a rewrite compares against a revision never newer than the content it read.
+    synchronized (modRevisions) {
+      modRevisions.keySet().removeAll(removals);
+      modRevisions.putAll(written);
+    }
     synchronized (this) {
       appliedRevision = Math.max(appliedRevision, newestRevision);
       guardRevision = Math.max(guardRevision, newestGuard);
@@ -308,10 +414,18 @@ public final class EtcdRegistryStore implements RegistryStore, AutoCloseable {
   }
 
   /** The lease as stored, ordered by etcd: the mod revision is its registration order on every replica. */
-  private static StoredLease decode(KeyValue kv) {
+  private StoredLease decode(KeyValue kv) {
     StoredLease value = StoredLeaseCodec.decode(kv.getValue().getBytes());
-    return new StoredLease(value.registration(), value.leaseId(), kv.getModRevision(), value.ttl(),
+    // A registration is written with sequence 0 and ordered by its commit; a rewrite (drain) keeps that order.
+    long sequence = value.sequence() > 0 ? value.sequence() : kv.getModRevision();
+    return new StoredLease(value.registration(), value.leaseId(), sequence, value.ttl(),
         value.registeredAt(), value.expiresAt(), value.drained());
+  }
+
+  private long appliedModRevision(StoredLease lease) {
+    synchronized (modRevisions) {
+      return modRevisions.getOrDefault(lease.leaseId(), lease.sequence());
+    }
   }
 
   static String leaseId(long etcdLeaseId) {

@@ -132,6 +132,23 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         .map(entry -> entry.leaseId);
   }
 
+  /** The live lease of a (service, instance) as a journal would store it, with its registration order. */
+  synchronized Optional<StoredLease> storedLease(String service, String instanceId) {
+    return Optional.ofNullable(entriesByService.getOrDefault(service, Map.of()).get(instanceId))
+        .map(Entry::stored);
+  }
+
+  /** The lease ids of a service's live instances, or of one of them, by instance id. */
+  synchronized java.util.SortedMap<String, String> leaseIdsOf(String service, Optional<String> instanceId) {
+    java.util.SortedMap<String, String> ids = new TreeMap<>();
+    if (instanceId.isPresent()) {
+      ids.put(instanceId.get(), liveEntry(service, instanceId.get()).leaseId);
+    } else {
+      liveEntries(service).forEach((id, entry) -> ids.put(id, entry.leaseId));
+    }
+    return ids;
+  }
+
   synchronized boolean knows(String leaseId) {
     return entriesByLease.containsKey(leaseId);
   }

@@ -97,6 +97,32 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
+  void aDrainMadeThroughOneReplicaHoldsOnEveryReplicaAndOutlivesARegistrationOfTheSameInstance() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    a.register(registration("orders", "o2", "/orders/v2"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+
+    assertThat(b.setDrained("orders", "o1", true).drained()).isTrue();
+    await().atMost(Duration.ofSeconds(1)).until(() -> a.state().services().get("orders").instances().size() == 1);
+    // The drain keeps o1's registration order: o2, registered later, still sets the routes.
+    assertThat(a.state().services()).isEqualTo(b.state().services());
+    assertThat(a.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+        .containsExactly("/orders/v2");
+
+    a.register(registration("orders", "o1", "/orders/v3"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().get("orders").routes().get(0)
+        .match().path().value().equals("/orders/v3"));
+    assertThat(b.engine().registeredInstances()).filteredOn(i -> i.instance().id().equals("o1"))
+        .extracting(RegisteredInstance::drained).containsExactly(true);
+
+    assertThat(a.evict("orders", Optional.empty())).containsExactly("o1", "o2");
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().isEmpty());
+    assertThatThrownBy(() -> b.setDrained("orders", "o1", false)).isInstanceOf(NotRegisteredException.class);
+  }
+
+  @Test
   void etcdExpiresALeaseThatNobodyRenewsOnEveryReplica() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
