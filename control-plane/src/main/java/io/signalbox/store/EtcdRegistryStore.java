@@ -61,7 +61,14 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final InMemoryRegistryStore engine;
   private final LeasePolicy leasePolicy;
   private final Duration timeout;
-  private final Watch.Watcher watcher;
+  private volatile Watch.Watcher watcher;
+  /** Reads the registry again when the watch has ended for good. */
+  private final java.util.concurrent.ScheduledExecutorService resyncs =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "etcd-resync");
+        thread.setDaemon(true);
+        return thread;
+      });
   /** The etcd revision up to which the engine has applied every change; guarded by {@code this}. */
   private long appliedRevision;
   /** The mod revision of the guard key in the applied state; guarded by {@code this}. */
@@ -75,26 +82,48 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     this.leasePolicy = leasePolicy;
     this.timeout = timeout;
     this.engine = InMemoryRegistryStore.replica(leasePolicy);
+    int leases = readAll();
+    log.info("Registry read from etcd at revision {}: {} lease(s)", appliedRevision(), leases);
+  }
+
+  /**
+   * Reads the whole registry, makes the engine hold exactly that, and follows it from there with a new watch.
+   * Returns how many leases there are.
+   */
+  private int readAll() {
     GetResponse all = await(client.getKVClient().get(bytes(ROOT), GetOption.builder().isPrefix(true).build()),
         "read the registry");
     List<KeyValue> kvs = new ArrayList<>(all.getKvs());
     kvs.sort(Comparator.comparingLong(KeyValue::getModRevision));
     List<StoredLease> puts = new ArrayList<>();
+    java.util.Map<String, Long> written = new java.util.HashMap<>();
+    long guard = 0;
     for (KeyValue kv : kvs) {
       String key = string(kv.getKey());
       if (key.equals(GUARD)) {
-        guardRevision = kv.getModRevision();
+        guard = kv.getModRevision();
       } else if (key.startsWith(LEASES)) {
         puts.add(decode(kv));
-        modRevisions.put(key.substring(LEASES.length()), kv.getModRevision());
+        written.put(key.substring(LEASES.length()), kv.getModRevision());
       }
     }
-    engine.apply(puts, List.of());
-    appliedRevision = all.getHeader().getRevision();
+    java.util.Set<String> gone = new java.util.HashSet<>(engine.leaseIds());
+    gone.removeAll(written.keySet());
+    engine.apply(puts, List.copyOf(gone));
+    synchronized (modRevisions) {
+      modRevisions.clear();
+      modRevisions.putAll(written);
+    }
+    long revision = all.getHeader().getRevision();
+    synchronized (this) {
+      guardRevision = guard;
+      appliedRevision = revision;
+      notifyAll();
+    }
     this.watcher = client.getWatchClient().watch(bytes(ROOT),
-        WatchOption.builder().isPrefix(true).withRevision(appliedRevision + 1).build(),
+        WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
         Watch.listener(this::onWatch, this::onWatchError));
-    log.info("Registry read from etcd at revision {}: {} lease(s)", appliedRevision, puts.size());
+    return puts.size();
   }
 
   /**
@@ -326,6 +355,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public void close() {
     closed = true;
+    resyncs.shutdownNow();
     watcher.close();
     client.close();
   }
@@ -372,13 +402,39 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
   }
 
+  /**
+   * jetcd resumes the watch from the last revision it delivered after a lost connection (tested); after a final
+   * error (e.g. etcd compacted the revisions this replica missed) it closes the watch, and the replica reads the
+   * whole registry again instead of serving a registry that no longer moves.
+   */
   private void onWatchError(Throwable error) {
-    // jetcd resumes the watch from the last revision it delivered after a lost connection (tested); a final error
-    // (such as a compacted revision) ends it, and this replica then no longer follows the registry.
-    if (!closed) {
-      log.warn("etcd watch: {} (resumed from the last revision seen unless the error is final; then restart this "
-          + "replica)", error.getMessage());
+    if (closed) {
+      return;
     }
+    log.warn("etcd watch: {}", error.getMessage());
+    resyncs.schedule(this::resyncIfWatchEnded, 100, TimeUnit.MILLISECONDS);
+  }
+
+  private void resyncIfWatchEnded() {
+    if (closed || !watcher.isClosed()) {
+      return;
+    }
+    try {
+      int leases = readAll();
+      log.warn("etcd watch had ended: registry read again at revision {} ({} lease(s))", appliedRevision(), leases);
+    } catch (RuntimeException e) {
+      log.warn("etcd watch had ended and the registry cannot be read yet ({}); trying again", e.getMessage());
+      resyncs.schedule(this::resyncIfWatchEnded, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Fault injection for tests: the watch ends as jetcd ends it after a final error, which it then reports. */
+  void endWatchForTest() {
+    watcher.close();
+  }
+
+  void reportWatchErrorForTest() {
+    onWatchError(new IllegalStateException("watch ended by the test"));
   }
 
   private synchronized void awaitApplied(long revision) {

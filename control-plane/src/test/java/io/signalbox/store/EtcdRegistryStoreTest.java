@@ -123,6 +123,27 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
+  void aReplicaWhoseWatchEndedForGoodReadsTheWholeRegistryAgain() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    Lease orders = a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+
+    b.endWatchForTest();
+    a.register(registration("users", "u1", "/users"), Optional.empty());
+    a.deregister(orders.id());
+    assertThat(b.state().services()).as("nothing moves without the watch").containsOnlyKeys("orders");
+    b.reportWatchErrorForTest();
+
+    await().atMost(Duration.ofSeconds(2))
+        .until(() -> b.state().services().keySet().equals(java.util.Set.of("users")));
+    assertThat(b.state().services()).isEqualTo(a.state().services());
+    // And it follows the registry again.
+    a.register(registration("carts", "c1", "/carts"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("carts"));
+  }
+
+  @Test
   void etcdExpiresALeaseThatNobodyRenewsOnEveryReplica() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
