@@ -74,6 +74,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   /** The mod revision of the guard key in the applied state; guarded by {@code this}. */
   private long guardRevision;
   private volatile boolean closed;
+  private final Object registrationLock = new Object();
   /** The mod revision of each lease key as applied, for rewrites that must not overwrite a newer write. */
   private final java.util.Map<String, Long> modRevisions = new java.util.HashMap<>();
 
@@ -153,6 +154,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     Optional<StoredLease> existing = engine.storedLease(registration.service(), registration.instance().id());
     long etcdLease = existing.map(lease -> etcdLeaseId(lease.leaseId()))
         .orElseGet(() -> grant(ttlSeconds));
+    // One guarded transaction at a time per replica: concurrent ones would all but one fail on the guard and retry
+    // (at 16 in flight, some gave up after 50 attempts). Replicas still race each other, and the guard decides.
+    synchronized (registrationLock) {
+      return registerSerially(registration, ttl, ttlSeconds, existing, etcdLease);
+    }
+  }
+
+  private Lease registerSerially(Registration registration, Duration ttl, long ttlSeconds,
+                                 Optional<StoredLease> existing, long etcdLease) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       String leaseId = leaseId(etcdLease);
       long guardSeen;

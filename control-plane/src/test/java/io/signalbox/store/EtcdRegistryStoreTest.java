@@ -178,6 +178,28 @@ class EtcdRegistryStoreTest {
     }
   }
 
+  @Test
+  void manyConcurrentRegistrationsThroughOneReplicaAllSucceed() throws Exception {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    try {
+      List<Future<Lease>> leases = new ArrayList<>();
+      for (int i = 0; i < 400; i++) {
+        Registration registration = registration("svc-" + (i % 20), "i-" + i, "/svc-" + (i % 20));
+        leases.add(pool.submit(() -> a.register(registration, Optional.empty())));
+      }
+      for (Future<Lease> lease : leases) {
+        assertThat(lease.get()).isNotNull();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(a.leaseCounts().live()).isEqualTo(400);
+    await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 400);
+    assertThat(b.state().services()).isEqualTo(a.state().services());
+  }
+
   private static Callable<Boolean> attempt(CountDownLatch start, EtcdRegistryStore store, Registration registration) {
     return () -> {
       start.await();
