@@ -55,6 +55,11 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       description = "kill -9 and restart this many times. Default: ${DEFAULT-VALUE}")
   int restarts;
 
+  @Option(names = "--etcd-endpoints", paramLabel = "URL[,URL...]",
+      description = "Also measure registrations/s with --store etcd against this etcd (start one with "
+          + "scripts/install-etcd.sh's /usr/bin/etcd; its registry prefix is left behind).")
+  String etcdEndpoints;
+
   @Option(names = "--cp-jvm-opt", description = "JVM option for the control plane (repeatable).")
   List<String> cpJvmOptions = new ArrayList<>();
 
@@ -85,8 +90,18 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     } finally {
       controlPlane.kill();
     }
+    double etcd = Double.NaN;
+    if (etcdEndpoints != null) {
+      try (ControlPlaneProcess replica = ControlPlaneProcess.start(workDir.resolve("etcd.log"), cpJvmOptions,
+          List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints))) {
+        etcd = registerAll(replica.grpcPort());
+      }
+    }
     System.out.printf("%nregistrations/s (%d calls in flight, %d instances over %d services):%n", concurrency,
         registrations, services);
+    if (etcdEndpoints != null) {
+      System.out.printf("  etcd:               %,10.0f/s   (%s)%n", etcd, etcdEndpoints);
+    }
     System.out.printf("  in memory:          %,10.0f/s%n", inMemory);
     System.out.printf("  embedded (MVStore): %,10.0f/s   store file %,d bytes%n", embedded,
         Files.size(dataDir.resolve("registry.mv.db")));

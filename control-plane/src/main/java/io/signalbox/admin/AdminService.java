@@ -40,6 +40,7 @@ import io.signalbox.store.Quarantine;
 import io.signalbox.store.RegisteredInstance;
 import io.signalbox.store.RegistryAdmin;
 import io.signalbox.store.RegistryStore;
+import io.signalbox.store.StoreUnavailableException;
 import io.signalbox.translate.XdsJson;
 import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.ProxyStatusTracker;
@@ -430,6 +431,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       return;
     } catch (NotRegisteredException e) {
       response.onError(Status.NOT_FOUND.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    } catch (StoreUnavailableException e) {
+      response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
       return;
     } catch (RuntimeException e) {
       log.error("Admin request failed", e);

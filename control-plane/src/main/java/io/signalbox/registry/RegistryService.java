@@ -16,6 +16,7 @@ import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.store.Lease;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.store.RouteConflictException;
+import io.signalbox.store.StoreUnavailableException;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,12 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
           .log("Rejected registration of service '{}': {}", registration.service(), e.getMessage());
       response.onError(Status.ALREADY_EXISTS.withDescription(e.getMessage()).asRuntimeException());
       return;
+    } catch (StoreUnavailableException e) {
+      metrics.registration(RegistrationOutcome.UNAVAILABLE);
+      log.warn("Registration of service '{}' not stored: {}", registration.service(), e.getMessage());
+      response.onError(Status.UNAVAILABLE.withDescription("the registry store is unavailable, try again: "
+          + e.getMessage()).asRuntimeException());
+      return;
     }
     metrics.registration(RegistrationOutcome.OK);
     // Not the lease id: it is the instance's credential for renewing and deregistering.
@@ -81,7 +88,18 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     return new StreamObserver<>() {
       @Override
       public void onNext(KeepAliveRequest request) {
-        Optional<Lease> lease = store.renew(request.getLeaseId());
+        Optional<Lease> lease;
+        try {
+          lease = store.renew(request.getLeaseId());
+        } catch (StoreUnavailableException e) {
+          // Not LEASE_UNKNOWN: the lease may well be alive, and registering again would fail the same way. The SDK
+          // opens a new stream and renews again.
+          synchronized (responses) {
+            responses.onError(Status.UNAVAILABLE.withDescription("the registry store is unavailable: "
+                + e.getMessage()).asRuntimeException());
+          }
+          return;
+        }
         KeepAliveResponse.Builder answer = KeepAliveResponse.newBuilder().setLeaseId(request.getLeaseId());
         if (lease.isPresent()) {
           answer.setStatus(KeepAliveResponse.Status.RENEWED)
@@ -110,7 +128,15 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   @Override
   public void deregister(DeregisterRequest request, StreamObserver<DeregisterResponse> response) {
-    if (!store.deregister(request.getLeaseId())) {
+    boolean deregistered;
+    try {
+      deregistered = store.deregister(request.getLeaseId());
+    } catch (StoreUnavailableException e) {
+      response.onError(Status.UNAVAILABLE.withDescription("the registry store is unavailable, try again: "
+          + e.getMessage()).asRuntimeException());
+      return;
+    }
+    if (!deregistered) {
       response.onError(Status.NOT_FOUND
           .withDescription("lease_id: lease '" + abbreviate(request.getLeaseId()) + "' is not known")
           .asRuntimeException());

@@ -16,10 +16,12 @@ import io.signalbox.metrics.MetricsServer;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
+import io.signalbox.store.EtcdRegistryStore;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseReaper;
 import io.signalbox.store.MvStoreJournal;
 import io.signalbox.store.RegistryJournal;
+import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
@@ -48,7 +50,11 @@ public final class ControlPlane implements AutoCloseable {
   private static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
   private final RegistryJournal journal;
+  /** What the gateway is built from, admin views and quarantines: the registry itself, or etcd's local copy. */
   private final InMemoryRegistryStore store;
+  /** Where registrations, keep-alives and expiry go: {@link #store}, or etcd. */
+  private final RegistryStore registry;
+  private final EtcdRegistryStore etcd;
   private final LeaseReaper reaper;
   private final SnapshotPublisher publisher;
   private final XdsCallbacks callbacks;
@@ -71,18 +77,33 @@ public final class ControlPlane implements AutoCloseable {
     }
     GatewaySettings settings = settingsWatcher != null ? settingsWatcher.current() : config.gateway();
     // The whole registry is read before anything listens; an unreadable store stops the start (never starts empty).
-    try {
-      this.journal = config.dataDirectory().<RegistryJournal>map(MvStoreJournal::open).orElse(RegistryJournal.NONE);
-    } catch (RuntimeException e) {
-      closeEarly();
-      throw e;
-    }
-    try {
-      this.store = InMemoryRegistryStore.restore(config.leasePolicy(), journal, config.leaseGrace());
-    } catch (RuntimeException e) {
-      journal.close();
-      closeEarly();
-      throw e;
+    if (!config.etcdEndpoints().isEmpty()) {
+      this.journal = RegistryJournal.NONE;
+      try {
+        this.etcd = EtcdRegistryStore.connect(config.etcdEndpoints(), config.leasePolicy(), config.etcdTimeout());
+      } catch (RuntimeException e) {
+        closeEarly();
+        throw e;
+      }
+      this.store = etcd.engine();
+      this.registry = etcd;
+    } else {
+      this.etcd = null;
+      try {
+        this.journal = config.dataDirectory().<RegistryJournal>map(MvStoreJournal::open)
+            .orElse(RegistryJournal.NONE);
+      } catch (RuntimeException e) {
+        closeEarly();
+        throw e;
+      }
+      try {
+        this.store = InMemoryRegistryStore.restore(config.leasePolicy(), journal, config.leaseGrace());
+      } catch (RuntimeException e) {
+        journal.close();
+        closeEarly();
+        throw e;
+      }
+      this.registry = store;
     }
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new SimpleCache<>(groups);
@@ -100,7 +121,7 @@ public final class ControlPlane implements AutoCloseable {
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
-        .addService(new RegistryService(store, new RegistrationValidator(config.hostResolver(),
+        .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),
             GatewaySettings.registrationRules(publisher::settings)), metrics))
         .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(metrics))
         .addService(health.getHealthService())
@@ -108,7 +129,7 @@ public final class ControlPlane implements AutoCloseable {
         .build();
     // The store is complete before anything is published: an empty first snapshot would blank every Envoy.
     publisher.start();
-    this.reaper = new LeaseReaper(store, config.leaseReapInterval(), metrics, config.massExpiry());
+    this.reaper = new LeaseReaper(registry, config.leaseReapInterval(), metrics, config.massExpiry());
     metrics.bindLeaseExpiryPaused(reaper::paused);
     metrics.bindRegistry(store);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
@@ -119,7 +140,8 @@ public final class ControlPlane implements AutoCloseable {
       throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
     }
     try {
-      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), store, store, publisher,
+      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), registry,
+          etcd != null ? etcd : store, publisher,
           callbacks.proxies(), cache);
       metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
     } catch (RuntimeException e) {
@@ -191,6 +213,9 @@ public final class ControlPlane implements AutoCloseable {
     reaper.close();
     publisher.close();
     journal.close();
+    if (etcd != null) {
+      etcd.close();
+    }
     metrics.close();
   }
 

@@ -6,6 +6,7 @@ import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.config.GatewaySettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -32,6 +33,9 @@ import java.util.Optional;
  *     restart forgets every registration until the services register again
  * @param leaseGrace how long every restored lease lives at least after a restart; empty means one TTL of each lease
  * @param massExpiry when the lease reaper holds expiry back because too many leases expired at once
+ * @param etcdEndpoints when not empty, the registry lives in etcd (shared by every replica that names the same
+ *     cluster) instead of the data directory, which is then unused
+ * @param etcdTimeout how long one etcd call may take before a registration fails as UNAVAILABLE
  */
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
@@ -39,7 +43,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
                                  Duration settingsPollInterval, String adminAddress, int adminPort,
                                  Duration stageTimeout, String metricsAddress, int metricsPort,
                                  Optional<Path> dataDirectory, Optional<Duration> leaseGrace,
-                                 MassExpiryProtection massExpiry) {
+                                 MassExpiryProtection massExpiry, List<String> etcdEndpoints,
+                                 Duration etcdTimeout) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
   public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
@@ -60,6 +65,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     dataDirectory = dataDirectory == null ? Optional.empty() : dataDirectory;
     leaseGrace = leaseGrace == null ? Optional.empty() : leaseGrace;
     Objects.requireNonNull(massExpiry);
+    etcdEndpoints = etcdEndpoints == null ? List.of() : List.copyOf(etcdEndpoints);
+    Objects.requireNonNull(etcdTimeout);
   }
 
   public static Builder builder() {
@@ -86,6 +93,19 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Path dataDirectory;
     private Duration leaseGrace;
     private MassExpiryProtection massExpiry = MassExpiryProtection.DEFAULT;
+    private List<String> etcdEndpoints = List.of();
+    private Duration etcdTimeout = Duration.ofSeconds(2);
+
+    /** Keeps the registry in etcd at these client URLs (e.g. {@code http://127.0.0.1:2379}). */
+    public Builder etcdEndpoints(List<String> endpoints) {
+      this.etcdEndpoints = List.copyOf(endpoints);
+      return this;
+    }
+
+    public Builder etcdTimeout(Duration timeout) {
+      this.etcdTimeout = timeout;
+      return this;
+    }
 
     public Builder dataDirectory(Optional<Path> directory) {
       this.dataDirectory = directory.orElse(null);
@@ -187,7 +207,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
           publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval,
           adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
           metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
-          Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry);
+          Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry,
+          etcdEndpoints, etcdTimeout);
     }
   }
 }

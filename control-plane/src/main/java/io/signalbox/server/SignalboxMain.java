@@ -2,6 +2,7 @@ package io.signalbox.server;
 
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
+import io.signalbox.store.StoreUnavailableException;
 import io.signalbox.store.StoreUnreadableException;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.InvalidSettingsException;
@@ -77,6 +78,23 @@ public final class SignalboxMain implements Callable<Integer> {
           + "the services register again.")
   boolean inMemory;
 
+  /** Where the registry lives. */
+  enum StoreKind { embedded, etcd }
+
+  @Option(names = "--store", paramLabel = "KIND", defaultValue = "embedded",
+      description = "Where the registry lives: embedded (one file in --data-dir, one control plane) or etcd "
+          + "(--etcd-endpoints; several replicas share it). Default: ${DEFAULT-VALUE}")
+  StoreKind store;
+
+  @Option(names = "--etcd-endpoints", paramLabel = "URL[,URL...]", split = ",",
+      description = "etcd client URLs for --store etcd, e.g. http://127.0.0.1:2379")
+  java.util.List<String> etcdEndpoints;
+
+  @Option(names = "--etcd-timeout", paramLabel = "DURATION", defaultValue = "2s", converter = DurationConverter.class,
+      description = "How long one etcd call may take before a registration is answered UNAVAILABLE. "
+          + "Default: ${DEFAULT-VALUE}")
+  Duration etcdTimeout;
+
   @Option(names = "--lease-grace", paramLabel = "DURATION", converter = DurationConverter.class,
       description = "After a restart, how long every stored lease lives at least, so that instances can renew "
           + "before anything expires. Default: one TTL of each lease")
@@ -105,7 +123,16 @@ public final class SignalboxMain implements Callable<Integer> {
         .leasePolicy(LeasePolicy.withDefault(leaseTtl))
         .stageTimeout(stageTimeout)
         .massExpiry(new MassExpiryProtection(maxExpiryShare, MassExpiryProtection.DEFAULT.floor()));
-    if (!inMemory) {
+    if (store == StoreKind.etcd) {
+      if (etcdEndpoints == null || etcdEndpoints.isEmpty()) {
+        System.err.println("signalbox: --store etcd needs --etcd-endpoints (e.g. http://127.0.0.1:2379)");
+        return 2;
+      }
+      config.etcdEndpoints(etcdEndpoints).etcdTimeout(etcdTimeout);
+    } else if (etcdEndpoints != null && !etcdEndpoints.isEmpty()) {
+      System.err.println("signalbox: --etcd-endpoints is only used with --store etcd");
+      return 2;
+    } else if (!inMemory) {
       config.dataDirectory(dataDirectory);
     }
     if (leaseGrace != null) {
@@ -125,6 +152,10 @@ public final class SignalboxMain implements Callable<Integer> {
       controlPlane = ControlPlane.start(config.build());
     } catch (InvalidSettingsException e) {
       System.err.println("signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
+      return 2;
+    } catch (StoreUnavailableException e) {
+      System.err.println("signalbox: cannot read the registry from etcd " + etcdEndpoints + ": " + e.getMessage()
+          + ". Refusing to start with an empty registry.");
       return 2;
     } catch (StoreUnreadableException e) {
       System.err.println("signalbox: " + e.getMessage() + ". Refusing to start with an empty registry: that would "

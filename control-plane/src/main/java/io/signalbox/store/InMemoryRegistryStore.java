@@ -113,6 +113,106 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return store;
   }
 
+  /**
+   * An engine for a store that keeps the registry elsewhere ({@link EtcdRegistryStore}): it holds no journal and
+   * expires nothing itself; changes come in through {@link #apply} in the order the shared store made them.
+   */
+  static InMemoryRegistryStore replica(LeasePolicy leasePolicy) {
+    return new InMemoryRegistryStore(leasePolicy, System::nanoTime, RegistryJournal.NONE);
+  }
+
+  /** @throws RouteConflictException when another service owns one of the registration's routes */
+  synchronized void checkRoutesFree(Registration registration) {
+    checkOwnership(registration);
+  }
+
+  /** The lease id of a live (service, instance), if any. */
+  synchronized Optional<String> leaseIdOf(String service, String instanceId) {
+    return Optional.ofNullable(entriesByService.getOrDefault(service, Map.of()).get(instanceId))
+        .map(entry -> entry.leaseId);
+  }
+
+  /** The live lease of a (service, instance) as a journal would store it, with its registration order. */
+  synchronized Optional<StoredLease> storedLease(String service, String instanceId) {
+    return Optional.ofNullable(entriesByService.getOrDefault(service, Map.of()).get(instanceId))
+        .map(Entry::stored);
+  }
+
+  /** The lease ids of a service's live instances, or of one of them, by instance id. */
+  synchronized java.util.SortedMap<String, String> leaseIdsOf(String service, Optional<String> instanceId) {
+    java.util.SortedMap<String, String> ids = new TreeMap<>();
+    if (instanceId.isPresent()) {
+      ids.put(instanceId.get(), liveEntry(service, instanceId.get()).leaseId);
+    } else {
+      liveEntries(service).forEach((id, entry) -> ids.put(id, entry.leaseId));
+    }
+    return ids;
+  }
+
+  synchronized boolean knows(String leaseId) {
+    return entriesByLease.containsKey(leaseId);
+  }
+
+  synchronized java.util.Set<String> leaseIds() {
+    return java.util.Set.copyOf(entriesByLease.keySet());
+  }
+
+  /**
+   * Applies changes the shared store already committed, in its order: puts replace the lease (and any other lease
+   * of the same instance), removals forget it. No ownership check: the shared store's transaction made it. The
+   * leases never expire here (the shared store expires them and reports a removal). Listeners hear once.
+   */
+  void apply(List<StoredLease> puts, List<String> removals) {
+    boolean changed = false;
+    synchronized (this) {
+      long never = nanoClock.getAsLong() + Duration.ofDays(3650).toNanos();
+      for (StoredLease lease : puts) {
+        Registration registration = lease.registration();
+        Entry replaced = entriesByLease.remove(lease.leaseId());
+        Map<String, Entry> instances = entriesByService.computeIfAbsent(registration.service(),
+            s -> new HashMap<>());
+        Entry sameInstance = instances.get(registration.instance().id());
+        if (sameInstance != null) {
+          entriesByLease.remove(sameInstance.leaseId);
+        }
+        if (replaced != null && !replaced.registration.service().equals(registration.service())) {
+          changed |= removeFromService(replaced);
+        }
+        Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(), never,
+            lease.registeredAt());
+        entry.drained = lease.drained();
+        instances.put(registration.instance().id(), entry);
+        entriesByLease.put(entry.leaseId, entry);
+        sequence = Math.max(sequence, lease.sequence());
+        if (recompute(registration.service())) {
+          changed = true;
+          registeredRevisions.put(registration.service(), revision);
+          releaseIfRegisteredAnew(registration.service());
+        }
+      }
+      for (String leaseId : removals) {
+        Entry entry = entriesByLease.get(leaseId);
+        if (entry != null) {
+          changed |= remove(entry);
+        }
+      }
+    }
+    if (changed) {
+      notifyListeners();
+    }
+  }
+
+  private boolean removeFromService(Entry entry) {
+    Map<String, Entry> instances = entriesByService.get(entry.registration.service());
+    if (instances != null && instances.get(entry.registration.instance().id()) == entry) {
+      instances.remove(entry.registration.instance().id());
+      if (instances.isEmpty()) {
+        entriesByService.remove(entry.registration.service());
+      }
+    }
+    return recompute(entry.registration.service());
+  }
+
   @Override
   public Lease register(Registration registration, Optional<Duration> requestedTtl) {
     Duration ttl = leasePolicy.grant(requestedTtl);

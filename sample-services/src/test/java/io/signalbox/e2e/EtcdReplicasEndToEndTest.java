@@ -1,0 +1,153 @@
+package io.signalbox.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.SnapshotResources;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.registry.v1.Instance;
+import io.signalbox.registry.v1.PathMatch;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.registry.v1.Route;
+import io.signalbox.samples.EchoService;
+import io.signalbox.server.ControlPlane;
+import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.EnvoyLogsOnFailure;
+import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.EtcdProcess;
+import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.HttpProbe;
+import io.signalbox.xds.ContentVersionedSnapshot;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Two control-plane replicas on one real etcd, and a real Envoy connected to one of them. */
+@ExtendWith(EnvoyLogsOnFailure.class)
+class EtcdReplicasEndToEndTest {
+
+  private final List<AutoCloseable> owned = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = owned.size() - 1; i >= 0; i--) {
+      owned.get(i).close();
+    }
+  }
+
+  private <T extends AutoCloseable> T own(T closeable) {
+    owned.add(closeable);
+    return closeable;
+  }
+
+  private ControlPlane replica(EtcdProcess etcd, int gatewayPort) {
+    return own(ControlPlane.start(ControlPlaneConfig.builder()
+        .grpcAddress("127.0.0.1")
+        .grpcPort(0)
+        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .etcdEndpoints(List.of(etcd.endpoint()))
+        .etcdTimeout(Duration.ofSeconds(1))
+        .build()));
+  }
+
+  private RegistryGrpc.RegistryBlockingStub registry(ControlPlane controlPlane) {
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
+        .build();
+    own(channel::shutdownNow);
+    return RegistryGrpc.newBlockingStub(channel);
+  }
+
+  private static RegisterRequest registration(String service, int port) {
+    return RegisterRequest.newBuilder()
+        .setService(service)
+        .setInstance(Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(port))
+        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+        .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(60))
+        .build();
+  }
+
+  @Test
+  void anEnvoyOnReplicaBServesWhatIsRegisteredThroughReplicaAAndBothBuildTheSameSnapshot() {
+    EtcdProcess etcd = own(EtcdProcess.launch());
+    int gatewayPort = FreePorts.allocate();
+    ControlPlane a = replica(etcd, gatewayPort);
+    ControlPlane b = replica(etcd, gatewayPort);
+    EnvoyProcess envoy = own(EnvoyProcess.builder().nodeId("edge-b").nodeCluster("edge").xdsPort(b.grpcPort())
+        .start());
+    envoy.awaitReady();
+    EchoService orders = own(EchoService.start("orders", "orders-1", "127.0.0.1", 0));
+
+    registry(a).withDeadlineAfter(5, TimeUnit.SECONDS).register(registration("orders", orders.port()));
+
+    HttpProbe.awaitStatus("http://127.0.0.1:" + gatewayPort + "/orders", 200, Duration.ofSeconds(1));
+    await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> {
+      ContentVersionedSnapshot snapshotA = a.publisher().current();
+      ContentVersionedSnapshot snapshotB = b.publisher().current();
+      assertThat(snapshotB.version()).isEqualTo(snapshotA.version());
+      assertThat(bytes(snapshotB)).isEqualTo(bytes(snapshotA)).isNotEmpty();
+    });
+  }
+
+  @Test
+  void withoutEtcdRegistrationsAreUnavailableWhileRegisteredRoutesKeepServingUntilEtcdReturns() {
+    EtcdProcess etcd = own(EtcdProcess.launch());
+    int gatewayPort = FreePorts.allocate();
+    ControlPlane a = replica(etcd, gatewayPort);
+    ControlPlane b = replica(etcd, gatewayPort);
+    EnvoyProcess envoy = own(EnvoyProcess.builder().nodeId("edge-b").nodeCluster("edge").xdsPort(b.grpcPort())
+        .start());
+    envoy.awaitReady();
+    EchoService orders = own(EchoService.start("orders", "orders-1", "127.0.0.1", 0));
+    EchoService users = own(EchoService.start("users", "users-1", "127.0.0.1", 0));
+    registry(a).withDeadlineAfter(5, TimeUnit.SECONDS).register(registration("orders", orders.port()));
+    HttpProbe.awaitStatus("http://127.0.0.1:" + gatewayPort + "/orders", 200, Duration.ofSeconds(5));
+
+    etcd.stop();
+
+    assertThatThrownBy(() -> registry(a).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .register(registration("users", users.port())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    for (int i = 0; i < 10; i++) {
+      assertThat(HttpProbe.get("http://127.0.0.1:" + gatewayPort + "/orders").status()).isEqualTo(200);
+    }
+
+    etcd.start();
+
+    await().atMost(Duration.ofSeconds(15)).ignoreExceptionsInstanceOf(StatusRuntimeException.class)
+        .until(() -> registry(a).withDeadlineAfter(5, TimeUnit.SECONDS)
+            .register(registration("users", users.port())) != null);
+    HttpProbe.awaitStatus("http://127.0.0.1:" + gatewayPort + "/users", 200, Duration.ofSeconds(5));
+    assertThat(HttpProbe.get("http://127.0.0.1:" + gatewayPort + "/orders").status()).isEqualTo(200);
+  }
+
+  /** Every resource of the snapshot as its serialized bytes, by type and name. */
+  private static SortedMap<String, ByteString> bytes(ContentVersionedSnapshot snapshot) {
+    SortedMap<String, ByteString> all = new TreeMap<>();
+    add(all, "clusters", snapshot.clusters());
+    add(all, "endpoints", snapshot.endpoints());
+    add(all, "listeners", snapshot.listeners());
+    add(all, "routes", snapshot.routes());
+    add(all, "secrets", snapshot.secrets());
+    return all;
+  }
+
+  private static <T extends Message> void add(SortedMap<String, ByteString> all, String type,
+                                              SnapshotResources<T> resources) {
+    resources.resources().forEach((name, resource) -> all.put(type + "/" + name, resource.toByteString()));
+  }
+}
