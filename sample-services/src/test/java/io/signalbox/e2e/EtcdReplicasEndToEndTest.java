@@ -135,6 +135,61 @@ class EtcdReplicasEndToEndTest {
     assertThat(HttpProbe.get("http://127.0.0.1:" + gatewayPort + "/orders").status()).isEqualTo(200);
   }
 
+  /**
+   * The bootstrap lists both replicas. The one the Envoy is connected to goes away: the Envoy fails over to the
+   * other, which has the same registry from etcd and so the same version strings, so nothing is re-sent and no
+   * request fails.
+   */
+  @Test
+  void anEnvoyFailsOverToTheOtherReplicaWithoutConfigChurnOrFailedRequests() throws Exception {
+    EtcdProcess etcd = own(EtcdProcess.launch());
+    int gatewayPort = FreePorts.allocate();
+    ControlPlane a = replica(etcd, gatewayPort);
+    ControlPlane b = replica(etcd, gatewayPort);
+    EchoService orders = own(EchoService.start("orders", "orders-1", "127.0.0.1", 0));
+    registry(a).withDeadlineAfter(5, TimeUnit.SECONDS).register(registration("orders", orders.port()));
+    await().atMost(Duration.ofSeconds(2)).until(() -> b.publisher().current() != null
+        && b.publisher().current().version().equals(a.publisher().current().version()));
+    EnvoyProcess envoy = own(EnvoyProcess.builder().nodeId("edge-ab").nodeCluster("edge")
+        .xdsPorts(List.of(a.grpcPort(), b.grpcPort())).start());
+    envoy.awaitReady();
+    String url = "http://127.0.0.1:" + gatewayPort + "/orders";
+    HttpProbe.awaitStatus(url, 200, Duration.ofSeconds(5));
+    ControlPlane connected = a.xdsCallbacks().proxies().proxies().isEmpty() ? b : a;
+    ControlPlane other = connected == a ? b : a;
+    long clusterUpdates = envoy.statValue("cluster_manager.cds.update_success");
+    long listenerUpdates = envoy.statValue("listener_manager.lds.update_success");
+
+    java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+    List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+    Thread load = new Thread(() -> {
+      while (running.get()) {
+        int status;
+        try {
+          status = HttpProbe.get(url).status();
+        } catch (RuntimeException e) {
+          status = -1;
+        }
+        statuses.add(status);
+      }
+    }, "load");
+    load.start();
+    try {
+      connected.close();
+      await().atMost(Duration.ofSeconds(15)).until(() -> !other.xdsCallbacks().proxies().proxies().isEmpty());
+      Thread.sleep(500);
+    } finally {
+      running.set(false);
+      load.join();
+    }
+
+    assertThat(statuses).as("requests while the Envoy failed over").hasSizeGreaterThan(10).containsOnly(200);
+    assertThat(envoy.statValue("cluster_manager.cds.update_success")).as("clusters re-sent")
+        .isEqualTo(clusterUpdates);
+    assertThat(envoy.statValue("listener_manager.lds.update_success")).as("listeners re-sent")
+        .isEqualTo(listenerUpdates);
+  }
+
   /** Every resource of the snapshot as its serialized bytes, by type and name. */
   private static SortedMap<String, ByteString> bytes(ContentVersionedSnapshot snapshot) {
     SortedMap<String, ByteString> all = new TreeMap<>();
