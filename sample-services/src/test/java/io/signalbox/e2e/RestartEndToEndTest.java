@@ -131,6 +131,90 @@ class RestartEndToEndTest {
     }
   }
 
+  /**
+   * The same through a real {@code kill -9}: the control plane runs as its own process ({@code SignalboxMain} with
+   * {@code --data-dir}), is killed with SIGKILL while the load loop runs through Envoy, and is started again on the
+   * same port and data directory.
+   */
+  @Test
+  void killMinusNineOfTheControlPlaneProcessFailsNoRequestAndChangesNoConfiguration() throws Exception {
+    List<AutoCloseable> owned = new ArrayList<>();
+    Process controlPlane = startControlPlaneProcess("first");
+    try (EnvoyProcess envoy = EnvoyProcess.builder().nodeId("edge-k9").nodeCluster("edge").xdsPort(grpcPort).start()) {
+      EchoService backend = EchoService.start("orders", "orders-1", "127.0.0.1", 0);
+      owned.add(backend);
+      register("orders", "orders-1", backend.port());
+      envoy.awaitReady();
+      String orders = "http://127.0.0.1:" + gatewayPort + "/orders";
+      HttpProbe.awaitStatus(orders, 200, Duration.ofSeconds(15));
+      await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ofMillis(500)).until(() -> {
+        String first = envoy.configDump();
+        Thread.sleep(300);
+        return versions(first).equals(versions(envoy.configDump()));
+      });
+      Map<String, String> versionsBefore = versions(envoy.configDump());
+      Map<String, Long> churnBefore = churn(envoy);
+
+      LoadLoop load = LoadLoop.start(List.of(orders));
+      try {
+        Thread.sleep(500);
+        controlPlane.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL: no shutdown hook, no flush
+        await().atMost(Duration.ofSeconds(15)).until(() -> envoy.statValue("control_plane.connected_state") == 0);
+        Thread.sleep(1000);
+        int servedDuringOutage = load.succeeded();
+
+        controlPlane = startControlPlaneProcess("restarted");
+        await().atMost(Duration.ofSeconds(45)).until(() -> envoy.statValue("control_plane.connected_state") == 1);
+        Thread.sleep(1000);
+        load.stop();
+        System.out.printf("kill -9 e2e: %d requests served, %d during the outage%n", load.succeeded(),
+            servedDuringOutage);
+
+        assertThat(load.failures()).as("requests failed through Envoy: %s", load.lastFailure()).isZero();
+        assertThat(servedDuringOutage).isPositive();
+        assertThat(versions(envoy.configDump())).as("version_info per type and resource").isEqualTo(versionsBefore);
+        assertThat(churn(envoy)).isEqualTo(churnBefore);
+      } finally {
+        load.stop();
+      }
+    } finally {
+      controlPlane.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      for (AutoCloseable closeable : owned) {
+        closeable.close();
+      }
+    }
+  }
+
+  /** {@code SignalboxMain} in a JVM of its own, on this test's ports and data directory; returns once it listens. */
+  private Process startControlPlaneProcess(String name) throws Exception {
+    java.nio.file.Files.createDirectories(Path.of("target", "control-plane-runs"));
+    Path log = java.nio.file.Files.createTempFile(Path.of("target", "control-plane-runs"), name + "-", ".log");
+    Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain",
+        "--grpc-address", "127.0.0.1", "--grpc-port", Integer.toString(grpcPort),
+        "--gateway-address", "127.0.0.1", "--gateway-port", Integer.toString(gatewayPort),
+        "--admin-port", "0", "--metrics-port", "0", "--data-dir", dataDirectory.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+    try {
+      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        if (!process.isAlive()) {
+          throw new IllegalStateException("the control plane exited: " + java.nio.file.Files.readString(log));
+        }
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", grpcPort)) {
+          return true;
+        } catch (java.io.IOException notYet) {
+          return false;
+        }
+      });
+    } catch (RuntimeException e) {
+      process.destroyForcibly();
+      throw e;
+    }
+    return process;
+  }
+
   private void register(String service, String instanceId, int port) {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     try {
