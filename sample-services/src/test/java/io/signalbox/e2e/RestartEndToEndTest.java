@@ -81,13 +81,7 @@ class RestartEndToEndTest {
       HttpProbe.awaitStatus(orders, 200, Duration.ofSeconds(15));
       HttpProbe.awaitStatus(users, 200, Duration.ofSeconds(15));
       await().atMost(Duration.ofSeconds(15)).until(() -> !controlPlane.publisher().changesPending());
-      // Settled: Envoy has applied the last snapshot (EDS included) when its versions stop moving.
-      await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ofMillis(500)).until(() -> {
-        String first = envoy.configDump();
-        Thread.sleep(300);
-        return versions(first).equals(versions(envoy.configDump()));
-      });
-      Map<String, String> versionsBefore = versions(envoy.configDump());
+      Map<String, String> versionsBefore = settledVersions(envoy);
       Map<String, Long> churnBefore = churn(envoy);
       assertThat(versionsBefore).containsKeys("clusters", "listeners").hasSizeGreaterThan(4)
           .allSatisfy((name, version) -> assertThat(version).as(name).isNotEmpty());
@@ -147,12 +141,7 @@ class RestartEndToEndTest {
       envoy.awaitReady();
       String orders = "http://127.0.0.1:" + gatewayPort + "/orders";
       HttpProbe.awaitStatus(orders, 200, Duration.ofSeconds(15));
-      await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ofMillis(500)).until(() -> {
-        String first = envoy.configDump();
-        Thread.sleep(300);
-        return versions(first).equals(versions(envoy.configDump()));
-      });
-      Map<String, String> versionsBefore = versions(envoy.configDump());
+      Map<String, String> versionsBefore = settledVersions(envoy);
       Map<String, Long> churnBefore = churn(envoy);
 
       LoadLoop load = LoadLoop.start(List.of(orders));
@@ -213,6 +202,16 @@ class RestartEndToEndTest {
       throw e;
     }
     return process;
+  }
+
+  /** Envoy's versions once it has applied the last snapshot (EDS included): when they stop moving. */
+  private static Map<String, String> settledVersions(EnvoyProcess envoy) throws Exception {
+    await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ofMillis(500)).until(() -> {
+      String first = envoy.configDump();
+      Thread.sleep(300);
+      return versions(first).equals(versions(envoy.configDump()));
+    });
+    return versions(envoy.configDump());
   }
 
   private void register(String service, String instanceId, int port) {
