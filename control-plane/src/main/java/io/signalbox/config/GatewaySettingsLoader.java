@@ -390,7 +390,13 @@ public final class GatewaySettingsLoader {
     }
 
     private static Duration positiveDuration(String field, String text) {
-      Duration duration = Durations.parse(field, text);
+      check(text != null, field, "is required");
+      Duration duration;
+      try {
+        duration = DurationText.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSettingsException(field + ": " + e.getMessage());
+      }
       check(!duration.isNegative() && !duration.isZero(), field, "must be positive");
       return duration;
     }
@@ -398,33 +404,6 @@ public final class GatewaySettingsLoader {
     private static void check(boolean condition, String field, String message) {
       if (!condition) {
         throw new InvalidSettingsException(field + ": " + message);
-      }
-    }
-  }
-
-  /** "10s", "500ms", "5m", "1h" or ISO-8601 "PT10S". */
-  static final class Durations {
-    private static final Pattern SHORT = Pattern.compile("(\\d+)(ms|s|m|h)");
-
-    static Duration parse(String field, String text) {
-      if (text == null) {
-        throw new InvalidSettingsException(field + ": is required");
-      }
-      String value = text.trim().toLowerCase(Locale.ROOT);
-      var matcher = SHORT.matcher(value);
-      if (matcher.matches()) {
-        long amount = Long.parseLong(matcher.group(1));
-        return switch (matcher.group(2)) {
-          case "ms" -> Duration.ofMillis(amount);
-          case "s" -> Duration.ofSeconds(amount);
-          case "m" -> Duration.ofMinutes(amount);
-          default -> Duration.ofHours(amount);
-        };
-      }
-      try {
-        return Duration.parse(text.trim());
-      } catch (java.time.format.DateTimeParseException e) {
-        throw new InvalidSettingsException(field + ": '" + text + "' is not a duration such as 500ms, 10s or 5m");
       }
     }
   }

@@ -4,6 +4,7 @@ import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.store.StoreUnavailableException;
 import io.signalbox.store.StoreUnreadableException;
+import io.signalbox.config.DurationText;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.InvalidSettingsException;
 import java.nio.file.Path;
@@ -187,24 +188,15 @@ public final class SignalboxMain implements Callable<Integer> {
     }
   }
 
-  /** Accepts "10s", "500ms", "2m" as well as ISO-8601 "PT10S". */
+  /** Accepts "10s", "500ms", "2m" as well as ISO-8601 "PT10S" (see {@link DurationText}). */
   public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      String text = value.trim().toLowerCase(java.util.Locale.ROOT);
-      if (text.startsWith("pt")) {
-        return Duration.parse(text);
+      try {
+        return DurationText.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
       }
-      if (text.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2)));
-      }
-      long amount = Long.parseLong(text.substring(0, text.length() - 1));
-      return switch (text.charAt(text.length() - 1)) {
-        case 's' -> Duration.ofSeconds(amount);
-        case 'm' -> Duration.ofMinutes(amount);
-        case 'h' -> Duration.ofHours(amount);
-        default -> throw new CommandLine.TypeConversionException("'" + value + "' is not a duration like 10s");
-      };
     }
   }
 }
