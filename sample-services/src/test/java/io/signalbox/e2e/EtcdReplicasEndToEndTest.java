@@ -64,6 +64,14 @@ class EtcdReplicasEndToEndTest {
         .build()));
   }
 
+  /** A ready Envoy of group "edge" connected to {@code replica} only. */
+  private EnvoyProcess envoyOn(ControlPlane replica) {
+    EnvoyProcess envoy = own(EnvoyProcess.builder().nodeId("edge-b").nodeCluster("edge")
+        .xdsPort(replica.grpcPort()).start());
+    envoy.awaitReady();
+    return envoy;
+  }
+
   private RegistryGrpc.RegistryBlockingStub registry(ControlPlane controlPlane) {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
         .build();
@@ -86,9 +94,7 @@ class EtcdReplicasEndToEndTest {
     int gatewayPort = FreePorts.allocate();
     ControlPlane a = replica(etcd, gatewayPort);
     ControlPlane b = replica(etcd, gatewayPort);
-    EnvoyProcess envoy = own(EnvoyProcess.builder().nodeId("edge-b").nodeCluster("edge").xdsPort(b.grpcPort())
-        .start());
-    envoy.awaitReady();
+    envoyOn(b);
     EchoService orders = own(EchoService.start("orders", "orders-1", "127.0.0.1", 0));
 
     registry(a).withDeadlineAfter(5, TimeUnit.SECONDS).register(registration("orders", orders.port()));
@@ -108,9 +114,7 @@ class EtcdReplicasEndToEndTest {
     int gatewayPort = FreePorts.allocate();
     ControlPlane a = replica(etcd, gatewayPort);
     ControlPlane b = replica(etcd, gatewayPort);
-    EnvoyProcess envoy = own(EnvoyProcess.builder().nodeId("edge-b").nodeCluster("edge").xdsPort(b.grpcPort())
-        .start());
-    envoy.awaitReady();
+    envoyOn(b);
     EchoService orders = own(EchoService.start("orders", "orders-1", "127.0.0.1", 0));
     EchoService users = own(EchoService.start("users", "users-1", "127.0.0.1", 0));
     registry(a).withDeadlineAfter(5, TimeUnit.SECONDS).register(registration("orders", orders.port()));
