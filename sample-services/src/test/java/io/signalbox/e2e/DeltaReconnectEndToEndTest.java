@@ -11,6 +11,7 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
@@ -22,8 +23,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,7 +93,7 @@ class DeltaReconnectEndToEndTest {
     serve(client(controlPlaneB), "stays", stays);
     await().atMost(PROPAGATION).until(() -> controlPlaneB.publisher().current().resources().clusters().stream()
         .anyMatch(cluster -> cluster.getName().equals(XdsNames.serviceCluster("stays"))));
-    try (TrafficLoop traffic = TrafficLoop.start(url("/stays"))) {
+    try (LoadLoop traffic = LoadLoop.start("traffic-loop", List.of(url("/stays")), Duration.ofMillis(20))) {
       controlPlaneA.close();
       awaitStreamOn(controlPlaneB);
 
@@ -107,7 +106,7 @@ class DeltaReconnectEndToEndTest {
       assertThat(HttpProbe.get(url("/stays")).status()).isEqualTo(200);
 
       assertThat(traffic.stop()).as("requests to the service that stayed").isGreaterThan(0);
-      assertThat(traffic.failures()).as("failed requests: %s", traffic.failureStatuses()).isZero();
+      assertThat(traffic.failures()).as("failed requests: %s", traffic.statuses()).isZero();
     }
   }
 
@@ -209,58 +208,4 @@ class DeltaReconnectEndToEndTest {
         .orElse(null);
   }
 
-  /** Requests in a loop on one thread until stopped; every answer but 200 counts as a failure. */
-  private static final class TrafficLoop implements AutoCloseable {
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private final AtomicInteger requests = new AtomicInteger();
-    private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
-    private final Thread thread;
-
-    private TrafficLoop(String url) {
-      thread = new Thread(() -> {
-        while (running.get()) {
-          try {
-            int status = HttpProbe.get(url).status();
-            if (status != 200) {
-              failures.add(String.valueOf(status));
-            }
-          } catch (RuntimeException e) {
-            failures.add(e.toString());
-          }
-          requests.incrementAndGet();
-          try {
-            Thread.sleep(20);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }, "traffic-loop");
-      thread.setDaemon(true);
-    }
-
-    static TrafficLoop start(String url) {
-      TrafficLoop loop = new TrafficLoop(url);
-      loop.thread.start();
-      return loop;
-    }
-
-    int stop() throws InterruptedException {
-      running.set(false);
-      thread.join(Duration.ofSeconds(10).toMillis());
-      return requests.get();
-    }
-
-    int failures() {
-      return failures.size();
-    }
-
-    List<String> failureStatuses() {
-      return List.copyOf(failures);
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      stop();
-    }
-  }
 }

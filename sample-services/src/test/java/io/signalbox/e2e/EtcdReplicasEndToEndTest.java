@@ -20,6 +20,7 @@ import io.signalbox.registry.v1.Route;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.EtcdProcess;
@@ -164,30 +165,17 @@ class EtcdReplicasEndToEndTest {
     long clusterUpdates = envoy.statValue("cluster_manager.cds.update_success");
     long listenerUpdates = envoy.statValue("listener_manager.lds.update_success");
 
-    java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-    List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
-    Thread load = new Thread(() -> {
-      while (running.get()) {
-        int status;
-        try {
-          status = HttpProbe.get(url).status();
-        } catch (RuntimeException e) {
-          status = -1;
-        }
-        statuses.add(status);
-      }
-    }, "load");
-    load.start();
+    LoadLoop load = LoadLoop.start("load", List.of(url), Duration.ZERO);
     try {
       connected.close();
       await().atMost(Duration.ofSeconds(15)).until(() -> !other.xdsCallbacks().proxies().proxies().isEmpty());
       Thread.sleep(500);
     } finally {
-      running.set(false);
-      load.join();
+      load.stop();
     }
 
-    assertThat(statuses).as("requests while the Envoy failed over").hasSizeGreaterThan(10).containsOnly(200);
+    assertThat(load.sent()).as("requests while the Envoy failed over").isGreaterThan(10);
+    assertThat(load.statuses()).as("statuses while the Envoy failed over").containsOnlyKeys(200);
     assertThat(envoy.statValue("cluster_manager.cds.update_success")).as("clusters re-sent")
         .isEqualTo(clusterUpdates);
     assertThat(envoy.statValue("listener_manager.lds.update_success")).as("listeners re-sent")

@@ -6,6 +6,7 @@ import io.signalbox.client.Registration;
 import io.signalbox.client.Routes;
 import io.signalbox.samples.EchoService;
 import io.signalbox.client.ServiceRegistration;
+import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.HttpProbe;
@@ -15,9 +16,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -45,25 +43,8 @@ class MakeBeforeBreakEndToEndTest {
       HttpProbe.awaitStatus(gateway.url("/steady"), 200, REACHES_ENVOY);
       HttpProbe.awaitStatus(gateway.url("/stable"), 200, REACHES_ENVOY);
 
-      Map<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
-      AtomicBoolean running = new AtomicBoolean(true);
-      List<Thread> load = new ArrayList<>();
-      for (String path : List.of("/steady/x", "/stable/x")) {
-        Thread thread = new Thread(() -> {
-          while (running.get()) {
-            int status;
-            try {
-              status = HttpProbe.get(gateway.url(path)).status();
-            } catch (RuntimeException e) {
-              status = -1;
-            }
-            statuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet();
-          }
-        }, "load" + path);
-        thread.start();
-        load.add(thread);
-      }
-
+      LoadLoop load = LoadLoop.start("load", List.of(gateway.url("/steady/x"), gateway.url("/stable/x")),
+          Duration.ZERO);
       List<String> transitions = new ArrayList<>();
       try {
         for (int round = 1; round <= CHURN_ROUNDS; round++) {
@@ -85,13 +66,11 @@ class MakeBeforeBreakEndToEndTest {
           transitions.add(service + " down: " + statusesUntil(gateway.url("/" + service), 404));
         }
       } finally {
-        running.set(false);
-        for (Thread thread : load) {
-          thread.join();
-        }
+        load.stop();
       }
 
-      long sent = statuses.values().stream().mapToLong(AtomicLong::get).sum();
+      Map<Integer, Long> statuses = load.statuses();
+      long sent = load.sent();
       System.out.printf("make-before-break (%s): %d requests to live routes, statuses %s%n", mode, sent, statuses);
       assertThat(sent).as("the load loop ran").isGreaterThan(100);
       assertThat(statuses).as("statuses of requests to routes with a live instance throughout")

@@ -16,6 +16,7 @@ import io.signalbox.registry.v1.Route;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
@@ -26,9 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -89,14 +87,14 @@ class RestartEndToEndTest {
       var endpointsBefore = controlPlane.publisher().current().endpoints().resources();
       assertThat(endpointsBefore).hasSize(2);
 
-      LoadLoop load = LoadLoop.start(List.of(orders, users));
+      LoadLoop load = LoadLoop.start("restart-load", List.of(orders, users), Duration.ofMillis(10));
       try {
         Thread.sleep(500);
         // The stand-in for kill -9: the store's close writes nothing, so this is the state a crash leaves on disk.
         controlPlane.close();
         await().atMost(Duration.ofSeconds(15)).until(() -> envoy.statValue("control_plane.connected_state") == 0);
         Thread.sleep(2000);
-        int servedDuringOutage = load.succeeded();
+        long servedDuringOutage = load.succeeded();
 
         ControlPlane restarted = startControlPlane();
         owned.add(restarted);
@@ -144,13 +142,13 @@ class RestartEndToEndTest {
       Map<String, String> versionsBefore = settledVersions(envoy);
       Map<String, Long> churnBefore = churn(envoy);
 
-      LoadLoop load = LoadLoop.start(List.of(orders));
+      LoadLoop load = LoadLoop.start("restart-load", List.of(orders), Duration.ofMillis(10));
       try {
         Thread.sleep(500);
         controlPlane.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL: no shutdown hook, no flush
         await().atMost(Duration.ofSeconds(15)).until(() -> envoy.statValue("control_plane.connected_state") == 0);
         Thread.sleep(1000);
-        int servedDuringOutage = load.succeeded();
+        long servedDuringOutage = load.succeeded();
 
         controlPlane = startControlPlaneProcess("restarted");
         await().atMost(Duration.ofSeconds(45)).until(() -> envoy.statValue("control_plane.connected_state") == 1);
@@ -253,60 +251,4 @@ class RestartEndToEndTest {
     return values;
   }
 
-  /** Bounded: one request at a time, round robin over the URLs, until stopped. */
-  private static final class LoadLoop {
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private final AtomicInteger succeeded = new AtomicInteger();
-    private final AtomicInteger failures = new AtomicInteger();
-    private final AtomicReference<String> lastFailure = new AtomicReference<>("none");
-    private final Thread thread;
-
-    private LoadLoop(List<String> urls) {
-      thread = new Thread(() -> {
-        int next = 0;
-        while (running.get()) {
-          String url = urls.get(next++ % urls.size());
-          try {
-            HttpProbe.Response response = HttpProbe.get(url);
-            if (response.status() == 200) {
-              succeeded.incrementAndGet();
-            } else {
-              failures.incrementAndGet();
-              lastFailure.set(url + " -> " + response.status() + " " + response.body());
-            }
-          } catch (RuntimeException e) {
-            failures.incrementAndGet();
-            lastFailure.set(url + " -> " + e);
-          }
-          try {
-            Thread.sleep(10);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }, "restart-load");
-      thread.start();
-    }
-
-    static LoadLoop start(List<String> urls) {
-      return new LoadLoop(urls);
-    }
-
-    void stop() throws InterruptedException {
-      running.set(false);
-      thread.join(10_000);
-    }
-
-    int succeeded() {
-      return succeeded.get();
-    }
-
-    int failures() {
-      return failures.get();
-    }
-
-    String lastFailure() {
-      return lastFailure.get();
-    }
-  }
 }
