@@ -121,7 +121,7 @@ final class AdminProtos {
     return proto.build();
   }
 
-  /** A route with the policies in force for it, resolved as the translator does. */
+  /** A route with the policies in force for it ({@link PolicyDefaults}, as the translator resolves them). */
   static Route route(String owner, RouteSpec spec, PolicyDefaults defaults) {
     Route.Builder route = Route.newBuilder()
         .setName(XdsNames.route(owner, spec.match().toString()))
@@ -131,12 +131,12 @@ final class AdminProtos {
         .setPublic(spec.publicRoute());
     spec.prefixRewrite().ifPresent(route::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> route.setTimeout(duration(timeout)));
-    Optional<AuthRequirement> auth = spec.publicRoute() ? Optional.empty() : spec.auth().or(defaults::auth);
+    Optional<AuthRequirement> auth = defaults.authFor(spec);
     auth.ifPresent(requirement -> route.setAuth(authPolicy(requirement)));
     route.setAuthSource(spec.auth().isPresent() ? PolicySource.REGISTRATION
         : auth.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
-    Optional<RateLimit> limit = spec.rateLimit().or(defaults::rateLimit);
-    limit.ifPresent(l -> route.setRateLimit(rateLimitPolicy(l, defaults.rateLimitFailureMode())));
+    Optional<RateLimit> limit = defaults.rateLimitFor(spec);
+    limit.ifPresent(l -> route.setRateLimit(rateLimitPolicy(l, defaults)));
     route.setRateLimitSource(spec.rateLimit().isPresent() ? PolicySource.REGISTRATION
         : limit.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
     return route.build();
@@ -153,7 +153,7 @@ final class AdminProtos {
     return policy.build();
   }
 
-  private static RateLimitPolicy rateLimitPolicy(RateLimit limit, RateLimit.FailureMode defaultFailureMode) {
+  private static RateLimitPolicy rateLimitPolicy(RateLimit limit, PolicyDefaults defaults) {
     RateLimitPolicy.Builder policy = RateLimitPolicy.newBuilder()
         .setRequests(limit.requests())
         .setUnit(switch (limit.unit()) {
@@ -166,7 +166,7 @@ final class AdminProtos {
         .setPerClientIp(limit.perClientIp());
     limit.perHeader().ifPresent(policy::setPerHeader);
     if (limit.scope() == RateLimit.Scope.GLOBAL) {
-      RateLimit.FailureMode mode = limit.failureMode().orElse(defaultFailureMode);
+      RateLimit.FailureMode mode = defaults.failureModeOf(limit);
       policy.setFailureMode(mode == RateLimit.FailureMode.DENY ? RateLimitPolicy.FailureMode.DENY
           : RateLimitPolicy.FailureMode.ALLOW);
     }

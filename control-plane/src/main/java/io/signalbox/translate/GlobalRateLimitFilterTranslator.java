@@ -69,8 +69,7 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
 
   private static io.envoyproxy.envoy.config.route.v3.RateLimit routeLimit(
       PolicyRoute route, RateLimit limit, GatewaySettings settings) {
-    RateLimit.FailureMode failureMode =
-        limit.failureMode().orElse(settings.defaults().rateLimitFailureMode());
+    RateLimit.FailureMode failureMode = settings.defaults().failureModeOf(limit);
     var descriptor = io.envoyproxy.envoy.config.route.v3.RateLimit.newBuilder()
         .setStage(UInt32Value.of(failureMode == RateLimit.FailureMode.ALLOW
             ? XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE : XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE))

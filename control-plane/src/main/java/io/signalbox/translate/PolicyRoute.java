@@ -25,22 +25,17 @@ record PolicyRoute(String service, RouteSpec spec, Optional<AuthRequirement> aut
   }
 
   static PolicyRoute resolve(String service, RouteSpec spec, PolicyDefaults defaults, List<String> claimHeaders) {
-    return new PolicyRoute(service, spec, effectiveAuth(spec, defaults), spec.rateLimit().or(defaults::rateLimit),
-        claimHeaders);
+    return new PolicyRoute(service, spec, defaults.authFor(spec), defaults.rateLimitFor(spec), claimHeaders);
   }
 
   /** The headers {@link #claimHeaders()} lists for every route of {@code service}. */
   static List<String> claimHeaders(ServiceState service, PolicyDefaults defaults) {
     TreeSet<String> headers = new TreeSet<>();
     for (RouteSpec spec : service.routes()) {
-      effectiveAuth(spec, defaults).ifPresent(auth ->
+      defaults.authFor(spec).ifPresent(auth ->
           auth.forwardClaims().forEach(forward -> headers.add(forward.header())));
     }
     return List.copyOf(headers);
-  }
-
-  private static Optional<AuthRequirement> effectiveAuth(RouteSpec spec, PolicyDefaults defaults) {
-    return spec.publicRoute() ? Optional.empty() : spec.auth().or(defaults::auth);
   }
 
   /** The route's name in Envoy, unique within a virtual host; rate-limit counters are keyed by it too. */
