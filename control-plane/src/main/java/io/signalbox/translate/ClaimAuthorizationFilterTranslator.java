@@ -48,8 +48,7 @@ final class ClaimAuthorizationFilterTranslator implements HttpFilterTranslator {
 
   @Override
   public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
-    if (route.auth().isEmpty() || !envoyRoute.hasRoute()) {
-      // No requirement, or the route already answers by itself (JWT authentication failed it closed).
+    if (route.auth().isEmpty()) {
       return;
     }
     AuthRequirement auth = route.auth().get();

@@ -50,11 +50,6 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
 
   @Override
   public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
-    if (!envoyRoute.hasRoute()) {
-      // An earlier policy answers this route itself (a direct response): there is no forwarding to count, and
-      // asking for the route action here would create an empty one that Envoy rejects.
-      return;
-    }
     route.rateLimit()
         .filter(limit -> limit.scope() == RateLimit.Scope.GLOBAL)
         .ifPresent(limit -> envoyRoute.getRouteBuilder().addRateLimits(routeLimit(route, limit, settings)));

@@ -19,7 +19,10 @@ interface HttpFilterTranslator {
   /** The filters this feature adds to every HTTP connection manager, in chain order; empty when none is needed. */
   List<HttpFilter> httpFilters(GatewaySettings settings);
 
-  /** Adds this feature's per-route configuration to a route that forwards to {@code route}'s service. */
+  /**
+   * Adds this feature's per-route configuration to a route that forwards to {@code route}'s service. A feature
+   * that makes the route answer by itself (a direct response) ends the patching: later features are not asked.
+   */
   void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings);
 
   /** Clusters this feature needs, such as one to fetch a remote JWKS. */

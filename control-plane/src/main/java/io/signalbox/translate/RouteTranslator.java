@@ -124,7 +124,14 @@ final class RouteTranslator {
         .setName(policyRoute.name())
         .setMatch(match(spec.match()))
         .setRoute(action);
-    filters.forEach(filter -> filter.patchRoute(policyRoute, route, settings));
+    for (HttpFilterTranslator filter : filters) {
+      filter.patchRoute(policyRoute, route, settings);
+      if (!route.hasRoute()) {
+        // A policy made the route answer by itself (a provider gone: fail closed). Nothing is forwarded any more,
+        // so later policies have nothing to authorize or count, and their route actions would be empty.
+        break;
+      }
+    }
     return route.build();
   }
 

@@ -40,6 +40,8 @@ class JwtProviderRemovedTest {
           RouteSpec.builder(PathMatch.prefix("/orders"))
               .auth(new AuthRequirement("partners", List.of("orders:read"), List.of(),
                   List.of(new AuthRequirement.ClaimToHeader("sub", "x-user-id"))))
+              // A policy after JWT authentication: it must not give the 503 route an (empty) route action.
+              .rateLimit(io.signalbox.model.RateLimit.global(10, io.signalbox.model.RateLimit.Unit.MINUTE))
               .build(),
           RouteSpec.builder(PathMatch.prefix("/catalog")).auth(AuthRequirement.of("corp")).build()),
       List.of(Instance.of("orders-1", "10.0.0.7", 8080))))));
