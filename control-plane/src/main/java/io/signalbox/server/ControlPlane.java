@@ -80,7 +80,8 @@ public final class ControlPlane implements AutoCloseable {
     if (!config.etcdEndpoints().isEmpty()) {
       this.journal = RegistryJournal.NONE;
       try {
-        this.etcd = EtcdRegistryStore.connect(config.etcdEndpoints(), config.leasePolicy(), config.etcdTimeout());
+        this.etcd = EtcdRegistryStore.connect(config.etcdEndpoints(), config.leasePolicy(), config.etcdTimeout(),
+            replicaName(config), config.leaseGrace());
       } catch (RuntimeException e) {
         closeEarly();
         throw e;
@@ -217,6 +218,17 @@ public final class ControlPlane implements AutoCloseable {
       etcd.close();
     }
     metrics.close();
+  }
+
+  /** Stable across restarts of this replica and distinct between replicas: host name and gRPC port. */
+  private static String replicaName(ControlPlaneConfig config) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = config.grpcAddress();
+    }
+    return host + ":" + config.grpcPort();
   }
 
   private void closeEarly() {

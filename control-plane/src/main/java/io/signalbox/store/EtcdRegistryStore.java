@@ -9,6 +9,7 @@ import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
@@ -17,26 +18,27 @@ import io.etcd.jetcd.watch.WatchResponse;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The registry kept in etcd and shared by several control-plane replicas. etcd holds one key per live lease,
- * {@code /signalbox/v1/leases/<lease id>} → the JSON of {@link StoredLeaseCodec}, attached to an etcd lease of the
- * registration's TTL. Every replica serves from its own in-memory engine, which applies etcd's changes from one watch
- * in etcd's order (its own writes included): replicas that have seen the same revision hold the same state.
+ * {@code /signalbox/v1/leases/<lease id>} → the JSON of {@link StoredLeaseCodec}. Every replica serves from its own
+ * in-memory engine, which applies etcd's changes from one watch in etcd's order (its own writes included): replicas
+ * that have seen the same revision hold the same state.
  *
  * <p>Writes are optimistic transactions guarded by {@code /signalbox/v1/guard}, which every registration rewrites: a
  * replica checks route ownership against its state, and the transaction commits only if no other registration
@@ -44,9 +46,13 @@ import org.slf4j.LoggerFactory;
  * same route at the same time cannot both win. A change is acknowledged once etcd committed it and this replica's
  * engine applied it.
  *
- * <p>Leases are etcd leases: a keep-alive received by any replica renews the etcd lease, and etcd deletes the key
- * when it expires, which every replica sees as a removal. So expiry needs no leader among the replicas; the price is
- * that {@link #expireLeases()} does nothing here and mass-expiry protection does not apply (etcd expires on its own).
+ * <p>Leases are Signalbox's, not etcd's, so that expiry can be held back as it is by the embedded store: a lease
+ * expires at the latest of the expiry written with its registration, the one written by its latest renewal
+ * ({@code renewals/<lease id>}, group-committed by {@link EtcdRenewals}) and, after a cold start of the whole tier
+ * ({@code cold-start}, written by a replica that finds no other one present, {@link ReplicaPresence}), the cold start
+ * plus the grace period. Every replica's reaper expires leases with a delete guarded by the revisions it saw, so a
+ * renewal committed meanwhile wins and two replicas expiring the same lease remove it once; and every reaper applies
+ * the same mass-expiry protection to the same deadlines.
  */
 public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, AutoCloseable {
 
@@ -54,13 +60,24 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
 
   static final String ROOT = "/signalbox/v1/";
   static final String LEASES = ROOT + "leases/";
+  static final String RENEWALS = ROOT + "renewals/";
+  static final String REPLICAS = ROOT + "replicas/";
+  static final String COLD_START = ROOT + "cold-start";
   static final String GUARD = ROOT + "guard";
   private static final int MAX_ATTEMPTS = 50;
+  /** How soon a replica that stopped without a word no longer counts as present. */
+  static final Duration PRESENCE_TTL = Duration.ofSeconds(3);
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
 
   private final Client client;
+  private final EtcdCalls etcd;
   private final InMemoryRegistryStore engine;
   private final LeasePolicy leasePolicy;
+  private final Optional<Duration> leaseGrace;
   private final Duration timeout;
+  private final ReplicaPresence presence;
+  private final EtcdRenewals renewals;
+  private final SecureRandom random = new SecureRandom();
   private volatile Watch.Watcher watcher;
   /** Reads the registry again when the watch has ended for good. */
   private final java.util.concurrent.ScheduledExecutorService resyncs =
@@ -73,48 +90,89 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private long appliedRevision;
   /** The mod revision of the guard key in the applied state; guarded by {@code this}. */
   private long guardRevision;
+  /** Every lease key as applied, by lease id; guarded by {@code this}. */
+  private final Map<String, WrittenLease> leases = new HashMap<>();
+  /** Every renewal key as applied, by lease id; guarded by {@code this}. */
+  private final Map<String, WrittenRenewal> renewed = new HashMap<>();
+  /** When the tier last started cold, if ever; guarded by {@code this}. */
+  private Instant coldStart;
   private volatile boolean closed;
   private final Object registrationLock = new Object();
-  /** The mod revision of each lease key as applied, for rewrites that must not overwrite a newer write. */
-  private final java.util.Map<String, Long> modRevisions = new java.util.HashMap<>();
 
-  private EtcdRegistryStore(Client client, LeasePolicy leasePolicy, Duration timeout) {
+  /** A lease key as applied: its mod revision (for guarded rewrites and deletes) and its value. */
+  private record WrittenLease(long modRevision, StoredLease value) {
+
+    Instant expiresAt() {
+      return value.expiresAt();
+    }
+
+    Duration ttl() {
+      return value.ttl();
+    }
+  }
+
+  private record WrittenRenewal(long modRevision, Instant expiresAt) {
+  }
+
+  private EtcdRegistryStore(Client client, LeasePolicy leasePolicy, Duration timeout, String replicaName,
+                            Optional<Duration> leaseGrace) {
     this.client = client;
+    this.etcd = new EtcdCalls(client, timeout);
     this.leasePolicy = leasePolicy;
+    this.leaseGrace = leaseGrace;
     this.timeout = timeout;
     this.engine = InMemoryRegistryStore.replica(leasePolicy);
-    int leases = readAll();
-    log.info("Registry read from etcd at revision {}: {} lease(s)", appliedRevision(), leases);
+    // The first calls also open the connection (and load its classes): a cold JVM on a busy machine took over a
+    // second, so the start gets a longer budget than a registration's etcd call.
+    EtcdCalls starting = new EtcdCalls(client, timeout.compareTo(START_TIMEOUT) > 0 ? timeout : START_TIMEOUT);
+    this.presence = ReplicaPresence.join(starting, replicaName, PRESENCE_TTL);
+    try {
+      if (presence.others().isEmpty()) {
+        // Nobody renewed anything while no replica ran: every lease gets the grace period, as after a restart of
+        // the embedded store. Written before the registry is read, so this replica reads it too.
+        starting.await(client.getKVClient().put(bytes(COLD_START),
+            bytes(Long.toString(Instant.now().toEpochMilli()))), "record a cold start");
+      }
+      int count = readAll(starting);
+      log.info("Registry read from etcd at revision {}: {} lease(s); {}", appliedRevision(), count,
+          presence.others().isEmpty()
+              ? "no other replica is up, so every lease lives at least " + leaseGrace.map(Duration::toString)
+                  .orElse("its TTL") + " from now"
+              : "replicas already up: " + String.join(", ", presence.others()));
+    } catch (RuntimeException e) {
+      presence.close();
+      throw e;
+    }
+    this.renewals = new EtcdRenewals(etcd);
   }
 
   /**
    * Reads the whole registry, makes the engine hold exactly that, and follows it from there with a new watch.
    * Returns how many leases there are.
    */
-  private int readAll() {
-    GetResponse all = await(client.getKVClient().get(bytes(ROOT), GetOption.builder().isPrefix(true).build()),
+  private int readAll(EtcdCalls calls) {
+    GetResponse all = calls.await(client.getKVClient().get(bytes(ROOT), GetOption.builder().isPrefix(true).build()),
         "read the registry");
     List<KeyValue> kvs = new ArrayList<>(all.getKvs());
     kvs.sort(Comparator.comparingLong(KeyValue::getModRevision));
     List<StoredLease> puts = new ArrayList<>();
-    java.util.Map<String, Long> written = new java.util.HashMap<>();
     long guard = 0;
-    for (KeyValue kv : kvs) {
-      String key = string(kv.getKey());
-      if (key.equals(GUARD)) {
-        guard = kv.getModRevision();
-      } else if (key.startsWith(LEASES)) {
-        puts.add(decode(kv));
-        written.put(key.substring(LEASES.length()), kv.getModRevision());
+    synchronized (this) {
+      leases.clear();
+      renewed.clear();
+      for (KeyValue kv : kvs) {
+        String key = string(kv.getKey());
+        if (key.equals(GUARD)) {
+          guard = kv.getModRevision();
+        } else {
+          readKey(key, kv, puts);
+        }
       }
+      puts.replaceAll(this::withExpiry);
     }
     java.util.Set<String> gone = new java.util.HashSet<>(engine.leaseIds());
-    gone.removeAll(written.keySet());
+    puts.forEach(lease -> gone.remove(lease.leaseId()));
     engine.apply(puts, List.copyOf(gone));
-    synchronized (modRevisions) {
-      modRevisions.clear();
-      modRevisions.putAll(written);
-    }
     long revision = all.getHeader().getRevision();
     synchronized (this) {
       guardRevision = guard;
@@ -128,19 +186,68 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Connects to etcd and reads the whole registry before returning.
+   * Takes in one put key of the registry (lease, renewal or cold start); a lease it holds goes to {@code puts}.
+   * Returns whether it moved an expiry.
+   */
+  private boolean readKey(String key, KeyValue kv, List<StoredLease> puts) {
+    if (key.startsWith(LEASES)) {
+      StoredLease lease = decode(kv);
+      leases.put(lease.leaseId(), new WrittenLease(kv.getModRevision(), lease));
+      puts.add(lease);
+      return false;
+    }
+    if (key.startsWith(RENEWALS)) {
+      renewed.put(key.substring(RENEWALS.length()),
+          new WrittenRenewal(kv.getModRevision(), Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())))));
+      return true;
+    }
+    if (key.equals(COLD_START)) {
+      coldStart = Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())));
+      return true;
+    }
+    return false;
+  }
+
+  /** When a lease expires: the latest of its registration, its latest renewal and a cold start's grace. */
+  private Instant expiryOf(String leaseId) {
+    WrittenLease lease = leases.get(leaseId);
+    Instant expiry = lease.expiresAt();
+    WrittenRenewal renewal = renewed.get(leaseId);
+    if (renewal != null && renewal.expiresAt().isAfter(expiry)) {
+      expiry = renewal.expiresAt();
+    }
+    if (coldStart != null) {
+      Instant graceEnds = coldStart.plus(leaseGrace.orElse(lease.ttl()));
+      if (graceEnds.isAfter(expiry)) {
+        expiry = graceEnds;
+      }
+    }
+    return expiry;
+  }
+
+  private StoredLease withExpiry(StoredLease lease) {
+    return new StoredLease(lease.registration(), lease.leaseId(), lease.sequence(), lease.ttl(),
+        lease.registeredAt(), expiryOf(lease.leaseId()), lease.drained());
+  }
+
+  /**
+   * Connects to etcd, marks this replica present and reads the whole registry before returning.
    *
    * @param timeout how long one etcd call may take before the change fails with {@link StoreUnavailableException}
+   * @param replicaName this replica's name among the replicas, the same across its restarts
+   * @param leaseGrace how long every lease lives at least after a cold start of the whole tier; empty means its TTL
    * @throws StoreUnavailableException when etcd cannot be read
    */
-  public static EtcdRegistryStore connect(List<String> endpoints, LeasePolicy leasePolicy, Duration timeout) {
+  public static EtcdRegistryStore connect(List<String> endpoints, LeasePolicy leasePolicy, Duration timeout,
+                                          String replicaName, Optional<Duration> leaseGrace) {
     Client client = Client.builder()
         .endpoints(endpoints.toArray(String[]::new))
         .connectTimeout(timeout)
         .retryMaxDuration(timeout)
         .build();
     try {
-      return new EtcdRegistryStore(client, Objects.requireNonNull(leasePolicy), Objects.requireNonNull(timeout));
+      return new EtcdRegistryStore(client, Objects.requireNonNull(leasePolicy), Objects.requireNonNull(timeout),
+          Objects.requireNonNull(replicaName), Objects.requireNonNull(leaseGrace));
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -150,21 +257,18 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public Lease register(Registration registration, Optional<Duration> requestedTtl) {
     Duration ttl = leasePolicy.grant(requestedTtl);
-    long ttlSeconds = Math.max(1, (ttl.toMillis() + 999) / 1000);
-    Optional<StoredLease> existing = engine.storedLease(registration.service(), registration.instance().id());
-    long etcdLease = existing.map(lease -> etcdLeaseId(lease.leaseId()))
-        .orElseGet(() -> grant(ttlSeconds));
     // One guarded transaction at a time per replica: concurrent ones would all but one fail on the guard and retry
     // (at 16 in flight, some gave up after 50 attempts). Replicas still race each other, and the guard decides.
     synchronized (registrationLock) {
-      return registerSerially(registration, ttl, ttlSeconds, existing, etcdLease);
+      return registerSerially(registration, ttl);
     }
   }
 
-  private Lease registerSerially(Registration registration, Duration ttl, long ttlSeconds,
-                                 Optional<StoredLease> existing, long etcdLease) {
+  private Lease registerSerially(Registration registration, Duration ttl) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      String leaseId = leaseId(etcdLease);
+      // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
+      Optional<StoredLease> existing = engine.storedLease(registration.service(), registration.instance().id());
+      String leaseId = existing.map(StoredLease::leaseId).orElseGet(this::newLeaseId);
       long guardSeen;
       synchronized (this) {
         guardSeen = guardRevision;
@@ -175,29 +279,14 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       StoredLease stored = new StoredLease(registration, leaseId, 0, ttl,
           existing.map(StoredLease::registeredAt).orElse(now), now.plus(ttl),
           existing.map(StoredLease::drained).orElse(false));
-      TxnResponse response;
-      try {
-        response = await(client.getKVClient().txn()
-            .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)))
-            .Then(Op.put(bytes(LEASES + leaseId), ByteSequence.from(StoredLeaseCodec.encode(stored)),
-                    PutOption.builder().withLeaseId(etcdLease).build()),
-                Op.put(bytes(GUARD), bytes(leaseId), PutOption.DEFAULT))
-            .Else(Op.get(bytes(GUARD), GetOption.DEFAULT))
-            .commit(), "register " + registration.service() + "/" + registration.instance().id());
-      } catch (StoreUnavailableException e) {
-        if (existing.isPresent() && leaseNotFound(e)) {
-          // The lease ran out between reading it and writing: the instance registers anew.
-          existing = Optional.empty();
-          etcdLease = grant(ttlSeconds);
-          continue;
-        }
-        throw e;
-      }
+      TxnResponse response = await(client.getKVClient().txn()
+          .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)))
+          .Then(Op.put(bytes(LEASES + leaseId), ByteSequence.from(StoredLeaseCodec.encode(stored)),
+                  PutOption.DEFAULT),
+              Op.put(bytes(GUARD), bytes(leaseId), PutOption.DEFAULT))
+          .Else(Op.get(bytes(GUARD), GetOption.DEFAULT))
+          .commit(), "register " + registration.service() + "/" + registration.instance().id());
       if (response.isSucceeded()) {
-        if (existing.isPresent()) {
-          // A registration renews its lease, as it does in memory.
-          await(client.getLeaseClient().keepAliveOnce(etcdLease), "renew lease " + leaseId);
-        }
         awaitApplied(response.getHeader().getRevision());
         return new Lease(leaseId, ttl);
       }
@@ -210,59 +299,99 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         + "with concurrent registrations; try again", null);
   }
 
-  private long grant(long ttlSeconds) {
-    return await(client.getLeaseClient().grant(ttlSeconds), "grant a lease").getID();
+  private String newLeaseId() {
+    byte[] bytes = new byte[12];
+    random.nextBytes(bytes);
+    return "lease-" + HexFormat.of().formatHex(bytes);
   }
 
-  private static boolean leaseNotFound(StoreUnavailableException e) {
-    return e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("lease not found");
-  }
-
+  /**
+   * Writes the renewal (group-committed with others) and answers once etcd holds it. An expired lease stays gone,
+   * as in the embedded store, even while expiry is held back: the client registers again and keeps its lease id.
+   */
   @Override
   public Optional<Lease> renew(String leaseId) {
-    if (!engine.knows(leaseId)) {
-      return Optional.empty();
-    }
-    long ttl;
-    try {
-      ttl = await(client.getLeaseClient().keepAliveOnce(etcdLeaseId(leaseId)), "renew lease " + leaseId).getTTL();
-    } catch (StoreUnavailableException e) {
-      if (leaseNotFound(e)) {
+    Duration ttl;
+    synchronized (this) {
+      WrittenLease lease = leases.get(leaseId);
+      if (lease == null || !expiryOf(leaseId).isAfter(Instant.now())) {
         return Optional.empty();
       }
-      throw e;
+      ttl = lease.ttl();
     }
-    return ttl <= 0 ? Optional.empty() : Optional.of(new Lease(leaseId, Duration.ofSeconds(ttl)));
+    boolean written = etcd.await(renewals.renew(leaseId, Instant.now().plus(ttl)), "renew lease " + leaseId);
+    return written ? Optional.of(new Lease(leaseId, ttl)) : Optional.empty();
   }
 
   @Override
   public boolean deregister(String leaseId) {
-    if (!engine.knows(leaseId)) {
-      return false;
-    }
-    long revision;
-    try {
-      revision = await(client.getLeaseClient().revoke(etcdLeaseId(leaseId)), "deregister " + leaseId)
-          .getHeader().getRevision();
-    } catch (StoreUnavailableException e) {
-      if (leaseNotFound(e)) {
+    synchronized (this) {
+      if (!leases.containsKey(leaseId)) {
         return false;
       }
-      throw e;
     }
-    awaitApplied(revision);
-    return true;
+    EtcdCalls.Committed removed = etcd.commitAll(List.of(removal(leaseId, Optional.empty())),
+        "deregister " + leaseId);
+    awaitApplied(removed.revision());
+    return removed.count() == 1;
   }
 
-  /** etcd expires leases itself and every replica hears of it through the watch. */
+  /**
+   * Removes the lease key and its renewal. With a revision, only if the lease key is still the one seen then (so
+   * that a drain undone or a registration made meanwhile wins); else only if it exists.
+   */
+  private static EtcdCalls.GuardedWrite removal(String leaseId, Optional<Long> leaseRevision) {
+    Cmp condition = leaseRevision
+        .map(revision -> new Cmp(bytes(LEASES + leaseId), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+        .orElseGet(() -> new Cmp(bytes(LEASES + leaseId), Cmp.Op.GREATER, CmpTarget.version(0)));
+    return new EtcdCalls.GuardedWrite(new ArrayList<>(List.of(condition)), List.of(
+        Op.delete(bytes(LEASES + leaseId), DeleteOption.DEFAULT),
+        Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT)));
+  }
+
+  /**
+   * Removes every lease whose expiry has passed, each only if neither its key nor its renewal changed since this
+   * replica read them: a renewal committed meanwhile wins, and a lease another replica expired first is not counted
+   * twice. Renewal keys left by a renewal that raced a removal go too.
+   */
   @Override
   public int expireLeases() {
-    return 0;
+    Instant now = Instant.now();
+    List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
+    int leaseWrites;
+    synchronized (this) {
+      for (Map.Entry<String, WrittenLease> lease : leases.entrySet()) {
+        String leaseId = lease.getKey();
+        if (!expiryOf(leaseId).isAfter(now)) {
+          EtcdCalls.GuardedWrite removal = removal(leaseId, Optional.of(lease.getValue().modRevision()));
+          WrittenRenewal renewal = renewed.get(leaseId);
+          removal.conditions().add(new Cmp(bytes(RENEWALS + leaseId), Cmp.Op.EQUAL,
+              CmpTarget.modRevision(renewal == null ? 0 : renewal.modRevision())));
+          writes.add(removal);
+        }
+      }
+      leaseWrites = writes.size();
+      renewed.forEach((leaseId, renewal) -> {
+        if (!leases.containsKey(leaseId) && !renewal.expiresAt().isAfter(now)) {
+          writes.add(new EtcdCalls.GuardedWrite(
+              List.of(new Cmp(bytes(RENEWALS + leaseId), Cmp.Op.EQUAL, CmpTarget.modRevision(renewal.modRevision()))),
+              List.of(Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT))));
+        }
+      });
+    }
+    if (writes.isEmpty()) {
+      return 0;
+    }
+    EtcdCalls.Committed committed = etcd.commitAll(writes, "expire " + leaseWrites + " lease(s)");
+    awaitApplied(committed.revision());
+    return (int) committed.committed().subList(0, leaseWrites).stream().filter(Boolean::booleanValue).count();
   }
 
   @Override
-  public LeaseCounts leaseCounts() {
-    return engine.leaseCounts();
+  public synchronized LeaseCounts leaseCounts() {
+    Instant now = Instant.now();
+    int expired = (int) leases.keySet().stream().filter(leaseId -> !expiryOf(leaseId).isAfter(now)).count();
+    return new LeaseCounts(leases.size(), expired);
   }
 
   @Override
@@ -292,17 +421,26 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public RegisteredInstance setDrained(String service, String instanceId, boolean drained) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      StoredLease current = engine.storedLease(service, instanceId)
+      String leaseId = engine.leaseIdOf(service, instanceId)
           .orElseThrow(() -> engine.registeredInstances().stream().anyMatch(i -> i.service().equals(service))
               ? NotRegisteredException.instance(service, instanceId) : NotRegisteredException.service(service));
+      WrittenLease written;
+      synchronized (this) {
+        written = leases.get(leaseId);
+      }
+      if (written == null) {
+        continue;
+      }
+      // Rewritten from the value of the very revision compared against, so nothing written meanwhile is lost; the
+      // expiry as written (a drain neither renews nor shortens the lease).
+      StoredLease current = written.value();
       if (current.drained() != drained) {
         StoredLease changed = new StoredLease(current.registration(), current.leaseId(), current.sequence(),
             current.ttl(), current.registeredAt(), current.expiresAt(), drained);
         ByteSequence key = bytes(LEASES + current.leaseId());
         TxnResponse response = await(client.getKVClient().txn()
-            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(appliedModRevision(current))))
-            .Then(Op.put(key, ByteSequence.from(StoredLeaseCodec.encode(changed)),
-                PutOption.builder().withLeaseId(etcdLeaseId(current.leaseId())).build()))
+            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
+            .Then(Op.put(key, ByteSequence.from(StoredLeaseCodec.encode(changed)), PutOption.DEFAULT))
             .Else(Op.get(key, GetOption.DEFAULT))
             .commit(), (drained ? "drain " : "undrain ") + service + "/" + instanceId);
         List<KeyValue> now = response.isSucceeded() || response.getGetResponses().isEmpty() ? List.of()
@@ -322,23 +460,34 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         + "again", null);
   }
 
-  /** Revokes the instances' etcd leases, one by one: an eviction of a whole service is not one atomic step here. */
+  /**
+   * Removes the instances' lease keys in as few transactions as etcd allows: one for a service of up to 64
+   * instances, so nobody sees half of it evicted.
+   */
   @Override
   public List<String> evict(String service, Optional<String> instanceId) {
-    java.util.SortedMap<String, String> leases = engine.leaseIdsOf(service, instanceId);
-    for (String leaseId : leases.values()) {
-      deregister(leaseId);
-    }
-    return List.copyOf(leases.keySet());
+    java.util.SortedMap<String, String> evicted = engine.leaseIdsOf(service, instanceId);
+    EtcdCalls.Committed removed = etcd.commitAll(evicted.values().stream()
+        .map(leaseId -> removal(leaseId, Optional.empty())).toList(), "evict " + service);
+    awaitApplied(removed.revision());
+    return List.copyOf(evicted.keySet());
   }
 
+  /** Removes the lease only if its key is still the drained one this replica read. */
   @Override
   public boolean evictIfStillDrained(String service, String instanceId, String leaseId) {
-    Optional<StoredLease> current = engine.storedLease(service, instanceId);
-    if (current.isEmpty() || !current.get().drained() || !current.get().leaseId().equals(leaseId)) {
+    WrittenLease written;
+    synchronized (this) {
+      written = leases.get(leaseId);
+    }
+    if (written == null || !written.value().drained() || !written.value().registration().service().equals(service)
+        || !written.value().registration().instance().id().equals(instanceId)) {
       return false;
     }
-    return deregister(leaseId);
+    EtcdCalls.Committed removed = etcd.commitAll(List.of(removal(leaseId, Optional.of(written.modRevision()))),
+        "evict drained " + service + "/" + instanceId);
+    awaitApplied(removed.revision());
+    return removed.count() == 1;
   }
 
   /** Quarantines are judged by each replica from the Envoys connected to it. */
@@ -367,44 +516,56 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     closed = true;
     resyncs.shutdownNow();
     watcher.close();
+    renewals.close();
+    presence.close();
     client.close();
   }
 
   private void onWatch(WatchResponse response) {
     List<StoredLease> puts = new ArrayList<>();
     List<String> removals = new ArrayList<>();
-    java.util.Map<String, Long> written = new java.util.HashMap<>();
+    Map<String, Instant> expiries = new HashMap<>();
     long newestRevision = 0;
     long newestGuard = 0;
-    for (WatchEvent event : response.getEvents()) {
-      KeyValue kv = event.getKeyValue();
-      String key = string(kv.getKey());
-      newestRevision = Math.max(newestRevision, kv.getModRevision());
-      if (key.equals(GUARD)) {
-        newestGuard = Math.max(newestGuard, kv.getModRevision());
-      } else if (key.startsWith(LEASES)) {
-        String leaseId = key.substring(LEASES.length());
-        if (event.getEventType() == WatchEvent.EventType.PUT) {
+    synchronized (this) {
+      boolean everyExpiryMoved = false;
+      java.util.Set<String> renewedNow = new java.util.HashSet<>();
+      for (WatchEvent event : response.getEvents()) {
+        KeyValue kv = event.getKeyValue();
+        String key = string(kv.getKey());
+        newestRevision = Math.max(newestRevision, kv.getModRevision());
+        if (key.equals(GUARD)) {
+          newestGuard = Math.max(newestGuard, kv.getModRevision());
+        } else if (event.getEventType() == WatchEvent.EventType.PUT) {
           try {
-            puts.add(decode(kv));
-            written.put(leaseId, kv.getModRevision());
+            if (readKey(key, kv, puts)) {
+              everyExpiryMoved |= key.equals(COLD_START);
+              renewedNow.add(key.substring(key.lastIndexOf('/') + 1));
+            }
           } catch (RuntimeException e) {
-            log.error("etcd key {} holds no lease this version can read ({}); ignored", key, e.getMessage());
+            log.error("etcd key {} holds nothing this version can read ({}); ignored", key, e.getMessage());
           }
         } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
-          removals.add(leaseId);
-          written.remove(leaseId);
-
+          if (key.startsWith(LEASES)) {
+            String leaseId = key.substring(LEASES.length());
+            leases.remove(leaseId);
+            removals.add(leaseId);
+          } else if (key.startsWith(RENEWALS)) {
+            renewed.remove(key.substring(RENEWALS.length()));
+          }
+        }
+      }
+      // One response holds whole revisions, in order: a lease put and removed in one response is removed.
+      puts.removeIf(lease -> !leases.containsKey(lease.leaseId()));
+      puts.replaceAll(this::withExpiry);
+      for (String leaseId : everyExpiryMoved ? leases.keySet() : renewedNow) {
+        if (leases.containsKey(leaseId)) {
+          expiries.put(leaseId, expiryOf(leaseId));
         }
       }
     }
-    // One response holds whole revisions, in order: puts and removals of one revision never touch the same lease.
     engine.apply(puts, removals);
-    // After the engine: a rewrite compares against a revision never newer than the content it read.
-    synchronized (modRevisions) {
-      modRevisions.keySet().removeAll(removals);
-      modRevisions.putAll(written);
-    }
+    engine.setExpiries(expiries);
     synchronized (this) {
       appliedRevision = Math.max(appliedRevision, newestRevision);
       guardRevision = Math.max(guardRevision, newestGuard);
@@ -430,7 +591,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       return;
     }
     try {
-      int leases = readAll();
+      int leases = readAll(etcd);
       log.warn("etcd watch had ended: registry read again at revision {} ({} lease(s))", appliedRevision(), leases);
     } catch (RuntimeException e) {
       log.warn("etcd watch had ended and the registry cannot be read yet ({}); trying again", e.getMessage());
@@ -465,18 +626,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private <T> T await(CompletableFuture<T> future, String what) {
-    try {
-      return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      future.cancel(true);
-      throw new StoreUnavailableException("etcd did not answer within " + timeout + " to " + what, e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      throw new StoreUnavailableException("etcd failed to " + what + ": " + cause.getMessage(), cause);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StoreUnavailableException("interrupted while waiting for etcd to " + what, e);
-    }
+    return etcd.await(future, what);
   }
 
   /** The lease as stored, ordered by etcd: the mod revision is its registration order on every replica. */
@@ -486,24 +636,6 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     long sequence = value.sequence() > 0 ? value.sequence() : kv.getModRevision();
     return new StoredLease(value.registration(), value.leaseId(), sequence, value.ttl(),
         value.registeredAt(), value.expiresAt(), value.drained());
-  }
-
-  private long appliedModRevision(StoredLease lease) {
-    synchronized (modRevisions) {
-      return modRevisions.getOrDefault(lease.leaseId(), lease.sequence());
-    }
-  }
-
-  static String leaseId(long etcdLeaseId) {
-    return "lease-" + HexFormat.of().toHexDigits(etcdLeaseId);
-  }
-
-  private static long etcdLeaseId(String leaseId) {
-    try {
-      return HexFormat.fromHexDigitsToLong(leaseId.substring("lease-".length()));
-    } catch (RuntimeException e) {
-      return -1;
-    }
   }
 
   private static ByteSequence bytes(String text) {

@@ -115,7 +115,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   /**
    * An engine for a store that keeps the registry elsewhere ({@link EtcdRegistryStore}): it holds no journal and
-   * expires nothing itself; changes come in through {@link #apply} in the order the shared store made them.
+   * removes nothing by itself; changes come in through {@link #apply} in the order the shared store made them, and
+   * the shared store decides when a lease has expired ({@link #setExpiries}) and removes it there.
    */
   static InMemoryRegistryStore replica(LeasePolicy leasePolicy) {
     return new InMemoryRegistryStore(leasePolicy, System::nanoTime, RegistryJournal.NONE);
@@ -159,13 +160,15 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   /**
    * Applies changes the shared store already committed, in its order: puts replace the lease (and any other lease
-   * of the same instance), removals forget it. No ownership check: the shared store's transaction made it. The
-   * leases never expire here (the shared store expires them and reports a removal). Listeners hear once.
+   * of the same instance), removals forget it. No ownership check: the shared store's transaction made it. A put
+   * lease expires at its {@link StoredLease#expiresAt()}, which the shared store may move ({@link #setExpiries}); it
+   * is never removed here before the shared store reports its removal. Listeners hear once.
    */
   void apply(List<StoredLease> puts, List<String> removals) {
     boolean changed = false;
     synchronized (this) {
-      long never = nanoClock.getAsLong() + Duration.ofDays(3650).toNanos();
+      long nowNanos = nanoClock.getAsLong();
+      Instant now = Instant.now();
       for (StoredLease lease : puts) {
         Registration registration = lease.registration();
         Entry replaced = entriesByLease.remove(lease.leaseId());
@@ -178,8 +181,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         if (replaced != null && !replaced.registration.service().equals(registration.service())) {
           changed |= removeFromService(replaced);
         }
-        Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(), never,
-            lease.registeredAt());
+        Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(),
+            toNanos(lease.expiresAt(), now, nowNanos), lease.registeredAt());
         entry.drained = lease.drained();
         instances.put(registration.instance().id(), entry);
         entriesByLease.put(entry.leaseId, entry);
@@ -200,6 +203,22 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     if (changed) {
       notifyListeners();
     }
+  }
+
+  /** Moves the expiry of known leases to the wall-clock instants given; unknown ids are ignored. */
+  synchronized void setExpiries(Map<String, Instant> expiries) {
+    long nowNanos = nanoClock.getAsLong();
+    Instant now = Instant.now();
+    expiries.forEach((leaseId, expiresAt) -> {
+      Entry entry = entriesByLease.get(leaseId);
+      if (entry != null) {
+        entry.expiresAtNanos = toNanos(expiresAt, now, nowNanos);
+      }
+    });
+  }
+
+  private static long toNanos(Instant wallClock, Instant now, long nowNanos) {
+    return nowNanos + Duration.between(now, wallClock).toNanos();
   }
 
   private boolean removeFromService(Entry entry) {

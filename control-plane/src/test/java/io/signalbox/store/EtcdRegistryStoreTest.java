@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.options.PutOption;
+import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.testing.EtcdProcess;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,10 +46,22 @@ class EtcdRegistryStoreTest {
     etcd.close();
   }
 
+  private int replicas;
+
   private EtcdRegistryStore replica() {
-    EtcdRegistryStore store = EtcdRegistryStore.connect(List.of(etcd.endpoint()), LeasePolicy.DEFAULT, TIMEOUT);
+    return replica("replica-" + ++replicas);
+  }
+
+  private EtcdRegistryStore replica(String name) {
+    EtcdRegistryStore store = EtcdRegistryStore.connect(List.of(etcd.endpoint()), LeasePolicy.DEFAULT, TIMEOUT,
+        name, Optional.empty());
     stores.add(store);
     return store;
+  }
+
+  private void stop(EtcdRegistryStore replica) {
+    stores.remove(replica);
+    replica.close();
   }
 
   private static Registration registration(String service, String instanceId, String prefix) {
@@ -144,14 +161,191 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
-  void etcdExpiresALeaseThatNobodyRenewsOnEveryReplica() {
+  void aLeaseThatNobodyRenewsIsExpiredByAnyReplicaAndGoneFromEvery() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
-    a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
+    a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    assertThat(b.expireLeases()).as("not yet expired").isZero();
+
+    await().atMost(Duration.ofSeconds(3)).until(() -> b.leaseCounts().equals(new RegistryStore.LeaseCounts(1, 1)));
+    assertThat(b.expireLeases()).isEqualTo(1);
+
+    assertThat(b.state().services()).isEmpty();
+    await().atMost(Duration.ofSeconds(1)).until(() -> a.state().services().isEmpty());
+    assertThat(a.expireLeases()).as("expired once, by one replica").isZero();
+    assertThat(a.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(0, 0));
+  }
+
+  @Test
+  void aKeepAliveThroughOneReplicaKeepsTheLeaseAliveOnEvery() throws Exception {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
-    await().atMost(Duration.ofSeconds(10)).until(() -> a.state().services().isEmpty()
-        && b.state().services().isEmpty());
+    long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (System.nanoTime() < end) {
+      assertThat(b.renew(lease.id())).contains(new Lease(lease.id(), Duration.ofSeconds(2)));
+      Thread.sleep(300);
+      assertThat(a.expireLeases()).isZero();
+    }
+
+    assertThat(a.state().services()).containsOnlyKeys("orders");
+    assertThat(a.engine().registeredInstances()).singleElement()
+        .satisfies(instance -> assertThat(instance.leaseRemaining()).isPositive()
+            .isLessThanOrEqualTo(Duration.ofSeconds(2)));
+  }
+
+  @Test
+  void keepAlivesArrivingTogetherShareTransactionsAndEachIsAnswered() throws Exception {
+    EtcdRegistryStore a = replica();
+    List<Lease> leases = new ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      leases.add(a.register(registration("svc", "i-" + i, "/svc"), Optional.of(Duration.ofSeconds(30))));
+    }
+    Lease gone = leases.remove(0);
+    assertThat(a.deregister(gone.id())).isTrue();
+    ExecutorService pool = Executors.newFixedThreadPool(32);
+    try {
+      List<Future<Optional<Lease>>> answers = new ArrayList<>();
+      for (int round = 0; round < 3; round++) {
+        for (Lease lease : leases) {
+          answers.add(pool.submit(() -> a.renew(lease.id())));
+        }
+      }
+      Future<Optional<Lease>> unknown = pool.submit(() -> a.renew(gone.id()));
+      for (Future<Optional<Lease>> answer : answers) {
+        assertThat(answer.get()).isPresent();
+      }
+      assertThat(unknown.get()).isEmpty();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void anExpiredLeaseIsNotRenewedButItsInstanceRegistersAgainUnderTheSameLeaseId() {
+    EtcdRegistryStore a = replica();
+    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 1);
+
+    assertThat(a.renew(lease.id())).as("the client must register again").isEmpty();
+    Lease again = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(5)));
+
+    assertThat(again.id()).isEqualTo(lease.id());
+    assertThat(a.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(1, 0));
+    assertThat(a.expireLeases()).isZero();
+  }
+
+  @Test
+  void whenMostLeasesExpireAtOnceEveryReplicasReaperHoldsThemBack() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    for (int i = 0; i < 4; i++) {
+      a.register(registration("orders", "o" + i, "/orders"), Optional.of(Duration.ofSeconds(1)));
+    }
+    Lease renewed = a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 5);
+    LeaseReaper reaperA = new LeaseReaper(a, Duration.ofDays(1), SignalboxMetrics.noop(),
+        MassExpiryProtection.DEFAULT);
+    LeaseReaper reaperB = new LeaseReaper(b, Duration.ofDays(1), SignalboxMetrics.noop(),
+        MassExpiryProtection.DEFAULT);
+    try {
+      await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 5);
+
+      reaperA.tick();
+      reaperB.tick();
+
+      assertThat(reaperA.paused()).isTrue();
+      assertThat(reaperB.paused()).isTrue();
+      assertThat(a.leaseCounts().live()).isEqualTo(5);
+      assertThat(b.state().services()).containsOnlyKeys("orders", "users");
+
+      // The users instance comes back (registers again, keeping its lease); 4 of 5 is still too many.
+      a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(30)));
+      await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().expired() == 4);
+      reaperB.tick();
+      assertThat(reaperB.paused()).isTrue();
+      // An operator evicts two orders instances: 2 of 3 expired is within the floor, so expiry resumes.
+      b.evict("orders", Optional.of("o0"));
+      b.evict("orders", Optional.of("o1"));
+      await().atMost(Duration.ofSeconds(1)).until(() -> a.leaseCounts().equals(new RegistryStore.LeaseCounts(3, 2)));
+      reaperA.tick();
+
+      assertThat(reaperA.paused()).isFalse();
+      await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().keySet().equals(
+          java.util.Set.of("users")));
+      assertThat(b.engine().registeredInstances()).extracting(RegisteredInstance::leaseId)
+          .containsExactly(renewed.id());
+    } finally {
+      reaperA.close();
+      reaperB.close();
+    }
+  }
+
+  @Test
+  void afterTheWholeTierWasDownLongerThanATtlEveryLeaseLivesAnotherTtlFromTheColdStart() throws Exception {
+    EtcdRegistryStore a = replica();
+    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
+    stop(a);
+    Thread.sleep(2_500);
+
+    EtcdRegistryStore b = replica();
+
+    assertThat(b.leaseCounts()).as("alive for the grace period").isEqualTo(new RegistryStore.LeaseCounts(1, 0));
+    assertThat(b.expireLeases()).isZero();
+    assertThat(b.renew(lease.id())).as("so its SDK can renew it").isPresent();
+    // Without further renewals it expires as usual.
+    await().atMost(Duration.ofSeconds(4)).until(() -> b.leaseCounts().expired() == 1);
+  }
+
+  @Test
+  void aReplicaStartingWhileAnotherRunsGivesNoGrace() {
+    EtcdRegistryStore a = replica();
+    a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 1);
+
+    EtcdRegistryStore b = replica();
+
+    assertThat(b.leaseCounts()).as("the running replica's SDKs could renew").isEqualTo(
+        new RegistryStore.LeaseCounts(1, 1));
+  }
+
+  @Test
+  void aMarkLeftByThisReplicaBeforeACrashIsNotAnotherReplica() throws Exception {
+    EtcdRegistryStore a = replica("host-a:7000");
+    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    stop(a);
+    markPresentForAMinute("host-a:7000");
+    Thread.sleep(1_500);
+
+    EtcdRegistryStore restarted = replica("host-a:7000");
+
+    assertThat(restarted.leaseCounts().expired()).isZero();
+    assertThat(restarted.renew(lease.id())).isPresent();
+  }
+
+  @Test
+  void aMarkOfAnotherReplicaMeansNoColdStart() throws Exception {
+    EtcdRegistryStore a = replica("host-a:7000");
+    a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    stop(a);
+    markPresentForAMinute("host-b:7000");
+    Thread.sleep(1_500);
+
+    EtcdRegistryStore restarted = replica("host-a:7000");
+
+    assertThat(restarted.leaseCounts().expired()).isEqualTo(1);
+  }
+
+  /** As a replica that was killed leaves its mark until its etcd lease runs out. */
+  private void markPresentForAMinute(String name) throws Exception {
+    try (Client client = Client.builder().endpoints(etcd.endpoint()).build()) {
+      long lease = client.getLeaseClient().grant(60).get().getID();
+      client.getKVClient().put(ByteSequence.from(EtcdRegistryStore.REPLICAS + name, StandardCharsets.UTF_8),
+          ByteSequence.from(name, StandardCharsets.UTF_8), PutOption.builder().withLeaseId(lease).build()).get();
+    }
   }
 
   @Test

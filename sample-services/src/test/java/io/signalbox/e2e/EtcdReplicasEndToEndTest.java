@@ -11,6 +11,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.client.RegistryClient;
+import io.signalbox.client.Routes;
+import io.signalbox.client.ServiceRegistration;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
@@ -180,6 +183,65 @@ class EtcdReplicasEndToEndTest {
         .isEqualTo(clusterUpdates);
     assertThat(envoy.statValue("listener_manager.lds.update_success")).as("listeners re-sent")
         .isEqualTo(listenerUpdates);
+  }
+
+  /**
+   * Every replica is down for longer than the instances' TTL. Envoy keeps serving meanwhile; the first replica to
+   * start again finds no other one and gives every lease a grace period, so the SDK renews its lease instead of the
+   * instance expiring: no failed request, no configuration change.
+   */
+  @Test
+  void afterTheWholeTierWasDownLongerThanATtlTheInstancesAreStillServedAndRenewed() throws Exception {
+    EtcdProcess etcd = own(EtcdProcess.launch());
+    int gatewayPort = FreePorts.allocate();
+    int grpcPort = FreePorts.allocate();
+    ControlPlane first = replicaOn(etcd, grpcPort, gatewayPort);
+    EchoService orders = own(EchoService.start("orders", "orders-1", "127.0.0.1", 0));
+    RegistryClient sdk = own(RegistryClient.builder().target("127.0.0.1:" + grpcPort).shutdownHook(false)
+        .reconnectBackoff(Duration.ofMillis(100), Duration.ofMillis(500)).build());
+    sdk.register(ServiceRegistration.builder("orders")
+        .instance(orders.instanceId(), "127.0.0.1", orders.port())
+        .route(Routes.prefix("/orders"))
+        .leaseTtl(TIER_TEST_TTL)
+        .build());
+    EnvoyProcess envoy = envoyOn(first);
+    String url = "http://127.0.0.1:" + gatewayPort + "/orders";
+    HttpProbe.awaitStatus(url, 200, Duration.ofSeconds(5));
+    long clusterUpdates = envoy.statValue("cluster_manager.cds.update_success");
+    long endpointUpdates = envoy.statValue("cluster_manager.cluster_added");
+
+    LoadLoop load = LoadLoop.start("load", List.of(url), Duration.ofMillis(20));
+    ControlPlane again;
+    try {
+      first.close();
+      Thread.sleep(TIER_TEST_TTL.multipliedBy(3).toMillis() / 2);
+      again = replicaOn(etcd, grpcPort, gatewayPort);
+      await().atMost(Duration.ofSeconds(15)).until(() -> !again.xdsCallbacks().proxies().proxies().isEmpty());
+      // Long past the lease's own expiry and the grace period: only the SDK's renewals keep the instance now.
+      Thread.sleep(TIER_TEST_TTL.multipliedBy(2).toMillis());
+    } finally {
+      load.stop();
+    }
+
+    assertThat(load.statuses()).as("statuses while no replica ran and after").containsOnlyKeys(200);
+    assertThat(load.sent()).as("requests sent").isGreaterThan(50);
+    assertThat(again.publisher().current().endpoints().resources()).as("the instance is still served")
+        .isNotEmpty();
+    assertThat(envoy.statValue("cluster_manager.cds.update_success")).as("clusters re-sent")
+        .isEqualTo(clusterUpdates);
+    assertThat(envoy.statValue("cluster_manager.cluster_added")).isEqualTo(endpointUpdates);
+  }
+
+  private static final Duration TIER_TEST_TTL = Duration.ofSeconds(2);
+
+  private ControlPlane replicaOn(EtcdProcess etcd, int grpcPort, int gatewayPort) {
+    return own(ControlPlane.start(ControlPlaneConfig.builder()
+        .grpcAddress("127.0.0.1")
+        .grpcPort(grpcPort)
+        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .etcdEndpoints(List.of(etcd.endpoint()))
+        .etcdTimeout(Duration.ofSeconds(1))
+        .build()));
   }
 
   /** Every resource of the snapshot as its serialized bytes, by type and name. */
