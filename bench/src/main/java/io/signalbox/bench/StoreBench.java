@@ -30,11 +30,13 @@ import picocli.CommandLine.Option;
 
 /**
  * The registry store: registrations per second over the registry API with the embedded store (every change
- * committed to disk before it is acknowledged) and in memory; then kill -9 and the time from starting a new process on
+ * committed to disk before it is acknowledged), in memory and (optionally) on etcd; then keep-alives (lease renewals)
+ * per second sustained on the registered leases, on each; then kill -9 and the time from starting a new process on
  * the same data directory to its first xDS answer holding every stored registration.
  */
 @Command(name = "store", mixinStandardHelpOptions = true,
-    description = "Registrations/s on the embedded store vs. in memory; restart-to-first-xDS-answer with N stored.")
+    description = "Registrations/s and keep-alives/s on the embedded store vs. in memory (and etcd); "
+        + "restart-to-first-xDS-answer with N stored.")
 final class StoreBench implements java.util.concurrent.Callable<Integer> {
 
   private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -50,6 +52,18 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
   @Option(names = "--concurrency", defaultValue = "16",
       description = "Register calls in flight. Default: ${DEFAULT-VALUE}")
   int concurrency;
+
+  @Option(names = "--keepalive-concurrency", defaultValue = "16",
+      description = "KeepAlive streams, one renewal in flight on each. Default: ${DEFAULT-VALUE}")
+  int keepAliveConcurrency;
+
+  @Option(names = "--keepalive-seconds", defaultValue = "10",
+      description = "Measured keep-alive window per backend; 0 skips keep-alives. Default: ${DEFAULT-VALUE}")
+  double keepAliveSeconds;
+
+  @Option(names = "--keepalive-warmup-seconds", defaultValue = "5",
+      description = "Keep-alives before the measured window, discarded. Default: ${DEFAULT-VALUE}")
+  double keepAliveWarmupSeconds;
 
   @Option(names = "--restarts", defaultValue = "3",
       description = "kill -9 and restart this many times. Default: ${DEFAULT-VALUE}")
@@ -67,44 +81,76 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       description = "Where logs and the data directory go. Default: ${DEFAULT-VALUE}")
   Path workRoot;
 
+  /** A reference load: 10,000 instances on the default 10 s TTL, each renewed every TTL/3. */
+  private static final int REFERENCE_INSTANCES = 10_000;
+  private static final double REFERENCE_TTL_SECONDS = 10;
+  private static final double REFERENCE_KEEPALIVES_PER_SECOND = REFERENCE_INSTANCES / (REFERENCE_TTL_SECONDS / 3);
+
+  /** One backend's figures. */
+  private record Measured(double registrationsPerSecond, KeepAliveLoad.Result keepAlives, long cpuMillisPerSecond) {
+  }
+
   @Override
   public Integer call() throws Exception {
     System.out.println("Store: " + Jvm.describeHost());
-    System.out.printf("registrations=%d services=%d concurrency=%d restarts=%d%n", registrations, services,
-        concurrency, restarts);
+    System.out.printf("registrations=%d services=%d concurrency=%d keepalive-concurrency=%d keepalive-seconds=%s "
+            + "(after %s s warm-up) restarts=%d%n", registrations, services, concurrency, keepAliveConcurrency,
+        keepAliveSeconds, keepAliveWarmupSeconds, restarts);
     Path workDir = workRoot.resolve("store-" + LocalDateTime.now().format(
         DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
     Path dataDir = workDir.resolve("data");
     Files.createDirectories(workDir);
 
-    double inMemory;
+    Measured inMemory;
     try (ControlPlaneProcess controlPlane = ControlPlaneProcess.start(workDir.resolve("in-memory.log"),
         cpJvmOptions)) {
-      inMemory = registerAll(controlPlane.grpcPort());
+      inMemory = measure("in memory", controlPlane);
     }
-    double embedded;
+    Measured embedded;
     ControlPlaneProcess controlPlane = ControlPlaneProcess.start(workDir.resolve("embedded.log"), cpJvmOptions,
         List.of("--data-dir", dataDir.toString()));
     try {
-      embedded = registerAll(controlPlane.grpcPort());
+      embedded = measure("embedded (MVStore)", controlPlane);
     } finally {
       controlPlane.kill();
     }
-    double etcd = Double.NaN;
+    Measured etcd = null;
     if (etcdEndpoints != null) {
       try (ControlPlaneProcess replica = ControlPlaneProcess.start(workDir.resolve("etcd.log"), cpJvmOptions,
           List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints))) {
-        etcd = registerAll(replica.grpcPort());
+        etcd = measure("etcd", replica);
       }
     }
     System.out.printf("%nregistrations/s (%d calls in flight, %d instances over %d services):%n", concurrency,
         registrations, services);
-    if (etcdEndpoints != null) {
-      System.out.printf("  etcd:               %,10.0f/s   (%s)%n", etcd, etcdEndpoints);
+    if (etcd != null) {
+      System.out.printf("  etcd:               %,10.0f/s   (%s)%n", etcd.registrationsPerSecond(), etcdEndpoints);
     }
-    System.out.printf("  in memory:          %,10.0f/s%n", inMemory);
-    System.out.printf("  embedded (MVStore): %,10.0f/s   store file %,d bytes%n", embedded,
+    System.out.printf("  in memory:          %,10.0f/s%n", inMemory.registrationsPerSecond());
+    System.out.printf("  embedded (MVStore): %,10.0f/s   store file %,d bytes%n", embedded.registrationsPerSecond(),
         Files.size(dataDir.resolve("registry.mv.db")));
+
+    if (keepAliveSeconds > 0) {
+      ResultTable table = new ResultTable(String.format("Keep-alives (lease renewals) sustained: %d KeepAlive streams, "
+              + "one renewal in flight on each, over the %,d registered leases; %s s measured after %s s warm-up",
+              inMemory.keepAlives().streams(), registrations, keepAliveSeconds, keepAliveWarmupSeconds),
+          "backend", "registrations/s", "keep-alives/s", "p50 ms", "p99 ms", "max ms", "errors",
+          "control-plane CPU ms/s", String.format("vs. %,.0f/s needed", REFERENCE_KEEPALIVES_PER_SECOND));
+      addRow(table, "in memory", inMemory);
+      addRow(table, "embedded (MVStore)", embedded);
+      if (etcd != null) {
+        addRow(table, "etcd (" + etcdEndpoints + ")", etcd);
+      }
+      table.print(System.out);
+      System.out.printf("Reference: %,d instances on the default %.0f s TTL, each renewed every TTL/3, send "
+              + "~%,.0f keep-alives/s: what a control plane must sustain for such a fleet.%n", REFERENCE_INSTANCES,
+          REFERENCE_TTL_SECONDS, REFERENCE_KEEPALIVES_PER_SECOND);
+      for (Measured measured : etcd == null ? List.of(inMemory, embedded) : List.of(inMemory, embedded, etcd)) {
+        if (measured.keepAlives().firstError() != null) {
+          System.out.println("first keep-alive error: " + measured.keepAlives().firstError());
+        }
+      }
+    }
 
     System.out.printf("%nrestart after kill -9 with %d registrations stored (process start -> ...):%n",
         registrations);
@@ -128,7 +174,36 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     return 0;
   }
 
-  private double registerAll(int grpcPort) throws Exception {
+  private Measured measure(String backend, ControlPlaneProcess controlPlane) throws Exception {
+    String[] leaseIds = new String[registrations];
+    double registered = registerAll(controlPlane.grpcPort(), leaseIds);
+    System.out.printf("  %s: %,.0f registrations/s%n", backend, registered);
+    if (keepAliveSeconds <= 0) {
+      return new Measured(registered, null, -1);
+    }
+    long cpuBefore = controlPlane.cpuMillis();
+    long before = System.nanoTime();
+    KeepAliveLoad.Result keepAlives = new KeepAliveLoad(List.of(leaseIds), keepAliveConcurrency)
+        .run(controlPlane.grpcPort(), keepAliveWarmupSeconds, keepAliveSeconds);
+    long cpuMillisPerSecond = Math.round((controlPlane.cpuMillis() - cpuBefore)
+        / ((System.nanoTime() - before) / 1e9));
+    System.out.printf("  %s: %,.0f keep-alives/s (p50 %s ms, p99 %s ms, %d errors)%n", backend,
+        keepAlives.perSecond(), Stats.ms(keepAlives.latency().percentileMs(50)),
+        Stats.ms(keepAlives.latency().percentileMs(99)), keepAlives.errors());
+    return new Measured(registered, keepAlives, cpuMillisPerSecond);
+  }
+
+  private static void addRow(ResultTable table, String backend, Measured measured) {
+    KeepAliveLoad.Result keepAlives = measured.keepAlives();
+    table.row(backend, String.format("%,.0f", measured.registrationsPerSecond()),
+        String.format("%,.0f", keepAlives.perSecond()), Stats.ms(keepAlives.latency().percentileMs(50)),
+        Stats.ms(keepAlives.latency().percentileMs(99)), Stats.ms(keepAlives.latency().maxMs()), keepAlives.errors(),
+        measured.cpuMillisPerSecond(),
+        String.format("%.1f×", keepAlives.perSecond() / REFERENCE_KEEPALIVES_PER_SECOND));
+  }
+
+  /** Registers every instance, filling in the lease ids the measured calls were granted. */
+  private double registerAll(int grpcPort, String[] leaseIds) throws Exception {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     ExecutorService workers = Executors.newFixedThreadPool(concurrency);
     try {
@@ -143,7 +218,7 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       for (int w = 0; w < concurrency; w++) {
         running.add(workers.submit(() -> {
           for (int i = next.getAndIncrement(); i < registrations; i = next.getAndIncrement()) {
-            registry.withDeadlineAfter(30, TimeUnit.SECONDS).register(request(i));
+            leaseIds[i] = registry.withDeadlineAfter(30, TimeUnit.SECONDS).register(request(i)).getLeaseId();
           }
           return null;
         }));
