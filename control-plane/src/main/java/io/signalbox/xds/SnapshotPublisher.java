@@ -115,8 +115,19 @@ public final class SnapshotPublisher implements AutoCloseable {
   public void start() {
     running = true;
     store.addChangeListener(this::requestPublish);
+    // The first snapshot is built on the caller's thread, before the server listens: a freshly started JVM took up
+    // to a second to build it on the pipeline thread, and a delta Envoy reconnecting in that window was sent again
+    // everything it held (harmless, but a needless re-send of the whole fleet's configuration after every restart).
+    try {
+      publish();
+    } catch (RuntimeException e) {
+      log.error("Publishing the first snapshot failed; the pipeline tries again", e);
+      requestPublish();
+    }
+    synchronized (signalLock) {
+      lastPublishedNanos = System.nanoTime();
+    }
     thread.start();
-    requestPublish();
   }
 
   /**
