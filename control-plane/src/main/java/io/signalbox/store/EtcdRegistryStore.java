@@ -11,6 +11,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
@@ -79,6 +80,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final EtcdRenewals renewals;
   private final SecureRandom random = new SecureRandom();
   private volatile Watch.Watcher watcher;
+  /** Keys per read of the whole registry: 500 leases of a few KB each stay well under gRPC's message limit. */
+  private volatile int readPageSize = 500;
   /** Reads the registry again when the watch has ended for good. */
   private final java.util.concurrent.ScheduledExecutorService resyncs =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -151,9 +154,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    * Returns how many leases there are.
    */
   private int readAll(EtcdCalls calls) {
-    GetResponse all = calls.await(client.getKVClient().get(bytes(ROOT), GetOption.builder().isPrefix(true).build()),
-        "read the registry");
-    List<KeyValue> kvs = new ArrayList<>(all.getKvs());
+    List<KeyValue> kvs = new ArrayList<>();
+    long revision = readPages(calls, kvs);
     kvs.sort(Comparator.comparingLong(KeyValue::getModRevision));
     List<StoredLease> puts = new ArrayList<>();
     long guard = 0;
@@ -173,7 +175,6 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     java.util.Set<String> gone = new java.util.HashSet<>(engine.leaseIds());
     puts.forEach(lease -> gone.remove(lease.leaseId()));
     engine.apply(puts, List.copyOf(gone));
-    long revision = all.getHeader().getRevision();
     synchronized (this) {
       guardRevision = guard;
       appliedRevision = revision;
@@ -183,6 +184,37 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
         Watch.listener(this::onWatch, this::onWatchError));
     return puts.size();
+  }
+
+  /**
+   * Reads every key under the root, in pages all at the revision of the first: one answer for 10,000 leases went
+   * over gRPC's 4 MiB message limit. Returns that revision.
+   */
+  private long readPages(EtcdCalls calls, List<KeyValue> kvs) {
+    ByteSequence end = OptionsUtil.prefixEndOf(bytes(ROOT));
+    ByteSequence from = bytes(ROOT);
+    long revision = 0;
+    while (true) {
+      GetOption.Builder page = GetOption.builder().withRange(end).withLimit(readPageSize);
+      if (revision > 0) {
+        page.withRevision(revision);
+      }
+      GetResponse response = calls.await(client.getKVClient().get(from, page.build()), "read the registry");
+      if (revision == 0) {
+        revision = response.getHeader().getRevision();
+      }
+      kvs.addAll(response.getKvs());
+      if (!response.isMore() || response.getKvs().isEmpty()) {
+        return revision;
+      }
+      // Keys come in key order: the next page starts just after the last key read.
+      from = response.getKvs().get(response.getKvs().size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+    }
+  }
+
+  /** Fault injection for tests: smaller pages, so that a few leases span several. */
+  void readPageSizeForTest(int keys) {
+    this.readPageSize = keys;
   }
 
   /**

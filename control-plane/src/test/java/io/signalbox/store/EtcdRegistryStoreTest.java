@@ -161,6 +161,27 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
+  void aRegistryLargerThanOneReadIsReadInPagesOfOneRevision() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    for (int i = 0; i < 7; i++) {
+      Lease lease = a.register(registration("svc-" + i % 3, "i-" + i, "/svc-" + i % 3), Optional.empty());
+      a.renew(lease.id());
+    }
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 7);
+
+    b.readPageSizeForTest(2);
+    b.endWatchForTest();
+    b.reportWatchErrorForTest();
+    a.register(registration("svc-3", "i-7", "/svc-3"), Optional.empty());
+
+    await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 8);
+    assertThat(b.state().services()).isEqualTo(a.state().services()).hasSize(4);
+    assertThat(b.engine().registeredInstances()).extracting(RegisteredInstance::leaseId)
+        .isEqualTo(a.engine().registeredInstances().stream().map(RegisteredInstance::leaseId).toList());
+  }
+
+  @Test
   void aLeaseThatNobodyRenewsIsExpiredByAnyReplicaAndGoneFromEvery() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
