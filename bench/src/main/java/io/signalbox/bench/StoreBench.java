@@ -154,24 +154,32 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
 
     System.out.printf("%nrestart after kill -9 with %d registrations stored (process start -> ...):%n",
         registrations);
+    measureRestarts("embedded", workDir, List.of("--data-dir", dataDir.toString()));
+    if (etcdEndpoints != null) {
+      // A replica restarted alone on etcd: it reads the whole registry (in pages) before it serves.
+      measureRestarts("etcd", workDir, List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints));
+    }
+    System.out.println("\nlogs and data: " + workDir);
+    return 0;
+  }
+
+  private void measureRestarts(String backend, Path workDir, List<String> arguments) throws Exception {
     for (int i = 1; i <= restarts; i++) {
       long started = System.nanoTime();
-      ControlPlaneProcess restarted = ControlPlaneProcess.start(workDir.resolve("restart-" + i + ".log"),
-          cpJvmOptions, List.of("--data-dir", dataDir.toString()));
+      ControlPlaneProcess restarted = ControlPlaneProcess.start(workDir.resolve(backend + "-restart-" + i + ".log"),
+          cpJvmOptions, arguments);
       long serving = System.nanoTime() - started;
       AtomicLong firstAnswer = new AtomicLong();
       AtomicInteger clusters = new AtomicInteger();
       probeFirstAnswer(restarted.grpcPort(), firstAnswer, clusters);
       try {
-        System.out.printf("  restart %d: gRPC health SERVING after %s ms (polled every 100 ms); first CDS answer "
-                + "after %s ms with %d clusters%n", i, Stats.ms(serving / 1e6),
+        System.out.printf("  %s restart %d: gRPC health SERVING after %s ms (polled every 100 ms); first CDS answer "
+                + "after %s ms with %d clusters%n", backend, i, Stats.ms(serving / 1e6),
             Stats.ms((firstAnswer.get() - started) / 1e6), clusters.get());
       } finally {
         restarted.kill();
       }
     }
-    System.out.println("\nlogs and data: " + workDir);
-    return 0;
   }
 
   private Measured measure(String backend, ControlPlaneProcess controlPlane) throws Exception {

@@ -19,13 +19,11 @@ import io.etcd.jetcd.watch.WatchResponse;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -78,7 +76,6 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final Duration timeout;
   private final ReplicaPresence presence;
   private final EtcdRenewals renewals;
-  private final SecureRandom random = new SecureRandom();
   private volatile Watch.Watcher watcher;
   /** Keys per read of the whole registry: 500 leases of a few KB each stay well under gRPC's message limit. */
   private volatile int readPageSize = 500;
@@ -300,7 +297,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
       Optional<StoredLease> existing = engine.storedLease(registration.service(), registration.instance().id());
-      String leaseId = existing.map(StoredLease::leaseId).orElseGet(this::newLeaseId);
+      String leaseId = existing.map(StoredLease::leaseId).orElseGet(Lease::newId);
       long guardSeen;
       synchronized (this) {
         guardSeen = guardRevision;
@@ -331,11 +328,6 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         + "with concurrent registrations; try again", null);
   }
 
-  private String newLeaseId() {
-    byte[] bytes = new byte[12];
-    random.nextBytes(bytes);
-    return "lease-" + HexFormat.of().formatHex(bytes);
-  }
 
   /**
    * Writes the renewal (group-committed with others) and answers once etcd holds it. An expired lease stays gone,

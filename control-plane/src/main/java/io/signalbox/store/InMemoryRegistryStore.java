@@ -6,13 +6,11 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -35,7 +33,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
   private final RegistryJournal journal;
-  private final SecureRandom random = new SecureRandom();
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
   private final Map<String, Entry> entriesByLease = new HashMap<>();
@@ -241,7 +238,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       checkOwnership(registration);
       Entry previous = entriesByService.getOrDefault(registration.service(), Map.of())
           .get(registration.instance().id());
-      leaseId = previous == null ? newLeaseId() : previous.leaseId;
+      leaseId = previous == null ? Lease.newId() : previous.leaseId;
       Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos(),
           previous == null ? Instant.now() : previous.registeredAt);
       // A drain belongs to the lease, so an instance that registers again while drained stays drained.
@@ -543,11 +540,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return route.hosts().isEmpty() ? List.of("*") : route.hosts();
   }
 
-  private String newLeaseId() {
-    byte[] bytes = new byte[12];
-    random.nextBytes(bytes);
-    return "lease-" + HexFormat.of().formatHex(bytes);
-  }
 
   private void notifyListeners() {
     listeners.forEach(Runnable::run);
