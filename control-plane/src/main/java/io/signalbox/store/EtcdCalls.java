@@ -5,7 +5,6 @@ import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.Op;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -19,10 +18,11 @@ import java.util.concurrent.TimeoutException;
 final class EtcdCalls {
 
   /**
-   * Writes per transaction: each write here is at most two operations and etcd refuses a transaction of more than
-   * {@code --max-txn-ops} (default 128) operations or comparisons.
+   * Writes per transaction: each write here is at most two operations and three comparisons, and etcd refuses a
+   * transaction of more than {@code --max-txn-ops} (default 128) operations or comparisons; 32 leaves room for an
+   * operator who lowered it to 100.
    */
-  static final int MAX_WRITES_PER_TRANSACTION = 64;
+  static final int MAX_WRITES_PER_TRANSACTION = 32;
 
   private final Client client;
   private final Duration timeout;
@@ -44,7 +44,10 @@ final class EtcdCalls {
   record GuardedWrite(List<Cmp> conditions, List<Op> operations) {
   }
 
-  /** Which writes committed (in the order given), and the newest revision etcd answered with. */
+  /**
+   * Which writes committed (in the order given), and the newest revision at which one committed (0 when none did: a
+   * failed transaction's revision may be another application's write, which this replica's watch never sees).
+   */
   record Committed(List<Boolean> committed, long revision) {
 
     int count() {
@@ -54,27 +57,32 @@ final class EtcdCalls {
 
   /**
    * Commits each write whose conditions hold. Writes go in chunks, one transaction each; a chunk in which any
-   * condition fails (rare: a race with another replica) is tried again write by write, so one stale write never
-   * holds back the others. Writes must touch distinct keys.
+   * condition fails (a race with another replica) is split in halves and tried again, so one stale write costs a few
+   * more transactions, not one per write, and never holds back the others. Writes must touch distinct keys.
    */
   Committed commitAll(List<GuardedWrite> writes, String what) {
-    List<Boolean> committed = new ArrayList<>(writes.size());
+    Boolean[] committed = new Boolean[writes.size()];
     long revision = 0;
     for (int from = 0; from < writes.size(); from += MAX_WRITES_PER_TRANSACTION) {
-      List<GuardedWrite> chunk = writes.subList(from, Math.min(writes.size(), from + MAX_WRITES_PER_TRANSACTION));
-      TxnResponse response = commit(chunk, what);
-      revision = Math.max(revision, response.getHeader().getRevision());
-      if (response.isSucceeded()) {
-        chunk.forEach(write -> committed.add(true));
-        continue;
-      }
-      for (GuardedWrite write : chunk) {
-        TxnResponse single = chunk.size() == 1 ? response : commit(List.of(write), what);
-        revision = Math.max(revision, single.getHeader().getRevision());
-        committed.add(single.isSucceeded());
-      }
+      revision = Math.max(revision, commitSplitting(writes, from,
+          Math.min(writes.size(), from + MAX_WRITES_PER_TRANSACTION), committed, what));
     }
-    return new Committed(List.copyOf(committed), revision);
+    return new Committed(List.of(committed), revision);
+  }
+
+  private long commitSplitting(List<GuardedWrite> writes, int from, int to, Boolean[] committed, String what) {
+    TxnResponse response = commit(writes.subList(from, to), what);
+    if (response.isSucceeded()) {
+      java.util.Arrays.fill(committed, from, to, true);
+      return response.getHeader().getRevision();
+    }
+    if (to - from == 1) {
+      committed[from] = false;
+      return 0;
+    }
+    int middle = (from + to) >>> 1;
+    return Math.max(commitSplitting(writes, from, middle, committed, what),
+        commitSplitting(writes, middle, to, committed, what));
   }
 
   private TxnResponse commit(List<GuardedWrite> writes, String what) {

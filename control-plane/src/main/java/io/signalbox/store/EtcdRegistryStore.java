@@ -65,7 +65,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   static final String GUARD = ROOT + "guard";
   private static final int MAX_ATTEMPTS = 50;
   /** How soon a replica that stopped without a word no longer counts as present. */
-  static final Duration PRESENCE_TTL = Duration.ofSeconds(3);
+  static final Duration PRESENCE_TTL = Duration.ofSeconds(5);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
 
   private final Client client;
@@ -96,6 +96,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final Map<String, WrittenRenewal> renewed = new HashMap<>();
   /** When the tier last started cold, if ever; guarded by {@code this}. */
   private Instant coldStart;
+  /** The replicas whose presence mark is in etcd, this one included while its mark holds; guarded by {@code this}. */
+  private final java.util.TreeSet<String> present = new java.util.TreeSet<>();
+  private final String replicaName;
   private volatile boolean closed;
   private final Object registrationLock = new Object();
 
@@ -125,7 +128,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine took over a
     // second, so the start gets a longer budget than a registration's etcd call.
     EtcdCalls starting = new EtcdCalls(client, timeout.compareTo(START_TIMEOUT) > 0 ? timeout : START_TIMEOUT);
-    this.presence = ReplicaPresence.join(starting, replicaName, PRESENCE_TTL);
+    this.replicaName = replicaName;
+    this.presence = ReplicaPresence.join(starting,
+        new EtcdCalls(client, Duration.ofMillis(PRESENCE_TTL.toMillis() * 3 / 10)), replicaName, PRESENCE_TTL);
     try {
       if (presence.others().isEmpty()) {
         // Nobody renewed anything while no replica ran: every lease gets the grace period, as after a restart of
@@ -159,6 +164,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     synchronized (this) {
       leases.clear();
       renewed.clear();
+      present.clear();
       for (KeyValue kv : kvs) {
         String key = string(kv.getKey());
         if (key.equals(GUARD)) {
@@ -180,7 +186,28 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     this.watcher = client.getWatchClient().watch(bytes(ROOT),
         WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
         Watch.listener(this::onWatch, this::onWatchError));
+    detachFromEtcdLeases(calls, kvs);
     return puts.size();
+  }
+
+  /**
+   * Lease keys written by the first design hang on etcd leases that nothing renews any more: etcd would delete them
+   * all about one TTL after the upgrade, at once and past any protection. They are written again without one (only
+   * if unchanged since read), and from then on expire like every other lease.
+   */
+  private void detachFromEtcdLeases(EtcdCalls calls, List<KeyValue> kvs) {
+    List<EtcdCalls.GuardedWrite> detach = kvs.stream()
+        .filter(kv -> kv.getLease() != 0 && string(kv.getKey()).startsWith(LEASES))
+        .map(kv -> new EtcdCalls.GuardedWrite(
+            List.of(new Cmp(kv.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision()))),
+            // With its registration order written out: the rewrite's own revision must not become its order.
+            List.of(Op.put(kv.getKey(), ByteSequence.from(StoredLeaseCodec.encode(decode(kv))), PutOption.DEFAULT))))
+        .toList();
+    if (!detach.isEmpty()) {
+      int detached = calls.commitAll(detach, "detach lease keys from etcd leases").count();
+      log.info("{} lease key(s) written by an earlier version on etcd leases now expire as Signalbox leases",
+          detached);
+    }
   }
 
   /**
@@ -233,6 +260,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     if (key.equals(COLD_START)) {
       coldStart = Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())));
       return true;
+    }
+    if (key.startsWith(REPLICAS)) {
+      present.add(key.substring(REPLICAS.length()));
     }
     return false;
   }
@@ -294,40 +324,54 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private Lease registerSerially(Registration registration, Duration ttl) {
+    boolean leaseGone = false;
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
-      Optional<StoredLease> existing = engine.storedLease(registration.service(), registration.instance().id());
-      String leaseId = existing.map(StoredLease::leaseId).orElseGet(Lease::newId);
+      Optional<String> knownLease = leaseGone ? Optional.empty()
+          : engine.leaseIdOf(registration.service(), registration.instance().id());
       long guardSeen;
+      WrittenLease written;
       synchronized (this) {
         guardSeen = guardRevision;
+        written = knownLease.map(leases::get).orElse(null);
       }
       engine.checkRoutesFree(registration);
+      String leaseId = written != null ? written.value().leaseId() : Lease.newId();
       Instant now = Instant.now();
       // Sequence 0: the commit's revision becomes the registration order. A drain belongs to the lease and stays.
       StoredLease stored = new StoredLease(registration, leaseId, 0, ttl,
-          existing.map(StoredLease::registeredAt).orElse(now), now.plus(ttl),
-          existing.map(StoredLease::drained).orElse(false));
+          written != null ? written.value().registeredAt() : now, now.plus(ttl),
+          written != null && written.value().drained());
+      ByteSequence leaseKey = bytes(LEASES + leaseId);
       TxnResponse response = await(client.getKVClient().txn()
-          .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)))
-          .Then(Op.put(bytes(LEASES + leaseId), ByteSequence.from(StoredLeaseCodec.encode(stored)),
-                  PutOption.DEFAULT),
+          .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)),
+              // The lease as read: a drain or a removal committed since must not be overwritten.
+              new Cmp(leaseKey, Cmp.Op.EQUAL, CmpTarget.modRevision(written != null ? written.modRevision() : 0)))
+          .Then(Op.put(leaseKey, ByteSequence.from(StoredLeaseCodec.encode(stored)), PutOption.DEFAULT),
               Op.put(bytes(GUARD), bytes(leaseId), PutOption.DEFAULT))
-          .Else(Op.get(bytes(GUARD), GetOption.DEFAULT))
+          .Else(Op.get(bytes(GUARD), GetOption.DEFAULT), Op.get(leaseKey, GetOption.DEFAULT))
           .commit(), "register " + registration.service() + "/" + registration.instance().id());
       if (response.isSucceeded()) {
         awaitApplied(response.getHeader().getRevision());
         return new Lease(leaseId, ttl);
       }
-      // Another registration committed since the state checked above: catch up with it and check again.
-      List<KeyValue> guard = response.getGetResponses().isEmpty() ? List.of()
-          : response.getGetResponses().get(0).getKvs();
-      awaitApplied(guard.isEmpty() ? response.getHeader().getRevision() : guard.get(0).getModRevision());
+      // Something committed since the state checked above: catch up with it and check again. Only revisions of our
+      // own keys: the watch sees nothing else.
+      List<KeyValue> guard = response.getGetResponses().get(0).getKvs();
+      List<KeyValue> lease = response.getGetResponses().get(1).getKvs();
+      if (written != null && lease.isEmpty()) {
+        // The lease expired or was deregistered meanwhile: the instance registers anew.
+        leaseGone = true;
+      }
+      long caughtUp = guard.isEmpty() ? 0 : guard.get(0).getModRevision();
+      if (!lease.isEmpty()) {
+        caughtUp = Math.max(caughtUp, lease.get(0).getModRevision());
+      }
+      awaitApplied(caughtUp);
     }
     throw new StoreUnavailableException("etcd: registration of " + registration.service() + " kept conflicting "
         + "with concurrent registrations; try again", null);
   }
-
 
   /**
    * Writes the renewal (group-committed with others) and answers once etcd holds it. An expired lease stays gone,
@@ -384,6 +428,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
     int leaseWrites;
     synchronized (this) {
+      if (!expiresLeases()) {
+        return 0;
+      }
       for (Map.Entry<String, WrittenLease> lease : leases.entrySet()) {
         String leaseId = lease.getKey();
         if (!expiryOf(leaseId).isAfter(now)) {
@@ -409,6 +456,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     EtcdCalls.Committed committed = etcd.commitAll(writes, "expire " + leaseWrites + " lease(s)");
     awaitApplied(committed.revision());
     return (int) committed.committed().subList(0, leaseWrites).stream().filter(Boolean::booleanValue).count();
+  }
+
+  /**
+   * Whether this replica is the one that removes expired leases: the first present replica by name. One remover
+   * instead of all of them racing for the same deletes; when its mark lapses (stopped, or cut off from etcd), the
+   * next one takes over within the mark's TTL. Any replica could do it safely (the deletes are guarded).
+   */
+  private boolean expiresLeases() {
+    return !present.isEmpty() && present.first().equals(replicaName);
   }
 
   @Override
@@ -453,7 +509,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         written = leases.get(leaseId);
       }
       if (written == null) {
-        continue;
+        throw NotRegisteredException.instance(service, instanceId);
       }
       // Rewritten from the value of the very revision compared against, so nothing written meanwhile is lost; the
       // expiry as written (a drain neither renews nor shortens the lease).
@@ -485,7 +541,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Removes the instances' lease keys in as few transactions as etcd allows: one for a service of up to 64
+   * Removes the instances' lease keys in as few transactions as etcd allows: one for a service of up to 32
    * instances, so nobody sees half of it evicted.
    */
   @Override
@@ -566,6 +622,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
               everyExpiryMoved |= key.equals(COLD_START);
               renewedNow.add(key.substring(key.lastIndexOf('/') + 1));
             }
+            if (key.startsWith(LEASES)) {
+              // Removed and written again in one response (expired, then registered again under its id): it stays.
+              removals.remove(key.substring(LEASES.length()));
+            }
           } catch (RuntimeException e) {
             log.error("etcd key {} holds nothing this version can read ({}); ignored", key, e.getMessage());
           }
@@ -573,14 +633,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
           if (key.startsWith(LEASES)) {
             String leaseId = key.substring(LEASES.length());
             leases.remove(leaseId);
+            puts.removeIf(lease -> lease.leaseId().equals(leaseId));
             removals.add(leaseId);
           } else if (key.startsWith(RENEWALS)) {
             renewed.remove(key.substring(RENEWALS.length()));
+          } else if (key.startsWith(REPLICAS)) {
+            present.remove(key.substring(REPLICAS.length()));
           }
         }
       }
-      // One response holds whole revisions, in order: a lease put and removed in one response is removed.
-      puts.removeIf(lease -> !leases.containsKey(lease.leaseId()));
       puts.replaceAll(this::withExpiry);
       for (String leaseId : everyExpiryMoved ? leases.keySet() : renewedNow) {
         if (leases.containsKey(leaseId)) {

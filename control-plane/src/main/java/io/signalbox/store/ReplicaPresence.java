@@ -23,6 +23,8 @@ final class ReplicaPresence implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaPresence.class);
 
   private final EtcdCalls etcd;
+  /** Bounded well under the mark's TTL, so that a slow answer does not let the mark lapse unnoticed. */
+  private final EtcdCalls keepingAlive;
   private final String name;
   private final Duration ttl;
   private final List<String> others;
@@ -33,8 +35,9 @@ final class ReplicaPresence implements AutoCloseable {
   });
   private volatile long etcdLease;
 
-  private ReplicaPresence(EtcdCalls etcd, String name, Duration ttl, List<String> others) {
+  private ReplicaPresence(EtcdCalls etcd, EtcdCalls keepingAlive, String name, Duration ttl, List<String> others) {
     this.etcd = etcd;
+    this.keepingAlive = keepingAlive;
     this.name = name;
     this.ttl = ttl;
     this.others = others;
@@ -44,7 +47,7 @@ final class ReplicaPresence implements AutoCloseable {
    * Looks for other replicas, then marks this one present. A mark with this replica's own name is this replica
    * before a restart, not another one.
    */
-  static ReplicaPresence join(EtcdCalls etcd, String name, Duration ttl) {
+  static ReplicaPresence join(EtcdCalls etcd, EtcdCalls keepingAlive, String name, Duration ttl) {
     List<String> others = etcd.await(etcd.client().getKVClient().get(bytes(EtcdRegistryStore.REPLICAS),
             GetOption.builder().isPrefix(true).withKeysOnly(true).build()), "list the replicas")
         .getKvs().stream()
@@ -53,9 +56,9 @@ final class ReplicaPresence implements AutoCloseable {
         .filter(other -> !other.equals(name))
         .sorted()
         .toList();
-    ReplicaPresence presence = new ReplicaPresence(etcd, name, ttl, others);
+    ReplicaPresence presence = new ReplicaPresence(etcd, keepingAlive, name, ttl, others);
     presence.mark();
-    long period = Math.max(100, ttl.toMillis() / 3);
+    long period = Math.max(100, ttl.toMillis() / 4);
     presence.keepAlive.scheduleWithFixedDelay(presence::renew, period, period, TimeUnit.MILLISECONDS);
     return presence;
   }
@@ -76,7 +79,7 @@ final class ReplicaPresence implements AutoCloseable {
   /** Keeps the mark; after etcd let it lapse (an outage longer than its TTL), sets it again. */
   private void renew() {
     try {
-      long renewed = etcd.await(etcd.client().getLeaseClient().keepAliveOnce(etcdLease),
+      long renewed = keepingAlive.await(etcd.client().getLeaseClient().keepAliveOnce(etcdLease),
           "keep replica " + name + " present").getTTL();
       if (renewed <= 0) {
         mark();

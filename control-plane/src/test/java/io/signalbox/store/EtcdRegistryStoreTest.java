@@ -182,20 +182,85 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
-  void aLeaseThatNobodyRenewsIsExpiredByAnyReplicaAndGoneFromEvery() {
-    EtcdRegistryStore a = replica();
-    EtcdRegistryStore b = replica();
+  void aLeaseThatNobodyRenewsIsExpiredByTheFirstReplicaByNameAndGoneFromEvery() {
+    EtcdRegistryStore a = replica("replica-a");
+    EtcdRegistryStore b = replica("replica-b");
     a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
-    assertThat(b.expireLeases()).as("not yet expired").isZero();
+    assertThat(a.expireLeases()).as("not yet expired").isZero();
 
     await().atMost(Duration.ofSeconds(3)).until(() -> b.leaseCounts().equals(new RegistryStore.LeaseCounts(1, 1)));
-    assertThat(b.expireLeases()).isEqualTo(1);
+    assertThat(b.expireLeases()).as("replica-b leaves expiry to replica-a").isZero();
+    assertThat(a.expireLeases()).isEqualTo(1);
 
+    assertThat(a.state().services()).isEmpty();
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().isEmpty());
+    assertThat(b.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(0, 0));
+  }
+
+  @Test
+  void whenTheReplicaThatExpiresLeasesStopsTheNextOneTakesOver() {
+    EtcdRegistryStore a = replica("replica-a");
+    EtcdRegistryStore b = replica("replica-b");
+    b.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    await().atMost(Duration.ofSeconds(3)).until(() -> b.leaseCounts().expired() == 1);
+    assertThat(b.expireLeases()).isZero();
+
+    stop(a);
+
+    await().atMost(Duration.ofSeconds(2)).until(() -> b.expireLeases() == 1);
     assertThat(b.state().services()).isEmpty();
-    await().atMost(Duration.ofSeconds(1)).until(() -> a.state().services().isEmpty());
-    assertThat(a.expireLeases()).as("expired once, by one replica").isZero();
-    assertThat(a.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(0, 0));
+  }
+
+  @Test
+  void aRegistrationThroughAReplicaThatHasNotSeenADrainDoesNotUndoIt() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    a.register(registration("orders", "o2", "/orders"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 2);
+    b.endWatchForTest();
+
+    a.setDrained("orders", "o1", true);
+    assertThatThrownBy(() -> b.register(registration("orders", "o1", "/orders"), Optional.empty()))
+        .as("b cannot catch up without its watch").isInstanceOf(StoreUnavailableException.class);
+
+    assertThat(a.engine().registeredInstances()).filteredOn(i -> i.instance().id().equals("o1"))
+        .extracting(RegisteredInstance::drained).containsExactly(true);
+    b.reportWatchErrorForTest();
+    await().atMost(Duration.ofSeconds(2)).untilAsserted(() ->
+        assertThat(b.register(registration("orders", "o1", "/orders"), Optional.empty())).isNotNull());
+    await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> assertThat(a.engine().registeredInstances())
+        .filteredOn(i -> i.instance().id().equals("o1")).extracting(RegisteredInstance::drained)
+        .containsExactly(true));
+    assertThat(a.state().services().get("orders").instances()).extracting(i -> i.id()).containsExactly("o2");
+  }
+
+  @Test
+  void leaseKeysOfTheEarlierDesignOnEtcdLeasesAreDetachedAndKeepTheirOrder() throws Exception {
+    ByteSequence older = ByteSequence.from(EtcdRegistryStore.LEASES + "lease-00000000000000a1", StandardCharsets.UTF_8);
+    ByteSequence newer = ByteSequence.from(EtcdRegistryStore.LEASES + "lease-00000000000000a2", StandardCharsets.UTF_8);
+    java.time.Instant now = java.time.Instant.now();
+    try (Client client = Client.builder().endpoints(etcd.endpoint()).build()) {
+      long etcdLease = client.getLeaseClient().grant(2).get().getID();
+      client.getKVClient().put(older, ByteSequence.from(StoredLeaseCodec.encode(new StoredLease(
+              registration("orders", "o1", "/orders"), "lease-00000000000000a1", 0, Duration.ofSeconds(30), now,
+              now.plusSeconds(30), false))), PutOption.builder().withLeaseId(etcdLease).build()).get();
+      client.getKVClient().put(newer, ByteSequence.from(StoredLeaseCodec.encode(new StoredLease(
+              registration("orders", "o2", "/orders/v2"), "lease-00000000000000a2", 0, Duration.ofSeconds(30), now,
+              now.plusSeconds(30), false))), PutOption.builder().withLeaseId(etcdLease).build()).get();
+
+      EtcdRegistryStore a = replica();
+      Thread.sleep(3_000);
+
+      assertThat(client.getKVClient().get(older).get().getKvs()).singleElement()
+          .satisfies(kv -> assertThat(kv.getLease()).isZero());
+      assertThat(a.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(2, 0));
+      // The newest registration still sets the routes, on this replica and on one that reads the registry anew.
+      assertThat(a.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+          .containsExactly("/orders/v2");
+      assertThat(replica().state().services()).isEqualTo(a.state().services());
+    }
   }
 
   @Test
