@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * restart it on the same ports and data, so tests can take etcd away and bring it back.
  *
  * <p>Start and restart return once {@code /health} reports healthy; otherwise they fail with the end of the log.
+ *
+ * <p>{@link #launchWithTls} serves the client URL over TLS ({@code https://}), optionally requiring a client
+ * certificate; {@code /health} is then read from a separate plaintext metrics URL.
  */
 public final class EtcdProcess implements AutoCloseable {
 
@@ -29,21 +32,42 @@ public final class EtcdProcess implements AutoCloseable {
   private final Path workDir;
   private final int clientPort;
   private final int peerPort;
+  private final int metricsPort;
+  private final Tls tls;
   private Process process;
 
-  private EtcdProcess(String name, Path workDir, int clientPort, int peerPort) {
+  /**
+   * etcd's TLS for clients: its certificate and key (PEM; the certificate should name 127.0.0.1 and, since etcd's
+   * gateway dials etcd with it, allow client auth too), and optionally the CA that client certificates must chain to
+   * ({@code --trusted-ca-file}, which etcd 3.4 always enforces as {@code --client-cert-auth}).
+   */
+  public record Tls(Path certFile, Path keyFile, java.util.Optional<Path> clientCaFile) {
+  }
+
+  private EtcdProcess(String name, Path workDir, int clientPort, int peerPort, int metricsPort, Tls tls) {
     this.name = name;
     this.workDir = workDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
+    this.metricsPort = metricsPort;
+    this.tls = tls;
   }
 
   /** Starts a fresh etcd and waits until it is healthy. */
   public static EtcdProcess launch() {
+    return launch(null);
+  }
+
+  /** Starts a fresh etcd whose client URL is {@code https://} with these files, and waits until it is healthy. */
+  public static EtcdProcess launchWithTls(Tls tls) {
+    return launch(java.util.Objects.requireNonNull(tls));
+  }
+
+  private static EtcdProcess launch(Tls tls) {
     if (!Files.isExecutable(BINARY)) {
       throw new IllegalStateException(BINARY + " is missing: run scripts/install-etcd.sh");
     }
-    List<Integer> ports = FreePorts.allocate(2);
+    List<Integer> ports = FreePorts.allocate(3);
     String name = "etcd-" + ProcessHandle.current().pid() + "-" + SERIALS.incrementAndGet();
     Path workDir;
     try {
@@ -53,14 +77,19 @@ public final class EtcdProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    EtcdProcess etcd = new EtcdProcess(name, workDir, ports.get(0), ports.get(1));
+    EtcdProcess etcd = new EtcdProcess(name, workDir, ports.get(0), ports.get(1), ports.get(2), tls);
     etcd.start();
     return etcd;
   }
 
-  /** The client URL, e.g. {@code http://127.0.0.1:41234}. */
+  /** The client URL, e.g. {@code http://127.0.0.1:41234} ({@code https://} with TLS). */
   public String endpoint() {
-    return "http://127.0.0.1:" + clientPort;
+    return (tls == null ? "http" : "https") + "://127.0.0.1:" + clientPort;
+  }
+
+  /** Where {@code /health} is served: the client URL, or with TLS a plaintext metrics URL. */
+  private String healthUrl() {
+    return (tls == null ? endpoint() : "http://127.0.0.1:" + metricsPort) + "/health";
   }
 
   public Path logFile() {
@@ -87,6 +116,14 @@ public final class EtcdProcess implements AutoCloseable {
         "--initial-cluster", name + "=" + peerUrl,
         "--initial-cluster-state", "new",
         "--log-outputs", "stderr"));
+    if (tls != null) {
+      command.addAll(List.of(
+          "--cert-file", tls.certFile().toString(),
+          "--key-file", tls.keyFile().toString(),
+          "--listen-metrics-urls", "http://127.0.0.1:" + metricsPort));
+      tls.clientCaFile().ifPresent(ca -> command.addAll(List.of(
+          "--trusted-ca-file", ca.toString(), "--client-cert-auth")));
+    }
     try {
       process = new ProcessBuilder(command)
           .redirectErrorStream(true)
@@ -101,7 +138,7 @@ public final class EtcdProcess implements AutoCloseable {
         throw new IllegalStateException("etcd exited with " + process.exitValue() + "; log:\n" + logTail());
       }
       try {
-        HttpProbe.Response health = HttpProbe.get(endpoint() + "/health");
+        HttpProbe.Response health = HttpProbe.get(healthUrl());
         if (health.status() == 200 && health.body().contains("\"true\"")) {
           return;
         }
@@ -128,6 +165,34 @@ public final class EtcdProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     process = null;
+  }
+
+  /**
+   * Turns on etcd's authentication as an operator would: a root user (password {@code root-<password>}), and
+   * {@code user} with a role that may read and write under {@code prefix} only. {@code admin} is a client of this
+   * etcd without credentials.
+   */
+  public static void enableAuth(io.etcd.jetcd.Client admin, String user, String password, String prefix) {
+    io.etcd.jetcd.Auth auth = admin.getAuthClient();
+    io.etcd.jetcd.ByteSequence from = bytes(prefix);
+    String role = user + "-rw";
+    try {
+      auth.roleAdd(bytes("root")).get(10, TimeUnit.SECONDS);
+      auth.userAdd(bytes("root"), bytes("root-" + password)).get(10, TimeUnit.SECONDS);
+      auth.userGrantRole(bytes("root"), bytes("root")).get(10, TimeUnit.SECONDS);
+      auth.roleAdd(bytes(role)).get(10, TimeUnit.SECONDS);
+      auth.roleGrantPermission(bytes(role), from, io.etcd.jetcd.options.OptionsUtil.prefixEndOf(from),
+          io.etcd.jetcd.auth.Permission.Type.READWRITE).get(10, TimeUnit.SECONDS);
+      auth.userAdd(bytes(user), bytes(password)).get(10, TimeUnit.SECONDS);
+      auth.userGrantRole(bytes(user), bytes(role)).get(10, TimeUnit.SECONDS);
+      auth.authEnable().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot enable etcd's authentication", e);
+    }
+  }
+
+  private static io.etcd.jetcd.ByteSequence bytes(String text) {
+    return io.etcd.jetcd.ByteSequence.from(text, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** The last lines of etcd's log, for failure messages. */

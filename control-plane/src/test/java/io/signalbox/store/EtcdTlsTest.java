@@ -1,0 +1,273 @@
+package io.signalbox.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.etcd.jetcd.Client;
+import io.signalbox.config.SecretValue;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.testing.EtcdProcess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The etcd store on a real etcd that speaks TLS, asks for client certificates, or asks for a password. */
+class EtcdTlsTest {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
+  private static final String PASSWORD = "s3cret-Pa55word";
+
+  @TempDir
+  Path dir;
+
+  private EtcdProcess etcd;
+  private final List<AutoCloseable> closing = new ArrayList<>();
+
+  @AfterEach
+  void stopAll() throws Exception {
+    for (int i = closing.size() - 1; i >= 0; i--) {
+      closing.get(i).close();
+    }
+    if (etcd != null) {
+      etcd.close();
+    }
+  }
+
+  @Test
+  void aStoreConnectedOverMutualTlsRegistersAndReadsBack() {
+    Pki pki = Pki.create(dir);
+    etcd = mutualTlsEtcd(pki);
+    EtcdConnection connection = tls(pki);
+
+    EtcdRegistryStore a = connect(connection, "replica-a");
+    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    EtcdRegistryStore b = connect(connection, "replica-b");
+
+    assertThat(b.state().services()).containsKey("orders");
+    assertThat(b.engine().registeredInstances()).extracting(RegisteredInstance::leaseId).containsExactly(lease.id());
+    assertThat(b.renew(lease.id())).isPresent();
+  }
+
+  @Test
+  void withoutAClientCertificateAMutualTlsEtcdRefusesTheStore() {
+    Pki pki = Pki.create(dir);
+    etcd = mutualTlsEtcd(pki);
+    EtcdConnection caOnly = EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT).withCaFile(pki.caCert());
+
+    assertThatThrownBy(() -> connect(caOnly, "replica-a"))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("requires a client certificate");
+  }
+
+  @Test
+  void anEtcdWhoseCertificateIsNotSignedByTheGivenCaIsRefusedAtConnect() {
+    Pki pki = Pki.create(dir);
+    Pki other = Pki.create(Path.of(dir.toString(), "other"));
+    etcd = mutualTlsEtcd(pki);
+    EtcdConnection wrongCa = EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT)
+        .withCaFile(other.caCert())
+        .withClientCertificate(pki.clientCert(), pki.clientKey());
+
+    long started = System.nanoTime();
+    assertThatThrownBy(() -> connect(wrongCa, "replica-a"))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("not trusted")
+        .hasMessageContaining(other.caCert().toString());
+    // Refused, not retried until some long deadline.
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void aStoreWithTheRightPasswordWorksAndAWrongOneIsRefusedWithoutShowingIt() {
+    Pki pki = Pki.create(dir);
+    etcd = EtcdProcess.launchWithTls(new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.empty()));
+    EtcdConnection server = EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT).withCaFile(pki.caCert());
+    enableAuth(server, "signalbox", PASSWORD);
+
+    EtcdRegistryStore store = connect(server.withCredentials("signalbox", SecretValue.of(PASSWORD)), "replica-a");
+    store.register(registration("orders", "o1", "/orders"), Optional.empty());
+    assertThat(store.state().services()).containsKey("orders");
+
+    String wrong = PASSWORD + "-wrong";
+    EtcdConnection wrongPassword = server.withCredentials("signalbox", SecretValue.of(wrong));
+    assertThat(wrongPassword.toString()).doesNotContain(wrong).contains("[redacted]");
+    assertThatThrownBy(() -> connect(wrongPassword, "replica-b"))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("signalbox")
+        .hasMessageContaining("password")
+        .satisfies(e -> assertThat(fullText(e)).doesNotContain(wrong).doesNotContain(PASSWORD));
+
+    assertThatThrownBy(() -> connect(server, "replica-c"))
+        .as("without credentials")
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("user");
+  }
+
+  @Test
+  void aKeyFileThatHoldsNoKeyStopsTheConnectNamingTheFileButNotItsContent() throws Exception {
+    Pki pki = Pki.create(dir);
+    Path notAKey = dir.resolve("not-a-key.pem");
+    Files.writeString(notAKey, "-----BEGIN RSA PRIVATE KEY-----\nbm90LWEta2V5LWJ1dC1zZWNyZXQ=\n"
+        + "-----END RSA PRIVATE KEY-----\n");
+    EtcdConnection connection = EtcdConnection.plaintext(List.of("https://127.0.0.1:1"), TIMEOUT)
+        .withCaFile(pki.caCert())
+        .withClientCertificate(pki.clientCert(), notAKey);
+
+    assertThatThrownBy(() -> connect(connection, "replica-a"))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("cannot set up TLS to etcd")
+        .hasMessageContaining(notAKey.toString())
+        .satisfies(e -> assertThat(fullText(e)).doesNotContain("bm90LWEta2V5LWJ1dC1zZWNyZXQ="));
+  }
+
+  @Test
+  void tlsFilesWithAPlaintextEndpointAreRefused() {
+    assertThatThrownBy(() -> EtcdConnection.plaintext(List.of("http://127.0.0.1:2379"), TIMEOUT)
+        .withCaFile(dir.resolve("ca.crt")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("http://127.0.0.1:2379 is not https://");
+  }
+
+  /** Every message in the chain of causes, and the stack trace as printed. */
+  private static String fullText(Throwable e) {
+    java.io.StringWriter text = new java.io.StringWriter();
+    e.printStackTrace(new java.io.PrintWriter(text));
+    return text.toString();
+  }
+
+  private static EtcdProcess mutualTlsEtcd(Pki pki) {
+    return EtcdProcess.launchWithTls(new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.of(pki.caCert())));
+  }
+
+  private EtcdConnection tls(Pki pki) {
+    return EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT)
+        .withCaFile(pki.caCert())
+        .withClientCertificate(pki.clientCert(), pki.clientKey());
+  }
+
+  private EtcdRegistryStore connect(EtcdConnection connection, String name) {
+    EtcdRegistryStore store = EtcdRegistryStore.connect(connection, LeasePolicy.DEFAULT, name, Optional.empty());
+    closing.add(store);
+    return store;
+  }
+
+  private static void enableAuth(EtcdConnection connection, String user, String password) {
+    try (Client admin = EtcdClients.open(connection)) {
+      EtcdProcess.enableAuth(admin, user, password, "/signalbox/");
+    }
+  }
+
+  private static Registration registration(String service, String instanceId, String prefix) {
+    return new Registration(service, Instance.of(instanceId, "10.0.0.1", 8080),
+        List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()));
+  }
+
+  /**
+   * A throwaway CA, a server certificate for 127.0.0.1 and localhost and a client certificate, all signed by it;
+   * PEM files in {@code dir}, keys in PKCS#8. EC P-256, because it is quick to generate.
+   */
+  record Pki(Path caCert, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
+
+    static Pki create(Path dir) {
+      try {
+        Files.createDirectories(dir);
+        KeyPair caKeys = newKeyPair();
+        X500Principal ca = new X500Principal("CN=signalbox test etcd CA " + System.nanoTime());
+        X509v3CertificateBuilder caBuilder = builder(ca, BigInteger.ONE, ca, caKeys);
+        caBuilder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+        caBuilder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        X509Certificate caCert = sign(caBuilder, caKeys.getPrivate());
+
+        KeyPair serverKeys = newKeyPair();
+        X509v3CertificateBuilder server = builder(ca, BigInteger.TWO, new X500Principal("CN=etcd"), serverKeys);
+        server.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
+            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}));
+        // etcd's own gateway dials etcd with the server certificate, so it must be good for client auth too.
+        server.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
+            new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+        server.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+
+        KeyPair clientKeys = newKeyPair();
+        X509v3CertificateBuilder client = builder(ca, BigInteger.valueOf(3), new X500Principal("CN=signalbox"),
+            clientKeys);
+        client.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+        client.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+
+        Pki pki = new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"),
+            dir.resolve("client.crt"), dir.resolve("client.key"));
+        Files.writeString(pki.caCert(), pem("CERTIFICATE", caCert.getEncoded()));
+        Files.writeString(pki.serverCert(), pem("CERTIFICATE", sign(server, caKeys.getPrivate()).getEncoded()));
+        Files.writeString(pki.serverKey(), pem("PRIVATE KEY", serverKeys.getPrivate().getEncoded()));
+        Files.writeString(pki.clientCert(), pem("CERTIFICATE", sign(client, caKeys.getPrivate()).getEncoded()));
+        Files.writeString(pki.clientKey(), pem("PRIVATE KEY", clientKeys.getPrivate().getEncoded()));
+        return pki;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private static X509v3CertificateBuilder builder(X500Principal issuer, BigInteger serial, X500Principal subject,
+                                                    KeyPair keys) {
+      Instant now = Instant.now();
+      return new JcaX509v3CertificateBuilder(issuer, serial, Date.from(now.minus(Duration.ofHours(1))),
+          Date.from(now.plus(Duration.ofDays(2))), subject, keys.getPublic());
+    }
+
+    private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey) {
+      try {
+        return new JcaX509CertificateConverter().getCertificate(
+            builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
+      } catch (OperatorCreationException | GeneralSecurityException e) {
+        throw new IllegalStateException("cannot sign a test certificate", e);
+      }
+    }
+
+    private static KeyPair newKeyPair() throws GeneralSecurityException {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+      generator.initialize(new ECGenParameterSpec("secp256r1"));
+      return generator.generateKeyPair();
+    }
+
+    private static String pem(String type, byte[] der) {
+      return "-----BEGIN " + type + "-----\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+          + "\n-----END " + type + "-----\n";
+    }
+  }
+}
