@@ -138,6 +138,21 @@ class EtcdTlsTest {
   }
 
   @Test
+  void aUserWhoseRoleMayNotTouchTheRegistryIsRefusedSayingWhatItNeeds() {
+    Pki pki = Pki.create(dir);
+    etcd = EtcdProcess.launchWithTls(new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.empty()));
+    EtcdConnection server = EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT).withCaFile(pki.caCert());
+    try (Client admin = EtcdClients.open(server)) {
+      EtcdProcess.enableAuth(admin, "signalbox", PASSWORD, "/elsewhere/");
+    }
+
+    assertThatThrownBy(() -> connect(server.withCredentials("signalbox", SecretValue.of(PASSWORD)), "replica-a"))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessage("etcd user signalbox may not read the registry: its role needs readwrite on the prefix "
+            + EtcdRegistryStore.ROOT);
+  }
+
+  @Test
   void aKeyFileThatHoldsNoKeyStopsTheConnectNamingTheFileButNotItsContent() throws Exception {
     Pki pki = Pki.create(dir);
     Path notAKey = dir.resolve("not-a-key.pem");
@@ -185,9 +200,10 @@ class EtcdTlsTest {
     return store;
   }
 
+  /** Authentication on, with {@code user} allowed to read and write {@code /signalbox/v1/}, as the README says. */
   private static void enableAuth(EtcdConnection connection, String user, String password) {
     try (Client admin = EtcdClients.open(connection)) {
-      EtcdProcess.enableAuth(admin, user, password, "/signalbox/");
+      EtcdProcess.enableAuth(admin, user, password, "/signalbox/v1/");
     }
   }
 
