@@ -3,6 +3,7 @@ package io.signalbox.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.Client;
+import io.signalbox.config.SecretValue;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.testing.EtcdProcess;
 import java.io.ByteArrayOutputStream;
@@ -10,8 +11,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -126,6 +129,32 @@ class SignalboxMainEtcdFlagsTest {
         "--etcd-ca-file is only used with --store etcd");
     assertUsageError(signalbox("--in-memory", "--etcd-user", "signalbox", "--etcd-password-file",
         passwordFile.toString()), "--etcd-user is only used with --store etcd");
+  }
+
+  @Test
+  void theFlagsConnectionStartsAControlPlaneOverMutualTlsWithAPassword() throws Exception {
+    EtcdProcess.Pki pki = EtcdProcess.Pki.create(dir.resolve("pki"));
+    try (EtcdProcess etcd = EtcdProcess.launchWithTls(
+        new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.of(pki.caCert())))) {
+      try (Client client = Client.builder().endpoints(etcd.endpoint())
+          .sslContext(ssl -> ssl.trustManager(pki.caCert().toFile())
+              .keyManager(pki.clientCert().toFile(), pki.clientKey().toFile()))
+          .build()) {
+        EtcdProcess.enableAuth(client, "signalbox", "pa55-w0rd", "/signalbox/v1/");
+      }
+      EtcdConnection connection = parse("--store", "etcd", "--etcd-endpoints", etcd.endpoint(),
+          "--etcd-ca-file", pki.caCert().toString(), "--etcd-cert-file", pki.clientCert().toString(),
+          "--etcd-key-file", pki.clientKey().toString(), "--etcd-user", "signalbox",
+          "--etcd-password-file", passwordFile.toString());
+      assertThat(connection).isEqualTo(EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(2))
+          .withCaFile(pki.caCert()).withClientCertificate(pki.clientCert(), pki.clientKey())
+          .withCredentials("signalbox", SecretValue.of("pa55-w0rd")));
+
+      try (ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
+          .grpcAddress("127.0.0.1").grpcPort(0).etcd(connection).build())) {
+        assertThat(controlPlane.grpcPort()).isPositive();
+      }
+    }
   }
 
   @Test
