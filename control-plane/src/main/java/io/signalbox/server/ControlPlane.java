@@ -77,11 +77,11 @@ public final class ControlPlane implements AutoCloseable {
     }
     GatewaySettings settings = settingsWatcher != null ? settingsWatcher.current() : config.gateway();
     // The whole registry is read before anything listens; an unreadable store stops the start (never starts empty).
-    if (!config.etcdEndpoints().isEmpty()) {
+    if (config.etcd().isPresent()) {
       this.journal = RegistryJournal.NONE;
       try {
-        this.etcd = EtcdRegistryStore.connect(config.etcdEndpoints(), config.leasePolicy(), config.etcdTimeout(),
-            replicaName(config), config.leaseGrace());
+        this.etcd = EtcdRegistryStore.connect(config.etcd().get(), config.leasePolicy(), replicaName(config),
+            config.leaseGrace());
       } catch (RuntimeException e) {
         closeEarly();
         throw e;

@@ -1,6 +1,7 @@
 package io.signalbox.server;
 
 import io.signalbox.registry.HostResolver;
+import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.config.GatewaySettings;
@@ -33,9 +34,9 @@ import java.util.Optional;
  *     restart forgets every registration until the services register again
  * @param leaseGrace how long every restored lease lives at least after a restart; empty means one TTL of each lease
  * @param massExpiry when the lease reaper holds expiry back because too many leases expired at once
- * @param etcdEndpoints when not empty, the registry lives in etcd (shared by every replica that names the same
- *     cluster) instead of the data directory, which is then unused
- * @param etcdTimeout how long one etcd call may take before a registration fails as UNAVAILABLE
+ * @param etcd when present, the registry lives in etcd (shared by every replica that names the same cluster) instead
+ *     of the data directory, which is then unused: its endpoints, the timeout of one call (after which a registration
+ *     fails as UNAVAILABLE), and optionally TLS files and credentials
  */
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
@@ -43,8 +44,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
                                  Duration settingsPollInterval, String adminAddress, int adminPort,
                                  Duration stageTimeout, String metricsAddress, int metricsPort,
                                  Optional<Path> dataDirectory, Optional<Duration> leaseGrace,
-                                 MassExpiryProtection massExpiry, List<String> etcdEndpoints,
-                                 Duration etcdTimeout) {
+                                 MassExpiryProtection massExpiry, Optional<EtcdConnection> etcd) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
   public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
@@ -65,8 +65,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     dataDirectory = dataDirectory == null ? Optional.empty() : dataDirectory;
     leaseGrace = leaseGrace == null ? Optional.empty() : leaseGrace;
     Objects.requireNonNull(massExpiry);
-    etcdEndpoints = etcdEndpoints == null ? List.of() : List.copyOf(etcdEndpoints);
-    Objects.requireNonNull(etcdTimeout);
+    etcd = etcd == null ? Optional.empty() : etcd;
   }
 
   public static Builder builder() {
@@ -95,6 +94,9 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private MassExpiryProtection massExpiry = MassExpiryProtection.DEFAULT;
     private List<String> etcdEndpoints = List.of();
     private Duration etcdTimeout = Duration.ofSeconds(2);
+    private Optional<Path> etcdCaFile = Optional.empty();
+    private Optional<EtcdConnection.ClientCertificate> etcdClientCertificate = Optional.empty();
+    private Optional<EtcdConnection.Credentials> etcdCredentials = Optional.empty();
 
     /** Keeps the registry in etcd at these client URLs (e.g. {@code http://127.0.0.1:2379}). */
     public Builder etcdEndpoints(List<String> endpoints) {
@@ -104,6 +106,16 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
 
     public Builder etcdTimeout(Duration timeout) {
       this.etcdTimeout = timeout;
+      return this;
+    }
+
+    /** Keeps the registry in etcd, reached as {@code connection} says (endpoints, timeout, TLS, credentials). */
+    public Builder etcd(EtcdConnection connection) {
+      this.etcdEndpoints = connection.endpoints();
+      this.etcdTimeout = connection.timeout();
+      this.etcdCaFile = connection.caFile();
+      this.etcdClientCertificate = connection.clientCertificate();
+      this.etcdCredentials = connection.credentials();
       return this;
     }
 
@@ -208,7 +220,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
           adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
           metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
           Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry,
-          etcdEndpoints, etcdTimeout);
+          etcdEndpoints.isEmpty() ? Optional.empty() : Optional.of(new EtcdConnection(etcdEndpoints, etcdTimeout,
+              etcdCaFile, etcdClientCertificate, etcdCredentials)));
     }
   }
 }

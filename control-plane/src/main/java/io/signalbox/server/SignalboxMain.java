@@ -1,5 +1,6 @@
 package io.signalbox.server;
 
+import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.store.StoreUnavailableException;
@@ -7,8 +8,13 @@ import io.signalbox.store.StoreUnreadableException;
 import io.signalbox.config.DurationText;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.InvalidSettingsException;
+import io.signalbox.config.SecretValue;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -96,6 +102,27 @@ public final class SignalboxMain implements Callable<Integer> {
           + "Default: ${DEFAULT-VALUE}")
   Duration etcdTimeout;
 
+  @Option(names = "--etcd-ca-file", paramLabel = "FILE",
+      description = "PEM certificate of the CA that signed etcd's server certificate (https:// endpoints). "
+          + "Default: the JVM's trust store")
+  Path etcdCaFile;
+
+  @Option(names = "--etcd-cert-file", paramLabel = "FILE",
+      description = "PEM client certificate for etcd's --client-cert-auth (mutual TLS); needs --etcd-key-file")
+  Path etcdCertFile;
+
+  @Option(names = "--etcd-key-file", paramLabel = "FILE",
+      description = "PEM private key (unencrypted PKCS#8, BEGIN PRIVATE KEY) of --etcd-cert-file")
+  Path etcdKeyFile;
+
+  @Option(names = "--etcd-user", paramLabel = "NAME",
+      description = "etcd user, when etcd's authentication is enabled; needs --etcd-password-file")
+  String etcdUser;
+
+  @Option(names = "--etcd-password-file", paramLabel = "FILE",
+      description = "File holding the password of --etcd-user (one trailing newline is ignored); never logged")
+  Path etcdPasswordFile;
+
   @Option(names = "--lease-grace", paramLabel = "DURATION", converter = DurationConverter.class,
       description = "After a restart, how long every stored lease lives at least, so that instances can renew "
           + "before anything expires. Default: one TTL of each lease")
@@ -129,9 +156,17 @@ public final class SignalboxMain implements Callable<Integer> {
         System.err.println("signalbox: --store etcd needs --etcd-endpoints (e.g. http://127.0.0.1:2379)");
         return 2;
       }
-      config.etcdEndpoints(etcdEndpoints).etcdTimeout(etcdTimeout);
+      try {
+        config.etcd(etcdConnection());
+      } catch (IllegalArgumentException e) {
+        System.err.println("signalbox: " + e.getMessage());
+        return 2;
+      }
     } else if (etcdEndpoints != null && !etcdEndpoints.isEmpty()) {
       System.err.println("signalbox: --etcd-endpoints is only used with --store etcd");
+      return 2;
+    } else if (etcdFlagGiven() != null) {
+      System.err.println("signalbox: " + etcdFlagGiven() + " is only used with --store etcd");
       return 2;
     } else if (!inMemory) {
       config.dataDirectory(dataDirectory);
@@ -169,6 +204,70 @@ public final class SignalboxMain implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(controlPlane::close, "signalbox-shutdown"));
     controlPlane.awaitTermination();
     return 0;
+  }
+
+  /** The first etcd TLS or authentication flag given, if any. */
+  private String etcdFlagGiven() {
+    return etcdCaFile != null ? "--etcd-ca-file" : etcdCertFile != null ? "--etcd-cert-file"
+        : etcdKeyFile != null ? "--etcd-key-file" : etcdUser != null ? "--etcd-user"
+        : etcdPasswordFile != null ? "--etcd-password-file" : null;
+  }
+
+  /**
+   * How to reach etcd, from the --etcd-* flags.
+   *
+   * @throws IllegalArgumentException naming the flag, when a file is unreadable or a pair is incomplete
+   */
+  EtcdConnection etcdConnection() {
+    if ((etcdCertFile == null) != (etcdKeyFile == null)) {
+      throw new IllegalArgumentException(etcdCertFile == null
+          ? "--etcd-key-file needs --etcd-cert-file (the client certificate it belongs to)"
+          : "--etcd-cert-file needs --etcd-key-file (the private key of the client certificate)");
+    }
+    if ((etcdUser == null) != (etcdPasswordFile == null)) {
+      throw new IllegalArgumentException(etcdUser == null
+          ? "--etcd-password-file needs --etcd-user"
+          : "--etcd-user needs --etcd-password-file (the password is read from a file, never given as a flag)");
+    }
+    if (etcdUser != null && etcdUser.isBlank()) {
+      throw new IllegalArgumentException("--etcd-user: the user name is empty");
+    }
+    Optional<Path> caFile = Optional.ofNullable(etcdCaFile).map(file -> readable("--etcd-ca-file", file));
+    Optional<EtcdConnection.ClientCertificate> clientCertificate = Optional.ofNullable(etcdCertFile)
+        .map(file -> new EtcdConnection.ClientCertificate(readable("--etcd-cert-file", file),
+            readable("--etcd-key-file", etcdKeyFile)));
+    Optional<EtcdConnection.Credentials> credentials = Optional.ofNullable(etcdUser)
+        .map(user -> new EtcdConnection.Credentials(user, password()));
+    try {
+      return new EtcdConnection(etcdEndpoints, etcdTimeout, caFile, clientCertificate, credentials);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--etcd-endpoints: " + e.getMessage(), e);
+    }
+  }
+
+  /** The password in --etcd-password-file, without the line break that editors and {@code echo} end a file with. */
+  private SecretValue password() {
+    String password;
+    try {
+      password = Files.readString(readable("--etcd-password-file", etcdPasswordFile), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      // The exception's message is only the file name and the reason; the content is never in it.
+      throw new IllegalArgumentException("--etcd-password-file: cannot read " + etcdPasswordFile + ": " + e);
+    }
+    password = password.endsWith("\r\n") ? password.substring(0, password.length() - 2)
+        : password.endsWith("\n") ? password.substring(0, password.length() - 1) : password;
+    if (password.isEmpty()) {
+      throw new IllegalArgumentException("--etcd-password-file: " + etcdPasswordFile + " is empty");
+    }
+    return SecretValue.of(password);
+  }
+
+  private static Path readable(String flag, Path file) {
+    if (Files.isDirectory(file) || !Files.isReadable(file)) {
+      String why = !Files.exists(file) ? "no such file" : Files.isDirectory(file) ? "a directory" : "permission denied";
+      throw new IllegalArgumentException(flag + ": cannot read " + file + " (" + why + ")");
+    }
+    return file;
   }
 
   public static void main(String[] args) {

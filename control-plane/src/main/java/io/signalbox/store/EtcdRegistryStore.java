@@ -292,20 +292,19 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   /**
    * Connects to etcd, marks this replica present and reads the whole registry before returning.
    *
-   * @param timeout how long one etcd call may take before the change fails with {@link StoreUnavailableException}
+   * @param connection etcd's endpoints, the timeout of one etcd call (after which a change fails with
+   *     {@link StoreUnavailableException}), and optionally TLS files and a user with its password
    * @param replicaName this replica's name among the replicas, the same across its restarts
    * @param leaseGrace how long every lease lives at least after a cold start of the whole tier; empty means its TTL
-   * @throws StoreUnavailableException when etcd cannot be read
+   * @throws StoreUnavailableException when etcd cannot be read, including when its certificate is not trusted, it
+   *     refuses the client certificate or the password (the message never holds the password or the key)
    */
-  public static EtcdRegistryStore connect(List<String> endpoints, LeasePolicy leasePolicy, Duration timeout,
-                                          String replicaName, Optional<Duration> leaseGrace) {
-    Client client = Client.builder()
-        .endpoints(endpoints.toArray(String[]::new))
-        .connectTimeout(timeout)
-        .retryMaxDuration(timeout)
-        .build();
+  public static EtcdRegistryStore connect(EtcdConnection connection, LeasePolicy leasePolicy, String replicaName,
+                                          Optional<Duration> leaseGrace) {
+    EtcdClients.checkAccess(connection);
+    Client client = EtcdClients.open(connection);
     try {
-      return new EtcdRegistryStore(client, Objects.requireNonNull(leasePolicy), Objects.requireNonNull(timeout),
+      return new EtcdRegistryStore(client, Objects.requireNonNull(leasePolicy), connection.timeout(),
           Objects.requireNonNull(replicaName), Objects.requireNonNull(leaseGrace));
     } catch (RuntimeException e) {
       client.close();

@@ -53,8 +53,8 @@ class EtcdRegistryStoreTest {
   }
 
   private EtcdRegistryStore replica(String name) {
-    EtcdRegistryStore store = EtcdRegistryStore.connect(List.of(etcd.endpoint()), LeasePolicy.DEFAULT, TIMEOUT,
-        name, Optional.empty());
+    EtcdRegistryStore store = EtcdRegistryStore.connect(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
+        LeasePolicy.DEFAULT, name, Optional.empty());
     stores.add(store);
     return store;
   }

@@ -2,13 +2,36 @@ package io.signalbox.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A real single-member etcd ({@code /usr/bin/etcd}, installed by {@code scripts/install-etcd.sh}) on free loopback
@@ -16,6 +39,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * restart it on the same ports and data, so tests can take etcd away and bring it back.
  *
  * <p>Start and restart return once {@code /health} reports healthy; otherwise they fail with the end of the log.
+ *
+ * <p>{@link #launchWithTls} serves the client URL over TLS ({@code https://}), optionally requiring a client
+ * certificate; {@code /health} is then read from a separate plaintext metrics URL.
  */
 public final class EtcdProcess implements AutoCloseable {
 
@@ -29,21 +55,42 @@ public final class EtcdProcess implements AutoCloseable {
   private final Path workDir;
   private final int clientPort;
   private final int peerPort;
+  private final int metricsPort;
+  private final Tls tls;
   private Process process;
 
-  private EtcdProcess(String name, Path workDir, int clientPort, int peerPort) {
+  /**
+   * etcd's TLS for clients: its certificate and key (PEM; the certificate should name 127.0.0.1 and, since etcd's
+   * gateway dials etcd with it, allow client auth too), and optionally the CA that client certificates must chain to
+   * ({@code --trusted-ca-file}, which etcd 3.4 always enforces as {@code --client-cert-auth}).
+   */
+  public record Tls(Path certFile, Path keyFile, java.util.Optional<Path> clientCaFile) {
+  }
+
+  private EtcdProcess(String name, Path workDir, int clientPort, int peerPort, int metricsPort, Tls tls) {
     this.name = name;
     this.workDir = workDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
+    this.metricsPort = metricsPort;
+    this.tls = tls;
   }
 
   /** Starts a fresh etcd and waits until it is healthy. */
   public static EtcdProcess launch() {
+    return launch(null);
+  }
+
+  /** Starts a fresh etcd whose client URL is {@code https://} with these files, and waits until it is healthy. */
+  public static EtcdProcess launchWithTls(Tls tls) {
+    return launch(java.util.Objects.requireNonNull(tls));
+  }
+
+  private static EtcdProcess launch(Tls tls) {
     if (!Files.isExecutable(BINARY)) {
       throw new IllegalStateException(BINARY + " is missing: run scripts/install-etcd.sh");
     }
-    List<Integer> ports = FreePorts.allocate(2);
+    List<Integer> ports = FreePorts.allocate(3);
     String name = "etcd-" + ProcessHandle.current().pid() + "-" + SERIALS.incrementAndGet();
     Path workDir;
     try {
@@ -53,14 +100,19 @@ public final class EtcdProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    EtcdProcess etcd = new EtcdProcess(name, workDir, ports.get(0), ports.get(1));
+    EtcdProcess etcd = new EtcdProcess(name, workDir, ports.get(0), ports.get(1), ports.get(2), tls);
     etcd.start();
     return etcd;
   }
 
-  /** The client URL, e.g. {@code http://127.0.0.1:41234}. */
+  /** The client URL, e.g. {@code http://127.0.0.1:41234} ({@code https://} with TLS). */
   public String endpoint() {
-    return "http://127.0.0.1:" + clientPort;
+    return (tls == null ? "http" : "https") + "://127.0.0.1:" + clientPort;
+  }
+
+  /** Where {@code /health} is served: the client URL, or with TLS a plaintext metrics URL. */
+  private String healthUrl() {
+    return (tls == null ? endpoint() : "http://127.0.0.1:" + metricsPort) + "/health";
   }
 
   public Path logFile() {
@@ -87,6 +139,14 @@ public final class EtcdProcess implements AutoCloseable {
         "--initial-cluster", name + "=" + peerUrl,
         "--initial-cluster-state", "new",
         "--log-outputs", "stderr"));
+    if (tls != null) {
+      command.addAll(List.of(
+          "--cert-file", tls.certFile().toString(),
+          "--key-file", tls.keyFile().toString(),
+          "--listen-metrics-urls", "http://127.0.0.1:" + metricsPort));
+      tls.clientCaFile().ifPresent(ca -> command.addAll(List.of(
+          "--trusted-ca-file", ca.toString(), "--client-cert-auth")));
+    }
     try {
       process = new ProcessBuilder(command)
           .redirectErrorStream(true)
@@ -101,7 +161,7 @@ public final class EtcdProcess implements AutoCloseable {
         throw new IllegalStateException("etcd exited with " + process.exitValue() + "; log:\n" + logTail());
       }
       try {
-        HttpProbe.Response health = HttpProbe.get(endpoint() + "/health");
+        HttpProbe.Response health = HttpProbe.get(healthUrl());
         if (health.status() == 200 && health.body().contains("\"true\"")) {
           return;
         }
@@ -130,6 +190,34 @@ public final class EtcdProcess implements AutoCloseable {
     process = null;
   }
 
+  /**
+   * Turns on etcd's authentication as an operator would: a root user (password {@code root-<password>}), and
+   * {@code user} with a role that may read and write under {@code prefix} only. {@code admin} is a client of this
+   * etcd without credentials.
+   */
+  public static void enableAuth(io.etcd.jetcd.Client admin, String user, String password, String prefix) {
+    io.etcd.jetcd.Auth auth = admin.getAuthClient();
+    io.etcd.jetcd.ByteSequence from = bytes(prefix);
+    String role = user + "-rw";
+    try {
+      auth.roleAdd(bytes("root")).get(10, TimeUnit.SECONDS);
+      auth.userAdd(bytes("root"), bytes("root-" + password)).get(10, TimeUnit.SECONDS);
+      auth.userGrantRole(bytes("root"), bytes("root")).get(10, TimeUnit.SECONDS);
+      auth.roleAdd(bytes(role)).get(10, TimeUnit.SECONDS);
+      auth.roleGrantPermission(bytes(role), from, io.etcd.jetcd.options.OptionsUtil.prefixEndOf(from),
+          io.etcd.jetcd.auth.Permission.Type.READWRITE).get(10, TimeUnit.SECONDS);
+      auth.userAdd(bytes(user), bytes(password)).get(10, TimeUnit.SECONDS);
+      auth.userGrantRole(bytes(user), bytes(role)).get(10, TimeUnit.SECONDS);
+      auth.authEnable().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot enable etcd's authentication", e);
+    }
+  }
+
+  private static io.etcd.jetcd.ByteSequence bytes(String text) {
+    return io.etcd.jetcd.ByteSequence.from(text, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** The last lines of etcd's log, for failure messages. */
   public String logTail() {
     try {
@@ -156,6 +244,81 @@ public final class EtcdProcess implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for etcd", e);
+    }
+  }
+
+  /**
+   * A throwaway CA, a server certificate for 127.0.0.1 and localhost and a client certificate, all signed by it;
+   * PEM files in {@code dir}, keys in PKCS#8. EC P-256, because it is quick to generate.
+   */
+  public record Pki(Path caCert, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
+
+    public static Pki create(Path dir) {
+      try {
+        Files.createDirectories(dir);
+        KeyPair caKeys = newKeyPair();
+        X500Principal ca = new X500Principal("CN=signalbox test etcd CA " + System.nanoTime());
+        X509v3CertificateBuilder caBuilder = builder(ca, BigInteger.ONE, ca, caKeys);
+        caBuilder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+        caBuilder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        X509Certificate caCert = sign(caBuilder, caKeys.getPrivate());
+
+        KeyPair serverKeys = newKeyPair();
+        X509v3CertificateBuilder server = builder(ca, BigInteger.TWO, new X500Principal("CN=etcd"), serverKeys);
+        server.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
+            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}));
+        // etcd's own gateway dials etcd with the server certificate, so it must be good for client auth too.
+        server.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
+            new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+        server.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+
+        KeyPair clientKeys = newKeyPair();
+        X509v3CertificateBuilder client = builder(ca, BigInteger.valueOf(3), new X500Principal("CN=signalbox"),
+            clientKeys);
+        client.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+        client.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+
+        Pki pki = new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"),
+            dir.resolve("client.crt"), dir.resolve("client.key"));
+        Files.writeString(pki.caCert(), pem("CERTIFICATE", caCert.getEncoded()));
+        Files.writeString(pki.serverCert(), pem("CERTIFICATE", sign(server, caKeys.getPrivate()).getEncoded()));
+        Files.writeString(pki.serverKey(), pem("PRIVATE KEY", serverKeys.getPrivate().getEncoded()));
+        Files.writeString(pki.clientCert(), pem("CERTIFICATE", sign(client, caKeys.getPrivate()).getEncoded()));
+        Files.writeString(pki.clientKey(), pem("PRIVATE KEY", clientKeys.getPrivate().getEncoded()));
+        return pki;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private static X509v3CertificateBuilder builder(X500Principal issuer, BigInteger serial, X500Principal subject,
+                                                    KeyPair keys) {
+      Instant now = Instant.now();
+      return new JcaX509v3CertificateBuilder(issuer, serial, Date.from(now.minus(Duration.ofHours(1))),
+          Date.from(now.plus(Duration.ofDays(2))), subject, keys.getPublic());
+    }
+
+    private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey) {
+      try {
+        return new JcaX509CertificateConverter().getCertificate(
+            builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
+      } catch (OperatorCreationException | GeneralSecurityException e) {
+        throw new IllegalStateException("cannot sign a test certificate", e);
+      }
+    }
+
+    private static KeyPair newKeyPair() throws GeneralSecurityException {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+      generator.initialize(new ECGenParameterSpec("secp256r1"));
+      return generator.generateKeyPair();
+    }
+
+    private static String pem(String type, byte[] der) {
+      return "-----BEGIN " + type + "-----\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+          + "\n-----END " + type + "-----\n";
     }
   }
 }
