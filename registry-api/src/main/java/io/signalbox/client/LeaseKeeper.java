@@ -147,7 +147,14 @@ final class LeaseKeeper {
 
     private void openStream() {
         KeepAliveStream opened = new KeepAliveStream();
-        client.async().keepAlive(opened);
+        try {
+            client.async().keepAlive(opened);
+        } catch (RuntimeException e) {
+            // Seen from grpc-java when a stream starts while the server shuts down: it must not end the keep-alive
+            // for good (the instance would never renew or register again), so it counts as a closed stream.
+            onStreamClosed(Status.UNAVAILABLE.withDescription("could not open the keep-alive stream").withCause(e));
+            return;
+        }
         stream = opened;
     }
 

@@ -124,6 +124,32 @@ class RegistryClientTest {
     }
 
     @Test
+    void aKeepAliveStreamThatFailsToOpenIsOpenedAgain() {
+        java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(2);
+        ManagedChannel refusing = InProcessChannelBuilder.forName(serverName)
+                .intercept(new io.grpc.ClientInterceptor() {
+                    @Override
+                    public <Q, A> io.grpc.ClientCall<Q, A> interceptCall(io.grpc.MethodDescriptor<Q, A> method,
+                            io.grpc.CallOptions options, io.grpc.Channel next) {
+                        if (method.getBareMethodName().equals("KeepAlive") && refusals.getAndDecrement() > 0) {
+                            throw new NullPointerException("'executor' must not be null.");
+                        }
+                        return next.newCall(method, options);
+                    }
+                })
+                .build();
+        try (RegistryClient refused = RegistryClient.builder().channel(refusing)
+                .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(50)).build()) {
+            Registration registration = refused.register(orders("orders-9"));
+
+            await().atMost(PATIENCE).until(() -> registry.keepAlivesFor(registration.leaseId()).size() >= 3);
+            assertThat(refusals.get()).isNegative();
+        } finally {
+            refusing.shutdownNow();
+        }
+    }
+
+    @Test
     void registersAgainWhenNoKeepAliveIsAnsweredForAWholeTtl() {
         Registration registration = client.register(orders("orders-1"));
         String firstLease = registration.leaseId();
