@@ -79,7 +79,14 @@ final class EtcdClients {
     Throwable failure;
     // Longer than jetcd's retries (the connection's timeout), so that the probe ends with their last error.
     try (Client probe = open(connection, false)) {
-      probe.getKVClient().get(ByteSequence.from(EtcdRegistryStore.GUARD, StandardCharsets.UTF_8))
+      // A transaction that never writes but would: etcd checks the permissions of both branches, so a role that
+      // may only read is refused here too, with the message below, not later by a raw "permission denied".
+      ByteSequence guard = ByteSequence.from(EtcdRegistryStore.GUARD, StandardCharsets.UTF_8);
+      probe.getKVClient().txn()
+          .If(new io.etcd.jetcd.op.Cmp(guard, io.etcd.jetcd.op.Cmp.Op.LESS, io.etcd.jetcd.op.CmpTarget.version(0)))
+          .Then(io.etcd.jetcd.op.Op.put(guard, guard, io.etcd.jetcd.options.PutOption.DEFAULT))
+          .Else(io.etcd.jetcd.op.Op.get(guard, io.etcd.jetcd.options.GetOption.DEFAULT))
+          .commit()
           .get(connection.timeout().toMillis() * 2 + 1000, TimeUnit.MILLISECONDS);
       return;
     } catch (ExecutionException e) {
@@ -130,7 +137,7 @@ final class EtcdClients {
       }
       if (message.contains("permission denied")) {
         return "etcd " + (user == null ? "" : "user " + user + " ")
-            + "may not read the registry: its role needs readwrite on the prefix " + EtcdRegistryStore.ROOT;
+            + "may not read and write the registry: its role needs readwrite on the prefix " + EtcdRegistryStore.ROOT;
       }
     }
     return null;

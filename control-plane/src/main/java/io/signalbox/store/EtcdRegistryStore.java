@@ -204,9 +204,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
             List.of(Op.put(kv.getKey(), ByteSequence.from(StoredLeaseCodec.encode(decode(kv))), PutOption.DEFAULT))))
         .toList();
     if (!detach.isEmpty()) {
-      int detached = calls.commitAll(detach, "detach lease keys from etcd leases").count();
-      log.info("{} lease key(s) written by an earlier version on etcd leases now expire as Signalbox leases",
-          detached);
+      try {
+        int detached = calls.commitAll(detach, "detach lease keys from etcd leases").count();
+        log.info("{} lease key(s) written by an earlier version on etcd leases now expire as Signalbox leases",
+            detached);
+      } catch (StoreUnavailableException e) {
+        // The registry was read: serving it beats refusing to start. The next read of the registry tries again.
+        log.warn("{} lease key(s) of an earlier version are still on etcd leases ({}); etcd expires them unless "
+            + "they are detached at the next read of the registry", detach.size(), e.getMessage());
+      }
     }
   }
 
@@ -323,11 +329,12 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private Lease registerSerially(Registration registration, Duration ttl) {
-    boolean leaseGone = false;
+    String goneLease = null;
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
-      Optional<String> knownLease = leaseGone ? Optional.empty()
-          : engine.leaseIdOf(registration.service(), registration.instance().id());
+      String gone = goneLease;
+      Optional<String> knownLease = engine.leaseIdOf(registration.service(), registration.instance().id())
+          .filter(id -> !id.equals(gone));
       long guardSeen;
       WrittenLease written;
       synchronized (this) {
@@ -359,8 +366,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       List<KeyValue> guard = response.getGetResponses().get(0).getKvs();
       List<KeyValue> lease = response.getGetResponses().get(1).getKvs();
       if (written != null && lease.isEmpty()) {
-        // The lease expired or was deregistered meanwhile: the instance registers anew.
-        leaseGone = true;
+        // The lease expired or was deregistered meanwhile: the instance registers anew (unless it did already).
+        goneLease = leaseId;
       }
       long caughtUp = guard.isEmpty() ? 0 : guard.get(0).getModRevision();
       if (!lease.isEmpty()) {
@@ -522,11 +529,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
             .Then(Op.put(key, ByteSequence.from(StoredLeaseCodec.encode(changed)), PutOption.DEFAULT))
             .Else(Op.get(key, GetOption.DEFAULT))
             .commit(), (drained ? "drain " : "undrain ") + service + "/" + instanceId);
-        List<KeyValue> now = response.isSucceeded() || response.getGetResponses().isEmpty() ? List.of()
-            : response.getGetResponses().get(0).getKvs();
-        awaitApplied(response.isSucceeded() || now.isEmpty() ? response.getHeader().getRevision()
-            : now.get(0).getModRevision());
-        if (!response.isSucceeded()) {
+        if (response.isSucceeded()) {
+          awaitApplied(response.getHeader().getRevision());
+        } else {
+          List<KeyValue> now = response.getGetResponses().get(0).getKvs();
+          if (now.isEmpty()) {
+            // Removed meanwhile (expired or deregistered).
+            throw NotRegisteredException.instance(service, instanceId);
+          }
+          awaitApplied(now.get(0).getModRevision());
           continue;
         }
       }
@@ -606,6 +617,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     Map<String, Instant> expiries = new HashMap<>();
     long newestRevision = 0;
     long newestGuard = 0;
+    boolean guardMoved = false;
     synchronized (this) {
       boolean everyExpiryMoved = false;
       java.util.Set<String> renewedNow = new java.util.HashSet<>();
@@ -614,7 +626,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         String key = string(kv.getKey());
         newestRevision = Math.max(newestRevision, kv.getModRevision());
         if (key.equals(GUARD)) {
-          newestGuard = Math.max(newestGuard, kv.getModRevision());
+          // The last event wins: a deleted guard (an operator cleared the prefix) compares as revision 0.
+          newestGuard = event.getEventType() == WatchEvent.EventType.DELETE ? 0 : kv.getModRevision();
+          guardMoved = true;
         } else if (event.getEventType() == WatchEvent.EventType.PUT) {
           try {
             if (readKey(key, kv, puts)) {
@@ -652,7 +666,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     engine.setExpiries(expiries);
     synchronized (this) {
       appliedRevision = Math.max(appliedRevision, newestRevision);
-      guardRevision = Math.max(guardRevision, newestGuard);
+      if (guardMoved) {
+        guardRevision = newestGuard;
+      }
       notifyAll();
     }
   }

@@ -97,8 +97,11 @@ final class EtcdRenewals implements AutoCloseable {
           boolean renewed = committed.committed().get(i);
           batch.get(i).waiting.forEach(future -> future.complete(renewed));
         }
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         batch.forEach(renewal -> renewal.waiting.forEach(future -> future.completeExceptionally(e)));
+        if (e instanceof Error error) {
+          throw error;
+        }
       }
     }
   }

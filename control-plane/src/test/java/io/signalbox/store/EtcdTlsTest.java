@@ -124,8 +124,24 @@ class EtcdTlsTest {
 
     assertThatThrownBy(() -> connect(server.withCredentials("signalbox", SecretValue.of(PASSWORD)), "replica-a"))
         .isInstanceOf(StoreUnavailableException.class)
-        .hasMessage("etcd user signalbox may not read the registry: its role needs readwrite on the prefix "
-            + EtcdRegistryStore.ROOT);
+        .hasMessage("etcd user signalbox may not read and write the registry: its role needs readwrite on the "
+            + "prefix " + EtcdRegistryStore.ROOT);
+  }
+
+  @Test
+  void aUserWhoseRoleMayOnlyReadTheRegistryIsRefusedAtOnceToo() {
+    Pki pki = Pki.create(dir);
+    etcd = EtcdProcess.launchWithTls(new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.empty()));
+    EtcdConnection server = EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT).withCaFile(pki.caCert());
+    try (Client admin = EtcdClients.open(server)) {
+      EtcdProcess.enableAuth(admin, "signalbox", PASSWORD, EtcdRegistryStore.ROOT,
+          io.etcd.jetcd.auth.Permission.Type.READ);
+    }
+
+    assertThatThrownBy(() -> connect(server.withCredentials("signalbox", SecretValue.of(PASSWORD)), "replica-a"))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessage("etcd user signalbox may not read and write the registry: its role needs readwrite on the "
+            + "prefix " + EtcdRegistryStore.ROOT);
   }
 
   @Test

@@ -196,6 +196,12 @@ public final class EtcdProcess implements AutoCloseable {
    * etcd without credentials.
    */
   public static void enableAuth(io.etcd.jetcd.Client admin, String user, String password, String prefix) {
+    enableAuth(admin, user, password, prefix, io.etcd.jetcd.auth.Permission.Type.READWRITE);
+  }
+
+  /** As {@link #enableAuth(io.etcd.jetcd.Client, String, String, String)}, with the role's permission given. */
+  public static void enableAuth(io.etcd.jetcd.Client admin, String user, String password, String prefix,
+                                io.etcd.jetcd.auth.Permission.Type permission) {
     io.etcd.jetcd.Auth auth = admin.getAuthClient();
     io.etcd.jetcd.ByteSequence from = bytes(prefix);
     String role = user + "-rw";
@@ -205,7 +211,7 @@ public final class EtcdProcess implements AutoCloseable {
       auth.userGrantRole(bytes("root"), bytes("root")).get(10, TimeUnit.SECONDS);
       auth.roleAdd(bytes(role)).get(10, TimeUnit.SECONDS);
       auth.roleGrantPermission(bytes(role), from, io.etcd.jetcd.options.OptionsUtil.prefixEndOf(from),
-          io.etcd.jetcd.auth.Permission.Type.READWRITE).get(10, TimeUnit.SECONDS);
+          permission).get(10, TimeUnit.SECONDS);
       auth.userAdd(bytes(user), bytes(password)).get(10, TimeUnit.SECONDS);
       auth.userGrantRole(bytes(user), bytes(role)).get(10, TimeUnit.SECONDS);
       auth.authEnable().get(10, TimeUnit.SECONDS);
