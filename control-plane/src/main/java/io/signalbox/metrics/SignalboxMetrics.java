@@ -166,6 +166,17 @@ public final class SignalboxMetrics implements AutoCloseable {
         .description("1 while lease expiry is paused because too many leases expired at once").register(registry);
   }
 
+  /**
+   * etcd mode: how many replicas have their presence mark in etcd (this one included), and whether this replica is
+   * the one that removes expired leases. Alert when the count drops, or when no replica reports 1.
+   */
+  public void bindEtcdReplicas(java.util.function.IntSupplier present, BooleanSupplier removesExpiredLeases) {
+    Gauge.builder(name("etcd.replicas.present"), present::getAsInt)
+        .description("Control-plane replicas whose presence mark is in etcd, this one included").register(registry);
+    Gauge.builder(name("lease.expiry.leader"), () -> removesExpiredLeases.getAsBoolean() ? 1 : 0)
+        .description("1 on the replica that removes expired leases (etcd mode), else 0").register(registry);
+  }
+
   // Events.
 
   public void registration(RegistrationOutcome outcome) {

@@ -132,6 +132,9 @@ public final class ControlPlane implements AutoCloseable {
     publisher.start();
     this.reaper = new LeaseReaper(registry, config.leaseReapInterval(), metrics, config.massExpiry());
     metrics.bindLeaseExpiryPaused(reaper::paused);
+    if (etcd != null) {
+      metrics.bindEtcdReplicas(() -> etcd.presentReplicas().size(), etcd::removesExpiredLeases);
+    }
     metrics.bindRegistry(store);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
     try {
@@ -220,7 +223,10 @@ public final class ControlPlane implements AutoCloseable {
     metrics.close();
   }
 
-  /** Stable across restarts of this replica and distinct between replicas: host name and gRPC port. */
+  /**
+   * Stable across restarts of this replica and distinct between replicas: host name and gRPC port. A port chosen
+   * by the system (0) is not known yet and says nothing across restarts, so such a replica gets a random name.
+   */
   private static String replicaName(ControlPlaneConfig config) {
     String host;
     try {
@@ -228,7 +234,8 @@ public final class ControlPlane implements AutoCloseable {
     } catch (IOException e) {
       host = config.grpcAddress();
     }
-    return host + ":" + config.grpcPort();
+    return host + ":" + (config.grpcPort() != 0 ? Integer.toString(config.grpcPort())
+        : "any-" + java.util.UUID.randomUUID().toString().substring(0, 8));
   }
 
   private void closeEarly() {

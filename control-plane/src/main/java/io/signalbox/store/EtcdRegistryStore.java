@@ -464,6 +464,16 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     return (int) committed.committed().subList(0, leaseWrites).stream().filter(Boolean::booleanValue).count();
   }
 
+  /** The replicas whose presence mark this replica has seen in etcd, itself included while its mark holds. */
+  public synchronized List<String> presentReplicas() {
+    return List.copyOf(present);
+  }
+
+  /** Whether this replica is, as of now, the one that removes expired leases. */
+  public synchronized boolean removesExpiredLeases() {
+    return expiresLeases();
+  }
+
   /**
    * Whether this replica is the one that removes expired leases: the first present replica by name. One remover
    * instead of all of them racing for the same deletes; when its mark lapses (stopped, or cut off from etcd), the

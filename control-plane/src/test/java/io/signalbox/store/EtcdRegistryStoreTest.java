@@ -206,9 +206,15 @@ class EtcdRegistryStoreTest {
     await().atMost(Duration.ofSeconds(3)).until(() -> b.leaseCounts().expired() == 1);
     assertThat(b.expireLeases()).isZero();
 
+    assertThat(b.presentReplicas()).containsExactly("replica-a", "replica-b");
+    assertThat(a.removesExpiredLeases()).isTrue();
+    assertThat(b.removesExpiredLeases()).isFalse();
+
     stop(a);
 
     await().atMost(Duration.ofSeconds(2)).until(() -> b.expireLeases() == 1);
+    assertThat(b.presentReplicas()).containsExactly("replica-b");
+    assertThat(b.removesExpiredLeases()).isTrue();
     assertThat(b.state().services()).isEmpty();
   }
 

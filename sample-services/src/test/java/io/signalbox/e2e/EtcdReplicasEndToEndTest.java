@@ -110,6 +110,13 @@ class EtcdReplicasEndToEndTest {
       assertThat(snapshotB.version()).isEqualTo(snapshotA.version());
       assertThat(bytes(snapshotB)).isEqualTo(bytes(snapshotA)).isNotEmpty();
     });
+    // Both see both, and exactly one of them removes expired leases.
+    await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> {
+      assertThat(a.metrics().scrape()).contains("signalbox_etcd_replicas_present 2.0");
+      assertThat(b.metrics().scrape()).contains("signalbox_etcd_replicas_present 2.0");
+    });
+    assertThat(List.of(a.metrics().scrape(), b.metrics().scrape()))
+        .filteredOn(text -> text.contains("signalbox_lease_expiry_leader 1.0")).hasSize(1);
   }
 
   @Test
