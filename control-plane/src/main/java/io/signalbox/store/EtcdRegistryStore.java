@@ -64,6 +64,11 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   static final String COLD_START = ROOT + "cold-start";
   static final String GUARD = ROOT + "guard";
   private static final int MAX_ATTEMPTS = 50;
+  /**
+   * Registrations per transaction: each is one comparison, one put and one read of the lease key (plus the guard
+   * once), well under etcd's default limit of 128 operations per transaction.
+   */
+  static final int MAX_REGISTRATIONS_PER_TRANSACTION = 16;
   /** How soon a replica that stopped without a word no longer counts as present. */
   static final Duration PRESENCE_TTL = Duration.ofSeconds(5);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
@@ -100,7 +105,12 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final java.util.TreeSet<String> present = new java.util.TreeSet<>();
   private final String replicaName;
   private volatile boolean closed;
-  private final Object registrationLock = new Object();
+  /** Registrations waiting for the next transaction; only their writer thread commits registrations. */
+  private final EtcdRegistrationBatches registrations = new EtcdRegistrationBatches(this::writeRegistrations);
+  private final java.util.concurrent.atomic.AtomicLong registrationTransactions =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong registrationsCommitted =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /** A lease key as applied: its mod revision (for guarded rewrites and deletes) and its value. */
   private record WrittenLease(long modRevision, StoredLease value) {
@@ -321,62 +331,172 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public Lease register(Registration registration, Optional<Duration> requestedTtl) {
     Duration ttl = leasePolicy.grant(requestedTtl);
-    // One guarded transaction at a time per replica: concurrent ones would all but one fail on the guard and retry
-    // (at 16 in flight, some gave up after 50 attempts). Replicas still race each other, and the guard decides.
-    synchronized (registrationLock) {
-      return registerSerially(registration, ttl);
+    CompletableFuture<Lease> answer = registrations.register(registration, ttl);
+    try {
+      return answer.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreUnavailableException("interrupted while waiting for etcd", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException failure) {
+        throw failure;
+      }
+      throw new StoreUnavailableException("etcd: registration of " + registration.service() + " failed: "
+          + e.getCause(), e.getCause());
     }
   }
 
-  private Lease registerSerially(Registration registration, Duration ttl) {
-    String goneLease = null;
-    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  /**
+   * Writes registrations waiting in arrival order, up to {@link #MAX_REGISTRATIONS_PER_TRANSACTION} in one guarded
+   * transaction, with the outcome of writing them one after another. Only this replica's registration writer calls
+   * it: concurrent transactions would all but one fail on the guard and retry.
+   */
+  private void writeRegistrations(List<EtcdRegistrationBatches.Pending> waiting) {
+    long guardSeen;
+    synchronized (this) {
+      guardSeen = guardRevision;
+    }
+    // Checked against the state at (or after) the guard revision read above: if anything committed since, the
+    // transaction fails and the members are checked again.
+    List<BatchMember> members = admit(waiting);
+    if (!members.isEmpty()) {
+      try {
+        commitRegistrations(members, guardSeen);
+      } catch (RuntimeException | Error e) {
+        members.forEach(member -> member.registering().answer.completeExceptionally(e));
+        if (e instanceof Error error) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** A registration in the next transaction, with the lease key it writes as read (null for a new lease). */
+  private record BatchMember(EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written) {
+  }
+
+  /**
+   * Picks, in arrival order, the registrations that can share one transaction as if written one after another;
+   * answers at once those whose routes another service owns. All members commit at one revision, so they share a
+   * registration order: a second registration of an instance, and one of a service already in the transaction with
+   * other routes, wait for the next; so does one whose route is owned by a service in the transaction (whose
+   * registration may free it). A route claimed by a member of another service is that service's (first owner keeps
+   * it). The first registration waiting is always answered or tried.
+   */
+  private List<BatchMember> admit(List<EtcdRegistrationBatches.Pending> waiting) {
+    List<BatchMember> members = new ArrayList<>();
+    java.util.Set<List<String>> instancesTaken = new java.util.HashSet<>();
+    Map<String, List<io.signalbox.model.RouteSpec>> routesByService = new HashMap<>();
+    for (EtcdRegistrationBatches.Pending registering : waiting) {
+      if (members.size() == MAX_REGISTRATIONS_PER_TRANSACTION) {
+        break;
+      }
+      Registration registration = registering.registration;
+      String service = registration.service();
+      // Taken also by an earlier registration of the instance that waits: an instance's registrations keep their order.
+      if (!instancesTaken.add(List.of(service, registration.instance().id()))) {
+        continue;
+      }
+      List<io.signalbox.model.RouteSpec> sameService = routesByService.get(service);
+      if (sameService != null && !sameService.equals(registration.routes())) {
+        continue;
+      }
+      try {
+        engine.checkRoutesFree(registration);
+      } catch (RouteConflictException e) {
+        if (!routesByService.containsKey(e.owner())) {
+          registering.answer.completeExceptionally(e);
+        }
+        continue;
+      }
+      try {
+        InMemoryRegistryStore.checkRoutesUnclaimed(registration, members.stream()
+            .map(member -> member.registering().registration).toList());
+      } catch (RouteConflictException e) {
+        registering.answer.completeExceptionally(e);
+        continue;
+      }
       // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
-      String gone = goneLease;
-      Optional<String> knownLease = engine.leaseIdOf(registration.service(), registration.instance().id())
+      String gone = registering.goneLease;
+      Optional<String> knownLease = engine.leaseIdOf(service, registration.instance().id())
           .filter(id -> !id.equals(gone));
-      long guardSeen;
       WrittenLease written;
       synchronized (this) {
-        guardSeen = guardRevision;
         written = knownLease.map(leases::get).orElse(null);
       }
-      engine.checkRoutesFree(registration);
-      String leaseId = written != null ? written.value().leaseId() : Lease.newId();
-      Instant now = Instant.now();
+      members.add(new BatchMember(registering, written != null ? written.value().leaseId() : Lease.newId(), written));
+      routesByService.putIfAbsent(service, registration.routes());
+    }
+    return members;
+  }
+
+  private void commitRegistrations(List<BatchMember> members, long guardSeen) {
+    List<Cmp> conditions = new ArrayList<>();
+    List<Op> writes = new ArrayList<>();
+    List<Op> reads = new ArrayList<>();
+    conditions.add(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)));
+    reads.add(Op.get(bytes(GUARD), GetOption.DEFAULT));
+    Instant now = Instant.now();
+    for (BatchMember member : members) {
+      WrittenLease written = member.written();
+      Duration ttl = member.registering().ttl;
       // Sequence 0: the commit's revision becomes the registration order. A drain belongs to the lease and stays.
-      StoredLease stored = new StoredLease(registration, leaseId, 0, ttl,
+      StoredLease stored = new StoredLease(member.registering().registration, member.leaseId(), 0, ttl,
           written != null ? written.value().registeredAt() : now, now.plus(ttl),
           written != null && written.value().drained());
-      ByteSequence leaseKey = bytes(LEASES + leaseId);
-      TxnResponse response = await(client.getKVClient().txn()
-          .If(new Cmp(bytes(GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)),
-              // The lease as read: a drain or a removal committed since must not be overwritten.
-              new Cmp(leaseKey, Cmp.Op.EQUAL, CmpTarget.modRevision(written != null ? written.modRevision() : 0)))
-          .Then(Op.put(leaseKey, ByteSequence.from(StoredLeaseCodec.encode(stored)), PutOption.DEFAULT),
-              Op.put(bytes(GUARD), bytes(leaseId), PutOption.DEFAULT))
-          .Else(Op.get(bytes(GUARD), GetOption.DEFAULT), Op.get(leaseKey, GetOption.DEFAULT))
-          .commit(), "register " + registration.service() + "/" + registration.instance().id());
-      if (response.isSucceeded()) {
-        awaitApplied(response.getHeader().getRevision());
-        return new Lease(leaseId, ttl);
-      }
-      // Something committed since the state checked above: catch up with it and check again. Only revisions of our
-      // own keys: the watch sees nothing else.
-      List<KeyValue> guard = response.getGetResponses().get(0).getKvs();
-      List<KeyValue> lease = response.getGetResponses().get(1).getKvs();
-      if (written != null && lease.isEmpty()) {
+      ByteSequence leaseKey = bytes(LEASES + member.leaseId());
+      // The lease as read: a drain or a removal committed since must not be overwritten.
+      conditions.add(new Cmp(leaseKey, Cmp.Op.EQUAL,
+          CmpTarget.modRevision(written != null ? written.modRevision() : 0)));
+      writes.add(Op.put(leaseKey, ByteSequence.from(StoredLeaseCodec.encode(stored)), PutOption.DEFAULT));
+      reads.add(Op.get(leaseKey, GetOption.DEFAULT));
+    }
+    writes.add(Op.put(bytes(GUARD), bytes(members.get(members.size() - 1).leaseId()), PutOption.DEFAULT));
+    registrationTransactions.incrementAndGet();
+    TxnResponse response = await(client.getKVClient().txn()
+        .If(conditions.toArray(Cmp[]::new))
+        .Then(writes.toArray(Op[]::new))
+        .Else(reads.toArray(Op[]::new))
+        .commit(), "register " + members.size() + " instance(s)");
+    if (response.isSucceeded()) {
+      awaitApplied(response.getHeader().getRevision());
+      registrationsCommitted.addAndGet(members.size());
+      members.forEach(member -> member.registering().answer.complete(
+          new Lease(member.leaseId(), member.registering().ttl)));
+      return;
+    }
+    // Something committed since the state checked: catch up with it and check again. Only revisions of our own
+    // keys: the watch sees nothing else.
+    List<KeyValue> guard = response.getGetResponses().get(0).getKvs();
+    long caughtUp = guard.isEmpty() ? 0 : guard.get(0).getModRevision();
+    for (int i = 0; i < members.size(); i++) {
+      BatchMember member = members.get(i);
+      List<KeyValue> lease = response.getGetResponses().get(i + 1).getKvs();
+      if (member.written() != null && lease.isEmpty()) {
         // The lease expired or was deregistered meanwhile: the instance registers anew (unless it did already).
-        goneLease = leaseId;
+        member.registering().goneLease = member.leaseId();
       }
-      long caughtUp = guard.isEmpty() ? 0 : guard.get(0).getModRevision();
       if (!lease.isEmpty()) {
         caughtUp = Math.max(caughtUp, lease.get(0).getModRevision());
       }
-      awaitApplied(caughtUp);
     }
-    throw new StoreUnavailableException("etcd: registration of " + registration.service() + " kept conflicting "
-        + "with concurrent registrations; try again", null);
+    awaitApplied(caughtUp);
+    for (BatchMember member : members) {
+      if (++member.registering().attempts >= MAX_ATTEMPTS) {
+        Registration registration = member.registering().registration;
+        member.registering().answer.completeExceptionally(new StoreUnavailableException("etcd: registration of "
+            + registration.service() + " kept conflicting with concurrent registrations; try again", null));
+      }
+    }
+  }
+
+  /** Registration transactions sent to etcd, committed or not: with registrations committed, shows batching. */
+  long registrationTransactionsForTest() {
+    return registrationTransactions.get();
+  }
+
+  long registrationsCommittedForTest() {
+    return registrationsCommitted.get();
   }
 
   /**
@@ -616,6 +736,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     closed = true;
     resyncs.shutdownNow();
     watcher.close();
+    registrations.close();
     renewals.close();
     presence.close();
     client.close();

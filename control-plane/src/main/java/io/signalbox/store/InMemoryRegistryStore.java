@@ -124,6 +124,29 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     checkOwnership(registration);
   }
 
+  /**
+   * Checks a registration against the routes claimed by registrations of other services that commit just before it
+   * (in the same transaction): the first owner of a route keeps it.
+   *
+   * @throws RouteConflictException naming the first of those services that claims one of its routes
+   */
+  static void checkRoutesUnclaimed(Registration registration, List<Registration> claimedFirst) {
+    Map<RouteKey, String> claims = new HashMap<>();
+    for (Registration earlier : claimedFirst) {
+      for (RouteSpec route : earlier.routes()) {
+        hostsOf(route).forEach(host -> claims.putIfAbsent(new RouteKey(host, route.match()), earlier.service()));
+      }
+    }
+    for (RouteSpec route : registration.routes()) {
+      for (String host : hostsOf(route)) {
+        String owner = claims.get(new RouteKey(host, route.match()));
+        if (owner != null && !owner.equals(registration.service())) {
+          throw new RouteConflictException(host, route.match().toString(), owner);
+        }
+      }
+    }
+  }
+
   /** The lease id of a live (service, instance), if any. */
   synchronized Optional<String> leaseIdOf(String service, String instanceId) {
     return Optional.ofNullable(entriesByService.getOrDefault(service, Map.of()).get(instanceId))
