@@ -5,8 +5,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 
 /**
@@ -14,7 +12,9 @@ import java.util.function.Consumer;
  * registration transaction is in flight share the next one. Which of them may share it, and the transaction itself,
  * are the store's ({@link EtcdRegistryStore}); here is only the queue, in arrival order, and the thread that keeps
  * emptying it. A registration stays queued, in its place, until its answer is given: one that has to wait for the
- * next transaction (or is tried again after a lost race) keeps its turn ahead of later arrivals.
+ * next transaction (or is tried again after a lost race) is looked at again first. Registrations of one instance
+ * commit in arrival order; concurrent registrations otherwise commit in an order that running them one after another
+ * could have given, not necessarily the order they arrived in.
  */
 final class EtcdRegistrationBatches implements AutoCloseable {
 
@@ -34,14 +34,10 @@ final class EtcdRegistrationBatches implements AutoCloseable {
   }
 
   private final Consumer<List<Pending>> writeBatch;
-  private final ExecutorService writer = Executors.newSingleThreadExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "etcd-registrations");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final DrainingWriter writer = new DrainingWriter("etcd-registrations", this, this::hasWork,
+      this::writeUntilNoneLeft);
   /** Registrations not yet answered, in arrival order; guarded by {@code this}. */
   private final List<Pending> pending = new ArrayList<>();
-  private boolean writing;
   private boolean closed;
 
   /**
@@ -61,28 +57,15 @@ final class EtcdRegistrationBatches implements AutoCloseable {
         return registering.answer;
       }
       pending.add(registering);
-      if (!writing) {
-        writing = true;
-        writer.execute(this::writePending);
-      }
+      writer.wake();
     }
     return registering.answer;
   }
 
-  private void writePending() {
-    try {
-      writeUntilNoneLeft();
-    } finally {
-      // Also after an Error: the next registration starts a writer again instead of waiting for one that is gone.
-      synchronized (this) {
-        pending.removeIf(registering -> registering.answer.isDone());
-        writing = false;
-        if (!pending.isEmpty() && !closed) {
-          writing = true;
-          writer.execute(this::writePending);
-        }
-      }
-    }
+  /** With the lock held. */
+  private boolean hasWork() {
+    pending.removeIf(registering -> registering.answer.isDone());
+    return !pending.isEmpty();
   }
 
   private void writeUntilNoneLeft() {
@@ -98,8 +81,9 @@ final class EtcdRegistrationBatches implements AutoCloseable {
       try {
         writeBatch.accept(waiting);
       } catch (RuntimeException | Error e) {
-        // Nobody waits for ever on a writer that failed unexpectedly.
-        waiting.forEach(registering -> registering.answer.completeExceptionally(e));
+        // The batch's members have their answer already; the first waiting one gets this failure, so that the
+        // writer moves on instead of meeting it again, and the others are tried as usual.
+        waiting.get(0).answer.completeExceptionally(e);
         if (e instanceof Error error) {
           throw error;
         }
@@ -115,7 +99,7 @@ final class EtcdRegistrationBatches implements AutoCloseable {
       abandoned = List.copyOf(pending);
       pending.clear();
     }
-    writer.shutdownNow();
+    writer.close();
     StoreUnavailableException closing = new StoreUnavailableException("the etcd store is closed", null);
     abandoned.forEach(registering -> registering.answer.completeExceptionally(closing));
   }

@@ -69,6 +69,13 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    * once), well under etcd's default limit of 128 operations per transaction.
    */
   static final int MAX_REGISTRATIONS_PER_TRANSACTION = 16;
+  /**
+   * Bytes of lease values per transaction: etcd refuses a request over {@code --max-request-bytes} (default 1.5 MiB),
+   * and a registration may be up to 256 KiB of proto, more as JSON. A larger registration still goes, alone.
+   */
+  static final int MAX_REGISTRATION_BYTES_PER_TRANSACTION = 1 << 20;
+  /** How far down the queue one round looks for registrations to add: bounds the work per round on a long queue. */
+  private static final int MAX_REGISTRATIONS_EXAMINED = 256;
   /** How soon a replica that stopped without a word no longer counts as present. */
   static final Duration PRESENCE_TTL = Duration.ofSeconds(5);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
@@ -335,6 +342,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     try {
       return answer.get();
     } catch (InterruptedException e) {
+      // Not written if not yet in a transaction.
+      answer.cancel(false);
       Thread.currentThread().interrupt();
       throw new StoreUnavailableException("interrupted while waiting for etcd", e);
     } catch (java.util.concurrent.ExecutionException e) {
@@ -372,7 +381,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /** A registration in the next transaction, with the lease key it writes as read (null for a new lease). */
-  private record BatchMember(EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written) {
+  private record BatchMember(EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written,
+                             int bytes) {
   }
 
   /**
@@ -387,47 +397,72 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     List<BatchMember> members = new ArrayList<>();
     java.util.Set<List<String>> instancesTaken = new java.util.HashSet<>();
     Map<String, List<io.signalbox.model.RouteSpec>> routesByService = new HashMap<>();
-    for (EtcdRegistrationBatches.Pending registering : waiting) {
+    long bytes = 0;
+    for (EtcdRegistrationBatches.Pending registering : waiting.subList(0,
+        Math.min(waiting.size(), MAX_REGISTRATIONS_EXAMINED))) {
       if (members.size() == MAX_REGISTRATIONS_PER_TRANSACTION) {
         break;
       }
-      Registration registration = registering.registration;
-      String service = registration.service();
-      // Taken also by an earlier registration of the instance that waits: an instance's registrations keep their order.
-      if (!instancesTaken.add(List.of(service, registration.instance().id()))) {
-        continue;
-      }
-      List<io.signalbox.model.RouteSpec> sameService = routesByService.get(service);
-      if (sameService != null && !sameService.equals(registration.routes())) {
+      if (registering.answer.isDone()) {
+        // Its caller gave up (interrupted): not written.
         continue;
       }
       try {
-        engine.checkRoutesFree(registration);
-      } catch (RouteConflictException e) {
-        if (!routesByService.containsKey(e.owner())) {
-          registering.answer.completeExceptionally(e);
-        }
-        continue;
-      }
-      try {
-        InMemoryRegistryStore.checkRoutesUnclaimed(registration, members.stream()
-            .map(member -> member.registering().registration).toList());
-      } catch (RouteConflictException e) {
+        admitOne(registering, members, instancesTaken, routesByService, bytes);
+      } catch (RuntimeException e) {
+        // Something about this registration alone: it fails, the others go on.
         registering.answer.completeExceptionally(e);
-        continue;
       }
-      // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
-      String gone = registering.goneLease;
-      Optional<String> knownLease = engine.leaseIdOf(service, registration.instance().id())
-          .filter(id -> !id.equals(gone));
-      WrittenLease written;
-      synchronized (this) {
-        written = knownLease.map(leases::get).orElse(null);
-      }
-      members.add(new BatchMember(registering, written != null ? written.value().leaseId() : Lease.newId(), written));
-      routesByService.putIfAbsent(service, registration.routes());
+      bytes = members.stream().mapToLong(BatchMember::bytes).sum();
     }
     return members;
+  }
+
+  /** Adds the registration to the transaction, answers it, or leaves it for the next round. */
+  private void admitOne(EtcdRegistrationBatches.Pending registering, List<BatchMember> members,
+                        java.util.Set<List<String>> instancesTaken,
+                        Map<String, List<io.signalbox.model.RouteSpec>> routesByService, long bytes) {
+    Registration registration = registering.registration;
+    String service = registration.service();
+    // Taken also by an earlier registration of the instance that waits: an instance's registrations keep their order.
+    if (!instancesTaken.add(List.of(service, registration.instance().id()))) {
+      return;
+    }
+    int size = StoredLeaseCodec.encode(new StoredLease(registration, Lease.newId(), 0, registering.ttl,
+        Instant.now(), Instant.now(), false)).length;
+    if (!members.isEmpty() && bytes + size > MAX_REGISTRATION_BYTES_PER_TRANSACTION) {
+      return;
+    }
+    List<io.signalbox.model.RouteSpec> sameService = routesByService.get(service);
+    if (sameService != null && !sameService.equals(registration.routes())) {
+      return;
+    }
+    try {
+      engine.checkRoutesFree(registration);
+    } catch (RouteConflictException e) {
+      if (!routesByService.containsKey(e.owner())) {
+        registering.answer.completeExceptionally(e);
+      }
+      return;
+    }
+    try {
+      InMemoryRegistryStore.checkRoutesUnclaimed(registration, members.stream()
+          .map(member -> member.registering().registration).toList());
+    } catch (RouteConflictException e) {
+      // Claimed by a member that has not committed yet: answered next round, against what did commit.
+      return;
+    }
+    // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
+    String gone = registering.goneLease;
+    Optional<String> knownLease = engine.leaseIdOf(service, registration.instance().id())
+        .filter(id -> !id.equals(gone));
+    WrittenLease written;
+    synchronized (this) {
+      written = knownLease.map(leases::get).orElse(null);
+    }
+    members.add(new BatchMember(registering, written != null ? written.value().leaseId() : Lease.newId(), written,
+        size));
+    routesByService.putIfAbsent(service, registration.routes());
   }
 
   private void commitRegistrations(List<BatchMember> members, long guardSeen) {

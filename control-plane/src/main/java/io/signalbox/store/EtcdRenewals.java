@@ -12,8 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Writes lease renewals to etcd with group commit: a renewal waits for the transaction that writes it, and renewals
@@ -27,15 +25,11 @@ import java.util.concurrent.Executors;
 final class EtcdRenewals implements AutoCloseable {
 
   private final EtcdCalls etcd;
-  private final ExecutorService writer = Executors.newSingleThreadExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "etcd-renewals");
-    thread.setDaemon(true);
-    return thread;
-  });
   /** Renewals not yet in a transaction, by lease id; guarded by {@code this}. */
   private final Map<String, Pending> pending = new LinkedHashMap<>();
-  private boolean writing;
   private boolean closed;
+  private final DrainingWriter writer = new DrainingWriter("etcd-renewals", this, () -> !pending.isEmpty(),
+      this::writeUntilNoneLeft);
 
   EtcdRenewals(EtcdCalls etcd) {
     this.etcd = etcd;
@@ -54,27 +48,9 @@ final class EtcdRenewals implements AutoCloseable {
         renewal.expiresAt = expiresAt;
       }
       renewal.waiting.add(done);
-      if (!writing) {
-        writing = true;
-        writer.execute(this::writePending);
-      }
+      writer.wake();
     }
     return done;
-  }
-
-  private void writePending() {
-    try {
-      writeUntilNoneLeft();
-    } finally {
-      // Also after an Error: the next renewal starts a writer again instead of waiting for one that is gone.
-      synchronized (this) {
-        writing = false;
-        if (!pending.isEmpty() && !closed) {
-          writing = true;
-          writer.execute(this::writePending);
-        }
-      }
-    }
   }
 
   private void writeUntilNoneLeft() {
@@ -125,7 +101,7 @@ final class EtcdRenewals implements AutoCloseable {
       abandoned = List.copyOf(pending.values());
       pending.clear();
     }
-    writer.shutdownNow();
+    writer.close();
     StoreUnavailableException closing = new StoreUnavailableException("the etcd store is closed", null);
     abandoned.forEach(renewal -> renewal.waiting.forEach(future -> future.completeExceptionally(closing)));
   }

@@ -214,4 +214,28 @@ class EtcdRegistrationBatchTest {
           .doesNotContain("o1");
     }
   }
+
+  @Test
+  void largeRegistrationsArrivingTogetherShareNoTransactionOverEtcdsRequestLimit() throws Exception {
+    EtcdRegistryStore a = replica();
+    // Four registrations of ~600 KB each: together far over etcd's default 1.5 MiB request limit.
+    List<Future<Lease>> answers = new ArrayList<>();
+    CountDownLatch start = new CountDownLatch(1);
+    for (int i = 0; i < 4; i++) {
+      String service = "big-" + i;
+      String[] prefixes = java.util.stream.IntStream.range(0, 2_500)
+          .mapToObj(route -> "/" + service + "/" + route + "/" + "x".repeat(200)).toArray(String[]::new);
+      Registration large = registration(service, "i-1", prefixes);
+      answers.add(pool.submit(() -> {
+        start.await();
+        return a.register(large, Optional.empty());
+      }));
+    }
+    start.countDown();
+
+    for (Future<Lease> answer : answers) {
+      assertThat(answer.get()).isNotNull();
+    }
+    assertThat(a.state().services()).hasSize(4);
+  }
 }
