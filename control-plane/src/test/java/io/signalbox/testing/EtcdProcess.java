@@ -5,33 +5,12 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.PrivateKey;
-import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A real single-member etcd ({@code /usr/bin/etcd}, installed by {@code scripts/install-etcd.sh}) on free loopback
@@ -262,69 +241,21 @@ public final class EtcdProcess implements AutoCloseable {
     public static Pki create(Path dir) {
       try {
         Files.createDirectories(dir);
-        KeyPair caKeys = newKeyPair();
-        X500Principal ca = new X500Principal("CN=signalbox test etcd CA " + System.nanoTime());
-        X509v3CertificateBuilder caBuilder = builder(ca, BigInteger.ONE, ca, caKeys);
-        caBuilder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-        caBuilder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-        X509Certificate caCert = sign(caBuilder, caKeys.getPrivate());
-
-        KeyPair serverKeys = newKeyPair();
-        X509v3CertificateBuilder server = builder(ca, BigInteger.TWO, new X500Principal("CN=etcd"), serverKeys);
-        server.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}));
-        // etcd's own gateway dials etcd with the server certificate, so it must be good for client auth too.
-        server.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
-            new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-        server.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-
-        KeyPair clientKeys = newKeyPair();
-        X509v3CertificateBuilder client = builder(ca, BigInteger.valueOf(3), new X500Principal("CN=signalbox"),
-            clientKeys);
-        client.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-        client.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-
-        Pki pki = new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"),
-            dir.resolve("client.crt"), dir.resolve("client.key"));
-        Files.writeString(pki.caCert(), pem("CERTIFICATE", caCert.getEncoded()));
-        Files.writeString(pki.serverCert(), pem("CERTIFICATE", sign(server, caKeys.getPrivate()).getEncoded()));
-        Files.writeString(pki.serverKey(), pem("PRIVATE KEY", serverKeys.getPrivate().getEncoded()));
-        Files.writeString(pki.clientCert(), pem("CERTIFICATE", sign(client, caKeys.getPrivate()).getEncoded()));
-        Files.writeString(pki.clientKey(), pem("PRIVATE KEY", clientKeys.getPrivate().getEncoded()));
-        return pki;
       } catch (IOException e) {
         throw new UncheckedIOException(e);
-      } catch (GeneralSecurityException e) {
-        throw new IllegalStateException(e);
       }
-    }
-
-    private static X509v3CertificateBuilder builder(X500Principal issuer, BigInteger serial, X500Principal subject,
-                                                    KeyPair keys) {
-      Instant now = Instant.now();
-      return new JcaX509v3CertificateBuilder(issuer, serial, Date.from(now.minus(Duration.ofHours(1))),
-          Date.from(now.plus(Duration.ofDays(2))), subject, keys.getPublic());
-    }
-
-    private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey) {
-      try {
-        return new JcaX509CertificateConverter().getCertificate(
-            builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
-      } catch (OperatorCreationException | GeneralSecurityException e) {
-        throw new IllegalStateException("cannot sign a test certificate", e);
-      }
-    }
-
-    private static KeyPair newKeyPair() throws GeneralSecurityException {
-      KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
-      generator.initialize(new ECGenParameterSpec("secp256r1"));
-      return generator.generateKeyPair();
-    }
-
-    private static String pem(String type, byte[] der) {
-      return "-----BEGIN " + type + "-----\n"
-          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-          + "\n-----END " + type + "-----\n";
+      TestCertificates.Authority ca = TestCertificates.authority("signalbox test etcd CA " + System.nanoTime());
+      // etcd's own gateway dials etcd with the server certificate, so it must be good for client auth too.
+      TestCertificates.Issued server = ca.issue(BigInteger.TWO, "CN=etcd",
+          List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth), "127.0.0.1", "localhost");
+      TestCertificates.Issued client = ca.issue(BigInteger.valueOf(3), "CN=signalbox",
+          List.of(KeyPurposeId.id_kp_clientAuth));
+      Pki pki = new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"),
+          dir.resolve("client.crt"), dir.resolve("client.key"));
+      TestCertificates.replace(pki.caCert(), ca.certificatePem());
+      server.writeTo(pki.serverCert(), pki.serverKey());
+      client.writeTo(pki.clientCert(), pki.clientKey());
+      return pki;
     }
   }
 }

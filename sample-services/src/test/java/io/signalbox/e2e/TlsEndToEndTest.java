@@ -12,6 +12,7 @@ import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.EnvoyProcess.XdsMode;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.TestCertificates;
 import io.signalbox.translate.XdsJson;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ContentVersionedSnapshot;

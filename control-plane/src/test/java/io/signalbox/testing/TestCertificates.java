@@ -1,4 +1,4 @@
-package io.signalbox.e2e;
+package io.signalbox.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Date;
+import java.util.List;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -37,7 +38,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * certificates it issues for host names with serial numbers the test chooses (so a test can tell which one Envoy
  * served). EC P-256 throughout, because it is quick to generate.
  */
-final class TestCertificates {
+public final class TestCertificates {
 
   private static final Duration VALIDITY = Duration.ofDays(2);
 
@@ -45,7 +46,7 @@ final class TestCertificates {
   }
 
   /** A new self-signed certificate authority. */
-  static Authority authority(String commonName) {
+  public static Authority authority(String commonName) {
     KeyPair keys = newKeyPair();
     X500Principal subject = new X500Principal("CN=" + commonName);
     X509v3CertificateBuilder builder = builder(subject, BigInteger.ONE, subject, keys);
@@ -59,7 +60,7 @@ final class TestCertificates {
   }
 
   /** A certificate authority: it issues server certificates. */
-  static final class Authority {
+  public static final class Authority {
     private final X509Certificate certificate;
     private final PrivateKey key;
 
@@ -68,19 +69,41 @@ final class TestCertificates {
       this.key = key;
     }
 
-    X509Certificate certificate() {
+    public X509Certificate certificate() {
       return certificate;
     }
 
+    /** The certificate as PEM, for a client's trust store file. */
+    public String certificatePem() {
+      try {
+        return pem("CERTIFICATE", certificate.getEncoded());
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
     /** A server certificate for {@code hosts} (the first is also its common name) with the given serial number. */
-    Issued issue(BigInteger serial, String... hosts) {
+    public Issued issue(BigInteger serial, String... hosts) {
+      return issue(serial, "CN=" + hosts[0], List.of(KeyPurposeId.id_kp_serverAuth), hosts);
+    }
+
+    /**
+     * A certificate for the given purposes (server and/or client authentication) and subject alternative names:
+     * host names, or IP addresses written as such.
+     */
+    public Issued issue(BigInteger serial, String subject, List<KeyPurposeId> purposes, String... names) {
       KeyPair keys = newKeyPair();
       X509v3CertificateBuilder builder = builder(certificate.getSubjectX500Principal(), serial,
-          new X500Principal("CN=" + hosts[0]), keys);
+          new X500Principal(subject), keys);
       try {
-        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(Arrays.stream(hosts)
-            .map(host -> new GeneralName(GeneralName.dNSName, host)).toArray(GeneralName[]::new)));
-        builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+        if (names.length > 0) {
+          builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(Arrays.stream(names)
+              .map(name -> new GeneralName(name.matches("[0-9.]+|.*:.*") ? GeneralName.iPAddress
+                  : GeneralName.dNSName, name))
+              .toArray(GeneralName[]::new)));
+        }
+        builder.addExtension(Extension.extendedKeyUsage, false,
+            new ExtendedKeyUsage(purposes.toArray(KeyPurposeId[]::new)));
         builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
@@ -90,13 +113,13 @@ final class TestCertificates {
   }
 
   /** A server certificate and its private key. */
-  record Issued(X509Certificate certificate, PrivateKey key) {
+  public record Issued(X509Certificate certificate, PrivateKey key) {
 
-    BigInteger serial() {
+    public BigInteger serial() {
       return certificate.getSerialNumber();
     }
 
-    String certificatePem() {
+    public String certificatePem() {
       try {
         return pem("CERTIFICATE", certificate.getEncoded());
       } catch (GeneralSecurityException e) {
@@ -105,7 +128,7 @@ final class TestCertificates {
     }
 
     /** PKCS#8, as Envoy (BoringSSL) reads it. */
-    String privateKeyPem() {
+    public String privateKeyPem() {
       return pem("PRIVATE KEY", key.getEncoded());
     }
 
@@ -113,7 +136,7 @@ final class TestCertificates {
      * Writes the certificate and key files, each replaced atomically (as an operator's tooling would), so a reader
      * never sees a half-written file.
      */
-    void writeTo(Path certificateFile, Path privateKeyFile) {
+    public void writeTo(Path certificateFile, Path privateKeyFile) {
       replace(certificateFile, certificatePem());
       replace(privateKeyFile, privateKeyPem());
     }
@@ -124,7 +147,7 @@ final class TestCertificates {
     }
   }
 
-  static void replace(Path file, String content) {
+  public static void replace(Path file, String content) {
     try {
       Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
       Files.writeString(temporary, content, StandardCharsets.US_ASCII);
