@@ -31,7 +31,6 @@ import java.util.regex.Pattern;
  */
 final class ClaimAuthorizationFilterTranslator implements HttpFilterTranslator {
 
-  private static final String SCOPE_CLAIM = "scope";
   /** A JSON number short enough to be exact as a double. */
   private static final Pattern JSON_NUMBER = Pattern.compile("-?(0|[1-9][0-9]{0,14})(\\.[0-9]{1,6})?");
 
@@ -57,7 +56,7 @@ final class ClaimAuthorizationFilterTranslator implements HttpFilterTranslator {
     }
     List<Principal> conditions = new ArrayList<>();
     // The scope claim is a list in the metadata (the JWT filter splits it), so each scope must be one of its items.
-    auth.requiredScopes().forEach(scope -> conditions.add(payloadMatches(List.of(SCOPE_CLAIM),
+    auth.requiredScopes().forEach(scope -> conditions.add(payloadMatches(List.of(XdsNames.JWT_SCOPE_CLAIM),
         ValueMatcher.newBuilder().setListMatch(ListMatcher.newBuilder().setOneOf(exactly(scope))).build())));
     auth.requiredClaims().forEach(claim -> conditions.add(payloadMatches(claim.path(), oneOf(claim.values()))));
     RBAC claimsPolicy = RBAC.newBuilder()

@@ -52,7 +52,6 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
 
   private static final String AUTHORIZATION_HEADER = "authorization";
   private static final String BEARER_PREFIX = "Bearer ";
-  private static final String SCOPE_CLAIM = "scope";
   private static final int DEFAULT_HTTP_PORT = 80;
   private static final int DEFAULT_HTTPS_PORT = 443;
 
@@ -125,7 +124,7 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
         // it). Its speed-up is measured in bench/README.md.
         .setPayloadInMetadata(XdsNames.JWT_PAYLOAD_METADATA_KEY)
         .setNormalizePayloadInMetadata(JwtProvider.NormalizePayload.newBuilder()
-            .addSpaceDelimitedClaims(SCOPE_CLAIM));
+            .addSpaceDelimitedClaims(XdsNames.JWT_SCOPE_CLAIM));
     JwtProviderSpec.Jwks jwks = spec.jwks();
     if (jwks instanceof JwtProviderSpec.InlineJwks inline) {
       provider.setLocalJwks(inlineString(inline.json()));

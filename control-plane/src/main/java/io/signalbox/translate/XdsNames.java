@@ -28,6 +28,11 @@ public final class XdsNames {
 
   /** Dynamic-metadata key (under {@link #JWT_AUTHN_FILTER}) that holds a verified token's payload. */
   public static final String JWT_PAYLOAD_METADATA_KEY = "jwt_payload";
+  /**
+   * The JWT claim holding the token's scopes, space-delimited: jwt_authn splits it into a list, and the access rules
+   * match required scopes as items of that list, so both must name the same claim.
+   */
+  public static final String JWT_SCOPE_CLAIM = "scope";
 
   /** The RBAC policy that holds a route's required scopes and claims. */
   public static final String REQUIRED_CLAIMS_POLICY = "required-claims";
