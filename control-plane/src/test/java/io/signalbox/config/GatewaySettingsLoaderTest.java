@@ -5,21 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
+import io.signalbox.testing.TestCertificates;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Base64;
-import java.util.Date;
 import java.util.Optional;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,25 +26,10 @@ class GatewaySettingsLoaderTest {
   @TempDir
   Path dir;
 
-  /** Writes NAME.crt and NAME.key: a throwaway self-signed EC certificate. */
-  private void writeSelfSignedCertificate(String name) throws Exception {
-    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
-    generator.initialize(256);
-    KeyPair keys = generator.generateKeyPair();
-    X500Name subject = new X500Name("CN=" + name);
-    Instant now = Instant.now();
-    byte[] certificate = new JcaX509v3CertificateBuilder(subject, BigInteger.ONE, Date.from(now),
-        Date.from(now.plus(Duration.ofDays(1))), subject, keys.getPublic())
-        .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()))
-        .getEncoded();
-    Files.writeString(dir.resolve(name + ".crt"), pem("CERTIFICATE", certificate));
-    Files.writeString(dir.resolve(name + ".key"), pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
-  }
-
-  private static String pem(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n"
-        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+  /** Writes NAME.crt and NAME.key: a throwaway certificate for host NAME. */
+  private void writeSelfSignedCertificate(String name) {
+    TestCertificates.authority("loader test CA").issue(BigInteger.ONE, name)
+        .writeTo(dir.resolve(name + ".crt"), dir.resolve(name + ".key"));
   }
 
   private GatewaySettings parse(String yaml) {
