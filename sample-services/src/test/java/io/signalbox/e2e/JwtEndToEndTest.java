@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.signalbox.client.Routes;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.JwtProviderSpec;
 import io.signalbox.registry.v1.AuthPolicy;
@@ -317,6 +318,9 @@ class JwtEndToEndTest {
         });
 
     assertThat(get("/orders/42", Optional.of(validOrdersToken())).status()).isEqualTo(200);
+    // A registration made after the rejected one is served: had the rejected one been applied, it would be by now.
+    gateway.serve("after-typo", "after-typo-1", Routes.prefix("/after-typo").publicRoute());
+    HttpProbe.awaitStatus(gateway.url("/after-typo"), 200, Duration.ofSeconds(10));
     assertThat(get("/typo", Optional.empty()).status()).as("nothing was routed for the rejected service")
         .isEqualTo(404);
   }

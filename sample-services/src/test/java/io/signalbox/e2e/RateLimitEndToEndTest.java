@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.signalbox.client.Routes;
 import io.signalbox.config.RateLimitServiceSpec;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
@@ -189,6 +190,9 @@ class RateLimitEndToEndTest {
       for (int i = 0; i < 5; i++) {
         assertThat(HttpProbe.get(gateway.url("/steady")).status()).isEqualTo(200);
       }
+      // A registration made after the rejected ones is served: had one of them been applied, it would be by now.
+      gateway.serve("after-careless", "after-careless-1", Routes.prefix("/after-careless"));
+      HttpProbe.awaitStatus(gateway.url("/after-careless"), 200, Duration.ofSeconds(10));
       assertThat(HttpProbe.get(gateway.url("/careless")).status()).as("nothing of it was applied").isEqualTo(404);
     }
   }

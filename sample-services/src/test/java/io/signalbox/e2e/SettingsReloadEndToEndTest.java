@@ -9,6 +9,7 @@ import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.MetricsScrape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -54,6 +55,9 @@ class SettingsReloadEndToEndTest {
       write("listeners:\n"
           + "  - {name: http, address: 127.0.0.1, port: " + first + "}\n"
           + "  - {name: internal, address: 127.0.0.1, port: 70000}\n");
+      // The invalid version was read and refused (without this, "nothing changed" would hold before it was read).
+      await().atMost(REACHES_ENVOY).until(() -> MetricsScrape.parse(gateway.controlPlane().metrics().scrape())
+          .require("signalbox_settings_reloads_total", "result", "rejected") == 1);
       await().during(POLL.multipliedBy(10)).atMost(Duration.ofSeconds(5)).until(() ->
           HttpProbe.get(url(first, "/orders")).status() == 200 && HttpProbe.get(url(second, "/orders")).status() == 200);
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
