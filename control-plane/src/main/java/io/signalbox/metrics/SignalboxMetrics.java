@@ -16,8 +16,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.signalbox.store.RegisteredInstance;
-import io.signalbox.store.RegistryAdmin;
 import io.signalbox.xds.XdsTypes;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -146,11 +144,11 @@ public final class SignalboxMetrics implements AutoCloseable {
   // Gauges, bound once when the control plane is assembled.
 
   /** Services and instances with a live lease (drained ones included). */
-  public void bindRegistry(RegistryAdmin admin) {
-    Gauge.builder(name("registry.services"),
-            () -> admin.registeredInstances().stream().map(RegisteredInstance::service).distinct().count())
+  /** Read on every scrape: counts, not a listing of the registry. */
+  public void bindRegistry(java.util.function.IntSupplier services, java.util.function.IntSupplier instances) {
+    Gauge.builder(name("registry.services"), services::getAsInt)
         .description("Services with at least one live lease").register(registry);
-    Gauge.builder(name("registry.instances"), () -> admin.registeredInstances().size())
+    Gauge.builder(name("registry.instances"), instances::getAsInt)
         .description("Instances with a live lease, drained ones included").register(registry);
   }
 

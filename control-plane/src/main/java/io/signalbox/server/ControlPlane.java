@@ -135,7 +135,7 @@ public final class ControlPlane implements AutoCloseable {
     if (etcd != null) {
       metrics.bindEtcdReplicas(() -> etcd.presentReplicas().size(), etcd::removesExpiredLeases);
     }
-    metrics.bindRegistry(store);
+    metrics.bindRegistry(store::serviceCount, store::instanceCount);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
     try {
       server.start();

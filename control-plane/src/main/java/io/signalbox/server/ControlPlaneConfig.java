@@ -92,30 +92,11 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Path dataDirectory;
     private Duration leaseGrace;
     private MassExpiryProtection massExpiry = MassExpiryProtection.DEFAULT;
-    private List<String> etcdEndpoints = List.of();
-    private Duration etcdTimeout = Duration.ofSeconds(2);
-    private Optional<Path> etcdCaFile = Optional.empty();
-    private Optional<EtcdConnection.ClientCertificate> etcdClientCertificate = Optional.empty();
-    private Optional<EtcdConnection.Credentials> etcdCredentials = Optional.empty();
-
-    /** Keeps the registry in etcd at these client URLs (e.g. {@code http://127.0.0.1:2379}). */
-    public Builder etcdEndpoints(List<String> endpoints) {
-      this.etcdEndpoints = List.copyOf(endpoints);
-      return this;
-    }
-
-    public Builder etcdTimeout(Duration timeout) {
-      this.etcdTimeout = timeout;
-      return this;
-    }
+    private EtcdConnection etcd;
 
     /** Keeps the registry in etcd, reached as {@code connection} says (endpoints, timeout, TLS, credentials). */
     public Builder etcd(EtcdConnection connection) {
-      this.etcdEndpoints = connection.endpoints();
-      this.etcdTimeout = connection.timeout();
-      this.etcdCaFile = connection.caFile();
-      this.etcdClientCertificate = connection.clientCertificate();
-      this.etcdCredentials = connection.credentials();
+      this.etcd = connection;
       return this;
     }
 
@@ -220,8 +201,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
           adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
           metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
           Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry,
-          etcdEndpoints.isEmpty() ? Optional.empty() : Optional.of(new EtcdConnection(etcdEndpoints, etcdTimeout,
-              etcdCaFile, etcdClientCertificate, etcdCredentials)));
+          Optional.ofNullable(etcd));
     }
   }
 }

@@ -91,6 +91,11 @@ final class EtcdCalls {
     return await(client.getKVClient().txn().If(conditions).Then(operations).commit(), what);
   }
 
+  /** A key or value as etcd takes it. */
+  static io.etcd.jetcd.ByteSequence bytes(String text) {
+    return io.etcd.jetcd.ByteSequence.from(text, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   <T> T await(CompletableFuture<T> future, String what) {
     try {
       return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -27,9 +27,15 @@ final class EtcdRegistrationBatches implements AutoCloseable {
     String goneLease;
     int attempts;
 
+    /** How many bytes its lease value takes in a transaction, measured once. */
+    final int bytes;
+
     Pending(Registration registration, Duration ttl) {
       this.registration = registration;
       this.ttl = ttl;
+      java.time.Instant now = java.time.Instant.now();
+      this.bytes = StoredLeaseCodec.encode(new StoredLease(registration, Lease.newId(), 0, ttl, now, now, false))
+          .length;
     }
   }
 

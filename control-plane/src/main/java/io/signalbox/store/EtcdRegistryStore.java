@@ -1,5 +1,7 @@
 package io.signalbox.store;
 
+import static io.signalbox.store.EtcdCalls.bytes;
+
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -80,12 +82,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   static final Duration PRESENCE_TTL = Duration.ofSeconds(5);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
 
-  private final Client client;
   private final EtcdCalls etcd;
   private final InMemoryRegistryStore engine;
   private final LeasePolicy leasePolicy;
   private final Optional<Duration> leaseGrace;
-  private final Duration timeout;
   private final ReplicaPresence presence;
   private final EtcdRenewals renewals;
   private volatile Watch.Watcher watcher;
@@ -136,11 +136,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
 
   private EtcdRegistryStore(Client client, LeasePolicy leasePolicy, Duration timeout, String replicaName,
                             Optional<Duration> leaseGrace) {
-    this.client = client;
     this.etcd = new EtcdCalls(client, timeout);
     this.leasePolicy = leasePolicy;
     this.leaseGrace = leaseGrace;
-    this.timeout = timeout;
     this.engine = InMemoryRegistryStore.replica(leasePolicy);
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine took over a
     // second, so the start gets a longer budget than a registration's etcd call.
@@ -152,7 +150,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       if (presence.others().isEmpty()) {
         // Nobody renewed anything while no replica ran: every lease gets the grace period, as after a restart of
         // the embedded store. Written before the registry is read, so this replica reads it too.
-        starting.await(client.getKVClient().put(bytes(COLD_START),
+        starting.await(etcd.client().getKVClient().put(bytes(COLD_START),
             bytes(Long.toString(Instant.now().toEpochMilli()))), "record a cold start");
       }
       int count = readAll(starting);
@@ -200,7 +198,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       appliedRevision = revision;
       notifyAll();
     }
-    this.watcher = client.getWatchClient().watch(bytes(ROOT),
+    this.watcher = etcd.client().getWatchClient().watch(bytes(ROOT),
         WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
         Watch.listener(this::onWatch, this::onWatchError));
     detachFromEtcdLeases(calls, kvs);
@@ -246,7 +244,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       if (revision > 0) {
         page.withRevision(revision);
       }
-      GetResponse response = calls.await(client.getKVClient().get(from, page.build()), "read the registry");
+      GetResponse response = calls.await(etcd.client().getKVClient().get(from, page.build()), "read the registry");
       if (revision == 0) {
         revision = response.getHeader().getRevision();
       }
@@ -381,8 +379,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /** A registration in the next transaction, with the lease key it writes as read (null for a new lease). */
-  private record BatchMember(EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written,
-                             int bytes) {
+  private record BatchMember(EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written) {
   }
 
   /**
@@ -413,7 +410,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         // Something about this registration alone: it fails, the others go on.
         registering.answer.completeExceptionally(e);
       }
-      bytes = members.stream().mapToLong(BatchMember::bytes).sum();
+      bytes = members.stream().mapToLong(member -> member.registering().bytes).sum();
     }
     return members;
   }
@@ -428,9 +425,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     if (!instancesTaken.add(List.of(service, registration.instance().id()))) {
       return;
     }
-    int size = StoredLeaseCodec.encode(new StoredLease(registration, Lease.newId(), 0, registering.ttl,
-        Instant.now(), Instant.now(), false)).length;
-    if (!members.isEmpty() && bytes + size > MAX_REGISTRATION_BYTES_PER_TRANSACTION) {
+    if (!members.isEmpty() && bytes + registering.bytes > MAX_REGISTRATION_BYTES_PER_TRANSACTION) {
       return;
     }
     List<io.signalbox.model.RouteSpec> sameService = routesByService.get(service);
@@ -460,8 +455,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     synchronized (this) {
       written = knownLease.map(leases::get).orElse(null);
     }
-    members.add(new BatchMember(registering, written != null ? written.value().leaseId() : Lease.newId(), written,
-        size));
+    members.add(new BatchMember(registering, written != null ? written.value().leaseId() : Lease.newId(), written));
     routesByService.putIfAbsent(service, registration.routes());
   }
 
@@ -488,7 +482,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
     writes.add(Op.put(bytes(GUARD), bytes(members.get(members.size() - 1).leaseId()), PutOption.DEFAULT));
     registrationTransactions.incrementAndGet();
-    TxnResponse response = await(client.getKVClient().txn()
+    TxnResponse response = etcd.await(etcd.client().getKVClient().txn()
         .If(conditions.toArray(Cmp[]::new))
         .Then(writes.toArray(Op[]::new))
         .Else(reads.toArray(Op[]::new))
@@ -672,9 +666,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public RegisteredInstance setDrained(String service, String instanceId, boolean drained) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      String leaseId = engine.leaseIdOf(service, instanceId)
-          .orElseThrow(() -> engine.registeredInstances().stream().anyMatch(i -> i.service().equals(service))
-              ? NotRegisteredException.instance(service, instanceId) : NotRegisteredException.service(service));
+      String leaseId = engine.registeredInstance(service, instanceId).leaseId();
       WrittenLease written;
       synchronized (this) {
         written = leases.get(leaseId);
@@ -689,7 +681,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         StoredLease changed = new StoredLease(current.registration(), current.leaseId(), current.sequence(),
             current.ttl(), current.registeredAt(), current.expiresAt(), drained);
         ByteSequence key = bytes(LEASES + current.leaseId());
-        TxnResponse response = await(client.getKVClient().txn()
+        TxnResponse response = etcd.await(etcd.client().getKVClient().txn()
             .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
             .Then(Op.put(key, ByteSequence.from(StoredLeaseCodec.encode(changed)), PutOption.DEFAULT))
             .Else(Op.get(key, GetOption.DEFAULT))
@@ -706,10 +698,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
           continue;
         }
       }
-      return engine.registeredInstances().stream()
-          .filter(i -> i.service().equals(service) && i.instance().id().equals(instanceId))
-          .findFirst()
-          .orElseThrow(() -> NotRegisteredException.instance(service, instanceId));
+      return engine.registeredInstance(service, instanceId);
     }
     throw new StoreUnavailableException("etcd: the lease of " + service + "/" + instanceId + " kept changing; try "
         + "again", null);
@@ -774,7 +763,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     registrations.close();
     renewals.close();
     presence.close();
-    client.close();
+    etcd.client().close();
   }
 
   private void onWatch(WatchResponse response) {
@@ -875,12 +864,12 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private synchronized void awaitApplied(long revision) {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = System.nanoTime() + etcd.timeout().toNanos();
     while (appliedRevision < revision) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
         throw new StoreUnavailableException("etcd committed revision " + revision + " but this replica's watch "
-            + "has only reached " + appliedRevision + " after " + timeout, null);
+            + "has only reached " + appliedRevision + " after " + etcd.timeout(), null);
       }
       try {
         TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -889,10 +878,6 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         throw new StoreUnavailableException("interrupted while waiting for etcd", e);
       }
     }
-  }
-
-  private <T> T await(CompletableFuture<T> future, String what) {
-    return etcd.await(future, what);
   }
 
   /** The lease as stored, ordered by etcd: the mod revision is its registration order on every replica. */
@@ -904,9 +889,6 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         value.registeredAt(), value.expiresAt(), value.drained());
   }
 
-  private static ByteSequence bytes(String text) {
-    return ByteSequence.from(text, StandardCharsets.UTF_8);
-  }
 
   private static String string(ByteSequence bytes) {
     return bytes.toString(StandardCharsets.UTF_8);

@@ -1,11 +1,11 @@
 package io.signalbox.store;
 
-import io.etcd.jetcd.ByteSequence;
+import static io.signalbox.store.EtcdCalls.bytes;
+
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.PutOption;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -89,9 +89,6 @@ final class EtcdRenewals implements AutoCloseable {
             bytes(Long.toString(renewal.expiresAt.toEpochMilli())), PutOption.DEFAULT)));
   }
 
-  private static ByteSequence bytes(String text) {
-    return ByteSequence.from(text, StandardCharsets.UTF_8);
-  }
 
   @Override
   public void close() {

@@ -153,12 +153,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         .map(entry -> entry.leaseId);
   }
 
-  /** The live lease of a (service, instance) as a journal would store it, with its registration order. */
-  synchronized Optional<StoredLease> storedLease(String service, String instanceId) {
-    return Optional.ofNullable(entriesByService.getOrDefault(service, Map.of()).get(instanceId))
-        .map(Entry::stored);
-  }
-
   /** The lease ids of a service's live instances, or of one of them, by instance id. */
   synchronized java.util.SortedMap<String, String> leaseIdsOf(String service, Optional<String> instanceId) {
     java.util.SortedMap<String, String> ids = new TreeMap<>();
@@ -170,8 +164,22 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return ids;
   }
 
-  synchronized boolean knows(String leaseId) {
-    return entriesByLease.containsKey(leaseId);
+  /**
+   * A live (service, instance) as the admin API shows it.
+   *
+   * @throws NotRegisteredException naming the service or the instance that is not registered
+   */
+  synchronized RegisteredInstance registeredInstance(String service, String instanceId) {
+    return liveEntry(service, instanceId).view(nanoClock.getAsLong());
+  }
+
+  /** How many services and instances (drained ones included) are live: cheap, for gauges read on every scrape. */
+  public synchronized int serviceCount() {
+    return entriesByService.size();
+  }
+
+  public synchronized int instanceCount() {
+    return entriesByLease.size();
   }
 
   synchronized java.util.Set<String> leaseIds() {

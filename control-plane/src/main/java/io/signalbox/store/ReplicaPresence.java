@@ -1,6 +1,7 @@
 package io.signalbox.store;
 
-import io.etcd.jetcd.ByteSequence;
+import static io.signalbox.store.EtcdCalls.bytes;
+
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
@@ -111,7 +112,4 @@ final class ReplicaPresence implements AutoCloseable {
     }
   }
 
-  private static ByteSequence bytes(String text) {
-    return ByteSequence.from(text, StandardCharsets.UTF_8);
-  }
 }

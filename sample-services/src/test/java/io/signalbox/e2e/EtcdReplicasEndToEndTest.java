@@ -22,6 +22,7 @@ import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
+import io.signalbox.store.EtcdConnection;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.EnvoyLogsOnFailure;
@@ -63,8 +64,7 @@ class EtcdReplicasEndToEndTest {
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
         .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
-        .etcdEndpoints(List.of(etcd.endpoint()))
-        .etcdTimeout(Duration.ofSeconds(1))
+        .etcd(EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(1)))
         .build()));
   }
 
@@ -246,8 +246,7 @@ class EtcdReplicasEndToEndTest {
         .grpcAddress("127.0.0.1")
         .grpcPort(grpcPort)
         .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
-        .etcdEndpoints(List.of(etcd.endpoint()))
-        .etcdTimeout(Duration.ofSeconds(1))
+        .etcd(EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(1)))
         .build()));
   }
 
