@@ -43,7 +43,7 @@ final class FleetVerdict {
 
     /** Whether the reference holds the very resources rejected, so that the rejection is not a change's doing. */
     boolean sameIn(ContentVersionedSnapshot reference) {
-      return resourceType(typeUrl).map(type -> reference.version(type, requestedNames).equals(version))
+      return XdsTypes.resourceType(typeUrl).map(type -> reference.version(type, requestedNames).equals(version))
           .orElse(false);
     }
   }
@@ -71,7 +71,7 @@ final class FleetVerdict {
     boolean pending = proxies.isEmpty();
     for (ProxyStatus proxy : proxies) {
       for (TypeStatus type : proxy.types().values()) {
-        Optional<ResourceType> resourceType = resourceType(type.typeUrl());
+        Optional<ResourceType> resourceType = XdsTypes.resourceType(type.typeUrl());
         if (resourceType.isEmpty()) {
           continue;
         }
@@ -100,9 +100,5 @@ final class FleetVerdict {
       return false;
     }
     return resourceType == ResourceType.ENDPOINT || type.sentAt().isEmpty();
-  }
-
-  static Optional<ResourceType> resourceType(String typeUrl) {
-    return XdsTypes.ALL.stream().filter(t -> XdsTypes.typeUrl(t).equals(typeUrl)).findFirst();
   }
 }

@@ -64,8 +64,6 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private volatile boolean running;
   private volatile GatewaySettings settings;
-  private long translatedRevision = -1;
-  private GatewaySettings translatedSettings;
   /** The newest snapshot built, and what it was built from; pipeline thread only. */
   private ContentVersionedSnapshot built;
   private RegistryState builtState;
@@ -317,7 +315,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     RegistryState state = store.servedState();
     GatewaySettings gateway = settings;
-    if (built == null || state.revision() != translatedRevision || !gateway.equals(translatedSettings)) {
+    if (built == null || state.revision() != builtState.revision() || !gateway.equals(builtSettings)) {
       long started = System.nanoTime();
       ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state, gateway));
       try {
@@ -328,8 +326,6 @@ public final class SnapshotPublisher implements AutoCloseable {
             e.getMessage());
         return;
       }
-      translatedRevision = state.revision();
-      translatedSettings = gateway;
       builtState = state;
       builtSettings = gateway;
       boolean changed = built == null || !snapshot.version().equals(built.version());

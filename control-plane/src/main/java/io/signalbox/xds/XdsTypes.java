@@ -39,15 +39,19 @@ public final class XdsTypes {
     };
   }
 
+  /** The type of a v3 type URL, as java-control-plane maps it. */
+  public static Optional<ResourceType> resourceType(String typeUrl) {
+    return Optional.ofNullable(Resources.TYPE_URLS_TO_RESOURCE_TYPE.get(typeUrl));
+  }
+
   /** The short name of a v3 type URL; the URL itself for a type Signalbox does not serve. */
   public static String shortName(String typeUrl) {
-    return ALL.stream().filter(t -> typeUrl(t).equals(typeUrl)).findFirst().map(XdsTypes::shortName)
-        .orElse(typeUrl);
+    return resourceType(typeUrl).map(XdsTypes::shortName).orElse(typeUrl);
   }
 
   /** A short name (singular or plural, any case) or a v3 type URL. */
   public static Optional<ResourceType> parse(String text) {
-    Optional<ResourceType> byUrl = ALL.stream().filter(t -> typeUrl(t).equals(text)).findFirst();
+    Optional<ResourceType> byUrl = resourceType(text);
     if (byUrl.isPresent()) {
       return byUrl;
     }
