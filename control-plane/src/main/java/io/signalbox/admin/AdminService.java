@@ -189,12 +189,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   @Override
   public void getService(GetServiceRequest request, StreamObserver<Service> response) {
     answer(response, () -> {
-      String name = required(request.getService(), "service");
-      List<RegisteredInstance> instances = instancesByService().get(name);
-      if (instances == null) {
-        throw notFound("service '" + name + "' is not registered");
-      }
-      return service(name, instances);
+      return serviceNamed(required(request.getService(), "service"));
     });
   }
 
@@ -248,11 +243,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       String service = required(request.getService(), "service");
       Optional<Quarantine> released = registry.releaseQuarantine(service);
       released.ifPresent(q -> log.info("Admin: released service {} from quarantine ({})", service, q.reason()));
-      List<RegisteredInstance> instances = instancesByService().get(service);
-      if (instances == null) {
-        throw notFound("service '" + service + "' is not registered");
-      }
-      return service(service, instances);
+      return serviceNamed(service);
     });
   }
 
@@ -319,6 +310,17 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     Optional<Instant> evictAt = eviction != null && eviction.leaseId().equals(registered.leaseId())
         ? Optional.of(eviction.at()) : Optional.empty();
     return AdminProtos.instance(registered, evictAt);
+  }
+
+  /** One registered service; NOT_FOUND when it has no live instance. */
+  private Service serviceNamed(String name) {
+    List<RegisteredInstance> instances = registry.registeredInstances().stream()
+        .filter(instance -> instance.service().equals(name))
+        .toList();
+    if (instances.isEmpty()) {
+      throw notFound("service '" + name + "' is not registered");
+    }
+    return service(name, instances);
   }
 
   private Map<String, List<RegisteredInstance>> instancesByService() {
