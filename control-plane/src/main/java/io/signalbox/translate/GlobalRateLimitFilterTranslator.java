@@ -70,15 +70,7 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
             ? XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE : XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE))
         .addActions(genericKey(XdsNames.RATE_LIMIT_ROUTE_KEY, route.name()))
         .addActions(genericKey(XdsNames.RATE_LIMIT_LIMIT_KEY, DescriptorLimit.of(limit).encode()));
-    if (limit.perClientIp()) {
-      descriptor.addActions(Action.newBuilder().setRemoteAddress(Action.RemoteAddress.getDefaultInstance()));
-    }
-    limit.perHeader().ifPresent(header -> descriptor.addActions(Action.newBuilder()
-        .setRequestHeaders(Action.RequestHeaders.newBuilder()
-            .setHeaderName(header)
-            .setDescriptorKey(XdsNames.rateLimitHeaderKey(header))
-            // Without this, a request lacking the header would skip the limit altogether.
-            .setSkipIfAbsent(true))));
+    RateLimitPartition.of(limit, true).ifPresent(partition -> descriptor.addActions(partition.action()));
     return descriptor.build();
   }
 

@@ -5,7 +5,6 @@ import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
-import io.envoyproxy.envoy.config.route.v3.RateLimit.Action;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.LocalRateLimitDescriptor;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
@@ -19,6 +18,7 @@ import io.envoyproxy.envoy.type.v3.TokenBucket;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RateLimit;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Rate limits each Envoy enforces alone (envoy.filters.http.local_ratelimit), configured per route.
@@ -67,24 +67,14 @@ final class LocalRateLimitFilterTranslator implements HttpFilterTranslator {
         .setFilterEnabled(ALL_REQUESTS)
         .setFilterEnforced(ALL_REQUESTS)
         .setEnableXRatelimitHeaders(XRateLimitHeadersRFCVersion.DRAFT_VERSION_03);
-    if (limit.perClientIp() || limit.perHeader().isPresent()) {
-      Action action;
-      String key;
-      if (limit.perClientIp()) {
-        action = Action.newBuilder().setRemoteAddress(Action.RemoteAddress.getDefaultInstance()).build();
-        key = XdsNames.RATE_LIMIT_CLIENT_IP_KEY;
-      } else {
-        String header = limit.perHeader().orElseThrow();
-        key = XdsNames.rateLimitHeaderKey(header);
-        action = Action.newBuilder().setRequestHeaders(Action.RequestHeaders.newBuilder()
-            .setHeaderName(header)
-            .setDescriptorKey(key)).build();
-      }
+    Optional<RateLimitPartition> partition = RateLimitPartition.of(limit, false);
+    if (partition.isPresent()) {
       config
-          .addRateLimits(io.envoyproxy.envoy.config.route.v3.RateLimit.newBuilder().addActions(action))
+          .addRateLimits(io.envoyproxy.envoy.config.route.v3.RateLimit.newBuilder()
+              .addActions(partition.get().action()))
           // An entry without a value is a wildcard: one bucket per value seen.
           .addDescriptors(LocalRateLimitDescriptor.newBuilder()
-              .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey(key))
+              .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey(partition.get().descriptorKey()))
               .setTokenBucket(tokenBucket(limit)))
           .setMaxDynamicDescriptors(UInt32Value.of(MAX_TRACKED_VALUES))
           // The route's bucket is only for requests that match no descriptor (no such header), not for all.
