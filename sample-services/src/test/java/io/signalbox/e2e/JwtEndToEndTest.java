@@ -101,6 +101,10 @@ class JwtEndToEndTest {
                 .setProvider("rs")
                 .addRequiredClaims(ClaimRequirement.newBuilder().setName("role").addValues("admin"))
                 .addRequiredClaims(ClaimRequirement.newBuilder().setName("email_verified").addValues("true"))))
+        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/orders/bulk"))
+            .setAuth(AuthPolicy.newBuilder()
+                .setProvider("rs")
+                .addRequiredClaims(ClaimRequirement.newBuilder().setName("level").addValues("2"))))
         .setLeaseTtl(protoDuration(LEASE))
         .build());
     register("signing", "/signing", AuthPolicy.newBuilder().setProvider("es"));
@@ -230,6 +234,21 @@ class JwtEndToEndTest {
         .isEqualTo(403);
     assertThat(adminStatus(Map.of("role", "admin", "email_verified", false))).as("false").isEqualTo(403);
     assertThat(adminStatus(Map.of("role", "admin"))).as("claim missing").isEqualTo(403);
+  }
+
+  /** A required value that reads as a number matches the JSON number as well as the string. */
+  @Test
+  void aNumericRequiredClaimMatchesTheJsonNumberAndTheString() {
+    assertThat(bulkStatus(2)).as("JSON number").isEqualTo(200);
+    assertThat(bulkStatus("2")).as("string").isEqualTo(200);
+    assertThat(bulkStatus(3)).as("another number").isEqualTo(403);
+    assertThat(bulkStatus(2.5)).as("another, fractional number").isEqualTo(403);
+  }
+
+  private int bulkStatus(Object level) {
+    Map<String, Object> claims = new HashMap<>(ordersClaims());
+    claims.put("level", level);
+    return get("/orders/bulk/import", Optional.of(rsTokens.sign(claims, TestTokens.audience(AUDIENCE)))).status();
   }
 
   @Test

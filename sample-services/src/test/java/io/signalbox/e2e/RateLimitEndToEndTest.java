@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.signalbox.client.Routes;
+import io.signalbox.config.PolicyDefaults;
 import io.signalbox.config.RateLimitServiceSpec;
+import io.signalbox.model.RateLimit;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RateLimitPolicy;
@@ -60,6 +62,27 @@ class RateLimitEndToEndTest {
       assertThat(gateway.envoy().statValue("local_rate_limit.http_local_rate_limit.rate_limited")).isEqualTo(1);
       assertThat(HttpProbe.get(gateway.url("/catalog-unlimited")).status())
           .as("another route of the service is not limited").isEqualTo(200);
+    }
+  }
+
+  /** The operator's default limit applies to routes registered without one; a route's own limit replaces it. */
+  @Test
+  void theOperatorsDefaultLimitAppliesToRoutesRegisteredWithoutOne() {
+    try (GatewayFixture gateway = GatewayFixture.startWithSettings(MODE, settings -> settings.defaults(
+        new PolicyDefaults(Optional.empty(), Optional.of(RateLimit.local(2, RateLimit.Unit.MINUTE)),
+            RateLimit.FailureMode.ALLOW)))) {
+      register(gateway, "plain", Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/plain")).build());
+      register(gateway, "own", limitedRoute("/own", limit(4, RateLimitPolicy.Unit.MINUTE)));
+      // Each route has its own bucket: waiting on the -unlimited routes spends none of these.
+      awaitServed(gateway, "plain");
+      awaitServed(gateway, "own");
+
+      try (RateLimitHttpConnection connection = RateLimitHttpConnection.open(gateway.gatewayPort())) {
+        assertThat(statuses(connection, "/plain", Map.of(), 3)).as("the default, 2 per minute")
+            .containsExactly(200, 200, 429);
+        assertThat(statuses(connection, "/own", Map.of(), 5)).as("its own limit, 4 per minute")
+            .containsExactly(200, 200, 200, 200, 429);
+      }
     }
   }
 
