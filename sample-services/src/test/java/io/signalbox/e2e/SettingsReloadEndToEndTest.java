@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.signalbox.client.AuthSpec;
 import io.signalbox.client.Routes;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,6 +71,39 @@ class SettingsReloadEndToEndTest {
           assertThatThrownBy(() -> HttpProbe.get(url(second, "/orders"))).isInstanceOf(UncheckedIOException.class));
       assertThat(HttpProbe.get(url(first, "/orders")).status()).isEqualTo(200);
     }
+  }
+
+  /** A provider's JWKS kept in a file: replacing the file rotates the key Envoy checks tokens with. */
+  @Test
+  void aJwksFileThatIsReplacedRotatesTheSigningKey() throws Exception {
+    int port = FreePorts.allocate();
+    String issuer = "https://file.issuer.test/";
+    TestTokens first = TestTokens.es256(issuer, "first");
+    TestTokens second = TestTokens.es256(issuer, "second");
+    settingsFile = dir.resolve("gateway.yaml");
+    Path keys = dir.resolve("keys.json");
+    Files.writeString(keys, first.jwks());
+    write("listeners: [{name: http, address: 127.0.0.1, port: " + port + "}]\n"
+        + "jwtProviders: [{name: corp, issuer: \"" + issuer + "\", jwks: {file: keys.json}}]\n");
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.SOTW,
+        config -> config.settingsFile(settingsFile).settingsPollInterval(POLL))) {
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders").auth(AuthSpec.jwt("corp")));
+      String byFirst = first.sign(Map.of());
+      String bySecond = second.sign(Map.of());
+      await().atMost(REACHES_ENVOY).until(() -> status(port, byFirst) == 200);
+      assertThat(status(port, bySecond)).as("a key the file does not hold").isEqualTo(401);
+
+      Path temporary = Files.createTempFile(dir, "keys", ".json.tmp");
+      Files.writeString(temporary, second.jwks());
+      Files.move(temporary, keys, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+
+      await().atMost(REACHES_ENVOY).until(() -> status(port, bySecond) == 200);
+      assertThat(status(port, byFirst)).as("the replaced key").isEqualTo(401);
+    }
+  }
+
+  private static int status(int port, String token) {
+    return HttpProbe.get(url(port, "/orders"), Map.of("authorization", "Bearer " + token)).status();
   }
 
   private static String url(int port, String path) {
