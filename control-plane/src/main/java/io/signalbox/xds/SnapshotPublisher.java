@@ -348,20 +348,31 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (pausedSince != null) {
         return;
       }
-      if (built != published) {
-        history.record(built, publishedState, builtState,
-            publishedSettings != null && !builtSettings.equals(publishedSettings), Instant.now());
-        published = built;
+      if (sendLocked(built, builtState, builtSettings)) {
         metrics.snapshotPublished();
       }
-      publishedState = builtState;
-      publishedSettings = builtSettings;
-      for (String group : groups) {
-        if (cache.getSnapshot(group) != published) {
-          cache.setSnapshot(group, published);
-        }
+    }
+  }
+
+  /**
+   * Makes {@code snapshot} what every group is sent, built from {@code state} and {@code settings}; recorded in the
+   * history when it is a new one. Returns whether it was. Call with {@link #publishLock} held.
+   */
+  private boolean sendLocked(ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
+    boolean changed = snapshot != published;
+    if (changed) {
+      history.record(snapshot, publishedState, state,
+          publishedSettings != null && !settings.equals(publishedSettings), Instant.now());
+      published = snapshot;
+    }
+    publishedState = state;
+    publishedSettings = settings;
+    for (String group : groups) {
+      if (cache.getSnapshot(group) != published) {
+        cache.setSnapshot(group, published);
       }
     }
+    return changed;
   }
 
   /**
@@ -411,14 +422,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (pausedSince != null || !running) {
         return false;
       }
-      history.record(trial.snapshot(), publishedState, trial.state(),
-          publishedSettings != null && !trial.settings().equals(publishedSettings), Instant.now());
-      published = trial.snapshot();
-      publishedState = trial.state();
-      publishedSettings = trial.settings();
-      for (String group : groups) {
-        cache.setSnapshot(group, published);
-      }
+      sendLocked(trial.snapshot(), trial.state(), trial.settings());
     }
     quarantineTrials.incrementAndGet();
     return true;
