@@ -7,7 +7,6 @@ import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.config.GatewaySettings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 

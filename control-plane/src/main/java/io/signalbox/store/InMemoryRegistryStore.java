@@ -81,28 +81,14 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     InMemoryRegistryStore store = new InMemoryRegistryStore(leasePolicy, nanoClock, journal);
     List<StoredLease> stored = new ArrayList<>(journal.load());
     stored.sort(Comparator.comparingLong(StoredLease::sequence));
-    synchronized (store) {
-      long now = nanoClock.getAsLong();
-      Instant wallNow = Instant.now();
-      for (StoredLease lease : stored) {
-        Duration remaining = Duration.between(wallNow, lease.expiresAt());
-        Duration leaseGrace = grace.orElse(lease.ttl());
-        Duration lives = remaining.compareTo(leaseGrace) > 0 ? remaining : leaseGrace;
-        Registration registration = lease.registration();
-        Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(),
-            now + lives.toNanos(), lease.registeredAt());
-        entry.drained = lease.drained();
-        // Replayed in the order they were made, without the ownership check: they were accepted then, and the
-        // first owner of a route keeps it now as it did then.
-        store.entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
-            .put(registration.instance().id(), entry);
-        store.entriesByLease.put(entry.leaseId, entry);
-        store.sequence = Math.max(store.sequence, lease.sequence());
-        if (store.recompute(registration.service())) {
-          store.registeredRevisions.put(registration.service(), store.revision);
-        }
-      }
-    }
+    // Replayed in the order they were made, without the ownership check: they were accepted then, and the first
+    // owner of a route keeps it now as it did then. Each lives at least the grace period from now.
+    Instant now = Instant.now();
+    store.apply(stored.stream().map(lease -> {
+      Instant graceEnds = now.plus(grace.orElse(lease.ttl()));
+      return lease.expiresAt().isAfter(graceEnds) ? lease : new StoredLease(lease.registration(), lease.leaseId(),
+          lease.sequence(), lease.ttl(), lease.registeredAt(), graceEnds, lease.drained());
+    }).toList(), List.of());
     if (!stored.isEmpty()) {
       log.info("Registry restored: {} lease(s) of {} service(s); each lives at least {} from now", stored.size(),
           store.entriesByService.size(), grace.map(Duration::toString).orElse("its TTL"));
@@ -187,7 +173,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /**
-   * Applies changes the shared store already committed, in its order: puts replace the lease (and any other lease
+   * Applies changes already committed elsewhere (the shared store, or the journal at a restore), in their order: puts replace the lease (and any other lease
    * of the same instance), removals forget it. No ownership check: the shared store's transaction made it. A put
    * lease expires at its {@link StoredLease#expiresAt()}, which the shared store may move ({@link #setExpiries}); it
    * is never removed here before the shared store reports its removal. Listeners hear once.
