@@ -42,17 +42,18 @@ final class MakeBeforeBreak {
    * A change that adds and removes nothing that routes depend on is a single step.
    */
   static List<Stage> stages(XdsResources previous, XdsResources next) {
+    boolean usersChange = !previous.listeners().equals(next.listeners()) || !previous.routes().equals(next.routes());
+    List<Stage> stages = new ArrayList<>();
+    if (!usersChange) {
+      // The common change (instances come and go): no set difference is needed.
+      stages.add(new Stage(next, List.of()));
+      return stages;
+    }
     Set<String> addedClusters = added(previous.clusters(), next.clusters(), Cluster::getName);
     Set<String> addedEndpoints = added(previous.endpoints(), next.endpoints(), ClusterLoadAssignment::getClusterName);
     Set<String> addedSecrets = added(previous.secrets(), next.secrets(), Secret::getName);
     boolean removesSomething = !added(next.clusters(), previous.clusters(), Cluster::getName).isEmpty()
         || !added(next.secrets(), previous.secrets(), Secret::getName).isEmpty();
-    boolean usersChange = !previous.listeners().equals(next.listeners()) || !previous.routes().equals(next.routes());
-    List<Stage> stages = new ArrayList<>();
-    if (!usersChange) {
-      stages.add(new Stage(next, List.of()));
-      return stages;
-    }
     List<Cluster> clusters = union(previous.clusters(), next.clusters(), Cluster::getName);
     List<ClusterLoadAssignment> endpoints =
         union(previous.endpoints(), next.endpoints(), ClusterLoadAssignment::getClusterName);
