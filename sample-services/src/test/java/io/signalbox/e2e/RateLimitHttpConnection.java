@@ -1,6 +1,5 @@
 package io.signalbox.e2e;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,7 +10,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * One HTTP/1.1 keep-alive connection, from a local address of the test's choosing. Rate-limit tests need both: a
@@ -78,44 +76,8 @@ final class RateLimitHttpConnection implements AutoCloseable {
   }
 
   private Response readResponse() throws IOException {
-    String statusLine = readLine();
-    String[] parts = statusLine.split(" ", 3);
-    if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
-      throw new IOException("not an HTTP/1.1 status line: " + statusLine);
-    }
-    int status = Integer.parseInt(parts[1]);
-    Map<String, String> headers = new TreeMap<>();
-    for (String line = readLine(); !line.isEmpty(); line = readLine()) {
-      int colon = line.indexOf(':');
-      headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
-    }
-    byte[] body;
-    if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-      ByteArrayOutputStream chunks = new ByteArrayOutputStream();
-      for (int size = Integer.parseInt(readLine().split(";")[0].trim(), 16); size > 0;
-           size = Integer.parseInt(readLine().split(";")[0].trim(), 16)) {
-        chunks.write(in.readNBytes(size));
-        readLine();
-      }
-      readLine();
-      body = chunks.toByteArray();
-    } else {
-      body = in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0")));
-    }
-    return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
-  }
-
-  private String readLine() throws IOException {
-    ByteArrayOutputStream line = new ByteArrayOutputStream();
-    for (int b = in.read(); b != '\n'; b = in.read()) {
-      if (b < 0) {
-        throw new IOException("connection closed mid-response");
-      }
-      if (b != '\r') {
-        line.write(b);
-      }
-    }
-    return line.toString(StandardCharsets.US_ASCII);
+    Http1ResponseReader.Read read = Http1ResponseReader.read(in);
+    return new Response(read.status(), read.headers(), read.body());
   }
 
   @Override

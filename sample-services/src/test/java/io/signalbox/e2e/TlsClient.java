@@ -1,8 +1,6 @@
 package io.signalbox.e2e;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
@@ -161,46 +158,8 @@ final class TlsClient {
     }
 
     private Response readResponse() throws IOException {
-      String statusLine = line();
-      String[] parts = statusLine.split(" ", 3);
-      if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
-        throw new IOException("not an HTTP/1.1 status line: " + statusLine);
-      }
-      Map<String, String> headers = new TreeMap<>();
-      for (String header = line(); !header.isEmpty(); header = line()) {
-        int colon = header.indexOf(':');
-        headers.put(header.substring(0, colon).trim().toLowerCase(Locale.ROOT), header.substring(colon + 1).trim());
-      }
-      ByteArrayOutputStream body = new ByteArrayOutputStream();
-      if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-        for (int size = Integer.parseInt(line().split(";")[0].trim(), 16); size > 0;
-             size = Integer.parseInt(line().split(";")[0].trim(), 16)) {
-          body.write(in.readNBytes(size));
-          line();
-        }
-        line();
-      } else if (headers.containsKey("content-length")) {
-        int length = Integer.parseInt(headers.get("content-length"));
-        byte[] bytes = in.readNBytes(length);
-        if (bytes.length < length) {
-          throw new EOFException("connection closed in the middle of a body");
-        }
-        body.write(bytes);
-      }
-      return new Response(Integer.parseInt(parts[1]), headers, body.toString(StandardCharsets.UTF_8));
-    }
-
-    private String line() throws IOException {
-      StringBuilder line = new StringBuilder();
-      for (int c = in.read(); c != '\n'; c = in.read()) {
-        if (c == -1) {
-          throw new EOFException("connection closed by the server");
-        }
-        if (c != '\r') {
-          line.append((char) c);
-        }
-      }
-      return line.toString();
+      Http1ResponseReader.Read read = Http1ResponseReader.read(in);
+      return new Response(read.status(), read.headers(), read.body());
     }
 
     @Override
