@@ -236,8 +236,19 @@ public final class ProxyStatusTracker {
     return true;
   }
 
-  public void onStreamClosed(long streamId) {
-    streams.remove(streamId);
+  /** Forgets the stream; returns the node it belonged to, if it had sent a request. */
+  public Optional<Node> onStreamClosed(long streamId) {
+    return Optional.ofNullable(streams.remove(streamId)).map(stream -> stream.node);
+  }
+
+  /** Whether the stream has sent a request (and is open). */
+  public boolean tracks(long streamId) {
+    return streams.containsKey(streamId);
+  }
+
+  /** Whether any open stream belongs to the node. */
+  public boolean connected(String nodeId) {
+    return streams.values().stream().anyMatch(stream -> stream.node.getId().equals(nodeId));
   }
 
   /** Every open stream that has sent a request, sorted by node id, then by connection time. */

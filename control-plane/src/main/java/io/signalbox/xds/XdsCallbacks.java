@@ -27,7 +27,6 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final NodeGroups groups;
   private final Consumer<String> groupSeen;
   private final NackAwareConfigWatcher watcher;
-  private final Map<Long, Node> nodesByStream = new ConcurrentHashMap<>();
   private final AtomicLong nacks = new AtomicLong();
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
   private final ProxyStatusTracker proxies;
@@ -62,8 +61,9 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    boolean opened = !proxies.tracks(streamId);
     proxies.onRequest(streamId, request);
-    onRequest(streamId, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
+    onRequest(streamId, opened, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
     if (!request.getResponseNonce().isEmpty()) {
       answerListener.accept(request.hasErrorDetail());
@@ -72,8 +72,9 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    boolean opened = !proxies.tracks(streamId);
     proxies.onDeltaRequest(streamId, request);
-    onRequest(streamId, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
+    onRequest(streamId, opened, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
         ? request.getErrorDetail().getMessage() : null);
     if (!request.getResponseNonce().isEmpty()) {
       answerListener.accept(request.hasErrorDetail());
@@ -113,8 +114,10 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     return count == null ? 0 : count.get();
   }
 
-  private void onRequest(long streamId, Node node, String typeUrl, String acceptedVersion, String nackDetail) {
-    if (nodesByStream.putIfAbsent(streamId, node) == null) {
+  /** A stream's requests come one at a time, so {@code opened} holds for its first request only. */
+  private void onRequest(long streamId, boolean opened, Node node, String typeUrl, String acceptedVersion,
+                         String nackDetail) {
+    if (opened) {
       String group = groups.hash(node);
       metrics.proxyConnected(group);
       log.atInfo().addKeyValue("node_id", node.getId()).addKeyValue("group", group)
@@ -138,13 +141,12 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   }
 
   private void closed(long streamId, Throwable error) {
-    proxies.onStreamClosed(streamId);
-    Node node = nodesByStream.remove(streamId);
+    Node node = proxies.onStreamClosed(streamId).orElse(null);
     if (node == null) {
       return;
     }
     metrics.proxyDisconnected(groups.hash(node));
-    if (nodesByStream.values().stream().noneMatch(n -> n.getId().equals(node.getId()))) {
+    if (!proxies.connected(node.getId())) {
       watcher.forget(node.getId());
     }
     log.atInfo().addKeyValue("node_id", node.getId()).addKeyValue("group", groups.hash(node))
