@@ -36,19 +36,21 @@ public final class ContentVersionedSnapshot extends Snapshot {
   private final SnapshotResources<Secret> secrets;
   private final String version;
   private final XdsResources resources;
-  /** Every resource's version by identity, so a snapshot made of the same message objects hashes none again. */
-  private final Map<Message, String> versionsByResource = new IdentityHashMap<>();
 
   private ContentVersionedSnapshot(XdsResources resources, List<ContentVersionedSnapshot> reuse) {
     this.resources = resources;
-    Function<Message, String> hash = resource -> {
-      for (ContentVersionedSnapshot earlier : reuse) {
-        String known = earlier.versionsByResource.get(resource);
-        if (known != null) {
-          return known;
-        }
+    // By identity: a snapshot made of the same message objects as an earlier one hashes none of them again.
+    Map<Message, String> known = new IdentityHashMap<>();
+    for (ContentVersionedSnapshot earlier : reuse) {
+      for (SnapshotResources<?> typed : List.of(earlier.clusters, earlier.endpoints, earlier.listeners, earlier.routes,
+          earlier.secrets)) {
+        typed.versionedResources().values()
+            .forEach(resource -> known.putIfAbsent(resource.resource(), resource.version()));
       }
-      return ContentHash.of(resource);
+    }
+    Function<Message, String> hash = resource -> {
+      String version = known.get(resource);
+      return version != null ? version : ContentHash.of(resource);
     };
     this.clusters = versioned(resources.clusters(), Cluster::getName, hash);
     this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName, hash);
@@ -133,12 +135,11 @@ public final class ContentVersionedSnapshot extends Snapshot {
     return secrets;
   }
 
-  private <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name,
+  private static <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name,
                                                               Function<Message, String> hash) {
     SortedMap<String, String> versionsByName = new TreeMap<>();
     List<VersionedResource<T>> versioned = resources.stream().map(resource -> {
       String version = hash.apply(resource);
-      versionsByResource.put(resource, version);
       versionsByName.put(name.apply(resource), version);
       return VersionedResource.create(resource, version);
     }).toList();
