@@ -136,7 +136,7 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   private static <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name,
-                                                              Function<Message, String> hash) {
+                                                                     Function<Message, String> hash) {
     SortedMap<String, String> versionsByName = new TreeMap<>();
     List<VersionedResource<T>> versioned = resources.stream().map(resource -> {
       String version = hash.apply(resource);
