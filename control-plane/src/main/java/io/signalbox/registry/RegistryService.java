@@ -66,8 +66,7 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     } catch (StoreUnavailableException e) {
       metrics.registration(RegistrationOutcome.UNAVAILABLE);
       log.warn("Registration of service '{}' not stored: {}", registration.service(), e.getMessage());
-      response.onError(Status.UNAVAILABLE.withDescription("the registry store is unavailable, try again: "
-          + e.getMessage()).asRuntimeException());
+      response.onError(unavailable(e));
       return;
     }
     metrics.registration(RegistrationOutcome.OK);
@@ -95,8 +94,7 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
           // Not LEASE_UNKNOWN: the lease may well be alive, and registering again would fail the same way. The SDK
           // opens a new stream and renews again.
           synchronized (responses) {
-            responses.onError(Status.UNAVAILABLE.withDescription("the registry store is unavailable: "
-                + e.getMessage()).asRuntimeException());
+            responses.onError(unavailable(e));
           }
           return;
         }
@@ -132,8 +130,7 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     try {
       deregistered = store.deregister(request.getLeaseId());
     } catch (StoreUnavailableException e) {
-      response.onError(Status.UNAVAILABLE.withDescription("the registry store is unavailable, try again: "
-          + e.getMessage()).asRuntimeException());
+      response.onError(unavailable(e));
       return;
     }
     if (!deregistered) {
@@ -148,5 +145,11 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   private static String abbreviate(String value) {
     return value.length() <= 64 ? value : value.substring(0, 61) + "...";
+  }
+
+  /** UNAVAILABLE: the SDK retries; nothing changed. */
+  private static io.grpc.StatusRuntimeException unavailable(StoreUnavailableException e) {
+    return Status.UNAVAILABLE.withDescription("the registry store is unavailable, try again: " + e.getMessage())
+        .asRuntimeException();
   }
 }
