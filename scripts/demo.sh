@@ -51,7 +51,7 @@ jwtProviders:
 YAML
 
 say "Starting the control plane on :$GRPC_PORT (registry API + xDS); logs in $RUN_DIR"
-java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
+java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --insecure-plaintext --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
   --data-dir "$RUN_DIR/data" \
   >"$RUN_DIR/control-plane.log" 2>&1 &
 PIDS+=($!)

@@ -58,7 +58,7 @@ final class ControlPlaneProcess implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain",
-        "--grpc-address", "127.0.0.1", "--grpc-port", String.valueOf(ports.get(0)), "--admin-port", "0",
+        "--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", String.valueOf(ports.get(0)), "--admin-port", "0",
         "--metrics-port", "0",
         "--gateway-address", "127.0.0.1", "--gateway-port", String.valueOf(ports.get(1)),
         "--lease-ttl", "5m"));

@@ -79,7 +79,7 @@ final class PolicyThroughput implements Callable<Integer> {
               new JwtProviderSpec.InlineJwks(new JWKSet(key.toPublicJWK()).toString()), false))
           .build();
       EchoService backend = cleanup.add(EchoService.start("backend", "backend-1", "127.0.0.1", 0));
-      ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder()
+      ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
           .grpcAddress("127.0.0.1").grpcPort(0).gateway(settings).build()));
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
           .build();

@@ -104,7 +104,7 @@ final class RegisterToFirst200 implements Callable<Integer> {
     try (Cleanup cleanup = new Cleanup()) {
       int gatewayPort = FreePorts.allocate();
       EchoService backend = cleanup.add(EchoService.start("bench-backend", "backend-1", "127.0.0.1", 0));
-      ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder()
+      ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
           .grpcAddress("127.0.0.1")
           .grpcPort(0)
           .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))

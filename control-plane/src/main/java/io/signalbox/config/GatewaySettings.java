@@ -1,5 +1,6 @@
 package io.signalbox.config;
 
+import io.signalbox.security.AccessPolicy;
 import io.signalbox.registry.RegistrationRules;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,10 +20,13 @@ import java.util.function.Supplier;
  * @param listeners in the order the operator declared them
  * @param certificates in the order declared; the first is the default for clients without a matching SNI name
  * @param jwtProviders by name
+ * @param access who may register which services, fetch which node groups and use the admin API; not an input of
+ *     translation (the translator ignores it), but loaded and reloaded with the rest of the operator's settings
  */
 public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec> certificates,
                               SortedMap<String, JwtProviderSpec> jwtProviders, PolicyDefaults defaults,
-                              GatewayLimits limits, RateLimitServiceSpec rateLimitService) {
+                              GatewayLimits limits, RateLimitServiceSpec rateLimitService,
+                              AccessPolicy access) {
 
   /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
   public static final String DEFAULT_LISTENER = "http";
@@ -37,6 +41,7 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     Objects.requireNonNull(defaults, "defaults");
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(rateLimitService, "rateLimitService");
+    Objects.requireNonNull(access, "access");
   }
 
   /** Just a plaintext listener named {@value #DEFAULT_LISTENER} on {@code address:port}. */
@@ -76,7 +81,7 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     listeners.forEach(builder::listener);
     certificates.forEach(builder::certificate);
     jwtProviders.values().forEach(builder::jwtProvider);
-    return builder.defaults(defaults).limits(limits).rateLimitService(rateLimitService);
+    return builder.defaults(defaults).limits(limits).rateLimitService(rateLimitService).access(access);
   }
 
   /** Builds settings; everything is optional, but a gateway without listeners serves nothing. */
@@ -87,6 +92,7 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     private PolicyDefaults defaults = PolicyDefaults.NONE;
     private GatewayLimits limits = GatewayLimits.DEFAULT;
     private RateLimitServiceSpec rateLimitService = RateLimitServiceSpec.BUILT_IN;
+    private AccessPolicy access = AccessPolicy.DEFAULT;
 
     /** Adds a listener, or replaces the one of the same name. */
     public Builder listener(ListenerSpec listener) {
@@ -124,9 +130,14 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
       return this;
     }
 
+    public Builder access(AccessPolicy policy) {
+      this.access = policy;
+      return this;
+    }
+
     public GatewaySettings build() {
       return new GatewaySettings(List.copyOf(listeners.values()), certificates, new TreeMap<>(jwtProviders),
-          defaults, limits, rateLimitService);
+          defaults, limits, rateLimitService, access);
     }
   }
 }

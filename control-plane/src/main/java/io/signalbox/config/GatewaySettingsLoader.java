@@ -179,6 +179,7 @@ public final class GatewaySettingsLoader {
       if (format.rateLimitService != null) {
         settings.rateLimitService(rateLimitService(format.rateLimitService));
       }
+      settings.access(AccessSettingsReader.read(format.access));
       return settings.build();
     }
 

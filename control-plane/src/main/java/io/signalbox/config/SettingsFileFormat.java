@@ -16,6 +16,7 @@ final class SettingsFileFormat {
   public Defaults defaults;
   public Limits limits;
   public RateLimitService rateLimitService;
+  public Access access;
 
   static final class Listener {
     public String name;
@@ -70,5 +71,35 @@ final class SettingsFileFormat {
   static final class RateLimitService {
     public String address;
     public String timeout;
+  }
+
+  /** Who may do what: {@link io.signalbox.security.AccessPolicy}. */
+  static final class Access {
+    public String trustDomain;
+    public List<Registrant> registrants = new ArrayList<>();
+    public List<ServiceGrant> services = new ArrayList<>();
+    public List<Envoy> envoys = new ArrayList<>();
+    public List<Operator> operators = new ArrayList<>();
+  }
+
+  static final class Registrant {
+    public String identity;
+    public List<String> services = new ArrayList<>();
+  }
+
+  static final class ServiceGrant {
+    public String service;
+    public List<String> hosts;
+    public List<String> pathPrefixes;
+  }
+
+  static final class Envoy {
+    public String identity;
+    public List<String> groups = new ArrayList<>();
+  }
+
+  static final class Operator {
+    public String identity;
+    public String role;
   }
 }

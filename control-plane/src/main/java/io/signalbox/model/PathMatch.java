@@ -35,6 +35,67 @@ public record PathMatch(Kind kind, String value) implements Comparable<PathMatch
     return new PathMatch(Kind.REGEX, regex);
   }
 
+  /**
+   * What every path this match accepts begins with: the path of an exact match, the prefix of a prefix match, and
+   * for a regex its literal beginning up to the first character with a meaning in RE2 (empty for a regex with a
+   * top-level alternative, whose branches need not share a beginning). Envoy matches a regex against the whole path.
+   */
+  public String guaranteedPrefix() {
+    if (kind != Kind.REGEX) {
+      return value;
+    }
+    String regex = value.startsWith("^") ? value.substring(1) : value;
+    if (hasTopLevelAlternative(regex)) {
+      return "";
+    }
+    int end = 0;
+    while (end < regex.length() && REGEX_SYNTAX.indexOf(regex.charAt(end)) < 0) {
+      end++;
+    }
+    // A quantifier that allows zero repetitions makes the last literal character optional.
+    if (end < regex.length() && end > 0 && "*?{".indexOf(regex.charAt(end)) >= 0) {
+      end--;
+    }
+    return regex.substring(0, end);
+  }
+
+  /**
+   * Whether every path this match accepts lies under {@code prefix}, segment-aware as the gateway's prefix routes
+   * are: {@code /users} holds {@code /users} and {@code /users/1}, not {@code /usersx}.
+   */
+  public boolean within(String prefix) {
+    if (prefix.equals("/")) {
+      return guaranteedPrefix().startsWith("/");
+    }
+    String base = prefix.endsWith("/") ? prefix : prefix + "/";
+    String begins = guaranteedPrefix();
+    return begins.startsWith(base) || kind != Kind.REGEX && begins.equals(prefix);
+  }
+
+  private static final String REGEX_SYNTAX = "\\.+*?()|[]{}^$";
+
+  private static boolean hasTopLevelAlternative(String regex) {
+    int depth = 0;
+    boolean inClass = false;
+    for (int i = 0; i < regex.length(); i++) {
+      char c = regex.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (inClass) {
+        inClass = c != ']';
+      } else if (c == '[') {
+        inClass = true;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (c == '|' && depth == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   @Override
   public int compareTo(PathMatch other) {
     return SPECIFICITY.compare(this, other);

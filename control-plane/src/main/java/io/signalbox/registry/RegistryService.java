@@ -13,7 +13,12 @@ import io.signalbox.registry.v1.KeepAliveResponse;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegisterResponse;
 import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.security.AccessControl;
+import io.signalbox.security.AccessPolicy;
+import io.signalbox.security.AuditLog;
+import io.signalbox.security.Identity;
 import io.signalbox.store.Lease;
+import io.signalbox.store.NotLeaseOwnerException;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.store.RouteConflictException;
 import io.signalbox.store.StoreUnavailableException;
@@ -29,47 +34,65 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
   private final RegistryStore store;
   private final RegistrationValidator validator;
   private final SignalboxMetrics metrics;
+  private final AccessControl access;
+  private final AuditLog audit;
 
+  /** A registry that authenticates nobody (plaintext) and audits to the log only. */
   public RegistryService(RegistryStore store, RegistrationValidator validator) {
-    this(store, validator, SignalboxMetrics.noop());
+    this(store, validator, SignalboxMetrics.noop(), AccessControl.plaintext(() -> AccessPolicy.DEFAULT),
+        AuditLog.toLogger(java.time.Clock.systemUTC()));
   }
 
-  public RegistryService(RegistryStore store, RegistrationValidator validator, SignalboxMetrics metrics) {
+  public RegistryService(RegistryStore store, RegistrationValidator validator, SignalboxMetrics metrics,
+                         AccessControl access, AuditLog audit) {
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
+    this.access = access;
+    this.audit = audit;
   }
 
   @Override
   public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
+    Identity who = Identity.current();
+    String target = abbreviate(request.getService()) + "/" + abbreviate(request.getInstance().getId());
+    // Authorization before validation: a caller that may not register the service learns nothing about it.
+    Optional<String> refusal = access.registrationRefusal(who, abbreviate(request.getService()));
+    if (refusal.isPresent()) {
+      refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED, refusal.get());
+      return;
+    }
     Registration registration;
     try {
-      registration = validator.validate(request);
+      registration = validator.validate(request).withRegistrant(who.registrant());
     } catch (InvalidFieldException e) {
-      metrics.registration(RegistrationOutcome.INVALID_ARGUMENT);
-      log.atInfo().addKeyValue("service", abbreviate(request.getService()))
-          .addKeyValue("instance", abbreviate(request.getInstance().getId()))
-          .log("Rejected registration of service '{}': {}", abbreviate(request.getService()), e.getMessage());
-      response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      refuse(response, who, target, Status.INVALID_ARGUMENT, RegistrationOutcome.INVALID_ARGUMENT, e.getMessage());
+      return;
+    }
+    Optional<String> outsideGrant = RouteGrants.refusal(registration, access.grant(registration.service()));
+    if (outsideGrant.isPresent()) {
+      refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED,
+          outsideGrant.get());
       return;
     }
     Lease lease;
     try {
       lease = store.register(registration, RegistrationValidator.requestedTtl(request));
     } catch (RouteConflictException e) {
-      metrics.registration(RegistrationOutcome.ALREADY_EXISTS);
-      log.atInfo().addKeyValue("service", registration.service())
-          .addKeyValue("instance", registration.instance().id())
-          .log("Rejected registration of service '{}': {}", registration.service(), e.getMessage());
-      response.onError(Status.ALREADY_EXISTS.withDescription(e.getMessage()).asRuntimeException());
+      refuse(response, who, target, Status.ALREADY_EXISTS, RegistrationOutcome.ALREADY_EXISTS, e.getMessage());
+      return;
+    } catch (NotLeaseOwnerException e) {
+      refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED, e.getMessage());
       return;
     } catch (StoreUnavailableException e) {
       metrics.registration(RegistrationOutcome.UNAVAILABLE);
       log.warn("Registration of service '{}' not stored: {}", registration.service(), e.getMessage());
+      audit.record(who, "register", target, AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
       response.onError(unavailable(e));
       return;
     }
     metrics.registration(RegistrationOutcome.OK);
+    audit.record(who, "register", target, AuditLog.Outcome.OK, "");
     // Not the lease id: it is the instance's credential for renewing and deregistering.
     log.atInfo().addKeyValue("service", registration.service())
         .addKeyValue("instance", registration.instance().id())
@@ -84,12 +107,20 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   @Override
   public StreamObserver<KeepAliveRequest> keepAlive(StreamObserver<KeepAliveResponse> responses) {
+    Identity caller = Identity.current();
     return new StreamObserver<>() {
       @Override
       public void onNext(KeepAliveRequest request) {
         Optional<Lease> lease;
         try {
-          lease = store.renew(request.getLeaseId());
+          lease = store.renew(request.getLeaseId(), caller.registrant());
+        } catch (NotLeaseOwnerException e) {
+          // The stream ends: a client renewing another identity's lease is not a confused SDK but a thief.
+          audit.record(caller, "keepalive", "", AuditLog.Outcome.DENIED, e.getMessage());
+          synchronized (responses) {
+            responses.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+          }
+          return;
         } catch (StoreUnavailableException e) {
           // Not LEASE_UNKNOWN: the lease may well be alive, and registering again would fail the same way. The SDK
           // opens a new stream and renews again.
@@ -126,13 +157,21 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   @Override
   public void deregister(DeregisterRequest request, StreamObserver<DeregisterResponse> response) {
+    Identity who = Identity.current();
     boolean deregistered;
     try {
-      deregistered = store.deregister(request.getLeaseId());
+      deregistered = store.deregister(request.getLeaseId(), who.registrant());
+    } catch (NotLeaseOwnerException e) {
+      audit.record(who, "deregister", "", AuditLog.Outcome.DENIED, e.getMessage());
+      response.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+      return;
     } catch (StoreUnavailableException e) {
+      audit.record(who, "deregister", "", AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
       response.onError(unavailable(e));
       return;
     }
+    audit.record(who, "deregister", "", deregistered ? AuditLog.Outcome.OK : AuditLog.Outcome.REFUSED,
+        deregistered ? "" : "lease unknown");
     if (!deregistered) {
       response.onError(Status.NOT_FOUND
           .withDescription("lease_id: lease '" + abbreviate(request.getLeaseId()) + "' is not known")
@@ -141,6 +180,17 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     }
     response.onNext(DeregisterResponse.getDefaultInstance());
     response.onCompleted();
+  }
+
+  private void refuse(StreamObserver<RegisterResponse> response, Identity who, String target, Status status,
+                      RegistrationOutcome outcome, String reason) {
+    metrics.registration(outcome);
+    log.atInfo().addKeyValue("service", target)
+        .log("Rejected registration {} by '{}': {}", target, who, reason);
+    audit.record(who, "register", target,
+        outcome == RegistrationOutcome.PERMISSION_DENIED ? AuditLog.Outcome.DENIED : AuditLog.Outcome.REFUSED,
+        status.getCode() + ": " + reason);
+    response.onError(status.withDescription(reason).asRuntimeException());
   }
 
   private static String abbreviate(String value) {

@@ -16,6 +16,10 @@ import io.signalbox.metrics.MetricsServer;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
+import io.signalbox.security.AccessControl;
+import io.signalbox.security.AuditLog;
+import io.signalbox.security.IdentityInterceptor;
+import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdRegistryStore;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseReaper;
@@ -33,7 +37,11 @@ import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,10 +69,33 @@ public final class ControlPlane implements AutoCloseable {
   private final Server server;
   private final GatewaySettingsWatcher settingsWatcher;
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
+  private final ScheduledExecutorService tlsReloader = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "signalbox-tls-reload");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private final List<TransportSecurity.Credentials> credentials = new ArrayList<>();
+  private final AuditLog audit;
   private AdminServer adminServer;
   private MetricsServer metricsServer;
 
   private ControlPlane(ControlPlaneConfig config) {
+    TransportSecurity transport = config.transport();
+    TransportSecurity.Credentials grpcCredentials;
+    TransportSecurity.Credentials adminCredentials;
+    try {
+      // TLS files next to the settings: a bad certificate or key stops the start before anything listens.
+      grpcCredentials = transport.serverCredentials(tlsReloader);
+      credentials.add(grpcCredentials);
+      adminCredentials = transport.serverCredentials(tlsReloader);
+      credentials.add(adminCredentials);
+      this.audit = config.auditLogFile().map(file -> AuditLog.toFile(Clock.systemUTC(), file))
+          .orElseGet(() -> AuditLog.toLogger(Clock.systemUTC()));
+    } catch (RuntimeException e) {
+      closeTransport();
+      metrics.close();
+      throw e;
+    }
     // Settings first: an invalid settings file stops the start before anything listens.
     try {
       this.settingsWatcher = config.settingsFile()
@@ -72,6 +103,8 @@ public final class ControlPlane implements AutoCloseable {
               metrics))
           .orElse(null);
     } catch (RuntimeException e) {
+      audit.close();
+      closeTransport();
       metrics.close();
       throw e;
     }
@@ -119,11 +152,16 @@ public final class ControlPlane implements AutoCloseable {
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());
     HealthStatusManager health = new HealthStatusManager();
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()))
+    AccessControl access = AccessControl.forTransport(transport, () -> publisher.settings().access());
+    IdentityInterceptor identity = IdentityInterceptor.forTransport(transport);
+    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()),
+            grpcCredentials.credentials())
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        // Every service on this port (registry API, xDS, rate-limit service) sees the caller's identity.
+        .intercept(identity)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),
-            GatewaySettings.registrationRules(publisher::settings)), metrics))
+            GatewaySettings.registrationRules(publisher::settings)), metrics, access, audit))
         .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(metrics))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
@@ -144,7 +182,8 @@ public final class ControlPlane implements AutoCloseable {
       throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
     }
     try {
-      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), registry,
+      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), adminCredentials.credentials(),
+          identity, access, audit, registry,
           etcd != null ? etcd : store, publisher,
           callbacks.proxies(), cache);
       metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
@@ -153,6 +192,11 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     health.setStatus("", ServingStatus.SERVING);
+    if (!transport.isTls()) {
+      log.warn("Running WITHOUT TLS (--insecure-plaintext): the registry API, xDS, the rate-limit service and the "
+          + "admin API trust whoever connects. Anyone who reaches {}:{} can register routes, read private keys "
+          + "and evict services.", config.grpcAddress(), grpcPort());
+    }
     log.info("Signalbox listening on {}:{} (registry API and xDS), admin API on {}:{}, metrics on "
             + "http://{}:{}{}; gateway listeners {}",
         config.grpcAddress(), grpcPort(), config.adminAddress(), adminPort(), config.metricsAddress(), metricsPort(),
@@ -220,7 +264,14 @@ public final class ControlPlane implements AutoCloseable {
     if (etcd != null) {
       etcd.close();
     }
+    audit.close();
+    closeTransport();
     metrics.close();
+  }
+
+  private void closeTransport() {
+    credentials.forEach(TransportSecurity.Credentials::close);
+    tlsReloader.shutdownNow();
   }
 
   /**
@@ -242,6 +293,8 @@ public final class ControlPlane implements AutoCloseable {
     if (settingsWatcher != null) {
       settingsWatcher.close();
     }
+    audit.close();
+    closeTransport();
     metrics.close();
   }
 

@@ -1,6 +1,7 @@
 package io.signalbox.server;
 
 import io.signalbox.registry.HostResolver;
+import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
@@ -36,6 +37,10 @@ import java.util.Optional;
  * @param etcd when present, the registry lives in etcd (shared by every replica that names the same cluster) instead
  *     of the data directory, which is then unused: its endpoints, the timeout of one call (after which a registration
  *     fails as UNAVAILABLE), and optionally TLS files and credentials
+ * @param transport how the gRPC ports (registry API, xDS, rate-limit service, admin API) talk to their peers:
+ *     mutual TLS, or plaintext; there is no default, a control plane must be told which
+ * @param auditLogFile where the audit log (one JSON line per registry change and admin call) is appended, besides
+ *     the {@code signalbox.audit} logger
  */
 public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
                                  Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
@@ -43,7 +48,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
                                  Duration settingsPollInterval, String adminAddress, int adminPort,
                                  Duration stageTimeout, String metricsAddress, int metricsPort,
                                  Optional<Path> dataDirectory, Optional<Duration> leaseGrace,
-                                 MassExpiryProtection massExpiry, Optional<EtcdConnection> etcd) {
+                                 MassExpiryProtection massExpiry, Optional<EtcdConnection> etcd,
+                                 TransportSecurity transport, Optional<Path> auditLogFile) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
   public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
@@ -65,6 +71,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     leaseGrace = leaseGrace == null ? Optional.empty() : leaseGrace;
     Objects.requireNonNull(massExpiry);
     etcd = etcd == null ? Optional.empty() : etcd;
+    Objects.requireNonNull(transport, "transport: choose TransportSecurity.mutualTls(...) or plaintext()");
+    auditLogFile = auditLogFile == null ? Optional.empty() : auditLogFile;
   }
 
   public static Builder builder() {
@@ -92,6 +100,19 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Duration leaseGrace;
     private MassExpiryProtection massExpiry = MassExpiryProtection.DEFAULT;
     private EtcdConnection etcd;
+    private TransportSecurity transport;
+    private Path auditLogFile;
+
+    /** How the gRPC ports talk to their peers; required (there is no default, see {@link TransportSecurity}). */
+    public Builder transport(TransportSecurity security) {
+      this.transport = security;
+      return this;
+    }
+
+    public Builder auditLogFile(Path file) {
+      this.auditLogFile = file;
+      return this;
+    }
 
     /** Keeps the registry in etcd, reached as {@code connection} says (endpoints, timeout, TLS, credentials). */
     public Builder etcd(EtcdConnection connection) {
@@ -200,7 +221,7 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
           adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
           metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
           Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry,
-          Optional.ofNullable(etcd));
+          Optional.ofNullable(etcd), transport, Optional.ofNullable(auditLogFile));
     }
   }
 }

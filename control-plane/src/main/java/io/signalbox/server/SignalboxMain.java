@@ -1,5 +1,6 @@
 package io.signalbox.server;
 
+import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
@@ -139,10 +140,40 @@ public final class SignalboxMain implements Callable<Integer> {
           + "Reloaded when it or a file it names changes. Without it: one plaintext listener on --gateway-port.")
   Path settingsFile;
 
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "PEM certificate chain of the control plane, served on the gRPC and admin ports (mutual TLS). "
+          + "Re-read every second: a rotated certificate serves new connections without a restart.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key of --tls-cert (never logged)")
+  Path tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "PEM CA bundle that client certificates (services, Envoys, operators) must chain to")
+  Path tlsCa;
+
+  @Option(names = "--insecure-plaintext",
+      description = "Serve the registry API, xDS and the admin API WITHOUT TLS: anyone who connects may register "
+          + "routes, read private keys and evict services. For a development machine only.")
+  boolean insecurePlaintext;
+
+  @Option(names = "--audit-log", paramLabel = "FILE",
+      description = "Append the audit log (one JSON line per registration, deregistration and admin call: who, what, "
+          + "when, outcome) to FILE, created owner-only. Always also logged to the signalbox.audit logger.")
+  Path auditLog;
+
   @Override
   public Integer call() throws InterruptedException {
     logFormat.apply();
+    TransportSecurity transport;
+    try {
+      transport = transportSecurity();
+    } catch (IllegalArgumentException e) {
+      System.err.println("signalbox: " + e.getMessage());
+      return 2;
+    }
     ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
+        .transport(transport)
         .grpcAddress(grpcAddress)
         .grpcPort(grpcPort)
         .adminAddress(adminAddress)
@@ -177,6 +208,9 @@ public final class SignalboxMain implements Callable<Integer> {
     if (settingsFile != null) {
       config.settingsFile(settingsFile);
     }
+    if (auditLog != null) {
+      config.auditLogFile(auditLog);
+    }
     if (adminPort != null) {
       config.adminPort(adminPort);
     }
@@ -200,10 +234,41 @@ public final class SignalboxMain implements Callable<Integer> {
     } catch (java.io.UncheckedIOException e) {
       System.err.println("signalbox: " + e.getMessage() + ": " + e.getCause().getMessage());
       return 1;
+    } catch (IllegalArgumentException e) {
+      // TLS files that cannot be loaded (named, with the reason; never their contents).
+      System.err.println("signalbox: " + e.getMessage());
+      return 2;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(controlPlane::close, "signalbox-shutdown"));
     controlPlane.awaitTermination();
     return 0;
+  }
+
+  /**
+   * Mutual TLS from --tls-cert/--tls-key/--tls-ca, or plaintext when --insecure-plaintext says so; nothing else.
+   *
+   * @throws IllegalArgumentException naming the flags, when neither or both are chosen or a file is missing
+   */
+  TransportSecurity transportSecurity() {
+    boolean anyTls = tlsCert != null || tlsKey != null || tlsCa != null;
+    if (insecurePlaintext && anyTls) {
+      throw new IllegalArgumentException("--insecure-plaintext and --tls-cert/--tls-key/--tls-ca exclude each other");
+    }
+    if (insecurePlaintext) {
+      return TransportSecurity.plaintext();
+    }
+    if (!anyTls) {
+      throw new IllegalArgumentException("no TLS configured: give --tls-cert, --tls-key and --tls-ca (mutual TLS on "
+          + "the registry, xDS and admin ports), or --insecure-plaintext to run without authentication on a "
+          + "development machine");
+    }
+    if (tlsCert == null || tlsKey == null || tlsCa == null) {
+      throw new IllegalArgumentException("mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca; missing: "
+          + (tlsCert == null ? "--tls-cert " : "") + (tlsKey == null ? "--tls-key " : "")
+          + (tlsCa == null ? "--tls-ca" : "").trim());
+    }
+    return TransportSecurity.mutualTls(readable("--tls-cert", tlsCert), readable("--tls-key", tlsKey),
+        readable("--tls-ca", tlsCa));
   }
 
   /** The first etcd TLS or authentication flag given, if any. */

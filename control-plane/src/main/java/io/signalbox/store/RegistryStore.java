@@ -16,6 +16,8 @@ public interface RegistryStore {
    * keeping the lease id.
    *
    * @throws RouteConflictException when another service owns one of the routes; nothing changes then
+   * @throws NotLeaseOwnerException when the instance is live under a lease of another registrant (a non-empty
+   *     {@link Registration#registrant()} other than this registration's); nothing changes then
    */
   Lease register(Registration registration, Optional<Duration> requestedTtl);
 
@@ -24,6 +26,28 @@ public interface RegistryStore {
 
   /** Removes the instance at once; false when the lease is unknown. */
   boolean deregister(String leaseId);
+
+  /**
+   * As {@link #renew(String)}, for {@code registrant}: a lease registered by another identity is not renewed. An
+   * empty registrant (a caller on a plaintext control plane) and a lease registered by nobody in particular pass.
+   *
+   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant; nothing changes then
+   */
+  default Optional<Lease> renew(String leaseId, String registrant) {
+    // TODO(lease ownership): implemented by the stores; until then no ownership is checked.
+    return renew(leaseId);
+  }
+
+  /**
+   * As {@link #deregister(String)}, for {@code registrant}, with the ownership rule of {@link #renew(String,
+   * String)}.
+   *
+   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant; nothing changes then
+   */
+  default boolean deregister(String leaseId, String registrant) {
+    // TODO(lease ownership): implemented by the stores; until then no ownership is checked.
+    return deregister(leaseId);
+  }
 
   /** Removes every instance whose lease has expired; returns how many. */
   int expireLeases();

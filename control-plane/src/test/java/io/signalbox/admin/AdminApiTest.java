@@ -87,7 +87,7 @@ class AdminApiTest {
         .defaults(new PolicyDefaults(Optional.empty(), Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)),
             RateLimit.FailureMode.ALLOW))
         .build();
-    controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
+    controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1").grpcPort(0).adminPort(0).gateway(settings).build());
     adminChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.adminPort()).usePlaintext().build();
     registryChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();

@@ -47,7 +47,7 @@ class SignalboxCtlTest {
 
   @BeforeAll
   void start() {
-    controlPlane = ControlPlane.start(ControlPlaneConfig.builder().grpcAddress("127.0.0.1").grpcPort(0).adminPort(0)
+    controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0).adminPort(0)
         .gateway(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate())).build());
     registryChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
     edge = FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of());

@@ -69,7 +69,7 @@ class MetricsEndpointTest {
   }
 
   private void start(Consumer<ControlPlaneConfig.Builder> customizer) {
-    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().grpcAddress("127.0.0.1").grpcPort(0);
+    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0);
     customizer.accept(config);
     controlPlane = ControlPlane.start(config.build());
     toClose.add(controlPlane);
@@ -276,10 +276,10 @@ class MetricsEndpointTest {
 
   @Test
   void theMetricsPortFollowsTheGrpcPortUnlessSet() {
-    assertThat(ControlPlaneConfig.builder().grpcPort(18000).build().metricsPort()).isEqualTo(18002);
-    assertThat(ControlPlaneConfig.builder().grpcPort(0).build().metricsPort()).isZero();
-    assertThat(ControlPlaneConfig.builder().grpcPort(18000).metricsPort(9464).build().metricsPort()).isEqualTo(9464);
-    assertThat(ControlPlaneConfig.builder().build().metricsAddress()).isEqualTo("127.0.0.1");
+    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcPort(18000).build().metricsPort()).isEqualTo(18002);
+    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcPort(0).build().metricsPort()).isZero();
+    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcPort(18000).metricsPort(9464).build().metricsPort()).isEqualTo(9464);
+    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).build().metricsAddress()).isEqualTo("127.0.0.1");
   }
 
   @Test

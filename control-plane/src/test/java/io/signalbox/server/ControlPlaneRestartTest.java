@@ -39,7 +39,7 @@ class ControlPlaneRestartTest {
   Path dataDirectory;
 
   private ControlPlane start() {
-    return ControlPlane.start(ControlPlaneConfig.builder()
+    return ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
         .dataDirectory(dataDirectory)
@@ -117,7 +117,7 @@ class ControlPlaneRestartTest {
     int exitCode;
     System.setErr(new PrintStream(errors, true, StandardCharsets.UTF_8));
     try {
-      exitCode = new CommandLine(new SignalboxMain()).execute("--grpc-address", "127.0.0.1", "--grpc-port", "0",
+      exitCode = new CommandLine(new SignalboxMain()).execute("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0",
           "--data-dir", dataDirectory.toString());
     } finally {
       System.setErr(originalErr);

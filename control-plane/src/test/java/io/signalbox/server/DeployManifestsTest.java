@@ -49,6 +49,9 @@ class DeployManifestsTest {
     Object store = parsed.matchedOptionValue("--store", null);
     assertThat(String.valueOf(store)).isEqualTo("etcd");
     assertThat(parsed.unmatched()).isEmpty();
+    assertThat(parsed.hasMatchedOption("--tls-cert") && parsed.hasMatchedOption("--tls-key")
+        && parsed.hasMatchedOption("--tls-ca")).as("mutual TLS on every port").isTrue();
+    assertThat(parsed.hasMatchedOption("--insecure-plaintext")).isFalse();
   }
 
   @Test
@@ -64,6 +67,8 @@ class DeployManifestsTest {
 
     assertThat(parsed.unmatched()).isEmpty();
     assertThat(parsed.hasMatchedOption("--data-dir")).isTrue();
+    assertThat(parsed.hasMatchedOption("--tls-cert") && parsed.hasMatchedOption("--tls-key")
+        && parsed.hasMatchedOption("--tls-ca")).as("mutual TLS on every port").isTrue();
   }
 
   @Test

@@ -30,7 +30,7 @@ class EtcdStoreStartTest {
 
   @Test
   void etcdWithoutEndpointsIsAUsageError() {
-    Run run = signalbox("--grpc-address", "127.0.0.1", "--grpc-port", "0", "--store", "etcd");
+    Run run = signalbox("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--store", "etcd");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.errors()).contains("--store etcd needs --etcd-endpoints");
@@ -38,7 +38,7 @@ class EtcdStoreStartTest {
 
   @Test
   void endpointsWithoutTheEtcdStoreAreAUsageError() {
-    Run run = signalbox("--grpc-address", "127.0.0.1", "--grpc-port", "0", "--in-memory",
+    Run run = signalbox("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--in-memory",
         "--etcd-endpoints", "http://127.0.0.1:2379");
 
     assertThat(run.exitCode()).isEqualTo(2);
@@ -49,7 +49,7 @@ class EtcdStoreStartTest {
   void anUnreachableEtcdStopsTheStart() {
     String endpoint = "http://127.0.0.1:" + FreePorts.allocate();
 
-    Run run = signalbox("--grpc-address", "127.0.0.1", "--grpc-port", "0", "--store", "etcd",
+    Run run = signalbox("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--store", "etcd",
         "--etcd-endpoints", endpoint, "--etcd-timeout", "1s");
 
     assertThat(run.exitCode()).isEqualTo(2);

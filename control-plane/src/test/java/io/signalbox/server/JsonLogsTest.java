@@ -123,7 +123,7 @@ class JsonLogsTest {
     String listenersVersion;
     String snapshotVersion;
     try (JsonCapture capture = JsonCapture.start();
-         ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().grpcAddress("127.0.0.1")
+         ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1")
              .grpcPort(0).build())) {
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
           .build();

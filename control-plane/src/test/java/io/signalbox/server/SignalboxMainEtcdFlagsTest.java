@@ -48,7 +48,7 @@ class SignalboxMainEtcdFlagsTest {
   }
 
   private static Run signalbox(String... args) {
-    List<String> all = new ArrayList<>(List.of("--grpc-address", "127.0.0.1", "--grpc-port", "0"));
+    List<String> all = new ArrayList<>(List.of("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0"));
     all.addAll(List.of(args));
     ByteArrayOutputStream errors = new ByteArrayOutputStream();
     PrintStream originalErr = System.err;
@@ -150,7 +150,7 @@ class SignalboxMainEtcdFlagsTest {
           .withCaFile(pki.caCert()).withClientCertificate(pki.clientCert(), pki.clientKey())
           .withCredentials("signalbox", SecretValue.of("pa55-w0rd")));
 
-      try (ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
+      try (ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
           .grpcAddress("127.0.0.1").grpcPort(0).etcd(connection).build())) {
         assertThat(controlPlane.grpcPort()).isPositive();
       }

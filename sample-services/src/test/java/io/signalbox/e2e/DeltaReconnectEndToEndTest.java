@@ -148,7 +148,7 @@ class DeltaReconnectEndToEndTest {
   }
 
   private ControlPlane controlPlane(int grpcPort) {
-    ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
+    ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(grpcPort)
         .adminPort(0)

@@ -60,7 +60,7 @@ class EtcdReplicasEndToEndTest {
   }
 
   private ControlPlane replica(EtcdProcess etcd, int gatewayPort) {
-    return own(ControlPlane.start(ControlPlaneConfig.builder()
+    return own(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
         .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
@@ -242,7 +242,7 @@ class EtcdReplicasEndToEndTest {
   private static final Duration TIER_TEST_TTL = Duration.ofSeconds(2);
 
   private ControlPlane replicaOn(EtcdProcess etcd, int grpcPort, int gatewayPort) {
-    return own(ControlPlane.start(ControlPlaneConfig.builder()
+    return own(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(grpcPort)
         .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))

@@ -40,7 +40,7 @@ final class GatewayFixture implements AutoCloseable {
                          Consumer<ControlPlaneConfig.Builder> customizer) {
     this.mode = mode;
     this.gatewayPort = gatewayPort;
-    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
+    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
         .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort));

@@ -38,7 +38,7 @@ class NackEndToEndTest {
   @EnumSource(EnvoyProcess.XdsMode.class)
   void aRejectedListenerIsReportedNotResentAndOtherChangesStillArrive(EnvoyProcess.XdsMode mode) throws IOException {
     try (ServerSocket occupied = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-         ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
+         ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
              .grpcAddress("127.0.0.1")
              .grpcPort(0)
              .gateway(GatewaySettings.plaintext("127.0.0.1", occupied.getLocalPort()))

@@ -58,7 +58,7 @@ class RestartEndToEndTest {
   private final int gatewayPort = FreePorts.allocate();
 
   private ControlPlane startControlPlane() {
-    return ControlPlane.start(ControlPlaneConfig.builder()
+    return ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(grpcPort)
         .adminPort(0)
@@ -194,7 +194,7 @@ class RestartEndToEndTest {
     java.nio.file.Files.createDirectories(Path.of("target", "control-plane-runs"));
     Path log = java.nio.file.Files.createTempFile(Path.of("target", "control-plane-runs"), name + "-", ".log");
     Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain",
+        "-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain", "--insecure-plaintext",
         "--grpc-address", "127.0.0.1", "--grpc-port", Integer.toString(grpcPort),
         "--gateway-address", "127.0.0.1", "--gateway-port", Integer.toString(gatewayPort),
         "--admin-port", "0", "--metrics-port", "0", "--data-dir", dataDirectory.toString())

@@ -1,0 +1,50 @@
+package io.signalbox.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteMatch;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.security.AccessPolicy.ServiceGrant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class RouteGrantsTest {
+
+  private static final ServiceGrant USERS = new ServiceGrant("users", List.of("api.example.com", "*.shop.example.com"),
+      List.of("/users"));
+
+  private static Registration users(List<String> hosts, PathMatch path) {
+    RouteSpec route = new RouteSpec(hosts, new RouteMatch(path, List.of(), List.of()), Optional.empty(),
+        Optional.empty(), Optional.empty(), false, Optional.empty());
+    return new Registration("users", Instance.of("users-1", "10.0.0.1", 8080), List.of(route));
+  }
+
+  @Test
+  void aServiceWithoutAGrantMayClaimAnyRoute() {
+    assertThat(RouteGrants.refusal(users(List.of(), PathMatch.prefix("/")), Optional.empty())).isEmpty();
+  }
+
+  @Test
+  void routesInsideTheGrantedHostsAndPathsPass() {
+    assertThat(RouteGrants.refusal(users(List.of("api.example.com"), PathMatch.prefix("/users/v2")),
+        Optional.of(USERS))).isEmpty();
+    assertThat(RouteGrants.refusal(users(List.of("eu.shop.example.com"), PathMatch.regex("/users/[0-9]+")),
+        Optional.of(USERS))).isEmpty();
+  }
+
+  @Test
+  void aRouteOutsideTheGrantIsRefusedNamingTheField() {
+    assertThat(RouteGrants.refusal(users(List.of("api.example.com"), PathMatch.prefix("/orders")),
+        Optional.of(USERS))).get().asString().startsWith("routes[0].path: prefix /orders lies outside");
+    assertThat(RouteGrants.refusal(users(List.of("evil.example.com"), PathMatch.prefix("/users")),
+        Optional.of(USERS))).get().asString().startsWith("routes[0].hosts[0]: service 'users' may not claim host");
+    assertThat(RouteGrants.refusal(users(List.of(), PathMatch.prefix("/users")), Optional.of(USERS)))
+        .get().asString().startsWith("routes[0].hosts: service 'users' may not serve a route on every host");
+    assertThat(RouteGrants.refusal(users(List.of("api.example.com"), PathMatch.regex("/.*")), Optional.of(USERS)))
+        .get().asString().contains("must begin with a literal path");
+  }
+}
