@@ -34,6 +34,7 @@ import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.SnapshotPublisher;
 import io.signalbox.xds.XdsCallbacks;
+import io.signalbox.xds.XdsStreamAuthorization;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -157,7 +158,9 @@ public final class ControlPlane implements AutoCloseable {
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()),
             grpcCredentials.credentials())
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-        // Every service on this port (registry API, xDS, rate-limit service) sees the caller's identity.
+        // Interceptors run last-added first. Every service on this port (registry API, xDS, rate-limit service) sees
+        // the caller's identity; an ADS stream is checked against the node group it asks for before anything else.
+        .intercept(new XdsStreamAuthorization(access, audit))
         .intercept(identity)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),

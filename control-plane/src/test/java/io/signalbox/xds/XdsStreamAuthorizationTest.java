@@ -1,0 +1,155 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import io.signalbox.security.AccessControl;
+import io.signalbox.security.AccessPolicy;
+import io.signalbox.security.AuditLog;
+import io.signalbox.security.Identity;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Which node groups an Envoy may fetch, in front of a stand-in ADS service that records what reached it. */
+class XdsStreamAuthorizationTest {
+
+  private static final Metadata.Key<String> TEST_IDENTITY =
+      Metadata.Key.of("test-identity", Metadata.ASCII_STRING_MARSHALLER);
+  private static final String EDGE_ENVOY = "spiffe://signalbox.local/envoy/edge";
+  private static final String SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+
+  private final List<String> groupsThatReachedTheServer = new CopyOnWriteArrayList<>();
+  private Server server;
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void start() throws IOException {
+    ServerInterceptor identityFromHeader = new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                         ServerCallHandler<Q, R> next) {
+        Identity who = new Identity(headers.get(TEST_IDENTITY));
+        return Contexts.interceptCall(who.attachTo(Context.current()), call, headers, next);
+      }
+    };
+    String name = InProcessServerBuilder.generateName();
+    server = InProcessServerBuilder.forName(name)
+        .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+          @Override
+          public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+              StreamObserver<DiscoveryResponse> responses) {
+            return new StreamObserver<>() {
+              @Override
+              public void onNext(DiscoveryRequest request) {
+                groupsThatReachedTheServer.add(request.getNode().getCluster());
+                responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(request.getTypeUrl()).build());
+              }
+
+              @Override
+              public void onError(Throwable t) {
+              }
+
+              @Override
+              public void onCompleted() {
+                responses.onCompleted();
+              }
+            };
+          }
+        })
+        .intercept(new XdsStreamAuthorization(AccessControl.enforcing(() -> AccessPolicy.DEFAULT),
+            AuditLog.toLogger(Clock.systemUTC())))
+        .intercept(identityFromHeader)
+        .build().start();
+    channel = InProcessChannelBuilder.forName(name).build();
+  }
+
+  @AfterEach
+  void stop() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  /** Opens a stream as {@code identity}, sends one request for {@code group}; the status it ended with, if any. */
+  private AtomicReference<Status> ask(String identity, String group, List<DiscoveryResponse> received) {
+    Metadata headers = new Metadata();
+    headers.put(TEST_IDENTITY, identity);
+    AtomicReference<Status> ended = new AtomicReference<>();
+    StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+        .streamAggregatedResources(new StreamObserver<>() {
+          @Override
+          public void onNext(DiscoveryResponse response) {
+            received.add(response);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            ended.set(Status.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            ended.set(Status.OK);
+          }
+        });
+    requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET)
+        .setNode(Node.newBuilder().setId("edge-1").setCluster(group)).build());
+    return ended;
+  }
+
+  @Test
+  void anEnvoyMayFetchTheGroupItsCertificateNames() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    ask(EDGE_ENVOY, "edge", received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
+    assertThat(groupsThatReachedTheServer).containsExactly("edge");
+  }
+
+  @Test
+  void anEnvoyAskingForAnotherGroupIsRefusedAndNothingReachesTheCache() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> ended = ask(EDGE_ENVOY, "internal", received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+    assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(ended.get().getDescription())
+        .isEqualTo("identity '" + EDGE_ENVOY + "' may not fetch the configuration of node group 'internal'");
+    assertThat(received).isEmpty();
+    assertThat(groupsThatReachedTheServer).isEmpty();
+  }
+
+  @Test
+  void aServiceIdentityCannotFetchAnyGroupsSecrets() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> ended = ask("spiffe://signalbox.local/service/orders", "edge", received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+    assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(received).isEmpty();
+  }
+}
