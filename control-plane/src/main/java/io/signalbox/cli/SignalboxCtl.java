@@ -9,7 +9,10 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -44,8 +47,10 @@ import io.signalbox.admin.v1.SyncStatus;
 import io.signalbox.admin.v1.UndrainInstanceRequest;
 import io.signalbox.registry.v1.RateLimitPolicy;
 import io.signalbox.server.SignalboxMain;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -113,6 +118,20 @@ public final class SignalboxCtl implements Callable<Integer> {
       description = "How long to wait for the control plane. Default: ${DEFAULT-VALUE}")
   Duration timeout;
 
+  @Option(names = "--cert", paramLabel = "FILE", scope = ScopeType.INHERIT,
+      defaultValue = "${env:SIGNALBOX_CERT}",
+      description = "PEM client certificate for a control plane that runs mutual TLS (env SIGNALBOX_CERT); its "
+          + "identity needs an admin role in the access policy")
+  Path cert;
+
+  @Option(names = "--key", paramLabel = "FILE", scope = ScopeType.INHERIT, defaultValue = "${env:SIGNALBOX_KEY}",
+      description = "PEM private key of --cert (env SIGNALBOX_KEY)")
+  Path key;
+
+  @Option(names = "--ca", paramLabel = "FILE", scope = ScopeType.INHERIT, defaultValue = "${env:SIGNALBOX_CA}",
+      description = "PEM CA bundle the control plane's certificate must chain to (env SIGNALBOX_CA)")
+  Path ca;
+
   @Spec
   CommandSpec spec;
 
@@ -170,12 +189,37 @@ public final class SignalboxCtl implements Callable<Integer> {
 
   /** Opens a channel, runs one call with the deadline, and closes the channel. */
   <T> T call(Function<AdminGrpc.AdminBlockingStub, T> request) {
-    ManagedChannel channel = NettyChannelBuilder.forAddress(admin.host(), admin.port()).usePlaintext().build();
+    ManagedChannel channel = NettyChannelBuilder.forAddress(admin.host(), admin.port(), credentials()).build();
     try {
       return request.apply(AdminGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(),
           TimeUnit.MILLISECONDS));
     } finally {
       channel.shutdownNow();
+    }
+  }
+
+  /**
+   * Mutual TLS when --cert, --key and --ca are given (or their environment variables), plaintext when none is.
+   *
+   * @throws CommandLine.ParameterException when only some are given or a file cannot be read
+   */
+  private ChannelCredentials credentials() {
+    if (cert == null && key == null && ca == null) {
+      return InsecureChannelCredentials.create();
+    }
+    if (cert == null || key == null || ca == null) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "mutual TLS needs all three of --cert, --key and --ca (or SIGNALBOX_CERT, SIGNALBOX_KEY, SIGNALBOX_CA)");
+    }
+    try {
+      return TlsChannelCredentials.newBuilder()
+          .keyManager(cert.toFile(), key.toFile())
+          .trustManager(ca.toFile())
+          .build();
+    } catch (IOException | RuntimeException e) {
+      // The reason and the file names only: never a key's contents.
+      throw new CommandLine.ParameterException(spec.commandLine(), "cannot load the client certificate " + cert
+          + ", its key " + key + " or the CA bundle " + ca + ": " + e.getClass().getSimpleName());
     }
   }
 

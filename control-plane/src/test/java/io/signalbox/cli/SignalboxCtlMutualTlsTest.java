@@ -1,0 +1,156 @@
+package io.signalbox.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.registry.v1.Instance;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.security.AccessPolicy;
+import io.signalbox.security.AdminRole;
+import io.signalbox.security.IdentityPattern;
+import io.signalbox.security.TransportSecurity;
+import io.signalbox.server.ControlPlane;
+import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.SignalboxCtlRun;
+import io.signalbox.testing.TestCertificates;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** signalboxctl against a control plane that runs mutual TLS, with admin roles from the access policy. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SignalboxCtlMutualTlsTest {
+
+  private static final String VIEWER = "spiffe://signalbox.local/operator/val";
+  private static final String OPERATOR = "spiffe://signalbox.local/operator/olga";
+
+  private Path dir;
+
+  private final TestCertificates.Authority ca = TestCertificates.authority("Signalbox Test CA");
+  private ControlPlane controlPlane;
+  private Path caFile;
+  private Path auditFile;
+
+  @BeforeAll
+  void start(@TempDir Path tempDir) throws IOException {
+    dir = tempDir;
+    caFile = Files.writeString(dir.resolve("ca.pem"), ca.certificatePem());
+    Path serverCert = dir.resolve("server.pem");
+    Path serverKey = dir.resolve("server-key.pem");
+    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(KeyPurposeId.id_kp_serverAuth), "localhost", "127.0.0.1")
+        .writeTo(serverCert, serverKey);
+    auditFile = dir.resolve("audit.log");
+    AccessPolicy access = new AccessPolicy(AccessPolicy.DEFAULT_TRUST_DOMAIN, List.of(), new TreeMap<>(), List.of(),
+        List.of(new AccessPolicy.OperatorRule(new IdentityPattern(VIEWER), AdminRole.VIEWER),
+            new AccessPolicy.OperatorRule(new IdentityPattern(OPERATOR), AdminRole.OPERATOR)));
+    controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
+        .transport(TransportSecurity.mutualTls(serverCert, serverKey, caFile))
+        .auditLogFile(auditFile)
+        .grpcAddress("127.0.0.1").grpcPort(0).adminPort(0)
+        .gateway(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()).toBuilder().access(access).build())
+        .build());
+    register(client("spiffe://signalbox.local/service/orders", 3), "orders", "orders-1");
+  }
+
+  @AfterAll
+  void stop() {
+    controlPlane.close();
+  }
+
+  /** A client certificate naming {@code identity} as its URI SAN; returns {cert, key}. */
+  private List<String> client(String identity, int serial) {
+    Path cert = dir.resolve("client-" + serial + ".pem");
+    Path key = dir.resolve("client-" + serial + "-key.pem");
+    ca.issue(BigInteger.valueOf(serial), "CN=client-" + serial, List.of(KeyPurposeId.id_kp_clientAuth), identity)
+        .writeTo(cert, key);
+    return List.of(cert.toString(), key.toString());
+  }
+
+  private void register(List<String> certAndKey, String service, String instance) throws IOException {
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort(),
+        TlsChannelCredentials.newBuilder().keyManager(Path.of(certAndKey.get(0)).toFile(),
+            Path.of(certAndKey.get(1)).toFile()).trustManager(caFile.toFile()).build()).build();
+    try {
+      RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).register(RegisterRequest.newBuilder()
+          .setService(service).setInstance(Instance.newBuilder().setId(instance).setHost("10.0.0.7").setPort(8080))
+          .build());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  private SignalboxCtlRun ctl(List<String> certAndKey, String... args) {
+    List<String> all = new ArrayList<>(List.of("--cert", certAndKey.get(0), "--key", certAndKey.get(1),
+        "--ca", caFile.toString()));
+    all.addAll(List.of(args));
+    return SignalboxCtlRun.against(controlPlane.adminPort(), all.toArray(String[]::new));
+  }
+
+  @Test
+  void aViewerSeesTheServicesButCannotEvictAndAnOperatorCan() throws IOException {
+    List<String> viewer = client(VIEWER, 10);
+    List<String> operator = client(OPERATOR, 11);
+
+    assertThat(ctl(viewer, "services").out()).contains("orders");
+    SignalboxCtlRun refused = ctl(viewer, "evict", "orders");
+    assertThat(refused.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
+    assertThat(refused.err()).contains("PERMISSION_DENIED", VIEWER, "'operator'");
+    assertThat(ctl(viewer, "services").out()).contains("orders");
+
+    assertThat(ctl(operator, "evict", "orders").exitCode()).isEqualTo(SignalboxCtl.EXIT_OK);
+    assertThat(ctl(viewer, "services").out()).doesNotContain("orders-1");
+
+    List<String> audit = Files.readAllLines(auditFile);
+    assertThat(audit).anySatisfy(line -> assertThat(line).contains(VIEWER, "admin.Evict", "DENIED"));
+    assertThat(audit).anySatisfy(line -> assertThat(line).contains(OPERATOR, "admin.Evict", "\"OK\""));
+    assertThat(audit).anySatisfy(line -> assertThat(line)
+        .contains("spiffe://signalbox.local/service/orders", "\"register\"", "orders/orders-1", "\"OK\""));
+  }
+
+  @Test
+  void withoutAClientCertificateTheAdminPortRefusesTheConnection() {
+    SignalboxCtlRun run = SignalboxCtlRun.against(controlPlane.adminPort(), "services");
+
+    assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_UNREACHABLE);
+  }
+
+  @Test
+  void anIdentityWithoutAnAdminRoleMayNotEvenRead() {
+    SignalboxCtlRun run = ctl(client("spiffe://signalbox.local/service/orders", 12), "services");
+
+    assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
+    assertThat(run.err()).contains("PERMISSION_DENIED", "needs the admin role 'viewer'");
+  }
+
+  @Test
+  void aServiceIdentityMayRegisterOnlyItsOwnServiceAndAnotherIdentityCannotTakeItsInstance() {
+    try {
+      register(client("spiffe://signalbox.local/service/orders", 13), "users", "users-1");
+      throw new AssertionError("registered a service of another identity");
+    } catch (StatusRuntimeException e) {
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(e.getStatus().getDescription()).isEqualTo(
+          "identity 'spiffe://signalbox.local/service/orders' may not register service 'users'");
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
