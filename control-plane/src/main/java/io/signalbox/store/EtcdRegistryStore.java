@@ -451,6 +451,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     String gone = registering.goneLease;
     Optional<String> knownLease = engine.leaseIdOf(service, registration.instance().id())
         .filter(id -> !id.equals(gone));
+    // Live under another identity's lease: refused. Checked against the state at the guard revision read, so the
+    // transaction (which compares the guard and the lease key) commits only if the owner is still the one checked.
+    knownLease.ifPresent(leaseId -> engine.checkLeaseOwner(leaseId, registration.registrant()));
     WrittenLease written;
     synchronized (this) {
       written = knownLease.map(leases::get).orElse(null);
@@ -544,6 +547,26 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
     boolean written = etcd.await(renewals.renew(leaseId, Instant.now().plus(ttl)), "renew lease " + leaseId);
     return written ? Optional.of(new Lease(leaseId, ttl)) : Optional.empty();
+  }
+
+  /**
+   * As {@link #renew(String)}, checked against this replica's copy of the lease: a lease's registrant changes only
+   * when the instance registers again, which another identity cannot do while the lease is live.
+   */
+  @Override
+  public Optional<Lease> renew(String leaseId, String registrant) {
+    engine.checkLeaseOwner(leaseId, registrant);
+    return renew(leaseId);
+  }
+
+  /**
+   * As {@link #deregister(String)}, checked against this replica's copy of the lease (see {@link #renew(String,
+   * String)}).
+   */
+  @Override
+  public boolean deregister(String leaseId, String registrant) {
+    engine.checkLeaseOwner(leaseId, registrant);
+    return deregister(leaseId);
   }
 
   @Override

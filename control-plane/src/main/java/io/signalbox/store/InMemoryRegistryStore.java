@@ -255,6 +255,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       checkOwnership(registration);
       Entry previous = entriesByService.getOrDefault(registration.service(), Map.of())
           .get(registration.instance().id());
+      if (previous != null) {
+        checkLeaseOwner(previous, registration.registrant());
+      }
       leaseId = previous == null ? Lease.newId() : previous.leaseId;
       Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos(),
           previous == null ? Instant.now() : previous.registeredAt);
@@ -292,13 +295,28 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   @Override
+  public synchronized Optional<Lease> renew(String leaseId, String registrant) {
+    Entry entry = entriesByLease.get(leaseId);
+    if (entry != null) {
+      checkLeaseOwner(entry, registrant);
+    }
+    return renew(leaseId);
+  }
+
+  @Override
   public boolean deregister(String leaseId) {
+    return deregister(leaseId, "");
+  }
+
+  @Override
+  public boolean deregister(String leaseId, String registrant) {
     boolean changed;
     synchronized (this) {
       Entry entry = entriesByLease.get(leaseId);
       if (entry == null) {
         return false;
       }
+      checkLeaseOwner(entry, registrant);
       changed = remove(entry);
     }
     journal.sync();
@@ -486,6 +504,30 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   @Override
   public void addChangeListener(Runnable listener) {
     listeners.add(listener);
+  }
+
+  /**
+   * Checks, for the engine of {@link EtcdRegistryStore}, that {@code registrant} may register the lease's instance
+   * again, renew or deregister the lease; an unknown lease passes (the caller answers as for any unknown lease).
+   *
+   * @throws NotLeaseOwnerException when the lease is live and another identity's
+   */
+  synchronized void checkLeaseOwner(String leaseId, String registrant) {
+    Entry entry = entriesByLease.get(leaseId);
+    if (entry != null) {
+      checkLeaseOwner(entry, registrant);
+    }
+  }
+
+  /**
+   * A live lease of another identity may be neither registered again, renewed nor deregistered by {@code
+   * registrant}; an expired one (not yet removed) is nobody's any more.
+   */
+  private void checkLeaseOwner(Entry entry, String registrant) {
+    if (nanoClock.getAsLong() - entry.expiresAtNanos < 0
+        && NotLeaseOwnerException.ownedByAnother(entry.registration.registrant(), registrant)) {
+      throw NotLeaseOwnerException.instance(entry.registration.service(), entry.registration.instance().id());
+    }
   }
 
   private void checkOwnership(Registration registration) {

@@ -33,10 +33,7 @@ public interface RegistryStore {
    *
    * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant; nothing changes then
    */
-  default Optional<Lease> renew(String leaseId, String registrant) {
-    // TODO(lease ownership): implemented by the stores; until then no ownership is checked.
-    return renew(leaseId);
-  }
+  Optional<Lease> renew(String leaseId, String registrant);
 
   /**
    * As {@link #deregister(String)}, for {@code registrant}, with the ownership rule of {@link #renew(String,
@@ -44,10 +41,7 @@ public interface RegistryStore {
    *
    * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant; nothing changes then
    */
-  default boolean deregister(String leaseId, String registrant) {
-    // TODO(lease ownership): implemented by the stores; until then no ownership is checked.
-    return deregister(leaseId);
-  }
+  boolean deregister(String leaseId, String registrant);
 
   /** Removes every instance whose lease has expired; returns how many. */
   int expireLeases();

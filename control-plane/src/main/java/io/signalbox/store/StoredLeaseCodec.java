@@ -50,6 +50,10 @@ final class StoredLeaseCodec {
     node.put("drained", lease.drained());
     Registration registration = lease.registration();
     node.put("service", registration.service());
+    // Omitted when empty (registered without TLS): leases written before registrants existed read the same.
+    if (!registration.registrant().isEmpty()) {
+      node.put("registrant", registration.registrant());
+    }
     Instance instance = registration.instance();
     ObjectNode instanceNode = node.putObject("instance");
     instanceNode.put("id", instance.id());
@@ -95,7 +99,8 @@ final class StoredLeaseCodec {
         instanceNode.path("weight").asInt(Instance.DEFAULT_WEIGHT), metadata);
     List<RouteSpec> routes = list(node.path("routes"), StoredLeaseCodec::decodeRoute);
     try {
-      return new StoredLease(new Registration(text(node, "service"), instance, routes), text(node, "leaseId"),
+      return new StoredLease(new Registration(text(node, "service"), instance, routes,
+          node.path("registrant").asText("")), text(node, "leaseId"),
           required(node, "sequence").asLong(), Duration.ofMillis(required(node, "ttlMillis").asLong()),
           Instant.parse(text(node, "registeredAt")), Instant.parse(text(node, "expiresAt")),
           node.path("drained").asBoolean(false));

@@ -114,6 +114,27 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
+  void anInstanceLiveUnderAnotherIdentitysLeaseIsRefusedThroughAnyReplica() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    Lease lease = a.register(registration("orders", "o1", "/orders").withRegistrant("spiffe://example.org/orders"),
+        Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.engine().leaseIdOf("orders", "o1").isPresent());
+
+    assertThatThrownBy(() -> b.register(registration("orders", "o1", "/stolen")
+        .withRegistrant("spiffe://example.org/other"), Optional.empty()))
+        .isInstanceOf(NotLeaseOwnerException.class)
+        .hasMessageNotContaining(lease.id());
+    assertThatThrownBy(() -> b.deregister(lease.id(), "spiffe://example.org/other"))
+        .isInstanceOf(NotLeaseOwnerException.class);
+
+    assertThat(a.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+        .containsExactly("/orders");
+    assertThat(b.renew(lease.id(), "spiffe://example.org/orders")).isPresent();
+    assertThat(b.deregister(lease.id(), "spiffe://example.org/orders")).isTrue();
+  }
+
+  @Test
   void aDrainMadeThroughOneReplicaHoldsOnEveryReplicaAndOutlivesARegistrationOfTheSameInstance() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();

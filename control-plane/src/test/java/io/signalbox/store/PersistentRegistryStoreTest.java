@@ -161,6 +161,27 @@ class PersistentRegistryStoreTest {
   }
 
   @Nested
+  class LeaseOwnersAfterARestart {
+
+    @Test
+    void aLeaseKeepsItsRegistrantSoAnotherIdentityIsStillRefused() {
+      InMemoryRegistryStore before = open(Optional.empty());
+      Lease lease = before.register(registration("users", "users-1").withRegistrant("spiffe://example.org/users"),
+          Optional.empty());
+      closeJournalOf(before);
+
+      InMemoryRegistryStore after = open(Optional.empty());
+
+      assertThatThrownBy(() -> after.register(
+          registration("users", "users-1").withRegistrant("spiffe://example.org/other"), Optional.empty()))
+          .isInstanceOf(NotLeaseOwnerException.class);
+      assertThatThrownBy(() -> after.renew(lease.id(), "spiffe://example.org/other"))
+          .isInstanceOf(NotLeaseOwnerException.class);
+      assertThat(after.renew(lease.id(), "spiffe://example.org/users")).isPresent();
+    }
+  }
+
+  @Nested
   class AnUnreadableStoreStopsTheStart {
 
     @Test

@@ -348,6 +348,17 @@ class SnapshotPublisherTest {
   /** A store whose state a test sets directly, notifying listeners like a real store does. */
   private static final class ScriptedStore implements RegistryStore {
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+    @Override
+    public Optional<Lease> renew(String leaseId, String registrant) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public boolean deregister(String leaseId, String registrant) {
+      throw new UnsupportedOperationException();
+    }
+
     private volatile RegistryState state = RegistryState.EMPTY;
 
     void set(RegistryState newState) {

@@ -1,0 +1,57 @@
+package io.signalbox.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteSpec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The registrant in a stored lease's JSON: kept, omitted when empty, and empty in leases written before it. */
+class StoredLeaseCodecTest {
+
+  private static StoredLease lease(String registrant) {
+    return new StoredLease(new Registration("users", Instance.of("users-1", "10.0.0.1", 8080),
+        List.of(RouteSpec.builder(PathMatch.prefix("/users")).build()), registrant), "lease-1", 7,
+        Duration.ofSeconds(30), Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2026-01-01T00:00:30Z"), false);
+  }
+
+  @Test
+  void theRegistrantSurvivesARoundTrip() {
+    StoredLease lease = lease("spiffe://example.org/ns/users/sa/users");
+
+    StoredLease decoded = StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease));
+
+    assertThat(decoded).isEqualTo(lease);
+    assertThat(decoded.registration().registrant()).isEqualTo("spiffe://example.org/ns/users/sa/users");
+  }
+
+  @Test
+  void aLeaseRegisteredWithoutTlsIsWrittenWithoutARegistrantAndReadBackEmpty() {
+    StoredLease lease = lease("");
+
+    byte[] encoded = StoredLeaseCodec.encode(lease);
+
+    assertThat(new String(encoded, StandardCharsets.UTF_8)).doesNotContain("registrant");
+    assertThat(StoredLeaseCodec.decode(encoded)).isEqualTo(lease);
+  }
+
+  @Test
+  void aLeaseWrittenBeforeRegistrantsExistedReadsAsRegisteredByNobodyInParticular() {
+    String written = """
+        {"v":1,"leaseId":"lease-old","sequence":3,"ttlMillis":30000,"registeredAt":"2025-06-01T00:00:00Z",\
+        "expiresAt":"2025-06-01T00:00:30Z","drained":false,"service":"users","instance":{"id":"users-1",\
+        "host":"users","address":"10.0.0.1","port":8080,"zone":"","weight":1,"metadata":{}},"routes":[]}""";
+
+    StoredLease decoded = StoredLeaseCodec.decode(written.getBytes(StandardCharsets.UTF_8));
+
+    assertThat(decoded.registration().registrant()).isEmpty();
+    assertThat(decoded.registration().service()).isEqualTo("users");
+    assertThat(decoded.leaseId()).isEqualTo("lease-old");
+  }
+}
