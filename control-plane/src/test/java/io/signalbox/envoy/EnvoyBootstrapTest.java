@@ -22,6 +22,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import io.signalbox.testing.TestCertificates;
+import java.math.BigInteger;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -45,9 +49,16 @@ class EnvoyBootstrapTest {
 
   @ParameterizedTest
   @MethodSource("shippedBootstraps")
-  void everyShippedBootstrapPassesEnvoyValidation(Path bootstrap) throws Exception {
+  void everyShippedBootstrapPassesEnvoyValidation(Path bootstrap, @TempDir Path dir) throws Exception {
+    // Envoy reads the TLS files of the mutual-TLS bootstrap while validating: give it real ones where it looks.
+    TestCertificates.Authority ca = TestCertificates.authority("Signalbox Test CA");
+    Files.writeString(dir.resolve("ca.pem"), ca.certificatePem());
+    ca.issue(BigInteger.TWO, "CN=edge", List.of(KeyPurposeId.id_kp_clientAuth), "spiffe://signalbox.local/envoy/edge")
+        .writeTo(dir.resolve("envoy.pem"), dir.resolve("envoy-key.pem"));
+    Path validated = Files.writeString(dir.resolve(bootstrap.getFileName()),
+        Files.readString(bootstrap).replace("/etc/signalbox/tls/", dir + "/"));
     Process validate = new ProcessBuilder(
-        EnvoyBinary.path().toString(), "--mode", "validate", "--config-path", bootstrap.toString())
+        EnvoyBinary.path().toString(), "--mode", "validate", "--config-path", validated.toString())
         .redirectErrorStream(true)
         .start();
     String output = new String(validate.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -62,6 +73,19 @@ class EnvoyBootstrapTest {
     // Signalbox reads the node (and so the node group) from each request, not just a stream's first one.
     assertThat(YAML.readTree(bootstrap.toFile()).at("/dynamic_resources/ads_config").has(
         "set_node_on_first_message_only")).isFalse();
+  }
+
+  @Test
+  void theMutualTlsBootstrapDiffersFromThePlaintextOneOnlyInTheXdsClustersTransportSocket() throws IOException {
+    JsonNode plaintext = YAML.readTree(BOOTSTRAP_DIR.resolve("edge-gateway.yaml").toFile());
+    JsonNode mtls = YAML.readTree(BOOTSTRAP_DIR.resolve("edge-gateway-mtls.yaml").toFile());
+    JsonNode tls = mtls.at("/static_resources/clusters/0/transport_socket/typed_config");
+
+    assertThat(tls.at("/common_tls_context/alpn_protocols/0").asText()).isEqualTo("h2");
+    assertThat(tls.at("/common_tls_context/tls_certificates/0/certificate_chain/filename").asText()).isNotEmpty();
+    assertThat(tls.at("/common_tls_context/validation_context/trusted_ca/filename").asText()).isNotEmpty();
+    ((ObjectNode) mtls.at("/static_resources/clusters/0")).remove("transport_socket");
+    assertThat(mtls).isEqualTo(plaintext);
   }
 
   @Test
