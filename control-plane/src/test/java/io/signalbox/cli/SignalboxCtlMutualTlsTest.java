@@ -58,7 +58,9 @@ class SignalboxCtlMutualTlsTest {
     ca.issue(BigInteger.TWO, "CN=signalbox", List.of(KeyPurposeId.id_kp_serverAuth), "localhost", "127.0.0.1")
         .writeTo(serverCert, serverKey);
     auditFile = dir.resolve("audit.log");
-    AccessPolicy access = new AccessPolicy(AccessPolicy.DEFAULT_TRUST_DOMAIN, List.of(), new TreeMap<>(), List.of(),
+    AccessPolicy access = new AccessPolicy(AccessPolicy.DEFAULT_TRUST_DOMAIN, List.of(new AccessPolicy.RegistrantRule(
+        new IdentityPattern("spiffe://signalbox.local/team/carts/*"), java.util.Set.of("carts"))), new TreeMap<>(),
+        List.of(),
         List.of(new AccessPolicy.OperatorRule(new IdentityPattern(VIEWER), AdminRole.VIEWER),
             new AccessPolicy.OperatorRule(new IdentityPattern(OPERATOR), AdminRole.OPERATOR)));
     controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
@@ -84,17 +86,60 @@ class SignalboxCtlMutualTlsTest {
     return List.of(cert.toString(), key.toString());
   }
 
-  private void register(List<String> certAndKey, String service, String instance) throws IOException {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort(),
-        TlsChannelCredentials.newBuilder().keyManager(Path.of(certAndKey.get(0)).toFile(),
-            Path.of(certAndKey.get(1)).toFile()).trustManager(caFile.toFile()).build()).build();
+  private String register(List<String> certAndKey, String service, String instance) throws IOException {
+    ManagedChannel channel = registryChannel(certAndKey);
     try {
-      RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).register(RegisterRequest.newBuilder()
-          .setService(service).setInstance(Instance.newBuilder().setId(instance).setHost("10.0.0.7").setPort(8080))
-          .build());
+      return RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).register(
+          RegisterRequest.newBuilder().setService(service)
+              .setInstance(Instance.newBuilder().setId(instance).setHost("10.0.0.7").setPort(8080)).build())
+          .getLeaseId();
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  private ManagedChannel registryChannel(List<String> certAndKey) throws IOException {
+    return NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort(),
+        TlsChannelCredentials.newBuilder().keyManager(Path.of(certAndKey.get(0)).toFile(),
+            Path.of(certAndKey.get(1)).toFile()).trustManager(caFile.toFile()).build()).build();
+  }
+
+  @Test
+  void anotherIdentityAllowedForTheServiceCannotTakeRenewOrRemoveAnInstanceItDidNotRegister() throws IOException {
+    List<String> owner = client("spiffe://signalbox.local/team/carts/deployer-a", 20);
+    List<String> thief = client("spiffe://signalbox.local/team/carts/deployer-b", 21);
+    String leaseId = register(owner, "carts", "carts-1");
+
+    StatusRuntimeException taken = catchRegistryError(() -> register(thief, "carts", "carts-1"));
+    assertThat(taken.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(taken.getStatus().getDescription()).isEqualTo("instance carts/carts-1 is registered by another identity")
+        .doesNotContain(leaseId);
+
+    ManagedChannel channel = registryChannel(thief);
+    try {
+      StatusRuntimeException removed = catchRegistryError(() -> RegistryGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .deregister(io.signalbox.registry.v1.DeregisterRequest.newBuilder().setLeaseId(leaseId).build()));
+      assertThat(removed.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    } finally {
+      channel.shutdownNow();
+    }
+    assertThat(register(owner, "carts", "carts-1")).as("the owner keeps its lease").isEqualTo(leaseId);
+  }
+
+  private interface RegistryCall {
+    Object run() throws IOException;
+  }
+
+  private static StatusRuntimeException catchRegistryError(RegistryCall call) {
+    try {
+      call.run();
+    } catch (StatusRuntimeException e) {
+      return e;
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("the call was not refused");
   }
 
   private SignalboxCtlRun ctl(List<String> certAndKey, String... args) {
