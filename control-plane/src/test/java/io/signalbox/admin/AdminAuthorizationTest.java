@@ -3,16 +3,12 @@ package io.signalbox.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.grpc.Contexts;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.admin.v1.AdminGrpc;
 import io.signalbox.admin.v1.EvictRequest;
@@ -20,10 +16,10 @@ import io.signalbox.admin.v1.EvictResponse;
 import io.signalbox.admin.v1.ListServicesRequest;
 import io.signalbox.admin.v1.ListServicesResponse;
 import io.signalbox.security.AccessControl;
+import io.signalbox.testing.HeaderIdentity;
 import io.signalbox.security.AccessPolicy;
 import io.signalbox.security.AdminRole;
 import io.signalbox.security.AuditLog;
-import io.signalbox.security.Identity;
 import io.signalbox.security.IdentityPattern;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,8 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AdminAuthorizationTest {
 
-  private static final Metadata.Key<String> TEST_IDENTITY =
-      Metadata.Key.of("test-identity", Metadata.ASCII_STRING_MARSHALLER);
   private static final String VIEWER = "spiffe://signalbox.local/operator/val";
   private static final String OPERATOR = "spiffe://signalbox.local/operator/olga";
 
@@ -64,14 +58,6 @@ class AdminAuthorizationTest {
         new AccessPolicy.OperatorRule(new IdentityPattern(OPERATOR), AdminRole.OPERATOR)));
     auditFile = dir.resolve("audit.log");
     audit = AuditLog.toFile(Clock.systemUTC(), auditFile);
-    ServerInterceptor identityFromHeader = new ServerInterceptor() {
-      @Override
-      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
-                                                                 io.grpc.ServerCallHandler<Q, R> next) {
-        Identity who = new Identity(headers.get(TEST_IDENTITY));
-        return Contexts.interceptCall(who.attachTo(io.grpc.Context.current()), call, headers, next);
-      }
-    };
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name)
         .addService(new AdminGrpc.AdminImplBase() {
@@ -89,7 +75,7 @@ class AdminAuthorizationTest {
           }
         })
         .intercept(new AdminAuthorization(AccessControl.enforcing(() -> policy), audit))
-        .intercept(identityFromHeader)
+        .intercept(HeaderIdentity.interceptor())
         .build().start();
     channel = InProcessChannelBuilder.forName(name).build();
   }
@@ -102,9 +88,7 @@ class AdminAuthorizationTest {
   }
 
   private AdminGrpc.AdminBlockingStub as(String identity) {
-    Metadata headers = new Metadata();
-    headers.put(TEST_IDENTITY, identity);
-    return AdminGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    return HeaderIdentity.as(AdminGrpc.newBlockingStub(channel), identity);
   }
 
   @Test

@@ -7,23 +7,16 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.security.AccessControl;
+import io.signalbox.testing.HeaderIdentity;
 import io.signalbox.security.AccessPolicy;
 import io.signalbox.security.AuditLog;
-import io.signalbox.security.Identity;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -37,8 +30,6 @@ import org.junit.jupiter.api.Test;
 /** Which node groups an Envoy may fetch, in front of a stand-in ADS service that records what reached it. */
 class XdsStreamAuthorizationTest {
 
-  private static final Metadata.Key<String> TEST_IDENTITY =
-      Metadata.Key.of("test-identity", Metadata.ASCII_STRING_MARSHALLER);
   private static final String EDGE_ENVOY = "spiffe://signalbox.local/envoy/edge";
   private static final String SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
@@ -48,14 +39,6 @@ class XdsStreamAuthorizationTest {
 
   @BeforeEach
   void start() throws IOException {
-    ServerInterceptor identityFromHeader = new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                                                         ServerCallHandler<Q, R> next) {
-        Identity who = new Identity(headers.get(TEST_IDENTITY));
-        return Contexts.interceptCall(who.attachTo(Context.current()), call, headers, next);
-      }
-    };
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name)
         .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
@@ -82,7 +65,7 @@ class XdsStreamAuthorizationTest {
         })
         .intercept(new XdsStreamAuthorization(AccessControl.enforcing(() -> AccessPolicy.DEFAULT),
             AuditLog.toLogger(Clock.systemUTC())))
-        .intercept(identityFromHeader)
+        .intercept(HeaderIdentity.interceptor())
         .build().start();
     channel = InProcessChannelBuilder.forName(name).build();
   }
@@ -95,11 +78,9 @@ class XdsStreamAuthorizationTest {
 
   /** Opens a stream as {@code identity}, sends one request for {@code group}; the status it ended with, if any. */
   private AtomicReference<Status> ask(String identity, String group, List<DiscoveryResponse> received) {
-    Metadata headers = new Metadata();
-    headers.put(TEST_IDENTITY, identity);
     AtomicReference<Status> ended = new AtomicReference<>();
-    StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+    StreamObserver<DiscoveryRequest> requests = HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel),
+            identity)
         .streamAggregatedResources(new StreamObserver<>() {
           @Override
           public void onNext(DiscoveryResponse response) {
