@@ -5,12 +5,19 @@ import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
+import io.grpc.util.CertificateUtils;
+import java.io.ByteArrayInputStream;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -39,6 +46,8 @@ public record TransportSecurity(Optional<TlsFiles> files, Duration reloadInterva
 
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(1);
 
+  private static final Logger log = LoggerFactory.getLogger(TransportSecurity.class);
+
   public TransportSecurity {
     Objects.requireNonNull(files, "files");
     Objects.requireNonNull(reloadInterval, "reloadInterval");
@@ -59,9 +68,11 @@ public record TransportSecurity(Optional<TlsFiles> files, Duration reloadInterva
   }
 
   /**
-   * Server credentials that require a client certificate chaining to the CA bundle and re-read all three files
-   * every {@link #reloadInterval()} (grpc-java's {@code AdvancedTls} managers). Closing the returned value stops
-   * the reloading.
+   * Server credentials that require a client certificate chaining to the CA bundle. The three files are read again
+   * every {@link #reloadInterval()}; a change is applied once the files have held still for one interval (so a
+   * certificate written before its key is never served with the old key), and new handshakes use it from then on.
+   * (grpc-java's own file reloading refreshes at most once a minute.) A version that does not parse is logged and
+   * the last good one stays. Closing the returned value stops the reloading.
    *
    * @throws IllegalArgumentException naming the file, when a file cannot be read or parsed now
    */
@@ -73,38 +84,111 @@ public record TransportSecurity(Optional<TlsFiles> files, Duration reloadInterva
     readable(tls.certificateChain());
     readable(tls.privateKey());
     readable(tls.clientCaBundle());
-    List<AutoCloseable> reloads = new ArrayList<>();
+    AdvancedTlsX509KeyManager keyManager = new AdvancedTlsX509KeyManager();
+    AdvancedTlsX509TrustManager trustManager;
     try {
-      AdvancedTlsX509KeyManager keyManager = new AdvancedTlsX509KeyManager();
-      try {
-        reloads.add(keyManager.updateIdentityCredentials(tls.certificateChain().toFile(), tls.privateKey().toFile(),
-            reloadInterval.toMillis(), TimeUnit.MILLISECONDS, reloader)::close);
-      } catch (IOException | GeneralSecurityException | RuntimeException e) {
-        throw new IllegalArgumentException("cannot load the server certificate " + tls.certificateChain()
-            + " with its key " + tls.privateKey() + ": " + describe(e), e);
-      }
-      AdvancedTlsX509TrustManager trustManager = AdvancedTlsX509TrustManager.newBuilder()
+      trustManager = AdvancedTlsX509TrustManager.newBuilder()
           .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
           .build();
-      try {
-        reloads.add(trustManager.updateTrustCredentials(tls.clientCaBundle().toFile(), reloadInterval.toMillis(),
-            TimeUnit.MILLISECONDS, reloader)::close);
-      } catch (IOException | GeneralSecurityException | RuntimeException e) {
-        throw new IllegalArgumentException("cannot load the client CA bundle " + tls.clientCaBundle() + ": "
-            + describe(e), e);
-      }
-      ServerCredentials credentials = TlsServerCredentials.newBuilder()
-          .keyManager(keyManager)
-          .trustManager(trustManager)
-          .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
-          .build();
-      return new Credentials(credentials, reloads);
     } catch (GeneralSecurityException e) {
-      closeAll(reloads);
       throw new IllegalArgumentException("cannot set up TLS: " + describe(e), e);
-    } catch (RuntimeException e) {
-      closeAll(reloads);
-      throw e;
+    }
+    FileReload reload = new FileReload(tls, keyManager, trustManager);
+    reload.applyNow(reload.read());
+    ScheduledFuture<?> polling = reloader.scheduleWithFixedDelay(reload::poll, reloadInterval.toMillis(),
+        reloadInterval.toMillis(), TimeUnit.MILLISECONDS);
+    ServerCredentials credentials = TlsServerCredentials.newBuilder()
+        .keyManager(keyManager)
+        .trustManager(trustManager)
+        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
+        .build();
+    return new Credentials(credentials, List.of(() -> polling.cancel(false)));
+  }
+
+  /** Reads the three files and hands a changed version, once it held still, to the managers. */
+  private static final class FileReload {
+    private final TlsFiles tls;
+    private final AdvancedTlsX509KeyManager keyManager;
+    private final AdvancedTlsX509TrustManager trustManager;
+    private List<byte[]> applied;
+    private List<byte[]> pending;
+
+    FileReload(TlsFiles tls, AdvancedTlsX509KeyManager keyManager, AdvancedTlsX509TrustManager trustManager) {
+      this.tls = tls;
+      this.keyManager = keyManager;
+      this.trustManager = trustManager;
+    }
+
+    List<byte[]> read() {
+      try {
+        return List.of(Files.readAllBytes(tls.certificateChain()), Files.readAllBytes(tls.privateKey()),
+            Files.readAllBytes(tls.clientCaBundle()));
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read the TLS files: " + describe(e), e);
+      }
+    }
+
+    /** @throws IllegalArgumentException naming the file that does not parse */
+    void applyNow(List<byte[]> contents) {
+      X509Certificate[] chain = parse(tls.certificateChain(), () -> CertificateUtils.getX509Certificates(
+          new ByteArrayInputStream(contents.get(0))));
+      PrivateKey key = parse(tls.privateKey(), () -> CertificateUtils.getPrivateKey(
+          new ByteArrayInputStream(contents.get(1))));
+      X509Certificate[] trusted = parse(tls.clientCaBundle(), () -> CertificateUtils.getX509Certificates(
+          new ByteArrayInputStream(contents.get(2))));
+      if (chain.length == 0 || trusted.length == 0) {
+        throw new IllegalArgumentException("no certificate in " + (chain.length == 0 ? tls.certificateChain()
+            : tls.clientCaBundle()));
+      }
+      keyManager.updateIdentityCredentials(chain, key);
+      try {
+        trustManager.updateTrustCredentials(trusted);
+      } catch (IOException | GeneralSecurityException e) {
+        throw new IllegalArgumentException("cannot trust " + tls.clientCaBundle() + ": " + describe(e), e);
+      }
+      applied = contents;
+    }
+
+    void poll() {
+      try {
+        List<byte[]> now = read();
+        if (same(now, applied)) {
+          pending = null;
+        } else if (same(now, pending)) {
+          applyNow(now);
+          pending = null;
+          log.info("TLS files reloaded: {} (new connections use them)", tls.certificateChain());
+        } else {
+          pending = now;
+        }
+      } catch (RuntimeException e) {
+        pending = null;
+        log.warn("TLS files not reloaded, the last good ones stay in force: {}", e.getMessage());
+      }
+    }
+
+    private static boolean same(List<byte[]> a, List<byte[]> b) {
+      if (a == null || b == null) {
+        return false;
+      }
+      for (int i = 0; i < a.size(); i++) {
+        if (!Arrays.equals(a.get(i), b.get(i))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private interface Parse<T> {
+      T parse() throws Exception;
+    }
+
+    private static <T> T parse(Path file, Parse<T> parse) {
+      try {
+        return parse.parse();
+      } catch (Exception e) {
+        throw new IllegalArgumentException("cannot parse " + file + ": " + describe(e), e);
+      }
     }
   }
 
