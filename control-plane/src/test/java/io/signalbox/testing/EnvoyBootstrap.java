@@ -10,12 +10,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Renders the bootstrap for a test Envoy from the shipped {@code envoy/bootstrap/edge-gateway.yaml}, so the tests
  * run the same bootstrap as the demo, changing only what must differ per process.
  */
-final class EnvoyBootstrap {
+public final class EnvoyBootstrap {
 
   static final Path TEMPLATE = Path.of("envoy", "bootstrap", "edge-gateway.yaml");
   static final String XDS_CLUSTER = "signalbox-xds";
@@ -25,7 +27,26 @@ final class EnvoyBootstrap {
 
   private EnvoyBootstrap() {}
 
+  /**
+   * Mutual TLS from Envoy to the control plane: Envoy presents {@code certificateChain}/{@code privateKey}, trusts
+   * only {@code trustedCa}, sends {@code serverName} as SNI and requires it as a DNS SAN of the server's certificate,
+   * and offers ALPN {@code h2} (gRPC servers refuse TLS connections that did not negotiate it). PEM files.
+   */
+  public record XdsTls(Path certificateChain, Path privateKey, Path trustedCa, String serverName) {
+    public XdsTls {
+      Objects.requireNonNull(certificateChain, "certificateChain");
+      Objects.requireNonNull(privateKey, "privateKey");
+      Objects.requireNonNull(trustedCa, "trustedCa");
+      Objects.requireNonNull(serverName, "serverName");
+    }
+  }
+
   static String render(String nodeId, String nodeCluster, EnvoyProcess.XdsMode xdsMode, List<Integer> xdsPorts) {
+    return render(nodeId, nodeCluster, xdsMode, xdsPorts, Optional.empty());
+  }
+
+  static String render(String nodeId, String nodeCluster, EnvoyProcess.XdsMode xdsMode, List<Integer> xdsPorts,
+                       Optional<XdsTls> xdsTls) {
     Path template = EnvoyBinary.repoRoot().resolve(TEMPLATE);
     try {
       ObjectNode bootstrap = (ObjectNode) YAML.readTree(template.toFile());
@@ -40,10 +61,29 @@ final class EnvoyBootstrap {
             .put("address", "127.0.0.1")
             .put("port_value", port);
       }
+      xdsTls.ifPresent(tls -> addTransportSocket(xdsCluster(bootstrap, template), tls));
       return YAML.writeValueAsString(bootstrap);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot render a bootstrap from " + template, e);
     }
+  }
+
+  private static void addTransportSocket(ObjectNode cluster, XdsTls tls) {
+    ObjectNode context = cluster.putObject("transport_socket")
+        .put("name", "envoy.transport_sockets.tls")
+        .putObject("typed_config")
+        .put("@type", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext")
+        .put("sni", tls.serverName());
+    ObjectNode common = context.putObject("common_tls_context");
+    common.putArray("alpn_protocols").add("h2");
+    ObjectNode certificate = common.putArray("tls_certificates").addObject();
+    certificate.putObject("certificate_chain").put("filename", tls.certificateChain().toAbsolutePath().toString());
+    certificate.putObject("private_key").put("filename", tls.privateKey().toAbsolutePath().toString());
+    ObjectNode validation = common.putObject("validation_context");
+    validation.putObject("trusted_ca").put("filename", tls.trustedCa().toAbsolutePath().toString());
+    validation.putArray("match_typed_subject_alt_names").addObject()
+        .put("san_type", "DNS")
+        .putObject("matcher").put("exact", tls.serverName());
   }
 
   private static ObjectNode xdsCluster(JsonNode bootstrap, Path template) {

@@ -278,6 +278,7 @@ public final class EnvoyProcess implements AutoCloseable {
     private String logLevel = "info";
     // Cluster and xDS config changes are what end-to-end failures usually hinge on.
     private String componentLogLevel = "upstream:debug,config:debug";
+    private java.util.Optional<EnvoyBootstrap.XdsTls> xdsTls = java.util.Optional.empty();
 
     private Builder() {}
 
@@ -321,6 +322,12 @@ public final class EnvoyProcess implements AutoCloseable {
       return this;
     }
 
+    /** Connects to the control plane over mutual TLS instead of plaintext (the default). */
+    public Builder xdsTls(EnvoyBootstrap.XdsTls xdsTls) {
+      this.xdsTls = java.util.Optional.of(xdsTls);
+      return this;
+    }
+
     /** Starts Envoy and waits (up to {@link #DEFAULT_TIMEOUT}) until its admin interface answers. */
     public EnvoyProcess start() {
       if (xdsPorts.isEmpty()) {
@@ -333,7 +340,7 @@ public final class EnvoyProcess implements AutoCloseable {
       Path bootstrap = workDir.resolve("bootstrap.yaml");
       Path log = workDir.resolve("envoy.log");
       try {
-        Files.writeString(bootstrap, EnvoyBootstrap.render(id, nodeCluster, xdsMode, xdsPorts));
+        Files.writeString(bootstrap, EnvoyBootstrap.render(id, nodeCluster, xdsMode, xdsPorts, xdsTls));
         List<String> command = new ArrayList<>(List.of(
             binary.toString(),
             "--config-path", bootstrap.toString(),

@@ -89,7 +89,7 @@ public final class TestCertificates {
 
     /**
      * A certificate for the given purposes (server and/or client authentication) and subject alternative names:
-     * host names, or IP addresses written as such.
+     * host names, IP addresses written as such, or URIs (anything with {@code ://}, such as a SPIFFE ID).
      */
     public Issued issue(BigInteger serial, String subject, List<KeyPurposeId> purposes, String... names) {
       KeyPair keys = newKeyPair();
@@ -98,8 +98,8 @@ public final class TestCertificates {
       try {
         if (names.length > 0) {
           builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(Arrays.stream(names)
-              .map(name -> new GeneralName(name.matches("[0-9.]+|.*:.*") ? GeneralName.iPAddress
-                  : GeneralName.dNSName, name))
+              .map(name -> new GeneralName(name.contains("://") ? GeneralName.uniformResourceIdentifier
+                  : name.matches("[0-9.]+|.*:.*") ? GeneralName.iPAddress : GeneralName.dNSName, name))
               .toArray(GeneralName[]::new)));
         }
         builder.addExtension(Extension.extendedKeyUsage, false,
