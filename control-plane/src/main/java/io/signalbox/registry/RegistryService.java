@@ -185,8 +185,11 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
   private void refuse(StreamObserver<RegisterResponse> response, Identity who, String target, Status status,
                       RegistrationOutcome outcome, String reason) {
     metrics.registration(outcome);
-    log.atInfo().addKeyValue("service", target)
-        .log("Rejected registration {} by '{}': {}", target, who, reason);
+    int slash = target.indexOf('/');
+    log.atInfo().addKeyValue("service", target.substring(0, slash))
+        .addKeyValue("instance", target.substring(slash + 1))
+        .addKeyValue("identity", who.value())
+        .log("Rejected registration of service '{}': {}", target.substring(0, slash), reason);
     audit.record(who, "register", target,
         outcome == RegistrationOutcome.PERMISSION_DENIED ? AuditLog.Outcome.DENIED : AuditLog.Outcome.REFUSED,
         status.getCode() + ": " + reason);
