@@ -37,9 +37,11 @@ public record Identity(String value) {
   /**
    * What a registration records as its registrant: empty for {@link #PLAINTEXT} (a lease made without TLS belongs to
    * nobody in particular, and may be adopted by the first authenticated caller allowed to register its service).
+   * {@link #NONE} is not empty: a call that no interceptor saw must not pass the store's ownership checks as a
+   * plaintext caller would.
    */
   public String registrant() {
-    return equals(PLAINTEXT) || equals(NONE) ? "" : value;
+    return equals(PLAINTEXT) ? "" : value;
   }
 
   @Override

@@ -73,4 +73,11 @@ class AccessPolicyTest {
     assertThat(enforcing.hasRole(Identity.NONE, AdminRole.VIEWER)).isFalse();
     assertThat(enforcing.mayFetch(Identity.NONE, "edge")).isFalse();
   }
+
+  @Test
+  void onlyAPlaintextCallerRegistersAsNobodyInParticular() {
+    assertThat(Identity.PLAINTEXT.registrant()).isEmpty();
+    assertThat(Identity.NONE.registrant()).isEqualTo("unauthenticated");
+    assertThat(ORDERS.registrant()).isEqualTo(ORDERS.value());
+  }
 }
