@@ -8,14 +8,24 @@ import java.util.Objects;
  *
  * @param registrant the identity that registered it, which owns its lease (only it may renew, deregister or
  *     register the instance again); empty when it was registered without TLS (nobody in particular)
+ * @param delegatedPrefixes the path prefixes the operator granted the service when it registered: a route inside one
+ *     of them may lie inside another service's prefix (the operator delegated that sub-path), and a regex route may
+ *     begin with one of them. Kept with the registration so that every replica judges its routes alike.
  */
-public record Registration(String service, Instance instance, List<RouteSpec> routes, String registrant) {
+public record Registration(String service, Instance instance, List<RouteSpec> routes, String registrant,
+                           List<String> delegatedPrefixes) {
 
   public Registration {
     Objects.requireNonNull(service, "service");
     Objects.requireNonNull(instance, "instance");
     routes = routes == null ? List.of() : List.copyOf(routes);
     Objects.requireNonNull(registrant, "registrant");
+    delegatedPrefixes = delegatedPrefixes == null ? List.of() : List.copyOf(delegatedPrefixes);
+  }
+
+  /** A registration by {@code registrant} without delegated path prefixes. */
+  public Registration(String service, Instance instance, List<RouteSpec> routes, String registrant) {
+    this(service, instance, routes, registrant, List.of());
   }
 
   /** A registration by nobody in particular (made without TLS). */
@@ -24,6 +34,10 @@ public record Registration(String service, Instance instance, List<RouteSpec> ro
   }
 
   public Registration withRegistrant(String identity) {
-    return new Registration(service, instance, routes, identity);
+    return new Registration(service, instance, routes, identity, delegatedPrefixes);
+  }
+
+  public Registration withDelegatedPrefixes(List<String> prefixes) {
+    return new Registration(service, instance, routes, registrant, prefixes);
   }
 }

@@ -15,6 +15,7 @@ import io.signalbox.registry.v1.RegisterResponse;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.security.AccessControl;
 import io.signalbox.security.AccessPolicy;
+import io.signalbox.security.AccessPolicy.ServiceGrant;
 import io.signalbox.security.AuditLog;
 import io.signalbox.security.Identity;
 import io.signalbox.store.Lease;
@@ -22,6 +23,7 @@ import io.signalbox.store.NotLeaseOwnerException;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.store.RouteConflictException;
 import io.signalbox.store.StoreUnavailableException;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +71,9 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
       refuse(response, who, target, Status.INVALID_ARGUMENT, RegistrationOutcome.INVALID_ARGUMENT, e.getMessage());
       return;
     }
-    Optional<String> outsideGrant = RouteGrants.refusal(registration, access.grant(registration.service()));
+    Optional<ServiceGrant> grant = access.grant(registration.service());
+    registration = registration.withDelegatedPrefixes(grant.map(ServiceGrant::pathPrefixes).orElse(List.of()));
+    Optional<String> outsideGrant = RouteGrants.refusal(registration, grant);
     if (outsideGrant.isPresent()) {
       refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED,
           outsideGrant.get());

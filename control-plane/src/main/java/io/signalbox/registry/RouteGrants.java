@@ -1,5 +1,6 @@
 package io.signalbox.registry;
 
+import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.security.AccessPolicy.ServiceGrant;
@@ -18,7 +19,7 @@ final class RouteGrants {
    */
   static Optional<String> refusal(Registration registration, Optional<ServiceGrant> grant) {
     if (grant.isEmpty()) {
-      return Optional.empty();
+      return regexOutsideOwnPrefixes(registration);
     }
     List<RouteSpec> routes = registration.routes();
     for (int i = 0; i < routes.size(); i++) {
@@ -37,8 +38,31 @@ final class RouteGrants {
       if (grant.get().pathPrefixes().stream().noneMatch(prefix -> route.match().path().within(prefix))) {
         return Optional.of("routes[" + i + "].path: " + route.match().path() + " lies outside the path prefixes "
             + "granted to service '" + registration.service() + "' " + grant.get().pathPrefixes()
-            + (route.match().path().kind() == io.signalbox.model.PathMatch.Kind.REGEX
+            + (route.match().path().kind() == PathMatch.Kind.REGEX
             ? " (a regex route must begin with a literal path inside one of them)" : ""));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Without a grant, a regex route must begin with a literal path inside one of the registration's own prefix
+   * routes: Envoy tries regex routes before every prefix route, so a regex reaching outside what the service serves
+   * anyway could take requests that are not its own.
+   */
+  private static Optional<String> regexOutsideOwnPrefixes(Registration registration) {
+    List<RouteSpec> routes = registration.routes();
+    List<String> ownPrefixes = routes.stream()
+        .map(route -> route.match().path())
+        .filter(path -> path.kind() == PathMatch.Kind.PREFIX)
+        .map(PathMatch::value)
+        .toList();
+    for (int i = 0; i < routes.size(); i++) {
+      PathMatch path = routes.get(i).match().path();
+      if (path.kind() == PathMatch.Kind.REGEX && ownPrefixes.stream().noneMatch(path::within)) {
+        return Optional.of("routes[" + i + "].path.regex: a regex route must begin with a literal path inside one of "
+            + "the registration's prefix routes " + ownPrefixes + " (or a path prefix granted to service '"
+            + registration.service() + "'); '" + path.value() + "' begins with '" + path.guaranteedPrefix() + "'");
       }
     }
     return Optional.empty();

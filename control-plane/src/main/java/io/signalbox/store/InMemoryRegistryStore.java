@@ -3,7 +3,6 @@ package io.signalbox.store;
 import io.signalbox.model.Instance;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
-import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import java.time.Duration;
@@ -39,8 +38,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
   private final TreeMap<String, ServiceState> services = new TreeMap<>();
-  /** Which service owns each (host, match); derived from {@link #services}, kept for the conflict check. */
-  private final Map<RouteKey, String> routeOwners = new HashMap<>();
+  /** The routes each service holds; derived from {@link #services}, kept for the capture check. */
+  private final RouteClaims routeClaims = new RouteClaims();
   /** Services withheld from the served state; a quarantine ends with the service. */
   private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
   /** The revision at which a registration last changed each service. */
@@ -105,9 +104,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return new InMemoryRegistryStore(leasePolicy, System::nanoTime, RegistryJournal.NONE);
   }
 
-  /** @throws RouteConflictException when another service owns one of the registration's routes */
+  /** @throws RouteConflictException when a route of the registration would take another service's requests */
   synchronized void checkRoutesFree(Registration registration) {
-    checkOwnership(registration);
+    routeClaims.check(registration);
   }
 
   /**
@@ -117,20 +116,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
    * @throws RouteConflictException naming the first of those services that claims one of its routes
    */
   static void checkRoutesUnclaimed(Registration registration, List<Registration> claimedFirst) {
-    Map<RouteKey, String> claims = new HashMap<>();
+    RouteClaims claims = new RouteClaims();
     for (Registration earlier : claimedFirst) {
-      for (RouteSpec route : earlier.routes()) {
-        hostsOf(route).forEach(host -> claims.putIfAbsent(new RouteKey(host, route.match()), earlier.service()));
-      }
+      claims.claim(earlier.service(), earlier.routes());
     }
-    for (RouteSpec route : registration.routes()) {
-      for (String host : hostsOf(route)) {
-        String owner = claims.get(new RouteKey(host, route.match()));
-        if (owner != null && !owner.equals(registration.service())) {
-          throw new RouteConflictException(host, route.match().toString(), owner);
-        }
-      }
-    }
+    claims.check(registration);
   }
 
   /** The lease id of a live (service, instance), if any. */
@@ -252,7 +242,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     boolean changed;
     String leaseId;
     synchronized (this) {
-      checkOwnership(registration);
+      routeClaims.check(registration);
       Entry previous = entriesByService.getOrDefault(registration.service(), Map.of())
           .get(registration.instance().id());
       if (previous != null) {
@@ -530,17 +520,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
   }
 
-  private void checkOwnership(Registration registration) {
-    for (RouteSpec route : registration.routes()) {
-      for (String host : hostsOf(route)) {
-        String owner = routeOwners.get(new RouteKey(host, route.match()));
-        if (owner != null && !owner.equals(registration.service())) {
-          throw new RouteConflictException(host, route.match().toString(), owner);
-        }
-      }
-    }
-  }
-
   private boolean remove(Entry entry) {
     journal.remove(entry.leaseId);
     entriesByLease.remove(entry.leaseId);
@@ -561,17 +540,17 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private boolean recompute(String service) {
     List<Entry> live = List.copyOf(entriesByService.getOrDefault(service, Map.of()).values());
     ServiceState before = services.get(service);
-    routeOwners.values().removeIf(service::equals);
+    routeClaims.release(service);
     ServiceState after = null;
     if (!live.isEmpty()) {
       Entry newest = live.stream().max(Comparator.comparingLong(e -> e.sequence)).orElseThrow();
       List<RouteSpec> routes = new ArrayList<>();
       for (RouteSpec route : newest.registration.routes()) {
-        if (hostsOf(route).stream().noneMatch(h -> routeOwners.containsKey(new RouteKey(h, route.match())))) {
+        if (routeClaims.conflict(newest.registration, route).isEmpty()) {
           routes.add(route);
-          hostsOf(route).forEach(h -> routeOwners.put(new RouteKey(h, route.match()), service));
         }
       }
+      routeClaims.claim(service, routes);
       List<Instance> instances = live.stream()
           .filter(e -> !e.drained)
           .map(e -> e.registration.instance())
@@ -595,16 +574,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return true;
   }
 
-  private static List<String> hostsOf(RouteSpec route) {
-    return route.hosts().isEmpty() ? List.of("*") : route.hosts();
-  }
-
 
   private void notifyListeners() {
     listeners.forEach(Runnable::run);
-  }
-
-  private record RouteKey(String host, RouteMatch match) {
   }
 
   private static final class Entry {

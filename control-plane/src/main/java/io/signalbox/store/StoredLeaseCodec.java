@@ -54,6 +54,10 @@ final class StoredLeaseCodec {
     if (!registration.registrant().isEmpty()) {
       node.put("registrant", registration.registrant());
     }
+    if (!registration.delegatedPrefixes().isEmpty()) {
+      ArrayNode delegated = node.putArray("delegatedPrefixes");
+      registration.delegatedPrefixes().forEach(delegated::add);
+    }
     Instance instance = registration.instance();
     ObjectNode instanceNode = node.putObject("instance");
     instanceNode.put("id", instance.id());
@@ -100,7 +104,8 @@ final class StoredLeaseCodec {
     List<RouteSpec> routes = list(node.path("routes"), StoredLeaseCodec::decodeRoute);
     try {
       return new StoredLease(new Registration(text(node, "service"), instance, routes,
-          node.path("registrant").asText("")), text(node, "leaseId"),
+          node.path("registrant").asText(""), list(node.path("delegatedPrefixes"), JsonNode::asText)),
+          text(node, "leaseId"),
           required(node, "sequence").asLong(), Duration.ofMillis(required(node, "ttlMillis").asLong()),
           Instant.parse(text(node, "registeredAt")), Instant.parse(text(node, "expiresAt")),
           node.path("drained").asBoolean(false));

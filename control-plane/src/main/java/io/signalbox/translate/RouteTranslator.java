@@ -27,7 +27,8 @@ import java.util.TreeMap;
  * All services' routes as one RouteConfiguration, which every serving listener shares, with a virtual host per registered host.
  *
  * <p>A route registered without hosts serves every host, so it is also placed in each host's virtual host (Envoy
- * consults only the one virtual host that matches the authority). Within a virtual host routes are ordered by
+ * consults only the one virtual host that matches the authority); likewise a {@code *.example.com} route is placed
+ * in the virtual host of each host below it. Within a virtual host routes are ordered by
  * specificity, because Envoy takes the first match: exact before regex before prefix, longer prefix first, and at an
  * equal match the host-specific route before the any-host one.
  */
@@ -80,6 +81,13 @@ final class RouteTranslator {
       List<PlacedRoute> ordered = new ArrayList<>(routes);
       if (!host.equals(ANY_HOST)) {
         ordered.addAll(anyHostRoutes);
+        // Envoy consults only the most specific virtual host: without its copies, a host below a wildcard would
+        // hide the wildcard's routes (and a registration could take them over by naming such a host).
+        byHost.forEach((wildcard, wildcardRoutes) -> {
+          if (!wildcard.equals(host) && covers(wildcard, host)) {
+            ordered.addAll(wildcardRoutes);
+          }
+        });
       }
       ordered.sort(FIRST_MATCH_ORDER);
       VirtualHost.Builder virtualHost = VirtualHost.newBuilder()
@@ -91,6 +99,11 @@ final class RouteTranslator {
       config.addVirtualHosts(virtualHost);
     });
     return config.build();
+  }
+
+  /** Whether a {@code *.} wildcard host covers {@code host} (a name or a narrower wildcard below it). */
+  private static boolean covers(String wildcard, String host) {
+    return wildcard.startsWith("*.") && host.endsWith(wildcard.substring(1));
   }
 
   /**

@@ -29,6 +29,25 @@ class RouteGrantsTest {
   }
 
   @Test
+  void withoutAGrantARegexMustBeginInsideOneOfTheRegistrationsOwnPrefixes() {
+    Registration regexOnly = users(List.of(), PathMatch.regex("/.*"));
+    assertThat(RouteGrants.refusal(regexOnly, Optional.empty())).get().asString()
+        .startsWith("routes[0].path.regex: a regex route must begin with a literal path inside one of the "
+            + "registration's prefix routes []");
+
+    Registration regexInsideOwnPrefix = new Registration("users", regexOnly.instance(), List.of(
+        RouteSpec.builder(PathMatch.prefix("/users")).build(),
+        RouteSpec.builder(PathMatch.regex("/users/[0-9]+")).build()));
+    assertThat(RouteGrants.refusal(regexInsideOwnPrefix, Optional.empty())).isEmpty();
+
+    Registration regexBesideOwnPrefix = new Registration("users", regexOnly.instance(), List.of(
+        RouteSpec.builder(PathMatch.prefix("/users")).build(),
+        RouteSpec.builder(PathMatch.regex("/users.*")).build()));
+    assertThat(RouteGrants.refusal(regexBesideOwnPrefix, Optional.empty())).get().asString()
+        .contains("'/users.*' begins with '/users'");
+  }
+
+  @Test
   void routesInsideTheGrantedHostsAndPathsPass() {
     assertThat(RouteGrants.refusal(users(List.of("api.example.com"), PathMatch.prefix("/users/v2")),
         Optional.of(USERS))).isEmpty();

@@ -279,16 +279,6 @@ class InMemoryRegistryStoreTest {
     }
 
     @Test
-    void theSamePathWithDifferentConditionsIsAllowed() {
-      register(registration("orders", "o1", prefix("/api")));
-
-      register(registration("canary", "c1", RouteSpec.builder(PathMatch.prefix("/api"))
-          .header(HeaderMatch.exact("x-canary", "1")).build()));
-
-      assertThat(store.state().services()).containsOnlyKeys("canary", "orders");
-    }
-
-    @Test
     void anotherInstanceOfTheOwnerMayRegisterTheSameRoute() {
       register(registration("orders", "o1", prefix("/orders")));
 
@@ -315,20 +305,6 @@ class InMemoryRegistryStoreTest {
       register(registration("billing", "b1", prefix("/orders")));
 
       assertThat(service("billing").routes()).containsExactly(prefix("/orders"));
-    }
-
-    @Test
-    void matchesThatOnlyPrintAlikeAreNotInConflict() {
-      RouteSpec oneHeader = RouteSpec.builder(PathMatch.prefix("/api"))
-          .header(HeaderMatch.exact("x", "1 header y exact 2")).build();
-      RouteSpec twoHeaders = RouteSpec.builder(PathMatch.prefix("/api"))
-          .header(HeaderMatch.exact("x", "1")).header(HeaderMatch.exact("y", "2")).build();
-      assertThat(oneHeader.match()).isNotEqualTo(twoHeaders.match());
-      register(registration("orders", "o1", oneHeader));
-
-      register(registration("billing", "b1", twoHeaders));
-
-      assertThat(store.state().services()).containsOnlyKeys("billing", "orders");
     }
   }
 

@@ -202,6 +202,46 @@ abstract class GatewayEndToEndContract {
     assertThat(HttpProbe.get(gateway.url("/" + owner)).body()).contains("\"service\":\"" + owner + "\"");
   }
 
+  @Test
+  void noOtherServiceCanCaptureRequestsOfARouteAndItsOwnerKeepsAnswering() {
+    String owner = uniqueName("users");
+    gateway.serve(owner, owner + "-1", Routes.prefix("/" + owner));
+    HttpProbe.awaitStatus(gateway.url("/" + owner + "/1"), 200, PROPAGATION);
+    // "/.*" would reach every service of this shared gateway; "/<owner>.*" reaches the owner's only.
+    List<Route.Builder> attempts = List.of(
+        Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/.*")),
+        Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/" + owner + ".*")),
+        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner + "/admin")),
+        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner)).addHosts("127.0.0.1"),
+        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner))
+            .addHeaders(io.signalbox.registry.v1.HeaderMatch.newBuilder().setName("x-canary").setExact("1")),
+        Route.newBuilder().setPath(PathMatch.newBuilder().setExact("/" + owner + "/1")));
+    EchoService attacker = gateway.backend(uniqueName("attacker"), "attacker-1");
+
+    for (Route.Builder attempt : attempts) {
+      RegisterRequest capture = RegisterRequest.newBuilder()
+          .setService(uniqueName("attacker"))
+          .setInstance(Instance.newBuilder().setId("attacker-1").setHost("127.0.0.1").setPort(attacker.port()))
+          .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/")))
+          .addRoutes(attempt)
+          .build();
+
+      assertThatThrownBy(() -> gateway.registryStub().register(capture))
+          .as("capture attempt %s", attempt)
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+            assertThat(e.getStatus().getDescription()).contains(attempt.getPath().getRegex().equals("/.*")
+                ? "would take requests of service '"
+                : "would take requests of service '" + owner + "' (its route host=* prefix /" + owner + ")");
+          });
+      for (String path : List.of("/" + owner, "/" + owner + "/1", "/" + owner + "/admin")) {
+        HttpProbe.Response answer = HttpProbe.get(gateway.url(path), java.util.Map.of("x-canary", "1"));
+        assertThat(answer.status()).as("GET %s after %s", path, attempt).isEqualTo(200);
+        assertThat(answer.body()).contains("\"service\":\"" + owner + "\"");
+      }
+    }
+  }
+
   private void awaitInstances(String service, Set<String> instances) {
     Set<String> answered = new HashSet<>();
     await().atMost(PROPAGATION).untilAsserted(() -> {

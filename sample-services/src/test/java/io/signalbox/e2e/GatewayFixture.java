@@ -118,10 +118,14 @@ final class GatewayFixture implements AutoCloseable {
   }
 
   /** Starts a backend and registers it through the SDK, as a sample service does at startup. */
-  Registration serve(String service, String instanceId, RouteSpec route) {
+  Registration serve(String service, String instanceId, RouteSpec... routes) {
     EchoService backend = backend(service, instanceId);
-    return register(ServiceRegistration.builder(service).instance(instanceId, "127.0.0.1", backend.port())
-        .route(route).build());
+    ServiceRegistration.Builder registration = ServiceRegistration.builder(service)
+        .instance(instanceId, "127.0.0.1", backend.port());
+    for (RouteSpec route : routes) {
+      registration.route(route);
+    }
+    return register(registration.build());
   }
 
   Registration register(ServiceRegistration registration) {

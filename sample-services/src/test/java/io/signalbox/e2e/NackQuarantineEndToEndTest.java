@@ -52,7 +52,7 @@ class NackQuarantineEndToEndTest {
         HttpProbe.awaitStatus(gateway.url("/" + service), 200, REACHES_ENVOY);
       }
 
-      gateway.serve("reports", "reports-1", Routes.regex("/reports" + TOO_LARGE));
+      gateway.serve("reports", "reports-1", Routes.prefix("/reports"), Routes.regex("/reports" + TOO_LARGE));
 
       await().atMost(REACHES_ENVOY).until(() -> admin.service("reports").getStatus()
           == RegistrationStatus.QUARANTINED);
@@ -108,9 +108,9 @@ class NackQuarantineEndToEndTest {
 
       // Paused, the four registrations are published in one snapshot on resume: the pipeline coalesces them.
       admin.stub().pausePushes(PausePushesRequest.getDefaultInstance());
-      gateway.serve("audit", "audit-1", Routes.regex("/audit" + TOO_LARGE));
+      gateway.serve("audit", "audit-1", Routes.prefix("/audit"), Routes.regex("/audit" + TOO_LARGE));
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
-      gateway.serve("chat", "chat-1", Routes.regex("/chat" + TOO_LARGE));
+      gateway.serve("chat", "chat-1", Routes.prefix("/chat"), Routes.regex("/chat" + TOO_LARGE));
       gateway.serve("docs", "docs-1", Routes.prefix("/docs"));
       long historyBefore = gateway.controlPlane().publisher().history().latest(100).size();
       admin.stub().resumePushes(ResumePushesRequest.getDefaultInstance());
