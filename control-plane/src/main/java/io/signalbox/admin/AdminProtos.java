@@ -88,7 +88,8 @@ final class AdminProtos {
           case ADDED -> ServiceChange.Kind.ADDED;
           case REMOVED -> ServiceChange.Kind.REMOVED;
           case MODIFIED -> ServiceChange.Kind.MODIFIED;
-        })));
+        })
+        .setChangedBy(entry.changedBy().getOrDefault(service, ""))));
     return proto.build();
   }
 

@@ -35,6 +35,7 @@ import io.signalbox.admin.v1.UndrainInstanceRequest;
 import io.signalbox.config.PolicyDefaults;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import io.signalbox.security.Identity;
 import io.signalbox.store.NotRegisteredException;
 import io.signalbox.store.Quarantine;
 import io.signalbox.store.RegisteredInstance;
@@ -202,7 +203,8 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       if (evictAfter.isNegative() || evictAfter.compareTo(MAX_EVICT_AFTER) > 0) {
         throw invalid("evict_after: must be between 0 and " + MAX_EVICT_AFTER.toHours() + "h, was " + evictAfter);
       }
-      RegisteredInstance drained = registry.setDrained(key.service(), key.instanceId(), true);
+      RegisteredInstance drained = registry.setDrained(key.service(), key.instanceId(), true,
+          Identity.current().registrant());
       log.info("Admin: drained instance {}/{}{}", key.service(), key.instanceId(),
           evictAfter.isZero() ? "" : "; evicting it in " + evictAfter);
       if (!evictAfter.isZero()) {
@@ -217,7 +219,8 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     answer(response, () -> {
       InstanceKey key = new InstanceKey(required(request.getService(), "service"),
           required(request.getInstanceId(), "instance_id"));
-      RegisteredInstance serving = registry.setDrained(key.service(), key.instanceId(), false);
+      RegisteredInstance serving = registry.setDrained(key.service(), key.instanceId(), false,
+          Identity.current().registrant());
       cancelEviction(key);
       log.info("Admin: undrained instance {}/{}", key.service(), key.instanceId());
       return instance(serving);
@@ -230,7 +233,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       String service = required(request.getService(), "service");
       Optional<String> instanceId = request.getInstanceId().isEmpty() ? Optional.empty()
           : Optional.of(request.getInstanceId());
-      List<String> evicted = registry.evict(service, instanceId);
+      List<String> evicted = registry.evict(service, instanceId, Identity.current().registrant());
       evicted.forEach(id -> cancelEviction(new InstanceKey(service, id)));
       log.info("Admin: evicted {} of service {}", evicted, service);
       return EvictResponse.newBuilder().addAllInstanceIds(evicted).build();

@@ -537,7 +537,8 @@ public final class SignalboxCtl implements Callable<Integer> {
       for (HistoryEntry entry : response.getEntriesList()) {
         List<String> causes = new ArrayList<>();
         entry.getServicesList().forEach(change -> causes.add(change.getService() + " "
-            + change.getKind().name().toLowerCase(Locale.ROOT)));
+            + change.getKind().name().toLowerCase(Locale.ROOT)
+            + (change.getChangedBy().isEmpty() ? "" : " (" + change.getChangedBy() + ")")));
         if (entry.getSettingsChanged()) {
           causes.add("settings");
         }

@@ -687,7 +687,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    * registration order stays, so a drain never changes which registration sets the service's routes.
    */
   @Override
-  public RegisteredInstance setDrained(String service, String instanceId, boolean drained) {
+  public RegisteredInstance setDrained(String service, String instanceId, boolean drained, String by) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       String leaseId = engine.registeredInstance(service, instanceId).leaseId();
       WrittenLease written;
@@ -732,7 +732,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    * instances, so nobody sees half of it evicted.
    */
   @Override
-  public List<String> evict(String service, Optional<String> instanceId) {
+  public List<String> evict(String service, Optional<String> instanceId, String by) {
     java.util.SortedMap<String, String> evicted = engine.leaseIdsOf(service, instanceId);
     EtcdCalls.Committed removed = etcd.commitAll(evicted.values().stream()
         .map(leaseId -> removal(leaseId, Optional.empty())).toList(), "evict " + service);

@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
 public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin, Quarantines {
 
   private static final Logger log = LoggerFactory.getLogger(InMemoryRegistryStore.class);
+  /** How many causes of removed services are kept for the history before they are forgotten at once. */
+  private static final int MAX_REMOVED_CAUSES = 1_000;
 
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
@@ -44,6 +46,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
   /** The revision at which a registration last changed each service. */
   private final Map<String, Long> registeredRevisions = new HashMap<>();
+  /** What last changed each service and who, for the history; see {@link RegistryState#changedBy()}. */
+  private final TreeMap<String, String> changedBy = new TreeMap<>();
+  /** The cause of the change being made under the lock, recorded by {@link #recompute} for what it changes. */
+  private String cause = "";
   private long sequence;
   private long revision;
   private RegistryState cachedState = RegistryState.EMPTY;
@@ -188,6 +194,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(),
             toNanos(lease.expiresAt(), now, nowNanos), lease.registeredAt());
         entry.drained = lease.drained();
+        cause = RegistryState.cause(lease.drained() ? "drain" : "register", registration.registrant());
         instances.put(registration.instance().id(), entry);
         entriesByLease.put(entry.leaseId, entry);
         sequence = Math.max(sequence, lease.sequence());
@@ -197,6 +204,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
           releaseIfRegisteredAnew(registration.service());
         }
       }
+      cause = "lease ended (deregistered, evicted or expired)";
       for (String leaseId : removals) {
         Entry entry = entriesByLease.get(leaseId);
         if (entry != null) {
@@ -243,6 +251,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     String leaseId;
     synchronized (this) {
       routeClaims.check(registration);
+      cause = RegistryState.cause("register", registration.registrant());
       Entry previous = entriesByService.getOrDefault(registration.service(), Map.of())
           .get(registration.instance().id());
       if (previous != null) {
@@ -307,6 +316,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         return false;
       }
       checkLeaseOwner(entry, registrant);
+      cause = RegistryState.cause("deregister", registrant);
       changed = remove(entry);
     }
     journal.sync();
@@ -322,6 +332,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     int expired = 0;
     synchronized (this) {
       long now = nanoClock.getAsLong();
+      cause = "lease expired";
       for (Entry entry : List.copyOf(entriesByLease.values())) {
         if (now - entry.expiresAtNanos >= 0) {
           changed |= remove(entry);
@@ -353,7 +364,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   @Override
-  public RegisteredInstance setDrained(String service, String instanceId, boolean drained) {
+  public RegisteredInstance setDrained(String service, String instanceId, boolean drained, String by) {
     boolean changed;
     RegisteredInstance view;
     synchronized (this) {
@@ -367,6 +378,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
           entry.drained = !drained;
           throw e;
         }
+        cause = RegistryState.cause(drained ? "drain" : "undrain", by);
         recompute(service);
       }
       view = entry.view(nanoClock.getAsLong());
@@ -379,13 +391,14 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   @Override
-  public List<String> evict(String service, Optional<String> instanceId) {
+  public List<String> evict(String service, Optional<String> instanceId, String by) {
     List<String> evicted;
     synchronized (this) {
       List<Entry> entries = instanceId.isPresent()
           ? List.of(liveEntry(service, instanceId.get()))
           : List.copyOf(liveEntries(service).values());
       evicted = entries.stream().map(e -> e.registration.instance().id()).sorted().toList();
+      cause = RegistryState.cause("evict", by);
       // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an eviction.
       entries.forEach(this::remove);
     }
@@ -401,6 +414,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       if (entry == null || !entry.drained || !entry.leaseId.equals(leaseId)) {
         return false;
       }
+      cause = "evict at the end of its drain";
       remove(entry);
     }
     journal.sync();
@@ -427,7 +441,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   @Override
   public synchronized RegistryState state() {
     if (cachedState.revision() != revision) {
-      cachedState = new RegistryState(revision, services);
+      cachedState = new RegistryState(revision, services, changedBy);
     }
     return cachedState;
   }
@@ -440,7 +454,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     if (cachedServedState.revision() != revision) {
       TreeMap<String, ServiceState> served = new TreeMap<>(services);
       served.keySet().removeAll(quarantines.keySet());
-      cachedServedState = new RegistryState(revision, served);
+      cachedServedState = new RegistryState(revision, served, changedBy);
     }
     return cachedServedState;
   }
@@ -560,6 +574,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
     if (Objects.equals(before, after)) {
       return false;
+    }
+    changedBy.put(service, cause);
+    if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
+      changedBy.keySet().removeIf(name -> !services.containsKey(name) && !name.equals(service));
     }
     if (after == null) {
       services.remove(service);

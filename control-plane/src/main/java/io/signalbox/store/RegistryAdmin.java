@@ -17,17 +17,19 @@ public interface RegistryAdmin {
    * Takes an instance out of the registry state the gateway is built from (or puts it back), keeping its lease. The
    * mark lasts as long as the lease: a re-registration of the same instance keeps it, a new lease does not.
    *
+   * @param by the identity of the operator, recorded as the change's cause
    * @throws NotRegisteredException when the service or instance has no live registration
    */
-  RegisteredInstance setDrained(String service, String instanceId, boolean drained);
+  RegisteredInstance setDrained(String service, String instanceId, boolean drained, String by);
 
   /**
    * Deregisters one instance of a service, or all of them.
    *
+   * @param by the identity of the operator, recorded as the change's cause
    * @return the instance ids removed, sorted
    * @throws NotRegisteredException when the service or instance has no live registration
    */
-  List<String> evict(String service, Optional<String> instanceId);
+  List<String> evict(String service, Optional<String> instanceId, String by);
 
   /**
    * Deregisters the instance only if it still holds the given lease and is still drained: the end of a drain's grace

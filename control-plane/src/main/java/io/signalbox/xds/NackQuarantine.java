@@ -376,6 +376,6 @@ public final class NackQuarantine {
         services.put(name, state);
       }
     }
-    return new RegistryState(target.revision(), services);
+    return new RegistryState(target.revision(), services, target.changedBy());
   }
 }

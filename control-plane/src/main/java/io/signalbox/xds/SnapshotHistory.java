@@ -60,12 +60,14 @@ public final class SnapshotHistory {
    *
    * @param changes by short type name ({@link XdsTypes}), only types that changed
    * @param services the services whose state changed since the entry before, by name
+   * @param changedBy what last changed each of those services and who ({@link RegistryState#changedBy()})
    * @param resourceVersions by short type name, then resource name
    * @param initial the first snapshot published, with nothing before it
    */
   public record Entry(String version, Instant publishedAt, long registryRevision, boolean initial,
                       boolean settingsChanged,
                       SortedMap<String, TypeChanges> changes, SortedMap<String, ServiceChange> services,
+                      SortedMap<String, String> changedBy,
                       Map<String, String> typeVersions, Map<String, SortedMap<String, String>> resourceVersions) {
   }
 
@@ -101,9 +103,12 @@ public final class SnapshotHistory {
         changes.put(name, typeChanges);
       }
     }
+    SortedMap<String, ServiceChange> serviceChanges = serviceChanges(before, state);
+    SortedMap<String, String> changedBy = new TreeMap<>();
+    serviceChanges.keySet().forEach(name -> changedBy.put(name, state.changedBy().getOrDefault(name, "")));
     Entry entry = new Entry(snapshot.version(), at, state.revision(), before == null, settingsChanged,
-        Collections.unmodifiableSortedMap(changes), serviceChanges(before, state), Map.copyOf(typeVersions),
-        Map.copyOf(versions));
+        Collections.unmodifiableSortedMap(changes), serviceChanges, Collections.unmodifiableSortedMap(changedBy),
+        Map.copyOf(typeVersions), Map.copyOf(versions));
     synchronized (this) {
       entries.addFirst(entry);
       while (entries.size() > capacity) {

@@ -431,7 +431,7 @@ class AdminApiTest {
                   .anyMatch(s -> s.getService().equals("hist-a"))).findFirst(), Optional::isPresent).orElseThrow();
 
       assertThat(entry.getServicesList()).contains(ServiceChange.newBuilder().setService("hist-a")
-          .setKind(ServiceChange.Kind.ADDED).build());
+          .setKind(ServiceChange.Kind.ADDED).setChangedBy("register by a plaintext caller").build());
       assertThat(entry.getChangesList()).anySatisfy(changes -> {
         assertThat(changes.getType()).isEqualTo("clusters");
         assertThat(changes.getAddedList()).contains("svc-hist-a");

@@ -1,6 +1,7 @@
 package io.signalbox.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -25,6 +26,7 @@ import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -168,6 +170,17 @@ class SignalboxCtlMutualTlsTest {
     assertThat(audit).anySatisfy(line -> assertThat(line).contains(OPERATOR, "admin.Evict", "\"OK\""));
     assertThat(audit).anySatisfy(line -> assertThat(line)
         .contains("spiffe://signalbox.local/service/orders", "\"register\"", "orders/orders-1", "\"OK\""));
+  }
+
+  @Test
+  void historyNamesTheIdentityThatCausedEachSnapshotChange() throws IOException {
+    register(client("spiffe://signalbox.local/service/invoices", 14), "invoices", "invoices-1");
+    List<String> operator = client(OPERATOR, 12);
+    assertThat(ctl(operator, "evict", "invoices").exitCode()).isEqualTo(SignalboxCtl.EXIT_OK);
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(ctl(operator, "history").out())
+        .contains("invoices removed (evict by " + OPERATOR + ")")
+        .contains("invoices added (register by spiffe://signalbox.local/service/invoices)"));
   }
 
   @Test

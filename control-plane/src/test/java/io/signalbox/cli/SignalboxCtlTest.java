@@ -156,7 +156,8 @@ class SignalboxCtlTest {
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).containsPattern("(?m)^VERSION +PUBLISHED +CAUSE +CHANGES");
-      assertThat(run.out()).containsPattern("orders added +clusters \\+1, endpoints \\+1, routes ~1");
+      assertThat(run.out()).containsPattern(
+          "orders added \\(register by a plaintext caller\\) +clusters \\+1, endpoints \\+1, routes ~1");
       assertThat(run.out()).containsPattern("(?m) start +listeners \\+1, routes \\+1$");
     }
 

@@ -194,7 +194,7 @@ class EtcdRegistrationBatchTest {
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 1);
     b.endWatchForTest();
-    a.setDrained("orders", "o1", true);
+    a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
     List<Registration> registrations = new ArrayList<>();
     for (int i = 0; i < 16; i++) {

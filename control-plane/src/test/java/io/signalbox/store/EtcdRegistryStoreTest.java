@@ -142,7 +142,7 @@ class EtcdRegistryStoreTest {
     a.register(registration("orders", "o2", "/orders/v2"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
-    assertThat(b.setDrained("orders", "o1", true).drained()).isTrue();
+    assertThat(b.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test").drained()).isTrue();
     await().atMost(Duration.ofSeconds(1)).until(() -> a.state().services().get("orders").instances().size() == 1);
     // The drain keeps o1's registration order: o2, registered later, still sets the routes.
     assertThat(a.state().services()).isEqualTo(b.state().services());
@@ -155,9 +155,9 @@ class EtcdRegistryStoreTest {
     assertThat(b.engine().registeredInstances()).filteredOn(i -> i.instance().id().equals("o1"))
         .extracting(RegisteredInstance::drained).containsExactly(true);
 
-    assertThat(a.evict("orders", Optional.empty())).containsExactly("o1", "o2");
+    assertThat(a.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test")).containsExactly("o1", "o2");
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().isEmpty());
-    assertThatThrownBy(() -> b.setDrained("orders", "o1", false)).isInstanceOf(NotRegisteredException.class);
+    assertThatThrownBy(() -> b.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test")).isInstanceOf(NotRegisteredException.class);
   }
 
   @Test
@@ -248,7 +248,7 @@ class EtcdRegistryStoreTest {
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 2);
     b.endWatchForTest();
 
-    a.setDrained("orders", "o1", true);
+    a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
     assertThatThrownBy(() -> b.register(registration("orders", "o1", "/orders"), Optional.empty()))
         .as("b cannot catch up without its watch").isInstanceOf(StoreUnavailableException.class);
 
@@ -381,8 +381,8 @@ class EtcdRegistryStoreTest {
       reaperB.tick();
       assertThat(reaperB.paused()).isTrue();
       // An operator evicts two orders instances: 2 of 3 expired is within the floor, so expiry resumes.
-      b.evict("orders", Optional.of("o0"));
-      b.evict("orders", Optional.of("o1"));
+      b.evict("orders", Optional.of("o0"), "spiffe://signalbox.local/operator/test");
+      b.evict("orders", Optional.of("o1"), "spiffe://signalbox.local/operator/test");
       await().atMost(Duration.ofSeconds(1)).until(() -> a.leaseCounts().equals(new RegistryStore.LeaseCounts(3, 2)));
       reaperA.tick();
 

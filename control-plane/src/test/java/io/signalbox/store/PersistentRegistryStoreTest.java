@@ -78,7 +78,7 @@ class PersistentRegistryStoreTest {
       Lease orders2 = before.register(registration("orders", "orders-2", fullRoute()), Optional.of(Duration.ofMinutes(1)));
       before.register(registration("users", "users-1", RouteSpec.builder(PathMatch.exact("/users")).build()),
           Optional.empty());
-      before.setDrained("orders", "orders-2", true);
+      before.setDrained("orders", "orders-2", true, "spiffe://signalbox.local/operator/test");
       List<RegisteredInstance> registered = before.registeredInstances();
       // No clean shutdown: the journal's close writes nothing, exactly like a crash.
       closeJournalOf(before);
@@ -118,7 +118,7 @@ class PersistentRegistryStoreTest {
       before.register(registration("c", "1"), Optional.of(Duration.ofSeconds(1)));
       before.register(registration("d", "1"), Optional.of(Duration.ofMinutes(5)));
       before.deregister(gone.id());
-      before.evict("b", Optional.empty());
+      before.evict("b", Optional.empty(), "spiffe://signalbox.local/operator/test");
       now.addAndGet(Duration.ofSeconds(2).toNanos());
       assertThat(before.expireLeases()).isEqualTo(1);
       closeJournalOf(before);

@@ -95,7 +95,7 @@ class QuarantineStoreTest {
     register("search", "s2", "/search");
     quarantine("search");
 
-    store.setDrained("search", "s2", true);
+    store.setDrained("search", "s2", true, "spiffe://signalbox.local/operator/test");
 
     assertThat(store.quarantined()).containsOnlyKeys("search");
   }

@@ -79,7 +79,7 @@ class RegistryAdminTest {
       register("orders", "o2", "/orders");
       int before = changes.get();
 
-      RegisteredInstance drained = store.setDrained("orders", "o1", true);
+      RegisteredInstance drained = store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
       assertThat(drained.drained()).isTrue();
       assertThat(servingIds("orders")).containsExactly("o2");
@@ -92,7 +92,7 @@ class RegistryAdminTest {
     void aServiceWhoseInstancesAreAllDrainedKeepsItsRoutesAndTheirOwnership() {
       register("orders", "o1", "/orders");
 
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
       ServiceState orders = store.state().services().get("orders");
       assertThat(orders.instances()).isEmpty();
@@ -103,7 +103,7 @@ class RegistryAdminTest {
     @Test
     void reRegisteringWhileDrainedStaysDrained() {
       register("orders", "o1", "/orders");
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
       register("orders", "o1", "/orders");
 
@@ -113,7 +113,7 @@ class RegistryAdminTest {
     @Test
     void theDrainEndsWithTheLease() {
       Lease lease = register("orders", "o1", "/orders");
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
       store.deregister(lease.id());
 
       register("orders", "o1", "/orders");
@@ -124,9 +124,9 @@ class RegistryAdminTest {
     @Test
     void undrainingPutsTheInstanceBack() {
       register("orders", "o1", "/orders");
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
-      store.setDrained("orders", "o1", false);
+      store.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test");
 
       assertThat(servingIds("orders")).containsExactly("o1");
     }
@@ -134,11 +134,11 @@ class RegistryAdminTest {
     @Test
     void drainingTwiceChangesNothingTheSecondTime() {
       register("orders", "o1", "/orders");
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
       RegistryState state = store.state();
       int before = changes.get();
 
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
       assertThat(store.state()).isSameAs(state);
       assertThat(changes.get()).isEqualTo(before);
@@ -148,9 +148,9 @@ class RegistryAdminTest {
     void unknownServicesAndInstancesAreNamed() {
       register("orders", "o1", "/orders");
 
-      assertThatThrownBy(() -> store.setDrained("billing", "b1", true))
+      assertThatThrownBy(() -> store.setDrained("billing", "b1", true, "spiffe://signalbox.local/operator/test"))
           .isInstanceOf(NotRegisteredException.class).hasMessage("service 'billing' is not registered");
-      assertThatThrownBy(() -> store.setDrained("orders", "o9", true))
+      assertThatThrownBy(() -> store.setDrained("orders", "o9", true, "spiffe://signalbox.local/operator/test"))
           .isInstanceOf(NotRegisteredException.class)
           .hasMessage("instance 'o9' of service 'orders' is not registered");
     }
@@ -166,7 +166,7 @@ class RegistryAdminTest {
       register("users", "u1", "/users");
       int before = changes.get();
 
-      List<String> evicted = store.evict("orders", Optional.empty());
+      List<String> evicted = store.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test");
 
       assertThat(evicted).containsExactly("o1", "o2");
       assertThat(store.state().services()).containsOnlyKeys("users");
@@ -178,7 +178,7 @@ class RegistryAdminTest {
       Lease o1 = register("orders", "o1", "/orders");
       register("orders", "o2", "/orders");
 
-      assertThat(store.evict("orders", Optional.of("o1"))).containsExactly("o1");
+      assertThat(store.evict("orders", Optional.of("o1"), "spiffe://signalbox.local/operator/test")).containsExactly("o1");
 
       assertThat(servingIds("orders")).containsExactly("o2");
       assertThat(store.renew(o1.id())).as("the evicted lease is gone").isEmpty();
@@ -189,8 +189,8 @@ class RegistryAdminTest {
       register("orders", "o1", "/orders");
       RegistryState state = store.state();
 
-      assertThatThrownBy(() -> store.evict("orders", Optional.of("o9"))).isInstanceOf(NotRegisteredException.class);
-      assertThatThrownBy(() -> store.evict("billing", Optional.empty())).isInstanceOf(NotRegisteredException.class);
+      assertThatThrownBy(() -> store.evict("orders", Optional.of("o9"), "spiffe://signalbox.local/operator/test")).isInstanceOf(NotRegisteredException.class);
+      assertThatThrownBy(() -> store.evict("billing", Optional.empty(), "spiffe://signalbox.local/operator/test")).isInstanceOf(NotRegisteredException.class);
 
       assertThat(store.state()).isSameAs(state);
     }
@@ -198,14 +198,14 @@ class RegistryAdminTest {
     @Test
     void theEndOfAGracePeriodEvictsOnlyTheSameLeaseStillDrained() {
       Lease first = register("orders", "o1", "/orders");
-      store.setDrained("orders", "o1", true);
-      store.setDrained("orders", "o1", false);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
+      store.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test");
       assertThat(store.evictIfStillDrained("orders", "o1", first.id())).as("undrained meanwhile").isFalse();
 
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
       store.deregister(first.id());
       Lease second = register("orders", "o1", "/orders");
-      store.setDrained("orders", "o1", true);
+      store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
       assertThat(store.evictIfStillDrained("orders", "o1", first.id())).as("registered anew meanwhile").isFalse();
 
       assertThat(store.evictIfStillDrained("orders", "o1", second.id())).isTrue();

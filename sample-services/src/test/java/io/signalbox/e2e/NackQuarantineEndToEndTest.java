@@ -61,7 +61,7 @@ class NackQuarantineEndToEndTest {
           .containsPattern("regex '/reports/\\(ab\\|cd\\|ef\\|gh\\)\\{30}' RE2 program size of \\d{3} > max program "
               + "size of 100 set for the error level threshold");
       assertThat(reports.getInstancesList()).as("the registry keeps it").hasSize(1);
-      assertThat(reports.getRoutesList()).hasSize(1);
+      assertThat(reports.getRoutesList()).hasSize(2);
 
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
       HttpProbe.awaitStatus(gateway.url("/billing"), 200, REACHES_ENVOY);
