@@ -26,7 +26,7 @@ import io.signalbox.store.RegisteredInstance;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotHistory;
-import io.signalbox.xds.XdsTypes;
+import io.signalbox.envoy.XdsTypes;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.SortedMap;

@@ -47,7 +47,7 @@ import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotHistory;
 import io.signalbox.xds.SnapshotPublisher;
-import io.signalbox.xds.XdsTypes;
+import io.signalbox.envoy.XdsTypes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.signalbox.config;
 
+import io.signalbox.security.SecretValue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;

@@ -1,5 +1,6 @@
 package io.signalbox.config;
 
+import io.signalbox.security.SecretValue;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;

@@ -16,7 +16,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.signalbox.xds.XdsTypes;
+import io.signalbox.envoy.XdsTypes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

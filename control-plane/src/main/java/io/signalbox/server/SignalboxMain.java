@@ -9,7 +9,7 @@ import io.signalbox.store.StoreUnreadableException;
 import io.signalbox.config.DurationText;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.InvalidSettingsException;
-import io.signalbox.config.SecretValue;
+import io.signalbox.security.SecretValue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

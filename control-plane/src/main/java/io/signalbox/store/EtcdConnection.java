@@ -1,6 +1,6 @@
 package io.signalbox.store;
 
-import io.signalbox.config.SecretValue;
+import io.signalbox.security.SecretValue;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.signalbox.config.GatewaySettings;

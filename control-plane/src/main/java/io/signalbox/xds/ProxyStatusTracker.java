@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.core.v3.Node;

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;

@@ -3,7 +3,7 @@ package io.signalbox.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.Client;
-import io.signalbox.config.SecretValue;
+import io.signalbox.security.SecretValue;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.testing.EtcdProcess;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import io.signalbox.envoy.XdsTypes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

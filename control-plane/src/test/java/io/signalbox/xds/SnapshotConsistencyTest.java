@@ -6,7 +6,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.config.CertificateSpec;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.ListenerSpec;
-import io.signalbox.config.SecretValue;
+import io.signalbox.security.SecretValue;
 import io.signalbox.model.RegistryState;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;

@@ -1,4 +1,4 @@
-package io.signalbox.xds;
+package io.signalbox.envoy;
 
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;

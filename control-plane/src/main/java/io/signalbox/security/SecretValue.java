@@ -1,4 +1,4 @@
-package io.signalbox.config;
+package io.signalbox.security;
 
 import java.util.Objects;
 
