@@ -9,10 +9,18 @@ import java.util.Objects;
  * @param maxRoutesPerService routes one registration may declare
  * @param maxRequestHeadersKb Envoy rejects requests with larger headers (431)
  * @param upstreamConnectTimeout how long Envoy waits to connect to an instance before trying another
+ * @param maxRegexProgramSize the largest RE2 program a registered regex may compile to: Envoy's own limit
+ *     ({@code re2.max_program_size.error_level}, 100 unless its runtime says otherwise), so that Envoy never refuses
+ *     a registration Signalbox accepted
  */
-public record GatewayLimits(int maxRoutesPerService, int maxRequestHeadersKb, Duration upstreamConnectTimeout) {
+public record GatewayLimits(int maxRoutesPerService, int maxRequestHeadersKb, Duration upstreamConnectTimeout,
+                            int maxRegexProgramSize) {
 
-  public static final GatewayLimits DEFAULT = new GatewayLimits(100, 60, Duration.ofSeconds(1));
+  /** Envoy's default {@code re2.max_program_size.error_level}. */
+  public static final int ENVOY_MAX_REGEX_PROGRAM_SIZE = 100;
+
+  public static final GatewayLimits DEFAULT = new GatewayLimits(100, 60, Duration.ofSeconds(1),
+      ENVOY_MAX_REGEX_PROGRAM_SIZE);
 
   public GatewayLimits {
     Objects.requireNonNull(upstreamConnectTimeout, "upstreamConnectTimeout");

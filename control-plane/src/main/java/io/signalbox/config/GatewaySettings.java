@@ -65,6 +65,11 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
       public int maxRoutesPerService() {
         return current.get().limits().maxRoutesPerService();
       }
+
+      @Override
+      public int maxRegexProgramSize() {
+        return current.get().limits().maxRegexProgramSize();
+      }
     };
   }
 

@@ -53,6 +53,8 @@ public final class GatewaySettingsLoader {
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?");
   /** Envoy's own ceiling for max_request_headers_kb. */
   private static final int MAX_REQUEST_HEADERS_KB = 8192;
+  /** Beyond this even an estimate-checked regex costs noticeable CPU per registration. */
+  static final int MAX_REGEX_PROGRAM_SIZE = 10_000;
 
   private GatewaySettingsLoader() {
   }
@@ -349,7 +351,11 @@ public final class GatewaySettingsLoader {
           headers + " is out of range 1-" + MAX_REQUEST_HEADERS_KB);
       Duration connect = format.upstreamConnectTimeout == null ? defaults.upstreamConnectTimeout()
           : positiveDuration("limits.upstreamConnectTimeout", format.upstreamConnectTimeout);
-      return new GatewayLimits(routes, headers, connect);
+      int regexProgram = format.maxRegexProgramSize == null ? defaults.maxRegexProgramSize()
+          : format.maxRegexProgramSize;
+      check(regexProgram >= 10 && regexProgram <= MAX_REGEX_PROGRAM_SIZE, "limits.maxRegexProgramSize",
+          regexProgram + " is out of range 10-" + MAX_REGEX_PROGRAM_SIZE);
+      return new GatewayLimits(routes, headers, connect, regexProgram);
     }
 
     private static RateLimitServiceSpec rateLimitService(SettingsFileFormat.RateLimitService format) {

@@ -66,6 +66,7 @@ final class SettingsFileFormat {
     public Integer maxRoutesPerService;
     public Integer maxRequestHeadersKb;
     public String upstreamConnectTimeout;
+    public Integer maxRegexProgramSize;
   }
 
   static final class RateLimitService {

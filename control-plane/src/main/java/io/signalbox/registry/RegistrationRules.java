@@ -24,12 +24,23 @@ public interface RegistrationRules {
       public int maxRoutesPerService() {
         return maxRoutesPerService;
       }
+
+      @Override
+      public int maxRegexProgramSize() {
+        return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
+      }
     };
   }
+
+  /** Envoy's default limit on a regex's RE2 program ({@code re2.max_program_size.error_level}). */
+  int DEFAULT_MAX_REGEX_PROGRAM_SIZE = 100;
 
   /** Names of the JWT providers a route's auth policy may name. */
   Set<String> jwtProviders();
 
   /** Routes one registration may declare, at most {@link RegistrationValidator#MAX_ROUTES}. */
   int maxRoutesPerService();
+
+  /** The largest RE2 program (estimated by {@link RegexProgramSize}) a path or header regex may compile to. */
+  int maxRegexProgramSize();
 }

@@ -199,9 +199,14 @@ public final class RegistrationValidator {
     return value;
   }
 
-  private static String regex(String field, String value) {
+  private String regex(String field, String value) {
     check(!value.isEmpty(), field, "is empty");
     check(value.length() <= MAX_PATH_LENGTH, field, "is longer than " + MAX_PATH_LENGTH + " characters");
+    // Priced before it is compiled: compiling is what a hostile regex makes expensive.
+    int limit = rules.maxRegexProgramSize();
+    long size = RegexProgramSize.estimate(value, limit);
+    check(size <= limit, field, "'" + abbreviate(value) + "' compiles to " + (size > limit ? "more than " + limit
+        : size) + " RE2 instructions; Envoy accepts at most " + limit + " (limits.maxRegexProgramSize)");
     try {
       Pattern.compile(value);
     } catch (PatternSyntaxException e) {
@@ -219,7 +224,7 @@ public final class RegistrationValidator {
     return host;
   }
 
-  private static HeaderMatch header(String field, io.signalbox.registry.v1.HeaderMatch proto) {
+  private HeaderMatch header(String field, io.signalbox.registry.v1.HeaderMatch proto) {
     check(HEADER_NAME.matcher(proto.getName()).matches(), field + ".name",
         "'" + abbreviate(proto.getName()) + "' is not a lowercase HTTP header name");
     return switch (proto.getKindCase()) {

@@ -84,6 +84,7 @@ class GatewaySettingsLoaderTest {
             maxRoutesPerService: 20
             maxRequestHeadersKb: 96
             upstreamConnectTimeout: 250ms
+            maxRegexProgramSize: 300
           rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms}
           """);
 
@@ -95,7 +96,7 @@ class GatewaySettingsLoaderTest {
       assertThat(settings.defaults()).isEqualTo(new PolicyDefaults(
           Optional.of(new AuthRequirement("corp", java.util.List.of("read"), null, null)),
           Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)), RateLimit.FailureMode.DENY));
-      assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250)));
+      assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250), 300));
       assertThat(settings.rateLimitService()).isEqualTo(new RateLimitServiceSpec(
           Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50)));
     }

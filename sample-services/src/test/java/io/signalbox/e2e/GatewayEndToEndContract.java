@@ -183,6 +183,29 @@ abstract class GatewayEndToEndContract {
   }
 
   @Test
+  void aRegexThatWouldCostGigabytesToCompileIsRefusedAtOnceAndNothingElseChanges() {
+    String bystander = uniqueName("bystander");
+    gateway.serve(bystander, bystander + "-1", Routes.prefix("/" + bystander));
+    HttpProbe.awaitStatus(gateway.url("/" + bystander), 200, PROPAGATION);
+    RegisterRequest hostile = RegisterRequest.newBuilder()
+        .setService(uniqueName("hostile"))
+        .setInstance(Instance.newBuilder().setId("hostile-1").setHost("127.0.0.1").setPort(8080))
+        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/hostile")))
+        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/hostile/((a{1000}){1000}){1000}")))
+        .build();
+
+    // The stub's deadline is 5 s; before regexes were priced, this call never answered and the process grew to GBs.
+    assertThatThrownBy(() -> gateway.registryStub().register(hostile))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith("routes[1].path.regex: ")
+              .contains("RE2 instructions; Envoy accepts at most 100");
+        });
+    assertThat(HttpProbe.get(gateway.url("/hostile")).status()).isEqualTo(404);
+    assertThat(HttpProbe.get(gateway.url("/" + bystander)).status()).isEqualTo(200);
+  }
+
+  @Test
   void aRouteOwnedByAnotherServiceIsRefusedNamingTheOwner() {
     String owner = uniqueName("owner");
     gateway.serve(owner, owner + "-1", Routes.prefix("/" + owner));

@@ -14,6 +14,7 @@ import io.signalbox.admin.v1.ResumePushesRequest;
 import io.signalbox.admin.v1.Service;
 import io.signalbox.cli.SignalboxCtl;
 import io.signalbox.client.Routes;
+import io.signalbox.config.GatewayLimits;
 import io.signalbox.testing.SignalboxCtlRun;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -38,12 +39,22 @@ class NackQuarantineEndToEndTest {
 
   /** Passes RE2/J; behind "/reports" Envoy 1.40 says "RE2 program size of 313 > max program size of 100". */
   private static final String TOO_LARGE = "/(ab|cd|ef|gh){30}";
+
+  /**
+   * Signalbox refuses a regex over Envoy's program-size limit at registration; an operator who raised Signalbox's
+   * limit above Envoy's (limits.maxRegexProgramSize) lets such a regex reach Envoy, which rejects it.
+   */
+  private static GatewayFixture startAllowingRegexesEnvoyRefuses(EnvoyProcess.XdsMode mode) {
+    return GatewayFixture.startWithSettings(mode, settings -> settings.limits(new GatewayLimits(
+        GatewayLimits.DEFAULT.maxRoutesPerService(), GatewayLimits.DEFAULT.maxRequestHeadersKb(),
+        GatewayLimits.DEFAULT.upstreamConnectTimeout(), 1_000)));
+  }
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(15);
 
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
   void aRegistrationEnvoyRejectsIsQuarantinedAndLaterRegistrationsStillReachEnvoy(EnvoyProcess.XdsMode mode) {
-    try (GatewayFixture gateway = GatewayFixture.start(mode);
+    try (GatewayFixture gateway = startAllowingRegexesEnvoyRefuses(mode);
          Admin admin = new Admin(gateway)) {
       for (String service : List.of("catalog", "orders", "users")) {
         gateway.serve(service, service + "-1", Routes.prefix("/" + service));
@@ -101,7 +112,7 @@ class NackQuarantineEndToEndTest {
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
   void aBurstWithTwoRejectedRegistrationsIsBisectedAndOnlyThoseTwoAreQuarantined(EnvoyProcess.XdsMode mode) {
-    try (GatewayFixture gateway = GatewayFixture.start(mode);
+    try (GatewayFixture gateway = startAllowingRegexesEnvoyRefuses(mode);
          Admin admin = new Admin(gateway)) {
       gateway.serve("catalog", "catalog-1", Routes.prefix("/catalog"));
       HttpProbe.awaitStatus(gateway.url("/catalog"), 200, REACHES_ENVOY);
