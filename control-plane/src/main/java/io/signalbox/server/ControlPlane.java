@@ -22,6 +22,7 @@ import io.signalbox.security.IdentityInterceptor;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdRegistryStore;
 import io.signalbox.store.InMemoryRegistryStore;
+import io.signalbox.store.LeaseClock;
 import io.signalbox.store.LeaseReaper;
 import io.signalbox.store.MvStoreJournal;
 import io.signalbox.store.RegistryJournal;
@@ -39,6 +40,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -65,6 +67,8 @@ public final class ControlPlane implements AutoCloseable {
   private final RegistryStore registry;
   private final EtcdRegistryStore etcd;
   private final LeaseReaper reaper;
+  /** Lease time that stops while this process is stalled, so a stall extends leases instead of expiring them. */
+  private final LeaseClock leaseClock = LeaseClock.start(Duration.ofMillis(100), Duration.ofSeconds(1));
   private final SnapshotPublisher publisher;
   private final XdsCallbacks callbacks;
   private final Server server;
@@ -132,7 +136,7 @@ public final class ControlPlane implements AutoCloseable {
         throw e;
       }
       try {
-        this.store = InMemoryRegistryStore.restore(config.leasePolicy(), journal, config.leaseGrace());
+        this.store = InMemoryRegistryStore.restore(config.leasePolicy(), leaseClock, journal, config.leaseGrace());
       } catch (RuntimeException e) {
         journal.close();
         closeEarly();
@@ -262,6 +266,7 @@ public final class ControlPlane implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     reaper.close();
+    leaseClock.close();
     publisher.close();
     journal.close();
     if (etcd != null) {
@@ -293,6 +298,7 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void closeEarly() {
+    leaseClock.close();
     if (settingsWatcher != null) {
       settingsWatcher.close();
     }

@@ -81,8 +81,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return restore(leasePolicy, System::nanoTime, journal, grace);
   }
 
-  static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock, RegistryJournal journal,
-                                       Optional<Duration> grace) {
+  /** As {@link #restore(LeasePolicy, RegistryJournal, Optional)}, with leases aging on {@code nanoClock}. */
+  public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock,
+                                              RegistryJournal journal, Optional<Duration> grace) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(leasePolicy, nanoClock, journal);
     List<StoredLease> stored = new ArrayList<>(journal.load());
     stored.sort(Comparator.comparingLong(StoredLease::sequence));
