@@ -1,6 +1,7 @@
 package io.signalbox.bench;
 
 import com.google.protobuf.Duration;
+import io.signalbox.testing.LoopbackUpstreams;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.RSASSASigner;
@@ -74,7 +75,7 @@ final class PolicyThroughput implements Callable<Integer> {
     RSAKey key = new RSAKeyGenerator(2048).keyID("bench").generate();
     try (Cleanup cleanup = new Cleanup()) {
       int gatewayPort = FreePorts.allocate();
-      GatewaySettings settings = GatewaySettings.plaintext("127.0.0.1", gatewayPort).toBuilder()
+      GatewaySettings settings = LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)).toBuilder()
           .jwtProvider(new JwtProviderSpec("bench", "https://bench.signalbox.local", List.of("bench"),
               new JwtProviderSpec.InlineJwks(new JWKSet(key.toPublicJWK()).toString()), false))
           .build();

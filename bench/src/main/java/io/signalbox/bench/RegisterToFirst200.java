@@ -1,6 +1,7 @@
 package io.signalbox.bench;
 
 import com.google.protobuf.Duration;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -107,7 +108,7 @@ final class RegisterToFirst200 implements Callable<Integer> {
       ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
           .grpcAddress("127.0.0.1")
           .grpcPort(0)
-          .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+          .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
           .publishQuietPeriod(java.time.Duration.ofMillis(quietMs))
           .publishMaxDelay(java.time.Duration.ofMillis(maxDelayMs))
           .stageTimeout(java.time.Duration.ofMillis(stageTimeoutMs))

@@ -2,6 +2,7 @@ package io.signalbox.config;
 
 import io.signalbox.security.AccessPolicy;
 import io.signalbox.registry.RegistrationRules;
+import io.signalbox.registry.UpstreamAddressPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,13 +21,15 @@ import java.util.function.Supplier;
  * @param listeners in the order the operator declared them
  * @param certificates in the order declared; the first is the default for clients without a matching SNI name
  * @param jwtProviders by name
+ * @param upstreams where registered instances may point (loopback, link-local and Envoy's admin port are refused
+ *     unless allowed)
  * @param access who may register which services, fetch which node groups and use the admin API; not an input of
  *     translation (the translator ignores it), but loaded and reloaded with the rest of the operator's settings
  */
 public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec> certificates,
                               SortedMap<String, JwtProviderSpec> jwtProviders, PolicyDefaults defaults,
                               GatewayLimits limits, RateLimitServiceSpec rateLimitService,
-                              AccessPolicy access) {
+                              AccessPolicy access, UpstreamAddressPolicy upstreams) {
 
   /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
   public static final String DEFAULT_LISTENER = "http";
@@ -70,6 +73,11 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
       public int maxRegexProgramSize() {
         return current.get().limits().maxRegexProgramSize();
       }
+
+      @Override
+      public UpstreamAddressPolicy upstreams() {
+        return current.get().upstreams();
+      }
     };
   }
 
@@ -86,7 +94,8 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     listeners.forEach(builder::listener);
     certificates.forEach(builder::certificate);
     jwtProviders.values().forEach(builder::jwtProvider);
-    return builder.defaults(defaults).limits(limits).rateLimitService(rateLimitService).access(access);
+    return builder.defaults(defaults).limits(limits).rateLimitService(rateLimitService).access(access)
+        .upstreams(upstreams);
   }
 
   /** Builds settings; everything is optional, but a gateway without listeners serves nothing. */
@@ -98,6 +107,7 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     private GatewayLimits limits = GatewayLimits.DEFAULT;
     private RateLimitServiceSpec rateLimitService = RateLimitServiceSpec.BUILT_IN;
     private AccessPolicy access = AccessPolicy.DEFAULT;
+    private UpstreamAddressPolicy upstreams = UpstreamAddressPolicy.DEFAULT;
 
     /** Adds a listener, or replaces the one of the same name. */
     public Builder listener(ListenerSpec listener) {
@@ -140,9 +150,14 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
       return this;
     }
 
+    public Builder upstreams(UpstreamAddressPolicy policy) {
+      this.upstreams = policy;
+      return this;
+    }
+
     public GatewaySettings build() {
       return new GatewaySettings(List.copyOf(listeners.values()), certificates, new TreeMap<>(jwtProviders),
-          defaults, limits, rateLimitService, access);
+          defaults, limits, rateLimitService, access, upstreams);
     }
   }
 }

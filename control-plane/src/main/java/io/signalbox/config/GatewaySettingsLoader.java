@@ -16,6 +16,8 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
+import io.signalbox.registry.Cidr;
+import io.signalbox.registry.UpstreamAddressPolicy;
 import io.signalbox.registry.InvalidFieldException;
 import io.signalbox.registry.PolicyValidator;
 import io.signalbox.registry.v1.AuthPolicy;
@@ -31,6 +33,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -183,7 +186,35 @@ public final class GatewaySettingsLoader {
         settings.rateLimitService(rateLimitService(format.rateLimitService));
       }
       settings.access(AccessSettingsReader.read(format.access));
+      if (format.upstreams != null) {
+        settings.upstreams(upstreams(format.upstreams));
+      }
       return settings.build();
+    }
+
+    private static UpstreamAddressPolicy upstreams(SettingsFileFormat.Upstreams format) {
+      List<Cidr> allowed = cidrs("upstreams.allowCidrs", format.allowCidrs);
+      List<Cidr> denied = cidrs("upstreams.denyCidrs", format.denyCidrs);
+      List<Integer> ports = format.denyPorts == null
+          ? List.copyOf(UpstreamAddressPolicy.DEFAULT.deniedPorts()) : format.denyPorts;
+      for (int i = 0; i < ports.size(); i++) {
+        Integer port = ports.get(i);
+        check(port != null && port >= 1 && port <= 65535, "upstreams.denyPorts[" + i + "]",
+            port + " is not a port (1-65535)");
+      }
+      return new UpstreamAddressPolicy(allowed, denied, Set.copyOf(ports));
+    }
+
+    private static List<Cidr> cidrs(String field, List<String> texts) {
+      List<Cidr> ranges = new ArrayList<>();
+      for (int i = 0; i < texts.size(); i++) {
+        try {
+          ranges.add(Cidr.parse(String.valueOf(texts.get(i))));
+        } catch (IllegalArgumentException e) {
+          throw new InvalidSettingsException(field + "[" + i + "]: " + e.getMessage());
+        }
+      }
+      return ranges;
     }
 
     private static SettingsFileFormat.Listener defaultListener() {

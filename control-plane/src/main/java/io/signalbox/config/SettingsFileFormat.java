@@ -17,6 +17,7 @@ final class SettingsFileFormat {
   public Limits limits;
   public RateLimitService rateLimitService;
   public Access access;
+  public Upstreams upstreams;
 
   static final class Listener {
     public String name;
@@ -102,5 +103,11 @@ final class SettingsFileFormat {
   static final class Operator {
     public String identity;
     public String role;
+  }
+
+  static final class Upstreams {
+    public List<String> allowCidrs = new ArrayList<>();
+    public List<String> denyCidrs = new ArrayList<>();
+    public List<Integer> denyPorts;
   }
 }

@@ -29,6 +29,11 @@ public interface RegistrationRules {
       public int maxRegexProgramSize() {
         return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
       }
+
+      @Override
+      public UpstreamAddressPolicy upstreams() {
+        return UpstreamAddressPolicy.DEFAULT;
+      }
     };
   }
 
@@ -43,4 +48,7 @@ public interface RegistrationRules {
 
   /** The largest RE2 program (estimated by {@link RegexProgramSize}) a path or header regex may compile to. */
   int maxRegexProgramSize();
+
+  /** Where instances may point. */
+  UpstreamAddressPolicy upstreams();
 }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Checks every field of a {@link RegisterRequest} and turns it into a {@link Registration}. The first invalid field
@@ -53,6 +54,7 @@ public final class RegistrationValidator {
 
   private final HostResolver resolver;
   private final RegistrationRules rules;
+  private final Supplier<Set<Integer>> controlPlanePorts;
 
   /** A validator for a gateway with the default settings (no JWT providers). */
   public RegistrationValidator(HostResolver resolver) {
@@ -63,6 +65,16 @@ public final class RegistrationValidator {
    * @param rules what the gateway settings in force allow, read for every registration (settings reload)
    */
   public RegistrationValidator(HostResolver resolver, RegistrationRules rules) {
+    this(resolver, rules, Set::of);
+  }
+
+  /**
+   * @param controlPlanePorts the control plane's own ports (known once it listens), which no instance on its host
+   *     may name
+   */
+  public RegistrationValidator(HostResolver resolver, RegistrationRules rules,
+                               Supplier<Set<Integer>> controlPlanePorts) {
+    this.controlPlanePorts = controlPlanePorts;
     this.resolver = resolver;
     this.rules = rules;
   }
@@ -136,6 +148,12 @@ public final class RegistrationValidator {
     });
     String address = resolver.resolve(host).orElseThrow(
         () -> new InvalidFieldException("instance.host", "'" + host + "' does not resolve to an IP address"));
+    // Checked on the resolved address: a DNS name must not lead where an IP literal may not.
+    Optional<String> refusal = rules.upstreams().refusal(address, proto.getPort(), controlPlanePorts.get());
+    if (refusal.isPresent()) {
+      int colon = refusal.get().indexOf(": ");
+      throw new InvalidFieldException(refusal.get().substring(0, colon), refusal.get().substring(colon + 2));
+    }
     return new Instance(proto.getId(), host, address, proto.getPort(), proto.getZone(), proto.getWeight(),
         proto.getMetadataMap());
   }

@@ -168,7 +168,7 @@ public final class ControlPlane implements AutoCloseable {
         .intercept(identity)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),
-            GatewaySettings.registrationRules(publisher::settings)), metrics, access, audit))
+            GatewaySettings.registrationRules(publisher::settings), this::ownPorts), metrics, access, audit))
         .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(metrics))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
@@ -213,6 +213,19 @@ public final class ControlPlane implements AutoCloseable {
 
   public static ControlPlane start(ControlPlaneConfig config) {
     return new ControlPlane(config);
+  }
+
+  /** The ports this control plane listens on, which no registered instance on its host may name. */
+  private java.util.Set<Integer> ownPorts() {
+    java.util.Set<Integer> ports = new java.util.HashSet<>();
+    ports.add(server.getPort());
+    if (adminServer != null) {
+      ports.add(adminServer.port());
+    }
+    if (metricsServer != null) {
+      ports.add(metricsServer.port());
+    }
+    return ports;
   }
 
   /** The port actually bound (useful when the configured port was 0). */

@@ -1,6 +1,7 @@
 package io.signalbox.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -86,6 +87,7 @@ class AdminApiTest {
     GatewaySettings settings = GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()).toBuilder()
         .defaults(new PolicyDefaults(Optional.empty(), Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)),
             RateLimit.FailureMode.ALLOW))
+        .upstreams(LoopbackUpstreams.ALLOWED)
         .build();
     controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1").grpcPort(0).adminPort(0).gateway(settings).build());

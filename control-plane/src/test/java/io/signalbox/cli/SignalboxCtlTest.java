@@ -1,6 +1,7 @@
 package io.signalbox.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -48,7 +49,7 @@ class SignalboxCtlTest {
   @BeforeAll
   void start() {
     controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0).adminPort(0)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate())).build());
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()))).build());
     registryChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
     edge = FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of());
     register("orders", "orders-1", 9101);

@@ -1,6 +1,8 @@
 package io.signalbox.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -69,7 +71,8 @@ class MetricsEndpointTest {
   }
 
   private void start(Consumer<ControlPlaneConfig.Builder> customizer) {
-    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0);
+    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0)
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT));
     customizer.accept(config);
     controlPlane = ControlPlane.start(config.build());
     toClose.add(controlPlane);

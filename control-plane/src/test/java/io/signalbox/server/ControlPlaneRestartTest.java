@@ -1,6 +1,8 @@
 package io.signalbox.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -43,6 +45,7 @@ class ControlPlaneRestartTest {
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
         .dataDirectory(dataDirectory)
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
         .build());
   }
 

@@ -1,6 +1,8 @@
 package io.signalbox.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -124,7 +126,7 @@ class JsonLogsTest {
     String snapshotVersion;
     try (JsonCapture capture = JsonCapture.start();
          ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1")
-             .grpcPort(0).build())) {
+             .grpcPort(0).gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT)).build())) {
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
           .build();
       try {

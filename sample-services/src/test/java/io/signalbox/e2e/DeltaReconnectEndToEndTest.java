@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources;
@@ -155,7 +156,7 @@ class DeltaReconnectEndToEndTest {
         .metricsPort(0)
         // Long, so that a staged change waiting on an Envoy that resumed (and was sent nothing) shows as a stall.
         .stageTimeout(Duration.ofSeconds(30))
-        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
         .build());
     owned.add(controlPlane);
     return controlPlane;

@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -63,7 +64,7 @@ class EtcdReplicasEndToEndTest {
     return own(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
         .etcd(EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(1)))
         .build()));
   }
@@ -245,7 +246,7 @@ class EtcdReplicasEndToEndTest {
     return own(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(grpcPort)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
         .etcd(EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(1)))
         .build()));
   }

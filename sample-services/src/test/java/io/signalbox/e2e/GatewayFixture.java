@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import io.grpc.ManagedChannel;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.client.Registration;
 import io.signalbox.client.RegistryClient;
@@ -43,7 +44,7 @@ final class GatewayFixture implements AutoCloseable {
     ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort));
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)));
     customizer.accept(config);
     this.controlPlane = ControlPlane.start(config.build());
     this.client = RegistryClient.builder().target("127.0.0.1:" + controlPlane.grpcPort()).shutdownHook(false).build();
@@ -62,7 +63,8 @@ final class GatewayFixture implements AutoCloseable {
                                           UnaryOperator<GatewaySettings.Builder> settings) {
     int port = FreePorts.allocate();
     return start(mode, port, config -> config.gateway(
-        settings.apply(GatewaySettings.plaintext("127.0.0.1", port).toBuilder()).build()));
+        settings.apply(GatewaySettings.plaintext("127.0.0.1", port).toBuilder()
+            .upstreams(LoopbackUpstreams.ALLOWED)).build()));
   }
 
   /** Starts the control plane and one Envoy of group {@link #GROUP}, and waits until Envoy is ready. */

@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -364,7 +365,7 @@ class JwtEndToEndTest {
       awaitStatus(delta, "/reports", Optional.of(token), 200);
       assertThat(get(delta, "/reports", Optional.empty(), Map.of()).status()).isEqualTo(401);
 
-      delta.controlPlane().updateSettings(GatewaySettings.plaintext("127.0.0.1", delta.gatewayPort()));
+      delta.controlPlane().updateSettings(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", delta.gatewayPort())));
 
       HttpProbe.Response closed = awaitStatus(delta, "/reports", Optional.of(token), 503);
       assertThat(closed.body()).contains("'delta'");

@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
@@ -125,7 +126,7 @@ class MutualTlsEndToEndTest {
         .transport(TransportSecurity.mutualTls(serverCertificateFile, serverKeyFile, caFile))
         .grpcAddress("127.0.0.1")
         .grpcPort(0)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
         .build());
     owned.add(controlPlane);
 

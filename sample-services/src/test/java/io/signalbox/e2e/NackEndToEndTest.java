@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources;
@@ -41,7 +42,7 @@ class NackEndToEndTest {
          ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
              .grpcAddress("127.0.0.1")
              .grpcPort(0)
-             .gateway(GatewaySettings.plaintext("127.0.0.1", occupied.getLocalPort()))
+             .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", occupied.getLocalPort())))
              .build());
          EnvoyProcess envoy = EnvoyProcess.builder()
              .nodeId("nacking-edge-" + mode)

@@ -1,6 +1,7 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.signalbox.testing.LoopbackUpstreams;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -63,7 +64,7 @@ class RestartEndToEndTest {
         .grpcPort(grpcPort)
         .adminPort(0)
         .metricsPort(0)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
         .dataDirectory(dataDirectory)
         .build());
   }

@@ -114,7 +114,8 @@ class SettingsReloadEndToEndTest {
   private void write(String yaml) {
     try {
       Path temporary = Files.createTempFile(dir, "gateway", ".yaml.tmp");
-      Files.writeString(temporary, yaml);
+      // Test backends listen on loopback, which the gateway refuses as an upstream unless allowed.
+      Files.writeString(temporary, yaml + "\nupstreams: {allowCidrs: [127.0.0.0/8]}\n");
       Files.move(temporary, settingsFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -324,6 +324,7 @@ class TlsEndToEndTest {
               hosts: [%s]
               certificateFile: b.pem
               privateKeyFile: b.key
+          upstreams: {allowCidrs: [127.0.0.0/8]}
           """.formatted(gateway.httpPort, gateway.httpsPort, gateway.strictHttpsPort, HOST_A, HOST_B));
       gateway.fixture = GatewayFixture.start(mode,
           config -> config.settingsFile(settings).settingsPollInterval(SETTINGS_POLL));
