@@ -47,6 +47,19 @@ final class ControlPlaneProcess implements AutoCloseable {
     this.command = command;
   }
 
+  /** One listener on loopback; the simulated instances listen on loopback, which a gateway refuses unless allowed. */
+  private static Path gatewaySettingsFile(Path logFile, int gatewayPort) {
+    Path file = logFile.resolveSibling(logFile.getFileName() + ".gateway.yaml");
+    try {
+      Files.createDirectories(logFile.getParent());
+      Files.writeString(file, "listeners: [{name: http, address: 127.0.0.1, port: " + gatewayPort + "}]\n"
+          + "upstreams: {allowCidrs: [127.0.0.0/8]}\n");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+    return file;
+  }
+
   /** With the registry in memory only, as every bench but the store bench measures it. */
   static ControlPlaneProcess start(Path logFile, List<String> jvmOptions) {
     return start(logFile, jvmOptions, List.of("--in-memory"));
@@ -60,12 +73,11 @@ final class ControlPlaneProcess implements AutoCloseable {
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain",
         "--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", String.valueOf(ports.get(0)), "--admin-port", "0",
         "--metrics-port", "0",
-        "--gateway-address", "127.0.0.1", "--gateway-port", String.valueOf(ports.get(1)),
+        "--config", gatewaySettingsFile(logFile, ports.get(1)).toString(),
         "--lease-ttl", "5m"));
     command.addAll(arguments);
     Process process;
     try {
-      Files.createDirectories(logFile.getParent());
       process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
       process.getOutputStream().close();
     } catch (IOException e) {

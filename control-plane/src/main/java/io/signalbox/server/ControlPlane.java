@@ -16,6 +16,7 @@ import io.signalbox.metrics.MetricsServer;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
+import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.security.AccessControl;
 import io.signalbox.security.AuditLog;
 import io.signalbox.security.IdentityInterceptor;
@@ -74,6 +75,11 @@ public final class ControlPlane implements AutoCloseable {
   private final Server server;
   private final GatewaySettingsWatcher settingsWatcher;
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
+  private final ScheduledExecutorService journalDoctor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "signalbox-journal-doctor");
+    thread.setDaemon(true);
+    return thread;
+  });
   private final ScheduledExecutorService tlsReloader = Executors.newSingleThreadScheduledExecutor(runnable -> {
     Thread thread = new Thread(runnable, "signalbox-tls-reload");
     thread.setDaemon(true);
@@ -199,6 +205,9 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     health.setStatus("", ServingStatus.SERVING);
+    if (etcd == null) {
+      watchJournal(health);
+    }
     if (!transport.isTls()) {
       log.warn("Running WITHOUT TLS (--insecure-plaintext): the registry API, xDS, the rate-limit service and the "
           + "admin API trust whoever connects. Anyone who reaches {}:{} can register routes, read private keys "
@@ -209,6 +218,23 @@ public final class ControlPlane implements AutoCloseable {
         config.grpcAddress(), grpcPort(), config.adminAddress(), adminPort(), config.metricsAddress(), metricsPort(),
         MetricsServer.PATH,
         settings.listeners().stream().map(l -> l.name() + " on port " + l.port()).toList());
+  }
+
+  /**
+   * While the registry's disk fails, the control plane reports NOT_SERVING (a load balancer or orchestrator sees it)
+   * and retries rewriting the journal every second; SERVING again once that succeeds.
+   */
+  private void watchJournal(HealthStatusManager health) {
+    journalDoctor.scheduleWithFixedDelay(() -> {
+      try {
+        boolean healthy = store.journalHealthy() || store.recoverJournal();
+        ServingStatus status = healthy ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus("", status);
+        health.setStatus(RegistryGrpc.SERVICE_NAME, status);
+      } catch (RuntimeException e) {
+        log.error("Checking the registry's disk failed", e);
+      }
+    }, 1, 1, TimeUnit.SECONDS);
   }
 
   public static ControlPlane start(ControlPlaneConfig config) {
@@ -280,6 +306,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     reaper.close();
     leaseClock.close();
+    journalDoctor.shutdownNow();
     publisher.close();
     journal.close();
     if (etcd != null) {
@@ -312,6 +339,7 @@ public final class ControlPlane implements AutoCloseable {
 
   private void closeEarly() {
     leaseClock.close();
+    journalDoctor.shutdownNow();
     if (settingsWatcher != null) {
       settingsWatcher.close();
     }

@@ -34,6 +34,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
   private final RegistryJournal journal;
+  private final JournalWrites writes;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
   private final Map<String, Entry> entriesByLease = new HashMap<>();
@@ -67,6 +68,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     this.leasePolicy = Objects.requireNonNull(leasePolicy);
     this.nanoClock = Objects.requireNonNull(nanoClock);
     this.journal = Objects.requireNonNull(journal);
+    this.writes = new JournalWrites(journal);
   }
 
   /**
@@ -263,9 +265,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
           previous == null ? Instant.now() : previous.registeredAt);
       // A drain belongs to the lease, so an instance that registers again while drained stays drained.
       entry.drained = previous != null && previous.drained;
-      // Into the journal before anything changes in memory: a failed write leaves the store as it was. Durable at
-      // the sync below, outside the lock, so that concurrent registrations share one commit.
-      journal.put(entry.stored());
+      // Into the journal before anything changes in memory: a failed write leaves the store as it was.
+      writes.commit(j -> j.put(entry.stored()));
       entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
           .put(registration.instance().id(), entry);
       entriesByLease.put(leaseId, entry);
@@ -275,7 +276,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         releaseIfRegisteredAnew(registration.service());
       }
     }
-    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -318,9 +318,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       checkLeaseOwner(entry, registrant);
       cause = RegistryState.cause("deregister", registrant);
+      writes.commit(j -> j.remove(leaseId));
       changed = remove(entry);
     }
-    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -334,14 +334,15 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     synchronized (this) {
       long now = nanoClock.getAsLong();
       cause = "lease expired";
-      for (Entry entry : List.copyOf(entriesByLease.values())) {
-        if (now - entry.expiresAtNanos >= 0) {
-          changed |= remove(entry);
-          expired++;
-        }
+      List<Entry> expiredEntries = entriesByLease.values().stream()
+          .filter(entry -> now - entry.expiresAtNanos >= 0).toList();
+      // Expiry happens even while the disk fails (recovery rewrites the journal): a dead instance must leave EDS.
+      writes.commitIfHealthy(j -> expiredEntries.forEach(entry -> j.remove(entry.leaseId)));
+      for (Entry entry : expiredEntries) {
+        changed |= remove(entry);
+        expired++;
       }
     }
-    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -374,7 +375,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       if (changed) {
         entry.drained = drained;
         try {
-          journal.put(entry.stored());
+          writes.commit(j -> j.put(entry.stored()));
         } catch (RuntimeException e) {
           entry.drained = !drained;
           throw e;
@@ -384,7 +385,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       }
       view = entry.view(nanoClock.getAsLong());
     }
-    journal.sync();
     if (changed) {
       notifyListeners();
     }
@@ -400,10 +400,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
           : List.copyOf(liveEntries(service).values());
       evicted = entries.stream().map(e -> e.registration.instance().id()).sorted().toList();
       cause = RegistryState.cause("evict", by);
+      writes.commit(j -> entries.forEach(entry -> j.remove(entry.leaseId)));
       // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an eviction.
       entries.forEach(this::remove);
     }
-    journal.sync();
     notifyListeners();
     return evicted;
   }
@@ -416,9 +416,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         return false;
       }
       cause = "evict at the end of its drain";
+      writes.commit(j -> j.remove(leaseId));
       remove(entry);
     }
-    journal.sync();
     notifyListeners();
     return true;
   }
@@ -437,6 +437,20 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       throw NotRegisteredException.instance(service, instanceId);
     }
     return entry;
+  }
+
+  /** Whether the journal takes writes; false after a failed write until {@link #recoverJournal()} succeeds. */
+  public boolean journalHealthy() {
+    return writes.healthy();
+  }
+
+  /**
+   * After a failed write, tries to rewrite the journal from memory.
+   *
+   * @return whether the journal is healthy now
+   */
+  public synchronized boolean recoverJournal() {
+    return writes.recover(() -> entriesByLease.values().stream().map(Entry::stored).toList());
   }
 
   @Override
@@ -535,8 +549,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
   }
 
+  /** Removes from memory; the caller has written the removal to the journal. */
   private boolean remove(Entry entry) {
-    journal.remove(entry.leaseId);
     entriesByLease.remove(entry.leaseId);
     Registration registration = entry.registration;
     Map<String, Entry> instances = entriesByService.get(registration.service());

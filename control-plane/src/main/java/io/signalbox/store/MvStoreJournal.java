@@ -3,6 +3,8 @@ package io.signalbox.store;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +29,9 @@ public final class MvStoreJournal implements RegistryJournal {
   private static final String LAYOUT = "layout";
 
   private final Path file;
-  private final MVStore store;
-  private final MVMap<String, byte[]> leases;
+  /** Replaced by {@link #rewrite} after a failure: MVStore closes itself when a write fails. */
+  private MVStore store;
+  private MVMap<String, byte[]> leases;
 
   private MvStoreJournal(Path file, MVStore store, boolean fileExisted) {
     this.file = file;
@@ -39,8 +42,8 @@ public final class MvStoreJournal implements RegistryJournal {
       // MVStore falls back to the newest chunk it can read, and opens an empty store when it can read none: a file
       // that existed must hold at least the layout version written when it was created.
       if (layout == null && fileExisted) {
-        throw new StoreUnreadableException(file, "the file holds no readable Signalbox registry (damaged, or not a "
-            + "Signalbox store)", null);
+        throw new StoreUnreadableException(file, "the file holds no readable Signalbox registry (empty, damaged, or "
+            + "not a Signalbox store); move it away to start with an empty registry", null);
       }
       if (layout != null && layout > LAYOUT_VERSION) {
         throw new StoreUnreadableException(file, "written in layout version " + layout + " by a newer Signalbox; "
@@ -68,7 +71,12 @@ public final class MvStoreJournal implements RegistryJournal {
   public static MvStoreJournal open(Path dataDirectory) {
     Path file = dataDirectory.resolve(FILE_NAME);
     try {
-      Files.createDirectories(dataDirectory);
+      if (!Files.exists(dataDirectory) && isPosix(dataDirectory)) {
+        // Lease ids are credentials: the directory and file are the control plane's user's alone.
+        Files.createDirectories(dataDirectory, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIRECTORY));
+      } else {
+        Files.createDirectories(dataDirectory);
+      }
     } catch (IOException e) {
       throw new StoreUnreadableException(file, "cannot create the data directory " + dataDirectory + " ("
           + describe(e) + ")", e);
@@ -83,12 +91,8 @@ public final class MvStoreJournal implements RegistryJournal {
     if (Files.exists(file) && (!Files.isReadable(file) || !Files.isWritable(file))) {
       throw new StoreUnreadableException(file, "it is not readable and writable by this user", null);
     }
-    boolean fileExisted;
-    try {
-      fileExisted = Files.exists(file) && Files.size(file) > 0;
-    } catch (IOException e) {
-      throw new StoreUnreadableException(file, describe(e), e);
-    }
+    // A file that exists must hold a registry, even when it is empty: a store never silently starts empty.
+    boolean fileExisted = Files.exists(file);
     MVStore store;
     try {
       store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
@@ -99,6 +103,14 @@ public final class MvStoreJournal implements RegistryJournal {
       store.setRetentionTime(0);
     } catch (RuntimeException e) {
       throw new StoreUnreadableException(file, describe(e), e);
+    }
+    try {
+      if (isPosix(file)) {
+        Files.setPosixFilePermissions(file, OWNER_ONLY_FILE);
+      }
+    } catch (IOException e) {
+      store.closeImmediately();
+      throw new StoreUnreadableException(file, "cannot make it readable by its owner only (" + describe(e) + ")", e);
     }
     return new MvStoreJournal(file, store, fileExisted);
   }
@@ -144,6 +156,26 @@ public final class MvStoreJournal implements RegistryJournal {
     store.commit();
   }
 
+  /** Reopens the file (the failed store has closed itself) and makes it hold exactly {@code live}. */
+  @Override
+  public void rewrite(List<StoredLease> live) {
+    store.closeImmediately();
+    MvStoreJournal reopened = open(file.getParent());
+    store = reopened.store;
+    leases = reopened.leases;
+    java.util.Set<String> keep = new java.util.HashSet<>();
+    for (StoredLease lease : live) {
+      keep.add(lease.leaseId());
+      put(lease);
+    }
+    for (String leaseId : new ArrayList<>(leases.keySet())) {
+      if (!keep.contains(leaseId)) {
+        leases.remove(leaseId);
+      }
+    }
+    store.commit();
+  }
+
   public Path file() {
     return file;
   }
@@ -152,6 +184,14 @@ public final class MvStoreJournal implements RegistryJournal {
   @Override
   public void close() {
     store.closeImmediately();
+  }
+
+  private static final java.util.Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
+      PosixFilePermissions.fromString("rwx------");
+  private static final java.util.Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
+
+  private static boolean isPosix(Path path) {
+    return path.getFileSystem().supportedFileAttributeViews().contains("posix");
   }
 
   private static String describe(Exception e) {

@@ -28,6 +28,10 @@ public interface RegistryJournal extends AutoCloseable {
     }
 
     @Override
+    public void rewrite(List<StoredLease> live) {
+    }
+
+    @Override
     public void close() {
     }
   };
@@ -45,11 +49,15 @@ public interface RegistryJournal extends AutoCloseable {
   /** Forgets a lease; durable once {@link #sync()} returns. */
   void remove(String leaseId);
 
-  /**
-   * Makes every put and remove made so far durable. Called outside the store's lock, before a change is
-   * acknowledged: changes made meanwhile by other threads are written together (group commit).
-   */
+  /** Makes every put and remove made so far durable; called under the store's lock before memory changes. */
   void sync();
+
+  /**
+   * After a failed write: makes the journal hold exactly {@code live}, durably, reopening its file if it must.
+   *
+   * @throws RuntimeException when the disk still fails
+   */
+  void rewrite(List<StoredLease> live);
 
   @Override
   void close();
