@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code bench}: Signalbox benchmark harness. Run through {@code bench/run.sh}; see {@code bench/README.md}. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Signalbox benchmarks (loopback only; see bench/README.md).",
-    subcommands = {RegisterToFirst200.class, DeltaFanout.class, PolicyThroughput.class, RateLimitServiceBench.class,
+    subcommands = {RegisterToFirst200.class, DeltaFanout.class, MutualTlsFanout.class, PolicyThroughput.class,
+        RateLimitServiceBench.class,
         StoreBench.class, CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

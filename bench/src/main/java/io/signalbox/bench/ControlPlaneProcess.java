@@ -35,12 +35,35 @@ final class ControlPlaneProcess implements AutoCloseable {
   private static final Pattern METASPACE_LINE = Pattern.compile("Metaspace\\s+used (\\d+)K");
   private static final long JCMD_TIMEOUT_SECONDS = 30;
 
+  /**
+   * Mutual TLS for the control plane: its server certificate, and the client certificate the bench presents (one
+   * identity for every simulated client, allowed by the access section the bench writes).
+   */
+  record MutualTls(Path serverCert, Path serverKey, Path ca, Path clientCert, Path clientKey, String accessYaml) {
+    List<String> arguments() {
+      return List.of("--tls-cert", serverCert.toString(), "--tls-key", serverKey.toString(), "--tls-ca",
+          ca.toString());
+    }
+
+    io.grpc.ChannelCredentials clientCredentials() {
+      try {
+        return io.grpc.TlsChannelCredentials.newBuilder().keyManager(clientCert.toFile(), clientKey.toFile())
+            .trustManager(ca.toFile()).build();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
   private final Process process;
   private final int grpcPort;
+  private final java.util.Optional<MutualTls> tls;
   private final Path logFile;
   private final List<String> command;
 
-  private ControlPlaneProcess(Process process, int grpcPort, Path logFile, List<String> command) {
+  private ControlPlaneProcess(Process process, int grpcPort, Path logFile, List<String> command,
+                              java.util.Optional<MutualTls> tls) {
+    this.tls = tls;
     this.process = process;
     this.grpcPort = grpcPort;
     this.logFile = logFile;
@@ -48,12 +71,12 @@ final class ControlPlaneProcess implements AutoCloseable {
   }
 
   /** One listener on loopback; the simulated instances listen on loopback, which a gateway refuses unless allowed. */
-  private static Path gatewaySettingsFile(Path logFile, int gatewayPort) {
+  private static Path gatewaySettingsFile(Path logFile, int gatewayPort, String extraYaml) {
     Path file = logFile.resolveSibling(logFile.getFileName() + ".gateway.yaml");
     try {
       Files.createDirectories(logFile.getParent());
       Files.writeString(file, "listeners: [{name: http, address: 127.0.0.1, port: " + gatewayPort + "}]\n"
-          + "upstreams: {allowCidrs: [127.0.0.0/8]}\n");
+          + "upstreams: {allowCidrs: [127.0.0.0/8]}\n" + extraYaml);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }
@@ -66,14 +89,21 @@ final class ControlPlaneProcess implements AutoCloseable {
   }
 
   static ControlPlaneProcess start(Path logFile, List<String> jvmOptions, List<String> arguments) {
+    return start(logFile, jvmOptions, arguments, java.util.Optional.empty());
+  }
+
+  /** Over mutual TLS on every port, or plaintext when {@code tls} is empty. */
+  static ControlPlaneProcess start(Path logFile, List<String> jvmOptions, List<String> arguments,
+                                   java.util.Optional<MutualTls> tls) {
     List<Integer> ports = FreePorts.allocate(2);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain",
-        "--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", String.valueOf(ports.get(0)), "--admin-port", "0",
-        "--metrics-port", "0",
-        "--config", gatewaySettingsFile(logFile, ports.get(1)).toString(),
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain"));
+    command.addAll(tls.map(MutualTls::arguments).orElse(List.of("--insecure-plaintext")));
+    command.addAll(List.of("--grpc-address", "127.0.0.1", "--grpc-port", String.valueOf(ports.get(0)),
+        "--admin-port", "0", "--metrics-port", "0",
+        "--config", gatewaySettingsFile(logFile, ports.get(1), tls.map(MutualTls::accessYaml).orElse("")).toString(),
         "--lease-ttl", "5m"));
     command.addAll(arguments);
     Process process;
@@ -83,7 +113,7 @@ final class ControlPlaneProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the control plane: " + command, e);
     }
-    ControlPlaneProcess controlPlane = new ControlPlaneProcess(process, ports.get(0), logFile, command);
+    ControlPlaneProcess controlPlane = new ControlPlaneProcess(process, ports.get(0), logFile, command, tls);
     try {
       controlPlane.awaitServing(30);
     } catch (RuntimeException e) {
@@ -114,8 +144,14 @@ final class ControlPlaneProcess implements AutoCloseable {
     return command.subList(1, cp);
   }
 
+  /** A new connection to the control plane's gRPC port, over mutual TLS when it runs with it. */
+  NettyChannelBuilder channel() {
+    return tls.map(t -> NettyChannelBuilder.forAddress("127.0.0.1", grpcPort, t.clientCredentials()))
+        .orElseGet(() -> NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext());
+  }
+
   private void awaitServing(int seconds) {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+    ManagedChannel channel = channel().build();
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
       String last = "no answer";
