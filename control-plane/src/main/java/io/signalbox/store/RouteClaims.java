@@ -70,11 +70,25 @@ final class RouteClaims {
   Optional<RouteConflictException> conflict(Registration registration, RouteSpec route) {
     PathMatch path = route.match().path();
     String beginning = path.guaranteedPrefix();
-    for (int end = 0; end <= beginning.length(); end++) {
-      Optional<RouteConflictException> found = conflict(registration, route,
-          claimsByBeginning.getOrDefault(beginning.substring(0, end), List.of()));
-      if (found.isPresent()) {
-        return found;
+    // Walks down the keys that are prefixes of the beginning, from the longest: each step either lands on one or
+    // moves the probe to the common prefix of the key it met, so it costs a few lookups, not one per character.
+    String probe = beginning;
+    while (true) {
+      String key = claimsByBeginning.floorKey(probe);
+      if (key == null) {
+        break;
+      }
+      if (beginning.startsWith(key)) {
+        Optional<RouteConflictException> found = conflict(registration, route, claimsByBeginning.get(key));
+        if (found.isPresent()) {
+          return found;
+        }
+        if (key.isEmpty()) {
+          break;
+        }
+        probe = key.substring(0, key.length() - 1);
+      } else {
+        probe = beginning.substring(0, commonPrefixLength(key, beginning));
       }
     }
     if (path.kind() == PathMatch.Kind.REGEX) {
@@ -153,6 +167,15 @@ final class RouteClaims {
   /** Whether a path in a prefix route's territory ({@code prefix}, segment-aware) can begin with {@code literal}. */
   private static boolean regexReaches(String literal, String prefix) {
     return prefix.startsWith(literal) || literal.startsWith(prefix.endsWith("/") ? prefix : prefix + "/");
+  }
+
+  private static int commonPrefixLength(String a, String b) {
+    int length = Math.min(a.length(), b.length());
+    int i = 0;
+    while (i < length && a.charAt(i) == b.charAt(i)) {
+      i++;
+    }
+    return i;
   }
 
   private static boolean literalsOverlap(String a, String b) {

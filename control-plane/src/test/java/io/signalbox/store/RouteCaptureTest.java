@@ -185,6 +185,18 @@ class RouteCaptureTest {
     }
 
     @Test
+    void theOwnerIsFoundAmongManyRoutesWithSimilarBeginnings() {
+      register(registration("versions", route(PathMatch.regex("/api/v[0-9]+/.*"))));
+      for (String sibling : List.of("/api/va", "/api/v", "/api/vz", "/api/u", "/apix", "/b")) {
+        register(registration("s" + Math.abs(sibling.hashCode()), route(PathMatch.prefix(sibling + "-x"))));
+      }
+
+      assertThatThrownBy(() -> register(registration("attacker", route(PathMatch.exact("/api/v1/orders")))))
+          .isInstanceOfSatisfying(RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("versions"));
+      register(registration("neighbour", route(PathMatch.exact("/api/vx/orders"))));
+    }
+
+    @Test
     void overlappingRegexesAreRefused() {
       register(registration("users", route(PathMatch.regex("/api/users/.*"))));
 
