@@ -1,5 +1,6 @@
 package io.signalbox.config;
 
+import io.signalbox.model.RegistryQuotas;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -12,17 +13,19 @@ import java.util.Objects;
  * @param maxRegexProgramSize the largest RE2 program a registered regex may compile to: Envoy's own limit
  *     ({@code re2.max_program_size.error_level}, 100 unless its runtime says otherwise), so that Envoy never refuses
  *     a registration Signalbox accepted
+ * @param registry how much of the registry callers may take
  */
 public record GatewayLimits(int maxRoutesPerService, int maxRequestHeadersKb, Duration upstreamConnectTimeout,
-                            int maxRegexProgramSize) {
+                            int maxRegexProgramSize, RegistryQuotas registry) {
 
   /** Envoy's default {@code re2.max_program_size.error_level}. */
   public static final int ENVOY_MAX_REGEX_PROGRAM_SIZE = 100;
 
   public static final GatewayLimits DEFAULT = new GatewayLimits(100, 60, Duration.ofSeconds(1),
-      ENVOY_MAX_REGEX_PROGRAM_SIZE);
+      ENVOY_MAX_REGEX_PROGRAM_SIZE, RegistryQuotas.DEFAULT);
 
   public GatewayLimits {
     Objects.requireNonNull(upstreamConnectTimeout, "upstreamConnectTimeout");
+    Objects.requireNonNull(registry, "registry");
   }
 }

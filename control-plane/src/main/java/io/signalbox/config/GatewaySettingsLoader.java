@@ -16,6 +16,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.registry.Cidr;
 import io.signalbox.registry.UpstreamAddressPolicy;
 import io.signalbox.registry.InvalidFieldException;
@@ -58,6 +59,7 @@ public final class GatewaySettingsLoader {
   private static final int MAX_REQUEST_HEADERS_KB = 8192;
   /** Beyond this even an estimate-checked regex costs noticeable CPU per registration. */
   static final int MAX_REGEX_PROGRAM_SIZE = 10_000;
+  static final int MAX_QUOTA = 1_000_000;
 
   private GatewaySettingsLoader() {
   }
@@ -386,7 +388,19 @@ public final class GatewaySettingsLoader {
           : format.maxRegexProgramSize;
       check(regexProgram >= 10 && regexProgram <= MAX_REGEX_PROGRAM_SIZE, "limits.maxRegexProgramSize",
           regexProgram + " is out of range 10-" + MAX_REGEX_PROGRAM_SIZE);
-      return new GatewayLimits(routes, headers, connect, regexProgram);
+      RegistryQuotas quotas = defaults.registry();
+      return new GatewayLimits(routes, headers, connect, regexProgram, new RegistryQuotas(
+          quota("limits.maxServices", format.maxServices, quotas.maxServices()),
+          quota("limits.maxInstancesPerService", format.maxInstancesPerService, quotas.maxInstancesPerService()),
+          quota("limits.maxServicesPerIdentity", format.maxServicesPerIdentity, quotas.maxServicesPerIdentity()),
+          quota("limits.maxInstancesPerIdentity", format.maxInstancesPerIdentity, quotas.maxInstancesPerIdentity()),
+          quota("limits.maxHosts", format.maxHosts, quotas.maxHosts())));
+    }
+
+    private static int quota(String field, Integer configured, int fallback) {
+      int value = configured == null ? fallback : configured;
+      check(value >= 1 && value <= MAX_QUOTA, field, value + " is out of range 1-" + MAX_QUOTA);
+      return value;
     }
 
     private static RateLimitServiceSpec rateLimitService(SettingsFileFormat.RateLimitService format) {

@@ -68,6 +68,11 @@ final class SettingsFileFormat {
     public Integer maxRequestHeadersKb;
     public String upstreamConnectTimeout;
     public Integer maxRegexProgramSize;
+    public Integer maxServices;
+    public Integer maxInstancesPerService;
+    public Integer maxServicesPerIdentity;
+    public Integer maxInstancesPerIdentity;
+    public Integer maxHosts;
   }
 
   static final class RateLimitService {

@@ -41,7 +41,9 @@ public final class SignalboxMetrics implements AutoCloseable {
   /** Prefix of every Signalbox meter; JVM and process meters keep Micrometer's names. */
   public static final String PREFIX = "signalbox";
 
-  public enum RegistrationOutcome { OK, INVALID_ARGUMENT, ALREADY_EXISTS, PERMISSION_DENIED, UNAVAILABLE }
+  public enum RegistrationOutcome {
+    OK, INVALID_ARGUMENT, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE
+  }
 
   /** What a translation of the registry gave. */
   public enum BuildResult {

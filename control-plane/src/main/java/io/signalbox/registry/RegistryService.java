@@ -20,6 +20,7 @@ import io.signalbox.security.AuditLog;
 import io.signalbox.security.Identity;
 import io.signalbox.store.Lease;
 import io.signalbox.store.NotLeaseOwnerException;
+import io.signalbox.store.QuotaExceededException;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.store.RouteConflictException;
 import io.signalbox.store.StoreUnavailableException;
@@ -87,6 +88,10 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
       return;
     } catch (NotLeaseOwnerException e) {
       refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED, e.getMessage());
+      return;
+    } catch (QuotaExceededException e) {
+      refuse(response, who, target, Status.RESOURCE_EXHAUSTED, RegistrationOutcome.RESOURCE_EXHAUSTED,
+          e.getMessage());
       return;
     } catch (StoreUnavailableException e) {
       metrics.registration(RegistrationOutcome.UNAVAILABLE);

@@ -14,6 +14,7 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.GatewaySettingsWatcher;
 import io.signalbox.metrics.MetricsServer;
 import io.signalbox.metrics.SignalboxMetrics;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
 import io.signalbox.registry.v1.RegistryGrpc;
@@ -125,7 +126,7 @@ public final class ControlPlane implements AutoCloseable {
       this.journal = RegistryJournal.NONE;
       try {
         this.etcd = EtcdRegistryStore.connect(config.etcd().get(), config.leasePolicy(), replicaName(config),
-            config.leaseGrace());
+            config.leaseGrace(), this::quotas);
       } catch (RuntimeException e) {
         closeEarly();
         throw e;
@@ -142,7 +143,8 @@ public final class ControlPlane implements AutoCloseable {
         throw e;
       }
       try {
-        this.store = InMemoryRegistryStore.restore(config.leasePolicy(), leaseClock, journal, config.leaseGrace());
+        this.store = InMemoryRegistryStore.restore(config.leasePolicy(), leaseClock, journal, config.leaseGrace(),
+            this::quotas);
       } catch (RuntimeException e) {
         journal.close();
         closeEarly();
@@ -239,6 +241,11 @@ public final class ControlPlane implements AutoCloseable {
 
   public static ControlPlane start(ControlPlaneConfig config) {
     return new ControlPlane(config);
+  }
+
+  /** The quotas of the settings in force (read for every registration: the settings may reload). */
+  private RegistryQuotas quotas() {
+    return publisher.settings().limits().registry();
   }
 
   /** The ports this control plane listens on, which no registered instance on its host may name. */

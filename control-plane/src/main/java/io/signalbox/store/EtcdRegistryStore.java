@@ -19,6 +19,7 @@ import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -135,11 +137,11 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private EtcdRegistryStore(Client client, LeasePolicy leasePolicy, Duration timeout, String replicaName,
-                            Optional<Duration> leaseGrace) {
+                            Optional<Duration> leaseGrace, Supplier<RegistryQuotas> quotas) {
     this.etcd = new EtcdCalls(client, timeout);
     this.leasePolicy = leasePolicy;
     this.leaseGrace = leaseGrace;
-    this.engine = InMemoryRegistryStore.replica(leasePolicy);
+    this.engine = InMemoryRegistryStore.replica(leasePolicy, quotas);
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine took over a
     // second, so the start gets a longer budget than a registration's etcd call.
     EtcdCalls starting = new EtcdCalls(client, timeout.compareTo(START_TIMEOUT) > 0 ? timeout : START_TIMEOUT);
@@ -322,11 +324,20 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    */
   public static EtcdRegistryStore connect(EtcdConnection connection, LeasePolicy leasePolicy, String replicaName,
                                           Optional<Duration> leaseGrace) {
+    return connect(connection, leasePolicy, replicaName, leaseGrace, () -> RegistryQuotas.DEFAULT);
+  }
+
+  /**
+   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional)}, within {@code quotas}. Each replica judges
+   * quotas against what it has seen, so replicas registering at the same moment may overshoot by a few.
+   */
+  public static EtcdRegistryStore connect(EtcdConnection connection, LeasePolicy leasePolicy, String replicaName,
+                                          Optional<Duration> leaseGrace, Supplier<RegistryQuotas> quotas) {
     EtcdClients.checkAccess(connection);
     Client client = EtcdClients.open(connection);
     try {
       return new EtcdRegistryStore(client, Objects.requireNonNull(leasePolicy), connection.timeout(),
-          Objects.requireNonNull(replicaName), Objects.requireNonNull(leaseGrace));
+          Objects.requireNonNull(replicaName), Objects.requireNonNull(leaseGrace), Objects.requireNonNull(quotas));
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -430,6 +441,12 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
     List<io.signalbox.model.RouteSpec> sameService = routesByService.get(service);
     if (sameService != null && !sameService.equals(registration.routes())) {
+      return;
+    }
+    try {
+      engine.checkQuotas(registration);
+    } catch (QuotaExceededException e) {
+      registering.answer.completeExceptionally(e);
       return;
     }
     try {

@@ -1,7 +1,10 @@
 package io.signalbox.store;
 
+import com.google.common.collect.HashMultiset;
+import com.google.common.collect.Multiset;
 import io.signalbox.model.Instance;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
@@ -18,6 +21,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +41,12 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final JournalWrites writes;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
+  private final Supplier<RegistryQuotas> quotas;
   private final Map<String, Entry> entriesByLease = new HashMap<>();
+  /** For the per-identity quotas: each identity's live instances, counted by service. */
+  private final Map<String, Multiset<String>> servicesByRegistrant = new HashMap<>();
+  /** For the host quota: how many services name each virtual host in their routes. */
+  private final Multiset<String> hostUse = HashMultiset.create();
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
   private final TreeMap<String, ServiceState> services = new TreeMap<>();
@@ -61,10 +70,12 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock) {
-    this(leasePolicy, nanoClock, RegistryJournal.NONE);
+    this(leasePolicy, nanoClock, RegistryJournal.NONE, () -> RegistryQuotas.DEFAULT);
   }
 
-  private InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock, RegistryJournal journal) {
+  private InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock, RegistryJournal journal,
+                                Supplier<RegistryQuotas> quotas) {
+    this.quotas = Objects.requireNonNull(quotas);
     this.leasePolicy = Objects.requireNonNull(leasePolicy);
     this.nanoClock = Objects.requireNonNull(nanoClock);
     this.journal = Objects.requireNonNull(journal);
@@ -86,7 +97,15 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /** As {@link #restore(LeasePolicy, RegistryJournal, Optional)}, with leases aging on {@code nanoClock}. */
   public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock,
                                               RegistryJournal journal, Optional<Duration> grace) {
-    InMemoryRegistryStore store = new InMemoryRegistryStore(leasePolicy, nanoClock, journal);
+    return restore(leasePolicy, nanoClock, journal, grace, () -> RegistryQuotas.DEFAULT);
+  }
+
+  /** As {@link #restore(LeasePolicy, LongSupplier, RegistryJournal, Optional)}, within {@code quotas} (read anew
+   * for every registration: the settings may reload). */
+  public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock,
+                                              RegistryJournal journal, Optional<Duration> grace,
+                                              Supplier<RegistryQuotas> quotas) {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(leasePolicy, nanoClock, journal, quotas);
     List<StoredLease> stored = new ArrayList<>(journal.load());
     stored.sort(Comparator.comparingLong(StoredLease::sequence));
     // Replayed in the order they were made, without the ownership check: they were accepted then, and the first
@@ -109,8 +128,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
    * removes nothing by itself; changes come in through {@link #apply} in the order the shared store made them, and
    * the shared store decides when a lease has expired ({@link #setExpiries}) and removes it there.
    */
-  static InMemoryRegistryStore replica(LeasePolicy leasePolicy) {
-    return new InMemoryRegistryStore(leasePolicy, System::nanoTime, RegistryJournal.NONE);
+  static InMemoryRegistryStore replica(LeasePolicy leasePolicy, Supplier<RegistryQuotas> quotas) {
+    return new InMemoryRegistryStore(leasePolicy, System::nanoTime, RegistryJournal.NONE, quotas);
   }
 
   /** @throws RouteConflictException when a route of the registration would take another service's requests */
@@ -130,6 +149,63 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       claims.claim(earlier.service(), earlier.routes());
     }
     claims.check(registration);
+  }
+
+  /** @throws QuotaExceededException when registering it would take more of the registry than a quota allows */
+  synchronized void checkQuotas(Registration registration) {
+    checkQuotas(registration, entriesByService.getOrDefault(registration.service(), Map.of())
+        .get(registration.instance().id()));
+  }
+
+  private void checkQuotas(Registration registration, Entry previous) {
+    RegistryQuotas quota = quotas.get();
+    String service = registration.service();
+    Map<String, Entry> instances = entriesByService.get(service);
+    if (instances == null && entriesByService.size() >= quota.maxServices()) {
+      throw new QuotaExceededException("limits.maxServices", "the registry holds " + entriesByService.size()
+          + " services, the most it may; service '" + service + "' cannot be added");
+    }
+    if (previous == null && instances != null && instances.size() >= quota.maxInstancesPerService()) {
+      throw new QuotaExceededException("limits.maxInstancesPerService", "service '" + service + "' has "
+          + instances.size() + " instances, the most it may");
+    }
+    String identity = registration.registrant();
+    Multiset<String> mine = servicesByRegistrant.get(identity);
+    // Per identity only with mutual TLS: without it every caller is the same nobody, and the fleet-wide quotas hold.
+    if (!identity.isEmpty() && previous == null && mine != null) {
+      if (mine.size() >= quota.maxInstancesPerIdentity()) {
+        throw new QuotaExceededException("limits.maxInstancesPerIdentity", "identity '" + identity + "' has "
+            + "registered " + mine.size() + " instances, the most it may");
+      }
+      if (!mine.contains(service) && mine.elementSet().size() >= quota.maxServicesPerIdentity()) {
+        throw new QuotaExceededException("limits.maxServicesPerIdentity", "identity '" + identity + "' has "
+            + "registered instances of " + mine.elementSet().size() + " services, the most it may");
+      }
+    }
+    long newHosts = registration.routes().stream().flatMap(route -> route.hosts().stream())
+        .filter(host -> !hostUse.contains(host)).distinct().count();
+    if (newHosts > 0 && hostUse.elementSet().size() + newHosts > quota.maxHosts()) {
+      throw new QuotaExceededException("limits.maxHosts", "routes name " + hostUse.elementSet().size()
+          + " virtual hosts and this registration would add " + newHosts + "; the most is " + quota.maxHosts());
+    }
+  }
+
+  private void track(Entry entry) {
+    entriesByLease.put(entry.leaseId, entry);
+    servicesByRegistrant.computeIfAbsent(entry.registration.registrant(), r -> HashMultiset.create())
+        .add(entry.registration.service());
+  }
+
+  /** Forgets a lease in the lease index and the quota counts; returns it (null stays null). */
+  private Entry untrack(Entry entry) {
+    if (entry != null && entriesByLease.remove(entry.leaseId) != null) {
+      Multiset<String> services = servicesByRegistrant.get(entry.registration.registrant());
+      services.remove(entry.registration.service());
+      if (services.isEmpty()) {
+        servicesByRegistrant.remove(entry.registration.registrant());
+      }
+    }
+    return entry;
   }
 
   /** The lease id of a live (service, instance), if any. */
@@ -184,12 +260,12 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       Instant now = Instant.now();
       for (StoredLease lease : puts) {
         Registration registration = lease.registration();
-        Entry replaced = entriesByLease.remove(lease.leaseId());
+        Entry replaced = untrack(entriesByLease.get(lease.leaseId()));
         Map<String, Entry> instances = entriesByService.computeIfAbsent(registration.service(),
             s -> new HashMap<>());
         Entry sameInstance = instances.get(registration.instance().id());
         if (sameInstance != null) {
-          entriesByLease.remove(sameInstance.leaseId);
+          untrack(entriesByLease.get(sameInstance.leaseId));
         }
         if (replaced != null && !replaced.registration.service().equals(registration.service())) {
           changed |= removeFromService(replaced);
@@ -199,7 +275,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         entry.drained = lease.drained();
         cause = RegistryState.cause(lease.drained() ? "drain" : "register", registration.registrant());
         instances.put(registration.instance().id(), entry);
-        entriesByLease.put(entry.leaseId, entry);
+        track(entry);
         sequence = Math.max(sequence, lease.sequence());
         if (recompute(registration.service())) {
           changed = true;
@@ -260,6 +336,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       if (previous != null) {
         checkLeaseOwner(previous, registration.registrant());
       }
+      checkQuotas(registration, previous);
       leaseId = previous == null ? Lease.newId() : previous.leaseId;
       Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos(),
           previous == null ? Instant.now() : previous.registeredAt);
@@ -269,7 +346,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       writes.commit(j -> j.put(entry.stored()));
       entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
           .put(registration.instance().id(), entry);
-      entriesByLease.put(leaseId, entry);
+      untrack(previous);
+      track(entry);
       changed = recompute(registration.service());
       if (changed) {
         registeredRevisions.put(registration.service(), revision);
@@ -551,7 +629,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   /** Removes from memory; the caller has written the removal to the journal. */
   private boolean remove(Entry entry) {
-    entriesByLease.remove(entry.leaseId);
+    untrack(entriesByLease.get(entry.leaseId));
     Registration registration = entry.registration;
     Map<String, Entry> instances = entriesByService.get(registration.service());
     instances.remove(registration.instance().id());
@@ -590,6 +668,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     if (Objects.equals(before, after)) {
       return false;
     }
+    hostsOf(before).forEach(hostUse::remove);
+    hostsOf(after).forEach(hostUse::add);
     changedBy.put(service, cause);
     if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
       changedBy.keySet().removeIf(name -> !services.containsKey(name) && !name.equals(service));
@@ -607,6 +687,15 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return true;
   }
 
+
+  /** The virtual hosts a service's routes name, each once. */
+  private static java.util.Set<String> hostsOf(ServiceState service) {
+    if (service == null) {
+      return java.util.Set.of();
+    }
+    return service.routes().stream().flatMap(route -> route.hosts().stream())
+        .collect(java.util.stream.Collectors.toSet());
+  }
 
   private void notifyListeners() {
     listeners.forEach(Runnable::run);

@@ -85,6 +85,11 @@ class GatewaySettingsLoaderTest {
             maxRequestHeadersKb: 96
             upstreamConnectTimeout: 250ms
             maxRegexProgramSize: 300
+            maxServices: 500
+            maxInstancesPerService: 20
+            maxServicesPerIdentity: 3
+            maxInstancesPerIdentity: 30
+            maxHosts: 40
           rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms}
           """);
 
@@ -96,7 +101,8 @@ class GatewaySettingsLoaderTest {
       assertThat(settings.defaults()).isEqualTo(new PolicyDefaults(
           Optional.of(new AuthRequirement("corp", java.util.List.of("read"), null, null)),
           Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)), RateLimit.FailureMode.DENY));
-      assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250), 300));
+      assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250), 300,
+          new io.signalbox.model.RegistryQuotas(500, 20, 3, 30, 40)));
       assertThat(settings.rateLimitService()).isEqualTo(new RateLimitServiceSpec(
           Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50)));
     }
@@ -166,6 +172,7 @@ class GatewaySettingsLoaderTest {
         limits: {maxRequestHeadersKb: 0}                                         | limits.maxRequestHeadersKb: 0 is out of range
         rateLimitService: {address: 'no-port'}                                   | rateLimitService.address: 'no-port' needs a port
         limits: {maxRegexProgramSize: 5}                                         | limits.maxRegexProgramSize: 5 is out of range 10-10000
+        limits: {maxServices: 0}                                                 | limits.maxServices: 0 is out of range 1-1000000
         upstreams: {allowCidrs: [127.0.0.0/33]}                                  | upstreams.allowCidrs[0]: '127.0.0.0/33' has a prefix length out of range 0-32
         upstreams: {denyCidrs: [10.0.0.0/8, internal]}                           | upstreams.denyCidrs[1]: 'internal' is not an IP address or CIDR range
         upstreams: {denyPorts: [9901, 70000]}                                    | upstreams.denyPorts[1]: 70000 is not a port

@@ -47,7 +47,7 @@ class NackQuarantineEndToEndTest {
   private static GatewayFixture startAllowingRegexesEnvoyRefuses(EnvoyProcess.XdsMode mode) {
     return GatewayFixture.startWithSettings(mode, settings -> settings.limits(new GatewayLimits(
         GatewayLimits.DEFAULT.maxRoutesPerService(), GatewayLimits.DEFAULT.maxRequestHeadersKb(),
-        GatewayLimits.DEFAULT.upstreamConnectTimeout(), 1_000)));
+        GatewayLimits.DEFAULT.upstreamConnectTimeout(), 1_000, GatewayLimits.DEFAULT.registry())));
   }
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(15);
 
