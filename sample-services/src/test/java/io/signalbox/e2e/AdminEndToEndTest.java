@@ -155,7 +155,7 @@ class AdminEndToEndTest {
 
     Optional<HistoryEntry> entry = admin().history(HistoryRequest.getDefaultInstance()).getEntriesList().stream()
         .filter(e -> e.getServicesList().contains(ServiceChange.newBuilder().setService("inventory")
-            .setKind(ServiceChange.Kind.ADDED).build()))
+            .setKind(ServiceChange.Kind.ADDED).setChangedBy("register by a plaintext caller").build()))
         .findFirst();
     assertThat(entry).as("a history entry caused by registering inventory").isPresent();
     assertThat(entry.get().getChangesList()).anySatisfy(changes -> {

@@ -194,10 +194,14 @@ class RestartEndToEndTest {
   private Process startControlPlaneProcess(String name) throws Exception {
     java.nio.file.Files.createDirectories(Path.of("target", "control-plane-runs"));
     Path log = java.nio.file.Files.createTempFile(Path.of("target", "control-plane-runs"), name + "-", ".log");
+    // Its backends listen on loopback, which the gateway refuses as an upstream unless the settings allow it.
+    Path settings = java.nio.file.Files.createTempFile(Path.of("target", "control-plane-runs"), name + "-", ".yaml");
+    java.nio.file.Files.writeString(settings, "listeners: [{name: http, address: 127.0.0.1, port: " + gatewayPort
+        + "}]\nupstreams: {allowCidrs: [127.0.0.0/8]}\n");
     Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain", "--insecure-plaintext",
         "--grpc-address", "127.0.0.1", "--grpc-port", Integer.toString(grpcPort),
-        "--gateway-address", "127.0.0.1", "--gateway-port", Integer.toString(gatewayPort),
+        "--config", settings.toString(),
         "--admin-port", "0", "--metrics-port", "0", "--data-dir", dataDirectory.toString())
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
