@@ -52,6 +52,8 @@ public final class GatewaySettingsLoader {
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?");
   /** Envoy's own ceiling for max_request_headers_kb. */
   private static final int MAX_REQUEST_HEADERS_KB = 8192;
+  private static final long MIN_COUNTER_MEMORY = 1L << 10;
+  private static final long MAX_COUNTER_MEMORY = 16L << 30;
 
   private GatewaySettingsLoader() {
   }
@@ -365,7 +367,17 @@ public final class GatewaySettingsLoader {
       }
       Duration timeout = format.timeout == null ? RateLimitServiceSpec.BUILT_IN.timeout()
           : positiveDuration("rateLimitService.timeout", format.timeout);
-      return new RateLimitServiceSpec(address, timeout);
+      long counterMemory = RateLimitServiceSpec.DEFAULT_COUNTER_MEMORY_BYTES;
+      if (format.counterMemory != null) {
+        try {
+          counterMemory = ByteSizeText.parse(format.counterMemory);
+        } catch (IllegalArgumentException e) {
+          throw new InvalidSettingsException("rateLimitService.counterMemory: " + e.getMessage());
+        }
+        check(counterMemory >= MIN_COUNTER_MEMORY && counterMemory <= MAX_COUNTER_MEMORY,
+            "rateLimitService.counterMemory", format.counterMemory + " is out of range 1KiB-16GiB");
+      }
+      return new RateLimitServiceSpec(address, timeout, counterMemory);
     }
 
     private static String name(String field, String name) {

@@ -71,6 +71,7 @@ final class SettingsFileFormat {
   static final class RateLimitService {
     public String address;
     public String timeout;
+    public String counterMemory;
   }
 
   /** Who may do what: {@link io.signalbox.security.AccessPolicy}. */

@@ -84,7 +84,7 @@ class GatewaySettingsLoaderTest {
             maxRoutesPerService: 20
             maxRequestHeadersKb: 96
             upstreamConnectTimeout: 250ms
-          rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms}
+          rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms, counterMemory: 64MiB}
           """);
 
       assertThat(settings.jwtProvider("corp")).hasValue(new JwtProviderSpec("corp", "https://login.example.com",
@@ -97,7 +97,20 @@ class GatewaySettingsLoaderTest {
           Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)), RateLimit.FailureMode.DENY));
       assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250)));
       assertThat(settings.rateLimitService()).isEqualTo(new RateLimitServiceSpec(
-          Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50)));
+          Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50),
+          64L << 20));
+    }
+
+    @Test
+    void theRateLimitServicesCounterMemoryIn32MiBUnlessSetAndInBinaryUnits() {
+      assertThat(parse("rateLimitService: {timeout: 50ms}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(32L << 20);
+      assertThat(parse("rateLimitService: {counterMemory: 512KiB}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(512L << 10);
+      assertThat(parse("rateLimitService: {counterMemory: 2GiB}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(2L << 30);
+      assertThat(parse("rateLimitService: {counterMemory: '4096'}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(4096);
     }
 
     @Test
@@ -164,6 +177,9 @@ class GatewaySettingsLoaderTest {
         limits: {maxRoutesPerService: 500}                                       | limits.maxRoutesPerService: 500 is out of range
         limits: {maxRequestHeadersKb: 0}                                         | limits.maxRequestHeadersKb: 0 is out of range
         rateLimitService: {address: 'no-port'}                                   | rateLimitService.address: 'no-port' needs a port
+        rateLimitService: {counterMemory: 32MB}                                  | rateLimitService.counterMemory: '32MB' is not a size such as 512KiB
+        rateLimitService: {counterMemory: 512}                                   | rateLimitService.counterMemory: 512 is out of range 1KiB-16GiB
+        rateLimitService: {counterMemory: 17GiB}                                 | rateLimitService.counterMemory: 17GiB is out of range
         """)
     void anInvalidValueNamingItsField(String yaml, String message) {
       assertThatThrownBy(() -> parse(yaml))
