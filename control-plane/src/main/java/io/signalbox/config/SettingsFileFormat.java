@@ -38,7 +38,9 @@ final class SettingsFileFormat {
     public String name;
     public String issuer;
     public List<String> audiences = new ArrayList<>();
+    public boolean anyAudience;
     public boolean forwardToken;
+    public boolean requireExpiration = true;
     public Jwks jwks;
   }
 
@@ -52,6 +54,7 @@ final class SettingsFileFormat {
     public String uri;
     public String cacheDuration = "5m";
     public String timeout = "1s";
+    public boolean insecureHttp;
   }
 
   static final class Defaults {

@@ -75,6 +75,7 @@ class GatewaySettingsLoaderTest {
               jwks: {file: keys.json}
             - name: partner
               issuer: https://partner.example.com
+              anyAudience: true
               jwks: {remote: {uri: "https://partner.example.com/.well-known/jwks.json", cacheDuration: 10m, timeout: 2s}}
           defaults:
             auth: {provider: corp, requiredScopes: [read]}
@@ -87,8 +88,9 @@ class GatewaySettingsLoaderTest {
           rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms, counterMemory: 64MiB}
           """);
 
-      assertThat(settings.jwtProvider("corp")).hasValue(new JwtProviderSpec("corp", "https://login.example.com",
-          java.util.List.of("api"), new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), JWKS), true));
+      assertThat(settings.jwtProvider("corp")).hasValue(JwtProviderSpec.builder("corp", "https://login.example.com")
+          .audiences("api").jwks(new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), JWKS)).forwardToken(true)
+          .build());
       assertThat(settings.jwtProvider("partner").orElseThrow().jwks()).isEqualTo(new JwtProviderSpec.RemoteJwks(
           URI.create("https://partner.example.com/.well-known/jwks.json"), Duration.ofMinutes(10),
           Duration.ofSeconds(2)));
@@ -117,7 +119,7 @@ class GatewaySettingsLoaderTest {
     void reportsTheFilesItReadSoTheWatcherCanWatchThem() throws IOException {
       Files.writeString(dir.resolve("keys.json"), JWKS);
       Path file = dir.resolve("gateway.yaml");
-      Files.writeString(file, "jwtProviders: [{name: corp, issuer: x, jwks: {file: keys.json}}]");
+      Files.writeString(file, "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]");
 
       assertThat(GatewaySettingsLoader.load(file).files()).containsExactly(dir.resolve("keys.json"));
     }

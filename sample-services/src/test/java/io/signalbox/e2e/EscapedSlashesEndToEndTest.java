@@ -30,8 +30,8 @@ class EscapedSlashesEndToEndTest {
   @Test
   void anEscapedSlashCannotReachAProtectedPathThroughAPublicPrefix() {
     try (GatewayFixture gateway = GatewayFixture.startWithSettings(EnvoyProcess.XdsMode.SOTW, settings -> settings
-        .jwtProvider(new JwtProviderSpec("corp", ISSUER, List.of(), new JwtProviderSpec.InlineJwks(tokens.jwks()),
-            false)))) {
+        .jwtProvider(JwtProviderSpec.builder("corp", ISSUER).anyAudience()
+            .jwks(new JwtProviderSpec.InlineJwks(tokens.jwks())).build()))) {
       // The protected route first: a route inside another service's prefix may not be registered after it.
       gateway.serve("vault", "vault-1", Routes.prefix("/api/admin").auth(AuthSpec.jwt("corp")));
       gateway.serve("api", "api-1", Routes.prefix("/api"));
