@@ -76,8 +76,8 @@ final class PolicyThroughput implements Callable<Integer> {
     try (Cleanup cleanup = new Cleanup()) {
       int gatewayPort = FreePorts.allocate();
       GatewaySettings settings = LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)).toBuilder()
-          .jwtProvider(new JwtProviderSpec("bench", "https://bench.signalbox.local", List.of("bench"),
-              new JwtProviderSpec.InlineJwks(new JWKSet(key.toPublicJWK()).toString()), false))
+          .jwtProvider(JwtProviderSpec.builder("bench", "https://bench.signalbox.local").audiences("bench")
+              .jwks(new JwtProviderSpec.InlineJwks(new JWKSet(key.toPublicJWK()).toString())).build())
           .build();
       EchoService backend = cleanup.add(EchoService.start("backend", "backend-1", "127.0.0.1", 0));
       ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())

@@ -12,10 +12,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.RateLimitServiceSpec;
+import io.signalbox.ratelimit.CounterKey;
 import io.signalbox.ratelimit.FixedWindowCounters;
 import io.signalbox.translate.XdsNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -159,14 +162,16 @@ final class RateLimitServiceBench implements Callable<Integer> {
   }
 
   /**
-   * The service's own work without gRPC: {@link FixedWindowCounters#add} on the same keys, in this JVM, as fast as
-   * {@code counterThreads} threads can. Shows how much of a decision's cost is counting and how much is transport.
+   * The service's own work without gRPC: the descriptor's {@link CounterKey} and {@link FixedWindowCounters#add} on
+   * the same descriptors, in this JVM, as fast as {@code counterThreads} threads can. Shows how much of a decision's
+   * cost is counting and how much is transport.
    */
   private void countersAlone() throws Exception {
-    FixedWindowCounters counters = new FixedWindowCounters();
-    List<String> keys = new ArrayList<>();
+    FixedWindowCounters counters = new FixedWindowCounters(Clock.systemUTC(),
+        () -> RateLimitServiceSpec.DEFAULT_COUNTER_MEMORY_BYTES);
+    List<RateLimitDescriptor> keys = new ArrayList<>();
     for (int i = 0; i < clients; i++) {
-      keys.add("orders: prefix /orders|" + limit + "|10.0." + (i >> 8 & 255) + "." + (i & 255));
+      keys.add(request("10.0." + (i >> 8 & 255) + "." + (i & 255)).getDescriptors(0));
     }
     Duration window = Duration.ofSeconds(1);
     long seconds = Math.max(2, durationSeconds / 4);
@@ -180,7 +185,7 @@ final class RateLimitServiceBench implements Callable<Integer> {
           long done = 0;
           for (int i = offset; System.nanoTime() < end; i++) {
             for (int j = 0; j < 1000; j++) {
-              counters.add(keys.get((i * 1000 + j) % keys.size()), window, 1);
+              counters.add(CounterKey.of(keys.get((i * 1000 + j) % keys.size())), window, 1);
             }
             done += 1000;
           }

@@ -25,8 +25,6 @@ import io.signalbox.registry.v1.AuthPolicy;
 import io.signalbox.registry.v1.RateLimitPolicy;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,6 +58,8 @@ public final class GatewaySettingsLoader {
   /** Beyond this even an estimate-checked regex costs noticeable CPU per registration. */
   static final int MAX_REGEX_PROGRAM_SIZE = 10_000;
   static final int MAX_QUOTA = 1_000_000;
+  private static final long MIN_COUNTER_MEMORY = 1L << 10;
+  private static final long MAX_COUNTER_MEMORY = 16L << 30;
 
   private GatewaySettingsLoader() {
   }
@@ -174,7 +174,8 @@ public final class GatewaySettingsLoader {
           "an https listener needs at least one certificate");
       Set<String> providers = new HashSet<>();
       for (int i = 0; i < format.jwtProviders.size(); i++) {
-        JwtProviderSpec provider = jwtProvider("jwtProviders[" + i + "]", format.jwtProviders.get(i));
+        JwtProviderSpec provider = JwtProviderReader.read("jwtProviders[" + i + "]", format.jwtProviders.get(i),
+            this::file, GatewaySettingsLoader::readFile);
         check(providers.add(provider.name()), "jwtProviders[" + i + "].name", "'" + provider.name() + "' is used twice");
         settings.jwtProvider(provider);
       }
@@ -264,7 +265,7 @@ public final class GatewaySettingsLoader {
       }
       Path certificateFile = file(field + ".certificateFile", format.certificateFile);
       Path keyFile = file(field + ".privateKeyFile", format.privateKeyFile);
-      String chain = read(field + ".certificateFile", certificateFile);
+      String chain = readFile(field + ".certificateFile", certificateFile);
       X509Certificate leaf;
       try {
         var certificates = CertificateFactory.getInstance("X.509")
@@ -276,62 +277,12 @@ public final class GatewaySettingsLoader {
             + " is not a PEM certificate: " + e.getMessage());
       }
       // The key itself is never echoed: only whether it looks like one, and whether it fits the certificate.
-      String key = read(field + ".privateKeyFile", keyFile);
+      String key = readFile(field + ".privateKeyFile", keyFile);
       check(key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----"), field + ".privateKeyFile",
           keyFile + " is not a PEM private key");
       check(CertificateKeyMatch.matches(leaf, key).orElse(true), field + ".privateKeyFile",
           keyFile + " is not the private key of " + certificateFile + " (" + leaf.getSubjectX500Principal() + ")");
       return new CertificateSpec(name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
-    }
-
-    private JwtProviderSpec jwtProvider(String field, SettingsFileFormat.JwtProvider format) {
-      String name = name(field + ".name", format.name);
-      check(format.issuer != null && !format.issuer.isBlank(), field + ".issuer", "is required");
-      for (int i = 0; i < format.audiences.size(); i++) {
-        String audience = format.audiences.get(i);
-        check(audience != null && !audience.isBlank(), field + ".audiences[" + i + "]", "is empty");
-      }
-      check(format.jwks != null, field + ".jwks", "is required: one of inline, file or remote");
-      SettingsFileFormat.Jwks jwks = format.jwks;
-      int sources = (jwks.inline != null ? 1 : 0) + (jwks.file != null ? 1 : 0) + (jwks.remote != null ? 1 : 0);
-      check(sources == 1, field + ".jwks", "needs exactly one of inline, file or remote");
-      JwtProviderSpec.Jwks keys;
-      if (jwks.inline != null) {
-        keys = new JwtProviderSpec.InlineJwks(jwksDocument(field + ".jwks.inline", jwks.inline));
-      } else if (jwks.file != null) {
-        Path path = file(field + ".jwks.file", jwks.file);
-        keys = new JwtProviderSpec.FileJwks(path, jwksDocument(field + ".jwks.file", read(field + ".jwks.file", path)));
-      } else {
-        keys = remoteJwks(field + ".jwks.remote", jwks.remote);
-      }
-      return new JwtProviderSpec(name, format.issuer, format.audiences, keys, format.forwardToken);
-    }
-
-    private static JwtProviderSpec.RemoteJwks remoteJwks(String field, SettingsFileFormat.RemoteJwks format) {
-      check(format.uri != null, field + ".uri", "is required");
-      URI uri;
-      try {
-        uri = new URI(format.uri);
-      } catch (URISyntaxException e) {
-        throw new InvalidSettingsException(field + ".uri: '" + format.uri + "' is not a URI: " + e.getReason());
-      }
-      check(("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null,
-          field + ".uri", "'" + format.uri + "' must be an absolute http or https URI");
-      Duration cache = positiveDuration(field + ".cacheDuration", format.cacheDuration);
-      Duration timeout = positiveDuration(field + ".timeout", format.timeout);
-      return new JwtProviderSpec.RemoteJwks(uri, cache, timeout);
-    }
-
-    private static String jwksDocument(String field, String json) {
-      JsonNode document;
-      try {
-        document = JSON.readTree(json);
-      } catch (JsonProcessingException e) {
-        throw new InvalidSettingsException(field + ": not JSON: " + e.getOriginalMessage());
-      }
-      check(document != null && document.path("keys").isArray() && !document.path("keys").isEmpty(), field,
-          "a JWKS needs a non-empty \"keys\" array");
-      return json;
     }
 
     private static PolicyDefaults defaults(SettingsFileFormat.Defaults format, Set<String> providers) {
@@ -417,13 +368,17 @@ public final class GatewaySettingsLoader {
       }
       Duration timeout = format.timeout == null ? RateLimitServiceSpec.BUILT_IN.timeout()
           : positiveDuration("rateLimitService.timeout", format.timeout);
-      return new RateLimitServiceSpec(address, timeout);
-    }
-
-    private static String name(String field, String name) {
-      check(name != null && NAME.matcher(name).matches(), field,
-          "'" + name + "' must be 1-63 lowercase letters, digits, '-' and '_'");
-      return name;
+      long counterMemory = RateLimitServiceSpec.DEFAULT_COUNTER_MEMORY_BYTES;
+      if (format.counterMemory != null) {
+        try {
+          counterMemory = ByteSizeText.parse(format.counterMemory);
+        } catch (IllegalArgumentException e) {
+          throw new InvalidSettingsException("rateLimitService.counterMemory: " + e.getMessage());
+        }
+        check(counterMemory >= MIN_COUNTER_MEMORY && counterMemory <= MAX_COUNTER_MEMORY,
+            "rateLimitService.counterMemory", format.counterMemory + " is out of range 1KiB-16GiB");
+      }
+      return new RateLimitServiceSpec(address, timeout, counterMemory);
     }
 
     private Path file(String field, String path) {
@@ -433,31 +388,39 @@ public final class GatewaySettingsLoader {
       referenced.add(resolved);
       return resolved;
     }
+  }
 
-    private static String read(String field, Path file) {
-      try {
-        return Files.readString(file, StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new InvalidSettingsException(field + ": cannot read " + file + ": " + e.getMessage(), e);
-      }
+  // Shared by the readers of the file's sections.
+
+  static String name(String field, String name) {
+    check(name != null && NAME.matcher(name).matches(), field,
+        "'" + name + "' must be 1-63 lowercase letters, digits, '-' and '_'");
+    return name;
+  }
+
+  static String readFile(String field, Path file) {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new InvalidSettingsException(field + ": cannot read " + file + ": " + e.getMessage(), e);
     }
+  }
 
-    private static Duration positiveDuration(String field, String text) {
-      check(text != null, field, "is required");
-      Duration duration;
-      try {
-        duration = DurationText.parse(text);
-      } catch (IllegalArgumentException e) {
-        throw new InvalidSettingsException(field + ": " + e.getMessage());
-      }
-      check(!duration.isNegative() && !duration.isZero(), field, "must be positive");
-      return duration;
+  static Duration positiveDuration(String field, String text) {
+    check(text != null, field, "is required");
+    Duration duration;
+    try {
+      duration = DurationText.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidSettingsException(field + ": " + e.getMessage());
     }
+    check(!duration.isNegative() && !duration.isZero(), field, "must be positive");
+    return duration;
+  }
 
-    private static void check(boolean condition, String field, String message) {
-      if (!condition) {
-        throw new InvalidSettingsException(field + ": " + message);
-      }
+  static void check(boolean condition, String field, String message) {
+    if (!condition) {
+      throw new InvalidSettingsException(field + ": " + message);
     }
   }
 }

@@ -39,7 +39,9 @@ final class SettingsFileFormat {
     public String name;
     public String issuer;
     public List<String> audiences = new ArrayList<>();
+    public boolean anyAudience;
     public boolean forwardToken;
+    public boolean requireExpiration = true;
     public Jwks jwks;
   }
 
@@ -53,6 +55,7 @@ final class SettingsFileFormat {
     public String uri;
     public String cacheDuration = "5m";
     public String timeout = "1s";
+    public boolean insecureHttp;
   }
 
   static final class Defaults {
@@ -78,6 +81,7 @@ final class SettingsFileFormat {
   static final class RateLimitService {
     public String address;
     public String timeout;
+    public String counterMemory;
   }
 
   /** Who may do what: {@link io.signalbox.security.AccessPolicy}. */

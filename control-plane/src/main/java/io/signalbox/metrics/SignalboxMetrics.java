@@ -55,6 +55,16 @@ public final class SignalboxMetrics implements AutoCloseable {
     INCOMPLETE
   }
 
+  /**
+   * Why the built-in rate-limit service could not count a request; Envoy then applies the route's failure mode.
+   */
+  public enum RateLimitRefusal {
+    /** The counters' memory budget is spent on live windows and the request brings a new key. */
+    COUNTERS_FULL,
+    /** More descriptors or entries than Envoy sends for Signalbox's routes. */
+    TOO_LARGE
+  }
+
   /** Type label of responses of a type Signalbox does not serve. */
   static final String OTHER_TYPE = "other";
 
@@ -82,6 +92,7 @@ public final class SignalboxMetrics implements AutoCloseable {
   private final Counter reloadsRejected;
   private final Counter rateLimitOk;
   private final Counter rateLimitOverLimit;
+  private final Map<RateLimitRefusal, Counter> rateLimitRefusals = new ConcurrentHashMap<>();
 
   private SignalboxMetrics(MeterRegistry registry, PrometheusMeterRegistry prometheus) {
     this.registry = registry;
@@ -108,6 +119,12 @@ public final class SignalboxMetrics implements AutoCloseable {
     reloadsRejected = reloads("rejected");
     rateLimitOk = rateLimitDecisions("ok");
     rateLimitOverLimit = rateLimitDecisions("over_limit");
+    for (RateLimitRefusal reason : RateLimitRefusal.values()) {
+      rateLimitRefusals.put(reason, Counter.builder(name("ratelimit.refused"))
+          .description("Requests the built-in rate-limit service refused to count, by reason; Envoy applied the"
+              + " route's failure mode")
+          .tag("reason", label(reason)).register(registry));
+    }
     for (var type : XdsTypes.ALL) {
       String url = XdsTypes.typeUrl(type);
       pushCounter(url);
@@ -231,6 +248,11 @@ public final class SignalboxMetrics implements AutoCloseable {
   /** The built-in rate-limit service answered a request. */
   public void rateLimitDecision(boolean overLimit) {
     (overLimit ? rateLimitOverLimit : rateLimitOk).increment();
+  }
+
+  /** The built-in rate-limit service answered a request with an error instead of a decision. */
+  public void rateLimitRefused(RateLimitRefusal reason) {
+    rateLimitRefusals.get(reason).increment();
   }
 
   @Override

@@ -1,78 +1,76 @@
 package io.signalbox.ratelimit;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Hit counts per key in fixed windows aligned to the epoch: a one-minute window runs from one full minute to the next,
  * as in Envoy's reference rate-limit service, so every replica of a window agrees on where it starts.
  *
- * <p>Thread-safe; hits on different keys do not contend, hits on one key are exactly counted. Memory is bounded
- * twice: a window that has ended is dropped (swept at most every {@link #SWEEP_INTERVAL_MILLIS}), and at most
- * {@code maxKeys} windows exist at once. A key that finds the table full while no window has ended is not counted
- * ({@link #add} answers empty) rather than evicting another key's count, which would let that key start afresh.
+ * <p>Thread-safe; hits on different keys do not contend, hits on one key are exactly counted. Memory is bounded in
+ * bytes: every window costs the same {@link #BYTES_PER_WINDOW} (its key is a fixed-size digest), so a budget of
+ * {@code maxBytes} holds {@code maxBytes / BYTES_PER_WINDOW} windows. A window that has ended is dropped (swept at
+ * most every {@link #SWEEP_INTERVAL_MILLIS}). A key that finds the table full while no window has ended is not
+ * counted ({@link #add} answers empty) rather than evicting another key's count, which would let that key start
+ * afresh; the caller decides what an uncounted hit means.
  */
 public final class FixedWindowCounters {
 
-  /** About 200 bytes a key (descriptor text, window, map entry): some 50 MB when full. */
-  public static final int DEFAULT_MAX_KEYS = 250_000;
+  /**
+   * What one live window costs on a 64-bit JVM with compressed references, rounded up: the map's node (32 bytes), the
+   * key (32), the window (32) and its share of the map's table (up to 11). Measured on JDK 17: 1,000,000 windows
+   * retained some 110 MB.
+   */
+  public static final long BYTES_PER_WINDOW = 128;
 
   static final long SWEEP_INTERVAL_MILLIS = 1_000;
-  private static final long FULL_WARNING_INTERVAL_MILLIS = 60_000;
-  private static final Logger log = LoggerFactory.getLogger(FixedWindowCounters.class);
 
   /** The hits counted in the key's current window, this call's included, and when that window ends. */
   public record Count(long hits, long windowEndMillis) {
   }
 
-  private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
-  private final LongSupplier clockMillis;
-  private final int maxKeys;
+  private final ConcurrentHashMap<CounterKey, Window> windows = new ConcurrentHashMap<>();
+  private final Clock clock;
+  private final LongSupplier maxBytes;
   private final long sweepIntervalMillis;
   private final AtomicLong nextSweepMillis = new AtomicLong(Long.MIN_VALUE);
-  private final AtomicLong nextFullWarningMillis = new AtomicLong(Long.MIN_VALUE);
-
-  public FixedWindowCounters() {
-    this(System::currentTimeMillis, DEFAULT_MAX_KEYS);
-  }
 
   /**
-   * @param clockMillis wall-clock milliseconds since the epoch (windows are aligned to it)
+   * @param clock wall clock (windows are aligned to the epoch)
+   * @param maxBytes the memory the windows may take, read whenever a new key needs room, so a lowered budget applies
+   *     to new keys at once (live windows are never dropped before they end)
    */
-  public FixedWindowCounters(LongSupplier clockMillis, int maxKeys) {
-    this(clockMillis, maxKeys, SWEEP_INTERVAL_MILLIS);
+  public FixedWindowCounters(Clock clock, LongSupplier maxBytes) {
+    this(clock, maxBytes, SWEEP_INTERVAL_MILLIS);
   }
 
-  FixedWindowCounters(LongSupplier clockMillis, int maxKeys, long sweepIntervalMillis) {
-    if (maxKeys < 1) {
-      throw new IllegalArgumentException("maxKeys must be at least 1, was " + maxKeys);
-    }
-    this.clockMillis = clockMillis;
-    this.maxKeys = maxKeys;
+  FixedWindowCounters(Clock clock, LongSupplier maxBytes, long sweepIntervalMillis) {
+    this.clock = clock;
+    this.maxBytes = maxBytes;
     this.sweepIntervalMillis = sweepIntervalMillis;
   }
 
   /**
    * Adds {@code hits} (0 only reads) to {@code key}'s window of length {@code window}; empty when the key cannot be
-   * tracked because {@code maxKeys} windows are live.
+   * tracked because the budget is spent on live windows. A count saturates at {@link Long#MAX_VALUE}.
    */
-  public Optional<Count> add(String key, Duration window, long hits) {
+  public Optional<Count> add(CounterKey key, Duration window, long hits) {
+    if (hits < 0) {
+      throw new IllegalArgumentException("hits must not be negative, was " + hits);
+    }
     long windowMillis = window.toMillis();
-    sweepIfDue(clockMillis.getAsLong());
+    sweepIfDue(clock.millis());
     while (true) {
       Window current = windows.get(key);
       if (current == null) {
-        if (windows.size() >= maxKeys) {
-          sweep(clockMillis.getAsLong());
-          if (windows.size() >= maxKeys) {
-            warnFull(clockMillis.getAsLong());
-            return Optional.empty();
-          }
+        // Full: refused at once. Ended windows leave at the next sweep (within SWEEP_INTERVAL_MILLIS); sweeping
+        // here instead would make every refused call walk the whole table, just when callers crowd in.
+        if (windows.size() >= capacity()) {
+          return Optional.empty();
         }
         Window fresh = new Window();
         current = windows.putIfAbsent(key, fresh);
@@ -87,21 +85,31 @@ public final class FixedWindowCounters {
         }
         // The clock is read under the window's lock, as the sweep decides under it too: a hit never lands in a
         // window the sweep has already judged over.
-        long now = clockMillis.getAsLong();
+        long now = clock.millis();
         long windowEnd = Math.floorDiv(now, windowMillis) * windowMillis + windowMillis;
         if (windowEnd > current.end) {
           current.end = windowEnd;
           current.hits = 0;
         }
-        current.hits += hits;
+        current.hits = current.hits > Long.MAX_VALUE - hits ? Long.MAX_VALUE : current.hits + hits;
         return Optional.of(new Count(current.hits, current.end));
       }
     }
   }
 
-  /** Live windows (those not yet swept), for tests and diagnostics. */
+  /** Live windows (those not yet swept). */
   public int size() {
     return windows.size();
+  }
+
+  /** How many windows the budget holds now; at least one. */
+  public long capacity() {
+    return Math.max(1, maxBytes.getAsLong() / BYTES_PER_WINDOW);
+  }
+
+  /** The budget in bytes, as now in force. */
+  public long maxBytes() {
+    return maxBytes.getAsLong();
   }
 
   private void sweepIfDue(long now) {
@@ -120,14 +128,6 @@ public final class FixedWindowCounters {
         }
       }
     });
-  }
-
-  private void warnFull(long now) {
-    long due = nextFullWarningMillis.get();
-    if (now >= due && nextFullWarningMillis.compareAndSet(due, now + FULL_WARNING_INTERVAL_MILLIS)) {
-      log.warn("Rate-limit counters are full ({} live windows): new descriptors are not limited until windows end",
-          maxKeys);
-    }
   }
 
   /** One key's current window; guarded by its own monitor. */

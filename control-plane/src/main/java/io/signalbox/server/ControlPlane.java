@@ -177,7 +177,8 @@ public final class ControlPlane implements AutoCloseable {
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),
             GatewaySettings.registrationRules(publisher::settings), this::ownPorts), metrics, access, audit))
-        .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(metrics))
+        .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(Clock.systemUTC(),
+            () -> publisher.settings().rateLimitService().counterMemoryBytes(), metrics))
         .addService(health.getHealthService())
         .addService(ProtoReflectionService.newInstance())
         .build();

@@ -114,7 +114,9 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
   private static JwtProvider provider(JwtProviderSpec spec) {
     JwtProvider.Builder provider = JwtProvider.newBuilder()
         .setIssuer(spec.issuer())
+        // Empty only for a provider that said anyAudience: true.
         .addAllAudiences(spec.audiences())
+        .setRequireExpiration(spec.requireExpiration())
         // Only the Authorization header: Envoy would also look in an access_token query parameter by default,
         // and a token in a URL ends up in access logs and browser histories.
         .addFromHeaders(JwtHeader.newBuilder().setName(AUTHORIZATION_HEADER).setValuePrefix(BEARER_PREFIX))

@@ -154,9 +154,15 @@ final class ListenerTranslator {
         .setStripAnyHostPort(true)
         // An edge gateway: the peer address is the client, and x-forwarded-for from outside is not trusted.
         .setUseRemoteAddress(BoolValue.of(true))
-        // Match routes on the normalized path, so "/public/../admin" cannot slip past a route meant for "/admin".
+        // Match routes on the normalized path, so "/public/../admin" cannot slip past a route meant for "/admin",
+        // nor "/public//admin" past one meant for "/public/admin".
         .setNormalizePath(BoolValue.of(true))
         .setMergeSlashes(true)
+        // "/api/admin%2Fx" would match a public "/api" route and not a protected "/api/admin" one, while many
+        // backends decode it to "/api/admin/x". Envoy answers with a redirect to the unescaped path instead (as
+        // Envoy Gateway does by default), so the request that arrives is routed, and authorized, as the backend
+        // reads it. Backends that need a literal %2F in a segment cannot be served through this gateway.
+        .setPathWithEscapedSlashesAction(HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
         .setMaxRequestHeadersKb(UInt32Value.of(settings.limits().maxRequestHeadersKb()))
         .build();
     return Filter.newBuilder()

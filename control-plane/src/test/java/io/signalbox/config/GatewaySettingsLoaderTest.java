@@ -75,6 +75,7 @@ class GatewaySettingsLoaderTest {
               jwks: {file: keys.json}
             - name: partner
               issuer: https://partner.example.com
+              anyAudience: true
               jwks: {remote: {uri: "https://partner.example.com/.well-known/jwks.json", cacheDuration: 10m, timeout: 2s}}
           defaults:
             auth: {provider: corp, requiredScopes: [read]}
@@ -90,11 +91,12 @@ class GatewaySettingsLoaderTest {
             maxServicesPerIdentity: 3
             maxInstancesPerIdentity: 30
             maxHosts: 40
-          rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms}
+          rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms, counterMemory: 64MiB}
           """);
 
-      assertThat(settings.jwtProvider("corp")).hasValue(new JwtProviderSpec("corp", "https://login.example.com",
-          java.util.List.of("api"), new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), JWKS), true));
+      assertThat(settings.jwtProvider("corp")).hasValue(JwtProviderSpec.builder("corp", "https://login.example.com")
+          .audiences("api").jwks(new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), JWKS)).forwardToken(true)
+          .build());
       assertThat(settings.jwtProvider("partner").orElseThrow().jwks()).isEqualTo(new JwtProviderSpec.RemoteJwks(
           URI.create("https://partner.example.com/.well-known/jwks.json"), Duration.ofMinutes(10),
           Duration.ofSeconds(2)));
@@ -104,14 +106,27 @@ class GatewaySettingsLoaderTest {
       assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250), 300,
           new io.signalbox.model.RegistryQuotas(500, 20, 3, 30, 40)));
       assertThat(settings.rateLimitService()).isEqualTo(new RateLimitServiceSpec(
-          Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50)));
+          Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50),
+          64L << 20));
+    }
+
+    @Test
+    void theRateLimitServicesCounterMemoryIn32MiBUnlessSetAndInBinaryUnits() {
+      assertThat(parse("rateLimitService: {timeout: 50ms}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(32L << 20);
+      assertThat(parse("rateLimitService: {counterMemory: 512KiB}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(512L << 10);
+      assertThat(parse("rateLimitService: {counterMemory: 2GiB}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(2L << 30);
+      assertThat(parse("rateLimitService: {counterMemory: '4096'}").rateLimitService().counterMemoryBytes())
+          .isEqualTo(4096);
     }
 
     @Test
     void reportsTheFilesItReadSoTheWatcherCanWatchThem() throws IOException {
       Files.writeString(dir.resolve("keys.json"), JWKS);
       Path file = dir.resolve("gateway.yaml");
-      Files.writeString(file, "jwtProviders: [{name: corp, issuer: x, jwks: {file: keys.json}}]");
+      Files.writeString(file, "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]");
 
       assertThat(GatewaySettingsLoader.load(file).files()).containsExactly(dir.resolve("keys.json"));
     }
@@ -176,6 +191,9 @@ class GatewaySettingsLoaderTest {
         upstreams: {allowCidrs: [127.0.0.0/33]}                                  | upstreams.allowCidrs[0]: '127.0.0.0/33' has a prefix length out of range 0-32
         upstreams: {denyCidrs: [10.0.0.0/8, internal]}                           | upstreams.denyCidrs[1]: 'internal' is not an IP address or CIDR range
         upstreams: {denyPorts: [9901, 70000]}                                    | upstreams.denyPorts[1]: 70000 is not a port
+        rateLimitService: {counterMemory: 32MB}                                  | rateLimitService.counterMemory: '32MB' is not a size such as 512KiB
+        rateLimitService: {counterMemory: 512}                                   | rateLimitService.counterMemory: 512 is out of range 1KiB-16GiB
+        rateLimitService: {counterMemory: 17GiB}                                 | rateLimitService.counterMemory: 17GiB is out of range
         """)
     void anInvalidValueNamingItsField(String yaml, String message) {
       assertThatThrownBy(() -> parse(yaml))

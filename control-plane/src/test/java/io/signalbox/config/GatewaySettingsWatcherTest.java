@@ -80,11 +80,11 @@ class GatewaySettingsWatcherTest {
 
   @Test
   void aChangeInAFileTheSettingsNameIsAReload() throws IOException {
-    String first = "{\"keys\": [{\"kty\": \"oct\", \"k\": \"AAAA\"}]}";
-    String second = "{\"keys\": [{\"kty\": \"oct\", \"k\": \"BBBB\"}]}";
+    String first = "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"AAAA\"}]}";
+    String second = "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"BBBB\"}]}";
     Files.writeString(dir.resolve("keys.json"), first);
-    watcher = GatewaySettingsWatcher.start(write("jwtProviders: [{name: corp, issuer: x, jwks: {file: keys.json}}]"),
-        NEVER, applied::add);
+    watcher = GatewaySettingsWatcher.start(write(
+        "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]"), NEVER, applied::add);
     Files.writeString(dir.resolve("keys.json"), second);
 
     watcher.poll();

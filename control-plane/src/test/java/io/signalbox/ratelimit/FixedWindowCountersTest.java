@@ -1,7 +1,9 @@
 package io.signalbox.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,45 +20,47 @@ class FixedWindowCountersTest {
 
   private static final Duration MINUTE = Duration.ofMinutes(1);
 
+  private static final CounterKey K = key("k");
+
   /** 12:00:30 on some day: half a minute into a window. */
-  private final AtomicLong now = new AtomicLong(Duration.ofDays(20_000).plusHours(12).plusSeconds(30).toMillis());
-  private final FixedWindowCounters counters = new FixedWindowCounters(now::get, 1_000);
+  private final TestClock now = new TestClock(Duration.ofDays(20_000).plusHours(12).plusSeconds(30));
+  private final FixedWindowCounters counters = new FixedWindowCounters(now, () -> windows(1_000));
 
   @Test
   void countsHitsWithinOneWindowAndReportsItsEnd() {
-    long windowEnd = now.get() + Duration.ofSeconds(30).toMillis();
+    long windowEnd = now.millis() + Duration.ofSeconds(30).toMillis();
 
-    assertThat(counters.add("k", MINUTE, 1)).contains(new FixedWindowCounters.Count(1, windowEnd));
-    assertThat(counters.add("k", MINUTE, 1)).contains(new FixedWindowCounters.Count(2, windowEnd));
+    assertThat(counters.add(K, MINUTE, 1)).contains(new FixedWindowCounters.Count(1, windowEnd));
+    assertThat(counters.add(K, MINUTE, 1)).contains(new FixedWindowCounters.Count(2, windowEnd));
   }
 
   @Test
   void windowsAreAlignedToTheUnitSoANewMinuteStartsAfresh() {
-    counters.add("k", MINUTE, 5);
-    now.addAndGet(Duration.ofSeconds(29).toMillis() + 999);
-    assertThat(counters.add("k", MINUTE, 1).orElseThrow().hits()).as("12:00:59.999, same window").isEqualTo(6);
+    counters.add(K, MINUTE, 5);
+    now.advance(Duration.ofSeconds(29).plusMillis(999));
+    assertThat(counters.add(K, MINUTE, 1).orElseThrow().hits()).as("12:00:59.999, same window").isEqualTo(6);
 
-    now.addAndGet(1);
-    FixedWindowCounters.Count next = counters.add("k", MINUTE, 1).orElseThrow();
+    now.advance(Duration.ofMillis(1));
+    FixedWindowCounters.Count next = counters.add(K, MINUTE, 1).orElseThrow();
     assertThat(next.hits()).as("12:01:00.000, next window").isEqualTo(1);
-    assertThat(next.windowEndMillis()).isEqualTo(now.get() + MINUTE.toMillis());
+    assertThat(next.windowEndMillis()).isEqualTo(now.millis() + MINUTE.toMillis());
   }
 
   @Test
   void keysAreCountedApart() {
-    counters.add("route-a", MINUTE, 3);
-    counters.add("route-b", MINUTE, 1);
+    counters.add(key("route-a"), MINUTE, 3);
+    counters.add(key("route-b"), MINUTE, 1);
 
-    assertThat(counters.add("route-a", MINUTE, 0).orElseThrow().hits()).isEqualTo(3);
-    assertThat(counters.add("route-b", MINUTE, 0).orElseThrow().hits()).isEqualTo(1);
+    assertThat(counters.add(key("route-a"), MINUTE, 0).orElseThrow().hits()).isEqualTo(3);
+    assertThat(counters.add(key("route-b"), MINUTE, 0).orElseThrow().hits()).isEqualTo(1);
   }
 
   @Test
   void zeroHitsOnlyReads() {
-    counters.add("k", MINUTE, 2);
+    counters.add(K, MINUTE, 2);
 
-    assertThat(counters.add("k", MINUTE, 0).orElseThrow().hits()).isEqualTo(2);
-    assertThat(counters.add("k", MINUTE, 0).orElseThrow().hits()).isEqualTo(2);
+    assertThat(counters.add(K, MINUTE, 0).orElseThrow().hits()).isEqualTo(2);
+    assertThat(counters.add(K, MINUTE, 0).orElseThrow().hits()).isEqualTo(2);
   }
 
   @Test
@@ -72,7 +76,7 @@ class FixedWindowCountersTest {
           start.await();
           long max = 0;
           for (int i = 0; i < hitsPerThread; i++) {
-            max = Math.max(max, counters.add("shared", MINUTE, 1).orElseThrow().hits());
+            max = Math.max(max, counters.add(key("shared"), MINUTE, 1).orElseThrow().hits());
           }
           return max;
         }));
@@ -83,7 +87,8 @@ class FixedWindowCountersTest {
         seen = Math.max(seen, future.get(30, TimeUnit.SECONDS));
       }
       assertThat(seen).isEqualTo((long) threads * hitsPerThread);
-      assertThat(counters.add("shared", MINUTE, 0).orElseThrow().hits()).isEqualTo((long) threads * hitsPerThread);
+      assertThat(counters.add(key("shared"), MINUTE, 0).orElseThrow().hits())
+          .isEqualTo((long) threads * hitsPerThread);
     } finally {
       pool.shutdownNow();
     }
@@ -94,8 +99,8 @@ class FixedWindowCountersTest {
     // 10 ms windows on a clock that moves 7 ms per hit, swept on every call: windows end and are swept while
     // other threads count in them. A hit that landed in a window already swept would count in a window nobody
     // sees, and two hits of one window would then both be told "1st" (or the same later number).
-    AtomicLong clock = new AtomicLong();
-    FixedWindowCounters racing = new FixedWindowCounters(clock::get, 1_000, 0);
+    TestClock clock = new TestClock(Duration.ZERO);
+    FixedWindowCounters racing = new FixedWindowCounters(clock, () -> windows(1_000), 0);
     int threads = 4;
     int hitsPerThread = 50_000;
     java.util.Set<FixedWindowCounters.Count> answers = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -106,8 +111,8 @@ class FixedWindowCountersTest {
       for (int t = 0; t < threads; t++) {
         done.add(pool.submit(() -> {
           for (int i = 0; i < hitsPerThread; i++) {
-            clock.addAndGet(7);
-            if (!answers.add(racing.add("k", Duration.ofMillis(10), 1).orElseThrow())) {
+            clock.advance(Duration.ofMillis(7));
+            if (!answers.add(racing.add(K, Duration.ofMillis(10), 1).orElseThrow())) {
               duplicates.incrementAndGet();
             }
           }
@@ -126,26 +131,61 @@ class FixedWindowCountersTest {
   @Test
   void endedWindowsAreDroppedSoMemoryStaysBounded() {
     for (int i = 0; i < 500; i++) {
-      counters.add("client-" + i, Duration.ofSeconds(1), 1);
+      counters.add(key("client-" + i), Duration.ofSeconds(1), 1);
     }
     assertThat(counters.size()).isEqualTo(500);
 
-    now.addAndGet(Duration.ofSeconds(2).toMillis());
-    counters.add("later", Duration.ofSeconds(1), 1);
+    now.advance(Duration.ofSeconds(2));
+    counters.add(key("later"), Duration.ofSeconds(1), 1);
 
     assertThat(counters.size()).isEqualTo(1);
   }
 
   @Test
   void aFullTableLeavesNewKeysUncountedRatherThanEvictingLiveOnes() {
-    FixedWindowCounters small = new FixedWindowCounters(now::get, 2);
-    small.add("a", MINUTE, 1);
-    small.add("b", MINUTE, 1);
+    FixedWindowCounters small = new FixedWindowCounters(now, () -> windows(2));
+    small.add(key("a"), MINUTE, 1);
+    small.add(key("b"), MINUTE, 1);
 
-    assertThat(small.add("c", MINUTE, 1)).isEqualTo(Optional.empty());
-    assertThat(small.add("a", MINUTE, 1).orElseThrow().hits()).as("live keys keep counting").isEqualTo(2);
+    assertThat(small.add(key("c"), MINUTE, 1)).isEqualTo(Optional.empty());
+    assertThat(small.add(key("a"), MINUTE, 1).orElseThrow().hits()).as("live keys keep counting").isEqualTo(2);
 
-    now.addAndGet(MINUTE.toMillis());
-    assertThat(small.add("c", MINUTE, 1)).as("room again once windows end").isPresent();
+    now.advance(MINUTE);
+    assertThat(small.add(key("c"), MINUTE, 1)).as("room again once windows end").isPresent();
+  }
+
+  @Test
+  void theBudgetIsInBytesAtAFixedCostPerWindowAndAChangedBudgetAppliesToTheNextNewKey() {
+    AtomicLong budget = new AtomicLong(windows(3) + FixedWindowCounters.BYTES_PER_WINDOW - 1);
+    FixedWindowCounters counted = new FixedWindowCounters(now, budget::get);
+    for (String name : List.of("a", "b", "c")) {
+      assertThat(counted.add(key(name), MINUTE, 1)).as(name).isPresent();
+    }
+    assertThat(counted.add(key("d"), MINUTE, 1)).as("a part of a window's bytes is no room").isEmpty();
+
+    budget.set(windows(4));
+    assertThat(counted.add(key("d"), MINUTE, 1)).isPresent();
+    budget.set(windows(1));
+    assertThat(counted.add(key("e"), MINUTE, 1)).isEmpty();
+    assertThat(counted.add(key("a"), MINUTE, 1).orElseThrow().hits())
+        .as("a lowered budget drops no live window").isEqualTo(2);
+  }
+
+  @Test
+  void aCountSaturatesInsteadOfWrappingNegative() {
+    counters.add(K, MINUTE, Long.MAX_VALUE - 1);
+
+    assertThat(counters.add(K, MINUTE, 5).orElseThrow().hits()).isEqualTo(Long.MAX_VALUE);
+    assertThat(counters.add(K, MINUTE, Long.MAX_VALUE).orElseThrow().hits()).isEqualTo(Long.MAX_VALUE);
+    assertThatThrownBy(() -> counters.add(K, MINUTE, -1)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  private static long windows(int count) {
+    return count * FixedWindowCounters.BYTES_PER_WINDOW;
+  }
+
+  private static CounterKey key(String name) {
+    return CounterKey.of(RateLimitDescriptor.newBuilder()
+        .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("k").setValue(name)).build());
   }
 }

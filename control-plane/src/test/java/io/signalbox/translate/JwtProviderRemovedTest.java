@@ -31,8 +31,8 @@ class JwtProviderRemovedTest {
       + "\"x\":\"A4Vuvzc47nNrD541FdR0_cFsS7A3Dqn6yDUhl1PLXcw\",\"y\":\"HHK-bMjSUj7d-dmZsm2RNl2h_Br1dIfpst7so6EPbK8\"}]}";
 
   private final GatewaySettings settingsWithoutPartners = GatewaySettings.plaintext("0.0.0.0", 10000).toBuilder()
-      .jwtProvider(new JwtProviderSpec("corp", "https://auth.example.com/", List.of(),
-          new JwtProviderSpec.InlineJwks(JWKS), false))
+      .jwtProvider(JwtProviderSpec.builder("corp", "https://auth.example.com/").anyAudience()
+          .jwks(new JwtProviderSpec.InlineJwks(JWKS)).build())
       .build();
 
   private final RegistryState state = new RegistryState(1, new TreeMap<>(Map.of("orders", new ServiceState("orders",

@@ -40,8 +40,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * JWT authentication and claim authorization through a real Envoy: tokens signed here with keys made for the run,
  * verified by Envoy against the gateway settings' providers. One control plane and one Envoy serve the class.
  *
- * <p>What Envoy 1.40 answers, as asserted below: no token, a bad signature, an expired token or an unknown issuer
- * are 401 with a {@code www-authenticate: Bearer realm="<url>"} header (plus {@code error="invalid_token"} when a
+ * <p>What Envoy 1.40 answers, as asserted below: no token, a bad signature, an expired token, a token without
+ * {@code exp} or an unknown issuer are 401 with a {@code www-authenticate: Bearer realm="<url>"} header (plus {@code error="invalid_token"} when a
  * token was sent); a token for another audience is 403 (the JWT filter's own choice); a valid token without a
  * required scope or claim is 403 from the RBAC filter ("RBAC: access denied").
  */
@@ -74,15 +74,17 @@ class JwtEndToEndTest {
   void startGateway() {
     jwksServer = JwksServer.start(remoteKeyA.jwks());
     gateway = GatewayFixture.startWithSettings(EnvoyProcess.XdsMode.SOTW, settings -> settings
-        .jwtProvider(new JwtProviderSpec("rs", RS_ISSUER, List.of(AUDIENCE),
-            new JwtProviderSpec.InlineJwks(rsTokens.jwks()), false))
-        .jwtProvider(new JwtProviderSpec("es", ES_ISSUER, List.of(),
-            new JwtProviderSpec.InlineJwks(esTokens.jwks()), false))
-        .jwtProvider(new JwtProviderSpec("remote", REMOTE_ISSUER, List.of(),
-            new JwtProviderSpec.RemoteJwks(jwksServer.uri(), Duration.ofSeconds(1), Duration.ofSeconds(1)), false))
-        .jwtProvider(new JwtProviderSpec("unreachable", "https://unreachable.issuer.test/", List.of(),
-            new JwtProviderSpec.RemoteJwks(UNREACHABLE_HTTPS_JWKS, Duration.ofMinutes(5), Duration.ofSeconds(1)),
-            false)));
+        .jwtProvider(JwtProviderSpec.builder("rs", RS_ISSUER).audiences(AUDIENCE)
+            .jwks(new JwtProviderSpec.InlineJwks(rsTokens.jwks())).build())
+        .jwtProvider(JwtProviderSpec.builder("es", ES_ISSUER).anyAudience()
+            .jwks(new JwtProviderSpec.InlineJwks(esTokens.jwks())).build())
+        // The test's JWKS server speaks plain HTTP on loopback, with the provider's explicit consent.
+        .jwtProvider(JwtProviderSpec.builder("remote", REMOTE_ISSUER).anyAudience()
+            .jwks(new JwtProviderSpec.RemoteJwks(jwksServer.uri(), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                true)).build())
+        .jwtProvider(JwtProviderSpec.builder("unreachable", "https://unreachable.issuer.test/").anyAudience()
+            .jwks(new JwtProviderSpec.RemoteJwks(UNREACHABLE_HTTPS_JWKS, Duration.ofMinutes(5),
+                Duration.ofSeconds(1))).build()));
 
     // "orders": a service-wide requirement (RS256, scope orders:read, two forwarded claims), one public route, and
     // an admin route whose own requirement asks for claims instead.
@@ -172,6 +174,19 @@ class JwtEndToEndTest {
     assertThat(response.status()).isEqualTo(401);
     assertThat(response.body()).isEqualTo("Jwt is expired");
     assertThat(response.headers().firstValue("www-authenticate")).get().asString().contains("error=\"invalid_token\"");
+  }
+
+  /** A token without {@code exp} would stay valid for as long as its key does: the provider requires one. */
+  @Test
+  void aTokenWithoutAnExpirationIs401() {
+    String endless = rsTokens.sign(ordersClaims(), b -> b.audience(AUDIENCE).expirationTime(null));
+
+    HttpProbe.Response response = get("/orders/42", Optional.of(endless));
+
+    assertThat(response.status()).isEqualTo(401);
+    assertThat(response.headers().firstValue("www-authenticate")).get().asString().contains("error=\"invalid_token\"");
+    assertThat(get("/orders/42", Optional.of(validOrdersToken())).status()).as("the same token with exp")
+        .isEqualTo(200);
   }
 
   @Test
@@ -349,8 +364,8 @@ class JwtEndToEndTest {
   @Test
   void overDeltaXdsAndFailingClosedWhenTheProviderIsRemoved() {
     TestTokens tokens = TestTokens.es256("https://delta.issuer.test/", "delta-1");
-    JwtProviderSpec provider = new JwtProviderSpec("delta", "https://delta.issuer.test/", List.of(),
-        new JwtProviderSpec.InlineJwks(tokens.jwks()), false);
+    JwtProviderSpec provider = JwtProviderSpec.builder("delta", "https://delta.issuer.test/").anyAudience()
+        .jwks(new JwtProviderSpec.InlineJwks(tokens.jwks())).build();
     try (GatewayFixture delta = GatewayFixture.startWithSettings(EnvoyProcess.XdsMode.DELTA,
         settings -> settings.jwtProvider(provider))) {
       EchoService backend = delta.backend("reports", "reports-1");

@@ -9,6 +9,7 @@ import io.signalbox.client.Routes;
 import io.signalbox.config.PolicyDefaults;
 import io.signalbox.config.RateLimitServiceSpec;
 import io.signalbox.model.RateLimit;
+import io.signalbox.ratelimit.FixedWindowCounters;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RateLimitPolicy;
@@ -19,6 +20,7 @@ import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.MetricsScrape;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -182,6 +184,49 @@ class RateLimitEndToEndTest {
       assertThat(gateway.envoy().statValue("cluster.svc-defaulted.ratelimit.fail_open.failure_mode_allowed"))
           .isEqualTo(1);
       assertThat(gateway.envoy().statValue("cluster.svc-strict.ratelimit.fail_closed.error")).isEqualTo(1);
+    }
+  }
+
+  /**
+   * Counter memory for four counters: once two tenants on each of two routes hold them, a third tenant is not waved
+   * through uncounted. Envoy gets an error and applies each route's failure mode; known tenants keep counting.
+   */
+  @Test
+  void whenTheCounterMemoryIsSpentANewTenantGetsItsRoutesFailureModeAndKnownTenantsKeepCounting() {
+    try (GatewayFixture gateway = GatewayFixture.startWithSettings(MODE, settings -> settings.rateLimitService(
+        RateLimitServiceSpec.BUILT_IN.withCounterMemoryBytes(4 * FixedWindowCounters.BYTES_PER_WINDOW)))) {
+      RateLimitPolicy perTenant = limit(2, RateLimitPolicy.Unit.MINUTE).toBuilder()
+          .setScope(RateLimitPolicy.Scope.GLOBAL).setPerHeader(TENANT).build();
+      register(gateway, "lenient", limitedRoute("/lenient", perTenant.toBuilder()
+          .setFailureMode(RateLimitPolicy.FailureMode.ALLOW).build()));
+      register(gateway, "strict", limitedRoute("/strict", perTenant.toBuilder()
+          .setFailureMode(RateLimitPolicy.FailureMode.DENY).build()));
+      awaitServed(gateway, "lenient");
+      awaitServed(gateway, "strict");
+      // Counters that end free their room: the requests below (well under a second) stay in one minute.
+      RateLimitWindows.awaitRoomInCurrentMinute(Duration.ofSeconds(5));
+
+      try (RateLimitHttpConnection connection = RateLimitHttpConnection.open(gateway.gatewayPort())) {
+        for (String route : List.of("/lenient", "/strict")) {
+          for (String tenant : List.of("acme", "globex")) {
+            assertThat(statuses(connection, route, Map.of(TENANT, tenant), 1)).as(route + " " + tenant)
+                .containsExactly(200);
+          }
+        }
+
+        assertThat(statuses(connection, "/lenient", Map.of(TENANT, "initech"), 1))
+            .as("fail open: passes, uncounted").containsExactly(200);
+        assertThat(statuses(connection, "/strict", Map.of(TENANT, "initech"), 1))
+            .as("fail closed: Envoy's status_on_error").containsExactly(500);
+        assertThat(statuses(connection, "/strict", Map.of(TENANT, "acme"), 2))
+            .as("a tenant with a counter keeps its count").containsExactly(200, 429);
+      }
+      assertThat(gateway.envoy().statValue("cluster.svc-lenient.ratelimit.fail_open.failure_mode_allowed"))
+          .isEqualTo(1);
+      assertThat(gateway.envoy().statValue("cluster.svc-strict.ratelimit.fail_closed.error")).isEqualTo(1);
+      MetricsScrape metrics = MetricsScrape.of("http://127.0.0.1:" + gateway.controlPlane().metricsPort()
+          + "/metrics");
+      assertThat(metrics.value("signalbox_ratelimit_refused_total", "reason", "counters_full")).hasValue(2);
     }
   }
 

@@ -84,7 +84,7 @@ class SettingsReloadEndToEndTest {
     Path keys = dir.resolve("keys.json");
     Files.writeString(keys, first.jwks());
     write("listeners: [{name: http, address: 127.0.0.1, port: " + port + "}]\n"
-        + "jwtProviders: [{name: corp, issuer: \"" + issuer + "\", jwks: {file: keys.json}}]\n");
+        + "jwtProviders: [{name: corp, issuer: \"" + issuer + "\", anyAudience: true, jwks: {file: keys.json}}]\n");
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.SOTW,
         config -> config.settingsFile(settingsFile).settingsPollInterval(POLL))) {
       gateway.serve("orders", "orders-1", Routes.prefix("/orders").auth(AuthSpec.jwt("corp")));
