@@ -44,8 +44,7 @@ class ArchitectureTest {
         .whereLayer("admin").mayOnlyBeAccessedByLayers("assembly")
         .whereLayer("xds").mayOnlyBeAccessedByLayers("admin", "assembly")
         .whereLayer("rate-limit service").mayOnlyBeAccessedByLayers("translate", "assembly")
-        .whereLayer("translate").mayOnlyBeAccessedByLayers("xds", "metrics", "admin", "assembly",
-            "rate-limit service")
+        .whereLayer("translate").mayOnlyBeAccessedByLayers("xds", "metrics", "admin", "assembly")
         .whereLayer("store").mayOnlyBeAccessedByLayers("registry API", "xds", "admin", "assembly")
         .whereLayer("registry API").mayOnlyBeAccessedByLayers("settings", "assembly")
         .whereLayer("security").mayNotAccessAnyLayer()

@@ -12,7 +12,6 @@ import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RateLimit;
-import io.signalbox.translate.XdsNames;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.function.LongSupplier;
@@ -21,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Envoy's rate-limit service, answering from {@link FixedWindowCounters}. A descriptor of domain {@value
- * XdsNames#RATE_LIMIT_DOMAIN} with a {@value XdsNames#RATE_LIMIT_LIMIT_KEY} entry is counted under a digest of all
+ * DescriptorLimit#DOMAIN} with a {@value DescriptorLimit#LIMIT_KEY} entry is counted under a digest of all
  * of its entries ({@link CounterKey}: route, limit, and client address or header value when the limit counts per
  * value); any other descriptor is answered OK, uncounted. Each answer carries the limit, the remaining hits and the
  * time to the window's end, from which Envoy writes the {@code x-ratelimit-*} response headers.
@@ -92,7 +91,7 @@ public final class BuiltInRateLimitService extends RateLimitServiceGrpc.RateLimi
    */
   RateLimitResponse decide(RateLimitRequest request) throws StatusException {
     checkSize(request);
-    boolean ours = request.getDomain().equals(XdsNames.RATE_LIMIT_DOMAIN);
+    boolean ours = request.getDomain().equals(DescriptorLimit.DOMAIN);
     // Envoy leaves hits_addend 0 for "one request". It is unsigned: a large one reads as negative in Java.
     long requestHits = request.getHitsAddend() == 0 ? 1 : clampHits(Integer.toUnsignedLong(request.getHitsAddend()));
     RateLimitResponse.Builder answer = RateLimitResponse.newBuilder().setOverallCode(Code.OK);
@@ -169,7 +168,7 @@ public final class BuiltInRateLimitService extends RateLimitServiceGrpc.RateLimi
 
   private static Optional<DescriptorLimit> limitOf(RateLimitDescriptor descriptor) {
     for (RateLimitDescriptor.Entry entry : descriptor.getEntriesList()) {
-      if (entry.getKey().equals(XdsNames.RATE_LIMIT_LIMIT_KEY)) {
+      if (entry.getKey().equals(DescriptorLimit.LIMIT_KEY)) {
         return DescriptorLimit.parse(entry.getValue());
       }
     }

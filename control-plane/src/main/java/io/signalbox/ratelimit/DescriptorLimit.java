@@ -10,6 +10,11 @@ import java.util.Optional;
  */
 public record DescriptorLimit(long requests, RateLimit.Unit unit) {
 
+  /** Descriptor domain of Signalbox's global rate limits. */
+  public static final String DOMAIN = "signalbox";
+  /** Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service cannot disagree. */
+  public static final String LIMIT_KEY = "signalbox_limit";
+
   public DescriptorLimit {
     if (requests < 1) {
       throw new IllegalArgumentException("requests must be at least 1, was " + requests);

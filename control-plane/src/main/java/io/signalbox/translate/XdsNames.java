@@ -24,7 +24,7 @@ public final class XdsNames {
   public static final String CONTROL_PLANE_CLUSTER = "signalbox-xds";
 
   /** Descriptor domain of Signalbox's global rate limits. */
-  public static final String RATE_LIMIT_DOMAIN = "signalbox";
+  public static final String RATE_LIMIT_DOMAIN = io.signalbox.ratelimit.DescriptorLimit.DOMAIN;
 
   /** Dynamic-metadata key (under {@link #JWT_AUTHN_FILTER}) that holds a verified token's payload. */
   public static final String JWT_PAYLOAD_METADATA_KEY = "jwt_payload";
@@ -60,7 +60,7 @@ public final class XdsNames {
   /** Descriptor entry naming the route a global limit belongs to ({@code PolicyRoute.name()}). */
   public static final String RATE_LIMIT_ROUTE_KEY = "signalbox_route";
   /** Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service cannot disagree. */
-  public static final String RATE_LIMIT_LIMIT_KEY = "signalbox_limit";
+  public static final String RATE_LIMIT_LIMIT_KEY = io.signalbox.ratelimit.DescriptorLimit.LIMIT_KEY;
   /** The key Envoy's {@code remote_address} action gives its descriptor entry (fixed by Envoy). */
   public static final String RATE_LIMIT_CLIENT_IP_KEY = "remote_address";
 
