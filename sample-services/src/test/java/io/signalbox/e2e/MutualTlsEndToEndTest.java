@@ -16,6 +16,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.StreamObserver;
+import io.signalbox.ca.CertificateUsage;
+import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.client.RegistryClient;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
@@ -58,7 +60,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -241,7 +242,7 @@ class MutualTlsEndToEndTest {
       throws IOException {
     HttpProbe.awaitStatus(url("/orders/before-rotation"), 200, PROPAGATION);
     BigInteger before = serialOfANewConnection();
-    TestCertificates.Issued rotated = serverCertificate();
+    IssuedCertificate rotated = serverCertificate();
     assertThat(rotated.serial()).isNotEqualTo(before);
 
     rotated.writeTo(serverCertificateFile, serverKeyFile);
@@ -256,14 +257,14 @@ class MutualTlsEndToEndTest {
 
   // --- helpers ---
 
-  private TestCertificates.Issued serverCertificate() {
+  private IssuedCertificate serverCertificate() {
     return authority.issue(BigInteger.valueOf(serials.incrementAndGet()), "CN=" + SERVER_NAME,
-        List.of(KeyPurposeId.id_kp_serverAuth), SERVER_NAME, "127.0.0.1");
+        List.of(CertificateUsage.SERVER), SERVER_NAME, "127.0.0.1");
   }
 
-  private TestCertificates.Issued clientCertificate(String commonName, String spiffeId) {
+  private IssuedCertificate clientCertificate(String commonName, String spiffeId) {
     return authority.issue(BigInteger.valueOf(serials.incrementAndGet()), "CN=" + commonName,
-        List.of(KeyPurposeId.id_kp_clientAuth), spiffeId);
+        List.of(CertificateUsage.CLIENT), spiffeId);
   }
 
   private TlsChannelCredentials.Builder caOnly() {
