@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 final class CaNames {
 
   /** Lowercase DNS-like trust domain, as SPIFFE requires. */
-  private static final Pattern TRUST_DOMAIN = Pattern.compile("[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*");
+  private static final Pattern TRUST_DOMAIN = Pattern.compile(
+      "[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*");
   /** A SPIFFE path: one or more segments of letters, digits, '.', '-' and '_', none of them '.' or '..'. */
   private static final Pattern SPIFFE_PATH = Pattern.compile("(/[A-Za-z0-9._-]+)+");
   private static final Pattern DNS_NAME = Pattern.compile(
