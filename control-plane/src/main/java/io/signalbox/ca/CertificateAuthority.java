@@ -2,6 +2,7 @@ package io.signalbox.ca;
 
 import io.signalbox.security.Identity;
 import io.signalbox.security.PeerIdentities;
+import io.signalbox.tls.KeyMatch;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;

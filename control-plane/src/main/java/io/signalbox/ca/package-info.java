@@ -5,6 +5,6 @@
  * is the command line. The tests' certificate authorities are made with the same classes.
  *
  * <p>It depends only on {@code io.signalbox.security}, to read a certificate's identity as the control plane reads
- * it. {@link io.signalbox.ca.KeyMatch} (does a key belong to a certificate) serves the settings loader too.
+ * it, and on the SDK's {@code io.signalbox.tls}.
  */
 package io.signalbox.ca;

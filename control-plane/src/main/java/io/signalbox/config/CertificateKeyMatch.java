@@ -1,6 +1,6 @@
 package io.signalbox.config;
 
-import io.signalbox.ca.KeyMatch;
+import io.signalbox.tls.KeyMatch;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;

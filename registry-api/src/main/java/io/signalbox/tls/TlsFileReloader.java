@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * A key manager and a trust manager that follow {@link TlsFiles} as they are replaced: the three files are read
  * again every interval, and a change is applied once the files have held still for one interval (so a certificate
  * written before its key is never presented with the old key); new handshakes use it from then on, connections
- * already open keep what they negotiated. A version that does not parse is logged and the last good one stays.
+ * already open keep what they negotiated. A version that does not parse, or whose key is not its certificate's, is
+ * logged and the last good one stays.
  *
  * <p>Why not grpc-java's own file reloading ({@code AdvancedTlsX509KeyManager.updateIdentityCredentials(File, File,
  * period, ...)}): it clamps the period to at least one minute, so a rotated certificate would wait that long.
@@ -130,6 +132,11 @@ public final class TlsFileReloader implements AutoCloseable {
     if (chain.length == 0 || trusted.length == 0) {
       throw new IllegalArgumentException("no certificate in " + (chain.length == 0 ? files.certificateChain()
           : files.caBundle()));
+    }
+    // A certificate replaced without its key (or the reverse) would fail every handshake: keep the last good pair.
+    if (KeyMatch.matches(chain[0], key).equals(Optional.of(false))) {
+      throw new IllegalArgumentException(files.privateKey() + " is not the key of the certificate in "
+          + files.certificateChain());
     }
     keyManager.updateIdentityCredentials(chain, key);
     try {

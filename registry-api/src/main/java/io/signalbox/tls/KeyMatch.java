@@ -1,4 +1,4 @@
-package io.signalbox.ca;
+package io.signalbox.tls;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
