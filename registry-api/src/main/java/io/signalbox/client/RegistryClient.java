@@ -57,7 +57,7 @@ public final class RegistryClient implements AutoCloseable {
     private final Set<Registration> open = ConcurrentHashMap.newKeySet();
     private final Thread shutdownHook;
     private final AtomicBoolean closed = new AtomicBoolean();
-
+    /** The certificate files behind the channel's TLS; null in plaintext or with a caller's channel. */
     private final TlsFileReloader tls;
 
     private RegistryClient(Builder builder) {
