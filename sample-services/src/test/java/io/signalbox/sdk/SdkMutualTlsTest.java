@@ -222,9 +222,10 @@ class SdkMutualTlsTest {
     return registration("orders");
   }
 
+  /** At a documentation address (TEST-NET-1): nothing here sends it traffic, and no address policy refuses it. */
   private static ServiceRegistration registration(String service) {
     return ServiceRegistration.builder(service)
-        .instance(service + "-1", "127.0.0.1", 8080)
+        .instance(service + "-1", "192.0.2.10", 8080)
         .route(Routes.prefix("/" + service))
         .build();
   }
