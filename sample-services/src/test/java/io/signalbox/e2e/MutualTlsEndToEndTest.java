@@ -31,6 +31,7 @@ import io.signalbox.samples.EchoService;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyBootstrap;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -49,8 +50,6 @@ import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -93,7 +92,7 @@ class MutualTlsEndToEndTest {
 
   private final AtomicLong serials = new AtomicLong(100);
   private final TestCertificates.Authority authority = TestCertificates.authority("Signalbox mTLS test CA");
-  private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
+  private final Closer owned = new Closer();
 
   private Path caFile;
   private Path serverCertificateFile;
@@ -153,15 +152,7 @@ class MutualTlsEndToEndTest {
 
   @AfterAll
   void stopEverything() {
-    List<AutoCloseable> toClose = new ArrayList<>(owned);
-    Collections.reverse(toClose);
-    for (AutoCloseable closeable : toClose) {
-      try {
-        closeable.close();
-      } catch (Exception ignored) {
-        // Teardown continues, so no Envoy process is left behind.
-      }
-    }
+    owned.close();
   }
 
   @Test

@@ -18,6 +18,7 @@ import io.signalbox.security.TransportSecurity;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.server.SignalboxMain;
+import io.signalbox.testing.Closer;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.TestCertificates;
 import io.signalbox.translate.XdsNames;
@@ -27,7 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,19 +52,11 @@ class SdkMutualTlsTest {
   @TempDir
   Path temp;
 
-  private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
+  private final Closer owned = new Closer();
 
   @AfterEach
   void closeEverything() {
-    List<AutoCloseable> toClose = new ArrayList<>(owned);
-    Collections.reverse(toClose);
-    for (AutoCloseable closeable : toClose) {
-      try {
-        closeable.close();
-      } catch (Exception ignored) {
-        // Teardown goes on, so no server is left listening.
-      }
-    }
+    owned.close();
   }
 
   @Test
@@ -214,8 +206,7 @@ class SdkMutualTlsTest {
   }
 
   private RegistryClient own(RegistryClient client) {
-    owned.add(client);
-    return client;
+    return owned.add(client);
   }
 
   private static ServiceRegistration orders() {
