@@ -37,6 +37,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# `signalbox ...` in the foreground; the control plane itself is started with java directly below, so that $! is its
+# process (a backgrounded function is a subshell, and stopping that would leave the control plane running).
 signalbox() { java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain "$@"; }
 PKI="$RUN_DIR/pki"
 say "Issuing mutual-TLS certificates with signalbox ca (CA and certificates in $PKI)"
@@ -71,7 +73,8 @@ access:
 YAML
 
 say "Starting the control plane on :$GRPC_PORT (registry API + xDS, mutual TLS); logs in $RUN_DIR"
-signalbox --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" --data-dir "$RUN_DIR/data" \
+java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
+  --data-dir "$RUN_DIR/data" \
   --tls-cert "$PKI/signalbox.pem" --tls-key "$PKI/signalbox-key.pem" --tls-ca "$PKI/ca.pem" \
   >"$RUN_DIR/control-plane.log" 2>&1 &
 PIDS+=($!)
