@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The local gateway demo: a Signalbox control plane, a real Envoy fed by it over ADS, and sample services that
 # register themselves (two instances of `users`, two of `orders`). `users` requires a JWT from the demo issuer
-# (mint one with scripts/demo-token.sh); `orders` has a fleet-wide limit of 10 requests per minute. Prints the curl
-# lines to try, then runs until Ctrl-C. With --check it verifies all of that through Envoy and exits.
+# (mint one with scripts/demo-token.sh); `orders` has a fleet-wide limit of 10 requests per minute. Everything talks
+# to the control plane over mutual TLS, with certificates from `signalbox ca` (a CA kept in the run directory).
+# Prints the curl lines to try, then runs until Ctrl-C. With --check it verifies all of that through Envoy and exits.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -36,6 +37,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# `signalbox ...` in the foreground; the control plane itself is started with java directly below, so that $! is its
+# process (a backgrounded function is a subshell, and stopping that would leave the control plane running).
+signalbox() { java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain "$@"; }
+PKI="$RUN_DIR/pki"
+say "Issuing mutual-TLS certificates with signalbox ca (CA and certificates in $PKI)"
+# The CA is made once and kept; certificates are issued anew on every run (that is also how they are rotated).
+[[ -f "$PKI/ca.pem" ]] || signalbox ca init --dir "$PKI" >/dev/null
+# The control plane: the DNS name the Envoy bootstrap requires of it, and the address the SDKs and signalboxctl dial.
+signalbox ca issue --dir "$PKI" --name signalbox --identity spiffe://signalbox.local/control-plane \
+  --dns signalbox.signalbox.local --dns localhost --ip 127.0.0.1 >/dev/null
+signalbox ca issue --dir "$PKI" --name envoy --identity spiffe://signalbox.local/envoy/edge >/dev/null
+for service in users orders; do
+  signalbox ca issue --dir "$PKI" --name "$service" --identity "spiffe://signalbox.local/service/$service" >/dev/null
+done
+signalbox ca issue --dir "$PKI" --name operator --identity spiffe://signalbox.local/operator/demo >/dev/null
+
 say "Making the demo JWT issuer's signing key (kept in $RUN_DIR/jwt)"
 java -cp "$CP_SAMPLES" io.signalbox.samples.DemoTokens init --dir "$RUN_DIR/jwt" >/dev/null
 
@@ -48,17 +65,29 @@ jwtProviders:
     issuer: https://demo.signalbox.local
     audiences: [signalbox-demo]
     jwks: {file: jwt/jwks.json}
+# Services and the edge Envoy are allowed by the convention (spiffe://signalbox.local/service/NAME registers NAME,
+# .../envoy/GROUP fetches GROUP); the demo operator may also drain, evict and pause.
+access:
+  operators:
+    - {identity: "spiffe://signalbox.local/operator/demo", role: operator}
+# The sample services listen on this machine. A gateway refuses loopback upstreams unless allowed; Envoy's admin
+# port stays refused.
+upstreams:
+  allowCidrs: [127.0.0.0/8]
+  denyPorts: [9901, $ADMIN_PORT]
 YAML
 
-say "Starting the control plane on :$GRPC_PORT (registry API + xDS); logs in $RUN_DIR"
-java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --insecure-plaintext --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
+say "Starting the control plane on :$GRPC_PORT (registry API + xDS, mutual TLS); logs in $RUN_DIR"
+java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
   --data-dir "$RUN_DIR/data" \
+  --tls-cert "$PKI/signalbox.pem" --tls-key "$PKI/signalbox-key.pem" --tls-ca "$PKI/ca.pem" \
   >"$RUN_DIR/control-plane.log" 2>&1 &
 PIDS+=($!)
 
 say "Starting Envoy (gateway on :$GATEWAY_PORT, admin on 127.0.0.1:$ADMIN_PORT)"
+# The mutual-TLS bootstrap, with this run's ports and certificate files (it expects them in /etc/signalbox/tls/).
 sed -e "s/port_value: 18000/port_value: $GRPC_PORT/" -e "s/port_value: 9901/port_value: $ADMIN_PORT/" \
-  envoy/bootstrap/edge-gateway.yaml >"$RUN_DIR/envoy-bootstrap.yaml"
+  -e "s|/etc/signalbox/tls/|$PKI/|g" envoy/bootstrap/edge-gateway-mtls.yaml >"$RUN_DIR/envoy-bootstrap.yaml"
 "$ENVOY_BIN" -c "$RUN_DIR/envoy-bootstrap.yaml" --disable-hot-restart --concurrency 1 \
   >"$RUN_DIR/envoy.log" 2>&1 &
 PIDS+=($!)
@@ -71,6 +100,7 @@ for service in users orders; do
   for n in 1 2; do
     java -cp "$CP_SAMPLES" io.signalbox.samples.SampleServiceMain --service "$service" \
       --instance-id "$service-$n" --control-plane "127.0.0.1:$GRPC_PORT" "${!policy}" \
+      --tls-cert "$PKI/$service.pem" --tls-key "$PKI/$service-key.pem" --tls-ca "$PKI/ca.pem" \
       >"$RUN_DIR/$service-$n.log" 2>&1 &
     PIDS+=($!)
   done
@@ -101,6 +131,9 @@ Signalbox demo is up. Try:
                                        # 200 until 10 requests this minute, then 429 (x-ratelimit-* headers)
   curl -s http://127.0.0.1:$GATEWAY_PORT/nothing-here -o /dev/null -w '%{http_code}\n'   # 404: no route
   curl -s http://127.0.0.1:$ADMIN_PORT/config_dump | less            # what Envoy was sent
+
+  # signalboxctl needs the operator's certificate (spiffe://signalbox.local/operator/demo, role operator):
+  export SIGNALBOX_CERT=$PKI/operator.pem SIGNALBOX_KEY=$PKI/operator-key.pem SIGNALBOX_CA=$PKI/ca.pem
   scripts/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) proxies     # which Envoys, in sync or not
   scripts/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) services    # instances, leases, routes, policies
 
@@ -118,7 +151,11 @@ if $CHECK_ONLY; then
   for _ in $(seq 12); do codes+="$(status "http://127.0.0.1:$GATEWAY_PORT/orders/7") "; done
   echo "orders x12: $codes" >&2
   [[ "$codes" == *200* && "$codes" == *429* ]] || fail "orders was not limited to 10 requests per minute"
-  scripts/signalboxctl --admin "127.0.0.1:$((GRPC_PORT + 1))" proxies >&2 || fail "signalboxctl proxies failed"
+  ADMIN="127.0.0.1:$((GRPC_PORT + 1))"
+  if env -u SIGNALBOX_CERT -u SIGNALBOX_KEY -u SIGNALBOX_CA scripts/signalboxctl --admin "$ADMIN" proxies \
+    >/dev/null 2>&1; then fail "signalboxctl without a certificate was let in"; fi
+  SIGNALBOX_CERT="$PKI/operator.pem" SIGNALBOX_KEY="$PKI/operator-key.pem" SIGNALBOX_CA="$PKI/ca.pem" \
+    scripts/signalboxctl --admin "$ADMIN" proxies >&2 || fail "signalboxctl proxies with the operator's certificate failed"
   echo "demo check passed" >&2
   exit 0
 fi

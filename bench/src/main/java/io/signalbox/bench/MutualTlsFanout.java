@@ -3,6 +3,7 @@ package io.signalbox.bench;
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
+import io.signalbox.ca.CertificateUsage;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -22,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -221,9 +221,9 @@ final class MutualTlsFanout implements Callable<Integer> {
     TestCertificates.Authority ca = TestCertificates.authority("signalbox-bench-ca");
     Path caFile = dir.resolve("ca.pem");
     TestCertificates.replace(caFile, ca.certificatePem());
-    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(KeyPurposeId.id_kp_serverAuth), "localhost", "127.0.0.1")
+    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(CertificateUsage.SERVER), "localhost", "127.0.0.1")
         .writeTo(dir.resolve("server.pem"), dir.resolve("server-key.pem"));
-    ca.issue(BigInteger.valueOf(3), "CN=bench-client", List.of(KeyPurposeId.id_kp_clientAuth), CLIENT_IDENTITY)
+    ca.issue(BigInteger.valueOf(3), "CN=bench-client", List.of(CertificateUsage.CLIENT), CLIENT_IDENTITY)
         .writeTo(dir.resolve("client.pem"), dir.resolve("client-key.pem"));
     String serviceNames = IntStream.range(0, services).mapToObj(MutualTlsFanout::serviceName)
         .collect(Collectors.joining(", "));

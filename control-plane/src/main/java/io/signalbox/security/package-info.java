@@ -6,6 +6,7 @@
  * identity may register a service, join an Envoy node group or use an admin method, from the operator's {@link
  * io.signalbox.security.AccessPolicy}. {@link io.signalbox.security.AuditLog} records who changed what.
  *
- * <p>A leaf package: it depends on no other Signalbox package, so every stage can ask it.
+ * <p>A leaf package: it depends on no other package of the control plane (only on the SDK's {@code
+ * io.signalbox.tls}, whose file reloading it shares), so every stage can ask it.
  */
 package io.signalbox.security;

@@ -1,5 +1,6 @@
 package io.signalbox.server;
 
+import io.signalbox.ca.CaCommand;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
@@ -21,9 +22,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code signalbox}: runs the control plane until it is stopped. */
-@Command(name = "signalbox", mixinStandardHelpOptions = true,
-    description = "xDS control plane for Envoy, driven by service self-registration.")
+/** {@code signalbox}: runs the control plane until it is stopped; {@code signalbox ca ...} is {@link CaCommand}. */
+@Command(name = "signalbox", mixinStandardHelpOptions = true, subcommands = CaCommand.class,
+    description = "xDS control plane for Envoy, driven by service self-registration. `signalbox ca --help`: a "
+        + "development certificate authority for its mutual TLS.")
 public final class SignalboxMain implements Callable<Integer> {
 
   @Option(names = "--grpc-address", defaultValue = "0.0.0.0",

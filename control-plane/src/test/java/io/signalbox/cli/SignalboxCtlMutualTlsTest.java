@@ -8,6 +8,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.ca.CertificateUsage;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -30,7 +31,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -57,7 +57,7 @@ class SignalboxCtlMutualTlsTest {
     caFile = Files.writeString(dir.resolve("ca.pem"), ca.certificatePem());
     Path serverCert = dir.resolve("server.pem");
     Path serverKey = dir.resolve("server-key.pem");
-    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(KeyPurposeId.id_kp_serverAuth), "localhost", "127.0.0.1")
+    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(CertificateUsage.SERVER), "localhost", "127.0.0.1")
         .writeTo(serverCert, serverKey);
     auditFile = dir.resolve("audit.log");
     AccessPolicy access = new AccessPolicy(AccessPolicy.DEFAULT_TRUST_DOMAIN, List.of(new AccessPolicy.RegistrantRule(
@@ -83,7 +83,7 @@ class SignalboxCtlMutualTlsTest {
   private List<String> client(String identity, int serial) {
     Path cert = dir.resolve("client-" + serial + ".pem");
     Path key = dir.resolve("client-" + serial + "-key.pem");
-    ca.issue(BigInteger.valueOf(serial), "CN=client-" + serial, List.of(KeyPurposeId.id_kp_clientAuth), identity)
+    ca.issue(BigInteger.valueOf(serial), "CN=client-" + serial, List.of(CertificateUsage.CLIENT), identity)
         .writeTo(cert, key);
     return List.of(cert.toString(), key.toString());
   }

@@ -6,13 +6,16 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.signalbox.ca.CertificateUsage;
 import io.signalbox.testing.EnvoyBinary;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.EnvoyProcess.XdsMode;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.TestCertificates;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,9 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import io.signalbox.testing.TestCertificates;
-import java.math.BigInteger;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -53,7 +53,7 @@ class EnvoyBootstrapTest {
     // Envoy reads the TLS files of the mutual-TLS bootstrap while validating: give it real ones where it looks.
     TestCertificates.Authority ca = TestCertificates.authority("Signalbox Test CA");
     Files.writeString(dir.resolve("ca.pem"), ca.certificatePem());
-    ca.issue(BigInteger.TWO, "CN=edge", List.of(KeyPurposeId.id_kp_clientAuth), "spiffe://signalbox.local/envoy/edge")
+    ca.issue(BigInteger.TWO, "CN=edge", List.of(CertificateUsage.CLIENT), "spiffe://signalbox.local/envoy/edge")
         .writeTo(dir.resolve("envoy.pem"), dir.resolve("envoy-key.pem"));
     Path validated = Files.writeString(dir.resolve(bootstrap.getFileName()),
         Files.readString(bootstrap).replace("/etc/signalbox/tls/", dir + "/"));

@@ -1,5 +1,7 @@
 package io.signalbox.testing;
 
+import io.signalbox.ca.CertificateUsage;
+import io.signalbox.ca.IssuedCertificate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
@@ -10,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 
 /**
  * A real single-member etcd ({@code /usr/bin/etcd}, installed by {@code scripts/install-etcd.sh}) on free loopback
@@ -246,10 +247,10 @@ public final class EtcdProcess implements AutoCloseable {
       }
       TestCertificates.Authority ca = TestCertificates.authority("signalbox test etcd CA " + System.nanoTime());
       // etcd's own gateway dials etcd with the server certificate, so it must be good for client auth too.
-      TestCertificates.Issued server = ca.issue(BigInteger.TWO, "CN=etcd",
-          List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth), "127.0.0.1", "localhost");
-      TestCertificates.Issued client = ca.issue(BigInteger.valueOf(3), "CN=signalbox",
-          List.of(KeyPurposeId.id_kp_clientAuth));
+      IssuedCertificate server = ca.issue(BigInteger.TWO, "CN=etcd",
+          List.of(CertificateUsage.SERVER, CertificateUsage.CLIENT), "127.0.0.1", "localhost");
+      IssuedCertificate client = ca.issue(BigInteger.valueOf(3), "CN=signalbox",
+          List.of(CertificateUsage.CLIENT));
       Pki pki = new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"),
           dir.resolve("client.crt"), dir.resolve("client.key"));
       TestCertificates.replace(pki.caCert(), ca.certificatePem());

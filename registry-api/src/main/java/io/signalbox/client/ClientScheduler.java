@@ -3,6 +3,7 @@ package io.signalbox.client;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +72,11 @@ final class ClientScheduler {
         } catch (ExecutionException | TimeoutException e) {
             log.warn("Scheduler task did not complete within {} ms", timeout.toMillis(), e);
         }
+    }
+
+    /** The scheduler thread itself, for work that needs no guarding by this class (it guards its own tasks). */
+    ScheduledExecutorService executor() {
+        return executor;
     }
 
     void shutdown() {

@@ -1,12 +1,17 @@
 package io.signalbox.client;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegisterResponse;
+import io.signalbox.tls.TlsFileReloader;
+import io.signalbox.tls.TlsFiles;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -30,6 +35,15 @@ import org.slf4j.LoggerFactory;
  *
  * A JVM shutdown hook deregisters whatever is still registered when the process exits; closing the client closes its
  * registrations and removes the hook.
+ *
+ * <p>A control plane that runs mutual TLS (the default) needs the service's certificate:
+ *
+ * <pre>{@code
+ * RegistryClient client = RegistryClient.builder()
+ *         .target("signalbox.internal:18000")
+ *         .mutualTls(Path.of("orders.pem"), Path.of("orders-key.pem"), Path.of("ca.pem"))
+ *         .build();
+ * }</pre>
  */
 public final class RegistryClient implements AutoCloseable {
 
@@ -43,13 +57,25 @@ public final class RegistryClient implements AutoCloseable {
     private final Set<Registration> open = ConcurrentHashMap.newKeySet();
     private final Thread shutdownHook;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The certificate files behind the channel's TLS; null in plaintext or with a caller's channel. */
+    private final TlsFileReloader tls;
 
     private RegistryClient(Builder builder) {
         this.ownsChannel = builder.channel == null;
+        ClientScheduler scheduler = new ClientScheduler();
+        try {
+            // Checked here, so that a missing or unreadable certificate fails build(), naming the file.
+            this.tls = builder.tlsFiles == null ? null : TlsFileReloader.start(builder.tlsFiles,
+                    TlsFileReloader.PeerVerification.CHAIN_AND_HOST_NAME, TlsFileReloader.DEFAULT_INTERVAL,
+                    scheduler.executor());
+        } catch (RuntimeException e) {
+            scheduler.shutdown();
+            throw e;
+        }
         ManagedChannel channel = ownsChannel
-                ? Grpc.newChannelBuilder(builder.target, InsecureChannelCredentials.create()).build()
+                ? Grpc.newChannelBuilder(builder.target, credentials()).build()
                 : builder.channel;
-        this.context = new ClientContext(channel, new ClientScheduler(), builder.backoffPolicy);
+        this.context = new ClientContext(channel, scheduler, builder.backoffPolicy);
         this.registrationTimeout = builder.registrationTimeout;
         if (builder.shutdownHook) {
             shutdownHook = new Thread(this::closeRegistrations, ClientScheduler.THREAD_NAME + "-shutdown");
@@ -59,7 +85,21 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
-    /** A client with default settings for a control plane at {@code target}, e.g. "localhost:18000". */
+    /** Plaintext, or mutual TLS whose managers follow the files: new connections present the newest certificate. */
+    private ChannelCredentials credentials() {
+        if (tls == null) {
+            return InsecureChannelCredentials.create();
+        }
+        return TlsChannelCredentials.newBuilder()
+                .keyManager(tls.keyManager())
+                .trustManager(tls.trustManager())
+                .build();
+    }
+
+    /**
+     * A client with default settings for a control plane at {@code target}, e.g. "localhost:18000", in plaintext
+     * (only a control plane run with {@code --insecure-plaintext} accepts it; see {@link Builder#mutualTls}).
+     */
     public static RegistryClient connect(String target) {
         return builder().target(target).build();
     }
@@ -153,6 +193,9 @@ public final class RegistryClient implements AutoCloseable {
         }
         removeShutdownHook();
         closeRegistrations();
+        if (tls != null) {
+            tls.close();
+        }
         context.scheduler().shutdown();
         if (ownsChannel) {
             shutdownChannel(context.channel());
@@ -194,6 +237,7 @@ public final class RegistryClient implements AutoCloseable {
     public static final class Builder {
 
         private String target;
+        private TlsFiles tlsFiles;
         private ManagedChannel channel;
         private Duration registrationTimeout = Duration.ofSeconds(30);
         private BackoffPolicy backoffPolicy = BackoffPolicy.DEFAULT;
@@ -202,9 +246,28 @@ public final class RegistryClient implements AutoCloseable {
         private Builder() {
         }
 
-        /** The control plane's registry address, "host:port" or any gRPC target; connected in plaintext. */
+        /**
+         * The control plane's registry address, "host:port" or any gRPC target; connected in plaintext unless
+         * {@link #mutualTls} is given.
+         */
         public Builder target(String target) {
             this.target = Objects.requireNonNull(target, "target");
+            return this;
+        }
+
+        /**
+         * Connects to {@link #target} over mutual TLS: presents {@code certificateChain} with {@code privateKey} (the
+         * service's identity, e.g. URI SAN {@code spiffe://signalbox.local/service/orders}), and trusts a control
+         * plane whose certificate chains to {@code caBundle} and names the host or IP address of the target. PEM
+         * files, as {@code signalbox ca issue} writes them. They are read again every second; once replaced files
+         * have held still for a second, new connections (after a control plane restart or a dropped connection)
+         * present the new certificate, without restarting the client.
+         *
+         * @throws IllegalArgumentException from {@link #build()}, naming the file, when a file cannot be read or
+         *     parsed
+         */
+        public Builder mutualTls(Path certificateChain, Path privateKey, Path caBundle) {
+            this.tlsFiles = new TlsFiles(certificateChain, privateKey, caBundle);
             return this;
         }
 
@@ -245,6 +308,10 @@ public final class RegistryClient implements AutoCloseable {
         public RegistryClient build() {
             if ((target == null) == (channel == null)) {
                 throw new IllegalStateException("exactly one of target(...) and channel(...) is required");
+            }
+            if (tlsFiles != null && channel != null) {
+                throw new IllegalStateException("mutualTls(...) configures the channel made for target(...); a "
+                        + "channel(...) brings its own credentials");
             }
             return new RegistryClient(this);
         }

@@ -8,6 +8,7 @@ import io.signalbox.client.RegistryClient;
 import io.signalbox.client.RouteSpec;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
@@ -45,6 +46,20 @@ public final class SampleServiceMain implements Callable<Integer> {
             description = "Registry address of the control plane (default: ${DEFAULT-VALUE}).")
     private String controlPlane;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE", defaultValue = "${env:SIGNALBOX_CERT}",
+            description = "PEM certificate of this service for a control plane on mutual TLS, e.g. with URI SAN "
+                    + "spiffe://signalbox.local/service/<service> (env SIGNALBOX_CERT). Re-read when rotated.")
+    private Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", defaultValue = "${env:SIGNALBOX_KEY}",
+            description = "PEM private key of --tls-cert (env SIGNALBOX_KEY).")
+    private Path tlsKey;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE", defaultValue = "${env:SIGNALBOX_CA}",
+            description = "PEM CA bundle the control plane's certificate must chain to (env SIGNALBOX_CA). Without "
+                    + "the three TLS options the service registers in plaintext (--insecure-plaintext control planes).")
+    private Path tlsCa;
+
     @Option(names = "--prefix", description = "Route path prefix (default: /<service>).")
     private String prefix;
 
@@ -74,8 +89,24 @@ public final class SampleServiceMain implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         String id = instanceId != null ? instanceId : service + "-" + randomSuffix();
+        RegistryClient.Builder clientBuilder = RegistryClient.builder().target(controlPlane);
+        if (tlsCert != null || tlsKey != null || tlsCa != null) {
+            if (tlsCert == null || tlsKey == null || tlsCa == null) {
+                System.err.println("Mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca "
+                        + "(or SIGNALBOX_CERT, SIGNALBOX_KEY, SIGNALBOX_CA)");
+                return 2;
+            }
+            clientBuilder.mutualTls(tlsCert, tlsKey, tlsCa);
+        }
+        RegistryClient client;
+        try {
+            client = clientBuilder.build();
+        } catch (IllegalArgumentException e) {
+            // The file and the reason; never a key's contents.
+            System.err.println("Cannot use the TLS files: " + e.getMessage());
+            return 2;
+        }
         EchoService echo = EchoService.start(service, id, host, port);
-        RegistryClient client = RegistryClient.connect(controlPlane);
         Registration registration;
         try {
             registration = client.register(registration(id, echo.port()));
@@ -85,8 +116,8 @@ public final class SampleServiceMain implements Callable<Integer> {
             echo.close();
             return 1;
         }
-        System.out.printf("%s instance %s listening on %s:%d, registered with lease %s%n",
-                service, id, host, echo.port(), registration.leaseId());
+        System.out.printf("%s instance %s listening on %s:%d, registered%s with lease %s%n",
+                service, id, host, echo.port(), tlsCert != null ? " over mutual TLS" : "", registration.leaseId());
         System.out.flush();
         // Nothing more to do on this thread: serving happens on the echo workers, keep-alives on the client's.
         new CountDownLatch(1).await();

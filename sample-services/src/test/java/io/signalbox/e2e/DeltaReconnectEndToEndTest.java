@@ -12,16 +12,15 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
-import io.signalbox.testing.LoadLoop;
+import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.LoadLoop;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ProxyStatusTracker;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -48,7 +47,7 @@ class DeltaReconnectEndToEndTest {
   private final int gatewayPort = FreePorts.allocate();
   private final int portA = FreePorts.allocate();
   private final int portB = FreePorts.allocate();
-  private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
+  private final Closer owned = new Closer();
   private ControlPlane controlPlaneA;
   private ControlPlane controlPlaneB;
   private EnvoyProcess envoy;
@@ -67,15 +66,7 @@ class DeltaReconnectEndToEndTest {
 
   @AfterEach
   void stopEverything() {
-    List<AutoCloseable> toClose = new ArrayList<>(owned);
-    Collections.reverse(toClose);
-    for (AutoCloseable closeable : toClose) {
-      try {
-        closeable.close();
-      } catch (Exception ignored) {
-        // Teardown continues: nothing may leave an Envoy process behind.
-      }
-    }
+    owned.close();
     if (envoy != null) {
       envoy.close();
     }

@@ -7,13 +7,14 @@ import io.signalbox.client.Registration;
 import io.signalbox.client.RegistryClient;
 import io.signalbox.client.RouteSpec;
 import io.signalbox.client.ServiceRegistration;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
-import io.signalbox.config.GatewaySettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,7 +35,7 @@ final class GatewayFixture implements AutoCloseable {
   private final EnvoyProcess.XdsMode mode;
   private final RegistryClient client;
   private final ManagedChannel rawChannel;
-  private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
+  private final Closer owned = new Closer();
   private final List<EnvoyProcess> envoys = Collections.synchronizedList(new ArrayList<>());
 
   private GatewayFixture(EnvoyProcess.XdsMode mode, int gatewayPort,
@@ -144,15 +145,7 @@ final class GatewayFixture implements AutoCloseable {
 
   @Override
   public void close() {
-    List<AutoCloseable> toClose = new ArrayList<>(owned);
-    Collections.reverse(toClose);
-    for (AutoCloseable closeable : toClose) {
-      try {
-        closeable.close();
-      } catch (Exception ignored) {
-        // Teardown continues: one stuck backend must not leave Envoy processes behind.
-      }
-    }
+    owned.close();
     client.close();
     rawChannel.shutdownNow();
     envoys.forEach(EnvoyProcess::close);

@@ -17,6 +17,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.StreamObserver;
+import io.signalbox.ca.CertificateUsage;
+import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.client.RegistryClient;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
@@ -30,6 +32,7 @@ import io.signalbox.samples.EchoService;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
+import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyBootstrap;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -48,8 +51,6 @@ import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -59,7 +60,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -93,7 +93,7 @@ class MutualTlsEndToEndTest {
 
   private final AtomicLong serials = new AtomicLong(100);
   private final TestCertificates.Authority authority = TestCertificates.authority("Signalbox mTLS test CA");
-  private final List<AutoCloseable> owned = Collections.synchronizedList(new ArrayList<>());
+  private final Closer owned = new Closer();
 
   private Path caFile;
   private Path serverCertificateFile;
@@ -153,15 +153,7 @@ class MutualTlsEndToEndTest {
 
   @AfterAll
   void stopEverything() {
-    List<AutoCloseable> toClose = new ArrayList<>(owned);
-    Collections.reverse(toClose);
-    for (AutoCloseable closeable : toClose) {
-      try {
-        closeable.close();
-      } catch (Exception ignored) {
-        // Teardown continues, so no Envoy process is left behind.
-      }
-    }
+    owned.close();
   }
 
   @Test
@@ -242,7 +234,7 @@ class MutualTlsEndToEndTest {
       throws IOException {
     HttpProbe.awaitStatus(url("/orders/before-rotation"), 200, PROPAGATION);
     BigInteger before = serialOfANewConnection();
-    TestCertificates.Issued rotated = serverCertificate();
+    IssuedCertificate rotated = serverCertificate();
     assertThat(rotated.serial()).isNotEqualTo(before);
 
     rotated.writeTo(serverCertificateFile, serverKeyFile);
@@ -257,14 +249,14 @@ class MutualTlsEndToEndTest {
 
   // --- helpers ---
 
-  private TestCertificates.Issued serverCertificate() {
+  private IssuedCertificate serverCertificate() {
     return authority.issue(BigInteger.valueOf(serials.incrementAndGet()), "CN=" + SERVER_NAME,
-        List.of(KeyPurposeId.id_kp_serverAuth), SERVER_NAME, "127.0.0.1");
+        List.of(CertificateUsage.SERVER), SERVER_NAME, "127.0.0.1");
   }
 
-  private TestCertificates.Issued clientCertificate(String commonName, String spiffeId) {
+  private IssuedCertificate clientCertificate(String commonName, String spiffeId) {
     return authority.issue(BigInteger.valueOf(serials.incrementAndGet()), "CN=" + commonName,
-        List.of(KeyPurposeId.id_kp_clientAuth), spiffeId);
+        List.of(CertificateUsage.CLIENT), spiffeId);
   }
 
   private TlsChannelCredentials.Builder caOnly() {

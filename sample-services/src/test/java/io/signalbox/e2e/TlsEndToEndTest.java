@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.client.Routes;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -61,7 +62,7 @@ class TlsEndToEndTest {
   private final TestCertificates.Authority authority = TestCertificates.authority("Signalbox TLS test CA");
   private final TlsClient client = TlsClient.trusting(authority.certificate());
   private final Map<XdsMode, TlsGateway> sharedGateways = new EnumMap<>(XdsMode.class);
-  private final List<TestCertificates.Issued> everyIssued = new ArrayList<>();
+  private final List<IssuedCertificate> everyIssued = new ArrayList<>();
   private TlsLogCapture logs;
 
   @BeforeAll
@@ -189,7 +190,7 @@ class TlsEndToEndTest {
         assertThat(before.get(HOST_A, "/echo/before").status()).isEqualTo(200);
         assertThat(before.serverCertificate().getSerialNumber()).isEqualTo(gateway.certificateA.serial());
 
-        TestCertificates.Issued rotated = issue(HOST_A);
+        IssuedCertificate rotated = issue(HOST_A);
         TestCertificates.replace(gateway.certificateFile("a"), rotated.certificatePem());
         // A certificate without its key never reaches Envoy: the old pair keeps serving, and nothing is NACKed.
         await("the old certificate to stay while its key does not match").during(SETTINGS_POLL.multipliedBy(5))
@@ -277,8 +278,8 @@ class TlsEndToEndTest {
     return sharedGateways.computeIfAbsent(mode, this::startGateway);
   }
 
-  private TestCertificates.Issued issue(String host) {
-    TestCertificates.Issued issued = authority.issue(BigInteger.valueOf(serials.incrementAndGet()), host);
+  private IssuedCertificate issue(String host) {
+    IssuedCertificate issued = authority.issue(BigInteger.valueOf(serials.incrementAndGet()), host);
     synchronized (everyIssued) {
       everyIssued.add(issued);
     }
@@ -293,8 +294,8 @@ class TlsEndToEndTest {
   private TlsGateway startGateway(XdsMode mode) {
     try {
       Path directory = Files.createTempDirectory("signalbox-tls-");
-      TestCertificates.Issued a = issue(HOST_A);
-      TestCertificates.Issued b = issue(HOST_B);
+      IssuedCertificate a = issue(HOST_A);
+      IssuedCertificate b = issue(HOST_B);
       List<Integer> ports = FreePorts.allocate(3);
       TlsGateway gateway = new TlsGateway(directory, ports.get(0), ports.get(1), ports.get(2), a, b);
       a.writeTo(gateway.certificateFile("a"), gateway.privateKeyFile("a"));
@@ -346,12 +347,12 @@ class TlsEndToEndTest {
     final int httpPort;
     final int httpsPort;
     final int strictHttpsPort;
-    final TestCertificates.Issued certificateA;
-    final TestCertificates.Issued certificateB;
+    final IssuedCertificate certificateA;
+    final IssuedCertificate certificateB;
     GatewayFixture fixture;
 
-    TlsGateway(Path directory, int httpPort, int httpsPort, int strictHttpsPort, TestCertificates.Issued a,
-               TestCertificates.Issued b) {
+    TlsGateway(Path directory, int httpPort, int httpsPort, int strictHttpsPort, IssuedCertificate a,
+               IssuedCertificate b) {
       this.directory = directory;
       this.httpPort = httpPort;
       this.httpsPort = httpsPort;
