@@ -57,6 +57,14 @@ public final class AccessControl {
     return !enforced || policy.get().mayFetch(who, group);
   }
 
+  /**
+   * Whether {@code who} may ask the built-in rate-limit service: Envoys only, since a caller can spend the counters
+   * or push other routes over their limits.
+   */
+  public boolean mayAskRateLimits(Identity who) {
+    return !enforced || policy.get().isEnvoy(who);
+  }
+
   /** Whether {@code who} has at least {@code role} on the admin API. */
   public boolean hasRole(Identity who, AdminRole role) {
     return !enforced || policy.get().role(who).map(held -> held.includes(role)).orElse(false);

@@ -102,6 +102,13 @@ public record AccessPolicy(String trustDomain, List<RegistrantRule> registrants,
             && (rule.groups().contains(group) || rule.groups().contains("*")));
   }
 
+  /** Whether {@code who} is an Envoy: named by the convention for some group, or by an {@code envoys} rule. */
+  public boolean isEnvoy(Identity who) {
+    String conventionPrefix = "spiffe://" + trustDomain + "/envoy/";
+    return who.value().startsWith(conventionPrefix) && who.value().length() > conventionPrefix.length()
+        || envoys.stream().anyMatch(rule -> rule.identity().matches(who));
+  }
+
   /** The highest role any rule gives {@code who}. */
   public Optional<AdminRole> role(Identity who) {
     return operators.stream()

@@ -173,6 +173,7 @@ public final class ControlPlane implements AutoCloseable {
         // Interceptors run last-added first. Every service on this port (registry API, xDS, rate-limit service) sees
         // the caller's identity; an ADS stream is checked against the node group it asks for before anything else.
         .intercept(new XdsStreamAuthorization(access, audit))
+        .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
         .intercept(identity)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),

@@ -1,8 +1,13 @@
 package io.signalbox.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -104,6 +109,32 @@ class SignalboxCtlMutualTlsTest {
     return NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort(),
         TlsChannelCredentials.newBuilder().keyManager(Path.of(certAndKey.get(0)).toFile(),
             Path.of(certAndKey.get(1)).toFile()).trustManager(caFile.toFile()).build()).build();
+  }
+
+  @Test
+  void onlyEnvoysMayAskTheRateLimitService() throws IOException {
+    RateLimitRequest request = RateLimitRequest.newBuilder().setDomain("signalbox")
+        .addDescriptors(RateLimitDescriptor.newBuilder()
+            .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("signalbox_limit").setValue("1/MINUTE"))
+            .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("signalbox_route").setValue("orders")))
+        .setHitsAddend(1_000_000)
+        .build();
+    ManagedChannel service = registryChannel(client("spiffe://signalbox.local/service/orders", 30));
+    ManagedChannel envoy = registryChannel(client("spiffe://signalbox.local/envoy/edge", 31));
+    try {
+      assertThatThrownBy(() -> RateLimitServiceGrpc.newBlockingStub(service).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .shouldRateLimit(request))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(e.getStatus().getDescription()).isEqualTo("identity 'spiffe://signalbox.local/service/orders' "
+                + "is not an Envoy and may not ask the rate-limit service");
+          });
+      assertThat(RateLimitServiceGrpc.newBlockingStub(envoy).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .shouldRateLimit(request).getOverallCode()).isNotEqualTo(RateLimitResponse.Code.UNKNOWN);
+    } finally {
+      service.shutdownNow();
+      envoy.shutdownNow();
+    }
   }
 
   @Test
