@@ -71,6 +71,10 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     } catch (InvalidFieldException e) {
       refuse(response, who, target, Status.INVALID_ARGUMENT, RegistrationOutcome.INVALID_ARGUMENT, e.getMessage());
       return;
+    } catch (HostResolutionUnavailableException e) {
+      refuse(response, who, target, Status.UNAVAILABLE, RegistrationOutcome.UNAVAILABLE,
+          "instance.host: " + e.getMessage());
+      return;
     }
     Optional<ServiceGrant> grant = access.grant(registration.service());
     registration = registration.withDelegatedPrefixes(grant.map(ServiceGrant::pathPrefixes).orElse(List.of()));

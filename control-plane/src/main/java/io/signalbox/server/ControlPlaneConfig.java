@@ -88,7 +88,9 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Duration publishQuietPeriod = Duration.ofMillis(1);
     private Duration publishMaxDelay = Duration.ofMillis(100);
     private Duration leaseReapInterval = Duration.ofMillis(200);
-    private HostResolver hostResolver = HostResolver.system();
+    /** Two seconds at most per name, on four threads: a slow DNS server delays a registration, never the server. */
+    private HostResolver hostResolver = HostResolver.bounded(HostResolver.system(), java.time.Duration.ofSeconds(2),
+        4);
     private Path settingsFile;
     private Duration settingsPollInterval = Duration.ofSeconds(1);
     private String adminAddress = DEFAULT_ADMIN_ADDRESS;
