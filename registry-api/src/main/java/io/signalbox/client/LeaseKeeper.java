@@ -101,13 +101,13 @@ final class LeaseKeeper {
             client.blocking()
                     .withDeadlineAfter(DEREGISTER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                     .deregister(DeregisterRequest.newBuilder().setLeaseId(last.id()).build());
-            log.info("{}: deregistered (lease {})", registration, last.id());
+            log.info("{}: deregistered (lease {})", registration, last.fingerprint());
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                log.info("{}: lease {} was already gone", registration, last.id());
+                log.info("{}: lease {} was already gone", registration, last.fingerprint());
             } else {
                 log.warn("{}: could not deregister lease {} ({}); it expires within {} ms",
-                        registration, last.id(), Statuses.describe(e.getStatus()), last.ttl().toMillis());
+                        registration, last.fingerprint(), Statuses.describe(e.getStatus()), last.ttl().toMillis());
             }
         }
         return true;
@@ -135,7 +135,7 @@ final class LeaseKeeper {
         Duration silence = Duration.ofNanos(System.nanoTime() - lastHeardNanos);
         if (silence.compareTo(lease.ttl()) >= 0) {
             log.warn("{}: no keep-alive answer for {} ms, a whole TTL; assuming lease {} is gone",
-                    registration, silence.toMillis(), lease.id());
+                    registration, silence.toMillis(), lease.fingerprint());
             // The stream may be half-open: replace it once registered again.
             stream.cancel();
             stream = null;
@@ -169,7 +169,7 @@ final class LeaseKeeper {
             case RENEWED -> log.trace("{}: lease {} renewed", registration, response.getLeaseId());
             case LEASE_UNKNOWN -> {
                 if (!reregistering && isCurrentLease(response.getLeaseId())) {
-                    log.info("{}: control plane does not know lease {}; registering again", registration, lease.id());
+                    log.info("{}: control plane does not know lease {}; registering again", registration, lease.fingerprint());
                     reregister();
                 }
             }
@@ -265,7 +265,7 @@ final class LeaseKeeper {
         if (stream == null && isDone(pendingReconnect)) {
             openStream();
         }
-        log.info("{}: registered again with lease {} (was {})", registration, granted.id(), previous.id());
+        log.info("{}: registered again with lease {} (was {})", registration, granted.fingerprint(), previous.fingerprint());
         notifyListener(l -> l.onReregistered(previous.id(), granted.id()));
     }
 
@@ -293,13 +293,13 @@ final class LeaseKeeper {
                 .deregister(DeregisterRequest.newBuilder().setLeaseId(orphan.id()).build(), new StreamObserver<>() {
                     @Override
                     public void onNext(DeregisterResponse response) {
-                        log.info("{}: deregistered lease {} granted after close", registration, orphan.id());
+                        log.info("{}: deregistered lease {} granted after close", registration, orphan.fingerprint());
                     }
 
                     @Override
                     public void onError(Throwable error) {
                         log.debug("{}: could not deregister lease {} granted after close ({})",
-                                registration, orphan.id(), Statuses.describe(Status.fromThrowable(error)));
+                                registration, orphan.fingerprint(), Statuses.describe(Status.fromThrowable(error)));
                     }
 
                     @Override

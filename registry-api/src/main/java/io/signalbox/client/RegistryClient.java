@@ -128,7 +128,7 @@ public final class RegistryClient implements AutoCloseable {
             throw new IllegalStateException("registry client is closed");
         }
         Lease lease = registerUntilReachable(registration);
-        log.info("{}: registered with lease {} (TTL {} ms)", registration, lease.id(), lease.ttl().toMillis());
+        log.info("{}: registered with lease {} (TTL {} ms)", registration, lease.fingerprint(), lease.ttl().toMillis());
 
         LeaseKeeper keeper = new LeaseKeeper(registration, lease, context, listener);
         Registration handle = new Registration(registration, keeper, open::remove);

@@ -73,6 +73,37 @@ class RegistryClientTest {
     }
 
     @Test
+    void leaseIdsAreCredentialsAndNeverLoggedOnlyTheirFingerprints() {
+        ch.qos.logback.classic.Logger sdk = (ch.qos.logback.classic.Logger)
+            org.slf4j.LoggerFactory.getLogger("io.signalbox.client");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured =
+            new ch.qos.logback.core.read.ListAppender<>();
+        captured.start();
+        sdk.addAppender(captured);
+        ch.qos.logback.classic.Level level = sdk.getLevel();
+        sdk.setLevel(ch.qos.logback.classic.Level.DEBUG);
+        List<String> leaseIds = new CopyOnWriteArrayList<>();
+        try {
+            Registration registration = client.register(orders("orders-1"));
+            leaseIds.add(registration.leaseId());
+            registry.forgetAllLeases();
+            await().atMost(PATIENCE).until(() -> !registration.leaseId().equals(leaseIds.get(0)));
+            leaseIds.add(registration.leaseId());
+            registration.close();
+        } finally {
+            sdk.detachAppender(captured);
+            sdk.setLevel(level);
+        }
+
+        List<String> lines = captured.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+            .toList();
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("registered with lease sha256:"));
+        for (String leaseId : leaseIds) {
+            assertThat(lines).noneSatisfy(line -> assertThat(line).contains(leaseId));
+        }
+    }
+
+    @Test
     void registersAgainByItselfWhenTheControlPlaneForgetsTheLease() {
         List<String> reregistrations = new CopyOnWriteArrayList<>();
         Registration registration = client.register(orders("orders-1"), new RegistrationListener() {
