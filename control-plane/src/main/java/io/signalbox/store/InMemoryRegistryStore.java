@@ -273,6 +273,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(),
             toNanos(lease.expiresAt(), now, nowNanos), lease.registeredAt());
         entry.drained = lease.drained();
+        // Restored or replicated: it lived before, so it counts as a renewing instance for mass-expiry protection.
+        entry.renewed = true;
         cause = RegistryState.cause(lease.drained() ? "drain" : "register", registration.registrant());
         instances.put(registration.instance().id(), entry);
         track(entry);
@@ -369,6 +371,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       return Optional.empty();
     }
     entry.expiresAtNanos = now + entry.ttl.toNanos();
+    entry.renewed = true;
     return Optional.of(new Lease(leaseId, entry.ttl));
   }
 
@@ -407,13 +410,17 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   @Override
   public int expireLeases() {
+    return expire(entry -> true);
+  }
+
+  private int expire(java.util.function.Predicate<Entry> which) {
     boolean changed = false;
     int expired = 0;
     synchronized (this) {
       long now = nanoClock.getAsLong();
       cause = "lease expired";
       List<Entry> expiredEntries = entriesByLease.values().stream()
-          .filter(entry -> now - entry.expiresAtNanos >= 0).toList();
+          .filter(entry -> now - entry.expiresAtNanos >= 0 && which.test(entry)).toList();
       // Expiry happens even while the disk fails (recovery rewrites the journal): a dead instance must leave EDS.
       writes.commitIfHealthy(j -> expiredEntries.forEach(entry -> j.remove(entry.leaseId)));
       for (Entry entry : expiredEntries) {
@@ -430,8 +437,28 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   @Override
   public synchronized LeaseCounts leaseCounts() {
     long now = nanoClock.getAsLong();
-    int expired = (int) entriesByLease.values().stream().filter(e -> now - e.expiresAtNanos >= 0).count();
-    return new LeaseCounts(entriesByLease.size(), expired);
+    int expired = 0;
+    int expiredNeverRenewed = 0;
+    java.util.Set<String> identities = new java.util.HashSet<>();
+    java.util.Set<String> expiredIdentities = new java.util.HashSet<>();
+    for (Entry entry : entriesByLease.values()) {
+      identities.add(entry.registration.registrant());
+      if (now - entry.expiresAtNanos >= 0) {
+        expired++;
+        if (!entry.renewed) {
+          expiredNeverRenewed++;
+        } else {
+          expiredIdentities.add(entry.registration.registrant());
+        }
+      }
+    }
+    return new LeaseCounts(entriesByLease.size(), expired, expiredNeverRenewed, identities.size(),
+        expiredIdentities.size());
+  }
+
+  @Override
+  public int expireNeverRenewedLeases() {
+    return expire(entry -> !entry.renewed);
   }
 
   @Override
@@ -709,6 +736,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     final Instant registeredAt;
     long expiresAtNanos;
     boolean drained;
+    /** Renewed at least once: an instance that keeps its lease, not one that registered and never came back. */
+    boolean renewed;
 
     Entry(Registration registration, String leaseId, long sequence, Duration ttl, long expiresAtNanos,
           Instant registeredAt) {

@@ -48,6 +48,11 @@ public final class LeaseReaper implements AutoCloseable {
   void tick() {
     RegistryStore.LeaseCounts counts = store.leaseCounts();
     if (counts.expired() > 0 && protection.holdsBack(counts)) {
+      int junk = store.expireNeverRenewedLeases();
+      if (junk > 0) {
+        metrics.leasesExpired(junk);
+        log.info("Expired {} lease(s) that were never renewed, while expiry of the others is paused", junk);
+      }
       if (!paused) {
         paused = true;
         metrics.leaseExpiryPaused();

@@ -23,8 +23,18 @@ public record MassExpiryProtection(double maxShare, int floor) {
     }
   }
 
-  /** Whether expiring these leases now should wait. */
+  /**
+   * Whether expiring these leases now should wait. Only leases that were renewed count: instances that registered
+   * and never came back (junk, or a crash loop) say nothing about the network. And when several identities hold
+   * leases, the expiring ones must span more than one: one identity's instances stopping together is that
+   * identity's business, and must not let it pause expiry for everyone.
+   */
   public boolean holdsBack(RegistryStore.LeaseCounts counts) {
-    return maxShare < 1 && counts.expired() > floor && counts.expired() > maxShare * counts.live();
+    int expired = counts.expired() - counts.expiredNeverRenewed();
+    int live = counts.live() - counts.expiredNeverRenewed();
+    if (counts.identities() > 1 && counts.expiredIdentities() <= 1) {
+      return false;
+    }
+    return maxShare < 1 && expired > floor && expired > maxShare * live;
   }
 }

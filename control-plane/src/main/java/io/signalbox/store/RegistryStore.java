@@ -49,8 +49,29 @@ public interface RegistryStore {
   /** How many leases are live, and how many of them have expired but not yet been removed. */
   LeaseCounts leaseCounts();
 
-  /** What {@link #leaseCounts()} returns. */
-  record LeaseCounts(int live, int expired) {
+  /**
+   * Expires only the expired leases that were never renewed (registered and never came back), which say nothing
+   * about the control plane's network: done even while mass-expiry protection holds the others back.
+   *
+   * @return how many expired
+   */
+  default int expireNeverRenewedLeases() {
+    return 0;
+  }
+
+  /**
+   * What {@link #leaseCounts()} returns.
+   *
+   * @param expiredNeverRenewed of the expired, those never renewed
+   * @param identities distinct identities holding live leases (plaintext callers are one)
+   * @param expiredIdentities distinct identities among the expired leases that were renewed before
+   */
+  record LeaseCounts(int live, int expired, int expiredNeverRenewed, int identities, int expiredIdentities) {
+
+    /** Counts without identities or renewal history: every expired lease counts, all of one identity. */
+    public LeaseCounts(int live, int expired) {
+      this(live, expired, 0, 1, 1);
+    }
   }
 
   /** The current state; cheap to call repeatedly while nothing changes. */

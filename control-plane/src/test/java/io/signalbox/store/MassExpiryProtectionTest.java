@@ -31,11 +31,20 @@ class MassExpiryProtectionTest {
     metrics.close();
   }
 
+  /** Instances that register and renew once, as a running SDK does. */
   private List<Lease> register(int count, Duration ttl) {
+    return register(count, ttl, "", true);
+  }
+
+  private List<Lease> register(int count, Duration ttl, String identity, boolean renewing) {
     List<Lease> leases = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      leases.add(store.register(new Registration("svc-" + ttl.toSeconds(), Instance.of("i-" + i, "10.0.0.1", 8000 + i),
-          List.of()), Optional.of(ttl)));
+      Lease lease = store.register(new Registration("svc-" + ttl.toSeconds() + identity.hashCode(),
+          Instance.of("i-" + i, "10.0.0.1", 8000 + i), List.of(), identity), Optional.of(ttl));
+      if (renewing) {
+        store.renew(lease.id());
+      }
+      leases.add(lease);
     }
     return leases;
   }
@@ -63,8 +72,8 @@ class MassExpiryProtectionTest {
 
     // Two instances come back (an SDK whose lease expired registers again and keeps its lease id); 4 of 10 expired.
     for (int i = 0; i < 2; i++) {
-      Lease again = store.register(new Registration("svc-5", Instance.of("i-" + i, "10.0.0.1", 8000 + i), List.of()),
-          Optional.of(Duration.ofSeconds(5)));
+      Lease again = store.register(new Registration("svc-5" + "".hashCode(), Instance.of("i-" + i, "10.0.0.1",
+          8000 + i), List.of()), Optional.of(Duration.ofSeconds(5)));
       assertThat(again.id()).isEqualTo(shortLived.get(i).id());
     }
     reaper.tick();
@@ -72,6 +81,44 @@ class MassExpiryProtectionTest {
     assertThat(reaper.paused()).isFalse();
     assertThat(store.registeredInstances()).hasSize(6);
     assertThat(metrics.scrape()).contains("signalbox_lease_expiry_paused 0.0");
+  }
+
+  @Test
+  void junkThatRegisteredAndNeverRenewedCannotSwitchTheProtectionOn() {
+    register(4, Duration.ofMinutes(5));
+    register(20, Duration.ofSeconds(1), "", false);
+    advance(Duration.ofSeconds(2));
+
+    reaper.tick();
+
+    assertThat(reaper.paused()).isFalse();
+    assertThat(store.registeredInstances()).hasSize(4);
+  }
+
+  @Test
+  void oneIdentitysInstancesStoppingTogetherDoNotPauseExpiryForEveryone() {
+    register(3, Duration.ofMinutes(5), "spiffe://signalbox.local/service/a", true);
+    register(3, Duration.ofMinutes(5), "spiffe://signalbox.local/service/b", true);
+    register(10, Duration.ofSeconds(5), "spiffe://signalbox.local/service/attacker", true);
+    advance(Duration.ofSeconds(6));
+
+    reaper.tick();
+
+    assertThat(reaper.paused()).isFalse();
+    assertThat(store.registeredInstances()).hasSize(6);
+  }
+
+  @Test
+  void manyIdentitiesExpiringAtOnceStillPause() {
+    register(3, Duration.ofMinutes(5), "spiffe://signalbox.local/service/a", true);
+    register(4, Duration.ofSeconds(5), "spiffe://signalbox.local/service/b", true);
+    register(4, Duration.ofSeconds(5), "spiffe://signalbox.local/service/c", true);
+    advance(Duration.ofSeconds(6));
+
+    reaper.tick();
+
+    assertThat(reaper.paused()).isTrue();
+    assertThat(store.registeredInstances()).hasSize(11);
   }
 
   @Test
