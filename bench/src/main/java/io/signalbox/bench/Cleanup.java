@@ -4,8 +4,9 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * Everything a benchmark starts (processes, channels, servers) is registered here and closed in reverse order: by
- * the benchmark's finally block normally, and by a shutdown hook if the JVM is interrupted (Ctrl-C) first.
+ * Everything a benchmark starts (processes, channels, servers) is registered here and closed in
+ * reverse order: by the benchmark's finally block normally, and by a shutdown hook if the JVM is
+ * interrupted (Ctrl-C) first.
  */
 final class Cleanup implements AutoCloseable {
 

@@ -19,8 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code io.signalbox.server.SignalboxMain} in its own JVM, on loopback and free ports, so that its heap and RSS
- * are its own. Started with the bench JVM's class path.
+ * {@code io.signalbox.server.SignalboxMain} in its own JVM, on loopback and free ports, so that its
+ * heap and RSS are its own. Started with the bench JVM's class path.
  */
 final class ControlPlaneProcess implements AutoCloseable {
 
@@ -36,19 +36,33 @@ final class ControlPlaneProcess implements AutoCloseable {
   private static final long JCMD_TIMEOUT_SECONDS = 30;
 
   /**
-   * Mutual TLS for the control plane: its server certificate, and the client certificate the bench presents (one
-   * identity for every simulated client, allowed by the access section the bench writes).
+   * Mutual TLS for the control plane: its server certificate, and the client certificate the bench
+   * presents (one identity for every simulated client, allowed by the access section the bench
+   * writes).
    */
-  record MutualTls(Path serverCert, Path serverKey, Path ca, Path clientCert, Path clientKey, String accessYaml) {
+  record MutualTls(
+      Path serverCert,
+      Path serverKey,
+      Path ca,
+      Path clientCert,
+      Path clientKey,
+      String accessYaml) {
     List<String> arguments() {
-      return List.of("--tls-cert", serverCert.toString(), "--tls-key", serverKey.toString(), "--tls-ca",
+      return List.of(
+          "--tls-cert",
+          serverCert.toString(),
+          "--tls-key",
+          serverKey.toString(),
+          "--tls-ca",
           ca.toString());
     }
 
     io.grpc.ChannelCredentials clientCredentials() {
       try {
-        return io.grpc.TlsChannelCredentials.newBuilder().keyManager(clientCert.toFile(), clientKey.toFile())
-            .trustManager(ca.toFile()).build();
+        return io.grpc.TlsChannelCredentials.newBuilder()
+            .keyManager(clientCert.toFile(), clientKey.toFile())
+            .trustManager(ca.toFile())
+            .build();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -61,8 +75,12 @@ final class ControlPlaneProcess implements AutoCloseable {
   private final Path logFile;
   private final List<String> command;
 
-  private ControlPlaneProcess(Process process, int grpcPort, Path logFile, List<String> command,
-                              java.util.Optional<MutualTls> tls) {
+  private ControlPlaneProcess(
+      Process process,
+      int grpcPort,
+      Path logFile,
+      List<String> command,
+      java.util.Optional<MutualTls> tls) {
     this.tls = tls;
     this.process = process;
     this.grpcPort = grpcPort;
@@ -70,13 +88,21 @@ final class ControlPlaneProcess implements AutoCloseable {
     this.command = command;
   }
 
-  /** One listener on loopback; the simulated instances listen on loopback, which a gateway refuses unless allowed. */
+  /**
+   * One listener on loopback; the simulated instances listen on loopback, which a gateway refuses
+   * unless allowed.
+   */
   private static Path gatewaySettingsFile(Path logFile, int gatewayPort, String extraYaml) {
     Path file = logFile.resolveSibling(logFile.getFileName() + ".gateway.yaml");
     try {
       Files.createDirectories(logFile.getParent());
-      Files.writeString(file, "listeners: [{name: http, address: 127.0.0.1, port: " + gatewayPort + "}]\n"
-          + "upstreams: {allowCidrs: [127.0.0.0/8]}\n" + extraYaml);
+      Files.writeString(
+          file,
+          "listeners: [{name: http, address: 127.0.0.1, port: "
+              + gatewayPort
+              + "}]\n"
+              + "upstreams: {allowCidrs: [127.0.0.0/8]}\n"
+              + extraYaml);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }
@@ -93,27 +119,47 @@ final class ControlPlaneProcess implements AutoCloseable {
   }
 
   /** Over mutual TLS on every port, or plaintext when {@code tls} is empty. */
-  static ControlPlaneProcess start(Path logFile, List<String> jvmOptions, List<String> arguments,
-                                   java.util.Optional<MutualTls> tls) {
+  static ControlPlaneProcess start(
+      Path logFile,
+      List<String> jvmOptions,
+      List<String> arguments,
+      java.util.Optional<MutualTls> tls) {
     List<Integer> ports = FreePorts.allocate(2);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain"));
+    command.addAll(
+        List.of("-cp", System.getProperty("java.class.path"), "io.signalbox.server.SignalboxMain"));
     command.addAll(tls.map(MutualTls::arguments).orElse(List.of("--insecure-plaintext")));
-    command.addAll(List.of("--grpc-address", "127.0.0.1", "--grpc-port", String.valueOf(ports.get(0)),
-        "--admin-port", "0", "--metrics-port", "0",
-        "--config", gatewaySettingsFile(logFile, ports.get(1), tls.map(MutualTls::accessYaml).orElse("")).toString(),
-        "--lease-ttl", "5m"));
+    command.addAll(
+        List.of(
+            "--grpc-address",
+            "127.0.0.1",
+            "--grpc-port",
+            String.valueOf(ports.get(0)),
+            "--admin-port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--config",
+            gatewaySettingsFile(logFile, ports.get(1), tls.map(MutualTls::accessYaml).orElse(""))
+                .toString(),
+            "--lease-ttl",
+            "5m"));
     command.addAll(arguments);
     Process process;
     try {
-      process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+      process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(logFile.toFile())
+              .start();
       process.getOutputStream().close();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the control plane: " + command, e);
     }
-    ControlPlaneProcess controlPlane = new ControlPlaneProcess(process, ports.get(0), logFile, command, tls);
+    ControlPlaneProcess controlPlane =
+        new ControlPlaneProcess(process, ports.get(0), logFile, command, tls);
     try {
       controlPlane.awaitServing(30);
     } catch (RuntimeException e) {
@@ -146,7 +192,8 @@ final class ControlPlaneProcess implements AutoCloseable {
 
   /** A new connection to the control plane's gRPC port, over mutual TLS when it runs with it. */
   NettyChannelBuilder channel() {
-    return tls.map(t -> NettyChannelBuilder.forAddress("127.0.0.1", grpcPort, t.clientCredentials()))
+    return tls.map(
+            t -> NettyChannelBuilder.forAddress("127.0.0.1", grpcPort, t.clientCredentials()))
         .orElseGet(() -> NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext());
   }
 
@@ -157,12 +204,14 @@ final class ControlPlaneProcess implements AutoCloseable {
       String last = "no answer";
       while (System.nanoTime() < deadline) {
         if (!process.isAlive()) {
-          throw new IllegalStateException("control plane exited with " + process.exitValue() + "; log: " + logFile);
+          throw new IllegalStateException(
+              "control plane exited with " + process.exitValue() + "; log: " + logFile);
         }
         try {
-          HealthCheckResponse response = HealthGrpc.newBlockingStub(channel)
-              .withDeadlineAfter(1, TimeUnit.SECONDS)
-              .check(HealthCheckRequest.newBuilder().setService("").build());
+          HealthCheckResponse response =
+              HealthGrpc.newBlockingStub(channel)
+                  .withDeadlineAfter(1, TimeUnit.SECONDS)
+                  .check(HealthCheckRequest.newBuilder().setService("").build());
           if (response.getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
             return;
           }
@@ -172,8 +221,8 @@ final class ControlPlaneProcess implements AutoCloseable {
         }
         Jvm.sleepMs(100);
       }
-      throw new IllegalStateException("control plane not SERVING after " + seconds + " s (" + last + "); log: "
-          + logFile);
+      throw new IllegalStateException(
+          "control plane not SERVING after " + seconds + " s (" + last + "); log: " + logFile);
     } finally {
       channel.shutdownNow();
     }
@@ -189,7 +238,8 @@ final class ControlPlaneProcess implements AutoCloseable {
     }
     Matcher metaspace = METASPACE_LINE.matcher(info);
     long metaspaceKib = metaspace.find() ? Long.parseLong(metaspace.group(1)) : -1;
-    return new HeapInfo(Long.parseLong(heap.group(2)), Long.parseLong(heap.group(1)), metaspaceKib, info.strip());
+    return new HeapInfo(
+        Long.parseLong(heap.group(2)), Long.parseLong(heap.group(1)), metaspaceKib, info.strip());
   }
 
   /** VmRSS from /proc/<pid>/status, in KiB; -1 if unavailable. */
@@ -206,7 +256,10 @@ final class ControlPlaneProcess implements AutoCloseable {
     return -1;
   }
 
-  /** User + system CPU time consumed so far, in ms, from /proc/<pid>/stat (assumes 100 clock ticks/s). */
+  /**
+   * User + system CPU time consumed so far, in ms, from /proc/<pid>/stat (assumes 100 clock
+   * ticks/s).
+   */
   long cpuMillis() {
     try {
       String stat = Files.readString(Path.of("/proc", String.valueOf(pid()), "stat"));
@@ -220,11 +273,14 @@ final class ControlPlaneProcess implements AutoCloseable {
 
   private String jcmd(String command) {
     Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-    List<String> argv = List.of(Files.isExecutable(jcmd) ? jcmd.toString() : "jcmd", String.valueOf(pid()), command);
+    List<String> argv =
+        List.of(
+            Files.isExecutable(jcmd) ? jcmd.toString() : "jcmd", String.valueOf(pid()), command);
     try {
       Path out = Files.createTempFile("bench-jcmd", ".txt");
       try {
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p =
+            new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         if (!p.waitFor(JCMD_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
           p.destroyForcibly();
           throw new IllegalStateException(argv + " timed out");

@@ -24,127 +24,227 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Delta-xDS fan-out: N simulated Envoys on delta ADS, one control plane in its own JVM. Each round registers a new
- * instance of an existing service and times how long until the last client has the changed ClusterLoadAssignment;
- * afterwards the control plane's heap (after a full GC) and RSS with N clients connected.
+ * Delta-xDS fan-out: N simulated Envoys on delta ADS, one control plane in its own JVM. Each round
+ * registers a new instance of an existing service and times how long until the last client has the
+ * changed ClusterLoadAssignment; afterwards the control plane's heap (after a full GC) and RSS with
+ * N clients connected.
  */
-@Command(name = "delta-fanout", aliases = "DeltaFanout", mixinStandardHelpOptions = true,
-    description = "Delta-xDS fan-out latency to N simulated clients, and control-plane heap/RSS per N.")
+@Command(
+    name = "delta-fanout",
+    aliases = "DeltaFanout",
+    mixinStandardHelpOptions = true,
+    description =
+        "Delta-xDS fan-out latency to N simulated clients, and control-plane heap/RSS per N.")
 final class DeltaFanout implements Callable<Integer> {
 
   private static final String NODE_CLUSTER = "edge";
 
-  @Option(names = "--clients", split = ",", defaultValue = "100,1000",
+  @Option(
+      names = "--clients",
+      split = ",",
+      defaultValue = "100,1000",
       description = "Client counts to run, one fresh control plane each. Default: ${DEFAULT-VALUE}")
   List<Integer> clientCounts;
 
-  @Option(names = "--rounds", defaultValue = "50",
+  @Option(
+      names = "--rounds",
+      defaultValue = "50",
       description = "Measured rounds per client count. Default: ${DEFAULT-VALUE}")
   int rounds;
 
-  @Option(names = "--warmup", defaultValue = "5",
+  @Option(
+      names = "--warmup",
+      defaultValue = "5",
       description = "Rounds run first and discarded. Default: ${DEFAULT-VALUE}")
   int warmup;
 
-  @Option(names = "--services", defaultValue = "50",
-      description = "Services registered before clients connect (one instance and one route each). "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--services",
+      defaultValue = "50",
+      description =
+          "Services registered before clients connect (one instance and one route each). "
+              + "Default: ${DEFAULT-VALUE}")
   int services;
 
-  @Option(names = "--channels", defaultValue = "16",
-      description = "gRPC channels (HTTP/2 connections) the clients are spread over. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--channels",
+      defaultValue = "16",
+      description =
+          "gRPC channels (HTTP/2 connections) the clients are spread over. Default: ${DEFAULT-VALUE}")
   int channels;
 
-  @Option(names = "--pause-ms", defaultValue = "100",
-      description = "Pause between rounds, so every ACK is in before the next change. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--pause-ms",
+      defaultValue = "100",
+      description =
+          "Pause between rounds, so every ACK is in before the next change. Default: ${DEFAULT-VALUE}")
   int pauseMs;
 
-  @Option(names = "--round-timeout-ms", defaultValue = "10000",
+  @Option(
+      names = "--round-timeout-ms",
+      defaultValue = "10000",
       description = "Give up on a round after this long. Default: ${DEFAULT-VALUE}")
   int roundTimeoutMs;
 
-  @Option(names = "--connect-batch", defaultValue = "100",
-      description = "Clients opened at a time while connecting (each batch waits for its initial CDS+EDS). "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--connect-batch",
+      defaultValue = "100",
+      description =
+          "Clients opened at a time while connecting (each batch waits for its initial CDS+EDS). "
+              + "Default: ${DEFAULT-VALUE}")
   int connectBatch;
 
-  @Option(names = "--settle-ms", defaultValue = "3000",
-      description = "Wait after all clients are connected, before the rounds. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--settle-ms",
+      defaultValue = "3000",
+      description =
+          "Wait after all clients are connected, before the rounds. Default: ${DEFAULT-VALUE}")
   int settleMs;
 
-  @Option(names = "--idle-ms", defaultValue = "3000",
-      description = "How long, after the rounds, the control plane's idle CPU rate (N clients connected, no changes) "
-          + "is measured. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--idle-ms",
+      defaultValue = "3000",
+      description =
+          "How long, after the rounds, the control plane's idle CPU rate (N clients connected, no changes) "
+              + "is measured. Default: ${DEFAULT-VALUE}")
   int idleMs;
 
-  @Option(names = "--cp-jvm-opt",
-      description = "Extra JVM option for the control-plane process (repeatable), e.g. --cp-jvm-opt=-Xmx512m.")
+  @Option(
+      names = "--cp-jvm-opt",
+      description =
+          "Extra JVM option for the control-plane process (repeatable), e.g. --cp-jvm-opt=-Xmx512m.")
   List<String> cpJvmOptions = new ArrayList<>();
 
-  @Option(names = "--trace-publisher",
-      description = "Run the control plane with SnapshotPublisher at DEBUG and summarize its 'Built snapshot ... "
-          + "in N us' lines (translation + hashing time per snapshot).")
+  @Option(
+      names = "--trace-publisher",
+      description =
+          "Run the control plane with SnapshotPublisher at DEBUG and summarize its 'Built snapshot ... "
+              + "in N us' lines (translation + hashing time per snapshot).")
   boolean tracePublisher;
 
-  @Option(names = "--work-dir", defaultValue = "target/bench-runs",
+  @Option(
+      names = "--work-dir",
+      defaultValue = "target/bench-runs",
       description = "Where control-plane logs go. Default: ${DEFAULT-VALUE}")
   Path workRoot;
 
-  private record Result(int clients, Stats last, Stats first, int timeouts, long connectMs,
-                        ControlPlaneProcess.HeapInfo baselineHeap, long baselineRssKib,
-                        ControlPlaneProcess.HeapInfo heap, long rssKib, double idleCpuMsPerSecond, double cpCpuMsPerRound,
-                        double benchCpuMsPerRound, Stats buildMicros, List<String> jvmOptions) {}
+  private record Result(
+      int clients,
+      Stats last,
+      Stats first,
+      int timeouts,
+      long connectMs,
+      ControlPlaneProcess.HeapInfo baselineHeap,
+      long baselineRssKib,
+      ControlPlaneProcess.HeapInfo heap,
+      long rssKib,
+      double idleCpuMsPerSecond,
+      double cpCpuMsPerRound,
+      double benchCpuMsPerRound,
+      Stats buildMicros,
+      List<String> jvmOptions) {}
 
   @Override
   public Integer call() throws Exception {
     System.out.println("DeltaFanout: " + Jvm.describeHost());
-    System.out.printf("clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms cp-jvm-opts=%s%n",
+    System.out.printf(
+        "clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms cp-jvm-opts=%s%n",
         clientCounts, rounds, warmup, services, channels, pauseMs, cpJvmOptions);
-    Path workDir = workRoot.resolve("delta-fanout-" + LocalDateTime.now().format(
-        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
+    Path workDir =
+        workRoot
+            .resolve(
+                "delta-fanout-"
+                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
+            .toAbsolutePath();
     Files.createDirectories(workDir);
     List<Result> results = new ArrayList<>();
     for (int clients : clientCounts) {
       results.add(runOnce(clients, workDir));
     }
 
-    ResultTable latency = new ResultTable(String.format("DeltaFanout: Register returned -> LAST of N delta clients "
-            + "has the new endpoint (%d rounds after %d warmup, %d services)", rounds, warmup, services),
-        "clients", "rounds ok", "p50 ms", "p99 ms", "max ms", "mean ms", "first client p50 ms",
-        "target p99 <= 250 ms");
+    ResultTable latency =
+        new ResultTable(
+            String.format(
+                "DeltaFanout: Register returned -> LAST of N delta clients "
+                    + "has the new endpoint (%d rounds after %d warmup, %d services)",
+                rounds, warmup, services),
+            "clients",
+            "rounds ok",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "mean ms",
+            "first client p50 ms",
+            "target p99 <= 250 ms");
     for (Result r : results) {
-      latency.row(r.clients, r.last.count() + "/" + rounds, Stats.ms(r.last.percentileMs(50)),
-          Stats.ms(r.last.percentileMs(99)), Stats.ms(r.last.maxMs()), Stats.ms(r.last.meanMs()),
+      latency.row(
+          r.clients,
+          r.last.count() + "/" + rounds,
+          Stats.ms(r.last.percentileMs(50)),
+          Stats.ms(r.last.percentileMs(99)),
+          Stats.ms(r.last.maxMs()),
+          Stats.ms(r.last.meanMs()),
           Stats.ms(r.first.percentileMs(50)),
-          r.clients != 1000 ? "(n/a)" : r.timeouts == 0 && r.last.percentileMs(99) <= 250 ? "met" : "MISSED");
+          r.clients != 1000
+              ? "(n/a)"
+              : r.timeouts == 0 && r.last.percentileMs(99) <= 250 ? "met" : "MISSED");
     }
     latency.print(System.out);
 
-    ResultTable memory = new ResultTable("Control-plane JVM after jcmd GC.run (heap used from GC.heap_info; RSS "
-        + "from /proc/<pid>/status VmRSS)", "clients", "heap used MiB (0 clients)", "heap used MiB (N clients)",
-        "per client KiB", "heap committed MiB", "metaspace MiB", "RSS MiB (0 clients)", "RSS MiB (N clients)");
+    ResultTable memory =
+        new ResultTable(
+            "Control-plane JVM after jcmd GC.run (heap used from GC.heap_info; RSS "
+                + "from /proc/<pid>/status VmRSS)",
+            "clients",
+            "heap used MiB (0 clients)",
+            "heap used MiB (N clients)",
+            "per client KiB",
+            "heap committed MiB",
+            "metaspace MiB",
+            "RSS MiB (0 clients)",
+            "RSS MiB (N clients)");
     for (Result r : results) {
-      memory.row(r.clients, String.format("%.1f", r.baselineHeap.usedMib()), String.format("%.1f", r.heap.usedMib()),
+      memory.row(
+          r.clients,
+          String.format("%.1f", r.baselineHeap.usedMib()),
+          String.format("%.1f", r.heap.usedMib()),
           String.format("%.1f", (r.heap.usedKib() - r.baselineHeap.usedKib()) / (double) r.clients),
-          String.format("%.0f", r.heap.committedKib() / 1024.0), String.format("%.1f", r.heap.metaspaceUsedKib() / 1024.0),
-          String.format("%.0f", r.baselineRssKib / 1024.0), String.format("%.0f", r.rssKib / 1024.0));
+          String.format("%.0f", r.heap.committedKib() / 1024.0),
+          String.format("%.1f", r.heap.metaspaceUsedKib() / 1024.0),
+          String.format("%.0f", r.baselineRssKib / 1024.0),
+          String.format("%.0f", r.rssKib / 1024.0));
     }
     memory.print(System.out);
 
-    ResultTable cost = new ResultTable("Cost per round and setup (CPU from /proc; per round = over the rounds, "
-        + "less the idle rate)", "clients", "connect+initial sync ms", "control-plane idle CPU ms/s",
-        "control-plane CPU ms/round", "bench (clients) CPU ms/round", "snapshot build p50 us",
-        "snapshot build max us");
+    ResultTable cost =
+        new ResultTable(
+            "Cost per round and setup (CPU from /proc; per round = over the rounds, "
+                + "less the idle rate)",
+            "clients",
+            "connect+initial sync ms",
+            "control-plane idle CPU ms/s",
+            "control-plane CPU ms/round",
+            "bench (clients) CPU ms/round",
+            "snapshot build p50 us",
+            "snapshot build max us");
     for (Result r : results) {
-      cost.row(r.clients, r.connectMs, String.format("%.1f", r.idleCpuMsPerSecond),
+      cost.row(
+          r.clients,
+          r.connectMs,
+          String.format("%.1f", r.idleCpuMsPerSecond),
           String.format("%.1f", r.cpCpuMsPerRound),
           String.format("%.1f", r.benchCpuMsPerRound),
-          r.buildMicros.isEmpty() ? "-" : String.format("%.0f", r.buildMicros.percentileMs(50) * 1e6 / 1e3),
+          r.buildMicros.isEmpty()
+              ? "-"
+              : String.format("%.0f", r.buildMicros.percentileMs(50) * 1e6 / 1e3),
           r.buildMicros.isEmpty() ? "-" : String.format("%.0f", r.buildMicros.maxMs() * 1e6 / 1e3));
     }
     cost.print(System.out);
-    System.out.println("control-plane JVM options: " + (results.isEmpty() ? "" : results.get(0).jvmOptions)
-        + " (none = JVM defaults); logs in " + workDir);
+    System.out.println(
+        "control-plane JVM options: "
+            + (results.isEmpty() ? "" : results.get(0).jvmOptions)
+            + " (none = JVM defaults); logs in "
+            + workDir);
     return results.stream().allMatch(r -> r.timeouts == 0) ? 0 : 1;
   }
 
@@ -154,7 +254,9 @@ final class DeltaFanout implements Callable<Integer> {
       List<String> jvmOptions = new ArrayList<>(cpJvmOptions);
       if (tracePublisher) {
         Path logback = workDir.resolve("logback-trace-publisher.xml");
-        Files.writeString(logback, """
+        Files.writeString(
+            logback,
+            """
             <configuration>
               <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
                 <encoder><pattern>%d{HH:mm:ss.SSS} %-5level [%thread] %logger{24} - %msg%n</pattern></encoder>
@@ -167,12 +269,16 @@ final class DeltaFanout implements Callable<Integer> {
             """);
         jvmOptions.add("-Dlogback.configurationFile=" + logback);
       }
-      ControlPlaneProcess controlPlane = cleanup.add(
-          ControlPlaneProcess.start(workDir.resolve("control-plane-" + clientCount + "-clients.log"), jvmOptions));
+      ControlPlaneProcess controlPlane =
+          cleanup.add(
+              ControlPlaneProcess.start(
+                  workDir.resolve("control-plane-" + clientCount + "-clients.log"), jvmOptions));
       System.out.println("started " + controlPlane);
 
-      ManagedChannel registryChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
-          .usePlaintext().build();
+      ManagedChannel registryChannel =
+          NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
+              .usePlaintext()
+              .build();
       cleanup.add(registryChannel::shutdownNow);
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(registryChannel);
       for (int s = 0; s < services; s++) {
@@ -184,9 +290,14 @@ final class DeltaFanout implements Callable<Integer> {
 
       List<ManagedChannel> adsChannels = new ArrayList<>();
       for (int c = 0; c < Math.min(channels, clientCount); c++) {
-        // directExecutor: the clients' callbacks are short and non-blocking, so they run on Netty's event loops.
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
-            .usePlaintext().directExecutor().maxInboundMessageSize(64 * 1024 * 1024).build();
+        // directExecutor: the clients' callbacks are short and non-blocking, so they run on Netty's
+        // event loops.
+        ManagedChannel channel =
+            NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
+                .usePlaintext()
+                .directExecutor()
+                .maxInboundMessageSize(64 * 1024 * 1024)
+                .build();
         cleanup.add(channel::shutdownNow);
         adsChannels.add(channel);
       }
@@ -197,18 +308,21 @@ final class DeltaFanout implements Callable<Integer> {
       for (int i = 0; i < clientCount; i++) {
         DeltaXdsClient client = new DeltaXdsClient(i, NODE_CLUSTER, current::get);
         clients.add(client);
-        client.start(AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));
+        client.start(
+            AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));
         if ((i + 1) % connectBatch == 0 || i + 1 == clientCount) {
           awaitSynced(clients, controlPlane, 60);
         }
       }
       long connectMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - connectStart);
-      System.out.printf("%d clients connected, each holding %d assignments, in %d ms%n", clientCount, services,
-          connectMs);
+      System.out.printf(
+          "%d clients connected, each holding %d assignments, in %d ms%n",
+          clientCount, services, connectMs);
 
       // Let the JIT and GC settle after the connection storm.
       Jvm.sleepMs(settleMs);
-      int buildLinesBefore = tracePublisher ? snapshotBuildMicros(controlPlane.logFile(), 0).count() : 0;
+      int buildLinesBefore =
+          tracePublisher ? snapshotBuildMicros(controlPlane.logFile(), 0).count() : 0;
       Stats last = new Stats();
       Stats first = new Stats();
       int timeouts = 0;
@@ -218,7 +332,8 @@ final class DeltaFanout implements Callable<Integer> {
       for (int r = 0; r < warmup + rounds; r++) {
         int service = r % services;
         int port = 40000 + r;
-        DeltaXdsClient.Round round = new DeltaXdsClient.Round("svc-" + serviceName(service), port, clientCount);
+        DeltaXdsClient.Round round =
+            new DeltaXdsClient.Round("svc-" + serviceName(service), port, clientCount);
         current.set(round);
         register(registry, service, "extra-" + r, port);
         long t0 = System.nanoTime();
@@ -233,13 +348,28 @@ final class DeltaFanout implements Callable<Integer> {
         if (!complete) {
           timeouts++;
           long failed = clients.stream().filter(DeltaXdsClient::failed).count();
-          System.err.printf("round %d: only %d of %d clients got port %d within %d ms (%d streams failed%s)%n", r,
-              clientCount - round.remaining.get(), clientCount, port, roundTimeoutMs, failed,
-              failed == 0 ? "" : ", e.g. " + clients.stream().filter(DeltaXdsClient::failed).findFirst()
-                  .map(DeltaXdsClient::error).orElse(null));
+          System.err.printf(
+              "round %d: only %d of %d clients got port %d within %d ms (%d streams failed%s)%n",
+              r,
+              clientCount - round.remaining.get(),
+              clientCount,
+              port,
+              roundTimeoutMs,
+              failed,
+              failed == 0
+                  ? ""
+                  : ", e.g. "
+                      + clients.stream()
+                          .filter(DeltaXdsClient::failed)
+                          .findFirst()
+                          .map(DeltaXdsClient::error)
+                          .orElse(null));
           if (timeouts > 3 || !controlPlane.isAlive()) {
-            throw new IllegalStateException("giving up after " + timeouts + " incomplete rounds; log: "
-                + controlPlane.logFile());
+            throw new IllegalStateException(
+                "giving up after "
+                    + timeouts
+                    + " incomplete rounds; log: "
+                    + controlPlane.logFile());
           }
         } else if (r >= warmup) {
           long min = Long.MAX_VALUE;
@@ -248,7 +378,8 @@ final class DeltaFanout implements Callable<Integer> {
             min = Math.min(min, arrival);
             max = Math.max(max, arrival);
           }
-          // A client can (rarely) see the push before the Register response is back; that counts as 0.
+          // A client can (rarely) see the push before the Register response is back; that counts as
+          // 0.
           last.add(Math.max(0, max - t0));
           first.add(Math.max(0, min - t0));
         }
@@ -257,16 +388,20 @@ final class DeltaFanout implements Callable<Integer> {
       int totalRounds = warmup + rounds;
       double roundsSeconds = (System.nanoTime() - roundsStart) / 1e9;
       long cpCpuAfterRounds = controlPlane.cpuMillis();
-      // The control plane's CPU use with N idle clients, to tell the cost of a round from background work.
+      // The control plane's CPU use with N idle clients, to tell the cost of a round from
+      // background work.
       long idleStart = System.nanoTime();
       Jvm.sleepMs(idleMs);
-      double idleCpuPerSecond = (controlPlane.cpuMillis() - cpCpuAfterRounds)
-          / ((System.nanoTime() - idleStart) / 1e9);
-      double cpCpuPerRound = (cpCpuAfterRounds - cpCpuBefore - idleCpuPerSecond * roundsSeconds)
-          / totalRounds;
+      double idleCpuPerSecond =
+          (controlPlane.cpuMillis() - cpCpuAfterRounds) / ((System.nanoTime() - idleStart) / 1e9);
+      double cpCpuPerRound =
+          (cpCpuAfterRounds - cpCpuBefore - idleCpuPerSecond * roundsSeconds) / totalRounds;
       double benchCpuPerRound = (benchCpuMillis() - benchCpuBefore) / (double) totalRounds;
-      System.out.printf("last client p50 %s ms, p99 %s ms, max %s ms; first client p50 %s ms%n",
-          Stats.ms(last.percentileMs(50)), Stats.ms(last.percentileMs(99)), Stats.ms(last.maxMs()),
+      System.out.printf(
+          "last client p50 %s ms, p99 %s ms, max %s ms; first client p50 %s ms%n",
+          Stats.ms(last.percentileMs(50)),
+          Stats.ms(last.percentileMs(99)),
+          Stats.ms(last.maxMs()),
           Stats.ms(first.percentileMs(50)));
 
       long failed = clients.stream().filter(DeltaXdsClient::failed).count();
@@ -275,41 +410,78 @@ final class DeltaFanout implements Callable<Integer> {
       }
       ControlPlaneProcess.HeapInfo heap = controlPlane.heapAfterGc();
       long rss = controlPlane.rssKib();
-      System.out.printf("heap after GC with %d clients: %.1f MiB used (0 clients: %.1f MiB); RSS %d MiB%n",
+      System.out.printf(
+          "heap after GC with %d clients: %.1f MiB used (0 clients: %.1f MiB); RSS %d MiB%n",
           clientCount, heap.usedMib(), baselineHeap.usedMib(), rss / 1024);
       System.out.println(heap.raw());
-      Stats buildMicros = tracePublisher ? snapshotBuildMicros(controlPlane.logFile(), buildLinesBefore) : new Stats();
-      return new Result(clientCount, last, first, timeouts, connectMs, baselineHeap, baselineRss, heap, rss,
-          idleCpuPerSecond, cpCpuPerRound, benchCpuPerRound, buildMicros, controlPlane.jvmOptions());
+      Stats buildMicros =
+          tracePublisher
+              ? snapshotBuildMicros(controlPlane.logFile(), buildLinesBefore)
+              : new Stats();
+      return new Result(
+          clientCount,
+          last,
+          first,
+          timeouts,
+          connectMs,
+          baselineHeap,
+          baselineRss,
+          heap,
+          rss,
+          idleCpuPerSecond,
+          cpCpuPerRound,
+          benchCpuPerRound,
+          buildMicros,
+          controlPlane.jvmOptions());
     }
   }
 
-  private void awaitSynced(List<DeltaXdsClient> clients, ControlPlaneProcess controlPlane, int seconds) {
+  private void awaitSynced(
+      List<DeltaXdsClient> clients, ControlPlaneProcess controlPlane, int seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (true) {
       long behind = clients.stream().filter(c -> c.assignmentCount() < services).count();
       long failed = clients.stream().filter(DeltaXdsClient::failed).count();
       if (failed > 0) {
-        throw new IllegalStateException(failed + " client streams failed while connecting, e.g. "
-            + clients.stream().filter(DeltaXdsClient::failed).findFirst().map(DeltaXdsClient::error).orElse(null)
-            + "; log: " + controlPlane.logFile());
+        throw new IllegalStateException(
+            failed
+                + " client streams failed while connecting, e.g. "
+                + clients.stream()
+                    .filter(DeltaXdsClient::failed)
+                    .findFirst()
+                    .map(DeltaXdsClient::error)
+                    .orElse(null)
+                + "; log: "
+                + controlPlane.logFile());
       }
       if (behind == 0) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(behind + " of " + clients.size() + " clients lack their initial "
-            + services + " assignments after " + seconds + " s; log: " + controlPlane.logFile());
+        throw new IllegalStateException(
+            behind
+                + " of "
+                + clients.size()
+                + " clients lack their initial "
+                + services
+                + " assignments after "
+                + seconds
+                + " s; log: "
+                + controlPlane.logFile());
       }
       Jvm.sleepMs(5);
     }
   }
 
-  /** Microseconds from the publisher's "Built snapshot ... in N us" debug lines, skipping the first {@code skip}. */
+  /**
+   * Microseconds from the publisher's "Built snapshot ... in N us" debug lines, skipping the first
+   * {@code skip}.
+   */
   private static Stats snapshotBuildMicros(Path log, int skip) throws IOException {
     Stats stats = new Stats();
     int seen = 0;
-    java.util.regex.Pattern line = java.util.regex.Pattern.compile("Built snapshot .* in (\\d+) us");
+    java.util.regex.Pattern line =
+        java.util.regex.Pattern.compile("Built snapshot .* in (\\d+) us");
     for (String text : Files.readAllLines(log)) {
       java.util.regex.Matcher m = line.matcher(text);
       if (m.find() && seen++ >= skip) {
@@ -331,13 +503,18 @@ final class DeltaFanout implements Callable<Integer> {
     return "fan-" + service;
   }
 
-  private static void register(RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
+  private static void register(
+      RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
     String name = serviceName(service);
-    registry.withDeadlineAfter(5, TimeUnit.SECONDS).register(RegisterRequest.newBuilder()
-        .setService(name)
-        .setInstance(Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
-        .setLeaseTtl(Duration.newBuilder().setSeconds(300))
-        .build());
+    registry
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .register(
+            RegisterRequest.newBuilder()
+                .setService(name)
+                .setInstance(
+                    Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
+                .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
+                .setLeaseTtl(Duration.newBuilder().setSeconds(300))
+                .build());
   }
 }

@@ -21,16 +21,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * One simulated Envoy on a delta ADS stream, behaving like Envoy for CDS and EDS: a wildcard CDS subscription; an
- * EDS subscription to exactly the clusters CDS announced (java-control-plane treats EDS on ADS as non-wildcard);
- * every response ACKed with its nonce. Callbacks for one stream run one at a time, so the state needs no locks.
+ * One simulated Envoy on a delta ADS stream, behaving like Envoy for CDS and EDS: a wildcard CDS
+ * subscription; an EDS subscription to exactly the clusters CDS announced (java-control-plane
+ * treats EDS on ADS as non-wildcard); every response ACKed with its nonce. Callbacks for one stream
+ * run one at a time, so the state needs no locks.
  */
-final class DeltaXdsClient implements ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+final class DeltaXdsClient
+    implements ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
 
   static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
 
-  /** One round: the cluster whose assignment must gain {@code port}, and when each client first saw it. */
+  /**
+   * One round: the cluster whose assignment must gain {@code port}, and when each client first saw
+   * it.
+   */
   static final class Round {
     final String cluster;
     final int port;
@@ -115,15 +120,22 @@ final class DeltaXdsClient implements ClientResponseObserver<DeltaDiscoveryReque
       }
       // Like Envoy: ask for the new clusters' endpoints, then ACK the clusters.
       if (!added.isEmpty() || !removed.isEmpty()) {
-        send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS)
-            .addAllResourceNamesSubscribe(added).addAllResourceNamesUnsubscribe(removed).build());
+        send(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(EDS)
+                .addAllResourceNamesSubscribe(added)
+                .addAllResourceNamesUnsubscribe(removed)
+                .build());
       }
       ack(type, response.getNonce());
     } else if (EDS.equals(type)) {
       Round round = currentRound.get();
       for (Resource resource : response.getResourcesList()) {
         assignments.add(resource.getName());
-        if (round != null && round.cluster.equals(resource.getName()) && hasPort(resource, round.port)) {
+        if (round != null
+            && round.cluster.equals(resource.getName())
+            && hasPort(resource, round.port)) {
           round.arrived(index, now);
         }
       }
@@ -152,7 +164,12 @@ final class DeltaXdsClient implements ClientResponseObserver<DeltaDiscoveryReque
   }
 
   private void ack(String type, String nonce) {
-    send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setResponseNonce(nonce).build());
+    send(
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type)
+            .setResponseNonce(nonce)
+            .build());
   }
 
   private synchronized void send(DeltaDiscoveryRequest request) {

@@ -28,13 +28,15 @@ interface HttpPoller extends AutoCloseable {
     return switch (kind) {
       case "raw" -> new Raw(host, port);
       case "jdk" -> new Jdk(host, port);
-      default -> throw new IllegalArgumentException("unknown HTTP client '" + kind + "' (raw or jdk)");
+      default ->
+          throw new IllegalArgumentException("unknown HTTP client '" + kind + "' (raw or jdk)");
     };
   }
 
   /**
-   * One persistent socket, TCP_NODELAY, a hand-written request and a minimal response parser (status line, headers,
-   * Content-Length or chunked body). Reconnects once if the server closed the connection.
+   * One persistent socket, TCP_NODELAY, a hand-written request and a minimal response parser
+   * (status line, headers, Content-Length or chunked body). Reconnects once if the server closed
+   * the connection.
    */
   final class Raw implements HttpPoller {
     private static final int TIMEOUT_MS = 5000;
@@ -51,8 +53,16 @@ interface HttpPoller extends AutoCloseable {
 
     @Override
     public int get(String path) throws IOException {
-      byte[] request = ("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nUser-Agent: signalbox-bench"
-          + "\r\nAccept: */*\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+      byte[] request =
+          ("GET "
+                  + path
+                  + " HTTP/1.1\r\nHost: "
+                  + host
+                  + ":"
+                  + port
+                  + "\r\nUser-Agent: signalbox-bench"
+                  + "\r\nAccept: */*\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII);
       for (int attempt = 0; ; attempt++) {
         boolean fresh = socket == null;
         try {
@@ -64,7 +74,8 @@ interface HttpPoller extends AutoCloseable {
           return readResponse();
         } catch (IOException e) {
           close();
-          // A reused connection may have been closed by the server just now; a fresh one failing is an answer.
+          // A reused connection may have been closed by the server just now; a fresh one failing is
+          // an answer.
           if (fresh || attempt > 0) {
             throw e;
           }
@@ -102,8 +113,9 @@ interface HttpPoller extends AutoCloseable {
         switch (name) {
           case "content-length" -> contentLength = Long.parseLong(value);
           case "transfer-encoding" -> chunked = value.contains("chunked");
-          case "connection" -> closeAfter = value.contains("close") || (closeAfter && !value.contains("keep-alive"));
-          default -> { }
+          case "connection" ->
+              closeAfter = value.contains("close") || (closeAfter && !value.contains("keep-alive"));
+          default -> {}
         }
       }
       if (status == 204 || status == 304 || status / 100 == 1) {
@@ -112,7 +124,9 @@ interface HttpPoller extends AutoCloseable {
         while (true) {
           String sizeLine = readLine();
           int semicolon = sizeLine.indexOf(';');
-          long size = Long.parseLong((semicolon >= 0 ? sizeLine.substring(0, semicolon) : sizeLine).trim(), 16);
+          long size =
+              Long.parseLong(
+                  (semicolon >= 0 ? sizeLine.substring(0, semicolon) : sizeLine).trim(), 16);
           if (size == 0) {
             while (!readLine().isEmpty()) {
               // trailers
@@ -145,7 +159,8 @@ interface HttpPoller extends AutoCloseable {
         }
         if (b == '\n') {
           byte[] bytes = line.toByteArray();
-          int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+          int length =
+              bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
           return new String(bytes, 0, length, StandardCharsets.ISO_8859_1);
         }
         line.write(b);
@@ -181,13 +196,16 @@ interface HttpPoller extends AutoCloseable {
     }
   }
 
-  /** java.net.http.HttpClient, HTTP/1.1 (it keeps connections alive in its pool), body discarded. */
+  /**
+   * java.net.http.HttpClient, HTTP/1.1 (it keeps connections alive in its pool), body discarded.
+   */
   final class Jdk implements HttpPoller {
-    private final HttpClient client = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(2))
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    private final HttpClient client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2))
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
     private final String base;
 
     Jdk(String host, int port) {
@@ -196,8 +214,11 @@ interface HttpPoller extends AutoCloseable {
 
     @Override
     public int get(String path) throws IOException {
-      HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5)).GET()
-          .build();
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create(base + path))
+              .timeout(Duration.ofSeconds(5))
+              .GET()
+              .build();
       try {
         return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
       } catch (InterruptedException e) {

@@ -11,10 +11,15 @@ final class Jvm {
 
   static String describeHost() {
     Runtime runtime = Runtime.getRuntime();
-    return String.format("%s; %d CPUs; Java %s (%s); %s %s; bench JVM max heap %d MiB",
+    return String.format(
+        "%s; %d CPUs; Java %s (%s); %s %s; bench JVM max heap %d MiB",
         ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
-        runtime.availableProcessors(), System.getProperty("java.version"), System.getProperty("java.vm.name"),
-        System.getProperty("os.name"), System.getProperty("os.version"), runtime.maxMemory() >> 20);
+        runtime.availableProcessors(),
+        System.getProperty("java.version"),
+        System.getProperty("java.vm.name"),
+        System.getProperty("os.name"),
+        System.getProperty("os.version"),
+        runtime.maxMemory() >> 20);
   }
 
   static long pid() {

@@ -16,17 +16,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Renews leases over the registry API's KeepAlive stream as fast as the control plane answers, with a fixed number
- * of streams. Each stream is used the way the SDK's LeaseKeeper uses one: lease ids sent one message at a time, each
- * answered with RENEWED or LEASE_UNKNOWN, and a broken stream reopened (after a pause) with the lease sent again. The
- * SDK's stream carries one lease and sends every TTL/3; here a stream carries its share of the leases and sends the
- * next one as soon as the previous is answered (one renewal in flight per stream, a closed loop), so the streams
- * together measure the rate the control plane sustains.
+ * Renews leases over the registry API's KeepAlive stream as fast as the control plane answers, with
+ * a fixed number of streams. Each stream is used the way the SDK's LeaseKeeper uses one: lease ids
+ * sent one message at a time, each answered with RENEWED or LEASE_UNKNOWN, and a broken stream
+ * reopened (after a pause) with the lease sent again. The SDK's stream carries one lease and sends
+ * every TTL/3; here a stream carries its share of the leases and sends the next one as soon as the
+ * previous is answered (one renewal in flight per stream, a closed loop), so the streams together
+ * measure the rate the control plane sustains.
  */
 final class KeepAliveLoad {
 
   /** What one measured window gave. */
-  record Result(int streams, double seconds, long renewed, long errors, Stats latency, String firstError) {
+  record Result(
+      int streams, double seconds, long renewed, long errors, Stats latency, String firstError) {
     double perSecond() {
       return renewed / seconds;
     }
@@ -36,11 +38,13 @@ final class KeepAliveLoad {
 
   private final List<String> leaseIds;
   private final int streams;
-  private final ScheduledExecutorService reopens = Executors.newSingleThreadScheduledExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "keepalive-reopen");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ScheduledExecutorService reopens =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "keepalive-reopen");
+            thread.setDaemon(true);
+            return thread;
+          });
   private final AtomicLong renewed = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
   private volatile String firstError;
@@ -58,7 +62,8 @@ final class KeepAliveLoad {
 
   /** Warm-up (discarded), then the measured window; every stream is closed before returning. */
   Result run(int grpcPort, double warmupSeconds, double seconds) throws InterruptedException {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     try {
       RegistryGrpc.RegistryStub registry = RegistryGrpc.newStub(channel);
       running = true;
@@ -122,27 +127,28 @@ final class KeepAliveLoad {
       if (!running) {
         return;
       }
-      registry.keepAlive(new ClientResponseObserver<KeepAliveRequest, KeepAliveResponse>() {
-        @Override
-        public void beforeStart(ClientCallStreamObserver<KeepAliveRequest> call) {
-          requests = call;
-        }
+      registry.keepAlive(
+          new ClientResponseObserver<KeepAliveRequest, KeepAliveResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<KeepAliveRequest> call) {
+              requests = call;
+            }
 
-        @Override
-        public void onNext(KeepAliveResponse response) {
-          answered(response);
-        }
+            @Override
+            public void onNext(KeepAliveResponse response) {
+              answered(response);
+            }
 
-        @Override
-        public void onError(Throwable error) {
-          broken(Status.fromThrowable(error));
-        }
+            @Override
+            public void onError(Throwable error) {
+              broken(Status.fromThrowable(error));
+            }
 
-        @Override
-        public void onCompleted() {
-          broken(Status.UNAVAILABLE.withDescription("server ended the keep-alive stream"));
-        }
-      });
+            @Override
+            public void onCompleted() {
+              broken(Status.UNAVAILABLE.withDescription("server ended the keep-alive stream"));
+            }
+          });
       // A stream that broke with a renewal in flight sends that lease again first, as the SDK does.
       send(inFlight != null ? inFlight : nextLease());
     }
@@ -164,13 +170,15 @@ final class KeepAliveLoad {
 
     private synchronized void answered(KeepAliveResponse response) {
       long latency = System.nanoTime() - sentAt;
-      if (response.getStatus() == KeepAliveResponse.Status.RENEWED && response.getLeaseId().equals(inFlight)) {
+      if (response.getStatus() == KeepAliveResponse.Status.RENEWED
+          && response.getLeaseId().equals(inFlight)) {
         if (measuring) {
           renewed.incrementAndGet();
           record(latency);
         }
       } else {
-        countError(response.getStatus() + " for " + response.getLeaseId() + " (sent " + inFlight + ")");
+        countError(
+            response.getStatus() + " for " + response.getLeaseId() + " (sent " + inFlight + ")");
       }
       inFlight = null;
       if (running) {

@@ -27,37 +27,58 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * What mutual TLS costs a fleet: two control planes in their own JVMs, one plaintext and one over mTLS, each with N
- * delta-xDS clients on one connection each (as a fleet of Envoys has). Rounds alternate between the two, back to
- * back; each registers a new instance and times until the last client has it. Handshakes happen when clients
- * connect, outside the rounds; connecting N clients (handshake and initial sync) is timed on its own, first and again
- * after every connection was closed (a fleet reconnecting).
+ * What mutual TLS costs a fleet: two control planes in their own JVMs, one plaintext and one over
+ * mTLS, each with N delta-xDS clients on one connection each (as a fleet of Envoys has). Rounds
+ * alternate between the two, back to back; each registers a new instance and times until the last
+ * client has it. Handshakes happen when clients connect, outside the rounds; connecting N clients
+ * (handshake and initial sync) is timed on its own, first and again after every connection was
+ * closed (a fleet reconnecting).
  */
-@Command(name = "mtls-fanout", aliases = "MutualTlsFanout", mixinStandardHelpOptions = true,
-    description = "Delta-xDS fan-out over mutual TLS against plaintext, alternating, one connection per client.")
+@Command(
+    name = "mtls-fanout",
+    aliases = "MutualTlsFanout",
+    mixinStandardHelpOptions = true,
+    description =
+        "Delta-xDS fan-out over mutual TLS against plaintext, alternating, one connection per client.")
 final class MutualTlsFanout implements Callable<Integer> {
 
   private static final String NODE_CLUSTER = "edge";
   private static final String CLIENT_IDENTITY = "spiffe://signalbox.local/bench/client";
 
-  @Option(names = "--clients", defaultValue = "1000", description = "Simulated Envoys per control plane. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--clients",
+      defaultValue = "1000",
+      description = "Simulated Envoys per control plane. " + "Default: ${DEFAULT-VALUE}")
   int clients;
 
-  @Option(names = "--rounds", defaultValue = "30", description = "Measured rounds per mode. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--rounds",
+      defaultValue = "30",
+      description = "Measured rounds per mode. Default: ${DEFAULT-VALUE}")
   int rounds;
 
-  @Option(names = "--warmup", defaultValue = "5", description = "Discarded rounds per mode. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--warmup",
+      defaultValue = "5",
+      description = "Discarded rounds per mode. Default: ${DEFAULT-VALUE}")
   int warmup;
 
-  @Option(names = "--services", defaultValue = "50", description = "Services registered before clients connect. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--services",
+      defaultValue = "50",
+      description = "Services registered before clients connect. " + "Default: ${DEFAULT-VALUE}")
   int services;
 
-  @Option(names = "--round-timeout-ms", defaultValue = "20000", description = "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--round-timeout-ms",
+      defaultValue = "20000",
+      description = "Default: ${DEFAULT-VALUE}")
   int roundTimeoutMs;
 
-  @Option(names = "--work-dir", defaultValue = "target/bench-runs", description = "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--work-dir",
+      defaultValue = "target/bench-runs",
+      description = "Default: ${DEFAULT-VALUE}")
   Path workRoot;
 
   /** One control plane and its clients. */
@@ -85,9 +106,10 @@ final class MutualTlsFanout implements Callable<Integer> {
       fleet.clear();
       long start = System.nanoTime();
       for (int i = 0; i < clients; i++) {
-        // directExecutor: the clients' callbacks are short and non-blocking, so they run on Netty's event loops.
-        ManagedChannel channel = controlPlane.channel().directExecutor().maxInboundMessageSize(64 * 1024 * 1024)
-            .build();
+        // directExecutor: the clients' callbacks are short and non-blocking, so they run on Netty's
+        // event loops.
+        ManagedChannel channel =
+            controlPlane.channel().directExecutor().maxInboundMessageSize(64 * 1024 * 1024).build();
         channels.add(channel);
         DeltaXdsClient client = new DeltaXdsClient(i, NODE_CLUSTER, current::get);
         fleet.add(client);
@@ -96,12 +118,20 @@ final class MutualTlsFanout implements Callable<Integer> {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
       while (fleet.stream().anyMatch(c -> c.assignmentCount() < services)) {
         if (fleet.stream().anyMatch(DeltaXdsClient::failed)) {
-          throw new IllegalStateException(name + ": a client stream failed while connecting: "
-              + fleet.stream().filter(DeltaXdsClient::failed).findFirst().map(DeltaXdsClient::error).orElse(null)
-              + "; log " + controlPlane.logFile());
+          throw new IllegalStateException(
+              name
+                  + ": a client stream failed while connecting: "
+                  + fleet.stream()
+                      .filter(DeltaXdsClient::failed)
+                      .findFirst()
+                      .map(DeltaXdsClient::error)
+                      .orElse(null)
+                  + "; log "
+                  + controlPlane.logFile());
         }
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(name + ": clients not synced after 120 s; log " + controlPlane.logFile());
+          throw new IllegalStateException(
+              name + ": clients not synced after 120 s; log " + controlPlane.logFile());
         }
         Jvm.sleepMs(5);
       }
@@ -118,7 +148,8 @@ final class MutualTlsFanout implements Callable<Integer> {
     long round(int r, boolean measured) throws InterruptedException {
       int service = r % services;
       int port = 40000 + r;
-      DeltaXdsClient.Round round = new DeltaXdsClient.Round("svc-" + serviceName(service), port, clients);
+      DeltaXdsClient.Round round =
+          new DeltaXdsClient.Round("svc-" + serviceName(service), port, clients);
       current.set(round);
       long cpuBefore = controlPlane.cpuMillis();
       register(registry, service, "extra-" + r, port);
@@ -150,29 +181,48 @@ final class MutualTlsFanout implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     System.out.println("MutualTlsFanout: " + Jvm.describeHost());
-    System.out.printf("clients=%d (one connection each) rounds=%d warmup=%d services=%d%n", clients, rounds, warmup,
-        services);
-    Path workDir = workRoot.resolve("mtls-fanout-" + LocalDateTime.now().format(
-        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
+    System.out.printf(
+        "clients=%d (one connection each) rounds=%d warmup=%d services=%d%n",
+        clients, rounds, warmup, services);
+    Path workDir =
+        workRoot
+            .resolve(
+                "mtls-fanout-"
+                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
+            .toAbsolutePath();
     Files.createDirectories(workDir);
     ControlPlaneProcess.MutualTls tls = certificates(workDir);
-    try (Side plain = new Side("plaintext", ControlPlaneProcess.start(workDir.resolve("plaintext.log"), List.of(),
-             List.of("--in-memory"), Optional.empty()));
-         Side mutual = new Side("mTLS", ControlPlaneProcess.start(workDir.resolve("mtls.log"), List.of(),
-             List.of("--in-memory"), Optional.of(tls)))) {
+    try (Side plain =
+            new Side(
+                "plaintext",
+                ControlPlaneProcess.start(
+                    workDir.resolve("plaintext.log"),
+                    List.of(),
+                    List.of("--in-memory"),
+                    Optional.empty()));
+        Side mutual =
+            new Side(
+                "mTLS",
+                ControlPlaneProcess.start(
+                    workDir.resolve("mtls.log"),
+                    List.of(),
+                    List.of("--in-memory"),
+                    Optional.of(tls)))) {
       List<Side> sides = List.of(plain, mutual);
       for (Side side : sides) {
         for (int s = 0; s < services; s++) {
           register(side.registry, s, "base", 20000 + s);
         }
         side.connectFleet();
-        System.out.printf("%s: %d clients connected and synced in %d ms%n", side.name, clients,
-            side.connectMs.get(0));
+        System.out.printf(
+            "%s: %d clients connected and synced in %d ms%n",
+            side.name, clients, side.connectMs.get(0));
       }
       Jvm.sleepMs(2000);
       int timeouts = 0;
       for (int r = 0; r < warmup + rounds; r++) {
-        // Alternating which goes first, so neither always runs right after the other's GC or JIT work.
+        // Alternating which goes first, so neither always runs right after the other's GC or JIT
+        // work.
         List<Side> order = r % 2 == 0 ? sides : List.of(mutual, plain);
         for (Side side : order) {
           if (side.round(r, r >= warmup) < 0) {
@@ -185,27 +235,46 @@ final class MutualTlsFanout implements Callable<Integer> {
         side.disconnectFleet();
         Jvm.sleepMs(1000);
         side.connectFleet();
-        System.out.printf("%s: %d clients reconnected and synced in %d ms%n", side.name, clients,
-            side.connectMs.get(1));
+        System.out.printf(
+            "%s: %d clients reconnected and synced in %d ms%n",
+            side.name, clients, side.connectMs.get(1));
       }
 
-      ResultTable table = new ResultTable(String.format("MutualTlsFanout: Register returned -> LAST of %d delta "
-              + "clients (one connection each) has the new endpoint; %d rounds per mode, alternating", clients,
-          rounds), "mode", "p50 ms", "p99 ms", "mean ms", "control-plane CPU ms/round", "connect N clients ms",
-          "reconnect N clients ms");
+      ResultTable table =
+          new ResultTable(
+              String.format(
+                  "MutualTlsFanout: Register returned -> LAST of %d delta "
+                      + "clients (one connection each) has the new endpoint; %d rounds per mode, alternating",
+                  clients, rounds),
+              "mode",
+              "p50 ms",
+              "p99 ms",
+              "mean ms",
+              "control-plane CPU ms/round",
+              "connect N clients ms",
+              "reconnect N clients ms");
       for (Side side : sides) {
-        table.row(side.name, Stats.ms(side.last.percentileMs(50)), Stats.ms(side.last.percentileMs(99)),
-            Stats.ms(side.last.meanMs()), String.format("%.1f", side.cpuMillis / (double) rounds),
-            side.connectMs.get(0), side.connectMs.get(1));
+        table.row(
+            side.name,
+            Stats.ms(side.last.percentileMs(50)),
+            Stats.ms(side.last.percentileMs(99)),
+            Stats.ms(side.last.meanMs()),
+            String.format("%.1f", side.cpuMillis / (double) rounds),
+            side.connectMs.get(0),
+            side.connectMs.get(1));
       }
-      table.row("mTLS / plaintext", ratio(mutual.last.percentileMs(50), plain.last.percentileMs(50)),
+      table.row(
+          "mTLS / plaintext",
+          ratio(mutual.last.percentileMs(50), plain.last.percentileMs(50)),
           ratio(mutual.last.percentileMs(99), plain.last.percentileMs(99)),
           ratio(mutual.last.meanMs(), plain.last.meanMs()),
-          ratio(mutual.cpuMillis, plain.cpuMillis), ratio(mutual.connectMs.get(0), plain.connectMs.get(0)),
+          ratio(mutual.cpuMillis, plain.cpuMillis),
+          ratio(mutual.connectMs.get(0), plain.connectMs.get(0)),
           ratio(mutual.connectMs.get(1), plain.connectMs.get(1)));
       table.print(System.out);
       double meanRatio = mutual.last.meanMs() / plain.last.meanMs();
-      System.out.printf("target: mTLS costs at most 20%% on the fan-out (mean ratio <= 1.20): %s%n",
+      System.out.printf(
+          "target: mTLS costs at most 20%% on the fan-out (mean ratio <= 1.20): %s%n",
           timeouts == 0 && meanRatio <= 1.20 ? "met" : "MISSED");
       System.out.println("logs in " + workDir);
       return timeouts == 0 ? 0 : 1;
@@ -216,35 +285,68 @@ final class MutualTlsFanout implements Callable<Integer> {
     return b == 0 ? "-" : String.format("%.2f", a / b);
   }
 
-  /** A CA, the control plane's server certificate and the one client identity every simulated client presents. */
+  /**
+   * A CA, the control plane's server certificate and the one client identity every simulated client
+   * presents.
+   */
   private ControlPlaneProcess.MutualTls certificates(Path dir) {
     TestCertificates.Authority ca = TestCertificates.authority("signalbox-bench-ca");
     Path caFile = dir.resolve("ca.pem");
     TestCertificates.replace(caFile, ca.certificatePem());
-    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(CertificateUsage.SERVER), "localhost", "127.0.0.1")
+    ca.issue(
+            BigInteger.TWO,
+            "CN=signalbox",
+            List.of(CertificateUsage.SERVER),
+            "localhost",
+            "127.0.0.1")
         .writeTo(dir.resolve("server.pem"), dir.resolve("server-key.pem"));
-    ca.issue(BigInteger.valueOf(3), "CN=bench-client", List.of(CertificateUsage.CLIENT), CLIENT_IDENTITY)
+    ca.issue(
+            BigInteger.valueOf(3),
+            "CN=bench-client",
+            List.of(CertificateUsage.CLIENT),
+            CLIENT_IDENTITY)
         .writeTo(dir.resolve("client.pem"), dir.resolve("client-key.pem"));
-    String serviceNames = IntStream.range(0, services).mapToObj(MutualTlsFanout::serviceName)
-        .collect(Collectors.joining(", "));
-    String access = "access:\n"
-        + "  registrants: [{identity: \"" + CLIENT_IDENTITY + "\", services: [" + serviceNames + "]}]\n"
-        + "  envoys: [{identity: \"" + CLIENT_IDENTITY + "\", groups: [" + NODE_CLUSTER + "]}]\n";
-    return new ControlPlaneProcess.MutualTls(dir.resolve("server.pem"), dir.resolve("server-key.pem"), caFile,
-        dir.resolve("client.pem"), dir.resolve("client-key.pem"), access);
+    String serviceNames =
+        IntStream.range(0, services)
+            .mapToObj(MutualTlsFanout::serviceName)
+            .collect(Collectors.joining(", "));
+    String access =
+        "access:\n"
+            + "  registrants: [{identity: \""
+            + CLIENT_IDENTITY
+            + "\", services: ["
+            + serviceNames
+            + "]}]\n"
+            + "  envoys: [{identity: \""
+            + CLIENT_IDENTITY
+            + "\", groups: ["
+            + NODE_CLUSTER
+            + "]}]\n";
+    return new ControlPlaneProcess.MutualTls(
+        dir.resolve("server.pem"),
+        dir.resolve("server-key.pem"),
+        caFile,
+        dir.resolve("client.pem"),
+        dir.resolve("client-key.pem"),
+        access);
   }
 
   private static String serviceName(int service) {
     return "fan-" + service;
   }
 
-  private static void register(RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
+  private static void register(
+      RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
     String name = serviceName(service);
-    registry.withDeadlineAfter(5, TimeUnit.SECONDS).register(RegisterRequest.newBuilder()
-        .setService(name)
-        .setInstance(Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
-        .setLeaseTtl(Duration.newBuilder().setSeconds(300))
-        .build());
+    registry
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .register(
+            RegisterRequest.newBuilder()
+                .setService(name)
+                .setInstance(
+                    Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
+                .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
+                .setLeaseTtl(Duration.newBuilder().setSeconds(300))
+                .build());
   }
 }

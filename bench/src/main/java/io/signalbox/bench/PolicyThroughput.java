@@ -1,7 +1,6 @@
 package io.signalbox.bench;
 
 import com.google.protobuf.Duration;
-import io.signalbox.testing.LoopbackUpstreams;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.RSASSASigner;
@@ -27,6 +26,7 @@ import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.LoopbackUpstreams;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -42,28 +42,41 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * What the gateway policies cost: requests per second through one Envoy on a route with JWT authentication and a
- * local rate limit (set far above the load) against the same kind of route without policies, in the same run,
- * alternating so that drift hits both alike. Load comes from {@code hey} (installed by bench/run.sh).
+ * What the gateway policies cost: requests per second through one Envoy on a route with JWT
+ * authentication and a local rate limit (set far above the load) against the same kind of route
+ * without policies, in the same run, alternating so that drift hits both alike. Load comes from
+ * {@code hey} (installed by bench/run.sh).
  */
-@Command(name = "policy-throughput", mixinStandardHelpOptions = true,
-    description = "Requests/s through Envoy: JWT + local rate limit vs. no policy (same run, alternating).")
+@Command(
+    name = "policy-throughput",
+    mixinStandardHelpOptions = true,
+    description =
+        "Requests/s through Envoy: JWT + local rate limit vs. no policy (same run, alternating).")
 final class PolicyThroughput implements Callable<Integer> {
 
   private static final Pattern RPS = Pattern.compile("Requests/sec:\\s+([0-9.]+)");
+
   /** hey prints "50%% in ..." (a doubled percent sign), older builds "50% in ...". */
   private static final Pattern P50 = Pattern.compile("50%+ in ([0-9.]+) secs");
+
   private static final Pattern P99 = Pattern.compile("99%+ in ([0-9.]+) secs");
   private static final Pattern STATUS = Pattern.compile("\\[(\\d{3})]\\s+(\\d+) responses");
 
-  @Option(names = "--seconds", defaultValue = "10", description = "Length of each measured run. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--seconds",
+      defaultValue = "10",
+      description = "Length of each measured run. Default: ${DEFAULT-VALUE}")
   int seconds;
 
-  @Option(names = "--rounds", defaultValue = "3",
+  @Option(
+      names = "--rounds",
+      defaultValue = "3",
       description = "Alternating rounds (plain, policy) measured. Default: ${DEFAULT-VALUE}")
   int rounds;
 
-  @Option(names = "--connections", defaultValue = "16",
+  @Option(
+      names = "--connections",
+      defaultValue = "16",
       description = "Concurrent client connections (hey -c). Default: ${DEFAULT-VALUE}")
   int connections;
 
@@ -71,27 +84,56 @@ final class PolicyThroughput implements Callable<Integer> {
   public Integer call() throws Exception {
     String hey = System.getenv().getOrDefault("HEY_BIN", "hey");
     System.out.println("PolicyThroughput: " + Jvm.describeHost());
-    System.out.printf("seconds=%d rounds=%d connections=%d load=%s%n", seconds, rounds, connections, hey);
+    System.out.printf(
+        "seconds=%d rounds=%d connections=%d load=%s%n", seconds, rounds, connections, hey);
     RSAKey key = new RSAKeyGenerator(2048).keyID("bench").generate();
     try (Cleanup cleanup = new Cleanup()) {
       int gatewayPort = FreePorts.allocate();
-      GatewaySettings settings = LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)).toBuilder()
-          .jwtProvider(JwtProviderSpec.builder("bench", "https://bench.signalbox.local").audiences("bench")
-              .jwks(new JwtProviderSpec.InlineJwks(new JWKSet(key.toPublicJWK()).toString())).build())
-          .build();
+      GatewaySettings settings =
+          LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort))
+              .toBuilder()
+              .jwtProvider(
+                  JwtProviderSpec.builder("bench", "https://bench.signalbox.local")
+                      .audiences("bench")
+                      .jwks(
+                          new JwtProviderSpec.InlineJwks(new JWKSet(key.toPublicJWK()).toString()))
+                      .build())
+              .build();
       EchoService backend = cleanup.add(EchoService.start("backend", "backend-1", "127.0.0.1", 0));
-      ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
-          .grpcAddress("127.0.0.1").grpcPort(0).gateway(settings).build()));
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
-          .build();
+      ControlPlane controlPlane =
+          cleanup.add(
+              ControlPlane.start(
+                  ControlPlaneConfig.builder()
+                      .transport(io.signalbox.security.TransportSecurity.plaintext())
+                      .grpcAddress("127.0.0.1")
+                      .grpcPort(0)
+                      .gateway(settings)
+                      .build()));
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
+              .usePlaintext()
+              .build();
       cleanup.add(channel::shutdownNow);
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(channel);
       registry.register(registration("plain", backend.port(), Route.newBuilder()));
-      registry.register(registration("guarded", backend.port(), Route.newBuilder()
-          .setAuth(AuthPolicy.newBuilder().setProvider("bench"))
-          .setRateLimit(RateLimitPolicy.newBuilder().setRequests(1_000_000).setUnit(RateLimitPolicy.Unit.SECOND))));
-      EnvoyProcess envoy = cleanup.add(EnvoyProcess.builder().nodeId("bench-edge-1").nodeCluster("edge")
-          .xdsPort(controlPlane.grpcPort()).logLevel("warning").start());
+      registry.register(
+          registration(
+              "guarded",
+              backend.port(),
+              Route.newBuilder()
+                  .setAuth(AuthPolicy.newBuilder().setProvider("bench"))
+                  .setRateLimit(
+                      RateLimitPolicy.newBuilder()
+                          .setRequests(1_000_000)
+                          .setUnit(RateLimitPolicy.Unit.SECOND))));
+      EnvoyProcess envoy =
+          cleanup.add(
+              EnvoyProcess.builder()
+                  .nodeId("bench-edge-1")
+                  .nodeCluster("edge")
+                  .xdsPort(controlPlane.grpcPort())
+                  .logLevel("warning")
+                  .start());
       envoy.awaitReady(java.time.Duration.ofSeconds(30));
       String token = token(key);
       String base = "http://127.0.0.1:" + gatewayPort;
@@ -106,8 +148,10 @@ final class PolicyThroughput implements Callable<Integer> {
       for (int round = 1; round <= rounds; round++) {
         Result p = run(hey, base + "/plain", null, seconds);
         Result g = run(hey, base + "/guarded", token, seconds);
-        System.out.printf("round %d: no policy %.0f req/s (p50 %.2f ms, p99 %.2f ms) | JWT + local limit %.0f req/s "
-            + "(p50 %.2f ms, p99 %.2f ms)%n", round, p.rps, p.p50Ms, p.p99Ms, g.rps, g.p50Ms, g.p99Ms);
+        System.out.printf(
+            "round %d: no policy %.0f req/s (p50 %.2f ms, p99 %.2f ms) | JWT + local limit %.0f req/s "
+                + "(p50 %.2f ms, p99 %.2f ms)%n",
+            round, p.rps, p.p50Ms, p.p99Ms, g.rps, g.p50Ms, g.p99Ms);
         check(p, "no policy");
         check(g, "JWT + local limit");
         plain.add(p);
@@ -115,25 +159,33 @@ final class PolicyThroughput implements Callable<Integer> {
       }
       double plainRps = plain.stream().mapToDouble(Result::rps).average().orElseThrow();
       double guardedRps = guarded.stream().mapToDouble(Result::rps).average().orElseThrow();
-      System.out.printf("%nmean over %d rounds: no policy %.0f req/s, JWT + local limit %.0f req/s, ratio %.3f%n",
+      System.out.printf(
+          "%nmean over %d rounds: no policy %.0f req/s, JWT + local limit %.0f req/s, ratio %.3f%n",
           rounds, plainRps, guardedRps, guardedRps / plainRps);
     }
     return 0;
   }
 
-  private record Result(double rps, double p50Ms, double p99Ms, Map<Integer, Long> statuses) {
-  }
+  private record Result(double rps, double p50Ms, double p99Ms, Map<Integer, Long> statuses) {}
 
   private static void check(Result result, String label) {
     if (result.statuses.keySet().stream().anyMatch(status -> status != 200)) {
-      throw new IllegalStateException(label + " answered other statuses than 200: " + result.statuses);
+      throw new IllegalStateException(
+          label + " answered other statuses than 200: " + result.statuses);
     }
   }
 
   private Result run(String hey, String url, String token, int durationSeconds)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of(hey, "-z", durationSeconds + "s", "-c",
-        Integer.toString(connections), "-disable-compression"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                hey,
+                "-z",
+                durationSeconds + "s",
+                "-c",
+                Integer.toString(connections),
+                "-disable-compression"));
     if (token != null) {
       command.addAll(List.of("-H", "authorization: Bearer " + token));
     }
@@ -148,7 +200,8 @@ final class PolicyThroughput implements Callable<Integer> {
     while (status.find()) {
       statuses.put(Integer.parseInt(status.group(1)), Long.parseLong(status.group(2)));
     }
-    return new Result(number(RPS, output), number(P50, output) * 1000, number(P99, output) * 1000, statuses);
+    return new Result(
+        number(RPS, output), number(P50, output) * 1000, number(P99, output) * 1000, statuses);
   }
 
   private static double number(Pattern pattern, String output) {
@@ -170,9 +223,16 @@ final class PolicyThroughput implements Callable<Integer> {
 
   private static String token(RSAKey key) throws Exception {
     Instant now = Instant.now();
-    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
-        new JWTClaimsSet.Builder().issuer("https://bench.signalbox.local").audience("bench").subject("bench")
-            .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(3600))).build());
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
+            new JWTClaimsSet.Builder()
+                .issuer("https://bench.signalbox.local")
+                .audience("bench")
+                .subject("bench")
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plusSeconds(3600)))
+                .build());
     jwt.sign(new RSASSASigner(key));
     return jwt.serialize();
   }

@@ -10,8 +10,8 @@ import java.util.regex.Pattern;
 import org.slf4j.LoggerFactory;
 
 /**
- * Collects the in-process SnapshotPublisher's "Built snapshot ... in N us" debug lines: the time to translate the
- * whole registry state and content-hash the result, per snapshot.
+ * Collects the in-process SnapshotPublisher's "Built snapshot ... in N us" debug lines: the time to
+ * translate the whole registry state and content-hash the result, per snapshot.
  */
 final class PublisherTrace extends AppenderBase<ILoggingEvent> implements AutoCloseable {
 

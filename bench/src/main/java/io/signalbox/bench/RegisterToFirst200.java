@@ -1,10 +1,10 @@
 package io.signalbox.bench;
 
 import com.google.protobuf.Duration;
-import io.signalbox.testing.LoopbackUpstreams;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -15,7 +15,7 @@ import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
-import io.signalbox.config.GatewaySettings;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
 import java.util.concurrent.Callable;
@@ -25,105 +25,163 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Registration-to-traffic latency through a real Envoy: for each new service, the time from the moment Register
- * returns until {@code GET /bench-<i>} through the gateway first answers 200.
+ * Registration-to-traffic latency through a real Envoy: for each new service, the time from the
+ * moment Register returns until {@code GET /bench-<i>} through the gateway first answers 200.
  */
-@Command(name = "register-latency", aliases = "RegisterToFirst200", mixinStandardHelpOptions = true,
-    description = "Registration-to-first-200 latency through a real Envoy (in-process control plane).")
+@Command(
+    name = "register-latency",
+    aliases = "RegisterToFirst200",
+    mixinStandardHelpOptions = true,
+    description =
+        "Registration-to-first-200 latency through a real Envoy (in-process control plane).")
 final class RegisterToFirst200 implements Callable<Integer> {
 
   private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   private static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
   private static final String RDS = Resources.V3.ROUTE_TYPE_URL;
 
-  @Option(names = {"-n", "--registrations"}, defaultValue = "200",
+  @Option(
+      names = {"-n", "--registrations"},
+      defaultValue = "200",
       description = "Measured registrations (after warmup). Default: ${DEFAULT-VALUE}")
   int registrations;
 
-  @Option(names = "--warmup", defaultValue = "10",
+  @Option(
+      names = "--warmup",
+      defaultValue = "10",
       description = "Registrations measured but discarded first. Default: ${DEFAULT-VALUE}")
   int warmup;
 
-  @Option(names = "--xds", defaultValue = "SOTW",
+  @Option(
+      names = "--xds",
+      defaultValue = "SOTW",
       description = "Envoy's ADS flavour: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
   EnvoyProcess.XdsMode xdsMode;
 
-  @Option(names = "--http", defaultValue = "raw",
-      description = "Polling client: raw (keep-alive socket) or jdk (java.net.http, HTTP/1.1). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--http",
+      defaultValue = "raw",
+      description =
+          "Polling client: raw (keep-alive socket) or jdk (java.net.http, HTTP/1.1). Default: ${DEFAULT-VALUE}")
   String http;
 
-  @Option(names = "--pause-ms", defaultValue = "20",
-      description = "Pause after each registration reached 200, so the next one starts from a settled system. "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--pause-ms",
+      defaultValue = "20",
+      description =
+          "Pause after each registration reached 200, so the next one starts from a settled system. "
+              + "Default: ${DEFAULT-VALUE}")
   int pauseMs;
 
-  @Option(names = "--poll-pause-us", defaultValue = "0",
+  @Option(
+      names = "--poll-pause-us",
+      defaultValue = "0",
       description = "Pause between polls; 0 polls back to back. Default: ${DEFAULT-VALUE}")
   int pollPauseUs;
 
-  @Option(names = "--timeout-ms", defaultValue = "10000",
+  @Option(
+      names = "--timeout-ms",
+      defaultValue = "10000",
       description = "Give up on one registration after this long. Default: ${DEFAULT-VALUE}")
   int timeoutMs;
 
-  @Option(names = "--envoy-log-level", defaultValue = "warn",
+  @Option(
+      names = "--envoy-log-level",
+      defaultValue = "warn",
       description = "Envoy --log-level (debug logging slows Envoy down). Default: ${DEFAULT-VALUE}")
   String envoyLogLevel;
 
-  @Option(names = "--envoy-component-log-level", defaultValue = "",
+  @Option(
+      names = "--envoy-component-log-level",
+      defaultValue = "",
       description = "Envoy --component-log-level, e.g. config:debug,upstream:debug (empty: none).")
   String envoyComponentLogLevel;
 
-  @Option(names = "--verbose",
-      description = "Print one line per registration, with the wall-clock time Register returned (to line up with "
-          + "Envoy's log).")
+  @Option(
+      names = "--verbose",
+      description =
+          "Print one line per registration, with the wall-clock time Register returned (to line up with "
+              + "Envoy's log).")
   boolean verbose;
 
-  @Option(names = "--publish-quiet-ms", defaultValue = "1",
-      description = "Control plane's coalescing quiet period (the shipped default is 1). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--publish-quiet-ms",
+      defaultValue = "1",
+      description =
+          "Control plane's coalescing quiet period (the shipped default is 1). Default: ${DEFAULT-VALUE}")
   long quietMs;
 
-  @Option(names = "--publish-max-delay-ms", defaultValue = "100",
-      description = "Control plane's coalescing max delay (the shipped default is 100). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--publish-max-delay-ms",
+      defaultValue = "100",
+      description =
+          "Control plane's coalescing max delay (the shipped default is 100). Default: ${DEFAULT-VALUE}")
   long maxDelayMs;
 
-  @Option(names = "--stage-timeout-ms", defaultValue = "2000",
-      description = "Control plane's make-before-break stage timeout (the shipped default is 2000); 0 publishes "
-          + "every change in one step. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--stage-timeout-ms",
+      defaultValue = "2000",
+      description =
+          "Control plane's make-before-break stage timeout (the shipped default is 2000); 0 publishes "
+              + "every change in one step. Default: ${DEFAULT-VALUE}")
   long stageTimeoutMs;
 
-  @Option(names = "--breakdown",
-      description = "Also timestamp, per registration, when the snapshot is published and when CDS/EDS/RDS "
-          + "responses leave the control plane (a monitor thread polls every ~20 us, which costs some CPU).")
+  @Option(
+      names = "--breakdown",
+      description =
+          "Also timestamp, per registration, when the snapshot is published and when CDS/EDS/RDS "
+              + "responses leave the control plane (a monitor thread polls every ~20 us, which costs some CPU).")
   boolean breakdown;
 
   @Override
   public Integer call() throws Exception {
     System.out.println("RegisterToFirst200: " + Jvm.describeHost());
-    System.out.printf("registrations=%d warmup=%d xds=%s http=%s pause=%dms poll-pause=%dus quiet=%dms "
-            + "max-delay=%dms envoy-log-level=%s breakdown=%s%n", registrations, warmup, xdsMode, http, pauseMs,
-        pollPauseUs, quietMs, maxDelayMs, envoyLogLevel, breakdown);
+    System.out.printf(
+        "registrations=%d warmup=%d xds=%s http=%s pause=%dms poll-pause=%dus quiet=%dms "
+            + "max-delay=%dms envoy-log-level=%s breakdown=%s%n",
+        registrations,
+        warmup,
+        xdsMode,
+        http,
+        pauseMs,
+        pollPauseUs,
+        quietMs,
+        maxDelayMs,
+        envoyLogLevel,
+        breakdown);
     try (Cleanup cleanup = new Cleanup()) {
       int gatewayPort = FreePorts.allocate();
-      EchoService backend = cleanup.add(EchoService.start("bench-backend", "backend-1", "127.0.0.1", 0));
-      ControlPlane controlPlane = cleanup.add(ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
-          .grpcAddress("127.0.0.1")
-          .grpcPort(0)
-          .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
-          .publishQuietPeriod(java.time.Duration.ofMillis(quietMs))
-          .publishMaxDelay(java.time.Duration.ofMillis(maxDelayMs))
-          .stageTimeout(java.time.Duration.ofMillis(stageTimeoutMs))
-          .build()));
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
-          .build();
+      EchoService backend =
+          cleanup.add(EchoService.start("bench-backend", "backend-1", "127.0.0.1", 0));
+      ControlPlane controlPlane =
+          cleanup.add(
+              ControlPlane.start(
+                  ControlPlaneConfig.builder()
+                      .transport(io.signalbox.security.TransportSecurity.plaintext())
+                      .grpcAddress("127.0.0.1")
+                      .grpcPort(0)
+                      .gateway(
+                          LoopbackUpstreams.allowedIn(
+                              GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
+                      .publishQuietPeriod(java.time.Duration.ofMillis(quietMs))
+                      .publishMaxDelay(java.time.Duration.ofMillis(maxDelayMs))
+                      .stageTimeout(java.time.Duration.ofMillis(stageTimeoutMs))
+                      .build()));
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
+              .usePlaintext()
+              .build();
       cleanup.add(channel::shutdownNow);
-      EnvoyProcess envoy = cleanup.add(EnvoyProcess.builder()
-          .nodeId("bench-edge-1")
-          .nodeCluster("edge")
-          .xdsPort(controlPlane.grpcPort())
-          .xdsMode(xdsMode)
-          .logLevel(envoyLogLevel)
-          .componentLogLevel(envoyComponentLogLevel)
-          .start());
+      EnvoyProcess envoy =
+          cleanup.add(
+              EnvoyProcess.builder()
+                  .nodeId("bench-edge-1")
+                  .nodeCluster("edge")
+                  .xdsPort(controlPlane.grpcPort())
+                  .xdsMode(xdsMode)
+                  .logLevel(envoyLogLevel)
+                  .componentLogLevel(envoyComponentLogLevel)
+                  .start());
       envoy.awaitReady(java.time.Duration.ofSeconds(30));
       System.out.println("Envoy ready: " + envoy);
       HttpPoller poller = cleanup.add(HttpPoller.create(http, "127.0.0.1", gatewayPort));
@@ -134,7 +192,8 @@ final class RegisterToFirst200 implements Callable<Integer> {
       long baselineDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (safeGet(poller, "/baseline") != 200) {
         if (System.nanoTime() > baselineDeadline) {
-          throw new IllegalStateException("/baseline never answered 200 through Envoy; see " + envoy.logFile());
+          throw new IllegalStateException(
+              "/baseline never answered 200 through Envoy; see " + envoy.logFile());
         }
       }
       Stats rtt = new Stats();
@@ -200,7 +259,7 @@ final class RegisterToFirst200 implements Callable<Integer> {
           if (measured) {
             polls++;
             switch (status) {
-              case 200 -> { }
+              case 200 -> {}
               case 404 -> polls404++;
               case 503 -> polls503++;
               default -> pollsOther++;
@@ -221,16 +280,29 @@ final class RegisterToFirst200 implements Callable<Integer> {
           timeouts++;
           System.err.printf("registration %d: no 200 within %d ms%n", i, timeoutMs);
           if (timeouts > 5) {
-            throw new IllegalStateException("too many registrations never answered 200; see " + envoy.logFile());
+            throw new IllegalStateException(
+                "too many registrations never answered 200; see " + envoy.logFile());
           }
           continue;
         }
         if (verbose) {
           Monitor.Marks marks = monitor == null ? null : monitor.peek();
-          System.out.printf("#%d %s returned at %s: rpc %.2f ms, route %.2f ms, 200 %.2f ms%s%n", i, path, t0Wall,
-              (t0 - called) / 1e6, (firstNon404 - t0) / 1e6, (done - t0) / 1e6, marks == null ? ""
-                  : String.format(", published %.2f, cds %.2f, eds %.2f, rds %.2f", rel(marks.published(), t0),
-                      rel(marks.cds(), t0), rel(marks.eds(), t0), rel(marks.rds(), t0)));
+          System.out.printf(
+              "#%d %s returned at %s: rpc %.2f ms, route %.2f ms, 200 %.2f ms%s%n",
+              i,
+              path,
+              t0Wall,
+              (t0 - called) / 1e6,
+              (firstNon404 - t0) / 1e6,
+              (done - t0) / 1e6,
+              marks == null
+                  ? ""
+                  : String.format(
+                      ", published %.2f, cds %.2f, eds %.2f, rds %.2f",
+                      rel(marks.published(), t0),
+                      rel(marks.cds(), t0),
+                      rel(marks.eds(), t0),
+                      rel(marks.rds(), t0)));
         }
         if (measured) {
           latency.add(done - t0);
@@ -250,17 +322,42 @@ final class RegisterToFirst200 implements Callable<Integer> {
       double runSeconds = (System.nanoTime() - runStart) / 1e9;
 
       String label = xdsMode + ", " + http + " client";
-      ResultTable table = new ResultTable(String.format(
-          "RegisterToFirst200 (%s): Register returned -> first 200 through Envoy; %d measured after %d warmup, "
-              + "%d timeouts, %.1f s", label, latency.count(), warmup, timeouts, runSeconds),
-          "xds", "client", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms", "target p50 <= 10 ms");
-      table.row(xdsMode, http, latency.count(), Stats.ms(latency.percentileMs(50)),
-          Stats.ms(latency.percentileMs(90)), Stats.ms(latency.percentileMs(99)), Stats.ms(latency.maxMs()),
-          Stats.ms(latency.meanMs()), latency.percentileMs(50) <= 10 ? "met" : "MISSED");
+      ResultTable table =
+          new ResultTable(
+              String.format(
+                  "RegisterToFirst200 (%s): Register returned -> first 200 through Envoy; %d measured after %d warmup, "
+                      + "%d timeouts, %.1f s",
+                  label, latency.count(), warmup, timeouts, runSeconds),
+              "xds",
+              "client",
+              "n",
+              "p50 ms",
+              "p90 ms",
+              "p99 ms",
+              "max ms",
+              "mean ms",
+              "target p50 <= 10 ms");
+      table.row(
+          xdsMode,
+          http,
+          latency.count(),
+          Stats.ms(latency.percentileMs(50)),
+          Stats.ms(latency.percentileMs(90)),
+          Stats.ms(latency.percentileMs(99)),
+          Stats.ms(latency.maxMs()),
+          Stats.ms(latency.meanMs()),
+          latency.percentileMs(50) <= 10 ? "met" : "MISSED");
       table.print(System.out);
 
-      ResultTable detail = new ResultTable("Where the time goes (ms after Register returned, except the RPC and "
-          + "GET rows)", "measure", "n", "p50", "p90", "p99", "max");
+      ResultTable detail =
+          new ResultTable(
+              "Where the time goes (ms after Register returned, except the RPC and " + "GET rows)",
+              "measure",
+              "n",
+              "p50",
+              "p90",
+              "p99",
+              "max");
       detailRow(detail, "Register RPC (call -> return)", rpc);
       if (monitor != null) {
         detailRow(detail, "snapshot build: translate + hash (duration)", trace.buildTimes());
@@ -275,19 +372,35 @@ final class RegisterToFirst200 implements Callable<Integer> {
       detailRow(detail, "one GET via Envoy, 200 (poll resolution)", rtt);
       detailRow(detail, "one GET via Envoy, 404", notFoundRtt);
       detail.print(System.out);
-      System.out.printf("polls per registration: mean %.1f (404: %d, 503: %d, other/error: %d, total %d)%n",
-          latency.isEmpty() ? 0.0 : (double) polls / latency.count(), polls404, polls503, pollsOther, polls);
+      System.out.printf(
+          "polls per registration: mean %.1f (404: %d, 503: %d, other/error: %d, total %d)%n",
+          latency.isEmpty() ? 0.0 : (double) polls / latency.count(),
+          polls404,
+          polls503,
+          pollsOther,
+          polls);
       if (breakdown) {
         // Envoy merges histograms at its stats flush (every 5 s).
         Jvm.sleepMs(6000);
-        System.out.println("Envoy's own time to apply xDS updates (ms histograms, whole run incl. warmup):");
-        String filter = java.net.URLEncoder.encode(
-            "^(cluster_manager\\.cds|listener_manager\\.lds|http\\..*\\.rds\\..*)\\.update_duration$",
-            java.nio.charset.StandardCharsets.UTF_8);
-        envoy.adminGet("/stats?filter=" + filter).lines().map(line -> "  " + line).forEach(System.out::println);
+        System.out.println(
+            "Envoy's own time to apply xDS updates (ms histograms, whole run incl. warmup):");
+        String filter =
+            java.net.URLEncoder.encode(
+                "^(cluster_manager\\.cds|listener_manager\\.lds|http\\..*\\.rds\\..*)\\.update_duration$",
+                java.nio.charset.StandardCharsets.UTF_8);
+        envoy
+            .adminGet("/stats?filter=" + filter)
+            .lines()
+            .map(line -> "  " + line)
+            .forEach(System.out::println);
       }
-      System.out.println("control plane: snapshots built " + controlPlane.publisher().snapshotsBuilt()
-          + ", NACKs " + controlPlane.xdsCallbacks().nackCount() + "; Envoy log: " + envoy.logFile());
+      System.out.println(
+          "control plane: snapshots built "
+              + controlPlane.publisher().snapshotsBuilt()
+              + ", NACKs "
+              + controlPlane.xdsCallbacks().nackCount()
+              + "; Envoy log: "
+              + envoy.logFile());
       return timeouts == 0 ? 0 : 1;
     }
   }
@@ -303,8 +416,13 @@ final class RegisterToFirst200 implements Callable<Integer> {
   }
 
   private static void detailRow(ResultTable table, String name, Stats stats) {
-    table.row(name, stats.count(), Stats.ms(stats.percentileMs(50)), Stats.ms(stats.percentileMs(90)),
-        Stats.ms(stats.percentileMs(99)), Stats.ms(stats.maxMs()));
+    table.row(
+        name,
+        stats.count(),
+        Stats.ms(stats.percentileMs(50)),
+        Stats.ms(stats.percentileMs(90)),
+        Stats.ms(stats.percentileMs(99)),
+        Stats.ms(stats.maxMs()));
   }
 
   /** -1 for a connection error: Envoy's listener may briefly refuse while it is being (re)built. */
@@ -316,19 +434,26 @@ final class RegisterToFirst200 implements Callable<Integer> {
     }
   }
 
-  private static void register(RegistryGrpc.RegistryBlockingStub registry, String service, int port) {
-    registry.withDeadlineAfter(5, TimeUnit.SECONDS).register(RegisterRequest.newBuilder()
-        .setService(service)
-        .setInstance(Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(port))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-        // The longest lease the control plane grants; the benchmark never renews.
-        .setLeaseTtl(Duration.newBuilder().setSeconds(300))
-        .build());
+  private static void register(
+      RegistryGrpc.RegistryBlockingStub registry, String service, int port) {
+    registry
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .register(
+            RegisterRequest.newBuilder()
+                .setService(service)
+                .setInstance(
+                    Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(port))
+                .addRoutes(
+                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+                // The longest lease the control plane grants; the benchmark never renews.
+                .setLeaseTtl(Duration.newBuilder().setSeconds(300))
+                .build());
   }
 
   /**
-   * Timestamps, after {@link #arm()}, the first publication of a new snapshot and the first CDS/EDS/RDS response
-   * sent, by polling the control plane's own counters. Resolution is the park time plus scheduling, ~0.05-0.1 ms.
+   * Timestamps, after {@link #arm()}, the first publication of a new snapshot and the first
+   * CDS/EDS/RDS response sent, by polling the control plane's own counters. Resolution is the park
+   * time plus scheduling, ~0.05-0.1 ms.
    */
   private static final class Monitor extends Thread implements AutoCloseable {
     record Marks(long published, long cds, long eds, long rds) {}

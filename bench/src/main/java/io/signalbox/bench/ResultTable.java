@@ -22,7 +22,8 @@ final class ResultTable {
       row.add(String.valueOf(cell));
     }
     if (row.size() != header.size()) {
-      throw new IllegalArgumentException("row has " + row.size() + " cells, header " + header.size());
+      throw new IllegalArgumentException(
+          "row has " + row.size() + " cells, header " + header.size());
     }
     rows.add(row);
     return this;
@@ -59,7 +60,10 @@ final class ResultTable {
       String cell = cells.get(i);
       // Text left, numbers right.
       boolean numeric = !cell.isEmpty() && (Character.isDigit(cell.charAt(0)) || cell.equals("-"));
-      line.append(numeric ? " ".repeat(widths[i] - cell.length()) + cell : cell + " ".repeat(widths[i] - cell.length()))
+      line.append(
+              numeric
+                  ? " ".repeat(widths[i] - cell.length()) + cell
+                  : cell + " ".repeat(widths[i] - cell.length()))
           .append("  ");
     }
     text.append(line.toString().stripTrailing()).append('\n');

@@ -40,7 +40,8 @@ final class Stats {
   }
 
   double meanMs() {
-    return samples.isEmpty() ? Double.NaN
+    return samples.isEmpty()
+        ? Double.NaN
         : samples.stream().mapToLong(Long::longValue).average().orElse(Double.NaN) / 1e6;
   }
 
@@ -54,7 +55,8 @@ final class Stats {
     if (Double.isNaN(value)) {
       return "-";
     }
-    return value >= 100 ? String.format("%.0f", value) : value >= 10 ? String.format("%.1f", value)
-        : String.format("%.2f", value);
+    return value >= 100
+        ? String.format("%.0f", value)
+        : value >= 10 ? String.format("%.1f", value) : String.format("%.2f", value);
   }
 }

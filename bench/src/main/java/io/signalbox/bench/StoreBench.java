@@ -29,86 +29,126 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The registry store: registrations per second over the registry API with the embedded store (every change
- * committed to disk before it is acknowledged), in memory and (optionally) on etcd; then keep-alives (lease renewals)
- * per second sustained on the registered leases, on each; then kill -9 and the time from starting a new process on
- * the same data directory to its first xDS answer holding every stored registration.
+ * The registry store: registrations per second over the registry API with the embedded store (every
+ * change committed to disk before it is acknowledged), in memory and (optionally) on etcd; then
+ * keep-alives (lease renewals) per second sustained on the registered leases, on each; then kill -9
+ * and the time from starting a new process on the same data directory to its first xDS answer
+ * holding every stored registration.
  */
-@Command(name = "store", mixinStandardHelpOptions = true,
-    description = "Registrations/s and keep-alives/s on the embedded store vs. in memory (and etcd); "
-        + "restart-to-first-xDS-answer with N stored.")
+@Command(
+    name = "store",
+    mixinStandardHelpOptions = true,
+    description =
+        "Registrations/s and keep-alives/s on the embedded store vs. in memory (and etcd); "
+            + "restart-to-first-xDS-answer with N stored.")
 final class StoreBench implements java.util.concurrent.Callable<Integer> {
 
   private static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 
-  @Option(names = "--registrations", defaultValue = "10000",
+  @Option(
+      names = "--registrations",
+      defaultValue = "10000",
       description = "Instances registered (and stored). Default: ${DEFAULT-VALUE}")
   int registrations;
 
-  @Option(names = "--services", defaultValue = "100",
+  @Option(
+      names = "--services",
+      defaultValue = "100",
       description = "Services they are spread over, one route each. Default: ${DEFAULT-VALUE}")
   int services;
 
-  @Option(names = "--concurrency", defaultValue = "16",
+  @Option(
+      names = "--concurrency",
+      defaultValue = "16",
       description = "Register calls in flight. Default: ${DEFAULT-VALUE}")
   int concurrency;
 
-  @Option(names = "--keepalive-concurrency", defaultValue = "16",
+  @Option(
+      names = "--keepalive-concurrency",
+      defaultValue = "16",
       description = "KeepAlive streams, one renewal in flight on each. Default: ${DEFAULT-VALUE}")
   int keepAliveConcurrency;
 
-  @Option(names = "--keepalive-seconds", defaultValue = "10",
-      description = "Measured keep-alive window per backend; 0 skips keep-alives. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--keepalive-seconds",
+      defaultValue = "10",
+      description =
+          "Measured keep-alive window per backend; 0 skips keep-alives. Default: ${DEFAULT-VALUE}")
   double keepAliveSeconds;
 
-  @Option(names = "--keepalive-warmup-seconds", defaultValue = "5",
+  @Option(
+      names = "--keepalive-warmup-seconds",
+      defaultValue = "5",
       description = "Keep-alives before the measured window, discarded. Default: ${DEFAULT-VALUE}")
   double keepAliveWarmupSeconds;
 
-  @Option(names = "--restarts", defaultValue = "3",
+  @Option(
+      names = "--restarts",
+      defaultValue = "3",
       description = "kill -9 and restart this many times. Default: ${DEFAULT-VALUE}")
   int restarts;
 
-  @Option(names = "--etcd-endpoints", paramLabel = "URL[,URL...]",
-      description = "Also measure registrations/s with --store etcd against this etcd (start one with "
-          + "scripts/install-etcd.sh's /usr/bin/etcd; its registry prefix is left behind).")
+  @Option(
+      names = "--etcd-endpoints",
+      paramLabel = "URL[,URL...]",
+      description =
+          "Also measure registrations/s with --store etcd against this etcd (start one with "
+              + "scripts/install-etcd.sh's /usr/bin/etcd; its registry prefix is left behind).")
   String etcdEndpoints;
 
   @Option(names = "--cp-jvm-opt", description = "JVM option for the control plane (repeatable).")
   List<String> cpJvmOptions = new ArrayList<>();
 
-  @Option(names = "--work-dir", defaultValue = "target/bench-runs",
+  @Option(
+      names = "--work-dir",
+      defaultValue = "target/bench-runs",
       description = "Where logs and the data directory go. Default: ${DEFAULT-VALUE}")
   Path workRoot;
 
   /** A reference load: 10,000 instances on the default 10 s TTL, each renewed every TTL/3. */
   private static final int REFERENCE_INSTANCES = 10_000;
+
   private static final double REFERENCE_TTL_SECONDS = 10;
-  private static final double REFERENCE_KEEPALIVES_PER_SECOND = REFERENCE_INSTANCES / (REFERENCE_TTL_SECONDS / 3);
+  private static final double REFERENCE_KEEPALIVES_PER_SECOND =
+      REFERENCE_INSTANCES / (REFERENCE_TTL_SECONDS / 3);
 
   /** One backend's figures. */
-  private record Measured(double registrationsPerSecond, KeepAliveLoad.Result keepAlives, long cpuMillisPerSecond) {
-  }
+  private record Measured(
+      double registrationsPerSecond, KeepAliveLoad.Result keepAlives, long cpuMillisPerSecond) {}
 
   @Override
   public Integer call() throws Exception {
     System.out.println("Store: " + Jvm.describeHost());
-    System.out.printf("registrations=%d services=%d concurrency=%d keepalive-concurrency=%d keepalive-seconds=%s "
-            + "(after %s s warm-up) restarts=%d%n", registrations, services, concurrency, keepAliveConcurrency,
-        keepAliveSeconds, keepAliveWarmupSeconds, restarts);
-    Path workDir = workRoot.resolve("store-" + LocalDateTime.now().format(
-        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
+    System.out.printf(
+        "registrations=%d services=%d concurrency=%d keepalive-concurrency=%d keepalive-seconds=%s "
+            + "(after %s s warm-up) restarts=%d%n",
+        registrations,
+        services,
+        concurrency,
+        keepAliveConcurrency,
+        keepAliveSeconds,
+        keepAliveWarmupSeconds,
+        restarts);
+    Path workDir =
+        workRoot
+            .resolve(
+                "store-"
+                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
+            .toAbsolutePath();
     Path dataDir = workDir.resolve("data");
     Files.createDirectories(workDir);
 
     Measured inMemory;
-    try (ControlPlaneProcess controlPlane = ControlPlaneProcess.start(workDir.resolve("in-memory.log"),
-        cpJvmOptions)) {
+    try (ControlPlaneProcess controlPlane =
+        ControlPlaneProcess.start(workDir.resolve("in-memory.log"), cpJvmOptions)) {
       inMemory = measure("in memory", controlPlane);
     }
     Measured embedded;
-    ControlPlaneProcess controlPlane = ControlPlaneProcess.start(workDir.resolve("embedded.log"), cpJvmOptions,
-        List.of("--data-dir", dataDir.toString()));
+    ControlPlaneProcess controlPlane =
+        ControlPlaneProcess.start(
+            workDir.resolve("embedded.log"),
+            cpJvmOptions,
+            List.of("--data-dir", dataDir.toString()));
     try {
       embedded = measure("embedded (MVStore)", controlPlane);
     } finally {
@@ -116,66 +156,96 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     }
     Measured etcd = null;
     if (etcdEndpoints != null) {
-      try (ControlPlaneProcess replica = ControlPlaneProcess.start(workDir.resolve("etcd.log"), cpJvmOptions,
-          List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints))) {
+      try (ControlPlaneProcess replica =
+          ControlPlaneProcess.start(
+              workDir.resolve("etcd.log"),
+              cpJvmOptions,
+              List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints))) {
         etcd = measure("etcd", replica);
       }
     }
-    System.out.printf("%nregistrations/s (%d calls in flight, %d instances over %d services):%n", concurrency,
-        registrations, services);
+    System.out.printf(
+        "%nregistrations/s (%d calls in flight, %d instances over %d services):%n",
+        concurrency, registrations, services);
     if (etcd != null) {
-      System.out.printf("  etcd:               %,10.0f/s   (%s)%n", etcd.registrationsPerSecond(), etcdEndpoints);
+      System.out.printf(
+          "  etcd:               %,10.0f/s   (%s)%n", etcd.registrationsPerSecond(), etcdEndpoints);
     }
     System.out.printf("  in memory:          %,10.0f/s%n", inMemory.registrationsPerSecond());
-    System.out.printf("  embedded (MVStore): %,10.0f/s   store file %,d bytes%n", embedded.registrationsPerSecond(),
-        Files.size(dataDir.resolve("registry.mv.db")));
+    System.out.printf(
+        "  embedded (MVStore): %,10.0f/s   store file %,d bytes%n",
+        embedded.registrationsPerSecond(), Files.size(dataDir.resolve("registry.mv.db")));
 
     if (keepAliveSeconds > 0) {
-      ResultTable table = new ResultTable(String.format("Keep-alives (lease renewals) sustained: %d KeepAlive streams, "
-              + "one renewal in flight on each, over the %,d registered leases; %s s measured after %s s warm-up",
-              inMemory.keepAlives().streams(), registrations, keepAliveSeconds, keepAliveWarmupSeconds),
-          "backend", "registrations/s", "keep-alives/s", "p50 ms", "p99 ms", "max ms", "errors",
-          "control-plane CPU ms/s", String.format("vs. %,.0f/s needed", REFERENCE_KEEPALIVES_PER_SECOND));
+      ResultTable table =
+          new ResultTable(
+              String.format(
+                  "Keep-alives (lease renewals) sustained: %d KeepAlive streams, "
+                      + "one renewal in flight on each, over the %,d registered leases; %s s measured after %s s warm-up",
+                  inMemory.keepAlives().streams(),
+                  registrations,
+                  keepAliveSeconds,
+                  keepAliveWarmupSeconds),
+              "backend",
+              "registrations/s",
+              "keep-alives/s",
+              "p50 ms",
+              "p99 ms",
+              "max ms",
+              "errors",
+              "control-plane CPU ms/s",
+              String.format("vs. %,.0f/s needed", REFERENCE_KEEPALIVES_PER_SECOND));
       addRow(table, "in memory", inMemory);
       addRow(table, "embedded (MVStore)", embedded);
       if (etcd != null) {
         addRow(table, "etcd (" + etcdEndpoints + ")", etcd);
       }
       table.print(System.out);
-      System.out.printf("Reference: %,d instances on the default %.0f s TTL, each renewed every TTL/3, send "
-              + "~%,.0f keep-alives/s: what a control plane must sustain for such a fleet.%n", REFERENCE_INSTANCES,
-          REFERENCE_TTL_SECONDS, REFERENCE_KEEPALIVES_PER_SECOND);
-      for (Measured measured : etcd == null ? List.of(inMemory, embedded) : List.of(inMemory, embedded, etcd)) {
+      System.out.printf(
+          "Reference: %,d instances on the default %.0f s TTL, each renewed every TTL/3, send "
+              + "~%,.0f keep-alives/s: what a control plane must sustain for such a fleet.%n",
+          REFERENCE_INSTANCES, REFERENCE_TTL_SECONDS, REFERENCE_KEEPALIVES_PER_SECOND);
+      for (Measured measured :
+          etcd == null ? List.of(inMemory, embedded) : List.of(inMemory, embedded, etcd)) {
         if (measured.keepAlives().firstError() != null) {
           System.out.println("first keep-alive error: " + measured.keepAlives().firstError());
         }
       }
     }
 
-    System.out.printf("%nrestart after kill -9 with %d registrations stored (process start -> ...):%n",
+    System.out.printf(
+        "%nrestart after kill -9 with %d registrations stored (process start -> ...):%n",
         registrations);
     measureRestarts("embedded", workDir, List.of("--data-dir", dataDir.toString()));
     if (etcdEndpoints != null) {
       // A replica restarted alone on etcd: it reads the whole registry (in pages) before it serves.
-      measureRestarts("etcd", workDir, List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints));
+      measureRestarts(
+          "etcd", workDir, List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints));
     }
     System.out.println("\nlogs and data: " + workDir);
     return 0;
   }
 
-  private void measureRestarts(String backend, Path workDir, List<String> arguments) throws Exception {
+  private void measureRestarts(String backend, Path workDir, List<String> arguments)
+      throws Exception {
     for (int i = 1; i <= restarts; i++) {
       long started = System.nanoTime();
-      ControlPlaneProcess restarted = ControlPlaneProcess.start(workDir.resolve(backend + "-restart-" + i + ".log"),
-          cpJvmOptions, arguments);
+      ControlPlaneProcess restarted =
+          ControlPlaneProcess.start(
+              workDir.resolve(backend + "-restart-" + i + ".log"), cpJvmOptions, arguments);
       long serving = System.nanoTime() - started;
       AtomicLong firstAnswer = new AtomicLong();
       AtomicInteger clusters = new AtomicInteger();
       probeFirstAnswer(restarted.grpcPort(), firstAnswer, clusters);
       try {
-        System.out.printf("  %s restart %d: gRPC health SERVING after %s ms (polled every 100 ms); first CDS answer "
-                + "after %s ms with %d clusters%n", backend, i, Stats.ms(serving / 1e6),
-            Stats.ms((firstAnswer.get() - started) / 1e6), clusters.get());
+        System.out.printf(
+            "  %s restart %d: gRPC health SERVING after %s ms (polled every 100 ms); first CDS answer "
+                + "after %s ms with %d clusters%n",
+            backend,
+            i,
+            Stats.ms(serving / 1e6),
+            Stats.ms((firstAnswer.get() - started) / 1e6),
+            clusters.get());
       } finally {
         restarted.kill();
       }
@@ -191,28 +261,39 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     }
     long cpuBefore = controlPlane.cpuMillis();
     long before = System.nanoTime();
-    KeepAliveLoad.Result keepAlives = new KeepAliveLoad(List.of(leaseIds), keepAliveConcurrency)
-        .run(controlPlane.grpcPort(), keepAliveWarmupSeconds, keepAliveSeconds);
-    long cpuMillisPerSecond = Math.round((controlPlane.cpuMillis() - cpuBefore)
-        / ((System.nanoTime() - before) / 1e9));
-    System.out.printf("  %s: %,.0f keep-alives/s (p50 %s ms, p99 %s ms, %d errors)%n", backend,
-        keepAlives.perSecond(), Stats.ms(keepAlives.latency().percentileMs(50)),
-        Stats.ms(keepAlives.latency().percentileMs(99)), keepAlives.errors());
+    KeepAliveLoad.Result keepAlives =
+        new KeepAliveLoad(List.of(leaseIds), keepAliveConcurrency)
+            .run(controlPlane.grpcPort(), keepAliveWarmupSeconds, keepAliveSeconds);
+    long cpuMillisPerSecond =
+        Math.round((controlPlane.cpuMillis() - cpuBefore) / ((System.nanoTime() - before) / 1e9));
+    System.out.printf(
+        "  %s: %,.0f keep-alives/s (p50 %s ms, p99 %s ms, %d errors)%n",
+        backend,
+        keepAlives.perSecond(),
+        Stats.ms(keepAlives.latency().percentileMs(50)),
+        Stats.ms(keepAlives.latency().percentileMs(99)),
+        keepAlives.errors());
     return new Measured(registered, keepAlives, cpuMillisPerSecond);
   }
 
   private static void addRow(ResultTable table, String backend, Measured measured) {
     KeepAliveLoad.Result keepAlives = measured.keepAlives();
-    table.row(backend, String.format("%,.0f", measured.registrationsPerSecond()),
-        String.format("%,.0f", keepAlives.perSecond()), Stats.ms(keepAlives.latency().percentileMs(50)),
-        Stats.ms(keepAlives.latency().percentileMs(99)), Stats.ms(keepAlives.latency().maxMs()), keepAlives.errors(),
+    table.row(
+        backend,
+        String.format("%,.0f", measured.registrationsPerSecond()),
+        String.format("%,.0f", keepAlives.perSecond()),
+        Stats.ms(keepAlives.latency().percentileMs(50)),
+        Stats.ms(keepAlives.latency().percentileMs(99)),
+        Stats.ms(keepAlives.latency().maxMs()),
+        keepAlives.errors(),
         measured.cpuMillisPerSecond(),
         String.format("%.1f×", keepAlives.perSecond() / REFERENCE_KEEPALIVES_PER_SECOND));
   }
 
   /** Registers every instance, filling in the lease ids the measured calls were granted. */
   private double registerAll(int grpcPort, String[] leaseIds) throws Exception {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     ExecutorService workers = Executors.newFixedThreadPool(concurrency);
     try {
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(channel);
@@ -224,12 +305,20 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       long started = System.nanoTime();
       List<Future<?>> running = new ArrayList<>();
       for (int w = 0; w < concurrency; w++) {
-        running.add(workers.submit(() -> {
-          for (int i = next.getAndIncrement(); i < registrations; i = next.getAndIncrement()) {
-            leaseIds[i] = registry.withDeadlineAfter(30, TimeUnit.SECONDS).register(request(i)).getLeaseId();
-          }
-          return null;
-        }));
+        running.add(
+            workers.submit(
+                () -> {
+                  for (int i = next.getAndIncrement();
+                      i < registrations;
+                      i = next.getAndIncrement()) {
+                    leaseIds[i] =
+                        registry
+                            .withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .register(request(i))
+                            .getLeaseId();
+                  }
+                  return null;
+                }));
       }
       for (Future<?> future : running) {
         future.get();
@@ -245,8 +334,11 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     String service = "svc-" + (i % services);
     return RegisterRequest.newBuilder()
         .setService(service)
-        .setInstance(Instance.newBuilder().setId(service + "-" + i).setHost("127.0.0.1")
-            .setPort(10_000 + i % 50_000))
+        .setInstance(
+            Instance.newBuilder()
+                .setId(service + "-" + i)
+                .setHost("127.0.0.1")
+                .setPort(10_000 + i % 50_000))
         .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
         .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(300))
         .build();
@@ -256,29 +348,34 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
   private static void probeFirstAnswer(int port, AtomicLong firstAnswer, AtomicInteger clusters) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline && firstAnswer.get() == 0) {
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
       try {
         CompletableFuture<DiscoveryResponse> answer = new CompletableFuture<>();
-        StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .streamAggregatedResources(new StreamObserver<>() {
-              @Override
-              public void onNext(DiscoveryResponse response) {
-                answer.complete(response);
-              }
+        StreamObserver<DiscoveryRequest> requests =
+            AggregatedDiscoveryServiceGrpc.newStub(channel)
+                .streamAggregatedResources(
+                    new StreamObserver<>() {
+                      @Override
+                      public void onNext(DiscoveryResponse response) {
+                        answer.complete(response);
+                      }
 
-              @Override
-              public void onError(Throwable t) {
-                answer.completeExceptionally(t);
-              }
+                      @Override
+                      public void onError(Throwable t) {
+                        answer.completeExceptionally(t);
+                      }
 
-              @Override
-              public void onCompleted() {
-                answer.completeExceptionally(new IllegalStateException("stream ended"));
-              }
-            });
-        requests.onNext(DiscoveryRequest.newBuilder()
-            .setNode(Node.newBuilder().setId("bench-probe").setCluster("edge"))
-            .setTypeUrl(CDS).build());
+                      @Override
+                      public void onCompleted() {
+                        answer.completeExceptionally(new IllegalStateException("stream ended"));
+                      }
+                    });
+        requests.onNext(
+            DiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("bench-probe").setCluster("edge"))
+                .setTypeUrl(CDS)
+                .build());
         DiscoveryResponse response = answer.get(30, TimeUnit.SECONDS);
         firstAnswer.set(System.nanoTime());
         clusters.set(response.getResourcesCount());

@@ -15,6 +15,7 @@ import io.signalbox.admin.v1.ServiceChange;
 import io.signalbox.admin.v1.SyncStatus;
 import io.signalbox.admin.v1.XdsMode;
 import io.signalbox.config.PolicyDefaults;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.RouteSpec;
@@ -26,7 +27,6 @@ import io.signalbox.store.RegisteredInstance;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotHistory;
-import io.signalbox.envoy.XdsTypes;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.SortedMap;
@@ -34,35 +34,50 @@ import java.util.SortedMap;
 /** The control plane's records as admin API messages. */
 final class AdminProtos {
 
-  private AdminProtos() {
-  }
+  private AdminProtos() {}
 
   static Proxy proxy(ProxyStatusTracker.ProxyStatus status) {
     io.envoyproxy.envoy.config.core.v3.Locality locality = status.node().getLocality();
-    Proxy.Builder proxy = Proxy.newBuilder()
-        .setNodeId(status.nodeId())
-        .setGroup(status.group())
-        .setLocality(Locality.newBuilder().setRegion(locality.getRegion()).setZone(locality.getZone())
-            .setSubZone(locality.getSubZone()))
-        .setEnvoyVersion(status.envoyVersion())
-        .setUserAgent(status.node().getUserAgentName())
-        .setXdsMode(status.mode() == ProxyStatusTracker.Mode.SOTW ? XdsMode.SOTW : XdsMode.DELTA)
-        .setConnectedSince(timestamp(status.connectedSince()))
-        .setStatus(syncStatus(status.status()))
-        .setStreamId(status.streamId());
-    status.types().values().forEach(type -> {
-      ResourceTypeStatus.Builder typeStatus = ResourceTypeStatus.newBuilder()
-          .setTypeUrl(type.typeUrl())
-          .setType(XdsTypes.shortName(type.typeUrl()))
-          .setStatus(syncStatus(type.status()))
-          .setVersionSent(type.versionSent())
-          .setVersionAcked(type.versionAcked());
-      type.sentAt().ifPresent(at -> typeStatus.setSentAt(timestamp(at)));
-      type.ackedAt().ifPresent(at -> typeStatus.setAckedAt(timestamp(at)));
-      type.lastNack().ifPresent(nack -> typeStatus.setLastNack(Nack.newBuilder().setVersion(nack.version())
-          .setErrorDetail(nack.errorDetail()).setAt(timestamp(nack.at()))));
-      proxy.addTypes(typeStatus);
-    });
+    Proxy.Builder proxy =
+        Proxy.newBuilder()
+            .setNodeId(status.nodeId())
+            .setGroup(status.group())
+            .setLocality(
+                Locality.newBuilder()
+                    .setRegion(locality.getRegion())
+                    .setZone(locality.getZone())
+                    .setSubZone(locality.getSubZone()))
+            .setEnvoyVersion(status.envoyVersion())
+            .setUserAgent(status.node().getUserAgentName())
+            .setXdsMode(
+                status.mode() == ProxyStatusTracker.Mode.SOTW ? XdsMode.SOTW : XdsMode.DELTA)
+            .setConnectedSince(timestamp(status.connectedSince()))
+            .setStatus(syncStatus(status.status()))
+            .setStreamId(status.streamId());
+    status
+        .types()
+        .values()
+        .forEach(
+            type -> {
+              ResourceTypeStatus.Builder typeStatus =
+                  ResourceTypeStatus.newBuilder()
+                      .setTypeUrl(type.typeUrl())
+                      .setType(XdsTypes.shortName(type.typeUrl()))
+                      .setStatus(syncStatus(type.status()))
+                      .setVersionSent(type.versionSent())
+                      .setVersionAcked(type.versionAcked());
+              type.sentAt().ifPresent(at -> typeStatus.setSentAt(timestamp(at)));
+              type.ackedAt().ifPresent(at -> typeStatus.setAckedAt(timestamp(at)));
+              type.lastNack()
+                  .ifPresent(
+                      nack ->
+                          typeStatus.setLastNack(
+                              Nack.newBuilder()
+                                  .setVersion(nack.version())
+                                  .setErrorDetail(nack.errorDetail())
+                                  .setAt(timestamp(nack.at()))));
+              proxy.addTypes(typeStatus);
+            });
     return proxy.build();
   }
 
@@ -76,106 +91,152 @@ final class AdminProtos {
   }
 
   static HistoryEntry historyEntry(SnapshotHistory.Entry entry) {
-    HistoryEntry.Builder proto = HistoryEntry.newBuilder()
-        .setVersion(entry.version())
-        .setPublishedAt(timestamp(entry.publishedAt()))
-        .setInitial(entry.initial())
-        .setSettingsChanged(entry.settingsChanged())
-        .setRegistryRevision(entry.registryRevision())
-        .addAllChanges(changes(entry.changes()));
-    entry.services().forEach((service, kind) -> proto.addServices(ServiceChange.newBuilder().setService(service)
-        .setKind(switch (kind) {
-          case ADDED -> ServiceChange.Kind.ADDED;
-          case REMOVED -> ServiceChange.Kind.REMOVED;
-          case MODIFIED -> ServiceChange.Kind.MODIFIED;
-        })
-        .setChangedBy(entry.changedBy().getOrDefault(service, ""))));
+    HistoryEntry.Builder proto =
+        HistoryEntry.newBuilder()
+            .setVersion(entry.version())
+            .setPublishedAt(timestamp(entry.publishedAt()))
+            .setInitial(entry.initial())
+            .setSettingsChanged(entry.settingsChanged())
+            .setRegistryRevision(entry.registryRevision())
+            .addAllChanges(changes(entry.changes()));
+    entry
+        .services()
+        .forEach(
+            (service, kind) ->
+                proto.addServices(
+                    ServiceChange.newBuilder()
+                        .setService(service)
+                        .setKind(
+                            switch (kind) {
+                              case ADDED -> ServiceChange.Kind.ADDED;
+                              case REMOVED -> ServiceChange.Kind.REMOVED;
+                              case MODIFIED -> ServiceChange.Kind.MODIFIED;
+                            })
+                        .setChangedBy(entry.changedBy().getOrDefault(service, ""))));
     return proto.build();
   }
 
   static Iterable<ResourceChanges> changes(SortedMap<String, SnapshotHistory.TypeChanges> changes) {
-    return changes.entrySet().stream().map(e -> ResourceChanges.newBuilder()
-        .setType(e.getKey())
-        .addAllAdded(e.getValue().added())
-        .addAllRemoved(e.getValue().removed())
-        .addAllModified(e.getValue().modified())
-        .build()).toList();
+    return changes.entrySet().stream()
+        .map(
+            e ->
+                ResourceChanges.newBuilder()
+                    .setType(e.getKey())
+                    .addAllAdded(e.getValue().added())
+                    .addAllRemoved(e.getValue().removed())
+                    .addAllModified(e.getValue().modified())
+                    .build())
+        .toList();
   }
 
-  static io.signalbox.admin.v1.Instance instance(RegisteredInstance registered, Optional<Instant> evictAt) {
+  static io.signalbox.admin.v1.Instance instance(
+      RegisteredInstance registered, Optional<Instant> evictAt) {
     io.signalbox.model.Instance instance = registered.instance();
-    io.signalbox.admin.v1.Instance.Builder proto = io.signalbox.admin.v1.Instance.newBuilder()
-        .setService(registered.service())
-        .setId(instance.id())
-        .setHost(instance.host())
-        .setAddress(instance.address())
-        .setPort(instance.port())
-        .setZone(instance.zone())
-        .setWeight(instance.weight())
-        .putAllMetadata(instance.metadata())
-        .setState(registered.drained() ? io.signalbox.admin.v1.Instance.State.DRAINED
-            : io.signalbox.admin.v1.Instance.State.SERVING)
-        .setLeaseTtl(duration(registered.ttl()))
-        .setLeaseRemaining(duration(registered.leaseRemaining()))
-        .setRegisteredAt(timestamp(registered.registeredAt()));
+    io.signalbox.admin.v1.Instance.Builder proto =
+        io.signalbox.admin.v1.Instance.newBuilder()
+            .setService(registered.service())
+            .setId(instance.id())
+            .setHost(instance.host())
+            .setAddress(instance.address())
+            .setPort(instance.port())
+            .setZone(instance.zone())
+            .setWeight(instance.weight())
+            .putAllMetadata(instance.metadata())
+            .setState(
+                registered.drained()
+                    ? io.signalbox.admin.v1.Instance.State.DRAINED
+                    : io.signalbox.admin.v1.Instance.State.SERVING)
+            .setLeaseTtl(duration(registered.ttl()))
+            .setLeaseRemaining(duration(registered.leaseRemaining()))
+            .setRegisteredAt(timestamp(registered.registeredAt()));
     evictAt.ifPresent(at -> proto.setEvictAt(timestamp(at)));
     return proto.build();
   }
 
-  /** A route with the policies in force for it ({@link PolicyDefaults}, as the translator resolves them). */
+  /**
+   * A route with the policies in force for it ({@link PolicyDefaults}, as the translator resolves
+   * them).
+   */
   static Route route(String owner, RouteSpec spec, PolicyDefaults defaults) {
-    Route.Builder route = Route.newBuilder()
-        .setName(XdsNames.route(owner, spec.match().toString()))
-        .setOwner(owner)
-        .addAllHosts(spec.hosts())
-        .setMatch(spec.match().toString())
-        .setPublic(spec.publicRoute());
+    Route.Builder route =
+        Route.newBuilder()
+            .setName(XdsNames.route(owner, spec.match().toString()))
+            .setOwner(owner)
+            .addAllHosts(spec.hosts())
+            .setMatch(spec.match().toString())
+            .setPublic(spec.publicRoute());
     spec.prefixRewrite().ifPresent(route::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> route.setTimeout(duration(timeout)));
     Optional<AuthRequirement> auth = defaults.authFor(spec);
     auth.ifPresent(requirement -> route.setAuth(authPolicy(requirement)));
-    route.setAuthSource(spec.auth().isPresent() ? PolicySource.REGISTRATION
-        : auth.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
+    route.setAuthSource(
+        spec.auth().isPresent()
+            ? PolicySource.REGISTRATION
+            : auth.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
     Optional<RateLimit> limit = defaults.rateLimitFor(spec);
     limit.ifPresent(l -> route.setRateLimit(rateLimitPolicy(l, defaults)));
-    route.setRateLimitSource(spec.rateLimit().isPresent() ? PolicySource.REGISTRATION
-        : limit.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
+    route.setRateLimitSource(
+        spec.rateLimit().isPresent()
+            ? PolicySource.REGISTRATION
+            : limit.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
     return route.build();
   }
 
   private static AuthPolicy authPolicy(AuthRequirement requirement) {
-    AuthPolicy.Builder policy = AuthPolicy.newBuilder()
-        .setProvider(requirement.provider())
-        .addAllRequiredScopes(requirement.requiredScopes());
-    requirement.requiredClaims().forEach(claim -> policy.addRequiredClaims(
-        ClaimRequirement.newBuilder().setName(claim.name()).addAllValues(claim.values())));
-    requirement.forwardClaims().forEach(forward -> policy.addForwardClaims(
-        ClaimToHeader.newBuilder().setClaim(forward.claim()).setHeader(forward.header())));
+    AuthPolicy.Builder policy =
+        AuthPolicy.newBuilder()
+            .setProvider(requirement.provider())
+            .addAllRequiredScopes(requirement.requiredScopes());
+    requirement
+        .requiredClaims()
+        .forEach(
+            claim ->
+                policy.addRequiredClaims(
+                    ClaimRequirement.newBuilder()
+                        .setName(claim.name())
+                        .addAllValues(claim.values())));
+    requirement
+        .forwardClaims()
+        .forEach(
+            forward ->
+                policy.addForwardClaims(
+                    ClaimToHeader.newBuilder()
+                        .setClaim(forward.claim())
+                        .setHeader(forward.header())));
     return policy.build();
   }
 
   private static RateLimitPolicy rateLimitPolicy(RateLimit limit, PolicyDefaults defaults) {
-    RateLimitPolicy.Builder policy = RateLimitPolicy.newBuilder()
-        .setRequests(limit.requests())
-        .setUnit(switch (limit.unit()) {
-          case SECOND -> RateLimitPolicy.Unit.SECOND;
-          case MINUTE -> RateLimitPolicy.Unit.MINUTE;
-          case HOUR -> RateLimitPolicy.Unit.HOUR;
-        })
-        .setScope(limit.scope() == RateLimit.Scope.GLOBAL ? RateLimitPolicy.Scope.GLOBAL
-            : RateLimitPolicy.Scope.LOCAL)
-        .setPerClientIp(limit.perClientIp());
+    RateLimitPolicy.Builder policy =
+        RateLimitPolicy.newBuilder()
+            .setRequests(limit.requests())
+            .setUnit(
+                switch (limit.unit()) {
+                  case SECOND -> RateLimitPolicy.Unit.SECOND;
+                  case MINUTE -> RateLimitPolicy.Unit.MINUTE;
+                  case HOUR -> RateLimitPolicy.Unit.HOUR;
+                })
+            .setScope(
+                limit.scope() == RateLimit.Scope.GLOBAL
+                    ? RateLimitPolicy.Scope.GLOBAL
+                    : RateLimitPolicy.Scope.LOCAL)
+            .setPerClientIp(limit.perClientIp());
     limit.perHeader().ifPresent(policy::setPerHeader);
     if (limit.scope() == RateLimit.Scope.GLOBAL) {
       RateLimit.FailureMode mode = defaults.failureModeOf(limit);
-      policy.setFailureMode(mode == RateLimit.FailureMode.DENY ? RateLimitPolicy.FailureMode.DENY
-          : RateLimitPolicy.FailureMode.ALLOW);
+      policy.setFailureMode(
+          mode == RateLimit.FailureMode.DENY
+              ? RateLimitPolicy.FailureMode.DENY
+              : RateLimitPolicy.FailureMode.ALLOW);
     }
     return policy.build();
   }
 
   static Timestamp timestamp(Instant instant) {
-    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
+    return Timestamp.newBuilder()
+        .setSeconds(instant.getEpochSecond())
+        .setNanos(instant.getNano())
+        .build();
   }
 
   static Duration duration(java.time.Duration duration) {

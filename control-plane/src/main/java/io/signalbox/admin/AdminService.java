@@ -33,6 +33,7 @@ import io.signalbox.admin.v1.ResumePushesRequest;
 import io.signalbox.admin.v1.Service;
 import io.signalbox.admin.v1.UndrainInstanceRequest;
 import io.signalbox.config.PolicyDefaults;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import io.signalbox.security.Identity;
@@ -47,7 +48,6 @@ import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotHistory;
 import io.signalbox.xds.SnapshotPublisher;
-import io.signalbox.envoy.XdsTypes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -65,15 +65,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code signalbox.admin.v1.Admin} gRPC service: reads the proxy tracker, the published snapshots and their
- * history, and the registry; acts on the registry and the publisher. It never builds Envoy resources itself.
+ * The {@code signalbox.admin.v1.Admin} gRPC service: reads the proxy tracker, the published
+ * snapshots and their history, and the registry; acts on the registry and the publisher. It never
+ * builds Envoy resources itself.
  */
 public final class AdminService extends AdminGrpc.AdminImplBase implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(AdminService.class);
 
-  /** A drain's grace period is for in-flight requests and connections, not for parking an instance for days. */
+  /**
+   * A drain's grace period is for in-flight requests and connections, not for parking an instance
+   * for days.
+   */
   private static final Duration MAX_EVICT_AFTER = Duration.ofDays(1);
+
   /** Version prefixes shorter than this are too likely to be ambiguous to be useful. */
   private static final int MIN_VERSION_PREFIX = 4;
 
@@ -84,17 +89,25 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   private final SnapshotCache<String, Snapshot> cache;
   private final Runnable pushStateChanged;
   private final Map<InstanceKey, ScheduledEviction> evictions = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "signalbox-admin-evictions");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "signalbox-admin-evictions");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   /**
-   * @param pushStateChanged called after pushes were paused or resumed (the admin server's health reflects it)
+   * @param pushStateChanged called after pushes were paused or resumed (the admin server's health
+   *     reflects it)
    */
-  public AdminService(RegistryStore store, RegistryAdmin registry, SnapshotPublisher publisher,
-                      ProxyStatusTracker proxies, SnapshotCache<String, Snapshot> cache, Runnable pushStateChanged) {
+  public AdminService(
+      RegistryStore store,
+      RegistryAdmin registry,
+      SnapshotPublisher publisher,
+      ProxyStatusTracker proxies,
+      SnapshotCache<String, Snapshot> cache,
+      Runnable pushStateChanged) {
     this.store = store;
     this.registry = registry;
     this.publisher = publisher;
@@ -104,168 +117,234 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   @Override
-  public void listProxies(ListProxiesRequest request, StreamObserver<ListProxiesResponse> response) {
-    answer(response, () -> {
-      ListProxiesResponse.Builder answer = ListProxiesResponse.newBuilder().setPushes(pushState());
-      proxies.proxies().stream()
-          .filter(proxy -> request.getGroup().isEmpty() || proxy.group().equals(request.getGroup()))
-          .forEach(proxy -> answer.addProxies(AdminProtos.proxy(proxy)));
-      return answer.build();
-    });
-  }
-
-  @Override
-  public void getSnapshot(GetSnapshotRequest request, StreamObserver<GetSnapshotResponse> response) {
-    answer(response, () -> {
-      String group = switch (request.getTargetCase()) {
-        case NODE_ID -> groupOfNode(request.getNodeId());
-        case GROUP -> knownGroup(request.getGroup(), "group");
-        case TARGET_NOT_SET -> throw invalid("node_id or group: one is required");
-      };
-      Optional<ResourceType> onlyType = request.getType().isEmpty() ? Optional.empty()
-          : Optional.of(resourceType(request.getType(), "type"));
-      ContentVersionedSnapshot snapshot = snapshotOf(group);
-      GetSnapshotResponse.Builder answer = GetSnapshotResponse.newBuilder()
-          .setGroup(group)
-          .setVersion(snapshot.version());
-      for (ResourceType type : XdsTypes.ALL) {
-        answer.putTypeVersions(XdsTypes.shortName(type), snapshot.version(type));
-        if (onlyType.isPresent() && onlyType.get() != type) {
-          continue;
-        }
-        new TreeMap<>(snapshot.resources(XdsTypes.typeUrl(type))).forEach((name, resource) -> {
-          if (request.getName().isEmpty() || request.getName().equals(name)) {
-            answer.addResources(resource(type, name, resource));
-          }
+  public void listProxies(
+      ListProxiesRequest request, StreamObserver<ListProxiesResponse> response) {
+    answer(
+        response,
+        () -> {
+          ListProxiesResponse.Builder answer =
+              ListProxiesResponse.newBuilder().setPushes(pushState());
+          proxies.proxies().stream()
+              .filter(
+                  proxy -> request.getGroup().isEmpty() || proxy.group().equals(request.getGroup()))
+              .forEach(proxy -> answer.addProxies(AdminProtos.proxy(proxy)));
+          return answer.build();
         });
-      }
-      if (!request.getName().isEmpty() && answer.getResourcesCount() == 0) {
-        throw notFound("name: no " + onlyType.map(XdsTypes::shortName).orElse("resource") + " named '"
-            + request.getName() + "' in the snapshot of group '" + group + "'");
-      }
-      return answer.build();
-    });
   }
 
   @Override
-  public void diffSnapshots(DiffSnapshotsRequest request, StreamObserver<DiffSnapshotsResponse> response) {
-    answer(response, () -> {
-      if (!request.getGroup().isEmpty()) {
-        // Every group is sent the same snapshots; naming an unknown group is still a mistake worth reporting.
-        knownGroup(request.getGroup(), "group");
-      }
-      SnapshotHistory.Entry from = historyEntry(request.getFromVersion(), "from_version");
-      SnapshotHistory.Entry to = historyEntry(request.getToVersion(), "to_version");
-      return DiffSnapshotsResponse.newBuilder()
-          .setFromVersion(from.version())
-          .setToVersion(to.version())
-          .addAllChanges(AdminProtos.changes(SnapshotHistory.diff(from, to)))
-          .build();
-    });
+  public void getSnapshot(
+      GetSnapshotRequest request, StreamObserver<GetSnapshotResponse> response) {
+    answer(
+        response,
+        () -> {
+          String group =
+              switch (request.getTargetCase()) {
+                case NODE_ID -> groupOfNode(request.getNodeId());
+                case GROUP -> knownGroup(request.getGroup(), "group");
+                case TARGET_NOT_SET -> throw invalid("node_id or group: one is required");
+              };
+          Optional<ResourceType> onlyType =
+              request.getType().isEmpty()
+                  ? Optional.empty()
+                  : Optional.of(resourceType(request.getType(), "type"));
+          ContentVersionedSnapshot snapshot = snapshotOf(group);
+          GetSnapshotResponse.Builder answer =
+              GetSnapshotResponse.newBuilder().setGroup(group).setVersion(snapshot.version());
+          for (ResourceType type : XdsTypes.ALL) {
+            answer.putTypeVersions(XdsTypes.shortName(type), snapshot.version(type));
+            if (onlyType.isPresent() && onlyType.get() != type) {
+              continue;
+            }
+            new TreeMap<>(snapshot.resources(XdsTypes.typeUrl(type)))
+                .forEach(
+                    (name, resource) -> {
+                      if (request.getName().isEmpty() || request.getName().equals(name)) {
+                        answer.addResources(resource(type, name, resource));
+                      }
+                    });
+          }
+          if (!request.getName().isEmpty() && answer.getResourcesCount() == 0) {
+            throw notFound(
+                "name: no "
+                    + onlyType.map(XdsTypes::shortName).orElse("resource")
+                    + " named '"
+                    + request.getName()
+                    + "' in the snapshot of group '"
+                    + group
+                    + "'");
+          }
+          return answer.build();
+        });
+  }
+
+  @Override
+  public void diffSnapshots(
+      DiffSnapshotsRequest request, StreamObserver<DiffSnapshotsResponse> response) {
+    answer(
+        response,
+        () -> {
+          if (!request.getGroup().isEmpty()) {
+            // Every group is sent the same snapshots; naming an unknown group is still a mistake
+            // worth reporting.
+            knownGroup(request.getGroup(), "group");
+          }
+          SnapshotHistory.Entry from = historyEntry(request.getFromVersion(), "from_version");
+          SnapshotHistory.Entry to = historyEntry(request.getToVersion(), "to_version");
+          return DiffSnapshotsResponse.newBuilder()
+              .setFromVersion(from.version())
+              .setToVersion(to.version())
+              .addAllChanges(AdminProtos.changes(SnapshotHistory.diff(from, to)))
+              .build();
+        });
   }
 
   @Override
   public void history(HistoryRequest request, StreamObserver<HistoryResponse> response) {
-    answer(response, () -> {
-      if (request.getLimit() < 0) {
-        throw invalid("limit: must not be negative, was " + request.getLimit());
-      }
-      SnapshotHistory history = publisher.history();
-      int limit = request.getLimit() == 0 ? history.capacity() : request.getLimit();
-      HistoryResponse.Builder answer = HistoryResponse.newBuilder();
-      history.latest(limit).forEach(entry -> answer.addEntries(AdminProtos.historyEntry(entry)));
-      return answer.build();
-    });
+    answer(
+        response,
+        () -> {
+          if (request.getLimit() < 0) {
+            throw invalid("limit: must not be negative, was " + request.getLimit());
+          }
+          SnapshotHistory history = publisher.history();
+          int limit = request.getLimit() == 0 ? history.capacity() : request.getLimit();
+          HistoryResponse.Builder answer = HistoryResponse.newBuilder();
+          history
+              .latest(limit)
+              .forEach(entry -> answer.addEntries(AdminProtos.historyEntry(entry)));
+          return answer.build();
+        });
   }
 
   @Override
-  public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> response) {
-    answer(response, () -> {
-      ListServicesResponse.Builder answer = ListServicesResponse.newBuilder();
-      instancesByService().forEach((name, instances) -> answer.addServices(service(name, instances)));
-      return answer.build();
-    });
+  public void listServices(
+      ListServicesRequest request, StreamObserver<ListServicesResponse> response) {
+    answer(
+        response,
+        () -> {
+          ListServicesResponse.Builder answer = ListServicesResponse.newBuilder();
+          instancesByService()
+              .forEach((name, instances) -> answer.addServices(service(name, instances)));
+          return answer.build();
+        });
   }
 
   @Override
   public void getService(GetServiceRequest request, StreamObserver<Service> response) {
-    answer(response, () -> {
-      return serviceNamed(required(request.getService(), "service"));
-    });
+    answer(
+        response,
+        () -> {
+          return serviceNamed(required(request.getService(), "service"));
+        });
   }
 
   @Override
   public void drainInstance(DrainInstanceRequest request, StreamObserver<Instance> response) {
-    answer(response, () -> {
-      InstanceKey key = new InstanceKey(required(request.getService(), "service"),
-          required(request.getInstanceId(), "instance_id"));
-      Duration evictAfter = request.hasEvictAfter() ? AdminProtos.duration(request.getEvictAfter()) : Duration.ZERO;
-      if (evictAfter.isNegative() || evictAfter.compareTo(MAX_EVICT_AFTER) > 0) {
-        throw invalid("evict_after: must be between 0 and " + MAX_EVICT_AFTER.toHours() + "h, was " + evictAfter);
-      }
-      RegisteredInstance drained = registry.setDrained(key.service(), key.instanceId(), true,
-          Identity.current().registrant());
-      log.info("Admin: drained instance {}/{}{}", key.service(), key.instanceId(),
-          evictAfter.isZero() ? "" : "; evicting it in " + evictAfter);
-      if (!evictAfter.isZero()) {
-        scheduleEviction(key, drained.leaseId(), evictAfter);
-      }
-      return instance(drained);
-    });
+    answer(
+        response,
+        () -> {
+          InstanceKey key =
+              new InstanceKey(
+                  required(request.getService(), "service"),
+                  required(request.getInstanceId(), "instance_id"));
+          Duration evictAfter =
+              request.hasEvictAfter()
+                  ? AdminProtos.duration(request.getEvictAfter())
+                  : Duration.ZERO;
+          if (evictAfter.isNegative() || evictAfter.compareTo(MAX_EVICT_AFTER) > 0) {
+            throw invalid(
+                "evict_after: must be between 0 and "
+                    + MAX_EVICT_AFTER.toHours()
+                    + "h, was "
+                    + evictAfter);
+          }
+          RegisteredInstance drained =
+              registry.setDrained(
+                  key.service(), key.instanceId(), true, Identity.current().registrant());
+          log.info(
+              "Admin: drained instance {}/{}{}",
+              key.service(),
+              key.instanceId(),
+              evictAfter.isZero() ? "" : "; evicting it in " + evictAfter);
+          if (!evictAfter.isZero()) {
+            scheduleEviction(key, drained.leaseId(), evictAfter);
+          }
+          return instance(drained);
+        });
   }
 
   @Override
   public void undrainInstance(UndrainInstanceRequest request, StreamObserver<Instance> response) {
-    answer(response, () -> {
-      InstanceKey key = new InstanceKey(required(request.getService(), "service"),
-          required(request.getInstanceId(), "instance_id"));
-      RegisteredInstance serving = registry.setDrained(key.service(), key.instanceId(), false,
-          Identity.current().registrant());
-      cancelEviction(key);
-      log.info("Admin: undrained instance {}/{}", key.service(), key.instanceId());
-      return instance(serving);
-    });
+    answer(
+        response,
+        () -> {
+          InstanceKey key =
+              new InstanceKey(
+                  required(request.getService(), "service"),
+                  required(request.getInstanceId(), "instance_id"));
+          RegisteredInstance serving =
+              registry.setDrained(
+                  key.service(), key.instanceId(), false, Identity.current().registrant());
+          cancelEviction(key);
+          log.info("Admin: undrained instance {}/{}", key.service(), key.instanceId());
+          return instance(serving);
+        });
   }
 
   @Override
   public void evict(EvictRequest request, StreamObserver<EvictResponse> response) {
-    answer(response, () -> {
-      String service = required(request.getService(), "service");
-      Optional<String> instanceId = request.getInstanceId().isEmpty() ? Optional.empty()
-          : Optional.of(request.getInstanceId());
-      List<String> evicted = registry.evict(service, instanceId, Identity.current().registrant());
-      evicted.forEach(id -> cancelEviction(new InstanceKey(service, id)));
-      log.info("Admin: evicted {} of service {}", evicted, service);
-      return EvictResponse.newBuilder().addAllInstanceIds(evicted).build();
-    });
+    answer(
+        response,
+        () -> {
+          String service = required(request.getService(), "service");
+          Optional<String> instanceId =
+              request.getInstanceId().isEmpty()
+                  ? Optional.empty()
+                  : Optional.of(request.getInstanceId());
+          List<String> evicted =
+              registry.evict(service, instanceId, Identity.current().registrant());
+          evicted.forEach(id -> cancelEviction(new InstanceKey(service, id)));
+          log.info("Admin: evicted {} of service {}", evicted, service);
+          return EvictResponse.newBuilder().addAllInstanceIds(evicted).build();
+        });
   }
 
   @Override
-  public void releaseQuarantine(ReleaseQuarantineRequest request, StreamObserver<Service> response) {
-    answer(response, () -> {
-      String service = required(request.getService(), "service");
-      Optional<Quarantine> released = registry.releaseQuarantine(service);
-      released.ifPresent(q -> log.info("Admin: released service {} from quarantine ({})", service, q.reason()));
-      return serviceNamed(service);
-    });
+  public void releaseQuarantine(
+      ReleaseQuarantineRequest request, StreamObserver<Service> response) {
+    answer(
+        response,
+        () -> {
+          String service = required(request.getService(), "service");
+          Optional<Quarantine> released = registry.releaseQuarantine(service);
+          released.ifPresent(
+              q ->
+                  log.info("Admin: released service {} from quarantine ({})", service, q.reason()));
+          return serviceNamed(service);
+        });
   }
 
   @Override
   public void pausePushes(PausePushesRequest request, StreamObserver<PushState> response) {
-    answer(response, () -> {
-      publisher.pause();
-      pushStateChanged.run();
-      return pushState();
-    });
+    answer(
+        response,
+        () -> {
+          publisher.pause();
+          pushStateChanged.run();
+          return pushState();
+        });
   }
 
   @Override
   public void resumePushes(ResumePushesRequest request, StreamObserver<PushState> response) {
-    answer(response, () -> {
-      publisher.resume();
-      pushStateChanged.run();
-      return pushState();
-    });
+    answer(
+        response,
+        () -> {
+          publisher.resume();
+          pushStateChanged.run();
+          return pushState();
+        });
   }
 
   @Override
@@ -284,17 +363,25 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     if (published != null) {
       state.setPublishedVersion(published.version());
     }
-    publisher.pausedSince().ifPresent(since -> state.setPaused(true)
-        .setPausedSince(AdminProtos.timestamp(since))
-        .setChangesPending(publisher.changesPending()));
+    publisher
+        .pausedSince()
+        .ifPresent(
+            since ->
+                state
+                    .setPaused(true)
+                    .setPausedSince(AdminProtos.timestamp(since))
+                    .setChangesPending(publisher.changesPending()));
     return state.build();
   }
 
   private Service service(String name, List<RegisteredInstance> instances) {
-    Service.Builder service = Service.newBuilder().setName(name).setStatus(RegistrationStatus.ACTIVE);
+    Service.Builder service =
+        Service.newBuilder().setName(name).setStatus(RegistrationStatus.ACTIVE);
     Quarantine quarantine = registry.quarantined().get(name);
     if (quarantine != null) {
-      service.setStatus(RegistrationStatus.QUARANTINED).setStatusReason(quarantine.reason())
+      service
+          .setStatus(RegistrationStatus.QUARANTINED)
+          .setStatusReason(quarantine.reason())
           .setStatusSince(AdminProtos.timestamp(quarantine.since()));
     }
     instances.forEach(instance -> service.addInstances(instance(instance)));
@@ -309,17 +396,21 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   private Instance instance(RegisteredInstance registered) {
-    ScheduledEviction eviction = evictions.get(new InstanceKey(registered.service(), registered.instance().id()));
-    Optional<Instant> evictAt = eviction != null && eviction.leaseId().equals(registered.leaseId())
-        ? Optional.of(eviction.at()) : Optional.empty();
+    ScheduledEviction eviction =
+        evictions.get(new InstanceKey(registered.service(), registered.instance().id()));
+    Optional<Instant> evictAt =
+        eviction != null && eviction.leaseId().equals(registered.leaseId())
+            ? Optional.of(eviction.at())
+            : Optional.empty();
     return AdminProtos.instance(registered, evictAt);
   }
 
   /** One registered service; NOT_FOUND when it has no live instance. */
   private Service serviceNamed(String name) {
-    List<RegisteredInstance> instances = registry.registeredInstances().stream()
-        .filter(instance -> instance.service().equals(name))
-        .toList();
+    List<RegisteredInstance> instances =
+        registry.registeredInstances().stream()
+            .filter(instance -> instance.service().equals(name))
+            .toList();
     if (instances.isEmpty()) {
       throw notFound("service '" + name + "' is not registered");
     }
@@ -327,18 +418,26 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   private Map<String, List<RegisteredInstance>> instancesByService() {
-    return registry.registeredInstances().stream().collect(Collectors.groupingBy(RegisteredInstance::service,
-        TreeMap::new, Collectors.toList()));
+    return registry.registeredInstances().stream()
+        .collect(
+            Collectors.groupingBy(RegisteredInstance::service, TreeMap::new, Collectors.toList()));
   }
 
   private void scheduleEviction(InstanceKey key, String leaseId, Duration after) {
     Instant at = Instant.now().plus(after);
-    ScheduledFuture<?> future = scheduler.schedule(() -> {
-      evictions.remove(key);
-      if (registry.evictIfStillDrained(key.service(), key.instanceId(), leaseId)) {
-        log.info("Admin: evicted drained instance {}/{} after its grace period", key.service(), key.instanceId());
-      }
-    }, after.toNanos(), TimeUnit.NANOSECONDS);
+    ScheduledFuture<?> future =
+        scheduler.schedule(
+            () -> {
+              evictions.remove(key);
+              if (registry.evictIfStillDrained(key.service(), key.instanceId(), leaseId)) {
+                log.info(
+                    "Admin: evicted drained instance {}/{} after its grace period",
+                    key.service(),
+                    key.instanceId());
+              }
+            },
+            after.toNanos(),
+            TimeUnit.NANOSECONDS);
     ScheduledEviction previous = evictions.put(key, new ScheduledEviction(leaseId, at, future));
     if (previous != null) {
       previous.future().cancel(false);
@@ -365,8 +464,12 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       throw invalid(field + ": required");
     }
     if (!publisher.groups().contains(group)) {
-      throw notFound("group '" + group + "' has never had an Envoy connected (known groups: "
-          + (publisher.groups().isEmpty() ? "none" : String.join(", ", publisher.groups())) + ")");
+      throw notFound(
+          "group '"
+              + group
+              + "' has never had an Envoy connected (known groups: "
+              + (publisher.groups().isEmpty() ? "none" : String.join(", ", publisher.groups()))
+              + ")");
     }
     return group;
   }
@@ -385,14 +488,29 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     if (exact.isPresent()) {
       return exact.get();
     }
-    List<SnapshotHistory.Entry> matching = version.length() < MIN_VERSION_PREFIX ? List.of()
-        : history.latest(history.capacity()).stream().filter(e -> e.version().startsWith(version)).toList();
+    List<SnapshotHistory.Entry> matching =
+        version.length() < MIN_VERSION_PREFIX
+            ? List.of()
+            : history.latest(history.capacity()).stream()
+                .filter(e -> e.version().startsWith(version))
+                .toList();
     if (matching.size() > 1) {
-      throw invalid(field + ": '" + version + "' is the start of " + matching.size() + " versions; give more of it");
+      throw invalid(
+          field
+              + ": '"
+              + version
+              + "' is the start of "
+              + matching.size()
+              + " versions; give more of it");
     }
     if (matching.isEmpty()) {
-      throw notFound(field + ": version '" + version + "' is not in the history (the last " + history.capacity()
-          + " published versions are kept)");
+      throw notFound(
+          field
+              + ": version '"
+              + version
+              + "' is not in the history (the last "
+              + history.capacity()
+              + " published versions are kept)");
     }
     return matching.get(0);
   }
@@ -407,8 +525,17 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   private static ResourceType resourceType(String text, String field) {
-    return XdsTypes.parse(text).orElseThrow(() -> invalid(field + ": '" + text + "' is not one of "
-        + XdsTypes.ALL.stream().map(XdsTypes::shortName).collect(Collectors.joining(", "))));
+    return XdsTypes.parse(text)
+        .orElseThrow(
+            () ->
+                invalid(
+                    field
+                        + ": '"
+                        + text
+                        + "' is not one of "
+                        + XdsTypes.ALL.stream()
+                            .map(XdsTypes::shortName)
+                            .collect(Collectors.joining(", "))));
   }
 
   private static String required(String value, String field) {
@@ -426,7 +553,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     return Status.NOT_FOUND.withDescription(message).asRuntimeException();
   }
 
-  /** Runs a handler, turning its errors into statuses; anything unexpected is INTERNAL and logged. */
+  /**
+   * Runs a handler, turning its errors into statuses; anything unexpected is INTERNAL and logged.
+   */
   private static <T> void answer(StreamObserver<T> response, Supplier<T> handler) {
     T result;
     try {
@@ -442,16 +571,17 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       return;
     } catch (RuntimeException e) {
       log.error("Admin request failed", e);
-      response.onError(Status.INTERNAL.withDescription("admin request failed; see the control plane's log").asRuntimeException());
+      response.onError(
+          Status.INTERNAL
+              .withDescription("admin request failed; see the control plane's log")
+              .asRuntimeException());
       return;
     }
     response.onNext(result);
     response.onCompleted();
   }
 
-  private record InstanceKey(String service, String instanceId) {
-  }
+  private record InstanceKey(String service, String instanceId) {}
 
-  private record ScheduledEviction(String leaseId, Instant at, ScheduledFuture<?> future) {
-  }
+  private record ScheduledEviction(String leaseId, Instant at, ScheduledFuture<?> future) {}
 }

@@ -8,10 +8,10 @@ import java.time.Clock;
 import java.util.Objects;
 
 /**
- * The files of a {@link CertificateAuthority}: {@code ca.pem} (the certificate every peer trusts) and {@code
- * ca-key.pem} (its key, owner-only), and {@code NAME.pem} / {@code NAME-key.pem} for each certificate it issued.
- * Files are written as {@link PemFiles} writes them (whole, keys owner-only); a directory made here is owner-only
- * (0700).
+ * The files of a {@link CertificateAuthority}: {@code ca.pem} (the certificate every peer trusts)
+ * and {@code ca-key.pem} (its key, owner-only), and {@code NAME.pem} / {@code NAME-key.pem} for
+ * each certificate it issued. Files are written as {@link PemFiles} writes them (whole, keys
+ * owner-only); a directory made here is owner-only (0700).
  */
 public final class CaDirectory {
 
@@ -49,47 +49,59 @@ public final class CaDirectory {
   /**
    * Writes the CA's certificate and key, making the directory if needed.
    *
-   * @throws IllegalArgumentException naming the file, when a CA is there already and {@code replace} is false:
-   *     a new CA would leave every certificate the old one issued untrusted
+   * @throws IllegalArgumentException naming the file, when a CA is there already and {@code
+   *     replace} is false: a new CA would leave every certificate the old one issued untrusted
    */
   public void writeAuthority(CertificateAuthority authority, boolean replace) {
     if (!replace) {
       for (Path existing : new Path[] {caCertificate(), caKey()}) {
         if (Files.exists(existing)) {
-          throw new IllegalArgumentException(existing + " already exists: a new CA would leave every certificate "
-              + "the old one issued untrusted. Use another --dir, or --force to replace it");
+          throw new IllegalArgumentException(
+              existing
+                  + " already exists: a new CA would leave every certificate "
+                  + "the old one issued untrusted. Use another --dir, or --force to replace it");
         }
       }
     }
     makeDirectory();
     PemFiles.write(caKey(), Pem.privateKey(authority.privateKey()), PemFiles.Access.OWNER_ONLY);
-    PemFiles.write(caCertificate(), Pem.certificate(authority.certificate()), PemFiles.Access.READABLE);
+    PemFiles.write(
+        caCertificate(), Pem.certificate(authority.certificate()), PemFiles.Access.READABLE);
   }
 
   /**
    * The CA written here.
    *
-   * @throws IllegalArgumentException naming the file, when there is no CA, a file does not parse, or the key is
-   *     not the certificate's
+   * @throws IllegalArgumentException naming the file, when there is no CA, a file does not parse,
+   *     or the key is not the certificate's
    */
   public CertificateAuthority readAuthority(Clock clock) {
     for (Path file : new Path[] {caCertificate(), caKey()}) {
       if (!Files.isRegularFile(file)) {
-        throw new IllegalArgumentException("no CA in " + directory + ": " + file + " does not exist (make one with "
-            + "`signalbox ca init --dir " + directory + "`)");
+        throw new IllegalArgumentException(
+            "no CA in "
+                + directory
+                + ": "
+                + file
+                + " does not exist (make one with "
+                + "`signalbox ca init --dir "
+                + directory
+                + "`)");
       }
     }
     try {
-      return CertificateAuthority.of(Pem.readCertificate(caCertificate()), Pem.readPrivateKey(caKey()), clock);
+      return CertificateAuthority.of(
+          Pem.readCertificate(caCertificate()), Pem.readPrivateKey(caKey()), clock);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(caCertificate() + " / " + caKey() + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          caCertificate() + " / " + caKey() + ": " + e.getMessage(), e);
     }
   }
 
   /**
-   * Writes {@code NAME.pem} and {@code NAME-key.pem}, replacing earlier ones (that is how a certificate is rotated:
-   * the control plane and the SDK pick the new files up by themselves). The key is written first; a reader waits
-   * for both files to hold still before it uses them.
+   * Writes {@code NAME.pem} and {@code NAME-key.pem}, replacing earlier ones (that is how a
+   * certificate is rotated: the control plane and the SDK pick the new files up by themselves). The
+   * key is written first; a reader waits for both files to hold still before it uses them.
    */
   public void writeIssued(String name, IssuedCertificate issued) {
     makeDirectory();

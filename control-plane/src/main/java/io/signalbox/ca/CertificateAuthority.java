@@ -36,16 +36,19 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A certificate authority that signs with an EC P-256 key (ECDSA with SHA-256): what Envoy's BoringSSL, grpc-java
- * and etcd all accept, and quick to generate. It issues certificates for TLS servers and clients, each with a fresh
- * P-256 key, with the URI (SPIFFE ID), DNS and IP subject alternative names asked for.
+ * A certificate authority that signs with an EC P-256 key (ECDSA with SHA-256): what Envoy's
+ * BoringSSL, grpc-java and etcd all accept, and quick to generate. It issues certificates for TLS
+ * servers and clients, each with a fresh P-256 key, with the URI (SPIFFE ID), DNS and IP subject
+ * alternative names asked for.
  *
- * <p>Every certificate starts one hour before it is made, so a peer whose clock runs a little behind accepts it.
+ * <p>Every certificate starts one hour before it is made, so a peer whose clock runs a little
+ * behind accepts it.
  */
 public final class CertificateAuthority {
 
   /** How far back a new certificate's validity starts. */
   static final Duration BACKDATE = Duration.ofHours(1);
+
   private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
   private static final int URI = GeneralName.uniformResourceIdentifier;
 
@@ -54,7 +57,8 @@ public final class CertificateAuthority {
   private final Clock clock;
   private final SecureRandom random;
 
-  private CertificateAuthority(X509Certificate certificate, PrivateKey key, Clock clock, SecureRandom random) {
+  private CertificateAuthority(
+      X509Certificate certificate, PrivateKey key, Clock clock, SecureRandom random) {
     this.certificate = certificate;
     this.key = key;
     this.clock = clock;
@@ -62,11 +66,12 @@ public final class CertificateAuthority {
   }
 
   /**
-   * A new self-signed CA. It may sign certificates but no further CAs (path length 0). With a trust domain, its
-   * certificate names it as the URI SAN {@code spiffe://TRUST-DOMAIN} (as SPIFFE signing certificates may).
+   * A new self-signed CA. It may sign certificates but no further CAs (path length 0). With a trust
+   * domain, its certificate names it as the URI SAN {@code spiffe://TRUST-DOMAIN} (as SPIFFE
+   * signing certificates may).
    */
-  public static CertificateAuthority create(X500Principal subject, Optional<String> trustDomain, Duration validity,
-                                            Clock clock) {
+  public static CertificateAuthority create(
+      X500Principal subject, Optional<String> trustDomain, Duration validity, Clock clock) {
     Objects.requireNonNull(subject, "subject");
     Objects.requireNonNull(trustDomain, "trustDomain");
     if (validity.isNegative() || validity.isZero()) {
@@ -75,22 +80,34 @@ public final class CertificateAuthority {
     SecureRandom random = new SecureRandom();
     KeyPair keys = newKeyPair(random);
     Instant now = clock.instant();
-    X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, randomSerial(random),
-        Date.from(now.minus(BACKDATE)), Date.from(now.plus(validity)), subject, keys.getPublic());
+    X509v3CertificateBuilder builder =
+        new JcaX509v3CertificateBuilder(
+            subject,
+            randomSerial(random),
+            Date.from(now.minus(BACKDATE)),
+            Date.from(now.plus(validity)),
+            subject,
+            keys.getPublic());
     try {
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      builder.addExtension(Extension.subjectKeyIdentifier, false,
+      builder.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      builder.addExtension(
+          Extension.subjectKeyIdentifier,
+          false,
           extensions.createSubjectKeyIdentifier(keys.getPublic()));
       if (trustDomain.isPresent()) {
-        builder.addExtension(Extension.subjectAlternativeName, false,
+        builder.addExtension(
+            Extension.subjectAlternativeName,
+            false,
             new GeneralNames(new GeneralName(URI, "spiffe://" + trustDomain.get())));
       }
     } catch (CertIOException | GeneralSecurityException e) {
       throw new IllegalStateException("cannot build a CA certificate", e);
     }
-    return new CertificateAuthority(sign(builder, keys.getPrivate()), keys.getPrivate(), clock, random);
+    return new CertificateAuthority(
+        sign(builder, keys.getPrivate()), keys.getPrivate(), clock, random);
   }
 
   /**
@@ -100,12 +117,15 @@ public final class CertificateAuthority {
    */
   public static CertificateAuthority of(X509Certificate certificate, PrivateKey key, Clock clock) {
     if (certificate.getBasicConstraints() < 0) {
-      throw new IllegalArgumentException("the certificate " + certificate.getSubjectX500Principal()
-          + " is not a CA certificate (no basic constraints CA:true)");
+      throw new IllegalArgumentException(
+          "the certificate "
+              + certificate.getSubjectX500Principal()
+              + " is not a CA certificate (no basic constraints CA:true)");
     }
     if (!KeyMatch.matches(certificate, key).orElse(false)) {
-      throw new IllegalArgumentException("the private key is not the key of the CA certificate "
-          + certificate.getSubjectX500Principal());
+      throw new IllegalArgumentException(
+          "the private key is not the key of the CA certificate "
+              + certificate.getSubjectX500Principal());
     }
     return new CertificateAuthority(certificate, key, clock, new SecureRandom());
   }
@@ -133,43 +153,63 @@ public final class CertificateAuthority {
   }
 
   /**
-   * A new key pair and a certificate for it, signed by this CA. The certificate ends at the latest when the CA's
-   * does: a peer would refuse the part of its life beyond.
+   * A new key pair and a certificate for it, signed by this CA. The certificate ends at the latest
+   * when the CA's does: a peer would refuse the part of its life beyond.
    *
    * @throws IllegalStateException when the CA's certificate has expired
    */
   public IssuedCertificate issue(CertificateRequest request) {
     Instant now = clock.instant();
     if (!now.isBefore(notAfter())) {
-      throw new IllegalStateException("the CA certificate " + certificate.getSubjectX500Principal()
-          + " expired at " + notAfter());
+      throw new IllegalStateException(
+          "the CA certificate "
+              + certificate.getSubjectX500Principal()
+              + " expired at "
+              + notAfter());
     }
     KeyPair keys = newKeyPair(random);
     Instant notAfter = now.plus(request.validity());
     if (notAfter.isAfter(notAfter())) {
       notAfter = notAfter();
     }
-    X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(certificate.getSubjectX500Principal(),
-        request.serial().orElseGet(() -> randomSerial(random)), Date.from(now.minus(BACKDATE)),
-        Date.from(notAfter), request.subject(), keys.getPublic());
+    X509v3CertificateBuilder builder =
+        new JcaX509v3CertificateBuilder(
+            certificate.getSubjectX500Principal(),
+            request.serial().orElseGet(() -> randomSerial(random)),
+            Date.from(now.minus(BACKDATE)),
+            Date.from(notAfter),
+            request.subject(),
+            keys.getPublic());
     try {
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(request.usages().stream()
-          .sorted()
-          .map(CertificateUsage::purpose)
-          .toArray(KeyPurposeId[]::new)));
-      builder.addExtension(Extension.subjectKeyIdentifier, false,
+      builder.addExtension(
+          Extension.extendedKeyUsage,
+          false,
+          new ExtendedKeyUsage(
+              request.usages().stream()
+                  .sorted()
+                  .map(CertificateUsage::purpose)
+                  .toArray(KeyPurposeId[]::new)));
+      builder.addExtension(
+          Extension.subjectKeyIdentifier,
+          false,
           extensions.createSubjectKeyIdentifier(keys.getPublic()));
-      builder.addExtension(Extension.authorityKeyIdentifier, false,
+      builder.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
           extensions.createAuthorityKeyIdentifier(certificate.getPublicKey()));
       List<GeneralName> names = new ArrayList<>();
       request.uris().forEach(uri -> names.add(new GeneralName(URI, uri)));
       request.dnsNames().forEach(name -> names.add(new GeneralName(GeneralName.dNSName, name)));
-      request.ipAddresses().forEach(address -> names.add(new GeneralName(GeneralName.iPAddress, address)));
+      request
+          .ipAddresses()
+          .forEach(address -> names.add(new GeneralName(GeneralName.iPAddress, address)));
       if (!names.isEmpty()) {
-        builder.addExtension(Extension.subjectAlternativeName, false,
+        builder.addExtension(
+            Extension.subjectAlternativeName,
+            false,
             new GeneralNames(names.toArray(GeneralName[]::new)));
       }
     } catch (CertIOException | GeneralSecurityException e) {
@@ -180,8 +220,9 @@ public final class CertificateAuthority {
 
   private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey) {
     try {
-      return new JcaX509CertificateConverter().getCertificate(
-          builder.build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(issuerKey)));
+      return new JcaX509CertificateConverter()
+          .getCertificate(
+              builder.build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(issuerKey)));
     } catch (OperatorCreationException | GeneralSecurityException e) {
       throw new IllegalStateException("cannot sign a certificate", e);
     }

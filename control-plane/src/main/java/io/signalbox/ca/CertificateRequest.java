@@ -15,15 +15,22 @@ import javax.security.auth.x500.X500Principal;
  *
  * @param subject its subject (the common name is only a label: peers are identified by the URI SAN)
  * @param serial its serial number; empty for a random one
- * @param uris URI subject alternative names, such as the SPIFFE ID {@code spiffe://signalbox.local/service/orders}
+ * @param uris URI subject alternative names, such as the SPIFFE ID {@code
+ *     spiffe://signalbox.local/service/orders}
  * @param dnsNames DNS subject alternative names: the host names a server is dialled by
- * @param ipAddresses IP address subject alternative names, written as such ({@code 127.0.0.1}, {@code ::1})
+ * @param ipAddresses IP address subject alternative names, written as such ({@code 127.0.0.1},
+ *     {@code ::1})
  * @param usages what it may authenticate: server, client, or both
  * @param validity how long it is valid from now (never beyond its CA)
  */
-public record CertificateRequest(X500Principal subject, Optional<BigInteger> serial, List<String> uris,
-                                 List<String> dnsNames, List<String> ipAddresses, Set<CertificateUsage> usages,
-                                 Duration validity) {
+public record CertificateRequest(
+    X500Principal subject,
+    Optional<BigInteger> serial,
+    List<String> uris,
+    List<String> dnsNames,
+    List<String> ipAddresses,
+    Set<CertificateUsage> usages,
+    Duration validity) {
 
   public CertificateRequest {
     Objects.requireNonNull(subject, "subject");
@@ -98,8 +105,8 @@ public record CertificateRequest(X500Principal subject, Optional<BigInteger> ser
     }
 
     public CertificateRequest build() {
-      return new CertificateRequest(subject, Optional.ofNullable(serial), uris, dnsNames, ipAddresses, usages,
-          validity);
+      return new CertificateRequest(
+          subject, Optional.ofNullable(serial), uris, dnsNames, ipAddresses, usages, validity);
     }
   }
 }

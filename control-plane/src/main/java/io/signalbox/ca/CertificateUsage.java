@@ -6,7 +6,10 @@ import org.bouncycastle.asn1.x509.KeyPurposeId;
 public enum CertificateUsage {
   /** A TLS server: the control plane's ports, etcd. */
   SERVER(KeyPurposeId.id_kp_serverAuth),
-  /** A TLS client: a service registering, an Envoy fetching its configuration, an operator's signalboxctl. */
+  /**
+   * A TLS client: a service registering, an Envoy fetching its configuration, an operator's
+   * signalboxctl.
+   */
   CLIENT(KeyPurposeId.id_kp_clientAuth);
 
   private final KeyPurposeId purpose;

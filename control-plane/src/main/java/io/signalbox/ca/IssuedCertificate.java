@@ -6,7 +6,9 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.Objects;
 
-/** A certificate and its private key. Its {@link #toString()} names the certificate, never the key. */
+/**
+ * A certificate and its private key. Its {@link #toString()} names the certificate, never the key.
+ */
 public record IssuedCertificate(X509Certificate certificate, PrivateKey privateKey) {
 
   public IssuedCertificate {
@@ -28,8 +30,9 @@ public record IssuedCertificate(X509Certificate certificate, PrivateKey privateK
   }
 
   /**
-   * Writes the certificate and the key (owner-only) as PEM, each file replaced whole, the key first: a reader that
-   * re-reads them (the control plane, the SDK) waits for both to hold still before it uses them.
+   * Writes the certificate and the key (owner-only) as PEM, each file replaced whole, the key
+   * first: a reader that re-reads them (the control plane, the SDK) waits for both to hold still
+   * before it uses them.
    */
   public void writeTo(Path certificateFile, Path privateKeyFile) {
     PemFiles.write(privateKeyFile, privateKeyPem(), PemFiles.Access.OWNER_ONLY);
@@ -38,6 +41,10 @@ public record IssuedCertificate(X509Certificate certificate, PrivateKey privateK
 
   @Override
   public String toString() {
-    return "IssuedCertificate[" + certificate.getSubjectX500Principal() + ", serial " + serial() + "]";
+    return "IssuedCertificate["
+        + certificate.getSubjectX500Principal()
+        + ", serial "
+        + serial()
+        + "]";
   }
 }

@@ -19,8 +19,7 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 /** PEM text of certificates and private keys, as Envoy, grpc-java and openssl read them. */
 public final class Pem {
 
-  private Pem() {
-  }
+  private Pem() {}
 
   public static String certificate(X509Certificate certificate) {
     try {
@@ -30,7 +29,9 @@ public final class Pem {
     }
   }
 
-  /** Unencrypted PKCS#8 ({@code BEGIN PRIVATE KEY}): what BoringSSL, grpc-java and jetcd all read. */
+  /**
+   * Unencrypted PKCS#8 ({@code BEGIN PRIVATE KEY}): what BoringSSL, grpc-java and jetcd all read.
+   */
   public static String privateKey(PrivateKey key) {
     return encode("PRIVATE KEY", key.getEncoded());
   }
@@ -38,7 +39,8 @@ public final class Pem {
   /**
    * The first certificate in a PEM file.
    *
-   * @throws IllegalArgumentException naming the file, when it cannot be read or holds no certificate
+   * @throws IllegalArgumentException naming the file, when it cannot be read or holds no
+   *     certificate
    */
   public static X509Certificate readCertificate(Path file) {
     Object object = readFirst(file);
@@ -48,42 +50,52 @@ public final class Pem {
     try {
       return new JcaX509CertificateConverter().getCertificate(holder);
     } catch (CertificateException e) {
-      throw new IllegalArgumentException("cannot parse " + file + ": " + e.getClass().getSimpleName(), e);
+      throw new IllegalArgumentException(
+          "cannot parse " + file + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   /**
-   * The private key in a PEM file: PKCS#8, or a traditional {@code BEGIN EC/RSA PRIVATE KEY}. The reason for a
-   * failure never quotes the file, which is a secret.
+   * The private key in a PEM file: PKCS#8, or a traditional {@code BEGIN EC/RSA PRIVATE KEY}. The
+   * reason for a failure never quotes the file, which is a secret.
    *
-   * @throws IllegalArgumentException naming the file, when it cannot be read or holds no unencrypted key
+   * @throws IllegalArgumentException naming the file, when it cannot be read or holds no
+   *     unencrypted key
    */
   public static PrivateKey readPrivateKey(Path file) {
     Object object = readFirst(file);
-    PrivateKeyInfo info = object instanceof PrivateKeyInfo key ? key
-        : object instanceof PEMKeyPair pair ? pair.getPrivateKeyInfo() : null;
+    PrivateKeyInfo info =
+        object instanceof PrivateKeyInfo key
+            ? key
+            : object instanceof PEMKeyPair pair ? pair.getPrivateKeyInfo() : null;
     if (info == null) {
       throw new IllegalArgumentException(file + " holds no unencrypted PEM private key");
     }
     try {
       return new JcaPEMKeyConverter().getPrivateKey(info);
     } catch (IOException e) {
-      throw new IllegalArgumentException("cannot parse the key in " + file + ": " + e.getClass().getSimpleName(), e);
+      throw new IllegalArgumentException(
+          "cannot parse the key in " + file + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   private static Object readFirst(Path file) {
     try (Reader reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
-         PEMParser parser = new PEMParser(reader)) {
+        PEMParser parser = new PEMParser(reader)) {
       return parser.readObject();
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("cannot read " + file + ": " + e.getClass().getSimpleName(), e);
+      throw new IllegalArgumentException(
+          "cannot read " + file + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   private static String encode(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n"
+    return "-----BEGIN "
+        + type
+        + "-----\n"
         + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 }

@@ -10,9 +10,9 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Writes PEM files the way readers that re-read them (the control plane's TLS reloading, the SDK, Envoy's SDS) need:
- * to a temporary file first, then moved into place, so a reader never sees half a file; a private key is
- * owner-only (0600) from the moment it exists, a certificate 0644.
+ * Writes PEM files the way readers that re-read them (the control plane's TLS reloading, the SDK,
+ * Envoy's SDS) need: to a temporary file first, then moved into place, so a reader never sees half
+ * a file; a private key is owner-only (0600) from the moment it exists, a certificate 0644.
  */
 final class PemFiles {
 
@@ -28,21 +28,23 @@ final class PemFiles {
     }
   }
 
-  private PemFiles() {
-  }
+  private PemFiles() {}
 
   static void write(Path file, String content, Access access) {
     Path parent = file.toAbsolutePath().getParent();
     Path temporary = null;
     try {
-      // Files.createTempFile makes the file owner-only on POSIX: a key is never readable by others, not even for a
+      // Files.createTempFile makes the file owner-only on POSIX: a key is never readable by others,
+      // not even for a
       // moment.
       temporary = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
       Files.writeString(temporary, content, StandardCharsets.US_ASCII);
       if (posix(parent)) {
-        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString(access.permissions));
+        Files.setPosixFilePermissions(
+            temporary, PosixFilePermissions.fromString(access.permissions));
       }
-      Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(
+          temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       deleteQuietly(temporary);
       throw new UncheckedIOException("cannot write " + file, e);

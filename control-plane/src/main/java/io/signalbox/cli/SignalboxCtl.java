@@ -12,9 +12,9 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.TlsChannelCredentials;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.admin.v1.AdminGrpc;
 import io.signalbox.admin.v1.DiffSnapshotsRequest;
@@ -70,23 +70,40 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code signalboxctl}: the operator's command line for the admin API. Tables for people, {@code -o json} (or
- * {@code yaml}) for scripts.
+ * {@code signalboxctl}: the operator's command line for the admin API. Tables for people, {@code -o
+ * json} (or {@code yaml}) for scripts.
  *
- * <p>Exit codes: 0 done; 1 the control plane refused or failed the request (NOT_FOUND, INVALID_ARGUMENT, ...);
- * 2 the command line is wrong; 3 the admin API cannot be reached.
+ * <p>Exit codes: 0 done; 1 the control plane refused or failed the request (NOT_FOUND,
+ * INVALID_ARGUMENT, ...); 2 the command line is wrong; 3 the admin API cannot be reached.
  */
-@Command(name = "signalboxctl", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+    name = "signalboxctl",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
     versionProvider = SignalboxCtl.Version.class,
     description = "Inspect and operate a Signalbox control plane through its admin API.",
     subcommands = {
-        SignalboxCtl.Proxies.class, SignalboxCtl.Snapshot.class, SignalboxCtl.Services.class,
-        SignalboxCtl.Routes.class, SignalboxCtl.History.class, SignalboxCtl.Diff.class, SignalboxCtl.Drain.class,
-        SignalboxCtl.Undrain.class, SignalboxCtl.Evict.class, SignalboxCtl.Release.class, SignalboxCtl.Pause.class,
-        SignalboxCtl.Resume.class, CommandLine.HelpCommand.class},
+      SignalboxCtl.Proxies.class,
+      SignalboxCtl.Snapshot.class,
+      SignalboxCtl.Services.class,
+      SignalboxCtl.Routes.class,
+      SignalboxCtl.History.class,
+      SignalboxCtl.Diff.class,
+      SignalboxCtl.Drain.class,
+      SignalboxCtl.Undrain.class,
+      SignalboxCtl.Evict.class,
+      SignalboxCtl.Release.class,
+      SignalboxCtl.Pause.class,
+      SignalboxCtl.Resume.class,
+      CommandLine.HelpCommand.class
+    },
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:done", "1:the control plane refused or failed the request", "2:wrong command line",
-        "3:the admin API is unreachable"})
+    exitCodeList = {
+      "0:done",
+      "1:the control plane refused or failed the request",
+      "2:wrong command line",
+      "3:the admin API is unreachable"
+    })
 public final class SignalboxCtl implements Callable<Integer> {
 
   public static final int EXIT_OK = 0;
@@ -97,43 +114,74 @@ public final class SignalboxCtl implements Callable<Integer> {
   static final String DEFAULT_ADMIN = "127.0.0.1:18001";
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-      .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-      .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
-  private static final JsonFormat.Printer PROTO_JSON = JsonFormat.printer().includingDefaultValueFields();
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          new YAMLFactory()
+              .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+              .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+  private static final JsonFormat.Printer PROTO_JSON =
+      JsonFormat.printer().includingDefaultValueFields();
 
-  enum Format { table, json, yaml }
+  enum Format {
+    table,
+    json,
+    yaml
+  }
 
-  @Option(names = "--admin", paramLabel = "HOST:PORT", scope = ScopeType.INHERIT,
-      defaultValue = "${env:SIGNALBOX_ADMIN:-" + DEFAULT_ADMIN + "}", converter = AdminAddressConverter.class,
+  @Option(
+      names = "--admin",
+      paramLabel = "HOST:PORT",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:SIGNALBOX_ADMIN:-" + DEFAULT_ADMIN + "}",
+      converter = AdminAddressConverter.class,
       description = "Admin API address (env SIGNALBOX_ADMIN). Default: ${DEFAULT-VALUE}")
   AdminAddress admin;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", scope = ScopeType.INHERIT, defaultValue = "table",
+  @Option(
+      names = {"-o", "--output"},
+      paramLabel = "FORMAT",
+      scope = ScopeType.INHERIT,
+      defaultValue = "table",
       description = "Output: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}")
   Format output;
 
-  @Option(names = "--timeout", paramLabel = "DURATION", scope = ScopeType.INHERIT, defaultValue = "5s",
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      scope = ScopeType.INHERIT,
+      defaultValue = "5s",
       converter = SignalboxMain.DurationConverter.class,
       description = "How long to wait for the control plane. Default: ${DEFAULT-VALUE}")
   Duration timeout;
 
-  @Option(names = "--cert", paramLabel = "FILE", scope = ScopeType.INHERIT,
+  @Option(
+      names = "--cert",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
       defaultValue = "${env:SIGNALBOX_CERT}",
-      description = "PEM client certificate for a control plane that runs mutual TLS (env SIGNALBOX_CERT); its "
-          + "identity needs an admin role in the access policy")
+      description =
+          "PEM client certificate for a control plane that runs mutual TLS (env SIGNALBOX_CERT); its "
+              + "identity needs an admin role in the access policy")
   Path cert;
 
-  @Option(names = "--key", paramLabel = "FILE", scope = ScopeType.INHERIT, defaultValue = "${env:SIGNALBOX_KEY}",
+  @Option(
+      names = "--key",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:SIGNALBOX_KEY}",
       description = "PEM private key of --cert (env SIGNALBOX_KEY)")
   Path key;
 
-  @Option(names = "--ca", paramLabel = "FILE", scope = ScopeType.INHERIT, defaultValue = "${env:SIGNALBOX_CA}",
-      description = "PEM CA bundle the control plane's certificate must chain to (env SIGNALBOX_CA)")
+  @Option(
+      names = "--ca",
+      paramLabel = "FILE",
+      scope = ScopeType.INHERIT,
+      defaultValue = "${env:SIGNALBOX_CA}",
+      description =
+          "PEM CA bundle the control plane's certificate must chain to (env SIGNALBOX_CA)")
   Path ca;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
@@ -155,18 +203,26 @@ public final class SignalboxCtl implements Callable<Integer> {
     return EXIT_USAGE;
   }
 
-  private static int handleFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+  private static int handleFailure(
+      Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
     PrintWriter err = commandLine.getErr();
     SignalboxCtl root = rootOf(commandLine);
     if (e instanceof StatusRuntimeException failure) {
       Status status = failure.getStatus();
-      if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+      if (status.getCode() == Status.Code.UNAVAILABLE
+          || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
         // "io exception" says less than the cause it wraps ("Connection refused: ...").
-        String detail = status.getCause() != null && status.getCause().getMessage() != null
-            ? status.getCause().getMessage() : status.getDescription();
-        err.println("signalboxctl: cannot reach the Signalbox admin API at " + root.admin + " ("
-            + status.getCode() + (detail == null ? "" : ": " + detail)
-            + "). Is the control plane running, and is --admin (or SIGNALBOX_ADMIN) right?");
+        String detail =
+            status.getCause() != null && status.getCause().getMessage() != null
+                ? status.getCause().getMessage()
+                : status.getDescription();
+        err.println(
+            "signalboxctl: cannot reach the Signalbox admin API at "
+                + root.admin
+                + " ("
+                + status.getCode()
+                + (detail == null ? "" : ": " + detail)
+                + "). Is the control plane running, and is --admin (or SIGNALBOX_ADMIN) right?");
         err.flush();
         return EXIT_UNREACHABLE;
       }
@@ -189,17 +245,20 @@ public final class SignalboxCtl implements Callable<Integer> {
 
   /** Opens a channel, runs one call with the deadline, and closes the channel. */
   <T> T call(Function<AdminGrpc.AdminBlockingStub, T> request) {
-    ManagedChannel channel = NettyChannelBuilder.forAddress(admin.host(), admin.port(), credentials()).build();
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress(admin.host(), admin.port(), credentials()).build();
     try {
-      return request.apply(AdminGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(),
-          TimeUnit.MILLISECONDS));
+      return request.apply(
+          AdminGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS));
     } finally {
       channel.shutdownNow();
     }
   }
 
   /**
-   * Mutual TLS when --cert, --key and --ca are given (or their environment variables), plaintext when none is.
+   * Mutual TLS when --cert, --key and --ca are given (or their environment variables), plaintext
+   * when none is.
    *
    * @throws CommandLine.ParameterException when only some are given or a file cannot be read
    */
@@ -208,7 +267,8 @@ public final class SignalboxCtl implements Callable<Integer> {
       return InsecureChannelCredentials.create();
     }
     if (cert == null || key == null || ca == null) {
-      throw new CommandLine.ParameterException(spec.commandLine(),
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
           "mutual TLS needs all three of --cert, --key and --ca (or SIGNALBOX_CERT, SIGNALBOX_KEY, SIGNALBOX_CA)");
     }
     try {
@@ -218,8 +278,16 @@ public final class SignalboxCtl implements Callable<Integer> {
           .build();
     } catch (IOException | RuntimeException e) {
       // The reason and the file names only: never a key's contents.
-      throw new CommandLine.ParameterException(spec.commandLine(), "cannot load the client certificate " + cert
-          + ", its key " + key + " or the CA bundle " + ca + ": " + e.getClass().getSimpleName());
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "cannot load the client certificate "
+              + cert
+              + ", its key "
+              + key
+              + " or the CA bundle "
+              + ca
+              + ": "
+              + e.getClass().getSimpleName());
     }
   }
 
@@ -230,7 +298,8 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
     try {
       printTree(out, JSON.readTree(PROTO_JSON.print(message)));
-    } catch (InvalidProtocolBufferException | com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (InvalidProtocolBufferException
+        | com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException("cannot print the response", e);
     }
     return true;
@@ -253,55 +322,87 @@ public final class SignalboxCtl implements Callable<Integer> {
 
   /** Base of every command: the root's options, and the output stream. */
   abstract static class AdminCommand implements Callable<Integer> {
-    @ParentCommand
-    SignalboxCtl root;
+    @ParentCommand SignalboxCtl root;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     PrintWriter out() {
       return spec.commandLine().getOut();
     }
   }
 
-  @Command(name = "proxies", mixinStandardHelpOptions = true,
-      description = "Connected Envoys: version per resource type sent and acknowledged, NACKs, sync status.")
+  @Command(
+      name = "proxies",
+      mixinStandardHelpOptions = true,
+      description =
+          "Connected Envoys: version per resource type sent and acknowledged, NACKs, sync status.")
   static final class Proxies extends AdminCommand {
     @Option(names = "--group", description = "Only Envoys of this node group.")
     String group = "";
 
     @Override
     public Integer call() {
-      ListProxiesResponse response = root.call(admin -> admin.listProxies(
-          ListProxiesRequest.newBuilder().setGroup(group).build()));
+      ListProxiesResponse response =
+          root.call(
+              admin -> admin.listProxies(ListProxiesRequest.newBuilder().setGroup(group).build()));
       if (root.printStructured(out(), response)) {
         return EXIT_OK;
       }
       PrintWriter out = out();
       printPushState(out, response.getPushes(), false);
-      Table table = new Table("NODE", "GROUP", "ENVOY", "XDS", "STATUS", "CONNECTED", "LISTENERS", "ROUTES",
-          "CLUSTERS", "ENDPOINTS", "SECRETS");
+      Table table =
+          new Table(
+              "NODE",
+              "GROUP",
+              "ENVOY",
+              "XDS",
+              "STATUS",
+              "CONNECTED",
+              "LISTENERS",
+              "ROUTES",
+              "CLUSTERS",
+              "ENDPOINTS",
+              "SECRETS");
       List<String> nacks = new ArrayList<>();
       for (Proxy proxy : response.getProxiesList()) {
         Map<String, ResourceTypeStatus> types = new java.util.HashMap<>();
         proxy.getTypesList().forEach(type -> types.put(type.getType(), type));
-        table.row(proxy.getNodeId(), proxy.getGroup(), proxy.getEnvoyVersion(),
-            proxy.getXdsMode().name().toLowerCase(Locale.ROOT), proxy.getStatus().name(),
-            Formats.ago(proxy.getConnectedSince()), typeCell(types.get("listeners")), typeCell(types.get("routes")),
-            typeCell(types.get("clusters")), typeCell(types.get("endpoints")), typeCell(types.get("secrets")));
+        table.row(
+            proxy.getNodeId(),
+            proxy.getGroup(),
+            proxy.getEnvoyVersion(),
+            proxy.getXdsMode().name().toLowerCase(Locale.ROOT),
+            proxy.getStatus().name(),
+            Formats.ago(proxy.getConnectedSince()),
+            typeCell(types.get("listeners")),
+            typeCell(types.get("routes")),
+            typeCell(types.get("clusters")),
+            typeCell(types.get("endpoints")),
+            typeCell(types.get("secrets")));
         for (ResourceTypeStatus type : proxy.getTypesList()) {
-          // A rejection stays listed after Envoy accepted a later version (e.g. once the registration that caused
+          // A rejection stays listed after Envoy accepted a later version (e.g. once the
+          // registration that caused
           // it was quarantined), so that a short-lived one is not missed.
           if (type.hasLastNack()) {
-            nacks.add(proxy.getNodeId() + " rejected " + type.getType() + " " + Formats.version(
-                type.getLastNack().getVersion()) + " " + Formats.ago(type.getLastNack().getAt())
-                + (type.getStatus() == SyncStatus.NACKED ? "" : ", runs " + Formats.version(type.getVersionAcked())
-                    + " now") + ": " + type.getLastNack().getErrorDetail());
+            nacks.add(
+                proxy.getNodeId()
+                    + " rejected "
+                    + type.getType()
+                    + " "
+                    + Formats.version(type.getLastNack().getVersion())
+                    + " "
+                    + Formats.ago(type.getLastNack().getAt())
+                    + (type.getStatus() == SyncStatus.NACKED
+                        ? ""
+                        : ", runs " + Formats.version(type.getVersionAcked()) + " now")
+                    + ": "
+                    + type.getLastNack().getErrorDetail());
           }
         }
       }
       if (table.isEmpty()) {
-        out.println("No Envoy is connected" + (group.isEmpty() ? "." : " in group '" + group + "'."));
+        out.println(
+            "No Envoy is connected" + (group.isEmpty() ? "." : " in group '" + group + "'."));
       } else {
         table.print(out);
       }
@@ -318,7 +419,8 @@ public final class SignalboxCtl implements Callable<Integer> {
       if (type == null) {
         return "-";
       }
-      String acked = type.getVersionAcked().isEmpty() ? "none" : Formats.version(type.getVersionAcked());
+      String acked =
+          type.getVersionAcked().isEmpty() ? "none" : Formats.version(type.getVersionAcked());
       return switch (type.getStatus()) {
         case SYNCED -> acked;
         case STALE -> acked + " (sent " + Formats.version(type.getVersionSent()) + ")";
@@ -328,14 +430,21 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "snapshot", mixinStandardHelpOptions = true,
-      description = "The resources a node or node group is sent (private keys redacted). As a table: type, name "
-          + "and version of each; -o json or -o yaml for the resources themselves.")
+  @Command(
+      name = "snapshot",
+      mixinStandardHelpOptions = true,
+      description =
+          "The resources a node or node group is sent (private keys redacted). As a table: type, name "
+              + "and version of each; -o json or -o yaml for the resources themselves.")
   static final class Snapshot extends AdminCommand {
-    @Parameters(paramLabel = "NODE|GROUP", description = "A connected node id, or else a node group.")
+    @Parameters(
+        paramLabel = "NODE|GROUP",
+        description = "A connected node id, or else a node group.")
     String target;
 
-    @Option(names = "--type", description = "Only this type: listeners, routes, clusters, endpoints, secrets.")
+    @Option(
+        names = "--type",
+        description = "Only this type: listeners, routes, clusters, endpoints, secrets.")
     String type = "";
 
     @Option(names = "--name", description = "Only the resource of this name.")
@@ -346,27 +455,42 @@ public final class SignalboxCtl implements Callable<Integer> {
       GetSnapshotResponse response = fetch();
       PrintWriter out = out();
       if (root.output != Format.table) {
-        ObjectNode tree = JSON.createObjectNode().put("group", response.getGroup())
-            .put("version", response.getVersion());
+        ObjectNode tree =
+            JSON.createObjectNode()
+                .put("group", response.getGroup())
+                .put("version", response.getVersion());
         ObjectNode typeVersions = tree.putObject("typeVersions");
         new java.util.TreeMap<>(response.getTypeVersionsMap()).forEach(typeVersions::put);
         ArrayNode resources = tree.putArray("resources");
-        response.getResourcesList().forEach(resource -> {
-          ObjectNode entry = resources.addObject().put("type", resource.getType()).put("name", resource.getName())
-              .put("version", resource.getVersion());
-          try {
-            entry.set("resource", JSON.readTree(resource.getJson()));
-          } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
+        response
+            .getResourcesList()
+            .forEach(
+                resource -> {
+                  ObjectNode entry =
+                      resources
+                          .addObject()
+                          .put("type", resource.getType())
+                          .put("name", resource.getName())
+                          .put("version", resource.getVersion());
+                  try {
+                    entry.set("resource", JSON.readTree(resource.getJson()));
+                  } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                });
         root.printTree(out, tree);
         return EXIT_OK;
       }
-      out.println("group " + response.getGroup() + ", snapshot " + response.getVersion() + "; type versions: "
-          + response.getTypeVersionsMap().entrySet().stream().sorted(Map.Entry.comparingByKey())
-              .map(e -> e.getKey() + " " + Formats.version(e.getValue()))
-              .collect(java.util.stream.Collectors.joining(", ")));
+      out.println(
+          "group "
+              + response.getGroup()
+              + ", snapshot "
+              + response.getVersion()
+              + "; type versions: "
+              + response.getTypeVersionsMap().entrySet().stream()
+                  .sorted(Map.Entry.comparingByKey())
+                  .map(e -> e.getKey() + " " + Formats.version(e.getValue()))
+                  .collect(java.util.stream.Collectors.joining(", ")));
       Table table = new Table("TYPE", "NAME", "VERSION");
       response.getResourcesList().forEach(r -> table.row(r.getType(), r.getName(), r.getVersion()));
       table.print(out);
@@ -375,7 +499,8 @@ public final class SignalboxCtl implements Callable<Integer> {
 
     /** As a node first; a name that is no connected node is tried as a group. */
     private GetSnapshotResponse fetch() {
-      GetSnapshotRequest.Builder request = GetSnapshotRequest.newBuilder().setType(type).setName(name);
+      GetSnapshotRequest.Builder request =
+          GetSnapshotRequest.newBuilder().setType(type).setName(name);
       try {
         return root.call(admin -> admin.getSnapshot(request.clone().setNodeId(target).build()));
       } catch (StatusRuntimeException e) {
@@ -389,40 +514,75 @@ public final class SignalboxCtl implements Callable<Integer> {
       } catch (StatusRuntimeException e) {
         if (e.getStatus().getCode() == Status.Code.NOT_FOUND
             && String.valueOf(e.getStatus().getDescription()).startsWith("group ")) {
-          throw Status.NOT_FOUND.withDescription("'" + target + "' is neither a connected node nor a known group ("
-              + e.getStatus().getDescription() + ")").asRuntimeException();
+          throw Status.NOT_FOUND
+              .withDescription(
+                  "'"
+                      + target
+                      + "' is neither a connected node nor a known group ("
+                      + e.getStatus().getDescription()
+                      + ")")
+              .asRuntimeException();
         }
         throw e;
       }
     }
   }
 
-  @Command(name = "services", mixinStandardHelpOptions = true,
+  @Command(
+      name = "services",
+      mixinStandardHelpOptions = true,
       description = "Registered services and their instances: state, address, lease time left.")
   static final class Services extends AdminCommand {
     @Override
     public Integer call() {
-      ListServicesResponse response = root.call(admin -> admin.listServices(ListServicesRequest.getDefaultInstance()));
+      ListServicesResponse response =
+          root.call(admin -> admin.listServices(ListServicesRequest.getDefaultInstance()));
       if (root.printStructured(out(), response)) {
         return EXIT_OK;
       }
-      Table table = new Table("SERVICE", "STATUS", "INSTANCE", "ADDRESS", "ZONE", "WEIGHT", "STATE", "LEASE LEFT",
-          "ROUTES");
+      Table table =
+          new Table(
+              "SERVICE",
+              "STATUS",
+              "INSTANCE",
+              "ADDRESS",
+              "ZONE",
+              "WEIGHT",
+              "STATE",
+              "LEASE LEFT",
+              "ROUTES");
       List<String> reasons = new ArrayList<>();
       for (Service service : response.getServicesList()) {
         String status = service.getStatus().name();
         if (!service.getStatusReason().isEmpty()) {
           // Envoy's errors are long: below the table, not in it.
-          reasons.add(service.getName() + " " + status + (service.hasStatusSince() ? " since "
-              + Formats.ago(service.getStatusSince()) : "") + ": " + service.getStatusReason());
+          reasons.add(
+              service.getName()
+                  + " "
+                  + status
+                  + (service.hasStatusSince()
+                      ? " since " + Formats.ago(service.getStatusSince())
+                      : "")
+                  + ": "
+                  + service.getStatusReason());
         }
         for (Instance instance : service.getInstancesList()) {
-          String state = instance.getState().name()
-              + (instance.hasEvictAt() ? " (evict " + Formats.in(instance.getEvictAt()) + ")" : "");
-          table.row(service.getName(), status, instance.getId(),
-              instance.getHost().equals(instance.getAddress()) ? instance.getAddress() + ":" + instance.getPort()
+          String state =
+              instance.getState().name()
+                  + (instance.hasEvictAt()
+                      ? " (evict " + Formats.in(instance.getEvictAt()) + ")"
+                      : "");
+          table.row(
+              service.getName(),
+              status,
+              instance.getId(),
+              instance.getHost().equals(instance.getAddress())
+                  ? instance.getAddress() + ":" + instance.getPort()
                   : instance.getHost() + " (" + instance.getAddress() + "):" + instance.getPort(),
-              instance.getZone(), instance.getWeight(), state, Formats.duration(instance.getLeaseRemaining()),
+              instance.getZone(),
+              instance.getWeight(),
+              state,
+              Formats.duration(instance.getLeaseRemaining()),
               service.getRoutesCount());
         }
       }
@@ -440,26 +600,33 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "routes", mixinStandardHelpOptions = true,
-      description = "Every route with its owner and the policies in force (registration's own, else the "
-          + "operator's default).")
+  @Command(
+      name = "routes",
+      mixinStandardHelpOptions = true,
+      description =
+          "Every route with its owner and the policies in force (registration's own, else the "
+              + "operator's default).")
   static final class Routes extends AdminCommand {
     @Option(names = "--service", description = "Only routes of this service.")
     String service = "";
 
     @Override
     public Integer call() {
-      ListServicesResponse response = root.call(admin -> admin.listServices(ListServicesRequest.getDefaultInstance()));
-      List<Route> routes = response.getServicesList().stream()
-          .filter(s -> service.isEmpty() || s.getName().equals(service))
-          .flatMap(s -> s.getRoutesList().stream()).toList();
+      ListServicesResponse response =
+          root.call(admin -> admin.listServices(ListServicesRequest.getDefaultInstance()));
+      List<Route> routes =
+          response.getServicesList().stream()
+              .filter(s -> service.isEmpty() || s.getName().equals(service))
+              .flatMap(s -> s.getRoutesList().stream())
+              .toList();
       if (root.output != Format.table) {
         ObjectNode tree = JSON.createObjectNode();
         ArrayNode list = tree.putArray("routes");
         for (Route route : routes) {
           try {
             list.add(JSON.readTree(PROTO_JSON.print(route)));
-          } catch (InvalidProtocolBufferException | com.fasterxml.jackson.core.JsonProcessingException e) {
+          } catch (InvalidProtocolBufferException
+              | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot print the response", e);
           }
         }
@@ -467,11 +634,23 @@ public final class SignalboxCtl implements Callable<Integer> {
         return EXIT_OK;
       }
       Table table = new Table("OWNER", "MATCH", "HOSTS", "AUTH", "RATE LIMIT");
-      routes.forEach(route -> table.row(route.getOwner(), route.getMatch()
-              + (route.getPrefixRewrite().isEmpty() ? "" : " rewrite " + route.getPrefixRewrite()),
-          route.getHostsCount() == 0 ? "*" : String.join(",", route.getHostsList()), auth(route), rateLimit(route)));
+      routes.forEach(
+          route ->
+              table.row(
+                  route.getOwner(),
+                  route.getMatch()
+                      + (route.getPrefixRewrite().isEmpty()
+                          ? ""
+                          : " rewrite " + route.getPrefixRewrite()),
+                  route.getHostsCount() == 0 ? "*" : String.join(",", route.getHostsList()),
+                  auth(route),
+                  rateLimit(route)));
       if (table.isEmpty()) {
-        out().println(service.isEmpty() ? "No route is registered." : "Service '" + service + "' has no routes.");
+        out()
+            .println(
+                service.isEmpty()
+                    ? "No route is registered."
+                    : "Service '" + service + "' has no routes.");
       } else {
         table.print(out());
       }
@@ -490,8 +669,15 @@ public final class SignalboxCtl implements Callable<Integer> {
       if (route.getAuth().getRequiredScopesCount() > 0) {
         text.append(" scopes=").append(String.join(",", route.getAuth().getRequiredScopesList()));
       }
-      route.getAuth().getRequiredClaimsList().forEach(claim -> text.append(" ").append(claim.getName()).append("=")
-          .append(String.join("|", claim.getValuesList())));
+      route
+          .getAuth()
+          .getRequiredClaimsList()
+          .forEach(
+              claim ->
+                  text.append(" ")
+                      .append(claim.getName())
+                      .append("=")
+                      .append(String.join("|", claim.getValuesList())));
       return text + source(route.getAuthSource());
     }
 
@@ -500,9 +686,13 @@ public final class SignalboxCtl implements Callable<Integer> {
         return "none";
       }
       RateLimitPolicy limit = route.getRateLimit();
-      StringBuilder text = new StringBuilder().append(limit.getRequests()).append('/')
-          .append(limit.getUnit().name().toLowerCase(Locale.ROOT)).append(' ')
-          .append(limit.getScope().name().toLowerCase(Locale.ROOT));
+      StringBuilder text =
+          new StringBuilder()
+              .append(limit.getRequests())
+              .append('/')
+              .append(limit.getUnit().name().toLowerCase(Locale.ROOT))
+              .append(' ')
+              .append(limit.getScope().name().toLowerCase(Locale.ROOT));
       if (limit.getPerClientIp()) {
         text.append(" per client IP");
       }
@@ -517,35 +707,52 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "history", mixinStandardHelpOptions = true,
-      description = "Published snapshot versions, newest first: what each changed and which services caused it.")
+  @Command(
+      name = "history",
+      mixinStandardHelpOptions = true,
+      description =
+          "Published snapshot versions, newest first: what each changed and which services caused it.")
   static final class History extends AdminCommand {
-    @Option(names = {"-n", "--limit"}, description = "At most this many entries. Default: ${DEFAULT-VALUE}")
+    @Option(
+        names = {"-n", "--limit"},
+        description = "At most this many entries. Default: ${DEFAULT-VALUE}")
     int limit = 20;
 
     @Override
     public Integer call() {
       if (limit < 1) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be at least 1, was " + limit);
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--limit must be at least 1, was " + limit);
       }
-      HistoryResponse response = root.call(admin -> admin.history(HistoryRequest.newBuilder().setLimit(limit)
-          .build()));
+      HistoryResponse response =
+          root.call(admin -> admin.history(HistoryRequest.newBuilder().setLimit(limit).build()));
       if (root.printStructured(out(), response)) {
         return EXIT_OK;
       }
       Table table = new Table("VERSION", "PUBLISHED", "CAUSE", "CHANGES");
       for (HistoryEntry entry : response.getEntriesList()) {
         List<String> causes = new ArrayList<>();
-        entry.getServicesList().forEach(change -> causes.add(change.getService() + " "
-            + change.getKind().name().toLowerCase(Locale.ROOT)
-            + (change.getChangedBy().isEmpty() ? "" : " (" + change.getChangedBy() + ")")));
+        entry
+            .getServicesList()
+            .forEach(
+                change ->
+                    causes.add(
+                        change.getService()
+                            + " "
+                            + change.getKind().name().toLowerCase(Locale.ROOT)
+                            + (change.getChangedBy().isEmpty()
+                                ? ""
+                                : " (" + change.getChangedBy() + ")")));
         if (entry.getSettingsChanged()) {
           causes.add("settings");
         }
         if (entry.getInitial()) {
           causes.add("start");
         }
-        table.row(entry.getVersion(), Formats.ago(entry.getPublishedAt()), String.join(", ", causes),
+        table.row(
+            entry.getVersion(),
+            Formats.ago(entry.getPublishedAt()),
+            String.join(", ", causes),
             Formats.changes(entry.getChangesList()));
       }
       if (table.isEmpty()) {
@@ -558,9 +765,12 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "diff", mixinStandardHelpOptions = true,
-      description = "Resource names added, removed and modified between two snapshot versions of the history "
-          + "(a unique prefix of at least 4 characters will do).")
+  @Command(
+      name = "diff",
+      mixinStandardHelpOptions = true,
+      description =
+          "Resource names added, removed and modified between two snapshot versions of the history "
+              + "(a unique prefix of at least 4 characters will do).")
   static final class Diff extends AdminCommand {
     @Parameters(index = "0", paramLabel = "FROM")
     String from;
@@ -568,13 +778,22 @@ public final class SignalboxCtl implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "TO")
     String to;
 
-    @Option(names = "--group", description = "A node group (all groups are currently sent the same snapshots).")
+    @Option(
+        names = "--group",
+        description = "A node group (all groups are currently sent the same snapshots).")
     String group = "";
 
     @Override
     public Integer call() {
-      DiffSnapshotsResponse response = root.call(admin -> admin.diffSnapshots(DiffSnapshotsRequest.newBuilder()
-          .setGroup(group).setFromVersion(from).setToVersion(to).build()));
+      DiffSnapshotsResponse response =
+          root.call(
+              admin ->
+                  admin.diffSnapshots(
+                      DiffSnapshotsRequest.newBuilder()
+                          .setGroup(group)
+                          .setFromVersion(from)
+                          .setToVersion(to)
+                          .build()));
       if (root.printStructured(out(), response)) {
         return EXIT_OK;
       }
@@ -594,10 +813,14 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "drain", mixinStandardHelpOptions = true,
-      description = {"Takes an instance out of load balancing: its endpoint leaves EDS at once (Envoy finishes "
-          + "requests in flight), its lease stays, and it stays out for as long as that lease lives.",
-          "Envoy rejects an endpoint weight of 0, so draining removes the endpoint rather than weighting it 0."})
+  @Command(
+      name = "drain",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Takes an instance out of load balancing: its endpoint leaves EDS at once (Envoy finishes "
+            + "requests in flight), its lease stays, and it stays out for as long as that lease lives.",
+        "Envoy rejects an endpoint weight of 0, so draining removes the endpoint rather than weighting it 0."
+      })
   static final class Drain extends AdminCommand {
     @Parameters(index = "0", paramLabel = "SERVICE")
     String service;
@@ -605,29 +828,42 @@ public final class SignalboxCtl implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "INSTANCE")
     String instance;
 
-    @Option(names = "--evict-after", paramLabel = "DURATION", converter = SignalboxMain.DurationConverter.class,
-        description = "Also deregister the instance this long after draining (unless undrained meanwhile). An "
-            + "SDK-managed instance whose process still runs registers again after that.")
+    @Option(
+        names = "--evict-after",
+        paramLabel = "DURATION",
+        converter = SignalboxMain.DurationConverter.class,
+        description =
+            "Also deregister the instance this long after draining (unless undrained meanwhile). An "
+                + "SDK-managed instance whose process still runs registers again after that.")
     Duration evictAfter;
 
     @Override
     public Integer call() {
-      DrainInstanceRequest.Builder request = DrainInstanceRequest.newBuilder().setService(service)
-          .setInstanceId(instance);
+      DrainInstanceRequest.Builder request =
+          DrainInstanceRequest.newBuilder().setService(service).setInstanceId(instance);
       if (evictAfter != null) {
         request.setEvictAfter(com.google.protobuf.util.Durations.fromNanos(evictAfter.toNanos()));
       }
       Instance drained = root.call(admin -> admin.drainInstance(request.build()));
       if (!root.printStructured(out(), drained)) {
-        out().println("drained " + service + "/" + instance
-            + (drained.hasEvictAt() ? "; evicting it " + Formats.in(drained.getEvictAt()) : ""));
+        out()
+            .println(
+                "drained "
+                    + service
+                    + "/"
+                    + instance
+                    + (drained.hasEvictAt()
+                        ? "; evicting it " + Formats.in(drained.getEvictAt())
+                        : ""));
         out().flush();
       }
       return EXIT_OK;
     }
   }
 
-  @Command(name = "undrain", mixinStandardHelpOptions = true,
+  @Command(
+      name = "undrain",
+      mixinStandardHelpOptions = true,
       description = "Puts a drained instance back into load balancing.")
   static final class Undrain extends AdminCommand {
     @Parameters(index = "0", paramLabel = "SERVICE")
@@ -638,8 +874,14 @@ public final class SignalboxCtl implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      Instance serving = root.call(admin -> admin.undrainInstance(UndrainInstanceRequest.newBuilder()
-          .setService(service).setInstanceId(instance).build()));
+      Instance serving =
+          root.call(
+              admin ->
+                  admin.undrainInstance(
+                      UndrainInstanceRequest.newBuilder()
+                          .setService(service)
+                          .setInstanceId(instance)
+                          .build()));
       if (!root.printStructured(out(), serving)) {
         out().println("undrained " + service + "/" + instance);
         out().flush();
@@ -648,56 +890,89 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "evict", mixinStandardHelpOptions = true,
-      description = {"Deregisters one instance, or every instance of a service, in one step.",
-          "An SDK-managed instance whose process still runs registers again; stop the process (or drain it)."})
+  @Command(
+      name = "evict",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Deregisters one instance, or every instance of a service, in one step.",
+        "An SDK-managed instance whose process still runs registers again; stop the process (or drain it)."
+      })
   static final class Evict extends AdminCommand {
     @Parameters(index = "0", paramLabel = "SERVICE")
     String service;
 
-    @Parameters(index = "1", paramLabel = "INSTANCE", arity = "0..1", description = "Default: every instance.")
+    @Parameters(
+        index = "1",
+        paramLabel = "INSTANCE",
+        arity = "0..1",
+        description = "Default: every instance.")
     String instance;
 
     @Override
     public Integer call() {
-      EvictResponse response = root.call(admin -> admin.evict(EvictRequest.newBuilder().setService(service)
-          .setInstanceId(instance == null ? "" : instance).build()));
+      EvictResponse response =
+          root.call(
+              admin ->
+                  admin.evict(
+                      EvictRequest.newBuilder()
+                          .setService(service)
+                          .setInstanceId(instance == null ? "" : instance)
+                          .build()));
       if (!root.printStructured(out(), response)) {
-        out().println("evicted " + service + ": " + String.join(", ", response.getInstanceIdsList()));
+        out()
+            .println(
+                "evicted " + service + ": " + String.join(", ", response.getInstanceIdsList()));
         out().flush();
       }
       return EXIT_OK;
     }
   }
 
-  @Command(name = "release", mixinStandardHelpOptions = true,
-      description = {"Serves a quarantined service again (Envoy rejected its configuration).",
-          "If Envoy still rejects it, it is quarantined again."})
+  @Command(
+      name = "release",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Serves a quarantined service again (Envoy rejected its configuration).",
+        "If Envoy still rejects it, it is quarantined again."
+      })
   static final class Release extends AdminCommand {
     @Parameters(index = "0", paramLabel = "SERVICE")
     String service;
 
     @Override
     public Integer call() {
-      Service released = root.call(admin -> admin.releaseQuarantine(ReleaseQuarantineRequest.newBuilder()
-          .setService(service).build()));
+      Service released =
+          root.call(
+              admin ->
+                  admin.releaseQuarantine(
+                      ReleaseQuarantineRequest.newBuilder().setService(service).build()));
       if (!root.printStructured(out(), released)) {
-        out().println(released.getStatus() == RegistrationStatus.ACTIVE
-            ? service + " is ACTIVE: Envoy is sent its configuration"
-            : service + " is " + released.getStatus().name() + ": " + released.getStatusReason());
+        out()
+            .println(
+                released.getStatus() == RegistrationStatus.ACTIVE
+                    ? service + " is ACTIVE: Envoy is sent its configuration"
+                    : service
+                        + " is "
+                        + released.getStatus().name()
+                        + ": "
+                        + released.getStatusReason());
         out().flush();
       }
       return EXIT_OK;
     }
   }
 
-  @Command(name = "pause", mixinStandardHelpOptions = true,
-      description = "Stops pushing configuration: Envoys keep what they have; registrations are still accepted "
-          + "and reach Envoy on resume.")
+  @Command(
+      name = "pause",
+      mixinStandardHelpOptions = true,
+      description =
+          "Stops pushing configuration: Envoys keep what they have; registrations are still accepted "
+              + "and reach Envoy on resume.")
   static final class Pause extends AdminCommand {
     @Override
     public Integer call() {
-      PushState state = root.call(admin -> admin.pausePushes(PausePushesRequest.getDefaultInstance()));
+      PushState state =
+          root.call(admin -> admin.pausePushes(PausePushesRequest.getDefaultInstance()));
       if (!root.printStructured(out(), state)) {
         printPushState(out(), state, true);
       }
@@ -705,12 +980,16 @@ public final class SignalboxCtl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "resume", mixinStandardHelpOptions = true,
-      description = "Pushes configuration again, starting with everything that changed while paused.")
+  @Command(
+      name = "resume",
+      mixinStandardHelpOptions = true,
+      description =
+          "Pushes configuration again, starting with everything that changed while paused.")
   static final class Resume extends AdminCommand {
     @Override
     public Integer call() {
-      PushState state = root.call(admin -> admin.resumePushes(ResumePushesRequest.getDefaultInstance()));
+      PushState state =
+          root.call(admin -> admin.resumePushes(ResumePushesRequest.getDefaultInstance()));
       if (!root.printStructured(out(), state)) {
         printPushState(out(), state, true);
       }
@@ -720,9 +999,14 @@ public final class SignalboxCtl implements Callable<Integer> {
 
   static void printPushState(PrintWriter out, PushState state, boolean always) {
     if (state.getPaused()) {
-      out.println("pushes PAUSED since " + Formats.ago(state.getPausedSince()) + "; Envoys are sent "
-          + Formats.orNone(state.getPublishedVersion())
-          + (state.getChangesPending() ? "; changes are waiting" : "; nothing has changed since"));
+      out.println(
+          "pushes PAUSED since "
+              + Formats.ago(state.getPausedSince())
+              + "; Envoys are sent "
+              + Formats.orNone(state.getPublishedVersion())
+              + (state.getChangesPending()
+                  ? "; changes are waiting"
+                  : "; nothing has changed since"));
     } else if (always) {
       out.println("pushes running; Envoys are sent " + Formats.orNone(state.getPublishedVersion()));
     }
@@ -731,8 +1015,7 @@ public final class SignalboxCtl implements Callable<Integer> {
 
   /** Text for tables. */
   static final class Formats {
-    private Formats() {
-    }
+    private Formats() {}
 
     static String version(String version) {
       return version.isEmpty() ? "none" : version.length() > 8 ? version.substring(0, 8) : version;
@@ -757,7 +1040,9 @@ public final class SignalboxCtl implements Callable<Integer> {
     static String duration(Duration duration) {
       long seconds = Math.max(0, duration.toSeconds());
       if (seconds < 60) {
-        return duration.isNegative() ? "0s" : seconds == 0 ? duration.toMillis() / 100 / 10.0 + "s" : seconds + "s";
+        return duration.isNegative()
+            ? "0s"
+            : seconds == 0 ? duration.toMillis() / 100 / 10.0 + "s" : seconds + "s";
       }
       if (seconds < 3600) {
         return seconds / 60 + "m" + (seconds % 60 == 0 ? "" : seconds % 60 + "s");
@@ -765,7 +1050,9 @@ public final class SignalboxCtl implements Callable<Integer> {
       if (seconds < 86400) {
         return seconds / 3600 + "h" + (seconds % 3600 / 60 == 0 ? "" : seconds % 3600 / 60 + "m");
       }
-      return seconds / 86400 + "d" + (seconds % 86400 / 3600 == 0 ? "" : seconds % 86400 / 3600 + "h");
+      return seconds / 86400
+          + "d"
+          + (seconds % 86400 / 3600 == 0 ? "" : seconds % 86400 / 3600 + "h");
     }
 
     static String changes(List<ResourceChanges> changes) {
@@ -823,7 +1110,8 @@ public final class SignalboxCtl implements Callable<Integer> {
       try {
         port = Integer.parseInt(value.substring(colon + 1));
       } catch (NumberFormatException e) {
-        throw new CommandLine.TypeConversionException("'" + value + "' is not HOST:PORT (port is not a number)");
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is not HOST:PORT (port is not a number)");
       }
       if (port < 1 || port > 65535) {
         throw new CommandLine.TypeConversionException("'" + value + "': port must be 1-65535");

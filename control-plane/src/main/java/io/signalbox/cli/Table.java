@@ -5,7 +5,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Columns aligned for people: a header row, then rows, two spaces between columns, no trailing blanks. */
+/**
+ * Columns aligned for people: a header row, then rows, two spaces between columns, no trailing
+ * blanks.
+ */
 final class Table {
 
   private final List<String> headers;
@@ -17,10 +20,13 @@ final class Table {
 
   Table row(Object... cells) {
     if (cells.length != headers.size()) {
-      throw new IllegalArgumentException("expected " + headers.size() + " cells, got " + Arrays.toString(cells));
+      throw new IllegalArgumentException(
+          "expected " + headers.size() + " cells, got " + Arrays.toString(cells));
     }
-    rows.add(Arrays.stream(cells).map(cell -> cell == null || cell.toString().isEmpty() ? "-" : cell.toString())
-        .toList());
+    rows.add(
+        Arrays.stream(cells)
+            .map(cell -> cell == null || cell.toString().isEmpty() ? "-" : cell.toString())
+            .toList());
     return this;
   }
 

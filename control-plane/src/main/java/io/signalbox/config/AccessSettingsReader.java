@@ -10,24 +10,33 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** Checks the {@code access:} section of the settings file and builds the {@link AccessPolicy}; errors name fields. */
+/**
+ * Checks the {@code access:} section of the settings file and builds the {@link AccessPolicy};
+ * errors name fields.
+ */
 final class AccessSettingsReader {
 
   private static final Pattern SERVICE = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
-  private static final Pattern TRUST_DOMAIN = Pattern.compile("[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?");
+  private static final Pattern TRUST_DOMAIN =
+      Pattern.compile("[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?");
+
   /** A node group is Envoy's {@code node.cluster}: printable, short. */
   private static final Pattern GROUP = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-  private static final Pattern HOST = Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
 
-  private AccessSettingsReader() {
-  }
+  private static final Pattern HOST =
+      Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
+
+  private AccessSettingsReader() {}
 
   static AccessPolicy read(SettingsFileFormat.Access format) {
     if (format == null) {
       return AccessPolicy.DEFAULT;
     }
-    String trustDomain = format.trustDomain == null ? AccessPolicy.DEFAULT_TRUST_DOMAIN : format.trustDomain;
-    check(TRUST_DOMAIN.matcher(trustDomain).matches(), "access.trustDomain",
+    String trustDomain =
+        format.trustDomain == null ? AccessPolicy.DEFAULT_TRUST_DOMAIN : format.trustDomain;
+    check(
+        TRUST_DOMAIN.matcher(trustDomain).matches(),
+        "access.trustDomain",
         "'" + trustDomain + "' is not a trust domain (lowercase DNS name, e.g. corp.example.com)");
     List<AccessPolicy.RegistrantRule> registrants = new ArrayList<>();
     for (int i = 0; i < format.registrants.size(); i++) {
@@ -36,11 +45,14 @@ final class AccessSettingsReader {
       check(!rule.services.isEmpty(), field + ".services", "name at least one service (or \"*\")");
       for (int s = 0; s < rule.services.size(); s++) {
         String service = rule.services.get(s);
-        check(service != null && (service.equals("*") || SERVICE.matcher(service).matches()),
-            field + ".services[" + s + "]", "'" + service + "' is not a service name");
+        check(
+            service != null && (service.equals("*") || SERVICE.matcher(service).matches()),
+            field + ".services[" + s + "]",
+            "'" + service + "' is not a service name");
       }
-      registrants.add(new AccessPolicy.RegistrantRule(identity(field + ".identity", rule.identity),
-          Set.copyOf(rule.services)));
+      registrants.add(
+          new AccessPolicy.RegistrantRule(
+              identity(field + ".identity", rule.identity), Set.copyOf(rule.services)));
     }
     List<AccessPolicy.ServiceGrant> grants = new ArrayList<>();
     Set<String> granted = new HashSet<>();
@@ -54,43 +66,67 @@ final class AccessSettingsReader {
       check(!rule.groups.isEmpty(), field + ".groups", "name at least one node group (or \"*\")");
       for (int g = 0; g < rule.groups.size(); g++) {
         String group = rule.groups.get(g);
-        check(group != null && (group.equals("*") || GROUP.matcher(group).matches()), field + ".groups[" + g + "]",
+        check(
+            group != null && (group.equals("*") || GROUP.matcher(group).matches()),
+            field + ".groups[" + g + "]",
             "'" + group + "' is not a node group (1-128 of letters, digits, '.', '_', ':', '-')");
       }
-      envoys.add(new AccessPolicy.EnvoyRule(identity(field + ".identity", rule.identity), Set.copyOf(rule.groups)));
+      envoys.add(
+          new AccessPolicy.EnvoyRule(
+              identity(field + ".identity", rule.identity), Set.copyOf(rule.groups)));
     }
     List<AccessPolicy.OperatorRule> operators = new ArrayList<>();
     for (int i = 0; i < format.operators.size(); i++) {
       String field = "access.operators[" + i + "]";
       SettingsFileFormat.Operator rule = format.operators.get(i);
-      operators.add(new AccessPolicy.OperatorRule(identity(field + ".identity", rule.identity),
-          role(field + ".role", rule.role)));
+      operators.add(
+          new AccessPolicy.OperatorRule(
+              identity(field + ".identity", rule.identity), role(field + ".role", rule.role)));
     }
-    return new AccessPolicy(trustDomain, registrants, AccessPolicy.grantsByService(grants), envoys, operators);
+    return new AccessPolicy(
+        trustDomain, registrants, AccessPolicy.grantsByService(grants), envoys, operators);
   }
 
-  private static AccessPolicy.ServiceGrant grant(String field, SettingsFileFormat.ServiceGrant format,
-                                                 Set<String> granted) {
-    check(format.service != null && SERVICE.matcher(format.service).matches(), field + ".service",
+  private static AccessPolicy.ServiceGrant grant(
+      String field, SettingsFileFormat.ServiceGrant format, Set<String> granted) {
+    check(
+        format.service != null && SERVICE.matcher(format.service).matches(),
+        field + ".service",
         "'" + format.service + "' is not a service name");
-    check(granted.add(format.service), field + ".service", "'" + format.service + "' has a grant already");
+    check(
+        granted.add(format.service),
+        field + ".service",
+        "'" + format.service + "' has a grant already");
     List<String> hosts = format.hosts == null ? List.of("*") : format.hosts;
-    check(!hosts.isEmpty(), field + ".hosts", "name at least one host (\"*\" for routes without hosts)");
+    check(
+        !hosts.isEmpty(),
+        field + ".hosts",
+        "name at least one host (\"*\" for routes without hosts)");
     for (int h = 0; h < hosts.size(); h++) {
       String host = hosts.get(h);
-      check(host != null && (host.equals("*") || HOST.matcher(host.toLowerCase(Locale.ROOT)).matches()),
-          field + ".hosts[" + h + "]", "'" + host + "' is not a host name (e.g. api.example.com, *.example.com, *)");
+      check(
+          host != null
+              && (host.equals("*") || HOST.matcher(host.toLowerCase(Locale.ROOT)).matches()),
+          field + ".hosts[" + h + "]",
+          "'" + host + "' is not a host name (e.g. api.example.com, *.example.com, *)");
     }
     List<String> prefixes = format.pathPrefixes == null ? List.of("/") : format.pathPrefixes;
-    check(!prefixes.isEmpty(), field + ".pathPrefixes", "name at least one path prefix (\"/\" for any path)");
+    check(
+        !prefixes.isEmpty(),
+        field + ".pathPrefixes",
+        "name at least one path prefix (\"/\" for any path)");
     for (int p = 0; p < prefixes.size(); p++) {
       String prefix = prefixes.get(p);
-      check(prefix != null && prefix.startsWith("/") && prefix.length() <= 1024
+      check(
+          prefix != null
+              && prefix.startsWith("/")
+              && prefix.length() <= 1024
               && prefix.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '?' && c != '#'),
-          field + ".pathPrefixes[" + p + "]", "'" + prefix + "' is not a path prefix (it begins with '/')");
+          field + ".pathPrefixes[" + p + "]",
+          "'" + prefix + "' is not a path prefix (it begins with '/')");
     }
-    return new AccessPolicy.ServiceGrant(format.service,
-        hosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList(), prefixes);
+    return new AccessPolicy.ServiceGrant(
+        format.service, hosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList(), prefixes);
   }
 
   private static IdentityPattern identity(String field, String value) {
@@ -108,7 +144,8 @@ final class AccessSettingsReader {
         return role;
       }
     }
-    throw new InvalidSettingsException(field + ": '" + value + "' is not a role (viewer or operator)");
+    throw new InvalidSettingsException(
+        field + ": '" + value + "' is not a role (viewer or operator)");
   }
 
   private static void check(boolean condition, String field, String message) {

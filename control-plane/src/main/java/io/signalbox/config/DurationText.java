@@ -11,8 +11,7 @@ public final class DurationText {
 
   private static final Pattern SHORT = Pattern.compile("(\\d+)(ms|s|m|h)");
 
-  private DurationText() {
-  }
+  private DurationText() {}
 
   /**
    * Parses "500ms", "10s", "5m", "1h" or ISO-8601 "PT10S".
@@ -34,7 +33,8 @@ public final class DurationText {
     try {
       return Duration.parse(value.toUpperCase(Locale.ROOT));
     } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("'" + text + "' is not a duration such as 500ms, 10s or 5m", e);
+      throw new IllegalArgumentException(
+          "'" + text + "' is not a duration such as 500ms, 10s or 5m", e);
     }
   }
 }

@@ -9,20 +9,26 @@ import java.util.Objects;
  *
  * @param maxRoutesPerService routes one registration may declare
  * @param maxRequestHeadersKb Envoy rejects requests with larger headers (431)
- * @param upstreamConnectTimeout how long Envoy waits to connect to an instance before trying another
- * @param maxRegexProgramSize the largest RE2 program a registered regex may compile to: Envoy's own limit
- *     ({@code re2.max_program_size.error_level}, 100 unless its runtime says otherwise), so that Envoy never refuses
- *     a registration Signalbox accepted
+ * @param upstreamConnectTimeout how long Envoy waits to connect to an instance before trying
+ *     another
+ * @param maxRegexProgramSize the largest RE2 program a registered regex may compile to: Envoy's own
+ *     limit ({@code re2.max_program_size.error_level}, 100 unless its runtime says otherwise), so
+ *     that Envoy never refuses a registration Signalbox accepted
  * @param registry how much of the registry callers may take
  */
-public record GatewayLimits(int maxRoutesPerService, int maxRequestHeadersKb, Duration upstreamConnectTimeout,
-                            int maxRegexProgramSize, RegistryQuotas registry) {
+public record GatewayLimits(
+    int maxRoutesPerService,
+    int maxRequestHeadersKb,
+    Duration upstreamConnectTimeout,
+    int maxRegexProgramSize,
+    RegistryQuotas registry) {
 
   /** Envoy's default {@code re2.max_program_size.error_level}. */
   public static final int ENVOY_MAX_REGEX_PROGRAM_SIZE = 100;
 
-  public static final GatewayLimits DEFAULT = new GatewayLimits(100, 60, Duration.ofSeconds(1),
-      ENVOY_MAX_REGEX_PROGRAM_SIZE, RegistryQuotas.DEFAULT);
+  public static final GatewayLimits DEFAULT =
+      new GatewayLimits(
+          100, 60, Duration.ofSeconds(1), ENVOY_MAX_REGEX_PROGRAM_SIZE, RegistryQuotas.DEFAULT);
 
   public GatewayLimits {
     Objects.requireNonNull(upstreamConnectTimeout, "upstreamConnectTimeout");

@@ -1,8 +1,8 @@
 package io.signalbox.config;
 
-import io.signalbox.security.AccessPolicy;
 import io.signalbox.registry.RegistrationRules;
 import io.signalbox.registry.UpstreamAddressPolicy;
+import io.signalbox.security.AccessPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,26 +15,36 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
- * What the operator decides about the gateway, as opposed to what services register. Immutable; a reload builds a
- * new value and the pipeline translates the registry again with it.
+ * What the operator decides about the gateway, as opposed to what services register. Immutable; a
+ * reload builds a new value and the pipeline translates the registry again with it.
  *
  * @param listeners in the order the operator declared them
- * @param certificates in the order declared; the first is the default for clients without a matching SNI name
+ * @param certificates in the order declared; the first is the default for clients without a
+ *     matching SNI name
  * @param jwtProviders by name
- * @param upstreams where registered instances may point (loopback, link-local and Envoy's admin port are refused
- *     unless allowed)
- * @param access who may register which services, fetch which node groups and use the admin API; not an input of
- *     translation (the translator ignores it), but loaded and reloaded with the rest of the operator's settings
+ * @param upstreams where registered instances may point (loopback, link-local and Envoy's admin
+ *     port are refused unless allowed)
+ * @param access who may register which services, fetch which node groups and use the admin API; not
+ *     an input of translation (the translator ignores it), but loaded and reloaded with the rest of
+ *     the operator's settings
  */
-public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec> certificates,
-                              SortedMap<String, JwtProviderSpec> jwtProviders, PolicyDefaults defaults,
-                              GatewayLimits limits, RateLimitServiceSpec rateLimitService,
-                              AccessPolicy access, UpstreamAddressPolicy upstreams) {
+public record GatewaySettings(
+    List<ListenerSpec> listeners,
+    List<CertificateSpec> certificates,
+    SortedMap<String, JwtProviderSpec> jwtProviders,
+    PolicyDefaults defaults,
+    GatewayLimits limits,
+    RateLimitServiceSpec rateLimitService,
+    AccessPolicy access,
+    UpstreamAddressPolicy upstreams) {
 
   /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
   public static final String DEFAULT_LISTENER = "http";
 
-  /** One plaintext listener on 0.0.0.0:10000, no certificates, no JWT providers, no default policies. */
+  /**
+   * One plaintext listener on 0.0.0.0:10000, no certificates, no JWT providers, no default
+   * policies.
+   */
   public static final GatewaySettings DEFAULT = plaintext("0.0.0.0", 10000);
 
   public GatewaySettings {
@@ -56,7 +66,10 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     return Optional.ofNullable(jwtProviders.get(name));
   }
 
-  /** What the settings in force allow a registration, read anew for each registration (settings reload). */
+  /**
+   * What the settings in force allow a registration, read anew for each registration (settings
+   * reload).
+   */
   public static RegistrationRules registrationRules(Supplier<GatewaySettings> current) {
     return new RegistrationRules() {
       @Override
@@ -94,7 +107,11 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     listeners.forEach(builder::listener);
     certificates.forEach(builder::certificate);
     jwtProviders.values().forEach(builder::jwtProvider);
-    return builder.defaults(defaults).limits(limits).rateLimitService(rateLimitService).access(access)
+    return builder
+        .defaults(defaults)
+        .limits(limits)
+        .rateLimitService(rateLimitService)
+        .access(access)
         .upstreams(upstreams);
   }
 
@@ -156,8 +173,15 @@ public record GatewaySettings(List<ListenerSpec> listeners, List<CertificateSpec
     }
 
     public GatewaySettings build() {
-      return new GatewaySettings(List.copyOf(listeners.values()), certificates, new TreeMap<>(jwtProviders),
-          defaults, limits, rateLimitService, access, upstreams);
+      return new GatewaySettings(
+          List.copyOf(listeners.values()),
+          certificates,
+          new TreeMap<>(jwtProviders),
+          defaults,
+          limits,
+          rateLimitService,
+          access,
+          upstreams);
     }
   }
 }

@@ -1,6 +1,5 @@
 package io.signalbox.config;
 
-import io.signalbox.security.SecretValue;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -18,11 +17,12 @@ import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.registry.Cidr;
-import io.signalbox.registry.UpstreamAddressPolicy;
 import io.signalbox.registry.InvalidFieldException;
 import io.signalbox.registry.PolicyValidator;
+import io.signalbox.registry.UpstreamAddressPolicy;
 import io.signalbox.registry.v1.AuthPolicy;
 import io.signalbox.registry.v1.RateLimitPolicy;
+import io.signalbox.security.SecretValue;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -42,27 +42,31 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Reads a gateway settings file: YAML in, {@link GatewaySettings} out, or an {@link InvalidSettingsException} that
- * names the line or field. Files the settings refer to (certificates, keys, JWKS) are read too, relative to the
- * settings file's directory, so the result is a complete value and the translator never touches the disk.
+ * Reads a gateway settings file: YAML in, {@link GatewaySettings} out, or an {@link
+ * InvalidSettingsException} that names the line or field. Files the settings refer to
+ * (certificates, keys, JWKS) are read too, relative to the settings file's directory, so the result
+ * is a complete value and the translator never touches the disk.
  */
 public final class GatewaySettingsLoader {
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory())
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?");
+
   /** Envoy's own ceiling for max_request_headers_kb. */
   private static final int MAX_REQUEST_HEADERS_KB = 8192;
+
   /** Beyond this even an estimate-checked regex costs noticeable CPU per registration. */
   static final int MAX_REGEX_PROGRAM_SIZE = 10_000;
+
   static final int MAX_QUOTA = 1_000_000;
   private static final long MIN_COUNTER_MEMORY = 1L << 10;
   private static final long MAX_COUNTER_MEMORY = 16L << 30;
 
-  private GatewaySettingsLoader() {
-  }
+  private GatewaySettingsLoader() {}
 
   /** The settings in {@code file}, and the files it refers to, as they are now. */
   public static Loaded load(Path file) {
@@ -70,7 +74,8 @@ public final class GatewaySettingsLoader {
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new InvalidSettingsException("cannot read gateway settings file " + file + ": " + e.getMessage(), e);
+      throw new InvalidSettingsException(
+          "cannot read gateway settings file " + file + ": " + e.getMessage(), e);
     }
     Path base = file.toAbsolutePath().getParent();
     Set<Path> referenced = new LinkedHashSet<>();
@@ -97,11 +102,16 @@ public final class GatewaySettingsLoader {
   private static GatewaySettings parse(String yaml, Path base, Set<Path> referenced) {
     SettingsFileFormat format;
     try {
-      format = yaml.isBlank() ? new SettingsFileFormat() : YAML.readValue(yaml, SettingsFileFormat.class);
+      format =
+          yaml.isBlank()
+              ? new SettingsFileFormat()
+              : YAML.readValue(yaml, SettingsFileFormat.class);
     } catch (JsonMappingException e) {
-      throw new InvalidSettingsException(where(e.getLocation()) + path(e) + ": " + e.getOriginalMessage(), e);
+      throw new InvalidSettingsException(
+          where(e.getLocation()) + path(e) + ": " + e.getOriginalMessage(), e);
     } catch (JsonProcessingException e) {
-      throw new InvalidSettingsException(where(e.getLocation()) + "not valid YAML: " + e.getOriginalMessage(), e);
+      throw new InvalidSettingsException(
+          where(e.getLocation()) + "not valid YAML: " + e.getOriginalMessage(), e);
     }
     if (format == null) {
       format = new SettingsFileFormat();
@@ -111,7 +121,8 @@ public final class GatewaySettingsLoader {
 
   private static String where(JsonLocation location) {
     return location == null || location.getLineNr() < 1
-        ? "" : "line " + location.getLineNr() + ", column " + location.getColumnNr() + ": ";
+        ? ""
+        : "line " + location.getLineNr() + ", column " + location.getColumnNr() + ": ";
   }
 
   private static String path(JsonMappingException e) {
@@ -138,45 +149,72 @@ public final class GatewaySettingsLoader {
 
     GatewaySettings read(SettingsFileFormat format) {
       GatewaySettings.Builder settings = GatewaySettings.builder();
-      List<SettingsFileFormat.Listener> listeners = format.listeners == null
-          ? List.of(defaultListener()) : format.listeners;
+      List<SettingsFileFormat.Listener> listeners =
+          format.listeners == null ? List.of(defaultListener()) : format.listeners;
       check(!listeners.isEmpty(), "listeners", "at least one listener is required");
       Set<String> names = new HashSet<>();
       Set<String> ports = new HashSet<>();
       boolean anyHttps = false;
       for (int i = 0; i < listeners.size(); i++) {
         ListenerSpec listener = listener("listeners[" + i + "]", listeners.get(i));
-        check(names.add(listener.name()), "listeners[" + i + "].name", "'" + listener.name() + "' is used twice");
-        check(ports.add(listener.address() + ":" + listener.port()), "listeners[" + i + "].port",
+        check(
+            names.add(listener.name()),
+            "listeners[" + i + "].name",
+            "'" + listener.name() + "' is used twice");
+        check(
+            ports.add(listener.address() + ":" + listener.port()),
+            "listeners[" + i + "].port",
             listener.port() + " is used by another listener");
         anyHttps |= listener.protocol() == ListenerSpec.Protocol.HTTPS;
         settings.listener(listener);
       }
       for (int i = 0; i < listeners.size(); i++) {
-        check(!listeners.get(i).redirectToHttps || anyHttps, "listeners[" + i + "].redirectToHttps",
+        check(
+            !listeners.get(i).redirectToHttps || anyHttps,
+            "listeners[" + i + "].redirectToHttps",
             "there is no https listener to redirect to");
       }
       Set<String> certificateNames = new HashSet<>();
       java.util.Map<String, String> certificateByHost = new java.util.HashMap<>();
       for (int i = 0; i < format.certificates.size(); i++) {
-        CertificateSpec certificate = certificate("certificates[" + i + "]", format.certificates.get(i));
-        check(certificateNames.add(certificate.name()), "certificates[" + i + "].name",
+        CertificateSpec certificate =
+            certificate("certificates[" + i + "]", format.certificates.get(i));
+        check(
+            certificateNames.add(certificate.name()),
+            "certificates[" + i + "].name",
             "'" + certificate.name() + "' is used twice");
-        // SNI picks one certificate per name; Envoy rejects a listener whose filter chains share a server name.
+        // SNI picks one certificate per name; Envoy rejects a listener whose filter chains share a
+        // server name.
         for (int h = 0; h < certificate.hosts().size(); h++) {
-          String other = certificateByHost.putIfAbsent(certificate.hosts().get(h), certificate.name());
-          check(other == null, "certificates[" + i + "].hosts[" + h + "]",
-              "'" + certificate.hosts().get(h) + "' is already served by certificate '" + other + "'");
+          String other =
+              certificateByHost.putIfAbsent(certificate.hosts().get(h), certificate.name());
+          check(
+              other == null,
+              "certificates[" + i + "].hosts[" + h + "]",
+              "'"
+                  + certificate.hosts().get(h)
+                  + "' is already served by certificate '"
+                  + other
+                  + "'");
         }
         settings.certificate(certificate);
       }
-      check(!anyHttps || !certificateNames.isEmpty(), "certificates",
+      check(
+          !anyHttps || !certificateNames.isEmpty(),
+          "certificates",
           "an https listener needs at least one certificate");
       Set<String> providers = new HashSet<>();
       for (int i = 0; i < format.jwtProviders.size(); i++) {
-        JwtProviderSpec provider = JwtProviderReader.read("jwtProviders[" + i + "]", format.jwtProviders.get(i),
-            this::file, GatewaySettingsLoader::readFile);
-        check(providers.add(provider.name()), "jwtProviders[" + i + "].name", "'" + provider.name() + "' is used twice");
+        JwtProviderSpec provider =
+            JwtProviderReader.read(
+                "jwtProviders[" + i + "]",
+                format.jwtProviders.get(i),
+                this::file,
+                GatewaySettingsLoader::readFile);
+        check(
+            providers.add(provider.name()),
+            "jwtProviders[" + i + "].name",
+            "'" + provider.name() + "' is used twice");
         settings.jwtProvider(provider);
       }
       if (format.defaults != null) {
@@ -198,11 +236,15 @@ public final class GatewaySettingsLoader {
     private static UpstreamAddressPolicy upstreams(SettingsFileFormat.Upstreams format) {
       List<Cidr> allowed = cidrs("upstreams.allowCidrs", format.allowCidrs);
       List<Cidr> denied = cidrs("upstreams.denyCidrs", format.denyCidrs);
-      List<Integer> ports = format.denyPorts == null
-          ? List.copyOf(UpstreamAddressPolicy.DEFAULT.deniedPorts()) : format.denyPorts;
+      List<Integer> ports =
+          format.denyPorts == null
+              ? List.copyOf(UpstreamAddressPolicy.DEFAULT.deniedPorts())
+              : format.denyPorts;
       for (int i = 0; i < ports.size(); i++) {
         Integer port = ports.get(i);
-        check(port != null && port >= 1 && port <= 65535, "upstreams.denyPorts[" + i + "]",
+        check(
+            port != null && port >= 1 && port <= 65535,
+            "upstreams.denyPorts[" + i + "]",
             port + " is not a port (1-65535)");
       }
       return new UpstreamAddressPolicy(allowed, denied, Set.copyOf(ports));
@@ -229,29 +271,44 @@ public final class GatewaySettingsLoader {
 
     private ListenerSpec listener(String field, SettingsFileFormat.Listener format) {
       String name = name(field + ".name", format.name);
-      check(format.address != null && InetAddresses.isInetAddress(format.address), field + ".address",
+      check(
+          format.address != null && InetAddresses.isInetAddress(format.address),
+          field + ".address",
           "'" + format.address + "' is not an IP address");
       check(format.port != null, field + ".port", "is required");
-      check(format.port >= 1 && format.port <= 65535, field + ".port", format.port + " is out of range 1-65535");
-      ListenerSpec.Protocol protocol = switch (String.valueOf(format.protocol).toLowerCase(Locale.ROOT)) {
-        case "http" -> ListenerSpec.Protocol.HTTP;
-        case "https" -> ListenerSpec.Protocol.HTTPS;
-        default -> throw new InvalidSettingsException(field + ".protocol: '" + format.protocol
-            + "' is not http or https");
-      };
-      check(!format.redirectToHttps || protocol == ListenerSpec.Protocol.HTTP, field + ".redirectToHttps",
+      check(
+          format.port >= 1 && format.port <= 65535,
+          field + ".port",
+          format.port + " is out of range 1-65535");
+      ListenerSpec.Protocol protocol =
+          switch (String.valueOf(format.protocol).toLowerCase(Locale.ROOT)) {
+            case "http" -> ListenerSpec.Protocol.HTTP;
+            case "https" -> ListenerSpec.Protocol.HTTPS;
+            default ->
+                throw new InvalidSettingsException(
+                    field + ".protocol: '" + format.protocol + "' is not http or https");
+          };
+      check(
+          !format.redirectToHttps || protocol == ListenerSpec.Protocol.HTTP,
+          field + ".redirectToHttps",
           "only a plaintext (http) listener can redirect to https");
       ListenerSpec.TlsVersion minTls = ListenerSpec.TlsVersion.TLS_1_2;
       if (format.minTlsVersion != null) {
-        check(protocol == ListenerSpec.Protocol.HTTPS, field + ".minTlsVersion", "applies only to https listeners");
-        minTls = switch (format.minTlsVersion.trim()) {
-          case "1.2", "TLSv1.2", "TLS_1_2" -> ListenerSpec.TlsVersion.TLS_1_2;
-          case "1.3", "TLSv1.3", "TLS_1_3" -> ListenerSpec.TlsVersion.TLS_1_3;
-          default -> throw new InvalidSettingsException(field + ".minTlsVersion: '" + format.minTlsVersion
-              + "' is not 1.2 or 1.3");
-        };
+        check(
+            protocol == ListenerSpec.Protocol.HTTPS,
+            field + ".minTlsVersion",
+            "applies only to https listeners");
+        minTls =
+            switch (format.minTlsVersion.trim()) {
+              case "1.2", "TLSv1.2", "TLS_1_2" -> ListenerSpec.TlsVersion.TLS_1_2;
+              case "1.3", "TLSv1.3", "TLS_1_3" -> ListenerSpec.TlsVersion.TLS_1_3;
+              default ->
+                  throw new InvalidSettingsException(
+                      field + ".minTlsVersion: '" + format.minTlsVersion + "' is not 1.2 or 1.3");
+            };
       }
-      return new ListenerSpec(name, format.address, format.port, protocol, format.redirectToHttps, minTls);
+      return new ListenerSpec(
+          name, format.address, format.port, protocol, format.redirectToHttps, minTls);
     }
 
     private CertificateSpec certificate(String field, SettingsFileFormat.Certificate format) {
@@ -260,32 +317,57 @@ public final class GatewaySettingsLoader {
       for (int i = 0; i < format.hosts.size(); i++) {
         String host = format.hosts.get(i);
         String bare = host != null && host.startsWith("*.") ? host.substring(2) : host;
-        check(bare != null && InternetDomainName.isValid(bare) && host.equals(host.toLowerCase(Locale.ROOT)),
-            field + ".hosts[" + i + "]", "'" + host + "' is not a lowercase host name or '*.' wildcard");
+        check(
+            bare != null
+                && InternetDomainName.isValid(bare)
+                && host.equals(host.toLowerCase(Locale.ROOT)),
+            field + ".hosts[" + i + "]",
+            "'" + host + "' is not a lowercase host name or '*.' wildcard");
       }
       Path certificateFile = file(field + ".certificateFile", format.certificateFile);
       Path keyFile = file(field + ".privateKeyFile", format.privateKeyFile);
       String chain = readFile(field + ".certificateFile", certificateFile);
       X509Certificate leaf;
       try {
-        var certificates = CertificateFactory.getInstance("X.509")
-            .generateCertificates(new ByteArrayInputStream(chain.getBytes(StandardCharsets.US_ASCII)));
-        check(!certificates.isEmpty(), field + ".certificateFile", certificateFile + " holds no certificate");
+        var certificates =
+            CertificateFactory.getInstance("X.509")
+                .generateCertificates(
+                    new ByteArrayInputStream(chain.getBytes(StandardCharsets.US_ASCII)));
+        check(
+            !certificates.isEmpty(),
+            field + ".certificateFile",
+            certificateFile + " holds no certificate");
         leaf = (X509Certificate) certificates.iterator().next();
       } catch (CertificateException e) {
-        throw new InvalidSettingsException(field + ".certificateFile: " + certificateFile
-            + " is not a PEM certificate: " + e.getMessage());
+        throw new InvalidSettingsException(
+            field
+                + ".certificateFile: "
+                + certificateFile
+                + " is not a PEM certificate: "
+                + e.getMessage());
       }
-      // The key itself is never echoed: only whether it looks like one, and whether it fits the certificate.
+      // The key itself is never echoed: only whether it looks like one, and whether it fits the
+      // certificate.
       String key = readFile(field + ".privateKeyFile", keyFile);
-      check(key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----"), field + ".privateKeyFile",
+      check(
+          key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----"),
+          field + ".privateKeyFile",
           keyFile + " is not a PEM private key");
-      check(CertificateKeyMatch.matches(leaf, key).orElse(true), field + ".privateKeyFile",
-          keyFile + " is not the private key of " + certificateFile + " (" + leaf.getSubjectX500Principal() + ")");
-      return new CertificateSpec(name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
+      check(
+          CertificateKeyMatch.matches(leaf, key).orElse(true),
+          field + ".privateKeyFile",
+          keyFile
+              + " is not the private key of "
+              + certificateFile
+              + " ("
+              + leaf.getSubjectX500Principal()
+              + ")");
+      return new CertificateSpec(
+          name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
     }
 
-    private static PolicyDefaults defaults(SettingsFileFormat.Defaults format, Set<String> providers) {
+    private static PolicyDefaults defaults(
+        SettingsFileFormat.Defaults format, Set<String> providers) {
       Optional<AuthRequirement> auth = Optional.empty();
       if (format.auth != null) {
         AuthPolicy proto = proto("defaults.auth", format.auth, AuthPolicy.newBuilder()).build();
@@ -293,17 +375,23 @@ public final class GatewaySettingsLoader {
       }
       Optional<RateLimit> rateLimit = Optional.empty();
       if (format.rateLimit != null) {
-        RateLimitPolicy proto = proto("defaults.rateLimit", format.rateLimit, RateLimitPolicy.newBuilder()).build();
-        rateLimit = Optional.of(policy(() -> PolicyValidator.rateLimit("defaults.rateLimit", proto)));
+        RateLimitPolicy proto =
+            proto("defaults.rateLimit", format.rateLimit, RateLimitPolicy.newBuilder()).build();
+        rateLimit =
+            Optional.of(policy(() -> PolicyValidator.rateLimit("defaults.rateLimit", proto)));
       }
       RateLimit.FailureMode failureMode = RateLimit.FailureMode.ALLOW;
       if (format.rateLimitFailureMode != null) {
-        failureMode = switch (format.rateLimitFailureMode.toLowerCase(Locale.ROOT)) {
-          case "allow" -> RateLimit.FailureMode.ALLOW;
-          case "deny" -> RateLimit.FailureMode.DENY;
-          default -> throw new InvalidSettingsException("defaults.rateLimitFailureMode: '"
-              + format.rateLimitFailureMode + "' is not allow or deny");
-        };
+        failureMode =
+            switch (format.rateLimitFailureMode.toLowerCase(Locale.ROOT)) {
+              case "allow" -> RateLimit.FailureMode.ALLOW;
+              case "deny" -> RateLimit.FailureMode.DENY;
+              default ->
+                  throw new InvalidSettingsException(
+                      "defaults.rateLimitFailureMode: '"
+                          + format.rateLimitFailureMode
+                          + "' is not allow or deny");
+            };
       }
       return new PolicyDefaults(auth, rateLimit, failureMode);
     }
@@ -328,24 +416,55 @@ public final class GatewaySettingsLoader {
 
     private static GatewayLimits limits(SettingsFileFormat.Limits format) {
       GatewayLimits defaults = GatewayLimits.DEFAULT;
-      int routes = format.maxRoutesPerService == null ? defaults.maxRoutesPerService() : format.maxRoutesPerService;
-      check(routes >= 1 && routes <= 100, "limits.maxRoutesPerService", routes + " is out of range 1-100");
-      int headers = format.maxRequestHeadersKb == null ? defaults.maxRequestHeadersKb() : format.maxRequestHeadersKb;
-      check(headers >= 1 && headers <= MAX_REQUEST_HEADERS_KB, "limits.maxRequestHeadersKb",
+      int routes =
+          format.maxRoutesPerService == null
+              ? defaults.maxRoutesPerService()
+              : format.maxRoutesPerService;
+      check(
+          routes >= 1 && routes <= 100,
+          "limits.maxRoutesPerService",
+          routes + " is out of range 1-100");
+      int headers =
+          format.maxRequestHeadersKb == null
+              ? defaults.maxRequestHeadersKb()
+              : format.maxRequestHeadersKb;
+      check(
+          headers >= 1 && headers <= MAX_REQUEST_HEADERS_KB,
+          "limits.maxRequestHeadersKb",
           headers + " is out of range 1-" + MAX_REQUEST_HEADERS_KB);
-      Duration connect = format.upstreamConnectTimeout == null ? defaults.upstreamConnectTimeout()
-          : positiveDuration("limits.upstreamConnectTimeout", format.upstreamConnectTimeout);
-      int regexProgram = format.maxRegexProgramSize == null ? defaults.maxRegexProgramSize()
-          : format.maxRegexProgramSize;
-      check(regexProgram >= 10 && regexProgram <= MAX_REGEX_PROGRAM_SIZE, "limits.maxRegexProgramSize",
+      Duration connect =
+          format.upstreamConnectTimeout == null
+              ? defaults.upstreamConnectTimeout()
+              : positiveDuration("limits.upstreamConnectTimeout", format.upstreamConnectTimeout);
+      int regexProgram =
+          format.maxRegexProgramSize == null
+              ? defaults.maxRegexProgramSize()
+              : format.maxRegexProgramSize;
+      check(
+          regexProgram >= 10 && regexProgram <= MAX_REGEX_PROGRAM_SIZE,
+          "limits.maxRegexProgramSize",
           regexProgram + " is out of range 10-" + MAX_REGEX_PROGRAM_SIZE);
       RegistryQuotas quotas = defaults.registry();
-      return new GatewayLimits(routes, headers, connect, regexProgram, new RegistryQuotas(
-          quota("limits.maxServices", format.maxServices, quotas.maxServices()),
-          quota("limits.maxInstancesPerService", format.maxInstancesPerService, quotas.maxInstancesPerService()),
-          quota("limits.maxServicesPerIdentity", format.maxServicesPerIdentity, quotas.maxServicesPerIdentity()),
-          quota("limits.maxInstancesPerIdentity", format.maxInstancesPerIdentity, quotas.maxInstancesPerIdentity()),
-          quota("limits.maxHosts", format.maxHosts, quotas.maxHosts())));
+      return new GatewayLimits(
+          routes,
+          headers,
+          connect,
+          regexProgram,
+          new RegistryQuotas(
+              quota("limits.maxServices", format.maxServices, quotas.maxServices()),
+              quota(
+                  "limits.maxInstancesPerService",
+                  format.maxInstancesPerService,
+                  quotas.maxInstancesPerService()),
+              quota(
+                  "limits.maxServicesPerIdentity",
+                  format.maxServicesPerIdentity,
+                  quotas.maxServicesPerIdentity()),
+              quota(
+                  "limits.maxInstancesPerIdentity",
+                  format.maxInstancesPerIdentity,
+                  quotas.maxInstancesPerIdentity()),
+              quota("limits.maxHosts", format.maxHosts, quotas.maxHosts())));
     }
 
     private static int quota(String field, Integer configured, int fallback) {
@@ -354,20 +473,27 @@ public final class GatewaySettingsLoader {
       return value;
     }
 
-    private static RateLimitServiceSpec rateLimitService(SettingsFileFormat.RateLimitService format) {
+    private static RateLimitServiceSpec rateLimitService(
+        SettingsFileFormat.RateLimitService format) {
       Optional<RateLimitServiceSpec.HostAndPort> address = Optional.empty();
       if (format.address != null) {
         try {
           HostAndPort parsed = HostAndPort.fromString(format.address);
-          check(parsed.hasPort(), "rateLimitService.address", "'" + format.address + "' needs a port");
-          address = Optional.of(new RateLimitServiceSpec.HostAndPort(parsed.getHost(), parsed.getPort()));
+          check(
+              parsed.hasPort(),
+              "rateLimitService.address",
+              "'" + format.address + "' needs a port");
+          address =
+              Optional.of(new RateLimitServiceSpec.HostAndPort(parsed.getHost(), parsed.getPort()));
         } catch (IllegalArgumentException e) {
-          throw new InvalidSettingsException("rateLimitService.address: '" + format.address
-              + "' is not host:port");
+          throw new InvalidSettingsException(
+              "rateLimitService.address: '" + format.address + "' is not host:port");
         }
       }
-      Duration timeout = format.timeout == null ? RateLimitServiceSpec.BUILT_IN.timeout()
-          : positiveDuration("rateLimitService.timeout", format.timeout);
+      Duration timeout =
+          format.timeout == null
+              ? RateLimitServiceSpec.BUILT_IN.timeout()
+              : positiveDuration("rateLimitService.timeout", format.timeout);
       long counterMemory = RateLimitServiceSpec.DEFAULT_COUNTER_MEMORY_BYTES;
       if (format.counterMemory != null) {
         try {
@@ -375,8 +501,10 @@ public final class GatewaySettingsLoader {
         } catch (IllegalArgumentException e) {
           throw new InvalidSettingsException("rateLimitService.counterMemory: " + e.getMessage());
         }
-        check(counterMemory >= MIN_COUNTER_MEMORY && counterMemory <= MAX_COUNTER_MEMORY,
-            "rateLimitService.counterMemory", format.counterMemory + " is out of range 1KiB-16GiB");
+        check(
+            counterMemory >= MIN_COUNTER_MEMORY && counterMemory <= MAX_COUNTER_MEMORY,
+            "rateLimitService.counterMemory",
+            format.counterMemory + " is out of range 1KiB-16GiB");
       }
       return new RateLimitServiceSpec(address, timeout, counterMemory);
     }
@@ -384,7 +512,10 @@ public final class GatewaySettingsLoader {
     private Path file(String field, String path) {
       check(path != null && !path.isBlank(), field, "is required");
       Path resolved = base.resolve(path).normalize();
-      check(Files.isRegularFile(resolved) && Files.isReadable(resolved), field, resolved + " is not a readable file");
+      check(
+          Files.isRegularFile(resolved) && Files.isReadable(resolved),
+          field,
+          resolved + " is not a readable file");
       referenced.add(resolved);
       return resolved;
     }
@@ -393,7 +524,9 @@ public final class GatewaySettingsLoader {
   // Shared by the readers of the file's sections.
 
   static String name(String field, String name) {
-    check(name != null && NAME.matcher(name).matches(), field,
+    check(
+        name != null && NAME.matcher(name).matches(),
+        field,
         "'" + name + "' must be 1-63 lowercase letters, digits, '-' and '_'");
     return name;
   }
@@ -402,7 +535,8 @@ public final class GatewaySettingsLoader {
     try {
       return Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new InvalidSettingsException(field + ": cannot read " + file + ": " + e.getMessage(), e);
+      throw new InvalidSettingsException(
+          field + ": cannot read " + file + ": " + e.getMessage(), e);
     }
   }
 

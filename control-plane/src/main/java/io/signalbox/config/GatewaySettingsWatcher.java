@@ -17,13 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads the settings file when it, or a file it names (certificate, key, JWKS), changes, and hands valid new
- * settings on. An invalid file is rejected as a whole and the last good settings stay in force.
+ * Reloads the settings file when it, or a file it names (certificate, key, JWKS), changes, and
+ * hands valid new settings on. An invalid file is rejected as a whole and the last good settings
+ * stay in force.
  *
- * <p>Files are polled and compared by content rather than watched with inotify: Kubernetes swaps mounted
- * ConfigMaps and Secrets through symlink renames that file watches miss, and polling a few small files is cheap.
- * A change is applied only once the files have stayed the same for one poll, so a certificate and its key
- * replaced one after the other are never loaded as a mismatched pair.
+ * <p>Files are polled and compared by content rather than watched with inotify: Kubernetes swaps
+ * mounted ConfigMaps and Secrets through symlink renames that file watches miss, and polling a few
+ * small files is cheap. A change is applied only once the files have stayed the same for one poll,
+ * so a certificate and its key replaced one after the other are never loaded as a mismatched pair.
  */
 public final class GatewaySettingsWatcher implements AutoCloseable {
 
@@ -39,35 +40,43 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
   private String appliedFingerprint;
   private String pendingFingerprint;
 
-  private GatewaySettingsWatcher(Path file, GatewaySettingsLoader.Loaded initial, Duration interval,
-                                 Consumer<GatewaySettings> onChange, SignalboxMetrics metrics) {
+  private GatewaySettingsWatcher(
+      Path file,
+      GatewaySettingsLoader.Loaded initial,
+      Duration interval,
+      Consumer<GatewaySettings> onChange,
+      SignalboxMetrics metrics) {
     this.metrics = metrics;
     this.file = file;
     this.onChange = onChange;
     this.current = initial.settings();
     this.watched = initial.files();
     this.appliedFingerprint = fingerprint(file, watched);
-    this.poller = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "signalbox-settings-watcher");
-      thread.setDaemon(true);
-      return thread;
-    });
-    poller.scheduleWithFixedDelay(this::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    this.poller =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "signalbox-settings-watcher");
+              thread.setDaemon(true);
+              return thread;
+            });
+    poller.scheduleWithFixedDelay(
+        this::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /**
    * Loads {@code file} now, and then watches it every {@code interval}.
    *
-   * @throws InvalidSettingsException when the file is invalid at startup: the control plane must not start with
-   *     settings other than the operator's
+   * @throws InvalidSettingsException when the file is invalid at startup: the control plane must
+   *     not start with settings other than the operator's
    */
-  public static GatewaySettingsWatcher start(Path file, Duration interval, Consumer<GatewaySettings> onChange) {
+  public static GatewaySettingsWatcher start(
+      Path file, Duration interval, Consumer<GatewaySettings> onChange) {
     return start(file, interval, onChange, SignalboxMetrics.noop());
   }
 
   /** As {@link #start(Path, Duration, Consumer)}, counting each reload in {@code metrics}. */
-  public static GatewaySettingsWatcher start(Path file, Duration interval, Consumer<GatewaySettings> onChange,
-                                             SignalboxMetrics metrics) {
+  public static GatewaySettingsWatcher start(
+      Path file, Duration interval, Consumer<GatewaySettings> onChange, SignalboxMetrics metrics) {
     GatewaySettingsLoader.Loaded initial = GatewaySettingsLoader.load(file);
     return new GatewaySettingsWatcher(file, initial, interval, onChange, metrics);
   }
@@ -103,13 +112,17 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
       } catch (InvalidSettingsException e) {
         lastError = e.getMessage();
         metrics.settingsReload(false);
-        log.error("Gateway settings {} rejected, the previous settings stay in force: {}", file, e.getMessage());
+        log.error(
+            "Gateway settings {} rejected, the previous settings stay in force: {}",
+            file,
+            e.getMessage());
         return;
       }
       lastError = null;
       metrics.settingsReload(true);
       watched = loaded.files();
-      // Re-read what the new settings name, so the next poll compares against the files actually loaded.
+      // Re-read what the new settings name, so the next poll compares against the files actually
+      // loaded.
       appliedFingerprint = fingerprint(file, watched);
       if (!loaded.settings().equals(current)) {
         current = loaded.settings();

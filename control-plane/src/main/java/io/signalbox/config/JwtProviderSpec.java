@@ -9,28 +9,38 @@ import java.util.Objects;
 /**
  * An issuer of JWTs the gateway accepts. Routes refer to it by name.
  *
- * <p>What a token must prove is stated, never left to an empty list: either the audiences it must name, or, by
- * {@code anyAudience}, that any will do. Tokens must carry {@code exp} unless the provider says otherwise. Keys
- * written here (inline or in a file) must be public RSA, EC or OKP keys ({@link PublicJwks}), and a remote JWKS is
- * fetched over https unless the provider opts out by name.
+ * <p>What a token must prove is stated, never left to an empty list: either the audiences it must
+ * name, or, by {@code anyAudience}, that any will do. Tokens must carry {@code exp} unless the
+ * provider says otherwise. Keys written here (inline or in a file) must be public RSA, EC or OKP
+ * keys ({@link PublicJwks}), and a remote JWKS is fetched over https unless the provider opts out
+ * by name.
  *
  * @param audiences accepted {@code aud} values; empty exactly when {@code anyAudience}
  * @param anyAudience accept a token whatever its audience
- * @param forwardToken keep the {@code Authorization} header when forwarding to the backend (Envoy removes it by
- *     default once the token is verified)
- * @param requireExpiration refuse tokens without an {@code exp} claim (the default): such a token, once leaked,
- *     stays valid until its key is retired
+ * @param forwardToken keep the {@code Authorization} header when forwarding to the backend (Envoy
+ *     removes it by default once the token is verified)
+ * @param requireExpiration refuse tokens without an {@code exp} claim (the default): such a token,
+ *     once leaked, stays valid until its key is retired
  */
-public record JwtProviderSpec(String name, String issuer, List<String> audiences, boolean anyAudience, Jwks jwks,
-                              boolean forwardToken, boolean requireExpiration) {
+public record JwtProviderSpec(
+    String name,
+    String issuer,
+    List<String> audiences,
+    boolean anyAudience,
+    Jwks jwks,
+    boolean forwardToken,
+    boolean requireExpiration) {
 
   public JwtProviderSpec {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(issuer, "issuer");
     audiences = List.copyOf(audiences);
     if (audiences.isEmpty() != anyAudience) {
-      throw new IllegalArgumentException("provider '" + name + "' must list its audiences or accept any audience,"
-          + " one or the other");
+      throw new IllegalArgumentException(
+          "provider '"
+              + name
+              + "' must list its audiences or accept any audience,"
+              + " one or the other");
     }
     Objects.requireNonNull(jwks, "jwks");
   }
@@ -40,8 +50,7 @@ public record JwtProviderSpec(String name, String issuer, List<String> audiences
   }
 
   /** Where the provider's public keys come from. */
-  public sealed interface Jwks permits InlineJwks, FileJwks, RemoteJwks {
-  }
+  public sealed interface Jwks permits InlineJwks, FileJwks, RemoteJwks {}
 
   /** A JWKS document written into the settings file; public keys only. */
   public record InlineJwks(String json) implements Jwks {
@@ -50,7 +59,10 @@ public record JwtProviderSpec(String name, String issuer, List<String> audiences
     }
   }
 
-  /** A JWKS document in a local file, read (and re-read when it changes) by the control plane; public keys only. */
+  /**
+   * A JWKS document in a local file, read (and re-read when it changes) by the control plane;
+   * public keys only.
+   */
   public record FileJwks(Path path, String json) implements Jwks {
     public FileJwks {
       Objects.requireNonNull(path, "path");
@@ -59,20 +71,23 @@ public record JwtProviderSpec(String name, String issuer, List<String> audiences
   }
 
   /**
-   * A JWKS that Envoy itself fetches from {@code uri} and caches for {@code cacheDuration}; a cluster for the URI's
-   * host is generated.
+   * A JWKS that Envoy itself fetches from {@code uri} and caches for {@code cacheDuration}; a
+   * cluster for the URI's host is generated.
    *
-   * @param insecureHttp the operator's explicit consent to an {@code http://} URI, whose keys anyone on the path
-   *     could replace; only allowed, and only needed, for one
+   * @param insecureHttp the operator's explicit consent to an {@code http://} URI, whose keys
+   *     anyone on the path could replace; only allowed, and only needed, for one
    */
-  public record RemoteJwks(URI uri, Duration cacheDuration, Duration timeout, boolean insecureHttp) implements Jwks {
+  public record RemoteJwks(URI uri, Duration cacheDuration, Duration timeout, boolean insecureHttp)
+      implements Jwks {
     public RemoteJwks {
       Objects.requireNonNull(uri, "uri");
       Objects.requireNonNull(cacheDuration, "cacheDuration");
       Objects.requireNonNull(timeout, "timeout");
       if (insecureHttp != "http".equals(uri.getScheme())) {
-        throw new IllegalArgumentException(insecureHttp ? "insecureHttp applies to http:// URIs only, not " + uri
-            : uri + " is fetched over https, or over http with insecureHttp");
+        throw new IllegalArgumentException(
+            insecureHttp
+                ? "insecureHttp applies to http:// URIs only, not " + uri
+                : uri + " is fetched over https, or over http with insecureHttp");
       }
     }
 
@@ -123,7 +138,8 @@ public record JwtProviderSpec(String name, String issuer, List<String> audiences
     }
 
     public JwtProviderSpec build() {
-      return new JwtProviderSpec(name, issuer, audiences, anyAudience, jwks, forwardToken, requireExpiration);
+      return new JwtProviderSpec(
+          name, issuer, audiences, anyAudience, jwks, forwardToken, requireExpiration);
     }
   }
 }

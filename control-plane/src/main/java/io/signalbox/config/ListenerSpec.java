@@ -6,11 +6,17 @@ import java.util.Objects;
  * A port Envoy listens on for client traffic.
  *
  * @param name listener name, also its stats prefix
- * @param redirectToHttps (plaintext only) answer every request with a redirect to the first HTTPS listener
+ * @param redirectToHttps (plaintext only) answer every request with a redirect to the first HTTPS
+ *     listener
  * @param minTlsVersion (TLS only) the oldest protocol version accepted
  */
-public record ListenerSpec(String name, String address, int port, Protocol protocol, boolean redirectToHttps,
-                           TlsVersion minTlsVersion) {
+public record ListenerSpec(
+    String name,
+    String address,
+    int port,
+    Protocol protocol,
+    boolean redirectToHttps,
+    TlsVersion minTlsVersion) {
 
   public ListenerSpec {
     Objects.requireNonNull(name, "name");

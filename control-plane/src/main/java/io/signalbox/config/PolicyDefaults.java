@@ -11,17 +11,25 @@ import java.util.Optional;
  *
  * @param auth JWT requirement for every route without its own (and not marked public)
  * @param rateLimit limit for every route without its own
- * @param rateLimitFailureMode what a global limit does when the rate-limit service cannot be asked, unless the
- *     route chose
+ * @param rateLimitFailureMode what a global limit does when the rate-limit service cannot be asked,
+ *     unless the route chose
  */
-public record PolicyDefaults(Optional<AuthRequirement> auth, Optional<RateLimit> rateLimit,
-                             RateLimit.FailureMode rateLimitFailureMode) {
+public record PolicyDefaults(
+    Optional<AuthRequirement> auth,
+    Optional<RateLimit> rateLimit,
+    RateLimit.FailureMode rateLimitFailureMode) {
 
-  /** No default auth or limit; global limits fail open, so an outage of the rate-limit service is not an outage. */
+  /**
+   * No default auth or limit; global limits fail open, so an outage of the rate-limit service is
+   * not an outage.
+   */
   public static final PolicyDefaults NONE =
       new PolicyDefaults(Optional.empty(), Optional.empty(), RateLimit.FailureMode.ALLOW);
 
-  /** The JWT requirement in force for a route: its registration's, else the default; none for a public route. */
+  /**
+   * The JWT requirement in force for a route: its registration's, else the default; none for a
+   * public route.
+   */
   public Optional<AuthRequirement> authFor(RouteSpec route) {
     return route.publicRoute() ? Optional.empty() : route.auth().or(this::auth);
   }
@@ -31,7 +39,10 @@ public record PolicyDefaults(Optional<AuthRequirement> auth, Optional<RateLimit>
     return route.rateLimit().or(this::rateLimit);
   }
 
-  /** What a global limit does when the rate-limit service cannot be asked: its own choice, else the default. */
+  /**
+   * What a global limit does when the rate-limit service cannot be asked: its own choice, else the
+   * default.
+   */
   public RateLimit.FailureMode failureModeOf(RateLimit limit) {
     return limit.failureMode().orElse(rateLimitFailureMode);
   }

@@ -5,8 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The YAML shape of the settings file, bound by Jackson with unknown properties rejected (a misspelt key is an
- * error, not a silently ignored setting). {@link GatewaySettingsLoader} checks the values and builds the model.
+ * The YAML shape of the settings file, bound by Jackson with unknown properties rejected (a
+ * misspelt key is an error, not a silently ignored setting). {@link GatewaySettingsLoader} checks
+ * the values and builds the model.
  */
 final class SettingsFileFormat {
 
@@ -61,8 +62,10 @@ final class SettingsFileFormat {
   static final class Defaults {
     /** An {@code AuthPolicy} of the registry API, in its JSON form. */
     public JsonNode auth;
+
     /** A {@code RateLimitPolicy} of the registry API, in its JSON form. */
     public JsonNode rateLimit;
+
     public String rateLimitFailureMode;
   }
 

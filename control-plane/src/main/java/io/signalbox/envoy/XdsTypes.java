@@ -7,17 +7,21 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The short names operators use for resource types ("clusters", "routes", ...), as in the admin API and
- * {@code signalboxctl}, and their type URLs.
+ * The short names operators use for resource types ("clusters", "routes", ...), as in the admin API
+ * and {@code signalboxctl}, and their type URLs.
  */
 public final class XdsTypes {
 
   /** Sorted by short name. */
-  public static final List<ResourceType> ALL = List.of(ResourceType.CLUSTER, ResourceType.ENDPOINT,
-      ResourceType.LISTENER, ResourceType.ROUTE, ResourceType.SECRET);
+  public static final List<ResourceType> ALL =
+      List.of(
+          ResourceType.CLUSTER,
+          ResourceType.ENDPOINT,
+          ResourceType.LISTENER,
+          ResourceType.ROUTE,
+          ResourceType.SECRET);
 
-  private XdsTypes() {
-  }
+  private XdsTypes() {}
 
   public static String shortName(ResourceType type) {
     return switch (type) {
@@ -56,6 +60,8 @@ public final class XdsTypes {
       return byUrl;
     }
     String name = text.toLowerCase(Locale.ROOT);
-    return ALL.stream().filter(t -> shortName(t).equals(name) || shortName(t).equals(name + "s")).findFirst();
+    return ALL.stream()
+        .filter(t -> shortName(t).equals(name) || shortName(t).equals(name + "s"))
+        .findFirst();
   }
 }

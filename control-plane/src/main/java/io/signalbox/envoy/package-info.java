@@ -1,5 +1,5 @@
 /**
- * Envoy's vocabulary shared by every stage: xDS resource types, their type URLs and the short names operators use. A
- * leaf: it knows java-control-plane's types and nothing of Signalbox's stages.
+ * Envoy's vocabulary shared by every stage: xDS resource types, their type URLs and the short names
+ * operators use. A leaf: it knows java-control-plane's types and nothing of Signalbox's stages.
  */
 package io.signalbox.envoy;

@@ -11,8 +11,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * {@code GET /metrics} in the Prometheus text format, on a port of its own: scrapers reach it without reaching the
- * registry API or the admin API. The JDK's HTTP server is plenty for one scrape every few seconds.
+ * {@code GET /metrics} in the Prometheus text format, on a port of its own: scrapers reach it
+ * without reaching the registry API or the admin API. The JDK's HTTP server is plenty for one
+ * scrape every few seconds.
  */
 public final class MetricsServer implements AutoCloseable {
 
@@ -27,7 +28,9 @@ public final class MetricsServer implements AutoCloseable {
     this.executor = executor;
   }
 
-  /** @throws UncheckedIOException when the address cannot be bound */
+  /**
+   * @throws UncheckedIOException when the address cannot be bound
+   */
   public static MetricsServer start(String address, int port, SignalboxMetrics metrics) {
     HttpServer server;
     try {
@@ -35,24 +38,33 @@ public final class MetricsServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen on " + address + ":" + port + " (metrics)", e);
     }
-    ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "signalbox-metrics");
-      thread.setDaemon(true);
-      return thread;
-    });
+    ExecutorService executor =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "signalbox-metrics");
+              thread.setDaemon(true);
+              return thread;
+            });
     server.setExecutor(executor);
-    server.createContext("/", exchange -> {
-      try (exchange) {
-        if (!exchange.getRequestURI().getPath().equals(PATH)) {
-          respond(exchange, 404, "text/plain; charset=utf-8", "Signalbox serves metrics at " + PATH + "\n");
-        } else if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
-          exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-          respond(exchange, 405, "text/plain; charset=utf-8", "GET only\n");
-        } else {
-          respond(exchange, 200, CONTENT_TYPE, metrics.scrape());
-        }
-      }
-    });
+    server.createContext(
+        "/",
+        exchange -> {
+          try (exchange) {
+            if (!exchange.getRequestURI().getPath().equals(PATH)) {
+              respond(
+                  exchange,
+                  404,
+                  "text/plain; charset=utf-8",
+                  "Signalbox serves metrics at " + PATH + "\n");
+            } else if (!exchange.getRequestMethod().equals("GET")
+                && !exchange.getRequestMethod().equals("HEAD")) {
+              exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+              respond(exchange, 405, "text/plain; charset=utf-8", "GET only\n");
+            } else {
+              respond(exchange, 200, CONTENT_TYPE, metrics.scrape());
+            }
+          }
+        });
     server.start();
     return new MetricsServer(server, executor);
   }

@@ -29,12 +29,13 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
- * Every meter Signalbox keeps, behind one method per event, so that each stage reports with one line and knows
- * nothing of Micrometer. Names are Micrometer's dotted names; the Prometheus names ({@code signalbox_..._total},
- * {@code ..._seconds_bucket}) are listed in docs/metrics.md.
+ * Every meter Signalbox keeps, behind one method per event, so that each stage reports with one
+ * line and knows nothing of Micrometer. Names are Micrometer's dotted names; the Prometheus names
+ * ({@code signalbox_..._total}, {@code ..._seconds_bucket}) are listed in docs/metrics.md.
  *
- * <p>Every label value is known in advance (outcomes, the five resource types, node groups as Envoys connect), so
- * the series exist at zero from the start and a dashboard's rate() never misses the first event.
+ * <p>Every label value is known in advance (outcomes, the five resource types, node groups as
+ * Envoys connect), so the series exist at zero from the start and a dashboard's rate() never misses
+ * the first event.
  */
 public final class SignalboxMetrics implements AutoCloseable {
 
@@ -42,21 +43,30 @@ public final class SignalboxMetrics implements AutoCloseable {
   public static final String PREFIX = "signalbox";
 
   public enum RegistrationOutcome {
-    OK, INVALID_ARGUMENT, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE
+    OK,
+    INVALID_ARGUMENT,
+    ALREADY_EXISTS,
+    PERMISSION_DENIED,
+    RESOURCE_EXHAUSTED,
+    UNAVAILABLE
   }
 
   /** What a translation of the registry gave. */
   public enum BuildResult {
     /** A snapshot with a new content version. */
     NEW,
-    /** The same content as the snapshot before (e.g. a registration that changed nothing Envoy sees). */
+    /**
+     * The same content as the snapshot before (e.g. a registration that changed nothing Envoy
+     * sees).
+     */
     UNCHANGED,
     /** Refused by the consistency check, not published. */
     INCOMPLETE
   }
 
   /**
-   * Why the built-in rate-limit service could not count a request; Envoy then applies the route's failure mode.
+   * Why the built-in rate-limit service could not count a request; Envoy then applies the route's
+   * failure mode.
    */
   public enum RateLimitRefusal {
     /** The counters' memory budget is spent on live windows and the request brings a new key. */
@@ -69,11 +79,12 @@ public final class SignalboxMetrics implements AutoCloseable {
   static final String OTHER_TYPE = "other";
 
   /** From sub-millisecond loopback answers to an Envoy that is busy draining or starved of CPU. */
-  private static final Duration[] ACK_LATENCY_BUCKETS = millis(1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
-      5000, 10_000, 30_000);
+  private static final Duration[] ACK_LATENCY_BUCKETS =
+      millis(1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000);
+
   /** From a handful of services (well under a millisecond) to tens of thousands of routes. */
-  private static final Duration[] BUILD_DURATION_BUCKETS = millis(0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500,
-      1000, 2500, 5000);
+  private static final Duration[] BUILD_DURATION_BUCKETS =
+      millis(0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000);
 
   private final MeterRegistry registry;
   private final PrometheusMeterRegistry prometheus;
@@ -98,32 +109,51 @@ public final class SignalboxMetrics implements AutoCloseable {
     this.registry = registry;
     this.prometheus = prometheus;
     for (RegistrationOutcome outcome : RegistrationOutcome.values()) {
-      registrations.put(outcome, Counter.builder(name("registrations"))
-          .description("Register calls, by outcome").tag("outcome", label(outcome)).register(registry));
+      registrations.put(
+          outcome,
+          Counter.builder(name("registrations"))
+              .description("Register calls, by outcome")
+              .tag("outcome", label(outcome))
+              .register(registry));
     }
-    leasesExpired = Counter.builder(name("leases.expired"))
-        .description("Instances removed because their lease ran out").register(registry);
-    leaseExpiryPauses = Counter.builder(name("lease.expiry.pauses"))
-        .description("Times lease expiry paused because too many leases expired at once").register(registry);
+    leasesExpired =
+        Counter.builder(name("leases.expired"))
+            .description("Instances removed because their lease ran out")
+            .register(registry);
+    leaseExpiryPauses =
+        Counter.builder(name("lease.expiry.pauses"))
+            .description("Times lease expiry paused because too many leases expired at once")
+            .register(registry);
     for (BuildResult result : BuildResult.values()) {
-      builds.put(result, Counter.builder(name("snapshot.builds"))
-          .description("Translations of the registry into a snapshot, by result").tag("result", label(result))
-          .register(registry));
+      builds.put(
+          result,
+          Counter.builder(name("snapshot.builds"))
+              .description("Translations of the registry into a snapshot, by result")
+              .tag("result", label(result))
+              .register(registry));
     }
-    buildDuration = Timer.builder(name("snapshot.build.duration"))
-        .description("Time to translate the registry and settings into a snapshot and check it")
-        .serviceLevelObjectives(BUILD_DURATION_BUCKETS).register(registry);
-    snapshotsPublished = Counter.builder(name("snapshots.published"))
-        .description("Snapshots with a new version handed to the node groups").register(registry);
+    buildDuration =
+        Timer.builder(name("snapshot.build.duration"))
+            .description("Time to translate the registry and settings into a snapshot and check it")
+            .serviceLevelObjectives(BUILD_DURATION_BUCKETS)
+            .register(registry);
+    snapshotsPublished =
+        Counter.builder(name("snapshots.published"))
+            .description("Snapshots with a new version handed to the node groups")
+            .register(registry);
     reloadsOk = reloads("ok");
     reloadsRejected = reloads("rejected");
     rateLimitOk = rateLimitDecisions("ok");
     rateLimitOverLimit = rateLimitDecisions("over_limit");
     for (RateLimitRefusal reason : RateLimitRefusal.values()) {
-      rateLimitRefusals.put(reason, Counter.builder(name("ratelimit.refused"))
-          .description("Requests the built-in rate-limit service refused to count, by reason; Envoy applied the"
-              + " route's failure mode")
-          .tag("reason", label(reason)).register(registry));
+      rateLimitRefusals.put(
+          reason,
+          Counter.builder(name("ratelimit.refused"))
+              .description(
+                  "Requests the built-in rate-limit service refused to count, by reason; Envoy applied the"
+                      + " route's failure mode")
+              .tag("reason", label(reason))
+              .register(registry));
     }
     for (var type : XdsTypes.ALL) {
       String url = XdsTypes.typeUrl(type);
@@ -139,8 +169,16 @@ public final class SignalboxMetrics implements AutoCloseable {
     SignalboxMetrics metrics = new SignalboxMetrics(prometheus, prometheus);
     JvmGcMetrics gc = new JvmGcMetrics();
     metrics.closeables.add(gc);
-    for (MeterBinder binder : List.of(new JvmMemoryMetrics(), gc, new JvmThreadMetrics(), new ClassLoaderMetrics(),
-        new JvmInfoMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics())) {
+    for (MeterBinder binder :
+        List.of(
+            new JvmMemoryMetrics(),
+            gc,
+            new JvmThreadMetrics(),
+            new ClassLoaderMetrics(),
+            new JvmInfoMetrics(),
+            new ProcessorMetrics(),
+            new UptimeMetrics(),
+            new FileDescriptorMetrics())) {
       binder.bindTo(prometheus);
     }
     return metrics;
@@ -164,34 +202,43 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   /** Services and instances with a live lease (drained ones included). */
   /** Read on every scrape: counts, not a listing of the registry. */
-  public void bindRegistry(java.util.function.IntSupplier services, java.util.function.IntSupplier instances) {
+  public void bindRegistry(
+      java.util.function.IntSupplier services, java.util.function.IntSupplier instances) {
     Gauge.builder(name("registry.services"), services::getAsInt)
-        .description("Services with at least one live lease").register(registry);
+        .description("Services with at least one live lease")
+        .register(registry);
     Gauge.builder(name("registry.instances"), instances::getAsInt)
-        .description("Instances with a live lease, drained ones included").register(registry);
+        .description("Instances with a live lease, drained ones included")
+        .register(registry);
   }
 
   /** 1 while an operator has paused pushes, else 0. */
   public void bindPushesPaused(BooleanSupplier paused) {
     Gauge.builder(name("pushes.paused"), () -> paused.getAsBoolean() ? 1 : 0)
-        .description("1 while an operator has paused pushes").register(registry);
+        .description("1 while an operator has paused pushes")
+        .register(registry);
   }
 
   /** 1 while lease expiry is held back because too many leases expired at once, else 0. */
   public void bindLeaseExpiryPaused(BooleanSupplier paused) {
     Gauge.builder(name("lease.expiry.paused"), () -> paused.getAsBoolean() ? 1 : 0)
-        .description("1 while lease expiry is paused because too many leases expired at once").register(registry);
+        .description("1 while lease expiry is paused because too many leases expired at once")
+        .register(registry);
   }
 
   /**
-   * etcd mode: how many replicas have their presence mark in etcd (this one included), and whether this replica is
-   * the one that removes expired leases. Alert when the count drops, or when no replica reports 1.
+   * etcd mode: how many replicas have their presence mark in etcd (this one included), and whether
+   * this replica is the one that removes expired leases. Alert when the count drops, or when no
+   * replica reports 1.
    */
-  public void bindEtcdReplicas(java.util.function.IntSupplier present, BooleanSupplier removesExpiredLeases) {
+  public void bindEtcdReplicas(
+      java.util.function.IntSupplier present, BooleanSupplier removesExpiredLeases) {
     Gauge.builder(name("etcd.replicas.present"), present::getAsInt)
-        .description("Control-plane replicas whose presence mark is in etcd, this one included").register(registry);
+        .description("Control-plane replicas whose presence mark is in etcd, this one included")
+        .register(registry);
     Gauge.builder(name("lease.expiry.leader"), () -> removesExpiredLeases.getAsBoolean() ? 1 : 0)
-        .description("1 on the replica that removes expired leases (etcd mode), else 0").register(registry);
+        .description("1 on the replica that removes expired leases (etcd mode), else 0")
+        .register(registry);
   }
 
   // Events.
@@ -268,51 +315,85 @@ public final class SignalboxMetrics implements AutoCloseable {
   }
 
   private Counter reloads(String result) {
-    return Counter.builder(name("settings.reloads")).description("Reloads of the gateway settings file, by result")
-        .tag("result", result).register(registry);
+    return Counter.builder(name("settings.reloads"))
+        .description("Reloads of the gateway settings file, by result")
+        .tag("result", result)
+        .register(registry);
   }
 
   private Counter rateLimitDecisions(String decision) {
     return Counter.builder(name("ratelimit.decisions"))
         .description("Requests answered by the built-in rate-limit service, by overall decision")
-        .tag("decision", decision).register(registry);
+        .tag("decision", decision)
+        .register(registry);
   }
 
   private Counter pushCounter(String typeUrl) {
-    return perType(pushes, typeUrl, type -> Counter.builder(name("xds.pushes"))
-        .description("xDS responses sent to Envoys, by resource type").tag("type", type).register(registry));
+    return perType(
+        pushes,
+        typeUrl,
+        type ->
+            Counter.builder(name("xds.pushes"))
+                .description("xDS responses sent to Envoys, by resource type")
+                .tag("type", type)
+                .register(registry));
   }
 
   private Counter nackCounter(String typeUrl) {
-    return perType(nacks, typeUrl, type -> Counter.builder(name("xds.nacks"))
-        .description("xDS responses Envoys rejected, by resource type").tag("type", type).register(registry));
+    return perType(
+        nacks,
+        typeUrl,
+        type ->
+            Counter.builder(name("xds.nacks"))
+                .description("xDS responses Envoys rejected, by resource type")
+                .tag("type", type)
+                .register(registry));
   }
 
   private Timer ackTimer(String typeUrl) {
-    return perType(ackLatency, typeUrl, type -> Timer.builder(name("xds.ack.latency"))
-        .description("Time from an xDS response being sent to the Envoy's ACK of it, by resource type")
-        .tag("type", type).serviceLevelObjectives(ACK_LATENCY_BUCKETS).register(registry));
+    return perType(
+        ackLatency,
+        typeUrl,
+        type ->
+            Timer.builder(name("xds.ack.latency"))
+                .description(
+                    "Time from an xDS response being sent to the Envoy's ACK of it, by resource type")
+                .tag("type", type)
+                .serviceLevelObjectives(ACK_LATENCY_BUCKETS)
+                .register(registry));
   }
 
   private AtomicInteger proxies(String group) {
-    return connectedProxies.computeIfAbsent(group, g -> {
-      AtomicInteger count = new AtomicInteger();
-      Gauge.builder(name("xds.connected.proxies"), count, AtomicInteger::get)
-          .description("Envoys with an open xDS stream, by node group").tag("group", g).strongReference(true)
-          .register(registry);
-      return count;
-    });
+    return connectedProxies.computeIfAbsent(
+        group,
+        g -> {
+          AtomicInteger count = new AtomicInteger();
+          Gauge.builder(name("xds.connected.proxies"), count, AtomicInteger::get)
+              .description("Envoys with an open xDS stream, by node group")
+              .tag("group", g)
+              .strongReference(true)
+              .register(registry);
+          return count;
+        });
   }
 
-  /** Keyed by type URL; the label is the short name, so an unknown type adds one series, not one per URL. */
+  /**
+   * Keyed by type URL; the label is the short name, so an unknown type adds one series, not one per
+   * URL.
+   */
   private static <M> M perType(Map<String, M> meters, String typeUrl, Function<String, M> create) {
     M meter = meters.get(typeUrl);
-    return meter != null ? meter : meters.computeIfAbsent(typeUrl, url -> create.apply(typeLabel(url)));
+    return meter != null
+        ? meter
+        : meters.computeIfAbsent(typeUrl, url -> create.apply(typeLabel(url)));
   }
 
   static String typeLabel(String typeUrl) {
-    return XdsTypes.ALL.stream().filter(t -> XdsTypes.typeUrl(t).equals(typeUrl)).findFirst()
-        .map(XdsTypes::shortName).orElse(OTHER_TYPE);
+    return XdsTypes.ALL.stream()
+        .filter(t -> XdsTypes.typeUrl(t).equals(typeUrl))
+        .findFirst()
+        .map(XdsTypes::shortName)
+        .orElse(OTHER_TYPE);
   }
 
   private static String name(String suffix) {

@@ -4,24 +4,34 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A route may only be reached with a valid JWT from {@code provider}; the token must also carry every required
- * scope and claim, and the listed claims are forwarded to the backend as request headers.
+ * A route may only be reached with a valid JWT from {@code provider}; the token must also carry
+ * every required scope and claim, and the listed claims are forwarded to the backend as request
+ * headers.
  *
  * @param provider name of a JWT provider of the gateway settings
- * @param requiredScopes scopes that must all appear in the token's space-delimited {@code scope} claim, sorted
+ * @param requiredScopes scopes that must all appear in the token's space-delimited {@code scope}
+ *     claim, sorted
  * @param requiredClaims claims that must each have one of the listed values, sorted by name
  * @param forwardClaims claims copied into request headers, sorted by header
  */
-public record AuthRequirement(String provider, List<String> requiredScopes, List<ClaimRequirement> requiredClaims,
-                              List<ClaimToHeader> forwardClaims) {
+public record AuthRequirement(
+    String provider,
+    List<String> requiredScopes,
+    List<ClaimRequirement> requiredClaims,
+    List<ClaimToHeader> forwardClaims) {
 
   public AuthRequirement {
     Objects.requireNonNull(provider, "provider");
-    requiredScopes = requiredScopes == null ? List.of() : requiredScopes.stream().sorted().distinct().toList();
-    requiredClaims = requiredClaims == null ? List.of()
-        : requiredClaims.stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
-    forwardClaims = forwardClaims == null ? List.of()
-        : forwardClaims.stream().sorted((a, b) -> a.header().compareTo(b.header())).toList();
+    requiredScopes =
+        requiredScopes == null ? List.of() : requiredScopes.stream().sorted().distinct().toList();
+    requiredClaims =
+        requiredClaims == null
+            ? List.of()
+            : requiredClaims.stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
+    forwardClaims =
+        forwardClaims == null
+            ? List.of()
+            : forwardClaims.stream().sorted((a, b) -> a.header().compareTo(b.header())).toList();
   }
 
   /** Any valid token of the provider, nothing more. */

@@ -4,15 +4,22 @@ import java.util.Comparator;
 import java.util.Objects;
 
 /** A condition on one request header. {@code value} is empty for PRESENT and ABSENT. */
-public record HeaderMatch(String name, Kind kind, String value, boolean invert) implements Comparable<HeaderMatch> {
+public record HeaderMatch(String name, Kind kind, String value, boolean invert)
+    implements Comparable<HeaderMatch> {
 
-  public enum Kind { EXACT, PREFIX, REGEX, PRESENT, ABSENT }
+  public enum Kind {
+    EXACT,
+    PREFIX,
+    REGEX,
+    PRESENT,
+    ABSENT
+  }
 
-  private static final Comparator<HeaderMatch> ORDER = Comparator
-      .comparing(HeaderMatch::name)
-      .thenComparing(HeaderMatch::kind)
-      .thenComparing(HeaderMatch::value)
-      .thenComparing(HeaderMatch::invert);
+  private static final Comparator<HeaderMatch> ORDER =
+      Comparator.comparing(HeaderMatch::name)
+          .thenComparing(HeaderMatch::kind)
+          .thenComparing(HeaderMatch::value)
+          .thenComparing(HeaderMatch::invert);
 
   public HeaderMatch {
     Objects.requireNonNull(name, "name");

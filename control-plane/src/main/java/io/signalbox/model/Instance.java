@@ -8,11 +8,17 @@ import java.util.TreeMap;
  * One running copy of a service, as Envoy should reach it.
  *
  * @param host the host as registered (an IP or a DNS name), shown to operators
- * @param address the IP address Envoy connects to: EDS endpoints must be IPs, so a DNS name is resolved once at
- *     registration
+ * @param address the IP address Envoy connects to: EDS endpoints must be IPs, so a DNS name is
+ *     resolved once at registration
  */
-public record Instance(String id, String host, String address, int port, String zone, int weight,
-                       Map<String, String> metadata) {
+public record Instance(
+    String id,
+    String host,
+    String address,
+    int port,
+    String zone,
+    int weight,
+    Map<String, String> metadata) {
 
   public static final int DEFAULT_WEIGHT = 1;
 
@@ -23,7 +29,10 @@ public record Instance(String id, String host, String address, int port, String 
     zone = zone == null ? "" : zone;
     weight = weight == 0 ? DEFAULT_WEIGHT : weight;
     // Sorted, so that translation output never depends on map iteration order.
-    metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
+    metadata =
+        metadata == null
+            ? Map.of()
+            : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
   }
 
   public static Instance of(String id, String address, int port) {

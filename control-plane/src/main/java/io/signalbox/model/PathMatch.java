@@ -7,16 +7,21 @@ import java.util.Objects;
 public record PathMatch(Kind kind, String value) implements Comparable<PathMatch> {
 
   /** Declared in the order Envoy should try them: the most specific first. */
-  public enum Kind { EXACT, REGEX, PREFIX }
+  public enum Kind {
+    EXACT,
+    REGEX,
+    PREFIX
+  }
 
   /**
-   * Exact before regex before prefix, longer prefix first. Envoy takes the first route that matches, so this order
-   * makes the most specific route win regardless of the order services registered in.
+   * Exact before regex before prefix, longer prefix first. Envoy takes the first route that
+   * matches, so this order makes the most specific route win regardless of the order services
+   * registered in.
    */
-  private static final Comparator<PathMatch> SPECIFICITY = Comparator
-      .comparing(PathMatch::kind)
-      .thenComparing(m -> -m.value().length())
-      .thenComparing(PathMatch::value);
+  private static final Comparator<PathMatch> SPECIFICITY =
+      Comparator.comparing(PathMatch::kind)
+          .thenComparing(m -> -m.value().length())
+          .thenComparing(PathMatch::value);
 
   public PathMatch {
     Objects.requireNonNull(kind, "kind");
@@ -36,9 +41,10 @@ public record PathMatch(Kind kind, String value) implements Comparable<PathMatch
   }
 
   /**
-   * What every path this match accepts begins with: the path of an exact match, the prefix of a prefix match, and
-   * for a regex its literal beginning up to the first character with a meaning in RE2 (empty for a regex with a
-   * top-level alternative, whose branches need not share a beginning). Envoy matches a regex against the whole path.
+   * What every path this match accepts begins with: the path of an exact match, the prefix of a
+   * prefix match, and for a regex its literal beginning up to the first character with a meaning in
+   * RE2 (empty for a regex with a top-level alternative, whose branches need not share a
+   * beginning). Envoy matches a regex against the whole path.
    */
   public String guaranteedPrefix() {
     if (kind != Kind.REGEX) {
@@ -60,8 +66,9 @@ public record PathMatch(Kind kind, String value) implements Comparable<PathMatch
   }
 
   /**
-   * Whether every path this match accepts lies under {@code prefix}, segment-aware as the gateway's prefix routes
-   * are: {@code /users} holds {@code /users} and {@code /users/1}, not {@code /usersx}.
+   * Whether every path this match accepts lies under {@code prefix}, segment-aware as the gateway's
+   * prefix routes are: {@code /users} holds {@code /users} and {@code /users/1}, not {@code
+   * /usersx}.
    */
   public boolean within(String prefix) {
     if (prefix.equals("/")) {

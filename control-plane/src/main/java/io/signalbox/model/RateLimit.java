@@ -10,11 +10,16 @@ import java.util.Optional;
  * @param scope whether each Envoy counts alone or the whole fleet shares one count
  * @param perClientIp count separately per client address
  * @param perHeader count separately per value of this request header
- * @param failureMode for {@link Scope#GLOBAL}: what happens when the rate-limit service cannot answer; empty means
- *     the gateway settings' default
+ * @param failureMode for {@link Scope#GLOBAL}: what happens when the rate-limit service cannot
+ *     answer; empty means the gateway settings' default
  */
-public record RateLimit(int requests, Unit unit, Scope scope, boolean perClientIp, Optional<String> perHeader,
-                        Optional<FailureMode> failureMode) {
+public record RateLimit(
+    int requests,
+    Unit unit,
+    Scope scope,
+    boolean perClientIp,
+    Optional<String> perHeader,
+    Optional<FailureMode> failureMode) {
 
   public RateLimit {
     if (requests < 1) {

@@ -6,14 +6,20 @@ import java.util.Objects;
 /**
  * One validated {@code Register} call: an instance of a service and the routes the service wants.
  *
- * @param registrant the identity that registered it, which owns its lease (only it may renew, deregister or
- *     register the instance again); empty when it was registered without TLS (nobody in particular)
- * @param delegatedPrefixes the path prefixes the operator granted the service when it registered: a route inside one
- *     of them may lie inside another service's prefix (the operator delegated that sub-path), and a regex route may
- *     begin with one of them. Kept with the registration so that every replica judges its routes alike.
+ * @param registrant the identity that registered it, which owns its lease (only it may renew,
+ *     deregister or register the instance again); empty when it was registered without TLS (nobody
+ *     in particular)
+ * @param delegatedPrefixes the path prefixes the operator granted the service when it registered: a
+ *     route inside one of them may lie inside another service's prefix (the operator delegated that
+ *     sub-path), and a regex route may begin with one of them. Kept with the registration so that
+ *     every replica judges its routes alike.
  */
-public record Registration(String service, Instance instance, List<RouteSpec> routes, String registrant,
-                           List<String> delegatedPrefixes) {
+public record Registration(
+    String service,
+    Instance instance,
+    List<RouteSpec> routes,
+    String registrant,
+    List<String> delegatedPrefixes) {
 
   public Registration {
     Objects.requireNonNull(service, "service");
@@ -24,7 +30,8 @@ public record Registration(String service, Instance instance, List<RouteSpec> ro
   }
 
   /** A registration by {@code registrant} without delegated path prefixes. */
-  public Registration(String service, Instance instance, List<RouteSpec> routes, String registrant) {
+  public Registration(
+      String service, Instance instance, List<RouteSpec> routes, String registrant) {
     this(service, instance, routes, registrant, List.of());
   }
 

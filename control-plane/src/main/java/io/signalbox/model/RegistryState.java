@@ -7,21 +7,25 @@ import java.util.TreeMap;
 /**
  * An immutable, consistent view of the whole registry: the translator's only input.
  *
- * @param revision increases with every change, so consumers can skip work for a state they already handled
+ * @param revision increases with every change, so consumers can skip work for a state they already
+ *     handled
  * @param services by name, sorted
- * @param changedBy what last changed each service and who ("register by spiffe://.../service/orders", "lease
- *     expired"), by name; also for services removed lately, so that a consumer comparing two states can say who
- *     removed one. Not configuration: the translator ignores it.
+ * @param changedBy what last changed each service and who ("register by
+ *     spiffe://.../service/orders", "lease expired"), by name; also for services removed lately, so
+ *     that a consumer comparing two states can say who removed one. Not configuration: the
+ *     translator ignores it.
  */
-public record RegistryState(long revision, SortedMap<String, ServiceState> services,
-                            SortedMap<String, String> changedBy) {
+public record RegistryState(
+    long revision, SortedMap<String, ServiceState> services, SortedMap<String, String> changedBy) {
 
   public static final RegistryState EMPTY = new RegistryState(0, new TreeMap<>());
 
   public RegistryState {
     services = Collections.unmodifiableSortedMap(new TreeMap<>(services));
-    changedBy = changedBy == null ? Collections.emptySortedMap()
-        : Collections.unmodifiableSortedMap(new TreeMap<>(changedBy));
+    changedBy =
+        changedBy == null
+            ? Collections.emptySortedMap()
+            : Collections.unmodifiableSortedMap(new TreeMap<>(changedBy));
   }
 
   /** A state without causes (nobody in particular changed it). */
@@ -29,7 +33,10 @@ public record RegistryState(long revision, SortedMap<String, ServiceState> servi
     this(revision, services, null);
   }
 
-  /** What changed a service and who: {@code action} by {@code identity}, "a plaintext caller" for no identity. */
+  /**
+   * What changed a service and who: {@code action} by {@code identity}, "a plaintext caller" for no
+   * identity.
+   */
   public static String cause(String action, String identity) {
     return action + " by " + (identity.isEmpty() ? "a plaintext caller" : identity);
   }

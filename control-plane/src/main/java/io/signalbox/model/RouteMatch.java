@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Everything that decides whether a request takes a route: path, headers and methods. Two services may not own
- * routes with the same match on the same host.
+ * Everything that decides whether a request takes a route: path, headers and methods. Two services
+ * may not own routes with the same match on the same host.
  *
  * <p>Headers and methods are kept sorted so that equal matches are equal records.
  */
@@ -15,14 +15,15 @@ public record RouteMatch(PathMatch path, List<HeaderMatch> headers, List<String>
     implements Comparable<RouteMatch> {
 
   /**
-   * Path specificity first; at equal paths, the route with more conditions is more specific and goes first, so a
-   * header-qualified route (a canary, say) is not shadowed by its unqualified sibling.
+   * Path specificity first; at equal paths, the route with more conditions is more specific and
+   * goes first, so a header-qualified route (a canary, say) is not shadowed by its unqualified
+   * sibling.
    */
-  private static final Comparator<RouteMatch> SPECIFICITY = Comparator
-      .comparing(RouteMatch::path)
-      .thenComparing(m -> -(m.headers().size() + (m.methods().isEmpty() ? 0 : 1)))
-      .thenComparing(RouteMatch::headers, RouteMatch::compareLists)
-      .thenComparing(RouteMatch::methods, RouteMatch::compareLists);
+  private static final Comparator<RouteMatch> SPECIFICITY =
+      Comparator.comparing(RouteMatch::path)
+          .thenComparing(m -> -(m.headers().size() + (m.methods().isEmpty() ? 0 : 1)))
+          .thenComparing(RouteMatch::headers, RouteMatch::compareLists)
+          .thenComparing(RouteMatch::methods, RouteMatch::compareLists);
 
   public RouteMatch {
     Objects.requireNonNull(path, "path");
@@ -42,8 +43,10 @@ public record RouteMatch(PathMatch path, List<HeaderMatch> headers, List<String>
       text.append(" methods=").append(String.join(",", methods));
     }
     for (HeaderMatch header : headers) {
-      text.append(" header ").append(header.name()).append(' ').append(header.kind().name().toLowerCase(
-          java.util.Locale.ROOT));
+      text.append(" header ")
+          .append(header.name())
+          .append(' ')
+          .append(header.kind().name().toLowerCase(java.util.Locale.ROOT));
       if (!header.value().isEmpty()) {
         text.append(' ').append(header.value());
       }

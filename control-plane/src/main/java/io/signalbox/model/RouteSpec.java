@@ -7,20 +7,25 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A route a service asked for: where requests come from (hosts + match), how they are forwarded, and the policies
- * the registration attached to it.
+ * A route a service asked for: where requests come from (hosts + match), how they are forwarded,
+ * and the policies the registration attached to it.
  *
  * @param hosts virtual hosts, sorted; empty means every host
  * @param timeout upstream timeout; empty means Envoy's default
- * @param auth the JWT requirement the registration set (the route's own or its service's); empty means the
- *     operator's default applies, unless {@code publicRoute}
+ * @param auth the JWT requirement the registration set (the route's own or its service's); empty
+ *     means the operator's default applies, unless {@code publicRoute}
  * @param publicRoute served without authentication, whatever the defaults say
- * @param rateLimit the limit the registration set (the route's own or its service's); empty means the operator's
- *     default applies
+ * @param rateLimit the limit the registration set (the route's own or its service's); empty means
+ *     the operator's default applies
  */
-public record RouteSpec(List<String> hosts, RouteMatch match, Optional<String> prefixRewrite,
-                        Optional<Duration> timeout, Optional<AuthRequirement> auth, boolean publicRoute,
-                        Optional<RateLimit> rateLimit) {
+public record RouteSpec(
+    List<String> hosts,
+    RouteMatch match,
+    Optional<String> prefixRewrite,
+    Optional<Duration> timeout,
+    Optional<AuthRequirement> auth,
+    boolean publicRoute,
+    Optional<RateLimit> rateLimit) {
 
   public RouteSpec {
     hosts = hosts == null ? List.of() : hosts.stream().sorted().distinct().toList();
@@ -35,8 +40,11 @@ public record RouteSpec(List<String> hosts, RouteMatch match, Optional<String> p
   }
 
   /** A route without policies. */
-  public RouteSpec(List<String> hosts, RouteMatch match, Optional<String> prefixRewrite,
-                   Optional<Duration> timeout) {
+  public RouteSpec(
+      List<String> hosts,
+      RouteMatch match,
+      Optional<String> prefixRewrite,
+      Optional<Duration> timeout) {
     this(hosts, match, prefixRewrite, timeout, Optional.empty(), false, Optional.empty());
   }
 
@@ -101,8 +109,14 @@ public record RouteSpec(List<String> hosts, RouteMatch match, Optional<String> p
     }
 
     public RouteSpec build() {
-      return new RouteSpec(hosts, new RouteMatch(path, headers, methods), Optional.ofNullable(prefixRewrite),
-          Optional.ofNullable(timeout), Optional.ofNullable(auth), publicRoute, Optional.ofNullable(rateLimit));
+      return new RouteSpec(
+          hosts,
+          new RouteMatch(path, headers, methods),
+          Optional.ofNullable(prefixRewrite),
+          Optional.ofNullable(timeout),
+          Optional.ofNullable(auth),
+          publicRoute,
+          Optional.ofNullable(rateLimit));
     }
   }
 }

@@ -7,25 +7,29 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * What a descriptor is counted under: 128 bits of the SHA-256 of its entries, so a count costs the same few bytes
- * whether its values are a route name or a 60 KB header a client chose. Nothing of the values is kept.
+ * What a descriptor is counted under: 128 bits of the SHA-256 of its entries, so a count costs the
+ * same few bytes whether its values are a route name or a 60 KB header a client chose. Nothing of
+ * the values is kept.
  *
- * <p>Two different descriptors share a count only if their digests collide; finding such a pair takes some 2^64
- * SHA-256 computations, and reaching a given descriptor's count (a second preimage) 2^128.
+ * <p>Two different descriptors share a count only if their digests collide; finding such a pair
+ * takes some 2^64 SHA-256 computations, and reaching a given descriptor's count (a second preimage)
+ * 2^128.
  */
 public record CounterKey(long high, long low) {
 
-  private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java platform has SHA-256", e);
-    }
-  });
+  private static final ThreadLocal<MessageDigest> SHA_256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("every Java platform has SHA-256", e);
+            }
+          });
 
   /**
-   * The key of {@code descriptor}: every entry's key and value, each preceded by its length, so that no two different
-   * lists of entries give the same input whatever their strings hold.
+   * The key of {@code descriptor}: every entry's key and value, each preceded by its length, so
+   * that no two different lists of entries give the same input whatever their strings hold.
    */
   public static CounterKey of(RateLimitDescriptor descriptor) {
     MessageDigest digest = SHA_256.get();

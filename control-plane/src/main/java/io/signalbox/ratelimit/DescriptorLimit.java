@@ -5,14 +5,18 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A limit as it travels in a rate-limit descriptor entry, {@code REQUESTS/UNIT} such as {@code 10/MINUTE}: the
- * translator writes it, the rate-limit service reads it.
+ * A limit as it travels in a rate-limit descriptor entry, {@code REQUESTS/UNIT} such as {@code
+ * 10/MINUTE}: the translator writes it, the rate-limit service reads it.
  */
 public record DescriptorLimit(long requests, RateLimit.Unit unit) {
 
   /** Descriptor domain of Signalbox's global rate limits. */
   public static final String DOMAIN = "signalbox";
-  /** Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service cannot disagree. */
+
+  /**
+   * Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service
+   * cannot disagree.
+   */
   public static final String LIMIT_KEY = "signalbox_limit";
 
   public DescriptorLimit {
@@ -43,12 +47,13 @@ public record DescriptorLimit(long requests, RateLimit.Unit unit) {
     if (requests < 1) {
       return Optional.empty();
     }
-    RateLimit.Unit unit = switch (value.substring(slash + 1)) {
-      case "SECOND" -> RateLimit.Unit.SECOND;
-      case "MINUTE" -> RateLimit.Unit.MINUTE;
-      case "HOUR" -> RateLimit.Unit.HOUR;
-      default -> null;
-    };
+    RateLimit.Unit unit =
+        switch (value.substring(slash + 1)) {
+          case "SECOND" -> RateLimit.Unit.SECOND;
+          case "MINUTE" -> RateLimit.Unit.MINUTE;
+          case "HOUR" -> RateLimit.Unit.HOUR;
+          default -> null;
+        };
     return unit == null ? Optional.empty() : Optional.of(new DescriptorLimit(requests, unit));
   }
 

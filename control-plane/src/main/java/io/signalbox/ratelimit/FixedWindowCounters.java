@@ -8,30 +8,33 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * Hit counts per key in fixed windows aligned to the epoch: a one-minute window runs from one full minute to the next,
- * as in Envoy's reference rate-limit service, so every replica of a window agrees on where it starts.
+ * Hit counts per key in fixed windows aligned to the epoch: a one-minute window runs from one full
+ * minute to the next, as in Envoy's reference rate-limit service, so every replica of a window
+ * agrees on where it starts.
  *
- * <p>Thread-safe; hits on different keys do not contend, hits on one key are exactly counted. Memory is bounded in
- * bytes: every window costs the same {@link #BYTES_PER_WINDOW} (its key is a fixed-size digest), so a budget of
- * {@code maxBytes} holds {@code maxBytes / BYTES_PER_WINDOW} windows. A window that has ended is dropped (swept at
- * most every {@link #SWEEP_INTERVAL_MILLIS}). A key that finds the table full while no window has ended is not
- * counted ({@link #add} answers empty) rather than evicting another key's count, which would let that key start
- * afresh; the caller decides what an uncounted hit means.
+ * <p>Thread-safe; hits on different keys do not contend, hits on one key are exactly counted.
+ * Memory is bounded in bytes: every window costs the same {@link #BYTES_PER_WINDOW} (its key is a
+ * fixed-size digest), so a budget of {@code maxBytes} holds {@code maxBytes / BYTES_PER_WINDOW}
+ * windows. A window that has ended is dropped (swept at most every {@link #SWEEP_INTERVAL_MILLIS}).
+ * A key that finds the table full while no window has ended is not counted ({@link #add} answers
+ * empty) rather than evicting another key's count, which would let that key start afresh; the
+ * caller decides what an uncounted hit means.
  */
 public final class FixedWindowCounters {
 
   /**
-   * What one live window costs on a 64-bit JVM with compressed references, rounded up: the map's node (32 bytes), the
-   * key (32), the window (32) and its share of the map's table (up to 11). Measured on JDK 17: 1,000,000 windows
-   * retained some 110 MB.
+   * What one live window costs on a 64-bit JVM with compressed references, rounded up: the map's
+   * node (32 bytes), the key (32), the window (32) and its share of the map's table (up to 11).
+   * Measured on JDK 17: 1,000,000 windows retained some 110 MB.
    */
   public static final long BYTES_PER_WINDOW = 128;
 
   static final long SWEEP_INTERVAL_MILLIS = 1_000;
 
-  /** The hits counted in the key's current window, this call's included, and when that window ends. */
-  public record Count(long hits, long windowEndMillis) {
-  }
+  /**
+   * The hits counted in the key's current window, this call's included, and when that window ends.
+   */
+  public record Count(long hits, long windowEndMillis) {}
 
   private final ConcurrentHashMap<CounterKey, Window> windows = new ConcurrentHashMap<>();
   private final Clock clock;
@@ -41,8 +44,8 @@ public final class FixedWindowCounters {
 
   /**
    * @param clock wall clock (windows are aligned to the epoch)
-   * @param maxBytes the memory the windows may take, read whenever a new key needs room, so a lowered budget applies
-   *     to new keys at once (live windows are never dropped before they end)
+   * @param maxBytes the memory the windows may take, read whenever a new key needs room, so a
+   *     lowered budget applies to new keys at once (live windows are never dropped before they end)
    */
   public FixedWindowCounters(Clock clock, LongSupplier maxBytes) {
     this(clock, maxBytes, SWEEP_INTERVAL_MILLIS);
@@ -55,8 +58,9 @@ public final class FixedWindowCounters {
   }
 
   /**
-   * Adds {@code hits} (0 only reads) to {@code key}'s window of length {@code window}; empty when the key cannot be
-   * tracked because the budget is spent on live windows. A count saturates at {@link Long#MAX_VALUE}.
+   * Adds {@code hits} (0 only reads) to {@code key}'s window of length {@code window}; empty when
+   * the key cannot be tracked because the budget is spent on live windows. A count saturates at
+   * {@link Long#MAX_VALUE}.
    */
   public Optional<Count> add(CounterKey key, Duration window, long hits) {
     if (hits < 0) {
@@ -67,8 +71,10 @@ public final class FixedWindowCounters {
     while (true) {
       Window current = windows.get(key);
       if (current == null) {
-        // Full: refused at once. Ended windows leave at the next sweep (within SWEEP_INTERVAL_MILLIS); sweeping
-        // here instead would make every refused call walk the whole table, just when callers crowd in.
+        // Full: refused at once. Ended windows leave at the next sweep (within
+        // SWEEP_INTERVAL_MILLIS); sweeping
+        // here instead would make every refused call walk the whole table, just when callers crowd
+        // in.
         if (windows.size() >= capacity()) {
           return Optional.empty();
         }
@@ -83,7 +89,8 @@ public final class FixedWindowCounters {
           // Swept between lookup and lock: its window has ended; count in a new one.
           continue;
         }
-        // The clock is read under the window's lock, as the sweep decides under it too: a hit never lands in a
+        // The clock is read under the window's lock, as the sweep decides under it too: a hit never
+        // lands in a
         // window the sweep has already judged over.
         long now = clock.millis();
         long windowEnd = Math.floorDiv(now, windowMillis) * windowMillis + windowMillis;
@@ -120,20 +127,22 @@ public final class FixedWindowCounters {
   }
 
   private void sweep(long now) {
-    windows.forEach((key, window) -> {
-      synchronized (window) {
-        if (window.end <= now && !window.removed) {
-          window.removed = true;
-          windows.remove(key, window);
-        }
-      }
-    });
+    windows.forEach(
+        (key, window) -> {
+          synchronized (window) {
+            if (window.end <= now && !window.removed) {
+              window.removed = true;
+              windows.remove(key, window);
+            }
+          }
+        });
   }
 
   /** One key's current window; guarded by its own monitor. */
   private static final class Window {
     /** Until the first hit sets it, a window has already ended. */
     long end = Long.MIN_VALUE;
+
     long hits;
     boolean removed;
   }

@@ -7,8 +7,9 @@ import java.util.function.LongFunction;
 import org.slf4j.Logger;
 
 /**
- * One WARN line for a kind of refusal at most once per interval, saying how many were refused since the line
- * before: a flood of refusals must not become a flood of log lines, and the first one is never silent.
+ * One WARN line for a kind of refusal at most once per interval, saying how many were refused since
+ * the line before: a flood of refusals must not become a flood of log lines, and the first one is
+ * never silent.
  */
 final class RefusalLog {
 

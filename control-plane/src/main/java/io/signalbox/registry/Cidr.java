@@ -11,7 +11,8 @@ public record Cidr(InetAddress network, int prefixLength) {
     Objects.requireNonNull(network, "network");
     int bits = network.getAddress().length * 8;
     if (prefixLength < 0 || prefixLength > bits) {
-      throw new IllegalArgumentException("prefix length " + prefixLength + " is out of range 0-" + bits);
+      throw new IllegalArgumentException(
+          "prefix length " + prefixLength + " is out of range 0-" + bits);
     }
   }
 
@@ -33,7 +34,8 @@ public record Cidr(InetAddress network, int prefixLength) {
       throw new IllegalArgumentException("'" + text + "' has no valid prefix length");
     }
     if (prefix < 0 || prefix > bits) {
-      throw new IllegalArgumentException("'" + text + "' has a prefix length out of range 0-" + bits);
+      throw new IllegalArgumentException(
+          "'" + text + "' has a prefix length out of range 0-" + bits);
     }
     return new Cidr(network, prefix);
   }

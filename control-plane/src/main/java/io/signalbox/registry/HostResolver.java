@@ -14,8 +14,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Turns a registered host into the IP address Envoy connects to. EDS endpoints must be IP addresses, so a DNS name
- * is resolved once, when the instance registers (a self-registering service knows where it runs).
+ * Turns a registered host into the IP address Envoy connects to. EDS endpoints must be IP
+ * addresses, so a DNS name is resolved once, when the instance registers (a self-registering
+ * service knows where it runs).
  */
 @FunctionalInterface
 public interface HostResolver {
@@ -24,19 +25,26 @@ public interface HostResolver {
   Optional<String> resolve(String host);
 
   /**
-   * The system resolver, bounded: names are resolved on a few threads of their own and a lookup that takes longer
-   * than {@code timeout} (a slow or hostile DNS server) is given up, so a registration never holds a gRPC thread for
-   * long and a burst of slow names cannot take them all.
+   * The system resolver, bounded: names are resolved on a few threads of their own and a lookup
+   * that takes longer than {@code timeout} (a slow or hostile DNS server) is given up, so a
+   * registration never holds a gRPC thread for long and a burst of slow names cannot take them all.
    *
-   * @throws HostResolutionUnavailableException from {@link #resolve} when the lookup times out or too many are waiting
+   * @throws HostResolutionUnavailableException from {@link #resolve} when the lookup times out or
+   *     too many are waiting
    */
   static HostResolver bounded(HostResolver delegate, Duration timeout, int threads) {
-    ThreadPoolExecutor executor = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(threads * 8), runnable -> {
-          Thread thread = new Thread(runnable, "signalbox-dns");
-          thread.setDaemon(true);
-          return thread;
-        });
+    ThreadPoolExecutor executor =
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            30,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(threads * 8),
+            runnable -> {
+              Thread thread = new Thread(runnable, "signalbox-dns");
+              thread.setDaemon(true);
+              return thread;
+            });
     executor.allowCoreThreadTimeOut(true);
     return host -> {
       if (InetAddresses.isInetAddress(host)) {
@@ -46,14 +54,15 @@ public interface HostResolver {
       try {
         lookup = executor.submit(() -> delegate.resolve(host));
       } catch (RejectedExecutionException e) {
-        throw new HostResolutionUnavailableException("too many host names are being resolved; retry");
+        throw new HostResolutionUnavailableException(
+            "too many host names are being resolved; retry");
       }
       try {
         return lookup.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
         lookup.cancel(true);
-        throw new HostResolutionUnavailableException("'" + host + "' did not resolve within " + timeout.toMillis()
-            + " ms; retry");
+        throw new HostResolutionUnavailableException(
+            "'" + host + "' did not resolve within " + timeout.toMillis() + " ms; retry");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new HostResolutionUnavailableException("interrupted while resolving '" + host + "'");

@@ -1,6 +1,9 @@
 package io.signalbox.registry;
 
-/** A registration field that fails validation; {@code field} is its path in the request, e.g. routes[2].path. */
+/**
+ * A registration field that fails validation; {@code field} is its path in the request, e.g.
+ * routes[2].path.
+ */
 public final class InvalidFieldException extends RuntimeException {
   private final String field;
 

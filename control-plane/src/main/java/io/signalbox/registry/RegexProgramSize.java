@@ -5,29 +5,35 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * An estimate of the size of the RE2 program a regular expression compiles to, computed from its text in one pass
- * without compiling it, and stopping as soon as it exceeds a limit.
+ * An estimate of the size of the RE2 program a regular expression compiles to, computed from its
+ * text in one pass without compiling it, and stopping as soon as it exceeds a limit.
  *
- * <p>Why: compiling is what costs. RE2/J (like RE2) expands counted repetitions, so {@code ((a{1000}){1000}){1000}}
- * — 24 bytes — takes gigabytes and minutes to compile, while Envoy refuses any program over its limit (100
- * instructions by default) anyway. The estimate follows RE2's compiler: one instruction per literal byte, character
- * class, {@code .} or assertion; one per alternative and per {@code * + ?}; two per capturing group; a counted
- * repetition {@code x{n,m}} as m copies of x and m - n optional branches. It errs on the high side (RE2 factors
- * common prefixes of alternatives, which this does not), so a regex Envoy would refuse is never let through for its
- * size. Syntax errors are left to the compiler, which runs only on regexes under the limit.
+ * <p>Why: compiling is what costs. RE2/J (like RE2) expands counted repetitions, so {@code
+ * ((a{1000}){1000}){1000}} — 24 bytes — takes gigabytes and minutes to compile, while Envoy refuses
+ * any program over its limit (100 instructions by default) anyway. The estimate follows RE2's
+ * compiler: one instruction per literal byte, character class, {@code .} or assertion; one per
+ * alternative and per {@code * + ?}; two per capturing group; a counted repetition {@code x{n,m}}
+ * as m copies of x and m - n optional branches. It errs on the high side (RE2 factors common
+ * prefixes of alternatives, which this does not), so a regex Envoy would refuse is never let
+ * through for its size. Syntax errors are left to the compiler, which runs only on regexes under
+ * the limit.
  */
 final class RegexProgramSize {
 
   /** The instructions every program has: the match and the entry. */
   private static final int FIXED = 2;
+
   /** A negated class or Unicode class compiles to several UTF-8 byte ranges. */
   private static final int WIDE_CLASS = 4;
+
   private static final int MAX_REPEAT = 1000;
 
-  private RegexProgramSize() {
-  }
+  private RegexProgramSize() {}
 
-  /** One parenthesized group (or the whole regex) being read: its finished alternatives and the current one. */
+  /**
+   * One parenthesized group (or the whole regex) being read: its finished alternatives and the
+   * current one.
+   */
   private static final class Frame {
     final boolean capturing;
     long alternatives;
@@ -45,8 +51,8 @@ final class RegexProgramSize {
   }
 
   /**
-   * The estimated program size of {@code regex}, or a number above {@code limit} as soon as the estimate exceeds it
-   * (the exact figure is not computed then).
+   * The estimated program size of {@code regex}, or a number above {@code limit} as soon as the
+   * estimate exceeds it (the exact figure is not computed then).
    */
   static long estimate(String regex, int limit) {
     long cap = (long) limit + 1;
@@ -126,9 +132,10 @@ final class RegexProgramSize {
             atom(frame, 1, cap); // not a repetition: a literal '{'
           } else {
             long atomSize = frame.lastAtom;
-            long repeated = counts[1] < 0
-                ? atomSize * Math.max(1, counts[0]) + 1
-                : atomSize * counts[1] + (counts[1] - counts[0]);
+            long repeated =
+                counts[1] < 0
+                    ? atomSize * Math.max(1, counts[0]) + 1
+                    : atomSize * counts[1] + (counts[1] - counts[0]);
             frame.current = Math.min(cap, frame.current - atomSize + Math.min(cap, repeated));
             frame.lastAtom = Math.min(cap, repeated);
             i = end + 1;
@@ -186,7 +193,9 @@ final class RegexProgramSize {
     return next;
   }
 
-  /** The index after the class that opens at {@code i}: a ']' right after '[' or '[^' is a literal. */
+  /**
+   * The index after the class that opens at {@code i}: a ']' right after '[' or '[^' is a literal.
+   */
   private static int classEnd(String regex, int i) {
     int n = regex.length();
     int j = i + 1;
@@ -212,7 +221,9 @@ final class RegexProgramSize {
     return n;
   }
 
-  /** {n}, {n,} or {n,m} as {n, m} ({n, -1} for no maximum); null when the text is not a repetition. */
+  /**
+   * {n}, {n,} or {n,m} as {n, m} ({n, -1} for no maximum); null when the text is not a repetition.
+   */
   private static int[] repeatCounts(String body) {
     int comma = body.indexOf(',');
     String min = comma < 0 ? body : body.substring(0, comma);
@@ -223,7 +234,9 @@ final class RegexProgramSize {
     int low = Integer.parseInt(min);
     int high = max.isEmpty() ? -1 : Integer.parseInt(max);
     if (low > MAX_REPEAT || high > MAX_REPEAT) {
-      return new int[] {MAX_REPEAT, MAX_REPEAT}; // the compiler refuses it; priced at the most it could cost
+      return new int[] {
+        MAX_REPEAT, MAX_REPEAT
+      }; // the compiler refuses it; priced at the most it could cost
     }
     return new int[] {low, high};
   }

@@ -3,15 +3,17 @@ package io.signalbox.registry;
 import java.util.Set;
 
 /**
- * What the operator's gateway settings allow a registration, as the validator needs it (the registry does not
- * depend on the settings model).
+ * What the operator's gateway settings allow a registration, as the validator needs it (the
+ * registry does not depend on the settings model).
  */
 public interface RegistrationRules {
 
   /** No JWT providers, the API's route limit. */
   RegistrationRules DEFAULT = of(Set.of(), RegistrationValidator.MAX_ROUTES);
 
-  /** Fixed rules, for tests and tools; a running control plane reads its current settings instead. */
+  /**
+   * Fixed rules, for tests and tools; a running control plane reads its current settings instead.
+   */
   static RegistrationRules of(Set<String> jwtProviders, int maxRoutesPerService) {
     Set<String> providers = Set.copyOf(jwtProviders);
     return new RegistrationRules() {
@@ -46,7 +48,10 @@ public interface RegistrationRules {
   /** Routes one registration may declare, at most {@link RegistrationValidator#MAX_ROUTES}. */
   int maxRoutesPerService();
 
-  /** The largest RE2 program (estimated by {@link RegexProgramSize}) a path or header regex may compile to. */
+  /**
+   * The largest RE2 program (estimated by {@link RegexProgramSize}) a path or header regex may
+   * compile to.
+   */
   int maxRegexProgramSize();
 
   /** Where instances may point. */

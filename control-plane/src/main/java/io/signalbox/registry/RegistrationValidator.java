@@ -25,11 +25,13 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * Checks every field of a {@link RegisterRequest} and turns it into a {@link Registration}. The first invalid field
- * is reported by its path, so a client can fix its request without reading server logs.
+ * Checks every field of a {@link RegisterRequest} and turns it into a {@link Registration}. The
+ * first invalid field is reported by its path, so a client can fix its request without reading
+ * server logs.
  *
- * <p>Regular expressions are checked with RE2/J because Envoy evaluates them with RE2: a pattern Java accepts but
- * RE2 does not (a lookahead, a backreference) would otherwise be rejected by every Envoy.
+ * <p>Regular expressions are checked with RE2/J because Envoy evaluates them with RE2: a pattern
+ * Java accepts but RE2 does not (a lookahead, a backreference) would otherwise be rejected by every
+ * Envoy.
  */
 public final class RegistrationValidator {
 
@@ -43,12 +45,22 @@ public final class RegistrationValidator {
 
   private static final java.util.regex.Pattern SERVICE_NAME =
       java.util.regex.Pattern.compile("[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
-  private static final java.util.regex.Pattern INSTANCE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-  private static final java.util.regex.Pattern ZONE = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{0,63}");
-  private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]{1,128}");
-  private static final java.util.regex.Pattern METADATA_KEY = java.util.regex.Pattern.compile("[A-Za-z0-9._/-]{1,63}");
-  /** Printable ASCII without space, '?' and '#': a path as Envoy sees it after the query is split off. */
-  private static final java.util.regex.Pattern PATH = java.util.regex.Pattern.compile("/[\\x21-\\x7e&&[^?#]]*");
+  private static final java.util.regex.Pattern INSTANCE_ID =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final java.util.regex.Pattern ZONE =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{0,63}");
+  private static final java.util.regex.Pattern HEADER_NAME =
+      java.util.regex.Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]{1,128}");
+  private static final java.util.regex.Pattern METADATA_KEY =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._/-]{1,63}");
+
+  /**
+   * Printable ASCII without space, '?' and '#': a path as Envoy sees it after the query is split
+   * off.
+   */
+  private static final java.util.regex.Pattern PATH =
+      java.util.regex.Pattern.compile("/[\\x21-\\x7e&&[^?#]]*");
+
   private static final Set<String> METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE");
 
@@ -62,18 +74,19 @@ public final class RegistrationValidator {
   }
 
   /**
-   * @param rules what the gateway settings in force allow, read for every registration (settings reload)
+   * @param rules what the gateway settings in force allow, read for every registration (settings
+   *     reload)
    */
   public RegistrationValidator(HostResolver resolver, RegistrationRules rules) {
     this(resolver, rules, Set::of);
   }
 
   /**
-   * @param controlPlanePorts the control plane's own ports (known once it listens), which no instance on its host
-   *     may name
+   * @param controlPlanePorts the control plane's own ports (known once it listens), which no
+   *     instance on its host may name
    */
-  public RegistrationValidator(HostResolver resolver, RegistrationRules rules,
-                               Supplier<Set<Integer>> controlPlanePorts) {
+  public RegistrationValidator(
+      HostResolver resolver, RegistrationRules rules, Supplier<Set<Integer>> controlPlanePorts) {
     this.controlPlanePorts = controlPlanePorts;
     this.resolver = resolver;
     this.rules = rules;
@@ -81,98 +94,165 @@ public final class RegistrationValidator {
 
   public Registration validate(RegisterRequest request) {
     int size = request.getSerializedSize();
-    check(size <= MAX_MESSAGE_BYTES, "request", "message is " + size + " bytes; the limit is " + MAX_MESSAGE_BYTES);
+    check(
+        size <= MAX_MESSAGE_BYTES,
+        "request",
+        "message is " + size + " bytes; the limit is " + MAX_MESSAGE_BYTES);
     String service = request.getService();
     check(!service.isEmpty(), "service", "is required");
     check(service.length() <= 63, "service", "is longer than 63 characters");
-    check(SERVICE_NAME.matcher(service).matches(), "service",
+    check(
+        SERVICE_NAME.matcher(service).matches(),
+        "service",
         "must be lowercase letters, digits and '-', starting with a letter and not ending with '-'");
     check(request.hasInstance(), "instance", "is required");
     Instance instance = instance(request.getInstance());
     int maxRoutes = Math.min(MAX_ROUTES, rules.maxRoutesPerService());
-    check(request.getRoutesCount() <= maxRoutes, "routes",
+    check(
+        request.getRoutesCount() <= maxRoutes,
+        "routes",
         "has " + request.getRoutesCount() + " routes; the limit is " + maxRoutes);
     Set<String> providers = rules.jwtProviders();
-    Optional<AuthRequirement> serviceAuth = request.hasAuth()
-        ? Optional.of(PolicyValidator.auth("auth", request.getAuth(), providers)) : Optional.empty();
-    Optional<RateLimit> serviceLimit = request.hasRateLimit()
-        ? Optional.of(PolicyValidator.rateLimit("rate_limit", request.getRateLimit())) : Optional.empty();
+    Optional<AuthRequirement> serviceAuth =
+        request.hasAuth()
+            ? Optional.of(PolicyValidator.auth("auth", request.getAuth(), providers))
+            : Optional.empty();
+    Optional<RateLimit> serviceLimit =
+        request.hasRateLimit()
+            ? Optional.of(PolicyValidator.rateLimit("rate_limit", request.getRateLimit()))
+            : Optional.empty();
     List<RouteSpec> routes = new ArrayList<>();
     Map<HostAndMatch, Integer> seen = new HashMap<>();
     for (int i = 0; i < request.getRoutesCount(); i++) {
-      RouteSpec route = route("routes[" + i + "]", request.getRoutes(i), providers, serviceAuth, serviceLimit);
+      RouteSpec route =
+          route("routes[" + i + "]", request.getRoutes(i), providers, serviceAuth, serviceLimit);
       for (String host : route.hosts().isEmpty() ? List.of("*") : route.hosts()) {
         Integer earlier = seen.putIfAbsent(new HostAndMatch(host, route.match()), i);
-        check(earlier == null, "routes[" + i + "]", "has the same host and match as routes[" + earlier + "]");
+        check(
+            earlier == null,
+            "routes[" + i + "]",
+            "has the same host and match as routes[" + earlier + "]");
       }
       routes.add(route);
     }
     if (request.hasLeaseTtl()) {
-      check(Durations.isValid(request.getLeaseTtl()) && !Durations.isNegative(request.getLeaseTtl()),
-          "lease_ttl", "must be a non-negative duration");
+      check(
+          Durations.isValid(request.getLeaseTtl()) && !Durations.isNegative(request.getLeaseTtl()),
+          "lease_ttl",
+          "must be a non-negative duration");
     }
     return new Registration(service, instance, routes);
   }
 
   /** The lease TTL the client asked for, if any; the store applies its bounds and default. */
   public static Optional<Duration> requestedTtl(RegisterRequest request) {
-    if (!request.hasLeaseTtl() || (request.getLeaseTtl().getSeconds() == 0 && request.getLeaseTtl().getNanos() == 0)) {
+    if (!request.hasLeaseTtl()
+        || (request.getLeaseTtl().getSeconds() == 0 && request.getLeaseTtl().getNanos() == 0)) {
       return Optional.empty();
     }
-    // java.time.Duration, not nanoseconds: a valid proto Duration of centuries would overflow a long of nanos.
-    return Optional.of(Duration.ofSeconds(request.getLeaseTtl().getSeconds(), request.getLeaseTtl().getNanos()));
+    // java.time.Duration, not nanoseconds: a valid proto Duration of centuries would overflow a
+    // long of nanos.
+    return Optional.of(
+        Duration.ofSeconds(request.getLeaseTtl().getSeconds(), request.getLeaseTtl().getNanos()));
   }
 
-  private record HostAndMatch(String host, RouteMatch match) {
-  }
+  private record HostAndMatch(String host, RouteMatch match) {}
 
   private Instance instance(io.signalbox.registry.v1.Instance proto) {
     check(!proto.getId().isEmpty(), "instance.id", "is required");
-    check(INSTANCE_ID.matcher(proto.getId()).matches(), "instance.id",
+    check(
+        INSTANCE_ID.matcher(proto.getId()).matches(),
+        "instance.id",
         "must be 1-128 characters of letters, digits, '.', '_', ':' and '-'");
     String host = proto.getHost();
     check(!host.isEmpty(), "instance.host", "is required");
-    check(host.length() <= 253 && (InetAddresses.isInetAddress(host) || isDnsName(host)), "instance.host",
+    check(
+        host.length() <= 253 && (InetAddresses.isInetAddress(host) || isDnsName(host)),
+        "instance.host",
         "'" + abbreviate(host) + "' is neither an IP address nor a DNS name");
-    check(proto.getPort() >= 1 && proto.getPort() <= 65535, "instance.port",
+    check(
+        proto.getPort() >= 1 && proto.getPort() <= 65535,
+        "instance.port",
         Integer.toUnsignedString(proto.getPort()) + " is out of range 1-65535");
-    check(ZONE.matcher(proto.getZone()).matches(), "instance.zone",
+    check(
+        ZONE.matcher(proto.getZone()).matches(),
+        "instance.zone",
         "must be at most 63 characters of letters, digits, '.', '_' and '-'");
     // uint32 on the wire: compare unsigned, or 2^31 and above would pass as negative ints.
-    check(Integer.toUnsignedLong(proto.getWeight()) <= 128, "instance.weight",
+    check(
+        Integer.toUnsignedLong(proto.getWeight()) <= 128,
+        "instance.weight",
         Integer.toUnsignedString(proto.getWeight()) + " is out of range 1-128");
-    check(proto.getMetadataCount() <= MAX_METADATA, "instance.metadata", "has more than " + MAX_METADATA + " entries");
-    proto.getMetadataMap().forEach((key, value) -> {
-      check(METADATA_KEY.matcher(key).matches(), "instance.metadata", "key '" + abbreviate(key) + "' is invalid");
-      check(value.length() <= 256, "instance.metadata[" + key + "]", "is longer than 256 characters");
-    });
-    String address = resolver.resolve(host).orElseThrow(
-        () -> new InvalidFieldException("instance.host", "'" + host + "' does not resolve to an IP address"));
+    check(
+        proto.getMetadataCount() <= MAX_METADATA,
+        "instance.metadata",
+        "has more than " + MAX_METADATA + " entries");
+    proto
+        .getMetadataMap()
+        .forEach(
+            (key, value) -> {
+              check(
+                  METADATA_KEY.matcher(key).matches(),
+                  "instance.metadata",
+                  "key '" + abbreviate(key) + "' is invalid");
+              check(
+                  value.length() <= 256,
+                  "instance.metadata[" + key + "]",
+                  "is longer than 256 characters");
+            });
+    String address =
+        resolver
+            .resolve(host)
+            .orElseThrow(
+                () ->
+                    new InvalidFieldException(
+                        "instance.host", "'" + host + "' does not resolve to an IP address"));
     // Checked on the resolved address: a DNS name must not lead where an IP literal may not.
-    Optional<String> refusal = rules.upstreams().refusal(address, proto.getPort(), controlPlanePorts.get());
+    Optional<String> refusal =
+        rules.upstreams().refusal(address, proto.getPort(), controlPlanePorts.get());
     if (refusal.isPresent()) {
       int colon = refusal.get().indexOf(": ");
-      throw new InvalidFieldException(refusal.get().substring(0, colon), refusal.get().substring(colon + 2));
+      throw new InvalidFieldException(
+          refusal.get().substring(0, colon), refusal.get().substring(colon + 2));
     }
-    return new Instance(proto.getId(), host, address, proto.getPort(), proto.getZone(), proto.getWeight(),
+    return new Instance(
+        proto.getId(),
+        host,
+        address,
+        proto.getPort(),
+        proto.getZone(),
+        proto.getWeight(),
         proto.getMetadataMap());
   }
 
-  private RouteSpec route(String field, Route proto, Set<String> providers, Optional<AuthRequirement> serviceAuth,
-                          Optional<RateLimit> serviceLimit) {
+  private RouteSpec route(
+      String field,
+      Route proto,
+      Set<String> providers,
+      Optional<AuthRequirement> serviceAuth,
+      Optional<RateLimit> serviceLimit) {
     check(proto.hasPath(), field + ".path", "a match (prefix, exact or regex) is required");
-    PathMatch path = switch (proto.getPath().getKindCase()) {
-      case PREFIX -> PathMatch.prefix(path(field + ".path.prefix", proto.getPath().getPrefix()));
-      case EXACT -> PathMatch.exact(path(field + ".path.exact", proto.getPath().getExact()));
-      case REGEX -> PathMatch.regex(regex(field + ".path.regex", proto.getPath().getRegex()));
-      case KIND_NOT_SET -> throw new InvalidFieldException(field + ".path", "a match (prefix, exact or regex) is required");
-    };
-    check(proto.getHostsCount() <= MAX_HOSTS_PER_ROUTE, field + ".hosts", "has more than " + MAX_HOSTS_PER_ROUTE);
+    PathMatch path =
+        switch (proto.getPath().getKindCase()) {
+          case PREFIX ->
+              PathMatch.prefix(path(field + ".path.prefix", proto.getPath().getPrefix()));
+          case EXACT -> PathMatch.exact(path(field + ".path.exact", proto.getPath().getExact()));
+          case REGEX -> PathMatch.regex(regex(field + ".path.regex", proto.getPath().getRegex()));
+          case KIND_NOT_SET ->
+              throw new InvalidFieldException(
+                  field + ".path", "a match (prefix, exact or regex) is required");
+        };
+    check(
+        proto.getHostsCount() <= MAX_HOSTS_PER_ROUTE,
+        field + ".hosts",
+        "has more than " + MAX_HOSTS_PER_ROUTE);
     List<String> hosts = new ArrayList<>();
     for (int i = 0; i < proto.getHostsCount(); i++) {
       hosts.add(virtualHost(field + ".hosts[" + i + "]", proto.getHosts(i)));
     }
-    check(proto.getHeadersCount() <= MAX_HEADERS_PER_ROUTE, field + ".headers",
+    check(
+        proto.getHeadersCount() <= MAX_HEADERS_PER_ROUTE,
+        field + ".headers",
         "has more than " + MAX_HEADERS_PER_ROUTE);
     List<HeaderMatch> headers = new ArrayList<>();
     for (int i = 0; i < proto.getHeadersCount(); i++) {
@@ -181,86 +261,153 @@ public final class RegistrationValidator {
     List<String> methods = new ArrayList<>();
     for (int i = 0; i < proto.getMethodsCount(); i++) {
       String method = proto.getMethods(i);
-      check(METHODS.contains(method), field + ".methods[" + i + "]",
+      check(
+          METHODS.contains(method),
+          field + ".methods[" + i + "]",
           "'" + abbreviate(method) + "' is not one of " + new java.util.TreeSet<>(METHODS));
       methods.add(method);
     }
     Optional<String> rewrite = Optional.empty();
     if (!proto.getPrefixRewrite().isEmpty()) {
-      check(path.kind() == PathMatch.Kind.PREFIX, field + ".prefix_rewrite", "is allowed only with a prefix match");
+      check(
+          path.kind() == PathMatch.Kind.PREFIX,
+          field + ".prefix_rewrite",
+          "is allowed only with a prefix match");
       rewrite = Optional.of(path(field + ".prefix_rewrite", proto.getPrefixRewrite()));
     }
     Optional<Duration> timeout = Optional.empty();
     if (proto.hasTimeout()) {
-      check(Durations.isValid(proto.getTimeout()) && !Durations.isNegative(proto.getTimeout()), field + ".timeout",
+      check(
+          Durations.isValid(proto.getTimeout()) && !Durations.isNegative(proto.getTimeout()),
+          field + ".timeout",
           "must be a non-negative duration");
-      Duration value = Duration.ofSeconds(proto.getTimeout().getSeconds(), proto.getTimeout().getNanos());
-      check(value.compareTo(MAX_TIMEOUT) <= 0, field + ".timeout", "must be at most " + MAX_TIMEOUT);
+      Duration value =
+          Duration.ofSeconds(proto.getTimeout().getSeconds(), proto.getTimeout().getNanos());
+      check(
+          value.compareTo(MAX_TIMEOUT) <= 0, field + ".timeout", "must be at most " + MAX_TIMEOUT);
       timeout = Optional.of(value);
     }
-    check(!(proto.getPublic() && proto.hasAuth()), field + ".public", "a public route cannot also set auth");
-    Optional<AuthRequirement> auth = proto.hasAuth()
-        ? Optional.of(PolicyValidator.auth(field + ".auth", proto.getAuth(), providers))
-        : proto.getPublic() ? Optional.empty() : serviceAuth;
-    Optional<RateLimit> rateLimit = proto.hasRateLimit()
-        ? Optional.of(PolicyValidator.rateLimit(field + ".rate_limit", proto.getRateLimit())) : serviceLimit;
-    return new RouteSpec(hosts, new RouteMatch(path, headers, methods), rewrite, timeout, auth, proto.getPublic(),
+    check(
+        !(proto.getPublic() && proto.hasAuth()),
+        field + ".public",
+        "a public route cannot also set auth");
+    Optional<AuthRequirement> auth =
+        proto.hasAuth()
+            ? Optional.of(PolicyValidator.auth(field + ".auth", proto.getAuth(), providers))
+            : proto.getPublic() ? Optional.empty() : serviceAuth;
+    Optional<RateLimit> rateLimit =
+        proto.hasRateLimit()
+            ? Optional.of(PolicyValidator.rateLimit(field + ".rate_limit", proto.getRateLimit()))
+            : serviceLimit;
+    return new RouteSpec(
+        hosts,
+        new RouteMatch(path, headers, methods),
+        rewrite,
+        timeout,
+        auth,
+        proto.getPublic(),
         rateLimit);
   }
 
   private static String path(String field, String value) {
     check(!value.isEmpty(), field, "is empty");
-    check(value.length() <= MAX_PATH_LENGTH, field, "is longer than " + MAX_PATH_LENGTH + " characters");
+    check(
+        value.length() <= MAX_PATH_LENGTH,
+        field,
+        "is longer than " + MAX_PATH_LENGTH + " characters");
     check(value.startsWith("/"), field, "'" + abbreviate(value) + "' must start with '/'");
-    check(PATH.matcher(value).matches(), field,
+    check(
+        PATH.matcher(value).matches(),
+        field,
         "'" + abbreviate(value) + "' may contain only printable ASCII without spaces, '?' and '#'");
     return value;
   }
 
   private String regex(String field, String value) {
     check(!value.isEmpty(), field, "is empty");
-    check(value.length() <= MAX_PATH_LENGTH, field, "is longer than " + MAX_PATH_LENGTH + " characters");
+    check(
+        value.length() <= MAX_PATH_LENGTH,
+        field,
+        "is longer than " + MAX_PATH_LENGTH + " characters");
     // Priced before it is compiled: compiling is what a hostile regex makes expensive.
     int limit = rules.maxRegexProgramSize();
     long size = RegexProgramSize.estimate(value, limit);
-    check(size <= limit, field, "'" + abbreviate(value) + "' compiles to " + (size > limit ? "more than " + limit
-        : size) + " RE2 instructions; Envoy accepts at most " + limit + " (limits.maxRegexProgramSize)");
+    check(
+        size <= limit,
+        field,
+        "'"
+            + abbreviate(value)
+            + "' compiles to "
+            + (size > limit ? "more than " + limit : size)
+            + " RE2 instructions; Envoy accepts at most "
+            + limit
+            + " (limits.maxRegexProgramSize)");
     try {
       Pattern.compile(value);
     } catch (PatternSyntaxException e) {
-      throw new InvalidFieldException(field, "is not a valid RE2 regular expression: " + e.getDescription());
+      throw new InvalidFieldException(
+          field, "is not a valid RE2 regular expression: " + e.getDescription());
     }
     return value;
   }
 
   private static String virtualHost(String field, String host) {
     check(!host.isEmpty(), field, "is empty");
-    check(host.equals(host.toLowerCase(java.util.Locale.ROOT)), field, "'" + abbreviate(host) + "' must be lowercase");
+    check(
+        host.equals(host.toLowerCase(java.util.Locale.ROOT)),
+        field,
+        "'" + abbreviate(host) + "' must be lowercase");
     String name = host.startsWith("*.") ? host.substring(2) : host;
-    check(host.equals("*") || (host.length() <= 253 && (isDnsName(name) || InetAddresses.isInetAddress(name))), field,
+    check(
+        host.equals("*")
+            || (host.length() <= 253 && (isDnsName(name) || InetAddresses.isInetAddress(name))),
+        field,
         "'" + abbreviate(host) + "' is not a host name, '*.' wildcard or '*'");
     return host;
   }
 
   private HeaderMatch header(String field, io.signalbox.registry.v1.HeaderMatch proto) {
-    check(HEADER_NAME.matcher(proto.getName()).matches(), field + ".name",
+    check(
+        HEADER_NAME.matcher(proto.getName()).matches(),
+        field + ".name",
         "'" + abbreviate(proto.getName()) + "' is not a lowercase HTTP header name");
     return switch (proto.getKindCase()) {
-      case EXACT -> new HeaderMatch(proto.getName(), HeaderMatch.Kind.EXACT,
-          headerValue(field + ".exact", proto.getExact()), proto.getInvert());
-      case PREFIX -> new HeaderMatch(proto.getName(), HeaderMatch.Kind.PREFIX,
-          headerValue(field + ".prefix", proto.getPrefix()), proto.getInvert());
-      case REGEX -> new HeaderMatch(proto.getName(), HeaderMatch.Kind.REGEX,
-          regex(field + ".regex", proto.getRegex()), proto.getInvert());
-      case PRESENT -> new HeaderMatch(proto.getName(),
-          proto.getPresent() ? HeaderMatch.Kind.PRESENT : HeaderMatch.Kind.ABSENT, "", proto.getInvert());
-      case KIND_NOT_SET -> throw new InvalidFieldException(field, "a match (exact, prefix, regex or present) is required");
+      case EXACT ->
+          new HeaderMatch(
+              proto.getName(),
+              HeaderMatch.Kind.EXACT,
+              headerValue(field + ".exact", proto.getExact()),
+              proto.getInvert());
+      case PREFIX ->
+          new HeaderMatch(
+              proto.getName(),
+              HeaderMatch.Kind.PREFIX,
+              headerValue(field + ".prefix", proto.getPrefix()),
+              proto.getInvert());
+      case REGEX ->
+          new HeaderMatch(
+              proto.getName(),
+              HeaderMatch.Kind.REGEX,
+              regex(field + ".regex", proto.getRegex()),
+              proto.getInvert());
+      case PRESENT ->
+          new HeaderMatch(
+              proto.getName(),
+              proto.getPresent() ? HeaderMatch.Kind.PRESENT : HeaderMatch.Kind.ABSENT,
+              "",
+              proto.getInvert());
+      case KIND_NOT_SET ->
+          throw new InvalidFieldException(
+              field, "a match (exact, prefix, regex or present) is required");
     };
   }
 
   private static String headerValue(String field, String value) {
     check(value.length() <= 1024, field, "is longer than 1024 characters");
-    check(value.chars().allMatch(c -> c >= 0x20 && c < 0x7f), field, "may contain only printable ASCII");
+    check(
+        value.chars().allMatch(c -> c >= 0x20 && c < 0x7f),
+        field,
+        "may contain only printable ASCII");
     return value;
   }
 

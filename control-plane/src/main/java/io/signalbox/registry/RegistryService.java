@@ -42,12 +42,20 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   /** A registry that authenticates nobody (plaintext) and audits to the log only. */
   public RegistryService(RegistryStore store, RegistrationValidator validator) {
-    this(store, validator, SignalboxMetrics.noop(), AccessControl.plaintext(() -> AccessPolicy.DEFAULT),
+    this(
+        store,
+        validator,
+        SignalboxMetrics.noop(),
+        AccessControl.plaintext(() -> AccessPolicy.DEFAULT),
         AuditLog.toLogger(java.time.Clock.systemUTC()));
   }
 
-  public RegistryService(RegistryStore store, RegistrationValidator validator, SignalboxMetrics metrics,
-                         AccessControl access, AuditLog audit) {
+  public RegistryService(
+      RegistryStore store,
+      RegistrationValidator validator,
+      SignalboxMetrics metrics,
+      AccessControl access,
+      AuditLog audit) {
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
@@ -58,29 +66,54 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
   @Override
   public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
     Identity who = Identity.current();
-    String target = abbreviate(request.getService()) + "/" + abbreviate(request.getInstance().getId());
-    // Authorization before validation: a caller that may not register the service learns nothing about it.
+    String target =
+        abbreviate(request.getService()) + "/" + abbreviate(request.getInstance().getId());
+    // Authorization before validation: a caller that may not register the service learns nothing
+    // about it.
     Optional<String> refusal = access.registrationRefusal(who, abbreviate(request.getService()));
     if (refusal.isPresent()) {
-      refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED, refusal.get());
+      refuse(
+          response,
+          who,
+          target,
+          Status.PERMISSION_DENIED,
+          RegistrationOutcome.PERMISSION_DENIED,
+          refusal.get());
       return;
     }
     Registration registration;
     try {
       registration = validator.validate(request).withRegistrant(who.registrant());
     } catch (InvalidFieldException e) {
-      refuse(response, who, target, Status.INVALID_ARGUMENT, RegistrationOutcome.INVALID_ARGUMENT, e.getMessage());
+      refuse(
+          response,
+          who,
+          target,
+          Status.INVALID_ARGUMENT,
+          RegistrationOutcome.INVALID_ARGUMENT,
+          e.getMessage());
       return;
     } catch (HostResolutionUnavailableException e) {
-      refuse(response, who, target, Status.UNAVAILABLE, RegistrationOutcome.UNAVAILABLE,
+      refuse(
+          response,
+          who,
+          target,
+          Status.UNAVAILABLE,
+          RegistrationOutcome.UNAVAILABLE,
           "instance.host: " + e.getMessage());
       return;
     }
     Optional<ServiceGrant> grant = access.grant(registration.service());
-    registration = registration.withDelegatedPrefixes(grant.map(ServiceGrant::pathPrefixes).orElse(List.of()));
+    registration =
+        registration.withDelegatedPrefixes(grant.map(ServiceGrant::pathPrefixes).orElse(List.of()));
     Optional<String> outsideGrant = RouteGrants.refusal(registration, grant);
     if (outsideGrant.isPresent()) {
-      refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED,
+      refuse(
+          response,
+          who,
+          target,
+          Status.PERMISSION_DENIED,
+          RegistrationOutcome.PERMISSION_DENIED,
           outsideGrant.get());
       return;
     }
@@ -88,33 +121,58 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     try {
       lease = store.register(registration, RegistrationValidator.requestedTtl(request));
     } catch (RouteConflictException e) {
-      refuse(response, who, target, Status.ALREADY_EXISTS, RegistrationOutcome.ALREADY_EXISTS, e.getMessage());
+      refuse(
+          response,
+          who,
+          target,
+          Status.ALREADY_EXISTS,
+          RegistrationOutcome.ALREADY_EXISTS,
+          e.getMessage());
       return;
     } catch (NotLeaseOwnerException e) {
-      refuse(response, who, target, Status.PERMISSION_DENIED, RegistrationOutcome.PERMISSION_DENIED, e.getMessage());
+      refuse(
+          response,
+          who,
+          target,
+          Status.PERMISSION_DENIED,
+          RegistrationOutcome.PERMISSION_DENIED,
+          e.getMessage());
       return;
     } catch (QuotaExceededException e) {
-      refuse(response, who, target, Status.RESOURCE_EXHAUSTED, RegistrationOutcome.RESOURCE_EXHAUSTED,
+      refuse(
+          response,
+          who,
+          target,
+          Status.RESOURCE_EXHAUSTED,
+          RegistrationOutcome.RESOURCE_EXHAUSTED,
           e.getMessage());
       return;
     } catch (StoreUnavailableException e) {
       metrics.registration(RegistrationOutcome.UNAVAILABLE);
-      log.warn("Registration of service '{}' not stored: {}", registration.service(), e.getMessage());
-      audit.record(who, "register", target, AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
+      log.warn(
+          "Registration of service '{}' not stored: {}", registration.service(), e.getMessage());
+      audit.record(
+          who, "register", target, AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
       response.onError(unavailable(e));
       return;
     }
     metrics.registration(RegistrationOutcome.OK);
     audit.record(who, "register", target, AuditLog.Outcome.OK, "");
     // Not the lease id: it is the instance's credential for renewing and deregistering.
-    log.atInfo().addKeyValue("service", registration.service())
+    log.atInfo()
+        .addKeyValue("service", registration.service())
         .addKeyValue("instance", registration.instance().id())
-        .log("Registered {}/{} at {}:{}", registration.service(), registration.instance().id(),
-            registration.instance().address(), registration.instance().port());
-    response.onNext(RegisterResponse.newBuilder()
-        .setLeaseId(lease.id())
-        .setTtl(Durations.fromNanos(lease.ttl().toNanos()))
-        .build());
+        .log(
+            "Registered {}/{} at {}:{}",
+            registration.service(),
+            registration.instance().id(),
+            registration.instance().address(),
+            registration.instance().port());
+    response.onNext(
+        RegisterResponse.newBuilder()
+            .setLeaseId(lease.id())
+            .setTtl(Durations.fromNanos(lease.ttl().toNanos()))
+            .build());
     response.onCompleted();
   }
 
@@ -128,23 +186,28 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
         try {
           lease = store.renew(request.getLeaseId(), caller.registrant());
         } catch (NotLeaseOwnerException e) {
-          // The stream ends: a client renewing another identity's lease is not a confused SDK but a thief.
+          // The stream ends: a client renewing another identity's lease is not a confused SDK but a
+          // thief.
           audit.record(caller, "keepalive", "", AuditLog.Outcome.DENIED, e.getMessage());
           synchronized (responses) {
-            responses.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+            responses.onError(
+                Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
           }
           return;
         } catch (StoreUnavailableException e) {
-          // Not LEASE_UNKNOWN: the lease may well be alive, and registering again would fail the same way. The SDK
+          // Not LEASE_UNKNOWN: the lease may well be alive, and registering again would fail the
+          // same way. The SDK
           // opens a new stream and renews again.
           synchronized (responses) {
             responses.onError(unavailable(e));
           }
           return;
         }
-        KeepAliveResponse.Builder answer = KeepAliveResponse.newBuilder().setLeaseId(request.getLeaseId());
+        KeepAliveResponse.Builder answer =
+            KeepAliveResponse.newBuilder().setLeaseId(request.getLeaseId());
         if (lease.isPresent()) {
-          answer.setStatus(KeepAliveResponse.Status.RENEWED)
+          answer
+              .setStatus(KeepAliveResponse.Status.RENEWED)
               .setTtl(Durations.fromNanos(lease.get().ttl().toNanos()));
         } else {
           answer.setStatus(KeepAliveResponse.Status.LEASE_UNKNOWN);
@@ -176,35 +239,54 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
       deregistered = store.deregister(request.getLeaseId(), who.registrant());
     } catch (NotLeaseOwnerException e) {
       audit.record(who, "deregister", "", AuditLog.Outcome.DENIED, e.getMessage());
-      response.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+      response.onError(
+          Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
       return;
     } catch (StoreUnavailableException e) {
-      audit.record(who, "deregister", "", AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
+      audit.record(
+          who, "deregister", "", AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
       response.onError(unavailable(e));
       return;
     }
-    audit.record(who, "deregister", "", deregistered ? AuditLog.Outcome.OK : AuditLog.Outcome.REFUSED,
+    audit.record(
+        who,
+        "deregister",
+        "",
+        deregistered ? AuditLog.Outcome.OK : AuditLog.Outcome.REFUSED,
         deregistered ? "" : "lease unknown");
     if (!deregistered) {
-      response.onError(Status.NOT_FOUND
-          .withDescription("lease_id: lease '" + abbreviate(request.getLeaseId()) + "' is not known")
-          .asRuntimeException());
+      response.onError(
+          Status.NOT_FOUND
+              .withDescription(
+                  "lease_id: lease '" + abbreviate(request.getLeaseId()) + "' is not known")
+              .asRuntimeException());
       return;
     }
     response.onNext(DeregisterResponse.getDefaultInstance());
     response.onCompleted();
   }
 
-  private void refuse(StreamObserver<RegisterResponse> response, Identity who, String target, Status status,
-                      RegistrationOutcome outcome, String reason) {
+  private void refuse(
+      StreamObserver<RegisterResponse> response,
+      Identity who,
+      String target,
+      Status status,
+      RegistrationOutcome outcome,
+      String reason) {
     metrics.registration(outcome);
     int slash = target.indexOf('/');
-    log.atInfo().addKeyValue("service", target.substring(0, slash))
+    log.atInfo()
+        .addKeyValue("service", target.substring(0, slash))
         .addKeyValue("instance", target.substring(slash + 1))
         .addKeyValue("identity", who.value())
         .log("Rejected registration of service '{}': {}", target.substring(0, slash), reason);
-    audit.record(who, "register", target,
-        outcome == RegistrationOutcome.PERMISSION_DENIED ? AuditLog.Outcome.DENIED : AuditLog.Outcome.REFUSED,
+    audit.record(
+        who,
+        "register",
+        target,
+        outcome == RegistrationOutcome.PERMISSION_DENIED
+            ? AuditLog.Outcome.DENIED
+            : AuditLog.Outcome.REFUSED,
         status.getCode() + ": " + reason);
     response.onError(status.withDescription(reason).asRuntimeException());
   }
@@ -215,7 +297,8 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
 
   /** UNAVAILABLE: the SDK retries; nothing changed. */
   private static io.grpc.StatusRuntimeException unavailable(StoreUnavailableException e) {
-    return Status.UNAVAILABLE.withDescription("the registry store is unavailable, try again: " + e.getMessage())
+    return Status.UNAVAILABLE
+        .withDescription("the registry store is unavailable, try again: " + e.getMessage())
         .asRuntimeException();
   }
 }

@@ -10,12 +10,12 @@ import java.util.Optional;
 /** Whether a registration's routes stay inside what the operator granted its service. */
 final class RouteGrants {
 
-  private RouteGrants() {
-  }
+  private RouteGrants() {}
 
   /**
-   * Why a route of {@code registration} lies outside {@code grant}, naming the field; empty when every route lies
-   * inside (or the service has no grant: it may claim any route no other service holds).
+   * Why a route of {@code registration} lies outside {@code grant}, naming the field; empty when
+   * every route lies inside (or the service has no grant: it may claim any route no other service
+   * holds).
    */
   static Optional<String> refusal(Registration registration, Optional<ServiceGrant> grant) {
     if (grant.isEmpty()) {
@@ -25,44 +25,80 @@ final class RouteGrants {
     for (int i = 0; i < routes.size(); i++) {
       RouteSpec route = routes.get(i);
       if (route.hosts().isEmpty() && !grant.get().hosts().contains("*")) {
-        return Optional.of("routes[" + i + "].hosts: service '" + registration.service() + "' may not serve a route "
-            + "on every host (no hosts); its grant allows " + grant.get().hosts());
+        return Optional.of(
+            "routes["
+                + i
+                + "].hosts: service '"
+                + registration.service()
+                + "' may not serve a route "
+                + "on every host (no hosts); its grant allows "
+                + grant.get().hosts());
       }
       for (int h = 0; h < route.hosts().size(); h++) {
         String host = route.hosts().get(h);
         if (grant.get().hosts().stream().noneMatch(granted -> covers(granted, host))) {
-          return Optional.of("routes[" + i + "].hosts[" + h + "]: service '" + registration.service()
-              + "' may not claim host '" + host + "'; its grant allows " + grant.get().hosts());
+          return Optional.of(
+              "routes["
+                  + i
+                  + "].hosts["
+                  + h
+                  + "]: service '"
+                  + registration.service()
+                  + "' may not claim host '"
+                  + host
+                  + "'; its grant allows "
+                  + grant.get().hosts());
         }
       }
-      if (grant.get().pathPrefixes().stream().noneMatch(prefix -> route.match().path().within(prefix))) {
-        return Optional.of("routes[" + i + "].path: " + route.match().path() + " lies outside the path prefixes "
-            + "granted to service '" + registration.service() + "' " + grant.get().pathPrefixes()
-            + (route.match().path().kind() == PathMatch.Kind.REGEX
-            ? " (a regex route must begin with a literal path inside one of them)" : ""));
+      if (grant.get().pathPrefixes().stream()
+          .noneMatch(prefix -> route.match().path().within(prefix))) {
+        return Optional.of(
+            "routes["
+                + i
+                + "].path: "
+                + route.match().path()
+                + " lies outside the path prefixes "
+                + "granted to service '"
+                + registration.service()
+                + "' "
+                + grant.get().pathPrefixes()
+                + (route.match().path().kind() == PathMatch.Kind.REGEX
+                    ? " (a regex route must begin with a literal path inside one of them)"
+                    : ""));
       }
     }
     return Optional.empty();
   }
 
   /**
-   * Without a grant, a regex route must begin with a literal path inside one of the registration's own prefix
-   * routes: Envoy tries regex routes before every prefix route, so a regex reaching outside what the service serves
-   * anyway could take requests that are not its own.
+   * Without a grant, a regex route must begin with a literal path inside one of the registration's
+   * own prefix routes: Envoy tries regex routes before every prefix route, so a regex reaching
+   * outside what the service serves anyway could take requests that are not its own.
    */
   private static Optional<String> regexOutsideOwnPrefixes(Registration registration) {
     List<RouteSpec> routes = registration.routes();
-    List<String> ownPrefixes = routes.stream()
-        .map(route -> route.match().path())
-        .filter(path -> path.kind() == PathMatch.Kind.PREFIX)
-        .map(PathMatch::value)
-        .toList();
+    List<String> ownPrefixes =
+        routes.stream()
+            .map(route -> route.match().path())
+            .filter(path -> path.kind() == PathMatch.Kind.PREFIX)
+            .map(PathMatch::value)
+            .toList();
     for (int i = 0; i < routes.size(); i++) {
       PathMatch path = routes.get(i).match().path();
       if (path.kind() == PathMatch.Kind.REGEX && ownPrefixes.stream().noneMatch(path::within)) {
-        return Optional.of("routes[" + i + "].path.regex: a regex route must begin with a literal path inside one of "
-            + "the registration's prefix routes " + ownPrefixes + " (or a path prefix granted to service '"
-            + registration.service() + "'); '" + path.value() + "' begins with '" + path.guaranteedPrefix() + "'");
+        return Optional.of(
+            "routes["
+                + i
+                + "].path.regex: a regex route must begin with a literal path inside one of "
+                + "the registration's prefix routes "
+                + ownPrefixes
+                + " (or a path prefix granted to service '"
+                + registration.service()
+                + "'); '"
+                + path.value()
+                + "' begins with '"
+                + path.guaranteedPrefix()
+                + "'");
       }
     }
     return Optional.empty();

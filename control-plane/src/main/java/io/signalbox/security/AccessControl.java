@@ -5,11 +5,11 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * Answers "may this caller do that?" for every port, from the access policy in force (read anew for each question,
- * so a settings reload applies to the next call). On a control plane that runs without TLS nobody is authenticated,
- * so identities decide nothing there: every caller may do everything, as the operator chose with {@code
- * --insecure-plaintext}. Service grants (which hosts and paths a service may claim) concern services, not callers,
- * and apply either way.
+ * Answers "may this caller do that?" for every port, from the access policy in force (read anew for
+ * each question, so a settings reload applies to the next call). On a control plane that runs
+ * without TLS nobody is authenticated, so identities decide nothing there: every caller may do
+ * everything, as the operator chose with {@code --insecure-plaintext}. Service grants (which hosts
+ * and paths a service may claim) concern services, not callers, and apply either way.
  */
 public final class AccessControl {
 
@@ -22,7 +22,8 @@ public final class AccessControl {
   }
 
   /** Identities decide when the transport authenticates them. */
-  public static AccessControl forTransport(TransportSecurity transport, Supplier<AccessPolicy> policy) {
+  public static AccessControl forTransport(
+      TransportSecurity transport, Supplier<AccessPolicy> policy) {
     return new AccessControl(transport.isTls(), policy);
   }
 
@@ -58,8 +59,8 @@ public final class AccessControl {
   }
 
   /**
-   * Whether {@code who} may ask the built-in rate-limit service: Envoys only, since a caller can spend the counters
-   * or push other routes over their limits.
+   * Whether {@code who} may ask the built-in rate-limit service: Envoys only, since a caller can
+   * spend the counters or push other routes over their limits.
    */
   public boolean mayAskRateLimits(Identity who) {
     return !enforced || policy.get().isEnvoy(who);

@@ -9,27 +9,31 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * The operator's word on who may do what (the {@code access:} section of the settings file). Rules add to a
- * convention that needs no rules at all: in the trust domain {@code td}, identity {@code spiffe://td/service/NAME}
- * may register service {@code NAME}, and {@code spiffe://td/envoy/GROUP} may fetch the configuration of node group
- * {@code GROUP}. Nobody is an admin unless a rule says so.
+ * The operator's word on who may do what (the {@code access:} section of the settings file). Rules
+ * add to a convention that needs no rules at all: in the trust domain {@code td}, identity {@code
+ * spiffe://td/service/NAME} may register service {@code NAME}, and {@code spiffe://td/envoy/GROUP}
+ * may fetch the configuration of node group {@code GROUP}. Nobody is an admin unless a rule says
+ * so.
  *
  * @param trustDomain the SPIFFE trust domain of the convention
  * @param registrants who may register which services, beyond the convention
- * @param grants per service, the hosts and path prefixes it may claim; a service without a grant may claim any
- *     route that no other service holds
+ * @param grants per service, the hosts and path prefixes it may claim; a service without a grant
+ *     may claim any route that no other service holds
  * @param envoys which identities may fetch which node groups' configuration, beyond the convention
  * @param operators the admin role of each identity
  */
-public record AccessPolicy(String trustDomain, List<RegistrantRule> registrants,
-                           SortedMap<String, ServiceGrant> grants, List<EnvoyRule> envoys,
-                           List<OperatorRule> operators) {
+public record AccessPolicy(
+    String trustDomain,
+    List<RegistrantRule> registrants,
+    SortedMap<String, ServiceGrant> grants,
+    List<EnvoyRule> envoys,
+    List<OperatorRule> operators) {
 
   public static final String DEFAULT_TRUST_DOMAIN = "signalbox.local";
 
   /** The convention alone, in the default trust domain. */
-  public static final AccessPolicy DEFAULT = new AccessPolicy(DEFAULT_TRUST_DOMAIN, List.of(), new TreeMap<>(),
-      List.of(), List.of());
+  public static final AccessPolicy DEFAULT =
+      new AccessPolicy(DEFAULT_TRUST_DOMAIN, List.of(), new TreeMap<>(), List.of(), List.of());
 
   /** {@code identity} may register the listed services; {@code *} stands for every service. */
   public record RegistrantRule(IdentityPattern identity, Set<String> services) {
@@ -40,10 +44,11 @@ public record AccessPolicy(String trustDomain, List<RegistrantRule> registrants,
   }
 
   /**
-   * What a service may claim. A route's hosts must be among {@code hosts} ({@code *} is a route without hosts, which
-   * Envoy serves on every host) and its path inside one of {@code pathPrefixes} (segment-aware; a regex route by its
-   * literal beginning). A grant is also a delegation: a path prefix granted here may be claimed even inside another
-   * service's prefix, which an ungranted route may not.
+   * What a service may claim. A route's hosts must be among {@code hosts} ({@code *} is a route
+   * without hosts, which Envoy serves on every host) and its path inside one of {@code
+   * pathPrefixes} (segment-aware; a regex route by its literal beginning). A grant is also a
+   * delegation: a path prefix granted here may be claimed even inside another service's prefix,
+   * which an ungranted route may not.
    */
   public record ServiceGrant(String service, List<String> hosts, List<String> pathPrefixes) {
     public ServiceGrant {
@@ -53,7 +58,9 @@ public record AccessPolicy(String trustDomain, List<RegistrantRule> registrants,
     }
   }
 
-  /** {@code identity} may fetch the configuration of the listed node groups ({@code node.cluster}). */
+  /**
+   * {@code identity} may fetch the configuration of the listed node groups ({@code node.cluster}).
+   */
   public record EnvoyRule(IdentityPattern identity, Set<String> groups) {
     public EnvoyRule {
       Objects.requireNonNull(identity, "identity");
@@ -87,9 +94,12 @@ public record AccessPolicy(String trustDomain, List<RegistrantRule> registrants,
   }
 
   public boolean mayRegister(Identity who, String service) {
-    return serviceIdentity(service).equals(who) || registrants.stream()
-        .anyMatch(rule -> rule.identity().matches(who)
-            && (rule.services().contains(service) || rule.services().contains("*")));
+    return serviceIdentity(service).equals(who)
+        || registrants.stream()
+            .anyMatch(
+                rule ->
+                    rule.identity().matches(who)
+                        && (rule.services().contains(service) || rule.services().contains("*")));
   }
 
   public Optional<ServiceGrant> grant(String service) {
@@ -97,15 +107,22 @@ public record AccessPolicy(String trustDomain, List<RegistrantRule> registrants,
   }
 
   public boolean mayFetch(Identity who, String group) {
-    return envoyIdentity(group).equals(who) || envoys.stream()
-        .anyMatch(rule -> rule.identity().matches(who)
-            && (rule.groups().contains(group) || rule.groups().contains("*")));
+    return envoyIdentity(group).equals(who)
+        || envoys.stream()
+            .anyMatch(
+                rule ->
+                    rule.identity().matches(who)
+                        && (rule.groups().contains(group) || rule.groups().contains("*")));
   }
 
-  /** Whether {@code who} is an Envoy: named by the convention for some group, or by an {@code envoys} rule. */
+  /**
+   * Whether {@code who} is an Envoy: named by the convention for some group, or by an {@code
+   * envoys} rule.
+   */
   public boolean isEnvoy(Identity who) {
     String conventionPrefix = "spiffe://" + trustDomain + "/envoy/";
-    return who.value().startsWith(conventionPrefix) && who.value().length() > conventionPrefix.length()
+    return who.value().startsWith(conventionPrefix)
+            && who.value().length() > conventionPrefix.length()
         || envoys.stream().anyMatch(rule -> rule.identity().matches(who));
   }
 

@@ -17,10 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Who changed what, when, and how it ended: one JSON object per line for every registry change (register,
- * deregister) and every admin call, to the logger {@value #LOGGER} and, when given, a file of its own (created
- * 0600, appended to, flushed per line). Values are JSON-escaped, so a hostile service name cannot forge a line;
- * lease ids, keys and tokens are never recorded.
+ * Who changed what, when, and how it ended: one JSON object per line for every registry change
+ * (register, deregister) and every admin call, to the logger {@value #LOGGER} and, when given, a
+ * file of its own (created 0600, appended to, flushed per line). Values are JSON-escaped, so a
+ * hostile service name cannot forge a line; lease ids, keys and tokens are never recorded.
  */
 public final class AuditLog implements AutoCloseable {
 
@@ -30,7 +30,12 @@ public final class AuditLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** How a recorded action ended. */
-  public enum Outcome { OK, DENIED, REFUSED, FAILED }
+  public enum Outcome {
+    OK,
+    DENIED,
+    REFUSED,
+    FAILED
+  }
 
   private final Clock clock;
   private final Optional<Writer> file;
@@ -58,13 +63,17 @@ public final class AuditLog implements AutoCloseable {
           Files.createDirectories(parent);
         }
         try {
-          Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+          Files.createFile(
+              path,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException e) {
           Files.createFile(path);
         }
       }
-      return new AuditLog(clock, Optional.of(Files.newBufferedWriter(path, StandardCharsets.UTF_8,
-          StandardOpenOption.APPEND)));
+      return new AuditLog(
+          clock,
+          Optional.of(
+              Files.newBufferedWriter(path, StandardCharsets.UTF_8, StandardOpenOption.APPEND)));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the audit log " + path, e);
     }
@@ -77,15 +86,17 @@ public final class AuditLog implements AutoCloseable {
    * @param action what was asked, e.g. {@code register}, {@code admin.evict}
    * @param target what it was about, e.g. {@code orders/orders-1}
    * @param outcome how it ended
-   * @param detail the reason of a refusal or failure (the status description), empty when it went through
+   * @param detail the reason of a refusal or failure (the status description), empty when it went
+   *     through
    */
   public void record(Identity who, String action, String target, Outcome outcome, String detail) {
-    ObjectNode line = JSON.createObjectNode()
-        .put("time", clock.instant().toString())
-        .put("identity", who.value())
-        .put("action", action)
-        .put("target", target)
-        .put("outcome", outcome.name());
+    ObjectNode line =
+        JSON.createObjectNode()
+            .put("time", clock.instant().toString())
+            .put("identity", who.value())
+            .put("action", action)
+            .put("target", target)
+            .put("outcome", outcome.name());
     if (!detail.isEmpty()) {
       line.put("detail", detail);
     }

@@ -15,10 +15,11 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * Makes the caller's {@link Identity} available to every service of a server ({@link Identity#current()}). On a TLS
- * server a call without a verified client certificate naming an identity is closed UNAUTHENTICATED before any
- * service sees it (the TLS handshake already requires a certificate; this is the second lock). On a plaintext
- * server every caller is {@link Identity#PLAINTEXT}.
+ * Makes the caller's {@link Identity} available to every service of a server ({@link
+ * Identity#current()}). On a TLS server a call without a verified client certificate naming an
+ * identity is closed UNAUTHENTICATED before any service sees it (the TLS handshake already requires
+ * a certificate; this is the second lock). On a plaintext server every caller is {@link
+ * Identity#PLAINTEXT}.
  */
 public final class IdentityInterceptor implements ServerInterceptor {
 
@@ -34,16 +35,18 @@ public final class IdentityInterceptor implements ServerInterceptor {
   }
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                                                     ServerCallHandler<Q, R> next) {
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     Identity identity;
     if (tls) {
-      Optional<Identity> verified = verifiedIdentity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      Optional<Identity> verified =
+          verifiedIdentity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
       if (verified.isEmpty()) {
-        call.close(Status.UNAUTHENTICATED.withDescription(
-            "a client certificate naming an identity (URI SAN, DNS SAN or CN) is required"), new Metadata());
-        return new ServerCall.Listener<>() {
-        };
+        call.close(
+            Status.UNAUTHENTICATED.withDescription(
+                "a client certificate naming an identity (URI SAN, DNS SAN or CN) is required"),
+            new Metadata());
+        return new ServerCall.Listener<>() {};
       }
       identity = verified.get();
     } else {

@@ -3,8 +3,9 @@ package io.signalbox.security;
 import java.util.Objects;
 
 /**
- * Names one identity ({@code spiffe://corp/service/orders}) or, ending in {@code /*}, every identity below a path
- * ({@code spiffe://corp/ns/payments/*} matches {@code spiffe://corp/ns/payments/api} and deeper ones).
+ * Names one identity ({@code spiffe://corp/service/orders}) or, ending in {@code /*}, every
+ * identity below a path ({@code spiffe://corp/ns/payments/*} matches {@code
+ * spiffe://corp/ns/payments/api} and deeper ones).
  */
 public record IdentityPattern(String pattern) {
 
@@ -14,9 +15,13 @@ public record IdentityPattern(String pattern) {
       throw new IllegalArgumentException("is empty");
     }
     int star = pattern.indexOf('*');
-    if (star >= 0 && (star != pattern.length() - 1 || !pattern.endsWith("/*") || pattern.length() < 3)) {
-      throw new IllegalArgumentException("'" + pattern + "': '*' may only stand alone as the last path segment "
-          + "(e.g. spiffe://corp/ns/payments/*)");
+    if (star >= 0
+        && (star != pattern.length() - 1 || !pattern.endsWith("/*") || pattern.length() < 3)) {
+      throw new IllegalArgumentException(
+          "'"
+              + pattern
+              + "': '*' may only stand alone as the last path segment "
+              + "(e.g. spiffe://corp/ns/payments/*)");
     }
   }
 

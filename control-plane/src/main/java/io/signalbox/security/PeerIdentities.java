@@ -14,21 +14,27 @@ public final class PeerIdentities {
 
   /** Subject alternative name types (RFC 5280): dNSName and uniformResourceIdentifier. */
   private static final int DNS_NAME = 2;
-  private static final int URI = 6;
-  /** Longer names are not identities anyone issues; they are refused rather than carried into logs and maps. */
-  static final int MAX_IDENTITY_LENGTH = 512;
 
-  private PeerIdentities() {
-  }
+  private static final int URI = 6;
 
   /**
-   * The identity a certificate names: its URI SAN (SPIFFE-style), else its first DNS SAN, else its subject's CN.
-   * Empty when it names none (or only names longer than 512 characters, or with control characters).
+   * Longer names are not identities anyone issues; they are refused rather than carried into logs
+   * and maps.
+   */
+  static final int MAX_IDENTITY_LENGTH = 512;
+
+  private PeerIdentities() {}
+
+  /**
+   * The identity a certificate names: its URI SAN (SPIFFE-style), else its first DNS SAN, else its
+   * subject's CN. Empty when it names none (or only names longer than 512 characters, or with
+   * control characters).
    */
   public static Optional<Identity> of(X509Certificate certificate) {
-    Optional<String> name = subjectAlternativeName(certificate, URI)
-        .or(() -> subjectAlternativeName(certificate, DNS_NAME))
-        .or(() -> commonName(certificate));
+    Optional<String> name =
+        subjectAlternativeName(certificate, URI)
+            .or(() -> subjectAlternativeName(certificate, DNS_NAME))
+            .or(() -> commonName(certificate));
     return name.filter(PeerIdentities::plausible).map(Identity::new);
   }
 
@@ -64,7 +70,8 @@ public final class PeerIdentities {
   }
 
   private static boolean plausible(String name) {
-    return !name.isEmpty() && name.length() <= MAX_IDENTITY_LENGTH
+    return !name.isEmpty()
+        && name.length() <= MAX_IDENTITY_LENGTH
         && name.chars().allMatch(c -> c > 0x20 && c < 0x7f);
   }
 }

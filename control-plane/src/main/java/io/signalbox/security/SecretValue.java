@@ -3,9 +3,9 @@ package io.signalbox.security;
 import java.util.Objects;
 
 /**
- * Secret material, such as a TLS private key. It prints as {@code [redacted]}, so logging a setting, an exception
- * message or a record that holds one never leaks it; only {@link #reveal()} gives the value, for the one place that
- * must hand it to Envoy.
+ * Secret material, such as a TLS private key. It prints as {@code [redacted]}, so logging a
+ * setting, an exception message or a record that holds one never leaks it; only {@link #reveal()}
+ * gives the value, for the one place that must hand it to Envoy.
  */
 public final class SecretValue {
 

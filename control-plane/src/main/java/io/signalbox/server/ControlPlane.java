@@ -32,9 +32,9 @@ import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.NackAwareConfigWatcher;
-import io.signalbox.xds.ResumedDeltaWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
+import io.signalbox.xds.ResumedDeltaWatcher;
 import io.signalbox.xds.SnapshotPublisher;
 import io.signalbox.xds.XdsCallbacks;
 import io.signalbox.xds.XdsStreamAuthorization;
@@ -59,33 +59,52 @@ public final class ControlPlane implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
 
-  /** Registrations are small; anything near this is abuse, and the validator reports sizes above its own limit. */
+  /**
+   * Registrations are small; anything near this is abuse, and the validator reports sizes above its
+   * own limit.
+   */
   private static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
   private final RegistryJournal journal;
-  /** What the gateway is built from, admin views and quarantines: the registry itself, or etcd's local copy. */
+
+  /**
+   * What the gateway is built from, admin views and quarantines: the registry itself, or etcd's
+   * local copy.
+   */
   private final InMemoryRegistryStore store;
+
   /** Where registrations, keep-alives and expiry go: {@link #store}, or etcd. */
   private final RegistryStore registry;
+
   private final EtcdRegistryStore etcd;
   private final LeaseReaper reaper;
-  /** Lease time that stops while this process is stalled, so a stall extends leases instead of expiring them. */
-  private final LeaseClock leaseClock = LeaseClock.start(Duration.ofMillis(100), Duration.ofSeconds(1));
+
+  /**
+   * Lease time that stops while this process is stalled, so a stall extends leases instead of
+   * expiring them.
+   */
+  private final LeaseClock leaseClock =
+      LeaseClock.start(Duration.ofMillis(100), Duration.ofSeconds(1));
+
   private final SnapshotPublisher publisher;
   private final XdsCallbacks callbacks;
   private final Server server;
   private final GatewaySettingsWatcher settingsWatcher;
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
-  private final ScheduledExecutorService journalDoctor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "signalbox-journal-doctor");
-    thread.setDaemon(true);
-    return thread;
-  });
-  private final ScheduledExecutorService tlsReloader = Executors.newSingleThreadScheduledExecutor(runnable -> {
-    Thread thread = new Thread(runnable, "signalbox-tls-reload");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ScheduledExecutorService journalDoctor =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "signalbox-journal-doctor");
+            thread.setDaemon(true);
+            return thread;
+          });
+  private final ScheduledExecutorService tlsReloader =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "signalbox-tls-reload");
+            thread.setDaemon(true);
+            return thread;
+          });
   private final List<TransportSecurity.Credentials> credentials = new ArrayList<>();
   private final AuditLog audit;
   private AdminServer adminServer;
@@ -96,13 +115,17 @@ public final class ControlPlane implements AutoCloseable {
     TransportSecurity.Credentials grpcCredentials;
     TransportSecurity.Credentials adminCredentials;
     try {
-      // TLS files next to the settings: a bad certificate or key stops the start before anything listens.
+      // TLS files next to the settings: a bad certificate or key stops the start before anything
+      // listens.
       grpcCredentials = transport.serverCredentials(tlsReloader);
       credentials.add(grpcCredentials);
       adminCredentials = transport.serverCredentials(tlsReloader);
       credentials.add(adminCredentials);
-      this.audit = config.auditLogFile().map(file -> AuditLog.toFile(Clock.systemUTC(), file))
-          .orElseGet(() -> AuditLog.toLogger(Clock.systemUTC()));
+      this.audit =
+          config
+              .auditLogFile()
+              .map(file -> AuditLog.toFile(Clock.systemUTC(), file))
+              .orElseGet(() -> AuditLog.toLogger(Clock.systemUTC()));
     } catch (RuntimeException e) {
       closeTransport();
       metrics.close();
@@ -110,23 +133,34 @@ public final class ControlPlane implements AutoCloseable {
     }
     // Settings first: an invalid settings file stops the start before anything listens.
     try {
-      this.settingsWatcher = config.settingsFile()
-          .map(file -> GatewaySettingsWatcher.start(file, config.settingsPollInterval(), this::updateSettings,
-              metrics))
-          .orElse(null);
+      this.settingsWatcher =
+          config
+              .settingsFile()
+              .map(
+                  file ->
+                      GatewaySettingsWatcher.start(
+                          file, config.settingsPollInterval(), this::updateSettings, metrics))
+              .orElse(null);
     } catch (RuntimeException e) {
       audit.close();
       closeTransport();
       metrics.close();
       throw e;
     }
-    GatewaySettings settings = settingsWatcher != null ? settingsWatcher.current() : config.gateway();
-    // The whole registry is read before anything listens; an unreadable store stops the start (never starts empty).
+    GatewaySettings settings =
+        settingsWatcher != null ? settingsWatcher.current() : config.gateway();
+    // The whole registry is read before anything listens; an unreadable store stops the start
+    // (never starts empty).
     if (config.etcd().isPresent()) {
       this.journal = RegistryJournal.NONE;
       try {
-        this.etcd = EtcdRegistryStore.connect(config.etcd().get(), config.leasePolicy(), replicaName(config),
-            config.leaseGrace(), this::quotas);
+        this.etcd =
+            EtcdRegistryStore.connect(
+                config.etcd().get(),
+                config.leasePolicy(),
+                replicaName(config),
+                config.leaseGrace(),
+                this::quotas);
       } catch (RuntimeException e) {
         closeEarly();
         throw e;
@@ -136,15 +170,19 @@ public final class ControlPlane implements AutoCloseable {
     } else {
       this.etcd = null;
       try {
-        this.journal = config.dataDirectory().<RegistryJournal>map(MvStoreJournal::open)
-            .orElse(RegistryJournal.NONE);
+        this.journal =
+            config
+                .dataDirectory()
+                .<RegistryJournal>map(MvStoreJournal::open)
+                .orElse(RegistryJournal.NONE);
       } catch (RuntimeException e) {
         closeEarly();
         throw e;
       }
       try {
-        this.store = InMemoryRegistryStore.restore(config.leasePolicy(), leaseClock, journal, config.leaseGrace(),
-            this::quotas);
+        this.store =
+            InMemoryRegistryStore.restore(
+                config.leasePolicy(), leaseClock, journal, config.leaseGrace(), this::quotas);
       } catch (RuntimeException e) {
         journal.close();
         closeEarly();
@@ -154,38 +192,69 @@ public final class ControlPlane implements AutoCloseable {
     }
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new SimpleCache<>(groups);
-    this.publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), cache,
-        config.publishQuietPeriod(), config.publishMaxDelay(), metrics);
-    NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(
-        new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
+    this.publisher =
+        new SnapshotPublisher(
+            store,
+            settings,
+            new GatewayTranslator(),
+            cache,
+            config.publishQuietPeriod(),
+            config.publishMaxDelay(),
+            metrics);
+    NackAwareConfigWatcher watcher =
+        new NackAwareConfigWatcher(
+            new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
     this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics);
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
-    publisher.enableQuarantine(store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
+    publisher.enableQuarantine(
+        store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
     callbacks.onAnswer(publisher::xdsAnswered);
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), watcher, new DefaultExecutorGroup(),
-        new CachedProtoResourcesSerializer());
+    V3DiscoveryServer discovery =
+        new V3DiscoveryServer(
+            List.of(callbacks),
+            watcher,
+            new DefaultExecutorGroup(),
+            new CachedProtoResourcesSerializer());
     HealthStatusManager health = new HealthStatusManager();
-    AccessControl access = AccessControl.forTransport(transport, () -> publisher.settings().access());
+    AccessControl access =
+        AccessControl.forTransport(transport, () -> publisher.settings().access());
     IdentityInterceptor identity = IdentityInterceptor.forTransport(transport);
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcAddress(), config.grpcPort()),
-            grpcCredentials.credentials())
-        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-        // Interceptors run last-added first. Every service on this port (registry API, xDS, rate-limit service) sees
-        // the caller's identity; an ADS stream is checked against the node group it asks for before anything else.
-        .intercept(new XdsStreamAuthorization(access, audit))
-        .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
-        .intercept(identity)
-        .addService(discovery.getAggregatedDiscoveryServiceImpl())
-        .addService(new RegistryService(registry, new RegistrationValidator(config.hostResolver(),
-            GatewaySettings.registrationRules(publisher::settings), this::ownPorts), metrics, access, audit))
-        .addService(new io.signalbox.ratelimit.BuiltInRateLimitService(Clock.systemUTC(),
-            () -> publisher.settings().rateLimitService().counterMemoryBytes(), metrics))
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionService.newInstance())
-        .build();
-    // The store is complete before anything is published: an empty first snapshot would blank every Envoy.
+    this.server =
+        NettyServerBuilder.forAddress(
+                new InetSocketAddress(config.grpcAddress(), config.grpcPort()),
+                grpcCredentials.credentials())
+            .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+            // Interceptors run last-added first. Every service on this port (registry API, xDS,
+            // rate-limit service) sees
+            // the caller's identity; an ADS stream is checked against the node group it asks for
+            // before anything else.
+            .intercept(new XdsStreamAuthorization(access, audit))
+            .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
+            .intercept(identity)
+            .addService(discovery.getAggregatedDiscoveryServiceImpl())
+            .addService(
+                new RegistryService(
+                    registry,
+                    new RegistrationValidator(
+                        config.hostResolver(),
+                        GatewaySettings.registrationRules(publisher::settings),
+                        this::ownPorts),
+                    metrics,
+                    access,
+                    audit))
+            .addService(
+                new io.signalbox.ratelimit.BuiltInRateLimitService(
+                    Clock.systemUTC(),
+                    () -> publisher.settings().rateLimitService().counterMemoryBytes(),
+                    metrics))
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionService.newInstance())
+            .build();
+    // The store is complete before anything is published: an empty first snapshot would blank every
+    // Envoy.
     publisher.start();
-    this.reaper = new LeaseReaper(registry, config.leaseReapInterval(), metrics, config.massExpiry());
+    this.reaper =
+        new LeaseReaper(registry, config.leaseReapInterval(), metrics, config.massExpiry());
     metrics.bindLeaseExpiryPaused(reaper::paused);
     if (etcd != null) {
       metrics.bindEtcdReplicas(() -> etcd.presentReplicas().size(), etcd::removesExpiredLeases);
@@ -196,13 +265,23 @@ public final class ControlPlane implements AutoCloseable {
       server.start();
     } catch (IOException e) {
       close();
-      throw new UncheckedIOException("cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
+      throw new UncheckedIOException(
+          "cannot listen on " + config.grpcAddress() + ":" + config.grpcPort(), e);
     }
     try {
-      adminServer = AdminServer.start(config.adminAddress(), config.adminPort(), adminCredentials.credentials(),
-          identity, access, audit, registry,
-          etcd != null ? etcd : store, publisher,
-          callbacks.proxies(), cache);
+      adminServer =
+          AdminServer.start(
+              config.adminAddress(),
+              config.adminPort(),
+              adminCredentials.credentials(),
+              identity,
+              access,
+              audit,
+              registry,
+              etcd != null ? etcd : store,
+              publisher,
+              callbacks.proxies(),
+              cache);
       metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
     } catch (RuntimeException e) {
       close();
@@ -213,32 +292,46 @@ public final class ControlPlane implements AutoCloseable {
       watchJournal(health);
     }
     if (!transport.isTls()) {
-      log.warn("Running WITHOUT TLS (--insecure-plaintext): the registry API, xDS, the rate-limit service and the "
-          + "admin API trust whoever connects. Anyone who reaches {}:{} can register routes, read private keys "
-          + "and evict services.", config.grpcAddress(), grpcPort());
+      log.warn(
+          "Running WITHOUT TLS (--insecure-plaintext): the registry API, xDS, the rate-limit service and the "
+              + "admin API trust whoever connects. Anyone who reaches {}:{} can register routes, read private keys "
+              + "and evict services.",
+          config.grpcAddress(),
+          grpcPort());
     }
-    log.info("Signalbox listening on {}:{} (registry API and xDS), admin API on {}:{}, metrics on "
+    log.info(
+        "Signalbox listening on {}:{} (registry API and xDS), admin API on {}:{}, metrics on "
             + "http://{}:{}{}; gateway listeners {}",
-        config.grpcAddress(), grpcPort(), config.adminAddress(), adminPort(), config.metricsAddress(), metricsPort(),
+        config.grpcAddress(),
+        grpcPort(),
+        config.adminAddress(),
+        adminPort(),
+        config.metricsAddress(),
+        metricsPort(),
         MetricsServer.PATH,
         settings.listeners().stream().map(l -> l.name() + " on port " + l.port()).toList());
   }
 
   /**
-   * While the registry's disk fails, the control plane reports NOT_SERVING (a load balancer or orchestrator sees it)
-   * and retries rewriting the journal every second; SERVING again once that succeeds.
+   * While the registry's disk fails, the control plane reports NOT_SERVING (a load balancer or
+   * orchestrator sees it) and retries rewriting the journal every second; SERVING again once that
+   * succeeds.
    */
   private void watchJournal(HealthStatusManager health) {
-    journalDoctor.scheduleWithFixedDelay(() -> {
-      try {
-        boolean healthy = store.journalHealthy() || store.recoverJournal();
-        ServingStatus status = healthy ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-        health.setStatus("", status);
-        health.setStatus(RegistryGrpc.SERVICE_NAME, status);
-      } catch (RuntimeException e) {
-        log.error("Checking the registry's disk failed", e);
-      }
-    }, 1, 1, TimeUnit.SECONDS);
+    journalDoctor.scheduleWithFixedDelay(
+        () -> {
+          try {
+            boolean healthy = store.journalHealthy() || store.recoverJournal();
+            ServingStatus status = healthy ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+            health.setStatus("", status);
+            health.setStatus(RegistryGrpc.SERVICE_NAME, status);
+          } catch (RuntimeException e) {
+            log.error("Checking the registry's disk failed", e);
+          }
+        },
+        1,
+        1,
+        TimeUnit.SECONDS);
   }
 
   public static ControlPlane start(ControlPlaneConfig config) {
@@ -332,8 +425,9 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   /**
-   * Stable across restarts of this replica and distinct between replicas: host name and gRPC port. A port chosen
-   * by the system (0) is not known yet and says nothing across restarts, so such a replica gets a random name.
+   * Stable across restarts of this replica and distinct between replicas: host name and gRPC port.
+   * A port chosen by the system (0) is not known yet and says nothing across restarts, so such a
+   * replica gets a random name.
    */
   private static String replicaName(ControlPlaneConfig config) {
     String host;
@@ -342,8 +436,11 @@ public final class ControlPlane implements AutoCloseable {
     } catch (IOException e) {
       host = config.grpcAddress();
     }
-    return host + ":" + (config.grpcPort() != 0 ? Integer.toString(config.grpcPort())
-        : "any-" + java.util.UUID.randomUUID().toString().substring(0, 8));
+    return host
+        + ":"
+        + (config.grpcPort() != 0
+            ? Integer.toString(config.grpcPort())
+            : "any-" + java.util.UUID.randomUUID().toString().substring(0, 8));
   }
 
   private void closeEarly() {

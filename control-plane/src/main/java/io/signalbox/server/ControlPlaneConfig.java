@@ -1,11 +1,11 @@
 package io.signalbox.server;
 
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.HostResolver;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
-import io.signalbox.config.GatewaySettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -17,39 +17,61 @@ import java.util.Optional;
  * @param grpcAddress address the gRPC server (registry API and xDS) binds to
  * @param grpcPort its port; 0 picks a free one
  * @param gateway the gateway settings, unless a settings file is given
- * @param settingsFile YAML gateway settings, loaded at start (the control plane does not start when it is invalid)
- *     and reloaded when it changes
- * @param settingsPollInterval how often the settings file and the files it names are checked for changes
+ * @param settingsFile YAML gateway settings, loaded at start (the control plane does not start when
+ *     it is invalid) and reloaded when it changes
+ * @param settingsPollInterval how often the settings file and the files it names are checked for
+ *     changes
  * @param publishQuietPeriod the pipeline publishes once no change has arrived for this long
  * @param publishMaxDelay ... but never later than this after the first change
  * @param leaseReapInterval how often expired leases are removed
- * @param stageTimeout how long a change that adds or removes clusters waits for Envoys to apply each stage
- *     (clusters before the routes that use them; routes gone before their clusters); zero publishes in one step
- * @param adminAddress address the admin API binds to; loopback by default, since it can drain and evict
- * @param adminPort its port; 0 picks a free one. Unless set, the gRPC port + 1 (18001 with the default 18000),
- *     and a free one when the gRPC port is 0, so that control planes side by side (tests, benchmarks) never collide
+ * @param stageTimeout how long a change that adds or removes clusters waits for Envoys to apply
+ *     each stage (clusters before the routes that use them; routes gone before their clusters);
+ *     zero publishes in one step
+ * @param adminAddress address the admin API binds to; loopback by default, since it can drain and
+ *     evict
+ * @param adminPort its port; 0 picks a free one. Unless set, the gRPC port + 1 (18001 with the
+ *     default 18000), and a free one when the gRPC port is 0, so that control planes side by side
+ *     (tests, benchmarks) never collide
  * @param metricsAddress address of the Prometheus endpoint ({@code /metrics}); loopback by default
- * @param metricsPort its port; 0 picks a free one. Unless set, the gRPC port + 2 (18002), as for the admin port
- * @param dataDirectory where the registry is kept on disk (an H2 MVStore file); empty keeps it in memory only, so a
- *     restart forgets every registration until the services register again
- * @param leaseGrace how long every restored lease lives at least after a restart; empty means one TTL of each lease
+ * @param metricsPort its port; 0 picks a free one. Unless set, the gRPC port + 2 (18002), as for
+ *     the admin port
+ * @param dataDirectory where the registry is kept on disk (an H2 MVStore file); empty keeps it in
+ *     memory only, so a restart forgets every registration until the services register again
+ * @param leaseGrace how long every restored lease lives at least after a restart; empty means one
+ *     TTL of each lease
  * @param massExpiry when the lease reaper holds expiry back because too many leases expired at once
- * @param etcd when present, the registry lives in etcd (shared by every replica that names the same cluster) instead
- *     of the data directory, which is then unused: its endpoints, the timeout of one call (after which a registration
- *     fails as UNAVAILABLE), and optionally TLS files and credentials
- * @param transport how the gRPC ports (registry API, xDS, rate-limit service, admin API) talk to their peers:
- *     mutual TLS, or plaintext; there is no default, a control plane must be told which
- * @param auditLogFile where the audit log (one JSON line per registry change and admin call) is appended, besides
- *     the {@code signalbox.audit} logger
+ * @param etcd when present, the registry lives in etcd (shared by every replica that names the same
+ *     cluster) instead of the data directory, which is then unused: its endpoints, the timeout of
+ *     one call (after which a registration fails as UNAVAILABLE), and optionally TLS files and
+ *     credentials
+ * @param transport how the gRPC ports (registry API, xDS, rate-limit service, admin API) talk to
+ *     their peers: mutual TLS, or plaintext; there is no default, a control plane must be told
+ *     which
+ * @param auditLogFile where the audit log (one JSON line per registry change and admin call) is
+ *     appended, besides the {@code signalbox.audit} logger
  */
-public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettings gateway, LeasePolicy leasePolicy,
-                                 Duration publishQuietPeriod, Duration publishMaxDelay, Duration leaseReapInterval,
-                                 HostResolver hostResolver, Optional<Path> settingsFile,
-                                 Duration settingsPollInterval, String adminAddress, int adminPort,
-                                 Duration stageTimeout, String metricsAddress, int metricsPort,
-                                 Optional<Path> dataDirectory, Optional<Duration> leaseGrace,
-                                 MassExpiryProtection massExpiry, Optional<EtcdConnection> etcd,
-                                 TransportSecurity transport, Optional<Path> auditLogFile) {
+public record ControlPlaneConfig(
+    String grpcAddress,
+    int grpcPort,
+    GatewaySettings gateway,
+    LeasePolicy leasePolicy,
+    Duration publishQuietPeriod,
+    Duration publishMaxDelay,
+    Duration leaseReapInterval,
+    HostResolver hostResolver,
+    Optional<Path> settingsFile,
+    Duration settingsPollInterval,
+    String adminAddress,
+    int adminPort,
+    Duration stageTimeout,
+    String metricsAddress,
+    int metricsPort,
+    Optional<Path> dataDirectory,
+    Optional<Duration> leaseGrace,
+    MassExpiryProtection massExpiry,
+    Optional<EtcdConnection> etcd,
+    TransportSecurity transport,
+    Optional<Path> auditLogFile) {
 
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
   public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
@@ -71,7 +93,8 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     leaseGrace = leaseGrace == null ? Optional.empty() : leaseGrace;
     Objects.requireNonNull(massExpiry);
     etcd = etcd == null ? Optional.empty() : etcd;
-    Objects.requireNonNull(transport, "transport: choose TransportSecurity.mutualTls(...) or plaintext()");
+    Objects.requireNonNull(
+        transport, "transport: choose TransportSecurity.mutualTls(...) or plaintext()");
     auditLogFile = auditLogFile == null ? Optional.empty() : auditLogFile;
   }
 
@@ -88,9 +111,14 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private Duration publishQuietPeriod = Duration.ofMillis(1);
     private Duration publishMaxDelay = Duration.ofMillis(100);
     private Duration leaseReapInterval = Duration.ofMillis(200);
-    /** Two seconds at most per name, on four threads: a slow DNS server delays a registration, never the server. */
-    private HostResolver hostResolver = HostResolver.bounded(HostResolver.system(), java.time.Duration.ofSeconds(2),
-        4);
+
+    /**
+     * Two seconds at most per name, on four threads: a slow DNS server delays a registration, never
+     * the server.
+     */
+    private HostResolver hostResolver =
+        HostResolver.bounded(HostResolver.system(), java.time.Duration.ofSeconds(2), 4);
+
     private Path settingsFile;
     private Duration settingsPollInterval = Duration.ofSeconds(1);
     private String adminAddress = DEFAULT_ADMIN_ADDRESS;
@@ -105,7 +133,10 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     private TransportSecurity transport;
     private Path auditLogFile;
 
-    /** How the gRPC ports talk to their peers; required (there is no default, see {@link TransportSecurity}). */
+    /**
+     * How the gRPC ports talk to their peers; required (there is no default, see {@link
+     * TransportSecurity}).
+     */
     public Builder transport(TransportSecurity security) {
       this.transport = security;
       return this;
@@ -116,7 +147,10 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
       return this;
     }
 
-    /** Keeps the registry in etcd, reached as {@code connection} says (endpoints, timeout, TLS, credentials). */
+    /**
+     * Keeps the registry in etcd, reached as {@code connection} says (endpoints, timeout, TLS,
+     * credentials).
+     */
     public Builder etcd(EtcdConnection connection) {
       this.etcd = connection;
       return this;
@@ -218,12 +252,28 @@ public record ControlPlaneConfig(String grpcAddress, int grpcPort, GatewaySettin
     }
 
     public ControlPlaneConfig build() {
-      return new ControlPlaneConfig(grpcAddress, grpcPort, gateway, leasePolicy, publishQuietPeriod,
-          publishMaxDelay, leaseReapInterval, hostResolver, Optional.ofNullable(settingsFile), settingsPollInterval,
-          adminAddress, adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1, stageTimeout,
-          metricsAddress, metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
-          Optional.ofNullable(dataDirectory), Optional.ofNullable(leaseGrace), massExpiry,
-          Optional.ofNullable(etcd), transport, Optional.ofNullable(auditLogFile));
+      return new ControlPlaneConfig(
+          grpcAddress,
+          grpcPort,
+          gateway,
+          leasePolicy,
+          publishQuietPeriod,
+          publishMaxDelay,
+          leaseReapInterval,
+          hostResolver,
+          Optional.ofNullable(settingsFile),
+          settingsPollInterval,
+          adminAddress,
+          adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1,
+          stageTimeout,
+          metricsAddress,
+          metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
+          Optional.ofNullable(dataDirectory),
+          Optional.ofNullable(leaseGrace),
+          massExpiry,
+          Optional.ofNullable(etcd),
+          transport,
+          Optional.ofNullable(auditLogFile));
     }
   }
 }

@@ -4,9 +4,10 @@ import ch.qos.logback.classic.pattern.ClassicConverter;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 
 /**
- * A log message with its control characters escaped ({@code \n}, {@code \r}, {@code \t}, {@code \u001b}, ...), for
- * the text log format. Messages carry values from outside (node ids, service names, Envoy's NACK details): with a raw
- * CR/LF in one, a client could forge whole log lines. The JSON format escapes them already.
+ * A log message with its control characters escaped ({@code \n}, {@code \r}, {@code \t}, {@code
+ * \u001b}, ...), for the text log format. Messages carry values from outside (node ids, service
+ * names, Envoy's NACK details): with a raw CR/LF in one, a client could forge whole log lines. The
+ * JSON format escapes them already.
  */
 public final class EscapedMessageConverter extends ClassicConverter {
 

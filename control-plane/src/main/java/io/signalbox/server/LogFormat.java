@@ -11,15 +11,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * How log lines look: {@code text} for people, {@code json} (one object per line, with the fields of the event such as
- * {@code node_id}, {@code group}, {@code service}, {@code version}) for log pipelines.
+ * How log lines look: {@code text} for people, {@code json} (one object per line, with the fields
+ * of the event such as {@code node_id}, {@code group}, {@code service}, {@code version}) for log
+ * pipelines.
  *
- * <p>logback.xml picks its appender from {@value #PROPERTY}; logback reads it when it first configures itself, from
- * the system properties or the environment. A format chosen on the command line afterwards sets the property and
- * has logback read its configuration again.
+ * <p>logback.xml picks its appender from {@value #PROPERTY}; logback reads it when it first
+ * configures itself, from the system properties or the environment. A format chosen on the command
+ * line afterwards sets the property and has logback read its configuration again.
  */
 public enum LogFormat {
-  TEXT, JSON;
+  TEXT,
+  JSON;
 
   public static final String PROPERTY = "SIGNALBOX_LOG_FORMAT";
 
@@ -28,7 +30,9 @@ public enum LogFormat {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** Switches logback to this format, unless it already logs in it (or is not the SLF4J backend). */
+  /**
+   * Switches logback to this format, unless it already logs in it (or is not the SLF4J backend).
+   */
   public void apply() {
     System.setProperty(PROPERTY, appenderName());
     // The first call configures logback, with the property just set.
@@ -38,7 +42,9 @@ public enum LogFormat {
     }
   }
 
-  /** Reads the context's configuration file again if the context does not log in this format yet. */
+  /**
+   * Reads the context's configuration file again if the context does not log in this format yet.
+   */
   void applyTo(LoggerContext context) {
     if (context.getLogger(Logger.ROOT_LOGGER_NAME).getAppender(appenderName()) != null) {
       return;
@@ -54,7 +60,8 @@ public enum LogFormat {
     try {
       configurator.doConfigure(configuration);
     } catch (JoranException e) {
-      // Logback has reported the problem on the console; the process runs on with what it could configure.
+      // Logback has reported the problem on the console; the process runs on with what it could
+      // configure.
     }
   }
 }

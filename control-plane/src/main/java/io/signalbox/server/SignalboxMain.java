@@ -1,16 +1,16 @@
 package io.signalbox.server;
 
 import io.signalbox.ca.CaCommand;
+import io.signalbox.config.DurationText;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.InvalidSettingsException;
+import io.signalbox.security.SecretValue;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.MassExpiryProtection;
 import io.signalbox.store.StoreUnavailableException;
 import io.signalbox.store.StoreUnreadableException;
-import io.signalbox.config.DurationText;
-import io.signalbox.config.GatewaySettings;
-import io.signalbox.config.InvalidSettingsException;
-import io.signalbox.security.SecretValue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,146 +22,241 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code signalbox}: runs the control plane until it is stopped; {@code signalbox ca ...} is {@link CaCommand}. */
-@Command(name = "signalbox", mixinStandardHelpOptions = true, subcommands = CaCommand.class,
-    description = "xDS control plane for Envoy, driven by service self-registration. `signalbox ca --help`: a "
-        + "development certificate authority for its mutual TLS.")
+/**
+ * {@code signalbox}: runs the control plane until it is stopped; {@code signalbox ca ...} is {@link
+ * CaCommand}.
+ */
+@Command(
+    name = "signalbox",
+    mixinStandardHelpOptions = true,
+    subcommands = CaCommand.class,
+    description =
+        "xDS control plane for Envoy, driven by service self-registration. `signalbox ca --help`: a "
+            + "development certificate authority for its mutual TLS.")
 public final class SignalboxMain implements Callable<Integer> {
 
-  @Option(names = "--grpc-address", defaultValue = "0.0.0.0",
+  @Option(
+      names = "--grpc-address",
+      defaultValue = "0.0.0.0",
       description = "Address of the gRPC server (registry API and xDS). Default: ${DEFAULT-VALUE}")
   String grpcAddress;
 
-  @Option(names = "--grpc-port", defaultValue = "18000",
+  @Option(
+      names = "--grpc-port",
+      defaultValue = "18000",
       description = "Port of the gRPC server (registry API and xDS). Default: ${DEFAULT-VALUE}")
   int grpcPort;
 
-  @Option(names = "--admin-address", defaultValue = ControlPlaneConfig.DEFAULT_ADMIN_ADDRESS,
-      description = "Address of the admin API (signalboxctl); it can drain and evict, so keep it private. "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--admin-address",
+      defaultValue = ControlPlaneConfig.DEFAULT_ADMIN_ADDRESS,
+      description =
+          "Address of the admin API (signalboxctl); it can drain and evict, so keep it private. "
+              + "Default: ${DEFAULT-VALUE}")
   String adminAddress;
 
-  @Option(names = "--admin-port", paramLabel = "PORT",
+  @Option(
+      names = "--admin-port",
+      paramLabel = "PORT",
       description = "Port of the admin API; 0 picks a free one. Default: --grpc-port + 1 (18001)")
   Integer adminPort;
 
-  @Option(names = "--metrics-address", defaultValue = ControlPlaneConfig.DEFAULT_METRICS_ADDRESS,
+  @Option(
+      names = "--metrics-address",
+      defaultValue = ControlPlaneConfig.DEFAULT_METRICS_ADDRESS,
       description = "Address of the Prometheus endpoint (GET /metrics). Default: ${DEFAULT-VALUE}")
   String metricsAddress;
 
-  @Option(names = "--metrics-port", paramLabel = "PORT",
-      description = "Port of the Prometheus endpoint; 0 picks a free one. Default: --grpc-port + 2 (18002)")
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Port of the Prometheus endpoint; 0 picks a free one. Default: --grpc-port + 2 (18002)")
   Integer metricsPort;
 
-  @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "${env:SIGNALBOX_LOG_FORMAT:-text}",
+  @Option(
+      names = "--log-format",
+      paramLabel = "text|json",
+      defaultValue = "${env:SIGNALBOX_LOG_FORMAT:-text}",
       converter = LogFormatConverter.class,
-      description = "Log lines as text, or as one JSON object per line with fields such as node_id, group, service "
-          + "and version. Default: $SIGNALBOX_LOG_FORMAT, else text")
+      description =
+          "Log lines as text, or as one JSON object per line with fields such as node_id, group, service "
+              + "and version. Default: $SIGNALBOX_LOG_FORMAT, else text")
   LogFormat logFormat;
 
-  @Option(names = "--gateway-port", defaultValue = "10000",
+  @Option(
+      names = "--gateway-port",
+      defaultValue = "10000",
       description = "Port of Envoy's HTTP listener. Default: ${DEFAULT-VALUE}")
   int gatewayPort;
 
-  @Option(names = "--gateway-address", defaultValue = "0.0.0.0",
+  @Option(
+      names = "--gateway-address",
+      defaultValue = "0.0.0.0",
       description = "Address Envoy's HTTP listener binds to. Default: ${DEFAULT-VALUE}")
   String gatewayAddress;
 
-  @Option(names = "--lease-ttl", defaultValue = "10s", converter = DurationConverter.class,
+  @Option(
+      names = "--lease-ttl",
+      defaultValue = "10s",
+      converter = DurationConverter.class,
       description = "Default lease TTL (e.g. 10s, 500ms). Default: ${DEFAULT-VALUE}")
   Duration leaseTtl;
 
-  @Option(names = "--stage-timeout", defaultValue = "2s", converter = DurationConverter.class,
-      description = "Make-before-break: how long a change that adds or removes clusters waits for the Envoys to apply "
-          + "each stage (clusters before the routes that use them). 0s sends every change in one step: a new route "
-          + "is live ~5 ms sooner, but may answer 503 until its cluster has warmed. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--stage-timeout",
+      defaultValue = "2s",
+      converter = DurationConverter.class,
+      description =
+          "Make-before-break: how long a change that adds or removes clusters waits for the Envoys to apply "
+              + "each stage (clusters before the routes that use them). 0s sends every change in one step: a new route "
+              + "is live ~5 ms sooner, but may answer 503 until its cluster has warmed. Default: ${DEFAULT-VALUE}")
   Duration stageTimeout;
 
-  @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".signalbox/data",
-      description = "Where the registry is kept (one H2 MVStore file, registry.mv.db): registrations, leases and "
-          + "drain marks survive a restart or a crash. Created when missing; an unreadable or corrupt store stops the "
-          + "start. Default: ${DEFAULT-VALUE} (relative to the working directory)")
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      defaultValue = ".signalbox/data",
+      description =
+          "Where the registry is kept (one H2 MVStore file, registry.mv.db): registrations, leases and "
+              + "drain marks survive a restart or a crash. Created when missing; an unreadable or corrupt store stops the "
+              + "start. Default: ${DEFAULT-VALUE} (relative to the working directory)")
   Path dataDirectory;
 
-  @Option(names = "--in-memory",
-      description = "Keep the registry in memory only (no --data-dir): a restart forgets every registration until "
-          + "the services register again.")
+  @Option(
+      names = "--in-memory",
+      description =
+          "Keep the registry in memory only (no --data-dir): a restart forgets every registration until "
+              + "the services register again.")
   boolean inMemory;
 
   /** Where the registry lives. */
-  enum StoreKind { embedded, etcd }
+  enum StoreKind {
+    embedded,
+    etcd
+  }
 
-  @Option(names = "--store", paramLabel = "KIND", defaultValue = "embedded",
-      description = "Where the registry lives: embedded (one file in --data-dir, one control plane) or etcd "
-          + "(--etcd-endpoints; several replicas share it). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--store",
+      paramLabel = "KIND",
+      defaultValue = "embedded",
+      description =
+          "Where the registry lives: embedded (one file in --data-dir, one control plane) or etcd "
+              + "(--etcd-endpoints; several replicas share it). Default: ${DEFAULT-VALUE}")
   StoreKind store;
 
-  @Option(names = "--etcd-endpoints", paramLabel = "URL[,URL...]", split = ",",
+  @Option(
+      names = "--etcd-endpoints",
+      paramLabel = "URL[,URL...]",
+      split = ",",
       description = "etcd client URLs for --store etcd, e.g. http://127.0.0.1:2379")
   java.util.List<String> etcdEndpoints;
 
-  @Option(names = "--etcd-timeout", paramLabel = "DURATION", defaultValue = "2s", converter = DurationConverter.class,
-      description = "How long one etcd call may take before a registration is answered UNAVAILABLE. "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--etcd-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "2s",
+      converter = DurationConverter.class,
+      description =
+          "How long one etcd call may take before a registration is answered UNAVAILABLE. "
+              + "Default: ${DEFAULT-VALUE}")
   Duration etcdTimeout;
 
-  @Option(names = "--etcd-ca-file", paramLabel = "FILE",
-      description = "PEM certificate of the CA that signed etcd's server certificate (https:// endpoints). "
-          + "Default: the JVM's trust store")
+  @Option(
+      names = "--etcd-ca-file",
+      paramLabel = "FILE",
+      description =
+          "PEM certificate of the CA that signed etcd's server certificate (https:// endpoints). "
+              + "Default: the JVM's trust store")
   Path etcdCaFile;
 
-  @Option(names = "--etcd-cert-file", paramLabel = "FILE",
-      description = "PEM client certificate for etcd's --client-cert-auth (mutual TLS); needs --etcd-key-file")
+  @Option(
+      names = "--etcd-cert-file",
+      paramLabel = "FILE",
+      description =
+          "PEM client certificate for etcd's --client-cert-auth (mutual TLS); needs --etcd-key-file")
   Path etcdCertFile;
 
-  @Option(names = "--etcd-key-file", paramLabel = "FILE",
+  @Option(
+      names = "--etcd-key-file",
+      paramLabel = "FILE",
       description = "PEM private key (unencrypted PKCS#8, BEGIN PRIVATE KEY) of --etcd-cert-file")
   Path etcdKeyFile;
 
-  @Option(names = "--etcd-user", paramLabel = "NAME",
+  @Option(
+      names = "--etcd-user",
+      paramLabel = "NAME",
       description = "etcd user, when etcd's authentication is enabled; needs --etcd-password-file")
   String etcdUser;
 
-  @Option(names = "--etcd-password-file", paramLabel = "FILE",
-      description = "File holding the password of --etcd-user (one trailing newline is ignored); never logged")
+  @Option(
+      names = "--etcd-password-file",
+      paramLabel = "FILE",
+      description =
+          "File holding the password of --etcd-user (one trailing newline is ignored); never logged")
   Path etcdPasswordFile;
 
-  @Option(names = "--lease-grace", paramLabel = "DURATION", converter = DurationConverter.class,
-      description = "After a restart, how long every stored lease lives at least, so that instances can renew "
-          + "before anything expires. Default: one TTL of each lease")
+  @Option(
+      names = "--lease-grace",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description =
+          "After a restart, how long every stored lease lives at least, so that instances can renew "
+              + "before anything expires. Default: one TTL of each lease")
   Duration leaseGrace;
 
-  @Option(names = "--max-expiry-share", paramLabel = "SHARE", defaultValue = "0.5",
-      description = "Mass-expiry protection: when more than this share (0 to 1] of the live leases (and more than 2) "
-          + "expire at once, expiry pauses until renewals bring the share back under it; 1 disables the protection. "
-          + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--max-expiry-share",
+      paramLabel = "SHARE",
+      defaultValue = "0.5",
+      description =
+          "Mass-expiry protection: when more than this share (0 to 1] of the live leases (and more than 2) "
+              + "expire at once, expiry pauses until renewals bring the share back under it; 1 disables the protection. "
+              + "Default: ${DEFAULT-VALUE}")
   double maxExpiryShare;
 
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "Gateway settings (YAML): listeners, TLS certificates, JWT providers, default policies, limits. "
-          + "Reloaded when it or a file it names changes. Without it: one plaintext listener on --gateway-port.")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "Gateway settings (YAML): listeners, TLS certificates, JWT providers, default policies, limits. "
+              + "Reloaded when it or a file it names changes. Without it: one plaintext listener on --gateway-port.")
   Path settingsFile;
 
-  @Option(names = "--tls-cert", paramLabel = "FILE",
-      description = "PEM certificate chain of the control plane, served on the gRPC and admin ports (mutual TLS). "
-          + "Re-read every second: a rotated certificate serves new connections without a restart.")
+  @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      description =
+          "PEM certificate chain of the control plane, served on the gRPC and admin ports (mutual TLS). "
+              + "Re-read every second: a rotated certificate serves new connections without a restart.")
   Path tlsCert;
 
-  @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key of --tls-cert (never logged)")
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      description = "PEM private key of --tls-cert (never logged)")
   Path tlsKey;
 
-  @Option(names = "--tls-ca", paramLabel = "FILE",
-      description = "PEM CA bundle that client certificates (services, Envoys, operators) must chain to")
+  @Option(
+      names = "--tls-ca",
+      paramLabel = "FILE",
+      description =
+          "PEM CA bundle that client certificates (services, Envoys, operators) must chain to")
   Path tlsCa;
 
-  @Option(names = "--insecure-plaintext",
-      description = "Serve the registry API, xDS and the admin API WITHOUT TLS: anyone who connects may register "
-          + "routes, read private keys and evict services. For a development machine only.")
+  @Option(
+      names = "--insecure-plaintext",
+      description =
+          "Serve the registry API, xDS and the admin API WITHOUT TLS: anyone who connects may register "
+              + "routes, read private keys and evict services. For a development machine only.")
   boolean insecurePlaintext;
 
-  @Option(names = "--audit-log", paramLabel = "FILE",
-      description = "Append the audit log (one JSON line per registration, deregistration and admin call: who, what, "
-          + "when, outcome) to FILE, created owner-only. Always also logged to the signalbox.audit logger.")
+  @Option(
+      names = "--audit-log",
+      paramLabel = "FILE",
+      description =
+          "Append the audit log (one JSON line per registration, deregistration and admin call: who, what, "
+              + "when, outcome) to FILE, created owner-only. Always also logged to the signalbox.audit logger.")
   Path auditLog;
 
   @Override
@@ -174,19 +269,22 @@ public final class SignalboxMain implements Callable<Integer> {
       System.err.println("signalbox: " + e.getMessage());
       return 2;
     }
-    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder()
-        .transport(transport)
-        .grpcAddress(grpcAddress)
-        .grpcPort(grpcPort)
-        .adminAddress(adminAddress)
-        .metricsAddress(metricsAddress)
-        .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
-        .leasePolicy(LeasePolicy.withDefault(leaseTtl))
-        .stageTimeout(stageTimeout)
-        .massExpiry(new MassExpiryProtection(maxExpiryShare, MassExpiryProtection.DEFAULT.floor()));
+    ControlPlaneConfig.Builder config =
+        ControlPlaneConfig.builder()
+            .transport(transport)
+            .grpcAddress(grpcAddress)
+            .grpcPort(grpcPort)
+            .adminAddress(adminAddress)
+            .metricsAddress(metricsAddress)
+            .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
+            .leasePolicy(LeasePolicy.withDefault(leaseTtl))
+            .stageTimeout(stageTimeout)
+            .massExpiry(
+                new MassExpiryProtection(maxExpiryShare, MassExpiryProtection.DEFAULT.floor()));
     if (store == StoreKind.etcd) {
       if (etcdEndpoints == null || etcdEndpoints.isEmpty()) {
-        System.err.println("signalbox: --store etcd needs --etcd-endpoints (e.g. http://127.0.0.1:2379)");
+        System.err.println(
+            "signalbox: --store etcd needs --etcd-endpoints (e.g. http://127.0.0.1:2379)");
         return 2;
       }
       try {
@@ -223,15 +321,23 @@ public final class SignalboxMain implements Callable<Integer> {
     try {
       controlPlane = ControlPlane.start(config.build());
     } catch (InvalidSettingsException e) {
-      System.err.println("signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
+      System.err.println(
+          "signalbox: invalid gateway settings " + settingsFile + ": " + e.getMessage());
       return 2;
     } catch (StoreUnavailableException e) {
-      System.err.println("signalbox: cannot read the registry from etcd " + etcdEndpoints + ": " + e.getMessage()
-          + ". Refusing to start with an empty registry.");
+      System.err.println(
+          "signalbox: cannot read the registry from etcd "
+              + etcdEndpoints
+              + ": "
+              + e.getMessage()
+              + ". Refusing to start with an empty registry.");
       return 2;
     } catch (StoreUnreadableException e) {
-      System.err.println("signalbox: " + e.getMessage() + ". Refusing to start with an empty registry: that would "
-          + "withdraw every route from the gateway. Restore the file from a backup, or move it away to start empty.");
+      System.err.println(
+          "signalbox: "
+              + e.getMessage()
+              + ". Refusing to start with an empty registry: that would "
+              + "withdraw every route from the gateway. Restore the file from a backup, or move it away to start empty.");
       return 2;
     } catch (java.io.UncheckedIOException e) {
       System.err.println("signalbox: " + e.getMessage() + ": " + e.getCause().getMessage());
@@ -247,64 +353,86 @@ public final class SignalboxMain implements Callable<Integer> {
   }
 
   /**
-   * Mutual TLS from --tls-cert/--tls-key/--tls-ca, or plaintext when --insecure-plaintext says so; nothing else.
+   * Mutual TLS from --tls-cert/--tls-key/--tls-ca, or plaintext when --insecure-plaintext says so;
+   * nothing else.
    *
-   * @throws IllegalArgumentException naming the flags, when neither or both are chosen or a file is missing
+   * @throws IllegalArgumentException naming the flags, when neither or both are chosen or a file is
+   *     missing
    */
   TransportSecurity transportSecurity() {
     boolean anyTls = tlsCert != null || tlsKey != null || tlsCa != null;
     if (insecurePlaintext && anyTls) {
-      throw new IllegalArgumentException("--insecure-plaintext and --tls-cert/--tls-key/--tls-ca exclude each other");
+      throw new IllegalArgumentException(
+          "--insecure-plaintext and --tls-cert/--tls-key/--tls-ca exclude each other");
     }
     if (insecurePlaintext) {
       return TransportSecurity.plaintext();
     }
     if (!anyTls) {
-      throw new IllegalArgumentException("no TLS configured: give --tls-cert, --tls-key and --tls-ca (mutual TLS on "
-          + "the registry, xDS and admin ports), or --insecure-plaintext to run without authentication on a "
-          + "development machine");
+      throw new IllegalArgumentException(
+          "no TLS configured: give --tls-cert, --tls-key and --tls-ca (mutual TLS on "
+              + "the registry, xDS and admin ports), or --insecure-plaintext to run without authentication on a "
+              + "development machine");
     }
     if (tlsCert == null || tlsKey == null || tlsCa == null) {
-      throw new IllegalArgumentException("mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca; missing: "
-          + (tlsCert == null ? "--tls-cert " : "") + (tlsKey == null ? "--tls-key " : "")
-          + (tlsCa == null ? "--tls-ca" : "").trim());
+      throw new IllegalArgumentException(
+          "mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca; missing: "
+              + (tlsCert == null ? "--tls-cert " : "")
+              + (tlsKey == null ? "--tls-key " : "")
+              + (tlsCa == null ? "--tls-ca" : "").trim());
     }
-    return TransportSecurity.mutualTls(readable("--tls-cert", tlsCert), readable("--tls-key", tlsKey),
+    return TransportSecurity.mutualTls(
+        readable("--tls-cert", tlsCert),
+        readable("--tls-key", tlsKey),
         readable("--tls-ca", tlsCa));
   }
 
   /** The first etcd TLS or authentication flag given, if any. */
   private String etcdFlagGiven() {
-    return etcdCaFile != null ? "--etcd-ca-file" : etcdCertFile != null ? "--etcd-cert-file"
-        : etcdKeyFile != null ? "--etcd-key-file" : etcdUser != null ? "--etcd-user"
-        : etcdPasswordFile != null ? "--etcd-password-file" : null;
+    return etcdCaFile != null
+        ? "--etcd-ca-file"
+        : etcdCertFile != null
+            ? "--etcd-cert-file"
+            : etcdKeyFile != null
+                ? "--etcd-key-file"
+                : etcdUser != null
+                    ? "--etcd-user"
+                    : etcdPasswordFile != null ? "--etcd-password-file" : null;
   }
 
   /**
    * How to reach etcd, from the --etcd-* flags.
    *
-   * @throws IllegalArgumentException naming the flag, when a file is unreadable or a pair is incomplete
+   * @throws IllegalArgumentException naming the flag, when a file is unreadable or a pair is
+   *     incomplete
    */
   EtcdConnection etcdConnection() {
     if ((etcdCertFile == null) != (etcdKeyFile == null)) {
-      throw new IllegalArgumentException(etcdCertFile == null
-          ? "--etcd-key-file needs --etcd-cert-file (the client certificate it belongs to)"
-          : "--etcd-cert-file needs --etcd-key-file (the private key of the client certificate)");
+      throw new IllegalArgumentException(
+          etcdCertFile == null
+              ? "--etcd-key-file needs --etcd-cert-file (the client certificate it belongs to)"
+              : "--etcd-cert-file needs --etcd-key-file (the private key of the client certificate)");
     }
     if ((etcdUser == null) != (etcdPasswordFile == null)) {
-      throw new IllegalArgumentException(etcdUser == null
-          ? "--etcd-password-file needs --etcd-user"
-          : "--etcd-user needs --etcd-password-file (the password is read from a file, never given as a flag)");
+      throw new IllegalArgumentException(
+          etcdUser == null
+              ? "--etcd-password-file needs --etcd-user"
+              : "--etcd-user needs --etcd-password-file (the password is read from a file, never given as a flag)");
     }
     if (etcdUser != null && etcdUser.isBlank()) {
       throw new IllegalArgumentException("--etcd-user: the user name is empty");
     }
-    Optional<Path> caFile = Optional.ofNullable(etcdCaFile).map(file -> readable("--etcd-ca-file", file));
-    Optional<EtcdConnection.ClientCertificate> clientCertificate = Optional.ofNullable(etcdCertFile)
-        .map(file -> new EtcdConnection.ClientCertificate(readable("--etcd-cert-file", file),
-            readable("--etcd-key-file", etcdKeyFile)));
-    Optional<EtcdConnection.Credentials> credentials = Optional.ofNullable(etcdUser)
-        .map(user -> new EtcdConnection.Credentials(user, password()));
+    Optional<Path> caFile =
+        Optional.ofNullable(etcdCaFile).map(file -> readable("--etcd-ca-file", file));
+    Optional<EtcdConnection.ClientCertificate> clientCertificate =
+        Optional.ofNullable(etcdCertFile)
+            .map(
+                file ->
+                    new EtcdConnection.ClientCertificate(
+                        readable("--etcd-cert-file", file),
+                        readable("--etcd-key-file", etcdKeyFile)));
+    Optional<EtcdConnection.Credentials> credentials =
+        Optional.ofNullable(etcdUser).map(user -> new EtcdConnection.Credentials(user, password()));
     try {
       return new EtcdConnection(etcdEndpoints, etcdTimeout, caFile, clientCertificate, credentials);
     } catch (IllegalArgumentException e) {
@@ -312,17 +440,25 @@ public final class SignalboxMain implements Callable<Integer> {
     }
   }
 
-  /** The password in --etcd-password-file, without the line break that editors and {@code echo} end a file with. */
+  /**
+   * The password in --etcd-password-file, without the line break that editors and {@code echo} end
+   * a file with.
+   */
   private SecretValue password() {
     String password;
     try {
-      password = Files.readString(readable("--etcd-password-file", etcdPasswordFile), StandardCharsets.UTF_8);
+      password =
+          Files.readString(
+              readable("--etcd-password-file", etcdPasswordFile), StandardCharsets.UTF_8);
     } catch (IOException e) {
       // The exception's message is only the file name and the reason; the content is never in it.
-      throw new IllegalArgumentException("--etcd-password-file: cannot read " + etcdPasswordFile + ": " + e);
+      throw new IllegalArgumentException(
+          "--etcd-password-file: cannot read " + etcdPasswordFile + ": " + e);
     }
-    password = password.endsWith("\r\n") ? password.substring(0, password.length() - 2)
-        : password.endsWith("\n") ? password.substring(0, password.length() - 1) : password;
+    password =
+        password.endsWith("\r\n")
+            ? password.substring(0, password.length() - 2)
+            : password.endsWith("\n") ? password.substring(0, password.length() - 1) : password;
     if (password.isEmpty()) {
       throw new IllegalArgumentException("--etcd-password-file: " + etcdPasswordFile + " is empty");
     }
@@ -331,7 +467,10 @@ public final class SignalboxMain implements Callable<Integer> {
 
   private static Path readable(String flag, Path file) {
     if (Files.isDirectory(file) || !Files.isReadable(file)) {
-      String why = !Files.exists(file) ? "no such file" : Files.isDirectory(file) ? "a directory" : "permission denied";
+      String why =
+          !Files.exists(file)
+              ? "no such file"
+              : Files.isDirectory(file) ? "a directory" : "permission denied";
       throw new IllegalArgumentException(flag + ": cannot read " + file + " (" + why + ")");
     }
     return file;
@@ -350,7 +489,8 @@ public final class SignalboxMain implements Callable<Integer> {
           return format;
         }
       }
-      throw new CommandLine.TypeConversionException("'" + value + "' is not a log format: use text or json");
+      throw new CommandLine.TypeConversionException(
+          "'" + value + "' is not a log format: use text or json");
     }
   }
 

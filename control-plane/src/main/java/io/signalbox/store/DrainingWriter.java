@@ -5,10 +5,10 @@ import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 
 /**
- * The one thread that drains a queue of writes for group commit ({@link EtcdRenewals},
- * {@link EtcdRegistrationBatches}): woken when work is queued, it runs while work is left. Whatever ends a run (an
- * empty queue, or an Error), a queue that still holds work gets a new run, so nobody waits on a writer that is gone.
- * The owner's lock guards the queue and this writer's state alike.
+ * The one thread that drains a queue of writes for group commit ({@link EtcdRenewals}, {@link
+ * EtcdRegistrationBatches}): woken when work is queued, it runs while work is left. Whatever ends a
+ * run (an empty queue, or an Error), a queue that still holds work gets a new run, so nobody waits
+ * on a writer that is gone. The owner's lock guards the queue and this writer's state alike.
  */
 final class DrainingWriter implements AutoCloseable {
 
@@ -16,8 +16,10 @@ final class DrainingWriter implements AutoCloseable {
   private final BooleanSupplier hasWork;
   private final Runnable drain;
   private final ExecutorService thread;
+
   /** Guarded by {@link #lock}. */
   private boolean running;
+
   private boolean closed;
 
   /**
@@ -29,11 +31,13 @@ final class DrainingWriter implements AutoCloseable {
     this.lock = lock;
     this.hasWork = hasWork;
     this.drain = drain;
-    this.thread = Executors.newSingleThreadExecutor(runnable -> {
-      Thread writer = new Thread(runnable, threadName);
-      writer.setDaemon(true);
-      return writer;
-    });
+    this.thread =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread writer = new Thread(runnable, threadName);
+              writer.setDaemon(true);
+              return writer;
+            });
   }
 
   /** Starts a run unless one is under way. Call with the owner's lock held, after queueing work. */

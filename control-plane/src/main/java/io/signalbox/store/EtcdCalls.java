@@ -12,15 +12,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * etcd calls bounded by one timeout, failing as {@link StoreUnavailableException}; and guarded writes committed in as
- * few transactions as etcd allows.
+ * etcd calls bounded by one timeout, failing as {@link StoreUnavailableException}; and guarded
+ * writes committed in as few transactions as etcd allows.
  */
 final class EtcdCalls {
 
   /**
-   * Writes per transaction: each write here is at most two operations and three comparisons, and etcd refuses a
-   * transaction of more than {@code --max-txn-ops} (default 128) operations or comparisons; 32 leaves room for an
-   * operator who lowered it to 100.
+   * Writes per transaction: each write here is at most two operations and three comparisons, and
+   * etcd refuses a transaction of more than {@code --max-txn-ops} (default 128) operations or
+   * comparisons; 32 leaves room for an operator who lowered it to 100.
    */
   static final int MAX_WRITES_PER_TRANSACTION = 32;
 
@@ -41,12 +41,12 @@ final class EtcdCalls {
   }
 
   /** A write that commits only if all its conditions hold. */
-  record GuardedWrite(List<Cmp> conditions, List<Op> operations) {
-  }
+  record GuardedWrite(List<Cmp> conditions, List<Op> operations) {}
 
   /**
-   * Which writes committed (in the order given), and the newest revision at which one committed (0 when none did: a
-   * failed transaction's revision may be another application's write, which this replica's watch never sees).
+   * Which writes committed (in the order given), and the newest revision at which one committed (0
+   * when none did: a failed transaction's revision may be another application's write, which this
+   * replica's watch never sees).
    */
   record Committed(List<Boolean> committed, long revision) {
 
@@ -56,21 +56,30 @@ final class EtcdCalls {
   }
 
   /**
-   * Commits each write whose conditions hold. Writes go in chunks, one transaction each; a chunk in which any
-   * condition fails (a race with another replica) is split in halves and tried again, so one stale write costs a few
-   * more transactions, not one per write, and never holds back the others. Writes must touch distinct keys.
+   * Commits each write whose conditions hold. Writes go in chunks, one transaction each; a chunk in
+   * which any condition fails (a race with another replica) is split in halves and tried again, so
+   * one stale write costs a few more transactions, not one per write, and never holds back the
+   * others. Writes must touch distinct keys.
    */
   Committed commitAll(List<GuardedWrite> writes, String what) {
     Boolean[] committed = new Boolean[writes.size()];
     long revision = 0;
     for (int from = 0; from < writes.size(); from += MAX_WRITES_PER_TRANSACTION) {
-      revision = Math.max(revision, commitSplitting(writes, from,
-          Math.min(writes.size(), from + MAX_WRITES_PER_TRANSACTION), committed, what));
+      revision =
+          Math.max(
+              revision,
+              commitSplitting(
+                  writes,
+                  from,
+                  Math.min(writes.size(), from + MAX_WRITES_PER_TRANSACTION),
+                  committed,
+                  what));
     }
     return new Committed(List.of(committed), revision);
   }
 
-  private long commitSplitting(List<GuardedWrite> writes, int from, int to, Boolean[] committed, String what) {
+  private long commitSplitting(
+      List<GuardedWrite> writes, int from, int to, Boolean[] committed, String what) {
     TxnResponse response = commit(writes.subList(from, to), what);
     if (response.isSucceeded()) {
       java.util.Arrays.fill(committed, from, to, true);
@@ -81,7 +90,8 @@ final class EtcdCalls {
       return 0;
     }
     int middle = (from + to) >>> 1;
-    return Math.max(commitSplitting(writes, from, middle, committed, what),
+    return Math.max(
+        commitSplitting(writes, from, middle, committed, what),
         commitSplitting(writes, middle, to, committed, what));
   }
 
@@ -101,13 +111,15 @@ final class EtcdCalls {
       return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       future.cancel(true);
-      throw new StoreUnavailableException("etcd did not answer within " + timeout + " to " + what, e);
+      throw new StoreUnavailableException(
+          "etcd did not answer within " + timeout + " to " + what, e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       if (cause instanceof StoreUnavailableException unavailable) {
         throw unavailable;
       }
-      throw new StoreUnavailableException("etcd failed to " + what + ": " + cause.getMessage(), cause);
+      throw new StoreUnavailableException(
+          "etcd failed to " + what + ": " + cause.getMessage(), cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreUnavailableException("interrupted while waiting for etcd to " + what, e);

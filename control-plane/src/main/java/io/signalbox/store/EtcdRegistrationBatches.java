@@ -8,13 +8,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * Registrations waiting for etcd, written by one thread with group commit: registrations that arrive while a
- * registration transaction is in flight share the next one. Which of them may share it, and the transaction itself,
- * are the store's ({@link EtcdRegistryStore}); here is only the queue, in arrival order, and the thread that keeps
- * emptying it. A registration stays queued, in its place, until its answer is given: one that has to wait for the
- * next transaction (or is tried again after a lost race) is looked at again first. Registrations of one instance
- * commit in arrival order; concurrent registrations otherwise commit in an order that running them one after another
- * could have given, not necessarily the order they arrived in.
+ * Registrations waiting for etcd, written by one thread with group commit: registrations that
+ * arrive while a registration transaction is in flight share the next one. Which of them may share
+ * it, and the transaction itself, are the store's ({@link EtcdRegistryStore}); here is only the
+ * queue, in arrival order, and the thread that keeps emptying it. A registration stays queued, in
+ * its place, until its answer is given: one that has to wait for the next transaction (or is tried
+ * again after a lost race) is looked at again first. Registrations of one instance commit in
+ * arrival order; concurrent registrations otherwise commit in an order that running them one after
+ * another could have given, not necessarily the order they arrived in.
  */
 final class EtcdRegistrationBatches implements AutoCloseable {
 
@@ -23,8 +24,10 @@ final class EtcdRegistrationBatches implements AutoCloseable {
     final Registration registration;
     final Duration ttl;
     final CompletableFuture<Lease> answer = new CompletableFuture<>();
+
     /** A lease of the instance found removed by an earlier attempt: not to be written again. */
     String goneLease;
+
     int attempts;
 
     /** How many bytes its lease value takes in a transaction, measured once. */
@@ -34,32 +37,41 @@ final class EtcdRegistrationBatches implements AutoCloseable {
       this.registration = registration;
       this.ttl = ttl;
       java.time.Instant now = java.time.Instant.now();
-      this.bytes = StoredLeaseCodec.encode(new StoredLease(registration, Lease.newId(), 0, ttl, now, now, false))
-          .length;
+      this.bytes =
+          StoredLeaseCodec.encode(
+                  new StoredLease(registration, Lease.newId(), 0, ttl, now, now, false))
+              .length;
     }
   }
 
   private final Consumer<List<Pending>> writeBatch;
-  private final DrainingWriter writer = new DrainingWriter("etcd-registrations", this, this::hasWork,
-      this::writeUntilNoneLeft);
+  private final DrainingWriter writer =
+      new DrainingWriter("etcd-registrations", this, this::hasWork, this::writeUntilNoneLeft);
+
   /** Registrations not yet answered, in arrival order; guarded by {@code this}. */
   private final List<Pending> pending = new ArrayList<>();
+
   private boolean closed;
 
   /**
-   * @param writeBatch given the registrations waiting, in arrival order, answers at least the first of them (or
-   *     counts an attempt for it): it picks which share one transaction, commits it and answers them
+   * @param writeBatch given the registrations waiting, in arrival order, answers at least the first
+   *     of them (or counts an attempt for it): it picks which share one transaction, commits it and
+   *     answers them
    */
   EtcdRegistrationBatches(Consumer<List<Pending>> writeBatch) {
     this.writeBatch = writeBatch;
   }
 
-  /** Completes with the lease once this replica applied the registration's commit, or with why it failed. */
+  /**
+   * Completes with the lease once this replica applied the registration's commit, or with why it
+   * failed.
+   */
   CompletableFuture<Lease> register(Registration registration, Duration ttl) {
     Pending registering = new Pending(registration, ttl);
     synchronized (this) {
       if (closed) {
-        registering.answer.completeExceptionally(new StoreUnavailableException("the etcd store is closed", null));
+        registering.answer.completeExceptionally(
+            new StoreUnavailableException("the etcd store is closed", null));
         return registering.answer;
       }
       pending.add(registering);
@@ -87,7 +99,8 @@ final class EtcdRegistrationBatches implements AutoCloseable {
       try {
         writeBatch.accept(waiting);
       } catch (RuntimeException | Error e) {
-        // The batch's members have their answer already; the first waiting one gets this failure, so that the
+        // The batch's members have their answer already; the first waiting one gets this failure,
+        // so that the
         // writer moves on instead of meeting it again, and the others are tried as usual.
         waiting.get(0).answer.completeExceptionally(e);
         if (e instanceof Error error) {
@@ -106,7 +119,8 @@ final class EtcdRegistrationBatches implements AutoCloseable {
       pending.clear();
     }
     writer.close();
-    StoreUnavailableException closing = new StoreUnavailableException("the etcd store is closed", null);
+    StoreUnavailableException closing =
+        new StoreUnavailableException("the etcd store is closed", null);
     abandoned.forEach(registering -> registering.answer.completeExceptionally(closing));
   }
 }

@@ -31,31 +31,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Supplier;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registry kept in etcd and shared by several control-plane replicas. etcd holds one key per live lease,
- * {@code /signalbox/v1/leases/<lease id>} → the JSON of {@link StoredLeaseCodec}. Every replica serves from its own
- * in-memory engine, which applies etcd's changes from one watch in etcd's order (its own writes included): replicas
- * that have seen the same revision hold the same state.
+ * The registry kept in etcd and shared by several control-plane replicas. etcd holds one key per
+ * live lease, {@code /signalbox/v1/leases/<lease id>} → the JSON of {@link StoredLeaseCodec}. Every
+ * replica serves from its own in-memory engine, which applies etcd's changes from one watch in
+ * etcd's order (its own writes included): replicas that have seen the same revision hold the same
+ * state.
  *
- * <p>Writes are optimistic transactions guarded by {@code /signalbox/v1/guard}, which every registration rewrites: a
- * replica checks route ownership against its state, and the transaction commits only if no other registration
- * committed since the state it checked; otherwise it catches up and checks again. So two replicas that register the
- * same route at the same time cannot both win. A change is acknowledged once etcd committed it and this replica's
- * engine applied it.
+ * <p>Writes are optimistic transactions guarded by {@code /signalbox/v1/guard}, which every
+ * registration rewrites: a replica checks route ownership against its state, and the transaction
+ * commits only if no other registration committed since the state it checked; otherwise it catches
+ * up and checks again. So two replicas that register the same route at the same time cannot both
+ * win. A change is acknowledged once etcd committed it and this replica's engine applied it.
  *
- * <p>Leases are Signalbox's, not etcd's, so that expiry can be held back as it is by the embedded store: a lease
- * expires at the latest of the expiry written with its registration, the one written by its latest renewal
- * ({@code renewals/<lease id>}, group-committed by {@link EtcdRenewals}) and, after a cold start of the whole tier
- * ({@code cold-start}, written by a replica that finds no other one present, {@link ReplicaPresence}), the cold start
- * plus the grace period. Every replica's reaper expires leases with a delete guarded by the revisions it saw, so a
- * renewal committed meanwhile wins and two replicas expiring the same lease remove it once; and every reaper applies
- * the same mass-expiry protection to the same deadlines.
+ * <p>Leases are Signalbox's, not etcd's, so that expiry can be held back as it is by the embedded
+ * store: a lease expires at the latest of the expiry written with its registration, the one written
+ * by its latest renewal ({@code renewals/<lease id>}, group-committed by {@link EtcdRenewals}) and,
+ * after a cold start of the whole tier ({@code cold-start}, written by a replica that finds no
+ * other one present, {@link ReplicaPresence}), the cold start plus the grace period. Every
+ * replica's reaper expires leases with a delete guarded by the revisions it saw, so a renewal
+ * committed meanwhile wins and two replicas expiring the same lease remove it once; and every
+ * reaper applies the same mass-expiry protection to the same deadlines.
  */
 public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, AutoCloseable {
 
@@ -68,20 +70,29 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   static final String COLD_START = ROOT + "cold-start";
   static final String GUARD = ROOT + "guard";
   private static final int MAX_ATTEMPTS = 50;
+
   /**
-   * Registrations per transaction: each is one comparison, one put and one read of the lease key (plus the guard
-   * once), well under etcd's default limit of 128 operations per transaction.
+   * Registrations per transaction: each is one comparison, one put and one read of the lease key
+   * (plus the guard once), well under etcd's default limit of 128 operations per transaction.
    */
   static final int MAX_REGISTRATIONS_PER_TRANSACTION = 16;
+
   /**
-   * Bytes of lease values per transaction: etcd refuses a request over {@code --max-request-bytes} (default 1.5 MiB),
-   * and a registration may be up to 256 KiB of proto, more as JSON. A larger registration still goes, alone.
+   * Bytes of lease values per transaction: etcd refuses a request over {@code --max-request-bytes}
+   * (default 1.5 MiB), and a registration may be up to 256 KiB of proto, more as JSON. A larger
+   * registration still goes, alone.
    */
   static final int MAX_REGISTRATION_BYTES_PER_TRANSACTION = 1 << 20;
-  /** How far down the queue one round looks for registrations to add: bounds the work per round on a long queue. */
+
+  /**
+   * How far down the queue one round looks for registrations to add: bounds the work per round on a
+   * long queue.
+   */
   private static final int MAX_REGISTRATIONS_EXAMINED = 256;
+
   /** How soon a replica that stopped without a word no longer counts as present. */
   static final Duration PRESENCE_TTL = Duration.ofSeconds(5);
+
   private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
 
   private final EtcdCalls etcd;
@@ -91,31 +102,52 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final ReplicaPresence presence;
   private final EtcdRenewals renewals;
   private volatile Watch.Watcher watcher;
-  /** Keys per read of the whole registry: 500 leases of a few KB each stay well under gRPC's message limit. */
+
+  /**
+   * Keys per read of the whole registry: 500 leases of a few KB each stay well under gRPC's message
+   * limit.
+   */
   private volatile int readPageSize = 500;
+
   /** Reads the registry again when the watch has ended for good. */
   private final java.util.concurrent.ScheduledExecutorService resyncs =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "etcd-resync");
-        thread.setDaemon(true);
-        return thread;
-      });
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "etcd-resync");
+            thread.setDaemon(true);
+            return thread;
+          });
+
   /** The etcd revision up to which the engine has applied every change; guarded by {@code this}. */
   private long appliedRevision;
+
   /** The mod revision of the guard key in the applied state; guarded by {@code this}. */
   private long guardRevision;
+
   /** Every lease key as applied, by lease id; guarded by {@code this}. */
   private final Map<String, WrittenLease> leases = new HashMap<>();
+
   /** Every renewal key as applied, by lease id; guarded by {@code this}. */
   private final Map<String, WrittenRenewal> renewed = new HashMap<>();
+
   /** When the tier last started cold, if ever; guarded by {@code this}. */
   private Instant coldStart;
-  /** The replicas whose presence mark is in etcd, this one included while its mark holds; guarded by {@code this}. */
+
+  /**
+   * The replicas whose presence mark is in etcd, this one included while its mark holds; guarded by
+   * {@code this}.
+   */
   private final java.util.TreeSet<String> present = new java.util.TreeSet<>();
+
   private final String replicaName;
   private volatile boolean closed;
-  /** Registrations waiting for the next transaction; only their writer thread commits registrations. */
-  private final EtcdRegistrationBatches registrations = new EtcdRegistrationBatches(this::writeRegistrations);
+
+  /**
+   * Registrations waiting for the next transaction; only their writer thread commits registrations.
+   */
+  private final EtcdRegistrationBatches registrations =
+      new EtcdRegistrationBatches(this::writeRegistrations);
+
   private final java.util.concurrent.atomic.AtomicLong registrationTransactions =
       new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong registrationsCommitted =
@@ -133,33 +165,51 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
   }
 
-  private record WrittenRenewal(long modRevision, Instant expiresAt) {
-  }
+  private record WrittenRenewal(long modRevision, Instant expiresAt) {}
 
-  private EtcdRegistryStore(Client client, LeasePolicy leasePolicy, Duration timeout, String replicaName,
-                            Optional<Duration> leaseGrace, Supplier<RegistryQuotas> quotas) {
+  private EtcdRegistryStore(
+      Client client,
+      LeasePolicy leasePolicy,
+      Duration timeout,
+      String replicaName,
+      Optional<Duration> leaseGrace,
+      Supplier<RegistryQuotas> quotas) {
     this.etcd = new EtcdCalls(client, timeout);
     this.leasePolicy = leasePolicy;
     this.leaseGrace = leaseGrace;
     this.engine = InMemoryRegistryStore.replica(leasePolicy, quotas);
-    // The first calls also open the connection (and load its classes): a cold JVM on a busy machine took over a
+    // The first calls also open the connection (and load its classes): a cold JVM on a busy machine
+    // took over a
     // second, so the start gets a longer budget than a registration's etcd call.
-    EtcdCalls starting = new EtcdCalls(client, timeout.compareTo(START_TIMEOUT) > 0 ? timeout : START_TIMEOUT);
+    EtcdCalls starting =
+        new EtcdCalls(client, timeout.compareTo(START_TIMEOUT) > 0 ? timeout : START_TIMEOUT);
     this.replicaName = replicaName;
-    this.presence = ReplicaPresence.join(starting,
-        new EtcdCalls(client, Duration.ofMillis(PRESENCE_TTL.toMillis() * 3 / 10)), replicaName, PRESENCE_TTL);
+    this.presence =
+        ReplicaPresence.join(
+            starting,
+            new EtcdCalls(client, Duration.ofMillis(PRESENCE_TTL.toMillis() * 3 / 10)),
+            replicaName,
+            PRESENCE_TTL);
     try {
       if (presence.others().isEmpty()) {
-        // Nobody renewed anything while no replica ran: every lease gets the grace period, as after a restart of
+        // Nobody renewed anything while no replica ran: every lease gets the grace period, as after
+        // a restart of
         // the embedded store. Written before the registry is read, so this replica reads it too.
-        starting.await(etcd.client().getKVClient().put(bytes(COLD_START),
-            bytes(Long.toString(Instant.now().toEpochMilli()))), "record a cold start");
+        starting.await(
+            etcd.client()
+                .getKVClient()
+                .put(bytes(COLD_START), bytes(Long.toString(Instant.now().toEpochMilli()))),
+            "record a cold start");
       }
       int count = readAll(starting);
-      log.info("Registry read from etcd at revision {}: {} lease(s); {}", appliedRevision(), count,
+      log.info(
+          "Registry read from etcd at revision {}: {} lease(s); {}",
+          appliedRevision(),
+          count,
           presence.others().isEmpty()
-              ? "no other replica is up, so every lease lives at least " + leaseGrace.map(Duration::toString)
-                  .orElse("its TTL") + " from now"
+              ? "no other replica is up, so every lease lives at least "
+                  + leaseGrace.map(Duration::toString).orElse("its TTL")
+                  + " from now"
               : "replicas already up: " + String.join(", ", presence.others()));
     } catch (RuntimeException e) {
       presence.close();
@@ -169,8 +219,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Reads the whole registry, makes the engine hold exactly that, and follows it from there with a new watch.
-   * Returns how many leases there are.
+   * Reads the whole registry, makes the engine hold exactly that, and follows it from there with a
+   * new watch. Returns how many leases there are.
    */
   private int readAll(EtcdCalls calls) {
     List<KeyValue> kvs = new ArrayList<>();
@@ -200,42 +250,64 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       appliedRevision = revision;
       notifyAll();
     }
-    this.watcher = etcd.client().getWatchClient().watch(bytes(ROOT),
-        WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
-        Watch.listener(this::onWatch, this::onWatchError));
+    this.watcher =
+        etcd.client()
+            .getWatchClient()
+            .watch(
+                bytes(ROOT),
+                WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
+                Watch.listener(this::onWatch, this::onWatchError));
     detachFromEtcdLeases(calls, kvs);
     return puts.size();
   }
 
   /**
-   * Lease keys written by the first design hang on etcd leases that nothing renews any more: etcd would delete them
-   * all about one TTL after the upgrade, at once and past any protection. They are written again without one (only
-   * if unchanged since read), and from then on expire like every other lease.
+   * Lease keys written by the first design hang on etcd leases that nothing renews any more: etcd
+   * would delete them all about one TTL after the upgrade, at once and past any protection. They
+   * are written again without one (only if unchanged since read), and from then on expire like
+   * every other lease.
    */
   private void detachFromEtcdLeases(EtcdCalls calls, List<KeyValue> kvs) {
-    List<EtcdCalls.GuardedWrite> detach = kvs.stream()
-        .filter(kv -> kv.getLease() != 0 && string(kv.getKey()).startsWith(LEASES))
-        .map(kv -> new EtcdCalls.GuardedWrite(
-            List.of(new Cmp(kv.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision()))),
-            // With its registration order written out: the rewrite's own revision must not become its order.
-            List.of(Op.put(kv.getKey(), ByteSequence.from(StoredLeaseCodec.encode(decode(kv))), PutOption.DEFAULT))))
-        .toList();
+    List<EtcdCalls.GuardedWrite> detach =
+        kvs.stream()
+            .filter(kv -> kv.getLease() != 0 && string(kv.getKey()).startsWith(LEASES))
+            .map(
+                kv ->
+                    new EtcdCalls.GuardedWrite(
+                        List.of(
+                            new Cmp(
+                                kv.getKey(),
+                                Cmp.Op.EQUAL,
+                                CmpTarget.modRevision(kv.getModRevision()))),
+                        // With its registration order written out: the rewrite's own revision must
+                        // not become its order.
+                        List.of(
+                            Op.put(
+                                kv.getKey(),
+                                ByteSequence.from(StoredLeaseCodec.encode(decode(kv))),
+                                PutOption.DEFAULT))))
+            .toList();
     if (!detach.isEmpty()) {
       try {
         int detached = calls.commitAll(detach, "detach lease keys from etcd leases").count();
-        log.info("{} lease key(s) written by an earlier version on etcd leases now expire as Signalbox leases",
+        log.info(
+            "{} lease key(s) written by an earlier version on etcd leases now expire as Signalbox leases",
             detached);
       } catch (StoreUnavailableException e) {
-        // The registry was read: serving it beats refusing to start. The next read of the registry tries again.
-        log.warn("{} lease key(s) of an earlier version are still on etcd leases ({}); etcd expires them unless "
-            + "they are detached at the next read of the registry", detach.size(), e.getMessage());
+        // The registry was read: serving it beats refusing to start. The next read of the registry
+        // tries again.
+        log.warn(
+            "{} lease key(s) of an earlier version are still on etcd leases ({}); etcd expires them unless "
+                + "they are detached at the next read of the registry",
+            detach.size(),
+            e.getMessage());
       }
     }
   }
 
   /**
-   * Reads every key under the root, in pages all at the revision of the first: one answer for 10,000 leases went
-   * over gRPC's 4 MiB message limit. Returns that revision.
+   * Reads every key under the root, in pages all at the revision of the first: one answer for
+   * 10,000 leases went over gRPC's 4 MiB message limit. Returns that revision.
    */
   private long readPages(EtcdCalls calls, List<KeyValue> kvs) {
     ByteSequence end = OptionsUtil.prefixEndOf(bytes(ROOT));
@@ -246,7 +318,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       if (revision > 0) {
         page.withRevision(revision);
       }
-      GetResponse response = calls.await(etcd.client().getKVClient().get(from, page.build()), "read the registry");
+      GetResponse response =
+          calls.await(etcd.client().getKVClient().get(from, page.build()), "read the registry");
       if (revision == 0) {
         revision = response.getHeader().getRevision();
       }
@@ -255,7 +328,12 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         return revision;
       }
       // Keys come in key order: the next page starts just after the last key read.
-      from = response.getKvs().get(response.getKvs().size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+      from =
+          response
+              .getKvs()
+              .get(response.getKvs().size() - 1)
+              .getKey()
+              .concat(ByteSequence.from(new byte[] {0}));
     }
   }
 
@@ -265,8 +343,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Takes in one put key of the registry (lease, renewal or cold start); a lease it holds goes to {@code puts}.
-   * Returns whether it moved an expiry.
+   * Takes in one put key of the registry (lease, renewal or cold start); a lease it holds goes to
+   * {@code puts}. Returns whether it moved an expiry.
    */
   private boolean readKey(String key, KeyValue kv, List<StoredLease> puts) {
     if (key.startsWith(LEASES)) {
@@ -276,8 +354,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       return false;
     }
     if (key.startsWith(RENEWALS)) {
-      renewed.put(key.substring(RENEWALS.length()),
-          new WrittenRenewal(kv.getModRevision(), Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())))));
+      renewed.put(
+          key.substring(RENEWALS.length()),
+          new WrittenRenewal(
+              kv.getModRevision(), Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())))));
       return true;
     }
     if (key.equals(COLD_START)) {
@@ -290,7 +370,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     return false;
   }
 
-  /** When a lease expires: the latest of its registration, its latest renewal and a cold start's grace. */
+  /**
+   * When a lease expires: the latest of its registration, its latest renewal and a cold start's
+   * grace.
+   */
   private Instant expiryOf(String leaseId) {
     WrittenLease lease = leases.get(leaseId);
     Instant expiry = lease.expiresAt();
@@ -308,36 +391,58 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private StoredLease withExpiry(StoredLease lease) {
-    return new StoredLease(lease.registration(), lease.leaseId(), lease.sequence(), lease.ttl(),
-        lease.registeredAt(), expiryOf(lease.leaseId()), lease.drained());
+    return new StoredLease(
+        lease.registration(),
+        lease.leaseId(),
+        lease.sequence(),
+        lease.ttl(),
+        lease.registeredAt(),
+        expiryOf(lease.leaseId()),
+        lease.drained());
   }
 
   /**
    * Connects to etcd, marks this replica present and reads the whole registry before returning.
    *
-   * @param connection etcd's endpoints, the timeout of one etcd call (after which a change fails with
-   *     {@link StoreUnavailableException}), and optionally TLS files and a user with its password
+   * @param connection etcd's endpoints, the timeout of one etcd call (after which a change fails
+   *     with {@link StoreUnavailableException}), and optionally TLS files and a user with its
+   *     password
    * @param replicaName this replica's name among the replicas, the same across its restarts
-   * @param leaseGrace how long every lease lives at least after a cold start of the whole tier; empty means its TTL
-   * @throws StoreUnavailableException when etcd cannot be read, including when its certificate is not trusted, it
-   *     refuses the client certificate or the password (the message never holds the password or the key)
+   * @param leaseGrace how long every lease lives at least after a cold start of the whole tier;
+   *     empty means its TTL
+   * @throws StoreUnavailableException when etcd cannot be read, including when its certificate is
+   *     not trusted, it refuses the client certificate or the password (the message never holds the
+   *     password or the key)
    */
-  public static EtcdRegistryStore connect(EtcdConnection connection, LeasePolicy leasePolicy, String replicaName,
-                                          Optional<Duration> leaseGrace) {
+  public static EtcdRegistryStore connect(
+      EtcdConnection connection,
+      LeasePolicy leasePolicy,
+      String replicaName,
+      Optional<Duration> leaseGrace) {
     return connect(connection, leasePolicy, replicaName, leaseGrace, () -> RegistryQuotas.DEFAULT);
   }
 
   /**
-   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional)}, within {@code quotas}. Each replica judges
-   * quotas against what it has seen, so replicas registering at the same moment may overshoot by a few.
+   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional)}, within {@code quotas}. Each
+   * replica judges quotas against what it has seen, so replicas registering at the same moment may
+   * overshoot by a few.
    */
-  public static EtcdRegistryStore connect(EtcdConnection connection, LeasePolicy leasePolicy, String replicaName,
-                                          Optional<Duration> leaseGrace, Supplier<RegistryQuotas> quotas) {
+  public static EtcdRegistryStore connect(
+      EtcdConnection connection,
+      LeasePolicy leasePolicy,
+      String replicaName,
+      Optional<Duration> leaseGrace,
+      Supplier<RegistryQuotas> quotas) {
     EtcdClients.checkAccess(connection);
     Client client = EtcdClients.open(connection);
     try {
-      return new EtcdRegistryStore(client, Objects.requireNonNull(leasePolicy), connection.timeout(),
-          Objects.requireNonNull(replicaName), Objects.requireNonNull(leaseGrace), Objects.requireNonNull(quotas));
+      return new EtcdRegistryStore(
+          client,
+          Objects.requireNonNull(leasePolicy),
+          connection.timeout(),
+          Objects.requireNonNull(replicaName),
+          Objects.requireNonNull(leaseGrace),
+          Objects.requireNonNull(quotas));
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -359,22 +464,25 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       if (e.getCause() instanceof RuntimeException failure) {
         throw failure;
       }
-      throw new StoreUnavailableException("etcd: registration of " + registration.service() + " failed: "
-          + e.getCause(), e.getCause());
+      throw new StoreUnavailableException(
+          "etcd: registration of " + registration.service() + " failed: " + e.getCause(),
+          e.getCause());
     }
   }
 
   /**
-   * Writes registrations waiting in arrival order, up to {@link #MAX_REGISTRATIONS_PER_TRANSACTION} in one guarded
-   * transaction, with the outcome of writing them one after another. Only this replica's registration writer calls
-   * it: concurrent transactions would all but one fail on the guard and retry.
+   * Writes registrations waiting in arrival order, up to {@link #MAX_REGISTRATIONS_PER_TRANSACTION}
+   * in one guarded transaction, with the outcome of writing them one after another. Only this
+   * replica's registration writer calls it: concurrent transactions would all but one fail on the
+   * guard and retry.
    */
   private void writeRegistrations(List<EtcdRegistrationBatches.Pending> waiting) {
     long guardSeen;
     synchronized (this) {
       guardSeen = guardRevision;
     }
-    // Checked against the state at (or after) the guard revision read above: if anything committed since, the
+    // Checked against the state at (or after) the guard revision read above: if anything committed
+    // since, the
     // transaction fails and the members are checked again.
     List<BatchMember> members = admit(waiting);
     if (!members.isEmpty()) {
@@ -389,25 +497,29 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
   }
 
-  /** A registration in the next transaction, with the lease key it writes as read (null for a new lease). */
-  private record BatchMember(EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written) {
-  }
+  /**
+   * A registration in the next transaction, with the lease key it writes as read (null for a new
+   * lease).
+   */
+  private record BatchMember(
+      EtcdRegistrationBatches.Pending registering, String leaseId, WrittenLease written) {}
 
   /**
-   * Picks, in arrival order, the registrations that can share one transaction as if written one after another;
-   * answers at once those whose routes another service owns. All members commit at one revision, so they share a
-   * registration order: a second registration of an instance, and one of a service already in the transaction with
-   * other routes, wait for the next; so does one whose route is owned by a service in the transaction (whose
-   * registration may free it). A route claimed by a member of another service is that service's (first owner keeps
-   * it). The first registration waiting is always answered or tried.
+   * Picks, in arrival order, the registrations that can share one transaction as if written one
+   * after another; answers at once those whose routes another service owns. All members commit at
+   * one revision, so they share a registration order: a second registration of an instance, and one
+   * of a service already in the transaction with other routes, wait for the next; so does one whose
+   * route is owned by a service in the transaction (whose registration may free it). A route
+   * claimed by a member of another service is that service's (first owner keeps it). The first
+   * registration waiting is always answered or tried.
    */
   private List<BatchMember> admit(List<EtcdRegistrationBatches.Pending> waiting) {
     List<BatchMember> members = new ArrayList<>();
     java.util.Set<List<String>> instancesTaken = new java.util.HashSet<>();
     Map<String, List<io.signalbox.model.RouteSpec>> routesByService = new HashMap<>();
     long bytes = 0;
-    for (EtcdRegistrationBatches.Pending registering : waiting.subList(0,
-        Math.min(waiting.size(), MAX_REGISTRATIONS_EXAMINED))) {
+    for (EtcdRegistrationBatches.Pending registering :
+        waiting.subList(0, Math.min(waiting.size(), MAX_REGISTRATIONS_EXAMINED))) {
       if (members.size() == MAX_REGISTRATIONS_PER_TRANSACTION) {
         break;
       }
@@ -427,12 +539,16 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /** Adds the registration to the transaction, answers it, or leaves it for the next round. */
-  private void admitOne(EtcdRegistrationBatches.Pending registering, List<BatchMember> members,
-                        java.util.Set<List<String>> instancesTaken,
-                        Map<String, List<io.signalbox.model.RouteSpec>> routesByService, long bytes) {
+  private void admitOne(
+      EtcdRegistrationBatches.Pending registering,
+      List<BatchMember> members,
+      java.util.Set<List<String>> instancesTaken,
+      Map<String, List<io.signalbox.model.RouteSpec>> routesByService,
+      long bytes) {
     Registration registration = registering.registration;
     String service = registration.service();
-    // Taken also by an earlier registration of the instance that waits: an instance's registrations keep their order.
+    // Taken also by an earlier registration of the instance that waits: an instance's registrations
+    // keep their order.
     if (!instancesTaken.add(List.of(service, registration.instance().id()))) {
       return;
     }
@@ -458,24 +574,30 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       return;
     }
     try {
-      InMemoryRegistryStore.checkRoutesUnclaimed(registration, members.stream()
-          .map(member -> member.registering().registration).toList());
+      InMemoryRegistryStore.checkRoutesUnclaimed(
+          registration, members.stream().map(member -> member.registering().registration).toList());
     } catch (RouteConflictException e) {
-      // Claimed by a member that has not committed yet: answered next round, against what did commit.
+      // Claimed by a member that has not committed yet: answered next round, against what did
+      // commit.
       return;
     }
-    // Read again on every attempt: the instance may have registered or gone through another replica meanwhile.
+    // Read again on every attempt: the instance may have registered or gone through another replica
+    // meanwhile.
     String gone = registering.goneLease;
-    Optional<String> knownLease = engine.leaseIdOf(service, registration.instance().id())
-        .filter(id -> !id.equals(gone));
-    // Live under another identity's lease: refused. Checked against the state at the guard revision read, so the
-    // transaction (which compares the guard and the lease key) commits only if the owner is still the one checked.
+    Optional<String> knownLease =
+        engine.leaseIdOf(service, registration.instance().id()).filter(id -> !id.equals(gone));
+    // Live under another identity's lease: refused. Checked against the state at the guard revision
+    // read, so the
+    // transaction (which compares the guard and the lease key) commits only if the owner is still
+    // the one checked.
     knownLease.ifPresent(leaseId -> engine.checkLeaseOwner(leaseId, registration.registrant()));
     WrittenLease written;
     synchronized (this) {
       written = knownLease.map(leases::get).orElse(null);
     }
-    members.add(new BatchMember(registering, written != null ? written.value().leaseId() : Lease.newId(), written));
+    members.add(
+        new BatchMember(
+            registering, written != null ? written.value().leaseId() : Lease.newId(), written));
     routesByService.putIfAbsent(service, registration.routes());
   }
 
@@ -489,32 +611,54 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     for (BatchMember member : members) {
       WrittenLease written = member.written();
       Duration ttl = member.registering().ttl;
-      // Sequence 0: the commit's revision becomes the registration order. A drain belongs to the lease and stays.
-      StoredLease stored = new StoredLease(member.registering().registration, member.leaseId(), 0, ttl,
-          written != null ? written.value().registeredAt() : now, now.plus(ttl),
-          written != null && written.value().drained());
+      // Sequence 0: the commit's revision becomes the registration order. A drain belongs to the
+      // lease and stays.
+      StoredLease stored =
+          new StoredLease(
+              member.registering().registration,
+              member.leaseId(),
+              0,
+              ttl,
+              written != null ? written.value().registeredAt() : now,
+              now.plus(ttl),
+              written != null && written.value().drained());
       ByteSequence leaseKey = bytes(LEASES + member.leaseId());
       // The lease as read: a drain or a removal committed since must not be overwritten.
-      conditions.add(new Cmp(leaseKey, Cmp.Op.EQUAL,
-          CmpTarget.modRevision(written != null ? written.modRevision() : 0)));
-      writes.add(Op.put(leaseKey, ByteSequence.from(StoredLeaseCodec.encode(stored)), PutOption.DEFAULT));
+      conditions.add(
+          new Cmp(
+              leaseKey,
+              Cmp.Op.EQUAL,
+              CmpTarget.modRevision(written != null ? written.modRevision() : 0)));
+      writes.add(
+          Op.put(leaseKey, ByteSequence.from(StoredLeaseCodec.encode(stored)), PutOption.DEFAULT));
       reads.add(Op.get(leaseKey, GetOption.DEFAULT));
     }
-    writes.add(Op.put(bytes(GUARD), bytes(members.get(members.size() - 1).leaseId()), PutOption.DEFAULT));
+    writes.add(
+        Op.put(bytes(GUARD), bytes(members.get(members.size() - 1).leaseId()), PutOption.DEFAULT));
     registrationTransactions.incrementAndGet();
-    TxnResponse response = etcd.await(etcd.client().getKVClient().txn()
-        .If(conditions.toArray(Cmp[]::new))
-        .Then(writes.toArray(Op[]::new))
-        .Else(reads.toArray(Op[]::new))
-        .commit(), "register " + members.size() + " instance(s)");
+    TxnResponse response =
+        etcd.await(
+            etcd.client()
+                .getKVClient()
+                .txn()
+                .If(conditions.toArray(Cmp[]::new))
+                .Then(writes.toArray(Op[]::new))
+                .Else(reads.toArray(Op[]::new))
+                .commit(),
+            "register " + members.size() + " instance(s)");
     if (response.isSucceeded()) {
       awaitApplied(response.getHeader().getRevision());
       registrationsCommitted.addAndGet(members.size());
-      members.forEach(member -> member.registering().answer.complete(
-          new Lease(member.leaseId(), member.registering().ttl)));
+      members.forEach(
+          member ->
+              member
+                  .registering()
+                  .answer
+                  .complete(new Lease(member.leaseId(), member.registering().ttl)));
       return;
     }
-    // Something committed since the state checked: catch up with it and check again. Only revisions of our own
+    // Something committed since the state checked: catch up with it and check again. Only revisions
+    // of our own
     // keys: the watch sees nothing else.
     List<KeyValue> guard = response.getGetResponses().get(0).getKvs();
     long caughtUp = guard.isEmpty() ? 0 : guard.get(0).getModRevision();
@@ -522,7 +666,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       BatchMember member = members.get(i);
       List<KeyValue> lease = response.getGetResponses().get(i + 1).getKvs();
       if (member.written() != null && lease.isEmpty()) {
-        // The lease expired or was deregistered meanwhile: the instance registers anew (unless it did already).
+        // The lease expired or was deregistered meanwhile: the instance registers anew (unless it
+        // did already).
         member.registering().goneLease = member.leaseId();
       }
       if (!lease.isEmpty()) {
@@ -533,13 +678,23 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     for (BatchMember member : members) {
       if (++member.registering().attempts >= MAX_ATTEMPTS) {
         Registration registration = member.registering().registration;
-        member.registering().answer.completeExceptionally(new StoreUnavailableException("etcd: registration of "
-            + registration.service() + " kept conflicting with concurrent registrations; try again", null));
+        member
+            .registering()
+            .answer
+            .completeExceptionally(
+                new StoreUnavailableException(
+                    "etcd: registration of "
+                        + registration.service()
+                        + " kept conflicting with concurrent registrations; try again",
+                    null));
       }
     }
   }
 
-  /** Registration transactions sent to etcd, committed or not: with registrations committed, shows batching. */
+  /**
+   * Registration transactions sent to etcd, committed or not: with registrations committed, shows
+   * batching.
+   */
   long registrationTransactionsForTest() {
     return registrationTransactions.get();
   }
@@ -549,8 +704,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Writes the renewal (group-committed with others) and answers once etcd holds it. An expired lease stays gone,
-   * as in the embedded store, even while expiry is held back: the client registers again and keeps its lease id.
+   * Writes the renewal (group-committed with others) and answers once etcd holds it. An expired
+   * lease stays gone, as in the embedded store, even while expiry is held back: the client
+   * registers again and keeps its lease id.
    */
   @Override
   public Optional<Lease> renew(String leaseId) {
@@ -562,13 +718,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       }
       ttl = lease.ttl();
     }
-    boolean written = etcd.await(renewals.renew(leaseId, Instant.now().plus(ttl)), "renew lease " + leaseId);
+    boolean written =
+        etcd.await(renewals.renew(leaseId, Instant.now().plus(ttl)), "renew lease " + leaseId);
     return written ? Optional.of(new Lease(leaseId, ttl)) : Optional.empty();
   }
 
   /**
-   * As {@link #renew(String)}, checked against this replica's copy of the lease: a lease's registrant changes only
-   * when the instance registers again, which another identity cannot do while the lease is live.
+   * As {@link #renew(String)}, checked against this replica's copy of the lease: a lease's
+   * registrant changes only when the instance registers again, which another identity cannot do
+   * while the lease is live.
    */
   @Override
   public Optional<Lease> renew(String leaseId, String registrant) {
@@ -577,8 +735,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * As {@link #deregister(String)}, checked against this replica's copy of the lease (see {@link #renew(String,
-   * String)}).
+   * As {@link #deregister(String)}, checked against this replica's copy of the lease (see {@link
+   * #renew(String, String)}).
    */
   @Override
   public boolean deregister(String leaseId, String registrant) {
@@ -593,29 +751,37 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         return false;
       }
     }
-    EtcdCalls.Committed removed = etcd.commitAll(List.of(removal(leaseId, Optional.empty())),
-        "deregister " + leaseId);
+    EtcdCalls.Committed removed =
+        etcd.commitAll(List.of(removal(leaseId, Optional.empty())), "deregister " + leaseId);
     awaitApplied(removed.revision());
     return removed.count() == 1;
   }
 
   /**
-   * Removes the lease key and its renewal. With a revision, only if the lease key is still the one seen then (so
-   * that a drain undone or a registration made meanwhile wins); else only if it exists.
+   * Removes the lease key and its renewal. With a revision, only if the lease key is still the one
+   * seen then (so that a drain undone or a registration made meanwhile wins); else only if it
+   * exists.
    */
   private static EtcdCalls.GuardedWrite removal(String leaseId, Optional<Long> leaseRevision) {
-    Cmp condition = leaseRevision
-        .map(revision -> new Cmp(bytes(LEASES + leaseId), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
-        .orElseGet(() -> new Cmp(bytes(LEASES + leaseId), Cmp.Op.GREATER, CmpTarget.version(0)));
-    return new EtcdCalls.GuardedWrite(new ArrayList<>(List.of(condition)), List.of(
-        Op.delete(bytes(LEASES + leaseId), DeleteOption.DEFAULT),
-        Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT)));
+    Cmp condition =
+        leaseRevision
+            .map(
+                revision ->
+                    new Cmp(bytes(LEASES + leaseId), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+            .orElseGet(
+                () -> new Cmp(bytes(LEASES + leaseId), Cmp.Op.GREATER, CmpTarget.version(0)));
+    return new EtcdCalls.GuardedWrite(
+        new ArrayList<>(List.of(condition)),
+        List.of(
+            Op.delete(bytes(LEASES + leaseId), DeleteOption.DEFAULT),
+            Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT)));
   }
 
   /**
-   * Removes every lease whose expiry has passed, each only if neither its key nor its renewal changed since this
-   * replica read them: a renewal committed meanwhile wins, and a lease another replica expired first is not counted
-   * twice. Renewal keys left by a renewal that raced a removal go too.
+   * Removes every lease whose expiry has passed, each only if neither its key nor its renewal
+   * changed since this replica read them: a renewal committed meanwhile wins, and a lease another
+   * replica expired first is not counted twice. Renewal keys left by a renewal that raced a removal
+   * go too.
    */
   @Override
   public int expireLeases() {
@@ -629,31 +795,49 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       for (Map.Entry<String, WrittenLease> lease : leases.entrySet()) {
         String leaseId = lease.getKey();
         if (!expiryOf(leaseId).isAfter(now)) {
-          EtcdCalls.GuardedWrite removal = removal(leaseId, Optional.of(lease.getValue().modRevision()));
+          EtcdCalls.GuardedWrite removal =
+              removal(leaseId, Optional.of(lease.getValue().modRevision()));
           WrittenRenewal renewal = renewed.get(leaseId);
-          removal.conditions().add(new Cmp(bytes(RENEWALS + leaseId), Cmp.Op.EQUAL,
-              CmpTarget.modRevision(renewal == null ? 0 : renewal.modRevision())));
+          removal
+              .conditions()
+              .add(
+                  new Cmp(
+                      bytes(RENEWALS + leaseId),
+                      Cmp.Op.EQUAL,
+                      CmpTarget.modRevision(renewal == null ? 0 : renewal.modRevision())));
           writes.add(removal);
         }
       }
       leaseWrites = writes.size();
-      renewed.forEach((leaseId, renewal) -> {
-        if (!leases.containsKey(leaseId) && !renewal.expiresAt().isAfter(now)) {
-          writes.add(new EtcdCalls.GuardedWrite(
-              List.of(new Cmp(bytes(RENEWALS + leaseId), Cmp.Op.EQUAL, CmpTarget.modRevision(renewal.modRevision()))),
-              List.of(Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT))));
-        }
-      });
+      renewed.forEach(
+          (leaseId, renewal) -> {
+            if (!leases.containsKey(leaseId) && !renewal.expiresAt().isAfter(now)) {
+              writes.add(
+                  new EtcdCalls.GuardedWrite(
+                      List.of(
+                          new Cmp(
+                              bytes(RENEWALS + leaseId),
+                              Cmp.Op.EQUAL,
+                              CmpTarget.modRevision(renewal.modRevision()))),
+                      List.of(Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT))));
+            }
+          });
     }
     if (writes.isEmpty()) {
       return 0;
     }
     EtcdCalls.Committed committed = etcd.commitAll(writes, "expire " + leaseWrites + " lease(s)");
     awaitApplied(committed.revision());
-    return (int) committed.committed().subList(0, leaseWrites).stream().filter(Boolean::booleanValue).count();
+    return (int)
+        committed.committed().subList(0, leaseWrites).stream()
+            .filter(Boolean::booleanValue)
+            .count();
   }
 
-  /** The replicas whose presence mark this replica has seen in etcd, itself included while its mark holds. */
+  /**
+   * The replicas whose presence mark this replica has seen in etcd, itself included while its mark
+   * holds.
+   */
   public synchronized List<String> presentReplicas() {
     return List.copyOf(present);
   }
@@ -664,9 +848,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Whether this replica is the one that removes expired leases: the first present replica by name. One remover
-   * instead of all of them racing for the same deletes; when its mark lapses (stopped, or cut off from etcd), the
-   * next one takes over within the mark's TTL. Any replica could do it safely (the deletes are guarded).
+   * Whether this replica is the one that removes expired leases: the first present replica by name.
+   * One remover instead of all of them racing for the same deletes; when its mark lapses (stopped,
+   * or cut off from etcd), the next one takes over within the mark's TTL. Any replica could do it
+   * safely (the deletes are guarded).
    */
   private boolean expiresLeases() {
     return !present.isEmpty() && present.first().equals(replicaName);
@@ -675,7 +860,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public synchronized LeaseCounts leaseCounts() {
     Instant now = Instant.now();
-    int expired = (int) leases.keySet().stream().filter(leaseId -> !expiryOf(leaseId).isAfter(now)).count();
+    int expired =
+        (int) leases.keySet().stream().filter(leaseId -> !expiryOf(leaseId).isAfter(now)).count();
     return new LeaseCounts(leases.size(), expired);
   }
 
@@ -700,11 +886,13 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Rewrites the lease with the drain mark, only if nobody changed it since it was read (else reads it again); the
-   * registration order stays, so a drain never changes which registration sets the service's routes.
+   * Rewrites the lease with the drain mark, only if nobody changed it since it was read (else reads
+   * it again); the registration order stays, so a drain never changes which registration sets the
+   * service's routes.
    */
   @Override
-  public RegisteredInstance setDrained(String service, String instanceId, boolean drained, String by) {
+  public RegisteredInstance setDrained(
+      String service, String instanceId, boolean drained, String by) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       String leaseId = engine.registeredInstance(service, instanceId).leaseId();
       WrittenLease written;
@@ -714,18 +902,35 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       if (written == null) {
         throw NotRegisteredException.instance(service, instanceId);
       }
-      // Rewritten from the value of the very revision compared against, so nothing written meanwhile is lost; the
+      // Rewritten from the value of the very revision compared against, so nothing written
+      // meanwhile is lost; the
       // expiry as written (a drain neither renews nor shortens the lease).
       StoredLease current = written.value();
       if (current.drained() != drained) {
-        StoredLease changed = new StoredLease(current.registration(), current.leaseId(), current.sequence(),
-            current.ttl(), current.registeredAt(), current.expiresAt(), drained);
+        StoredLease changed =
+            new StoredLease(
+                current.registration(),
+                current.leaseId(),
+                current.sequence(),
+                current.ttl(),
+                current.registeredAt(),
+                current.expiresAt(),
+                drained);
         ByteSequence key = bytes(LEASES + current.leaseId());
-        TxnResponse response = etcd.await(etcd.client().getKVClient().txn()
-            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
-            .Then(Op.put(key, ByteSequence.from(StoredLeaseCodec.encode(changed)), PutOption.DEFAULT))
-            .Else(Op.get(key, GetOption.DEFAULT))
-            .commit(), (drained ? "drain " : "undrain ") + service + "/" + instanceId);
+        TxnResponse response =
+            etcd.await(
+                etcd.client()
+                    .getKVClient()
+                    .txn()
+                    .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
+                    .Then(
+                        Op.put(
+                            key,
+                            ByteSequence.from(StoredLeaseCodec.encode(changed)),
+                            PutOption.DEFAULT))
+                    .Else(Op.get(key, GetOption.DEFAULT))
+                    .commit(),
+                (drained ? "drain " : "undrain ") + service + "/" + instanceId);
         if (response.isSucceeded()) {
           awaitApplied(response.getHeader().getRevision());
         } else {
@@ -740,19 +945,22 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       }
       return engine.registeredInstance(service, instanceId);
     }
-    throw new StoreUnavailableException("etcd: the lease of " + service + "/" + instanceId + " kept changing; try "
-        + "again", null);
+    throw new StoreUnavailableException(
+        "etcd: the lease of " + service + "/" + instanceId + " kept changing; try " + "again",
+        null);
   }
 
   /**
-   * Removes the instances' lease keys in as few transactions as etcd allows: one for a service of up to 32
-   * instances, so nobody sees half of it evicted.
+   * Removes the instances' lease keys in as few transactions as etcd allows: one for a service of
+   * up to 32 instances, so nobody sees half of it evicted.
    */
   @Override
   public List<String> evict(String service, Optional<String> instanceId, String by) {
     java.util.SortedMap<String, String> evicted = engine.leaseIdsOf(service, instanceId);
-    EtcdCalls.Committed removed = etcd.commitAll(evicted.values().stream()
-        .map(leaseId -> removal(leaseId, Optional.empty())).toList(), "evict " + service);
+    EtcdCalls.Committed removed =
+        etcd.commitAll(
+            evicted.values().stream().map(leaseId -> removal(leaseId, Optional.empty())).toList(),
+            "evict " + service);
     awaitApplied(removed.revision());
     return List.copyOf(evicted.keySet());
   }
@@ -764,12 +972,16 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     synchronized (this) {
       written = leases.get(leaseId);
     }
-    if (written == null || !written.value().drained() || !written.value().registration().service().equals(service)
+    if (written == null
+        || !written.value().drained()
+        || !written.value().registration().service().equals(service)
         || !written.value().registration().instance().id().equals(instanceId)) {
       return false;
     }
-    EtcdCalls.Committed removed = etcd.commitAll(List.of(removal(leaseId, Optional.of(written.modRevision()))),
-        "evict drained " + service + "/" + instanceId);
+    EtcdCalls.Committed removed =
+        etcd.commitAll(
+            List.of(removal(leaseId, Optional.of(written.modRevision()))),
+            "evict drained " + service + "/" + instanceId);
     awaitApplied(removed.revision());
     return removed.count() == 1;
   }
@@ -821,8 +1033,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         String key = string(kv.getKey());
         newestRevision = Math.max(newestRevision, kv.getModRevision());
         if (key.equals(GUARD)) {
-          // The last event wins: a deleted guard (an operator cleared the prefix) compares as revision 0.
-          newestGuard = event.getEventType() == WatchEvent.EventType.DELETE ? 0 : kv.getModRevision();
+          // The last event wins: a deleted guard (an operator cleared the prefix) compares as
+          // revision 0.
+          newestGuard =
+              event.getEventType() == WatchEvent.EventType.DELETE ? 0 : kv.getModRevision();
           guardMoved = true;
         } else if (event.getEventType() == WatchEvent.EventType.PUT) {
           try {
@@ -831,11 +1045,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
               renewedNow.add(key.substring(key.lastIndexOf('/') + 1));
             }
             if (key.startsWith(LEASES)) {
-              // Removed and written again in one response (expired, then registered again under its id): it stays.
+              // Removed and written again in one response (expired, then registered again under its
+              // id): it stays.
               removals.remove(key.substring(LEASES.length()));
             }
           } catch (RuntimeException e) {
-            log.error("etcd key {} holds nothing this version can read ({}); ignored", key, e.getMessage());
+            log.error(
+                "etcd key {} holds nothing this version can read ({}); ignored",
+                key,
+                e.getMessage());
           }
         } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
           if (key.startsWith(LEASES)) {
@@ -869,9 +1087,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * jetcd resumes the watch from the last revision it delivered after a lost connection (tested); after a final
-   * error (e.g. etcd compacted the revisions this replica missed) it closes the watch, and the replica reads the
-   * whole registry again instead of serving a registry that no longer moves.
+   * jetcd resumes the watch from the last revision it delivered after a lost connection (tested);
+   * after a final error (e.g. etcd compacted the revisions this replica missed) it closes the
+   * watch, and the replica reads the whole registry again instead of serving a registry that no
+   * longer moves.
    */
   private void onWatchError(Throwable error) {
     if (closed) {
@@ -887,14 +1106,22 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
     try {
       int leases = readAll(etcd);
-      log.warn("etcd watch had ended: registry read again at revision {} ({} lease(s))", appliedRevision(), leases);
+      log.warn(
+          "etcd watch had ended: registry read again at revision {} ({} lease(s))",
+          appliedRevision(),
+          leases);
     } catch (RuntimeException e) {
-      log.warn("etcd watch had ended and the registry cannot be read yet ({}); trying again", e.getMessage());
+      log.warn(
+          "etcd watch had ended and the registry cannot be read yet ({}); trying again",
+          e.getMessage());
       resyncs.schedule(this::resyncIfWatchEnded, 1, TimeUnit.SECONDS);
     }
   }
 
-  /** Fault injection for tests: the watch ends as jetcd ends it after a final error, which it then reports. */
+  /**
+   * Fault injection for tests: the watch ends as jetcd ends it after a final error, which it then
+   * reports.
+   */
   void endWatchForTest() {
     watcher.close();
   }
@@ -908,8 +1135,15 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     while (appliedRevision < revision) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new StoreUnavailableException("etcd committed revision " + revision + " but this replica's watch "
-            + "has only reached " + appliedRevision + " after " + etcd.timeout(), null);
+        throw new StoreUnavailableException(
+            "etcd committed revision "
+                + revision
+                + " but this replica's watch "
+                + "has only reached "
+                + appliedRevision
+                + " after "
+                + etcd.timeout(),
+            null);
       }
       try {
         TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -920,15 +1154,24 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
   }
 
-  /** The lease as stored, ordered by etcd: the mod revision is its registration order on every replica. */
+  /**
+   * The lease as stored, ordered by etcd: the mod revision is its registration order on every
+   * replica.
+   */
   private StoredLease decode(KeyValue kv) {
     StoredLease value = StoredLeaseCodec.decode(kv.getValue().getBytes());
-    // A registration is written with sequence 0 and ordered by its commit; a rewrite (drain) keeps that order.
+    // A registration is written with sequence 0 and ordered by its commit; a rewrite (drain) keeps
+    // that order.
     long sequence = value.sequence() > 0 ? value.sequence() : kv.getModRevision();
-    return new StoredLease(value.registration(), value.leaseId(), sequence, value.ttl(),
-        value.registeredAt(), value.expiresAt(), value.drained());
+    return new StoredLease(
+        value.registration(),
+        value.leaseId(),
+        sequence,
+        value.ttl(),
+        value.registeredAt(),
+        value.expiresAt(),
+        value.drained());
   }
-
 
   private static String string(ByteSequence bytes) {
     return bytes.toString(StandardCharsets.UTF_8);

@@ -14,28 +14,32 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Writes lease renewals to etcd with group commit: a renewal waits for the transaction that writes it, and renewals
- * that arrive while one transaction is in flight share the next. So a quiet replica writes each keep-alive at once,
- * and a busy one (10,000 instances renew about 3,000 times a second) writes them 32 to a transaction instead of one
- * round-trip each.
+ * Writes lease renewals to etcd with group commit: a renewal waits for the transaction that writes
+ * it, and renewals that arrive while one transaction is in flight share the next. So a quiet
+ * replica writes each keep-alive at once, and a busy one (10,000 instances renew about 3,000 times
+ * a second) writes them 32 to a transaction instead of one round-trip each.
  *
- * <p>A renewal writes {@code renewals/<lease id>} → its new expiry (epoch milliseconds), only while the lease key
- * exists: a renewal never brings back a lease that was just removed.
+ * <p>A renewal writes {@code renewals/<lease id>} → its new expiry (epoch milliseconds), only while
+ * the lease key exists: a renewal never brings back a lease that was just removed.
  */
 final class EtcdRenewals implements AutoCloseable {
 
   private final EtcdCalls etcd;
+
   /** Renewals not yet in a transaction, by lease id; guarded by {@code this}. */
   private final Map<String, Pending> pending = new LinkedHashMap<>();
+
   private boolean closed;
-  private final DrainingWriter writer = new DrainingWriter("etcd-renewals", this, () -> !pending.isEmpty(),
-      this::writeUntilNoneLeft);
+  private final DrainingWriter writer =
+      new DrainingWriter("etcd-renewals", this, () -> !pending.isEmpty(), this::writeUntilNoneLeft);
 
   EtcdRenewals(EtcdCalls etcd) {
     this.etcd = etcd;
   }
 
-  /** Completes with true once etcd holds the renewal, false when the lease no longer exists there. */
+  /**
+   * Completes with true once etcd holds the renewal, false when the lease no longer exists there.
+   */
   CompletableFuture<Boolean> renew(String leaseId, Instant expiresAt) {
     CompletableFuture<Boolean> done = new CompletableFuture<>();
     synchronized (this) {
@@ -68,13 +72,15 @@ final class EtcdRenewals implements AutoCloseable {
       }
       List<EtcdCalls.GuardedWrite> writes = batch.stream().map(EtcdRenewals::write).toList();
       try {
-        EtcdCalls.Committed committed = etcd.commitAll(writes, "renew " + batch.size() + " lease(s)");
+        EtcdCalls.Committed committed =
+            etcd.commitAll(writes, "renew " + batch.size() + " lease(s)");
         for (int i = 0; i < batch.size(); i++) {
           boolean renewed = committed.committed().get(i);
           batch.get(i).waiting.forEach(future -> future.complete(renewed));
         }
       } catch (RuntimeException | Error e) {
-        batch.forEach(renewal -> renewal.waiting.forEach(future -> future.completeExceptionally(e)));
+        batch.forEach(
+            renewal -> renewal.waiting.forEach(future -> future.completeExceptionally(e)));
         if (e instanceof Error error) {
           throw error;
         }
@@ -84,11 +90,17 @@ final class EtcdRenewals implements AutoCloseable {
 
   private static EtcdCalls.GuardedWrite write(Pending renewal) {
     return new EtcdCalls.GuardedWrite(
-        List.of(new Cmp(bytes(EtcdRegistryStore.LEASES + renewal.leaseId), Cmp.Op.GREATER, CmpTarget.version(0))),
-        List.of(Op.put(bytes(EtcdRegistryStore.RENEWALS + renewal.leaseId),
-            bytes(Long.toString(renewal.expiresAt.toEpochMilli())), PutOption.DEFAULT)));
+        List.of(
+            new Cmp(
+                bytes(EtcdRegistryStore.LEASES + renewal.leaseId),
+                Cmp.Op.GREATER,
+                CmpTarget.version(0))),
+        List.of(
+            Op.put(
+                bytes(EtcdRegistryStore.RENEWALS + renewal.leaseId),
+                bytes(Long.toString(renewal.expiresAt.toEpochMilli())),
+                PutOption.DEFAULT)));
   }
-
 
   @Override
   public void close() {
@@ -99,8 +111,10 @@ final class EtcdRenewals implements AutoCloseable {
       pending.clear();
     }
     writer.close();
-    StoreUnavailableException closing = new StoreUnavailableException("the etcd store is closed", null);
-    abandoned.forEach(renewal -> renewal.waiting.forEach(future -> future.completeExceptionally(closing)));
+    StoreUnavailableException closing =
+        new StoreUnavailableException("the etcd store is closed", null);
+    abandoned.forEach(
+        renewal -> renewal.waiting.forEach(future -> future.completeExceptionally(closing)));
   }
 
   private static final class Pending {

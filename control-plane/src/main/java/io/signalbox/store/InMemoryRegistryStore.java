@@ -26,13 +26,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registry in memory. One lock guards everything: registrations are small and rare compared to how often the
- * state is read, and a single lock makes the route-ownership check and the write one atomic step.
+ * The registry in memory. One lock guards everything: registrations are small and rare compared to
+ * how often the state is read, and a single lock makes the route-ownership check and the write one
+ * atomic step.
  */
 public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin, Quarantines {
 
   private static final Logger log = LoggerFactory.getLogger(InMemoryRegistryStore.class);
-  /** How many causes of removed services are kept for the history before they are forgotten at once. */
+
+  /**
+   * How many causes of removed services are kept for the history before they are forgotten at once.
+   */
   private static final int MAX_REMOVED_CAUSES = 1_000;
 
   private final LeasePolicy leasePolicy;
@@ -43,23 +47,38 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   private final Supplier<RegistryQuotas> quotas;
   private final Map<String, Entry> entriesByLease = new HashMap<>();
+
   /** For the per-identity quotas: each identity's live instances, counted by service. */
   private final Map<String, Multiset<String>> servicesByRegistrant = new HashMap<>();
+
   /** For the host quota: how many services name each virtual host in their routes. */
   private final Multiset<String> hostUse = HashMultiset.create();
+
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
+
   private final TreeMap<String, ServiceState> services = new TreeMap<>();
+
   /** The routes each service holds; derived from {@link #services}, kept for the capture check. */
   private final RouteClaims routeClaims = new RouteClaims();
+
   /** Services withheld from the served state; a quarantine ends with the service. */
   private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
+
   /** The revision at which a registration last changed each service. */
   private final Map<String, Long> registeredRevisions = new HashMap<>();
-  /** What last changed each service and who, for the history; see {@link RegistryState#changedBy()}. */
+
+  /**
+   * What last changed each service and who, for the history; see {@link RegistryState#changedBy()}.
+   */
   private final TreeMap<String, String> changedBy = new TreeMap<>();
-  /** The cause of the change being made under the lock, recorded by {@link #recompute} for what it changes. */
+
+  /**
+   * The cause of the change being made under the lock, recorded by {@link #recompute} for what it
+   * changes.
+   */
   private String cause = "";
+
   private long sequence;
   private long revision;
   private RegistryState cachedState = RegistryState.EMPTY;
@@ -73,8 +92,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     this(leasePolicy, nanoClock, RegistryJournal.NONE, () -> RegistryQuotas.DEFAULT);
   }
 
-  private InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock, RegistryJournal journal,
-                                Supplier<RegistryQuotas> quotas) {
+  private InMemoryRegistryStore(
+      LeasePolicy leasePolicy,
+      LongSupplier nanoClock,
+      RegistryJournal journal,
+      Supplier<RegistryQuotas> quotas) {
     this.quotas = Objects.requireNonNull(quotas);
     this.leasePolicy = Objects.requireNonNull(leasePolicy);
     this.nanoClock = Objects.requireNonNull(nanoClock);
@@ -83,63 +105,97 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /**
-   * A store that writes every change to the journal before acknowledging it, rebuilt from what the journal holds.
-   * Leases keep their ids; each lives at least {@code grace} from now (its own TTL when empty), so that the
-   * instances get time to renew instead of expiring together because the control plane was down.
+   * A store that writes every change to the journal before acknowledging it, rebuilt from what the
+   * journal holds. Leases keep their ids; each lives at least {@code grace} from now (its own TTL
+   * when empty), so that the instances get time to renew instead of expiring together because the
+   * control plane was down.
    *
    * @throws StoreUnreadableException when the journal cannot be read
    */
-  public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, RegistryJournal journal,
-                                              Optional<Duration> grace) {
+  public static InMemoryRegistryStore restore(
+      LeasePolicy leasePolicy, RegistryJournal journal, Optional<Duration> grace) {
     return restore(leasePolicy, System::nanoTime, journal, grace);
   }
 
-  /** As {@link #restore(LeasePolicy, RegistryJournal, Optional)}, with leases aging on {@code nanoClock}. */
-  public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock,
-                                              RegistryJournal journal, Optional<Duration> grace) {
+  /**
+   * As {@link #restore(LeasePolicy, RegistryJournal, Optional)}, with leases aging on {@code
+   * nanoClock}.
+   */
+  public static InMemoryRegistryStore restore(
+      LeasePolicy leasePolicy,
+      LongSupplier nanoClock,
+      RegistryJournal journal,
+      Optional<Duration> grace) {
     return restore(leasePolicy, nanoClock, journal, grace, () -> RegistryQuotas.DEFAULT);
   }
 
-  /** As {@link #restore(LeasePolicy, LongSupplier, RegistryJournal, Optional)}, within {@code quotas} (read anew
-   * for every registration: the settings may reload). */
-  public static InMemoryRegistryStore restore(LeasePolicy leasePolicy, LongSupplier nanoClock,
-                                              RegistryJournal journal, Optional<Duration> grace,
-                                              Supplier<RegistryQuotas> quotas) {
-    InMemoryRegistryStore store = new InMemoryRegistryStore(leasePolicy, nanoClock, journal, quotas);
+  /**
+   * As {@link #restore(LeasePolicy, LongSupplier, RegistryJournal, Optional)}, within {@code
+   * quotas} (read anew for every registration: the settings may reload).
+   */
+  public static InMemoryRegistryStore restore(
+      LeasePolicy leasePolicy,
+      LongSupplier nanoClock,
+      RegistryJournal journal,
+      Optional<Duration> grace,
+      Supplier<RegistryQuotas> quotas) {
+    InMemoryRegistryStore store =
+        new InMemoryRegistryStore(leasePolicy, nanoClock, journal, quotas);
     List<StoredLease> stored = new ArrayList<>(journal.load());
     stored.sort(Comparator.comparingLong(StoredLease::sequence));
-    // Replayed in the order they were made, without the ownership check: they were accepted then, and the first
+    // Replayed in the order they were made, without the ownership check: they were accepted then,
+    // and the first
     // owner of a route keeps it now as it did then. Each lives at least the grace period from now.
     Instant now = Instant.now();
-    store.apply(stored.stream().map(lease -> {
-      Instant graceEnds = now.plus(grace.orElse(lease.ttl()));
-      return lease.expiresAt().isAfter(graceEnds) ? lease : new StoredLease(lease.registration(), lease.leaseId(),
-          lease.sequence(), lease.ttl(), lease.registeredAt(), graceEnds, lease.drained());
-    }).toList(), List.of());
+    store.apply(
+        stored.stream()
+            .map(
+                lease -> {
+                  Instant graceEnds = now.plus(grace.orElse(lease.ttl()));
+                  return lease.expiresAt().isAfter(graceEnds)
+                      ? lease
+                      : new StoredLease(
+                          lease.registration(),
+                          lease.leaseId(),
+                          lease.sequence(),
+                          lease.ttl(),
+                          lease.registeredAt(),
+                          graceEnds,
+                          lease.drained());
+                })
+            .toList(),
+        List.of());
     if (!stored.isEmpty()) {
-      log.info("Registry restored: {} lease(s) of {} service(s); each lives at least {} from now", stored.size(),
-          store.entriesByService.size(), grace.map(Duration::toString).orElse("its TTL"));
+      log.info(
+          "Registry restored: {} lease(s) of {} service(s); each lives at least {} from now",
+          stored.size(),
+          store.entriesByService.size(),
+          grace.map(Duration::toString).orElse("its TTL"));
     }
     return store;
   }
 
   /**
-   * An engine for a store that keeps the registry elsewhere ({@link EtcdRegistryStore}): it holds no journal and
-   * removes nothing by itself; changes come in through {@link #apply} in the order the shared store made them, and
-   * the shared store decides when a lease has expired ({@link #setExpiries}) and removes it there.
+   * An engine for a store that keeps the registry elsewhere ({@link EtcdRegistryStore}): it holds
+   * no journal and removes nothing by itself; changes come in through {@link #apply} in the order
+   * the shared store made them, and the shared store decides when a lease has expired ({@link
+   * #setExpiries}) and removes it there.
    */
   static InMemoryRegistryStore replica(LeasePolicy leasePolicy, Supplier<RegistryQuotas> quotas) {
     return new InMemoryRegistryStore(leasePolicy, System::nanoTime, RegistryJournal.NONE, quotas);
   }
 
-  /** @throws RouteConflictException when a route of the registration would take another service's requests */
+  /**
+   * @throws RouteConflictException when a route of the registration would take another service's
+   *     requests
+   */
   synchronized void checkRoutesFree(Registration registration) {
     routeClaims.check(registration);
   }
 
   /**
-   * Checks a registration against the routes claimed by registrations of other services that commit just before it
-   * (in the same transaction): the first owner of a route keeps it.
+   * Checks a registration against the routes claimed by registrations of other services that commit
+   * just before it (in the same transaction): the first owner of a route keeps it.
    *
    * @throws RouteConflictException naming the first of those services that claims one of its routes
    */
@@ -151,10 +207,16 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     claims.check(registration);
   }
 
-  /** @throws QuotaExceededException when registering it would take more of the registry than a quota allows */
+  /**
+   * @throws QuotaExceededException when registering it would take more of the registry than a quota
+   *     allows
+   */
   synchronized void checkQuotas(Registration registration) {
-    checkQuotas(registration, entriesByService.getOrDefault(registration.service(), Map.of())
-        .get(registration.instance().id()));
+    checkQuotas(
+        registration,
+        entriesByService
+            .getOrDefault(registration.service(), Map.of())
+            .get(registration.instance().id()));
   }
 
   private void checkQuotas(Registration registration, Entry previous) {
@@ -162,37 +224,69 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     String service = registration.service();
     Map<String, Entry> instances = entriesByService.get(service);
     if (instances == null && entriesByService.size() >= quota.maxServices()) {
-      throw new QuotaExceededException("limits.maxServices", "the registry holds " + entriesByService.size()
-          + " services, the most it may; service '" + service + "' cannot be added");
+      throw new QuotaExceededException(
+          "limits.maxServices",
+          "the registry holds "
+              + entriesByService.size()
+              + " services, the most it may; service '"
+              + service
+              + "' cannot be added");
     }
-    if (previous == null && instances != null && instances.size() >= quota.maxInstancesPerService()) {
-      throw new QuotaExceededException("limits.maxInstancesPerService", "service '" + service + "' has "
-          + instances.size() + " instances, the most it may");
+    if (previous == null
+        && instances != null
+        && instances.size() >= quota.maxInstancesPerService()) {
+      throw new QuotaExceededException(
+          "limits.maxInstancesPerService",
+          "service '" + service + "' has " + instances.size() + " instances, the most it may");
     }
     String identity = registration.registrant();
     Multiset<String> mine = servicesByRegistrant.get(identity);
-    // Per identity only with mutual TLS: without it every caller is the same nobody, and the fleet-wide quotas hold.
+    // Per identity only with mutual TLS: without it every caller is the same nobody, and the
+    // fleet-wide quotas hold.
     if (!identity.isEmpty() && previous == null && mine != null) {
       if (mine.size() >= quota.maxInstancesPerIdentity()) {
-        throw new QuotaExceededException("limits.maxInstancesPerIdentity", "identity '" + identity + "' has "
-            + "registered " + mine.size() + " instances, the most it may");
+        throw new QuotaExceededException(
+            "limits.maxInstancesPerIdentity",
+            "identity '"
+                + identity
+                + "' has "
+                + "registered "
+                + mine.size()
+                + " instances, the most it may");
       }
       if (!mine.contains(service) && mine.elementSet().size() >= quota.maxServicesPerIdentity()) {
-        throw new QuotaExceededException("limits.maxServicesPerIdentity", "identity '" + identity + "' has "
-            + "registered instances of " + mine.elementSet().size() + " services, the most it may");
+        throw new QuotaExceededException(
+            "limits.maxServicesPerIdentity",
+            "identity '"
+                + identity
+                + "' has "
+                + "registered instances of "
+                + mine.elementSet().size()
+                + " services, the most it may");
       }
     }
-    long newHosts = registration.routes().stream().flatMap(route -> route.hosts().stream())
-        .filter(host -> !hostUse.contains(host)).distinct().count();
+    long newHosts =
+        registration.routes().stream()
+            .flatMap(route -> route.hosts().stream())
+            .filter(host -> !hostUse.contains(host))
+            .distinct()
+            .count();
     if (newHosts > 0 && hostUse.elementSet().size() + newHosts > quota.maxHosts()) {
-      throw new QuotaExceededException("limits.maxHosts", "routes name " + hostUse.elementSet().size()
-          + " virtual hosts and this registration would add " + newHosts + "; the most is " + quota.maxHosts());
+      throw new QuotaExceededException(
+          "limits.maxHosts",
+          "routes name "
+              + hostUse.elementSet().size()
+              + " virtual hosts and this registration would add "
+              + newHosts
+              + "; the most is "
+              + quota.maxHosts());
     }
   }
 
   private void track(Entry entry) {
     entriesByLease.put(entry.leaseId, entry);
-    servicesByRegistrant.computeIfAbsent(entry.registration.registrant(), r -> HashMultiset.create())
+    servicesByRegistrant
+        .computeIfAbsent(entry.registration.registrant(), r -> HashMultiset.create())
         .add(entry.registration.service());
   }
 
@@ -215,7 +309,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /** The lease ids of a service's live instances, or of one of them, by instance id. */
-  synchronized java.util.SortedMap<String, String> leaseIdsOf(String service, Optional<String> instanceId) {
+  synchronized java.util.SortedMap<String, String> leaseIdsOf(
+      String service, Optional<String> instanceId) {
     java.util.SortedMap<String, String> ids = new TreeMap<>();
     if (instanceId.isPresent()) {
       ids.put(instanceId.get(), liveEntry(service, instanceId.get()).leaseId);
@@ -234,7 +329,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return liveEntry(service, instanceId).view(nanoClock.getAsLong());
   }
 
-  /** How many services and instances (drained ones included) are live: cheap, for gauges read on every scrape. */
+  /**
+   * How many services and instances (drained ones included) are live: cheap, for gauges read on
+   * every scrape.
+   */
   public synchronized int serviceCount() {
     return entriesByService.size();
   }
@@ -248,10 +346,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /**
-   * Applies changes already committed elsewhere (the shared store, or the journal at a restore), in their order: puts replace the lease (and any other lease
-   * of the same instance), removals forget it. No ownership check: the shared store's transaction made it. A put
-   * lease expires at its {@link StoredLease#expiresAt()}, which the shared store may move ({@link #setExpiries}); it
-   * is never removed here before the shared store reports its removal. Listeners hear once.
+   * Applies changes already committed elsewhere (the shared store, or the journal at a restore), in
+   * their order: puts replace the lease (and any other lease of the same instance), removals forget
+   * it. No ownership check: the shared store's transaction made it. A put lease expires at its
+   * {@link StoredLease#expiresAt()}, which the shared store may move ({@link #setExpiries}); it is
+   * never removed here before the shared store reports its removal. Listeners hear once.
    */
   void apply(List<StoredLease> puts, List<String> removals) {
     boolean changed = false;
@@ -261,8 +360,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       for (StoredLease lease : puts) {
         Registration registration = lease.registration();
         Entry replaced = untrack(entriesByLease.get(lease.leaseId()));
-        Map<String, Entry> instances = entriesByService.computeIfAbsent(registration.service(),
-            s -> new HashMap<>());
+        Map<String, Entry> instances =
+            entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>());
         Entry sameInstance = instances.get(registration.instance().id());
         if (sameInstance != null) {
           untrack(entriesByLease.get(sameInstance.leaseId));
@@ -270,12 +369,20 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         if (replaced != null && !replaced.registration.service().equals(registration.service())) {
           changed |= removeFromService(replaced);
         }
-        Entry entry = new Entry(registration, lease.leaseId(), lease.sequence(), lease.ttl(),
-            toNanos(lease.expiresAt(), now, nowNanos), lease.registeredAt());
+        Entry entry =
+            new Entry(
+                registration,
+                lease.leaseId(),
+                lease.sequence(),
+                lease.ttl(),
+                toNanos(lease.expiresAt(), now, nowNanos),
+                lease.registeredAt());
         entry.drained = lease.drained();
-        // Restored or replicated: it lived before, so it counts as a renewing instance for mass-expiry protection.
+        // Restored or replicated: it lived before, so it counts as a renewing instance for
+        // mass-expiry protection.
         entry.renewed = true;
-        cause = RegistryState.cause(lease.drained() ? "drain" : "register", registration.registrant());
+        cause =
+            RegistryState.cause(lease.drained() ? "drain" : "register", registration.registrant());
         instances.put(registration.instance().id(), entry);
         track(entry);
         sequence = Math.max(sequence, lease.sequence());
@@ -302,12 +409,13 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   synchronized void setExpiries(Map<String, Instant> expiries) {
     long nowNanos = nanoClock.getAsLong();
     Instant now = Instant.now();
-    expiries.forEach((leaseId, expiresAt) -> {
-      Entry entry = entriesByLease.get(leaseId);
-      if (entry != null) {
-        entry.expiresAtNanos = toNanos(expiresAt, now, nowNanos);
-      }
-    });
+    expiries.forEach(
+        (leaseId, expiresAt) -> {
+          Entry entry = entriesByLease.get(leaseId);
+          if (entry != null) {
+            entry.expiresAtNanos = toNanos(expiresAt, now, nowNanos);
+          }
+        });
   }
 
   private static long toNanos(Instant wallClock, Instant now, long nowNanos) {
@@ -333,20 +441,31 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     synchronized (this) {
       routeClaims.check(registration);
       cause = RegistryState.cause("register", registration.registrant());
-      Entry previous = entriesByService.getOrDefault(registration.service(), Map.of())
-          .get(registration.instance().id());
+      Entry previous =
+          entriesByService
+              .getOrDefault(registration.service(), Map.of())
+              .get(registration.instance().id());
       if (previous != null) {
         checkLeaseOwner(previous, registration.registrant());
       }
       checkQuotas(registration, previous);
       leaseId = previous == null ? Lease.newId() : previous.leaseId;
-      Entry entry = new Entry(registration, leaseId, ++sequence, ttl, nanoClock.getAsLong() + ttl.toNanos(),
-          previous == null ? Instant.now() : previous.registeredAt);
-      // A drain belongs to the lease, so an instance that registers again while drained stays drained.
+      Entry entry =
+          new Entry(
+              registration,
+              leaseId,
+              ++sequence,
+              ttl,
+              nanoClock.getAsLong() + ttl.toNanos(),
+              previous == null ? Instant.now() : previous.registeredAt);
+      // A drain belongs to the lease, so an instance that registers again while drained stays
+      // drained.
       entry.drained = previous != null && previous.drained;
-      // Into the journal before anything changes in memory: a failed write leaves the store as it was.
+      // Into the journal before anything changes in memory: a failed write leaves the store as it
+      // was.
       writes.commit(j -> j.put(entry.stored()));
-      entriesByService.computeIfAbsent(registration.service(), s -> new HashMap<>())
+      entriesByService
+          .computeIfAbsent(registration.service(), s -> new HashMap<>())
           .put(registration.instance().id(), entry);
       untrack(previous);
       track(entry);
@@ -366,7 +485,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   public synchronized Optional<Lease> renew(String leaseId) {
     Entry entry = entriesByLease.get(leaseId);
     long now = nanoClock.getAsLong();
-    // An expired lease stays gone even if the reaper has not removed it yet: the client must register again.
+    // An expired lease stays gone even if the reaper has not removed it yet: the client must
+    // register again.
     if (entry == null || now - entry.expiresAtNanos >= 0) {
       return Optional.empty();
     }
@@ -419,9 +539,12 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     synchronized (this) {
       long now = nanoClock.getAsLong();
       cause = "lease expired";
-      List<Entry> expiredEntries = entriesByLease.values().stream()
-          .filter(entry -> now - entry.expiresAtNanos >= 0 && which.test(entry)).toList();
-      // Expiry happens even while the disk fails (recovery rewrites the journal): a dead instance must leave EDS.
+      List<Entry> expiredEntries =
+          entriesByLease.values().stream()
+              .filter(entry -> now - entry.expiresAtNanos >= 0 && which.test(entry))
+              .toList();
+      // Expiry happens even while the disk fails (recovery rewrites the journal): a dead instance
+      // must leave EDS.
       writes.commitIfHealthy(j -> expiredEntries.forEach(entry -> j.remove(entry.leaseId)));
       for (Entry entry : expiredEntries) {
         changed |= remove(entry);
@@ -452,7 +575,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         }
       }
     }
-    return new LeaseCounts(entriesByLease.size(), expired, expiredNeverRenewed, identities.size(),
+    return new LeaseCounts(
+        entriesByLease.size(),
+        expired,
+        expiredNeverRenewed,
+        identities.size(),
         expiredIdentities.size());
   }
 
@@ -465,13 +592,16 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   public synchronized List<RegisteredInstance> registeredInstances() {
     long now = nanoClock.getAsLong();
     List<RegisteredInstance> instances = new ArrayList<>();
-    new TreeMap<>(entriesByService).forEach((service, entries) -> new TreeMap<>(entries).values()
-        .forEach(entry -> instances.add(entry.view(now))));
+    new TreeMap<>(entriesByService)
+        .forEach(
+            (service, entries) ->
+                new TreeMap<>(entries).values().forEach(entry -> instances.add(entry.view(now))));
     return instances;
   }
 
   @Override
-  public RegisteredInstance setDrained(String service, String instanceId, boolean drained, String by) {
+  public RegisteredInstance setDrained(
+      String service, String instanceId, boolean drained, String by) {
     boolean changed;
     RegisteredInstance view;
     synchronized (this) {
@@ -500,13 +630,15 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   public List<String> evict(String service, Optional<String> instanceId, String by) {
     List<String> evicted;
     synchronized (this) {
-      List<Entry> entries = instanceId.isPresent()
-          ? List.of(liveEntry(service, instanceId.get()))
-          : List.copyOf(liveEntries(service).values());
+      List<Entry> entries =
+          instanceId.isPresent()
+              ? List.of(liveEntry(service, instanceId.get()))
+              : List.copyOf(liveEntries(service).values());
       evicted = entries.stream().map(e -> e.registration.instance().id()).sorted().toList();
       cause = RegistryState.cause("evict", by);
       writes.commit(j -> entries.forEach(entry -> j.remove(entry.leaseId)));
-      // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an eviction.
+      // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an
+      // eviction.
       entries.forEach(this::remove);
     }
     notifyListeners();
@@ -544,7 +676,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return entry;
   }
 
-  /** Whether the journal takes writes; false after a failed write until {@link #recoverJournal()} succeeds. */
+  /**
+   * Whether the journal takes writes; false after a failed write until {@link #recoverJournal()}
+   * succeeds.
+   */
   public boolean journalHealthy() {
     return writes.healthy();
   }
@@ -580,11 +715,13 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   @Override
-  public boolean quarantine(String service, ServiceState rejected, long rejectedRevision, String reason) {
+  public boolean quarantine(
+      String service, ServiceState rejected, long rejectedRevision, String reason) {
     synchronized (this) {
       ServiceState current = services.get(service);
-      if (current == null || registeredRevisions.getOrDefault(service, 0L) > rejectedRevision
-          && !current.equals(rejected)) {
+      if (current == null
+          || registeredRevisions.getOrDefault(service, 0L) > rejectedRevision
+              && !current.equals(rejected)) {
         return false;
       }
       quarantines.put(service, new Quarantine(service, rejected, reason, Instant.now()));
@@ -620,7 +757,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     Quarantine quarantine = quarantines.get(service);
     if (quarantine != null && !quarantine.rejected().equals(services.get(service))) {
       quarantines.remove(service);
-      log.info("Service {} registered with a changed state: released from quarantine, Envoy gets another try",
+      log.info(
+          "Service {} registered with a changed state: released from quarantine, Envoy gets another try",
           service);
     }
   }
@@ -631,8 +769,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /**
-   * Checks, for the engine of {@link EtcdRegistryStore}, that {@code registrant} may register the lease's instance
-   * again, renew or deregister the lease; an unknown lease passes (the caller answers as for any unknown lease).
+   * Checks, for the engine of {@link EtcdRegistryStore}, that {@code registrant} may register the
+   * lease's instance again, renew or deregister the lease; an unknown lease passes (the caller
+   * answers as for any unknown lease).
    *
    * @throws NotLeaseOwnerException when the lease is live and another identity's
    */
@@ -644,13 +783,14 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /**
-   * A live lease of another identity may be neither registered again, renewed nor deregistered by {@code
-   * registrant}; an expired one (not yet removed) is nobody's any more.
+   * A live lease of another identity may be neither registered again, renewed nor deregistered by
+   * {@code registrant}; an expired one (not yet removed) is nobody's any more.
    */
   private void checkLeaseOwner(Entry entry, String registrant) {
     if (nanoClock.getAsLong() - entry.expiresAtNanos < 0
         && NotLeaseOwnerException.ownedByAnother(entry.registration.registrant(), registrant)) {
-      throw NotLeaseOwnerException.instance(entry.registration.service(), entry.registration.instance().id());
+      throw NotLeaseOwnerException.instance(
+          entry.registration.service(), entry.registration.instance().id());
     }
   }
 
@@ -667,9 +807,10 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   /**
-   * Rebuilds one service from its live registrations: the newest registration's routes, minus any route that
-   * another service has come to own meanwhile (first owner keeps a route), and every live instance that is not
-   * drained. A service whose instances are all drained keeps its routes (and their ownership): Envoy answers 503.
+   * Rebuilds one service from its live registrations: the newest registration's routes, minus any
+   * route that another service has come to own meanwhile (first owner keeps a route), and every
+   * live instance that is not drained. A service whose instances are all drained keeps its routes
+   * (and their ownership): Envoy answers 503.
    */
   private boolean recompute(String service) {
     List<Entry> live = List.copyOf(entriesByService.getOrDefault(service, Map.of()).values());
@@ -685,11 +826,12 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         }
       }
       routeClaims.claim(service, routes);
-      List<Instance> instances = live.stream()
-          .filter(e -> !e.drained)
-          .map(e -> e.registration.instance())
-          .sorted(Comparator.comparing(Instance::id))
-          .toList();
+      List<Instance> instances =
+          live.stream()
+              .filter(e -> !e.drained)
+              .map(e -> e.registration.instance())
+              .sorted(Comparator.comparing(Instance::id))
+              .toList();
       after = new ServiceState(service, routes, instances);
     }
     if (Objects.equals(before, after)) {
@@ -714,13 +856,13 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return true;
   }
 
-
   /** The virtual hosts a service's routes name, each once. */
   private static java.util.Set<String> hostsOf(ServiceState service) {
     if (service == null) {
       return java.util.Set.of();
     }
-    return service.routes().stream().flatMap(route -> route.hosts().stream())
+    return service.routes().stream()
+        .flatMap(route -> route.hosts().stream())
         .collect(java.util.stream.Collectors.toSet());
   }
 
@@ -736,11 +878,20 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     final Instant registeredAt;
     long expiresAtNanos;
     boolean drained;
-    /** Renewed at least once: an instance that keeps its lease, not one that registered and never came back. */
+
+    /**
+     * Renewed at least once: an instance that keeps its lease, not one that registered and never
+     * came back.
+     */
     boolean renewed;
 
-    Entry(Registration registration, String leaseId, long sequence, Duration ttl, long expiresAtNanos,
-          Instant registeredAt) {
+    Entry(
+        Registration registration,
+        String leaseId,
+        long sequence,
+        Duration ttl,
+        long expiresAtNanos,
+        Instant registeredAt) {
       this.registration = registration;
       this.leaseId = leaseId;
       this.sequence = sequence;
@@ -751,13 +902,20 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
     StoredLease stored() {
       Instant now = Instant.now();
-      return new StoredLease(registration, leaseId, sequence, ttl, registeredAt, now.plus(ttl), drained);
+      return new StoredLease(
+          registration, leaseId, sequence, ttl, registeredAt, now.plus(ttl), drained);
     }
 
     RegisteredInstance view(long nowNanos) {
       Duration remaining = Duration.ofNanos(Math.max(0, expiresAtNanos - nowNanos));
-      return new RegisteredInstance(registration.service(), registration.instance(), leaseId, ttl, remaining,
-          registeredAt, drained);
+      return new RegisteredInstance(
+          registration.service(),
+          registration.instance(),
+          leaseId,
+          ttl,
+          remaining,
+          registeredAt,
+          drained);
     }
   }
 }

@@ -7,11 +7,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The store's writes to its journal, and what happens when the disk fails. A change is written and committed before
- * memory changes, so a failed write leaves the registry as it was and the caller gets UNAVAILABLE (which clients
- * retry). After a failure every write is refused at once, the registry reports NOT_SERVING, renewals go on in memory
- * (instances keep serving), and {@link #recover} rewrites the journal from memory once the disk takes writes again.
- * Called under the store's lock.
+ * The store's writes to its journal, and what happens when the disk fails. A change is written and
+ * committed before memory changes, so a failed write leaves the registry as it was and the caller
+ * gets UNAVAILABLE (which clients retry). After a failure every write is refused at once, the
+ * registry reports NOT_SERVING, renewals go on in memory (instances keep serving), and {@link
+ * #recover} rewrites the journal from memory once the disk takes writes again. Called under the
+ * store's lock.
  */
 final class JournalWrites {
 
@@ -27,34 +28,50 @@ final class JournalWrites {
   /**
    * Makes {@code changes} durable, or throws.
    *
-   * @throws StoreUnavailableException when the journal failed now or before; nothing was written then
+   * @throws StoreUnavailableException when the journal failed now or before; nothing was written
+   *     then
    */
   void commit(Consumer<RegistryJournal> changes) {
     String failed = failure;
     if (failed != null) {
-      throw new StoreUnavailableException("the registry cannot be written to disk (" + failed + "); nothing "
-          + "changed, retry later", null);
+      throw new StoreUnavailableException(
+          "the registry cannot be written to disk ("
+              + failed
+              + "); nothing "
+              + "changed, retry later",
+          null);
     }
     try {
       changes.accept(journal);
       journal.sync();
     } catch (RuntimeException e) {
       failure = describe(e);
-      log.error("Writing the registry to disk failed: {}. Registrations and removals are refused (UNAVAILABLE) and "
-          + "the registry reports NOT_SERVING until writes succeed again; instances already registered keep "
-          + "serving", failure, e);
-      throw new StoreUnavailableException("the registry cannot be written to disk (" + failure + "); nothing "
-          + "changed, retry later", e);
+      log.error(
+          "Writing the registry to disk failed: {}. Registrations and removals are refused (UNAVAILABLE) and "
+              + "the registry reports NOT_SERVING until writes succeed again; instances already registered keep "
+              + "serving",
+          failure,
+          e);
+      throw new StoreUnavailableException(
+          "the registry cannot be written to disk ("
+              + failure
+              + "); nothing "
+              + "changed, retry later",
+          e);
     }
   }
 
-  /** Removals that must happen even when the disk fails (expiry): written when possible, else at recovery. */
+  /**
+   * Removals that must happen even when the disk fails (expiry): written when possible, else at
+   * recovery.
+   */
   void commitIfHealthy(Consumer<RegistryJournal> changes) {
     if (failure == null) {
       try {
         commit(changes);
       } catch (StoreUnavailableException e) {
-        // Logged by commit; the removal stands in memory and recovery rewrites the journal to match.
+        // Logged by commit; the removal stands in memory and recovery rewrites the journal to
+        // match.
       }
     }
   }
@@ -64,7 +81,8 @@ final class JournalWrites {
   }
 
   /**
-   * After a failure, rewrites the journal to hold exactly {@code live}; healthy again when that succeeds.
+   * After a failure, rewrites the journal to hold exactly {@code live}; healthy again when that
+   * succeeds.
    *
    * @return whether the journal is healthy now
    */
@@ -78,7 +96,9 @@ final class JournalWrites {
       log.debug("The registry's disk still fails: {}", describe(e));
       return false;
     }
-    log.warn("The registry is written to disk again (recovered from: {}); registrations are accepted", failure);
+    log.warn(
+        "The registry is written to disk again (recovered from: {}); registrations are accepted",
+        failure);
     failure = null;
     return true;
   }

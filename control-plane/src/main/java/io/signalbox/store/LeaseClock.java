@@ -13,18 +13,18 @@ import org.slf4j.LoggerFactory;
 /**
  * The clock leases age by: monotonic time that stops while the control plane itself stops.
  *
- * <p>A control plane that was stalled — a long GC pause, SIGSTOP, a frozen VM — could not hear renewals meanwhile;
- * expiring every lease on resume would blame the instances for its own absence. A heartbeat advances this clock by
- * the real time since its last beat, but by at most {@code maxStep} per beat; between beats it reads as the last
- * beat plus at most {@code maxStep}. So a stall of any length ages leases by at most about {@code maxStep}, whichever
- * thread (a renewal, the reaper) runs first after it, and leases extend by the stall instead of expiring.
+ * <p>A control plane that was stalled — a long GC pause, SIGSTOP, a frozen VM — could not hear
+ * renewals meanwhile; expiring every lease on resume would blame the instances for its own absence.
+ * A heartbeat advances this clock by the real time since its last beat, but by at most {@code
+ * maxStep} per beat; between beats it reads as the last beat plus at most {@code maxStep}. So a
+ * stall of any length ages leases by at most about {@code maxStep}, whichever thread (a renewal,
+ * the reaper) runs first after it, and leases extend by the stall instead of expiring.
  */
 public final class LeaseClock implements LongSupplier, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseClock.class);
 
-  private record Beat(long realNanos, long leaseNanos) {
-  }
+  private record Beat(long realNanos, long leaseNanos) {}
 
   private final LongSupplier realClock;
   private final long maxStepNanos;
@@ -33,14 +33,17 @@ public final class LeaseClock implements LongSupplier, AutoCloseable {
 
   /**
    * @param beat how often the heartbeat runs
-   * @param maxStep how far one beat (or the time since it) may move lease time; a gap beyond it counts as a stall
+   * @param maxStep how far one beat (or the time since it) may move lease time; a gap beyond it
+   *     counts as a stall
    */
   public static LeaseClock start(Duration beat, Duration maxStep) {
-    ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "signalbox-lease-clock");
-      thread.setDaemon(true);
-      return thread;
-    });
+    ScheduledExecutorService executor =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "signalbox-lease-clock");
+              thread.setDaemon(true);
+              return thread;
+            });
     LeaseClock clock = new LeaseClock(System::nanoTime, maxStep, executor);
     executor.scheduleAtFixedRate(clock::beat, beat.toNanos(), beat.toNanos(), TimeUnit.NANOSECONDS);
     return clock;
@@ -65,8 +68,10 @@ public final class LeaseClock implements LongSupplier, AutoCloseable {
     Beat before = last.get();
     long elapsed = now - before.realNanos();
     if (elapsed > maxStepNanos) {
-      log.warn("The control plane was stalled for about {} ms (GC pause, SIGSTOP or a frozen VM?); leases are "
-          + "extended by the stall instead of expiring", (elapsed - maxStepNanos) / 1_000_000);
+      log.warn(
+          "The control plane was stalled for about {} ms (GC pause, SIGSTOP or a frozen VM?); leases are "
+              + "extended by the stall instead of expiring",
+          (elapsed - maxStepNanos) / 1_000_000);
     }
     last.set(new Beat(now, before.leaseNanos() + Math.min(elapsed, maxStepNanos)));
   }

@@ -10,7 +10,9 @@ public record LeasePolicy(Duration defaultTtl, Duration minTtl, Duration maxTtl)
       new LeasePolicy(Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofMinutes(5));
 
   public LeasePolicy {
-    if (minTtl.compareTo(maxTtl) > 0 || defaultTtl.compareTo(minTtl) < 0 || defaultTtl.compareTo(maxTtl) > 0) {
+    if (minTtl.compareTo(maxTtl) > 0
+        || defaultTtl.compareTo(minTtl) < 0
+        || defaultTtl.compareTo(maxTtl) > 0) {
       throw new IllegalArgumentException("lease TTLs must satisfy min <= default <= max");
     }
   }

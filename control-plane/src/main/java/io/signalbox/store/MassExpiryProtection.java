@@ -1,12 +1,14 @@
 package io.signalbox.store;
 
 /**
- * When the reaper holds expiry back: when more than {@code maxShare} of the live leases have expired at once, and
- * more than {@code floor} of them. So many instances do not stop together; far more likely the control plane lost its
- * network (or was paused), and removing them would blank the gateway. A small fleet can still lose an instance:
- * with the default floor, 1 of 2 (or 2 of 3) expire as usual.
+ * When the reaper holds expiry back: when more than {@code maxShare} of the live leases have
+ * expired at once, and more than {@code floor} of them. So many instances do not stop together; far
+ * more likely the control plane lost its network (or was paused), and removing them would blank the
+ * gateway. A small fleet can still lose an instance: with the default floor, 1 of 2 (or 2 of 3)
+ * expire as usual.
  *
- * @param maxShare the share of live leases (0 to 1) that may expire in one reaper tick; 1 disables the protection
+ * @param maxShare the share of live leases (0 to 1) that may expire in one reaper tick; 1 disables
+ *     the protection
  * @param floor expiries up to this many are never held back
  */
 public record MassExpiryProtection(double maxShare, int floor) {
@@ -24,10 +26,11 @@ public record MassExpiryProtection(double maxShare, int floor) {
   }
 
   /**
-   * Whether expiring these leases now should wait. Only leases that were renewed count: instances that registered
-   * and never came back (junk, or a crash loop) say nothing about the network. And when several identities hold
-   * leases, the expiring ones must span more than one: one identity's instances stopping together is that
-   * identity's business, and must not let it pause expiry for everyone.
+   * Whether expiring these leases now should wait. Only leases that were renewed count: instances
+   * that registered and never came back (junk, or a crash loop) say nothing about the network. And
+   * when several identities hold leases, the expiring ones must span more than one: one identity's
+   * instances stopping together is that identity's business, and must not let it pause expiry for
+   * everyone.
    */
   public boolean holdsBack(RegistryStore.LeaseCounts counts) {
     int expired = counts.expired() - counts.expiredNeverRenewed();

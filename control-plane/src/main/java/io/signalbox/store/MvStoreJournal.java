@@ -12,16 +12,21 @@ import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The embedded journal: one H2 MVStore file in the data directory, one entry per live lease (lease id → JSON, see
- * {@link StoredLeaseCodec}). Every change is committed before the store acknowledges it, so a crash of the process
- * loses nothing that was acknowledged (the file is not fsynced: a power loss may); {@link #close()} writes nothing,
- * and so a clean stop is no different from a crash.
+ * The embedded journal: one H2 MVStore file in the data directory, one entry per live lease (lease
+ * id → JSON, see {@link StoredLeaseCodec}). Every change is committed before the store acknowledges
+ * it, so a crash of the process loses nothing that was acknowledged (the file is not fsynced: a
+ * power loss may); {@link #close()} writes nothing, and so a clean stop is no different from a
+ * crash.
  */
 public final class MvStoreJournal implements RegistryJournal {
 
   /** The file in the data directory. */
   public static final String FILE_NAME = "registry.mv.db";
-  /** Bumped when the layout of the file (maps, keys) changes; each lease also carries its own format version. */
+
+  /**
+   * Bumped when the layout of the file (maps, keys) changes; each lease also carries its own format
+   * version.
+   */
   static final int LAYOUT_VERSION = 1;
 
   private static final String LEASES = "leases";
@@ -29,8 +34,10 @@ public final class MvStoreJournal implements RegistryJournal {
   private static final String LAYOUT = "layout";
 
   private final Path file;
+
   /** Replaced by {@link #rewrite} after a failure: MVStore closes itself when a write fails. */
   private MVStore store;
+
   private MVMap<String, byte[]> leases;
 
   private MvStoreJournal(Path file, MVStore store, boolean fileExisted) {
@@ -39,15 +46,25 @@ public final class MvStoreJournal implements RegistryJournal {
     try {
       MVMap<String, Integer> meta = store.openMap(META);
       Integer layout = meta.get(LAYOUT);
-      // MVStore falls back to the newest chunk it can read, and opens an empty store when it can read none: a file
+      // MVStore falls back to the newest chunk it can read, and opens an empty store when it can
+      // read none: a file
       // that existed must hold at least the layout version written when it was created.
       if (layout == null && fileExisted) {
-        throw new StoreUnreadableException(file, "the file holds no readable Signalbox registry (empty, damaged, or "
-            + "not a Signalbox store); move it away to start with an empty registry", null);
+        throw new StoreUnreadableException(
+            file,
+            "the file holds no readable Signalbox registry (empty, damaged, or "
+                + "not a Signalbox store); move it away to start with an empty registry",
+            null);
       }
       if (layout != null && layout > LAYOUT_VERSION) {
-        throw new StoreUnreadableException(file, "written in layout version " + layout + " by a newer Signalbox; "
-            + "this one reads up to version " + LAYOUT_VERSION, null);
+        throw new StoreUnreadableException(
+            file,
+            "written in layout version "
+                + layout
+                + " by a newer Signalbox; "
+                + "this one reads up to version "
+                + LAYOUT_VERSION,
+            null);
       }
       this.leases = store.openMap(LEASES);
       if (layout == null) {
@@ -66,39 +83,50 @@ public final class MvStoreJournal implements RegistryJournal {
   /**
    * Opens (or creates) the journal in a data directory.
    *
-   * @throws StoreUnreadableException when the directory or its file cannot be used; never starts empty instead
+   * @throws StoreUnreadableException when the directory or its file cannot be used; never starts
+   *     empty instead
    */
   public static MvStoreJournal open(Path dataDirectory) {
     Path file = dataDirectory.resolve(FILE_NAME);
     try {
       if (!Files.exists(dataDirectory) && isPosix(dataDirectory)) {
         // Lease ids are credentials: the directory and file are the control plane's user's alone.
-        Files.createDirectories(dataDirectory, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIRECTORY));
+        Files.createDirectories(
+            dataDirectory, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIRECTORY));
       } else {
         Files.createDirectories(dataDirectory);
       }
     } catch (IOException e) {
-      throw new StoreUnreadableException(file, "cannot create the data directory " + dataDirectory + " ("
-          + describe(e) + ")", e);
+      throw new StoreUnreadableException(
+          file, "cannot create the data directory " + dataDirectory + " (" + describe(e) + ")", e);
     }
-    if (!Files.isReadable(dataDirectory) || !Files.isWritable(dataDirectory) || !Files.isExecutable(dataDirectory)) {
-      throw new StoreUnreadableException(file, "the data directory " + dataDirectory + " is not readable and "
-          + "writable by this user", null);
+    if (!Files.isReadable(dataDirectory)
+        || !Files.isWritable(dataDirectory)
+        || !Files.isExecutable(dataDirectory)) {
+      throw new StoreUnreadableException(
+          file,
+          "the data directory " + dataDirectory + " is not readable and " + "writable by this user",
+          null);
     }
     if (Files.exists(file) && !Files.isRegularFile(file)) {
       throw new StoreUnreadableException(file, "it is not a regular file", null);
     }
     if (Files.exists(file) && (!Files.isReadable(file) || !Files.isWritable(file))) {
-      throw new StoreUnreadableException(file, "it is not readable and writable by this user", null);
+      throw new StoreUnreadableException(
+          file, "it is not readable and writable by this user", null);
     }
-    // A file that exists must hold a registry, even when it is empty: a store never silently starts empty.
+    // A file that exists must hold a registry, even when it is empty: a store never silently starts
+    // empty.
     boolean fileExisted = Files.exists(file);
     MVStore store;
     try {
       store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
-      // Free space is reused at once rather than after MVStore's default 45 s, which exists for power loss with
-      // reordered disk writes. Commits are not fsynced anyway (a killed process loses nothing acknowledged, a
-      // power loss may lose the last commits), and with the default a burst of 10,000 registrations grew the file
+      // Free space is reused at once rather than after MVStore's default 45 s, which exists for
+      // power loss with
+      // reordered disk writes. Commits are not fsynced anyway (a killed process loses nothing
+      // acknowledged, a
+      // power loss may lose the last commits), and with the default a burst of 10,000 registrations
+      // grew the file
       // to ~200 MB instead of ~30 MB.
       store.setRetentionTime(0);
     } catch (RuntimeException e) {
@@ -110,7 +138,8 @@ public final class MvStoreJournal implements RegistryJournal {
       }
     } catch (IOException e) {
       store.closeImmediately();
-      throw new StoreUnreadableException(file, "cannot make it readable by its owner only (" + describe(e) + ")", e);
+      throw new StoreUnreadableException(
+          file, "cannot make it readable by its owner only (" + describe(e) + ")", e);
     }
     return new MvStoreJournal(file, store, fileExisted);
   }
@@ -124,11 +153,12 @@ public final class MvStoreJournal implements RegistryJournal {
         try {
           lease = StoredLeaseCodec.decode(entry.getValue());
         } catch (RuntimeException e) {
-          throw new StoreUnreadableException(file, "lease " + entry.getKey() + ": " + e.getMessage(), e);
+          throw new StoreUnreadableException(
+              file, "lease " + entry.getKey() + ": " + e.getMessage(), e);
         }
         if (!lease.leaseId().equals(entry.getKey())) {
-          throw new StoreUnreadableException(file, "lease " + entry.getKey() + " is stored as " + lease.leaseId(),
-              null);
+          throw new StoreUnreadableException(
+              file, "lease " + entry.getKey() + " is stored as " + lease.leaseId(), null);
         }
         loaded.add(lease);
       }
@@ -150,13 +180,18 @@ public final class MvStoreJournal implements RegistryJournal {
     leases.remove(leaseId);
   }
 
-  /** One commit (one chunk written) for everything put or removed since the last; nothing when nothing was. */
+  /**
+   * One commit (one chunk written) for everything put or removed since the last; nothing when
+   * nothing was.
+   */
   @Override
   public void sync() {
     store.commit();
   }
 
-  /** Reopens the file (the failed store has closed itself) and makes it hold exactly {@code live}. */
+  /**
+   * Reopens the file (the failed store has closed itself) and makes it hold exactly {@code live}.
+   */
   @Override
   public void rewrite(List<StoredLease> live) {
     store.closeImmediately();
@@ -188,7 +223,8 @@ public final class MvStoreJournal implements RegistryJournal {
 
   private static final java.util.Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
       PosixFilePermissions.fromString("rwx------");
-  private static final java.util.Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
+  private static final java.util.Set<PosixFilePermission> OWNER_ONLY_FILE =
+      PosixFilePermissions.fromString("rw-------");
 
   private static boolean isPosix(Path path) {
     return path.getFileSystem().supportedFileAttributeViews().contains("posix");

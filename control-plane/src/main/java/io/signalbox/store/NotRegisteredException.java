@@ -12,6 +12,7 @@ public final class NotRegisteredException extends RuntimeException {
   }
 
   static NotRegisteredException instance(String service, String instanceId) {
-    return new NotRegisteredException("instance '" + instanceId + "' of service '" + service + "' is not registered");
+    return new NotRegisteredException(
+        "instance '" + instanceId + "' of service '" + service + "' is not registered");
   }
 }

@@ -5,8 +5,9 @@ import java.util.Optional;
 import java.util.SortedMap;
 
 /**
- * What an operator may see and do to the registry beyond what services do themselves. Every action is one atomic
- * step: it either changes everything it names or, when something named is unknown, nothing.
+ * What an operator may see and do to the registry beyond what services do themselves. Every action
+ * is one atomic step: it either changes everything it names or, when something named is unknown,
+ * nothing.
  */
 public interface RegistryAdmin {
 
@@ -14,8 +15,9 @@ public interface RegistryAdmin {
   List<RegisteredInstance> registeredInstances();
 
   /**
-   * Takes an instance out of the registry state the gateway is built from (or puts it back), keeping its lease. The
-   * mark lasts as long as the lease: a re-registration of the same instance keeps it, a new lease does not.
+   * Takes an instance out of the registry state the gateway is built from (or puts it back),
+   * keeping its lease. The mark lasts as long as the lease: a re-registration of the same instance
+   * keeps it, a new lease does not.
    *
    * @param by the identity of the operator, recorded as the change's cause
    * @throws NotRegisteredException when the service or instance has no live registration
@@ -32,8 +34,9 @@ public interface RegistryAdmin {
   List<String> evict(String service, Optional<String> instanceId, String by);
 
   /**
-   * Deregisters the instance only if it still holds the given lease and is still drained: the end of a drain's grace
-   * period must not remove an instance that was undrained or that registered anew meanwhile.
+   * Deregisters the instance only if it still holds the given lease and is still drained: the end
+   * of a drain's grace period must not remove an instance that was undrained or that registered
+   * anew meanwhile.
    */
   boolean evictIfStillDrained(String service, String instanceId, String leaseId);
 
@@ -41,9 +44,11 @@ public interface RegistryAdmin {
   SortedMap<String, Quarantine> quarantined();
 
   /**
-   * Serves a quarantined service again (Envoy may reject it again, and it is then quarantined again).
+   * Serves a quarantined service again (Envoy may reject it again, and it is then quarantined
+   * again).
    *
-   * @return the quarantine lifted; empty when the service was not quarantined, which changes nothing
+   * @return the quarantine lifted; empty when the service was not quarantined, which changes
+   *     nothing
    * @throws NotRegisteredException when the service has no live registration
    */
   Optional<Quarantine> releaseQuarantine(String service);

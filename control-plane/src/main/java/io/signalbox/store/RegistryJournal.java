@@ -3,38 +3,36 @@ package io.signalbox.store;
 import java.util.List;
 
 /**
- * Where the store writes every live registration before it acknowledges a change, and reads them back at start.
- * Writes happen under the store's lock, in the order of the changes.
+ * Where the store writes every live registration before it acknowledges a change, and reads them
+ * back at start. Writes happen under the store's lock, in the order of the changes.
  */
 public interface RegistryJournal extends AutoCloseable {
 
-  /** Keeps nothing: the registry lives in memory only (tests, and runs without a data directory). */
-  RegistryJournal NONE = new RegistryJournal() {
-    @Override
-    public List<StoredLease> load() {
-      return List.of();
-    }
+  /**
+   * Keeps nothing: the registry lives in memory only (tests, and runs without a data directory).
+   */
+  RegistryJournal NONE =
+      new RegistryJournal() {
+        @Override
+        public List<StoredLease> load() {
+          return List.of();
+        }
 
-    @Override
-    public void put(StoredLease lease) {
-    }
+        @Override
+        public void put(StoredLease lease) {}
 
-    @Override
-    public void remove(String leaseId) {
-    }
+        @Override
+        public void remove(String leaseId) {}
 
-    @Override
-    public void sync() {
-    }
+        @Override
+        public void sync() {}
 
-    @Override
-    public void rewrite(List<StoredLease> live) {
-    }
+        @Override
+        public void rewrite(List<StoredLease> live) {}
 
-    @Override
-    public void close() {
-    }
-  };
+        @Override
+        public void close() {}
+      };
 
   /**
    * Every stored lease, in any order.
@@ -49,11 +47,15 @@ public interface RegistryJournal extends AutoCloseable {
   /** Forgets a lease; durable once {@link #sync()} returns. */
   void remove(String leaseId);
 
-  /** Makes every put and remove made so far durable; called under the store's lock before memory changes. */
+  /**
+   * Makes every put and remove made so far durable; called under the store's lock before memory
+   * changes.
+   */
   void sync();
 
   /**
-   * After a failed write: makes the journal hold exactly {@code live}, durably, reopening its file if it must.
+   * After a failed write: makes the journal hold exactly {@code live}, durably, reopening its file
+   * if it must.
    *
    * @throws RuntimeException when the disk still fails
    */

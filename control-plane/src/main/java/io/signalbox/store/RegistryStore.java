@@ -12,34 +12,41 @@ import java.util.Optional;
 public interface RegistryStore {
 
   /**
-   * Registers an instance, or replaces the registration of the same (service, instance id) and renews its lease,
-   * keeping the lease id.
+   * Registers an instance, or replaces the registration of the same (service, instance id) and
+   * renews its lease, keeping the lease id.
    *
-   * @throws RouteConflictException when another service owns one of the routes; nothing changes then
-   * @throws NotLeaseOwnerException when the instance is live under a lease of another registrant (a non-empty
-   *     {@link Registration#registrant()} other than this registration's); nothing changes then
+   * @throws RouteConflictException when another service owns one of the routes; nothing changes
+   *     then
+   * @throws NotLeaseOwnerException when the instance is live under a lease of another registrant (a
+   *     non-empty {@link Registration#registrant()} other than this registration's); nothing
+   *     changes then
    */
   Lease register(Registration registration, Optional<Duration> requestedTtl);
 
-  /** Renews a lease; empty when the lease is unknown (expired, deregistered, or never granted here). */
+  /**
+   * Renews a lease; empty when the lease is unknown (expired, deregistered, or never granted here).
+   */
   Optional<Lease> renew(String leaseId);
 
   /** Removes the instance at once; false when the lease is unknown. */
   boolean deregister(String leaseId);
 
   /**
-   * As {@link #renew(String)}, for {@code registrant}: a lease registered by another identity is not renewed. An
-   * empty registrant (a caller on a plaintext control plane) and a lease registered by nobody in particular pass.
+   * As {@link #renew(String)}, for {@code registrant}: a lease registered by another identity is
+   * not renewed. An empty registrant (a caller on a plaintext control plane) and a lease registered
+   * by nobody in particular pass.
    *
-   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant; nothing changes then
+   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant;
+   *     nothing changes then
    */
   Optional<Lease> renew(String leaseId, String registrant);
 
   /**
-   * As {@link #deregister(String)}, for {@code registrant}, with the ownership rule of {@link #renew(String,
-   * String)}.
+   * As {@link #deregister(String)}, for {@code registrant}, with the ownership rule of {@link
+   * #renew(String, String)}.
    *
-   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant; nothing changes then
+   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant;
+   *     nothing changes then
    */
   boolean deregister(String leaseId, String registrant);
 
@@ -50,8 +57,9 @@ public interface RegistryStore {
   LeaseCounts leaseCounts();
 
   /**
-   * Expires only the expired leases that were never renewed (registered and never came back), which say nothing
-   * about the control plane's network: done even while mass-expiry protection holds the others back.
+   * Expires only the expired leases that were never renewed (registered and never came back), which
+   * say nothing about the control plane's network: done even while mass-expiry protection holds the
+   * others back.
    *
    * @return how many expired
    */
@@ -66,9 +74,13 @@ public interface RegistryStore {
    * @param identities distinct identities holding live leases (plaintext callers are one)
    * @param expiredIdentities distinct identities among the expired leases that were renewed before
    */
-  record LeaseCounts(int live, int expired, int expiredNeverRenewed, int identities, int expiredIdentities) {
+  record LeaseCounts(
+      int live, int expired, int expiredNeverRenewed, int identities, int expiredIdentities) {
 
-    /** Counts without identities or renewal history: every expired lease counts, all of one identity. */
+    /**
+     * Counts without identities or renewal history: every expired lease counts, all of one
+     * identity.
+     */
     public LeaseCounts(int live, int expired) {
       this(live, expired, 0, 1, 1);
     }
@@ -78,8 +90,8 @@ public interface RegistryStore {
   RegistryState state();
 
   /**
-   * What the gateway is built from: {@link #state()} without quarantined services, at the same revision (a
-   * quarantine or its release is a change of its own).
+   * What the gateway is built from: {@link #state()} without quarantined services, at the same
+   * revision (a quarantine or its release is a change of its own).
    */
   default RegistryState servedState() {
     return state();

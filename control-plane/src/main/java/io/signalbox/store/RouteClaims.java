@@ -12,28 +12,31 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The routes each service holds, and whether a new route would take requests that reach another service's route.
+ * The routes each service holds, and whether a new route would take requests that reach another
+ * service's route.
  *
- * <p>Envoy picks a virtual host by the request's host, then the first route in it that matches. The gateway orders
- * routes exact → regex → longest prefix → more conditions → host-specific, and places any-host and wildcard-host
- * routes in every virtual host they cover. So a new route on an overlapping host captures requests of an existing
- * route when it has the same path (whatever its headers or methods: a refined copy is tried first), when it is an
- * exact path the existing prefix or regex accepts, when it is a regex whose literal beginning overlaps the existing
- * prefix or regex, or when it is a prefix inside the existing prefix. A route less specific than an existing one
- * captures nothing and is allowed. The first owner keeps a route; the operator can delegate a sub-path of another
- * service's prefix by granting it ({@link Registration#delegatedPrefixes()}).
+ * <p>Envoy picks a virtual host by the request's host, then the first route in it that matches. The
+ * gateway orders routes exact → regex → longest prefix → more conditions → host-specific, and
+ * places any-host and wildcard-host routes in every virtual host they cover. So a new route on an
+ * overlapping host captures requests of an existing route when it has the same path (whatever its
+ * headers or methods: a refined copy is tried first), when it is an exact path the existing prefix
+ * or regex accepts, when it is a regex whose literal beginning overlaps the existing prefix or
+ * regex, or when it is a prefix inside the existing prefix. A route less specific than an existing
+ * one captures nothing and is allowed. The first owner keeps a route; the operator can delegate a
+ * sub-path of another service's prefix by granting it ({@link Registration#delegatedPrefixes()}).
  */
 final class RouteClaims {
 
-  private record Claim(String service, String host, RouteSpec route) {
-  }
+  private record Claim(String service, String host, RouteSpec route) {}
 
   /**
-   * Claims by the literal beginning of their path ({@link PathMatch#guaranteedPrefix()}). Every capture relation
-   * holds between paths whose beginnings are prefixes of one another, so a new route is compared with the claims
-   * under its beginning's prefixes and, for a regex, under its beginning: not with the whole registry.
+   * Claims by the literal beginning of their path ({@link PathMatch#guaranteedPrefix()}). Every
+   * capture relation holds between paths whose beginnings are prefixes of one another, so a new
+   * route is compared with the claims under its beginning's prefixes and, for a regex, under its
+   * beginning: not with the whole registry.
    */
   private final TreeMap<String, List<Claim>> claimsByBeginning = new TreeMap<>();
+
   private final Map<String, List<Claim>> claimsByService = new HashMap<>();
 
   /** Claims {@code routes} for {@code service} (its earlier claims stay; see {@link #release}). */
@@ -43,7 +46,9 @@ final class RouteClaims {
       for (String host : hostsOf(route)) {
         Claim claim = new Claim(service, host, route);
         claims.add(claim);
-        claimsByBeginning.computeIfAbsent(route.match().path().guaranteedPrefix(), b -> new ArrayList<>()).add(claim);
+        claimsByBeginning
+            .computeIfAbsent(route.match().path().guaranteedPrefix(), b -> new ArrayList<>())
+            .add(claim);
       }
     }
   }
@@ -56,22 +61,27 @@ final class RouteClaims {
     for (Claim claim : claims) {
       String beginning = claim.route().match().path().guaranteedPrefix();
       List<Claim> atBeginning = claimsByBeginning.get(beginning);
-      if (atBeginning != null && atBeginning.removeIf(c -> c.service().equals(service)) && atBeginning.isEmpty()) {
+      if (atBeginning != null
+          && atBeginning.removeIf(c -> c.service().equals(service))
+          && atBeginning.isEmpty()) {
         claimsByBeginning.remove(beginning);
       }
     }
   }
 
   /**
-   * The first route of another service that {@code route} of {@code registration} would capture requests from.
+   * The first route of another service that {@code route} of {@code registration} would capture
+   * requests from.
    *
    * @return the conflict to report; empty when the route takes nothing from anybody
    */
   Optional<RouteConflictException> conflict(Registration registration, RouteSpec route) {
     PathMatch path = route.match().path();
     String beginning = path.guaranteedPrefix();
-    // Walks down the keys that are prefixes of the beginning, from the longest: each step either lands on one or
-    // moves the probe to the common prefix of the key it met, so it costs a few lookups, not one per character.
+    // Walks down the keys that are prefixes of the beginning, from the longest: each step either
+    // lands on one or
+    // moves the probe to the common prefix of the key it met, so it costs a few lookups, not one
+    // per character.
     String probe = beginning;
     while (true) {
       String key = claimsByBeginning.floorKey(probe);
@@ -79,7 +89,8 @@ final class RouteClaims {
         break;
       }
       if (beginning.startsWith(key)) {
-        Optional<RouteConflictException> found = conflict(registration, route, claimsByBeginning.get(key));
+        Optional<RouteConflictException> found =
+            conflict(registration, route, claimsByBeginning.get(key));
         if (found.isPresent()) {
           return found;
         }
@@ -92,8 +103,10 @@ final class RouteClaims {
       }
     }
     if (path.kind() == PathMatch.Kind.REGEX) {
-      // Keys that begin with the regex's beginning follow it in order: a regex can reach every path below it.
-      for (Map.Entry<String, List<Claim>> below : claimsByBeginning.tailMap(beginning, false).entrySet()) {
+      // Keys that begin with the regex's beginning follow it in order: a regex can reach every path
+      // below it.
+      for (Map.Entry<String, List<Claim>> below :
+          claimsByBeginning.tailMap(beginning, false).entrySet()) {
         if (!below.getKey().startsWith(beginning)) {
           break;
         }
@@ -106,19 +119,28 @@ final class RouteClaims {
     return Optional.empty();
   }
 
-  private static Optional<RouteConflictException> conflict(Registration registration, RouteSpec route,
-                                                          List<Claim> candidates) {
+  private static Optional<RouteConflictException> conflict(
+      Registration registration, RouteSpec route, List<Claim> candidates) {
     for (Claim existing : candidates) {
       if (existing.service().equals(registration.service())) {
         continue;
       }
       for (String host : hostsOf(route)) {
         if (hostsOverlap(host, existing.host())) {
-          Optional<String> how = captures(route.match().path(), existing.route().match().path(),
-              registration.delegatedPrefixes());
+          Optional<String> how =
+              captures(
+                  route.match().path(),
+                  existing.route().match().path(),
+                  registration.delegatedPrefixes());
           if (how.isPresent()) {
-            return Optional.of(new RouteConflictException(host, route.match().toString(), existing.service(),
-                existing.host(), existing.route().match().toString(), how.get()));
+            return Optional.of(
+                new RouteConflictException(
+                    host,
+                    route.match().toString(),
+                    existing.service(),
+                    existing.host(),
+                    existing.route().match().toString(),
+                    how.get()));
           }
         }
       }
@@ -126,7 +148,10 @@ final class RouteClaims {
     return Optional.empty();
   }
 
-  /** @throws RouteConflictException for the first route of {@code registration} that captures another's */
+  /**
+   * @throws RouteConflictException for the first route of {@code registration} that captures
+   *     another's
+   */
   void check(Registration registration) {
     for (RouteSpec route : registration.routes()) {
       Optional<RouteConflictException> conflict = conflict(registration, route);
@@ -142,31 +167,49 @@ final class RouteClaims {
       return Optional.of("the same path");
     }
     return switch (added.kind()) {
-      case EXACT -> switch (existing.kind()) {
-        case PREFIX -> added.within(existing.value())
-            ? Optional.of("an exact path inside its prefix") : Optional.empty();
-        case REGEX -> Pattern.matches(existing.value(), added.value())
-            ? Optional.of("an exact path its regex matches") : Optional.empty();
-        case EXACT -> Optional.empty();
-      };
-      // Regex routes are tried before every prefix route, so a regex must not reach into another's prefix at all.
-      case REGEX -> switch (existing.kind()) {
-        case PREFIX -> regexReaches(added.guaranteedPrefix(), existing.value())
-            && !delegatedInside(added, existing.value(), delegated)
-            ? Optional.of("a regex that can match paths inside its prefix") : Optional.empty();
-        case REGEX -> literalsOverlap(added.guaranteedPrefix(), existing.guaranteedPrefix())
-            ? Optional.of("a regex that can match the paths of its regex") : Optional.empty();
-        case EXACT -> Optional.empty();
-      };
-      case PREFIX -> existing.kind() == PathMatch.Kind.PREFIX && added.within(existing.value())
-          && !delegatedInside(added, existing.value(), delegated)
-          ? Optional.of("a prefix inside its prefix") : Optional.empty();
+      case EXACT ->
+          switch (existing.kind()) {
+            case PREFIX ->
+                added.within(existing.value())
+                    ? Optional.of("an exact path inside its prefix")
+                    : Optional.empty();
+            case REGEX ->
+                Pattern.matches(existing.value(), added.value())
+                    ? Optional.of("an exact path its regex matches")
+                    : Optional.empty();
+            case EXACT -> Optional.empty();
+          };
+      // Regex routes are tried before every prefix route, so a regex must not reach into another's
+      // prefix at all.
+      case REGEX ->
+          switch (existing.kind()) {
+            case PREFIX ->
+                regexReaches(added.guaranteedPrefix(), existing.value())
+                        && !delegatedInside(added, existing.value(), delegated)
+                    ? Optional.of("a regex that can match paths inside its prefix")
+                    : Optional.empty();
+            case REGEX ->
+                literalsOverlap(added.guaranteedPrefix(), existing.guaranteedPrefix())
+                    ? Optional.of("a regex that can match the paths of its regex")
+                    : Optional.empty();
+            case EXACT -> Optional.empty();
+          };
+      case PREFIX ->
+          existing.kind() == PathMatch.Kind.PREFIX
+                  && added.within(existing.value())
+                  && !delegatedInside(added, existing.value(), delegated)
+              ? Optional.of("a prefix inside its prefix")
+              : Optional.empty();
     };
   }
 
-  /** Whether a path in a prefix route's territory ({@code prefix}, segment-aware) can begin with {@code literal}. */
+  /**
+   * Whether a path in a prefix route's territory ({@code prefix}, segment-aware) can begin with
+   * {@code literal}.
+   */
   private static boolean regexReaches(String literal, String prefix) {
-    return prefix.startsWith(literal) || literal.startsWith(prefix.endsWith("/") ? prefix : prefix + "/");
+    return prefix.startsWith(literal)
+        || literal.startsWith(prefix.endsWith("/") ? prefix : prefix + "/");
   }
 
   private static int commonPrefixLength(String a, String b) {
@@ -183,17 +226,29 @@ final class RouteClaims {
   }
 
   /**
-   * Whether the operator delegated a sub-path of {@code ownersPrefix} that holds {@code added}: a granted prefix
-   * strictly inside the owner's prefix. A grant as wide as the owner's prefix (or wider) delegates nothing.
+   * Whether the operator delegated a sub-path of {@code ownersPrefix} that holds {@code added}: a
+   * granted prefix strictly inside the owner's prefix. A grant as wide as the owner's prefix (or
+   * wider) delegates nothing.
    */
-  private static boolean delegatedInside(PathMatch added, String ownersPrefix, List<String> delegated) {
-    return delegated.stream().anyMatch(granted -> !granted.equals(ownersPrefix)
-        && PathMatch.prefix(granted).within(ownersPrefix) && added.within(granted));
+  private static boolean delegatedInside(
+      PathMatch added, String ownersPrefix, List<String> delegated) {
+    return delegated.stream()
+        .anyMatch(
+            granted ->
+                !granted.equals(ownersPrefix)
+                    && PathMatch.prefix(granted).within(ownersPrefix)
+                    && added.within(granted));
   }
 
-  /** Hosts overlap when one is {@code *}, they are equal, or a {@code *.} wildcard covers the other. */
+  /**
+   * Hosts overlap when one is {@code *}, they are equal, or a {@code *.} wildcard covers the other.
+   */
   static boolean hostsOverlap(String a, String b) {
-    return a.equals(b) || a.equals("*") || b.equals("*") || wildcardCovers(a, b) || wildcardCovers(b, a);
+    return a.equals(b)
+        || a.equals("*")
+        || b.equals("*")
+        || wildcardCovers(a, b)
+        || wildcardCovers(b, a);
   }
 
   private static boolean wildcardCovers(String wildcard, String host) {

@@ -1,8 +1,9 @@
 package io.signalbox.store;
 
 /**
- * The shared store (etcd) did not answer in time: nothing was changed, and the caller may try again. The registry API
- * answers UNAVAILABLE; what is already registered keeps being served from memory.
+ * The shared store (etcd) did not answer in time: nothing was changed, and the caller may try
+ * again. The registry API answers UNAVAILABLE; what is already registered keeps being served from
+ * memory.
  */
 public final class StoreUnavailableException extends RuntimeException {
 

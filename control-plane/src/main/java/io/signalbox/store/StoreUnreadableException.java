@@ -3,8 +3,9 @@ package io.signalbox.store;
 import java.nio.file.Path;
 
 /**
- * The data directory cannot be read, or holds something this version cannot understand. The control plane refuses
- * to start then: starting empty would withdraw every route from the fleet and, once saved, lose it for good.
+ * The data directory cannot be read, or holds something this version cannot understand. The control
+ * plane refuses to start then: starting empty would withdraw every route from the fleet and, once
+ * saved, lose it for good.
  */
 public final class StoreUnreadableException extends RuntimeException {
 

@@ -24,20 +24,22 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * A stored lease as JSON: readable with any tool when something goes wrong, written field by field in a fixed order
- * so that equal leases give equal bytes, and versioned by {@link #VERSION} so that a newer format is refused rather
- * than misread. Model records are written explicitly (not by reflection): renaming a field in the model must not
- * silently change what is on disk.
+ * A stored lease as JSON: readable with any tool when something goes wrong, written field by field
+ * in a fixed order so that equal leases give equal bytes, and versioned by {@link #VERSION} so that
+ * a newer format is refused rather than misread. Model records are written explicitly (not by
+ * reflection): renaming a field in the model must not silently change what is on disk.
  */
 final class StoredLeaseCodec {
 
-  /** Bumped when a field changes meaning or a reader of the previous version could not read the new one. */
+  /**
+   * Bumped when a field changes meaning or a reader of the previous version could not read the new
+   * one.
+   */
   static final int VERSION = 1;
 
   private static final ObjectMapper json = new ObjectMapper();
 
-  private StoredLeaseCodec() {
-  }
+  private StoredLeaseCodec() {}
 
   static byte[] encode(StoredLease lease) {
     ObjectNode node = json.createObjectNode();
@@ -50,7 +52,8 @@ final class StoredLeaseCodec {
     node.put("drained", lease.drained());
     Registration registration = lease.registration();
     node.put("service", registration.service());
-    // Omitted when empty (registered without TLS): leases written before registrants existed read the same.
+    // Omitted when empty (registered without TLS): leases written before registrants existed read
+    // the same.
     if (!registration.registrant().isEmpty()) {
       node.put("registrant", registration.registrant());
     }
@@ -78,7 +81,8 @@ final class StoredLeaseCodec {
   }
 
   /**
-   * @throws IllegalArgumentException when the bytes are not a lease this version can read; the message says why
+   * @throws IllegalArgumentException when the bytes are not a lease this version can read; the
+   *     message says why
    */
   static StoredLease decode(byte[] bytes) {
     JsonNode node;
@@ -92,22 +96,42 @@ final class StoredLeaseCodec {
     }
     int version = required(node, "v").asInt();
     if (version > VERSION) {
-      throw new IllegalArgumentException("written in format version " + version + " by a newer Signalbox; this one "
-          + "reads up to version " + VERSION);
+      throw new IllegalArgumentException(
+          "written in format version "
+              + version
+              + " by a newer Signalbox; this one "
+              + "reads up to version "
+              + VERSION);
     }
     JsonNode instanceNode = required(node, "instance");
     Map<String, String> metadata = new LinkedHashMap<>();
-    instanceNode.path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
-    Instance instance = new Instance(text(instanceNode, "id"), text(instanceNode, "host"),
-        text(instanceNode, "address"), required(instanceNode, "port").asInt(), instanceNode.path("zone").asText(""),
-        instanceNode.path("weight").asInt(Instance.DEFAULT_WEIGHT), metadata);
+    instanceNode
+        .path("metadata")
+        .fields()
+        .forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+    Instance instance =
+        new Instance(
+            text(instanceNode, "id"),
+            text(instanceNode, "host"),
+            text(instanceNode, "address"),
+            required(instanceNode, "port").asInt(),
+            instanceNode.path("zone").asText(""),
+            instanceNode.path("weight").asInt(Instance.DEFAULT_WEIGHT),
+            metadata);
     List<RouteSpec> routes = list(node.path("routes"), StoredLeaseCodec::decodeRoute);
     try {
-      return new StoredLease(new Registration(text(node, "service"), instance, routes,
-          node.path("registrant").asText(""), list(node.path("delegatedPrefixes"), JsonNode::asText)),
+      return new StoredLease(
+          new Registration(
+              text(node, "service"),
+              instance,
+              routes,
+              node.path("registrant").asText(""),
+              list(node.path("delegatedPrefixes"), JsonNode::asText)),
           text(node, "leaseId"),
-          required(node, "sequence").asLong(), Duration.ofMillis(required(node, "ttlMillis").asLong()),
-          Instant.parse(text(node, "registeredAt")), Instant.parse(text(node, "expiresAt")),
+          required(node, "sequence").asLong(),
+          Duration.ofMillis(required(node, "ttlMillis").asLong()),
+          Instant.parse(text(node, "registeredAt")),
+          Instant.parse(text(node, "expiresAt")),
           node.path("drained").asBoolean(false));
     } catch (java.time.format.DateTimeParseException e) {
       throw new IllegalArgumentException("bad timestamp: " + e.getMessage(), e);
@@ -134,15 +158,18 @@ final class StoredLeaseCodec {
     route.timeout().ifPresent(timeout -> node.put("timeoutMillis", timeout.toMillis()));
     route.auth().ifPresent(auth -> encodeAuth(auth, node.putObject("auth")));
     node.put("public", route.publicRoute());
-    route.rateLimit().ifPresent(limit -> {
-      ObjectNode limitNode = node.putObject("rateLimit");
-      limitNode.put("requests", limit.requests());
-      limitNode.put("unit", limit.unit().name());
-      limitNode.put("scope", limit.scope().name());
-      limitNode.put("perClientIp", limit.perClientIp());
-      limit.perHeader().ifPresent(header -> limitNode.put("perHeader", header));
-      limit.failureMode().ifPresent(mode -> limitNode.put("failureMode", mode.name()));
-    });
+    route
+        .rateLimit()
+        .ifPresent(
+            limit -> {
+              ObjectNode limitNode = node.putObject("rateLimit");
+              limitNode.put("requests", limit.requests());
+              limitNode.put("unit", limit.unit().name());
+              limitNode.put("scope", limit.scope().name());
+              limitNode.put("perClientIp", limit.perClientIp());
+              limit.perHeader().ifPresent(header -> limitNode.put("perHeader", header));
+              limit.failureMode().ifPresent(mode -> limitNode.put("failureMode", mode.name()));
+            });
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {
@@ -165,29 +192,54 @@ final class StoredLeaseCodec {
   }
 
   private static RouteSpec decodeRoute(JsonNode node) {
-    RouteMatch match = new RouteMatch(
-        new PathMatch(PathMatch.Kind.valueOf(text(node, "pathKind")), text(node, "path")),
-        list(node.path("headers"), h -> new HeaderMatch(text(h, "name"), HeaderMatch.Kind.valueOf(text(h, "kind")),
-            h.path("value").asText(""), h.path("invert").asBoolean(false))),
-        list(node.path("methods"), JsonNode::asText));
-    Optional<AuthRequirement> auth = Optional.ofNullable(node.get("auth")).map(StoredLeaseCodec::decodeAuth);
-    Optional<RateLimit> rateLimit = Optional.ofNullable(node.get("rateLimit")).map(l -> new RateLimit(
-        required(l, "requests").asInt(), RateLimit.Unit.valueOf(text(l, "unit")),
-        RateLimit.Scope.valueOf(text(l, "scope")), l.path("perClientIp").asBoolean(false),
-        Optional.ofNullable(l.get("perHeader")).map(JsonNode::asText),
-        Optional.ofNullable(l.get("failureMode")).map(m -> RateLimit.FailureMode.valueOf(m.asText()))));
-    return new RouteSpec(list(node.path("hosts"), JsonNode::asText), match,
+    RouteMatch match =
+        new RouteMatch(
+            new PathMatch(PathMatch.Kind.valueOf(text(node, "pathKind")), text(node, "path")),
+            list(
+                node.path("headers"),
+                h ->
+                    new HeaderMatch(
+                        text(h, "name"),
+                        HeaderMatch.Kind.valueOf(text(h, "kind")),
+                        h.path("value").asText(""),
+                        h.path("invert").asBoolean(false))),
+            list(node.path("methods"), JsonNode::asText));
+    Optional<AuthRequirement> auth =
+        Optional.ofNullable(node.get("auth")).map(StoredLeaseCodec::decodeAuth);
+    Optional<RateLimit> rateLimit =
+        Optional.ofNullable(node.get("rateLimit"))
+            .map(
+                l ->
+                    new RateLimit(
+                        required(l, "requests").asInt(),
+                        RateLimit.Unit.valueOf(text(l, "unit")),
+                        RateLimit.Scope.valueOf(text(l, "scope")),
+                        l.path("perClientIp").asBoolean(false),
+                        Optional.ofNullable(l.get("perHeader")).map(JsonNode::asText),
+                        Optional.ofNullable(l.get("failureMode"))
+                            .map(m -> RateLimit.FailureMode.valueOf(m.asText()))));
+    return new RouteSpec(
+        list(node.path("hosts"), JsonNode::asText),
+        match,
         Optional.ofNullable(node.get("prefixRewrite")).map(JsonNode::asText),
-        Optional.ofNullable(node.get("timeoutMillis")).map(t -> Duration.ofMillis(t.asLong())), auth,
-        node.path("public").asBoolean(false), rateLimit);
+        Optional.ofNullable(node.get("timeoutMillis")).map(t -> Duration.ofMillis(t.asLong())),
+        auth,
+        node.path("public").asBoolean(false),
+        rateLimit);
   }
 
   private static AuthRequirement decodeAuth(JsonNode node) {
-    return new AuthRequirement(text(node, "provider"), list(node.path("requiredScopes"), JsonNode::asText),
-        list(node.path("requiredClaims"), c -> new AuthRequirement.ClaimRequirement(text(c, "name"),
-            list(c.path("values"), JsonNode::asText))),
-        list(node.path("forwardClaims"), c -> new AuthRequirement.ClaimToHeader(text(c, "claim"),
-            text(c, "header"))));
+    return new AuthRequirement(
+        text(node, "provider"),
+        list(node.path("requiredScopes"), JsonNode::asText),
+        list(
+            node.path("requiredClaims"),
+            c ->
+                new AuthRequirement.ClaimRequirement(
+                    text(c, "name"), list(c.path("values"), JsonNode::asText))),
+        list(
+            node.path("forwardClaims"),
+            c -> new AuthRequirement.ClaimToHeader(text(c, "claim"), text(c, "header"))));
   }
 
   private static <T> List<T> list(JsonNode array, Function<JsonNode, T> element) {

@@ -19,39 +19,55 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * A service's live instances as a ClusterLoadAssignment, grouped by zone. Locality weights are not set, so Envoy
- * balances across all zones by endpoint weight; the zone is carried for operators and for zone-aware routing later.
+ * A service's live instances as a ClusterLoadAssignment, grouped by zone. Locality weights are not
+ * set, so Envoy balances across all zones by endpoint weight; the zone is carried for operators and
+ * for zone-aware routing later.
  */
 final class EndpointTranslator {
 
-  /** Metadata namespace under which each endpoint names its instance, visible in Envoy's config dump. */
+  /**
+   * Metadata namespace under which each endpoint names its instance, visible in Envoy's config
+   * dump.
+   */
   static final String METADATA_NAMESPACE = "signalbox";
 
   ClusterLoadAssignment loadAssignment(ServiceState service) {
-    Map<String, List<Instance>> byZone = service.instances().stream()
-        .collect(Collectors.groupingBy(Instance::zone, TreeMap::new, Collectors.toList()));
-    ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder()
-        .setClusterName(XdsNames.serviceCluster(service.name()));
-    byZone.forEach((zone, instances) -> {
-      LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
-      if (!zone.isEmpty()) {
-        locality.setLocality(Locality.newBuilder().setZone(zone));
-      }
-      instances.forEach(instance -> locality.addLbEndpoints(lbEndpoint(instance)));
-      assignment.addEndpoints(locality);
-    });
+    Map<String, List<Instance>> byZone =
+        service.instances().stream()
+            .collect(Collectors.groupingBy(Instance::zone, TreeMap::new, Collectors.toList()));
+    ClusterLoadAssignment.Builder assignment =
+        ClusterLoadAssignment.newBuilder().setClusterName(XdsNames.serviceCluster(service.name()));
+    byZone.forEach(
+        (zone, instances) -> {
+          LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+          if (!zone.isEmpty()) {
+            locality.setLocality(Locality.newBuilder().setZone(zone));
+          }
+          instances.forEach(instance -> locality.addLbEndpoints(lbEndpoint(instance)));
+          assignment.addEndpoints(locality);
+        });
     return assignment.build();
   }
 
   private static LbEndpoint lbEndpoint(Instance instance) {
     return LbEndpoint.newBuilder()
-        .setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-            .setAddress(instance.address())
-            .setPortValue(instance.port()))))
+        .setEndpoint(
+            Endpoint.newBuilder()
+                .setAddress(
+                    Address.newBuilder()
+                        .setSocketAddress(
+                            SocketAddress.newBuilder()
+                                .setAddress(instance.address())
+                                .setPortValue(instance.port()))))
         .setLoadBalancingWeight(UInt32Value.of(instance.weight()))
-        .setMetadata(Metadata.newBuilder().putFilterMetadata(METADATA_NAMESPACE, Struct.newBuilder()
-            .putFields("instance", Value.newBuilder().setStringValue(instance.id()).build())
-            .build()))
+        .setMetadata(
+            Metadata.newBuilder()
+                .putFilterMetadata(
+                    METADATA_NAMESPACE,
+                    Struct.newBuilder()
+                        .putFields(
+                            "instance", Value.newBuilder().setStringValue(instance.id()).build())
+                        .build()))
         .build();
   }
 }

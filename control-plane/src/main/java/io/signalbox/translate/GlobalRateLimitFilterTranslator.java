@@ -27,37 +27,52 @@ import io.signalbox.ratelimit.DescriptorLimit;
 import java.util.List;
 
 /**
- * Rate limits shared by the whole fleet (envoy.filters.http.ratelimit), decided by a rate-limit service: Signalbox's
- * own (reached through the bootstrap's control-plane cluster), or an external one from the settings.
+ * Rate limits shared by the whole fleet (envoy.filters.http.ratelimit), decided by a rate-limit
+ * service: Signalbox's own (reached through the bootstrap's control-plane cluster), or an external
+ * one from the settings.
  *
- * <p>Envoy chooses fail-open or fail-closed per filter, not per route, so the chain has two rate-limit filters on
- * different stages, and a route's descriptor goes to the stage of its failure mode. A route's descriptor names the
- * route and carries the limit itself (see {@link DescriptorLimit}), then the client address or header value when the
- * limit counts per value: the service needs no configuration and can never disagree with the route. Requests
- * without the header share one count. When the service cannot answer in time, a fail-closed route answers 500
- * (Envoy's status_on_error default).
+ * <p>Envoy chooses fail-open or fail-closed per filter, not per route, so the chain has two
+ * rate-limit filters on different stages, and a route's descriptor goes to the stage of its failure
+ * mode. A route's descriptor names the route and carries the limit itself (see {@link
+ * DescriptorLimit}), then the client address or header value when the limit counts per value: the
+ * service needs no configuration and can never disagree with the route. Requests without the header
+ * share one count. When the service cannot answer in time, a fail-closed route answers 500 (Envoy's
+ * status_on_error default).
  */
 final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
 
   @Override
   public List<HttpFilter> httpFilters(GatewaySettings settings) {
     return List.of(
-        filter(XdsNames.RATE_LIMIT_FILTER, XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE,
-            XdsNames.RATE_LIMIT_FAIL_OPEN_STAT_PREFIX, false, settings),
-        filter(XdsNames.RATE_LIMIT_FAIL_CLOSED_FILTER, XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE,
-            XdsNames.RATE_LIMIT_FAIL_CLOSED_STAT_PREFIX, true, settings));
+        filter(
+            XdsNames.RATE_LIMIT_FILTER,
+            XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE,
+            XdsNames.RATE_LIMIT_FAIL_OPEN_STAT_PREFIX,
+            false,
+            settings),
+        filter(
+            XdsNames.RATE_LIMIT_FAIL_CLOSED_FILTER,
+            XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE,
+            XdsNames.RATE_LIMIT_FAIL_CLOSED_STAT_PREFIX,
+            true,
+            settings));
   }
 
   @Override
   public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
-    route.rateLimit()
+    route
+        .rateLimit()
         .filter(limit -> limit.scope() == RateLimit.Scope.GLOBAL)
-        .ifPresent(limit -> envoyRoute.getRouteBuilder().addRateLimits(routeLimit(route, limit, settings)));
+        .ifPresent(
+            limit ->
+                envoyRoute.getRouteBuilder().addRateLimits(routeLimit(route, limit, settings)));
   }
 
   @Override
   public List<Cluster> clusters(GatewaySettings settings) {
-    return settings.rateLimitService().address()
+    return settings
+        .rateLimitService()
+        .address()
         .map(address -> List.of(externalServiceCluster(address, settings)))
         .orElse(List.of());
   }
@@ -65,60 +80,90 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
   private static io.envoyproxy.envoy.config.route.v3.RateLimit routeLimit(
       PolicyRoute route, RateLimit limit, GatewaySettings settings) {
     RateLimit.FailureMode failureMode = settings.defaults().failureModeOf(limit);
-    var descriptor = io.envoyproxy.envoy.config.route.v3.RateLimit.newBuilder()
-        .setStage(UInt32Value.of(failureMode == RateLimit.FailureMode.ALLOW
-            ? XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE : XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE))
-        .addActions(genericKey(XdsNames.RATE_LIMIT_ROUTE_KEY, route.name()))
-        .addActions(genericKey(XdsNames.RATE_LIMIT_LIMIT_KEY, DescriptorLimit.of(limit).encode()));
-    RateLimitPartition.of(limit, true).ifPresent(partition -> descriptor.addActions(partition.action()));
+    var descriptor =
+        io.envoyproxy.envoy.config.route.v3.RateLimit.newBuilder()
+            .setStage(
+                UInt32Value.of(
+                    failureMode == RateLimit.FailureMode.ALLOW
+                        ? XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE
+                        : XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE))
+            .addActions(genericKey(XdsNames.RATE_LIMIT_ROUTE_KEY, route.name()))
+            .addActions(
+                genericKey(XdsNames.RATE_LIMIT_LIMIT_KEY, DescriptorLimit.of(limit).encode()));
+    RateLimitPartition.of(limit, true)
+        .ifPresent(partition -> descriptor.addActions(partition.action()));
     return descriptor.build();
   }
 
   private static Action genericKey(String key, String value) {
     return Action.newBuilder()
-        .setGenericKey(Action.GenericKey.newBuilder().setDescriptorKey(key).setDescriptorValue(value))
+        .setGenericKey(
+            Action.GenericKey.newBuilder().setDescriptorKey(key).setDescriptorValue(value))
         .build();
   }
 
-  private static HttpFilter filter(String name, int stage, String statPrefix, boolean failClosed,
-                                   GatewaySettings settings) {
+  private static HttpFilter filter(
+      String name, int stage, String statPrefix, boolean failClosed, GatewaySettings settings) {
     RateLimitServiceSpec service = settings.rateLimitService();
-    String cluster = service.address().isPresent() ? XdsNames.rateLimitCluster() : XdsNames.CONTROL_PLANE_CLUSTER;
-    var config = io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.newBuilder()
-        .setDomain(XdsNames.RATE_LIMIT_DOMAIN)
-        .setStage(stage)
-        .setStatPrefix(statPrefix)
-        .setTimeout(Durations.fromNanos(service.timeout().toNanos()))
-        .setFailureModeDeny(failClosed)
-        .setRateLimitService(RateLimitServiceConfig.newBuilder()
-            .setGrpcService(GrpcService.newBuilder()
-                .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster)))
-            .setTransportApiVersion(ApiVersion.V3))
-        .setEnableXRatelimitHeaders(XRateLimitHeadersRFCVersion.DRAFT_VERSION_03)
-        .build();
+    String cluster =
+        service.address().isPresent()
+            ? XdsNames.rateLimitCluster()
+            : XdsNames.CONTROL_PLANE_CLUSTER;
+    var config =
+        io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.newBuilder()
+            .setDomain(XdsNames.RATE_LIMIT_DOMAIN)
+            .setStage(stage)
+            .setStatPrefix(statPrefix)
+            .setTimeout(Durations.fromNanos(service.timeout().toNanos()))
+            .setFailureModeDeny(failClosed)
+            .setRateLimitService(
+                RateLimitServiceConfig.newBuilder()
+                    .setGrpcService(
+                        GrpcService.newBuilder()
+                            .setEnvoyGrpc(
+                                GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster)))
+                    .setTransportApiVersion(ApiVersion.V3))
+            .setEnableXRatelimitHeaders(XRateLimitHeadersRFCVersion.DRAFT_VERSION_03)
+            .build();
     return HttpFilter.newBuilder().setName(name).setTypedConfig(Any.pack(config)).build();
   }
 
-  /** An HTTP/2 cluster (the service speaks gRPC) to the external service; DNS only when it is not an IP literal. */
-  private static Cluster externalServiceCluster(RateLimitServiceSpec.HostAndPort address, GatewaySettings settings) {
-    HttpProtocolOptions http2 = HttpProtocolOptions.newBuilder()
-        .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-            .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-        .build();
+  /**
+   * An HTTP/2 cluster (the service speaks gRPC) to the external service; DNS only when it is not an
+   * IP literal.
+   */
+  private static Cluster externalServiceCluster(
+      RateLimitServiceSpec.HostAndPort address, GatewaySettings settings) {
+    HttpProtocolOptions http2 =
+        HttpProtocolOptions.newBuilder()
+            .setExplicitHttpConfig(
+                HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+            .build();
     return Cluster.newBuilder()
         .setName(XdsNames.rateLimitCluster())
-        .setType(InetAddresses.isInetAddress(address.host())
-            ? Cluster.DiscoveryType.STATIC : Cluster.DiscoveryType.STRICT_DNS)
-        .setConnectTimeout(Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
+        .setType(
+            InetAddresses.isInetAddress(address.host())
+                ? Cluster.DiscoveryType.STATIC
+                : Cluster.DiscoveryType.STRICT_DNS)
+        .setConnectTimeout(
+            Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
         .putTypedExtensionProtocolOptions(XdsNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2))
-        .setLoadAssignment(ClusterLoadAssignment.newBuilder()
-            .setClusterName(XdsNames.rateLimitCluster())
-            .addEndpoints(LocalityLbEndpoints.newBuilder()
-                .addLbEndpoints(LbEndpoint.newBuilder()
-                    .setEndpoint(Endpoint.newBuilder()
-                        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-                            .setAddress(address.host())
-                            .setPortValue(address.port())))))))
+        .setLoadAssignment(
+            ClusterLoadAssignment.newBuilder()
+                .setClusterName(XdsNames.rateLimitCluster())
+                .addEndpoints(
+                    LocalityLbEndpoints.newBuilder()
+                        .addLbEndpoints(
+                            LbEndpoint.newBuilder()
+                                .setEndpoint(
+                                    Endpoint.newBuilder()
+                                        .setAddress(
+                                            Address.newBuilder()
+                                                .setSocketAddress(
+                                                    SocketAddress.newBuilder()
+                                                        .setAddress(address.host())
+                                                        .setPortValue(address.port())))))))
         .build();
   }
 }

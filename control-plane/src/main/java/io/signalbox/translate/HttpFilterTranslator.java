@@ -7,21 +7,25 @@ import io.signalbox.config.GatewaySettings;
 import java.util.List;
 
 /**
- * One HTTP filter feature (JWT authentication, claim authorization, rate limiting, ...): adding a feature is adding
- * an implementation and listing it in {@link GatewayTranslator}.
+ * One HTTP filter feature (JWT authentication, claim authorization, rate limiting, ...): adding a
+ * feature is adding an implementation and listing it in {@link GatewayTranslator}.
  *
- * <p>Filters and clusters depend on the gateway settings only, never on registrations: a registration then never
- * changes a listener, and Envoy never drains connections because a service came or went. Registrations reach a
- * filter through per-route configuration.
+ * <p>Filters and clusters depend on the gateway settings only, never on registrations: a
+ * registration then never changes a listener, and Envoy never drains connections because a service
+ * came or went. Registrations reach a filter through per-route configuration.
  */
 interface HttpFilterTranslator {
 
-  /** The filters this feature adds to every HTTP connection manager, in chain order; empty when none is needed. */
+  /**
+   * The filters this feature adds to every HTTP connection manager, in chain order; empty when none
+   * is needed.
+   */
   List<HttpFilter> httpFilters(GatewaySettings settings);
 
   /**
-   * Adds this feature's per-route configuration to a route that forwards to {@code route}'s service. A feature
-   * that makes the route answer by itself (a direct response) ends the patching: later features are not asked.
+   * Adds this feature's per-route configuration to a route that forwards to {@code route}'s
+   * service. A feature that makes the route answer by itself (a direct response) ends the patching:
+   * later features are not asked.
    */
   void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings);
 

@@ -37,16 +37,17 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * JWT authentication (envoy.filters.http.jwt_authn): one Envoy provider per provider of the settings, and a
- * requirement per route.
+ * JWT authentication (envoy.filters.http.jwt_authn): one Envoy provider per provider of the
+ * settings, and a requirement per route.
  *
- * <p>The filter names no rules of its own, so a route without per-route configuration is public; a protected
- * route names its provider's requirement. The listener thus depends on the settings only, and a registration
- * reaches the filter through its routes.
+ * <p>The filter names no rules of its own, so a route without per-route configuration is public; a
+ * protected route names its provider's requirement. The listener thus depends on the settings only,
+ * and a registration reaches the filter through its routes.
  *
- * <p>A verified token's payload is kept in dynamic metadata ({@link XdsNames#JWT_PAYLOAD_METADATA_KEY}), with the
- * space-delimited {@code scope} claim split into a list: claim authorization matches on it, and forwarded claims
- * are copied from it into request headers by the route, which first removes any such header the client sent.
+ * <p>A verified token's payload is kept in dynamic metadata ({@link
+ * XdsNames#JWT_PAYLOAD_METADATA_KEY}), with the space-delimited {@code scope} claim split into a
+ * list: claim authorization matches on it, and forwarded claims are copied from it into request
+ * headers by the route, which first removes any such header the client sent.
  */
 final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
 
@@ -62,44 +63,69 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
     }
     JwtAuthentication.Builder authentication = JwtAuthentication.newBuilder();
     // jwtProviders is sorted by name, so both maps are filled in a stable order.
-    settings.jwtProviders().forEach((name, provider) -> {
-      authentication.putProviders(name, provider(provider));
-      authentication.putRequirementMap(name, JwtRequirement.newBuilder().setProviderName(name).build());
-    });
-    return List.of(HttpFilter.newBuilder()
-        .setName(XdsNames.JWT_AUTHN_FILTER)
-        .setTypedConfig(Any.pack(authentication.build()))
-        .build());
+    settings
+        .jwtProviders()
+        .forEach(
+            (name, provider) -> {
+              authentication.putProviders(name, provider(provider));
+              authentication.putRequirementMap(
+                  name, JwtRequirement.newBuilder().setProviderName(name).build());
+            });
+    return List.of(
+        HttpFilter.newBuilder()
+            .setName(XdsNames.JWT_AUTHN_FILTER)
+            .setTypedConfig(Any.pack(authentication.build()))
+            .build());
   }
 
   @Override
   public void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings) {
-    // Removed before anything is added (Envoy applies removals first): what reaches the backend under a claim
-    // header is the token's claim or nothing, never what the client sent, on every route of the service.
+    // Removed before anything is added (Envoy applies removals first): what reaches the backend
+    // under a claim
+    // header is the token's claim or nothing, never what the client sent, on every route of the
+    // service.
     route.claimHeaders().forEach(envoyRoute::addRequestHeadersToRemove);
     if (route.auth().isEmpty()) {
       return;
     }
     AuthRequirement auth = route.auth().get();
     if (settings.jwtProvider(auth.provider()).isEmpty()) {
-      // The operator removed a provider that a registration still names. Serving the route unauthenticated is
-      // never an option, and a requirement naming an unknown provider would only be caught per request.
-      envoyRoute.clearRoute().setDirectResponse(DirectResponseAction.newBuilder()
-          .setStatus(503)
-          .setBody(DataSource.newBuilder().setInlineString(
-              "JWT provider '" + auth.provider() + "' is not configured on this gateway\n")));
+      // The operator removed a provider that a registration still names. Serving the route
+      // unauthenticated is
+      // never an option, and a requirement naming an unknown provider would only be caught per
+      // request.
+      envoyRoute
+          .clearRoute()
+          .setDirectResponse(
+              DirectResponseAction.newBuilder()
+                  .setStatus(503)
+                  .setBody(
+                      DataSource.newBuilder()
+                          .setInlineString(
+                              "JWT provider '"
+                                  + auth.provider()
+                                  + "' is not configured on this gateway\n")));
       return;
     }
-    envoyRoute.putTypedPerFilterConfig(XdsNames.JWT_AUTHN_FILTER,
+    envoyRoute.putTypedPerFilterConfig(
+        XdsNames.JWT_AUTHN_FILTER,
         Any.pack(PerRouteConfig.newBuilder().setRequirementName(auth.provider()).build()));
     for (AuthRequirement.ClaimToHeader forward : auth.forwardClaims()) {
       // A claim the token lacks adds no header (the client's copy is already removed above).
-      envoyRoute.addRequestHeadersToAdd(HeaderValueOption.newBuilder()
-          .setHeader(HeaderValue.newBuilder()
-              .setKey(forward.header())
-              .setValue("%DYNAMIC_METADATA(" + XdsNames.JWT_AUTHN_FILTER + ":" + XdsNames.JWT_PAYLOAD_METADATA_KEY
-                  + ":" + String.join(":", forward.path()) + ")%"))
-          .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+      envoyRoute.addRequestHeadersToAdd(
+          HeaderValueOption.newBuilder()
+              .setHeader(
+                  HeaderValue.newBuilder()
+                      .setKey(forward.header())
+                      .setValue(
+                          "%DYNAMIC_METADATA("
+                              + XdsNames.JWT_AUTHN_FILTER
+                              + ":"
+                              + XdsNames.JWT_PAYLOAD_METADATA_KEY
+                              + ":"
+                              + String.join(":", forward.path())
+                              + ")%"))
+              .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
     }
   }
 
@@ -107,39 +133,51 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
   public List<Cluster> clusters(GatewaySettings settings) {
     return settings.jwtProviders().values().stream()
         .filter(provider -> provider.jwks() instanceof JwtProviderSpec.RemoteJwks)
-        .map(provider -> jwksCluster(provider.name(), (JwtProviderSpec.RemoteJwks) provider.jwks(), settings))
+        .map(
+            provider ->
+                jwksCluster(
+                    provider.name(), (JwtProviderSpec.RemoteJwks) provider.jwks(), settings))
         .toList();
   }
 
   private static JwtProvider provider(JwtProviderSpec spec) {
-    JwtProvider.Builder provider = JwtProvider.newBuilder()
-        .setIssuer(spec.issuer())
-        // Empty only for a provider that said anyAudience: true.
-        .addAllAudiences(spec.audiences())
-        .setRequireExpiration(spec.requireExpiration())
-        // Only the Authorization header: Envoy would also look in an access_token query parameter by default,
-        // and a token in a URL ends up in access logs and browser histories.
-        .addFromHeaders(JwtHeader.newBuilder().setName(AUTHORIZATION_HEADER).setValuePrefix(BEARER_PREFIX))
-        .setForward(spec.forwardToken())
-        // No jwt_cache_config, deliberately: Envoy's verified-token cache outlives a JWKS rotation, so a token
-        // signed by a retired key would stay accepted until it expires (JwtEndToEndTest's rotation case fails with
-        // it). Its speed-up is measured in bench/README.md.
-        .setPayloadInMetadata(XdsNames.JWT_PAYLOAD_METADATA_KEY)
-        .setNormalizePayloadInMetadata(JwtProvider.NormalizePayload.newBuilder()
-            .addSpaceDelimitedClaims(XdsNames.JWT_SCOPE_CLAIM));
+    JwtProvider.Builder provider =
+        JwtProvider.newBuilder()
+            .setIssuer(spec.issuer())
+            // Empty only for a provider that said anyAudience: true.
+            .addAllAudiences(spec.audiences())
+            .setRequireExpiration(spec.requireExpiration())
+            // Only the Authorization header: Envoy would also look in an access_token query
+            // parameter by default,
+            // and a token in a URL ends up in access logs and browser histories.
+            .addFromHeaders(
+                JwtHeader.newBuilder().setName(AUTHORIZATION_HEADER).setValuePrefix(BEARER_PREFIX))
+            .setForward(spec.forwardToken())
+            // No jwt_cache_config, deliberately: Envoy's verified-token cache outlives a JWKS
+            // rotation, so a token
+            // signed by a retired key would stay accepted until it expires (JwtEndToEndTest's
+            // rotation case fails with
+            // it). Its speed-up is measured in bench/README.md.
+            .setPayloadInMetadata(XdsNames.JWT_PAYLOAD_METADATA_KEY)
+            .setNormalizePayloadInMetadata(
+                JwtProvider.NormalizePayload.newBuilder()
+                    .addSpaceDelimitedClaims(XdsNames.JWT_SCOPE_CLAIM));
     JwtProviderSpec.Jwks jwks = spec.jwks();
     if (jwks instanceof JwtProviderSpec.InlineJwks inline) {
       provider.setLocalJwks(inlineString(inline.json()));
     } else if (jwks instanceof JwtProviderSpec.FileJwks file) {
-      // The settings watcher re-reads the file; its content is inlined so Envoy never reads the control plane's disk.
+      // The settings watcher re-reads the file; its content is inlined so Envoy never reads the
+      // control plane's disk.
       provider.setLocalJwks(inlineString(file.json()));
     } else if (jwks instanceof JwtProviderSpec.RemoteJwks remote) {
-      provider.setRemoteJwks(RemoteJwks.newBuilder()
-          .setHttpUri(HttpUri.newBuilder()
-              .setUri(remote.uri().toString())
-              .setCluster(XdsNames.jwksCluster(spec.name()))
-              .setTimeout(duration(remote.timeout())))
-          .setCacheDuration(duration(remote.cacheDuration())));
+      provider.setRemoteJwks(
+          RemoteJwks.newBuilder()
+              .setHttpUri(
+                  HttpUri.newBuilder()
+                      .setUri(remote.uri().toString())
+                      .setCluster(XdsNames.jwksCluster(spec.name()))
+                      .setTimeout(duration(remote.timeout())))
+              .setCacheDuration(duration(remote.cacheDuration())));
     } else {
       throw new IllegalStateException("unknown JWKS source " + jwks.getClass().getName());
     }
@@ -147,46 +185,66 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
   }
 
   /**
-   * The cluster Envoy fetches a remote JWKS through: the URI's host resolved by DNS, with TLS for https. The
-   * server's certificate is verified against the host's CA bundle and must name the URI's host.
+   * The cluster Envoy fetches a remote JWKS through: the URI's host resolved by DNS, with TLS for
+   * https. The server's certificate is verified against the host's CA bundle and must name the
+   * URI's host.
    */
-  private static Cluster jwksCluster(String providerName, JwtProviderSpec.RemoteJwks jwks, GatewaySettings settings) {
+  private static Cluster jwksCluster(
+      String providerName, JwtProviderSpec.RemoteJwks jwks, GatewaySettings settings) {
     URI uri = jwks.uri();
     boolean https = "https".equals(uri.getScheme());
     String host = bareHost(uri.getHost());
     int port = uri.getPort() > 0 ? uri.getPort() : https ? DEFAULT_HTTPS_PORT : DEFAULT_HTTP_PORT;
     String clusterName = XdsNames.jwksCluster(providerName);
-    Cluster.Builder cluster = Cluster.newBuilder()
-        .setName(clusterName)
-        .setType(Cluster.DiscoveryType.STRICT_DNS)
-        // Many hosts publish AAAA records their network cannot reach; IPv4 first, IPv6 when there is nothing else.
-        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
-        .setConnectTimeout(duration(settings.limits().upstreamConnectTimeout()))
-        .setLoadAssignment(ClusterLoadAssignment.newBuilder()
-            .setClusterName(clusterName)
-            .addEndpoints(LocalityLbEndpoints.newBuilder()
-                .addLbEndpoints(LbEndpoint.newBuilder()
-                    .setEndpoint(Endpoint.newBuilder()
-                        .setAddress(Address.newBuilder()
-                            .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)))))));
+    Cluster.Builder cluster =
+        Cluster.newBuilder()
+            .setName(clusterName)
+            .setType(Cluster.DiscoveryType.STRICT_DNS)
+            // Many hosts publish AAAA records their network cannot reach; IPv4 first, IPv6 when
+            // there is nothing else.
+            .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
+            .setConnectTimeout(duration(settings.limits().upstreamConnectTimeout()))
+            .setLoadAssignment(
+                ClusterLoadAssignment.newBuilder()
+                    .setClusterName(clusterName)
+                    .addEndpoints(
+                        LocalityLbEndpoints.newBuilder()
+                            .addLbEndpoints(
+                                LbEndpoint.newBuilder()
+                                    .setEndpoint(
+                                        Endpoint.newBuilder()
+                                            .setAddress(
+                                                Address.newBuilder()
+                                                    .setSocketAddress(
+                                                        SocketAddress.newBuilder()
+                                                            .setAddress(host)
+                                                            .setPortValue(port)))))));
     if (https) {
-      cluster.setTransportSocket(TransportSocket.newBuilder()
-          .setName(XdsNames.TLS_TRANSPORT_SOCKET)
-          .setTypedConfig(Any.pack(upstreamTls(host))));
+      cluster.setTransportSocket(
+          TransportSocket.newBuilder()
+              .setName(XdsNames.TLS_TRANSPORT_SOCKET)
+              .setTypedConfig(Any.pack(upstreamTls(host))));
     }
     return cluster.build();
   }
 
   private static UpstreamTlsContext upstreamTls(String host) {
     boolean ipLiteral = InetAddresses.isInetAddress(host);
-    UpstreamTlsContext.Builder tls = UpstreamTlsContext.newBuilder()
-        .setCommonTlsContext(CommonTlsContext.newBuilder()
-            .setValidationContext(CertificateValidationContext.newBuilder()
-                .setTrustedCa(DataSource.newBuilder().setFilename(XdsNames.SYSTEM_CA_BUNDLE))
-                .addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-                    .setSanType(ipLiteral ? SubjectAltNameMatcher.SanType.IP_ADDRESS
-                        : SubjectAltNameMatcher.SanType.DNS)
-                    .setMatcher(StringMatcher.newBuilder().setExact(host)))));
+    UpstreamTlsContext.Builder tls =
+        UpstreamTlsContext.newBuilder()
+            .setCommonTlsContext(
+                CommonTlsContext.newBuilder()
+                    .setValidationContext(
+                        CertificateValidationContext.newBuilder()
+                            .setTrustedCa(
+                                DataSource.newBuilder().setFilename(XdsNames.SYSTEM_CA_BUNDLE))
+                            .addMatchTypedSubjectAltNames(
+                                SubjectAltNameMatcher.newBuilder()
+                                    .setSanType(
+                                        ipLiteral
+                                            ? SubjectAltNameMatcher.SanType.IP_ADDRESS
+                                            : SubjectAltNameMatcher.SanType.DNS)
+                                    .setMatcher(StringMatcher.newBuilder().setExact(host)))));
     if (!ipLiteral) {
       // SNI carries host names only (RFC 6066).
       tls.setSni(host);

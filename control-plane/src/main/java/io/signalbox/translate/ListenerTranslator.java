@@ -30,14 +30,14 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The gateway's listeners, one per listener of the settings: an HTTP connection manager whose routes come over RDS
- * and whose filter chain is the policy filters followed by the router.
+ * The gateway's listeners, one per listener of the settings: an HTTP connection manager whose
+ * routes come over RDS and whose filter chain is the policy filters followed by the router.
  *
- * <p>An HTTPS listener terminates TLS in front of that same connection manager. It has one filter chain per
- * certificate, chosen by the SNI name the client sends, and a default chain with the first certificate for clients
- * that send none or an unknown one. The chains name their certificate as an SDS secret instead of carrying it, so
- * a rotated certificate leaves the listener unchanged: Envoy drains (and after its drain time closes) every
- * connection of a filter chain that changes.
+ * <p>An HTTPS listener terminates TLS in front of that same connection manager. It has one filter
+ * chain per certificate, chosen by the SNI name the client sends, and a default chain with the
+ * first certificate for clients that send none or an unknown one. The chains name their certificate
+ * as an SDS secret instead of carrying it, so a rotated certificate leaves the listener unchanged:
+ * Envoy drains (and after its drain time closes) every connection of a filter chain that changes.
  */
 final class ListenerTranslator {
 
@@ -50,46 +50,61 @@ final class ListenerTranslator {
   List<Listener> listeners(GatewaySettings settings) {
     List<HttpFilter> httpFilters = new ArrayList<>();
     filters.forEach(filter -> httpFilters.addAll(filter.httpFilters(settings)));
-    httpFilters.add(HttpFilter.newBuilder()
-        .setName(XdsNames.ROUTER_FILTER)
-        .setTypedConfig(Any.pack(Router.getDefaultInstance()))
-        .build());
-    return settings.listeners().stream().map(listener -> switch (listener.protocol()) {
-      case HTTP -> plaintextListener(listener, httpFilters, settings);
-      case HTTPS -> tlsListener(listener, httpFilters, settings);
-    }).toList();
+    httpFilters.add(
+        HttpFilter.newBuilder()
+            .setName(XdsNames.ROUTER_FILTER)
+            .setTypedConfig(Any.pack(Router.getDefaultInstance()))
+            .build());
+    return settings.listeners().stream()
+        .map(
+            listener ->
+                switch (listener.protocol()) {
+                  case HTTP -> plaintextListener(listener, httpFilters, settings);
+                  case HTTPS -> tlsListener(listener, httpFilters, settings);
+                })
+        .toList();
   }
 
-  private Listener plaintextListener(ListenerSpec listener, List<HttpFilter> httpFilters, GatewaySettings settings) {
-    String routes = listener.redirectToHttps()
-        ? XdsNames.redirectRouteConfiguration(listener.name()) : XdsNames.GATEWAY_ROUTES;
+  private Listener plaintextListener(
+      ListenerSpec listener, List<HttpFilter> httpFilters, GatewaySettings settings) {
+    String routes =
+        listener.redirectToHttps()
+            ? XdsNames.redirectRouteConfiguration(listener.name())
+            : XdsNames.GATEWAY_ROUTES;
     return Listener.newBuilder()
         .setName(listener.name())
         .setAddress(address(listener))
-        .addFilterChains(FilterChain.newBuilder()
-            .addFilters(connectionManagerFilter(listener, routes, httpFilters, settings)))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .addFilters(connectionManagerFilter(listener, routes, httpFilters, settings)))
         .build();
   }
 
-  private Listener tlsListener(ListenerSpec listener, List<HttpFilter> httpFilters, GatewaySettings settings) {
+  private Listener tlsListener(
+      ListenerSpec listener, List<HttpFilter> httpFilters, GatewaySettings settings) {
     List<CertificateSpec> certificates = settings.certificates();
     if (certificates.isEmpty()) {
-      throw new IllegalStateException("https listener " + listener.name() + " has no certificate to serve");
+      throw new IllegalStateException(
+          "https listener " + listener.name() + " has no certificate to serve");
     }
-    Filter connectionManager = connectionManagerFilter(listener, XdsNames.GATEWAY_ROUTES, httpFilters, settings);
+    Filter connectionManager =
+        connectionManagerFilter(listener, XdsNames.GATEWAY_ROUTES, httpFilters, settings);
     List<FilterChain> sniChains = new ArrayList<>();
-    // Envoy rejects a listener whose chains match the same name twice. The settings loader should not let a host
-    // appear in two certificates; settings built in code are not checked, so the first certificate keeps the host.
+    // Envoy rejects a listener whose chains match the same name twice. The settings loader should
+    // not let a host
+    // appear in two certificates; settings built in code are not checked, so the first certificate
+    // keeps the host.
     Set<String> claimedHosts = new HashSet<>();
     for (CertificateSpec certificate : certificates) {
       List<String> hosts = certificate.hosts().stream().filter(claimedHosts::add).sorted().toList();
       if (!hosts.isEmpty()) {
-        sniChains.add(FilterChain.newBuilder()
-            .setName(XdsNames.certificateFilterChain(certificate.name()))
-            .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(hosts))
-            .setTransportSocket(tlsTransportSocket(listener, certificate))
-            .addFilters(connectionManager)
-            .build());
+        sniChains.add(
+            FilterChain.newBuilder()
+                .setName(XdsNames.certificateFilterChain(certificate.name()))
+                .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(hosts))
+                .setTransportSocket(tlsTransportSocket(listener, certificate))
+                .addFilters(connectionManager)
+                .build());
       }
     }
     sniChains.sort(Comparator.comparing(FilterChain::getName));
@@ -97,31 +112,40 @@ final class ListenerTranslator {
     return Listener.newBuilder()
         .setName(listener.name())
         .setAddress(address(listener))
-        // Reads the SNI name from the ClientHello, which is what the chains' server_names match against.
-        .addListenerFilters(ListenerFilter.newBuilder()
-            .setName(XdsNames.TLS_INSPECTOR)
-            .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
+        // Reads the SNI name from the ClientHello, which is what the chains' server_names match
+        // against.
+        .addListenerFilters(
+            ListenerFilter.newBuilder()
+                .setName(XdsNames.TLS_INSPECTOR)
+                .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
         .addAllFilterChains(sniChains)
-        .setDefaultFilterChain(FilterChain.newBuilder()
-            .setName(XdsNames.defaultFilterChain(fallback.name()))
-            .setTransportSocket(tlsTransportSocket(listener, fallback))
-            .addFilters(connectionManager))
+        .setDefaultFilterChain(
+            FilterChain.newBuilder()
+                .setName(XdsNames.defaultFilterChain(fallback.name()))
+                .setTransportSocket(tlsTransportSocket(listener, fallback))
+                .addFilters(connectionManager))
         .build();
   }
 
-  private static TransportSocket tlsTransportSocket(ListenerSpec listener, CertificateSpec certificate) {
-    DownstreamTlsContext context = DownstreamTlsContext.newBuilder()
-        .setCommonTlsContext(CommonTlsContext.newBuilder()
-            .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder()
-                .setName(XdsNames.certificateSecret(certificate.name()))
-                .setSdsConfig(XdsNames.adsConfigSource()))
-            .setTlsParams(TlsParameters.newBuilder()
-                .setTlsMinimumProtocolVersion(tlsProtocol(listener.minTlsVersion()))
-                .setTlsMaximumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3))
-            // The connection manager's AUTO codec speaks whichever protocol ALPN settled on.
-            .addAlpnProtocols("h2")
-            .addAlpnProtocols("http/1.1"))
-        .build();
+  private static TransportSocket tlsTransportSocket(
+      ListenerSpec listener, CertificateSpec certificate) {
+    DownstreamTlsContext context =
+        DownstreamTlsContext.newBuilder()
+            .setCommonTlsContext(
+                CommonTlsContext.newBuilder()
+                    .addTlsCertificateSdsSecretConfigs(
+                        SdsSecretConfig.newBuilder()
+                            .setName(XdsNames.certificateSecret(certificate.name()))
+                            .setSdsConfig(XdsNames.adsConfigSource()))
+                    .setTlsParams(
+                        TlsParameters.newBuilder()
+                            .setTlsMinimumProtocolVersion(tlsProtocol(listener.minTlsVersion()))
+                            .setTlsMaximumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3))
+                    // The connection manager's AUTO codec speaks whichever protocol ALPN settled
+                    // on.
+                    .addAlpnProtocols("h2")
+                    .addAlpnProtocols("http/1.1"))
+            .build();
     return TransportSocket.newBuilder()
         .setName(XdsNames.TLS_TRANSPORT_SOCKET)
         .setTypedConfig(Any.pack(context))
@@ -136,35 +160,49 @@ final class ListenerTranslator {
   }
 
   static Address address(ListenerSpec listener) {
-    return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-        .setAddress(listener.address())
-        .setPortValue(listener.port())).build();
+    return Address.newBuilder()
+        .setSocketAddress(
+            SocketAddress.newBuilder().setAddress(listener.address()).setPortValue(listener.port()))
+        .build();
   }
 
-  static Filter connectionManagerFilter(ListenerSpec listener, String routeConfigurationName,
-                                        List<HttpFilter> httpFilters, GatewaySettings settings) {
-    HttpConnectionManager connectionManager = HttpConnectionManager.newBuilder()
-        .setStatPrefix(listener.name())
-        .setCodecType(HttpConnectionManager.CodecType.AUTO)
-        .setRds(Rds.newBuilder()
-            .setConfigSource(XdsNames.adsConfigSource())
-            .setRouteConfigName(routeConfigurationName))
-        .addAllHttpFilters(httpFilters)
-        // Virtual hosts are registered without ports; a client's "Host: api.example.com:10000" must still match.
-        .setStripAnyHostPort(true)
-        // An edge gateway: the peer address is the client, and x-forwarded-for from outside is not trusted.
-        .setUseRemoteAddress(BoolValue.of(true))
-        // Match routes on the normalized path, so "/public/../admin" cannot slip past a route meant for "/admin",
-        // nor "/public//admin" past one meant for "/public/admin".
-        .setNormalizePath(BoolValue.of(true))
-        .setMergeSlashes(true)
-        // "/api/admin%2Fx" would match a public "/api" route and not a protected "/api/admin" one, while many
-        // backends decode it to "/api/admin/x". Envoy answers with a redirect to the unescaped path instead (as
-        // Envoy Gateway does by default), so the request that arrives is routed, and authorized, as the backend
-        // reads it. Backends that need a literal %2F in a segment cannot be served through this gateway.
-        .setPathWithEscapedSlashesAction(HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
-        .setMaxRequestHeadersKb(UInt32Value.of(settings.limits().maxRequestHeadersKb()))
-        .build();
+  static Filter connectionManagerFilter(
+      ListenerSpec listener,
+      String routeConfigurationName,
+      List<HttpFilter> httpFilters,
+      GatewaySettings settings) {
+    HttpConnectionManager connectionManager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(listener.name())
+            .setCodecType(HttpConnectionManager.CodecType.AUTO)
+            .setRds(
+                Rds.newBuilder()
+                    .setConfigSource(XdsNames.adsConfigSource())
+                    .setRouteConfigName(routeConfigurationName))
+            .addAllHttpFilters(httpFilters)
+            // Virtual hosts are registered without ports; a client's "Host: api.example.com:10000"
+            // must still match.
+            .setStripAnyHostPort(true)
+            // An edge gateway: the peer address is the client, and x-forwarded-for from outside is
+            // not trusted.
+            .setUseRemoteAddress(BoolValue.of(true))
+            // Match routes on the normalized path, so "/public/../admin" cannot slip past a route
+            // meant for "/admin",
+            // nor "/public//admin" past one meant for "/public/admin".
+            .setNormalizePath(BoolValue.of(true))
+            .setMergeSlashes(true)
+            // "/api/admin%2Fx" would match a public "/api" route and not a protected "/api/admin"
+            // one, while many
+            // backends decode it to "/api/admin/x". Envoy answers with a redirect to the unescaped
+            // path instead (as
+            // Envoy Gateway does by default), so the request that arrives is routed, and
+            // authorized, as the backend
+            // reads it. Backends that need a literal %2F in a segment cannot be served through this
+            // gateway.
+            .setPathWithEscapedSlashesAction(
+                HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
+            .setMaxRequestHeadersKb(UInt32Value.of(settings.limits().maxRequestHeadersKb()))
+            .build();
     return Filter.newBuilder()
         .setName(XdsNames.HTTP_CONNECTION_MANAGER)
         .setTypedConfig(Any.pack(connectionManager))

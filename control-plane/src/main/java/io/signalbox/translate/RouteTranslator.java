@@ -24,25 +24,27 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * All services' routes as one RouteConfiguration, which every serving listener shares, with a virtual host per registered host.
+ * All services' routes as one RouteConfiguration, which every serving listener shares, with a
+ * virtual host per registered host.
  *
- * <p>A route registered without hosts serves every host, so it is also placed in each host's virtual host (Envoy
- * consults only the one virtual host that matches the authority); likewise a {@code *.example.com} route is placed
- * in the virtual host of each host below it. Within a virtual host routes are ordered by
- * specificity, because Envoy takes the first match: exact before regex before prefix, longer prefix first, and at an
- * equal match the host-specific route before the any-host one.
+ * <p>A route registered without hosts serves every host, so it is also placed in each host's
+ * virtual host (Envoy consults only the one virtual host that matches the authority); likewise a
+ * {@code *.example.com} route is placed in the virtual host of each host below it. Within a virtual
+ * host routes are ordered by specificity, because Envoy takes the first match: exact before regex
+ * before prefix, longer prefix first, and at an equal match the host-specific route before the
+ * any-host one.
  */
 final class RouteTranslator {
 
   private static final String ANY_HOST = "*";
 
-  private record PlacedRoute(String service, RouteSpec spec, boolean hostSpecific, List<String> claimHeaders) {
-  }
+  private record PlacedRoute(
+      String service, RouteSpec spec, boolean hostSpecific, List<String> claimHeaders) {}
 
-  private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER = Comparator
-      .comparing((PlacedRoute r) -> r.spec().match())
-      .thenComparing(r -> !r.hostSpecific())
-      .thenComparing(PlacedRoute::service);
+  private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER =
+      Comparator.comparing((PlacedRoute r) -> r.spec().match())
+          .thenComparing(r -> !r.hostSpecific())
+          .thenComparing(PlacedRoute::service);
 
   private final List<HttpFilterTranslator> filters;
 
@@ -50,7 +52,10 @@ final class RouteTranslator {
     this.filters = filters;
   }
 
-  /** The shared route configuration, and one redirecting configuration per listener that redirects to HTTPS. */
+  /**
+   * The shared route configuration, and one redirecting configuration per listener that redirects
+   * to HTTPS.
+   */
   List<RouteConfiguration> routeConfigurations(RegistryState state, GatewaySettings settings) {
     List<RouteConfiguration> configurations = new ArrayList<>();
     configurations.add(routeConfiguration(state, settings));
@@ -69,48 +74,67 @@ final class RouteTranslator {
         if (route.hosts().isEmpty()) {
           byHost.get(ANY_HOST).add(new PlacedRoute(service.name(), route, false, claimHeaders));
         } else {
-          route.hosts().forEach(host -> byHost.computeIfAbsent(host, h -> new ArrayList<>())
-              .add(new PlacedRoute(service.name(), route, true, claimHeaders)));
+          route
+              .hosts()
+              .forEach(
+                  host ->
+                      byHost
+                          .computeIfAbsent(host, h -> new ArrayList<>())
+                          .add(new PlacedRoute(service.name(), route, true, claimHeaders)));
         }
       }
     }
     List<PlacedRoute> anyHostRoutes = byHost.get(ANY_HOST);
-    RouteConfiguration.Builder config = RouteConfiguration.newBuilder()
-        .setName(XdsNames.GATEWAY_ROUTES);
-    byHost.forEach((host, routes) -> {
-      List<PlacedRoute> ordered = new ArrayList<>(routes);
-      if (!host.equals(ANY_HOST)) {
-        ordered.addAll(anyHostRoutes);
-        // Envoy consults only the most specific virtual host: without its copies, a host below a wildcard would
-        // hide the wildcard's routes (and a registration could take them over by naming such a host).
-        byHost.forEach((wildcard, wildcardRoutes) -> {
-          if (!wildcard.equals(host) && covers(wildcard, host)) {
-            ordered.addAll(wildcardRoutes);
+    RouteConfiguration.Builder config =
+        RouteConfiguration.newBuilder().setName(XdsNames.GATEWAY_ROUTES);
+    byHost.forEach(
+        (host, routes) -> {
+          List<PlacedRoute> ordered = new ArrayList<>(routes);
+          if (!host.equals(ANY_HOST)) {
+            ordered.addAll(anyHostRoutes);
+            // Envoy consults only the most specific virtual host: without its copies, a host below
+            // a wildcard would
+            // hide the wildcard's routes (and a registration could take them over by naming such a
+            // host).
+            byHost.forEach(
+                (wildcard, wildcardRoutes) -> {
+                  if (!wildcard.equals(host) && covers(wildcard, host)) {
+                    ordered.addAll(wildcardRoutes);
+                  }
+                });
           }
+          ordered.sort(FIRST_MATCH_ORDER);
+          VirtualHost.Builder virtualHost =
+              VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
+          ordered.forEach(
+              route ->
+                  virtualHost.addRoutes(
+                      route(
+                          PolicyRoute.resolve(
+                              route.service(),
+                              route.spec(),
+                              settings.defaults(),
+                              route.claimHeaders()),
+                          settings)));
+          config.addVirtualHosts(virtualHost);
         });
-      }
-      ordered.sort(FIRST_MATCH_ORDER);
-      VirtualHost.Builder virtualHost = VirtualHost.newBuilder()
-          .setName(XdsNames.virtualHost(host))
-          .addDomains(host);
-      ordered.forEach(route -> virtualHost.addRoutes(
-          route(PolicyRoute.resolve(route.service(), route.spec(), settings.defaults(), route.claimHeaders()),
-              settings)));
-      config.addVirtualHosts(virtualHost);
-    });
     return config.build();
   }
 
-  /** Whether a {@code *.} wildcard host covers {@code host} (a name or a narrower wildcard below it). */
+  /**
+   * Whether a {@code *.} wildcard host covers {@code host} (a name or a narrower wildcard below
+   * it).
+   */
   private static boolean covers(String wildcard, String host) {
     return wildcard.startsWith("*.") && host.endsWith(wildcard.substring(1));
   }
 
   /**
-   * Every request to a plaintext listener that redirects is sent to the same URL on the first HTTPS listener; the
-   * settings loader guarantees there is one.
+   * Every request to a plaintext listener that redirects is sent to the same URL on the first HTTPS
+   * listener; the settings loader guarantees there is one.
    */
-  private static RouteConfiguration redirectConfiguration(ListenerSpec listener, GatewaySettings settings) {
+  private static RouteConfiguration redirectConfiguration(
+      ListenerSpec listener, GatewaySettings settings) {
     RedirectAction.Builder redirect = RedirectAction.newBuilder().setHttpsRedirect(true);
     settings.listeners().stream()
         .filter(l -> l.protocol() == ListenerSpec.Protocol.HTTPS)
@@ -118,30 +142,36 @@ final class RouteTranslator {
         .ifPresent(https -> redirect.setPortRedirect(https.port()));
     return RouteConfiguration.newBuilder()
         .setName(XdsNames.redirectRouteConfiguration(listener.name()))
-        .addVirtualHosts(VirtualHost.newBuilder()
-            .setName(XdsNames.ANY_HOST_VIRTUAL_HOST)
-            .addDomains(ANY_HOST)
-            .addRoutes(Route.newBuilder()
-                .setName("redirect-to-https")
-                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                .setRedirect(redirect)))
+        .addVirtualHosts(
+            VirtualHost.newBuilder()
+                .setName(XdsNames.ANY_HOST_VIRTUAL_HOST)
+                .addDomains(ANY_HOST)
+                .addRoutes(
+                    Route.newBuilder()
+                        .setName("redirect-to-https")
+                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                        .setRedirect(redirect)))
         .build();
   }
 
   private Route route(PolicyRoute policyRoute, GatewaySettings settings) {
     RouteSpec spec = policyRoute.spec();
-    RouteAction.Builder action = RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(policyRoute.service()));
+    RouteAction.Builder action =
+        RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(policyRoute.service()));
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
-    Route.Builder route = Route.newBuilder()
-        .setName(policyRoute.name())
-        .setMatch(match(spec.match()))
-        .setRoute(action);
+    Route.Builder route =
+        Route.newBuilder()
+            .setName(policyRoute.name())
+            .setMatch(match(spec.match()))
+            .setRoute(action);
     for (HttpFilterTranslator filter : filters) {
       filter.patchRoute(policyRoute, route, settings);
       if (!route.hasRoute()) {
-        // A policy made the route answer by itself (a provider gone: fail closed). Nothing is forwarded any more,
-        // so later policies have nothing to authorize or count, and their route actions would be empty.
+        // A policy made the route answer by itself (a provider gone: fail closed). Nothing is
+        // forwarded any more,
+        // so later policies have nothing to authorize or count, and their route actions would be
+        // empty.
         break;
       }
     }
@@ -155,8 +185,10 @@ final class RouteTranslator {
       case EXACT -> builder.setPath(path.value());
       case REGEX -> builder.setSafeRegex(RegexMatcher.newBuilder().setRegex(path.value()));
       case PREFIX -> {
-        // "/orders" should not match "/ordersx": Envoy's separated prefix stops at a '/' boundary, but it
-        // cannot express a prefix that already ends in '/', which a plain prefix handles the same way.
+        // "/orders" should not match "/ordersx": Envoy's separated prefix stops at a '/' boundary,
+        // but it
+        // cannot express a prefix that already ends in '/', which a plain prefix handles the same
+        // way.
         if (path.value().endsWith("/")) {
           builder.setPrefix(path.value());
         } else {
@@ -167,25 +199,30 @@ final class RouteTranslator {
     }
     match.headers().forEach(header -> builder.addHeaders(headerMatcher(header)));
     if (!match.methods().isEmpty()) {
-      builder.addHeaders(HeaderMatcher.newBuilder()
-          .setName(":method")
-          .setStringMatch(match.methods().size() == 1
-              ? StringMatcher.newBuilder().setExact(match.methods().get(0))
-              : StringMatcher.newBuilder().setSafeRegex(
-                  RegexMatcher.newBuilder().setRegex(String.join("|", match.methods())))));
+      builder.addHeaders(
+          HeaderMatcher.newBuilder()
+              .setName(":method")
+              .setStringMatch(
+                  match.methods().size() == 1
+                      ? StringMatcher.newBuilder().setExact(match.methods().get(0))
+                      : StringMatcher.newBuilder()
+                          .setSafeRegex(
+                              RegexMatcher.newBuilder()
+                                  .setRegex(String.join("|", match.methods())))));
     }
     return builder.build();
   }
 
   private static HeaderMatcher headerMatcher(HeaderMatch header) {
-    HeaderMatcher.Builder matcher = HeaderMatcher.newBuilder()
-        .setName(header.name())
-        .setInvertMatch(header.invert());
+    HeaderMatcher.Builder matcher =
+        HeaderMatcher.newBuilder().setName(header.name()).setInvertMatch(header.invert());
     switch (header.kind()) {
       case EXACT -> matcher.setStringMatch(StringMatcher.newBuilder().setExact(header.value()));
       case PREFIX -> matcher.setStringMatch(StringMatcher.newBuilder().setPrefix(header.value()));
-      case REGEX -> matcher.setStringMatch(StringMatcher.newBuilder()
-          .setSafeRegex(RegexMatcher.newBuilder().setRegex(header.value())));
+      case REGEX ->
+          matcher.setStringMatch(
+              StringMatcher.newBuilder()
+                  .setSafeRegex(RegexMatcher.newBuilder().setRegex(header.value())));
       case PRESENT -> matcher.setPresentMatch(true);
       case ABSENT -> matcher.setPresentMatch(false);
       default -> throw new IllegalStateException("unknown header match " + header.kind());

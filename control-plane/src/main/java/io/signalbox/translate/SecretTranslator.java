@@ -10,9 +10,10 @@ import java.util.List;
 /**
  * TLS certificates of the settings as SDS secrets, which TLS listeners refer to by name.
  *
- * <p>Certificates travel as secrets rather than inline in the listeners so that a rotated certificate changes only
- * its secret: Envoy swaps the certificate for new handshakes and leaves the listener, and every open connection,
- * alone. The PEM goes inline (not as a file name) because Envoy need not share a file system with Signalbox.
+ * <p>Certificates travel as secrets rather than inline in the listeners so that a rotated
+ * certificate changes only its secret: Envoy swaps the certificate for new handshakes and leaves
+ * the listener, and every open connection, alone. The PEM goes inline (not as a file name) because
+ * Envoy need not share a file system with Signalbox.
  */
 final class SecretTranslator {
 
@@ -23,10 +24,13 @@ final class SecretTranslator {
   private static Secret secret(CertificateSpec certificate) {
     return Secret.newBuilder()
         .setName(XdsNames.certificateSecret(certificate.name()))
-        .setTlsCertificate(TlsCertificate.newBuilder()
-            .setCertificateChain(DataSource.newBuilder().setInlineString(certificate.certificateChainPem()))
-            // The one place the key is revealed: into the resource that Envoy needs it in.
-            .setPrivateKey(DataSource.newBuilder().setInlineString(certificate.privateKeyPem().reveal())))
+        .setTlsCertificate(
+            TlsCertificate.newBuilder()
+                .setCertificateChain(
+                    DataSource.newBuilder().setInlineString(certificate.certificateChainPem()))
+                // The one place the key is revealed: into the resource that Envoy needs it in.
+                .setPrivateKey(
+                    DataSource.newBuilder().setInlineString(certificate.privateKeyPem().reveal())))
         .build();
   }
 }

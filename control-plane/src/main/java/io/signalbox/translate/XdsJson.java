@@ -19,34 +19,37 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 
 /**
- * Envoy resources as proto JSON, with every type Signalbox packs into an {@code Any} resolvable. Private keys in
- * secrets print as {@value #REDACTED}: this is the one printer for golden files, logs and admin dumps.
+ * Envoy resources as proto JSON, with every type Signalbox packs into an {@code Any} resolvable.
+ * Private keys in secrets print as {@value #REDACTED}: this is the one printer for golden files,
+ * logs and admin dumps.
  */
 public final class XdsJson {
 
   public static final String REDACTED = "[redacted]";
 
-  private static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder()
-      .add(HttpConnectionManager.getDescriptor())
-      .add(Router.getDescriptor())
-      .add(JwtAuthentication.getDescriptor())
-      .add(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig.getDescriptor())
-      .add(RBAC.getDescriptor())
-      .add(RBACPerRoute.getDescriptor())
-      .add(LocalRateLimit.getDescriptor())
-      .add(RateLimit.getDescriptor())
-      .add(RateLimitPerRoute.getDescriptor())
-      .add(TlsInspector.getDescriptor())
-      .add(DownstreamTlsContext.getDescriptor())
-      .add(UpstreamTlsContext.getDescriptor())
-      .add(HttpProtocolOptions.getDescriptor())
-      .add(Secret.getDescriptor())
-      .build();
+  private static final JsonFormat.TypeRegistry TYPES =
+      JsonFormat.TypeRegistry.newBuilder()
+          .add(HttpConnectionManager.getDescriptor())
+          .add(Router.getDescriptor())
+          .add(JwtAuthentication.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig
+                  .getDescriptor())
+          .add(RBAC.getDescriptor())
+          .add(RBACPerRoute.getDescriptor())
+          .add(LocalRateLimit.getDescriptor())
+          .add(RateLimit.getDescriptor())
+          .add(RateLimitPerRoute.getDescriptor())
+          .add(TlsInspector.getDescriptor())
+          .add(DownstreamTlsContext.getDescriptor())
+          .add(UpstreamTlsContext.getDescriptor())
+          .add(HttpProtocolOptions.getDescriptor())
+          .add(Secret.getDescriptor())
+          .build();
 
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
 
-  private XdsJson() {
-  }
+  private XdsJson() {}
 
   public static String print(MessageOrBuilder message) {
     try {
@@ -56,14 +59,20 @@ public final class XdsJson {
     }
   }
 
-  /** The secret with its private key (and any generic secret value) replaced by {@value #REDACTED}. */
+  /**
+   * The secret with its private key (and any generic secret value) replaced by {@value #REDACTED}.
+   */
   public static Secret redacted(Secret secret) {
     Secret.Builder builder = secret.toBuilder();
     if (builder.hasTlsCertificate() && builder.getTlsCertificate().hasPrivateKey()) {
-      builder.getTlsCertificateBuilder().setPrivateKey(DataSource.newBuilder().setInlineString(REDACTED));
+      builder
+          .getTlsCertificateBuilder()
+          .setPrivateKey(DataSource.newBuilder().setInlineString(REDACTED));
     }
     if (builder.hasGenericSecret()) {
-      builder.getGenericSecretBuilder().setSecret(DataSource.newBuilder().setInlineString(REDACTED));
+      builder
+          .getGenericSecretBuilder()
+          .setSecret(DataSource.newBuilder().setInlineString(REDACTED));
     }
     return builder.build();
   }

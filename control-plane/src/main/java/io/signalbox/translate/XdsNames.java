@@ -4,10 +4,14 @@ import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 
-/** Every name Signalbox gives an Envoy resource or uses for a well-known Envoy extension, in one place. */
+/**
+ * Every name Signalbox gives an Envoy resource or uses for a well-known Envoy extension, in one
+ * place.
+ */
 public final class XdsNames {
 
-  public static final String HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
+  public static final String HTTP_CONNECTION_MANAGER =
+      "envoy.filters.network.http_connection_manager";
   public static final String ROUTER_FILTER = "envoy.filters.http.router";
   public static final String JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
   public static final String RBAC_FILTER = "envoy.filters.http.rbac";
@@ -15,7 +19,8 @@ public final class XdsNames {
   public static final String RATE_LIMIT_FILTER = "envoy.filters.http.ratelimit";
   public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
   public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
-  public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  public static final String HTTP_PROTOCOL_OPTIONS =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   /** The route configuration every serving listener shares. */
   public static final String GATEWAY_ROUTES = "gateway-routes";
@@ -26,11 +31,14 @@ public final class XdsNames {
   /** Descriptor domain of Signalbox's global rate limits. */
   public static final String RATE_LIMIT_DOMAIN = io.signalbox.ratelimit.DescriptorLimit.DOMAIN;
 
-  /** Dynamic-metadata key (under {@link #JWT_AUTHN_FILTER}) that holds a verified token's payload. */
-  public static final String JWT_PAYLOAD_METADATA_KEY = "jwt_payload";
   /**
-   * The JWT claim holding the token's scopes, space-delimited: jwt_authn splits it into a list, and the access rules
-   * match required scopes as items of that list, so both must name the same claim.
+   * Dynamic-metadata key (under {@link #JWT_AUTHN_FILTER}) that holds a verified token's payload.
+   */
+  public static final String JWT_PAYLOAD_METADATA_KEY = "jwt_payload";
+
+  /**
+   * The JWT claim holding the token's scopes, space-delimited: jwt_authn splits it into a list, and
+   * the access rules match required scopes as items of that list, so both must name the same claim.
    */
   public static final String JWT_SCOPE_CLAIM = "scope";
 
@@ -38,29 +46,38 @@ public final class XdsNames {
   public static final String REQUIRED_CLAIMS_POLICY = "required-claims";
 
   /**
-   * Trust store for a remote JWKS over https: the CA bundle of Debian, Ubuntu and Alpine (and so of Envoy's images)
-   * on the Envoy host. Envoy has no built-in default, and keys fetched from an unverified server would let anyone
-   * who can intercept the fetch mint valid tokens.
+   * Trust store for a remote JWKS over https: the CA bundle of Debian, Ubuntu and Alpine (and so of
+   * Envoy's images) on the Envoy host. Envoy has no built-in default, and keys fetched from an
+   * unverified server would let anyone who can intercept the fetch mint valid tokens.
    */
   public static final String SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
   /**
-   * The global rate-limit filter whose routes fail closed; {@link #RATE_LIMIT_FILTER} fails open. Envoy decides
-   * fail-open or fail-closed per filter, so each failure mode has its own filter and its own stage.
+   * The global rate-limit filter whose routes fail closed; {@link #RATE_LIMIT_FILTER} fails open.
+   * Envoy decides fail-open or fail-closed per filter, so each failure mode has its own filter and
+   * its own stage.
    */
   public static final String RATE_LIMIT_FAIL_CLOSED_FILTER = RATE_LIMIT_FILTER + ".fail_closed";
+
   public static final int RATE_LIMIT_FAIL_OPEN_STAGE = 0;
   public static final int RATE_LIMIT_FAIL_CLOSED_STAGE = 1;
 
   /** Stat prefixes of the rate-limit filters. */
   public static final String LOCAL_RATE_LIMIT_STAT_PREFIX = "local_rate_limit";
+
   public static final String RATE_LIMIT_FAIL_OPEN_STAT_PREFIX = "fail_open";
   public static final String RATE_LIMIT_FAIL_CLOSED_STAT_PREFIX = "fail_closed";
 
   /** Descriptor entry naming the route a global limit belongs to ({@code PolicyRoute.name()}). */
   public static final String RATE_LIMIT_ROUTE_KEY = "signalbox_route";
-  /** Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service cannot disagree. */
-  public static final String RATE_LIMIT_LIMIT_KEY = io.signalbox.ratelimit.DescriptorLimit.LIMIT_KEY;
+
+  /**
+   * Descriptor entry carrying the limit itself, e.g. {@code 10/MINUTE}, so Envoy and the service
+   * cannot disagree.
+   */
+  public static final String RATE_LIMIT_LIMIT_KEY =
+      io.signalbox.ratelimit.DescriptorLimit.LIMIT_KEY;
+
   /** The key Envoy's {@code remote_address} action gives its descriptor entry (fixed by Envoy). */
   public static final String RATE_LIMIT_CLIENT_IP_KEY = "remote_address";
 
@@ -68,13 +85,12 @@ public final class XdsNames {
   public static final String ANY_HOST_VIRTUAL_HOST = "any-host";
 
   /**
-   * Service clusters carry a prefix so that no service name can collide with a cluster of the bootstrap (such as
-   * {@code signalbox-xds}) or with clusters Signalbox itself adds later.
+   * Service clusters carry a prefix so that no service name can collide with a cluster of the
+   * bootstrap (such as {@code signalbox-xds}) or with clusters Signalbox itself adds later.
    */
   private static final String SERVICE_CLUSTER_PREFIX = "svc-";
 
-  private XdsNames() {
-  }
+  private XdsNames() {}
 
   public static String serviceCluster(String service) {
     return SERVICE_CLUSTER_PREFIX + service;
@@ -90,12 +106,18 @@ public final class XdsNames {
     return "tls-" + certificateName;
   }
 
-  /** The filter chain of an HTTPS listener that serves a certificate to clients asking (by SNI) for its hosts. */
+  /**
+   * The filter chain of an HTTPS listener that serves a certificate to clients asking (by SNI) for
+   * its hosts.
+   */
   public static String certificateFilterChain(String certificateName) {
     return "sni-" + certificateName;
   }
 
-  /** The filter chain of an HTTPS listener for clients that send no SNI name, or one no certificate covers. */
+  /**
+   * The filter chain of an HTTPS listener for clients that send no SNI name, or one no certificate
+   * covers.
+   */
   public static String defaultFilterChain(String certificateName) {
     return "no-sni-match-" + certificateName;
   }
@@ -119,7 +141,10 @@ public final class XdsNames {
     return host.equals("*") ? ANY_HOST_VIRTUAL_HOST : host;
   }
 
-  /** A route's name: its owner and its match, unique within a virtual host and readable in a config dump. */
+  /**
+   * A route's name: its owner and its match, unique within a virtual host and readable in a config
+   * dump.
+   */
   public static String route(String service, String match) {
     return service + ": " + match;
   }

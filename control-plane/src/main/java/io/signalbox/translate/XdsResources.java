@@ -11,10 +11,15 @@ import java.util.List;
 import java.util.function.Function;
 
 /** Everything one node group is sent, each list sorted by resource name. */
-public record XdsResources(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
-                           List<ClusterLoadAssignment> endpoints, List<Secret> secrets) {
+public record XdsResources(
+    List<Listener> listeners,
+    List<RouteConfiguration> routes,
+    List<Cluster> clusters,
+    List<ClusterLoadAssignment> endpoints,
+    List<Secret> secrets) {
 
-  public static final XdsResources EMPTY = new XdsResources(List.of(), List.of(), List.of(), List.of(), List.of());
+  public static final XdsResources EMPTY =
+      new XdsResources(List.of(), List.of(), List.of(), List.of(), List.of());
 
   public XdsResources {
     listeners = sorted(listeners, Listener::getName);

@@ -12,16 +12,19 @@ import java.util.HexFormat;
 import java.util.Map;
 
 /**
- * Versions derived from content. The same resource gets the same version in every JVM and on every replica, so an
- * unchanged resource is never pushed again and an Envoy that reconnects to another replica sees no churn.
+ * Versions derived from content. The same resource gets the same version in every JVM and on every
+ * replica, so an unchanged resource is never pushed again and an Envoy that reconnects to another
+ * replica sees no churn.
  */
 final class ContentHash {
 
-  /** 64 bits of SHA-256: collisions among one type's few thousand resources are not a practical concern. */
+  /**
+   * 64 bits of SHA-256: collisions among one type's few thousand resources are not a practical
+   * concern.
+   */
   private static final int HEX_CHARS = 16;
 
-  private ContentHash() {
-  }
+  private ContentHash() {}
 
   static String of(Message message) {
     try {
@@ -40,12 +43,13 @@ final class ContentHash {
   /** A version for a set of named versions; the map must iterate in a stable order. */
   static String ofVersions(Map<String, String> versionsByName) {
     MessageDigest digest = sha256();
-    versionsByName.forEach((name, version) -> {
-      digest.update(name.getBytes(StandardCharsets.UTF_8));
-      digest.update((byte) 0);
-      digest.update(version.getBytes(StandardCharsets.UTF_8));
-      digest.update((byte) 0);
-    });
+    versionsByName.forEach(
+        (name, version) -> {
+          digest.update(name.getBytes(StandardCharsets.UTF_8));
+          digest.update((byte) 0);
+          digest.update(version.getBytes(StandardCharsets.UTF_8));
+          digest.update((byte) 0);
+        });
     return hex(digest.digest());
   }
 

@@ -20,12 +20,12 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * A snapshot whose every resource is versioned by a hash of its content, and every type by a hash of its
- * resources' names and versions. (java-control-plane's own factories give all types one version and resources
- * their {@code hashCode()}, which differs between JVMs.)
+ * A snapshot whose every resource is versioned by a hash of its content, and every type by a hash
+ * of its resources' names and versions. (java-control-plane's own factories give all types one
+ * version and resources their {@code hashCode()}, which differs between JVMs.)
  *
- * <p>For requests naming resources (SotW EDS and RDS), the version covers just the named ones, so an Envoy is
- * sent a ClusterLoadAssignment only when that assignment changed.
+ * <p>For requests naming resources (SotW EDS and RDS), the version covers just the named ones, so
+ * an Envoy is sent a ClusterLoadAssignment only when that assignment changed.
  */
 public final class ContentVersionedSnapshot extends Snapshot {
 
@@ -39,19 +39,28 @@ public final class ContentVersionedSnapshot extends Snapshot {
 
   private ContentVersionedSnapshot(XdsResources resources, List<ContentVersionedSnapshot> reuse) {
     this.resources = resources;
-    // By identity: a snapshot made of the same message objects as an earlier one hashes none of them again.
+    // By identity: a snapshot made of the same message objects as an earlier one hashes none of
+    // them again.
     Map<Message, String> known = new IdentityHashMap<>();
     for (ContentVersionedSnapshot earlier : reuse) {
-      for (SnapshotResources<?> typed : List.of(earlier.clusters, earlier.endpoints, earlier.listeners, earlier.routes,
-          earlier.secrets)) {
-        typed.versionedResources().values()
+      for (SnapshotResources<?> typed :
+          List.of(
+              earlier.clusters,
+              earlier.endpoints,
+              earlier.listeners,
+              earlier.routes,
+              earlier.secrets)) {
+        typed
+            .versionedResources()
+            .values()
             .forEach(resource -> known.putIfAbsent(resource.resource(), resource.version()));
       }
     }
-    Function<Message, String> hash = resource -> {
-      String version = known.get(resource);
-      return version != null ? version : ContentHash.of(resource);
-    };
+    Function<Message, String> hash =
+        resource -> {
+          String version = known.get(resource);
+          return version != null ? version : ContentHash.of(resource);
+        };
     this.clusters = versioned(resources.clusters(), Cluster::getName, hash);
     this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName, hash);
     this.listeners = versioned(resources.listeners(), Listener::getName, hash);
@@ -71,10 +80,12 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   /**
-   * A snapshot of {@code resources} that takes the versions of resources it shares (as the same objects) with
-   * {@code earlier} snapshots instead of hashing them again: staged changes are made of two snapshots' resources.
+   * A snapshot of {@code resources} that takes the versions of resources it shares (as the same
+   * objects) with {@code earlier} snapshots instead of hashing them again: staged changes are made
+   * of two snapshots' resources.
    */
-  public static ContentVersionedSnapshot of(XdsResources resources, ContentVersionedSnapshot... earlier) {
+  public static ContentVersionedSnapshot of(
+      XdsResources resources, ContentVersionedSnapshot... earlier) {
     return new ContentVersionedSnapshot(resources, List.of(earlier));
   }
 
@@ -89,8 +100,9 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   /**
-   * Checks completeness with {@link SnapshotConsistency}: the inherited check finds a listener's route configuration
-   * only under the HTTP connection manager's long-deprecated filter name, so it rejects every modern listener.
+   * Checks completeness with {@link SnapshotConsistency}: the inherited check finds a listener's
+   * route configuration only under the HTTP connection manager's long-deprecated filter name, so it
+   * rejects every modern listener.
    */
   @Override
   public void ensureConsistent() throws SnapshotConsistencyException {
@@ -101,8 +113,8 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   /**
-   * Re-declared only because javac does not see the parent's override (its wildcard differs from the
-   * grandparent's); the behaviour is the parent's.
+   * Re-declared only because javac does not see the parent's override (its wildcard differs from
+   * the grandparent's); the behaviour is the parent's.
    */
   @Override
   @SuppressWarnings({"unchecked", "rawtypes"})
@@ -135,22 +147,28 @@ public final class ContentVersionedSnapshot extends Snapshot {
     return secrets;
   }
 
-  private static <T extends Message> SnapshotResources<T> versioned(List<T> resources, Function<T, String> name,
-                                                                     Function<Message, String> hash) {
+  private static <T extends Message> SnapshotResources<T> versioned(
+      List<T> resources, Function<T, String> name, Function<Message, String> hash) {
     SortedMap<String, String> versionsByName = new TreeMap<>();
-    List<VersionedResource<T>> versioned = resources.stream().map(resource -> {
-      String version = hash.apply(resource);
-      versionsByName.put(name.apply(resource), version);
-      return VersionedResource.create(resource, version);
-    }).toList();
+    List<VersionedResource<T>> versioned =
+        resources.stream()
+            .map(
+                resource -> {
+                  String version = hash.apply(resource);
+                  versionsByName.put(name.apply(resource), version);
+                  return VersionedResource.create(resource, version);
+                })
+            .toList();
     String typeVersion = ContentHash.ofVersions(versionsByName);
-    return SnapshotResources.create(versioned, names -> {
-      if (names.isEmpty()) {
-        return typeVersion;
-      }
-      SortedMap<String, String> requested = new TreeMap<>();
-      names.forEach(n -> requested.put(n, versionsByName.getOrDefault(n, "")));
-      return ContentHash.ofVersions(requested);
-    });
+    return SnapshotResources.create(
+        versioned,
+        names -> {
+          if (names.isEmpty()) {
+            return typeVersion;
+          }
+          SortedMap<String, String> requested = new TreeMap<>();
+          names.forEach(n -> requested.put(n, versionsByName.getOrDefault(n, "")));
+          return ContentHash.ofVersions(requested);
+        });
   }
 }

@@ -3,12 +3,18 @@ package io.signalbox.xds;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import java.util.Set;
 
-/** Whether a node group's Envoys have applied a type of a snapshot (see {@link ProxyStatusTracker#applied}). */
+/**
+ * Whether a node group's Envoys have applied a type of a snapshot (see {@link
+ * ProxyStatusTracker#applied}).
+ */
 @FunctionalInterface
 public interface DeliveryCheck {
 
-  /** Never waits: for publishers without Envoys to watch, such as in tests of the pipeline alone. */
+  /**
+   * Never waits: for publishers without Envoys to watch, such as in tests of the pipeline alone.
+   */
   DeliveryCheck ASSUME_APPLIED = (group, type, required, snapshot) -> true;
 
-  boolean applied(String group, ResourceType type, Set<String> required, ContentVersionedSnapshot snapshot);
+  boolean applied(
+      String group, ResourceType type, Set<String> required, ContentVersionedSnapshot snapshot);
 }

@@ -1,7 +1,7 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.xds.ProxyStatusTracker.Mode;
 import io.signalbox.xds.ProxyStatusTracker.ProxyStatus;
 import io.signalbox.xds.ProxyStatusTracker.SyncStatus;
@@ -11,47 +11,67 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What the connected Envoys made of a published snapshot, read from the {@link ProxyStatusTracker}: every Envoy
- * acknowledged it, one rejected it, or some have not answered yet.
+ * What the connected Envoys made of a published snapshot, read from the {@link ProxyStatusTracker}:
+ * every Envoy acknowledged it, one rejected it, or some have not answered yet.
  *
- * <p>Envoys answer with versions, and the tracker records them as they come; a response may even be sent after
- * the snapshot is set (the library sends on an executor), so an answer is matched by version, never by time. For a
- * type an Envoy subscribes to by name (state of the world), the version is the snapshot's over the names it asked
- * for, as the cache computes it. A rejection counts against the snapshot only if the rejected resources differ
- * from the reference's (the last configuration known to hold no rejected registration): Envoy rejecting what it
- * was also sent before, such as a listener on a port it cannot bind, is not the new snapshot's doing.
+ * <p>Envoys answer with versions, and the tracker records them as they come; a response may even be
+ * sent after the snapshot is set (the library sends on an executor), so an answer is matched by
+ * version, never by time. For a type an Envoy subscribes to by name (state of the world), the
+ * version is the snapshot's over the names it asked for, as the cache computes it. A rejection
+ * counts against the snapshot only if the rejected resources differ from the reference's (the last
+ * configuration known to hold no rejected registration): Envoy rejecting what it was also sent
+ * before, such as a listener on a port it cannot bind, is not the new snapshot's doing.
  *
- * <p>Two approximations, both about endpoints: a delta stream subscribes to endpoints by name and is sent nothing
- * when none it holds changed, so a delta endpoint type counts as accepted once its latest response is; and a state
- * of the world Envoy asks for new clusters' endpoints only after accepting the clusters, so for a moment its
- * endpoints look accepted already. An endpoint rejection missed that way shows in the next verdict.
+ * <p>Two approximations, both about endpoints: a delta stream subscribes to endpoints by name and
+ * is sent nothing when none it holds changed, so a delta endpoint type counts as accepted once its
+ * latest response is; and a state of the world Envoy asks for new clusters' endpoints only after
+ * accepting the clusters, so for a moment its endpoints look accepted already. An endpoint
+ * rejection missed that way shows in the next verdict.
  */
 final class FleetVerdict {
 
-  private FleetVerdict() {
+  private FleetVerdict() {}
+
+  enum Kind {
+    ACCEPTED,
+    REJECTED,
+    PENDING
   }
 
-  enum Kind { ACCEPTED, REJECTED, PENDING }
-
   /** One Envoy rejecting one type. */
-  record Rejection(String nodeId, String group, String typeUrl, List<String> requestedNames, String version,
-                   String errorDetail) {
+  record Rejection(
+      String nodeId,
+      String group,
+      String typeUrl,
+      List<String> requestedNames,
+      String version,
+      String errorDetail) {
 
     /** "edge-1 (group edge) rejected routes: ..." */
     String describe() {
-      return nodeId + " (group " + group + ") rejected " + XdsTypes.shortName(typeUrl) + ": " + errorDetail;
+      return nodeId
+          + " (group "
+          + group
+          + ") rejected "
+          + XdsTypes.shortName(typeUrl)
+          + ": "
+          + errorDetail;
     }
 
-    /** Whether the reference holds the very resources rejected, so that the rejection is not a change's doing. */
+    /**
+     * Whether the reference holds the very resources rejected, so that the rejection is not a
+     * change's doing.
+     */
     boolean sameIn(ContentVersionedSnapshot reference) {
-      return XdsTypes.resourceType(typeUrl).map(type -> reference.version(type, requestedNames).equals(version))
+      return XdsTypes.resourceType(typeUrl)
+          .map(type -> reference.version(type, requestedNames).equals(version))
           .orElse(false);
     }
   }
 
   /**
-   * @param rejections rejections of resources that differ from the reference's, sorted by node; empty unless
-   *     REJECTED
+   * @param rejections rejections of resources that differ from the reference's, sorted by node;
+   *     empty unless REJECTED
    * @param excused rejections of resources the reference holds too
    */
   record Verdict(Kind kind, List<Rejection> rejections, List<Rejection> excused) {
@@ -64,9 +84,13 @@ final class FleetVerdict {
   /**
    * @param snapshot the snapshot published last
    * @param reference the last configuration known to hold no rejected registration
-   * @param proxies every connected Envoy (all groups are sent the same snapshot); none means no verdict yet
+   * @param proxies every connected Envoy (all groups are sent the same snapshot); none means no
+   *     verdict yet
    */
-  static Verdict of(ContentVersionedSnapshot snapshot, ContentVersionedSnapshot reference, List<ProxyStatus> proxies) {
+  static Verdict of(
+      ContentVersionedSnapshot snapshot,
+      ContentVersionedSnapshot reference,
+      List<ProxyStatus> proxies) {
     List<Rejection> rejections = new ArrayList<>();
     List<Rejection> excused = new ArrayList<>();
     boolean pending = proxies.isEmpty();
@@ -78,13 +102,21 @@ final class FleetVerdict {
         }
         List<String> names = proxy.mode() == Mode.SOTW ? type.requestedNames() : List.of();
         String expected = snapshot.version(resourceType.get(), names);
-        if (type.versionAcked().equals(expected) || acceptedWithoutVersion(proxy.mode(), resourceType.get(), type)) {
+        if (type.versionAcked().equals(expected)
+            || acceptedWithoutVersion(proxy.mode(), resourceType.get(), type)) {
           continue;
         }
-        if (type.status() == SyncStatus.NACKED && type.lastNack().isPresent()
+        if (type.status() == SyncStatus.NACKED
+            && type.lastNack().isPresent()
             && type.lastNack().get().version().equals(expected)) {
-          Rejection rejection = new Rejection(proxy.nodeId(), proxy.group(), type.typeUrl(), names, expected,
-              type.lastNack().get().errorDetail());
+          Rejection rejection =
+              new Rejection(
+                  proxy.nodeId(),
+                  proxy.group(),
+                  type.typeUrl(),
+                  names,
+                  expected,
+                  type.lastNack().get().errorDetail());
           (rejection.sameIn(reference) ? excused : rejections).add(rejection);
           continue;
         }
@@ -95,8 +127,12 @@ final class FleetVerdict {
     return new Verdict(kind, List.copyOf(rejections), List.copyOf(excused));
   }
 
-  /** Delta streams: see the class comment; and an Envoy that reconnected holding what it is to be sent. */
-  private static boolean acceptedWithoutVersion(Mode mode, ResourceType resourceType, TypeStatus type) {
+  /**
+   * Delta streams: see the class comment; and an Envoy that reconnected holding what it is to be
+   * sent.
+   */
+  private static boolean acceptedWithoutVersion(
+      Mode mode, ResourceType resourceType, TypeStatus type) {
     if (mode != Mode.DELTA || type.status() != SyncStatus.SYNCED) {
       return false;
     }

@@ -11,12 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * Stops the state-of-the-world NACK loop. A NACK carries the last version Envoy accepted, which differs from the
- * snapshot's, so the cache would answer it at once with the very resources Envoy just rejected, forever. This
- * watcher remembers the last version sent to each node for each type and, on a NACK, asks the cache to watch from
- * the rejected version instead: the rejected resources are not sent again, and the next different snapshot is.
+ * Stops the state-of-the-world NACK loop. A NACK carries the last version Envoy accepted, which
+ * differs from the snapshot's, so the cache would answer it at once with the very resources Envoy
+ * just rejected, forever. This watcher remembers the last version sent to each node for each type
+ * and, on a NACK, asks the cache to watch from the rejected version instead: the rejected resources
+ * are not sent again, and the next different snapshot is.
  *
- * <p>Delta streams need no help: java-control-plane already records the sent version before the NACK arrives.
+ * <p>Delta streams need no help: java-control-plane already records the sent version before the
+ * NACK arrives.
  */
 public final class NackAwareConfigWatcher extends ForwardingConfigWatcher {
 
@@ -28,28 +30,43 @@ public final class NackAwareConfigWatcher extends ForwardingConfigWatcher {
   }
 
   @Override
-  public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
-                           Consumer<Response> responseConsumer, boolean hasClusterChanged,
-                           boolean allowDefaultEmptyEdsUpdate) {
+  public Watch createWatch(
+      boolean ads,
+      XdsRequest request,
+      Set<String> knownResourceNames,
+      Consumer<Response> responseConsumer,
+      boolean hasClusterChanged,
+      boolean allowDefaultEmptyEdsUpdate) {
     String nodeId = request.v3Request().getNode().getId();
     String typeUrl = request.getTypeUrl();
     XdsRequest effective = request;
     Set<String> known = knownResourceNames;
     boolean clusterChanged = hasClusterChanged;
-    String rejected = request.hasErrorDetail()
-        ? lastSentVersions.getOrDefault(nodeId, Map.of()).get(typeUrl)
-        : null;
+    String rejected =
+        request.hasErrorDetail()
+            ? lastSentVersions.getOrDefault(nodeId, Map.of()).get(typeUrl)
+            : null;
     if (rejected != null) {
-      effective = XdsRequest.create(request.v3Request().toBuilder().setVersionInfo(rejected).build());
-      // The cache also answers at once when names are requested that were never acknowledged; after a NACK they
+      effective =
+          XdsRequest.create(request.v3Request().toBuilder().setVersionInfo(rejected).build());
+      // The cache also answers at once when names are requested that were never acknowledged; after
+      // a NACK they
       // were sent, just not accepted, so they count as known.
       known = ImmutableSet.copyOf(request.getResourceNamesList());
       clusterChanged = false;
     }
-    return super.createWatch(ads, effective, known, response -> {
-      lastSentVersions.computeIfAbsent(nodeId, id -> new ConcurrentHashMap<>()).put(typeUrl, response.version());
-      responseConsumer.accept(response);
-    }, clusterChanged, allowDefaultEmptyEdsUpdate);
+    return super.createWatch(
+        ads,
+        effective,
+        known,
+        response -> {
+          lastSentVersions
+              .computeIfAbsent(nodeId, id -> new ConcurrentHashMap<>())
+              .put(typeUrl, response.version());
+          responseConsumer.accept(response);
+        },
+        clusterChanged,
+        allowDefaultEmptyEdsUpdate);
   }
 
   /** Forgets a node that has no stream left. */

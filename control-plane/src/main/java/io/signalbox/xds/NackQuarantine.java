@@ -1,9 +1,9 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import io.signalbox.store.Quarantines;
@@ -32,20 +32,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one rejected registration from freezing the fleet. When Envoy rejects a snapshot, this finds the services
- * whose changes caused it and quarantines them (the store then leaves them out of what the gateway is built
- * from), so the pipeline's next snapshot is the last good configuration plus every other change.
+ * Keeps one rejected registration from freezing the fleet. When Envoy rejects a snapshot, this
+ * finds the services whose changes caused it and quarantines them (the store then leaves them out
+ * of what the gateway is built from), so the pipeline's next snapshot is the last good
+ * configuration plus every other change.
  *
- * <p>It keeps a <em>reference</em>: the newest configuration known to hold no rejected registration (at first the
- * empty registry). The candidates are the services whose state differs between the reference and the rejected
- * snapshot. One candidate is convicted at once; several are bisected ({@link Bisection}) by publishing trial
- * snapshots translated from the reference plus a subset of the changes, each judged by the Envoys' answers
- * ({@link FleetVerdict}) within a timeout. If the operator's settings changed since the reference, they are tried
- * first on their own: a rejection of the settings is logged and quarantines nobody.
+ * <p>It keeps a <em>reference</em>: the newest configuration known to hold no rejected registration
+ * (at first the empty registry). The candidates are the services whose state differs between the
+ * reference and the rejected snapshot. One candidate is convicted at once; several are bisected
+ * ({@link Bisection}) by publishing trial snapshots translated from the reference plus a subset of
+ * the changes, each judged by the Envoys' answers ({@link FleetVerdict}) within a timeout. If the
+ * operator's settings changed since the reference, they are tried first on their own: a rejection
+ * of the settings is logged and quarantines nobody.
  *
- * <p>Runs on the pipeline thread, which it holds during a search: registrations arriving meanwhile are left out
- * of the trials and published with the outcome. All groups are sent the same snapshots, so the fleet is judged as
- * one: a rejection by one Envoy is enough, an acceptance needs every connected one.
+ * <p>Runs on the pipeline thread, which it holds during a search: registrations arriving meanwhile
+ * are left out of the trials and published with the outcome. All groups are sent the same
+ * snapshots, so the fleet is judged as one: a rejection by one Envoy is enough, an acceptance needs
+ * every connected one.
  */
 public final class NackQuarantine {
 
@@ -53,11 +56,16 @@ public final class NackQuarantine {
 
   private static final Logger log = LoggerFactory.getLogger(NackQuarantine.class);
   private static final long POLL_NANOS = Duration.ofMillis(25).toNanos();
-  /** Excused rejections already logged; bounded, since an Envoy can keep rejecting the same listener for days. */
+
+  /**
+   * Excused rejections already logged; bounded, since an Envoy can keep rejecting the same listener
+   * for days.
+   */
   private static final int MAX_LOGGED_EXCUSES = 1000;
 
   /** A snapshot with what it was translated from. */
-  public record Publication(ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
+  public record Publication(
+      ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
 
     public Publication {
       Objects.requireNonNull(snapshot, "snapshot");
@@ -86,17 +94,25 @@ public final class NackQuarantine {
 
   /** Pipeline thread only, from here on. */
   private Publication reference;
+
   /** The last snapshot whose rejection was looked into without a culprit: not looked into again. */
   private String unattributed;
+
   private final Set<String> loggedExcuses = new HashSet<>();
 
   /**
    * @param proxies every connected Envoy's status
    * @param trialPublisher publishes trial snapshots
-   * @param running false once the pipeline stops: a search in progress ends without convicting anyone
+   * @param running false once the pipeline stops: a search in progress ends without convicting
+   *     anyone
    */
-  public NackQuarantine(Quarantines quarantines, Supplier<List<ProxyStatus>> proxies, Translator translator,
-                        TrialPublisher trialPublisher, BooleanSupplier running, Duration verdictTimeout) {
+  public NackQuarantine(
+      Quarantines quarantines,
+      Supplier<List<ProxyStatus>> proxies,
+      Translator translator,
+      TrialPublisher trialPublisher,
+      BooleanSupplier running,
+      Duration verdictTimeout) {
     this.quarantines = quarantines;
     this.proxies = proxies;
     this.translator = translator;
@@ -105,7 +121,10 @@ public final class NackQuarantine {
     this.verdictTimeoutNanos = verdictTimeout.toNanos();
   }
 
-  /** An Envoy answered a response (ACK or NACK): a trial waiting for its verdict looks again. Any thread. */
+  /**
+   * An Envoy answered a response (ACK or NACK): a trial waiting for its verdict looks again. Any
+   * thread.
+   */
   public void answered() {
     synchronized (answers) {
       answers.notifyAll();
@@ -113,13 +132,15 @@ public final class NackQuarantine {
   }
 
   /**
-   * Looks at what the fleet made of the snapshot published last. Accepted: it becomes the reference. Rejected by
-   * a change: the culprits are searched for and quarantined (trial snapshots are published meanwhile; the caller
-   * publishes the registry's newest served state afterwards). Pipeline thread only.
+   * Looks at what the fleet made of the snapshot published last. Accepted: it becomes the
+   * reference. Rejected by a change: the culprits are searched for and quarantined (trial snapshots
+   * are published meanwhile; the caller publishes the registry's newest served state afterwards).
+   * Pipeline thread only.
    */
   public void check(Publication published) {
     if (reference == null) {
-      // Nothing was accepted yet: an empty registry is the reference, with the settings Envoy is sent.
+      // Nothing was accepted yet: an empty registry is the reference, with the settings Envoy is
+      // sent.
       reference = translate(RegistryState.EMPTY, published.settings());
       if (reference == null) {
         return;
@@ -135,7 +156,9 @@ public final class NackQuarantine {
   }
 
   private void attribute(Publication rejected, Verdict verdict) {
-    log.warn("Envoy rejected snapshot {}: {}; looking for the registration that caused it", rejected.version(),
+    log.warn(
+        "Envoy rejected snapshot {}: {}; looking for the registration that caused it",
+        rejected.version(),
         verdict.firstRejection().describe());
     new Search(rejected, verdict).run();
   }
@@ -144,11 +167,15 @@ public final class NackQuarantine {
   private final class Search {
     private final long started = System.nanoTime();
     private final Publication rejected;
+
     /** Verdicts by snapshot version, so that no snapshot is tried twice. */
     private final Map<String, Verdict> judged = new HashMap<>();
+
     private List<Rejection> rejections;
+
     /** The configuration the trials add changes to; the last accepted one becomes the reference. */
     private Publication base = reference;
+
     private Publication lastAccepted = reference;
     private int trials;
 
@@ -162,62 +189,90 @@ public final class NackQuarantine {
       if (!base.settings().equals(rejected.settings()) && !trySettingsAlone()) {
         return;
       }
-      SortedMap<String, Optional<ServiceState>> changes = changedServices(base.state(), rejected.state());
+      SortedMap<String, Optional<ServiceState>> changes =
+          changedServices(base.state(), rejected.state());
       if (changes.isEmpty()) {
         reference = base;
         giveUp(rejected, "no registration changed since the last good configuration");
         return;
       }
       if (changes.size() > 1) {
-        log.warn("{} services changed since the last good configuration {}: {}; bisecting", changes.size(),
-            base.version(), changes.keySet());
+        log.warn(
+            "{} services changed since the last good configuration {}: {}; bisecting",
+            changes.size(),
+            base.version(),
+            changes.keySet());
       }
-      Bisection.Result result = Bisection.findCulprits(changes.keySet(), rejections.get(0).describe(), this::trial);
+      Bisection.Result result =
+          Bisection.findCulprits(changes.keySet(), rejections.get(0).describe(), this::trial);
       reference = lastAccepted;
       if (!result.conclusive()) {
-        giveUp(rejected, "a trial had no verdict within " + timeout() + " (an Envoy did not answer, or publishing "
-            + "was paused)");
+        giveUp(
+            rejected,
+            "a trial had no verdict within "
+                + timeout()
+                + " (an Envoy did not answer, or publishing "
+                + "was paused)");
         return;
       }
       List<String> quarantined = new ArrayList<>();
-      result.culprits().forEach((service, reason) -> {
-        Optional<ServiceState> rejectedState = changes.get(service);
-        if (rejectedState.isEmpty()) {
-          log.warn("Envoy rejects the removal of service {} ({}); a removal cannot be quarantined", service,
-              reason);
-        } else if (quarantines.quarantine(service, rejectedState.get(), rejected.state().revision(), reason)) {
-          quarantined.add(service);
-          log.warn("Quarantined service {}: {}", service, reason);
-        } else {
-          log.info("Service {} registered anew or left while Envoy rejected its previous state ({}); it is not "
-              + "quarantined", service, reason);
-        }
-      });
-      log.warn("Looked for the cause of rejected snapshot {} in {} ms with {} trial(s): quarantined {}; publishing "
-              + "the last good configuration with every other change", rejected.version(),
-          (System.nanoTime() - started) / 1_000_000, trials, quarantined);
+      result
+          .culprits()
+          .forEach(
+              (service, reason) -> {
+                Optional<ServiceState> rejectedState = changes.get(service);
+                if (rejectedState.isEmpty()) {
+                  log.warn(
+                      "Envoy rejects the removal of service {} ({}); a removal cannot be quarantined",
+                      service,
+                      reason);
+                } else if (quarantines.quarantine(
+                    service, rejectedState.get(), rejected.state().revision(), reason)) {
+                  quarantined.add(service);
+                  log.warn("Quarantined service {}: {}", service, reason);
+                } else {
+                  log.info(
+                      "Service {} registered anew or left while Envoy rejected its previous state ({}); it is not "
+                          + "quarantined",
+                      service,
+                      reason);
+                }
+              });
+      log.warn(
+          "Looked for the cause of rejected snapshot {} in {} ms with {} trial(s): quarantined {}; publishing "
+              + "the last good configuration with every other change",
+          rejected.version(),
+          (System.nanoTime() - started) / 1_000_000,
+          trials,
+          quarantined);
       if (quarantined.isEmpty()) {
         unattributed = rejected.version();
       }
     }
 
     /**
-     * The operator's settings changed since the reference as well: they are tried first, with the registrations
-     * last accepted. Whatever Envoy makes of them becomes the base the registrations are judged against.
+     * The operator's settings changed since the reference as well: they are tried first, with the
+     * registrations last accepted. Whatever Envoy makes of them becomes the base the registrations
+     * are judged against.
      *
      * @return whether there is anything left to attribute to registrations
      */
     private boolean trySettingsAlone() {
       Publication settingsOnly = translate(base.state(), rejected.settings());
-      Verdict verdict = settingsOnly == null ? null
-          : judge(settingsOnly, "the new gateway settings with the registrations last accepted");
+      Verdict verdict =
+          settingsOnly == null
+              ? null
+              : judge(
+                  settingsOnly, "the new gateway settings with the registrations last accepted");
       if (verdict == null || verdict.kind() == Kind.PENDING) {
         giveUp(rejected, "the trial of the new settings had no verdict within " + timeout());
         return false;
       }
       if (verdict.kind() == Kind.REJECTED) {
-        log.error("Envoy rejects the new gateway settings themselves ({}); that is not a registration's doing, so "
-            + "nothing is quarantined: correct the settings", verdict.firstRejection().describe());
+        log.error(
+            "Envoy rejects the new gateway settings themselves ({}); that is not a registration's doing, so "
+                + "nothing is quarantined: correct the settings",
+            verdict.firstRejection().describe());
       }
       base = settingsOnly;
       lastAccepted = settingsOnly;
@@ -231,8 +286,11 @@ public final class NackQuarantine {
     }
 
     private Bisection.Outcome trial(SortedSet<String> included) {
-      Publication trial = translate(compose(base.state(), rejected.state(), included), rejected.settings(),
-          rejected.snapshot());
+      Publication trial =
+          translate(
+              compose(base.state(), rejected.state(), included),
+              rejected.settings(),
+              rejected.snapshot());
       if (trial == null) {
         return Bisection.Outcome.NO_VERDICT;
       }
@@ -249,14 +307,22 @@ public final class NackQuarantine {
 
     /** Publishes a trial (unless it was judged already) and waits for the fleet's verdict. */
     private Verdict judge(Publication trial, String description) {
-      Verdict known = trial.version().equals(base.version())
-          ? new Verdict(Kind.ACCEPTED, List.of(), List.of()) : judged.get(trial.version());
-      if (known != null && known.kind() == Kind.REJECTED
+      Verdict known =
+          trial.version().equals(base.version())
+              ? new Verdict(Kind.ACCEPTED, List.of(), List.of())
+              : judged.get(trial.version());
+      if (known != null
+          && known.kind() == Kind.REJECTED
           && known.rejections().stream().allMatch(r -> r.sameIn(base.snapshot()))) {
-        known = null; // judged against an older base, whose rejections this base holds as well: try it again
+        known =
+            null; // judged against an older base, whose rejections this base holds as well: try it
+        // again
       }
       if (known != null) {
-        log.info("Quarantine trial of {}: snapshot {} was judged already: {}", description, trial.version(),
+        log.info(
+            "Quarantine trial of {}: snapshot {} was judged already: {}",
+            description,
+            trial.version(),
             known.kind());
         return known;
       }
@@ -267,12 +333,17 @@ public final class NackQuarantine {
       }
       Verdict verdict = awaitVerdict(trial, base);
       judged.put(trial.version(), verdict);
-      log.info("Quarantine trial {} of {}: snapshot {} {} in {} ms{}", trials, description, trial.version(),
+      log.info(
+          "Quarantine trial {} of {}: snapshot {} {} in {} ms{}",
+          trials,
+          description,
+          trial.version(),
           switch (verdict.kind()) {
             case ACCEPTED -> "accepted";
             case REJECTED -> "rejected";
             case PENDING -> "not answered";
-          }, (System.nanoTime() - trialStarted) / 1_000_000,
+          },
+          (System.nanoTime() - trialStarted) / 1_000_000,
           verdict.kind() == Kind.REJECTED ? " (" + verdict.firstRejection().describe() + ")" : "");
       return verdict;
     }
@@ -299,8 +370,11 @@ public final class NackQuarantine {
 
   private void giveUp(Publication rejected, String why) {
     unattributed = rejected.version();
-    log.warn("The rejection of snapshot {} cannot be attributed to a registration: {}; nothing is quarantined, and "
-        + "Envoy keeps the last configuration it accepted of the rejected type", rejected.version(), why);
+    log.warn(
+        "The rejection of snapshot {} cannot be attributed to a registration: {}; nothing is quarantined, and "
+            + "Envoy keeps the last configuration it accepted of the rejected type",
+        rejected.version(),
+        why);
   }
 
   private void logExcused(List<Rejection> excused) {
@@ -308,41 +382,60 @@ public final class NackQuarantine {
       if (loggedExcuses.size() >= MAX_LOGGED_EXCUSES) {
         loggedExcuses.clear();
       }
-      if (loggedExcuses.add(rejection.nodeId() + " " + rejection.typeUrl() + " " + rejection.version())) {
-        log.warn("Not a registration's doing, nothing is quarantined: {} (the last good configuration holds the "
-            + "same {})", rejection.describe(), XdsTypes.shortName(rejection.typeUrl()));
+      if (loggedExcuses.add(
+          rejection.nodeId() + " " + rejection.typeUrl() + " " + rejection.version())) {
+        log.warn(
+            "Not a registration's doing, nothing is quarantined: {} (the last good configuration holds the "
+                + "same {})",
+            rejection.describe(),
+            XdsTypes.shortName(rejection.typeUrl()));
       }
     }
   }
 
-  /** Translates and checks completeness; null (logged) for an incomplete translation, which is never published. */
+  /**
+   * Translates and checks completeness; null (logged) for an incomplete translation, which is never
+   * published.
+   */
   private Publication translate(RegistryState state, GatewaySettings settings) {
     return translate(state, settings, null);
   }
 
   /**
-   * As {@link #translate(RegistryState, GatewaySettings)}, keeping the endpoints of {@code endpointsFrom} that the
-   * trial lacks. An Envoy that got a new cluster in an earlier push (staged or rejected) has asked for its endpoints,
-   * and the cache answers an EDS request only when every name in it exists: without them, the trial's endpoints
-   * would never be sent, the cluster would never warm and no verdict would come. Endpoints of a cluster that is not
-   * in CDS are ignored by Envoy, so they change nothing a trial judges.
+   * As {@link #translate(RegistryState, GatewaySettings)}, keeping the endpoints of {@code
+   * endpointsFrom} that the trial lacks. An Envoy that got a new cluster in an earlier push (staged
+   * or rejected) has asked for its endpoints, and the cache answers an EDS request only when every
+   * name in it exists: without them, the trial's endpoints would never be sent, the cluster would
+   * never warm and no verdict would come. Endpoints of a cluster that is not in CDS are ignored by
+   * Envoy, so they change nothing a trial judges.
    */
-  private Publication translate(RegistryState state, GatewaySettings settings,
-                                ContentVersionedSnapshot endpointsFrom) {
+  private Publication translate(
+      RegistryState state, GatewaySettings settings, ContentVersionedSnapshot endpointsFrom) {
     XdsResources resources = translator.translate(state, settings);
     if (endpointsFrom != null) {
       Map<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
-      endpointsFrom.resources().endpoints().forEach(cla -> endpoints.put(cla.getClusterName(), cla));
+      endpointsFrom
+          .resources()
+          .endpoints()
+          .forEach(cla -> endpoints.put(cla.getClusterName(), cla));
       resources.endpoints().forEach(cla -> endpoints.put(cla.getClusterName(), cla));
-      resources = new XdsResources(resources.listeners(), resources.routes(), resources.clusters(),
-          List.copyOf(endpoints.values()), resources.secrets());
+      resources =
+          new XdsResources(
+              resources.listeners(),
+              resources.routes(),
+              resources.clusters(),
+              List.copyOf(endpoints.values()),
+              resources.secrets());
     }
-    ContentVersionedSnapshot snapshot = endpointsFrom != null
-        ? ContentVersionedSnapshot.of(resources, endpointsFrom) : ContentVersionedSnapshot.of(resources);
+    ContentVersionedSnapshot snapshot =
+        endpointsFrom != null
+            ? ContentVersionedSnapshot.of(resources, endpointsFrom)
+            : ContentVersionedSnapshot.of(resources);
     try {
       snapshot.ensureConsistent();
     } catch (SnapshotConsistencyException e) {
-      log.error("A quarantine trial translates to an incomplete snapshot, which is not published: {}",
+      log.error(
+          "A quarantine trial translates to an incomplete snapshot, which is not published: {}",
           e.getMessage());
       return null;
     }
@@ -354,20 +447,28 @@ public final class NackQuarantine {
   }
 
   /** Services whose state differs, each with its state in {@code to} (empty: removed there). */
-  static SortedMap<String, Optional<ServiceState>> changedServices(RegistryState from, RegistryState to) {
+  static SortedMap<String, Optional<ServiceState>> changedServices(
+      RegistryState from, RegistryState to) {
     SortedMap<String, Optional<ServiceState>> changes = new TreeMap<>();
-    to.services().forEach((name, state) -> {
-      if (!state.equals(from.services().get(name))) {
-        changes.put(name, Optional.of(state));
-      }
-    });
-    from.services().keySet().stream().filter(name -> !to.services().containsKey(name))
+    to.services()
+        .forEach(
+            (name, state) -> {
+              if (!state.equals(from.services().get(name))) {
+                changes.put(name, Optional.of(state));
+              }
+            });
+    from.services().keySet().stream()
+        .filter(name -> !to.services().containsKey(name))
         .forEach(name -> changes.put(name, Optional.empty()));
     return changes;
   }
 
-  /** {@code base} with the state in {@code target} of the {@code included} services; {@code target}'s revision. */
-  static RegistryState compose(RegistryState base, RegistryState target, SortedSet<String> included) {
+  /**
+   * {@code base} with the state in {@code target} of the {@code included} services; {@code
+   * target}'s revision.
+   */
+  static RegistryState compose(
+      RegistryState base, RegistryState target, SortedSet<String> included) {
     TreeMap<String, ServiceState> services = new TreeMap<>(base.services());
     for (String name : new TreeSet<>(included)) {
       ServiceState state = target.services().get(name);

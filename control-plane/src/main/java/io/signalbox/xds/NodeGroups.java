@@ -4,8 +4,9 @@ import io.envoyproxy.controlplane.cache.NodeGroup;
 import io.envoyproxy.envoy.config.core.v3.Node;
 
 /**
- * Envoys are grouped by {@code node.cluster} (the bootstrap's {@code --service-cluster}): every Envoy of a group is
- * sent the same snapshot, whatever its node id, so a fleet scales without a snapshot per proxy.
+ * Envoys are grouped by {@code node.cluster} (the bootstrap's {@code --service-cluster}): every
+ * Envoy of a group is sent the same snapshot, whatever its node id, so a fleet scales without a
+ * snapshot per proxy.
  */
 public final class NodeGroups implements NodeGroup<String> {
 

@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -9,6 +8,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.type.v3.SemanticVersion;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,17 +25,19 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What every connected Envoy was sent and what it acknowledged, per resource type, from the xDS messages of its
- * stream.
+ * What every connected Envoy was sent and what it acknowledged, per resource type, from the xDS
+ * messages of its stream.
  *
- * <p>State of the world: a request whose {@code response_nonce} is the nonce of the latest response of its type
- * answers that response; without {@code error_detail} it is an ACK of the {@code version_info} it carries, with it a
- * NACK (and {@code version_info} is what Envoy still runs). Delta: requests carry no version, so each response's
- * {@code system_version_info} is remembered by nonce until the request answering that nonce arrives.
+ * <p>State of the world: a request whose {@code response_nonce} is the nonce of the latest response
+ * of its type answers that response; without {@code error_detail} it is an ACK of the {@code
+ * version_info} it carries, with it a NACK (and {@code version_info} is what Envoy still runs).
+ * Delta: requests carry no version, so each response's {@code system_version_info} is remembered by
+ * nonce until the request answering that nonce arrives.
  *
- * <p>Responses are recorded before they are written to the stream (java-control-plane runs the response callbacks
- * first), so an ACK always finds its response. Requests of a stream arrive one at a time, responses on the pipeline
- * or a gRPC thread; each stream's record is guarded by its own monitor, and reading takes a copy.
+ * <p>Responses are recorded before they are written to the stream (java-control-plane runs the
+ * response callbacks first), so an ACK always finds its response. Requests of a stream arrive one
+ * at a time, responses on the pipeline or a gRPC thread; each stream's record is guarded by its own
+ * monitor, and reading takes a copy.
  */
 public final class ProxyStatusTracker {
 
@@ -56,23 +58,40 @@ public final class ProxyStatusTracker {
   }
 
   /** An xDS stream's sync status, per Envoy connection. */
-  public enum SyncStatus { SYNCED, STALE, NACKED, NOT_SENT }
+  public enum SyncStatus {
+    SYNCED,
+    STALE,
+    NACKED,
+    NOT_SENT
+  }
 
-  public enum Mode { SOTW, DELTA }
+  public enum Mode {
+    SOTW,
+    DELTA
+  }
 
   /**
    * One Envoy connection.
    *
    * @param types by type URL, sorted
    */
-  public record ProxyStatus(long streamId, Node node, String group, Mode mode, Instant connectedSince,
-                            SyncStatus status, Map<String, TypeStatus> types) {
+  public record ProxyStatus(
+      long streamId,
+      Node node,
+      String group,
+      Mode mode,
+      Instant connectedSince,
+      SyncStatus status,
+      Map<String, TypeStatus> types) {
 
     public String nodeId() {
       return node.getId();
     }
 
-    /** "1.40.0" from the node's build version, else its free-form user agent version; empty if neither is set. */
+    /**
+     * "1.40.0" from the node's build version, else its free-form user agent version; empty if
+     * neither is set.
+     */
     public String envoyVersion() {
       if (node.hasUserAgentBuildVersion() && node.getUserAgentBuildVersion().hasVersion()) {
         SemanticVersion version = node.getUserAgentBuildVersion().getVersion();
@@ -88,36 +107,45 @@ public final class ProxyStatusTracker {
    * @param versionSent empty when nothing was sent
    * @param versionAcked empty when nothing was acknowledged
    * @param lastNack the latest rejection, kept after later ACKs for the record
-   * @param requestedNames state of the world: the resource names of the latest request (empty: all), over which the
-   *     versions of this type are computed; delta: empty
+   * @param requestedNames state of the world: the resource names of the latest request (empty:
+   *     all), over which the versions of this type are computed; delta: empty
    */
-  public record TypeStatus(String typeUrl, SyncStatus status, String versionSent, Optional<Instant> sentAt,
-                           String versionAcked, Optional<Instant> ackedAt, Optional<Nack> lastNack,
-                           List<String> requestedNames) {
-  }
+  public record TypeStatus(
+      String typeUrl,
+      SyncStatus status,
+      String versionSent,
+      Optional<Instant> sentAt,
+      String versionAcked,
+      Optional<Instant> ackedAt,
+      Optional<Nack> lastNack,
+      List<String> requestedNames) {}
 
-  public record Nack(String version, String errorDetail, Instant at) {
-  }
+  public record Nack(String version, String errorDetail, Instant at) {}
 
   public void onRequest(long streamId, DiscoveryRequest request) {
     Stream stream = stream(streamId, request.getNode(), Mode.SOTW);
     synchronized (stream) {
       TypeState type = stream.type(request.getTypeUrl());
       Instant now = clock.instant();
-      if (request.getResponseNonce().isEmpty() || request.getResponseNonce().equals(type.lastSentNonce)) {
-        // The cache watches with the names of a first request or of one answering its latest response (also a
-        // repeated answer: Envoy changes its subscription that way); versions of named types are over these names.
+      if (request.getResponseNonce().isEmpty()
+          || request.getResponseNonce().equals(type.lastSentNonce)) {
+        // The cache watches with the names of a first request or of one answering its latest
+        // response (also a
+        // repeated answer: Envoy changes its subscription that way); versions of named types are
+        // over these names.
         type.requestedNames = List.copyOf(request.getResourceNamesList());
       }
       if (request.getResponseNonce().isEmpty()) {
-        // A first request. An Envoy that reconnects reports the version it runs; that is what it has accepted.
+        // A first request. An Envoy that reconnects reports the version it runs; that is what it
+        // has accepted.
         if (!request.getVersionInfo().isEmpty()) {
           type.acked(request.getVersionInfo(), now);
         }
         return;
       }
       if (!request.getResponseNonce().equals(type.latestNonce)) {
-        return; // Answers a response that a newer one has superseded; Envoy will answer the newer one too.
+        return; // Answers a response that a newer one has superseded; Envoy will answer the newer
+        // one too.
       }
       type.latestNonce = null;
       if (request.hasErrorDetail()) {
@@ -135,7 +163,9 @@ public final class ProxyStatusTracker {
       return;
     }
     synchronized (stream) {
-      stream.type(response.getTypeUrl()).sent(response.getVersionInfo(), response.getNonce(), clock.instant());
+      stream
+          .type(response.getTypeUrl())
+          .sent(response.getVersionInfo(), response.getNonce(), clock.instant());
     }
   }
 
@@ -145,7 +175,8 @@ public final class ProxyStatusTracker {
       TypeState type = stream.type(request.getTypeUrl());
       type.subscribe(request);
       if (request.getResponseNonce().isEmpty()) {
-        // A first request (or a change of subscriptions). An Envoy that reconnects lists what it already has; if
+        // A first request (or a change of subscriptions). An Envoy that reconnects lists what it
+        // already has; if
         // that is current, nothing is sent, and the type is in sync although no version is known.
         if (request.getInitialResourceVersionsCount() > 0) {
           type.held = Map.copyOf(request.getInitialResourceVersionsMap());
@@ -156,8 +187,11 @@ public final class ProxyStatusTracker {
       if (sent == null) {
         return;
       }
-      // Delta answers every response in order, so anything older than this nonce is answered as well.
-      type.pendingDeltaVersions.keySet().removeIf(nonce -> olderNonce(nonce, request.getResponseNonce()));
+      // Delta answers every response in order, so anything older than this nonce is answered as
+      // well.
+      type.pendingDeltaVersions
+          .keySet()
+          .removeIf(nonce -> olderNonce(nonce, request.getResponseNonce()));
       if (type.pendingDeltaVersions.isEmpty()) {
         type.latestNonce = null;
       }
@@ -180,7 +214,8 @@ public final class ProxyStatusTracker {
       TypeState type = stream.type(response.getTypeUrl());
       Instant now = clock.instant();
       type.sent(response.getSystemVersionInfo(), response.getNonce(), now);
-      type.pendingDeltaVersions.put(response.getNonce(), new Sent(response.getSystemVersionInfo(), now));
+      type.pendingDeltaVersions.put(
+          response.getNonce(), new Sent(response.getSystemVersionInfo(), now));
     }
   }
 
@@ -197,17 +232,22 @@ public final class ProxyStatusTracker {
   }
 
   /**
-   * Whether every Envoy of {@code group} that asks for this type has applied it as the given snapshot has it, so
-   * that a next step may rely on it (make-before-break): SotW — its newest request names every {@code required}
-   * resource (or asks for all) and acknowledges the version the snapshot gives for those names, with no response
-   * in flight; delta — it subscribes to every required resource (or to all) and has acknowledged the snapshot's
-   * type version, with no response in flight. A stream that never asked for the type, or rejected its latest
-   * response, holds nothing up: waiting for it would be waiting for nothing.
+   * Whether every Envoy of {@code group} that asks for this type has applied it as the given
+   * snapshot has it, so that a next step may rely on it (make-before-break): SotW — its newest
+   * request names every {@code required} resource (or asks for all) and acknowledges the version
+   * the snapshot gives for those names, with no response in flight; delta — it subscribes to every
+   * required resource (or to all) and has acknowledged the snapshot's type version, with no
+   * response in flight. A stream that never asked for the type, or rejected its latest response,
+   * holds nothing up: waiting for it would be waiting for nothing.
    */
-  public boolean applied(String group, ResourceType resourceType, Set<String> required,
-                         ContentVersionedSnapshot snapshot) {
+  public boolean applied(
+      String group,
+      ResourceType resourceType,
+      Set<String> required,
+      ContentVersionedSnapshot snapshot) {
     String typeUrl = XdsTypes.typeUrl(resourceType);
-    // Polled every 200 µs while a stage waits: each version is hashed once per call, not once per stream.
+    // Polled every 200 µs while a stage waits: each version is hashed once per call, not once per
+    // stream.
     Map<List<String>, String> sotwVersions = new HashMap<>();
     String deltaVersion = snapshot.version(resourceType, List.of());
     for (Stream stream : streams.values()) {
@@ -221,9 +261,11 @@ public final class ProxyStatusTracker {
         }
         if (stream.mode == Mode.SOTW) {
           List<String> names = type.requestedNames;
-          if (type.latestNonce != null || (!names.isEmpty() && !names.containsAll(required))
-              || !type.versionAcked.equals(sotwVersions.computeIfAbsent(names,
-                  requested -> snapshot.version(resourceType, requested)))) {
+          if (type.latestNonce != null
+              || (!names.isEmpty() && !names.containsAll(required))
+              || !type.versionAcked.equals(
+                  sotwVersions.computeIfAbsent(
+                      names, requested -> snapshot.version(resourceType, requested)))) {
             return false;
           }
         } else if (!type.pendingDeltaVersions.isEmpty()
@@ -260,14 +302,18 @@ public final class ProxyStatusTracker {
         proxies.add(stream.status());
       }
     }
-    proxies.sort(Comparator.comparing(ProxyStatus::nodeId).thenComparing(ProxyStatus::connectedSince)
-        .thenComparingLong(ProxyStatus::streamId));
+    proxies.sort(
+        Comparator.comparing(ProxyStatus::nodeId)
+            .thenComparing(ProxyStatus::connectedSince)
+            .thenComparingLong(ProxyStatus::streamId));
     return proxies;
   }
 
   private Stream stream(long streamId, Node node, Mode mode) {
-    // Envoy sends the node in the first request of a stream at least; later requests may leave it out.
-    return streams.computeIfAbsent(streamId, id -> new Stream(id, node, groups.hash(node), mode, clock.instant()));
+    // Envoy sends the node in the first request of a stream at least; later requests may leave it
+    // out.
+    return streams.computeIfAbsent(
+        streamId, id -> new Stream(id, node, groups.hash(node), mode, clock.instant()));
   }
 
   /** java-control-plane numbers a stream's responses 0, 1, 2, ... */
@@ -302,7 +348,13 @@ public final class ProxyStatusTracker {
     ProxyStatus status() {
       Map<String, TypeStatus> byType = new LinkedHashMap<>();
       types.forEach((url, type) -> byType.put(url, type.status()));
-      return new ProxyStatus(id, node, group, mode, connectedSince, overall(byType.values()),
+      return new ProxyStatus(
+          id,
+          node,
+          group,
+          mode,
+          connectedSince,
+          overall(byType.values()),
           java.util.Collections.unmodifiableMap(byType));
     }
 
@@ -321,33 +373,45 @@ public final class ProxyStatusTracker {
   }
 
   /** A delta response waiting for its answer. */
-  private record Sent(String version, Instant at) {
-  }
+  private record Sent(String version, Instant at) {}
 
   private static final class TypeState {
     final String typeUrl;
+
     /** Delta: versions (and send times) of responses not answered yet, by nonce. */
     final Map<String, Sent> pendingDeltaVersions = new LinkedHashMap<>();
+
     String versionSent = "";
     Instant sentAt;
+
     /** Nonce of the latest response while it is unanswered. */
     String latestNonce;
+
     /** Nonce of the latest response. */
     String lastSentNonce;
+
     String versionAcked = "";
     Instant ackedAt;
     Nack lastNack;
+
     /** The latest response was rejected (and nothing was sent since). */
     boolean rejected;
+
     /**
-     * Delta: the resource versions Envoy said it holds when it reconnected. Until something is sent on the stream,
-     * they are what it runs: the cache sends nothing when they are current.
+     * Delta: the resource versions Envoy said it holds when it reconnected. Until something is sent
+     * on the stream, they are what it runs: the cache sends nothing when they are current.
      */
     Map<String, String> held = Map.of();
-    /** SotW: the names the cache watches with (empty: all of them); versions of named types are over them. */
+
+    /**
+     * SotW: the names the cache watches with (empty: all of them); versions of named types are over
+     * them.
+     */
     List<String> requestedNames = List.of();
+
     /** Delta: the resource names subscribed to, unless {@link #wildcard}. */
     final Set<String> subscribed = new java.util.HashSet<>();
+
     boolean wildcard;
 
     TypeState(String typeUrl) {
@@ -355,8 +419,10 @@ public final class ProxyStatusTracker {
     }
 
     void subscribe(DeltaDiscoveryRequest request) {
-      if (request.getResponseNonce().isEmpty() && request.getInitialResourceVersionsCount() == 0
-          && request.getResourceNamesSubscribeCount() == 0 && subscribed.isEmpty()) {
+      if (request.getResponseNonce().isEmpty()
+          && request.getInitialResourceVersionsCount() == 0
+          && request.getResourceNamesSubscribeCount() == 0
+          && subscribed.isEmpty()) {
         wildcard = true;
       }
       for (String name : request.getResourceNamesSubscribeList()) {
@@ -371,22 +437,25 @@ public final class ProxyStatusTracker {
     }
 
     /**
-     * Whether Envoy resumed this type holding exactly what the snapshot has (of what it subscribes to) and was sent
-     * nothing since. CDS and LDS are wildcard in the cache whatever the subscription says.
+     * Whether Envoy resumed this type holding exactly what the snapshot has (of what it subscribes
+     * to) and was sent nothing since. CDS and LDS are wildcard in the cache whatever the
+     * subscription says.
      */
     boolean holdsResumed(ResourceType resourceType, ContentVersionedSnapshot snapshot) {
       if (sentAt != null || held.isEmpty()) {
         return false;
       }
-      boolean allOfType = wildcard || resourceType == ResourceType.CLUSTER || resourceType == ResourceType.LISTENER;
+      boolean allOfType =
+          wildcard || resourceType == ResourceType.CLUSTER || resourceType == ResourceType.LISTENER;
       Map<String, String> expected = new HashMap<>();
       @SuppressWarnings("unchecked")
       Map<String, VersionedResource<?>> resources = snapshot.versionedResources(resourceType);
-      resources.forEach((name, resource) -> {
-        if (allOfType || subscribed.contains(name)) {
-          expected.put(name, resource.version());
-        }
-      });
+      resources.forEach(
+          (name, resource) -> {
+            if (allOfType || subscribed.contains(name)) {
+              expected.put(name, resource.version());
+            }
+          });
       return held.equals(expected);
     }
 
@@ -411,9 +480,11 @@ public final class ProxyStatusTracker {
     TypeStatus status() {
       SyncStatus status;
       if (sentAt == null) {
-        // Nothing sent on this stream: in sync only if Envoy said it holds a version the cache saw no need to
+        // Nothing sent on this stream: in sync only if Envoy said it holds a version the cache saw
+        // no need to
         // replace (a reconnect).
-        status = !versionAcked.isEmpty() || !held.isEmpty() ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
+        status =
+            !versionAcked.isEmpty() || !held.isEmpty() ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
       } else if (latestNonce != null) {
         status = SyncStatus.STALE;
       } else if (rejected) {
@@ -421,8 +492,15 @@ public final class ProxyStatusTracker {
       } else {
         status = SyncStatus.SYNCED;
       }
-      return new TypeStatus(typeUrl, status, versionSent, Optional.ofNullable(sentAt), versionAcked,
-          Optional.ofNullable(ackedAt), Optional.ofNullable(lastNack), requestedNames);
+      return new TypeStatus(
+          typeUrl,
+          status,
+          versionSent,
+          Optional.ofNullable(sentAt),
+          versionAcked,
+          Optional.ofNullable(ackedAt),
+          Optional.ofNullable(lastNack),
+          requestedNames);
     }
   }
 }

@@ -19,28 +19,31 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Checks that a snapshot is complete: every route configuration a listener names over RDS, every certificate secret
- * a TLS listener names over SDS, and a load assignment for every EDS cluster. Over ADS, Envoy waits for each named
- * resource, so a missing one stalls the stream (a listener waiting for its secret never starts serving).
+ * Checks that a snapshot is complete: every route configuration a listener names over RDS, every
+ * certificate secret a TLS listener names over SDS, and a load assignment for every EDS cluster.
+ * Over ADS, Envoy waits for each named resource, so a missing one stalls the stream (a listener
+ * waiting for its secret never starts serving).
  *
- * <p>java-control-plane's {@code ensureConsistent()} recognizes the HTTP connection manager only under its
- * long-deprecated filter name; this check goes by the type URL, which is what Envoy itself uses.
+ * <p>java-control-plane's {@code ensureConsistent()} recognizes the HTTP connection manager only
+ * under its long-deprecated filter name; this check goes by the type URL, which is what Envoy
+ * itself uses.
  */
 final class SnapshotConsistency {
 
-  private static final String HCM_TYPE_URL = "type.googleapis.com/" + HttpConnectionManager.getDescriptor().getFullName();
+  private static final String HCM_TYPE_URL =
+      "type.googleapis.com/" + HttpConnectionManager.getDescriptor().getFullName();
   private static final String DOWNSTREAM_TLS_TYPE_URL =
       "type.googleapis.com/" + DownstreamTlsContext.getDescriptor().getFullName();
 
-  private SnapshotConsistency() {
-  }
+  private SnapshotConsistency() {}
 
   /** The problems found; empty when the snapshot is complete. */
   static List<String> problems(XdsResources resources) {
     List<String> problems = new ArrayList<>();
-    Set<String> routeConfigurations = resources.routes().stream().map(RouteConfiguration::getName)
-        .collect(Collectors.toSet());
-    Set<String> secrets = resources.secrets().stream().map(Secret::getName).collect(Collectors.toSet());
+    Set<String> routeConfigurations =
+        resources.routes().stream().map(RouteConfiguration::getName).collect(Collectors.toSet());
+    Set<String> secrets =
+        resources.secrets().stream().map(Secret::getName).collect(Collectors.toSet());
     for (Listener listener : resources.listeners()) {
       List<FilterChain> chains = new ArrayList<>(listener.getFilterChainsList());
       if (listener.hasDefaultFilterChain()) {
@@ -50,7 +53,8 @@ final class SnapshotConsistency {
         for (Filter filter : chain.getFiltersList()) {
           String rds = rdsName(filter.getTypedConfig());
           if (rds != null && !routeConfigurations.contains(rds)) {
-            problems.add("listener " + listener.getName() + " names missing route configuration " + rds);
+            problems.add(
+                "listener " + listener.getName() + " names missing route configuration " + rds);
           }
         }
         if (chain.hasTransportSocket()) {
@@ -62,18 +66,23 @@ final class SnapshotConsistency {
         }
       }
     }
-    Set<String> assignments = resources.endpoints().stream().map(ClusterLoadAssignment::getClusterName)
-        .collect(Collectors.toSet());
+    Set<String> assignments =
+        resources.endpoints().stream()
+            .map(ClusterLoadAssignment::getClusterName)
+            .collect(Collectors.toSet());
     for (Cluster cluster : resources.clusters()) {
       if (cluster.getType() == Cluster.DiscoveryType.EDS) {
-        String name = cluster.getEdsClusterConfig().getServiceName().isEmpty()
-            ? cluster.getName() : cluster.getEdsClusterConfig().getServiceName();
+        String name =
+            cluster.getEdsClusterConfig().getServiceName().isEmpty()
+                ? cluster.getName()
+                : cluster.getEdsClusterConfig().getServiceName();
         if (!assignments.contains(name)) {
           problems.add("EDS cluster " + cluster.getName() + " has no load assignment " + name);
         }
       }
     }
-    // A certificate serves both its SNI chain and the default chain: one missing secret is one problem.
+    // A certificate serves both its SNI chain and the default chain: one missing secret is one
+    // problem.
     return problems.stream().distinct().toList();
   }
 

@@ -1,8 +1,8 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import java.time.Instant;
@@ -20,12 +20,14 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The last published snapshots, newest first: their resource versions (enough to diff any two of them), what each
- * changed, and the services whose registry state changed since the one before, i.e. the registrations that caused it.
+ * The last published snapshots, newest first: their resource versions (enough to diff any two of
+ * them), what each changed, and the services whose registry state changed since the one before,
+ * i.e. the registrations that caused it.
  *
- * <p>Bounded: the oldest entry goes once {@code capacity} are kept. An entry holds resource names and versions, not
- * resources, and shares a type's name-to-version map with the entry before whenever that type did not change.
- * Recording runs on the pipeline thread and costs one pass over the types that changed.
+ * <p>Bounded: the oldest entry goes once {@code capacity} are kept. An entry holds resource names
+ * and versions, not resources, and shares a type's name-to-version map with the entry before
+ * whenever that type did not change. Recording runs on the pipeline thread and costs one pass over
+ * the types that changed.
  */
 public final class SnapshotHistory {
 
@@ -41,7 +43,11 @@ public final class SnapshotHistory {
     this.capacity = capacity;
   }
 
-  public enum ServiceChange { ADDED, REMOVED, MODIFIED }
+  public enum ServiceChange {
+    ADDED,
+    REMOVED,
+    MODIFIED
+  }
 
   /** Names added, removed and modified in one resource type, each sorted. */
   public record TypeChanges(List<String> added, List<String> removed, List<String> modified) {
@@ -61,24 +67,34 @@ public final class SnapshotHistory {
    *
    * @param changes by short type name ({@link XdsTypes}), only types that changed
    * @param services the services whose state changed since the entry before, by name
-   * @param changedBy what last changed each of those services and who ({@link RegistryState#changedBy()})
+   * @param changedBy what last changed each of those services and who ({@link
+   *     RegistryState#changedBy()})
    * @param resourceVersions by short type name, then resource name
    * @param initial the first snapshot published, with nothing before it
    */
-  public record Entry(String version, Instant publishedAt, long registryRevision, boolean initial,
-                      boolean settingsChanged,
-                      SortedMap<String, TypeChanges> changes, SortedMap<String, ServiceChange> services,
-                      SortedMap<String, String> changedBy,
-                      Map<String, String> typeVersions, Map<String, SortedMap<String, String>> resourceVersions) {
-  }
+  public record Entry(
+      String version,
+      Instant publishedAt,
+      long registryRevision,
+      boolean initial,
+      boolean settingsChanged,
+      SortedMap<String, TypeChanges> changes,
+      SortedMap<String, ServiceChange> services,
+      SortedMap<String, String> changedBy,
+      Map<String, String> typeVersions,
+      Map<String, SortedMap<String, String>> resourceVersions) {}
 
   /**
    * Records a snapshot that has just been published.
    *
    * @param before the registry state of the snapshot published before; null for the first
    */
-  public void record(ContentVersionedSnapshot snapshot, RegistryState before, RegistryState state,
-                     boolean settingsChanged, Instant at) {
+  public void record(
+      ContentVersionedSnapshot snapshot,
+      RegistryState before,
+      RegistryState state,
+      boolean settingsChanged,
+      Instant at) {
     Entry previous;
     synchronized (this) {
       previous = entries.peekFirst();
@@ -95,21 +111,34 @@ public final class SnapshotHistory {
         continue;
       }
       SortedMap<String, String> byName = new TreeMap<>();
-      for (Map.Entry<String, VersionedResource<?>> resource : snapshot.resources(XdsTypes.typeUrl(type)).entrySet()) {
+      for (Map.Entry<String, VersionedResource<?>> resource :
+          snapshot.resources(XdsTypes.typeUrl(type)).entrySet()) {
         byName.put(resource.getKey(), resource.getValue().version());
       }
       versions.put(name, Collections.unmodifiableSortedMap(byName));
-      TypeChanges typeChanges = diff(previous == null ? Map.of() : previous.resourceVersions().get(name), byName);
+      TypeChanges typeChanges =
+          diff(previous == null ? Map.of() : previous.resourceVersions().get(name), byName);
       if (!typeChanges.isEmpty()) {
         changes.put(name, typeChanges);
       }
     }
     SortedMap<String, ServiceChange> serviceChanges = serviceChanges(before, state);
     SortedMap<String, String> changedBy = new TreeMap<>();
-    serviceChanges.keySet().forEach(name -> changedBy.put(name, state.changedBy().getOrDefault(name, "")));
-    Entry entry = new Entry(snapshot.version(), at, state.revision(), before == null, settingsChanged,
-        Collections.unmodifiableSortedMap(changes), serviceChanges, Collections.unmodifiableSortedMap(changedBy),
-        Map.copyOf(typeVersions), Map.copyOf(versions));
+    serviceChanges
+        .keySet()
+        .forEach(name -> changedBy.put(name, state.changedBy().getOrDefault(name, "")));
+    Entry entry =
+        new Entry(
+            snapshot.version(),
+            at,
+            state.revision(),
+            before == null,
+            settingsChanged,
+            Collections.unmodifiableSortedMap(changes),
+            serviceChanges,
+            Collections.unmodifiableSortedMap(changedBy),
+            Map.copyOf(typeVersions),
+            Map.copyOf(versions));
     synchronized (this) {
       entries.addFirst(entry);
       while (entries.size() > capacity) {
@@ -131,12 +160,16 @@ public final class SnapshotHistory {
     return capacity;
   }
 
-  /** What changed from one recorded snapshot to another, by short type name; only types that changed. */
+  /**
+   * What changed from one recorded snapshot to another, by short type name; only types that
+   * changed.
+   */
   public static SortedMap<String, TypeChanges> diff(Entry from, Entry to) {
     SortedMap<String, TypeChanges> changes = new TreeMap<>();
     for (ResourceType type : XdsTypes.ALL) {
       String name = XdsTypes.shortName(type);
-      TypeChanges typeChanges = diff(from.resourceVersions().get(name), to.resourceVersions().get(name));
+      TypeChanges typeChanges =
+          diff(from.resourceVersions().get(name), to.resourceVersions().get(name));
       if (!typeChanges.isEmpty()) {
         changes.put(name, typeChanges);
       }
@@ -150,14 +183,15 @@ public final class SnapshotHistory {
     }
     List<String> added = new ArrayList<>();
     List<String> modified = new ArrayList<>();
-    after.forEach((name, version) -> {
-      String old = before.get(name);
-      if (old == null) {
-        added.add(name);
-      } else if (!old.equals(version)) {
-        modified.add(name);
-      }
-    });
+    after.forEach(
+        (name, version) -> {
+          String old = before.get(name);
+          if (old == null) {
+            added.add(name);
+          } else if (!old.equals(version)) {
+            modified.add(name);
+          }
+        });
     List<String> removed = new ArrayList<>(new TreeSet<>(before.keySet()));
     removed.removeAll(after.keySet());
     Collections.sort(added);
@@ -165,19 +199,24 @@ public final class SnapshotHistory {
     return new TypeChanges(added, removed, modified);
   }
 
-  private static SortedMap<String, ServiceChange> serviceChanges(RegistryState before, RegistryState after) {
+  private static SortedMap<String, ServiceChange> serviceChanges(
+      RegistryState before, RegistryState after) {
     Map<String, ServiceState> old = before == null ? Map.of() : before.services();
     SortedMap<String, ServiceChange> changes = new TreeMap<>();
     // The store keeps an unchanged service's state object, so most comparisons are by reference.
-    after.services().forEach((name, service) -> {
-      ServiceState previous = old.get(name);
-      if (previous == null) {
-        changes.put(name, ServiceChange.ADDED);
-      } else if (!Objects.equals(previous, service)) {
-        changes.put(name, ServiceChange.MODIFIED);
-      }
-    });
-    old.keySet().stream().filter(name -> !after.services().containsKey(name))
+    after
+        .services()
+        .forEach(
+            (name, service) -> {
+              ServiceState previous = old.get(name);
+              if (previous == null) {
+                changes.put(name, ServiceChange.ADDED);
+              } else if (!Objects.equals(previous, service)) {
+                changes.put(name, ServiceChange.MODIFIED);
+              }
+            });
+    old.keySet().stream()
+        .filter(name -> !after.services().containsKey(name))
         .forEach(name -> changes.put(name, ServiceChange.REMOVED));
     return Collections.unmodifiableSortedMap(changes);
   }

@@ -1,9 +1,9 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
@@ -29,16 +29,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The pipeline: one thread that turns registry changes into published snapshots.
  *
- * <p>Changes are coalesced: a change that finds the pipeline idle is published at once; changes that arrive while a
- * publication runs are collected until none has arrived for the quiet period (never longer than the maximum delay),
- * and then the newest state is translated once. A burst of registrations therefore costs a handful of snapshots,
- * and a lone registration no wait at all. Publishing happens only
- * here, never on a gRPC thread, because {@code SimpleCache.setSnapshot} answers every open watch on the caller's
- * thread.
+ * <p>Changes are coalesced: a change that finds the pipeline idle is published at once; changes
+ * that arrive while a publication runs are collected until none has arrived for the quiet period
+ * (never longer than the maximum delay), and then the newest state is translated once. A burst of
+ * registrations therefore costs a handful of snapshots, and a lone registration no wait at all.
+ * Publishing happens only here, never on a gRPC thread, because {@code SimpleCache.setSnapshot}
+ * answers every open watch on the caller's thread.
  *
- * <p>An operator may pause publishing: Envoys keep what they have, and the newest state is published on resume. Every
- * publication is recorded in the {@link SnapshotHistory}, with the services whose state changed since the one
- * before.
+ * <p>An operator may pause publishing: Envoys keep what they have, and the newest state is
+ * published on resume. Every publication is recorded in the {@link SnapshotHistory}, with the
+ * services whose state changed since the one before.
  */
 public final class SnapshotPublisher implements AutoCloseable {
 
@@ -53,8 +53,12 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final AtomicLong quarantineTrials = new AtomicLong();
   private final Object signalLock = new Object();
-  /** Orders snapshot publications, so an older snapshot never overwrites a newer one for a group. */
+
+  /**
+   * Orders snapshot publications, so an older snapshot never overwrites a newer one for a group.
+   */
   private final Object publishLock = new Object();
+
   private final Thread thread;
   private final SignalboxMetrics metrics;
 
@@ -65,30 +69,48 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private volatile boolean running;
   private volatile GatewaySettings settings;
+
   /** The newest snapshot built, and what it was built from; pipeline thread only. */
   private ContentVersionedSnapshot built;
+
   private RegistryState builtState;
   private GatewaySettings builtSettings;
+
   /** What the groups are sent; written under {@link #publishLock}. */
   private volatile ContentVersionedSnapshot published;
+
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
-  /** How often a staged change checks whether Envoys applied it; ACKs arrive within about a millisecond. */
+
+  /**
+   * How often a staged change checks whether Envoys applied it; ACKs arrive within about a
+   * millisecond.
+   */
   private static final long STAGE_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   private volatile DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
   private volatile Duration stageTimeout = Duration.ZERO;
   private volatile NackQuarantine quarantine;
 
-  public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
-                           SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay) {
+  public SnapshotPublisher(
+      RegistryStore store,
+      GatewaySettings settings,
+      Translator translator,
+      SimpleCache<String> cache,
+      Duration quietPeriod,
+      Duration maxDelay) {
     this(store, settings, translator, cache, quietPeriod, maxDelay, SignalboxMetrics.noop());
   }
 
-  public SnapshotPublisher(RegistryStore store, GatewaySettings settings, Translator translator,
-                           SimpleCache<String> cache, Duration quietPeriod, Duration maxDelay,
-                           SignalboxMetrics metrics) {
+  public SnapshotPublisher(
+      RegistryStore store,
+      GatewaySettings settings,
+      Translator translator,
+      SimpleCache<String> cache,
+      Duration quietPeriod,
+      Duration maxDelay,
+      SignalboxMetrics metrics) {
     this.metrics = metrics;
     this.store = store;
     this.settings = settings;
@@ -101,22 +123,28 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Publishes changes that add or remove clusters in stages (see {@link MakeBeforeBreak}), each stage waiting until
-   * the groups' Envoys have applied the previous one, at most {@code timeout}; without this, every change is one
-   * step. Set before {@link #start()}.
+   * Publishes changes that add or remove clusters in stages (see {@link MakeBeforeBreak}), each
+   * stage waiting until the groups' Envoys have applied the previous one, at most {@code timeout};
+   * without this, every change is one step. Set before {@link #start()}.
    */
   public void stageChanges(DeliveryCheck check, Duration timeout) {
     this.deliveryCheck = check;
     this.stageTimeout = timeout;
   }
 
-  /** Starts publishing. Call only once the store holds its full state: an empty snapshot blanks every Envoy. */
+  /**
+   * Starts publishing. Call only once the store holds its full state: an empty snapshot blanks
+   * every Envoy.
+   */
   public void start() {
     running = true;
     store.addChangeListener(this::requestPublish);
-    // The first snapshot is built on the caller's thread, before the server listens: a freshly started JVM took up
-    // to a second to build it on the pipeline thread, and a delta Envoy reconnecting in that window was sent again
-    // everything it held (harmless, but a needless re-send of the whole fleet's configuration after every restart).
+    // The first snapshot is built on the caller's thread, before the server listens: a freshly
+    // started JVM took up
+    // to a second to build it on the pipeline thread, and a delta Envoy reconnecting in that window
+    // was sent again
+    // everything it held (harmless, but a needless re-send of the whole fleet's configuration after
+    // every restart).
     try {
       publish();
     } catch (RuntimeException e) {
@@ -130,15 +158,18 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); call before {@link #start()}, and tell
-   * {@link #xdsAnswered} of every answer.
+   * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); call before {@link
+   * #start()}, and tell {@link #xdsAnswered} of every answer.
    *
    * @param proxies every connected Envoy's status
    */
-  public void enableQuarantine(Quarantines quarantines, Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
-                               Duration verdictTimeout) {
-    this.quarantine = new NackQuarantine(quarantines, proxies, translator, this::publishTrial, () -> running,
-        verdictTimeout);
+  public void enableQuarantine(
+      Quarantines quarantines,
+      Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
+      Duration verdictTimeout) {
+    this.quarantine =
+        new NackQuarantine(
+            quarantines, proxies, translator, this::publishTrial, () -> running, verdictTimeout);
   }
 
   /** An Envoy acknowledged (or, {@code nack}, rejected) a response. Any thread; cheap. */
@@ -172,9 +203,10 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * A node group has an Envoy connected: it is sent the current snapshot from now on. The first time, the snapshot
-   * is set before this returns, so the Envoy's very first requests find it (rather than waiting for the pipeline).
-   * This happens once per group, so it does not put publishing on gRPC threads in general.
+   * A node group has an Envoy connected: it is sent the current snapshot from now on. The first
+   * time, the snapshot is set before this returns, so the Envoy's very first requests find it
+   * (rather than waiting for the pipeline). This happens once per group, so it does not put
+   * publishing on gRPC threads in general.
    */
   public void groupSeen(String group) {
     if (groups.contains(group)) {
@@ -202,8 +234,8 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Stops publishing: once this returns, no group is sent a new snapshot until {@link #resume()}. Groups that
-   * connect meanwhile get the last published one. Registrations keep being accepted.
+   * Stops publishing: once this returns, no group is sent a new snapshot until {@link #resume()}.
+   * Groups that connect meanwhile get the last published one. Registrations keep being accepted.
    */
   public void pause() {
     synchronized (publishLock) {
@@ -232,11 +264,14 @@ public final class SnapshotPublisher implements AutoCloseable {
     return Optional.ofNullable(pausedSince);
   }
 
-  /** Whether the registry or the settings changed since the last publication (e.g. while paused). */
+  /**
+   * Whether the registry or the settings changed since the last publication (e.g. while paused).
+   */
   public boolean changesPending() {
     RegistryState state = store.state();
     synchronized (publishLock) {
-      return publishedState == null || state.revision() != publishedState.revision()
+      return publishedState == null
+          || state.revision() != publishedState.revision()
           || !settings.equals(publishedSettings);
     }
   }
@@ -289,8 +324,10 @@ public final class SnapshotPublisher implements AutoCloseable {
       while (running && signals == handled) {
         signalLock.wait();
       }
-      // Leading edge: a change after an idle pipeline is published at once. Only changes that arrive while (or just
-      // after) a publication runs are coalesced, so a lone registration does not pay the quiet period.
+      // Leading edge: a change after an idle pipeline is published at once. Only changes that
+      // arrive while (or just
+      // after) a publication runs are coalesced, so a lone registration does not pay the quiet
+      // period.
       if (lastSignalNanos - lastPublishedNanos > quietNanos) {
         return signals;
       }
@@ -312,30 +349,42 @@ public final class SnapshotPublisher implements AutoCloseable {
       return;
     }
     if (quarantine != null && published != null) {
-      quarantine.check(new NackQuarantine.Publication(published, publishedState, publishedSettings));
+      quarantine.check(
+          new NackQuarantine.Publication(published, publishedState, publishedSettings));
     }
     RegistryState state = store.servedState();
     GatewaySettings gateway = settings;
-    if (built == null || state.revision() != builtState.revision() || !gateway.equals(builtSettings)) {
+    if (built == null
+        || state.revision() != builtState.revision()
+        || !gateway.equals(builtSettings)) {
       long started = System.nanoTime();
-      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state, gateway));
+      ContentVersionedSnapshot snapshot =
+          ContentVersionedSnapshot.of(translator.translate(state, gateway));
       try {
         snapshot.ensureConsistent();
       } catch (SnapshotConsistencyException e) {
         metrics.snapshotBuilt(BuildResult.INCOMPLETE, System.nanoTime() - started);
-        log.error("Translation of revision {} is incomplete and is not published: {}", state.revision(),
+        log.error(
+            "Translation of revision {} is incomplete and is not published: {}",
+            state.revision(),
             e.getMessage());
         return;
       }
       builtState = state;
       builtSettings = gateway;
       boolean changed = built == null || !snapshot.version().equals(built.version());
-      metrics.snapshotBuilt(changed ? BuildResult.NEW : BuildResult.UNCHANGED, System.nanoTime() - started);
+      metrics.snapshotBuilt(
+          changed ? BuildResult.NEW : BuildResult.UNCHANGED, System.nanoTime() - started);
       if (changed) {
         built = snapshot;
         snapshotsBuilt.incrementAndGet();
-        log.atDebug().addKeyValue("version", snapshot.version()).log("Built snapshot {} from revision {} in {} us",
-            snapshot.version(), state.revision(), (System.nanoTime() - started) / 1000);
+        log.atDebug()
+            .addKeyValue("version", snapshot.version())
+            .log(
+                "Built snapshot {} from revision {} in {} us",
+                snapshot.version(),
+                state.revision(),
+                (System.nanoTime() - started) / 1000);
       }
     }
     if (built == null) {
@@ -356,14 +405,20 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Makes {@code snapshot} what every group is sent, built from {@code state} and {@code settings}; recorded in the
-   * history when it is a new one. Returns whether it was. Call with {@link #publishLock} held.
+   * Makes {@code snapshot} what every group is sent, built from {@code state} and {@code settings};
+   * recorded in the history when it is a new one. Returns whether it was. Call with {@link
+   * #publishLock} held.
    */
-  private boolean sendLocked(ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
+  private boolean sendLocked(
+      ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
     boolean changed = snapshot != published;
     if (changed) {
-      history.record(snapshot, publishedState, state,
-          publishedSettings != null && !settings.equals(publishedSettings), Instant.now());
+      history.record(
+          snapshot,
+          publishedState,
+          state,
+          publishedSettings != null && !settings.equals(publishedSettings),
+          Instant.now());
       published = snapshot;
     }
     publishedState = state;
@@ -377,17 +432,20 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Sends the intermediate stages between the published snapshot and the built one, waiting after each until the
-   * groups' Envoys applied it (or the stage timeout passed). Returns false when publishing was paused meanwhile.
+   * Sends the intermediate stages between the published snapshot and the built one, waiting after
+   * each until the groups' Envoys applied it (or the stage timeout passed). Returns false when
+   * publishing was paused meanwhile.
    */
   private boolean publishStages() {
     ContentVersionedSnapshot previous = published;
     if (previous == null || previous == built || stageTimeout.isZero()) {
       return true;
     }
-    List<MakeBeforeBreak.Stage> stages = MakeBeforeBreak.stages(previous.resources(), built.resources());
+    List<MakeBeforeBreak.Stage> stages =
+        MakeBeforeBreak.stages(previous.resources(), built.resources());
     for (MakeBeforeBreak.Stage stage : stages.subList(0, stages.size() - 1)) {
-      ContentVersionedSnapshot staged = ContentVersionedSnapshot.of(stage.resources(), previous, built);
+      ContentVersionedSnapshot staged =
+          ContentVersionedSnapshot.of(stage.resources(), previous, built);
       List<String> waitingFor;
       synchronized (publishLock) {
         if (pausedSince != null) {
@@ -401,14 +459,18 @@ public final class SnapshotPublisher implements AutoCloseable {
     return true;
   }
 
-  private void awaitApplied(ContentVersionedSnapshot staged, List<MakeBeforeBreak.Wait> waits, List<String> groups) {
+  private void awaitApplied(
+      ContentVersionedSnapshot staged, List<MakeBeforeBreak.Wait> waits, List<String> groups) {
     long deadline = System.nanoTime() + stageTimeout.toNanos();
     for (String group : groups) {
       for (MakeBeforeBreak.Wait wait : waits) {
         while (!deliveryCheck.applied(group, wait.type(), wait.required(), staged)) {
           if (System.nanoTime() - deadline > 0 || !running) {
-            log.warn("Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",
-                group, XdsTypes.shortName(wait.type()), stageTimeout.toMillis());
+            log.warn(
+                "Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",
+                group,
+                XdsTypes.shortName(wait.type()),
+                stageTimeout.toMillis());
             return;
           }
           LockSupport.parkNanos(STAGE_POLL_NANOS);

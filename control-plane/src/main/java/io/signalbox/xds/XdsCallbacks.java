@@ -1,12 +1,12 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Clock;
 import java.util.Map;
@@ -17,9 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches xDS streams: announces each node group the first time one of its Envoys connects (so the pipeline
- * publishes a snapshot for it), reports NACKs with the node and Envoy's error, and feeds the
- * {@link ProxyStatusTracker} that the admin API reads.
+ * Watches xDS streams: announces each node group the first time one of its Envoys connects (so the
+ * pipeline publishes a snapshot for it), reports NACKs with the node and Envoy's error, and feeds
+ * the {@link ProxyStatusTracker} that the admin API reads.
  */
 public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
@@ -32,14 +32,18 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
   private final ProxyStatusTracker proxies;
   private final SignalboxMetrics metrics;
-  private volatile Consumer<Boolean> answerListener = nack -> { };
+  private volatile Consumer<Boolean> answerListener = nack -> {};
 
-  public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
+  public XdsCallbacks(
+      NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
     this(groups, groupSeen, watcher, SignalboxMetrics.noop());
   }
 
-  public XdsCallbacks(NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher,
-                      SignalboxMetrics metrics) {
+  public XdsCallbacks(
+      NodeGroups groups,
+      Consumer<String> groupSeen,
+      NackAwareConfigWatcher watcher,
+      SignalboxMetrics metrics) {
     this.groups = groups;
     this.groupSeen = groupSeen;
     this.watcher = watcher;
@@ -48,8 +52,8 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   }
 
   /**
-   * Told of every ACK ({@code false}) and NACK ({@code true}) once the {@link #proxies()} tracker has recorded it, on
-   * the stream's thread.
+   * Told of every ACK ({@code false}) and NACK ({@code true}) once the {@link #proxies()} tracker
+   * has recorded it, on the stream's thread.
    */
   public void onAnswer(Consumer<Boolean> listener) {
     this.answerListener = listener;
@@ -64,8 +68,13 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
     boolean opened = !proxies.tracks(streamId);
     proxies.onRequest(streamId, request);
-    onRequest(streamId, opened, request.getNode(), request.getTypeUrl(), request.getVersionInfo(), request.hasErrorDetail()
-        ? request.getErrorDetail().getMessage() : null);
+    onRequest(
+        streamId,
+        opened,
+        request.getNode(),
+        request.getTypeUrl(),
+        request.getVersionInfo(),
+        request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
     if (!request.getResponseNonce().isEmpty()) {
       answerListener.accept(request.hasErrorDetail());
     }
@@ -75,21 +84,28 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
     boolean opened = !proxies.tracks(streamId);
     proxies.onDeltaRequest(streamId, request);
-    onRequest(streamId, opened, request.getNode(), request.getTypeUrl(), "", request.hasErrorDetail()
-        ? request.getErrorDetail().getMessage() : null);
+    onRequest(
+        streamId,
+        opened,
+        request.getNode(),
+        request.getTypeUrl(),
+        "",
+        request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
     if (!request.getResponseNonce().isEmpty()) {
       answerListener.accept(request.hasErrorDetail());
     }
   }
 
   @Override
-  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+  public void onV3StreamResponse(
+      long streamId, DiscoveryRequest request, DiscoveryResponse response) {
     proxies.onResponse(streamId, response);
     countResponse(response.getTypeUrl());
   }
 
   @Override
-  public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+  public void onV3StreamDeltaResponse(
+      long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
     proxies.onDeltaResponse(streamId, response);
     countResponse(response.getTypeUrl());
   }
@@ -116,23 +132,40 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   }
 
   /** A stream's requests come one at a time, so {@code opened} holds for its first request only. */
-  private void onRequest(long streamId, boolean opened, Node node, String typeUrl, String acceptedVersion,
-                         String nackDetail) {
+  private void onRequest(
+      long streamId,
+      boolean opened,
+      Node node,
+      String typeUrl,
+      String acceptedVersion,
+      String nackDetail) {
     if (opened) {
       String group = groups.hash(node);
       metrics.proxyConnected(group);
-      log.atInfo().addKeyValue("node_id", node.getId()).addKeyValue("group", group)
+      log.atInfo()
+          .addKeyValue("node_id", node.getId())
+          .addKeyValue("group", group)
           .log("Envoy connected: node={} group={} stream={}", node.getId(), group, streamId);
       groupSeen.accept(group);
     }
     if (nackDetail != null) {
       nacks.incrementAndGet();
       metrics.nacked(typeUrl);
-      String rejected = proxies.lastNack(streamId, typeUrl).map(ProxyStatusTracker.Nack::version).orElse("");
-      log.atWarn().addKeyValue("node_id", node.getId()).addKeyValue("group", groups.hash(node))
-          .addKeyValue("type", XdsTypes.shortName(typeUrl)).addKeyValue("version", rejected)
-          .log("NACK from node={} group={} type={} of version '{}' (still running version '{}'): {}", node.getId(),
-              groups.hash(node), typeUrl, rejected, acceptedVersion, nackDetail);
+      String rejected =
+          proxies.lastNack(streamId, typeUrl).map(ProxyStatusTracker.Nack::version).orElse("");
+      log.atWarn()
+          .addKeyValue("node_id", node.getId())
+          .addKeyValue("group", groups.hash(node))
+          .addKeyValue("type", XdsTypes.shortName(typeUrl))
+          .addKeyValue("version", rejected)
+          .log(
+              "NACK from node={} group={} type={} of version '{}' (still running version '{}'): {}",
+              node.getId(),
+              groups.hash(node),
+              typeUrl,
+              rejected,
+              acceptedVersion,
+              nackDetail);
     }
   }
 
@@ -150,8 +183,13 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     if (!proxies.connected(node.getId())) {
       watcher.forget(node.getId());
     }
-    log.atInfo().addKeyValue("node_id", node.getId()).addKeyValue("group", groups.hash(node))
-        .log("Envoy disconnected: node={} stream={}{}", node.getId(), streamId,
-        error == null ? "" : " (" + error.getMessage() + ")");
+    log.atInfo()
+        .addKeyValue("node_id", node.getId())
+        .addKeyValue("group", groups.hash(node))
+        .log(
+            "Envoy disconnected: node={} stream={}{}",
+            node.getId(),
+            streamId,
+            error == null ? "" : " (" + error.getMessage() + ")");
   }
 }

@@ -16,10 +16,10 @@ import io.signalbox.security.Identity;
 
 /**
  * An Envoy may fetch only the configuration of node groups its certificate is allowed ({@link
- * AccessControl#mayFetch}). Every request of an ADS stream is checked before java-control-plane sees it: a request
- * whose {@code node.cluster} the caller may not fetch closes the stream with PERMISSION_DENIED, so nothing is sent,
- * no group is created for it and its ACKs and NACKs count for nothing. Runs inside {@link
- * io.signalbox.security.IdentityInterceptor}.
+ * AccessControl#mayFetch}). Every request of an ADS stream is checked before java-control-plane
+ * sees it: a request whose {@code node.cluster} the caller may not fetch closes the stream with
+ * PERMISSION_DENIED, so nothing is sent, no group is created for it and its ACKs and NACKs count
+ * for nothing. Runs inside {@link io.signalbox.security.IdentityInterceptor}.
  */
 public final class XdsStreamAuthorization implements ServerInterceptor {
 
@@ -33,13 +33,15 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
   }
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                                                     ServerCallHandler<Q, R> next) {
-    if (!AggregatedDiscoveryServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())) {
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    if (!AggregatedDiscoveryServiceGrpc.SERVICE_NAME.equals(
+        call.getMethodDescriptor().getServiceName())) {
       return next.startCall(call, headers);
     }
     Identity who = Identity.current();
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(
+        next.startCall(call, headers)) {
       private boolean closed;
 
       @Override
@@ -50,8 +52,12 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         String group = groups.hash(node(message));
         if (!access.mayFetch(who, group)) {
           closed = true;
-          String reason = "identity '" + who + "' may not fetch the configuration of node group '"
-              + abbreviate(group) + "'";
+          String reason =
+              "identity '"
+                  + who
+                  + "' may not fetch the configuration of node group '"
+                  + abbreviate(group)
+                  + "'";
           audit.record(who, "xds.stream", abbreviate(group), AuditLog.Outcome.DENIED, reason);
           call.close(Status.PERMISSION_DENIED.withDescription(reason), new Metadata());
           return;

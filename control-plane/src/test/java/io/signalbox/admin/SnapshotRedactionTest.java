@@ -28,25 +28,47 @@ import org.junit.jupiter.api.Test;
 /** A snapshot shown to an operator never carries a private key. */
 class SnapshotRedactionTest {
 
-  private static final String PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQ-not-a-real-key\n-----END PRIVATE KEY-----\n";
+  private static final String PRIVATE_KEY =
+      "-----BEGIN PRIVATE KEY-----\nMIIEvQ-not-a-real-key\n-----END PRIVATE KEY-----\n";
 
   @Test
   void secretsPrintWithTheirPrivateKeyRedacted() {
     SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
-    SnapshotPublisher publisher = new SnapshotPublisher(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache,
-        Duration.ofMillis(1), Duration.ofMillis(10));
+    SnapshotPublisher publisher =
+        new SnapshotPublisher(
+            store,
+            GatewaySettings.DEFAULT,
+            new GatewayTranslator(),
+            cache,
+            Duration.ofMillis(1),
+            Duration.ofMillis(10));
     publisher.groupSeen("edge");
-    Secret secret = Secret.newBuilder().setName("tls-edge").setTlsCertificate(TlsCertificate.newBuilder()
-        .setCertificateChain(DataSource.newBuilder().setInlineString("-----BEGIN CERTIFICATE-----"))
-        .setPrivateKey(DataSource.newBuilder().setInlineString(PRIVATE_KEY))).build();
-    cache.setSnapshot("edge", ContentVersionedSnapshot.of(
-        new XdsResources(List.of(), List.of(), List.of(), List.of(), List.of(secret))));
-    AdminService admin = new AdminService(store, store, publisher, new ProxyStatusTracker(new NodeGroups(),
-        Clock.systemUTC()), cache, () -> { });
+    Secret secret =
+        Secret.newBuilder()
+            .setName("tls-edge")
+            .setTlsCertificate(
+                TlsCertificate.newBuilder()
+                    .setCertificateChain(
+                        DataSource.newBuilder().setInlineString("-----BEGIN CERTIFICATE-----"))
+                    .setPrivateKey(DataSource.newBuilder().setInlineString(PRIVATE_KEY)))
+            .build();
+    cache.setSnapshot(
+        "edge",
+        ContentVersionedSnapshot.of(
+            new XdsResources(List.of(), List.of(), List.of(), List.of(), List.of(secret))));
+    AdminService admin =
+        new AdminService(
+            store,
+            store,
+            publisher,
+            new ProxyStatusTracker(new NodeGroups(), Clock.systemUTC()),
+            cache,
+            () -> {});
 
     AtomicReference<GetSnapshotResponse> answer = new AtomicReference<>();
-    admin.getSnapshot(GetSnapshotRequest.newBuilder().setGroup("edge").setType("secrets").build(),
+    admin.getSnapshot(
+        GetSnapshotRequest.newBuilder().setGroup("edge").setType("secrets").build(),
         new StreamObserver<>() {
           @Override
           public void onNext(GetSnapshotResponse response) {
@@ -59,13 +81,16 @@ class SnapshotRedactionTest {
           }
 
           @Override
-          public void onCompleted() {
-          }
+          public void onCompleted() {}
         });
     admin.close();
 
     String json = answer.get().getResources(0).getJson();
-    assertThat(json).contains("tls-edge").contains("BEGIN CERTIFICATE").contains(XdsJson.REDACTED)
-        .doesNotContain("PRIVATE KEY").doesNotContain("not-a-real-key");
+    assertThat(json)
+        .contains("tls-edge")
+        .contains("BEGIN CERTIFICATE")
+        .contains(XdsJson.REDACTED)
+        .doesNotContain("PRIVATE KEY")
+        .doesNotContain("not-a-real-key");
   }
 }

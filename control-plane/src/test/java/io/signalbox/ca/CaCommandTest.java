@@ -38,19 +38,18 @@ class CaCommandTest {
   private static final int DNS = 2;
   private static final int IP = 7;
 
-  @TempDir
-  Path temp;
+  @TempDir Path temp;
 
   /** Exit code and what the command printed. */
-  record Run(int exitCode, String out, String err) {
-  }
+  record Run(int exitCode, String out, String err) {}
 
   private static Run signalbox(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine command = new CommandLine(new SignalboxMain())
-        .setOut(new PrintWriter(out, true))
-        .setErr(new PrintWriter(err, true));
+    CommandLine command =
+        new CommandLine(new SignalboxMain())
+            .setOut(new PrintWriter(out, true))
+            .setErr(new PrintWriter(err, true));
     int exitCode = command.execute(args);
     return new Run(exitCode, out.toString(), err.toString());
   }
@@ -63,18 +62,25 @@ class CaCommandTest {
   }
 
   private static String[] concat(List<String> first, String... rest) {
-    return java.util.stream.Stream.concat(first.stream(), java.util.Arrays.stream(rest)).toArray(String[]::new);
+    return java.util.stream.Stream.concat(first.stream(), java.util.Arrays.stream(rest))
+        .toArray(String[]::new);
   }
 
   @Test
-  void initWritesASelfSignedCaForTheTrustDomainWithAnOwnerOnlyKeyInAnOwnerOnlyDirectory() throws Exception {
+  void initWritesASelfSignedCaForTheTrustDomainWithAnOwnerOnlyKeyInAnOwnerOnlyDirectory()
+      throws Exception {
     Path dir = temp.resolve("new/pki");
 
-    Run init = signalbox("ca", "init", "--dir", dir.toString(), "--trust-domain", "corp.example.com");
+    Run init =
+        signalbox("ca", "init", "--dir", dir.toString(), "--trust-domain", "corp.example.com");
 
     assertThat(init.exitCode()).as(init.err()).isZero();
-    assertThat(init.out()).contains(dir.resolve("ca.pem").toString(), dir.resolve("ca-key.pem").toString(),
-        "corp.example.com").doesNotContain("PRIVATE KEY");
+    assertThat(init.out())
+        .contains(
+            dir.resolve("ca.pem").toString(),
+            dir.resolve("ca-key.pem").toString(),
+            "corp.example.com")
+        .doesNotContain("PRIVATE KEY");
     assertThat(permissions(dir.resolve("ca-key.pem"))).isEqualTo("rw-------");
     assertThat(permissions(dir.resolve("ca.pem"))).isEqualTo("rw-r--r--");
     assertThat(permissions(dir)).isEqualTo("rwx------");
@@ -83,8 +89,9 @@ class CaCommandTest {
     assertThat(ca.getSubjectX500Principal()).isEqualTo(ca.getIssuerX500Principal());
     ca.verify(ca.getPublicKey());
     assertThat(names(ca, URI)).containsExactly("spiffe://corp.example.com");
-    assertThat(ca.getNotAfter().toInstant()).isBetween(Instant.now().plus(Duration.ofDays(3649)),
-        Instant.now().plus(Duration.ofDays(3650)));
+    assertThat(ca.getNotAfter().toInstant())
+        .isBetween(
+            Instant.now().plus(Duration.ofDays(3649)), Instant.now().plus(Duration.ofDays(3650)));
     assertThat(ca.getPublicKey().getAlgorithm()).isEqualTo("EC");
     assertKeyBelongsTo(Pem.readPrivateKey(dir.resolve("ca-key.pem")), ca);
   }
@@ -98,7 +105,8 @@ class CaCommandTest {
     Run again = signalbox("ca", "init", "--dir", dir.toString());
 
     assertThat(again.exitCode()).isEqualTo(2);
-    assertThat(again.err()).startsWith("signalbox ca init: " + dir.resolve("ca.pem") + " already exists")
+    assertThat(again.err())
+        .startsWith("signalbox ca init: " + dir.resolve("ca.pem") + " already exists")
         .contains("--force");
     assertThat(Files.readAllBytes(dir.resolve("ca.pem"))).isEqualTo(certificate);
     assertThat(Files.readAllBytes(dir.resolve("ca-key.pem"))).isEqualTo(key);
@@ -111,16 +119,34 @@ class CaCommandTest {
   }
 
   @Test
-  void issueWritesAServerAndClientCertificateThatChainsToTheCaAndNamesTheIdentityAndHosts() throws Exception {
+  void issueWritesAServerAndClientCertificateThatChainsToTheCaAndNamesTheIdentityAndHosts()
+      throws Exception {
     Path dir = initCa();
 
-    Run issue = signalbox("ca", "issue", "--dir", dir.toString(), "--name", "signalbox",
-        "--identity", "spiffe://signalbox.local/control-plane", "--dns", "signalbox.signalbox.local",
-        "--dns", "LocalHost", "--ip", "127.0.0.1", "--ip", "::1");
+    Run issue =
+        signalbox(
+            "ca",
+            "issue",
+            "--dir",
+            dir.toString(),
+            "--name",
+            "signalbox",
+            "--identity",
+            "spiffe://signalbox.local/control-plane",
+            "--dns",
+            "signalbox.signalbox.local",
+            "--dns",
+            "LocalHost",
+            "--ip",
+            "127.0.0.1",
+            "--ip",
+            "::1");
 
     assertThat(issue.exitCode()).as(issue.err()).isZero();
-    assertThat(issue.out()).contains(dir.resolve("signalbox.pem").toString(),
-        dir.resolve("signalbox-key.pem").toString()).doesNotContain("PRIVATE KEY");
+    assertThat(issue.out())
+        .contains(
+            dir.resolve("signalbox.pem").toString(), dir.resolve("signalbox-key.pem").toString())
+        .doesNotContain("PRIVATE KEY");
     assertThat(permissions(dir.resolve("signalbox-key.pem"))).isEqualTo("rw-------");
     X509Certificate ca = certificate(dir.resolve("ca.pem"));
     X509Certificate leaf = certificate(dir.resolve("signalbox.pem"));
@@ -131,17 +157,28 @@ class CaCommandTest {
     assertThat(names(leaf, URI)).containsExactly("spiffe://signalbox.local/control-plane");
     assertThat(names(leaf, DNS)).containsExactly("signalbox.signalbox.local", "localhost");
     assertThat(names(leaf, IP)).containsExactly("127.0.0.1", "0:0:0:0:0:0:0:1");
-    assertThat(PeerIdentities.of(leaf)).as("the identity the control plane reads")
+    assertThat(PeerIdentities.of(leaf))
+        .as("the identity the control plane reads")
         .contains(new Identity("spiffe://signalbox.local/control-plane"));
-    assertThat(leaf.getNotAfter().toInstant()).isBetween(Instant.now().plus(Duration.ofDays(90)).minusSeconds(300),
-        Instant.now().plus(Duration.ofDays(90)));
+    assertThat(leaf.getNotAfter().toInstant())
+        .isBetween(
+            Instant.now().plus(Duration.ofDays(90)).minusSeconds(300),
+            Instant.now().plus(Duration.ofDays(90)));
   }
 
   @Test
   void issuingANameAgainReplacesItsFilesWithANewKeyForRotation() throws Exception {
     Path dir = initCa();
-    String[] issue = {"ca", "issue", "--dir", dir.toString(), "--name", "orders",
-        "--identity", "spiffe://signalbox.local/service/orders"};
+    String[] issue = {
+      "ca",
+      "issue",
+      "--dir",
+      dir.toString(),
+      "--name",
+      "orders",
+      "--identity",
+      "spiffe://signalbox.local/service/orders"
+    };
     assertThat(signalbox(issue).exitCode()).isZero();
     X509Certificate first = certificate(dir.resolve("orders.pem"));
 
@@ -158,8 +195,20 @@ class CaCommandTest {
   void aCertificateNeverOutlivesItsCa() throws Exception {
     Path dir = initCa("--days", "30");
 
-    assertThat(signalbox("ca", "issue", "--dir", dir.toString(), "--name", "orders",
-        "--identity", "spiffe://signalbox.local/service/orders", "--days", "90").exitCode()).isZero();
+    assertThat(
+            signalbox(
+                    "ca",
+                    "issue",
+                    "--dir",
+                    dir.toString(),
+                    "--name",
+                    "orders",
+                    "--identity",
+                    "spiffe://signalbox.local/service/orders",
+                    "--days",
+                    "90")
+                .exitCode())
+        .isZero();
 
     assertThat(certificate(dir.resolve("orders.pem")).getNotAfter())
         .isEqualTo(certificate(dir.resolve("ca.pem")).getNotAfter());
@@ -169,11 +218,21 @@ class CaCommandTest {
   void issueWithoutACaNamesTheMissingFileAndHowToMakeOne() {
     Path dir = temp.resolve("empty");
 
-    Run issue = signalbox("ca", "issue", "--dir", dir.toString(), "--name", "orders",
-        "--identity", "spiffe://signalbox.local/service/orders");
+    Run issue =
+        signalbox(
+            "ca",
+            "issue",
+            "--dir",
+            dir.toString(),
+            "--name",
+            "orders",
+            "--identity",
+            "spiffe://signalbox.local/service/orders");
 
     assertThat(issue.exitCode()).isEqualTo(2);
-    assertThat(issue.err()).contains(dir.resolve("ca.pem").toString()).contains("signalbox ca init --dir " + dir);
+    assertThat(issue.err())
+        .contains(dir.resolve("ca.pem").toString())
+        .contains("signalbox ca init --dir " + dir);
     assertThat(dir).doesNotExist();
   }
 
@@ -182,20 +241,35 @@ class CaCommandTest {
     Path dir = initCa();
     Path other = temp.resolve("other");
     assertThat(signalbox("ca", "init", "--dir", other.toString()).exitCode()).isZero();
-    Files.copy(other.resolve("ca-key.pem"), dir.resolve("ca-key.pem"),
+    Files.copy(
+        other.resolve("ca-key.pem"),
+        dir.resolve("ca-key.pem"),
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 
-    Run issue = signalbox("ca", "issue", "--dir", dir.toString(), "--name", "orders",
-        "--identity", "spiffe://signalbox.local/service/orders");
+    Run issue =
+        signalbox(
+            "ca",
+            "issue",
+            "--dir",
+            dir.toString(),
+            "--name",
+            "orders",
+            "--identity",
+            "spiffe://signalbox.local/service/orders");
 
     assertThat(issue.exitCode()).isEqualTo(2);
-    assertThat(issue.err()).contains(dir.resolve("ca-key.pem").toString()).contains("is not the key")
+    assertThat(issue.err())
+        .contains(dir.resolve("ca-key.pem").toString())
+        .contains("is not the key")
         .doesNotContain("PRIVATE KEY");
     assertThat(dir.resolve("orders.pem")).doesNotExist();
   }
 
   @ParameterizedTest(name = "{0} {1}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       --identity | spiffe://example.com/service/orders | --identity: 'spiffe://example.com/service/orders' lies outside the CA's trust domain 'signalbox.local'
       --identity | https://signalbox.local/service/orders | --identity: 'https://signalbox.local/service/orders' is not a SPIFFE ID
       --identity | spiffe://signalbox.local/service/../admin | is not a SPIFFE ID
@@ -208,11 +282,20 @@ class CaCommandTest {
       --name     | ../orders | --name: '../orders' is not a file name
       --days     | 0 | --days: must be at least 1
       """)
-  void aBadFlagValueIsRefusedNamingTheFlagAndWritesNothing(String flag, String value, String message)
-      throws IOException {
+  void aBadFlagValueIsRefusedNamingTheFlagAndWritesNothing(
+      String flag, String value, String message) throws IOException {
     Path dir = initCa();
-    List<String> args = new java.util.ArrayList<>(List.of("ca", "issue", "--dir", dir.toString(), "--name", "orders",
-        "--identity", "spiffe://signalbox.local/service/orders"));
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "ca",
+                "issue",
+                "--dir",
+                dir.toString(),
+                "--name",
+                "orders",
+                "--identity",
+                "spiffe://signalbox.local/service/orders"));
     int at = args.indexOf(flag);
     if (at >= 0) {
       args.set(at + 1, value);
@@ -225,8 +308,8 @@ class CaCommandTest {
     assertThat(issue.exitCode()).isEqualTo(2);
     assertThat(issue.err()).startsWith("signalbox ca issue: ").contains(message);
     try (var files = Files.list(dir)) {
-      assertThat(files.map(file -> file.getFileName().toString())).containsExactlyInAnyOrder("ca.pem",
-          "ca-key.pem");
+      assertThat(files.map(file -> file.getFileName().toString()))
+          .containsExactlyInAnyOrder("ca.pem", "ca-key.pem");
     }
   }
 
@@ -252,11 +335,13 @@ class CaCommandTest {
   private static void assertChainsTo(X509Certificate leaf, X509Certificate ca) throws Exception {
     PKIXParameters parameters = new PKIXParameters(Set.of(new TrustAnchor(ca, null)));
     parameters.setRevocationEnabled(false);
-    CertPathValidator.getInstance("PKIX").validate(
-        CertificateFactory.getInstance("X.509").generateCertPath(List.of(leaf)), parameters);
+    CertPathValidator.getInstance("PKIX")
+        .validate(
+            CertificateFactory.getInstance("X.509").generateCertPath(List.of(leaf)), parameters);
   }
 
-  private static void assertKeyBelongsTo(PrivateKey key, X509Certificate certificate) throws Exception {
+  private static void assertKeyBelongsTo(PrivateKey key, X509Certificate certificate)
+      throws Exception {
     byte[] message = "who holds this key".getBytes(StandardCharsets.US_ASCII);
     Signature signer = Signature.getInstance("SHA256withECDSA");
     signer.initSign(key);
@@ -265,6 +350,8 @@ class CaCommandTest {
     Signature verifier = Signature.getInstance("SHA256withECDSA");
     verifier.initVerify(certificate.getPublicKey());
     verifier.update(message);
-    assertThat(verifier.verify(signature)).as("the key signs what the certificate's public key verifies").isTrue();
+    assertThat(verifier.verify(signature))
+        .as("the key signs what the certificate's public key verifies")
+        .isTrue();
   }
 }

@@ -31,8 +31,8 @@ import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -42,7 +42,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** signalboxctl against a control plane that runs mutual TLS, with admin roles from the access policy. */
+/**
+ * signalboxctl against a control plane that runs mutual TLS, with admin roles from the access
+ * policy.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SignalboxCtlMutualTlsTest {
 
@@ -62,20 +65,39 @@ class SignalboxCtlMutualTlsTest {
     caFile = Files.writeString(dir.resolve("ca.pem"), ca.certificatePem());
     Path serverCert = dir.resolve("server.pem");
     Path serverKey = dir.resolve("server-key.pem");
-    ca.issue(BigInteger.TWO, "CN=signalbox", List.of(CertificateUsage.SERVER), "localhost", "127.0.0.1")
+    ca.issue(
+            BigInteger.TWO,
+            "CN=signalbox",
+            List.of(CertificateUsage.SERVER),
+            "localhost",
+            "127.0.0.1")
         .writeTo(serverCert, serverKey);
     auditFile = dir.resolve("audit.log");
-    AccessPolicy access = new AccessPolicy(AccessPolicy.DEFAULT_TRUST_DOMAIN, List.of(new AccessPolicy.RegistrantRule(
-        new IdentityPattern("spiffe://signalbox.local/team/carts/*"), java.util.Set.of("carts"))), new TreeMap<>(),
-        List.of(),
-        List.of(new AccessPolicy.OperatorRule(new IdentityPattern(VIEWER), AdminRole.VIEWER),
-            new AccessPolicy.OperatorRule(new IdentityPattern(OPERATOR), AdminRole.OPERATOR)));
-    controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
-        .transport(TransportSecurity.mutualTls(serverCert, serverKey, caFile))
-        .auditLogFile(auditFile)
-        .grpcAddress("127.0.0.1").grpcPort(0).adminPort(0)
-        .gateway(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()).toBuilder().access(access).build())
-        .build());
+    AccessPolicy access =
+        new AccessPolicy(
+            AccessPolicy.DEFAULT_TRUST_DOMAIN,
+            List.of(
+                new AccessPolicy.RegistrantRule(
+                    new IdentityPattern("spiffe://signalbox.local/team/carts/*"),
+                    java.util.Set.of("carts"))),
+            new TreeMap<>(),
+            List.of(),
+            List.of(
+                new AccessPolicy.OperatorRule(new IdentityPattern(VIEWER), AdminRole.VIEWER),
+                new AccessPolicy.OperatorRule(new IdentityPattern(OPERATOR), AdminRole.OPERATOR)));
+    controlPlane =
+        ControlPlane.start(
+            ControlPlaneConfig.builder()
+                .transport(TransportSecurity.mutualTls(serverCert, serverKey, caFile))
+                .auditLogFile(auditFile)
+                .grpcAddress("127.0.0.1")
+                .grpcPort(0)
+                .adminPort(0)
+                .gateway(
+                    GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()).toBuilder()
+                        .access(access)
+                        .build())
+                .build());
     register(client("spiffe://signalbox.local/service/orders", 3), "orders", "orders-1");
   }
 
@@ -88,17 +110,27 @@ class SignalboxCtlMutualTlsTest {
   private List<String> client(String identity, int serial) {
     Path cert = dir.resolve("client-" + serial + ".pem");
     Path key = dir.resolve("client-" + serial + "-key.pem");
-    ca.issue(BigInteger.valueOf(serial), "CN=client-" + serial, List.of(CertificateUsage.CLIENT), identity)
+    ca.issue(
+            BigInteger.valueOf(serial),
+            "CN=client-" + serial,
+            List.of(CertificateUsage.CLIENT),
+            identity)
         .writeTo(cert, key);
     return List.of(cert.toString(), key.toString());
   }
 
-  private String register(List<String> certAndKey, String service, String instance) throws IOException {
+  private String register(List<String> certAndKey, String service, String instance)
+      throws IOException {
     ManagedChannel channel = registryChannel(certAndKey);
     try {
-      return RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).register(
-          RegisterRequest.newBuilder().setService(service)
-              .setInstance(Instance.newBuilder().setId(instance).setHost("10.0.0.7").setPort(8080)).build())
+      return RegistryGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .register(
+              RegisterRequest.newBuilder()
+                  .setService(service)
+                  .setInstance(
+                      Instance.newBuilder().setId(instance).setHost("10.0.0.7").setPort(8080))
+                  .build())
           .getLeaseId();
     } finally {
       channel.shutdownNow();
@@ -106,31 +138,57 @@ class SignalboxCtlMutualTlsTest {
   }
 
   private ManagedChannel registryChannel(List<String> certAndKey) throws IOException {
-    return NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort(),
-        TlsChannelCredentials.newBuilder().keyManager(Path.of(certAndKey.get(0)).toFile(),
-            Path.of(certAndKey.get(1)).toFile()).trustManager(caFile.toFile()).build()).build();
+    return NettyChannelBuilder.forAddress(
+            "127.0.0.1",
+            controlPlane.grpcPort(),
+            TlsChannelCredentials.newBuilder()
+                .keyManager(
+                    Path.of(certAndKey.get(0)).toFile(), Path.of(certAndKey.get(1)).toFile())
+                .trustManager(caFile.toFile())
+                .build())
+        .build();
   }
 
   @Test
   void onlyEnvoysMayAskTheRateLimitService() throws IOException {
-    RateLimitRequest request = RateLimitRequest.newBuilder().setDomain("signalbox")
-        .addDescriptors(RateLimitDescriptor.newBuilder()
-            .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("signalbox_limit").setValue("1/MINUTE"))
-            .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("signalbox_route").setValue("orders")))
-        .setHitsAddend(1_000_000)
-        .build();
+    RateLimitRequest request =
+        RateLimitRequest.newBuilder()
+            .setDomain("signalbox")
+            .addDescriptors(
+                RateLimitDescriptor.newBuilder()
+                    .addEntries(
+                        RateLimitDescriptor.Entry.newBuilder()
+                            .setKey("signalbox_limit")
+                            .setValue("1/MINUTE"))
+                    .addEntries(
+                        RateLimitDescriptor.Entry.newBuilder()
+                            .setKey("signalbox_route")
+                            .setValue("orders")))
+            .setHitsAddend(1_000_000)
+            .build();
     ManagedChannel service = registryChannel(client("spiffe://signalbox.local/service/orders", 30));
     ManagedChannel envoy = registryChannel(client("spiffe://signalbox.local/envoy/edge", 31));
     try {
-      assertThatThrownBy(() -> RateLimitServiceGrpc.newBlockingStub(service).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .shouldRateLimit(request))
-          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-            assertThat(e.getStatus().getDescription()).isEqualTo("identity 'spiffe://signalbox.local/service/orders' "
-                + "is not an Envoy and may not ask the rate-limit service");
-          });
-      assertThat(RateLimitServiceGrpc.newBlockingStub(envoy).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .shouldRateLimit(request).getOverallCode()).isNotEqualTo(RateLimitResponse.Code.UNKNOWN);
+      assertThatThrownBy(
+              () ->
+                  RateLimitServiceGrpc.newBlockingStub(service)
+                      .withDeadlineAfter(5, TimeUnit.SECONDS)
+                      .shouldRateLimit(request))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                assertThat(e.getStatus().getDescription())
+                    .isEqualTo(
+                        "identity 'spiffe://signalbox.local/service/orders' "
+                            + "is not an Envoy and may not ask the rate-limit service");
+              });
+      assertThat(
+              RateLimitServiceGrpc.newBlockingStub(envoy)
+                  .withDeadlineAfter(5, TimeUnit.SECONDS)
+                  .shouldRateLimit(request)
+                  .getOverallCode())
+          .isNotEqualTo(RateLimitResponse.Code.UNKNOWN);
     } finally {
       service.shutdownNow();
       envoy.shutdownNow();
@@ -138,26 +196,36 @@ class SignalboxCtlMutualTlsTest {
   }
 
   @Test
-  void anotherIdentityAllowedForTheServiceCannotTakeRenewOrRemoveAnInstanceItDidNotRegister() throws IOException {
+  void anotherIdentityAllowedForTheServiceCannotTakeRenewOrRemoveAnInstanceItDidNotRegister()
+      throws IOException {
     List<String> owner = client("spiffe://signalbox.local/team/carts/deployer-a", 20);
     List<String> thief = client("spiffe://signalbox.local/team/carts/deployer-b", 21);
     String leaseId = register(owner, "carts", "carts-1");
 
     StatusRuntimeException taken = catchRegistryError(() -> register(thief, "carts", "carts-1"));
     assertThat(taken.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-    assertThat(taken.getStatus().getDescription()).isEqualTo("instance carts/carts-1 is registered by another identity")
+    assertThat(taken.getStatus().getDescription())
+        .isEqualTo("instance carts/carts-1 is registered by another identity")
         .doesNotContain(leaseId);
 
     ManagedChannel channel = registryChannel(thief);
     try {
-      StatusRuntimeException removed = catchRegistryError(() -> RegistryGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(5, TimeUnit.SECONDS)
-          .deregister(io.signalbox.registry.v1.DeregisterRequest.newBuilder().setLeaseId(leaseId).build()));
+      StatusRuntimeException removed =
+          catchRegistryError(
+              () ->
+                  RegistryGrpc.newBlockingStub(channel)
+                      .withDeadlineAfter(5, TimeUnit.SECONDS)
+                      .deregister(
+                          io.signalbox.registry.v1.DeregisterRequest.newBuilder()
+                              .setLeaseId(leaseId)
+                              .build()));
       assertThat(removed.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     } finally {
       channel.shutdownNow();
     }
-    assertThat(register(owner, "carts", "carts-1")).as("the owner keeps its lease").isEqualTo(leaseId);
+    assertThat(register(owner, "carts", "carts-1"))
+        .as("the owner keeps its lease")
+        .isEqualTo(leaseId);
   }
 
   private interface RegistryCall {
@@ -176,8 +244,15 @@ class SignalboxCtlMutualTlsTest {
   }
 
   private SignalboxCtlRun ctl(List<String> certAndKey, String... args) {
-    List<String> all = new ArrayList<>(List.of("--cert", certAndKey.get(0), "--key", certAndKey.get(1),
-        "--ca", caFile.toString()));
+    List<String> all =
+        new ArrayList<>(
+            List.of(
+                "--cert",
+                certAndKey.get(0),
+                "--key",
+                certAndKey.get(1),
+                "--ca",
+                caFile.toString()));
     all.addAll(List.of(args));
     return SignalboxCtlRun.against(controlPlane.adminPort(), all.toArray(String[]::new));
   }
@@ -197,10 +272,19 @@ class SignalboxCtlMutualTlsTest {
     assertThat(ctl(viewer, "services").out()).doesNotContain("orders-1");
 
     List<String> audit = Files.readAllLines(auditFile);
-    assertThat(audit).anySatisfy(line -> assertThat(line).contains(VIEWER, "admin.Evict", "DENIED"));
-    assertThat(audit).anySatisfy(line -> assertThat(line).contains(OPERATOR, "admin.Evict", "\"OK\""));
-    assertThat(audit).anySatisfy(line -> assertThat(line)
-        .contains("spiffe://signalbox.local/service/orders", "\"register\"", "orders/orders-1", "\"OK\""));
+    assertThat(audit)
+        .anySatisfy(line -> assertThat(line).contains(VIEWER, "admin.Evict", "DENIED"));
+    assertThat(audit)
+        .anySatisfy(line -> assertThat(line).contains(OPERATOR, "admin.Evict", "\"OK\""));
+    assertThat(audit)
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains(
+                        "spiffe://signalbox.local/service/orders",
+                        "\"register\"",
+                        "orders/orders-1",
+                        "\"OK\""));
   }
 
   @Test
@@ -209,9 +293,14 @@ class SignalboxCtlMutualTlsTest {
     List<String> operator = client(OPERATOR, 12);
     assertThat(ctl(operator, "evict", "invoices").exitCode()).isEqualTo(SignalboxCtl.EXIT_OK);
 
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(ctl(operator, "history").out())
-        .contains("invoices removed (evict by " + OPERATOR + ")")
-        .contains("invoices added (register by spiffe://signalbox.local/service/invoices)"));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(ctl(operator, "history").out())
+                    .contains("invoices removed (evict by " + OPERATOR + ")")
+                    .contains(
+                        "invoices added (register by spiffe://signalbox.local/service/invoices)"));
   }
 
   @Test
@@ -236,8 +325,9 @@ class SignalboxCtlMutualTlsTest {
       throw new AssertionError("registered a service of another identity");
     } catch (StatusRuntimeException e) {
       assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-      assertThat(e.getStatus().getDescription()).isEqualTo(
-          "identity 'spiffe://signalbox.local/service/orders' may not register service 'users'");
+      assertThat(e.getStatus().getDescription())
+          .isEqualTo(
+              "identity 'spiffe://signalbox.local/service/orders' may not register service 'users'");
     } catch (IOException e) {
       throw new AssertionError(e);
     }

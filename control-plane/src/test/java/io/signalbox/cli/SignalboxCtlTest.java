@@ -1,7 +1,6 @@
 package io.signalbox.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.signalbox.testing.LoopbackUpstreams;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,21 +8,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
-import io.signalbox.config.GatewaySettings;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.SignalboxCtlRun;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import io.signalbox.testing.SignalboxCtlRun;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -33,8 +33,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@code signalboxctl} run in-process against a running control plane (a stand-in Envoy on ADS), as an operator
- * would: output, exit codes, and errors.
+ * {@code signalboxctl} run in-process against a running control plane (a stand-in Envoy on ADS), as
+ * an operator would: output, exit codes, and errors.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SignalboxCtlTest {
@@ -45,17 +45,31 @@ class SignalboxCtlTest {
   private ManagedChannel registryChannel;
   private FakeAdsClient edge;
 
-
   @BeforeAll
   void start() {
-    controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0).adminPort(0)
-        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()))).build());
-    registryChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
-    edge = FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of());
+    controlPlane =
+        ControlPlane.start(
+            ControlPlaneConfig.builder()
+                .transport(io.signalbox.security.TransportSecurity.plaintext())
+                .grpcAddress("127.0.0.1")
+                .grpcPort(0)
+                .adminPort(0)
+                .gateway(
+                    LoopbackUpstreams.allowedIn(
+                        GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate())))
+                .build());
+    registryChannel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
+    edge =
+        FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of());
     register("orders", "orders-1", 9101);
     register("orders", "orders-2", 9102);
-    await().atMost(Duration.ofSeconds(5)).until(() -> ctl("proxies").out().contains("SYNCED")
-        && ctl("snapshot", "edge").out().contains("svc-orders"));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                ctl("proxies").out().contains("SYNCED")
+                    && ctl("snapshot", "edge").out().contains("svc-orders"));
   }
 
   @AfterAll
@@ -66,11 +80,16 @@ class SignalboxCtlTest {
   }
 
   private void register(String service, String instanceId, int port) {
-    RegistryGrpc.newBlockingStub(registryChannel).withDeadlineAfter(5, TimeUnit.SECONDS).register(
-        RegisterRequest.newBuilder().setService(service)
-            .setInstance(Instance.newBuilder().setId(instanceId).setHost("127.0.0.1").setPort(port))
-            .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-            .build());
+    RegistryGrpc.newBlockingStub(registryChannel)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .register(
+            RegisterRequest.newBuilder()
+                .setService(service)
+                .setInstance(
+                    Instance.newBuilder().setId(instanceId).setHost("127.0.0.1").setPort(port))
+                .addRoutes(
+                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+                .build());
   }
 
   /** Runs signalboxctl against this control plane. */
@@ -112,8 +131,12 @@ class SignalboxCtlTest {
       SignalboxCtlRun run = ctl("services");
 
       assertThat(run.exitCode()).isZero();
-      assertThat(run.out()).containsPattern("(?m)^SERVICE +STATUS +INSTANCE +ADDRESS +ZONE +WEIGHT +STATE +LEASE LEFT");
-      assertThat(run.out()).containsPattern("(?m)^orders +ACTIVE +orders-1 +127\\.0\\.0\\.1:9101 +- +1 +SERVING +\\d");
+      assertThat(run.out())
+          .containsPattern(
+              "(?m)^SERVICE +STATUS +INSTANCE +ADDRESS +ZONE +WEIGHT +STATE +LEASE LEFT");
+      assertThat(run.out())
+          .containsPattern(
+              "(?m)^orders +ACTIVE +orders-1 +127\\.0\\.0\\.1:9101 +- +1 +SERVING +\\d");
       assertThat(run.out()).contains("orders-2");
     }
 
@@ -133,7 +156,8 @@ class SignalboxCtlTest {
       assertThat(snapshot.path("group").asText()).isEqualTo("edge");
       JsonNode cluster = null;
       for (JsonNode resource : snapshot.path("resources")) {
-        if (resource.path("name").asText().equals("svc-orders") && resource.path("type").asText().equals("clusters")) {
+        if (resource.path("name").asText().equals("svc-orders")
+            && resource.path("type").asText().equals("clusters")) {
           cluster = resource;
         }
       }
@@ -144,7 +168,8 @@ class SignalboxCtlTest {
 
     @Test
     void snapshotOfANodeFilteredByTypeAsYaml() throws Exception {
-      SignalboxCtlRun run = ctl("snapshot", "edge-1", "--type", "endpoints", "--name", "svc-orders", "-o", "yaml");
+      SignalboxCtlRun run =
+          ctl("snapshot", "edge-1", "--type", "endpoints", "--name", "svc-orders", "-o", "yaml");
 
       JsonNode snapshot = new YAMLMapper().readTree(run.out());
       assertThat(snapshot.path("resources")).hasSize(1);
@@ -157,8 +182,9 @@ class SignalboxCtlTest {
 
       assertThat(run.exitCode()).isZero();
       assertThat(run.out()).containsPattern("(?m)^VERSION +PUBLISHED +CAUSE +CHANGES");
-      assertThat(run.out()).containsPattern(
-          "orders added \\(register by a plaintext caller\\) +clusters \\+1, endpoints \\+1, routes ~1");
+      assertThat(run.out())
+          .containsPattern(
+              "orders added \\(register by a plaintext caller\\) +clusters \\+1, endpoints \\+1, routes ~1");
       assertThat(run.out()).containsPattern("(?m) start +listeners \\+1, routes \\+1$");
     }
 
@@ -171,7 +197,9 @@ class SignalboxCtlTest {
       SignalboxCtlRun run = ctl("diff", oldest, newest, "--group", "edge");
 
       assertThat(run.exitCode()).isZero();
-      assertThat(run.out()).startsWith(oldest + " -> " + newest + "\nclusters:\n").contains("\n  + svc-orders\n");
+      assertThat(run.out())
+          .startsWith(oldest + " -> " + newest + "\nclusters:\n")
+          .contains("\n  + svc-orders\n");
     }
   }
 
@@ -225,7 +253,8 @@ class SignalboxCtlTest {
       SignalboxCtlRun run = ctl("drain", "ghost", "g1");
 
       assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
-      assertThat(run.err()).isEqualTo("signalboxctl: NOT_FOUND: service 'ghost' is not registered\n");
+      assertThat(run.err())
+          .isEqualTo("signalboxctl: NOT_FOUND: service 'ghost' is not registered\n");
     }
 
     @Test
@@ -243,7 +272,9 @@ class SignalboxCtlTest {
       SignalboxCtlRun run = run("--admin", "127.0.0.1:" + closedPort, "proxies");
 
       assertThat(run.exitCode()).isEqualTo(SignalboxCtl.EXIT_UNREACHABLE);
-      assertThat(run.err()).startsWith("signalboxctl: cannot reach the Signalbox admin API at 127.0.0.1:" + closedPort)
+      assertThat(run.err())
+          .startsWith(
+              "signalboxctl: cannot reach the Signalbox admin API at 127.0.0.1:" + closedPort)
           .contains("Is the control plane running");
       assertThat(run.out()).isEmpty();
     }
@@ -253,18 +284,34 @@ class SignalboxCtlTest {
       assertThat(run("proxies", "--no-such-option").exitCode()).isEqualTo(SignalboxCtl.EXIT_USAGE);
       assertThat(run("drain", "only-a-service").exitCode()).isEqualTo(SignalboxCtl.EXIT_USAGE);
       assertThat(run("--admin", "no-port", "proxies").err()).contains("'no-port' is not HOST:PORT");
-      assertThat(run("snapshot", "edge", "-o", "xml").exitCode()).isEqualTo(SignalboxCtl.EXIT_USAGE);
+      assertThat(run("snapshot", "edge", "-o", "xml").exitCode())
+          .isEqualTo(SignalboxCtl.EXIT_USAGE);
       assertThat(run().exitCode()).isEqualTo(SignalboxCtl.EXIT_USAGE);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"proxies", "snapshot", "services", "routes", "history", "diff", "drain", "undrain",
-        "evict", "release", "pause", "resume"})
+    @ValueSource(
+        strings = {
+          "proxies",
+          "snapshot",
+          "services",
+          "routes",
+          "history",
+          "diff",
+          "drain",
+          "undrain",
+          "evict",
+          "release",
+          "pause",
+          "resume"
+        })
     void everyCommandHasHelp(String command) {
       SignalboxCtlRun run = run(command, "--help");
 
       assertThat(run.exitCode()).isZero();
-      assertThat(run.out()).startsWith("Usage: signalboxctl " + command).contains("--admin=HOST:PORT");
+      assertThat(run.out())
+          .startsWith("Usage: signalboxctl " + command)
+          .contains("--admin=HOST:PORT");
     }
   }
 }

@@ -23,7 +23,9 @@ class AccessSettingsTest {
 
   @Test
   void theAccessSectionNamesRegistrantsGrantsEnvoysAndOperators() {
-    AccessPolicy policy = access("""
+    AccessPolicy policy =
+        access(
+            """
         access:
           trustDomain: corp.example.com
           registrants:
@@ -38,19 +40,29 @@ class AccessSettingsTest {
         """);
 
     assertThat(policy.trustDomain()).isEqualTo("corp.example.com");
-    assertThat(policy.mayRegister(new Identity("spiffe://corp.example.com/ns/payments/api"), "refunds")).isTrue();
-    assertThat(policy.grant("users")).get().satisfies(grant -> {
-      assertThat(grant.hosts()).containsExactly("api.example.com");
-      assertThat(grant.pathPrefixes()).containsExactly("/users");
-    });
-    assertThat(policy.mayFetch(new Identity("spiffe://corp.example.com/envoy/edge"), "edge-canary")).isTrue();
-    assertThat(policy.role(new Identity("spiffe://corp.example.com/operator/alice"))).contains(AdminRole.OPERATOR);
-    assertThat(policy.role(new Identity("spiffe://corp.example.com/operator/bob"))).contains(AdminRole.VIEWER);
+    assertThat(
+            policy.mayRegister(
+                new Identity("spiffe://corp.example.com/ns/payments/api"), "refunds"))
+        .isTrue();
+    assertThat(policy.grant("users"))
+        .get()
+        .satisfies(
+            grant -> {
+              assertThat(grant.hosts()).containsExactly("api.example.com");
+              assertThat(grant.pathPrefixes()).containsExactly("/users");
+            });
+    assertThat(policy.mayFetch(new Identity("spiffe://corp.example.com/envoy/edge"), "edge-canary"))
+        .isTrue();
+    assertThat(policy.role(new Identity("spiffe://corp.example.com/operator/alice")))
+        .contains(AdminRole.OPERATOR);
+    assertThat(policy.role(new Identity("spiffe://corp.example.com/operator/bob")))
+        .contains(AdminRole.VIEWER);
   }
 
   @Test
   void aGrantWithoutHostsOrPathsAllowsAnyHostlessRouteUnderRoot() {
-    AccessPolicy.ServiceGrant grant = access("access: {services: [{service: users}]}").grant("users").orElseThrow();
+    AccessPolicy.ServiceGrant grant =
+        access("access: {services: [{service: users}]}").grant("users").orElseThrow();
 
     assertThat(grant.hosts()).isEqualTo(List.of("*"));
     assertThat(grant.pathPrefixes()).isEqualTo(List.of("/"));
@@ -58,13 +70,18 @@ class AccessSettingsTest {
 
   @Test
   void everyMistakeIsNamedByItsField() {
-    assertThatThrownBy(() -> access("access: {operators: [{identity: spiffe://x/op/a, role: root}]}"))
+    assertThatThrownBy(
+            () -> access("access: {operators: [{identity: spiffe://x/op/a, role: root}]}"))
         .hasMessage("access.operators[0].role: 'root' is not a role (viewer or operator)");
-    assertThatThrownBy(() -> access("access: {registrants: [{identity: spiffe://x/a, services: [Users]}]}"))
+    assertThatThrownBy(
+            () -> access("access: {registrants: [{identity: spiffe://x/a, services: [Users]}]}"))
         .hasMessage("access.registrants[0].services[0]: 'Users' is not a service name");
-    assertThatThrownBy(() -> access("access: {registrants: [{identity: 'spiffe://x/*/a', services: [users]}]}"))
+    assertThatThrownBy(
+            () ->
+                access("access: {registrants: [{identity: 'spiffe://x/*/a', services: [users]}]}"))
         .hasMessageStartingWith("access.registrants[0].identity: ");
-    assertThatThrownBy(() -> access("access: {services: [{service: users, pathPrefixes: [users]}]}"))
+    assertThatThrownBy(
+            () -> access("access: {services: [{service: users, pathPrefixes: [users]}]}"))
         .hasMessageStartingWith("access.services[0].pathPrefixes[0]: 'users' is not a path prefix");
     assertThatThrownBy(() -> access("access: {services: [{service: users}, {service: users}]}"))
         .hasMessage("access.services[1].service: 'users' has a grant already");

@@ -11,7 +11,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 class DurationTextTest {
 
   @ParameterizedTest
-  @CsvSource({"500ms, PT0.5S", "10s, PT10S", " 5m , PT5M", "1h, PT1H", "0s, PT0S", "PT10S, PT10S", "pt2s, PT2S"})
+  @CsvSource({
+    "500ms, PT0.5S",
+    "10s, PT10S",
+    " 5m , PT5M",
+    "1h, PT1H",
+    "0s, PT0S",
+    "PT10S, PT10S",
+    "pt2s, PT2S"
+  })
   void readsShortFormsAndIso8601(String text, String expected) {
     assertThat(DurationText.parse(text)).isEqualTo(Duration.parse(expected));
   }

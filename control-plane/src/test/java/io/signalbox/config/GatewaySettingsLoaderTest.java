@@ -21,14 +21,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class GatewaySettingsLoaderTest {
 
-  private static final String JWKS = "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", \"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}";
+  private static final String JWKS =
+      "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", \"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}";
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   /** Writes NAME.crt and NAME.key: a throwaway certificate for host NAME. */
   private void writeSelfSignedCertificate(String name) {
-    TestCertificates.authority("loader test CA").issue(BigInteger.ONE, name)
+    TestCertificates.authority("loader test CA")
+        .issue(BigInteger.ONE, name)
         .writeTo(dir.resolve(name + ".crt"), dir.resolve(name + ".key"));
   }
 
@@ -54,7 +55,8 @@ class GatewaySettingsLoaderTest {
     void aListenerNeedsOnlyANameAndAPort() {
       GatewaySettings settings = parse("listeners: [{name: public, port: 8080}]");
 
-      assertThat(settings.listeners()).containsExactly(ListenerSpec.http("public", "0.0.0.0", 8080));
+      assertThat(settings.listeners())
+          .containsExactly(ListenerSpec.http("public", "0.0.0.0", 8080));
     }
   }
 
@@ -64,7 +66,9 @@ class GatewaySettingsLoaderTest {
     @Test
     void readsListenersProvidersDefaultsLimitsAndTheRateLimitService() throws IOException {
       Files.writeString(dir.resolve("keys.json"), JWKS);
-      GatewaySettings settings = parse("""
+      GatewaySettings settings =
+          parse(
+              """
           listeners:
             - {name: http, address: 127.0.0.1, port: 8080}
           jwtProviders:
@@ -94,31 +98,59 @@ class GatewaySettingsLoaderTest {
           rateLimitService: {address: "ratelimit.internal:8081", timeout: 50ms, counterMemory: 64MiB}
           """);
 
-      assertThat(settings.jwtProvider("corp")).hasValue(JwtProviderSpec.builder("corp", "https://login.example.com")
-          .audiences("api").jwks(new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), JWKS)).forwardToken(true)
-          .build());
-      assertThat(settings.jwtProvider("partner").orElseThrow().jwks()).isEqualTo(new JwtProviderSpec.RemoteJwks(
-          URI.create("https://partner.example.com/.well-known/jwks.json"), Duration.ofMinutes(10),
-          Duration.ofSeconds(2)));
-      assertThat(settings.defaults()).isEqualTo(new PolicyDefaults(
-          Optional.of(new AuthRequirement("corp", java.util.List.of("read"), null, null)),
-          Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)), RateLimit.FailureMode.DENY));
-      assertThat(settings.limits()).isEqualTo(new GatewayLimits(20, 96, Duration.ofMillis(250), 300,
-          new io.signalbox.model.RegistryQuotas(500, 20, 3, 30, 40)));
-      assertThat(settings.rateLimitService()).isEqualTo(new RateLimitServiceSpec(
-          Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)), Duration.ofMillis(50),
-          64L << 20));
+      assertThat(settings.jwtProvider("corp"))
+          .hasValue(
+              JwtProviderSpec.builder("corp", "https://login.example.com")
+                  .audiences("api")
+                  .jwks(new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), JWKS))
+                  .forwardToken(true)
+                  .build());
+      assertThat(settings.jwtProvider("partner").orElseThrow().jwks())
+          .isEqualTo(
+              new JwtProviderSpec.RemoteJwks(
+                  URI.create("https://partner.example.com/.well-known/jwks.json"),
+                  Duration.ofMinutes(10),
+                  Duration.ofSeconds(2)));
+      assertThat(settings.defaults())
+          .isEqualTo(
+              new PolicyDefaults(
+                  Optional.of(new AuthRequirement("corp", java.util.List.of("read"), null, null)),
+                  Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)),
+                  RateLimit.FailureMode.DENY));
+      assertThat(settings.limits())
+          .isEqualTo(
+              new GatewayLimits(
+                  20,
+                  96,
+                  Duration.ofMillis(250),
+                  300,
+                  new io.signalbox.model.RegistryQuotas(500, 20, 3, 30, 40)));
+      assertThat(settings.rateLimitService())
+          .isEqualTo(
+              new RateLimitServiceSpec(
+                  Optional.of(new RateLimitServiceSpec.HostAndPort("ratelimit.internal", 8081)),
+                  Duration.ofMillis(50),
+                  64L << 20));
     }
 
     @Test
     void theRateLimitServicesCounterMemoryIn32MiBUnlessSetAndInBinaryUnits() {
       assertThat(parse("rateLimitService: {timeout: 50ms}").rateLimitService().counterMemoryBytes())
           .isEqualTo(32L << 20);
-      assertThat(parse("rateLimitService: {counterMemory: 512KiB}").rateLimitService().counterMemoryBytes())
+      assertThat(
+              parse("rateLimitService: {counterMemory: 512KiB}")
+                  .rateLimitService()
+                  .counterMemoryBytes())
           .isEqualTo(512L << 10);
-      assertThat(parse("rateLimitService: {counterMemory: 2GiB}").rateLimitService().counterMemoryBytes())
+      assertThat(
+              parse("rateLimitService: {counterMemory: 2GiB}")
+                  .rateLimitService()
+                  .counterMemoryBytes())
           .isEqualTo(2L << 30);
-      assertThat(parse("rateLimitService: {counterMemory: '4096'}").rateLimitService().counterMemoryBytes())
+      assertThat(
+              parse("rateLimitService: {counterMemory: '4096'}")
+                  .rateLimitService()
+                  .counterMemoryBytes())
           .isEqualTo(4096);
     }
 
@@ -126,9 +158,12 @@ class GatewaySettingsLoaderTest {
     void reportsTheFilesItReadSoTheWatcherCanWatchThem() throws IOException {
       Files.writeString(dir.resolve("keys.json"), JWKS);
       Path file = dir.resolve("gateway.yaml");
-      Files.writeString(file, "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]");
+      Files.writeString(
+          file,
+          "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]");
 
-      assertThat(GatewaySettingsLoader.load(file).files()).containsExactly(dir.resolve("keys.json"));
+      assertThat(GatewaySettingsLoader.load(file).files())
+          .containsExactly(dir.resolve("keys.json"));
     }
   }
 
@@ -159,7 +194,10 @@ class GatewaySettingsLoaderTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(
+        delimiter = '|',
+        textBlock =
+            """
         listeners: []                                                            | listeners: at least one listener
         listeners: [{name: http}]                                                | listeners[0].port: is required
         listeners: [{name: http, port: 70000}]                                   | listeners[0].port: 70000 is out of range
@@ -204,9 +242,13 @@ class GatewaySettingsLoaderTest {
     @Test
     void aCertificateFileThatIsNotACertificate() throws IOException {
       Files.writeString(dir.resolve("tls.crt"), "not a certificate");
-      Files.writeString(dir.resolve("tls.key"), "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n");
+      Files.writeString(
+          dir.resolve("tls.key"), "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n");
 
-      assertThatThrownBy(() -> parse("""
+      assertThatThrownBy(
+              () ->
+                  parse(
+                      """
           certificates: [{name: api, hosts: [api.example.com], certificateFile: tls.crt, privateKeyFile: tls.key}]
           """))
           .hasMessageContaining("certificates[0].certificateFile");
@@ -217,19 +259,25 @@ class GatewaySettingsLoaderTest {
       writeSelfSignedCertificate("a");
       writeSelfSignedCertificate("b");
 
-      assertThatThrownBy(() -> parse("""
+      assertThatThrownBy(
+              () ->
+                  parse(
+                      """
           certificates:
             - {name: a, hosts: [api.example.com], certificateFile: a.crt, privateKeyFile: a.key}
             - {name: b, hosts: [www.example.com, api.example.com], certificateFile: b.crt, privateKeyFile: b.key}
           """))
-          .hasMessageContaining("certificates[1].hosts[1]: 'api.example.com' is already served by certificate 'a'");
+          .hasMessageContaining(
+              "certificates[1].hosts[1]: 'api.example.com' is already served by certificate 'a'");
     }
 
     @Test
     void readsACertificateAndKeepsItsKeyOutOfToString() throws Exception {
       writeSelfSignedCertificate("api");
 
-      GatewaySettings settings = parse("""
+      GatewaySettings settings =
+          parse(
+              """
           listeners: [{name: https, port: 443, protocol: https, minTlsVersion: '1.3'}]
           certificates: [{name: api, hosts: [api.example.com], certificateFile: api.crt, privateKeyFile: api.key}]
           """);
@@ -238,14 +286,18 @@ class GatewaySettingsLoaderTest {
       assertThat(certificate.certificateChainPem()).startsWith("-----BEGIN CERTIFICATE-----");
       assertThat(certificate.privateKeyPem().reveal()).contains("PRIVATE KEY");
       assertThat(settings.toString()).doesNotContain("PRIVATE KEY").contains("[redacted]");
-      assertThat(settings.listeners().get(0).minTlsVersion()).isEqualTo(ListenerSpec.TlsVersion.TLS_1_3);
+      assertThat(settings.listeners().get(0).minTlsVersion())
+          .isEqualTo(ListenerSpec.TlsVersion.TLS_1_3);
     }
 
     @Test
     void aKeyFileThatIsNotAKeyWithoutEchoingItsContent() throws IOException {
       Files.writeString(dir.resolve("tls.key"), "top-secret-material");
 
-      assertThatThrownBy(() -> parse("""
+      assertThatThrownBy(
+              () ->
+                  parse(
+                      """
           certificates: [{name: api, hosts: [api.example.com], certificateFile: tls.key, privateKeyFile: tls.key}]
           """))
           .isInstanceOf(InvalidSettingsException.class)

@@ -13,19 +13,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The TLS parts of the settings file: HTTPS listeners, their minimum version, redirects, and certificate files. */
+/**
+ * The TLS parts of the settings file: HTTPS listeners, their minimum version, redirects, and
+ * certificate files.
+ */
 class GatewaySettingsLoaderTlsTest {
 
   private static final Path TEST_CERTIFICATES = Path.of("src/test/resources/translate/in/certs");
 
-  @TempDir
-  Path directory;
+  @TempDir Path directory;
   private String keyA;
 
   @BeforeEach
   void copyTestCertificates() throws IOException {
-    for (String file : new String[] {"a.example.test.pem", "a.example.test.key", "b.example.test.pem",
-        "b.example.test.key"}) {
+    for (String file :
+        new String[] {
+          "a.example.test.pem", "a.example.test.key", "b.example.test.pem", "b.example.test.key"
+        }) {
       Files.copy(TEST_CERTIFICATES.resolve(file), directory.resolve(file));
     }
     keyA = Files.readString(directory.resolve("a.example.test.key"));
@@ -37,7 +41,8 @@ class GatewaySettingsLoaderTlsTest {
           - name: https
             port: 10443
             protocol: https
-        %s""".formatted(extra);
+        %s"""
+        .formatted(extra);
   }
 
   private static String certificateA() {
@@ -87,13 +92,16 @@ class GatewaySettingsLoaderTlsTest {
   void theCertificateAndKeyFilesAreWatchedForRotation() throws IOException {
     GatewaySettingsLoader.Loaded loaded = load(httpsListener("") + certificateA());
 
-    assertThat(loaded.files()).contains(directory.resolve("a.example.test.pem"),
-        directory.resolve("a.example.test.key"));
+    assertThat(loaded.files())
+        .contains(directory.resolve("a.example.test.pem"), directory.resolve("a.example.test.key"));
   }
 
   @Test
   void certificatesKeepTheirDeclaredOrderSoTheFirstIsTheDefault() {
-    GatewaySettings settings = parse(httpsListener("") + """
+    GatewaySettings settings =
+        parse(
+            httpsListener("")
+                + """
         certificates:
           - name: zulu
             hosts: [b.example.test, "*.b.example.test"]
@@ -105,14 +113,18 @@ class GatewaySettingsLoaderTlsTest {
             privateKeyFile: a.example.test.key
         """);
 
-    assertThat(settings.certificates()).extracting(CertificateSpec::name).containsExactly("zulu", "alpha");
-    assertThat(settings.certificates().get(0).hosts()).containsExactly("b.example.test", "*.b.example.test");
+    assertThat(settings.certificates())
+        .extracting(CertificateSpec::name)
+        .containsExactly("zulu", "alpha");
+    assertThat(settings.certificates().get(0).hosts())
+        .containsExactly("b.example.test", "*.b.example.test");
   }
 
   @ParameterizedTest
   @CsvSource({"1.2, TLS_1_2", "1.3, TLS_1_3", "TLSv1.3, TLS_1_3", "TLS_1_2, TLS_1_2"})
   void theMinimumTlsVersionIsConfigurable(String written, ListenerSpec.TlsVersion expected) {
-    GatewaySettings settings = parse(httpsListener("    minTlsVersion: \"" + written + "\"\n") + certificateA());
+    GatewaySettings settings =
+        parse(httpsListener("    minTlsVersion: \"" + written + "\"\n") + certificateA());
 
     assertThat(settings.listener("https").orElseThrow().minTlsVersion()).isEqualTo(expected);
   }
@@ -120,14 +132,18 @@ class GatewaySettingsLoaderTlsTest {
   @ParameterizedTest
   @ValueSource(strings = {"1.1", "1.0", "SSLv3", "1.4"})
   void olderOrUnknownTlsVersionsAreRejected(String written) {
-    assertThatThrownBy(() -> parse(httpsListener("    minTlsVersion: \"" + written + "\"\n") + certificateA()))
+    assertThatThrownBy(
+            () -> parse(httpsListener("    minTlsVersion: \"" + written + "\"\n") + certificateA()))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("listeners[0].minTlsVersion");
   }
 
   @Test
   void aMinimumTlsVersionOnAPlaintextListenerIsAMistake() {
-    assertThatThrownBy(() -> parse("""
+    assertThatThrownBy(
+            () ->
+                parse(
+                    """
         listeners:
           - name: http
             port: 10080
@@ -139,7 +155,9 @@ class GatewaySettingsLoaderTlsTest {
 
   @Test
   void aPlaintextListenerMayRedirectToTheHttpsListener() {
-    GatewaySettings settings = parse("""
+    GatewaySettings settings =
+        parse(
+            """
         listeners:
           - name: http
             port: 10080
@@ -147,14 +165,18 @@ class GatewaySettingsLoaderTlsTest {
           - name: https
             port: 10443
             protocol: https
-        """ + certificateA());
+        """
+                + certificateA());
 
     assertThat(settings.listener("http").orElseThrow().redirectToHttps()).isTrue();
   }
 
   @Test
   void aRedirectNeedsAnHttpsListener() {
-    assertThatThrownBy(() -> parse("""
+    assertThatThrownBy(
+            () ->
+                parse(
+                    """
         listeners:
           - name: http
             port: 10080
@@ -180,7 +202,9 @@ class GatewaySettingsLoaderTlsTest {
 
   @Test
   void aMissingCertificateFileIsNamed() {
-    assertThatThrownBy(() -> parse(httpsListener("") + certificateA().replace("a.example.test.pem", "gone.pem")))
+    assertThatThrownBy(
+            () ->
+                parse(httpsListener("") + certificateA().replace("a.example.test.pem", "gone.pem")))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("certificates[0].certificateFile")
         .hasMessageContaining("gone.pem");
@@ -204,38 +228,55 @@ class GatewaySettingsLoaderTlsTest {
     assertThatThrownBy(() -> parse(httpsListener("") + certificateA()))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("certificates[0].privateKeyFile")
-        .satisfies(e -> assertThat(e.getMessage()).doesNotContain(certificate.lines().skip(1).findFirst()
-            .orElseThrow()));
+        .satisfies(
+            e ->
+                assertThat(e.getMessage())
+                    .doesNotContain(certificate.lines().skip(1).findFirst().orElseThrow()));
   }
 
   @Test
   void anErrorAboutACertificateNeverContainsItsKey() {
     // The key file is valid, the host is not: whatever the message says, it must not carry the key.
-    assertThatThrownBy(() -> parse(httpsListener("") + certificateA().replace("[a.example.test]", "[A.Example]")))
+    assertThatThrownBy(
+            () ->
+                parse(
+                    httpsListener("") + certificateA().replace("[a.example.test]", "[A.Example]")))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("certificates[0].hosts[0]")
-        .satisfies(e -> assertThat(e.getMessage()).doesNotContain(keyA.lines().skip(1).findFirst()
-            .orElseThrow()));
+        .satisfies(
+            e ->
+                assertThat(e.getMessage())
+                    .doesNotContain(keyA.lines().skip(1).findFirst().orElseThrow()));
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"A.example.test", "exa mple.test", "'*'", "a.*.example.test", "''"})
   void certificateHostsMustBeLowercaseNamesOrWildcards(String host) {
-    assertThatThrownBy(() -> parse(httpsListener("") + certificateA().replace("[a.example.test]", "[" + host + "]")))
+    assertThatThrownBy(
+            () ->
+                parse(
+                    httpsListener("")
+                        + certificateA().replace("[a.example.test]", "[" + host + "]")))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("certificates[0].hosts[0]");
   }
 
   @Test
   void aCertificateNeedsHosts() {
-    assertThatThrownBy(() -> parse(httpsListener("") + certificateA().replace("[a.example.test]", "[]")))
+    assertThatThrownBy(
+            () -> parse(httpsListener("") + certificateA().replace("[a.example.test]", "[]")))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageStartingWith("certificates[0].hosts");
   }
 
   @Test
   void certificateNamesAreUnique() {
-    assertThatThrownBy(() -> parse(httpsListener("") + certificateA() + """
+    assertThatThrownBy(
+            () ->
+                parse(
+                    httpsListener("")
+                        + certificateA()
+                        + """
           - name: a
             hosts: [b.example.test]
             certificateFile: b.example.test.pem
@@ -247,7 +288,12 @@ class GatewaySettingsLoaderTlsTest {
 
   @Test
   void aHostServedByTwoCertificatesIsRejected() {
-    assertThatThrownBy(() -> parse(httpsListener("") + certificateA() + """
+    assertThatThrownBy(
+            () ->
+                parse(
+                    httpsListener("")
+                        + certificateA()
+                        + """
           - name: b
             hosts: [b.example.test, a.example.test]
             certificateFile: b.example.test.pem
@@ -259,7 +305,11 @@ class GatewaySettingsLoaderTlsTest {
 
   @Test
   void aKeyThatIsNotTheCertificatesIsRejectedNamingTheKeyFileButNotItsContent() {
-    assertThatThrownBy(() -> parse(httpsListener("") + """
+    assertThatThrownBy(
+            () ->
+                parse(
+                    httpsListener("")
+                        + """
         certificates:
           - name: a
             hosts: [a.example.test]

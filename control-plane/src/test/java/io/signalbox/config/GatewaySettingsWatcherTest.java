@@ -13,13 +13,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The watcher is driven by calling {@code poll()} directly; its own schedule is set far in the future. */
+/**
+ * The watcher is driven by calling {@code poll()} directly; its own schedule is set far in the
+ * future.
+ */
 class GatewaySettingsWatcherTest {
 
   private static final Duration NEVER = Duration.ofHours(1);
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private final List<GatewaySettings> applied = new CopyOnWriteArrayList<>();
   private GatewaySettingsWatcher watcher;
@@ -39,20 +41,26 @@ class GatewaySettingsWatcherTest {
 
   @Test
   void aValidChangeIsAppliedOnceTheFileHasHeldStillForOnePoll() throws IOException {
-    watcher = GatewaySettingsWatcher.start(write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
+    watcher =
+        GatewaySettingsWatcher.start(
+            write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
     write("listeners: [{name: http, port: 9090}]");
 
     watcher.poll();
     assertThat(applied).as("just changed: might be half-written").isEmpty();
     watcher.poll();
 
-    assertThat(applied).singleElement().satisfies(s -> assertThat(s.listeners().get(0).port()).isEqualTo(9090));
+    assertThat(applied)
+        .singleElement()
+        .satisfies(s -> assertThat(s.listeners().get(0).port()).isEqualTo(9090));
     assertThat(watcher.current()).isEqualTo(applied.get(0));
   }
 
   @Test
   void anInvalidFileIsRejectedAndTheLastGoodSettingsStay() throws IOException {
-    watcher = GatewaySettingsWatcher.start(write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
+    watcher =
+        GatewaySettingsWatcher.start(
+            write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
     GatewaySettings good = watcher.current();
     write("listeners: [{name: http, port: 123456}]");
 
@@ -66,7 +74,9 @@ class GatewaySettingsWatcherTest {
 
   @Test
   void aFixAfterAnInvalidVersionIsApplied() throws IOException {
-    watcher = GatewaySettingsWatcher.start(write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
+    watcher =
+        GatewaySettingsWatcher.start(
+            write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
     write("listeners: [{name: http, port: -1}]");
     watcher.poll();
     watcher.poll();
@@ -74,7 +84,9 @@ class GatewaySettingsWatcherTest {
     watcher.poll();
     watcher.poll();
 
-    assertThat(applied).singleElement().satisfies(s -> assertThat(s.listeners().get(0).port()).isEqualTo(8081));
+    assertThat(applied)
+        .singleElement()
+        .satisfies(s -> assertThat(s.listeners().get(0).port()).isEqualTo(8081));
     assertThat(watcher.lastError()).isNull();
   }
 
@@ -83,20 +95,30 @@ class GatewaySettingsWatcherTest {
     String first = "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"AAAA\"}]}";
     String second = "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"BBBB\"}]}";
     Files.writeString(dir.resolve("keys.json"), first);
-    watcher = GatewaySettingsWatcher.start(write(
-        "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]"), NEVER, applied::add);
+    watcher =
+        GatewaySettingsWatcher.start(
+            write(
+                "jwtProviders: [{name: corp, issuer: x, anyAudience: true, jwks: {file: keys.json}}]"),
+            NEVER,
+            applied::add);
     Files.writeString(dir.resolve("keys.json"), second);
 
     watcher.poll();
     watcher.poll();
 
-    assertThat(applied).singleElement().satisfies(s -> assertThat(s.jwtProvider("corp").orElseThrow().jwks())
-        .isEqualTo(new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), second)));
+    assertThat(applied)
+        .singleElement()
+        .satisfies(
+            s ->
+                assertThat(s.jwtProvider("corp").orElseThrow().jwks())
+                    .isEqualTo(new JwtProviderSpec.FileJwks(dir.resolve("keys.json"), second)));
   }
 
   @Test
   void anUnchangedFileIsNotReapplied() throws IOException {
-    watcher = GatewaySettingsWatcher.start(write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
+    watcher =
+        GatewaySettingsWatcher.start(
+            write("listeners: [{name: http, port: 8080}]"), NEVER, applied::add);
 
     watcher.poll();
     watcher.poll();
@@ -115,7 +137,8 @@ class GatewaySettingsWatcherTest {
 
   @Test
   void aMissingFileAtStartupIsAnError() {
-    assertThatThrownBy(() -> GatewaySettingsWatcher.start(dir.resolve("absent.yaml"), NEVER, applied::add))
+    assertThatThrownBy(
+            () -> GatewaySettingsWatcher.start(dir.resolve("absent.yaml"), NEVER, applied::add))
         .isInstanceOf(InvalidSettingsException.class)
         .hasMessageContaining("cannot read");
   }

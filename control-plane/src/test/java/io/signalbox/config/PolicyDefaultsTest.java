@@ -12,8 +12,11 @@ import org.junit.jupiter.api.Test;
 /** Which policy is in force for a route: the translator and the admin API both ask these. */
 class PolicyDefaultsTest {
 
-  private final PolicyDefaults defaults = new PolicyDefaults(Optional.of(AuthRequirement.of("corp")),
-      Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)), RateLimit.FailureMode.DENY);
+  private final PolicyDefaults defaults =
+      new PolicyDefaults(
+          Optional.of(AuthRequirement.of("corp")),
+          Optional.of(RateLimit.local(100, RateLimit.Unit.SECOND)),
+          RateLimit.FailureMode.DENY);
 
   private static RouteSpec.Builder route() {
     return RouteSpec.builder(PathMatch.prefix("/orders"));
@@ -29,8 +32,11 @@ class PolicyDefaultsTest {
 
   @Test
   void aRoutesOwnPoliciesWin() {
-    RouteSpec spec = route().auth(AuthRequirement.of("partner")).rateLimit(RateLimit.global(5, RateLimit.Unit.MINUTE))
-        .build();
+    RouteSpec spec =
+        route()
+            .auth(AuthRequirement.of("partner"))
+            .rateLimit(RateLimit.global(5, RateLimit.Unit.MINUTE))
+            .build();
 
     assertThat(defaults.authFor(spec)).hasValue(AuthRequirement.of("partner"));
     assertThat(defaults.rateLimitFor(spec)).hasValue(RateLimit.global(5, RateLimit.Unit.MINUTE));
@@ -46,7 +52,8 @@ class PolicyDefaultsTest {
 
   @Test
   void aGlobalLimitFailsAsItChoseElseAsTheDefaultSays() {
-    RateLimit chose = RateLimit.global(5, RateLimit.Unit.MINUTE).withFailureMode(RateLimit.FailureMode.ALLOW);
+    RateLimit chose =
+        RateLimit.global(5, RateLimit.Unit.MINUTE).withFailureMode(RateLimit.FailureMode.ALLOW);
 
     assertThat(defaults.failureModeOf(chose)).isEqualTo(RateLimit.FailureMode.ALLOW);
     assertThat(defaults.failureModeOf(RateLimit.global(5, RateLimit.Unit.MINUTE)))

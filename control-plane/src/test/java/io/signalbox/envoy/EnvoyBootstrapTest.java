@@ -49,18 +49,31 @@ class EnvoyBootstrapTest {
 
   @ParameterizedTest
   @MethodSource("shippedBootstraps")
-  void everyShippedBootstrapPassesEnvoyValidation(Path bootstrap, @TempDir Path dir) throws Exception {
-    // Envoy reads the TLS files of the mutual-TLS bootstrap while validating: give it real ones where it looks.
+  void everyShippedBootstrapPassesEnvoyValidation(Path bootstrap, @TempDir Path dir)
+      throws Exception {
+    // Envoy reads the TLS files of the mutual-TLS bootstrap while validating: give it real ones
+    // where it looks.
     TestCertificates.Authority ca = TestCertificates.authority("Signalbox Test CA");
     Files.writeString(dir.resolve("ca.pem"), ca.certificatePem());
-    ca.issue(BigInteger.TWO, "CN=edge", List.of(CertificateUsage.CLIENT), "spiffe://signalbox.local/envoy/edge")
+    ca.issue(
+            BigInteger.TWO,
+            "CN=edge",
+            List.of(CertificateUsage.CLIENT),
+            "spiffe://signalbox.local/envoy/edge")
         .writeTo(dir.resolve("envoy.pem"), dir.resolve("envoy-key.pem"));
-    Path validated = Files.writeString(dir.resolve(bootstrap.getFileName()),
-        Files.readString(bootstrap).replace("/etc/signalbox/tls/", dir + "/"));
-    Process validate = new ProcessBuilder(
-        EnvoyBinary.path().toString(), "--mode", "validate", "--config-path", validated.toString())
-        .redirectErrorStream(true)
-        .start();
+    Path validated =
+        Files.writeString(
+            dir.resolve(bootstrap.getFileName()),
+            Files.readString(bootstrap).replace("/etc/signalbox/tls/", dir + "/"));
+    Process validate =
+        new ProcessBuilder(
+                EnvoyBinary.path().toString(),
+                "--mode",
+                "validate",
+                "--config-path",
+                validated.toString())
+            .redirectErrorStream(true)
+            .start();
     String output = new String(validate.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
     assertThat(validate.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -70,20 +83,27 @@ class EnvoyBootstrapTest {
   @ParameterizedTest
   @MethodSource("shippedBootstraps")
   void everyShippedBootstrapSendsTheNodeOnEveryXdsRequest(Path bootstrap) throws IOException {
-    // Signalbox reads the node (and so the node group) from each request, not just a stream's first one.
-    assertThat(YAML.readTree(bootstrap.toFile()).at("/dynamic_resources/ads_config").has(
-        "set_node_on_first_message_only")).isFalse();
+    // Signalbox reads the node (and so the node group) from each request, not just a stream's first
+    // one.
+    assertThat(
+            YAML.readTree(bootstrap.toFile())
+                .at("/dynamic_resources/ads_config")
+                .has("set_node_on_first_message_only"))
+        .isFalse();
   }
 
   @Test
-  void theMutualTlsBootstrapDiffersFromThePlaintextOneOnlyInTheXdsClustersTransportSocket() throws IOException {
+  void theMutualTlsBootstrapDiffersFromThePlaintextOneOnlyInTheXdsClustersTransportSocket()
+      throws IOException {
     JsonNode plaintext = YAML.readTree(BOOTSTRAP_DIR.resolve("edge-gateway.yaml").toFile());
     JsonNode mtls = YAML.readTree(BOOTSTRAP_DIR.resolve("edge-gateway-mtls.yaml").toFile());
     JsonNode tls = mtls.at("/static_resources/clusters/0/transport_socket/typed_config");
 
     assertThat(tls.at("/common_tls_context/alpn_protocols/0").asText()).isEqualTo("h2");
-    assertThat(tls.at("/common_tls_context/tls_certificates/0/certificate_chain/filename").asText()).isNotEmpty();
-    assertThat(tls.at("/common_tls_context/validation_context/trusted_ca/filename").asText()).isNotEmpty();
+    assertThat(tls.at("/common_tls_context/tls_certificates/0/certificate_chain/filename").asText())
+        .isNotEmpty();
+    assertThat(tls.at("/common_tls_context/validation_context/trusted_ca/filename").asText())
+        .isNotEmpty();
     ((ObjectNode) mtls.at("/static_resources/clusters/0")).remove("transport_socket");
     assertThat(mtls).isEqualTo(plaintext);
   }
@@ -101,19 +121,24 @@ class EnvoyBootstrapTest {
 
   @Test
   void harnessEnvoyAnswersOnItsAdminPortWithoutAControlPlaneAndStopsCleanly() {
-    EnvoyProcess envoy = EnvoyProcess.builder()
-        .nodeId("bootstrap-test-1")
-        .nodeCluster("edge")
-        .xdsPort(FreePorts.allocate())
-        .start();
+    EnvoyProcess envoy =
+        EnvoyProcess.builder()
+            .nodeId("bootstrap-test-1")
+            .nodeCluster("edge")
+            .xdsPort(FreePorts.allocate())
+            .start();
     try (envoy) {
       assertThat(envoy.adminGet("/server_info"))
           .contains("\"id\": \"bootstrap-test-1\"", "\"cluster\": \"edge\"", "/1.40.0/");
-      // With nothing to answer LDS/CDS, Envoy waits out the initial fetch timeouts before it reports ready.
+      // With nothing to answer LDS/CDS, Envoy waits out the initial fetch timeouts before it
+      // reports ready.
       assertThat(HttpProbe.get(envoy.adminUrl() + "/ready").status()).isEqualTo(503);
-      await().atMost(Duration.ofSeconds(10))
-          .untilAsserted(() -> assertThat(envoy.statValue("cluster.signalbox-xds.upstream_cx_connect_fail"))
-              .isPositive());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(envoy.statValue("cluster.signalbox-xds.upstream_cx_connect_fail"))
+                      .isPositive());
     }
 
     assertThat(envoy.isAlive()).isFalse();
@@ -125,11 +150,12 @@ class EnvoyBootstrapTest {
   void harnessEnvoysRunSideBySideWithTheirOwnAdminPortsXdsModesAndXdsEndpoints() {
     List<Integer> xdsPorts = FreePorts.allocate(2);
     try (EnvoyProcess sotw = EnvoyProcess.builder().xdsPort(xdsPorts.get(0)).start();
-         EnvoyProcess delta = EnvoyProcess.builder()
-             .nodeCluster("internal")
-             .xdsMode(XdsMode.DELTA)
-             .xdsPorts(xdsPorts)
-             .start()) {
+        EnvoyProcess delta =
+            EnvoyProcess.builder()
+                .nodeCluster("internal")
+                .xdsMode(XdsMode.DELTA)
+                .xdsPorts(xdsPorts)
+                .start()) {
       assertThat(sotw.adminUrl()).isNotEqualTo(delta.adminUrl());
       assertThat(sotw.nodeId()).isNotEqualTo(delta.nodeId());
 

@@ -1,8 +1,6 @@
 package io.signalbox.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.signalbox.config.GatewaySettings;
-import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -15,6 +13,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -25,6 +24,7 @@ import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.MetricsScrape;
 import io.signalbox.translate.XdsNames;
 import java.io.IOException;
@@ -48,16 +48,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code /metrics} of a running control plane, driven through its real APIs (registry, ADS with stand-in Envoys,
- * rate-limit service, settings file): every meter appears, with the values the events imply.
+ * {@code /metrics} of a running control plane, driven through its real APIs (registry, ADS with
+ * stand-in Envoys, rate-limit service, settings file): every meter appears, with the values the
+ * events imply.
  */
 class MetricsEndpointTest {
 
   private static final Duration PATIENCE = Duration.ofSeconds(5);
-  private static final List<String> TYPES = List.of("clusters", "endpoints", "listeners", "routes", "secrets");
+  private static final List<String> TYPES =
+      List.of("clusters", "endpoints", "listeners", "routes", "secrets");
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private ControlPlane controlPlane;
@@ -71,17 +72,22 @@ class MetricsEndpointTest {
   }
 
   private void start(Consumer<ControlPlaneConfig.Builder> customizer) {
-    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1").grpcPort(0)
-        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT));
+    ControlPlaneConfig.Builder config =
+        ControlPlaneConfig.builder()
+            .transport(io.signalbox.security.TransportSecurity.plaintext())
+            .grpcAddress("127.0.0.1")
+            .grpcPort(0)
+            .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT));
     customizer.accept(config);
     controlPlane = ControlPlane.start(config.build());
     toClose.add(controlPlane);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
+    channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
     toClose.add(channel::shutdownNow);
   }
 
   private void start() {
-    start(config -> { });
+    start(config -> {});
   }
 
   private MetricsScrape scrape() {
@@ -116,14 +122,18 @@ class MetricsEndpointTest {
     registry().register(registration("orders", "orders-2", "/orders"));
     registry().register(registration("users", "users-1", "/users"));
     assertThatThrownBy(() -> registry().register(registration("Not_A_Name", "x", "/x")))
-        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("INVALID_ARGUMENT");
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessageContaining("INVALID_ARGUMENT");
     assertThatThrownBy(() -> registry().register(registration("thief", "thief-1", "/orders")))
-        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("ALREADY_EXISTS");
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessageContaining("ALREADY_EXISTS");
 
     MetricsScrape after = scrape();
     assertThat(after.require("signalbox_registrations_total", "outcome", "ok")).isEqualTo(3);
-    assertThat(after.require("signalbox_registrations_total", "outcome", "invalid_argument")).isEqualTo(1);
-    assertThat(after.require("signalbox_registrations_total", "outcome", "already_exists")).isEqualTo(1);
+    assertThat(after.require("signalbox_registrations_total", "outcome", "invalid_argument"))
+        .isEqualTo(1);
+    assertThat(after.require("signalbox_registrations_total", "outcome", "already_exists"))
+        .isEqualTo(1);
     assertThat(after.require("signalbox_registry_services")).isEqualTo(2);
     assertThat(after.require("signalbox_registry_instances")).isEqualTo(3);
   }
@@ -131,8 +141,11 @@ class MetricsEndpointTest {
   @Test
   void leasesThatRunOutAreCountedAndLeaveTheRegistry() {
     start(config -> config.leaseReapInterval(Duration.ofMillis(50)));
-    registry().register(registration("shortlived", "s-1", "/s").toBuilder()
-        .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(1)).build());
+    registry()
+        .register(
+            registration("shortlived", "s-1", "/s").toBuilder()
+                .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+                .build());
     assertThat(scrape().require("signalbox_registry_instances")).isEqualTo(1);
 
     await().atMost(PATIENCE).until(() -> scrape().require("signalbox_leases_expired_total") == 1);
@@ -142,73 +155,126 @@ class MetricsEndpointTest {
   @Test
   void everyTranslationIsCountedAndTimedAndNewVersionsArePublished() {
     start();
-    await().atMost(PATIENCE).until(() -> scrape().require("signalbox_snapshots_published_total") == 1);
+    await()
+        .atMost(PATIENCE)
+        .until(() -> scrape().require("signalbox_snapshots_published_total") == 1);
     RegisterRequest catalog = registration("catalog", "catalog-1", "/catalog");
     registry().register(catalog);
-    await().atMost(PATIENCE).until(() -> scrape().require("signalbox_snapshots_published_total") == 2);
+    await()
+        .atMost(PATIENCE)
+        .until(() -> scrape().require("signalbox_snapshots_published_total") == 2);
     // Instance metadata is not sent to Envoy: the registry changes, the translation does not.
-    registry().register(catalog.toBuilder().setInstance(catalog.getInstance().toBuilder().putMetadata("build", "2"))
-        .build());
+    registry()
+        .register(
+            catalog.toBuilder()
+                .setInstance(catalog.getInstance().toBuilder().putMetadata("build", "2"))
+                .build());
 
-    await().atMost(PATIENCE).untilAsserted(() -> {
-      MetricsScrape metrics = scrape();
-      assertThat(metrics.require("signalbox_snapshot_builds_total", "result", "new")).isEqualTo(2);
-      assertThat(metrics.require("signalbox_snapshot_builds_total", "result", "unchanged")).isEqualTo(1);
-      assertThat(metrics.require("signalbox_snapshot_builds_total", "result", "incomplete")).isZero();
-      assertThat(metrics.require("signalbox_snapshot_build_duration_seconds_count")).isEqualTo(3);
-      assertThat(metrics.require("signalbox_snapshot_build_duration_seconds_bucket", "le", "+Inf")).isEqualTo(3);
-      assertThat(metrics.require("signalbox_snapshot_build_duration_seconds_sum")).isPositive();
-      assertThat(metrics.require("signalbox_snapshots_published_total")).isEqualTo(2);
-    });
+    await()
+        .atMost(PATIENCE)
+        .untilAsserted(
+            () -> {
+              MetricsScrape metrics = scrape();
+              assertThat(metrics.require("signalbox_snapshot_builds_total", "result", "new"))
+                  .isEqualTo(2);
+              assertThat(metrics.require("signalbox_snapshot_builds_total", "result", "unchanged"))
+                  .isEqualTo(1);
+              assertThat(metrics.require("signalbox_snapshot_builds_total", "result", "incomplete"))
+                  .isZero();
+              assertThat(metrics.require("signalbox_snapshot_build_duration_seconds_count"))
+                  .isEqualTo(3);
+              assertThat(
+                      metrics.require(
+                          "signalbox_snapshot_build_duration_seconds_bucket", "le", "+Inf"))
+                  .isEqualTo(3);
+              assertThat(metrics.require("signalbox_snapshot_build_duration_seconds_sum"))
+                  .isPositive();
+              assertThat(metrics.require("signalbox_snapshots_published_total")).isEqualTo(2);
+            });
   }
 
   @Test
   void pushesAcksAndNacksAreCountedPerTypeWithTheLatencyOfEachAck() {
     start();
-    connect(FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of()));
+    connect(
+        FakeAdsClient.sotw(
+            controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of()));
     connect(FakeAdsClient.delta(controlPlane.grpcPort(), FakeAdsClient.node("edge-2", "edge")));
-    connect(FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("canary-1", "canary"),
-        Set.of(FakeAdsClient.LISTENERS)));
+    connect(
+        FakeAdsClient.sotw(
+            controlPlane.grpcPort(),
+            FakeAdsClient.node("canary-1", "canary"),
+            Set.of(FakeAdsClient.LISTENERS)));
 
-    // Each stand-in subscribes to clusters and listeners: three streams get one response of each. The two that
+    // Each stand-in subscribes to clusters and listeners: three streams get one response of each.
+    // The two that
     // accept answer with ACKs; the canary rejects its listeners.
-    await().atMost(PATIENCE).untilAsserted(() -> {
-      MetricsScrape metrics = scrape();
-      assertThat(metrics.require("signalbox_xds_pushes_total", "type", "clusters")).isEqualTo(3);
-      assertThat(metrics.require("signalbox_xds_pushes_total", "type", "listeners")).isEqualTo(3);
-      assertThat(metrics.require("signalbox_xds_ack_latency_seconds_count", "type", "clusters")).isEqualTo(3);
-      assertThat(metrics.require("signalbox_xds_ack_latency_seconds_count", "type", "listeners")).isEqualTo(2);
-      assertThat(metrics.require("signalbox_xds_nacks_total", "type", "listeners")).isEqualTo(1);
-    });
+    await()
+        .atMost(PATIENCE)
+        .untilAsserted(
+            () -> {
+              MetricsScrape metrics = scrape();
+              assertThat(metrics.require("signalbox_xds_pushes_total", "type", "clusters"))
+                  .isEqualTo(3);
+              assertThat(metrics.require("signalbox_xds_pushes_total", "type", "listeners"))
+                  .isEqualTo(3);
+              assertThat(
+                      metrics.require(
+                          "signalbox_xds_ack_latency_seconds_count", "type", "clusters"))
+                  .isEqualTo(3);
+              assertThat(
+                      metrics.require(
+                          "signalbox_xds_ack_latency_seconds_count", "type", "listeners"))
+                  .isEqualTo(2);
+              assertThat(metrics.require("signalbox_xds_nacks_total", "type", "listeners"))
+                  .isEqualTo(1);
+            });
     MetricsScrape metrics = scrape();
     assertThat(metrics.require("signalbox_xds_nacks_total", "type", "clusters")).isZero();
     for (String type : List.of("endpoints", "routes", "secrets")) {
       assertThat(metrics.require("signalbox_xds_pushes_total", "type", type)).as(type).isZero();
-      assertThat(metrics.require("signalbox_xds_ack_latency_seconds_count", "type", type)).as(type).isZero();
+      assertThat(metrics.require("signalbox_xds_ack_latency_seconds_count", "type", type))
+          .as(type)
+          .isZero();
     }
     // Loopback answers take well under the 5 s bucket; the buckets are cumulative.
-    assertThat(metrics.require("signalbox_xds_ack_latency_seconds_bucket", "type", "clusters", "le", "5.0"))
+    assertThat(
+            metrics.require(
+                "signalbox_xds_ack_latency_seconds_bucket", "type", "clusters", "le", "5.0"))
         .isEqualTo(3);
-    assertThat(metrics.require("signalbox_xds_ack_latency_seconds_sum", "type", "clusters")).isPositive()
+    assertThat(metrics.require("signalbox_xds_ack_latency_seconds_sum", "type", "clusters"))
+        .isPositive()
         .isLessThan(15);
-    assertThat(metrics.require("signalbox_xds_ack_latency_seconds_max", "type", "clusters")).isPositive();
+    assertThat(metrics.require("signalbox_xds_ack_latency_seconds_max", "type", "clusters"))
+        .isPositive();
   }
 
   @Test
   void connectedProxiesAreCountedPerGroupWhileTheirStreamsAreOpen() {
     start();
-    FakeAdsClient first = connect(FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"),
-        Set.of()));
+    FakeAdsClient first =
+        connect(
+            FakeAdsClient.sotw(
+                controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of()));
     connect(FakeAdsClient.delta(controlPlane.grpcPort(), FakeAdsClient.node("edge-2", "edge")));
-    connect(FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("canary-1", "canary"), Set.of()));
-    await().atMost(PATIENCE).untilAsserted(() -> {
-      MetricsScrape metrics = scrape();
-      assertThat(metrics.require("signalbox_xds_connected_proxies", "group", "edge")).isEqualTo(2);
-      assertThat(metrics.require("signalbox_xds_connected_proxies", "group", "canary")).isEqualTo(1);
-    });
+    connect(
+        FakeAdsClient.sotw(
+            controlPlane.grpcPort(), FakeAdsClient.node("canary-1", "canary"), Set.of()));
+    await()
+        .atMost(PATIENCE)
+        .untilAsserted(
+            () -> {
+              MetricsScrape metrics = scrape();
+              assertThat(metrics.require("signalbox_xds_connected_proxies", "group", "edge"))
+                  .isEqualTo(2);
+              assertThat(metrics.require("signalbox_xds_connected_proxies", "group", "canary"))
+                  .isEqualTo(1);
+            });
 
     first.close();
-    await().atMost(PATIENCE).until(() -> scrape().require("signalbox_xds_connected_proxies", "group", "edge") == 1);
+    await()
+        .atMost(PATIENCE)
+        .until(() -> scrape().require("signalbox_xds_connected_proxies", "group", "edge") == 1);
     assertThat(scrape().require("signalbox_xds_connected_proxies", "group", "canary")).isEqualTo(1);
   }
 
@@ -230,32 +296,51 @@ class MetricsEndpointTest {
     assertThat(scrape().require("signalbox_settings_reloads_total", "result", "ok")).isZero();
 
     Files.writeString(settings, "listeners: [{name: http, port: " + FreePorts.allocate() + "}]\n");
-    await().atMost(PATIENCE).until(() -> scrape().require("signalbox_settings_reloads_total", "result", "ok") == 1);
+    await()
+        .atMost(PATIENCE)
+        .until(() -> scrape().require("signalbox_settings_reloads_total", "result", "ok") == 1);
     Files.writeString(settings, "listeners: [{name: http, port: 123456}]\n");
-    await().atMost(PATIENCE).until(() ->
-        scrape().require("signalbox_settings_reloads_total", "result", "rejected") == 1);
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () -> scrape().require("signalbox_settings_reloads_total", "result", "rejected") == 1);
     assertThat(scrape().require("signalbox_settings_reloads_total", "result", "ok")).isEqualTo(1);
   }
 
   @Test
   void rateLimitDecisionsAreCountedByTheirOverallCode() {
     start();
-    RateLimitDescriptor descriptor = RateLimitDescriptor.newBuilder()
-        .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey(XdsNames.RATE_LIMIT_ROUTE_KEY).setValue("r"))
-        .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey(XdsNames.RATE_LIMIT_LIMIT_KEY).setValue("2/HOUR"))
-        .build();
-    RateLimitRequest request = RateLimitRequest.newBuilder().setDomain(XdsNames.RATE_LIMIT_DOMAIN)
-        .addDescriptors(descriptor).build();
+    RateLimitDescriptor descriptor =
+        RateLimitDescriptor.newBuilder()
+            .addEntries(
+                RateLimitDescriptor.Entry.newBuilder()
+                    .setKey(XdsNames.RATE_LIMIT_ROUTE_KEY)
+                    .setValue("r"))
+            .addEntries(
+                RateLimitDescriptor.Entry.newBuilder()
+                    .setKey(XdsNames.RATE_LIMIT_LIMIT_KEY)
+                    .setValue("2/HOUR"))
+            .build();
+    RateLimitRequest request =
+        RateLimitRequest.newBuilder()
+            .setDomain(XdsNames.RATE_LIMIT_DOMAIN)
+            .addDescriptors(descriptor)
+            .build();
     List<Code> codes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      codes.add(RateLimitServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .shouldRateLimit(request).getOverallCode());
+      codes.add(
+          RateLimitServiceGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(5, TimeUnit.SECONDS)
+              .shouldRateLimit(request)
+              .getOverallCode());
     }
     assertThat(codes).containsExactly(Code.OK, Code.OK, Code.OVER_LIMIT);
 
     MetricsScrape metrics = scrape();
-    assertThat(metrics.require("signalbox_ratelimit_decisions_total", "decision", "ok")).isEqualTo(2);
-    assertThat(metrics.require("signalbox_ratelimit_decisions_total", "decision", "over_limit")).isEqualTo(1);
+    assertThat(metrics.require("signalbox_ratelimit_decisions_total", "decision", "ok"))
+        .isEqualTo(2);
+    assertThat(metrics.require("signalbox_ratelimit_decisions_total", "decision", "over_limit"))
+        .isEqualTo(1);
   }
 
   @Test
@@ -264,54 +349,98 @@ class MetricsEndpointTest {
     String base = "http://127.0.0.1:" + controlPlane.metricsPort();
     HttpProbe.Response response = HttpProbe.get(base + "/metrics");
     assertThat(response.status()).isEqualTo(200);
-    assertThat(response.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
-    assertThat(response.body()).contains("# TYPE signalbox_registrations_total counter",
-        "# TYPE signalbox_xds_ack_latency_seconds histogram");
-    assertThat(MetricsScrape.parse(response.body()).names()).contains("jvm_memory_used_bytes",
-        "jvm_threads_live_threads", "process_cpu_usage", "process_uptime_seconds", "jvm_classes_loaded_classes");
+    assertThat(response.headers().firstValue("content-type"))
+        .hasValue("text/plain; version=0.0.4; charset=utf-8");
+    assertThat(response.body())
+        .contains(
+            "# TYPE signalbox_registrations_total counter",
+            "# TYPE signalbox_xds_ack_latency_seconds histogram");
+    assertThat(MetricsScrape.parse(response.body()).names())
+        .contains(
+            "jvm_memory_used_bytes",
+            "jvm_threads_live_threads",
+            "process_cpu_usage",
+            "process_uptime_seconds",
+            "jvm_classes_loaded_classes");
 
     assertThat(HttpProbe.get(base + "/").status()).isEqualTo(404);
     assertThat(HttpProbe.get(base + "/metricsx").status()).isEqualTo(404);
-    HttpResponse<String> post = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> post =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(base + "/metrics"))
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(post.statusCode()).isEqualTo(405);
   }
 
   @Test
   void theMetricsPortFollowsTheGrpcPortUnlessSet() {
-    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcPort(18000).build().metricsPort()).isEqualTo(18002);
-    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcPort(0).build().metricsPort()).isZero();
-    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcPort(18000).metricsPort(9464).build().metricsPort()).isEqualTo(9464);
-    assertThat(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).build().metricsAddress()).isEqualTo("127.0.0.1");
+    assertThat(
+            ControlPlaneConfig.builder()
+                .transport(io.signalbox.security.TransportSecurity.plaintext())
+                .grpcPort(18000)
+                .build()
+                .metricsPort())
+        .isEqualTo(18002);
+    assertThat(
+            ControlPlaneConfig.builder()
+                .transport(io.signalbox.security.TransportSecurity.plaintext())
+                .grpcPort(0)
+                .build()
+                .metricsPort())
+        .isZero();
+    assertThat(
+            ControlPlaneConfig.builder()
+                .transport(io.signalbox.security.TransportSecurity.plaintext())
+                .grpcPort(18000)
+                .metricsPort(9464)
+                .build()
+                .metricsPort())
+        .isEqualTo(9464);
+    assertThat(
+            ControlPlaneConfig.builder()
+                .transport(io.signalbox.security.TransportSecurity.plaintext())
+                .build()
+                .metricsAddress())
+        .isEqualTo("127.0.0.1");
   }
 
   @Test
   void aTakenMetricsPortStopsTheStartNamingThePort() throws IOException {
-    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50,
-        java.net.InetAddress.getByName("127.0.0.1"))) {
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
       assertThatThrownBy(() -> start(config -> config.metricsPort(taken.getLocalPort())))
           .hasMessageContaining("127.0.0.1:" + taken.getLocalPort() + " (metrics)");
     }
   }
 
   /**
-   * The dashboard under deploy/grafana is valid JSON, takes its data source from a variable, and queries only
-   * metrics this endpoint serves.
+   * The dashboard under deploy/grafana is valid JSON, takes its data source from a variable, and
+   * queries only metrics this endpoint serves.
    */
   @Test
   void theGrafanaDashboardQueriesOnlyMetricsTheEndpointServes() throws IOException {
     start();
-    connect(FakeAdsClient.sotw(controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of()));
+    connect(
+        FakeAdsClient.sotw(
+            controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of()));
     registry().register(registration("orders", "orders-1", "/orders"));
-    await().atMost(PATIENCE).until(() -> scrape().value("signalbox_xds_connected_proxies", "group", "edge")
-        .orElse(0) == 1);
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                scrape().value("signalbox_xds_connected_proxies", "group", "edge").orElse(0) == 1);
     Set<String> served = scrape().names();
 
-    Path file = Path.of(System.getProperty("signalbox.repo.root", "..")).resolve(
-        "deploy/grafana/signalbox-dashboard.json");
+    Path file =
+        Path.of(System.getProperty("signalbox.repo.root", ".."))
+            .resolve("deploy/grafana/signalbox-dashboard.json");
     JsonNode dashboard = new ObjectMapper().readTree(file.toFile());
     assertThat(dashboard.path("title").asText()).isNotEmpty();
-    assertThat(dashboard.path("templating").path("list").findValuesAsText("type")).contains("datasource");
+    assertThat(dashboard.path("templating").path("list").findValuesAsText("type"))
+        .contains("datasource");
 
     List<String> expressions = new ArrayList<>(dashboard.findValuesAsText("expr"));
     expressions.addAll(dashboard.findValuesAsText("definition"));
@@ -328,7 +457,9 @@ class MetricsEndpointTest {
     assertThat(served).containsAll(queried);
     for (JsonNode source : dashboard.findValues("datasource")) {
       if (source.isObject() && source.has("uid")) {
-        assertThat(source.path("uid").asText()).as("panels use the data source variable").isEqualTo("${datasource}");
+        assertThat(source.path("uid").asText())
+            .as("panels use the data source variable")
+            .isEqualTo("${datasource}");
       }
     }
   }

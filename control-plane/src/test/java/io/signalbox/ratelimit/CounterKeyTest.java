@@ -20,7 +20,9 @@ class CounterKeyTest {
 
     assertThat(CounterKey.of(descriptor("route", "a", "bx", "c"))).isNotEqualTo(split);
     assertThat(CounterKey.of(descriptor("routeab", "", "x", "c"))).isNotEqualTo(split);
-    assertThat(CounterKey.of(descriptor("x", "c", "route", "ab"))).as("entry order").isNotEqualTo(split);
+    assertThat(CounterKey.of(descriptor("x", "c", "route", "ab")))
+        .as("entry order")
+        .isNotEqualTo(split);
   }
 
   @Test
@@ -35,8 +37,10 @@ class CounterKeyTest {
   private static RateLimitDescriptor descriptor(String... keysAndValues) {
     RateLimitDescriptor.Builder descriptor = RateLimitDescriptor.newBuilder();
     for (int i = 0; i < keysAndValues.length; i += 2) {
-      descriptor.addEntries(RateLimitDescriptor.Entry.newBuilder()
-          .setKey(keysAndValues[i]).setValue(keysAndValues[i + 1]));
+      descriptor.addEntries(
+          RateLimitDescriptor.Entry.newBuilder()
+              .setKey(keysAndValues[i])
+              .setValue(keysAndValues[i + 1]));
     }
     return descriptor.build();
   }

@@ -19,8 +19,20 @@ class DescriptorLimitTest {
 
   @Test
   void rejectsWhatTheTranslatorNeverWrites() {
-    for (String value : new String[] {"", "/MINUTE", "0/MINUTE", "-1/MINUTE", "10/minute", "10/DAY", "10", "10/",
-        "1 0/SECOND", "99999999999/SECOND", "+5/SECOND"}) {
+    for (String value :
+        new String[] {
+          "",
+          "/MINUTE",
+          "0/MINUTE",
+          "-1/MINUTE",
+          "10/minute",
+          "10/DAY",
+          "10",
+          "10/",
+          "1 0/SECOND",
+          "99999999999/SECOND",
+          "+5/SECOND"
+        }) {
       assertThat(DescriptorLimit.parse(value)).as(value).isEmpty();
     }
   }

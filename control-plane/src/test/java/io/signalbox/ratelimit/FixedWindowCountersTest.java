@@ -23,7 +23,9 @@ class FixedWindowCountersTest {
   private static final CounterKey K = key("k");
 
   /** 12:00:30 on some day: half a minute into a window. */
-  private final TestClock now = new TestClock(Duration.ofDays(20_000).plusHours(12).plusSeconds(30));
+  private final TestClock now =
+      new TestClock(Duration.ofDays(20_000).plusHours(12).plusSeconds(30));
+
   private final FixedWindowCounters counters = new FixedWindowCounters(now, () -> windows(1_000));
 
   @Test
@@ -38,7 +40,9 @@ class FixedWindowCountersTest {
   void windowsAreAlignedToTheUnitSoANewMinuteStartsAfresh() {
     counters.add(K, MINUTE, 5);
     now.advance(Duration.ofSeconds(29).plusMillis(999));
-    assertThat(counters.add(K, MINUTE, 1).orElseThrow().hits()).as("12:00:59.999, same window").isEqualTo(6);
+    assertThat(counters.add(K, MINUTE, 1).orElseThrow().hits())
+        .as("12:00:59.999, same window")
+        .isEqualTo(6);
 
     now.advance(Duration.ofMillis(1));
     FixedWindowCounters.Count next = counters.add(K, MINUTE, 1).orElseThrow();
@@ -72,14 +76,17 @@ class FixedWindowCountersTest {
     List<Future<Long>> highest = new ArrayList<>();
     try {
       for (int t = 0; t < threads; t++) {
-        highest.add(pool.submit(() -> {
-          start.await();
-          long max = 0;
-          for (int i = 0; i < hitsPerThread; i++) {
-            max = Math.max(max, counters.add(key("shared"), MINUTE, 1).orElseThrow().hits());
-          }
-          return max;
-        }));
+        highest.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  long max = 0;
+                  for (int i = 0; i < hitsPerThread; i++) {
+                    max =
+                        Math.max(max, counters.add(key("shared"), MINUTE, 1).orElseThrow().hits());
+                  }
+                  return max;
+                }));
       }
       start.countDown();
       long seen = 0;
@@ -96,27 +103,32 @@ class FixedWindowCountersTest {
 
   @Test
   void hitsRacingWithTheSweepOfTheirWindowAreNeitherLostNorCountedTwice() throws Exception {
-    // 10 ms windows on a clock that moves 7 ms per hit, swept on every call: windows end and are swept while
-    // other threads count in them. A hit that landed in a window already swept would count in a window nobody
+    // 10 ms windows on a clock that moves 7 ms per hit, swept on every call: windows end and are
+    // swept while
+    // other threads count in them. A hit that landed in a window already swept would count in a
+    // window nobody
     // sees, and two hits of one window would then both be told "1st" (or the same later number).
     TestClock clock = new TestClock(Duration.ZERO);
     FixedWindowCounters racing = new FixedWindowCounters(clock, () -> windows(1_000), 0);
     int threads = 4;
     int hitsPerThread = 50_000;
-    java.util.Set<FixedWindowCounters.Count> answers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.Set<FixedWindowCounters.Count> answers =
+        java.util.concurrent.ConcurrentHashMap.newKeySet();
     AtomicLong duplicates = new AtomicLong();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
       List<Future<?>> done = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
-        done.add(pool.submit(() -> {
-          for (int i = 0; i < hitsPerThread; i++) {
-            clock.advance(Duration.ofMillis(7));
-            if (!answers.add(racing.add(K, Duration.ofMillis(10), 1).orElseThrow())) {
-              duplicates.incrementAndGet();
-            }
-          }
-        }));
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < hitsPerThread; i++) {
+                    clock.advance(Duration.ofMillis(7));
+                    if (!answers.add(racing.add(K, Duration.ofMillis(10), 1).orElseThrow())) {
+                      duplicates.incrementAndGet();
+                    }
+                  }
+                }));
       }
       for (Future<?> future : done) {
         future.get(60, TimeUnit.SECONDS);
@@ -148,7 +160,9 @@ class FixedWindowCountersTest {
     small.add(key("b"), MINUTE, 1);
 
     assertThat(small.add(key("c"), MINUTE, 1)).isEqualTo(Optional.empty());
-    assertThat(small.add(key("a"), MINUTE, 1).orElseThrow().hits()).as("live keys keep counting").isEqualTo(2);
+    assertThat(small.add(key("a"), MINUTE, 1).orElseThrow().hits())
+        .as("live keys keep counting")
+        .isEqualTo(2);
 
     now.advance(MINUTE);
     assertThat(small.add(key("c"), MINUTE, 1)).as("room again once windows end").isPresent();
@@ -161,14 +175,17 @@ class FixedWindowCountersTest {
     for (String name : List.of("a", "b", "c")) {
       assertThat(counted.add(key(name), MINUTE, 1)).as(name).isPresent();
     }
-    assertThat(counted.add(key("d"), MINUTE, 1)).as("a part of a window's bytes is no room").isEmpty();
+    assertThat(counted.add(key("d"), MINUTE, 1))
+        .as("a part of a window's bytes is no room")
+        .isEmpty();
 
     budget.set(windows(4));
     assertThat(counted.add(key("d"), MINUTE, 1)).isPresent();
     budget.set(windows(1));
     assertThat(counted.add(key("e"), MINUTE, 1)).isEmpty();
     assertThat(counted.add(key("a"), MINUTE, 1).orElseThrow().hits())
-        .as("a lowered budget drops no live window").isEqualTo(2);
+        .as("a lowered budget drops no live window")
+        .isEqualTo(2);
   }
 
   @Test
@@ -176,8 +193,10 @@ class FixedWindowCountersTest {
     counters.add(K, MINUTE, Long.MAX_VALUE - 1);
 
     assertThat(counters.add(K, MINUTE, 5).orElseThrow().hits()).isEqualTo(Long.MAX_VALUE);
-    assertThat(counters.add(K, MINUTE, Long.MAX_VALUE).orElseThrow().hits()).isEqualTo(Long.MAX_VALUE);
-    assertThatThrownBy(() -> counters.add(K, MINUTE, -1)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(counters.add(K, MINUTE, Long.MAX_VALUE).orElseThrow().hits())
+        .isEqualTo(Long.MAX_VALUE);
+    assertThatThrownBy(() -> counters.add(K, MINUTE, -1))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   private static long windows(int count) {
@@ -185,7 +204,9 @@ class FixedWindowCountersTest {
   }
 
   private static CounterKey key(String name) {
-    return CounterKey.of(RateLimitDescriptor.newBuilder()
-        .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("k").setValue(name)).build());
+    return CounterKey.of(
+        RateLimitDescriptor.newBuilder()
+            .addEntries(RateLimitDescriptor.Entry.newBuilder().setKey("k").setValue(name))
+            .build());
   }
 }

@@ -9,15 +9,20 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** A slow or hostile DNS server delays a registration by a bounded time, and cannot take every thread. */
+/**
+ * A slow or hostile DNS server delays a registration by a bounded time, and cannot take every
+ * thread.
+ */
 class BoundedHostResolverTest {
 
   private final CountDownLatch released = new CountDownLatch(1);
+
   /** Like the JDK's resolver, it does not stop when interrupted. */
-  private final HostResolver hanging = host -> {
-    com.google.common.util.concurrent.Uninterruptibles.awaitUninterruptibly(released);
-    return Optional.of("10.0.0.9");
-  };
+  private final HostResolver hanging =
+      host -> {
+        com.google.common.util.concurrent.Uninterruptibles.awaitUninterruptibly(released);
+        return Optional.of("10.0.0.9");
+      };
 
   @AfterEach
   void release() {
@@ -35,9 +40,11 @@ class BoundedHostResolverTest {
 
   @Test
   void ipLiteralsNeedNoLookupEvenWhileEveryLookupThreadIsStuck() {
-    HostResolver resolver = HostResolver.bounded(host -> Optional.of(host), Duration.ofMillis(50), 1);
+    HostResolver resolver =
+        HostResolver.bounded(host -> Optional.of(host), Duration.ofMillis(50), 1);
     HostResolver stuck = HostResolver.bounded(hanging, Duration.ofMillis(50), 1);
-    assertThatThrownBy(() -> stuck.resolve("slow.example.com")).isInstanceOf(HostResolutionUnavailableException.class);
+    assertThatThrownBy(() -> stuck.resolve("slow.example.com"))
+        .isInstanceOf(HostResolutionUnavailableException.class);
 
     assertThat(resolver.resolve("10.0.0.7")).hasValue("10.0.0.7");
   }

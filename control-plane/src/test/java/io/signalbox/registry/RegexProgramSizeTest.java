@@ -13,38 +13,55 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A regex is priced before it is compiled: one that would compile to more RE2 instructions than Envoy accepts is
- * refused at once, naming the field, however much compiling it would have cost.
+ * A regex is priced before it is compiled: one that would compile to more RE2 instructions than
+ * Envoy accepts is refused at once, naming the field, however much compiling it would have cost.
  */
 class RegexProgramSizeTest {
 
-  private final RegistrationValidator validator = new RegistrationValidator(
-      host -> Optional.of(host), RegistrationRules.DEFAULT);
+  private final RegistrationValidator validator =
+      new RegistrationValidator(host -> Optional.of(host), RegistrationRules.DEFAULT);
 
   private static RegisterRequest withPathRegex(String regex) {
-    return RegisterRequest.newBuilder().setService("reports")
+    return RegisterRequest.newBuilder()
+        .setService("reports")
         .setInstance(Instance.newBuilder().setId("r1").setHost("10.0.0.1").setPort(8080))
         .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setRegex(regex)))
         .build();
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"((a{1000}){1000}){1000}", "(((((((((a{1000})))))))))", "(a{1000}){1000}",
-      "/reports/(ab|cd|ef|gh){30}", "[^/]{1000}", "(?i)(x+x+)+y{999}"})
+  @ValueSource(
+      strings = {
+        "((a{1000}){1000}){1000}",
+        "(((((((((a{1000})))))))))",
+        "(a{1000}){1000}",
+        "/reports/(ab|cd|ef|gh){30}",
+        "[^/]{1000}",
+        "(?i)(x+x+)+y{999}"
+      })
   void aRegexOverEnvoysProgramLimitIsRefusedBeforeItIsCompiled(String regex) {
     long started = System.nanoTime();
 
     assertThatThrownBy(() -> validator.validate(withPathRegex(regex)))
         .isInstanceOf(InvalidFieldException.class)
         .hasMessageStartingWith("routes[0].path.regex: ")
-        .hasMessageContaining("RE2 instructions; Envoy accepts at most 100 (limits.maxRegexProgramSize)");
-    // Pricing is one pass over the text; compiling the first of these alone takes gigabytes and minutes.
+        .hasMessageContaining(
+            "RE2 instructions; Envoy accepts at most 100 (limits.maxRegexProgramSize)");
+    // Pricing is one pass over the text; compiling the first of these alone takes gigabytes and
+    // minutes.
     assertThat(System.nanoTime() - started).isLessThan(1_000_000_000L);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/users/[0-9]+", "/api/v[0-9]+/items/[0-9a-f]{8}", "/(orders|carts)/[^/]+/items",
-      "/files/.*\\.(png|jpe?g)", "/\\Q(literal)\\E/x", "/(?P<id>[0-9]{1,6})/(?i:edit)"})
+  @ValueSource(
+      strings = {
+        "/users/[0-9]+",
+        "/api/v[0-9]+/items/[0-9a-f]{8}",
+        "/(orders|carts)/[^/]+/items",
+        "/files/.*\\.(png|jpe?g)",
+        "/\\Q(literal)\\E/x",
+        "/(?P<id>[0-9]{1,6})/(?i:edit)"
+      })
   void everydayRegexesAreWellUnderTheLimit(String regex) {
     assertThat(RegexProgramSize.estimate(regex, 100)).isLessThanOrEqualTo(60);
   }
@@ -52,7 +69,8 @@ class RegexProgramSizeTest {
   @Test
   void theEstimateErrsHighWhereEnvoyMeasured() {
     // Envoy 1.40 measured "RE2 program size of 313" for this one (NackQuarantineEndToEndTest).
-    assertThat(RegexProgramSize.estimate("/reports/(ab|cd|ef|gh){30}", 10_000)).isBetween(313L, 500L);
+    assertThat(RegexProgramSize.estimate("/reports/(ab|cd|ef|gh){30}", 10_000))
+        .isBetween(313L, 500L);
   }
 
   @Test

@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The policies a registration attaches to its routes: how they are inherited and which field an error names. */
+/**
+ * The policies a registration attaches to its routes: how they are inherited and which field an
+ * error names.
+ */
 class RegistrationPoliciesTest {
 
   private static final RegistrationRules CORP_PROVIDER =
@@ -31,12 +34,19 @@ class RegistrationPoliciesTest {
       new RegistrationValidator(host -> Optional.of("10.0.0.1"), CORP_PROVIDER);
 
   private static Route.Builder route(String prefix) {
-    return Route.newBuilder().setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix(prefix));
+    return Route.newBuilder()
+        .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix(prefix));
   }
 
   private static RegisterRequest.Builder request(Route.Builder... routes) {
-    RegisterRequest.Builder request = RegisterRequest.newBuilder().setService("orders")
-        .setInstance(io.signalbox.registry.v1.Instance.newBuilder().setId("o-1").setHost("10.0.0.7").setPort(80));
+    RegisterRequest.Builder request =
+        RegisterRequest.newBuilder()
+            .setService("orders")
+            .setInstance(
+                io.signalbox.registry.v1.Instance.newBuilder()
+                    .setId("o-1")
+                    .setHost("10.0.0.7")
+                    .setPort(80));
     for (Route.Builder route : routes) {
       request.addRoutes(route);
     }
@@ -76,21 +86,31 @@ class RegistrationPoliciesTest {
 
     @Test
     void routesInheritTheServicePolicies() {
-      List<RouteSpec> routes = routes(request(route("/orders"), route("/carts"))
-          .setAuth(corp()).setRateLimit(perMinute(60)));
+      List<RouteSpec> routes =
+          routes(
+              request(route("/orders"), route("/carts"))
+                  .setAuth(corp())
+                  .setRateLimit(perMinute(60)));
 
-      assertThat(routes).allSatisfy(route -> {
-        assertThat(route.auth()).hasValue(AuthRequirement.of("corp"));
-        assertThat(route.rateLimit()).hasValue(RateLimit.local(60, RateLimit.Unit.MINUTE));
-      });
+      assertThat(routes)
+          .allSatisfy(
+              route -> {
+                assertThat(route.auth()).hasValue(AuthRequirement.of("corp"));
+                assertThat(route.rateLimit()).hasValue(RateLimit.local(60, RateLimit.Unit.MINUTE));
+              });
     }
 
     @Test
     void aRoutesOwnPolicyReplacesTheServicePolicy() {
-      RouteSpec route = routes(request(route("/orders")
-          .setAuth(corp().addRequiredScopes("orders:write"))
-          .setRateLimit(perMinute(5)))
-          .setAuth(corp()).setRateLimit(perMinute(60))).get(0);
+      RouteSpec route =
+          routes(
+                  request(
+                          route("/orders")
+                              .setAuth(corp().addRequiredScopes("orders:write"))
+                              .setRateLimit(perMinute(5)))
+                      .setAuth(corp())
+                      .setRateLimit(perMinute(60)))
+              .get(0);
 
       assertThat(route.auth().orElseThrow().requiredScopes()).containsExactly("orders:write");
       assertThat(route.rateLimit()).hasValue(RateLimit.local(5, RateLimit.Unit.MINUTE));
@@ -98,8 +118,12 @@ class RegistrationPoliciesTest {
 
     @Test
     void aPublicRouteOptsOutOfTheServiceAuthButKeepsItsLimit() {
-      RouteSpec route = routes(request(route("/health").setPublic(true))
-          .setAuth(corp()).setRateLimit(perMinute(60))).get(0);
+      RouteSpec route =
+          routes(
+                  request(route("/health").setPublic(true))
+                      .setAuth(corp())
+                      .setRateLimit(perMinute(60)))
+              .get(0);
 
       assertThat(route.publicRoute()).isTrue();
       assertThat(route.auth()).isEmpty();
@@ -112,23 +136,45 @@ class RegistrationPoliciesTest {
 
     @Test
     void mapsScopesClaimsAndForwardedClaims() {
-      RouteSpec route = routes(request(route("/orders").setAuth(corp()
-          .addRequiredScopes("orders:read")
-          .addRequiredClaims(claim("tenant").addValues("acme").addValues("globex"))
-          .addForwardClaims(ClaimToHeader.newBuilder().setClaim("sub").setHeader("x-user-id"))
-          .addForwardClaims(ClaimToHeader.newBuilder().setClaim("org.id").setHeader("x-org-id"))))).get(0);
+      RouteSpec route =
+          routes(
+                  request(
+                      route("/orders")
+                          .setAuth(
+                              corp()
+                                  .addRequiredScopes("orders:read")
+                                  .addRequiredClaims(
+                                      claim("tenant").addValues("acme").addValues("globex"))
+                                  .addForwardClaims(
+                                      ClaimToHeader.newBuilder()
+                                          .setClaim("sub")
+                                          .setHeader("x-user-id"))
+                                  .addForwardClaims(
+                                      ClaimToHeader.newBuilder()
+                                          .setClaim("org.id")
+                                          .setHeader("x-org-id")))))
+              .get(0);
 
-      assertThat(route.auth()).hasValue(new AuthRequirement("corp", List.of("orders:read"),
-          List.of(new ClaimRequirement("tenant", List.of("acme", "globex"))),
-          List.of(new AuthRequirement.ClaimToHeader("org.id", "x-org-id"),
-              new AuthRequirement.ClaimToHeader("sub", "x-user-id"))));
+      assertThat(route.auth())
+          .hasValue(
+              new AuthRequirement(
+                  "corp",
+                  List.of("orders:read"),
+                  List.of(new ClaimRequirement("tenant", List.of("acme", "globex"))),
+                  List.of(
+                      new AuthRequirement.ClaimToHeader("org.id", "x-org-id"),
+                      new AuthRequirement.ClaimToHeader("sub", "x-user-id"))));
     }
 
     @Test
     void anUnknownProviderNamesTheFieldAndTheConfiguredProviders() {
-      assertThatThrownBy(() -> validator.validate(request(route("/orders")
-          .setAuth(AuthPolicy.newBuilder().setProvider("acme"))).build()))
-          .hasMessage("routes[0].auth.provider: 'acme' is not a JWT provider of this gateway (configured: corp)");
+      assertThatThrownBy(
+              () ->
+                  validator.validate(
+                      request(route("/orders").setAuth(AuthPolicy.newBuilder().setProvider("acme")))
+                          .build()))
+          .hasMessage(
+              "routes[0].auth.provider: 'acme' is not a JWT provider of this gateway (configured: corp)");
     }
 
     @Test
@@ -138,7 +184,9 @@ class RegistrationPoliciesTest {
 
     @Test
     void anUnknownProviderInTheServicePolicy() {
-      assertRejected(request(route("/orders")).setAuth(AuthPolicy.newBuilder().setProvider("acme")), "auth.provider");
+      assertRejected(
+          request(route("/orders")).setAuth(AuthPolicy.newBuilder().setProvider("acme")),
+          "auth.provider");
     }
 
     @Test
@@ -149,32 +197,47 @@ class RegistrationPoliciesTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "has space", "a..b", ".a", "a.b.c.d.e", "ümlaut", "x\"y"})
     void aMalformedClaimName(String name) {
-      assertRejected(request(route("/orders").setAuth(corp().addRequiredClaims(claim(name).addValues("v")))),
+      assertRejected(
+          request(route("/orders").setAuth(corp().addRequiredClaims(claim(name).addValues("v")))),
           "routes[0].auth.required_claims[0].name");
     }
 
     @Test
     void aRequiredClaimWithoutValues() {
-      assertRejected(request(route("/orders").setAuth(corp().addRequiredClaims(claim("tenant")))),
+      assertRejected(
+          request(route("/orders").setAuth(corp().addRequiredClaims(claim("tenant")))),
           "routes[0].auth.required_claims[0].values");
     }
 
     @Test
     void aMalformedForwardedClaim() {
-      assertRejected(request(route("/orders").setAuth(corp().addForwardClaims(
-          ClaimToHeader.newBuilder().setClaim("a b").setHeader("x-a")))), "routes[0].auth.forward_claims[0].claim");
+      assertRejected(
+          request(
+              route("/orders")
+                  .setAuth(
+                      corp()
+                          .addForwardClaims(
+                              ClaimToHeader.newBuilder().setClaim("a b").setHeader("x-a")))),
+          "routes[0].auth.forward_claims[0].claim");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"X-User", "authorization", "host", ":path", "x user", ""})
     void aForwardHeaderThatIsInvalidOrReserved(String header) {
-      assertRejected(request(route("/orders").setAuth(corp().addForwardClaims(
-          ClaimToHeader.newBuilder().setClaim("sub").setHeader(header)))), "routes[0].auth.forward_claims[0].header");
+      assertRejected(
+          request(
+              route("/orders")
+                  .setAuth(
+                      corp()
+                          .addForwardClaims(
+                              ClaimToHeader.newBuilder().setClaim("sub").setHeader(header)))),
+          "routes[0].auth.forward_claims[0].header");
     }
 
     @Test
     void aScopeWithASpace() {
-      assertRejected(request(route("/orders").setAuth(corp().addRequiredScopes("read write"))),
+      assertRejected(
+          request(route("/orders").setAuth(corp().addRequiredScopes("read write"))),
           "routes[0].auth.required_scopes[0]");
     }
 
@@ -188,61 +251,86 @@ class RegistrationPoliciesTest {
 
     @Test
     void mapsAGlobalPerHeaderLimitThatFailsClosed() {
-      RouteSpec route = routes(request(route("/orders").setRateLimit(perMinute(10)
-          .setScope(RateLimitPolicy.Scope.GLOBAL)
-          .setPerHeader("x-api-key")
-          .setFailureMode(RateLimitPolicy.FailureMode.DENY)))).get(0);
+      RouteSpec route =
+          routes(
+                  request(
+                      route("/orders")
+                          .setRateLimit(
+                              perMinute(10)
+                                  .setScope(RateLimitPolicy.Scope.GLOBAL)
+                                  .setPerHeader("x-api-key")
+                                  .setFailureMode(RateLimitPolicy.FailureMode.DENY))))
+              .get(0);
 
-      assertThat(route.rateLimit()).hasValue(RateLimit.global(10, RateLimit.Unit.MINUTE)
-          .withPerHeader("x-api-key").withFailureMode(RateLimit.FailureMode.DENY));
+      assertThat(route.rateLimit())
+          .hasValue(
+              RateLimit.global(10, RateLimit.Unit.MINUTE)
+                  .withPerHeader("x-api-key")
+                  .withFailureMode(RateLimit.FailureMode.DENY));
     }
 
     @Test
     void aLimitPerClientIp() {
-      RouteSpec route = routes(request(route("/orders").setRateLimit(perMinute(10).setPerClientIp(true)))).get(0);
+      RouteSpec route =
+          routes(request(route("/orders").setRateLimit(perMinute(10).setPerClientIp(true)))).get(0);
 
-      assertThat(route.rateLimit()).hasValue(RateLimit.local(10, RateLimit.Unit.MINUTE).withPerClientIp());
+      assertThat(route.rateLimit())
+          .hasValue(RateLimit.local(10, RateLimit.Unit.MINUTE).withPerClientIp());
     }
 
     @ParameterizedTest
     @ValueSource(ints = {0, -1, Integer.MIN_VALUE})
     void aZeroOrNegativeLimit(int requests) {
-      assertRejected(request(route("/orders").setRateLimit(perMinute(requests))), "routes[0].rate_limit.requests");
+      assertRejected(
+          request(route("/orders").setRateLimit(perMinute(requests))),
+          "routes[0].rate_limit.requests");
     }
 
     @Test
     void aMissingUnit() {
-      assertRejected(request(route("/orders").setRateLimit(RateLimitPolicy.newBuilder().setRequests(5))),
+      assertRejected(
+          request(route("/orders").setRateLimit(RateLimitPolicy.newBuilder().setRequests(5))),
           "routes[0].rate_limit.unit");
     }
 
     @Test
     void anUnknownUnitNumberFromANewerClient() {
-      assertRejected(request(route("/orders").setRateLimit(RateLimitPolicy.newBuilder().setRequests(5)
-          .setUnitValue(9))), "routes[0].rate_limit.unit");
+      assertRejected(
+          request(
+              route("/orders")
+                  .setRateLimit(RateLimitPolicy.newBuilder().setRequests(5).setUnitValue(9))),
+          "routes[0].rate_limit.unit");
     }
 
     @Test
     void anUnknownScope() {
-      assertRejected(request(route("/orders").setRateLimit(perMinute(5).setScopeValue(7))),
+      assertRejected(
+          request(route("/orders").setRateLimit(perMinute(5).setScopeValue(7))),
           "routes[0].rate_limit.scope");
     }
 
     @Test
     void aFailureModeOnALocalLimit() {
-      assertRejected(request(route("/orders").setRateLimit(perMinute(5)
-          .setFailureMode(RateLimitPolicy.FailureMode.DENY))), "routes[0].rate_limit.failure_mode");
+      assertRejected(
+          request(
+              route("/orders")
+                  .setRateLimit(perMinute(5).setFailureMode(RateLimitPolicy.FailureMode.DENY))),
+          "routes[0].rate_limit.failure_mode");
     }
 
     @Test
     void perClientIpAndPerHeaderTogether() {
-      assertRejected(request(route("/orders").setRateLimit(perMinute(5).setPerClientIp(true)
-          .setPerHeader("x-api-key"))), "routes[0].rate_limit.per_header");
+      assertRejected(
+          request(
+              route("/orders")
+                  .setRateLimit(perMinute(5).setPerClientIp(true).setPerHeader("x-api-key"))),
+          "routes[0].rate_limit.per_header");
     }
 
     @Test
     void anInvalidHeaderName() {
-      assertRejected(request(route("/orders").setRateLimit(perMinute(5).setPerHeader("X-Api-Key"))),
+      assertRejected(
+          request(route("/orders").setRateLimit(perMinute(5).setPerHeader("X-Api-Key"))),
           "routes[0].rate_limit.per_header");
     }
 
@@ -255,7 +343,8 @@ class RegistrationPoliciesTest {
   @Test
   void theOperatorsRouteLimitApplies() {
     RegistrationValidator strict =
-        new RegistrationValidator(host -> Optional.of("10.0.0.1"), RegistrationRules.of(Set.of(), 1));
+        new RegistrationValidator(
+            host -> Optional.of("10.0.0.1"), RegistrationRules.of(Set.of(), 1));
 
     assertThatThrownBy(() -> strict.validate(request(route("/a"), route("/b")).build()))
         .hasMessage("routes: has 2 routes; the limit is 1");

@@ -25,7 +25,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** What {@link RegistrationValidator} accepts, what it maps each field to, and which field it names when it refuses. */
+/**
+ * What {@link RegistrationValidator} accepts, what it maps each field to, and which field it names
+ * when it refuses.
+ */
 class RegistrationValidatorTest {
 
   /** Every host resolves to one fixed address: no test depends on DNS. */
@@ -34,23 +37,30 @@ class RegistrationValidatorTest {
   private final RegistrationValidator validator = new RegistrationValidator(RESOLVES_EVERYTHING);
 
   private static io.signalbox.registry.v1.Instance.Builder instance() {
-    return io.signalbox.registry.v1.Instance.newBuilder().setId("orders-1").setHost("orders.internal").setPort(8080);
+    return io.signalbox.registry.v1.Instance.newBuilder()
+        .setId("orders-1")
+        .setHost("orders.internal")
+        .setPort(8080);
   }
 
   private static Route.Builder prefixRoute(String prefix) {
-    return Route.newBuilder().setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix(prefix));
+    return Route.newBuilder()
+        .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix(prefix));
   }
 
   private static RegisterRequest.Builder request() {
-    return RegisterRequest.newBuilder().setService("orders").setInstance(instance()).addRoutes(prefixRoute("/orders"));
+    return RegisterRequest.newBuilder()
+        .setService("orders")
+        .setInstance(instance())
+        .addRoutes(prefixRoute("/orders"));
   }
 
   private static Builder header(String name) {
     return io.signalbox.registry.v1.HeaderMatch.newBuilder().setName(name);
   }
 
-  private AbstractThrowableAssert<?, ? extends Throwable> assertRejected(RegisterRequest.Builder request,
-                                                                       String field) {
+  private AbstractThrowableAssert<?, ? extends Throwable> assertRejected(
+      RegisterRequest.Builder request, String field) {
     return assertThatThrownBy(() -> validator.validate(request.build()))
         .isInstanceOf(InvalidFieldException.class)
         .satisfies(e -> assertThat(((InvalidFieldException) e).field()).isEqualTo(field))
@@ -62,20 +72,35 @@ class RegistrationValidatorTest {
 
     @Test
     void passesAndMapsTheInstance() {
-      Registration registration = validator.validate(request()
-          .setInstance(instance().setZone("eu-west-1a").setWeight(7).putMetadata("version", "1.2.3")
-              .putMetadata("canary", "true"))
-          .build());
+      Registration registration =
+          validator.validate(
+              request()
+                  .setInstance(
+                      instance()
+                          .setZone("eu-west-1a")
+                          .setWeight(7)
+                          .putMetadata("version", "1.2.3")
+                          .putMetadata("canary", "true"))
+                  .build());
 
       assertThat(registration.service()).isEqualTo("orders");
-      assertThat(registration.instance()).isEqualTo(new Instance("orders-1", "orders.internal", "10.0.0.1", 8080,
-          "eu-west-1a", 7, Map.of("version", "1.2.3", "canary", "true")));
+      assertThat(registration.instance())
+          .isEqualTo(
+              new Instance(
+                  "orders-1",
+                  "orders.internal",
+                  "10.0.0.1",
+                  8080,
+                  "eu-west-1a",
+                  7,
+                  Map.of("version", "1.2.3", "canary", "true")));
     }
 
     @Test
     void keepsTheRegisteredHostAndConnectsToTheResolvedAddress() {
-      RegistrationValidator resolving = new RegistrationValidator(
-          host -> host.equals("orders.internal") ? Optional.of("192.0.2.7") : Optional.empty());
+      RegistrationValidator resolving =
+          new RegistrationValidator(
+              host -> host.equals("orders.internal") ? Optional.of("192.0.2.7") : Optional.empty());
 
       Instance instance = resolving.validate(request().build()).instance();
 
@@ -94,62 +119,91 @@ class RegistrationValidatorTest {
 
     @Test
     void acceptsAnIpLiteralAsHost() {
-      assertThat(validator.validate(request().setInstance(instance().setHost("2001:db8::1")).build()).instance()
-          .host()).isEqualTo("2001:db8::1");
+      assertThat(
+              validator
+                  .validate(request().setInstance(instance().setHost("2001:db8::1")).build())
+                  .instance()
+                  .host())
+          .isEqualTo("2001:db8::1");
     }
 
     @Test
     void mapsPrefixExactAndRegexPathMatches() {
-      Registration registration = validator.validate(request().clearRoutes()
-          .addRoutes(prefixRoute("/orders"))
-          .addRoutes(Route.newBuilder().setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setExact("/health")))
-          .addRoutes(Route.newBuilder().setPath(
-              io.signalbox.registry.v1.PathMatch.newBuilder().setRegex("/orders/[0-9]+/items")))
-          .build());
+      Registration registration =
+          validator.validate(
+              request()
+                  .clearRoutes()
+                  .addRoutes(prefixRoute("/orders"))
+                  .addRoutes(
+                      Route.newBuilder()
+                          .setPath(
+                              io.signalbox.registry.v1.PathMatch.newBuilder().setExact("/health")))
+                  .addRoutes(
+                      Route.newBuilder()
+                          .setPath(
+                              io.signalbox.registry.v1.PathMatch.newBuilder()
+                                  .setRegex("/orders/[0-9]+/items")))
+                  .build());
 
-      assertThat(registration.routes()).extracting(route -> route.match().path()).containsExactly(
-          PathMatch.prefix("/orders"), PathMatch.exact("/health"), PathMatch.regex("/orders/[0-9]+/items"));
+      assertThat(registration.routes())
+          .extracting(route -> route.match().path())
+          .containsExactly(
+              PathMatch.prefix("/orders"),
+              PathMatch.exact("/health"),
+              PathMatch.regex("/orders/[0-9]+/items"));
     }
 
     @Test
     void mapsHostsHeadersMethodsRewriteAndTimeout() {
-      Registration registration = validator.validate(request().clearRoutes()
-          .addRoutes(prefixRoute("/orders")
-              .addHosts("api.example.com")
-              .addHosts("*.example.org")
-              .addHeaders(header("x-tenant").setExact("acme"))
-              .addHeaders(header("x-trace").setPrefix("abc"))
-              .addHeaders(header("x-version").setRegex("v[0-9]+"))
-              .addHeaders(header("x-canary").setPresent(true))
-              .addHeaders(header("x-debug").setPresent(false))
-              .addHeaders(header("x-internal").setExact("yes").setInvert(true))
-              .addMethods("POST")
-              .addMethods("GET")
-              .setPrefixRewrite("/v2/orders")
-              .setTimeout(Durations.fromMillis(2500)))
-          .build());
+      Registration registration =
+          validator.validate(
+              request()
+                  .clearRoutes()
+                  .addRoutes(
+                      prefixRoute("/orders")
+                          .addHosts("api.example.com")
+                          .addHosts("*.example.org")
+                          .addHeaders(header("x-tenant").setExact("acme"))
+                          .addHeaders(header("x-trace").setPrefix("abc"))
+                          .addHeaders(header("x-version").setRegex("v[0-9]+"))
+                          .addHeaders(header("x-canary").setPresent(true))
+                          .addHeaders(header("x-debug").setPresent(false))
+                          .addHeaders(header("x-internal").setExact("yes").setInvert(true))
+                          .addMethods("POST")
+                          .addMethods("GET")
+                          .setPrefixRewrite("/v2/orders")
+                          .setTimeout(Durations.fromMillis(2500)))
+                  .build());
 
-      RouteSpec expected = RouteSpec.builder(PathMatch.prefix("/orders"))
-          .host("api.example.com")
-          .host("*.example.org")
-          .header(HeaderMatch.exact("x-tenant", "acme"))
-          .header(new HeaderMatch("x-trace", HeaderMatch.Kind.PREFIX, "abc", false))
-          .header(new HeaderMatch("x-version", HeaderMatch.Kind.REGEX, "v[0-9]+", false))
-          .header(new HeaderMatch("x-canary", HeaderMatch.Kind.PRESENT, "", false))
-          .header(new HeaderMatch("x-debug", HeaderMatch.Kind.ABSENT, "", false))
-          .header(new HeaderMatch("x-internal", HeaderMatch.Kind.EXACT, "yes", true))
-          .method("GET")
-          .method("POST")
-          .prefixRewrite("/v2/orders")
-          .timeout(Duration.ofMillis(2500))
-          .build();
+      RouteSpec expected =
+          RouteSpec.builder(PathMatch.prefix("/orders"))
+              .host("api.example.com")
+              .host("*.example.org")
+              .header(HeaderMatch.exact("x-tenant", "acme"))
+              .header(new HeaderMatch("x-trace", HeaderMatch.Kind.PREFIX, "abc", false))
+              .header(new HeaderMatch("x-version", HeaderMatch.Kind.REGEX, "v[0-9]+", false))
+              .header(new HeaderMatch("x-canary", HeaderMatch.Kind.PRESENT, "", false))
+              .header(new HeaderMatch("x-debug", HeaderMatch.Kind.ABSENT, "", false))
+              .header(new HeaderMatch("x-internal", HeaderMatch.Kind.EXACT, "yes", true))
+              .method("GET")
+              .method("POST")
+              .prefixRewrite("/v2/orders")
+              .timeout(Duration.ofMillis(2500))
+              .build();
       assertThat(registration.routes()).containsExactly(expected);
     }
 
     @Test
     void acceptsAZeroTimeoutWhichDisablesIt() {
-      RouteSpec route = validator.validate(request().clearRoutes()
-          .addRoutes(prefixRoute("/orders").setTimeout(Durations.ZERO)).build()).routes().get(0);
+      RouteSpec route =
+          validator
+              .validate(
+                  request()
+                      .clearRoutes()
+                      .addRoutes(prefixRoute("/orders").setTimeout(Durations.ZERO))
+                      .build())
+              .routes()
+              .get(0);
 
       assertThat(route.timeout()).contains(Duration.ZERO);
     }
@@ -180,10 +234,16 @@ class RegistrationValidatorTest {
 
     @Test
     void acceptsTheSamePathOnDifferentHosts() {
-      assertThat(validator.validate(request().clearRoutes()
-          .addRoutes(prefixRoute("/orders").addHosts("a.example.com"))
-          .addRoutes(prefixRoute("/orders").addHosts("b.example.com"))
-          .build()).routes()).hasSize(2);
+      assertThat(
+              validator
+                  .validate(
+                      request()
+                          .clearRoutes()
+                          .addRoutes(prefixRoute("/orders").addHosts("a.example.com"))
+                          .addRoutes(prefixRoute("/orders").addHosts("b.example.com"))
+                          .build())
+                  .routes())
+          .hasSize(2);
     }
   }
 
@@ -193,12 +253,15 @@ class RegistrationValidatorTest {
     @Test
     void isEmptyWhenUnsetOrZeroSoTheStoreAppliesItsDefault() {
       assertThat(RegistrationValidator.requestedTtl(request().build())).isEmpty();
-      assertThat(RegistrationValidator.requestedTtl(request().setLeaseTtl(Durations.ZERO).build())).isEmpty();
+      assertThat(RegistrationValidator.requestedTtl(request().setLeaseTtl(Durations.ZERO).build()))
+          .isEmpty();
     }
 
     @Test
     void isTheRequestedDurationOtherwise() {
-      assertThat(RegistrationValidator.requestedTtl(request().setLeaseTtl(Durations.fromSeconds(30)).build()))
+      assertThat(
+              RegistrationValidator.requestedTtl(
+                  request().setLeaseTtl(Durations.fromSeconds(30)).build()))
           .contains(Duration.ofSeconds(30));
     }
 
@@ -223,11 +286,13 @@ class RegistrationValidatorTest {
 
     @Test
     void mayBeExactly63Characters() {
-      assertThat(validator.validate(request().setService("a".repeat(63)).build()).service()).hasSize(63);
+      assertThat(validator.validate(request().setService("a".repeat(63)).build()).service())
+          .hasSize(63);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Orders", "orders_v2", "1orders", "orders-", "-orders", "or ders", "orders.svc"})
+    @ValueSource(
+        strings = {"Orders", "orders_v2", "1orders", "orders-", "-orders", "or ders", "orders.svc"})
     void mustBeALowercaseDnsLabel(String service) {
       assertRejected(request().setService(service), "service");
     }
@@ -287,8 +352,8 @@ class RegistrationValidatorTest {
       RegistrationValidator nothingResolves = new RegistrationValidator(host -> Optional.empty());
 
       assertThatThrownBy(() -> nothingResolves.validate(request().build()))
-          .isInstanceOfSatisfying(InvalidFieldException.class,
-              e -> assertThat(e.field()).isEqualTo("instance.host"))
+          .isInstanceOfSatisfying(
+              InvalidFieldException.class, e -> assertThat(e.field()).isEqualTo("instance.host"))
           .hasMessageContaining("'orders.internal' does not resolve");
     }
 
@@ -319,13 +384,15 @@ class RegistrationValidatorTest {
 
     @Test
     void rejectsAnInvalidMetadataKey() {
-      assertRejected(request().setInstance(instance().putMetadata("bad key", "v")), "instance.metadata")
+      assertRejected(
+              request().setInstance(instance().putMetadata("bad key", "v")), "instance.metadata")
           .hasMessageContaining("'bad key'");
     }
 
     @Test
     void rejectsAMetadataValueLongerThan256CharactersNamingItsKey() {
-      assertRejected(request().setInstance(instance().putMetadata("blob", "x".repeat(257))),
+      assertRejected(
+          request().setInstance(instance().putMetadata("blob", "x".repeat(257))),
           "instance.metadata[blob]");
     }
   }
@@ -344,13 +411,20 @@ class RegistrationValidatorTest {
 
     @Test
     void needAPathMatch() {
-      assertRejected(request().clearRoutes().addRoutes(Route.newBuilder().addHosts("api.example.com")), "routes[0].path");
+      assertRejected(
+          request().clearRoutes().addRoutes(Route.newBuilder().addHosts("api.example.com")),
+          "routes[0].path");
     }
 
     @Test
     void needAPathMatchWithAKindSet() {
-      assertRejected(request().clearRoutes().addRoutes(
-          Route.newBuilder().setPath(io.signalbox.registry.v1.PathMatch.getDefaultInstance())), "routes[0].path");
+      assertRejected(
+          request()
+              .clearRoutes()
+              .addRoutes(
+                  Route.newBuilder()
+                      .setPath(io.signalbox.registry.v1.PathMatch.getDefaultInstance())),
+          "routes[0].path");
     }
 
     @Test
@@ -360,55 +434,91 @@ class RegistrationValidatorTest {
 
     @Test
     void rejectAPathWithoutALeadingSlash() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("orders")), "routes[0].path.prefix")
+      assertRejected(
+              request().clearRoutes().addRoutes(prefixRoute("orders")), "routes[0].path.prefix")
           .hasMessageContaining("must start with '/'");
     }
 
     @Test
     void rejectAnExactPathWithAQuery() {
-      assertRejected(request().clearRoutes().addRoutes(Route.newBuilder().setPath(
-          io.signalbox.registry.v1.PathMatch.newBuilder().setExact("/orders?id=1"))), "routes[0].path.exact");
+      assertRejected(
+          request()
+              .clearRoutes()
+              .addRoutes(
+                  Route.newBuilder()
+                      .setPath(
+                          io.signalbox.registry.v1.PathMatch.newBuilder()
+                              .setExact("/orders?id=1"))),
+          "routes[0].path.exact");
     }
 
     @Test
     void rejectAPathLongerThan1024Characters() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/" + "a".repeat(1024))), "routes[0].path.prefix");
+      assertRejected(
+          request().clearRoutes().addRoutes(prefixRoute("/" + "a".repeat(1024))),
+          "routes[0].path.prefix");
     }
 
     @Test
     void rejectAMalformedRegex() {
-      assertRejected(request().clearRoutes().addRoutes(Route.newBuilder().setPath(
-          io.signalbox.registry.v1.PathMatch.newBuilder().setRegex("("))), "routes[0].path.regex")
+      assertRejected(
+              request()
+                  .clearRoutes()
+                  .addRoutes(
+                      Route.newBuilder()
+                          .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setRegex("("))),
+              "routes[0].path.regex")
           .hasMessageContaining("not a valid RE2 regular expression");
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"/(?=x)orders", "/(?!x)orders", "(a)\\1", "/orders(?<=s)"})
     void rejectARegexThatJavaAcceptsButRe2DoesNot(String regex) {
-      assertThat(java.util.regex.Pattern.compile(regex)).as("java.util.regex accepts it").isNotNull();
+      assertThat(java.util.regex.Pattern.compile(regex))
+          .as("java.util.regex accepts it")
+          .isNotNull();
 
-      assertRejected(request().clearRoutes().addRoutes(Route.newBuilder().setPath(
-          io.signalbox.registry.v1.PathMatch.newBuilder().setRegex(regex))), "routes[0].path.regex")
+      assertRejected(
+              request()
+                  .clearRoutes()
+                  .addRoutes(
+                      Route.newBuilder()
+                          .setPath(
+                              io.signalbox.registry.v1.PathMatch.newBuilder().setRegex(regex))),
+              "routes[0].path.regex")
           .hasMessageContaining("RE2");
     }
 
     @Test
     void rejectAnUppercaseVirtualHost() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").addHosts("API.example.com")),
-          "routes[0].hosts[0]").hasMessageContaining("lowercase");
+      assertRejected(
+              request().clearRoutes().addRoutes(prefixRoute("/orders").addHosts("API.example.com")),
+              "routes[0].hosts[0]")
+          .hasMessageContaining("lowercase");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"", "not a host", "a.*.example.com", "api.example.com:8080"})
     void rejectAVirtualHostThatIsNotAHostName(String host) {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").addHosts("ok.example.com").addHosts(host)),
+      assertRejected(
+          request()
+              .clearRoutes()
+              .addRoutes(prefixRoute("/orders").addHosts("ok.example.com").addHosts(host)),
           "routes[0].hosts[1]");
     }
 
     @Test
     void acceptTheWildcardForms() {
-      assertThat(validator.validate(request().clearRoutes()
-          .addRoutes(prefixRoute("/orders").addHosts("*").addHosts("*.example.com")).build()).routes().get(0).hosts())
+      assertThat(
+              validator
+                  .validate(
+                      request()
+                          .clearRoutes()
+                          .addRoutes(prefixRoute("/orders").addHosts("*").addHosts("*.example.com"))
+                          .build())
+                  .routes()
+                  .get(0)
+                  .hosts())
           .containsExactly("*", "*.example.com");
     }
 
@@ -423,69 +533,110 @@ class RegistrationValidatorTest {
 
     @Test
     void rejectAnUnknownMethod() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").addMethods("GET").addMethods("FETCH")),
-          "routes[0].methods[1]").hasMessageContaining("'FETCH'");
+      assertRejected(
+              request()
+                  .clearRoutes()
+                  .addRoutes(prefixRoute("/orders").addMethods("GET").addMethods("FETCH")),
+              "routes[0].methods[1]")
+          .hasMessageContaining("'FETCH'");
     }
 
     @Test
     void rejectALowercaseMethod() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").addMethods("get")),
+      assertRejected(
+          request().clearRoutes().addRoutes(prefixRoute("/orders").addMethods("get")),
           "routes[0].methods[0]");
     }
 
     @Test
     void rejectAPrefixRewriteWithAnExactMatch() {
-      assertRejected(request().clearRoutes().addRoutes(Route.newBuilder()
-              .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setExact("/orders"))
-              .setPrefixRewrite("/v2")),
-          "routes[0].prefix_rewrite").hasMessageContaining("only with a prefix match");
+      assertRejected(
+              request()
+                  .clearRoutes()
+                  .addRoutes(
+                      Route.newBuilder()
+                          .setPath(
+                              io.signalbox.registry.v1.PathMatch.newBuilder().setExact("/orders"))
+                          .setPrefixRewrite("/v2")),
+              "routes[0].prefix_rewrite")
+          .hasMessageContaining("only with a prefix match");
     }
 
     @Test
     void rejectAPrefixRewriteThatIsNotAPath() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").setPrefixRewrite("v2")),
+      assertRejected(
+          request().clearRoutes().addRoutes(prefixRoute("/orders").setPrefixRewrite("v2")),
           "routes[0].prefix_rewrite");
     }
 
     @Test
     void rejectANegativeTimeout() {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").setTimeout(Durations.fromSeconds(-1))),
+      assertRejected(
+          request()
+              .clearRoutes()
+              .addRoutes(prefixRoute("/orders").setTimeout(Durations.fromSeconds(-1))),
           "routes[0].timeout");
     }
 
     @Test
     void rejectATimeoutAboveOneHour() {
-      assertRejected(request().clearRoutes().addRoutes(
-          prefixRoute("/orders").setTimeout(Durations.fromSeconds(3601))), "routes[0].timeout");
+      assertRejected(
+          request()
+              .clearRoutes()
+              .addRoutes(prefixRoute("/orders").setTimeout(Durations.fromSeconds(3601))),
+          "routes[0].timeout");
     }
 
     @Test
     void rejectAnEnormousTimeoutAsTooLongRatherThanOverflowing() {
-      assertRejected(request().clearRoutes().addRoutes(
-          prefixRoute("/orders").setTimeout(Durations.fromSeconds(10_000_000_000L))), "routes[0].timeout");
+      assertRejected(
+          request()
+              .clearRoutes()
+              .addRoutes(prefixRoute("/orders").setTimeout(Durations.fromSeconds(10_000_000_000L))),
+          "routes[0].timeout");
     }
 
     @Test
     void rejectTwoRoutesWithTheSameHostAndMatchNamingTheSecond() {
-      assertRejected(request().clearRoutes()
-              .addRoutes(prefixRoute("/orders").addMethods("GET"))
-              .addRoutes(prefixRoute("/orders").addMethods("GET").setTimeout(Durations.fromSeconds(5))),
-          "routes[1]").hasMessageContaining("routes[0]");
+      assertRejected(
+              request()
+                  .clearRoutes()
+                  .addRoutes(prefixRoute("/orders").addMethods("GET"))
+                  .addRoutes(
+                      prefixRoute("/orders")
+                          .addMethods("GET")
+                          .setTimeout(Durations.fromSeconds(5))),
+              "routes[1]")
+          .hasMessageContaining("routes[0]");
     }
 
     @Test
     void acceptsTwoDifferentMatchesThatMerelyPrintAlike() {
-      assertThat(validator.validate(request().clearRoutes()
-          .addRoutes(prefixRoute("/api").addHeaders(header("x").setExact("1 header y exact 2")))
-          .addRoutes(prefixRoute("/api").addHeaders(header("x").setExact("1")).addHeaders(header("y").setExact("2")))
-          .build()).routes()).hasSize(2);
+      assertThat(
+              validator
+                  .validate(
+                      request()
+                          .clearRoutes()
+                          .addRoutes(
+                              prefixRoute("/api")
+                                  .addHeaders(header("x").setExact("1 header y exact 2")))
+                          .addRoutes(
+                              prefixRoute("/api")
+                                  .addHeaders(header("x").setExact("1"))
+                                  .addHeaders(header("y").setExact("2")))
+                          .build())
+                  .routes())
+          .hasSize(2);
     }
 
     @Test
     void rejectADuplicateThatSharesOnlyOneOfSeveralHosts() {
-      assertRejected(request().clearRoutes()
+      assertRejected(
+          request()
+              .clearRoutes()
               .addRoutes(prefixRoute("/orders").addHosts("a.example.com"))
-              .addRoutes(prefixRoute("/orders").addHosts("b.example.com").addHosts("a.example.com")),
+              .addRoutes(
+                  prefixRoute("/orders").addHosts("b.example.com").addHosts("a.example.com")),
           "routes[1]");
     }
   }
@@ -499,14 +650,16 @@ class RegistrationValidatorTest {
           Arguments.of(header("").setExact("a"), "routes[0].headers[0].name"),
           Arguments.of(header("x-tenant"), "routes[0].headers[0]"),
           Arguments.of(header("x-tenant").setExact("tab\there"), "routes[0].headers[0].exact"),
-          Arguments.of(header("x-tenant").setPrefix("x".repeat(1025)), "routes[0].headers[0].prefix"),
+          Arguments.of(
+              header("x-tenant").setPrefix("x".repeat(1025)), "routes[0].headers[0].prefix"),
           Arguments.of(header("x-tenant").setRegex("(?=a)"), "routes[0].headers[0].regex"));
     }
 
     @ParameterizedTest(name = "{1}")
     @MethodSource("invalidHeaders")
     void areRejectedByTheirField(Builder header, String field) {
-      assertRejected(request().clearRoutes().addRoutes(prefixRoute("/orders").addHeaders(header)), field);
+      assertRejected(
+          request().clearRoutes().addRoutes(prefixRoute("/orders").addHeaders(header)), field);
     }
 
     @Test
@@ -531,16 +684,22 @@ class RegistrationValidatorTest {
       }
       RegisterRequest.Builder request = request().clearRoutes();
       for (int i = 0; i < 20; i++) {
-        request.addRoutes(route.clone().setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/r" + i)));
+        request.addRoutes(
+            route
+                .clone()
+                .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/r" + i)));
       }
-      assertThat(request.build().getSerializedSize()).isGreaterThan(RegistrationValidator.MAX_MESSAGE_BYTES);
+      assertThat(request.build().getSerializedSize())
+          .isGreaterThan(RegistrationValidator.MAX_MESSAGE_BYTES);
 
-      assertRejected(request, "request").hasMessageContaining("limit is " + RegistrationValidator.MAX_MESSAGE_BYTES);
+      assertRejected(request, "request")
+          .hasMessageContaining("limit is " + RegistrationValidator.MAX_MESSAGE_BYTES);
     }
 
     @Test
     void isReportedAsTooLargeEvenWhenAFieldIsAlsoInvalid() {
-      UnaryOperator<RegisterRequest.Builder> bloat = r -> r.setInstance(instance().setId("x".repeat(300_000)));
+      UnaryOperator<RegisterRequest.Builder> bloat =
+          r -> r.setInstance(instance().setId("x".repeat(300_000)));
 
       assertRejected(bloat.apply(request().setService("")), "request");
     }

@@ -38,11 +38,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
-/** The Registry gRPC API over an in-process channel: statuses and descriptions a client can act on. */
+/**
+ * The Registry gRPC API over an in-process channel: statuses and descriptions a client can act on.
+ */
 class RegistryServiceTest {
 
   private final AtomicLong nanos = new AtomicLong(0);
-  private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, nanos::get);
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, nanos::get);
   private Server server;
   private ManagedChannel channel;
   private RegistryGrpc.RegistryBlockingStub registry;
@@ -51,12 +54,15 @@ class RegistryServiceTest {
   @BeforeEach
   void startServer() throws IOException {
     String name = InProcessServerBuilder.generateName();
-    RegistrationValidator validator = new RegistrationValidator(
-        host -> host.equals("nowhere.invalid") ? Optional.empty() : Optional.of("10.0.0.1"));
-    server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new RegistryService(store, validator))
-        .build()
-        .start();
+    RegistrationValidator validator =
+        new RegistrationValidator(
+            host -> host.equals("nowhere.invalid") ? Optional.empty() : Optional.of("10.0.0.1"));
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(new RegistryService(store, validator))
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     registry = RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
     asyncRegistry = RegistryGrpc.newStub(channel);
@@ -68,10 +74,16 @@ class RegistryServiceTest {
     server.shutdownNow().awaitTermination(1, TimeUnit.SECONDS);
   }
 
-  private static RegisterRequest.Builder request(String service, String instanceId, String... prefixes) {
-    RegisterRequest.Builder request = RegisterRequest.newBuilder()
-        .setService(service)
-        .setInstance(io.signalbox.registry.v1.Instance.newBuilder().setId(instanceId).setHost("10.0.0.1").setPort(8080));
+  private static RegisterRequest.Builder request(
+      String service, String instanceId, String... prefixes) {
+    RegisterRequest.Builder request =
+        RegisterRequest.newBuilder()
+            .setService(service)
+            .setInstance(
+                io.signalbox.registry.v1.Instance.newBuilder()
+                    .setId(instanceId)
+                    .setHost("10.0.0.1")
+                    .setPort(8080));
     for (String prefix : prefixes) {
       request.addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix(prefix)));
     }
@@ -86,22 +98,24 @@ class RegistryServiceTest {
   private List<KeepAliveResponse> keepAlive(String... leaseIds) throws Exception {
     List<KeepAliveResponse> answers = Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<Void> done = new CompletableFuture<>();
-    StreamObserver<KeepAliveRequest> requests = asyncRegistry.keepAlive(new StreamObserver<>() {
-      @Override
-      public void onNext(KeepAliveResponse response) {
-        answers.add(response);
-      }
+    StreamObserver<KeepAliveRequest> requests =
+        asyncRegistry.keepAlive(
+            new StreamObserver<>() {
+              @Override
+              public void onNext(KeepAliveResponse response) {
+                answers.add(response);
+              }
 
-      @Override
-      public void onError(Throwable error) {
-        done.completeExceptionally(error);
-      }
+              @Override
+              public void onError(Throwable error) {
+                done.completeExceptionally(error);
+              }
 
-      @Override
-      public void onCompleted() {
-        done.complete(null);
-      }
-    });
+              @Override
+              public void onCompleted() {
+                done.complete(null);
+              }
+            });
     for (String leaseId : leaseIds) {
       requests.onNext(KeepAliveRequest.newBuilder().setLeaseId(leaseId).build());
     }
@@ -120,29 +134,38 @@ class RegistryServiceTest {
       assertThat(response.getLeaseId()).isNotEmpty();
       assertThat(response.getTtl()).isEqualTo(Durations.fromSeconds(10));
       assertThat(store.state().services()).containsOnlyKeys("orders");
-      assertThat(store.state().services().get("orders").instances()).extracting(Instance::id).containsExactly("o1");
+      assertThat(store.state().services().get("orders").instances())
+          .extracting(Instance::id)
+          .containsExactly("o1");
     }
 
     @Test
     void grantsARequestedTtlWithinBounds() {
-      RegisterResponse response = registry.register(
-          request("orders", "o1").setLeaseTtl(Durations.fromSeconds(30)).build());
+      RegisterResponse response =
+          registry.register(request("orders", "o1").setLeaseTtl(Durations.fromSeconds(30)).build());
 
       assertThat(response.getTtl()).isEqualTo(Durations.fromSeconds(30));
     }
 
     @Test
     void clampsARequestedTtlToTheBounds() {
-      assertThat(registry.register(request("orders", "o1").setLeaseTtl(Durations.fromHours(1)).build()).getTtl())
+      assertThat(
+              registry
+                  .register(request("orders", "o1").setLeaseTtl(Durations.fromHours(1)).build())
+                  .getTtl())
           .isEqualTo(Durations.fromMinutes(5));
-      assertThat(registry.register(request("orders", "o2").setLeaseTtl(Durations.fromMillis(10)).build()).getTtl())
+      assertThat(
+              registry
+                  .register(request("orders", "o2").setLeaseTtl(Durations.fromMillis(10)).build())
+                  .getTtl())
           .isEqualTo(Durations.fromSeconds(1));
     }
 
     @Test
     void clampsAnEnormousRequestedTtlInsteadOfFailing() {
-      RegisterResponse response = registry.register(
-          request("orders", "o1").setLeaseTtl(Durations.fromSeconds(10_000_000_000L)).build());
+      RegisterResponse response =
+          registry.register(
+              request("orders", "o1").setLeaseTtl(Durations.fromSeconds(10_000_000_000L)).build());
 
       assertThat(response.getTtl()).isEqualTo(Durations.fromMinutes(5));
     }
@@ -163,19 +186,32 @@ class RegistryServiceTest {
       registry.register(request("orders", "o1", "/orders").build());
       RegistryState before = store.state();
 
-      StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class, () -> registry.register(
-          request("billing", "b1", "/billing").setInstance(
-              io.signalbox.registry.v1.Instance.newBuilder().setId("b1").setHost("10.0.0.2").setPort(0)).build()));
+      StatusRuntimeException error =
+          catchThrowableOfType(
+              StatusRuntimeException.class,
+              () ->
+                  registry.register(
+                      request("billing", "b1", "/billing")
+                          .setInstance(
+                              io.signalbox.registry.v1.Instance.newBuilder()
+                                  .setId("b1")
+                                  .setHost("10.0.0.2")
+                                  .setPort(0))
+                          .build()));
 
       assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-      assertThat(error.getStatus().getDescription()).startsWith("instance.port: ").contains("0 is out of range");
+      assertThat(error.getStatus().getDescription())
+          .startsWith("instance.port: ")
+          .contains("0 is out of range");
       assertThat(store.state()).isSameAs(before);
     }
 
     @Test
     void namesARouteFieldByItsIndex() {
-      StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class,
-          () -> registry.register(request("orders", "o1", "/orders", "orders").build()));
+      StatusRuntimeException error =
+          catchThrowableOfType(
+              StatusRuntimeException.class,
+              () -> registry.register(request("orders", "o1", "/orders", "orders").build()));
 
       assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(error.getStatus().getDescription()).startsWith("routes[1].path.prefix: ");
@@ -184,9 +220,18 @@ class RegistryServiceTest {
 
     @Test
     void refusesAHostThatDoesNotResolve() {
-      StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class,
-          () -> registry.register(request("orders", "o1").setInstance(io.signalbox.registry.v1.Instance.newBuilder()
-              .setId("o1").setHost("nowhere.invalid").setPort(8080)).build()));
+      StatusRuntimeException error =
+          catchThrowableOfType(
+              StatusRuntimeException.class,
+              () ->
+                  registry.register(
+                      request("orders", "o1")
+                          .setInstance(
+                              io.signalbox.registry.v1.Instance.newBuilder()
+                                  .setId("o1")
+                                  .setHost("nowhere.invalid")
+                                  .setPort(8080))
+                          .build()));
 
       assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(error.getStatus().getDescription()).startsWith("instance.host: ");
@@ -197,8 +242,10 @@ class RegistryServiceTest {
       registry.register(request("orders", "o1", "/orders").build());
       RegistryState before = store.state();
 
-      StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class,
-          () -> registry.register(request("billing", "b1", "/billing", "/orders").build()));
+      StatusRuntimeException error =
+          catchThrowableOfType(
+              StatusRuntimeException.class,
+              () -> registry.register(request("billing", "b1", "/billing", "/orders").build()));
 
       assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
       assertThat(error.getStatus().getDescription()).contains("'orders'").contains("/orders");
@@ -213,15 +260,18 @@ class RegistryServiceTest {
       RegistryState before = store.state();
 
       assertThatThrownBy(() -> registry.register(request("Bad-Service", "i1", "/bad").build()))
-          .isInstanceOfSatisfying(StatusRuntimeException.class,
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
               e -> assertThat(e.getStatus().getDescription()).startsWith("service: "));
 
       assertThat(store.state()).isSameAs(before);
       assertThat(store.state().services()).hasSize(20);
-      assertThat(store.state().services().values()).allSatisfy(service -> {
-        assertThat(service.instances()).hasSize(1);
-        assertThat(service.routes()).hasSize(1);
-      });
+      assertThat(store.state().services().values())
+          .allSatisfy(
+              service -> {
+                assertThat(service.instances()).hasSize(1);
+                assertThat(service.routes()).hasSize(1);
+              });
     }
 
     @Test
@@ -229,8 +279,9 @@ class RegistryServiceTest {
       RegisterRequest.Builder request = request("orders", "o1");
       request.getInstanceBuilder().setId("x".repeat(RegistrationValidator.MAX_MESSAGE_BYTES));
 
-      StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class,
-          () -> registry.register(request.build()));
+      StatusRuntimeException error =
+          catchThrowableOfType(
+              StatusRuntimeException.class, () -> registry.register(request.build()));
 
       assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(error.getStatus().getDescription()).startsWith("request: ");
@@ -244,20 +295,26 @@ class RegistryServiceTest {
     void renewsALiveLease() throws Exception {
       String lease = registry.register(request("orders", "o1").build()).getLeaseId();
 
-      assertThat(keepAlive(lease)).singleElement().satisfies(answer -> {
-        assertThat(answer.getLeaseId()).isEqualTo(lease);
-        assertThat(answer.getStatus()).isEqualTo(KeepAliveResponse.Status.RENEWED);
-        assertThat(answer.getTtl()).isEqualTo(Durations.fromSeconds(10));
-      });
+      assertThat(keepAlive(lease))
+          .singleElement()
+          .satisfies(
+              answer -> {
+                assertThat(answer.getLeaseId()).isEqualTo(lease);
+                assertThat(answer.getStatus()).isEqualTo(KeepAliveResponse.Status.RENEWED);
+                assertThat(answer.getTtl()).isEqualTo(Durations.fromSeconds(10));
+              });
     }
 
     @Test
     void answersLeaseUnknownForALeaseItDoesNotKnow() throws Exception {
-      assertThat(keepAlive("lease-never-granted")).singleElement().satisfies(answer -> {
-        assertThat(answer.getLeaseId()).isEqualTo("lease-never-granted");
-        assertThat(answer.getStatus()).isEqualTo(KeepAliveResponse.Status.LEASE_UNKNOWN);
-        assertThat(answer.hasTtl()).isFalse();
-      });
+      assertThat(keepAlive("lease-never-granted"))
+          .singleElement()
+          .satisfies(
+              answer -> {
+                assertThat(answer.getLeaseId()).isEqualTo("lease-never-granted");
+                assertThat(answer.getStatus()).isEqualTo(KeepAliveResponse.Status.LEASE_UNKNOWN);
+                assertThat(answer.hasTtl()).isFalse();
+              });
     }
 
     @Test
@@ -265,8 +322,12 @@ class RegistryServiceTest {
       String orders = registry.register(request("orders", "o1").build()).getLeaseId();
       String billing = registry.register(request("billing", "b1").build()).getLeaseId();
 
-      assertThat(keepAlive(orders, "lease-gone", billing)).extracting(KeepAliveResponse::getStatus).containsExactly(
-          KeepAliveResponse.Status.RENEWED, KeepAliveResponse.Status.LEASE_UNKNOWN, KeepAliveResponse.Status.RENEWED);
+      assertThat(keepAlive(orders, "lease-gone", billing))
+          .extracting(KeepAliveResponse::getStatus)
+          .containsExactly(
+              KeepAliveResponse.Status.RENEWED,
+              KeepAliveResponse.Status.LEASE_UNKNOWN,
+              KeepAliveResponse.Status.RENEWED);
     }
 
     @Test
@@ -287,7 +348,8 @@ class RegistryServiceTest {
       nanos.addAndGet(Duration.ofSeconds(10).toNanos());
       store.expireLeases();
 
-      assertThat(keepAlive(lease)).extracting(KeepAliveResponse::getStatus)
+      assertThat(keepAlive(lease))
+          .extracting(KeepAliveResponse::getStatus)
           .containsExactly(KeepAliveResponse.Status.LEASE_UNKNOWN);
     }
   }
@@ -306,11 +368,17 @@ class RegistryServiceTest {
 
     @Test
     void answersNotFoundForAnUnknownLease() {
-      StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class,
-          () -> registry.deregister(DeregisterRequest.newBuilder().setLeaseId("lease-never-granted").build()));
+      StatusRuntimeException error =
+          catchThrowableOfType(
+              StatusRuntimeException.class,
+              () ->
+                  registry.deregister(
+                      DeregisterRequest.newBuilder().setLeaseId("lease-never-granted").build()));
 
       assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
-      assertThat(error.getStatus().getDescription()).startsWith("lease_id: ").contains("lease-never-granted");
+      assertThat(error.getStatus().getDescription())
+          .startsWith("lease_id: ")
+          .contains("lease-never-granted");
     }
 
     @Test
@@ -318,7 +386,8 @@ class RegistryServiceTest {
       String lease = registry.register(request("orders", "o1").build()).getLeaseId();
       registry.deregister(DeregisterRequest.newBuilder().setLeaseId(lease).build());
 
-      assertThatThrownBy(() -> registry.deregister(DeregisterRequest.newBuilder().setLeaseId(lease).build()))
+      assertThatThrownBy(
+              () -> registry.deregister(DeregisterRequest.newBuilder().setLeaseId(lease).build()))
           .satisfies(e -> assertThat(statusOf(e).getCode()).isEqualTo(Status.Code.NOT_FOUND));
     }
 

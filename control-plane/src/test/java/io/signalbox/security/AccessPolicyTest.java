@@ -20,7 +20,8 @@ class AccessPolicyTest {
 
     assertThat(policy.mayRegister(ORDERS, "orders")).isTrue();
     assertThat(policy.mayRegister(ORDERS, "users")).isFalse();
-    assertThat(policy.mayRegister(new Identity("spiffe://other.domain/service/orders"), "orders")).isFalse();
+    assertThat(policy.mayRegister(new Identity("spiffe://other.domain/service/orders"), "orders"))
+        .isFalse();
     assertThat(policy.mayRegister(new Identity("orders"), "orders")).isFalse();
   }
 
@@ -36,27 +37,42 @@ class AccessPolicyTest {
 
   @Test
   void rulesAddToTheConventionAndAWildcardCoversEveryIdentityBelowAPath() {
-    AccessPolicy policy = new AccessPolicy("corp", List.of(
-        new AccessPolicy.RegistrantRule(new IdentityPattern("spiffe://corp/ns/payments/*"), Set.of("payments"))),
-        new TreeMap<>(),
-        List.of(new AccessPolicy.EnvoyRule(new IdentityPattern("spiffe://corp/envoy/edge"), Set.of("edge-2"))),
-        List.of(new AccessPolicy.OperatorRule(new IdentityPattern("spiffe://corp/operator/*"), AdminRole.VIEWER),
-            new AccessPolicy.OperatorRule(new IdentityPattern("spiffe://corp/operator/alice"), AdminRole.OPERATOR)));
+    AccessPolicy policy =
+        new AccessPolicy(
+            "corp",
+            List.of(
+                new AccessPolicy.RegistrantRule(
+                    new IdentityPattern("spiffe://corp/ns/payments/*"), Set.of("payments"))),
+            new TreeMap<>(),
+            List.of(
+                new AccessPolicy.EnvoyRule(
+                    new IdentityPattern("spiffe://corp/envoy/edge"), Set.of("edge-2"))),
+            List.of(
+                new AccessPolicy.OperatorRule(
+                    new IdentityPattern("spiffe://corp/operator/*"), AdminRole.VIEWER),
+                new AccessPolicy.OperatorRule(
+                    new IdentityPattern("spiffe://corp/operator/alice"), AdminRole.OPERATOR)));
 
-    assertThat(policy.mayRegister(new Identity("spiffe://corp/ns/payments/api"), "payments")).isTrue();
+    assertThat(policy.mayRegister(new Identity("spiffe://corp/ns/payments/api"), "payments"))
+        .isTrue();
     assertThat(policy.mayRegister(new Identity("spiffe://corp/ns/payments"), "payments")).isFalse();
-    assertThat(policy.mayRegister(new Identity("spiffe://corp/ns/payments-evil/api"), "payments")).isFalse();
-    assertThat(policy.mayRegister(new Identity("spiffe://corp/service/payments"), "payments")).isTrue();
+    assertThat(policy.mayRegister(new Identity("spiffe://corp/ns/payments-evil/api"), "payments"))
+        .isFalse();
+    assertThat(policy.mayRegister(new Identity("spiffe://corp/service/payments"), "payments"))
+        .isTrue();
     assertThat(policy.mayFetch(new Identity("spiffe://corp/envoy/edge"), "edge-2")).isTrue();
     assertThat(policy.mayFetch(new Identity("spiffe://corp/envoy/edge"), "edge")).isTrue();
     assertThat(policy.role(new Identity("spiffe://corp/operator/bob"))).contains(AdminRole.VIEWER);
-    assertThat(policy.role(new Identity("spiffe://corp/operator/alice"))).contains(AdminRole.OPERATOR);
+    assertThat(policy.role(new Identity("spiffe://corp/operator/alice")))
+        .contains(AdminRole.OPERATOR);
   }
 
   @Test
   void aStarAnywhereButAsTheLastSegmentIsRefused() {
-    assertThatThrownBy(() -> new IdentityPattern("spiffe://corp/*/api")).hasMessageContaining("last path segment");
-    assertThatThrownBy(() -> new IdentityPattern("spiffe://corp/ns*")).hasMessageContaining("last path segment");
+    assertThatThrownBy(() -> new IdentityPattern("spiffe://corp/*/api"))
+        .hasMessageContaining("last path segment");
+    assertThatThrownBy(() -> new IdentityPattern("spiffe://corp/ns*"))
+        .hasMessageContaining("last path segment");
     assertThatThrownBy(() -> new IdentityPattern("*")).hasMessageContaining("last path segment");
   }
 
@@ -69,7 +85,8 @@ class AccessPolicyTest {
     assertThat(plaintext.hasRole(Identity.PLAINTEXT, AdminRole.OPERATOR)).isTrue();
     assertThat(enforcing.registrationRefusal(Identity.NONE, "users")).isPresent();
     assertThat(enforcing.registrationRefusal(ORDERS, "users"))
-        .contains("identity 'spiffe://signalbox.local/service/orders' may not register service 'users'");
+        .contains(
+            "identity 'spiffe://signalbox.local/service/orders' may not register service 'users'");
     assertThat(enforcing.hasRole(Identity.NONE, AdminRole.VIEWER)).isFalse();
     assertThat(enforcing.mayFetch(Identity.NONE, "edge")).isFalse();
   }

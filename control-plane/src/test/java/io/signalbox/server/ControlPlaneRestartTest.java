@@ -1,13 +1,12 @@
 package io.signalbox.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.signalbox.config.GatewaySettings;
-import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.DeregisterRequest;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
@@ -17,6 +16,7 @@ import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.store.MvStoreJournal;
 import io.signalbox.store.StoreUnreadableException;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.xds.SnapshotHistory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -32,28 +32,32 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * A control plane with a data directory comes back after a stop (which writes nothing, like a crash) with every
- * registration, publishes nothing before the store is loaded, and publishes the same versions as before.
+ * A control plane with a data directory comes back after a stop (which writes nothing, like a
+ * crash) with every registration, publishes nothing before the store is loaded, and publishes the
+ * same versions as before.
  */
 class ControlPlaneRestartTest {
 
-  @TempDir
-  Path dataDirectory;
+  @TempDir Path dataDirectory;
 
   private ControlPlane start() {
-    return ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
-        .grpcAddress("127.0.0.1")
-        .grpcPort(0)
-        .dataDirectory(dataDirectory)
-        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
-        .build());
+    return ControlPlane.start(
+        ControlPlaneConfig.builder()
+            .transport(io.signalbox.security.TransportSecurity.plaintext())
+            .grpcAddress("127.0.0.1")
+            .grpcPort(0)
+            .dataDirectory(dataDirectory)
+            .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
+            .build());
   }
 
-  private static <T> T withRegistry(ControlPlane controlPlane, Function<RegistryGrpc.RegistryBlockingStub, T> call) {
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
-        .build();
+  private static <T> T withRegistry(
+      ControlPlane controlPlane, Function<RegistryGrpc.RegistryBlockingStub, T> call) {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
     try {
-      return call.apply(RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS));
+      return call.apply(
+          RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS));
     } finally {
       channel.shutdownNow();
     }
@@ -73,16 +77,28 @@ class ControlPlaneRestartTest {
     String lastVersionBefore;
     RegisterResponse orders;
     try (ControlPlane before = start()) {
-      orders = withRegistry(before, registry -> registry.register(registration("orders", "orders-1", "/orders")));
-      withRegistry(before, registry -> registry.register(registration("orders", "orders-2", "/orders")));
-      withRegistry(before, registry -> registry.register(registration("users", "users-1", "/users")));
-      RegisterResponse gone = withRegistry(before,
-          registry -> registry.register(registration("gone", "gone-1", "/gone")));
-      withRegistry(before, registry -> registry.deregister(DeregisterRequest.newBuilder()
-          .setLeaseId(gone.getLeaseId()).build()));
-      await().atMost(Duration.ofSeconds(10)).until(() -> !before.publisher().changesPending()
-          && before.publisher().current() != null
-          && before.publisher().current().resources().clusters().size() == 2);
+      orders =
+          withRegistry(
+              before, registry -> registry.register(registration("orders", "orders-1", "/orders")));
+      withRegistry(
+          before, registry -> registry.register(registration("orders", "orders-2", "/orders")));
+      withRegistry(
+          before, registry -> registry.register(registration("users", "users-1", "/users")));
+      RegisterResponse gone =
+          withRegistry(
+              before, registry -> registry.register(registration("gone", "gone-1", "/gone")));
+      withRegistry(
+          before,
+          registry ->
+              registry.deregister(
+                  DeregisterRequest.newBuilder().setLeaseId(gone.getLeaseId()).build()));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  !before.publisher().changesPending()
+                      && before.publisher().current() != null
+                      && before.publisher().current().resources().clusters().size() == 2);
       lastVersionBefore = before.publisher().current().version();
     }
 
@@ -92,12 +108,17 @@ class ControlPlaneRestartTest {
       SnapshotHistory.Entry first = published.get(published.size() - 1);
       assertThat(first.initial()).isTrue();
       assertThat(first.version())
-          .as("the first snapshot after the restart holds the whole registry: nothing empty, nothing partial")
+          .as(
+              "the first snapshot after the restart holds the whole registry: nothing empty, nothing partial")
           .isEqualTo(lastVersionBefore);
       assertThat(after.publisher().current().version()).isEqualTo(lastVersionBefore);
       // The SDK's lease is still good: re-registering the same instance keeps its lease id.
-      assertThat(withRegistry(after, registry -> registry.register(registration("orders", "orders-1", "/orders")))
-          .getLeaseId()).isEqualTo(orders.getLeaseId());
+      assertThat(
+              withRegistry(
+                      after,
+                      registry -> registry.register(registration("orders", "orders-1", "/orders")))
+                  .getLeaseId())
+          .isEqualTo(orders.getLeaseId());
     }
   }
 
@@ -120,8 +141,16 @@ class ControlPlaneRestartTest {
     int exitCode;
     System.setErr(new PrintStream(errors, true, StandardCharsets.UTF_8));
     try {
-      exitCode = new CommandLine(new SignalboxMain()).execute("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0",
-          "--data-dir", dataDirectory.toString());
+      exitCode =
+          new CommandLine(new SignalboxMain())
+              .execute(
+                  "--insecure-plaintext",
+                  "--grpc-address",
+                  "127.0.0.1",
+                  "--grpc-port",
+                  "0",
+                  "--data-dir",
+                  dataDirectory.toString());
     } finally {
       System.setErr(originalErr);
     }

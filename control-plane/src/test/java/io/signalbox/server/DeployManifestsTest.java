@@ -21,14 +21,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The deployment files in deploy/ say what Signalbox and Envoy accept: they are checked, not just shipped. */
+/**
+ * The deployment files in deploy/ say what Signalbox and Envoy accept: they are checked, not just
+ * shipped.
+ */
 class DeployManifestsTest {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Path DEPLOY = EnvoyBinary.repoRoot().resolve("deploy");
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void everyArgumentGivenToSignalboxInTheKubernetesManifestsIsOneItAccepts() throws IOException {
@@ -44,44 +46,62 @@ class DeployManifestsTest {
     }
 
     assertThat(argumentLists).hasSize(1);
-    CommandLine.ParseResult parsed = new CommandLine(new SignalboxMain()).parseArgs(
-        argumentLists.get(0).toArray(String[]::new));
+    CommandLine.ParseResult parsed =
+        new CommandLine(new SignalboxMain()).parseArgs(argumentLists.get(0).toArray(String[]::new));
     Object store = parsed.matchedOptionValue("--store", null);
     assertThat(String.valueOf(store)).isEqualTo("etcd");
     assertThat(parsed.unmatched()).isEmpty();
-    assertThat(parsed.hasMatchedOption("--tls-cert") && parsed.hasMatchedOption("--tls-key")
-        && parsed.hasMatchedOption("--tls-ca")).as("mutual TLS on every port").isTrue();
+    assertThat(
+            parsed.hasMatchedOption("--tls-cert")
+                && parsed.hasMatchedOption("--tls-key")
+                && parsed.hasMatchedOption("--tls-ca"))
+        .as("mutual TLS on every port")
+        .isTrue();
     assertThat(parsed.hasMatchedOption("--insecure-plaintext")).isFalse();
   }
 
   @Test
   void theSystemdUnitStartsSignalboxWithArgumentsItAccepts() throws IOException {
     String unit = Files.readString(DEPLOY.resolve("systemd/signalbox.service"));
-    String execStart = unit.lines().dropWhile(line -> !line.startsWith("ExecStart="))
-        .takeWhile(line -> !line.isBlank() && !line.startsWith("Restart"))
-        .map(line -> line.endsWith("\\") ? line.substring(0, line.length() - 1) : line)
-        .reduce("", (a, b) -> a + " " + b);
-    String arguments = execStart.substring(execStart.indexOf("SignalboxMain") + "SignalboxMain".length()).trim();
+    String execStart =
+        unit.lines()
+            .dropWhile(line -> !line.startsWith("ExecStart="))
+            .takeWhile(line -> !line.isBlank() && !line.startsWith("Restart"))
+            .map(line -> line.endsWith("\\") ? line.substring(0, line.length() - 1) : line)
+            .reduce("", (a, b) -> a + " " + b);
+    String arguments =
+        execStart.substring(execStart.indexOf("SignalboxMain") + "SignalboxMain".length()).trim();
 
-    CommandLine.ParseResult parsed = new CommandLine(new SignalboxMain()).parseArgs(arguments.split("\\s+"));
+    CommandLine.ParseResult parsed =
+        new CommandLine(new SignalboxMain()).parseArgs(arguments.split("\\s+"));
 
     assertThat(parsed.unmatched()).isEmpty();
     assertThat(parsed.hasMatchedOption("--data-dir")).isTrue();
-    assertThat(parsed.hasMatchedOption("--tls-cert") && parsed.hasMatchedOption("--tls-key")
-        && parsed.hasMatchedOption("--tls-ca")).as("mutual TLS on every port").isTrue();
+    assertThat(
+            parsed.hasMatchedOption("--tls-cert")
+                && parsed.hasMatchedOption("--tls-key")
+                && parsed.hasMatchedOption("--tls-ca"))
+        .as("mutual TLS on every port")
+        .isTrue();
   }
 
   @Test
-  void theGatewaySettingsInTheConfigMapLoadAndListenWhereTheEnvoyPodsExposeTraffic() throws IOException {
+  void theGatewaySettingsInTheConfigMapLoadAndListenWhereTheEnvoyPodsExposeTraffic()
+      throws IOException {
     Path settings = dir.resolve("gateway.yaml");
-    Files.writeString(settings, configMapEntry("kubernetes/signalbox.yaml", "signalbox-gateway", "gateway.yaml"));
+    Files.writeString(
+        settings, configMapEntry("kubernetes/signalbox.yaml", "signalbox-gateway", "gateway.yaml"));
 
     GatewaySettings loaded = GatewaySettingsLoader.load(settings).settings();
 
-    JsonNode envoyPorts = deployment("kubernetes/envoy.yaml").at("/spec/template/spec/containers/0/ports");
-    assertThat(loaded.listeners()).extracting(listener -> listener.port())
-        .containsExactlyElementsOf(StreamSupport.stream(envoyPorts.spliterator(), false)
-            .map(port -> port.path("containerPort").asInt()).toList());
+    JsonNode envoyPorts =
+        deployment("kubernetes/envoy.yaml").at("/spec/template/spec/containers/0/ports");
+    assertThat(loaded.listeners())
+        .extracting(listener -> listener.port())
+        .containsExactlyElementsOf(
+            StreamSupport.stream(envoyPorts.spliterator(), false)
+                .map(port -> port.path("containerPort").asInt())
+                .toList());
   }
 
   @Test
@@ -90,19 +110,37 @@ class DeployManifestsTest {
     Path file = dir.resolve("envoy.yaml");
     Files.writeString(file, bootstrap);
 
-    Process validate = new ProcessBuilder(EnvoyBinary.path().toString(), "--mode", "validate", "-c", file.toString(),
-        "--service-node", "envoy-edge-0").redirectErrorStream(true).start();
+    Process validate =
+        new ProcessBuilder(
+                EnvoyBinary.path().toString(),
+                "--mode",
+                "validate",
+                "-c",
+                file.toString(),
+                "--service-node",
+                "envoy-edge-0")
+            .redirectErrorStream(true)
+            .start();
     String output = new String(validate.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(validate.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(validate.exitValue()).as(output).isZero();
 
-    JsonNode address = YAML.readTree(bootstrap).at("/static_resources/clusters/0/load_assignment/endpoints/0"
-        + "/lb_endpoints/0/endpoint/address/socket_address");
-    JsonNode service = documents("kubernetes/signalbox.yaml").stream()
-        .filter(d -> d.path("kind").asText().equals("Service")).findFirst().orElseThrow();
+    JsonNode address =
+        YAML.readTree(bootstrap)
+            .at(
+                "/static_resources/clusters/0/load_assignment/endpoints/0"
+                    + "/lb_endpoints/0/endpoint/address/socket_address");
+    JsonNode service =
+        documents("kubernetes/signalbox.yaml").stream()
+            .filter(d -> d.path("kind").asText().equals("Service"))
+            .findFirst()
+            .orElseThrow();
     assertThat(address.path("address").asText()).isEqualTo(service.at("/metadata/name").asText());
-    assertThat(service.at("/spec/clusterIP").asText()).as("headless: DNS lists every replica").isEqualTo("None");
-    assertThat(address.path("port_value").asInt()).isEqualTo(service.at("/spec/ports/0/port").asInt());
+    assertThat(service.at("/spec/clusterIP").asText())
+        .as("headless: DNS lists every replica")
+        .isEqualTo("None");
+    assertThat(address.path("port_value").asInt())
+        .isEqualTo(service.at("/spec/ports/0/port").asInt());
   }
 
   private static List<JsonNode> documents(String file) throws IOException {
@@ -114,13 +152,21 @@ class DeployManifestsTest {
   }
 
   private static JsonNode deployment(String file) throws IOException {
-    return documents(file).stream().filter(d -> d.path("kind").asText().equals("Deployment")).findFirst()
+    return documents(file).stream()
+        .filter(d -> d.path("kind").asText().equals("Deployment"))
+        .findFirst()
         .orElseThrow();
   }
 
   private static String configMapEntry(String file, String name, String key) throws IOException {
     return documents(file).stream()
-        .filter(d -> d.path("kind").asText().equals("ConfigMap") && d.at("/metadata/name").asText().equals(name))
-        .findFirst().orElseThrow().at("/data/" + key).asText();
+        .filter(
+            d ->
+                d.path("kind").asText().equals("ConfigMap")
+                    && d.at("/metadata/name").asText().equals(name))
+        .findFirst()
+        .orElseThrow()
+        .at("/data/" + key)
+        .asText();
   }
 }

@@ -19,14 +19,24 @@ class EscapedMessageConverterTest {
     layout.getInstanceConverterMap().put("safemsg", EscapedMessageConverter.class.getName());
     layout.setPattern("%safemsg%n");
     layout.start();
-    String forged = "edge-1\n12:00:00.000 INFO  [main] Signalbox - operator alice evicted everything\r\u001b[31m";
-    LoggingEvent event = new LoggingEvent("test", context.getLogger("test"), Level.WARN,
-        "Rejected node {}", null, new Object[] {forged});
+    String forged =
+        "edge-1\n12:00:00.000 INFO  [main] Signalbox - operator alice evicted everything\r\u001b[31m";
+    LoggingEvent event =
+        new LoggingEvent(
+            "test",
+            context.getLogger("test"),
+            Level.WARN,
+            "Rejected node {}",
+            null,
+            new Object[] {forged});
 
     String line = layout.doLayout(event);
 
-    assertThat(line).isEqualTo("Rejected node edge-1\\n12:00:00.000 INFO  [main] Signalbox - operator alice evicted "
-        + "everything\\r\\u001b[31m" + System.lineSeparator());
+    assertThat(line)
+        .isEqualTo(
+            "Rejected node edge-1\\n12:00:00.000 INFO  [main] Signalbox - operator alice evicted "
+                + "everything\\r\\u001b[31m"
+                + System.lineSeparator());
   }
 
   @Test

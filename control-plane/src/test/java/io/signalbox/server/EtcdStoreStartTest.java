@@ -12,8 +12,7 @@ import picocli.CommandLine;
 /** {@code signalbox --store etcd} refuses to start rather than serve an empty registry. */
 class EtcdStoreStartTest {
 
-  private record Run(int exitCode, String errors) {
-  }
+  private record Run(int exitCode, String errors) {}
 
   private static Run signalbox(String... args) {
     ByteArrayOutputStream errors = new ByteArrayOutputStream();
@@ -30,7 +29,15 @@ class EtcdStoreStartTest {
 
   @Test
   void etcdWithoutEndpointsIsAUsageError() {
-    Run run = signalbox("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--store", "etcd");
+    Run run =
+        signalbox(
+            "--insecure-plaintext",
+            "--grpc-address",
+            "127.0.0.1",
+            "--grpc-port",
+            "0",
+            "--store",
+            "etcd");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.errors()).contains("--store etcd needs --etcd-endpoints");
@@ -38,8 +45,16 @@ class EtcdStoreStartTest {
 
   @Test
   void endpointsWithoutTheEtcdStoreAreAUsageError() {
-    Run run = signalbox("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--in-memory",
-        "--etcd-endpoints", "http://127.0.0.1:2379");
+    Run run =
+        signalbox(
+            "--insecure-plaintext",
+            "--grpc-address",
+            "127.0.0.1",
+            "--grpc-port",
+            "0",
+            "--in-memory",
+            "--etcd-endpoints",
+            "http://127.0.0.1:2379");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.errors()).contains("--etcd-endpoints is only used with --store etcd");
@@ -49,11 +64,23 @@ class EtcdStoreStartTest {
   void anUnreachableEtcdStopsTheStart() {
     String endpoint = "http://127.0.0.1:" + FreePorts.allocate();
 
-    Run run = signalbox("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--store", "etcd",
-        "--etcd-endpoints", endpoint, "--etcd-timeout", "1s");
+    Run run =
+        signalbox(
+            "--insecure-plaintext",
+            "--grpc-address",
+            "127.0.0.1",
+            "--grpc-port",
+            "0",
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            endpoint,
+            "--etcd-timeout",
+            "1s");
 
     assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.errors()).contains("cannot read the registry from etcd [" + endpoint + "]")
+    assertThat(run.errors())
+        .contains("cannot read the registry from etcd [" + endpoint + "]")
         .contains("Refusing to start with an empty registry");
   }
 }

@@ -1,8 +1,6 @@
 package io.signalbox.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.signalbox.config.GatewaySettings;
-import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -21,6 +19,7 @@ import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -28,6 +27,7 @@ import io.signalbox.registry.v1.RegisterResponse;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.FakeAdsClient;
+import io.signalbox.testing.LoopbackUpstreams;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.event.KeyValuePair;
 
 /**
- * JSON logs: logback.xml switches to one JSON object per line when asked, and the lines about a node, a service or a
- * snapshot carry node_id, group, type, service, instance and version as fields of their own.
+ * JSON logs: logback.xml switches to one JSON object per line when asked, and the lines about a
+ * node, a service or a snapshot carry node_id, group, type, service, instance and version as fields
+ * of their own.
  */
 class JsonLogsTest {
 
@@ -67,18 +68,27 @@ class JsonLogsTest {
   @Test
   void theShippedConfigurationWritesTextUnlessJsonIsAskedFor() throws Exception {
     LoggerContext text = configured(Optional.empty());
-    assertThat(rootAppender(text, "text")).isInstanceOfSatisfying(ConsoleAppender.class,
-        appender -> assertThat(appender.getEncoder()).isInstanceOf(PatternLayoutEncoder.class));
+    assertThat(rootAppender(text, "text"))
+        .isInstanceOfSatisfying(
+            ConsoleAppender.class,
+            appender -> assertThat(appender.getEncoder()).isInstanceOf(PatternLayoutEncoder.class));
     assertThat(rootAppender(text, "json")).isNull();
     text.stop();
 
     LoggerContext json = configured(Optional.of("json"));
     assertThat(rootAppender(json, "text")).isNull();
-    ConsoleAppender<ILoggingEvent> appender = (ConsoleAppender<ILoggingEvent>) rootAppender(json, "json");
+    ConsoleAppender<ILoggingEvent> appender =
+        (ConsoleAppender<ILoggingEvent>) rootAppender(json, "json");
     assertThat(appender.getEncoder()).isInstanceOf(LogstashEncoder.class);
 
-    LoggingEvent event = new LoggingEvent(JsonLogsTest.class.getName(), json.getLogger("io.signalbox.xds.X"),
-        Level.WARN, "NACK from node={}", null, new Object[] {"edge-1"});
+    LoggingEvent event =
+        new LoggingEvent(
+            JsonLogsTest.class.getName(),
+            json.getLogger("io.signalbox.xds.X"),
+            Level.WARN,
+            "NACK from node={}",
+            null,
+            new Object[] {"edge-1"});
     event.addKeyValuePair(new KeyValuePair("node_id", "edge-1"));
     event.addKeyValuePair(new KeyValuePair("group", "edge"));
     String line = new String(appender.getEncoder().encode(event), StandardCharsets.UTF_8);
@@ -101,7 +111,8 @@ class JsonLogsTest {
     LogFormat.JSON.applyTo(context);
     assertThat(rootAppender(context, "json")).isNotNull();
     assertThat(rootAppender(context, "text")).isNull();
-    assertThat(context.getLogger("io.grpc.netty").getLevel()).as("the rest of logback.xml still applies")
+    assertThat(context.getLogger("io.grpc.netty").getLevel())
+        .as("the rest of logback.xml still applies")
         .isEqualTo(Level.WARN);
 
     LogFormat.TEXT.applyTo(context);
@@ -115,7 +126,8 @@ class JsonLogsTest {
     SignalboxMain.LogFormatConverter converter = new SignalboxMain.LogFormatConverter();
     assertThat(converter.convert("json")).isEqualTo(LogFormat.JSON);
     assertThat(converter.convert("TEXT")).isEqualTo(LogFormat.TEXT);
-    assertThatThrownBy(() -> converter.convert("xml")).hasMessageContaining("'xml' is not a log format");
+    assertThatThrownBy(() -> converter.convert("xml"))
+        .hasMessageContaining("'xml' is not a log format");
   }
 
   @Test
@@ -125,26 +137,51 @@ class JsonLogsTest {
     String listenersVersion;
     String snapshotVersion;
     try (JsonCapture capture = JsonCapture.start();
-         ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext()).grpcAddress("127.0.0.1")
-             .grpcPort(0).gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT)).build())) {
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext()
-          .build();
+        ControlPlane controlPlane =
+            ControlPlane.start(
+                ControlPlaneConfig.builder()
+                    .transport(io.signalbox.security.TransportSecurity.plaintext())
+                    .grpcAddress("127.0.0.1")
+                    .grpcPort(0)
+                    .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
+                    .build())) {
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
+              .usePlaintext()
+              .build();
       try {
-        RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(channel)
-            .withDeadlineAfter(5, TimeUnit.SECONDS);
-        RegisterResponse registered = registry.register(RegisterRequest.newBuilder().setService("orders")
-            .setInstance(Instance.newBuilder().setId("orders-1").setHost("127.0.0.1").setPort(9))
-            .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/orders")))
-            .build());
+        RegistryGrpc.RegistryBlockingStub registry =
+            RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+        RegisterResponse registered =
+            registry.register(
+                RegisterRequest.newBuilder()
+                    .setService("orders")
+                    .setInstance(
+                        Instance.newBuilder().setId("orders-1").setHost("127.0.0.1").setPort(9))
+                    .addRoutes(
+                        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/orders")))
+                    .build());
         leaseId = registered.getLeaseId();
-        assertThatThrownBy(() -> registry.register(RegisterRequest.newBuilder().setService("users")
-            .setInstance(Instance.newBuilder().setId("users-1").setHost("127.0.0.1").setPort(0)).build()))
+        assertThatThrownBy(
+                () ->
+                    registry.register(
+                        RegisterRequest.newBuilder()
+                            .setService("users")
+                            .setInstance(
+                                Instance.newBuilder()
+                                    .setId("users-1")
+                                    .setHost("127.0.0.1")
+                                    .setPort(0))
+                            .build()))
             .isInstanceOf(StatusRuntimeException.class);
       } finally {
         channel.shutdownNow();
       }
-      try (FakeAdsClient canary = FakeAdsClient.sotw(controlPlane.grpcPort(),
-          FakeAdsClient.node("logs-canary-1", "logs-canary"), Set.of(FakeAdsClient.LISTENERS))) {
+      try (FakeAdsClient canary =
+          FakeAdsClient.sotw(
+              controlPlane.grpcPort(),
+              FakeAdsClient.node("logs-canary-1", "logs-canary"),
+              Set.of(FakeAdsClient.LISTENERS))) {
         await().atMost(PATIENCE).until(() -> controlPlane.xdsCallbacks().nackCount() >= 1);
       }
       listenersVersion = controlPlane.publisher().current().version(ResourceType.LISTENER);
@@ -172,12 +209,17 @@ class JsonLogsTest {
     assertThat(nack.path("node_id").asText()).isEqualTo("logs-canary-1");
     assertThat(nack.path("group").asText()).isEqualTo("logs-canary");
     assertThat(nack.path("type").asText()).isEqualTo("listeners");
-    assertThat(nack.path("version").asText()).as("the rejected version").isEqualTo(listenersVersion);
+    assertThat(nack.path("version").asText())
+        .as("the rejected version")
+        .isEqualTo(listenersVersion);
     assertThat(nack.path("message").asText()).contains("rejected by the test");
 
-    assertThat(lines).filteredOn(line -> line.path("message").asText().startsWith("Built snapshot"))
+    assertThat(lines)
+        .filteredOn(line -> line.path("message").asText().startsWith("Built snapshot"))
         .isNotEmpty()
-        .allSatisfy(line -> assertThat(line.path("message").asText()).contains(line.path("version").asText()))
+        .allSatisfy(
+            line ->
+                assertThat(line.path("message").asText()).contains(line.path("version").asText()))
         .anySatisfy(line -> assertThat(line.path("version").asText()).isEqualTo(snapshotVersion));
 
     // The lease id lets its holder renew and deregister the instance: it is a credential.
@@ -185,8 +227,10 @@ class JsonLogsTest {
   }
 
   private static JsonNode only(List<JsonNode> lines, String messagePrefix) {
-    List<JsonNode> matching = lines.stream().filter(line -> line.path("message").asText().startsWith(messagePrefix))
-        .toList();
+    List<JsonNode> matching =
+        lines.stream()
+            .filter(line -> line.path("message").asText().startsWith(messagePrefix))
+            .toList();
     assertThat(matching).as("lines starting with '%s' in %s", messagePrefix, lines).hasSize(1);
     return matching.get(0);
   }

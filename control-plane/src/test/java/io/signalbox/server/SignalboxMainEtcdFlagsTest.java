@@ -21,15 +21,15 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code signalbox --store etcd} with TLS and credentials: a wrong or incomplete flag is one line naming it and
- * exit code 2, before anything starts; the password comes from a file and is never shown.
+ * {@code signalbox --store etcd} with TLS and credentials: a wrong or incomplete flag is one line
+ * naming it and exit code 2, before anything starts; the password comes from a file and is never
+ * shown.
  */
 class SignalboxMainEtcdFlagsTest {
 
   private static final String ENDPOINT = "https://127.0.0.1:2379";
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private Path ca;
   private Path cert;
@@ -44,11 +44,12 @@ class SignalboxMainEtcdFlagsTest {
     passwordFile = Files.writeString(dir.resolve("password"), "pa55-w0rd\n");
   }
 
-  private record Run(int exitCode, String errors) {
-  }
+  private record Run(int exitCode, String errors) {}
 
   private static Run signalbox(String... args) {
-    List<String> all = new ArrayList<>(List.of("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0"));
+    List<String> all =
+        new ArrayList<>(
+            List.of("--insecure-plaintext", "--grpc-address", "127.0.0.1", "--grpc-port", "0"));
     all.addAll(List.of(args));
     ByteArrayOutputStream errors = new ByteArrayOutputStream();
     PrintStream originalErr = System.err;
@@ -75,14 +76,30 @@ class SignalboxMainEtcdFlagsTest {
 
   @Test
   void allFlagsMakeOneConnectionWithThePasswordFromTheFileWithoutItsLineBreak() {
-    EtcdConnection connection = parse("--store", "etcd", "--etcd-endpoints", ENDPOINT + ",https://10.0.0.2:2379",
-        "--etcd-timeout", "3s", "--etcd-ca-file", ca.toString(), "--etcd-cert-file", cert.toString(),
-        "--etcd-key-file", key.toString(), "--etcd-user", "signalbox", "--etcd-password-file", passwordFile.toString());
+    EtcdConnection connection =
+        parse(
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            ENDPOINT + ",https://10.0.0.2:2379",
+            "--etcd-timeout",
+            "3s",
+            "--etcd-ca-file",
+            ca.toString(),
+            "--etcd-cert-file",
+            cert.toString(),
+            "--etcd-key-file",
+            key.toString(),
+            "--etcd-user",
+            "signalbox",
+            "--etcd-password-file",
+            passwordFile.toString());
 
     assertThat(connection.endpoints()).containsExactly(ENDPOINT, "https://10.0.0.2:2379");
     assertThat(connection.timeout()).hasSeconds(3);
     assertThat(connection.caFile()).contains(ca);
-    assertThat(connection.clientCertificate()).contains(new EtcdConnection.ClientCertificate(cert, key));
+    assertThat(connection.clientCertificate())
+        .contains(new EtcdConnection.ClientCertificate(cert, key));
     assertThat(connection.credentials().orElseThrow().user()).isEqualTo("signalbox");
     assertThat(connection.credentials().orElseThrow().password().reveal()).isEqualTo("pa55-w0rd");
     assertThat(connection.toString()).doesNotContain("pa55-w0rd").contains("[redacted]");
@@ -90,68 +107,140 @@ class SignalboxMainEtcdFlagsTest {
 
   @Test
   void aClientCertificateNeedsItsKeyAndTheOtherWayRound() {
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-cert-file", cert.toString()),
+    assertUsageError(
+        signalbox(
+            "--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-cert-file", cert.toString()),
         "--etcd-cert-file needs --etcd-key-file (the private key of the client certificate)");
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-key-file", key.toString()),
+    assertUsageError(
+        signalbox(
+            "--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-key-file", key.toString()),
         "--etcd-key-file needs --etcd-cert-file (the client certificate it belongs to)");
   }
 
   @Test
   void aUserNeedsAPasswordFileAndTheOtherWayRound() {
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-user", "signalbox"),
+    assertUsageError(
+        signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-user", "signalbox"),
         "--etcd-user needs --etcd-password-file (the password is read from a file, never given as a flag)");
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT,
-        "--etcd-password-file", passwordFile.toString()), "--etcd-password-file needs --etcd-user");
+    assertUsageError(
+        signalbox(
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            ENDPOINT,
+            "--etcd-password-file",
+            passwordFile.toString()),
+        "--etcd-password-file needs --etcd-user");
   }
 
   @Test
   void everyFileMustBeReadable() throws Exception {
     Path missing = dir.resolve("missing.crt");
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-ca-file", missing.toString()),
+    assertUsageError(
+        signalbox(
+            "--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-ca-file", missing.toString()),
         "--etcd-ca-file: cannot read " + missing + " (no such file)");
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-cert-file", cert.toString(),
-        "--etcd-key-file", dir.toString()), "--etcd-key-file: cannot read " + dir + " (a directory)");
+    assertUsageError(
+        signalbox(
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            ENDPOINT,
+            "--etcd-cert-file",
+            cert.toString(),
+            "--etcd-key-file",
+            dir.toString()),
+        "--etcd-key-file: cannot read " + dir + " (a directory)");
     Path empty = Files.writeString(dir.resolve("empty"), "\n");
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", ENDPOINT, "--etcd-user", "signalbox",
-        "--etcd-password-file", empty.toString()), "--etcd-password-file: " + empty + " is empty");
+    assertUsageError(
+        signalbox(
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            ENDPOINT,
+            "--etcd-user",
+            "signalbox",
+            "--etcd-password-file",
+            empty.toString()),
+        "--etcd-password-file: " + empty + " is empty");
   }
 
   @Test
   void tlsFilesNeedHttpsEndpoints() {
-    assertUsageError(signalbox("--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379",
-        "--etcd-ca-file", ca.toString()), "--etcd-endpoints: etcd endpoint http://127.0.0.1:2379 is not https://, "
-        + "but TLS files are given: the client speaks TLS to every endpoint or to none");
+    assertUsageError(
+        signalbox(
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            "http://127.0.0.1:2379",
+            "--etcd-ca-file",
+            ca.toString()),
+        "--etcd-endpoints: etcd endpoint http://127.0.0.1:2379 is not https://, "
+            + "but TLS files are given: the client speaks TLS to every endpoint or to none");
   }
 
   @Test
   void etcdFlagsWithoutTheEtcdStoreAreAUsageError() {
-    assertUsageError(signalbox("--in-memory", "--etcd-ca-file", ca.toString()),
+    assertUsageError(
+        signalbox("--in-memory", "--etcd-ca-file", ca.toString()),
         "--etcd-ca-file is only used with --store etcd");
-    assertUsageError(signalbox("--in-memory", "--etcd-user", "signalbox", "--etcd-password-file",
-        passwordFile.toString()), "--etcd-user is only used with --store etcd");
+    assertUsageError(
+        signalbox(
+            "--in-memory",
+            "--etcd-user",
+            "signalbox",
+            "--etcd-password-file",
+            passwordFile.toString()),
+        "--etcd-user is only used with --store etcd");
   }
 
   @Test
   void theFlagsConnectionStartsAControlPlaneOverMutualTlsWithAPassword() throws Exception {
     EtcdProcess.Pki pki = EtcdProcess.Pki.create(dir.resolve("pki"));
-    try (EtcdProcess etcd = EtcdProcess.launchWithTls(
-        new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.of(pki.caCert())))) {
-      try (Client client = Client.builder().endpoints(etcd.endpoint())
-          .sslContext(ssl -> ssl.trustManager(pki.caCert().toFile())
-              .keyManager(pki.clientCert().toFile(), pki.clientKey().toFile()))
-          .build()) {
+    try (EtcdProcess etcd =
+        EtcdProcess.launchWithTls(
+            new EtcdProcess.Tls(pki.serverCert(), pki.serverKey(), Optional.of(pki.caCert())))) {
+      try (Client client =
+          Client.builder()
+              .endpoints(etcd.endpoint())
+              .sslContext(
+                  ssl ->
+                      ssl.trustManager(pki.caCert().toFile())
+                          .keyManager(pki.clientCert().toFile(), pki.clientKey().toFile()))
+              .build()) {
         EtcdProcess.enableAuth(client, "signalbox", "pa55-w0rd", "/signalbox/v1/");
       }
-      EtcdConnection connection = parse("--store", "etcd", "--etcd-endpoints", etcd.endpoint(),
-          "--etcd-ca-file", pki.caCert().toString(), "--etcd-cert-file", pki.clientCert().toString(),
-          "--etcd-key-file", pki.clientKey().toString(), "--etcd-user", "signalbox",
-          "--etcd-password-file", passwordFile.toString());
-      assertThat(connection).isEqualTo(EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(2))
-          .withCaFile(pki.caCert()).withClientCertificate(pki.clientCert(), pki.clientKey())
-          .withCredentials("signalbox", SecretValue.of("pa55-w0rd")));
+      EtcdConnection connection =
+          parse(
+              "--store",
+              "etcd",
+              "--etcd-endpoints",
+              etcd.endpoint(),
+              "--etcd-ca-file",
+              pki.caCert().toString(),
+              "--etcd-cert-file",
+              pki.clientCert().toString(),
+              "--etcd-key-file",
+              pki.clientKey().toString(),
+              "--etcd-user",
+              "signalbox",
+              "--etcd-password-file",
+              passwordFile.toString());
+      assertThat(connection)
+          .isEqualTo(
+              EtcdConnection.plaintext(List.of(etcd.endpoint()), Duration.ofSeconds(2))
+                  .withCaFile(pki.caCert())
+                  .withClientCertificate(pki.clientCert(), pki.clientKey())
+                  .withCredentials("signalbox", SecretValue.of("pa55-w0rd")));
 
-      try (ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
-          .grpcAddress("127.0.0.1").grpcPort(0).etcd(connection).build())) {
+      try (ControlPlane controlPlane =
+          ControlPlane.start(
+              ControlPlaneConfig.builder()
+                  .transport(io.signalbox.security.TransportSecurity.plaintext())
+                  .grpcAddress("127.0.0.1")
+                  .grpcPort(0)
+                  .etcd(connection)
+                  .build())) {
         assertThat(controlPlane.grpcPort()).isPositive();
       }
     }
@@ -164,8 +253,16 @@ class SignalboxMainEtcdFlagsTest {
         EtcdProcess.enableAuth(admin, "signalbox", "the-right-one", "/signalbox/");
       }
 
-      Run run = signalbox("--store", "etcd", "--etcd-endpoints", etcd.endpoint(), "--etcd-user", "signalbox",
-          "--etcd-password-file", passwordFile.toString());
+      Run run =
+          signalbox(
+              "--store",
+              "etcd",
+              "--etcd-endpoints",
+              etcd.endpoint(),
+              "--etcd-user",
+              "signalbox",
+              "--etcd-password-file",
+              passwordFile.toString());
 
       assertThat(run.exitCode()).isEqualTo(2);
       assertThat(run.errors())

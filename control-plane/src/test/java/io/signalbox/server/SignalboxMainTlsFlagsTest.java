@@ -13,8 +13,7 @@ import picocli.CommandLine;
 
 class SignalboxMainTlsFlagsTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private static TransportSecurity transport(String... args) {
     SignalboxMain main = new SignalboxMain();
@@ -27,8 +26,10 @@ class SignalboxMainTlsFlagsTest {
     assertThatThrownBy(SignalboxMainTlsFlagsTest::transport)
         .hasMessageStartingWith("no TLS configured: give --tls-cert, --tls-key and --tls-ca")
         .hasMessageContaining("--insecure-plaintext");
-    assertThat(new CommandLine(new SignalboxMain()).execute("--grpc-address", "127.0.0.1", "--grpc-port", "0",
-        "--in-memory")).isEqualTo(2);
+    assertThat(
+            new CommandLine(new SignalboxMain())
+                .execute("--grpc-address", "127.0.0.1", "--grpc-port", "0", "--in-memory"))
+        .isEqualTo(2);
   }
 
   @Test
@@ -45,12 +46,28 @@ class SignalboxMainTlsFlagsTest {
     Path key = Files.writeString(dir.resolve("key.pem"), "x");
 
     assertThatThrownBy(() -> transport("--tls-cert", cert.toString(), "--tls-key", key.toString()))
-        .hasMessage("mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca; missing: --tls-ca");
-    assertThatThrownBy(() -> transport("--tls-cert", cert.toString(), "--tls-key", key.toString(),
-        "--tls-ca", dir.resolve("missing.pem").toString()))
+        .hasMessage(
+            "mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca; missing: --tls-ca");
+    assertThatThrownBy(
+            () ->
+                transport(
+                    "--tls-cert",
+                    cert.toString(),
+                    "--tls-key",
+                    key.toString(),
+                    "--tls-ca",
+                    dir.resolve("missing.pem").toString()))
         .hasMessageStartingWith("--tls-ca: cannot read");
-    assertThat(transport("--tls-cert", cert.toString(), "--tls-key", key.toString(), "--tls-ca", cert.toString())
-        .isTls()).isTrue();
+    assertThat(
+            transport(
+                    "--tls-cert",
+                    cert.toString(),
+                    "--tls-key",
+                    key.toString(),
+                    "--tls-ca",
+                    cert.toString())
+                .isTls())
+        .isTrue();
   }
 
   @Test
@@ -58,8 +75,11 @@ class SignalboxMainTlsFlagsTest {
     Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate");
     Path key = Files.writeString(dir.resolve("key.pem"), "SECRET-KEY-MATERIAL");
 
-    assertThatThrownBy(() -> TransportSecurity.mutualTls(cert, key, cert)
-        .serverCredentials(java.util.concurrent.Executors.newSingleThreadScheduledExecutor()))
+    assertThatThrownBy(
+            () ->
+                TransportSecurity.mutualTls(cert, key, cert)
+                    .serverCredentials(
+                        java.util.concurrent.Executors.newSingleThreadScheduledExecutor()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(cert.toString())
         .hasMessageNotContaining("SECRET-KEY-MATERIAL");

@@ -41,7 +41,8 @@ class EtcdCallsTest {
   void writesWhoseConditionsFailAreLeftOutAndEveryOtherOneCommits() throws Exception {
     List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
     List<Boolean> expected = new ArrayList<>();
-    // 70 writes: more than two transactions' worth, with a stale one in the first and the last chunk.
+    // 70 writes: more than two transactions' worth, with a stale one in the first and the last
+    // chunk.
     for (int i = 0; i < 70; i++) {
       writes.add(putIfAbsent("k" + i));
       expected.add(i != 5 && i != 69);
@@ -55,12 +56,15 @@ class EtcdCallsTest {
     assertThat(committed.committed()).isEqualTo(expected);
     assertThat(committed.count()).isEqualTo(68);
     assertThat(committed.revision()).isPositive();
-    assertThat(client.getKVClient().get(bytes("k5")).get().getKvs().get(0).getValue()).isEqualTo(bytes("taken"));
-    assertThat(client.getKVClient().get(bytes("k6")).get().getKvs().get(0).getValue()).isEqualTo(bytes("k6"));
+    assertThat(client.getKVClient().get(bytes("k5")).get().getKvs().get(0).getValue())
+        .isEqualTo(bytes("taken"));
+    assertThat(client.getKVClient().get(bytes("k6")).get().getKvs().get(0).getValue())
+        .isEqualTo(bytes("k6"));
   }
 
   @Test
-  void whenNothingCommitsTheRevisionIsZeroSoNobodyWaitsForAnotherApplicationsWrite() throws Exception {
+  void whenNothingCommitsTheRevisionIsZeroSoNobodyWaitsForAnotherApplicationsWrite()
+      throws Exception {
     client.getKVClient().put(bytes("k1"), bytes("taken")).get();
     client.getKVClient().put(bytes("elsewhere/key"), bytes("x"), PutOption.DEFAULT).get();
 
@@ -71,7 +75,8 @@ class EtcdCallsTest {
   }
 
   private static EtcdCalls.GuardedWrite putIfAbsent(String key) {
-    return new EtcdCalls.GuardedWrite(List.of(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.version(0))),
+    return new EtcdCalls.GuardedWrite(
+        List.of(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.version(0))),
         List.of(Op.put(bytes(key), bytes(key), PutOption.DEFAULT)));
   }
 

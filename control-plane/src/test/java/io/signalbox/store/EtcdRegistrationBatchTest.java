@@ -22,8 +22,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Registrations through one replica share etcd transactions (group commit) with the outcome of making them one after
- * another: two replicas' stores on one real etcd.
+ * Registrations through one replica share etcd transactions (group commit) with the outcome of
+ * making them one after another: two replicas' stores on one real etcd.
  */
 class EtcdRegistrationBatchTest {
 
@@ -47,30 +47,43 @@ class EtcdRegistrationBatchTest {
   }
 
   private EtcdRegistryStore replica() {
-    EtcdRegistryStore store = EtcdRegistryStore.connect(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
-        LeasePolicy.DEFAULT, "replica-" + ++replicas, Optional.empty());
+    EtcdRegistryStore store =
+        EtcdRegistryStore.connect(
+            EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
+            LeasePolicy.DEFAULT,
+            "replica-" + ++replicas,
+            Optional.empty());
     stores.add(store);
     return store;
   }
 
   private static Registration registration(String service, String instanceId, String... prefixes) {
-    return new Registration(service, Instance.of(instanceId, "10.0.0.1", 8080),
-        java.util.Arrays.stream(prefixes).map(prefix -> RouteSpec.builder(PathMatch.prefix(prefix)).build()).toList());
+    return new Registration(
+        service,
+        Instance.of(instanceId, "10.0.0.1", 8080),
+        java.util.Arrays.stream(prefixes)
+            .map(prefix -> RouteSpec.builder(PathMatch.prefix(prefix)).build())
+            .toList());
   }
 
-  /** Starts every registration at once; each future says whether it was acknowledged or lost its route. */
-  private List<Future<Boolean>> registerAtOnce(EtcdRegistryStore store, List<Registration> registrations) {
+  /**
+   * Starts every registration at once; each future says whether it was acknowledged or lost its
+   * route.
+   */
+  private List<Future<Boolean>> registerAtOnce(
+      EtcdRegistryStore store, List<Registration> registrations) {
     CountDownLatch start = new CountDownLatch(1);
     List<Future<Boolean>> outcomes = new ArrayList<>();
     for (Registration registration : registrations) {
-      Callable<Boolean> attempt = () -> {
-        start.await();
-        try {
-          return store.register(registration, Optional.empty()) != null;
-        } catch (RouteConflictException e) {
-          return false;
-        }
-      };
+      Callable<Boolean> attempt =
+          () -> {
+            start.await();
+            try {
+              return store.register(registration, Optional.empty()) != null;
+            } catch (RouteConflictException e) {
+              return false;
+            }
+          };
       outcomes.add(pool.submit(attempt));
     }
     start.countDown();
@@ -101,22 +114,30 @@ class EtcdRegistrationBatchTest {
     assertThat(outcomes(registerAtOnce(a, registrations))).containsOnly(true).hasSize(320);
 
     assertThat(a.registrationsCommittedForTest()).isEqualTo(320);
-    assertThat(a.registrationTransactionsForTest()).as("16 callers, up to 16 registrations per transaction")
+    assertThat(a.registrationTransactionsForTest())
+        .as("16 callers, up to 16 registrations per transaction")
         .isLessThan(320 * 3 / 4);
   }
 
   @Test
-  void twoServicesRegisteringTheSameRouteAtOnceThroughOneReplicaLetExactlyOneOwnIt() throws Exception {
+  void twoServicesRegisteringTheSameRouteAtOnceThroughOneReplicaLetExactlyOneOwnIt()
+      throws Exception {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     for (int round = 0; round < 20; round++) {
       String path = "/shared-" + round;
-      List<Boolean> outcomes = outcomes(registerAtOnce(a, List.of(
-          registration("alpha-" + round, "a1", path), registration("beta-" + round, "b1", path))));
+      List<Boolean> outcomes =
+          outcomes(
+              registerAtOnce(
+                  a,
+                  List.of(
+                      registration("alpha-" + round, "a1", path),
+                      registration("beta-" + round, "b1", path))));
 
       assertThat(outcomes).as("round " + round).containsExactlyInAnyOrder(true, false);
       String winner = outcomes.get(0) ? "alpha-" + round : "beta-" + round;
-      assertThat(a.state().services().get(winner).routes()).extracting(r -> r.match().path().value())
+      assertThat(a.state().services().get(winner).routes())
+          .extracting(r -> r.match().path().value())
           .containsExactly(path);
     }
     assertThat(a.state().services()).hasSize(20);
@@ -130,28 +151,39 @@ class EtcdRegistrationBatchTest {
     a.register(registration("alpha", "a1", "/old"), Optional.empty());
     String current = "/old";
     for (int round = 0; round < 20; round++) {
-      // alpha moves to a new route while beta asks for the one alpha leaves (even rounds) or the one it takes.
+      // alpha moves to a new route while beta asks for the one alpha leaves (even rounds) or the
+      // one it takes.
       String taken = "/alpha-" + round;
       String wanted = round % 2 == 0 ? current : taken;
-      List<Boolean> outcomes = outcomes(registerAtOnce(a, List.of(
-          registration("alpha", "a1", taken), registration("beta-" + round, "b1", wanted))));
+      List<Boolean> outcomes =
+          outcomes(
+              registerAtOnce(
+                  a,
+                  List.of(
+                      registration("alpha", "a1", taken),
+                      registration("beta-" + round, "b1", wanted))));
       boolean alphaMoved = outcomes.get(0);
       boolean betaRegistered = outcomes.get(1);
 
-      // As if one after the other, in either order: beta gets the route alpha leaves only after alpha moved, and
+      // As if one after the other, in either order: beta gets the route alpha leaves only after
+      // alpha moved, and
       // of two services asking for the same new route the first keeps it.
       if (wanted.equals(taken)) {
-        assertThat(List.of(alphaMoved, betaRegistered)).as("round " + round).containsExactlyInAnyOrder(true, false);
+        assertThat(List.of(alphaMoved, betaRegistered))
+            .as("round " + round)
+            .containsExactlyInAnyOrder(true, false);
       } else {
         assertThat(alphaMoved).as("round " + round).isTrue();
       }
       if (alphaMoved) {
         current = taken;
       }
-      assertThat(a.state().services().get("alpha").routes()).extracting(r -> r.match().path().value())
+      assertThat(a.state().services().get("alpha").routes())
+          .extracting(r -> r.match().path().value())
           .containsExactly(current);
       if (betaRegistered) {
-        assertThat(a.state().services().get("beta-" + round).routes()).extracting(r -> r.match().path().value())
+        assertThat(a.state().services().get("beta-" + round).routes())
+            .extracting(r -> r.match().path().value())
             .containsExactly(wanted);
       }
     }
@@ -159,8 +191,9 @@ class EtcdRegistrationBatchTest {
   }
 
   @Test
-  void concurrentRegistrationsOfOneServiceWithDifferentRoutesEndWithTheRoutesOfOneOfThemOnEveryReplica()
-      throws Exception {
+  void
+      concurrentRegistrationsOfOneServiceWithDifferentRoutesEndWithTheRoutesOfOneOfThemOnEveryReplica()
+          throws Exception {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     for (int round = 0; round < 5; round++) {
@@ -177,13 +210,17 @@ class EtcdRegistrationBatchTest {
 
       awaitConverged(a, b);
       assertThat(a.state().services().get("orders").instances()).hasSize(16);
-      assertThat(routesOffered).contains(a.state().services().get("orders").routes().stream()
-          .map(r -> r.match().path().value()).toList());
+      assertThat(routesOffered)
+          .contains(
+              a.state().services().get("orders").routes().stream()
+                  .map(r -> r.match().path().value())
+                  .toList());
     }
     // A registration made after every other was acknowledged sets the routes.
     a.register(registration("orders", "o3", "/orders-last"), Optional.empty());
     awaitConverged(a, b);
-    assertThat(b.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+    assertThat(b.state().services().get("orders").routes())
+        .extracting(r -> r.match().path().value())
         .containsExactly("/orders-last");
   }
 
@@ -208,28 +245,37 @@ class EtcdRegistrationBatchTest {
     assertThat(outcomes(registered)).containsOnly(true);
     awaitConverged(a, b);
     for (EtcdRegistryStore replica : List.of(a, b)) {
-      assertThat(replica.engine().registeredInstances()).filteredOn(i -> i.instance().id().equals("o1"))
-          .extracting(RegisteredInstance::drained).containsExactly(true);
-      assertThat(replica.state().services().get("orders").instances()).extracting(i -> i.id()).hasSize(15)
+      assertThat(replica.engine().registeredInstances())
+          .filteredOn(i -> i.instance().id().equals("o1"))
+          .extracting(RegisteredInstance::drained)
+          .containsExactly(true);
+      assertThat(replica.state().services().get("orders").instances())
+          .extracting(i -> i.id())
+          .hasSize(15)
           .doesNotContain("o1");
     }
   }
 
   @Test
-  void largeRegistrationsArrivingTogetherShareNoTransactionOverEtcdsRequestLimit() throws Exception {
+  void largeRegistrationsArrivingTogetherShareNoTransactionOverEtcdsRequestLimit()
+      throws Exception {
     EtcdRegistryStore a = replica();
     // Four registrations of ~600 KB each: together far over etcd's default 1.5 MiB request limit.
     List<Future<Lease>> answers = new ArrayList<>();
     CountDownLatch start = new CountDownLatch(1);
     for (int i = 0; i < 4; i++) {
       String service = "big-" + i;
-      String[] prefixes = java.util.stream.IntStream.range(0, 2_500)
-          .mapToObj(route -> "/" + service + "/" + route + "/" + "x".repeat(200)).toArray(String[]::new);
+      String[] prefixes =
+          java.util.stream.IntStream.range(0, 2_500)
+              .mapToObj(route -> "/" + service + "/" + route + "/" + "x".repeat(200))
+              .toArray(String[]::new);
       Registration large = registration(service, "i-1", prefixes);
-      answers.add(pool.submit(() -> {
-        start.await();
-        return a.register(large, Optional.empty());
-      }));
+      answers.add(
+          pool.submit(
+              () -> {
+                start.await();
+                return a.register(large, Optional.empty());
+              }));
     }
     start.countDown();
 

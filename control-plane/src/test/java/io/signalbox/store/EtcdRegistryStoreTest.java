@@ -53,8 +53,12 @@ class EtcdRegistryStoreTest {
   }
 
   private EtcdRegistryStore replica(String name) {
-    EtcdRegistryStore store = EtcdRegistryStore.connect(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
-        LeasePolicy.DEFAULT, name, Optional.empty());
+    EtcdRegistryStore store =
+        EtcdRegistryStore.connect(
+            EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
+            LeasePolicy.DEFAULT,
+            name,
+            Optional.empty());
     stores.add(store);
     return store;
   }
@@ -65,7 +69,9 @@ class EtcdRegistryStoreTest {
   }
 
   private static Registration registration(String service, String instanceId, String prefix) {
-    return new Registration(service, Instance.of(instanceId, "10.0.0.1", 8080),
+    return new Registration(
+        service,
+        Instance.of(instanceId, "10.0.0.1", 8080),
         List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()));
   }
 
@@ -78,7 +84,8 @@ class EtcdRegistryStoreTest {
 
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
     assertThat(b.state().services()).isEqualTo(a.state().services());
-    assertThat(b.engine().registeredInstances()).extracting(RegisteredInstance::leaseId)
+    assertThat(b.engine().registeredInstances())
+        .extracting(RegisteredInstance::leaseId)
         .containsExactly(lease.id());
   }
 
@@ -93,7 +100,8 @@ class EtcdRegistryStoreTest {
 
     assertThat(late.state().services()).isEqualTo(a.state().services());
     // The newest registration of a service sets its routes, on every replica.
-    assertThat(late.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+    assertThat(late.state().services().get("orders").routes())
+        .extracting(r -> r.match().path().value())
         .containsExactly("/orders/v2");
   }
 
@@ -101,7 +109,8 @@ class EtcdRegistryStoreTest {
   void keepAliveAndDeregistrationWorkThroughAnyReplica() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
-    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(5)));
+    Lease lease =
+        a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(5)));
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
     assertThat(b.renew(lease.id())).contains(new Lease(lease.id(), Duration.ofSeconds(5)));
@@ -117,18 +126,27 @@ class EtcdRegistryStoreTest {
   void anInstanceLiveUnderAnotherIdentitysLeaseIsRefusedThroughAnyReplica() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
-    Lease lease = a.register(registration("orders", "o1", "/orders").withRegistrant("spiffe://example.org/orders"),
-        Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.engine().leaseIdOf("orders", "o1").isPresent());
+    Lease lease =
+        a.register(
+            registration("orders", "o1", "/orders").withRegistrant("spiffe://example.org/orders"),
+            Optional.empty());
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> b.engine().leaseIdOf("orders", "o1").isPresent());
 
-    assertThatThrownBy(() -> b.register(registration("orders", "o1", "/stolen")
-        .withRegistrant("spiffe://example.org/other"), Optional.empty()))
+    assertThatThrownBy(
+            () ->
+                b.register(
+                    registration("orders", "o1", "/stolen")
+                        .withRegistrant("spiffe://example.org/other"),
+                    Optional.empty()))
         .isInstanceOf(NotLeaseOwnerException.class)
         .hasMessageNotContaining(lease.id());
     assertThatThrownBy(() -> b.deregister(lease.id(), "spiffe://example.org/other"))
         .isInstanceOf(NotLeaseOwnerException.class);
 
-    assertThat(a.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+    assertThat(a.state().services().get("orders").routes())
+        .extracting(r -> r.match().path().value())
         .containsExactly("/orders");
     assertThat(b.renew(lease.id(), "spiffe://example.org/orders")).isPresent();
     assertThat(b.deregister(lease.id(), "spiffe://example.org/orders")).isTrue();
@@ -142,22 +160,43 @@ class EtcdRegistryStoreTest {
     a.register(registration("orders", "o2", "/orders/v2"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
-    assertThat(b.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test").drained()).isTrue();
-    await().atMost(Duration.ofSeconds(1)).until(() -> a.state().services().get("orders").instances().size() == 1);
+    assertThat(
+            b.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test").drained())
+        .isTrue();
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> a.state().services().get("orders").instances().size() == 1);
     // The drain keeps o1's registration order: o2, registered later, still sets the routes.
     assertThat(a.state().services()).isEqualTo(b.state().services());
-    assertThat(a.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+    assertThat(a.state().services().get("orders").routes())
+        .extracting(r -> r.match().path().value())
         .containsExactly("/orders/v2");
 
     a.register(registration("orders", "o1", "/orders/v3"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().get("orders").routes().get(0)
-        .match().path().value().equals("/orders/v3"));
-    assertThat(b.engine().registeredInstances()).filteredOn(i -> i.instance().id().equals("o1"))
-        .extracting(RegisteredInstance::drained).containsExactly(true);
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .until(
+            () ->
+                b.state()
+                    .services()
+                    .get("orders")
+                    .routes()
+                    .get(0)
+                    .match()
+                    .path()
+                    .value()
+                    .equals("/orders/v3"));
+    assertThat(b.engine().registeredInstances())
+        .filteredOn(i -> i.instance().id().equals("o1"))
+        .extracting(RegisteredInstance::drained)
+        .containsExactly(true);
 
-    assertThat(a.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test")).containsExactly("o1", "o2");
+    assertThat(a.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test"))
+        .containsExactly("o1", "o2");
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().isEmpty());
-    assertThatThrownBy(() -> b.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test")).isInstanceOf(NotRegisteredException.class);
+    assertThatThrownBy(
+            () -> b.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test"))
+        .isInstanceOf(NotRegisteredException.class);
   }
 
   @Test
@@ -170,10 +209,13 @@ class EtcdRegistryStoreTest {
     b.endWatchForTest();
     a.register(registration("users", "u1", "/users"), Optional.empty());
     a.deregister(orders.id());
-    assertThat(b.state().services()).as("nothing moves without the watch").containsOnlyKeys("orders");
+    assertThat(b.state().services())
+        .as("nothing moves without the watch")
+        .containsOnlyKeys("orders");
     b.reportWatchErrorForTest();
 
-    await().atMost(Duration.ofSeconds(2))
+    await()
+        .atMost(Duration.ofSeconds(2))
         .until(() -> b.state().services().keySet().equals(java.util.Set.of("users")));
     assertThat(b.state().services()).isEqualTo(a.state().services());
     // And it follows the registry again.
@@ -186,7 +228,8 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     for (int i = 0; i < 7; i++) {
-      Lease lease = a.register(registration("svc-" + i % 3, "i-" + i, "/svc-" + i % 3), Optional.empty());
+      Lease lease =
+          a.register(registration("svc-" + i % 3, "i-" + i, "/svc-" + i % 3), Optional.empty());
       a.renew(lease.id());
     }
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 7);
@@ -198,8 +241,10 @@ class EtcdRegistryStoreTest {
 
     await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 8);
     assertThat(b.state().services()).isEqualTo(a.state().services()).hasSize(4);
-    assertThat(b.engine().registeredInstances()).extracting(RegisteredInstance::leaseId)
-        .isEqualTo(a.engine().registeredInstances().stream().map(RegisteredInstance::leaseId).toList());
+    assertThat(b.engine().registeredInstances())
+        .extracting(RegisteredInstance::leaseId)
+        .isEqualTo(
+            a.engine().registeredInstances().stream().map(RegisteredInstance::leaseId).toList());
   }
 
   @Test
@@ -210,7 +255,9 @@ class EtcdRegistryStoreTest {
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
     assertThat(a.expireLeases()).as("not yet expired").isZero();
 
-    await().atMost(Duration.ofSeconds(3)).until(() -> b.leaseCounts().equals(new RegistryStore.LeaseCounts(1, 1)));
+    await()
+        .atMost(Duration.ofSeconds(3))
+        .until(() -> b.leaseCounts().equals(new RegistryStore.LeaseCounts(1, 1)));
     assertThat(b.expireLeases()).as("replica-b leaves expiry to replica-a").isZero();
     assertThat(a.expireLeases()).isEqualTo(1);
 
@@ -250,41 +297,88 @@ class EtcdRegistryStoreTest {
 
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
     assertThatThrownBy(() -> b.register(registration("orders", "o1", "/orders"), Optional.empty()))
-        .as("b cannot catch up without its watch").isInstanceOf(StoreUnavailableException.class);
+        .as("b cannot catch up without its watch")
+        .isInstanceOf(StoreUnavailableException.class);
 
-    assertThat(a.engine().registeredInstances()).filteredOn(i -> i.instance().id().equals("o1"))
-        .extracting(RegisteredInstance::drained).containsExactly(true);
+    assertThat(a.engine().registeredInstances())
+        .filteredOn(i -> i.instance().id().equals("o1"))
+        .extracting(RegisteredInstance::drained)
+        .containsExactly(true);
     b.reportWatchErrorForTest();
-    await().atMost(Duration.ofSeconds(2)).untilAsserted(() ->
-        assertThat(b.register(registration("orders", "o1", "/orders"), Optional.empty())).isNotNull());
-    await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> assertThat(a.engine().registeredInstances())
-        .filteredOn(i -> i.instance().id().equals("o1")).extracting(RegisteredInstance::drained)
-        .containsExactly(true));
-    assertThat(a.state().services().get("orders").instances()).extracting(i -> i.id()).containsExactly("o2");
+    await()
+        .atMost(Duration.ofSeconds(2))
+        .untilAsserted(
+            () ->
+                assertThat(b.register(registration("orders", "o1", "/orders"), Optional.empty()))
+                    .isNotNull());
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .untilAsserted(
+            () ->
+                assertThat(a.engine().registeredInstances())
+                    .filteredOn(i -> i.instance().id().equals("o1"))
+                    .extracting(RegisteredInstance::drained)
+                    .containsExactly(true));
+    assertThat(a.state().services().get("orders").instances())
+        .extracting(i -> i.id())
+        .containsExactly("o2");
   }
 
   @Test
   void leaseKeysOfTheEarlierDesignOnEtcdLeasesAreDetachedAndKeepTheirOrder() throws Exception {
-    ByteSequence older = ByteSequence.from(EtcdRegistryStore.LEASES + "lease-00000000000000a1", StandardCharsets.UTF_8);
-    ByteSequence newer = ByteSequence.from(EtcdRegistryStore.LEASES + "lease-00000000000000a2", StandardCharsets.UTF_8);
+    ByteSequence older =
+        ByteSequence.from(
+            EtcdRegistryStore.LEASES + "lease-00000000000000a1", StandardCharsets.UTF_8);
+    ByteSequence newer =
+        ByteSequence.from(
+            EtcdRegistryStore.LEASES + "lease-00000000000000a2", StandardCharsets.UTF_8);
     java.time.Instant now = java.time.Instant.now();
     try (Client client = Client.builder().endpoints(etcd.endpoint()).build()) {
       long etcdLease = client.getLeaseClient().grant(2).get().getID();
-      client.getKVClient().put(older, ByteSequence.from(StoredLeaseCodec.encode(new StoredLease(
-              registration("orders", "o1", "/orders"), "lease-00000000000000a1", 0, Duration.ofSeconds(30), now,
-              now.plusSeconds(30), false))), PutOption.builder().withLeaseId(etcdLease).build()).get();
-      client.getKVClient().put(newer, ByteSequence.from(StoredLeaseCodec.encode(new StoredLease(
-              registration("orders", "o2", "/orders/v2"), "lease-00000000000000a2", 0, Duration.ofSeconds(30), now,
-              now.plusSeconds(30), false))), PutOption.builder().withLeaseId(etcdLease).build()).get();
+      client
+          .getKVClient()
+          .put(
+              older,
+              ByteSequence.from(
+                  StoredLeaseCodec.encode(
+                      new StoredLease(
+                          registration("orders", "o1", "/orders"),
+                          "lease-00000000000000a1",
+                          0,
+                          Duration.ofSeconds(30),
+                          now,
+                          now.plusSeconds(30),
+                          false))),
+              PutOption.builder().withLeaseId(etcdLease).build())
+          .get();
+      client
+          .getKVClient()
+          .put(
+              newer,
+              ByteSequence.from(
+                  StoredLeaseCodec.encode(
+                      new StoredLease(
+                          registration("orders", "o2", "/orders/v2"),
+                          "lease-00000000000000a2",
+                          0,
+                          Duration.ofSeconds(30),
+                          now,
+                          now.plusSeconds(30),
+                          false))),
+              PutOption.builder().withLeaseId(etcdLease).build())
+          .get();
 
       EtcdRegistryStore a = replica();
       Thread.sleep(3_000);
 
-      assertThat(client.getKVClient().get(older).get().getKvs()).singleElement()
+      assertThat(client.getKVClient().get(older).get().getKvs())
+          .singleElement()
           .satisfies(kv -> assertThat(kv.getLease()).isZero());
       assertThat(a.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(2, 0));
-      // The newest registration still sets the routes, on this replica and on one that reads the registry anew.
-      assertThat(a.state().services().get("orders").routes()).extracting(r -> r.match().path().value())
+      // The newest registration still sets the routes, on this replica and on one that reads the
+      // registry anew.
+      assertThat(a.state().services().get("orders").routes())
+          .extracting(r -> r.match().path().value())
           .containsExactly("/orders/v2");
       assertThat(replica().state().services()).isEqualTo(a.state().services());
     }
@@ -294,7 +388,8 @@ class EtcdRegistryStoreTest {
   void aKeepAliveThroughOneReplicaKeepsTheLeaseAliveOnEvery() throws Exception {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
-    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
+    Lease lease =
+        a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
     long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
@@ -305,9 +400,13 @@ class EtcdRegistryStoreTest {
     }
 
     assertThat(a.state().services()).containsOnlyKeys("orders");
-    assertThat(a.engine().registeredInstances()).singleElement()
-        .satisfies(instance -> assertThat(instance.leaseRemaining()).isPositive()
-            .isLessThanOrEqualTo(Duration.ofSeconds(2)));
+    assertThat(a.engine().registeredInstances())
+        .singleElement()
+        .satisfies(
+            instance ->
+                assertThat(instance.leaseRemaining())
+                    .isPositive()
+                    .isLessThanOrEqualTo(Duration.ofSeconds(2)));
   }
 
   @Test
@@ -315,7 +414,8 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica();
     List<Lease> leases = new ArrayList<>();
     for (int i = 0; i < 150; i++) {
-      leases.add(a.register(registration("svc", "i-" + i, "/svc"), Optional.of(Duration.ofSeconds(30))));
+      leases.add(
+          a.register(registration("svc", "i-" + i, "/svc"), Optional.of(Duration.ofSeconds(30))));
     }
     Lease gone = leases.remove(0);
     assertThat(a.deregister(gone.id())).isTrue();
@@ -340,11 +440,13 @@ class EtcdRegistryStoreTest {
   @Test
   void anExpiredLeaseIsNotRenewedButItsInstanceRegistersAgainUnderTheSameLeaseId() {
     EtcdRegistryStore a = replica();
-    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    Lease lease =
+        a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
     await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 1);
 
     assertThat(a.renew(lease.id())).as("the client must register again").isEmpty();
-    Lease again = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(5)));
+    Lease again =
+        a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(5)));
 
     assertThat(again.id()).isEqualTo(lease.id());
     assertThat(a.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(1, 0));
@@ -358,12 +460,15 @@ class EtcdRegistryStoreTest {
     for (int i = 0; i < 4; i++) {
       a.register(registration("orders", "o" + i, "/orders"), Optional.of(Duration.ofSeconds(1)));
     }
-    Lease renewed = a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(1)));
+    Lease renewed =
+        a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(1)));
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 5);
-    LeaseReaper reaperA = new LeaseReaper(a, Duration.ofDays(1), SignalboxMetrics.noop(),
-        MassExpiryProtection.DEFAULT);
-    LeaseReaper reaperB = new LeaseReaper(b, Duration.ofDays(1), SignalboxMetrics.noop(),
-        MassExpiryProtection.DEFAULT);
+    LeaseReaper reaperA =
+        new LeaseReaper(
+            a, Duration.ofDays(1), SignalboxMetrics.noop(), MassExpiryProtection.DEFAULT);
+    LeaseReaper reaperB =
+        new LeaseReaper(
+            b, Duration.ofDays(1), SignalboxMetrics.noop(), MassExpiryProtection.DEFAULT);
     try {
       await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 5);
 
@@ -375,21 +480,27 @@ class EtcdRegistryStoreTest {
       assertThat(a.leaseCounts().live()).isEqualTo(5);
       assertThat(b.state().services()).containsOnlyKeys("orders", "users");
 
-      // The users instance comes back (registers again, keeping its lease); 4 of 5 is still too many.
+      // The users instance comes back (registers again, keeping its lease); 4 of 5 is still too
+      // many.
       a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(30)));
       await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().expired() == 4);
       reaperB.tick();
       assertThat(reaperB.paused()).isTrue();
-      // An operator evicts two orders instances: 2 of 3 expired is within the floor, so expiry resumes.
+      // An operator evicts two orders instances: 2 of 3 expired is within the floor, so expiry
+      // resumes.
       b.evict("orders", Optional.of("o0"), "spiffe://signalbox.local/operator/test");
       b.evict("orders", Optional.of("o1"), "spiffe://signalbox.local/operator/test");
-      await().atMost(Duration.ofSeconds(1)).until(() -> a.leaseCounts().equals(new RegistryStore.LeaseCounts(3, 2)));
+      await()
+          .atMost(Duration.ofSeconds(1))
+          .until(() -> a.leaseCounts().equals(new RegistryStore.LeaseCounts(3, 2)));
       reaperA.tick();
 
       assertThat(reaperA.paused()).isFalse();
-      await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().keySet().equals(
-          java.util.Set.of("users")));
-      assertThat(b.engine().registeredInstances()).extracting(RegisteredInstance::leaseId)
+      await()
+          .atMost(Duration.ofSeconds(1))
+          .until(() -> b.state().services().keySet().equals(java.util.Set.of("users")));
+      assertThat(b.engine().registeredInstances())
+          .extracting(RegisteredInstance::leaseId)
           .containsExactly(renewed.id());
     } finally {
       reaperA.close();
@@ -398,15 +509,19 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
-  void afterTheWholeTierWasDownLongerThanATtlEveryLeaseLivesAnotherTtlFromTheColdStart() throws Exception {
+  void afterTheWholeTierWasDownLongerThanATtlEveryLeaseLivesAnotherTtlFromTheColdStart()
+      throws Exception {
     EtcdRegistryStore a = replica();
-    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
+    Lease lease =
+        a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
     stop(a);
     Thread.sleep(2_500);
 
     EtcdRegistryStore b = replica();
 
-    assertThat(b.leaseCounts()).as("alive for the grace period").isEqualTo(new RegistryStore.LeaseCounts(1, 0));
+    assertThat(b.leaseCounts())
+        .as("alive for the grace period")
+        .isEqualTo(new RegistryStore.LeaseCounts(1, 0));
     assertThat(b.expireLeases()).isZero();
     assertThat(b.renew(lease.id())).as("so its SDK can renew it").isPresent();
     // Without further renewals it expires as usual.
@@ -421,14 +536,16 @@ class EtcdRegistryStoreTest {
 
     EtcdRegistryStore b = replica();
 
-    assertThat(b.leaseCounts()).as("the running replica's SDKs could renew").isEqualTo(
-        new RegistryStore.LeaseCounts(1, 1));
+    assertThat(b.leaseCounts())
+        .as("the running replica's SDKs could renew")
+        .isEqualTo(new RegistryStore.LeaseCounts(1, 1));
   }
 
   @Test
   void aMarkLeftByThisReplicaBeforeACrashIsNotAnotherReplica() throws Exception {
     EtcdRegistryStore a = replica("host-a:7000");
-    Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
+    Lease lease =
+        a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
     stop(a);
     markPresentForAMinute("host-a:7000");
     Thread.sleep(1_500);
@@ -456,8 +573,13 @@ class EtcdRegistryStoreTest {
   private void markPresentForAMinute(String name) throws Exception {
     try (Client client = Client.builder().endpoints(etcd.endpoint()).build()) {
       long lease = client.getLeaseClient().grant(60).get().getID();
-      client.getKVClient().put(ByteSequence.from(EtcdRegistryStore.REPLICAS + name, StandardCharsets.UTF_8),
-          ByteSequence.from(name, StandardCharsets.UTF_8), PutOption.builder().withLeaseId(lease).build()).get();
+      client
+          .getKVClient()
+          .put(
+              ByteSequence.from(EtcdRegistryStore.REPLICAS + name, StandardCharsets.UTF_8),
+              ByteSequence.from(name, StandardCharsets.UTF_8),
+              PutOption.builder().withLeaseId(lease).build())
+          .get();
     }
   }
 
@@ -507,7 +629,8 @@ class EtcdRegistryStoreTest {
     assertThat(b.state().services()).isEqualTo(a.state().services());
   }
 
-  private static Callable<Boolean> attempt(CountDownLatch start, EtcdRegistryStore store, Registration registration) {
+  private static Callable<Boolean> attempt(
+      CountDownLatch start, EtcdRegistryStore store, Registration registration) {
     return () -> {
       start.await();
       try {
@@ -520,7 +643,8 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
-  void withoutEtcdRegistrationsFailAsUnavailableWhileTheRegistryStaysServedAndResumeWhenItReturns() {
+  void
+      withoutEtcdRegistrationsFailAsUnavailableWhileTheRegistryStaysServedAndResumeWhenItReturns() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(60)));
@@ -535,9 +659,13 @@ class EtcdRegistryStoreTest {
 
     etcd.start();
 
-    await().atMost(Duration.ofSeconds(15)).ignoreExceptionsInstanceOf(StoreUnavailableException.class)
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .ignoreExceptionsInstanceOf(StoreUnavailableException.class)
         .until(() -> a.register(registration("users", "u1", "/users"), Optional.empty()) != null);
     await().atMost(Duration.ofSeconds(5)).until(() -> b.state().services().containsKey("users"));
-    assertThat(b.state().services()).isEqualTo(a.state().services()).containsOnlyKeys("orders", "users");
+    assertThat(b.state().services())
+        .isEqualTo(a.state().services())
+        .containsOnlyKeys("orders", "users");
   }
 }

@@ -3,7 +3,6 @@ package io.signalbox.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
@@ -21,14 +20,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The registry store: leases on a fake clock, route ownership between services, and change notification. */
+/**
+ * The registry store: leases on a fake clock, route ownership between services, and change
+ * notification.
+ */
 class InMemoryRegistryStoreTest {
 
   private static final Duration DEFAULT_TTL = LeasePolicy.DEFAULT.defaultTtl();
 
   /** Nanoseconds; starts far from zero so that nothing depends on the clock's origin. */
   private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
-  private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
+
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
   private final AtomicInteger changes = new AtomicInteger();
 
   {
@@ -85,8 +89,10 @@ class InMemoryRegistryStoreTest {
     @ParameterizedTest(name = "requested {0} s is granted {1} s")
     @CsvSource({"0.5, 1", "1, 1", "30, 30", "300, 300", "3600, 300"})
     void grantsTheRequestedTtlClampedToThePolicy(double requestedSeconds, long grantedSeconds) {
-      Lease lease = store.register(registration("orders", "o1"),
-          Optional.of(Duration.ofMillis((long) (requestedSeconds * 1000))));
+      Lease lease =
+          store.register(
+              registration("orders", "o1"),
+              Optional.of(Duration.ofMillis((long) (requestedSeconds * 1000))));
 
       assertThat(lease.ttl()).isEqualTo(Duration.ofSeconds(grantedSeconds));
     }
@@ -169,7 +175,8 @@ class InMemoryRegistryStoreTest {
 
     @Test
     void renewingKeepsTheGrantedTtl() {
-      Lease lease = store.register(registration("orders", "o1"), Optional.of(Duration.ofSeconds(30)));
+      Lease lease =
+          store.register(registration("orders", "o1"), Optional.of(Duration.ofSeconds(30)));
 
       assertThat(store.renew(lease.id()).orElseThrow().ttl()).isEqualTo(Duration.ofSeconds(30));
     }
@@ -235,9 +242,16 @@ class InMemoryRegistryStoreTest {
       RegistryState before = store.state();
       int changesBefore = changes.get();
 
-      assertThatThrownBy(() -> register(registration("billing", "b1", prefix("/billing"),
-          prefixOnHost("/orders", "api.example.com"))))
-          .isInstanceOfSatisfying(RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("orders"))
+      assertThatThrownBy(
+              () ->
+                  register(
+                      registration(
+                          "billing",
+                          "b1",
+                          prefix("/billing"),
+                          prefixOnHost("/orders", "api.example.com"))))
+          .isInstanceOfSatisfying(
+              RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("orders"))
           .hasMessageContaining("'orders'")
           .hasMessageContaining("api.example.com")
           .hasMessageContaining("/orders");
@@ -318,7 +332,8 @@ class InMemoryRegistryStoreTest {
 
       register(registration("orders", "o2", prefix("/orders"), prefix("/orders-v2")));
 
-      assertThat(service("orders").routes()).containsExactly(prefix("/orders"), prefix("/orders-v2"));
+      assertThat(service("orders").routes())
+          .containsExactly(prefix("/orders"), prefix("/orders-v2"));
       assertThat(instanceIds("orders")).containsExactly("o1", "o2");
     }
 
@@ -334,7 +349,8 @@ class InMemoryRegistryStoreTest {
 
     @Test
     void whenTheNewestInstanceExpiresTheRoutesFallBackToo() {
-      store.register(registration("orders", "o1", prefix("/orders")), Optional.of(Duration.ofSeconds(60)));
+      store.register(
+          registration("orders", "o1", prefix("/orders")), Optional.of(Duration.ofSeconds(60)));
       register(registration("orders", "o2", prefix("/orders-v2")));
       assertThat(service("orders").routes()).containsExactly(prefix("/orders-v2"));
 
@@ -403,13 +419,15 @@ class InMemoryRegistryStoreTest {
       assertThat(earlier.services()).containsOnlyKeys("orders");
       assertThat(store.state().services()).containsOnlyKeys("billing", "orders");
       assertThat(store.state().revision()).isGreaterThan(earlier.revision());
-      assertThatThrownBy(() -> earlier.services().clear()).isInstanceOf(UnsupportedOperationException.class);
+      assertThatThrownBy(() -> earlier.services().clear())
+          .isInstanceOf(UnsupportedOperationException.class);
     }
 
     @Test
     void keepsTheWholeInstanceAsRegistered() {
-      Instance instance = new Instance("o1", "orders.internal", "10.1.2.3", 9090, "eu-west-1a", 5,
-          Map.of("version", "7"));
+      Instance instance =
+          new Instance(
+              "o1", "orders.internal", "10.1.2.3", 9090, "eu-west-1a", 5, Map.of("version", "7"));
       store.register(new Registration("orders", instance, List.of()), Optional.empty());
 
       assertThat(service("orders").instances()).containsExactly(instance);

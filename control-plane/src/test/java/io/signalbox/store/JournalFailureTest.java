@@ -22,9 +22,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A disk that stops taking writes (full, read-only, failing): every change is refused with UNAVAILABLE and leaves the
- * registry as it was, instances already registered keep renewing, and once the disk takes writes again the journal
- * is rewritten to match memory.
+ * A disk that stops taking writes (full, read-only, failing): every change is refused with
+ * UNAVAILABLE and leaves the registry as it was, instances already registered keep renewing, and
+ * once the disk takes writes again the journal is rewritten to match memory.
  */
 class JournalFailureTest {
 
@@ -69,14 +69,13 @@ class JournalFailureTest {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
   }
 
   private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
   private final FlakyDisk disk = new FlakyDisk();
-  private final InMemoryRegistryStore store = InMemoryRegistryStore.restore(LeasePolicy.DEFAULT, now::get, disk,
-      Optional.empty());
+  private final InMemoryRegistryStore store =
+      InMemoryRegistryStore.restore(LeasePolicy.DEFAULT, now::get, disk, Optional.empty());
   private final AtomicInteger changes = new AtomicInteger();
 
   {
@@ -84,7 +83,8 @@ class JournalFailureTest {
   }
 
   private Lease register(String instance) {
-    return store.register(new Registration("orders", Instance.of(instance, "10.0.0.1", 8080), List.of()),
+    return store.register(
+        new Registration("orders", Instance.of(instance, "10.0.0.1", 8080), List.of()),
         Optional.of(Duration.ofSeconds(10)));
   }
 
@@ -97,17 +97,22 @@ class JournalFailureTest {
 
     assertThatThrownBy(() -> register("orders-2"))
         .isInstanceOf(StoreUnavailableException.class)
-        .hasMessageContaining("cannot be written to disk (IllegalStateException: No space left on device)")
+        .hasMessageContaining(
+            "cannot be written to disk (IllegalStateException: No space left on device)")
         .hasMessageContaining("nothing changed");
-    assertThatThrownBy(() -> store.deregister(kept.id())).isInstanceOf(StoreUnavailableException.class);
+    assertThatThrownBy(() -> store.deregister(kept.id()))
+        .isInstanceOf(StoreUnavailableException.class);
     assertThatThrownBy(() -> store.setDrained("orders", "orders-1", true, "op"))
         .isInstanceOf(StoreUnavailableException.class);
 
     assertThat(store.state()).isSameAs(before);
     assertThat(changes).hasValue(changesBefore);
     assertThat(store.journalHealthy()).isFalse();
-    assertThat(store.renew(kept.id())).as("an instance already registered keeps its lease").isPresent();
-    assertThat(store.registeredInstances()).singleElement()
+    assertThat(store.renew(kept.id()))
+        .as("an instance already registered keeps its lease")
+        .isPresent();
+    assertThat(store.registeredInstances())
+        .singleElement()
         .satisfies(instance -> assertThat(instance.drained()).isFalse());
   }
 
@@ -121,7 +126,9 @@ class JournalFailureTest {
     now.addAndGet(Duration.ofSeconds(6).toNanos());
     store.renew(kept.id());
     now.addAndGet(Duration.ofSeconds(6).toNanos());
-    assertThat(store.expireLeases()).as("a dead instance leaves even while the disk fails").isEqualTo(1);
+    assertThat(store.expireLeases())
+        .as("a dead instance leaves even while the disk fails")
+        .isEqualTo(1);
 
     assertThat(store.recoverJournal()).as("still full").isFalse();
     disk.full = false;
@@ -134,7 +141,8 @@ class JournalFailureTest {
   }
 
   @Test
-  void anEmptyStoreFileRefusesToStartInsteadOfStartingEmpty(@TempDir Path dataDirectory) throws IOException {
+  void anEmptyStoreFileRefusesToStartInsteadOfStartingEmpty(@TempDir Path dataDirectory)
+      throws IOException {
     Files.createFile(dataDirectory.resolve(MvStoreJournal.FILE_NAME));
 
     assertThatThrownBy(() -> MvStoreJournal.open(dataDirectory))
@@ -147,8 +155,10 @@ class JournalFailureTest {
     Path dataDirectory = parent.resolve("data");
 
     try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDirectory))).isEqualTo("rwx------");
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(journal.file()))).isEqualTo("rw-------");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDirectory)))
+          .isEqualTo("rwx------");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(journal.file())))
+          .isEqualTo("rw-------");
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -156,10 +166,13 @@ class JournalFailureTest {
 
   @Test
   void aReopenedMvStoreJournalHoldsExactlyWhatItWasRewrittenWith(@TempDir Path dataDirectory) {
-    Registration registration = new Registration("orders", Instance.of("o1", "10.0.0.1", 8080), List.of());
+    Registration registration =
+        new Registration("orders", Instance.of("o1", "10.0.0.1", 8080), List.of());
     java.time.Instant t = java.time.Instant.parse("2026-12-03T10:00:00Z");
-    StoredLease stale = new StoredLease(registration, "stale", 1, Duration.ofSeconds(10), t, t, false);
-    StoredLease live = new StoredLease(registration, "live", 2, Duration.ofSeconds(10), t, t, false);
+    StoredLease stale =
+        new StoredLease(registration, "stale", 1, Duration.ofSeconds(10), t, t, false);
+    StoredLease live =
+        new StoredLease(registration, "live", 2, Duration.ofSeconds(10), t, t, false);
     try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
       journal.put(stale);
       journal.sync();

@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * Leases age on a clock that stops while the control plane stops: a stall (GC pause, SIGSTOP, frozen VM) extends
- * leases by its length instead of expiring every instance at once, while an instance that really stopped renewing
- * still expires on time.
+ * Leases age on a clock that stops while the control plane stops: a stall (GC pause, SIGSTOP,
+ * frozen VM) extends leases by its length instead of expiring every instance at once, while an
+ * instance that really stopped renewing still expires on time.
  */
 class LeaseClockTest {
 
@@ -38,7 +38,8 @@ class LeaseClockTest {
   }
 
   private Lease register(String instance) {
-    return store.register(new Registration("orders", Instance.of(instance, "10.0.0.1", 8080), List.of()),
+    return store.register(
+        new Registration("orders", Instance.of(instance, "10.0.0.1", 8080), List.of()),
         Optional.of(TTL));
   }
 

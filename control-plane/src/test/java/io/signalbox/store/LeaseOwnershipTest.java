@@ -15,9 +15,9 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * Who owns a lease: the identity that registered the instance. Only it may register the instance again, renew or
- * deregister the lease while it is live; a lease registered without TLS is nobody's, and a plaintext caller (empty
- * registrant) may do anything.
+ * Who owns a lease: the identity that registered the instance. Only it may register the instance
+ * again, renew or deregister the lease while it is live; a lease registered without TLS is
+ * nobody's, and a plaintext caller (empty registrant) may do anything.
  */
 class LeaseOwnershipTest {
 
@@ -26,11 +26,15 @@ class LeaseOwnershipTest {
   private static final String PLAINTEXT = "";
 
   private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
-  private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
 
   private static Registration users1(String registrant, String prefix) {
-    return new Registration("users", Instance.of("users-1", "10.0.0.1", 8080),
-        List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()), registrant);
+    return new Registration(
+        "users",
+        Instance.of("users-1", "10.0.0.1", 8080),
+        List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()),
+        registrant);
   }
 
   private Lease register(Registration registration) {
@@ -38,7 +42,9 @@ class LeaseOwnershipTest {
   }
 
   private List<String> prefixesOfUsers() {
-    return store.state().services().get("users").routes().stream().map(r -> r.match().path().value()).toList();
+    return store.state().services().get("users").routes().stream()
+        .map(r -> r.match().path().value())
+        .toList();
   }
 
   @Nested
@@ -81,8 +87,10 @@ class LeaseOwnershipTest {
       Lease adopted = register(users1(ALICE, "/users"));
 
       assertThat(adopted.id()).isEqualTo(lease.id());
-      assertThatThrownBy(() -> register(users1(MALLORY, "/users"))).isInstanceOf(NotLeaseOwnerException.class);
-      assertThatThrownBy(() -> store.renew(lease.id(), MALLORY)).isInstanceOf(NotLeaseOwnerException.class);
+      assertThatThrownBy(() -> register(users1(MALLORY, "/users")))
+          .isInstanceOf(NotLeaseOwnerException.class);
+      assertThatThrownBy(() -> store.renew(lease.id(), MALLORY))
+          .isInstanceOf(NotLeaseOwnerException.class);
     }
 
     @Test
@@ -99,15 +107,22 @@ class LeaseOwnershipTest {
 
       register(users1(MALLORY, "/users"));
 
-      assertThatThrownBy(() -> register(users1(ALICE, "/users"))).isInstanceOf(NotLeaseOwnerException.class);
+      assertThatThrownBy(() -> register(users1(ALICE, "/users")))
+          .isInstanceOf(NotLeaseOwnerException.class);
     }
 
     @Test
     void ownershipIsPerInstanceSoAnotherIdentityMayRegisterAnotherInstanceOfTheService() {
       register(users1(ALICE, "/users"));
 
-      Lease other = store.register(new Registration("users", Instance.of("users-2", "10.0.0.2", 8080),
-          List.of(RouteSpec.builder(PathMatch.prefix("/users")).build()), MALLORY), Optional.empty());
+      Lease other =
+          store.register(
+              new Registration(
+                  "users",
+                  Instance.of("users-2", "10.0.0.2", 8080),
+                  List.of(RouteSpec.builder(PathMatch.prefix("/users")).build()),
+                  MALLORY),
+              Optional.empty());
 
       assertThat(other.id()).isNotEqualTo(store.leaseIdOf("users", "users-1").orElseThrow());
     }

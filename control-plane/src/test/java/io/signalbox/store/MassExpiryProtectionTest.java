@@ -14,16 +14,19 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The reaper holds expiry back when too many leases run out at once (the control plane, not the fleet, is the likely
- * cause), and expires as usual when a few do.
+ * The reaper holds expiry back when too many leases run out at once (the control plane, not the
+ * fleet, is the likely cause), and expires as usual when a few do.
  */
 class MassExpiryProtectionTest {
 
   private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
-  private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
+
   /** Ticks only when the test says so. */
-  private final LeaseReaper reaper = new LeaseReaper(store, Duration.ofHours(1), metrics, MassExpiryProtection.DEFAULT);
+  private final LeaseReaper reaper =
+      new LeaseReaper(store, Duration.ofHours(1), metrics, MassExpiryProtection.DEFAULT);
 
   @AfterEach
   void close() {
@@ -39,8 +42,14 @@ class MassExpiryProtectionTest {
   private List<Lease> register(int count, Duration ttl, String identity, boolean renewing) {
     List<Lease> leases = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      Lease lease = store.register(new Registration("svc-" + ttl.toSeconds() + identity.hashCode(),
-          Instance.of("i-" + i, "10.0.0.1", 8000 + i), List.of(), identity), Optional.of(ttl));
+      Lease lease =
+          store.register(
+              new Registration(
+                  "svc-" + ttl.toSeconds() + identity.hashCode(),
+                  Instance.of("i-" + i, "10.0.0.1", 8000 + i),
+                  List.of(),
+                  identity),
+              Optional.of(ttl));
       if (renewing) {
         store.renew(lease.id());
       }
@@ -54,7 +63,8 @@ class MassExpiryProtectionTest {
   }
 
   @Test
-  void moreThanHalfOfTheFleetExpiringAtOncePausesExpiryUntilRenewalsBringTheShareBackUnderTheLimit() {
+  void
+      moreThanHalfOfTheFleetExpiringAtOncePausesExpiryUntilRenewalsBringTheShareBackUnderTheLimit() {
     List<Lease> shortLived = register(6, Duration.ofSeconds(5));
     register(4, Duration.ofMinutes(5));
     metrics.bindLeaseExpiryPaused(reaper::paused);
@@ -68,12 +78,18 @@ class MassExpiryProtectionTest {
         .contains("signalbox_lease_expiry_paused 1.0")
         .contains("signalbox_lease_expiry_pauses_total 1.0");
     reaper.tick();
-    assertThat(metrics.scrape()).as("one pause, however many ticks").contains("signalbox_lease_expiry_pauses_total 1.0");
+    assertThat(metrics.scrape())
+        .as("one pause, however many ticks")
+        .contains("signalbox_lease_expiry_pauses_total 1.0");
 
-    // Two instances come back (an SDK whose lease expired registers again and keeps its lease id); 4 of 10 expired.
+    // Two instances come back (an SDK whose lease expired registers again and keeps its lease id);
+    // 4 of 10 expired.
     for (int i = 0; i < 2; i++) {
-      Lease again = store.register(new Registration("svc-5" + "".hashCode(), Instance.of("i-" + i, "10.0.0.1",
-          8000 + i), List.of()), Optional.of(Duration.ofSeconds(5)));
+      Lease again =
+          store.register(
+              new Registration(
+                  "svc-5" + "".hashCode(), Instance.of("i-" + i, "10.0.0.1", 8000 + i), List.of()),
+              Optional.of(Duration.ofSeconds(5)));
       assertThat(again.id()).isEqualTo(shortLived.get(i).id());
     }
     reaper.tick();
@@ -145,8 +161,8 @@ class MassExpiryProtectionTest {
 
   @Test
   void aShareOfOneDisablesTheProtection() {
-    try (LeaseReaper unprotected = new LeaseReaper(store, Duration.ofHours(1), metrics,
-        new MassExpiryProtection(1.0, 2))) {
+    try (LeaseReaper unprotected =
+        new LeaseReaper(store, Duration.ofHours(1), metrics, new MassExpiryProtection(1.0, 2))) {
       register(10, Duration.ofSeconds(5));
       advance(Duration.ofSeconds(6));
 

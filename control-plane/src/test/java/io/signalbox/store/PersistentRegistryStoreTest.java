@@ -23,13 +23,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The registry on disk: what a restart (or a crash: the journal's close writes nothing) keeps, how restored leases
- * get their grace period, and how an unreadable store stops the start instead of starting empty.
+ * The registry on disk: what a restart (or a crash: the journal's close writes nothing) keeps, how
+ * restored leases get their grace period, and how an unreadable store stops the start instead of
+ * starting empty.
  */
 class PersistentRegistryStoreTest {
 
-  @TempDir
-  Path dataDirectory;
+  @TempDir Path dataDirectory;
 
   /** Nanoseconds of a fake clock, far from zero. */
   private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
@@ -49,8 +49,11 @@ class PersistentRegistryStoreTest {
   }
 
   private static Registration registration(String service, String instanceId, RouteSpec... routes) {
-    return new Registration(service, new Instance(instanceId, "localhost", "127.0.0.1", 8080, "zone-a", 3,
-        Map.of("version", "1.2")), List.of(routes));
+    return new Registration(
+        service,
+        new Instance(
+            instanceId, "localhost", "127.0.0.1", 8080, "zone-a", 3, Map.of("version", "1.2")),
+        List.of(routes));
   }
 
   private static RouteSpec fullRoute() {
@@ -60,11 +63,20 @@ class PersistentRegistryStoreTest {
         .method("POST")
         .prefixRewrite("/")
         .timeout(Duration.ofSeconds(3))
-        .auth(new AuthRequirement("corp", List.of("orders:write"),
-            List.of(new AuthRequirement.ClaimRequirement("tenant", List.of("acme"))),
-            List.of(new AuthRequirement.ClaimToHeader("sub", "x-user"))))
-        .rateLimit(new RateLimit(10, RateLimit.Unit.SECOND, RateLimit.Scope.GLOBAL, false, Optional.of("x-api-key"),
-            Optional.of(RateLimit.FailureMode.ALLOW)))
+        .auth(
+            new AuthRequirement(
+                "corp",
+                List.of("orders:write"),
+                List.of(new AuthRequirement.ClaimRequirement("tenant", List.of("acme"))),
+                List.of(new AuthRequirement.ClaimToHeader("sub", "x-user"))))
+        .rateLimit(
+            new RateLimit(
+                10,
+                RateLimit.Unit.SECOND,
+                RateLimit.Scope.GLOBAL,
+                false,
+                Optional.of("x-api-key"),
+                Optional.of(RateLimit.FailureMode.ALLOW)))
         .build();
   }
 
@@ -74,9 +86,13 @@ class PersistentRegistryStoreTest {
     @Test
     void registrationsRoutesPoliciesAndDrainMarksAreBackWithTheSameLeaseIds() {
       InMemoryRegistryStore before = open(Optional.empty());
-      Lease orders = before.register(registration("orders", "orders-1", fullRoute()), Optional.empty());
-      Lease orders2 = before.register(registration("orders", "orders-2", fullRoute()), Optional.of(Duration.ofMinutes(1)));
-      before.register(registration("users", "users-1", RouteSpec.builder(PathMatch.exact("/users")).build()),
+      Lease orders =
+          before.register(registration("orders", "orders-1", fullRoute()), Optional.empty());
+      Lease orders2 =
+          before.register(
+              registration("orders", "orders-2", fullRoute()), Optional.of(Duration.ofMinutes(1)));
+      before.register(
+          registration("users", "users-1", RouteSpec.builder(PathMatch.exact("/users")).build()),
           Optional.empty());
       before.setDrained("orders", "orders-2", true, "spiffe://signalbox.local/operator/test");
       List<RegisteredInstance> registered = before.registeredInstances();
@@ -90,23 +106,30 @@ class PersistentRegistryStoreTest {
           .usingRecursiveFieldByFieldElementComparatorIgnoringFields("leaseRemaining")
           .isEqualTo(registered);
       assertThat(after.renew(orders.id())).contains(orders);
-      assertThat(after.renew(orders2.id())).contains(new Lease(orders2.id(), Duration.ofMinutes(1)));
+      assertThat(after.renew(orders2.id()))
+          .contains(new Lease(orders2.id(), Duration.ofMinutes(1)));
     }
 
     @Test
     void theFirstOwnerOfARouteKeepsIt() {
       InMemoryRegistryStore before = open(Optional.empty());
-      before.register(registration("first", "a", RouteSpec.builder(PathMatch.prefix("/shared")).build()),
+      before.register(
+          registration("first", "a", RouteSpec.builder(PathMatch.prefix("/shared")).build()),
           Optional.empty());
-      before.register(registration("second", "b", RouteSpec.builder(PathMatch.prefix("/own")).build()),
+      before.register(
+          registration("second", "b", RouteSpec.builder(PathMatch.prefix("/own")).build()),
           Optional.empty());
       closeJournalOf(before);
 
       InMemoryRegistryStore after = open(Optional.empty());
 
       assertThat(after.state().services()).isEqualTo(before.state().services());
-      assertThatThrownBy(() -> after.register(
-          registration("second", "b", RouteSpec.builder(PathMatch.prefix("/shared")).build()), Optional.empty()))
+      assertThatThrownBy(
+              () ->
+                  after.register(
+                      registration(
+                          "second", "b", RouteSpec.builder(PathMatch.prefix("/shared")).build()),
+                      Optional.empty()))
           .isInstanceOf(RouteConflictException.class);
     }
 
@@ -131,7 +154,8 @@ class PersistentRegistryStoreTest {
     @Test
     void everyLeaseGetsAGracePeriodFromTheRestartInsteadOfExpiringAtOnce() {
       InMemoryRegistryStore before = open(Optional.empty());
-      Lease lease = before.register(registration("orders", "1"), Optional.of(Duration.ofSeconds(1)));
+      Lease lease =
+          before.register(registration("orders", "1"), Optional.of(Duration.ofSeconds(1)));
       closeJournalOf(before);
       // The control plane was down far longer than the TTL.
       now.addAndGet(Duration.ofHours(1).toNanos());
@@ -166,14 +190,19 @@ class PersistentRegistryStoreTest {
     @Test
     void aLeaseKeepsItsRegistrantSoAnotherIdentityIsStillRefused() {
       InMemoryRegistryStore before = open(Optional.empty());
-      Lease lease = before.register(registration("users", "users-1").withRegistrant("spiffe://example.org/users"),
-          Optional.empty());
+      Lease lease =
+          before.register(
+              registration("users", "users-1").withRegistrant("spiffe://example.org/users"),
+              Optional.empty());
       closeJournalOf(before);
 
       InMemoryRegistryStore after = open(Optional.empty());
 
-      assertThatThrownBy(() -> after.register(
-          registration("users", "users-1").withRegistrant("spiffe://example.org/other"), Optional.empty()))
+      assertThatThrownBy(
+              () ->
+                  after.register(
+                      registration("users", "users-1").withRegistrant("spiffe://example.org/other"),
+                      Optional.empty()))
           .isInstanceOf(NotLeaseOwnerException.class);
       assertThatThrownBy(() -> after.renew(lease.id(), "spiffe://example.org/other"))
           .isInstanceOf(NotLeaseOwnerException.class);
@@ -195,7 +224,9 @@ class PersistentRegistryStoreTest {
           .isInstanceOf(StoreUnreadableException.class)
           .hasMessageContaining(file.toString())
           .satisfies(e -> assertThat(((StoreUnreadableException) e).file()).isEqualTo(file));
-      assertThat(Files.readAllBytes(file)).as("left as it was, for the operator").isEqualTo(garbage);
+      assertThat(Files.readAllBytes(file))
+          .as("left as it was, for the operator")
+          .isEqualTo(garbage);
     }
 
     @Test
@@ -208,7 +239,8 @@ class PersistentRegistryStoreTest {
       Path file = dataDirectory.resolve(MvStoreJournal.FILE_NAME);
       byte[] bytes = Files.readAllBytes(file);
       byte[] mangled = bytes.clone();
-      // Overwrite everything after the file header: the chunks that hold the leases. MVStore itself then opens an
+      // Overwrite everything after the file header: the chunks that hold the leases. MVStore itself
+      // then opens an
       // empty store (it falls back to the newest readable chunk, and finds none).
       java.util.Arrays.fill(mangled, 8192, mangled.length, (byte) 0x5a);
       Files.write(file, mangled);
@@ -240,11 +272,16 @@ class PersistentRegistryStoreTest {
 
     @Test
     void aLeaseWrittenByANewerFormatVersion() {
-      writeRaw(store -> {
-        store.<String, Integer>openMap("meta").put("layout", MvStoreJournal.LAYOUT_VERSION);
-        store.<String, byte[]>openMap("leases").put("lease-1",
-            "{\"v\":99,\"leaseId\":\"lease-1\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      });
+      writeRaw(
+          store -> {
+            store.<String, Integer>openMap("meta").put("layout", MvStoreJournal.LAYOUT_VERSION);
+            store
+                .<String, byte[]>openMap("leases")
+                .put(
+                    "lease-1",
+                    "{\"v\":99,\"leaseId\":\"lease-1\"}"
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          });
 
       assertThatThrownBy(() -> open(Optional.empty()))
           .isInstanceOf(StoreUnreadableException.class)
@@ -254,19 +291,25 @@ class PersistentRegistryStoreTest {
 
     @Test
     void aFileLayoutWrittenByANewerVersion() {
-      writeRaw(store -> store.<String, Integer>openMap("meta").put("layout", MvStoreJournal.LAYOUT_VERSION + 1));
+      writeRaw(
+          store ->
+              store
+                  .<String, Integer>openMap("meta")
+                  .put("layout", MvStoreJournal.LAYOUT_VERSION + 1));
 
       assertThatThrownBy(() -> MvStoreJournal.open(dataDirectory))
           .isInstanceOf(StoreUnreadableException.class)
-          .hasMessageContaining("layout version " + (MvStoreJournal.LAYOUT_VERSION + 1) + " by a newer Signalbox");
+          .hasMessageContaining(
+              "layout version " + (MvStoreJournal.LAYOUT_VERSION + 1) + " by a newer Signalbox");
     }
 
     @Test
     void aLeaseThatIsNotJson() {
-      writeRaw(store -> {
-        store.<String, Integer>openMap("meta").put("layout", MvStoreJournal.LAYOUT_VERSION);
-        store.<String, byte[]>openMap("leases").put("lease-1", new byte[] {1, 2, 3});
-      });
+      writeRaw(
+          store -> {
+            store.<String, Integer>openMap("meta").put("layout", MvStoreJournal.LAYOUT_VERSION);
+            store.<String, byte[]>openMap("leases").put("lease-1", new byte[] {1, 2, 3});
+          });
 
       assertThatThrownBy(() -> open(Optional.empty()))
           .isInstanceOf(StoreUnreadableException.class)

@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * A quarantined service stays in the registry and leaves only what the gateway is built from, until it registers
- * with a different state, its last instance leaves, or an operator releases it.
+ * A quarantined service stays in the registry and leaves only what the gateway is built from, until
+ * it registers with a different state, its last instance leaves, or an operator releases it.
  */
 class QuarantineStoreTest {
 
@@ -28,8 +28,12 @@ class QuarantineStoreTest {
   }
 
   private Lease register(String service, String instanceId, String prefix) {
-    return store.register(new Registration(service, Instance.of(instanceId, "10.0.0.1", 8080),
-        List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())), Optional.empty());
+    return store.register(
+        new Registration(
+            service,
+            Instance.of(instanceId, "10.0.0.1", 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())),
+        Optional.empty());
   }
 
   private ServiceState stateOf(String service) {
@@ -37,7 +41,8 @@ class QuarantineStoreTest {
   }
 
   private boolean quarantine(String service) {
-    return store.quarantine(service, stateOf(service), store.state().revision(), "edge-1 rejected routes: bad");
+    return store.quarantine(
+        service, stateOf(service), store.state().revision(), "edge-1 rejected routes: bad");
   }
 
   @Test
@@ -50,10 +55,13 @@ class QuarantineStoreTest {
     assertThat(quarantine("search")).isTrue();
 
     assertThat(store.servedState().services()).containsOnlyKeys("orders");
-    assertThat(store.servedState().revision()).isGreaterThan(before.revision())
+    assertThat(store.servedState().revision())
+        .isGreaterThan(before.revision())
         .isEqualTo(store.state().revision());
     assertThat(store.state().services()).containsOnlyKeys("orders", "search");
-    assertThat(store.registeredInstances()).extracting(RegisteredInstance::service).contains("search");
+    assertThat(store.registeredInstances())
+        .extracting(RegisteredInstance::service)
+        .contains("search");
     assertThat(changes.get()).isEqualTo(changesBefore + 1);
     Quarantine quarantine = store.quarantined().get("search");
     assertThat(quarantine.reason()).isEqualTo("edge-1 rejected routes: bad");
@@ -135,7 +143,8 @@ class QuarantineStoreTest {
 
     assertThat(store.servedState().services()).containsOnlyKeys("search");
     assertThat(changes.get()).isEqualTo(changesBefore + 1);
-    assertThatThrownBy(() -> store.releaseQuarantine("billing")).isInstanceOf(NotRegisteredException.class)
+    assertThatThrownBy(() -> store.releaseQuarantine("billing"))
+        .isInstanceOf(NotRegisteredException.class)
         .hasMessageContaining("billing");
   }
 
@@ -144,6 +153,7 @@ class QuarantineStoreTest {
     register("search", "s1", "/search");
     quarantine("search");
 
-    assertThatThrownBy(() -> register("other", "x1", "/search")).isInstanceOf(RouteConflictException.class);
+    assertThatThrownBy(() -> register("other", "x1", "/search"))
+        .isInstanceOf(RouteConflictException.class);
   }
 }

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 class RegistryAdminTest {
 
   private final AtomicLong now = new AtomicLong(5_000_000_000_000L);
-  private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, now::get);
   private final AtomicInteger changes = new AtomicInteger();
 
   {
@@ -29,8 +30,12 @@ class RegistryAdminTest {
   }
 
   private Lease register(String service, String instanceId, String prefix) {
-    return store.register(new Registration(service, Instance.of(instanceId, "10.0.0.1", 8080),
-        List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())), Optional.empty());
+    return store.register(
+        new Registration(
+            service,
+            Instance.of(instanceId, "10.0.0.1", 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())),
+        Optional.empty());
   }
 
   private List<String> servingIds(String service) {
@@ -50,13 +55,16 @@ class RegistryAdminTest {
 
       List<RegisteredInstance> instances = store.registeredInstances();
 
-      assertThat(instances).extracting(i -> i.service() + "/" + i.instance().id())
+      assertThat(instances)
+          .extracting(i -> i.service() + "/" + i.instance().id())
           .containsExactly("orders/o1", "orders/o2", "users/u1");
-      assertThat(instances).allSatisfy(i -> {
-        assertThat(i.ttl()).isEqualTo(Duration.ofSeconds(10));
-        assertThat(i.leaseRemaining()).isEqualTo(Duration.ofSeconds(7));
-        assertThat(i.drained()).isFalse();
-      });
+      assertThat(instances)
+          .allSatisfy(
+              i -> {
+                assertThat(i.ttl()).isEqualTo(Duration.ofSeconds(10));
+                assertThat(i.leaseRemaining()).isEqualTo(Duration.ofSeconds(7));
+                assertThat(i.drained()).isFalse();
+              });
     }
 
     @Test
@@ -79,12 +87,15 @@ class RegistryAdminTest {
       register("orders", "o2", "/orders");
       int before = changes.get();
 
-      RegisteredInstance drained = store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
+      RegisteredInstance drained =
+          store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
       assertThat(drained.drained()).isTrue();
       assertThat(servingIds("orders")).containsExactly("o2");
       assertThat(store.renew(lease.id())).isPresent();
-      assertThat(store.registeredInstances()).extracting(RegisteredInstance::drained).containsExactly(true, false);
+      assertThat(store.registeredInstances())
+          .extracting(RegisteredInstance::drained)
+          .containsExactly(true, false);
       assertThat(changes.get()).isEqualTo(before + 1);
     }
 
@@ -97,7 +108,8 @@ class RegistryAdminTest {
       ServiceState orders = store.state().services().get("orders");
       assertThat(orders.instances()).isEmpty();
       assertThat(orders.routes()).hasSize(1);
-      assertThatThrownBy(() -> register("thief", "t1", "/orders")).isInstanceOf(RouteConflictException.class);
+      assertThatThrownBy(() -> register("thief", "t1", "/orders"))
+          .isInstanceOf(RouteConflictException.class);
     }
 
     @Test
@@ -148,9 +160,14 @@ class RegistryAdminTest {
     void unknownServicesAndInstancesAreNamed() {
       register("orders", "o1", "/orders");
 
-      assertThatThrownBy(() -> store.setDrained("billing", "b1", true, "spiffe://signalbox.local/operator/test"))
-          .isInstanceOf(NotRegisteredException.class).hasMessage("service 'billing' is not registered");
-      assertThatThrownBy(() -> store.setDrained("orders", "o9", true, "spiffe://signalbox.local/operator/test"))
+      assertThatThrownBy(
+              () ->
+                  store.setDrained("billing", "b1", true, "spiffe://signalbox.local/operator/test"))
+          .isInstanceOf(NotRegisteredException.class)
+          .hasMessage("service 'billing' is not registered");
+      assertThatThrownBy(
+              () ->
+                  store.setDrained("orders", "o9", true, "spiffe://signalbox.local/operator/test"))
           .isInstanceOf(NotRegisteredException.class)
           .hasMessage("instance 'o9' of service 'orders' is not registered");
     }
@@ -166,7 +183,8 @@ class RegistryAdminTest {
       register("users", "u1", "/users");
       int before = changes.get();
 
-      List<String> evicted = store.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test");
+      List<String> evicted =
+          store.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test");
 
       assertThat(evicted).containsExactly("o1", "o2");
       assertThat(store.state().services()).containsOnlyKeys("users");
@@ -178,7 +196,8 @@ class RegistryAdminTest {
       Lease o1 = register("orders", "o1", "/orders");
       register("orders", "o2", "/orders");
 
-      assertThat(store.evict("orders", Optional.of("o1"), "spiffe://signalbox.local/operator/test")).containsExactly("o1");
+      assertThat(store.evict("orders", Optional.of("o1"), "spiffe://signalbox.local/operator/test"))
+          .containsExactly("o1");
 
       assertThat(servingIds("orders")).containsExactly("o2");
       assertThat(store.renew(o1.id())).as("the evicted lease is gone").isEmpty();
@@ -189,8 +208,16 @@ class RegistryAdminTest {
       register("orders", "o1", "/orders");
       RegistryState state = store.state();
 
-      assertThatThrownBy(() -> store.evict("orders", Optional.of("o9"), "spiffe://signalbox.local/operator/test")).isInstanceOf(NotRegisteredException.class);
-      assertThatThrownBy(() -> store.evict("billing", Optional.empty(), "spiffe://signalbox.local/operator/test")).isInstanceOf(NotRegisteredException.class);
+      assertThatThrownBy(
+              () ->
+                  store.evict(
+                      "orders", Optional.of("o9"), "spiffe://signalbox.local/operator/test"))
+          .isInstanceOf(NotRegisteredException.class);
+      assertThatThrownBy(
+              () ->
+                  store.evict(
+                      "billing", Optional.empty(), "spiffe://signalbox.local/operator/test"))
+          .isInstanceOf(NotRegisteredException.class);
 
       assertThat(store.state()).isSameAs(state);
     }
@@ -200,13 +227,17 @@ class RegistryAdminTest {
       Lease first = register("orders", "o1", "/orders");
       store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
       store.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test");
-      assertThat(store.evictIfStillDrained("orders", "o1", first.id())).as("undrained meanwhile").isFalse();
+      assertThat(store.evictIfStillDrained("orders", "o1", first.id()))
+          .as("undrained meanwhile")
+          .isFalse();
 
       store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
       store.deregister(first.id());
       Lease second = register("orders", "o1", "/orders");
       store.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
-      assertThat(store.evictIfStillDrained("orders", "o1", first.id())).as("registered anew meanwhile").isFalse();
+      assertThat(store.evictIfStillDrained("orders", "o1", first.id()))
+          .as("registered anew meanwhile")
+          .isFalse();
 
       assertThat(store.evictIfStillDrained("orders", "o1", second.id())).isTrue();
       assertThat(store.state().services()).doesNotContainKey("orders");

@@ -15,15 +15,21 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * Nobody takes more of the registry than the operator allows: a registration beyond a quota is refused naming the
- * limit, and everything registered before stays as it was.
+ * Nobody takes more of the registry than the operator allows: a registration beyond a quota is
+ * refused naming the limit, and everything registered before stays as it was.
  */
 class RegistryQuotaTest {
 
   private static final String ALICE = "spiffe://signalbox.local/team/alice";
-  private final AtomicReference<RegistryQuotas> quotas = new AtomicReference<>(new RegistryQuotas(3, 2, 2, 3, 2));
-  private final InMemoryRegistryStore store = InMemoryRegistryStore.restore(LeasePolicy.DEFAULT, System::nanoTime,
-      RegistryJournal.NONE, Optional.empty(), quotas::get);
+  private final AtomicReference<RegistryQuotas> quotas =
+      new AtomicReference<>(new RegistryQuotas(3, 2, 2, 3, 2));
+  private final InMemoryRegistryStore store =
+      InMemoryRegistryStore.restore(
+          LeasePolicy.DEFAULT,
+          System::nanoTime,
+          RegistryJournal.NONE,
+          Optional.empty(),
+          quotas::get);
 
   private Lease register(String service, String instance, String registrant, String... hosts) {
     RouteSpec.Builder route = RouteSpec.builder(PathMatch.prefix("/" + service));
@@ -31,13 +37,16 @@ class RegistryQuotaTest {
       route.host(host);
     }
     List<RouteSpec> routes = hosts.length == 0 ? List.of() : List.of(route.build());
-    return store.register(new Registration(service, Instance.of(instance, "10.0.0.1", 8080), routes, registrant),
+    return store.register(
+        new Registration(service, Instance.of(instance, "10.0.0.1", 8080), routes, registrant),
         Optional.empty());
   }
 
   private void assertRefused(Runnable registration, String message) {
     RegistryState before = store.state();
-    assertThatThrownBy(registration::run).isInstanceOf(QuotaExceededException.class).hasMessage(message);
+    assertThatThrownBy(registration::run)
+        .isInstanceOf(QuotaExceededException.class)
+        .hasMessage(message);
     assertThat(store.state()).isSameAs(before);
   }
 
@@ -47,7 +56,8 @@ class RegistryQuotaTest {
     register("b", "b1", "");
     register("c", "c1", "");
 
-    assertRefused(() -> register("d", "d1", ""),
+    assertRefused(
+        () -> register("d", "d1", ""),
         "limits.maxServices: the registry holds 3 services, the most it may; service 'd' cannot be added");
     register("c", "c2", "");
     assertThat(store.state().services()).containsOnlyKeys("a", "b", "c");
@@ -58,7 +68,8 @@ class RegistryQuotaTest {
     register("a", "a1", "");
     register("a", "a2", "");
 
-    assertRefused(() -> register("a", "a3", ""),
+    assertRefused(
+        () -> register("a", "a3", ""),
         "limits.maxInstancesPerService: service 'a' has 2 instances, the most it may");
     register("a", "a2", "");
   }
@@ -70,11 +81,17 @@ class RegistryQuotaTest {
     register("a", "a2", ALICE);
     register("b", "b1", ALICE);
 
-    assertRefused(() -> register("b", "b2", ALICE),
-        "limits.maxInstancesPerIdentity: identity '" + ALICE + "' has registered 3 instances, the most it may");
+    assertRefused(
+        () -> register("b", "b2", ALICE),
+        "limits.maxInstancesPerIdentity: identity '"
+            + ALICE
+            + "' has registered 3 instances, the most it may");
     quotas.set(new RegistryQuotas(100, 100, 2, 100, 100));
-    assertRefused(() -> register("c", "c1", ALICE),
-        "limits.maxServicesPerIdentity: identity '" + ALICE + "' has registered instances of 2 services, the most "
+    assertRefused(
+        () -> register("c", "c1", ALICE),
+        "limits.maxServicesPerIdentity: identity '"
+            + ALICE
+            + "' has registered instances of 2 services, the most "
             + "it may");
     register("c", "c1", "spiffe://signalbox.local/team/bob");
   }
@@ -93,7 +110,8 @@ class RegistryQuotaTest {
     register("a", "a1", "", "a.example.com");
     register("b", "b1", "", "b.example.com", "a.example.com");
 
-    assertRefused(() -> register("c", "c1", "", "c.example.com"),
+    assertRefused(
+        () -> register("c", "c1", "", "c.example.com"),
         "limits.maxHosts: routes name 2 virtual hosts and this registration would add 1; the most is 2");
     register("c", "c1", "", "a.example.com");
   }

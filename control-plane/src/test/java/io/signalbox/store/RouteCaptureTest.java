@@ -17,16 +17,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * No route of one service may take requests that reach another service's route. With {@code users} serving the
- * prefix {@code /users} on every host, each attempt below would have answered some of its requests from another
- * backend; each is refused naming {@code users} and its route, and the registry stays as it was.
+ * No route of one service may take requests that reach another service's route. With {@code users}
+ * serving the prefix {@code /users} on every host, each attempt below would have answered some of
+ * its requests from another backend; each is refused naming {@code users} and its route, and the
+ * registry stays as it was.
  */
 class RouteCaptureTest {
 
   private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
 
   private static Registration registration(String service, RouteSpec... routes) {
-    return new Registration(service, Instance.of(service + "-1", "10.0.0.1", 8080), List.of(routes));
+    return new Registration(
+        service, Instance.of(service + "-1", "10.0.0.1", 8080), List.of(routes));
   }
 
   private void register(Registration registration) {
@@ -40,7 +42,8 @@ class RouteCaptureTest {
   private void assertCaptureRefused(RouteSpec attempt, String how) {
     RegistryState before = store.state();
     assertThatThrownBy(() -> register(registration("attacker", attempt)))
-        .isInstanceOfSatisfying(RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("users"))
+        .isInstanceOfSatisfying(
+            RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("users"))
         .hasMessageContaining("service 'users' (its route host=* prefix /users)")
         .hasMessageContaining(how);
     assertThat(store.state()).isSameAs(before);
@@ -55,12 +58,15 @@ class RouteCaptureTest {
 
     @Test
     void aRegexMatchingEverythingIsRefused() {
-      assertCaptureRefused(route(PathMatch.regex("/.*")), "a regex that can match paths inside its prefix");
+      assertCaptureRefused(
+          route(PathMatch.regex("/.*")), "a regex that can match paths inside its prefix");
     }
 
     @Test
     void aRegexBeginningInsideThePrefixIsRefused() {
-      assertCaptureRefused(route(PathMatch.regex("/users/[0-9]+")), "a regex that can match paths inside its prefix");
+      assertCaptureRefused(
+          route(PathMatch.regex("/users/[0-9]+")),
+          "a regex that can match paths inside its prefix");
     }
 
     @Test
@@ -70,19 +76,24 @@ class RouteCaptureTest {
 
     @Test
     void theSamePrefixOnASpecificHostIsRefused() {
-      assertCaptureRefused(RouteSpec.builder(PathMatch.prefix("/users")).host("api.example.com").build(),
+      assertCaptureRefused(
+          RouteSpec.builder(PathMatch.prefix("/users")).host("api.example.com").build(),
           "the same path");
     }
 
     @Test
     void theSamePrefixRefinedByAHeaderIsRefused() {
-      assertCaptureRefused(RouteSpec.builder(PathMatch.prefix("/users"))
-          .header(HeaderMatch.exact("x-canary", "1")).build(), "the same path");
+      assertCaptureRefused(
+          RouteSpec.builder(PathMatch.prefix("/users"))
+              .header(HeaderMatch.exact("x-canary", "1"))
+              .build(),
+          "the same path");
     }
 
     @Test
     void theSamePrefixRefinedByAMethodIsRefused() {
-      assertCaptureRefused(RouteSpec.builder(PathMatch.prefix("/users")).method("POST").build(), "the same path");
+      assertCaptureRefused(
+          RouteSpec.builder(PathMatch.prefix("/users")).method("POST").build(), "the same path");
     }
 
     @Test
@@ -97,37 +108,50 @@ class RouteCaptureTest {
 
     @ParameterizedTest(name = "{0} takes nothing from /users")
     @CsvSource({
-        "prefix, /",
-        "prefix, /usersx",
-        "prefix, /user",
-        "exact, /usersx",
-        "exact, /",
+      "prefix, /",
+      "prefix, /usersx",
+      "prefix, /user",
+      "exact, /usersx",
+      "exact, /",
     })
     void aRouteThatCanReachNoPathOfThePrefixIsAllowed(String kind, String path) {
-      register(registration("other", route(new PathMatch(PathMatch.Kind.valueOf(kind.toUpperCase()), path))));
+      register(
+          registration(
+              "other", route(new PathMatch(PathMatch.Kind.valueOf(kind.toUpperCase()), path))));
 
       assertThat(store.state().services()).containsKeys("users", "other");
     }
 
     @Test
     void aRegexOutsideThePrefixIsAllowed() {
-      register(registration("other", route(PathMatch.prefix("/other")), route(PathMatch.regex("/other/[0-9]+"))));
+      register(
+          registration(
+              "other", route(PathMatch.prefix("/other")), route(PathMatch.regex("/other/[0-9]+"))));
 
       assertThat(store.state().services().get("other").routes()).hasSize(2);
     }
 
     @Test
     void theOwnerMayRefineItsOwnRoutes() {
-      register(registration("users", route(PathMatch.prefix("/users")), route(PathMatch.prefix("/users/admin")),
-          route(PathMatch.regex("/users/[0-9]+")), route(PathMatch.exact("/users/me"))));
+      register(
+          registration(
+              "users",
+              route(PathMatch.prefix("/users")),
+              route(PathMatch.prefix("/users/admin")),
+              route(PathMatch.regex("/users/[0-9]+")),
+              route(PathMatch.exact("/users/me"))));
 
       assertThat(store.state().services().get("users").routes()).hasSize(4);
     }
 
     @Test
     void aSubPathTheOperatorDelegatedMayBeClaimedInsideThePrefix() {
-      register(registration("admin", route(PathMatch.prefix("/users/admin")), route(PathMatch.regex("/users/admin/.*")))
-          .withDelegatedPrefixes(List.of("/users/admin")));
+      register(
+          registration(
+                  "admin",
+                  route(PathMatch.prefix("/users/admin")),
+                  route(PathMatch.regex("/users/admin/.*")))
+              .withDelegatedPrefixes(List.of("/users/admin")));
 
       assertThat(store.state().services()).containsKeys("users", "admin");
     }
@@ -136,30 +160,46 @@ class RouteCaptureTest {
     void aDelegationAsWideAsTheOwnersPrefixDelegatesNothing() {
       RegistryState before = store.state();
 
-      assertThatThrownBy(() -> register(registration("attacker", route(PathMatch.prefix("/users/admin")))
-          .withDelegatedPrefixes(List.of("/", "/users"))))
+      assertThatThrownBy(
+              () ->
+                  register(
+                      registration("attacker", route(PathMatch.prefix("/users/admin")))
+                          .withDelegatedPrefixes(List.of("/", "/users"))))
           .isInstanceOf(RouteConflictException.class);
       assertThat(store.state()).isSameAs(before);
     }
 
     @Test
     void aDelegatedSubPathIsStillNotTheOwnersSamePath() {
-      assertThatThrownBy(() -> register(registration("admin", route(PathMatch.prefix("/users/admin")),
-          route(PathMatch.prefix("/users"))).withDelegatedPrefixes(List.of("/users/admin"))))
+      assertThatThrownBy(
+              () ->
+                  register(
+                      registration(
+                              "admin",
+                              route(PathMatch.prefix("/users/admin")),
+                              route(PathMatch.prefix("/users")))
+                          .withDelegatedPrefixes(List.of("/users/admin"))))
           .isInstanceOf(RouteConflictException.class)
           .hasMessageContaining("the same path");
     }
 
     @Test
     void aDelegatedRouteKeepsItsPlaceWhenItsServiceChanges() {
-      Registration admin = registration("admin", route(PathMatch.prefix("/users/admin")))
-          .withDelegatedPrefixes(List.of("/users/admin"));
+      Registration admin =
+          registration("admin", route(PathMatch.prefix("/users/admin")))
+              .withDelegatedPrefixes(List.of("/users/admin"));
       Lease first = store.register(admin, Optional.empty());
-      register(new Registration("admin", Instance.of("admin-2", "10.0.0.2", 8080), admin.routes(), "",
-          admin.delegatedPrefixes()));
+      register(
+          new Registration(
+              "admin",
+              Instance.of("admin-2", "10.0.0.2", 8080),
+              admin.routes(),
+              "",
+              admin.delegatedPrefixes()));
       store.deregister(first.id());
 
-      assertThat(store.state().services().get("admin").routes()).containsExactly(route(PathMatch.prefix("/users/admin")));
+      assertThat(store.state().services().get("admin").routes())
+          .containsExactly(route(PathMatch.prefix("/users/admin")));
     }
   }
 
@@ -179,7 +219,8 @@ class RouteCaptureTest {
     void anExactPathUnderAnExistingRegexIsRefused() {
       register(registration("users", route(PathMatch.regex("/users/[0-9]+"))));
 
-      assertThatThrownBy(() -> register(registration("attacker", route(PathMatch.exact("/users/42")))))
+      assertThatThrownBy(
+              () -> register(registration("attacker", route(PathMatch.exact("/users/42")))))
           .isInstanceOf(RouteConflictException.class)
           .hasMessageContaining("an exact path its regex matches");
     }
@@ -188,11 +229,15 @@ class RouteCaptureTest {
     void theOwnerIsFoundAmongManyRoutesWithSimilarBeginnings() {
       register(registration("versions", route(PathMatch.regex("/api/v[0-9]+/.*"))));
       for (String sibling : List.of("/api/va", "/api/v", "/api/vz", "/api/u", "/apix", "/b")) {
-        register(registration("s" + Math.abs(sibling.hashCode()), route(PathMatch.prefix(sibling + "-x"))));
+        register(
+            registration(
+                "s" + Math.abs(sibling.hashCode()), route(PathMatch.prefix(sibling + "-x"))));
       }
 
-      assertThatThrownBy(() -> register(registration("attacker", route(PathMatch.exact("/api/v1/orders")))))
-          .isInstanceOfSatisfying(RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("versions"));
+      assertThatThrownBy(
+              () -> register(registration("attacker", route(PathMatch.exact("/api/v1/orders")))))
+          .isInstanceOfSatisfying(
+              RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("versions"));
       register(registration("neighbour", route(PathMatch.exact("/api/vx/orders"))));
     }
 
@@ -200,7 +245,8 @@ class RouteCaptureTest {
     void overlappingRegexesAreRefused() {
       register(registration("users", route(PathMatch.regex("/api/users/.*"))));
 
-      assertThatThrownBy(() -> register(registration("attacker", route(PathMatch.regex("/api/.*")))))
+      assertThatThrownBy(
+              () -> register(registration("attacker", route(PathMatch.regex("/api/.*")))))
           .isInstanceOf(RouteConflictException.class)
           .hasMessageContaining("a regex that can match the paths of its regex");
     }
@@ -211,31 +257,46 @@ class RouteCaptureTest {
 
     @Test
     void aHostBelowAnotherServicesWildcardCannotTakeItsPath() {
-      register(registration("users", RouteSpec.builder(PathMatch.prefix("/users")).host("*.example.com").build()));
+      register(
+          registration(
+              "users",
+              RouteSpec.builder(PathMatch.prefix("/users")).host("*.example.com").build()));
 
-      assertThatThrownBy(() -> register(registration("attacker",
-          RouteSpec.builder(PathMatch.prefix("/users")).host("api.example.com").build())))
+      assertThatThrownBy(
+              () ->
+                  register(
+                      registration(
+                          "attacker",
+                          RouteSpec.builder(PathMatch.prefix("/users"))
+                              .host("api.example.com")
+                              .build())))
           .isInstanceOf(RouteConflictException.class);
     }
 
     @Test
     void theSamePathOnUnrelatedHostsIsAllowed() {
-      register(registration("users", RouteSpec.builder(PathMatch.prefix("/users")).host("a.example.com").build()));
-      register(registration("other", RouteSpec.builder(PathMatch.prefix("/users")).host("b.example.com").build(),
-          RouteSpec.builder(PathMatch.prefix("/users")).host("*.example.org").build()));
+      register(
+          registration(
+              "users",
+              RouteSpec.builder(PathMatch.prefix("/users")).host("a.example.com").build()));
+      register(
+          registration(
+              "other",
+              RouteSpec.builder(PathMatch.prefix("/users")).host("b.example.com").build(),
+              RouteSpec.builder(PathMatch.prefix("/users")).host("*.example.org").build()));
 
       assertThat(store.state().services()).containsKeys("users", "other");
     }
 
     @ParameterizedTest(name = "{0} and {1} overlap: {2}")
     @CsvSource({
-        "*, api.example.com, true",
-        "api.example.com, api.example.com, true",
-        "*.example.com, api.example.com, true",
-        "*.example.com, *.api.example.com, true",
-        "*.example.com, example.com, false",
-        "a.example.com, b.example.com, false",
-        "*.example.com, *.example.org, false",
+      "*, api.example.com, true",
+      "api.example.com, api.example.com, true",
+      "*.example.com, api.example.com, true",
+      "*.example.com, *.api.example.com, true",
+      "*.example.com, example.com, false",
+      "a.example.com, b.example.com, false",
+      "*.example.com, *.example.org, false",
     })
     void hostsOverlapWhereEnvoyWouldServeBothOnOneRequest(String a, String b, boolean overlap) {
       assertThat(RouteClaims.hostsOverlap(a, b)).isEqualTo(overlap);

@@ -12,13 +12,25 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The registrant in a stored lease's JSON: kept, omitted when empty, and empty in leases written before it. */
+/**
+ * The registrant in a stored lease's JSON: kept, omitted when empty, and empty in leases written
+ * before it.
+ */
 class StoredLeaseCodecTest {
 
   private static StoredLease lease(String registrant) {
-    return new StoredLease(new Registration("users", Instance.of("users-1", "10.0.0.1", 8080),
-        List.of(RouteSpec.builder(PathMatch.prefix("/users")).build()), registrant), "lease-1", 7,
-        Duration.ofSeconds(30), Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2026-01-01T00:00:30Z"), false);
+    return new StoredLease(
+        new Registration(
+            "users",
+            Instance.of("users-1", "10.0.0.1", 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix("/users")).build()),
+            registrant),
+        "lease-1",
+        7,
+        Duration.ofSeconds(30),
+        Instant.parse("2026-01-01T00:00:00Z"),
+        Instant.parse("2026-01-01T00:00:30Z"),
+        false);
   }
 
   @Test
@@ -28,7 +40,8 @@ class StoredLeaseCodecTest {
     StoredLease decoded = StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease));
 
     assertThat(decoded).isEqualTo(lease);
-    assertThat(decoded.registration().registrant()).isEqualTo("spiffe://example.org/ns/users/sa/users");
+    assertThat(decoded.registration().registrant())
+        .isEqualTo("spiffe://example.org/ns/users/sa/users");
   }
 
   @Test
@@ -43,7 +56,8 @@ class StoredLeaseCodecTest {
 
   @Test
   void aLeaseWrittenBeforeRegistrantsExistedReadsAsRegisteredByNobodyInParticular() {
-    String written = """
+    String written =
+        """
         {"v":1,"leaseId":"lease-old","sequence":3,"ttlMillis":30000,"registeredAt":"2025-06-01T00:00:00Z",\
         "expiresAt":"2025-06-01T00:00:30Z","drained":false,"service":"users","instance":{"id":"users-1",\
         "host":"users","address":"10.0.0.1","port":8080,"zone":"","weight":1,"metadata":{}},"routes":[]}""";

@@ -5,8 +5,9 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * What a test started (control planes, Envoys, backends, clients, channels), closed in the reverse order of {@link
- * #add}: one that fails to close does not keep the others running, so no process or port is left behind.
+ * What a test started (control planes, Envoys, backends, clients, channels), closed in the reverse
+ * order of {@link #add}: one that fails to close does not keep the others running, so no process or
+ * port is left behind.
  */
 public final class Closer implements AutoCloseable {
 

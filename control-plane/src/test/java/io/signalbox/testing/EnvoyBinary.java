@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>otherwise runs {@code envoy/install-envoy.sh} (once per JVM) and uses the path it prints.
  * </ol>
  *
- * The repository root is the first directory, walking up from system property {@value #REPO_ROOT_PROPERTY}
- * (set by surefire) or else the working directory, that contains {@code envoy/install-envoy.sh}.
+ * The repository root is the first directory, walking up from system property {@value
+ * #REPO_ROOT_PROPERTY} (set by surefire) or else the working directory, that contains {@code
+ * envoy/install-envoy.sh}.
  */
 public final class EnvoyBinary {
 
@@ -44,14 +45,21 @@ public final class EnvoyBinary {
 
   public static Path repoRoot() {
     String configured = System.getProperty(REPO_ROOT_PROPERTY);
-    Path start = (configured == null || configured.isBlank() ? Path.of("") : Path.of(configured)).toAbsolutePath();
+    Path start =
+        (configured == null || configured.isBlank() ? Path.of("") : Path.of(configured))
+            .toAbsolutePath();
     for (Path dir = start; dir != null; dir = dir.getParent()) {
       if (Files.isRegularFile(dir.resolve(INSTALL_SCRIPT))) {
         return dir;
       }
     }
-    throw new IllegalStateException("Cannot find the Signalbox repository root (a directory containing "
-        + INSTALL_SCRIPT + ") at or above " + start + "; set -D" + REPO_ROOT_PROPERTY);
+    throw new IllegalStateException(
+        "Cannot find the Signalbox repository root (a directory containing "
+            + INSTALL_SCRIPT
+            + ") at or above "
+            + start
+            + "; set -D"
+            + REPO_ROOT_PROPERTY);
   }
 
   private static Path locate() {
@@ -74,38 +82,44 @@ public final class EnvoyBinary {
 
   private static Path requireExecutable(Path binary, String source) {
     if (!Files.isExecutable(binary)) {
-      throw new IllegalStateException(source + " points at " + binary + ", which is not an executable file");
+      throw new IllegalStateException(
+          source + " points at " + binary + ", which is not an executable file");
     }
     return binary.toAbsolutePath();
   }
 
   private static Path install(Path root) {
-    // A failed install is not retried: it would fail the same way, slowly, for every remaining test.
+    // A failed install is not retried: it would fail the same way, slowly, for every remaining
+    // test.
     if (installFailure != null) {
       throw installFailure;
     }
     Path script = root.resolve(INSTALL_SCRIPT);
     Path outputFile = null;
     try {
-      // Output goes to a file rather than a pipe so that a hung installer cannot block us past the timeout.
+      // Output goes to a file rather than a pipe so that a hung installer cannot block us past the
+      // timeout.
       outputFile = Files.createTempFile("install-envoy", ".log");
-      Process installer = new ProcessBuilder("bash", script.toString())
-          .directory(root.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(outputFile.toFile())
-          .start();
+      Process installer =
+          new ProcessBuilder("bash", script.toString())
+              .directory(root.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(outputFile.toFile())
+              .start();
       boolean finished = installer.waitFor(INSTALL_TIMEOUT_MINUTES, TimeUnit.MINUTES);
       if (!finished) {
         installer.destroyForcibly().waitFor();
       }
       String output = new String(Files.readAllBytes(outputFile), StandardCharsets.UTF_8);
       if (!finished) {
-        throw installFailed(script, "timed out after " + INSTALL_TIMEOUT_MINUTES + " minutes", output);
+        throw installFailed(
+            script, "timed out after " + INSTALL_TIMEOUT_MINUTES + " minutes", output);
       }
       if (installer.exitValue() != 0) {
         throw installFailed(script, "exited with code " + installer.exitValue(), output);
       }
-      // Progress goes to stderr and the binary's path is printed last, so the merged output ends with the path.
+      // Progress goes to stderr and the binary's path is printed last, so the merged output ends
+      // with the path.
       String[] lines = output.strip().split("\n");
       Path binary = Path.of(lines[lines.length - 1].strip());
       if (!Files.isExecutable(binary)) {
@@ -134,9 +148,18 @@ public final class EnvoyBinary {
   }
 
   private static IllegalStateException installFailed(Path script, String reason, String output) {
-    installFailure = new IllegalStateException("No Envoy binary: " + script + " " + reason
-        + ". Set -D" + BINARY_PROPERTY + " or $" + BINARY_ENV + " to use an existing binary."
-        + (output.isBlank() ? "" : "\nInstaller output:\n" + output));
+    installFailure =
+        new IllegalStateException(
+            "No Envoy binary: "
+                + script
+                + " "
+                + reason
+                + ". Set -D"
+                + BINARY_PROPERTY
+                + " or $"
+                + BINARY_ENV
+                + " to use an existing binary."
+                + (output.isBlank() ? "" : "\nInstaller output:\n" + output));
     return installFailure;
   }
 }

@@ -9,14 +9,16 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
- * When a test fails, prints the log tail of every {@link EnvoyProcess} started during that test, and of any still
- * running (e.g. one shared by the whole class), to stderr. Use with {@code @ExtendWith(EnvoyLogsOnFailure.class)}.
+ * When a test fails, prints the log tail of every {@link EnvoyProcess} started during that test,
+ * and of any still running (e.g. one shared by the whole class), to stderr. Use with
+ * {@code @ExtendWith(EnvoyLogsOnFailure.class)}.
  */
 public final class EnvoyLogsOnFailure implements BeforeEachCallback, TestWatcher {
 
   private static final int TAIL_LINES = 200;
 
-  // Keyed by test id rather than kept in the ExtensionContext store: since JUnit 5.11 the method-level store may
+  // Keyed by test id rather than kept in the ExtensionContext store: since JUnit 5.11 the
+  // method-level store may
   // already be closed, and refuse queries, by the time TestWatcher methods run.
   private final Map<String, Long> lastSerialBeforeTest = new ConcurrentHashMap<>();
 
@@ -32,10 +34,20 @@ public final class EnvoyLogsOnFailure implements BeforeEachCallback, TestWatcher
     List<EnvoyProcess> envoys = LaunchedEnvoys.startedAfterOrAlive(since);
     StringBuilder report = new StringBuilder();
     for (EnvoyProcess envoy : envoys) {
-      report.append("===== ").append(context.getDisplayName()).append(" failed; last ").append(TAIL_LINES)
-          .append(" lines of ").append(envoy).append(" =====\n")
-          .append(envoy.logTail(TAIL_LINES)).append('\n')
-          .append("===== end of ").append(envoy.nodeId()).append(" log (full log: ").append(envoy.logFile())
+      report
+          .append("===== ")
+          .append(context.getDisplayName())
+          .append(" failed; last ")
+          .append(TAIL_LINES)
+          .append(" lines of ")
+          .append(envoy)
+          .append(" =====\n")
+          .append(envoy.logTail(TAIL_LINES))
+          .append('\n')
+          .append("===== end of ")
+          .append(envoy.nodeId())
+          .append(" log (full log: ")
+          .append(envoy.logFile())
           .append(") =====\n");
     }
     System.err.print(report);

@@ -25,16 +25,17 @@ import org.awaitility.core.ConditionTimeoutException;
 import org.awaitility.core.TerminalFailureException;
 
 /**
- * A real Envoy, bootstrapped from {@code envoy/bootstrap/edge-gateway.yaml} against Signalbox xDS port(s) on
- * 127.0.0.1. Each process has its own work directory (bootstrap, admin address file, log) and a kernel-chosen admin
- * port, so any number can run side by side.
+ * A real Envoy, bootstrapped from {@code envoy/bootstrap/edge-gateway.yaml} against Signalbox xDS
+ * port(s) on 127.0.0.1. Each process has its own work directory (bootstrap, admin address file,
+ * log) and a kernel-chosen admin port, so any number can run side by side.
  *
- * <p>{@link Builder#start()} returns once the admin interface answers. That is not readiness: until the initial
- * LDS/CDS responses arrive (or their 15 s initial fetch timeouts expire) Envoy is PRE_INITIALIZING or INITIALIZING
- * and {@code /ready} answers 503; use {@link #awaitReady()} for that.
+ * <p>{@link Builder#start()} returns once the admin interface answers. That is not readiness: until
+ * the initial LDS/CDS responses arrive (or their 15 s initial fetch timeouts expire) Envoy is
+ * PRE_INITIALIZING or INITIALIZING and {@code /ready} answers 503; use {@link #awaitReady()} for
+ * that.
  *
- * <p>Work directories live under {@code target/envoy-runs} when run from a module directory (as surefire does), and
- * are kept after {@link #close()} so that logs can be read after a failure.
+ * <p>Work directories live under {@code target/envoy-runs} when run from a module directory (as
+ * surefire does), and are kept after {@link #close()} so that logs can be read after a failure.
  */
 public final class EnvoyProcess implements AutoCloseable {
 
@@ -72,7 +73,12 @@ public final class EnvoyProcess implements AutoCloseable {
   private volatile String adminUrl;
 
   private EnvoyProcess(
-      long serial, String nodeId, String nodeCluster, XdsMode xdsMode, Path workDir, Process process) {
+      long serial,
+      String nodeId,
+      String nodeCluster,
+      XdsMode xdsMode,
+      Path workDir,
+      Process process) {
     this.serial = serial;
     this.nodeId = nodeId;
     this.nodeCluster = nodeCluster;
@@ -122,17 +128,28 @@ public final class EnvoyProcess implements AutoCloseable {
   public String adminUrl() {
     String url = adminUrl;
     if (url == null) {
-      throw new IllegalStateException("Envoy " + nodeId + " has not reported its admin address yet");
+      throw new IllegalStateException(
+          "Envoy " + nodeId + " has not reported its admin address yet");
     }
     return url;
   }
 
-  /** GETs an admin path such as {@code /clusters} and returns the body; fails unless the status is 200. */
+  /**
+   * GETs an admin path such as {@code /clusters} and returns the body; fails unless the status is
+   * 200.
+   */
   public String adminGet(String path) {
     HttpProbe.Response response = HttpProbe.get(adminUrl() + path);
     if (response.status() != 200) {
       throw new IllegalStateException(
-          "Envoy " + nodeId + " admin GET " + path + " answered " + response.status() + ": " + response.body());
+          "Envoy "
+              + nodeId
+              + " admin GET "
+              + path
+              + " answered "
+              + response.status()
+              + ": "
+              + response.body());
     }
     return response.body();
   }
@@ -142,10 +159,15 @@ public final class EnvoyProcess implements AutoCloseable {
     return adminGet("/config_dump?include_eds");
   }
 
-  /** The value of a counter or gauge, e.g. {@code cluster.signalbox-xds.upstream_cx_total}; empty if absent. */
+  /**
+   * The value of a counter or gauge, e.g. {@code cluster.signalbox-xds.upstream_cx_total}; empty if
+   * absent.
+   */
   public OptionalLong findStat(String statName) {
-    String body = adminGet("/stats?filter=" + URLEncoder.encode("^" + regexLiteral(statName) + "$",
-        StandardCharsets.UTF_8));
+    String body =
+        adminGet(
+            "/stats?filter="
+                + URLEncoder.encode("^" + regexLiteral(statName) + "$", StandardCharsets.UTF_8));
     String prefix = statName + ": ";
     return body.lines()
         .filter(line -> line.startsWith(prefix))
@@ -153,18 +175,22 @@ public final class EnvoyProcess implements AutoCloseable {
         .findFirst();
   }
 
-  /** Like {@link #findStat} but fails if the stat does not exist (Envoy creates most stats lazily). */
+  /**
+   * Like {@link #findStat} but fails if the stat does not exist (Envoy creates most stats lazily).
+   */
   public long statValue(String statName) {
-    return findStat(statName).orElseThrow(
-        () -> new NoSuchElementException("Envoy " + nodeId + " has no stat " + statName));
+    return findStat(statName)
+        .orElseThrow(
+            () -> new NoSuchElementException("Envoy " + nodeId + " has no stat " + statName));
   }
 
   /** The last {@code lines} lines of Envoy's log (stdout and stderr). */
   public String logTail(int lines) {
     Deque<String> tail = new ArrayDeque<>(lines);
     // InputStreamReader replaces malformed bytes rather than failing, unlike Files.readAllLines.
-    try (BufferedReader reader = new BufferedReader(
-        new InputStreamReader(Files.newInputStream(logFile()), StandardCharsets.UTF_8))) {
+    try (BufferedReader reader =
+        new BufferedReader(
+            new InputStreamReader(Files.newInputStream(logFile()), StandardCharsets.UTF_8))) {
       for (String line = reader.readLine(); line != null; line = reader.readLine()) {
         if (tail.size() == lines) {
           tail.removeFirst();
@@ -190,12 +216,18 @@ public final class EnvoyProcess implements AutoCloseable {
     awaitReady(DEFAULT_TIMEOUT);
   }
 
-  /** Waits until {@code /ready} answers 200, i.e. the server is LIVE: its initial xDS fetches are done. */
+  /**
+   * Waits until {@code /ready} answers 200, i.e. the server is LIVE: its initial xDS fetches are
+   * done.
+   */
   public void awaitReady(Duration timeout) {
     awaitAdmin("/ready", timeout);
   }
 
-  /** Stops Envoy: SIGTERM, then SIGKILL if it has not exited within 5 s. Safe to call more than once. */
+  /**
+   * Stops Envoy: SIGTERM, then SIGKILL if it has not exited within 5 s. Safe to call more than
+   * once.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
@@ -215,8 +247,18 @@ public final class EnvoyProcess implements AutoCloseable {
   @Override
   public String toString() {
     OptionalInt exitCode = exitCode();
-    return "Envoy[node=" + nodeId + ", cluster=" + nodeCluster + ", xds=" + xdsMode + ", pid=" + process.pid()
-        + (exitCode.isPresent() ? ", exited " + exitCode.getAsInt() : ", running") + ", dir=" + workDir + "]";
+    return "Envoy[node="
+        + nodeId
+        + ", cluster="
+        + nodeCluster
+        + ", xds="
+        + xdsMode
+        + ", pid="
+        + process.pid()
+        + (exitCode.isPresent() ? ", exited " + exitCode.getAsInt() : ", running")
+        + ", dir="
+        + workDir
+        + "]";
   }
 
   long serial() {
@@ -234,17 +276,21 @@ public final class EnvoyProcess implements AutoCloseable {
           .pollDelay(Duration.ZERO)
           .pollInterval(POLL_INTERVAL)
           .ignoreExceptions()
-          .failFast("Envoy " + nodeId + " exited while waiting for admin " + path, () -> !process.isAlive())
+          .failFast(
+              "Envoy " + nodeId + " exited while waiting for admin " + path,
+              () -> !process.isAlive())
           .until(() -> answersOk(path));
     } catch (ConditionTimeoutException | TerminalFailureException e) {
-      throw new AssertionError(e.getMessage() + "\n" + this + ", last log lines:\n" + logTail(FAILURE_LOG_LINES), e);
+      throw new AssertionError(
+          e.getMessage() + "\n" + this + ", last log lines:\n" + logTail(FAILURE_LOG_LINES), e);
     }
   }
 
   private boolean answersOk(String path) throws IOException {
     String url = adminUrl;
     if (url == null) {
-      // Envoy writes the file once its admin listener is bound. The address is only kept once it has answered,
+      // Envoy writes the file once its admin listener is bound. The address is only kept once it
+      // has answered,
       // in case it was read while still being written.
       url = "http://" + Files.readString(workDir.resolve("admin.txt")).strip();
     }
@@ -258,12 +304,14 @@ public final class EnvoyProcess implements AutoCloseable {
   private static String regexLiteral(String text) {
     // Envoy matches stat filters with RE2, where a backslash makes any punctuation literal.
     StringBuilder escaped = new StringBuilder();
-    text.codePoints().forEach(c -> {
-      if (!Character.isLetterOrDigit(c) && c != '_') {
-        escaped.append('\\');
-      }
-      escaped.appendCodePoint(c);
-    });
+    text.codePoints()
+        .forEach(
+            c -> {
+              if (!Character.isLetterOrDigit(c) && c != '_') {
+                escaped.append('\\');
+              }
+              escaped.appendCodePoint(c);
+            });
     return escaped.toString();
   }
 
@@ -288,13 +336,17 @@ public final class EnvoyProcess implements AutoCloseable {
       return this;
     }
 
-    /** The Envoy node cluster, which Signalbox treats as the node group. Defaults to {@code edge}. */
+    /**
+     * The Envoy node cluster, which Signalbox treats as the node group. Defaults to {@code edge}.
+     */
     public Builder nodeCluster(String nodeCluster) {
       this.nodeCluster = Objects.requireNonNull(nodeCluster);
       return this;
     }
 
-    /** Control-plane xDS ports on 127.0.0.1; with several, the xDS cluster lists them all. Required. */
+    /**
+     * Control-plane xDS ports on 127.0.0.1; with several, the xDS cluster lists them all. Required.
+     */
     public Builder xdsPorts(List<Integer> xdsPorts) {
       this.xdsPorts = List.copyOf(xdsPorts);
       return this;
@@ -328,7 +380,9 @@ public final class EnvoyProcess implements AutoCloseable {
       return this;
     }
 
-    /** Starts Envoy and waits (up to {@link #DEFAULT_TIMEOUT}) until its admin interface answers. */
+    /**
+     * Starts Envoy and waits (up to {@link #DEFAULT_TIMEOUT}) until its admin interface answers.
+     */
     public EnvoyProcess start() {
       if (xdsPorts.isEmpty()) {
         throw new IllegalStateException("EnvoyProcess needs at least one xDS port");
@@ -340,26 +394,37 @@ public final class EnvoyProcess implements AutoCloseable {
       Path bootstrap = workDir.resolve("bootstrap.yaml");
       Path log = workDir.resolve("envoy.log");
       try {
-        Files.writeString(bootstrap, EnvoyBootstrap.render(id, nodeCluster, xdsMode, xdsPorts, xdsTls));
-        List<String> command = new ArrayList<>(List.of(
-            binary.toString(),
-            "--config-path", bootstrap.toString(),
-            // No shared memory or domain socket, so parallel Envoys need no distinct --base-id.
-            "--disable-hot-restart",
-            "--admin-address-path", workDir.resolve("admin.txt").toString(),
-            "--concurrency", "1",
-            "--drain-time-s", "1",
-            "--log-level", logLevel));
+        Files.writeString(
+            bootstrap, EnvoyBootstrap.render(id, nodeCluster, xdsMode, xdsPorts, xdsTls));
+        List<String> command =
+            new ArrayList<>(
+                List.of(
+                    binary.toString(),
+                    "--config-path",
+                    bootstrap.toString(),
+                    // No shared memory or domain socket, so parallel Envoys need no distinct
+                    // --base-id.
+                    "--disable-hot-restart",
+                    "--admin-address-path",
+                    workDir.resolve("admin.txt").toString(),
+                    "--concurrency",
+                    "1",
+                    "--drain-time-s",
+                    "1",
+                    "--log-level",
+                    logLevel));
         if (!componentLogLevel.isEmpty()) {
           command.addAll(List.of("--component-log-level", componentLogLevel));
         }
-        // Redirecting both streams (rather than --log-path) also captures anything printed before logging is set
+        // Redirecting both streams (rather than --log-path) also captures anything printed before
+        // logging is set
         // up, such as bootstrap parse errors and crash backtraces.
-        Process process = new ProcessBuilder(command)
-            .directory(workDir.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
+        Process process =
+            new ProcessBuilder(command)
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         process.getOutputStream().close();
         EnvoyProcess envoy = new EnvoyProcess(serial, id, nodeCluster, xdsMode, workDir, process);
         LaunchedEnvoys.remember(envoy);
@@ -377,10 +442,12 @@ public final class EnvoyProcess implements AutoCloseable {
 
     private static Path createWorkDir(String nodeId) {
       try {
-        Path parent = Files.isDirectory(Path.of("target"))
-            ? Files.createDirectories(RUNS_UNDER_TARGET)
-            : Path.of(System.getProperty("java.io.tmpdir"));
-        return Files.createTempDirectory(parent, nodeId.replaceAll("[^A-Za-z0-9_.-]", "_") + "-").toAbsolutePath();
+        Path parent =
+            Files.isDirectory(Path.of("target"))
+                ? Files.createDirectories(RUNS_UNDER_TARGET)
+                : Path.of(System.getProperty("java.io.tmpdir"));
+        return Files.createTempDirectory(parent, nodeId.replaceAll("[^A-Za-z0-9_.-]", "_") + "-")
+            .toAbsolutePath();
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot create a work directory for Envoy " + nodeId, e);
       }

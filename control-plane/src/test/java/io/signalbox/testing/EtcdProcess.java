@@ -14,18 +14,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A real single-member etcd ({@code /usr/bin/etcd}, installed by {@code scripts/install-etcd.sh}) on free loopback
- * ports, with its own data directory under {@code target/etcd-runs}. {@link #stop()} and {@link #start()} stop and
- * restart it on the same ports and data, so tests can take etcd away and bring it back.
+ * A real single-member etcd ({@code /usr/bin/etcd}, installed by {@code scripts/install-etcd.sh})
+ * on free loopback ports, with its own data directory under {@code target/etcd-runs}. {@link
+ * #stop()} and {@link #start()} stop and restart it on the same ports and data, so tests can take
+ * etcd away and bring it back.
  *
- * <p>Start and restart return once {@code /health} reports healthy; otherwise they fail with the end of the log.
+ * <p>Start and restart return once {@code /health} reports healthy; otherwise they fail with the
+ * end of the log.
  *
- * <p>{@link #launchWithTls} serves the client URL over TLS ({@code https://}), optionally requiring a client
- * certificate; {@code /health} is then read from a separate plaintext metrics URL.
+ * <p>{@link #launchWithTls} serves the client URL over TLS ({@code https://}), optionally requiring
+ * a client certificate; {@code /health} is then read from a separate plaintext metrics URL.
  */
 public final class EtcdProcess implements AutoCloseable {
 
-  public static final Path BINARY = Path.of(System.getProperty("signalbox.etcd.binary", "/usr/bin/etcd"));
+  public static final Path BINARY =
+      Path.of(System.getProperty("signalbox.etcd.binary", "/usr/bin/etcd"));
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
   private static final Duration STOP_GRACE = Duration.ofSeconds(5);
@@ -40,14 +43,15 @@ public final class EtcdProcess implements AutoCloseable {
   private Process process;
 
   /**
-   * etcd's TLS for clients: its certificate and key (PEM; the certificate should name 127.0.0.1 and, since etcd's
-   * gateway dials etcd with it, allow client auth too), and optionally the CA that client certificates must chain to
-   * ({@code --trusted-ca-file}, which etcd 3.4 always enforces as {@code --client-cert-auth}).
+   * etcd's TLS for clients: its certificate and key (PEM; the certificate should name 127.0.0.1
+   * and, since etcd's gateway dials etcd with it, allow client auth too), and optionally the CA
+   * that client certificates must chain to ({@code --trusted-ca-file}, which etcd 3.4 always
+   * enforces as {@code --client-cert-auth}).
    */
-  public record Tls(Path certFile, Path keyFile, java.util.Optional<Path> clientCaFile) {
-  }
+  public record Tls(Path certFile, Path keyFile, java.util.Optional<Path> clientCaFile) {}
 
-  private EtcdProcess(String name, Path workDir, int clientPort, int peerPort, int metricsPort, Tls tls) {
+  private EtcdProcess(
+      String name, Path workDir, int clientPort, int peerPort, int metricsPort, Tls tls) {
     this.name = name;
     this.workDir = workDir;
     this.clientPort = clientPort;
@@ -61,7 +65,10 @@ public final class EtcdProcess implements AutoCloseable {
     return launch(null);
   }
 
-  /** Starts a fresh etcd whose client URL is {@code https://} with these files, and waits until it is healthy. */
+  /**
+   * Starts a fresh etcd whose client URL is {@code https://} with these files, and waits until it
+   * is healthy.
+   */
   public static EtcdProcess launchWithTls(Tls tls) {
     return launch(java.util.Objects.requireNonNull(tls));
   }
@@ -80,7 +87,8 @@ public final class EtcdProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    EtcdProcess etcd = new EtcdProcess(name, workDir, ports.get(0), ports.get(1), ports.get(2), tls);
+    EtcdProcess etcd =
+        new EtcdProcess(name, workDir, ports.get(0), ports.get(1), ports.get(2), tls);
     etcd.start();
     return etcd;
   }
@@ -109,36 +117,54 @@ public final class EtcdProcess implements AutoCloseable {
       return;
     }
     String peerUrl = "http://127.0.0.1:" + peerPort;
-    List<String> command = new ArrayList<>(List.of(BINARY.toString(),
-        "--name", name,
-        "--data-dir", workDir.resolve("data").toString(),
-        "--listen-client-urls", endpoint(),
-        "--advertise-client-urls", endpoint(),
-        "--listen-peer-urls", peerUrl,
-        "--initial-advertise-peer-urls", peerUrl,
-        "--initial-cluster", name + "=" + peerUrl,
-        "--initial-cluster-state", "new",
-        "--log-outputs", "stderr"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                BINARY.toString(),
+                "--name",
+                name,
+                "--data-dir",
+                workDir.resolve("data").toString(),
+                "--listen-client-urls",
+                endpoint(),
+                "--advertise-client-urls",
+                endpoint(),
+                "--listen-peer-urls",
+                peerUrl,
+                "--initial-advertise-peer-urls",
+                peerUrl,
+                "--initial-cluster",
+                name + "=" + peerUrl,
+                "--initial-cluster-state",
+                "new",
+                "--log-outputs",
+                "stderr"));
     if (tls != null) {
-      command.addAll(List.of(
-          "--cert-file", tls.certFile().toString(),
-          "--key-file", tls.keyFile().toString(),
-          "--listen-metrics-urls", "http://127.0.0.1:" + metricsPort));
-      tls.clientCaFile().ifPresent(ca -> command.addAll(List.of(
-          "--trusted-ca-file", ca.toString(), "--client-cert-auth")));
+      command.addAll(
+          List.of(
+              "--cert-file", tls.certFile().toString(),
+              "--key-file", tls.keyFile().toString(),
+              "--listen-metrics-urls", "http://127.0.0.1:" + metricsPort));
+      tls.clientCaFile()
+          .ifPresent(
+              ca ->
+                  command.addAll(
+                      List.of("--trusted-ca-file", ca.toString(), "--client-cert-auth")));
     }
     try {
-      process = new ProcessBuilder(command)
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
-          .start();
+      process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + BINARY, e);
     }
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("etcd exited with " + process.exitValue() + "; log:\n" + logTail());
+        throw new IllegalStateException(
+            "etcd exited with " + process.exitValue() + "; log:\n" + logTail());
       }
       try {
         HttpProbe.Response health = HttpProbe.get(healthUrl());
@@ -150,7 +176,8 @@ public final class EtcdProcess implements AutoCloseable {
       }
       sleep(Duration.ofMillis(50));
     }
-    throw new IllegalStateException("etcd not healthy within " + START_TIMEOUT + "; log:\n" + logTail());
+    throw new IllegalStateException(
+        "etcd not healthy within " + START_TIMEOUT + "; log:\n" + logTail());
   }
 
   /** Stops etcd (SIGTERM, then SIGKILL); the data directory stays for {@link #start()}. */
@@ -171,17 +198,25 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   /**
-   * Turns on etcd's authentication as an operator would: a root user (password {@code root-<password>}), and
-   * {@code user} with a role that may read and write under {@code prefix} only. {@code admin} is a client of this
-   * etcd without credentials.
+   * Turns on etcd's authentication as an operator would: a root user (password {@code
+   * root-<password>}), and {@code user} with a role that may read and write under {@code prefix}
+   * only. {@code admin} is a client of this etcd without credentials.
    */
-  public static void enableAuth(io.etcd.jetcd.Client admin, String user, String password, String prefix) {
+  public static void enableAuth(
+      io.etcd.jetcd.Client admin, String user, String password, String prefix) {
     enableAuth(admin, user, password, prefix, io.etcd.jetcd.auth.Permission.Type.READWRITE);
   }
 
-  /** As {@link #enableAuth(io.etcd.jetcd.Client, String, String, String)}, with the role's permission given. */
-  public static void enableAuth(io.etcd.jetcd.Client admin, String user, String password, String prefix,
-                                io.etcd.jetcd.auth.Permission.Type permission) {
+  /**
+   * As {@link #enableAuth(io.etcd.jetcd.Client, String, String, String)}, with the role's
+   * permission given.
+   */
+  public static void enableAuth(
+      io.etcd.jetcd.Client admin,
+      String user,
+      String password,
+      String prefix,
+      io.etcd.jetcd.auth.Permission.Type permission) {
     io.etcd.jetcd.Auth auth = admin.getAuthClient();
     io.etcd.jetcd.ByteSequence from = bytes(prefix);
     String role = user + "-rw";
@@ -190,8 +225,9 @@ public final class EtcdProcess implements AutoCloseable {
       auth.userAdd(bytes("root"), bytes("root-" + password)).get(10, TimeUnit.SECONDS);
       auth.userGrantRole(bytes("root"), bytes("root")).get(10, TimeUnit.SECONDS);
       auth.roleAdd(bytes(role)).get(10, TimeUnit.SECONDS);
-      auth.roleGrantPermission(bytes(role), from, io.etcd.jetcd.options.OptionsUtil.prefixEndOf(from),
-          permission).get(10, TimeUnit.SECONDS);
+      auth.roleGrantPermission(
+              bytes(role), from, io.etcd.jetcd.options.OptionsUtil.prefixEndOf(from), permission)
+          .get(10, TimeUnit.SECONDS);
       auth.userAdd(bytes(user), bytes(password)).get(10, TimeUnit.SECONDS);
       auth.userGrantRole(bytes(user), bytes(role)).get(10, TimeUnit.SECONDS);
       auth.authEnable().get(10, TimeUnit.SECONDS);
@@ -234,8 +270,9 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   /**
-   * A throwaway CA, a server certificate for 127.0.0.1 and localhost and a client certificate, all signed by it;
-   * PEM files in {@code dir}, keys in PKCS#8. EC P-256, because it is quick to generate.
+   * A throwaway CA, a server certificate for 127.0.0.1 and localhost and a client certificate, all
+   * signed by it; PEM files in {@code dir}, keys in PKCS#8. EC P-256, because it is quick to
+   * generate.
    */
   public record Pki(Path caCert, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
 
@@ -245,14 +282,26 @@ public final class EtcdProcess implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      TestCertificates.Authority ca = TestCertificates.authority("signalbox test etcd CA " + System.nanoTime());
-      // etcd's own gateway dials etcd with the server certificate, so it must be good for client auth too.
-      IssuedCertificate server = ca.issue(BigInteger.TWO, "CN=etcd",
-          List.of(CertificateUsage.SERVER, CertificateUsage.CLIENT), "127.0.0.1", "localhost");
-      IssuedCertificate client = ca.issue(BigInteger.valueOf(3), "CN=signalbox",
-          List.of(CertificateUsage.CLIENT));
-      Pki pki = new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"),
-          dir.resolve("client.crt"), dir.resolve("client.key"));
+      TestCertificates.Authority ca =
+          TestCertificates.authority("signalbox test etcd CA " + System.nanoTime());
+      // etcd's own gateway dials etcd with the server certificate, so it must be good for client
+      // auth too.
+      IssuedCertificate server =
+          ca.issue(
+              BigInteger.TWO,
+              "CN=etcd",
+              List.of(CertificateUsage.SERVER, CertificateUsage.CLIENT),
+              "127.0.0.1",
+              "localhost");
+      IssuedCertificate client =
+          ca.issue(BigInteger.valueOf(3), "CN=signalbox", List.of(CertificateUsage.CLIENT));
+      Pki pki =
+          new Pki(
+              dir.resolve("ca.crt"),
+              dir.resolve("server.crt"),
+              dir.resolve("server.key"),
+              dir.resolve("client.crt"),
+              dir.resolve("client.key"));
       TestCertificates.replace(pki.caCert(), ca.certificatePem());
       server.writeTo(pki.serverCert(), pki.serverKey());
       client.writeTo(pki.clientCert(), pki.clientKey());

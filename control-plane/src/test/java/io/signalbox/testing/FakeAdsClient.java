@@ -15,9 +15,9 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A stand-in for Envoy on an ADS stream, for tests of the control plane's side of xDS without an Envoy process: it
- * subscribes to clusters and listeners (wildcard), and acknowledges every response, or rejects those of the types it
- * was told to reject, as Envoy would.
+ * A stand-in for Envoy on an ADS stream, for tests of the control plane's side of xDS without an
+ * Envoy process: it subscribes to clusters and listeners (wildcard), and acknowledges every
+ * response, or rejects those of the types it was told to reject, as Envoy would.
  */
 public final class FakeAdsClient implements AutoCloseable {
 
@@ -38,15 +38,20 @@ public final class FakeAdsClient implements AutoCloseable {
   }
 
   public static Node node(String id, String group) {
-    return Node.newBuilder().setId(id).setCluster(group).setUserAgentName("fake-envoy")
-        .setUserAgentVersion("0.0.1-test").build();
+    return Node.newBuilder()
+        .setId(id)
+        .setCluster(group)
+        .setUserAgentName("fake-envoy")
+        .setUserAgentVersion("0.0.1-test")
+        .build();
   }
 
   /** A state-of-the-world stream; responses of {@code rejectedTypes} are NACKed. */
   public static FakeAdsClient sotw(int xdsPort, Node node, Set<String> rejectedTypes) {
     FakeAdsClient client = new FakeAdsClient(xdsPort, node, rejectedTypes);
-    client.sotw = AggregatedDiscoveryServiceGrpc.newStub(client.channel).streamAggregatedResources(
-        client.new SotwResponses());
+    client.sotw =
+        AggregatedDiscoveryServiceGrpc.newStub(client.channel)
+            .streamAggregatedResources(client.new SotwResponses());
     for (String type : List.of(CLUSTERS, LISTENERS)) {
       client.sendSotw(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
     }
@@ -56,8 +61,9 @@ public final class FakeAdsClient implements AutoCloseable {
   /** An incremental stream that acknowledges everything. */
   public static FakeAdsClient delta(int xdsPort, Node node) {
     FakeAdsClient client = new FakeAdsClient(xdsPort, node, Set.of());
-    client.delta = AggregatedDiscoveryServiceGrpc.newStub(client.channel).deltaAggregatedResources(
-        client.new DeltaResponses());
+    client.delta =
+        AggregatedDiscoveryServiceGrpc.newStub(client.channel)
+            .deltaAggregatedResources(client.new DeltaResponses());
     for (String type : List.of(CLUSTERS, LISTENERS)) {
       client.sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
     }
@@ -84,17 +90,24 @@ public final class FakeAdsClient implements AutoCloseable {
 
   private final class SotwResponses implements StreamObserver<DiscoveryResponse> {
     /** What this client runs, by type: the last version it accepted. */
-    private final java.util.Map<String, String> accepted = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, String> accepted =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     @Override
     public void onNext(DiscoveryResponse response) {
       receivedVersions.add(response.getVersionInfo());
-      DiscoveryRequest.Builder answer = DiscoveryRequest.newBuilder().setNode(node)
-          .setTypeUrl(response.getTypeUrl()).setResponseNonce(response.getNonce());
+      DiscoveryRequest.Builder answer =
+          DiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(response.getTypeUrl())
+              .setResponseNonce(response.getNonce());
       if (rejectedTypes.contains(response.getTypeUrl())) {
-        answer.setVersionInfo(accepted.getOrDefault(response.getTypeUrl(), ""))
-            .setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3)
-                .setMessage("rejected by the test: " + response.getTypeUrl()));
+        answer
+            .setVersionInfo(accepted.getOrDefault(response.getTypeUrl(), ""))
+            .setErrorDetail(
+                com.google.rpc.Status.newBuilder()
+                    .setCode(3)
+                    .setMessage("rejected by the test: " + response.getTypeUrl()));
       } else {
         accepted.put(response.getTypeUrl(), response.getVersionInfo());
         answer.setVersionInfo(response.getVersionInfo());
@@ -103,28 +116,28 @@ public final class FakeAdsClient implements AutoCloseable {
     }
 
     @Override
-    public void onError(Throwable error) {
-    }
+    public void onError(Throwable error) {}
 
     @Override
-    public void onCompleted() {
-    }
+    public void onCompleted() {}
   }
 
   private final class DeltaResponses implements StreamObserver<DeltaDiscoveryResponse> {
     @Override
     public void onNext(DeltaDiscoveryResponse response) {
       receivedVersions.add(response.getSystemVersionInfo());
-      sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(response.getTypeUrl())
-          .setResponseNonce(response.getNonce()).build());
+      sendDelta(
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(response.getTypeUrl())
+              .setResponseNonce(response.getNonce())
+              .build());
     }
 
     @Override
-    public void onError(Throwable error) {
-    }
+    public void onError(Throwable error) {}
 
     @Override
-    public void onCompleted() {
-    }
+    public void onCompleted() {}
   }
 }

@@ -20,7 +20,8 @@ public final class FreePorts {
   public static List<Integer> allocate(int count) {
     List<ServerSocket> sockets = new ArrayList<>(count);
     try {
-      // Every socket stays bound until all are allocated; otherwise the kernel may hand out the same port twice.
+      // Every socket stays bound until all are allocated; otherwise the kernel may hand out the
+      // same port twice.
       for (int i = 0; i < count; i++) {
         sockets.add(new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1")));
       }

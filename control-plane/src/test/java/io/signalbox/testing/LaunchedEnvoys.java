@@ -8,19 +8,20 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The Envoys this JVM has started: remembered so that {@link EnvoyLogsOnFailure} can show their logs, and killed
- * when the JVM exits so that an aborted test run leaves no orphan Envoy behind.
+ * The Envoys this JVM has started: remembered so that {@link EnvoyLogsOnFailure} can show their
+ * logs, and killed when the JVM exits so that an aborted test run leaves no orphan Envoy behind.
  */
 final class LaunchedEnvoys {
 
-  // Exited Envoys are forgotten beyond this many, so a long run does not hold on to every process it started.
+  // Exited Envoys are forgotten beyond this many, so a long run does not hold on to every process
+  // it started.
   private static final int MAX_REMEMBERED = 64;
   private static final AtomicLong SERIALS = new AtomicLong();
   private static final Deque<EnvoyProcess> RECENT = new ConcurrentLinkedDeque<>();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(
-        () -> RECENT.forEach(EnvoyProcess::kill), "kill-test-envoys"));
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(() -> RECENT.forEach(EnvoyProcess::kill), "kill-test-envoys"));
   }
 
   private LaunchedEnvoys() {}

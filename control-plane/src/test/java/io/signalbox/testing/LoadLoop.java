@@ -8,8 +8,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A bounded load loop through Envoy: one thread sends GETs to the URLs in turn until stopped, and counts the
- * answers by status ({@link #CONNECTION_FAILED} when there was none). Every status but 200 is a failure.
+ * A bounded load loop through Envoy: one thread sends GETs to the URLs in turn until stopped, and
+ * counts the answers by status ({@link #CONNECTION_FAILED} when there was none). Every status but
+ * 200 is a failure.
  */
 public final class LoadLoop implements AutoCloseable {
 
@@ -22,33 +23,36 @@ public final class LoadLoop implements AutoCloseable {
   private final Thread thread;
 
   private LoadLoop(String name, List<String> urls, Duration pause) {
-    thread = new Thread(() -> {
-      int next = 0;
-      while (running.get()) {
-        String url = urls.get(next++ % urls.size());
-        int status;
-        try {
-          HttpProbe.Response response = HttpProbe.get(url);
-          status = response.status();
-          if (status != 200) {
-            lastFailure.set(url + " -> " + status + " " + response.body());
-          }
-        } catch (RuntimeException e) {
-          status = CONNECTION_FAILED;
-          lastFailure.set(url + " -> " + e);
-        }
-        synchronized (statuses) {
-          statuses.merge(status, 1L, Long::sum);
-        }
-        if (!pause.isZero()) {
-          try {
-            Thread.sleep(pause.toMillis());
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }
-    }, name);
+    thread =
+        new Thread(
+            () -> {
+              int next = 0;
+              while (running.get()) {
+                String url = urls.get(next++ % urls.size());
+                int status;
+                try {
+                  HttpProbe.Response response = HttpProbe.get(url);
+                  status = response.status();
+                  if (status != 200) {
+                    lastFailure.set(url + " -> " + status + " " + response.body());
+                  }
+                } catch (RuntimeException e) {
+                  status = CONNECTION_FAILED;
+                  lastFailure.set(url + " -> " + e);
+                }
+                synchronized (statuses) {
+                  statuses.merge(status, 1L, Long::sum);
+                }
+                if (!pause.isZero()) {
+                  try {
+                    Thread.sleep(pause.toMillis());
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              }
+            },
+            name);
     thread.setDaemon(true);
   }
 

@@ -13,17 +13,18 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One scrape of a Prometheus text endpoint, parsed into samples: for asserting on what a Prometheus server would
- * store.
+ * One scrape of a Prometheus text endpoint, parsed into samples: for asserting on what a Prometheus
+ * server would store.
  */
 public final class MetricsScrape {
 
   /** One line of the exposition: a metric name, its labels, its value. */
-  public record Sample(String name, Map<String, String> labels, double value) {
-  }
+  public record Sample(String name, Map<String, String> labels, double value) {}
 
-  private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})?\\s+(\\S+)(\\s+\\S+)?$");
-  private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  private static final Pattern SAMPLE =
+      Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})?\\s+(\\S+)(\\s+\\S+)?$");
+  private static final Pattern LABEL =
+      Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
   private final String text;
   private final List<Sample> samples;
@@ -37,7 +38,8 @@ public final class MetricsScrape {
   public static MetricsScrape of(String url) {
     HttpProbe.Response response = HttpProbe.get(url);
     if (response.status() != 200) {
-      throw new AssertionError("GET " + url + " answered " + response.status() + ": " + response.body());
+      throw new AssertionError(
+          "GET " + url + " answered " + response.status() + ": " + response.body());
     }
     return parse(response.body());
   }
@@ -59,7 +61,9 @@ public final class MetricsScrape {
           labels.put(label.group(1), label.group(2));
         }
       }
-      samples.add(new Sample(sample.group(1), Collections.unmodifiableMap(labels), parseValue(sample.group(4))));
+      samples.add(
+          new Sample(
+              sample.group(1), Collections.unmodifiableMap(labels), parseValue(sample.group(4))));
     }
     return new MetricsScrape(text, List.copyOf(samples));
   }
@@ -80,16 +84,21 @@ public final class MetricsScrape {
   }
 
   /**
-   * The value of the sample of {@code name} whose labels include {@code labels} (given as name, value, name,
-   * value...); empty if there is none; an error if several match.
+   * The value of the sample of {@code name} whose labels include {@code labels} (given as name,
+   * value, name, value...); empty if there is none; an error if several match.
    */
   public OptionalDouble value(String name, String... labels) {
     Map<String, String> wanted = new LinkedHashMap<>();
     for (int i = 0; i + 1 < labels.length; i += 2) {
       wanted.put(labels[i], labels[i + 1]);
     }
-    List<Sample> matching = samples.stream().filter(sample -> sample.name().equals(name)
-        && sample.labels().entrySet().containsAll(wanted.entrySet())).toList();
+    List<Sample> matching =
+        samples.stream()
+            .filter(
+                sample ->
+                    sample.name().equals(name)
+                        && sample.labels().entrySet().containsAll(wanted.entrySet()))
+            .toList();
     if (matching.size() > 1) {
       throw new AssertionError("several samples of " + name + " " + wanted + ": " + matching);
     }
@@ -98,8 +107,11 @@ public final class MetricsScrape {
 
   /** As {@link #value}, failing when the sample is missing. */
   public double require(String name, String... labels) {
-    return value(name, labels).orElseThrow(() -> new AssertionError(
-        "no sample " + name + " " + List.of(labels) + " in the scrape:\n" + text));
+    return value(name, labels)
+        .orElseThrow(
+            () ->
+                new AssertionError(
+                    "no sample " + name + " " + List.of(labels) + " in the scrape:\n" + text));
   }
 
   private static double parseValue(String value) {

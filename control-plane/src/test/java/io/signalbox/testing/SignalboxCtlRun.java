@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
 
-/** One in-process run of {@code signalboxctl}, as a person would type it, with what it printed and its exit code. */
+/**
+ * One in-process run of {@code signalboxctl}, as a person would type it, with what it printed and
+ * its exit code.
+ */
 public record SignalboxCtlRun(int exitCode, String out, String err) {
 
   /** Runs {@code signalboxctl ARGS}. */

@@ -20,21 +20,22 @@ import java.util.Optional;
 import javax.security.auth.x500.X500Principal;
 
 /**
- * Certificates a test makes for itself: a certificate authority that the test's clients trust, and server
- * certificates it issues for host names with serial numbers the test chooses (so a test can tell which one Envoy
- * served). Made by the same {@link CertificateAuthority} as {@code signalbox ca}: EC P-256 throughout.
+ * Certificates a test makes for itself: a certificate authority that the test's clients trust, and
+ * server certificates it issues for host names with serial numbers the test chooses (so a test can
+ * tell which one Envoy served). Made by the same {@link CertificateAuthority} as {@code signalbox
+ * ca}: EC P-256 throughout.
  */
 public final class TestCertificates {
 
   private static final Duration VALIDITY = Duration.ofDays(2);
 
-  private TestCertificates() {
-  }
+  private TestCertificates() {}
 
   /** A new self-signed certificate authority. */
   public static Authority authority(String commonName) {
-    return new Authority(CertificateAuthority.create(new X500Principal("CN=" + commonName), Optional.empty(),
-        VALIDITY, Clock.systemUTC()));
+    return new Authority(
+        CertificateAuthority.create(
+            new X500Principal("CN=" + commonName), Optional.empty(), VALIDITY, Clock.systemUTC()));
   }
 
   /** A certificate authority: it issues server certificates. */
@@ -54,20 +55,26 @@ public final class TestCertificates {
       return Pem.certificate(authority.certificate());
     }
 
-    /** A server certificate for {@code hosts} (the first is also its common name) with the given serial number. */
+    /**
+     * A server certificate for {@code hosts} (the first is also its common name) with the given
+     * serial number.
+     */
     public IssuedCertificate issue(BigInteger serial, String... hosts) {
       return issue(serial, "CN=" + hosts[0], List.of(CertificateUsage.SERVER), hosts);
     }
 
     /**
-     * A certificate for the given usages (server and/or client authentication) and subject alternative names:
-     * host names, IP addresses written as such, or URIs (anything with {@code ://}, such as a SPIFFE ID).
+     * A certificate for the given usages (server and/or client authentication) and subject
+     * alternative names: host names, IP addresses written as such, or URIs (anything with {@code
+     * ://}, such as a SPIFFE ID).
      */
-    public IssuedCertificate issue(BigInteger serial, String subject, List<CertificateUsage> usages, String... names) {
-      CertificateRequest.Builder request = CertificateRequest.builder(new X500Principal(subject))
-          .serial(serial)
-          .usage(usages.toArray(CertificateUsage[]::new))
-          .validity(VALIDITY);
+    public IssuedCertificate issue(
+        BigInteger serial, String subject, List<CertificateUsage> usages, String... names) {
+      CertificateRequest.Builder request =
+          CertificateRequest.builder(new X500Principal(subject))
+              .serial(serial)
+              .usage(usages.toArray(CertificateUsage[]::new))
+              .validity(VALIDITY);
       for (String name : names) {
         if (name.contains("://")) {
           request.uri(name);
@@ -83,9 +90,12 @@ public final class TestCertificates {
 
   public static void replace(Path file, String content) {
     try {
-      Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
+      Path temporary =
+          Files.createTempFile(
+              file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
       Files.writeString(temporary, content, StandardCharsets.US_ASCII);
-      Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(
+          temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }

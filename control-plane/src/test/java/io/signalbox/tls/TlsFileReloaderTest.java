@@ -21,21 +21,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The file reloading behind the control plane's ports and the SDK: what its key manager presents after the files
- * change. (The tests that rotate certificates through real connections are {@code MutualTlsEndToEndTest} and
- * {@code SdkMutualTlsTest}.)
+ * The file reloading behind the control plane's ports and the SDK: what its key manager presents
+ * after the files change. (The tests that rotate certificates through real connections are {@code
+ * MutualTlsEndToEndTest} and {@code SdkMutualTlsTest}.)
  */
 class TlsFileReloaderTest {
 
   private static final Duration INTERVAL = Duration.ofMillis(100);
+
   /** Long enough for several polls to have happened. */
   private static final Duration SEVERAL_POLLS = INTERVAL.multipliedBy(8);
 
-  private final TestCertificates.Authority authority = TestCertificates.authority("reloader test CA");
+  private final TestCertificates.Authority authority =
+      TestCertificates.authority("reloader test CA");
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private TlsFiles files;
   private TlsFileReloader reloader;
@@ -45,7 +46,8 @@ class TlsFileReloaderTest {
     files = new TlsFiles(dir.resolve("cert.pem"), dir.resolve("key.pem"), dir.resolve("ca.pem"));
     Files.writeString(files.caBundle(), authority.certificatePem());
     issue(1).writeTo(files.certificateChain(), files.privateKey());
-    reloader = TlsFileReloader.start(files, TlsFileReloader.PeerVerification.CHAIN, INTERVAL, scheduler);
+    reloader =
+        TlsFileReloader.start(files, TlsFileReloader.PeerVerification.CHAIN, INTERVAL, scheduler);
   }
 
   @AfterEach
@@ -69,7 +71,10 @@ class TlsFileReloaderTest {
 
     TestCertificates.replace(files.certificateChain(), next.certificatePem());
 
-    await().during(SEVERAL_POLLS).atMost(SEVERAL_POLLS.multipliedBy(3)).until(() -> presentedSerial() == 1);
+    await()
+        .during(SEVERAL_POLLS)
+        .atMost(SEVERAL_POLLS.multipliedBy(3))
+        .until(() -> presentedSerial() == 1);
     TestCertificates.replace(files.privateKey(), next.privateKeyPem());
     await().atMost(Duration.ofSeconds(5)).until(() -> presentedSerial() == 2);
   }
@@ -78,7 +83,10 @@ class TlsFileReloaderTest {
   void filesThatDoNotParseAreNotAppliedTheLastGoodPairStays() {
     TestCertificates.replace(files.certificateChain(), "-----BEGIN CERTIFICATE-----\nnot base64\n");
 
-    await().during(SEVERAL_POLLS).atMost(SEVERAL_POLLS.multipliedBy(3)).until(() -> presentedSerial() == 1);
+    await()
+        .during(SEVERAL_POLLS)
+        .atMost(SEVERAL_POLLS.multipliedBy(3))
+        .until(() -> presentedSerial() == 1);
   }
 
   @Test
@@ -86,14 +94,20 @@ class TlsFileReloaderTest {
     IssuedCertificate other = issue(3);
     TestCertificates.replace(files.privateKey(), other.privateKeyPem());
 
-    assertThatThrownBy(() -> TlsFileReloader.start(files, TlsFileReloader.PeerVerification.CHAIN, INTERVAL,
-        scheduler))
+    assertThatThrownBy(
+            () ->
+                TlsFileReloader.start(
+                    files, TlsFileReloader.PeerVerification.CHAIN, INTERVAL, scheduler))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage(files.privateKey() + " is not the key of the certificate in " + files.certificateChain());
+        .hasMessage(
+            files.privateKey()
+                + " is not the key of the certificate in "
+                + files.certificateChain());
   }
 
   private IssuedCertificate issue(int serial) {
-    return authority.issue(BigInteger.valueOf(serial), "CN=reloaded", List.of(CertificateUsage.SERVER), "localhost");
+    return authority.issue(
+        BigInteger.valueOf(serial), "CN=reloaded", List.of(CertificateUsage.SERVER), "localhost");
   }
 
   private long presentedSerial() {

@@ -23,10 +23,12 @@ class GlobalRateLimitFilterTranslatorTest {
   private final GlobalRateLimitFilterTranslator translator = new GlobalRateLimitFilterTranslator();
 
   @Test
-  void theChainHasAFailOpenAndAFailClosedFilterOnTheirOwnStagesWhateverIsRegistered() throws Exception {
+  void theChainHasAFailOpenAndAFailClosedFilterOnTheirOwnStagesWhateverIsRegistered()
+      throws Exception {
     List<HttpFilter> filters = translator.httpFilters(GatewaySettings.DEFAULT);
 
-    assertThat(filters).extracting(HttpFilter::getName)
+    assertThat(filters)
+        .extracting(HttpFilter::getName)
         .containsExactly(XdsNames.RATE_LIMIT_FILTER, XdsNames.RATE_LIMIT_FAIL_CLOSED_FILTER);
     RateLimit failOpen = filters.get(0).getTypedConfig().unpack(RateLimit.class);
     RateLimit failClosed = filters.get(1).getTypedConfig().unpack(RateLimit.class);
@@ -35,33 +37,46 @@ class GlobalRateLimitFilterTranslatorTest {
     assertThat(failClosed.getFailureModeDeny()).isTrue();
     assertThat(failClosed.getStage()).isEqualTo(XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE);
     assertThat(failOpen.getRateLimitService().getGrpcService().getEnvoyGrpc().getClusterName())
-        .as("the built-in service, through the bootstrap's cluster").isEqualTo(XdsNames.CONTROL_PLANE_CLUSTER);
+        .as("the built-in service, through the bootstrap's cluster")
+        .isEqualTo(XdsNames.CONTROL_PLANE_CLUSTER);
     assertThat(translator.clusters(GatewaySettings.DEFAULT)).isEmpty();
   }
 
   @Test
   void aRouteDescriptorGoesToTheStageOfItsFailureModeElseTheSettingsDefault() {
-    GatewaySettings denyByDefault = GatewaySettings.DEFAULT.toBuilder()
-        .defaults(new PolicyDefaults(Optional.empty(), Optional.empty(), io.signalbox.model.RateLimit.FailureMode.DENY))
-        .build();
+    GatewaySettings denyByDefault =
+        GatewaySettings.DEFAULT.toBuilder()
+            .defaults(
+                new PolicyDefaults(
+                    Optional.empty(),
+                    Optional.empty(),
+                    io.signalbox.model.RateLimit.FailureMode.DENY))
+            .build();
     io.signalbox.model.RateLimit limit =
         io.signalbox.model.RateLimit.global(10, io.signalbox.model.RateLimit.Unit.MINUTE);
 
     assertThat(stageOf(limit, denyByDefault)).isEqualTo(XdsNames.RATE_LIMIT_FAIL_CLOSED_STAGE);
-    assertThat(stageOf(limit, GatewaySettings.DEFAULT)).isEqualTo(XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE);
-    assertThat(stageOf(limit.withFailureMode(io.signalbox.model.RateLimit.FailureMode.ALLOW), denyByDefault))
+    assertThat(stageOf(limit, GatewaySettings.DEFAULT))
+        .isEqualTo(XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE);
+    assertThat(
+            stageOf(
+                limit.withFailureMode(io.signalbox.model.RateLimit.FailureMode.ALLOW),
+                denyByDefault))
         .isEqualTo(XdsNames.RATE_LIMIT_FAIL_OPEN_STAGE);
   }
 
   @Test
   void theDescriptorNamesTheRouteAndCarriesTheLimitThenTheCountedValue() {
-    io.signalbox.model.RateLimit limit = io.signalbox.model.RateLimit.global(5, io.signalbox.model.RateLimit.Unit.HOUR)
-        .withPerHeader("x-tenant");
+    io.signalbox.model.RateLimit limit =
+        io.signalbox.model.RateLimit.global(5, io.signalbox.model.RateLimit.Unit.HOUR)
+            .withPerHeader("x-tenant");
     PolicyRoute route = route(limit, GatewaySettings.DEFAULT);
 
-    List<Action> actions = patched(route, GatewaySettings.DEFAULT).getRateLimits(0).getActionsList();
+    List<Action> actions =
+        patched(route, GatewaySettings.DEFAULT).getRateLimits(0).getActionsList();
 
-    assertThat(actions.get(0).getGenericKey().getDescriptorKey()).isEqualTo(XdsNames.RATE_LIMIT_ROUTE_KEY);
+    assertThat(actions.get(0).getGenericKey().getDescriptorKey())
+        .isEqualTo(XdsNames.RATE_LIMIT_ROUTE_KEY);
     assertThat(actions.get(0).getGenericKey().getDescriptorValue()).isEqualTo(route.name());
     assertThat(actions.get(1).getGenericKey().getDescriptorValue()).isEqualTo("5/HOUR");
     assertThat(actions.get(2).getRequestHeaders().getHeaderName()).isEqualTo("x-tenant");
@@ -70,10 +85,16 @@ class GlobalRateLimitFilterTranslatorTest {
 
   @Test
   void localAndAbsentLimitsAddNothing() {
-    PolicyRoute local = route(io.signalbox.model.RateLimit.local(5, io.signalbox.model.RateLimit.Unit.SECOND),
-        GatewaySettings.DEFAULT);
-    PolicyRoute none = PolicyRoute.resolve("orders", RouteSpec.builder(PathMatch.prefix("/orders")).build(),
-        PolicyDefaults.NONE, List.of());
+    PolicyRoute local =
+        route(
+            io.signalbox.model.RateLimit.local(5, io.signalbox.model.RateLimit.Unit.SECOND),
+            GatewaySettings.DEFAULT);
+    PolicyRoute none =
+        PolicyRoute.resolve(
+            "orders",
+            RouteSpec.builder(PathMatch.prefix("/orders")).build(),
+            PolicyDefaults.NONE,
+            List.of());
 
     assertThat(patched(local, GatewaySettings.DEFAULT).getRateLimitsList()).isEmpty();
     assertThat(patched(none, GatewaySettings.DEFAULT).getRateLimitsList()).isEmpty();
@@ -81,19 +102,27 @@ class GlobalRateLimitFilterTranslatorTest {
 
   @Test
   void anExternalServiceAtAnIpAddressGetsAStaticHttp2Cluster() throws Exception {
-    GatewaySettings external = GatewaySettings.DEFAULT.toBuilder()
-        .rateLimitService(new RateLimitServiceSpec(
-            Optional.of(new RateLimitServiceSpec.HostAndPort("10.1.2.3", 8081)), Duration.ofMillis(30)))
-        .build();
+    GatewaySettings external =
+        GatewaySettings.DEFAULT.toBuilder()
+            .rateLimitService(
+                new RateLimitServiceSpec(
+                    Optional.of(new RateLimitServiceSpec.HostAndPort("10.1.2.3", 8081)),
+                    Duration.ofMillis(30)))
+            .build();
 
     List<Cluster> clusters = translator.clusters(external);
 
-    assertThat(clusters).singleElement().satisfies(cluster -> {
-      assertThat(cluster.getName()).isEqualTo(XdsNames.rateLimitCluster());
-      assertThat(cluster.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
-      assertThat(cluster.getTypedExtensionProtocolOptionsMap()).containsKey(XdsNames.HTTP_PROTOCOL_OPTIONS);
-    });
-    RateLimit filter = translator.httpFilters(external).get(0).getTypedConfig().unpack(RateLimit.class);
+    assertThat(clusters)
+        .singleElement()
+        .satisfies(
+            cluster -> {
+              assertThat(cluster.getName()).isEqualTo(XdsNames.rateLimitCluster());
+              assertThat(cluster.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+              assertThat(cluster.getTypedExtensionProtocolOptionsMap())
+                  .containsKey(XdsNames.HTTP_PROTOCOL_OPTIONS);
+            });
+    RateLimit filter =
+        translator.httpFilters(external).get(0).getTypedConfig().unpack(RateLimit.class);
     assertThat(filter.getRateLimitService().getGrpcService().getEnvoyGrpc().getClusterName())
         .isEqualTo(XdsNames.rateLimitCluster());
     assertThat(filter.getTimeout().getNanos()).isEqualTo(30_000_000);
@@ -104,13 +133,17 @@ class GlobalRateLimitFilterTranslatorTest {
   }
 
   private RouteAction patched(PolicyRoute route, GatewaySettings settings) {
-    Route.Builder envoyRoute = Route.newBuilder().setRoute(RouteAction.newBuilder().setCluster("svc-orders"));
+    Route.Builder envoyRoute =
+        Route.newBuilder().setRoute(RouteAction.newBuilder().setCluster("svc-orders"));
     translator.patchRoute(route, envoyRoute, settings);
     return envoyRoute.getRoute();
   }
 
   private static PolicyRoute route(io.signalbox.model.RateLimit limit, GatewaySettings settings) {
-    return PolicyRoute.resolve("orders", RouteSpec.builder(PathMatch.prefix("/orders")).rateLimit(limit).build(),
-        settings.defaults(), List.of());
+    return PolicyRoute.resolve(
+        "orders",
+        RouteSpec.builder(PathMatch.prefix("/orders")).rateLimit(limit).build(),
+        settings.defaults(),
+        List.of());
   }
 }

@@ -29,24 +29,29 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Translation, specified by example: each {@code translate/in/NAME.yaml} (registrations in proto JSON form, in
- * order, plus optional {@code gateway} settings in the settings file's format, relative files resolved against
- * {@code translate/in}) must translate to exactly {@code translate/out/NAME.yaml}.
+ * Translation, specified by example: each {@code translate/in/NAME.yaml} (registrations in proto
+ * JSON form, in order, plus optional {@code gateway} settings in the settings file's format,
+ * relative files resolved against {@code translate/in}) must translate to exactly {@code
+ * translate/out/NAME.yaml}.
  *
- * <p>Run with {@code -Dsignalbox.golden.update=true} to rewrite the expected files, then review the diff.
+ * <p>Run with {@code -Dsignalbox.golden.update=true} to rewrite the expected files, then review the
+ * diff.
  */
 class GoldenTranslationTest {
 
   private static final Path CASES = Path.of("src/test/resources/translate");
   private static final boolean UPDATE = Boolean.getBoolean("signalbox.golden.update");
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-      .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-      .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          new YAMLFactory()
+              .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+              .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
   private static final ObjectMapper JSON = new ObjectMapper();
 
   static Stream<String> cases() throws IOException {
     try (Stream<Path> files = Files.list(CASES.resolve("in"))) {
-      return files.map(p -> p.getFileName().toString())
+      return files
+          .map(p -> p.getFileName().toString())
           .filter(name -> name.endsWith(".yaml"))
           .map(name -> name.substring(0, name.length() - ".yaml".length()))
           .sorted()
@@ -64,7 +69,8 @@ class GoldenTranslationTest {
     if (UPDATE) {
       Files.writeString(expectedFile, actual);
     }
-    assertThat(expectedFile).as("golden file for case %s (regenerate with -Dsignalbox.golden.update=true)", name)
+    assertThat(expectedFile)
+        .as("golden file for case %s (regenerate with -Dsignalbox.golden.update=true)", name)
         .exists();
     assertThat(actual).isEqualTo(Files.readString(expectedFile));
   }
@@ -72,13 +78,19 @@ class GoldenTranslationTest {
   private static JsonNode translate(JsonNode input) throws IOException {
     GatewaySettings gateway = GatewaySettings.DEFAULT;
     if (input.has("gateway")) {
-      gateway = GatewaySettingsLoader.parse(YAML.writeValueAsString(input.get("gateway")), CASES.resolve("in"));
+      gateway =
+          GatewaySettingsLoader.parse(
+              YAML.writeValueAsString(input.get("gateway")), CASES.resolve("in"));
     }
     // Goldens use IP literals only; a case must never depend on DNS.
     GatewaySettings settings = gateway;
-    RegistrationValidator validator = new RegistrationValidator(
-        host -> InetAddresses.isInetAddress(host) ? HostResolver.system().resolve(host) : Optional.empty(),
-        GatewaySettings.registrationRules(() -> settings));
+    RegistrationValidator validator =
+        new RegistrationValidator(
+            host ->
+                InetAddresses.isInetAddress(host)
+                    ? HostResolver.system().resolve(host)
+                    : Optional.empty(),
+            GatewaySettings.registrationRules(() -> settings));
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
     for (JsonNode registration : input.path("registrations")) {
       RegisterRequest.Builder request = RegisterRequest.newBuilder();

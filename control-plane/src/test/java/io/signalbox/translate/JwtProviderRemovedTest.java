@@ -21,32 +21,55 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * A registration names a provider the operator later removed from the settings. Registrations are validated
- * against the settings of their time, so the golden cases (validated against the case's settings) cannot build
- * this state: it is built here directly.
+ * A registration names a provider the operator later removed from the settings. Registrations are
+ * validated against the settings of their time, so the golden cases (validated against the case's
+ * settings) cannot build this state: it is built here directly.
  */
 class JwtProviderRemovedTest {
 
-  private static final String JWKS = "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":\"P-256\","
-      + "\"x\":\"A4Vuvzc47nNrD541FdR0_cFsS7A3Dqn6yDUhl1PLXcw\",\"y\":\"HHK-bMjSUj7d-dmZsm2RNl2h_Br1dIfpst7so6EPbK8\"}]}";
+  private static final String JWKS =
+      "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":\"P-256\","
+          + "\"x\":\"A4Vuvzc47nNrD541FdR0_cFsS7A3Dqn6yDUhl1PLXcw\",\"y\":\"HHK-bMjSUj7d-dmZsm2RNl2h_Br1dIfpst7so6EPbK8\"}]}";
 
-  private final GatewaySettings settingsWithoutPartners = GatewaySettings.plaintext("0.0.0.0", 10000).toBuilder()
-      .jwtProvider(JwtProviderSpec.builder("corp", "https://auth.example.com/").anyAudience()
-          .jwks(new JwtProviderSpec.InlineJwks(JWKS)).build())
-      .build();
+  private final GatewaySettings settingsWithoutPartners =
+      GatewaySettings.plaintext("0.0.0.0", 10000).toBuilder()
+          .jwtProvider(
+              JwtProviderSpec.builder("corp", "https://auth.example.com/")
+                  .anyAudience()
+                  .jwks(new JwtProviderSpec.InlineJwks(JWKS))
+                  .build())
+          .build();
 
-  private final RegistryState state = new RegistryState(1, new TreeMap<>(Map.of("orders", new ServiceState("orders",
-      List.of(
-          RouteSpec.builder(PathMatch.prefix("/orders"))
-              .auth(new AuthRequirement("partners", List.of("orders:read"), List.of(),
-                  List.of(new AuthRequirement.ClaimToHeader("sub", "x-user-id"))))
-              // A policy after JWT authentication: it must not give the 503 route an (empty) route action.
-              .rateLimit(io.signalbox.model.RateLimit.global(10, io.signalbox.model.RateLimit.Unit.MINUTE))
-              .build(),
-          RouteSpec.builder(PathMatch.prefix("/catalog")).auth(AuthRequirement.of("corp")).build()),
-      List.of(Instance.of("orders-1", "10.0.0.7", 8080))))));
+  private final RegistryState state =
+      new RegistryState(
+          1,
+          new TreeMap<>(
+              Map.of(
+                  "orders",
+                  new ServiceState(
+                      "orders",
+                      List.of(
+                          RouteSpec.builder(PathMatch.prefix("/orders"))
+                              .auth(
+                                  new AuthRequirement(
+                                      "partners",
+                                      List.of("orders:read"),
+                                      List.of(),
+                                      List.of(
+                                          new AuthRequirement.ClaimToHeader("sub", "x-user-id"))))
+                              // A policy after JWT authentication: it must not give the 503 route
+                              // an (empty) route action.
+                              .rateLimit(
+                                  io.signalbox.model.RateLimit.global(
+                                      10, io.signalbox.model.RateLimit.Unit.MINUTE))
+                              .build(),
+                          RouteSpec.builder(PathMatch.prefix("/catalog"))
+                              .auth(AuthRequirement.of("corp"))
+                              .build()),
+                      List.of(Instance.of("orders-1", "10.0.0.7", 8080))))));
 
-  private final XdsResources resources = new GatewayTranslator().translate(state, settingsWithoutPartners);
+  private final XdsResources resources =
+      new GatewayTranslator().translate(state, settingsWithoutPartners);
 
   @Test
   void aRouteWhoseProviderIsGoneFailsClosedWith503NamingTheProvider() {
@@ -55,7 +78,8 @@ class JwtProviderRemovedTest {
     assertThat(route.hasRoute()).as("no longer forwards to the service").isFalse();
     assertThat(route.getDirectResponse().getStatus()).isEqualTo(503);
     assertThat(route.getDirectResponse().getBody().getInlineString()).contains("'partners'");
-    assertThat(route.getTypedPerFilterConfigMap()).as("no requirement or policy naming the missing provider")
+    assertThat(route.getTypedPerFilterConfigMap())
+        .as("no requirement or policy naming the missing provider")
         .isEmpty();
     assertThat(route.getRequestHeadersToAddList()).isEmpty();
   }
@@ -70,18 +94,33 @@ class JwtProviderRemovedTest {
 
   @Test
   void theListenerKnowsOnlyTheConfiguredProviders() throws Exception {
-    HttpConnectionManager manager = resources.listeners().get(0).getFilterChains(0).getFilters(0)
-        .getTypedConfig().unpack(HttpConnectionManager.class);
-    HttpFilter jwt = manager.getHttpFiltersList().stream()
-        .filter(filter -> filter.getName().equals(XdsNames.JWT_AUTHN_FILTER)).findFirst().orElseThrow();
+    HttpConnectionManager manager =
+        resources
+            .listeners()
+            .get(0)
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class);
+    HttpFilter jwt =
+        manager.getHttpFiltersList().stream()
+            .filter(filter -> filter.getName().equals(XdsNames.JWT_AUTHN_FILTER))
+            .findFirst()
+            .orElseThrow();
 
-    assertThat(jwt.getTypedConfig().unpack(JwtAuthentication.class).getProvidersMap()).containsOnlyKeys("corp");
+    assertThat(jwt.getTypedConfig().unpack(JwtAuthentication.class).getProvidersMap())
+        .containsOnlyKeys("corp");
   }
 
   private Route route(String name) {
-    RouteConfiguration routes = resources.routes().stream()
-        .filter(config -> config.getName().equals(XdsNames.GATEWAY_ROUTES)).findFirst().orElseThrow();
+    RouteConfiguration routes =
+        resources.routes().stream()
+            .filter(config -> config.getName().equals(XdsNames.GATEWAY_ROUTES))
+            .findFirst()
+            .orElseThrow();
     return routes.getVirtualHosts(0).getRoutesList().stream()
-        .filter(route -> route.getName().equals(name)).findFirst().orElseThrow();
+        .filter(route -> route.getName().equals(name))
+        .findFirst()
+        .orElseThrow();
   }
 }

@@ -18,11 +18,15 @@ import io.signalbox.config.ListenerSpec;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** HTTPS listeners: TLS in front of the same connection manager, the certificate picked by SNI and fetched over SDS. */
+/**
+ * HTTPS listeners: TLS in front of the same connection manager, the certificate picked by SNI and
+ * fetched over SDS.
+ */
 class ListenerTranslatorTest {
 
   private static final CertificateSpec A = certificate("a", "1", "a.example.test");
-  private static final CertificateSpec B = certificate("b", "1", "b.example.test", "*.b.example.test");
+  private static final CertificateSpec B =
+      certificate("b", "1", "b.example.test", "*.b.example.test");
 
   private static Listener translate(ListenerSpec listener, CertificateSpec... certificates) {
     GatewaySettings.Builder settings = GatewaySettings.builder().listener(listener);
@@ -34,27 +38,39 @@ class ListenerTranslatorTest {
 
   private static CommonTlsContext tls(FilterChain chain) throws InvalidProtocolBufferException {
     assertThat(chain.getTransportSocket().getName()).isEqualTo(XdsNames.TLS_TRANSPORT_SOCKET);
-    return chain.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class).getCommonTlsContext();
+    return chain
+        .getTransportSocket()
+        .getTypedConfig()
+        .unpack(DownstreamTlsContext.class)
+        .getCommonTlsContext();
   }
 
   private static List<String> secretNames(FilterChain chain) throws InvalidProtocolBufferException {
-    return tls(chain).getTlsCertificateSdsSecretConfigsList().stream().map(SdsSecretConfig::getName).toList();
+    return tls(chain).getTlsCertificateSdsSecretConfigsList().stream()
+        .map(SdsSecretConfig::getName)
+        .toList();
   }
 
   @Test
   void eachCertificateHasAFilterChainMatchingItsHostsBySni() throws Exception {
     Listener listener = translate(ListenerSpec.https("https", "0.0.0.0", 10443), A, B);
 
-    assertThat(listener.getListenerFiltersList()).extracting(f -> f.getName()).containsExactly(XdsNames.TLS_INSPECTOR);
-    assertThat(listener.getFilterChainsList()).extracting(FilterChain::getName)
-        .containsExactly(XdsNames.certificateFilterChain("a"), XdsNames.certificateFilterChain("b"));
+    assertThat(listener.getListenerFiltersList())
+        .extracting(f -> f.getName())
+        .containsExactly(XdsNames.TLS_INSPECTOR);
+    assertThat(listener.getFilterChainsList())
+        .extracting(FilterChain::getName)
+        .containsExactly(
+            XdsNames.certificateFilterChain("a"), XdsNames.certificateFilterChain("b"));
     FilterChain a = listener.getFilterChains(0);
     FilterChain b = listener.getFilterChains(1);
     assertThat(a.getFilterChainMatch().getServerNamesList()).containsExactly("a.example.test");
-    assertThat(b.getFilterChainMatch().getServerNamesList()).containsExactly("*.b.example.test", "b.example.test");
+    assertThat(b.getFilterChainMatch().getServerNamesList())
+        .containsExactly("*.b.example.test", "b.example.test");
     assertThat(secretNames(a)).containsExactly(XdsNames.certificateSecret("a"));
     assertThat(secretNames(b)).containsExactly(XdsNames.certificateSecret("b"));
-    assertThat(tls(a).getTlsCertificateSdsSecretConfigs(0).getSdsConfig()).isEqualTo(XdsNames.adsConfigSource());
+    assertThat(tls(a).getTlsCertificateSdsSecretConfigs(0).getSdsConfig())
+        .isEqualTo(XdsNames.adsConfigSource());
   }
 
   @Test
@@ -75,7 +91,8 @@ class ListenerTranslatorTest {
     chains.add(listener.getDefaultFilterChain());
     for (FilterChain chain : chains) {
       assertThat(chain.getFiltersList()).hasSize(1);
-      HttpConnectionManager manager = chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+      HttpConnectionManager manager =
+          chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
       assertThat(manager.getRds().getRouteConfigName()).isEqualTo(XdsNames.GATEWAY_ROUTES);
       assertThat(manager.getStatPrefix()).isEqualTo("https");
       assertThat(manager.getCodecType()).isEqualTo(HttpConnectionManager.CodecType.AUTO);
@@ -86,8 +103,11 @@ class ListenerTranslatorTest {
   @Test
   void theMinimumTlsVersionIsTheListenersAndTheMaximumIsTls13() throws Exception {
     Listener lenient = translate(ListenerSpec.https("https", "0.0.0.0", 10443), A);
-    Listener strict = translate(ListenerSpec.https("https", "0.0.0.0", 10443)
-        .withMinTlsVersion(ListenerSpec.TlsVersion.TLS_1_3), A);
+    Listener strict =
+        translate(
+            ListenerSpec.https("https", "0.0.0.0", 10443)
+                .withMinTlsVersion(ListenerSpec.TlsVersion.TLS_1_3),
+            A);
 
     assertThat(tls(lenient.getFilterChains(0)).getTlsParams().getTlsMinimumProtocolVersion())
         .isEqualTo(TlsProtocol.TLSv1_2);
@@ -104,10 +124,13 @@ class ListenerTranslatorTest {
     CertificateSpec overlapping = certificate("c", "1", "a.example.test", "c.example.test");
     CertificateSpec onlyDuplicates = certificate("d", "1", "a.example.test");
 
-    Listener listener = translate(ListenerSpec.https("https", "0.0.0.0", 10443), A, overlapping, onlyDuplicates);
+    Listener listener =
+        translate(ListenerSpec.https("https", "0.0.0.0", 10443), A, overlapping, onlyDuplicates);
 
-    assertThat(listener.getFilterChainsList()).extracting(FilterChain::getName)
-        .containsExactly(XdsNames.certificateFilterChain("a"), XdsNames.certificateFilterChain("c"));
+    assertThat(listener.getFilterChainsList())
+        .extracting(FilterChain::getName)
+        .containsExactly(
+            XdsNames.certificateFilterChain("a"), XdsNames.certificateFilterChain("c"));
     assertThat(listener.getFilterChains(1).getFilterChainMatch().getServerNamesList())
         .containsExactly("c.example.test");
   }

@@ -19,21 +19,32 @@ class LocalRateLimitFilterTranslatorTest {
 
   @Test
   void theFilterHasNoBucketOfItsOwnSoRoutesWithoutALimitAreUnlimited() throws Exception {
-    LocalRateLimit filter = translator.httpFilters(GatewaySettings.DEFAULT).get(0).getTypedConfig()
-        .unpack(LocalRateLimit.class);
+    LocalRateLimit filter =
+        translator
+            .httpFilters(GatewaySettings.DEFAULT)
+            .get(0)
+            .getTypedConfig()
+            .unpack(LocalRateLimit.class);
 
     assertThat(filter.hasTokenBucket()).isFalse();
-    assertThat(patched(RouteSpec.builder(PathMatch.prefix("/orders")).build()).getTypedPerFilterConfigMap())
+    assertThat(
+            patched(RouteSpec.builder(PathMatch.prefix("/orders")).build())
+                .getTypedPerFilterConfigMap())
         .isEmpty();
   }
 
   @Test
   void aLocalLimitIsABucketOfRequestsRefilledEachUnitEnforcedOnEveryRequest() throws Exception {
-    Route route = patched(RouteSpec.builder(PathMatch.prefix("/orders"))
-        .rateLimit(RateLimit.local(3, RateLimit.Unit.MINUTE)).build());
+    Route route =
+        patched(
+            RouteSpec.builder(PathMatch.prefix("/orders"))
+                .rateLimit(RateLimit.local(3, RateLimit.Unit.MINUTE))
+                .build());
 
-    LocalRateLimit limit = route.getTypedPerFilterConfigOrThrow(XdsNames.LOCAL_RATE_LIMIT_FILTER)
-        .unpack(LocalRateLimit.class);
+    LocalRateLimit limit =
+        route
+            .getTypedPerFilterConfigOrThrow(XdsNames.LOCAL_RATE_LIMIT_FILTER)
+            .unpack(LocalRateLimit.class);
     assertThat(limit.getTokenBucket().getMaxTokens()).isEqualTo(3);
     assertThat(limit.getTokenBucket().getTokensPerFill().getValue()).isEqualTo(3);
     assertThat(limit.getTokenBucket().getFillInterval().getSeconds()).isEqualTo(60);
@@ -44,13 +55,19 @@ class LocalRateLimitFilterTranslatorTest {
 
   @Test
   void aPerClientLimitIsAWildcardDescriptorOnTheClientAddress() throws Exception {
-    Route route = patched(RouteSpec.builder(PathMatch.prefix("/orders"))
-        .rateLimit(RateLimit.local(3, RateLimit.Unit.SECOND).withPerClientIp()).build());
+    Route route =
+        patched(
+            RouteSpec.builder(PathMatch.prefix("/orders"))
+                .rateLimit(RateLimit.local(3, RateLimit.Unit.SECOND).withPerClientIp())
+                .build());
 
-    LocalRateLimit limit = route.getTypedPerFilterConfigOrThrow(XdsNames.LOCAL_RATE_LIMIT_FILTER)
-        .unpack(LocalRateLimit.class);
+    LocalRateLimit limit =
+        route
+            .getTypedPerFilterConfigOrThrow(XdsNames.LOCAL_RATE_LIMIT_FILTER)
+            .unpack(LocalRateLimit.class);
     assertThat(limit.getRateLimits(0).getActions(0).hasRemoteAddress()).isTrue();
-    assertThat(limit.getDescriptors(0).getEntries(0).getKey()).isEqualTo(XdsNames.RATE_LIMIT_CLIENT_IP_KEY);
+    assertThat(limit.getDescriptors(0).getEntries(0).getKey())
+        .isEqualTo(XdsNames.RATE_LIMIT_CLIENT_IP_KEY);
     assertThat(limit.getDescriptors(0).getEntries(0).getValue()).as("wildcard").isEmpty();
     assertThat(limit.getAlwaysConsumeDefaultTokenBucket().getValue()).isFalse();
     assertThat(limit.getMaxDynamicDescriptors().getValue())
@@ -59,15 +76,22 @@ class LocalRateLimitFilterTranslatorTest {
 
   @Test
   void aGlobalLimitIsNotCountedLocally() {
-    Route route = patched(RouteSpec.builder(PathMatch.prefix("/orders"))
-        .rateLimit(RateLimit.global(3, RateLimit.Unit.SECOND)).build());
+    Route route =
+        patched(
+            RouteSpec.builder(PathMatch.prefix("/orders"))
+                .rateLimit(RateLimit.global(3, RateLimit.Unit.SECOND))
+                .build());
 
     assertThat(route.getTypedPerFilterConfigMap()).isEmpty();
   }
 
   private Route patched(RouteSpec spec) {
-    Route.Builder route = Route.newBuilder().setRoute(RouteAction.newBuilder().setCluster("svc-orders"));
-    translator.patchRoute(PolicyRoute.resolve("orders", spec, PolicyDefaults.NONE, List.of()), route, GatewaySettings.DEFAULT);
+    Route.Builder route =
+        Route.newBuilder().setRoute(RouteAction.newBuilder().setCluster("svc-orders"));
+    translator.patchRoute(
+        PolicyRoute.resolve("orders", spec, PolicyDefaults.NONE, List.of()),
+        route,
+        GatewaySettings.DEFAULT);
     return route.build();
   }
 }

@@ -20,7 +20,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Push-to-ACK latency: from the response being sent to the request that acknowledges it, per type. */
+/**
+ * Push-to-ACK latency: from the response being sent to the request that acknowledges it, per type.
+ */
 class AckLatencyTest {
 
   private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
@@ -29,7 +31,8 @@ class AckLatencyTest {
 
   private final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
-  private final ProxyStatusTracker tracker = new ProxyStatusTracker(new NodeGroups(), clock, metrics);
+  private final ProxyStatusTracker tracker =
+      new ProxyStatusTracker(new NodeGroups(), clock, metrics);
 
   @AfterEach
   void close() {
@@ -43,10 +46,18 @@ class AckLatencyTest {
   @Test
   void stateOfTheWorldAcksAreTimedFromTheirResponse() {
     tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).build());
-    tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(CDS).setVersionInfo("v1").setNonce("0").build());
+    tracker.onResponse(
+        1,
+        DiscoveryResponse.newBuilder().setTypeUrl(CDS).setVersionInfo("v1").setNonce("0").build());
     clock.advance(Duration.ofMillis(40));
-    tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).setVersionInfo("v1")
-        .setResponseNonce("0").build());
+    tracker.onRequest(
+        1,
+        DiscoveryRequest.newBuilder()
+            .setNode(EDGE_1)
+            .setTypeUrl(CDS)
+            .setVersionInfo("v1")
+            .setResponseNonce("0")
+            .build());
 
     assertThat(latency("clusters").count()).isEqualTo(1);
     assertThat(latency("clusters").totalTime(TimeUnit.MILLISECONDS)).isEqualTo(40);
@@ -56,31 +67,69 @@ class AckLatencyTest {
   @Test
   void nacksAndAnswersToSupersededResponsesAreNotTimed() {
     tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).build());
-    tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(CDS).setVersionInfo("v1").setNonce("0").build());
-    tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(CDS).setVersionInfo("v2").setNonce("1").build());
+    tracker.onResponse(
+        1,
+        DiscoveryResponse.newBuilder().setTypeUrl(CDS).setVersionInfo("v1").setNonce("0").build());
+    tracker.onResponse(
+        1,
+        DiscoveryResponse.newBuilder().setTypeUrl(CDS).setVersionInfo("v2").setNonce("1").build());
     clock.advance(Duration.ofMillis(5));
-    tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).setVersionInfo("v1")
-        .setResponseNonce("0").build());
-    tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).setVersionInfo("v1")
-        .setResponseNonce("1").setErrorDetail(Status.newBuilder().setMessage("no")).build());
+    tracker.onRequest(
+        1,
+        DiscoveryRequest.newBuilder()
+            .setNode(EDGE_1)
+            .setTypeUrl(CDS)
+            .setVersionInfo("v1")
+            .setResponseNonce("0")
+            .build());
+    tracker.onRequest(
+        1,
+        DiscoveryRequest.newBuilder()
+            .setNode(EDGE_1)
+            .setTypeUrl(CDS)
+            .setVersionInfo("v1")
+            .setResponseNonce("1")
+            .setErrorDetail(Status.newBuilder().setMessage("no"))
+            .build());
 
     assertThat(latency("clusters").count()).isZero();
   }
 
   @Test
   void deltaAcksAreTimedFromTheResponseTheyAnswer() {
-    tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(EDS).build());
-    tracker.onDeltaResponse(2, DeltaDiscoveryResponse.newBuilder().setTypeUrl(EDS).setSystemVersionInfo("v1")
-        .setNonce("0").build());
+    tracker.onDeltaRequest(
+        2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(EDS).build());
+    tracker.onDeltaResponse(
+        2,
+        DeltaDiscoveryResponse.newBuilder()
+            .setTypeUrl(EDS)
+            .setSystemVersionInfo("v1")
+            .setNonce("0")
+            .build());
     clock.advance(Duration.ofMillis(10));
-    tracker.onDeltaResponse(2, DeltaDiscoveryResponse.newBuilder().setTypeUrl(EDS).setSystemVersionInfo("v2")
-        .setNonce("1").build());
+    tracker.onDeltaResponse(
+        2,
+        DeltaDiscoveryResponse.newBuilder()
+            .setTypeUrl(EDS)
+            .setSystemVersionInfo("v2")
+            .setNonce("1")
+            .build());
     clock.advance(Duration.ofMillis(30));
-    tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(EDS)
-        .setResponseNonce("0").build());
+    tracker.onDeltaRequest(
+        2,
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(EDGE_1)
+            .setTypeUrl(EDS)
+            .setResponseNonce("0")
+            .build());
     clock.advance(Duration.ofMillis(5));
-    tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(EDS)
-        .setResponseNonce("1").build());
+    tracker.onDeltaRequest(
+        2,
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(EDGE_1)
+            .setTypeUrl(EDS)
+            .setResponseNonce("1")
+            .build());
 
     assertThat(latency("endpoints").count()).isEqualTo(2);
     // 40 ms for the first response, 35 ms for the second.

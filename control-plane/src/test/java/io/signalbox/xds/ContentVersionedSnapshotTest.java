@@ -9,6 +9,7 @@ import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
@@ -16,7 +17,6 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.config.GatewaySettings;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
@@ -31,7 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Snapshots versioned by content: equal content, equal versions; a change touches only the versions it must. */
+/**
+ * Snapshots versioned by content: equal content, equal versions; a change touches only the versions
+ * it must.
+ */
 class ContentVersionedSnapshotTest {
 
   private static final String A = XdsNames.serviceCluster("alpha");
@@ -40,10 +43,14 @@ class ContentVersionedSnapshotTest {
 
   /** The types this gateway publishes (no secrets). */
   private static final EnumSet<ResourceType> PUBLISHED =
-      EnumSet.of(ResourceType.CLUSTER, ResourceType.ENDPOINT, ResourceType.LISTENER, ResourceType.ROUTE);
+      EnumSet.of(
+          ResourceType.CLUSTER, ResourceType.ENDPOINT, ResourceType.LISTENER, ResourceType.ROUTE);
 
-  private static Registration registration(String service, String instanceId, String address, String prefix) {
-    return new Registration(service, Instance.of(instanceId, address, 8080),
+  private static Registration registration(
+      String service, String instanceId, String address, String prefix) {
+    return new Registration(
+        service,
+        Instance.of(instanceId, address, 8080),
         List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()));
   }
 
@@ -51,7 +58,8 @@ class ContentVersionedSnapshotTest {
   private static ContentVersionedSnapshot snapshot(Consumer<InMemoryRegistryStore> registrations) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     registrations.accept(store);
-    return ContentVersionedSnapshot.of(new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
+    return ContentVersionedSnapshot.of(
+        new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
   }
 
   private static void twoServices(InMemoryRegistryStore store) {
@@ -65,7 +73,8 @@ class ContentVersionedSnapshotTest {
   }
 
   @SuppressWarnings("unchecked")
-  private static Map<String, String> resourceVersions(ContentVersionedSnapshot snapshot, ResourceType type) {
+  private static Map<String, String> resourceVersions(
+      ContentVersionedSnapshot snapshot, ResourceType type) {
     Map<String, VersionedResource<?>> resources = snapshot.versionedResources(type);
     Map<String, String> versions = new TreeMap<>();
     resources.forEach((name, resource) -> versions.put(name, resource.version()));
@@ -76,7 +85,9 @@ class ContentVersionedSnapshotTest {
   class EqualContent {
 
     @ParameterizedTest
-    @EnumSource(value = ResourceType.class, names = {"CLUSTER", "ENDPOINT", "LISTENER", "ROUTE", "SECRET"})
+    @EnumSource(
+        value = ResourceType.class,
+        names = {"CLUSTER", "ENDPOINT", "LISTENER", "ROUTE", "SECRET"})
     void hasEqualVersionsPerTypeAndPerResource(ResourceType type) {
       ContentVersionedSnapshot first = snapshot(ContentVersionedSnapshotTest::twoServices);
       ContentVersionedSnapshot second = snapshot(ContentVersionedSnapshotTest::twoServices);
@@ -90,10 +101,12 @@ class ContentVersionedSnapshotTest {
     @Test
     void hasEqualVersionsWhateverTheRegistrationOrder() {
       ContentVersionedSnapshot forwards = snapshot(ContentVersionedSnapshotTest::twoServices);
-      ContentVersionedSnapshot backwards = snapshot(store -> {
-        store.register(registration("bravo", "b1", "10.0.1.1", "/bravo"), Optional.empty());
-        store.register(registration("alpha", "a1", "10.0.0.1", "/alpha"), Optional.empty());
-      });
+      ContentVersionedSnapshot backwards =
+          snapshot(
+              store -> {
+                store.register(registration("bravo", "b1", "10.0.1.1", "/bravo"), Optional.empty());
+                store.register(registration("alpha", "a1", "10.0.0.1", "/alpha"), Optional.empty());
+              });
 
       assertThat(backwards.version()).isEqualTo(forwards.version());
     }
@@ -101,53 +114,72 @@ class ContentVersionedSnapshotTest {
     @Test
     void hasEqualVersionsAtADifferentStateRevision() {
       ContentVersionedSnapshot direct = snapshot(ContentVersionedSnapshotTest::twoServices);
-      ContentVersionedSnapshot roundabout = snapshot(store -> {
-        twoServices(store);
-        String lease = store.register(registration("charlie", "c1", "10.0.2.1", "/charlie"), Optional.empty()).id();
-        store.deregister(lease);
-      });
+      ContentVersionedSnapshot roundabout =
+          snapshot(
+              store -> {
+                twoServices(store);
+                String lease =
+                    store
+                        .register(
+                            registration("charlie", "c1", "10.0.2.1", "/charlie"), Optional.empty())
+                        .id();
+                store.deregister(lease);
+              });
 
       assertThat(roundabout.version()).isEqualTo(direct.version());
     }
 
     @Test
     void hasAVersionThatIsStableAcrossRunsAndJvms() {
-      // Recorded from this input; a change here means every Envoy would be sent everything again on upgrade.
+      // Recorded from this input; a change here means every Envoy would be sent everything again on
+      // upgrade.
       ContentVersionedSnapshot empty = ContentVersionedSnapshot.of(XdsResources.EMPTY);
 
       assertThat(empty.version(ResourceType.CLUSTER))
           .as("the version of no resources is the SHA-256 of nothing, cut to 16 hex digits")
           .isEqualTo("e3b0c44298fc1c14");
-      assertThat(ContentVersionedSnapshot.of(XdsResources.EMPTY).version()).isEqualTo(empty.version());
+      assertThat(ContentVersionedSnapshot.of(XdsResources.EMPTY).version())
+          .isEqualTo(empty.version());
     }
 
     @Test
     void versionsAResourceByTheSha256OfItsDeterministicSerialization() throws Exception {
-      Cluster cluster = Cluster.newBuilder().setName("svc-x")
-          .setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
-              .putFilterMetadata("b", com.google.protobuf.Struct.getDefaultInstance())
-              .putFilterMetadata("a", com.google.protobuf.Struct.getDefaultInstance()))
-          .build();
+      Cluster cluster =
+          Cluster.newBuilder()
+              .setName("svc-x")
+              .setMetadata(
+                  io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+                      .putFilterMetadata("b", com.google.protobuf.Struct.getDefaultInstance())
+                      .putFilterMetadata("a", com.google.protobuf.Struct.getDefaultInstance()))
+              .build();
       java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-      com.google.protobuf.CodedOutputStream output = com.google.protobuf.CodedOutputStream.newInstance(bytes);
+      com.google.protobuf.CodedOutputStream output =
+          com.google.protobuf.CodedOutputStream.newInstance(bytes);
       output.useDeterministicSerialization();
       cluster.writeTo(output);
       output.flush();
-      String expected = java.util.HexFormat.of()
-          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes.toByteArray())).substring(0, 16);
+      String expected =
+          java.util.HexFormat.of()
+              .formatHex(
+                  java.security.MessageDigest.getInstance("SHA-256").digest(bytes.toByteArray()))
+              .substring(0, 16);
 
-      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(
-          new XdsResources(List.of(), List.of(), List.of(cluster), List.of(), List.of()));
+      ContentVersionedSnapshot snapshot =
+          ContentVersionedSnapshot.of(
+              new XdsResources(List.of(), List.of(), List.of(cluster), List.of(), List.of()));
 
-      assertThat(resourceVersions(snapshot, ResourceType.CLUSTER)).containsExactly(Map.entry("svc-x", expected));
+      assertThat(resourceVersions(snapshot, ResourceType.CLUSTER))
+          .containsExactly(Map.entry("svc-x", expected));
     }
 
     @Test
     void versionsResourcesByTheirSerializedContentNotTheirIdentity() {
       Cluster cluster = Cluster.newBuilder().setName("svc-x").build();
       Cluster equalCopy = Cluster.newBuilder().setName("svc-x").build();
-      XdsResources one = new XdsResources(List.of(), List.of(), List.of(cluster), List.of(), List.of());
-      XdsResources other = new XdsResources(List.of(), List.of(), List.of(equalCopy), List.of(), List.of());
+      XdsResources one =
+          new XdsResources(List.of(), List.of(), List.of(cluster), List.of(), List.of());
+      XdsResources other =
+          new XdsResources(List.of(), List.of(), List.of(equalCopy), List.of(), List.of());
 
       assertThat(resourceVersions(ContentVersionedSnapshot.of(other), ResourceType.CLUSTER))
           .isEqualTo(resourceVersions(ContentVersionedSnapshot.of(one), ResourceType.CLUSTER));
@@ -157,7 +189,8 @@ class ContentVersionedSnapshotTest {
   @Nested
   class AnInstanceJoiningOneService {
 
-    private final ContentVersionedSnapshot before = snapshot(ContentVersionedSnapshotTest::twoServices);
+    private final ContentVersionedSnapshot before =
+        snapshot(ContentVersionedSnapshotTest::twoServices);
     private final ContentVersionedSnapshot after =
         snapshot(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance);
 
@@ -173,12 +206,15 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void changesTheEndpointTypeVersionAndTheSnapshotVersion() {
-      assertThat(after.version(ResourceType.ENDPOINT)).isNotEqualTo(before.version(ResourceType.ENDPOINT));
+      assertThat(after.version(ResourceType.ENDPOINT))
+          .isNotEqualTo(before.version(ResourceType.ENDPOINT));
       assertThat(after.version()).isNotEqualTo(before.version());
     }
 
     @ParameterizedTest
-    @EnumSource(value = ResourceType.class, names = {"CLUSTER", "LISTENER", "ROUTE", "SECRET"})
+    @EnumSource(
+        value = ResourceType.class,
+        names = {"CLUSTER", "LISTENER", "ROUTE", "SECRET"})
     void leavesEveryOtherTypeAndItsResourcesAlone(ResourceType type) {
       assertThat(after.version(type)).isEqualTo(before.version(type));
       assertThat(resourceVersions(after, type)).isEqualTo(resourceVersions(before, type));
@@ -198,7 +234,8 @@ class ContentVersionedSnapshotTest {
   @Nested
   class Versions {
 
-    private final ContentVersionedSnapshot snapshot = snapshot(ContentVersionedSnapshotTest::twoServices);
+    private final ContentVersionedSnapshot snapshot =
+        snapshot(ContentVersionedSnapshotTest::twoServices);
 
     @Test
     void areSixteenHexDigits() {
@@ -209,26 +246,32 @@ class ContentVersionedSnapshotTest {
         versions.addAll(resourceVersions(snapshot, type).values());
       }
 
-      assertThat(versions).hasSizeGreaterThan(PUBLISHED.size() + 1)
+      assertThat(versions)
+          .hasSizeGreaterThan(PUBLISHED.size() + 1)
           .allSatisfy(version -> assertThat(version).matches("[0-9a-f]{16}"));
     }
 
     @Test
     void differBetweenTypesAndResources() {
-      assertThat(resourceVersions(snapshot, ResourceType.ENDPOINT).values()).doesNotHaveDuplicates();
+      assertThat(resourceVersions(snapshot, ResourceType.ENDPOINT).values())
+          .doesNotHaveDuplicates();
       assertThat(PUBLISHED.stream().map(snapshot::version)).doesNotHaveDuplicates();
     }
 
     @Test
     void ofASubsetDependOnlyOnTheNamedResources() {
-      ContentVersionedSnapshot withoutBravo = snapshot(store ->
-          store.register(registration("alpha", "a1", "10.0.0.1", "/alpha"), Optional.empty()));
+      ContentVersionedSnapshot withoutBravo =
+          snapshot(
+              store ->
+                  store.register(
+                      registration("alpha", "a1", "10.0.0.1", "/alpha"), Optional.empty()));
 
       assertThat(snapshot.version(ResourceType.CLUSTER, List.of(A)))
           .isEqualTo(withoutBravo.version(ResourceType.CLUSTER, List.of(A)));
       assertThat(snapshot.version(ResourceType.ENDPOINT, List.of(A)))
           .isEqualTo(withoutBravo.version(ResourceType.ENDPOINT, List.of(A)));
-      assertThat(snapshot.version(ResourceType.CLUSTER)).isNotEqualTo(withoutBravo.version(ResourceType.CLUSTER));
+      assertThat(snapshot.version(ResourceType.CLUSTER))
+          .isNotEqualTo(withoutBravo.version(ResourceType.CLUSTER));
     }
 
     @Test
@@ -239,8 +282,11 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void ofASubsetChangeWhenANamedResourceAppears() {
-      ContentVersionedSnapshot withoutBravo = snapshot(store ->
-          store.register(registration("alpha", "a1", "10.0.0.1", "/alpha"), Optional.empty()));
+      ContentVersionedSnapshot withoutBravo =
+          snapshot(
+              store ->
+                  store.register(
+                      registration("alpha", "a1", "10.0.0.1", "/alpha"), Optional.empty()));
 
       assertThat(snapshot.version(ResourceType.ENDPOINT, List.of(A, B)))
           .isNotEqualTo(withoutBravo.version(ResourceType.ENDPOINT, List.of(A, B)));
@@ -258,32 +304,48 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void translatorOutputIsCompleteBySignalboxsOwnCheck() {
-      XdsResources translated = new GatewayTranslator().translate(
-          state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance), GatewaySettings.DEFAULT);
+      XdsResources translated =
+          new GatewayTranslator()
+              .translate(
+                  state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance),
+                  GatewaySettings.DEFAULT);
 
       assertThat(SnapshotConsistency.problems(translated)).isEmpty();
-      assertThat(SnapshotConsistency.problems(
-          new GatewayTranslator().translate(RegistryState.EMPTY, GatewaySettings.DEFAULT))).isEmpty();
+      assertThat(
+              SnapshotConsistency.problems(
+                  new GatewayTranslator().translate(RegistryState.EMPTY, GatewaySettings.DEFAULT)))
+          .isEmpty();
     }
 
     /**
-     * The library pitfall behind {@link SnapshotConsistency}: the inherited {@code ensureConsistent()} looks for a
-     * listener's RDS name only in a filter named "envoy.http_connection_manager" (java-control-plane 1.0.49,
-     * Resources.getResourceReferences), so it would reject every translation; ours checks by type URL.
+     * The library pitfall behind {@link SnapshotConsistency}: the inherited {@code
+     * ensureConsistent()} looks for a listener's RDS name only in a filter named
+     * "envoy.http_connection_manager" (java-control-plane 1.0.49, Resources.getResourceReferences),
+     * so it would reject every translation; ours checks by type URL.
      */
     @Test
     void ensureConsistentAcceptsTranslatorOutputWithTheModernConnectionManagerName()
         throws SnapshotConsistencyException {
-      ContentVersionedSnapshot.of(new GatewayTranslator().translate(
-          state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance), GatewaySettings.DEFAULT)).ensureConsistent();
+      ContentVersionedSnapshot.of(
+              new GatewayTranslator()
+                  .translate(
+                      state(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance),
+                      GatewaySettings.DEFAULT))
+          .ensureConsistent();
     }
 
     @Test
     void ensureConsistentRejectsAClusterWithoutItsLoadAssignment() {
-      XdsResources translated = new GatewayTranslator().translate(
-          state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
-      XdsResources withoutEndpoints = new XdsResources(translated.listeners(), translated.routes(),
-          translated.clusters(), List.of(), List.of());
+      XdsResources translated =
+          new GatewayTranslator()
+              .translate(state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
+      XdsResources withoutEndpoints =
+          new XdsResources(
+              translated.listeners(),
+              translated.routes(),
+              translated.clusters(),
+              List.of(),
+              List.of());
 
       assertThatThrownBy(() -> ContentVersionedSnapshot.of(withoutEndpoints).ensureConsistent())
           .isInstanceOf(SnapshotConsistencyException.class)
@@ -293,23 +355,38 @@ class ContentVersionedSnapshotTest {
     @Test
     void translatorOutputHasALoadAssignmentPerClusterAndTheRouteConfigurationTheListenerNames()
         throws Exception {
-      ContentVersionedSnapshot snapshot = snapshot(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance);
+      ContentVersionedSnapshot snapshot =
+          snapshot(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance);
 
       assertThat(snapshot.resources(ResourceType.CLUSTER)).containsOnlyKeys(A, B);
       assertThat(snapshot.resources(ResourceType.ENDPOINT)).containsOnlyKeys(A, B);
       assertThat(snapshot.resources(ResourceType.ROUTE)).containsOnlyKeys(ROUTE_CONFIGURATION);
       assertThat(snapshot.resources(ResourceType.LISTENER)).hasSize(1);
-      Listener listener = (Listener) snapshot.resources(ResourceType.LISTENER).values().iterator().next();
-      assertThat(listener.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
-          .getRds().getRouteConfigName()).isEqualTo(ROUTE_CONFIGURATION);
+      Listener listener =
+          (Listener) snapshot.resources(ResourceType.LISTENER).values().iterator().next();
+      assertThat(
+              listener
+                  .getFilterChains(0)
+                  .getFilters(0)
+                  .getTypedConfig()
+                  .unpack(HttpConnectionManager.class)
+                  .getRds()
+                  .getRouteConfigName())
+          .isEqualTo(ROUTE_CONFIGURATION);
     }
 
     @Test
     void aClusterWithoutItsLoadAssignmentIsIncomplete() {
-      XdsResources translated = new GatewayTranslator().translate(
-          state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
-      XdsResources withoutEndpoints = new XdsResources(translated.listeners(), translated.routes(),
-          translated.clusters(), List.of(), List.of());
+      XdsResources translated =
+          new GatewayTranslator()
+              .translate(state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
+      XdsResources withoutEndpoints =
+          new XdsResources(
+              translated.listeners(),
+              translated.routes(),
+              translated.clusters(),
+              List.of(),
+              List.of());
 
       assertThat(SnapshotConsistency.problems(withoutEndpoints)).hasSize(2);
       assertThatThrownBy(() -> ContentVersionedSnapshot.of(withoutEndpoints).ensureConsistent())
@@ -318,12 +395,20 @@ class ContentVersionedSnapshotTest {
 
     @Test
     void aListenerNamingAMissingRouteConfigurationIsIncomplete() {
-      XdsResources translated = new GatewayTranslator().translate(
-          state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
-      XdsResources withoutRoutes = new XdsResources(translated.listeners(), List.of(),
-          translated.clusters(), translated.endpoints(), List.of());
+      XdsResources translated =
+          new GatewayTranslator()
+              .translate(state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
+      XdsResources withoutRoutes =
+          new XdsResources(
+              translated.listeners(),
+              List.of(),
+              translated.clusters(),
+              translated.endpoints(),
+              List.of());
 
-      assertThat(SnapshotConsistency.problems(withoutRoutes)).singleElement().asString()
+      assertThat(SnapshotConsistency.problems(withoutRoutes))
+          .singleElement()
+          .asString()
           .contains(ROUTE_CONFIGURATION);
     }
 

@@ -28,8 +28,9 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * Whether the fleet accepted a snapshot, judged from the xDS answers the proxy tracker recorded: by version, over
- * the names each Envoy asked for, and only counting rejections of what differs from the last good configuration.
+ * Whether the fleet accepted a snapshot, judged from the xDS answers the proxy tracker recorded: by
+ * version, over the names each Envoy asked for, and only counting rejections of what differs from
+ * the last good configuration.
  */
 class FleetVerdictTest {
 
@@ -39,7 +40,8 @@ class FleetVerdictTest {
   private static final String RDS = Resources.V3.ROUTE_TYPE_URL;
   private static final List<String> ROUTE_NAMES = List.of(XdsNames.GATEWAY_ROUTES);
 
-  private final ProxyStatusTracker tracker = new ProxyStatusTracker(new NodeGroups(), Clock.systemUTC());
+  private final ProxyStatusTracker tracker =
+      new ProxyStatusTracker(new NodeGroups(), Clock.systemUTC());
   private final AtomicInteger nonces = new AtomicInteger();
 
   private static ContentVersionedSnapshot snapshot(String... services) {
@@ -49,11 +51,15 @@ class FleetVerdictTest {
   private static ContentVersionedSnapshot snapshot(int port, String... services) {
     TreeMap<String, ServiceState> states = new TreeMap<>();
     for (String name : services) {
-      states.put(name, new ServiceState(name, List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
-          List.of(Instance.of(name + "-1", "10.0.0.1", port))));
+      states.put(
+          name,
+          new ServiceState(
+              name,
+              List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
+              List.of(Instance.of(name + "-1", "10.0.0.1", port))));
     }
-    return ContentVersionedSnapshot.of(new GatewayTranslator().translate(new RegistryState(1, states),
-        GatewaySettings.DEFAULT));
+    return ContentVersionedSnapshot.of(
+        new GatewayTranslator().translate(new RegistryState(1, states), GatewaySettings.DEFAULT));
   }
 
   private static final ContentVersionedSnapshot REFERENCE = snapshot("orders");
@@ -73,25 +79,41 @@ class FleetVerdictTest {
       this.node = Node.newBuilder().setId(id).setCluster("edge").build();
     }
 
-    /** Subscribes, is sent the snapshot's version of the type over the names, and acknowledges it. */
+    /**
+     * Subscribes, is sent the snapshot's version of the type over the names, and acknowledges it.
+     */
     void accepts(ContentVersionedSnapshot snapshot, String typeUrl, List<String> names) {
       String nonce = sent(snapshot, typeUrl, names);
-      tracker.onRequest(stream, request(typeUrl, names).setVersionInfo(version(snapshot, typeUrl, names))
-          .setResponseNonce(nonce).build());
+      tracker.onRequest(
+          stream,
+          request(typeUrl, names)
+              .setVersionInfo(version(snapshot, typeUrl, names))
+              .setResponseNonce(nonce)
+              .build());
     }
 
-    void rejects(ContentVersionedSnapshot snapshot, String typeUrl, List<String> names, String error) {
+    void rejects(
+        ContentVersionedSnapshot snapshot, String typeUrl, List<String> names, String error) {
       String nonce = sent(snapshot, typeUrl, names);
-      tracker.onRequest(stream, request(typeUrl, names).setResponseNonce(nonce)
-          .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error)).build());
+      tracker.onRequest(
+          stream,
+          request(typeUrl, names)
+              .setResponseNonce(nonce)
+              .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error))
+              .build());
     }
 
     /** Subscribes (or answered before) and is sent the snapshot, but does not answer yet. */
     String sent(ContentVersionedSnapshot snapshot, String typeUrl, List<String> names) {
       tracker.onRequest(stream, request(typeUrl, names).build());
       String nonce = String.valueOf(nonces.incrementAndGet());
-      tracker.onResponse(stream, DiscoveryResponse.newBuilder().setTypeUrl(typeUrl)
-          .setVersionInfo(version(snapshot, typeUrl, names)).setNonce(nonce).build());
+      tracker.onResponse(
+          stream,
+          DiscoveryResponse.newBuilder()
+              .setTypeUrl(typeUrl)
+              .setVersionInfo(version(snapshot, typeUrl, names))
+              .setNonce(nonce)
+              .build());
       return nonce;
     }
 
@@ -103,11 +125,15 @@ class FleetVerdictTest {
     }
 
     private DiscoveryRequest.Builder request(String typeUrl, List<String> names) {
-      return DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).addAllResourceNames(names);
+      return DiscoveryRequest.newBuilder()
+          .setNode(node)
+          .setTypeUrl(typeUrl)
+          .addAllResourceNames(names);
     }
   }
 
-  private static String version(ContentVersionedSnapshot snapshot, String typeUrl, List<String> names) {
+  private static String version(
+      ContentVersionedSnapshot snapshot, String typeUrl, List<String> names) {
     return snapshot.version(typeUrl, names);
   }
 
@@ -121,7 +147,9 @@ class FleetVerdictTest {
       edge1.acceptsAll(NEXT);
 
       assertThat(verdict(NEXT).kind()).isEqualTo(Kind.ACCEPTED);
-      assertThat(verdict(REFERENCE).kind()).as("an older snapshot is not what Envoy runs").isEqualTo(Kind.PENDING);
+      assertThat(verdict(REFERENCE).kind())
+          .as("an older snapshot is not what Envoy runs")
+          .isEqualTo(Kind.PENDING);
     }
 
     @Test
@@ -138,14 +166,19 @@ class FleetVerdictTest {
     void isRejectedWhenAnEnvoyRejectsATypeThatChanged() {
       edge1.accepts(NEXT, CDS, List.of());
       edge1.accepts(NEXT, LDS, List.of());
-      edge1.rejects(NEXT, RDS, ROUTE_NAMES, "regex '/(ab|cd){30}' RE2 program size of 305 > max program size");
+      edge1.rejects(
+          NEXT,
+          RDS,
+          ROUTE_NAMES,
+          "regex '/(ab|cd){30}' RE2 program size of 305 > max program size");
 
       Verdict verdict = verdict(NEXT);
 
       assertThat(verdict.kind()).isEqualTo(Kind.REJECTED);
       assertThat(verdict.firstRejection().describe())
-          .isEqualTo("edge-1 (group edge) rejected routes: regex '/(ab|cd){30}' RE2 program size of 305 > max "
-              + "program size");
+          .isEqualTo(
+              "edge-1 (group edge) rejected routes: regex '/(ab|cd){30}' RE2 program size of 305 > max "
+                  + "program size");
       assertThat(verdict.firstRejection().version()).isEqualTo(version(NEXT, RDS, ROUTE_NAMES));
     }
 
@@ -160,7 +193,8 @@ class FleetVerdictTest {
 
     @Test
     void isPendingWhileAChangedTypeIsNotEvenSentYet() {
-      // The library sends responses on an executor: the snapshot is set, the response follows a moment later.
+      // The library sends responses on an executor: the snapshot is set, the response follows a
+      // moment later.
       edge1.acceptsAll(REFERENCE);
 
       assertThat(verdict(NEXT).kind()).isEqualTo(Kind.PENDING);
@@ -168,7 +202,8 @@ class FleetVerdictTest {
 
     @Test
     void excusesARejectionOfResourcesTheLastGoodConfigurationHoldsAsWell() {
-      // Listeners depend on the settings only: a listener Envoy cannot bind is not the registrations' doing.
+      // Listeners depend on the settings only: a listener Envoy cannot bind is not the
+      // registrations' doing.
       edge1.rejects(NEXT, LDS, List.of(), "cannot bind 127.0.0.1:10000: Address already in use");
       edge1.accepts(NEXT, CDS, List.of());
       edge1.accepts(NEXT, RDS, ROUTE_NAMES);
@@ -177,7 +212,8 @@ class FleetVerdictTest {
 
       assertThat(verdict.kind()).isEqualTo(Kind.ACCEPTED);
       assertThat(verdict.rejections()).isEmpty();
-      assertThat(verdict.excused()).singleElement()
+      assertThat(verdict.excused())
+          .singleElement()
           .satisfies(rejection -> assertThat(rejection.typeUrl()).isEqualTo(LDS));
     }
 
@@ -188,7 +224,9 @@ class FleetVerdictTest {
       edge1.accepts(newer, CDS, List.of());
       edge1.accepts(newer, LDS, List.of());
 
-      assertThat(verdict(newer).kind()).as("routes of the newer snapshot are unanswered").isEqualTo(Kind.PENDING);
+      assertThat(verdict(newer).kind())
+          .as("routes of the newer snapshot are unanswered")
+          .isEqualTo(Kind.PENDING);
 
       edge1.accepts(newer, RDS, ROUTE_NAMES);
       assertThat(verdict(newer).kind()).isEqualTo(Kind.ACCEPTED);
@@ -196,13 +234,15 @@ class FleetVerdictTest {
 
     @Test
     void aSnapshotWithTheRejectedResourcesIsRejectedWithoutBeingSentAgain() {
-      // After a NACK the rejected version is not sent again; a trial holding the same routes is rejected as well.
+      // After a NACK the rejected version is not sent again; a trial holding the same routes is
+      // rejected as well.
       edge1.accepts(NEXT, CDS, List.of());
       edge1.accepts(NEXT, LDS, List.of());
       edge1.rejects(NEXT, RDS, ROUTE_NAMES, "bad");
       ContentVersionedSnapshot sameRoutes = snapshot(9090, "orders", "billing");
       edge1.accepts(sameRoutes, CDS, List.of());
-      edge1.accepts(sameRoutes, EDS, List.copyOf(sameRoutes.resources(ResourceType.ENDPOINT).keySet()));
+      edge1.accepts(
+          sameRoutes, EDS, List.copyOf(sameRoutes.resources(ResourceType.ENDPOINT).keySet()));
 
       assertThat(sameRoutes.version()).isNotEqualTo(NEXT.version());
       assertThat(verdict(sameRoutes).kind()).isEqualTo(Kind.REJECTED);
@@ -250,16 +290,27 @@ class FleetVerdictTest {
     private final Node node = Node.newBuilder().setId("delta-1").setCluster("edge").build();
 
     private String sent(ContentVersionedSnapshot snapshot, String typeUrl) {
-      tracker.onDeltaRequest(7, DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
+      tracker.onDeltaRequest(
+          7, DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
       String nonce = String.valueOf(nonces.incrementAndGet());
-      tracker.onDeltaResponse(7, DeltaDiscoveryResponse.newBuilder().setTypeUrl(typeUrl)
-          .setSystemVersionInfo(snapshot.version(typeUrl)).setNonce(nonce).build());
+      tracker.onDeltaResponse(
+          7,
+          DeltaDiscoveryResponse.newBuilder()
+              .setTypeUrl(typeUrl)
+              .setSystemVersionInfo(snapshot.version(typeUrl))
+              .setNonce(nonce)
+              .build());
       return nonce;
     }
 
     private void accepts(ContentVersionedSnapshot snapshot, String typeUrl) {
-      tracker.onDeltaRequest(7, DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl)
-          .setResponseNonce(sent(snapshot, typeUrl)).build());
+      tracker.onDeltaRequest(
+          7,
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(typeUrl)
+              .setResponseNonce(sent(snapshot, typeUrl))
+              .build());
     }
 
     @Test
@@ -270,11 +321,18 @@ class FleetVerdictTest {
 
       assertThat(verdict(NEXT).kind()).isEqualTo(Kind.PENDING);
 
-      tracker.onDeltaRequest(7, DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(RDS)
-          .setResponseNonce(routes).setErrorDetail(Status.newBuilder().setMessage("bad regex")).build());
+      tracker.onDeltaRequest(
+          7,
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(RDS)
+              .setResponseNonce(routes)
+              .setErrorDetail(Status.newBuilder().setMessage("bad regex"))
+              .build());
       Verdict verdict = verdict(NEXT);
       assertThat(verdict.kind()).isEqualTo(Kind.REJECTED);
-      assertThat(verdict.firstRejection().describe()).isEqualTo("delta-1 (group edge) rejected routes: bad regex");
+      assertThat(verdict.firstRejection().describe())
+          .isEqualTo("delta-1 (group edge) rejected routes: bad regex");
     }
 
     @Test

@@ -27,8 +27,12 @@ class MakeBeforeBreakTest {
   private static XdsResources gatewayWith(String... services) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
     for (String service : services) {
-      store.register(new Registration(service, new Instance(service + "-1", "10.0.0.1", "10.0.0.1", 80, "", 1, Map.of()),
-          List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())), Optional.empty());
+      store.register(
+          new Registration(
+              service,
+              new Instance(service + "-1", "10.0.0.1", "10.0.0.1", 80, "", 1, Map.of()),
+              List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())),
+          Optional.empty());
     }
     return new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT);
   }
@@ -54,9 +58,10 @@ class MakeBeforeBreakTest {
     assertThat(endpointNames(first)).containsExactly("svc-billing", "svc-orders");
     assertThat(first.routes()).isEqualTo(before.routes());
     assertThat(first.listeners()).isEqualTo(before.listeners());
-    assertThat(stages.get(0).waitFor()).containsExactly(
-        new MakeBeforeBreak.Wait(ResourceType.CLUSTER, Set.of()),
-        new MakeBeforeBreak.Wait(ResourceType.ENDPOINT, Set.of("svc-billing")));
+    assertThat(stages.get(0).waitFor())
+        .containsExactly(
+            new MakeBeforeBreak.Wait(ResourceType.CLUSTER, Set.of()),
+            new MakeBeforeBreak.Wait(ResourceType.ENDPOINT, Set.of("svc-billing")));
     assertThat(stages.get(1).resources()).isEqualTo(after);
   }
 
@@ -71,7 +76,8 @@ class MakeBeforeBreakTest {
     XdsResources first = stages.get(0).resources();
     assertThat(first.routes()).isEqualTo(after.routes());
     assertThat(clusterNames(first)).containsExactly("svc-billing", "svc-orders");
-    assertThat(stages.get(0).waitFor()).extracting(MakeBeforeBreak.Wait::type)
+    assertThat(stages.get(0).waitFor())
+        .extracting(MakeBeforeBreak.Wait::type)
         .containsExactly(ResourceType.LISTENER, ResourceType.ROUTE);
     assertThat(stages.get(1).resources()).isEqualTo(after);
   }
@@ -85,28 +91,41 @@ class MakeBeforeBreakTest {
 
     assertThat(stages).hasSize(3);
     assertThat(stages.get(0).resources().routes()).isEqualTo(before.routes());
-    assertThat(clusterNames(stages.get(0).resources())).containsExactly("svc-billing", "svc-orders", "svc-shipping");
+    assertThat(clusterNames(stages.get(0).resources()))
+        .containsExactly("svc-billing", "svc-orders", "svc-shipping");
     assertThat(stages.get(1).resources().routes()).isEqualTo(after.routes());
-    assertThat(clusterNames(stages.get(1).resources())).containsExactly("svc-billing", "svc-orders", "svc-shipping");
+    assertThat(clusterNames(stages.get(1).resources()))
+        .containsExactly("svc-billing", "svc-orders", "svc-shipping");
     assertThat(stages.get(2).resources()).isEqualTo(after);
   }
 
   @Test
   void anEndpointChangeIsOneStep() {
     XdsResources before = gatewayWith("orders");
-    XdsResources after = new XdsResources(before.listeners(), before.routes(), before.clusters(),
-        List.of(before.endpoints().get(0).toBuilder().clearEndpoints().build()), before.secrets());
+    XdsResources after =
+        new XdsResources(
+            before.listeners(),
+            before.routes(),
+            before.clusters(),
+            List.of(before.endpoints().get(0).toBuilder().clearEndpoints().build()),
+            before.secrets());
 
-    assertThat(MakeBeforeBreak.stages(before, after)).singleElement()
+    assertThat(MakeBeforeBreak.stages(before, after))
+        .singleElement()
         .satisfies(stage -> assertThat(stage.resources()).isEqualTo(after));
   }
 
   @Test
   void aRouteOnlyChangeIsOneStep() {
     XdsResources before = gatewayWith("orders");
-    XdsResources after = new XdsResources(before.listeners(),
-        List.of(RouteConfiguration.newBuilder(before.routes().get(0)).clearVirtualHosts().build()),
-        before.clusters(), before.endpoints(), before.secrets());
+    XdsResources after =
+        new XdsResources(
+            before.listeners(),
+            List.of(
+                RouteConfiguration.newBuilder(before.routes().get(0)).clearVirtualHosts().build()),
+            before.clusters(),
+            before.endpoints(),
+            before.secrets());
 
     assertThat(MakeBeforeBreak.stages(before, after)).hasSize(1);
   }

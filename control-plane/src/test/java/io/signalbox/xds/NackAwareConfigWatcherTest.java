@@ -12,13 +12,13 @@ import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.config.GatewaySettings;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import java.util.ArrayList;
@@ -31,9 +31,9 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The state-of-the-world NACK loop and how the watcher breaks it. A NACK carries the last version Envoy accepted; a
- * plain {@link SimpleCache} sees that it differs from the snapshot's and answers at once with the very resources
- * Envoy just rejected.
+ * The state-of-the-world NACK loop and how the watcher breaks it. A NACK carries the last version
+ * Envoy accepted; a plain {@link SimpleCache} sees that it differs from the snapshot's and answers
+ * at once with the very resources Envoy just rejected.
  */
 class NackAwareConfigWatcherTest {
 
@@ -53,14 +53,21 @@ class NackAwareConfigWatcherTest {
   /** A snapshot of one service with the given routes, for a gateway listening on the given port. */
   private static ContentVersionedSnapshot snapshot(int gatewayPort, String... prefixes) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
-    store.register(new Registration("orders", Instance.of("o1", "10.0.0.1", 8080),
-        java.util.Arrays.stream(prefixes).map(p -> RouteSpec.builder(PathMatch.prefix(p)).build()).toList()),
+    store.register(
+        new Registration(
+            "orders",
+            Instance.of("o1", "10.0.0.1", 8080),
+            java.util.Arrays.stream(prefixes)
+                .map(p -> RouteSpec.builder(PathMatch.prefix(p)).build())
+                .toList()),
         Optional.empty());
     return ContentVersionedSnapshot.of(
-        new GatewayTranslator().translate(store.state(), GatewaySettings.plaintext("0.0.0.0", gatewayPort)));
+        new GatewayTranslator()
+            .translate(store.state(), GatewaySettings.plaintext("0.0.0.0", gatewayPort)));
   }
 
-  private static DiscoveryRequest.Builder request(String typeUrl, String versionInfo, String... names) {
+  private static DiscoveryRequest.Builder request(
+      String typeUrl, String versionInfo, String... names) {
     return DiscoveryRequest.newBuilder()
         .setNode(NODE)
         .setTypeUrl(typeUrl)
@@ -69,14 +76,24 @@ class NackAwareConfigWatcherTest {
   }
 
   private static DiscoveryRequest.Builder nack(DiscoveryRequest.Builder request, String nonce) {
-    return request.setResponseNonce(nonce)
-        .setErrorDetail(Status.newBuilder().setCode(3).setMessage("rejected by Envoy: invalid listener"));
+    return request
+        .setResponseNonce(nonce)
+        .setErrorDetail(
+            Status.newBuilder().setCode(3).setMessage("rejected by Envoy: invalid listener"));
   }
 
-  private Watch watch(io.envoyproxy.controlplane.cache.ConfigWatcher through, DiscoveryRequest.Builder request,
-                      Set<String> knownResourceNames) {
-    Watch watch = through.createWatch(true, XdsRequest.create(request.build()), knownResourceNames, responses::add,
-        false, false);
+  private Watch watch(
+      io.envoyproxy.controlplane.cache.ConfigWatcher through,
+      DiscoveryRequest.Builder request,
+      Set<String> knownResourceNames) {
+    Watch watch =
+        through.createWatch(
+            true,
+            XdsRequest.create(request.build()),
+            knownResourceNames,
+            responses::add,
+            false,
+            false);
     watches.add(watch);
     return watch;
   }
@@ -98,7 +115,8 @@ class NackAwareConfigWatcherTest {
     void envoyIsSentTheListeners() {
       watch(request(LDS, ""));
 
-      assertThat(responses).singleElement()
+      assertThat(responses)
+          .singleElement()
           .satisfies(r -> assertThat(r.version()).isEqualTo(first.version(ResourceType.LISTENER)))
           .satisfies(r -> assertThat(r.resources()).hasSize(1));
       responses.clear();
@@ -116,19 +134,23 @@ class NackAwareConfigWatcherTest {
     void theWatchLeftOpenByANackIsAnsweredWithTheNextChangedSnapshot() {
       watch(nack(request(LDS, ""), "0"));
       ContentVersionedSnapshot changed = snapshot(10001, "/orders");
-      assertThat(changed.version(ResourceType.LISTENER)).isNotEqualTo(first.version(ResourceType.LISTENER));
+      assertThat(changed.version(ResourceType.LISTENER))
+          .isNotEqualTo(first.version(ResourceType.LISTENER));
 
       cache.setSnapshot(GROUP, changed);
 
-      assertThat(responses).singleElement()
-          .satisfies(r -> assertThat(r.version()).isEqualTo(changed.version(ResourceType.LISTENER)));
+      assertThat(responses)
+          .singleElement()
+          .satisfies(
+              r -> assertThat(r.version()).isEqualTo(changed.version(ResourceType.LISTENER)));
     }
 
     @Test
     void theWatchLeftOpenByANackIgnoresASnapshotThatLeavesTheTypeAlone() {
       watch(nack(request(LDS, ""), "0"));
       ContentVersionedSnapshot routesOnly = snapshot(10000, "/orders", "/orders-v2");
-      assertThat(routesOnly.version(ResourceType.LISTENER)).isEqualTo(first.version(ResourceType.LISTENER));
+      assertThat(routesOnly.version(ResourceType.LISTENER))
+          .isEqualTo(first.version(ResourceType.LISTENER));
 
       cache.setSnapshot(GROUP, routesOnly);
 
@@ -149,8 +171,10 @@ class NackAwareConfigWatcherTest {
       ContentVersionedSnapshot rejected = snapshot(10001, "/orders");
       watch(request(LDS, accepted));
       cache.setSnapshot(GROUP, rejected);
-      assertThat(responses).singleElement()
-          .satisfies(r -> assertThat(r.version()).isEqualTo(rejected.version(ResourceType.LISTENER)));
+      assertThat(responses)
+          .singleElement()
+          .satisfies(
+              r -> assertThat(r.version()).isEqualTo(rejected.version(ResourceType.LISTENER)));
       responses.clear();
 
       watch(nack(request(LDS, accepted), "1"));
@@ -188,10 +212,12 @@ class NackAwareConfigWatcherTest {
 
     @Test
     void withoutTheWatcherTheCacheAnswersANackAtOnceWithTheRejectedResources() {
-      // The library pitfall this watcher exists for: Envoy rejects, the cache resends, Envoy rejects, forever.
+      // The library pitfall this watcher exists for: Envoy rejects, the cache resends, Envoy
+      // rejects, forever.
       watch(cache, nack(request(LDS, ""), "0"), Set.of());
 
-      assertThat(responses).singleElement()
+      assertThat(responses)
+          .singleElement()
           .satisfies(r -> assertThat(r.version()).isEqualTo(first.version(ResourceType.LISTENER)));
     }
   }
@@ -203,9 +229,16 @@ class NackAwareConfigWatcherTest {
     void envoyIsSentTheRouteConfiguration() {
       watch(request(RDS, "", ROUTE_CONFIGURATION));
 
-      assertThat(responses).singleElement().satisfies(r -> assertThat(r.resources())
+      assertThat(responses)
           .singleElement()
-          .satisfies(resource -> assertThat(((RouteConfiguration) resource).getName()).isEqualTo(ROUTE_CONFIGURATION)));
+          .satisfies(
+              r ->
+                  assertThat(r.resources())
+                      .singleElement()
+                      .satisfies(
+                          resource ->
+                              assertThat(((RouteConfiguration) resource).getName())
+                                  .isEqualTo(ROUTE_CONFIGURATION)));
       responses.clear();
     }
 
@@ -223,8 +256,13 @@ class NackAwareConfigWatcherTest {
 
       cache.setSnapshot(GROUP, changed);
 
-      assertThat(responses).singleElement().satisfies(r -> assertThat(r.version())
-          .isEqualTo(changed.version(ResourceType.ROUTE, List.of(ROUTE_CONFIGURATION))));
+      assertThat(responses)
+          .singleElement()
+          .satisfies(
+              r ->
+                  assertThat(r.version())
+                      .isEqualTo(
+                          changed.version(ResourceType.ROUTE, List.of(ROUTE_CONFIGURATION))));
     }
 
     @Test

@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import io.signalbox.envoy.XdsTypes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -14,6 +13,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
@@ -46,9 +46,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The quarantine in the pipeline, against a fake Envoy that answers every snapshot the way Envoy 1.40 does: it
- * rejects a route configuration holding a regex whose RE2 program is too large, and, when told to, a listener on a
- * port it cannot bind. A rejected registration must be quarantined with Envoy's error, everything else published.
+ * The quarantine in the pipeline, against a fake Envoy that answers every snapshot the way Envoy
+ * 1.40 does: it rejects a route configuration holding a regex whose RE2 program is too large, and,
+ * when told to, a listener on a port it cannot bind. A rejected registration must be quarantined
+ * with Envoy's error, everything else published.
  */
 class NackQuarantineTest {
 
@@ -62,8 +63,14 @@ class NackQuarantineTest {
   private SnapshotPublisher publisher;
 
   private void start(GatewaySettings settings) {
-    publisher = new SnapshotPublisher(store, settings, new GatewayTranslator(), fleet, Duration.ofMillis(1),
-        Duration.ofMillis(100));
+    publisher =
+        new SnapshotPublisher(
+            store,
+            settings,
+            new GatewayTranslator(),
+            fleet,
+            Duration.ofMillis(1),
+            Duration.ofMillis(100));
     publisher.enableQuarantine(store, fleet::proxies, VERDICT_TIMEOUT);
     fleet.publisher = publisher;
     publisher.start();
@@ -88,8 +95,12 @@ class NackQuarantineTest {
   }
 
   private Lease register(String service, PathMatch path) {
-    return store.register(new Registration(service, Instance.of(service + "-1", "10.0.0.1", 8080),
-        List.of(RouteSpec.builder(path).build())), Optional.empty());
+    return store.register(
+        new Registration(
+            service,
+            Instance.of(service + "-1", "10.0.0.1", 8080),
+            List.of(RouteSpec.builder(path).build())),
+        Optional.empty());
   }
 
   private Lease registerGood(String service) {
@@ -102,7 +113,8 @@ class NackQuarantineTest {
 
   /** The services whose routes Envoy runs: those of the route configuration it accepted last. */
   private Set<String> servedByEnvoy() {
-    return fleet.acceptedRoutes.stream().map(name -> name.substring(0, name.indexOf(':')))
+    return fleet.acceptedRoutes.stream()
+        .map(name -> name.substring(0, name.indexOf(':')))
         .collect(Collectors.toCollection(java.util.TreeSet::new));
   }
 
@@ -112,7 +124,8 @@ class NackQuarantineTest {
 
   private Set<String> inPublishedSnapshot() {
     return publisher.current().resources(ResourceType.CLUSTER).keySet().stream()
-        .map(name -> name.substring("svc-".length())).collect(Collectors.toCollection(java.util.TreeSet::new));
+        .map(name -> name.substring("svc-".length()))
+        .collect(Collectors.toCollection(java.util.TreeSet::new));
   }
 
   @Test
@@ -126,11 +139,17 @@ class NackQuarantineTest {
 
     eventually().until(() -> store.quarantined().containsKey("search"));
     Quarantine quarantine = store.quarantined().get("search");
-    assertThat(quarantine.reason()).isEqualTo("edge-1 (group edge) rejected routes: regex '/search" + TOO_LARGE
-        + "' RE2 program size of 305 > max program size of 100 set for the error level threshold. Increase "
-        + "configured max program size if necessary.");
-    assertThat(quarantine.rejected().routes()).singleElement()
-        .satisfies(route -> assertThat(route.match().path()).isEqualTo(PathMatch.regex("/search" + TOO_LARGE)));
+    assertThat(quarantine.reason())
+        .isEqualTo(
+            "edge-1 (group edge) rejected routes: regex '/search"
+                + TOO_LARGE
+                + "' RE2 program size of 305 > max program size of 100 set for the error level threshold. Increase "
+                + "configured max program size if necessary.");
+    assertThat(quarantine.rejected().routes())
+        .singleElement()
+        .satisfies(
+            route ->
+                assertThat(route.match().path()).isEqualTo(PathMatch.regex("/search" + TOO_LARGE)));
     assertThat(store.state().services()).as("the registry keeps it").containsKey("search");
 
     registerGood("billing");
@@ -155,11 +174,15 @@ class NackQuarantineTest {
     publisher.resume();
 
     eventually().until(() -> store.quarantined().keySet().equals(Set.of("alpha", "charlie")));
-    eventually().until(() -> servedByEnvoy().equals(Set.of("bravo", "delta", "echo", "foxtrot", "orders")));
-    assertThat(store.quarantined().get("charlie").reason()).contains("regex '/charlie" + TOO_LARGE + "'");
-    assertThat(store.quarantined().get("alpha").reason()).contains("regex '/alpha" + TOO_LARGE + "'");
+    eventually()
+        .until(() -> servedByEnvoy().equals(Set.of("bravo", "delta", "echo", "foxtrot", "orders")));
+    assertThat(store.quarantined().get("charlie").reason())
+        .contains("regex '/charlie" + TOO_LARGE + "'");
+    assertThat(store.quarantined().get("alpha").reason())
+        .contains("regex '/alpha" + TOO_LARGE + "'");
     assertThat(trials()).isBetween(2L, 2L * 2 * 3);
-    assertThat(publisher.history().latest(100)).as("trials are published, so they are in the history")
+    assertThat(publisher.history().latest(100))
+        .as("trials are published, so they are in the history")
         .hasSizeGreaterThan((int) trials());
   }
 
@@ -180,13 +203,17 @@ class NackQuarantineTest {
     eventually().until(() -> servedByEnvoy().equals(Set.of("bravo", "charlie", "delta", "late")));
     assertThat(store.quarantined()).containsOnlyKeys("alpha");
     List<Set<String>> sent = fleet.clustersSent();
-    int firstWithLate = sent.indexOf(sent.stream().filter(s -> s.contains("late")).findFirst().orElseThrow());
-    assertThat(sent.subList(firstWithLate, sent.size())).as("after the search").noneMatch(s -> s.contains("alpha"));
+    int firstWithLate =
+        sent.indexOf(sent.stream().filter(s -> s.contains("late")).findFirst().orElseThrow());
+    assertThat(sent.subList(firstWithLate, sent.size()))
+        .as("after the search")
+        .noneMatch(s -> s.contains("alpha"));
   }
 
   @Test
   void aRejectionNoRegistrationCausedQuarantinesNobody() {
-    // The listener port is taken on the Envoy host: every snapshot's listener is rejected, whatever is registered.
+    // The listener port is taken on the Envoy host: every snapshot's listener is rejected, whatever
+    // is registered.
     fleet.unbindablePort = 10000;
     start();
     registerGood("orders");
@@ -199,7 +226,8 @@ class NackQuarantineTest {
   }
 
   @Test
-  void newSettingsEnvoyRejectsAreBlamedOnTheSettingsAndARegistrationInTheSameSnapshotStillOnItself() {
+  void
+      newSettingsEnvoyRejectsAreBlamedOnTheSettingsAndARegistrationInTheSameSnapshotStillOnItself() {
     start();
     registerGood("orders");
     eventually().until(() -> servedByEnvoy().equals(Set.of("orders")));
@@ -229,10 +257,15 @@ class NackQuarantineTest {
     publisher.resume();
 
     eventually().until(() -> trials() >= 1);
-    // The search gives up after the verdict timeout; nothing may follow it for several timeouts more.
-    await().during(VERDICT_TIMEOUT.multipliedBy(3)).atMost(PATIENCE)
+    // The search gives up after the verdict timeout; nothing may follow it for several timeouts
+    // more.
+    await()
+        .during(VERDICT_TIMEOUT.multipliedBy(3))
+        .atMost(PATIENCE)
         .until(() -> store.quarantined().isEmpty() && trials() == 1);
-    assertThat(inPublishedSnapshot()).as("the pipeline went on").containsExactly("alpha", "bravo", "orders");
+    assertThat(inPublishedSnapshot())
+        .as("the pipeline went on")
+        .containsExactly("alpha", "bravo", "orders");
   }
 
   @Test
@@ -261,14 +294,17 @@ class NackQuarantineTest {
 
     assertThat(store.releaseQuarantine("search")).isPresent();
 
-    eventually().until(() -> fleet.rejections > rejectionsBefore && store.quarantined().containsKey("search"));
+    eventually()
+        .until(
+            () -> fleet.rejections > rejectionsBefore && store.quarantined().containsKey("search"));
     assertThat(store.quarantined().get("search").since()).isAfterOrEqualTo(first);
     eventually().until(() -> servedByEnvoy().equals(Set.of("orders")));
   }
 
   /**
-   * One Envoy of group "edge" behind the cache. Every snapshot set is answered on another thread, as by a gRPC
-   * stream: each type whose version changed is accepted or rejected, and the pipeline is told.
+   * One Envoy of group "edge" behind the cache. Every snapshot set is answered on another thread,
+   * as by a gRPC stream: each type whose version changed is accepted or rejected, and the pipeline
+   * is told.
    */
   private static final class FakeFleet extends SimpleCache<String> {
     final ExecutorService answers = Executors.newSingleThreadExecutor();
@@ -295,18 +331,32 @@ class NackQuarantineTest {
     }
 
     List<Set<String>> clustersSent() {
-      return received.stream().map(s -> s.resources(ResourceType.CLUSTER).keySet().stream()
-          .map(n -> n.substring("svc-".length())).collect(Collectors.toSet())).toList();
+      return received.stream()
+          .map(
+              s ->
+                  s.resources(ResourceType.CLUSTER).keySet().stream()
+                      .map(n -> n.substring("svc-".length()))
+                      .collect(Collectors.toSet()))
+          .toList();
     }
 
     synchronized Set<String> rejectedTypes() {
-      return types.values().stream().filter(t -> t.status() == SyncStatus.NACKED).map(TypeStatus::typeUrl)
+      return types.values().stream()
+          .filter(t -> t.status() == SyncStatus.NACKED)
+          .map(TypeStatus::typeUrl)
           .collect(Collectors.toSet());
     }
 
     synchronized List<ProxyStatus> proxies() {
-      return List.of(new ProxyStatus(1, Node.newBuilder().setId("edge-1").setCluster(GROUP).build(), GROUP,
-          Mode.SOTW, Instant.EPOCH, SyncStatus.SYNCED, Map.copyOf(types)));
+      return List.of(
+          new ProxyStatus(
+              1,
+              Node.newBuilder().setId("edge-1").setCluster(GROUP).build(),
+              GROUP,
+              Mode.SOTW,
+              Instant.EPOCH,
+              SyncStatus.SYNCED,
+              Map.copyOf(types)));
     }
 
     private void answer(ContentVersionedSnapshot snapshot) {
@@ -335,12 +385,29 @@ class NackQuarantineTest {
           if (error.isPresent()) {
             nack = true;
             rejections++;
-            types.put(url, new TypeStatus(url, SyncStatus.NACKED, version, Optional.of(now), acked,
-                before == null ? Optional.empty() : before.ackedAt(),
-                Optional.of(new Nack(version, error.get(), now)), List.of()));
+            types.put(
+                url,
+                new TypeStatus(
+                    url,
+                    SyncStatus.NACKED,
+                    version,
+                    Optional.of(now),
+                    acked,
+                    before == null ? Optional.empty() : before.ackedAt(),
+                    Optional.of(new Nack(version, error.get(), now)),
+                    List.of()));
           } else {
-            types.put(url, new TypeStatus(url, SyncStatus.SYNCED, version, Optional.of(now), version,
-                Optional.of(now), before == null ? Optional.empty() : before.lastNack(), List.of()));
+            types.put(
+                url,
+                new TypeStatus(
+                    url,
+                    SyncStatus.SYNCED,
+                    version,
+                    Optional.of(now),
+                    version,
+                    Optional.of(now),
+                    before == null ? Optional.empty() : before.lastNack(),
+                    List.of()));
             if (type == ResourceType.ROUTE) {
               acceptedRoutes = routeNames(snapshot);
             }
@@ -358,7 +425,8 @@ class NackQuarantineTest {
         for (Object resource : snapshot.resources(type).values()) {
           Listener listener = (Listener) resource;
           if (listener.getAddress().getSocketAddress().getPortValue() == unbindablePort) {
-            return Optional.of("cannot bind '0.0.0.0:" + unbindablePort + "': Address already in use");
+            return Optional.of(
+                "cannot bind '0.0.0.0:" + unbindablePort + "': Address already in use");
           }
         }
       }
@@ -369,8 +437,11 @@ class NackQuarantineTest {
               String regex = route.getMatch().getSafeRegex().getRegex();
               Matcher repeat = java.util.regex.Pattern.compile("\\{(\\d+)}").matcher(regex);
               if (repeat.find() && Integer.parseInt(repeat.group(1)) >= 20) {
-                return Optional.of("regex '" + regex + "' RE2 program size of 305 > max program size of 100 set "
-                    + "for the error level threshold. Increase configured max program size if necessary.");
+                return Optional.of(
+                    "regex '"
+                        + regex
+                        + "' RE2 program size of 305 > max program size of 100 set "
+                        + "for the error level threshold. Increase configured max program size if necessary.");
               }
             }
           }
@@ -380,10 +451,13 @@ class NackQuarantineTest {
     }
 
     private static List<String> routeNames(ContentVersionedSnapshot snapshot) {
-      RouteConfiguration routes = (RouteConfiguration) snapshot.resources(ResourceType.ROUTE)
-          .get(XdsNames.GATEWAY_ROUTES);
-      return routes.getVirtualHostsList().stream().flatMap(h -> h.getRoutesList().stream()).map(Route::getName)
-          .distinct().toList();
+      RouteConfiguration routes =
+          (RouteConfiguration) snapshot.resources(ResourceType.ROUTE).get(XdsNames.GATEWAY_ROUTES);
+      return routes.getVirtualHostsList().stream()
+          .flatMap(h -> h.getRoutesList().stream())
+          .map(Route::getName)
+          .distinct()
+          .toList();
     }
   }
 }

@@ -23,23 +23,39 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The publisher as operators steer it: pausing and resuming pushes, and the history of what it published. */
+/**
+ * The publisher as operators steer it: pausing and resuming pushes, and the history of what it
+ * published.
+ */
 class PausedPublishingTest {
 
   private static final String EDGE = "edge";
 
   private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
   private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
-  private final SnapshotPublisher publisher = new SnapshotPublisher(store, GatewaySettings.DEFAULT,
-      new GatewayTranslator(), cache, Duration.ofMillis(1), Duration.ofMillis(50));
+  private final SnapshotPublisher publisher =
+      new SnapshotPublisher(
+          store,
+          GatewaySettings.DEFAULT,
+          new GatewayTranslator(),
+          cache,
+          Duration.ofMillis(1),
+          Duration.ofMillis(50));
 
   private static ConditionFactory eventually() {
-    return await().atMost(Duration.ofSeconds(2)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2));
+    return await()
+        .atMost(Duration.ofSeconds(2))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(2));
   }
 
   private void register(String service) {
-    store.register(new Registration(service, Instance.of(service + "-1", "10.0.0.1", 8080),
-        List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())), Optional.empty());
+    store.register(
+        new Registration(
+            service,
+            Instance.of(service + "-1", "10.0.0.1", 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())),
+        Optional.empty());
   }
 
   private Set<String> clustersSentTo(String group) {
@@ -66,7 +82,9 @@ class PausedPublishingTest {
     publisher.pause();
     register("orders");
 
-    await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(1))
+    await()
+        .during(Duration.ofMillis(100))
+        .atMost(Duration.ofSeconds(1))
         .until(() -> cache.getSnapshot(EDGE) == before);
     assertThat(publisher.pausedSince()).isPresent();
     assertThat(publisher.changesPending()).isTrue();
@@ -97,7 +115,8 @@ class PausedPublishingTest {
     SnapshotHistory.Entry latest = publisher.history().latest(1).get(0);
 
     assertThat(latest.version()).isEqualTo(publisher.current().version());
-    assertThat(latest.services()).containsExactly(Map.entry("orders", SnapshotHistory.ServiceChange.ADDED));
+    assertThat(latest.services())
+        .containsExactly(Map.entry("orders", SnapshotHistory.ServiceChange.ADDED));
     assertThat(publisher.history().latest(10)).hasSize(2);
   }
 

@@ -28,14 +28,20 @@ class ProxyStatusTrackerTest {
   private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
-  private static final Node EDGE_1 = Node.newBuilder()
-      .setId("edge-1")
-      .setCluster("edge")
-      .setLocality(Locality.newBuilder().setZone("eu-west-1a"))
-      .setUserAgentName("envoy")
-      .setUserAgentBuildVersion(BuildVersion.newBuilder().setVersion(SemanticVersion.newBuilder()
-          .setMajorNumber(1).setMinorNumber(40).setPatch(0)))
-      .build();
+  private static final Node EDGE_1 =
+      Node.newBuilder()
+          .setId("edge-1")
+          .setCluster("edge")
+          .setLocality(Locality.newBuilder().setZone("eu-west-1a"))
+          .setUserAgentName("envoy")
+          .setUserAgentBuildVersion(
+              BuildVersion.newBuilder()
+                  .setVersion(
+                      SemanticVersion.newBuilder()
+                          .setMajorNumber(1)
+                          .setMinorNumber(40)
+                          .setPatch(0)))
+          .build();
 
   private final ProxyStatusTracker tracker =
       new ProxyStatusTracker(new NodeGroups(), Clock.fixed(T0, ZoneOffset.UTC));
@@ -54,19 +60,36 @@ class ProxyStatusTrackerTest {
   class StateOfTheWorld {
 
     private void request(String typeUrl, String version, String nonce) {
-      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl).setVersionInfo(version)
-          .setResponseNonce(nonce).build());
+      tracker.onRequest(
+          1,
+          DiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(typeUrl)
+              .setVersionInfo(version)
+              .setResponseNonce(nonce)
+              .build());
     }
 
     private void nack(String typeUrl, String stillRunning, String nonce, String error) {
-      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl)
-          .setVersionInfo(stillRunning).setResponseNonce(nonce)
-          .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error)).build());
+      tracker.onRequest(
+          1,
+          DiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(typeUrl)
+              .setVersionInfo(stillRunning)
+              .setResponseNonce(nonce)
+              .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error))
+              .build());
     }
 
     private void respond(String typeUrl, String version, String nonce) {
-      tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setVersionInfo(version)
-          .setNonce(nonce).build());
+      tracker.onResponse(
+          1,
+          DiscoveryResponse.newBuilder()
+              .setTypeUrl(typeUrl)
+              .setVersionInfo(version)
+              .setNonce(nonce)
+              .build());
     }
 
     @Test
@@ -119,11 +142,13 @@ class ProxyStatusTrackerTest {
       TypeStatus listeners = type(LDS);
       assertThat(listeners.status()).isEqualTo(SyncStatus.NACKED);
       assertThat(listeners.versionAcked()).as("what Envoy still runs").isEqualTo("v1");
-      assertThat(listeners.lastNack()).hasValueSatisfying(nack -> {
-        assertThat(nack.version()).isEqualTo("v2");
-        assertThat(nack.errorDetail()).isEqualTo("cannot bind 127.0.0.1:10000");
-        assertThat(nack.at()).isEqualTo(T0);
-      });
+      assertThat(listeners.lastNack())
+          .hasValueSatisfying(
+              nack -> {
+                assertThat(nack.version()).isEqualTo("v2");
+                assertThat(nack.errorDetail()).isEqualTo("cannot bind 127.0.0.1:10000");
+                assertThat(nack.at()).isEqualTo(T0);
+              });
       assertThat(onlyProxy().status()).isEqualTo(SyncStatus.NACKED);
     }
 
@@ -189,13 +214,23 @@ class ProxyStatusTrackerTest {
   class Delta {
 
     private void request(String typeUrl, String nonce) {
-      tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl)
-          .setResponseNonce(nonce).build());
+      tracker.onDeltaRequest(
+          2,
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(typeUrl)
+              .setResponseNonce(nonce)
+              .build());
     }
 
     private void respond(String typeUrl, String version, String nonce) {
-      tracker.onDeltaResponse(2, DeltaDiscoveryResponse.newBuilder().setTypeUrl(typeUrl)
-          .setSystemVersionInfo(version).setNonce(nonce).build());
+      tracker.onDeltaResponse(
+          2,
+          DeltaDiscoveryResponse.newBuilder()
+              .setTypeUrl(typeUrl)
+              .setSystemVersionInfo(version)
+              .setNonce(nonce)
+              .build());
     }
 
     @Test
@@ -218,12 +253,18 @@ class ProxyStatusTrackerTest {
       request(LDS, "0");
       respond(LDS, "v2", "1");
 
-      tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setTypeUrl(LDS).setResponseNonce("1")
-          .setErrorDetail(Status.newBuilder().setMessage("rejected")).build());
+      tracker.onDeltaRequest(
+          2,
+          DeltaDiscoveryRequest.newBuilder()
+              .setTypeUrl(LDS)
+              .setResponseNonce("1")
+              .setErrorDetail(Status.newBuilder().setMessage("rejected"))
+              .build());
 
       assertThat(type(LDS).status()).isEqualTo(SyncStatus.NACKED);
       assertThat(type(LDS).versionAcked()).isEqualTo("v1");
-      assertThat(type(LDS).lastNack()).hasValueSatisfying(nack -> assertThat(nack.version()).isEqualTo("v2"));
+      assertThat(type(LDS).lastNack())
+          .hasValueSatisfying(nack -> assertThat(nack.version()).isEqualTo("v2"));
     }
 
     @Test
@@ -243,8 +284,13 @@ class ProxyStatusTrackerTest {
 
     @Test
     void aReconnectingEnvoyHoldingResourcesIsInSyncWhenNothingNeedsSending() {
-      tracker.onDeltaRequest(2, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS)
-          .putInitialResourceVersions("svc-orders", "abc").build());
+      tracker.onDeltaRequest(
+          2,
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(CDS)
+              .putInitialResourceVersions("svc-orders", "abc")
+              .build());
 
       assertThat(type(CDS).status()).isEqualTo(SyncStatus.SYNCED);
     }
@@ -254,19 +300,34 @@ class ProxyStatusTrackerTest {
   @Nested
   class Applied {
 
-    private final ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(
-        new io.signalbox.translate.GatewayTranslator().translate(io.signalbox.model.RegistryState.EMPTY,
-            io.signalbox.config.GatewaySettings.DEFAULT));
+    private final ContentVersionedSnapshot snapshot =
+        ContentVersionedSnapshot.of(
+            new io.signalbox.translate.GatewayTranslator()
+                .translate(
+                    io.signalbox.model.RegistryState.EMPTY,
+                    io.signalbox.config.GatewaySettings.DEFAULT));
     private final String eds = Resources.V3.ENDPOINT_TYPE_URL;
 
     private void request(String typeUrl, String version, String nonce, String... names) {
-      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(typeUrl).setVersionInfo(version)
-          .setResponseNonce(nonce).addAllResourceNames(List.of(names)).build());
+      tracker.onRequest(
+          1,
+          DiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(typeUrl)
+              .setVersionInfo(version)
+              .setResponseNonce(nonce)
+              .addAllResourceNames(List.of(names))
+              .build());
     }
 
     private void respond(String typeUrl, String version, String nonce) {
-      tracker.onResponse(1, DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setVersionInfo(version)
-          .setNonce(nonce).build());
+      tracker.onResponse(
+          1,
+          DiscoveryResponse.newBuilder()
+              .setTypeUrl(typeUrl)
+              .setVersionInfo(version)
+              .setNonce(nonce)
+              .build());
     }
 
     private boolean applied(Resources.ResourceType type, java.util.Set<String> required) {
@@ -275,7 +336,10 @@ class ProxyStatusTrackerTest {
 
     @Test
     void aGroupWithoutEnvoysHoldsNothingUp() {
-      assertThat(tracker.applied("nobody", Resources.ResourceType.CLUSTER, java.util.Set.of(), snapshot)).isTrue();
+      assertThat(
+              tracker.applied(
+                  "nobody", Resources.ResourceType.CLUSTER, java.util.Set.of(), snapshot))
+          .isTrue();
     }
 
     @Test
@@ -283,7 +347,9 @@ class ProxyStatusTrackerTest {
       String clusters = snapshot.version(Resources.ResourceType.CLUSTER, List.of());
       request(CDS, "", "");
       respond(CDS, clusters, "0");
-      assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of())).as("sent, not acknowledged").isFalse();
+      assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of()))
+          .as("sent, not acknowledged")
+          .isFalse();
 
       request(CDS, clusters, "0");
 
@@ -296,11 +362,16 @@ class ProxyStatusTrackerTest {
       request(eds, "", "", "svc-a");
       respond(eds, oldNames, "0");
       request(eds, oldNames, "0", "svc-a");
-      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b"))).as("not asked for").isFalse();
+      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b")))
+          .as("not asked for")
+          .isFalse();
 
-      String bothNames = snapshot.version(Resources.ResourceType.ENDPOINT, List.of("svc-a", "svc-b"));
+      String bothNames =
+          snapshot.version(Resources.ResourceType.ENDPOINT, List.of("svc-a", "svc-b"));
       request(eds, oldNames, "0", "svc-a", "svc-b");
-      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b"))).as("asked for").isFalse();
+      assertThat(applied(Resources.ResourceType.ENDPOINT, java.util.Set.of("svc-b")))
+          .as("asked for")
+          .isFalse();
       respond(eds, bothNames, "1");
       request(eds, bothNames, "1", "svc-a", "svc-b");
 
@@ -309,14 +380,25 @@ class ProxyStatusTrackerTest {
 
     /** A delta Envoy that reconnects listing what it holds is sent nothing when that is current. */
     private void resumeOnDelta(String typeUrl, java.util.Map<String, String> held) {
-      tracker.onDeltaRequest(2, io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
-          .setNode(EDGE_1).setTypeUrl(typeUrl).putAllInitialResourceVersions(held).build());
+      tracker.onDeltaRequest(
+          2,
+          io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(typeUrl)
+              .putAllInitialResourceVersions(held)
+              .build());
     }
 
     private java.util.Map<String, String> listenerVersions() {
       java.util.Map<String, String> versions = new java.util.HashMap<>();
-      snapshot.versionedResources(Resources.ResourceType.LISTENER).forEach((name, resource) -> versions.put(
-          (String) name, ((io.envoyproxy.controlplane.cache.VersionedResource<?>) resource).version()));
+      snapshot
+          .versionedResources(Resources.ResourceType.LISTENER)
+          .forEach(
+              (name, resource) ->
+                  versions.put(
+                      (String) name,
+                      ((io.envoyproxy.controlplane.cache.VersionedResource<?>) resource)
+                          .version()));
       assertThat(versions).isNotEmpty();
       return versions;
     }
@@ -333,20 +415,30 @@ class ProxyStatusTrackerTest {
       java.util.Map<String, String> held = listenerVersions();
       held.replaceAll((name, version) -> "older");
       resumeOnDelta(LDS, held);
-      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of())).as("another version").isFalse();
+      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of()))
+          .as("another version")
+          .isFalse();
 
       java.util.Map<String, String> more = listenerVersions();
       more.put("deleted-meanwhile", "v1");
       resumeOnDelta(LDS, more);
-      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of())).as("a resource too many").isFalse();
+      assertThat(applied(Resources.ResourceType.LISTENER, java.util.Set.of()))
+          .as("a resource too many")
+          .isFalse();
     }
 
     @Test
     void aRejectedTypeHoldsNothingUp() {
       request(CDS, "", "");
       respond(CDS, "v1", "0");
-      tracker.onRequest(1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).setResponseNonce("0")
-          .setErrorDetail(Status.newBuilder().setCode(3).setMessage("bad")).build());
+      tracker.onRequest(
+          1,
+          DiscoveryRequest.newBuilder()
+              .setNode(EDGE_1)
+              .setTypeUrl(CDS)
+              .setResponseNonce("0")
+              .setErrorDetail(Status.newBuilder().setCode(3).setMessage("bad"))
+              .build());
 
       assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of())).isTrue();
     }

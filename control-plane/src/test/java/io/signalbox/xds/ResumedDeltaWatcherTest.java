@@ -32,9 +32,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * An Envoy reconnecting on delta xDS lists what it holds in {@code initial_resource_versions}. Here it held services
- * x and y; y was deregistered while it was away. The stream's tracked and pending collections are passed in as
- * java-control-plane's ADS stream passes its own.
+ * An Envoy reconnecting on delta xDS lists what it holds in {@code initial_resource_versions}. Here
+ * it held services x and y; y was deregistered while it was away. The stream's tracked and pending
+ * collections are passed in as java-control-plane's ADS stream passes its own.
  */
 class ResumedDeltaWatcherTest {
 
@@ -55,32 +55,54 @@ class ResumedDeltaWatcherTest {
   private static ContentVersionedSnapshot snapshot(String... services) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     for (String service : services) {
-      store.register(new Registration(service, Instance.of(service + "-1", "10.0.0.1", 8080),
-          List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())), Optional.empty());
+      store.register(
+          new Registration(
+              service,
+              Instance.of(service + "-1", "10.0.0.1", 8080),
+              List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())),
+          Optional.empty());
     }
     return ContentVersionedSnapshot.of(
-        new GatewayTranslator().translate(store.state(), GatewaySettings.plaintext("0.0.0.0", 10000)));
+        new GatewayTranslator()
+            .translate(store.state(), GatewaySettings.plaintext("0.0.0.0", 10000)));
   }
 
-  private static Map<String, String> versions(ContentVersionedSnapshot snapshot, ResourceType type) {
+  private static Map<String, String> versions(
+      ContentVersionedSnapshot snapshot, ResourceType type) {
     Map<String, String> versions = new HashMap<>();
-    snapshot.versionedResources(type).forEach((name, resource) ->
-        versions.put((String) name, ((io.envoyproxy.controlplane.cache.VersionedResource<?>) resource).version()));
+    snapshot
+        .versionedResources(type)
+        .forEach(
+            (name, resource) ->
+                versions.put(
+                    (String) name,
+                    ((io.envoyproxy.controlplane.cache.VersionedResource<?>) resource).version()));
     return versions;
   }
 
   /** The first request of a type on a new stream, as the stream hands it to the watcher. */
-  private DeltaWatch reconnect(ConfigWatcher through, String typeUrl, Map<String, String> held,
-                               List<String> subscribe, boolean wildcard) {
-    DeltaDiscoveryRequest request = DeltaDiscoveryRequest.newBuilder()
-        .setNode(NODE)
-        .setTypeUrl(typeUrl)
-        .addAllResourceNamesSubscribe(subscribe)
-        .putAllInitialResourceVersions(held)
-        .build();
+  private DeltaWatch reconnect(
+      ConfigWatcher through,
+      String typeUrl,
+      Map<String, String> held,
+      List<String> subscribe,
+      boolean wildcard) {
+    DeltaDiscoveryRequest request =
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(NODE)
+            .setTypeUrl(typeUrl)
+            .addAllResourceNamesSubscribe(subscribe)
+            .putAllInitialResourceVersions(held)
+            .build();
     streamPending.addAll(subscribe);
-    return through.createDeltaWatch(DeltaXdsRequest.create(request), "", streamTracked, streamPending, wildcard,
-        responses::add, false);
+    return through.createDeltaWatch(
+        DeltaXdsRequest.create(request),
+        "",
+        streamTracked,
+        streamPending,
+        wildcard,
+        responses::add,
+        false);
   }
 
   @BeforeEach
@@ -90,12 +112,20 @@ class ResumedDeltaWatcherTest {
 
   @Test
   void aClusterDeletedWhileEnvoyWasAwayIsRemovedAndAnUnchangedOneIsNotSentAgain() {
-    reconnect(watcher, Resources.V3.CLUSTER_TYPE_URL, versions(heldByEnvoy, ResourceType.CLUSTER), List.of(), true);
+    reconnect(
+        watcher,
+        Resources.V3.CLUSTER_TYPE_URL,
+        versions(heldByEnvoy, ResourceType.CLUSTER),
+        List.of(),
+        true);
 
-    assertThat(responses).singleElement().satisfies(response -> {
-      assertThat(response.removedResources()).containsExactly(Y);
-      assertThat(response.resources()).isEmpty();
-    });
+    assertThat(responses)
+        .singleElement()
+        .satisfies(
+            response -> {
+              assertThat(response.removedResources()).containsExactly(Y);
+              assertThat(response.resources()).isEmpty();
+            });
   }
 
   @Test
@@ -106,10 +136,13 @@ class ResumedDeltaWatcherTest {
 
     reconnect(watcher, Resources.V3.ROUTE_TYPE_URL, held, List.copyOf(held.keySet()), false);
 
-    assertThat(responses).singleElement().satisfies(response -> {
-      assertThat(response.resources()).containsOnlyKeys(XdsNames.GATEWAY_ROUTES);
-      assertThat(response.removedResources()).isEmpty();
-    });
+    assertThat(responses)
+        .singleElement()
+        .satisfies(
+            response -> {
+              assertThat(response.resources()).containsOnlyKeys(XdsNames.GATEWAY_ROUTES);
+              assertThat(response.removedResources()).isEmpty();
+            });
   }
 
   @Test
@@ -119,16 +152,24 @@ class ResumedDeltaWatcherTest {
 
     reconnect(watcher, Resources.V3.ENDPOINT_TYPE_URL, held, List.of(X, Y), false);
 
-    assertThat(responses).singleElement().satisfies(response -> {
-      assertThat(response.removedResources()).containsExactly(Y);
-      assertThat(response.resources()).isEmpty();
-    });
+    assertThat(responses)
+        .singleElement()
+        .satisfies(
+            response -> {
+              assertThat(response.removedResources()).containsExactly(Y);
+              assertThat(response.resources()).isEmpty();
+            });
   }
 
   @Test
   void nothingIsSentWhenEnvoyHoldsTheCurrentResources() {
-    DeltaWatch watch = reconnect(watcher, Resources.V3.CLUSTER_TYPE_URL, versions(current, ResourceType.CLUSTER),
-        List.of(), true);
+    DeltaWatch watch =
+        reconnect(
+            watcher,
+            Resources.V3.CLUSTER_TYPE_URL,
+            versions(current, ResourceType.CLUSTER),
+            List.of(),
+            true);
 
     assertThat(responses).isEmpty();
     assertThat(watch.isCancelled()).isFalse();
@@ -136,13 +177,19 @@ class ResumedDeltaWatcherTest {
 
   @Test
   void theStreamRemembersWhatEnvoyHoldsSoALaterDeletionOfAResumedResourceIsSent() {
-    reconnect(watcher, Resources.V3.ENDPOINT_TYPE_URL, versions(current, ResourceType.ENDPOINT), List.of(X), false);
+    reconnect(
+        watcher,
+        Resources.V3.ENDPOINT_TYPE_URL,
+        versions(current, ResourceType.ENDPOINT),
+        List.of(X),
+        false);
     assertThat(streamTracked).containsOnlyKeys(X);
     assertThat(streamPending).isEmpty();
 
     cache.setSnapshot(GROUP, snapshot("z"));
 
-    assertThat(responses).singleElement()
+    assertThat(responses)
+        .singleElement()
         .satisfies(response -> assertThat(response.removedResources()).containsExactly(X));
   }
 
@@ -150,43 +197,67 @@ class ResumedDeltaWatcherTest {
   void aStreamThatIsNotResumingIsLeftAlone() {
     reconnect(watcher, Resources.V3.CLUSTER_TYPE_URL, Map.of(), List.of(), true);
 
-    assertThat(responses).singleElement()
+    assertThat(responses)
+        .singleElement()
         .satisfies(response -> assertThat(response.resources()).containsKey(X));
     assertThat(streamTracked).isEmpty();
   }
 
   /**
-   * A control plane that has not published yet (still loading) leaves the watch open; the cache diffs its first
-   * snapshot against nothing and computes no removals. The resumed watch asks for everything instead, and what
-   * Envoy holds that the snapshot lacks is added as removed.
+   * A control plane that has not published yet (still loading) leaves the watch open; the cache
+   * diffs its first snapshot against nothing and computes no removals. The resumed watch asks for
+   * everything instead, and what Envoy holds that the snapshot lacks is added as removed.
    */
   @Test
   void anEnvoyThatResumesBeforeTheFirstSnapshotLosesWhatItLacksWhenItArrives() {
     SimpleCache<String> loading = new SimpleCache<>(new NodeGroups());
     ConfigWatcher resumed = new ResumedDeltaWatcher(loading, loading, new NodeGroups());
 
-    reconnect(resumed, Resources.V3.CLUSTER_TYPE_URL, versions(heldByEnvoy, ResourceType.CLUSTER), List.of(), true);
-    reconnect(resumed, Resources.V3.ENDPOINT_TYPE_URL, versions(heldByEnvoy, ResourceType.ENDPOINT), List.of(X, Y),
+    reconnect(
+        resumed,
+        Resources.V3.CLUSTER_TYPE_URL,
+        versions(heldByEnvoy, ResourceType.CLUSTER),
+        List.of(),
+        true);
+    reconnect(
+        resumed,
+        Resources.V3.ENDPOINT_TYPE_URL,
+        versions(heldByEnvoy, ResourceType.ENDPOINT),
+        List.of(X, Y),
         false);
     assertThat(responses).isEmpty();
 
     loading.setSnapshot(GROUP, current);
 
-    assertThat(responses).hasSize(2).allSatisfy(response -> {
-      assertThat(response.removedResources()).containsExactly(Y);
-      assertThat(response.resources()).containsOnlyKeys(X);
-    });
+    assertThat(responses)
+        .hasSize(2)
+        .allSatisfy(
+            response -> {
+              assertThat(response.removedResources()).containsExactly(Y);
+              assertThat(response.resources()).containsOnlyKeys(X);
+            });
     assertThat(streamTracked).containsKeys(X, Y);
   }
 
-  /** Why this watcher exists: the plain cache re-sends what Envoy holds and never removes what it lost. */
+  /**
+   * Why this watcher exists: the plain cache re-sends what Envoy holds and never removes what it
+   * lost.
+   */
   @Test
   void withoutItTheCacheReSendsEverythingAndRemovesNothing() {
-    reconnect(cache, Resources.V3.CLUSTER_TYPE_URL, versions(heldByEnvoy, ResourceType.CLUSTER), List.of(), true);
+    reconnect(
+        cache,
+        Resources.V3.CLUSTER_TYPE_URL,
+        versions(heldByEnvoy, ResourceType.CLUSTER),
+        List.of(),
+        true);
 
-    assertThat(responses).singleElement().satisfies(response -> {
-      assertThat(response.resources()).containsKey(X);
-      assertThat(response.removedResources()).isEmpty();
-    });
+    assertThat(responses)
+        .singleElement()
+        .satisfies(
+            response -> {
+              assertThat(response.resources()).containsKey(X);
+              assertThat(response.removedResources()).isEmpty();
+            });
   }
 }

@@ -18,7 +18,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-/** The published snapshots' history: what each changed, which services caused it, diffs, and its bound. */
+/**
+ * The published snapshots' history: what each changed, which services caused it, diffs, and its
+ * bound.
+ */
 class SnapshotHistoryTest {
 
   private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
@@ -29,7 +32,9 @@ class SnapshotHistoryTest {
   private long revision;
 
   private static ServiceState service(String name, String... instanceIds) {
-    return new ServiceState(name, List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
+    return new ServiceState(
+        name,
+        List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
         java.util.Arrays.stream(instanceIds).map(id -> Instance.of(id, "10.0.0.1", 8080)).toList());
   }
 
@@ -39,8 +44,8 @@ class SnapshotHistoryTest {
       byName.put(service.name(), service);
     }
     RegistryState state = new RegistryState(++revision, byName);
-    ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(translator.translate(state,
-        GatewaySettings.DEFAULT));
+    ContentVersionedSnapshot snapshot =
+        ContentVersionedSnapshot.of(translator.translate(state, GatewaySettings.DEFAULT));
     history.record(snapshot, previous, state, false, T0.plusSeconds(revision));
     previous = state;
     return history.latest(1).get(0);
@@ -65,12 +70,13 @@ class SnapshotHistoryTest {
     Entry second = publish(orders, service("users", "u1", "u2"), service("billing", "b1"));
 
     assertThat(second.initial()).isFalse();
-    assertThat(second.services()).containsExactly(Map.entry("billing", ServiceChange.ADDED),
-        Map.entry("users", ServiceChange.MODIFIED));
-    assertThat(second.changes().get("clusters")).isEqualTo(
-        new TypeChanges(List.of("svc-billing"), List.of(), List.of()));
-    assertThat(second.changes().get("endpoints")).isEqualTo(
-        new TypeChanges(List.of("svc-billing"), List.of(), List.of("svc-users")));
+    assertThat(second.services())
+        .containsExactly(
+            Map.entry("billing", ServiceChange.ADDED), Map.entry("users", ServiceChange.MODIFIED));
+    assertThat(second.changes().get("clusters"))
+        .isEqualTo(new TypeChanges(List.of("svc-billing"), List.of(), List.of()));
+    assertThat(second.changes().get("endpoints"))
+        .isEqualTo(new TypeChanges(List.of("svc-billing"), List.of(), List.of("svc-users")));
     assertThat(second.changes()).doesNotContainKey("listeners");
   }
 
@@ -92,7 +98,8 @@ class SnapshotHistoryTest {
 
     assertThat(SnapshotHistory.diff(first, third).get("endpoints"))
         .isEqualTo(new TypeChanges(List.of("svc-users"), List.of(), List.of("svc-orders")));
-    assertThat(SnapshotHistory.diff(third, first).get("clusters").removed()).containsExactly("svc-users");
+    assertThat(SnapshotHistory.diff(third, first).get("clusters").removed())
+        .containsExactly("svc-users");
     assertThat(SnapshotHistory.diff(third, third)).isEmpty();
   }
 
@@ -114,7 +121,8 @@ class SnapshotHistoryTest {
 
     Entry second = publish(service("orders", "o1", "o2"));
 
-    assertThat(second.resourceVersions().get("clusters")).isSameAs(first.resourceVersions().get("clusters"));
+    assertThat(second.resourceVersions().get("clusters"))
+        .isSameAs(first.resourceVersions().get("clusters"));
     assertThat(second.changes()).containsOnlyKeys("endpoints");
   }
 }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
@@ -15,7 +16,6 @@ import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.RegistryStore;
-import io.signalbox.config.GatewaySettings;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.Translator;
 import io.signalbox.translate.XdsNames;
@@ -33,7 +33,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
-/** The pipeline: registry changes in, coalesced content-versioned snapshots out, the same one for every group. */
+/**
+ * The pipeline: registry changes in, coalesced content-versioned snapshots out, the same one for
+ * every group.
+ */
 class SnapshotPublisherTest {
 
   private static final Duration QUIET = Duration.ofMillis(5);
@@ -44,8 +47,10 @@ class SnapshotPublisherTest {
   private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
   private final List<SnapshotPublisher> started = new CopyOnWriteArrayList<>();
 
-  private SnapshotPublisher start(RegistryStore store, Translator translator, Duration quiet, Duration maxDelay) {
-    SnapshotPublisher publisher = new SnapshotPublisher(store, GatewaySettings.DEFAULT, translator, cache, quiet, maxDelay);
+  private SnapshotPublisher start(
+      RegistryStore store, Translator translator, Duration quiet, Duration maxDelay) {
+    SnapshotPublisher publisher =
+        new SnapshotPublisher(store, GatewaySettings.DEFAULT, translator, cache, quiet, maxDelay);
     started.add(publisher);
     publisher.start();
     return publisher;
@@ -62,7 +67,9 @@ class SnapshotPublisherTest {
   }
 
   private static Registration registration(String service, String instanceId) {
-    return new Registration(service, Instance.of(instanceId, "10.0.0.1", 8080),
+    return new Registration(
+        service,
+        Instance.of(instanceId, "10.0.0.1", 8080),
         List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build()));
   }
 
@@ -95,7 +102,8 @@ class SnapshotPublisherTest {
 
       startAndAwaitTheFirstSnapshot();
 
-      assertThat(clusterNames(publisher.current())).containsExactly(XdsNames.serviceCluster("orders"));
+      assertThat(clusterNames(publisher.current()))
+          .containsExactly(XdsNames.serviceCluster("orders"));
       assertThat(cache.getSnapshot(EDGE)).isSameAs(publisher.current());
       assertThat(publisher.snapshotsBuilt()).isEqualTo(1);
     }
@@ -158,9 +166,14 @@ class SnapshotPublisherTest {
       }
       publisher.requestPublish();
 
-      // Nothing may happen: watch for longer than the maximum delay, by which any publication would have been made.
-      eventually().during(MAX_DELAY.multipliedBy(2))
-          .until(() -> translator.calls.get() == translationsBefore && publisher.snapshotsBuilt() == builtBefore);
+      // Nothing may happen: watch for longer than the maximum delay, by which any publication would
+      // have been made.
+      eventually()
+          .during(MAX_DELAY.multipliedBy(2))
+          .until(
+              () ->
+                  translator.calls.get() == translationsBefore
+                      && publisher.snapshotsBuilt() == builtBefore);
       assertThat(publisher.current()).isSameAs(before);
       assertThat(cache.getSnapshot(EDGE)).isSameAs(before);
     }
@@ -187,10 +200,15 @@ class SnapshotPublisherTest {
 
       publisher.groupSeen("canary");
       store.register(registration("billing", "b1"), Optional.empty());
-      eventually().until(() -> clusterNames(cache.getSnapshot("canary")).size() == 2
-          && clusterNames(cache.getSnapshot(EDGE)).size() == 2);
+      eventually()
+          .until(
+              () ->
+                  clusterNames(cache.getSnapshot("canary")).size() == 2
+                      && clusterNames(cache.getSnapshot(EDGE)).size() == 2);
 
-      assertThat(cache.getSnapshot("canary")).isSameAs(cache.getSnapshot(EDGE)).isSameAs(publisher.current());
+      assertThat(cache.getSnapshot("canary"))
+          .isSameAs(cache.getSnapshot(EDGE))
+          .isSameAs(publisher.current());
     }
 
     @Test
@@ -266,12 +284,13 @@ class SnapshotPublisherTest {
     void keepsRunningAfterATranslationFails() {
       store.set(new RegistryState(1, services("orders")));
       AtomicInteger failuresLeft = new AtomicInteger(1);
-      Translator failingOnce = (state, settings) -> {
-        if (failuresLeft.getAndDecrement() > 0) {
-          throw new IllegalStateException("translation failed (on purpose)");
-        }
-        return translator.translate(state, GatewaySettings.DEFAULT);
-      };
+      Translator failingOnce =
+          (state, settings) -> {
+            if (failuresLeft.getAndDecrement() > 0) {
+              throw new IllegalStateException("translation failed (on purpose)");
+            }
+            return translator.translate(state, GatewaySettings.DEFAULT);
+          };
       SnapshotPublisher publisher = start(store, failingOnce, QUIET, MAX_DELAY);
       publisher.groupSeen(EDGE);
       eventually().until(() -> failuresLeft.get() < 1);
@@ -284,10 +303,12 @@ class SnapshotPublisherTest {
     @Test
     void doesNotPublishAnIncompleteTranslation() {
       store.set(new RegistryState(1, services("orders")));
-      Translator withoutEndpoints = (state, settings) -> {
-        XdsResources complete = translator.translate(state, GatewaySettings.DEFAULT);
-        return new XdsResources(complete.listeners(), complete.routes(), complete.clusters(), List.of(), List.of());
-      };
+      Translator withoutEndpoints =
+          (state, settings) -> {
+            XdsResources complete = translator.translate(state, GatewaySettings.DEFAULT);
+            return new XdsResources(
+                complete.listeners(), complete.routes(), complete.clusters(), List.of(), List.of());
+          };
       SnapshotPublisher publisher = start(store, withoutEndpoints, QUIET, MAX_DELAY);
       publisher.groupSeen(EDGE);
 
@@ -301,9 +322,11 @@ class SnapshotPublisherTest {
 
     @Test
     void publishesASteadyStreamOfChangesNoLaterThanTheMaximumDelay() {
-      // The quiet period never elapses while changes keep coming; only the maximum delay ends the wait.
+      // The quiet period never elapses while changes keep coming; only the maximum delay ends the
+      // wait.
       store.set(new RegistryState(1, services("svc0")));
-      SnapshotPublisher publisher = start(store, translator, Duration.ofSeconds(1), Duration.ofMillis(50));
+      SnapshotPublisher publisher =
+          start(store, translator, Duration.ofSeconds(1), Duration.ofMillis(50));
       publisher.groupSeen(EDGE);
       long startedAt = System.nanoTime();
       long deadline = startedAt + Duration.ofMillis(900).toNanos();
@@ -314,21 +337,30 @@ class SnapshotPublisherTest {
         java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(2).toNanos());
       }
 
-      assertThat(cache.getSnapshot(EDGE)).as("published while changes were still arriving").isNotNull();
-      assertThat(Duration.ofNanos(System.nanoTime() - startedAt)).isLessThan(Duration.ofMillis(900));
+      assertThat(cache.getSnapshot(EDGE))
+          .as("published while changes were still arriving")
+          .isNotNull();
+      assertThat(Duration.ofNanos(System.nanoTime() - startedAt))
+          .isLessThan(Duration.ofMillis(900));
     }
 
     private TreeMap<String, ServiceState> services(String... names) {
       TreeMap<String, ServiceState> services = new TreeMap<>();
       for (String name : names) {
-        services.put(name, new ServiceState(name, List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
-            List.of(Instance.of(name + "-1", "10.0.0.1", 8080))));
+        services.put(
+            name,
+            new ServiceState(
+                name,
+                List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
+                List.of(Instance.of(name + "-1", "10.0.0.1", 8080))));
       }
       return services;
     }
   }
 
-  /** Counts translations, so a test can tell that the pipeline ran without waiting for a fixed time. */
+  /**
+   * Counts translations, so a test can tell that the pipeline ran without waiting for a fixed time.
+   */
   private static final class CountingTranslator implements Translator {
     final AtomicInteger calls = new AtomicInteger();
     private final Translator delegate;

@@ -14,9 +14,9 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.security.AccessControl;
-import io.signalbox.testing.HeaderIdentity;
 import io.signalbox.security.AccessPolicy;
 import io.signalbox.security.AuditLog;
+import io.signalbox.testing.HeaderIdentity;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,11 +27,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Which node groups an Envoy may fetch, in front of a stand-in ADS service that records what reached it. */
+/**
+ * Which node groups an Envoy may fetch, in front of a stand-in ADS service that records what
+ * reached it.
+ */
 class XdsStreamAuthorizationTest {
 
   private static final String EDGE_ENVOY = "spiffe://signalbox.local/envoy/edge";
-  private static final String SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+  private static final String SECRET =
+      "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
   private final List<String> groupsThatReachedTheServer = new CopyOnWriteArrayList<>();
   private Server server;
@@ -40,33 +44,40 @@ class XdsStreamAuthorizationTest {
   @BeforeEach
   void start() throws IOException {
     String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name)
-        .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
-          @Override
-          public StreamObserver<DiscoveryRequest> streamAggregatedResources(
-              StreamObserver<DiscoveryResponse> responses) {
-            return new StreamObserver<>() {
-              @Override
-              public void onNext(DiscoveryRequest request) {
-                groupsThatReachedTheServer.add(request.getNode().getCluster());
-                responses.onNext(DiscoveryResponse.newBuilder().setTypeUrl(request.getTypeUrl()).build());
-              }
+    server =
+        InProcessServerBuilder.forName(name)
+            .addService(
+                new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+                  @Override
+                  public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                      StreamObserver<DiscoveryResponse> responses) {
+                    return new StreamObserver<>() {
+                      @Override
+                      public void onNext(DiscoveryRequest request) {
+                        groupsThatReachedTheServer.add(request.getNode().getCluster());
+                        responses.onNext(
+                            DiscoveryResponse.newBuilder()
+                                .setTypeUrl(request.getTypeUrl())
+                                .build());
+                      }
 
-              @Override
-              public void onError(Throwable t) {
-              }
+                      @Override
+                      public void onError(Throwable t) {}
 
-              @Override
-              public void onCompleted() {
-                responses.onCompleted();
-              }
-            };
-          }
-        })
-        .intercept(new XdsStreamAuthorization(AccessControl.enforcing(() -> AccessPolicy.DEFAULT),
-            AuditLog.toLogger(Clock.systemUTC())))
-        .intercept(HeaderIdentity.interceptor())
-        .build().start();
+                      @Override
+                      public void onCompleted() {
+                        responses.onCompleted();
+                      }
+                    };
+                  }
+                })
+            .intercept(
+                new XdsStreamAuthorization(
+                    AccessControl.enforcing(() -> AccessPolicy.DEFAULT),
+                    AuditLog.toLogger(Clock.systemUTC())))
+            .intercept(HeaderIdentity.interceptor())
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).build();
   }
 
@@ -76,29 +87,37 @@ class XdsStreamAuthorizationTest {
     server.shutdownNow();
   }
 
-  /** Opens a stream as {@code identity}, sends one request for {@code group}; the status it ended with, if any. */
-  private AtomicReference<Status> ask(String identity, String group, List<DiscoveryResponse> received) {
+  /**
+   * Opens a stream as {@code identity}, sends one request for {@code group}; the status it ended
+   * with, if any.
+   */
+  private AtomicReference<Status> ask(
+      String identity, String group, List<DiscoveryResponse> received) {
     AtomicReference<Status> ended = new AtomicReference<>();
-    StreamObserver<DiscoveryRequest> requests = HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel),
-            identity)
-        .streamAggregatedResources(new StreamObserver<>() {
-          @Override
-          public void onNext(DiscoveryResponse response) {
-            received.add(response);
-          }
+    StreamObserver<DiscoveryRequest> requests =
+        HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel), identity)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse response) {
+                    received.add(response);
+                  }
 
-          @Override
-          public void onError(Throwable t) {
-            ended.set(Status.fromThrowable(t));
-          }
+                  @Override
+                  public void onError(Throwable t) {
+                    ended.set(Status.fromThrowable(t));
+                  }
 
-          @Override
-          public void onCompleted() {
-            ended.set(Status.OK);
-          }
-        });
-    requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET)
-        .setNode(Node.newBuilder().setId("edge-1").setCluster(group)).build());
+                  @Override
+                  public void onCompleted() {
+                    ended.set(Status.OK);
+                  }
+                });
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setTypeUrl(SECRET)
+            .setNode(Node.newBuilder().setId("edge-1").setCluster(group))
+            .build());
     return ended;
   }
 
@@ -119,7 +138,10 @@ class XdsStreamAuthorizationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
     assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(ended.get().getDescription())
-        .isEqualTo("identity '" + EDGE_ENVOY + "' may not fetch the configuration of node group 'internal'");
+        .isEqualTo(
+            "identity '"
+                + EDGE_ENVOY
+                + "' may not fetch the configuration of node group 'internal'");
     assertThat(received).isEmpty();
     assertThat(groupsThatReachedTheServer).isEmpty();
   }
@@ -127,7 +149,8 @@ class XdsStreamAuthorizationTest {
   @Test
   void aServiceIdentityCannotFetchAnyGroupsSecrets() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
-    AtomicReference<Status> ended = ask("spiffe://signalbox.local/service/orders", "edge", received);
+    AtomicReference<Status> ended =
+        ask("spiffe://signalbox.local/service/orders", "edge", received);
 
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
     assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);

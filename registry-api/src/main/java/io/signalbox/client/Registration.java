@@ -4,52 +4,59 @@ import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * The handle of one registered instance. While open, its lease is kept alive in the background and the instance
- * re-registers by itself whenever the control plane lost it. {@link #close()} deregisters.
+ * The handle of one registered instance. While open, its lease is kept alive in the background and
+ * the instance re-registers by itself whenever the control plane lost it. {@link #close()}
+ * deregisters.
  */
 public final class Registration implements AutoCloseable {
 
-    private final ServiceRegistration registration;
-    private final LeaseKeeper keeper;
-    private final Consumer<Registration> onClose;
+  private final ServiceRegistration registration;
+  private final LeaseKeeper keeper;
+  private final Consumer<Registration> onClose;
 
-    Registration(ServiceRegistration registration, LeaseKeeper keeper, Consumer<Registration> onClose) {
-        this.registration = registration;
-        this.keeper = keeper;
-        this.onClose = onClose;
-    }
+  Registration(
+      ServiceRegistration registration, LeaseKeeper keeper, Consumer<Registration> onClose) {
+    this.registration = registration;
+    this.keeper = keeper;
+    this.onClose = onClose;
+  }
 
-    public ServiceRegistration registration() {
-        return registration;
-    }
+  public ServiceRegistration registration() {
+    return registration;
+  }
 
-    /** The current lease; it changes when the instance had to register again. */
-    public String leaseId() {
-        return keeper.lease().id();
-    }
+  /** The current lease; it changes when the instance had to register again. */
+  public String leaseId() {
+    return keeper.lease().id();
+  }
 
-    /** The TTL the control plane granted for the current lease. */
-    public Duration ttl() {
-        return keeper.lease().ttl();
-    }
+  /** The TTL the control plane granted for the current lease. */
+  public Duration ttl() {
+    return keeper.lease().ttl();
+  }
 
-    public boolean isOpen() {
-        return !keeper.isStopped();
-    }
+  public boolean isOpen() {
+    return !keeper.isStopped();
+  }
 
-    /**
-     * Stops keeping the lease alive and deregisters the instance, waiting at most about two seconds for the control
-     * plane: if it cannot be reached the lease simply expires. Idempotent.
-     */
-    @Override
-    public void close() {
-        if (keeper.stopAndDeregister()) {
-            onClose.accept(this);
-        }
+  /**
+   * Stops keeping the lease alive and deregisters the instance, waiting at most about two seconds
+   * for the control plane: if it cannot be reached the lease simply expires. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (keeper.stopAndDeregister()) {
+      onClose.accept(this);
     }
+  }
 
-    @Override
-    public String toString() {
-        return "Registration{" + registration + ", lease=" + leaseId() + (isOpen() ? "" : ", closed") + "}";
-    }
+  @Override
+  public String toString() {
+    return "Registration{"
+        + registration
+        + ", lease="
+        + leaseId()
+        + (isOpen() ? "" : ", closed")
+        + "}";
+  }
 }

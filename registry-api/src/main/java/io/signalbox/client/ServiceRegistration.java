@@ -13,220 +13,225 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What one service instance announces: who it is, where it listens and which routes it wants served. Immutable.
+ * What one service instance announces: who it is, where it listens and which routes it wants
+ * served. Immutable.
  *
- * <p>Only obvious mistakes are caught here; the control plane is the authority on what is valid and answers
- * INVALID_ARGUMENT naming the field.
+ * <p>Only obvious mistakes are caught here; the control plane is the authority on what is valid and
+ * answers INVALID_ARGUMENT naming the field.
  */
 public final class ServiceRegistration {
 
+  private final String service;
+  private final String instanceId;
+  private final String host;
+  private final int port;
+  private final String zone;
+  private final int weight;
+  private final Map<String, String> metadata;
+  private final List<Route> routes;
+  private final Duration leaseTtl;
+  private final AuthSpec auth;
+  private final RateLimitSpec rateLimit;
+
+  private ServiceRegistration(Builder builder) {
+    this.auth = builder.auth;
+    this.rateLimit = builder.rateLimit;
+    this.service = builder.service;
+    this.instanceId = builder.instanceId;
+    this.host = builder.host;
+    this.port = builder.port;
+    this.zone = builder.zone;
+    this.weight = builder.weight;
+    this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(builder.metadata));
+    this.routes = List.copyOf(builder.routes);
+    this.leaseTtl = builder.leaseTtl;
+  }
+
+  public static Builder builder(String service) {
+    return new Builder(service);
+  }
+
+  public String service() {
+    return service;
+  }
+
+  public String instanceId() {
+    return instanceId;
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** The locality zone, or "" when none was given. */
+  public String zone() {
+    return zone;
+  }
+
+  /** The load-balancing weight; 0 means the control plane's default of 1. */
+  public int weight() {
+    return weight;
+  }
+
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  public List<Route> routes() {
+    return routes;
+  }
+
+  /** The requested lease TTL; empty means the control plane's default. */
+  public Optional<Duration> leaseTtl() {
+    return Optional.ofNullable(leaseTtl);
+  }
+
+  public RegisterRequest toRequest() {
+    RegisterRequest.Builder request =
+        RegisterRequest.newBuilder()
+            .setService(service)
+            .setInstance(
+                Instance.newBuilder()
+                    .setId(instanceId)
+                    .setHost(host)
+                    .setPort(port)
+                    .setZone(zone)
+                    .setWeight(weight)
+                    .putAllMetadata(metadata))
+            .addAllRoutes(routes);
+    if (leaseTtl != null) {
+      request.setLeaseTtl(ProtoDurations.toProto(leaseTtl));
+    }
+    if (auth != null) {
+      request.setAuth(auth.toProto());
+    }
+    if (rateLimit != null) {
+      request.setRateLimit(rateLimit.toProto());
+    }
+    return request.build();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ServiceRegistration other && toRequest().equals(other.toRequest());
+  }
+
+  @Override
+  public int hashCode() {
+    return toRequest().hashCode();
+  }
+
+  /** "service/instance-id", the name used in the client's log lines. */
+  @Override
+  public String toString() {
+    return service + "/" + instanceId;
+  }
+
+  public static final class Builder {
+
     private final String service;
-    private final String instanceId;
-    private final String host;
-    private final int port;
-    private final String zone;
-    private final int weight;
-    private final Map<String, String> metadata;
-    private final List<Route> routes;
-    private final Duration leaseTtl;
-    private final AuthSpec auth;
-    private final RateLimitSpec rateLimit;
+    private String instanceId;
+    private String host;
+    private int port;
+    private String zone = "";
+    private int weight;
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final List<Route> routes = new ArrayList<>();
+    private Duration leaseTtl;
+    private AuthSpec auth;
+    private RateLimitSpec rateLimit;
 
-    private ServiceRegistration(Builder builder) {
-        this.auth = builder.auth;
-        this.rateLimit = builder.rateLimit;
-        this.service = builder.service;
-        this.instanceId = builder.instanceId;
-        this.host = builder.host;
-        this.port = builder.port;
-        this.zone = builder.zone;
-        this.weight = builder.weight;
-        this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(builder.metadata));
-        this.routes = List.copyOf(builder.routes);
-        this.leaseTtl = builder.leaseTtl;
+    private Builder(String service) {
+      this.service = requireNonBlank(service, "service");
     }
 
-    public static Builder builder(String service) {
-        return new Builder(service);
+    /**
+     * Where this instance listens: an address or DNS name Envoy can reach, and a port in 1-65535.
+     */
+    public Builder instance(String id, String host, int port) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port must be in 1-65535: " + port);
+      }
+      this.instanceId = requireNonBlank(id, "instance id");
+      this.host = requireNonBlank(host, "host");
+      this.port = port;
+      return this;
     }
 
-    public String service() {
-        return service;
+    public Builder zone(String zone) {
+      this.zone = Objects.requireNonNull(zone, "zone");
+      return this;
     }
 
-    public String instanceId() {
-        return instanceId;
+    /** Load-balancing weight, 1-128. */
+    public Builder weight(int weight) {
+      if (weight < 1) {
+        throw new IllegalArgumentException("weight must be positive: " + weight);
+      }
+      this.weight = weight;
+      return this;
     }
 
-    public String host() {
-        return host;
+    public Builder metadata(String key, String value) {
+      metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+      return this;
     }
 
-    public int port() {
-        return port;
+    public Builder metadata(Map<String, String> entries) {
+      entries.forEach(this::metadata);
+      return this;
     }
 
-    /** The locality zone, or "" when none was given. */
-    public String zone() {
-        return zone;
+    public Builder route(RouteSpec route) {
+      return route(route.toProto());
     }
 
-    /** The load-balancing weight; 0 means the control plane's default of 1. */
-    public int weight() {
-        return weight;
+    public Builder route(Route route) {
+      routes.add(Objects.requireNonNull(route, "route"));
+      return this;
     }
 
-    public Map<String, String> metadata() {
-        return metadata;
+    /**
+     * The TTL to ask for; the control plane clamps it to [1 s, 5 min]. A shorter TTL removes a
+     * crashed instance sooner at the price of more keep-alive traffic.
+     */
+    public Builder leaseTtl(Duration ttl) {
+      Objects.requireNonNull(ttl, "ttl");
+      if (ttl.isNegative() || ttl.isZero()) {
+        throw new IllegalArgumentException("lease TTL must be positive: " + ttl);
+      }
+      this.leaseTtl = ttl;
+      return this;
     }
 
-    public List<Route> routes() {
-        return routes;
+    /** A JWT requirement for every route that sets none and is not public. */
+    public Builder auth(AuthSpec requirement) {
+      this.auth = Objects.requireNonNull(requirement, "requirement");
+      return this;
     }
 
-    /** The requested lease TTL; empty means the control plane's default. */
-    public Optional<Duration> leaseTtl() {
-        return Optional.ofNullable(leaseTtl);
+    /** A rate limit for every route that sets none. */
+    public Builder rateLimit(RateLimitSpec limit) {
+      this.rateLimit = Objects.requireNonNull(limit, "limit");
+      return this;
     }
 
-    public RegisterRequest toRequest() {
-        RegisterRequest.Builder request = RegisterRequest.newBuilder()
-                .setService(service)
-                .setInstance(Instance.newBuilder()
-                        .setId(instanceId)
-                        .setHost(host)
-                        .setPort(port)
-                        .setZone(zone)
-                        .setWeight(weight)
-                        .putAllMetadata(metadata))
-                .addAllRoutes(routes);
-        if (leaseTtl != null) {
-            request.setLeaseTtl(ProtoDurations.toProto(leaseTtl));
-        }
-        if (auth != null) {
-            request.setAuth(auth.toProto());
-        }
-        if (rateLimit != null) {
-            request.setRateLimit(rateLimit.toProto());
-        }
-        return request.build();
+    public ServiceRegistration build() {
+      if (instanceId == null) {
+        throw new IllegalStateException("instance(id, host, port) is required");
+      }
+      return new ServiceRegistration(this);
     }
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ServiceRegistration other && toRequest().equals(other.toRequest());
+    private static String requireNonBlank(String value, String what) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException(what + " must not be blank");
+      }
+      return value;
     }
-
-    @Override
-    public int hashCode() {
-        return toRequest().hashCode();
-    }
-
-    /** "service/instance-id", the name used in the client's log lines. */
-    @Override
-    public String toString() {
-        return service + "/" + instanceId;
-    }
-
-    public static final class Builder {
-
-        private final String service;
-        private String instanceId;
-        private String host;
-        private int port;
-        private String zone = "";
-        private int weight;
-        private final Map<String, String> metadata = new LinkedHashMap<>();
-        private final List<Route> routes = new ArrayList<>();
-        private Duration leaseTtl;
-        private AuthSpec auth;
-        private RateLimitSpec rateLimit;
-
-        private Builder(String service) {
-            this.service = requireNonBlank(service, "service");
-        }
-
-        /** Where this instance listens: an address or DNS name Envoy can reach, and a port in 1-65535. */
-        public Builder instance(String id, String host, int port) {
-            if (port < 1 || port > 65535) {
-                throw new IllegalArgumentException("port must be in 1-65535: " + port);
-            }
-            this.instanceId = requireNonBlank(id, "instance id");
-            this.host = requireNonBlank(host, "host");
-            this.port = port;
-            return this;
-        }
-
-        public Builder zone(String zone) {
-            this.zone = Objects.requireNonNull(zone, "zone");
-            return this;
-        }
-
-        /** Load-balancing weight, 1-128. */
-        public Builder weight(int weight) {
-            if (weight < 1) {
-                throw new IllegalArgumentException("weight must be positive: " + weight);
-            }
-            this.weight = weight;
-            return this;
-        }
-
-        public Builder metadata(String key, String value) {
-            metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
-            return this;
-        }
-
-        public Builder metadata(Map<String, String> entries) {
-            entries.forEach(this::metadata);
-            return this;
-        }
-
-        public Builder route(RouteSpec route) {
-            return route(route.toProto());
-        }
-
-        public Builder route(Route route) {
-            routes.add(Objects.requireNonNull(route, "route"));
-            return this;
-        }
-
-        /**
-         * The TTL to ask for; the control plane clamps it to [1 s, 5 min]. A shorter TTL removes a crashed
-         * instance sooner at the price of more keep-alive traffic.
-         */
-        public Builder leaseTtl(Duration ttl) {
-            Objects.requireNonNull(ttl, "ttl");
-            if (ttl.isNegative() || ttl.isZero()) {
-                throw new IllegalArgumentException("lease TTL must be positive: " + ttl);
-            }
-            this.leaseTtl = ttl;
-            return this;
-        }
-
-        /** A JWT requirement for every route that sets none and is not public. */
-        public Builder auth(AuthSpec requirement) {
-            this.auth = Objects.requireNonNull(requirement, "requirement");
-            return this;
-        }
-
-        /** A rate limit for every route that sets none. */
-        public Builder rateLimit(RateLimitSpec limit) {
-            this.rateLimit = Objects.requireNonNull(limit, "limit");
-            return this;
-        }
-
-        public ServiceRegistration build() {
-            if (instanceId == null) {
-                throw new IllegalStateException("instance(id, host, port) is required");
-            }
-            return new ServiceRegistration(this);
-        }
-
-        private static String requireNonBlank(String value, String what) {
-            if (value == null || value.isBlank()) {
-                throw new IllegalArgumentException(what + " must not be blank");
-            }
-            return value;
-        }
-    }
+  }
 }

@@ -4,13 +4,12 @@ import io.grpc.Status;
 
 final class Statuses {
 
-    private Statuses() {
-    }
+  private Statuses() {}
 
-    /** "CODE: description", or just the code: for log lines and exception messages. */
-    static String describe(Status status) {
-        return status.getDescription() == null
-                ? status.getCode().toString()
-                : status.getCode() + ": " + status.getDescription();
-    }
+  /** "CODE: description", or just the code: for log lines and exception messages. */
+  static String describe(Status status) {
+    return status.getDescription() == null
+        ? status.getCode().toString()
+        : status.getCode() + ": " + status.getDescription();
+  }
 }

@@ -7,20 +7,26 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
 
-/** Whether a private key belongs to a certificate: what the key signs, the certificate's public key verifies. */
+/**
+ * Whether a private key belongs to a certificate: what the key signs, the certificate's public key
+ * verifies.
+ */
 public final class KeyMatch {
 
-  private static final byte[] CHALLENGE = "signalbox certificate/key check".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CHALLENGE =
+      "signalbox certificate/key check".getBytes(StandardCharsets.US_ASCII);
 
-  private KeyMatch() {
-  }
+  private KeyMatch() {}
 
   /** Whether {@link #matches} can tell for this certificate's key algorithm (RSA, EC, Ed25519). */
   public static boolean supports(X509Certificate certificate) {
     return signatureAlgorithm(certificate) != null;
   }
 
-  /** @return whether they belong together; empty when the certificate's key algorithm is not {@link #supports}ed */
+  /**
+   * @return whether they belong together; empty when the certificate's key algorithm is not {@link
+   *     #supports}ed
+   */
   public static Optional<Boolean> matches(X509Certificate certificate, PrivateKey key) {
     String signatureAlgorithm = signatureAlgorithm(certificate);
     if (signatureAlgorithm == null) {

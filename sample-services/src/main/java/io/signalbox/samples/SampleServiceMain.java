@@ -19,150 +19,193 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Runs one {@link EchoService} instance and registers it with the control plane until the process is terminated;
- * the SDK's shutdown hook deregisters it on SIGTERM or Ctrl-C.
+ * Runs one {@link EchoService} instance and registers it with the control plane until the process
+ * is terminated; the SDK's shutdown hook deregisters it on SIGTERM or Ctrl-C.
  */
-@Command(name = "sample-service", mixinStandardHelpOptions = true,
-        description = "Runs an echo HTTP service instance that registers itself with Signalbox.")
+@Command(
+    name = "sample-service",
+    mixinStandardHelpOptions = true,
+    description = "Runs an echo HTTP service instance that registers itself with Signalbox.")
 public final class SampleServiceMain implements Callable<Integer> {
 
-    @Option(names = "--service", required = true, description = "Service name, e.g. users or orders.")
-    private String service;
+  @Option(names = "--service", required = true, description = "Service name, e.g. users or orders.")
+  private String service;
 
-    @Option(names = "--instance-id", description = "Instance id (default: <service>-<4 random hex digits>).")
-    private String instanceId;
+  @Option(
+      names = "--instance-id",
+      description = "Instance id (default: <service>-<4 random hex digits>).")
+  private String instanceId;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
-    private String host;
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  private String host;
 
-    @Option(names = "--advertise-host",
-            description = "Address Envoy should use to reach this instance (default: the --host value).")
-    private String advertiseHost;
+  @Option(
+      names = "--advertise-host",
+      description = "Address Envoy should use to reach this instance (default: the --host value).")
+  private String advertiseHost;
 
-    @Option(names = "--port", defaultValue = "0", description = "Port to listen on; 0 picks a free one (default).")
-    private int port;
+  @Option(
+      names = "--port",
+      defaultValue = "0",
+      description = "Port to listen on; 0 picks a free one (default).")
+  private int port;
 
-    @Option(names = "--control-plane", defaultValue = "127.0.0.1:18000",
-            description = "Registry address of the control plane (default: ${DEFAULT-VALUE}).")
-    private String controlPlane;
+  @Option(
+      names = "--control-plane",
+      defaultValue = "127.0.0.1:18000",
+      description = "Registry address of the control plane (default: ${DEFAULT-VALUE}).")
+  private String controlPlane;
 
-    @Option(names = "--tls-cert", paramLabel = "FILE", defaultValue = "${env:SIGNALBOX_CERT}",
-            description = "PEM certificate of this service for a control plane on mutual TLS, e.g. with URI SAN "
-                    + "spiffe://signalbox.local/service/<service> (env SIGNALBOX_CERT). Re-read when rotated.")
-    private Path tlsCert;
+  @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      defaultValue = "${env:SIGNALBOX_CERT}",
+      description =
+          "PEM certificate of this service for a control plane on mutual TLS, e.g. with URI SAN "
+              + "spiffe://signalbox.local/service/<service> (env SIGNALBOX_CERT). Re-read when rotated.")
+  private Path tlsCert;
 
-    @Option(names = "--tls-key", paramLabel = "FILE", defaultValue = "${env:SIGNALBOX_KEY}",
-            description = "PEM private key of --tls-cert (env SIGNALBOX_KEY).")
-    private Path tlsKey;
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      defaultValue = "${env:SIGNALBOX_KEY}",
+      description = "PEM private key of --tls-cert (env SIGNALBOX_KEY).")
+  private Path tlsKey;
 
-    @Option(names = "--tls-ca", paramLabel = "FILE", defaultValue = "${env:SIGNALBOX_CA}",
-            description = "PEM CA bundle the control plane's certificate must chain to (env SIGNALBOX_CA). Without "
-                    + "the three TLS options the service registers in plaintext (--insecure-plaintext control planes).")
-    private Path tlsCa;
+  @Option(
+      names = "--tls-ca",
+      paramLabel = "FILE",
+      defaultValue = "${env:SIGNALBOX_CA}",
+      description =
+          "PEM CA bundle the control plane's certificate must chain to (env SIGNALBOX_CA). Without "
+              + "the three TLS options the service registers in plaintext (--insecure-plaintext control planes).")
+  private Path tlsCa;
 
-    @Option(names = "--prefix", description = "Route path prefix (default: /<service>).")
-    private String prefix;
+  @Option(names = "--prefix", description = "Route path prefix (default: /<service>).")
+  private String prefix;
 
-    @Option(names = "--ttl", description = "Lease TTL in seconds (default: the control plane's).")
-    private Integer ttlSeconds;
+  @Option(names = "--ttl", description = "Lease TTL in seconds (default: the control plane's).")
+  private Integer ttlSeconds;
 
-    @Option(names = "--jwt-provider",
-            description = "Require a JWT from this provider of the gateway settings on the route.")
-    private String jwtProvider;
+  @Option(
+      names = "--jwt-provider",
+      description = "Require a JWT from this provider of the gateway settings on the route.")
+  private String jwtProvider;
 
-    @Option(names = "--forward-claim", paramLabel = "CLAIM=HEADER",
-            description = "With --jwt-provider: copy a token claim into a request header (repeatable).")
-    private java.util.Map<String, String> forwardClaims = new java.util.LinkedHashMap<>();
+  @Option(
+      names = "--forward-claim",
+      paramLabel = "CLAIM=HEADER",
+      description = "With --jwt-provider: copy a token claim into a request header (repeatable).")
+  private java.util.Map<String, String> forwardClaims = new java.util.LinkedHashMap<>();
 
-    @Option(names = "--rate-limit", paramLabel = "N/UNIT",
-            description = "Limit the route to N requests per second, minute or hour, e.g. 10/minute.")
-    private String rateLimit;
+  @Option(
+      names = "--rate-limit",
+      paramLabel = "N/UNIT",
+      description = "Limit the route to N requests per second, minute or hour, e.g. 10/minute.")
+  private String rateLimit;
 
-    @Option(names = "--rate-limit-global",
-            description = "With --rate-limit: the limit holds across all Envoys together (default: per Envoy).")
-    private boolean rateLimitGlobal;
+  @Option(
+      names = "--rate-limit-global",
+      description =
+          "With --rate-limit: the limit holds across all Envoys together (default: per Envoy).")
+  private boolean rateLimitGlobal;
 
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new SampleServiceMain()).execute(args));
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new SampleServiceMain()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    String id = instanceId != null ? instanceId : service + "-" + randomSuffix();
+    RegistryClient.Builder clientBuilder = RegistryClient.builder().target(controlPlane);
+    if (tlsCert != null || tlsKey != null || tlsCa != null) {
+      if (tlsCert == null || tlsKey == null || tlsCa == null) {
+        System.err.println(
+            "Mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca "
+                + "(or SIGNALBOX_CERT, SIGNALBOX_KEY, SIGNALBOX_CA)");
+        return 2;
+      }
+      clientBuilder.mutualTls(tlsCert, tlsKey, tlsCa);
     }
-
-    @Override
-    public Integer call() throws InterruptedException {
-        String id = instanceId != null ? instanceId : service + "-" + randomSuffix();
-        RegistryClient.Builder clientBuilder = RegistryClient.builder().target(controlPlane);
-        if (tlsCert != null || tlsKey != null || tlsCa != null) {
-            if (tlsCert == null || tlsKey == null || tlsCa == null) {
-                System.err.println("Mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca "
-                        + "(or SIGNALBOX_CERT, SIGNALBOX_KEY, SIGNALBOX_CA)");
-                return 2;
-            }
-            clientBuilder.mutualTls(tlsCert, tlsKey, tlsCa);
-        }
-        RegistryClient client;
-        try {
-            client = clientBuilder.build();
-        } catch (IllegalArgumentException e) {
-            // The file and the reason; never a key's contents.
-            System.err.println("Cannot use the TLS files: " + e.getMessage());
-            return 2;
-        }
-        EchoService echo = EchoService.start(service, id, host, port);
-        Registration registration;
-        try {
-            registration = client.register(registration(id, echo.port()));
-        } catch (RegistrationException e) {
-            System.err.println("Registration failed: " + e.getMessage());
-            client.close();
-            echo.close();
-            return 1;
-        }
-        System.out.printf("%s instance %s listening on %s:%d, registered%s with lease %s%n",
-                service, id, host, echo.port(), tlsCert != null ? " over mutual TLS" : "", registration.leaseId());
-        System.out.flush();
-        // Nothing more to do on this thread: serving happens on the echo workers, keep-alives on the client's.
-        new CountDownLatch(1).await();
-        return 0;
+    RegistryClient client;
+    try {
+      client = clientBuilder.build();
+    } catch (IllegalArgumentException e) {
+      // The file and the reason; never a key's contents.
+      System.err.println("Cannot use the TLS files: " + e.getMessage());
+      return 2;
     }
-
-    private ServiceRegistration registration(String id, int boundPort) {
-        RouteSpec route = Routes.prefix(prefix != null ? prefix : "/" + service);
-        if (jwtProvider != null) {
-            AuthSpec auth = AuthSpec.jwt(jwtProvider);
-            for (var forward : forwardClaims.entrySet()) {
-                auth = auth.forwardClaim(forward.getKey(), forward.getValue());
-            }
-            route = route.auth(auth);
-        }
-        if (rateLimit != null) {
-            RateLimitSpec limit = parseRateLimit(rateLimit);
-            route = route.rateLimit(rateLimitGlobal ? limit.global() : limit);
-        }
-        ServiceRegistration.Builder builder = ServiceRegistration.builder(service)
-                .instance(id, advertiseHost != null ? advertiseHost : host, boundPort)
-                .route(route);
-        if (ttlSeconds != null) {
-            builder.leaseTtl(Duration.ofSeconds(ttlSeconds));
-        }
-        return builder.build();
+    EchoService echo = EchoService.start(service, id, host, port);
+    Registration registration;
+    try {
+      registration = client.register(registration(id, echo.port()));
+    } catch (RegistrationException e) {
+      System.err.println("Registration failed: " + e.getMessage());
+      client.close();
+      echo.close();
+      return 1;
     }
+    System.out.printf(
+        "%s instance %s listening on %s:%d, registered%s with lease %s%n",
+        service,
+        id,
+        host,
+        echo.port(),
+        tlsCert != null ? " over mutual TLS" : "",
+        registration.leaseId());
+    System.out.flush();
+    // Nothing more to do on this thread: serving happens on the echo workers, keep-alives on the
+    // client's.
+    new CountDownLatch(1).await();
+    return 0;
+  }
 
-    private static RateLimitSpec parseRateLimit(String text) {
-        String[] parts = text.split("/", 2);
-        if (parts.length != 2) {
-            throw new CommandLine.ParameterException(new CommandLine(new SampleServiceMain()),
-                    "--rate-limit must look like 10/minute, not '" + text + "'");
-        }
-        int requests = Integer.parseInt(parts[0].trim());
-        return switch (parts[1].trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "s", "second" -> RateLimitSpec.perSecond(requests);
-            case "m", "minute" -> RateLimitSpec.perMinute(requests);
-            case "h", "hour" -> RateLimitSpec.perHour(requests);
-            default -> throw new CommandLine.ParameterException(new CommandLine(new SampleServiceMain()),
-                    "--rate-limit unit must be second, minute or hour, not '" + parts[1] + "'");
-        };
+  private ServiceRegistration registration(String id, int boundPort) {
+    RouteSpec route = Routes.prefix(prefix != null ? prefix : "/" + service);
+    if (jwtProvider != null) {
+      AuthSpec auth = AuthSpec.jwt(jwtProvider);
+      for (var forward : forwardClaims.entrySet()) {
+        auth = auth.forwardClaim(forward.getKey(), forward.getValue());
+      }
+      route = route.auth(auth);
     }
+    if (rateLimit != null) {
+      RateLimitSpec limit = parseRateLimit(rateLimit);
+      route = route.rateLimit(rateLimitGlobal ? limit.global() : limit);
+    }
+    ServiceRegistration.Builder builder =
+        ServiceRegistration.builder(service)
+            .instance(id, advertiseHost != null ? advertiseHost : host, boundPort)
+            .route(route);
+    if (ttlSeconds != null) {
+      builder.leaseTtl(Duration.ofSeconds(ttlSeconds));
+    }
+    return builder.build();
+  }
 
-    private static String randomSuffix() {
-        return HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt(0x10000));
+  private static RateLimitSpec parseRateLimit(String text) {
+    String[] parts = text.split("/", 2);
+    if (parts.length != 2) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(new SampleServiceMain()),
+          "--rate-limit must look like 10/minute, not '" + text + "'");
     }
+    int requests = Integer.parseInt(parts[0].trim());
+    return switch (parts[1].trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "s", "second" -> RateLimitSpec.perSecond(requests);
+      case "m", "minute" -> RateLimitSpec.perMinute(requests);
+      case "h", "hour" -> RateLimitSpec.perHour(requests);
+      default ->
+          throw new CommandLine.ParameterException(
+              new CommandLine(new SampleServiceMain()),
+              "--rate-limit unit must be second, minute or hour, not '" + parts[1] + "'");
+    };
+  }
+
+  private static String randomSuffix() {
+    return HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt(0x10000));
+  }
 }

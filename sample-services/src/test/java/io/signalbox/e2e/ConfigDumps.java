@@ -11,13 +11,12 @@ final class ConfigDumps {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private ConfigDumps() {
-  }
+  private ConfigDumps() {}
 
   /**
-   * Every dynamic listener, route configuration and cluster Envoy has accepted, by name, as JSON. Their
-   * {@code version_info} is left out on purpose: it records the response in force when each resource last changed,
-   * which depends on the history an Envoy saw, not on what it runs.
+   * Every dynamic listener, route configuration and cluster Envoy has accepted, by name, as JSON.
+   * Their {@code version_info} is left out on purpose: it records the response in force when each
+   * resource last changed, which depends on the history an Envoy saw, not on what it runs.
    */
   static Map<String, String> resources(String configDump) {
     Map<String, String> versions = new TreeMap<>();
@@ -33,7 +32,8 @@ final class ConfigDumps {
     return versions;
   }
 
-  private static void collect(JsonNode entries, String wrapper, String field, Map<String, String> versions) {
+  private static void collect(
+      JsonNode entries, String wrapper, String field, Map<String, String> versions) {
     for (JsonNode entry : entries) {
       JsonNode state = wrapper == null ? entry : entry.path(wrapper);
       versions.put(state.path(field).path("name").asText(), state.path(field).toString());

@@ -1,7 +1,6 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.signalbox.testing.LoopbackUpstreams;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources;
@@ -18,6 +17,7 @@ import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoadLoop;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ProxyStatusTracker;
 import java.time.Duration;
@@ -29,19 +29,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * An Envoy on delta xDS loses its control plane and reconnects to another one (a replica, or the same one
- * restarted): it resumes from what it holds. Its bootstrap lists two control planes, A and B; Envoy starts on A, B
- * is started with its own registry, then A is closed and Envoy fails over to B.
+ * An Envoy on delta xDS loses its control plane and reconnects to another one (a replica, or the
+ * same one restarted): it resumes from what it holds. Its bootstrap lists two control planes, A and
+ * B; Envoy starts on A, B is started with its own registry, then A is closed and Envoy fails over
+ * to B.
  *
- * <p>Two control planes rather than one restarted on the same port: B must hold its registrations before Envoy can
- * reach it, and a control plane that accepts connections before its store is loaded would serve an empty snapshot
- * (restart safety is the store's concern, not this test's).
+ * <p>Two control planes rather than one restarted on the same port: B must hold its registrations
+ * before Envoy can reach it, and a control plane that accepts connections before its store is
+ * loaded would serve an empty snapshot (restart safety is the store's concern, not this test's).
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class DeltaReconnectEndToEndTest {
 
   private static final Duration PROPAGATION = Duration.ofSeconds(5);
-  /** Envoy backs off between attempts to reach a control plane; the first few are well under this. */
+
+  /**
+   * Envoy backs off between attempts to reach a control plane; the first few are well under this.
+   */
   private static final Duration RECONNECT = Duration.ofSeconds(20);
 
   private final int gatewayPort = FreePorts.allocate();
@@ -55,12 +59,13 @@ class DeltaReconnectEndToEndTest {
   @BeforeEach
   void startEnvoyOnControlPlaneA() {
     controlPlaneA = controlPlane(portA);
-    envoy = EnvoyProcess.builder()
-        .nodeId("edge-reconnect")
-        .nodeCluster("edge")
-        .xdsPorts(List.of(portA, portB))
-        .xdsMode(EnvoyProcess.XdsMode.DELTA)
-        .start();
+    envoy =
+        EnvoyProcess.builder()
+            .nodeId("edge-reconnect")
+            .nodeCluster("edge")
+            .xdsPorts(List.of(portA, portB))
+            .xdsMode(EnvoyProcess.XdsMode.DELTA)
+            .start();
     envoy.awaitReady(RECONNECT);
   }
 
@@ -73,7 +78,8 @@ class DeltaReconnectEndToEndTest {
   }
 
   @Test
-  void aServiceDeletedWhileEnvoyWasAwayIsRemovedOnReconnectAndTheOtherKeepsServing() throws Exception {
+  void aServiceDeletedWhileEnvoyWasAwayIsRemovedOnReconnectAndTheOtherKeepsServing()
+      throws Exception {
     EchoService stays = backend("stays");
     EchoService leaves = backend("leaves");
     serve(client(controlPlaneA), "stays", stays);
@@ -83,18 +89,27 @@ class DeltaReconnectEndToEndTest {
 
     controlPlaneB = controlPlane(portB);
     serve(client(controlPlaneB), "stays", stays);
-    await().atMost(PROPAGATION).until(() -> controlPlaneB.publisher().current().resources().clusters().stream()
-        .anyMatch(cluster -> cluster.getName().equals(XdsNames.serviceCluster("stays"))));
-    try (LoadLoop traffic = LoadLoop.start("traffic-loop", List.of(url("/stays")), Duration.ofMillis(20))) {
+    await()
+        .atMost(PROPAGATION)
+        .until(
+            () ->
+                controlPlaneB.publisher().current().resources().clusters().stream()
+                    .anyMatch(
+                        cluster -> cluster.getName().equals(XdsNames.serviceCluster("stays"))));
+    try (LoadLoop traffic =
+        LoadLoop.start("traffic-loop", List.of(url("/stays")), Duration.ofMillis(20))) {
       controlPlaneA.close();
       awaitStreamOn(controlPlaneB);
 
       HttpProbe.awaitStatus(url("/leaves"), 404, PROPAGATION);
-      await().atMost(PROPAGATION).untilAsserted(() ->
-          assertThat(ConfigDumps.resources(envoy.configDump()))
-              .doesNotContainKey(XdsNames.serviceCluster("leaves"))
-              .containsKey(XdsNames.serviceCluster("stays"))
-              .allSatisfy((name, json) -> assertThat(json).doesNotContain("/leaves")));
+      await()
+          .atMost(PROPAGATION)
+          .untilAsserted(
+              () ->
+                  assertThat(ConfigDumps.resources(envoy.configDump()))
+                      .doesNotContainKey(XdsNames.serviceCluster("leaves"))
+                      .containsKey(XdsNames.serviceCluster("stays"))
+                      .allSatisfy((name, json) -> assertThat(json).doesNotContain("/leaves")));
       assertThat(HttpProbe.get(url("/stays")).status()).isEqualTo(200);
 
       assertThat(traffic.stop()).as("requests to the service that stayed").isGreaterThan(0);
@@ -109,46 +124,72 @@ class DeltaReconnectEndToEndTest {
     HttpProbe.awaitStatus(url("/stays"), 200, PROPAGATION);
     controlPlaneB = controlPlane(portB);
     serve(client(controlPlaneB), "stays", stays);
-    await().atMost(PROPAGATION).untilAsserted(() -> assertThat(controlPlaneB.publisher().current().version())
-        .as("both control planes translate the same registry into the same versions")
-        .isEqualTo(controlPlaneA.publisher().current().version()));
+    await()
+        .atMost(PROPAGATION)
+        .untilAsserted(
+            () ->
+                assertThat(controlPlaneB.publisher().current().version())
+                    .as("both control planes translate the same registry into the same versions")
+                    .isEqualTo(controlPlaneA.publisher().current().version()));
     long clusterUpdates = envoy.statValue("cluster_manager.cds.update_success");
     long listenerUpdates = envoy.statValue("listener_manager.lds.update_success");
 
     controlPlaneA.close();
     ProxyStatusTracker.ProxyStatus resumed = awaitStreamOn(controlPlaneB);
 
-    // Envoy subscribes on B to every type it holds; give B the chance to answer (wrongly) before looking.
-    await().pollDelay(Duration.ofSeconds(2)).atMost(PROPAGATION).untilAsserted(() -> {
-      ProxyStatusTracker.ProxyStatus status = streamOn(controlPlaneB);
-      assertThat(status.streamId()).isEqualTo(resumed.streamId());
-      assertThat(status.types()).containsKeys(Resources.V3.CLUSTER_TYPE_URL, Resources.V3.LISTENER_TYPE_URL,
-          Resources.V3.ROUTE_TYPE_URL, Resources.V3.ENDPOINT_TYPE_URL);
-      assertThat(status.types().values()).allSatisfy(type ->
-          assertThat(type.sentAt()).as("response of %s", type.typeUrl()).isEmpty());
-    });
+    // Envoy subscribes on B to every type it holds; give B the chance to answer (wrongly) before
+    // looking.
+    await()
+        .pollDelay(Duration.ofSeconds(2))
+        .atMost(PROPAGATION)
+        .untilAsserted(
+            () -> {
+              ProxyStatusTracker.ProxyStatus status = streamOn(controlPlaneB);
+              assertThat(status.streamId()).isEqualTo(resumed.streamId());
+              assertThat(status.types())
+                  .containsKeys(
+                      Resources.V3.CLUSTER_TYPE_URL,
+                      Resources.V3.LISTENER_TYPE_URL,
+                      Resources.V3.ROUTE_TYPE_URL,
+                      Resources.V3.ENDPOINT_TYPE_URL);
+              assertThat(status.types().values())
+                  .allSatisfy(
+                      type ->
+                          assertThat(type.sentAt()).as("response of %s", type.typeUrl()).isEmpty());
+            });
     assertThat(envoy.statValue("cluster_manager.cds.update_success")).isEqualTo(clusterUpdates);
     assertThat(envoy.statValue("listener_manager.lds.update_success")).isEqualTo(listenerUpdates);
     assertThat(HttpProbe.get(url("/stays")).status()).isEqualTo(200);
 
-    // Resuming left the stream knowing what Envoy holds, so a later deletion still reaches Envoy, and the staged
+    // Resuming left the stream knowing what Envoy holds, so a later deletion still reaches Envoy,
+    // and the staged
     // removal counts the resumed Envoy as holding the configuration it was not sent.
     client(controlPlaneB).close();
     HttpProbe.awaitStatus(url("/stays"), 404, PROPAGATION);
-    await().atMost(PROPAGATION).untilAsserted(() ->
-        assertThat(ConfigDumps.resources(envoy.configDump())).doesNotContainKey(XdsNames.serviceCluster("stays")));
+    await()
+        .atMost(PROPAGATION)
+        .untilAsserted(
+            () ->
+                assertThat(ConfigDumps.resources(envoy.configDump()))
+                    .doesNotContainKey(XdsNames.serviceCluster("stays")));
   }
 
   private ControlPlane controlPlane(int grpcPort) {
-    ControlPlane controlPlane = ControlPlane.start(ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
-        .grpcAddress("127.0.0.1")
-        .grpcPort(grpcPort)
-        .adminPort(0)
-        .metricsPort(0)
-        // Long, so that a staged change waiting on an Envoy that resumed (and was sent nothing) shows as a stall.
-        .stageTimeout(Duration.ofSeconds(30))
-        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
-        .build());
+    ControlPlane controlPlane =
+        ControlPlane.start(
+            ControlPlaneConfig.builder()
+                .transport(io.signalbox.security.TransportSecurity.plaintext())
+                .grpcAddress("127.0.0.1")
+                .grpcPort(grpcPort)
+                .adminPort(0)
+                .metricsPort(0)
+                // Long, so that a staged change waiting on an Envoy that resumed (and was sent
+                // nothing) shows as a stall.
+                .stageTimeout(Duration.ofSeconds(30))
+                .gateway(
+                    LoopbackUpstreams.allowedIn(
+                        GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
+                .build());
     owned.add(controlPlane);
     return controlPlane;
   }
@@ -157,12 +198,17 @@ class DeltaReconnectEndToEndTest {
 
   /** One SDK client per control plane; closing it deregisters what it registered. */
   private RegistryClient client(ControlPlane controlPlane) {
-    return clients.computeIfAbsent(controlPlane, cp -> {
-      RegistryClient client = RegistryClient.builder().target("127.0.0.1:" + cp.grpcPort()).shutdownHook(false)
-          .build();
-      owned.add(client);
-      return client;
-    });
+    return clients.computeIfAbsent(
+        controlPlane,
+        cp -> {
+          RegistryClient client =
+              RegistryClient.builder()
+                  .target("127.0.0.1:" + cp.grpcPort())
+                  .shutdownHook(false)
+                  .build();
+          owned.add(client);
+          return client;
+        });
   }
 
   private EchoService backend(String service) {
@@ -172,10 +218,11 @@ class DeltaReconnectEndToEndTest {
   }
 
   private static void serve(RegistryClient client, String service, EchoService backend) {
-    client.register(ServiceRegistration.builder(service)
-        .instance(backend.instanceId(), "127.0.0.1", backend.port())
-        .route(Routes.prefix("/" + service))
-        .build());
+    client.register(
+        ServiceRegistration.builder(service)
+            .instance(backend.instanceId(), "127.0.0.1", backend.port())
+            .route(Routes.prefix("/" + service))
+            .build());
   }
 
   private String url(String path) {
@@ -183,8 +230,11 @@ class DeltaReconnectEndToEndTest {
   }
 
   private ProxyStatusTracker.ProxyStatus awaitStreamOn(ControlPlane controlPlane) {
-    return await().atMost(RECONNECT).until(() -> streamOrNull(controlPlane), status -> status != null
-        && status.types().containsKey(Resources.V3.CLUSTER_TYPE_URL));
+    return await()
+        .atMost(RECONNECT)
+        .until(
+            () -> streamOrNull(controlPlane),
+            status -> status != null && status.types().containsKey(Resources.V3.CLUSTER_TYPE_URL));
   }
 
   private ProxyStatusTracker.ProxyStatus streamOn(ControlPlane controlPlane) {
@@ -199,5 +249,4 @@ class DeltaReconnectEndToEndTest {
         .findFirst()
         .orElse(null);
   }
-
 }

@@ -32,8 +32,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * What a service and its callers see through a real Envoy. Each test uses its own service names, so one control
- * plane and one Envoy serve the whole class; subclasses run it over state-of-the-world and delta xDS.
+ * What a service and its callers see through a real Envoy. Each test uses its own service names, so
+ * one control plane and one Envoy serve the whole class; subclasses run it over state-of-the-world
+ * and delta xDS.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(EnvoyLogsOnFailure.class)
@@ -63,9 +64,12 @@ abstract class GatewayEndToEndContract {
     String service = uniqueName("orders");
     gateway.serve(service, service + "-1", Routes.prefix("/" + service));
 
-    HttpProbe.Response response = HttpProbe.awaitStatus(gateway.url("/" + service + "/42"), 200, PROPAGATION);
+    HttpProbe.Response response =
+        HttpProbe.awaitStatus(gateway.url("/" + service + "/42"), 200, PROPAGATION);
 
-    assertThat(response.body()).contains("\"service\":\"" + service + "\"").contains("\"path\":\"/" + service + "/42\"");
+    assertThat(response.body())
+        .contains("\"service\":\"" + service + "\"")
+        .contains("\"path\":\"/" + service + "/42\"");
   }
 
   @Test
@@ -76,24 +80,30 @@ abstract class GatewayEndToEndContract {
     }
 
     Set<String> answered = new HashSet<>();
-    await().atMost(PROPAGATION).untilAsserted(() -> {
-      HttpProbe.Response response = HttpProbe.get(gateway.url("/" + service));
-      if (response.status() == 200) {
-        response.headers().firstValue(EchoService.INSTANCE_HEADER).ifPresent(answered::add);
-      }
-      assertThat(answered).containsExactlyInAnyOrder(service + "-1", service + "-2", service + "-3");
-    });
+    await()
+        .atMost(PROPAGATION)
+        .untilAsserted(
+            () -> {
+              HttpProbe.Response response = HttpProbe.get(gateway.url("/" + service));
+              if (response.status() == 200) {
+                response.headers().firstValue(EchoService.INSTANCE_HEADER).ifPresent(answered::add);
+              }
+              assertThat(answered)
+                  .containsExactlyInAnyOrder(service + "-1", service + "-2", service + "-3");
+            });
   }
 
   @Test
   void aDeregisteredServiceIsNoLongerRouted() {
     String service = uniqueName("billing");
-    Registration registration = gateway.serve(service, service + "-1", Routes.prefix("/" + service));
+    Registration registration =
+        gateway.serve(service, service + "-1", Routes.prefix("/" + service));
     HttpProbe.awaitStatus(gateway.url("/" + service), 200, PROPAGATION);
 
     registration.close();
 
-    // No route matches any more: Envoy answers 404 itself (the route and the cluster are both removed).
+    // No route matches any more: Envoy answers 404 itself (the route and the cluster are both
+    // removed).
     HttpProbe.awaitStatus(gateway.url("/" + service), 404, PROPAGATION);
   }
 
@@ -104,19 +114,29 @@ abstract class GatewayEndToEndContract {
     // The doomed instance registers once and never renews, like a process killed with SIGKILL.
     EchoService doomed = gateway.backend(service, service + "-doomed");
     Duration ttl = Duration.ofSeconds(1);
-    gateway.registryStub().register(RegisterRequest.newBuilder()
-        .setService(service)
-        .setInstance(Instance.newBuilder().setId(service + "-doomed").setHost("127.0.0.1").setPort(doomed.port()))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-        .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(ttl.getSeconds()))
-        .build());
+    gateway
+        .registryStub()
+        .register(
+            RegisterRequest.newBuilder()
+                .setService(service)
+                .setInstance(
+                    Instance.newBuilder()
+                        .setId(service + "-doomed")
+                        .setHost("127.0.0.1")
+                        .setPort(doomed.port()))
+                .addRoutes(
+                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+                .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(ttl.getSeconds()))
+                .build());
     long registeredAt = System.nanoTime();
     awaitInstances(service, Set.of(service + "-steady", service + "-doomed"));
     doomed.close();
 
     long deadline = registeredAt + ttl.plusSeconds(1).toNanos();
     await().atMost(ttl.plusSeconds(2)).until(() -> allOf(service, 10, service + "-steady"));
-    assertThat(System.nanoTime()).as("traffic left the expired instance within TTL + 1 s").isLessThanOrEqualTo(deadline);
+    assertThat(System.nanoTime())
+        .as("traffic left the expired instance within TTL + 1 s")
+        .isLessThanOrEqualTo(deadline);
   }
 
   @Test
@@ -124,10 +144,17 @@ abstract class GatewayEndToEndContract {
     String prefix = uniqueName("fleet");
     ExecutorService pool = Executors.newFixedThreadPool(16);
     try {
-      List<Future<Registration>> registrations = IntStream.range(0, 50)
-          .mapToObj(i -> pool.submit(() -> gateway.serve(prefix + "-" + i, prefix + "-" + i + "-a",
-              Routes.prefix("/" + prefix + "-" + i))))
-          .toList();
+      List<Future<Registration>> registrations =
+          IntStream.range(0, 50)
+              .mapToObj(
+                  i ->
+                      pool.submit(
+                          () ->
+                              gateway.serve(
+                                  prefix + "-" + i,
+                                  prefix + "-" + i + "-a",
+                                  Routes.prefix("/" + prefix + "-" + i))))
+              .toList();
       for (Future<Registration> registration : registrations) {
         registration.get();
       }
@@ -136,7 +163,8 @@ abstract class GatewayEndToEndContract {
     }
 
     for (int i = 0; i < 50; i++) {
-      HttpProbe.Response response = HttpProbe.awaitStatus(gateway.url("/" + prefix + "-" + i), 200, PROPAGATION);
+      HttpProbe.Response response =
+          HttpProbe.awaitStatus(gateway.url("/" + prefix + "-" + i), 200, PROPAGATION);
       assertThat(response.body()).contains("\"service\":\"" + prefix + "-" + i + "\"");
     }
   }
@@ -149,10 +177,13 @@ abstract class GatewayEndToEndContract {
 
     try (EnvoyProcess second = gateway.startEnvoy("edge-2-" + service)) {
       second.awaitReady();
-      await().atMost(PROPAGATION).untilAsserted(() ->
-          assertThat(ConfigDumps.resources(second.configDump()))
-              .isEqualTo(ConfigDumps.resources(gateway.envoy().configDump()))
-              .containsKey("svc-" + service));
+      await()
+          .atMost(PROPAGATION)
+          .untilAsserted(
+              () ->
+                  assertThat(ConfigDumps.resources(second.configDump()))
+                      .isEqualTo(ConfigDumps.resources(gateway.envoy().configDump()))
+                      .containsKey("svc-" + service));
     }
   }
 
@@ -160,22 +191,27 @@ abstract class GatewayEndToEndContract {
   void anInvalidRegistrationIsRejectedAndEveryOtherServiceKeepsServing() {
     String prefix = uniqueName("good");
     for (int i = 0; i < 20; i++) {
-      gateway.serve(prefix + "-" + i, prefix + "-" + i + "-a", Routes.prefix("/" + prefix + "-" + i));
+      gateway.serve(
+          prefix + "-" + i, prefix + "-" + i + "-a", Routes.prefix("/" + prefix + "-" + i));
     }
     for (int i = 0; i < 20; i++) {
       HttpProbe.awaitStatus(gateway.url("/" + prefix + "-" + i), 200, PROPAGATION);
     }
 
-    RegisterRequest bad = RegisterRequest.newBuilder()
-        .setService(uniqueName("bad"))
-        .setInstance(Instance.newBuilder().setId("bad-1").setHost("127.0.0.1").setPort(8080))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/bad/(unclosed")))
-        .build();
+    RegisterRequest bad =
+        RegisterRequest.newBuilder()
+            .setService(uniqueName("bad"))
+            .setInstance(Instance.newBuilder().setId("bad-1").setHost("127.0.0.1").setPort(8080))
+            .addRoutes(
+                Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/bad/(unclosed")))
+            .build();
     assertThatThrownBy(() -> gateway.registryStub().register(bad))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-          assertThat(e.getStatus().getDescription()).startsWith("routes[0].path.regex:");
-        });
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription()).startsWith("routes[0].path.regex:");
+            });
 
     for (int i = 0; i < 20; i++) {
       assertThat(HttpProbe.get(gateway.url("/" + prefix + "-" + i)).status()).isEqualTo(200);
@@ -187,20 +223,28 @@ abstract class GatewayEndToEndContract {
     String bystander = uniqueName("bystander");
     gateway.serve(bystander, bystander + "-1", Routes.prefix("/" + bystander));
     HttpProbe.awaitStatus(gateway.url("/" + bystander), 200, PROPAGATION);
-    RegisterRequest hostile = RegisterRequest.newBuilder()
-        .setService(uniqueName("hostile"))
-        .setInstance(Instance.newBuilder().setId("hostile-1").setHost("127.0.0.1").setPort(8080))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/hostile")))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/hostile/((a{1000}){1000}){1000}")))
-        .build();
+    RegisterRequest hostile =
+        RegisterRequest.newBuilder()
+            .setService(uniqueName("hostile"))
+            .setInstance(
+                Instance.newBuilder().setId("hostile-1").setHost("127.0.0.1").setPort(8080))
+            .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/hostile")))
+            .addRoutes(
+                Route.newBuilder()
+                    .setPath(PathMatch.newBuilder().setRegex("/hostile/((a{1000}){1000}){1000}")))
+            .build();
 
-    // The stub's deadline is 5 s; before regexes were priced, this call never answered and the process grew to GBs.
+    // The stub's deadline is 5 s; before regexes were priced, this call never answered and the
+    // process grew to GBs.
     assertThatThrownBy(() -> gateway.registryStub().register(hostile))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-          assertThat(e.getStatus().getDescription()).startsWith("routes[1].path.regex: ")
-              .contains("RE2 instructions; Envoy accepts at most 100");
-        });
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription())
+                  .startsWith("routes[1].path.regex: ")
+                  .contains("RE2 instructions; Envoy accepts at most 100");
+            });
     assertThat(HttpProbe.get(gateway.url("/hostile")).status()).isEqualTo(404);
     assertThat(HttpProbe.get(gateway.url("/" + bystander)).status()).isEqualTo(200);
   }
@@ -211,18 +255,22 @@ abstract class GatewayEndToEndContract {
     gateway.serve(owner, owner + "-1", Routes.prefix("/" + owner));
     HttpProbe.awaitStatus(gateway.url("/" + owner), 200, PROPAGATION);
 
-    RegisterRequest thief = RegisterRequest.newBuilder()
-        .setService(uniqueName("thief"))
-        .setInstance(Instance.newBuilder().setId("thief-1").setHost("127.0.0.1").setPort(8080))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner)))
-        .build();
+    RegisterRequest thief =
+        RegisterRequest.newBuilder()
+            .setService(uniqueName("thief"))
+            .setInstance(Instance.newBuilder().setId("thief-1").setHost("127.0.0.1").setPort(8080))
+            .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner)))
+            .build();
 
     assertThatThrownBy(() -> gateway.registryStub().register(thief))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
-          assertThat(e.getStatus().getDescription()).contains("'" + owner + "'");
-        });
-    assertThat(HttpProbe.get(gateway.url("/" + owner)).body()).contains("\"service\":\"" + owner + "\"");
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+              assertThat(e.getStatus().getDescription()).contains("'" + owner + "'");
+            });
+    assertThat(HttpProbe.get(gateway.url("/" + owner)).body())
+        .contains("\"service\":\"" + owner + "\"");
   }
 
   @Test
@@ -230,35 +278,57 @@ abstract class GatewayEndToEndContract {
     String owner = uniqueName("users");
     gateway.serve(owner, owner + "-1", Routes.prefix("/" + owner));
     HttpProbe.awaitStatus(gateway.url("/" + owner + "/1"), 200, PROPAGATION);
-    // "/.*" would reach every service of this shared gateway; "/<owner>.*" reaches the owner's only.
-    List<Route.Builder> attempts = List.of(
-        Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/.*")),
-        Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/" + owner + ".*")),
-        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner + "/admin")),
-        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner)).addHosts("127.0.0.1"),
-        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner))
-            .addHeaders(io.signalbox.registry.v1.HeaderMatch.newBuilder().setName("x-canary").setExact("1")),
-        Route.newBuilder().setPath(PathMatch.newBuilder().setExact("/" + owner + "/1")));
+    // "/.*" would reach every service of this shared gateway; "/<owner>.*" reaches the owner's
+    // only.
+    List<Route.Builder> attempts =
+        List.of(
+            Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/.*")),
+            Route.newBuilder().setPath(PathMatch.newBuilder().setRegex("/" + owner + ".*")),
+            Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + owner + "/admin")),
+            Route.newBuilder()
+                .setPath(PathMatch.newBuilder().setPrefix("/" + owner))
+                .addHosts("127.0.0.1"),
+            Route.newBuilder()
+                .setPath(PathMatch.newBuilder().setPrefix("/" + owner))
+                .addHeaders(
+                    io.signalbox.registry.v1.HeaderMatch.newBuilder()
+                        .setName("x-canary")
+                        .setExact("1")),
+            Route.newBuilder().setPath(PathMatch.newBuilder().setExact("/" + owner + "/1")));
     EchoService attacker = gateway.backend(uniqueName("attacker"), "attacker-1");
 
     for (Route.Builder attempt : attempts) {
-      RegisterRequest capture = RegisterRequest.newBuilder()
-          .setService(uniqueName("attacker"))
-          .setInstance(Instance.newBuilder().setId("attacker-1").setHost("127.0.0.1").setPort(attacker.port()))
-          .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/")))
-          .addRoutes(attempt)
-          .build();
+      RegisterRequest capture =
+          RegisterRequest.newBuilder()
+              .setService(uniqueName("attacker"))
+              .setInstance(
+                  Instance.newBuilder()
+                      .setId("attacker-1")
+                      .setHost("127.0.0.1")
+                      .setPort(attacker.port()))
+              .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/")))
+              .addRoutes(attempt)
+              .build();
 
       assertThatThrownBy(() -> gateway.registryStub().register(capture))
           .as("capture attempt %s", attempt)
-          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
-            assertThat(e.getStatus().getDescription()).contains(attempt.getPath().getRegex().equals("/.*")
-                ? "would take requests of service '"
-                : "would take requests of service '" + owner + "' (its route host=* prefix /" + owner + ")");
-          });
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+                assertThat(e.getStatus().getDescription())
+                    .contains(
+                        attempt.getPath().getRegex().equals("/.*")
+                            ? "would take requests of service '"
+                            : "would take requests of service '"
+                                + owner
+                                + "' (its route host=* prefix /"
+                                + owner
+                                + ")");
+              });
       for (String path : List.of("/" + owner, "/" + owner + "/1", "/" + owner + "/admin")) {
-        HttpProbe.Response answer = HttpProbe.get(gateway.url(path), java.util.Map.of("x-canary", "1"));
+        HttpProbe.Response answer =
+            HttpProbe.get(gateway.url(path), java.util.Map.of("x-canary", "1"));
         assertThat(answer.status()).as("GET %s after %s", path, attempt).isEqualTo(200);
         assertThat(answer.body()).contains("\"service\":\"" + owner + "\"");
       }
@@ -267,11 +337,16 @@ abstract class GatewayEndToEndContract {
 
   private void awaitInstances(String service, Set<String> instances) {
     Set<String> answered = new HashSet<>();
-    await().atMost(PROPAGATION).untilAsserted(() -> {
-      HttpProbe.get(gateway.url("/" + service)).headers().firstValue(EchoService.INSTANCE_HEADER)
-          .ifPresent(answered::add);
-      assertThat(answered).containsAll(instances);
-    });
+    await()
+        .atMost(PROPAGATION)
+        .untilAsserted(
+            () -> {
+              HttpProbe.get(gateway.url("/" + service))
+                  .headers()
+                  .firstValue(EchoService.INSTANCE_HEADER)
+                  .ifPresent(answered::add);
+              assertThat(answered).containsAll(instances);
+            });
   }
 
   /** True when {@code count} requests in a row are answered 200 by {@code instance}. */
@@ -279,7 +354,8 @@ abstract class GatewayEndToEndContract {
     for (int i = 0; i < count; i++) {
       HttpProbe.Response response = HttpProbe.get(gateway.url("/" + service));
       if (response.status() != 200
-          || !instance.equals(response.headers().firstValue(EchoService.INSTANCE_HEADER).orElse(""))) {
+          || !instance.equals(
+              response.headers().firstValue(EchoService.INSTANCE_HEADER).orElse(""))) {
         return false;
       }
     }

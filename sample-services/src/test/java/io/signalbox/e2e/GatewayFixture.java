@@ -1,7 +1,6 @@
 package io.signalbox.e2e;
 
 import io.grpc.ManagedChannel;
-import io.signalbox.testing.LoopbackUpstreams;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.client.Registration;
 import io.signalbox.client.RegistryClient;
@@ -15,6 +14,7 @@ import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.LoopbackUpstreams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -23,8 +23,8 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
- * A control plane, one edge Envoy connected to it over ADS, and the backends a test starts: everything on loopback,
- * on free ports, torn down in reverse order.
+ * A control plane, one edge Envoy connected to it over ADS, and the backends a test starts:
+ * everything on loopback, on free ports, torn down in reverse order.
  */
 final class GatewayFixture implements AutoCloseable {
 
@@ -38,43 +38,62 @@ final class GatewayFixture implements AutoCloseable {
   private final Closer owned = new Closer();
   private final List<EnvoyProcess> envoys = Collections.synchronizedList(new ArrayList<>());
 
-  private GatewayFixture(EnvoyProcess.XdsMode mode, int gatewayPort,
-                         Consumer<ControlPlaneConfig.Builder> customizer) {
+  private GatewayFixture(
+      EnvoyProcess.XdsMode mode, int gatewayPort, Consumer<ControlPlaneConfig.Builder> customizer) {
     this.mode = mode;
     this.gatewayPort = gatewayPort;
-    ControlPlaneConfig.Builder config = ControlPlaneConfig.builder().transport(io.signalbox.security.TransportSecurity.plaintext())
-        .grpcAddress("127.0.0.1")
-        .grpcPort(0)
-        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)));
+    ControlPlaneConfig.Builder config =
+        ControlPlaneConfig.builder()
+            .transport(io.signalbox.security.TransportSecurity.plaintext())
+            .grpcAddress("127.0.0.1")
+            .grpcPort(0)
+            .gateway(
+                LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)));
     customizer.accept(config);
     this.controlPlane = ControlPlane.start(config.build());
-    this.client = RegistryClient.builder().target("127.0.0.1:" + controlPlane.grpcPort()).shutdownHook(false).build();
-    this.rawChannel = NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
+    this.client =
+        RegistryClient.builder()
+            .target("127.0.0.1:" + controlPlane.grpcPort())
+            .shutdownHook(false)
+            .build();
+    this.rawChannel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
   }
 
   static GatewayFixture start(EnvoyProcess.XdsMode mode) {
-    return start(mode, config -> { });
+    return start(mode, config -> {});
   }
 
   /**
-   * Starts with gateway settings of the test's making: {@code settings} receives a builder that already holds the
-   * plaintext listener {@value GatewaySettings#DEFAULT_LISTENER} on the fixture's gateway port.
+   * Starts with gateway settings of the test's making: {@code settings} receives a builder that
+   * already holds the plaintext listener {@value GatewaySettings#DEFAULT_LISTENER} on the fixture's
+   * gateway port.
    */
-  static GatewayFixture startWithSettings(EnvoyProcess.XdsMode mode,
-                                          UnaryOperator<GatewaySettings.Builder> settings) {
+  static GatewayFixture startWithSettings(
+      EnvoyProcess.XdsMode mode, UnaryOperator<GatewaySettings.Builder> settings) {
     int port = FreePorts.allocate();
-    return start(mode, port, config -> config.gateway(
-        settings.apply(GatewaySettings.plaintext("127.0.0.1", port).toBuilder()
-            .upstreams(LoopbackUpstreams.ALLOWED)).build()));
+    return start(
+        mode,
+        port,
+        config ->
+            config.gateway(
+                settings
+                    .apply(
+                        GatewaySettings.plaintext("127.0.0.1", port).toBuilder()
+                            .upstreams(LoopbackUpstreams.ALLOWED))
+                    .build()));
   }
 
-  /** Starts the control plane and one Envoy of group {@link #GROUP}, and waits until Envoy is ready. */
-  static GatewayFixture start(EnvoyProcess.XdsMode mode, Consumer<ControlPlaneConfig.Builder> customizer) {
+  /**
+   * Starts the control plane and one Envoy of group {@link #GROUP}, and waits until Envoy is ready.
+   */
+  static GatewayFixture start(
+      EnvoyProcess.XdsMode mode, Consumer<ControlPlaneConfig.Builder> customizer) {
     return start(mode, FreePorts.allocate(), customizer);
   }
 
-  private static GatewayFixture start(EnvoyProcess.XdsMode mode, int gatewayPort,
-                                      Consumer<ControlPlaneConfig.Builder> customizer) {
+  private static GatewayFixture start(
+      EnvoyProcess.XdsMode mode, int gatewayPort, Consumer<ControlPlaneConfig.Builder> customizer) {
     GatewayFixture fixture = new GatewayFixture(mode, gatewayPort, customizer);
     try {
       fixture.startEnvoy("edge-1").awaitReady();
@@ -85,14 +104,17 @@ final class GatewayFixture implements AutoCloseable {
     }
   }
 
-  /** Another Envoy of the same group, e.g. to check that a whole group is sent one configuration. */
+  /**
+   * Another Envoy of the same group, e.g. to check that a whole group is sent one configuration.
+   */
   EnvoyProcess startEnvoy(String nodeId) {
-    EnvoyProcess envoy = EnvoyProcess.builder()
-        .nodeId(nodeId)
-        .nodeCluster(GROUP)
-        .xdsPort(controlPlane.grpcPort())
-        .xdsMode(mode)
-        .start();
+    EnvoyProcess envoy =
+        EnvoyProcess.builder()
+            .nodeId(nodeId)
+            .nodeCluster(GROUP)
+            .xdsPort(controlPlane.grpcPort())
+            .xdsMode(mode)
+            .start();
     envoys.add(envoy);
     return envoy;
   }
@@ -123,8 +145,8 @@ final class GatewayFixture implements AutoCloseable {
   /** Starts a backend and registers it through the SDK, as a sample service does at startup. */
   Registration serve(String service, String instanceId, RouteSpec... routes) {
     EchoService backend = backend(service, instanceId);
-    ServiceRegistration.Builder registration = ServiceRegistration.builder(service)
-        .instance(instanceId, "127.0.0.1", backend.port());
+    ServiceRegistration.Builder registration =
+        ServiceRegistration.builder(service).instance(instanceId, "127.0.0.1", backend.port());
     for (RouteSpec route : routes) {
       registration.route(route);
     }
@@ -137,10 +159,14 @@ final class GatewayFixture implements AutoCloseable {
     return handle;
   }
 
-  /** The registry API without the SDK, for requests the SDK would never send and for instances that never renew. */
+  /**
+   * The registry API without the SDK, for requests the SDK would never send and for instances that
+   * never renew.
+   */
   RegistryGrpc.RegistryBlockingStub registryStub() {
-    return RegistryGrpc.newBlockingStub(rawChannel).withDeadlineAfter(Duration.ofSeconds(5).toMillis(),
-        java.util.concurrent.TimeUnit.MILLISECONDS);
+    return RegistryGrpc.newBlockingStub(rawChannel)
+        .withDeadlineAfter(
+            Duration.ofSeconds(5).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   @Override

@@ -10,18 +10,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Reads one HTTP/1.1 response off a kept connection, for the tests that need a raw socket (a chosen TLS session, a
- * chosen source address) rather than an HTTP client: status line, headers (names lower-cased), and a chunked or
- * sized body.
+ * Reads one HTTP/1.1 response off a kept connection, for the tests that need a raw socket (a chosen
+ * TLS session, a chosen source address) rather than an HTTP client: status line, headers (names
+ * lower-cased), and a chunked or sized body.
  */
 final class Http1ResponseReader {
 
   /** One response; {@code headers} by lower-case name. */
-  record Read(int status, Map<String, String> headers, String body) {
-  }
+  record Read(int status, Map<String, String> headers, String body) {}
 
-  private Http1ResponseReader() {
-  }
+  private Http1ResponseReader() {}
 
   static Read read(InputStream in) throws IOException {
     String statusLine = line(in);
@@ -32,12 +30,15 @@ final class Http1ResponseReader {
     Map<String, String> headers = new TreeMap<>();
     for (String header = line(in); !header.isEmpty(); header = line(in)) {
       int colon = header.indexOf(':');
-      headers.put(header.substring(0, colon).trim().toLowerCase(Locale.ROOT), header.substring(colon + 1).trim());
+      headers.put(
+          header.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+          header.substring(colon + 1).trim());
     }
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-      for (int size = Integer.parseInt(line(in).split(";")[0].trim(), 16); size > 0;
-           size = Integer.parseInt(line(in).split(";")[0].trim(), 16)) {
+      for (int size = Integer.parseInt(line(in).split(";")[0].trim(), 16);
+          size > 0;
+          size = Integer.parseInt(line(in).split(";")[0].trim(), 16)) {
         body.write(in.readNBytes(size));
         line(in);
       }

@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** An identity provider's key endpoint on loopback: serves whatever JWKS it currently holds, so tests can rotate keys. */
+/**
+ * An identity provider's key endpoint on loopback: serves whatever JWKS it currently holds, so
+ * tests can rotate keys.
+ */
 final class JwksServer implements AutoCloseable {
 
   private static final String PATH = "/.well-known/jwks.json";

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.signalbox.client.Registration;
 import io.signalbox.client.Routes;
-import io.signalbox.samples.EchoService;
 import io.signalbox.client.ServiceRegistration;
-import io.signalbox.testing.LoadLoop;
+import io.signalbox.samples.EchoService;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.LoadLoop;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -21,11 +21,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Make-before-break under churn, through real Envoy: while a bounded load loop runs against services that always
- * have a live instance, instances of one of them come and go and whole services are registered and deregistered.
- * No request to a route with a live instance may fail, a new service's route goes from 404 straight to 200, and a
- * removed one from 200 straight to 404 (never 503: a route is never sent before its cluster, and a cluster is never
- * removed before the route that used it).
+ * Make-before-break under churn, through real Envoy: while a bounded load loop runs against
+ * services that always have a live instance, instances of one of them come and go and whole
+ * services are registered and deregistered. No request to a route with a live instance may fail, a
+ * new service's route goes from 404 straight to 200, and a removed one from 200 straight to 404
+ * (never 503: a route is never sent before its cluster, and a cluster is never removed before the
+ * route that used it).
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class MakeBeforeBreakEndToEndTest {
@@ -35,7 +36,8 @@ class MakeBeforeBreakEndToEndTest {
 
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
-  void noRequestFailsWhileInstancesAndServicesComeAndGo(EnvoyProcess.XdsMode mode) throws Exception {
+  void noRequestFailsWhileInstancesAndServicesComeAndGo(EnvoyProcess.XdsMode mode)
+      throws Exception {
     try (GatewayFixture gateway = GatewayFixture.start(mode)) {
       gateway.serve("steady", "steady-1", Routes.prefix("/steady"));
       Deque<Instance> stable = new ArrayDeque<>();
@@ -43,12 +45,14 @@ class MakeBeforeBreakEndToEndTest {
       HttpProbe.awaitStatus(gateway.url("/steady"), 200, REACHES_ENVOY);
       HttpProbe.awaitStatus(gateway.url("/stable"), 200, REACHES_ENVOY);
 
-      LoadLoop load = LoadLoop.start("load", List.of(gateway.url("/steady/x"), gateway.url("/stable/x")),
-          Duration.ZERO);
+      LoadLoop load =
+          LoadLoop.start(
+              "load", List.of(gateway.url("/steady/x"), gateway.url("/stable/x")), Duration.ZERO);
       List<String> transitions = new ArrayList<>();
       try {
         for (int round = 1; round <= CHURN_ROUNDS; round++) {
-          // An instance of "stable" joins, then the oldest leaves: deregistered first, stopped once Envoy knows.
+          // An instance of "stable" joins, then the oldest leaves: deregistered first, stopped once
+          // Envoy knows.
           stable.add(startInstance(gateway, "stable-" + round));
           Thread.sleep(200);
           Instance leaving = stable.removeFirst();
@@ -59,8 +63,12 @@ class MakeBeforeBreakEndToEndTest {
           // A whole service comes and goes.
           String service = "flux-" + round;
           EchoService backend = gateway.backend(service, service + "-1");
-          Registration registration = gateway.register(ServiceRegistration.builder(service)
-              .instance(service + "-1", "127.0.0.1", backend.port()).route(Routes.prefix("/" + service)).build());
+          Registration registration =
+              gateway.register(
+                  ServiceRegistration.builder(service)
+                      .instance(service + "-1", "127.0.0.1", backend.port())
+                      .route(Routes.prefix("/" + service))
+                      .build());
           transitions.add(service + " up: " + statusesUntil(gateway.url("/" + service), 200));
           registration.close();
           transitions.add(service + " down: " + statusesUntil(gateway.url("/" + service), 404));
@@ -71,26 +79,40 @@ class MakeBeforeBreakEndToEndTest {
 
       Map<Integer, Long> statuses = load.statuses();
       long sent = load.sent();
-      System.out.printf("make-before-break (%s): %d requests to live routes, statuses %s%n", mode, sent, statuses);
+      System.out.printf(
+          "make-before-break (%s): %d requests to live routes, statuses %s%n",
+          mode, sent, statuses);
       assertThat(sent).as("the load loop ran").isGreaterThan(100);
-      assertThat(statuses).as("statuses of requests to routes with a live instance throughout")
+      assertThat(statuses)
+          .as("statuses of requests to routes with a live instance throughout")
           .containsOnlyKeys(200);
-      assertThat(transitions).as("status sequences of services coming and going").allSatisfy(sequence ->
-          assertThat(sequence).doesNotContain("503").doesNotContain("500").doesNotContain("502"));
+      assertThat(transitions)
+          .as("status sequences of services coming and going")
+          .allSatisfy(
+              sequence ->
+                  assertThat(sequence)
+                      .doesNotContain("503")
+                      .doesNotContain("500")
+                      .doesNotContain("502"));
     }
   }
 
-  private record Instance(EchoService backend, Registration registration) {
-  }
+  private record Instance(EchoService backend, Registration registration) {}
 
   private static Instance startInstance(GatewayFixture gateway, String id) {
     EchoService backend = gateway.backend("stable", id);
-    Registration registration = gateway.register(ServiceRegistration.builder("stable")
-        .instance(id, "127.0.0.1", backend.port()).route(Routes.prefix("/stable")).build());
+    Registration registration =
+        gateway.register(
+            ServiceRegistration.builder("stable")
+                .instance(id, "127.0.0.1", backend.port())
+                .route(Routes.prefix("/stable"))
+                .build());
     return new Instance(backend, registration);
   }
 
-  /** The distinct statuses seen, in order, polling as fast as possible until {@code target} answers. */
+  /**
+   * The distinct statuses seen, in order, polling as fast as possible until {@code target} answers.
+   */
   private static String statusesUntil(String url, int target) {
     List<Integer> seen = new ArrayList<>();
     long deadline = System.nanoTime() + REACHES_ENVOY.toNanos();

@@ -1,7 +1,6 @@
 package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.signalbox.testing.LoopbackUpstreams;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
@@ -39,6 +38,7 @@ import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.TestCertificates;
 import io.signalbox.translate.XdsNames;
 import java.io.IOException;
@@ -68,15 +68,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Mutual TLS between the control plane and everything that talks to it, with a real Envoy: a control plane started
- * with {@link TransportSecurity#mutualTls}, an Envoy whose bootstrap presents the certificate of
- * {@code spiffe://signalbox.local/envoy/edge}, and a service registering over TLS as
- * {@code spiffe://signalbox.local/service/orders}. Callers without a certificate get nothing (neither the registry
- * nor xDS secrets); a certificate only lets its identity register its own service; and replacing the server's
- * certificate files rotates the certificate for new connections while Envoy keeps serving.
+ * Mutual TLS between the control plane and everything that talks to it, with a real Envoy: a
+ * control plane started with {@link TransportSecurity#mutualTls}, an Envoy whose bootstrap presents
+ * the certificate of {@code spiffe://signalbox.local/envoy/edge}, and a service registering over
+ * TLS as {@code spiffe://signalbox.local/service/orders}. Callers without a certificate get nothing
+ * (neither the registry nor xDS secrets); a certificate only lets its identity register its own
+ * service; and replacing the server's certificate files rotates the certificate for new connections
+ * while Envoy keeps serving.
  *
- * <p>A test CA issues every certificate, with serial numbers the test chooses, so a client can tell which server
- * certificate it was shown.
+ * <p>A test CA issues every certificate, with serial numbers the test chooses, so a client can tell
+ * which server certificate it was shown.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(EnvoyLogsOnFailure.class)
@@ -88,11 +89,13 @@ class MutualTlsEndToEndTest {
   private static final String SERVER_NAME = "localhost";
   private static final Duration PROPAGATION = Duration.ofSeconds(15);
   private static final Duration FAILURE_WITHIN = Duration.ofSeconds(10);
+
   /** The reload interval is 1 s; a few of them, for a loaded machine. */
   private static final Duration ROTATION_WITHIN = Duration.ofSeconds(10);
 
   private final AtomicLong serials = new AtomicLong(100);
-  private final TestCertificates.Authority authority = TestCertificates.authority("Signalbox mTLS test CA");
+  private final TestCertificates.Authority authority =
+      TestCertificates.authority("Signalbox mTLS test CA");
   private final Closer owned = new Closer();
 
   private Path caFile;
@@ -122,33 +125,44 @@ class MutualTlsEndToEndTest {
     clientCertificate("orders", ORDERS_IDENTITY).writeTo(ordersCertificateFile, ordersKeyFile);
 
     gatewayPort = FreePorts.allocate();
-    controlPlane = ControlPlane.start(ControlPlaneConfig.builder()
-        .transport(TransportSecurity.mutualTls(serverCertificateFile, serverKeyFile, caFile))
-        .grpcAddress("127.0.0.1")
-        .grpcPort(0)
-        .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
-        .build());
+    controlPlane =
+        ControlPlane.start(
+            ControlPlaneConfig.builder()
+                .transport(
+                    TransportSecurity.mutualTls(serverCertificateFile, serverKeyFile, caFile))
+                .grpcAddress("127.0.0.1")
+                .grpcPort(0)
+                .gateway(
+                    LoopbackUpstreams.allowedIn(
+                        GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
+                .build());
     owned.add(controlPlane);
 
-    envoy = EnvoyProcess.builder()
-        .nodeId("edge-mtls-1")
-        .nodeCluster("edge")
-        .xdsPort(controlPlane.grpcPort())
-        .xdsTls(new EnvoyBootstrap.XdsTls(envoyCertificateFile, envoyKeyFile, caFile, SERVER_NAME))
-        .start();
+    envoy =
+        EnvoyProcess.builder()
+            .nodeId("edge-mtls-1")
+            .nodeCluster("edge")
+            .xdsPort(controlPlane.grpcPort())
+            .xdsTls(
+                new EnvoyBootstrap.XdsTls(envoyCertificateFile, envoyKeyFile, caFile, SERVER_NAME))
+            .start();
     owned.add(envoy);
-    // Ready only once LDS and CDS arrived over the mutual TLS stream, so every test finds the gateway listener.
+    // Ready only once LDS and CDS arrived over the mutual TLS stream, so every test finds the
+    // gateway listener.
     envoy.awaitReady();
 
     EchoService orders = EchoService.start("orders", "orders-1", "127.0.0.1", 0);
     owned.add(orders);
     ManagedChannel ordersChannel = channel(ordersCredentials().build());
-    RegistryClient ordersClient = RegistryClient.builder().channel(ordersChannel).shutdownHook(false).build();
+    RegistryClient ordersClient =
+        RegistryClient.builder().channel(ordersChannel).shutdownHook(false).build();
     owned.add(ordersClient::close);
-    owned.add(ordersClient.register(ServiceRegistration.builder("orders")
-        .instance("orders-1", "127.0.0.1", orders.port())
-        .route(Routes.prefix("/orders"))
-        .build()));
+    owned.add(
+        ordersClient.register(
+            ServiceRegistration.builder("orders")
+                .instance("orders-1", "127.0.0.1", orders.port())
+                .route(Routes.prefix("/orders"))
+                .build()));
   }
 
   @AfterAll
@@ -160,9 +174,12 @@ class MutualTlsEndToEndTest {
   void anEnvoyWithAClientCertificateServesAServiceRegisteredOverMutualTls() {
     HttpProbe.Response response = HttpProbe.awaitStatus(url("/orders/hello"), 200, PROPAGATION);
 
-    assertThat(response.body()).contains("\"service\":\"orders\"").contains("\"path\":\"/orders/hello\"");
+    assertThat(response.body())
+        .contains("\"service\":\"orders\"")
+        .contains("\"path\":\"/orders/hello\"");
     assertThat(envoy.statValue("cluster." + XdsNames.CONTROL_PLANE_CLUSTER + ".ssl.handshake"))
-        .as("Envoy reached the control plane over TLS").isPositive();
+        .as("Envoy reached the control plane over TLS")
+        .isPositive();
   }
 
   @Test
@@ -171,50 +188,57 @@ class MutualTlsEndToEndTest {
 
     StatusRuntimeException refused = registerFails(noCertificate, registration("payments", 8080));
 
-    assertThat(refused.getStatus().getCode()).isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
+    assertThat(refused.getStatus().getCode())
+        .isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
     assertNeverPublished("payments");
   }
 
   @Test
   void aPlaintextRegistryClientIsRefusedAndRegistersNothing() {
-    StatusRuntimeException refused = registerFails(InsecureChannelCredentials.create(),
-        registration("inventory", 8080));
+    StatusRuntimeException refused =
+        registerFails(InsecureChannelCredentials.create(), registration("inventory", 8080));
 
-    assertThat(refused.getStatus().getCode()).isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
+    assertThat(refused.getStatus().getCode())
+        .isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
     assertNeverPublished("inventory");
   }
 
   @Test
   void anAdsClientWithoutACertificateGetsNoSecret() {
-    for (ChannelCredentials credentials : List.of(caOnly().build(), InsecureChannelCredentials.create())) {
+    for (ChannelCredentials credentials :
+        List.of(caOnly().build(), InsecureChannelCredentials.create())) {
       ManagedChannel channel = channel(credentials);
       List<DiscoveryResponse> responses = new CopyOnWriteArrayList<>();
       CompletableFuture<Throwable> failure = new CompletableFuture<>();
-      StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-          .streamAggregatedResources(new StreamObserver<>() {
-            @Override
-            public void onNext(DiscoveryResponse response) {
-              responses.add(response);
-            }
+      StreamObserver<DiscoveryRequest> requests =
+          AggregatedDiscoveryServiceGrpc.newStub(channel)
+              .streamAggregatedResources(
+                  new StreamObserver<>() {
+                    @Override
+                    public void onNext(DiscoveryResponse response) {
+                      responses.add(response);
+                    }
 
-            @Override
-            public void onError(Throwable error) {
-              failure.complete(error);
-            }
+                    @Override
+                    public void onError(Throwable error) {
+                      failure.complete(error);
+                    }
 
-            @Override
-            public void onCompleted() {
-              failure.complete(new AssertionError("the stream was completed normally"));
-            }
-          });
-      requests.onNext(DiscoveryRequest.newBuilder()
-          .setNode(FakeAdsClient.node("intruder-1", "edge"))
-          .setTypeUrl(Resources.V3.SECRET_TYPE_URL)
-          .build());
+                    @Override
+                    public void onCompleted() {
+                      failure.complete(new AssertionError("the stream was completed normally"));
+                    }
+                  });
+      requests.onNext(
+          DiscoveryRequest.newBuilder()
+              .setNode(FakeAdsClient.node("intruder-1", "edge"))
+              .setTypeUrl(Resources.V3.SECRET_TYPE_URL)
+              .build());
 
       Throwable error = failure.orTimeout(FAILURE_WITHIN.toMillis(), TimeUnit.MILLISECONDS).join();
 
-      assertThat(Status.fromThrowable(error).getCode()).as("ADS over %s", credentials)
+      assertThat(Status.fromThrowable(error).getCode())
+          .as("ADS over %s", credentials)
           .isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
       assertThat(responses).as("responses over %s", credentials).isEmpty();
     }
@@ -222,7 +246,8 @@ class MutualTlsEndToEndTest {
 
   @Test
   void aServiceIdentityMayNotRegisterAnotherService() {
-    StatusRuntimeException refused = registerFails(ordersCredentials().build(), registration("users", 8080));
+    StatusRuntimeException refused =
+        registerFails(ordersCredentials().build(), registration("users", 8080));
 
     assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(refused.getStatus().getDescription()).contains(ORDERS_IDENTITY).contains("'users'");
@@ -230,8 +255,9 @@ class MutualTlsEndToEndTest {
   }
 
   @Test
-  void replacingTheServerCertificateFilesServesTheNewCertificateToNewConnectionsWhileEnvoyKeepsServing()
-      throws IOException {
+  void
+      replacingTheServerCertificateFilesServesTheNewCertificateToNewConnectionsWhileEnvoyKeepsServing()
+          throws IOException {
     HttpProbe.awaitStatus(url("/orders/before-rotation"), 200, PROPAGATION);
     BigInteger before = serialOfANewConnection();
     IssuedCertificate rotated = serverCertificate();
@@ -250,13 +276,20 @@ class MutualTlsEndToEndTest {
   // --- helpers ---
 
   private IssuedCertificate serverCertificate() {
-    return authority.issue(BigInteger.valueOf(serials.incrementAndGet()), "CN=" + SERVER_NAME,
-        List.of(CertificateUsage.SERVER), SERVER_NAME, "127.0.0.1");
+    return authority.issue(
+        BigInteger.valueOf(serials.incrementAndGet()),
+        "CN=" + SERVER_NAME,
+        List.of(CertificateUsage.SERVER),
+        SERVER_NAME,
+        "127.0.0.1");
   }
 
   private IssuedCertificate clientCertificate(String commonName, String spiffeId) {
-    return authority.issue(BigInteger.valueOf(serials.incrementAndGet()), "CN=" + commonName,
-        List.of(CertificateUsage.CLIENT), spiffeId);
+    return authority.issue(
+        BigInteger.valueOf(serials.incrementAndGet()),
+        "CN=" + commonName,
+        List.of(CertificateUsage.CLIENT),
+        spiffeId);
   }
 
   private TlsChannelCredentials.Builder caOnly() {
@@ -276,26 +309,37 @@ class MutualTlsEndToEndTest {
   }
 
   private ManagedChannel channel(ChannelCredentials credentials) {
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", controlPlane.grpcPort(), credentials)
-        .build();
+    ManagedChannel channel =
+        Grpc.newChannelBuilderForAddress("127.0.0.1", controlPlane.grpcPort(), credentials).build();
     owned.add(channel::shutdownNow);
     return channel;
   }
 
-  private StatusRuntimeException registerFails(ChannelCredentials credentials, RegisterRequest request) {
-    RegistryGrpc.RegistryBlockingStub stub = RegistryGrpc.newBlockingStub(channel(credentials))
-        .withDeadlineAfter(FAILURE_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
-    StatusRuntimeException refused = catchThrowableOfType(StatusRuntimeException.class,
-        () -> stub.register(request));
+  private StatusRuntimeException registerFails(
+      ChannelCredentials credentials, RegisterRequest request) {
+    RegistryGrpc.RegistryBlockingStub stub =
+        RegistryGrpc.newBlockingStub(channel(credentials))
+            .withDeadlineAfter(FAILURE_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
+    StatusRuntimeException refused =
+        catchThrowableOfType(StatusRuntimeException.class, () -> stub.register(request));
     assertThat(refused).as("Register(%s) was refused", request.getService()).isNotNull();
     return refused;
   }
 
   private void assertNeverPublished(String service) {
     String cluster = XdsNames.serviceCluster(service);
-    await("no cluster " + cluster + " to be published").during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-        .until(() -> controlPlane.publisher().current() == null
-            || !controlPlane.publisher().current().clusters().resources().containsKey(cluster));
+    await("no cluster " + cluster + " to be published")
+        .during(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(3))
+        .until(
+            () ->
+                controlPlane.publisher().current() == null
+                    || !controlPlane
+                        .publisher()
+                        .current()
+                        .clusters()
+                        .resources()
+                        .containsKey(cluster));
     assertThat(HttpProbe.get(url("/" + service + "/x")).status()).isEqualTo(404);
   }
 
@@ -309,19 +353,29 @@ class MutualTlsEndToEndTest {
   }
 
   /**
-   * The serial number of the certificate the control plane presents to a new connection, authenticated as orders
-   * (the call itself, a registration orders may not make, changes nothing).
+   * The serial number of the certificate the control plane presents to a new connection,
+   * authenticated as orders (the call itself, a registration orders may not make, changes nothing).
    */
   private BigInteger serialOfANewConnection() {
     CapturingTrustManager trust = new CapturingTrustManager(caTrustManager());
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", controlPlane.grpcPort(),
-        ordersCredentials().trustManager(trust).build()).build();
+    ManagedChannel channel =
+        Grpc.newChannelBuilderForAddress(
+                "127.0.0.1",
+                controlPlane.grpcPort(),
+                ordersCredentials().trustManager(trust).build())
+            .build();
     try {
-      StatusRuntimeException refused = catchThrowableOfType(StatusRuntimeException.class,
-          () -> RegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-              .register(registration("users", 8080)));
+      StatusRuntimeException refused =
+          catchThrowableOfType(
+              StatusRuntimeException.class,
+              () ->
+                  RegistryGrpc.newBlockingStub(channel)
+                      .withDeadlineAfter(5, TimeUnit.SECONDS)
+                      .register(registration("users", 8080)));
       assertThat(refused).isNotNull();
-      assertThat(refused.getStatus().getCode()).as("the call got through TLS").isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(refused.getStatus().getCode())
+          .as("the call got through TLS")
+          .isEqualTo(Status.Code.PERMISSION_DENIED);
       X509Certificate seen = trust.serverCertificate.get();
       assertThat(seen).isNotNull();
       return seen.getSerialNumber();
@@ -335,7 +389,8 @@ class MutualTlsEndToEndTest {
       KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
       trusted.load(null, null);
       trusted.setCertificateEntry("test-ca", authority.certificate());
-      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory factory =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       factory.init(trusted);
       return (X509ExtendedTrustManager) factory.getTrustManagers()[0];
     } catch (GeneralSecurityException | IOException e) {
@@ -371,7 +426,8 @@ class MutualTlsEndToEndTest {
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       delegate.checkServerTrusted(chain, authType);
       serverCertificate.set(chain[0]);
     }
@@ -389,7 +445,8 @@ class MutualTlsEndToEndTest {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       delegate.checkClientTrusted(chain, authType);
     }
 

@@ -15,10 +15,10 @@ import io.signalbox.admin.v1.Service;
 import io.signalbox.cli.SignalboxCtl;
 import io.signalbox.client.Routes;
 import io.signalbox.config.GatewayLimits;
-import io.signalbox.testing.SignalboxCtlRun;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.HttpProbe;
+import io.signalbox.testing.SignalboxCtlRun;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,33 +29,47 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A registration that passes Signalbox's validation but that Envoy rejects: a path regex whose RE2 program
- * (size 300 and more) exceeds Envoy's default limit {@code re2.max_program_size.error_level} of 100. All routes share one
- * route configuration, so without the quarantine Envoy would reject every later route change too. With it, the
- * registration is quarantined with Envoy's error and everything else keeps reaching Envoy.
+ * A registration that passes Signalbox's validation but that Envoy rejects: a path regex whose RE2
+ * program (size 300 and more) exceeds Envoy's default limit {@code
+ * re2.max_program_size.error_level} of 100. All routes share one route configuration, so without
+ * the quarantine Envoy would reject every later route change too. With it, the registration is
+ * quarantined with Envoy's error and everything else keeps reaching Envoy.
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class NackQuarantineEndToEndTest {
 
-  /** Passes RE2/J; behind "/reports" Envoy 1.40 says "RE2 program size of 313 > max program size of 100". */
+  /**
+   * Passes RE2/J; behind "/reports" Envoy 1.40 says "RE2 program size of 313 > max program size of
+   * 100".
+   */
   private static final String TOO_LARGE = "/(ab|cd|ef|gh){30}";
 
   /**
-   * Signalbox refuses a regex over Envoy's program-size limit at registration; an operator who raised Signalbox's
-   * limit above Envoy's (limits.maxRegexProgramSize) lets such a regex reach Envoy, which rejects it.
+   * Signalbox refuses a regex over Envoy's program-size limit at registration; an operator who
+   * raised Signalbox's limit above Envoy's (limits.maxRegexProgramSize) lets such a regex reach
+   * Envoy, which rejects it.
    */
   private static GatewayFixture startAllowingRegexesEnvoyRefuses(EnvoyProcess.XdsMode mode) {
-    return GatewayFixture.startWithSettings(mode, settings -> settings.limits(new GatewayLimits(
-        GatewayLimits.DEFAULT.maxRoutesPerService(), GatewayLimits.DEFAULT.maxRequestHeadersKb(),
-        GatewayLimits.DEFAULT.upstreamConnectTimeout(), 1_000, GatewayLimits.DEFAULT.registry())));
+    return GatewayFixture.startWithSettings(
+        mode,
+        settings ->
+            settings.limits(
+                new GatewayLimits(
+                    GatewayLimits.DEFAULT.maxRoutesPerService(),
+                    GatewayLimits.DEFAULT.maxRequestHeadersKb(),
+                    GatewayLimits.DEFAULT.upstreamConnectTimeout(),
+                    1_000,
+                    GatewayLimits.DEFAULT.registry())));
   }
+
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(15);
 
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
-  void aRegistrationEnvoyRejectsIsQuarantinedAndLaterRegistrationsStillReachEnvoy(EnvoyProcess.XdsMode mode) {
+  void aRegistrationEnvoyRejectsIsQuarantinedAndLaterRegistrationsStillReachEnvoy(
+      EnvoyProcess.XdsMode mode) {
     try (GatewayFixture gateway = startAllowingRegexesEnvoyRefuses(mode);
-         Admin admin = new Admin(gateway)) {
+        Admin admin = new Admin(gateway)) {
       for (String service : List.of("catalog", "orders", "users")) {
         gateway.serve(service, service + "-1", Routes.prefix("/" + service));
       }
@@ -63,14 +77,18 @@ class NackQuarantineEndToEndTest {
         HttpProbe.awaitStatus(gateway.url("/" + service), 200, REACHES_ENVOY);
       }
 
-      gateway.serve("reports", "reports-1", Routes.prefix("/reports"), Routes.regex("/reports" + TOO_LARGE));
+      gateway.serve(
+          "reports", "reports-1", Routes.prefix("/reports"), Routes.regex("/reports" + TOO_LARGE));
 
-      await().atMost(REACHES_ENVOY).until(() -> admin.service("reports").getStatus()
-          == RegistrationStatus.QUARANTINED);
+      await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> admin.service("reports").getStatus() == RegistrationStatus.QUARANTINED);
       Service reports = admin.service("reports");
-      assertThat(reports.getStatusReason()).startsWith("edge-1 (group edge) rejected routes: ")
-          .containsPattern("regex '/reports/\\(ab\\|cd\\|ef\\|gh\\)\\{30}' RE2 program size of \\d{3} > max program "
-              + "size of 100 set for the error level threshold");
+      assertThat(reports.getStatusReason())
+          .startsWith("edge-1 (group edge) rejected routes: ")
+          .containsPattern(
+              "regex '/reports/\\(ab\\|cd\\|ef\\|gh\\)\\{30}' RE2 program size of \\d{3} > max program "
+                  + "size of 100 set for the error level threshold");
       assertThat(reports.getInstancesList()).as("the registry keeps it").hasSize(1);
       assertThat(reports.getRoutesList()).hasSize(2);
 
@@ -80,28 +98,41 @@ class NackQuarantineEndToEndTest {
         assertThat(HttpProbe.get(gateway.url("/" + service)).status()).as(service).isEqualTo(200);
       }
       assertThat(gateway.envoy().configDump()).doesNotContain("(ab|cd|ef|gh)");
-      assertThat(gateway.controlPlane().publisher().quarantineTrials()).as("one candidate: no trial").isZero();
+      assertThat(gateway.controlPlane().publisher().quarantineTrials())
+          .as("one candidate: no trial")
+          .isZero();
 
       SignalboxCtlRun proxies = admin.ctl("proxies");
       assertThat(proxies.exitCode()).as(proxies.err()).isZero();
-      assertThat(proxies.out()).containsPattern("(?m)^edge-1 +edge +1\\.40\\.0 +" + mode.name().toLowerCase()
-          + " +SYNCED ");
-      assertThat(proxies.out()).containsPattern("(?m)^edge-1 rejected routes \\w+ .*, runs \\w+ now: .*regex "
-          + "'/reports.*' RE2 program size of \\d+ > max program size of 100");
+      assertThat(proxies.out())
+          .containsPattern(
+              "(?m)^edge-1 +edge +1\\.40\\.0 +" + mode.name().toLowerCase() + " +SYNCED ");
+      assertThat(proxies.out())
+          .containsPattern(
+              "(?m)^edge-1 rejected routes \\w+ .*, runs \\w+ now: .*regex "
+                  + "'/reports.*' RE2 program size of \\d+ > max program size of 100");
       SignalboxCtlRun services = admin.ctl("services");
       assertThat(services.out()).containsPattern("(?m)^reports +QUARANTINED +reports-1 ");
       assertThat(services.out()).containsPattern("(?m)^billing +ACTIVE +billing-1 ");
-      assertThat(services.out()).containsPattern("(?m)^reports QUARANTINED since .* ago: edge-1 \\(group edge\\) "
-          + "rejected routes: .*RE2 program size of \\d+");
+      assertThat(services.out())
+          .containsPattern(
+              "(?m)^reports QUARANTINED since .* ago: edge-1 \\(group edge\\) "
+                  + "rejected routes: .*RE2 program size of \\d+");
 
-      // Released by an operator, it gets one more try: Envoy rejects it again, and it is quarantined again.
+      // Released by an operator, it gets one more try: Envoy rejects it again, and it is
+      // quarantined again.
       com.google.protobuf.Timestamp firstSince = reports.getStatusSince();
       assertThat(admin.ctl("release", "reports").exitCode()).isZero();
-      await().atMost(REACHES_ENVOY).until(() -> {
-        Service again = admin.service("reports");
-        return again.getStatus() == RegistrationStatus.QUARANTINED
-            && com.google.protobuf.util.Timestamps.compare(again.getStatusSince(), firstSince) > 0;
-      });
+      await()
+          .atMost(REACHES_ENVOY)
+          .until(
+              () -> {
+                Service again = admin.service("reports");
+                return again.getStatus() == RegistrationStatus.QUARANTINED
+                    && com.google.protobuf.util.Timestamps.compare(
+                            again.getStatusSince(), firstSince)
+                        > 0;
+              });
       assertThat(HttpProbe.get(gateway.url("/billing")).status()).isEqualTo(200);
       SignalboxCtlRun unknown = admin.ctl("release", "nope");
       assertThat(unknown.exitCode()).isEqualTo(SignalboxCtl.EXIT_SERVER_ERROR);
@@ -111,50 +142,73 @@ class NackQuarantineEndToEndTest {
 
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
-  void aBurstWithTwoRejectedRegistrationsIsBisectedAndOnlyThoseTwoAreQuarantined(EnvoyProcess.XdsMode mode) {
+  void aBurstWithTwoRejectedRegistrationsIsBisectedAndOnlyThoseTwoAreQuarantined(
+      EnvoyProcess.XdsMode mode) {
     try (GatewayFixture gateway = startAllowingRegexesEnvoyRefuses(mode);
-         Admin admin = new Admin(gateway)) {
+        Admin admin = new Admin(gateway)) {
       gateway.serve("catalog", "catalog-1", Routes.prefix("/catalog"));
       HttpProbe.awaitStatus(gateway.url("/catalog"), 200, REACHES_ENVOY);
 
-      // Paused, the four registrations are published in one snapshot on resume: the pipeline coalesces them.
+      // Paused, the four registrations are published in one snapshot on resume: the pipeline
+      // coalesces them.
       admin.stub().pausePushes(PausePushesRequest.getDefaultInstance());
-      gateway.serve("audit", "audit-1", Routes.prefix("/audit"), Routes.regex("/audit" + TOO_LARGE));
+      gateway.serve(
+          "audit", "audit-1", Routes.prefix("/audit"), Routes.regex("/audit" + TOO_LARGE));
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
       gateway.serve("chat", "chat-1", Routes.prefix("/chat"), Routes.regex("/chat" + TOO_LARGE));
       gateway.serve("docs", "docs-1", Routes.prefix("/docs"));
       long historyBefore = gateway.controlPlane().publisher().history().latest(100).size();
       admin.stub().resumePushes(ResumePushesRequest.getDefaultInstance());
 
-      await().atMost(REACHES_ENVOY).until(() -> admin.statuses().get("chat") == RegistrationStatus.QUARANTINED
-          && admin.statuses().get("audit") == RegistrationStatus.QUARANTINED);
+      await()
+          .atMost(REACHES_ENVOY)
+          .until(
+              () ->
+                  admin.statuses().get("chat") == RegistrationStatus.QUARANTINED
+                      && admin.statuses().get("audit") == RegistrationStatus.QUARANTINED);
       HttpProbe.awaitStatus(gateway.url("/billing"), 200, REACHES_ENVOY);
       HttpProbe.awaitStatus(gateway.url("/docs"), 200, REACHES_ENVOY);
       assertThat(HttpProbe.get(gateway.url("/catalog")).status()).isEqualTo(200);
-      assertThat(admin.statuses()).containsExactlyInAnyOrderEntriesOf(Map.of(
-          "audit", RegistrationStatus.QUARANTINED, "billing", RegistrationStatus.ACTIVE,
-          "catalog", RegistrationStatus.ACTIVE, "chat", RegistrationStatus.QUARANTINED,
-          "docs", RegistrationStatus.ACTIVE));
-      assertThat(admin.service("audit").getStatusReason()).contains("regex '/audit" + TOO_LARGE + "'");
-      assertThat(admin.service("chat").getStatusReason()).contains("regex '/chat" + TOO_LARGE + "'");
+      assertThat(admin.statuses())
+          .containsExactlyInAnyOrderEntriesOf(
+              Map.of(
+                  "audit",
+                  RegistrationStatus.QUARANTINED,
+                  "billing",
+                  RegistrationStatus.ACTIVE,
+                  "catalog",
+                  RegistrationStatus.ACTIVE,
+                  "chat",
+                  RegistrationStatus.QUARANTINED,
+                  "docs",
+                  RegistrationStatus.ACTIVE));
+      assertThat(admin.service("audit").getStatusReason())
+          .contains("regex '/audit" + TOO_LARGE + "'");
+      assertThat(admin.service("chat").getStatusReason())
+          .contains("regex '/chat" + TOO_LARGE + "'");
       long trials = gateway.controlPlane().publisher().quarantineTrials();
       assertThat(trials).as("bisected: 4 candidates, 2 culprits").isBetween(2L, 8L);
       assertThat(gateway.controlPlane().publisher().history().latest(100).size() - historyBefore)
-          .as("the burst, its trials and the outcome").isGreaterThanOrEqualTo(trials + 2);
+          .as("the burst, its trials and the outcome")
+          .isGreaterThanOrEqualTo(trials + 2);
       assertThat(gateway.envoy().configDump()).doesNotContain("(ab|cd|ef|gh)");
     }
   }
 
-
-  /** The admin API of the fixture's control plane, over gRPC and through {@code signalboxctl} in-process. */
+  /**
+   * The admin API of the fixture's control plane, over gRPC and through {@code signalboxctl}
+   * in-process.
+   */
   private static final class Admin implements AutoCloseable {
     private final GatewayFixture gateway;
     private final ManagedChannel channel;
 
     Admin(GatewayFixture gateway) {
       this.gateway = gateway;
-      this.channel = NettyChannelBuilder.forAddress("127.0.0.1", gateway.controlPlane().adminPort()).usePlaintext()
-          .build();
+      this.channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.controlPlane().adminPort())
+              .usePlaintext()
+              .build();
     }
 
     AdminGrpc.AdminBlockingStub stub() {
@@ -166,7 +220,10 @@ class NackQuarantineEndToEndTest {
     }
 
     Map<String, RegistrationStatus> statuses() {
-      return stub().listServices(ListServicesRequest.getDefaultInstance()).getServicesList().stream()
+      return stub()
+          .listServices(ListServicesRequest.getDefaultInstance())
+          .getServicesList()
+          .stream()
           .collect(Collectors.toMap(Service::getName, Service::getStatus));
     }
 

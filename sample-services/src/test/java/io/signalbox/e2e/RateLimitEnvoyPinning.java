@@ -8,25 +8,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Several Envoys of one group all bind the same listener port (Envoy sets SO_REUSEPORT) and the kernel spreads new
- * connections among them. This finds, for each Envoy, a keep-alive connection that it serves, by watching which
- * Envoy's connection count rises as each new connection makes its first request.
+ * Several Envoys of one group all bind the same listener port (Envoy sets SO_REUSEPORT) and the
+ * kernel spreads new connections among them. This finds, for each Envoy, a keep-alive connection
+ * that it serves, by watching which Envoy's connection count rises as each new connection makes its
+ * first request.
  */
 final class RateLimitEnvoyPinning {
 
   /** The listener's stats prefix is its name, {@code http} in the fixture's settings. */
   private static final String CONNECTIONS_STAT = "http.http.downstream_cx_total";
+
   private static final int MAX_ATTEMPTS = 64;
 
-  private RateLimitEnvoyPinning() {
-  }
+  private RateLimitEnvoyPinning() {}
 
   /**
-   * One open connection per Envoy, in the order of {@code envoys}; {@code readyPath} must answer 200 once the
-   * Envoy has the configuration the test needs (it is requested once on each connection, until it does).
+   * One open connection per Envoy, in the order of {@code envoys}; {@code readyPath} must answer
+   * 200 once the Envoy has the configuration the test needs (it is requested once on each
+   * connection, until it does).
    */
-  static List<RateLimitHttpConnection> connectionPerEnvoy(int port, List<EnvoyProcess> envoys, String readyPath,
-                                                          Duration timeout) {
+  static List<RateLimitHttpConnection> connectionPerEnvoy(
+      int port, List<EnvoyProcess> envoys, String readyPath, Duration timeout) {
     RateLimitHttpConnection[] pinned = new RateLimitHttpConnection[envoys.size()];
     List<RateLimitHttpConnection> spare = new ArrayList<>();
     try {
@@ -34,7 +36,9 @@ final class RateLimitEnvoyPinning {
       for (int attempt = 0; attempt < MAX_ATTEMPTS && found < envoys.size(); attempt++) {
         long[] before = connectionCounts(envoys);
         RateLimitHttpConnection connection = RateLimitHttpConnection.open(port);
-        await("GET " + readyPath + " to answer 200").atMost(timeout).pollInterval(Duration.ofMillis(100))
+        await("GET " + readyPath + " to answer 200")
+            .atMost(timeout)
+            .pollInterval(Duration.ofMillis(100))
             .until(() -> connection.get(readyPath).status() == 200);
         long[] after = connectionCounts(envoys);
         int servedBy = -1;
@@ -51,7 +55,8 @@ final class RateLimitEnvoyPinning {
         }
       }
       if (found < envoys.size()) {
-        throw new AssertionError("the kernel sent " + MAX_ATTEMPTS + " connections to the same Envoys: " + envoys);
+        throw new AssertionError(
+            "the kernel sent " + MAX_ATTEMPTS + " connections to the same Envoys: " + envoys);
       }
       return List.of(pinned);
     } catch (RuntimeException | AssertionError e) {

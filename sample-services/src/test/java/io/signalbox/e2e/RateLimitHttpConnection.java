@@ -12,9 +12,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One HTTP/1.1 keep-alive connection, from a local address of the test's choosing. Rate-limit tests need both: a
- * request's client address is what a per-client limit counts, and with two Envoys sharing a listener port (the
- * kernel spreads connections between them) only a kept connection says which Envoy serves a request.
+ * One HTTP/1.1 keep-alive connection, from a local address of the test's choosing. Rate-limit tests
+ * need both: a request's client address is what a per-client limit counts, and with two Envoys
+ * sharing a listener port (the kernel spreads connections between them) only a kept connection says
+ * which Envoy serves a request.
  */
 final class RateLimitHttpConnection implements AutoCloseable {
 
@@ -35,7 +36,10 @@ final class RateLimitHttpConnection implements AutoCloseable {
     this.out = socket.getOutputStream();
   }
 
-  /** Connects to 127.0.0.1:{@code port} from {@code localAddress} (any 127.x.y.z works on Linux loopback). */
+  /**
+   * Connects to 127.0.0.1:{@code port} from {@code localAddress} (any 127.x.y.z works on Linux
+   * loopback).
+   */
   static RateLimitHttpConnection open(int port, String localAddress) {
     Socket socket = new Socket();
     try {
@@ -50,7 +54,8 @@ final class RateLimitHttpConnection implements AutoCloseable {
       } catch (IOException ignored) {
         // Already failing.
       }
-      throw new UncheckedIOException("cannot connect to 127.0.0.1:" + port + " from " + localAddress, e);
+      throw new UncheckedIOException(
+          "cannot connect to 127.0.0.1:" + port + " from " + localAddress, e);
     }
   }
 
@@ -63,8 +68,10 @@ final class RateLimitHttpConnection implements AutoCloseable {
   }
 
   Response get(String path, Map<String, String> headers) {
-    StringBuilder request = new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\nHost: gateway\r\n");
-    headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+    StringBuilder request =
+        new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\nHost: gateway\r\n");
+    headers.forEach(
+        (name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
     request.append("\r\n");
     try {
       out.write(request.toString().getBytes(StandardCharsets.US_ASCII));

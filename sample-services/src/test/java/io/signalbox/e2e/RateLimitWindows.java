@@ -2,13 +2,18 @@ package io.signalbox.e2e;
 
 import java.time.Duration;
 
-/** The built-in rate-limit service counts in windows aligned to the clock; a test must not straddle two. */
+/**
+ * The built-in rate-limit service counts in windows aligned to the clock; a test must not straddle
+ * two.
+ */
 final class RateLimitWindows {
 
-  private RateLimitWindows() {
-  }
+  private RateLimitWindows() {}
 
-  /** Returns once at least {@code room} is left of the current clock minute, waiting for the next one if needed. */
+  /**
+   * Returns once at least {@code room} is left of the current clock minute, waiting for the next
+   * one if needed.
+   */
   static void awaitRoomInCurrentMinute(Duration room) {
     long minute = Duration.ofMinutes(1).toMillis();
     long left = minute - System.currentTimeMillis() % minute;

@@ -24,8 +24,9 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * A signing key made for one test run, and the tokens it signs. The private key never leaves this object: the JWKS
- * it publishes holds the public half only, and {@link #toString()} names the key id alone.
+ * A signing key made for one test run, and the tokens it signs. The private key never leaves this
+ * object: the JWKS it publishes holds the public half only, and {@link #toString()} names the key
+ * id alone.
  */
 final class TestTokens {
 
@@ -44,8 +45,12 @@ final class TestTokens {
   /** A fresh 2048-bit RSA key signing RS256 tokens of {@code issuer}. */
   static TestTokens rs256(String issuer, String keyId) {
     try {
-      RSAKey key = new RSAKeyGenerator(2048).keyID(keyId).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.RS256)
-          .generate();
+      RSAKey key =
+          new RSAKeyGenerator(2048)
+              .keyID(keyId)
+              .keyUse(KeyUse.SIGNATURE)
+              .algorithm(JWSAlgorithm.RS256)
+              .generate();
       return new TestTokens(key, JWSAlgorithm.RS256, new RSASSASigner(key), issuer);
     } catch (JOSEException e) {
       throw new IllegalStateException("cannot make an RSA test key", e);
@@ -55,8 +60,12 @@ final class TestTokens {
   /** A fresh P-256 key signing ES256 tokens of {@code issuer}. */
   static TestTokens es256(String issuer, String keyId) {
     try {
-      ECKey key = new ECKeyGenerator(Curve.P_256).keyID(keyId).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256)
-          .generate();
+      ECKey key =
+          new ECKeyGenerator(Curve.P_256)
+              .keyID(keyId)
+              .keyUse(KeyUse.SIGNATURE)
+              .algorithm(JWSAlgorithm.ES256)
+              .generate();
       return new TestTokens(key, JWSAlgorithm.ES256, new ECDSASigner(key), issuer);
     } catch (JOSEException e) {
       throw new IllegalStateException("cannot make an EC test key", e);
@@ -74,19 +83,22 @@ final class TestTokens {
   }
 
   /**
-   * A token with {@code claims}; {@code adjust} may then change anything, e.g. make it expired or issued by
-   * someone else.
+   * A token with {@code claims}; {@code adjust} may then change anything, e.g. make it expired or
+   * issued by someone else.
    */
   String sign(Map<String, Object> claims, UnaryOperator<JWTClaimsSet.Builder> adjust) {
     Instant now = Instant.now();
-    JWTClaimsSet.Builder builder = new JWTClaimsSet.Builder()
-        .issuer(issuer)
-        .issueTime(Date.from(now))
-        .notBeforeTime(Date.from(now.minusSeconds(5)))
-        .expirationTime(Date.from(now.plus(Duration.ofMinutes(5))));
+    JWTClaimsSet.Builder builder =
+        new JWTClaimsSet.Builder()
+            .issuer(issuer)
+            .issueTime(Date.from(now))
+            .notBeforeTime(Date.from(now.minusSeconds(5)))
+            .expirationTime(Date.from(now.plus(Duration.ofMinutes(5))));
     claims.forEach(builder::claim);
-    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(algorithm).keyID(key.getKeyID()).build(),
-        adjust.apply(builder).build());
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(algorithm).keyID(key.getKeyID()).build(),
+            adjust.apply(builder).build());
     try {
       jwt.sign(signer);
     } catch (JOSEException e) {
@@ -95,11 +107,16 @@ final class TestTokens {
     return jwt.serialize();
   }
 
-  /** Claims of tokens that expired ten minutes ago, well past Envoy's default clock skew of 60 s. */
+  /**
+   * Claims of tokens that expired ten minutes ago, well past Envoy's default clock skew of 60 s.
+   */
   static UnaryOperator<JWTClaimsSet.Builder> expired() {
     Instant past = Instant.now().minus(Duration.ofMinutes(15));
-    return builder -> builder.issueTime(Date.from(past)).notBeforeTime(Date.from(past))
-        .expirationTime(Date.from(past.plus(Duration.ofMinutes(5))));
+    return builder ->
+        builder
+            .issueTime(Date.from(past))
+            .notBeforeTime(Date.from(past))
+            .expirationTime(Date.from(past.plus(Duration.ofMinutes(5))));
   }
 
   static UnaryOperator<JWTClaimsSet.Builder> issuer(String otherIssuer) {

@@ -23,9 +23,10 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * An HTTPS client that shows what TLS tests need to see: which certificate the server presented, which protocol
- * version was negotiated, and whether one connection keeps serving requests. HTTP/1.1 over an {@link SSLSocket},
- * talking to 127.0.0.1 while asking (by SNI) for any host name, which is what picks a certificate.
+ * An HTTPS client that shows what TLS tests need to see: which certificate the server presented,
+ * which protocol version was negotiated, and whether one connection keeps serving requests.
+ * HTTP/1.1 over an {@link SSLSocket}, talking to 127.0.0.1 while asking (by SNI) for any host name,
+ * which is what picks a certificate.
  */
 final class TlsClient {
 
@@ -47,7 +48,8 @@ final class TlsClient {
       KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
       trusted.load(null, null);
       trusted.setCertificateEntry("test-ca", authority);
-      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory trust =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       trust.init(trusted);
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(null, trust.getTrustManagers(), null);
@@ -62,41 +64,54 @@ final class TlsClient {
     return new TlsClient(context, List.of(versions), applicationProtocols);
   }
 
-  /** The same client offering these protocols by ALPN, such as {@code "h2"}; by default it offers none. */
+  /**
+   * The same client offering these protocols by ALPN, such as {@code "h2"}; by default it offers
+   * none.
+   */
   TlsClient offeringAlpn(String... names) {
     return new TlsClient(context, protocols, List.of(names));
   }
 
   /**
-   * Connects to 127.0.0.1:{@code port} and completes the handshake, sending {@code serverName} as SNI and checking
-   * that the certificate is valid for it.
+   * Connects to 127.0.0.1:{@code port} and completes the handshake, sending {@code serverName} as
+   * SNI and checking that the certificate is valid for it.
    */
   Connection connect(int port, String serverName) throws IOException {
     return connect(port, Optional.of(serverName), true);
   }
 
-  /** Connects sending {@code serverName} as SNI, but accepts any certificate the authority issued. */
+  /**
+   * Connects sending {@code serverName} as SNI, but accepts any certificate the authority issued.
+   */
   Connection connectWithoutHostCheck(int port, String serverName) throws IOException {
     return connect(port, Optional.of(serverName), false);
   }
 
-  /** Connects without SNI, so the server picks its default certificate; only the chain is checked. */
+  /**
+   * Connects without SNI, so the server picks its default certificate; only the chain is checked.
+   */
   Connection connectWithoutSni(int port) throws IOException {
     return connect(port, Optional.empty(), false);
   }
 
-  private Connection connect(int port, Optional<String> serverName, boolean checkHost) throws IOException {
+  private Connection connect(int port, Optional<String> serverName, boolean checkHost)
+      throws IOException {
     Socket plain = new Socket();
     try {
       plain.connect(new InetSocketAddress("127.0.0.1", port), TIMEOUT_MILLIS);
       plain.setSoTimeout(TIMEOUT_MILLIS);
-      SSLSocket socket = (SSLSocket) context.getSocketFactory()
-          .createSocket(plain, serverName.orElse("127.0.0.1"), port, true);
+      SSLSocket socket =
+          (SSLSocket)
+              context
+                  .getSocketFactory()
+                  .createSocket(plain, serverName.orElse("127.0.0.1"), port, true);
       SSLParameters parameters = socket.getSSLParameters();
       parameters.setProtocols(protocols.toArray(String[]::new));
       parameters.setApplicationProtocols(applicationProtocols.toArray(String[]::new));
-      parameters.setServerNames(serverName.<List<SNIServerName>>map(name -> List.of(new SNIHostName(name)))
-          .orElse(List.of()));
+      parameters.setServerNames(
+          serverName
+              .<List<SNIServerName>>map(name -> List.of(new SNIHostName(name)))
+              .orElse(List.of()));
       parameters.setEndpointIdentificationAlgorithm(checkHost ? "HTTPS" : null);
       socket.setSSLParameters(parameters);
       socket.startHandshake();
@@ -148,8 +163,13 @@ final class TlsClient {
     /** GETs {@code path} on this connection with the given Host header. */
     Response get(String host, String path) {
       try {
-        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: signalbox-tls-test\r\n\r\n")
-            .getBytes(StandardCharsets.US_ASCII));
+        out.write(
+            ("GET "
+                    + path
+                    + " HTTP/1.1\r\nHost: "
+                    + host
+                    + "\r\nUser-Agent: signalbox-tls-test\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         out.flush();
         return readResponse();
       } catch (IOException e) {

@@ -39,12 +39,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * TLS termination through a real Envoy, over state-of-the-world and delta xDS: certificates from a settings file
- * reach Envoy as SDS secrets, SNI picks the certificate, the minimum TLS version holds, the plaintext listener
- * redirects, and replacing the certificate files rotates the certificate without touching the listener.
+ * TLS termination through a real Envoy, over state-of-the-world and delta xDS: certificates from a
+ * settings file reach Envoy as SDS secrets, SNI picks the certificate, the minimum TLS version
+ * holds, the plaintext listener redirects, and replacing the certificate files rotates the
+ * certificate without touching the listener.
  *
- * <p>A test CA issues every certificate, with serial numbers the test chooses, so a client can tell which one Envoy
- * presented. One gateway per xDS mode serves the tests that only read; rotation gets a gateway of its own.
+ * <p>A test CA issues every certificate, with serial numbers the test chooses, so a client can tell
+ * which one Envoy presented. One gateway per xDS mode serves the tests that only read; rotation
+ * gets a gateway of its own.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(EnvoyLogsOnFailure.class)
@@ -59,7 +61,8 @@ class TlsEndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final AtomicLong serials = new AtomicLong(1000);
-  private final TestCertificates.Authority authority = TestCertificates.authority("Signalbox TLS test CA");
+  private final TestCertificates.Authority authority =
+      TestCertificates.authority("Signalbox TLS test CA");
   private final TlsClient client = TlsClient.trusting(authority.certificate());
   private final Map<XdsMode, TlsGateway> sharedGateways = new EnumMap<>(XdsMode.class);
   private final List<IssuedCertificate> everyIssued = new ArrayList<>();
@@ -84,12 +87,14 @@ class TlsEndToEndTest {
     TlsGateway gateway = sharedGateway(mode);
 
     for (String version : List.of("TLSv1.2", "TLSv1.3")) {
-      try (TlsClient.Connection connection = client.onlyProtocols(version).connect(gateway.httpsPort, HOST_A)) {
+      try (TlsClient.Connection connection =
+          client.onlyProtocols(version).connect(gateway.httpsPort, HOST_A)) {
         TlsClient.Response response = connection.get(HOST_A, "/echo/" + version);
 
         assertThat(connection.protocol()).isEqualTo(version);
         assertThat(response.status()).as("GET over %s", version).isEqualTo(200);
-        assertThat(response.body()).contains("\"service\":\"" + SERVICE + "\"")
+        assertThat(response.body())
+            .contains("\"service\":\"" + SERVICE + "\"")
             .contains("\"path\":\"/echo/" + version + "\"")
             .contains("\"x-forwarded-proto\":\"https\"");
       }
@@ -101,8 +106,10 @@ class TlsEndToEndTest {
   void alpnSettlesOnHttp2WhenTheClientOffersIt(XdsMode mode) throws IOException {
     TlsGateway gateway = sharedGateway(mode);
 
-    try (TlsClient.Connection h2 = client.offeringAlpn("h2", "http/1.1").connect(gateway.httpsPort, HOST_A);
-         TlsClient.Connection http11 = client.offeringAlpn("http/1.1").connect(gateway.httpsPort, HOST_A)) {
+    try (TlsClient.Connection h2 =
+            client.offeringAlpn("h2", "http/1.1").connect(gateway.httpsPort, HOST_A);
+        TlsClient.Connection http11 =
+            client.offeringAlpn("http/1.1").connect(gateway.httpsPort, HOST_A)) {
       assertThat(h2.applicationProtocol()).isEqualTo("h2");
       assertThat(http11.applicationProtocol()).isEqualTo("http/1.1");
       assertThat(http11.get(HOST_A, "/echo/alpn").status()).isEqualTo(200);
@@ -115,11 +122,13 @@ class TlsEndToEndTest {
     TlsGateway gateway = sharedGateway(mode);
 
     try (TlsClient.Connection a = client.connect(gateway.httpsPort, HOST_A);
-         TlsClient.Connection b = client.connect(gateway.httpsPort, HOST_B)) {
+        TlsClient.Connection b = client.connect(gateway.httpsPort, HOST_B)) {
       assertThat(a.serverCertificate().getSerialNumber()).isEqualTo(gateway.certificateA.serial());
       assertThat(b.serverCertificate().getSerialNumber()).isEqualTo(gateway.certificateB.serial());
-      assertThat(a.serverCertificate().getSubjectX500Principal().getName()).isEqualTo("CN=" + HOST_A);
-      assertThat(b.serverCertificate().getSubjectX500Principal().getName()).isEqualTo("CN=" + HOST_B);
+      assertThat(a.serverCertificate().getSubjectX500Principal().getName())
+          .isEqualTo("CN=" + HOST_A);
+      assertThat(b.serverCertificate().getSubjectX500Principal().getName())
+          .isEqualTo("CN=" + HOST_B);
       assertThat(a.get(HOST_A, "/echo/a").status()).isEqualTo(200);
       assertThat(b.get(HOST_B, "/echo/b").status()).isEqualTo(200);
     }
@@ -131,9 +140,12 @@ class TlsEndToEndTest {
     TlsGateway gateway = sharedGateway(mode);
 
     try (TlsClient.Connection noSni = client.connectWithoutSni(gateway.httpsPort);
-         TlsClient.Connection unknown = client.connectWithoutHostCheck(gateway.httpsPort, "c.example.test")) {
-      assertThat(noSni.serverCertificate().getSerialNumber()).isEqualTo(gateway.certificateA.serial());
-      assertThat(unknown.serverCertificate().getSerialNumber()).isEqualTo(gateway.certificateA.serial());
+        TlsClient.Connection unknown =
+            client.connectWithoutHostCheck(gateway.httpsPort, "c.example.test")) {
+      assertThat(noSni.serverCertificate().getSerialNumber())
+          .isEqualTo(gateway.certificateA.serial());
+      assertThat(unknown.serverCertificate().getSerialNumber())
+          .isEqualTo(gateway.certificateA.serial());
       assertThat(noSni.get(HOST_A, "/echo/no-sni").status()).isEqualTo(200);
     }
   }
@@ -143,7 +155,8 @@ class TlsEndToEndTest {
   void aListenerRequiringTls13RefusesTls12Clients(XdsMode mode) throws IOException {
     TlsGateway gateway = sharedGateway(mode);
 
-    assertThatThrownBy(() -> client.onlyProtocols("TLSv1.2").connect(gateway.strictHttpsPort, HOST_A).close())
+    assertThatThrownBy(
+            () -> client.onlyProtocols("TLSv1.2").connect(gateway.strictHttpsPort, HOST_A).close())
         .isInstanceOf(SSLException.class);
     try (TlsClient.Connection connection = client.connect(gateway.strictHttpsPort, HOST_A)) {
       assertThat(connection.protocol()).isEqualTo("TLSv1.3");
@@ -156,8 +169,10 @@ class TlsEndToEndTest {
   void thePlaintextListenerRedirectsEveryRequestToHttps(XdsMode mode) {
     TlsGateway gateway = sharedGateway(mode);
 
-    HttpProbe.Response response = HttpProbe.get("http://127.0.0.1:" + gateway.httpPort + "/echo/x?page=2",
-        Map.of("Host", HOST_A + ":" + gateway.httpPort));
+    HttpProbe.Response response =
+        HttpProbe.get(
+            "http://127.0.0.1:" + gateway.httpPort + "/echo/x?page=2",
+            Map.of("Host", HOST_A + ":" + gateway.httpPort));
 
     assertThat(response.status()).isEqualTo(301);
     assertThat(response.headers().firstValue("location"))
@@ -173,9 +188,10 @@ class TlsEndToEndTest {
   }
 
   /**
-   * The operator replaces the files of a.example.test: first the certificate alone (which does not match the old
-   * key, so the settings loader refuses that version and Envoy keeps serving the old pair), then the key. New connections get the new
-   * certificate; a connection opened before keeps serving, and the listener is never modified, so nothing drains.
+   * The operator replaces the files of a.example.test: first the certificate alone (which does not
+   * match the old key, so the settings loader refuses that version and Envoy keeps serving the old
+   * pair), then the key. New connections get the new certificate; a connection opened before keeps
+   * serving, and the listener is never modified, so nothing drains.
    */
   @ParameterizedTest
   @EnumSource(XdsMode.class)
@@ -188,42 +204,54 @@ class TlsEndToEndTest {
       long nacks = gateway.fixture.controlPlane().xdsCallbacks().nackCount();
       try (TlsClient.Connection before = client.connect(gateway.httpsPort, HOST_A)) {
         assertThat(before.get(HOST_A, "/echo/before").status()).isEqualTo(200);
-        assertThat(before.serverCertificate().getSerialNumber()).isEqualTo(gateway.certificateA.serial());
+        assertThat(before.serverCertificate().getSerialNumber())
+            .isEqualTo(gateway.certificateA.serial());
 
         IssuedCertificate rotated = issue(HOST_A);
         TestCertificates.replace(gateway.certificateFile("a"), rotated.certificatePem());
-        // A certificate without its key never reaches Envoy: the old pair keeps serving, and nothing is NACKed.
-        await("the old certificate to stay while its key does not match").during(SETTINGS_POLL.multipliedBy(5))
+        // A certificate without its key never reaches Envoy: the old pair keeps serving, and
+        // nothing is NACKed.
+        await("the old certificate to stay while its key does not match")
+            .during(SETTINGS_POLL.multipliedBy(5))
             .atMost(SETTINGS_POLL.multipliedBy(10))
             .until(() -> serialServedFor(gateway, HOST_A), gateway.certificateA.serial()::equals);
         assertThat(gateway.fixture.controlPlane().xdsCallbacks().nackCount()).isEqualTo(nacks);
 
         TestCertificates.replace(gateway.privateKeyFile("a"), rotated.privateKeyPem());
-        await("the rotated certificate to be served on new connections").atMost(PROPAGATION)
+        await("the rotated certificate to be served on new connections")
+            .atMost(PROPAGATION)
             .ignoreExceptions()
             .until(() -> serialServedFor(gateway, HOST_A), rotated.serial()::equals);
-        // A drained connection would be closed by now: the test Envoys drain for 1 s (--drain-time-s).
+        // A drained connection would be closed by now: the test Envoys drain for 1 s
+        // (--drain-time-s).
         sleep(DRAIN_TIME_AND_MARGIN);
 
         TlsClient.Response afterRotation = before.get(HOST_A, "/echo/after");
         assertThat(afterRotation.status()).isEqualTo(200);
-        assertThat(afterRotation.header("connection")).as("the old connection is not being drained")
+        assertThat(afterRotation.header("connection"))
+            .as("the old connection is not being drained")
             .isEmpty();
         assertThat(serialServedFor(gateway, HOST_B)).isEqualTo(gateway.certificateB.serial());
       }
-      assertThat(envoy.statValue("listener_manager.listener_modified")).isEqualTo(listenersModified);
-      assertThat(activeListener(envoy, "https")).as("the https listener, its version and last update")
+      assertThat(envoy.statValue("listener_manager.listener_modified"))
+          .isEqualTo(listenersModified);
+      assertThat(activeListener(envoy, "https"))
+          .as("the https listener, its version and last update")
           .isEqualTo(listenerState);
       assertNoPrivateKeyIn(gateway);
     }
   }
 
-  /** A listener's {@code active_state} in Envoy's config dump: the listener, its version_info and last_updated. */
+  /**
+   * A listener's {@code active_state} in Envoy's config dump: the listener, its version_info and
+   * last_updated.
+   */
   private static String activeListener(EnvoyProcess envoy, String name) throws IOException {
     JsonNode dump = JSON.readTree(envoy.adminGet("/config_dump?resource=dynamic_listeners"));
     for (JsonNode listener : dump.path("configs")) {
       if (listener.path("name").asText().equals(name)) {
-        assertThat(listener.has("warming_state") || listener.has("draining_state")).as("listener %s settled", name)
+        assertThat(listener.has("warming_state") || listener.has("draining_state"))
+            .as("listener %s settled", name)
             .isFalse();
         return listener.path("active_state").toString();
       }
@@ -246,12 +274,19 @@ class TlsEndToEndTest {
     }
   }
 
-  /** No line of any private key this test made is in a log line, the control plane's printed snapshot or Envoy's. */
+  /**
+   * No line of any private key this test made is in a log line, the control plane's printed
+   * snapshot or Envoy's.
+   */
   private void assertNoPrivateKeyIn(TlsGateway gateway) {
     ContentVersionedSnapshot snapshot = gateway.fixture.controlPlane().publisher().current();
     List<String> printed = new ArrayList<>();
     snapshot.secrets().resources().values().forEach(secret -> printed.add(XdsJson.print(secret)));
-    snapshot.listeners().resources().values().forEach(listener -> printed.add(XdsJson.print(listener)));
+    snapshot
+        .listeners()
+        .resources()
+        .values()
+        .forEach(listener -> printed.add(XdsJson.print(listener)));
     String envoyDump = gateway.fixture.envoy().adminGet("/config_dump");
     List<String> logLines = logs.lines();
 
@@ -261,7 +296,8 @@ class TlsEndToEndTest {
     assertThat(logLines).isNotEmpty();
     List<String> keyLines;
     synchronized (everyIssued) {
-      keyLines = everyIssued.stream().flatMap(issued -> base64Lines(issued.privateKeyPem())).toList();
+      keyLines =
+          everyIssued.stream().flatMap(issued -> base64Lines(issued.privateKeyPem())).toList();
     }
     for (String keyLine : keyLines) {
       assertThat(printed).noneMatch(text -> text.contains(keyLine));
@@ -287,9 +323,9 @@ class TlsEndToEndTest {
   }
 
   /**
-   * A control plane reading a settings file of this test's making (plaintext listener redirecting to HTTPS, an
-   * HTTPS listener, an HTTPS listener requiring TLS 1.3, certificates for a and b), one Envoy, and an echo service
-   * on /echo, ready to serve over HTTPS.
+   * A control plane reading a settings file of this test's making (plaintext listener redirecting
+   * to HTTPS, an HTTPS listener, an HTTPS listener requiring TLS 1.3, certificates for a and b),
+   * one Envoy, and an echo service on /echo, ready to serve over HTTPS.
    */
   private TlsGateway startGateway(XdsMode mode) {
     try {
@@ -297,11 +333,14 @@ class TlsEndToEndTest {
       IssuedCertificate a = issue(HOST_A);
       IssuedCertificate b = issue(HOST_B);
       List<Integer> ports = FreePorts.allocate(3);
-      TlsGateway gateway = new TlsGateway(directory, ports.get(0), ports.get(1), ports.get(2), a, b);
+      TlsGateway gateway =
+          new TlsGateway(directory, ports.get(0), ports.get(1), ports.get(2), a, b);
       a.writeTo(gateway.certificateFile("a"), gateway.privateKeyFile("a"));
       b.writeTo(gateway.certificateFile("b"), gateway.privateKeyFile("b"));
       Path settings = directory.resolve("gateway.yaml");
-      Files.writeString(settings, """
+      Files.writeString(
+          settings,
+          """
           listeners:
             - name: http
               address: 127.0.0.1
@@ -326,15 +365,22 @@ class TlsEndToEndTest {
               certificateFile: b.pem
               privateKeyFile: b.key
           upstreams: {allowCidrs: [127.0.0.0/8]}
-          """.formatted(gateway.httpPort, gateway.httpsPort, gateway.strictHttpsPort, HOST_A, HOST_B));
-      gateway.fixture = GatewayFixture.start(mode,
-          config -> config.settingsFile(settings).settingsPollInterval(SETTINGS_POLL));
+          """
+              .formatted(
+                  gateway.httpPort, gateway.httpsPort, gateway.strictHttpsPort, HOST_A, HOST_B));
+      gateway.fixture =
+          GatewayFixture.start(
+              mode, config -> config.settingsFile(settings).settingsPollInterval(SETTINGS_POLL));
       gateway.fixture.serve(SERVICE, SERVICE + "-1", Routes.prefix("/echo"));
-      await("the echo service to answer over HTTPS").atMost(PROPAGATION).ignoreExceptions().until(() -> {
-        try (TlsClient.Connection connection = client.connect(gateway.httpsPort, HOST_A)) {
-          return connection.get(HOST_A, "/echo/ready").status() == 200;
-        }
-      });
+      await("the echo service to answer over HTTPS")
+          .atMost(PROPAGATION)
+          .ignoreExceptions()
+          .until(
+              () -> {
+                try (TlsClient.Connection connection = client.connect(gateway.httpsPort, HOST_A)) {
+                  return connection.get(HOST_A, "/echo/ready").status() == 200;
+                }
+              });
       return gateway;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -351,8 +397,13 @@ class TlsEndToEndTest {
     final IssuedCertificate certificateB;
     GatewayFixture fixture;
 
-    TlsGateway(Path directory, int httpPort, int httpsPort, int strictHttpsPort, IssuedCertificate a,
-               IssuedCertificate b) {
+    TlsGateway(
+        Path directory,
+        int httpPort,
+        int httpsPort,
+        int strictHttpsPort,
+        IssuedCertificate a,
+        IssuedCertificate b) {
       this.directory = directory;
       this.httpPort = httpPort;
       this.httpsPort = httpsPort;

@@ -11,8 +11,8 @@ import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records everything the control plane (and java-control-plane under it) logs, down to DEBUG, while open: for
- * checking that no secret reaches a log line, an exception message or a stack trace.
+ * Records everything the control plane (and java-control-plane under it) logs, down to DEBUG, while
+ * open: for checking that no secret reaches a log line, an exception message or a stack trace.
  */
 final class TlsLogCapture implements AutoCloseable {
 
@@ -22,8 +22,7 @@ final class TlsLogCapture implements AutoCloseable {
   private final List<Logger> loggers = new ArrayList<>();
   private final List<Level> previousLevels = new ArrayList<>();
 
-  private TlsLogCapture() {
-  }
+  private TlsLogCapture() {}
 
   static TlsLogCapture start() {
     TlsLogCapture capture = new TlsLogCapture();
@@ -39,7 +38,10 @@ final class TlsLogCapture implements AutoCloseable {
     return capture;
   }
 
-  /** Every recorded event as text: level, logger, message, and any exception with its causes and stack. */
+  /**
+   * Every recorded event as text: level, logger, message, and any exception with its causes and
+   * stack.
+   */
   List<String> lines() {
     // AppenderBase appends while holding the appender's monitor.
     synchronized (appender) {
@@ -48,10 +50,16 @@ final class TlsLogCapture implements AutoCloseable {
   }
 
   private static String text(ILoggingEvent event) {
-    StringBuilder text = new StringBuilder()
-        .append(event.getLevel()).append(' ').append(event.getLoggerName()).append(" - ")
-        .append(event.getFormattedMessage());
-    for (IThrowableProxy thrown = event.getThrowableProxy(); thrown != null; thrown = thrown.getCause()) {
+    StringBuilder text =
+        new StringBuilder()
+            .append(event.getLevel())
+            .append(' ')
+            .append(event.getLoggerName())
+            .append(" - ")
+            .append(event.getFormattedMessage());
+    for (IThrowableProxy thrown = event.getThrowableProxy();
+        thrown != null;
+        thrown = thrown.getCause()) {
       text.append("\n").append(thrown.getClassName()).append(": ").append(thrown.getMessage());
       for (StackTraceElementProxy frame : thrown.getStackTraceElementProxyArray()) {
         text.append("\n\t").append(frame.getSTEAsString());

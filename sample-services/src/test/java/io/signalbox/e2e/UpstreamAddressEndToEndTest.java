@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Through real Envoy: a registration cannot make the gateway forward the public to Envoy's own admin interface (where
- * {@code POST /quitquitquit} stops it), to cloud metadata, or to the control plane.
+ * Through real Envoy: a registration cannot make the gateway forward the public to Envoy's own
+ * admin interface (where {@code POST /quitquitquit} stops it), to cloud metadata, or to the control
+ * plane.
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class UpstreamAddressEndToEndTest {
@@ -32,31 +33,51 @@ class UpstreamAddressEndToEndTest {
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
 
   private static RegisterRequest pointingAt(String service, String host, int port) {
-    return RegisterRequest.newBuilder().setService(service)
+    return RegisterRequest.newBuilder()
+        .setService(service)
         .setInstance(Instance.newBuilder().setId(service + "-1").setHost(host).setPort(port))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service + "/"))
-            .setPrefixRewrite("/").setPublic(true))
+        .addRoutes(
+            Route.newBuilder()
+                .setPath(PathMatch.newBuilder().setPrefix("/" + service + "/"))
+                .setPrefixRewrite("/")
+                .setPublic(true))
         .build();
   }
 
   @Test
   void noRegistrationReachesEnvoysAdminCloudMetadataOrTheControlPlaneAndOthersKeepServing() {
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA)) {
-      // An operator who runs test backends on loopback allows it, and refuses the Envoy admin port of this host.
+      // An operator who runs test backends on loopback allows it, and refuses the Envoy admin port
+      // of this host.
       int envoyAdmin = URI.create(gateway.envoy().adminUrl()).getPort();
       GatewaySettings settings = gateway.controlPlane().publisher().settings();
-      gateway.controlPlane().updateSettings(settings.toBuilder().upstreams(new UpstreamAddressPolicy(
-          List.of(Cidr.parse("127.0.0.0/8")), List.of(), Set.of(UpstreamAddressPolicy.ENVOY_ADMIN_PORT, envoyAdmin)))
-          .build());
+      gateway
+          .controlPlane()
+          .updateSettings(
+              settings.toBuilder()
+                  .upstreams(
+                      new UpstreamAddressPolicy(
+                          List.of(Cidr.parse("127.0.0.0/8")),
+                          List.of(),
+                          Set.of(UpstreamAddressPolicy.ENVOY_ADMIN_PORT, envoyAdmin)))
+                  .build());
       gateway.serve("orders", "orders-1", io.signalbox.client.Routes.prefix("/orders"));
       HttpProbe.awaitStatus(gateway.url("/orders"), 200, REACHES_ENVOY);
 
-      assertRefused(gateway, pointingAt("pwn", "127.0.0.1", envoyAdmin), "instance.port: " + envoyAdmin
-          + " is refused by upstreams.denyPorts");
-      assertRefused(gateway, pointingAt("metadata", "169.254.169.254", 80),
+      assertRefused(
+          gateway,
+          pointingAt("pwn", "127.0.0.1", envoyAdmin),
+          "instance.port: " + envoyAdmin + " is refused by upstreams.denyPorts");
+      assertRefused(
+          gateway,
+          pointingAt("metadata", "169.254.169.254", 80),
           "instance.host: 169.254.169.254 is a link-local address");
-      assertRefused(gateway, pointingAt("cp", "127.0.0.1", gateway.controlPlane().grpcPort()),
-          "instance.port: 127.0.0.1:" + gateway.controlPlane().grpcPort() + " is the control plane itself");
+      assertRefused(
+          gateway,
+          pointingAt("cp", "127.0.0.1", gateway.controlPlane().grpcPort()),
+          "instance.port: 127.0.0.1:"
+              + gateway.controlPlane().grpcPort()
+              + " is the control plane itself");
 
       assertThat(HttpProbe.get(gateway.url("/pwn/server_info")).status()).isEqualTo(404);
       assertThat(HttpProbe.get(gateway.url("/orders")).status()).isEqualTo(200);
@@ -64,11 +85,14 @@ class UpstreamAddressEndToEndTest {
     }
   }
 
-  private static void assertRefused(GatewayFixture gateway, RegisterRequest request, String message) {
+  private static void assertRefused(
+      GatewayFixture gateway, RegisterRequest request, String message) {
     assertThatThrownBy(() -> gateway.registryStub().register(request))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-          assertThat(e.getStatus().getDescription()).startsWith(message);
-        });
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription()).startsWith(message);
+            });
   }
 }
