@@ -65,6 +65,16 @@ public final class ControlPlane implements AutoCloseable {
    */
   private static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+  /**
+   * Concurrent calls (streams) one connection may hold: an Envoy holds one ADS stream, an SDK one
+   * KeepAlive stream per registration. Beyond it the client's further streams wait for one to end,
+   * so one connection cannot make the server hold unbounded stream state.
+   */
+  static final int MAX_CALLS_PER_CONNECTION = 256;
+
+  /** Request headers: identities come from certificates, nothing needs large metadata. */
+  private static final int MAX_INBOUND_METADATA_BYTES = 16 * 1024;
+
   private final RegistryJournal journal;
 
   /**
@@ -224,6 +234,8 @@ public final class ControlPlane implements AutoCloseable {
                 new InetSocketAddress(config.grpcAddress(), config.grpcPort()),
                 grpcCredentials.credentials())
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+            .maxInboundMetadataSize(MAX_INBOUND_METADATA_BYTES)
+            .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
             // Interceptors run last-added first. Every service on this port (registry API, xDS,
             // rate-limit service) sees
             // the caller's identity; an ADS stream is checked against the node group it asks for
