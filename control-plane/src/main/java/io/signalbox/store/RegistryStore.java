@@ -82,7 +82,7 @@ public interface RegistryStore {
      * identity.
      */
     public LeaseCounts(int live, int expired) {
-      this(live, expired, 0, 1, 1);
+      this(live, expired, 0, 1, expired > 0 ? 1 : 0);
     }
   }
 
