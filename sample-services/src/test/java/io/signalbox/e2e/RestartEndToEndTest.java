@@ -243,6 +243,71 @@ class RestartEndToEndTest {
   }
 
   /**
+   * A control plane that was itself stalled (SIGSTOP, as a long GC pause or a frozen VM would) for
+   * longer than its instances' TTL: on resume it extends their leases by the stall instead of
+   * expiring them, so the service keeps answering and no SDK has to register again.
+   */
+  @org.junit.jupiter.api.Test
+  void aControlPlaneStalledLongerThanTheTtlExpiresNoHealthyInstance() throws Exception {
+    List<AutoCloseable> owned = new ArrayList<>();
+    Process controlPlane = startControlPlaneProcess("stalled");
+    try (EnvoyProcess envoy =
+        EnvoyProcess.builder()
+            .nodeId("edge-stall")
+            .nodeCluster("edge")
+            .xdsMode(EnvoyProcess.XdsMode.DELTA)
+            .xdsPort(grpcPort)
+            .start()) {
+      io.signalbox.client.RegistryClient sdk =
+          io.signalbox.client.RegistryClient.builder()
+              .target("127.0.0.1:" + grpcPort)
+              .shutdownHook(false)
+              .build();
+      owned.add(sdk);
+      List<io.signalbox.client.Registration> registrations = new ArrayList<>();
+      for (String instance : List.of("orders-1", "orders-2")) {
+        EchoService backend = EchoService.start("orders", instance, "127.0.0.1", 0);
+        owned.add(backend);
+        registrations.add(
+            sdk.register(
+                io.signalbox.client.ServiceRegistration.builder("orders")
+                    .instance(instance, "127.0.0.1", backend.port())
+                    .route(io.signalbox.client.Routes.prefix("/orders"))
+                    .leaseTtl(Duration.ofSeconds(2))
+                    .build()));
+      }
+      envoy.awaitReady();
+      String orders = "http://127.0.0.1:" + gatewayPort + "/orders";
+      HttpProbe.awaitStatus(orders, 200, Duration.ofSeconds(15));
+      List<String> leasesBefore =
+          registrations.stream().map(io.signalbox.client.Registration::leaseId).toList();
+
+      signal(controlPlane, "STOP");
+      Thread.sleep(6000); // three TTLs without a single renewal heard
+      signal(controlPlane, "CONT");
+      Thread.sleep(3000);
+
+      assertThat(registrations.stream().map(io.signalbox.client.Registration::leaseId).toList())
+          .as("no instance had to register again")
+          .isEqualTo(leasesBefore);
+      assertThat(HttpProbe.get(orders).status()).isEqualTo(200);
+    } finally {
+      signal(controlPlane, "CONT");
+      controlPlane.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      for (AutoCloseable closeable : owned) {
+        closeable.close();
+      }
+    }
+  }
+
+  private static void signal(Process process, String signal) throws Exception {
+    new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+        .inheritIO()
+        .start()
+        .waitFor(5, TimeUnit.SECONDS);
+  }
+
+  /**
    * {@code SignalboxMain} in a JVM of its own, on this test's ports and data directory; returns
    * once it listens.
    */
