@@ -464,7 +464,25 @@ public final class GatewaySettingsLoader {
                   "limits.maxInstancesPerIdentity",
                   format.maxInstancesPerIdentity,
                   quotas.maxInstancesPerIdentity()),
-              quota("limits.maxHosts", format.maxHosts, quotas.maxHosts())));
+              quota("limits.maxHosts", format.maxHosts, quotas.maxHosts()),
+              registryBytes(format.maxRegistryBytes, quotas.maxRegistryBytes())));
+    }
+
+    private static long registryBytes(String configured, long fallback) {
+      if (configured == null) {
+        return fallback;
+      }
+      long bytes;
+      try {
+        bytes = ByteSizeText.parse(configured);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSettingsException("limits.maxRegistryBytes: " + e.getMessage());
+      }
+      check(
+          bytes >= (1L << 20) && bytes <= (64L << 30),
+          "limits.maxRegistryBytes",
+          configured + " is out of range 1MiB-64GiB");
+      return bytes;
     }
 
     private static int quota(String field, Integer configured, int fallback) {

@@ -79,6 +79,7 @@ final class SettingsFileFormat {
     public Integer maxServicesPerIdentity;
     public Integer maxInstancesPerIdentity;
     public Integer maxHosts;
+    public String maxRegistryBytes;
   }
 
   static final class RateLimitService {

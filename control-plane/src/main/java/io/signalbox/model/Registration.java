@@ -47,4 +47,13 @@ public record Registration(
   public Registration withDelegatedPrefixes(List<String> prefixes) {
     return new Registration(service, instance, routes, registrant, prefixes);
   }
+
+  /**
+   * About how much memory this registration holds, in bytes: the length of its text form, which
+   * grows with every string, route, header and policy it carries. Used to bound the registry's
+   * size; computed in time proportional to the registration, never to the registry.
+   */
+  public long approximateBytes() {
+    return toString().length();
+  }
 }

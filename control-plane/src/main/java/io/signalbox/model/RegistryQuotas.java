@@ -11,22 +11,43 @@ package io.signalbox.model;
  * @param maxInstancesPerIdentity instances registered by one identity
  * @param maxHosts distinct virtual hosts named by routes: each becomes a virtual host holding every
  *     any-host route
+ * @param maxRegistryBytes the registrations' size together ({@link
+ *     Registration#approximateBytes()})
  */
 public record RegistryQuotas(
     int maxServices,
     int maxInstancesPerService,
     int maxServicesPerIdentity,
     int maxInstancesPerIdentity,
-    int maxHosts) {
+    int maxHosts,
+    long maxRegistryBytes) {
 
-  public static final RegistryQuotas DEFAULT = new RegistryQuotas(10_000, 1_000, 100, 1_000, 1_000);
+  public static final RegistryQuotas DEFAULT =
+      new RegistryQuotas(10_000, 1_000, 100, 1_000, 1_000, 256L << 20);
+
+  /** Quotas with the default bound on the registry's size. */
+  public RegistryQuotas(
+      int maxServices,
+      int maxInstancesPerService,
+      int maxServicesPerIdentity,
+      int maxInstancesPerIdentity,
+      int maxHosts) {
+    this(
+        maxServices,
+        maxInstancesPerService,
+        maxServicesPerIdentity,
+        maxInstancesPerIdentity,
+        maxHosts,
+        256L << 20);
+  }
 
   public RegistryQuotas {
     if (maxServices < 1
         || maxInstancesPerService < 1
         || maxServicesPerIdentity < 1
         || maxInstancesPerIdentity < 1
-        || maxHosts < 1) {
+        || maxHosts < 1
+        || maxRegistryBytes < 1) {
       throw new IllegalArgumentException("every quota must be at least 1: " + this);
     }
   }

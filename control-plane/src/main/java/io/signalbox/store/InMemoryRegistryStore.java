@@ -54,6 +54,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /** For the host quota: how many services name each virtual host in their routes. */
   private final Multiset<String> hostUse = HashMultiset.create();
 
+  /** For the size quota: the registrations' approximate bytes together. */
+  private long registryBytes;
+
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
 
@@ -265,6 +268,18 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
                 + " services, the most it may");
       }
     }
+    long bytes = registration.approximateBytes();
+    long after = registryBytes - (previous == null ? 0 : previous.bytes) + bytes;
+    if (after > quota.maxRegistryBytes()) {
+      throw new QuotaExceededException(
+          "limits.maxRegistryBytes",
+          "the registry holds about "
+              + registryBytes
+              + " bytes of registrations and this one ("
+              + bytes
+              + " bytes) would pass the most, "
+              + quota.maxRegistryBytes());
+    }
     long newHosts =
         registration.routes().stream()
             .flatMap(route -> route.hosts().stream())
@@ -285,6 +300,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
 
   private void track(Entry entry) {
     entriesByLease.put(entry.leaseId, entry);
+    registryBytes += entry.bytes;
     servicesByRegistrant
         .computeIfAbsent(entry.registration.registrant(), r -> HashMultiset.create())
         .add(entry.registration.service());
@@ -293,6 +309,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /** Forgets a lease in the lease index and the quota counts; returns it (null stays null). */
   private Entry untrack(Entry entry) {
     if (entry != null && entriesByLease.remove(entry.leaseId) != null) {
+      registryBytes -= entry.bytes;
       Multiset<String> services = servicesByRegistrant.get(entry.registration.registrant());
       services.remove(entry.registration.service());
       if (services.isEmpty()) {
@@ -885,6 +902,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
      */
     boolean renewed;
 
+    /** {@link Registration#approximateBytes()}, for the size quota. */
+    final long bytes;
+
     Entry(
         Registration registration,
         String leaseId,
@@ -893,6 +913,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         long expiresAtNanos,
         Instant registeredAt) {
       this.registration = registration;
+      this.bytes = registration.approximateBytes();
       this.leaseId = leaseId;
       this.sequence = sequence;
       this.ttl = ttl;

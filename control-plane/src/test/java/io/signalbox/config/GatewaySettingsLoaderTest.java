@@ -226,6 +226,7 @@ class GatewaySettingsLoaderTest {
         rateLimitService: {address: 'no-port'}                                   | rateLimitService.address: 'no-port' needs a port
         limits: {maxRegexProgramSize: 5}                                         | limits.maxRegexProgramSize: 5 is out of range 10-10000
         limits: {maxServices: 0}                                                 | limits.maxServices: 0 is out of range 1-1000000
+        limits: {maxRegistryBytes: 10KiB}                                        | limits.maxRegistryBytes: 10KiB is out of range 1MiB-64GiB
         upstreams: {allowCidrs: [127.0.0.0/33]}                                  | upstreams.allowCidrs[0]: '127.0.0.0/33' has a prefix length out of range 0-32
         upstreams: {denyCidrs: [10.0.0.0/8, internal]}                           | upstreams.denyCidrs[1]: 'internal' is not an IP address or CIDR range
         upstreams: {denyPorts: [9901, 70000]}                                    | upstreams.denyPorts[1]: 70000 is not a port

@@ -106,6 +106,20 @@ class RegistryQuotaTest {
   }
 
   @Test
+  void theRegistrationsTogetherTakeAtMostMaxRegistryBytes() {
+    Registration small = new Registration("a", Instance.of("a1", "10.0.0.1", 8080), List.of(), "");
+    long size = small.approximateBytes();
+    quotas.set(new RegistryQuotas(100, 100, 100, 100, 100, 3 * size));
+    register("a", "a1", "");
+    register("a", "a2", "");
+    register("a", "a2", "");
+
+    assertThatThrownBy(() -> register("a", "a3", "", "a.example.com"))
+        .isInstanceOf(QuotaExceededException.class)
+        .hasMessageStartingWith("limits.maxRegistryBytes: the registry holds about ");
+  }
+
+  @Test
   void routesNameAtMostMaxHostsVirtualHosts() {
     register("a", "a1", "", "a.example.com");
     register("b", "b1", "", "b.example.com", "a.example.com");
