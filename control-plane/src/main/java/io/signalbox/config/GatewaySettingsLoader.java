@@ -465,7 +465,8 @@ public final class GatewaySettingsLoader {
                   format.maxInstancesPerIdentity,
                   quotas.maxInstancesPerIdentity()),
               quota("limits.maxHosts", format.maxHosts, quotas.maxHosts()),
-              registryBytes(format.maxRegistryBytes, quotas.maxRegistryBytes())));
+              registryBytes(format.maxRegistryBytes, quotas.maxRegistryBytes()),
+              quota("limits.maxPlacedRoutes", format.maxPlacedRoutes, quotas.maxPlacedRoutes())));
     }
 
     private static long registryBytes(String configured, long fallback) {

@@ -80,6 +80,7 @@ final class SettingsFileFormat {
     public Integer maxInstancesPerIdentity;
     public Integer maxHosts;
     public String maxRegistryBytes;
+    public Integer maxPlacedRoutes;
   }
 
   static final class RateLimitService {

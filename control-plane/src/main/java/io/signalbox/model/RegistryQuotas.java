@@ -13,6 +13,8 @@ package io.signalbox.model;
  *     any-host route
  * @param maxRegistryBytes the registrations' size together ({@link
  *     Registration#approximateBytes()})
+ * @param maxPlacedRoutes routes in the route configuration Envoy gets: a route without hosts is
+ *     placed in every virtual host, so this bounds the product of any-host routes and hosts
  */
 public record RegistryQuotas(
     int maxServices,
@@ -20,10 +22,15 @@ public record RegistryQuotas(
     int maxServicesPerIdentity,
     int maxInstancesPerIdentity,
     int maxHosts,
-    long maxRegistryBytes) {
+    long maxRegistryBytes,
+    int maxPlacedRoutes) {
+
+  public static final long DEFAULT_MAX_REGISTRY_BYTES = 256L << 20;
+  public static final int DEFAULT_MAX_PLACED_ROUTES = 200_000;
 
   public static final RegistryQuotas DEFAULT =
-      new RegistryQuotas(10_000, 1_000, 100, 1_000, 1_000, 256L << 20);
+      new RegistryQuotas(
+          10_000, 1_000, 100, 1_000, 1_000, DEFAULT_MAX_REGISTRY_BYTES, DEFAULT_MAX_PLACED_ROUTES);
 
   /** Quotas with the default bound on the registry's size. */
   public RegistryQuotas(
@@ -38,7 +45,8 @@ public record RegistryQuotas(
         maxServicesPerIdentity,
         maxInstancesPerIdentity,
         maxHosts,
-        256L << 20);
+        DEFAULT_MAX_REGISTRY_BYTES,
+        DEFAULT_MAX_PLACED_ROUTES);
   }
 
   public RegistryQuotas {
@@ -47,7 +55,8 @@ public record RegistryQuotas(
         || maxServicesPerIdentity < 1
         || maxInstancesPerIdentity < 1
         || maxHosts < 1
-        || maxRegistryBytes < 1) {
+        || maxRegistryBytes < 1
+        || maxPlacedRoutes < 1) {
       throw new IllegalArgumentException("every quota must be at least 1: " + this);
     }
   }

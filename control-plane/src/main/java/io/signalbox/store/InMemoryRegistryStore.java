@@ -57,6 +57,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /** For the size quota: the registrations' approximate bytes together. */
   private long registryBytes;
 
+  /** For the route-configuration quota: routes without hosts, and host placements of the others. */
+  private long anyHostRoutes;
+
+  private long hostPlacements;
+
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
 
@@ -286,6 +291,28 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
             .filter(host -> !hostUse.contains(host))
             .distinct()
             .count();
+    // A route without hosts is placed in the any-host virtual host and in every host's: the route
+    // configuration grows with their product, which a registration must not push past the quota.
+    ServiceState current = services.get(service);
+    long anyHost = anyHostRoutes - anyHostRoutes(current) + anyHostRoutes(registration.routes());
+    long virtualHosts = hostUse.elementSet().size() + newHosts + 1;
+    long placed =
+        hostPlacements
+            - hostPlacements(current)
+            + hostPlacements(registration.routes())
+            + anyHost * virtualHosts;
+    if (placed > quota.maxPlacedRoutes()) {
+      throw new QuotaExceededException(
+          "limits.maxPlacedRoutes",
+          "the route configuration would hold about "
+              + placed
+              + " routes ("
+              + anyHost
+              + " without hosts, placed in each of "
+              + virtualHosts
+              + " virtual hosts); the most is "
+              + quota.maxPlacedRoutes());
+    }
     if (newHosts > 0 && hostUse.elementSet().size() + newHosts > quota.maxHosts()) {
       throw new QuotaExceededException(
           "limits.maxHosts",
@@ -856,6 +883,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
     hostsOf(before).forEach(hostUse::remove);
     hostsOf(after).forEach(hostUse::add);
+    anyHostRoutes += anyHostRoutes(after) - anyHostRoutes(before);
+    hostPlacements += hostPlacements(after) - hostPlacements(before);
     changedBy.put(service, cause);
     if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
       changedBy.keySet().removeIf(name -> !services.containsKey(name) && !name.equals(service));
@@ -871,6 +900,22 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
     revision++;
     return true;
+  }
+
+  private static long anyHostRoutes(ServiceState service) {
+    return service == null ? 0 : anyHostRoutes(service.routes());
+  }
+
+  private static long anyHostRoutes(List<RouteSpec> routes) {
+    return routes.stream().filter(route -> route.hosts().isEmpty()).count();
+  }
+
+  private static long hostPlacements(ServiceState service) {
+    return service == null ? 0 : hostPlacements(service.routes());
+  }
+
+  private static long hostPlacements(List<RouteSpec> routes) {
+    return routes.stream().mapToLong(route -> route.hosts().size()).sum();
   }
 
   /** The virtual hosts a service's routes name, each once. */

@@ -109,7 +109,7 @@ class RegistryQuotaTest {
   void theRegistrationsTogetherTakeAtMostMaxRegistryBytes() {
     Registration small = new Registration("a", Instance.of("a1", "10.0.0.1", 8080), List.of(), "");
     long size = small.approximateBytes();
-    quotas.set(new RegistryQuotas(100, 100, 100, 100, 100, 3 * size));
+    quotas.set(new RegistryQuotas(100, 100, 100, 100, 100, 3 * size, 1000));
     register("a", "a1", "");
     register("a", "a2", "");
     register("a", "a2", "");
@@ -117,6 +117,28 @@ class RegistryQuotaTest {
     assertThatThrownBy(() -> register("a", "a3", "", "a.example.com"))
         .isInstanceOf(QuotaExceededException.class)
         .hasMessageStartingWith("limits.maxRegistryBytes: the registry holds about ");
+  }
+
+  @Test
+  void routesWithoutHostsCannotMultiplyTheRouteConfigurationPastMaxPlacedRoutes() {
+    quotas.set(new RegistryQuotas(100, 100, 100, 100, 100, 1L << 30, 12));
+    register("a", "a1", "", "a.example.com");
+    register("b", "b1", "", "b.example.com");
+    for (String service : List.of("c", "d", "e")) {
+      store.register(
+          new Registration(
+              service,
+              Instance.of(service + "1", "10.0.0.1", 8080),
+              List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())),
+          Optional.empty());
+    }
+
+    // Two host routes, and three any-host routes in each of 3 virtual hosts: 2 + 9 = 11 placed. A
+    // fourth host would make 3 + 3 x 4 = 15.
+    assertRefused(
+        () -> register("f", "f1", "", "f.example.com"),
+        "limits.maxPlacedRoutes: the route configuration would hold about 15 routes (3 without hosts,"
+            + " placed in each of 4 virtual hosts); the most is 12");
   }
 
   @Test
