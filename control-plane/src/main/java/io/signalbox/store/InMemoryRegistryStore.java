@@ -1,7 +1,5 @@
 package io.signalbox.store;
 
-import com.google.common.collect.HashMultiset;
-import com.google.common.collect.Multiset;
 import io.signalbox.model.Instance;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
@@ -48,19 +46,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final Supplier<RegistryQuotas> quotas;
   private final Map<String, Entry> entriesByLease = new HashMap<>();
 
-  /** For the per-identity quotas: each identity's live instances, counted by service. */
-  private final Map<String, Multiset<String>> servicesByRegistrant = new HashMap<>();
-
-  /** For the host quota: how many services name each virtual host in their routes. */
-  private final Multiset<String> hostUse = HashMultiset.create();
-
-  /** For the size quota: the registrations' approximate bytes together. */
-  private long registryBytes;
-
-  /** For the route-configuration quota: routes without hosts, and host placements of the others. */
-  private long anyHostRoutes;
-
-  private long hostPlacements;
+  /** What the registry holds against its quotas. */
+  private final QuotaLedger ledger = new QuotaLedger();
 
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
@@ -228,120 +215,25 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   private void checkQuotas(Registration registration, Entry previous) {
-    RegistryQuotas quota = quotas.get();
-    String service = registration.service();
-    Map<String, Entry> instances = entriesByService.get(service);
-    if (instances == null && entriesByService.size() >= quota.maxServices()) {
-      throw new QuotaExceededException(
-          "limits.maxServices",
-          "the registry holds "
-              + entriesByService.size()
-              + " services, the most it may; service '"
-              + service
-              + "' cannot be added");
-    }
-    if (previous == null
-        && instances != null
-        && instances.size() >= quota.maxInstancesPerService()) {
-      throw new QuotaExceededException(
-          "limits.maxInstancesPerService",
-          "service '" + service + "' has " + instances.size() + " instances, the most it may");
-    }
-    String identity = registration.registrant();
-    Multiset<String> mine = servicesByRegistrant.get(identity);
-    // Per identity only with mutual TLS: without it every caller is the same nobody, and the
-    // fleet-wide quotas hold.
-    if (!identity.isEmpty() && previous == null && mine != null) {
-      if (mine.size() >= quota.maxInstancesPerIdentity()) {
-        throw new QuotaExceededException(
-            "limits.maxInstancesPerIdentity",
-            "identity '"
-                + identity
-                + "' has "
-                + "registered "
-                + mine.size()
-                + " instances, the most it may");
-      }
-      if (!mine.contains(service) && mine.elementSet().size() >= quota.maxServicesPerIdentity()) {
-        throw new QuotaExceededException(
-            "limits.maxServicesPerIdentity",
-            "identity '"
-                + identity
-                + "' has "
-                + "registered instances of "
-                + mine.elementSet().size()
-                + " services, the most it may");
-      }
-    }
-    long bytes = registration.approximateBytes();
-    long after = registryBytes - (previous == null ? 0 : previous.bytes) + bytes;
-    if (after > quota.maxRegistryBytes()) {
-      throw new QuotaExceededException(
-          "limits.maxRegistryBytes",
-          "the registry holds about "
-              + registryBytes
-              + " bytes of registrations and this one ("
-              + bytes
-              + " bytes) would pass the most, "
-              + quota.maxRegistryBytes());
-    }
-    long newHosts =
-        registration.routes().stream()
-            .flatMap(route -> route.hosts().stream())
-            .filter(host -> !hostUse.contains(host))
-            .distinct()
-            .count();
-    // A route without hosts is placed in the any-host virtual host and in every host's: the route
-    // configuration grows with their product, which a registration must not push past the quota.
-    ServiceState current = services.get(service);
-    long anyHost = anyHostRoutes - anyHostRoutes(current) + anyHostRoutes(registration.routes());
-    long virtualHosts = hostUse.elementSet().size() + newHosts + 1;
-    long placed =
-        hostPlacements
-            - hostPlacements(current)
-            + hostPlacements(registration.routes())
-            + anyHost * virtualHosts;
-    if (placed > quota.maxPlacedRoutes()) {
-      throw new QuotaExceededException(
-          "limits.maxPlacedRoutes",
-          "the route configuration would hold about "
-              + placed
-              + " routes ("
-              + anyHost
-              + " without hosts, placed in each of "
-              + virtualHosts
-              + " virtual hosts); the most is "
-              + quota.maxPlacedRoutes());
-    }
-    if (newHosts > 0 && hostUse.elementSet().size() + newHosts > quota.maxHosts()) {
-      throw new QuotaExceededException(
-          "limits.maxHosts",
-          "routes name "
-              + hostUse.elementSet().size()
-              + " virtual hosts and this registration would add "
-              + newHosts
-              + "; the most is "
-              + quota.maxHosts());
-    }
+    Map<String, Entry> instances = entriesByService.get(registration.service());
+    ledger.check(
+        quotas.get(),
+        registration,
+        previous == null ? null : previous.registration,
+        services.get(registration.service()),
+        entriesByService.size(),
+        instances == null ? 0 : instances.size());
   }
 
   private void track(Entry entry) {
     entriesByLease.put(entry.leaseId, entry);
-    registryBytes += entry.bytes;
-    servicesByRegistrant
-        .computeIfAbsent(entry.registration.registrant(), r -> HashMultiset.create())
-        .add(entry.registration.service());
+    ledger.instanceAdded(entry.registration);
   }
 
   /** Forgets a lease in the lease index and the quota counts; returns it (null stays null). */
   private Entry untrack(Entry entry) {
     if (entry != null && entriesByLease.remove(entry.leaseId) != null) {
-      registryBytes -= entry.bytes;
-      Multiset<String> services = servicesByRegistrant.get(entry.registration.registrant());
-      services.remove(entry.registration.service());
-      if (services.isEmpty()) {
-        servicesByRegistrant.remove(entry.registration.registrant());
-      }
+      ledger.instanceRemoved(entry.registration);
     }
     return entry;
   }
@@ -881,10 +773,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     if (Objects.equals(before, after)) {
       return false;
     }
-    hostsOf(before).forEach(hostUse::remove);
-    hostsOf(after).forEach(hostUse::add);
-    anyHostRoutes += anyHostRoutes(after) - anyHostRoutes(before);
-    hostPlacements += hostPlacements(after) - hostPlacements(before);
+    ledger.serviceChanged(before, after);
     changedBy.put(service, cause);
     if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
       changedBy.keySet().removeIf(name -> !services.containsKey(name) && !name.equals(service));
@@ -900,32 +789,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     }
     revision++;
     return true;
-  }
-
-  private static long anyHostRoutes(ServiceState service) {
-    return service == null ? 0 : anyHostRoutes(service.routes());
-  }
-
-  private static long anyHostRoutes(List<RouteSpec> routes) {
-    return routes.stream().filter(route -> route.hosts().isEmpty()).count();
-  }
-
-  private static long hostPlacements(ServiceState service) {
-    return service == null ? 0 : hostPlacements(service.routes());
-  }
-
-  private static long hostPlacements(List<RouteSpec> routes) {
-    return routes.stream().mapToLong(route -> route.hosts().size()).sum();
-  }
-
-  /** The virtual hosts a service's routes name, each once. */
-  private static java.util.Set<String> hostsOf(ServiceState service) {
-    if (service == null) {
-      return java.util.Set.of();
-    }
-    return service.routes().stream()
-        .flatMap(route -> route.hosts().stream())
-        .collect(java.util.stream.Collectors.toSet());
   }
 
   private void notifyListeners() {
@@ -947,9 +810,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
      */
     boolean renewed;
 
-    /** {@link Registration#approximateBytes()}, for the size quota. */
-    final long bytes;
-
     Entry(
         Registration registration,
         String leaseId,
@@ -958,7 +818,6 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
         long expiresAtNanos,
         Instant registeredAt) {
       this.registration = registration;
-      this.bytes = registration.approximateBytes();
       this.leaseId = leaseId;
       this.sequence = sequence;
       this.ttl = ttl;
