@@ -40,6 +40,9 @@ public final class MvStoreJournal implements RegistryJournal {
 
   private MVMap<String, byte[]> leases;
 
+  /** The version last written to the committed-version file. */
+  private long markedVersion = -1;
+
   private MvStoreJournal(Path file, MVStore store, boolean fileExisted) {
     this.file = file;
     this.store = store;
@@ -141,7 +144,9 @@ public final class MvStoreJournal implements RegistryJournal {
       throw new StoreUnreadableException(
           file, "cannot make it readable by its owner only (" + describe(e) + ")", e);
     }
-    return new MvStoreJournal(file, store, fileExisted);
+    MvStoreJournal journal = new MvStoreJournal(file, store, fileExisted);
+    journal.checkNotOlderThanCommitted();
+    return journal;
   }
 
   @Override
@@ -187,6 +192,68 @@ public final class MvStoreJournal implements RegistryJournal {
   @Override
   public void sync() {
     store.commit();
+    long version = store.getCurrentVersion();
+    if (version != markedVersion) {
+      writeCommittedVersion(version);
+      markedVersion = version;
+    }
+  }
+
+  /**
+   * MVStore opens a truncated file at the newest chunk it can still read, silently older than what
+   * was acknowledged. The version committed last is kept beside the file, so such a file (or an
+   * older copy put in its place) stops the start instead of serving an older registry.
+   */
+  private void checkNotOlderThanCommitted() {
+    Path marker = committedVersionFile();
+    if (!Files.exists(marker)) {
+      return;
+    }
+    long committed;
+    try {
+      committed = Long.parseLong(Files.readString(marker).trim());
+    } catch (IOException | NumberFormatException e) {
+      store.closeImmediately();
+      throw new StoreUnreadableException(
+          file,
+          "its committed-version file " + marker + " cannot be read (" + describe(e) + ")",
+          e);
+    }
+    long found = store.getCurrentVersion();
+    if (found < committed) {
+      store.closeImmediately();
+      throw new StoreUnreadableException(
+          file,
+          "it holds version "
+              + found
+              + " of the registry, but version "
+              + committed
+              + " was committed: the file was truncated or replaced by an older copy. Restore it, "
+              + "move both files away to start empty, or delete "
+              + marker
+              + " to accept the older registry",
+          null);
+    }
+    markedVersion = found;
+  }
+
+  private void writeCommittedVersion(long version) {
+    Path marker = committedVersionFile();
+    try {
+      Path temporary = Files.createTempFile(file.getParent(), FILE_NAME, ".tmp");
+      Files.writeString(temporary, Long.toString(version));
+      Files.move(
+          temporary,
+          marker,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot write " + marker, e);
+    }
+  }
+
+  private Path committedVersionFile() {
+    return file.resolveSibling(FILE_NAME + ".version");
   }
 
   /**
@@ -198,6 +265,7 @@ public final class MvStoreJournal implements RegistryJournal {
     MvStoreJournal reopened = open(file.getParent());
     store = reopened.store;
     leases = reopened.leases;
+    markedVersion = reopened.markedVersion;
     java.util.Set<String> keep = new java.util.HashSet<>();
     for (StoredLease lease : live) {
       keep.add(lease.leaseId());
@@ -208,7 +276,7 @@ public final class MvStoreJournal implements RegistryJournal {
         leases.remove(leaseId);
       }
     }
-    store.commit();
+    sync();
   }
 
   public Path file() {

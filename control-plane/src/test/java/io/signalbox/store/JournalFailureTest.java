@@ -151,6 +151,48 @@ class JournalFailureTest {
   }
 
   @Test
+  void aTruncatedStoreFileRefusesToStartInsteadOfServingAnOlderRegistry(@TempDir Path dataDirectory)
+      throws IOException {
+    Registration registration =
+        new Registration("orders", Instance.of("o1", "10.0.0.1", 8080), List.of());
+    java.time.Instant t = java.time.Instant.parse("2026-12-03T10:00:00Z");
+    long sizeBeforeLastCommit;
+    try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
+      for (int i = 0; i < 5; i++) {
+        journal.put(
+            new StoredLease(registration, "lease-" + i, i, Duration.ofSeconds(10), t, t, false));
+        journal.sync();
+      }
+      sizeBeforeLastCommit = Files.size(journal.file());
+      journal.put(new StoredLease(registration, "lease-5", 5, Duration.ofSeconds(10), t, t, false));
+      journal.sync();
+    }
+    Path file = dataDirectory.resolve(MvStoreJournal.FILE_NAME);
+    try (java.io.RandomAccessFile truncate = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      truncate.setLength(sizeBeforeLastCommit + (Files.size(file) - sizeBeforeLastCommit) / 2);
+    }
+
+    assertThatThrownBy(() -> MvStoreJournal.open(dataDirectory))
+        .isInstanceOf(StoreUnreadableException.class)
+        .hasMessageContaining("the file was truncated or replaced by an older copy");
+  }
+
+  @Test
+  void aStoreThatWasClosedCleanlyOpensAgainWithItsCommittedVersion(@TempDir Path dataDirectory) {
+    Registration registration =
+        new Registration("orders", Instance.of("o1", "10.0.0.1", 8080), List.of());
+    java.time.Instant t = java.time.Instant.parse("2026-12-03T10:00:00Z");
+    try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
+      journal.put(new StoredLease(registration, "lease", 1, Duration.ofSeconds(10), t, t, false));
+      journal.sync();
+    }
+
+    try (MvStoreJournal again = MvStoreJournal.open(dataDirectory)) {
+      assertThat(again.load()).extracting(StoredLease::leaseId).containsExactly("lease");
+    }
+  }
+
+  @Test
   void theDataDirectoryAndStoreFileAreTheOwnersAlone(@TempDir Path parent) {
     Path dataDirectory = parent.resolve("data");
 
