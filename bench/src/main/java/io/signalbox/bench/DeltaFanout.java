@@ -68,16 +68,19 @@ final class DeltaFanout implements Callable<Integer> {
 
   @Option(
       names = "--channels",
-      defaultValue = "16",
+      defaultValue = "0",
       description =
-          "gRPC channels (HTTP/2 connections) the clients are spread over. Default: ${DEFAULT-VALUE}")
+          "gRPC channels (HTTP/2 connections) the clients are spread over; 0 gives every client its"
+              + " own, as a fleet of Envoys has (multiplexing hides per-connection cost)."
+              + " Default: ${DEFAULT-VALUE}")
   int channels;
 
   @Option(
       names = "--pause-ms",
-      defaultValue = "100",
+      defaultValue = "0",
       description =
-          "Pause between rounds, so every ACK is in before the next change. Default: ${DEFAULT-VALUE}")
+          "Pause between rounds. 0 runs them back to back: the next change follows as soon as the"
+              + " last client has the previous one, so queueing shows. Default: ${DEFAULT-VALUE}")
   int pauseMs;
 
   @Option(
@@ -289,7 +292,8 @@ final class DeltaFanout implements Callable<Integer> {
       long baselineRss = controlPlane.rssKib();
 
       List<ManagedChannel> adsChannels = new ArrayList<>();
-      for (int c = 0; c < Math.min(channels, clientCount); c++) {
+      int connections = channels <= 0 ? clientCount : Math.min(channels, clientCount);
+      for (int c = 0; c < connections; c++) {
         // directExecutor: the clients' callbacks are short and non-blocking, so they run on Netty's
         // event loops.
         ManagedChannel channel =
