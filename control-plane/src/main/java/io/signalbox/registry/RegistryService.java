@@ -72,33 +72,20 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     // about it.
     Optional<String> refusal = access.registrationRefusal(who, abbreviate(request.getService()));
     if (refusal.isPresent()) {
-      refuse(
-          response,
-          who,
-          target,
-          Status.PERMISSION_DENIED,
-          RegistrationOutcome.PERMISSION_DENIED,
-          refusal.get());
+      refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, refusal.get());
       return;
     }
     Registration registration;
     try {
       registration = validator.validate(request).withRegistrant(who.registrant());
     } catch (InvalidFieldException e) {
-      refuse(
-          response,
-          who,
-          target,
-          Status.INVALID_ARGUMENT,
-          RegistrationOutcome.INVALID_ARGUMENT,
-          e.getMessage());
+      refuse(response, who, target, RegistrationOutcome.INVALID_ARGUMENT, e.getMessage());
       return;
     } catch (HostResolutionUnavailableException e) {
       refuse(
           response,
           who,
           target,
-          Status.UNAVAILABLE,
           RegistrationOutcome.UNAVAILABLE,
           "instance.host: " + e.getMessage());
       return;
@@ -108,44 +95,14 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
         registration.withDelegatedPrefixes(grant.map(ServiceGrant::pathPrefixes).orElse(List.of()));
     Optional<String> outsideGrant = RouteGrants.refusal(registration, grant);
     if (outsideGrant.isPresent()) {
-      refuse(
-          response,
-          who,
-          target,
-          Status.PERMISSION_DENIED,
-          RegistrationOutcome.PERMISSION_DENIED,
-          outsideGrant.get());
+      refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, outsideGrant.get());
       return;
     }
     Lease lease;
     try {
       lease = store.register(registration, RegistrationValidator.requestedTtl(request));
-    } catch (RouteConflictException e) {
-      refuse(
-          response,
-          who,
-          target,
-          Status.ALREADY_EXISTS,
-          RegistrationOutcome.ALREADY_EXISTS,
-          e.getMessage());
-      return;
-    } catch (NotLeaseOwnerException e) {
-      refuse(
-          response,
-          who,
-          target,
-          Status.PERMISSION_DENIED,
-          RegistrationOutcome.PERMISSION_DENIED,
-          e.getMessage());
-      return;
-    } catch (QuotaExceededException e) {
-      refuse(
-          response,
-          who,
-          target,
-          Status.RESOURCE_EXHAUSTED,
-          RegistrationOutcome.RESOURCE_EXHAUSTED,
-          e.getMessage());
+    } catch (RouteConflictException | NotLeaseOwnerException | QuotaExceededException e) {
+      refuse(response, who, target, outcomeOf(e), e.getMessage());
       return;
     } catch (StoreUnavailableException e) {
       metrics.registration(RegistrationOutcome.UNAVAILABLE);
@@ -266,13 +223,16 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     response.onCompleted();
   }
 
+  /**
+   * Answers with the gRPC status of the same name as {@code outcome}, logged, metered and audited.
+   */
   private void refuse(
       StreamObserver<RegisterResponse> response,
       Identity who,
       String target,
-      Status status,
       RegistrationOutcome outcome,
       String reason) {
+    Status status = Status.fromCode(Status.Code.valueOf(outcome.name()));
     metrics.registration(outcome);
     int slash = target.indexOf('/');
     log.atInfo()
@@ -289,6 +249,16 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
             : AuditLog.Outcome.REFUSED,
         status.getCode() + ": " + reason);
     response.onError(status.withDescription(reason).asRuntimeException());
+  }
+
+  /** How the store refused a registration, as the caller is told. */
+  private static RegistrationOutcome outcomeOf(RuntimeException refusal) {
+    if (refusal instanceof RouteConflictException) {
+      return RegistrationOutcome.ALREADY_EXISTS;
+    }
+    return refusal instanceof QuotaExceededException
+        ? RegistrationOutcome.RESOURCE_EXHAUSTED
+        : RegistrationOutcome.PERMISSION_DENIED;
   }
 
   private static String abbreviate(String value) {
