@@ -93,15 +93,11 @@ final class RouteTranslator {
           if (!host.equals(ANY_HOST)) {
             ordered.addAll(anyHostRoutes);
             // Envoy consults only the most specific virtual host: without its copies, a host below
-            // a wildcard would
-            // hide the wildcard's routes (and a registration could take them over by naming such a
-            // host).
-            byHost.forEach(
-                (wildcard, wildcardRoutes) -> {
-                  if (!wildcard.equals(host) && covers(wildcard, host)) {
-                    ordered.addAll(wildcardRoutes);
-                  }
-                });
+            // a wildcard would hide the wildcard's routes (and a registration could take them over
+            // by naming such a host). Looked up by the host's own suffixes, not by scanning hosts.
+            for (String wildcard : coveringWildcards(host)) {
+              ordered.addAll(byHost.getOrDefault(wildcard, List.of()));
+            }
           }
           ordered.sort(FIRST_MATCH_ORDER);
           VirtualHost.Builder virtualHost =
@@ -122,11 +118,18 @@ final class RouteTranslator {
   }
 
   /**
-   * Whether a {@code *.} wildcard host covers {@code host} (a name or a narrower wildcard below
-   * it).
+   * The {@code *.} wildcards that cover {@code host}, a name or a narrower wildcard: for {@code
+   * a.b.example.com} (or {@code *.b.example.com}), {@code *.b.example.com} (only for the name),
+   * {@code *.example.com} and {@code *.com}.
    */
-  private static boolean covers(String wildcard, String host) {
-    return wildcard.startsWith("*.") && host.endsWith(wildcard.substring(1));
+  private static List<String> coveringWildcards(String host) {
+    List<String> wildcards = new ArrayList<>();
+    String rest = host.startsWith("*.") ? host.substring(2) : host;
+    for (int dot = rest.indexOf('.'); dot >= 0; dot = rest.indexOf('.')) {
+      rest = rest.substring(dot + 1);
+      wildcards.add("*." + rest);
+    }
+    return wildcards;
   }
 
   /**
