@@ -208,13 +208,7 @@ public final class RegistrationValidator {
                     new InvalidFieldException(
                         "instance.host", "'" + host + "' does not resolve to an IP address"));
     // Checked on the resolved address: a DNS name must not lead where an IP literal may not.
-    Optional<String> refusal =
-        rules.upstreams().refusal(address, proto.getPort(), controlPlanePorts.get());
-    if (refusal.isPresent()) {
-      int colon = refusal.get().indexOf(": ");
-      throw new InvalidFieldException(
-          refusal.get().substring(0, colon), refusal.get().substring(colon + 2));
-    }
+    rules.upstreams().check(address, proto.getPort(), controlPlanePorts.get());
     return new Instance(
         proto.getId(),
         host,

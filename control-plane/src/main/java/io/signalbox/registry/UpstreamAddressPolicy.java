@@ -3,7 +3,6 @@ package io.signalbox.registry;
 import com.google.common.net.InetAddresses;
 import java.net.InetAddress;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -61,18 +60,18 @@ public record UpstreamAddressPolicy(
   }
 
   /**
-   * Why an instance at {@code address}:{@code port} may not be registered, naming the field; empty
-   * when it may.
+   * Checks that an instance at {@code address}:{@code port} may be registered.
    *
    * @param controlPlanePorts the control plane's own ports, refused on the gateway's host
+   * @throws InvalidFieldException naming {@code instance.host} or {@code instance.port} and why
    */
-  public Optional<String> refusal(String address, int port, Set<Integer> controlPlanePorts) {
+  public void check(String address, int port, Set<Integer> controlPlanePorts) {
     InetAddress ip = InetAddresses.forString(address);
     String shown = InetAddresses.toAddrString(ip);
     if (deniedPorts.contains(port)) {
-      return Optional.of(
-          "instance.port: "
-              + port
+      throw new InvalidFieldException(
+          "instance.port",
+          port
               + " is refused by upstreams.denyPorts "
               + sorted(deniedPorts)
               + " ("
@@ -81,26 +80,26 @@ public record UpstreamAddressPolicy(
     }
     for (Cidr range : denied) {
       if (range.contains(ip)) {
-        return Optional.of(
-            "instance.host: " + shown + " is in " + range + ", which upstreams.denyCidrs refuses");
+        throw new InvalidFieldException(
+            "instance.host", shown + " is in " + range + ", which upstreams.denyCidrs refuses");
       }
     }
     boolean local = ip.isLoopbackAddress() || ip.isAnyLocalAddress();
     if (local && controlPlanePorts.contains(port)) {
-      return Optional.of("instance.port: " + shown + ":" + port + " is the control plane itself");
+      throw new InvalidFieldException(
+          "instance.port", shown + ":" + port + " is the control plane itself");
     }
     for (SpecialRange special : SPECIAL) {
       if (special.range().contains(ip) && allowed.stream().noneMatch(range -> range.contains(ip))) {
-        return Optional.of(
-            "instance.host: "
-                + shown
+        throw new InvalidFieldException(
+            "instance.host",
+            shown
                 + " is "
                 + special.kind()
                 + ", where the gateway must not "
                 + "send requests; an operator can allow it with upstreams.allowCidrs");
       }
     }
-    return Optional.empty();
   }
 
   private static List<Integer> sorted(Set<Integer> ports) {
