@@ -32,23 +32,6 @@ public record RegistryQuotas(
       new RegistryQuotas(
           10_000, 1_000, 100, 1_000, 1_000, DEFAULT_MAX_REGISTRY_BYTES, DEFAULT_MAX_PLACED_ROUTES);
 
-  /** Quotas with the default bound on the registry's size. */
-  public RegistryQuotas(
-      int maxServices,
-      int maxInstancesPerService,
-      int maxServicesPerIdentity,
-      int maxInstancesPerIdentity,
-      int maxHosts) {
-    this(
-        maxServices,
-        maxInstancesPerService,
-        maxServicesPerIdentity,
-        maxInstancesPerIdentity,
-        maxHosts,
-        DEFAULT_MAX_REGISTRY_BYTES,
-        DEFAULT_MAX_PLACED_ROUTES);
-  }
-
   public RegistryQuotas {
     if (maxServices < 1
         || maxInstancesPerService < 1

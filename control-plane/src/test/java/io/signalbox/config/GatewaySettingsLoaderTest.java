@@ -124,7 +124,14 @@ class GatewaySettingsLoaderTest {
                   96,
                   Duration.ofMillis(250),
                   300,
-                  new io.signalbox.model.RegistryQuotas(500, 20, 3, 30, 40)));
+                  new io.signalbox.model.RegistryQuotas(
+                      500,
+                      20,
+                      3,
+                      30,
+                      40,
+                      io.signalbox.model.RegistryQuotas.DEFAULT_MAX_REGISTRY_BYTES,
+                      io.signalbox.model.RegistryQuotas.DEFAULT_MAX_PLACED_ROUTES)));
       assertThat(settings.rateLimitService())
           .isEqualTo(
               new RateLimitServiceSpec(

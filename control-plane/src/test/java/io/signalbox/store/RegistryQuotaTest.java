@@ -22,7 +22,7 @@ class RegistryQuotaTest {
 
   private static final String ALICE = "spiffe://signalbox.local/team/alice";
   private final AtomicReference<RegistryQuotas> quotas =
-      new AtomicReference<>(new RegistryQuotas(3, 2, 2, 3, 2));
+      new AtomicReference<>(counts(3, 2, 2, 3, 2));
   private final InMemoryRegistryStore store =
       InMemoryRegistryStore.restore(
           LeasePolicy.DEFAULT,
@@ -30,6 +30,19 @@ class RegistryQuotaTest {
           RegistryJournal.NONE,
           Optional.empty(),
           quotas::get);
+
+  /** Quotas on counts, with the default bounds on size. */
+  private static RegistryQuotas counts(
+      int services, int instances, int servicesPerIdentity, int instancesPerIdentity, int hosts) {
+    return new RegistryQuotas(
+        services,
+        instances,
+        servicesPerIdentity,
+        instancesPerIdentity,
+        hosts,
+        RegistryQuotas.DEFAULT_MAX_REGISTRY_BYTES,
+        RegistryQuotas.DEFAULT_MAX_PLACED_ROUTES);
+  }
 
   private Lease register(String service, String instance, String registrant, String... hosts) {
     RouteSpec.Builder route = RouteSpec.builder(PathMatch.prefix("/" + service));
@@ -76,7 +89,7 @@ class RegistryQuotaTest {
 
   @Test
   void anIdentityRegistersAtMostItsQuotaOfServicesAndInstancesWhileOthersStillMay() {
-    quotas.set(new RegistryQuotas(100, 100, 2, 3, 100));
+    quotas.set(counts(100, 100, 2, 3, 100));
     register("a", "a1", ALICE);
     register("a", "a2", ALICE);
     register("b", "b1", ALICE);
@@ -86,7 +99,7 @@ class RegistryQuotaTest {
         "limits.maxInstancesPerIdentity: identity '"
             + ALICE
             + "' has registered 3 instances, the most it may");
-    quotas.set(new RegistryQuotas(100, 100, 2, 100, 100));
+    quotas.set(counts(100, 100, 2, 100, 100));
     assertRefused(
         () -> register("c", "c1", ALICE),
         "limits.maxServicesPerIdentity: identity '"
@@ -98,7 +111,7 @@ class RegistryQuotaTest {
 
   @Test
   void anInstanceThatLeavesGivesItsQuotaBack() {
-    quotas.set(new RegistryQuotas(100, 100, 100, 1, 100));
+    quotas.set(counts(100, 100, 100, 1, 100));
     Lease first = register("a", "a1", ALICE);
     store.deregister(first.id(), ALICE);
 
