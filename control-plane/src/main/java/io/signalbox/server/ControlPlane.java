@@ -15,6 +15,7 @@ import io.signalbox.config.GatewaySettingsWatcher;
 import io.signalbox.metrics.MetricsServer;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RegistryQuotas;
+import io.signalbox.registry.HostResolver;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
 import io.signalbox.registry.v1.RegistryGrpc;
@@ -248,7 +249,9 @@ public final class ControlPlane implements AutoCloseable {
                 new RegistryService(
                     registry,
                     new RegistrationValidator(
-                        config.hostResolver(),
+                        // At most 2 s per name, on 4 threads of one pool per control plane: a
+                        // slow DNS server delays a registration, never the server.
+                        HostResolver.bounded(config.hostResolver(), Duration.ofSeconds(2), 4),
                         GatewaySettings.registrationRules(publisher::settings),
                         this::ownPorts),
                     metrics,

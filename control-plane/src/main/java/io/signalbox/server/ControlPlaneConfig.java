@@ -112,12 +112,7 @@ public record ControlPlaneConfig(
     private Duration publishMaxDelay = Duration.ofMillis(100);
     private Duration leaseReapInterval = Duration.ofMillis(200);
 
-    /**
-     * Two seconds at most per name, on four threads: a slow DNS server delays a registration, never
-     * the server.
-     */
-    private HostResolver hostResolver =
-        HostResolver.bounded(HostResolver.system(), java.time.Duration.ofSeconds(2), 4);
+    private HostResolver hostResolver = HostResolver.system();
 
     private Path settingsFile;
     private Duration settingsPollInterval = Duration.ofSeconds(1);
