@@ -442,6 +442,15 @@ final class DeltaFanout implements Callable<Integer> {
 
   private void awaitSynced(
       List<DeltaXdsClient> clients, ControlPlaneProcess controlPlane, int seconds) {
+    awaitSynced(clients, services, controlPlane, seconds);
+  }
+
+  /**
+   * Waits until every client holds {@code services} assignments; throws when one fails or time is
+   * up.
+   */
+  static void awaitSynced(
+      List<DeltaXdsClient> clients, int services, ControlPlaneProcess controlPlane, int seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (true) {
       long behind = clients.stream().filter(c -> c.assignmentCount() < services).count();
@@ -503,11 +512,11 @@ final class DeltaFanout implements Callable<Integer> {
     return -1;
   }
 
-  private static String serviceName(int service) {
+  static String serviceName(int service) {
     return "fan-" + service;
   }
 
-  private static void register(
+  static void register(
       RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
     String name = serviceName(service);
     registry

@@ -1,14 +1,9 @@
 package io.signalbox.bench;
 
-import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.signalbox.ca.CertificateUsage;
-import io.signalbox.registry.v1.Instance;
-import io.signalbox.registry.v1.PathMatch;
-import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
-import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.TestCertificates;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -115,26 +110,7 @@ final class MutualTlsFanout implements Callable<Integer> {
         fleet.add(client);
         client.start(AggregatedDiscoveryServiceGrpc.newStub(channel));
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (fleet.stream().anyMatch(c -> c.assignmentCount() < services)) {
-        if (fleet.stream().anyMatch(DeltaXdsClient::failed)) {
-          throw new IllegalStateException(
-              name
-                  + ": a client stream failed while connecting: "
-                  + fleet.stream()
-                      .filter(DeltaXdsClient::failed)
-                      .findFirst()
-                      .map(DeltaXdsClient::error)
-                      .orElse(null)
-                  + "; log "
-                  + controlPlane.logFile());
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              name + ": clients not synced after 120 s; log " + controlPlane.logFile());
-        }
-        Jvm.sleepMs(5);
-      }
+      DeltaFanout.awaitSynced(fleet, services, controlPlane, 120);
       connectMs.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     }
 
@@ -149,10 +125,10 @@ final class MutualTlsFanout implements Callable<Integer> {
       int service = r % services;
       int port = 40000 + r;
       DeltaXdsClient.Round round =
-          new DeltaXdsClient.Round("svc-" + serviceName(service), port, clients);
+          new DeltaXdsClient.Round("svc-" + DeltaFanout.serviceName(service), port, clients);
       current.set(round);
       long cpuBefore = controlPlane.cpuMillis();
-      register(registry, service, "extra-" + r, port);
+      DeltaFanout.register(registry, service, "extra-" + r, port);
       long t0 = System.nanoTime();
       boolean complete = round.allArrived.await(roundTimeoutMs, TimeUnit.MILLISECONDS);
       current.set(null);
@@ -211,7 +187,7 @@ final class MutualTlsFanout implements Callable<Integer> {
       List<Side> sides = List.of(plain, mutual);
       for (Side side : sides) {
         for (int s = 0; s < services; s++) {
-          register(side.registry, s, "base", 20000 + s);
+          DeltaFanout.register(side.registry, s, "base", 20000 + s);
         }
         side.connectFleet();
         System.out.printf(
@@ -308,7 +284,7 @@ final class MutualTlsFanout implements Callable<Integer> {
         .writeTo(dir.resolve("client.pem"), dir.resolve("client-key.pem"));
     String serviceNames =
         IntStream.range(0, services)
-            .mapToObj(MutualTlsFanout::serviceName)
+            .mapToObj(DeltaFanout::serviceName)
             .collect(Collectors.joining(", "));
     String access =
         "access:\n"
@@ -329,24 +305,5 @@ final class MutualTlsFanout implements Callable<Integer> {
         dir.resolve("client.pem"),
         dir.resolve("client-key.pem"),
         access);
-  }
-
-  private static String serviceName(int service) {
-    return "fan-" + service;
-  }
-
-  private static void register(
-      RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
-    String name = serviceName(service);
-    registry
-        .withDeadlineAfter(5, TimeUnit.SECONDS)
-        .register(
-            RegisterRequest.newBuilder()
-                .setService(name)
-                .setInstance(
-                    Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
-                .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
-                .setLeaseTtl(Duration.newBuilder().setSeconds(300))
-                .build());
   }
 }
