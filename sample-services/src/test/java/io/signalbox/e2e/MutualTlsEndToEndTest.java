@@ -18,6 +18,7 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.ca.CertificateUsage;
 import io.signalbox.ca.IssuedCertificate;
+import io.signalbox.client.RateLimitSpec;
 import io.signalbox.client.RegistryClient;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
@@ -162,6 +163,9 @@ class MutualTlsEndToEndTest {
             ServiceRegistration.builder("orders")
                 .instance("orders-1", "127.0.0.1", orders.port())
                 .route(Routes.prefix("/orders"))
+                .route(
+                    Routes.prefix("/orders/limited")
+                        .rateLimit(RateLimitSpec.perMinute(2).global().failClosed()))
                 .build()));
   }
 
@@ -180,6 +184,23 @@ class MutualTlsEndToEndTest {
     assertThat(envoy.statValue("cluster." + XdsNames.CONTROL_PLANE_CLUSTER + ".ssl.handshake"))
         .as("Envoy reached the control plane over TLS")
         .isPositive();
+  }
+
+  @Test
+  void anEnvoyAsksTheRateLimitServiceAsAnEnvoyOverMutualTls() {
+    // Fail-closed: were Envoy's identity refused by the rate-limit service, these would be 500s
+    // and no 429 would ever come.
+    List<Integer> statuses = new CopyOnWriteArrayList<>();
+    await()
+        .atMost(PROPAGATION)
+        .until(
+            () -> {
+              int status = HttpProbe.get(url("/orders/limited")).status();
+              statuses.add(status);
+              return status == 429;
+            });
+
+    assertThat(statuses).doesNotContain(500).contains(200);
   }
 
   @Test
