@@ -147,6 +147,30 @@ final class ControlPlaneProcess implements AutoCloseable {
             "--lease-ttl",
             "5m"));
     command.addAll(arguments);
+    return launch(command, ports.get(0), logFile, tls);
+  }
+
+  /**
+   * The bare java-control-plane baseline ({@link BareJavaControlPlane}) in its own JVM, plaintext,
+   * with the same JVM options: what the benchmarks compare Signalbox with, in the same run.
+   */
+  static ControlPlaneProcess startBare(Path logFile, List<String> jvmOptions) {
+    int port = FreePorts.allocate(1).get(0);
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            BareJavaControlPlane.class.getName(),
+            "--grpc-port",
+            String.valueOf(port)));
+    return launch(command, port, logFile, java.util.Optional.empty());
+  }
+
+  private static ControlPlaneProcess launch(
+      List<String> command, int grpcPort, Path logFile, java.util.Optional<MutualTls> tls) {
     Process process;
     try {
       process =
@@ -159,7 +183,7 @@ final class ControlPlaneProcess implements AutoCloseable {
       throw new UncheckedIOException("cannot start the control plane: " + command, e);
     }
     ControlPlaneProcess controlPlane =
-        new ControlPlaneProcess(process, ports.get(0), logFile, command, tls);
+        new ControlPlaneProcess(process, grpcPort, logFile, command, tls);
     try {
       controlPlane.awaitServing(30);
     } catch (RuntimeException e) {

@@ -60,7 +60,7 @@ final class DeltaFanout implements Callable<Integer> {
 
   @Option(
       names = "--services",
-      defaultValue = "50",
+      defaultValue = "100",
       description =
           "Services registered before clients connect (one instance and one route each). "
               + "Default: ${DEFAULT-VALUE}")
@@ -119,6 +119,22 @@ final class DeltaFanout implements Callable<Integer> {
   List<String> cpJvmOptions = new ArrayList<>();
 
   @Option(
+      names = "--no-baseline",
+      description =
+          "Skip the bare java-control-plane server (BareJavaControlPlane). Without this, it runs with"
+              + " the same services and clients, alternately with Signalbox, and the results are"
+              + " reported as Signalbox / bare ratios.")
+  boolean noBaseline;
+
+  @Option(
+      names = "--alternations",
+      defaultValue = "2",
+      description =
+          "Runs of each server per client count, alternating Signalbox and bare (each a fresh"
+              + " process), so that drift on the machine hits both. Default: ${DEFAULT-VALUE}")
+  int alternations;
+
+  @Option(
       names = "--trace-publisher",
       description =
           "Run the control plane with SnapshotPublisher at DEBUG and summarize its 'Built snapshot ... "
@@ -131,7 +147,14 @@ final class DeltaFanout implements Callable<Integer> {
       description = "Where control-plane logs go. Default: ${DEFAULT-VALUE}")
   Path workRoot;
 
+  /** Which control plane a run measured. */
+  enum Server {
+    SIGNALBOX,
+    BARE
+  }
+
   private record Result(
+      Server server,
       int clients,
       Stats last,
       Stats first,
@@ -144,6 +167,8 @@ final class DeltaFanout implements Callable<Integer> {
       double idleCpuMsPerSecond,
       double cpCpuMsPerRound,
       double benchCpuMsPerRound,
+      double responsesPerClientRound,
+      double bytesPerClientRound,
       Stats buildMicros,
       List<String> jvmOptions) {}
 
@@ -162,7 +187,12 @@ final class DeltaFanout implements Callable<Integer> {
     Files.createDirectories(workDir);
     List<Result> results = new ArrayList<>();
     for (int clients : clientCounts) {
-      results.add(runOnce(clients, workDir));
+      for (int run = 0; run < (noBaseline ? 1 : alternations); run++) {
+        results.add(runOnce(Server.SIGNALBOX, clients, workDir, run));
+        if (!noBaseline) {
+          results.add(runOnce(Server.BARE, clients, workDir, run));
+        }
+      }
     }
 
     ResultTable latency =
@@ -171,6 +201,7 @@ final class DeltaFanout implements Callable<Integer> {
                 "DeltaFanout: Register returned -> LAST of N delta clients "
                     + "has the new endpoint (%d rounds after %d warmup, %d services)",
                 rounds, warmup, services),
+            "server",
             "clients",
             "rounds ok",
             "p50 ms",
@@ -181,6 +212,7 @@ final class DeltaFanout implements Callable<Integer> {
             "target p99 <= 250 ms");
     for (Result r : results) {
       latency.row(
+          r.server,
           r.clients,
           r.last.count() + "/" + rounds,
           Stats.ms(r.last.percentileMs(50)),
@@ -188,17 +220,21 @@ final class DeltaFanout implements Callable<Integer> {
           Stats.ms(r.last.maxMs()),
           Stats.ms(r.last.meanMs()),
           Stats.ms(r.first.percentileMs(50)),
-          r.clients != 1000
+          r.clients != 1000 || r.server != Server.SIGNALBOX
               ? "(n/a)"
               : r.timeouts == 0 && r.last.percentileMs(99) <= 250 ? "met" : "MISSED");
     }
     latency.print(System.out);
+    if (!noBaseline) {
+      ratios(results).print(System.out);
+    }
 
     ResultTable memory =
         new ResultTable(
             "Control-plane JVM after jcmd GC.run (heap used from GC.heap_info; RSS "
                 + "from /proc/<pid>/status VmRSS)",
             "clients",
+            "server",
             "heap used MiB (0 clients)",
             "heap used MiB (N clients)",
             "per client KiB",
@@ -209,6 +245,7 @@ final class DeltaFanout implements Callable<Integer> {
     for (Result r : results) {
       memory.row(
           r.clients,
+          r.server,
           String.format("%.1f", r.baselineHeap.usedMib()),
           String.format("%.1f", r.heap.usedMib()),
           String.format("%.1f", (r.heap.usedKib() - r.baselineHeap.usedKib()) / (double) r.clients),
@@ -223,20 +260,26 @@ final class DeltaFanout implements Callable<Integer> {
         new ResultTable(
             "Cost per round and setup (CPU from /proc; per round = over the rounds, "
                 + "less the idle rate)",
+            "server",
             "clients",
             "connect+initial sync ms",
             "control-plane idle CPU ms/s",
             "control-plane CPU ms/round",
             "bench (clients) CPU ms/round",
+            "responses per client/round",
+            "bytes per client/round",
             "snapshot build p50 us",
             "snapshot build max us");
     for (Result r : results) {
       cost.row(
+          r.server,
           r.clients,
           r.connectMs,
           String.format("%.1f", r.idleCpuMsPerSecond),
           String.format("%.1f", r.cpCpuMsPerRound),
           String.format("%.1f", r.benchCpuMsPerRound),
+          String.format("%.2f", r.responsesPerClientRound),
+          String.format("%.0f", r.bytesPerClientRound),
           r.buildMicros.isEmpty()
               ? "-"
               : String.format("%.0f", r.buildMicros.percentileMs(50) * 1e6 / 1e3),
@@ -251,11 +294,56 @@ final class DeltaFanout implements Callable<Integer> {
     return results.stream().allMatch(r -> r.timeouts == 0) ? 0 : 1;
   }
 
-  private Result runOnce(int clientCount, Path workDir) throws IOException {
-    System.out.printf("%n== %d clients ==%n", clientCount);
+  /**
+   * Signalbox / bare for each client count, over all rounds of all alternations of each: below 1
+   * means Signalbox is faster or smaller.
+   */
+  private ResultTable ratios(List<Result> results) {
+    ResultTable table =
+        new ResultTable(
+            "Signalbox / bare java-control-plane, same run, rounds of all alternations pooled"
+                + " (below 1: Signalbox better)",
+            "clients",
+            "rounds (each)",
+            "LAST p50 ratio",
+            "LAST p99 ratio",
+            "LAST mean ratio",
+            "first p50 ratio",
+            "heap/client ratio",
+            "target p99 <= 0.6");
+    for (int clients : clientCounts) {
+      Stats[] last = {new Stats(), new Stats()};
+      Stats[] first = {new Stats(), new Stats()};
+      double[] perClientKib = {0, 0};
+      int[] runs = {0, 0};
+      for (Result r : results) {
+        if (r.clients == clients) {
+          int i = r.server.ordinal();
+          last[i].addAll(r.last);
+          first[i].addAll(r.first);
+          perClientKib[i] += (r.heap.usedKib() - r.baselineHeap.usedKib()) / (double) clients;
+          runs[i]++;
+        }
+      }
+      double p99 = last[0].percentileMs(99) / last[1].percentileMs(99);
+      table.row(
+          clients,
+          last[0].count() + " / " + last[1].count(),
+          String.format("%.2f", last[0].percentileMs(50) / last[1].percentileMs(50)),
+          String.format("%.2f", p99),
+          String.format("%.2f", last[0].meanMs() / last[1].meanMs()),
+          String.format("%.2f", first[0].percentileMs(50) / first[1].percentileMs(50)),
+          String.format("%.2f", (perClientKib[0] / runs[0]) / (perClientKib[1] / runs[1])),
+          p99 <= 0.6 ? "met" : "MISSED");
+    }
+    return table;
+  }
+
+  private Result runOnce(Server server, int clientCount, Path workDir, int run) throws IOException {
+    System.out.printf("%n== %s, %d clients, run %d ==%n", server, clientCount, run + 1);
     try (Cleanup cleanup = new Cleanup()) {
       List<String> jvmOptions = new ArrayList<>(cpJvmOptions);
-      if (tracePublisher) {
+      if (tracePublisher && server == Server.SIGNALBOX) {
         Path logback = workDir.resolve("logback-trace-publisher.xml");
         Files.writeString(
             logback,
@@ -272,10 +360,19 @@ final class DeltaFanout implements Callable<Integer> {
             """);
         jvmOptions.add("-Dlogback.configurationFile=" + logback);
       }
+      Path log =
+          workDir.resolve(
+              server.name().toLowerCase(java.util.Locale.ROOT)
+                  + "-"
+                  + clientCount
+                  + "-clients-run"
+                  + (run + 1)
+                  + ".log");
       ControlPlaneProcess controlPlane =
           cleanup.add(
-              ControlPlaneProcess.start(
-                  workDir.resolve("control-plane-" + clientCount + "-clients.log"), jvmOptions));
+              server == Server.SIGNALBOX
+                  ? ControlPlaneProcess.start(log, jvmOptions)
+                  : ControlPlaneProcess.startBare(log, jvmOptions));
       System.out.println("started " + controlPlane);
 
       ManagedChannel registryChannel =
@@ -326,11 +423,15 @@ final class DeltaFanout implements Callable<Integer> {
       // Let the JIT and GC settle after the connection storm.
       Jvm.sleepMs(settleMs);
       int buildLinesBefore =
-          tracePublisher ? snapshotBuildMicros(controlPlane.logFile(), 0).count() : 0;
+          tracePublisher && server == Server.SIGNALBOX
+              ? snapshotBuildMicros(controlPlane.logFile(), 0).count()
+              : 0;
       Stats last = new Stats();
       Stats first = new Stats();
       int timeouts = 0;
       long cpCpuBefore = controlPlane.cpuMillis();
+      long responsesBefore = clients.stream().mapToLong(DeltaXdsClient::responses).sum();
+      long bytesBefore = clients.stream().mapToLong(DeltaXdsClient::responseBytes).sum();
       long benchCpuBefore = benchCpuMillis();
       long roundsStart = System.nanoTime();
       for (int r = 0; r < warmup + rounds; r++) {
@@ -401,6 +502,13 @@ final class DeltaFanout implements Callable<Integer> {
       double cpCpuPerRound =
           (cpCpuAfterRounds - cpCpuBefore - idleCpuPerSecond * roundsSeconds) / totalRounds;
       double benchCpuPerRound = (benchCpuMillis() - benchCpuBefore) / (double) totalRounds;
+      double clientRounds = (double) totalRounds * clientCount;
+      double responsesPerClientRound =
+          (clients.stream().mapToLong(DeltaXdsClient::responses).sum() - responsesBefore)
+              / clientRounds;
+      double bytesPerClientRound =
+          (clients.stream().mapToLong(DeltaXdsClient::responseBytes).sum() - bytesBefore)
+              / clientRounds;
       System.out.printf(
           "last client p50 %s ms, p99 %s ms, max %s ms; first client p50 %s ms%n",
           Stats.ms(last.percentileMs(50)),
@@ -419,10 +527,11 @@ final class DeltaFanout implements Callable<Integer> {
           clientCount, heap.usedMib(), baselineHeap.usedMib(), rss / 1024);
       System.out.println(heap.raw());
       Stats buildMicros =
-          tracePublisher
+          tracePublisher && server == Server.SIGNALBOX
               ? snapshotBuildMicros(controlPlane.logFile(), buildLinesBefore)
               : new Stats();
       return new Result(
+          server,
           clientCount,
           last,
           first,
@@ -435,6 +544,8 @@ final class DeltaFanout implements Callable<Integer> {
           idleCpuPerSecond,
           cpCpuPerRound,
           benchCpuPerRound,
+          responsesPerClientRound,
+          bytesPerClientRound,
           buildMicros,
           controlPlane.jvmOptions());
     }

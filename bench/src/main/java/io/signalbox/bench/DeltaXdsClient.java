@@ -67,6 +67,8 @@ final class DeltaXdsClient
   private final Set<String> assignments = new HashSet<>();
   private ClientCallStreamObserver<DeltaDiscoveryRequest> requests;
   private volatile int assignmentCount;
+  private volatile long responses;
+  private volatile long responseBytes;
   private volatile Throwable error;
   private volatile boolean completed;
 
@@ -87,6 +89,16 @@ final class DeltaXdsClient
     return assignmentCount;
   }
 
+  /** Responses received so far, of every type. */
+  long responses() {
+    return responses;
+  }
+
+  /** The serialized size of every response received so far. */
+  long responseBytes() {
+    return responseBytes;
+  }
+
   boolean failed() {
     return error != null || completed;
   }
@@ -103,6 +115,9 @@ final class DeltaXdsClient
   @Override
   public void onNext(DeltaDiscoveryResponse response) {
     long now = System.nanoTime();
+    // One stream's callbacks run one at a time: no lost updates.
+    responses = responses + 1;
+    responseBytes = responseBytes + response.getSerializedSize();
     String type = response.getTypeUrl();
     if (CDS.equals(type)) {
       List<String> added = new ArrayList<>();

@@ -13,6 +13,10 @@ final class Stats {
     samples.add(nanos);
   }
 
+  void addAll(Stats other) {
+    samples.addAll(other.samples);
+  }
+
   int count() {
     return samples.size();
   }
