@@ -2,11 +2,16 @@ package io.signalbox.translate;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The edge gateway's resources: the listeners of the settings, their route configurations, a
@@ -16,6 +21,15 @@ import java.util.List;
  * <p>Every service's cluster and load assignment are present whenever any route can point at them
  * (a snapshot must be complete, and a route to a missing cluster would stall ADS), and the route
  * configuration always exists even with no routes, because the listeners name it.
+ *
+ * <p>Translation is by difference: what depends only on the settings is made once per settings; a
+ * service's cluster once per settings, its load assignment once per set of instances; the route
+ * configurations only when some service's routes changed. Everything else is the same message
+ * object as in the previous translation, so a change to one service costs that service's
+ * translation plus a walk over the registry that compares references, and unchanged resources keep
+ * their objects (whose versions and serialized forms are then looked up by identity downstream).
+ * The result equals a translation from scratch; that is what {@code IncrementalTranslationTest}
+ * checks.
  */
 public final class GatewayTranslator implements Translator {
 
@@ -36,19 +50,82 @@ public final class GatewayTranslator implements Translator {
   private final EndpointTranslator endpoints = new EndpointTranslator();
   private final SecretTranslator secrets = new SecretTranslator();
 
+  /** What depends on the settings alone, made for {@code settings}. */
+  private record SettingsPart(
+      GatewaySettings settings,
+      List<Listener> listeners,
+      List<Cluster> filterClusters,
+      List<Secret> secrets) {}
+
+  /** One service's translation, and the service state it was made from. */
+  private record ServicePart(
+      ServiceState service, Cluster cluster, ClusterLoadAssignment assignment) {}
+
+  // The previous translation; guarded by this (the pipeline thread and a quarantine's trials both
+  // translate, one at a time).
+  private SettingsPart settingsPart;
+  private Map<String, ServicePart> serviceParts = Map.of();
+
+  /** Made from the previous translation's services' routes (every translation keeps them so). */
+  private List<RouteConfiguration> routeConfigurations;
+
   @Override
-  public XdsResources translate(RegistryState state, GatewaySettings settings) {
-    List<ServiceState> services = List.copyOf(state.services().values());
-    List<Cluster> allClusters = new ArrayList<>();
-    services.forEach(service -> allClusters.add(clusters.cluster(service, settings)));
-    filters.forEach(filter -> allClusters.addAll(filter.clusters(settings)));
-    List<ClusterLoadAssignment> assignments =
-        services.stream().map(endpoints::loadAssignment).toList();
+  public synchronized XdsResources translate(RegistryState state, GatewaySettings settings) {
+    if (settingsPart == null || !settingsPart.settings().equals(settings)) {
+      settingsPart =
+          new SettingsPart(
+              settings,
+              listeners.listeners(settings),
+              filters.stream().flatMap(filter -> filter.clusters(settings).stream()).toList(),
+              secrets.secrets(settings));
+      // Clusters and route configurations depend on the settings too.
+      serviceParts = Map.of();
+      routeConfigurations = null;
+    }
+    Map<String, ServicePart> parts = new HashMap<>(state.services().size() * 2);
+    List<Cluster> allClusters = new ArrayList<>(state.services().size() + 4);
+    List<ClusterLoadAssignment> assignments = new ArrayList<>(state.services().size());
+    boolean routesChanged =
+        routeConfigurations == null || serviceParts.size() != state.services().size();
+    for (ServiceState service : state.services().values()) {
+      ServicePart before = serviceParts.get(service.name());
+      ServicePart part = translated(service, before, settings);
+      routesChanged |= before == null || !sameRoutes(before.service(), service);
+      parts.put(service.name(), part);
+      allClusters.add(part.cluster());
+      assignments.add(part.assignment());
+    }
+    allClusters.addAll(settingsPart.filterClusters());
+    serviceParts = parts;
+    if (routesChanged) {
+      routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings));
+    }
     return new XdsResources(
-        listeners.listeners(settings),
-        routes.routeConfigurations(state, settings),
+        settingsPart.listeners(),
+        routeConfigurations,
         allClusters,
         assignments,
-        secrets.secrets(settings));
+        settingsPart.secrets());
+  }
+
+  private ServicePart translated(
+      ServiceState service, ServicePart before, GatewaySettings settings) {
+    if (before == null) {
+      return new ServicePart(
+          service, clusters.cluster(service, settings), endpoints.loadAssignment(service));
+    }
+    if (before.service() == service) {
+      return before;
+    }
+    // The cluster depends on the name and the settings only; the assignment on the instances.
+    ClusterLoadAssignment assignment =
+        before.service().instances().equals(service.instances())
+            ? before.assignment()
+            : endpoints.loadAssignment(service);
+    return new ServicePart(service, before.cluster(), assignment);
+  }
+
+  private static boolean sameRoutes(ServiceState before, ServiceState now) {
+    return before == now || before.routes().equals(now.routes());
   }
 }

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.XdsResources;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -149,7 +150,8 @@ public final class ContentVersionedSnapshot extends Snapshot {
 
   private static <T extends Message> SnapshotResources<T> versioned(
       List<T> resources, Function<T, String> name, Function<Message, String> hash) {
-    SortedMap<String, String> versionsByName = new TreeMap<>();
+    // In name order, as XdsResources keeps every list: the type version hashes them in this order.
+    Map<String, String> versionsByName = new LinkedHashMap<>(resources.size() * 2);
     List<VersionedResource<T>> versioned =
         resources.stream()
             .map(

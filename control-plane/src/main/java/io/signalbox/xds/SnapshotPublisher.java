@@ -10,6 +10,7 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.store.Quarantines;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
+import io.signalbox.translate.XdsResources;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
@@ -358,8 +359,13 @@ public final class SnapshotPublisher implements AutoCloseable {
         || state.revision() != builtState.revision()
         || !gateway.equals(builtSettings)) {
       long started = System.nanoTime();
+      XdsResources resources = translator.translate(state, gateway);
+      // Unchanged resources are the previous snapshot's objects: their versions are taken, not
+      // hashed again.
       ContentVersionedSnapshot snapshot =
-          ContentVersionedSnapshot.of(translator.translate(state, gateway));
+          built == null
+              ? ContentVersionedSnapshot.of(resources)
+              : ContentVersionedSnapshot.of(resources, built);
       try {
         snapshot.ensureConsistent();
       } catch (SnapshotConsistencyException e) {

@@ -1,0 +1,172 @@
+package io.signalbox.translate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.RegistryState;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The translator works by difference: a change re-translates what it touches, every other resource
+ * is the previous translation's object, and the result always equals a translation from scratch.
+ */
+class IncrementalTranslationTest {
+
+  private static final GatewaySettings SETTINGS = GatewaySettings.plaintext("127.0.0.1", 10000);
+
+  private final GatewayTranslator translator = new GatewayTranslator();
+
+  @Test
+  void anInstanceChangeMakesOnlyThatServicesAssignmentAnew() {
+    SortedMap<String, ServiceState> services = registry(50);
+    XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
+
+    services.put("svc-7", withInstances(services.get("svc-7"), 3));
+    XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
+
+    assertThat(changedObjects(before.endpoints(), after.endpoints())).containsExactly("svc-svc-7");
+    assertThat(after.clusters()).zipSatisfy(before.clusters(), (a, b) -> assertThat(a).isSameAs(b));
+    assertThat(after.routes()).zipSatisfy(before.routes(), (a, b) -> assertThat(a).isSameAs(b));
+    assertThat(after.listeners().get(0)).isSameAs(before.listeners().get(0));
+    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
+  }
+
+  @Test
+  void aRouteChangeMakesTheRouteConfigurationAnewButNoOtherServicesResources() {
+    SortedMap<String, ServiceState> services = registry(20);
+    XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
+
+    ServiceState svc3 = services.get("svc-3");
+    services.put(
+        "svc-3",
+        new ServiceState(
+            "svc-3",
+            List.of(RouteSpec.builder(PathMatch.prefix("/svc-3/v2")).build()),
+            svc3.instances()));
+    XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
+
+    assertThat(after.routes().get(0)).isNotSameAs(before.routes().get(0));
+    assertThat(changedObjects(before.endpoints(), after.endpoints())).isEmpty();
+    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
+  }
+
+  @Test
+  void aNewServiceAddsItsClusterAndAssignmentAndRoutes() {
+    SortedMap<String, ServiceState> services = registry(5);
+    XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
+
+    services.put("svc-new", service("svc-new", 1));
+    XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
+
+    assertThat(after.clusters()).hasSize(before.clusters().size() + 1);
+    assertThat(after.routes().get(0)).isNotEqualTo(before.routes().get(0));
+    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
+  }
+
+  @Test
+  void newSettingsTranslateEverythingAgain() {
+    SortedMap<String, ServiceState> services = registry(5);
+    XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
+
+    GatewaySettings moved = GatewaySettings.plaintext("127.0.0.1", 10001);
+    XdsResources after = translator.translate(new RegistryState(1, services), moved);
+
+    assertThat(after.listeners()).isNotEqualTo(before.listeners());
+    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(1, services), moved));
+  }
+
+  @Test
+  void randomChangesAlwaysTranslateAsFromScratch() {
+    Random random = new Random(13);
+    SortedMap<String, ServiceState> services = registry(10);
+    GatewaySettings settings = SETTINGS;
+    for (int step = 0; step < 400; step++) {
+      String name = "svc-" + random.nextInt(15);
+      ServiceState current = services.get(name);
+      switch (random.nextInt(6)) {
+        case 0 -> services.remove(name);
+        case 1 -> services.put(name, service(name, 1 + random.nextInt(3)));
+        case 2 -> {
+          if (current != null) {
+            services.put(name, withInstances(current, 1 + random.nextInt(4)));
+          }
+        }
+        case 3 -> {
+          if (current != null) {
+            String prefix = "/" + name + "/" + random.nextInt(3);
+            services.put(
+                name,
+                new ServiceState(
+                    name,
+                    List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()),
+                    current.instances()));
+          }
+        }
+        case 4 -> {
+          if (current != null) {
+            // An equal but new state object, as the store makes on a renewal that changes nothing.
+            services.put(name, new ServiceState(name, current.routes(), current.instances()));
+          }
+        }
+        default ->
+            settings =
+                random.nextInt(10) == 0
+                    ? GatewaySettings.plaintext("127.0.0.1", 10000 + random.nextInt(2))
+                    : settings;
+      }
+      XdsResources incremental = translator.translate(state(step, services), settings);
+      XdsResources scratch = new GatewayTranslator().translate(state(step, services), settings);
+      assertThat(incremental).as("step %d", step).isEqualTo(scratch);
+    }
+  }
+
+  /** The names of resources that are not the same object before and after. */
+  private static List<String> changedObjects(
+      List<ClusterLoadAssignment> before, List<ClusterLoadAssignment> after) {
+    List<String> changed = new ArrayList<>();
+    for (ClusterLoadAssignment assignment : after) {
+      boolean same = before.stream().anyMatch(b -> b == assignment);
+      if (!same) {
+        changed.add(assignment.getClusterName());
+      }
+    }
+    return changed;
+  }
+
+  private static RegistryState state(long revision, SortedMap<String, ServiceState> services) {
+    return new RegistryState(revision, services);
+  }
+
+  private static SortedMap<String, ServiceState> registry(int count) {
+    SortedMap<String, ServiceState> services = new TreeMap<>();
+    for (int i = 0; i < count; i++) {
+      services.put("svc-" + i, service("svc-" + i, 1));
+    }
+    return services;
+  }
+
+  private static ServiceState service(String name, int instances) {
+    return withInstances(
+        new ServiceState(
+            name, List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()), List.of()),
+        instances);
+  }
+
+  private static ServiceState withInstances(ServiceState service, int count) {
+    List<Instance> instances = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      instances.add(Instance.of(service.name() + "-" + i, "10.0.0." + (i + 1), 8080 + i));
+    }
+    return new ServiceState(service.name(), service.routes(), instances);
+  }
+}
