@@ -53,11 +53,21 @@ final class ContentHash {
     return hex(digest.digest());
   }
 
-  private static String hex(byte[] digest) {
+  /** What one named version adds to a type's version, as {@link #ofVersions} digests it. */
+  static byte[] nameAndVersion(String name, String version) {
+    byte[] n = name.getBytes(StandardCharsets.UTF_8);
+    byte[] v = version.getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = new byte[n.length + v.length + 2];
+    System.arraycopy(n, 0, bytes, 0, n.length);
+    System.arraycopy(v, 0, bytes, n.length + 1, v.length);
+    return bytes;
+  }
+
+  static String hex(byte[] digest) {
     return HexFormat.of().formatHex(digest).substring(0, HEX_CHARS);
   }
 
-  private static MessageDigest sha256() {
+  static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

@@ -4,7 +4,6 @@ import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
-import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -12,8 +11,6 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.XdsResources;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -30,43 +27,39 @@ import java.util.function.Function;
  */
 public final class ContentVersionedSnapshot extends Snapshot {
 
-  private final SnapshotResources<Cluster> clusters;
-  private final SnapshotResources<ClusterLoadAssignment> endpoints;
-  private final SnapshotResources<Listener> listeners;
-  private final SnapshotResources<RouteConfiguration> routes;
-  private final SnapshotResources<Secret> secrets;
+  private final ContentVersionedResources<Cluster> clusters;
+  private final ContentVersionedResources<ClusterLoadAssignment> endpoints;
+  private final ContentVersionedResources<Listener> listeners;
+  private final ContentVersionedResources<RouteConfiguration> routes;
+  private final ContentVersionedResources<Secret> secrets;
   private final String version;
   private final XdsResources resources;
 
   private ContentVersionedSnapshot(XdsResources resources, List<ContentVersionedSnapshot> reuse) {
     this.resources = resources;
-    // By identity: a snapshot made of the same message objects as an earlier one hashes none of
-    // them again.
-    Map<Message, String> known = new IdentityHashMap<>();
-    for (ContentVersionedSnapshot earlier : reuse) {
-      for (SnapshotResources<?> typed :
-          List.of(
-              earlier.clusters,
-              earlier.endpoints,
-              earlier.listeners,
-              earlier.routes,
-              earlier.secrets)) {
-        typed
-            .versionedResources()
-            .values()
-            .forEach(resource -> known.putIfAbsent(resource.resource(), resource.version()));
-      }
-    }
-    Function<Message, String> hash =
-        resource -> {
-          String version = known.get(resource);
-          return version != null ? version : ContentHash.of(resource);
-        };
-    this.clusters = versioned(resources.clusters(), Cluster::getName, hash);
-    this.endpoints = versioned(resources.endpoints(), ClusterLoadAssignment::getClusterName, hash);
-    this.listeners = versioned(resources.listeners(), Listener::getName, hash);
-    this.routes = versioned(resources.routes(), RouteConfiguration::getName, hash);
-    this.secrets = versioned(resources.secrets(), Secret::getName, hash);
+    // A resource that is the same object as in an earlier snapshot (under the same name) takes its
+    // version from there: with translation by difference, only changed resources are hashed.
+    this.clusters =
+        versioned(
+            resources.clusters(), Cluster::getName, reuse.stream().map(e -> e.clusters).toList());
+    this.endpoints =
+        versioned(
+            resources.endpoints(),
+            ClusterLoadAssignment::getClusterName,
+            reuse.stream().map(e -> e.endpoints).toList());
+    this.listeners =
+        versioned(
+            resources.listeners(),
+            Listener::getName,
+            reuse.stream().map(e -> e.listeners).toList());
+    this.routes =
+        versioned(
+            resources.routes(),
+            RouteConfiguration::getName,
+            reuse.stream().map(e -> e.routes).toList());
+    this.secrets =
+        versioned(
+            resources.secrets(), Secret::getName, reuse.stream().map(e -> e.secrets).toList());
     SortedMap<String, String> typeVersions = new TreeMap<>();
     typeVersions.put("clusters", clusters.version());
     typeVersions.put("endpoints", endpoints.version());
@@ -148,29 +141,8 @@ public final class ContentVersionedSnapshot extends Snapshot {
     return secrets;
   }
 
-  private static <T extends Message> SnapshotResources<T> versioned(
-      List<T> resources, Function<T, String> name, Function<Message, String> hash) {
-    // In name order, as XdsResources keeps every list: the type version hashes them in this order.
-    Map<String, String> versionsByName = new LinkedHashMap<>(resources.size() * 2);
-    List<VersionedResource<T>> versioned =
-        resources.stream()
-            .map(
-                resource -> {
-                  String version = hash.apply(resource);
-                  versionsByName.put(name.apply(resource), version);
-                  return VersionedResource.create(resource, version);
-                })
-            .toList();
-    String typeVersion = ContentHash.ofVersions(versionsByName);
-    return SnapshotResources.create(
-        versioned,
-        names -> {
-          if (names.isEmpty()) {
-            return typeVersion;
-          }
-          SortedMap<String, String> requested = new TreeMap<>();
-          names.forEach(n -> requested.put(n, versionsByName.getOrDefault(n, "")));
-          return ContentHash.ofVersions(requested);
-        });
+  private static <T extends Message> ContentVersionedResources<T> versioned(
+      List<T> resources, Function<T, String> name, List<ContentVersionedResources<T>> earlier) {
+    return ContentVersionedResources.of(resources, name, earlier);
   }
 }
