@@ -402,9 +402,9 @@ final class DeltaFanout implements Callable<Integer> {
         cleanup.add(channel::shutdownNow);
         adsChannels.add(channel);
       }
-      AtomicReference<DeltaXdsClient.Round> current = new AtomicReference<>();
-      List<DeltaXdsClient> clients = new ArrayList<>();
-      cleanup.add(() -> clients.forEach(DeltaXdsClient::close));
+      AtomicReference<Round> current = new AtomicReference<>();
+      List<FanoutClient> clients = new ArrayList<>();
+      cleanup.add(() -> clients.forEach(FanoutClient::close));
       long connectStart = System.nanoTime();
       for (int i = 0; i < clientCount; i++) {
         DeltaXdsClient client = new DeltaXdsClient(i, NODE_CLUSTER, current::get);
@@ -430,15 +430,14 @@ final class DeltaFanout implements Callable<Integer> {
       Stats first = new Stats();
       int timeouts = 0;
       long cpCpuBefore = controlPlane.cpuMillis();
-      long responsesBefore = clients.stream().mapToLong(DeltaXdsClient::responses).sum();
-      long bytesBefore = clients.stream().mapToLong(DeltaXdsClient::responseBytes).sum();
+      long responsesBefore = clients.stream().mapToLong(FanoutClient::responses).sum();
+      long bytesBefore = clients.stream().mapToLong(FanoutClient::responseBytes).sum();
       long benchCpuBefore = benchCpuMillis();
       long roundsStart = System.nanoTime();
       for (int r = 0; r < warmup + rounds; r++) {
         int service = r % services;
         int port = 40000 + r;
-        DeltaXdsClient.Round round =
-            new DeltaXdsClient.Round("svc-" + serviceName(service), port, clientCount);
+        Round round = new Round("svc-" + serviceName(service), port, clientCount);
         current.set(round);
         register(registry, service, "extra-" + r, port);
         long t0 = System.nanoTime();
@@ -452,7 +451,7 @@ final class DeltaFanout implements Callable<Integer> {
         current.set(null);
         if (!complete) {
           timeouts++;
-          long failed = clients.stream().filter(DeltaXdsClient::failed).count();
+          long failed = clients.stream().filter(FanoutClient::failed).count();
           System.err.printf(
               "round %d: only %d of %d clients got port %d within %d ms (%d streams failed%s)%n",
               r,
@@ -465,9 +464,9 @@ final class DeltaFanout implements Callable<Integer> {
                   ? ""
                   : ", e.g. "
                       + clients.stream()
-                          .filter(DeltaXdsClient::failed)
+                          .filter(FanoutClient::failed)
                           .findFirst()
-                          .map(DeltaXdsClient::error)
+                          .map(FanoutClient::error)
                           .orElse(null));
           if (timeouts > 3 || !controlPlane.isAlive()) {
             throw new IllegalStateException(
@@ -504,10 +503,10 @@ final class DeltaFanout implements Callable<Integer> {
       double benchCpuPerRound = (benchCpuMillis() - benchCpuBefore) / (double) totalRounds;
       double clientRounds = (double) totalRounds * clientCount;
       double responsesPerClientRound =
-          (clients.stream().mapToLong(DeltaXdsClient::responses).sum() - responsesBefore)
+          (clients.stream().mapToLong(FanoutClient::responses).sum() - responsesBefore)
               / clientRounds;
       double bytesPerClientRound =
-          (clients.stream().mapToLong(DeltaXdsClient::responseBytes).sum() - bytesBefore)
+          (clients.stream().mapToLong(FanoutClient::responseBytes).sum() - bytesBefore)
               / clientRounds;
       System.out.printf(
           "last client p50 %s ms, p99 %s ms, max %s ms; first client p50 %s ms%n",
@@ -516,7 +515,7 @@ final class DeltaFanout implements Callable<Integer> {
           Stats.ms(last.maxMs()),
           Stats.ms(first.percentileMs(50)));
 
-      long failed = clients.stream().filter(DeltaXdsClient::failed).count();
+      long failed = clients.stream().filter(FanoutClient::failed).count();
       if (failed > 0) {
         System.err.printf("%d client streams failed during the run%n", failed);
       }
@@ -552,7 +551,7 @@ final class DeltaFanout implements Callable<Integer> {
   }
 
   private void awaitSynced(
-      List<DeltaXdsClient> clients, ControlPlaneProcess controlPlane, int seconds) {
+      List<? extends FanoutClient> clients, ControlPlaneProcess controlPlane, int seconds) {
     awaitSynced(clients, services, controlPlane, seconds);
   }
 
@@ -561,19 +560,22 @@ final class DeltaFanout implements Callable<Integer> {
    * up.
    */
   static void awaitSynced(
-      List<DeltaXdsClient> clients, int services, ControlPlaneProcess controlPlane, int seconds) {
+      List<? extends FanoutClient> clients,
+      int services,
+      ControlPlaneProcess controlPlane,
+      int seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (true) {
       long behind = clients.stream().filter(c -> c.assignmentCount() < services).count();
-      long failed = clients.stream().filter(DeltaXdsClient::failed).count();
+      long failed = clients.stream().filter(FanoutClient::failed).count();
       if (failed > 0) {
         throw new IllegalStateException(
             failed
                 + " client streams failed while connecting, e.g. "
                 + clients.stream()
-                    .filter(DeltaXdsClient::failed)
+                    .filter(FanoutClient::failed)
                     .findFirst()
-                    .map(DeltaXdsClient::error)
+                    .map(FanoutClient::error)
                     .orElse(null)
                 + "; log: "
                 + controlPlane.logFile());

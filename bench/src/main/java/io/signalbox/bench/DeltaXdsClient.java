@@ -16,8 +16,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -27,38 +25,10 @@ import java.util.function.Supplier;
  * run one at a time, so the state needs no locks.
  */
 final class DeltaXdsClient
-    implements ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+    implements FanoutClient, ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
 
   static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
-
-  /**
-   * One round: the cluster whose assignment must gain {@code port}, and when each client first saw
-   * it.
-   */
-  static final class Round {
-    final String cluster;
-    final int port;
-    final long[] arrivals;
-    final AtomicInteger remaining;
-    final CountDownLatch allArrived = new CountDownLatch(1);
-
-    Round(String cluster, int port, int clients) {
-      this.cluster = cluster;
-      this.port = port;
-      this.arrivals = new long[clients];
-      this.remaining = new AtomicInteger(clients);
-    }
-
-    void arrived(int client, long nanos) {
-      if (arrivals[client] == 0) {
-        arrivals[client] = nanos;
-        if (remaining.decrementAndGet() == 0) {
-          allArrived.countDown();
-        }
-      }
-    }
-  }
 
   private final int index;
   private final Node node;
@@ -78,32 +48,35 @@ final class DeltaXdsClient
     this.currentRound = currentRound;
   }
 
-  void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
+  @Override
+  public void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
     stub.deltaAggregatedResources(this);
     // Wildcard: no names subscribed.
     send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
   }
 
-  /** How many ClusterLoadAssignments this client holds. */
-  int assignmentCount() {
+  @Override
+  public int assignmentCount() {
     return assignmentCount;
   }
 
-  /** Responses received so far, of every type. */
-  long responses() {
+  @Override
+  public long responses() {
     return responses;
   }
 
-  /** The serialized size of every response received so far. */
-  long responseBytes() {
+  @Override
+  public long responseBytes() {
     return responseBytes;
   }
 
-  boolean failed() {
+  @Override
+  public boolean failed() {
     return error != null || completed;
   }
 
-  Throwable error() {
+  @Override
+  public Throwable error() {
     return error;
   }
 
@@ -203,7 +176,8 @@ final class DeltaXdsClient
     completed = true;
   }
 
-  synchronized void close() {
+  @Override
+  public synchronized void close() {
     if (!failed()) {
       completed = true;
       requests.cancel("benchmark over", null);
