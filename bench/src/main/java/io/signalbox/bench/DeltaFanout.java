@@ -9,6 +9,7 @@ import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
+import io.signalbox.testing.EnvoyProcess;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -24,7 +25,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Delta-xDS fan-out: N simulated Envoys on delta ADS, one control plane in its own JVM. Each round
+ * xDS fan-out: N simulated Envoys on delta ADS ({@link DeltaXdsClient}, the default) or SotW ADS
+ * ({@link SotwXdsClient}, {@code --xds SOTW}), one control plane in its own JVM. Each round
  * registers a new instance of an existing service and times how long until the last client has the
  * changed ClusterLoadAssignment; afterwards the control plane's heap (after a full GC) and RSS with
  * N clients connected.
@@ -34,7 +36,8 @@ import picocli.CommandLine.Option;
     aliases = "DeltaFanout",
     mixinStandardHelpOptions = true,
     description =
-        "Delta-xDS fan-out latency to N simulated clients, and control-plane heap/RSS per N.")
+        "xDS fan-out latency to N simulated delta or SotW ADS clients, and control-plane heap/RSS"
+            + " per N.")
 final class DeltaFanout implements Callable<Integer> {
 
   private static final String NODE_CLUSTER = "edge";
@@ -45,6 +48,14 @@ final class DeltaFanout implements Callable<Integer> {
       defaultValue = "100,1000",
       description = "Client counts to run, one fresh control plane each. Default: ${DEFAULT-VALUE}")
   List<Integer> clientCounts;
+
+  @Option(
+      names = "--xds",
+      defaultValue = "DELTA",
+      description =
+          "ADS flavour of the simulated clients: DELTA (DeltaAggregatedResources) or SOTW"
+              + " (StreamAggregatedResources, state of the world). Default: ${DEFAULT-VALUE}")
+  EnvoyProcess.XdsMode xds;
 
   @Option(
       names = "--rounds",
@@ -176,8 +187,9 @@ final class DeltaFanout implements Callable<Integer> {
   public Integer call() throws Exception {
     System.out.println("DeltaFanout: " + Jvm.describeHost());
     System.out.printf(
-        "clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms cp-jvm-opts=%s%n",
-        clientCounts, rounds, warmup, services, channels, pauseMs, cpJvmOptions);
+        "xds=%s clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms"
+            + " cp-jvm-opts=%s%n",
+        xds, clientCounts, rounds, warmup, services, channels, pauseMs, cpJvmOptions);
     Path workDir =
         workRoot
             .resolve(
@@ -198,9 +210,9 @@ final class DeltaFanout implements Callable<Integer> {
     ResultTable latency =
         new ResultTable(
             String.format(
-                "DeltaFanout: Register returned -> LAST of N delta clients "
+                "DeltaFanout, %s ADS clients: Register returned -> LAST of N clients "
                     + "has the new endpoint (%d rounds after %d warmup, %d services)",
-                rounds, warmup, services),
+                xds, rounds, warmup, services),
             "server",
             "clients",
             "rounds ok",
@@ -231,8 +243,9 @@ final class DeltaFanout implements Callable<Integer> {
 
     ResultTable memory =
         new ResultTable(
-            "Control-plane JVM after jcmd GC.run (heap used from GC.heap_info; RSS "
-                + "from /proc/<pid>/status VmRSS)",
+            "Control-plane JVM after jcmd GC.run, "
+                + xds
+                + " ADS clients (heap used from GC.heap_info; RSS from /proc/<pid>/status VmRSS)",
             "clients",
             "server",
             "heap used MiB (0 clients)",
@@ -258,8 +271,9 @@ final class DeltaFanout implements Callable<Integer> {
 
     ResultTable cost =
         new ResultTable(
-            "Cost per round and setup (CPU from /proc; per round = over the rounds, "
-                + "less the idle rate)",
+            "Cost per round and setup, "
+                + xds
+                + " ADS clients (CPU from /proc; per round = over the rounds, less the idle rate)",
             "server",
             "clients",
             "connect+initial sync ms",
@@ -301,7 +315,9 @@ final class DeltaFanout implements Callable<Integer> {
   private ResultTable ratios(List<Result> results) {
     ResultTable table =
         new ResultTable(
-            "Signalbox / bare java-control-plane, same run, rounds of all alternations pooled"
+            "Signalbox / bare java-control-plane, "
+                + xds
+                + " ADS clients, same run, rounds of all alternations pooled"
                 + " (below 1: Signalbox better)",
             "clients",
             "rounds (each)",
@@ -340,7 +356,7 @@ final class DeltaFanout implements Callable<Integer> {
   }
 
   private Result runOnce(Server server, int clientCount, Path workDir, int run) throws IOException {
-    System.out.printf("%n== %s, %d clients, run %d ==%n", server, clientCount, run + 1);
+    System.out.printf("%n== %s, %d %s clients, run %d ==%n", server, clientCount, xds, run + 1);
     try (Cleanup cleanup = new Cleanup()) {
       List<String> jvmOptions = new ArrayList<>(cpJvmOptions);
       if (tracePublisher && server == Server.SIGNALBOX) {
@@ -407,7 +423,10 @@ final class DeltaFanout implements Callable<Integer> {
       cleanup.add(() -> clients.forEach(FanoutClient::close));
       long connectStart = System.nanoTime();
       for (int i = 0; i < clientCount; i++) {
-        DeltaXdsClient client = new DeltaXdsClient(i, NODE_CLUSTER, current::get);
+        FanoutClient client =
+            xds == EnvoyProcess.XdsMode.SOTW
+                ? new SotwXdsClient(i, NODE_CLUSTER, current::get)
+                : new DeltaXdsClient(i, NODE_CLUSTER, current::get);
         clients.add(client);
         client.start(
             AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));

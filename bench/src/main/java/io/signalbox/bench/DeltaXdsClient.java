@@ -4,8 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -137,15 +135,7 @@ final class DeltaXdsClient
 
   private static boolean hasPort(Resource resource, int port) {
     try {
-      ClusterLoadAssignment assignment = resource.getResource().unpack(ClusterLoadAssignment.class);
-      for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
-        for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
-          if (endpoint.getEndpoint().getAddress().getSocketAddress().getPortValue() == port) {
-            return true;
-          }
-        }
-      }
-      return false;
+      return Round.hasPort(resource.getResource().unpack(ClusterLoadAssignment.class), port);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("not a ClusterLoadAssignment: " + resource.getName(), e);
     }

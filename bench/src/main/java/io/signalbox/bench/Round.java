@@ -1,5 +1,8 @@
 package io.signalbox.bench;
 
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -28,5 +31,17 @@ final class Round {
         allArrived.countDown();
       }
     }
+  }
+
+  /** Whether {@code assignment} has an endpoint on {@code port}. */
+  static boolean hasPort(ClusterLoadAssignment assignment, int port) {
+    for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
+      for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
+        if (endpoint.getEndpoint().getAddress().getSocketAddress().getPortValue() == port) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 }
