@@ -2,7 +2,7 @@
 # Builds Signalbox and runs one benchmark of the harness in bench/ (see bench/README.md).
 #
 #   bash bench/run.sh register-latency [options]   # registration -> first 200 through a real Envoy
-#   bash bench/run.sh delta-fanout [options]       # delta-xDS fan-out to N simulated clients + control-plane heap
+#   bash bench/run.sh delta-fanout [options]       # delta or SotW xDS fan-out to N simulated clients + control-plane heap
 #   bash bench/run.sh policy-throughput [options]  # req/s through Envoy: JWT + local rate limit vs. no policy
 #   bash bench/run.sh ratelimit-service [options]  # built-in rate-limit service: decisions/s, p50/p99 at 2,000/s
 #   bash bench/run.sh store [options]              # registrations/s embedded store vs. in memory; restart after kill -9

@@ -9,6 +9,7 @@ import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
+import io.signalbox.testing.EnvoyProcess;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -24,7 +25,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Delta-xDS fan-out: N simulated Envoys on delta ADS, one control plane in its own JVM. Each round
+ * xDS fan-out: N simulated Envoys on delta ADS ({@link DeltaXdsClient}, the default) or SotW ADS
+ * ({@link SotwXdsClient}, {@code --xds SOTW}), one control plane in its own JVM. Each round
  * registers a new instance of an existing service and times how long until the last client has the
  * changed ClusterLoadAssignment; afterwards the control plane's heap (after a full GC) and RSS with
  * N clients connected.
@@ -34,7 +36,8 @@ import picocli.CommandLine.Option;
     aliases = "DeltaFanout",
     mixinStandardHelpOptions = true,
     description =
-        "Delta-xDS fan-out latency to N simulated clients, and control-plane heap/RSS per N.")
+        "xDS fan-out latency to N simulated delta or SotW ADS clients, and control-plane heap/RSS"
+            + " per N.")
 final class DeltaFanout implements Callable<Integer> {
 
   private static final String NODE_CLUSTER = "edge";
@@ -45,6 +48,14 @@ final class DeltaFanout implements Callable<Integer> {
       defaultValue = "100,1000",
       description = "Client counts to run, one fresh control plane each. Default: ${DEFAULT-VALUE}")
   List<Integer> clientCounts;
+
+  @Option(
+      names = "--xds",
+      defaultValue = "DELTA",
+      description =
+          "ADS flavour of the simulated clients: DELTA (DeltaAggregatedResources) or SOTW"
+              + " (StreamAggregatedResources, state of the world). Default: ${DEFAULT-VALUE}")
+  EnvoyProcess.XdsMode xds;
 
   @Option(
       names = "--rounds",
@@ -176,8 +187,9 @@ final class DeltaFanout implements Callable<Integer> {
   public Integer call() throws Exception {
     System.out.println("DeltaFanout: " + Jvm.describeHost());
     System.out.printf(
-        "clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms cp-jvm-opts=%s%n",
-        clientCounts, rounds, warmup, services, channels, pauseMs, cpJvmOptions);
+        "xds=%s clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms"
+            + " cp-jvm-opts=%s%n",
+        xds, clientCounts, rounds, warmup, services, channels, pauseMs, cpJvmOptions);
     Path workDir =
         workRoot
             .resolve(
@@ -198,9 +210,9 @@ final class DeltaFanout implements Callable<Integer> {
     ResultTable latency =
         new ResultTable(
             String.format(
-                "DeltaFanout: Register returned -> LAST of N delta clients "
+                "DeltaFanout, %s ADS clients: Register returned -> LAST of N clients "
                     + "has the new endpoint (%d rounds after %d warmup, %d services)",
-                rounds, warmup, services),
+                xds, rounds, warmup, services),
             "server",
             "clients",
             "rounds ok",
@@ -231,8 +243,9 @@ final class DeltaFanout implements Callable<Integer> {
 
     ResultTable memory =
         new ResultTable(
-            "Control-plane JVM after jcmd GC.run (heap used from GC.heap_info; RSS "
-                + "from /proc/<pid>/status VmRSS)",
+            "Control-plane JVM after jcmd GC.run, "
+                + xds
+                + " ADS clients (heap used from GC.heap_info; RSS from /proc/<pid>/status VmRSS)",
             "clients",
             "server",
             "heap used MiB (0 clients)",
@@ -258,8 +271,9 @@ final class DeltaFanout implements Callable<Integer> {
 
     ResultTable cost =
         new ResultTable(
-            "Cost per round and setup (CPU from /proc; per round = over the rounds, "
-                + "less the idle rate)",
+            "Cost per round and setup, "
+                + xds
+                + " ADS clients (CPU from /proc; per round = over the rounds, less the idle rate)",
             "server",
             "clients",
             "connect+initial sync ms",
@@ -301,7 +315,9 @@ final class DeltaFanout implements Callable<Integer> {
   private ResultTable ratios(List<Result> results) {
     ResultTable table =
         new ResultTable(
-            "Signalbox / bare java-control-plane, same run, rounds of all alternations pooled"
+            "Signalbox / bare java-control-plane, "
+                + xds
+                + " ADS clients, same run, rounds of all alternations pooled"
                 + " (below 1: Signalbox better)",
             "clients",
             "rounds (each)",
@@ -340,7 +356,7 @@ final class DeltaFanout implements Callable<Integer> {
   }
 
   private Result runOnce(Server server, int clientCount, Path workDir, int run) throws IOException {
-    System.out.printf("%n== %s, %d clients, run %d ==%n", server, clientCount, run + 1);
+    System.out.printf("%n== %s, %d %s clients, run %d ==%n", server, clientCount, xds, run + 1);
     try (Cleanup cleanup = new Cleanup()) {
       List<String> jvmOptions = new ArrayList<>(cpJvmOptions);
       if (tracePublisher && server == Server.SIGNALBOX) {
@@ -402,12 +418,15 @@ final class DeltaFanout implements Callable<Integer> {
         cleanup.add(channel::shutdownNow);
         adsChannels.add(channel);
       }
-      AtomicReference<DeltaXdsClient.Round> current = new AtomicReference<>();
-      List<DeltaXdsClient> clients = new ArrayList<>();
-      cleanup.add(() -> clients.forEach(DeltaXdsClient::close));
+      AtomicReference<Round> current = new AtomicReference<>();
+      List<FanoutClient> clients = new ArrayList<>();
+      cleanup.add(() -> clients.forEach(FanoutClient::close));
       long connectStart = System.nanoTime();
       for (int i = 0; i < clientCount; i++) {
-        DeltaXdsClient client = new DeltaXdsClient(i, NODE_CLUSTER, current::get);
+        FanoutClient client =
+            xds == EnvoyProcess.XdsMode.SOTW
+                ? new SotwXdsClient(i, NODE_CLUSTER, current::get)
+                : new DeltaXdsClient(i, NODE_CLUSTER, current::get);
         clients.add(client);
         client.start(
             AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));
@@ -430,15 +449,14 @@ final class DeltaFanout implements Callable<Integer> {
       Stats first = new Stats();
       int timeouts = 0;
       long cpCpuBefore = controlPlane.cpuMillis();
-      long responsesBefore = clients.stream().mapToLong(DeltaXdsClient::responses).sum();
-      long bytesBefore = clients.stream().mapToLong(DeltaXdsClient::responseBytes).sum();
+      long responsesBefore = clients.stream().mapToLong(FanoutClient::responses).sum();
+      long bytesBefore = clients.stream().mapToLong(FanoutClient::responseBytes).sum();
       long benchCpuBefore = benchCpuMillis();
       long roundsStart = System.nanoTime();
       for (int r = 0; r < warmup + rounds; r++) {
         int service = r % services;
         int port = 40000 + r;
-        DeltaXdsClient.Round round =
-            new DeltaXdsClient.Round("svc-" + serviceName(service), port, clientCount);
+        Round round = new Round("svc-" + serviceName(service), port, clientCount);
         current.set(round);
         register(registry, service, "extra-" + r, port);
         long t0 = System.nanoTime();
@@ -452,7 +470,7 @@ final class DeltaFanout implements Callable<Integer> {
         current.set(null);
         if (!complete) {
           timeouts++;
-          long failed = clients.stream().filter(DeltaXdsClient::failed).count();
+          long failed = clients.stream().filter(FanoutClient::failed).count();
           System.err.printf(
               "round %d: only %d of %d clients got port %d within %d ms (%d streams failed%s)%n",
               r,
@@ -465,9 +483,9 @@ final class DeltaFanout implements Callable<Integer> {
                   ? ""
                   : ", e.g. "
                       + clients.stream()
-                          .filter(DeltaXdsClient::failed)
+                          .filter(FanoutClient::failed)
                           .findFirst()
-                          .map(DeltaXdsClient::error)
+                          .map(FanoutClient::error)
                           .orElse(null));
           if (timeouts > 3 || !controlPlane.isAlive()) {
             throw new IllegalStateException(
@@ -504,10 +522,10 @@ final class DeltaFanout implements Callable<Integer> {
       double benchCpuPerRound = (benchCpuMillis() - benchCpuBefore) / (double) totalRounds;
       double clientRounds = (double) totalRounds * clientCount;
       double responsesPerClientRound =
-          (clients.stream().mapToLong(DeltaXdsClient::responses).sum() - responsesBefore)
+          (clients.stream().mapToLong(FanoutClient::responses).sum() - responsesBefore)
               / clientRounds;
       double bytesPerClientRound =
-          (clients.stream().mapToLong(DeltaXdsClient::responseBytes).sum() - bytesBefore)
+          (clients.stream().mapToLong(FanoutClient::responseBytes).sum() - bytesBefore)
               / clientRounds;
       System.out.printf(
           "last client p50 %s ms, p99 %s ms, max %s ms; first client p50 %s ms%n",
@@ -516,7 +534,7 @@ final class DeltaFanout implements Callable<Integer> {
           Stats.ms(last.maxMs()),
           Stats.ms(first.percentileMs(50)));
 
-      long failed = clients.stream().filter(DeltaXdsClient::failed).count();
+      long failed = clients.stream().filter(FanoutClient::failed).count();
       if (failed > 0) {
         System.err.printf("%d client streams failed during the run%n", failed);
       }
@@ -552,7 +570,7 @@ final class DeltaFanout implements Callable<Integer> {
   }
 
   private void awaitSynced(
-      List<DeltaXdsClient> clients, ControlPlaneProcess controlPlane, int seconds) {
+      List<? extends FanoutClient> clients, ControlPlaneProcess controlPlane, int seconds) {
     awaitSynced(clients, services, controlPlane, seconds);
   }
 
@@ -561,19 +579,22 @@ final class DeltaFanout implements Callable<Integer> {
    * up.
    */
   static void awaitSynced(
-      List<DeltaXdsClient> clients, int services, ControlPlaneProcess controlPlane, int seconds) {
+      List<? extends FanoutClient> clients,
+      int services,
+      ControlPlaneProcess controlPlane,
+      int seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (true) {
       long behind = clients.stream().filter(c -> c.assignmentCount() < services).count();
-      long failed = clients.stream().filter(DeltaXdsClient::failed).count();
+      long failed = clients.stream().filter(FanoutClient::failed).count();
       if (failed > 0) {
         throw new IllegalStateException(
             failed
                 + " client streams failed while connecting, e.g. "
                 + clients.stream()
-                    .filter(DeltaXdsClient::failed)
+                    .filter(FanoutClient::failed)
                     .findFirst()
-                    .map(DeltaXdsClient::error)
+                    .map(FanoutClient::error)
                     .orElse(null)
                 + "; log: "
                 + controlPlane.logFile());

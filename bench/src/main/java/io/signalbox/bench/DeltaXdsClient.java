@@ -4,8 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -16,8 +14,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -27,38 +23,10 @@ import java.util.function.Supplier;
  * run one at a time, so the state needs no locks.
  */
 final class DeltaXdsClient
-    implements ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+    implements FanoutClient, ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
 
   static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
-
-  /**
-   * One round: the cluster whose assignment must gain {@code port}, and when each client first saw
-   * it.
-   */
-  static final class Round {
-    final String cluster;
-    final int port;
-    final long[] arrivals;
-    final AtomicInteger remaining;
-    final CountDownLatch allArrived = new CountDownLatch(1);
-
-    Round(String cluster, int port, int clients) {
-      this.cluster = cluster;
-      this.port = port;
-      this.arrivals = new long[clients];
-      this.remaining = new AtomicInteger(clients);
-    }
-
-    void arrived(int client, long nanos) {
-      if (arrivals[client] == 0) {
-        arrivals[client] = nanos;
-        if (remaining.decrementAndGet() == 0) {
-          allArrived.countDown();
-        }
-      }
-    }
-  }
 
   private final int index;
   private final Node node;
@@ -78,32 +46,35 @@ final class DeltaXdsClient
     this.currentRound = currentRound;
   }
 
-  void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
+  @Override
+  public void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
     stub.deltaAggregatedResources(this);
     // Wildcard: no names subscribed.
     send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
   }
 
-  /** How many ClusterLoadAssignments this client holds. */
-  int assignmentCount() {
+  @Override
+  public int assignmentCount() {
     return assignmentCount;
   }
 
-  /** Responses received so far, of every type. */
-  long responses() {
+  @Override
+  public long responses() {
     return responses;
   }
 
-  /** The serialized size of every response received so far. */
-  long responseBytes() {
+  @Override
+  public long responseBytes() {
     return responseBytes;
   }
 
-  boolean failed() {
+  @Override
+  public boolean failed() {
     return error != null || completed;
   }
 
-  Throwable error() {
+  @Override
+  public Throwable error() {
     return error;
   }
 
@@ -164,15 +135,7 @@ final class DeltaXdsClient
 
   private static boolean hasPort(Resource resource, int port) {
     try {
-      ClusterLoadAssignment assignment = resource.getResource().unpack(ClusterLoadAssignment.class);
-      for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
-        for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
-          if (endpoint.getEndpoint().getAddress().getSocketAddress().getPortValue() == port) {
-            return true;
-          }
-        }
-      }
-      return false;
+      return Round.hasPort(resource.getResource().unpack(ClusterLoadAssignment.class), port);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("not a ClusterLoadAssignment: " + resource.getName(), e);
     }
@@ -203,7 +166,8 @@ final class DeltaXdsClient
     completed = true;
   }
 
-  synchronized void close() {
+  @Override
+  public synchronized void close() {
     if (!failed()) {
       completed = true;
       requests.cancel("benchmark over", null);

@@ -81,7 +81,7 @@ final class MutualTlsFanout implements Callable<Integer> {
     final String name;
     final ControlPlaneProcess controlPlane;
     final RegistryGrpc.RegistryBlockingStub registry;
-    final AtomicReference<DeltaXdsClient.Round> current = new AtomicReference<>();
+    final AtomicReference<Round> current = new AtomicReference<>();
     final List<DeltaXdsClient> fleet = new ArrayList<>();
     final List<ManagedChannel> channels = new ArrayList<>();
     final ManagedChannel registryChannel;
@@ -124,8 +124,7 @@ final class MutualTlsFanout implements Callable<Integer> {
     long round(int r, boolean measured) throws InterruptedException {
       int service = r % services;
       int port = 40000 + r;
-      DeltaXdsClient.Round round =
-          new DeltaXdsClient.Round("svc-" + DeltaFanout.serviceName(service), port, clients);
+      Round round = new Round("svc-" + DeltaFanout.serviceName(service), port, clients);
       current.set(round);
       long cpuBefore = controlPlane.cpuMillis();
       DeltaFanout.register(registry, service, "extra-" + r, port);
