@@ -38,6 +38,7 @@ import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.ResumedDeltaWatcher;
 import io.signalbox.xds.SnapshotPublisher;
 import io.signalbox.xds.XdsCallbacks;
+import io.signalbox.xds.XdsSnapshotCache;
 import io.signalbox.xds.XdsStreamAuthorization;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -202,7 +203,7 @@ public final class ControlPlane implements AutoCloseable {
       this.registry = store;
     }
     NodeGroups groups = new NodeGroups();
-    SimpleCache<String> cache = new SimpleCache<>(groups);
+    SimpleCache<String> cache = new XdsSnapshotCache(groups);
     this.publisher =
         new SnapshotPublisher(
             store,

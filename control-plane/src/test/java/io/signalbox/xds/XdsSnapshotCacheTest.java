@@ -1,0 +1,289 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.signalbox.translate.XdsResources;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Delta watches by difference: a change reaches only the streams that subscribe to what changed,
+ * with only that; and whatever the order of changes and subscriptions, every stream ends up holding
+ * exactly what it subscribes to, at the snapshot's versions.
+ */
+class XdsSnapshotCacheTest {
+
+  private static final String GROUP = "edge";
+  private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
+  private static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
+
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(node -> GROUP);
+
+  /** Answers are ACKed after the publication returns, as they arrive from Envoy later. */
+  private final Queue<Runnable> acks = new ArrayDeque<>();
+
+  @Test
+  void aChangedAssignmentReachesOnlyTheStreamsSubscribedToItAndCarriesOnlyIt() {
+    Map<String, Integer> ports = ports(10);
+    cache.setSnapshot(GROUP, snapshot(ports));
+    Stream a = new Stream(EDS, false).subscribe("c1", "c2");
+    Stream b = new Stream(EDS, false).subscribe("c3");
+    Stream all = new Stream(CDS, true).subscribe();
+    settle();
+    a.received.clear();
+    b.received.clear();
+    all.received.clear();
+
+    ports.put("c2", 9999);
+    cache.setSnapshot(GROUP, snapshot(ports));
+    settle();
+
+    assertThat(a.received).hasSize(1);
+    assertThat(a.received.get(0).resources()).containsOnlyKeys("c2");
+    assertThat(a.received.get(0).removedResources()).isEmpty();
+    assertThat(b.received).isEmpty();
+    assertThat(all.received).as("clusters did not change").isEmpty();
+  }
+
+  @Test
+  void aRemovedResourceIsRemovedFromTheStreamsThatHoldIt() {
+    Map<String, Integer> ports = ports(3);
+    cache.setSnapshot(GROUP, snapshot(ports));
+    Stream clusters = new Stream(CDS, true).subscribe();
+    Stream endpoints = new Stream(EDS, false).subscribe("c0", "c1", "c2");
+    settle();
+
+    ports.remove("c1");
+    cache.setSnapshot(GROUP, snapshot(ports));
+    settle();
+
+    assertThat(clusters.held).containsOnlyKeys("c0", "c2");
+    assertThat(endpoints.held).containsOnlyKeys("c0", "c2");
+    assertThat(last(clusters).removedResources()).containsExactly("c1");
+    assertThat(last(clusters).resources()).isEmpty();
+  }
+
+  @Test
+  void aStreamThatSubscribesLaterGetsWhatItAsksForAtOnce() {
+    cache.setSnapshot(GROUP, snapshot(ports(5)));
+    Stream endpoints = new Stream(EDS, false).subscribe("c1");
+    settle();
+
+    endpoints.subscribe("c4", "missing");
+    settle();
+
+    assertThat(endpoints.held).containsOnlyKeys("c1", "c4");
+  }
+
+  @Test
+  void randomChangesAndSubscriptionsAlwaysLeaveEveryStreamHoldingItsSubscription() {
+    Random random = new Random(7);
+    Map<String, Integer> ports = ports(8);
+    cache.setSnapshot(GROUP, snapshot(ports));
+    List<Stream> streams = new ArrayList<>();
+    streams.add(new Stream(CDS, true).subscribe());
+    for (int i = 0; i < 6; i++) {
+      streams.add(new Stream(EDS, false).subscribe("c" + random.nextInt(12)));
+    }
+    for (int step = 0; step < 300; step++) {
+      String name = "c" + random.nextInt(12);
+      switch (random.nextInt(4)) {
+        case 0 -> ports.remove(name);
+        case 1 -> ports.put(name, 8000 + random.nextInt(50));
+        case 2 -> {
+          Stream stream = streams.get(1 + random.nextInt(streams.size() - 1));
+          stream.subscribe(name);
+        }
+        default -> {
+          Stream stream = streams.get(1 + random.nextInt(streams.size() - 1));
+          stream.unsubscribe(name);
+        }
+      }
+      ContentVersionedSnapshot snapshot = snapshot(ports);
+      cache.setSnapshot(GROUP, snapshot);
+      settle();
+      for (Stream stream : streams) {
+        assertThat(stream.held)
+            .as("step %d, %s", step, stream)
+            .isEqualTo(stream.expected(snapshot));
+      }
+    }
+  }
+
+  private static DeltaResponse last(Stream stream) {
+    return stream.received.get(stream.received.size() - 1);
+  }
+
+  private void settle() {
+    for (int i = 0; i < 10_000 && !acks.isEmpty(); i++) {
+      acks.poll().run();
+    }
+    assertThat(acks).isEmpty();
+  }
+
+  /**
+   * One simulated delta stream of one type, keeping its state as java-control-plane's server keeps
+   * it: tracked versions updated on ACK, pending names until sent, a new watch after each ACK and
+   * each subscription change.
+   */
+  private final class Stream {
+    final String typeUrl;
+    final boolean wildcard;
+    final Node node = Node.newBuilder().setId("node-" + System.identityHashCode(this)).build();
+    final Map<String, String> tracked = new HashMap<>();
+    final Set<String> pending = new HashSet<>();
+    final Set<String> subscribed = new HashSet<>();
+    final Map<String, String> held = new TreeMap<>();
+    final List<DeltaResponse> received = new ArrayList<>();
+    String latestVersion = "";
+    DeltaWatch watch;
+    boolean awaitingAck;
+
+    Stream(String typeUrl, boolean wildcard) {
+      this.typeUrl = typeUrl;
+      this.wildcard = wildcard;
+    }
+
+    Stream subscribe(String... names) {
+      pending.addAll(List.of(names));
+      subscribed.addAll(List.of(names));
+      return request();
+    }
+
+    Stream unsubscribe(String name) {
+      subscribed.remove(name);
+      pending.remove(name);
+      tracked.remove(name);
+      held.remove(name);
+      return request();
+    }
+
+    private Stream request() {
+      if (awaitingAck) {
+        // The server opens no watch while a response is unanswered.
+        return this;
+      }
+      if (watch != null) {
+        watch.cancel();
+      }
+      watch =
+          cache.createDeltaWatch(
+              DeltaXdsRequest.create(
+                  DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build()),
+              latestVersion,
+              tracked,
+              pending,
+              wildcard,
+              this::answered,
+              false);
+      return this;
+    }
+
+    private void answered(DeltaResponse response) {
+      received.add(response);
+      awaitingAck = true;
+      acks.add(
+          () -> {
+            awaitingAck = false;
+            response
+                .resources()
+                .forEach(
+                    (name, resource) -> {
+                      tracked.put(name, resource.version());
+                      pending.remove(name);
+                      held.put(name, resource.version());
+                    });
+            response.removedResources().forEach(tracked::remove);
+            response.removedResources().forEach(held::remove);
+            if (!wildcard) {
+              // As Envoy does when a cluster goes: it stops asking for its endpoints.
+              response.removedResources().forEach(subscribed::remove);
+            }
+            latestVersion = response.version();
+            watch = null;
+            request();
+          });
+    }
+
+    Map<String, String> expected(ContentVersionedSnapshot snapshot) {
+      Map<String, VersionedResource<?>> resources =
+          typeUrl.equals(CDS)
+              ? Map.copyOf(snapshot.clusters().versionedResources())
+              : Map.copyOf(snapshot.endpoints().versionedResources());
+      return resources.entrySet().stream()
+          .filter(e -> wildcard || subscribed.contains(e.getKey()))
+          .collect(
+              Collectors.toMap(
+                  Map.Entry::getKey, e -> e.getValue().version(), (x, y) -> x, TreeMap::new));
+    }
+
+    @Override
+    public String toString() {
+      return (wildcard ? "wildcard " : "")
+          + Resources.TYPE_URLS_TO_RESOURCE_TYPE.get(typeUrl)
+          + " "
+          + subscribed;
+    }
+  }
+
+  private static Map<String, Integer> ports(int clusters) {
+    Map<String, Integer> ports = new TreeMap<>();
+    for (int i = 0; i < clusters; i++) {
+      ports.put("c" + i, 8000 + i);
+    }
+    return ports;
+  }
+
+  /** A cluster (always the same content) and an assignment (with the port) per name. */
+  private static ContentVersionedSnapshot snapshot(Map<String, Integer> ports) {
+    List<Cluster> clusters = new ArrayList<>();
+    List<ClusterLoadAssignment> assignments = new ArrayList<>();
+    ports.forEach(
+        (name, port) -> {
+          clusters.add(
+              Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS).build());
+          assignments.add(
+              ClusterLoadAssignment.newBuilder()
+                  .setClusterName(name)
+                  .addEndpoints(
+                      LocalityLbEndpoints.newBuilder()
+                          .addLbEndpoints(
+                              LbEndpoint.newBuilder()
+                                  .setEndpoint(
+                                      Endpoint.newBuilder()
+                                          .setAddress(
+                                              Address.newBuilder()
+                                                  .setSocketAddress(
+                                                      SocketAddress.newBuilder()
+                                                          .setAddress("10.0.0.1")
+                                                          .setPortValue(port))))))
+                  .build());
+        });
+    return ContentVersionedSnapshot.of(
+        new XdsResources(List.of(), List.of(), clusters, assignments, List.of()));
+  }
+}
