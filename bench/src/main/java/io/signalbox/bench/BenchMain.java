@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       PolicyThroughput.class,
       RateLimitServiceBench.class,
       StoreBench.class,
+      TranslationCost.class,
       CommandLine.HelpCommand.class
     })
 public final class BenchMain implements Runnable {

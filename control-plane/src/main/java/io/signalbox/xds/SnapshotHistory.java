@@ -11,13 +11,15 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.pcollections.PSortedMap;
+import org.pcollections.TreePMap;
 
 /**
  * The last published snapshots, newest first: their resource versions (enough to diff any two of
@@ -35,6 +37,9 @@ public final class SnapshotHistory {
 
   private final int capacity;
   private final Deque<Entry> entries = new ArrayDeque<>();
+
+  /** The snapshot of the newest entry: the next one is compared with it. */
+  private ContentVersionedSnapshot lastRecorded;
 
   public SnapshotHistory(int capacity) {
     if (capacity < 1) {
@@ -102,6 +107,10 @@ public final class SnapshotHistory {
     Map<String, String> typeVersions = new HashMap<>();
     Map<String, SortedMap<String, String>> versions = new HashMap<>();
     SortedMap<String, TypeChanges> changes = new TreeMap<>();
+    ContentVersionedSnapshot last;
+    synchronized (this) {
+      last = lastRecorded;
+    }
     for (ResourceType type : XdsTypes.ALL) {
       String name = XdsTypes.shortName(type);
       String typeVersion = snapshot.version(type);
@@ -110,14 +119,25 @@ public final class SnapshotHistory {
         versions.put(name, previous.resourceVersions().get(name));
         continue;
       }
-      SortedMap<String, String> byName = new TreeMap<>();
-      for (Map.Entry<String, VersionedResource<?>> resource :
-          snapshot.resources(XdsTypes.typeUrl(type)).entrySet()) {
-        byName.put(resource.getKey(), resource.getValue().version());
-      }
-      versions.put(name, Collections.unmodifiableSortedMap(byName));
+      // The versions are persistent maps: an entry shares all but the changed names with the one
+      // before, so a change costs (in time and memory) its size, plus a scan by reference.
+      PSortedMap<String, String> byName =
+          previous == null || last == null
+              ? TreePMap.empty()
+              : (PSortedMap<String, String>) previous.resourceVersions().get(name);
       TypeChanges typeChanges =
-          diff(previous == null ? Map.of() : previous.resourceVersions().get(name), byName);
+          previous == null || last == null
+              ? changes(Map.of(), resources(snapshot, type))
+              : changes(resources(last, type), resources(snapshot, type));
+      Map<String, VersionedResource<?>> now = resources(snapshot, type);
+      for (String added : typeChanges.added()) {
+        byName = byName.plus(added, now.get(added).version());
+      }
+      for (String modified : typeChanges.modified()) {
+        byName = byName.plus(modified, now.get(modified).version());
+      }
+      byName = byName.minusAll(typeChanges.removed());
+      versions.put(name, byName);
       if (!typeChanges.isEmpty()) {
         changes.put(name, typeChanges);
       }
@@ -140,6 +160,7 @@ public final class SnapshotHistory {
             Map.copyOf(typeVersions),
             Map.copyOf(versions));
     synchronized (this) {
+      lastRecorded = snapshot;
       entries.addFirst(entry);
       while (entries.size() > capacity) {
         entries.removeLast();
@@ -199,25 +220,65 @@ public final class SnapshotHistory {
     return new TypeChanges(added, removed, modified);
   }
 
+  @SuppressWarnings("unchecked")
+  private static Map<String, VersionedResource<?>> resources(
+      ContentVersionedSnapshot snapshot, ResourceType type) {
+    return (Map<String, VersionedResource<?>>) (Map<?, ?>) snapshot.versionedResources(type);
+  }
+
+  /** Names added, removed and modified; unchanged resources are mostly the same objects. */
+  private static TypeChanges changes(
+      Map<String, VersionedResource<?>> before, Map<String, VersionedResource<?>> after) {
+    List<String> added = new ArrayList<>();
+    List<String> modified = new ArrayList<>();
+    after.forEach(
+        (name, resource) -> {
+          VersionedResource<?> old = before.get(name);
+          if (old == null) {
+            added.add(name);
+          } else if (old != resource && !old.version().equals(resource.version())) {
+            modified.add(name);
+          }
+        });
+    List<String> removed = new ArrayList<>();
+    if (before.size() + added.size() != after.size()) {
+      before.keySet().stream().filter(name -> !after.containsKey(name)).forEach(removed::add);
+    }
+    Collections.sort(added);
+    Collections.sort(modified);
+    Collections.sort(removed);
+    return new TypeChanges(added, removed, modified);
+  }
+
   private static SortedMap<String, ServiceChange> serviceChanges(
       RegistryState before, RegistryState after) {
-    Map<String, ServiceState> old = before == null ? Map.of() : before.services();
     SortedMap<String, ServiceChange> changes = new TreeMap<>();
-    // The store keeps an unchanged service's state object, so most comparisons are by reference.
-    after
-        .services()
-        .forEach(
-            (name, service) -> {
-              ServiceState previous = old.get(name);
-              if (previous == null) {
-                changes.put(name, ServiceChange.ADDED);
-              } else if (!Objects.equals(previous, service)) {
-                changes.put(name, ServiceChange.MODIFIED);
-              }
-            });
-    old.keySet().stream()
-        .filter(name -> !after.services().containsKey(name))
-        .forEach(name -> changes.put(name, ServiceChange.REMOVED));
+    if (before == null) {
+      after.services().keySet().forEach(name -> changes.put(name, ServiceChange.ADDED));
+      return Collections.unmodifiableSortedMap(changes);
+    }
+    // Both maps are sorted by name: one walk through both, no lookups. The store keeps an unchanged
+    // service's state object, so most comparisons are by reference.
+    Iterator<Map.Entry<String, ServiceState>> old = before.services().entrySet().iterator();
+    Iterator<Map.Entry<String, ServiceState>> now = after.services().entrySet().iterator();
+    Map.Entry<String, ServiceState> o = old.hasNext() ? old.next() : null;
+    Map.Entry<String, ServiceState> n = now.hasNext() ? now.next() : null;
+    while (o != null || n != null) {
+      int order = o == null ? 1 : n == null ? -1 : o.getKey().compareTo(n.getKey());
+      if (order < 0) {
+        changes.put(o.getKey(), ServiceChange.REMOVED);
+        o = old.hasNext() ? old.next() : null;
+      } else if (order > 0) {
+        changes.put(n.getKey(), ServiceChange.ADDED);
+        n = now.hasNext() ? now.next() : null;
+      } else {
+        if (o.getValue() != n.getValue() && !o.getValue().equals(n.getValue())) {
+          changes.put(n.getKey(), ServiceChange.MODIFIED);
+        }
+        o = old.hasNext() ? old.next() : null;
+        n = now.hasNext() ? now.next() : null;
+      }
+    }
     return Collections.unmodifiableSortedMap(changes);
   }
 }

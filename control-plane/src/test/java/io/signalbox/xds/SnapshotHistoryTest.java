@@ -125,4 +125,56 @@ class SnapshotHistoryTest {
         .isSameAs(first.resourceVersions().get("clusters"));
     assertThat(second.changes()).containsOnlyKeys("endpoints");
   }
+
+  @Test
+  void everyEntryHoldsItsSnapshotsVersionsAndChangedServicesThoughItStoresOnlyWhatChanged() {
+    java.util.Random random = new java.util.Random(3);
+    TreeMap<String, ServiceState> services = new TreeMap<>();
+    for (int step = 0; step < 200; step++) {
+      String name = "svc" + random.nextInt(8);
+      switch (random.nextInt(3)) {
+        case 0 -> services.remove(name);
+        case 1 -> services.put(name, service(name, "i" + random.nextInt(3)));
+        default -> services.put(name, service(name, "i1", "i" + random.nextInt(3)));
+      }
+      RegistryState state = new RegistryState(++revision, services);
+      ContentVersionedSnapshot snapshot =
+          ContentVersionedSnapshot.of(translator.translate(state, GatewaySettings.DEFAULT));
+      Map<String, ServiceChange> serviceChanges = new TreeMap<>();
+      Map<String, ServiceState> before = previous == null ? Map.of() : previous.services();
+      state
+          .services()
+          .forEach(
+              (n, s) -> {
+                if (!before.containsKey(n)) {
+                  serviceChanges.put(n, ServiceChange.ADDED);
+                } else if (!before.get(n).equals(s)) {
+                  serviceChanges.put(n, ServiceChange.MODIFIED);
+                }
+              });
+      before.keySet().stream()
+          .filter(n -> !state.services().containsKey(n))
+          .forEach(n -> serviceChanges.put(n, ServiceChange.REMOVED));
+      history.record(snapshot, previous, state, false, T0.plusSeconds(revision));
+      previous = state;
+
+      Entry entry = history.latest(1).get(0);
+      assertThat(entry.services()).as("step %d", step).isEqualTo(serviceChanges);
+      for (io.envoyproxy.controlplane.cache.Resources.ResourceType type :
+          io.signalbox.envoy.XdsTypes.ALL) {
+        Map<String, String> expected = new TreeMap<>();
+        snapshot
+            .versionedResources(type)
+            .forEach(
+                (resourceName, resource) ->
+                    expected.put(
+                        (String) resourceName,
+                        ((io.envoyproxy.controlplane.cache.VersionedResource<?>) resource)
+                            .version()));
+        assertThat(entry.resourceVersions().get(io.signalbox.envoy.XdsTypes.shortName(type)))
+            .as("step %d, %s", step, type)
+            .isEqualTo(expected);
+      }
+    }
+  }
 }

@@ -1,0 +1,156 @@
+package io.signalbox.bench;
+
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.RegistryState;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
+import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.translate.XdsResources;
+import io.signalbox.xds.ContentVersionedSnapshot;
+import io.signalbox.xds.SnapshotHistory;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The control plane's own work for one change, in process: the registry state, translation,
+ * versioning, the completeness check and the history entry, for an instance change (one
+ * ClusterLoadAssignment changes) and for a route change (the shared RouteConfiguration changes),
+ * with N services of 3 instances each. No network, no Envoy: what the pipeline thread spends before
+ * the cache answers watches.
+ */
+@Command(
+    name = "translate",
+    aliases = "TranslationCost",
+    mixinStandardHelpOptions = true,
+    description = "Per-change cost of state + translation + versioning at N services, in process.")
+final class TranslationCost implements Callable<Integer> {
+
+  @Option(
+      names = "--services",
+      split = ",",
+      defaultValue = "100,2000,10000",
+      description = "Registry sizes. Default: ${DEFAULT-VALUE}")
+  List<Integer> sizes;
+
+  @Option(
+      names = "--changes",
+      defaultValue = "500",
+      description = "Measured changes per kind and size. Default: ${DEFAULT-VALUE}")
+  int changes;
+
+  @Option(
+      names = "--warmup",
+      defaultValue = "300",
+      description = "Changes first made and discarded. Default: ${DEFAULT-VALUE}")
+  int warmup;
+
+  private static final String[] STEPS = {
+    "state", "translate", "version", "consistency", "history", "total"
+  };
+
+  @Override
+  public Integer call() throws Exception {
+    System.out.println("TranslationCost: " + Jvm.describeHost());
+    ResultTable table =
+        new ResultTable(
+            String.format(
+                "Control plane's own work per change, mean ms over %d changes (after %d warmup)",
+                changes, warmup),
+            "services",
+            "change",
+            "state",
+            "translate",
+            "version",
+            "consistency",
+            "history",
+            "total",
+            "total p99",
+            "RouteConfiguration bytes");
+    for (int size : sizes) {
+      for (boolean routeChange : new boolean[] {false, true}) {
+        Stats[] stats = run(size, routeChange);
+        table.row(
+            size,
+            routeChange ? "route" : "instance",
+            Stats.ms(stats[0].meanMs()),
+            Stats.ms(stats[1].meanMs()),
+            Stats.ms(stats[2].meanMs()),
+            Stats.ms(stats[3].meanMs()),
+            Stats.ms(stats[4].meanMs()),
+            Stats.ms(stats[5].meanMs()),
+            Stats.ms(stats[5].percentileMs(99)),
+            routeBytes);
+      }
+    }
+    table.print(System.out);
+    return 0;
+  }
+
+  private int routeBytes;
+
+  private Stats[] run(int size, boolean routeChange) throws Exception {
+    SortedMap<String, ServiceState> services = new TreeMap<>();
+    for (int i = 0; i < size; i++) {
+      String name = "svc-" + i;
+      services.put(name, service(name, "/" + name, 8080));
+    }
+    GatewaySettings settings = GatewaySettings.plaintext("127.0.0.1", 10000);
+    GatewayTranslator translator = new GatewayTranslator();
+    SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
+    RegistryState before = new RegistryState(0, services);
+    ContentVersionedSnapshot built =
+        ContentVersionedSnapshot.of(translator.translate(before, settings));
+    Stats[] stats = new Stats[STEPS.length];
+    for (int i = 0; i < stats.length; i++) {
+      stats[i] = new Stats();
+    }
+    for (int c = 0; c < warmup + changes; c++) {
+      String name = "svc-" + (c * 7919 % size);
+      services.put(
+          name,
+          routeChange
+              ? service(name, "/" + name + "/v" + c, 8080)
+              : service(name, "/" + name, 9000 + c % 1000));
+      long t0 = System.nanoTime();
+      RegistryState state = new RegistryState(c + 1, services);
+      long t1 = System.nanoTime();
+      XdsResources resources = translator.translate(state, settings);
+      long t2 = System.nanoTime();
+      ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(resources, built);
+      long t3 = System.nanoTime();
+      snapshot.ensureConsistent();
+      long t4 = System.nanoTime();
+      history.record(snapshot, before, state, false, Instant.now());
+      long t5 = System.nanoTime();
+      if (c >= warmup) {
+        long[] times = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0};
+        for (int i = 0; i < times.length; i++) {
+          stats[i].add(times[i]);
+        }
+      }
+      built = snapshot;
+      before = state;
+    }
+    routeBytes =
+        built.resources().routes().stream().mapToInt(RouteConfiguration::getSerializedSize).sum();
+    return stats;
+  }
+
+  private static ServiceState service(String name, String prefix, int port) {
+    List<Instance> instances = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      instances.add(Instance.of(name + "-" + i, "10.0." + (i % 250) + ".1", port));
+    }
+    return new ServiceState(
+        name, List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()), instances);
+  }
+}
