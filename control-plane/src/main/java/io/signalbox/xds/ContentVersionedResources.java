@@ -29,12 +29,14 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   /** A resource, its version, and what it adds to the type's version. */
   private record Entry<T extends Message>(VersionedResource<T> versioned, byte[] nameAndVersion) {}
 
+  private final List<T> sorted;
   private final Map<String, Entry<T>> byName;
   private final Map<String, VersionedResource<T>> versionedResources;
   private final Map<String, T> resources;
   private final String version;
 
-  private ContentVersionedResources(Map<String, Entry<T>> byName, String version) {
+  private ContentVersionedResources(List<T> sorted, Map<String, Entry<T>> byName, String version) {
+    this.sorted = sorted;
     this.byName = byName;
     this.versionedResources =
         Collections.unmodifiableMap(Maps.transformValues(byName, Entry::versioned));
@@ -49,6 +51,12 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
    */
   static <T extends Message> ContentVersionedResources<T> of(
       List<T> sorted, Function<T, String> name, List<ContentVersionedResources<T>> earlier) {
+    for (ContentVersionedResources<T> same : earlier) {
+      // A type the change did not touch: the very same objects, so the very same versions.
+      if (sameObjects(same.sorted, sorted)) {
+        return same;
+      }
+    }
     Map<String, Entry<T>> byName = new LinkedHashMap<>(sorted.size() * 2);
     MessageDigest typeDigest = ContentHash.sha256();
     for (int i = 0; i < sorted.size(); i++) {
@@ -70,7 +78,19 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
         typeDigest.update(entry.nameAndVersion());
       }
     }
-    return new ContentVersionedResources<>(byName, ContentHash.hex(typeDigest.digest()));
+    return new ContentVersionedResources<>(sorted, byName, ContentHash.hex(typeDigest.digest()));
+  }
+
+  private static boolean sameObjects(List<?> a, List<?> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (a.get(i) != b.get(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static <T extends Message> Entry<T> reused(

@@ -1,5 +1,7 @@
 package io.signalbox.xds;
 
+import com.google.common.collect.Interner;
+import com.google.common.collect.Interners;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -375,6 +377,12 @@ public final class ProxyStatusTracker {
   /** A delta response waiting for its answer. */
   private record Sent(String version, Instant at) {}
 
+  /**
+   * Every stream subscribes to (mostly) the same names, each parsed into its own strings: one copy
+   * for all, or 10,000 names cost every stream about half a megabyte more.
+   */
+  private static final Interner<String> RESOURCE_NAMES = Interners.newWeakInterner();
+
   private static final class TypeState {
     final String typeUrl;
 
@@ -429,7 +437,7 @@ public final class ProxyStatusTracker {
         if (name.equals("*")) {
           wildcard = true;
         } else {
-          subscribed.add(name);
+          subscribed.add(RESOURCE_NAMES.intern(name));
         }
       }
       request.getResourceNamesUnsubscribeList().forEach(subscribed::remove);

@@ -418,4 +418,49 @@ class ContentVersionedSnapshotTest {
       return store.state();
     }
   }
+
+  @Test
+  void aSnapshotMadeByDifferenceHasTheVersionsOfOneMadeFromScratch() {
+    java.util.Random random = new java.util.Random(11);
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    GatewayTranslator translator = new GatewayTranslator();
+    ContentVersionedSnapshot previous = null;
+    Map<String, String> leases = new java.util.HashMap<>();
+    for (int step = 0; step < 150; step++) {
+      String service = "svc" + random.nextInt(6);
+      String instance = service + "-" + random.nextInt(3);
+      if (random.nextInt(4) == 0 && leases.containsKey(instance)) {
+        store.deregister(leases.remove(instance));
+      } else {
+        String lease =
+            store
+                .register(
+                    registration(
+                        service,
+                        instance,
+                        "10.0.0." + (1 + random.nextInt(9)),
+                        "/" + service + (random.nextBoolean() ? "" : "/v2")),
+                    Optional.empty())
+                .id();
+        leases.put(instance, lease);
+      }
+      XdsResources resources = translator.translate(store.state(), GatewaySettings.DEFAULT);
+      ContentVersionedSnapshot byDifference =
+          previous == null
+              ? ContentVersionedSnapshot.of(resources)
+              : ContentVersionedSnapshot.of(resources, previous);
+      ContentVersionedSnapshot fromScratch =
+          ContentVersionedSnapshot.of(
+              new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
+
+      assertThat(byDifference.version()).as("step %d", step).isEqualTo(fromScratch.version());
+      for (ResourceType type : PUBLISHED) {
+        assertThat(resourceVersions(byDifference, type))
+            .isEqualTo(resourceVersions(fromScratch, type));
+        assertThat(byDifference.version(type, List.of()))
+            .isEqualTo(fromScratch.version(type, List.of()));
+      }
+      previous = byDifference;
+    }
+  }
 }
