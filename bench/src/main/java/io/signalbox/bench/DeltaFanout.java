@@ -78,6 +78,13 @@ final class DeltaFanout implements Callable<Integer> {
   int services;
 
   @Option(
+      names = "--instances",
+      defaultValue = "1",
+      description =
+          "Instances registered per service before clients connect. Default: ${DEFAULT-VALUE}")
+  int instancesPerService;
+
+  @Option(
       names = "--channels",
       defaultValue = "0",
       description =
@@ -404,9 +411,7 @@ final class DeltaFanout implements Callable<Integer> {
               .build();
       cleanup.add(registryChannel::shutdownNow);
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(registryChannel);
-      for (int s = 0; s < services; s++) {
-        register(registry, s, "base", 20000 + s);
-      }
+      registerAll(registry);
       Jvm.sleepMs(500);
       ControlPlaneProcess.HeapInfo baselineHeap = controlPlane.heapAfterGc();
       long baselineRss = controlPlane.rssKib();
@@ -649,6 +654,34 @@ final class DeltaFanout implements Callable<Integer> {
       return TimeUnit.NANOSECONDS.toMillis(sun.getProcessCpuTime());
     }
     return -1;
+  }
+
+  /** The services' instances, 16 registrations in flight (a registry of 10,000 takes seconds). */
+  private void registerAll(RegistryGrpc.RegistryBlockingStub registry) {
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(16);
+    try {
+      List<java.util.concurrent.Future<?>> calls = new ArrayList<>();
+      for (int i = 0; i < instancesPerService; i++) {
+        String instance = "base-" + i;
+        for (int s = 0; s < services; s++) {
+          int service = s;
+          // Below the ephemeral range, where the control plane's own ports are (it refuses those).
+          int port = 2000 + (s + i * services) % 7000;
+          calls.add(pool.submit(() -> register(registry, service, instance, port)));
+        }
+      }
+      for (java.util.concurrent.Future<?> call : calls) {
+        call.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("a registration failed", e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   static String serviceName(int service) {
