@@ -64,7 +64,7 @@ public final class GatewayTranslator implements Translator {
   // The previous translation; guarded by this (the pipeline thread and a quarantine's trials both
   // translate, one at a time).
   private SettingsPart settingsPart;
-  private Map<String, ServicePart> serviceParts = Map.of();
+  private final Map<String, ServicePart> serviceParts = new HashMap<>();
 
   /** Made from the previous translation's services' routes (every translation keeps them so). */
   private List<RouteConfiguration> routeConfigurations;
@@ -79,24 +79,35 @@ public final class GatewayTranslator implements Translator {
               filters.stream().flatMap(filter -> filter.clusters(settings).stream()).toList(),
               secrets.secrets(settings));
       // Clusters and route configurations depend on the settings too.
-      serviceParts = Map.of();
+      serviceParts.clear();
       routeConfigurations = null;
     }
-    Map<String, ServicePart> parts = new HashMap<>(state.services().size() * 2);
     List<Cluster> allClusters = new ArrayList<>(state.services().size() + 4);
     List<ClusterLoadAssignment> assignments = new ArrayList<>(state.services().size());
-    boolean routesChanged =
-        routeConfigurations == null || serviceParts.size() != state.services().size();
+    boolean routesChanged = routeConfigurations == null;
+    int partsBefore = serviceParts.size();
+    int kept = 0;
     for (ServiceState service : state.services().values()) {
       ServicePart before = serviceParts.get(service.name());
       ServicePart part = translated(service, before, settings);
-      routesChanged |= before == null || !sameRoutes(before.service(), service);
-      parts.put(service.name(), part);
+      if (before == null) {
+        routesChanged = true;
+      } else {
+        kept++;
+        routesChanged |= !sameRoutes(before.service(), service);
+      }
+      if (part != before) {
+        serviceParts.put(service.name(), part);
+      }
       allClusters.add(part.cluster());
       assignments.add(part.assignment());
     }
+    if (kept < partsBefore) {
+      // Some services are gone (a walk over the parts only then).
+      serviceParts.keySet().removeIf(name -> !state.services().containsKey(name));
+      routesChanged = true;
+    }
     allClusters.addAll(settingsPart.filterClusters());
-    serviceParts = parts;
     if (routesChanged) {
       routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings));
     }

@@ -30,6 +30,12 @@ public record XdsResources(
   }
 
   private static <T extends Message> List<T> sorted(List<T> resources, Function<T, String> name) {
-    return resources.stream().sorted(Comparator.comparing(name)).toList();
+    // Translation hands most lists over sorted already (services come in name order).
+    for (int i = 1; i < resources.size(); i++) {
+      if (name.apply(resources.get(i - 1)).compareTo(name.apply(resources.get(i))) > 0) {
+        return resources.stream().sorted(Comparator.comparing(name)).toList();
+      }
+    }
+    return List.copyOf(resources);
   }
 }
