@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -34,6 +35,9 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   private final Map<String, VersionedResource<T>> versionedResources;
   private final Map<String, T> resources;
   private final String version;
+
+  private static final int MAX_SUBSET_VERSIONS = 64;
+  private final Map<List<String>, String> subsetVersions = new ConcurrentHashMap<>();
 
   private ContentVersionedResources(List<T> sorted, Map<String, Entry<T>> byName, String version) {
     this.sorted = sorted;
@@ -119,12 +123,28 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
     return version;
   }
 
-  /** For requests naming resources (SotW EDS and RDS): a version of just the named ones. */
+  /**
+   * For requests naming resources (SotW EDS and RDS): a version of just the named ones. A fleet
+   * asks for the same names on every stream, and the cache asks this once per stream on every
+   * change: each list is hashed once (a handful of lists are kept; more are hashed every time).
+   */
   @Override
   public String version(List<String> names) {
     if (names.isEmpty()) {
       return version;
     }
+    String known = subsetVersions.get(names);
+    if (known != null) {
+      return known;
+    }
+    String computed = subsetVersion(names);
+    if (subsetVersions.size() < MAX_SUBSET_VERSIONS) {
+      subsetVersions.putIfAbsent(List.copyOf(names), computed);
+    }
+    return computed;
+  }
+
+  private String subsetVersion(List<String> names) {
     SortedMap<String, String> requested = new TreeMap<>();
     names.forEach(
         n -> {
