@@ -2,14 +2,11 @@ package io.signalbox.bench;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.controlplane.cache.Resources;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -22,28 +19,16 @@ import java.util.function.Supplier;
  * treats EDS on ADS as non-wildcard); every response ACKed with its nonce. Callbacks for one stream
  * run one at a time, so the state needs no locks.
  */
-final class DeltaXdsClient
-    implements FanoutClient, ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
 
   static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
 
-  private final int index;
-  private final Node node;
-  private final Supplier<Round> currentRound;
   private final Set<String> clusters = new HashSet<>();
   private final Set<String> assignments = new HashSet<>();
-  private ClientCallStreamObserver<DeltaDiscoveryRequest> requests;
-  private volatile int assignmentCount;
-  private volatile long responses;
-  private volatile long responseBytes;
-  private volatile Throwable error;
-  private volatile boolean completed;
 
   DeltaXdsClient(int index, String nodeCluster, Supplier<Round> currentRound) {
-    this.index = index;
-    this.node = Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
-    this.currentRound = currentRound;
+    super(index, nodeCluster, currentRound);
   }
 
   @Override
@@ -54,41 +39,7 @@ final class DeltaXdsClient
   }
 
   @Override
-  public int assignmentCount() {
-    return assignmentCount;
-  }
-
-  @Override
-  public long responses() {
-    return responses;
-  }
-
-  @Override
-  public long responseBytes() {
-    return responseBytes;
-  }
-
-  @Override
-  public boolean failed() {
-    return error != null || completed;
-  }
-
-  @Override
-  public Throwable error() {
-    return error;
-  }
-
-  @Override
-  public void beforeStart(ClientCallStreamObserver<DeltaDiscoveryRequest> requestStream) {
-    this.requests = requestStream;
-  }
-
-  @Override
-  public void onNext(DeltaDiscoveryResponse response) {
-    long now = System.nanoTime();
-    // One stream's callbacks run one at a time: no lost updates.
-    responses = responses + 1;
-    responseBytes = responseBytes + response.getSerializedSize();
+  protected void received(DeltaDiscoveryResponse response, long now) {
     String type = response.getTypeUrl();
     if (CDS.equals(type)) {
       List<String> added = new ArrayList<>();
@@ -148,29 +99,5 @@ final class DeltaXdsClient
             .setTypeUrl(type)
             .setResponseNonce(nonce)
             .build());
-  }
-
-  private synchronized void send(DeltaDiscoveryRequest request) {
-    if (!failed()) {
-      requests.onNext(request);
-    }
-  }
-
-  @Override
-  public void onError(Throwable t) {
-    error = t;
-  }
-
-  @Override
-  public void onCompleted() {
-    completed = true;
-  }
-
-  @Override
-  public synchronized void close() {
-    if (!failed()) {
-      completed = true;
-      requests.cancel("benchmark over", null);
-    }
   }
 }

@@ -6,13 +6,10 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.envoyproxy.controlplane.cache.Resources;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.HashSet;
@@ -40,8 +37,7 @@ import java.util.function.Supplier;
  * request whose nonce is not that of the latest response of its type is ignored. Callbacks for one
  * stream run one at a time, so the state needs no locks.
  */
-final class SotwXdsClient
-    implements FanoutClient, ClientResponseObserver<DiscoveryRequest, DiscoveryResponse> {
+final class SotwXdsClient extends SimulatedEnvoy<DiscoveryRequest, DiscoveryResponse> {
 
   static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
@@ -49,27 +45,15 @@ final class SotwXdsClient
   /** Field 1 of both Cluster ({@code name}) and ClusterLoadAssignment ({@code cluster_name}). */
   private static final int NAME_TAG = (1 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED;
 
-  private final int index;
-  private final Node node;
-  private final Supplier<Round> currentRound;
-
   /** The clusters of the last CDS response, in name order: the EDS requests name them. */
   private Set<String> clusters = new TreeSet<>();
 
   private final Set<String> assignments = new HashSet<>();
   private String edsVersion = "";
   private String edsNonce = "";
-  private ClientCallStreamObserver<DiscoveryRequest> requests;
-  private volatile int assignmentCount;
-  private volatile long responses;
-  private volatile long responseBytes;
-  private volatile Throwable error;
-  private volatile boolean completed;
 
   SotwXdsClient(int index, String nodeCluster, Supplier<Round> currentRound) {
-    this.index = index;
-    this.node = Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
-    this.currentRound = currentRound;
+    super(index, nodeCluster, currentRound);
   }
 
   @Override
@@ -80,41 +64,7 @@ final class SotwXdsClient
   }
 
   @Override
-  public int assignmentCount() {
-    return assignmentCount;
-  }
-
-  @Override
-  public long responses() {
-    return responses;
-  }
-
-  @Override
-  public long responseBytes() {
-    return responseBytes;
-  }
-
-  @Override
-  public boolean failed() {
-    return error != null || completed;
-  }
-
-  @Override
-  public Throwable error() {
-    return error;
-  }
-
-  @Override
-  public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requestStream) {
-    this.requests = requestStream;
-  }
-
-  @Override
-  public void onNext(DiscoveryResponse response) {
-    long now = System.nanoTime();
-    // One stream's callbacks run one at a time: no lost updates.
-    responses = responses + 1;
-    responseBytes = responseBytes + response.getSerializedSize();
+  protected void received(DiscoveryResponse response, long now) {
     String type = response.getTypeUrl();
     if (CDS.equals(type)) {
       // State of the world: the response holds every cluster.
@@ -182,29 +132,5 @@ final class SotwXdsClient
         .setResponseNonce(nonce)
         .addAllResourceNames(names)
         .build();
-  }
-
-  private synchronized void send(DiscoveryRequest request) {
-    if (!failed()) {
-      requests.onNext(request);
-    }
-  }
-
-  @Override
-  public void onError(Throwable t) {
-    error = t;
-  }
-
-  @Override
-  public void onCompleted() {
-    completed = true;
-  }
-
-  @Override
-  public synchronized void close() {
-    if (!failed()) {
-      completed = true;
-      requests.cancel("benchmark over", null);
-    }
   }
 }

@@ -1,0 +1,100 @@
+package io.signalbox.bench;
+
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.function.Supplier;
+
+/**
+ * What every simulated Envoy of the fan-out shares, whatever its protocol: its node, the stream,
+ * the counters and how the stream ends. Callbacks for one stream run one at a time, so the counters
+ * need no locks; subclasses handle each response in {@link #received}.
+ *
+ * @param <Q> the request type of the ADS stream
+ * @param <R> the response type
+ */
+abstract class SimulatedEnvoy<Q extends Message, R extends Message>
+    implements FanoutClient, ClientResponseObserver<Q, R> {
+
+  protected final int index;
+  protected final Node node;
+  protected final Supplier<Round> currentRound;
+  private ClientCallStreamObserver<Q> requests;
+  protected volatile int assignmentCount;
+  private volatile long responses;
+  private volatile long responseBytes;
+  private volatile Throwable error;
+  private volatile boolean completed;
+
+  SimulatedEnvoy(int index, String nodeCluster, Supplier<Round> currentRound) {
+    this.index = index;
+    this.node = Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
+    this.currentRound = currentRound;
+  }
+
+  /** Handles one response; {@code now} is when it arrived. */
+  protected abstract void received(R response, long now);
+
+  @Override
+  public final void onNext(R response) {
+    long now = System.nanoTime();
+    responses = responses + 1;
+    responseBytes = responseBytes + response.getSerializedSize();
+    received(response, now);
+  }
+
+  @Override
+  public int assignmentCount() {
+    return assignmentCount;
+  }
+
+  @Override
+  public long responses() {
+    return responses;
+  }
+
+  @Override
+  public long responseBytes() {
+    return responseBytes;
+  }
+
+  @Override
+  public boolean failed() {
+    return error != null || completed;
+  }
+
+  @Override
+  public Throwable error() {
+    return error;
+  }
+
+  @Override
+  public void beforeStart(ClientCallStreamObserver<Q> requestStream) {
+    this.requests = requestStream;
+  }
+
+  protected synchronized void send(Q request) {
+    if (!failed()) {
+      requests.onNext(request);
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    error = t;
+  }
+
+  @Override
+  public void onCompleted() {
+    completed = true;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (!failed()) {
+      completed = true;
+      requests.cancel("benchmark over", null);
+    }
+  }
+}
