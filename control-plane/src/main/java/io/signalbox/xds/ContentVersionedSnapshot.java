@@ -100,7 +100,7 @@ public final class ContentVersionedSnapshot extends Snapshot {
    */
   @Override
   public void ensureConsistent() throws SnapshotConsistencyException {
-    List<String> problems = SnapshotConsistency.problems(resources);
+    List<String> problems = SnapshotConsistency.problems(resources, endpoints.resources().keySet());
     if (!problems.isEmpty()) {
       throw new SnapshotConsistencyException(String.join("; ", problems));
     }

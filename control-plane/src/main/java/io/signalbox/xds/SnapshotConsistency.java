@@ -39,6 +39,18 @@ final class SnapshotConsistency {
 
   /** The problems found; empty when the snapshot is complete. */
   static List<String> problems(XdsResources resources) {
+    return problems(
+        resources,
+        resources.endpoints().stream()
+            .map(ClusterLoadAssignment::getClusterName)
+            .collect(Collectors.toSet()));
+  }
+
+  /**
+   * @param assignments the names of {@code resources}' load assignments (a snapshot has them as its
+   *     map's keys already)
+   */
+  static List<String> problems(XdsResources resources, Set<String> assignments) {
     List<String> problems = new ArrayList<>();
     Set<String> routeConfigurations =
         resources.routes().stream().map(RouteConfiguration::getName).collect(Collectors.toSet());
@@ -66,10 +78,6 @@ final class SnapshotConsistency {
         }
       }
     }
-    Set<String> assignments =
-        resources.endpoints().stream()
-            .map(ClusterLoadAssignment::getClusterName)
-            .collect(Collectors.toSet());
     for (Cluster cluster : resources.clusters()) {
       if (cluster.getType() == Cluster.DiscoveryType.EDS) {
         String name =

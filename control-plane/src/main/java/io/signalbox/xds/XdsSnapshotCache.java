@@ -13,7 +13,6 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -147,16 +146,17 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         if (change == null) {
           continue;
         }
-        Iterator<DeltaWatch> each = open.values().iterator();
-        while (each.hasNext()) {
-          DeltaWatch watch = each.next();
+        // Over a copy: answering runs the server's callbacks on this thread, and a watch cancelled
+        // meanwhile leaves the map through its stop action.
+        for (Map.Entry<Long, DeltaWatch> entry : List.copyOf(open.entrySet())) {
+          DeltaWatch watch = entry.getValue();
           if (watch.isCancelled()
               || respond(
                   watch,
                   changesFor(watch, change.changed()),
                   removalsFor(watch, change.removed()),
                   change.version())) {
-            each.remove();
+            open.remove(entry.getKey());
           }
         }
       }
@@ -178,15 +178,21 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     Map<String, VersionedResource<?>> before =
         (Map<String, VersionedResource<?>>) (Map<?, ?>) previous.versionedResources(type);
     Map<String, VersionedResource<?>> changed = new HashMap<>();
+    int[] added = {0};
     now.forEach(
         (name, resource) -> {
           VersionedResource<?> old = before.get(name);
-          if (old != resource && (old == null || !old.version().equals(resource.version()))) {
+          if (old == null) {
+            added[0]++;
+            changed.put(name, resource);
+          } else if (old != resource && !old.version().equals(resource.version())) {
             changed.put(name, resource);
           }
         });
     List<String> removed = new ArrayList<>();
-    if (before.size() + changed.size() != now.size()) {
+    // Only when names went: the walk over the previous names is the one cost that is not the
+    // change's.
+    if (before.size() + added[0] != now.size()) {
       before
           .keySet()
           .forEach(
