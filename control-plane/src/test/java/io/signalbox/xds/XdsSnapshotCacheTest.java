@@ -134,6 +134,148 @@ class XdsSnapshotCacheTest {
     }
   }
 
+  @Test
+  void streamsOnTheirOwnThreadsConvergeWhileAPublisherKeepsChanging() throws Exception {
+    Random random = new Random(5);
+    Map<String, Integer> ports = ports(40);
+    cache.setSnapshot(GROUP, snapshot(ports));
+    List<ConcurrentStream> streams = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      streams.add(new ConcurrentStream(i % 4 == 0 ? CDS : EDS, i % 4 == 0));
+    }
+    try {
+      streams.forEach(
+          stream ->
+              stream.onThread(() -> stream.subscribe(stream.wildcard ? "" : "c" + stream.id)));
+      ContentVersionedSnapshot last = null;
+      for (int step = 0; step < 300; step++) {
+        String name = "c" + random.nextInt(50);
+        if (random.nextInt(3) == 0) {
+          ports.remove(name);
+        } else {
+          ports.put(name, 8000 + random.nextInt(100));
+        }
+        ConcurrentStream stream = streams.get(random.nextInt(streams.size()));
+        if (!stream.wildcard) {
+          String subscription = "c" + random.nextInt(50);
+          stream.onThread(() -> stream.subscribe(subscription));
+        }
+        last = snapshot(ports);
+        cache.setSnapshot(GROUP, last);
+      }
+      ContentVersionedSnapshot published = last;
+      for (ConcurrentStream stream : streams) {
+        org.awaitility.Awaitility.await()
+            .atMost(java.time.Duration.ofSeconds(10))
+            .untilAsserted(
+                () ->
+                    assertThat(stream.onThread(() -> new TreeMap<>(stream.held)).get())
+                        .as("%s", stream)
+                        .isEqualTo(stream.onThread(() -> stream.expected(published)).get()));
+      }
+    } finally {
+      streams.forEach(stream -> stream.thread.shutdownNow());
+    }
+  }
+
+  /**
+   * A stream whose requests and ACKs run on its own thread, one at a time, as the server runs a
+   * stream's messages, while the publisher answers its watches from another.
+   */
+  private final class ConcurrentStream {
+    final java.util.concurrent.ExecutorService thread =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    final int id = streamIds++;
+    final String typeUrl;
+    final boolean wildcard;
+    final Node node = Node.newBuilder().setId("concurrent-" + id).build();
+    final Map<String, String> tracked = new HashMap<>();
+    final Set<String> pending = new HashSet<>();
+    final Set<String> subscribed = new HashSet<>();
+    final Map<String, String> held = new TreeMap<>();
+    String latestVersion = "";
+    DeltaWatch watch;
+    boolean awaitingAck;
+
+    ConcurrentStream(String typeUrl, boolean wildcard) {
+      this.typeUrl = typeUrl;
+      this.wildcard = wildcard;
+    }
+
+    <T> java.util.concurrent.Future<T> onThread(java.util.concurrent.Callable<T> task) {
+      return thread.submit(task);
+    }
+
+    void onThread(Runnable task) {
+      thread.execute(task);
+    }
+
+    void subscribe(String name) {
+      if (!name.isEmpty()) {
+        pending.add(name);
+        subscribed.add(name);
+      }
+      request();
+    }
+
+    private void request() {
+      if (awaitingAck) {
+        return;
+      }
+      if (watch != null) {
+        watch.cancel();
+      }
+      watch =
+          cache.createDeltaWatch(
+              DeltaXdsRequest.create(
+                  DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build()),
+              latestVersion,
+              tracked,
+              pending,
+              wildcard,
+              response -> onThread(() -> acked(response)),
+              false);
+    }
+
+    private void acked(DeltaResponse response) {
+      response
+          .resources()
+          .forEach(
+              (name, resource) -> {
+                tracked.put(name, resource.version());
+                pending.remove(name);
+                held.put(name, resource.version());
+              });
+      response.removedResources().forEach(tracked::remove);
+      response.removedResources().forEach(held::remove);
+      if (!wildcard) {
+        response.removedResources().forEach(subscribed::remove);
+      }
+      latestVersion = response.version();
+      watch = null;
+      request();
+    }
+
+    Map<String, String> expected(ContentVersionedSnapshot snapshot) {
+      Map<String, VersionedResource<?>> resources =
+          typeUrl.equals(CDS)
+              ? Map.copyOf(snapshot.clusters().versionedResources())
+              : Map.copyOf(snapshot.endpoints().versionedResources());
+      return resources.entrySet().stream()
+          .filter(e -> wildcard || subscribed.contains(e.getKey()))
+          .collect(
+              Collectors.toMap(
+                  Map.Entry::getKey, e -> e.getValue().version(), (x, y) -> x, TreeMap::new));
+    }
+
+    @Override
+    public String toString() {
+      return id + (wildcard ? " wildcard " : " ") + typeUrl + " " + subscribed;
+    }
+  }
+
+  private int streamIds;
+
   private static DeltaResponse last(Stream stream) {
     return stream.received.get(stream.received.size() - 1);
   }
