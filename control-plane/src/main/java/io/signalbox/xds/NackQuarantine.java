@@ -7,7 +7,6 @@ import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import io.signalbox.store.Quarantines;
-import io.signalbox.translate.Translator;
 import io.signalbox.translate.XdsResources;
 import io.signalbox.xds.FleetVerdict.Kind;
 import io.signalbox.xds.FleetVerdict.Rejection;
@@ -86,7 +85,7 @@ public final class NackQuarantine {
 
   private final Quarantines quarantines;
   private final Supplier<List<ProxyStatus>> proxies;
-  private final Translator translator;
+  private final SnapshotBuilder snapshots;
   private final TrialPublisher trialPublisher;
   private final BooleanSupplier running;
   private final long verdictTimeoutNanos;
@@ -109,13 +108,13 @@ public final class NackQuarantine {
   public NackQuarantine(
       Quarantines quarantines,
       Supplier<List<ProxyStatus>> proxies,
-      Translator translator,
+      SnapshotBuilder snapshots,
       TrialPublisher trialPublisher,
       BooleanSupplier running,
       Duration verdictTimeout) {
     this.quarantines = quarantines;
     this.proxies = proxies;
-    this.translator = translator;
+    this.snapshots = snapshots;
     this.trialPublisher = trialPublisher;
     this.running = running;
     this.verdictTimeoutNanos = verdictTimeout.toNanos();
@@ -411,7 +410,7 @@ public final class NackQuarantine {
    */
   private Publication translate(
       RegistryState state, GatewaySettings settings, ContentVersionedSnapshot endpointsFrom) {
-    XdsResources resources = translator.translate(state, settings);
+    XdsResources resources = snapshots.translate(state, settings);
     if (endpointsFrom != null) {
       Map<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
       endpointsFrom
@@ -427,12 +426,12 @@ public final class NackQuarantine {
               List.copyOf(endpoints.values()),
               resources.secrets());
     }
-    ContentVersionedSnapshot snapshot =
-        endpointsFrom != null
-            ? ContentVersionedSnapshot.of(resources, endpointsFrom)
-            : ContentVersionedSnapshot.of(resources);
+    ContentVersionedSnapshot snapshot;
     try {
-      snapshot.ensureConsistent();
+      snapshot =
+          endpointsFrom != null
+              ? snapshots.build(resources, endpointsFrom)
+              : snapshots.build(resources);
     } catch (SnapshotConsistencyException e) {
       log.error(
           "A quarantine trial translates to an incomplete snapshot, which is not published: {}",

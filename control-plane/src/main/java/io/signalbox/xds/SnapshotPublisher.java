@@ -10,7 +10,6 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.store.Quarantines;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.Translator;
-import io.signalbox.translate.XdsResources;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
@@ -46,7 +45,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
 
   private final RegistryStore store;
-  private final Translator translator;
+  private final SnapshotBuilder snapshots;
   private final SimpleCache<String> cache;
   private final long quietNanos;
   private final long maxDelayNanos;
@@ -115,7 +114,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     this.metrics = metrics;
     this.store = store;
     this.settings = settings;
-    this.translator = translator;
+    this.snapshots = new SnapshotBuilder(translator);
     this.cache = cache;
     this.quietNanos = quietPeriod.toNanos();
     this.maxDelayNanos = maxDelay.toNanos();
@@ -170,7 +169,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       Duration verdictTimeout) {
     this.quarantine =
         new NackQuarantine(
-            quarantines, proxies, translator, this::publishTrial, () -> running, verdictTimeout);
+            quarantines, proxies, snapshots, this::publishTrial, () -> running, verdictTimeout);
   }
 
   /** An Envoy acknowledged (or, {@code nack}, rejected) a response. Any thread; cheap. */
@@ -359,15 +358,9 @@ public final class SnapshotPublisher implements AutoCloseable {
         || state.revision() != builtState.revision()
         || !gateway.equals(builtSettings)) {
       long started = System.nanoTime();
-      XdsResources resources = translator.translate(state, gateway);
-      // Unchanged resources are the previous snapshot's objects: their versions are taken, not
-      // hashed again.
-      ContentVersionedSnapshot snapshot =
-          built == null
-              ? ContentVersionedSnapshot.of(resources)
-              : ContentVersionedSnapshot.of(resources, built);
+      ContentVersionedSnapshot snapshot;
       try {
-        snapshot.ensureConsistent();
+        snapshot = snapshots.build(state, gateway);
       } catch (SnapshotConsistencyException e) {
         metrics.snapshotBuilt(BuildResult.INCOMPLETE, System.nanoTime() - started);
         log.error(
