@@ -14,9 +14,9 @@ import io.signalbox.xds.SnapshotHistory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import org.pcollections.PSortedMap;
+import org.pcollections.TreePMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -98,10 +98,11 @@ final class TranslationCost implements Callable<Integer> {
   private int routeBytes;
 
   private Stats[] run(int size, boolean routeChange) throws Exception {
-    SortedMap<String, ServiceState> services = new TreeMap<>();
+    // Persistent, as the store keeps it: a revision's state shares the map instead of copying it.
+    PSortedMap<String, ServiceState> services = TreePMap.empty();
     for (int i = 0; i < size; i++) {
       String name = "svc-" + i;
-      services.put(name, service(name, "/" + name, 8080));
+      services = services.plus(name, service(name, "/" + name, 8080));
     }
     GatewaySettings settings = GatewaySettings.plaintext("127.0.0.1", 10000);
     GatewayTranslator translator = new GatewayTranslator();
@@ -115,11 +116,12 @@ final class TranslationCost implements Callable<Integer> {
     }
     for (int c = 0; c < warmup + changes; c++) {
       String name = "svc-" + (c * 7919 % size);
-      services.put(
-          name,
-          routeChange
-              ? service(name, "/" + name + "/v" + c, 8080)
-              : service(name, "/" + name, 9000 + c % 1000));
+      services =
+          services.plus(
+              name,
+              routeChange
+                  ? service(name, "/" + name + "/v" + c, 8080)
+                  : service(name, "/" + name, 9000 + c % 1000));
       long t0 = System.nanoTime();
       RegistryState state = new RegistryState(c + 1, services);
       long t1 = System.nanoTime();

@@ -3,6 +3,7 @@ package io.signalbox.model;
 import java.util.Collections;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import org.pcollections.PSortedMap;
 
 /**
  * An immutable, consistent view of the whole registry: the translator's only input.
@@ -21,11 +22,16 @@ public record RegistryState(
   public static final RegistryState EMPTY = new RegistryState(0, new TreeMap<>());
 
   public RegistryState {
-    services = Collections.unmodifiableSortedMap(new TreeMap<>(services));
-    changedBy =
-        changedBy == null
-            ? Collections.emptySortedMap()
-            : Collections.unmodifiableSortedMap(new TreeMap<>(changedBy));
+    // A persistent map is immutable already: the store hands its maps over without a copy, so a
+    // new revision costs nothing per service.
+    services = immutable(services);
+    changedBy = changedBy == null ? Collections.emptySortedMap() : immutable(changedBy);
+  }
+
+  private static <V> SortedMap<String, V> immutable(SortedMap<String, V> map) {
+    return map instanceof PSortedMap<String, V> persistent
+        ? persistent
+        : Collections.unmodifiableSortedMap(new TreeMap<>(map));
   }
 
   /** A state without causes (nobody in particular changed it). */

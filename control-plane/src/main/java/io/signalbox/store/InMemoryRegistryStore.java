@@ -20,6 +20,8 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import org.pcollections.PSortedMap;
+import org.pcollections.TreePMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +54,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /** Live entries by service, then by instance id. */
   private final Map<String, Map<String, Entry>> entriesByService = new HashMap<>();
 
-  private final TreeMap<String, ServiceState> services = new TreeMap<>();
+  /** Persistent: each revision's state shares it, so a change copies nothing. */
+  private PSortedMap<String, ServiceState> services = TreePMap.empty();
 
   /** The routes each service holds; derived from {@link #services}, kept for the capture check. */
   private final RouteClaims routeClaims = new RouteClaims();
@@ -66,7 +69,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   /**
    * What last changed each service and who, for the history; see {@link RegistryState#changedBy()}.
    */
-  private final TreeMap<String, String> changedBy = new TreeMap<>();
+  private PSortedMap<String, String> changedBy = TreePMap.empty();
 
   /**
    * The cause of the change being made under the lock, recorded by {@link #recompute} for what it
@@ -643,9 +646,8 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       return state();
     }
     if (cachedServedState.revision() != revision) {
-      TreeMap<String, ServiceState> served = new TreeMap<>(services);
-      served.keySet().removeAll(quarantines.keySet());
-      cachedServedState = new RegistryState(revision, served, changedBy);
+      cachedServedState =
+          new RegistryState(revision, services.minusAll(quarantines.keySet()), changedBy);
     }
     return cachedServedState;
   }
@@ -774,18 +776,23 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       return false;
     }
     ledger.serviceChanged(before, after);
-    changedBy.put(service, cause);
+    changedBy = changedBy.plus(service, cause);
     if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
-      changedBy.keySet().removeIf(name -> !services.containsKey(name) && !name.equals(service));
+      PSortedMap<String, ServiceState> current = services;
+      changedBy =
+          changedBy.minusAll(
+              changedBy.keySet().stream()
+                  .filter(name -> !current.containsKey(name) && !name.equals(service))
+                  .toList());
     }
     if (after == null) {
-      services.remove(service);
+      services = services.minus(service);
       registeredRevisions.remove(service);
       if (quarantines.remove(service) != null) {
         log.info("Service {} has no instance left: its quarantine ends with it", service);
       }
     } else {
-      services.put(service, after);
+      services = services.plus(service, after);
     }
     revision++;
     return true;
