@@ -91,6 +91,9 @@ public final class NackQuarantine {
   private final long verdictTimeoutNanos;
   private final Object answers = new Object();
 
+  /** A trial waits for its verdict: answers are signalled (it also looks every 25 ms anyway). */
+  private volatile boolean awaitingVerdict;
+
   /** Pipeline thread only, from here on. */
   private Publication reference;
 
@@ -125,8 +128,12 @@ public final class NackQuarantine {
    * thread.
    */
   public void answered() {
-    synchronized (answers) {
-      answers.notifyAll();
+    // Every ACK of the fleet comes through here: only a trial waiting for its verdict takes the
+    // lock.
+    if (awaitingVerdict) {
+      synchronized (answers) {
+        answers.notifyAll();
+      }
     }
   }
 
@@ -349,6 +356,15 @@ public final class NackQuarantine {
   }
 
   private Verdict awaitVerdict(Publication trial, Publication base) {
+    awaitingVerdict = true;
+    try {
+      return verdictWithin(trial, base);
+    } finally {
+      awaitingVerdict = false;
+    }
+  }
+
+  private Verdict verdictWithin(Publication trial, Publication base) {
     long deadline = System.nanoTime() + verdictTimeoutNanos;
     while (true) {
       Verdict verdict = FleetVerdict.of(trial.snapshot(), base.snapshot(), proxies.get());
