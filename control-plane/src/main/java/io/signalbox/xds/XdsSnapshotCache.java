@@ -114,8 +114,9 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         || hasClusterChanged
             && type == ResourceType.ENDPOINT
             && watch.pendingResources().isEmpty()) {
-      return respond(
-          watch, allDifferences(watch, resources), removedOfAll(watch, resources), version);
+      // Every difference with what the stream holds; this runs on the stream's thread, where
+      // walking its tracked names is safe.
+      return respond(watch, changesFor(watch, resources), removedOfAll(watch, resources), version);
     }
     if (!watch.isWildcard() && !watch.pendingResources().isEmpty()) {
       Map<String, VersionedResource<?>> requested = new HashMap<>();
@@ -238,12 +239,6 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     }
     String held = watch.trackedResources().get(name);
     return held == null ? watch.isWildcard() : !resource.version().equals(held);
-  }
-
-  /** Every difference between the snapshot's type and what the stream holds; its thread only. */
-  private static Map<String, VersionedResource<?>> allDifferences(
-      DeltaWatch watch, Map<String, VersionedResource<?>> resources) {
-    return changesFor(watch, resources);
   }
 
   private static List<String> removedOfAll(

@@ -17,8 +17,10 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.signalbox.translate.XdsResources;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -27,7 +29,11 @@ import java.util.Queue;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -139,14 +145,22 @@ class XdsSnapshotCacheTest {
     Random random = new Random(5);
     Map<String, Integer> ports = ports(40);
     cache.setSnapshot(GROUP, snapshot(ports));
-    List<ConcurrentStream> streams = new ArrayList<>();
+    List<ExecutorService> threads = new ArrayList<>();
+    List<Stream> streams = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
-      streams.add(new ConcurrentStream(i % 4 == 0 ? CDS : EDS, i % 4 == 0));
+      ExecutorService thread = Executors.newSingleThreadExecutor();
+      threads.add(thread);
+      streams.add(new Stream(i % 4 == 0 ? CDS : EDS, i % 4 == 0, thread));
     }
     try {
-      streams.forEach(
-          stream ->
-              stream.onThread(() -> stream.subscribe(stream.wildcard ? "" : "c" + stream.id)));
+      for (int i = 0; i < streams.size(); i++) {
+        Stream stream = streams.get(i);
+        String first = "c" + i;
+        threads
+            .get(i)
+            .execute(
+                () -> stream.subscribe(stream.wildcard ? new String[0] : new String[] {first}));
+      }
       ContentVersionedSnapshot last = null;
       for (int step = 0; step < 300; step++) {
         String name = "c" + random.nextInt(50);
@@ -155,126 +169,31 @@ class XdsSnapshotCacheTest {
         } else {
           ports.put(name, 8000 + random.nextInt(100));
         }
-        ConcurrentStream stream = streams.get(random.nextInt(streams.size()));
+        int i = random.nextInt(streams.size());
+        Stream stream = streams.get(i);
         if (!stream.wildcard) {
           String subscription = "c" + random.nextInt(50);
-          stream.onThread(() -> stream.subscribe(subscription));
+          threads.get(i).execute(() -> stream.subscribe(subscription));
         }
         last = snapshot(ports);
         cache.setSnapshot(GROUP, last);
       }
       ContentVersionedSnapshot published = last;
-      for (ConcurrentStream stream : streams) {
-        org.awaitility.Awaitility.await()
-            .atMost(java.time.Duration.ofSeconds(10))
+      for (int i = 0; i < streams.size(); i++) {
+        Stream stream = streams.get(i);
+        ExecutorService thread = threads.get(i);
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(10))
             .untilAsserted(
                 () ->
-                    assertThat(stream.onThread(() -> new TreeMap<>(stream.held)).get())
+                    assertThat(thread.submit(() -> new TreeMap<>(stream.held)).get())
                         .as("%s", stream)
-                        .isEqualTo(stream.onThread(() -> stream.expected(published)).get()));
+                        .isEqualTo(thread.submit(() -> stream.expected(published)).get()));
       }
     } finally {
-      streams.forEach(stream -> stream.thread.shutdownNow());
+      threads.forEach(ExecutorService::shutdownNow);
     }
   }
-
-  /**
-   * A stream whose requests and ACKs run on its own thread, one at a time, as the server runs a
-   * stream's messages, while the publisher answers its watches from another.
-   */
-  private final class ConcurrentStream {
-    final java.util.concurrent.ExecutorService thread =
-        java.util.concurrent.Executors.newSingleThreadExecutor();
-    final int id = streamIds++;
-    final String typeUrl;
-    final boolean wildcard;
-    final Node node = Node.newBuilder().setId("concurrent-" + id).build();
-    final Map<String, String> tracked = new HashMap<>();
-    final Set<String> pending = new HashSet<>();
-    final Set<String> subscribed = new HashSet<>();
-    final Map<String, String> held = new TreeMap<>();
-    String latestVersion = "";
-    DeltaWatch watch;
-    boolean awaitingAck;
-
-    ConcurrentStream(String typeUrl, boolean wildcard) {
-      this.typeUrl = typeUrl;
-      this.wildcard = wildcard;
-    }
-
-    <T> java.util.concurrent.Future<T> onThread(java.util.concurrent.Callable<T> task) {
-      return thread.submit(task);
-    }
-
-    void onThread(Runnable task) {
-      thread.execute(task);
-    }
-
-    void subscribe(String name) {
-      if (!name.isEmpty()) {
-        pending.add(name);
-        subscribed.add(name);
-      }
-      request();
-    }
-
-    private void request() {
-      if (awaitingAck) {
-        return;
-      }
-      if (watch != null) {
-        watch.cancel();
-      }
-      watch =
-          cache.createDeltaWatch(
-              DeltaXdsRequest.create(
-                  DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build()),
-              latestVersion,
-              tracked,
-              pending,
-              wildcard,
-              response -> onThread(() -> acked(response)),
-              false);
-    }
-
-    private void acked(DeltaResponse response) {
-      response
-          .resources()
-          .forEach(
-              (name, resource) -> {
-                tracked.put(name, resource.version());
-                pending.remove(name);
-                held.put(name, resource.version());
-              });
-      response.removedResources().forEach(tracked::remove);
-      response.removedResources().forEach(held::remove);
-      if (!wildcard) {
-        response.removedResources().forEach(subscribed::remove);
-      }
-      latestVersion = response.version();
-      watch = null;
-      request();
-    }
-
-    Map<String, String> expected(ContentVersionedSnapshot snapshot) {
-      Map<String, VersionedResource<?>> resources =
-          typeUrl.equals(CDS)
-              ? Map.copyOf(snapshot.clusters().versionedResources())
-              : Map.copyOf(snapshot.endpoints().versionedResources());
-      return resources.entrySet().stream()
-          .filter(e -> wildcard || subscribed.contains(e.getKey()))
-          .collect(
-              Collectors.toMap(
-                  Map.Entry::getKey, e -> e.getValue().version(), (x, y) -> x, TreeMap::new));
-    }
-
-    @Override
-    public String toString() {
-      return id + (wildcard ? " wildcard " : " ") + typeUrl + " " + subscribed;
-    }
-  }
-
-  private int streamIds;
 
   private static DeltaResponse last(Stream stream) {
     return stream.received.get(stream.received.size() - 1);
@@ -290,7 +209,9 @@ class XdsSnapshotCacheTest {
   /**
    * One simulated delta stream of one type, keeping its state as java-control-plane's server keeps
    * it: tracked versions updated on ACK, pending names until sent, a new watch after each ACK and
-   * each subscription change.
+   * each subscription change. Its ACKs run on {@code streamThread}: queued until {@link #settle()}
+   * by default, or on a thread of its own, as the server runs a stream's messages one at a time
+   * while the publisher answers its watches from another thread.
    */
   private final class Stream {
     final String typeUrl;
@@ -300,14 +221,20 @@ class XdsSnapshotCacheTest {
     final Set<String> pending = new HashSet<>();
     final Set<String> subscribed = new HashSet<>();
     final Map<String, String> held = new TreeMap<>();
-    final List<DeltaResponse> received = new ArrayList<>();
+    final List<DeltaResponse> received = Collections.synchronizedList(new ArrayList<>());
+    final Executor streamThread;
     String latestVersion = "";
     DeltaWatch watch;
-    boolean awaitingAck;
+    volatile boolean awaitingAck;
 
     Stream(String typeUrl, boolean wildcard) {
+      this(typeUrl, wildcard, acks::add);
+    }
+
+    Stream(String typeUrl, boolean wildcard, Executor streamThread) {
       this.typeUrl = typeUrl;
       this.wildcard = wildcard;
+      this.streamThread = streamThread;
     }
 
     Stream subscribe(String... names) {
@@ -348,7 +275,7 @@ class XdsSnapshotCacheTest {
     private void answered(DeltaResponse response) {
       received.add(response);
       awaitingAck = true;
-      acks.add(
+      streamThread.execute(
           () -> {
             awaitingAck = false;
             response
