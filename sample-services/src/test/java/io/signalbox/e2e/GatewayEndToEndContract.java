@@ -247,6 +247,10 @@ abstract class GatewayEndToEndContract {
                   .contains("RE2 instructions; Envoy accepts at most 100");
             });
     assertThat(usedHeapAfterGc() - heapBefore).as("heap growth in bytes").isLessThan(32L << 20);
+    // A marker registered after the refusal reaches Envoy only once everything before it has.
+    String marker = uniqueName("after-hostile");
+    gateway.serve(marker, marker + "-1", Routes.prefix("/" + marker));
+    HttpProbe.awaitStatus(gateway.url("/" + marker), 200, PROPAGATION);
     assertThat(HttpProbe.get(gateway.url("/hostile")).status()).isEqualTo(404);
     assertThat(HttpProbe.get(gateway.url("/" + bystander)).status()).isEqualTo(200);
   }

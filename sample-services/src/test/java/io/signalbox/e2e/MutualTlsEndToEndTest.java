@@ -154,9 +154,13 @@ class MutualTlsEndToEndTest {
 
     EchoService orders = EchoService.start("orders", "orders-1", "127.0.0.1", 0);
     owned.add(orders);
-    ManagedChannel ordersChannel = channel(ordersCredentials().build());
+    // Through the SDK's own mutual TLS (certificate files, host-name check), as a service does.
     RegistryClient ordersClient =
-        RegistryClient.builder().channel(ordersChannel).shutdownHook(false).build();
+        RegistryClient.builder()
+            .target("127.0.0.1:" + controlPlane.grpcPort())
+            .mutualTls(ordersCertificateFile, ordersKeyFile, caFile)
+            .shutdownHook(false)
+            .build();
     owned.add(ordersClient::close);
     owned.add(
         ordersClient.register(

@@ -79,6 +79,9 @@ class UpstreamAddressEndToEndTest {
               + gateway.controlPlane().grpcPort()
               + " is the control plane itself");
 
+      // A marker registered after the refusals reaches Envoy only once everything before it has.
+      gateway.serve("marker", "marker-1", io.signalbox.client.Routes.prefix("/marker"));
+      HttpProbe.awaitStatus(gateway.url("/marker"), 200, REACHES_ENVOY);
       assertThat(HttpProbe.get(gateway.url("/pwn/server_info")).status()).isEqualTo(404);
       assertThat(HttpProbe.get(gateway.url("/orders")).status()).isEqualTo(200);
       assertThat(gateway.envoy().adminGet("/server_info")).contains("LIVE");
