@@ -24,7 +24,8 @@ public record GatewayLimits(
     RegistryQuotas registry) {
 
   /** Envoy's default {@code re2.max_program_size.error_level}. */
-  public static final int ENVOY_MAX_REGEX_PROGRAM_SIZE = 100;
+  public static final int ENVOY_MAX_REGEX_PROGRAM_SIZE =
+      io.signalbox.registry.RegistrationRules.DEFAULT_MAX_REGEX_PROGRAM_SIZE;
 
   public static final GatewayLimits DEFAULT =
       new GatewayLimits(

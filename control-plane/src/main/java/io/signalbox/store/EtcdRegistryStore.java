@@ -719,7 +719,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       ttl = lease.ttl();
     }
     boolean written =
-        etcd.await(renewals.renew(leaseId, Instant.now().plus(ttl)), "renew lease " + leaseId);
+        etcd.await(
+            renewals.renew(leaseId, Instant.now().plus(ttl)),
+            "renew a lease"); // the id is a credential: never in an error
     return written ? Optional.of(new Lease(leaseId, ttl)) : Optional.empty();
   }
 
@@ -752,7 +754,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       }
     }
     EtcdCalls.Committed removed =
-        etcd.commitAll(List.of(removal(leaseId, Optional.empty())), "deregister " + leaseId);
+        etcd.commitAll(List.of(removal(leaseId, Optional.empty())), "deregister a lease");
     awaitApplied(removed.revision());
     return removed.count() == 1;
   }

@@ -165,11 +165,18 @@ public final class MvStoreJournal implements RegistryJournal {
           lease = StoredLeaseCodec.decode(entry.getValue());
         } catch (RuntimeException e) {
           throw new StoreUnreadableException(
-              file, "lease " + entry.getKey() + ": " + e.getMessage(), e);
+              // Lease ids are credentials: the error names the entry's position, never its key.
+              file, "lease entry " + (loaded.size() + 1) + ": " + e.getMessage(), e);
         }
         if (!lease.leaseId().equals(entry.getKey())) {
           throw new StoreUnreadableException(
-              file, "lease " + entry.getKey() + " is stored as " + lease.leaseId(), null);
+              file,
+              "lease entry "
+                  + (loaded.size() + 1)
+                  + " (service "
+                  + lease.registration().service()
+                  + ") is stored under another lease's id",
+              null);
         }
         loaded.add(lease);
       }

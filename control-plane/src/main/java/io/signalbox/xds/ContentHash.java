@@ -43,13 +43,8 @@ final class ContentHash {
   /** A version for a set of named versions; the map must iterate in a stable order. */
   static String ofVersions(Map<String, String> versionsByName) {
     MessageDigest digest = sha256();
-    versionsByName.forEach(
-        (name, version) -> {
-          digest.update(name.getBytes(StandardCharsets.UTF_8));
-          digest.update((byte) 0);
-          digest.update(version.getBytes(StandardCharsets.UTF_8));
-          digest.update((byte) 0);
-        });
+    // The same bytes per named version as ContentVersionedResources digests for a whole type.
+    versionsByName.forEach((name, version) -> digest.update(nameAndVersion(name, version)));
     return hex(digest.digest());
   }
 

@@ -181,7 +181,12 @@ public final class ProxyStatusTracker {
         // already has; if
         // that is current, nothing is sent, and the type is in sync although no version is known.
         if (request.getInitialResourceVersionsCount() > 0) {
-          type.held = Map.copyOf(request.getInitialResourceVersionsMap());
+          Map<String, String> held = new HashMap<>();
+          // A whole fleet reconnects at once with the same names: one copy of them for all.
+          request
+              .getInitialResourceVersionsMap()
+              .forEach((name, version) -> held.put(RESOURCE_NAMES.intern(name), version));
+          type.held = Map.copyOf(held);
         }
         return;
       }
@@ -441,7 +446,9 @@ public final class ProxyStatusTracker {
         }
       }
       request.getResourceNamesUnsubscribeList().forEach(subscribed::remove);
-      subscribed.addAll(request.getInitialResourceVersionsMap().keySet());
+      request.getInitialResourceVersionsMap().keySet().stream()
+          .map(RESOURCE_NAMES::intern)
+          .forEach(subscribed::add);
     }
 
     /**

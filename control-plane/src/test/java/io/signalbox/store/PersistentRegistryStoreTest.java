@@ -285,8 +285,10 @@ class PersistentRegistryStoreTest {
 
       assertThatThrownBy(() -> open(Optional.empty()))
           .isInstanceOf(StoreUnreadableException.class)
-          .hasMessageContaining("lease lease-1")
-          .hasMessageContaining("format version 99 by a newer Signalbox");
+          .hasMessageContaining("lease entry 1")
+          .hasMessageContaining("format version 99 by a newer Signalbox")
+          .as("lease ids are credentials")
+          .hasMessageNotContaining("lease-1");
     }
 
     @Test
@@ -313,7 +315,9 @@ class PersistentRegistryStoreTest {
 
       assertThatThrownBy(() -> open(Optional.empty()))
           .isInstanceOf(StoreUnreadableException.class)
-          .hasMessageContaining("lease lease-1: not JSON");
+          .hasMessageContaining("lease entry 1: not JSON")
+          .as("lease ids are credentials")
+          .hasMessageNotContaining("lease-1");
     }
 
     private void writeRaw(java.util.function.Consumer<MVStore> writes) {

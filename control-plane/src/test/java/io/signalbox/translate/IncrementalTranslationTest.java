@@ -3,14 +3,19 @@ package io.signalbox.translate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.signalbox.config.GatewayLimits;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.PolicyDefaults;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
+import io.signalbox.model.RateLimit;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -78,11 +83,38 @@ class IncrementalTranslationTest {
     SortedMap<String, ServiceState> services = registry(5);
     XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
 
-    GatewaySettings moved = GatewaySettings.plaintext("127.0.0.1", 10001);
-    XdsResources after = translator.translate(new RegistryState(1, services), moved);
+    for (GatewaySettings changed : variants()) {
+      XdsResources after = translator.translate(new RegistryState(1, services), changed);
 
-    assertThat(after.listeners()).isNotEqualTo(before.listeners());
-    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(1, services), moved));
+      assertThat(after).isNotEqualTo(before);
+      assertThat(after).isEqualTo(new GatewayTranslator().translate(state(1, services), changed));
+    }
+  }
+
+  /**
+   * Settings that each change another part: the listeners (port), every service's cluster (connect
+   * timeout), every route (a default rate limit).
+   */
+  private static List<GatewaySettings> variants() {
+    GatewayLimits limits = SETTINGS.limits();
+    return List.of(
+        GatewaySettings.plaintext("127.0.0.1", 10001),
+        SETTINGS.toBuilder()
+            .limits(
+                new GatewayLimits(
+                    limits.maxRoutesPerService(),
+                    limits.maxRequestHeadersKb(),
+                    Duration.ofSeconds(7),
+                    limits.maxRegexProgramSize(),
+                    limits.registry()))
+            .build(),
+        SETTINGS.toBuilder()
+            .defaults(
+                new PolicyDefaults(
+                    Optional.empty(),
+                    Optional.of(RateLimit.local(10, RateLimit.Unit.SECOND)),
+                    RateLimit.FailureMode.ALLOW))
+            .build());
   }
 
   @Test
@@ -120,9 +152,9 @@ class IncrementalTranslationTest {
         }
         default ->
             settings =
-                random.nextInt(10) == 0
-                    ? GatewaySettings.plaintext("127.0.0.1", 10000 + random.nextInt(2))
-                    : settings;
+                random.nextInt(10) != 0
+                    ? settings
+                    : random.nextInt(4) == 0 ? SETTINGS : variants().get(random.nextInt(3));
       }
       XdsResources incremental = translator.translate(state(step, services), settings);
       XdsResources scratch = new GatewayTranslator().translate(state(step, services), settings);
