@@ -4,6 +4,7 @@ import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
+import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -11,6 +12,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.XdsResources;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -81,6 +83,32 @@ public final class ContentVersionedSnapshot extends Snapshot {
   public static ContentVersionedSnapshot of(
       XdsResources resources, ContentVersionedSnapshot... earlier) {
     return new ContentVersionedSnapshot(resources, List.of(earlier));
+  }
+
+  /** The snapshot {@link #diffs} compare with; guarded by this. */
+  private Snapshot diffedAgainst;
+
+  private final Map<Resources.ResourceType, ResourceDiff> diffs =
+      new EnumMap<>(Resources.ResourceType.class);
+
+  /**
+   * What changed in {@code type} since {@code previous}. Found once per pair: the cache answers
+   * every group's watches with it and the history records it.
+   */
+  @SuppressWarnings("unchecked")
+  synchronized ResourceDiff changesSince(Snapshot previous, Resources.ResourceType type) {
+    if (diffedAgainst != previous) {
+      diffedAgainst = previous;
+      diffs.clear();
+    }
+    return diffs.computeIfAbsent(
+        type,
+        t ->
+            ResourceDiff.between(
+                previous == null
+                    ? Map.of()
+                    : (Map<String, VersionedResource<?>>) previous.versionedResources(t),
+                (Map<String, VersionedResource<?>>) versionedResources(t)));
   }
 
   /** The resources this snapshot was made of. */

@@ -101,16 +101,15 @@ public final class SnapshotHistory {
       boolean settingsChanged,
       Instant at) {
     Entry previous;
+    ContentVersionedSnapshot last;
     synchronized (this) {
+      // Set together: the newest entry and the snapshot it was recorded from.
       previous = entries.peekFirst();
+      last = lastRecorded;
     }
     Map<String, String> typeVersions = new HashMap<>();
     Map<String, SortedMap<String, String>> versions = new HashMap<>();
     SortedMap<String, TypeChanges> changes = new TreeMap<>();
-    ContentVersionedSnapshot last;
-    synchronized (this) {
-      last = lastRecorded;
-    }
     for (ResourceType type : XdsTypes.ALL) {
       String name = XdsTypes.shortName(type);
       String typeVersion = snapshot.version(type);
@@ -122,13 +121,10 @@ public final class SnapshotHistory {
       // The versions are persistent maps: an entry shares all but the changed names with the one
       // before, so a change costs (in time and memory) its size, plus a scan by reference.
       PSortedMap<String, String> byName =
-          previous == null || last == null
+          previous == null
               ? TreePMap.empty()
               : (PSortedMap<String, String>) previous.resourceVersions().get(name);
-      TypeChanges typeChanges =
-          previous == null || last == null
-              ? changes(Map.of(), resources(snapshot, type))
-              : changes(resources(last, type), resources(snapshot, type));
+      TypeChanges typeChanges = sorted(snapshot.changesSince(last, type));
       Map<String, VersionedResource<?>> now = resources(snapshot, type);
       for (String added : typeChanges.added()) {
         byName = byName.plus(added, now.get(added).version());
@@ -226,28 +222,11 @@ public final class SnapshotHistory {
     return (Map<String, VersionedResource<?>>) (Map<?, ?>) snapshot.versionedResources(type);
   }
 
-  /** Names added, removed and modified; unchanged resources are mostly the same objects. */
-  private static TypeChanges changes(
-      Map<String, VersionedResource<?>> before, Map<String, VersionedResource<?>> after) {
-    List<String> added = new ArrayList<>();
-    List<String> modified = new ArrayList<>();
-    after.forEach(
-        (name, resource) -> {
-          VersionedResource<?> old = before.get(name);
-          if (old == null) {
-            added.add(name);
-          } else if (old != resource && !old.version().equals(resource.version())) {
-            modified.add(name);
-          }
-        });
-    List<String> removed = new ArrayList<>();
-    if (before.size() + added.size() != after.size()) {
-      before.keySet().stream().filter(name -> !after.containsKey(name)).forEach(removed::add);
-    }
-    Collections.sort(added);
-    Collections.sort(modified);
-    Collections.sort(removed);
-    return new TypeChanges(added, removed, modified);
+  private static TypeChanges sorted(ResourceDiff diff) {
+    return new TypeChanges(
+        diff.added().stream().sorted().toList(),
+        diff.removed().stream().sorted().toList(),
+        diff.modified().stream().sorted().toList());
   }
 
   private static SortedMap<String, ServiceChange> serviceChanges(

@@ -176,34 +176,17 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     if (previous.version(type, List.of()).equals(version)) {
       return null;
     }
-    Map<String, VersionedResource<?>> before =
-        (Map<String, VersionedResource<?>>) (Map<?, ?>) previous.versionedResources(type);
+    // Every group is set the same snapshot: a content-versioned one finds the change once.
+    ResourceDiff diff =
+        snapshot instanceof ContentVersionedSnapshot versioned
+            ? versioned.changesSince(previous, type)
+            : ResourceDiff.between(
+                (Map<String, VersionedResource<?>>) (Map<?, ?>) previous.versionedResources(type),
+                now);
     Map<String, VersionedResource<?>> changed = new HashMap<>();
-    int[] added = {0};
-    now.forEach(
-        (name, resource) -> {
-          VersionedResource<?> old = before.get(name);
-          if (old == null) {
-            added[0]++;
-            changed.put(name, resource);
-          } else if (old != resource && !old.version().equals(resource.version())) {
-            changed.put(name, resource);
-          }
-        });
-    List<String> removed = new ArrayList<>();
-    // Only when names went: the walk over the previous names is the one cost that is not the
-    // change's.
-    if (before.size() + added[0] != now.size()) {
-      before
-          .keySet()
-          .forEach(
-              name -> {
-                if (!now.containsKey(name)) {
-                  removed.add(name);
-                }
-              });
-    }
-    return new TypeChange(changed, removed, version);
+    diff.added().forEach(name -> changed.put(name, now.get(name)));
+    diff.modified().forEach(name -> changed.put(name, now.get(name)));
+    return new TypeChange(changed, diff.removed(), version);
   }
 
   /** Of the changed resources, those the stream is to be sent (lookups in its maps only). */
