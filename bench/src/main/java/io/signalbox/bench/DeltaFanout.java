@@ -3,7 +3,6 @@ package io.signalbox.bench;
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -405,10 +404,7 @@ final class DeltaFanout implements Callable<Integer> {
                   : ControlPlaneProcess.startBare(log, jvmOptions));
       System.out.println("started " + controlPlane);
 
-      ManagedChannel registryChannel =
-          NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
-              .usePlaintext()
-              .build();
+      ManagedChannel registryChannel = controlPlane.channel().build();
       cleanup.add(registryChannel::shutdownNow);
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(registryChannel);
       registerAll(registry);
@@ -422,11 +418,7 @@ final class DeltaFanout implements Callable<Integer> {
         // directExecutor: the clients' callbacks are short and non-blocking, so they run on Netty's
         // event loops.
         ManagedChannel channel =
-            NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort())
-                .usePlaintext()
-                .directExecutor()
-                .maxInboundMessageSize(64 * 1024 * 1024)
-                .build();
+            controlPlane.channel().directExecutor().maxInboundMessageSize(64 * 1024 * 1024).build();
         cleanup.add(channel::shutdownNow);
         adsChannels.add(channel);
       }

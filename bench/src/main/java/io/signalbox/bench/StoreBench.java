@@ -244,7 +244,8 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
             backend,
             i,
             Stats.ms(serving / 1e6),
-            Stats.ms((firstAnswer.get() - started) / 1e6),
+            // No answer within the probe's deadline is no time at all, not a negative one.
+            firstAnswer.get() == 0 ? "(no answer)" : Stats.ms((firstAnswer.get() - started) / 1e6),
             clusters.get());
       } finally {
         restarted.kill();

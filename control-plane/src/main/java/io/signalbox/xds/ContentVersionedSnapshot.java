@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.XdsResources;
+import java.lang.ref.WeakReference;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -85,8 +86,11 @@ public final class ContentVersionedSnapshot extends Snapshot {
     return new ContentVersionedSnapshot(resources, List.of(earlier));
   }
 
-  /** The snapshot {@link #diffs} compare with; guarded by this. */
-  private Snapshot diffedAgainst;
+  /**
+   * The snapshot {@link #diffs} compare with; guarded by this. Weak: a strong reference would chain
+   * every snapshot ever built to the newest one.
+   */
+  private WeakReference<Snapshot> diffedAgainst = new WeakReference<>(null);
 
   private final Map<Resources.ResourceType, ResourceDiff> diffs =
       new EnumMap<>(Resources.ResourceType.class);
@@ -97,8 +101,8 @@ public final class ContentVersionedSnapshot extends Snapshot {
    */
   @SuppressWarnings("unchecked")
   synchronized ResourceDiff changesSince(Snapshot previous, Resources.ResourceType type) {
-    if (diffedAgainst != previous) {
-      diffedAgainst = previous;
+    if (diffedAgainst.get() != previous || previous == null) {
+      diffedAgainst = new WeakReference<>(previous);
       diffs.clear();
     }
     return diffs.computeIfAbsent(

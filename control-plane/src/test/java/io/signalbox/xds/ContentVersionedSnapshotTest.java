@@ -446,4 +446,24 @@ class ContentVersionedSnapshotTest {
       previous = byDifference;
     }
   }
+
+  @Test
+  void aSnapshotComparedWithAnotherDoesNotKeepItAlive() {
+    ContentVersionedSnapshot older = snapshot(ContentVersionedSnapshotTest::twoServices);
+    ContentVersionedSnapshot newer =
+        snapshot(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance);
+    assertThat(newer.changesSince(older, ResourceType.ENDPOINT).modified()).containsExactly(B);
+
+    java.lang.ref.WeakReference<ContentVersionedSnapshot> compared =
+        new java.lang.ref.WeakReference<>(older);
+    older = null;
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () -> {
+              System.gc();
+              return compared.get() == null;
+            });
+    assertThat(newer.version()).isNotEmpty();
+  }
 }
