@@ -282,8 +282,10 @@ class EtcdReplicasEndToEndTest {
       first.close();
       Thread.sleep(TIER_TEST_TTL.multipliedBy(3).toMillis() / 2);
       again = replicaOn(etcd, grpcPort, gatewayPort);
+      // Envoy retried while the tier was down, and its xDS backoff grows up to 30 s (with jitter):
+      // waiting less made this test fail whenever the backoff happened to be long.
       await()
-          .atMost(Duration.ofSeconds(15))
+          .atMost(Duration.ofSeconds(35))
           .until(() -> !again.xdsCallbacks().proxies().proxies().isEmpty());
       // Long past the lease's own expiry and the grace period: only the SDK's renewals keep the
       // instance now.
