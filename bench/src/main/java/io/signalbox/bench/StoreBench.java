@@ -338,8 +338,10 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
         .setInstance(
             Instance.newBuilder()
                 .setId(service + "-" + i)
-                .setHost("127.0.0.1")
-                .setPort(10_000 + i % 50_000))
+                // Private addresses, one per instance: loopback ports would run into the control
+                // plane's own ports (refused) beyond ~29,000 instances.
+                .setHost("10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255))
+                .setPort(8080))
         .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
         .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(300))
         .build();
