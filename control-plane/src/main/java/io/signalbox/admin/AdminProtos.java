@@ -3,6 +3,7 @@ package io.signalbox.admin;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Durations;
+import io.signalbox.admin.v1.CutOffStream;
 import io.signalbox.admin.v1.HistoryEntry;
 import io.signalbox.admin.v1.Locality;
 import io.signalbox.admin.v1.Nack;
@@ -36,6 +37,16 @@ final class AdminProtos {
 
   private AdminProtos() {}
 
+  static CutOffStream cutOff(ProxyStatusTracker.CutOffStream stream) {
+    return CutOffStream.newBuilder()
+        .setNodeId(stream.node().getId())
+        .setGroup(stream.group())
+        .setStreamId(stream.streamId())
+        .setLaggedFor(duration(stream.laggedFor()))
+        .setAt(timestamp(stream.at()))
+        .build();
+  }
+
   static Proxy proxy(ProxyStatusTracker.ProxyStatus status) {
     io.envoyproxy.envoy.config.core.v3.Locality locality = status.node().getLocality();
     Proxy.Builder proxy =
@@ -54,6 +65,7 @@ final class AdminProtos {
             .setConnectedSince(timestamp(status.connectedSince()))
             .setStatus(syncStatus(status.status()))
             .setStreamId(status.streamId());
+    status.laggingFor().ifPresent(lagging -> proxy.setLaggingFor(duration(lagging)));
     status
         .types()
         .values()

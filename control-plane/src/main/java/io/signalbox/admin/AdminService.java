@@ -128,6 +128,11 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
               .filter(
                   proxy -> request.getGroup().isEmpty() || proxy.group().equals(request.getGroup()))
               .forEach(proxy -> answer.addProxies(AdminProtos.proxy(proxy)));
+          proxies.recentCutOffs().stream()
+              .filter(
+                  stream ->
+                      request.getGroup().isEmpty() || stream.group().equals(request.getGroup()))
+              .forEach(stream -> answer.addCutOff(AdminProtos.cutOff(stream)));
           return answer.build();
         });
   }

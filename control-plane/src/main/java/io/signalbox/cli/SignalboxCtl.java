@@ -17,6 +17,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.admin.v1.AdminGrpc;
+import io.signalbox.admin.v1.CutOffStream;
 import io.signalbox.admin.v1.DiffSnapshotsRequest;
 import io.signalbox.admin.v1.DiffSnapshotsResponse;
 import io.signalbox.admin.v1.DrainInstanceRequest;
@@ -372,7 +373,9 @@ public final class SignalboxCtl implements Callable<Integer> {
             proxy.getGroup(),
             proxy.getEnvoyVersion(),
             proxy.getXdsMode().name().toLowerCase(Locale.ROOT),
-            proxy.getStatus().name(),
+            proxy.hasLaggingFor()
+                ? "LAGGING " + Formats.duration(proxy.getLaggingFor())
+                : proxy.getStatus().name(),
             Formats.ago(proxy.getConnectedSince()),
             typeCell(types.get("listeners")),
             typeCell(types.get("routes")),
@@ -409,6 +412,21 @@ public final class SignalboxCtl implements Callable<Integer> {
       if (!nacks.isEmpty()) {
         out.println();
         nacks.forEach(out::println);
+      }
+      if (response.getCutOffCount() > 0) {
+        out.println();
+        for (CutOffStream cutOff : response.getCutOffList()) {
+          out.println(
+              cutOff.getNodeId()
+                  + " (group "
+                  + cutOff.getGroup()
+                  + ", stream "
+                  + cutOff.getStreamId()
+                  + ") cut off "
+                  + Formats.ago(cutOff.getAt())
+                  + " after lagging "
+                  + Formats.duration(cutOff.getLaggedFor()));
+        }
       }
       out.flush();
       return EXIT_OK;

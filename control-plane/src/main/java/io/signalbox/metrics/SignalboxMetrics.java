@@ -99,6 +99,8 @@ public final class SignalboxMetrics implements AutoCloseable {
   private final Map<String, Counter> nacks = new ConcurrentHashMap<>();
   private final Map<String, Timer> ackLatency = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> connectedProxies = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> laggingStreams = new ConcurrentHashMap<>();
+  private final Map<String, Counter> cutOffs = new ConcurrentHashMap<>();
   private final Counter reloadsOk;
   private final Counter reloadsRejected;
   private final Counter rateLimitOk;
@@ -285,6 +287,46 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   public void proxyDisconnected(String group) {
     proxies(group).decrementAndGet();
+  }
+
+  /**
+   * The xDS streams that lag now, by node group (see {@code ProxyStatusTracker#laggingStreams});
+   * groups left out have none.
+   */
+  public void laggingStreams(Map<String, Integer> byGroup) {
+    byGroup.keySet().forEach(this::laggingGauge);
+    laggingStreams.forEach((group, count) -> count.set(byGroup.getOrDefault(group, 0)));
+  }
+
+  /** The control plane ended an xDS stream of {@code group} that lagged for too long. */
+  public void streamCutOff(String group) {
+    cutOffs
+        .computeIfAbsent(
+            group,
+            g ->
+                Counter.builder(name("xds.streams.cut.off"))
+                    .description(
+                        "xDS streams ended because a response went unanswered for the cut-off "
+                            + "time, by node group")
+                    .tag("group", g)
+                    .register(registry))
+        .increment();
+  }
+
+  private AtomicInteger laggingGauge(String group) {
+    return laggingStreams.computeIfAbsent(
+        group,
+        g -> {
+          AtomicInteger count = new AtomicInteger();
+          Gauge.builder(name("xds.lagging.streams"), count, AtomicInteger::get)
+              .description(
+                  "xDS streams with a response unanswered for longer than the lag limit, by node "
+                      + "group; they hold no staged change back")
+              .tag("group", g)
+              .strongReference(true)
+              .register(registry);
+          return count;
+        });
   }
 
   /** The settings file changed and was loaded ({@code accepted}) or rejected as a whole. */

@@ -32,6 +32,7 @@ import io.signalbox.store.RegistryJournal;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
+import io.signalbox.xds.LaggingStreams;
 import io.signalbox.xds.NackAwareConfigWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
@@ -100,6 +101,7 @@ public final class ControlPlane implements AutoCloseable {
 
   private final SnapshotPublisher publisher;
   private final XdsCallbacks callbacks;
+  private final LaggingStreams laggingStreams;
   private final Server server;
   private final GatewaySettingsWatcher settingsWatcher;
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
@@ -216,14 +218,17 @@ public final class ControlPlane implements AutoCloseable {
     NackAwareConfigWatcher watcher =
         new NackAwareConfigWatcher(
             new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
-    this.callbacks = new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics);
+    this.callbacks =
+        new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics, config.xdsLagLimit());
+    this.laggingStreams =
+        new LaggingStreams(callbacks.proxies(), config.xdsCutoff(), metrics, Clock.systemUTC());
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
     publisher.enableQuarantine(
         store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
     callbacks.onAnswer(publisher::xdsAnswered);
     V3DiscoveryServer discovery =
         new V3DiscoveryServer(
-            List.of(callbacks),
+            List.of(callbacks, laggingStreams),
             watcher,
             new DefaultExecutorGroup(),
             new CachedProtoResourcesSerializer());
@@ -245,7 +250,7 @@ public final class ControlPlane implements AutoCloseable {
             .intercept(new XdsStreamAuthorization(access, audit))
             .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
             .intercept(identity)
-            .addService(discovery.getAggregatedDiscoveryServiceImpl())
+            .addService(laggingStreams.wrap(discovery.getAggregatedDiscoveryServiceImpl()))
             .addService(
                 new RegistryService(
                     registry,
@@ -423,6 +428,7 @@ public final class ControlPlane implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     reaper.close();
+    laggingStreams.close();
     leaseClock.close();
     journalDoctor.shutdownNow();
     publisher.close();

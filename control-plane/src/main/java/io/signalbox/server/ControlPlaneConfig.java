@@ -27,6 +27,9 @@ import java.util.Optional;
  * @param stageTimeout how long a change that adds or removes clusters waits for Envoys to apply
  *     each stage (clusters before the routes that use them; routes gone before their clusters);
  *     zero publishes in one step
+ * @param xdsLagLimit how long a response may go unanswered before its stream counts as lagging: a
+ *     lagging Envoy holds no staged change and no quarantine verdict back
+ * @param xdsCutoff how long a stream may lag before the control plane ends it; zero never does
  * @param adminAddress address the admin API binds to; loopback by default, since it can drain and
  *     evict
  * @param adminPort its port; 0 picks a free one. Unless set, the gRPC port + 1 (18001 with the
@@ -64,6 +67,8 @@ public record ControlPlaneConfig(
     String adminAddress,
     int adminPort,
     Duration stageTimeout,
+    Duration xdsLagLimit,
+    Duration xdsCutoff,
     String metricsAddress,
     int metricsPort,
     Optional<Path> dataDirectory,
@@ -80,6 +85,8 @@ public record ControlPlaneConfig(
     Objects.requireNonNull(grpcAddress);
     Objects.requireNonNull(adminAddress);
     Objects.requireNonNull(stageTimeout);
+    Objects.requireNonNull(xdsLagLimit);
+    Objects.requireNonNull(xdsCutoff);
     Objects.requireNonNull(metricsAddress);
     Objects.requireNonNull(gateway);
     Objects.requireNonNull(leasePolicy);
@@ -119,6 +126,8 @@ public record ControlPlaneConfig(
     private String adminAddress = DEFAULT_ADMIN_ADDRESS;
     private Integer adminPort;
     private Duration stageTimeout = Duration.ofSeconds(2);
+    private Duration xdsLagLimit = io.signalbox.xds.ProxyStatusTracker.DEFAULT_LAG_LIMIT;
+    private Duration xdsCutoff = io.signalbox.xds.LaggingStreams.DEFAULT_CUTOFF;
     private String metricsAddress = DEFAULT_METRICS_ADDRESS;
     private Integer metricsPort;
     private Path dataDirectory;
@@ -231,6 +240,16 @@ public record ControlPlaneConfig(
       return this;
     }
 
+    public Builder xdsLagLimit(Duration limit) {
+      this.xdsLagLimit = limit;
+      return this;
+    }
+
+    public Builder xdsCutoff(Duration cutoff) {
+      this.xdsCutoff = cutoff;
+      return this;
+    }
+
     public Builder adminPort(int port) {
       this.adminPort = port;
       return this;
@@ -261,6 +280,8 @@ public record ControlPlaneConfig(
           adminAddress,
           adminPort != null ? adminPort : grpcPort == 0 ? 0 : grpcPort + 1,
           stageTimeout,
+          xdsLagLimit,
+          xdsCutoff,
           metricsAddress,
           metricsPort != null ? metricsPort : grpcPort == 0 ? 0 : grpcPort + 2,
           Optional.ofNullable(dataDirectory),

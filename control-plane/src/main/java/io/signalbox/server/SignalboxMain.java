@@ -114,6 +114,25 @@ public final class SignalboxMain implements Callable<Integer> {
   Duration stageTimeout;
 
   @Option(
+      names = "--xds-lag-limit",
+      defaultValue = "500ms",
+      converter = DurationConverter.class,
+      description =
+          "How long a response may go unanswered before its xDS stream counts as lagging: a lagging Envoy (hung, "
+              + "paused, not reading) holds no staged change and no quarantine verdict back, and is sent the newest "
+              + "configuration when it answers. Default: ${DEFAULT-VALUE}")
+  Duration xdsLagLimit;
+
+  @Option(
+      names = "--xds-cutoff",
+      defaultValue = "30s",
+      converter = DurationConverter.class,
+      description =
+          "How long an xDS stream may lag before the control plane ends it (CANCELLED; a live Envoy reconnects). "
+              + "0s never ends one. Default: ${DEFAULT-VALUE}")
+  Duration xdsCutoff;
+
+  @Option(
       names = "--data-dir",
       paramLabel = "DIR",
       defaultValue = ".signalbox/data",
@@ -279,6 +298,8 @@ public final class SignalboxMain implements Callable<Integer> {
             .gateway(GatewaySettings.plaintext(gatewayAddress, gatewayPort))
             .leasePolicy(LeasePolicy.withDefault(leaseTtl))
             .stageTimeout(stageTimeout)
+            .xdsLagLimit(xdsLagLimit)
+            .xdsCutoff(xdsCutoff)
             .massExpiry(
                 new MassExpiryProtection(maxExpiryShare, MassExpiryProtection.DEFAULT.floor()));
     if (store == StoreKind.etcd) {

@@ -84,7 +84,8 @@ final class FleetVerdict {
   /**
    * @param snapshot the snapshot published last
    * @param reference the last configuration known to hold no rejected registration
-   * @param proxies every connected Envoy (all groups are sent the same snapshot); none means no
+   * @param proxies every connected Envoy (all groups are sent the same snapshot); lagging ones
+   *     (hung, paused, not reading) neither delay nor decide the verdict; none left means no
    *     verdict yet
    */
   static Verdict of(
@@ -93,8 +94,11 @@ final class FleetVerdict {
       List<ProxyStatus> proxies) {
     List<Rejection> rejections = new ArrayList<>();
     List<Rejection> excused = new ArrayList<>();
-    boolean pending = proxies.isEmpty();
+    boolean pending = proxies.stream().allMatch(ProxyStatus::lagging);
     for (ProxyStatus proxy : proxies) {
+      if (proxy.lagging()) {
+        continue;
+      }
       for (TypeStatus type : proxy.types().values()) {
         Optional<ResourceType> resourceType = XdsTypes.resourceType(type.typeUrl());
         if (resourceType.isEmpty()) {

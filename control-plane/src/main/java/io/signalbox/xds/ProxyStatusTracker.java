@@ -43,20 +43,32 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ProxyStatusTracker {
 
+  /**
+   * How long a response may wait for its answer before the stream counts as lagging. Envoy answers
+   * within milliseconds, and within about a hundred even for ten thousand routes.
+   */
+  public static final Duration DEFAULT_LAG_LIMIT = Duration.ofMillis(500);
+
   private final Clock clock;
   private final NodeGroups groups;
   private final SignalboxMetrics metrics;
+  private final Duration lagLimit;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
 
   public ProxyStatusTracker(NodeGroups groups, Clock clock) {
-    this(groups, clock, SignalboxMetrics.noop());
+    this(groups, clock, SignalboxMetrics.noop(), DEFAULT_LAG_LIMIT);
   }
 
-  /** {@code metrics} is told how long each ACK took. */
-  public ProxyStatusTracker(NodeGroups groups, Clock clock, SignalboxMetrics metrics) {
+  /**
+   * {@code metrics} is told how long each ACK took; a stream that leaves a response unanswered for
+   * longer than {@code lagLimit} is lagging: it holds no staged change and no verdict back.
+   */
+  public ProxyStatusTracker(
+      NodeGroups groups, Clock clock, SignalboxMetrics metrics, Duration lagLimit) {
     this.groups = groups;
     this.clock = clock;
     this.metrics = metrics;
+    this.lagLimit = lagLimit;
   }
 
   /** An xDS stream's sync status, per Envoy connection. */
@@ -76,6 +88,8 @@ public final class ProxyStatusTracker {
    * One Envoy connection.
    *
    * @param types by type URL, sorted
+   * @param laggingFor how long its oldest unanswered response has waited, when that is longer than
+   *     the lag limit
    */
   public record ProxyStatus(
       long streamId,
@@ -84,7 +98,13 @@ public final class ProxyStatusTracker {
       Mode mode,
       Instant connectedSince,
       SyncStatus status,
-      Map<String, TypeStatus> types) {
+      Map<String, TypeStatus> types,
+      Optional<Duration> laggingFor) {
+
+    /** Whether the stream left a response unanswered for longer than the lag limit. */
+    public boolean lagging() {
+      return laggingFor.isPresent();
+    }
 
     public String nodeId() {
       return node.getId();
@@ -245,7 +265,10 @@ public final class ProxyStatusTracker {
    * the snapshot gives for those names, with no response in flight; delta — it subscribes to every
    * required resource (or to all) and has acknowledged the snapshot's type version, with no
    * response in flight. A stream that never asked for the type, or rejected its latest response,
-   * holds nothing up: waiting for it would be waiting for nothing.
+   * holds nothing up: waiting for it would be waiting for nothing. Nor does a lagging stream (one
+   * that left a response unanswered for longer than the lag limit): a hung Envoy, a paused VM or a
+   * client that does not read would otherwise set the pace for the whole fleet. It is sent the
+   * newest configuration when it answers.
    */
   public boolean applied(
       String group,
@@ -257,13 +280,14 @@ public final class ProxyStatusTracker {
     // stream.
     Map<List<String>, String> sotwVersions = new HashMap<>();
     String deltaVersion = snapshot.version(resourceType, List.of());
+    Instant laggingBefore = clock.instant().minus(lagLimit);
     for (Stream stream : streams.values()) {
       if (!stream.group.equals(group)) {
         continue;
       }
       synchronized (stream) {
         TypeState type = stream.types.get(typeUrl);
-        if (type == null || type.rejected) {
+        if (type == null || type.rejected || stream.laggingSince(laggingBefore).isPresent()) {
           continue;
         }
         if (stream.mode == Mode.SOTW) {
@@ -286,6 +310,54 @@ public final class ProxyStatusTracker {
     return true;
   }
 
+  /** A stream that left a response unanswered for longer than the lag limit. */
+  public record LaggingStream(long streamId, Node node, String group, Duration laggingFor) {}
+
+  /** A stream the control plane ended because it lagged too long. */
+  public record CutOffStream(
+      long streamId, Node node, String group, Duration laggedFor, Instant at) {}
+
+  /** How many cut-off streams are remembered for operators. */
+  static final int CUT_OFFS_REMEMBERED = 50;
+
+  private final java.util.ArrayDeque<CutOffStream> cutOffs = new java.util.ArrayDeque<>();
+
+  /** Every lagging stream, in no particular order; cheaper than {@link #proxies()}. */
+  public List<LaggingStream> laggingStreams() {
+    List<LaggingStream> lagging = new ArrayList<>();
+    Instant now = clock.instant();
+    Instant laggingBefore = now.minus(lagLimit);
+    for (Stream stream : streams.values()) {
+      synchronized (stream) {
+        stream
+            .laggingSince(laggingBefore)
+            .ifPresent(
+                since ->
+                    lagging.add(
+                        new LaggingStream(
+                            stream.id, stream.node, stream.group, Duration.between(since, now))));
+      }
+    }
+    return lagging;
+  }
+
+  /** Remembers that a stream was cut off, for {@link #recentCutOffs()}. */
+  public void cutOff(CutOffStream stream) {
+    synchronized (cutOffs) {
+      if (cutOffs.size() == CUT_OFFS_REMEMBERED) {
+        cutOffs.removeFirst();
+      }
+      cutOffs.addLast(stream);
+    }
+  }
+
+  /** The streams cut off most recently, oldest first. */
+  public List<CutOffStream> recentCutOffs() {
+    synchronized (cutOffs) {
+      return List.copyOf(cutOffs);
+    }
+  }
+
   /** Forgets the stream; returns the node it belonged to, if it had sent a request. */
   public Optional<Node> onStreamClosed(long streamId) {
     return Optional.ofNullable(streams.remove(streamId)).map(stream -> stream.node);
@@ -304,9 +376,10 @@ public final class ProxyStatusTracker {
   /** Every open stream that has sent a request, sorted by node id, then by connection time. */
   public List<ProxyStatus> proxies() {
     List<ProxyStatus> proxies = new ArrayList<>();
+    Instant now = clock.instant();
     for (Stream stream : streams.values()) {
       synchronized (stream) {
-        proxies.add(stream.status());
+        proxies.add(stream.status(now, now.minus(lagLimit)));
       }
     }
     proxies.sort(
@@ -352,7 +425,7 @@ public final class ProxyStatusTracker {
       return types.computeIfAbsent(typeUrl, TypeState::new);
     }
 
-    ProxyStatus status() {
+    ProxyStatus status(Instant now, Instant laggingBefore) {
       Map<String, TypeStatus> byType = new LinkedHashMap<>();
       types.forEach((url, type) -> byType.put(url, type.status()));
       return new ProxyStatus(
@@ -362,7 +435,24 @@ public final class ProxyStatusTracker {
           mode,
           connectedSince,
           overall(byType.values()),
-          java.util.Collections.unmodifiableMap(byType));
+          java.util.Collections.unmodifiableMap(byType),
+          laggingSince(laggingBefore).map(since -> Duration.between(since, now)));
+    }
+
+    /**
+     * When the oldest response still unanswered was sent, if that was before {@code laggingBefore}.
+     */
+    Optional<Instant> laggingSince(Instant laggingBefore) {
+      Instant oldest = null;
+      for (TypeState type : types.values()) {
+        Instant since = type.unansweredSince();
+        if (since != null && (oldest == null || since.isBefore(oldest))) {
+          oldest = since;
+        }
+      }
+      return oldest != null && oldest.isBefore(laggingBefore)
+          ? Optional.of(oldest)
+          : Optional.empty();
     }
 
     private static SyncStatus overall(Iterable<TypeStatus> types) {
@@ -472,6 +562,14 @@ public final class ProxyStatusTracker {
             }
           });
       return held.equals(expected);
+    }
+
+    /** When the oldest response not answered yet was sent; null when every one is answered. */
+    Instant unansweredSince() {
+      if (!pendingDeltaVersions.isEmpty()) {
+        return pendingDeltaVersions.values().iterator().next().at();
+      }
+      return latestNonce != null ? sentAt : null;
     }
 
     void sent(String version, String nonce, Instant at) {

@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,19 +37,21 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
   public XdsCallbacks(
       NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
-    this(groups, groupSeen, watcher, SignalboxMetrics.noop());
+    this(groups, groupSeen, watcher, SignalboxMetrics.noop(), ProxyStatusTracker.DEFAULT_LAG_LIMIT);
   }
 
+  /** {@code lagLimit}: see {@link ProxyStatusTracker#ProxyStatusTracker}. */
   public XdsCallbacks(
       NodeGroups groups,
       Consumer<String> groupSeen,
       NackAwareConfigWatcher watcher,
-      SignalboxMetrics metrics) {
+      SignalboxMetrics metrics,
+      Duration lagLimit) {
     this.groups = groups;
     this.groupSeen = groupSeen;
     this.watcher = watcher;
     this.metrics = metrics;
-    this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC(), metrics);
+    this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC(), metrics, lagLimit);
   }
 
   /**

@@ -22,6 +22,7 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.metrics.SignalboxMetrics;
+import io.signalbox.testing.TestClock;
 import io.signalbox.translate.XdsNames;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -70,6 +70,49 @@ public final class FakeAdsClient implements AutoCloseable {
     return client;
   }
 
+  /**
+   * A stream that asks for clusters and listeners and then never reads a response (a hung Envoy, a
+   * paused VM, a half-open connection): its HTTP/2 flow-control window fills, and it answers
+   * nothing.
+   */
+  public static FakeAdsClient neverReading(int xdsPort, Node node, boolean delta) {
+    FakeAdsClient client = new FakeAdsClient(xdsPort, node, Set.of());
+    AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub ads =
+        AggregatedDiscoveryServiceGrpc.newStub(client.channel);
+    if (delta) {
+      client.delta = ads.deltaAggregatedResources(new NeverReading<>());
+      for (String type : List.of(CLUSTERS, LISTENERS)) {
+        client.sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+      }
+    } else {
+      client.sotw = ads.streamAggregatedResources(new NeverReading<>());
+      for (String type : List.of(CLUSTERS, LISTENERS)) {
+        client.sendSotw(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+      }
+    }
+    return client;
+  }
+
+  /** Asks for no message, ever. */
+  private static final class NeverReading<Q, R>
+      implements io.grpc.stub.ClientResponseObserver<Q, R> {
+    @Override
+    public void beforeStart(io.grpc.stub.ClientCallStreamObserver<Q> requests) {
+      requests.disableAutoRequestWithInitial(0);
+    }
+
+    @Override
+    public void onNext(R response) {
+      throw new AssertionError("a never-reading client read a response");
+    }
+
+    @Override
+    public void onError(Throwable error) {}
+
+    @Override
+    public void onCompleted() {}
+  }
+
   /** Versions of the responses received, oldest first. */
   public List<String> receivedVersions() {
     return List.copyOf(receivedVersions);

@@ -11,11 +11,9 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.micrometer.core.instrument.Timer;
 import io.signalbox.metrics.SignalboxMetrics;
-import java.time.Clock;
+import io.signalbox.testing.TestClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,10 +27,12 @@ class AckLatencyTest {
   private static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
   private static final Node EDGE_1 = Node.newBuilder().setId("edge-1").setCluster("edge").build();
 
-  private final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
+  private final TestClock clock =
+      new TestClock(Duration.between(Instant.EPOCH, Instant.parse("2025-01-01T00:00:00Z")));
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
   private final ProxyStatusTracker tracker =
-      new ProxyStatusTracker(new NodeGroups(), clock, metrics);
+      new ProxyStatusTracker(
+          new NodeGroups(), clock, metrics, ProxyStatusTracker.DEFAULT_LAG_LIMIT);
 
   @AfterEach
   void close() {
@@ -135,32 +135,5 @@ class AckLatencyTest {
     // 40 ms for the first response, 35 ms for the second.
     assertThat(latency("endpoints").totalTime(TimeUnit.MILLISECONDS)).isEqualTo(75);
     assertThat(latency("endpoints").max(TimeUnit.MILLISECONDS)).isEqualTo(40);
-  }
-
-  private static final class MutableClock extends Clock {
-    private Instant now;
-
-    MutableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration duration) {
-      now = now.plus(duration);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
   }
 }

@@ -356,7 +356,8 @@ class NackQuarantineTest {
               Mode.SOTW,
               Instant.EPOCH,
               SyncStatus.SYNCED,
-              Map.copyOf(types)));
+              Map.copyOf(types),
+              Optional.empty()));
     }
 
     private void answer(ContentVersionedSnapshot snapshot) {

@@ -8,8 +8,10 @@ import io.signalbox.client.ServiceRegistration;
 import io.signalbox.samples.EchoService;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoadLoop;
+import io.signalbox.xds.ProxyStatusTracker;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -94,6 +96,70 @@ class MakeBeforeBreakEndToEndTest {
                       .doesNotContain("503")
                       .doesNotContain("500")
                       .doesNotContain("502"));
+    }
+  }
+
+  /**
+   * Envoys that never read their responses (hung, paused, half-open), one in the gateway's node
+   * group and one in another, set the pace for nobody: with a stage timeout far beyond the time a
+   * change may take here, new services still go from 404 straight to 200 within a second and
+   * removed ones straight to 404, and nothing else fails.
+   */
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void envoysThatDoNotReadHoldNobodyBack(EnvoyProcess.XdsMode mode) throws Exception {
+    try (GatewayFixture gateway =
+        GatewayFixture.start(mode, config -> config.stageTimeout(Duration.ofSeconds(30)))) {
+      boolean delta = mode == EnvoyProcess.XdsMode.DELTA;
+      int xdsPort = gateway.controlPlane().grpcPort();
+      try (FakeAdsClient sameGroup =
+              FakeAdsClient.neverReading(
+                  xdsPort, FakeAdsClient.node("hung-same-group", GatewayFixture.GROUP), delta);
+          FakeAdsClient otherGroup =
+              FakeAdsClient.neverReading(
+                  xdsPort, FakeAdsClient.node("hung-other-group", "other-group"), delta)) {
+        gateway.serve("steady", "steady-1", Routes.prefix("/steady"));
+        HttpProbe.awaitStatus(gateway.url("/steady"), 200, REACHES_ENVOY);
+        LoadLoop load = LoadLoop.start("load", List.of(gateway.url("/steady/x")), Duration.ZERO);
+        List<String> transitions = new ArrayList<>();
+        try {
+          for (int round = 1; round <= 3; round++) {
+            String service = "flux-" + round;
+            EchoService backend = gateway.backend(service, service + "-1");
+            long started = System.nanoTime();
+            Registration registration =
+                gateway.register(
+                    ServiceRegistration.builder(service)
+                        .instance(service + "-1", "127.0.0.1", backend.port())
+                        .route(Routes.prefix("/" + service))
+                        .build());
+            transitions.add(service + " up: " + statusesUntil(gateway.url("/" + service), 200));
+            long upMillis = (System.nanoTime() - started) / 1_000_000;
+            registration.close();
+            transitions.add(service + " down: " + statusesUntil(gateway.url("/" + service), 404));
+            System.out.printf(
+                "hung Envoys (%s): %s answered 200 after %d ms%n", mode, service, upMillis);
+            assertThat(upMillis)
+                .as("register -> 200 (a stage waiting for the hung Envoys takes 30 s)")
+                .isLessThan(5_000);
+          }
+        } finally {
+          load.stop();
+        }
+        assertThat(load.statuses()).as("statuses of the steady route").containsOnlyKeys(200);
+        assertThat(transitions)
+            .allSatisfy(
+                sequence ->
+                    assertThat(sequence)
+                        .doesNotContain("503")
+                        .doesNotContain("500")
+                        .doesNotContain("502"));
+        assertThat(gateway.controlPlane().xdsCallbacks().proxies().proxies())
+            .filteredOn(proxy -> proxy.nodeId().startsWith("hung-"))
+            .as("the hung Envoys are shown lagging")
+            .hasSize(2)
+            .allMatch(ProxyStatusTracker.ProxyStatus::lagging);
+      }
     }
   }
 

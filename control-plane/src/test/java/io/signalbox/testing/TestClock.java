@@ -1,4 +1,4 @@
-package io.signalbox.ratelimit;
+package io.signalbox.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -8,15 +8,15 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A wall clock the test moves; safe to read and move from several threads. */
-final class TestClock extends Clock {
+public final class TestClock extends Clock {
 
   private final AtomicLong millis;
 
-  TestClock(Duration sinceEpoch) {
+  public TestClock(Duration sinceEpoch) {
     this.millis = new AtomicLong(sinceEpoch.toMillis());
   }
 
-  void advance(Duration duration) {
+  public void advance(Duration duration) {
     millis.addAndGet(duration.toMillis());
   }
 
