@@ -16,6 +16,7 @@ import io.signalbox.security.TransportSecurity;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.MetricsScrape;
+import io.signalbox.testing.SignalboxCtlRun;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.ProxyStatusTracker;
@@ -148,6 +149,11 @@ class HungEnvoyTest {
     }
     assertThat(proxy("healthy").lagging()).isFalse();
     assertThat(proxy("healthy").status()).isEqualTo(ProxyStatusTracker.SyncStatus.SYNCED);
+    assertThat(SignalboxCtlRun.against(controlPlane.adminPort(), "proxies").out().lines())
+        .as("signalboxctl proxies")
+        .anyMatch(line -> line.startsWith("healthy ") && line.contains(" SYNCED "))
+        .anyMatch(line -> line.startsWith("hung-edge ") && line.matches(".* LAGGING \\S+s .*"))
+        .anyMatch(line -> line.startsWith("hung-other ") && line.contains(" LAGGING "));
   }
 
   @ParameterizedTest(name = "delta={0}")
@@ -204,6 +210,9 @@ class HungEnvoyTest {
     assertThat(metrics.require("signalbox_xds_streams_cut_off_total", "group", "edge"))
         .isEqualTo(1);
     assertThat(metrics.require("signalbox_xds_lagging_streams", "group", "edge")).isZero();
+    assertThat(SignalboxCtlRun.against(controlPlane.adminPort(), "proxies").out())
+        .as("signalboxctl proxies")
+        .containsPattern("hung-edge \\(group edge, stream \\d+\\) cut off .* after lagging \\S+s");
 
     register("orders");
     await().atMost(PATIENCE).until(() -> published("orders"));
