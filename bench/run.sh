@@ -6,6 +6,7 @@
 #   bash bench/run.sh policy-throughput [options]  # req/s through Envoy: JWT + local rate limit vs. no policy
 #   bash bench/run.sh ratelimit-service [options]  # built-in rate-limit service: decisions/s, p50/p99 at 2,000/s
 #   bash bench/run.sh store [options]              # registrations/s embedded store vs. in memory; restart after kill -9
+#   bash bench/run.sh hung-memory [options]        # control-plane heap after N ~100 KB route changes, with and without never-reading xDS clients
 #   bash bench/run.sh help [command]
 #
 # Environment: BENCH_SKIP_BUILD=1 reuses the last build; BENCH_JAVA_OPTS adds options for the bench JVM;

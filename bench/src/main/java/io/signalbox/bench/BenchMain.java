@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       RateLimitServiceBench.class,
       StoreBench.class,
       TranslationCost.class,
+      HungClientMemory.class,
       CommandLine.HelpCommand.class
     })
 public final class BenchMain implements Runnable {

@@ -9,6 +9,7 @@ import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FakeAdsClient;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -134,6 +135,15 @@ final class DeltaFanout implements Callable<Integer> {
       description =
           "Extra JVM option for the control-plane process (repeatable), e.g. --cp-jvm-opt=-Xmx512m.")
   List<String> cpJvmOptions = new ArrayList<>();
+
+  @Option(
+      names = "--stuck",
+      defaultValue = "0",
+      description =
+          "Clients besides --clients, each on its own connection, that ask for clusters, listeners and "
+              + "routes and never read a response (issue 14); connected once the others are in sync, and "
+              + "not waited for. Default: ${DEFAULT-VALUE}")
+  int stuck;
 
   @Option(
       names = "--no-baseline",
@@ -438,10 +448,20 @@ final class DeltaFanout implements Callable<Integer> {
           awaitSynced(clients, controlPlane, 60);
         }
       }
+      for (int i = 0; i < stuck; i++) {
+        cleanup.add(
+            FakeAdsClient.neverReading(
+                controlPlane.grpcPort(),
+                FakeAdsClient.node("stuck-" + i, NODE_CLUSTER),
+                xds == EnvoyProcess.XdsMode.DELTA));
+      }
       long connectMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - connectStart);
       System.out.printf(
-          "%d clients connected, each holding %d assignments, in %d ms%n",
-          clientCount, services, connectMs);
+          "%d clients connected, each holding %d assignments, in %d ms%s%n",
+          clientCount,
+          services,
+          connectMs,
+          stuck > 0 ? "; " + stuck + " more that never read" : "");
 
       // Let the JIT and GC settle after the connection storm.
       Jvm.sleepMs(settleMs);

@@ -14,6 +14,7 @@ import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.xds.XdsCallbacks;
@@ -128,6 +129,21 @@ final class RegisterToFirst200 implements Callable<Integer> {
   long stageTimeoutMs;
 
   @Option(
+      names = "--hung-clients",
+      defaultValue = "0",
+      description =
+          "xDS clients that open an ADS stream (in --xds mode), ask for clusters and listeners and never read "
+              + "a response, connected before the measured registrations (issue 14). Default: ${DEFAULT-VALUE}")
+  int hungClients;
+
+  @Option(
+      names = "--hung-group",
+      defaultValue = "edge",
+      description =
+          "The node group of the hung clients (the Envoy's is edge). Default: ${DEFAULT-VALUE}")
+  String hungGroup;
+
+  @Option(
       names = "--breakdown",
       description =
           "Also timestamp, per registration, when the snapshot is published and when CDS/EDS/RDS "
@@ -185,6 +201,16 @@ final class RegisterToFirst200 implements Callable<Integer> {
                   .start());
       envoy.awaitReady(java.time.Duration.ofSeconds(30));
       System.out.println("Envoy ready: " + envoy);
+      for (int i = 0; i < hungClients; i++) {
+        cleanup.add(
+            FakeAdsClient.neverReading(
+                controlPlane.grpcPort(),
+                FakeAdsClient.node("hung-" + i, hungGroup),
+                xdsMode == EnvoyProcess.XdsMode.DELTA));
+      }
+      if (hungClients > 0) {
+        System.out.printf("%d hung xDS clients in group %s%n", hungClients, hungGroup);
+      }
       HttpPoller poller = cleanup.add(HttpPoller.create(http, "127.0.0.1", gatewayPort));
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(channel);
 
@@ -322,7 +348,12 @@ final class RegisterToFirst200 implements Callable<Integer> {
       }
       double runSeconds = (System.nanoTime() - runStart) / 1e9;
 
-      String label = xdsMode + ", " + http + " client";
+      String label =
+          xdsMode
+              + ", "
+              + http
+              + " client"
+              + (hungClients > 0 ? ", " + hungClients + " hung in group " + hungGroup : "");
       ResultTable table =
           new ResultTable(
               String.format(

@@ -23,6 +23,7 @@ public final class FakeAdsClient implements AutoCloseable {
 
   public static final String CLUSTERS = Resources.V3.CLUSTER_TYPE_URL;
   public static final String LISTENERS = Resources.V3.LISTENER_TYPE_URL;
+  public static final String ROUTES = Resources.V3.ROUTE_TYPE_URL;
 
   private final ManagedChannel channel;
   private final Node node;
@@ -71,9 +72,9 @@ public final class FakeAdsClient implements AutoCloseable {
   }
 
   /**
-   * A stream that asks for clusters and listeners and then never reads a response (a hung Envoy, a
-   * paused VM, a half-open connection): its HTTP/2 flow-control window fills, and it answers
-   * nothing.
+   * A stream that asks for clusters, listeners and every route configuration, and then never reads
+   * a response (a hung Envoy, a paused VM, a half-open connection): its HTTP/2 flow-control window
+   * fills, and it answers nothing.
    */
   public static FakeAdsClient neverReading(int xdsPort, Node node, boolean delta) {
     FakeAdsClient client = new FakeAdsClient(xdsPort, node, Set.of());
@@ -81,12 +82,12 @@ public final class FakeAdsClient implements AutoCloseable {
         AggregatedDiscoveryServiceGrpc.newStub(client.channel);
     if (delta) {
       client.delta = ads.deltaAggregatedResources(new NeverReading<>());
-      for (String type : List.of(CLUSTERS, LISTENERS)) {
+      for (String type : List.of(CLUSTERS, LISTENERS, ROUTES)) {
         client.sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
       }
     } else {
       client.sotw = ads.streamAggregatedResources(new NeverReading<>());
-      for (String type : List.of(CLUSTERS, LISTENERS)) {
+      for (String type : List.of(CLUSTERS, LISTENERS, ROUTES)) {
         client.sendSotw(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
       }
     }
