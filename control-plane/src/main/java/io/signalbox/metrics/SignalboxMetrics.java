@@ -283,6 +283,9 @@ public final class SignalboxMetrics implements AutoCloseable {
   /** An Envoy of {@code group} opened an xDS stream. */
   public void proxyConnected(String group) {
     proxies(group).incrementAndGet();
+    // At zero from the group's first Envoy, so that rate() and increase() see the first event.
+    laggingGauge(group);
+    cutOffCounter(group);
   }
 
   public void proxyDisconnected(String group) {
@@ -300,17 +303,19 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   /** The control plane ended an xDS stream of {@code group} that lagged for too long. */
   public void streamCutOff(String group) {
-    cutOffs
-        .computeIfAbsent(
-            group,
-            g ->
-                Counter.builder(name("xds.streams.cut.off"))
-                    .description(
-                        "xDS streams ended because a response went unanswered for the cut-off "
-                            + "time, by node group")
-                    .tag("group", g)
-                    .register(registry))
-        .increment();
+    cutOffCounter(group).increment();
+  }
+
+  private Counter cutOffCounter(String group) {
+    return cutOffs.computeIfAbsent(
+        group,
+        g ->
+            Counter.builder(name("xds.streams.cut.off"))
+                .description(
+                    "xDS streams ended because a response went unanswered for the cut-off "
+                        + "time, by node group")
+                .tag("group", g)
+                .register(registry));
   }
 
   private AtomicInteger laggingGauge(String group) {

@@ -270,6 +270,12 @@ class MetricsEndpointTest {
               assertThat(metrics.require("signalbox_xds_connected_proxies", "group", "canary"))
                   .isEqualTo(1);
             });
+    MetricsScrape connected = scrape();
+    assertThat(connected.require("signalbox_xds_lagging_streams", "group", "canary"))
+        .as("at zero from the group's first Envoy")
+        .isZero();
+    assertThat(connected.require("signalbox_xds_streams_cut_off_total", "group", "canary"))
+        .isZero();
 
     first.close();
     await()

@@ -17,8 +17,10 @@ import io.signalbox.client.Routes;
 import io.signalbox.config.GatewayLimits;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.SignalboxCtlRun;
+import io.signalbox.xds.NackQuarantine;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -140,12 +142,22 @@ class NackQuarantineEndToEndTest {
     }
   }
 
+  /**
+   * An Envoy of the same group that never reads its responses (hung) is connected throughout: it
+   * neither delays the trials' verdicts (each would wait the verdict timeout for it) nor decides
+   * them.
+   */
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
   void aBurstWithTwoRejectedRegistrationsIsBisectedAndOnlyThoseTwoAreQuarantined(
       EnvoyProcess.XdsMode mode) {
     try (GatewayFixture gateway = startAllowingRegexesEnvoyRefuses(mode);
-        Admin admin = new Admin(gateway)) {
+        Admin admin = new Admin(gateway);
+        FakeAdsClient hung =
+            FakeAdsClient.neverReading(
+                gateway.controlPlane().grpcPort(),
+                FakeAdsClient.node("hung-1", GatewayFixture.GROUP),
+                mode == EnvoyProcess.XdsMode.DELTA)) {
       gateway.serve("catalog", "catalog-1", Routes.prefix("/catalog"));
       HttpProbe.awaitStatus(gateway.url("/catalog"), 200, REACHES_ENVOY);
 
@@ -158,14 +170,17 @@ class NackQuarantineEndToEndTest {
       gateway.serve("chat", "chat-1", Routes.prefix("/chat"), Routes.regex("/chat" + TOO_LARGE));
       gateway.serve("docs", "docs-1", Routes.prefix("/docs"));
       long historyBefore = gateway.controlPlane().publisher().history().latest(100).size();
+      long resumed = System.nanoTime();
       admin.stub().resumePushes(ResumePushesRequest.getDefaultInstance());
 
       await()
           .atMost(REACHES_ENVOY)
+          .pollInterval(Duration.ofMillis(20))
           .until(
               () ->
                   admin.statuses().get("chat") == RegistrationStatus.QUARANTINED
                       && admin.statuses().get("audit") == RegistrationStatus.QUARANTINED);
+      Duration quarantinedAfter = Duration.ofNanos(System.nanoTime() - resumed);
       HttpProbe.awaitStatus(gateway.url("/billing"), 200, REACHES_ENVOY);
       HttpProbe.awaitStatus(gateway.url("/docs"), 200, REACHES_ENVOY);
       assertThat(HttpProbe.get(gateway.url("/catalog")).status()).isEqualTo(200);
@@ -188,6 +203,12 @@ class NackQuarantineEndToEndTest {
           .contains("regex '/chat" + TOO_LARGE + "'");
       long trials = gateway.controlPlane().publisher().quarantineTrials();
       assertThat(trials).as("bisected: 4 candidates, 2 culprits").isBetween(2L, 8L);
+      System.out.printf(
+          "bisection (%s, one hung Envoy): %d trials, quarantined %d ms after resume%n",
+          mode, trials, quarantinedAfter.toMillis());
+      assertThat(quarantinedAfter)
+          .as("no trial waited out its verdict timeout for the hung Envoy")
+          .isLessThan(NackQuarantine.DEFAULT_VERDICT_TIMEOUT.multipliedBy(trials).dividedBy(2));
       assertThat(gateway.controlPlane().publisher().history().latest(100).size() - historyBefore)
           .as("the burst, its trials and the outcome")
           .isGreaterThanOrEqualTo(trials + 2);
