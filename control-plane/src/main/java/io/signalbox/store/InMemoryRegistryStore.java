@@ -45,6 +45,9 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private final JournalWrites writes;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
+  /** Registrations waiting for the lock; see {@link #register}. Its own lock, taken after ours. */
+  private final List<QueuedRegistration> queue = new ArrayList<>();
+
   private final Supplier<RegistryQuotas> quotas;
   private final Map<String, Entry> entriesByLease = new HashMap<>();
 
@@ -372,52 +375,150 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
     return recompute(entry.registration.service());
   }
 
+  /**
+   * Registers as one of a group: the caller queues its registration, and whichever caller holds the
+   * lock next makes every queued registration, in order, and commits them to the journal at once
+   * (group commit; one journal commit per group instead of one per registration). Nothing is seen
+   * before the commit: readers and listeners need the lock, and a failed commit undoes the group's
+   * changes in memory before the lock is released, so the registry is as it was (every registration
+   * of the group fails with UNAVAILABLE). A registration refused on its own merits (route taken,
+   * quota, owner) fails alone.
+   */
   @Override
   public Lease register(Registration registration, Optional<Duration> requestedTtl) {
-    Duration ttl = leasePolicy.grant(requestedTtl);
-    boolean changed;
-    String leaseId;
+    QueuedRegistration mine = new QueuedRegistration(registration, leasePolicy.grant(requestedTtl));
+    synchronized (queue) {
+      queue.add(mine);
+    }
     synchronized (this) {
-      routeClaims.check(registration);
-      cause = RegistryState.cause("register", registration.registrant());
-      Entry previous =
-          entriesByService
-              .getOrDefault(registration.service(), Map.of())
-              .get(registration.instance().id());
-      if (previous != null) {
-        checkLeaseOwner(previous, registration.registrant());
-      }
-      checkQuotas(registration, previous);
-      leaseId = previous == null ? Lease.newId() : previous.leaseId;
-      Entry entry =
-          new Entry(
-              registration,
-              leaseId,
-              ++sequence,
-              ttl,
-              nanoClock.getAsLong() + ttl.toNanos(),
-              previous == null ? Instant.now() : previous.registeredAt);
-      // A drain belongs to the lease, so an instance that registers again while drained stays
-      // drained.
-      entry.drained = previous != null && previous.drained;
-      // Into the journal before anything changes in memory: a failed write leaves the store as it
-      // was.
-      writes.commit(j -> j.put(entry.stored()));
-      entriesByService
-          .computeIfAbsent(registration.service(), s -> new HashMap<>())
-          .put(registration.instance().id(), entry);
-      untrack(previous);
-      track(entry);
-      changed = recompute(registration.service());
-      if (changed) {
-        registeredRevisions.put(registration.service(), revision);
-        releaseIfRegisteredAnew(registration.service());
+      if (!mine.done) {
+        registerQueued();
       }
     }
-    if (changed) {
+    if (mine.failure != null) {
+      throw mine.failure;
+    }
+    if (mine.changed) {
       notifyListeners();
     }
-    return new Lease(leaseId, ttl);
+    return new Lease(mine.entry.leaseId, mine.ttl);
+  }
+
+  /** Makes every queued registration and commits them to the journal together; under the lock. */
+  private void registerQueued() {
+    List<QueuedRegistration> group;
+    synchronized (queue) {
+      group = List.copyOf(queue);
+      queue.clear();
+    }
+    PSortedMap<String, ServiceState> servicesBefore = services;
+    PSortedMap<String, String> changedByBefore = changedBy;
+    long revisionBefore = revision;
+    List<QueuedRegistration> made = new ArrayList<>();
+    for (QueuedRegistration queued : group) {
+      try {
+        make(queued);
+        made.add(queued);
+      } catch (RuntimeException e) {
+        queued.failure = e;
+      }
+    }
+    if (!made.isEmpty()) {
+      try {
+        writes.sync();
+        for (QueuedRegistration queued : made) {
+          if (queued.changed) {
+            String service = queued.registration.service();
+            registeredRevisions.put(service, queued.revision);
+            releaseIfRegisteredAnew(service);
+          }
+        }
+      } catch (StoreUnavailableException e) {
+        for (int i = made.size() - 1; i >= 0; i--) {
+          undo(made.get(i));
+        }
+        // Every service is as before again; so are the maps derived from them, to the object.
+        services = servicesBefore;
+        changedBy = changedByBefore;
+        revision = revisionBefore;
+        made.forEach(queued -> queued.failure = e);
+      }
+    }
+    group.forEach(queued -> queued.done = true);
+  }
+
+  /**
+   * Checks a registration and makes it in memory, written to the journal but not committed.
+   *
+   * @throws RuntimeException when it is refused; nothing changed then
+   */
+  private void make(QueuedRegistration queued) {
+    Registration registration = queued.registration;
+    routeClaims.check(registration);
+    Entry previous =
+        entriesByService
+            .getOrDefault(registration.service(), Map.of())
+            .get(registration.instance().id());
+    if (previous != null) {
+      checkLeaseOwner(previous, registration.registrant());
+    }
+    checkQuotas(registration, previous);
+    Entry entry =
+        new Entry(
+            registration,
+            previous == null ? Lease.newId() : previous.leaseId,
+            ++sequence,
+            queued.ttl,
+            nanoClock.getAsLong() + queued.ttl.toNanos(),
+            previous == null ? Instant.now() : previous.registeredAt);
+    // A drain belongs to the lease, so an instance that registers again while drained stays
+    // drained.
+    entry.drained = previous != null && previous.drained;
+    writes.write(j -> j.put(entry.stored()));
+    cause = RegistryState.cause("register", registration.registrant());
+    entriesByService
+        .computeIfAbsent(registration.service(), s -> new HashMap<>())
+        .put(registration.instance().id(), entry);
+    untrack(previous);
+    track(entry);
+    queued.previous = previous;
+    queued.entry = entry;
+    queued.changed = recompute(registration.service());
+    queued.revision = revision;
+  }
+
+  /** Takes back {@link #make}: the instance's previous entry (or none) is live again. */
+  private void undo(QueuedRegistration queued) {
+    Registration registration = queued.registration;
+    Map<String, Entry> instances = entriesByService.get(registration.service());
+    untrack(queued.entry);
+    if (queued.previous != null) {
+      instances.put(registration.instance().id(), queued.previous);
+      track(queued.previous);
+    } else {
+      instances.remove(registration.instance().id());
+      if (instances.isEmpty()) {
+        entriesByService.remove(registration.service());
+      }
+    }
+    recompute(registration.service());
+  }
+
+  /** A registration waiting to be made; written under the store's lock. */
+  private static final class QueuedRegistration {
+    final Registration registration;
+    final Duration ttl;
+    Entry previous;
+    Entry entry;
+    boolean changed;
+    long revision;
+    RuntimeException failure;
+    boolean done;
+
+    QueuedRegistration(Registration registration, Duration ttl) {
+      this.registration = registration;
+      this.ttl = ttl;
+    }
   }
 
   @Override

@@ -32,6 +32,41 @@ final class JournalWrites {
    *     then
    */
   void commit(Consumer<RegistryJournal> changes) {
+    write(changes);
+    sync();
+  }
+
+  /**
+   * Hands {@code changes} to the journal without making them durable: {@link #sync()} does, for
+   * every change written since the last.
+   *
+   * @throws StoreUnavailableException when the journal failed now or before
+   */
+  void write(Consumer<RegistryJournal> changes) {
+    refuseIfFailed();
+    try {
+      changes.accept(journal);
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
+  }
+
+  /**
+   * Makes every change written so far durable, or throws.
+   *
+   * @throws StoreUnavailableException when the journal failed now or before; none of the changes
+   *     written since the last sync may be relied on then
+   */
+  void sync() {
+    refuseIfFailed();
+    try {
+      journal.sync();
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
+  }
+
+  private void refuseIfFailed() {
     String failed = failure;
     if (failed != null) {
       throw new StoreUnavailableException(
@@ -41,24 +76,19 @@ final class JournalWrites {
               + "changed, retry later",
           null);
     }
-    try {
-      changes.accept(journal);
-      journal.sync();
-    } catch (RuntimeException e) {
-      failure = describe(e);
-      log.error(
-          "Writing the registry to disk failed: {}. Registrations and removals are refused (UNAVAILABLE) and "
-              + "the registry reports NOT_SERVING until writes succeed again; instances already registered keep "
-              + "serving",
-          failure,
-          e);
-      throw new StoreUnavailableException(
-          "the registry cannot be written to disk ("
-              + failure
-              + "); nothing "
-              + "changed, retry later",
-          e);
-    }
+  }
+
+  private StoreUnavailableException failed(RuntimeException e) {
+    failure = describe(e);
+    log.error(
+        "Writing the registry to disk failed: {}. Registrations and removals are refused (UNAVAILABLE) and "
+            + "the registry reports NOT_SERVING until writes succeed again; instances already registered keep "
+            + "serving",
+        failure,
+        e);
+    return new StoreUnavailableException(
+        "the registry cannot be written to disk (" + failure + "); nothing changed, retry later",
+        e);
   }
 
   /**
