@@ -7,8 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The store's writes to its journal, and what happens when the disk fails. A change is written and
- * committed before memory changes, so a failed write leaves the registry as it was and the caller
+ * The store's writes to its journal, and what happens when the disk fails. A change is committed
+ * before it is acknowledged or seen (registrations made together are committed together and undone
+ * in memory if the commit fails), so a failed write leaves the registry as it was and the caller
  * gets UNAVAILABLE (which clients retry). After a failure every write is refused at once, the
  * registry reports NOT_SERVING, renewals go on in memory (instances keep serving), and {@link
  * #recover} rewrites the journal from memory once the disk takes writes again. Called under the

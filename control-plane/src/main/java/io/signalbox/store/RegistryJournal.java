@@ -48,8 +48,9 @@ public interface RegistryJournal extends AutoCloseable {
   void remove(String leaseId);
 
   /**
-   * Makes every put and remove made so far durable; called under the store's lock before memory
-   * changes.
+   * Makes every put and remove made so far durable; called under the store's lock before a change
+   * is acknowledged or seen (registrations made together share one sync, see {@code
+   * InMemoryRegistryStore#register}).
    */
   void sync();
 

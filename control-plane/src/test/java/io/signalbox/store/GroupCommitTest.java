@@ -125,13 +125,15 @@ class GroupCommitTest {
     List<CompletableFuture<Lease>> futures = new ArrayList<>();
     futures.add(registerAsync(registration("first", "first-1", "/first")));
     assertThat(disk.syncing.await(5, TimeUnit.SECONDS)).isTrue();
-    queued.forEach(registration -> futures.add(registerAsync(registration)));
-    await()
-        .atMost(Duration.ofSeconds(5))
-        .until(
-            () ->
-                callers.subList(1, callers.size()).stream()
-                    .allMatch(caller -> caller.getState() == Thread.State.BLOCKED));
+    // One at a time, each queued (its caller blocked on the lock) before the next: queue order.
+    for (Registration registration : queued) {
+      futures.add(registerAsync(registration));
+      Thread caller = callers.get(callers.size() - 1);
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(1))
+          .until(() -> caller.getState() == Thread.State.BLOCKED);
+    }
     return futures;
   }
 
