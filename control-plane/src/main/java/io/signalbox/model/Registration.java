@@ -19,7 +19,8 @@ public record Registration(
     Instance instance,
     List<RouteSpec> routes,
     String registrant,
-    List<String> delegatedPrefixes) {
+    List<String> delegatedPrefixes,
+    UpstreamProtocol protocol) {
 
   public Registration {
     Objects.requireNonNull(service, "service");
@@ -27,6 +28,17 @@ public record Registration(
     routes = routes == null ? List.of() : List.copyOf(routes);
     Objects.requireNonNull(registrant, "registrant");
     delegatedPrefixes = delegatedPrefixes == null ? List.of() : List.copyOf(delegatedPrefixes);
+    protocol = protocol == null ? UpstreamProtocol.HTTP1 : protocol;
+  }
+
+  /** A registration of an HTTP/1.1 service. */
+  public Registration(
+      String service,
+      Instance instance,
+      List<RouteSpec> routes,
+      String registrant,
+      List<String> delegatedPrefixes) {
+    this(service, instance, routes, registrant, delegatedPrefixes, UpstreamProtocol.HTTP1);
   }
 
   /** A registration by {@code registrant} without delegated path prefixes. */
@@ -41,11 +53,16 @@ public record Registration(
   }
 
   public Registration withRegistrant(String identity) {
-    return new Registration(service, instance, routes, identity, delegatedPrefixes);
+    return new Registration(service, instance, routes, identity, delegatedPrefixes, protocol);
   }
 
   public Registration withDelegatedPrefixes(List<String> prefixes) {
-    return new Registration(service, instance, routes, registrant, prefixes);
+    return new Registration(service, instance, routes, registrant, prefixes, protocol);
+  }
+
+  public Registration withProtocol(UpstreamProtocol upstreamProtocol) {
+    return new Registration(
+        service, instance, routes, registrant, delegatedPrefixes, upstreamProtocol);
   }
 
   /**

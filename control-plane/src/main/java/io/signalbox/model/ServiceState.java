@@ -8,12 +8,20 @@ import java.util.Objects;
  *
  * @param routes the routes of the most recent registration among the live instances
  * @param instances live instances, sorted by id
+ * @param protocol how Envoy talks to the instances, as the most recent registration says
  */
-public record ServiceState(String name, List<RouteSpec> routes, List<Instance> instances) {
+public record ServiceState(
+    String name, List<RouteSpec> routes, List<Instance> instances, UpstreamProtocol protocol) {
 
   public ServiceState {
     Objects.requireNonNull(name, "name");
     routes = List.copyOf(routes);
     instances = List.copyOf(instances);
+    protocol = protocol == null ? UpstreamProtocol.HTTP1 : protocol;
+  }
+
+  /** An HTTP/1.1 service. */
+  public ServiceState(String name, List<RouteSpec> routes, List<Instance> instances) {
+    this(name, routes, instances, UpstreamProtocol.HTTP1);
   }
 }

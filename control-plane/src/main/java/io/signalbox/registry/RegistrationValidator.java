@@ -13,6 +13,7 @@ import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.UpstreamProtocol;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.Route;
 import java.time.Duration;
@@ -141,7 +142,21 @@ public final class RegistrationValidator {
           "lease_ttl",
           "must be a non-negative duration");
     }
-    return new Registration(service, instance, routes);
+    return new Registration(service, instance, routes).withProtocol(protocol(request));
+  }
+
+  private static UpstreamProtocol protocol(RegisterRequest request) {
+    return switch (request.getUpstreamProtocol()) {
+      case UPSTREAM_PROTOCOL_UNSPECIFIED, HTTP1 -> UpstreamProtocol.HTTP1;
+      case HTTP2 -> UpstreamProtocol.HTTP2;
+      case GRPC -> UpstreamProtocol.GRPC;
+      case UNRECOGNIZED ->
+          throw new InvalidFieldException(
+              "upstream_protocol",
+              "is not one of HTTP1, HTTP2, GRPC (value "
+                  + request.getUpstreamProtocolValue()
+                  + ")");
+    };
   }
 
   /** The lease TTL the client asked for, if any; the store applies its bounds and default. */

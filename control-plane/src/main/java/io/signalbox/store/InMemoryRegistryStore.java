@@ -871,7 +871,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
               .map(e -> e.registration.instance())
               .sorted(Comparator.comparing(Instance::id))
               .toList();
-      after = new ServiceState(service, routes, instances);
+      after = new ServiceState(service, routes, instances, newest.registration.protocol());
     }
     if (Objects.equals(before, after)) {
       return false;

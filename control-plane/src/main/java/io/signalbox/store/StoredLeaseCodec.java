@@ -12,6 +12,7 @@ import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.UpstreamProtocol;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -56,6 +57,9 @@ final class StoredLeaseCodec {
     // the same.
     if (!registration.registrant().isEmpty()) {
       node.put("registrant", registration.registrant());
+    }
+    if (registration.protocol() != UpstreamProtocol.HTTP1) {
+      node.put("protocol", registration.protocol().name());
     }
     if (!registration.delegatedPrefixes().isEmpty()) {
       ArrayNode delegated = node.putArray("delegatedPrefixes");
@@ -126,7 +130,8 @@ final class StoredLeaseCodec {
               instance,
               routes,
               node.path("registrant").asText(""),
-              list(node.path("delegatedPrefixes"), JsonNode::asText)),
+              list(node.path("delegatedPrefixes"), JsonNode::asText),
+              UpstreamProtocol.valueOf(node.path("protocol").asText("HTTP1"))),
           text(node, "leaseId"),
           required(node, "sequence").asLong(),
           Duration.ofMillis(required(node, "ttlMillis").asLong()),

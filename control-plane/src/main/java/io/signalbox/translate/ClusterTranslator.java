@@ -7,12 +7,16 @@ import io.signalbox.model.ServiceState;
 
 /**
  * One EDS cluster per service; its endpoints come from {@link EndpointTranslator} under the same
- * name.
+ * name. It speaks the service's upstream protocol: HTTP/1.1, or HTTP/2 (h2c) for HTTP2 and GRPC.
  */
 final class ClusterTranslator {
 
   Cluster cluster(ServiceState service, GatewaySettings settings) {
-    return Cluster.newBuilder()
+    Cluster.Builder cluster = Cluster.newBuilder();
+    if (service.protocol().http2()) {
+      UpstreamProtocolOptions.http2(cluster);
+    }
+    return cluster
         .setName(XdsNames.serviceCluster(service.name()))
         .setType(Cluster.DiscoveryType.EDS)
         .setEdsClusterConfig(

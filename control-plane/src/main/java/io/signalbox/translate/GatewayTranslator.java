@@ -128,12 +128,17 @@ public final class GatewayTranslator implements Translator {
     if (before.service() == service) {
       return before;
     }
-    // The cluster depends on the name and the settings only; the assignment on the instances.
+    // The cluster depends on the name, the protocol and the settings; the assignment on the
+    // instances.
+    Cluster cluster =
+        before.service().protocol() == service.protocol()
+            ? before.cluster()
+            : clusters.cluster(service, settings);
     ClusterLoadAssignment assignment =
         before.service().instances().equals(service.instances())
             ? before.assignment()
             : endpoints.loadAssignment(service);
-    return new ServicePart(service, before.cluster(), assignment);
+    return new ServicePart(service, cluster, assignment);
   }
 
   private static boolean sameRoutes(ServiceState before, ServiceState now) {

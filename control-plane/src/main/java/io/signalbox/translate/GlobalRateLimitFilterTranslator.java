@@ -8,7 +8,6 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
@@ -19,7 +18,6 @@ import io.envoyproxy.envoy.config.route.v3.RateLimit.Action;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.XRateLimitHeadersRFCVersion;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.RateLimitServiceSpec;
 import io.signalbox.model.RateLimit;
@@ -134,13 +132,7 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
    */
   private static Cluster externalServiceCluster(
       RateLimitServiceSpec.HostAndPort address, GatewaySettings settings) {
-    HttpProtocolOptions http2 =
-        HttpProtocolOptions.newBuilder()
-            .setExplicitHttpConfig(
-                HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-            .build();
-    return Cluster.newBuilder()
+    return UpstreamProtocolOptions.http2(Cluster.newBuilder())
         .setName(XdsNames.rateLimitCluster())
         .setType(
             InetAddresses.isInetAddress(address.host())
@@ -148,7 +140,6 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
                 : Cluster.DiscoveryType.STRICT_DNS)
         .setConnectTimeout(
             Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
-        .putTypedExtensionProtocolOptions(XdsNames.HTTP_PROTOCOL_OPTIONS, Any.pack(http2))
         .setLoadAssignment(
             ClusterLoadAssignment.newBuilder()
                 .setClusterName(XdsNames.rateLimitCluster())

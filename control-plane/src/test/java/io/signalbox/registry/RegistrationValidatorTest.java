@@ -97,6 +97,28 @@ class RegistrationValidatorTest {
     }
 
     @Test
+    void mapsTheUpstreamProtocolWithHttp1WhenUnset() {
+      assertThat(validator.validate(request().build()).protocol())
+          .isEqualTo(io.signalbox.model.UpstreamProtocol.HTTP1);
+      assertThat(
+              validator
+                  .validate(
+                      request()
+                          .setUpstreamProtocol(io.signalbox.registry.v1.UpstreamProtocol.GRPC)
+                          .build())
+                  .protocol())
+          .isEqualTo(io.signalbox.model.UpstreamProtocol.GRPC);
+      assertThat(
+              validator
+                  .validate(
+                      request()
+                          .setUpstreamProtocol(io.signalbox.registry.v1.UpstreamProtocol.HTTP2)
+                          .build())
+                  .protocol())
+          .isEqualTo(io.signalbox.model.UpstreamProtocol.HTTP2);
+    }
+
+    @Test
     void keepsTheRegisteredHostAndConnectsToTheResolvedAddress() {
       RegistrationValidator resolving =
           new RegistrationValidator(
@@ -263,6 +285,12 @@ class RegistrationValidatorTest {
               RegistrationValidator.requestedTtl(
                   request().setLeaseTtl(Durations.fromSeconds(30)).build()))
           .contains(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void rejectsAnUpstreamProtocolItDoesNotKnow() {
+      assertRejected(request().setUpstreamProtocolValue(99), "upstream_protocol")
+          .hasMessageContaining("value 99");
     }
 
     @Test

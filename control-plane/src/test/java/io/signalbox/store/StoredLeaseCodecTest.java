@@ -6,6 +6,7 @@ import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.UpstreamProtocol;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,6 +43,24 @@ class StoredLeaseCodecTest {
     assertThat(decoded).isEqualTo(lease);
     assertThat(decoded.registration().registrant())
         .isEqualTo("spiffe://example.org/ns/users/sa/users");
+  }
+
+  @Test
+  void theUpstreamProtocolSurvivesARoundTripAndHttp1IsNotWritten() {
+    StoredLease grpc =
+        new StoredLease(
+            lease("").registration().withProtocol(UpstreamProtocol.GRPC),
+            "lease-1",
+            1,
+            Duration.ofSeconds(30),
+            Instant.parse("2026-01-01T00:00:00Z"),
+            Instant.parse("2026-01-01T00:00:30Z"),
+            false);
+
+    assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(grpc))).isEqualTo(grpc);
+    assertThat(new String(StoredLeaseCodec.encode(lease("")), StandardCharsets.UTF_8))
+        .as("a lease written before protocols existed reads as HTTP/1.1")
+        .doesNotContain("protocol");
   }
 
   @Test

@@ -12,6 +12,7 @@ import io.signalbox.model.RateLimit;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import io.signalbox.model.UpstreamProtocol;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -125,7 +126,7 @@ class IncrementalTranslationTest {
     for (int step = 0; step < 400; step++) {
       String name = "svc-" + random.nextInt(15);
       ServiceState current = services.get(name);
-      switch (random.nextInt(6)) {
+      switch (random.nextInt(7)) {
         case 0 -> services.remove(name);
         case 1 -> services.put(name, service(name, 1 + random.nextInt(3)));
         case 2 -> {
@@ -148,6 +149,19 @@ class IncrementalTranslationTest {
           if (current != null) {
             // An equal but new state object, as the store makes on a renewal that changes nothing.
             services.put(name, new ServiceState(name, current.routes(), current.instances()));
+          }
+        }
+        case 5 -> {
+          if (current != null) {
+            // The newest registration speaks another protocol: the cluster changes, not the rest.
+            UpstreamProtocol[] protocols = UpstreamProtocol.values();
+            services.put(
+                name,
+                new ServiceState(
+                    name,
+                    current.routes(),
+                    current.instances(),
+                    protocols[random.nextInt(protocols.length)]));
           }
         }
         default ->
