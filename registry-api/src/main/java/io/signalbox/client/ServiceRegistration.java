@@ -3,6 +3,7 @@ package io.signalbox.client;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.Route;
+import io.signalbox.registry.v1.UpstreamProtocol;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -32,8 +33,10 @@ public final class ServiceRegistration {
   private final Duration leaseTtl;
   private final AuthSpec auth;
   private final RateLimitSpec rateLimit;
+  private final UpstreamProtocol protocol;
 
   private ServiceRegistration(Builder builder) {
+    this.protocol = builder.protocol;
     this.auth = builder.auth;
     this.rateLimit = builder.rateLimit;
     this.service = builder.service;
@@ -112,6 +115,9 @@ public final class ServiceRegistration {
     if (rateLimit != null) {
       request.setRateLimit(rateLimit.toProto());
     }
+    if (protocol != null) {
+      request.setUpstreamProtocol(protocol);
+    }
     return request.build();
   }
 
@@ -144,6 +150,7 @@ public final class ServiceRegistration {
     private Duration leaseTtl;
     private AuthSpec auth;
     private RateLimitSpec rateLimit;
+    private UpstreamProtocol protocol;
 
     private Builder(String service) {
       this.service = requireNonBlank(service, "service");
@@ -211,6 +218,12 @@ public final class ServiceRegistration {
     /** A JWT requirement for every route that sets none and is not public. */
     public Builder auth(AuthSpec requirement) {
       this.auth = Objects.requireNonNull(requirement, "requirement");
+      return this;
+    }
+
+    /** How Envoy talks to the instances: HTTP1 (the default), HTTP2 (h2c) or GRPC. */
+    public Builder protocol(UpstreamProtocol upstreamProtocol) {
+      this.protocol = Objects.requireNonNull(upstreamProtocol, "upstreamProtocol");
       return this;
     }
 

@@ -1,0 +1,125 @@
+package io.signalbox.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.signalbox.client.Routes;
+import io.signalbox.client.ServiceRegistration;
+import io.signalbox.registry.v1.UpstreamProtocol;
+import io.signalbox.testing.EnvoyLogsOnFailure;
+import io.signalbox.testing.EnvoyProcess;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A gRPC service registered with {@code upstream_protocol: GRPC} is served through Envoy: a gRPC
+ * client on the gateway's port makes unary and server-streaming calls to it (the standard gRPC
+ * health service: Check and Watch). Registered as HTTP/1.1, the same service cannot be reached:
+ * Envoy would speak HTTP/1.1 to it.
+ */
+@ExtendWith(EnvoyLogsOnFailure.class)
+class GrpcUpstreamEndToEndTest {
+
+  private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
+  private static final String HEALTH_ROUTE = "/grpc.health.v1.Health/";
+
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void unaryAndServerStreamingCallsReachAGrpcServiceThroughEnvoy(EnvoyProcess.XdsMode mode)
+      throws Exception {
+    HealthStatusManager health = new HealthStatusManager();
+    Server backend =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(health.getHealthService())
+            .build()
+            .start();
+    try (GatewayFixture gateway = GatewayFixture.start(mode)) {
+      health.setStatus("greeter", ServingStatus.SERVING);
+      gateway.register(
+          ServiceRegistration.builder("greeter")
+              .instance("greeter-1", "127.0.0.1", backend.getPort())
+              .protocol(UpstreamProtocol.GRPC)
+              .route(Routes.prefix(HEALTH_ROUTE))
+              .build());
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
+      try {
+        HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
+        await()
+            .atMost(REACHES_ENVOY)
+            .ignoreExceptions()
+            .until(
+                () ->
+                    stub.withDeadlineAfter(1, TimeUnit.SECONDS)
+                            .check(HealthCheckRequest.newBuilder().setService("greeter").build())
+                            .getStatus()
+                        == ServingStatus.SERVING);
+
+        Iterator<HealthCheckResponse> watch =
+            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .watch(HealthCheckRequest.newBuilder().setService("greeter").build());
+        assertThat(watch.next().getStatus()).isEqualTo(ServingStatus.SERVING);
+        health.setStatus("greeter", ServingStatus.NOT_SERVING);
+        assertThat(watch.next().getStatus())
+            .as("the second message of the stream, sent after the status changed")
+            .isEqualTo(ServingStatus.NOT_SERVING);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void registeredAsHttp1TheSameServiceIsNotReachable(EnvoyProcess.XdsMode mode) throws Exception {
+    HealthStatusManager health = new HealthStatusManager();
+    Server backend =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(health.getHealthService())
+            .build()
+            .start();
+    try (GatewayFixture gateway = GatewayFixture.start(mode)) {
+      gateway.register(
+          ServiceRegistration.builder("greeter")
+              .instance("greeter-1", "127.0.0.1", backend.getPort())
+              .route(Routes.prefix(HEALTH_ROUTE))
+              .build());
+      gateway.serve("marker", "marker-1", Routes.prefix("/marker"));
+      // Registered after greeter: once it answers, Envoy has greeter's route too.
+      io.signalbox.testing.HttpProbe.awaitStatus(gateway.url("/marker"), 200, REACHES_ENVOY);
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
+      try {
+        assertThatThrownBy(
+                () ->
+                    HealthGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.getDefaultInstance()))
+            .isInstanceOf(StatusRuntimeException.class)
+            .hasMessageContaining("UNAVAILABLE");
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}
