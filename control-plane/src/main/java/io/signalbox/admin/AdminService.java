@@ -393,6 +393,8 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     ServiceState state = store.state().services().get(name);
     PolicyDefaults defaults = publisher.settings().defaults();
     if (state != null) {
+      service.setUpstreamProtocol(
+          io.signalbox.registry.v1.UpstreamProtocol.valueOf(state.protocol().name()));
       for (RouteSpec route : state.routes()) {
         service.addRoutes(AdminProtos.route(name, route, defaults));
       }

@@ -405,6 +405,34 @@ class AdminApiTest {
     }
 
     @Test
+    void aServiceShowsItsUpstreamProtocolHttp1WhenItSaidNone() {
+      register("svc-h1", "h1", 9025);
+      RegistryGrpc.newBlockingStub(registryChannel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .register(
+              RegisterRequest.newBuilder()
+                  .setService("svc-grpc")
+                  .setInstance(
+                      io.signalbox.registry.v1.Instance.newBuilder()
+                          .setId("g1")
+                          .setHost("127.0.0.1")
+                          .setPort(9026))
+                  .setUpstreamProtocol(io.signalbox.registry.v1.UpstreamProtocol.GRPC)
+                  .build());
+
+      assertThat(
+              admin()
+                  .getService(GetServiceRequest.newBuilder().setService("svc-h1").build())
+                  .getUpstreamProtocol())
+          .isEqualTo(io.signalbox.registry.v1.UpstreamProtocol.HTTP1);
+      assertThat(
+              admin()
+                  .getService(GetServiceRequest.newBuilder().setService("svc-grpc").build())
+                  .getUpstreamProtocol())
+          .isEqualTo(io.signalbox.registry.v1.UpstreamProtocol.GRPC);
+    }
+
+    @Test
     void aRouteWithoutItsOwnLimitShowsTheOperatorsDefault() {
       register("svc-b", "b1", 9022);
 
