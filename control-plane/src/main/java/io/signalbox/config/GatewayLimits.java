@@ -21,7 +21,33 @@ public record GatewayLimits(
     int maxRequestHeadersKb,
     Duration upstreamConnectTimeout,
     int maxRegexProgramSize,
-    RegistryQuotas registry) {
+    RegistryQuotas registry,
+    int maxRetries,
+    Duration maxRouteTimeout) {
+
+  /** Retries a route may ask for at most, whatever the operator allows. */
+  public static final int MAX_RETRIES = io.signalbox.registry.RegistrationRules.MAX_RETRIES;
+
+  /** A route's timeout (and a try's) may be at most this long, whatever the operator allows. */
+  public static final Duration MAX_ROUTE_TIMEOUT =
+      io.signalbox.registry.RegistrationRules.MAX_ROUTE_TIMEOUT;
+
+  /** Limits with the default bounds on retries (5) and route timeouts (1 hour). */
+  public GatewayLimits(
+      int maxRoutesPerService,
+      int maxRequestHeadersKb,
+      Duration upstreamConnectTimeout,
+      int maxRegexProgramSize,
+      RegistryQuotas registry) {
+    this(
+        maxRoutesPerService,
+        maxRequestHeadersKb,
+        upstreamConnectTimeout,
+        maxRegexProgramSize,
+        registry,
+        io.signalbox.registry.RegistrationRules.DEFAULT_MAX_RETRIES,
+        MAX_ROUTE_TIMEOUT);
+  }
 
   /** Envoy's default {@code re2.max_program_size.error_level}. */
   public static final int ENVOY_MAX_REGEX_PROGRAM_SIZE =
@@ -34,5 +60,6 @@ public record GatewayLimits(
   public GatewayLimits {
     Objects.requireNonNull(upstreamConnectTimeout, "upstreamConnectTimeout");
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(maxRouteTimeout, "maxRouteTimeout");
   }
 }

@@ -91,6 +91,16 @@ public record GatewaySettings(
       public UpstreamAddressPolicy upstreams() {
         return current.get().upstreams();
       }
+
+      @Override
+      public int maxRetries() {
+        return current.get().limits().maxRetries();
+      }
+
+      @Override
+      public java.time.Duration maxRouteTimeout() {
+        return current.get().limits().maxRouteTimeout();
+      }
     };
   }
 

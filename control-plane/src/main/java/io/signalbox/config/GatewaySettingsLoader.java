@@ -444,6 +444,19 @@ public final class GatewaySettingsLoader {
           regexProgram >= 10 && regexProgram <= MAX_REGEX_PROGRAM_SIZE,
           "limits.maxRegexProgramSize",
           regexProgram + " is out of range 10-" + MAX_REGEX_PROGRAM_SIZE);
+      int retries = format.maxRetries == null ? defaults.maxRetries() : format.maxRetries;
+      check(
+          retries >= 0 && retries <= GatewayLimits.MAX_RETRIES,
+          "limits.maxRetries",
+          retries + " is out of range 0-" + GatewayLimits.MAX_RETRIES);
+      Duration routeTimeout =
+          format.maxRouteTimeout == null
+              ? defaults.maxRouteTimeout()
+              : positiveDuration("limits.maxRouteTimeout", format.maxRouteTimeout);
+      check(
+          routeTimeout.compareTo(GatewayLimits.MAX_ROUTE_TIMEOUT) <= 0,
+          "limits.maxRouteTimeout",
+          format.maxRouteTimeout + " is longer than " + GatewayLimits.MAX_ROUTE_TIMEOUT);
       RegistryQuotas quotas = defaults.registry();
       return new GatewayLimits(
           routes,
@@ -466,7 +479,9 @@ public final class GatewaySettingsLoader {
                   quotas.maxInstancesPerIdentity()),
               quota("limits.maxHosts", format.maxHosts, quotas.maxHosts()),
               registryBytes(format.maxRegistryBytes, quotas.maxRegistryBytes()),
-              quota("limits.maxPlacedRoutes", format.maxPlacedRoutes, quotas.maxPlacedRoutes())));
+              quota("limits.maxPlacedRoutes", format.maxPlacedRoutes, quotas.maxPlacedRoutes())),
+          retries,
+          routeTimeout);
     }
 
     private static long registryBytes(String configured, long fallback) {

@@ -74,6 +74,8 @@ final class SettingsFileFormat {
     public Integer maxRequestHeadersKb;
     public String upstreamConnectTimeout;
     public Integer maxRegexProgramSize;
+    public Integer maxRetries;
+    public String maxRouteTimeout;
     public Integer maxServices;
     public Integer maxInstancesPerService;
     public Integer maxServicesPerIdentity;

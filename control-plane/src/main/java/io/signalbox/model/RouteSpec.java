@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param publicRoute served without authentication, whatever the defaults say
  * @param rateLimit the limit the registration set (the route's own or its service's); empty means
  *     the operator's default applies
+ * @param retry how failed requests are retried (the route's own policy or its service's); empty
+ *     means not at all
  */
 public record RouteSpec(
     List<String> hosts,
@@ -25,7 +27,8 @@ public record RouteSpec(
     Optional<Duration> timeout,
     Optional<AuthRequirement> auth,
     boolean publicRoute,
-    Optional<RateLimit> rateLimit) {
+    Optional<RateLimit> rateLimit,
+    Optional<RetryPolicy> retry) {
 
   public RouteSpec {
     hosts = hosts == null ? List.of() : hosts.stream().sorted().distinct().toList();
@@ -34,9 +37,22 @@ public record RouteSpec(
     timeout = timeout == null ? Optional.empty() : timeout;
     auth = auth == null ? Optional.empty() : auth;
     rateLimit = rateLimit == null ? Optional.empty() : rateLimit;
+    retry = retry == null ? Optional.empty() : retry;
     if (publicRoute && auth.isPresent()) {
       throw new IllegalArgumentException("a public route has no auth requirement");
     }
+  }
+
+  /** A route without retries. */
+  public RouteSpec(
+      List<String> hosts,
+      RouteMatch match,
+      Optional<String> prefixRewrite,
+      Optional<Duration> timeout,
+      Optional<AuthRequirement> auth,
+      boolean publicRoute,
+      Optional<RateLimit> rateLimit) {
+    this(hosts, match, prefixRewrite, timeout, auth, publicRoute, rateLimit, Optional.empty());
   }
 
   /** A route without policies. */
@@ -45,7 +61,15 @@ public record RouteSpec(
       RouteMatch match,
       Optional<String> prefixRewrite,
       Optional<Duration> timeout) {
-    this(hosts, match, prefixRewrite, timeout, Optional.empty(), false, Optional.empty());
+    this(
+        hosts,
+        match,
+        prefixRewrite,
+        timeout,
+        Optional.empty(),
+        false,
+        Optional.empty(),
+        Optional.empty());
   }
 
   public static Builder builder(PathMatch path) {
@@ -63,6 +87,7 @@ public record RouteSpec(
     private AuthRequirement auth;
     private boolean publicRoute;
     private RateLimit rateLimit;
+    private RetryPolicy retry;
 
     private Builder(PathMatch path) {
       this.path = path;
@@ -108,6 +133,11 @@ public record RouteSpec(
       return this;
     }
 
+    public Builder retry(RetryPolicy policy) {
+      this.retry = policy;
+      return this;
+    }
+
     public RouteSpec build() {
       return new RouteSpec(
           hosts,
@@ -116,7 +146,8 @@ public record RouteSpec(
           Optional.ofNullable(timeout),
           Optional.ofNullable(auth),
           publicRoute,
-          Optional.ofNullable(rateLimit));
+          Optional.ofNullable(rateLimit),
+          Optional.ofNullable(retry));
     }
   }
 }

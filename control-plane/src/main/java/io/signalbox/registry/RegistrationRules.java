@@ -39,6 +39,27 @@ public interface RegistrationRules {
     };
   }
 
+  /** Retries a route may ask for at most, whatever the operator allows. */
+  int MAX_RETRIES = 10;
+
+  /** Retries a route may ask for unless the operator says otherwise ({@code limits.maxRetries}). */
+  int DEFAULT_MAX_RETRIES = 5;
+
+  /** A route's timeout (and a try's) may be at most this long, whatever the operator allows. */
+  java.time.Duration MAX_ROUTE_TIMEOUT = java.time.Duration.ofHours(1);
+
+  /** Retries one route may ask for ({@code limits.maxRetries}). */
+  default int maxRetries() {
+    return DEFAULT_MAX_RETRIES;
+  }
+
+  /**
+   * The longest timeout a route or one of its tries may ask for ({@code limits.maxRouteTimeout}).
+   */
+  default java.time.Duration maxRouteTimeout() {
+    return MAX_ROUTE_TIMEOUT;
+  }
+
   /** Envoy's default limit on a regex's RE2 program ({@code re2.max_program_size.error_level}). */
   int DEFAULT_MAX_REGEX_PROGRAM_SIZE = 100;
 

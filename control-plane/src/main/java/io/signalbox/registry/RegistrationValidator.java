@@ -11,6 +11,7 @@ import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RetryPolicy;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.UpstreamProtocol;
@@ -42,7 +43,6 @@ public final class RegistrationValidator {
   static final int MAX_HEADERS_PER_ROUTE = 16;
   static final int MAX_METADATA = 32;
   static final int MAX_PATH_LENGTH = 1024;
-  static final Duration MAX_TIMEOUT = Duration.ofHours(1);
 
   private static final java.util.regex.Pattern SERVICE_NAME =
       java.util.regex.Pattern.compile("[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
@@ -64,6 +64,27 @@ public final class RegistrationValidator {
 
   private static final Set<String> METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE");
+
+  /** Envoy's retry_on conditions for HTTP (x-envoy-retry-on) and gRPC (x-envoy-retry-grpc-on). */
+  private static final Set<String> RETRY_ON =
+      Set.of(
+          "5xx",
+          "gateway-error",
+          "reset",
+          "reset-before-request",
+          "connect-failure",
+          "envoy-ratelimited",
+          "retriable-4xx",
+          "refused-stream",
+          "retriable-status-codes",
+          "http3-post-connect-failure",
+          "cancelled",
+          "deadline-exceeded",
+          "internal",
+          "resource-exhausted",
+          "unavailable");
+
+  private static final int MAX_RETRIABLE_STATUS_CODES = 10;
 
   private final HostResolver resolver;
   private final RegistrationRules rules;
@@ -122,11 +143,19 @@ public final class RegistrationValidator {
         request.hasRateLimit()
             ? Optional.of(PolicyValidator.rateLimit("rate_limit", request.getRateLimit()))
             : Optional.empty();
+    Optional<RetryPolicy> serviceRetry =
+        request.hasRetry() ? Optional.of(retry("retry", request.getRetry())) : Optional.empty();
     List<RouteSpec> routes = new ArrayList<>();
     Map<HostAndMatch, Integer> seen = new HashMap<>();
     for (int i = 0; i < request.getRoutesCount(); i++) {
       RouteSpec route =
-          route("routes[" + i + "]", request.getRoutes(i), providers, serviceAuth, serviceLimit);
+          route(
+              "routes[" + i + "]",
+              request.getRoutes(i),
+              providers,
+              serviceAuth,
+              serviceLimit,
+              serviceRetry);
       for (String host : route.hosts().isEmpty() ? List.of("*") : route.hosts()) {
         Integer earlier = seen.putIfAbsent(new HostAndMatch(host, route.match()), i);
         check(
@@ -239,7 +268,8 @@ public final class RegistrationValidator {
       Route proto,
       Set<String> providers,
       Optional<AuthRequirement> serviceAuth,
-      Optional<RateLimit> serviceLimit) {
+      Optional<RateLimit> serviceLimit,
+      Optional<RetryPolicy> serviceRetry) {
     check(proto.hasPath(), field + ".path", "a match (prefix, exact or regex) is required");
     PathMatch path =
         switch (proto.getPath().getKindCase()) {
@@ -284,18 +314,10 @@ public final class RegistrationValidator {
           "is allowed only with a prefix match");
       rewrite = Optional.of(path(field + ".prefix_rewrite", proto.getPrefixRewrite()));
     }
-    Optional<Duration> timeout = Optional.empty();
-    if (proto.hasTimeout()) {
-      check(
-          Durations.isValid(proto.getTimeout()) && !Durations.isNegative(proto.getTimeout()),
-          field + ".timeout",
-          "must be a non-negative duration");
-      Duration value =
-          Duration.ofSeconds(proto.getTimeout().getSeconds(), proto.getTimeout().getNanos());
-      check(
-          value.compareTo(MAX_TIMEOUT) <= 0, field + ".timeout", "must be at most " + MAX_TIMEOUT);
-      timeout = Optional.of(value);
-    }
+    Optional<Duration> timeout =
+        proto.hasTimeout()
+            ? Optional.of(timeout(field + ".timeout", proto.getTimeout(), false))
+            : Optional.empty();
     check(
         !(proto.getPublic() && proto.hasAuth()),
         field + ".public",
@@ -308,6 +330,8 @@ public final class RegistrationValidator {
         proto.hasRateLimit()
             ? Optional.of(PolicyValidator.rateLimit(field + ".rate_limit", proto.getRateLimit()))
             : serviceLimit;
+    Optional<RetryPolicy> retry =
+        proto.hasRetry() ? Optional.of(retry(field + ".retry", proto.getRetry())) : serviceRetry;
     return new RouteSpec(
         hosts,
         new RouteMatch(path, headers, methods),
@@ -315,7 +339,88 @@ public final class RegistrationValidator {
         timeout,
         auth,
         proto.getPublic(),
-        rateLimit);
+        rateLimit,
+        retry);
+  }
+
+  /**
+   * A timeout within the operator's bound ({@code limits.maxRouteTimeout}); zero (no timeout) only
+   * when not {@code positive} and the operator left the bound at its maximum.
+   */
+  private Duration timeout(String field, com.google.protobuf.Duration proto, boolean positive) {
+    check(
+        Durations.isValid(proto) && !Durations.isNegative(proto),
+        field,
+        "must be a non-negative duration");
+    Duration value = Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
+    Duration max = rules.maxRouteTimeout();
+    if (max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) > 0) {
+      max = RegistrationRules.MAX_ROUTE_TIMEOUT;
+    }
+    boolean bounded = max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) < 0;
+    if (value.isZero()) {
+      check(!positive, field, "must be positive");
+      check(
+          !bounded,
+          field,
+          "0 (no timeout) is longer than the "
+              + max
+              + " the operator allows (limits.maxRouteTimeout)");
+    }
+    check(
+        value.compareTo(max) <= 0,
+        field,
+        "must be at most "
+            + max
+            + (bounded ? ", as the operator allows (limits.maxRouteTimeout)" : ""));
+    return value;
+  }
+
+  private RetryPolicy retry(String field, io.signalbox.registry.v1.RetryPolicy proto) {
+    int max = Math.min(RegistrationRules.MAX_RETRIES, rules.maxRetries());
+    check(proto.getAttempts() >= 1, field + ".attempts", "must be at least 1");
+    check(
+        proto.getAttempts() <= max,
+        field + ".attempts",
+        proto.getAttempts()
+            + " retries are more than the "
+            + max
+            + " the operator allows (limits.maxRetries)");
+    Optional<Duration> perTry =
+        proto.hasPerTryTimeout()
+            ? Optional.of(timeout(field + ".per_try_timeout", proto.getPerTryTimeout(), true))
+            : Optional.empty();
+    check(
+        proto.getRetryOnCount() <= RETRY_ON.size(),
+        field + ".retry_on",
+        "has more than " + RETRY_ON.size() + " conditions");
+    List<String> retryOn = new ArrayList<>();
+    for (int i = 0; i < proto.getRetryOnCount(); i++) {
+      String condition = proto.getRetryOn(i);
+      check(
+          RETRY_ON.contains(condition),
+          field + ".retry_on[" + i + "]",
+          "'" + abbreviate(condition) + "' is not one of " + new java.util.TreeSet<>(RETRY_ON));
+      if (!retryOn.contains(condition)) {
+        retryOn.add(condition);
+      }
+    }
+    check(
+        proto.getRetriableStatusCodesCount() <= MAX_RETRIABLE_STATUS_CODES,
+        field + ".retriable_status_codes",
+        "has more than " + MAX_RETRIABLE_STATUS_CODES);
+    List<Integer> codes = new ArrayList<>();
+    for (int i = 0; i < proto.getRetriableStatusCodesCount(); i++) {
+      int code = proto.getRetriableStatusCodes(i);
+      check(
+          code >= 100 && code <= 599,
+          field + ".retriable_status_codes[" + i + "]",
+          code + " is not an HTTP status (100-599)");
+      if (!codes.contains(code)) {
+        codes.add(code);
+      }
+    }
+    return new RetryPolicy(proto.getAttempts(), perTry, retryOn, codes);
   }
 
   private static String path(String field, String value) {

@@ -10,6 +10,7 @@ import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RetryPolicy;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.UpstreamProtocol;
@@ -175,6 +176,20 @@ final class StoredLeaseCodec {
               limit.perHeader().ifPresent(header -> limitNode.put("perHeader", header));
               limit.failureMode().ifPresent(mode -> limitNode.put("failureMode", mode.name()));
             });
+    route
+        .retry()
+        .ifPresent(
+            retry -> {
+              ObjectNode retryNode = node.putObject("retry");
+              retryNode.put("attempts", retry.attempts());
+              retry
+                  .perTryTimeout()
+                  .ifPresent(timeout -> retryNode.put("perTryTimeoutNanos", timeout.toNanos()));
+              ArrayNode retryOn = retryNode.putArray("retryOn");
+              retry.retryOn().forEach(retryOn::add);
+              ArrayNode codes = retryNode.putArray("retriableStatusCodes");
+              retry.retriableStatusCodes().forEach(codes::add);
+            });
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {
@@ -223,6 +238,16 @@ final class StoredLeaseCodec {
                         Optional.ofNullable(l.get("perHeader")).map(JsonNode::asText),
                         Optional.ofNullable(l.get("failureMode"))
                             .map(m -> RateLimit.FailureMode.valueOf(m.asText()))));
+    Optional<RetryPolicy> retry =
+        Optional.ofNullable(node.get("retry"))
+            .map(
+                r ->
+                    new RetryPolicy(
+                        required(r, "attempts").asInt(),
+                        Optional.ofNullable(r.get("perTryTimeoutNanos"))
+                            .map(t -> Duration.ofNanos(t.asLong())),
+                        list(r.path("retryOn"), JsonNode::asText),
+                        list(r.path("retriableStatusCodes"), JsonNode::asInt)));
     return new RouteSpec(
         list(node.path("hosts"), JsonNode::asText),
         match,
@@ -230,7 +255,8 @@ final class StoredLeaseCodec {
         Optional.ofNullable(node.get("timeoutMillis")).map(t -> Duration.ofMillis(t.asLong())),
         auth,
         node.path("public").asBoolean(false),
-        rateLimit);
+        rateLimit,
+        retry);
   }
 
   private static AuthRequirement decodeAuth(JsonNode node) {

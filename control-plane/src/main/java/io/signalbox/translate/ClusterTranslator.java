@@ -24,6 +24,7 @@ final class ClusterTranslator {
         .setConnectTimeout(
             Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
         .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .setCircuitBreakers(RetryPolicyTranslator.retryBudget())
         .build();
   }
 }

@@ -163,6 +163,8 @@ final class RouteTranslator {
         RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(policyRoute.service()));
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
+    spec.retry()
+        .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
     Route.Builder route =
         Route.newBuilder()
             .setName(policyRoute.name())

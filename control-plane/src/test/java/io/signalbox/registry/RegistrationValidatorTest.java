@@ -13,6 +13,7 @@ import io.signalbox.registry.v1.HeaderMatch.Builder;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.Route;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
@@ -730,6 +731,124 @@ class RegistrationValidatorTest {
           r -> r.setInstance(instance().setId("x".repeat(300_000)));
 
       assertRejected(bloat.apply(request().setService("")), "request");
+    }
+  }
+
+  @Nested
+  class Retries {
+
+    /** An operator who allows 2 retries and timeouts of at most 30 s. */
+    private final RegistrationValidator bounded =
+        new RegistrationValidator(
+            RESOLVES_EVERYTHING,
+            new RegistrationRules() {
+              @Override
+              public java.util.Set<String> jwtProviders() {
+                return java.util.Set.of();
+              }
+
+              @Override
+              public int maxRoutesPerService() {
+                return RegistrationValidator.MAX_ROUTES;
+              }
+
+              @Override
+              public int maxRegexProgramSize() {
+                return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
+              }
+
+              @Override
+              public UpstreamAddressPolicy upstreams() {
+                return UpstreamAddressPolicy.DEFAULT;
+              }
+
+              @Override
+              public int maxRetries() {
+                return 2;
+              }
+
+              @Override
+              public Duration maxRouteTimeout() {
+                return Duration.ofSeconds(30);
+              }
+            });
+
+    private static io.signalbox.registry.v1.RetryPolicy.Builder retry(int attempts) {
+      return io.signalbox.registry.v1.RetryPolicy.newBuilder().setAttempts(attempts);
+    }
+
+    private AbstractThrowableAssert<?, ? extends Throwable> assertBoundedRejects(
+        RegisterRequest.Builder request, String field) {
+      return assertThatThrownBy(() -> bounded.validate(request.build()))
+          .isInstanceOf(InvalidFieldException.class)
+          .satisfies(e -> assertThat(((InvalidFieldException) e).field()).isEqualTo(field));
+    }
+
+    @Test
+    void aRouteTakesItsOwnPolicyAndOtherwiseTheServices() {
+      Registration registration =
+          bounded.validate(
+              request()
+                  .setRetry(retry(1))
+                  .addRoutes(
+                      prefixRoute("/orders/v2")
+                          .setRetry(
+                              retry(2)
+                                  .setPerTryTimeout(Durations.fromMillis(250))
+                                  .addRetryOn("gateway-error")
+                                  .addRetriableStatusCodes(409)))
+                  .build());
+
+      assertThat(registration.routes().get(0).retry())
+          .contains(new io.signalbox.model.RetryPolicy(1, Optional.empty(), List.of(), List.of()));
+      assertThat(registration.routes().get(1).retry())
+          .contains(
+              new io.signalbox.model.RetryPolicy(
+                  2, Optional.of(Duration.ofMillis(250)), List.of("gateway-error"), List.of(409)));
+    }
+
+    @Test
+    void moreRetriesThanTheOperatorAllowsAreRefusedNamingTheFieldAndTheLimit() {
+      assertBoundedRejects(
+              request().setRoutes(0, prefixRoute("/orders").setRetry(retry(3))),
+              "routes[0].retry.attempts")
+          .hasMessageContaining("3 retries are more than the 2 the operator allows")
+          .hasMessageContaining("limits.maxRetries");
+      assertBoundedRejects(request().setRetry(retry(3)), "retry.attempts");
+      assertRejected(request().setRetry(retry(11)), "retry.attempts")
+          .as("10 at most, whatever the operator allows")
+          .hasMessageContaining("more than the 5");
+      assertRejected(request().setRetry(retry(0)), "retry.attempts");
+    }
+
+    @Test
+    void aLongerTimeoutThanTheOperatorAllowsIsRefusedNamingTheField() {
+      assertBoundedRejects(
+              request().setRoutes(0, prefixRoute("/orders").setTimeout(Durations.fromSeconds(31))),
+              "routes[0].timeout")
+          .hasMessageContaining("limits.maxRouteTimeout");
+      assertBoundedRejects(
+              request().setRoutes(0, prefixRoute("/orders").setTimeout(Durations.fromSeconds(0))),
+              "routes[0].timeout")
+          .as("no timeout at all is longer than any bound")
+          .hasMessageContaining("no timeout");
+      assertBoundedRejects(
+          request().setRetry(retry(1).setPerTryTimeout(Durations.fromSeconds(31))),
+          "retry.per_try_timeout");
+      assertRejected(
+          request().setRetry(retry(1).setPerTryTimeout(Durations.fromSeconds(0))),
+          "retry.per_try_timeout");
+    }
+
+    @Test
+    void unknownConditionsAndNonHttpStatusesAreRefusedNamingTheEntry() {
+      assertRejected(
+              request().setRetry(retry(1).addRetryOn("5xx").addRetryOn("always")),
+              "retry.retry_on[1]")
+          .hasMessageContaining("'always' is not one of");
+      assertRejected(
+          request().setRetry(retry(1).addRetriableStatusCodes(600)),
+          "retry.retriable_status_codes[0]");
     }
   }
 }

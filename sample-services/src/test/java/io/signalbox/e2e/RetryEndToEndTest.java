@@ -1,0 +1,152 @@
+package io.signalbox.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.signalbox.client.ServiceRegistration;
+import io.signalbox.registry.v1.PathMatch;
+import io.signalbox.registry.v1.RetryPolicy;
+import io.signalbox.registry.v1.Route;
+import io.signalbox.testing.EnvoyLogsOnFailure;
+import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.HttpProbe;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Retries through real Envoy: a request that an instance answers 503 once is retried into a 200
+ * when the route asks for retries (and passes the 503 on when it does not); when every try fails
+ * under load, the cluster's retry budget holds the retries back and Envoy counts the ones it
+ * refused.
+ */
+@ExtendWith(EnvoyLogsOnFailure.class)
+class RetryEndToEndTest {
+
+  private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
+
+  /** An HTTP backend that answers 503 to its first {@code failures} requests, 200 after. */
+  private static final class FailingBackend implements AutoCloseable {
+    final HttpServer server;
+    final AtomicInteger requests = new AtomicInteger();
+
+    FailingBackend(int failures, Duration delay) throws Exception {
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      server.setExecutor(Executors.newFixedThreadPool(64));
+      server.createContext(
+          "/",
+          exchange -> {
+            int n = requests.incrementAndGet();
+            try {
+              Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            byte[] body = (n <= failures ? "failing" : "ok").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(n <= failures ? 503 : 200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+          });
+      server.start();
+    }
+
+    int port() {
+      return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+      server.stop(0);
+    }
+  }
+
+  private static void register(
+      GatewayFixture gateway, String service, int port, RetryPolicy retry) {
+    Route.Builder route =
+        Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service));
+    if (retry != null) {
+      route.setRetry(retry);
+    }
+    gateway.register(
+        ServiceRegistration.builder(service)
+            .instance(service + "-1", "127.0.0.1", port)
+            .route(route.build())
+            .build());
+  }
+
+  /** Polls until the route is in Envoy; returns the first status that is not 404. */
+  private static int firstAnswer(String url) {
+    long deadline = System.nanoTime() + REACHES_ENVOY.toNanos();
+    while (System.nanoTime() < deadline) {
+      int status = HttpProbe.get(url).status();
+      if (status != 404) {
+        return status;
+      }
+    }
+    throw new AssertionError(url + " never left 404");
+  }
+
+  @Test
+  void aRequestAnInstanceFailsOnceIsRetriedIntoA200WhenTheRouteAsksForRetries() throws Exception {
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
+        FailingBackend flaky = new FailingBackend(1, Duration.ZERO);
+        FailingBackend fragile = new FailingBackend(1, Duration.ZERO)) {
+      register(gateway, "flaky", flaky.port(), RetryPolicy.newBuilder().setAttempts(2).build());
+      register(gateway, "fragile", fragile.port(), null);
+
+      assertThat(firstAnswer(gateway.url("/flaky"))).as("503, retried").isEqualTo(200);
+      assertThat(flaky.requests).as("the failed try and the retry").hasValue(2);
+      assertThat(gateway.envoy().statValue("cluster.svc-flaky.upstream_rq_retry_success"))
+          .isEqualTo(1);
+      assertThat(firstAnswer(gateway.url("/fragile"))).as("no retry policy").isEqualTo(503);
+      assertThat(fragile.requests).hasValue(1);
+    }
+  }
+
+  @Test
+  void theRetryBudgetHoldsBackARetryStormAndEnvoyCountsIt() throws Exception {
+    int concurrent = 40;
+    int attempts = 5;
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
+        FailingBackend down = new FailingBackend(Integer.MAX_VALUE, Duration.ofMillis(200))) {
+      register(
+          gateway, "down", down.port(), RetryPolicy.newBuilder().setAttempts(attempts).build());
+      assertThat(firstAnswer(gateway.url("/down"))).isEqualTo(503);
+      int before = down.requests.get();
+
+      HttpClient client = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(8)).build();
+      List<CompletableFuture<HttpResponse<Void>>> responses = new ArrayList<>();
+      for (int i = 0; i < concurrent; i++) {
+        responses.add(
+            client.sendAsync(
+                HttpRequest.newBuilder(URI.create(gateway.url("/down/" + i)))
+                    .timeout(Duration.ofSeconds(30))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding()));
+      }
+      for (CompletableFuture<HttpResponse<Void>> response : responses) {
+        assertThat(response.get().statusCode()).isEqualTo(503);
+      }
+
+      int tries = down.requests.get() - before;
+      long refused = gateway.envoy().statValue("cluster.svc-down.upstream_rq_retry_overflow");
+      System.out.printf(
+          "retry storm: %d requests, %d tries reached the instance (without a budget: %d), "
+              + "%d retries refused by the budget%n",
+          concurrent, tries, concurrent * (attempts + 1), refused);
+      assertThat(refused).as("retries the budget refused").isPositive();
+      assertThat(tries).isLessThan(concurrent * (attempts + 1));
+    }
+  }
+}
