@@ -456,7 +456,10 @@ public final class GatewaySettingsLoader {
       check(
           routeTimeout.compareTo(GatewayLimits.MAX_ROUTE_TIMEOUT) <= 0,
           "limits.maxRouteTimeout",
-          format.maxRouteTimeout + " is longer than " + GatewayLimits.MAX_ROUTE_TIMEOUT);
+          format.maxRouteTimeout
+              + " is longer than "
+              + GatewayLimits.MAX_ROUTE_TIMEOUT.toHours()
+              + "h");
       RegistryQuotas quotas = defaults.registry();
       return new GatewayLimits(
           routes,

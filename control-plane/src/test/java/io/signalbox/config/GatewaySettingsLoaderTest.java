@@ -90,6 +90,8 @@ class GatewaySettingsLoaderTest {
             maxRequestHeadersKb: 96
             upstreamConnectTimeout: 250ms
             maxRegexProgramSize: 300
+            maxRetries: 2
+            maxRouteTimeout: 30s
             maxServices: 500
             maxInstancesPerService: 20
             maxServicesPerIdentity: 3
@@ -131,7 +133,9 @@ class GatewaySettingsLoaderTest {
                       30,
                       40,
                       io.signalbox.model.RegistryQuotas.DEFAULT_MAX_REGISTRY_BYTES,
-                      io.signalbox.model.RegistryQuotas.DEFAULT_MAX_PLACED_ROUTES)));
+                      io.signalbox.model.RegistryQuotas.DEFAULT_MAX_PLACED_ROUTES),
+                  2,
+                  Duration.ofSeconds(30)));
       assertThat(settings.rateLimitService())
           .isEqualTo(
               new RateLimitServiceSpec(
@@ -232,6 +236,8 @@ class GatewaySettingsLoaderTest {
         limits: {maxRequestHeadersKb: 0}                                         | limits.maxRequestHeadersKb: 0 is out of range
         rateLimitService: {address: 'no-port'}                                   | rateLimitService.address: 'no-port' needs a port
         limits: {maxRegexProgramSize: 5}                                         | limits.maxRegexProgramSize: 5 is out of range 10-10000
+        limits: {maxRetries: 11}                                                 | limits.maxRetries: 11 is out of range 0-10
+        limits: {maxRouteTimeout: 2h}                                            | limits.maxRouteTimeout: 2h is longer than 1h
         limits: {maxServices: 0}                                                 | limits.maxServices: 0 is out of range 1-1000000
         limits: {maxRegistryBytes: 10KiB}                                        | limits.maxRegistryBytes: 10KiB is out of range 1MiB-64GiB
         upstreams: {allowCidrs: [127.0.0.0/33]}                                  | upstreams.allowCidrs[0]: '127.0.0.0/33' has a prefix length out of range 0-32
