@@ -2,6 +2,7 @@ package io.signalbox.client;
 
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.RetryPolicy;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.registry.v1.UpstreamProtocol;
 import java.time.Duration;
@@ -34,9 +35,11 @@ public final class ServiceRegistration {
   private final AuthSpec auth;
   private final RateLimitSpec rateLimit;
   private final UpstreamProtocol protocol;
+  private final RetryPolicy retry;
 
   private ServiceRegistration(Builder builder) {
     this.protocol = builder.protocol;
+    this.retry = builder.retry;
     this.auth = builder.auth;
     this.rateLimit = builder.rateLimit;
     this.service = builder.service;
@@ -118,6 +121,9 @@ public final class ServiceRegistration {
     if (protocol != null) {
       request.setUpstreamProtocol(protocol);
     }
+    if (retry != null) {
+      request.setRetry(retry);
+    }
     return request.build();
   }
 
@@ -151,6 +157,7 @@ public final class ServiceRegistration {
     private AuthSpec auth;
     private RateLimitSpec rateLimit;
     private UpstreamProtocol protocol;
+    private RetryPolicy retry;
 
     private Builder(String service) {
       this.service = requireNonBlank(service, "service");
@@ -224,6 +231,15 @@ public final class ServiceRegistration {
     /** How Envoy talks to the instances: HTTP1 (the default), HTTP2 (h2c) or GRPC. */
     public Builder protocol(UpstreamProtocol upstreamProtocol) {
       this.protocol = Objects.requireNonNull(upstreamProtocol, "upstreamProtocol");
+      return this;
+    }
+
+    /**
+     * Retries for every route that sets none, e.g. {@code
+     * RetryPolicy.newBuilder().setAttempts(2).build()}; at most the operator's limits.maxRetries.
+     */
+    public Builder retry(RetryPolicy policy) {
+      this.retry = Objects.requireNonNull(policy, "policy");
       return this;
     }
 

@@ -26,6 +26,8 @@ class ServiceRegistrationTest {
             .route(Routes.prefix("/orders"))
             .route(Routes.exact("/healthz"))
             .leaseTtl(Duration.ofMillis(1500))
+            .protocol(io.signalbox.registry.v1.UpstreamProtocol.GRPC)
+            .retry(io.signalbox.registry.v1.RetryPolicy.newBuilder().setAttempts(2).build())
             .build();
 
     assertThat(registration.toRequest())
@@ -44,6 +46,8 @@ class ServiceRegistrationTest {
                 .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setExact("/healthz")))
                 .setLeaseTtl(
                     com.google.protobuf.Duration.newBuilder().setSeconds(1).setNanos(500_000_000))
+                .setUpstreamProtocol(io.signalbox.registry.v1.UpstreamProtocol.GRPC)
+                .setRetry(io.signalbox.registry.v1.RetryPolicy.newBuilder().setAttempts(2))
                 .build());
   }
 
@@ -59,6 +63,9 @@ class ServiceRegistrationTest {
     assertThat(request.getInstance().getWeight()).isZero();
     assertThat(request.getInstance().getZone()).isEmpty();
     assertThat(request.getRoutesList()).isEmpty();
+    assertThat(request.getUpstreamProtocol())
+        .isEqualTo(io.signalbox.registry.v1.UpstreamProtocol.UPSTREAM_PROTOCOL_UNSPECIFIED);
+    assertThat(request.hasRetry()).isFalse();
   }
 
   @Test
