@@ -20,7 +20,8 @@ public record Registration(
     List<RouteSpec> routes,
     String registrant,
     List<String> delegatedPrefixes,
-    UpstreamProtocol protocol) {
+    UpstreamProtocol protocol,
+    TrafficPolicy traffic) {
 
   public Registration {
     Objects.requireNonNull(service, "service");
@@ -29,6 +30,7 @@ public record Registration(
     Objects.requireNonNull(registrant, "registrant");
     delegatedPrefixes = delegatedPrefixes == null ? List.of() : List.copyOf(delegatedPrefixes);
     protocol = protocol == null ? UpstreamProtocol.HTTP1 : protocol;
+    traffic = traffic == null ? TrafficPolicy.DEFAULT : traffic;
   }
 
   /** A registration of an HTTP/1.1 service. */
@@ -38,7 +40,14 @@ public record Registration(
       List<RouteSpec> routes,
       String registrant,
       List<String> delegatedPrefixes) {
-    this(service, instance, routes, registrant, delegatedPrefixes, UpstreamProtocol.HTTP1);
+    this(
+        service,
+        instance,
+        routes,
+        registrant,
+        delegatedPrefixes,
+        UpstreamProtocol.HTTP1,
+        TrafficPolicy.DEFAULT);
   }
 
   /** A registration by {@code registrant} without delegated path prefixes. */
@@ -53,16 +62,22 @@ public record Registration(
   }
 
   public Registration withRegistrant(String identity) {
-    return new Registration(service, instance, routes, identity, delegatedPrefixes, protocol);
+    return new Registration(
+        service, instance, routes, identity, delegatedPrefixes, protocol, traffic);
   }
 
   public Registration withDelegatedPrefixes(List<String> prefixes) {
-    return new Registration(service, instance, routes, registrant, prefixes, protocol);
+    return new Registration(service, instance, routes, registrant, prefixes, protocol, traffic);
   }
 
   public Registration withProtocol(UpstreamProtocol upstreamProtocol) {
     return new Registration(
-        service, instance, routes, registrant, delegatedPrefixes, upstreamProtocol);
+        service, instance, routes, registrant, delegatedPrefixes, upstreamProtocol, traffic);
+  }
+
+  public Registration withTraffic(TrafficPolicy policy) {
+    return new Registration(
+        service, instance, routes, registrant, delegatedPrefixes, protocol, policy);
   }
 
   /**

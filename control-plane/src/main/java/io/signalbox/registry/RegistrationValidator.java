@@ -14,6 +14,7 @@ import io.signalbox.model.Registration;
 import io.signalbox.model.RetryPolicy;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.TrafficPolicy;
 import io.signalbox.model.UpstreamProtocol;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.Route;
@@ -171,7 +172,119 @@ public final class RegistrationValidator {
           "lease_ttl",
           "must be a non-negative duration");
     }
-    return new Registration(service, instance, routes).withProtocol(protocol(request));
+    return new Registration(service, instance, routes)
+        .withProtocol(protocol(request))
+        .withTraffic(request.hasTraffic() ? traffic(request.getTraffic()) : TrafficPolicy.DEFAULT);
+  }
+
+  private static final java.util.regex.Pattern COOKIE_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}");
+
+  private static final int MAX_CIRCUIT_BREAKER_LIMIT = 1_000_000;
+
+  private static TrafficPolicy traffic(io.signalbox.registry.v1.TrafficPolicy proto) {
+    String field = "traffic.load_balancing";
+    io.signalbox.registry.v1.LoadBalancing lb = proto.getLoadBalancing();
+    TrafficPolicy.LoadBalancer balancer =
+        switch (lb.getAlgorithm()) {
+          case ALGORITHM_UNSPECIFIED, ROUND_ROBIN -> TrafficPolicy.LoadBalancer.ROUND_ROBIN;
+          case LEAST_REQUEST -> TrafficPolicy.LoadBalancer.LEAST_REQUEST;
+          case RING_HASH -> TrafficPolicy.LoadBalancer.RING_HASH;
+          case MAGLEV -> TrafficPolicy.LoadBalancer.MAGLEV;
+          case UNRECOGNIZED ->
+              throw new InvalidFieldException(
+                  field + ".algorithm",
+                  "is not one of ROUND_ROBIN, LEAST_REQUEST, RING_HASH, MAGLEV (value "
+                      + lb.getAlgorithmValue()
+                      + ")");
+        };
+    Optional<TrafficPolicy.HashOn> hashOn =
+        switch (lb.getHashOnCase()) {
+          case HEADER -> {
+            check(
+                HEADER_NAME.matcher(lb.getHeader()).matches(),
+                field + ".header",
+                "'" + abbreviate(lb.getHeader()) + "' is not a lowercase header name");
+            yield Optional.of(
+                new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.HEADER, lb.getHeader()));
+          }
+          case COOKIE -> {
+            check(
+                COOKIE_NAME.matcher(lb.getCookie()).matches(),
+                field + ".cookie",
+                "'" + abbreviate(lb.getCookie()) + "' is not a cookie name");
+            yield Optional.of(
+                new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.COOKIE, lb.getCookie()));
+          }
+          case SOURCE_IP -> {
+            check(lb.getSourceIp(), field + ".source_ip", "must be true when set");
+            yield Optional.of(new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.SOURCE_IP, ""));
+          }
+          case HASHON_NOT_SET -> Optional.empty();
+        };
+    check(
+        !balancer.hashing() || hashOn.isPresent(),
+        field + ".hash_on",
+        balancer + " needs a hash key: header, cookie or source_ip");
+    check(
+        balancer.hashing() || hashOn.isEmpty(),
+        field + ".hash_on",
+        "goes only with RING_HASH or MAGLEV, not " + balancer);
+    Optional<TrafficPolicy.CircuitBreaker> breaker = Optional.empty();
+    if (proto.hasCircuitBreaker()) {
+      io.signalbox.registry.v1.CircuitBreaker cb = proto.getCircuitBreaker();
+      breaker =
+          Optional.of(
+              new TrafficPolicy.CircuitBreaker(
+                  limit("traffic.circuit_breaker.max_connections", cb.getMaxConnections()),
+                  limit("traffic.circuit_breaker.max_pending_requests", cb.getMaxPendingRequests()),
+                  limit("traffic.circuit_breaker.max_requests", cb.getMaxRequests()),
+                  limit("traffic.circuit_breaker.max_retries", cb.getMaxRetries())));
+    }
+    Optional<TrafficPolicy.OutlierDetection> outliers = Optional.empty();
+    if (proto.hasOutlierDetection()) {
+      io.signalbox.registry.v1.OutlierDetection od = proto.getOutlierDetection();
+      String at = "traffic.outlier_detection";
+      check(
+          od.getConsecutive5Xx() >= 1 && od.getConsecutive5Xx() <= 1000,
+          at + ".consecutive_5xx",
+          od.getConsecutive5Xx() + " is out of range 1-1000");
+      check(
+          od.getMaxEjectionPercent() <= 100,
+          at + ".max_ejection_percent",
+          od.getMaxEjectionPercent() + " is out of range 1-100");
+      outliers =
+          Optional.of(
+              new TrafficPolicy.OutlierDetection(
+                  od.getConsecutive5Xx(),
+                  od.hasInterval()
+                      ? shortDuration(at + ".interval", od.getInterval())
+                      : Duration.ofSeconds(10),
+                  od.hasBaseEjectionTime()
+                      ? shortDuration(at + ".base_ejection_time", od.getBaseEjectionTime())
+                      : Duration.ofSeconds(30),
+                  od.getMaxEjectionPercent() == 0 ? 10 : od.getMaxEjectionPercent()));
+    }
+    return new TrafficPolicy(balancer, hashOn, breaker, outliers);
+  }
+
+  private static int limit(String field, int value) {
+    check(
+        value >= 0 && value <= MAX_CIRCUIT_BREAKER_LIMIT,
+        field,
+        Integer.toUnsignedString(value) + " is out of range 0-" + MAX_CIRCUIT_BREAKER_LIMIT);
+    return value;
+  }
+
+  /** A positive duration of at most an hour. */
+  private static Duration shortDuration(String field, com.google.protobuf.Duration proto) {
+    check(
+        Durations.isValid(proto) && Durations.isPositive(proto),
+        field,
+        "must be a positive duration");
+    Duration value = Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
+    check(value.compareTo(Duration.ofHours(1)) <= 0, field, "must be at most 1h");
+    return value;
   }
 
   private static UpstreamProtocol protocol(RegisterRequest request) {

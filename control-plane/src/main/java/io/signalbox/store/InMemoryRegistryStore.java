@@ -871,7 +871,13 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
               .map(e -> e.registration.instance())
               .sorted(Comparator.comparing(Instance::id))
               .toList();
-      after = new ServiceState(service, routes, instances, newest.registration.protocol());
+      after =
+          new ServiceState(
+              service,
+              routes,
+              instances,
+              newest.registration.protocol(),
+              newest.registration.traffic());
     }
     if (Objects.equals(before, after)) {
       return false;

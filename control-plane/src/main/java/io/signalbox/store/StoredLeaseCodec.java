@@ -13,6 +13,7 @@ import io.signalbox.model.Registration;
 import io.signalbox.model.RetryPolicy;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.TrafficPolicy;
 import io.signalbox.model.UpstreamProtocol;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -61,6 +62,9 @@ final class StoredLeaseCodec {
     }
     if (registration.protocol() != UpstreamProtocol.HTTP1) {
       node.put("protocol", registration.protocol().name());
+    }
+    if (!registration.traffic().equals(TrafficPolicy.DEFAULT)) {
+      encodeTraffic(registration.traffic(), node.putObject("traffic"));
     }
     if (!registration.delegatedPrefixes().isEmpty()) {
       ArrayNode delegated = node.putArray("delegatedPrefixes");
@@ -132,7 +136,8 @@ final class StoredLeaseCodec {
               routes,
               node.path("registrant").asText(""),
               list(node.path("delegatedPrefixes"), JsonNode::asText),
-              UpstreamProtocol.valueOf(node.path("protocol").asText("HTTP1"))),
+              UpstreamProtocol.valueOf(node.path("protocol").asText("HTTP1")),
+              node.has("traffic") ? decodeTraffic(node.get("traffic")) : TrafficPolicy.DEFAULT),
           text(node, "leaseId"),
           required(node, "sequence").asLong(),
           Duration.ofMillis(required(node, "ttlMillis").asLong()),
@@ -190,6 +195,64 @@ final class StoredLeaseCodec {
               ArrayNode codes = retryNode.putArray("retriableStatusCodes");
               retry.retriableStatusCodes().forEach(codes::add);
             });
+  }
+
+  private static void encodeTraffic(TrafficPolicy traffic, ObjectNode node) {
+    node.put("loadBalancer", traffic.loadBalancer().name());
+    traffic
+        .hashOn()
+        .ifPresent(
+            key -> {
+              node.put("hashOnKind", key.kind().name());
+              node.put("hashOnName", key.name());
+            });
+    traffic
+        .circuitBreaker()
+        .ifPresent(
+            limits -> {
+              ObjectNode breaker = node.putObject("circuitBreaker");
+              breaker.put("maxConnections", limits.maxConnections());
+              breaker.put("maxPendingRequests", limits.maxPendingRequests());
+              breaker.put("maxRequests", limits.maxRequests());
+              breaker.put("maxRetries", limits.maxRetries());
+            });
+    traffic
+        .outlierDetection()
+        .ifPresent(
+            outliers -> {
+              ObjectNode detection = node.putObject("outlierDetection");
+              detection.put("consecutive5xx", outliers.consecutive5xx());
+              detection.put("intervalNanos", outliers.interval().toNanos());
+              detection.put("baseEjectionTimeNanos", outliers.baseEjectionTime().toNanos());
+              detection.put("maxEjectionPercent", outliers.maxEjectionPercent());
+            });
+  }
+
+  private static TrafficPolicy decodeTraffic(JsonNode node) {
+    return new TrafficPolicy(
+        TrafficPolicy.LoadBalancer.valueOf(text(node, "loadBalancer")),
+        node.has("hashOnKind")
+            ? Optional.of(
+                new TrafficPolicy.HashOn(
+                    TrafficPolicy.HashOn.Kind.valueOf(text(node, "hashOnKind")),
+                    node.path("hashOnName").asText("")))
+            : Optional.empty(),
+        Optional.ofNullable(node.get("circuitBreaker"))
+            .map(
+                b ->
+                    new TrafficPolicy.CircuitBreaker(
+                        b.path("maxConnections").asInt(),
+                        b.path("maxPendingRequests").asInt(),
+                        b.path("maxRequests").asInt(),
+                        b.path("maxRetries").asInt())),
+        Optional.ofNullable(node.get("outlierDetection"))
+            .map(
+                d ->
+                    new TrafficPolicy.OutlierDetection(
+                        required(d, "consecutive5xx").asInt(),
+                        Duration.ofNanos(required(d, "intervalNanos").asLong()),
+                        Duration.ofNanos(required(d, "baseEjectionTimeNanos").asLong()),
+                        required(d, "maxEjectionPercent").asInt())));
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {

@@ -16,6 +16,7 @@ final class ClusterTranslator {
     if (service.protocol().http2()) {
       UpstreamProtocolOptions.http2(cluster);
     }
+    TrafficPolicyTranslator.apply(service.traffic(), cluster);
     return cluster
         .setName(XdsNames.serviceCluster(service.name()))
         .setType(Cluster.DiscoveryType.EDS)
@@ -23,8 +24,6 @@ final class ClusterTranslator {
             Cluster.EdsClusterConfig.newBuilder().setEdsConfig(XdsNames.adsConfigSource()))
         .setConnectTimeout(
             Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
-        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .setCircuitBreakers(RetryPolicyTranslator.retryBudget())
         .build();
   }
 }

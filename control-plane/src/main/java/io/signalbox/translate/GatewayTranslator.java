@@ -132,6 +132,7 @@ public final class GatewayTranslator implements Translator {
     // instances.
     Cluster cluster =
         before.service().protocol() == service.protocol()
+                && before.service().traffic().equals(service.traffic())
             ? before.cluster()
             : clusters.cluster(service, settings);
     ClusterLoadAssignment assignment =
@@ -141,7 +142,10 @@ public final class GatewayTranslator implements Translator {
     return new ServicePart(service, cluster, assignment);
   }
 
+  /** Whether the service's routes translate the same: same routes, same hash key. */
   private static boolean sameRoutes(ServiceState before, ServiceState now) {
-    return before == now || before.routes().equals(now.routes());
+    return before == now
+        || (before.routes().equals(now.routes())
+            && before.traffic().hashOn().equals(now.traffic().hashOn()));
   }
 }

@@ -57,15 +57,12 @@ final class RetryPolicyTranslator {
     return policy.build();
   }
 
-  /** The circuit breakers of a service cluster: Envoy's defaults, with a retry budget. */
-  static CircuitBreakers retryBudget() {
-    return CircuitBreakers.newBuilder()
-        .addThresholds(
-            CircuitBreakers.Thresholds.newBuilder()
-                .setRetryBudget(
-                    CircuitBreakers.Thresholds.RetryBudget.newBuilder()
-                        .setBudgetPercent(Percent.newBuilder().setValue(RETRY_BUDGET_PERCENT))
-                        .setMinRetryConcurrency(UInt32Value.of(MIN_RETRY_CONCURRENCY))))
-        .build();
+  /** The thresholds of a service cluster: Envoy's defaults, with a retry budget. */
+  static CircuitBreakers.Thresholds.Builder retryBudgetThresholds() {
+    return CircuitBreakers.Thresholds.newBuilder()
+        .setRetryBudget(
+            CircuitBreakers.Thresholds.RetryBudget.newBuilder()
+                .setBudgetPercent(Percent.newBuilder().setValue(RETRY_BUDGET_PERCENT))
+                .setMinRetryConcurrency(UInt32Value.of(MIN_RETRY_CONCURRENCY)));
   }
 }

@@ -17,10 +17,12 @@ import io.signalbox.model.PathMatch;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import io.signalbox.model.TrafficPolicy;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -39,7 +41,11 @@ final class RouteTranslator {
   private static final String ANY_HOST = "*";
 
   private record PlacedRoute(
-      String service, RouteSpec spec, boolean hostSpecific, List<String> claimHeaders) {}
+      String service,
+      RouteSpec spec,
+      boolean hostSpecific,
+      List<String> claimHeaders,
+      Optional<TrafficPolicy.HashOn> hashOn) {}
 
   private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER =
       Comparator.comparing((PlacedRoute r) -> r.spec().match())
@@ -72,7 +78,11 @@ final class RouteTranslator {
       List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
       for (RouteSpec route : service.routes()) {
         if (route.hosts().isEmpty()) {
-          byHost.get(ANY_HOST).add(new PlacedRoute(service.name(), route, false, claimHeaders));
+          byHost
+              .get(ANY_HOST)
+              .add(
+                  new PlacedRoute(
+                      service.name(), route, false, claimHeaders, service.traffic().hashOn()));
         } else {
           route
               .hosts()
@@ -80,7 +90,13 @@ final class RouteTranslator {
                   host ->
                       byHost
                           .computeIfAbsent(host, h -> new ArrayList<>())
-                          .add(new PlacedRoute(service.name(), route, true, claimHeaders)));
+                          .add(
+                              new PlacedRoute(
+                                  service.name(),
+                                  route,
+                                  true,
+                                  claimHeaders,
+                                  service.traffic().hashOn())));
         }
       }
     }
@@ -111,6 +127,7 @@ final class RouteTranslator {
                               route.spec(),
                               settings.defaults(),
                               route.claimHeaders()),
+                          route.hashOn(),
                           settings)));
           config.addVirtualHosts(virtualHost);
         });
@@ -157,10 +174,12 @@ final class RouteTranslator {
         .build();
   }
 
-  private Route route(PolicyRoute policyRoute, GatewaySettings settings) {
+  private Route route(
+      PolicyRoute policyRoute, Optional<TrafficPolicy.HashOn> hashOn, GatewaySettings settings) {
     RouteSpec spec = policyRoute.spec();
     RouteAction.Builder action =
         RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(policyRoute.service()));
+    hashOn.ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
     spec.retry()

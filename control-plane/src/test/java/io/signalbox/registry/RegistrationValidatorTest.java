@@ -851,4 +851,116 @@ class RegistrationValidatorTest {
           "retry.retriable_status_codes[0]");
     }
   }
+
+  @Nested
+  class Traffic {
+
+    private RegisterRequest.Builder with(io.signalbox.registry.v1.TrafficPolicy.Builder traffic) {
+      return request().setTraffic(traffic);
+    }
+
+    private io.signalbox.registry.v1.TrafficPolicy.Builder balancing(
+        io.signalbox.registry.v1.LoadBalancing.Builder lb) {
+      return io.signalbox.registry.v1.TrafficPolicy.newBuilder().setLoadBalancing(lb);
+    }
+
+    private io.signalbox.registry.v1.LoadBalancing.Builder algorithm(
+        io.signalbox.registry.v1.LoadBalancing.Algorithm algorithm) {
+      return io.signalbox.registry.v1.LoadBalancing.newBuilder().setAlgorithm(algorithm);
+    }
+
+    @Test
+    void isRoundRobinWithoutLimitsWhenUnset() {
+      assertThat(validator.validate(request().build()).traffic())
+          .isEqualTo(io.signalbox.model.TrafficPolicy.DEFAULT);
+    }
+
+    @Test
+    void mapsTheBalancerItsHashKeyTheBreakersAndOutlierDetection() {
+      io.signalbox.model.TrafficPolicy traffic =
+          validator
+              .validate(
+                  with(balancing(
+                              algorithm(io.signalbox.registry.v1.LoadBalancing.Algorithm.RING_HASH)
+                                  .setHeader("x-user-id"))
+                          .setCircuitBreaker(
+                              io.signalbox.registry.v1.CircuitBreaker.newBuilder()
+                                  .setMaxConnections(10)
+                                  .setMaxRequests(20))
+                          .setOutlierDetection(
+                              io.signalbox.registry.v1.OutlierDetection.newBuilder()
+                                  .setConsecutive5Xx(3)
+                                  .setInterval(Durations.fromSeconds(1))))
+                      .build())
+              .traffic();
+
+      assertThat(traffic)
+          .isEqualTo(
+              new io.signalbox.model.TrafficPolicy(
+                  io.signalbox.model.TrafficPolicy.LoadBalancer.RING_HASH,
+                  Optional.of(
+                      new io.signalbox.model.TrafficPolicy.HashOn(
+                          io.signalbox.model.TrafficPolicy.HashOn.Kind.HEADER, "x-user-id")),
+                  Optional.of(new io.signalbox.model.TrafficPolicy.CircuitBreaker(10, 0, 20, 0)),
+                  Optional.of(
+                      new io.signalbox.model.TrafficPolicy.OutlierDetection(
+                          3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10))));
+    }
+
+    @Test
+    void aHashingBalancerNeedsAKeyAndOnlyItMayHaveOne() {
+      assertRejected(
+              with(balancing(algorithm(io.signalbox.registry.v1.LoadBalancing.Algorithm.MAGLEV))),
+              "traffic.load_balancing.hash_on")
+          .hasMessageContaining("MAGLEV needs a hash key");
+      assertRejected(
+              with(
+                  balancing(
+                      algorithm(io.signalbox.registry.v1.LoadBalancing.Algorithm.LEAST_REQUEST)
+                          .setCookie("session"))),
+              "traffic.load_balancing.hash_on")
+          .hasMessageContaining("goes only with RING_HASH or MAGLEV");
+      assertRejected(
+          with(
+              balancing(
+                  algorithm(io.signalbox.registry.v1.LoadBalancing.Algorithm.RING_HASH)
+                      .setHeader("X User"))),
+          "traffic.load_balancing.header");
+      assertRejected(
+          with(balancing(io.signalbox.registry.v1.LoadBalancing.newBuilder().setAlgorithmValue(9))),
+          "traffic.load_balancing.algorithm");
+    }
+
+    @Test
+    void outOfRangeLimitsAreRefusedNamingTheField() {
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setOutlierDetection(io.signalbox.registry.v1.OutlierDetection.newBuilder())),
+          "traffic.outlier_detection.consecutive_5xx");
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setOutlierDetection(
+                      io.signalbox.registry.v1.OutlierDetection.newBuilder()
+                          .setConsecutive5Xx(1)
+                          .setMaxEjectionPercent(101))),
+          "traffic.outlier_detection.max_ejection_percent");
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setOutlierDetection(
+                      io.signalbox.registry.v1.OutlierDetection.newBuilder()
+                          .setConsecutive5Xx(1)
+                          .setBaseEjectionTime(Durations.fromSeconds(7200)))),
+          "traffic.outlier_detection.base_ejection_time");
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setCircuitBreaker(
+                      io.signalbox.registry.v1.CircuitBreaker.newBuilder()
+                          .setMaxPendingRequests(2_000_000))),
+          "traffic.circuit_breaker.max_pending_requests");
+    }
+  }
 }

@@ -64,6 +64,33 @@ class StoredLeaseCodecTest {
   }
 
   @Test
+  void aTrafficPolicySurvivesARoundTrip() {
+    io.signalbox.model.TrafficPolicy traffic =
+        new io.signalbox.model.TrafficPolicy(
+            io.signalbox.model.TrafficPolicy.LoadBalancer.MAGLEV,
+            java.util.Optional.of(
+                new io.signalbox.model.TrafficPolicy.HashOn(
+                    io.signalbox.model.TrafficPolicy.HashOn.Kind.COOKIE, "session")),
+            java.util.Optional.of(new io.signalbox.model.TrafficPolicy.CircuitBreaker(1, 2, 3, 4)),
+            java.util.Optional.of(
+                new io.signalbox.model.TrafficPolicy.OutlierDetection(
+                    5, Duration.ofMillis(1500), Duration.ofSeconds(30), 50)));
+    StoredLease lease =
+        new StoredLease(
+            lease("").registration().withTraffic(traffic),
+            "lease-1",
+            1,
+            Duration.ofSeconds(30),
+            Instant.parse("2026-01-01T00:00:00Z"),
+            Instant.parse("2026-01-01T00:00:30Z"),
+            false);
+
+    assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease))).isEqualTo(lease);
+    assertThat(new String(StoredLeaseCodec.encode(lease("")), StandardCharsets.UTF_8))
+        .doesNotContain("traffic");
+  }
+
+  @Test
   void aLeaseRegisteredWithoutTlsIsWrittenWithoutARegistrantAndReadBackEmpty() {
     StoredLease lease = lease("");
 

@@ -12,6 +12,7 @@ import io.signalbox.model.RateLimit;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import io.signalbox.model.TrafficPolicy;
 import io.signalbox.model.UpstreamProtocol;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,6 +119,27 @@ class IncrementalTranslationTest {
             .build());
   }
 
+  private static final List<TrafficPolicy> TRAFFIC =
+      List.of(
+          TrafficPolicy.DEFAULT,
+          new TrafficPolicy(
+              TrafficPolicy.LoadBalancer.LEAST_REQUEST,
+              java.util.Optional.empty(),
+              java.util.Optional.of(new TrafficPolicy.CircuitBreaker(10, 0, 0, 0)),
+              java.util.Optional.empty()),
+          new TrafficPolicy(
+              TrafficPolicy.LoadBalancer.RING_HASH,
+              java.util.Optional.of(
+                  new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.HEADER, "x-user")),
+              java.util.Optional.empty(),
+              java.util.Optional.empty()),
+          new TrafficPolicy(
+              TrafficPolicy.LoadBalancer.RING_HASH,
+              java.util.Optional.of(
+                  new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.COOKIE, "session")),
+              java.util.Optional.empty(),
+              java.util.Optional.empty()));
+
   @Test
   void randomChangesAlwaysTranslateAsFromScratch() {
     Random random = new Random(13);
@@ -126,7 +148,7 @@ class IncrementalTranslationTest {
     for (int step = 0; step < 400; step++) {
       String name = "svc-" + random.nextInt(15);
       ServiceState current = services.get(name);
-      switch (random.nextInt(7)) {
+      switch (random.nextInt(8)) {
         case 0 -> services.remove(name);
         case 1 -> services.put(name, service(name, 1 + random.nextInt(3)));
         case 2 -> {
@@ -162,6 +184,19 @@ class IncrementalTranslationTest {
                     current.routes(),
                     current.instances(),
                     protocols[random.nextInt(protocols.length)]));
+          }
+        }
+        case 6 -> {
+          if (current != null) {
+            // Another traffic policy: a hash key changes the routes, the balancer the cluster.
+            services.put(
+                name,
+                new ServiceState(
+                    name,
+                    current.routes(),
+                    current.instances(),
+                    current.protocol(),
+                    TRAFFIC.get(random.nextInt(TRAFFIC.size()))));
           }
         }
         default ->

@@ -1,0 +1,75 @@
+package io.signalbox.translate;
+
+import com.google.protobuf.UInt32Value;
+import com.google.protobuf.util.Durations;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.signalbox.model.TrafficPolicy;
+
+/**
+ * A service's {@link TrafficPolicy} on its cluster (load balancer, circuit breakers, outlier
+ * detection) and on its routes (the hash key of the hashing balancers).
+ */
+final class TrafficPolicyTranslator {
+
+  private TrafficPolicyTranslator() {}
+
+  static Cluster.Builder apply(TrafficPolicy traffic, Cluster.Builder cluster) {
+    cluster.setLbPolicy(
+        switch (traffic.loadBalancer()) {
+          case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
+          case LEAST_REQUEST -> Cluster.LbPolicy.LEAST_REQUEST;
+          case RING_HASH -> Cluster.LbPolicy.RING_HASH;
+          case MAGLEV -> Cluster.LbPolicy.MAGLEV;
+        });
+    CircuitBreakers.Thresholds.Builder thresholds = RetryPolicyTranslator.retryBudgetThresholds();
+    traffic
+        .circuitBreaker()
+        .ifPresent(
+            limits -> {
+              setIfPositive(limits.maxConnections(), thresholds::setMaxConnections);
+              setIfPositive(limits.maxPendingRequests(), thresholds::setMaxPendingRequests);
+              setIfPositive(limits.maxRequests(), thresholds::setMaxRequests);
+              setIfPositive(limits.maxRetries(), thresholds::setMaxRetries);
+            });
+    cluster.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(thresholds));
+    traffic
+        .outlierDetection()
+        .ifPresent(
+            outliers ->
+                cluster.setOutlierDetection(
+                    OutlierDetection.newBuilder()
+                        .setConsecutive5Xx(UInt32Value.of(outliers.consecutive5xx()))
+                        .setInterval(Durations.fromNanos(outliers.interval().toNanos()))
+                        .setBaseEjectionTime(
+                            Durations.fromNanos(outliers.baseEjectionTime().toNanos()))
+                        .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()))));
+    return cluster;
+  }
+
+  private static void setIfPositive(
+      int value, java.util.function.Function<UInt32Value, CircuitBreakers.Thresholds.Builder> set) {
+    if (value > 0) {
+      set.apply(UInt32Value.of(value));
+    }
+  }
+
+  static RouteAction.HashPolicy hashPolicy(TrafficPolicy.HashOn key) {
+    RouteAction.HashPolicy.Builder policy = RouteAction.HashPolicy.newBuilder();
+    return switch (key.kind()) {
+      case HEADER ->
+          policy
+              .setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName(key.name()))
+              .build();
+      case COOKIE ->
+          policy.setCookie(RouteAction.HashPolicy.Cookie.newBuilder().setName(key.name())).build();
+      case SOURCE_IP ->
+          policy
+              .setConnectionProperties(
+                  RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true))
+              .build();
+    };
+  }
+}
