@@ -4,6 +4,7 @@ import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RetryPolicy;
 import io.signalbox.registry.v1.Route;
+import io.signalbox.registry.v1.TrafficPolicy;
 import io.signalbox.registry.v1.UpstreamProtocol;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,8 +37,10 @@ public final class ServiceRegistration {
   private final RateLimitSpec rateLimit;
   private final UpstreamProtocol protocol;
   private final RetryPolicy retry;
+  private final TrafficPolicy traffic;
 
   private ServiceRegistration(Builder builder) {
+    this.traffic = builder.traffic;
     this.protocol = builder.protocol;
     this.retry = builder.retry;
     this.auth = builder.auth;
@@ -124,6 +127,9 @@ public final class ServiceRegistration {
     if (retry != null) {
       request.setRetry(retry);
     }
+    if (traffic != null) {
+      request.setTraffic(traffic);
+    }
     return request.build();
   }
 
@@ -158,6 +164,7 @@ public final class ServiceRegistration {
     private RateLimitSpec rateLimit;
     private UpstreamProtocol protocol;
     private RetryPolicy retry;
+    private TrafficPolicy traffic;
 
     private Builder(String service) {
       this.service = requireNonBlank(service, "service");
@@ -240,6 +247,12 @@ public final class ServiceRegistration {
      */
     public Builder retry(RetryPolicy policy) {
       this.retry = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /** Load balancing, circuit breakers and outlier detection for the service. */
+    public Builder traffic(TrafficPolicy policy) {
+      this.traffic = Objects.requireNonNull(policy, "policy");
       return this;
     }
 

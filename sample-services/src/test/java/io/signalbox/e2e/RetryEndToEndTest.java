@@ -2,7 +2,6 @@ package io.signalbox.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import io.signalbox.client.ServiceRegistration;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RetryPolicy;
@@ -10,18 +9,15 @@ import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.HttpProbe;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -35,41 +31,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class RetryEndToEndTest {
 
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
-
-  /** An HTTP backend that answers 503 to its first {@code failures} requests, 200 after. */
-  private static final class FailingBackend implements AutoCloseable {
-    final HttpServer server;
-    final AtomicInteger requests = new AtomicInteger();
-
-    FailingBackend(int failures, Duration delay) throws Exception {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.setExecutor(Executors.newFixedThreadPool(64));
-      server.createContext(
-          "/",
-          exchange -> {
-            int n = requests.incrementAndGet();
-            try {
-              Thread.sleep(delay.toMillis());
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-            byte[] body = (n <= failures ? "failing" : "ok").getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(n <= failures ? 503 : 200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-          });
-      server.start();
-    }
-
-    int port() {
-      return server.getAddress().getPort();
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-    }
-  }
 
   private static void register(
       GatewayFixture gateway, String service, int port, RetryPolicy retry) {
@@ -100,17 +61,17 @@ class RetryEndToEndTest {
   @Test
   void aRequestAnInstanceFailsOnceIsRetriedIntoA200WhenTheRouteAsksForRetries() throws Exception {
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
-        FailingBackend flaky = new FailingBackend(1, Duration.ZERO);
-        FailingBackend fragile = new FailingBackend(1, Duration.ZERO)) {
+        ScriptedBackend flaky = ScriptedBackend.failingFirst(1, Duration.ZERO);
+        ScriptedBackend fragile = ScriptedBackend.failingFirst(1, Duration.ZERO)) {
       register(gateway, "flaky", flaky.port(), RetryPolicy.newBuilder().setAttempts(2).build());
       register(gateway, "fragile", fragile.port(), null);
 
       assertThat(firstAnswer(gateway.url("/flaky"))).as("503, retried").isEqualTo(200);
-      assertThat(flaky.requests).as("the failed try and the retry").hasValue(2);
+      assertThat(flaky.requests()).as("the failed try and the retry").isEqualTo(2);
       assertThat(gateway.envoy().statValue("cluster.svc-flaky.upstream_rq_retry_success"))
           .isEqualTo(1);
       assertThat(firstAnswer(gateway.url("/fragile"))).as("no retry policy").isEqualTo(503);
-      assertThat(fragile.requests).hasValue(1);
+      assertThat(fragile.requests()).isEqualTo(1);
     }
   }
 
@@ -119,11 +80,11 @@ class RetryEndToEndTest {
     int concurrent = 40;
     int attempts = 5;
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
-        FailingBackend down = new FailingBackend(Integer.MAX_VALUE, Duration.ofMillis(200))) {
+        ScriptedBackend down = ScriptedBackend.always("down", 503, Duration.ofMillis(200))) {
       register(
           gateway, "down", down.port(), RetryPolicy.newBuilder().setAttempts(attempts).build());
       assertThat(firstAnswer(gateway.url("/down"))).isEqualTo(503);
-      int before = down.requests.get();
+      int before = down.requests();
 
       HttpClient client = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(8)).build();
       List<CompletableFuture<HttpResponse<Void>>> responses = new ArrayList<>();
@@ -139,7 +100,7 @@ class RetryEndToEndTest {
         assertThat(response.get().statusCode()).isEqualTo(503);
       }
 
-      int tries = down.requests.get() - before;
+      int tries = down.requests() - before;
       long refused = gateway.envoy().statValue("cluster.svc-down.upstream_rq_retry_overflow");
       System.out.printf(
           "retry storm: %d requests, %d tries reached the instance (without a budget: %d), "
