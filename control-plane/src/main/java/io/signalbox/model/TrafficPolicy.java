@@ -1,6 +1,7 @@
 package io.signalbox.model;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -14,18 +15,33 @@ public record TrafficPolicy(
     LoadBalancer loadBalancer,
     Optional<HashOn> hashOn,
     Optional<CircuitBreaker> circuitBreaker,
-    Optional<OutlierDetection> outlierDetection) {
+    Optional<OutlierDetection> outlierDetection,
+    Optional<VersionSplit> versions) {
 
-  /** Round robin, Envoy's default circuit breakers, no outlier detection. */
+  /** Round robin, Envoy's default circuit breakers, no outlier detection, no version split. */
   public static final TrafficPolicy DEFAULT =
       new TrafficPolicy(
-          LoadBalancer.ROUND_ROBIN, Optional.empty(), Optional.empty(), Optional.empty());
+          LoadBalancer.ROUND_ROBIN,
+          Optional.empty(),
+          Optional.empty(),
+          Optional.empty(),
+          Optional.empty());
+
+  /** A policy without a version split. */
+  public TrafficPolicy(
+      LoadBalancer loadBalancer,
+      Optional<HashOn> hashOn,
+      Optional<CircuitBreaker> circuitBreaker,
+      Optional<OutlierDetection> outlierDetection) {
+    this(loadBalancer, hashOn, circuitBreaker, outlierDetection, Optional.empty());
+  }
 
   public TrafficPolicy {
     Objects.requireNonNull(loadBalancer, "loadBalancer");
     Objects.requireNonNull(hashOn, "hashOn");
     Objects.requireNonNull(circuitBreaker, "circuitBreaker");
     Objects.requireNonNull(outlierDetection, "outlierDetection");
+    Objects.requireNonNull(versions, "versions");
     if (loadBalancer.hashing() != hashOn.isPresent()) {
       throw new IllegalArgumentException(
           "a hash key goes with RING_HASH and MAGLEV, and only with them: " + loadBalancer);
@@ -60,6 +76,24 @@ public record TrafficPolicy(
   /** Per-Envoy limits; 0 keeps Envoy's default for that one. */
   public record CircuitBreaker(
       int maxConnections, int maxPendingRequests, int maxRequests, int maxRetries) {}
+
+  /**
+   * Requests spread over versions (instance metadata {@value #VERSION_KEY}) by weight; pinned ones
+   * (a header with a value) to one version.
+   */
+  public record VersionSplit(List<VersionWeight> weights, List<VersionPin> pins) {
+    public VersionSplit {
+      weights = List.copyOf(weights);
+      pins = List.copyOf(pins);
+    }
+  }
+
+  /** The instance metadata key that names an instance's version. */
+  public static final String VERSION_KEY = "version";
+
+  public record VersionWeight(String version, int weight) {}
+
+  public record VersionPin(String header, String value, String version) {}
 
   public record OutlierDetection(
       int consecutive5xx, Duration interval, Duration baseEjectionTime, int maxEjectionPercent) {

@@ -265,7 +265,63 @@ public final class RegistrationValidator {
                       : Duration.ofSeconds(30),
                   od.getMaxEjectionPercent() == 0 ? 10 : od.getMaxEjectionPercent()));
     }
-    return new TrafficPolicy(balancer, hashOn, breaker, outliers);
+    Optional<TrafficPolicy.VersionSplit> versions =
+        proto.hasVersions() ? Optional.of(versions(proto.getVersions())) : Optional.empty();
+    return new TrafficPolicy(balancer, hashOn, breaker, outliers, versions);
+  }
+
+  private static final java.util.regex.Pattern VERSION =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,63}");
+
+  private static TrafficPolicy.VersionSplit versions(io.signalbox.registry.v1.VersionSplit proto) {
+    String field = "traffic.versions";
+    check(
+        proto.getWeightsCount() >= 1 && proto.getWeightsCount() <= 10,
+        field + ".weights",
+        "needs 1-10 versions, has " + proto.getWeightsCount());
+    List<TrafficPolicy.VersionWeight> weights = new ArrayList<>();
+    Set<String> seen = new java.util.HashSet<>();
+    long total = 0;
+    for (int i = 0; i < proto.getWeightsCount(); i++) {
+      io.signalbox.registry.v1.VersionWeight weight = proto.getWeights(i);
+      String at = field + ".weights[" + i + "]";
+      version(at + ".version", weight.getVersion());
+      check(
+          seen.add(weight.getVersion()),
+          at + ".version",
+          "'" + weight.getVersion() + "' is listed twice");
+      check(
+          weight.getWeight() >= 0 && weight.getWeight() <= 1000,
+          at + ".weight",
+          Integer.toUnsignedString(weight.getWeight()) + " is out of range 0-1000");
+      total += weight.getWeight();
+      weights.add(new TrafficPolicy.VersionWeight(weight.getVersion(), weight.getWeight()));
+    }
+    check(total > 0, field + ".weights", "every weight is 0");
+    check(proto.getPinsCount() <= 10, field + ".pins", "has more than 10");
+    List<TrafficPolicy.VersionPin> pins = new ArrayList<>();
+    for (int i = 0; i < proto.getPinsCount(); i++) {
+      io.signalbox.registry.v1.VersionPin pin = proto.getPins(i);
+      String at = field + ".pins[" + i + "]";
+      check(
+          HEADER_NAME.matcher(pin.getHeader()).matches(),
+          at + ".header",
+          "'" + abbreviate(pin.getHeader()) + "' is not a lowercase header name");
+      check(
+          !pin.getValue().isEmpty() && pin.getValue().length() <= 128,
+          at + ".value",
+          "must be 1-128 characters");
+      version(at + ".version", pin.getVersion());
+      pins.add(new TrafficPolicy.VersionPin(pin.getHeader(), pin.getValue(), pin.getVersion()));
+    }
+    return new TrafficPolicy.VersionSplit(weights, pins);
+  }
+
+  private static void version(String field, String version) {
+    check(
+        VERSION.matcher(version).matches(),
+        field,
+        "'" + abbreviate(version) + "' is not a version (1-63 of [A-Za-z0-9._-])");
   }
 
   private static int limit(String field, int value) {

@@ -226,6 +226,30 @@ final class StoredLeaseCodec {
               detection.put("baseEjectionTimeNanos", outliers.baseEjectionTime().toNanos());
               detection.put("maxEjectionPercent", outliers.maxEjectionPercent());
             });
+    traffic
+        .versions()
+        .ifPresent(
+            split -> {
+              ObjectNode versions = node.putObject("versions");
+              ArrayNode weights = versions.putArray("weights");
+              split
+                  .weights()
+                  .forEach(
+                      w ->
+                          weights
+                              .addObject()
+                              .put("version", w.version())
+                              .put("weight", w.weight()));
+              ArrayNode pins = versions.putArray("pins");
+              split
+                  .pins()
+                  .forEach(
+                      p ->
+                          pins.addObject()
+                              .put("header", p.header())
+                              .put("value", p.value())
+                              .put("version", p.version()));
+            });
   }
 
   private static TrafficPolicy decodeTraffic(JsonNode node) {
@@ -252,7 +276,21 @@ final class StoredLeaseCodec {
                         required(d, "consecutive5xx").asInt(),
                         Duration.ofNanos(required(d, "intervalNanos").asLong()),
                         Duration.ofNanos(required(d, "baseEjectionTimeNanos").asLong()),
-                        required(d, "maxEjectionPercent").asInt())));
+                        required(d, "maxEjectionPercent").asInt())),
+        Optional.ofNullable(node.get("versions"))
+            .map(
+                v ->
+                    new TrafficPolicy.VersionSplit(
+                        list(
+                            v.path("weights"),
+                            w ->
+                                new TrafficPolicy.VersionWeight(
+                                    text(w, "version"), required(w, "weight").asInt())),
+                        list(
+                            v.path("pins"),
+                            p ->
+                                new TrafficPolicy.VersionPin(
+                                    text(p, "header"), text(p, "value"), text(p, "version"))))));
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.signalbox.model.Instance;
 import io.signalbox.model.ServiceState;
+import io.signalbox.model.TrafficPolicy;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -50,6 +51,23 @@ final class EndpointTranslator {
   }
 
   private static LbEndpoint lbEndpoint(Instance instance) {
+    Metadata.Builder metadata =
+        Metadata.newBuilder()
+            .putFilterMetadata(
+                METADATA_NAMESPACE,
+                Struct.newBuilder()
+                    .putFields("instance", Value.newBuilder().setStringValue(instance.id()).build())
+                    .build());
+    String version = instance.metadata().get(TrafficPolicy.VERSION_KEY);
+    if (version != null) {
+      // Where Envoy's subset load balancer looks (a version split's subsets).
+      metadata.putFilterMetadata(
+          XdsNames.LB_METADATA_NAMESPACE,
+          Struct.newBuilder()
+              .putFields(
+                  TrafficPolicy.VERSION_KEY, Value.newBuilder().setStringValue(version).build())
+              .build());
+    }
     return LbEndpoint.newBuilder()
         .setEndpoint(
             Endpoint.newBuilder()
@@ -60,14 +78,7 @@ final class EndpointTranslator {
                                 .setAddress(instance.address())
                                 .setPortValue(instance.port()))))
         .setLoadBalancingWeight(UInt32Value.of(instance.weight()))
-        .setMetadata(
-            Metadata.newBuilder()
-                .putFilterMetadata(
-                    METADATA_NAMESPACE,
-                    Struct.newBuilder()
-                        .putFields(
-                            "instance", Value.newBuilder().setStringValue(instance.id()).build())
-                        .build()))
+        .setMetadata(metadata)
         .build();
   }
 }

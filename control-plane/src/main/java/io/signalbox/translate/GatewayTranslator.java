@@ -142,10 +142,11 @@ public final class GatewayTranslator implements Translator {
     return new ServicePart(service, cluster, assignment);
   }
 
-  /** Whether the service's routes translate the same: same routes, same hash key. */
+  /** Whether the service's routes translate the same: same routes, hash key and version split. */
   private static boolean sameRoutes(ServiceState before, ServiceState now) {
     return before == now
         || (before.routes().equals(now.routes())
-            && before.traffic().hashOn().equals(now.traffic().hashOn()));
+            && before.traffic().hashOn().equals(now.traffic().hashOn())
+            && before.traffic().versions().equals(now.traffic().versions()));
   }
 }

@@ -45,7 +45,59 @@ final class RouteTranslator {
       RouteSpec spec,
       boolean hostSpecific,
       List<String> claimHeaders,
-      Optional<TrafficPolicy.HashOn> hashOn) {}
+      Optional<TrafficPolicy.HashOn> hashOn,
+      Optional<TrafficPolicy.VersionSplit> versions,
+      Optional<String> pinnedVersion) {}
+
+  /**
+   * A service's routes as placed: each route, and before it (being more specific) one copy per pin
+   * of a version split, which also matches the pin's header and goes to its version.
+   */
+  private static List<PlacedRoute> placed(
+      ServiceState service, RouteSpec route, boolean hostSpecific, List<String> claimHeaders) {
+    TrafficPolicy traffic = service.traffic();
+    List<PlacedRoute> placed = new ArrayList<>();
+    placed.add(
+        new PlacedRoute(
+            service.name(),
+            route,
+            hostSpecific,
+            claimHeaders,
+            traffic.hashOn(),
+            traffic.versions(),
+            Optional.empty()));
+    traffic
+        .versions()
+        .ifPresent(
+            split -> {
+              for (TrafficPolicy.VersionPin pin : split.pins()) {
+                List<HeaderMatch> headers = new ArrayList<>(route.match().headers());
+                headers.add(
+                    new HeaderMatch(pin.header(), HeaderMatch.Kind.EXACT, pin.value(), false));
+                RouteSpec pinned =
+                    new RouteSpec(
+                        route.hosts(),
+                        new io.signalbox.model.RouteMatch(
+                            route.match().path(), headers, route.match().methods()),
+                        route.prefixRewrite(),
+                        route.timeout(),
+                        route.auth(),
+                        route.publicRoute(),
+                        route.rateLimit(),
+                        route.retry());
+                placed.add(
+                    new PlacedRoute(
+                        service.name(),
+                        pinned,
+                        hostSpecific,
+                        claimHeaders,
+                        traffic.hashOn(),
+                        Optional.empty(),
+                        Optional.of(pin.version())));
+              }
+            });
+    return placed;
+  }
 
   private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER =
       Comparator.comparing((PlacedRoute r) -> r.spec().match())
@@ -78,11 +130,7 @@ final class RouteTranslator {
       List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
       for (RouteSpec route : service.routes()) {
         if (route.hosts().isEmpty()) {
-          byHost
-              .get(ANY_HOST)
-              .add(
-                  new PlacedRoute(
-                      service.name(), route, false, claimHeaders, service.traffic().hashOn()));
+          byHost.get(ANY_HOST).addAll(placed(service, route, false, claimHeaders));
         } else {
           route
               .hosts()
@@ -90,13 +138,7 @@ final class RouteTranslator {
                   host ->
                       byHost
                           .computeIfAbsent(host, h -> new ArrayList<>())
-                          .add(
-                              new PlacedRoute(
-                                  service.name(),
-                                  route,
-                                  true,
-                                  claimHeaders,
-                                  service.traffic().hashOn())));
+                          .addAll(placed(service, route, true, claimHeaders)));
         }
       }
     }
@@ -127,7 +169,7 @@ final class RouteTranslator {
                               route.spec(),
                               settings.defaults(),
                               route.claimHeaders()),
-                          route.hashOn(),
+                          route,
                           settings)));
           config.addVirtualHosts(virtualHost);
         });
@@ -174,12 +216,21 @@ final class RouteTranslator {
         .build();
   }
 
-  private Route route(
-      PolicyRoute policyRoute, Optional<TrafficPolicy.HashOn> hashOn, GatewaySettings settings) {
+  private Route route(PolicyRoute policyRoute, PlacedRoute placed, GatewaySettings settings) {
     RouteSpec spec = policyRoute.spec();
-    RouteAction.Builder action =
-        RouteAction.newBuilder().setCluster(XdsNames.serviceCluster(policyRoute.service()));
-    hashOn.ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
+    String cluster = XdsNames.serviceCluster(policyRoute.service());
+    RouteAction.Builder action = RouteAction.newBuilder();
+    if (placed.pinnedVersion().isPresent()) {
+      action
+          .setCluster(cluster)
+          .setMetadataMatch(TrafficPolicyTranslator.version(placed.pinnedVersion().get()));
+    } else if (placed.versions().isPresent()) {
+      action.setWeightedClusters(
+          TrafficPolicyTranslator.weightedVersions(cluster, placed.versions().get()));
+    } else {
+      action.setCluster(cluster);
+    }
+    placed.hashOn().ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
     spec.retry()

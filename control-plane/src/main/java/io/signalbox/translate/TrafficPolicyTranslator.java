@@ -1,11 +1,15 @@
 package io.signalbox.translate;
 
+import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
+import com.google.protobuf.Value;
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.signalbox.model.TrafficPolicy;
 
 /**
@@ -46,7 +50,46 @@ final class TrafficPolicyTranslator {
                         .setBaseEjectionTime(
                             Durations.fromNanos(outliers.baseEjectionTime().toNanos()))
                         .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()))));
+    traffic
+        .versions()
+        .ifPresent(
+            split ->
+                cluster.setLbSubsetConfig(
+                    Cluster.LbSubsetConfig.newBuilder()
+                        // A version without live instances takes nothing away: any instance serves.
+                        .setFallbackPolicy(
+                            Cluster.LbSubsetConfig.LbSubsetFallbackPolicy.ANY_ENDPOINT)
+                        .addSubsetSelectors(
+                            Cluster.LbSubsetConfig.LbSubsetSelector.newBuilder()
+                                .addKeys(TrafficPolicy.VERSION_KEY))));
     return cluster;
+  }
+
+  /** Selects the instances of one version (the subset of a version split). */
+  static Metadata version(String version) {
+    return Metadata.newBuilder()
+        .putFilterMetadata(
+            XdsNames.LB_METADATA_NAMESPACE,
+            Struct.newBuilder()
+                .putFields(
+                    TrafficPolicy.VERSION_KEY, Value.newBuilder().setStringValue(version).build())
+                .build())
+        .build();
+  }
+
+  /** The service's requests over its versions, by weight. */
+  static WeightedCluster weightedVersions(String cluster, TrafficPolicy.VersionSplit split) {
+    WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
+    for (TrafficPolicy.VersionWeight weight : split.weights()) {
+      if (weight.weight() > 0) {
+        weighted.addClusters(
+            WeightedCluster.ClusterWeight.newBuilder()
+                .setName(cluster)
+                .setWeight(UInt32Value.of(weight.weight()))
+                .setMetadataMatch(version(weight.version())));
+      }
+    }
+    return weighted.build();
   }
 
   private static void setIfPositive(

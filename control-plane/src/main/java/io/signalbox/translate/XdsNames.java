@@ -25,6 +25,9 @@ public final class XdsNames {
   /** The route configuration every serving listener shares. */
   public static final String GATEWAY_ROUTES = "gateway-routes";
 
+  /** The filter metadata namespace Envoy's subset load balancer matches on. */
+  public static final String LB_METADATA_NAMESPACE = "envoy.lb";
+
   /** The bootstrap's static cluster that reaches the control plane (see envoy/bootstrap). */
   public static final String CONTROL_PLANE_CLUSTER = "signalbox-xds";
 

@@ -932,6 +932,78 @@ class RegistrationValidatorTest {
     }
 
     @Test
+    void mapsAVersionSplitWithItsPins() {
+      io.signalbox.model.TrafficPolicy traffic =
+          validator
+              .validate(
+                  with(io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                          .setVersions(
+                              io.signalbox.registry.v1.VersionSplit.newBuilder()
+                                  .addWeights(weight("v1", 90))
+                                  .addWeights(weight("v2", 10))
+                                  .addPins(
+                                      io.signalbox.registry.v1.VersionPin.newBuilder()
+                                          .setHeader("x-canary")
+                                          .setValue("1")
+                                          .setVersion("v2"))))
+                      .build())
+              .traffic();
+
+      assertThat(traffic.versions())
+          .contains(
+              new io.signalbox.model.TrafficPolicy.VersionSplit(
+                  List.of(
+                      new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
+                      new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
+                  List.of(new io.signalbox.model.TrafficPolicy.VersionPin("x-canary", "1", "v2"))));
+    }
+
+    private io.signalbox.registry.v1.VersionWeight.Builder weight(String version, int weight) {
+      return io.signalbox.registry.v1.VersionWeight.newBuilder()
+          .setVersion(version)
+          .setWeight(weight);
+    }
+
+    private RegisterRequest.Builder split(io.signalbox.registry.v1.VersionSplit.Builder split) {
+      return with(io.signalbox.registry.v1.TrafficPolicy.newBuilder().setVersions(split));
+    }
+
+    @Test
+    void aVersionSplitIsRefusedNamingTheBadEntry() {
+      assertRejected(
+          split(io.signalbox.registry.v1.VersionSplit.newBuilder()), "traffic.versions.weights");
+      assertRejected(
+              split(
+                  io.signalbox.registry.v1.VersionSplit.newBuilder()
+                      .addWeights(weight("v1", 0))
+                      .addWeights(weight("v2", 0))),
+              "traffic.versions.weights")
+          .hasMessageContaining("every weight is 0");
+      assertRejected(
+          split(
+              io.signalbox.registry.v1.VersionSplit.newBuilder()
+                  .addWeights(weight("v1", 1))
+                  .addWeights(weight("v1", 2))),
+          "traffic.versions.weights[1].version");
+      assertRejected(
+          split(io.signalbox.registry.v1.VersionSplit.newBuilder().addWeights(weight("v 1", 1))),
+          "traffic.versions.weights[0].version");
+      assertRejected(
+          split(io.signalbox.registry.v1.VersionSplit.newBuilder().addWeights(weight("v1", 1001))),
+          "traffic.versions.weights[0].weight");
+      assertRejected(
+          split(
+              io.signalbox.registry.v1.VersionSplit.newBuilder()
+                  .addWeights(weight("v1", 1))
+                  .addPins(
+                      io.signalbox.registry.v1.VersionPin.newBuilder()
+                          .setHeader("X-Canary")
+                          .setValue("1")
+                          .setVersion("v2"))),
+          "traffic.versions.pins[0].header");
+    }
+
+    @Test
     void outOfRangeLimitsAreRefusedNamingTheField() {
       assertRejected(
           with(

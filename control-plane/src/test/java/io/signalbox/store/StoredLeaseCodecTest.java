@@ -74,7 +74,14 @@ class StoredLeaseCodecTest {
             java.util.Optional.of(new io.signalbox.model.TrafficPolicy.CircuitBreaker(1, 2, 3, 4)),
             java.util.Optional.of(
                 new io.signalbox.model.TrafficPolicy.OutlierDetection(
-                    5, Duration.ofMillis(1500), Duration.ofSeconds(30), 50)));
+                    5, Duration.ofMillis(1500), Duration.ofSeconds(30), 50)),
+            java.util.Optional.of(
+                new io.signalbox.model.TrafficPolicy.VersionSplit(
+                    List.of(
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
+                    List.of(
+                        new io.signalbox.model.TrafficPolicy.VersionPin("x-canary", "1", "v2")))));
     StoredLease lease =
         new StoredLease(
             lease("").registration().withTraffic(traffic),

@@ -138,7 +138,18 @@ class IncrementalTranslationTest {
               java.util.Optional.of(
                   new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.COOKIE, "session")),
               java.util.Optional.empty(),
-              java.util.Optional.empty()));
+              java.util.Optional.empty()),
+          new TrafficPolicy(
+              TrafficPolicy.LoadBalancer.ROUND_ROBIN,
+              java.util.Optional.empty(),
+              java.util.Optional.empty(),
+              java.util.Optional.empty(),
+              java.util.Optional.of(
+                  new TrafficPolicy.VersionSplit(
+                      List.of(
+                          new TrafficPolicy.VersionWeight("v1", 90),
+                          new TrafficPolicy.VersionWeight("v2", 10)),
+                      List.of(new TrafficPolicy.VersionPin("x-canary", "1", "v2"))))));
 
   @Test
   void randomChangesAlwaysTranslateAsFromScratch() {

@@ -9,6 +9,9 @@ import io.signalbox.registry.v1.CircuitBreaker;
 import io.signalbox.registry.v1.LoadBalancing;
 import io.signalbox.registry.v1.OutlierDetection;
 import io.signalbox.registry.v1.TrafficPolicy;
+import io.signalbox.registry.v1.VersionPin;
+import io.signalbox.registry.v1.VersionSplit;
+import io.signalbox.registry.v1.VersionWeight;
 import io.signalbox.samples.EchoService;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -183,6 +186,60 @@ class TrafficPolicyEndToEndTest {
   private static String instanceOf(GatewayFixture gateway, String user) {
     HttpProbe.Response response =
         HttpProbe.get(gateway.url("/carts/items"), Map.of("x-user-id", user));
+    assertThat(response.status()).isEqualTo(200);
+    return response.headers().firstValue(EchoService.INSTANCE_HEADER).orElseThrow();
+  }
+
+  @Test
+  void aCanarySplitsByVersionAndAPinHeaderAlwaysReachesTheCanary() {
+    TrafficPolicy canary =
+        TrafficPolicy.newBuilder()
+            .setVersions(
+                VersionSplit.newBuilder()
+                    .addWeights(VersionWeight.newBuilder().setVersion("v1").setWeight(90))
+                    .addWeights(VersionWeight.newBuilder().setVersion("v2").setWeight(10))
+                    .addPins(
+                        VersionPin.newBuilder()
+                            .setHeader("x-canary")
+                            .setValue("1")
+                            .setVersion("v2")))
+            .build();
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA)) {
+      for (String version : List.of("v1", "v2")) {
+        String instance = "shop-" + version;
+        gateway.register(
+            ServiceRegistration.builder("shop")
+                .instance(instance, "127.0.0.1", gateway.backend("shop", instance).port())
+                .metadata("version", version)
+                .route(Routes.prefix("/shop"))
+                .traffic(canary)
+                .build());
+      }
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .ignoreExceptions()
+          .until(() -> shopInstance(gateway, Map.of("x-canary", "1")).equals("shop-v2"));
+
+      int canaryHits = 0;
+      int requests = 2_000;
+      for (int i = 0; i < requests; i++) {
+        if (shopInstance(gateway, Map.of()).equals("shop-v2")) {
+          canaryHits++;
+        }
+      }
+      double share = canaryHits / (double) requests;
+      System.out.printf(
+          "canary 90/10: %d of %d requests (%.1f %%) reached v2%n",
+          canaryHits, requests, share * 100);
+      assertThat(share).as("v2's share of %d requests", requests).isBetween(0.07, 0.13);
+      for (int i = 0; i < 50; i++) {
+        assertThat(shopInstance(gateway, Map.of("x-canary", "1"))).isEqualTo("shop-v2");
+      }
+    }
+  }
+
+  private static String shopInstance(GatewayFixture gateway, Map<String, String> headers) {
+    HttpProbe.Response response = HttpProbe.get(gateway.url("/shop/items"), headers);
     assertThat(response.status()).isEqualTo(200);
     return response.headers().firstValue(EchoService.INSTANCE_HEADER).orElseThrow();
   }
