@@ -16,12 +16,14 @@ public record TrafficPolicy(
     Optional<HashOn> hashOn,
     Optional<CircuitBreaker> circuitBreaker,
     Optional<OutlierDetection> outlierDetection,
-    Optional<VersionSplit> versions) {
+    Optional<VersionSplit> versions,
+    Optional<HealthCheck> healthCheck) {
 
   /** Round robin, Envoy's default circuit breakers, no outlier detection, no version split. */
   public static final TrafficPolicy DEFAULT =
       new TrafficPolicy(
           LoadBalancer.ROUND_ROBIN,
+          Optional.empty(),
           Optional.empty(),
           Optional.empty(),
           Optional.empty(),
@@ -33,7 +35,18 @@ public record TrafficPolicy(
       Optional<HashOn> hashOn,
       Optional<CircuitBreaker> circuitBreaker,
       Optional<OutlierDetection> outlierDetection) {
-    this(loadBalancer, hashOn, circuitBreaker, outlierDetection, Optional.empty());
+    this(
+        loadBalancer, hashOn, circuitBreaker, outlierDetection, Optional.empty(), Optional.empty());
+  }
+
+  /** A policy without active health checks. */
+  public TrafficPolicy(
+      LoadBalancer loadBalancer,
+      Optional<HashOn> hashOn,
+      Optional<CircuitBreaker> circuitBreaker,
+      Optional<OutlierDetection> outlierDetection,
+      Optional<VersionSplit> versions) {
+    this(loadBalancer, hashOn, circuitBreaker, outlierDetection, versions, Optional.empty());
   }
 
   public TrafficPolicy {
@@ -42,6 +55,7 @@ public record TrafficPolicy(
     Objects.requireNonNull(circuitBreaker, "circuitBreaker");
     Objects.requireNonNull(outlierDetection, "outlierDetection");
     Objects.requireNonNull(versions, "versions");
+    Objects.requireNonNull(healthCheck, "healthCheck");
     if (loadBalancer.hashing() != hashOn.isPresent()) {
       throw new IllegalArgumentException(
           "a hash key goes with RING_HASH and MAGLEV, and only with them: " + loadBalancer);
@@ -94,6 +108,30 @@ public record TrafficPolicy(
   public record VersionWeight(String version, int weight) {}
 
   public record VersionPin(String header, String value, String version) {}
+
+  /**
+   * Active health checking of every instance: an HTTP GET of {@code target} (a path), or the gRPC
+   * health service's Check for {@code target} (a service name, "" for the server).
+   */
+  public record HealthCheck(
+      Kind kind,
+      String target,
+      Duration interval,
+      Duration timeout,
+      int unhealthyThreshold,
+      int healthyThreshold) {
+    public enum Kind {
+      HTTP,
+      GRPC
+    }
+
+    public HealthCheck {
+      Objects.requireNonNull(kind, "kind");
+      Objects.requireNonNull(target, "target");
+      Objects.requireNonNull(interval, "interval");
+      Objects.requireNonNull(timeout, "timeout");
+    }
+  }
 
   public record OutlierDetection(
       int consecutive5xx, Duration interval, Duration baseEjectionTime, int maxEjectionPercent) {

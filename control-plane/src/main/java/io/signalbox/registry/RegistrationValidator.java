@@ -172,9 +172,11 @@ public final class RegistrationValidator {
           "lease_ttl",
           "must be a non-negative duration");
     }
+    UpstreamProtocol protocol = protocol(request);
     return new Registration(service, instance, routes)
-        .withProtocol(protocol(request))
-        .withTraffic(request.hasTraffic() ? traffic(request.getTraffic()) : TrafficPolicy.DEFAULT);
+        .withProtocol(protocol)
+        .withTraffic(
+            request.hasTraffic() ? traffic(request.getTraffic(), protocol) : TrafficPolicy.DEFAULT);
   }
 
   private static final java.util.regex.Pattern COOKIE_NAME =
@@ -182,7 +184,8 @@ public final class RegistrationValidator {
 
   private static final int MAX_CIRCUIT_BREAKER_LIMIT = 1_000_000;
 
-  private static TrafficPolicy traffic(io.signalbox.registry.v1.TrafficPolicy proto) {
+  private static TrafficPolicy traffic(
+      io.signalbox.registry.v1.TrafficPolicy proto, UpstreamProtocol protocol) {
     String field = "traffic.load_balancing";
     io.signalbox.registry.v1.LoadBalancing lb = proto.getLoadBalancing();
     TrafficPolicy.LoadBalancer balancer =
@@ -267,7 +270,79 @@ public final class RegistrationValidator {
     }
     Optional<TrafficPolicy.VersionSplit> versions =
         proto.hasVersions() ? Optional.of(versions(proto.getVersions())) : Optional.empty();
-    return new TrafficPolicy(balancer, hashOn, breaker, outliers, versions);
+    Optional<TrafficPolicy.HealthCheck> healthCheck =
+        proto.hasHealthCheck()
+            ? Optional.of(healthCheck(proto.getHealthCheck(), protocol))
+            : Optional.empty();
+    return new TrafficPolicy(balancer, hashOn, breaker, outliers, versions, healthCheck);
+  }
+
+  private static TrafficPolicy.HealthCheck healthCheck(
+      io.signalbox.registry.v1.HealthCheck proto, UpstreamProtocol protocol) {
+    String field = "traffic.health_check";
+    TrafficPolicy.HealthCheck.Kind kind;
+    String target;
+    switch (proto.getKindCase()) {
+      case HTTP_PATH -> {
+        kind = TrafficPolicy.HealthCheck.Kind.HTTP;
+        target = path(field + ".http_path", proto.getHttpPath());
+      }
+      case GRPC_SERVICE -> {
+        check(
+            protocol.http2(),
+            field + ".grpc_service",
+            "a gRPC health check needs upstream_protocol GRPC or HTTP2");
+        check(
+            proto.getGrpcService().length() <= 256
+                && SERVICE_NAME_CHARS.matcher(proto.getGrpcService()).matches(),
+            field + ".grpc_service",
+            "'" + abbreviate(proto.getGrpcService()) + "' is not a gRPC service name");
+        kind = TrafficPolicy.HealthCheck.Kind.GRPC;
+        target = proto.getGrpcService();
+      }
+      default -> throw new InvalidFieldException(field, "needs http_path or grpc_service");
+    }
+    Duration interval =
+        proto.hasInterval()
+            ? bounded(
+                field + ".interval",
+                proto.getInterval(),
+                Duration.ofMillis(100),
+                Duration.ofHours(1))
+            : Duration.ofSeconds(5);
+    Duration timeout =
+        proto.hasTimeout()
+            ? bounded(
+                field + ".timeout",
+                proto.getTimeout(),
+                Duration.ofMillis(10),
+                Duration.ofMinutes(1))
+            : Duration.ofSeconds(1);
+    int unhealthy = proto.getUnhealthyThreshold() == 0 ? 2 : proto.getUnhealthyThreshold();
+    int healthy = proto.getHealthyThreshold() == 0 ? 1 : proto.getHealthyThreshold();
+    check(
+        unhealthy >= 1 && unhealthy <= 100,
+        field + ".unhealthy_threshold",
+        Integer.toUnsignedString(unhealthy) + " is out of range 1-100");
+    check(
+        healthy >= 1 && healthy <= 100,
+        field + ".healthy_threshold",
+        Integer.toUnsignedString(healthy) + " is out of range 1-100");
+    return new TrafficPolicy.HealthCheck(kind, target, interval, timeout, unhealthy, healthy);
+  }
+
+  private static final java.util.regex.Pattern SERVICE_NAME_CHARS =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._]*");
+
+  private static Duration bounded(
+      String field, com.google.protobuf.Duration proto, Duration min, Duration max) {
+    check(Durations.isValid(proto), field, "is not a valid duration");
+    Duration value = Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
+    check(
+        value.compareTo(min) >= 0 && value.compareTo(max) <= 0,
+        field,
+        "must be between " + min.toMillis() + " ms and " + max.toSeconds() + " s");
+    return value;
   }
 
   private static final java.util.regex.Pattern VERSION =

@@ -250,6 +250,17 @@ final class StoredLeaseCodec {
                               .put("value", p.value())
                               .put("version", p.version()));
             });
+    traffic
+        .healthCheck()
+        .ifPresent(
+            check ->
+                node.putObject("healthCheck")
+                    .put("kind", check.kind().name())
+                    .put("target", check.target())
+                    .put("intervalNanos", check.interval().toNanos())
+                    .put("timeoutNanos", check.timeout().toNanos())
+                    .put("unhealthyThreshold", check.unhealthyThreshold())
+                    .put("healthyThreshold", check.healthyThreshold()));
   }
 
   private static TrafficPolicy decodeTraffic(JsonNode node) {
@@ -290,7 +301,17 @@ final class StoredLeaseCodec {
                             v.path("pins"),
                             p ->
                                 new TrafficPolicy.VersionPin(
-                                    text(p, "header"), text(p, "value"), text(p, "version"))))));
+                                    text(p, "header"), text(p, "value"), text(p, "version"))))),
+        Optional.ofNullable(node.get("healthCheck"))
+            .map(
+                h ->
+                    new TrafficPolicy.HealthCheck(
+                        TrafficPolicy.HealthCheck.Kind.valueOf(text(h, "kind")),
+                        h.path("target").asText(""),
+                        Duration.ofNanos(required(h, "intervalNanos").asLong()),
+                        Duration.ofNanos(required(h, "timeoutNanos").asLong()),
+                        required(h, "unhealthyThreshold").asInt(),
+                        required(h, "healthyThreshold").asInt())));
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {

@@ -7,6 +7,7 @@ import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.HealthCheck;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
@@ -50,6 +51,7 @@ final class TrafficPolicyTranslator {
                         .setBaseEjectionTime(
                             Durations.fromNanos(outliers.baseEjectionTime().toNanos()))
                         .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()))));
+    traffic.healthCheck().ifPresent(check -> cluster.addHealthChecks(healthCheck(check)));
     traffic
         .versions()
         .ifPresent(
@@ -63,6 +65,28 @@ final class TrafficPolicyTranslator {
                             Cluster.LbSubsetConfig.LbSubsetSelector.newBuilder()
                                 .addKeys(TrafficPolicy.VERSION_KEY))));
     return cluster;
+  }
+
+  private static HealthCheck healthCheck(TrafficPolicy.HealthCheck check) {
+    HealthCheck.Builder health =
+        HealthCheck.newBuilder()
+            .setTimeout(Durations.fromNanos(check.timeout().toNanos()))
+            .setInterval(Durations.fromNanos(check.interval().toNanos()))
+            // Checked as often before the first request as after: a new instance is judged at once.
+            .setNoTrafficInterval(Durations.fromNanos(check.interval().toNanos()))
+            .setUnhealthyThreshold(UInt32Value.of(check.unhealthyThreshold()))
+            .setHealthyThreshold(UInt32Value.of(check.healthyThreshold()));
+    return switch (check.kind()) {
+      case HTTP ->
+          health
+              .setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath(check.target()))
+              .build();
+      case GRPC ->
+          health
+              .setGrpcHealthCheck(
+                  HealthCheck.GrpcHealthCheck.newBuilder().setServiceName(check.target()))
+              .build();
+    };
   }
 
   /** Selects the instances of one version (the subset of a version split). */

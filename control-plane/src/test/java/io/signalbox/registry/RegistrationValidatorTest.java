@@ -1004,6 +1004,48 @@ class RegistrationValidatorTest {
     }
 
     @Test
+    void mapsAHealthCheckWithItsDefaultsAndRefusesAGrpcCheckOfAnHttp1Service() {
+      RegisterRequest.Builder grpc =
+          with(io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setHealthCheck(
+                      io.signalbox.registry.v1.HealthCheck.newBuilder().setGrpcService("")))
+              .setUpstreamProtocol(io.signalbox.registry.v1.UpstreamProtocol.GRPC);
+
+      assertThat(validator.validate(grpc.build()).traffic().healthCheck())
+          .contains(
+              new io.signalbox.model.TrafficPolicy.HealthCheck(
+                  io.signalbox.model.TrafficPolicy.HealthCheck.Kind.GRPC,
+                  "",
+                  Duration.ofSeconds(5),
+                  Duration.ofSeconds(1),
+                  2,
+                  1));
+      assertRejected(
+              grpc.setUpstreamProtocol(io.signalbox.registry.v1.UpstreamProtocol.HTTP1),
+              "traffic.health_check.grpc_service")
+          .hasMessageContaining("needs upstream_protocol GRPC or HTTP2");
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setHealthCheck(io.signalbox.registry.v1.HealthCheck.newBuilder())),
+          "traffic.health_check");
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setHealthCheck(
+                      io.signalbox.registry.v1.HealthCheck.newBuilder()
+                          .setHttpPath("/healthz")
+                          .setInterval(Durations.fromMillis(10)))),
+          "traffic.health_check.interval");
+      assertRejected(
+          with(
+              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                  .setHealthCheck(
+                      io.signalbox.registry.v1.HealthCheck.newBuilder().setHttpPath("healthz"))),
+          "traffic.health_check.http_path");
+    }
+
+    @Test
     void outOfRangeLimitsAreRefusedNamingTheField() {
       assertRejected(
           with(

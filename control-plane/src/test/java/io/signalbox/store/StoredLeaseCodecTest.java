@@ -81,7 +81,15 @@ class StoredLeaseCodecTest {
                         new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
                         new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
                     List.of(
-                        new io.signalbox.model.TrafficPolicy.VersionPin("x-canary", "1", "v2")))));
+                        new io.signalbox.model.TrafficPolicy.VersionPin("x-canary", "1", "v2")))),
+            java.util.Optional.of(
+                new io.signalbox.model.TrafficPolicy.HealthCheck(
+                    io.signalbox.model.TrafficPolicy.HealthCheck.Kind.HTTP,
+                    "/healthz",
+                    Duration.ofMillis(500),
+                    Duration.ofMillis(200),
+                    3,
+                    2)));
     StoredLease lease =
         new StoredLease(
             lease("").registration().withTraffic(traffic),

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.util.Durations;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
@@ -16,13 +17,17 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
+import io.signalbox.registry.v1.HealthCheck;
+import io.signalbox.registry.v1.TrafficPolicy;
 import io.signalbox.registry.v1.UpstreamProtocol;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -121,5 +126,81 @@ class GrpcUpstreamEndToEndTest {
     } finally {
       backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * Two instances of a gRPC service, told apart by the health service names each knows (who-a,
+   * who-b): once one reports NOT_SERVING for the server as a whole, Envoy's gRPC health check takes
+   * it out, and every call reaches the other, without either deregistering.
+   */
+  @Test
+  void aGrpcHealthCheckTakesAnInstanceThatReportsNotServingOut() throws Exception {
+    HealthStatusManager healthA = new HealthStatusManager();
+    HealthStatusManager healthB = new HealthStatusManager();
+    healthA.setStatus("who-a", ServingStatus.SERVING);
+    healthB.setStatus("who-b", ServingStatus.SERVING);
+    Server a = grpcServer(healthA);
+    Server b = grpcServer(healthB);
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA)) {
+      for (Server server : List.of(a, b)) {
+        gateway.register(
+            ServiceRegistration.builder("greeter")
+                .instance("greeter-" + server.getPort(), "127.0.0.1", server.getPort())
+                .protocol(UpstreamProtocol.GRPC)
+                .route(Routes.prefix(HEALTH_ROUTE))
+                .traffic(
+                    TrafficPolicy.newBuilder()
+                        .setHealthCheck(
+                            HealthCheck.newBuilder()
+                                .setGrpcService("")
+                                .setInterval(Durations.fromMillis(200))
+                                .setUnhealthyThreshold(1))
+                        .build())
+                .build());
+      }
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
+      try {
+        HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
+        await()
+            .atMost(REACHES_ENVOY)
+            .until(() -> answersOfB(stub, 20).containsAll(List.of("SERVING", "NOT_FOUND")));
+
+        healthA.setStatus("", ServingStatus.NOT_SERVING);
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> answersOfB(stub, 20).equals(java.util.Set.of("SERVING")));
+        assertThat(answersOfB(stub, 50)).containsExactly("SERVING");
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      a.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      b.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private static Server grpcServer(HealthStatusManager health) throws java.io.IOException {
+    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(health.getHealthService())
+        .build()
+        .start();
+  }
+
+  /** What {@code calls} health checks of "who-b" answer: SERVING from b, NOT_FOUND from a. */
+  private static java.util.Set<String> answersOfB(HealthGrpc.HealthBlockingStub stub, int calls) {
+    java.util.Set<String> answers = new java.util.TreeSet<>();
+    for (int i = 0; i < calls; i++) {
+      try {
+        answers.add(
+            stub.withDeadlineAfter(2, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService("who-b").build())
+                .getStatus()
+                .name());
+      } catch (StatusRuntimeException e) {
+        answers.add(e.getStatus().getCode().name());
+      }
+    }
+    return answers;
   }
 }

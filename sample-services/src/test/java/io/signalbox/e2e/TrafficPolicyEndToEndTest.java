@@ -243,4 +243,72 @@ class TrafficPolicyEndToEndTest {
     assertThat(response.status()).isEqualTo(200);
     return response.headers().firstValue(EchoService.INSTANCE_HEADER).orElseThrow();
   }
+
+  @Test
+  void anActiveHealthCheckTakesAStoppedInstanceOutBeforeItsLeaseRunsOut() {
+    TrafficPolicy checked =
+        TrafficPolicy.newBuilder()
+            .setHealthCheck(
+                io.signalbox.registry.v1.HealthCheck.newBuilder()
+                    .setHttpPath("/healthz")
+                    .setInterval(com.google.protobuf.util.Durations.fromMillis(200))
+                    .setUnhealthyThreshold(1))
+            .build();
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA)) {
+      EchoService staying = gateway.backend("api", "api-1");
+      EchoService stopping = EchoService.start("api", "api-2", "127.0.0.1", 0);
+      for (EchoService instance : List.of(staying, stopping)) {
+        gateway.register(
+            ServiceRegistration.builder("api")
+                .instance(instance.instanceId(), "127.0.0.1", instance.port())
+                .route(Routes.prefix("/api"))
+                .leaseTtl(Duration.ofMinutes(5))
+                .traffic(checked)
+                .build());
+      }
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .ignoreExceptions()
+          .until(
+              () -> {
+                Set<String> seen = new HashSet<>();
+                for (int i = 0; i < 10; i++) {
+                  seen.add(apiInstance(gateway));
+                }
+                return seen.size() == 2;
+              });
+
+      // Stopped without deregistering (a crash, a hung process): its lease has minutes left.
+      stopping.close();
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () -> gateway.envoy().findStat("cluster.svc-api.health_check.failure").orElse(0) > 0);
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> gateway.envoy().statValue("cluster.svc-api.membership_healthy") == 1);
+      // Envoy's workers take the unhealthy host out of their balancers within about a second.
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(5))
+          .ignoreExceptions()
+          .until(
+              () -> {
+                for (int i = 0; i < 10; i++) {
+                  if (!apiInstance(gateway).equals("api-1")) {
+                    return false;
+                  }
+                }
+                return true;
+              });
+      for (int i = 0; i < 50; i++) {
+        assertThat(apiInstance(gateway)).isEqualTo("api-1");
+      }
+    }
+  }
+
+  private static String apiInstance(GatewayFixture gateway) {
+    HttpProbe.Response response = HttpProbe.get(gateway.url("/api/x"));
+    assertThat(response.status()).isEqualTo(200);
+    return response.headers().firstValue(EchoService.INSTANCE_HEADER).orElseThrow();
+  }
 }
