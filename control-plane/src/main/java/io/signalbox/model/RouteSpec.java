@@ -19,6 +19,8 @@ import java.util.Optional;
  *     the operator's default applies
  * @param retry how failed requests are retried (the route's own policy or its service's); empty
  *     means not at all
+ * @param requestHeaders header changes on the request before it is forwarded
+ * @param responseHeaders header changes on the response before it is returned
  */
 public record RouteSpec(
     List<String> hosts,
@@ -28,7 +30,9 @@ public record RouteSpec(
     Optional<AuthRequirement> auth,
     boolean publicRoute,
     Optional<RateLimit> rateLimit,
-    Optional<RetryPolicy> retry) {
+    Optional<RetryPolicy> retry,
+    HeaderRewrite requestHeaders,
+    HeaderRewrite responseHeaders) {
 
   public RouteSpec {
     hosts = hosts == null ? List.of() : hosts.stream().sorted().distinct().toList();
@@ -38,9 +42,49 @@ public record RouteSpec(
     auth = auth == null ? Optional.empty() : auth;
     rateLimit = rateLimit == null ? Optional.empty() : rateLimit;
     retry = retry == null ? Optional.empty() : retry;
+    requestHeaders = requestHeaders == null ? HeaderRewrite.NONE : requestHeaders;
+    responseHeaders = responseHeaders == null ? HeaderRewrite.NONE : responseHeaders;
     if (publicRoute && auth.isPresent()) {
       throw new IllegalArgumentException("a public route has no auth requirement");
     }
+  }
+
+  /** A route without header changes. */
+  public RouteSpec(
+      List<String> hosts,
+      RouteMatch match,
+      Optional<String> prefixRewrite,
+      Optional<Duration> timeout,
+      Optional<AuthRequirement> auth,
+      boolean publicRoute,
+      Optional<RateLimit> rateLimit,
+      Optional<RetryPolicy> retry) {
+    this(
+        hosts,
+        match,
+        prefixRewrite,
+        timeout,
+        auth,
+        publicRoute,
+        rateLimit,
+        retry,
+        HeaderRewrite.NONE,
+        HeaderRewrite.NONE);
+  }
+
+  /** The same route with another match (e.g. one more header condition). */
+  public RouteSpec withMatch(RouteMatch newMatch) {
+    return new RouteSpec(
+        hosts,
+        newMatch,
+        prefixRewrite,
+        timeout,
+        auth,
+        publicRoute,
+        rateLimit,
+        retry,
+        requestHeaders,
+        responseHeaders);
   }
 
   /** A route without retries. */
@@ -88,6 +132,8 @@ public record RouteSpec(
     private boolean publicRoute;
     private RateLimit rateLimit;
     private RetryPolicy retry;
+    private HeaderRewrite requestHeaders = HeaderRewrite.NONE;
+    private HeaderRewrite responseHeaders = HeaderRewrite.NONE;
 
     private Builder(PathMatch path) {
       this.path = path;
@@ -138,6 +184,16 @@ public record RouteSpec(
       return this;
     }
 
+    public Builder requestHeaders(HeaderRewrite rewrite) {
+      this.requestHeaders = rewrite;
+      return this;
+    }
+
+    public Builder responseHeaders(HeaderRewrite rewrite) {
+      this.responseHeaders = rewrite;
+      return this;
+    }
+
     public RouteSpec build() {
       return new RouteSpec(
           hosts,
@@ -147,7 +203,9 @@ public record RouteSpec(
           Optional.ofNullable(auth),
           publicRoute,
           Optional.ofNullable(rateLimit),
-          Optional.ofNullable(retry));
+          Optional.ofNullable(retry),
+          requestHeaders,
+          responseHeaders);
     }
   }
 }

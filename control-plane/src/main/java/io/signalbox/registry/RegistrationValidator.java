@@ -7,6 +7,7 @@ import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.HeaderMatch;
+import io.signalbox.model.HeaderRewrite;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
@@ -584,7 +585,61 @@ public final class RegistrationValidator {
         auth,
         proto.getPublic(),
         rateLimit,
-        retry);
+        retry,
+        headerRewrite(field + ".request_headers", proto.getRequestHeaders()),
+        headerRewrite(field + ".response_headers", proto.getResponseHeaders()));
+  }
+
+  private static final int MAX_HEADER_CHANGES = 20;
+  private static final int MAX_HEADER_VALUE = 1024;
+
+  /** Headers a registration may not change: the connection's own, and Envoy's. */
+  private static final Set<String> FIXED_HEADERS =
+      Set.of(
+          "host",
+          "connection",
+          "keep-alive",
+          "proxy-connection",
+          "transfer-encoding",
+          "upgrade",
+          "te",
+          "content-length");
+
+  private static HeaderRewrite headerRewrite(
+      String field, io.signalbox.registry.v1.HeaderRewrite proto) {
+    check(
+        proto.getSetCount() <= MAX_HEADER_CHANGES
+            && proto.getAddCount() <= MAX_HEADER_CHANGES
+            && proto.getRemoveCount() <= MAX_HEADER_CHANGES,
+        field,
+        "has more than " + MAX_HEADER_CHANGES + " entries in a list");
+    new java.util.TreeMap<>(proto.getSetMap())
+        .forEach((name, value) -> headerChange(field + ".set[" + name + "]", name, value));
+    new java.util.TreeMap<>(proto.getAddMap())
+        .forEach((name, value) -> headerChange(field + ".add[" + name + "]", name, value));
+    for (int i = 0; i < proto.getRemoveCount(); i++) {
+      headerChange(field + ".remove[" + i + "]", proto.getRemove(i), "");
+    }
+    return new HeaderRewrite(proto.getSetMap(), proto.getAddMap(), proto.getRemoveList());
+  }
+
+  private static void headerChange(String field, String name, String value) {
+    check(
+        HEADER_NAME.matcher(name).matches(),
+        field,
+        "'" + abbreviate(name) + "' is not a lowercase header name");
+    check(
+        !FIXED_HEADERS.contains(name) && !name.startsWith("x-envoy-"),
+        field,
+        "'" + name + "' cannot be changed (the connection's or Envoy's own)");
+    check(
+        value.length() <= MAX_HEADER_VALUE,
+        field,
+        "the value is longer than " + MAX_HEADER_VALUE + " characters");
+    check(
+        value.chars().noneMatch(c -> c == '\r' || c == '\n' || c == 0),
+        field,
+        "the value holds a line break or NUL");
   }
 
   /**

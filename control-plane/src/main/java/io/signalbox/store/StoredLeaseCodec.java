@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.HeaderMatch;
+import io.signalbox.model.HeaderRewrite;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
@@ -181,6 +182,12 @@ final class StoredLeaseCodec {
               limit.perHeader().ifPresent(header -> limitNode.put("perHeader", header));
               limit.failureMode().ifPresent(mode -> limitNode.put("failureMode", mode.name()));
             });
+    if (!route.requestHeaders().isEmpty()) {
+      encodeHeaders(route.requestHeaders(), node.putObject("requestHeaders"));
+    }
+    if (!route.responseHeaders().isEmpty()) {
+      encodeHeaders(route.responseHeaders(), node.putObject("responseHeaders"));
+    }
     route
         .retry()
         .ifPresent(
@@ -195,6 +202,29 @@ final class StoredLeaseCodec {
               ArrayNode codes = retryNode.putArray("retriableStatusCodes");
               retry.retriableStatusCodes().forEach(codes::add);
             });
+  }
+
+  private static void encodeHeaders(HeaderRewrite rewrite, ObjectNode node) {
+    ObjectNode set = node.putObject("set");
+    rewrite.set().forEach(set::put);
+    ObjectNode add = node.putObject("add");
+    rewrite.add().forEach(add::put);
+    ArrayNode remove = node.putArray("remove");
+    rewrite.remove().forEach(remove::add);
+  }
+
+  private static HeaderRewrite decodeHeaders(JsonNode node) {
+    if (node == null) {
+      return HeaderRewrite.NONE;
+    }
+    Map<String, String> set = new LinkedHashMap<>();
+    node.path("set").fields().forEachRemaining(e -> set.put(e.getKey(), e.getValue().asText()));
+    Map<String, String> add = new LinkedHashMap<>();
+    node.path("add").fields().forEachRemaining(e -> add.put(e.getKey(), e.getValue().asText()));
+    return new HeaderRewrite(
+        new java.util.TreeMap<>(set),
+        new java.util.TreeMap<>(add),
+        list(node.path("remove"), JsonNode::asText));
   }
 
   private static void encodeTraffic(TrafficPolicy traffic, ObjectNode node) {
@@ -378,7 +408,9 @@ final class StoredLeaseCodec {
         auth,
         node.path("public").asBoolean(false),
         rateLimit,
-        retry);
+        retry,
+        decodeHeaders(node.get("requestHeaders")),
+        decodeHeaders(node.get("responseHeaders")));
   }
 
   private static AuthRequirement decodeAuth(JsonNode node) {

@@ -75,16 +75,9 @@ final class RouteTranslator {
                 headers.add(
                     new HeaderMatch(pin.header(), HeaderMatch.Kind.EXACT, pin.value(), false));
                 RouteSpec pinned =
-                    new RouteSpec(
-                        route.hosts(),
+                    route.withMatch(
                         new io.signalbox.model.RouteMatch(
-                            route.match().path(), headers, route.match().methods()),
-                        route.prefixRewrite(),
-                        route.timeout(),
-                        route.auth(),
-                        route.publicRoute(),
-                        route.rateLimit(),
-                        route.retry());
+                            route.match().path(), headers, route.match().methods()));
                 placed.add(
                     new PlacedRoute(
                         service.name(),
@@ -240,6 +233,7 @@ final class RouteTranslator {
             .setName(policyRoute.name())
             .setMatch(match(spec.match()))
             .setRoute(action);
+    HeaderRewriteTranslator.apply(spec, route);
     for (HttpFilterTranslator filter : filters) {
       filter.patchRoute(policyRoute, route, settings);
       if (!route.hasRoute()) {

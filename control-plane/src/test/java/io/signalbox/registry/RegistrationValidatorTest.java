@@ -1077,4 +1077,55 @@ class RegistrationValidatorTest {
           "traffic.circuit_breaker.max_pending_requests");
     }
   }
+
+  @Nested
+  class HeaderRewrites {
+
+    private RegisterRequest.Builder rewriting(
+        io.signalbox.registry.v1.HeaderRewrite.Builder requestHeaders) {
+      return request().setRoutes(0, prefixRoute("/orders").setRequestHeaders(requestHeaders));
+    }
+
+    @Test
+    void mapsSetAddAndRemove() {
+      RouteSpec route =
+          validator
+              .validate(
+                  rewriting(
+                          io.signalbox.registry.v1.HeaderRewrite.newBuilder()
+                              .putSet("x-gateway", "signalbox")
+                              .putAdd("x-tags", "a")
+                              .addRemove("x-debug"))
+                      .build())
+              .routes()
+              .get(0);
+
+      assertThat(route.requestHeaders())
+          .isEqualTo(
+              new io.signalbox.model.HeaderRewrite(
+                  Map.of("x-gateway", "signalbox"), Map.of("x-tags", "a"), List.of("x-debug")));
+      assertThat(route.responseHeaders().isEmpty()).isTrue();
+    }
+
+    @Test
+    void refusesHeadersThatMayNotChangeAndValuesThatCouldSplitAHeader() {
+      assertRejected(
+              rewriting(io.signalbox.registry.v1.HeaderRewrite.newBuilder().putSet("host", "evil")),
+              "routes[0].request_headers.set[host]")
+          .hasMessageContaining("cannot be changed");
+      assertRejected(
+          rewriting(
+              io.signalbox.registry.v1.HeaderRewrite.newBuilder().addRemove("x-envoy-retry-on")),
+          "routes[0].request_headers.remove[0]");
+      assertRejected(
+              rewriting(
+                  io.signalbox.registry.v1.HeaderRewrite.newBuilder()
+                      .putAdd("x-a", "one\r\nx-injected: two")),
+              "routes[0].request_headers.add[x-a]")
+          .hasMessageContaining("line break");
+      assertRejected(
+          rewriting(io.signalbox.registry.v1.HeaderRewrite.newBuilder().putSet("X-Upper", "v")),
+          "routes[0].request_headers.set[X-Upper]");
+    }
+  }
 }

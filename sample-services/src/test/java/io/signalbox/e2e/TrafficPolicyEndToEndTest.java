@@ -222,9 +222,28 @@ class TrafficPolicyEndToEndTest {
 
       int canaryHits = 0;
       int requests = 2_000;
-      for (int i = 0; i < requests; i++) {
-        if (shopInstance(gateway, Map.of()).equals("shop-v2")) {
-          canaryHits++;
+      // 50 in flight: one at a time, each new upstream request waits out a delayed ACK (~40 ms).
+      HttpClient client = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(8)).build();
+      for (int batch = 0; batch < requests / 50; batch++) {
+        List<CompletableFuture<HttpResponse<Void>>> responses = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+          responses.add(
+              client.sendAsync(
+                  HttpRequest.newBuilder(URI.create(gateway.url("/shop/items")))
+                      .timeout(Duration.ofSeconds(30))
+                      .build(),
+                  HttpResponse.BodyHandlers.discarding()));
+        }
+        for (CompletableFuture<HttpResponse<Void>> future : responses) {
+          HttpResponse<Void> response = future.join();
+          assertThat(response.statusCode()).isEqualTo(200);
+          if (response
+              .headers()
+              .firstValue(EchoService.INSTANCE_HEADER)
+              .orElseThrow()
+              .equals("shop-v2")) {
+            canaryHits++;
+          }
         }
       }
       double share = canaryHits / (double) requests;
