@@ -21,6 +21,7 @@ import java.util.Optional;
  *     means not at all
  * @param requestHeaders header changes on the request before it is forwarded
  * @param responseHeaders header changes on the response before it is returned
+ * @param cors cross-origin policy (the route's own or its service's); empty means none
  */
 public record RouteSpec(
     List<String> hosts,
@@ -32,7 +33,8 @@ public record RouteSpec(
     Optional<RateLimit> rateLimit,
     Optional<RetryPolicy> retry,
     HeaderRewrite requestHeaders,
-    HeaderRewrite responseHeaders) {
+    HeaderRewrite responseHeaders,
+    Optional<CorsPolicy> cors) {
 
   public RouteSpec {
     hosts = hosts == null ? List.of() : hosts.stream().sorted().distinct().toList();
@@ -44,9 +46,36 @@ public record RouteSpec(
     retry = retry == null ? Optional.empty() : retry;
     requestHeaders = requestHeaders == null ? HeaderRewrite.NONE : requestHeaders;
     responseHeaders = responseHeaders == null ? HeaderRewrite.NONE : responseHeaders;
+    cors = cors == null ? Optional.empty() : cors;
     if (publicRoute && auth.isPresent()) {
       throw new IllegalArgumentException("a public route has no auth requirement");
     }
+  }
+
+  /** A route without CORS. */
+  public RouteSpec(
+      List<String> hosts,
+      RouteMatch match,
+      Optional<String> prefixRewrite,
+      Optional<Duration> timeout,
+      Optional<AuthRequirement> auth,
+      boolean publicRoute,
+      Optional<RateLimit> rateLimit,
+      Optional<RetryPolicy> retry,
+      HeaderRewrite requestHeaders,
+      HeaderRewrite responseHeaders) {
+    this(
+        hosts,
+        match,
+        prefixRewrite,
+        timeout,
+        auth,
+        publicRoute,
+        rateLimit,
+        retry,
+        requestHeaders,
+        responseHeaders,
+        Optional.empty());
   }
 
   /** A route without header changes. */
@@ -84,7 +113,8 @@ public record RouteSpec(
         rateLimit,
         retry,
         requestHeaders,
-        responseHeaders);
+        responseHeaders,
+        cors);
   }
 
   /** A route without retries. */
@@ -134,6 +164,7 @@ public record RouteSpec(
     private RetryPolicy retry;
     private HeaderRewrite requestHeaders = HeaderRewrite.NONE;
     private HeaderRewrite responseHeaders = HeaderRewrite.NONE;
+    private CorsPolicy cors;
 
     private Builder(PathMatch path) {
       this.path = path;
@@ -194,6 +225,11 @@ public record RouteSpec(
       return this;
     }
 
+    public Builder cors(CorsPolicy policy) {
+      this.cors = policy;
+      return this;
+    }
+
     public RouteSpec build() {
       return new RouteSpec(
           hosts,
@@ -205,7 +241,8 @@ public record RouteSpec(
           Optional.ofNullable(rateLimit),
           Optional.ofNullable(retry),
           requestHeaders,
-          responseHeaders);
+          responseHeaders,
+          Optional.ofNullable(cors));
     }
   }
 }

@@ -6,6 +6,7 @@ import com.google.protobuf.util.Durations;
 import com.google.re2j.Pattern;
 import com.google.re2j.PatternSyntaxException;
 import io.signalbox.model.AuthRequirement;
+import io.signalbox.model.CorsPolicy;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.HeaderRewrite;
 import io.signalbox.model.Instance;
@@ -147,6 +148,8 @@ public final class RegistrationValidator {
             : Optional.empty();
     Optional<RetryPolicy> serviceRetry =
         request.hasRetry() ? Optional.of(retry("retry", request.getRetry())) : Optional.empty();
+    Optional<CorsPolicy> serviceCors =
+        request.hasCors() ? Optional.of(cors("cors", request.getCors())) : Optional.empty();
     List<RouteSpec> routes = new ArrayList<>();
     Map<HostAndMatch, Integer> seen = new HashMap<>();
     for (int i = 0; i < request.getRoutesCount(); i++) {
@@ -157,7 +160,8 @@ public final class RegistrationValidator {
               providers,
               serviceAuth,
               serviceLimit,
-              serviceRetry);
+              serviceRetry,
+              serviceCors);
       for (String host : route.hosts().isEmpty() ? List.of("*") : route.hosts()) {
         Integer earlier = seen.putIfAbsent(new HostAndMatch(host, route.match()), i);
         check(
@@ -514,7 +518,8 @@ public final class RegistrationValidator {
       Set<String> providers,
       Optional<AuthRequirement> serviceAuth,
       Optional<RateLimit> serviceLimit,
-      Optional<RetryPolicy> serviceRetry) {
+      Optional<RetryPolicy> serviceRetry,
+      Optional<CorsPolicy> serviceCors) {
     check(proto.hasPath(), field + ".path", "a match (prefix, exact or regex) is required");
     PathMatch path =
         switch (proto.getPath().getKindCase()) {
@@ -587,7 +592,70 @@ public final class RegistrationValidator {
         rateLimit,
         retry,
         headerRewrite(field + ".request_headers", proto.getRequestHeaders()),
-        headerRewrite(field + ".response_headers", proto.getResponseHeaders()));
+        headerRewrite(field + ".response_headers", proto.getResponseHeaders()),
+        proto.hasCors() ? Optional.of(cors(field + ".cors", proto.getCors())) : serviceCors);
+  }
+
+  private static final java.util.regex.Pattern ORIGIN =
+      java.util.regex.Pattern.compile("https?://[a-z0-9.-]{1,253}(:[0-9]{1,5})?");
+
+  private static CorsPolicy cors(String field, io.signalbox.registry.v1.CorsPolicy proto) {
+    check(
+        proto.getAllowOriginsCount() >= 1 && proto.getAllowOriginsCount() <= 20,
+        field + ".allow_origins",
+        "needs 1-20 origins, has " + proto.getAllowOriginsCount());
+    for (int i = 0; i < proto.getAllowOriginsCount(); i++) {
+      String origin = proto.getAllowOrigins(i);
+      check(
+          origin.equals("*") || ORIGIN.matcher(origin).matches(),
+          field + ".allow_origins[" + i + "]",
+          "'"
+              + abbreviate(origin)
+              + "' is not \"*\" or an origin such as https://app.example.com (lowercase, no path)");
+    }
+    check(
+        !(proto.getAllowCredentials() && proto.getAllowOriginsList().contains("*")),
+        field + ".allow_credentials",
+        "browsers refuse credentials with the origin \"*\"; list the origins");
+    for (int i = 0; i < proto.getAllowMethodsCount(); i++) {
+      check(
+          METHODS.contains(proto.getAllowMethods(i)),
+          field + ".allow_methods[" + i + "]",
+          "'"
+              + abbreviate(proto.getAllowMethods(i))
+              + "' is not one of "
+              + new java.util.TreeSet<>(METHODS));
+    }
+    corsHeaders(field + ".allow_headers", proto.getAllowHeadersList());
+    corsHeaders(field + ".expose_headers", proto.getExposeHeadersList());
+    Optional<Duration> maxAge = Optional.empty();
+    if (proto.hasMaxAge()) {
+      check(
+          Durations.isValid(proto.getMaxAge()) && !Durations.isNegative(proto.getMaxAge()),
+          field + ".max_age",
+          "must be a non-negative duration");
+      Duration value =
+          Duration.ofSeconds(proto.getMaxAge().getSeconds(), proto.getMaxAge().getNanos());
+      check(value.compareTo(Duration.ofHours(24)) <= 0, field + ".max_age", "must be at most 24h");
+      maxAge = Optional.of(value);
+    }
+    return new CorsPolicy(
+        proto.getAllowOriginsList().stream().distinct().toList(),
+        proto.getAllowMethodsList().stream().distinct().toList(),
+        proto.getAllowHeadersList().stream().distinct().toList(),
+        proto.getExposeHeadersList().stream().distinct().toList(),
+        maxAge,
+        proto.getAllowCredentials());
+  }
+
+  private static void corsHeaders(String field, List<String> names) {
+    check(names.size() <= 20, field, "has more than 20");
+    for (int i = 0; i < names.size(); i++) {
+      check(
+          HEADER_NAME.matcher(names.get(i)).matches(),
+          field + "[" + i + "]",
+          "'" + abbreviate(names.get(i)) + "' is not a lowercase header name");
+    }
   }
 
   private static final int MAX_HEADER_CHANGES = 20;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.signalbox.model.AuthRequirement;
+import io.signalbox.model.CorsPolicy;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.HeaderRewrite;
 import io.signalbox.model.Instance;
@@ -181,6 +182,22 @@ final class StoredLeaseCodec {
               limitNode.put("perClientIp", limit.perClientIp());
               limit.perHeader().ifPresent(header -> limitNode.put("perHeader", header));
               limit.failureMode().ifPresent(mode -> limitNode.put("failureMode", mode.name()));
+            });
+    route
+        .cors()
+        .ifPresent(
+            cors -> {
+              ObjectNode corsNode = node.putObject("cors");
+              ArrayNode origins = corsNode.putArray("allowOrigins");
+              cors.allowOrigins().forEach(origins::add);
+              ArrayNode corsMethods = corsNode.putArray("allowMethods");
+              cors.allowMethods().forEach(corsMethods::add);
+              ArrayNode allowHeaders = corsNode.putArray("allowHeaders");
+              cors.allowHeaders().forEach(allowHeaders::add);
+              ArrayNode exposeHeaders = corsNode.putArray("exposeHeaders");
+              cors.exposeHeaders().forEach(exposeHeaders::add);
+              cors.maxAge().ifPresent(age -> corsNode.put("maxAgeNanos", age.toNanos()));
+              corsNode.put("allowCredentials", cors.allowCredentials());
             });
     if (!route.requestHeaders().isEmpty()) {
       encodeHeaders(route.requestHeaders(), node.putObject("requestHeaders"));
@@ -410,7 +427,18 @@ final class StoredLeaseCodec {
         rateLimit,
         retry,
         decodeHeaders(node.get("requestHeaders")),
-        decodeHeaders(node.get("responseHeaders")));
+        decodeHeaders(node.get("responseHeaders")),
+        Optional.ofNullable(node.get("cors"))
+            .map(
+                c ->
+                    new CorsPolicy(
+                        list(c.path("allowOrigins"), JsonNode::asText),
+                        list(c.path("allowMethods"), JsonNode::asText),
+                        list(c.path("allowHeaders"), JsonNode::asText),
+                        list(c.path("exposeHeaders"), JsonNode::asText),
+                        Optional.ofNullable(c.get("maxAgeNanos"))
+                            .map(n -> Duration.ofNanos(n.asLong())),
+                        c.path("allowCredentials").asBoolean(false))));
   }
 
   private static AuthRequirement decodeAuth(JsonNode node) {

@@ -34,11 +34,12 @@ import java.util.Map;
 public final class GatewayTranslator implements Translator {
 
   /**
-   * In HTTP filter chain order: authenticate, then authorize, then count (only requests that may
-   * pass).
+   * In HTTP filter chain order: answer CORS preflights (they carry no token), authenticate, then
+   * authorize, then count (only requests that may pass).
    */
   private final List<HttpFilterTranslator> filters =
       List.of(
+          new CorsFilterTranslator(),
           new JwtAuthnFilterTranslator(),
           new ClaimAuthorizationFilterTranslator(),
           new LocalRateLimitFilterTranslator(),

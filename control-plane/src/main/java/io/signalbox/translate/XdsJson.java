@@ -44,6 +44,8 @@ public final class XdsJson {
           .add(DownstreamTlsContext.getDescriptor())
           .add(UpstreamTlsContext.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
           .add(Secret.getDescriptor())
           .build();
 

@@ -16,6 +16,7 @@ public final class XdsNames {
   public static final String JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
   public static final String RBAC_FILTER = "envoy.filters.http.rbac";
   public static final String LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit";
+  public static final String CORS_FILTER = "envoy.filters.http.cors";
   public static final String RATE_LIMIT_FILTER = "envoy.filters.http.ratelimit";
   public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
   public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";

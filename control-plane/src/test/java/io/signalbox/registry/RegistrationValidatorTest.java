@@ -1128,4 +1128,73 @@ class RegistrationValidatorTest {
           "routes[0].request_headers.set[X-Upper]");
     }
   }
+
+  @Nested
+  class Cors {
+
+    private RegisterRequest.Builder withCors(io.signalbox.registry.v1.CorsPolicy.Builder cors) {
+      return request().setRoutes(0, prefixRoute("/orders").setCors(cors));
+    }
+
+    @Test
+    void aRouteTakesItsOwnPolicyAndOtherwiseTheServices() {
+      Registration registration =
+          validator.validate(
+              request()
+                  .setCors(
+                      io.signalbox.registry.v1.CorsPolicy.newBuilder()
+                          .addAllowOrigins("https://app.example.com")
+                          .setAllowCredentials(true))
+                  .addRoutes(
+                      prefixRoute("/orders/public")
+                          .setCors(
+                              io.signalbox.registry.v1.CorsPolicy.newBuilder()
+                                  .addAllowOrigins("*")
+                                  .setMaxAge(Durations.fromSeconds(60))))
+                  .build());
+
+      assertThat(registration.routes().get(0).cors())
+          .contains(
+              new io.signalbox.model.CorsPolicy(
+                  List.of("https://app.example.com"),
+                  List.of(),
+                  List.of(),
+                  List.of(),
+                  Optional.empty(),
+                  true));
+      assertThat(registration.routes().get(1).cors().orElseThrow().maxAge())
+          .contains(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void refusesOriginsThatAreNotOriginsAndCredentialsForAnyOrigin() {
+      assertRejected(
+          withCors(io.signalbox.registry.v1.CorsPolicy.newBuilder()),
+          "routes[0].cors.allow_origins");
+      assertRejected(
+          withCors(
+              io.signalbox.registry.v1.CorsPolicy.newBuilder()
+                  .addAllowOrigins("https://app.example.com/path")),
+          "routes[0].cors.allow_origins[0]");
+      assertRejected(
+              withCors(
+                  io.signalbox.registry.v1.CorsPolicy.newBuilder()
+                      .addAllowOrigins("*")
+                      .setAllowCredentials(true)),
+              "routes[0].cors.allow_credentials")
+          .hasMessageContaining("list the origins");
+      assertRejected(
+          withCors(
+              io.signalbox.registry.v1.CorsPolicy.newBuilder()
+                  .addAllowOrigins("*")
+                  .addAllowMethods("FETCH")),
+          "routes[0].cors.allow_methods[0]");
+      assertRejected(
+          withCors(
+              io.signalbox.registry.v1.CorsPolicy.newBuilder()
+                  .addAllowOrigins("*")
+                  .setMaxAge(Durations.fromSeconds(90_000))),
+          "routes[0].cors.max_age");
+    }
+  }
 }
