@@ -36,7 +36,8 @@ public record GatewaySettings(
     GatewayLimits limits,
     RateLimitServiceSpec rateLimitService,
     AccessPolicy access,
-    UpstreamAddressPolicy upstreams) {
+    UpstreamAddressPolicy upstreams,
+    Optional<AccessLogSpec> accessLog) {
 
   /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
   public static final String DEFAULT_LISTENER = "http";
@@ -122,7 +123,8 @@ public record GatewaySettings(
         .limits(limits)
         .rateLimitService(rateLimitService)
         .access(access)
-        .upstreams(upstreams);
+        .upstreams(upstreams)
+        .accessLog(accessLog);
   }
 
   /** Builds settings; everything is optional, but a gateway without listeners serves nothing. */
@@ -135,6 +137,7 @@ public record GatewaySettings(
     private RateLimitServiceSpec rateLimitService = RateLimitServiceSpec.BUILT_IN;
     private AccessPolicy access = AccessPolicy.DEFAULT;
     private UpstreamAddressPolicy upstreams = UpstreamAddressPolicy.DEFAULT;
+    private Optional<AccessLogSpec> accessLog = Optional.empty();
 
     /** Adds a listener, or replaces the one of the same name. */
     public Builder listener(ListenerSpec listener) {
@@ -182,6 +185,12 @@ public record GatewaySettings(
       return this;
     }
 
+    /** One JSON line per request from every listener; empty writes none. */
+    public Builder accessLog(Optional<AccessLogSpec> log) {
+      this.accessLog = log;
+      return this;
+    }
+
     public GatewaySettings build() {
       return new GatewaySettings(
           List.copyOf(listeners.values()),
@@ -191,7 +200,8 @@ public record GatewaySettings(
           limits,
           rateLimitService,
           access,
-          upstreams);
+          upstreams,
+          accessLog);
     }
   }
 }

@@ -230,7 +230,27 @@ public final class GatewaySettingsLoader {
       if (format.upstreams != null) {
         settings.upstreams(upstreams(format.upstreams));
       }
+      if (format.accessLog != null) {
+        settings.accessLog(Optional.of(accessLog(format.accessLog)));
+      }
       return settings.build();
+    }
+
+    private static AccessLogSpec accessLog(SettingsFileFormat.AccessLog format) {
+      String path = format.path == null ? "" : format.path;
+      String resolved =
+          switch (path) {
+            case "stdout" -> "/dev/stdout";
+            case "stderr" -> "/dev/stderr";
+            default -> path;
+          };
+      check(
+          resolved.startsWith("/")
+              && resolved.length() <= 1024
+              && resolved.chars().noneMatch(c -> c < 0x20),
+          "accessLog.path",
+          "'" + path + "' is not stdout, stderr or an absolute path on Envoy's host");
+      return new AccessLogSpec(resolved);
     }
 
     private static UpstreamAddressPolicy upstreams(SettingsFileFormat.Upstreams format) {

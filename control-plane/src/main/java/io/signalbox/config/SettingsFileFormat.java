@@ -20,6 +20,12 @@ final class SettingsFileFormat {
   public Access access;
   public Upstreams upstreams;
 
+  public AccessLog accessLog;
+
+  static final class AccessLog {
+    public String path;
+  }
+
   static final class Listener {
     public String name;
     public String address = "0.0.0.0";

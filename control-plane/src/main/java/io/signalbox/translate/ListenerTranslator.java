@@ -202,6 +202,7 @@ final class ListenerTranslator {
             .setPathWithEscapedSlashesAction(
                 HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
             .setMaxRequestHeadersKb(UInt32Value.of(settings.limits().maxRequestHeadersKb()))
+            .addAllAccessLog(AccessLogTranslator.accessLogs(listener, settings))
             .build();
     return Filter.newBuilder()
         .setName(XdsNames.HTTP_CONNECTION_MANAGER)

@@ -44,6 +44,7 @@ public final class XdsJson {
           .add(DownstreamTlsContext.getDescriptor())
           .add(UpstreamTlsContext.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
           .add(Secret.getDescriptor())

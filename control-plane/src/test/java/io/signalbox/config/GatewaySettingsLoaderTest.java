@@ -237,6 +237,7 @@ class GatewaySettingsLoaderTest {
         rateLimitService: {address: 'no-port'}                                   | rateLimitService.address: 'no-port' needs a port
         limits: {maxRegexProgramSize: 5}                                         | limits.maxRegexProgramSize: 5 is out of range 10-10000
         limits: {maxRetries: 11}                                                 | limits.maxRetries: 11 is out of range 0-10
+        accessLog: {path: logs/access.log}                                       | accessLog.path: 'logs/access.log' is not stdout, stderr or an absolute path
         limits: {maxRouteTimeout: 2h}                                            | limits.maxRouteTimeout: 2h is longer than 1h
         limits: {maxServices: 0}                                                 | limits.maxServices: 0 is out of range 1-1000000
         limits: {maxRegistryBytes: 10KiB}                                        | limits.maxRegistryBytes: 10KiB is out of range 1MiB-64GiB
