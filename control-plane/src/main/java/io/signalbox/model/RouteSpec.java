@@ -52,55 +52,6 @@ public record RouteSpec(
     }
   }
 
-  /** A route without CORS. */
-  public RouteSpec(
-      List<String> hosts,
-      RouteMatch match,
-      Optional<String> prefixRewrite,
-      Optional<Duration> timeout,
-      Optional<AuthRequirement> auth,
-      boolean publicRoute,
-      Optional<RateLimit> rateLimit,
-      Optional<RetryPolicy> retry,
-      HeaderRewrite requestHeaders,
-      HeaderRewrite responseHeaders) {
-    this(
-        hosts,
-        match,
-        prefixRewrite,
-        timeout,
-        auth,
-        publicRoute,
-        rateLimit,
-        retry,
-        requestHeaders,
-        responseHeaders,
-        Optional.empty());
-  }
-
-  /** A route without header changes. */
-  public RouteSpec(
-      List<String> hosts,
-      RouteMatch match,
-      Optional<String> prefixRewrite,
-      Optional<Duration> timeout,
-      Optional<AuthRequirement> auth,
-      boolean publicRoute,
-      Optional<RateLimit> rateLimit,
-      Optional<RetryPolicy> retry) {
-    this(
-        hosts,
-        match,
-        prefixRewrite,
-        timeout,
-        auth,
-        publicRoute,
-        rateLimit,
-        retry,
-        HeaderRewrite.NONE,
-        HeaderRewrite.NONE);
-  }
-
   /** The same route with another match (e.g. one more header condition). */
   public RouteSpec withMatch(RouteMatch newMatch) {
     return new RouteSpec(
@@ -117,18 +68,6 @@ public record RouteSpec(
         cors);
   }
 
-  /** A route without retries. */
-  public RouteSpec(
-      List<String> hosts,
-      RouteMatch match,
-      Optional<String> prefixRewrite,
-      Optional<Duration> timeout,
-      Optional<AuthRequirement> auth,
-      boolean publicRoute,
-      Optional<RateLimit> rateLimit) {
-    this(hosts, match, prefixRewrite, timeout, auth, publicRoute, rateLimit, Optional.empty());
-  }
-
   /** A route without policies. */
   public RouteSpec(
       List<String> hosts,
@@ -143,6 +82,9 @@ public record RouteSpec(
         Optional.empty(),
         false,
         Optional.empty(),
+        Optional.empty(),
+        HeaderRewrite.NONE,
+        HeaderRewrite.NONE,
         Optional.empty());
   }
 

@@ -29,26 +29,6 @@ public record TrafficPolicy(
           Optional.empty(),
           Optional.empty());
 
-  /** A policy without a version split. */
-  public TrafficPolicy(
-      LoadBalancer loadBalancer,
-      Optional<HashOn> hashOn,
-      Optional<CircuitBreaker> circuitBreaker,
-      Optional<OutlierDetection> outlierDetection) {
-    this(
-        loadBalancer, hashOn, circuitBreaker, outlierDetection, Optional.empty(), Optional.empty());
-  }
-
-  /** A policy without active health checks. */
-  public TrafficPolicy(
-      LoadBalancer loadBalancer,
-      Optional<HashOn> hashOn,
-      Optional<CircuitBreaker> circuitBreaker,
-      Optional<OutlierDetection> outlierDetection,
-      Optional<VersionSplit> versions) {
-    this(loadBalancer, hashOn, circuitBreaker, outlierDetection, versions, Optional.empty());
-  }
-
   public TrafficPolicy {
     Objects.requireNonNull(loadBalancer, "loadBalancer");
     Objects.requireNonNull(hashOn, "hashOn");

@@ -1,5 +1,9 @@
 package io.signalbox.registry;
 
+import static io.signalbox.registry.Fields.HEADER_NAME;
+import static io.signalbox.registry.Fields.abbreviate;
+import static io.signalbox.registry.Fields.check;
+
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.AuthRequirement.ClaimRequirement;
 import io.signalbox.model.AuthRequirement.ClaimToHeader;
@@ -33,7 +37,6 @@ public final class PolicyValidator {
   private static final Pattern CLAIM_NAME =
       Pattern.compile("[A-Za-z0-9_:-]{1,64}(\\.[A-Za-z0-9_:-]{1,64}){0,3}");
   private static final Pattern SCOPE = Pattern.compile("[\\x21-\\x7e&&[^\"\\\\]]{1,128}");
-  private static final Pattern HEADER_NAME = Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]{1,128}");
 
   /**
    * Headers a claim must not overwrite: they steer routing or the connection, or carry the token
@@ -220,15 +223,5 @@ public final class PolicyValidator {
 
   private static List<String> sorted(Set<String> names) {
     return names.stream().sorted().toList();
-  }
-
-  private static String abbreviate(String value) {
-    return value.length() <= 64 ? value : value.substring(0, 61) + "...";
-  }
-
-  private static void check(boolean condition, String field, String message) {
-    if (!condition) {
-      throw new InvalidFieldException(field, message);
-    }
   }
 }

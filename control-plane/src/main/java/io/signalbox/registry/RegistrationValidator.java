@@ -1,5 +1,6 @@
 package io.signalbox.registry;
 
+import static io.signalbox.registry.Fields.HEADER_NAME;
 import static io.signalbox.registry.Fields.abbreviate;
 import static io.signalbox.registry.Fields.check;
 
@@ -55,7 +56,6 @@ public final class RegistrationValidator {
       java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   private static final java.util.regex.Pattern ZONE =
       java.util.regex.Pattern.compile("[A-Za-z0-9._-]{0,63}");
-  private static final java.util.regex.Pattern HEADER_NAME = Fields.HEADER_NAME;
   private static final java.util.regex.Pattern METADATA_KEY =
       java.util.regex.Pattern.compile("[A-Za-z0-9._/-]{1,63}");
 

@@ -1,5 +1,6 @@
 package io.signalbox.registry;
 
+import static io.signalbox.registry.Fields.HEADER_NAME;
 import static io.signalbox.registry.Fields.abbreviate;
 import static io.signalbox.registry.Fields.check;
 
@@ -16,8 +17,6 @@ import java.util.Set;
  * and turns them into the model's, naming the field of any refusal.
  */
 final class RouteShapingValidator {
-
-  private static final java.util.regex.Pattern HEADER_NAME = Fields.HEADER_NAME;
 
   private RouteShapingValidator() {}
 
@@ -42,6 +41,10 @@ final class RouteShapingValidator {
         !(proto.getAllowCredentials() && proto.getAllowOriginsList().contains("*")),
         field + ".allow_credentials",
         "browsers refuse credentials with the origin \"*\"; list the origins");
+    check(
+        proto.getAllowMethodsCount() <= RegistrationValidator.METHODS.size(),
+        field + ".allow_methods",
+        "has more than " + RegistrationValidator.METHODS.size());
     for (int i = 0; i < proto.getAllowMethodsCount(); i++) {
       check(
           RegistrationValidator.METHODS.contains(proto.getAllowMethods(i)),

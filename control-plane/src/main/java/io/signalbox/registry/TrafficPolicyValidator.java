@@ -1,5 +1,6 @@
 package io.signalbox.registry;
 
+import static io.signalbox.registry.Fields.HEADER_NAME;
 import static io.signalbox.registry.Fields.abbreviate;
 import static io.signalbox.registry.Fields.check;
 
@@ -17,8 +18,6 @@ import java.util.Set;
  * version split, health check) and turns it into the model's, naming the field of any refusal.
  */
 final class TrafficPolicyValidator {
-
-  private static final java.util.regex.Pattern HEADER_NAME = Fields.HEADER_NAME;
 
   private TrafficPolicyValidator() {}
 

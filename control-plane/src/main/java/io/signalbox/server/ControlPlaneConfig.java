@@ -85,8 +85,12 @@ public record ControlPlaneConfig(
     Objects.requireNonNull(grpcAddress);
     Objects.requireNonNull(adminAddress);
     Objects.requireNonNull(stageTimeout);
-    Objects.requireNonNull(xdsLagLimit);
-    Objects.requireNonNull(xdsCutoff);
+    if (xdsLagLimit.isNegative() || xdsLagLimit.isZero()) {
+      throw new IllegalArgumentException("xdsLagLimit must be positive: " + xdsLagLimit);
+    }
+    if (xdsCutoff.isNegative()) {
+      throw new IllegalArgumentException("xdsCutoff must not be negative (0 never cuts off)");
+    }
     Objects.requireNonNull(metricsAddress);
     Objects.requireNonNull(gateway);
     Objects.requireNonNull(leasePolicy);

@@ -904,7 +904,9 @@ class RegistrationValidatorTest {
                   Optional.of(new io.signalbox.model.TrafficPolicy.CircuitBreaker(10, 0, 20, 0)),
                   Optional.of(
                       new io.signalbox.model.TrafficPolicy.OutlierDetection(
-                          3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10))));
+                          3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10)),
+                  Optional.empty(),
+                  Optional.empty()));
     }
 
     @Test

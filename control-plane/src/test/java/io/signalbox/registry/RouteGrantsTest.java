@@ -21,13 +21,7 @@ class RouteGrantsTest {
   private static Registration users(List<String> hosts, PathMatch path) {
     RouteSpec route =
         new RouteSpec(
-            hosts,
-            new RouteMatch(path, List.of(), List.of()),
-            Optional.empty(),
-            Optional.empty(),
-            Optional.empty(),
-            false,
-            Optional.empty());
+            hosts, new RouteMatch(path, List.of(), List.of()), Optional.empty(), Optional.empty());
     return new Registration("users", Instance.of("users-1", "10.0.0.1", 8080), List.of(route));
   }
 

@@ -126,17 +126,23 @@ class IncrementalTranslationTest {
               TrafficPolicy.LoadBalancer.LEAST_REQUEST,
               java.util.Optional.empty(),
               java.util.Optional.of(new TrafficPolicy.CircuitBreaker(10, 0, 0, 0)),
+              java.util.Optional.empty(),
+              java.util.Optional.empty(),
               java.util.Optional.empty()),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.RING_HASH,
               java.util.Optional.of(
                   new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.HEADER, "x-user")),
               java.util.Optional.empty(),
+              java.util.Optional.empty(),
+              java.util.Optional.empty(),
               java.util.Optional.empty()),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.RING_HASH,
               java.util.Optional.of(
                   new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.COOKIE, "session")),
+              java.util.Optional.empty(),
+              java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty()),
           new TrafficPolicy(
@@ -149,7 +155,8 @@ class IncrementalTranslationTest {
                       List.of(
                           new TrafficPolicy.VersionWeight("v1", 90),
                           new TrafficPolicy.VersionWeight("v2", 10)),
-                      List.of(new TrafficPolicy.VersionPin("x-canary", "1", "v2"))))));
+                      List.of(new TrafficPolicy.VersionPin("x-canary", "1", "v2")))),
+              java.util.Optional.empty()));
 
   @Test
   void randomChangesAlwaysTranslateAsFromScratch() {

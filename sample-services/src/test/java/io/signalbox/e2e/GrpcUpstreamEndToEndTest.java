@@ -49,11 +49,7 @@ class GrpcUpstreamEndToEndTest {
   void unaryAndServerStreamingCallsReachAGrpcServiceThroughEnvoy(EnvoyProcess.XdsMode mode)
       throws Exception {
     HealthStatusManager health = new HealthStatusManager();
-    Server backend =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-            .addService(health.getHealthService())
-            .build()
-            .start();
+    Server backend = grpcServer(health);
     try (GatewayFixture gateway = GatewayFixture.start(mode)) {
       health.setStatus("greeter", ServingStatus.SERVING);
       gateway.register(
@@ -96,11 +92,7 @@ class GrpcUpstreamEndToEndTest {
   @EnumSource(EnvoyProcess.XdsMode.class)
   void registeredAsHttp1TheSameServiceIsNotReachable(EnvoyProcess.XdsMode mode) throws Exception {
     HealthStatusManager health = new HealthStatusManager();
-    Server backend =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-            .addService(health.getHealthService())
-            .build()
-            .start();
+    Server backend = grpcServer(health);
     try (GatewayFixture gateway = GatewayFixture.start(mode)) {
       gateway.register(
           ServiceRegistration.builder("greeter")
