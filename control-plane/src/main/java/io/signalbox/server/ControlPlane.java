@@ -28,6 +28,7 @@ import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseClock;
 import io.signalbox.store.LeaseReaper;
 import io.signalbox.store.MvStoreJournal;
+import io.signalbox.store.RegistryEngine;
 import io.signalbox.store.RegistryJournal;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
@@ -84,9 +85,12 @@ public final class ControlPlane implements AutoCloseable {
    * What the gateway is built from, admin views and quarantines: the registry itself, or etcd's
    * local copy.
    */
-  private final InMemoryRegistryStore store;
+  private final RegistryEngine engine;
 
-  /** Where registrations, keep-alives and expiry go: {@link #store}, or etcd. */
+  /** The embedded back end, when the registry is not in etcd. */
+  private final InMemoryRegistryStore embedded;
+
+  /** Where registrations, keep-alives and expiry go: {@link #embedded}, or etcd. */
   private final RegistryStore registry;
 
   private final EtcdRegistryStore etcd;
@@ -179,7 +183,8 @@ public final class ControlPlane implements AutoCloseable {
         closeEarly();
         throw e;
       }
-      this.store = etcd.engine();
+      this.engine = etcd.engine();
+      this.embedded = null;
       this.registry = etcd;
     } else {
       this.etcd = null;
@@ -194,7 +199,7 @@ public final class ControlPlane implements AutoCloseable {
         throw e;
       }
       try {
-        this.store =
+        this.embedded =
             InMemoryRegistryStore.restore(
                 config.leasePolicy(), leaseClock, journal, config.leaseGrace(), this::quotas);
       } catch (RuntimeException e) {
@@ -202,13 +207,14 @@ public final class ControlPlane implements AutoCloseable {
         closeEarly();
         throw e;
       }
-      this.registry = store;
+      this.engine = embedded.engine();
+      this.registry = embedded;
     }
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new XdsSnapshotCache(groups);
     this.publisher =
         new SnapshotPublisher(
-            store,
+            engine,
             settings,
             new GatewayTranslator(),
             cache,
@@ -224,7 +230,7 @@ public final class ControlPlane implements AutoCloseable {
         new LaggingStreams(callbacks.proxies(), config.xdsCutoff(), metrics, Clock.systemUTC());
     publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
     publisher.enableQuarantine(
-        store, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
+        engine, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
     callbacks.onAnswer(publisher::xdsAnswered);
     V3DiscoveryServer discovery =
         new V3DiscoveryServer(
@@ -280,7 +286,7 @@ public final class ControlPlane implements AutoCloseable {
     if (etcd != null) {
       metrics.bindEtcdReplicas(() -> etcd.presentReplicas().size(), etcd::removesExpiredLeases);
     }
-    metrics.bindRegistry(store::serviceCount, store::instanceCount);
+    metrics.bindRegistry(engine::serviceCount, engine::instanceCount);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
     try {
       server.start();
@@ -299,7 +305,7 @@ public final class ControlPlane implements AutoCloseable {
               access,
               audit,
               registry,
-              etcd != null ? etcd : store,
+              etcd != null ? etcd : embedded,
               publisher,
               callbacks.proxies(),
               cache);
@@ -342,7 +348,7 @@ public final class ControlPlane implements AutoCloseable {
     journalDoctor.scheduleWithFixedDelay(
         () -> {
           try {
-            boolean healthy = store.journalHealthy() || store.recoverJournal();
+            boolean healthy = embedded.journalHealthy() || embedded.recoverJournal();
             ServingStatus status = healthy ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
             health.setStatus("", status);
             health.setStatus(RegistryGrpc.SERVICE_NAME, status);

@@ -96,7 +96,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
 
   private final EtcdCalls etcd;
-  private final InMemoryRegistryStore engine;
+  private final RegistryEngine engine;
   private final LeasePolicy leasePolicy;
   private final Optional<Duration> leaseGrace;
   private final ReplicaPresence presence;
@@ -177,7 +177,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     this.etcd = new EtcdCalls(client, timeout);
     this.leasePolicy = leasePolicy;
     this.leaseGrace = leaseGrace;
-    this.engine = InMemoryRegistryStore.replica(leasePolicy, quotas);
+    // No journal: etcd orders and keeps every change; the engine applies them as etcd reports them.
+    this.engine = new RegistryEngine(leasePolicy, System::nanoTime, RegistryJournal.NONE, quotas);
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine
     // took over a
     // second, so the start gets a longer budget than a registration's etcd call.
@@ -574,7 +575,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       return;
     }
     try {
-      InMemoryRegistryStore.checkRoutesUnclaimed(
+      RegistryEngine.checkRoutesUnclaimed(
           registration, members.stream().map(member -> member.registering().registration).toList());
     } catch (RouteConflictException e) {
       // Claimed by a member that has not committed yet: answered next round, against what did
@@ -999,8 +1000,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     return engine.releaseQuarantine(service);
   }
 
-  /** The in-memory engine: admin views and quarantines read it. */
-  public InMemoryRegistryStore engine() {
+  /**
+   * The registry engine this back end feeds: the gateway is built from it, quarantines act on it.
+   */
+  public RegistryEngine engine() {
     return engine;
   }
 

@@ -50,7 +50,7 @@ public interface RegistryJournal extends AutoCloseable {
   /**
    * Makes every put and remove made so far durable; called under the store's lock before a change
    * is acknowledged or seen (registrations made together share one sync, see {@code
-   * InMemoryRegistryStore#register}).
+   * RegistryEngine#register}).
    */
   void sync();
 

@@ -1,7 +1,6 @@
 package io.signalbox.store;
 
 import io.signalbox.model.Registration;
-import io.signalbox.model.RegistryState;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -9,7 +8,7 @@ import java.util.Optional;
  * Registrations and their leases. Implementations are thread-safe; every mutation that changes the
  * {@link #state()} notifies the listeners after it is visible.
  */
-public interface RegistryStore {
+public interface RegistryStore extends RegistryView {
 
   /**
    * Registers an instance, or replaces the registration of the same (service, instance id) and
@@ -85,18 +84,4 @@ public interface RegistryStore {
       this(live, expired, 0, 1, expired > 0 ? 1 : 0);
     }
   }
-
-  /** The current state; cheap to call repeatedly while nothing changes. */
-  RegistryState state();
-
-  /**
-   * What the gateway is built from: {@link #state()} without quarantined services, at the same
-   * revision (a quarantine or its release is a change of its own).
-   */
-  default RegistryState servedState() {
-    return state();
-  }
-
-  /** Called after every change of {@link #state()}, on the thread that made it. Must not block. */
-  void addChangeListener(Runnable listener);
 }

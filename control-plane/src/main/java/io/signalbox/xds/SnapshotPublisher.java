@@ -8,7 +8,7 @@ import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
 import io.signalbox.store.Quarantines;
-import io.signalbox.store.RegistryStore;
+import io.signalbox.store.RegistryView;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,7 +44,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
 
-  private final RegistryStore store;
+  private final RegistryView store;
   private final SnapshotBuilder snapshots;
   private final SimpleCache<String> cache;
   private final long quietNanos;
@@ -94,7 +94,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private volatile NackQuarantine quarantine;
 
   public SnapshotPublisher(
-      RegistryStore store,
+      RegistryView store,
       GatewaySettings settings,
       Translator translator,
       SimpleCache<String> cache,
@@ -104,7 +104,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   public SnapshotPublisher(
-      RegistryStore store,
+      RegistryView store,
       GatewaySettings settings,
       Translator translator,
       SimpleCache<String> cache,

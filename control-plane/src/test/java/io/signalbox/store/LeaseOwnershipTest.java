@@ -64,7 +64,7 @@ class LeaseOwnershipTest {
 
       assertThat(store.state().revision()).isEqualTo(revision);
       assertThat(prefixesOfUsers()).containsExactly("/users");
-      assertThat(store.leaseIdOf("users", "users-1")).contains(lease.id());
+      assertThat(store.engine().leaseIdOf("users", "users-1")).contains(lease.id());
       // Not renewed by the refused registration: it expires when the owner's lease would have.
       now.addAndGet(halfTtl.toNanos());
       assertThat(store.renew(lease.id(), ALICE)).isEmpty();
@@ -124,7 +124,8 @@ class LeaseOwnershipTest {
                   MALLORY),
               Optional.empty());
 
-      assertThat(other.id()).isNotEqualTo(store.leaseIdOf("users", "users-1").orElseThrow());
+      assertThat(other.id())
+          .isNotEqualTo(store.engine().leaseIdOf("users", "users-1").orElseThrow());
     }
   }
 

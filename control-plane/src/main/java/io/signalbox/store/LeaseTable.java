@@ -1,0 +1,194 @@
+package io.signalbox.store;
+
+import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
+import io.signalbox.model.ServiceState;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+/**
+ * The one lease table of the registry engine: every live lease by id and by (service, instance),
+ * with what they hold against the quotas. A lease is <em>indexed</em> (by id, counted in the
+ * quotas) and <em>placed</em> (the instance's slot in its service) in separate steps, because a
+ * re-registration keeps the lease id while its registration changes. Used under the engine's lock.
+ */
+final class LeaseTable {
+
+  private final Map<String, LiveLease> byLease = new HashMap<>();
+
+  /** Live leases by service, then by instance id. */
+  private final Map<String, Map<String, LiveLease>> byService = new HashMap<>();
+
+  /** What the registry holds against its quotas. */
+  private final QuotaLedger ledger = new QuotaLedger();
+
+  LiveLease byLease(String leaseId) {
+    return byLease.get(leaseId);
+  }
+
+  /** The instance's live lease, or null. */
+  LiveLease of(String service, String instanceId) {
+    Map<String, LiveLease> instances = byService.get(service);
+    return instances == null ? null : instances.get(instanceId);
+  }
+
+  /** The service's live leases (drained ones included), in no order. */
+  Collection<LiveLease> ofService(String service) {
+    return byService.getOrDefault(service, Map.of()).values();
+  }
+
+  /**
+   * @throws NotRegisteredException naming the service when it has no live instance
+   */
+  Map<String, LiveLease> live(String service) {
+    Map<String, LiveLease> instances = byService.get(service);
+    if (instances == null) {
+      throw NotRegisteredException.service(service);
+    }
+    return instances;
+  }
+
+  /**
+   * @throws NotRegisteredException naming the service or the instance that is not registered
+   */
+  LiveLease live(String service, String instanceId) {
+    LiveLease lease = live(service).get(instanceId);
+    if (lease == null) {
+      throw NotRegisteredException.instance(service, instanceId);
+    }
+    return lease;
+  }
+
+  /** Indexes the lease by id and counts it in the quotas. */
+  void index(LiveLease lease) {
+    byLease.put(lease.leaseId, lease);
+    ledger.instanceAdded(lease.registration);
+  }
+
+  /**
+   * Forgets whatever lease is indexed under this one's id, and its quota counts; returns it (null
+   * stays null).
+   */
+  LiveLease unindex(LiveLease lease) {
+    if (lease != null && byLease.remove(lease.leaseId) != null) {
+      ledger.instanceRemoved(lease.registration);
+    }
+    return lease;
+  }
+
+  /** Puts the lease in its instance's slot, replacing whatever was there. */
+  void place(LiveLease lease) {
+    byService.computeIfAbsent(lease.service(), s -> new HashMap<>()).put(lease.instanceId(), lease);
+  }
+
+  /** Empties the instance's slot, whatever holds it. */
+  void unplace(String service, String instanceId) {
+    Map<String, LiveLease> instances = byService.get(service);
+    if (instances != null) {
+      instances.remove(instanceId);
+      if (instances.isEmpty()) {
+        byService.remove(service);
+      }
+    }
+  }
+
+  /** Empties the instance's slot only if this very lease holds it. */
+  void unplaceIfHeld(LiveLease lease) {
+    if (of(lease.service(), lease.instanceId()) == lease) {
+      unplace(lease.service(), lease.instanceId());
+    }
+  }
+
+  /**
+   * @throws QuotaExceededException when the registration, replacing {@code previous} (or null),
+   *     would take more of the registry than a quota allows
+   */
+  void checkQuotas(
+      RegistryQuotas quotas, Registration registration, LiveLease previous, ServiceState current) {
+    Map<String, LiveLease> instances = byService.get(registration.service());
+    ledger.check(
+        quotas,
+        registration,
+        previous == null ? null : previous.registration,
+        current,
+        byService.size(),
+        instances == null ? 0 : instances.size());
+  }
+
+  /** Counts a service's served routes (hosts, placements) anew. */
+  void serviceChanged(ServiceState before, ServiceState after) {
+    ledger.serviceChanged(before, after);
+  }
+
+  int serviceCount() {
+    return byService.size();
+  }
+
+  int leaseCount() {
+    return byLease.size();
+  }
+
+  Set<String> leaseIds() {
+    return Set.copyOf(byLease.keySet());
+  }
+
+  Collection<LiveLease> all() {
+    return byLease.values();
+  }
+
+  /** The leases past their end that {@code which} selects. */
+  List<LiveLease> expired(long nowNanos, Predicate<LiveLease> which) {
+    return byLease.values().stream()
+        .filter(lease -> lease.expiredAt(nowNanos) && which.test(lease))
+        .toList();
+  }
+
+  RegistryStore.LeaseCounts counts(long nowNanos) {
+    int expired = 0;
+    int expiredNeverRenewed = 0;
+    Set<String> identities = new HashSet<>();
+    Set<String> expiredIdentities = new HashSet<>();
+    for (LiveLease lease : byLease.values()) {
+      identities.add(lease.registration.registrant());
+      if (lease.expiredAt(nowNanos)) {
+        expired++;
+        if (!lease.renewed) {
+          expiredNeverRenewed++;
+        } else {
+          expiredIdentities.add(lease.registration.registrant());
+        }
+      }
+    }
+    return new RegistryStore.LeaseCounts(
+        byLease.size(), expired, expiredNeverRenewed, identities.size(), expiredIdentities.size());
+  }
+
+  /** Every live instance as the admin API shows it, by service then instance id. */
+  List<RegisteredInstance> views(long nowNanos) {
+    List<RegisteredInstance> views = new ArrayList<>();
+    new TreeMap<>(byService)
+        .forEach(
+            (service, leases) ->
+                new TreeMap<>(leases).values().forEach(lease -> views.add(lease.view(nowNanos))));
+    return views;
+  }
+
+  /** The lease ids of a service's live instances, or of one of them, by instance id. */
+  SortedMap<String, String> leaseIdsOf(String service, java.util.Optional<String> instanceId) {
+    SortedMap<String, String> ids = new TreeMap<>();
+    if (instanceId.isPresent()) {
+      ids.put(instanceId.get(), live(service, instanceId.get()).leaseId);
+    } else {
+      live(service).forEach((id, lease) -> ids.put(id, lease.leaseId));
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,67 @@
+package io.signalbox.store;
+
+import io.signalbox.model.Registration;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * A live lease in the {@link LeaseTable}: the registration it keeps and when it ends on the
+ * engine's monotonic clock. Mutable in its expiry and marks only, under the engine's lock.
+ */
+final class LiveLease {
+  final Registration registration;
+  final String leaseId;
+
+  /** The registration order: the newest registration of a service sets its routes. */
+  final long sequence;
+
+  final Duration ttl;
+  final Instant registeredAt;
+  long expiresAtNanos;
+  boolean drained;
+
+  /**
+   * Renewed at least once: an instance that keeps its lease, not one that registered and never came
+   * back.
+   */
+  boolean renewed;
+
+  LiveLease(
+      Registration registration,
+      String leaseId,
+      long sequence,
+      Duration ttl,
+      long expiresAtNanos,
+      Instant registeredAt) {
+    this.registration = registration;
+    this.leaseId = leaseId;
+    this.sequence = sequence;
+    this.ttl = ttl;
+    this.expiresAtNanos = expiresAtNanos;
+    this.registeredAt = registeredAt;
+  }
+
+  String service() {
+    return registration.service();
+  }
+
+  String instanceId() {
+    return registration.instance().id();
+  }
+
+  boolean expiredAt(long nowNanos) {
+    return nowNanos - expiresAtNanos >= 0;
+  }
+
+  /** As a back end writes it: expiring one TTL from now, as a renewal would have it. */
+  StoredLease stored() {
+    return new StoredLease(
+        registration, leaseId, sequence, ttl, registeredAt, Instant.now().plus(ttl), drained);
+  }
+
+  RegisteredInstance view(long nowNanos) {
+    Duration remaining = Duration.ofNanos(Math.max(0, expiresAtNanos - nowNanos));
+    return new RegisteredInstance(
+        service(), registration.instance(), leaseId, ttl, remaining, registeredAt, drained);
+  }
+}

@@ -1,0 +1,705 @@
+package io.signalbox.store;
+
+import io.signalbox.model.Instance;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
+import io.signalbox.model.RegistryState;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.pcollections.PSortedMap;
+import org.pcollections.TreePMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The registry engine: the one place that decides what the registry holds, whichever back end keeps
+ * it. It owns the lease table, derives each service's state from its live leases (newest
+ * registration's routes, first owner keeps a route, drained instances out), checks ownership and
+ * quotas, keeps quarantines and tells listeners of every change.
+ *
+ * <p>Back ends use it in one of two ways. The embedded store ({@link InMemoryRegistryStore}) lets
+ * it decide and write: every change goes to the journal given here before anyone sees it, with
+ * registrations group-committed. A shared store ({@link EtcdRegistryStore}) decides in its own
+ * transactions, using the engine's checks, and hands the committed changes to {@link #apply} in the
+ * shared order; its engine has no journal and removes nothing by itself.
+ *
+ * <p>One lock guards everything: registrations are small and rare compared to how often the state
+ * is read, and a single lock makes the route-ownership check and the write one atomic step. Work
+ * per change follows the change: one service is recomputed, the state is a persistent map.
+ */
+public final class RegistryEngine implements RegistryView, Quarantines {
+
+  private static final Logger log = LoggerFactory.getLogger(RegistryEngine.class);
+
+  /**
+   * How many causes of removed services are kept for the history before they are forgotten at once.
+   */
+  private static final int MAX_REMOVED_CAUSES = 1_000;
+
+  private final LeasePolicy leasePolicy;
+  private final LongSupplier nanoClock;
+  private final JournalWrites writes;
+  private final Supplier<RegistryQuotas> quotas;
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+  /** Registrations waiting for the lock; see {@link #register}. Its own lock, taken after ours. */
+  private final List<QueuedRegistration> queue = new ArrayList<>();
+
+  private final LeaseTable leases = new LeaseTable();
+
+  /** Persistent: each revision's state shares it, so a change copies nothing. */
+  private PSortedMap<String, ServiceState> services = TreePMap.empty();
+
+  /** The routes each service holds; derived from {@link #services}, kept for the capture check. */
+  private final RouteClaims routeClaims = new RouteClaims();
+
+  /** Services withheld from the served state; a quarantine ends with the service. */
+  private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
+
+  /** The revision at which a registration last changed each service. */
+  private final Map<String, Long> registeredRevisions = new java.util.HashMap<>();
+
+  /**
+   * What last changed each service and who, for the history; see {@link RegistryState#changedBy()}.
+   */
+  private PSortedMap<String, String> changedBy = TreePMap.empty();
+
+  /**
+   * The cause of the change being made under the lock, recorded by {@link #recompute} for what it
+   * changes.
+   */
+  private String cause = "";
+
+  private long sequence;
+  private long revision;
+  private RegistryState cachedState = RegistryState.EMPTY;
+  private RegistryState cachedServedState = RegistryState.EMPTY;
+
+  /**
+   * @param journal where the embedded store's changes go before they are seen; {@link
+   *     RegistryJournal#NONE} for a registry kept in memory only or by a shared store
+   * @param quotas read anew for every registration: the settings may reload
+   */
+  RegistryEngine(
+      LeasePolicy leasePolicy,
+      LongSupplier nanoClock,
+      RegistryJournal journal,
+      Supplier<RegistryQuotas> quotas) {
+    this.leasePolicy = Objects.requireNonNull(leasePolicy);
+    this.nanoClock = Objects.requireNonNull(nanoClock);
+    this.writes = new JournalWrites(Objects.requireNonNull(journal));
+    this.quotas = Objects.requireNonNull(quotas);
+  }
+
+  // ---- Checks, for a shared store deciding in its own transactions.
+
+  /**
+   * @throws RouteConflictException when a route of the registration would take another service's
+   *     requests
+   */
+  synchronized void checkRoutesFree(Registration registration) {
+    routeClaims.check(registration);
+  }
+
+  /**
+   * Checks a registration against the routes claimed by registrations of other services that commit
+   * just before it (in the same transaction): the first owner of a route keeps it.
+   *
+   * @throws RouteConflictException naming the first of those services that claims one of its routes
+   */
+  static void checkRoutesUnclaimed(Registration registration, List<Registration> claimedFirst) {
+    RouteClaims claims = new RouteClaims();
+    for (Registration earlier : claimedFirst) {
+      claims.claim(earlier.service(), earlier.routes());
+    }
+    claims.check(registration);
+  }
+
+  /**
+   * @throws QuotaExceededException when registering it would take more of the registry than a quota
+   *     allows
+   */
+  synchronized void checkQuotas(Registration registration) {
+    checkQuotas(registration, leases.of(registration.service(), registration.instance().id()));
+  }
+
+  private void checkQuotas(Registration registration, LiveLease previous) {
+    leases.checkQuotas(quotas.get(), registration, previous, services.get(registration.service()));
+  }
+
+  /**
+   * Checks that {@code registrant} may register the lease's instance again, renew or deregister the
+   * lease; an unknown lease passes (the caller answers as for any unknown lease).
+   *
+   * @throws NotLeaseOwnerException when the lease is live and another identity's
+   */
+  synchronized void checkLeaseOwner(String leaseId, String registrant) {
+    LiveLease lease = leases.byLease(leaseId);
+    if (lease != null) {
+      checkLeaseOwner(lease, registrant);
+    }
+  }
+
+  /**
+   * A live lease of another identity may be neither registered again, renewed nor deregistered by
+   * {@code registrant}; an expired one (not yet removed) is nobody's any more.
+   */
+  private void checkLeaseOwner(LiveLease lease, String registrant) {
+    if (!lease.expiredAt(nanoClock.getAsLong())
+        && NotLeaseOwnerException.ownedByAnother(lease.registration.registrant(), registrant)) {
+      throw NotLeaseOwnerException.instance(lease.service(), lease.instanceId());
+    }
+  }
+
+  // ---- Changes committed by a back end (a shared store, or the journal at a restore).
+
+  /**
+   * Applies changes already committed elsewhere, in their order: puts replace the lease (and any
+   * other lease of the same instance), removals forget it. No ownership check: the committing
+   * store's transaction made it. A put lease expires at its {@link StoredLease#expiresAt()}, which
+   * the shared store may move ({@link #setExpiries}); it is never removed here before the shared
+   * store reports its removal. Listeners hear once.
+   */
+  void apply(List<StoredLease> puts, List<String> removals) {
+    boolean changed = false;
+    synchronized (this) {
+      long nowNanos = nanoClock.getAsLong();
+      Instant now = Instant.now();
+      for (StoredLease stored : puts) {
+        Registration registration = stored.registration();
+        LiveLease replaced = leases.unindex(leases.byLease(stored.leaseId()));
+        LiveLease sameInstance = leases.of(registration.service(), registration.instance().id());
+        if (sameInstance != null) {
+          leases.unindex(leases.byLease(sameInstance.leaseId));
+        }
+        if (replaced != null && !replaced.service().equals(registration.service())) {
+          leases.unplaceIfHeld(replaced);
+          changed |= recompute(replaced.service());
+        }
+        LiveLease lease =
+            new LiveLease(
+                registration,
+                stored.leaseId(),
+                stored.sequence(),
+                stored.ttl(),
+                toNanos(stored.expiresAt(), now, nowNanos),
+                stored.registeredAt());
+        lease.drained = stored.drained();
+        // Restored or replicated: it lived before, so it counts as a renewing instance for
+        // mass-expiry protection.
+        lease.renewed = true;
+        cause =
+            RegistryState.cause(stored.drained() ? "drain" : "register", registration.registrant());
+        leases.place(lease);
+        leases.index(lease);
+        sequence = Math.max(sequence, stored.sequence());
+        if (recompute(registration.service())) {
+          changed = true;
+          registeredRevisions.put(registration.service(), revision);
+          releaseIfRegisteredAnew(registration.service());
+        }
+      }
+      cause = "lease ended (deregistered, evicted or expired)";
+      for (String leaseId : removals) {
+        LiveLease lease = leases.byLease(leaseId);
+        if (lease != null) {
+          changed |= remove(lease);
+        }
+      }
+    }
+    if (changed) {
+      notifyListeners();
+    }
+  }
+
+  /** Moves the expiry of known leases to the wall-clock instants given; unknown ids are ignored. */
+  synchronized void setExpiries(Map<String, Instant> expiries) {
+    long nowNanos = nanoClock.getAsLong();
+    Instant now = Instant.now();
+    expiries.forEach(
+        (leaseId, expiresAt) -> {
+          LiveLease lease = leases.byLease(leaseId);
+          if (lease != null) {
+            lease.expiresAtNanos = toNanos(expiresAt, now, nowNanos);
+          }
+        });
+  }
+
+  private static long toNanos(Instant wallClock, Instant now, long nowNanos) {
+    return nowNanos + Duration.between(now, wallClock).toNanos();
+  }
+
+  // ---- Changes decided here and written to the journal (the embedded store).
+
+  /**
+   * Registers as one of a group: the caller queues its registration, and whichever caller holds the
+   * lock next makes every queued registration, in order, and commits them to the journal at once
+   * (group commit; one journal commit per group instead of one per registration). Nothing is seen
+   * before the commit: readers and listeners need the lock, and a failed commit undoes the group's
+   * changes in memory before the lock is released, so the registry is as it was (every registration
+   * of the group fails with UNAVAILABLE). A registration refused on its own merits (route taken,
+   * quota, owner) fails alone.
+   */
+  Lease register(Registration registration, Optional<Duration> requestedTtl) {
+    QueuedRegistration mine = new QueuedRegistration(registration, leasePolicy.grant(requestedTtl));
+    synchronized (queue) {
+      queue.add(mine);
+    }
+    synchronized (this) {
+      if (!mine.done) {
+        registerQueued();
+      }
+    }
+    if (mine.failure != null) {
+      throw mine.failure;
+    }
+    if (mine.changed) {
+      notifyListeners();
+    }
+    return new Lease(mine.lease.leaseId, mine.ttl);
+  }
+
+  /** Makes every queued registration and commits them to the journal together; under the lock. */
+  private void registerQueued() {
+    List<QueuedRegistration> group;
+    synchronized (queue) {
+      group = List.copyOf(queue);
+      queue.clear();
+    }
+    PSortedMap<String, ServiceState> servicesBefore = services;
+    PSortedMap<String, String> changedByBefore = changedBy;
+    long revisionBefore = revision;
+    List<QueuedRegistration> made = new ArrayList<>();
+    for (QueuedRegistration queued : group) {
+      try {
+        make(queued);
+        made.add(queued);
+      } catch (RuntimeException e) {
+        queued.failure = e;
+      }
+    }
+    if (!made.isEmpty()) {
+      try {
+        writes.sync();
+        for (QueuedRegistration queued : made) {
+          if (queued.changed) {
+            String service = queued.registration.service();
+            registeredRevisions.put(service, queued.revision);
+            releaseIfRegisteredAnew(service);
+          }
+        }
+      } catch (StoreUnavailableException e) {
+        for (int i = made.size() - 1; i >= 0; i--) {
+          undo(made.get(i));
+        }
+        // Every service is as before again; so are the maps derived from them, to the object.
+        services = servicesBefore;
+        changedBy = changedByBefore;
+        revision = revisionBefore;
+        made.forEach(queued -> queued.failure = e);
+      }
+    }
+    group.forEach(queued -> queued.done = true);
+  }
+
+  /**
+   * Checks a registration and makes it in memory, written to the journal but not committed.
+   *
+   * @throws RuntimeException when it is refused; nothing changed then
+   */
+  private void make(QueuedRegistration queued) {
+    Registration registration = queued.registration;
+    routeClaims.check(registration);
+    LiveLease previous = leases.of(registration.service(), registration.instance().id());
+    if (previous != null) {
+      checkLeaseOwner(previous, registration.registrant());
+    }
+    checkQuotas(registration, previous);
+    LiveLease lease =
+        new LiveLease(
+            registration,
+            previous == null ? Lease.newId() : previous.leaseId,
+            ++sequence,
+            queued.ttl,
+            nanoClock.getAsLong() + queued.ttl.toNanos(),
+            previous == null ? Instant.now() : previous.registeredAt);
+    // A drain belongs to the lease, so an instance that registers again while drained stays
+    // drained.
+    lease.drained = previous != null && previous.drained;
+    writes.write(j -> j.put(lease.stored()));
+    cause = RegistryState.cause("register", registration.registrant());
+    leases.place(lease);
+    leases.unindex(previous);
+    leases.index(lease);
+    queued.previous = previous;
+    queued.lease = lease;
+    queued.changed = recompute(registration.service());
+    queued.revision = revision;
+  }
+
+  /** Takes back {@link #make}: the instance's previous lease (or none) is live again. */
+  private void undo(QueuedRegistration queued) {
+    leases.unindex(queued.lease);
+    if (queued.previous != null) {
+      leases.place(queued.previous);
+      leases.index(queued.previous);
+    } else {
+      leases.unplace(queued.registration.service(), queued.registration.instance().id());
+    }
+    recompute(queued.registration.service());
+  }
+
+  /** A registration waiting to be made; written under the engine's lock. */
+  private static final class QueuedRegistration {
+    final Registration registration;
+    final Duration ttl;
+    LiveLease previous;
+    LiveLease lease;
+    boolean changed;
+    long revision;
+    RuntimeException failure;
+    boolean done;
+
+    QueuedRegistration(Registration registration, Duration ttl) {
+      this.registration = registration;
+      this.ttl = ttl;
+    }
+  }
+
+  /**
+   * Renews a live lease of {@code registrant} (any lease when empty); an expired one stays gone
+   * even if the reaper has not removed it yet: the client must register again.
+   */
+  synchronized Optional<Lease> renew(String leaseId, String registrant) {
+    LiveLease lease = leases.byLease(leaseId);
+    long now = nanoClock.getAsLong();
+    if (lease == null || lease.expiredAt(now)) {
+      return Optional.empty();
+    }
+    checkLeaseOwner(lease, registrant);
+    lease.expiresAtNanos = now + lease.ttl.toNanos();
+    lease.renewed = true;
+    return Optional.of(new Lease(leaseId, lease.ttl));
+  }
+
+  boolean deregister(String leaseId, String registrant) {
+    boolean changed;
+    synchronized (this) {
+      LiveLease lease = leases.byLease(leaseId);
+      if (lease == null) {
+        return false;
+      }
+      checkLeaseOwner(lease, registrant);
+      cause = RegistryState.cause("deregister", registrant);
+      writes.commit(j -> j.remove(leaseId));
+      changed = remove(lease);
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return true;
+  }
+
+  /** Removes the expired leases that {@code which} selects; returns how many. */
+  int expire(Predicate<LiveLease> which) {
+    boolean changed = false;
+    List<LiveLease> expired;
+    synchronized (this) {
+      cause = "lease expired";
+      expired = leases.expired(nanoClock.getAsLong(), which);
+      // Expiry happens even while the disk fails (recovery rewrites the journal): a dead instance
+      // must leave EDS.
+      writes.commitIfHealthy(j -> expired.forEach(lease -> j.remove(lease.leaseId)));
+      for (LiveLease lease : expired) {
+        changed |= remove(lease);
+      }
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return expired.size();
+  }
+
+  RegisteredInstance setDrained(String service, String instanceId, boolean drained, String by) {
+    boolean changed;
+    RegisteredInstance view;
+    synchronized (this) {
+      LiveLease lease = leases.live(service, instanceId);
+      changed = lease.drained != drained;
+      if (changed) {
+        lease.drained = drained;
+        try {
+          writes.commit(j -> j.put(lease.stored()));
+        } catch (RuntimeException e) {
+          lease.drained = !drained;
+          throw e;
+        }
+        cause = RegistryState.cause(drained ? "drain" : "undrain", by);
+        recompute(service);
+      }
+      view = lease.view(nanoClock.getAsLong());
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return view;
+  }
+
+  List<String> evict(String service, Optional<String> instanceId, String by) {
+    List<String> evicted;
+    synchronized (this) {
+      List<LiveLease> evicting =
+          instanceId.isPresent()
+              ? List.of(leases.live(service, instanceId.get()))
+              : List.copyOf(leases.live(service).values());
+      evicted = evicting.stream().map(LiveLease::instanceId).sorted().toList();
+      cause = RegistryState.cause("evict", by);
+      writes.commit(j -> evicting.forEach(lease -> j.remove(lease.leaseId)));
+      // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an
+      // eviction.
+      evicting.forEach(this::remove);
+    }
+    notifyListeners();
+    return evicted;
+  }
+
+  boolean evictIfStillDrained(String service, String instanceId, String leaseId) {
+    synchronized (this) {
+      LiveLease lease = leases.of(service, instanceId);
+      if (lease == null || !lease.drained || !lease.leaseId.equals(leaseId)) {
+        return false;
+      }
+      cause = "evict at the end of its drain";
+      writes.commit(j -> j.remove(leaseId));
+      remove(lease);
+    }
+    notifyListeners();
+    return true;
+  }
+
+  /**
+   * Whether the journal takes writes; false after a failed write until {@link #recoverJournal()}
+   * succeeds.
+   */
+  boolean journalHealthy() {
+    return writes.healthy();
+  }
+
+  /**
+   * After a failed write, tries to rewrite the journal from memory; returns whether it is healthy.
+   */
+  synchronized boolean recoverJournal() {
+    return writes.recover(() -> leases.all().stream().map(LiveLease::stored).toList());
+  }
+
+  // ---- Reads.
+
+  @Override
+  public synchronized RegistryState state() {
+    if (cachedState.revision() != revision) {
+      cachedState = new RegistryState(revision, services, changedBy);
+    }
+    return cachedState;
+  }
+
+  @Override
+  public synchronized RegistryState servedState() {
+    if (quarantines.isEmpty()) {
+      return state();
+    }
+    if (cachedServedState.revision() != revision) {
+      cachedServedState =
+          new RegistryState(revision, services.minusAll(quarantines.keySet()), changedBy);
+    }
+    return cachedServedState;
+  }
+
+  @Override
+  public void addChangeListener(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  /**
+   * How many services and instances (drained ones included) are live: cheap, for gauges read on
+   * every scrape.
+   */
+  public synchronized int serviceCount() {
+    return leases.serviceCount();
+  }
+
+  public synchronized int instanceCount() {
+    return leases.leaseCount();
+  }
+
+  public synchronized List<RegisteredInstance> registeredInstances() {
+    return leases.views(nanoClock.getAsLong());
+  }
+
+  /**
+   * A live (service, instance) as the admin API shows it.
+   *
+   * @throws NotRegisteredException naming the service or the instance that is not registered
+   */
+  synchronized RegisteredInstance registeredInstance(String service, String instanceId) {
+    return leases.live(service, instanceId).view(nanoClock.getAsLong());
+  }
+
+  /** The lease id of a live (service, instance), if any. */
+  synchronized Optional<String> leaseIdOf(String service, String instanceId) {
+    return Optional.ofNullable(leases.of(service, instanceId)).map(lease -> lease.leaseId);
+  }
+
+  /** The lease ids of a service's live instances, or of one of them, by instance id. */
+  synchronized SortedMap<String, String> leaseIdsOf(String service, Optional<String> instanceId) {
+    return leases.leaseIdsOf(service, instanceId);
+  }
+
+  synchronized java.util.Set<String> leaseIds() {
+    return leases.leaseIds();
+  }
+
+  synchronized RegistryStore.LeaseCounts leaseCounts() {
+    return leases.counts(nanoClock.getAsLong());
+  }
+
+  // ---- Quarantines: judged by each control plane from the Envoys connected to it.
+
+  @Override
+  public boolean quarantine(
+      String service, ServiceState rejected, long rejectedRevision, String reason) {
+    synchronized (this) {
+      ServiceState current = services.get(service);
+      if (current == null
+          || registeredRevisions.getOrDefault(service, 0L) > rejectedRevision
+              && !current.equals(rejected)) {
+        return false;
+      }
+      quarantines.put(service, new Quarantine(service, rejected, reason, Instant.now()));
+      revision++;
+    }
+    notifyListeners();
+    return true;
+  }
+
+  public synchronized SortedMap<String, Quarantine> quarantined() {
+    return Collections.unmodifiableSortedMap(new TreeMap<>(quarantines));
+  }
+
+  /**
+   * @throws NotRegisteredException when the service is not registered
+   */
+  public Optional<Quarantine> releaseQuarantine(String service) {
+    Quarantine released;
+    synchronized (this) {
+      leases.live(service);
+      released = quarantines.remove(service);
+      if (released != null) {
+        revision++;
+      }
+    }
+    if (released != null) {
+      notifyListeners();
+    }
+    return Optional.ofNullable(released);
+  }
+
+  /** A registration that changes what Envoy rejected gives the service another chance. */
+  private void releaseIfRegisteredAnew(String service) {
+    Quarantine quarantine = quarantines.get(service);
+    if (quarantine != null && !quarantine.rejected().equals(services.get(service))) {
+      quarantines.remove(service);
+      log.info(
+          "Service {} registered with a changed state: released from quarantine, Envoy gets another try",
+          service);
+    }
+  }
+
+  // ---- Deriving the services.
+
+  /** Removes from memory; the caller has written the removal to the journal. */
+  private boolean remove(LiveLease lease) {
+    leases.unindex(leases.byLease(lease.leaseId));
+    leases.unplace(lease.service(), lease.instanceId());
+    return recompute(lease.service());
+  }
+
+  /**
+   * Rebuilds one service from its live registrations: the newest registration's routes, minus any
+   * route that another service has come to own meanwhile (first owner keeps a route), and every
+   * live instance that is not drained. A service whose instances are all drained keeps its routes
+   * (and their ownership): Envoy answers 503.
+   */
+  private boolean recompute(String service) {
+    List<LiveLease> live = List.copyOf(leases.ofService(service));
+    ServiceState before = services.get(service);
+    routeClaims.release(service);
+    ServiceState after = null;
+    if (!live.isEmpty()) {
+      LiveLease newest =
+          live.stream().max(Comparator.comparingLong(lease -> lease.sequence)).orElseThrow();
+      List<RouteSpec> routes = new ArrayList<>();
+      for (RouteSpec route : newest.registration.routes()) {
+        if (routeClaims.conflict(newest.registration, route).isEmpty()) {
+          routes.add(route);
+        }
+      }
+      routeClaims.claim(service, routes);
+      List<Instance> instances =
+          live.stream()
+              .filter(lease -> !lease.drained)
+              .map(lease -> lease.registration.instance())
+              .sorted(Comparator.comparing(Instance::id))
+              .toList();
+      after =
+          new ServiceState(
+              service,
+              routes,
+              instances,
+              newest.registration.protocol(),
+              newest.registration.traffic());
+    }
+    if (Objects.equals(before, after)) {
+      return false;
+    }
+    leases.serviceChanged(before, after);
+    changedBy = changedBy.plus(service, cause);
+    if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
+      PSortedMap<String, ServiceState> current = services;
+      changedBy =
+          changedBy.minusAll(
+              changedBy.keySet().stream()
+                  .filter(name -> !current.containsKey(name) && !name.equals(service))
+                  .toList());
+    }
+    if (after == null) {
+      services = services.minus(service);
+      registeredRevisions.remove(service);
+      if (quarantines.remove(service) != null) {
+        log.info("Service {} has no instance left: its quarantine ends with it", service);
+      }
+    } else {
+      services = services.plus(service, after);
+    }
+    revision++;
+    return true;
+  }
+
+  private void notifyListeners() {
+    listeners.forEach(Runnable::run);
+  }
+}
