@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param requestHeaders header changes on the request before it is forwarded
  * @param responseHeaders header changes on the response before it is returned
  * @param cors cross-origin policy (the route's own or its service's); empty means none
+ * @param action forward (the default), redirect or answer directly; the prefix rewrite, timeout and
+ *     retries apply to forwarding only
  */
 public record RouteSpec(
     List<String> hosts,
@@ -34,7 +36,8 @@ public record RouteSpec(
     Optional<RetryPolicy> retry,
     HeaderRewrite requestHeaders,
     HeaderRewrite responseHeaders,
-    Optional<CorsPolicy> cors) {
+    Optional<CorsPolicy> cors,
+    RouteAction action) {
 
   public RouteSpec {
     hosts = hosts == null ? List.of() : hosts.stream().sorted().distinct().toList();
@@ -47,6 +50,7 @@ public record RouteSpec(
     requestHeaders = requestHeaders == null ? HeaderRewrite.NONE : requestHeaders;
     responseHeaders = responseHeaders == null ? HeaderRewrite.NONE : responseHeaders;
     cors = cors == null ? Optional.empty() : cors;
+    action = action == null ? RouteAction.FORWARD : action;
     if (publicRoute && auth.isPresent()) {
       throw new IllegalArgumentException("a public route has no auth requirement");
     }
@@ -65,7 +69,8 @@ public record RouteSpec(
         retry,
         requestHeaders,
         responseHeaders,
-        cors);
+        cors,
+        action);
   }
 
   /** A route without policies. */
@@ -85,7 +90,8 @@ public record RouteSpec(
         Optional.empty(),
         HeaderRewrite.NONE,
         HeaderRewrite.NONE,
-        Optional.empty());
+        Optional.empty(),
+        RouteAction.FORWARD);
   }
 
   public static Builder builder(PathMatch path) {
@@ -107,6 +113,7 @@ public record RouteSpec(
     private HeaderRewrite requestHeaders = HeaderRewrite.NONE;
     private HeaderRewrite responseHeaders = HeaderRewrite.NONE;
     private CorsPolicy cors;
+    private RouteAction action = RouteAction.FORWARD;
 
     private Builder(PathMatch path) {
       this.path = path;
@@ -172,6 +179,11 @@ public record RouteSpec(
       return this;
     }
 
+    public Builder action(RouteAction routeAction) {
+      this.action = routeAction;
+      return this;
+    }
+
     public RouteSpec build() {
       return new RouteSpec(
           hosts,
@@ -184,7 +196,8 @@ public record RouteSpec(
           Optional.ofNullable(retry),
           requestHeaders,
           responseHeaders,
-          Optional.ofNullable(cors));
+          Optional.ofNullable(cors),
+          action);
     }
   }
 }

@@ -50,7 +50,7 @@ public final class RegistrationValidator {
   static final int MAX_METADATA = 32;
   static final int MAX_PATH_LENGTH = 1024;
 
-  private static final java.util.regex.Pattern SERVICE_NAME =
+  static final java.util.regex.Pattern SERVICE_NAME =
       java.util.regex.Pattern.compile("[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final java.util.regex.Pattern INSTANCE_ID =
       java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
@@ -159,6 +159,7 @@ public final class RegistrationValidator {
       RouteSpec route =
           route(
               "routes[" + i + "]",
+              service,
               request.getRoutes(i),
               providers,
               serviceAuth,
@@ -280,6 +281,7 @@ public final class RegistrationValidator {
 
   private RouteSpec route(
       String field,
+      String service,
       Route proto,
       Set<String> providers,
       Optional<AuthRequirement> serviceAuth,
@@ -333,7 +335,7 @@ public final class RegistrationValidator {
     Optional<Duration> timeout =
         proto.hasTimeout()
             ? Optional.of(timeout(field + ".timeout", proto.getTimeout(), false))
-            : Optional.empty();
+            : proto.getWebsocket() ? Optional.of(webSocketTimeout()) : Optional.empty();
     check(
         !(proto.getPublic() && proto.hasAuth()),
         field + ".public",
@@ -362,7 +364,8 @@ public final class RegistrationValidator {
             field + ".response_headers", proto.getResponseHeaders()),
         proto.hasCors()
             ? Optional.of(RouteShapingValidator.cors(field + ".cors", proto.getCors()))
-            : serviceCors);
+            : serviceCors,
+        RouteActionValidator.action(field, proto, service));
   }
 
   /**
@@ -396,6 +399,15 @@ public final class RegistrationValidator {
             + max
             + (bounded ? ", as the operator allows (limits.maxRouteTimeout)" : ""));
     return value;
+  }
+
+  /**
+   * A WebSocket lives as long as it is used: without a timeout of its own, its route has none (the
+   * listener's idle timeout ends idle ones), or the operator's bound if there is one.
+   */
+  private Duration webSocketTimeout() {
+    Duration max = rules.maxRouteTimeout();
+    return max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) < 0 ? max : Duration.ZERO;
   }
 
   private RetryPolicy retry(String field, io.signalbox.registry.v1.RetryPolicy proto) {

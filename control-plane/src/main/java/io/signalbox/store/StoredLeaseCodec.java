@@ -13,6 +13,7 @@ import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RetryPolicy;
+import io.signalbox.model.RouteAction;
 import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.TrafficPolicy;
@@ -199,6 +200,9 @@ final class StoredLeaseCodec {
               cors.maxAge().ifPresent(age -> corsNode.put("maxAgeNanos", age.toNanos()));
               corsNode.put("allowCredentials", cors.allowCredentials());
             });
+    if (!route.action().equals(RouteAction.FORWARD)) {
+      encodeAction(route.action(), node.putObject("action"));
+    }
     if (!route.requestHeaders().isEmpty()) {
       encodeHeaders(route.requestHeaders(), node.putObject("requestHeaders"));
     }
@@ -438,7 +442,61 @@ final class StoredLeaseCodec {
                         list(c.path("exposeHeaders"), JsonNode::asText),
                         Optional.ofNullable(c.get("maxAgeNanos"))
                             .map(n -> Duration.ofNanos(n.asLong())),
-                        c.path("allowCredentials").asBoolean(false))));
+                        c.path("allowCredentials").asBoolean(false))),
+        Optional.ofNullable(node.get("action"))
+            .map(StoredLeaseCodec::decodeAction)
+            .orElse(RouteAction.FORWARD));
+  }
+
+  private static void encodeAction(RouteAction action, ObjectNode node) {
+    if (action instanceof RouteAction.Forward forward) {
+      node.put("kind", "FORWARD");
+      node.put("websocket", forward.websocket());
+      forward
+          .mirror()
+          .ifPresent(
+              mirror -> {
+                ObjectNode mirrorNode = node.putObject("mirror");
+                mirrorNode.put("service", mirror.service());
+                mirrorNode.put("percent", mirror.percent());
+              });
+    } else if (action instanceof RouteAction.Redirect redirect) {
+      node.put("kind", "REDIRECT");
+      redirect.scheme().ifPresent(scheme -> node.put("scheme", scheme));
+      redirect.host().ifPresent(host -> node.put("host", host));
+      node.put("port", redirect.port());
+      redirect.path().ifPresent(path -> node.put("path", path));
+      node.put("code", redirect.code());
+      node.put("stripQuery", redirect.stripQuery());
+    } else if (action instanceof RouteAction.DirectResponse response) {
+      node.put("kind", "DIRECT_RESPONSE");
+      node.put("status", response.status());
+      node.put("body", response.body());
+    }
+  }
+
+  private static RouteAction decodeAction(JsonNode node) {
+    return switch (text(node, "kind")) {
+      case "FORWARD" ->
+          new RouteAction.Forward(
+              node.path("websocket").asBoolean(false),
+              Optional.ofNullable(node.get("mirror"))
+                  .map(
+                      m ->
+                          new RouteAction.Mirror(
+                              text(m, "service"), required(m, "percent").asInt())));
+      case "REDIRECT" ->
+          new RouteAction.Redirect(
+              Optional.ofNullable(node.get("scheme")).map(JsonNode::asText),
+              Optional.ofNullable(node.get("host")).map(JsonNode::asText),
+              node.path("port").asInt(0),
+              Optional.ofNullable(node.get("path")).map(JsonNode::asText),
+              required(node, "code").asInt(),
+              node.path("stripQuery").asBoolean(false));
+      case "DIRECT_RESPONSE" ->
+          new RouteAction.DirectResponse(required(node, "status").asInt(), text(node, "body"));
+      default -> throw new IllegalArgumentException("unknown route action " + text(node, "kind"));
+    };
   }
 
   private static AuthRequirement decodeAuth(JsonNode node) {

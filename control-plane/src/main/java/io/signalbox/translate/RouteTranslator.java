@@ -228,6 +228,7 @@ final class RouteTranslator {
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
     spec.retry()
         .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
+    RouteActionTranslator.forward(spec.action(), action);
     Route.Builder route =
         Route.newBuilder()
             .setName(policyRoute.name())
@@ -243,6 +244,9 @@ final class RouteTranslator {
         // empty.
         break;
       }
+    }
+    if (route.hasRoute()) {
+      RouteActionTranslator.answer(spec.action(), route);
     }
     return route.build();
   }

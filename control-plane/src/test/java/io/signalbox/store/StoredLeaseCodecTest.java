@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RouteAction;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.UpstreamProtocol;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,6 +63,44 @@ class StoredLeaseCodecTest {
     assertThat(new String(StoredLeaseCodec.encode(lease("")), StandardCharsets.UTF_8))
         .as("a lease written before protocols existed reads as HTTP/1.1")
         .doesNotContain("protocol");
+  }
+
+  @Test
+  void everyRouteActionSurvivesARoundTripAndForwardingIsNotWritten() {
+    List<RouteSpec> routes =
+        List.of(
+            RouteSpec.builder(PathMatch.prefix("/old"))
+                .action(
+                    new RouteAction.Redirect(
+                        Optional.of("https"),
+                        Optional.of("example.com"),
+                        8443,
+                        Optional.of("/new"),
+                        308,
+                        true))
+                .build(),
+            RouteSpec.builder(PathMatch.exact("/gone"))
+                .action(new RouteAction.DirectResponse(410, "gone"))
+                .build(),
+            RouteSpec.builder(PathMatch.prefix("/live"))
+                .action(
+                    new RouteAction.Forward(
+                        true, Optional.of(new RouteAction.Mirror("users-next", 25))))
+                .build());
+    StoredLease lease =
+        new StoredLease(
+            new Registration("users", Instance.of("users-1", "10.0.0.1", 8080), routes, ""),
+            "lease-1",
+            1,
+            Duration.ofSeconds(30),
+            Instant.parse("2026-01-01T00:00:00Z"),
+            Instant.parse("2026-01-01T00:00:30Z"),
+            false);
+
+    assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease))).isEqualTo(lease);
+    assertThat(new String(StoredLeaseCodec.encode(lease("")), StandardCharsets.UTF_8))
+        .as("a lease written before route actions existed reads as forwarding")
+        .doesNotContain("action");
   }
 
   @Test

@@ -1,0 +1,128 @@
+package io.signalbox.registry;
+
+import static io.signalbox.registry.Fields.abbreviate;
+import static io.signalbox.registry.Fields.check;
+
+import com.google.common.net.InetAddresses;
+import com.google.common.net.InternetDomainName;
+import io.signalbox.model.RouteAction;
+import io.signalbox.registry.v1.Route;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Set;
+
+/** Checks what a route does with a request: forward (WebSocket, mirror), redirect or answer. */
+final class RouteActionValidator {
+
+  static final int MAX_DIRECT_RESPONSE_BODY = 4096;
+  private static final Set<Integer> REDIRECT_CODES = Set.of(301, 302, 303, 307, 308);
+
+  private RouteActionValidator() {}
+
+  /**
+   * @param service the registering service: a route may not mirror to it
+   */
+  static RouteAction action(String field, Route proto, String service) {
+    return switch (proto.getAnswerCase()) {
+      case REDIRECT -> {
+        refuseForwardingParts(field, proto, "redirect");
+        yield redirect(field + ".redirect", proto.getRedirect());
+      }
+      case DIRECT_RESPONSE -> {
+        refuseForwardingParts(field, proto, "direct_response");
+        yield directResponse(field + ".direct_response", proto.getDirectResponse());
+      }
+      case ANSWER_NOT_SET ->
+          new RouteAction.Forward(
+              proto.getWebsocket(),
+              proto.hasMirror()
+                  ? Optional.of(mirror(field + ".mirror", proto.getMirror(), service))
+                  : Optional.empty());
+    };
+  }
+
+  /** A route that answers by itself forwards nothing, so it has nothing to rewrite or retry. */
+  private static void refuseForwardingParts(String field, Route proto, String answer) {
+    String with = "is for forwarded requests; not with " + answer;
+    check(proto.getPrefixRewrite().isEmpty(), field + ".prefix_rewrite", with);
+    check(!proto.hasTimeout(), field + ".timeout", with);
+    check(!proto.hasRetry(), field + ".retry", with);
+    check(!proto.getWebsocket(), field + ".websocket", with);
+    check(!proto.hasMirror(), field + ".mirror", with);
+  }
+
+  private static RouteAction.Redirect redirect(
+      String field, io.signalbox.registry.v1.Redirect proto) {
+    String scheme = proto.getScheme();
+    check(
+        scheme.isEmpty() || scheme.equals("http") || scheme.equals("https"),
+        field + ".scheme",
+        "'" + abbreviate(scheme) + "' is not http or https");
+    String host = proto.getHost();
+    check(
+        host.isEmpty()
+            || host.length() <= 253
+                && host.equals(host.toLowerCase(java.util.Locale.ROOT))
+                && (InetAddresses.isInetAddress(host)
+                    || InternetDomainName.isValid(host) && !host.endsWith(".")),
+        field + ".host",
+        "'" + abbreviate(host) + "' is not a lowercase host name or IP address");
+    check(
+        Integer.compareUnsigned(proto.getPort(), 65535) <= 0,
+        field + ".port",
+        Integer.toUnsignedString(proto.getPort()) + " is out of range 1-65535");
+    Optional<String> path =
+        proto.getPath().isEmpty()
+            ? Optional.empty()
+            : Optional.of(RegistrationValidator.path(field + ".path", proto.getPath()));
+    int code = proto.getCode() == 0 ? 301 : proto.getCode();
+    check(
+        REDIRECT_CODES.contains(code),
+        field + ".code",
+        Integer.toUnsignedString(proto.getCode()) + " is not one of 301, 302, 303, 307, 308");
+    check(
+        !scheme.isEmpty() || !host.isEmpty() || proto.getPort() != 0 || path.isPresent(),
+        field,
+        "changes nothing (set scheme, host, port or path): it would redirect a request to itself");
+    return new RouteAction.Redirect(
+        Optional.of(scheme).filter(s -> !s.isEmpty()),
+        Optional.of(host).filter(h -> !h.isEmpty()),
+        proto.getPort(),
+        path,
+        code,
+        proto.getStripQuery());
+  }
+
+  private static RouteAction.DirectResponse directResponse(
+      String field, io.signalbox.registry.v1.DirectResponse proto) {
+    check(
+        proto.getStatus() >= 200 && proto.getStatus() <= 599,
+        field + ".status",
+        Integer.toUnsignedString(proto.getStatus()) + " is out of range 200-599");
+    int bytes = proto.getBodyBytes().size();
+    check(
+        bytes <= MAX_DIRECT_RESPONSE_BODY,
+        field + ".body",
+        bytes + " bytes; the limit is " + MAX_DIRECT_RESPONSE_BODY);
+    return new RouteAction.DirectResponse(
+        proto.getStatus(), proto.getBodyBytes().toString(StandardCharsets.UTF_8));
+  }
+
+  private static RouteAction.Mirror mirror(
+      String field, io.signalbox.registry.v1.Mirror proto, String service) {
+    String shadow = proto.getService();
+    check(
+        RegistrationValidator.SERVICE_NAME.matcher(shadow).matches(),
+        field + ".service",
+        "'" + abbreviate(shadow) + "' is not a service name");
+    check(
+        !shadow.equals(service),
+        field + ".service",
+        "is this service: its instances would get every request twice");
+    check(
+        Integer.compareUnsigned(proto.getPercent(), 100) <= 0,
+        field + ".percent",
+        Integer.toUnsignedString(proto.getPercent()) + " is out of range 1-100");
+    return new RouteAction.Mirror(shadow, proto.getPercent() == 0 ? 100 : proto.getPercent());
+  }
+}

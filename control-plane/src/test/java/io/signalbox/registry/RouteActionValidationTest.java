@@ -1,0 +1,139 @@
+package io.signalbox.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.util.Durations;
+import io.signalbox.model.RouteAction;
+import io.signalbox.registry.v1.DirectResponse;
+import io.signalbox.registry.v1.Mirror;
+import io.signalbox.registry.v1.PathMatch;
+import io.signalbox.registry.v1.Redirect;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.Route;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a route does with a request (forward with WebSocket or mirror, redirect, direct response):
+ * what the validator maps it to, and which field it names when it refuses.
+ */
+class RouteActionValidationTest {
+
+  private final RegistrationValidator validator =
+      new RegistrationValidator(host -> Optional.of("10.0.0.1"));
+
+  private static Route.Builder route() {
+    return Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/site"));
+  }
+
+  private RouteAction actionOf(Route.Builder route) {
+    return validator.validate(request(route).build()).routes().get(0).action();
+  }
+
+  private static RegisterRequest.Builder request(Route.Builder route) {
+    return RegisterRequest.newBuilder()
+        .setService("site")
+        .setInstance(
+            io.signalbox.registry.v1.Instance.newBuilder()
+                .setId("site-1")
+                .setHost("10.0.0.7")
+                .setPort(8080))
+        .addRoutes(route);
+  }
+
+  private void assertRejected(Route.Builder route, String field) {
+    assertThatThrownBy(() -> validator.validate(request(route).build()))
+        .isInstanceOf(InvalidFieldException.class)
+        .satisfies(e -> assertThat(((InvalidFieldException) e).field()).isEqualTo(field))
+        .hasMessageStartingWith(field + ": ");
+  }
+
+  @Test
+  void aRouteForwardsByDefault() {
+    assertThat(actionOf(route())).isEqualTo(RouteAction.FORWARD);
+  }
+
+  @Test
+  void aRedirectKeepsWhatItDoesNotChangeAndDefaultsTo301() {
+    assertThat(actionOf(route().setRedirect(Redirect.newBuilder().setScheme("https"))))
+        .isEqualTo(
+            new RouteAction.Redirect(
+                Optional.of("https"), Optional.empty(), 0, Optional.empty(), 301, false));
+  }
+
+  @Test
+  void aRedirectThatChangesNothingIsRefused() {
+    assertRejected(route().setRedirect(Redirect.newBuilder().setCode(302)), "routes[0].redirect");
+  }
+
+  @Test
+  void aRedirectNamesItsBadPart() {
+    assertRejected(
+        route().setRedirect(Redirect.newBuilder().setScheme("ftp")), "routes[0].redirect.scheme");
+    assertRejected(
+        route().setRedirect(Redirect.newBuilder().setHost("*.example.com")),
+        "routes[0].redirect.host");
+    assertRejected(
+        route().setRedirect(Redirect.newBuilder().setPort(70_000)), "routes[0].redirect.port");
+    assertRejected(
+        route().setRedirect(Redirect.newBuilder().setPath("new")), "routes[0].redirect.path");
+    assertRejected(
+        route().setRedirect(Redirect.newBuilder().setPath("/new").setCode(300)),
+        "routes[0].redirect.code");
+  }
+
+  @Test
+  void aRouteThatAnswersByItselfTakesNothingMeantForForwarding() {
+    Redirect.Builder https = Redirect.newBuilder().setScheme("https");
+    assertRejected(route().setRedirect(https).setPrefixRewrite("/"), "routes[0].prefix_rewrite");
+    assertRejected(
+        route().setRedirect(https).setTimeout(Durations.fromSeconds(1)), "routes[0].timeout");
+    assertRejected(route().setRedirect(https).setWebsocket(true), "routes[0].websocket");
+    assertRejected(
+        route()
+            .setDirectResponse(DirectResponse.newBuilder().setStatus(410))
+            .setMirror(Mirror.newBuilder().setService("other")),
+        "routes[0].mirror");
+  }
+
+  @Test
+  void aDirectResponseIsBoundedInStatusAndBody() {
+    assertThat(
+            actionOf(
+                route()
+                    .setDirectResponse(DirectResponse.newBuilder().setStatus(410).setBody("gone"))))
+        .isEqualTo(new RouteAction.DirectResponse(410, "gone"));
+    assertRejected(
+        route().setDirectResponse(DirectResponse.newBuilder().setStatus(99)),
+        "routes[0].direct_response.status");
+    assertRejected(
+        route()
+            .setDirectResponse(
+                DirectResponse.newBuilder().setStatus(200).setBody("x".repeat(4097))),
+        "routes[0].direct_response.body");
+  }
+
+  @Test
+  void aMirrorGoesToAnotherServiceWithAShareOfTheRequests() {
+    assertThat(actionOf(route().setMirror(Mirror.newBuilder().setService("site-next"))))
+        .isEqualTo(
+            new RouteAction.Forward(false, Optional.of(new RouteAction.Mirror("site-next", 100))));
+    assertRejected(
+        route().setMirror(Mirror.newBuilder().setService("site")), "routes[0].mirror.service");
+    assertRejected(
+        route().setMirror(Mirror.newBuilder().setService("Not A Service")),
+        "routes[0].mirror.service");
+    assertRejected(
+        route().setMirror(Mirror.newBuilder().setService("next").setPercent(101)),
+        "routes[0].mirror.percent");
+  }
+
+  @Test
+  void aWebSocketRouteWithoutATimeoutHasNone() {
+    var spec = validator.validate(request(route().setWebsocket(true)).build()).routes().get(0);
+    assertThat(spec.action()).isEqualTo(new RouteAction.Forward(true, Optional.empty()));
+    assertThat(spec.timeout()).contains(Duration.ZERO);
+  }
+}
