@@ -21,6 +21,8 @@ final class ScriptedBackend implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService workers = Executors.newFixedThreadPool(64);
   private final AtomicInteger requests = new AtomicInteger();
+  private final java.util.Queue<String> received =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   private ScriptedBackend(String name, IntUnaryOperator statusOfRequest, Duration delay) {
     try {
@@ -32,6 +34,8 @@ final class ScriptedBackend implements AutoCloseable {
     server.createContext(
         "/",
         exchange -> {
+          received.add(
+              exchange.getRequestHeaders().getFirst("Host") + " " + exchange.getRequestURI());
           int status = statusOfRequest.applyAsInt(requests.incrementAndGet());
           try {
             Thread.sleep(delay.toMillis());
@@ -63,6 +67,11 @@ final class ScriptedBackend implements AutoCloseable {
   /** Requests received so far. */
   int requests() {
     return requests.get();
+  }
+
+  /** Each request received so far, as its Host header and its path, in order of arrival. */
+  java.util.List<String> received() {
+    return java.util.List.copyOf(received);
   }
 
   @Override
