@@ -157,7 +157,9 @@ final class AdminProtos {
             .setState(
                 registered.drained()
                     ? io.signalbox.admin.v1.Instance.State.DRAINED
-                    : io.signalbox.admin.v1.Instance.State.SERVING)
+                    : registered.notServing()
+                        ? io.signalbox.admin.v1.Instance.State.NOT_SERVING
+                        : io.signalbox.admin.v1.Instance.State.SERVING)
             .setLeaseTtl(duration(registered.ttl()))
             .setLeaseRemaining(duration(registered.leaseRemaining()))
             .setRegisteredAt(timestamp(registered.registeredAt()));

@@ -1,7 +1,10 @@
 package io.signalbox.model;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * A service as the gateway should serve it.
@@ -10,13 +13,16 @@ import java.util.Objects;
  * @param instances live instances, sorted by id
  * @param protocol how Envoy talks to the instances, as the most recent registration says
  * @param traffic load balancing, circuit breakers and outlier detection, as it says too
+ * @param notServing ids of the instances that reported themselves NOT_SERVING: still registered,
+ *     sent to Envoy as unhealthy
  */
 public record ServiceState(
     String name,
     List<RouteSpec> routes,
     List<Instance> instances,
     UpstreamProtocol protocol,
-    TrafficPolicy traffic) {
+    TrafficPolicy traffic,
+    SortedSet<String> notServing) {
 
   public ServiceState {
     Objects.requireNonNull(name, "name");
@@ -24,6 +30,25 @@ public record ServiceState(
     instances = List.copyOf(instances);
     protocol = protocol == null ? UpstreamProtocol.HTTP1 : protocol;
     traffic = traffic == null ? TrafficPolicy.DEFAULT : traffic;
+    notServing =
+        notServing == null || notServing.isEmpty()
+            ? Collections.emptySortedSet()
+            : Collections.unmodifiableSortedSet(new TreeSet<>(notServing));
+  }
+
+  /** A service whose instances all serve. */
+  public ServiceState(
+      String name,
+      List<RouteSpec> routes,
+      List<Instance> instances,
+      UpstreamProtocol protocol,
+      TrafficPolicy traffic) {
+    this(name, routes, instances, protocol, traffic, Collections.emptySortedSet());
+  }
+
+  /** Whether the instance reported itself NOT_SERVING. */
+  public boolean serving(String instanceId) {
+    return !notServing.contains(instanceId);
   }
 
   /** A service with the default traffic policy. */

@@ -13,6 +13,9 @@ import io.signalbox.registry.v1.KeepAliveResponse;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegisterResponse;
 import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.registry.v1.ServingStatus;
+import io.signalbox.registry.v1.SetServingStatusRequest;
+import io.signalbox.registry.v1.SetServingStatusResponse;
 import io.signalbox.security.AccessControl;
 import io.signalbox.security.AccessPolicy;
 import io.signalbox.security.AccessPolicy.ServiceGrant;
@@ -220,6 +223,43 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
       return;
     }
     response.onNext(DeregisterResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  @Override
+  public void setServingStatus(
+      SetServingStatusRequest request, StreamObserver<SetServingStatusResponse> response) {
+    Identity who = Identity.current();
+    if (request.getStatus() != ServingStatus.SERVING
+        && request.getStatus() != ServingStatus.NOT_SERVING) {
+      response.onError(
+          Status.INVALID_ARGUMENT
+              .withDescription("status: must be SERVING or NOT_SERVING")
+              .asRuntimeException());
+      return;
+    }
+    boolean serving = request.getStatus() == ServingStatus.SERVING;
+    boolean known;
+    try {
+      known = store.setServing(request.getLeaseId(), serving, who.registrant());
+    } catch (NotLeaseOwnerException e) {
+      audit.record(who, "set-serving-status", "", AuditLog.Outcome.DENIED, e.getMessage());
+      response.onError(
+          Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    } catch (StoreUnavailableException e) {
+      response.onError(unavailable(e));
+      return;
+    }
+    if (!known) {
+      response.onError(
+          Status.NOT_FOUND
+              .withDescription(
+                  "lease_id: lease '" + abbreviate(request.getLeaseId()) + "' is not known")
+              .asRuntimeException());
+      return;
+    }
+    response.onNext(SetServingStatusResponse.getDefaultInstance());
     response.onCompleted();
   }
 

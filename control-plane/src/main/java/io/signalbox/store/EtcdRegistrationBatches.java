@@ -39,7 +39,7 @@ final class EtcdRegistrationBatches implements AutoCloseable {
       java.time.Instant now = java.time.Instant.now();
       this.bytes =
           StoredLeaseCodec.encode(
-                  new StoredLease(registration, Lease.newId(), 0, ttl, now, now, false))
+                  new StoredLease(registration, Lease.newId(), 0, ttl, now, now, false, false))
               .length;
     }
   }

@@ -222,8 +222,8 @@ final class EtcdRegistrationWriter {
     for (BatchMember member : members) {
       WrittenLease written = member.written();
       Duration ttl = member.registering().ttl;
-      // Sequence 0: the commit's revision becomes the registration order. A drain belongs to the
-      // lease and stays.
+      // Sequence 0: the commit's revision becomes the registration order. A drain and a
+      // reported NOT_SERVING belong to the lease and stay.
       StoredLease stored =
           new StoredLease(
               member.registering().registration,
@@ -232,7 +232,8 @@ final class EtcdRegistrationWriter {
               ttl,
               written != null ? written.value().registeredAt() : now,
               now.plus(ttl),
-              written != null && written.value().drained());
+              written != null && written.value().drained(),
+              written != null && written.value().notServing());
       ByteSequence leaseKey = bytes(EtcdRegistryStore.LEASES + member.leaseId());
       // The lease as read: a drain or a removal committed since must not be overwritten.
       conditions.add(

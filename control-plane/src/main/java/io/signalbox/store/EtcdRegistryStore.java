@@ -34,6 +34,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -372,14 +373,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   private StoredLease withExpiry(StoredLease lease) {
-    return new StoredLease(
-        lease.registration(),
-        lease.leaseId(),
-        lease.sequence(),
-        lease.ttl(),
-        lease.registeredAt(),
-        expiryOf(lease.leaseId()),
-        lease.drained());
+    return lease.withExpiresAt(expiryOf(lease.leaseId()));
   }
 
   /**
@@ -648,68 +642,80 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Rewrites the lease with the drain mark, only if nobody changed it since it was read (else reads
-   * it again); the registration order stays, so a drain never changes which registration sets the
-   * service's routes.
+   * Rewrites the lease with the drain mark; the registration order stays, so a drain never changes
+   * which registration sets the service's routes.
    */
   @Override
   public RegisteredInstance setDrained(
       String service, String instanceId, boolean drained, String by) {
+    String leaseId = engine.registeredInstance(service, instanceId).leaseId();
+    if (!rewriteLease(
+        leaseId,
+        lease -> lease.withDrained(drained),
+        (drained ? "drain " : "undrain ") + service + "/" + instanceId)) {
+      throw NotRegisteredException.instance(service, instanceId);
+    }
+    return engine.registeredInstance(service, instanceId);
+  }
+
+  /** Rewrites the lease with the instance's own serving status, as a drain does. */
+  @Override
+  public boolean setServing(String leaseId, boolean serving, String registrant) {
+    engine.checkLeaseOwner(leaseId, registrant);
+    return rewriteLease(
+        leaseId,
+        lease -> lease.withNotServing(!serving),
+        // The lease id is a credential: the message names the instance instead.
+        "set the serving status of an instance");
+  }
+
+  /**
+   * Rewrites a lease key as {@code change} makes it from the value of the very revision compared
+   * against (so nothing written meanwhile is lost; a change to the same value writes nothing), with
+   * the expiry as written: a drain or a status neither renews nor shortens the lease. Reads again
+   * and retries when someone changed it since. Returns false when the lease is gone.
+   */
+  private boolean rewriteLease(String leaseId, UnaryOperator<StoredLease> change, String what) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      String leaseId = engine.registeredInstance(service, instanceId).leaseId();
       WrittenLease written;
       synchronized (this) {
         written = leases.get(leaseId);
       }
       if (written == null) {
-        throw NotRegisteredException.instance(service, instanceId);
+        return false;
       }
-      // Rewritten from the value of the very revision compared against, so nothing written
-      // meanwhile is lost; the
-      // expiry as written (a drain neither renews nor shortens the lease).
-      StoredLease current = written.value();
-      if (current.drained() != drained) {
-        StoredLease changed =
-            new StoredLease(
-                current.registration(),
-                current.leaseId(),
-                current.sequence(),
-                current.ttl(),
-                current.registeredAt(),
-                current.expiresAt(),
-                drained);
-        ByteSequence key = bytes(LEASES + current.leaseId());
-        TxnResponse response =
-            etcd.await(
-                etcd.client()
-                    .getKVClient()
-                    .txn()
-                    .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
-                    .Then(
-                        Op.put(
-                            key,
-                            ByteSequence.from(StoredLeaseCodec.encode(changed)),
-                            PutOption.DEFAULT))
-                    .Else(Op.get(key, GetOption.DEFAULT))
-                    .commit(),
-                (drained ? "drain " : "undrain ") + service + "/" + instanceId);
-        if (response.isSucceeded()) {
-          awaitApplied(response.getHeader().getRevision());
-        } else {
-          List<KeyValue> now = response.getGetResponses().get(0).getKvs();
-          if (now.isEmpty()) {
-            // Removed meanwhile (expired or deregistered).
-            throw NotRegisteredException.instance(service, instanceId);
-          }
-          awaitApplied(now.get(0).getModRevision());
-          continue;
-        }
+      StoredLease changed = change.apply(written.value());
+      if (changed.equals(written.value())) {
+        return true;
       }
-      return engine.registeredInstance(service, instanceId);
+      ByteSequence key = bytes(LEASES + leaseId);
+      TxnResponse response =
+          etcd.await(
+              etcd.client()
+                  .getKVClient()
+                  .txn()
+                  .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
+                  .Then(
+                      Op.put(
+                          key,
+                          ByteSequence.from(StoredLeaseCodec.encode(changed)),
+                          PutOption.DEFAULT))
+                  .Else(Op.get(key, GetOption.DEFAULT))
+                  .commit(),
+              what);
+      if (response.isSucceeded()) {
+        awaitApplied(response.getHeader().getRevision());
+        return true;
+      }
+      List<KeyValue> now = response.getGetResponses().get(0).getKvs();
+      if (now.isEmpty()) {
+        // Removed meanwhile (expired or deregistered).
+        return false;
+      }
+      awaitApplied(now.get(0).getModRevision());
     }
     throw new StoreUnavailableException(
-        "etcd: the lease of " + service + "/" + instanceId + " kept changing; try " + "again",
-        null);
+        "etcd: could not " + what + ": its lease kept changing; try again", null);
   }
 
   /**
@@ -949,14 +955,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     // A registration is written with sequence 0 and ordered by its commit; a rewrite (drain) keeps
     // that order.
     long sequence = value.sequence() > 0 ? value.sequence() : kv.getModRevision();
-    return new StoredLease(
-        value.registration(),
-        value.leaseId(),
-        sequence,
-        value.ttl(),
-        value.registeredAt(),
-        value.expiresAt(),
-        value.drained());
+    return value.withSequence(sequence);
   }
 
   private static String string(ByteSequence bytes) {

@@ -98,16 +98,7 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   private static StoredLease livingAtLeast(
       StoredLease lease, Instant now, Optional<Duration> grace) {
     Instant graceEnds = now.plus(grace.orElse(lease.ttl()));
-    return lease.expiresAt().isAfter(graceEnds)
-        ? lease
-        : new StoredLease(
-            lease.registration(),
-            lease.leaseId(),
-            lease.sequence(),
-            lease.ttl(),
-            lease.registeredAt(),
-            graceEnds,
-            lease.drained());
+    return lease.expiresAt().isAfter(graceEnds) ? lease : lease.withExpiresAt(graceEnds);
   }
 
   /** The engine: what the gateway is built from, and what quarantines act on. */
@@ -138,6 +129,11 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   @Override
   public boolean deregister(String leaseId, String registrant) {
     return engine.deregister(leaseId, registrant);
+  }
+
+  @Override
+  public boolean setServing(String leaseId, boolean serving, String registrant) {
+    return engine.setServing(leaseId, serving, registrant);
   }
 
   @Override

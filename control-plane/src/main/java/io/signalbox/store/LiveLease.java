@@ -20,6 +20,9 @@ final class LiveLease {
   long expiresAtNanos;
   boolean drained;
 
+  /** Reported NOT_SERVING by the instance itself: still registered, but Envoy sees it unhealthy. */
+  boolean notServing;
+
   /**
    * Renewed at least once: an instance that keeps its lease, not one that registered and never came
    * back.
@@ -56,12 +59,26 @@ final class LiveLease {
   /** As a back end writes it: expiring one TTL from now, as a renewal would have it. */
   StoredLease stored() {
     return new StoredLease(
-        registration, leaseId, sequence, ttl, registeredAt, Instant.now().plus(ttl), drained);
+        registration,
+        leaseId,
+        sequence,
+        ttl,
+        registeredAt,
+        Instant.now().plus(ttl),
+        drained,
+        notServing);
   }
 
   RegisteredInstance view(long nowNanos) {
     Duration remaining = Duration.ofNanos(Math.max(0, expiresAtNanos - nowNanos));
     return new RegisteredInstance(
-        service(), registration.instance(), leaseId, ttl, remaining, registeredAt, drained);
+        service(),
+        registration.instance(),
+        leaseId,
+        ttl,
+        remaining,
+        registeredAt,
+        drained,
+        notServing);
   }
 }

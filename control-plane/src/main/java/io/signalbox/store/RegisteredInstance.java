@@ -21,7 +21,8 @@ public record RegisteredInstance(
     Duration ttl,
     Duration leaseRemaining,
     Instant registeredAt,
-    boolean drained) {
+    boolean drained,
+    boolean notServing) {
 
   public RegisteredInstance {
     Objects.requireNonNull(service, "service");

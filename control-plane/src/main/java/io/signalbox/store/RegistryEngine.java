@@ -200,6 +200,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
                 toNanos(stored.expiresAt(), now, nowNanos),
                 stored.registeredAt());
         lease.drained = stored.drained();
+        lease.notServing = stored.notServing();
         // Restored or replicated: it lived before, so it counts as a renewing instance for
         // mass-expiry protection.
         lease.renewed = true;
@@ -341,6 +342,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     // A drain belongs to the lease, so an instance that registers again while drained stays
     // drained.
     lease.drained = previous != null && previous.drained;
+    lease.notServing = previous != null && previous.notServing;
     writes.write(j -> j.put(lease.stored()));
     cause = RegistryState.cause("register", registration.registrant());
     leases.place(lease);
@@ -458,6 +460,38 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       notifyListeners();
     }
     return view;
+  }
+
+  /**
+   * Sets the status the instance reports of itself; false when the lease is unknown or expired.
+   *
+   * @throws NotLeaseOwnerException when the lease is live and another identity's
+   */
+  boolean setServing(String leaseId, boolean serving, String registrant) {
+    boolean changed;
+    synchronized (this) {
+      LiveLease lease = leases.byLease(leaseId);
+      if (lease == null || lease.expiredAt(nanoClock.getAsLong())) {
+        return false;
+      }
+      checkLeaseOwner(lease, registrant);
+      changed = lease.notServing == serving;
+      if (changed) {
+        lease.notServing = !serving;
+        try {
+          writes.commit(j -> j.put(lease.stored()));
+        } catch (RuntimeException e) {
+          lease.notServing = serving;
+          throw e;
+        }
+        cause = RegistryState.cause(serving ? "serving" : "not serving", registrant);
+        recompute(lease.service());
+      }
+    }
+    if (changed) {
+      notifyListeners();
+    }
+    return true;
   }
 
   List<String> evict(String service, Optional<String> instanceId, String by) {
@@ -665,13 +699,18 @@ public final class RegistryEngine implements RegistryView, Quarantines {
               .map(lease -> lease.registration.instance())
               .sorted(Comparator.comparing(Instance::id))
               .toList();
+      java.util.SortedSet<String> notServing = new java.util.TreeSet<>();
+      live.stream()
+          .filter(lease -> !lease.drained && lease.notServing)
+          .forEach(lease -> notServing.add(lease.instanceId()));
       after =
           new ServiceState(
               service,
               routes,
               instances,
               newest.registration.protocol(),
-              newest.registration.traffic());
+              newest.registration.traffic(),
+              notServing);
     }
     if (Objects.equals(before, after)) {
       return false;

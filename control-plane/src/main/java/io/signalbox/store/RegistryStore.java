@@ -52,6 +52,14 @@ public interface RegistryStore extends RegistryView {
   /** Removes every instance whose lease has expired; returns how many. */
   int expireLeases();
 
+  /**
+   * Sets the status the instance of the lease reports of itself; a NOT_SERVING instance stays
+   * registered and is sent to Envoy as unhealthy. Returns false when the lease is unknown.
+   *
+   * @throws NotLeaseOwnerException when the lease is live and belongs to another registrant
+   */
+  boolean setServing(String leaseId, boolean serving, String registrant);
+
   /** How many leases are live, and how many of them have expired but not yet been removed. */
   LeaseCounts leaseCounts();
 

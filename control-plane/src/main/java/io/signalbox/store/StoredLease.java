@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param expiresAt wall-clock expiry when the lease was last written; renewals are not written (one
  *     disk write per keep-alive would cost more than it saves), so a restart grants every lease a
  *     grace period instead
+ * @param drained taken out of traffic by an operator; the instance stays registered
+ * @param notServing the instance reported itself NOT_SERVING; Envoy sees it unhealthy
  */
 public record StoredLease(
     Registration registration,
@@ -22,7 +24,8 @@ public record StoredLease(
     Duration ttl,
     Instant registeredAt,
     Instant expiresAt,
-    boolean drained) {
+    boolean drained,
+    boolean notServing) {
 
   public StoredLease {
     Objects.requireNonNull(registration, "registration");
@@ -30,5 +33,25 @@ public record StoredLease(
     Objects.requireNonNull(ttl, "ttl");
     Objects.requireNonNull(registeredAt, "registeredAt");
     Objects.requireNonNull(expiresAt, "expiresAt");
+  }
+
+  public StoredLease withExpiresAt(Instant expiry) {
+    return new StoredLease(
+        registration, leaseId, sequence, ttl, registeredAt, expiry, drained, notServing);
+  }
+
+  public StoredLease withSequence(long order) {
+    return new StoredLease(
+        registration, leaseId, order, ttl, registeredAt, expiresAt, drained, notServing);
+  }
+
+  public StoredLease withDrained(boolean drain) {
+    return new StoredLease(
+        registration, leaseId, sequence, ttl, registeredAt, expiresAt, drain, notServing);
+  }
+
+  public StoredLease withNotServing(boolean notServingNow) {
+    return new StoredLease(
+        registration, leaseId, sequence, ttl, registeredAt, expiresAt, drained, notServingNow);
   }
 }

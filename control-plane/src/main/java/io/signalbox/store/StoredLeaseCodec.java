@@ -56,6 +56,9 @@ final class StoredLeaseCodec {
     node.put("registeredAt", lease.registeredAt().toString());
     node.put("expiresAt", lease.expiresAt().toString());
     node.put("drained", lease.drained());
+    if (lease.notServing()) {
+      node.put("notServing", true);
+    }
     Registration registration = lease.registration();
     node.put("service", registration.service());
     // Omitted when empty (registered without TLS): leases written before registrants existed read
@@ -146,7 +149,8 @@ final class StoredLeaseCodec {
           Duration.ofMillis(required(node, "ttlMillis").asLong()),
           Instant.parse(text(node, "registeredAt")),
           Instant.parse(text(node, "expiresAt")),
-          node.path("drained").asBoolean(false));
+          node.path("drained").asBoolean(false),
+          node.path("notServing").asBoolean(false));
     } catch (java.time.format.DateTimeParseException e) {
       throw new IllegalArgumentException("bad timestamp: " + e.getMessage(), e);
     }

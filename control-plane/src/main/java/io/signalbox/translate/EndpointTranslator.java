@@ -4,6 +4,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -44,13 +45,20 @@ final class EndpointTranslator {
           if (!zone.isEmpty()) {
             locality.setLocality(Locality.newBuilder().setZone(zone));
           }
-          instances.forEach(instance -> locality.addLbEndpoints(lbEndpoint(instance)));
+          instances.forEach(
+              instance ->
+                  locality.addLbEndpoints(lbEndpoint(instance, service.serving(instance.id()))));
           assignment.addEndpoints(locality);
         });
     return assignment.build();
   }
 
-  private static LbEndpoint lbEndpoint(Instance instance) {
+  /**
+   * An instance that reported itself NOT_SERVING stays in the assignment as UNHEALTHY: Envoy sends
+   * it no new requests (unless too few healthy ones are left: Envoy's panic threshold) and shows
+   * why in its admin page.
+   */
+  private static LbEndpoint lbEndpoint(Instance instance, boolean serving) {
     Metadata.Builder metadata =
         Metadata.newBuilder()
             .putFilterMetadata(
@@ -77,6 +85,7 @@ final class EndpointTranslator {
                             SocketAddress.newBuilder()
                                 .setAddress(instance.address())
                                 .setPortValue(instance.port()))))
+        .setHealthStatus(serving ? HealthStatus.UNKNOWN : HealthStatus.UNHEALTHY)
         .setLoadBalancingWeight(UInt32Value.of(instance.weight()))
         .setMetadata(metadata)
         .build();

@@ -130,7 +130,7 @@ public final class GatewayTranslator implements Translator {
       return before;
     }
     // The cluster depends on the name, the protocol and the settings; the assignment on the
-    // instances.
+    // instances and their serving status.
     Cluster cluster =
         before.service().protocol() == service.protocol()
                 && before.service().traffic().equals(service.traffic())
@@ -138,6 +138,7 @@ public final class GatewayTranslator implements Translator {
             : clusters.cluster(service, settings);
     ClusterLoadAssignment assignment =
         before.service().instances().equals(service.instances())
+                && before.service().notServing().equals(service.notServing())
             ? before.assignment()
             : endpoints.loadAssignment(service);
     return new ServicePart(service, cluster, assignment);

@@ -200,6 +200,33 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
+  void aServingStatusReportedThroughOneReplicaHoldsOnEveryReplicaAndOutlivesARegistration() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    Lease o1 = a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    a.register(registration("orders", "o2", "/orders"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+
+    assertThat(b.setServing(o1.id(), false, "")).isTrue();
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> a.state().services().get("orders").notServing().contains("o1"));
+    assertThat(a.state().services().get("orders").instances())
+        .as("still an instance, only not serving")
+        .hasSize(2);
+    assertThat(a.state().services()).isEqualTo(b.state().services());
+
+    a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    assertThat(a.state().services().get("orders").notServing()).containsExactly("o1");
+
+    assertThat(a.setServing(o1.id(), true, "")).isTrue();
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> b.state().services().get("orders").notServing().isEmpty());
+    assertThat(a.setServing("no-such-lease", false, "")).isFalse();
+  }
+
+  @Test
   void aReplicaWhoseWatchEndedForGoodReadsTheWholeRegistryAgain() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
@@ -348,6 +375,7 @@ class EtcdRegistryStoreTest {
                           Duration.ofSeconds(30),
                           now,
                           now.plusSeconds(30),
+                          false,
                           false))),
               PutOption.builder().withLeaseId(etcdLease).build())
           .get();
@@ -364,6 +392,7 @@ class EtcdRegistryStoreTest {
                           Duration.ofSeconds(30),
                           now,
                           now.plusSeconds(30),
+                          false,
                           false))),
               PutOption.builder().withLeaseId(etcdLease).build())
           .get();

@@ -160,11 +160,13 @@ class JournalFailureTest {
     try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
       for (int i = 0; i < 5; i++) {
         journal.put(
-            new StoredLease(registration, "lease-" + i, i, Duration.ofSeconds(10), t, t, false));
+            new StoredLease(
+                registration, "lease-" + i, i, Duration.ofSeconds(10), t, t, false, false));
         journal.sync();
       }
       sizeBeforeLastCommit = Files.size(journal.file());
-      journal.put(new StoredLease(registration, "lease-5", 5, Duration.ofSeconds(10), t, t, false));
+      journal.put(
+          new StoredLease(registration, "lease-5", 5, Duration.ofSeconds(10), t, t, false, false));
       journal.sync();
     }
     Path file = dataDirectory.resolve(MvStoreJournal.FILE_NAME);
@@ -183,7 +185,8 @@ class JournalFailureTest {
         new Registration("orders", Instance.of("o1", "10.0.0.1", 8080), List.of());
     java.time.Instant t = java.time.Instant.parse("2026-12-03T10:00:00Z");
     try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
-      journal.put(new StoredLease(registration, "lease", 1, Duration.ofSeconds(10), t, t, false));
+      journal.put(
+          new StoredLease(registration, "lease", 1, Duration.ofSeconds(10), t, t, false, false));
       journal.sync();
     }
 
@@ -212,9 +215,9 @@ class JournalFailureTest {
         new Registration("orders", Instance.of("o1", "10.0.0.1", 8080), List.of());
     java.time.Instant t = java.time.Instant.parse("2026-12-03T10:00:00Z");
     StoredLease stale =
-        new StoredLease(registration, "stale", 1, Duration.ofSeconds(10), t, t, false);
+        new StoredLease(registration, "stale", 1, Duration.ofSeconds(10), t, t, false, false);
     StoredLease live =
-        new StoredLease(registration, "live", 2, Duration.ofSeconds(10), t, t, false);
+        new StoredLease(registration, "live", 2, Duration.ofSeconds(10), t, t, false, false);
     try (MvStoreJournal journal = MvStoreJournal.open(dataDirectory)) {
       journal.put(stale);
       journal.sync();

@@ -33,6 +33,7 @@ class StoredLeaseCodecTest {
         Duration.ofSeconds(30),
         Instant.parse("2026-01-01T00:00:00Z"),
         Instant.parse("2026-01-01T00:00:30Z"),
+        false,
         false);
   }
 
@@ -57,6 +58,7 @@ class StoredLeaseCodecTest {
             Duration.ofSeconds(30),
             Instant.parse("2026-01-01T00:00:00Z"),
             Instant.parse("2026-01-01T00:00:30Z"),
+            false,
             false);
 
     assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(grpc))).isEqualTo(grpc);
@@ -95,6 +97,7 @@ class StoredLeaseCodecTest {
             Duration.ofSeconds(30),
             Instant.parse("2026-01-01T00:00:00Z"),
             Instant.parse("2026-01-01T00:00:30Z"),
+            false,
             false);
 
     assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease))).isEqualTo(lease);
@@ -138,6 +141,7 @@ class StoredLeaseCodecTest {
             Duration.ofSeconds(30),
             Instant.parse("2026-01-01T00:00:00Z"),
             Instant.parse("2026-01-01T00:00:30Z"),
+            false,
             false);
 
     assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease))).isEqualTo(lease);

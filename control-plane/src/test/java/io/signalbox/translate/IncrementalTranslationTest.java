@@ -49,6 +49,35 @@ class IncrementalTranslationTest {
   }
 
   @Test
+  void anInstanceReportingNotServingMakesOnlyItsAssignmentAnewWithTheInstanceUnhealthy() {
+    SortedMap<String, ServiceState> services = registry(20);
+    XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
+
+    ServiceState svc4 = services.get("svc-4");
+    String instanceId = svc4.instances().get(0).id();
+    services.put(
+        "svc-4",
+        new ServiceState(
+            "svc-4",
+            svc4.routes(),
+            svc4.instances(),
+            svc4.protocol(),
+            svc4.traffic(),
+            new java.util.TreeSet<>(List.of(instanceId))));
+    XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
+
+    assertThat(changedObjects(before.endpoints(), after.endpoints())).containsExactly("svc-svc-4");
+    ClusterLoadAssignment assignment =
+        after.endpoints().stream()
+            .filter(a -> a.getClusterName().equals("svc-svc-4"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(assignment.getEndpoints(0).getLbEndpoints(0).getHealthStatus())
+        .isEqualTo(io.envoyproxy.envoy.config.core.v3.HealthStatus.UNHEALTHY);
+    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
+  }
+
+  @Test
   void aRouteChangeMakesTheRouteConfigurationAnewButNoOtherServicesResources() {
     SortedMap<String, ServiceState> services = registry(20);
     XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);

@@ -15,7 +15,7 @@ import io.signalbox.model.ServiceState;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
-import io.signalbox.store.RegistryStore;
+import io.signalbox.store.RegistryView;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.Translator;
 import io.signalbox.translate.XdsNames;
@@ -48,7 +48,7 @@ class SnapshotPublisherTest {
   private final List<SnapshotPublisher> started = new CopyOnWriteArrayList<>();
 
   private SnapshotPublisher start(
-      RegistryStore store, Translator translator, Duration quiet, Duration maxDelay) {
+      RegistryView store, Translator translator, Duration quiet, Duration maxDelay) {
     SnapshotPublisher publisher =
         new SnapshotPublisher(store, GatewaySettings.DEFAULT, translator, cache, quiet, maxDelay);
     started.add(publisher);
@@ -378,19 +378,9 @@ class SnapshotPublisherTest {
   }
 
   /** A store whose state a test sets directly, notifying listeners like a real store does. */
-  private static final class ScriptedStore implements RegistryStore {
+  /** A registry whose states the test sets one after another. */
+  private static final class ScriptedStore implements RegistryView {
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
-
-    @Override
-    public Optional<Lease> renew(String leaseId, String registrant) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public boolean deregister(String leaseId, String registrant) {
-      throw new UnsupportedOperationException();
-    }
-
     private volatile RegistryState state = RegistryState.EMPTY;
 
     void set(RegistryState newState) {
@@ -406,31 +396,6 @@ class SnapshotPublisherTest {
     @Override
     public void addChangeListener(Runnable listener) {
       listeners.add(listener);
-    }
-
-    @Override
-    public Lease register(Registration registration, Optional<Duration> requestedTtl) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public Optional<Lease> renew(String leaseId) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public boolean deregister(String leaseId) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public int expireLeases() {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public LeaseCounts leaseCounts() {
-      throw new UnsupportedOperationException();
     }
   }
 }

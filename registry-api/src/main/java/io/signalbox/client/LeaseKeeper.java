@@ -11,6 +11,9 @@ import io.signalbox.registry.v1.KeepAliveRequest;
 import io.signalbox.registry.v1.KeepAliveResponse;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegisterResponse;
+import io.signalbox.registry.v1.ServingStatus;
+import io.signalbox.registry.v1.SetServingStatusRequest;
+import io.signalbox.registry.v1.SetServingStatusResponse;
 import java.time.Duration;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +60,9 @@ final class LeaseKeeper {
   // moment.
   private volatile Lease lease;
   private volatile boolean stopped;
+
+  /** What the instance last reported of itself; a new lease is told again when NOT_SERVING. */
+  private volatile boolean serving = true;
 
   private KeepAliveStream stream;
   private Future<?> ticker;
@@ -310,6 +316,9 @@ final class LeaseKeeper {
     if (stream == null && isDone(pendingReconnect)) {
       openStream();
     }
+    if (!serving) {
+      reportNotServingInBackground(granted);
+    }
     log.info(
         "{}: registered again with lease {} (was {})",
         registration,
@@ -342,6 +351,66 @@ final class LeaseKeeper {
     }
     notifyListener(l -> l.onReregistrationFailed(status));
     pendingRegister = client.scheduler().schedule(this::attemptRegister, delay);
+  }
+
+  /**
+   * Reports the instance's own health on the current lease and waits for the answer (at most a few
+   * seconds). A lease the control plane lost is not an error: the re-registration that follows
+   * reports the status again.
+   *
+   * @throws RegistrationException when the control plane cannot be told
+   */
+  void setServing(boolean nowServing) {
+    serving = nowServing;
+    Lease current = lease;
+    try {
+      client
+          .blocking()
+          .withDeadlineAfter(REGISTER_ATTEMPT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .setServingStatus(servingStatus(current, nowServing));
+      log.info("{}: reported {}", registration, nowServing ? "SERVING" : "NOT_SERVING");
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+        throw new RegistrationException(
+            registration
+                + ": could not report the serving status: "
+                + Statuses.describe(e.getStatus()),
+            e.getStatus(),
+            e);
+      }
+    }
+  }
+
+  private static SetServingStatusRequest servingStatus(Lease lease, boolean serving) {
+    return SetServingStatusRequest.newBuilder()
+        .setLeaseId(lease.id())
+        .setStatus(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING)
+        .build();
+  }
+
+  /** A new lease starts SERVING: an instance that reported NOT_SERVING says so again. */
+  private void reportNotServingInBackground(Lease granted) {
+    client
+        .async()
+        .withDeadlineAfter(REGISTER_ATTEMPT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .setServingStatus(
+            servingStatus(granted, false),
+            new StreamObserver<>() {
+              @Override
+              public void onNext(SetServingStatusResponse response) {}
+
+              @Override
+              public void onError(Throwable error) {
+                log.warn(
+                    "{}: could not report NOT_SERVING on lease {} ({})",
+                    registration,
+                    granted.fingerprint(),
+                    Statuses.describe(Status.fromThrowable(error)));
+              }
+
+              @Override
+              public void onCompleted() {}
+            });
   }
 
   private void deregisterInBackground(Lease orphan) {

@@ -35,6 +35,17 @@ public final class Registration implements AutoCloseable {
     return keeper.lease().ttl();
   }
 
+  /**
+   * Reports the instance's own health: {@code false} (NOT_SERVING) keeps the instance registered
+   * but has Envoy send it no new requests, e.g. while it warms up, or drains before it stops;
+   * {@code true} takes it back. The status holds across re-registrations.
+   *
+   * @throws RegistrationException when the control plane cannot be told
+   */
+  public void setServing(boolean serving) {
+    keeper.setServing(serving);
+  }
+
   public boolean isOpen() {
     return !keeper.isStopped();
   }
