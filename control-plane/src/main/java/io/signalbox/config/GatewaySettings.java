@@ -24,6 +24,9 @@ import java.util.function.Supplier;
  * @param jwtProviders by name
  * @param upstreams where registered instances may point (loopback, link-local and Envoy's admin
  *     port are refused unless allowed)
+ * @param upstreamClientCertificates certificates Envoy may present to instances that ask for one
+ *     (mutual TLS), named by a registration's {@code traffic.tls.client_certificate}; their hosts
+ *     are empty
  * @param access who may register which services, fetch which node groups and use the admin API; not
  *     an input of translation (the translator ignores it), but loaded and reloaded with the rest of
  *     the operator's settings
@@ -37,6 +40,7 @@ public record GatewaySettings(
     RateLimitServiceSpec rateLimitService,
     AccessPolicy access,
     UpstreamAddressPolicy upstreams,
+    List<CertificateSpec> upstreamClientCertificates,
     Optional<AccessLogSpec> accessLog) {
 
   /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
@@ -56,6 +60,7 @@ public record GatewaySettings(
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(rateLimitService, "rateLimitService");
     Objects.requireNonNull(access, "access");
+    upstreamClientCertificates = List.copyOf(upstreamClientCertificates);
   }
 
   /** Just a plaintext listener named {@value #DEFAULT_LISTENER} on {@code address:port}. */
@@ -94,6 +99,13 @@ public record GatewaySettings(
       }
 
       @Override
+      public Set<String> upstreamClientCertificates() {
+        return current.get().upstreamClientCertificates().stream()
+            .map(CertificateSpec::name)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
+      }
+
+      @Override
       public int maxRetries() {
         return current.get().limits().maxRetries();
       }
@@ -118,6 +130,7 @@ public record GatewaySettings(
     listeners.forEach(builder::listener);
     certificates.forEach(builder::certificate);
     jwtProviders.values().forEach(builder::jwtProvider);
+    upstreamClientCertificates.forEach(builder::upstreamClientCertificate);
     return builder
         .defaults(defaults)
         .limits(limits)
@@ -137,6 +150,7 @@ public record GatewaySettings(
     private RateLimitServiceSpec rateLimitService = RateLimitServiceSpec.BUILT_IN;
     private AccessPolicy access = AccessPolicy.DEFAULT;
     private UpstreamAddressPolicy upstreams = UpstreamAddressPolicy.DEFAULT;
+    private final List<CertificateSpec> upstreamClientCertificates = new ArrayList<>();
     private Optional<AccessLogSpec> accessLog = Optional.empty();
 
     /** Adds a listener, or replaces the one of the same name. */
@@ -185,6 +199,12 @@ public record GatewaySettings(
       return this;
     }
 
+    /** A client certificate Envoy may present to instances (mutual TLS to upstreams). */
+    public Builder upstreamClientCertificate(CertificateSpec certificate) {
+      upstreamClientCertificates.add(certificate);
+      return this;
+    }
+
     /** One JSON line per request from every listener; empty writes none. */
     public Builder accessLog(Optional<AccessLogSpec> log) {
       this.accessLog = log;
@@ -201,6 +221,7 @@ public record GatewaySettings(
           rateLimitService,
           access,
           upstreams,
+          upstreamClientCertificates,
           accessLog);
     }
   }

@@ -178,7 +178,7 @@ public final class GatewaySettingsLoader {
       java.util.Map<String, String> certificateByHost = new java.util.HashMap<>();
       for (int i = 0; i < format.certificates.size(); i++) {
         CertificateSpec certificate =
-            certificate("certificates[" + i + "]", format.certificates.get(i));
+            certificate("certificates[" + i + "]", format.certificates.get(i), true);
         check(
             certificateNames.add(certificate.name()),
             "certificates[" + i + "].name",
@@ -229,6 +229,19 @@ public final class GatewaySettingsLoader {
       settings.access(AccessSettingsReader.read(format.access));
       if (format.upstreams != null) {
         settings.upstreams(upstreams(format.upstreams));
+        Set<String> clientNames = new HashSet<>();
+        for (int i = 0; i < format.upstreams.clientCertificates.size(); i++) {
+          String field = "upstreams.clientCertificates[" + i + "]";
+          SettingsFileFormat.Certificate certificate = format.upstreams.clientCertificates.get(i);
+          check(
+              certificate.hosts.isEmpty(),
+              field + ".hosts",
+              "a client certificate serves no hosts; leave it out");
+          CertificateSpec spec = certificate(field, certificate, false);
+          check(
+              clientNames.add(spec.name()), field + ".name", "'" + spec.name() + "' is used twice");
+          settings.upstreamClientCertificate(spec);
+        }
       }
       if (format.accessLog != null) {
         settings.accessLog(Optional.of(accessLog(format.accessLog)));
@@ -331,9 +344,17 @@ public final class GatewaySettingsLoader {
           name, format.address, format.port, protocol, format.redirectToHttps, minTls);
     }
 
-    private CertificateSpec certificate(String field, SettingsFileFormat.Certificate format) {
+    /**
+     * @param served a certificate the listeners serve (it needs hosts), not one Envoy presents as a
+     *     client
+     */
+    private CertificateSpec certificate(
+        String field, SettingsFileFormat.Certificate format, boolean served) {
       String name = name(field + ".name", format.name);
-      check(!format.hosts.isEmpty(), field + ".hosts", "at least one host name is required");
+      check(
+          !served || !format.hosts.isEmpty(),
+          field + ".hosts",
+          "at least one host name is required");
       for (int i = 0; i < format.hosts.size(); i++) {
         String host = format.hosts.get(i);
         String bare = host != null && host.startsWith("*.") ? host.substring(2) : host;

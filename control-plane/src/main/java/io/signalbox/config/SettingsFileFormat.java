@@ -131,5 +131,6 @@ final class SettingsFileFormat {
     public List<String> allowCidrs = new ArrayList<>();
     public List<String> denyCidrs = new ArrayList<>();
     public List<Integer> denyPorts;
+    public List<Certificate> clientCertificates = new ArrayList<>();
   }
 }

@@ -7,9 +7,11 @@ import java.util.Optional;
 
 /**
  * How Envoy spreads a service's requests over its instances and protects them: load balancing (with
- * a hash key for session affinity), circuit breakers and outlier detection.
+ * a hash key for session affinity), circuit breakers and outlier detection, and how it connects to
+ * them (TLS).
  *
  * @param hashOn what the hashing balancers hash; present exactly when {@code loadBalancer} hashes
+ * @param tls TLS to the instances; empty for plaintext
  */
 public record TrafficPolicy(
     LoadBalancer loadBalancer,
@@ -17,12 +19,17 @@ public record TrafficPolicy(
     Optional<CircuitBreaker> circuitBreaker,
     Optional<OutlierDetection> outlierDetection,
     Optional<VersionSplit> versions,
-    Optional<HealthCheck> healthCheck) {
+    Optional<HealthCheck> healthCheck,
+    Optional<UpstreamTls> tls) {
 
-  /** Round robin, Envoy's default circuit breakers, no outlier detection, no version split. */
+  /**
+   * Round robin, Envoy's default circuit breakers, no outlier detection, no version split,
+   * plaintext.
+   */
   public static final TrafficPolicy DEFAULT =
       new TrafficPolicy(
           LoadBalancer.ROUND_ROBIN,
+          Optional.empty(),
           Optional.empty(),
           Optional.empty(),
           Optional.empty(),
@@ -36,10 +43,17 @@ public record TrafficPolicy(
     Objects.requireNonNull(outlierDetection, "outlierDetection");
     Objects.requireNonNull(versions, "versions");
     Objects.requireNonNull(healthCheck, "healthCheck");
+    Objects.requireNonNull(tls, "tls");
     if (loadBalancer.hashing() != hashOn.isPresent()) {
       throw new IllegalArgumentException(
           "a hash key goes with RING_HASH and MAGLEV, and only with them: " + loadBalancer);
     }
+  }
+
+  /** This policy with other TLS to the instances. */
+  public TrafficPolicy withTls(Optional<UpstreamTls> upstreamTls) {
+    return new TrafficPolicy(
+        loadBalancer, hashOn, circuitBreaker, outlierDetection, versions, healthCheck, upstreamTls);
   }
 
   public enum LoadBalancer {
@@ -118,6 +132,31 @@ public record TrafficPolicy(
     public OutlierDetection {
       Objects.requireNonNull(interval, "interval");
       Objects.requireNonNull(baseEjectionTime, "baseEjectionTime");
+    }
+  }
+
+  /**
+   * TLS from Envoy to every instance, always verified: the instance's certificate must chain to
+   * {@code caPem} and carry one of {@code subjectAltNames} (or {@code sni} as a DNS name when that
+   * is empty).
+   *
+   * @param sni the server name Envoy sends
+   * @param caPem the trusted certificate authorities, PEM
+   * @param subjectAltNames DNS names or URIs (SPIFFE IDs), any of which the certificate must carry
+   * @param clientCertificate the operator's client certificate Envoy presents (mutual TLS), by name
+   */
+  public record UpstreamTls(
+      String sni, String caPem, List<String> subjectAltNames, Optional<String> clientCertificate) {
+    public UpstreamTls {
+      Objects.requireNonNull(sni, "sni");
+      Objects.requireNonNull(caPem, "caPem");
+      subjectAltNames = List.copyOf(subjectAltNames);
+      Objects.requireNonNull(clientCertificate, "clientCertificate");
+    }
+
+    /** The names a certificate is checked against: the SANs given, else the SNI. */
+    public List<String> verifiedNames() {
+      return subjectAltNames.isEmpty() ? List.of(sni) : subjectAltNames;
     }
   }
 }

@@ -75,6 +75,14 @@ public interface RegistrationRules {
    */
   int maxRegexProgramSize();
 
+  /**
+   * Names of the client certificates the operator configured for TLS to instances ({@code
+   * upstreams.clientCertificates}), which a registration's {@code traffic.tls} may name.
+   */
+  default Set<String> upstreamClientCertificates() {
+    return Set.of();
+  }
+
   /** Where instances may point. */
   UpstreamAddressPolicy upstreams();
 }

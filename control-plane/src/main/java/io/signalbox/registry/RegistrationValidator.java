@@ -186,7 +186,8 @@ public final class RegistrationValidator {
         .withProtocol(protocol)
         .withTraffic(
             request.hasTraffic()
-                ? TrafficPolicyValidator.traffic(request.getTraffic(), protocol)
+                ? TrafficPolicyValidator.traffic(
+                    request.getTraffic(), protocol, rules.upstreamClientCertificates())
                 : TrafficPolicy.DEFAULT);
   }
 
@@ -365,7 +366,7 @@ public final class RegistrationValidator {
         proto.hasCors()
             ? Optional.of(RouteShapingValidator.cors(field + ".cors", proto.getCors()))
             : serviceCors,
-        RouteActionValidator.action(field, proto, service));
+        RouteActionValidator.action(field, proto, service, this::regex));
   }
 
   /**

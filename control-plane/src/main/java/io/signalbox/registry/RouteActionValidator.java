@@ -22,7 +22,12 @@ final class RouteActionValidator {
   /**
    * @param service the registering service: a route may not mirror to it
    */
-  static RouteAction action(String field, Route proto, String service) {
+  /**
+   * @param regex checks a regular expression for {@code field} (RE2 syntax, program size) and
+   *     returns it
+   */
+  static RouteAction action(
+      String field, Route proto, String service, java.util.function.BinaryOperator<String> regex) {
     return switch (proto.getAnswerCase()) {
       case REDIRECT -> {
         refuseForwardingParts(field, proto, "redirect");
@@ -32,13 +37,100 @@ final class RouteActionValidator {
         refuseForwardingParts(field, proto, "direct_response");
         yield directResponse(field + ".direct_response", proto.getDirectResponse());
       }
-      case ANSWER_NOT_SET ->
-          new RouteAction.Forward(
-              proto.getWebsocket(),
-              proto.hasMirror()
-                  ? Optional.of(mirror(field + ".mirror", proto.getMirror(), service))
-                  : Optional.empty());
+      case ANSWER_NOT_SET -> forward(field, proto, service, regex);
     };
+  }
+
+  private static RouteAction.Forward forward(
+      String field, Route proto, String service, java.util.function.BinaryOperator<String> regex) {
+    RouteAction.Forward.Builder forward = RouteAction.Forward.builder();
+    forward.websocket(proto.getWebsocket());
+    if (proto.hasMirror()) {
+      forward.mirror(Optional.of(mirror(field + ".mirror", proto.getMirror(), service)));
+    }
+    if (proto.hasRegexRewrite()) {
+      check(
+          proto.getPrefixRewrite().isEmpty(),
+          field + ".regex_rewrite",
+          "not together with prefix_rewrite");
+      String at = field + ".regex_rewrite";
+      io.signalbox.registry.v1.RegexRewrite rewrite = proto.getRegexRewrite();
+      check(!rewrite.getPattern().isEmpty(), at + ".pattern", "is required");
+      String pattern = regex.apply(at + ".pattern", rewrite.getPattern());
+      check(
+          SUBSTITUTION.matcher(rewrite.getSubstitution()).matches(),
+          at + ".substitution",
+          "must be up to 1,024 printable characters without space, '?' and '#'");
+      forward.regexRewrite(
+          Optional.of(new RouteAction.RegexRewrite(pattern, rewrite.getSubstitution())));
+    }
+    if (proto.hasFault()) {
+      forward.fault(Optional.of(fault(field + ".fault", proto.getFault())));
+    }
+    forward.compress(proto.getCompress());
+    check(
+        Integer.compareUnsigned(proto.getMaxRequestBytes(), MAX_REQUEST_BYTES) <= 0,
+        field + ".max_request_bytes",
+        Integer.toUnsignedString(proto.getMaxRequestBytes())
+            + " is over the limit of "
+            + MAX_REQUEST_BYTES
+            + " (16 MiB): Envoy holds the body in memory");
+    forward.maxRequestBytes(proto.getMaxRequestBytes());
+    return forward.build();
+  }
+
+  /** The largest body limit a route may set: Envoy buffers up to this much per request. */
+  static final int MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+  private static final java.util.regex.Pattern SUBSTITUTION =
+      java.util.regex.Pattern.compile("[\\x21-\\x7e&&[^?#]]{0,1024}");
+
+  private static RouteAction.Fault fault(String field, io.signalbox.registry.v1.Fault proto) {
+    Optional<java.time.Duration> delay = Optional.empty();
+    if (proto.hasDelay()) {
+      check(
+          com.google.protobuf.util.Durations.isValid(proto.getDelay()),
+          field + ".delay",
+          "is not a valid duration");
+      java.time.Duration value =
+          java.time.Duration.ofSeconds(proto.getDelay().getSeconds(), proto.getDelay().getNanos());
+      check(
+          value.compareTo(java.time.Duration.ofMillis(1)) >= 0
+              && value.compareTo(java.time.Duration.ofSeconds(60)) <= 0,
+          field + ".delay",
+          "must be between 1 ms and 60 s");
+      delay = Optional.of(value);
+    }
+    check(
+        proto.getAbortStatus() == 0
+            || (proto.getAbortStatus() >= 200 && proto.getAbortStatus() <= 599),
+        field + ".abort_status",
+        Integer.toUnsignedString(proto.getAbortStatus()) + " is out of range 200-599");
+    check(
+        delay.isPresent() || proto.getAbortStatus() != 0,
+        field,
+        "injects nothing: set delay and/or abort_status");
+    check(
+        delay.isPresent() || proto.getDelayPercent() == 0,
+        field + ".delay_percent",
+        "goes with delay");
+    check(
+        proto.getAbortStatus() != 0 || proto.getAbortPercent() == 0,
+        field + ".abort_percent",
+        "goes with abort_status");
+    return new RouteAction.Fault(
+        delay,
+        percent(field + ".delay_percent", proto.getDelayPercent()),
+        proto.getAbortStatus(),
+        percent(field + ".abort_percent", proto.getAbortPercent()));
+  }
+
+  private static int percent(String field, int value) {
+    check(
+        Integer.compareUnsigned(value, 100) <= 0,
+        field,
+        Integer.toUnsignedString(value) + " is out of range 1-100");
+    return value == 0 ? 100 : value;
   }
 
   /** A route that answers by itself forwards nothing, so it has nothing to rewrite or retry. */
@@ -49,6 +141,10 @@ final class RouteActionValidator {
     check(!proto.hasRetry(), field + ".retry", with);
     check(!proto.getWebsocket(), field + ".websocket", with);
     check(!proto.hasMirror(), field + ".mirror", with);
+    check(!proto.hasRegexRewrite(), field + ".regex_rewrite", with);
+    check(!proto.hasFault(), field + ".fault", with);
+    check(!proto.getCompress(), field + ".compress", with);
+    check(proto.getMaxRequestBytes() == 0, field + ".max_request_bytes", with);
   }
 
   private static RouteAction.Redirect redirect(

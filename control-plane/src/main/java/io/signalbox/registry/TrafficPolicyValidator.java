@@ -26,8 +26,14 @@ final class TrafficPolicyValidator {
 
   private static final int MAX_CIRCUIT_BREAKER_LIMIT = 1_000_000;
 
+  /**
+   * @param clientCertificates the names of the operator's client certificates, which {@code
+   *     tls.client_certificate} may name
+   */
   static TrafficPolicy traffic(
-      io.signalbox.registry.v1.TrafficPolicy proto, UpstreamProtocol protocol) {
+      io.signalbox.registry.v1.TrafficPolicy proto,
+      UpstreamProtocol protocol,
+      Set<String> clientCertificates) {
     String field = "traffic.load_balancing";
     io.signalbox.registry.v1.LoadBalancing lb = proto.getLoadBalancing();
     TrafficPolicy.LoadBalancer balancer =
@@ -116,7 +122,12 @@ final class TrafficPolicyValidator {
         proto.hasHealthCheck()
             ? Optional.of(healthCheck(proto.getHealthCheck(), protocol))
             : Optional.empty();
-    return new TrafficPolicy(balancer, hashOn, breaker, outliers, versions, healthCheck);
+    Optional<TrafficPolicy.UpstreamTls> tls =
+        proto.hasTls()
+            ? Optional.of(
+                UpstreamTlsValidator.tls("traffic.tls", proto.getTls(), clientCertificates))
+            : Optional.empty();
+    return new TrafficPolicy(balancer, hashOn, breaker, outliers, versions, healthCheck, tls);
   }
 
   private static TrafficPolicy.HealthCheck healthCheck(

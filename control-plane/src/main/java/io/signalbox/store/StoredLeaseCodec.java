@@ -316,6 +316,16 @@ final class StoredLeaseCodec {
                     .put("timeoutNanos", check.timeout().toNanos())
                     .put("unhealthyThreshold", check.unhealthyThreshold())
                     .put("healthyThreshold", check.healthyThreshold()));
+    traffic
+        .tls()
+        .ifPresent(
+            tls -> {
+              ObjectNode tlsNode = node.putObject("tls").put("sni", tls.sni());
+              tlsNode.put("caPem", tls.caPem());
+              ArrayNode names = tlsNode.putArray("subjectAltNames");
+              tls.subjectAltNames().forEach(names::add);
+              tls.clientCertificate().ifPresent(name -> tlsNode.put("clientCertificate", name));
+            });
   }
 
   private static TrafficPolicy decodeTraffic(JsonNode node) {
@@ -366,7 +376,15 @@ final class StoredLeaseCodec {
                         Duration.ofNanos(required(h, "intervalNanos").asLong()),
                         Duration.ofNanos(required(h, "timeoutNanos").asLong()),
                         required(h, "unhealthyThreshold").asInt(),
-                        required(h, "healthyThreshold").asInt())));
+                        required(h, "healthyThreshold").asInt())),
+        Optional.ofNullable(node.get("tls"))
+            .map(
+                t ->
+                    new TrafficPolicy.UpstreamTls(
+                        text(t, "sni"),
+                        text(t, "caPem"),
+                        list(t.path("subjectAltNames"), JsonNode::asText),
+                        Optional.ofNullable(t.get("clientCertificate")).map(JsonNode::asText))));
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {
@@ -464,6 +482,29 @@ final class StoredLeaseCodec {
                 mirrorNode.put("service", mirror.service());
                 mirrorNode.put("percent", mirror.percent());
               });
+      forward
+          .regexRewrite()
+          .ifPresent(
+              rewrite ->
+                  node.putObject("regexRewrite")
+                      .put("pattern", rewrite.pattern())
+                      .put("substitution", rewrite.substitution()));
+      forward
+          .fault()
+          .ifPresent(
+              fault -> {
+                ObjectNode faultNode = node.putObject("fault");
+                fault.delay().ifPresent(delay -> faultNode.put("delayNanos", delay.toNanos()));
+                faultNode.put("delayPercent", fault.delayPercent());
+                faultNode.put("abortStatus", fault.abortStatus());
+                faultNode.put("abortPercent", fault.abortPercent());
+              });
+      if (forward.compress()) {
+        node.put("compress", true);
+      }
+      if (forward.maxRequestBytes() > 0) {
+        node.put("maxRequestBytes", forward.maxRequestBytes());
+      }
     } else if (action instanceof RouteAction.Redirect redirect) {
       node.put("kind", "REDIRECT");
       redirect.scheme().ifPresent(scheme -> node.put("scheme", scheme));
@@ -482,13 +523,33 @@ final class StoredLeaseCodec {
   private static RouteAction decodeAction(JsonNode node) {
     return switch (text(node, "kind")) {
       case "FORWARD" ->
-          new RouteAction.Forward(
-              node.path("websocket").asBoolean(false),
-              Optional.ofNullable(node.get("mirror"))
-                  .map(
-                      m ->
-                          new RouteAction.Mirror(
-                              text(m, "service"), required(m, "percent").asInt())));
+          RouteAction.Forward.builder()
+              .websocket(node.path("websocket").asBoolean(false))
+              .mirror(
+                  Optional.ofNullable(node.get("mirror"))
+                      .map(
+                          m ->
+                              new RouteAction.Mirror(
+                                  text(m, "service"), required(m, "percent").asInt())))
+              .regexRewrite(
+                  Optional.ofNullable(node.get("regexRewrite"))
+                      .map(
+                          r ->
+                              new RouteAction.RegexRewrite(
+                                  text(r, "pattern"), text(r, "substitution"))))
+              .fault(
+                  Optional.ofNullable(node.get("fault"))
+                      .map(
+                          f ->
+                              new RouteAction.Fault(
+                                  Optional.ofNullable(f.get("delayNanos"))
+                                      .map(n -> Duration.ofNanos(n.asLong())),
+                                  required(f, "delayPercent").asInt(),
+                                  required(f, "abortStatus").asInt(),
+                                  required(f, "abortPercent").asInt())))
+              .compress(node.path("compress").asBoolean(false))
+              .maxRequestBytes(node.path("maxRequestBytes").asInt(0))
+              .build();
       case "REDIRECT" ->
           new RouteAction.Redirect(
               Optional.ofNullable(node.get("scheme")).map(JsonNode::asText),

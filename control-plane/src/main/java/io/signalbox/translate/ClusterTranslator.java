@@ -7,7 +7,8 @@ import io.signalbox.model.ServiceState;
 
 /**
  * One EDS cluster per service; its endpoints come from {@link EndpointTranslator} under the same
- * name. It speaks the service's upstream protocol: HTTP/1.1, or HTTP/2 (h2c) for HTTP2 and GRPC.
+ * name. It speaks the service's upstream protocol: HTTP/1.1, or HTTP/2 (h2c, or h2 over TLS) for
+ * HTTP2 and GRPC, in plaintext or over verified TLS ({@code traffic.tls}).
  */
 final class ClusterTranslator {
 
@@ -17,6 +18,13 @@ final class ClusterTranslator {
       UpstreamProtocolOptions.http2(cluster);
     }
     TrafficPolicyTranslator.apply(service.traffic(), cluster);
+    service
+        .traffic()
+        .tls()
+        .ifPresent(
+            tls ->
+                cluster.setTransportSocket(
+                    UpstreamTls.serviceTransportSocket(tls, service.protocol().http2())));
     return cluster
         .setName(XdsNames.serviceCluster(service.name()))
         .setType(Cluster.DiscoveryType.EDS)

@@ -35,7 +35,8 @@ public final class GatewayTranslator implements Translator {
 
   /**
    * In HTTP filter chain order: answer CORS preflights (they carry no token), authenticate, then
-   * authorize, then count (only requests that may pass).
+   * authorize, then count (only requests that may pass); then, for the requests let through, take
+   * in the body up to its limit, inject faults, and compress the response.
    */
   private final List<HttpFilterTranslator> filters =
       List.of(
@@ -43,7 +44,10 @@ public final class GatewayTranslator implements Translator {
           new JwtAuthnFilterTranslator(),
           new ClaimAuthorizationFilterTranslator(),
           new LocalRateLimitFilterTranslator(),
-          new GlobalRateLimitFilterTranslator());
+          new GlobalRateLimitFilterTranslator(),
+          new RequestBodyLimitFilterTranslator(),
+          new FaultFilterTranslator(),
+          new CompressionFilterTranslator());
 
   private final ListenerTranslator listeners = new ListenerTranslator(filters);
   private final RouteTranslator routes = new RouteTranslator(filters);

@@ -10,7 +10,6 @@ import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.HttpUri;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -24,11 +23,8 @@ import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.JwtProviderSpec;
 import io.signalbox.model.AuthRequirement;
@@ -220,32 +216,21 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
                                                             .setAddress(host)
                                                             .setPortValue(port)))))));
     if (https) {
-      cluster.setTransportSocket(
-          TransportSocket.newBuilder()
-              .setName(XdsNames.TLS_TRANSPORT_SOCKET)
-              .setTypedConfig(Any.pack(upstreamTls(host))));
+      cluster.setTransportSocket(UpstreamTls.transportSocket(upstreamTls(host)));
     }
     return cluster.build();
   }
 
   private static UpstreamTlsContext upstreamTls(String host) {
-    boolean ipLiteral = InetAddresses.isInetAddress(host);
     UpstreamTlsContext.Builder tls =
         UpstreamTlsContext.newBuilder()
             .setCommonTlsContext(
                 CommonTlsContext.newBuilder()
                     .setValidationContext(
-                        CertificateValidationContext.newBuilder()
-                            .setTrustedCa(
-                                DataSource.newBuilder().setFilename(XdsNames.SYSTEM_CA_BUNDLE))
-                            .addMatchTypedSubjectAltNames(
-                                SubjectAltNameMatcher.newBuilder()
-                                    .setSanType(
-                                        ipLiteral
-                                            ? SubjectAltNameMatcher.SanType.IP_ADDRESS
-                                            : SubjectAltNameMatcher.SanType.DNS)
-                                    .setMatcher(StringMatcher.newBuilder().setExact(host)))));
-    if (!ipLiteral) {
+                        UpstreamTls.validation(
+                            DataSource.newBuilder().setFilename(XdsNames.SYSTEM_CA_BUNDLE).build(),
+                            List.of(host))));
+    if (!InetAddresses.isInetAddress(host)) {
       // SNI carries host names only (RFC 6066).
       tls.setSni(host);
     }

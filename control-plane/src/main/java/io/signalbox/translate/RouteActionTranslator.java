@@ -5,12 +5,14 @@ import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.signalbox.model.RouteAction;
 
 /**
- * What a route does, rendered: a forwarding route's WebSocket upgrade and mirror on Envoy's route
- * action; a redirect or a direct response in place of the route action.
+ * What a route does, rendered: a forwarding route's regex rewrite, WebSocket upgrade and mirror on
+ * Envoy's route action; a redirect or a direct response in place of the route action.
  */
 final class RouteActionTranslator {
 
@@ -22,6 +24,14 @@ final class RouteActionTranslator {
     if (!(action instanceof RouteAction.Forward forward)) {
       return;
     }
+    forward
+        .regexRewrite()
+        .ifPresent(
+            rewrite ->
+                envoyAction.setRegexRewrite(
+                    RegexMatchAndSubstitute.newBuilder()
+                        .setPattern(RegexMatcher.newBuilder().setRegex(rewrite.pattern()))
+                        .setSubstitution(rewrite.substitution())));
     if (forward.websocket()) {
       envoyAction.addUpgradeConfigs(
           io.envoyproxy.envoy.config.route.v3.RouteAction.UpgradeConfig.newBuilder()

@@ -8,7 +8,8 @@ import io.signalbox.config.GatewaySettings;
 import java.util.List;
 
 /**
- * TLS certificates of the settings as SDS secrets, which TLS listeners refer to by name.
+ * TLS certificates of the settings as SDS secrets, which TLS listeners (served certificates) and
+ * service clusters (client certificates for mutual TLS to instances) refer to by name.
  *
  * <p>Certificates travel as secrets rather than inline in the listeners so that a rotated
  * certificate changes only its secret: Envoy swaps the certificate for new handshakes and leaves
@@ -18,12 +19,17 @@ import java.util.List;
 final class SecretTranslator {
 
   List<Secret> secrets(GatewaySettings settings) {
-    return settings.certificates().stream().map(SecretTranslator::secret).toList();
+    return java.util.stream.Stream.concat(
+            settings.certificates().stream()
+                .map(c -> secret(XdsNames.certificateSecret(c.name()), c)),
+            settings.upstreamClientCertificates().stream()
+                .map(c -> secret(XdsNames.upstreamClientSecret(c.name()), c)))
+        .toList();
   }
 
-  private static Secret secret(CertificateSpec certificate) {
+  private static Secret secret(String name, CertificateSpec certificate) {
     return Secret.newBuilder()
-        .setName(XdsNames.certificateSecret(certificate.name()))
+        .setName(name)
         .setTlsCertificate(
             TlsCertificate.newBuilder()
                 .setCertificateChain(

@@ -48,6 +48,15 @@ public final class XdsJson {
           .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
           .add(Secret.getDescriptor())
+          .add(io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorPerRoute
+                  .getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.compression.gzip.compressor.v3.Gzip.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor())
           .build();
 
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);

@@ -18,6 +18,10 @@ public final class XdsNames {
   public static final String LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit";
   public static final String CORS_FILTER = "envoy.filters.http.cors";
   public static final String RATE_LIMIT_FILTER = "envoy.filters.http.ratelimit";
+  public static final String FAULT_FILTER = "envoy.filters.http.fault";
+  public static final String COMPRESSOR_FILTER = "envoy.filters.http.compressor";
+  public static final String GZIP_COMPRESSOR = "envoy.compression.gzip.compressor";
+  public static final String BUFFER_FILTER = "envoy.filters.http.buffer";
   public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
   public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
   public static final String HTTP_PROTOCOL_OPTIONS =
@@ -108,6 +112,11 @@ public final class XdsNames {
   /** The SDS secret that carries a certificate of the settings. */
   public static String certificateSecret(String certificateName) {
     return "tls-" + certificateName;
+  }
+
+  /** The SDS secret that carries a client certificate Envoy presents to instances. */
+  public static String upstreamClientSecret(String certificateName) {
+    return "upstream-client-" + certificateName;
   }
 
   /**

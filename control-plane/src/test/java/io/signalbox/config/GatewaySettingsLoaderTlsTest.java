@@ -321,4 +321,55 @@ class GatewaySettingsLoaderTlsTest {
         .hasMessageContaining("is not the private key of")
         .hasMessageNotContaining("PRIVATE KEY");
   }
+
+  @Test
+  void upstreamClientCertificatesAreReadWatchedAndNamedForRegistrations() throws IOException {
+    GatewaySettingsLoader.Loaded loaded =
+        load(
+            """
+            upstreams:
+              clientCertificates:
+                - name: gateway
+                  certificateFile: a.example.test.pem
+                  privateKeyFile: a.example.test.key
+            """);
+
+    CertificateSpec client = loaded.settings().upstreamClientCertificates().get(0);
+    assertThat(client.name()).isEqualTo("gateway");
+    assertThat(client.hosts()).isEmpty();
+    assertThat(client.privateKeyPem().reveal()).isEqualTo(keyA);
+    assertThat(loaded.files())
+        .as("rotated when the files change")
+        .contains(directory.resolve("a.example.test.pem"), directory.resolve("a.example.test.key"));
+    assertThat(GatewaySettings.registrationRules(loaded::settings).upstreamClientCertificates())
+        .containsExactly("gateway");
+  }
+
+  @Test
+  void anUpstreamClientCertificateServesNoHostsAndItsKeyMustFit() {
+    assertThatThrownBy(
+            () ->
+                parse(
+                    """
+                    upstreams:
+                      clientCertificates:
+                        - name: gateway
+                          hosts: [a.example.test]
+                          certificateFile: a.example.test.pem
+                          privateKeyFile: a.example.test.key
+                    """))
+        .hasMessageContaining("upstreams.clientCertificates[0].hosts");
+    assertThatThrownBy(
+            () ->
+                parse(
+                    """
+                    upstreams:
+                      clientCertificates:
+                        - name: gateway
+                          certificateFile: a.example.test.pem
+                          privateKeyFile: b.example.test.key
+                    """))
+        .hasMessageContaining("upstreams.clientCertificates[0].privateKeyFile")
+        .hasMessageNotContaining("PRIVATE KEY");
+  }
 }

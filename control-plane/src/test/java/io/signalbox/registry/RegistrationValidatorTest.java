@@ -906,6 +906,7 @@ class RegistrationValidatorTest {
                       new io.signalbox.model.TrafficPolicy.OutlierDetection(
                           3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10)),
                   Optional.empty(),
+                  Optional.empty(),
                   Optional.empty()));
     }
 

@@ -119,7 +119,9 @@ class RouteActionValidationTest {
   void aMirrorGoesToAnotherServiceWithAShareOfTheRequests() {
     assertThat(actionOf(route().setMirror(Mirror.newBuilder().setService("site-next"))))
         .isEqualTo(
-            new RouteAction.Forward(false, Optional.of(new RouteAction.Mirror("site-next", 100))));
+            RouteAction.Forward.builder()
+                .mirror(Optional.of(new RouteAction.Mirror("site-next", 100)))
+                .build());
     assertRejected(
         route().setMirror(Mirror.newBuilder().setService("site")), "routes[0].mirror.service");
     assertRejected(
@@ -133,7 +135,7 @@ class RouteActionValidationTest {
   @Test
   void aWebSocketRouteWithoutATimeoutHasNone() {
     var spec = validator.validate(request(route().setWebsocket(true)).build()).routes().get(0);
-    assertThat(spec.action()).isEqualTo(new RouteAction.Forward(true, Optional.empty()));
+    assertThat(spec.action()).isEqualTo(RouteAction.Forward.builder().websocket(true).build());
     assertThat(spec.timeout()).contains(Duration.ZERO);
   }
 }

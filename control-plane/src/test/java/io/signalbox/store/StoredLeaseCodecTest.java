@@ -86,8 +86,30 @@ class StoredLeaseCodecTest {
                 .build(),
             RouteSpec.builder(PathMatch.prefix("/live"))
                 .action(
-                    new RouteAction.Forward(
-                        true, Optional.of(new RouteAction.Mirror("users-next", 25))))
+                    RouteAction.Forward.builder()
+                        .websocket(true)
+                        .mirror(Optional.of(new RouteAction.Mirror("users-next", 25)))
+                        .build())
+                .build(),
+            RouteSpec.builder(PathMatch.prefix("/shaped"))
+                .action(
+                    RouteAction.Forward.builder()
+                        .regexRewrite(
+                            Optional.of(
+                                new RouteAction.RegexRewrite("^/shaped/(\\d+)$", "/items/\\1")))
+                        .fault(
+                            Optional.of(
+                                new RouteAction.Fault(
+                                    Optional.of(Duration.ofMillis(250)), 10, 503, 5)))
+                        .compress(true)
+                        .maxRequestBytes(1024)
+                        .build())
+                .build(),
+            RouteSpec.builder(PathMatch.prefix("/aborts"))
+                .action(
+                    RouteAction.Forward.builder()
+                        .fault(Optional.of(new RouteAction.Fault(Optional.empty(), 100, 418, 100)))
+                        .build())
                 .build());
     StoredLease lease =
         new StoredLease(
@@ -132,7 +154,13 @@ class StoredLeaseCodecTest {
                     Duration.ofMillis(500),
                     Duration.ofMillis(200),
                     3,
-                    2)));
+                    2)),
+            java.util.Optional.of(
+                new io.signalbox.model.TrafficPolicy.UpstreamTls(
+                    "billing.internal",
+                    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                    List.of("spiffe://example.test/billing", "billing.prod.internal"),
+                    java.util.Optional.of("gateway"))));
     StoredLease lease =
         new StoredLease(
             lease("").registration().withTraffic(traffic),

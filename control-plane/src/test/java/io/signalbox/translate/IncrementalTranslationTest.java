@@ -157,6 +157,7 @@ class IncrementalTranslationTest {
               java.util.Optional.of(new TrafficPolicy.CircuitBreaker(10, 0, 0, 0)),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
+              java.util.Optional.empty(),
               java.util.Optional.empty()),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.RING_HASH,
@@ -165,11 +166,13 @@ class IncrementalTranslationTest {
               java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
+              java.util.Optional.empty(),
               java.util.Optional.empty()),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.RING_HASH,
               java.util.Optional.of(
                   new TrafficPolicy.HashOn(TrafficPolicy.HashOn.Kind.COOKIE, "session")),
+              java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
@@ -185,7 +188,15 @@ class IncrementalTranslationTest {
                           new TrafficPolicy.VersionWeight("v1", 90),
                           new TrafficPolicy.VersionWeight("v2", 10)),
                       List.of(new TrafficPolicy.VersionPin("x-canary", "1", "v2")))),
-              java.util.Optional.empty()));
+              java.util.Optional.empty(),
+              java.util.Optional.empty()),
+          TrafficPolicy.DEFAULT.withTls(
+              java.util.Optional.of(
+                  new TrafficPolicy.UpstreamTls(
+                      "orders.internal",
+                      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                      List.of(),
+                      java.util.Optional.of("gateway")))));
 
   @Test
   void randomChangesAlwaysTranslateAsFromScratch() {
