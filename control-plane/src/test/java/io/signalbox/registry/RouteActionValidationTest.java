@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.util.Durations;
 import io.signalbox.model.RouteAction;
 import io.signalbox.registry.v1.DirectResponse;
+import io.signalbox.registry.v1.Fault;
 import io.signalbox.registry.v1.Mirror;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.Redirect;
+import io.signalbox.registry.v1.RegexRewrite;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.Route;
 import java.time.Duration;
@@ -137,5 +139,69 @@ class RouteActionValidationTest {
     var spec = validator.validate(request(route().setWebsocket(true)).build()).routes().get(0);
     assertThat(spec.action()).isEqualTo(RouteAction.Forward.builder().websocket(true).build());
     assertThat(spec.timeout()).contains(Duration.ZERO);
+  }
+
+  @Test
+  void aRegexRewriteIsCheckedLikeAPathRegexAndExcludesAPrefixRewrite() {
+    RegexRewrite.Builder items =
+        RegexRewrite.newBuilder().setPattern("^/site/([0-9]+)$").setSubstitution("/items/\\1");
+    assertThat(actionOf(route().setRegexRewrite(items)))
+        .isEqualTo(
+            RouteAction.Forward.builder()
+                .regexRewrite(
+                    Optional.of(new RouteAction.RegexRewrite("^/site/([0-9]+)$", "/items/\\1")))
+                .build());
+    assertRejected(route().setRegexRewrite(items).setPrefixRewrite("/"), "routes[0].regex_rewrite");
+    assertRejected(
+        route().setRegexRewrite(items.clone().setPattern("(?=lookahead)")),
+        "routes[0].regex_rewrite.pattern");
+    assertRejected(
+        route().setRegexRewrite(items.clone().setPattern("(a{100}){100}")),
+        "routes[0].regex_rewrite.pattern");
+    assertRejected(
+        route().setRegexRewrite(items.clone().setSubstitution("/items?id=\\1")),
+        "routes[0].regex_rewrite.substitution");
+  }
+
+  @Test
+  void aFaultDelaysOrAbortsABoundedShareOfRequests() {
+    assertThat(actionOf(route().setFault(Fault.newBuilder().setAbortStatus(503))))
+        .isEqualTo(
+            RouteAction.Forward.builder()
+                .fault(Optional.of(new RouteAction.Fault(Optional.empty(), 100, 503, 100)))
+                .build());
+    assertRejected(route().setFault(Fault.newBuilder()), "routes[0].fault");
+    assertRejected(
+        route().setFault(Fault.newBuilder().setAbortStatus(600)), "routes[0].fault.abort_status");
+    assertRejected(
+        route().setFault(Fault.newBuilder().setDelay(Durations.fromSeconds(61))),
+        "routes[0].fault.delay");
+    assertRejected(
+        route().setFault(Fault.newBuilder().setAbortStatus(503).setAbortPercent(101)),
+        "routes[0].fault.abort_percent");
+    assertRejected(
+        route().setFault(Fault.newBuilder().setAbortStatus(503).setDelayPercent(10)),
+        "routes[0].fault.delay_percent");
+  }
+
+  @Test
+  void aBodyLimitIsBoundedBecauseEnvoyHoldsTheBody() {
+    assertThat(actionOf(route().setMaxRequestBytes(1024).setCompress(true)))
+        .isEqualTo(RouteAction.Forward.builder().maxRequestBytes(1024).compress(true).build());
+    assertRejected(route().setMaxRequestBytes(16 * 1024 * 1024 + 1), "routes[0].max_request_bytes");
+  }
+
+  @Test
+  void shapingIsForForwardedRequestsOnly() {
+    Redirect.Builder https = Redirect.newBuilder().setScheme("https");
+    assertRejected(route().setRedirect(https).setCompress(true), "routes[0].compress");
+    assertRejected(
+        route().setRedirect(https).setFault(Fault.newBuilder().setAbortStatus(503)),
+        "routes[0].fault");
+    assertRejected(
+        route()
+            .setDirectResponse(DirectResponse.newBuilder().setStatus(410))
+            .setMaxRequestBytes(10),
+        "routes[0].max_request_bytes");
   }
 }
