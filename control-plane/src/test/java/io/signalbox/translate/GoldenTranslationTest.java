@@ -23,16 +23,21 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Translation, specified by example: each {@code translate/in/NAME.yaml} (registrations in proto
  * JSON form, in order, plus optional {@code gateway} settings in the settings file's format,
- * relative files resolved against {@code translate/in}) must translate to exactly {@code
- * translate/out/NAME.yaml}.
+ * relative files resolved against {@code translate/in}) must translate to exactly the files of
+ * {@code translate/out/NAME/}: one per resource type the case has ({@code listeners.yaml}, {@code
+ * routes.yaml}, {@code clusters.yaml}, {@code endpoints.yaml}, {@code secrets.yaml}), so a diff
+ * shows which kind of resource a change touches. A golden directory without its case fails too.
  *
  * <p>Run with {@code -Dsignalbox.golden.update=true} to rewrite the expected files, then review the
  * diff.
@@ -60,19 +65,63 @@ class GoldenTranslationTest {
     }
   }
 
+  /** The resource types, in xDS order; a case's golden directory holds a file per type it has. */
+  private static final List<String> TYPES =
+      List.of("listeners", "routes", "clusters", "endpoints", "secrets");
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void translatesAsRecorded(String name) throws IOException {
     JsonNode input = YAML.readTree(CASES.resolve("in/" + name + ".yaml").toFile());
-    String actual = YAML.writeValueAsString(translate(input));
-    Path expectedFile = CASES.resolve("out/" + name + ".yaml");
-    if (UPDATE) {
-      Files.writeString(expectedFile, actual);
+    JsonNode output = translate(input);
+    Map<String, String> actual = new TreeMap<>();
+    for (String type : TYPES) {
+      if (!output.get(type).isEmpty()) {
+        actual.put(type + ".yaml", YAML.writeValueAsString(output.get(type)));
+      }
     }
-    assertThat(expectedFile)
-        .as("golden file for case %s (regenerate with -Dsignalbox.golden.update=true)", name)
-        .exists();
-    assertThat(actual).isEqualTo(Files.readString(expectedFile));
+    Path directory = CASES.resolve("out/" + name);
+    if (UPDATE) {
+      Files.createDirectories(directory);
+      for (Path old : goldenFiles(directory).values()) {
+        Files.delete(old);
+      }
+      for (Map.Entry<String, String> file : actual.entrySet()) {
+        Files.writeString(directory.resolve(file.getKey()), file.getValue());
+      }
+    }
+    Map<String, Path> expected = goldenFiles(directory);
+    assertThat(expected.keySet())
+        .as(
+            "golden files of case %s, one per resource type it has (regenerate with"
+                + " -Dsignalbox.golden.update=true)",
+            name)
+        .containsExactlyElementsOf(actual.keySet());
+    for (Map.Entry<String, String> file : actual.entrySet()) {
+      assertThat(file.getValue())
+          .as("%s/%s", name, file.getKey())
+          .isEqualTo(Files.readString(expected.get(file.getKey())));
+    }
+  }
+
+  @Test
+  void everyGoldenDirectoryBelongsToACase() throws IOException {
+    List<String> cases = cases().toList();
+    try (Stream<Path> entries = Files.list(CASES.resolve("out"))) {
+      assertThat(entries.map(p -> p.getFileName().toString() + (Files.isDirectory(p) ? "" : "?")))
+          .as("translate/out holds one directory per case in translate/in, nothing else")
+          .containsExactlyInAnyOrderElementsOf(cases);
+    }
+  }
+
+  private static Map<String, Path> goldenFiles(Path directory) throws IOException {
+    Map<String, Path> files = new TreeMap<>();
+    if (Files.isDirectory(directory)) {
+      try (Stream<Path> entries = Files.list(directory)) {
+        entries.forEach(p -> files.put(p.getFileName().toString(), p));
+      }
+    }
+    return files;
   }
 
   private static JsonNode translate(JsonNode input) throws IOException {
