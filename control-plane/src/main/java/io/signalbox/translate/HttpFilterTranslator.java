@@ -23,9 +23,9 @@ interface HttpFilterTranslator {
   List<HttpFilter> httpFilters(GatewaySettings settings);
 
   /**
-   * Adds this feature's per-route configuration to a route that forwards to {@code route}'s
-   * service. A feature that makes the route answer by itself (a direct response) ends the patching:
-   * later features are not asked.
+   * Adds this feature's per-route configuration to {@code route}. What the route does is decided
+   * before ({@link PolicyRoute#action()}): a feature never changes it, and a route that fails
+   * closed is not patched at all.
    */
   void patchRoute(PolicyRoute route, Route.Builder envoyRoute, GatewaySettings settings);
 

@@ -14,7 +14,6 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtHeader;
@@ -84,25 +83,8 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
     if (route.auth().isEmpty()) {
       return;
     }
+    // A route whose provider is gone fails closed (PolicyRoute) and is never patched.
     AuthRequirement auth = route.auth().get();
-    if (settings.jwtProvider(auth.provider()).isEmpty()) {
-      // The operator removed a provider that a registration still names. Serving the route
-      // unauthenticated is
-      // never an option, and a requirement naming an unknown provider would only be caught per
-      // request.
-      envoyRoute
-          .clearRoute()
-          .setDirectResponse(
-              DirectResponseAction.newBuilder()
-                  .setStatus(503)
-                  .setBody(
-                      DataSource.newBuilder()
-                          .setInlineString(
-                              "JWT provider '"
-                                  + auth.provider()
-                                  + "' is not configured on this gateway\n")));
-      return;
-    }
     envoyRoute.putTypedPerFilterConfig(
         XdsNames.JWT_AUTHN_FILTER,
         Any.pack(PerRouteConfig.newBuilder().setRequirementName(auth.provider()).build()));

@@ -1,8 +1,10 @@
 package io.signalbox.translate;
 
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.PolicyDefaults;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
+import io.signalbox.model.RouteAction;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import java.util.List;
@@ -10,9 +12,15 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * A service's route with the policies in force for it: its registration's own, else the operator's
- * defaults (a public route never gets a default auth requirement).
+ * A service's route as decided before anything is rendered: the policies in force for it (its
+ * registration's own, else the operator's defaults; a public route never gets a default auth
+ * requirement) and what it does. That is the registration's action, unless a policy it needs cannot
+ * be enforced on this gateway: then it fails closed with a 503 that says why, and no policy filter
+ * is configured for it.
  *
+ * @param action what the route does: forward, redirect, or answer directly (also when it fails
+ *     closed)
+ * @param failsClosed whether {@code action} is the 503 of a policy that cannot be enforced
  * @param claimHeaders every request header that any policy of the service fills from a verified
  *     token, sorted. A service's backends trust these headers, so every route to them removes what
  *     a client sent under those names, including public routes and routes whose own policy forwards
@@ -23,16 +31,38 @@ record PolicyRoute(
     RouteSpec spec,
     Optional<AuthRequirement> auth,
     Optional<RateLimit> rateLimit,
-    List<String> claimHeaders) {
+    List<String> claimHeaders,
+    RouteAction action,
+    boolean failsClosed) {
 
   PolicyRoute {
     claimHeaders = List.copyOf(claimHeaders);
   }
 
   static PolicyRoute resolve(
-      String service, RouteSpec spec, PolicyDefaults defaults, List<String> claimHeaders) {
+      String service, RouteSpec spec, GatewaySettings settings, List<String> claimHeaders) {
+    PolicyDefaults defaults = settings.defaults();
+    Optional<AuthRequirement> auth = defaults.authFor(spec);
+    Optional<String> missingProvider =
+        auth.map(AuthRequirement::provider).filter(name -> settings.jwtProvider(name).isEmpty());
+    // The operator removed a provider that a registration still names. Serving the route
+    // unauthenticated is never an option, and a requirement naming an unknown provider would only
+    // be caught per request.
+    RouteAction action =
+        missingProvider
+            .<RouteAction>map(
+                name ->
+                    new RouteAction.DirectResponse(
+                        503, "JWT provider '" + name + "' is not configured on this gateway\n"))
+            .orElse(spec.action());
     return new PolicyRoute(
-        service, spec, defaults.authFor(spec), defaults.rateLimitFor(spec), claimHeaders);
+        service,
+        spec,
+        auth,
+        defaults.rateLimitFor(spec),
+        claimHeaders,
+        action,
+        missingProvider.isPresent());
   }
 
   /** The headers {@link #claimHeaders()} lists for every route of {@code service}. */

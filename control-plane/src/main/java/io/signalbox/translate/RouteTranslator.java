@@ -158,10 +158,7 @@ final class RouteTranslator {
                   virtualHost.addRoutes(
                       route(
                           PolicyRoute.resolve(
-                              route.service(),
-                              route.spec(),
-                              settings.defaults(),
-                              route.claimHeaders()),
+                              route.service(), route.spec(), settings, route.claimHeaders()),
                           route,
                           settings)));
           config.addVirtualHosts(virtualHost);
@@ -209,7 +206,27 @@ final class RouteTranslator {
         .build();
   }
 
+  /** Renders a route as decided: its match, its action, then each policy's configuration. */
   private Route route(PolicyRoute policyRoute, PlacedRoute placed, GatewaySettings settings) {
+    RouteSpec spec = policyRoute.spec();
+    Route.Builder route =
+        Route.newBuilder().setName(policyRoute.name()).setMatch(match(spec.match()));
+    if (policyRoute.action() instanceof io.signalbox.model.RouteAction.Forward) {
+      route.setRoute(forwarding(policyRoute, placed));
+    }
+    HeaderRewriteTranslator.apply(spec, route);
+    if (!policyRoute.failsClosed()) {
+      // A route that fails closed forwards nothing: there is nothing to authenticate, authorize
+      // or count, and a policy's configuration could name what is missing.
+      for (HttpFilterTranslator filter : filters) {
+        filter.patchRoute(policyRoute, route, settings);
+      }
+    }
+    RouteActionTranslator.answer(policyRoute.action(), route);
+    return route.build();
+  }
+
+  private static RouteAction.Builder forwarding(PolicyRoute policyRoute, PlacedRoute placed) {
     RouteSpec spec = policyRoute.spec();
     String cluster = XdsNames.serviceCluster(policyRoute.service());
     RouteAction.Builder action = RouteAction.newBuilder();
@@ -228,27 +245,8 @@ final class RouteTranslator {
     spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
     spec.retry()
         .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
-    RouteActionTranslator.forward(spec.action(), action);
-    Route.Builder route =
-        Route.newBuilder()
-            .setName(policyRoute.name())
-            .setMatch(match(spec.match()))
-            .setRoute(action);
-    HeaderRewriteTranslator.apply(spec, route);
-    for (HttpFilterTranslator filter : filters) {
-      filter.patchRoute(policyRoute, route, settings);
-      if (!route.hasRoute()) {
-        // A policy made the route answer by itself (a provider gone: fail closed). Nothing is
-        // forwarded any more,
-        // so later policies have nothing to authorize or count, and their route actions would be
-        // empty.
-        break;
-      }
-    }
-    if (route.hasRoute()) {
-      RouteActionTranslator.answer(spec.action(), route);
-    }
-    return route.build();
+    RouteActionTranslator.forward(policyRoute.action(), action);
+    return action;
   }
 
   private static RouteMatch match(io.signalbox.model.RouteMatch match) {

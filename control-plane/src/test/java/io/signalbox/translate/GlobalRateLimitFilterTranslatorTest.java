@@ -93,7 +93,7 @@ class GlobalRateLimitFilterTranslatorTest {
         PolicyRoute.resolve(
             "orders",
             RouteSpec.builder(PathMatch.prefix("/orders")).build(),
-            PolicyDefaults.NONE,
+            GatewaySettings.DEFAULT,
             List.of());
 
     assertThat(patched(local, GatewaySettings.DEFAULT).getRateLimitsList()).isEmpty();
@@ -143,7 +143,7 @@ class GlobalRateLimitFilterTranslatorTest {
     return PolicyRoute.resolve(
         "orders",
         RouteSpec.builder(PathMatch.prefix("/orders")).rateLimit(limit).build(),
-        settings.defaults(),
+        settings,
         List.of());
   }
 }

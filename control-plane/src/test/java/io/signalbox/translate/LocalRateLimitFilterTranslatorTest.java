@@ -6,7 +6,6 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.config.PolicyDefaults;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.RouteSpec;
@@ -89,7 +88,7 @@ class LocalRateLimitFilterTranslatorTest {
     Route.Builder route =
         Route.newBuilder().setRoute(RouteAction.newBuilder().setCluster("svc-orders"));
     translator.patchRoute(
-        PolicyRoute.resolve("orders", spec, PolicyDefaults.NONE, List.of()),
+        PolicyRoute.resolve("orders", spec, GatewaySettings.DEFAULT, List.of()),
         route,
         GatewaySettings.DEFAULT);
     return route.build();
