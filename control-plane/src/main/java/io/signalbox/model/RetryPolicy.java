@@ -12,12 +12,14 @@ import java.util.Optional;
  * @param perTryTimeout timeout of each try; empty means only the route's timeout applies
  * @param retryOn Envoy's retry_on conditions; empty means the defaults for the service's protocol
  * @param retriableStatusCodes further HTTP statuses that are retried
+ * @param backoff the back-off between tries; empty means Envoy's (25 ms base, 250 ms max)
  */
 public record RetryPolicy(
     int attempts,
     Optional<Duration> perTryTimeout,
     List<String> retryOn,
-    List<Integer> retriableStatusCodes) {
+    List<Integer> retriableStatusCodes,
+    Optional<Backoff> backoff) {
 
   public RetryPolicy {
     if (attempts < 1) {
@@ -26,5 +28,17 @@ public record RetryPolicy(
     Objects.requireNonNull(perTryTimeout, "perTryTimeout");
     retryOn = List.copyOf(retryOn);
     retriableStatusCodes = List.copyOf(retriableStatusCodes);
+    Objects.requireNonNull(backoff, "backoff");
+  }
+
+  /** Exponential back-off with jitter from {@code base} up to {@code max}. */
+  public record Backoff(Duration base, Duration max) {
+    public Backoff {
+      Objects.requireNonNull(base, "base");
+      Objects.requireNonNull(max, "max");
+      if (max.compareTo(base) < 0) {
+        throw new IllegalArgumentException("max back-off below the base");
+      }
+    }
   }
 }

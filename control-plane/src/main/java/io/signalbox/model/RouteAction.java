@@ -24,6 +24,8 @@ public sealed interface RouteAction
    * @param fault delays and errors injected for testing
    * @param compress whether Envoy gzips responses for clients that accept it
    * @param maxRequestBytes requests with a larger body are refused with 413; 0 for no limit
+   * @param idleTimeout how long a stream may send nothing before it is ended; empty for the
+   *     listener's
    */
   record Forward(
       boolean websocket,
@@ -31,9 +33,11 @@ public sealed interface RouteAction
       Optional<RegexRewrite> regexRewrite,
       Optional<Fault> fault,
       boolean compress,
-      int maxRequestBytes)
+      int maxRequestBytes,
+      Optional<java.time.Duration> idleTimeout)
       implements RouteAction {
     public Forward {
+      idleTimeout = idleTimeout == null ? Optional.empty() : idleTimeout;
       mirror = mirror == null ? Optional.empty() : mirror;
       regexRewrite = regexRewrite == null ? Optional.empty() : regexRewrite;
       fault = fault == null ? Optional.empty() : fault;
@@ -54,6 +58,7 @@ public sealed interface RouteAction
       private Optional<Fault> fault = Optional.empty();
       private boolean compress;
       private int maxRequestBytes;
+      private Optional<java.time.Duration> idleTimeout = Optional.empty();
 
       public Builder websocket(boolean accepted) {
         this.websocket = accepted;
@@ -85,8 +90,14 @@ public sealed interface RouteAction
         return this;
       }
 
+      public Builder idleTimeout(Optional<java.time.Duration> timeout) {
+        this.idleTimeout = timeout;
+        return this;
+      }
+
       public Forward build() {
-        return new Forward(websocket, mirror, regexRewrite, fault, compress, maxRequestBytes);
+        return new Forward(
+            websocket, mirror, regexRewrite, fault, compress, maxRequestBytes, idleTimeout);
       }
     }
   }

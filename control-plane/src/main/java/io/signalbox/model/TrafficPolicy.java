@@ -101,7 +101,28 @@ public record TrafficPolicy(
 
   public record VersionWeight(String version, int weight) {}
 
-  public record VersionPin(String header, String value, String version) {}
+  /**
+   * Requests that carry {@code value} in a header, or in a cookie, of the given name go to {@code
+   * version}.
+   */
+  public record VersionPin(PinOn on, String name, String value, String version) {
+    public enum PinOn {
+      HEADER,
+      COOKIE
+    }
+
+    public VersionPin {
+      Objects.requireNonNull(on, "on");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(value, "value");
+      Objects.requireNonNull(version, "version");
+    }
+
+    /** A pin on a header's exact value. */
+    public static VersionPin header(String header, String value, String version) {
+      return new VersionPin(PinOn.HEADER, header, value, version);
+    }
+  }
 
   /**
    * Active health checking of every instance: an HTTP GET of {@code target} (a path), or the gRPC
@@ -127,8 +148,16 @@ public record TrafficPolicy(
     }
   }
 
+  /**
+   * @param consecutiveGatewayErrors gateway errors in a row that eject an instance, counted apart
+   *     from {@code consecutive5xx}; 0 for not counted apart
+   */
   public record OutlierDetection(
-      int consecutive5xx, Duration interval, Duration baseEjectionTime, int maxEjectionPercent) {
+      int consecutive5xx,
+      Duration interval,
+      Duration baseEjectionTime,
+      int maxEjectionPercent,
+      int consecutiveGatewayErrors) {
     public OutlierDetection {
       Objects.requireNonNull(interval, "interval");
       Objects.requireNonNull(baseEjectionTime, "baseEjectionTime");

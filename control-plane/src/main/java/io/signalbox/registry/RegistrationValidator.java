@@ -366,7 +366,14 @@ public final class RegistrationValidator {
         proto.hasCors()
             ? Optional.of(RouteShapingValidator.cors(field + ".cors", proto.getCors()))
             : serviceCors,
-        RouteActionValidator.action(field, proto, service, this::regex));
+        RouteActionValidator.action(
+            field,
+            proto,
+            service,
+            this::regex,
+            proto.hasIdleTimeout()
+                ? Optional.of(timeout(field + ".idle_timeout", proto.getIdleTimeout(), true))
+                : Optional.empty()));
   }
 
   /**
@@ -455,7 +462,41 @@ public final class RegistrationValidator {
         codes.add(code);
       }
     }
-    return new RetryPolicy(proto.getAttempts(), perTry, retryOn, codes);
+    Optional<RetryPolicy.Backoff> backoff = Optional.empty();
+    if (proto.hasBackoffBaseInterval()) {
+      Duration base =
+          between(
+              field + ".backoff_base_interval",
+              proto.getBackoffBaseInterval(),
+              Duration.ofMillis(1),
+              Duration.ofSeconds(10));
+      Duration longest =
+          proto.hasBackoffMaxInterval()
+              ? between(
+                  field + ".backoff_max_interval",
+                  proto.getBackoffMaxInterval(),
+                  base,
+                  Duration.ofSeconds(60))
+              : base.multipliedBy(10);
+      backoff = Optional.of(new RetryPolicy.Backoff(base, longest));
+    } else {
+      check(
+          !proto.hasBackoffMaxInterval(),
+          field + ".backoff_max_interval",
+          "goes with backoff_base_interval");
+    }
+    return new RetryPolicy(proto.getAttempts(), perTry, retryOn, codes, backoff);
+  }
+
+  private static Duration between(
+      String field, com.google.protobuf.Duration proto, Duration min, Duration max) {
+    check(Durations.isValid(proto), field, "is not a valid duration");
+    Duration value = Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
+    check(
+        value.compareTo(min) >= 0 && value.compareTo(max) <= 0,
+        field,
+        "must be between " + min.toMillis() + " ms and " + max.toMillis() + " ms");
+    return value;
   }
 
   static String path(String field, String value) {

@@ -27,7 +27,11 @@ final class RouteActionValidator {
    *     returns it
    */
   static RouteAction action(
-      String field, Route proto, String service, java.util.function.BinaryOperator<String> regex) {
+      String field,
+      Route proto,
+      String service,
+      java.util.function.BinaryOperator<String> regex,
+      Optional<java.time.Duration> idleTimeout) {
     return switch (proto.getAnswerCase()) {
       case REDIRECT -> {
         refuseForwardingParts(field, proto, "redirect");
@@ -37,11 +41,11 @@ final class RouteActionValidator {
         refuseForwardingParts(field, proto, "direct_response");
         yield directResponse(field + ".direct_response", proto.getDirectResponse());
       }
-      case ANSWER_NOT_SET -> forward(field, proto, service, regex);
+      case ANSWER_NOT_SET -> forward(field, proto, service, regex).idleTimeout(idleTimeout).build();
     };
   }
 
-  private static RouteAction.Forward forward(
+  private static RouteAction.Forward.Builder forward(
       String field, Route proto, String service, java.util.function.BinaryOperator<String> regex) {
     RouteAction.Forward.Builder forward = RouteAction.Forward.builder();
     forward.websocket(proto.getWebsocket());
@@ -76,7 +80,7 @@ final class RouteActionValidator {
             + MAX_REQUEST_BYTES
             + " (16 MiB): Envoy holds the body in memory");
     forward.maxRequestBytes(proto.getMaxRequestBytes());
-    return forward.build();
+    return forward;
   }
 
   /** The largest body limit a route may set: Envoy buffers up to this much per request. */
@@ -145,6 +149,7 @@ final class RouteActionValidator {
     check(!proto.hasFault(), field + ".fault", with);
     check(!proto.getCompress(), field + ".compress", with);
     check(proto.getMaxRequestBytes() == 0, field + ".max_request_bytes", with);
+    check(!proto.hasIdleTimeout(), field + ".idle_timeout", with);
   }
 
   private static RouteAction.Redirect redirect(

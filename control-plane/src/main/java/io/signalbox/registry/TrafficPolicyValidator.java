@@ -26,6 +26,9 @@ final class TrafficPolicyValidator {
 
   private static final int MAX_CIRCUIT_BREAKER_LIMIT = 1_000_000;
 
+  private static final java.util.regex.Pattern COOKIE_PIN_VALUE =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._~-]{1,128}");
+
   /**
    * @param clientCertificates the names of the operator's client certificates, which {@code
    *     tls.client_certificate} may name
@@ -104,6 +107,10 @@ final class TrafficPolicyValidator {
           od.getMaxEjectionPercent() <= 100,
           at + ".max_ejection_percent",
           od.getMaxEjectionPercent() + " is out of range 1-100");
+      check(
+          od.getConsecutiveGatewayErrors() <= 1000,
+          at + ".consecutive_gateway_errors",
+          Integer.toUnsignedString(od.getConsecutiveGatewayErrors()) + " is out of range 0-1000");
       outliers =
           Optional.of(
               new TrafficPolicy.OutlierDetection(
@@ -114,7 +121,8 @@ final class TrafficPolicyValidator {
                   od.hasBaseEjectionTime()
                       ? shortDuration(at + ".base_ejection_time", od.getBaseEjectionTime())
                       : Duration.ofSeconds(30),
-                  od.getMaxEjectionPercent() == 0 ? 10 : od.getMaxEjectionPercent()));
+                  od.getMaxEjectionPercent() == 0 ? 10 : od.getMaxEjectionPercent(),
+                  od.getConsecutiveGatewayErrors()));
     }
     Optional<TrafficPolicy.VersionSplit> versions =
         proto.hasVersions() ? Optional.of(versions(proto.getVersions())) : Optional.empty();
@@ -232,15 +240,37 @@ final class TrafficPolicyValidator {
       io.signalbox.registry.v1.VersionPin pin = proto.getPins(i);
       String at = field + ".pins[" + i + "]";
       check(
-          HEADER_NAME.matcher(pin.getHeader()).matches(),
-          at + ".header",
-          "'" + abbreviate(pin.getHeader()) + "' is not a lowercase header name");
-      check(
-          !pin.getValue().isEmpty() && pin.getValue().length() <= 128,
-          at + ".value",
-          "must be 1-128 characters");
+          pin.getHeader().isEmpty() != pin.getCookie().isEmpty(),
+          at,
+          "needs exactly one of header and cookie");
+      TrafficPolicy.VersionPin.PinOn on;
+      String name;
+      if (pin.getCookie().isEmpty()) {
+        check(
+            HEADER_NAME.matcher(pin.getHeader()).matches(),
+            at + ".header",
+            "'" + abbreviate(pin.getHeader()) + "' is not a lowercase header name");
+        check(
+            !pin.getValue().isEmpty() && pin.getValue().length() <= 128,
+            at + ".value",
+            "must be 1-128 characters");
+        on = TrafficPolicy.VersionPin.PinOn.HEADER;
+        name = pin.getHeader();
+      } else {
+        check(
+            COOKIE_NAME.matcher(pin.getCookie()).matches(),
+            at + ".cookie",
+            "'" + abbreviate(pin.getCookie()) + "' is not a cookie name");
+        // Matched by a regular expression over the Cookie header: plain characters only.
+        check(
+            COOKIE_PIN_VALUE.matcher(pin.getValue()).matches(),
+            at + ".value",
+            "a cookie's value must be 1-128 letters, digits, '.', '_', '~' and '-'");
+        on = TrafficPolicy.VersionPin.PinOn.COOKIE;
+        name = pin.getCookie();
+      }
       version(at + ".version", pin.getVersion());
-      pins.add(new TrafficPolicy.VersionPin(pin.getHeader(), pin.getValue(), pin.getVersion()));
+      pins.add(new TrafficPolicy.VersionPin(on, name, pin.getValue(), pin.getVersion()));
     }
     return new TrafficPolicy.VersionSplit(weights, pins);
   }

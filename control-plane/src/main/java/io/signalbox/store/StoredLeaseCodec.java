@@ -226,6 +226,13 @@ final class StoredLeaseCodec {
               retry.retryOn().forEach(retryOn::add);
               ArrayNode codes = retryNode.putArray("retriableStatusCodes");
               retry.retriableStatusCodes().forEach(codes::add);
+              retry
+                  .backoff()
+                  .ifPresent(
+                      backoff ->
+                          retryNode
+                              .put("backoffBaseNanos", backoff.base().toNanos())
+                              .put("backoffMaxNanos", backoff.max().toNanos()));
             });
   }
 
@@ -280,6 +287,9 @@ final class StoredLeaseCodec {
               detection.put("intervalNanos", outliers.interval().toNanos());
               detection.put("baseEjectionTimeNanos", outliers.baseEjectionTime().toNanos());
               detection.put("maxEjectionPercent", outliers.maxEjectionPercent());
+              if (outliers.consecutiveGatewayErrors() > 0) {
+                detection.put("consecutiveGatewayErrors", outliers.consecutiveGatewayErrors());
+              }
             });
     traffic
         .versions()
@@ -301,7 +311,12 @@ final class StoredLeaseCodec {
                   .forEach(
                       p ->
                           pins.addObject()
-                              .put("header", p.header())
+                              // A lease stored before cookie pins has "header"; it reads the same.
+                              .put(
+                                  p.on() == TrafficPolicy.VersionPin.PinOn.COOKIE
+                                      ? "cookie"
+                                      : "header",
+                                  p.name())
                               .put("value", p.value())
                               .put("version", p.version()));
             });
@@ -352,7 +367,8 @@ final class StoredLeaseCodec {
                         required(d, "consecutive5xx").asInt(),
                         Duration.ofNanos(required(d, "intervalNanos").asLong()),
                         Duration.ofNanos(required(d, "baseEjectionTimeNanos").asLong()),
-                        required(d, "maxEjectionPercent").asInt())),
+                        required(d, "maxEjectionPercent").asInt(),
+                        d.path("consecutiveGatewayErrors").asInt(0))),
         Optional.ofNullable(node.get("versions"))
             .map(
                 v ->
@@ -365,8 +381,14 @@ final class StoredLeaseCodec {
                         list(
                             v.path("pins"),
                             p ->
-                                new TrafficPolicy.VersionPin(
-                                    text(p, "header"), text(p, "value"), text(p, "version"))))),
+                                p.has("cookie")
+                                    ? new TrafficPolicy.VersionPin(
+                                        TrafficPolicy.VersionPin.PinOn.COOKIE,
+                                        text(p, "cookie"),
+                                        text(p, "value"),
+                                        text(p, "version"))
+                                    : TrafficPolicy.VersionPin.header(
+                                        text(p, "header"), text(p, "value"), text(p, "version"))))),
         Optional.ofNullable(node.get("healthCheck"))
             .map(
                 h ->
@@ -442,7 +464,14 @@ final class StoredLeaseCodec {
                         Optional.ofNullable(r.get("perTryTimeoutNanos"))
                             .map(t -> Duration.ofNanos(t.asLong())),
                         list(r.path("retryOn"), JsonNode::asText),
-                        list(r.path("retriableStatusCodes"), JsonNode::asInt)));
+                        list(r.path("retriableStatusCodes"), JsonNode::asInt),
+                        Optional.ofNullable(r.get("backoffBaseNanos"))
+                            .map(
+                                base ->
+                                    new RetryPolicy.Backoff(
+                                        Duration.ofNanos(base.asLong()),
+                                        Duration.ofNanos(
+                                            required(r, "backoffMaxNanos").asLong())))));
     return new RouteSpec(
         list(node.path("hosts"), JsonNode::asText),
         match,
@@ -505,6 +534,7 @@ final class StoredLeaseCodec {
       if (forward.maxRequestBytes() > 0) {
         node.put("maxRequestBytes", forward.maxRequestBytes());
       }
+      forward.idleTimeout().ifPresent(idle -> node.put("idleTimeoutNanos", idle.toNanos()));
     } else if (action instanceof RouteAction.Redirect redirect) {
       node.put("kind", "REDIRECT");
       redirect.scheme().ifPresent(scheme -> node.put("scheme", scheme));
@@ -549,6 +579,9 @@ final class StoredLeaseCodec {
                                   required(f, "abortPercent").asInt())))
               .compress(node.path("compress").asBoolean(false))
               .maxRequestBytes(node.path("maxRequestBytes").asInt(0))
+              .idleTimeout(
+                  Optional.ofNullable(node.get("idleTimeoutNanos"))
+                      .map(n -> Duration.ofNanos(n.asLong())))
               .build();
       case "REDIRECT" ->
           new RouteAction.Redirect(

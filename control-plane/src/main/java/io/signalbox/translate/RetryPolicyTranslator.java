@@ -54,6 +54,14 @@ final class RetryPolicyTranslator {
     retry
         .perTryTimeout()
         .ifPresent(timeout -> policy.setPerTryTimeout(Durations.fromNanos(timeout.toNanos())));
+    retry
+        .backoff()
+        .ifPresent(
+            backoff ->
+                policy.setRetryBackOff(
+                    RetryPolicy.RetryBackOff.newBuilder()
+                        .setBaseInterval(Durations.fromNanos(backoff.base().toNanos()))
+                        .setMaxInterval(Durations.fromNanos(backoff.max().toNanos()))));
     return policy.build();
   }
 

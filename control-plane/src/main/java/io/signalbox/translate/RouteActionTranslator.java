@@ -32,6 +32,12 @@ final class RouteActionTranslator {
                     RegexMatchAndSubstitute.newBuilder()
                         .setPattern(RegexMatcher.newBuilder().setRegex(rewrite.pattern()))
                         .setSubstitution(rewrite.substitution())));
+    forward
+        .idleTimeout()
+        .ifPresent(
+            idle ->
+                envoyAction.setIdleTimeout(
+                    com.google.protobuf.util.Durations.fromNanos(idle.toNanos())));
     if (forward.websocket()) {
       envoyAction.addUpgradeConfigs(
           io.envoyproxy.envoy.config.route.v3.RouteAction.UpgradeConfig.newBuilder()

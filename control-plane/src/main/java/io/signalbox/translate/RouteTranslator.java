@@ -72,8 +72,7 @@ final class RouteTranslator {
             split -> {
               for (TrafficPolicy.VersionPin pin : split.pins()) {
                 List<HeaderMatch> headers = new ArrayList<>(route.match().headers());
-                headers.add(
-                    new HeaderMatch(pin.header(), HeaderMatch.Kind.EXACT, pin.value(), false));
+                headers.add(pinMatch(pin));
                 RouteSpec pinned =
                     route.withMatch(
                         new io.signalbox.model.RouteMatch(
@@ -90,6 +89,34 @@ final class RouteTranslator {
               }
             });
     return placed;
+  }
+
+  /**
+   * A pin's condition: the header's exact value, or the cookie among the Cookie header's pairs
+   * (validated to plain characters, so only '.' needs escaping).
+   */
+  private static HeaderMatch pinMatch(TrafficPolicy.VersionPin pin) {
+    return switch (pin.on()) {
+      case HEADER -> new HeaderMatch(pin.name(), HeaderMatch.Kind.EXACT, pin.value(), false);
+      case COOKIE ->
+          new HeaderMatch(
+              "cookie",
+              HeaderMatch.Kind.REGEX,
+              "(.*;\\s*)?" + escapeRegex(pin.name()) + "=" + escapeRegex(pin.value()) + "(;.*)?",
+              false);
+    };
+  }
+
+  /** Every character but letters, digits and underscore escaped with a backslash, as RE2 allows. */
+  private static String escapeRegex(String literal) {
+    StringBuilder escaped = new StringBuilder();
+    for (char c : literal.toCharArray()) {
+      if (!Character.isLetterOrDigit(c) && c != '_') {
+        escaped.append('\\');
+      }
+      escaped.append(c);
+    }
+    return escaped.toString();
   }
 
   private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER =

@@ -43,14 +43,24 @@ final class TrafficPolicyTranslator {
     traffic
         .outlierDetection()
         .ifPresent(
-            outliers ->
-                cluster.setOutlierDetection(
-                    OutlierDetection.newBuilder()
-                        .setConsecutive5Xx(UInt32Value.of(outliers.consecutive5xx()))
-                        .setInterval(Durations.fromNanos(outliers.interval().toNanos()))
-                        .setBaseEjectionTime(
-                            Durations.fromNanos(outliers.baseEjectionTime().toNanos()))
-                        .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()))));
+            outliers -> {
+              OutlierDetection.Builder detection =
+                  OutlierDetection.newBuilder()
+                      .setConsecutive5Xx(UInt32Value.of(outliers.consecutive5xx()))
+                      .setInterval(Durations.fromNanos(outliers.interval().toNanos()))
+                      .setBaseEjectionTime(
+                          Durations.fromNanos(outliers.baseEjectionTime().toNanos()))
+                      .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()));
+              if (outliers.consecutiveGatewayErrors() > 0) {
+                // Envoy counts gateway errors apart only when this one is enforced (0 % by
+                // default).
+                detection
+                    .setConsecutiveGatewayFailure(
+                        UInt32Value.of(outliers.consecutiveGatewayErrors()))
+                    .setEnforcingConsecutiveGatewayFailure(UInt32Value.of(100));
+              }
+              cluster.setOutlierDetection(detection);
+            });
     traffic.healthCheck().ifPresent(check -> cluster.addHealthChecks(healthCheck(check)));
     traffic
         .versions()

@@ -800,11 +800,17 @@ class RegistrationValidatorTest {
                   .build());
 
       assertThat(registration.routes().get(0).retry())
-          .contains(new io.signalbox.model.RetryPolicy(1, Optional.empty(), List.of(), List.of()));
+          .contains(
+              new io.signalbox.model.RetryPolicy(
+                  1, Optional.empty(), List.of(), List.of(), Optional.empty()));
       assertThat(registration.routes().get(1).retry())
           .contains(
               new io.signalbox.model.RetryPolicy(
-                  2, Optional.of(Duration.ofMillis(250)), List.of("gateway-error"), List.of(409)));
+                  2,
+                  Optional.of(Duration.ofMillis(250)),
+                  List.of("gateway-error"),
+                  List.of(409),
+                  Optional.empty()));
     }
 
     @Test
@@ -904,7 +910,7 @@ class RegistrationValidatorTest {
                   Optional.of(new io.signalbox.model.TrafficPolicy.CircuitBreaker(10, 0, 20, 0)),
                   Optional.of(
                       new io.signalbox.model.TrafficPolicy.OutlierDetection(
-                          3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10)),
+                          3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10, 0)),
                   Optional.empty(),
                   Optional.empty(),
                   Optional.empty()));
@@ -958,7 +964,8 @@ class RegistrationValidatorTest {
                   List.of(
                       new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
                       new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
-                  List.of(new io.signalbox.model.TrafficPolicy.VersionPin("x-canary", "1", "v2"))));
+                  List.of(
+                      io.signalbox.model.TrafficPolicy.VersionPin.header("x-canary", "1", "v2"))));
     }
 
     private io.signalbox.registry.v1.VersionWeight.Builder weight(String version, int weight) {

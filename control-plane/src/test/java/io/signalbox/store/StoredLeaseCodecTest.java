@@ -103,7 +103,17 @@ class StoredLeaseCodecTest {
                                     Optional.of(Duration.ofMillis(250)), 10, 503, 5)))
                         .compress(true)
                         .maxRequestBytes(1024)
+                        .idleTimeout(Optional.of(Duration.ofSeconds(30)))
                         .build())
+                .retry(
+                    new io.signalbox.model.RetryPolicy(
+                        2,
+                        Optional.empty(),
+                        List.of("5xx"),
+                        List.of(),
+                        Optional.of(
+                            new io.signalbox.model.RetryPolicy.Backoff(
+                                Duration.ofMillis(10), Duration.ofMillis(100)))))
                 .build(),
             RouteSpec.builder(PathMatch.prefix("/aborts"))
                 .action(
@@ -139,14 +149,19 @@ class StoredLeaseCodecTest {
             java.util.Optional.of(new io.signalbox.model.TrafficPolicy.CircuitBreaker(1, 2, 3, 4)),
             java.util.Optional.of(
                 new io.signalbox.model.TrafficPolicy.OutlierDetection(
-                    5, Duration.ofMillis(1500), Duration.ofSeconds(30), 50)),
+                    5, Duration.ofMillis(1500), Duration.ofSeconds(30), 50, 3)),
             java.util.Optional.of(
                 new io.signalbox.model.TrafficPolicy.VersionSplit(
                     List.of(
                         new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
                         new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
                     List.of(
-                        new io.signalbox.model.TrafficPolicy.VersionPin("x-canary", "1", "v2")))),
+                        io.signalbox.model.TrafficPolicy.VersionPin.header("x-canary", "1", "v2"),
+                        new io.signalbox.model.TrafficPolicy.VersionPin(
+                            io.signalbox.model.TrafficPolicy.VersionPin.PinOn.COOKIE,
+                            "canary",
+                            "yes",
+                            "v2")))),
             java.util.Optional.of(
                 new io.signalbox.model.TrafficPolicy.HealthCheck(
                     io.signalbox.model.TrafficPolicy.HealthCheck.Kind.HTTP,

@@ -187,7 +187,7 @@ class IncrementalTranslationTest {
                       List.of(
                           new TrafficPolicy.VersionWeight("v1", 90),
                           new TrafficPolicy.VersionWeight("v2", 10)),
-                      List.of(new TrafficPolicy.VersionPin("x-canary", "1", "v2")))),
+                      List.of(TrafficPolicy.VersionPin.header("x-canary", "1", "v2")))),
               java.util.Optional.empty(),
               java.util.Optional.empty()),
           TrafficPolicy.DEFAULT.withTls(

@@ -76,6 +76,38 @@ class RetryEndToEndTest {
   }
 
   @Test
+  void retriesBackOffAsTheRouteAsks() throws Exception {
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
+        ScriptedBackend down = ScriptedBackend.always("down", 503, Duration.ZERO)) {
+      register(
+          gateway,
+          "patient",
+          down.port(),
+          RetryPolicy.newBuilder()
+              .setAttempts(2)
+              .setBackoffBaseInterval(com.google.protobuf.util.Durations.fromMillis(300))
+              .setBackoffMaxInterval(com.google.protobuf.util.Durations.fromMillis(300))
+              .build());
+      assertThat(firstAnswer(gateway.url("/patient"))).isEqualTo(503);
+
+      int requests = 5;
+      int before = down.requests();
+      long start = System.nanoTime();
+      for (int i = 0; i < requests; i++) {
+        assertThat(HttpProbe.get(gateway.url("/patient/" + i)).status()).isEqualTo(503);
+      }
+      long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+
+      assertThat(down.requests() - before).as("each request tried 3 times").isEqualTo(15);
+      // Envoy waits a random time below the back-off before each retry: 10 waits of up to 300 ms
+      // add up to 1.5 s on average and to less than 600 ms once in about 2,000 runs. With Envoy's
+      // default back-off (25 ms base) they cannot exceed 500 ms.
+      System.out.printf("5 requests with 2 backed-off retries each: %d ms%n", elapsedMillis);
+      assertThat(elapsedMillis).isGreaterThan(600);
+    }
+  }
+
+  @Test
   void theRetryBudgetHoldsBackARetryStormAndEnvoyCountsIt() throws Exception {
     int concurrent = 40;
     int attempts = 5;

@@ -137,6 +137,30 @@ class RouteShapingEndToEndTest {
     }
   }
 
+  @Test
+  void aStreamThatSendsNothingForTheRoutesIdleTimeoutIsEnded() throws Exception {
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
+        ScriptedBackend stalled = ScriptedBackend.always("stalled", 200, Duration.ofSeconds(2))) {
+      gateway.register(
+          ServiceRegistration.builder("stalled")
+              .instance("stalled-1", "127.0.0.1", stalled.port())
+              .route(prefix("/stalled/idle").setIdleTimeout(Durations.fromMillis(300)).build())
+              .route(prefix("/stalled").build())
+              .build());
+      HttpProbe.awaitStatus(gateway.url("/stalled"), 200, Duration.ofSeconds(15));
+
+      long start = System.nanoTime();
+      HttpResponse<byte[]> idle = send(HttpRequest.newBuilder(uri(gateway, "/stalled/idle")));
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+      assertThat(idle.statusCode()).as("ended by Envoy's stream idle timeout").isEqualTo(504);
+      assertThat(took).isLessThan(Duration.ofMillis(1500));
+      assertThat(send(HttpRequest.newBuilder(uri(gateway, "/stalled/slow"))).statusCode())
+          .as("a route without one waits for the slow answer")
+          .isEqualTo(200);
+    }
+  }
+
   private static URI uri(GatewayFixture gateway, String path) {
     return URI.create(gateway.url(path));
   }

@@ -103,6 +103,49 @@ class TrafficPolicyEndToEndTest {
   }
 
   @Test
+  void gatewayErrorsEjectAnInstanceWhenCountedApartFromOther5xx() throws Exception {
+    // consecutive_5xx alone would need 1,000 failures in a row; the 502s count as gateway errors.
+    TrafficPolicy traffic =
+        TrafficPolicy.newBuilder()
+            .setOutlierDetection(
+                OutlierDetection.newBuilder()
+                    .setConsecutive5Xx(1000)
+                    .setConsecutiveGatewayErrors(2)
+                    .setMaxEjectionPercent(50)
+                    .setBaseEjectionTime(com.google.protobuf.util.Durations.fromSeconds(60)))
+            .build();
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
+        ScriptedBackend badGateway = ScriptedBackend.always("bad-gateway", 502, Duration.ZERO)) {
+      EchoService healthy = gateway.backend("edgepool", "healthy");
+      register(gateway, "edgepool", "healthy", healthy.port(), traffic);
+      register(gateway, "edgepool", "bad-gateway", badGateway.port(), traffic);
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> HttpProbe.get(gateway.url("/edgepool")).status() == 502);
+
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(
+              () -> {
+                for (int i = 0; i < 10; i++) {
+                  if (HttpProbe.get(gateway.url("/edgepool/" + i)).status() != 200) {
+                    return false;
+                  }
+                }
+                return true;
+              });
+
+      assertThat(
+              gateway
+                  .envoy()
+                  .statValue(
+                      "cluster.svc-edgepool.outlier_detection"
+                          + ".ejections_enforced_consecutive_gateway_failure"))
+          .isEqualTo(1);
+    }
+  }
+
+  @Test
   void requestsOverTheCircuitBreakersLimitFailFastWithOverloaded() throws Exception {
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
         ScriptedBackend slow = ScriptedBackend.always("slow", 200, Duration.ofMillis(500))) {
@@ -202,6 +245,11 @@ class TrafficPolicyEndToEndTest {
                         VersionPin.newBuilder()
                             .setHeader("x-canary")
                             .setValue("1")
+                            .setVersion("v2"))
+                    .addPins(
+                        VersionPin.newBuilder()
+                            .setCookie("canary")
+                            .setValue("yes")
                             .setVersion("v2")))
             .build();
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA)) {
@@ -253,7 +301,17 @@ class TrafficPolicyEndToEndTest {
       assertThat(share).as("v2's share of %d requests", requests).isBetween(0.07, 0.13);
       for (int i = 0; i < 50; i++) {
         assertThat(shopInstance(gateway, Map.of("x-canary", "1"))).isEqualTo("shop-v2");
+        assertThat(shopInstance(gateway, Map.of("cookie", "session=abc; canary=yes; theme=dark")))
+            .isEqualTo("shop-v2");
       }
+      int notPinned = 0;
+      for (int i = 0; i < 100; i++) {
+        // A cookie whose name merely ends in "canary", or with another value, pins nothing.
+        String instance =
+            shopInstance(gateway, Map.of("cookie", i % 2 == 0 ? "nocanary=yes" : "canary=no"));
+        notPinned += instance.equals("shop-v1") ? 1 : 0;
+      }
+      assertThat(notPinned).as("unpinned requests that reached v1 of 100").isGreaterThan(70);
     }
   }
 
