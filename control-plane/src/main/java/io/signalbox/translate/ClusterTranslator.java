@@ -1,6 +1,5 @@
 package io.signalbox.translate;
 
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.ServiceState;
@@ -30,8 +29,7 @@ final class ClusterTranslator {
         .setType(Cluster.DiscoveryType.EDS)
         .setEdsClusterConfig(
             Cluster.EdsClusterConfig.newBuilder().setEdsConfig(XdsNames.adsConfigSource()))
-        .setConnectTimeout(
-            Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
+        .setConnectTimeout(EnvoyProtos.duration(settings.limits().upstreamConnectTimeout()))
         .build();
   }
 }

@@ -3,11 +3,9 @@ package io.signalbox.translate;
 import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -79,12 +77,7 @@ final class EndpointTranslator {
     return LbEndpoint.newBuilder()
         .setEndpoint(
             Endpoint.newBuilder()
-                .setAddress(
-                    Address.newBuilder()
-                        .setSocketAddress(
-                            SocketAddress.newBuilder()
-                                .setAddress(instance.address())
-                                .setPortValue(instance.port()))))
+                .setAddress(EnvoyProtos.socketAddress(instance.address(), instance.port())))
         .setHealthStatus(serving ? HealthStatus.UNKNOWN : HealthStatus.UNHEALTHY)
         .setLoadBalancingWeight(UInt32Value.of(instance.weight()))
         .setMetadata(metadata)

@@ -1,6 +1,5 @@
 package io.signalbox.translate;
 
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
@@ -40,7 +39,7 @@ final class FaultFilterTranslator implements HttpFilterTranslator {
             delay ->
                 config.setDelay(
                     FaultDelay.newBuilder()
-                        .setFixedDelay(Durations.fromNanos(delay.toNanos()))
+                        .setFixedDelay(EnvoyProtos.duration(delay))
                         .setPercentage(percent(fault.delayPercent()))));
     if (fault.abortStatus() != 0) {
       config.setAbort(

@@ -1,18 +1,10 @@
 package io.signalbox.translate;
 
-import com.google.common.net.InetAddresses;
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.ratelimit.v3.RateLimitServiceConfig;
 import io.envoyproxy.envoy.config.route.v3.RateLimit.Action;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -112,7 +104,7 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
             .setDomain(XdsNames.RATE_LIMIT_DOMAIN)
             .setStage(stage)
             .setStatPrefix(statPrefix)
-            .setTimeout(Durations.fromNanos(service.timeout().toNanos()))
+            .setTimeout(EnvoyProtos.duration(service.timeout()))
             .setFailureModeDeny(failClosed)
             .setRateLimitService(
                 RateLimitServiceConfig.newBuilder()
@@ -132,29 +124,12 @@ final class GlobalRateLimitFilterTranslator implements HttpFilterTranslator {
    */
   private static Cluster externalServiceCluster(
       RateLimitServiceSpec.HostAndPort address, GatewaySettings settings) {
-    return UpstreamProtocolOptions.http2(Cluster.newBuilder())
-        .setName(XdsNames.rateLimitCluster())
-        .setType(
-            InetAddresses.isInetAddress(address.host())
-                ? Cluster.DiscoveryType.STATIC
-                : Cluster.DiscoveryType.STRICT_DNS)
-        .setConnectTimeout(
-            Durations.fromNanos(settings.limits().upstreamConnectTimeout().toNanos()))
-        .setLoadAssignment(
-            ClusterLoadAssignment.newBuilder()
-                .setClusterName(XdsNames.rateLimitCluster())
-                .addEndpoints(
-                    LocalityLbEndpoints.newBuilder()
-                        .addLbEndpoints(
-                            LbEndpoint.newBuilder()
-                                .setEndpoint(
-                                    Endpoint.newBuilder()
-                                        .setAddress(
-                                            Address.newBuilder()
-                                                .setSocketAddress(
-                                                    SocketAddress.newBuilder()
-                                                        .setAddress(address.host())
-                                                        .setPortValue(address.port())))))))
+    return UpstreamProtocolOptions.http2(
+            EnvoyProtos.singleEndpointCluster(
+                XdsNames.rateLimitCluster(),
+                address.host(),
+                address.port(),
+                settings.limits().upstreamConnectTimeout()))
         .build();
   }
 }

@@ -2,18 +2,11 @@ package io.signalbox.translate;
 
 import com.google.common.net.InetAddresses;
 import com.google.protobuf.Any;
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.HttpUri;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtHeader;
@@ -28,7 +21,6 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.JwtProviderSpec;
 import io.signalbox.model.AuthRequirement;
 import java.net.URI;
-import java.time.Duration;
 import java.util.List;
 
 /**
@@ -154,8 +146,8 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
                   HttpUri.newBuilder()
                       .setUri(remote.uri().toString())
                       .setCluster(XdsNames.jwksCluster(spec.name()))
-                      .setTimeout(duration(remote.timeout())))
-              .setCacheDuration(duration(remote.cacheDuration())));
+                      .setTimeout(EnvoyProtos.duration(remote.timeout())))
+              .setCacheDuration(EnvoyProtos.duration(remote.cacheDuration())));
     } else {
       throw new IllegalStateException("unknown JWKS source " + jwks.getClass().getName());
     }
@@ -173,30 +165,12 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
     boolean https = "https".equals(uri.getScheme());
     String host = bareHost(uri.getHost());
     int port = uri.getPort() > 0 ? uri.getPort() : https ? DEFAULT_HTTPS_PORT : DEFAULT_HTTP_PORT;
-    String clusterName = XdsNames.jwksCluster(providerName);
     Cluster.Builder cluster =
-        Cluster.newBuilder()
-            .setName(clusterName)
-            .setType(Cluster.DiscoveryType.STRICT_DNS)
-            // Many hosts publish AAAA records their network cannot reach; IPv4 first, IPv6 when
-            // there is nothing else.
-            .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
-            .setConnectTimeout(duration(settings.limits().upstreamConnectTimeout()))
-            .setLoadAssignment(
-                ClusterLoadAssignment.newBuilder()
-                    .setClusterName(clusterName)
-                    .addEndpoints(
-                        LocalityLbEndpoints.newBuilder()
-                            .addLbEndpoints(
-                                LbEndpoint.newBuilder()
-                                    .setEndpoint(
-                                        Endpoint.newBuilder()
-                                            .setAddress(
-                                                Address.newBuilder()
-                                                    .setSocketAddress(
-                                                        SocketAddress.newBuilder()
-                                                            .setAddress(host)
-                                                            .setPortValue(port)))))));
+        EnvoyProtos.singleEndpointCluster(
+            XdsNames.jwksCluster(providerName),
+            host,
+            port,
+            settings.limits().upstreamConnectTimeout());
     if (https) {
       cluster.setTransportSocket(UpstreamTls.transportSocket(upstreamTls(host)));
     }
@@ -226,9 +200,5 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
 
   private static DataSource inlineString(String json) {
     return DataSource.newBuilder().setInlineString(json).build();
-  }
-
-  private static com.google.protobuf.Duration duration(Duration duration) {
-    return Durations.fromNanos(duration.toNanos());
   }
 }

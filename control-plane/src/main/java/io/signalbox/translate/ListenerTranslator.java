@@ -4,7 +4,6 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -160,10 +159,7 @@ final class ListenerTranslator {
   }
 
   static Address address(ListenerSpec listener) {
-    return Address.newBuilder()
-        .setSocketAddress(
-            SocketAddress.newBuilder().setAddress(listener.address()).setPortValue(listener.port()))
-        .build();
+    return EnvoyProtos.socketAddress(listener.address(), listener.port());
   }
 
   static Filter connectionManagerFilter(

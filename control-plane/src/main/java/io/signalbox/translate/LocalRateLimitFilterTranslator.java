@@ -3,7 +3,6 @@ package io.signalbox.translate;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.LocalRateLimitDescriptor;
@@ -102,7 +101,7 @@ final class LocalRateLimitFilterTranslator implements HttpFilterTranslator {
     return TokenBucket.newBuilder()
         .setMaxTokens(limit.requests())
         .setTokensPerFill(UInt32Value.of(limit.requests()))
-        .setFillInterval(Durations.fromNanos(limit.unit().length().toNanos()))
+        .setFillInterval(EnvoyProtos.duration(limit.unit().length()))
         .build();
   }
 }

@@ -1,7 +1,6 @@
 package io.signalbox.translate;
 
 import com.google.protobuf.UInt32Value;
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.type.v3.Percent;
@@ -53,15 +52,15 @@ final class RetryPolicyTranslator {
     codes.forEach(policy::addRetriableStatusCodes);
     retry
         .perTryTimeout()
-        .ifPresent(timeout -> policy.setPerTryTimeout(Durations.fromNanos(timeout.toNanos())));
+        .ifPresent(timeout -> policy.setPerTryTimeout(EnvoyProtos.duration(timeout)));
     retry
         .backoff()
         .ifPresent(
             backoff ->
                 policy.setRetryBackOff(
                     RetryPolicy.RetryBackOff.newBuilder()
-                        .setBaseInterval(Durations.fromNanos(backoff.base().toNanos()))
-                        .setMaxInterval(Durations.fromNanos(backoff.max().toNanos()))));
+                        .setBaseInterval(EnvoyProtos.duration(backoff.base()))
+                        .setMaxInterval(EnvoyProtos.duration(backoff.max()))));
     return policy.build();
   }
 

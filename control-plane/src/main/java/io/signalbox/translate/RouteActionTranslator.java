@@ -32,12 +32,7 @@ final class RouteActionTranslator {
                     RegexMatchAndSubstitute.newBuilder()
                         .setPattern(RegexMatcher.newBuilder().setRegex(rewrite.pattern()))
                         .setSubstitution(rewrite.substitution())));
-    forward
-        .idleTimeout()
-        .ifPresent(
-            idle ->
-                envoyAction.setIdleTimeout(
-                    com.google.protobuf.util.Durations.fromNanos(idle.toNanos())));
+    forward.idleTimeout().ifPresent(idle -> envoyAction.setIdleTimeout(EnvoyProtos.duration(idle)));
     if (forward.websocket()) {
       envoyAction.addUpgradeConfigs(
           io.envoyproxy.envoy.config.route.v3.RouteAction.UpgradeConfig.newBuilder()

@@ -1,6 +1,5 @@
 package io.signalbox.translate;
 
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -269,7 +268,7 @@ final class RouteTranslator {
     }
     placed.hashOn().ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
-    spec.timeout().ifPresent(timeout -> action.setTimeout(Durations.fromNanos(timeout.toNanos())));
+    spec.timeout().ifPresent(timeout -> action.setTimeout(EnvoyProtos.duration(timeout)));
     spec.retry()
         .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
     RouteActionTranslator.forward(policyRoute.action(), action);

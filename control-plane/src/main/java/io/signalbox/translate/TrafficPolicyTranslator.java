@@ -3,7 +3,6 @@ package io.signalbox.translate;
 import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
-import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
@@ -47,9 +46,8 @@ final class TrafficPolicyTranslator {
               OutlierDetection.Builder detection =
                   OutlierDetection.newBuilder()
                       .setConsecutive5Xx(UInt32Value.of(outliers.consecutive5xx()))
-                      .setInterval(Durations.fromNanos(outliers.interval().toNanos()))
-                      .setBaseEjectionTime(
-                          Durations.fromNanos(outliers.baseEjectionTime().toNanos()))
+                      .setInterval(EnvoyProtos.duration(outliers.interval()))
+                      .setBaseEjectionTime(EnvoyProtos.duration(outliers.baseEjectionTime()))
                       .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()));
               if (outliers.consecutiveGatewayErrors() > 0) {
                 // Envoy counts gateway errors apart only when this one is enforced (0 % by
@@ -80,10 +78,10 @@ final class TrafficPolicyTranslator {
   private static HealthCheck healthCheck(TrafficPolicy.HealthCheck check) {
     HealthCheck.Builder health =
         HealthCheck.newBuilder()
-            .setTimeout(Durations.fromNanos(check.timeout().toNanos()))
-            .setInterval(Durations.fromNanos(check.interval().toNanos()))
+            .setTimeout(EnvoyProtos.duration(check.timeout()))
+            .setInterval(EnvoyProtos.duration(check.interval()))
             // Checked as often before the first request as after: a new instance is judged at once.
-            .setNoTrafficInterval(Durations.fromNanos(check.interval().toNanos()))
+            .setNoTrafficInterval(EnvoyProtos.duration(check.interval()))
             .setUnhealthyThreshold(UInt32Value.of(check.unhealthyThreshold()))
             .setHealthyThreshold(UInt32Value.of(check.healthyThreshold()));
     return switch (check.kind()) {

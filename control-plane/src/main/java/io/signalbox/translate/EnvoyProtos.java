@@ -1,0 +1,60 @@
+package io.signalbox.translate;
+
+import com.google.common.net.InetAddresses;
+import com.google.protobuf.util.Durations;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.time.Duration;
+
+/**
+ * Shared builders for the small Envoy messages every translator needs (as Contour's {@code
+ * internal/envoy/v3}): durations, socket addresses, and clusters of one fixed endpoint.
+ */
+final class EnvoyProtos {
+
+  private EnvoyProtos() {}
+
+  static com.google.protobuf.Duration duration(Duration duration) {
+    return Durations.fromNanos(duration.toNanos());
+  }
+
+  static Address socketAddress(String host, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
+        .build();
+  }
+
+  /**
+   * A cluster of one endpoint the settings name (a JWKS server, an external rate-limit service):
+   * STATIC for an IP literal, else resolved by DNS, IPv4 first since many hosts publish AAAA
+   * records their network cannot reach.
+   */
+  static Cluster.Builder singleEndpointCluster(
+      String name, String host, int port, Duration connectTimeout) {
+    Cluster.Builder cluster =
+        Cluster.newBuilder()
+            .setName(name)
+            .setConnectTimeout(duration(connectTimeout))
+            .setLoadAssignment(
+                ClusterLoadAssignment.newBuilder()
+                    .setClusterName(name)
+                    .addEndpoints(
+                        LocalityLbEndpoints.newBuilder()
+                            .addLbEndpoints(
+                                LbEndpoint.newBuilder()
+                                    .setEndpoint(
+                                        Endpoint.newBuilder()
+                                            .setAddress(socketAddress(host, port))))));
+    if (InetAddresses.isInetAddress(host)) {
+      return cluster.setType(Cluster.DiscoveryType.STATIC);
+    }
+    return cluster
+        .setType(Cluster.DiscoveryType.STRICT_DNS)
+        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED);
+  }
+}
