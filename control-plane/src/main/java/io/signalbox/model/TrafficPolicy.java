@@ -12,6 +12,7 @@ import java.util.Optional;
  *
  * @param hashOn what the hashing balancers hash; present exactly when {@code loadBalancer} hashes
  * @param tls TLS to the instances; empty for plaintext
+ * @param preferLocalZone whether an Envoy that declares a zone prefers the instances of that zone
  */
 public record TrafficPolicy(
     LoadBalancer loadBalancer,
@@ -20,7 +21,8 @@ public record TrafficPolicy(
     Optional<OutlierDetection> outlierDetection,
     Optional<VersionSplit> versions,
     Optional<HealthCheck> healthCheck,
-    Optional<UpstreamTls> tls) {
+    Optional<UpstreamTls> tls,
+    boolean preferLocalZone) {
 
   /**
    * Round robin, Envoy's default circuit breakers, no outlier detection, no version split,
@@ -34,7 +36,8 @@ public record TrafficPolicy(
           Optional.empty(),
           Optional.empty(),
           Optional.empty(),
-          Optional.empty());
+          Optional.empty(),
+          false);
 
   public TrafficPolicy {
     Objects.requireNonNull(loadBalancer, "loadBalancer");
@@ -53,7 +56,14 @@ public record TrafficPolicy(
   /** This policy with other TLS to the instances. */
   public TrafficPolicy withTls(Optional<UpstreamTls> upstreamTls) {
     return new TrafficPolicy(
-        loadBalancer, hashOn, circuitBreaker, outlierDetection, versions, healthCheck, upstreamTls);
+        loadBalancer,
+        hashOn,
+        circuitBreaker,
+        outlierDetection,
+        versions,
+        healthCheck,
+        upstreamTls,
+        preferLocalZone);
   }
 
   public enum LoadBalancer {

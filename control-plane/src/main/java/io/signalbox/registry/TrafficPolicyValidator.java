@@ -135,7 +135,8 @@ final class TrafficPolicyValidator {
             ? Optional.of(
                 UpstreamTlsValidator.tls("traffic.tls", proto.getTls(), clientCertificates))
             : Optional.empty();
-    return new TrafficPolicy(balancer, hashOn, breaker, outliers, versions, healthCheck, tls);
+    return new TrafficPolicy(
+        balancer, hashOn, breaker, outliers, versions, healthCheck, tls, lb.getPreferLocalZone());
   }
 
   private static TrafficPolicy.HealthCheck healthCheck(

@@ -261,6 +261,9 @@ final class StoredLeaseCodec {
 
   private static void encodeTraffic(TrafficPolicy traffic, ObjectNode node) {
     node.put("loadBalancer", traffic.loadBalancer().name());
+    if (traffic.preferLocalZone()) {
+      node.put("preferLocalZone", true);
+    }
     traffic
         .hashOn()
         .ifPresent(
@@ -406,7 +409,8 @@ final class StoredLeaseCodec {
                         text(t, "sni"),
                         text(t, "caPem"),
                         list(t.path("subjectAltNames"), JsonNode::asText),
-                        Optional.ofNullable(t.get("clientCertificate")).map(JsonNode::asText))));
+                        Optional.ofNullable(t.get("clientCertificate")).map(JsonNode::asText))),
+        node.path("preferLocalZone").asBoolean(false));
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {

@@ -20,8 +20,8 @@ import java.util.stream.Collectors;
 
 /**
  * A service's live instances as a ClusterLoadAssignment, grouped by zone. Locality weights are not
- * set, so Envoy balances across all zones by endpoint weight; the zone is carried for operators and
- * for zone-aware routing later.
+ * set, so Envoy balances across all zones by endpoint weight; Envoys in a zone are sent their own
+ * zone first for services that prefer it ({@link LocalZonePreference}).
  */
 final class EndpointTranslator {
 

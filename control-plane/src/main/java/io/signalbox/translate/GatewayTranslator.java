@@ -10,8 +10,10 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The edge gateway's resources: the listeners of the settings, their route configurations, a
@@ -92,7 +94,11 @@ public final class GatewayTranslator implements Translator {
     boolean routesChanged = routeConfigurations == null;
     int partsBefore = serviceParts.size();
     int kept = 0;
+    Set<String> localZoneClusters = new HashSet<>();
     for (ServiceState service : state.services().values()) {
+      if (service.traffic().preferLocalZone()) {
+        localZoneClusters.add(XdsNames.serviceCluster(service.name()));
+      }
       ServicePart before = serviceParts.get(service.name());
       ServicePart part = translated(service, before, settings);
       if (before == null) {
@@ -121,7 +127,8 @@ public final class GatewayTranslator implements Translator {
         routeConfigurations,
         allClusters,
         assignments,
-        settingsPart.secrets());
+        settingsPart.secrets(),
+        localZoneClusters);
   }
 
   private ServicePart translated(

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.signalbox.translate.LocalZonePreference;
 import io.signalbox.translate.XdsResources;
 import java.lang.ref.WeakReference;
 import java.util.EnumMap;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -38,8 +40,22 @@ public final class ContentVersionedSnapshot extends Snapshot {
   private final String version;
   private final XdsResources resources;
 
+  /** Whether this is what one zone is sent of a fleet's snapshot ({@link #forGroup}). */
+  private final boolean zoneView;
+
+  /**
+   * What each zone is sent of this snapshot, made on first use: every group of a zone shares it.
+   */
+  private final Map<String, ContentVersionedSnapshot> zoneViews = new ConcurrentHashMap<>();
+
   private ContentVersionedSnapshot(XdsResources resources, List<ContentVersionedSnapshot> reuse) {
+    this(resources, reuse, false);
+  }
+
+  private ContentVersionedSnapshot(
+      XdsResources resources, List<ContentVersionedSnapshot> reuse, boolean zoneView) {
     this.resources = resources;
+    this.zoneView = zoneView;
     // A resource that is the same object as in an earlier snapshot (under the same name) takes its
     // version from there: with translation by difference, only changed resources are hashed.
     this.clusters =
@@ -113,6 +129,30 @@ public final class ContentVersionedSnapshot extends Snapshot {
                     ? Map.of()
                     : (Map<String, VersionedResource<?>>) previous.versionedResources(t),
                 (Map<String, VersionedResource<?>>) versionedResources(t)));
+  }
+
+  /**
+   * What the Envoys of {@code group} are sent of this fleet-wide snapshot: the snapshot itself,
+   * unless the group is a zone's ({@link NodeGroups}) and some service prefers the local zone; then
+   * a snapshot with that zone's endpoints first ({@link LocalZonePreference}), which shares every
+   * other resource, and its version, with this one.
+   */
+  public ContentVersionedSnapshot forGroup(String group) {
+    if (zoneView || resources.localZoneClusters().isEmpty()) {
+      return this;
+    }
+    return NodeGroups.zone(group)
+        .map(
+            zone ->
+                zoneViews.computeIfAbsent(
+                    zone,
+                    z -> {
+                      XdsResources seen = LocalZonePreference.forZone(resources, z);
+                      return seen == resources
+                          ? this
+                          : new ContentVersionedSnapshot(seen, List.of(this), true);
+                    }))
+        .orElse(this);
   }
 
   /** The resources this snapshot was made of. */

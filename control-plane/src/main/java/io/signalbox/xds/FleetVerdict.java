@@ -64,7 +64,7 @@ final class FleetVerdict {
      */
     boolean sameIn(ContentVersionedSnapshot reference) {
       return XdsTypes.resourceType(typeUrl)
-          .map(type -> reference.version(type, requestedNames).equals(version))
+          .map(type -> reference.forGroup(group).version(type, requestedNames).equals(version))
           .orElse(false);
     }
   }
@@ -84,9 +84,9 @@ final class FleetVerdict {
   /**
    * @param snapshot the snapshot published last
    * @param reference the last configuration known to hold no rejected registration
-   * @param proxies every connected Envoy (all groups are sent the same snapshot); lagging ones
-   *     (hung, paused, not reading) neither delay nor decide the verdict; none left means no
-   *     verdict yet
+   * @param proxies every connected Envoy (each group is sent the snapshot's view for its zone, the
+   *     same as every other group's but for endpoint priorities); lagging ones (hung, paused, not
+   *     reading) neither delay nor decide the verdict; none left means no verdict yet
    */
   static Verdict of(
       ContentVersionedSnapshot snapshot,
@@ -105,7 +105,7 @@ final class FleetVerdict {
           continue;
         }
         List<String> names = proxy.mode() == Mode.SOTW ? type.requestedNames() : List.of();
-        String expected = snapshot.version(resourceType.get(), names);
+        String expected = snapshot.forGroup(proxy.group()).version(resourceType.get(), names);
         if (type.versionAcked().equals(expected)
             || acceptedWithoutVersion(proxy.mode(), resourceType.get(), type)) {
           continue;

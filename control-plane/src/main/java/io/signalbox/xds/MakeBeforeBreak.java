@@ -68,7 +68,12 @@ final class MakeBeforeBreak {
       stages.add(
           new Stage(
               new XdsResources(
-                  previous.listeners(), previous.routes(), clusters, endpoints, secrets),
+                  previous.listeners(),
+                  previous.routes(),
+                  clusters,
+                  endpoints,
+                  secrets,
+                  next.localZoneClusters()),
               List.of(
                   new Wait(ResourceType.CLUSTER, Set.of()),
                   new Wait(ResourceType.ENDPOINT, addedEndpoints))));
@@ -76,7 +81,13 @@ final class MakeBeforeBreak {
     if (removesSomething) {
       stages.add(
           new Stage(
-              new XdsResources(next.listeners(), next.routes(), clusters, endpoints, secrets),
+              new XdsResources(
+                  next.listeners(),
+                  next.routes(),
+                  clusters,
+                  endpoints,
+                  secrets,
+                  next.localZoneClusters()),
               List.of(
                   new Wait(ResourceType.LISTENER, Set.of()),
                   new Wait(ResourceType.ROUTE, Set.of()))));

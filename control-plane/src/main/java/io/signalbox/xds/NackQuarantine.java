@@ -440,7 +440,8 @@ public final class NackQuarantine {
               resources.routes(),
               resources.clusters(),
               List.copyOf(endpoints.values()),
-              resources.secrets());
+              resources.secrets(),
+              resources.localZoneClusters());
     }
     ContentVersionedSnapshot snapshot;
     try {

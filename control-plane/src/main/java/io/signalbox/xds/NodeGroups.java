@@ -2,19 +2,50 @@ package io.signalbox.xds;
 
 import io.envoyproxy.controlplane.cache.NodeGroup;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import java.util.Optional;
 
 /**
- * Envoys are grouped by {@code node.cluster} (the bootstrap's {@code --service-cluster}): every
- * Envoy of a group is sent the same snapshot, whatever its node id, so a fleet scales without a
- * snapshot per proxy.
+ * Envoys are grouped by {@code node.cluster} (the bootstrap's {@code --service-cluster}), their
+ * fleet, and by the zone they declare ({@code node.locality.zone}): every Envoy of a group is sent
+ * the same snapshot, whatever its node id, so a fleet scales without a snapshot per proxy. The zone
+ * is part of the group because Envoys in different zones are sent different endpoint priorities
+ * (services that prefer the local zone); a fleet without zones is one group, as before.
  */
 public final class NodeGroups implements NodeGroup<String> {
 
   /** The group of an Envoy that names no cluster. */
   public static final String DEFAULT_GROUP = "default";
 
+  /**
+   * Separates the fleet from the zone in a group's name ({@code edge@eu-west-1a}); a fleet name
+   * holding it is cut at its first occurrence, so no fleet can pose as another's zone.
+   */
+  static final char ZONE_SEPARATOR = '@';
+
   @Override
   public String hash(Node node) {
-    return node == null || node.getCluster().isEmpty() ? DEFAULT_GROUP : node.getCluster();
+    String fleet = fleet(node);
+    String zone = node == null ? "" : node.getLocality().getZone();
+    return zone.isEmpty() ? fleet : fleet + ZONE_SEPARATOR + zone;
+  }
+
+  /**
+   * The fleet an Envoy belongs to: its {@code node.cluster} up to any {@link #ZONE_SEPARATOR}, the
+   * unit that access rules name (an Envoy allowed the fleet {@code edge} may fetch it in every
+   * zone).
+   */
+  public String fleet(Node node) {
+    String cluster = node == null ? "" : node.getCluster();
+    int separator = cluster.indexOf(ZONE_SEPARATOR);
+    if (separator >= 0) {
+      cluster = cluster.substring(0, separator);
+    }
+    return cluster.isEmpty() ? DEFAULT_GROUP : cluster;
+  }
+
+  /** The zone a group's Envoys declared, empty for a group without one. */
+  public static Optional<String> zone(String group) {
+    int separator = group.indexOf(ZONE_SEPARATOR);
+    return separator < 0 ? Optional.empty() : Optional.of(group.substring(separator + 1));
   }
 }

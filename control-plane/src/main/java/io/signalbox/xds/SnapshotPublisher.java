@@ -214,12 +214,15 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     synchronized (publishLock) {
       if (groups.add(group) && published != null) {
-        cache.setSnapshot(group, published);
+        cache.setSnapshot(group, published.forGroup(group));
       }
     }
   }
 
-  /** The snapshot every group is sent, or null before the first publication. */
+  /**
+   * The snapshot every group is sent (a zone's groups, {@link ContentVersionedSnapshot#forGroup its
+   * view}), or null before the first publication.
+   */
   public ContentVersionedSnapshot current() {
     return published;
   }
@@ -423,8 +426,9 @@ public final class SnapshotPublisher implements AutoCloseable {
     publishedState = state;
     publishedSettings = settings;
     for (String group : groups) {
-      if (cache.getSnapshot(group) != published) {
-        cache.setSnapshot(group, published);
+      ContentVersionedSnapshot sent = published.forGroup(group);
+      if (cache.getSnapshot(group) != sent) {
+        cache.setSnapshot(group, sent);
       }
     }
     return changed;
@@ -451,7 +455,7 @@ public final class SnapshotPublisher implements AutoCloseable {
           return false;
         }
         waitingFor = List.copyOf(groups);
-        waitingFor.forEach(group -> cache.setSnapshot(group, staged));
+        waitingFor.forEach(group -> cache.setSnapshot(group, staged.forGroup(group)));
       }
       awaitApplied(staged, stage.waitFor(), waitingFor);
     }
@@ -463,7 +467,8 @@ public final class SnapshotPublisher implements AutoCloseable {
     long deadline = System.nanoTime() + stageTimeout.toNanos();
     for (String group : groups) {
       for (MakeBeforeBreak.Wait wait : waits) {
-        while (!deliveryCheck.applied(group, wait.type(), wait.required(), staged)) {
+        while (!deliveryCheck.applied(
+            group, wait.type(), wait.required(), staged.forGroup(group))) {
           if (System.nanoTime() - deadline > 0 || !running) {
             log.warn(
                 "Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",

@@ -49,7 +49,8 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         if (closed) {
           return;
         }
-        String group = groups.hash(node(message));
+        // Access rules name fleets: an Envoy allowed a fleet may fetch it in whichever zone it is.
+        String group = groups.fleet(node(message));
         if (!access.mayFetch(who, group)) {
           closed = true;
           String reason =

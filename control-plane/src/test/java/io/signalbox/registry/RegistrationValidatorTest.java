@@ -913,7 +913,8 @@ class RegistrationValidatorTest {
                           3, Duration.ofSeconds(1), Duration.ofSeconds(30), 10, 0)),
                   Optional.empty(),
                   Optional.empty(),
-                  Optional.empty()));
+                  Optional.empty(),
+                  false));
     }
 
     @Test

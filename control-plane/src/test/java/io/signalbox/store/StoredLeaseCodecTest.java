@@ -175,7 +175,8 @@ class StoredLeaseCodecTest {
                     "billing.internal",
                     "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
                     List.of("spiffe://example.test/billing", "billing.prod.internal"),
-                    java.util.Optional.of("gateway"))));
+                    java.util.Optional.of("gateway"))),
+            true);
     StoredLease lease =
         new StoredLease(
             lease("").registration().withTraffic(traffic),

@@ -321,6 +321,7 @@ public final class EnvoyProcess implements AutoCloseable {
 
     private String nodeId;
     private String nodeCluster = "edge";
+    private String serviceZone = "";
     private List<Integer> xdsPorts = List.of();
     private XdsMode xdsMode = XdsMode.SOTW;
     private String logLevel = "info";
@@ -365,6 +366,15 @@ public final class EnvoyProcess implements AutoCloseable {
     /** Envoy's {@code --log-level}; defaults to {@code info}. */
     public Builder logLevel(String logLevel) {
       this.logLevel = Objects.requireNonNull(logLevel);
+      return this;
+    }
+
+    /**
+     * The zone Envoy declares (its {@code --service-zone}, which sets {@code node.locality.zone});
+     * none by default.
+     */
+    public Builder serviceZone(String serviceZone) {
+      this.serviceZone = Objects.requireNonNull(serviceZone);
       return this;
     }
 
@@ -415,6 +425,9 @@ public final class EnvoyProcess implements AutoCloseable {
                     logLevel));
         if (!componentLogLevel.isEmpty()) {
           command.addAll(List.of("--component-log-level", componentLogLevel));
+        }
+        if (!serviceZone.isEmpty()) {
+          command.addAll(List.of("--service-zone", serviceZone));
         }
         // Redirecting both streams (rather than --log-path) also captures anything printed before
         // logging is set

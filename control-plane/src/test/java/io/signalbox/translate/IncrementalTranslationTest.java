@@ -158,7 +158,8 @@ class IncrementalTranslationTest {
               java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
-              java.util.Optional.empty()),
+              java.util.Optional.empty(),
+              false),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.RING_HASH,
               java.util.Optional.of(
@@ -167,7 +168,8 @@ class IncrementalTranslationTest {
               java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
-              java.util.Optional.empty()),
+              java.util.Optional.empty(),
+              false),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.RING_HASH,
               java.util.Optional.of(
@@ -176,7 +178,8 @@ class IncrementalTranslationTest {
               java.util.Optional.empty(),
               java.util.Optional.empty(),
               java.util.Optional.empty(),
-              java.util.Optional.empty()),
+              java.util.Optional.empty(),
+              false),
           new TrafficPolicy(
               TrafficPolicy.LoadBalancer.ROUND_ROBIN,
               java.util.Optional.empty(),
@@ -189,7 +192,8 @@ class IncrementalTranslationTest {
                           new TrafficPolicy.VersionWeight("v2", 10)),
                       List.of(TrafficPolicy.VersionPin.header("x-canary", "1", "v2")))),
               java.util.Optional.empty(),
-              java.util.Optional.empty()),
+              java.util.Optional.empty(),
+              false),
           TrafficPolicy.DEFAULT.withTls(
               java.util.Optional.of(
                   new TrafficPolicy.UpstreamTls(

@@ -28,6 +28,10 @@ class ProxyStatusTrackerTest {
   private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
+
+  /** The group of an Envoy of fleet edge that declares a zone. */
+  private static final String GROUP = "edge@eu-west-1a";
+
   private static final Node EDGE_1 =
       Node.newBuilder()
           .setId("edge-1")
@@ -98,7 +102,7 @@ class ProxyStatusTrackerTest {
 
       ProxyStatus proxy = onlyProxy();
       assertThat(proxy.nodeId()).isEqualTo("edge-1");
-      assertThat(proxy.group()).isEqualTo("edge");
+      assertThat(proxy.group()).as("fleet and zone").isEqualTo(GROUP);
       assertThat(proxy.node().getLocality().getZone()).isEqualTo("eu-west-1a");
       assertThat(proxy.envoyVersion()).isEqualTo("1.40.0");
       assertThat(proxy.mode()).isEqualTo(ProxyStatusTracker.Mode.SOTW);
@@ -331,7 +335,7 @@ class ProxyStatusTrackerTest {
     }
 
     private boolean applied(Resources.ResourceType type, java.util.Set<String> required) {
-      return tracker.applied("edge", type, required, snapshot);
+      return tracker.applied(GROUP, type, required, snapshot);
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.signalbox.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -93,6 +94,11 @@ class XdsStreamAuthorizationTest {
    */
   private AtomicReference<Status> ask(
       String identity, String group, List<DiscoveryResponse> received) {
+    return ask(identity, Node.newBuilder().setId("edge-1").setCluster(group).build(), received);
+  }
+
+  private AtomicReference<Status> ask(
+      String identity, Node node, List<DiscoveryResponse> received) {
     AtomicReference<Status> ended = new AtomicReference<>();
     StreamObserver<DiscoveryRequest> requests =
         HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel), identity)
@@ -113,11 +119,7 @@ class XdsStreamAuthorizationTest {
                     ended.set(Status.OK);
                   }
                 });
-    requests.onNext(
-        DiscoveryRequest.newBuilder()
-            .setTypeUrl(SECRET)
-            .setNode(Node.newBuilder().setId("edge-1").setCluster(group))
-            .build());
+    requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node).build());
     return ended;
   }
 
@@ -155,5 +157,31 @@ class XdsStreamAuthorizationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
     assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(received).isEmpty();
+  }
+
+  @Test
+  void anEnvoyInAZoneIsAuthorizedByItsFleet() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    Node inZone =
+        Node.newBuilder()
+            .setId("edge-1")
+            .setCluster("edge")
+            .setLocality(Locality.newBuilder().setZone("eu-west-1a"))
+            .build();
+    ask(EDGE_ENVOY, inZone, received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
+    assertThat(new NodeGroups().hash(inZone)).isEqualTo("edge@eu-west-1a");
+  }
+
+  @Test
+  void aFleetNameCannotPoseAsAnotherFleetInAZone() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> ended = ask(EDGE_ENVOY, "internal@edge", received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+    assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(ended.get().getDescription()).endsWith("node group 'internal'");
+    assertThat(groupsThatReachedTheServer).isEmpty();
   }
 }

@@ -92,11 +92,24 @@ final class GatewayFixture implements AutoCloseable {
     return start(mode, FreePorts.allocate(), customizer);
   }
 
+  /** As {@link #start(EnvoyProcess.XdsMode)}, with the Envoy declaring {@code zone}. */
+  static GatewayFixture startInZone(EnvoyProcess.XdsMode mode, String zone) {
+    return start(mode, FreePorts.allocate(), config -> {}, zone);
+  }
+
   private static GatewayFixture start(
       EnvoyProcess.XdsMode mode, int gatewayPort, Consumer<ControlPlaneConfig.Builder> customizer) {
+    return start(mode, gatewayPort, customizer, "");
+  }
+
+  private static GatewayFixture start(
+      EnvoyProcess.XdsMode mode,
+      int gatewayPort,
+      Consumer<ControlPlaneConfig.Builder> customizer,
+      String zone) {
     GatewayFixture fixture = new GatewayFixture(mode, gatewayPort, customizer);
     try {
-      fixture.startEnvoy("edge-1").awaitReady();
+      fixture.startEnvoy("edge-1", zone).awaitReady();
       return fixture;
     } catch (RuntimeException e) {
       fixture.close();
@@ -108,10 +121,15 @@ final class GatewayFixture implements AutoCloseable {
    * Another Envoy of the same group, e.g. to check that a whole group is sent one configuration.
    */
   EnvoyProcess startEnvoy(String nodeId) {
+    return startEnvoy(nodeId, "");
+  }
+
+  private EnvoyProcess startEnvoy(String nodeId, String zone) {
     EnvoyProcess envoy =
         EnvoyProcess.builder()
             .nodeId(nodeId)
             .nodeCluster(GROUP)
+            .serviceZone(zone)
             .xdsPort(controlPlane.grpcPort())
             .xdsMode(mode)
             .start();
