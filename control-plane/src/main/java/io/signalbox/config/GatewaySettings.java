@@ -27,6 +27,7 @@ import java.util.function.Supplier;
  * @param upstreamClientCertificates certificates Envoy may present to instances that ask for one
  *     (mutual TLS), named by a registration's {@code traffic.tls.client_certificate}; their hosts
  *     are empty
+ * @param sidecars the outbound listener of sidecar Envoys
  * @param access who may register which services, fetch which node groups and use the admin API; not
  *     an input of translation (the translator ignores it), but loaded and reloaded with the rest of
  *     the operator's settings
@@ -41,7 +42,8 @@ public record GatewaySettings(
     AccessPolicy access,
     UpstreamAddressPolicy upstreams,
     List<CertificateSpec> upstreamClientCertificates,
-    Optional<AccessLogSpec> accessLog) {
+    Optional<AccessLogSpec> accessLog,
+    SidecarSettings sidecars) {
 
   /** Listener name of the plaintext listener a gateway has when nothing else is configured. */
   public static final String DEFAULT_LISTENER = "http";
@@ -61,6 +63,7 @@ public record GatewaySettings(
     Objects.requireNonNull(rateLimitService, "rateLimitService");
     Objects.requireNonNull(access, "access");
     upstreamClientCertificates = List.copyOf(upstreamClientCertificates);
+    Objects.requireNonNull(sidecars, "sidecars");
   }
 
   /** Just a plaintext listener named {@value #DEFAULT_LISTENER} on {@code address:port}. */
@@ -137,7 +140,8 @@ public record GatewaySettings(
         .rateLimitService(rateLimitService)
         .access(access)
         .upstreams(upstreams)
-        .accessLog(accessLog);
+        .accessLog(accessLog)
+        .sidecars(sidecars);
   }
 
   /** Builds settings; everything is optional, but a gateway without listeners serves nothing. */
@@ -152,6 +156,7 @@ public record GatewaySettings(
     private UpstreamAddressPolicy upstreams = UpstreamAddressPolicy.DEFAULT;
     private final List<CertificateSpec> upstreamClientCertificates = new ArrayList<>();
     private Optional<AccessLogSpec> accessLog = Optional.empty();
+    private SidecarSettings sidecars = SidecarSettings.DEFAULT;
 
     /** Adds a listener, or replaces the one of the same name. */
     public Builder listener(ListenerSpec listener) {
@@ -211,6 +216,11 @@ public record GatewaySettings(
       return this;
     }
 
+    public Builder sidecars(SidecarSettings settings) {
+      this.sidecars = settings;
+      return this;
+    }
+
     public GatewaySettings build() {
       return new GatewaySettings(
           List.copyOf(listeners.values()),
@@ -222,7 +232,8 @@ public record GatewaySettings(
           access,
           upstreams,
           upstreamClientCertificates,
-          accessLog);
+          accessLog,
+          sidecars);
     }
   }
 }

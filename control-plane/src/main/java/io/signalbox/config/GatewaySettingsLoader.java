@@ -246,6 +246,18 @@ public final class GatewaySettingsLoader {
       if (format.accessLog != null) {
         settings.accessLog(Optional.of(accessLog(format.accessLog)));
       }
+      if (format.sidecars != null) {
+        check(
+            InetAddresses.isInetAddress(format.sidecars.outboundAddress),
+            "sidecars.outboundAddress",
+            "'" + format.sidecars.outboundAddress + "' is not an IP address");
+        check(
+            format.sidecars.outboundPort >= 1 && format.sidecars.outboundPort <= 65535,
+            "sidecars.outboundPort",
+            format.sidecars.outboundPort + " is not a port (1-65535)");
+        settings.sidecars(
+            new SidecarSettings(format.sidecars.outboundAddress, format.sidecars.outboundPort));
+      }
       return settings.build();
     }
 

@@ -21,9 +21,15 @@ final class SettingsFileFormat {
   public Upstreams upstreams;
 
   public AccessLog accessLog;
+  public Sidecars sidecars;
 
   static final class AccessLog {
     public String path;
+  }
+
+  static final class Sidecars {
+    public String outboundAddress = SidecarSettings.DEFAULT.outboundAddress();
+    public int outboundPort = SidecarSettings.DEFAULT.outboundPort();
   }
 
   static final class Listener {

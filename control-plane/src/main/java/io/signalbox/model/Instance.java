@@ -18,7 +18,8 @@ public record Instance(
     int port,
     String zone,
     int weight,
-    Map<String, String> metadata) {
+    Map<String, String> metadata,
+    int applicationPort) {
 
   public static final int DEFAULT_WEIGHT = 1;
 
@@ -35,7 +36,24 @@ public record Instance(
             : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
   }
 
+  /** An instance without a sidecar. */
+  public Instance(
+      String id,
+      String host,
+      String address,
+      int port,
+      String zone,
+      int weight,
+      Map<String, String> metadata) {
+    this(id, host, address, port, zone, weight, metadata, 0);
+  }
+
   public static Instance of(String id, String address, int port) {
     return new Instance(id, address, address, port, "", DEFAULT_WEIGHT, Map.of());
+  }
+
+  /** Whether a sidecar Envoy fronts the instance: {@code port} is its inbound listener. */
+  public boolean hasSidecar() {
+    return applicationPort != 0;
   }
 }

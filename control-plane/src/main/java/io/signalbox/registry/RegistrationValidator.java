@@ -261,6 +261,10 @@ public final class RegistrationValidator {
                   "instance.metadata[" + key + "]",
                   "is longer than 256 characters");
             });
+    check(
+        Integer.toUnsignedLong(proto.getApplicationPort()) <= 65535,
+        "instance.application_port",
+        Integer.toUnsignedString(proto.getApplicationPort()) + " is out of range 1-65535");
     String address =
         resolver
             .resolve(host)
@@ -277,7 +281,8 @@ public final class RegistrationValidator {
         proto.getPort(),
         proto.getZone(),
         proto.getWeight(),
-        proto.getMetadataMap());
+        proto.getMetadataMap(),
+        proto.getApplicationPort());
   }
 
   private RouteSpec route(

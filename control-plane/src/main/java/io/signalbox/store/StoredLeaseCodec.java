@@ -84,6 +84,9 @@ final class StoredLeaseCodec {
     instanceNode.put("port", instance.port());
     instanceNode.put("zone", instance.zone());
     instanceNode.put("weight", instance.weight());
+    if (instance.hasSidecar()) {
+      instanceNode.put("applicationPort", instance.applicationPort());
+    }
     ObjectNode metadata = instanceNode.putObject("metadata");
     instance.metadata().forEach(metadata::put);
     ArrayNode routes = node.putArray("routes");
@@ -132,7 +135,8 @@ final class StoredLeaseCodec {
             required(instanceNode, "port").asInt(),
             instanceNode.path("zone").asText(""),
             instanceNode.path("weight").asInt(Instance.DEFAULT_WEIGHT),
-            metadata);
+            metadata,
+            instanceNode.path("applicationPort").asInt(0));
     List<RouteSpec> routes = list(node.path("routes"), StoredLeaseCodec::decodeRoute);
     try {
       return new StoredLease(

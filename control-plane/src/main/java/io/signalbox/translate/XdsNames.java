@@ -100,6 +100,22 @@ public final class XdsNames {
 
   private XdsNames() {}
 
+  /** The route configuration of every sidecar's outbound listener: one virtual host a service. */
+  public static final String SIDECAR_OUTBOUND_ROUTES = "sidecar-outbound";
+
+  /** The outbound listener of every sidecar. */
+  public static final String SIDECAR_OUTBOUND_LISTENER = "sidecar-outbound";
+
+  /** A sidecar's inbound listener on its instance's port. */
+  public static String sidecarInboundListener(int port) {
+    return "sidecar-inbound-" + port;
+  }
+
+  /** The cluster of the application beside a sidecar, on 127.0.0.1:{@code applicationPort}. */
+  public static String sidecarApplicationCluster(int applicationPort) {
+    return "sidecar-app-" + applicationPort;
+  }
+
   public static String serviceCluster(String service) {
     return SERVICE_CLUSTER_PREFIX + service;
   }

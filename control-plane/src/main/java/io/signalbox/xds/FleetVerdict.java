@@ -94,9 +94,11 @@ final class FleetVerdict {
       List<ProxyStatus> proxies) {
     List<Rejection> rejections = new ArrayList<>();
     List<Rejection> excused = new ArrayList<>();
-    boolean pending = proxies.stream().allMatch(ProxyStatus::lagging);
+    boolean pending =
+        proxies.stream().allMatch(p -> p.lagging() || SidecarSnapshots.isSidecarGroup(p.group()));
     for (ProxyStatus proxy : proxies) {
-      if (proxy.lagging()) {
+      // Sidecars are sent snapshots of their own (SidecarSnapshots), not judged here yet.
+      if (proxy.lagging() || SidecarSnapshots.isSidecarGroup(proxy.group())) {
         continue;
       }
       for (TypeStatus type : proxy.types().values()) {

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.cache.NodeGroup;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import java.util.Optional;
@@ -10,6 +11,11 @@ import java.util.Optional;
  * the same snapshot, whatever its node id, so a fleet scales without a snapshot per proxy. The zone
  * is part of the group because Envoys in different zones are sent different endpoint priorities
  * (services that prefer the local zone); a fleet without zones is one group, as before.
+ *
+ * <p>A sidecar declares its role in {@code node.metadata} ({@code signalbox.role: sidecar}) and its
+ * service in {@code signalbox.service} (or, without it, {@code node.cluster}); the sidecars of a
+ * service are the fleet {@code sidecar/SERVICE}. The group's name decides what it is sent, and
+ * access rules name it (the convention identity {@code spiffe://DOMAIN/envoy/sidecar/SERVICE}).
  */
 public final class NodeGroups implements NodeGroup<String> {
 
@@ -21,6 +27,17 @@ public final class NodeGroups implements NodeGroup<String> {
    * holding it is cut at its first occurrence, so no fleet can pose as another's zone.
    */
   static final char ZONE_SEPARATOR = '@';
+
+  /** How the fleet of a service's sidecars begins. */
+  public static final String SIDECAR_PREFIX = "sidecar/";
+
+  /** The node metadata key naming an Envoy's role, and the value that makes it a sidecar. */
+  public static final String ROLE_KEY = "signalbox.role";
+
+  public static final String SIDECAR_ROLE = "sidecar";
+
+  /** The node metadata key naming a sidecar's service. */
+  public static final String SERVICE_KEY = "signalbox.service";
 
   @Override
   public String hash(Node node) {
@@ -36,11 +53,31 @@ public final class NodeGroups implements NodeGroup<String> {
    */
   public String fleet(Node node) {
     String cluster = node == null ? "" : node.getCluster();
+    if (node != null && SIDECAR_ROLE.equals(metadata(node, ROLE_KEY))) {
+      String service = metadata(node, SERVICE_KEY);
+      cluster = SIDECAR_PREFIX + (service.isEmpty() ? cluster : service);
+    }
     int separator = cluster.indexOf(ZONE_SEPARATOR);
     if (separator >= 0) {
       cluster = cluster.substring(0, separator);
     }
     return cluster.isEmpty() ? DEFAULT_GROUP : cluster;
+  }
+
+  /** The service whose sidecars a group is, empty for any other group. */
+  public static Optional<String> sidecarService(String group) {
+    if (!group.startsWith(SIDECAR_PREFIX)) {
+      return Optional.empty();
+    }
+    int separator = group.indexOf(ZONE_SEPARATOR);
+    String service =
+        group.substring(SIDECAR_PREFIX.length(), separator < 0 ? group.length() : separator);
+    return service.isEmpty() ? Optional.empty() : Optional.of(service);
+  }
+
+  private static String metadata(Node node, String key) {
+    Value value = node.getMetadata().getFieldsMap().get(key);
+    return value == null ? "" : value.getStringValue();
   }
 
   /** The zone a group's Envoys declared, empty for a group without one. */

@@ -61,6 +61,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private final Thread thread;
   private final SignalboxMetrics metrics;
+  private final SidecarSnapshots sidecars = new SidecarSnapshots();
 
   private long signals;
   private long lastSignalNanos;
@@ -214,7 +215,8 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     synchronized (publishLock) {
       if (groups.add(group) && published != null) {
-        cache.setSnapshot(group, published.forGroup(group));
+        cache.setSnapshot(
+            group, sidecars.forGroup(group, published, publishedState, publishedSettings));
       }
     }
   }
@@ -426,7 +428,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     publishedState = state;
     publishedSettings = settings;
     for (String group : groups) {
-      ContentVersionedSnapshot sent = published.forGroup(group);
+      ContentVersionedSnapshot sent = sidecars.forGroup(group, published, state, settings);
       if (cache.getSnapshot(group) != sent) {
         cache.setSnapshot(group, sent);
       }
@@ -454,7 +456,9 @@ public final class SnapshotPublisher implements AutoCloseable {
         if (pausedSince != null) {
           return false;
         }
-        waitingFor = List.copyOf(groups);
+        // A service's sidecars are sent its sidecar snapshot once the change is complete: staging
+        // them (and waiting for them) is not done yet.
+        waitingFor = groups.stream().filter(g -> !SidecarSnapshots.isSidecarGroup(g)).toList();
         waitingFor.forEach(group -> cache.setSnapshot(group, staged.forGroup(group)));
       }
       awaitApplied(staged, stage.waitFor(), waitingFor);

@@ -21,6 +21,7 @@ import java.util.Optional;
 public final class EnvoyBootstrap {
 
   static final Path TEMPLATE = Path.of("envoy", "bootstrap", "edge-gateway.yaml");
+  static final Path SIDECAR_TEMPLATE = Path.of("envoy", "bootstrap", "sidecar.yaml");
   static final String XDS_CLUSTER = "signalbox-xds";
 
   private static final YAMLMapper YAML =
@@ -55,10 +56,31 @@ public final class EnvoyBootstrap {
       EnvoyProcess.XdsMode xdsMode,
       List<Integer> xdsPorts,
       Optional<XdsTls> xdsTls) {
-    Path template = EnvoyBinary.repoRoot().resolve(TEMPLATE);
+    return render(nodeId, nodeCluster, Optional.empty(), xdsMode, xdsPorts, xdsTls);
+  }
+
+  /**
+   * @param sidecarOf the service whose sidecar the Envoy is (rendered from {@link
+   *     #SIDECAR_TEMPLATE}); empty for an edge Envoy
+   */
+  static String render(
+      String nodeId,
+      String nodeCluster,
+      Optional<String> sidecarOf,
+      EnvoyProcess.XdsMode xdsMode,
+      List<Integer> xdsPorts,
+      Optional<XdsTls> xdsTls) {
+    Path template =
+        EnvoyBinary.repoRoot().resolve(sidecarOf.isPresent() ? SIDECAR_TEMPLATE : TEMPLATE);
     try {
       ObjectNode bootstrap = (ObjectNode) YAML.readTree(template.toFile());
-      ((ObjectNode) bootstrap.get("node")).put("id", nodeId).put("cluster", nodeCluster);
+      ObjectNode node = ((ObjectNode) bootstrap.get("node")).put("id", nodeId);
+      if (sidecarOf.isPresent()) {
+        node.put("cluster", sidecarOf.get());
+        ((ObjectNode) node.get("metadata")).put("signalbox.service", sidecarOf.get());
+      } else {
+        node.put("cluster", nodeCluster);
+      }
       // Port 0: the kernel picks the admin port and Envoy reports it through --admin-address-path.
       ((ObjectNode) bootstrap.at("/admin/address/socket_address")).put("port_value", 0);
       ((ObjectNode) bootstrap.at("/dynamic_resources/ads_config"))

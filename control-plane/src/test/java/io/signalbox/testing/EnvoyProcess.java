@@ -322,6 +322,7 @@ public final class EnvoyProcess implements AutoCloseable {
     private String nodeId;
     private String nodeCluster = "edge";
     private String serviceZone = "";
+    private java.util.Optional<String> sidecarOf = java.util.Optional.empty();
     private List<Integer> xdsPorts = List.of();
     private XdsMode xdsMode = XdsMode.SOTW;
     private String logLevel = "info";
@@ -378,6 +379,15 @@ public final class EnvoyProcess implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Makes this Envoy a sidecar of {@code service}, bootstrapped from {@code
+     * envoy/bootstrap/sidecar.yaml} (node group {@code sidecar/SERVICE}).
+     */
+    public Builder sidecarOf(String service) {
+      this.sidecarOf = java.util.Optional.of(service);
+      return this;
+    }
+
     /** Envoy's {@code --component-log-level}; defaults to {@code upstream:debug,config:debug}. */
     public Builder componentLogLevel(String componentLogLevel) {
       this.componentLogLevel = Objects.requireNonNull(componentLogLevel);
@@ -405,7 +415,8 @@ public final class EnvoyProcess implements AutoCloseable {
       Path log = workDir.resolve("envoy.log");
       try {
         Files.writeString(
-            bootstrap, EnvoyBootstrap.render(id, nodeCluster, xdsMode, xdsPorts, xdsTls));
+            bootstrap,
+            EnvoyBootstrap.render(id, nodeCluster, sidecarOf, xdsMode, xdsPorts, xdsTls));
         List<String> command =
             new ArrayList<>(
                 List.of(

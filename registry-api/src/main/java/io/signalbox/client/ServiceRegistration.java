@@ -30,6 +30,7 @@ public final class ServiceRegistration {
   private final int port;
   private final String zone;
   private final int weight;
+  private final int applicationPort;
   private final Map<String, String> metadata;
   private final List<Route> routes;
   private final Duration leaseTtl;
@@ -51,6 +52,7 @@ public final class ServiceRegistration {
     this.port = builder.port;
     this.zone = builder.zone;
     this.weight = builder.weight;
+    this.applicationPort = builder.applicationPort;
     this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(builder.metadata));
     this.routes = List.copyOf(builder.routes);
     this.leaseTtl = builder.leaseTtl;
@@ -110,6 +112,7 @@ public final class ServiceRegistration {
                     .setPort(port)
                     .setZone(zone)
                     .setWeight(weight)
+                    .setApplicationPort(applicationPort)
                     .putAllMetadata(metadata))
             .addAllRoutes(routes);
     if (leaseTtl != null) {
@@ -157,6 +160,7 @@ public final class ServiceRegistration {
     private int port;
     private String zone = "";
     private int weight;
+    private int applicationPort;
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final List<Route> routes = new ArrayList<>();
     private Duration leaseTtl;
@@ -180,6 +184,18 @@ public final class ServiceRegistration {
       this.instanceId = requireNonBlank(id, "instance id");
       this.host = requireNonBlank(host, "host");
       this.port = port;
+      return this;
+    }
+
+    /**
+     * Sidecar mode: the application listens on 127.0.0.1:{@code port}, and the instance's host and
+     * port are its sidecar Envoy's inbound listener, which forwards there.
+     */
+    public Builder applicationPort(int port) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("application port must be in 1-65535: " + port);
+      }
+      this.applicationPort = port;
       return this;
     }
 

@@ -137,6 +137,21 @@ final class GatewayFixture implements AutoCloseable {
     return envoy;
   }
 
+  /**
+   * A sidecar Envoy of {@code service}, connected to the control plane; closed with the fixture.
+   */
+  EnvoyProcess startSidecar(String service) {
+    EnvoyProcess envoy =
+        EnvoyProcess.builder()
+            .nodeId(service + "-sidecar-" + envoys.size())
+            .sidecarOf(service)
+            .xdsPort(controlPlane.grpcPort())
+            .xdsMode(mode)
+            .start();
+    envoys.add(envoy);
+    return envoy;
+  }
+
   EnvoyProcess envoy() {
     return envoys.get(0);
   }

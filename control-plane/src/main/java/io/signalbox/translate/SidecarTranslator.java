@@ -1,0 +1,172 @@
+package io.signalbox.translate;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.SidecarSettings;
+import io.signalbox.model.Instance;
+import io.signalbox.model.RegistryState;
+import io.signalbox.model.ServiceState;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What the sidecars of one service are sent (sidecar mode): the fleet's clusters and endpoints,
+ * which they share with the edge (same objects, same versions), plus
+ *
+ * <ul>
+ *   <li>an outbound listener ({@link SidecarSettings}, 127.0.0.1:15001 by default) routing by Host
+ *       to every registered service: {@code http://users/...} (or {@code users:8080}) reaches the
+ *       instances of {@code users}, balanced by its traffic policy;
+ *   <li>an inbound listener on each of the service's instance ports whose registration names an
+ *       application port, forwarding what it accepts to the application on 127.0.0.1.
+ * </ul>
+ *
+ * <p>Not yet: mutual TLS between sidecars, authorization of callers, the callee's retries and
+ * timeouts on the outbound routes, and scoping a sidecar to the services it calls.
+ */
+public final class SidecarTranslator {
+
+  /** How long a sidecar waits for a connection to the application beside it. */
+  static final Duration LOCAL_CONNECT_TIMEOUT = Duration.ofSeconds(1);
+
+  private SidecarTranslator() {}
+
+  /**
+   * The sidecars of {@code service} are sent: {@code fleet}'s clusters, endpoints and secrets, and
+   * their own listeners and outbound routes.
+   */
+  public static XdsResources translate(
+      XdsResources fleet, RegistryState state, GatewaySettings settings, String service) {
+    List<Listener> listeners = new ArrayList<>();
+    Map<String, Cluster> applications = new TreeMap<>();
+    listeners.add(outboundListener(settings.sidecars()));
+    ServiceState own = state.services().get(service);
+    if (own != null) {
+      for (Instance inbound : inboundPorts(own).values()) {
+        listeners.add(inboundListener(inbound));
+        String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
+        applications.put(
+            name,
+            EnvoyProtos.singleEndpointCluster(
+                    name, "127.0.0.1", inbound.applicationPort(), LOCAL_CONNECT_TIMEOUT)
+                .build());
+      }
+    }
+    List<Cluster> clusters = new ArrayList<>(fleet.clusters().size() + applications.size());
+    clusters.addAll(fleet.clusters());
+    clusters.addAll(applications.values());
+    return new XdsResources(
+        listeners,
+        List.of(outboundRoutes(state)),
+        clusters,
+        fleet.endpoints(),
+        fleet.secrets(),
+        fleet.localZoneClusters());
+  }
+
+  /** One instance per inbound port (the first by id, should two ask for different apps). */
+  private static Map<Integer, Instance> inboundPorts(ServiceState service) {
+    Map<Integer, Instance> byPort = new TreeMap<>();
+    service.instances().stream()
+        .filter(Instance::hasSidecar)
+        .sorted(java.util.Comparator.comparing(Instance::id))
+        .forEach(instance -> byPort.putIfAbsent(instance.port(), instance));
+    return byPort;
+  }
+
+  private static Listener outboundListener(SidecarSettings sidecars) {
+    HttpConnectionManager connectionManager =
+        connectionManager(XdsNames.SIDECAR_OUTBOUND_LISTENER)
+            .setRds(
+                Rds.newBuilder()
+                    .setConfigSource(XdsNames.adsConfigSource())
+                    .setRouteConfigName(XdsNames.SIDECAR_OUTBOUND_ROUTES))
+            .build();
+    return Listener.newBuilder()
+        .setName(XdsNames.SIDECAR_OUTBOUND_LISTENER)
+        .setAddress(EnvoyProtos.socketAddress(sidecars.outboundAddress(), sidecars.outboundPort()))
+        .addFilterChains(FilterChain.newBuilder().addFilters(filter(connectionManager)))
+        .build();
+  }
+
+  /** A virtual host per service, named by its bare name with or without a port. */
+  private static RouteConfiguration outboundRoutes(RegistryState state) {
+    RouteConfiguration.Builder routes =
+        RouteConfiguration.newBuilder().setName(XdsNames.SIDECAR_OUTBOUND_ROUTES);
+    for (ServiceState service : state.services().values()) {
+      routes.addVirtualHosts(
+          VirtualHost.newBuilder()
+              .setName(service.name())
+              .addDomains(service.name())
+              .addDomains(service.name() + ":*")
+              .addRoutes(forwardTo(XdsNames.serviceCluster(service.name()))));
+    }
+    return routes.build();
+  }
+
+  private static Listener inboundListener(Instance instance) {
+    String name = XdsNames.sidecarInboundListener(instance.port());
+    HttpConnectionManager connectionManager =
+        connectionManager(name)
+            .setRouteConfig(
+                RouteConfiguration.newBuilder()
+                    .setName(name)
+                    .addVirtualHosts(
+                        VirtualHost.newBuilder()
+                            .setName("application")
+                            .addDomains("*")
+                            .addRoutes(
+                                forwardTo(
+                                    XdsNames.sidecarApplicationCluster(
+                                        instance.applicationPort())))))
+            .build();
+    return Listener.newBuilder()
+        .setName(name)
+        .setAddress(EnvoyProtos.socketAddress(instance.address(), instance.port()))
+        .addFilterChains(FilterChain.newBuilder().addFilters(filter(connectionManager)))
+        .build();
+  }
+
+  private static Route forwardTo(String cluster) {
+    return Route.newBuilder()
+        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+        .setRoute(RouteAction.newBuilder().setCluster(cluster))
+        .build();
+  }
+
+  private static HttpConnectionManager.Builder connectionManager(String statPrefix) {
+    return HttpConnectionManager.newBuilder()
+        .setStatPrefix(statPrefix)
+        .setCodecType(HttpConnectionManager.CodecType.AUTO)
+        .setNormalizePath(BoolValue.of(true))
+        .setMergeSlashes(true)
+        .addHttpFilters(
+            HttpFilter.newBuilder()
+                .setName(XdsNames.ROUTER_FILTER)
+                .setTypedConfig(Any.pack(Router.getDefaultInstance())));
+  }
+
+  private static Filter filter(HttpConnectionManager connectionManager) {
+    return Filter.newBuilder()
+        .setName(XdsNames.HTTP_CONNECTION_MANAGER)
+        .setTypedConfig(Any.pack(connectionManager))
+        .build();
+  }
+}

@@ -1,0 +1,107 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryState;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.store.InMemoryRegistryStore;
+import io.signalbox.store.LeasePolicy;
+import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.translate.XdsNames;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A service's sidecars form the node group {@code sidecar/SERVICE} and are sent the fleet's
+ * clusters and endpoints with listeners of their own: outbound to every service by name, inbound on
+ * the ports of the service's instances that name an application port.
+ */
+class SidecarSnapshotsTest {
+
+  private static Registration registration(String service, String id, int port, int appPort) {
+    return new Registration(
+        service,
+        new Instance(id, "10.0.0.1", "10.0.0.1", port, "", 1, Map.of(), appPort),
+        List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build()));
+  }
+
+  private static RegistryState state() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
+    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    return store.state();
+  }
+
+  private static Node sidecar(String service, String zone) {
+    return Node.newBuilder()
+        .setId(service + "-1")
+        .setCluster("anything")
+        .setMetadata(
+            Struct.newBuilder()
+                .putFields("signalbox.role", Value.newBuilder().setStringValue("sidecar").build())
+                .putFields("signalbox.service", Value.newBuilder().setStringValue(service).build()))
+        .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setZone(zone))
+        .build();
+  }
+
+  @Test
+  void aSidecarIsGroupedByItsService() {
+    NodeGroups groups = new NodeGroups();
+
+    assertThat(groups.hash(sidecar("users", ""))).isEqualTo("sidecar/users");
+    assertThat(groups.hash(sidecar("users", "zone-a"))).isEqualTo("sidecar/users@zone-a");
+    assertThat(NodeGroups.sidecarService("sidecar/users@zone-a")).contains("users");
+    assertThat(NodeGroups.sidecarService("edge")).isEmpty();
+  }
+
+  @Test
+  void sidecarsShareTheFleetsClustersAndEndpointsAndHaveListenersOfTheirOwn() {
+    RegistryState state = state();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(
+            new GatewayTranslator().translate(state, GatewaySettings.DEFAULT));
+    SidecarSnapshots sidecars = new SidecarSnapshots();
+
+    ContentVersionedSnapshot users =
+        sidecars.forGroup("sidecar/users", fleet, state, GatewaySettings.DEFAULT);
+    ContentVersionedSnapshot orders =
+        sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT);
+
+    assertThat(users.resources(ResourceType.LISTENER).keySet())
+        .containsExactlyInAnyOrder(
+            XdsNames.SIDECAR_OUTBOUND_LISTENER, XdsNames.sidecarInboundListener(15006));
+    Listener inbound =
+        (Listener) users.resources(ResourceType.LISTENER).get("sidecar-inbound-15006");
+    assertThat(inbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15006);
+    assertThat(users.resources(ResourceType.CLUSTER))
+        .containsKey(XdsNames.sidecarApplicationCluster(8080));
+    assertThat(orders.resources(ResourceType.LISTENER).keySet())
+        .as("orders names no application port: outbound only")
+        .containsExactly(XdsNames.SIDECAR_OUTBOUND_LISTENER);
+    RouteConfiguration outbound =
+        (RouteConfiguration)
+            orders.resources(ResourceType.ROUTE).get(XdsNames.SIDECAR_OUTBOUND_ROUTES);
+    assertThat(outbound.getVirtualHostsList())
+        .extracting(host -> List.copyOf(host.getDomainsList()))
+        .containsExactly(List.of("orders", "orders:*"), List.of("users", "users:*"));
+    assertThat(orders.version(ResourceType.ENDPOINT, List.of()))
+        .as("the fleet's endpoints, versions and all")
+        .isEqualTo(fleet.version(ResourceType.ENDPOINT, List.of()));
+    assertThat(sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT))
+        .as("made once per publication")
+        .isSameAs(orders);
+    assertThat(sidecars.forGroup("edge", fleet, state, GatewaySettings.DEFAULT)).isSameAs(fleet);
+  }
+}

@@ -1,0 +1,122 @@
+package io.signalbox.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.signalbox.client.Routes;
+import io.signalbox.client.ServiceRegistration;
+import io.signalbox.config.SidecarSettings;
+import io.signalbox.samples.EchoService;
+import io.signalbox.testing.EnvoyLogsOnFailure;
+import io.signalbox.testing.EnvoyProcess;
+import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.HttpProbe;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Sidecar mode through real Envoys: {@code orders} calls {@code http://users/...} through its
+ * sidecar's outbound listener, and the request reaches the {@code users} application through the
+ * inbound listener of the sidecar beside it; the edge gateway reaches {@code users} through that
+ * sidecar too, and a new {@code users} instance is called as soon as it registers.
+ */
+@ExtendWith(EnvoyLogsOnFailure.class)
+class SidecarEndToEndTest {
+
+  private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
+
+  /** One request to the outbound listener on {@code port}, naming the callee in Host. */
+  private static Http1ResponseReader.Read call(int port, String host, String path)
+      throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(
+          ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      return Http1ResponseReader.read(in);
+    }
+  }
+
+  private static boolean answersFrom(int port, String host, String instance) {
+    try {
+      Http1ResponseReader.Read read = call(port, host, "/hello");
+      return read.status() == 200
+          && instance.equals(read.headers().get(EchoService.INSTANCE_HEADER));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static ServiceRegistration users(String id, int inboundPort, int applicationPort) {
+    return ServiceRegistration.builder("users")
+        .instance(id, "127.0.0.1", inboundPort)
+        .applicationPort(applicationPort)
+        .route(Routes.prefix("/users"))
+        .build();
+  }
+
+  @Test
+  void ordersCallsUsersThroughBothSidecars() throws Exception {
+    int outbound = FreePorts.allocate();
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSettings(
+            EnvoyProcess.XdsMode.DELTA,
+            settings -> settings.sidecars(new SidecarSettings("127.0.0.1", outbound)))) {
+      EchoService usersApp = gateway.backend("users", "users-1");
+      int usersInbound = FreePorts.allocate();
+      gateway.register(users("users-1", usersInbound, usersApp.port()));
+      gateway.serve("orders", "orders-1", io.signalbox.client.Routes.prefix("/orders"));
+      EnvoyProcess usersSidecar = gateway.startSidecar("users");
+      EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      usersSidecar.awaitReady();
+      ordersSidecar.awaitReady();
+
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> answersFrom(outbound, "users", "users-1"));
+      Http1ResponseReader.Read called = call(outbound, "users:8080", "/hello?from=orders");
+      assertThat(called.status()).isEqualTo(200);
+      assertThat(called.headers()).containsEntry(EchoService.INSTANCE_HEADER, "users-1");
+      assertThat(called.body()).contains("/hello");
+      assertThat(call(outbound, "billing", "/hello").status())
+          .as("no such service: no virtual host")
+          .isEqualTo(404);
+      assertThat(usersSidecar.statValue("http.sidecar-inbound-" + usersInbound + ".rq_total"))
+          .as("the request came in through the users sidecar")
+          .isPositive();
+
+      // The edge reaches the instance where it registered: the sidecar's inbound listener.
+      HttpProbe.Response viaEdge = HttpProbe.awaitStatus(gateway.url("/users"), 200, REACHES_ENVOY);
+      assertThat(viaEdge.headers().firstValue(EchoService.INSTANCE_HEADER)).contains("users-1");
+
+      // A second instance (on this host, behind the same sidecar on another inbound port) is
+      // called as soon as it registers.
+      EchoService secondApp = gateway.backend("users", "users-2");
+      long registered = System.nanoTime();
+      gateway.register(users("users-2", FreePorts.allocate(), secondApp.port()));
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> answersFrom(outbound, "users", "users-2"));
+      long reachedMillis = (System.nanoTime() - registered) / 1_000_000;
+      Set<String> answered = new HashSet<>();
+      for (int i = 0; i < 20; i++) {
+        answered.add(call(outbound, "users", "/hello").headers().get(EchoService.INSTANCE_HEADER));
+      }
+      assertThat(answered).containsExactlyInAnyOrder("users-1", "users-2");
+      System.out.printf(
+          "sidecar: a new users instance was called %d ms after it registered%n", reachedMillis);
+    }
+  }
+}
