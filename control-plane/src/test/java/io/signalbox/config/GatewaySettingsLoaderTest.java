@@ -49,6 +49,15 @@ class GatewaySettingsLoaderTest {
       assertThat(settings.defaults()).isEqualTo(PolicyDefaults.NONE);
       assertThat(settings.limits()).isEqualTo(GatewayLimits.DEFAULT);
       assertThat(settings.rateLimitService()).isEqualTo(RateLimitServiceSpec.BUILT_IN);
+      assertThat(settings.sidecars()).isEqualTo(new SidecarSettings("127.0.0.1", 15001));
+    }
+
+    @Test
+    void sidecarsCallOutThroughTheAddressAndPortGiven() {
+      assertThat(parse("sidecars: {outboundAddress: 127.0.0.2, outboundPort: 16001}").sidecars())
+          .isEqualTo(new SidecarSettings("127.0.0.2", 16001));
+      assertThat(parse("sidecars: {outboundPort: 16001}").sidecars())
+          .isEqualTo(new SidecarSettings("127.0.0.1", 16001));
     }
 
     @Test
@@ -247,6 +256,8 @@ class GatewaySettingsLoaderTest {
         rateLimitService: {counterMemory: 32MB}                                  | rateLimitService.counterMemory: '32MB' is not a size such as 512KiB
         rateLimitService: {counterMemory: 512}                                   | rateLimitService.counterMemory: 512 is out of range 1KiB-16GiB
         rateLimitService: {counterMemory: 17GiB}                                 | rateLimitService.counterMemory: 17GiB is out of range
+        sidecars: {outboundAddress: localhost}                                   | sidecars.outboundAddress: 'localhost' is not an IP address
+        sidecars: {outboundPort: 0}                                              | sidecars.outboundPort: 0 is not a port (1-65535)
         """)
     void anInvalidValueNamingItsField(String yaml, String message) {
       assertThatThrownBy(() -> parse(yaml))
