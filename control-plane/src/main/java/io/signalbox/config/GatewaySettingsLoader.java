@@ -255,8 +255,16 @@ public final class GatewaySettingsLoader {
             format.sidecars.outboundPort >= 1 && format.sidecars.outboundPort <= 65535,
             "sidecars.outboundPort",
             format.sidecars.outboundPort + " is not a port (1-65535)");
+        Duration validity =
+            positiveDuration("sidecars.certificateValidity", format.sidecars.certificateValidity);
+        check(
+            validity.compareTo(Duration.ofSeconds(2)) >= 0
+                && validity.compareTo(Duration.ofDays(30)) <= 0,
+            "sidecars.certificateValidity",
+            format.sidecars.certificateValidity + " is out of range 2s-720h");
         settings.sidecars(
-            new SidecarSettings(format.sidecars.outboundAddress, format.sidecars.outboundPort));
+            new SidecarSettings(
+                format.sidecars.outboundAddress, format.sidecars.outboundPort, validity));
       }
       return settings.build();
     }

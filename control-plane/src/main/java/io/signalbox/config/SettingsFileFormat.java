@@ -30,6 +30,7 @@ final class SettingsFileFormat {
   static final class Sidecars {
     public String outboundAddress = SidecarSettings.DEFAULT.outboundAddress();
     public int outboundPort = SidecarSettings.DEFAULT.outboundPort();
+    public String certificateValidity = "1h";
   }
 
   static final class Listener {

@@ -34,10 +34,12 @@ import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.LaggingStreams;
+import io.signalbox.xds.MeshIdentities;
 import io.signalbox.xds.NackAwareConfigWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.ResumedDeltaWatcher;
+import io.signalbox.xds.SidecarSnapshots;
 import io.signalbox.xds.SnapshotPublisher;
 import io.signalbox.xds.XdsCallbacks;
 import io.signalbox.xds.XdsSnapshotCache;
@@ -212,6 +214,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new XdsSnapshotCache(groups);
+    Duration certificateValidity = settings.sidecars().certificateValidity();
     this.publisher =
         new SnapshotPublisher(
             engine,
@@ -220,7 +223,15 @@ public final class ControlPlane implements AutoCloseable {
             cache,
             config.publishQuietPeriod(),
             config.publishMaxDelay(),
-            metrics);
+            metrics,
+            new SidecarSnapshots(
+                MeshIdentities.ephemeral(
+                    settings.access().trustDomain(), certificateValidity, Clock.systemUTC())));
+    // Workload certificates are issued again once half their life has passed, at a publication:
+    // one every eighth of it sends them well before they expire.
+    long rotationMillis = certificateValidity.toMillis() / 8;
+    tlsReloader.scheduleAtFixedRate(
+        publisher::requestPublish, rotationMillis, rotationMillis, TimeUnit.MILLISECONDS);
     NackAwareConfigWatcher watcher =
         new NackAwareConfigWatcher(
             new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));

@@ -74,6 +74,16 @@ final class EndpointTranslator {
                   TrafficPolicy.VERSION_KEY, Value.newBuilder().setStringValue(version).build())
               .build());
     }
+    if (instance.hasSidecar()) {
+      // Where the cluster's transport socket matches look: mutual TLS to the sidecar.
+      metadata.putFilterMetadata(
+          "envoy.transport_socket_match",
+          Struct.newBuilder()
+              .putFields(
+                  XdsNames.MESH_TLS_MATCH_KEY,
+                  Value.newBuilder().setStringValue(XdsNames.MESH_TLS_MATCH_VALUE).build())
+              .build());
+    }
     return LbEndpoint.newBuilder()
         .setEndpoint(
             Endpoint.newBuilder()

@@ -140,11 +140,12 @@ public final class GatewayTranslator implements Translator {
     if (before.service() == service) {
       return before;
     }
-    // The cluster depends on the name, the protocol and the settings; the assignment on the
-    // instances and their serving status.
+    // The cluster depends on the name, the protocol, the traffic policy, whether instances have
+    // sidecars, and the settings; the assignment on the instances and their serving status.
     Cluster cluster =
         before.service().protocol() == service.protocol()
                 && before.service().traffic().equals(service.traffic())
+                && hasSidecars(before.service()) == hasSidecars(service)
             ? before.cluster()
             : clusters.cluster(service, settings);
     ClusterLoadAssignment assignment =
@@ -153,6 +154,10 @@ public final class GatewayTranslator implements Translator {
             ? before.assignment()
             : endpoints.loadAssignment(service);
     return new ServicePart(service, cluster, assignment);
+  }
+
+  private static boolean hasSidecars(ServiceState service) {
+    return service.instances().stream().anyMatch(io.signalbox.model.Instance::hasSidecar);
   }
 
   /** Whether the service's routes translate the same: same routes, hash key and version split. */

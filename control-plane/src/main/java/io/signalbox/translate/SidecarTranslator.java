@@ -3,6 +3,7 @@ package io.signalbox.translate;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -15,6 +16,11 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.SidecarSettings;
 import io.signalbox.model.Instance;
@@ -35,11 +41,14 @@ import java.util.TreeMap;
  *       to every registered service: {@code http://users/...} (or {@code users:8080}) reaches the
  *       instances of {@code users}, balanced by its traffic policy;
  *   <li>an inbound listener on each of the service's instance ports whose registration names an
- *       application port, forwarding what it accepts to the application on 127.0.0.1.
+ *       application port, accepting only mutual TLS from workload certificates of the mesh and
+ *       forwarding to the application on 127.0.0.1 with the caller's identity in {@code
+ *       x-forwarded-client-cert}.
  * </ul>
  *
- * <p>Not yet: mutual TLS between sidecars, authorization of callers, the callee's retries and
- * timeouts on the outbound routes, and scoping a sidecar to the services it calls.
+ * <p>The certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). Not
+ * yet: authorization of callers, the callee's retries and timeouts on the outbound routes, and
+ * scoping a sidecar to the services it calls.
  */
 public final class SidecarTranslator {
 
@@ -60,7 +69,7 @@ public final class SidecarTranslator {
     ServiceState own = state.services().get(service);
     if (own != null) {
       for (Instance inbound : inboundPorts(own).values()) {
-        listeners.add(inboundListener(inbound));
+        listeners.add(inboundListener(inbound, settings.access().trustDomain()));
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
             name,
@@ -121,10 +130,16 @@ public final class SidecarTranslator {
     return routes.build();
   }
 
-  private static Listener inboundListener(Instance instance) {
+  private static Listener inboundListener(Instance instance, String trustDomain) {
     String name = XdsNames.sidecarInboundListener(instance.port());
     HttpConnectionManager connectionManager =
         connectionManager(name)
+            // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE
+            // ID), set here from the verified certificate; a header the caller sent is dropped.
+            .setForwardClientCertDetails(
+                HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)
+            .setSetCurrentClientCertDetails(
+                HttpConnectionManager.SetCurrentClientCertDetails.newBuilder().setUri(true))
             .setRouteConfig(
                 RouteConfiguration.newBuilder()
                     .setName(name)
@@ -140,7 +155,44 @@ public final class SidecarTranslator {
     return Listener.newBuilder()
         .setName(name)
         .setAddress(EnvoyProtos.socketAddress(instance.address(), instance.port()))
-        .addFilterChains(FilterChain.newBuilder().addFilters(filter(connectionManager)))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .addFilters(filter(connectionManager))
+                .setTransportSocket(inboundTls(trustDomain)))
+        .build();
+  }
+
+  /**
+   * Mutual TLS on the inbound listener: the sidecar's workload certificate, and a client
+   * certificate required and verified against the mesh CA, carrying an identity of the trust
+   * domain. A client without one does not get past the handshake.
+   */
+  private static TransportSocket inboundTls(String trustDomain) {
+    DownstreamTlsContext context =
+        DownstreamTlsContext.newBuilder()
+            .setRequireClientCertificate(BoolValue.of(true))
+            .setCommonTlsContext(
+                CommonTlsContext.newBuilder()
+                    .addTlsCertificateSdsSecretConfigs(
+                        UpstreamTls.meshSecret(XdsNames.MESH_IDENTITY_SECRET))
+                    .setCombinedValidationContext(
+                        CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(
+                                CertificateValidationContext.newBuilder()
+                                    .addMatchTypedSubjectAltNames(
+                                        SubjectAltNameMatcher.newBuilder()
+                                            .setSanType(SubjectAltNameMatcher.SanType.URI)
+                                            .setMatcher(
+                                                StringMatcher.newBuilder()
+                                                    .setPrefix("spiffe://" + trustDomain + "/"))))
+                            .setValidationContextSdsSecretConfig(
+                                UpstreamTls.meshSecret(XdsNames.MESH_TRUST_SECRET)))
+                    .addAlpnProtocols("h2")
+                    .addAlpnProtocols("http/1.1"))
+            .build();
+    return TransportSocket.newBuilder()
+        .setName(XdsNames.TLS_TRANSPORT_SOCKET)
+        .setTypedConfig(Any.pack(context))
         .build();
   }
 

@@ -46,6 +46,33 @@ final class UpstreamTls {
         UpstreamTlsContext.newBuilder().setSni(tls.sni()).setCommonTlsContext(common).build());
   }
 
+  /**
+   * Mutual TLS to a sidecar's inbound listener: the calling Envoy's workload certificate and the
+   * mesh CA by SDS ({@link XdsNames#MESH_IDENTITY_SECRET}, {@link XdsNames#MESH_TRUST_SECRET}), and
+   * the callee must prove {@code calleeIdentity}.
+   */
+  static TransportSocket meshTransportSocket(String calleeIdentity, boolean http2) {
+    CommonTlsContext common =
+        CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(meshSecret(XdsNames.MESH_IDENTITY_SECRET))
+            .setCombinedValidationContext(
+                CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                    .setDefaultValidationContext(
+                        CertificateValidationContext.newBuilder()
+                            .addMatchTypedSubjectAltNames(subjectAltName(calleeIdentity)))
+                    .setValidationContextSdsSecretConfig(meshSecret(XdsNames.MESH_TRUST_SECRET)))
+            .addAlpnProtocols(http2 ? "h2" : "http/1.1")
+            .build();
+    return transportSocket(UpstreamTlsContext.newBuilder().setCommonTlsContext(common).build());
+  }
+
+  static SdsSecretConfig meshSecret(String name) {
+    return SdsSecretConfig.newBuilder()
+        .setName(name)
+        .setSdsConfig(XdsNames.adsConfigSource())
+        .build();
+  }
+
   /** Verification against {@code trustedCa}, accepting a certificate that carries any of names. */
   static CertificateValidationContext validation(DataSource trustedCa, List<String> names) {
     CertificateValidationContext.Builder validation =

@@ -100,6 +100,20 @@ public final class XdsNames {
 
   private XdsNames() {}
 
+  /** The SDS secret holding an Envoy's workload certificate in the mesh. */
+  public static final String MESH_IDENTITY_SECRET = "mesh-identity";
+
+  /** The SDS secret holding the mesh CA, which every workload certificate is verified against. */
+  public static final String MESH_TRUST_SECRET = "mesh-trust";
+
+  /**
+   * The endpoint metadata (namespace {@code envoy.transport_socket_match}) of an instance behind a
+   * sidecar, which the clusters' transport socket match sends mutual TLS to.
+   */
+  public static final String MESH_TLS_MATCH_KEY = "signalbox.mesh";
+
+  public static final String MESH_TLS_MATCH_VALUE = "mtls";
+
   /** The route configuration of every sidecar's outbound listener: one virtual host a service. */
   public static final String SIDECAR_OUTBOUND_ROUTES = "sidecar-outbound";
 

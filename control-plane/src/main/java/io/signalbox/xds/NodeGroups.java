@@ -64,6 +64,12 @@ public final class NodeGroups implements NodeGroup<String> {
     return cluster.isEmpty() ? DEFAULT_GROUP : cluster;
   }
 
+  /** The fleet of a group: its name without the zone. */
+  public static String fleetOf(String group) {
+    int separator = group.indexOf(ZONE_SEPARATOR);
+    return separator < 0 ? group : group.substring(0, separator);
+  }
+
   /** The service whose sidecars a group is, empty for any other group. */
   public static Optional<String> sidecarService(String group) {
     if (!group.startsWith(SIDECAR_PREFIX)) {

@@ -1,23 +1,50 @@
 package io.signalbox.xds;
 
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
 import io.signalbox.translate.SidecarTranslator;
+import io.signalbox.translate.XdsResources;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What each node group is sent of a publication: a sidecar group, its service's sidecar snapshot
- * ({@link SidecarTranslator}), made once per publication and service from the fleet's snapshot and
- * sharing its clusters and endpoints (objects and versions); any group, then, its zone's view
- * ({@link ContentVersionedSnapshot#forGroup}).
+ * What each node group is sent of a publication:
+ *
+ * <ul>
+ *   <li>a sidecar group, its service's sidecar snapshot ({@link SidecarTranslator}) with the
+ *       service's workload certificate ({@link MeshIdentities}), sharing the fleet's clusters and
+ *       endpoints (objects and versions);
+ *   <li>an edge group, the fleet's snapshot, with the fleet's own workload certificate once some
+ *       instance sits behind a sidecar (the edge reaches it over mutual TLS too);
+ * </ul>
+ *
+ * <p>each made once per publication (or certificate) and fleet, and then its zone's view ({@link
+ * ContentVersionedSnapshot#forGroup}).
  */
-final class SidecarSnapshots {
+public final class SidecarSnapshots {
 
-  private record Made(ContentVersionedSnapshot fleet, ContentVersionedSnapshot sidecar) {}
+  private record Made(
+      ContentVersionedSnapshot fleet,
+      IssuedCertificate certificate,
+      ContentVersionedSnapshot snapshot) {}
 
-  private final Map<String, Made> byService = new ConcurrentHashMap<>();
+  private final MeshIdentities mesh;
+  private final Map<String, Made> sidecars = new ConcurrentHashMap<>();
+  private final Map<String, Made> edges = new ConcurrentHashMap<>();
+
+  /** The last fleet snapshot checked for mesh clusters, and the answer; guarded by this. */
+  private ContentVersionedSnapshot checkedFleet;
+
+  private boolean checkedUsesMesh;
+
+  public SidecarSnapshots(MeshIdentities mesh) {
+    this.mesh = mesh;
+  }
 
   /**
    * What {@code group} is sent when the fleet is sent {@code fleet}, translated from {@code state}
@@ -26,32 +53,74 @@ final class SidecarSnapshots {
   ContentVersionedSnapshot forGroup(
       String group, ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
     Optional<String> service = NodeGroups.sidecarService(group);
-    if (service.isEmpty()) {
+    if (service.isPresent()) {
+      IssuedCertificate certificate =
+          mesh.current(settings.access().serviceIdentity(service.get()).value());
+      return sidecars
+          .compute(
+              service.get(),
+              (name, before) ->
+                  made(
+                      before,
+                      fleet,
+                      certificate,
+                      () -> SidecarTranslator.translate(fleet.resources(), state, settings, name)))
+          .snapshot()
+          .forGroup(group);
+    }
+    if (!usesMesh(fleet)) {
       return fleet.forGroup(group);
     }
-    Made made =
-        byService.compute(
-            service.get(),
-            (name, before) -> {
-              if (before != null && before.fleet() == fleet) {
-                return before;
-              }
-              ContentVersionedSnapshot sidecar =
-                  before == null
-                      ? ContentVersionedSnapshot.of(
-                          SidecarTranslator.translate(fleet.resources(), state, settings, name),
-                          fleet)
-                      : ContentVersionedSnapshot.of(
-                          SidecarTranslator.translate(fleet.resources(), state, settings, name),
-                          fleet,
-                          before.sidecar());
-              return new Made(fleet, sidecar);
-            });
-    return made.sidecar().forGroup(group);
+    String fleetName = NodeGroups.fleetOf(group);
+    IssuedCertificate certificate =
+        mesh.current(settings.access().envoyIdentity(fleetName).value());
+    return edges
+        .compute(fleetName, (name, before) -> made(before, fleet, certificate, fleet::resources))
+        .snapshot()
+        .forGroup(group);
   }
 
   /** Whether {@code group} is a service's sidecars, which are sent a snapshot of their own. */
   static boolean isSidecarGroup(String group) {
     return NodeGroups.sidecarService(group).isPresent();
+  }
+
+  private Made made(
+      Made before,
+      ContentVersionedSnapshot fleet,
+      IssuedCertificate certificate,
+      java.util.function.Supplier<XdsResources> resources) {
+    if (before != null && before.fleet() == fleet && before.certificate() == certificate) {
+      return before;
+    }
+    XdsResources withCertificate = withSecrets(resources.get(), mesh.secrets(certificate));
+    ContentVersionedSnapshot snapshot =
+        before == null
+            ? ContentVersionedSnapshot.of(withCertificate, fleet)
+            : ContentVersionedSnapshot.of(withCertificate, fleet, before.snapshot());
+    return new Made(fleet, certificate, snapshot);
+  }
+
+  private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {
+    List<Secret> all = new ArrayList<>(resources.secrets());
+    all.addAll(secrets);
+    return new XdsResources(
+        resources.listeners(),
+        resources.routes(),
+        resources.clusters(),
+        resources.endpoints(),
+        all,
+        resources.localZoneClusters());
+  }
+
+  /** Whether a cluster of {@code fleet} sends mutual TLS to sidecars; checked once per snapshot. */
+  private synchronized boolean usesMesh(ContentVersionedSnapshot fleet) {
+    if (checkedFleet != fleet) {
+      checkedFleet = fleet;
+      checkedUsesMesh =
+          fleet.resources().clusters().stream()
+              .anyMatch(cluster -> cluster.getTransportSocketMatchesCount() > 0);
+    }
+    return checkedUsesMesh;
   }
 }

@@ -61,7 +61,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private final Thread thread;
   private final SignalboxMetrics metrics;
-  private final SidecarSnapshots sidecars = new SidecarSnapshots();
+  private final SidecarSnapshots sidecars;
 
   private long signals;
   private long lastSignalNanos;
@@ -112,7 +112,32 @@ public final class SnapshotPublisher implements AutoCloseable {
       Duration quietPeriod,
       Duration maxDelay,
       SignalboxMetrics metrics) {
+    this(
+        store,
+        settings,
+        translator,
+        cache,
+        quietPeriod,
+        maxDelay,
+        metrics,
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral(
+                settings.access().trustDomain(),
+                MeshIdentities.DEFAULT_VALIDITY,
+                java.time.Clock.systemUTC())));
+  }
+
+  public SnapshotPublisher(
+      RegistryView store,
+      GatewaySettings settings,
+      Translator translator,
+      SimpleCache<String> cache,
+      Duration quietPeriod,
+      Duration maxDelay,
+      SignalboxMetrics metrics,
+      SidecarSnapshots sidecars) {
     this.metrics = metrics;
+    this.sidecars = sidecars;
     this.store = store;
     this.settings = settings;
     this.snapshots = new SnapshotBuilder(translator);

@@ -58,6 +58,8 @@ class GatewaySettingsLoaderTest {
           .isEqualTo(new SidecarSettings("127.0.0.2", 16001));
       assertThat(parse("sidecars: {outboundPort: 16001}").sidecars())
           .isEqualTo(new SidecarSettings("127.0.0.1", 16001));
+      assertThat(parse("sidecars: {certificateValidity: 10m}").sidecars().certificateValidity())
+          .isEqualTo(java.time.Duration.ofMinutes(10));
     }
 
     @Test
@@ -258,6 +260,8 @@ class GatewaySettingsLoaderTest {
         rateLimitService: {counterMemory: 17GiB}                                 | rateLimitService.counterMemory: 17GiB is out of range
         sidecars: {outboundAddress: localhost}                                   | sidecars.outboundAddress: 'localhost' is not an IP address
         sidecars: {outboundPort: 0}                                              | sidecars.outboundPort: 0 is not a port (1-65535)
+        sidecars: {certificateValidity: 1s}                                      | sidecars.certificateValidity: 1s is out of range 2s-720h
+        sidecars: {certificateValidity: 721h}                                    | sidecars.certificateValidity: 721h is out of range 2s-720h
         """)
     void anInvalidValueNamingItsField(String yaml, String message) {
       assertThatThrownBy(() -> parse(yaml))

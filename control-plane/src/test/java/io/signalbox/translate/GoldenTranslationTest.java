@@ -34,11 +34,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Translation, specified by example: each {@code translate/in/NAME.yaml} (registrations in proto
  * JSON form, in order, plus optional {@code gateway} settings in the settings file's format,
- * relative files resolved against {@code translate/in}, and an optional {@code zone}: what an Envoy
- * of that zone is sent) must translate to exactly the files of {@code translate/out/NAME/}: one per
- * resource type the case has ({@code listeners.yaml}, {@code routes.yaml}, {@code clusters.yaml},
- * {@code endpoints.yaml}, {@code secrets.yaml}), so a diff shows which kind of resource a change
- * touches. A golden directory without its case fails too.
+ * relative files resolved against {@code translate/in}, an optional {@code sidecarOf}: what that
+ * service's sidecars are sent, and an optional {@code zone}: what an Envoy of that zone is sent)
+ * must translate to exactly the files of {@code translate/out/NAME/}: one per resource type the
+ * case has ({@code listeners.yaml}, {@code routes.yaml}, {@code clusters.yaml}, {@code
+ * endpoints.yaml}, {@code secrets.yaml}), so a diff shows which kind of resource a change touches.
+ * A golden directory without its case fails too.
  *
  * <p>Run with {@code -Dsignalbox.golden.update=true} to rewrite the expected files, then review the
  * diff.
@@ -149,6 +150,12 @@ class GoldenTranslationTest {
       store.register(validated, Optional.empty());
     }
     XdsResources resources = new GatewayTranslator().translate(store.state(), gateway);
+    if (input.has("sidecarOf")) {
+      // What the sidecars of this service are sent (their certificates come later, per group).
+      resources =
+          SidecarTranslator.translate(
+              resources, store.state(), gateway, input.get("sidecarOf").asText());
+    }
     if (input.has("zone")) {
       // What an Envoy declaring this zone is sent.
       resources = LocalZonePreference.forZone(resources, input.get("zone").asText());

@@ -18,6 +18,8 @@ import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -72,7 +74,9 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(
             new GatewayTranslator().translate(state, GatewaySettings.DEFAULT));
-    SidecarSnapshots sidecars = new SidecarSnapshots();
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
 
     ContentVersionedSnapshot users =
         sidecars.forGroup("sidecar/users", fleet, state, GatewaySettings.DEFAULT);
@@ -102,6 +106,30 @@ class SidecarSnapshotsTest {
     assertThat(sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT))
         .as("made once per publication")
         .isSameAs(orders);
-    assertThat(sidecars.forGroup("edge", fleet, state, GatewaySettings.DEFAULT)).isSameAs(fleet);
+    assertThat(users.resources(ResourceType.SECRET).keySet())
+        .as("its workload certificate and the mesh CA")
+        .containsExactlyInAnyOrder(XdsNames.MESH_IDENTITY_SECRET, XdsNames.MESH_TRUST_SECRET);
+    ContentVersionedSnapshot edge =
+        sidecars.forGroup("edge", fleet, state, GatewaySettings.DEFAULT);
+    assertThat(edge.resources(ResourceType.SECRET).keySet())
+        .as("the edge reaches users' sidecar over mutual TLS too")
+        .containsExactlyInAnyOrder(XdsNames.MESH_IDENTITY_SECRET, XdsNames.MESH_TRUST_SECRET);
+    assertThat(edge.version(ResourceType.CLUSTER, List.of()))
+        .isEqualTo(fleet.version(ResourceType.CLUSTER, List.of()));
+  }
+
+  @Test
+  void aFleetWithoutSidecarsIsSentAsItIs() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(
+            new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+
+    assertThat(sidecars.forGroup("edge", fleet, store.state(), GatewaySettings.DEFAULT))
+        .isSameAs(fleet);
   }
 }

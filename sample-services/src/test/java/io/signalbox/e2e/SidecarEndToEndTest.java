@@ -24,9 +24,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Sidecar mode through real Envoys: {@code orders} calls {@code http://users/...} through its
- * sidecar's outbound listener, and the request reaches the {@code users} application through the
- * inbound listener of the sidecar beside it; the edge gateway reaches {@code users} through that
- * sidecar too, and a new {@code users} instance is called as soon as it registers.
+ * sidecar's outbound listener, and the request reaches the {@code users} application over mutual
+ * TLS through the inbound listener of the sidecar beside it, which tells the application the
+ * caller's SPIFFE ID; a client without a workload certificate is refused; the edge gateway reaches
+ * {@code users} through that sidecar too, and a new {@code users} instance is called as soon as it
+ * registers.
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class SidecarEndToEndTest {
@@ -53,6 +55,16 @@ class SidecarEndToEndTest {
       Http1ResponseReader.Read read = call(port, host, "/hello");
       return read.status() == 200
           && instance.equals(read.headers().get(EchoService.INSTANCE_HEADER));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Whether plain HTTP (no TLS, no certificate) to {@code port} gets any HTTP answer. */
+  private static boolean plainRequestIsAnswered(int port) {
+    try {
+      call(port, "users", "/hello");
+      return true;
     } catch (IOException e) {
       return false;
     }
@@ -88,7 +100,10 @@ class SidecarEndToEndTest {
       Http1ResponseReader.Read called = call(outbound, "users:8080", "/hello?from=orders");
       assertThat(called.status()).isEqualTo(200);
       assertThat(called.headers()).containsEntry(EchoService.INSTANCE_HEADER, "users-1");
-      assertThat(called.body()).contains("/hello");
+      assertThat(called.body())
+          .as("users sees who called: orders' workload identity, from its verified certificate")
+          .contains("/hello")
+          .contains("URI=spiffe://signalbox.local/service/orders");
       assertThat(call(outbound, "billing", "/hello").status())
           .as("no such service: no virtual host")
           .isEqualTo(404);
@@ -96,9 +111,19 @@ class SidecarEndToEndTest {
           .as("the request came in through the users sidecar")
           .isPositive();
 
-      // The edge reaches the instance where it registered: the sidecar's inbound listener.
+      assertThat(plainRequestIsAnswered(usersInbound))
+          .as("a client without a workload certificate gets no answer from the inbound port")
+          .isFalse();
+      assertThat(
+              usersSidecar.statValue(
+                  "listener.127.0.0.1_" + usersInbound + ".ssl.connection_error"))
+          .isPositive();
+
+      // The edge reaches the instance where it registered, the sidecar's inbound listener, with a
+      // workload certificate of its own.
       HttpProbe.Response viaEdge = HttpProbe.awaitStatus(gateway.url("/users"), 200, REACHES_ENVOY);
       assertThat(viaEdge.headers().firstValue(EchoService.INSTANCE_HEADER)).contains("users-1");
+      assertThat(viaEdge.body()).contains("URI=spiffe://signalbox.local/envoy/edge");
 
       // A second instance (on this host, behind the same sidecar on another inbound port) is
       // called as soon as it registers.

@@ -1,0 +1,111 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.signalbox.ca.CertificateAuthority;
+import io.signalbox.ca.CertificateRequest;
+import io.signalbox.ca.CertificateUsage;
+import io.signalbox.ca.IssuedCertificate;
+import io.signalbox.ca.Pem;
+import io.signalbox.translate.XdsNames;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import javax.security.auth.x500.X500Principal;
+
+/**
+ * The workload certificates of the mesh: each sidecar fleet (and each edge fleet that calls
+ * sidecars) gets a short-lived certificate for its SPIFFE ID, signed by the mesh CA and sent as the
+ * SDS secret {@value XdsNames#MESH_IDENTITY_SECRET}, with the CA as {@value
+ * XdsNames#MESH_TRUST_SECRET}. A certificate is issued again once half its validity has passed, so
+ * Envoy holds the next one long before the current one expires; a new secret changes no listener or
+ * cluster, and open connections keep their handshake.
+ *
+ * <p>The CA is the operator's, or one made on first use and held in memory only: a restart then
+ * issues every certificate again from a new CA (Envoys take both at once), and replicas on etcd
+ * would each have their own, so they need the operator's.
+ */
+public final class MeshIdentities {
+
+  /** How long a workload certificate is valid when the operator does not say. */
+  public static final Duration DEFAULT_VALIDITY = Duration.ofHours(1);
+
+  private final Supplier<CertificateAuthority> ca;
+  private final Duration validity;
+  private final Clock clock;
+  private final Map<String, IssuedCertificate> issued = new ConcurrentHashMap<>();
+
+  private MeshIdentities(Supplier<CertificateAuthority> ca, Duration validity, Clock clock) {
+    this.ca = ca;
+    this.validity = validity;
+    this.clock = clock;
+  }
+
+  /** Certificates signed by {@code ca}. */
+  public static MeshIdentities signedBy(CertificateAuthority ca, Duration validity, Clock clock) {
+    return new MeshIdentities(() -> ca, validity, clock);
+  }
+
+  /** Certificates signed by a CA made on first use, for a year, held in memory only. */
+  public static MeshIdentities ephemeral(String trustDomain, Duration validity, Clock clock) {
+    Supplier<CertificateAuthority> ca =
+        com.google.common.base.Suppliers.memoize(
+            () ->
+                CertificateAuthority.create(
+                    new X500Principal("CN=Signalbox mesh CA, O=" + trustDomain),
+                    Optional.of(trustDomain),
+                    Duration.ofDays(365),
+                    clock));
+    return new MeshIdentities(ca, validity, clock);
+  }
+
+  /** The current certificate of {@code spiffeId}, issued anew once half its life has passed. */
+  public IssuedCertificate current(String spiffeId) {
+    return issued.compute(
+        spiffeId, (id, before) -> before != null && !halfSpent(before) ? before : issue(id));
+  }
+
+  /** The two secrets an Envoy of {@code spiffeId} is sent: its certificate, and the CA's. */
+  public List<Secret> secrets(IssuedCertificate certificate) {
+    return List.of(
+        Secret.newBuilder()
+            .setName(XdsNames.MESH_IDENTITY_SECRET)
+            .setTlsCertificate(
+                TlsCertificate.newBuilder()
+                    .setCertificateChain(inline(certificate.certificatePem()))
+                    .setPrivateKey(inline(certificate.privateKeyPem())))
+            .build(),
+        Secret.newBuilder()
+            .setName(XdsNames.MESH_TRUST_SECRET)
+            .setValidationContext(
+                CertificateValidationContext.newBuilder()
+                    .setTrustedCa(inline(Pem.certificate(ca.get().certificate()))))
+            .build());
+  }
+
+  private boolean halfSpent(IssuedCertificate certificate) {
+    Instant notAfter = certificate.certificate().getNotAfter().toInstant();
+    return !clock.instant().isBefore(notAfter.minus(validity.dividedBy(2)));
+  }
+
+  private IssuedCertificate issue(String spiffeId) {
+    return ca.get()
+        .issue(
+            CertificateRequest.builder(spiffeId.substring(spiffeId.lastIndexOf('/') + 1))
+                .uri(spiffeId)
+                .usage(CertificateUsage.SERVER, CertificateUsage.CLIENT)
+                .validity(validity)
+                .build());
+  }
+
+  private static DataSource inline(String pem) {
+    return DataSource.newBuilder().setInlineString(pem).build();
+  }
+}

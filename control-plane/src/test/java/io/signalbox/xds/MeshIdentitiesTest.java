@@ -1,0 +1,83 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.signalbox.ca.IssuedCertificate;
+import io.signalbox.translate.XdsNames;
+import java.security.cert.CertificateParsingException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** Workload certificates: one per SPIFFE ID, issued again once half of its life has passed. */
+class MeshIdentitiesTest {
+
+  private static final String ORDERS = "spiffe://signalbox.local/service/orders";
+
+  private final AtomicReference<Instant> now =
+      new AtomicReference<>(Instant.parse("2026-12-04T10:00:00Z"));
+  private final Clock clock =
+      new Clock() {
+        @Override
+        public Instant instant() {
+          return now.get();
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+          return this;
+        }
+      };
+  private final MeshIdentities mesh =
+      MeshIdentities.ephemeral("signalbox.local", Duration.ofMinutes(10), clock);
+
+  @Test
+  void aCertificateNamesItsWorkloadBySpiffeId() throws CertificateParsingException {
+    IssuedCertificate certificate = mesh.current(ORDERS);
+
+    assertThat(
+            certificate.certificate().getSubjectAlternativeNames().stream()
+                .map(name -> String.valueOf(name.get(1)))
+                .toList())
+        .containsExactly(ORDERS);
+    assertThat(certificate.certificate().getNotAfter().toInstant())
+        .isEqualTo(now.get().plus(Duration.ofMinutes(10)));
+  }
+
+  @Test
+  void theSameCertificateServesUntilHalfOfItsLifeHasPassed() {
+    IssuedCertificate first = mesh.current(ORDERS);
+
+    now.set(now.get().plus(Duration.ofMinutes(4)));
+    assertThat(mesh.current(ORDERS)).isSameAs(first);
+
+    now.set(now.get().plus(Duration.ofMinutes(1)));
+    IssuedCertificate second = mesh.current(ORDERS);
+    assertThat(second).isNotSameAs(first);
+    assertThat(second.serial()).isNotEqualTo(first.serial());
+    assertThat(mesh.current("spiffe://signalbox.local/service/users")).isNotSameAs(second);
+  }
+
+  @Test
+  void anEnvoyIsSentItsCertificateAndTheMeshCa() {
+    List<Secret> secrets = mesh.secrets(mesh.current(ORDERS));
+
+    assertThat(secrets)
+        .extracting(Secret::getName)
+        .containsExactly(XdsNames.MESH_IDENTITY_SECRET, XdsNames.MESH_TRUST_SECRET);
+    assertThat(secrets.get(0).getTlsCertificate().getPrivateKey().getInlineString())
+        .startsWith("-----BEGIN PRIVATE KEY-----");
+    assertThat(secrets.get(1).getValidationContext().getTrustedCa().getInlineString())
+        .startsWith("-----BEGIN CERTIFICATE-----");
+  }
+}
