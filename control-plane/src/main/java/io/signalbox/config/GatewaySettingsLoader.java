@@ -19,6 +19,7 @@ import io.signalbox.model.RegistryQuotas;
 import io.signalbox.registry.Cidr;
 import io.signalbox.registry.InvalidFieldException;
 import io.signalbox.registry.PolicyValidator;
+import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.UpstreamAddressPolicy;
 import io.signalbox.registry.v1.AuthPolicy;
 import io.signalbox.registry.v1.RateLimitPolicy;
@@ -262,9 +263,23 @@ public final class GatewaySettingsLoader {
                 && validity.compareTo(Duration.ofDays(30)) <= 0,
             "sidecars.certificateValidity",
             format.sidecars.certificateValidity + " is out of range 2s-720h");
+        format.sidecars.outboundPorts.forEach(
+            (service, port) -> {
+              check(
+                  RegistrationValidator.SERVICE_NAME.matcher(service).matches(),
+                  "sidecars.outboundPorts",
+                  "'" + service + "' is not a service name");
+              check(
+                  port != null && port >= 1 && port <= 65535,
+                  "sidecars.outboundPorts." + service,
+                  port + " is not a port (1-65535)");
+            });
         settings.sidecars(
             new SidecarSettings(
-                format.sidecars.outboundAddress, format.sidecars.outboundPort, validity));
+                format.sidecars.outboundAddress,
+                format.sidecars.outboundPort,
+                validity,
+                format.sidecars.outboundPorts));
       }
       return settings.build();
     }

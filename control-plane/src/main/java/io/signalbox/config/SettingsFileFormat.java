@@ -31,6 +31,7 @@ final class SettingsFileFormat {
     public String outboundAddress = SidecarSettings.DEFAULT.outboundAddress();
     public int outboundPort = SidecarSettings.DEFAULT.outboundPort();
     public String certificateValidity = "1h";
+    public java.util.Map<String, Integer> outboundPorts = new java.util.LinkedHashMap<>();
   }
 
   static final class Listener {

@@ -1,7 +1,9 @@
 package io.signalbox.config;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * What every sidecar Envoy is given besides its service's inbound listeners: the outbound listener
@@ -11,17 +13,27 @@ import java.util.Objects;
  *     sidecar may call out through it
  * @param certificateValidity how long a workload certificate is valid (1 h by default); it is
  *     issued again once half of that has passed
+ * @param outboundPortsByService the outbound port of the sidecars of some services, where several
+ *     services share a host (and so a loopback address) and each needs a port of its own
  */
 public record SidecarSettings(
-    String outboundAddress, int outboundPort, Duration certificateValidity) {
+    String outboundAddress,
+    int outboundPort,
+    Duration certificateValidity,
+    Map<String, Integer> outboundPortsByService) {
 
   /** 127.0.0.1:15001, Istio's outbound port; certificates valid for an hour. */
   public static final SidecarSettings DEFAULT =
-      new SidecarSettings("127.0.0.1", 15001, Duration.ofHours(1));
+      new SidecarSettings("127.0.0.1", 15001, Duration.ofHours(1), Map.of());
 
   /** The outbound listener on {@code address:port}, certificates as by default. */
   public SidecarSettings(String outboundAddress, int outboundPort) {
-    this(outboundAddress, outboundPort, DEFAULT.certificateValidity());
+    this(outboundAddress, outboundPort, DEFAULT.certificateValidity(), Map.of());
+  }
+
+  /** The outbound port of the sidecars of {@code service}. */
+  public int outboundPort(String service) {
+    return outboundPortsByService.getOrDefault(service, outboundPort);
   }
 
   public SidecarSettings {
@@ -29,6 +41,8 @@ public record SidecarSettings(
     if (outboundPort < 1 || outboundPort > 65535) {
       throw new IllegalArgumentException("outboundPort " + outboundPort + " is not a port");
     }
+    outboundPortsByService =
+        java.util.Collections.unmodifiableSortedMap(new TreeMap<>(outboundPortsByService));
     if (certificateValidity.compareTo(Duration.ofSeconds(2)) < 0) {
       throw new IllegalArgumentException(
           "certificateValidity " + certificateValidity + " is shorter than 2 s");

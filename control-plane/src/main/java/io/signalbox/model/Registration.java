@@ -13,6 +13,8 @@ import java.util.Objects;
  *     route inside one of them may lie inside another service's prefix (the operator delegated that
  *     sub-path), and a regex route may begin with one of them. Kept with the registration so that
  *     every replica judges its routes alike.
+ * @param allowedCallers who may call the service through its sidecars: service names and SPIFFE
+ *     IDs, as registered; empty for every workload of the mesh
  */
 public record Registration(
     String service,
@@ -21,7 +23,8 @@ public record Registration(
     String registrant,
     List<String> delegatedPrefixes,
     UpstreamProtocol protocol,
-    TrafficPolicy traffic) {
+    TrafficPolicy traffic,
+    List<String> allowedCallers) {
 
   public Registration {
     Objects.requireNonNull(service, "service");
@@ -31,6 +34,19 @@ public record Registration(
     delegatedPrefixes = delegatedPrefixes == null ? List.of() : List.copyOf(delegatedPrefixes);
     protocol = protocol == null ? UpstreamProtocol.HTTP1 : protocol;
     traffic = traffic == null ? TrafficPolicy.DEFAULT : traffic;
+    allowedCallers = allowedCallers == null ? List.of() : List.copyOf(allowedCallers);
+  }
+
+  /** A registration that leaves its callers to the mesh's default. */
+  public Registration(
+      String service,
+      Instance instance,
+      List<RouteSpec> routes,
+      String registrant,
+      List<String> delegatedPrefixes,
+      UpstreamProtocol protocol,
+      TrafficPolicy traffic) {
+    this(service, instance, routes, registrant, delegatedPrefixes, protocol, traffic, List.of());
   }
 
   /** A registration of an HTTP/1.1 service. */
@@ -63,21 +79,34 @@ public record Registration(
 
   public Registration withRegistrant(String identity) {
     return new Registration(
-        service, instance, routes, identity, delegatedPrefixes, protocol, traffic);
+        service, instance, routes, identity, delegatedPrefixes, protocol, traffic, allowedCallers);
   }
 
   public Registration withDelegatedPrefixes(List<String> prefixes) {
-    return new Registration(service, instance, routes, registrant, prefixes, protocol, traffic);
+    return new Registration(
+        service, instance, routes, registrant, prefixes, protocol, traffic, allowedCallers);
   }
 
   public Registration withProtocol(UpstreamProtocol upstreamProtocol) {
     return new Registration(
-        service, instance, routes, registrant, delegatedPrefixes, upstreamProtocol, traffic);
+        service,
+        instance,
+        routes,
+        registrant,
+        delegatedPrefixes,
+        upstreamProtocol,
+        traffic,
+        allowedCallers);
   }
 
   public Registration withTraffic(TrafficPolicy policy) {
     return new Registration(
-        service, instance, routes, registrant, delegatedPrefixes, protocol, policy);
+        service, instance, routes, registrant, delegatedPrefixes, protocol, policy, allowedCallers);
+  }
+
+  public Registration withAllowedCallers(List<String> callers) {
+    return new Registration(
+        service, instance, routes, registrant, delegatedPrefixes, protocol, traffic, callers);
   }
 
   /**

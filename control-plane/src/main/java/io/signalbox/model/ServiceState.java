@@ -15,6 +15,8 @@ import java.util.TreeSet;
  * @param traffic load balancing, circuit breakers and outlier detection, as it says too
  * @param notServing ids of the instances that reported themselves NOT_SERVING: still registered,
  *     sent to Envoy as unhealthy
+ * @param allowedCallers who may call the service through its sidecars, as the most recent
+ *     registration says; empty for every workload of the mesh
  */
 public record ServiceState(
     String name,
@@ -22,7 +24,8 @@ public record ServiceState(
     List<Instance> instances,
     UpstreamProtocol protocol,
     TrafficPolicy traffic,
-    SortedSet<String> notServing) {
+    SortedSet<String> notServing,
+    List<String> allowedCallers) {
 
   public ServiceState {
     Objects.requireNonNull(name, "name");
@@ -34,6 +37,18 @@ public record ServiceState(
         notServing == null || notServing.isEmpty()
             ? Collections.emptySortedSet()
             : Collections.unmodifiableSortedSet(new TreeSet<>(notServing));
+    allowedCallers = allowedCallers == null ? List.of() : List.copyOf(allowedCallers);
+  }
+
+  /** A service any workload of the mesh may call. */
+  public ServiceState(
+      String name,
+      List<RouteSpec> routes,
+      List<Instance> instances,
+      UpstreamProtocol protocol,
+      TrafficPolicy traffic,
+      SortedSet<String> notServing) {
+    this(name, routes, instances, protocol, traffic, notServing, List.of());
   }
 
   /** A service whose instances all serve. */

@@ -710,7 +710,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
               instances,
               newest.registration.protocol(),
               newest.registration.traffic(),
-              notServing);
+              notServing,
+              newest.registration.allowedCallers());
     }
     if (Objects.equals(before, after)) {
       return false;

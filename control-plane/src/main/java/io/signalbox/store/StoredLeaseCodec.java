@@ -69,6 +69,10 @@ final class StoredLeaseCodec {
     if (registration.protocol() != UpstreamProtocol.HTTP1) {
       node.put("protocol", registration.protocol().name());
     }
+    if (!registration.allowedCallers().isEmpty()) {
+      ArrayNode callers = node.putArray("allowedCallers");
+      registration.allowedCallers().forEach(callers::add);
+    }
     if (!registration.traffic().equals(TrafficPolicy.DEFAULT)) {
       encodeTraffic(registration.traffic(), node.putObject("traffic"));
     }
@@ -147,7 +151,8 @@ final class StoredLeaseCodec {
               node.path("registrant").asText(""),
               list(node.path("delegatedPrefixes"), JsonNode::asText),
               UpstreamProtocol.valueOf(node.path("protocol").asText("HTTP1")),
-              node.has("traffic") ? decodeTraffic(node.get("traffic")) : TrafficPolicy.DEFAULT),
+              node.has("traffic") ? decodeTraffic(node.get("traffic")) : TrafficPolicy.DEFAULT,
+              list(node.path("allowedCallers"), JsonNode::asText)),
           text(node, "leaseId"),
           required(node, "sequence").asLong(),
           Duration.ofMillis(required(node, "ttlMillis").asLong()),

@@ -7,11 +7,15 @@ import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.rbac.v3.Permission;
+import io.envoyproxy.envoy.config.rbac.v3.Policy;
+import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -26,6 +30,7 @@ import io.signalbox.config.SidecarSettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
+import io.signalbox.security.AccessPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,11 +51,16 @@ import java.util.TreeMap;
  *       x-forwarded-client-cert}.
  * </ul>
  *
- * <p>The certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). Not
- * yet: authorization of callers, the callee's retries and timeouts on the outbound routes, and
- * scoping a sidecar to the services it calls.
+ * <p>The inbound listener lets only the service's {@code allowed_callers} through (Envoy RBAC on
+ * the caller's certificate; 403 for anyone else), or, without them, every workload of the mesh. The
+ * certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). Not yet: the
+ * callee's retries and timeouts on the outbound routes, and scoping a sidecar to the services it
+ * calls.
  */
 public final class SidecarTranslator {
+
+  /** The RBAC policy of a sidecar's inbound listener, named in Envoy's rbac stats and logs. */
+  static final String ALLOWED_CALLERS_POLICY = "allowed-callers";
 
   /** How long a sidecar waits for a connection to the application beside it. */
   static final Duration LOCAL_CONNECT_TIMEOUT = Duration.ofSeconds(1);
@@ -65,11 +75,11 @@ public final class SidecarTranslator {
       XdsResources fleet, RegistryState state, GatewaySettings settings, String service) {
     List<Listener> listeners = new ArrayList<>();
     Map<String, Cluster> applications = new TreeMap<>();
-    listeners.add(outboundListener(settings.sidecars()));
+    listeners.add(outboundListener(settings.sidecars(), service));
     ServiceState own = state.services().get(service);
     if (own != null) {
       for (Instance inbound : inboundPorts(own).values()) {
-        listeners.add(inboundListener(inbound, settings.access().trustDomain()));
+        listeners.add(inboundListener(inbound, own, settings.access()));
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
             name,
@@ -100,7 +110,7 @@ public final class SidecarTranslator {
     return byPort;
   }
 
-  private static Listener outboundListener(SidecarSettings sidecars) {
+  private static Listener outboundListener(SidecarSettings sidecars, String service) {
     HttpConnectionManager connectionManager =
         connectionManager(XdsNames.SIDECAR_OUTBOUND_LISTENER)
             .setRds(
@@ -110,7 +120,8 @@ public final class SidecarTranslator {
             .build();
     return Listener.newBuilder()
         .setName(XdsNames.SIDECAR_OUTBOUND_LISTENER)
-        .setAddress(EnvoyProtos.socketAddress(sidecars.outboundAddress(), sidecars.outboundPort()))
+        .setAddress(
+            EnvoyProtos.socketAddress(sidecars.outboundAddress(), sidecars.outboundPort(service)))
         .addFilterChains(FilterChain.newBuilder().addFilters(filter(connectionManager)))
         .build();
   }
@@ -130,10 +141,17 @@ public final class SidecarTranslator {
     return routes.build();
   }
 
-  private static Listener inboundListener(Instance instance, String trustDomain) {
+  private static Listener inboundListener(
+      Instance instance, ServiceState service, AccessPolicy access) {
+    String trustDomain = access.trustDomain();
     String name = XdsNames.sidecarInboundListener(instance.port());
+    HttpConnectionManager.Builder inbound = connectionManager(name);
+    if (!service.allowedCallers().isEmpty()) {
+      // Before the router: a caller whose certificate names no allowed identity gets 403.
+      inbound.addHttpFilters(0, allowedCallers(service.allowedCallers(), access));
+    }
     HttpConnectionManager connectionManager =
-        connectionManager(name)
+        inbound
             // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE
             // ID), set here from the verified certificate; a header the caller sent is dropped.
             .setForwardClientCertDetails(
@@ -193,6 +211,41 @@ public final class SidecarTranslator {
     return TransportSocket.newBuilder()
         .setName(XdsNames.TLS_TRANSPORT_SOCKET)
         .setTypedConfig(Any.pack(context))
+        .build();
+  }
+
+  /**
+   * RBAC on the caller's verified identity: a service name stands for its workload identity, a
+   * SPIFFE ID for itself.
+   */
+  private static HttpFilter allowedCallers(List<String> callers, AccessPolicy access) {
+    Policy.Builder policy =
+        Policy.newBuilder().addPermissions(Permission.newBuilder().setAny(true));
+    for (String caller : callers) {
+      String identity =
+          caller.startsWith("spiffe://") ? caller : access.serviceIdentity(caller).value();
+      policy.addPrincipals(
+          Principal.newBuilder()
+              .setAuthenticated(
+                  Principal.Authenticated.newBuilder()
+                      .setPrincipalName(StringMatcher.newBuilder().setExact(identity))));
+    }
+    RBAC rbac =
+        RBAC.newBuilder()
+            .setRules(
+                io.envoyproxy
+                    .envoy
+                    .config
+                    .rbac
+                    .v3
+                    .RBAC
+                    .newBuilder()
+                    .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)
+                    .putPolicies(ALLOWED_CALLERS_POLICY, policy.build()))
+            .build();
+    return HttpFilter.newBuilder()
+        .setName(XdsNames.RBAC_FILTER)
+        .setTypedConfig(Any.pack(rbac))
         .build();
   }
 

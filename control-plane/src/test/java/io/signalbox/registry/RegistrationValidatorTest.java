@@ -328,6 +328,59 @@ class RegistrationValidatorTest {
   }
 
   @Nested
+  class SidecarMode {
+
+    @Test
+    void anInstanceBehindASidecarNamesItsApplicationPort() {
+      Registration registration =
+          validator.validate(request().setInstance(instance().setApplicationPort(8081)).build());
+
+      assertThat(registration.instance().applicationPort()).isEqualTo(8081);
+      assertThat(registration.instance().hasSidecar()).isTrue();
+    }
+
+    @Test
+    void rejectsAnApplicationPortOutOfRange() {
+      assertRejected(
+              request().setInstance(instance().setApplicationPort(65536)),
+              "instance.application_port")
+          .hasMessageContaining("65536 is out of range 1-65535");
+    }
+
+    @Test
+    void allowedCallersAreServiceNamesOrSpiffeIds() {
+      Registration registration =
+          validator.validate(
+              request()
+                  .addAllowedCallers("users")
+                  .addAllowedCallers("spiffe://signalbox.local/envoy/edge")
+                  .build());
+
+      assertThat(registration.allowedCallers())
+          .containsExactly("users", "spiffe://signalbox.local/envoy/edge");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Users", "spiffe://", "spiffe://domain", "http://x/y", "a b"})
+    void rejectsACallerThatIsNeither(String caller) {
+      assertRejected(
+              request().addAllowedCallers("users").addAllowedCallers(caller), "allowed_callers[1]")
+          .hasMessageContaining("is not a service name or a SPIFFE ID");
+    }
+
+    @Test
+    void rejectsACallerListedTwiceAndMoreThan32() {
+      assertRejected(
+          request().addAllowedCallers("users").addAllowedCallers("users"), "allowed_callers[1]");
+      RegisterRequest.Builder many = request();
+      for (int i = 0; i < 33; i++) {
+        many.addAllowedCallers("caller-" + i);
+      }
+      assertRejected(many, "allowed_callers").hasMessageContaining("more than 32");
+    }
+  }
+
+  @Nested
   class TheInstance {
 
     @Test

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -136,6 +137,33 @@ class StoredLeaseCodecTest {
     assertThat(new String(StoredLeaseCodec.encode(lease("")), StandardCharsets.UTF_8))
         .as("a lease written before route actions existed reads as forwarding")
         .doesNotContain("action");
+  }
+
+  @Test
+  void aSidecarsApplicationPortAndAllowedCallersSurviveARoundTrip() {
+    StoredLease plain = lease("");
+    Registration registration =
+        new Registration(
+                "users",
+                new Instance("users-1", "10.0.0.1", "10.0.0.1", 15006, "", 1, Map.of(), 8080),
+                plain.registration().routes())
+            .withAllowedCallers(List.of("orders", "spiffe://signalbox.local/envoy/edge"));
+    StoredLease lease =
+        new StoredLease(
+            registration,
+            "lease-1",
+            7,
+            Duration.ofSeconds(30),
+            Instant.parse("2026-01-01T00:00:00Z"),
+            Instant.parse("2026-01-01T00:00:30Z"),
+            false,
+            false);
+
+    assertThat(StoredLeaseCodec.decode(StoredLeaseCodec.encode(lease))).isEqualTo(lease);
+    assertThat(new String(StoredLeaseCodec.encode(plain), StandardCharsets.UTF_8))
+        .as("a lease without a sidecar is written as before")
+        .doesNotContain("applicationPort")
+        .doesNotContain("allowedCallers");
   }
 
   @Test

@@ -31,6 +31,7 @@ public final class ServiceRegistration {
   private final String zone;
   private final int weight;
   private final int applicationPort;
+  private final List<String> allowedCallers;
   private final Map<String, String> metadata;
   private final List<Route> routes;
   private final Duration leaseTtl;
@@ -53,6 +54,7 @@ public final class ServiceRegistration {
     this.zone = builder.zone;
     this.weight = builder.weight;
     this.applicationPort = builder.applicationPort;
+    this.allowedCallers = List.copyOf(builder.allowedCallers);
     this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(builder.metadata));
     this.routes = List.copyOf(builder.routes);
     this.leaseTtl = builder.leaseTtl;
@@ -114,7 +116,8 @@ public final class ServiceRegistration {
                     .setWeight(weight)
                     .setApplicationPort(applicationPort)
                     .putAllMetadata(metadata))
-            .addAllRoutes(routes);
+            .addAllRoutes(routes)
+            .addAllAllowedCallers(allowedCallers);
     if (leaseTtl != null) {
       request.setLeaseTtl(ProtoDurations.toProto(leaseTtl));
     }
@@ -161,6 +164,7 @@ public final class ServiceRegistration {
     private String zone = "";
     private int weight;
     private int applicationPort;
+    private final List<String> allowedCallers = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final List<Route> routes = new ArrayList<>();
     private Duration leaseTtl;
@@ -196,6 +200,15 @@ public final class ServiceRegistration {
         throw new IllegalArgumentException("application port must be in 1-65535: " + port);
       }
       this.applicationPort = port;
+      return this;
+    }
+
+    /**
+     * Sidecar mode: a service name or SPIFFE ID that may call this service through its sidecars;
+     * with none, every workload of the mesh may.
+     */
+    public Builder allowedCaller(String caller) {
+      allowedCallers.add(requireNonBlank(caller, "caller"));
       return this;
     }
 

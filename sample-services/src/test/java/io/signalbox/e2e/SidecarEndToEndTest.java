@@ -17,6 +17,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -26,9 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Sidecar mode through real Envoys: {@code orders} calls {@code http://users/...} through its
  * sidecar's outbound listener, and the request reaches the {@code users} application over mutual
  * TLS through the inbound listener of the sidecar beside it, which tells the application the
- * caller's SPIFFE ID; a client without a workload certificate is refused; the edge gateway reaches
- * {@code users} through that sidecar too, and a new {@code users} instance is called as soon as it
- * registers.
+ * caller's SPIFFE ID; a caller users does not allow gets 403, and a client without a workload
+ * certificate is refused; the edge gateway reaches {@code users} through that sidecar too, and a
+ * new {@code users} instance is called as soon as it registers.
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class SidecarEndToEndTest {
@@ -75,41 +76,79 @@ class SidecarEndToEndTest {
         .instance(id, "127.0.0.1", inboundPort)
         .applicationPort(applicationPort)
         .route(Routes.prefix("/users"))
+        .allowedCaller("orders")
+        .allowedCaller("spiffe://signalbox.local/envoy/edge")
         .build();
   }
 
   @Test
   void ordersCallsUsersThroughBothSidecars() throws Exception {
-    int outbound = FreePorts.allocate();
+    // Every sidecar runs on this one host, so each service's sidecars get an outbound port of
+    // their own (sidecars.outboundPorts), as services sharing a host would.
+    int ordersOutbound = FreePorts.allocate();
+    int usersOutbound = FreePorts.allocate();
+    int billingOutbound = FreePorts.allocate();
     try (GatewayFixture gateway =
         GatewayFixture.startWithSettings(
             EnvoyProcess.XdsMode.DELTA,
-            settings -> settings.sidecars(new SidecarSettings("127.0.0.1", outbound)))) {
+            settings ->
+                settings.sidecars(
+                    new SidecarSettings(
+                        "127.0.0.1",
+                        ordersOutbound,
+                        Duration.ofHours(1),
+                        Map.of("users", usersOutbound, "billing", billingOutbound))))) {
       EchoService usersApp = gateway.backend("users", "users-1");
       int usersInbound = FreePorts.allocate();
       gateway.register(users("users-1", usersInbound, usersApp.port()));
-      gateway.serve("orders", "orders-1", io.signalbox.client.Routes.prefix("/orders"));
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
+      gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
       EnvoyProcess usersSidecar = gateway.startSidecar("users");
       EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      EnvoyProcess billingSidecar = gateway.startSidecar("billing");
       usersSidecar.awaitReady();
       ordersSidecar.awaitReady();
+      billingSidecar.awaitReady();
 
       Awaitility.await()
           .atMost(REACHES_ENVOY)
-          .until(() -> answersFrom(outbound, "users", "users-1"));
-      Http1ResponseReader.Read called = call(outbound, "users:8080", "/hello?from=orders");
+          .until(() -> answersFrom(ordersOutbound, "users", "users-1"));
+      Http1ResponseReader.Read called = call(ordersOutbound, "users:8080", "/hello?from=orders");
       assertThat(called.status()).isEqualTo(200);
       assertThat(called.headers()).containsEntry(EchoService.INSTANCE_HEADER, "users-1");
       assertThat(called.body())
           .as("users sees who called: orders' workload identity, from its verified certificate")
           .contains("/hello")
           .contains("URI=spiffe://signalbox.local/service/orders");
-      assertThat(call(outbound, "billing", "/hello").status())
+      assertThat(call(ordersOutbound, "nosuch", "/hello").status())
           .as("no such service: no virtual host")
           .isEqualTo(404);
       assertThat(usersSidecar.statValue("http.sidecar-inbound-" + usersInbound + ".rq_total"))
           .as("the request came in through the users sidecar")
           .isPositive();
+
+      // Billing's and users' sidecars may still be taking their configuration: wait for an answer
+      // from the far side (never a 200 from users for billing).
+      Http1ResponseReader.Read refused =
+          Awaitility.await()
+              .atMost(REACHES_ENVOY)
+              .ignoreExceptions()
+              .until(
+                  () -> call(billingOutbound, "users", "/hello"),
+                  read -> read.status() == 200 || read.status() == 403);
+      assertThat(refused.status())
+          .as("billing is not among the callers users allows")
+          .isEqualTo(403);
+      assertThat(refused.headers()).doesNotContainKey(EchoService.INSTANCE_HEADER);
+      assertThat(
+              Awaitility.await()
+                  .atMost(REACHES_ENVOY)
+                  .ignoreExceptions()
+                  .until(
+                      () -> call(usersOutbound, "billing", "/hello").status(),
+                      status -> status == 200 || status == 403))
+          .as("billing allows every workload of the mesh (it names no callers)")
+          .isEqualTo(200);
 
       assertThat(plainRequestIsAnswered(usersInbound))
           .as("a client without a workload certificate gets no answer from the inbound port")
@@ -120,7 +159,7 @@ class SidecarEndToEndTest {
           .isPositive();
 
       // The edge reaches the instance where it registered, the sidecar's inbound listener, with a
-      // workload certificate of its own.
+      // workload certificate of its own (which users allows).
       HttpProbe.Response viaEdge = HttpProbe.awaitStatus(gateway.url("/users"), 200, REACHES_ENVOY);
       assertThat(viaEdge.headers().firstValue(EchoService.INSTANCE_HEADER)).contains("users-1");
       assertThat(viaEdge.body()).contains("URI=spiffe://signalbox.local/envoy/edge");
@@ -133,11 +172,12 @@ class SidecarEndToEndTest {
       Awaitility.await()
           .atMost(REACHES_ENVOY)
           .pollInterval(Duration.ofMillis(5))
-          .until(() -> answersFrom(outbound, "users", "users-2"));
+          .until(() -> answersFrom(ordersOutbound, "users", "users-2"));
       long reachedMillis = (System.nanoTime() - registered) / 1_000_000;
       Set<String> answered = new HashSet<>();
       for (int i = 0; i < 20; i++) {
-        answered.add(call(outbound, "users", "/hello").headers().get(EchoService.INSTANCE_HEADER));
+        answered.add(
+            call(ordersOutbound, "users", "/hello").headers().get(EchoService.INSTANCE_HEADER));
       }
       assertThat(answered).containsExactlyInAnyOrder("users-1", "users-2");
       System.out.printf(

@@ -66,6 +66,8 @@ class ZoneAwareRoutingEndToEndTest {
   private static void awaitBothInEnvoy(GatewayFixture gateway, String service) {
     Awaitility.await()
         .atMost(REACHES_ENVOY)
+        // The stat exists once the cluster does.
+        .ignoreException(java.util.NoSuchElementException.class)
         .until(
             () -> gateway.envoy().statValue("cluster.svc-" + service + ".membership_total") == 2);
   }
