@@ -16,7 +16,9 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.awaitility.Awaitility;
@@ -41,6 +43,7 @@ class SidecarEndToEndTest {
       throws IOException {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(5_000);
+      socket.setTcpNoDelay(true);
       OutputStream out = socket.getOutputStream();
       out.write(
           ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
@@ -182,6 +185,86 @@ class SidecarEndToEndTest {
       assertThat(answered).containsExactlyInAnyOrder("users-1", "users-2");
       System.out.printf(
           "sidecar: a new users instance was called %d ms after it registered%n", reachedMillis);
+    }
+  }
+
+  /** The serial numbers of the certificates Envoy holds for {@code spiffeId} (admin /certs). */
+  private static Set<String> serials(EnvoyProcess envoy, String spiffeId) throws IOException {
+    Set<String> serials = new HashSet<>();
+    com.fasterxml.jackson.databind.JsonNode certs =
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(envoy.adminGet("/certs"));
+    for (com.fasterxml.jackson.databind.JsonNode entry : certs.path("certificates")) {
+      for (com.fasterxml.jackson.databind.JsonNode chain : entry.path("cert_chain")) {
+        for (com.fasterxml.jackson.databind.JsonNode san : chain.path("subject_alt_names")) {
+          if (spiffeId.equals(san.path("uri").asText())) {
+            serials.add(chain.path("serial_number").asText());
+          }
+        }
+      }
+    }
+    return serials;
+  }
+
+  @Test
+  void workloadCertificatesRotateUnderLoadWithoutAFailedRequest() throws Exception {
+    // Valid for 4 s: issued again every 2 s, so a few rotations happen while requests flow.
+    int outbound = FreePorts.allocate();
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSettings(
+            EnvoyProcess.XdsMode.DELTA,
+            settings ->
+                settings.sidecars(
+                    new SidecarSettings(
+                        "127.0.0.1",
+                        outbound,
+                        Duration.ofSeconds(4),
+                        Map.of("users", FreePorts.allocate()))))) {
+      EchoService usersApp = gateway.backend("users", "users-1");
+      gateway.register(
+          ServiceRegistration.builder("users")
+              .instance("users-1", "127.0.0.1", FreePorts.allocate())
+              .applicationPort(usersApp.port())
+              .build());
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
+      EnvoyProcess usersSidecar = gateway.startSidecar("users");
+      EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      usersSidecar.awaitReady();
+      ordersSidecar.awaitReady();
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> answersFrom(outbound, "users", "users-1"));
+      String orders = "spiffe://signalbox.local/service/orders";
+      Set<String> first = serials(ordersSidecar, orders);
+
+      Set<String> seen = new HashSet<>(first);
+      int requests = 0;
+      List<String> failures = new ArrayList<>();
+      long end = System.nanoTime() + Duration.ofSeconds(7).toNanos();
+      while (System.nanoTime() < end) {
+        // A new connection each time, so every request is a new handshake between the sidecars.
+        try {
+          Http1ResponseReader.Read read = call(outbound, "users", "/hello");
+          if (read.status() != 200) {
+            failures.add("status " + read.status());
+          }
+        } catch (IOException e) {
+          failures.add(e.toString());
+        }
+        requests++;
+        if (requests % 50 == 0) {
+          seen.addAll(serials(ordersSidecar, orders));
+        }
+      }
+      seen.addAll(serials(ordersSidecar, orders));
+
+      assertThat(failures).as("failed of %d requests", requests).isEmpty();
+      assertThat(seen)
+          .as("orders' certificate serials in Envoy's /certs while requests flowed")
+          .hasSizeGreaterThanOrEqualTo(3);
+      assertThat(serials(ordersSidecar, orders)).doesNotContainAnyElementsOf(first);
+      System.out.printf(
+          "sidecar: %d requests in 7 s through rotating certificates (%d serials), 0 failed%n",
+          requests, seen.size());
     }
   }
 }
