@@ -13,8 +13,7 @@ import java.util.Objects;
  *     route inside one of them may lie inside another service's prefix (the operator delegated that
  *     sub-path), and a regex route may begin with one of them. Kept with the registration so that
  *     every replica judges its routes alike.
- * @param allowedCallers who may call the service through its sidecars: service names and SPIFFE
- *     IDs, as registered; empty for every workload of the mesh
+ * @param mesh who may call the service through its sidecars, and whom they call
  */
 public record Registration(
     String service,
@@ -24,7 +23,7 @@ public record Registration(
     List<String> delegatedPrefixes,
     UpstreamProtocol protocol,
     TrafficPolicy traffic,
-    List<String> allowedCallers) {
+    MeshPolicy mesh) {
 
   public Registration {
     Objects.requireNonNull(service, "service");
@@ -34,10 +33,10 @@ public record Registration(
     delegatedPrefixes = delegatedPrefixes == null ? List.of() : List.copyOf(delegatedPrefixes);
     protocol = protocol == null ? UpstreamProtocol.HTTP1 : protocol;
     traffic = traffic == null ? TrafficPolicy.DEFAULT : traffic;
-    allowedCallers = allowedCallers == null ? List.of() : List.copyOf(allowedCallers);
+    mesh = mesh == null ? MeshPolicy.OPEN : mesh;
   }
 
-  /** A registration that leaves its callers to the mesh's default. */
+  /** A registration that leaves the mesh to its defaults. */
   public Registration(
       String service,
       Instance instance,
@@ -46,7 +45,15 @@ public record Registration(
       List<String> delegatedPrefixes,
       UpstreamProtocol protocol,
       TrafficPolicy traffic) {
-    this(service, instance, routes, registrant, delegatedPrefixes, protocol, traffic, List.of());
+    this(
+        service,
+        instance,
+        routes,
+        registrant,
+        delegatedPrefixes,
+        protocol,
+        traffic,
+        MeshPolicy.OPEN);
   }
 
   /** A registration of an HTTP/1.1 service. */
@@ -79,34 +86,27 @@ public record Registration(
 
   public Registration withRegistrant(String identity) {
     return new Registration(
-        service, instance, routes, identity, delegatedPrefixes, protocol, traffic, allowedCallers);
+        service, instance, routes, identity, delegatedPrefixes, protocol, traffic, mesh);
   }
 
   public Registration withDelegatedPrefixes(List<String> prefixes) {
     return new Registration(
-        service, instance, routes, registrant, prefixes, protocol, traffic, allowedCallers);
+        service, instance, routes, registrant, prefixes, protocol, traffic, mesh);
   }
 
   public Registration withProtocol(UpstreamProtocol upstreamProtocol) {
     return new Registration(
-        service,
-        instance,
-        routes,
-        registrant,
-        delegatedPrefixes,
-        upstreamProtocol,
-        traffic,
-        allowedCallers);
+        service, instance, routes, registrant, delegatedPrefixes, upstreamProtocol, traffic, mesh);
   }
 
   public Registration withTraffic(TrafficPolicy policy) {
     return new Registration(
-        service, instance, routes, registrant, delegatedPrefixes, protocol, policy, allowedCallers);
+        service, instance, routes, registrant, delegatedPrefixes, protocol, policy, mesh);
   }
 
-  public Registration withAllowedCallers(List<String> callers) {
+  public Registration withMesh(MeshPolicy policy) {
     return new Registration(
-        service, instance, routes, registrant, delegatedPrefixes, protocol, traffic, callers);
+        service, instance, routes, registrant, delegatedPrefixes, protocol, traffic, policy);
   }
 
   /**

@@ -15,8 +15,8 @@ import java.util.TreeSet;
  * @param traffic load balancing, circuit breakers and outlier detection, as it says too
  * @param notServing ids of the instances that reported themselves NOT_SERVING: still registered,
  *     sent to Envoy as unhealthy
- * @param allowedCallers who may call the service through its sidecars, as the most recent
- *     registration says; empty for every workload of the mesh
+ * @param mesh who may call the service through its sidecars, and whom they call, as the most recent
+ *     registration says
  */
 public record ServiceState(
     String name,
@@ -25,7 +25,7 @@ public record ServiceState(
     UpstreamProtocol protocol,
     TrafficPolicy traffic,
     SortedSet<String> notServing,
-    List<String> allowedCallers) {
+    MeshPolicy mesh) {
 
   public ServiceState {
     Objects.requireNonNull(name, "name");
@@ -37,10 +37,10 @@ public record ServiceState(
         notServing == null || notServing.isEmpty()
             ? Collections.emptySortedSet()
             : Collections.unmodifiableSortedSet(new TreeSet<>(notServing));
-    allowedCallers = allowedCallers == null ? List.of() : List.copyOf(allowedCallers);
+    mesh = mesh == null ? MeshPolicy.OPEN : mesh;
   }
 
-  /** A service any workload of the mesh may call. */
+  /** A service any workload of the mesh may call, whose sidecars may call every service. */
   public ServiceState(
       String name,
       List<RouteSpec> routes,
@@ -48,7 +48,7 @@ public record ServiceState(
       UpstreamProtocol protocol,
       TrafficPolicy traffic,
       SortedSet<String> notServing) {
-    this(name, routes, instances, protocol, traffic, notServing, List.of());
+    this(name, routes, instances, protocol, traffic, notServing, MeshPolicy.OPEN);
   }
 
   /** A service whose instances all serve. */

@@ -13,6 +13,7 @@ import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.CorsPolicy;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.Instance;
+import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
@@ -51,6 +52,8 @@ public final class RegistrationValidator {
   static final int MAX_PATH_LENGTH = 1024;
 
   static final int MAX_ALLOWED_CALLERS = 32;
+
+  static final int MAX_CALLS = 256;
 
   /** A SPIFFE ID: a trust domain and a path of segments of the characters SPIFFE allows. */
   static final java.util.regex.Pattern SPIFFE_ID =
@@ -189,7 +192,9 @@ public final class RegistrationValidator {
     }
     UpstreamProtocol protocol = protocol(request);
     return new Registration(service, instance, routes)
-        .withAllowedCallers(allowedCallers(request.getAllowedCallersList()))
+        .withMesh(
+            new MeshPolicy(
+                allowedCallers(request.getAllowedCallersList()), calls(request.getCallsList())))
         .withProtocol(protocol)
         .withTraffic(
             request.hasTraffic()
@@ -217,6 +222,22 @@ public final class RegistrationValidator {
       check(seen.add(caller), field, "'" + caller + "' is listed twice");
     }
     return List.copyOf(callers);
+  }
+
+  /** Service names, at most {@value #MAX_CALLS}, none twice. */
+  private static List<String> calls(List<String> calls) {
+    check(calls.size() <= MAX_CALLS, "calls", "has more than " + MAX_CALLS + " entries");
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < calls.size(); i++) {
+      String callee = calls.get(i);
+      String field = "calls[" + i + "]";
+      check(
+          SERVICE_NAME.matcher(callee).matches(),
+          field,
+          "'" + abbreviate(callee) + "' is not a service name");
+      check(seen.add(callee), field, "'" + callee + "' is listed twice");
+    }
+    return List.copyOf(calls);
   }
 
   private static UpstreamProtocol protocol(RegisterRequest request) {

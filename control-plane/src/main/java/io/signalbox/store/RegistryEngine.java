@@ -711,7 +711,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
               newest.registration.protocol(),
               newest.registration.traffic(),
               notServing,
-              newest.registration.allowedCallers());
+              newest.registration.mesh());
     }
     if (Objects.equals(before, after)) {
       return false;

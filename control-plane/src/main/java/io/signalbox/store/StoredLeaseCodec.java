@@ -9,6 +9,7 @@ import io.signalbox.model.CorsPolicy;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.HeaderRewrite;
 import io.signalbox.model.Instance;
+import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
@@ -69,9 +70,13 @@ final class StoredLeaseCodec {
     if (registration.protocol() != UpstreamProtocol.HTTP1) {
       node.put("protocol", registration.protocol().name());
     }
-    if (!registration.allowedCallers().isEmpty()) {
+    if (!registration.mesh().allowedCallers().isEmpty()) {
       ArrayNode callers = node.putArray("allowedCallers");
-      registration.allowedCallers().forEach(callers::add);
+      registration.mesh().allowedCallers().forEach(callers::add);
+    }
+    if (registration.mesh().scoped()) {
+      ArrayNode calls = node.putArray("calls");
+      registration.mesh().calls().forEach(calls::add);
     }
     if (!registration.traffic().equals(TrafficPolicy.DEFAULT)) {
       encodeTraffic(registration.traffic(), node.putObject("traffic"));
@@ -152,7 +157,9 @@ final class StoredLeaseCodec {
               list(node.path("delegatedPrefixes"), JsonNode::asText),
               UpstreamProtocol.valueOf(node.path("protocol").asText("HTTP1")),
               node.has("traffic") ? decodeTraffic(node.get("traffic")) : TrafficPolicy.DEFAULT,
-              list(node.path("allowedCallers"), JsonNode::asText)),
+              new MeshPolicy(
+                  list(node.path("allowedCallers"), JsonNode::asText),
+                  list(node.path("calls"), JsonNode::asText))),
           text(node, "leaseId"),
           required(node, "sequence").asLong(),
           Duration.ofMillis(required(node, "ttlMillis").asLong()),

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -54,8 +55,11 @@ import java.util.TreeMap;
  * <p>The inbound listener lets only the service's {@code allowed_callers} through (Envoy RBAC on
  * the caller's certificate; 403 for anyone else), or, without them, every workload of the mesh. The
  * certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). Not yet: the
- * callee's retries and timeouts on the outbound routes, and scoping a sidecar to the services it
- * calls.
+ * callee's retries and timeouts on the outbound routes.
+ *
+ * <p>A service that names the services it {@code calls} scopes its sidecars to them: only their
+ * clusters, endpoints and virtual hosts, so a change to any other service leaves the sidecar's
+ * resources (and versions) as they were, and delta xDS sends it nothing.
  */
 public final class SidecarTranslator {
 
@@ -88,16 +92,37 @@ public final class SidecarTranslator {
                 .build());
       }
     }
-    List<Cluster> clusters = new ArrayList<>(fleet.clusters().size() + applications.size());
-    clusters.addAll(fleet.clusters());
-    clusters.addAll(applications.values());
+    // Scoped: only the clusters of the services it calls (never the gateway's own JWKS or
+    // rate-limit clusters), and nothing that changes with any other service.
+    java.util.function.Predicate<String> called =
+        own != null && own.mesh().scoped()
+            ? calledClusters(own.mesh().calls())::contains
+            : name -> true;
+    List<Cluster> clusters = new ArrayList<>(applications.values());
+    fleet.clusters().stream().filter(c -> called.test(c.getName())).forEach(clusters::add);
     return new XdsResources(
         listeners,
-        List.of(outboundRoutes(state)),
+        List.of(outboundRoutes(state, own)),
         clusters,
-        fleet.endpoints(),
-        fleet.secrets(),
+        scopedOrAll(fleet.endpoints(), ClusterLoadAssignment::getClusterName, called),
+        // Client certificates for upstreams; never the certificates the edge's listeners serve.
+        fleet.secrets().stream()
+            .filter(secret -> XdsNames.isUpstreamClientSecret(secret.getName()))
+            .toList(),
         fleet.localZoneClusters());
+  }
+
+  private static java.util.Set<String> calledClusters(List<String> calls) {
+    return calls.stream()
+        .map(XdsNames::serviceCluster)
+        .collect(java.util.stream.Collectors.toSet());
+  }
+
+  private static <T> List<T> scopedOrAll(
+      List<T> all,
+      java.util.function.Function<T, String> name,
+      java.util.function.Predicate<String> called) {
+    return all.stream().filter(resource -> called.test(name.apply(resource))).toList();
   }
 
   /** One instance per inbound port (the first by id, should two ask for different apps). */
@@ -126,11 +151,22 @@ public final class SidecarTranslator {
         .build();
   }
 
-  /** A virtual host per service, named by its bare name with or without a port. */
-  private static RouteConfiguration outboundRoutes(RegistryState state) {
+  /**
+   * A virtual host per service (each service {@code own} calls, when it says), named by its bare
+   * name with or without a port.
+   */
+  private static RouteConfiguration outboundRoutes(RegistryState state, ServiceState own) {
     RouteConfiguration.Builder routes =
         RouteConfiguration.newBuilder().setName(XdsNames.SIDECAR_OUTBOUND_ROUTES);
-    for (ServiceState service : state.services().values()) {
+    List<ServiceState> callees =
+        own != null && own.mesh().scoped()
+            ? own.mesh().calls().stream()
+                .sorted()
+                .map(state.services()::get)
+                .filter(java.util.Objects::nonNull)
+                .toList()
+            : List.copyOf(state.services().values());
+    for (ServiceState service : callees) {
       routes.addVirtualHosts(
           VirtualHost.newBuilder()
               .setName(service.name())
@@ -146,9 +182,9 @@ public final class SidecarTranslator {
     String trustDomain = access.trustDomain();
     String name = XdsNames.sidecarInboundListener(instance.port());
     HttpConnectionManager.Builder inbound = connectionManager(name);
-    if (!service.allowedCallers().isEmpty()) {
+    if (!service.mesh().allowedCallers().isEmpty()) {
       // Before the router: a caller whose certificate names no allowed identity gets 403.
-      inbound.addHttpFilters(0, allowedCallers(service.allowedCallers(), access));
+      inbound.addHttpFilters(0, allowedCallers(service.mesh().allowedCallers(), access));
     }
     HttpConnectionManager connectionManager =
         inbound

@@ -146,8 +146,15 @@ public final class XdsNames {
 
   /** The SDS secret that carries a client certificate Envoy presents to instances. */
   public static String upstreamClientSecret(String certificateName) {
-    return "upstream-client-" + certificateName;
+    return UPSTREAM_CLIENT_SECRET_PREFIX + certificateName;
   }
+
+  /** Whether a secret is a client certificate for upstreams (not one a listener serves). */
+  public static boolean isUpstreamClientSecret(String secretName) {
+    return secretName.startsWith(UPSTREAM_CLIENT_SECRET_PREFIX);
+  }
+
+  private static final String UPSTREAM_CLIENT_SECRET_PREFIX = "upstream-client-";
 
   /**
    * The filter chain of an HTTPS listener that serves a certificate to clients asking (by SNI) for

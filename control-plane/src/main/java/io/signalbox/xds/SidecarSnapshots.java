@@ -4,11 +4,13 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
+import io.signalbox.model.ServiceState;
 import io.signalbox.translate.SidecarTranslator;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -28,8 +30,15 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class SidecarSnapshots {
 
+  /**
+   * A snapshot and what it was made from: the fleet's snapshot, the service's own state (its
+   * instances' ports, allowed callers and calls, which the fleet's snapshot may not show), the
+   * settings and the certificate.
+   */
   private record Made(
       ContentVersionedSnapshot fleet,
+      ServiceState own,
+      GatewaySettings settings,
       IssuedCertificate certificate,
       ContentVersionedSnapshot snapshot) {}
 
@@ -56,6 +65,7 @@ public final class SidecarSnapshots {
     if (service.isPresent()) {
       IssuedCertificate certificate =
           mesh.current(settings.access().serviceIdentity(service.get()).value());
+      ServiceState own = state.services().get(service.get());
       return sidecars
           .compute(
               service.get(),
@@ -63,6 +73,8 @@ public final class SidecarSnapshots {
                   made(
                       before,
                       fleet,
+                      own,
+                      settings,
                       certificate,
                       () -> SidecarTranslator.translate(fleet.resources(), state, settings, name)))
           .snapshot()
@@ -75,7 +87,9 @@ public final class SidecarSnapshots {
     IssuedCertificate certificate =
         mesh.current(settings.access().envoyIdentity(fleetName).value());
     return edges
-        .compute(fleetName, (name, before) -> made(before, fleet, certificate, fleet::resources))
+        .compute(
+            fleetName,
+            (name, before) -> made(before, fleet, null, settings, certificate, fleet::resources))
         .snapshot()
         .forGroup(group);
   }
@@ -88,9 +102,15 @@ public final class SidecarSnapshots {
   private Made made(
       Made before,
       ContentVersionedSnapshot fleet,
+      ServiceState own,
+      GatewaySettings settings,
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
-    if (before != null && before.fleet() == fleet && before.certificate() == certificate) {
+    if (before != null
+        && before.fleet() == fleet
+        && Objects.equals(before.own(), own)
+        && before.settings().equals(settings)
+        && before.certificate() == certificate) {
       return before;
     }
     XdsResources withCertificate = withSecrets(resources.get(), mesh.secrets(certificate));
@@ -98,7 +118,7 @@ public final class SidecarSnapshots {
         before == null
             ? ContentVersionedSnapshot.of(withCertificate, fleet)
             : ContentVersionedSnapshot.of(withCertificate, fleet, before.snapshot());
-    return new Made(fleet, certificate, snapshot);
+    return new Made(fleet, own, settings, certificate, snapshot);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

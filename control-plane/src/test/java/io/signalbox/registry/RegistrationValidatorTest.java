@@ -356,7 +356,7 @@ class RegistrationValidatorTest {
                   .addAllowedCallers("spiffe://signalbox.local/envoy/edge")
                   .build());
 
-      assertThat(registration.allowedCallers())
+      assertThat(registration.mesh().allowedCallers())
           .containsExactly("users", "spiffe://signalbox.local/envoy/edge");
     }
 
@@ -366,6 +366,20 @@ class RegistrationValidatorTest {
       assertRejected(
               request().addAllowedCallers("users").addAllowedCallers(caller), "allowed_callers[1]")
           .hasMessageContaining("is not a service name or a SPIFFE ID");
+    }
+
+    @Test
+    void callsNameServices() {
+      assertThat(
+              validator
+                  .validate(request().addCalls("users").addCalls("billing").build())
+                  .mesh()
+                  .calls())
+          .containsExactly("users", "billing");
+      assertRejected(request().addCalls("users").addCalls("Users!"), "calls[1]")
+          .hasMessageContaining("is not a service name");
+      assertRejected(request().addCalls("users").addCalls("users"), "calls[1]")
+          .hasMessageContaining("listed twice");
     }
 
     @Test

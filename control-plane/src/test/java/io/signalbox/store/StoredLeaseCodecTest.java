@@ -140,14 +140,17 @@ class StoredLeaseCodecTest {
   }
 
   @Test
-  void aSidecarsApplicationPortAndAllowedCallersSurviveARoundTrip() {
+  void aSidecarsApplicationPortAllowedCallersAndCallsSurviveARoundTrip() {
     StoredLease plain = lease("");
     Registration registration =
         new Registration(
                 "users",
                 new Instance("users-1", "10.0.0.1", "10.0.0.1", 15006, "", 1, Map.of(), 8080),
                 plain.registration().routes())
-            .withAllowedCallers(List.of("orders", "spiffe://signalbox.local/envoy/edge"));
+            .withMesh(
+                new io.signalbox.model.MeshPolicy(
+                    List.of("orders", "spiffe://signalbox.local/envoy/edge"),
+                    List.of("billing", "orders")));
     StoredLease lease =
         new StoredLease(
             registration,
@@ -163,7 +166,8 @@ class StoredLeaseCodecTest {
     assertThat(new String(StoredLeaseCodec.encode(plain), StandardCharsets.UTF_8))
         .as("a lease without a sidecar is written as before")
         .doesNotContain("applicationPort")
-        .doesNotContain("allowedCallers");
+        .doesNotContain("allowedCallers")
+        .doesNotContain("calls");
   }
 
   @Test

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
+import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
@@ -131,5 +132,116 @@ class SidecarSnapshotsTest {
 
     assertThat(sidecars.forGroup("edge", fleet, store.state(), GatewaySettings.DEFAULT))
         .isSameAs(fleet);
+  }
+
+  /** The resources of {@code types} in the snapshot, serialized: what the Envoys hold. */
+  private static long bytes(ContentVersionedSnapshot snapshot, List<ResourceType> types) {
+    long total = 0;
+    for (ResourceType type : types) {
+      for (Object resource : snapshot.resources(type).values()) {
+        total += ((com.google.protobuf.Message) resource).getSerializedSize();
+      }
+    }
+    return total;
+  }
+
+  @Test
+  void aSidecarScopedToTwoOf200ServicesHoldsUnder5PercentAndIsSentNothingWhenAnotherChanges() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    for (int i = 0; i < 200; i++) {
+      store.register(registration("svc-" + i, "i" + i, 9000, 0), Optional.empty());
+    }
+    store.register(
+        registration("caller", "c1", 15006, 8080)
+            .withMesh(new MeshPolicy(List.of(), List.of("svc-1", "svc-2"))),
+        Optional.empty());
+    store.register(registration("everything", "e1", 15007, 8081), Optional.empty());
+    GatewayTranslator translator = new GatewayTranslator();
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    RegistryState before = store.state();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(translator.translate(before, GatewaySettings.DEFAULT));
+
+    ContentVersionedSnapshot scoped =
+        sidecars.forGroup("sidecar/caller", fleet, before, GatewaySettings.DEFAULT);
+    ContentVersionedSnapshot unscoped =
+        sidecars.forGroup("sidecar/everything", fleet, before, GatewaySettings.DEFAULT);
+
+    assertThat(scoped.resources(ResourceType.CLUSTER).keySet())
+        .containsExactlyInAnyOrder(
+            XdsNames.serviceCluster("svc-1"),
+            XdsNames.serviceCluster("svc-2"),
+            XdsNames.sidecarApplicationCluster(8080));
+    // What depends on the services: a sidecar of a service that calls two holds two services'
+    // worth. Its own listeners and certificate (about 2.6 KB here) are the same either way.
+    List<ResourceType> perService =
+        List.of(ResourceType.CLUSTER, ResourceType.ENDPOINT, ResourceType.ROUTE);
+    double share = (double) bytes(scoped, perService) / bytes(unscoped, perService);
+    System.out.printf(
+        "sidecar scoped to 2 of 202 services: clusters, endpoints and routes %d of %d bytes"
+            + " (%.1f %%); all resources %d of %d bytes (%.1f %%)%n",
+        bytes(scoped, perService),
+        bytes(unscoped, perService),
+        100 * share,
+        bytes(scoped, List.of(ResourceType.values())),
+        bytes(unscoped, List.of(ResourceType.values())),
+        100.0
+            * bytes(scoped, List.of(ResourceType.values()))
+            / bytes(unscoped, List.of(ResourceType.values())));
+    assertThat(share).isLessThanOrEqualTo(0.05);
+
+    store.register(registration("svc-100", "i100b", 9001, 0), Optional.empty());
+    RegistryState after = store.state();
+    ContentVersionedSnapshot changedFleet =
+        ContentVersionedSnapshot.of(translator.translate(after, GatewaySettings.DEFAULT), fleet);
+    ContentVersionedSnapshot scopedAfter =
+        sidecars.forGroup("sidecar/caller", changedFleet, after, GatewaySettings.DEFAULT);
+
+    for (ResourceType type : ResourceType.values()) {
+      assertThat(scopedAfter.version(type, List.of()))
+          .as("%s: an unrelated service changed, nothing to send", type)
+          .isEqualTo(scoped.version(type, List.of()));
+    }
+    assertThat(
+            sidecars
+                .forGroup("sidecar/everything", changedFleet, after, GatewaySettings.DEFAULT)
+                .version(ResourceType.ENDPOINT, List.of()))
+        .as("an unscoped sidecar is sent the change")
+        .isNotEqualTo(unscoped.version(ResourceType.ENDPOINT, List.of()));
+  }
+
+  @Test
+  void aChangeOnlyTheSidecarsSeeReachesThem() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
+    GatewayTranslator translator = new GatewayTranslator();
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    RegistryState open = store.state();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(translator.translate(open, GatewaySettings.DEFAULT));
+    ContentVersionedSnapshot before =
+        sidecars.forGroup("sidecar/users", fleet, open, GatewaySettings.DEFAULT);
+
+    store.register(
+        registration("users", "u1", 15006, 8080)
+            .withMesh(new MeshPolicy(List.of("orders"), List.of())),
+        Optional.empty());
+    RegistryState restricted = store.state();
+    ContentVersionedSnapshot sameFleet =
+        ContentVersionedSnapshot.of(translator.translate(restricted, GatewaySettings.DEFAULT));
+
+    assertThat(sameFleet.version())
+        .as("allowed callers change nothing the edge is sent")
+        .isEqualTo(fleet.version());
+    assertThat(
+            sidecars
+                .forGroup("sidecar/users", fleet, restricted, GatewaySettings.DEFAULT)
+                .version(ResourceType.LISTENER, List.of()))
+        .as("but the sidecar's inbound listener gets its RBAC")
+        .isNotEqualTo(before.version(ResourceType.LISTENER, List.of()));
   }
 }

@@ -32,6 +32,7 @@ public final class ServiceRegistration {
   private final int weight;
   private final int applicationPort;
   private final List<String> allowedCallers;
+  private final List<String> calls;
   private final Map<String, String> metadata;
   private final List<Route> routes;
   private final Duration leaseTtl;
@@ -55,6 +56,7 @@ public final class ServiceRegistration {
     this.weight = builder.weight;
     this.applicationPort = builder.applicationPort;
     this.allowedCallers = List.copyOf(builder.allowedCallers);
+    this.calls = List.copyOf(builder.calls);
     this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(builder.metadata));
     this.routes = List.copyOf(builder.routes);
     this.leaseTtl = builder.leaseTtl;
@@ -117,7 +119,8 @@ public final class ServiceRegistration {
                     .setApplicationPort(applicationPort)
                     .putAllMetadata(metadata))
             .addAllRoutes(routes)
-            .addAllAllowedCallers(allowedCallers);
+            .addAllAllowedCallers(allowedCallers)
+            .addAllCalls(calls);
     if (leaseTtl != null) {
       request.setLeaseTtl(ProtoDurations.toProto(leaseTtl));
     }
@@ -165,6 +168,7 @@ public final class ServiceRegistration {
     private int weight;
     private int applicationPort;
     private final List<String> allowedCallers = new ArrayList<>();
+    private final List<String> calls = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final List<Route> routes = new ArrayList<>();
     private Duration leaseTtl;
@@ -209,6 +213,15 @@ public final class ServiceRegistration {
      */
     public Builder allowedCaller(String caller) {
       allowedCallers.add(requireNonBlank(caller, "caller"));
+      return this;
+    }
+
+    /**
+     * Sidecar mode: a service this service calls; once it names any, its sidecars are sent only the
+     * services named.
+     */
+    public Builder calls(String service) {
+      calls.add(requireNonBlank(service, "service"));
       return this;
     }
 

@@ -267,4 +267,64 @@ class SidecarEndToEndTest {
           requests, seen.size());
     }
   }
+
+  /** The xDS updates a sidecar has taken so far: listeners, clusters and its outbound routes. */
+  private static long updatesTaken(EnvoyProcess sidecar) {
+    return sidecar.statValue("listener_manager.lds.update_attempt")
+        + sidecar.statValue("cluster_manager.cds.update_attempt")
+        + sidecar.statValue("http.sidecar-outbound.rds.sidecar-outbound.update_attempt");
+  }
+
+  @Test
+  void aSidecarScopedToWhatItCallsHoldsNothingElseAndHearsNothingOfOtherServices()
+      throws Exception {
+    int outbound = FreePorts.allocate();
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSettings(
+            EnvoyProcess.XdsMode.DELTA,
+            settings -> settings.sidecars(new SidecarSettings("127.0.0.1", outbound)))) {
+      gateway.serve("users", "users-1", Routes.prefix("/users"));
+      gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
+      EchoService ordersApp = gateway.backend("orders", "orders-1");
+      int ordersInbound = FreePorts.allocate();
+      gateway.register(
+          ServiceRegistration.builder("orders")
+              .instance("orders-1", "127.0.0.1", ordersInbound)
+              .applicationPort(ordersApp.port())
+              .calls("users")
+              .build());
+      EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      ordersSidecar.awaitReady();
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> answersFrom(outbound, "users", "users-1"));
+      // Its own inbound listener too (with its certificate): the sidecar holds all it will be
+      // sent.
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(
+              () ->
+                  ordersSidecar
+                      .findStat("listener.127.0.0.1_" + ordersInbound + ".downstream_cx_total")
+                      .isPresent());
+
+      assertThat(call(outbound, "billing", "/hello").status())
+          .as("orders calls only users: no route to billing")
+          .isEqualTo(404);
+      assertThat(ordersSidecar.configDump()).contains("svc-users").doesNotContain("svc-billing");
+
+      long before = updatesTaken(ordersSidecar);
+      gateway.serve("inventory", "inventory-1", Routes.prefix("/inventory"));
+      gateway.serve("billing", "billing-2", Routes.prefix("/billing"));
+      HttpProbe.awaitStatus(gateway.url("/inventory"), 200, REACHES_ENVOY);
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> gateway.envoy().statValue("cluster.svc-billing.membership_total") == 2);
+      Thread.sleep(300);
+
+      assertThat(updatesTaken(ordersSidecar))
+          .as("the edge took both changes; orders' sidecar was sent nothing")
+          .isEqualTo(before);
+    }
+  }
 }
