@@ -26,6 +26,7 @@ import io.signalbox.registry.v1.ClaimToHeader;
 import io.signalbox.registry.v1.RateLimitPolicy;
 import io.signalbox.store.RegisteredInstance;
 import io.signalbox.translate.XdsNames;
+import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotHistory;
 import java.time.Instant;
@@ -65,6 +66,8 @@ final class AdminProtos {
             .setConnectedSince(timestamp(status.connectedSince()))
             .setStatus(syncStatus(status.status()))
             .setStreamId(status.streamId());
+    java.util.Optional<String> workload = NodeGroups.sidecarService(status.group());
+    proxy.setRole(workload.isPresent() ? "sidecar" : "edge").setWorkload(workload.orElse(""));
     status.laggingFor().ifPresent(lagging -> proxy.setLaggingFor(duration(lagging)));
     status
         .types()

@@ -355,6 +355,7 @@ public final class SignalboxCtl implements Callable<Integer> {
           new Table(
               "NODE",
               "GROUP",
+              "ROLE",
               "ENVOY",
               "XDS",
               "STATUS",
@@ -371,6 +372,7 @@ public final class SignalboxCtl implements Callable<Integer> {
         table.row(
             proxy.getNodeId(),
             proxy.getGroup(),
+            proxy.getRole(),
             proxy.getEnvoyVersion(),
             proxy.getXdsMode().name().toLowerCase(Locale.ROOT),
             proxy.hasLaggingFor()

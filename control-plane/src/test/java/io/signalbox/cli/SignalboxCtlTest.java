@@ -110,8 +110,9 @@ class SignalboxCtlTest {
 
       assertThat(run.exitCode()).isZero();
       List<String> lines = run.out().lines().toList();
-      assertThat(lines.get(0)).startsWith("NODE    GROUP  ENVOY       XDS   STATUS  CONNECTED");
-      assertThat(lines.get(1)).startsWith("edge-1  edge   0.0.1-test  sotw  SYNCED");
+      assertThat(lines.get(0))
+          .startsWith("NODE    GROUP  ROLE  ENVOY       XDS   STATUS  CONNECTED");
+      assertThat(lines.get(1)).startsWith("edge-1  edge   edge  0.0.1-test  sotw  SYNCED");
       // Columns line up: every value starts where its header does.
       assertThat(lines.get(1).indexOf("SYNCED")).isEqualTo(lines.get(0).indexOf("STATUS"));
     }

@@ -279,7 +279,7 @@ class AdminEndToEndTest {
         .untilAsserted(
             () ->
                 assertThat(ctl("proxies").out())
-                    .containsPattern("(?m)^edge-1 +edge +1\\.40\\.0 +sotw +SYNCED "));
+                    .containsPattern("(?m)^edge-1 +edge +edge +1\\.40\\.0 +sotw +SYNCED "));
     SignalboxCtlRun services = ctl("services");
     assertThat(services.out())
         .containsPattern("(?m)^search +ACTIVE +search-1 +127\\.0\\.0\\.1:\\d+ .* SERVING ");

@@ -308,6 +308,19 @@ class SidecarEndToEndTest {
                       .findStat("listener.127.0.0.1_" + ordersInbound + ".downstream_cx_total")
                       .isPresent());
 
+      com.fasterxml.jackson.databind.JsonNode proxies =
+          new com.fasterxml.jackson.databind.ObjectMapper()
+              .readTree(
+                  io.signalbox.testing.SignalboxCtlRun.against(
+                          gateway.controlPlane().adminPort(), "proxies", "-o", "json")
+                      .out())
+              .path("proxies");
+      assertThat(proxies.findValuesAsText("group")).contains("edge", "sidecar/orders");
+      assertThat(proxies.findValuesAsText("role"))
+          .as("signalboxctl proxies shows each Envoy's role, and a sidecar's workload")
+          .containsExactlyInAnyOrder("edge", "sidecar");
+      assertThat(proxies.findValuesAsText("workload")).contains("orders");
+
       assertThat(call(outbound, "billing", "/hello").status())
           .as("orders calls only users: no route to billing")
           .isEqualTo(404);
