@@ -146,6 +146,22 @@ final class DeltaFanout implements Callable<Integer> {
   int stuck;
 
   @Option(
+      names = "--sidecars",
+      description =
+          "The clients are sidecars (issue 16): client i is a sidecar of the service fan-(i mod"
+              + " services), and each service calls the next --calls services (registrations"
+              + " declare calls, so its sidecars hold only those). A round's change counts for"
+              + " the sidecars of the services that call the changed one; any other sidecar that"
+              + " gets it is reported. Delta only; no baseline (the bare server has no sidecars).")
+  boolean sidecars;
+
+  @Option(
+      names = "--calls",
+      defaultValue = "2",
+      description = "With --sidecars: services each service calls. Default: ${DEFAULT-VALUE}")
+  int callsPerService;
+
+  @Option(
       names = "--no-baseline",
       description =
           "Skip the bare java-control-plane server (BareJavaControlPlane). Without this, it runs with"
@@ -201,6 +217,10 @@ final class DeltaFanout implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (sidecars) {
+      noBaseline = true;
+      xds = EnvoyProcess.XdsMode.DELTA;
+    }
     System.out.println("DeltaFanout: " + Jvm.describeHost());
     System.out.printf(
         "xds=%s clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms"
@@ -438,9 +458,12 @@ final class DeltaFanout implements Callable<Integer> {
       long connectStart = System.nanoTime();
       for (int i = 0; i < clientCount; i++) {
         FanoutClient client =
-            xds == EnvoyProcess.XdsMode.SOTW
-                ? new SotwXdsClient(i, NODE_CLUSTER, current::get)
-                : new DeltaXdsClient(i, NODE_CLUSTER, current::get);
+            sidecars
+                ? new DeltaXdsClient(
+                    i, SimulatedEnvoy.sidecarNode(i, serviceName(i % services)), current::get)
+                : xds == EnvoyProcess.XdsMode.SOTW
+                    ? new SotwXdsClient(i, NODE_CLUSTER, current::get)
+                    : new DeltaXdsClient(i, NODE_CLUSTER, current::get);
         clients.add(client);
         client.start(
             AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));
@@ -459,7 +482,7 @@ final class DeltaFanout implements Callable<Integer> {
       System.out.printf(
           "%d clients connected, each holding %d assignments, in %d ms%s%n",
           clientCount,
-          services,
+          sidecars ? callsPerService : services,
           connectMs,
           stuck > 0 ? "; " + stuck + " more that never read" : "");
 
@@ -472,6 +495,7 @@ final class DeltaFanout implements Callable<Integer> {
       Stats last = new Stats();
       Stats first = new Stats();
       int timeouts = 0;
+      int unexpectedArrivals = 0;
       long cpCpuBefore = controlPlane.cpuMillis();
       long responsesBefore = clients.stream().mapToLong(FanoutClient::responses).sum();
       long bytesBefore = clients.stream().mapToLong(FanoutClient::responseBytes).sum();
@@ -480,9 +504,16 @@ final class DeltaFanout implements Callable<Integer> {
       for (int r = 0; r < warmup + rounds; r++) {
         int service = r % services;
         int port = 40000 + r;
-        Round round = new Round("svc-" + serviceName(service), port, clientCount);
+        boolean[] expected = null;
+        if (sidecars) {
+          expected = new boolean[clientCount];
+          for (int c = 0; c < clientCount; c++) {
+            expected[c] = calls(c, service);
+          }
+        }
+        Round round = new Round("svc-" + serviceName(service), port, clientCount, expected);
         current.set(round);
-        register(registry, service, "extra-" + r, port);
+        register(registry, service, "extra-" + r, port, calls(service));
         long t0 = System.nanoTime();
         boolean complete;
         try {
@@ -522,9 +553,13 @@ final class DeltaFanout implements Callable<Integer> {
           long min = Long.MAX_VALUE;
           long max = Long.MIN_VALUE;
           for (long arrival : round.arrivals) {
+            if (arrival == 0) {
+              continue; // not one of the clients this round was for
+            }
             min = Math.min(min, arrival);
             max = Math.max(max, arrival);
           }
+          unexpectedArrivals += round.unexpected.get();
           // A client can (rarely) see the push before the Register response is back; that counts as
           // 0.
           last.add(Math.max(0, max - t0));
@@ -551,6 +586,12 @@ final class DeltaFanout implements Callable<Integer> {
       double bytesPerClientRound =
           (clients.stream().mapToLong(FanoutClient::responseBytes).sum() - bytesBefore)
               / clientRounds;
+      if (sidecars) {
+        System.out.printf(
+            "sidecars: each round for the %d sidecars that call the changed service;"
+                + " arrivals at other sidecars: %d%n",
+            clientCount / services * callsPerService, unexpectedArrivals);
+      }
       System.out.printf(
           "last client p50 %s ms, p99 %s ms, max %s ms; first client p50 %s ms%n",
           Stats.ms(last.percentileMs(50)),
@@ -595,7 +636,8 @@ final class DeltaFanout implements Callable<Integer> {
 
   private void awaitSynced(
       List<? extends FanoutClient> clients, ControlPlaneProcess controlPlane, int seconds) {
-    awaitSynced(clients, services, controlPlane, seconds);
+    // A scoped sidecar holds the assignments of the services it calls, and no other.
+    awaitSynced(clients, sidecars ? callsPerService : services, controlPlane, seconds);
   }
 
   /**
@@ -680,7 +722,7 @@ final class DeltaFanout implements Callable<Integer> {
           int service = s;
           // Below the ephemeral range, where the control plane's own ports are (it refuses those).
           int port = 2000 + (s + i * services) % 7000;
-          calls.add(pool.submit(() -> register(registry, service, instance, port)));
+          calls.add(pool.submit(() -> register(registry, service, instance, port, calls(service))));
         }
       }
       for (java.util.concurrent.Future<?> call : calls) {
@@ -702,6 +744,16 @@ final class DeltaFanout implements Callable<Integer> {
 
   static void register(
       RegistryGrpc.RegistryBlockingStub registry, int service, String instance, int port) {
+    register(registry, service, instance, port, List.of());
+  }
+
+  /** With {@code calls}: the service's sidecars are scoped to those services. */
+  static void register(
+      RegistryGrpc.RegistryBlockingStub registry,
+      int service,
+      String instance,
+      int port,
+      List<String> calls) {
     String name = serviceName(service);
     registry
         .withDeadlineAfter(5, TimeUnit.SECONDS)
@@ -712,6 +764,24 @@ final class DeltaFanout implements Callable<Integer> {
                     Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
                 .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
                 .setLeaseTtl(Duration.newBuilder().setSeconds(300))
+                .addAllCalls(calls)
                 .build());
+  }
+
+  /** With --sidecars: the services {@code service} calls. */
+  private List<String> calls(int service) {
+    if (!sidecars) {
+      return List.of();
+    }
+    List<String> calls = new ArrayList<>();
+    for (int c = 1; c <= callsPerService; c++) {
+      calls.add(serviceName((service + c) % services));
+    }
+    return calls;
+  }
+
+  /** With --sidecars: whether the sidecar {@code client} calls {@code service}. */
+  private boolean calls(int client, int service) {
+    return calls(client % services).contains(serviceName(service));
   }
 }

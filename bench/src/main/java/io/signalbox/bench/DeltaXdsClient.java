@@ -31,6 +31,11 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
     super(index, nodeCluster, currentRound);
   }
 
+  DeltaXdsClient(
+      int index, io.envoyproxy.envoy.config.core.v3.Node node, Supplier<Round> currentRound) {
+    super(index, node, currentRound);
+  }
+
   @Override
   public void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
     stub.deltaAggregatedResources(this);

@@ -17,14 +17,40 @@ final class Round {
   final AtomicInteger remaining;
   final CountDownLatch allArrived = new CountDownLatch(1);
 
+  /** Which clients are to get the change; null for all. */
+  private final boolean[] expected;
+
+  /** Arrivals at clients that were not to get the change (a scoped sidecar that got it anyway). */
+  final AtomicInteger unexpected = new AtomicInteger();
+
   Round(String cluster, int port, int clients) {
+    this(cluster, port, clients, null);
+  }
+
+  /** A round that only the clients marked in {@code expected} are to see. */
+  Round(String cluster, int port, int clients, boolean[] expected) {
     this.cluster = cluster;
     this.port = port;
     this.arrivals = new long[clients];
-    this.remaining = new AtomicInteger(clients);
+    this.expected = expected;
+    int count = clients;
+    if (expected != null) {
+      count = 0;
+      for (boolean e : expected) {
+        count += e ? 1 : 0;
+      }
+    }
+    this.remaining = new AtomicInteger(count);
+    if (count == 0) {
+      allArrived.countDown();
+    }
   }
 
   void arrived(int client, long nanos) {
+    if (expected != null && !expected[client]) {
+      unexpected.incrementAndGet();
+      return;
+    }
     if (arrivals[client] == 0) {
       arrivals[client] = nanos;
       if (remaining.decrementAndGet() == 0) {

@@ -28,9 +28,32 @@ abstract class SimulatedEnvoy<Q extends Message, R extends Message>
   private volatile boolean completed;
 
   SimulatedEnvoy(int index, String nodeCluster, Supplier<Round> currentRound) {
+    this(
+        index,
+        Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build(),
+        currentRound);
+  }
+
+  SimulatedEnvoy(int index, Node node, Supplier<Round> currentRound) {
     this.index = index;
-    this.node = Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
+    this.node = node;
     this.currentRound = currentRound;
+  }
+
+  /** The node of a sidecar of {@code service} (sidecar mode), as Envoy's bootstrap would say. */
+  static Node sidecarNode(int index, String service) {
+    return Node.newBuilder()
+        .setId("bench-sidecar-" + index)
+        .setCluster(service)
+        .setMetadata(
+            com.google.protobuf.Struct.newBuilder()
+                .putFields(
+                    "signalbox.role",
+                    com.google.protobuf.Value.newBuilder().setStringValue("sidecar").build())
+                .putFields(
+                    "signalbox.service",
+                    com.google.protobuf.Value.newBuilder().setStringValue(service).build()))
+        .build();
   }
 
   /** Handles one response; {@code now} is when it arrived. */

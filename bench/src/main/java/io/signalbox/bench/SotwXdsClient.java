@@ -56,6 +56,11 @@ final class SotwXdsClient extends SimulatedEnvoy<DiscoveryRequest, DiscoveryResp
     super(index, nodeCluster, currentRound);
   }
 
+  SotwXdsClient(
+      int index, io.envoyproxy.envoy.config.core.v3.Node node, Supplier<Round> currentRound) {
+    super(index, node, currentRound);
+  }
+
   @Override
   public void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
     stub.streamAggregatedResources(this);
