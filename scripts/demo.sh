@@ -4,6 +4,8 @@
 # (mint one with scripts/demo-token.sh); `orders` has a fleet-wide limit of 10 requests per minute. Everything talks
 # to the control plane over mutual TLS, with certificates from `signalbox ca` (a CA kept in the run directory).
 # Prints the curl lines to try, then runs until Ctrl-C. With --check it verifies all of that through Envoy and exits.
+# With --mesh it adds sidecar mode: `inventory` and `shop`, each with its own sidecar Envoy; shop calls inventory
+# through its sidecar over mutual TLS with workload certificates, and inventory allows only shop.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,7 +13,22 @@ GRPC_PORT="${SIGNALBOX_GRPC_PORT:-18000}"
 GATEWAY_PORT="${SIGNALBOX_GATEWAY_PORT:-10000}"
 ADMIN_PORT="${SIGNALBOX_ENVOY_ADMIN_PORT:-9901}"
 CHECK_ONLY=false
-[[ "${1:-}" == "--check" ]] && CHECK_ONLY=true
+MESH=false
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK_ONLY=true ;;
+    --mesh) MESH=true ;;
+    *) echo "usage: scripts/demo.sh [--mesh] [--check]" >&2; exit 2 ;;
+  esac
+done
+# Sidecar mode (--mesh): the sidecars' outbound ports (where shop and inventory call out), their inbound ports
+# (where the other sidecars and the edge reach them), and their admin ports.
+SHOP_OUTBOUND=15001
+INVENTORY_OUTBOUND=15002
+SHOP_INBOUND=15006
+INVENTORY_INBOUND=15007
+SHOP_ADMIN=9902
+INVENTORY_ADMIN=9903
 
 RUN_DIR="$(pwd)/.signalbox/demo"
 mkdir -p "$RUN_DIR"
@@ -52,6 +69,14 @@ for service in users orders; do
   signalbox ca issue --dir "$PKI" --name "$service" --identity "spiffe://signalbox.local/service/$service" >/dev/null
 done
 signalbox ca issue --dir "$PKI" --name operator --identity spiffe://signalbox.local/operator/demo >/dev/null
+if $MESH; then
+  for service in shop inventory; do
+    signalbox ca issue --dir "$PKI" --name "$service" --identity "spiffe://signalbox.local/service/$service" >/dev/null
+    # The sidecar's identity towards the control plane: the convention lets it fetch the group sidecar/SERVICE.
+    signalbox ca issue --dir "$PKI" --name "$service-sidecar" \
+      --identity "spiffe://signalbox.local/envoy/sidecar/$service" >/dev/null
+  done
+fi
 
 say "Making the demo JWT issuer's signing key (kept in $RUN_DIR/jwt)"
 java -cp "$CP_SAMPLES" io.signalbox.samples.DemoTokens init --dir "$RUN_DIR/jwt" >/dev/null
@@ -75,6 +100,9 @@ access:
 upstreams:
   allowCidrs: [127.0.0.0/8]
   denyPorts: [9901, $ADMIN_PORT]
+# Sidecar mode (--mesh): shop and inventory share this host, so their sidecars call out on ports of their own.
+sidecars:
+  outboundPorts: {shop: $SHOP_OUTBOUND, inventory: $INVENTORY_OUTBOUND}
 YAML
 
 say "Starting the control plane on :$GRPC_PORT (registry API + xDS, mutual TLS); logs in $RUN_DIR"
@@ -105,6 +133,30 @@ for service in users orders; do
     PIDS+=($!)
   done
 done
+
+if $MESH; then
+  say "Sidecar mode: inventory (allows only shop) and shop (calls inventory), each beside its own sidecar Envoy"
+  for service in shop inventory; do
+    upper="${service^^}"
+    inbound_var="${upper}_INBOUND"; admin_var="${upper}_ADMIN"
+    args=(--sidecar-port "${!inbound_var}")
+    [[ "$service" == inventory ]] && args+=(--allowed-caller shop)
+    [[ "$service" == shop ]] && args+=(--calls inventory)
+    java -cp "$CP_SAMPLES" io.signalbox.samples.SampleServiceMain --service "$service" \
+      --instance-id "$service-1" --control-plane "127.0.0.1:$GRPC_PORT" "${args[@]}" \
+      --tls-cert "$PKI/$service.pem" --tls-key "$PKI/$service-key.pem" --tls-ca "$PKI/ca.pem" \
+      >"$RUN_DIR/$service-1.log" 2>&1 &
+    PIDS+=($!)
+    sed -e "s/port_value: 18000/port_value: $GRPC_PORT/" -e "s/port_value: 9902/port_value: ${!admin_var}/" \
+      -e "s/id: users-sidecar-1/id: $service-sidecar-1/" -e "s/cluster: users/cluster: $service/" \
+      -e "s/signalbox.service: users/signalbox.service: $service/" \
+      -e "s|/etc/signalbox/tls/sidecar|$PKI/$service-sidecar|g" -e "s|/etc/signalbox/tls/|$PKI/|g" \
+      envoy/bootstrap/sidecar-mtls.yaml >"$RUN_DIR/$service-sidecar-bootstrap.yaml"
+    "$ENVOY_BIN" -c "$RUN_DIR/$service-sidecar-bootstrap.yaml" --disable-hot-restart --concurrency 1 \
+      >"$RUN_DIR/$service-sidecar.log" 2>&1 &
+    PIDS+=($!)
+  done
+fi
 
 TOKEN="$(scripts/demo-token.sh)"
 say "Waiting for both services to answer through Envoy"
@@ -139,6 +191,24 @@ Signalbox demo is up. Try:
 
 Logs: $RUN_DIR/*.log. Stop with Ctrl-C.
 MSG
+if $MESH; then
+  say "Waiting for shop's sidecar to reach inventory"
+  for _ in $(seq 1 120); do
+    curl -fsS -H 'host: inventory' "http://127.0.0.1:$SHOP_OUTBOUND/items" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  cat <<MSG
+Sidecar mode (--mesh): shop and inventory each run beside their own sidecar Envoy (admin :$SHOP_ADMIN, :$INVENTORY_ADMIN).
+
+  curl -s -H 'host: inventory' http://127.0.0.1:$SHOP_OUTBOUND/items   # shop calls inventory through its sidecar:
+                                       # 200 over mutual TLS; inventory sees x-forwarded-client-cert URI=.../service/shop
+  curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:$GATEWAY_PORT/inventory
+                                       # 403: the edge (spiffe://signalbox.local/envoy/edge) is not among inventory's callers
+  curl -s http://127.0.0.1:$INVENTORY_INBOUND/items                   # refused: no workload certificate
+  curl -s http://127.0.0.1:$SHOP_ADMIN/certs                          # shop's workload certificate (rotated at half-life)
+
+MSG
+fi
 
 if $CHECK_ONLY; then
   status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -156,6 +226,18 @@ if $CHECK_ONLY; then
     >/dev/null 2>&1; then fail "signalboxctl without a certificate was let in"; fi
   SIGNALBOX_CERT="$PKI/operator.pem" SIGNALBOX_KEY="$PKI/operator-key.pem" SIGNALBOX_CA="$PKI/ca.pem" \
     scripts/signalboxctl --admin "$ADMIN" proxies >&2 || fail "signalboxctl proxies with the operator's certificate failed"
+  if $MESH; then
+    body="$(curl -fsS -H 'host: inventory' "http://127.0.0.1:$SHOP_OUTBOUND/items")" \
+      || fail "shop's sidecar did not reach inventory"
+    echo "$body" >&2
+    [[ "$body" == *'URI=spiffe://signalbox.local/service/shop'* ]] \
+      || fail "inventory did not see shop's workload identity"
+    [[ "$(status "http://127.0.0.1:$GATEWAY_PORT/inventory")" == 403 ]] \
+      || fail "the edge, not among inventory's callers, was not refused with 403"
+    if curl -s -o /dev/null "http://127.0.0.1:$INVENTORY_INBOUND/items"; then
+      fail "a client without a workload certificate got an answer from inventory's sidecar"
+    fi
+  fi
   echo "demo check passed" >&2
   exit 0
 fi

@@ -61,6 +61,12 @@ class EnvoyBootstrapTest {
             List.of(CertificateUsage.CLIENT),
             "spiffe://signalbox.local/envoy/edge")
         .writeTo(dir.resolve("envoy.pem"), dir.resolve("envoy-key.pem"));
+    ca.issue(
+            BigInteger.valueOf(3),
+            "CN=users-sidecar",
+            List.of(CertificateUsage.CLIENT),
+            "spiffe://signalbox.local/envoy/sidecar/users")
+        .writeTo(dir.resolve("sidecar.pem"), dir.resolve("sidecar-key.pem"));
     Path validated =
         Files.writeString(
             dir.resolve(bootstrap.getFileName()),

@@ -113,6 +113,27 @@ public final class SampleServiceMain implements Callable<Integer> {
           "With --rate-limit: the limit holds across all Envoys together (default: per Envoy).")
   private boolean rateLimitGlobal;
 
+  @Option(
+      names = "--sidecar-port",
+      description =
+          "Sidecar mode: the port of this instance's sidecar Envoy (its inbound listener), which is"
+              + " registered as the instance's port; the application's own port becomes its"
+              + " application_port.")
+  private Integer sidecarPort;
+
+  @Option(
+      names = "--calls",
+      description =
+          "Sidecar mode: a service this one calls (repeatable); its sidecars get only those.")
+  private java.util.List<String> calls = new java.util.ArrayList<>();
+
+  @Option(
+      names = "--allowed-caller",
+      description =
+          "Sidecar mode: a service name or SPIFFE ID that may call this service (repeatable);"
+              + " default every workload of the mesh.")
+  private java.util.List<String> allowedCallers = new java.util.ArrayList<>();
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new SampleServiceMain()).execute(args));
   }
@@ -176,10 +197,16 @@ public final class SampleServiceMain implements Callable<Integer> {
       RateLimitSpec limit = parseRateLimit(rateLimit);
       route = route.rateLimit(rateLimitGlobal ? limit.global() : limit);
     }
+    String advertised = advertiseHost != null ? advertiseHost : host;
     ServiceRegistration.Builder builder =
-        ServiceRegistration.builder(service)
-            .instance(id, advertiseHost != null ? advertiseHost : host, boundPort)
-            .route(route);
+        sidecarPort == null
+            ? ServiceRegistration.builder(service).instance(id, advertised, boundPort)
+            : ServiceRegistration.builder(service)
+                .instance(id, advertised, sidecarPort)
+                .applicationPort(boundPort);
+    builder.route(route);
+    calls.forEach(builder::calls);
+    allowedCallers.forEach(builder::allowedCaller);
     if (ttlSeconds != null) {
       builder.leaseTtl(Duration.ofSeconds(ttlSeconds));
     }
