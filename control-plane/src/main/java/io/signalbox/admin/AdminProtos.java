@@ -49,6 +49,12 @@ final class AdminProtos {
   }
 
   static Proxy proxy(ProxyStatusTracker.ProxyStatus status) {
+    return proxy(status, java.util.Optional.empty());
+  }
+
+  /** With the expiry of the workload certificate the proxy's group holds, if any. */
+  static Proxy proxy(
+      ProxyStatusTracker.ProxyStatus status, java.util.Optional<java.time.Instant> certificate) {
     io.envoyproxy.envoy.config.core.v3.Locality locality = status.node().getLocality();
     Proxy.Builder proxy =
         Proxy.newBuilder()
@@ -68,6 +74,7 @@ final class AdminProtos {
             .setStreamId(status.streamId());
     java.util.Optional<String> workload = NodeGroups.sidecarService(status.group());
     proxy.setRole(workload.isPresent() ? "sidecar" : "edge").setWorkload(workload.orElse(""));
+    certificate.ifPresent(expiry -> proxy.setCertificateExpires(timestamp(expiry)));
     status.laggingFor().ifPresent(lagging -> proxy.setLaggingFor(duration(lagging)));
     status
         .types()

@@ -127,7 +127,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
           proxies.proxies().stream()
               .filter(
                   proxy -> request.getGroup().isEmpty() || proxy.group().equals(request.getGroup()))
-              .forEach(proxy -> answer.addProxies(AdminProtos.proxy(proxy)));
+              .forEach(
+                  proxy ->
+                      answer.addProxies(
+                          AdminProtos.proxy(proxy, publisher.certificateExpiry(proxy.group()))));
           proxies.recentCutOffs().stream()
               .filter(
                   stream ->

@@ -364,7 +364,8 @@ public final class SignalboxCtl implements Callable<Integer> {
               "ROUTES",
               "CLUSTERS",
               "ENDPOINTS",
-              "SECRETS");
+              "SECRETS",
+              "CERT EXPIRES");
       List<String> nacks = new ArrayList<>();
       for (Proxy proxy : response.getProxiesList()) {
         Map<String, ResourceTypeStatus> types = new java.util.HashMap<>();
@@ -383,7 +384,8 @@ public final class SignalboxCtl implements Callable<Integer> {
             typeCell(types.get("routes")),
             typeCell(types.get("clusters")),
             typeCell(types.get("endpoints")),
-            typeCell(types.get("secrets")));
+            typeCell(types.get("secrets")),
+            proxy.hasCertificateExpires() ? Formats.in(proxy.getCertificateExpires()) : "-");
         for (ResourceTypeStatus type : proxy.getTypesList()) {
           // A rejection stays listed after Envoy accepted a later version (e.g. once the
           // registration that caused

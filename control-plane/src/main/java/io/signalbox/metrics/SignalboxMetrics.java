@@ -245,6 +245,36 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   // Events.
 
+  /** Expiry (epoch seconds) of each mesh identity's current workload certificate. */
+  private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> certificateExpiry =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * A workload certificate was issued to {@code identity} (a SPIFFE ID; one per sidecar service and
+   * edge fleet, so as many as the registry has services at most), valid until {@code notAfter}.
+   */
+  public void meshCertificateIssued(String identity, java.time.Instant notAfter) {
+    certificateExpiry
+        .computeIfAbsent(
+            identity,
+            id -> {
+              java.util.concurrent.atomic.AtomicLong expiry =
+                  new java.util.concurrent.atomic.AtomicLong();
+              Gauge.builder(
+                      name("mesh.certificate.expiry"),
+                      expiry,
+                      java.util.concurrent.atomic.AtomicLong::get)
+                  .description(
+                      "When the current workload certificate of a mesh identity expires, in seconds"
+                          + " since the epoch")
+                  .baseUnit("seconds")
+                  .tag("identity", id)
+                  .register(registry);
+              return expiry;
+            })
+        .set(notAfter.getEpochSecond());
+  }
+
   public void registration(RegistrationOutcome outcome) {
     registrations.get(outcome).increment();
   }

@@ -226,7 +226,10 @@ public final class ControlPlane implements AutoCloseable {
             metrics,
             new SidecarSnapshots(
                 MeshIdentities.ephemeral(
-                    settings.access().trustDomain(), certificateValidity, Clock.systemUTC())));
+                    settings.access().trustDomain(),
+                    certificateValidity,
+                    Clock.systemUTC(),
+                    metrics)));
     // Workload certificates are issued again once half their life has passed, at a publication:
     // one every eighth of it sends them well before they expire.
     long rotationMillis = certificateValidity.toMillis() / 8;

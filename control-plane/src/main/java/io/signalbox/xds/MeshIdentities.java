@@ -9,6 +9,7 @@ import io.signalbox.ca.CertificateRequest;
 import io.signalbox.ca.CertificateUsage;
 import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.ca.Pem;
+import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.translate.XdsNames;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,21 +41,30 @@ public final class MeshIdentities {
   private final Supplier<CertificateAuthority> ca;
   private final Duration validity;
   private final Clock clock;
+  private final SignalboxMetrics metrics;
   private final Map<String, IssuedCertificate> issued = new ConcurrentHashMap<>();
 
-  private MeshIdentities(Supplier<CertificateAuthority> ca, Duration validity, Clock clock) {
+  private MeshIdentities(
+      Supplier<CertificateAuthority> ca, Duration validity, Clock clock, SignalboxMetrics metrics) {
     this.ca = ca;
     this.validity = validity;
     this.clock = clock;
+    this.metrics = metrics;
   }
 
   /** Certificates signed by {@code ca}. */
   public static MeshIdentities signedBy(CertificateAuthority ca, Duration validity, Clock clock) {
-    return new MeshIdentities(() -> ca, validity, clock);
+    return new MeshIdentities(() -> ca, validity, clock, SignalboxMetrics.noop());
   }
 
   /** Certificates signed by a CA made on first use, for a year, held in memory only. */
   public static MeshIdentities ephemeral(String trustDomain, Duration validity, Clock clock) {
+    return ephemeral(trustDomain, validity, clock, SignalboxMetrics.noop());
+  }
+
+  /** As {@link #ephemeral(String, Duration, Clock)}, each certificate's expiry a metric. */
+  public static MeshIdentities ephemeral(
+      String trustDomain, Duration validity, Clock clock, SignalboxMetrics metrics) {
     Supplier<CertificateAuthority> ca =
         com.google.common.base.Suppliers.memoize(
             () ->
@@ -63,7 +73,13 @@ public final class MeshIdentities {
                     Optional.of(trustDomain),
                     Duration.ofDays(365),
                     clock));
-    return new MeshIdentities(ca, validity, clock);
+    return new MeshIdentities(ca, validity, clock, metrics);
+  }
+
+  /** When the current certificate of {@code spiffeId} expires; empty if none was issued. */
+  public Optional<Instant> expiry(String spiffeId) {
+    return Optional.ofNullable(issued.get(spiffeId))
+        .map(certificate -> certificate.certificate().getNotAfter().toInstant());
   }
 
   /** The current certificate of {@code spiffeId}, issued anew once half its life has passed. */
@@ -96,13 +112,16 @@ public final class MeshIdentities {
   }
 
   private IssuedCertificate issue(String spiffeId) {
-    return ca.get()
-        .issue(
-            CertificateRequest.builder(spiffeId.substring(spiffeId.lastIndexOf('/') + 1))
-                .uri(spiffeId)
-                .usage(CertificateUsage.SERVER, CertificateUsage.CLIENT)
-                .validity(validity)
-                .build());
+    IssuedCertificate certificate =
+        ca.get()
+            .issue(
+                CertificateRequest.builder(spiffeId.substring(spiffeId.lastIndexOf('/') + 1))
+                    .uri(spiffeId)
+                    .usage(CertificateUsage.SERVER, CertificateUsage.CLIENT)
+                    .validity(validity)
+                    .build());
+    metrics.meshCertificateIssued(spiffeId, certificate.certificate().getNotAfter().toInstant());
+    return certificate;
   }
 
   private static DataSource inline(String pem) {

@@ -94,6 +94,19 @@ public final class SidecarSnapshots {
         .forGroup(group);
   }
 
+  /**
+   * When the workload certificate the Envoys of {@code group} hold expires: a sidecar group's
+   * service's, an edge fleet's own; empty when the group holds none.
+   */
+  java.util.Optional<java.time.Instant> certificateExpiry(String group, GatewaySettings settings) {
+    Optional<String> service = NodeGroups.sidecarService(group);
+    String identity =
+        service.isPresent()
+            ? settings.access().serviceIdentity(service.get()).value()
+            : settings.access().envoyIdentity(NodeGroups.fleetOf(group)).value();
+    return mesh.expiry(identity);
+  }
+
   /** Whether {@code group} is a service's sidecars, which are sent a snapshot of their own. */
   static boolean isSidecarGroup(String group) {
     return NodeGroups.sidecarService(group).isPresent();

@@ -254,6 +254,11 @@ public final class SnapshotPublisher implements AutoCloseable {
     return published;
   }
 
+  /** When the workload certificate the Envoys of {@code group} hold expires (sidecar mode). */
+  public Optional<Instant> certificateExpiry(String group) {
+    return sidecars.certificateExpiry(group, settings);
+  }
+
   /** The node groups that have had an Envoy connected, sorted. */
   public SortedSet<String> groups() {
     return Collections.unmodifiableSortedSet(new TreeSet<>(groups));

@@ -80,4 +80,29 @@ class MeshIdentitiesTest {
     assertThat(secrets.get(1).getValidationContext().getTrustedCa().getInlineString())
         .startsWith("-----BEGIN CERTIFICATE-----");
   }
+
+  @Test
+  void eachIdentitysExpiryIsAMetricAndAnswersTheAdminApi() {
+    io.signalbox.metrics.SignalboxMetrics metrics =
+        io.signalbox.metrics.SignalboxMetrics.prometheus();
+    MeshIdentities measured =
+        MeshIdentities.ephemeral("signalbox.local", Duration.ofMinutes(10), clock, metrics);
+
+    IssuedCertificate certificate = measured.current(ORDERS);
+
+    Instant notAfter = certificate.certificate().getNotAfter().toInstant();
+    assertThat(measured.expiry(ORDERS)).contains(notAfter);
+    assertThat(measured.expiry("spiffe://signalbox.local/service/nobody")).isEmpty();
+    String metric = "signalbox_mesh_certificate_expiry_seconds{identity=\"" + ORDERS + "\"} ";
+    String line =
+        metrics
+            .scrape()
+            .lines()
+            .filter(l -> l.startsWith(metric))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no " + metric + "in the scrape"));
+    assertThat(Double.parseDouble(line.substring(metric.length())))
+        .isEqualTo((double) notAfter.getEpochSecond());
+    metrics.close();
+  }
 }

@@ -108,7 +108,7 @@ class NackQuarantineEndToEndTest {
       assertThat(proxies.exitCode()).as(proxies.err()).isZero();
       assertThat(proxies.out())
           .containsPattern(
-              "(?m)^edge-1 +edge +1\\.40\\.0 +" + mode.name().toLowerCase() + " +SYNCED ");
+              "(?m)^edge-1 +edge +edge +1\\.40\\.0 +" + mode.name().toLowerCase() + " +SYNCED ");
       assertThat(proxies.out())
           .containsPattern(
               "(?m)^edge-1 rejected routes \\w+ .*, runs \\w+ now: .*regex "

@@ -320,6 +320,9 @@ class SidecarEndToEndTest {
           .as("signalboxctl proxies shows each Envoy's role, and a sidecar's workload")
           .containsExactlyInAnyOrder("edge", "sidecar");
       assertThat(proxies.findValuesAsText("workload")).contains("orders");
+      assertThat(proxies.findValuesAsText("certificateExpires"))
+          .as("when the workload certificates of the edge and the sidecar expire")
+          .hasSize(2);
 
       assertThat(call(outbound, "billing", "/hello").status())
           .as("orders calls only users: no route to billing")
