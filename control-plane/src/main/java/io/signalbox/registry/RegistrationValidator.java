@@ -13,7 +13,6 @@ import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.CorsPolicy;
 import io.signalbox.model.HeaderMatch;
 import io.signalbox.model.Instance;
-import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
@@ -50,14 +49,6 @@ public final class RegistrationValidator {
   static final int MAX_HEADERS_PER_ROUTE = 16;
   static final int MAX_METADATA = 32;
   static final int MAX_PATH_LENGTH = 1024;
-
-  static final int MAX_ALLOWED_CALLERS = 32;
-
-  static final int MAX_CALLS = 256;
-
-  /** A SPIFFE ID: a trust domain and a path of segments of the characters SPIFFE allows. */
-  static final java.util.regex.Pattern SPIFFE_ID =
-      java.util.regex.Pattern.compile("spiffe://[a-z0-9._-]{1,255}(/[A-Za-z0-9._-]{1,255}){1,16}");
 
   public static final java.util.regex.Pattern SERVICE_NAME =
       java.util.regex.Pattern.compile("[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
@@ -192,52 +183,13 @@ public final class RegistrationValidator {
     }
     UpstreamProtocol protocol = protocol(request);
     return new Registration(service, instance, routes)
-        .withMesh(
-            new MeshPolicy(
-                allowedCallers(request.getAllowedCallersList()), calls(request.getCallsList())))
+        .withMesh(MeshPolicyValidator.mesh(request))
         .withProtocol(protocol)
         .withTraffic(
             request.hasTraffic()
                 ? TrafficPolicyValidator.traffic(
                     request.getTraffic(), protocol, rules.upstreamClientCertificates())
                 : TrafficPolicy.DEFAULT);
-  }
-
-  /** Service names or SPIFFE IDs, at most {@value #MAX_ALLOWED_CALLERS}, none twice. */
-  private static List<String> allowedCallers(List<String> callers) {
-    check(
-        callers.size() <= MAX_ALLOWED_CALLERS,
-        "allowed_callers",
-        "has more than " + MAX_ALLOWED_CALLERS + " entries");
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    for (int i = 0; i < callers.size(); i++) {
-      String caller = callers.get(i);
-      String field = "allowed_callers[" + i + "]";
-      check(
-          SERVICE_NAME.matcher(caller).matches() || SPIFFE_ID.matcher(caller).matches(),
-          field,
-          "'"
-              + abbreviate(caller)
-              + "' is not a service name or a SPIFFE ID (spiffe://DOMAIN/PATH)");
-      check(seen.add(caller), field, "'" + caller + "' is listed twice");
-    }
-    return List.copyOf(callers);
-  }
-
-  /** Service names, at most {@value #MAX_CALLS}, none twice. */
-  private static List<String> calls(List<String> calls) {
-    check(calls.size() <= MAX_CALLS, "calls", "has more than " + MAX_CALLS + " entries");
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    for (int i = 0; i < calls.size(); i++) {
-      String callee = calls.get(i);
-      String field = "calls[" + i + "]";
-      check(
-          SERVICE_NAME.matcher(callee).matches(),
-          field,
-          "'" + abbreviate(callee) + "' is not a service name");
-      check(seen.add(callee), field, "'" + callee + "' is listed twice");
-    }
-    return List.copyOf(calls);
   }
 
   private static UpstreamProtocol protocol(RegisterRequest request) {
