@@ -7,52 +7,71 @@ import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Free TCP ports on 127.0.0.1, chosen by the kernel, for servers a test is about to start. */
+/**
+ * Free TCP ports on 127.0.0.1 for servers a test is about to start, taken below the kernel's
+ * ephemeral range: a server that binds port 0 (a control plane's gRPC port, say) is given a port
+ * from that range, so it can never take one a test was handed but has not bound yet (a gateway port
+ * once answered with the control plane's HTTP/2 GOAWAY). Each port is checked free by binding it;
+ * none is handed out twice in a JVM.
+ */
 public final class FreePorts {
 
   private FreePorts() {}
+
+  /** Where test ports come from: [LOW, the start of the ephemeral range). */
+  private static final int LOW = 10_000;
+
+  private static final int HIGH = ephemeralRangeStart();
+
+  /** The next candidate; starts at a random place so that two JVMs seldom walk the same ports. */
+  private static int next = LOW + new java.util.Random().nextInt(Math.max(1, (HIGH - LOW) / 2));
 
   public static int allocate() {
     return allocate(1).get(0);
   }
 
-  /**
-   * Ports handed out before, in this JVM: a port a test was given but has not bound yet is free to
-   * the kernel, which may hand it out again (a test once got the same port for its control plane
-   * and its gateway).
-   */
   private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
-  /** Returns {@code count} distinct ports, none handed out before in this JVM. */
+  /** Returns {@code count} distinct free ports, none handed out before in this JVM. */
   public static synchronized List<Integer> allocate(int count) {
-    List<ServerSocket> sockets = new ArrayList<>(count);
-    try {
-      // Every socket stays bound until all are allocated; otherwise the kernel may hand out the
-      // same port twice. A port handed out before stays bound too, so the kernel picks another.
-      List<Integer> ports = new ArrayList<>(count);
-      for (int attempt = 0; ports.size() < count && attempt < count + 1000; attempt++) {
-        ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
-        sockets.add(socket);
-        if (HANDED_OUT.add(socket.getLocalPort())) {
-          ports.add(socket.getLocalPort());
-        }
+    List<Integer> ports = new ArrayList<>(count);
+    for (int attempt = 0; ports.size() < count && attempt < HIGH - LOW; attempt++) {
+      int candidate = next;
+      next = next + 1 >= HIGH ? LOW : next + 1;
+      if (!HANDED_OUT.contains(candidate) && bindable(candidate)) {
+        HANDED_OUT.add(candidate);
+        ports.add(candidate);
       }
-      if (ports.size() < count) {
-        throw new IOException("the kernel kept offering ports handed out before");
-      }
-      return ports;
+    }
+    if (ports.size() < count) {
+      throw new UncheckedIOException(
+          new IOException(
+              "Could not allocate " + count + " free loopback port(s) in " + LOW + "-" + HIGH));
+    }
+    return ports;
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(false);
+      socket.bind(new java.net.InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 1);
+      return true;
     } catch (IOException e) {
-      throw new UncheckedIOException("Could not allocate " + count + " free loopback port(s)", e);
-    } finally {
-      sockets.forEach(FreePorts::closeQuietly);
+      return false;
     }
   }
 
-  private static void closeQuietly(ServerSocket socket) {
+  /** The first port of the kernel's ephemeral range (Linux's default 32768 if unreadable). */
+  private static int ephemeralRangeStart() {
     try {
-      socket.close();
-    } catch (IOException ignored) {
-      // The port is released either way.
+      String range =
+          java.nio.file.Files.readString(
+                  java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+              .trim();
+      int start = Integer.parseInt(range.split("\\s+")[0]);
+      return start > LOW + 1000 ? start : 32768;
+    } catch (IOException | RuntimeException e) {
+      return 32768;
     }
   }
 }
