@@ -61,12 +61,16 @@ public final class FreePorts {
     }
   }
 
-  /** The first port of the kernel's ephemeral range (Linux's default 32768 if unreadable). */
+  /**
+   * The first port of the kernel's ephemeral range (Linux's default 32768 if unreadable). Read line
+   * by line: {@code Files.readString} on this /proc file returned only its first byte.
+   */
   private static int ephemeralRangeStart() {
     try {
       String range =
-          java.nio.file.Files.readString(
+          java.nio.file.Files.readAllLines(
                   java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+              .get(0)
               .trim();
       int start = Integer.parseInt(range.split("\\s+")[0]);
       return start > LOW + 1000 ? start : 32768;

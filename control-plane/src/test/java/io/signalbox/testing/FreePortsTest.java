@@ -18,7 +18,8 @@ class FreePortsTest {
   void portsAreDistinctAndBelowTheEphemeralRange() throws Exception {
     int ephemeralStart =
         Integer.parseInt(
-            Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+            Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+                .get(0)
                 .trim()
                 .split("\\s+")[0]);
 
