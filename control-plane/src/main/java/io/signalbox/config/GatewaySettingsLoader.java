@@ -279,7 +279,8 @@ public final class GatewaySettingsLoader {
                 format.sidecars.outboundAddress,
                 format.sidecars.outboundPort,
                 validity,
-                format.sidecars.outboundPorts));
+                format.sidecars.outboundPorts,
+                java.util.Optional.ofNullable(format.sidecars.ca).map(this::meshCa)));
       }
       return settings.build();
     }
@@ -620,6 +621,23 @@ public final class GatewaySettingsLoader {
             format.counterMemory + " is out of range 1KiB-16GiB");
       }
       return new RateLimitServiceSpec(address, timeout, counterMemory);
+    }
+
+    /**
+     * The operator's mesh CA: a CA certificate and its key, checked to belong together. A failure
+     * names the file, never the key's contents.
+     */
+    private io.signalbox.ca.CertificateAuthority meshCa(SettingsFileFormat.MeshCa format) {
+      Path certificate = file("sidecars.ca.certificateFile", format.certificateFile);
+      Path key = file("sidecars.ca.privateKeyFile", format.privateKeyFile);
+      try {
+        return io.signalbox.ca.CertificateAuthority.of(
+            io.signalbox.ca.Pem.readCertificate(certificate),
+            io.signalbox.ca.Pem.readPrivateKey(key),
+            java.time.Clock.systemUTC());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSettingsException("sidecars.ca: " + e.getMessage());
+      }
     }
 
     private Path file(String field, String path) {

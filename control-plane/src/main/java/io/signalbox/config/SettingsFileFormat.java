@@ -32,6 +32,12 @@ final class SettingsFileFormat {
     public int outboundPort = SidecarSettings.DEFAULT.outboundPort();
     public String certificateValidity = "1h";
     public java.util.Map<String, Integer> outboundPorts = new java.util.LinkedHashMap<>();
+    public MeshCa ca;
+  }
+
+  static final class MeshCa {
+    public String certificateFile;
+    public String privateKeyFile;
   }
 
   static final class Listener {

@@ -15,20 +15,39 @@ import java.util.TreeMap;
  *     issued again once half of that has passed
  * @param outboundPortsByService the outbound port of the sidecars of some services, where several
  *     services share a host (and so a loopback address) and each needs a port of its own
+ * @param ca the operator's mesh CA, which signs the workload certificates; empty for one made in
+ *     memory when the control plane starts (replicas on etcd need the operator's, so that they
+ *     agree)
  */
 public record SidecarSettings(
     String outboundAddress,
     int outboundPort,
     Duration certificateValidity,
-    Map<String, Integer> outboundPortsByService) {
+    Map<String, Integer> outboundPortsByService,
+    java.util.Optional<io.signalbox.ca.CertificateAuthority> ca) {
 
   /** 127.0.0.1:15001, Istio's outbound port; certificates valid for an hour. */
   public static final SidecarSettings DEFAULT =
-      new SidecarSettings("127.0.0.1", 15001, Duration.ofHours(1), Map.of());
+      new SidecarSettings(
+          "127.0.0.1", 15001, Duration.ofHours(1), Map.of(), java.util.Optional.empty());
 
   /** The outbound listener on {@code address:port}, certificates as by default. */
   public SidecarSettings(String outboundAddress, int outboundPort) {
     this(outboundAddress, outboundPort, DEFAULT.certificateValidity(), Map.of());
+  }
+
+  /** A mesh CA made in memory. */
+  public SidecarSettings(
+      String outboundAddress,
+      int outboundPort,
+      Duration certificateValidity,
+      Map<String, Integer> outboundPortsByService) {
+    this(
+        outboundAddress,
+        outboundPort,
+        certificateValidity,
+        outboundPortsByService,
+        java.util.Optional.empty());
   }
 
   /** The outbound port of the sidecars of {@code service}. */
@@ -43,6 +62,7 @@ public record SidecarSettings(
     }
     outboundPortsByService =
         java.util.Collections.unmodifiableSortedMap(new TreeMap<>(outboundPortsByService));
+    Objects.requireNonNull(ca, "ca");
     if (certificateValidity.compareTo(Duration.ofSeconds(2)) < 0) {
       throw new IllegalArgumentException(
           "certificateValidity " + certificateValidity + " is shorter than 2 s");

@@ -225,11 +225,20 @@ public final class ControlPlane implements AutoCloseable {
             config.publishMaxDelay(),
             metrics,
             new SidecarSnapshots(
-                MeshIdentities.ephemeral(
-                    settings.access().trustDomain(),
-                    certificateValidity,
-                    Clock.systemUTC(),
-                    metrics)));
+                settings
+                    .sidecars()
+                    .ca()
+                    .map(
+                        ca ->
+                            MeshIdentities.signedBy(
+                                ca, certificateValidity, Clock.systemUTC(), metrics))
+                    .orElseGet(
+                        () ->
+                            MeshIdentities.ephemeral(
+                                settings.access().trustDomain(),
+                                certificateValidity,
+                                Clock.systemUTC(),
+                                metrics))));
     // Workload certificates are issued again once half their life has passed, at a publication:
     // one every eighth of it sends them well before they expire.
     long rotationMillis = certificateValidity.toMillis() / 8;

@@ -54,7 +54,13 @@ public final class MeshIdentities {
 
   /** Certificates signed by {@code ca}. */
   public static MeshIdentities signedBy(CertificateAuthority ca, Duration validity, Clock clock) {
-    return new MeshIdentities(() -> ca, validity, clock, SignalboxMetrics.noop());
+    return signedBy(ca, validity, clock, SignalboxMetrics.noop());
+  }
+
+  /** As {@link #signedBy(CertificateAuthority, Duration, Clock)}, each expiry a metric. */
+  public static MeshIdentities signedBy(
+      CertificateAuthority ca, Duration validity, Clock clock, SignalboxMetrics metrics) {
+    return new MeshIdentities(() -> ca, validity, clock, metrics);
   }
 
   /** Certificates signed by a CA made on first use, for a year, held in memory only. */

@@ -279,10 +279,24 @@ class SidecarEndToEndTest {
   void aSidecarScopedToWhatItCallsHoldsNothingElseAndHearsNothingOfOtherServices()
       throws Exception {
     int outbound = FreePorts.allocate();
+    // The operator's mesh CA (sidecars.ca), as replicas on etcd need.
+    io.signalbox.ca.CertificateAuthority operatorCa =
+        io.signalbox.ca.CertificateAuthority.create(
+            new javax.security.auth.x500.X500Principal("CN=operator mesh CA"),
+            java.util.Optional.of("signalbox.local"),
+            Duration.ofDays(1),
+            java.time.Clock.systemUTC());
     try (GatewayFixture gateway =
         GatewayFixture.startWithSettings(
             EnvoyProcess.XdsMode.DELTA,
-            settings -> settings.sidecars(new SidecarSettings("127.0.0.1", outbound)))) {
+            settings ->
+                settings.sidecars(
+                    new SidecarSettings(
+                        "127.0.0.1",
+                        outbound,
+                        Duration.ofHours(1),
+                        Map.of(),
+                        java.util.Optional.of(operatorCa))))) {
       gateway.serve("users", "users-1", Routes.prefix("/users"));
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
       EchoService ordersApp = gateway.backend("orders", "orders-1");
@@ -323,6 +337,10 @@ class SidecarEndToEndTest {
       assertThat(proxies.findValuesAsText("certificateExpires"))
           .as("when the workload certificates of the edge and the sidecar expire")
           .hasSize(2);
+
+      assertThat(ordersSidecar.adminGet("/certs"))
+          .as("the sidecar trusts, and holds a certificate from, the operator's CA")
+          .contains(operatorCa.certificate().getSerialNumber().toString(16));
 
       assertThat(call(outbound, "billing", "/hello").status())
           .as("orders calls only users: no route to billing")
