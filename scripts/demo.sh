@@ -37,14 +37,16 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 say "Installing Envoy 1.40.0 (cached after the first run)"
 ENVOY_BIN="$(envoy/install-envoy.sh | tail -n 1)"
 
-say "Building Signalbox (first run downloads dependencies)"
+say "Building Signalbox and its release archive (first run downloads dependencies)"
 mvn -B -q --no-transfer-progress -DskipTests install
-classpath() {
-  mvn -B -q --no-transfer-progress -pl "$1" dependency:build-classpath -Dmdep.outputFile="$RUN_DIR/$1.classpath" >/dev/null
-  echo "$1/target/classes:$(cat "$RUN_DIR/$1.classpath")"
-}
-CP_SERVER="$(classpath control-plane)"
-CP_SAMPLES="$(classpath sample-services)"
+# The control plane runs from the release archive, unpacked as an operator would (bin/signalbox, bin/signalboxctl);
+# the sample services are not part of the release and run from their build.
+DIST="$RUN_DIR/signalbox"
+rm -rf "$DIST" && mkdir -p "$DIST"
+tar -xzf distribution/target/signalbox-*.tar.gz -C "$DIST" --strip-components=1
+mvn -B -q --no-transfer-progress -pl sample-services dependency:build-classpath \
+  -Dmdep.outputFile="$RUN_DIR/sample-services.classpath" >/dev/null
+CP_SAMPLES="sample-services/target/classes:$(cat "$RUN_DIR/sample-services.classpath")"
 
 PIDS=()
 cleanup() {
@@ -54,9 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# `signalbox ...` in the foreground; the control plane itself is started with java directly below, so that $! is its
-# process (a backgrounded function is a subshell, and stopping that would leave the control plane running).
-signalbox() { java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain "$@"; }
+signalbox() { "$DIST/bin/signalbox" "$@"; }
 PKI="$RUN_DIR/pki"
 say "Issuing mutual-TLS certificates with signalbox ca (CA and certificates in $PKI)"
 # The CA is made once and kept; certificates are issued anew on every run (that is also how they are rotated).
@@ -106,7 +106,8 @@ sidecars:
 YAML
 
 say "Starting the control plane on :$GRPC_PORT (registry API + xDS, mutual TLS); logs in $RUN_DIR"
-java -cp "$CP_SERVER" io.signalbox.server.SignalboxMain --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
+# bin/signalbox execs java, so $! is the control plane itself.
+"$DIST/bin/signalbox" --grpc-port "$GRPC_PORT" --config "$RUN_DIR/gateway.yaml" \
   --data-dir "$RUN_DIR/data" \
   --tls-cert "$PKI/signalbox.pem" --tls-key "$PKI/signalbox-key.pem" --tls-ca "$PKI/ca.pem" \
   >"$RUN_DIR/control-plane.log" 2>&1 &
@@ -186,8 +187,8 @@ Signalbox demo is up. Try:
 
   # signalboxctl needs the operator's certificate (spiffe://signalbox.local/operator/demo, role operator):
   export SIGNALBOX_CERT=$PKI/operator.pem SIGNALBOX_KEY=$PKI/operator-key.pem SIGNALBOX_CA=$PKI/ca.pem
-  scripts/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) proxies     # which Envoys, in sync or not
-  scripts/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) services    # instances, leases, routes, policies
+  $DIST/bin/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) proxies     # which Envoys, in sync or not
+  $DIST/bin/signalboxctl --admin 127.0.0.1:$((GRPC_PORT + 1)) services    # instances, leases, routes, policies
 
 Logs: $RUN_DIR/*.log. Stop with Ctrl-C.
 MSG
@@ -222,10 +223,10 @@ if $CHECK_ONLY; then
   echo "orders x12: $codes" >&2
   [[ "$codes" == *200* && "$codes" == *429* ]] || fail "orders was not limited to 10 requests per minute"
   ADMIN="127.0.0.1:$((GRPC_PORT + 1))"
-  if env -u SIGNALBOX_CERT -u SIGNALBOX_KEY -u SIGNALBOX_CA scripts/signalboxctl --admin "$ADMIN" proxies \
+  if env -u SIGNALBOX_CERT -u SIGNALBOX_KEY -u SIGNALBOX_CA "$DIST/bin/signalboxctl" --admin "$ADMIN" proxies \
     >/dev/null 2>&1; then fail "signalboxctl without a certificate was let in"; fi
   SIGNALBOX_CERT="$PKI/operator.pem" SIGNALBOX_KEY="$PKI/operator-key.pem" SIGNALBOX_CA="$PKI/ca.pem" \
-    scripts/signalboxctl --admin "$ADMIN" proxies >&2 || fail "signalboxctl proxies with the operator's certificate failed"
+    "$DIST/bin/signalboxctl" --admin "$ADMIN" proxies >&2 || fail "signalboxctl proxies with the operator's certificate failed"
   if $MESH; then
     body="$(curl -fsS -H 'host: inventory' "http://127.0.0.1:$SHOP_OUTBOUND/items")" \
       || fail "shop's sidecar did not reach inventory"

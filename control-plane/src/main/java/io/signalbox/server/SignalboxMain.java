@@ -29,6 +29,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "signalbox",
     mixinStandardHelpOptions = true,
+    versionProvider = SignalboxMain.Version.class,
     subcommands = CaCommand.class,
     description =
         "xDS control plane for Envoy, driven by service self-registration. `signalbox ca --help`: a "
@@ -502,6 +503,15 @@ public final class SignalboxMain implements Callable<Integer> {
   }
 
   /** "text" or "json", in any case. */
+  /** The release, from the jar's manifest; a build run from its classes has none. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = SignalboxMain.class.getPackage().getImplementationVersion();
+      return new String[] {"signalbox " + (version == null ? "(development build)" : version)};
+    }
+  }
+
   public static final class LogFormatConverter implements CommandLine.ITypeConverter<LogFormat> {
     @Override
     public LogFormat convert(String value) {

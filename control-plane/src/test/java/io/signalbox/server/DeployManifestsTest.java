@@ -70,7 +70,7 @@ class DeployManifestsTest {
             .map(line -> line.endsWith("\\") ? line.substring(0, line.length() - 1) : line)
             .reduce("", (a, b) -> a + " " + b);
     String arguments =
-        execStart.substring(execStart.indexOf("SignalboxMain") + "SignalboxMain".length()).trim();
+        execStart.substring(execStart.indexOf("bin/signalbox") + "bin/signalbox".length()).trim();
 
     CommandLine.ParseResult parsed =
         new CommandLine(new SignalboxMain()).parseArgs(arguments.split("\\s+"));
