@@ -38,7 +38,7 @@ say "Installing Envoy 1.40.0 (cached after the first run)"
 ENVOY_BIN="$(envoy/install-envoy.sh | tail -n 1)"
 
 say "Building Signalbox and its release archive (first run downloads dependencies)"
-mvn -B -q --no-transfer-progress -DskipTests install
+mvn -B -q --no-transfer-progress -DskipTests -P '!image' install   # the container image is not needed here
 # The control plane runs from the release archive, unpacked as an operator would (bin/signalbox, bin/signalboxctl);
 # the sample services are not part of the release and run from their build.
 DIST="$RUN_DIR/signalbox"
