@@ -275,7 +275,7 @@ final class RouteTranslator {
     return action;
   }
 
-  private static RouteMatch match(io.signalbox.model.RouteMatch match) {
+  static RouteMatch match(io.signalbox.model.RouteMatch match) {
     RouteMatch.Builder builder = RouteMatch.newBuilder();
     PathMatch path = match.path();
     switch (path.kind()) {

@@ -54,8 +54,8 @@ import java.util.TreeMap;
  *
  * <p>The inbound listener lets only the service's {@code allowed_callers} through (Envoy RBAC on
  * the caller's certificate; 403 for anyone else), or, without them, every workload of the mesh. The
- * certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). Not yet: the
- * callee's retries and timeouts on the outbound routes.
+ * certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). The outbound
+ * routes carry each callee's timeouts, retries and balancing ({@link OutboundRoutes}).
  *
  * <p>A service that names the services it {@code calls} scopes its sidecars to them: only their
  * clusters, endpoints and virtual hosts, so a change to any other service leaves the sidecar's
@@ -153,7 +153,7 @@ public final class SidecarTranslator {
 
   /**
    * A virtual host per service (each service {@code own} calls, when it says), named by its bare
-   * name with or without a port.
+   * name with or without a port, with the callee's resilience ({@link OutboundRoutes}).
    */
   private static RouteConfiguration outboundRoutes(RegistryState state, ServiceState own) {
     RouteConfiguration.Builder routes =
@@ -167,12 +167,7 @@ public final class SidecarTranslator {
                 .toList()
             : List.copyOf(state.services().values());
     for (ServiceState service : callees) {
-      routes.addVirtualHosts(
-          VirtualHost.newBuilder()
-              .setName(service.name())
-              .addDomains(service.name())
-              .addDomains(service.name() + ":*")
-              .addRoutes(forwardTo(XdsNames.serviceCluster(service.name()))));
+      routes.addVirtualHosts(OutboundRoutes.virtualHost(service));
     }
     return routes.build();
   }

@@ -286,19 +286,30 @@ class SidecarEndToEndTest {
             java.util.Optional.of("signalbox.local"),
             Duration.ofDays(1),
             java.time.Clock.systemUTC());
-    try (GatewayFixture gateway =
-        GatewayFixture.startWithSettings(
-            EnvoyProcess.XdsMode.DELTA,
-            settings ->
-                settings.sidecars(
-                    new SidecarSettings(
-                        "127.0.0.1",
-                        outbound,
-                        Duration.ofHours(1),
-                        Map.of(),
-                        java.util.Optional.of(operatorCa))))) {
+    try (ScriptedBackend flaky = ScriptedBackend.failingFirst(1, Duration.ZERO);
+        GatewayFixture gateway =
+            GatewayFixture.startWithSettings(
+                EnvoyProcess.XdsMode.DELTA,
+                settings ->
+                    settings.sidecars(
+                        new SidecarSettings(
+                            "127.0.0.1",
+                            outbound,
+                            Duration.ofHours(1),
+                            Map.of(),
+                            java.util.Optional.of(operatorCa))))) {
       gateway.serve("users", "users-1", Routes.prefix("/users"));
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
+      // A callee whose route retries: its first answer is a 503.
+      gateway.register(
+          ServiceRegistration.builder("flaky")
+              .instance("flaky-1", "127.0.0.1", flaky.port())
+              .route(
+                  io.signalbox.registry.v1.Route.newBuilder()
+                      .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/flaky"))
+                      .setRetry(io.signalbox.registry.v1.RetryPolicy.newBuilder().setAttempts(2))
+                      .build())
+              .build());
       EchoService ordersApp = gateway.backend("orders", "orders-1");
       int ordersInbound = FreePorts.allocate();
       gateway.register(
@@ -306,6 +317,7 @@ class SidecarEndToEndTest {
               .instance("orders-1", "127.0.0.1", ordersInbound)
               .applicationPort(ordersApp.port())
               .calls("users")
+              .calls("flaky")
               .build());
       EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
       ordersSidecar.awaitReady();
@@ -342,8 +354,15 @@ class SidecarEndToEndTest {
           .as("the sidecar trusts, and holds a certificate from, the operator's CA")
           .contains(operatorCa.certificate().getSerialNumber().toString(16));
 
+      assertThat(call(outbound, "flaky", "/flaky/1").status())
+          .as("the callee's retry policy applies to a call through the mesh: its 503 is retried")
+          .isEqualTo(200);
+      assertThat(flaky.requests()).as("the failed try and the retry").isEqualTo(2);
+      assertThat(ordersSidecar.statValue("cluster.svc-flaky.upstream_rq_retry_success"))
+          .isEqualTo(1);
+
       assertThat(call(outbound, "billing", "/hello").status())
-          .as("orders calls only users: no route to billing")
+          .as("orders calls only users and flaky: no route to billing")
           .isEqualTo(404);
       assertThat(ordersSidecar.configDump()).contains("svc-users").doesNotContain("svc-billing");
 

@@ -1,0 +1,94 @@
+package io.signalbox.translate;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
+import java.util.Comparator;
+
+/**
+ * How a sidecar's outbound listener reaches one callee: a virtual host named by the callee's bare
+ * name (with any port), whose routes carry the callee's own resilience, so a call through the mesh
+ * is retried and timed out as the callee asked, and balanced as its traffic policy says (hash key,
+ * version split).
+ *
+ * <p>A callee's route applies in the mesh when its path is the application's own: it forwards,
+ * rewrites nothing (a rewritten route's path is the edge's, not the application's) and names no
+ * host (edge host names are not how the mesh calls). Only such routes that change something for a
+ * caller are placed (a timeout, retries, an idle timeout, WebSocket), most specific first as on the
+ * edge; every other path reaches the callee through the last, catch-all route. Headers, CORS,
+ * faults, compression, mirrors and policies of the edge stay at the edge.
+ */
+final class OutboundRoutes {
+
+  private OutboundRoutes() {}
+
+  static VirtualHost virtualHost(ServiceState callee) {
+    VirtualHost.Builder virtualHost =
+        VirtualHost.newBuilder()
+            .setName(callee.name())
+            .addDomains(callee.name())
+            .addDomains(callee.name() + ":*");
+    callee.routes().stream()
+        .filter(OutboundRoutes::appliesInTheMesh)
+        .sorted(Comparator.comparing(RouteSpec::match))
+        .forEach(spec -> virtualHost.addRoutes(route(callee, spec)));
+    virtualHost.addRoutes(
+        Route.newBuilder()
+            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+            .setRoute(toCallee(callee)));
+    return virtualHost.build();
+  }
+
+  private static boolean appliesInTheMesh(RouteSpec spec) {
+    if (!(spec.action() instanceof io.signalbox.model.RouteAction.Forward forward)
+        || spec.prefixRewrite().isPresent()
+        || forward.regexRewrite().isPresent()
+        || !spec.hosts().isEmpty()) {
+      return false;
+    }
+    return spec.timeout().isPresent()
+        || spec.retry().isPresent()
+        || forward.idleTimeout().isPresent()
+        || forward.websocket();
+  }
+
+  private static Route route(ServiceState callee, RouteSpec spec) {
+    io.signalbox.model.RouteAction.Forward forward =
+        (io.signalbox.model.RouteAction.Forward) spec.action();
+    RouteAction.Builder action = toCallee(callee);
+    spec.timeout().ifPresent(timeout -> action.setTimeout(EnvoyProtos.duration(timeout)));
+    spec.retry()
+        .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
+    forward.idleTimeout().ifPresent(idle -> action.setIdleTimeout(EnvoyProtos.duration(idle)));
+    if (forward.websocket()) {
+      action.addUpgradeConfigs(RouteAction.UpgradeConfig.newBuilder().setUpgradeType("websocket"));
+    }
+    return Route.newBuilder()
+        .setName(XdsNames.route(callee.name(), spec.match().toString()))
+        .setMatch(RouteTranslator.match(spec.match()))
+        .setRoute(action)
+        .build();
+  }
+
+  /** The callee's cluster, over its versions when it splits them, with its hash key. */
+  private static RouteAction.Builder toCallee(ServiceState callee) {
+    String cluster = XdsNames.serviceCluster(callee.name());
+    RouteAction.Builder action = RouteAction.newBuilder();
+    callee
+        .traffic()
+        .versions()
+        .ifPresentOrElse(
+            split ->
+                action.setWeightedClusters(
+                    TrafficPolicyTranslator.weightedVersions(cluster, split)),
+            () -> action.setCluster(cluster));
+    callee
+        .traffic()
+        .hashOn()
+        .ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
+    return action;
+  }
+}
