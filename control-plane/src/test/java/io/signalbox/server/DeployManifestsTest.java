@@ -86,6 +86,26 @@ class DeployManifestsTest {
   }
 
   @Test
+  void theComposeDemoStartsSignalboxWithArgumentsItAcceptsOnMutualTls() throws IOException {
+    List<String> args = new ArrayList<>();
+    YAML.readTree(DEPLOY.resolve("compose/compose.yaml").toFile())
+        .at("/services/signalbox/command")
+        .forEach(arg -> args.add(arg.asText()));
+
+    CommandLine.ParseResult parsed =
+        new CommandLine(new SignalboxMain()).parseArgs(args.toArray(String[]::new));
+
+    assertThat(parsed.unmatched()).isEmpty();
+    assertThat(
+            parsed.hasMatchedOption("--tls-cert")
+                && parsed.hasMatchedOption("--tls-key")
+                && parsed.hasMatchedOption("--tls-ca"))
+        .as("mutual TLS on every port")
+        .isTrue();
+    assertThat(parsed.hasMatchedOption("--insecure-plaintext")).isFalse();
+  }
+
+  @Test
   void theGatewaySettingsInTheConfigMapLoadAndListenWhereTheEnvoyPodsExposeTraffic()
       throws IOException {
     Path settings = dir.resolve("gateway.yaml");
