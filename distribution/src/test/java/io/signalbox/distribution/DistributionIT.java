@@ -27,6 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,6 +98,30 @@ class DistributionIT {
     assertThat(home.resolve("envoy/bootstrap/edge-gateway-mtls.yaml")).isRegularFile();
     assertThat(home.resolve("envoy/bootstrap/sidecar-mtls.yaml")).isRegularFile();
     assertThat(Files.readString(home.resolve("README.md"))).contains("## Quick start");
+  }
+
+  /**
+   * The BOM has no parent (it must not hand users the control plane's own version choices), so its
+   * versions are written out: they must be the ones the SDK is built and released with.
+   */
+  @Test
+  void theBomManagesTheReleaseAndTheGrpcAndProtobufTheSdkIsBuiltOn() throws IOException {
+    Path root = EnvoyBinary.repoRoot();
+    String parent = Files.readString(root.resolve("pom.xml"));
+    String bom = Files.readString(root.resolve("bom/pom.xml"));
+    assertThat(element(bom, "version")).isEqualTo(VERSION);
+    for (String property : List.of("grpc.version", "protobuf.version")) {
+      assertThat(element(bom, property)).as(property).isEqualTo(element(parent, property));
+    }
+  }
+
+  /** The first element of that name, comments aside: the project's version, or a property. */
+  private static String element(String pom, String name) {
+    Matcher matcher =
+        Pattern.compile("<" + Pattern.quote(name) + ">([^<]+)</")
+            .matcher(pom.replaceAll("(?s)<!--.*?-->", ""));
+    assertThat(matcher.find()).as("<%s>", name).isTrue();
+    return matcher.group(1).trim();
   }
 
   @Test

@@ -6,6 +6,7 @@ import io.signalbox.registry.v1.ClaimToHeader;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JWT requirement, immutable like {@link RouteSpec}: {@code
@@ -52,6 +53,7 @@ public final class AuthSpec {
         b -> b.addForwardClaims(ClaimToHeader.newBuilder().setClaim(claim).setHeader(header)));
   }
 
+  /** The wire form, as sent in a {@code RegisterRequest}. */
   public AuthPolicy toProto() {
     return policy;
   }
@@ -61,7 +63,7 @@ public final class AuthSpec {
   }
 
   @Override
-  public boolean equals(Object o) {
+  public boolean equals(@Nullable Object o) {
     return o instanceof AuthSpec other && policy.equals(other.policy);
   }
 

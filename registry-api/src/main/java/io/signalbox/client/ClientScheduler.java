@@ -8,6 +8,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +24,7 @@ final class ClientScheduler {
   private static final Logger log = LoggerFactory.getLogger(ClientScheduler.class);
 
   private final ScheduledThreadPoolExecutor executor;
-  private volatile Thread thread;
+  private volatile @Nullable Thread thread;
 
   ClientScheduler() {
     executor =

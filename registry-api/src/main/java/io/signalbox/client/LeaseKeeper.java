@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,10 +65,10 @@ final class LeaseKeeper {
   /** What the instance last reported of itself; a new lease is told again when NOT_SERVING. */
   private volatile boolean serving = true;
 
-  private KeepAliveStream stream;
-  private Future<?> ticker;
-  private Future<?> pendingReconnect;
-  private Future<?> pendingRegister;
+  private @Nullable KeepAliveStream stream;
+  private @Nullable Future<?> ticker;
+  private @Nullable Future<?> pendingReconnect;
+  private @Nullable Future<?> pendingRegister;
   private boolean reregistering;
   private boolean connectionLost;
   private long lastHeardNanos;
@@ -450,13 +451,13 @@ final class LeaseKeeper {
     }
   }
 
-  private static void cancel(Future<?> task) {
+  private static void cancel(@Nullable Future<?> task) {
     if (task != null) {
       task.cancel(false);
     }
   }
 
-  private static boolean isDone(Future<?> task) {
+  private static boolean isDone(@Nullable Future<?> task) {
     return task == null || task.isDone();
   }
 

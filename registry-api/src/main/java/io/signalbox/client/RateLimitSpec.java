@@ -3,6 +3,7 @@ package io.signalbox.client;
 import io.signalbox.registry.v1.RateLimitPolicy;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A request rate limit, immutable like {@link RouteSpec}: {@code
@@ -16,14 +17,17 @@ public final class RateLimitSpec {
     this.policy = policy;
   }
 
+  /** At most {@code requests} (1 or more) requests per second. */
   public static RateLimitSpec perSecond(int requests) {
     return of(requests, RateLimitPolicy.Unit.SECOND);
   }
 
+  /** At most {@code requests} (1 or more) requests per minute. */
   public static RateLimitSpec perMinute(int requests) {
     return of(requests, RateLimitPolicy.Unit.MINUTE);
   }
 
+  /** At most {@code requests} (1 or more) requests per hour. */
   public static RateLimitSpec perHour(int requests) {
     return of(requests, RateLimitPolicy.Unit.HOUR);
   }
@@ -62,6 +66,7 @@ public final class RateLimitSpec {
     return with(b -> b.setFailureMode(RateLimitPolicy.FailureMode.ALLOW));
   }
 
+  /** The wire form, as sent in a {@code RegisterRequest} or a {@code Route}. */
   public RateLimitPolicy toProto() {
     return policy;
   }
@@ -71,7 +76,7 @@ public final class RateLimitSpec {
   }
 
   @Override
-  public boolean equals(Object o) {
+  public boolean equals(@Nullable Object o) {
     return o instanceof RateLimitSpec other && policy.equals(other.policy);
   }
 

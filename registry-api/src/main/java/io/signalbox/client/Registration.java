@@ -21,6 +21,7 @@ public final class Registration implements AutoCloseable {
     this.onClose = onClose;
   }
 
+  /** What was registered; the same for every lease of this handle. */
   public ServiceRegistration registration() {
     return registration;
   }
@@ -46,6 +47,7 @@ public final class Registration implements AutoCloseable {
     keeper.setServing(serving);
   }
 
+  /** Whether the lease is still kept alive: false once {@link #close()} was called. */
   public boolean isOpen() {
     return !keeper.isStopped();
   }

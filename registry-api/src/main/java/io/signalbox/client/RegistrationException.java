@@ -16,6 +16,7 @@ public final class RegistrationException extends RuntimeException {
     this.status = status;
   }
 
+  /** The gRPC status of the failed call (the last attempt when retried), with its description. */
   public Status status() {
     return status;
   }

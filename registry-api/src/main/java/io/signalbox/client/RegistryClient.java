@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,13 +56,13 @@ public final class RegistryClient implements AutoCloseable {
   private final boolean ownsChannel;
   private final Duration registrationTimeout;
   private final Set<Registration> open = ConcurrentHashMap.newKeySet();
-  private final Thread shutdownHook;
+  private final @Nullable Thread shutdownHook;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
    * The certificate files behind the channel's TLS; null in plaintext or with a caller's channel.
    */
-  private final TlsFileReloader tls;
+  private final @Nullable TlsFileReloader tls;
 
   private RegistryClient(Builder builder) {
     this.ownsChannel = builder.channel == null;
@@ -118,6 +119,7 @@ public final class RegistryClient implements AutoCloseable {
     return builder().target(target).build();
   }
 
+  /** A builder, for mutual TLS, a channel of the caller's or other timeouts. */
   public static Builder builder() {
     return new Builder();
   }
@@ -135,7 +137,12 @@ public final class RegistryClient implements AutoCloseable {
     return register(registration, RegistrationListener.NONE);
   }
 
-  /** As {@link #register(ServiceRegistration)}, reporting background events to {@code listener}. */
+  /**
+   * As {@link #register(ServiceRegistration)}, reporting background events to {@code listener}.
+   *
+   * @throws RegistrationException as {@link #register(ServiceRegistration)} does
+   * @throws IllegalStateException when the client is closed
+   */
   public Registration register(ServiceRegistration registration, RegistrationListener listener) {
     Objects.requireNonNull(registration, "registration");
     Objects.requireNonNull(listener, "listener");
@@ -235,7 +242,7 @@ public final class RegistryClient implements AutoCloseable {
     }
   }
 
-  Thread shutdownHook() {
+  @Nullable Thread shutdownHook() {
     return shutdownHook;
   }
 
@@ -267,11 +274,15 @@ public final class RegistryClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Settings of a {@link RegistryClient}: exactly one of {@link #target} and {@link #channel} is
+   * required. Obtained from {@link RegistryClient#builder()}.
+   */
   public static final class Builder {
 
-    private String target;
-    private TlsFiles tlsFiles;
-    private ManagedChannel channel;
+    private @Nullable String target;
+    private @Nullable TlsFiles tlsFiles;
+    private @Nullable ManagedChannel channel;
     private Duration registrationTimeout = Duration.ofSeconds(30);
     private BackoffPolicy backoffPolicy = BackoffPolicy.DEFAULT;
     private boolean shutdownHook = true;
@@ -341,6 +352,14 @@ public final class RegistryClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * A client with these settings; it connects lazily, on the first registration.
+     *
+     * @throws IllegalStateException when neither or both of {@link #target} and {@link #channel}
+     *     were given, or {@link #mutualTls} with a channel
+     * @throws IllegalArgumentException naming the file, when a file of {@link #mutualTls} cannot be
+     *     read or parsed
+     */
     public RegistryClient build() {
       if ((target == null) == (channel == null)) {
         throw new IllegalStateException("exactly one of target(...) and channel(...) is required");

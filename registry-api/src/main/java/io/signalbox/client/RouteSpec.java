@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An immutable route under construction: every method returns a new spec, so a common base can be
@@ -81,6 +82,7 @@ public final class RouteSpec {
     return with(b -> b.setRateLimit(limit.toProto()));
   }
 
+  /** The wire form, as sent in a {@code RegisterRequest}. */
   public Route toProto() {
     return route;
   }
@@ -90,7 +92,7 @@ public final class RouteSpec {
   }
 
   @Override
-  public boolean equals(Object o) {
+  public boolean equals(@Nullable Object o) {
     return o instanceof RouteSpec other && route.equals(other.route);
   }
 

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one service instance announces: who it is, where it listens and which routes it wants
@@ -35,12 +36,12 @@ public final class ServiceRegistration {
   private final List<String> calls;
   private final Map<String, String> metadata;
   private final List<Route> routes;
-  private final Duration leaseTtl;
-  private final AuthSpec auth;
-  private final RateLimitSpec rateLimit;
-  private final UpstreamProtocol protocol;
-  private final RetryPolicy retry;
-  private final TrafficPolicy traffic;
+  private final @Nullable Duration leaseTtl;
+  private final @Nullable AuthSpec auth;
+  private final @Nullable RateLimitSpec rateLimit;
+  private final @Nullable UpstreamProtocol protocol;
+  private final @Nullable RetryPolicy retry;
+  private final @Nullable TrafficPolicy traffic;
 
   private ServiceRegistration(Builder builder) {
     this.traffic = builder.traffic;
@@ -62,22 +63,30 @@ public final class ServiceRegistration {
     this.leaseTtl = builder.leaseTtl;
   }
 
+  /**
+   * Starts the registration of an instance of {@code service}: a DNS label (lowercase letters,
+   * digits and dashes, starting with a letter). {@link Builder#instance} is required.
+   */
   public static Builder builder(String service) {
     return new Builder(service);
   }
 
+  /** The service this instance belongs to: its instances share routes and load. */
   public String service() {
     return service;
   }
 
+  /** The instance's id, unique within its service. */
   public String instanceId() {
     return instanceId;
   }
 
+  /** The address or DNS name Envoy sends the instance's requests to. */
   public String host() {
     return host;
   }
 
+  /** The port Envoy sends the instance's requests to. */
   public int port() {
     return port;
   }
@@ -92,10 +101,12 @@ public final class ServiceRegistration {
     return weight;
   }
 
+  /** Free-form labels of the instance (at most 32), in the order given; unmodifiable. */
   public Map<String, String> metadata() {
     return metadata;
   }
 
+  /** The routes the service asks the gateway to serve, in the order given; unmodifiable. */
   public List<Route> routes() {
     return routes;
   }
@@ -105,6 +116,7 @@ public final class ServiceRegistration {
     return Optional.ofNullable(leaseTtl);
   }
 
+  /** The wire form: the Register call's request. */
   public RegisterRequest toRequest() {
     RegisterRequest.Builder request =
         RegisterRequest.newBuilder()
@@ -143,7 +155,7 @@ public final class ServiceRegistration {
   }
 
   @Override
-  public boolean equals(Object o) {
+  public boolean equals(@Nullable Object o) {
     return o instanceof ServiceRegistration other && toRequest().equals(other.toRequest());
   }
 
@@ -158,11 +170,12 @@ public final class ServiceRegistration {
     return service + "/" + instanceId;
   }
 
+  /** Collects a {@link ServiceRegistration}; not thread-safe. Obtained from {@link #builder}. */
   public static final class Builder {
 
     private final String service;
-    private String instanceId;
-    private String host;
+    private @Nullable String instanceId;
+    private @Nullable String host;
     private int port;
     private String zone = "";
     private int weight;
@@ -171,12 +184,12 @@ public final class ServiceRegistration {
     private final List<String> calls = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final List<Route> routes = new ArrayList<>();
-    private Duration leaseTtl;
-    private AuthSpec auth;
-    private RateLimitSpec rateLimit;
-    private UpstreamProtocol protocol;
-    private RetryPolicy retry;
-    private TrafficPolicy traffic;
+    private @Nullable Duration leaseTtl;
+    private @Nullable AuthSpec auth;
+    private @Nullable RateLimitSpec rateLimit;
+    private @Nullable UpstreamProtocol protocol;
+    private @Nullable RetryPolicy retry;
+    private @Nullable TrafficPolicy traffic;
 
     private Builder(String service) {
       this.service = requireNonBlank(service, "service");
@@ -225,6 +238,7 @@ public final class ServiceRegistration {
       return this;
     }
 
+    /** The locality zone of the instance, e.g. "eu-west-1a", for zone-aware load balancing. */
     public Builder zone(String zone) {
       this.zone = Objects.requireNonNull(zone, "zone");
       return this;
@@ -239,20 +253,24 @@ public final class ServiceRegistration {
       return this;
     }
 
+    /** Adds a label to the instance, replacing one of the same key. */
     public Builder metadata(String key, String value) {
       metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
       return this;
     }
 
+    /** Adds every entry as a label, as {@link #metadata(String, String)} does. */
     public Builder metadata(Map<String, String> entries) {
       entries.forEach(this::metadata);
       return this;
     }
 
+    /** Adds a route, e.g. {@code Routes.prefix("/orders")}. */
     public Builder route(RouteSpec route) {
       return route(route.toProto());
     }
 
+    /** Adds a route in its wire form, for fields {@link RouteSpec} does not cover. */
     public Builder route(Route route) {
       routes.add(Objects.requireNonNull(route, "route"));
       return this;
@@ -304,6 +322,11 @@ public final class ServiceRegistration {
       return this;
     }
 
+    /**
+     * The registration, immutable.
+     *
+     * @throws IllegalStateException when {@link #instance} was not called
+     */
     public ServiceRegistration build() {
       if (instanceId == null) {
         throw new IllegalStateException("instance(id, host, port) is required");
@@ -311,7 +334,7 @@ public final class ServiceRegistration {
       return new ServiceRegistration(this);
     }
 
-    private static String requireNonBlank(String value, String what) {
+    private static String requireNonBlank(@Nullable String value, String what) {
       if (value == null || value.isBlank()) {
         throw new IllegalArgumentException(what + " must not be blank");
       }

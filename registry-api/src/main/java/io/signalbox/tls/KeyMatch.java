@@ -6,6 +6,7 @@ import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Whether a private key belongs to a certificate: what the key signs, the certificate's public key
@@ -47,7 +48,7 @@ public final class KeyMatch {
     }
   }
 
-  private static String signatureAlgorithm(X509Certificate certificate) {
+  private static @Nullable String signatureAlgorithm(X509Certificate certificate) {
     return switch (certificate.getPublicKey().getAlgorithm()) {
       case "RSA" -> "SHA256withRSA";
       case "EC" -> "SHA256withECDSA";

@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,9 +63,9 @@ public final class TlsFileReloader implements AutoCloseable {
   private volatile ScheduledFuture<?> polling;
 
   /** Touched only by the first read and then by the poller: one thread at a time. */
-  private List<byte[]> applied;
+  private @Nullable List<byte[]> applied;
 
-  private List<byte[]> pending;
+  private @Nullable List<byte[]> pending;
 
   private TlsFileReloader(TlsFiles files, PeerVerification verification) {
     this.files = files;
@@ -119,6 +120,7 @@ public final class TlsFileReloader implements AutoCloseable {
     return trustManager;
   }
 
+  /** The files this reloader follows. */
   public TlsFiles files() {
     return files;
   }
@@ -194,7 +196,7 @@ public final class TlsFileReloader implements AutoCloseable {
     }
   }
 
-  private static boolean same(List<byte[]> a, List<byte[]> b) {
+  private static boolean same(@Nullable List<byte[]> a, @Nullable List<byte[]> b) {
     if (a == null || b == null) {
       return false;
     }

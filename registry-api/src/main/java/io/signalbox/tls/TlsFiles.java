@@ -12,6 +12,7 @@ import java.util.Objects;
  */
 public record TlsFiles(Path certificateChain, Path privateKey, Path caBundle) {
 
+  /** Checks that no path is null; the files are read by {@link TlsFileReloader#start}. */
   public TlsFiles {
     Objects.requireNonNull(certificateChain, "certificateChain");
     Objects.requireNonNull(privateKey, "privateKey");

@@ -5,6 +5,14 @@
  * so a rotated certificate serves new connections within seconds. {@link io.signalbox.tls.KeyMatch}
  * tells whether a private key belongs to a certificate.
  *
- * <p>A leaf package: it depends on no other Signalbox package.
+ * <p>The SDK uses it through {@link io.signalbox.client.RegistryClient.Builder#mutualTls}; it is
+ * public for services that serve mutual TLS from the same files.
+ *
+ * <p>A leaf package: it depends on no other Signalbox package. It is {@link
+ * org.jspecify.annotations.NullMarked}: nothing is null unless annotated {@link
+ * org.jspecify.annotations.Nullable}.
  */
+@NullMarked
 package io.signalbox.tls;
+
+import org.jspecify.annotations.NullMarked;
