@@ -51,12 +51,7 @@ class DeployManifestsTest {
     Object store = parsed.matchedOptionValue("--store", null);
     assertThat(String.valueOf(store)).isEqualTo("etcd");
     assertThat(parsed.unmatched()).isEmpty();
-    assertThat(
-            parsed.hasMatchedOption("--tls-cert")
-                && parsed.hasMatchedOption("--tls-key")
-                && parsed.hasMatchedOption("--tls-ca"))
-        .as("mutual TLS on every port")
-        .isTrue();
+    assertMutualTlsOnEveryPort(parsed);
     assertThat(parsed.hasMatchedOption("--insecure-plaintext")).isFalse();
   }
 
@@ -77,12 +72,7 @@ class DeployManifestsTest {
 
     assertThat(parsed.unmatched()).isEmpty();
     assertThat(parsed.hasMatchedOption("--data-dir")).isTrue();
-    assertThat(
-            parsed.hasMatchedOption("--tls-cert")
-                && parsed.hasMatchedOption("--tls-key")
-                && parsed.hasMatchedOption("--tls-ca"))
-        .as("mutual TLS on every port")
-        .isTrue();
+    assertMutualTlsOnEveryPort(parsed);
   }
 
   @Test
@@ -96,12 +86,7 @@ class DeployManifestsTest {
         new CommandLine(new SignalboxMain()).parseArgs(args.toArray(String[]::new));
 
     assertThat(parsed.unmatched()).isEmpty();
-    assertThat(
-            parsed.hasMatchedOption("--tls-cert")
-                && parsed.hasMatchedOption("--tls-key")
-                && parsed.hasMatchedOption("--tls-ca"))
-        .as("mutual TLS on every port")
-        .isTrue();
+    assertMutualTlsOnEveryPort(parsed);
     assertThat(parsed.hasMatchedOption("--insecure-plaintext")).isFalse();
   }
 
@@ -188,5 +173,14 @@ class DeployManifestsTest {
         .orElseThrow()
         .at("/data/" + key)
         .asText();
+  }
+
+  private static void assertMutualTlsOnEveryPort(CommandLine.ParseResult parsed) {
+    assertThat(
+            parsed.hasMatchedOption("--tls-cert")
+                && parsed.hasMatchedOption("--tls-key")
+                && parsed.hasMatchedOption("--tls-ca"))
+        .as("mutual TLS on every port")
+        .isTrue();
   }
 }

@@ -134,15 +134,9 @@ class DistributionIT {
   void theUnpackedServerServesTrafficThroughEnvoyAndSignalboxctlSeesTheEnvoy() throws Exception {
     Path pki = home.resolve("pki");
     run("bin/signalbox", "ca", "init", "--dir", pki.toString());
-    run(
-        "bin/signalbox",
-        "ca",
-        "issue",
-        "--dir",
-        pki.toString(),
-        "--name",
+    issue(
+        pki,
         "signalbox",
-        "--identity",
         "spiffe://signalbox.local/control-plane",
         "--dns",
         "signalbox.signalbox.local",
@@ -250,17 +244,21 @@ class DistributionIT {
     assertThat(proxies).contains("edge-gateway-1").contains("edge");
   }
 
-  private void issue(Path pki, String name, String identity) throws Exception {
-    run(
-        "bin/signalbox",
-        "ca",
-        "issue",
-        "--dir",
-        pki.toString(),
-        "--name",
-        name,
-        "--identity",
-        identity);
+  private void issue(Path pki, String name, String identity, String... names) throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "bin/signalbox",
+                "ca",
+                "issue",
+                "--dir",
+                pki.toString(),
+                "--name",
+                name,
+                "--identity",
+                identity));
+    command.addAll(List.of(names));
+    run(command.toArray(String[]::new));
   }
 
   /** The bootstrap as an operator adapts it: this run's ports and certificate directory. */
