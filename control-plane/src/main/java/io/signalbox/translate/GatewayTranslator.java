@@ -35,21 +35,7 @@ import java.util.Set;
  */
 public final class GatewayTranslator implements Translator {
 
-  /**
-   * In HTTP filter chain order: answer CORS preflights (they carry no token), authenticate, then
-   * authorize, then count (only requests that may pass); then, for the requests let through, take
-   * in the body up to its limit, inject faults, and compress the response.
-   */
-  private final List<HttpFilterTranslator> filters =
-      List.of(
-          new CorsFilterTranslator(),
-          new JwtAuthnFilterTranslator(),
-          new ClaimAuthorizationFilterTranslator(),
-          new LocalRateLimitFilterTranslator(),
-          new GlobalRateLimitFilterTranslator(),
-          new RequestBodyLimitFilterTranslator(),
-          new FaultFilterTranslator(),
-          new CompressionFilterTranslator());
+  private final List<HttpFilterTranslator> filters = HttpFilterChain.IN_ORDER;
 
   private final ListenerTranslator listeners = new ListenerTranslator(filters);
   private final RouteTranslator routes = new RouteTranslator(filters);
@@ -160,11 +146,16 @@ public final class GatewayTranslator implements Translator {
     return service.instances().stream().anyMatch(io.signalbox.model.Instance::hasSidecar);
   }
 
-  /** Whether the service's routes translate the same: same routes, hash key and version split. */
+  /**
+   * Whether the service's routes translate the same: same routes, hash key and version split, and
+   * their policies enforced at the same place ({@link PolicyPlacement}).
+   */
   private static boolean sameRoutes(ServiceState before, ServiceState now) {
     return before == now
         || (before.routes().equals(now.routes())
             && before.traffic().hashOn().equals(now.traffic().hashOn())
-            && before.traffic().versions().equals(now.traffic().versions()));
+            && before.traffic().versions().equals(now.traffic().versions())
+            && PolicyPlacement.everyInstanceHasASidecar(before)
+                == PolicyPlacement.everyInstanceHasASidecar(now));
   }
 }

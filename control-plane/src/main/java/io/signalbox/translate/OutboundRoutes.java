@@ -43,12 +43,11 @@ final class OutboundRoutes {
   }
 
   private static boolean appliesInTheMesh(RouteSpec spec) {
-    if (!(spec.action() instanceof io.signalbox.model.RouteAction.Forward forward)
-        || spec.prefixRewrite().isPresent()
-        || forward.regexRewrite().isPresent()
-        || !spec.hosts().isEmpty()) {
+    if (!PolicyPlacement.applicationPath(spec)) {
       return false;
     }
+    io.signalbox.model.RouteAction.Forward forward =
+        (io.signalbox.model.RouteAction.Forward) spec.action();
     return spec.timeout().isPresent()
         || spec.retry().isPresent()
         || forward.idleTimeout().isPresent()

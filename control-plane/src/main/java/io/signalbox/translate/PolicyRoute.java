@@ -41,6 +41,23 @@ record PolicyRoute(
 
   static PolicyRoute resolve(
       String service, RouteSpec spec, GatewaySettings settings, List<String> claimHeaders) {
+    return resolve(service, spec, settings, claimHeaders, true);
+  }
+
+  /**
+   * As decided by the Envoy that renders it: {@code enforcedHere} is false where another Envoy
+   * enforces the route's policies ({@link PolicyPlacement}), and the route then only forwards.
+   */
+  static PolicyRoute resolve(
+      String service,
+      RouteSpec spec,
+      GatewaySettings settings,
+      List<String> claimHeaders,
+      boolean enforcedHere) {
+    if (!enforcedHere) {
+      return new PolicyRoute(
+          service, spec, Optional.empty(), Optional.empty(), claimHeaders, spec.action(), false);
+    }
     PolicyDefaults defaults = settings.defaults();
     Optional<AuthRequirement> auth = defaults.authFor(spec);
     Optional<String> missingProvider =

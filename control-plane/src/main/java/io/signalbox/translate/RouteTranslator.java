@@ -39,6 +39,10 @@ final class RouteTranslator {
 
   private static final String ANY_HOST = "*";
 
+  /**
+   * A route where it is placed, and whether this Envoy enforces its policies ({@link
+   * PolicyPlacement}).
+   */
   private record PlacedRoute(
       String service,
       RouteSpec spec,
@@ -46,7 +50,8 @@ final class RouteTranslator {
       List<String> claimHeaders,
       Optional<TrafficPolicy.HashOn> hashOn,
       Optional<TrafficPolicy.VersionSplit> versions,
-      Optional<String> pinnedVersion) {}
+      Optional<String> pinnedVersion,
+      boolean policiesHere) {}
 
   /**
    * A service's routes as placed: each route, and before it (being more specific) one copy per pin
@@ -55,6 +60,7 @@ final class RouteTranslator {
   private static List<PlacedRoute> placed(
       ServiceState service, RouteSpec route, boolean hostSpecific, List<String> claimHeaders) {
     TrafficPolicy traffic = service.traffic();
+    boolean policiesHere = !PolicyPlacement.atSidecars(service, route);
     List<PlacedRoute> placed = new ArrayList<>();
     placed.add(
         new PlacedRoute(
@@ -64,7 +70,8 @@ final class RouteTranslator {
             claimHeaders,
             traffic.hashOn(),
             traffic.versions(),
-            Optional.empty()));
+            Optional.empty(),
+            policiesHere));
     traffic
         .versions()
         .ifPresent(
@@ -84,7 +91,8 @@ final class RouteTranslator {
                         claimHeaders,
                         traffic.hashOn(),
                         Optional.empty(),
-                        Optional.of(pin.version())));
+                        Optional.of(pin.version()),
+                        policiesHere));
               }
             });
     return placed;
@@ -184,7 +192,11 @@ final class RouteTranslator {
                   virtualHost.addRoutes(
                       route(
                           PolicyRoute.resolve(
-                              route.service(), route.spec(), settings, route.claimHeaders()),
+                              route.service(),
+                              route.spec(),
+                              settings,
+                              route.claimHeaders(),
+                              route.policiesHere()),
                           route,
                           settings)));
           config.addVirtualHosts(virtualHost);

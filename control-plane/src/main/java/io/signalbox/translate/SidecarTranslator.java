@@ -11,10 +11,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
-import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
@@ -53,9 +50,12 @@ import java.util.TreeMap;
  * </ul>
  *
  * <p>The inbound listener lets only the service's {@code allowed_callers} through (Envoy RBAC on
- * the caller's certificate; 403 for anyone else), or, without them, every workload of the mesh. The
- * certificates are SDS secrets the xds stage adds per group ({@code MeshIdentities}). The outbound
- * routes carry each callee's timeouts, retries and balancing ({@link OutboundRoutes}).
+ * the caller's certificate; 403 for anyone else), or, without them, every workload of the mesh.
+ * Once every instance of the service has a sidecar, it also enforces the service's JWT and rate
+ * limits on the routes whose path is the application's own ({@link PolicyPlacement}), for callers
+ * from the mesh and from the edge alike (the edge then leaves them to it). The certificates are SDS
+ * secrets the xds stage adds per group ({@code MeshIdentities}). The outbound routes carry each
+ * callee's timeouts, retries and balancing ({@link OutboundRoutes}).
  *
  * <p>A service that names the services it {@code calls} scopes its sidecars to them: only their
  * clusters, endpoints and virtual hosts, so a change to any other service leaves the sidecar's
@@ -81,9 +81,10 @@ public final class SidecarTranslator {
     Map<String, Cluster> applications = new TreeMap<>();
     listeners.add(outboundListener(settings.sidecars(), service));
     ServiceState own = state.services().get(service);
+    boolean enforcesPolicies = own != null && InboundRoutes.enforcesPolicies(own);
     if (own != null) {
       for (Instance inbound : inboundPorts(own).values()) {
-        listeners.add(inboundListener(inbound, own, settings.access()));
+        listeners.add(inboundListener(inbound, own, settings, enforcesPolicies));
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
             name,
@@ -92,11 +93,15 @@ public final class SidecarTranslator {
                 .build());
       }
     }
-    // Scoped: only the clusters of the services it calls (never the gateway's own JWKS or
-    // rate-limit clusters), and nothing that changes with any other service.
+    // Scoped: only the clusters of the services it calls, and nothing that changes with any other
+    // service; the gateway's own JWKS and rate-limit clusters only when its inbound listener
+    // enforces the service's policies.
     java.util.function.Predicate<String> called =
         own != null && own.mesh().scoped()
-            ? calledClusters(own.mesh().calls())::contains
+            ? name ->
+                XdsNames.isServiceCluster(name)
+                    ? calledClusters(own.mesh().calls()).contains(name)
+                    : enforcesPolicies
             : name -> true;
     List<Cluster> clusters = new ArrayList<>(applications.values());
     fleet.clusters().stream().filter(c -> called.test(c.getName())).forEach(clusters::add);
@@ -173,14 +178,25 @@ public final class SidecarTranslator {
   }
 
   private static Listener inboundListener(
-      Instance instance, ServiceState service, AccessPolicy access) {
+      Instance instance, ServiceState service, GatewaySettings settings, boolean enforcesPolicies) {
+    AccessPolicy access = settings.access();
     String trustDomain = access.trustDomain();
     String name = XdsNames.sidecarInboundListener(instance.port());
+    String application = XdsNames.sidecarApplicationCluster(instance.applicationPort());
     HttpConnectionManager.Builder inbound = connectionManager(name);
+    if (enforcesPolicies) {
+      // The service's policies, enforced here for every caller (PolicyPlacement), before the
+      // router.
+      List<HttpFilter> policyFilters = InboundRoutes.httpFilters(settings);
+      for (int i = policyFilters.size() - 1; i >= 0; i--) {
+        inbound.addHttpFilters(0, policyFilters.get(i));
+      }
+    }
     if (!service.mesh().allowedCallers().isEmpty()) {
-      // Before the router: a caller whose certificate names no allowed identity gets 403.
+      // First: a caller whose certificate names no allowed identity gets 403.
       inbound.addHttpFilters(0, allowedCallers(service.mesh().allowedCallers(), access));
     }
+    VirtualHost applicationHost = InboundRoutes.virtualHost(service, settings, application);
     HttpConnectionManager connectionManager =
         inbound
             // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE
@@ -189,17 +205,12 @@ public final class SidecarTranslator {
                 HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)
             .setSetCurrentClientCertDetails(
                 HttpConnectionManager.SetCurrentClientCertDetails.newBuilder().setUri(true))
+            // "/admin%2Fx" must not slip past a route meant for "/admin/": decoded before routing,
+            // as the application reads it (no redirect: the caller is a program).
+            .setPathWithEscapedSlashesAction(
+                HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_FORWARD)
             .setRouteConfig(
-                RouteConfiguration.newBuilder()
-                    .setName(name)
-                    .addVirtualHosts(
-                        VirtualHost.newBuilder()
-                            .setName("application")
-                            .addDomains("*")
-                            .addRoutes(
-                                forwardTo(
-                                    XdsNames.sidecarApplicationCluster(
-                                        instance.applicationPort())))))
+                RouteConfiguration.newBuilder().setName(name).addVirtualHosts(applicationHost))
             .build();
     return Listener.newBuilder()
         .setName(name)
@@ -277,13 +288,6 @@ public final class SidecarTranslator {
     return HttpFilter.newBuilder()
         .setName(XdsNames.RBAC_FILTER)
         .setTypedConfig(Any.pack(rbac))
-        .build();
-  }
-
-  private static Route forwardTo(String cluster) {
-    return Route.newBuilder()
-        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-        .setRoute(RouteAction.newBuilder().setCluster(cluster))
         .build();
   }
 

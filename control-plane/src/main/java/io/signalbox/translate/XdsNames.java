@@ -134,6 +134,11 @@ public final class XdsNames {
     return SERVICE_CLUSTER_PREFIX + service;
   }
 
+  /** Whether a cluster is a registered service's (not one of the settings' filter clusters). */
+  public static boolean isServiceCluster(String clusterName) {
+    return clusterName.startsWith(SERVICE_CLUSTER_PREFIX);
+  }
+
   /** The route configuration of a plaintext listener that redirects every request to HTTPS. */
   public static String redirectRouteConfiguration(String listenerName) {
     return listenerName + "-redirect";

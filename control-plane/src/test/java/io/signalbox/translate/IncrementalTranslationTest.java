@@ -210,7 +210,7 @@ class IncrementalTranslationTest {
     for (int step = 0; step < 400; step++) {
       String name = "svc-" + random.nextInt(15);
       ServiceState current = services.get(name);
-      switch (random.nextInt(8)) {
+      switch (random.nextInt(9)) {
         case 0 -> services.remove(name);
         case 1 -> services.put(name, service(name, 1 + random.nextInt(3)));
         case 2 -> {
@@ -225,7 +225,13 @@ class IncrementalTranslationTest {
                 name,
                 new ServiceState(
                     name,
-                    List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()),
+                    List.of(
+                        RouteSpec.builder(PathMatch.prefix(prefix))
+                            .rateLimit(
+                                io.signalbox.model.RateLimit.local(
+                                    1 + random.nextInt(5),
+                                    io.signalbox.model.RateLimit.Unit.MINUTE))
+                            .build()),
                     current.instances()));
           }
         }
@@ -259,6 +265,13 @@ class IncrementalTranslationTest {
                     current.instances(),
                     current.protocol(),
                     TRAFFIC.get(random.nextInt(TRAFFIC.size()))));
+          }
+        }
+        case 7 -> {
+          if (current != null) {
+            // Every instance behind a sidecar, or not: where the routes' policies are enforced
+            // (PolicyPlacement) moves, so the routes change with the instances.
+            services.put(name, withSidecars(current, random.nextBoolean()));
           }
         }
         default ->
@@ -303,6 +316,24 @@ class IncrementalTranslationTest {
         new ServiceState(
             name, List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()), List.of()),
         instances);
+  }
+
+  private static ServiceState withSidecars(ServiceState service, boolean everyInstance) {
+    List<Instance> instances = new ArrayList<>();
+    for (Instance instance : service.instances()) {
+      boolean sidecar = everyInstance || instances.size() > 0;
+      instances.add(
+          new Instance(
+              instance.id(),
+              instance.host(),
+              instance.address(),
+              instance.port(),
+              instance.zone(),
+              instance.weight(),
+              instance.metadata(),
+              sidecar ? 15000 + instances.size() : 0));
+    }
+    return new ServiceState(service.name(), service.routes(), instances);
   }
 
   private static ServiceState withInstances(ServiceState service, int count) {

@@ -38,15 +38,25 @@ class SidecarEndToEndTest {
 
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
 
-  /** One request to the outbound listener on {@code port}, naming the callee in Host. */
-  private static Http1ResponseReader.Read call(int port, String host, String path)
-      throws IOException {
+  /**
+   * One request to the listener on {@code port} (a sidecar's outbound listener, or the edge's),
+   * naming the callee in Host, with {@code headers} ("name: value").
+   */
+  private static Http1ResponseReader.Read call(
+      int port, String host, String path, String... headers) throws IOException {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(5_000);
       socket.setTcpNoDelay(true);
       OutputStream out = socket.getOutputStream();
+      StringBuilder request =
+          new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
+      for (String header : headers) {
+        request.append(header).append("\r\n");
+      }
       out.write(
-          ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+          request
+              .append("Connection: close\r\n\r\n")
+              .toString()
               .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = socket.getInputStream();
@@ -220,9 +230,10 @@ class SidecarEndToEndTest {
                         Duration.ofSeconds(4),
                         Map.of("users", FreePorts.allocate()))))) {
       EchoService usersApp = gateway.backend("users", "users-1");
+      int usersInbound = FreePorts.allocate();
       gateway.register(
           ServiceRegistration.builder("users")
-              .instance("users-1", "127.0.0.1", FreePorts.allocate())
+              .instance("users-1", "127.0.0.1", usersInbound)
               .applicationPort(usersApp.port())
               .build());
       gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
@@ -378,6 +389,102 @@ class SidecarEndToEndTest {
       assertThat(updatesTaken(ordersSidecar))
           .as("the edge took both changes; orders' sidecar was sent nothing")
           .isEqualTo(before);
+    }
+  }
+
+  /**
+   * Once every users instance has a sidecar, users' sidecars enforce its JWT requirement and rate
+   * limit on /users for every caller: a service inside the mesh gets the 401 and the 429 an outside
+   * client gets, and the edge leaves both to them (the token reaches users' sidecar).
+   */
+  @Test
+  void theSidecarsOfAServiceEnforceItsJwtAndRateLimitForTheMeshAndTheEdgeAlike() throws Exception {
+    String issuer = "https://issuer.test/";
+    TestTokens tokens = TestTokens.rs256(issuer, "mesh-1");
+    int ordersOutbound = FreePorts.allocate();
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSettings(
+            EnvoyProcess.XdsMode.DELTA,
+            settings ->
+                settings
+                    .jwtProvider(
+                        io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
+                            .anyAudience()
+                            .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
+                            .build())
+                    .sidecars(
+                        new SidecarSettings(
+                            "127.0.0.1",
+                            ordersOutbound,
+                            Duration.ofHours(1),
+                            Map.of("users", FreePorts.allocate()))))) {
+      EchoService usersApp = gateway.backend("users", "users-1");
+      int usersInbound = FreePorts.allocate();
+      gateway.register(
+          ServiceRegistration.builder("users")
+              .instance("users-1", "127.0.0.1", usersInbound)
+              .applicationPort(usersApp.port())
+              .route(
+                  io.signalbox.registry.v1.Route.newBuilder()
+                      .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/users"))
+                      .setAuth(
+                          io.signalbox.registry.v1.AuthPolicy.newBuilder()
+                              .setProvider("corp")
+                              .addForwardClaims(
+                                  io.signalbox.registry.v1.ClaimToHeader.newBuilder()
+                                      .setClaim("sub")
+                                      .setHeader("x-user-id")))
+                      .setRateLimit(
+                          io.signalbox.registry.v1.RateLimitPolicy.newBuilder()
+                              .setRequests(3)
+                              .setUnit(io.signalbox.registry.v1.RateLimitPolicy.Unit.MINUTE))
+                      .build())
+              .build());
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
+      EnvoyProcess usersSidecar = gateway.startSidecar("users");
+      EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      usersSidecar.awaitReady();
+      ordersSidecar.awaitReady();
+      String bearer = "authorization: Bearer " + tokens.sign(Map.of("sub", "alice"));
+
+      assertThat(
+              Awaitility.await()
+                  .atMost(REACHES_ENVOY)
+                  .ignoreExceptions()
+                  .until(
+                      () -> call(ordersOutbound, "users", "/users/1").status(),
+                      status -> status == 401 || status == 200))
+          .as("orders calls users without a token: users' sidecar asks for one")
+          .isEqualTo(401);
+      Http1ResponseReader.Read withToken =
+          call(ordersOutbound, "users", "/users/1", bearer, "x-user-id: mallory");
+      assertThat(withToken.status()).isEqualTo(200);
+      assertThat(withToken.body())
+          .as("the verified subject, never what the caller sent")
+          .contains("\"x-user-id\":\"alice\"")
+          .doesNotContain("mallory");
+
+      HttpProbe.awaitStatus(gateway.url("/users/1"), 401, REACHES_ENVOY);
+      assertThat(call(gateway.gatewayPort(), "example.com", "/users/2", bearer).status())
+          .as("the edge forwards the token to users' sidecar, which verifies it")
+          .isEqualTo(200);
+      // Envoy counts a request no requirement applies to as allowed: the edge's 401 above came from
+      // users' sidecar, not from a verification at the edge.
+      assertThat(gateway.envoy().statValue("http.http.jwt_authn.denied"))
+          .as("the edge refused no token for /users")
+          .isZero();
+      assertThat(
+              usersSidecar.statValue("http.sidecar-inbound-" + usersInbound + ".jwt_authn.allowed"))
+          .as("users' sidecar verified the token of orders and the one the edge passed on")
+          .isEqualTo(2);
+
+      assertThat(call(ordersOutbound, "users", "/users/3", bearer).status()).isEqualTo(200);
+      assertThat(call(ordersOutbound, "users", "/users/4", bearer).status())
+          .as("the fourth request this minute, counted by users' sidecar whoever sent it")
+          .isEqualTo(429);
+      assertThat(call(ordersOutbound, "users", "/health").status())
+          .as("a path outside users' routes reaches the application (its callers aside)")
+          .isEqualTo(200);
     }
   }
 }
