@@ -32,7 +32,20 @@ final class MakeBeforeBreak {
    * One step of a staged change, and what the group's Envoys must have applied before the next
    * step.
    */
-  record Stage(XdsResources resources, List<Wait> waitFor) {}
+  record Stage(Phase phase, XdsResources resources, List<Wait> waitFor) {}
+
+  /**
+   * Which step a stage is, so that groups whose changes differ still step together: every group
+   * that adds something does so in {@link #ADD}, before any group switches its routes.
+   */
+  enum Phase {
+    /** The union of old and new clusters, endpoints and secrets; the old listeners and routes. */
+    ADD,
+    /** The new listeners and routes; still the union (only when something is removed). */
+    SWITCH,
+    /** The new configuration itself. */
+    FINAL
+  }
 
   /** Envoys must have applied {@code type} with at least the {@code required} resources. */
   record Wait(ResourceType type, Set<String> required) {}
@@ -50,7 +63,7 @@ final class MakeBeforeBreak {
     List<Stage> stages = new ArrayList<>();
     if (!usersChange) {
       // The common change (instances come and go): no set difference is needed.
-      stages.add(new Stage(next, List.of()));
+      stages.add(new Stage(Phase.FINAL, next, List.of()));
       return stages;
     }
     Set<String> addedClusters = added(previous.clusters(), next.clusters(), Cluster::getName);
@@ -67,6 +80,7 @@ final class MakeBeforeBreak {
     if (!addedClusters.isEmpty() || !addedSecrets.isEmpty()) {
       stages.add(
           new Stage(
+              Phase.ADD,
               new XdsResources(
                   previous.listeners(),
                   previous.routes(),
@@ -81,6 +95,7 @@ final class MakeBeforeBreak {
     if (removesSomething) {
       stages.add(
           new Stage(
+              Phase.SWITCH,
               new XdsResources(
                   next.listeners(),
                   next.routes(),
@@ -92,7 +107,7 @@ final class MakeBeforeBreak {
                   new Wait(ResourceType.LISTENER, Set.of()),
                   new Wait(ResourceType.ROUTE, Set.of()))));
     }
-    stages.add(new Stage(next, List.of()));
+    stages.add(new Stage(Phase.FINAL, next, List.of()));
     return stages;
   }
 

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
@@ -467,42 +468,51 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Sends the intermediate stages between the published snapshot and the built one, waiting after
-   * each until the groups' Envoys applied it (or the stage timeout passed). Returns false when
-   * publishing was paused meanwhile.
+   * Sends the intermediate stages between the published snapshot and the built one to every group
+   * (a sidecar group its own, {@link StagedChange}), waiting after each phase until the groups'
+   * Envoys applied it (or the stage timeout passed). Returns false when publishing was paused
+   * meanwhile.
    */
   private boolean publishStages() {
     ContentVersionedSnapshot previous = published;
     if (previous == null || previous == built || stageTimeout.isZero()) {
       return true;
     }
-    List<MakeBeforeBreak.Stage> stages =
-        MakeBeforeBreak.stages(previous.resources(), built.resources());
-    for (MakeBeforeBreak.Stage stage : stages.subList(0, stages.size() - 1)) {
-      ContentVersionedSnapshot staged =
-          ContentVersionedSnapshot.of(stage.resources(), previous, built);
-      List<String> waitingFor;
+    StagedChange change;
+    synchronized (publishLock) {
+      // What each sidecar group was sent (the publication before) and will be sent.
+      change =
+          StagedChange.plan(
+              List.copyOf(groups),
+              previous,
+              built,
+              group -> sidecars.forGroup(group, previous, publishedState, publishedSettings),
+              group -> sidecars.forGroup(group, built, builtState, builtSettings));
+    }
+    for (MakeBeforeBreak.Phase phase :
+        List.of(MakeBeforeBreak.Phase.ADD, MakeBeforeBreak.Phase.SWITCH)) {
+      Map<String, StagedChange.GroupStage> stages = change.phase(phase);
+      if (stages.isEmpty()) {
+        continue;
+      }
       synchronized (publishLock) {
         if (pausedSince != null) {
           return false;
         }
-        // A service's sidecars are sent its sidecar snapshot once the change is complete: staging
-        // them (and waiting for them) is not done yet.
-        waitingFor = groups.stream().filter(g -> !SidecarSnapshots.isSidecarGroup(g)).toList();
-        waitingFor.forEach(group -> cache.setSnapshot(group, staged.forGroup(group)));
+        stages.forEach((group, stage) -> cache.setSnapshot(group, stage.snapshot()));
       }
-      awaitApplied(staged, stage.waitFor(), waitingFor);
+      awaitApplied(stages);
     }
     return true;
   }
 
-  private void awaitApplied(
-      ContentVersionedSnapshot staged, List<MakeBeforeBreak.Wait> waits, List<String> groups) {
+  private void awaitApplied(Map<String, StagedChange.GroupStage> stages) {
     long deadline = System.nanoTime() + stageTimeout.toNanos();
-    for (String group : groups) {
-      for (MakeBeforeBreak.Wait wait : waits) {
+    for (Map.Entry<String, StagedChange.GroupStage> entry : stages.entrySet()) {
+      String group = entry.getKey();
+      for (MakeBeforeBreak.Wait wait : entry.getValue().waitFor()) {
         while (!deliveryCheck.applied(
-            group, wait.type(), wait.required(), staged.forGroup(group))) {
+            group, wait.type(), wait.required(), entry.getValue().snapshot())) {
           if (System.nanoTime() - deadline > 0 || !running) {
             log.warn(
                 "Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",

@@ -21,6 +21,29 @@ final class Http1ResponseReader {
 
   private Http1ResponseReader() {}
 
+  /**
+   * One GET to 127.0.0.1:{@code port} on a connection of its own, naming {@code host} in Host (as
+   * an application calling {@code http://users/...} through its sidecar does), with {@code headers}
+   * ("name: value").
+   */
+  static Read get(int port, String host, String path, String... headers) throws IOException {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5_000);
+      socket.setTcpNoDelay(true);
+      StringBuilder request =
+          new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
+      for (String header : headers) {
+        request.append(header).append("\r\n");
+      }
+      request.append("Connection: close\r\n\r\n");
+      socket
+          .getOutputStream()
+          .write(request.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      return read(socket.getInputStream());
+    }
+  }
+
   static Read read(InputStream in) throws IOException {
     String statusLine = line(in);
     String[] parts = statusLine.split(" ", 3);

@@ -9,15 +9,18 @@ import io.signalbox.samples.EchoService;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FakeAdsClient;
+import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoadLoop;
 import io.signalbox.xds.ProxyStatusTracker;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -161,6 +164,66 @@ class MakeBeforeBreakEndToEndTest {
             .allMatch(ProxyStatusTracker.ProxyStatus::lagging);
       }
     }
+  }
+
+  /**
+   * A sidecar's outbound routes are staged like the edge's: a service that registers goes from 404
+   * straight to 200 for an application calling it through its sidecar, and one that leaves from 200
+   * straight to 404 (its virtual host is gone before its cluster).
+   */
+  @Test
+  void aSidecarCallsServicesThatComeAndGoWithoutA503() throws Exception {
+    int outbound = FreePorts.allocate();
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSettings(
+            EnvoyProcess.XdsMode.DELTA,
+            settings ->
+                settings.sidecars(
+                    new io.signalbox.config.SidecarSettings(
+                        "127.0.0.1", outbound, Duration.ofHours(1), Map.of())))) {
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
+      EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      ordersSidecar.awaitReady();
+      List<String> transitions = new ArrayList<>();
+      for (int round = 1; round <= 4; round++) {
+        String service = "flux-" + round;
+        EchoService backend = gateway.backend(service, service + "-1");
+        Registration registration =
+            gateway.register(
+                ServiceRegistration.builder(service)
+                    .instance(service + "-1", "127.0.0.1", backend.port())
+                    .route(Routes.prefix("/" + service))
+                    .build());
+        transitions.add(service + " up: " + outboundStatusesUntil(outbound, service, 200));
+        registration.close();
+        transitions.add(service + " down: " + outboundStatusesUntil(outbound, service, 404));
+      }
+      System.out.printf("make-before-break (sidecar): %s%n", transitions);
+      assertThat(transitions)
+          .as("status sequences through orders' sidecar of services coming and going")
+          .allSatisfy(
+              sequence ->
+                  assertThat(sequence)
+                      .doesNotContain("503")
+                      .doesNotContain("500")
+                      .doesNotContain("502"));
+    }
+  }
+
+  private static String outboundStatusesUntil(int port, String service, int target)
+      throws IOException {
+    List<Integer> seen = new ArrayList<>();
+    long deadline = System.nanoTime() + REACHES_ENVOY.toNanos();
+    while (System.nanoTime() < deadline) {
+      int status = Http1ResponseReader.get(port, service, "/hello").status();
+      if (seen.isEmpty() || seen.get(seen.size() - 1) != status) {
+        seen.add(status);
+      }
+      if (status == target) {
+        return seen.toString();
+      }
+    }
+    throw new AssertionError(service + " never answered " + target + "; saw " + seen);
   }
 
   private record Instance(EchoService backend, Registration registration) {}

@@ -11,10 +11,6 @@ import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -38,30 +34,10 @@ class SidecarEndToEndTest {
 
   private static final Duration REACHES_ENVOY = Duration.ofSeconds(10);
 
-  /**
-   * One request to the listener on {@code port} (a sidecar's outbound listener, or the edge's),
-   * naming the callee in Host, with {@code headers} ("name: value").
-   */
+  /** One request to the listener on {@code port}, naming the callee in Host. */
   private static Http1ResponseReader.Read call(
       int port, String host, String path, String... headers) throws IOException {
-    try (Socket socket = new Socket("127.0.0.1", port)) {
-      socket.setSoTimeout(5_000);
-      socket.setTcpNoDelay(true);
-      OutputStream out = socket.getOutputStream();
-      StringBuilder request =
-          new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
-      for (String header : headers) {
-        request.append(header).append("\r\n");
-      }
-      out.write(
-          request
-              .append("Connection: close\r\n\r\n")
-              .toString()
-              .getBytes(StandardCharsets.US_ASCII));
-      out.flush();
-      InputStream in = socket.getInputStream();
-      return Http1ResponseReader.read(in);
-    }
+    return Http1ResponseReader.get(port, host, path, headers);
   }
 
   private static boolean answersFrom(int port, String host, String instance) {
