@@ -3,7 +3,6 @@ package io.signalbox.xds;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
@@ -22,7 +21,6 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,12 +82,6 @@ public final class SnapshotPublisher implements AutoCloseable {
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
-
-  /**
-   * How often a staged change checks whether Envoys applied it; ACKs arrive within about a
-   * millisecond.
-   */
-  private static final long STAGE_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   private volatile DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
   private volatile Duration stageTimeout = Duration.ZERO;
@@ -501,30 +493,9 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
         stages.forEach((group, stage) -> cache.setSnapshot(group, stage.snapshot()));
       }
-      awaitApplied(stages);
+      StagedChange.awaitApplied(stages, deliveryCheck, stageTimeout, () -> running);
     }
     return true;
-  }
-
-  private void awaitApplied(Map<String, StagedChange.GroupStage> stages) {
-    long deadline = System.nanoTime() + stageTimeout.toNanos();
-    for (Map.Entry<String, StagedChange.GroupStage> entry : stages.entrySet()) {
-      String group = entry.getKey();
-      for (MakeBeforeBreak.Wait wait : entry.getValue().waitFor()) {
-        while (!deliveryCheck.applied(
-            group, wait.type(), wait.required(), entry.getValue().snapshot())) {
-          if (System.nanoTime() - deadline > 0 || !running) {
-            log.warn(
-                "Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",
-                group,
-                XdsTypes.shortName(wait.type()),
-                stageTimeout.toMillis());
-            return;
-          }
-          LockSupport.parkNanos(STAGE_POLL_NANOS);
-        }
-      }
-    }
   }
 
   /** A quarantine trial: set for every group like any snapshot, and recorded in the history. */

@@ -1,10 +1,16 @@
 package io.signalbox.xds;
 
+import io.signalbox.envoy.XdsTypes;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The intermediate snapshots of one staged change ({@link MakeBeforeBreak}) for every node group,
@@ -15,6 +21,14 @@ import java.util.function.Function;
  * group switch routes to it.
  */
 final class StagedChange {
+
+  private static final Logger log = LoggerFactory.getLogger(StagedChange.class);
+
+  /**
+   * How often a staged change checks whether Envoys applied it; ACKs arrive within about a
+   * millisecond.
+   */
+  private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   /** A group's snapshot for one phase, and what its Envoys must have applied before the next. */
   record GroupStage(ContentVersionedSnapshot snapshot, List<MakeBeforeBreak.Wait> waitFor) {}
@@ -72,6 +86,35 @@ final class StagedChange {
   /** Each group's snapshot for {@code phase}, for the groups that have a step there. */
   Map<String, GroupStage> phase(MakeBeforeBreak.Phase phase) {
     return phases.getOrDefault(phase, Map.of());
+  }
+
+  /**
+   * Waits until the Envoys of every group applied its stage, or {@code timeout} passed (then logs
+   * and gives up waiting, as a stuck Envoy must not hold the change back), or {@code running} turns
+   * false.
+   */
+  static void awaitApplied(
+      Map<String, GroupStage> stages,
+      DeliveryCheck check,
+      java.time.Duration timeout,
+      BooleanSupplier running) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (Map.Entry<String, GroupStage> entry : stages.entrySet()) {
+      String group = entry.getKey();
+      for (MakeBeforeBreak.Wait wait : entry.getValue().waitFor()) {
+        while (!check.applied(group, wait.type(), wait.required(), entry.getValue().snapshot())) {
+          if (System.nanoTime() - deadline > 0 || !running.getAsBoolean()) {
+            log.warn(
+                "Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",
+                group,
+                XdsTypes.shortName(wait.type()),
+                timeout.toMillis());
+            return;
+          }
+          LockSupport.parkNanos(POLL_NANOS);
+        }
+      }
+    }
   }
 
   private void add(MakeBeforeBreak.Phase phase, String group, GroupStage stage) {
