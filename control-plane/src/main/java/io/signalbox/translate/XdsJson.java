@@ -55,6 +55,9 @@ public final class XdsJson {
               io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorPerRoute
                   .getDescriptor())
           .add(io.envoyproxy.envoy.extensions.compression.gzip.compressor.v3.Gzip.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.compression.brotli.compressor.v3.Brotli
+                  .getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor())
           .build();

@@ -21,6 +21,11 @@ public final class XdsNames {
   public static final String FAULT_FILTER = "envoy.filters.http.fault";
   public static final String COMPRESSOR_FILTER = "envoy.filters.http.compressor";
   public static final String GZIP_COMPRESSOR = "envoy.compression.gzip.compressor";
+
+  /** The second compressor filter, for brotli; before the gzip one in the chain. */
+  public static final String BROTLI_COMPRESSOR_FILTER = "envoy.filters.http.compressor.brotli";
+
+  public static final String BROTLI_COMPRESSOR = "envoy.compression.brotli.compressor";
   public static final String BUFFER_FILTER = "envoy.filters.http.buffer";
   public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
   public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";

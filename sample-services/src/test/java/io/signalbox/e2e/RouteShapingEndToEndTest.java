@@ -26,8 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Shaping forwarded requests, through real Envoy: a path rewritten by a regular expression,
- * injected aborts (all, and a share) and delays, gzip for clients that accept it, and a request
- * body limit answered with 413. Routes without these settings are left alone.
+ * injected aborts (all, and a share) and delays, brotli or gzip for clients that accept them, and a
+ * request body limit answered with 413. Routes without these settings are left alone.
  */
 @ExtendWith(EnvoyLogsOnFailure.class)
 class RouteShapingEndToEndTest {
@@ -127,6 +127,24 @@ class RouteShapingEndToEndTest {
       HttpResponse<byte[]> uncompressedRoute =
           send(HttpRequest.newBuilder(uri(gateway, "/plain/a")).header("accept-encoding", "gzip"));
       assertThat(uncompressedRoute.headers().firstValue("content-encoding")).isEmpty();
+      HttpResponse<byte[]> brotli =
+          send(HttpRequest.newBuilder(uri(gateway, "/pages/a")).header("accept-encoding", "br"));
+      assertThat(brotli.headers().firstValue("content-encoding")).contains("br");
+      assertThat(brotli.body().length).isLessThan(identity.body().length);
+      assertThat(
+              send(HttpRequest.newBuilder(uri(gateway, "/pages/a"))
+                      .header("accept-encoding", "br, gzip"))
+                  .headers()
+                  .firstValue("content-encoding"))
+          .as("of equal weights, the one the client names first")
+          .contains("br");
+      assertThat(
+              send(HttpRequest.newBuilder(uri(gateway, "/pages/a"))
+                      .header("accept-encoding", "gzip;q=1.0, br;q=0.5"))
+                  .headers()
+                  .firstValue("content-encoding"))
+          .as("the encoding the client prefers")
+          .contains("gzip");
 
       HttpResponse<byte[]> small =
           send(
