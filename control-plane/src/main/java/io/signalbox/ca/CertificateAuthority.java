@@ -32,6 +32,7 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
@@ -107,7 +108,10 @@ public final class CertificateAuthority {
       throw new IllegalStateException("cannot build a CA certificate", e);
     }
     return new CertificateAuthority(
-        sign(builder, keys.getPrivate()), keys.getPrivate(), clock, random);
+        sign(builder, RandomizedSigner.INSTANCE, keys.getPrivate()),
+        keys.getPrivate(),
+        clock,
+        random);
   }
 
   /**
@@ -168,15 +172,62 @@ public final class CertificateAuthority {
               + notAfter());
     }
     KeyPair keys = newKeyPair(random);
-    Instant notAfter = now.plus(request.validity());
+    return issue(
+        request,
+        keys,
+        request.serial().orElseGet(() -> randomSerial(random)),
+        now,
+        RandomizedSigner.INSTANCE);
+  }
+
+  /**
+   * The certificate for {@code request} whose validity starts at {@code start} (less the usual
+   * backdating): the same bytes every time, on every replica that holds this CA. Its key pair and
+   * serial derive from this CA's key and the request ({@link ReproducibleKeys}), and it is signed
+   * with deterministic ECDSA (RFC 6979), so replicas issuing a workload certificate for the same
+   * period send Envoy the same secret, with the same version.
+   *
+   * @throws IllegalStateException when the CA's certificate has expired
+   */
+  public IssuedCertificate issueReproducibly(CertificateRequest request, Instant start) {
+    if (!clock.instant().isBefore(notAfter())) {
+      throw new IllegalStateException(
+          "the CA certificate "
+              + certificate.getSubjectX500Principal()
+              + " expired at "
+              + notAfter());
+    }
+    ReproducibleKeys derived =
+        ReproducibleKeys.derive(
+            key,
+            String.join(
+                "\n",
+                request.subject().getName(),
+                String.valueOf(request.uris()),
+                String.valueOf(request.dnsNames()),
+                String.valueOf(request.ipAddresses()),
+                String.valueOf(request.usages().stream().sorted().toList()),
+                String.valueOf(request.validity()),
+                String.valueOf(start)));
+    return issue(
+        request,
+        derived.keyPair(),
+        request.serial().orElseGet(derived::serial),
+        start,
+        ReproducibleKeys::deterministicSigner);
+  }
+
+  private IssuedCertificate issue(
+      CertificateRequest request, KeyPair keys, BigInteger serial, Instant start, Signers signer) {
+    Instant notAfter = start.plus(request.validity());
     if (notAfter.isAfter(notAfter())) {
       notAfter = notAfter();
     }
     X509v3CertificateBuilder builder =
         new JcaX509v3CertificateBuilder(
             certificate.getSubjectX500Principal(),
-            request.serial().orElseGet(() -> randomSerial(random)),
-            Date.from(now.minus(BACKDATE)),
+            serial,
+            Date.from(start.minus(BACKDATE)),
             Date.from(notAfter),
             request.subject(),
             keys.getPublic());
@@ -215,14 +266,30 @@ public final class CertificateAuthority {
     } catch (CertIOException | GeneralSecurityException e) {
       throw new IllegalStateException("cannot build a certificate for " + request.subject(), e);
     }
-    return new IssuedCertificate(sign(builder, key), keys.getPrivate());
+    return new IssuedCertificate(sign(builder, signer, key), keys.getPrivate());
   }
 
-  private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey) {
+  /** Makes the signer of a certificate from the CA's key. */
+  @FunctionalInterface
+  private interface Signers {
+    ContentSigner signerFor(PrivateKey issuerKey) throws OperatorCreationException;
+  }
+
+  /** ECDSA with a random nonce, as the JVM signs. */
+  private enum RandomizedSigner implements Signers {
+    INSTANCE;
+
+    @Override
+    public ContentSigner signerFor(PrivateKey issuerKey) throws OperatorCreationException {
+      return new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(issuerKey);
+    }
+  }
+
+  private static X509Certificate sign(
+      X509v3CertificateBuilder builder, Signers signer, PrivateKey issuerKey) {
     try {
       return new JcaX509CertificateConverter()
-          .getCertificate(
-              builder.build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(issuerKey)));
+          .getCertificate(builder.build(signer.signerFor(issuerKey)));
     } catch (OperatorCreationException | GeneralSecurityException e) {
       throw new IllegalStateException("cannot sign a certificate", e);
     }

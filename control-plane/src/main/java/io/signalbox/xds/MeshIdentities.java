@@ -31,7 +31,9 @@ import javax.security.auth.x500.X500Principal;
  *
  * <p>The CA is the operator's, or one made on first use and held in memory only: a restart then
  * issues every certificate again from a new CA (Envoys take both at once), and replicas on etcd
- * would each have their own, so they need the operator's.
+ * would each have their own, so they need the operator's. With the operator's CA, replicas issue
+ * byte-identical certificates for the same half-life window ({@link
+ * io.signalbox.ca.CertificateAuthority#issueReproducibly}).
  */
 public final class MeshIdentities {
 
@@ -117,15 +119,24 @@ public final class MeshIdentities {
     return !clock.instant().isBefore(notAfter.minus(validity.dividedBy(2)));
   }
 
+  /**
+   * Issued for the half-life window the clock is in, reproducibly: every replica holding the same
+   * CA makes the same certificate (key, serial, signature) for the same window, so Envoys that move
+   * between replicas are sent the same secret version, and it is issued again when the next window
+   * begins, at half its life.
+   */
   private IssuedCertificate issue(String spiffeId) {
+    long window = Math.max(1, validity.toMillis() / 2);
+    Instant start = Instant.ofEpochMilli(Math.floorDiv(clock.millis(), window) * window);
     IssuedCertificate certificate =
         ca.get()
-            .issue(
+            .issueReproducibly(
                 CertificateRequest.builder(spiffeId.substring(spiffeId.lastIndexOf('/') + 1))
                     .uri(spiffeId)
                     .usage(CertificateUsage.SERVER, CertificateUsage.CLIENT)
                     .validity(validity)
-                    .build());
+                    .build(),
+                start);
     metrics.meshCertificateIssued(spiffeId, certificate.certificate().getNotAfter().toInstant());
     return certificate;
   }

@@ -105,4 +105,48 @@ class MeshIdentitiesTest {
         .isEqualTo((double) notAfter.getEpochSecond());
     metrics.close();
   }
+
+  /**
+   * Replicas on etcd hold the operator's CA: each issues a workload certificate on its own, and
+   * they must agree on it (key, serial, signature), or an Envoy moving between them would be sent a
+   * new secret version each time. A new half-life window gives a new certificate.
+   */
+  @Test
+  void replicasHoldingTheSameCaIssueTheSameCertificateForTheSameWindow() throws Exception {
+    io.signalbox.ca.CertificateAuthority operatorCa =
+        io.signalbox.ca.CertificateAuthority.create(
+            new javax.security.auth.x500.X500Principal("CN=operator mesh CA"),
+            java.util.Optional.of("signalbox.local"),
+            Duration.ofDays(30),
+            clock);
+    MeshIdentities replicaA =
+        MeshIdentities.signedBy(
+            io.signalbox.ca.CertificateAuthority.of(
+                operatorCa.certificate(), operatorCa.privateKey(), clock),
+            Duration.ofMinutes(10),
+            clock);
+    MeshIdentities replicaB =
+        MeshIdentities.signedBy(
+            io.signalbox.ca.CertificateAuthority.of(
+                operatorCa.certificate(), operatorCa.privateKey(), clock),
+            Duration.ofMinutes(10),
+            clock);
+
+    IssuedCertificate fromA = replicaA.current(ORDERS);
+    now.set(now.get().plus(Duration.ofMinutes(2)));
+    IssuedCertificate fromB = replicaB.current(ORDERS);
+
+    assertThat(fromB.certificatePem()).isEqualTo(fromA.certificatePem());
+    assertThat(fromB.privateKeyPem()).isEqualTo(fromA.privateKeyPem());
+    assertThat(replicaB.secrets(fromB)).isEqualTo(replicaA.secrets(fromA));
+    fromA.certificate().verify(operatorCa.certificate().getPublicKey());
+    assertThat(io.signalbox.tls.KeyMatch.matches(fromA.certificate(), fromA.privateKey()))
+        .contains(true);
+
+    now.set(now.get().plus(Duration.ofMinutes(3)));
+    IssuedCertificate nextWindow = replicaB.current(ORDERS);
+    assertThat(nextWindow.serial()).isNotEqualTo(fromA.serial());
+    assertThat(nextWindow.privateKeyPem()).isNotEqualTo(fromA.privateKeyPem());
+    assertThat(replicaA.current(ORDERS).certificatePem()).isEqualTo(nextWindow.certificatePem());
+  }
 }
