@@ -15,16 +15,19 @@ import io.signalbox.admin.v1.Route;
 import io.signalbox.admin.v1.ServiceChange;
 import io.signalbox.admin.v1.SyncStatus;
 import io.signalbox.admin.v1.XdsMode;
+import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.PolicyDefaults;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
 import io.signalbox.registry.v1.AuthPolicy;
 import io.signalbox.registry.v1.ClaimRequirement;
 import io.signalbox.registry.v1.ClaimToHeader;
 import io.signalbox.registry.v1.RateLimitPolicy;
 import io.signalbox.store.RegisteredInstance;
+import io.signalbox.translate.RouteDecision;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.ProxyStatusTracker;
@@ -178,26 +181,33 @@ final class AdminProtos {
   }
 
   /**
-   * A route with the policies in force for it ({@link PolicyDefaults}, as the translator resolves
-   * them).
+   * A route as the translator decides it ({@link RouteDecision}): its action, the policies in force
+   * and where they are enforced.
    */
-  static Route route(String owner, RouteSpec spec, PolicyDefaults defaults) {
+  static Route route(ServiceState owner, RouteSpec spec, GatewaySettings settings) {
+    PolicyDefaults defaults = settings.defaults();
+    RouteDecision decision = RouteDecision.of(owner, spec, settings);
     Route.Builder route =
         Route.newBuilder()
-            .setName(XdsNames.route(owner, spec.match().toString()))
-            .setOwner(owner)
+            .setName(XdsNames.route(owner.name(), spec.match().toString()))
+            .setOwner(owner.name())
             .addAllHosts(spec.hosts())
             .setMatch(spec.match().toString())
-            .setPublic(spec.publicRoute());
+            .setPublic(spec.publicRoute())
+            .setAction(decision.action())
+            .setPoliciesEnforcedAt(
+                decision.enforcedBySidecars()
+                    ? io.signalbox.admin.v1.PolicyEnforcement.AT_SIDECARS
+                    : io.signalbox.admin.v1.PolicyEnforcement.AT_EDGE);
     spec.prefixRewrite().ifPresent(route::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> route.setTimeout(duration(timeout)));
-    Optional<AuthRequirement> auth = defaults.authFor(spec);
+    Optional<AuthRequirement> auth = decision.auth();
     auth.ifPresent(requirement -> route.setAuth(authPolicy(requirement)));
     route.setAuthSource(
         spec.auth().isPresent()
             ? PolicySource.REGISTRATION
             : auth.isPresent() ? PolicySource.OPERATOR_DEFAULT : PolicySource.NO_POLICY);
-    Optional<RateLimit> limit = defaults.rateLimitFor(spec);
+    Optional<RateLimit> limit = decision.rateLimit();
     limit.ifPresent(l -> route.setRateLimit(rateLimitPolicy(l, defaults)));
     route.setRateLimitSource(
         spec.rateLimit().isPresent()

@@ -32,7 +32,6 @@ import io.signalbox.admin.v1.Resource;
 import io.signalbox.admin.v1.ResumePushesRequest;
 import io.signalbox.admin.v1.Service;
 import io.signalbox.admin.v1.UndrainInstanceRequest;
-import io.signalbox.config.PolicyDefaults;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
@@ -394,12 +393,11 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     }
     instances.forEach(instance -> service.addInstances(instance(instance)));
     ServiceState state = store.state().services().get(name);
-    PolicyDefaults defaults = publisher.settings().defaults();
     if (state != null) {
       service.setUpstreamProtocol(
           io.signalbox.registry.v1.UpstreamProtocol.valueOf(state.protocol().name()));
       for (RouteSpec route : state.routes()) {
-        service.addRoutes(AdminProtos.route(name, route, defaults));
+        service.addRoutes(AdminProtos.route(state, route, publisher.settings()));
       }
     }
     return service.build();

@@ -655,7 +655,8 @@ public final class SignalboxCtl implements Callable<Integer> {
         root.printTree(out(), tree);
         return EXIT_OK;
       }
-      Table table = new Table("OWNER", "MATCH", "HOSTS", "AUTH", "RATE LIMIT");
+      Table table =
+          new Table("OWNER", "MATCH", "HOSTS", "ACTION", "AUTH", "RATE LIMIT", "ENFORCED BY");
       routes.forEach(
           route ->
               table.row(
@@ -665,8 +666,13 @@ public final class SignalboxCtl implements Callable<Integer> {
                           ? ""
                           : " rewrite " + route.getPrefixRewrite()),
                   route.getHostsCount() == 0 ? "*" : String.join(",", route.getHostsList()),
+                  route.getAction(),
                   auth(route),
-                  rateLimit(route)));
+                  rateLimit(route),
+                  route.getPoliciesEnforcedAt()
+                          == io.signalbox.admin.v1.PolicyEnforcement.AT_SIDECARS
+                      ? "sidecars"
+                      : "edge"));
       if (table.isEmpty()) {
         out()
             .println(

@@ -145,7 +145,8 @@ class SignalboxCtlTest {
     void routesShowTheirOwnerAndPolicies() {
       SignalboxCtlRun run = ctl("routes");
 
-      assertThat(run.out()).containsPattern("(?m)^orders +prefix /orders +\\* +none +none$");
+      assertThat(run.out())
+          .containsPattern("(?m)^orders +prefix /orders +\\* +forward +none +none +edge$");
     }
 
     @Test

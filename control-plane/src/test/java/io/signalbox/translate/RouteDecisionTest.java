@@ -1,0 +1,77 @@
+package io.signalbox.translate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.model.AuthRequirement;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.RateLimit;
+import io.signalbox.model.RouteAction;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceState;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** What operators are told of a route is what the translator decided for it. */
+class RouteDecisionTest {
+
+  private static ServiceState service(int applicationPort, RouteSpec route) {
+    return new ServiceState(
+        "orders",
+        List.of(route),
+        List.of(
+            new Instance(
+                "orders-1", "10.0.0.7", "10.0.0.7", 9000, "", 1, Map.of(), applicationPort)));
+  }
+
+  @Test
+  void aRouteWhoseJwtProviderIsGoneFailsClosedAndSaysWhy() {
+    RouteSpec route =
+        RouteSpec.builder(PathMatch.prefix("/orders")).auth(AuthRequirement.of("corp")).build();
+
+    RouteDecision decision = RouteDecision.of(service(0, route), route, GatewaySettings.DEFAULT);
+
+    assertThat(decision.action())
+        .isEqualTo("fail closed 503: JWT provider 'corp' is not configured on this gateway");
+    assertThat(decision.enforcedBySidecars()).isFalse();
+  }
+
+  @Test
+  void redirectsAndDirectResponsesSayWhatTheyAnswer() {
+    RouteSpec redirect =
+        RouteSpec.builder(PathMatch.exact("/old"))
+            .action(
+                new RouteAction.Redirect(
+                    Optional.empty(), Optional.empty(), 0, Optional.of("/new"), 301, false))
+            .build();
+    RouteSpec teapot =
+        RouteSpec.builder(PathMatch.exact("/tea"))
+            .action(new RouteAction.DirectResponse(418, "short and stout"))
+            .build();
+
+    assertThat(RouteDecision.of(service(0, redirect), redirect, GatewaySettings.DEFAULT).action())
+        .isEqualTo("redirect 301");
+    assertThat(RouteDecision.of(service(0, teapot), teapot, GatewaySettings.DEFAULT).action())
+        .isEqualTo("direct response 418");
+  }
+
+  @Test
+  void theSidecarsEnforceAServicesLimitOnceEveryInstanceHasOne() {
+    RouteSpec route =
+        RouteSpec.builder(PathMatch.prefix("/orders"))
+            .rateLimit(RateLimit.local(10, RateLimit.Unit.SECOND))
+            .build();
+
+    RouteDecision edge = RouteDecision.of(service(0, route), route, GatewaySettings.DEFAULT);
+    RouteDecision sidecars = RouteDecision.of(service(8080, route), route, GatewaySettings.DEFAULT);
+
+    assertThat(edge.action()).isEqualTo("forward");
+    assertThat(edge.rateLimit()).isPresent();
+    assertThat(edge.enforcedBySidecars()).isFalse();
+    assertThat(sidecars.enforcedBySidecars()).isTrue();
+    assertThat(sidecars.rateLimit()).isEqualTo(edge.rateLimit());
+  }
+}
