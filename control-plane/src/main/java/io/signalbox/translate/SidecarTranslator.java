@@ -69,13 +69,22 @@ public final class SidecarTranslator {
   /** How long a sidecar waits for a connection to the application beside it. */
   static final Duration LOCAL_CONNECT_TIMEOUT = Duration.ofSeconds(1);
 
-  private SidecarTranslator() {}
+  /** A callee's outbound virtual host and the service state it was made from. */
+  private record CalleeHost(ServiceState callee, VirtualHost virtualHost) {}
+
+  // Each callee's virtual host, made again only when its state is another object (the store keeps
+  // an unchanged service's state), and the outbound routes of every sidecar that names no callees:
+  // the same for all services, so made once per registry state and shared (one object, one hash).
+  // Guarded by this.
+  private final Map<String, CalleeHost> calleeHosts = new java.util.HashMap<>();
+  private RegistryState unscopedState;
+  private RouteConfiguration unscopedRoutes;
 
   /**
    * The sidecars of {@code service} are sent: {@code fleet}'s clusters, endpoints and secrets, and
    * their own listeners and outbound routes.
    */
-  public static XdsResources translate(
+  public synchronized XdsResources translate(
       XdsResources fleet, RegistryState state, GatewaySettings settings, String service) {
     List<Listener> listeners = new ArrayList<>();
     Map<String, Cluster> applications = new TreeMap<>();
@@ -160,19 +169,33 @@ public final class SidecarTranslator {
    * A virtual host per service (each service {@code own} calls, when it says), named by its bare
    * name with or without a port, with the callee's resilience ({@link OutboundRoutes}).
    */
-  private static RouteConfiguration outboundRoutes(RegistryState state, ServiceState own) {
+  private RouteConfiguration outboundRoutes(RegistryState state, ServiceState own) {
+    if (own != null && own.mesh().scoped()) {
+      return outboundRoutes(
+          own.mesh().calls().stream()
+              .sorted()
+              .map(state.services()::get)
+              .filter(java.util.Objects::nonNull)
+              .toList());
+    }
+    if (state != unscopedState) {
+      unscopedRoutes = outboundRoutes(state.services().values());
+      unscopedState = state;
+      calleeHosts.keySet().removeIf(name -> !state.services().containsKey(name));
+    }
+    return unscopedRoutes;
+  }
+
+  private RouteConfiguration outboundRoutes(java.util.Collection<ServiceState> callees) {
     RouteConfiguration.Builder routes =
         RouteConfiguration.newBuilder().setName(XdsNames.SIDECAR_OUTBOUND_ROUTES);
-    List<ServiceState> callees =
-        own != null && own.mesh().scoped()
-            ? own.mesh().calls().stream()
-                .sorted()
-                .map(state.services()::get)
-                .filter(java.util.Objects::nonNull)
-                .toList()
-            : List.copyOf(state.services().values());
-    for (ServiceState service : callees) {
-      routes.addVirtualHosts(OutboundRoutes.virtualHost(service));
+    for (ServiceState callee : callees) {
+      CalleeHost made = calleeHosts.get(callee.name());
+      if (made == null || made.callee() != callee) {
+        made = new CalleeHost(callee, OutboundRoutes.virtualHost(callee));
+        calleeHosts.put(callee.name(), made);
+      }
+      routes.addVirtualHosts(made.virtualHost());
     }
     return routes.build();
   }

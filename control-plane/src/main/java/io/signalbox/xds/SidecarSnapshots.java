@@ -43,6 +43,15 @@ public final class SidecarSnapshots {
       ContentVersionedSnapshot snapshot) {}
 
   private final MeshIdentities mesh;
+  private final SidecarTranslator translator = new SidecarTranslator();
+
+  /**
+   * The sidecar snapshot made last, whichever service's: sidecars that name no callees share their
+   * outbound routes (one object), which the next one then takes the version of instead of hashing
+   * them again.
+   */
+  private volatile ContentVersionedSnapshot madeLast;
+
   private final Map<String, Made> sidecars = new ConcurrentHashMap<>();
   private final Map<String, Made> edges = new ConcurrentHashMap<>();
 
@@ -76,7 +85,7 @@ public final class SidecarSnapshots {
                       own,
                       settings,
                       certificate,
-                      () -> SidecarTranslator.translate(fleet.resources(), state, settings, name)))
+                      () -> translator.translate(fleet.resources(), state, settings, name)))
           .snapshot()
           .forGroup(group);
     }
@@ -127,10 +136,18 @@ public final class SidecarSnapshots {
       return before;
     }
     XdsResources withCertificate = withSecrets(resources.get(), mesh.secrets(certificate));
+    List<ContentVersionedSnapshot> earlier = new ArrayList<>(List.of(fleet));
+    if (before != null) {
+      earlier.add(before.snapshot());
+    }
+    ContentVersionedSnapshot last = madeLast;
+    if (last != null && (before == null || last != before.snapshot())) {
+      earlier.add(last);
+    }
     ContentVersionedSnapshot snapshot =
-        before == null
-            ? ContentVersionedSnapshot.of(withCertificate, fleet)
-            : ContentVersionedSnapshot.of(withCertificate, fleet, before.snapshot());
+        ContentVersionedSnapshot.of(
+            withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
+    madeLast = snapshot;
     return new Made(fleet, own, settings, certificate, snapshot);
   }
 

@@ -153,8 +153,8 @@ class GoldenTranslationTest {
     if (input.has("sidecarOf")) {
       // What the sidecars of this service are sent (their certificates come later, per group).
       resources =
-          SidecarTranslator.translate(
-              resources, store.state(), gateway, input.get("sidecarOf").asText());
+          new SidecarTranslator()
+              .translate(resources, store.state(), gateway, input.get("sidecarOf").asText());
     }
     if (input.has("zone")) {
       // What an Envoy declaring this zone is sent.

@@ -119,6 +119,59 @@ class SidecarSnapshotsTest {
         .isEqualTo(fleet.version(ResourceType.CLUSTER, List.of()));
   }
 
+  /**
+   * Sidecars that name no callees all route to every service the same way: one route configuration
+   * per registry state, shared by every such service's sidecars, in which a change to one service
+   * makes only that service's virtual host anew.
+   */
+  @Test
+  void unscopedSidecarsShareOneOutboundRouteConfigurationThatChangesByDifference() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
+    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    store.register(registration("billing", "b1", 9001, 0), Optional.empty());
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    GatewayTranslator translator = new GatewayTranslator();
+    RegistryState before = store.state();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(translator.translate(before, GatewaySettings.DEFAULT));
+
+    RouteConfiguration ofUsers =
+        outbound(sidecars.forGroup("sidecar/users", fleet, before, GatewaySettings.DEFAULT));
+    RouteConfiguration ofOrders =
+        outbound(sidecars.forGroup("sidecar/orders", fleet, before, GatewaySettings.DEFAULT));
+    assertThat(ofOrders).isSameAs(ofUsers);
+
+    store.register(registration("billing", "b2", 9002, 0), Optional.empty());
+    RegistryState after = store.state();
+    ContentVersionedSnapshot next =
+        ContentVersionedSnapshot.of(translator.translate(after, GatewaySettings.DEFAULT), fleet);
+    RouteConfiguration changed =
+        outbound(sidecars.forGroup("sidecar/users", next, after, GatewaySettings.DEFAULT));
+
+    assertThat(host(changed, "users"))
+        .as("users did not change: its virtual host is the same object")
+        .isSameAs(host(ofUsers, "users"));
+    assertThat(host(changed, "billing")).isNotSameAs(host(ofUsers, "billing"));
+    assertThat(outbound(sidecars.forGroup("sidecar/orders", next, after, GatewaySettings.DEFAULT)))
+        .isSameAs(changed);
+  }
+
+  private static io.envoyproxy.envoy.config.route.v3.VirtualHost host(
+      RouteConfiguration routes, String name) {
+    return routes.getVirtualHostsList().stream()
+        .filter(host -> host.getName().equals(name))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static RouteConfiguration outbound(ContentVersionedSnapshot sidecar) {
+    return (RouteConfiguration)
+        sidecar.resources(ResourceType.ROUTE).get(XdsNames.SIDECAR_OUTBOUND_ROUTES);
+  }
+
   @Test
   void aFleetWithoutSidecarsIsSentAsItIs() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
