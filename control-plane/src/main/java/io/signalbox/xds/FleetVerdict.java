@@ -9,6 +9,7 @@ import io.signalbox.xds.ProxyStatusTracker.TypeStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * What the connected Envoys made of a published snapshot, read from the {@link ProxyStatusTracker}:
@@ -62,9 +63,9 @@ final class FleetVerdict {
      * Whether the reference holds the very resources rejected, so that the rejection is not a
      * change's doing.
      */
-    boolean sameIn(ContentVersionedSnapshot reference) {
+    boolean sameIn(Function<String, ContentVersionedSnapshot> reference) {
       return XdsTypes.resourceType(typeUrl)
-          .map(type -> reference.forGroup(group).version(type, requestedNames).equals(version))
+          .map(type -> reference.apply(group).version(type, requestedNames).equals(version))
           .orElse(false);
     }
   }
@@ -81,24 +82,31 @@ final class FleetVerdict {
     }
   }
 
-  /**
-   * @param snapshot the snapshot published last
-   * @param reference the last configuration known to hold no rejected registration
-   * @param proxies every connected Envoy (each group is sent the snapshot's view for its zone, the
-   *     same as every other group's but for endpoint priorities); lagging ones (hung, paused, not
-   *     reading) neither delay nor decide the verdict; none left means no verdict yet
-   */
+  /** As {@link #of(Function, Function, List)}, every group sent the snapshot's view for it. */
   static Verdict of(
       ContentVersionedSnapshot snapshot,
       ContentVersionedSnapshot reference,
       List<ProxyStatus> proxies) {
+    return of(snapshot::forGroup, reference::forGroup, proxies);
+  }
+
+  /**
+   * @param sent what each group was sent of the snapshot published last: its zone's view of the
+   *     fleet's, or a sidecar group's own ({@link SidecarSnapshots})
+   * @param reference what each group was sent of the last configuration known to hold no rejected
+   *     registration
+   * @param proxies every connected Envoy; lagging ones (hung, paused, not reading) neither delay
+   *     nor decide the verdict; none left means no verdict yet
+   */
+  static Verdict of(
+      Function<String, ContentVersionedSnapshot> sent,
+      Function<String, ContentVersionedSnapshot> reference,
+      List<ProxyStatus> proxies) {
     List<Rejection> rejections = new ArrayList<>();
     List<Rejection> excused = new ArrayList<>();
-    boolean pending =
-        proxies.stream().allMatch(p -> p.lagging() || SidecarSnapshots.isSidecarGroup(p.group()));
+    boolean pending = proxies.stream().allMatch(ProxyStatus::lagging);
     for (ProxyStatus proxy : proxies) {
-      // Sidecars are sent snapshots of their own (SidecarSnapshots), not judged here yet.
-      if (proxy.lagging() || SidecarSnapshots.isSidecarGroup(proxy.group())) {
+      if (proxy.lagging()) {
         continue;
       }
       for (TypeStatus type : proxy.types().values()) {
@@ -107,7 +115,7 @@ final class FleetVerdict {
           continue;
         }
         List<String> names = proxy.mode() == Mode.SOTW ? type.requestedNames() : List.of();
-        String expected = snapshot.forGroup(proxy.group()).version(resourceType.get(), names);
+        String expected = sent.apply(proxy.group()).version(resourceType.get(), names);
         if (type.versionAcked().equals(expected)
             || acceptedWithoutVersion(proxy.mode(), resourceType.get(), type)) {
           continue;

@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
  * of the settings is logged and quarantines nobody.
  *
  * <p>Runs on the pipeline thread, which it holds during a search: registrations arriving meanwhile
- * are left out of the trials and published with the outcome. All groups are sent the same
- * snapshots, so the fleet is judged as one: a rejection by one Envoy is enough, an acceptance needs
- * every connected one.
+ * are left out of the trials and published with the outcome. All groups are sent the same snapshots
+ * (a sidecar group its own, made from them), so the fleet is judged as one, each Envoy by what its
+ * group was sent: a rejection by one Envoy is enough, an acceptance needs every connected one.
  */
 public final class NackQuarantine {
 
@@ -94,6 +94,8 @@ public final class NackQuarantine {
   /** A trial waits for its verdict: answers are signalled (it also looks every 25 ms anyway). */
   private volatile boolean awaitingVerdict;
 
+  private final GroupViews views;
+
   /** Pipeline thread only, from here on. */
   private Publication reference;
 
@@ -102,8 +104,15 @@ public final class NackQuarantine {
 
   private final Set<String> loggedExcuses = new HashSet<>();
 
+  /** What a group is sent of a publication: its zone's view, or its sidecars' own snapshot. */
+  @FunctionalInterface
+  public interface GroupViews {
+    ContentVersionedSnapshot sent(Publication publication, String group);
+  }
+
   /**
    * @param proxies every connected Envoy's status
+   * @param views what each group is sent of a publication, to judge its Envoys' answers by
    * @param trialPublisher publishes trial snapshots
    * @param running false once the pipeline stops: a search in progress ends without convicting
    *     anyone
@@ -111,12 +120,14 @@ public final class NackQuarantine {
   public NackQuarantine(
       Quarantines quarantines,
       Supplier<List<ProxyStatus>> proxies,
+      GroupViews views,
       SnapshotBuilder snapshots,
       TrialPublisher trialPublisher,
       BooleanSupplier running,
       Duration verdictTimeout) {
     this.quarantines = quarantines;
     this.proxies = proxies;
+    this.views = views;
     this.snapshots = snapshots;
     this.trialPublisher = trialPublisher;
     this.running = running;
@@ -152,7 +163,7 @@ public final class NackQuarantine {
         return;
       }
     }
-    Verdict verdict = FleetVerdict.of(published.snapshot(), reference.snapshot(), proxies.get());
+    Verdict verdict = verdict(published, reference);
     logExcused(verdict.excused());
     if (verdict.kind() == Kind.ACCEPTED) {
       reference = published;
@@ -282,7 +293,10 @@ public final class NackQuarantine {
       }
       base = settingsOnly;
       lastAccepted = settingsOnly;
-      rejections = rejections.stream().filter(r -> !r.sameIn(settingsOnly.snapshot())).toList();
+      rejections =
+          rejections.stream()
+              .filter(r -> !r.sameIn(group -> views.sent(settingsOnly, group)))
+              .toList();
       if (rejections.isEmpty()) {
         reference = settingsOnly;
         unattributed = rejected.version();
@@ -319,7 +333,8 @@ public final class NackQuarantine {
               : judged.get(trial.version());
       if (known != null
           && known.kind() == Kind.REJECTED
-          && known.rejections().stream().allMatch(r -> r.sameIn(base.snapshot()))) {
+          && known.rejections().stream()
+              .allMatch(r -> r.sameIn(group -> views.sent(base, group)))) {
         known =
             null; // judged against an older base, whose rejections this base holds as well: try it
         // again
@@ -364,10 +379,16 @@ public final class NackQuarantine {
     }
   }
 
+  /** Every group judged by what it was sent (a sidecar group, its own snapshot). */
+  private Verdict verdict(Publication published, Publication against) {
+    return FleetVerdict.of(
+        group -> views.sent(published, group), group -> views.sent(against, group), proxies.get());
+  }
+
   private Verdict verdictWithin(Publication trial, Publication base) {
     long deadline = System.nanoTime() + verdictTimeoutNanos;
     while (true) {
-      Verdict verdict = FleetVerdict.of(trial.snapshot(), base.snapshot(), proxies.get());
+      Verdict verdict = verdict(trial, base);
       long left = deadline - System.nanoTime();
       if (verdict.kind() != Kind.PENDING || left <= 0 || !running.getAsBoolean()) {
         return verdict;

@@ -188,7 +188,15 @@ public final class SnapshotPublisher implements AutoCloseable {
       Duration verdictTimeout) {
     this.quarantine =
         new NackQuarantine(
-            quarantines, proxies, snapshots, this::publishTrial, () -> running, verdictTimeout);
+            quarantines,
+            proxies,
+            (publication, group) ->
+                sidecars.forGroup(
+                    group, publication.snapshot(), publication.state(), publication.settings()),
+            snapshots,
+            this::publishTrial,
+            () -> running,
+            verdictTimeout);
   }
 
   /** An Envoy acknowledged (or, {@code nack}, rejected) a response. Any thread; cheap. */

@@ -302,9 +302,37 @@ class NackQuarantineTest {
   }
 
   /**
-   * One Envoy of group "edge" behind the cache. Every snapshot set is answered on another thread,
-   * as by a gRPC stream: each type whose version changed is accepted or rejected, and the pipeline
-   * is told.
+   * A sidecar rejects what only it was sent (here the inbound listener on its instance's port,
+   * which its host cannot bind): its group is judged by its own snapshot, so the registration that
+   * caused it is found and quarantined with the sidecar's error, and nothing else.
+   */
+  @Test
+  void aSidecarsRejectionQuarantinesTheRegistrationThatCausedIt() {
+    start();
+    publisher.groupSeen("sidecar/users");
+    eventually().until(() -> fleet.getSnapshot("sidecar/users") != null);
+    registerGood("orders");
+    eventually().until(() -> servedByEnvoy().equals(Set.of("orders")));
+    fleet.unbindablePort = 15099;
+
+    store.register(
+        new Registration(
+            "users",
+            new Instance("users-1", "10.0.0.2", "10.0.0.2", 15099, "", 1, Map.of(), 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix("/users")).build())),
+        Optional.empty());
+
+    eventually().until(() -> store.quarantined().containsKey("users"));
+    assertThat(store.quarantined().get("users").reason())
+        .contains("(group sidecar/users) rejected listeners")
+        .contains("cannot bind '0.0.0.0:15099'");
+    assertThat(store.quarantined()).doesNotContainKey("orders");
+  }
+
+  /**
+   * One Envoy per group behind the cache ("edge", and any other the test adds). Every snapshot set
+   * is answered on another thread, as by a gRPC stream: each type whose version changed is accepted
+   * or rejected, and the pipeline is told.
    */
   private static final class FakeFleet extends SimpleCache<String> {
     final ExecutorService answers = Executors.newSingleThreadExecutor();
@@ -316,7 +344,9 @@ class NackQuarantineTest {
     volatile boolean silent;
     volatile int rejections;
     volatile List<String> acceptedRoutes = List.of();
-    private final Map<String, TypeStatus> types = new TreeMap<>();
+
+    /** Each group's one Envoy: its types' status. */
+    private final Map<String, Map<String, TypeStatus>> groups = new TreeMap<>();
 
     FakeFleet() {
       super(new NodeGroups());
@@ -326,8 +356,10 @@ class NackQuarantineTest {
     public synchronized void setSnapshot(String group, Snapshot snapshot) {
       super.setSnapshot(group, snapshot);
       ContentVersionedSnapshot sent = (ContentVersionedSnapshot) snapshot;
-      received.add(sent);
-      answers.execute(() -> answer(sent));
+      if (group.equals(GROUP)) {
+        received.add(sent);
+      }
+      answers.execute(() -> answer(group, sent));
     }
 
     List<Set<String>> clustersSent() {
@@ -341,26 +373,30 @@ class NackQuarantineTest {
     }
 
     synchronized Set<String> rejectedTypes() {
-      return types.values().stream()
+      return groups.getOrDefault(GROUP, Map.of()).values().stream()
           .filter(t -> t.status() == SyncStatus.NACKED)
           .map(TypeStatus::typeUrl)
           .collect(Collectors.toSet());
     }
 
     synchronized List<ProxyStatus> proxies() {
-      return List.of(
-          new ProxyStatus(
-              1,
-              Node.newBuilder().setId("edge-1").setCluster(GROUP).build(),
-              GROUP,
-              Mode.SOTW,
-              Instant.EPOCH,
-              SyncStatus.SYNCED,
-              Map.copyOf(types),
-              Optional.empty()));
+      List<ProxyStatus> proxies = new java.util.ArrayList<>();
+      groups.forEach(
+          (group, types) ->
+              proxies.add(
+                  new ProxyStatus(
+                      proxies.size() + 1,
+                      Node.newBuilder().setId(group + "-1").setCluster(group).build(),
+                      group,
+                      Mode.SOTW,
+                      Instant.EPOCH,
+                      SyncStatus.SYNCED,
+                      Map.copyOf(types),
+                      Optional.empty())));
+      return proxies;
     }
 
-    private void answer(ContentVersionedSnapshot snapshot) {
+    private void answer(String group, ContentVersionedSnapshot snapshot) {
       if (!answerDelay.isZero()) {
         try {
           Thread.sleep(answerDelay.toMillis());
@@ -373,6 +409,7 @@ class NackQuarantineTest {
         if (silent) {
           return;
         }
+        Map<String, TypeStatus> types = groups.computeIfAbsent(group, g -> new TreeMap<>());
         for (ResourceType type : XdsTypes.ALL) {
           String url = XdsTypes.typeUrl(type);
           String version = snapshot.version(type);
@@ -409,7 +446,7 @@ class NackQuarantineTest {
                     Optional.of(now),
                     before == null ? Optional.empty() : before.lastNack(),
                     List.of()));
-            if (type == ResourceType.ROUTE) {
+            if (type == ResourceType.ROUTE && group.equals(GROUP)) {
               acceptedRoutes = routeNames(snapshot);
             }
           }

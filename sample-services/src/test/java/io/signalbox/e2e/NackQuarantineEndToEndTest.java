@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -220,6 +221,51 @@ class NackQuarantineEndToEndTest {
    * The admin API of the fixture's control plane, over gRPC and through {@code signalboxctl}
    * in-process.
    */
+  /**
+   * A sidecar rejects what only it is sent: users registers an instance on a port its sidecar's
+   * host cannot bind, so users' sidecar rejects the inbound listener. Users is quarantined with the
+   * sidecar's error, and the edge and the other services carry on.
+   */
+  @Test
+  void aRegistrationASidecarRejectsIsQuarantinedWithTheSidecarsError() throws Exception {
+    try (java.net.ServerSocket taken =
+            new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+        GatewayFixture gateway =
+            GatewayFixture.startWithSettings(
+                EnvoyProcess.XdsMode.DELTA,
+                settings ->
+                    settings.sidecars(
+                        new io.signalbox.config.SidecarSettings(
+                            "127.0.0.1",
+                            io.signalbox.testing.FreePorts.allocate(),
+                            Duration.ofHours(1),
+                            Map.of())));
+        Admin admin = new Admin(gateway)) {
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
+      HttpProbe.awaitStatus(gateway.url("/orders"), 200, REACHES_ENVOY);
+      EnvoyProcess usersSidecar = gateway.startSidecar("users");
+      usersSidecar.awaitReady();
+
+      io.signalbox.samples.EchoService usersApp = gateway.backend("users", "users-1");
+      gateway.register(
+          io.signalbox.client.ServiceRegistration.builder("users")
+              .instance("users-1", "127.0.0.1", taken.getLocalPort())
+              .applicationPort(usersApp.port())
+              .route(Routes.prefix("/users"))
+              .build());
+
+      await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> admin.service("users").getStatus() == RegistrationStatus.QUARANTINED);
+      assertThat(admin.service("users").getStatusReason())
+          .contains("(group sidecar/users) rejected listeners")
+          .contains("Address already in use");
+      gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
+      HttpProbe.awaitStatus(gateway.url("/billing"), 200, REACHES_ENVOY);
+      assertThat(HttpProbe.get(gateway.url("/orders")).status()).isEqualTo(200);
+    }
+  }
+
   private static final class Admin implements AutoCloseable {
     private final GatewayFixture gateway;
     private final ManagedChannel channel;
