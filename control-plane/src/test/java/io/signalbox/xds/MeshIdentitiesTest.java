@@ -119,18 +119,8 @@ class MeshIdentitiesTest {
             java.util.Optional.of("signalbox.local"),
             Duration.ofDays(30),
             clock);
-    MeshIdentities replicaA =
-        MeshIdentities.signedBy(
-            io.signalbox.ca.CertificateAuthority.of(
-                operatorCa.certificate(), operatorCa.privateKey(), clock),
-            Duration.ofMinutes(10),
-            clock);
-    MeshIdentities replicaB =
-        MeshIdentities.signedBy(
-            io.signalbox.ca.CertificateAuthority.of(
-                operatorCa.certificate(), operatorCa.privateKey(), clock),
-            Duration.ofMinutes(10),
-            clock);
+    MeshIdentities replicaA = replicaHolding(operatorCa);
+    MeshIdentities replicaB = replicaHolding(operatorCa);
 
     IssuedCertificate fromA = replicaA.current(ORDERS);
     now.set(now.get().plus(Duration.ofMinutes(2)));
@@ -148,5 +138,14 @@ class MeshIdentitiesTest {
     assertThat(nextWindow.serial()).isNotEqualTo(fromA.serial());
     assertThat(nextWindow.privateKeyPem()).isNotEqualTo(fromA.privateKeyPem());
     assertThat(replicaA.current(ORDERS).certificatePem()).isEqualTo(nextWindow.certificatePem());
+  }
+
+  /** A replica's mesh identities, with the CA read from the operator's files as it would be. */
+  private MeshIdentities replicaHolding(io.signalbox.ca.CertificateAuthority operatorCa) {
+    return MeshIdentities.signedBy(
+        io.signalbox.ca.CertificateAuthority.of(
+            operatorCa.certificate(), operatorCa.privateKey(), clock),
+        Duration.ofMinutes(10),
+        clock);
   }
 }

@@ -66,17 +66,11 @@ class MakeBeforeBreakEndToEndTest {
           leaving.backend().close();
 
           // A whole service comes and goes.
-          String service = "flux-" + round;
-          EchoService backend = gateway.backend(service, service + "-1");
-          Registration registration =
-              gateway.register(
-                  ServiceRegistration.builder(service)
-                      .instance(service + "-1", "127.0.0.1", backend.port())
-                      .route(Routes.prefix("/" + service))
-                      .build());
-          transitions.add(service + " up: " + statusesUntil(gateway.url("/" + service), 200));
-          registration.close();
-          transitions.add(service + " down: " + statusesUntil(gateway.url("/" + service), 404));
+          transitions.addAll(
+              comesAndGoes(
+                  gateway,
+                  "flux-" + round,
+                  service -> HttpProbe.get(gateway.url("/" + service)).status()));
         }
       } finally {
         load.stop();
@@ -136,10 +130,11 @@ class MakeBeforeBreakEndToEndTest {
                         .instance(service + "-1", "127.0.0.1", backend.port())
                         .route(Routes.prefix("/" + service))
                         .build());
-            transitions.add(service + " up: " + statusesUntil(gateway.url("/" + service), 200));
+            StatusOf viaEdge = name -> HttpProbe.get(gateway.url("/" + name)).status();
+            transitions.add(service + " up: " + statusesUntil(service, viaEdge, 200));
             long upMillis = (System.nanoTime() - started) / 1_000_000;
             registration.close();
-            transitions.add(service + " down: " + statusesUntil(gateway.url("/" + service), 404));
+            transitions.add(service + " down: " + statusesUntil(service, viaEdge, 404));
             System.out.printf(
                 "hung Envoys (%s): %s answered 200 after %d ms%n", mode, service, upMillis);
             assertThat(upMillis)
@@ -186,17 +181,11 @@ class MakeBeforeBreakEndToEndTest {
       ordersSidecar.awaitReady();
       List<String> transitions = new ArrayList<>();
       for (int round = 1; round <= 4; round++) {
-        String service = "flux-" + round;
-        EchoService backend = gateway.backend(service, service + "-1");
-        Registration registration =
-            gateway.register(
-                ServiceRegistration.builder(service)
-                    .instance(service + "-1", "127.0.0.1", backend.port())
-                    .route(Routes.prefix("/" + service))
-                    .build());
-        transitions.add(service + " up: " + outboundStatusesUntil(outbound, service, 200));
-        registration.close();
-        transitions.add(service + " down: " + outboundStatusesUntil(outbound, service, 404));
+        transitions.addAll(
+            comesAndGoes(
+                gateway,
+                "flux-" + round,
+                service -> Http1ResponseReader.get(outbound, service, "/hello").status()));
       }
       System.out.printf("make-before-break (sidecar): %s%n", transitions);
       assertThat(transitions)
@@ -208,22 +197,6 @@ class MakeBeforeBreakEndToEndTest {
                       .doesNotContain("500")
                       .doesNotContain("502"));
     }
-  }
-
-  private static String outboundStatusesUntil(int port, String service, int target)
-      throws IOException {
-    List<Integer> seen = new ArrayList<>();
-    long deadline = System.nanoTime() + REACHES_ENVOY.toNanos();
-    while (System.nanoTime() < deadline) {
-      int status = Http1ResponseReader.get(port, service, "/hello").status();
-      if (seen.isEmpty() || seen.get(seen.size() - 1) != status) {
-        seen.add(status);
-      }
-      if (status == target) {
-        return seen.toString();
-      }
-    }
-    throw new AssertionError(service + " never answered " + target + "; saw " + seen);
   }
 
   private record Instance(EchoService backend, Registration registration) {}
@@ -239,14 +212,36 @@ class MakeBeforeBreakEndToEndTest {
     return new Instance(backend, registration);
   }
 
+  /** How a test asks for a service: the status of one request to it. */
+  @FunctionalInterface
+  private interface StatusOf {
+    int status(String service) throws IOException;
+  }
+
   /**
-   * The distinct statuses seen, in order, polling as fast as possible until {@code target} answers.
+   * Registers {@code service} and deregisters it again once it answers: the distinct statuses seen
+   * each way, in order, polling as fast as possible.
    */
-  private static String statusesUntil(String url, int target) {
+  private static List<String> comesAndGoes(
+      GatewayFixture gateway, String service, StatusOf statusOf) throws IOException {
+    EchoService backend = gateway.backend(service, service + "-1");
+    Registration registration =
+        gateway.register(
+            ServiceRegistration.builder(service)
+                .instance(service + "-1", "127.0.0.1", backend.port())
+                .route(Routes.prefix("/" + service))
+                .build());
+    String up = service + " up: " + statusesUntil(service, statusOf, 200);
+    registration.close();
+    return List.of(up, service + " down: " + statusesUntil(service, statusOf, 404));
+  }
+
+  private static String statusesUntil(String service, StatusOf statusOf, int target)
+      throws IOException {
     List<Integer> seen = new ArrayList<>();
     long deadline = System.nanoTime() + REACHES_ENVOY.toNanos();
     while (System.nanoTime() < deadline) {
-      int status = HttpProbe.get(url).status();
+      int status = statusOf.status(service);
       if (seen.isEmpty() || seen.get(seen.size() - 1) != status) {
         seen.add(status);
       }
@@ -254,6 +249,6 @@ class MakeBeforeBreakEndToEndTest {
         return seen.toString();
       }
     }
-    throw new AssertionError(url + " never answered " + target + "; saw " + seen);
+    throw new AssertionError(service + " never answered " + target + "; saw " + seen);
   }
 }
