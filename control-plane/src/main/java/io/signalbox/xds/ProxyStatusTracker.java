@@ -512,8 +512,11 @@ public final class ProxyStatusTracker {
      */
     List<String> requestedNames = List.of();
 
-    /** Delta: the resource names subscribed to, unless {@link #wildcard}. */
-    final Set<String> subscribed = new java.util.HashSet<>();
+    /**
+     * Delta: the resource names subscribed to, unless {@link #wildcard}; shared with the streams
+     * that subscribed the same way.
+     */
+    SharedSubscriptions subscribed = SharedSubscriptions.NONE;
 
     boolean wildcard;
 
@@ -528,17 +531,25 @@ public final class ProxyStatusTracker {
           && subscribed.isEmpty()) {
         wildcard = true;
       }
+      List<String> subscribe = new ArrayList<>(request.getResourceNamesSubscribeCount());
       for (String name : request.getResourceNamesSubscribeList()) {
         if (name.equals("*")) {
           wildcard = true;
         } else {
-          subscribed.add(RESOURCE_NAMES.intern(name));
+          subscribe.add(RESOURCE_NAMES.intern(name));
         }
       }
-      request.getResourceNamesUnsubscribeList().forEach(subscribed::remove);
-      request.getInitialResourceVersionsMap().keySet().stream()
-          .map(RESOURCE_NAMES::intern)
-          .forEach(subscribed::add);
+      List<String> unsubscribe =
+          request.getResourceNamesUnsubscribeList().stream().map(RESOURCE_NAMES::intern).toList();
+      subscribed =
+          subscribed
+              .change(subscribe, unsubscribe)
+              .change(
+                  request.getInitialResourceVersionsMap().keySet().stream()
+                      .map(RESOURCE_NAMES::intern)
+                      .sorted()
+                      .toList(),
+                  List.of());
     }
 
     /**

@@ -1,0 +1,38 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Streams that subscribe the same way share one set of names. */
+class SharedSubscriptionsTest {
+
+  @Test
+  void streamsThatMakeTheSameChangesHoldTheSameSet() {
+    SharedSubscriptions first =
+        SharedSubscriptions.NONE
+            .change(List.of("svc-orders", "svc-users"), List.of())
+            .change(List.of("svc-billing"), List.of("svc-orders"));
+    SharedSubscriptions second =
+        SharedSubscriptions.NONE
+            .change(List.of("svc-orders", "svc-users"), List.of())
+            .change(List.of("svc-billing"), List.of("svc-orders"));
+
+    assertThat(second).isSameAs(first);
+    assertThat(first.containsAll(List.of("svc-users", "svc-billing"))).isTrue();
+    assertThat(first.contains("svc-orders")).isFalse();
+  }
+
+  @Test
+  void anotherChangeMakesAnotherSetAndNoChangeNone() {
+    SharedSubscriptions orders = SharedSubscriptions.NONE.change(List.of("svc-orders"), List.of());
+    SharedSubscriptions users = SharedSubscriptions.NONE.change(List.of("svc-users"), List.of());
+
+    assertThat(users).isNotSameAs(orders);
+    assertThat(orders.contains("svc-users")).isFalse();
+    assertThat(orders.change(List.of(), List.of())).isSameAs(orders);
+    assertThat(SharedSubscriptions.NONE.isEmpty()).isTrue();
+    assertThat(orders.change(List.of(), List.of("svc-orders")).isEmpty()).isTrue();
+  }
+}
