@@ -415,6 +415,16 @@ class SidecarEndToEndTest {
                               .setRequests(3)
                               .setUnit(io.signalbox.registry.v1.RateLimitPolicy.Unit.MINUTE))
                       .build())
+              // Counted by the control plane's rate-limit service, which users' sidecar asks.
+              .route(
+                  io.signalbox.registry.v1.Route.newBuilder()
+                      .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/fleet"))
+                      .setRateLimit(
+                          io.signalbox.registry.v1.RateLimitPolicy.newBuilder()
+                              .setRequests(2)
+                              .setUnit(io.signalbox.registry.v1.RateLimitPolicy.Unit.MINUTE)
+                              .setScope(io.signalbox.registry.v1.RateLimitPolicy.Scope.GLOBAL))
+                      .build())
               .build());
       gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
       EnvoyProcess usersSidecar = gateway.startSidecar("users");
@@ -457,6 +467,11 @@ class SidecarEndToEndTest {
       assertThat(call(ordersOutbound, "users", "/users/3", bearer).status()).isEqualTo(200);
       assertThat(call(ordersOutbound, "users", "/users/4", bearer).status())
           .as("the fourth request this minute, counted by users' sidecar whoever sent it")
+          .isEqualTo(429);
+      assertThat(call(ordersOutbound, "users", "/fleet/1").status()).isEqualTo(200);
+      assertThat(call(gateway.gatewayPort(), "example.com", "/fleet/2").status()).isEqualTo(200);
+      assertThat(call(ordersOutbound, "users", "/fleet/3").status())
+          .as("a global limit of 2 a minute, counted for mesh and edge callers together")
           .isEqualTo(429);
       assertThat(call(ordersOutbound, "users", "/health").status())
           .as("a path outside users' routes reaches the application (its callers aside)")
