@@ -1,8 +1,6 @@
 package io.signalbox.translate;
 
 import com.google.protobuf.Any;
-import io.envoyproxy.envoy.config.rbac.v3.Permission;
-import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.SourcedMetadata;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -72,25 +70,12 @@ final class ClaimAuthorizationFilterTranslator implements HttpFilterTranslator {
     auth.requiredClaims()
         .forEach(claim -> conditions.add(payloadMatches(claim.path(), oneOf(claim.values()))));
     RBAC claimsPolicy =
-        RBAC.newBuilder()
-            .setRules(
-                io.envoyproxy
-                    .envoy
-                    .config
-                    .rbac
-                    .v3
-                    .RBAC
-                    .newBuilder()
-                    .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)
-                    .putPolicies(
-                        XdsNames.REQUIRED_CLAIMS_POLICY,
-                        Policy.newBuilder()
-                            .addPermissions(Permission.newBuilder().setAny(true))
-                            .addPrincipals(
-                                Principal.newBuilder()
-                                    .setAndIds(Principal.Set.newBuilder().addAllIds(conditions)))
-                            .build()))
-            .build();
+        EnvoyProtos.allowOnly(
+            XdsNames.REQUIRED_CLAIMS_POLICY,
+            java.util.List.of(
+                Principal.newBuilder()
+                    .setAndIds(Principal.Set.newBuilder().addAllIds(conditions))
+                    .build()));
     envoyRoute.putTypedPerFilterConfig(
         XdsNames.RBAC_FILTER, Any.pack(RBACPerRoute.newBuilder().setRbac(claimsPolicy).build()));
   }

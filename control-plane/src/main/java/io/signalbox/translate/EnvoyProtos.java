@@ -9,11 +9,16 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.rbac.v3.Permission;
+import io.envoyproxy.envoy.config.rbac.v3.Policy;
+import io.envoyproxy.envoy.config.rbac.v3.Principal;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import java.time.Duration;
 
 /**
  * Shared builders for the small Envoy messages every translator needs (as Contour's {@code
- * internal/envoy/v3}): durations, socket addresses, and clusters of one fixed endpoint.
+ * internal/envoy/v3}): durations, socket addresses, clusters of one fixed endpoint, and RBAC filter
+ * configurations of one allow policy.
  */
 final class EnvoyProtos {
 
@@ -56,5 +61,29 @@ final class EnvoyProtos {
     return cluster
         .setType(Cluster.DiscoveryType.STRICT_DNS)
         .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED);
+  }
+
+  /**
+   * An RBAC filter configuration that lets through only requests whose peer or token matches one of
+   * {@code principals}, named {@code policyName} in Envoy's rbac stats and logs.
+   */
+  static RBAC allowOnly(String policyName, java.util.List<Principal> principals) {
+    return RBAC.newBuilder()
+        .setRules(
+            io.envoyproxy
+                .envoy
+                .config
+                .rbac
+                .v3
+                .RBAC
+                .newBuilder()
+                .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)
+                .putPolicies(
+                    policyName,
+                    Policy.newBuilder()
+                        .addPermissions(Permission.newBuilder().setAny(true))
+                        .addAllPrincipals(principals)
+                        .build()))
+        .build();
   }
 }

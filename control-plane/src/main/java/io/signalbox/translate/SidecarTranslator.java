@@ -8,12 +8,9 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.rbac.v3.Permission;
-import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -284,33 +281,20 @@ public final class SidecarTranslator {
    * SPIFFE ID for itself.
    */
   private static HttpFilter allowedCallers(List<String> callers, AccessPolicy access) {
-    Policy.Builder policy =
-        Policy.newBuilder().addPermissions(Permission.newBuilder().setAny(true));
+    List<Principal> anyOf = new ArrayList<>();
     for (String caller : callers) {
       String identity =
           caller.startsWith("spiffe://") ? caller : access.serviceIdentity(caller).value();
-      policy.addPrincipals(
+      anyOf.add(
           Principal.newBuilder()
               .setAuthenticated(
                   Principal.Authenticated.newBuilder()
-                      .setPrincipalName(StringMatcher.newBuilder().setExact(identity))));
+                      .setPrincipalName(StringMatcher.newBuilder().setExact(identity)))
+              .build());
     }
-    RBAC rbac =
-        RBAC.newBuilder()
-            .setRules(
-                io.envoyproxy
-                    .envoy
-                    .config
-                    .rbac
-                    .v3
-                    .RBAC
-                    .newBuilder()
-                    .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)
-                    .putPolicies(ALLOWED_CALLERS_POLICY, policy.build()))
-            .build();
     return HttpFilter.newBuilder()
         .setName(XdsNames.RBAC_FILTER)
-        .setTypedConfig(Any.pack(rbac))
+        .setTypedConfig(Any.pack(EnvoyProtos.allowOnly(ALLOWED_CALLERS_POLICY, anyOf)))
         .build();
   }
 

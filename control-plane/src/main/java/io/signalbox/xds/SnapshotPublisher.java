@@ -94,17 +94,6 @@ public final class SnapshotPublisher implements AutoCloseable {
       SimpleCache<String> cache,
       Duration quietPeriod,
       Duration maxDelay) {
-    this(store, settings, translator, cache, quietPeriod, maxDelay, SignalboxMetrics.noop());
-  }
-
-  public SnapshotPublisher(
-      RegistryView store,
-      GatewaySettings settings,
-      Translator translator,
-      SimpleCache<String> cache,
-      Duration quietPeriod,
-      Duration maxDelay,
-      SignalboxMetrics metrics) {
     this(
         store,
         settings,
@@ -112,7 +101,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         cache,
         quietPeriod,
         maxDelay,
-        metrics,
+        SignalboxMetrics.noop(),
         new SidecarSnapshots(
             MeshIdentities.ephemeral(
                 settings.access().trustDomain(),
