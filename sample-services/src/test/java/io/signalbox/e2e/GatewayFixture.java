@@ -7,6 +7,7 @@ import io.signalbox.client.RegistryClient;
 import io.signalbox.client.RouteSpec;
 import io.signalbox.client.ServiceRegistration;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.SidecarSettings;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
@@ -82,6 +83,21 @@ final class GatewayFixture implements AutoCloseable {
                         GatewaySettings.plaintext("127.0.0.1", port).toBuilder()
                             .upstreams(LoopbackUpstreams.ALLOWED))
                     .build()));
+  }
+
+  /**
+   * In sidecar mode, over delta ADS: {@code sidecars} places the sidecars' outbound listeners and
+   * sets their certificates' validity (and CA).
+   */
+  static GatewayFixture startWithSidecars(SidecarSettings sidecars) {
+    return startWithSidecars(sidecars, settings -> settings);
+  }
+
+  /** As {@link #startWithSidecars(SidecarSettings)}, with {@code more} settings of the test's. */
+  static GatewayFixture startWithSidecars(
+      SidecarSettings sidecars, UnaryOperator<GatewaySettings.Builder> more) {
+    return startWithSettings(
+        EnvoyProcess.XdsMode.DELTA, settings -> more.apply(settings.sidecars(sidecars)));
   }
 
   /**

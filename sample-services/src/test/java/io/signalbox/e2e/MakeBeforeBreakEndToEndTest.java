@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.signalbox.client.Registration;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
+import io.signalbox.config.SidecarSettings;
 import io.signalbox.samples.EchoService;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -159,12 +160,8 @@ class MakeBeforeBreakEndToEndTest {
   void aSidecarCallsServicesThatComeAndGoWithoutA503() throws Exception {
     int outbound = FreePorts.allocate();
     try (GatewayFixture gateway =
-        GatewayFixture.startWithSettings(
-            EnvoyProcess.XdsMode.DELTA,
-            settings ->
-                settings.sidecars(
-                    new io.signalbox.config.SidecarSettings(
-                        "127.0.0.1", outbound, Duration.ofHours(1), Map.of())))) {
+        GatewayFixture.startWithSidecars(
+            new SidecarSettings("127.0.0.1", outbound, Duration.ofHours(1), Map.of()))) {
       gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
       EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
       ordersSidecar.awaitReady();

@@ -15,6 +15,7 @@ import io.signalbox.admin.v1.Service;
 import io.signalbox.cli.SignalboxCtl;
 import io.signalbox.client.Routes;
 import io.signalbox.config.GatewayLimits;
+import io.signalbox.config.SidecarSettings;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FakeAdsClient;
@@ -231,15 +232,12 @@ class NackQuarantineEndToEndTest {
     try (java.net.ServerSocket taken =
             new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
         GatewayFixture gateway =
-            GatewayFixture.startWithSettings(
-                EnvoyProcess.XdsMode.DELTA,
-                settings ->
-                    settings.sidecars(
-                        new io.signalbox.config.SidecarSettings(
-                            "127.0.0.1",
-                            io.signalbox.testing.FreePorts.allocate(),
-                            Duration.ofHours(1),
-                            Map.of())));
+            GatewayFixture.startWithSidecars(
+                new SidecarSettings(
+                    "127.0.0.1",
+                    io.signalbox.testing.FreePorts.allocate(),
+                    Duration.ofHours(1),
+                    Map.of()));
         Admin admin = new Admin(gateway)) {
       gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
       HttpProbe.awaitStatus(gateway.url("/orders"), 200, REACHES_ENVOY);

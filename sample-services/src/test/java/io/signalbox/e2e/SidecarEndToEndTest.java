@@ -78,15 +78,12 @@ class SidecarEndToEndTest {
     int usersOutbound = FreePorts.allocate();
     int billingOutbound = FreePorts.allocate();
     try (GatewayFixture gateway =
-        GatewayFixture.startWithSettings(
-            EnvoyProcess.XdsMode.DELTA,
-            settings ->
-                settings.sidecars(
-                    new SidecarSettings(
-                        "127.0.0.1",
-                        ordersOutbound,
-                        Duration.ofHours(1),
-                        Map.of("users", usersOutbound, "billing", billingOutbound))))) {
+        GatewayFixture.startWithSidecars(
+            new SidecarSettings(
+                "127.0.0.1",
+                ordersOutbound,
+                Duration.ofHours(1),
+                Map.of("users", usersOutbound, "billing", billingOutbound)))) {
       EchoService usersApp = gateway.backend("users", "users-1");
       int usersInbound = FreePorts.allocate();
       gateway.register(users("users-1", usersInbound, usersApp.port()));
@@ -196,15 +193,12 @@ class SidecarEndToEndTest {
     // Valid for 4 s: issued again every 2 s, so a few rotations happen while requests flow.
     int outbound = FreePorts.allocate();
     try (GatewayFixture gateway =
-        GatewayFixture.startWithSettings(
-            EnvoyProcess.XdsMode.DELTA,
-            settings ->
-                settings.sidecars(
-                    new SidecarSettings(
-                        "127.0.0.1",
-                        outbound,
-                        Duration.ofSeconds(4),
-                        Map.of("users", FreePorts.allocate()))))) {
+        GatewayFixture.startWithSidecars(
+            new SidecarSettings(
+                "127.0.0.1",
+                outbound,
+                Duration.ofSeconds(4),
+                Map.of("users", FreePorts.allocate())))) {
       EchoService usersApp = gateway.backend("users", "users-1");
       int usersInbound = FreePorts.allocate();
       gateway.register(
@@ -275,16 +269,13 @@ class SidecarEndToEndTest {
             java.time.Clock.systemUTC());
     try (ScriptedBackend flaky = ScriptedBackend.failingFirst(1, Duration.ZERO);
         GatewayFixture gateway =
-            GatewayFixture.startWithSettings(
-                EnvoyProcess.XdsMode.DELTA,
-                settings ->
-                    settings.sidecars(
-                        new SidecarSettings(
-                            "127.0.0.1",
-                            outbound,
-                            Duration.ofHours(1),
-                            Map.of(),
-                            java.util.Optional.of(operatorCa))))) {
+            GatewayFixture.startWithSidecars(
+                new SidecarSettings(
+                    "127.0.0.1",
+                    outbound,
+                    Duration.ofHours(1),
+                    Map.of(),
+                    java.util.Optional.of(operatorCa)))) {
       gateway.serve("users", "users-1", Routes.prefix("/users"));
       gateway.serve("billing", "billing-1", Routes.prefix("/billing"));
       // A callee whose route retries: its first answer is a 503.
@@ -379,21 +370,18 @@ class SidecarEndToEndTest {
     TestTokens tokens = TestTokens.rs256(issuer, "mesh-1");
     int ordersOutbound = FreePorts.allocate();
     try (GatewayFixture gateway =
-        GatewayFixture.startWithSettings(
-            EnvoyProcess.XdsMode.DELTA,
+        GatewayFixture.startWithSidecars(
+            new SidecarSettings(
+                "127.0.0.1",
+                ordersOutbound,
+                Duration.ofHours(1),
+                Map.of("users", FreePorts.allocate())),
             settings ->
-                settings
-                    .jwtProvider(
-                        io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
-                            .anyAudience()
-                            .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
-                            .build())
-                    .sidecars(
-                        new SidecarSettings(
-                            "127.0.0.1",
-                            ordersOutbound,
-                            Duration.ofHours(1),
-                            Map.of("users", FreePorts.allocate()))))) {
+                settings.jwtProvider(
+                    io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
+                        .anyAudience()
+                        .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
+                        .build()))) {
       EchoService usersApp = gateway.backend("users", "users-1");
       int usersInbound = FreePorts.allocate();
       gateway.register(
