@@ -58,9 +58,12 @@ final class RouteTranslator {
    * of a version split, which also matches the pin's header and goes to its version.
    */
   private static List<PlacedRoute> placed(
-      ServiceState service, RouteSpec route, boolean hostSpecific, List<String> claimHeaders) {
+      ServiceState service,
+      RouteSpec route,
+      boolean hostSpecific,
+      List<String> claimHeaders,
+      boolean policiesHere) {
     TrafficPolicy traffic = service.traffic();
-    boolean policiesHere = !PolicyPlacement.atSidecars(service, route);
     List<PlacedRoute> placed = new ArrayList<>();
     placed.add(
         new PlacedRoute(
@@ -155,9 +158,12 @@ final class RouteTranslator {
     byHost.put(ANY_HOST, new ArrayList<>());
     for (ServiceState service : state.services().values()) {
       List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
+      // Looked at once per service: whether its sidecars may take its routes' policies.
+      boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
       for (RouteSpec route : service.routes()) {
+        boolean policiesHere = !(sidecared && PolicyPlacement.applicationPath(route));
         if (route.hosts().isEmpty()) {
-          byHost.get(ANY_HOST).addAll(placed(service, route, false, claimHeaders));
+          byHost.get(ANY_HOST).addAll(placed(service, route, false, claimHeaders, policiesHere));
         } else {
           route
               .hosts()
@@ -165,7 +171,7 @@ final class RouteTranslator {
                   host ->
                       byHost
                           .computeIfAbsent(host, h -> new ArrayList<>())
-                          .addAll(placed(service, route, true, claimHeaders)));
+                          .addAll(placed(service, route, true, claimHeaders, policiesHere)));
         }
       }
     }
