@@ -102,12 +102,12 @@ public final class SidecarTranslator {
     // Scoped: only the clusters of the services it calls, and nothing that changes with any other
     // service; the gateway's own JWKS and rate-limit clusters only when its inbound listener
     // enforces the service's policies.
+    java.util.Set<String> calledClusters =
+        own != null && own.mesh().scoped() ? calledClusters(own.mesh().calls()) : null;
     java.util.function.Predicate<String> called =
-        own != null && own.mesh().scoped()
+        calledClusters != null
             ? name ->
-                XdsNames.isServiceCluster(name)
-                    ? calledClusters(own.mesh().calls()).contains(name)
-                    : enforcesPolicies
+                XdsNames.isServiceCluster(name) ? calledClusters.contains(name) : enforcesPolicies
             : name -> true;
     List<Cluster> clusters = new ArrayList<>(applications.values());
     fleet.clusters().stream().filter(c -> called.test(c.getName())).forEach(clusters::add);

@@ -44,7 +44,11 @@ public final class MeshIdentities {
   private final Duration validity;
   private final Clock clock;
   private final SignalboxMetrics metrics;
-  private final Map<String, IssuedCertificate> issued = new ConcurrentHashMap<>();
+
+  /** A certificate and the half-life window it was issued for. */
+  private record Issued(IssuedCertificate certificate, Instant window) {}
+
+  private final Map<String, Issued> issued = new ConcurrentHashMap<>();
 
   private MeshIdentities(
       Supplier<CertificateAuthority> ca, Duration validity, Clock clock, SignalboxMetrics metrics) {
@@ -87,13 +91,34 @@ public final class MeshIdentities {
   /** When the current certificate of {@code spiffeId} expires; empty if none was issued. */
   public Optional<Instant> expiry(String spiffeId) {
     return Optional.ofNullable(issued.get(spiffeId))
-        .map(certificate -> certificate.certificate().getNotAfter().toInstant());
+        .map(current -> current.certificate().certificate().getNotAfter().toInstant());
   }
 
-  /** The current certificate of {@code spiffeId}, issued anew once half its life has passed. */
+  /**
+   * The current certificate of {@code spiffeId}, issued anew when a new half-life window begins.
+   * Near the CA's end a certificate ends with the CA, and once the CA has expired nothing can be
+   * issued: the last certificate is kept (Envoy reports its expiry; the metric shows it) rather
+   * than issuing again on every call or failing every publication.
+   */
   public IssuedCertificate current(String spiffeId) {
-    return issued.compute(
-        spiffeId, (id, before) -> before != null && !halfSpent(before) ? before : issue(id));
+    Instant window = windowStart();
+    return issued
+        .compute(
+            spiffeId,
+            (id, before) -> {
+              if (before != null && before.window().equals(window)) {
+                return before;
+              }
+              try {
+                return new Issued(issue(id, window), window);
+              } catch (IllegalStateException expiredCa) {
+                if (before == null) {
+                  throw expiredCa;
+                }
+                return before;
+              }
+            })
+        .certificate();
   }
 
   /** The two secrets an Envoy of {@code spiffeId} is sent: its certificate, and the CA's. */
@@ -114,9 +139,10 @@ public final class MeshIdentities {
             .build());
   }
 
-  private boolean halfSpent(IssuedCertificate certificate) {
-    Instant notAfter = certificate.certificate().getNotAfter().toInstant();
-    return !clock.instant().isBefore(notAfter.minus(validity.dividedBy(2)));
+  /** Certificates are issued per window of half their validity, so each is renewed at half-life. */
+  private Instant windowStart() {
+    long window = Math.max(1, validity.toMillis() / 2);
+    return Instant.ofEpochMilli(Math.floorDiv(clock.millis(), window) * window);
   }
 
   /**
@@ -125,9 +151,7 @@ public final class MeshIdentities {
    * between replicas are sent the same secret version, and it is issued again when the next window
    * begins, at half its life.
    */
-  private IssuedCertificate issue(String spiffeId) {
-    long window = Math.max(1, validity.toMillis() / 2);
-    Instant start = Instant.ofEpochMilli(Math.floorDiv(clock.millis(), window) * window);
+  private IssuedCertificate issue(String spiffeId, Instant start) {
     IssuedCertificate certificate =
         ca.get()
             .issueReproducibly(

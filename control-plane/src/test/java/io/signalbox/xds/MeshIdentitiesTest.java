@@ -140,6 +140,30 @@ class MeshIdentitiesTest {
     assertThat(replicaA.current(ORDERS).certificatePem()).isEqualTo(nextWindow.certificatePem());
   }
 
+  /**
+   * Near its CA's end a certificate ends with the CA: it is still issued once per window, not on
+   * every call, and once the CA has expired the last one is kept instead of failing every
+   * publication.
+   */
+  @Test
+  void nearAndAfterTheCasEndTheLastCertificateIsKept() {
+    io.signalbox.ca.CertificateAuthority shortLived =
+        io.signalbox.ca.CertificateAuthority.create(
+            new javax.security.auth.x500.X500Principal("CN=short-lived mesh CA"),
+            java.util.Optional.of("signalbox.local"),
+            Duration.ofMinutes(13),
+            clock);
+    MeshIdentities mesh = MeshIdentities.signedBy(shortLived, Duration.ofMinutes(10), clock);
+    now.set(now.get().plus(Duration.ofMinutes(11)));
+
+    IssuedCertificate capped = mesh.current(ORDERS);
+    assertThat(capped.certificate().getNotAfter().toInstant()).isEqualTo(shortLived.notAfter());
+    assertThat(mesh.current(ORDERS)).isSameAs(capped);
+
+    now.set(now.get().plus(Duration.ofMinutes(5)));
+    assertThat(mesh.current(ORDERS)).isSameAs(capped);
+  }
+
   /** A replica's mesh identities, with the CA read from the operator's files as it would be. */
   private MeshIdentities replicaHolding(io.signalbox.ca.CertificateAuthority operatorCa) {
     return MeshIdentities.signedBy(
