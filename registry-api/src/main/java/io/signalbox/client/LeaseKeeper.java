@@ -202,7 +202,7 @@ final class LeaseKeeper {
       log.info("{}: keep-alive stream re-established", registration);
     }
     switch (response.getStatus()) {
-      case RENEWED -> log.trace("{}: lease {} renewed", registration, response.getLeaseId());
+      case RENEWED -> log.trace("{}: {} renewed", registration, lease);
       case LEASE_UNKNOWN -> {
         if (!reregistering && isCurrentLease(response.getLeaseId())) {
           log.info(

@@ -67,8 +67,9 @@ public final class Registration implements AutoCloseable {
   public String toString() {
     return "Registration{"
         + registration
-        + ", lease="
-        + leaseId()
+        + ", "
+        // The lease id is a credential: only its fingerprint is printed.
+        + keeper.lease()
         + (isOpen() ? "" : ", closed")
         + "}";
   }

@@ -152,9 +152,19 @@ final class SignalboxRegistrar implements SmartLifecycle, ApplicationListener<Ap
   private void registerInBackground(ServiceRegistration request, Duration retryIn) {
     try {
       registered(client.register(request, new LoggingListener(request)));
-    } catch (RuntimeException e) {
+    } catch (RegistrationException e) {
       synchronized (lock) {
         if (stopped) {
+          return;
+        }
+        if (!mayClear(e)) {
+          // Refused for good (the registration is invalid): asking again changes nothing.
+          log.error(
+              "Signalbox: {} was refused by {}: {}; not registered (fix the configuration and"
+                  + " restart)",
+              describe(request),
+              properties.target(),
+              e.getMessage());
           return;
         }
         log.error(
@@ -170,6 +180,19 @@ final class SignalboxRegistrar implements SmartLifecycle, ApplicationListener<Ap
             () -> registerInBackground(request, next), retryIn.toMillis(), TimeUnit.MILLISECONDS);
       }
     }
+  }
+
+  /**
+   * Whether asking again may succeed: everything but a registration the control plane finds
+   * invalid, which only a new configuration (and a restart) changes. An unreachable control plane,
+   * a route still held by a leaving instance, a quota, or an access policy the operator has yet to
+   * reload may all clear.
+   */
+  private static boolean mayClear(RegistrationException e) {
+    return switch (e.status().getCode()) {
+      case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED -> false;
+      default -> true;
+    };
   }
 
   private void registered(Registration handle) {

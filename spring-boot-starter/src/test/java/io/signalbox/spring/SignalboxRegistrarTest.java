@@ -142,6 +142,17 @@ class SignalboxRegistrarTest {
         });
   }
 
+  @Test
+  void aRegistrationTheControlPlaneFindsInvalidIsNotAskedAgain() throws Exception {
+    registry.refuseRegistrations(1, Status.INVALID_ARGUMENT);
+    runner.run(
+        context -> {
+          ready(context);
+          Thread.sleep(1_500); // past the first retry, which a transient refusal would get
+          assertThat(registry.calls()).containsExactly("register orders/orders-10.0.0.7-8080");
+        });
+  }
+
   @RestController
   static class Handlers {
 
