@@ -22,5 +22,11 @@ final class HttpFilterChain {
           new FaultFilterTranslator(),
           new CompressionFilterTranslator());
 
+  /**
+   * The policies among them (JWT authentication, claim authorization, local and global rate
+   * limits), which a sidecar's inbound listener enforces.
+   */
+  static final List<HttpFilterTranslator> POLICIES = IN_ORDER.subList(1, 5);
+
   private HttpFilterChain() {}
 }

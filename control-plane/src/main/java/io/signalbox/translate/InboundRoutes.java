@@ -24,12 +24,7 @@ import java.util.List;
 final class InboundRoutes {
 
   /** The policy filters an inbound listener enforces, in chain order. */
-  private static final List<HttpFilterTranslator> POLICY_FILTERS =
-      List.of(
-          new JwtAuthnFilterTranslator(),
-          new ClaimAuthorizationFilterTranslator(),
-          new LocalRateLimitFilterTranslator(),
-          new GlobalRateLimitFilterTranslator());
+  private static final List<HttpFilterTranslator> POLICY_FILTERS = HttpFilterChain.POLICIES;
 
   private InboundRoutes() {}
 

@@ -381,8 +381,13 @@ public final class NackQuarantine {
 
   /** Every group judged by what it was sent (a sidecar group, its own snapshot). */
   private Verdict verdict(Publication published, Publication against) {
+    // Each group's view made once per verdict, however many of its Envoys are judged.
+    Map<String, ContentVersionedSnapshot> sent = new HashMap<>();
+    Map<String, ContentVersionedSnapshot> reference = new HashMap<>();
     return FleetVerdict.of(
-        group -> views.sent(published, group), group -> views.sent(against, group), proxies.get());
+        group -> sent.computeIfAbsent(group, g -> views.sent(published, g)),
+        group -> reference.computeIfAbsent(group, g -> views.sent(against, g)),
+        proxies.get());
   }
 
   private Verdict verdictWithin(Publication trial, Publication base) {

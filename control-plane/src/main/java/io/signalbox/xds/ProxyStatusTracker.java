@@ -547,7 +547,6 @@ public final class ProxyStatusTracker {
               .change(
                   request.getInitialResourceVersionsMap().keySet().stream()
                       .map(RESOURCE_NAMES::intern)
-                      .sorted()
                       .toList(),
                   List.of());
     }

@@ -4,6 +4,7 @@ import com.google.common.cache.Cache;
 import com.google.common.cache.CacheBuilder;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import org.pcollections.HashTreePSet;
 import org.pcollections.PSet;
@@ -21,8 +22,11 @@ final class SharedSubscriptions {
 
   static final SharedSubscriptions NONE = new SharedSubscriptions(HashTreePSet.empty());
 
-  /** One step of a stream's subscription: names subscribed to, then names unsubscribed from. */
-  private record Change(List<String> subscribe, List<String> unsubscribe) {}
+  /**
+   * One step of a stream's subscription: names subscribed to, then names unsubscribed from. Sets,
+   * since the order in which a stream lists them changes nothing.
+   */
+  private record Change(Set<String> subscribe, Set<String> unsubscribe) {}
 
   private final PSet<String> names;
   private final Cache<Change, SharedSubscriptions> changed =
@@ -41,7 +45,7 @@ final class SharedSubscriptions {
     }
     try {
       return changed.get(
-          new Change(List.copyOf(subscribe), List.copyOf(unsubscribe)),
+          new Change(Set.copyOf(subscribe), Set.copyOf(unsubscribe)),
           () -> new SharedSubscriptions(names.plusAll(subscribe).minusAll(unsubscribe)));
     } catch (ExecutionException e) {
       throw new IllegalStateException(e.getCause());

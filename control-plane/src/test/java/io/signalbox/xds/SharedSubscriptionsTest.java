@@ -20,6 +20,12 @@ class SharedSubscriptionsTest {
             .change(List.of("svc-billing"), List.of("svc-orders"));
 
     assertThat(second).isSameAs(first);
+    assertThat(
+            SharedSubscriptions.NONE
+                .change(List.of("svc-users", "svc-orders"), List.of())
+                .change(List.of("svc-billing"), List.of("svc-orders")))
+        .as("the same names listed in another order")
+        .isSameAs(first);
     assertThat(first.containsAll(List.of("svc-users", "svc-billing"))).isTrue();
     assertThat(first.contains("svc-orders")).isFalse();
   }
