@@ -62,8 +62,12 @@ public final class GatewayTranslator implements Translator {
   /** Made from the previous translation's services' routes (every translation keeps them so). */
   private List<RouteConfiguration> routeConfigurations;
 
+  /** The policy handover the route configurations were made with. */
+  private PolicyHandover routesHandover = PolicyHandover.NONE;
+
   @Override
-  public synchronized XdsResources translate(RegistryState state, GatewaySettings settings) {
+  public synchronized XdsResources translate(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     if (settingsPart == null || !settingsPart.settings().equals(settings)) {
       settingsPart =
           new SettingsPart(
@@ -77,7 +81,7 @@ public final class GatewayTranslator implements Translator {
     }
     List<Cluster> allClusters = new ArrayList<>(state.services().size() + 4);
     List<ClusterLoadAssignment> assignments = new ArrayList<>(state.services().size());
-    boolean routesChanged = routeConfigurations == null;
+    boolean routesChanged = routeConfigurations == null || !handover.equals(routesHandover);
     int partsBefore = serviceParts.size();
     int kept = 0;
     Set<String> localZoneClusters = new HashSet<>();
@@ -106,7 +110,8 @@ public final class GatewayTranslator implements Translator {
     }
     allClusters.addAll(settingsPart.filterClusters());
     if (routesChanged) {
-      routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings));
+      routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings, handover));
+      routesHandover = handover;
     }
     return new XdsResources(
         settingsPart.listeners(),

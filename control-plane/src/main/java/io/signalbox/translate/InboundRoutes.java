@@ -29,8 +29,16 @@ final class InboundRoutes {
   private InboundRoutes() {}
 
   /** Whether the sidecars of {@code service} enforce any of its routes' policies. */
-  static boolean enforcesPolicies(ServiceState service) {
-    return service.routes().stream().anyMatch(route -> PolicyPlacement.atSidecars(service, route));
+  static boolean enforcesPolicies(ServiceState service, PolicyHandover handover) {
+    return service.routes().stream().anyMatch(enforcedHere(service, handover));
+  }
+
+  /** Whether the sidecars of {@code service} enforce a route's policies. */
+  private static java.util.function.Predicate<RouteSpec> enforcedHere(
+      ServiceState service, PolicyHandover handover) {
+    boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
+    boolean handingOver = handover.includes(service.name());
+    return route -> PolicyPlacement.enforcement(sidecared, handingOver, route).atSidecars();
   }
 
   /** The policy filters, before the router; disabled on every route that does not enable them. */
@@ -41,12 +49,15 @@ final class InboundRoutes {
   }
 
   static VirtualHost virtualHost(
-      ServiceState service, GatewaySettings settings, String applicationCluster) {
+      ServiceState service,
+      GatewaySettings settings,
+      String applicationCluster,
+      PolicyHandover handover) {
     VirtualHost.Builder virtualHost =
         VirtualHost.newBuilder().setName("application").addDomains("*");
     List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
     service.routes().stream()
-        .filter(route -> PolicyPlacement.atSidecars(service, route))
+        .filter(enforcedHere(service, handover))
         .sorted(Comparator.comparing(RouteSpec::match))
         .forEach(
             spec ->

@@ -25,7 +25,9 @@ import java.util.List;
 
 /**
  * JWT authentication (envoy.filters.http.jwt_authn): one Envoy provider per provider of the
- * settings, and a requirement per route.
+ * settings, and a requirement per route. A provider that strips the token it verified has a twin
+ * that forwards it ({@link XdsNames#tokenForwardingJwtProvider}), for the edge while it hands a
+ * service's policies to its sidecars ({@link PolicyHandover}).
  *
  * <p>The filter names no rules of its own, so a route without per-route configuration is public; a
  * protected route names its provider's requirement. The listener thus depends on the settings only,
@@ -54,9 +56,17 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
         .jwtProviders()
         .forEach(
             (name, provider) -> {
-              authentication.putProviders(name, provider(provider));
+              authentication.putProviders(name, provider(provider, provider.forwardToken()));
               authentication.putRequirementMap(
                   name, JwtRequirement.newBuilder().setProviderName(name).build());
+              if (!provider.forwardToken()) {
+                // The same provider handing the token on, for an edge route whose sidecars verify
+                // it again while policies move to them (PolicyHandover).
+                String forwarding = XdsNames.tokenForwardingJwtProvider(name);
+                authentication.putProviders(forwarding, provider(provider, true));
+                authentication.putRequirementMap(
+                    forwarding, JwtRequirement.newBuilder().setProviderName(forwarding).build());
+              }
             });
     return List.of(
         HttpFilter.newBuilder()
@@ -77,9 +87,15 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
     }
     // A route whose provider is gone fails closed (PolicyRoute) and is never patched.
     AuthRequirement auth = route.auth().get();
+    boolean providerStripsToken =
+        settings.jwtProvider(auth.provider()).map(p -> !p.forwardToken()).orElse(true);
+    String requirement =
+        route.forwardsVerifiedToken() && providerStripsToken
+            ? XdsNames.tokenForwardingJwtProvider(auth.provider())
+            : auth.provider();
     envoyRoute.putTypedPerFilterConfig(
         XdsNames.JWT_AUTHN_FILTER,
-        Any.pack(PerRouteConfig.newBuilder().setRequirementName(auth.provider()).build()));
+        Any.pack(PerRouteConfig.newBuilder().setRequirementName(requirement).build()));
     for (AuthRequirement.ClaimToHeader forward : auth.forwardClaims()) {
       // A claim the token lacks adds no header (the client's copy is already removed above).
       envoyRoute.addRequestHeadersToAdd(
@@ -110,7 +126,7 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
         .toList();
   }
 
-  private static JwtProvider provider(JwtProviderSpec spec) {
+  private static JwtProvider provider(JwtProviderSpec spec, boolean forwardToken) {
     JwtProvider.Builder provider =
         JwtProvider.newBuilder()
             .setIssuer(spec.issuer())
@@ -122,7 +138,7 @@ final class JwtAuthnFilterTranslator implements HttpFilterTranslator {
             // and a token in a URL ends up in access logs and browser histories.
             .addFromHeaders(
                 JwtHeader.newBuilder().setName(AUTHORIZATION_HEADER).setValuePrefix(BEARER_PREFIX))
-            .setForward(spec.forwardToken())
+            .setForward(forwardToken)
             // No jwt_cache_config, deliberately: Envoy's verified-token cache outlives a JWKS
             // rotation, so a token
             // signed by a retired key would stay accepted until it expires (JwtEndToEndTest's

@@ -25,6 +25,9 @@ import java.util.TreeSet;
  *     token, sorted. A service's backends trust these headers, so every route to them removes what
  *     a client sent under those names, including public routes and routes whose own policy forwards
  *     other claims.
+ * @param forwardsVerifiedToken whether the route hands the token it verified on to the next hop,
+ *     whatever its provider says: the edge's route while the service's sidecars verify it too
+ *     ({@link PolicyHandover})
  */
 record PolicyRoute(
     String service,
@@ -33,7 +36,8 @@ record PolicyRoute(
     Optional<RateLimit> rateLimit,
     List<String> claimHeaders,
     RouteAction action,
-    boolean failsClosed) {
+    boolean failsClosed,
+    boolean forwardsVerifiedToken) {
 
   PolicyRoute {
     claimHeaders = List.copyOf(claimHeaders);
@@ -56,7 +60,14 @@ record PolicyRoute(
       boolean enforcedHere) {
     if (!enforcedHere) {
       return new PolicyRoute(
-          service, spec, Optional.empty(), Optional.empty(), claimHeaders, spec.action(), false);
+          service,
+          spec,
+          Optional.empty(),
+          Optional.empty(),
+          claimHeaders,
+          spec.action(),
+          false,
+          false);
     }
     PolicyDefaults defaults = settings.defaults();
     Optional<AuthRequirement> auth = defaults.authFor(spec);
@@ -79,7 +90,13 @@ record PolicyRoute(
         defaults.rateLimitFor(spec),
         claimHeaders,
         action,
-        missingProvider.isPresent());
+        missingProvider.isPresent(),
+        false);
+  }
+
+  /** This route, handing the token it verified on to the sidecar that verifies it again. */
+  PolicyRoute forwardingVerifiedToken() {
+    return new PolicyRoute(service, spec, auth, rateLimit, claimHeaders, action, failsClosed, true);
   }
 
   /** The headers {@link #claimHeaders()} lists for every route of {@code service}. */

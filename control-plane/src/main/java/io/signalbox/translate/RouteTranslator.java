@@ -51,7 +51,7 @@ final class RouteTranslator {
       Optional<TrafficPolicy.HashOn> hashOn,
       Optional<TrafficPolicy.VersionSplit> versions,
       Optional<String> pinnedVersion,
-      boolean policiesHere) {}
+      PolicyPlacement.Enforcement enforcement) {}
 
   /**
    * A service's routes as placed: each route, and before it (being more specific) one copy per pin
@@ -62,7 +62,7 @@ final class RouteTranslator {
       RouteSpec route,
       boolean hostSpecific,
       List<String> claimHeaders,
-      boolean policiesHere) {
+      PolicyPlacement.Enforcement enforcement) {
     TrafficPolicy traffic = service.traffic();
     List<PlacedRoute> placed = new ArrayList<>();
     placed.add(
@@ -74,7 +74,7 @@ final class RouteTranslator {
             traffic.hashOn(),
             traffic.versions(),
             Optional.empty(),
-            policiesHere));
+            enforcement));
     traffic
         .versions()
         .ifPresent(
@@ -95,7 +95,7 @@ final class RouteTranslator {
                         traffic.hashOn(),
                         Optional.empty(),
                         Optional.of(pin.version()),
-                        policiesHere));
+                        enforcement));
               }
             });
     return placed;
@@ -144,26 +144,30 @@ final class RouteTranslator {
    * The shared route configuration, and one redirecting configuration per listener that redirects
    * to HTTPS.
    */
-  List<RouteConfiguration> routeConfigurations(RegistryState state, GatewaySettings settings) {
+  List<RouteConfiguration> routeConfigurations(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     List<RouteConfiguration> configurations = new ArrayList<>();
-    configurations.add(routeConfiguration(state, settings));
+    configurations.add(routeConfiguration(state, settings, handover));
     settings.listeners().stream()
         .filter(ListenerSpec::redirectToHttps)
         .forEach(listener -> configurations.add(redirectConfiguration(listener, settings)));
     return configurations;
   }
 
-  RouteConfiguration routeConfiguration(RegistryState state, GatewaySettings settings) {
+  RouteConfiguration routeConfiguration(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
     byHost.put(ANY_HOST, new ArrayList<>());
     for (ServiceState service : state.services().values()) {
       List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
       // Looked at once per service: whether its sidecars may take its routes' policies.
       boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
+      boolean handingOver = handover.includes(service.name());
       for (RouteSpec route : service.routes()) {
-        boolean policiesHere = !(sidecared && PolicyPlacement.applicationPath(route));
+        PolicyPlacement.Enforcement enforcement =
+            PolicyPlacement.enforcement(sidecared, handingOver, route);
         if (route.hosts().isEmpty()) {
-          byHost.get(ANY_HOST).addAll(placed(service, route, false, claimHeaders, policiesHere));
+          byHost.get(ANY_HOST).addAll(placed(service, route, false, claimHeaders, enforcement));
         } else {
           route
               .hosts()
@@ -171,7 +175,7 @@ final class RouteTranslator {
                   host ->
                       byHost
                           .computeIfAbsent(host, h -> new ArrayList<>())
-                          .addAll(placed(service, route, true, claimHeaders, policiesHere)));
+                          .addAll(placed(service, route, true, claimHeaders, enforcement)));
         }
       }
     }
@@ -194,20 +198,24 @@ final class RouteTranslator {
           VirtualHost.Builder virtualHost =
               VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
           ordered.forEach(
-              route ->
-                  virtualHost.addRoutes(
-                      route(
-                          PolicyRoute.resolve(
-                              route.service(),
-                              route.spec(),
-                              settings,
-                              route.claimHeaders(),
-                              route.policiesHere()),
-                          route,
-                          settings)));
+              route -> virtualHost.addRoutes(route(decided(route, settings), route, settings)));
           config.addVirtualHosts(virtualHost);
         });
     return config.build();
+  }
+
+  /** A placed route as the edge renders it: with its policies where the edge enforces them. */
+  private static PolicyRoute decided(PlacedRoute placed, GatewaySettings settings) {
+    PolicyRoute decided =
+        PolicyRoute.resolve(
+            placed.service(),
+            placed.spec(),
+            settings,
+            placed.claimHeaders(),
+            placed.enforcement().atEdge());
+    return placed.enforcement() == PolicyPlacement.Enforcement.EDGE_AND_SIDECARS
+        ? decided.forwardingVerifiedToken()
+        : decided;
   }
 
   /**

@@ -82,15 +82,19 @@ public final class SidecarTranslator {
    * their own listeners and outbound routes.
    */
   public synchronized XdsResources translate(
-      XdsResources fleet, RegistryState state, GatewaySettings settings, String service) {
+      XdsResources fleet,
+      RegistryState state,
+      GatewaySettings settings,
+      PolicyHandover handover,
+      String service) {
     List<Listener> listeners = new ArrayList<>();
     Map<String, Cluster> applications = new TreeMap<>();
     listeners.add(outboundListener(settings.sidecars(), service));
     ServiceState own = state.services().get(service);
-    boolean enforcesPolicies = own != null && InboundRoutes.enforcesPolicies(own);
+    boolean enforcesPolicies = own != null && InboundRoutes.enforcesPolicies(own, handover);
     if (own != null) {
       for (Instance inbound : inboundPorts(own).values()) {
-        listeners.add(inboundListener(inbound, own, settings, enforcesPolicies));
+        listeners.add(inboundListener(inbound, own, settings, handover, enforcesPolicies));
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
             name,
@@ -198,7 +202,11 @@ public final class SidecarTranslator {
   }
 
   private static Listener inboundListener(
-      Instance instance, ServiceState service, GatewaySettings settings, boolean enforcesPolicies) {
+      Instance instance,
+      ServiceState service,
+      GatewaySettings settings,
+      PolicyHandover handover,
+      boolean enforcesPolicies) {
     AccessPolicy access = settings.access();
     String trustDomain = access.trustDomain();
     String name = XdsNames.sidecarInboundListener(instance.port());
@@ -216,7 +224,8 @@ public final class SidecarTranslator {
       // First: a caller whose certificate names no allowed identity gets 403.
       inbound.addHttpFilters(0, allowedCallers(service.mesh().allowedCallers(), access));
     }
-    VirtualHost applicationHost = InboundRoutes.virtualHost(service, settings, application);
+    VirtualHost applicationHost =
+        InboundRoutes.virtualHost(service, settings, application, handover);
     HttpConnectionManager connectionManager =
         inbound
             // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE

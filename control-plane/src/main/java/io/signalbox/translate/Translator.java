@@ -9,5 +9,15 @@ import io.signalbox.model.RegistryState;
  */
 @FunctionalInterface
 public interface Translator {
-  XdsResources translate(RegistryState state, GatewaySettings settings);
+
+  /**
+   * The resources of {@code state} under {@code settings}, with the policies of the services in
+   * {@code handover} enforced at both the edge and their sidecars ({@link PolicyHandover}).
+   */
+  XdsResources translate(RegistryState state, GatewaySettings settings, PolicyHandover handover);
+
+  /** The resources of {@code state} under {@code settings}, every policy where it belongs. */
+  default XdsResources translate(RegistryState state, GatewaySettings settings) {
+    return translate(state, settings, PolicyHandover.NONE);
+  }
 }

@@ -45,6 +45,15 @@ public final class XdsNames {
   public static final String RATE_LIMIT_DOMAIN = io.signalbox.ratelimit.DescriptorLimit.DOMAIN;
 
   /**
+   * The twin of JWT provider {@code provider} that forwards the token it verified (and its
+   * requirement's name). The settings' provider names cannot hold a '/', so no provider is named
+   * so.
+   */
+  public static String tokenForwardingJwtProvider(String provider) {
+    return provider + "/forwarding-token";
+  }
+
+  /**
    * Dynamic-metadata key (under {@link #JWT_AUTHN_FILTER}) that holds a verified token's payload.
    */
   public static final String JWT_PAYLOAD_METADATA_KEY = "jwt_payload";

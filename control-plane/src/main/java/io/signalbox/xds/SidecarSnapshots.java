@@ -5,6 +5,7 @@ import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
+import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.SidecarTranslator;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
@@ -39,6 +40,7 @@ public final class SidecarSnapshots {
       ContentVersionedSnapshot fleet,
       ServiceState own,
       GatewaySettings settings,
+      PolicyHandover handover,
       IssuedCertificate certificate,
       ContentVersionedSnapshot snapshot) {}
 
@@ -70,6 +72,21 @@ public final class SidecarSnapshots {
    */
   ContentVersionedSnapshot forGroup(
       String group, ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
+    return base(group, fleet, state, settings, PolicyHandover.NONE).forGroup(group);
+  }
+
+  /**
+   * What {@code group} is sent when the fleet is sent {@code fleet}, translated from {@code state}
+   * with {@code settings} and {@code handover}, before its zone's view is taken ({@link
+   * ContentVersionedSnapshot#forGroup}): the snapshot every group of the service (a sidecar group)
+   * or of the fleet (an edge group) shares.
+   */
+  ContentVersionedSnapshot base(
+      String group,
+      ContentVersionedSnapshot fleet,
+      RegistryState state,
+      GatewaySettings settings,
+      PolicyHandover handover) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
       IssuedCertificate certificate =
@@ -84,13 +101,14 @@ public final class SidecarSnapshots {
                       fleet,
                       own,
                       settings,
+                      handover,
                       certificate,
-                      () -> translator.translate(fleet.resources(), state, settings, name)))
-          .snapshot()
-          .forGroup(group);
+                      () ->
+                          translator.translate(fleet.resources(), state, settings, handover, name)))
+          .snapshot();
     }
     if (!usesMesh(fleet)) {
-      return fleet.forGroup(group);
+      return fleet;
     }
     String fleetName = NodeGroups.fleetOf(group);
     IssuedCertificate certificate =
@@ -98,9 +116,9 @@ public final class SidecarSnapshots {
     return edges
         .compute(
             fleetName,
-            (name, before) -> made(before, fleet, null, settings, certificate, fleet::resources))
-        .snapshot()
-        .forGroup(group);
+            (name, before) ->
+                made(before, fleet, null, settings, handover, certificate, fleet::resources))
+        .snapshot();
   }
 
   /**
@@ -126,12 +144,14 @@ public final class SidecarSnapshots {
       ContentVersionedSnapshot fleet,
       ServiceState own,
       GatewaySettings settings,
+      PolicyHandover handover,
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
     if (before != null
         && before.fleet() == fleet
         && Objects.equals(before.own(), own)
         && before.settings().equals(settings)
+        && before.handover().equals(handover)
         && before.certificate() == certificate) {
       return before;
     }
@@ -148,7 +168,7 @@ public final class SidecarSnapshots {
         ContentVersionedSnapshot.of(
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
-    return new Made(fleet, own, settings, certificate, snapshot);
+    return new Made(fleet, own, settings, handover, certificate, snapshot);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

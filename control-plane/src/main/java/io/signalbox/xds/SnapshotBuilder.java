@@ -3,6 +3,7 @@ package io.signalbox.xds;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
+import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.Translator;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
@@ -40,6 +41,18 @@ final class SnapshotBuilder {
   ContentVersionedSnapshot build(RegistryState state, GatewaySettings settings)
       throws SnapshotConsistencyException {
     return build(translate(state, settings));
+  }
+
+  /**
+   * A complete snapshot of {@code state} under {@code settings}, with the policies of the services
+   * in {@code handover} enforced at the edge and at their sidecars alike.
+   *
+   * @throws SnapshotConsistencyException when the translation is incomplete; nothing is kept
+   */
+  ContentVersionedSnapshot build(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover)
+      throws SnapshotConsistencyException {
+    return build(translator.translate(state, settings, handover));
   }
 
   /**

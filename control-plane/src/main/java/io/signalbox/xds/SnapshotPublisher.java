@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
@@ -8,10 +9,12 @@ import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
 import io.signalbox.store.Quarantines;
 import io.signalbox.store.RegistryView;
+import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,6 +24,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +82,13 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   /** What the groups are sent; written under {@link #publishLock}. */
   private volatile ContentVersionedSnapshot published;
+
+  /**
+   * What each group was last sent in full (a stage of a staged change aside), before its zone's
+   * view: the fleet's snapshot or the group's own ({@link SidecarSnapshots#base}). The next staged
+   * change starts from it. Written under {@link #publishLock}.
+   */
+  private final Map<String, ContentVersionedSnapshot> sentBases = new ConcurrentHashMap<>();
 
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
@@ -230,8 +241,10 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     synchronized (publishLock) {
       if (groups.add(group) && published != null) {
-        cache.setSnapshot(
-            group, sidecars.forGroup(group, published, publishedState, publishedSettings));
+        sendLocked(
+            group,
+            sidecars.base(
+                group, published, publishedState, publishedSettings, PolicyHandover.NONE));
       }
     }
   }
@@ -414,7 +427,8 @@ public final class SnapshotPublisher implements AutoCloseable {
     if (built == null) {
       return;
     }
-    if (!publishStages()) {
+    Target next = new Target(built, builtState, builtSettings, PolicyHandover.NONE);
+    if (!handOverPolicies(next) || !publishStages(next, group -> true)) {
       return;
     }
     synchronized (publishLock) {
@@ -448,35 +462,132 @@ public final class SnapshotPublisher implements AutoCloseable {
     publishedState = state;
     publishedSettings = settings;
     for (String group : groups) {
-      ContentVersionedSnapshot sent = sidecars.forGroup(group, published, state, settings);
-      if (cache.getSnapshot(group) != sent) {
-        cache.setSnapshot(group, sent);
-      }
+      sendLocked(group, sidecars.base(group, published, state, settings, PolicyHandover.NONE));
     }
     return changed;
   }
 
+  /** Sends {@code group} its zone's view of {@code base}. Call with {@link #publishLock} held. */
+  private void sendLocked(String group, ContentVersionedSnapshot base) {
+    sentBases.put(group, base);
+    ContentVersionedSnapshot sent = base.forGroup(group);
+    if (cache.getSnapshot(group) != sent) {
+      cache.setSnapshot(group, sent);
+    }
+  }
+
   /**
-   * Sends the intermediate stages between the published snapshot and the built one to every group
-   * (a sidecar group its own, {@link StagedChange}), waiting after each phase until the groups'
+   * A fleet snapshot to publish and what it was built from: each group is sent its own snapshot of
+   * it ({@link SidecarSnapshots#base}).
+   */
+  private record Target(
+      ContentVersionedSnapshot fleet,
+      RegistryState state,
+      GatewaySettings settings,
+      PolicyHandover handover) {}
+
+  /**
+   * Hands policies that move between the edge and sidecars over without a gap ({@link
+   * PolicyHandover}): first the edge enforces them too (forwarding the token it verified), then the
+   * sidecars, both still on the published state; then the change itself with both enforcing; then
+   * the sidecars let go of what is the edge's now. The edge lets go of what is the sidecars' in the
+   * publication that follows. Each step waits until the Envoys it went to applied it (or the stage
+   * timeout passed, logged, as a stuck Envoy must not hold the fleet back). Only with staging on:
+   * without Envoys to wait for, the steps would be no safer than one. Returns false when publishing
+   * was paused meanwhile (every Envoy then holds one of the steps, each of which enforces every
+   * policy somewhere).
+   */
+  private boolean handOverPolicies(Target next) {
+    if (published == null || stageTimeout.isZero()) {
+      return true;
+    }
+    PolicyHandover handover = PolicyHandover.between(publishedState, next.state());
+    if (handover.isEmpty()) {
+      return true;
+    }
+    Target bothOnPublished;
+    Target bothOnNext;
+    try {
+      bothOnPublished =
+          new Target(
+              snapshots.build(publishedState, publishedSettings, handover),
+              publishedState,
+              publishedSettings,
+              handover);
+      bothOnNext =
+          new Target(
+              snapshots.build(next.state(), next.settings(), handover),
+              next.state(),
+              next.settings(),
+              handover);
+    } catch (SnapshotConsistencyException e) {
+      log.error(
+          "The policy handover of {} is incomplete; publishing waits for the next change: {}",
+          handover.services(),
+          e.getMessage());
+      return false;
+    }
+    log.info("Handing the policies of {} between the edge and their sidecars", handover.services());
+    Predicate<String> sidecarGroups = SidecarSnapshots::isSidecarGroup;
+    return stepTo(bothOnPublished, sidecarGroups.negate())
+        && stepTo(bothOnPublished, sidecarGroups)
+        && stepTo(bothOnNext, group -> true)
+        && stepTo(next, sidecarGroups);
+  }
+
+  /**
+   * Sends {@code target} to the groups {@code which} selects, staged, and waits until their Envoys
+   * applied its listeners and routes. Returns false when publishing was paused meanwhile.
+   */
+  private boolean stepTo(Target target, Predicate<String> which) {
+    if (!publishStages(target, which)) {
+      return false;
+    }
+    Map<String, StagedChange.GroupStage> sent = new LinkedHashMap<>();
+    synchronized (publishLock) {
+      if (pausedSince != null) {
+        return false;
+      }
+      for (String group : groups) {
+        if (which.test(group)) {
+          ContentVersionedSnapshot base = base(group, target);
+          if (base != sentBases.get(group)) {
+            sendLocked(group, base);
+            sent.put(group, new StagedChange.GroupStage(base.forGroup(group), APPLIED_POLICIES));
+          }
+        }
+      }
+    }
+    StagedChange.awaitApplied(sent, deliveryCheck, stageTimeout, () -> running);
+    return true;
+  }
+
+  /** Where a route's policies are enforced: listeners (a sidecar's inbound routes) and routes. */
+  private static final List<MakeBeforeBreak.Wait> APPLIED_POLICIES =
+      List.of(
+          new MakeBeforeBreak.Wait(ResourceType.LISTENER, Set.of()),
+          new MakeBeforeBreak.Wait(ResourceType.ROUTE, Set.of()));
+
+  private ContentVersionedSnapshot base(String group, Target target) {
+    return sidecars.base(
+        group, target.fleet(), target.state(), target.settings(), target.handover());
+  }
+
+  /**
+   * Sends the intermediate stages between what each group {@code which} selects was sent and what
+   * it is sent of {@code target} ({@link StagedChange}), waiting after each phase until the groups'
    * Envoys applied it (or the stage timeout passed). Returns false when publishing was paused
    * meanwhile.
    */
-  private boolean publishStages() {
-    ContentVersionedSnapshot previous = published;
-    if (previous == null || previous == built || stageTimeout.isZero()) {
+  private boolean publishStages(Target target, Predicate<String> which) {
+    if (stageTimeout.isZero()) {
       return true;
     }
     StagedChange change;
     synchronized (publishLock) {
-      // What each sidecar group was sent (the publication before) and will be sent.
       change =
           StagedChange.plan(
-              List.copyOf(groups),
-              previous,
-              built,
-              group -> sidecars.forGroup(group, previous, publishedState, publishedSettings),
-              group -> sidecars.forGroup(group, built, builtState, builtSettings));
+              groups.stream().filter(which).toList(), sentBases::get, group -> base(group, target));
     }
     for (MakeBeforeBreak.Phase phase :
         List.of(MakeBeforeBreak.Phase.ADD, MakeBeforeBreak.Phase.SWITCH)) {

@@ -1,7 +1,9 @@
 package io.signalbox.xds;
 
 import io.signalbox.envoy.XdsTypes;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,11 +16,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The intermediate snapshots of one staged change ({@link MakeBeforeBreak}) for every node group,
- * by phase: edge groups step through the fleet's stages (each group its zone's view of them); a
- * sidecar group through the stages from the sidecar snapshot it was sent to the one it will be
- * sent, which differ from the fleet's (its own listeners and outbound routes, its scope). Every
- * group that adds something does so in {@link MakeBeforeBreak.Phase#ADD}, and only then does any
- * group switch routes to it.
+ * by phase. Each group steps from the snapshot it was sent to the one it will be sent: an edge
+ * group through the fleet's stages (its zone's view of them, and its own workload certificate in
+ * sidecar mode), a sidecar group through its own, which differ from the fleet's (its own listeners
+ * and outbound routes, its scope). The stages of one pair of snapshots are made once for all groups
+ * that share it. Every group that adds something does so in {@link MakeBeforeBreak.Phase#ADD}, and
+ * only then does any group switch routes to it.
  */
 final class StagedChange {
 
@@ -33,54 +36,61 @@ final class StagedChange {
   /** A group's snapshot for one phase, and what its Envoys must have applied before the next. */
   record GroupStage(ContentVersionedSnapshot snapshot, List<MakeBeforeBreak.Wait> waitFor) {}
 
+  /** The stages between two snapshots, each made once. */
+  private record PairStage(
+      MakeBeforeBreak.Phase phase,
+      ContentVersionedSnapshot snapshot,
+      List<MakeBeforeBreak.Wait> waitFor) {}
+
   private final Map<MakeBeforeBreak.Phase, Map<String, GroupStage>> phases =
       new EnumMap<>(MakeBeforeBreak.Phase.class);
 
   private StagedChange() {}
 
   /**
-   * The stages from {@code from} to {@code to} (the fleet's snapshots) for {@code groups}; {@code
-   * sidecarFrom} and {@code sidecarTo} give a sidecar group's own snapshots for each.
+   * The stages for {@code groups} from the snapshot each was sent ({@code sent}; null for a group
+   * sent nothing yet, which has nothing to stage) to the one it will be sent ({@code next}); both
+   * before the group's zone view is taken ({@link ContentVersionedSnapshot#forGroup}).
    */
   static StagedChange plan(
       List<String> groups,
-      ContentVersionedSnapshot from,
-      ContentVersionedSnapshot to,
-      Function<String, ContentVersionedSnapshot> sidecarFrom,
-      Function<String, ContentVersionedSnapshot> sidecarTo) {
+      Function<String, ContentVersionedSnapshot> sent,
+      Function<String, ContentVersionedSnapshot> next) {
     StagedChange change = new StagedChange();
-    Map<MakeBeforeBreak.Phase, ContentVersionedSnapshot> fleetStages =
-        new EnumMap<>(MakeBeforeBreak.Phase.class);
-    List<MakeBeforeBreak.Stage> fleet = MakeBeforeBreak.stages(from.resources(), to.resources());
-    for (MakeBeforeBreak.Stage stage : intermediate(fleet)) {
-      fleetStages.put(stage.phase(), ContentVersionedSnapshot.of(stage.resources(), from, to));
-    }
+    Map<ContentVersionedSnapshot, Map<ContentVersionedSnapshot, List<PairStage>>> pairs =
+        new IdentityHashMap<>();
     for (String group : groups) {
-      if (SidecarSnapshots.isSidecarGroup(group)) {
-        ContentVersionedSnapshot sentBefore = sidecarFrom.apply(group);
-        ContentVersionedSnapshot sentAfter = sidecarTo.apply(group);
-        if (sentBefore == sentAfter) {
-          continue;
-        }
-        for (MakeBeforeBreak.Stage stage :
-            intermediate(MakeBeforeBreak.stages(sentBefore.resources(), sentAfter.resources()))) {
-          change.add(
-              stage.phase(),
-              group,
-              new GroupStage(
-                  ContentVersionedSnapshot.of(stage.resources(), sentBefore, sentAfter),
-                  stage.waitFor()));
-        }
-      } else {
-        for (MakeBeforeBreak.Stage stage : intermediate(fleet)) {
-          change.add(
-              stage.phase(),
-              group,
-              new GroupStage(fleetStages.get(stage.phase()).forGroup(group), stage.waitFor()));
-        }
+      ContentVersionedSnapshot from = sent.apply(group);
+      ContentVersionedSnapshot to = next.apply(group);
+      if (from == null || from == to) {
+        continue;
+      }
+      List<PairStage> stages =
+          pairs
+              .computeIfAbsent(from, f -> new IdentityHashMap<>())
+              .computeIfAbsent(to, t -> stages(from, to));
+      for (PairStage stage : stages) {
+        change.add(
+            stage.phase(),
+            group,
+            new GroupStage(stage.snapshot().forGroup(group), stage.waitFor()));
       }
     }
     return change;
+  }
+
+  private static List<PairStage> stages(
+      ContentVersionedSnapshot from, ContentVersionedSnapshot to) {
+    List<PairStage> stages = new ArrayList<>();
+    for (MakeBeforeBreak.Stage stage :
+        intermediate(MakeBeforeBreak.stages(from.resources(), to.resources()))) {
+      stages.add(
+          new PairStage(
+              stage.phase(),
+              ContentVersionedSnapshot.of(stage.resources(), from, to),
+              stage.waitFor()));
+    }
+    return stages;
   }
 
   /** Each group's snapshot for {@code phase}, for the groups that have a step there. */

@@ -25,7 +25,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -149,12 +151,17 @@ class GoldenTranslationTest {
       Registration validated = validator.validate(request.build());
       store.register(validated, Optional.empty());
     }
-    XdsResources resources = new GatewayTranslator().translate(store.state(), gateway);
+    // The services whose policies are being handed between the edge and their sidecars.
+    Set<String> handingOver = new TreeSet<>();
+    input.path("handover").forEach(service -> handingOver.add(service.asText()));
+    PolicyHandover handover = new PolicyHandover(handingOver);
+    XdsResources resources = new GatewayTranslator().translate(store.state(), gateway, handover);
     if (input.has("sidecarOf")) {
       // What the sidecars of this service are sent (their certificates come later, per group).
       resources =
           new SidecarTranslator()
-              .translate(resources, store.state(), gateway, input.get("sidecarOf").asText());
+              .translate(
+                  resources, store.state(), gateway, handover, input.get("sidecarOf").asText());
     }
     if (input.has("zone")) {
       // What an Envoy declaring this zone is sent.

@@ -109,7 +109,8 @@ class JwtProviderRemovedTest {
             .orElseThrow();
 
     assertThat(jwt.getTypedConfig().unpack(JwtAuthentication.class).getProvidersMap())
-        .containsOnlyKeys("corp");
+        .as("corp, and its twin that forwards the verified token for a policy handover")
+        .containsOnlyKeys("corp", XdsNames.tokenForwardingJwtProvider("corp"));
   }
 
   private Route route(String name) {

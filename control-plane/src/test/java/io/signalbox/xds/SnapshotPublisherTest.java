@@ -17,6 +17,7 @@ import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.store.RegistryView;
 import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.Translator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
@@ -285,7 +286,7 @@ class SnapshotPublisherTest {
       store.set(new RegistryState(1, services("orders")));
       AtomicInteger failuresLeft = new AtomicInteger(1);
       Translator failingOnce =
-          (state, settings) -> {
+          (state, settings, handover) -> {
             if (failuresLeft.getAndDecrement() > 0) {
               throw new IllegalStateException("translation failed (on purpose)");
             }
@@ -304,7 +305,7 @@ class SnapshotPublisherTest {
     void doesNotPublishAnIncompleteTranslation() {
       store.set(new RegistryState(1, services("orders")));
       Translator withoutEndpoints =
-          (state, settings) -> {
+          (state, settings, handover) -> {
             XdsResources complete = translator.translate(state, GatewaySettings.DEFAULT);
             return new XdsResources(
                 complete.listeners(), complete.routes(), complete.clusters(), List.of(), List.of());
@@ -370,8 +371,9 @@ class SnapshotPublisherTest {
     }
 
     @Override
-    public XdsResources translate(RegistryState state, GatewaySettings settings) {
-      XdsResources resources = delegate.translate(state, settings);
+    public XdsResources translate(
+        RegistryState state, GatewaySettings settings, PolicyHandover handover) {
+      XdsResources resources = delegate.translate(state, settings, handover);
       calls.incrementAndGet();
       return resources;
     }

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import static io.signalbox.translate.PolicyHandover.NONE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -68,10 +69,8 @@ class StagedChangeTest {
     StagedChange change =
         StagedChange.plan(
             List.of("edge", "sidecar/orders", "sidecar/billing"),
-            from,
-            to,
-            group -> sidecars.forGroup(group, from, before, GatewaySettings.DEFAULT),
-            group -> sidecars.forGroup(group, to, after, GatewaySettings.DEFAULT));
+            group -> sidecars.base(group, from, before, GatewaySettings.DEFAULT, NONE),
+            group -> sidecars.base(group, to, after, GatewaySettings.DEFAULT, NONE));
 
     var adding = change.phase(MakeBeforeBreak.Phase.ADD);
     assertThat(adding).containsOnlyKeys("edge", "sidecar/orders");
@@ -106,10 +105,8 @@ class StagedChangeTest {
     StagedChange change =
         StagedChange.plan(
             List.of("sidecar/orders"),
-            from,
-            to,
-            group -> sidecars.forGroup(group, from, before, GatewaySettings.DEFAULT),
-            group -> sidecars.forGroup(group, to, after, GatewaySettings.DEFAULT));
+            group -> sidecars.base(group, from, before, GatewaySettings.DEFAULT, NONE),
+            group -> sidecars.base(group, to, after, GatewaySettings.DEFAULT, NONE));
 
     StagedChange.GroupStage switching =
         change.phase(MakeBeforeBreak.Phase.SWITCH).get("sidecar/orders");

@@ -1,0 +1,306 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.JwtProviderSpec;
+import io.signalbox.metrics.SignalboxMetrics;
+import io.signalbox.model.AuthRequirement;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.store.InMemoryRegistryStore;
+import io.signalbox.store.Lease;
+import io.signalbox.store.LeasePolicy;
+import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.translate.XdsNames;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Policies that move between the edge and a service's sidecars are never enforced by neither. The
+ * edge and the sidecars apply what they are sent each at its own time; a group holds, at any
+ * moment, any snapshot it was sent since the last one it is known to have applied (the pipeline
+ * asked, and the answer was yes). Over every such combination of what the edge and {@code users}'
+ * sidecars may hold, a request to {@code /users} meets its JWT requirement at one of them, and one
+ * that the edge may send to an instance without a sidecar meets it at the edge.
+ */
+class PolicyHandoverPublicationTest {
+
+  private static final String EDGE = "edge";
+  private static final String SIDECARS = "sidecar/users";
+  private static final String JWKS =
+      "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":\"P-256\","
+          + "\"x\":\"A4Vuvzc47nNrD541FdR0_cFsS7A3Dqn6yDUhl1PLXcw\",\"y\":\"HHK-bMjSUj7d-dmZsm2RNl2h_Br1dIfpst7so6EPbK8\"}]}";
+  private static final GatewaySettings SETTINGS =
+      GatewaySettings.plaintext("0.0.0.0", 10000).toBuilder()
+          .jwtProvider(
+              JwtProviderSpec.builder("corp", "https://auth.example.com/")
+                  .anyAudience()
+                  .jwks(new JwtProviderSpec.InlineJwks(JWKS))
+                  .build())
+          .build();
+
+  /** What the pipeline did, in order: a snapshot sent to a group, or a group known to hold one. */
+  private record Event(String group, ContentVersionedSnapshot snapshot, boolean applied) {}
+
+  private final List<Event> events = new ArrayList<>();
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+  private SnapshotPublisher publisher;
+
+  @BeforeEach
+  void usersHasAnInstanceBehindASidecar() {
+    store.register(users("users-1", "10.0.2.1", 15006, 8080), Optional.empty());
+  }
+
+  @AfterEach
+  void stop() {
+    if (publisher != null) {
+      publisher.close();
+    }
+  }
+
+  @Test
+  void policiesMovingToTheSidecarsAreEnforcedThroughoutWhenTheLastInstanceOutsideTheMeshLeaves() {
+    Lease outside = store.register(users("users-2", "10.0.2.2", 8080, 0), Optional.empty());
+    startPublishing();
+    assertThat(edgeEnforces(held(EDGE))).as("before: the edge enforces").isTrue();
+    assertThat(sidecarsEnforce(held(SIDECARS))).as("before: the sidecars do not").isFalse();
+
+    store.deregister(outside.id());
+    awaitPublished();
+
+    assertThat(edgeEnforces(held(EDGE))).as("after: the edge only forwards").isFalse();
+    assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars enforce").isTrue();
+    assertNeverUnenforced();
+  }
+
+  @Test
+  void policiesMovingToTheEdgeAreEnforcedThroughoutWhenAnInstanceOutsideTheMeshComes() {
+    startPublishing();
+    assertThat(edgeEnforces(held(EDGE))).as("before: the edge only forwards").isFalse();
+
+    store.register(users("users-2", "10.0.2.2", 8080, 0), Optional.empty());
+    awaitPublished();
+
+    assertThat(edgeEnforces(held(EDGE))).as("after: the edge enforces").isTrue();
+    assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars do not").isFalse();
+    assertNeverUnenforced();
+  }
+
+  @Test
+  void aRouteAddedToAServiceWhoseSidecarsEnforceIsGuardedByThemBeforeTheEdgeRoutesIt() {
+    startPublishing();
+
+    store.register(
+        users("users-1", "10.0.2.1", 15006, 8080, "/users", "/accounts"), Optional.empty());
+    awaitPublished();
+
+    assertThat(edgeRoutes(held(EDGE), "/accounts")).isNotEmpty();
+    assertNeverUnenforced("/accounts");
+  }
+
+  private static Registration users(String id, String address, int port, int applicationPort) {
+    return users(id, address, port, applicationPort, "/users");
+  }
+
+  private static Registration users(
+      String id, String address, int port, int applicationPort, String... prefixes) {
+    List<RouteSpec> routes = new ArrayList<>();
+    for (String prefix : prefixes) {
+      routes.add(
+          RouteSpec.builder(PathMatch.prefix(prefix)).auth(AuthRequirement.of("corp")).build());
+    }
+    return new Registration(
+        "users",
+        new Instance(id, address, address, port, "", 1, Map.of(), applicationPort),
+        routes,
+        "");
+  }
+
+  private void startPublishing() {
+    SimpleCache<String> recording =
+        new SimpleCache<>(new NodeGroups()) {
+          @Override
+          public void setSnapshot(String group, Snapshot snapshot) {
+            synchronized (events) {
+              events.add(new Event(group, (ContentVersionedSnapshot) snapshot, false));
+            }
+            super.setSnapshot(group, snapshot);
+          }
+        };
+    publisher =
+        new SnapshotPublisher(
+            store,
+            SETTINGS,
+            new GatewayTranslator(),
+            recording,
+            Duration.ZERO,
+            Duration.ZERO,
+            SignalboxMetrics.noop(),
+            new SidecarSnapshots(
+                MeshIdentities.ephemeral(
+                    "signalbox.local", Duration.ofHours(1), Clock.systemUTC())));
+    // Every Envoy applies what it is sent at once, but only what the pipeline asks about is known
+    // to be applied.
+    publisher.stageChanges(
+        (group, type, required, snapshot) -> {
+          synchronized (events) {
+            events.add(new Event(group, snapshot, true));
+          }
+          return true;
+        },
+        Duration.ofSeconds(5));
+    publisher.start();
+    publisher.groupSeen(EDGE);
+    publisher.groupSeen(SIDECARS);
+  }
+
+  private void awaitPublished() {
+    await().atMost(Duration.ofSeconds(10)).until(() -> !publisher.changesPending());
+  }
+
+  /** The snapshot {@code group} was sent last. */
+  private ContentVersionedSnapshot held(String group) {
+    synchronized (events) {
+      for (int i = events.size() - 1; i >= 0; i--) {
+        if (events.get(i).group().equals(group) && !events.get(i).applied()) {
+          return events.get(i).snapshot();
+        }
+      }
+    }
+    throw new AssertionError(group + " was sent nothing");
+  }
+
+  private void assertNeverUnenforced() {
+    assertNeverUnenforced("/users");
+  }
+
+  /**
+   * Replays the events: after each, every snapshot the edge may hold is checked against every one
+   * the sidecars may hold.
+   */
+  private void assertNeverUnenforced(String prefix) {
+    Map<String, List<ContentVersionedSnapshot>> mayHold = new LinkedHashMap<>();
+    List<Event> replay;
+    synchronized (events) {
+      replay = List.copyOf(events);
+    }
+    int step = 0;
+    for (Event event : replay) {
+      step++;
+      List<ContentVersionedSnapshot> held =
+          mayHold.computeIfAbsent(event.group(), g -> new ArrayList<>());
+      if (event.applied()) {
+        held.clear();
+      }
+      held.add(event.snapshot());
+      for (ContentVersionedSnapshot edge : mayHold.getOrDefault(EDGE, List.of())) {
+        if (edgeRoutes(edge, prefix).isEmpty()) {
+          continue;
+        }
+        if (hasEndpointOutsideTheMesh(edge)) {
+          assertThat(edgeEnforces(edge, prefix))
+              .as("step %d: the edge may send %s to an instance without a sidecar", step, prefix)
+              .isTrue();
+        }
+        for (ContentVersionedSnapshot sidecars : mayHold.getOrDefault(SIDECARS, List.of())) {
+          assertThat(edgeEnforces(edge, prefix) || sidecarsEnforce(sidecars, prefix))
+              .as("step %d: %s is enforced at the edge or at the sidecars", step, prefix)
+              .isTrue();
+        }
+      }
+    }
+    assertThat(step).as("the pipeline asked what was applied").isGreaterThan(2);
+  }
+
+  private static boolean edgeEnforces(ContentVersionedSnapshot edge) {
+    return edgeEnforces(edge, "/users");
+  }
+
+  private static boolean edgeEnforces(ContentVersionedSnapshot edge, String prefix) {
+    return edgeRoutes(edge, prefix).stream().allMatch(PolicyHandoverPublicationTest::requiresJwt);
+  }
+
+  private static boolean sidecarsEnforce(ContentVersionedSnapshot sidecars) {
+    return sidecarsEnforce(sidecars, "/users");
+  }
+
+  private static boolean sidecarsEnforce(ContentVersionedSnapshot sidecars, String prefix) {
+    List<Route> inbound = new ArrayList<>();
+    for (Listener listener : sidecars.resources().listeners()) {
+      if (!listener.getName().equals(XdsNames.sidecarInboundListener(15006))) {
+        continue;
+      }
+      for (FilterChain chain : listener.getFilterChainsList()) {
+        for (Filter filter : chain.getFiltersList()) {
+          inbound.addAll(routes(connectionManager(filter).getRouteConfig(), prefix));
+        }
+      }
+    }
+    return !inbound.isEmpty()
+        && inbound.stream().allMatch(PolicyHandoverPublicationTest::requiresJwt);
+  }
+
+  private static List<Route> edgeRoutes(ContentVersionedSnapshot edge, String prefix) {
+    List<Route> routes = new ArrayList<>();
+    edge.resources().routes().forEach(config -> routes.addAll(routes(config, prefix)));
+    return routes;
+  }
+
+  private static List<Route> routes(RouteConfiguration config, String prefix) {
+    return config.getVirtualHostsList().stream()
+        .flatMap(host -> host.getRoutesList().stream())
+        .filter(route -> route.getMatch().getPathSeparatedPrefix().equals(prefix))
+        .toList();
+  }
+
+  private static boolean requiresJwt(Route route) {
+    return route.containsTypedPerFilterConfig(XdsNames.JWT_AUTHN_FILTER);
+  }
+
+  private static boolean hasEndpointOutsideTheMesh(ContentVersionedSnapshot edge) {
+    for (ClusterLoadAssignment assignment : edge.resources().endpoints()) {
+      if (assignment.getClusterName().equals(XdsNames.serviceCluster("users"))) {
+        for (var locality : assignment.getEndpointsList()) {
+          for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
+            if (endpoint.getEndpoint().getAddress().getSocketAddress().getPortValue() == 8080) {
+              return true;
+            }
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  private static HttpConnectionManager connectionManager(Filter filter) {
+    try {
+      return filter.getTypedConfig().unpack(HttpConnectionManager.class);
+    } catch (InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
