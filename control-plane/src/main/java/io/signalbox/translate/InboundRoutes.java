@@ -28,9 +28,12 @@ final class InboundRoutes {
 
   private InboundRoutes() {}
 
-  /** Whether the sidecars of {@code service} enforce any of its routes' policies. */
-  static boolean enforcesPolicies(ServiceState service, PolicyHandover handover) {
-    return service.routes().stream().anyMatch(enforcedHere(service, handover));
+  /**
+   * Whether the sidecars of {@code service} may enforce some route's policies, now or in a
+   * handover: some route's path is the application's own.
+   */
+  static boolean mayEnforcePolicies(ServiceState service) {
+    return service.routes().stream().anyMatch(PolicyPlacement::applicationPath);
   }
 
   /** Whether the sidecars of {@code service} enforce a route's policies. */

@@ -91,10 +91,27 @@ public final class SidecarTranslator {
     Map<String, Cluster> applications = new TreeMap<>();
     listeners.add(outboundListener(settings.sidecars(), service));
     ServiceState own = state.services().get(service);
-    boolean enforcesPolicies = own != null && InboundRoutes.enforcesPolicies(own, handover);
+    // The policy filters sit in the inbound listener whenever the sidecars may enforce a route's
+    // policies, enabled per route by RDS: a policy moving to or from the sidecars then changes
+    // their routes only, which apply to every request at once, while a changed listener would
+    // leave connections opened before on the old filter chain until they drain.
+    boolean enforcesPolicies = own != null && InboundRoutes.mayEnforcePolicies(own);
+    List<RouteConfiguration> routes = new ArrayList<>();
+    routes.add(outboundRoutes(state, own));
     if (own != null) {
       for (Instance inbound : inboundPorts(own).values()) {
-        listeners.add(inboundListener(inbound, own, settings, handover, enforcesPolicies));
+        listeners.add(inboundListener(inbound, own, settings, enforcesPolicies));
+        String listenerName = XdsNames.sidecarInboundListener(inbound.port());
+        routes.add(
+            RouteConfiguration.newBuilder()
+                .setName(listenerName)
+                .addVirtualHosts(
+                    InboundRoutes.virtualHost(
+                        own,
+                        settings,
+                        XdsNames.sidecarApplicationCluster(inbound.applicationPort()),
+                        handover))
+                .build());
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
             name,
@@ -117,7 +134,7 @@ public final class SidecarTranslator {
     fleet.clusters().stream().filter(c -> called.test(c.getName())).forEach(clusters::add);
     return new XdsResources(
         listeners,
-        List.of(outboundRoutes(state, own)),
+        routes,
         clusters,
         scopedOrAll(fleet.endpoints(), ClusterLoadAssignment::getClusterName, called),
         // Client certificates for upstreams; never the certificates the edge's listeners serve.
@@ -202,15 +219,10 @@ public final class SidecarTranslator {
   }
 
   private static Listener inboundListener(
-      Instance instance,
-      ServiceState service,
-      GatewaySettings settings,
-      PolicyHandover handover,
-      boolean enforcesPolicies) {
+      Instance instance, ServiceState service, GatewaySettings settings, boolean enforcesPolicies) {
     AccessPolicy access = settings.access();
     String trustDomain = access.trustDomain();
     String name = XdsNames.sidecarInboundListener(instance.port());
-    String application = XdsNames.sidecarApplicationCluster(instance.applicationPort());
     HttpConnectionManager.Builder inbound = connectionManager(name);
     if (enforcesPolicies) {
       // The service's policies, enforced here for every caller (PolicyPlacement), before the
@@ -224,8 +236,6 @@ public final class SidecarTranslator {
       // First: a caller whose certificate names no allowed identity gets 403.
       inbound.addHttpFilters(0, allowedCallers(service.mesh().allowedCallers(), access));
     }
-    VirtualHost applicationHost =
-        InboundRoutes.virtualHost(service, settings, application, handover);
     HttpConnectionManager connectionManager =
         inbound
             // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE
@@ -238,8 +248,10 @@ public final class SidecarTranslator {
             // as the application reads it (no redirect: the caller is a program).
             .setPathWithEscapedSlashesAction(
                 HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_FORWARD)
-            .setRouteConfig(
-                RouteConfiguration.newBuilder().setName(name).addVirtualHosts(applicationHost))
+            .setRds(
+                Rds.newBuilder()
+                    .setConfigSource(XdsNames.adsConfigSource())
+                    .setRouteConfigName(name))
             .build();
     return Listener.newBuilder()
         .setName(name)

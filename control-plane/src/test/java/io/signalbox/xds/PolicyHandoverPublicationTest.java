@@ -9,8 +9,6 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -250,14 +248,9 @@ class PolicyHandoverPublicationTest {
 
   private static boolean sidecarsEnforce(ContentVersionedSnapshot sidecars, String prefix) {
     List<Route> inbound = new ArrayList<>();
-    for (Listener listener : sidecars.resources().listeners()) {
-      if (!listener.getName().equals(XdsNames.sidecarInboundListener(15006))) {
-        continue;
-      }
-      for (FilterChain chain : listener.getFilterChainsList()) {
-        for (Filter filter : chain.getFiltersList()) {
-          inbound.addAll(routes(connectionManager(filter).getRouteConfig(), prefix));
-        }
+    for (RouteConfiguration config : sidecars.resources().routes()) {
+      if (config.getName().equals(XdsNames.sidecarInboundListener(15006))) {
+        inbound.addAll(routes(config, prefix));
       }
     }
     return !inbound.isEmpty()

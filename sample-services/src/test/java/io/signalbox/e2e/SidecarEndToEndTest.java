@@ -466,4 +466,114 @@ class SidecarEndToEndTest {
           .isEqualTo(200);
     }
   }
+
+  /**
+   * An instance outside the mesh joins a service whose sidecars enforce its JWT requirement, and
+   * leaves again: the policy moves to the edge and back (PolicyHandover). Throughout, a request
+   * without a token is never answered 200, not even over a connection the edge opened to users'
+   * sidecar before the move (the sidecar's inbound routes travel by RDS, so a move changes no
+   * listener), and one with a valid token is never refused, though the edge strips verified tokens
+   * by default and the sidecar verifies them again while both enforce.
+   */
+  @Test
+  void policiesMoveBetweenTheSidecarsAndTheEdgeWithoutAnUncheckedRequest() throws Exception {
+    String issuer = "https://issuer.test/";
+    TestTokens tokens = TestTokens.rs256(issuer, "handover-1");
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSidecars(
+            new SidecarSettings("127.0.0.1", FreePorts.allocate()),
+            settings ->
+                settings.jwtProvider(
+                    io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
+                        .anyAudience()
+                        .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
+                        .build()))) {
+      io.signalbox.registry.v1.Route protectedUsers =
+          io.signalbox.registry.v1.Route.newBuilder()
+              .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/users"))
+              .setAuth(io.signalbox.registry.v1.AuthPolicy.newBuilder().setProvider("corp"))
+              .build();
+      EchoService insideApp = gateway.backend("users", "users-1");
+      gateway.register(
+          ServiceRegistration.builder("users")
+              .instance("users-1", "127.0.0.1", FreePorts.allocate())
+              .applicationPort(insideApp.port())
+              .route(protectedUsers)
+              .build());
+      gateway.startSidecar("users").awaitReady();
+      String bearer = "authorization: Bearer " + tokens.sign(Map.of("sub", "alice"));
+      HttpProbe.awaitStatus(gateway.url("/users/1"), 401, REACHES_ENVOY);
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(
+              () -> call(gateway.gatewayPort(), "example.com", "/users/1", bearer).status() == 200);
+      assertThat(gateway.envoy().statValue("http.http.jwt_authn.denied"))
+          .as("before: users' sidecar refuses, the edge only forwards")
+          .isZero();
+
+      java.util.concurrent.atomic.AtomicBoolean calling =
+          new java.util.concurrent.atomic.AtomicBoolean(true);
+      java.util.List<Integer> withoutToken =
+          java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      java.util.List<Integer> withToken =
+          java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      Thread caller =
+          new Thread(
+              () -> {
+                while (calling.get()) {
+                  try {
+                    withoutToken.add(
+                        call(gateway.gatewayPort(), "example.com", "/users/1").status());
+                    withToken.add(
+                        call(gateway.gatewayPort(), "example.com", "/users/1", bearer).status());
+                  } catch (IOException e) {
+                    withoutToken.add(-1);
+                  }
+                }
+              });
+      caller.start();
+      try {
+        EchoService outsideApp = gateway.backend("users", "users-2");
+        io.signalbox.client.Registration outside =
+            gateway.register(
+                ServiceRegistration.builder("users")
+                    .instance("users-2", "127.0.0.1", outsideApp.port())
+                    .route(protectedUsers)
+                    .build());
+        Awaitility.await()
+            .atMost(REACHES_ENVOY)
+            .until(() -> gateway.envoy().statValue("http.http.jwt_authn.denied") > 0);
+        Awaitility.await()
+            .atMost(REACHES_ENVOY)
+            .until(() -> answersFrom(gateway.gatewayPort(), "example.com", bearer, "users-2"));
+        outside.close();
+        long deniedAtTheEdge = gateway.envoy().statValue("http.http.jwt_authn.denied");
+        Thread.sleep(1_000);
+        Awaitility.await()
+            .atMost(REACHES_ENVOY)
+            .until(
+                () -> {
+                  long before = gateway.envoy().statValue("http.http.jwt_authn.denied");
+                  Thread.sleep(300);
+                  return gateway.envoy().statValue("http.http.jwt_authn.denied") == before;
+                });
+        assertThat(deniedAtTheEdge).isPositive();
+      } finally {
+        calling.set(false);
+        caller.join();
+      }
+      assertThat(withoutToken).as("requests without a token").isNotEmpty().doesNotContain(200);
+      assertThat(withToken).as("requests with a valid token").isNotEmpty().containsOnly(200);
+    }
+  }
+
+  private static boolean answersFrom(int port, String host, String header, String instance) {
+    try {
+      Http1ResponseReader.Read read = call(port, host, "/users/1", header);
+      return read.status() == 200
+          && instance.equals(read.headers().get(EchoService.INSTANCE_HEADER));
+    } catch (IOException e) {
+      return false;
+    }
+  }
 }
