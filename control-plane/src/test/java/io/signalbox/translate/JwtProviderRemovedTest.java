@@ -8,7 +8,7 @@ import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthenticatio
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.config.JwtProviderSpec;
+import io.signalbox.config.TestJwtProviders;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
@@ -27,17 +27,9 @@ import org.junit.jupiter.api.Test;
  */
 class JwtProviderRemovedTest {
 
-  private static final String JWKS =
-      "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":\"P-256\","
-          + "\"x\":\"A4Vuvzc47nNrD541FdR0_cFsS7A3Dqn6yDUhl1PLXcw\",\"y\":\"HHK-bMjSUj7d-dmZsm2RNl2h_Br1dIfpst7so6EPbK8\"}]}";
-
   private final GatewaySettings settingsWithoutPartners =
       GatewaySettings.plaintext("0.0.0.0", 10000).toBuilder()
-          .jwtProvider(
-              JwtProviderSpec.builder("corp", "https://auth.example.com/")
-                  .anyAudience()
-                  .jwks(new JwtProviderSpec.InlineJwks(JWKS))
-                  .build())
+          .jwtProvider(TestJwtProviders.corp())
           .build();
 
   private final RegistryState state =

@@ -13,7 +13,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.config.JwtProviderSpec;
+import io.signalbox.config.TestJwtProviders;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.Instance;
@@ -48,16 +48,9 @@ class PolicyHandoverPublicationTest {
 
   private static final String EDGE = "edge";
   private static final String SIDECARS = "sidecar/users";
-  private static final String JWKS =
-      "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":\"P-256\","
-          + "\"x\":\"A4Vuvzc47nNrD541FdR0_cFsS7A3Dqn6yDUhl1PLXcw\",\"y\":\"HHK-bMjSUj7d-dmZsm2RNl2h_Br1dIfpst7so6EPbK8\"}]}";
   private static final GatewaySettings SETTINGS =
       GatewaySettings.plaintext("0.0.0.0", 10000).toBuilder()
-          .jwtProvider(
-              JwtProviderSpec.builder("corp", "https://auth.example.com/")
-                  .anyAudience()
-                  .jwks(new JwtProviderSpec.InlineJwks(JWKS))
-                  .build())
+          .jwtProvider(TestJwtProviders.corp())
           .build();
 
   /** What the pipeline did, in order: a snapshot sent to a group, or a group known to hold one. */

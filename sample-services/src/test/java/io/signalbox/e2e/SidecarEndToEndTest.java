@@ -41,8 +41,14 @@ class SidecarEndToEndTest {
   }
 
   private static boolean answersFrom(int port, String host, String instance) {
+    return answersFrom(port, host, "/hello", instance);
+  }
+
+  /** Whether a request for {@code path} is answered 200 by {@code instance}. */
+  private static boolean answersFrom(
+      int port, String host, String path, String instance, String... headers) {
     try {
-      Http1ResponseReader.Read read = call(port, host, "/hello");
+      Http1ResponseReader.Read read = call(port, host, path, headers);
       return read.status() == 200
           && instance.equals(read.headers().get(EchoService.INSTANCE_HEADER));
     } catch (IOException e) {
@@ -58,6 +64,14 @@ class SidecarEndToEndTest {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /** The JWT provider "corp", trusting the keys of {@code tokens}. */
+  private static io.signalbox.config.JwtProviderSpec corp(String issuer, TestTokens tokens) {
+    return io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
+        .anyAudience()
+        .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
+        .build();
   }
 
   private static ServiceRegistration users(String id, int inboundPort, int applicationPort) {
@@ -376,12 +390,7 @@ class SidecarEndToEndTest {
                 ordersOutbound,
                 Duration.ofHours(1),
                 Map.of("users", FreePorts.allocate())),
-            settings ->
-                settings.jwtProvider(
-                    io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
-                        .anyAudience()
-                        .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
-                        .build()))) {
+            settings -> settings.jwtProvider(corp(issuer, tokens)))) {
       EchoService usersApp = gateway.backend("users", "users-1");
       int usersInbound = FreePorts.allocate();
       gateway.register(
@@ -482,25 +491,23 @@ class SidecarEndToEndTest {
     try (GatewayFixture gateway =
         GatewayFixture.startWithSidecars(
             new SidecarSettings("127.0.0.1", FreePorts.allocate()),
-            settings ->
-                settings.jwtProvider(
-                    io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
-                        .anyAudience()
-                        .jwks(new io.signalbox.config.JwtProviderSpec.InlineJwks(tokens.jwks()))
-                        .build()))) {
+            settings -> settings.jwtProvider(corp(issuer, tokens)))) {
       io.signalbox.registry.v1.Route protectedUsers =
           io.signalbox.registry.v1.Route.newBuilder()
               .setPath(io.signalbox.registry.v1.PathMatch.newBuilder().setPrefix("/users"))
               .setAuth(io.signalbox.registry.v1.AuthPolicy.newBuilder().setProvider("corp"))
               .build();
       EchoService insideApp = gateway.backend("users", "users-1");
+      int usersInbound = FreePorts.allocate();
       gateway.register(
           ServiceRegistration.builder("users")
-              .instance("users-1", "127.0.0.1", FreePorts.allocate())
+              .instance("users-1", "127.0.0.1", usersInbound)
               .applicationPort(insideApp.port())
               .route(protectedUsers)
               .build());
-      gateway.startSidecar("users").awaitReady();
+      EnvoyProcess usersSidecar = gateway.startSidecar("users");
+      usersSidecar.awaitReady();
+      String deniedAtTheSidecar = "http.sidecar-inbound-" + usersInbound + ".jwt_authn.denied";
       String bearer = "authorization: Bearer " + tokens.sign(Map.of("sub", "alice"));
       HttpProbe.awaitStatus(gateway.url("/users/1"), 401, REACHES_ENVOY);
       Awaitility.await()
@@ -545,35 +552,22 @@ class SidecarEndToEndTest {
             .until(() -> gateway.envoy().statValue("http.http.jwt_authn.denied") > 0);
         Awaitility.await()
             .atMost(REACHES_ENVOY)
-            .until(() -> answersFrom(gateway.gatewayPort(), "example.com", bearer, "users-2"));
+            .until(
+                () ->
+                    answersFrom(
+                        gateway.gatewayPort(), "example.com", "/users/1", "users-2", bearer));
+        long deniedBySidecarMeanwhile = usersSidecar.statValue(deniedAtTheSidecar);
         outside.close();
-        long deniedAtTheEdge = gateway.envoy().statValue("http.http.jwt_authn.denied");
-        Thread.sleep(1_000);
+        // The policy is back at users' sidecar, which refuses the tokenless requests again.
         Awaitility.await()
             .atMost(REACHES_ENVOY)
-            .until(
-                () -> {
-                  long before = gateway.envoy().statValue("http.http.jwt_authn.denied");
-                  Thread.sleep(300);
-                  return gateway.envoy().statValue("http.http.jwt_authn.denied") == before;
-                });
-        assertThat(deniedAtTheEdge).isPositive();
+            .until(() -> usersSidecar.statValue(deniedAtTheSidecar) > deniedBySidecarMeanwhile);
       } finally {
         calling.set(false);
         caller.join();
       }
       assertThat(withoutToken).as("requests without a token").isNotEmpty().doesNotContain(200);
       assertThat(withToken).as("requests with a valid token").isNotEmpty().containsOnly(200);
-    }
-  }
-
-  private static boolean answersFrom(int port, String host, String header, String instance) {
-    try {
-      Http1ResponseReader.Read read = call(port, host, "/users/1", header);
-      return read.status() == 200
-          && instance.equals(read.headers().get(EchoService.INSTANCE_HEADER));
-    } catch (IOException e) {
-      return false;
     }
   }
 }
