@@ -2,8 +2,10 @@ package io.signalbox.server;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
+import io.envoyproxy.controlplane.server.serializer.ProtoResourcesSerializer;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -32,6 +34,7 @@ import io.signalbox.store.RegistryEngine;
 import io.signalbox.store.RegistryJournal;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.xds.DeltaAdsServer;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.LaggingStreams;
 import io.signalbox.xds.MeshIdentities;
@@ -255,12 +258,11 @@ public final class ControlPlane implements AutoCloseable {
     publisher.enableQuarantine(
         engine, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
     callbacks.onAnswer(publisher::xdsAnswered);
-    V3DiscoveryServer discovery =
-        new V3DiscoveryServer(
-            List.of(callbacks, laggingStreams),
-            watcher,
-            new DefaultExecutorGroup(),
-            new CachedProtoResourcesSerializer());
+    List<DiscoveryServerCallbacks> streamCallbacks = List.of(callbacks, laggingStreams);
+    ProtoResourcesSerializer serializer = new CachedProtoResourcesSerializer();
+    V3DiscoveryServer stateOfTheWorld =
+        new V3DiscoveryServer(streamCallbacks, watcher, new DefaultExecutorGroup(), serializer);
+    DeltaAdsServer delta = new DeltaAdsServer(streamCallbacks, watcher, serializer, cache, groups);
     HealthStatusManager health = new HealthStatusManager();
     AccessControl access =
         AccessControl.forTransport(transport, () -> publisher.settings().access());
@@ -279,7 +281,10 @@ public final class ControlPlane implements AutoCloseable {
             .intercept(new XdsStreamAuthorization(access, audit))
             .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
             .intercept(identity)
-            .addService(laggingStreams.wrap(discovery.getAggregatedDiscoveryServiceImpl()))
+            .addService(
+                laggingStreams.wrap(
+                    delta.aggregatedDiscoveryService(
+                        stateOfTheWorld.getAggregatedDiscoveryServiceImpl())))
             .addService(
                 new RegistryService(
                     registry,

@@ -17,8 +17,8 @@ import java.util.function.Consumer;
  * and, on a NACK, asks the cache to watch from the rejected version instead: the rejected resources
  * are not sent again, and the next different snapshot is.
  *
- * <p>Delta streams need no help: java-control-plane already records the sent version before the
- * NACK arrives.
+ * <p>Delta streams need no help: {@link DeltaAdsStream} records the sent version before the NACK
+ * arrives, and does not count a rejected response as held.
  */
 public final class NackAwareConfigWatcher extends ForwardingConfigWatcher {
 

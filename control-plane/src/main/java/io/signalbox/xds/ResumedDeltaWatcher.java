@@ -32,12 +32,11 @@ import java.util.function.Consumer;
  * <p>The state must be the stream's, not only this watch's: the stream learns what Envoy holds from
  * the responses Envoy acknowledges, so a resource resumed without being re-sent would otherwise be
  * unknown to the stream, and its later deletion never sent. The maps the stream passes in are its
- * own (java-control-plane's {@code AdsDeltaDiscoveryRequestStreamObserver} hands over its tracked
- * and pending collections, filled by the subscription update that precedes every watch, on the
- * stream's request thread); they are updated in place. Should a library version pass copies, the
- * watch is still seeded, so the reconnect is right and only a later deletion of an unchanged
- * resource would be missed. Before the group's first snapshot, see {@link
- * #resumeBeforeFirstSnapshot}.
+ * own ({@link DeltaAdsStream} hands over its tracked and pending collections, filled by the
+ * subscription update that precedes every watch, on the stream's request thread); they are updated
+ * in place. Should a stream pass copies, the watch is still seeded, so the reconnect is right and
+ * only a later deletion of an unchanged resource would be missed. Before the group's first
+ * snapshot, see {@link #resumeBeforeFirstSnapshot}.
  */
 public final class ResumedDeltaWatcher extends ForwardingConfigWatcher {
 

@@ -49,6 +49,14 @@ class XdsSnapshotCacheTest {
 
   private final XdsSnapshotCache cache = new XdsSnapshotCache(node -> GROUP);
 
+  /**
+   * Whether streams keep their tracked versions as {@link DeltaAdsStream} does: as differences from
+   * the snapshot, moved to the group's newest snapshot on every ACK.
+   */
+  private boolean trackedAsDifferences;
+
+  private final BaseChanges baseChanges = new BaseChanges();
+
   /** Answers are ACKed after the publication returns, as they arrive from Envoy later. */
   private final Queue<Runnable> acks = new ArrayDeque<>();
 
@@ -107,6 +115,16 @@ class XdsSnapshotCacheTest {
 
   @Test
   void randomChangesAndSubscriptionsAlwaysLeaveEveryStreamHoldingItsSubscription() {
+    randomChangesAndSubscriptions();
+  }
+
+  @Test
+  void soTheyDoWhenStreamsKeepWhatTheyHoldAsDifferencesFromTheSnapshot() {
+    trackedAsDifferences = true;
+    randomChangesAndSubscriptions();
+  }
+
+  private void randomChangesAndSubscriptions() {
     Random random = new Random(7);
     Map<String, Integer> ports = ports(8);
     cache.setSnapshot(GROUP, snapshot(ports));
@@ -142,6 +160,16 @@ class XdsSnapshotCacheTest {
 
   @Test
   void streamsOnTheirOwnThreadsConvergeWhileAPublisherKeepsChanging() throws Exception {
+    streamsConvergeWhileAPublisherKeepsChanging();
+  }
+
+  @Test
+  void soTheyDoWhenTheyKeepWhatTheyHoldAsDifferencesFromTheSnapshot() throws Exception {
+    trackedAsDifferences = true;
+    streamsConvergeWhileAPublisherKeepsChanging();
+  }
+
+  private void streamsConvergeWhileAPublisherKeepsChanging() throws Exception {
     Random random = new Random(5);
     Map<String, Integer> ports = ports(40);
     cache.setSnapshot(GROUP, snapshot(ports));
@@ -217,7 +245,8 @@ class XdsSnapshotCacheTest {
     final String typeUrl;
     final boolean wildcard;
     final Node node = Node.newBuilder().setId("node-" + System.identityHashCode(this)).build();
-    final Map<String, String> tracked = new HashMap<>();
+    final Map<String, String> tracked =
+        trackedAsDifferences ? new TrackedVersions() : new HashMap<>();
     final Set<String> pending = new HashSet<>();
     final Set<String> subscribed = new HashSet<>();
     final Map<String, String> held = new TreeMap<>();
@@ -292,6 +321,11 @@ class XdsSnapshotCacheTest {
                       }
                     });
             response.removedResources().forEach(tracked::remove);
+            if (tracked instanceof TrackedVersions differences) {
+              Map<String, VersionedResource<?>> base =
+                  cache.getSnapshot(GROUP).versionedResources(response.request().getResourceType());
+              differences.rebase(base, baseChanges.between(differences.base(), base));
+            }
             response.removedResources().forEach(held::remove);
             if (!wildcard) {
               // As Envoy does when a cluster goes: it stops asking for its endpoints.

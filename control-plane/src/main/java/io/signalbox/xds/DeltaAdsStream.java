@@ -1,0 +1,263 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One delta ADS stream: what java-control-plane's {@code AdsDeltaDiscoveryRequestStreamObserver}
+ * does, with the tracked versions kept as differences from the snapshot ({@link TrackedVersions})
+ * instead of a map of every name per stream and type.
+ *
+ * <p>Requests arrive one at a time on the stream's gRPC thread; responses are sent from there (a
+ * watch answered at once) or from the publisher (a new snapshot). As in the library, a watch of a
+ * type is opened only when no response of that type awaits its answer, so a stream never holds more
+ * than one response per type, and an ACK names the response it accepts by its nonce.
+ */
+final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
+
+  private static final Logger log = LoggerFactory.getLogger(DeltaAdsStream.class);
+
+  /** One type's state on the stream. */
+  private static final class TypeState {
+    final ResourceType type;
+    final TrackedVersions tracked = new TrackedVersions();
+
+    /** Names subscribed to and not yet acknowledged; read by the publisher with lookups only. */
+    final Set<String> pending = ConcurrentHashMap.newKeySet();
+
+    /** Responses sent and not yet answered, by nonce. */
+    final Map<String, DeltaResponse> awaitingAnswer = new ConcurrentHashMap<>();
+
+    volatile String latestVersion = "";
+    DeltaWatch watch; // guarded by this
+
+    TypeState(ResourceType type) {
+      this.type = type;
+    }
+  }
+
+  private final long streamId;
+  private final StreamObserver<DeltaDiscoveryResponse> responses;
+  private final DeltaAdsServer server;
+  private final AtomicLong nonces = new AtomicLong();
+  private final Map<String, TypeState> types = new ConcurrentHashMap<>();
+
+  /** As in the library: set by a CDS response, cleared by an EDS one (see the cache). */
+  private volatile boolean hasClusterChanged;
+
+  private volatile String group;
+  private boolean closing; // guarded by responses
+  private final AtomicBoolean ended = new AtomicBoolean();
+
+  DeltaAdsStream(
+      long streamId, StreamObserver<DeltaDiscoveryResponse> responses, DeltaAdsServer server) {
+    this.streamId = streamId;
+    this.responses = responses;
+    this.server = server;
+  }
+
+  @Override
+  public void onNext(DeltaDiscoveryRequest request) {
+    String typeUrl = request.getTypeUrl();
+    if (typeUrl.isEmpty()) {
+      closeWithError(
+          Status.INVALID_ARGUMENT
+              .withDescription("type_url is required on an ADS stream")
+              .asRuntimeException());
+      return;
+    }
+    try {
+      server.runRequestCallbacks(streamId, request);
+    } catch (RequestException e) {
+      onError(e);
+      return;
+    }
+    ResourceType type = Resources.TYPE_URLS_TO_RESOURCE_TYPE.get(typeUrl);
+    if (type == null) {
+      closeWithError(
+          Status.INVALID_ARGUMENT
+              .withDescription("type_url " + typeUrl + " is not served by Signalbox")
+              .asRuntimeException());
+      return;
+    }
+    if (group == null && request.hasNode()) {
+      group = server.group(request.getNode());
+    }
+    TypeState state = types.computeIfAbsent(typeUrl, url -> new TypeState(type));
+    if (!request.getResponseNonce().isEmpty()) {
+      DeltaResponse answered = state.awaitingAnswer.remove(request.getResponseNonce());
+      if (answered != null && !request.hasErrorDetail()) {
+        holdAcknowledged(state, answered);
+      }
+    }
+    // After the acknowledgement, which answers an earlier response: a name unsubscribed now is
+    // not held, even if that response carried it.
+    for (String name : request.getResourceNamesUnsubscribeList()) {
+      state.tracked.remove(name);
+      state.pending.remove(name);
+    }
+    state.pending.addAll(request.getResourceNamesSubscribeList());
+    if (state.awaitingAnswer.isEmpty()) {
+      openWatch(state, request, typeUrl);
+    }
+  }
+
+  private void holdAcknowledged(TypeState state, DeltaResponse answered) {
+    answered
+        .resources()
+        .forEach(
+            (name, resource) -> {
+              state.tracked.put(name, resource.version());
+              state.pending.remove(name);
+            });
+    answered.removedResources().forEach(state.tracked::remove);
+    Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
+    if (base != null) {
+      state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
+    }
+  }
+
+  private void openWatch(TypeState state, DeltaDiscoveryRequest request, String typeUrl) {
+    synchronized (state) {
+      if (state.watch != null) {
+        state.watch.cancel();
+      }
+      state.watch =
+          server.watch(
+              DeltaXdsRequest.create(request),
+              state.latestVersion,
+              state.tracked,
+              state.pending,
+              isWildcard(state.type),
+              response -> send(state, typeUrl, response),
+              hasClusterChanged);
+    }
+  }
+
+  /** As the library decides: clusters and listeners are always subscribed to by wildcard. */
+  private static boolean isWildcard(ResourceType type) {
+    return type == ResourceType.CLUSTER || type == ResourceType.LISTENER;
+  }
+
+  private void send(TypeState state, String typeUrl, DeltaResponse response) {
+    String nonce = Long.toString(nonces.getAndIncrement());
+    List<Resource> resources =
+        response.resources().entrySet().stream()
+            .map(
+                entry ->
+                    Resource.newBuilder()
+                        .setName(entry.getKey())
+                        .setVersion(entry.getValue().version())
+                        .setResource(server.serialize(entry.getValue().resource()))
+                        .build())
+            .toList();
+    DeltaDiscoveryResponse discoveryResponse =
+        DeltaDiscoveryResponse.newBuilder()
+            .setTypeUrl(typeUrl)
+            .setSystemVersionInfo(response.version())
+            .setNonce(nonce)
+            .addAllResources(resources)
+            .addAllRemovedResources(response.removedResources())
+            .build();
+    server.runResponseCallbacks(streamId, response.request().v3Request(), discoveryResponse);
+    // Recorded before sending: the answer may come back before onNext returns.
+    state.awaitingAnswer.put(nonce, response);
+    state.latestVersion = response.version();
+    if (state.type == ResourceType.CLUSTER) {
+      hasClusterChanged = true;
+    } else if (state.type == ResourceType.ENDPOINT) {
+      hasClusterChanged = false;
+    }
+    synchronized (responses) {
+      if (!closing) {
+        try {
+          responses.onNext(discoveryResponse);
+        } catch (StatusRuntimeException e) {
+          if (e.getStatus().getCode() != Status.Code.CANCELLED) {
+            throw e;
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void onError(Throwable error) {
+    if (Status.fromThrowable(error).getCode() != Status.Code.CANCELLED) {
+      log.warn("Delta xDS stream {} closed with an error", streamId, error);
+    }
+    closeWithError(Status.fromThrowable(error).asException());
+  }
+
+  @Override
+  public void onCompleted() {
+    try {
+      if (ended.compareAndSet(false, true)) {
+        server.runCloseCallbacks(streamId);
+      }
+      synchronized (responses) {
+        if (!closing) {
+          closing = true;
+          responses.onCompleted();
+        }
+      }
+    } finally {
+      cancelWatches();
+    }
+  }
+
+  void onCancelled() {
+    log.debug("Delta xDS stream {} cancelled", streamId);
+    cancelWatches();
+  }
+
+  /**
+   * Ends the stream, from either side. The close callbacks run once, also when the server ends it:
+   * gRPC tells the request observer nothing then, and the stream's proxy would stay connected in
+   * the status tracker.
+   */
+  private void closeWithError(Throwable error) {
+    try {
+      if (ended.compareAndSet(false, true)) {
+        server.runCloseWithErrorCallbacks(streamId, error);
+      }
+      synchronized (responses) {
+        if (!closing) {
+          closing = true;
+          responses.onError(error);
+        }
+      }
+    } finally {
+      cancelWatches();
+    }
+  }
+
+  private void cancelWatches() {
+    for (TypeState state : types.values()) {
+      synchronized (state) {
+        if (state.watch != null) {
+          state.watch.cancel();
+        }
+      }
+    }
+  }
+}

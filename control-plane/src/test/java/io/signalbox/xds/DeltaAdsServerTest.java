@@ -1,0 +1,246 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.serializer.DefaultProtoResourcesSerializer;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.signalbox.translate.XdsResources;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Delta ADS streams as Envoy sees them, over gRPC (in process). */
+class DeltaAdsServerTest {
+
+  private static final String GROUP = "edge";
+  private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
+  private static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
+  private static final Node NODE = Node.newBuilder().setId("envoy-1").setCluster(GROUP).build();
+
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(node -> GROUP);
+  private final List<Long> closedStreams = new CopyOnWriteArrayList<>();
+  private final Server server;
+  private final ManagedChannel channel;
+
+  DeltaAdsServerTest() throws IOException {
+    DiscoveryServerCallbacks callbacks =
+        new DiscoveryServerCallbacks() {
+          @Override
+          public void onV3StreamRequest(long streamId, DiscoveryRequest request) {}
+
+          @Override
+          public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {}
+
+          @Override
+          public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+            closedStreams.add(streamId);
+          }
+        };
+    DeltaAdsServer delta =
+        new DeltaAdsServer(
+            List.of(callbacks), cache, new DefaultProtoResourcesSerializer(), cache, node -> GROUP);
+    String name = InProcessServerBuilder.generateName();
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(
+                delta.aggregatedDiscoveryService(new AggregatedDiscoveryServiceImplBase() {}))
+            .build()
+            .start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    channel.shutdownNow();
+    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aStreamIsSentEveryResourceThenOnlyWhatChangesAndWhatGoes() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+
+    stream.send(request(CDS).build());
+    DeltaDiscoveryResponse first = stream.next();
+    assertThat(names(first)).containsExactlyInAnyOrder("a", "b");
+    stream.send(request(CDS).setResponseNonce(first.getNonce()).build());
+
+    cache.setSnapshot(GROUP, snapshot("a", "c"));
+    DeltaDiscoveryResponse change = stream.next();
+    assertThat(names(change)).containsExactly("c");
+    assertThat(change.getRemovedResourcesList()).containsExactly("b");
+    stream.send(request(CDS).setResponseNonce(change.getNonce()).build());
+
+    cache.setSnapshot(GROUP, snapshot("c"));
+    DeltaDiscoveryResponse removal = stream.next();
+    assertThat(removal.getResourcesList()).isEmpty();
+    assertThat(removal.getRemovedResourcesList()).containsExactly("a");
+  }
+
+  @Test
+  void aRejectedResponseIsNotHeldSoItsRemovalIsNotSent() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    DeltaDiscoveryResponse first = stream.next();
+    stream.send(request(CDS).setResponseNonce(first.getNonce()).build());
+
+    cache.setSnapshot(GROUP, snapshot("a", "bad"));
+    DeltaDiscoveryResponse rejected = stream.next();
+    assertThat(names(rejected)).containsExactly("bad");
+    stream.send(
+        request(CDS)
+            .setResponseNonce(rejected.getNonce())
+            .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("no").build())
+            .build());
+
+    cache.setSnapshot(GROUP, snapshot("a", "c"));
+    DeltaDiscoveryResponse next = stream.next();
+    assertThat(names(next)).containsExactly("c");
+    assertThat(next.getRemovedResourcesList()).isEmpty();
+  }
+
+  @Test
+  void aNameUnsubscribedInTheAcknowledgementOfTheResponseThatCarriedItIsNotHeld() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    DeltaDiscoveryResponse first = stream.next();
+    assertThat(names(first)).containsExactlyInAnyOrder("a", "b");
+
+    stream.send(
+        request(EDS).setResponseNonce(first.getNonce()).addResourceNamesUnsubscribe("b").build());
+    cache.setSnapshot(GROUP, snapshot("a"));
+    cache.setSnapshot(GROUP, snapshot("a", "c"));
+    stream.send(request(EDS).addResourceNamesSubscribe("c").build());
+
+    DeltaDiscoveryResponse next = stream.next();
+    assertThat(names(next)).containsExactly("c");
+    assertThat(next.getRemovedResourcesList()).as("b was not held").isEmpty();
+  }
+
+  @Test
+  void aRequestWithoutATypeEndsTheStreamSayingSo() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+
+    stream.send(DeltaDiscoveryRequest.newBuilder().setNode(NODE).build());
+
+    Status status = stream.closedWith();
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).contains("type_url");
+  }
+
+  @Test
+  void aTypeSignalboxDoesNotServeEndsTheStreamNamingIt() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+
+    stream.send(request("type.googleapis.com/envoy.config.route.v3.VirtualHost").build());
+
+    Status status = stream.closedWith();
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).contains("envoy.config.route.v3.VirtualHost");
+  }
+
+  @Test
+  void streamsAreNumberedApartFromStateOfTheWorldOnes() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+    stream.send(DeltaDiscoveryRequest.newBuilder().setNode(NODE).build());
+    stream.closedWith();
+
+    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !closedStreams.isEmpty());
+    assertThat(closedStreams.get(0)).isGreaterThanOrEqualTo(DeltaAdsServer.FIRST_STREAM_ID);
+  }
+
+  private static DeltaDiscoveryRequest.Builder request(String typeUrl) {
+    return DeltaDiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(typeUrl);
+  }
+
+  private static List<String> names(DeltaDiscoveryResponse response) {
+    return response.getResourcesList().stream().map(Resource::getName).toList();
+  }
+
+  /** A cluster and an empty assignment per name. */
+  private static ContentVersionedSnapshot snapshot(String... names) {
+    List<Cluster> clusters = new ArrayList<>();
+    List<ClusterLoadAssignment> assignments = new ArrayList<>();
+    for (String name : names) {
+      clusters.add(Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS).build());
+      assignments.add(ClusterLoadAssignment.newBuilder().setClusterName(name).build());
+    }
+    return ContentVersionedSnapshot.of(
+        new XdsResources(List.of(), List.of(), clusters, assignments, List.of()));
+  }
+
+  /** One client stream: what it receives, and how it ended. */
+  private final class Stream {
+    final BlockingQueue<DeltaDiscoveryResponse> received = new LinkedBlockingQueue<>();
+    final AtomicReference<Status> closed = new AtomicReference<>();
+    final StreamObserver<DeltaDiscoveryRequest> requests;
+
+    Stream() {
+      requests =
+          AggregatedDiscoveryServiceGrpc.newStub(channel)
+              .deltaAggregatedResources(
+                  new StreamObserver<>() {
+                    @Override
+                    public void onNext(DeltaDiscoveryResponse response) {
+                      received.add(response);
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                      closed.set(Status.fromThrowable(error));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                      closed.set(Status.OK);
+                    }
+                  });
+    }
+
+    void send(DeltaDiscoveryRequest request) {
+      requests.onNext(request);
+    }
+
+    DeltaDiscoveryResponse next() throws InterruptedException {
+      DeltaDiscoveryResponse response = received.poll(5, TimeUnit.SECONDS);
+      assertThat(response).as("a response").isNotNull();
+      return response;
+    }
+
+    Status closedWith() {
+      Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> closed.get() != null);
+      return closed.get();
+    }
+  }
+}
