@@ -41,6 +41,7 @@ import io.signalbox.xds.MeshIdentities;
 import io.signalbox.xds.NackAwareConfigWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
+import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.ResumedDeltaWatcher;
 import io.signalbox.xds.SidecarSnapshots;
 import io.signalbox.xds.SnapshotPublisher;
@@ -218,30 +219,31 @@ public final class ControlPlane implements AutoCloseable {
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new XdsSnapshotCache(groups);
     Duration certificateValidity = settings.sidecars().certificateValidity();
+    ProxyStatusTracker proxies =
+        new ProxyStatusTracker(groups, Clock.systemUTC(), metrics, config.xdsLagLimit());
     this.publisher =
-        new SnapshotPublisher(
-            engine,
-            settings,
-            new GatewayTranslator(),
-            cache,
-            config.publishQuietPeriod(),
-            config.publishMaxDelay(),
-            metrics,
-            new SidecarSnapshots(
-                settings
-                    .sidecars()
-                    .ca()
-                    .map(
-                        ca ->
-                            MeshIdentities.signedBy(
-                                ca, certificateValidity, Clock.systemUTC(), metrics))
-                    .orElseGet(
-                        () ->
-                            MeshIdentities.ephemeral(
-                                settings.access().trustDomain(),
-                                certificateValidity,
-                                Clock.systemUTC(),
-                                metrics))));
+        SnapshotPublisher.builder(engine, settings, new GatewayTranslator(), cache)
+            .coalescing(config.publishQuietPeriod(), config.publishMaxDelay())
+            .metrics(metrics)
+            .sidecars(
+                new SidecarSnapshots(
+                    settings
+                        .sidecars()
+                        .ca()
+                        .map(
+                            ca ->
+                                MeshIdentities.signedBy(
+                                    ca, certificateValidity, Clock.systemUTC(), metrics))
+                        .orElseGet(
+                            () ->
+                                MeshIdentities.ephemeral(
+                                    settings.access().trustDomain(),
+                                    certificateValidity,
+                                    Clock.systemUTC(),
+                                    metrics))))
+            .stageChanges(proxies::applied, config.stageTimeout())
+            .quarantine(engine, proxies::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
+            .build();
     // Workload certificates are issued again once half their life has passed, at a publication:
     // one every eighth of it sends them well before they expire.
     long rotationMillis = certificateValidity.toMillis() / 8;
@@ -251,13 +253,10 @@ public final class ControlPlane implements AutoCloseable {
         new NackAwareConfigWatcher(
             new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
     this.callbacks =
-        new XdsCallbacks(groups, publisher::groupSeen, watcher, metrics, config.xdsLagLimit());
+        new XdsCallbacks(
+            groups, proxies, publisher::groupSeen, publisher::xdsAnswered, watcher, metrics);
     this.laggingStreams =
-        new LaggingStreams(callbacks.proxies(), config.xdsCutoff(), metrics, Clock.systemUTC());
-    publisher.stageChanges(callbacks.proxies()::applied, config.stageTimeout());
-    publisher.enableQuarantine(
-        engine, callbacks.proxies()::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT);
-    callbacks.onAnswer(publisher::xdsAnswered);
+        new LaggingStreams(proxies, config.xdsCutoff(), metrics, Clock.systemUTC());
     List<DiscoveryServerCallbacks> streamCallbacks = List.of(callbacks, laggingStreams);
     ProtoResourcesSerializer serializer = new CachedProtoResourcesSerializer();
     V3DiscoveryServer stateOfTheWorld =

@@ -94,61 +94,142 @@ public final class SnapshotPublisher implements AutoCloseable {
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
 
-  private volatile DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
-  private volatile Duration stageTimeout = Duration.ZERO;
-  private volatile NackQuarantine quarantine;
+  private final DeliveryCheck deliveryCheck;
 
-  public SnapshotPublisher(
-      RegistryView store,
-      GatewaySettings settings,
-      Translator translator,
-      SimpleCache<String> cache,
-      Duration quietPeriod,
-      Duration maxDelay) {
-    this(
-        store,
-        settings,
-        translator,
-        cache,
-        quietPeriod,
-        maxDelay,
-        SignalboxMetrics.noop(),
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral(
-                settings.access().trustDomain(),
-                MeshIdentities.DEFAULT_VALIDITY,
-                java.time.Clock.systemUTC())));
-  }
+  /** Zero: every change is published in one step. */
+  private final Duration stageTimeout;
 
-  public SnapshotPublisher(
-      RegistryView store,
-      GatewaySettings settings,
-      Translator translator,
-      SimpleCache<String> cache,
-      Duration quietPeriod,
-      Duration maxDelay,
-      SignalboxMetrics metrics,
-      SidecarSnapshots sidecars) {
-    this.metrics = metrics;
-    this.sidecars = sidecars;
-    this.store = store;
-    this.settings = settings;
-    this.snapshots = new SnapshotBuilder(translator);
-    this.cache = cache;
-    this.quietNanos = quietPeriod.toNanos();
-    this.maxDelayNanos = maxDelay.toNanos();
-    this.thread = new Thread(this::run, "signalbox-pipeline");
-    this.thread.setDaemon(true);
-  }
+  /** Null without a quarantine. */
+  private final NackQuarantine quarantine;
+
+  /** Wakes a staged change waiting for its stage to be applied. */
+  private final EnvoyAnswers answers = new EnvoyAnswers();
 
   /**
-   * Publishes changes that add or remove clusters in stages (see {@link MakeBeforeBreak}), each
-   * stage waiting until the groups' Envoys have applied the previous one, at most {@code timeout};
-   * without this, every change is one step. Set before {@link #start()}.
+   * A publisher of {@code store}'s state, translated with {@code translator} into {@code cache}'s
+   * snapshots; the rest is optional.
    */
-  public void stageChanges(DeliveryCheck check, Duration timeout) {
-    this.deliveryCheck = check;
-    this.stageTimeout = timeout;
+  public static Builder builder(
+      RegistryView store,
+      GatewaySettings settings,
+      Translator translator,
+      SimpleCache<String> cache) {
+    return new Builder(store, settings, translator, cache);
+  }
+
+  /** What a publisher is made of, its optional parts with their defaults. */
+  public static final class Builder {
+    private final RegistryView store;
+    private final GatewaySettings settings;
+    private final Translator translator;
+    private final SimpleCache<String> cache;
+    private Duration quietPeriod = Duration.ofMillis(1);
+    private Duration maxDelay = Duration.ofMillis(100);
+    private SignalboxMetrics metrics = SignalboxMetrics.noop();
+    private SidecarSnapshots sidecars;
+    private DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
+    private Duration stageTimeout = Duration.ZERO;
+    private Quarantines quarantines;
+    private Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies;
+    private Duration verdictTimeout;
+
+    private Builder(
+        RegistryView store,
+        GatewaySettings settings,
+        Translator translator,
+        SimpleCache<String> cache) {
+      this.store = store;
+      this.settings = settings;
+      this.translator = translator;
+      this.cache = cache;
+    }
+
+    /** How changes are coalesced (1 ms and 100 ms unless set; see the class comment). */
+    public Builder coalescing(Duration quietPeriod, Duration maxDelay) {
+      this.quietPeriod = quietPeriod;
+      this.maxDelay = maxDelay;
+      return this;
+    }
+
+    public Builder metrics(SignalboxMetrics metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
+    /** The sidecars' snapshots (unless set: workload certificates from an ephemeral CA). */
+    public Builder sidecars(SidecarSnapshots sidecars) {
+      this.sidecars = sidecars;
+      return this;
+    }
+
+    /**
+     * Publishes changes that add or remove clusters in stages (see {@link MakeBeforeBreak}), each
+     * stage waiting until the groups' Envoys have applied the previous one, at most {@code
+     * timeout}; unless set, every change is one step. A stage moves on when {@link #xdsAnswered} is
+     * told of the answer that applied it (else within a millisecond).
+     */
+    public Builder stageChanges(DeliveryCheck check, Duration timeout) {
+      this.deliveryCheck = check;
+      this.stageTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); the publisher is then
+     * to be told of every answer ({@link #xdsAnswered}).
+     *
+     * @param proxies every connected Envoy's status
+     */
+    public Builder quarantine(
+        Quarantines quarantines,
+        Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
+        Duration verdictTimeout) {
+      this.quarantines = quarantines;
+      this.proxies = proxies;
+      this.verdictTimeout = verdictTimeout;
+      return this;
+    }
+
+    public SnapshotPublisher build() {
+      return new SnapshotPublisher(this);
+    }
+  }
+
+  private SnapshotPublisher(Builder parts) {
+    this.metrics = parts.metrics;
+    this.sidecars =
+        parts.sidecars != null
+            ? parts.sidecars
+            : new SidecarSnapshots(
+                MeshIdentities.ephemeral(
+                    parts.settings.access().trustDomain(),
+                    MeshIdentities.DEFAULT_VALIDITY,
+                    java.time.Clock.systemUTC()));
+    this.store = parts.store;
+    this.settings = parts.settings;
+    this.snapshots = new SnapshotBuilder(parts.translator);
+    this.cache = parts.cache;
+    this.quietNanos = parts.quietPeriod.toNanos();
+    this.maxDelayNanos = parts.maxDelay.toNanos();
+    this.deliveryCheck = parts.deliveryCheck;
+    this.stageTimeout = parts.stageTimeout;
+    // The quarantine publishes its trials through this publisher, on the pipeline thread, which
+    // starts only with start().
+    this.quarantine =
+        parts.quarantines == null
+            ? null
+            : new NackQuarantine(
+                parts.quarantines,
+                parts.proxies,
+                (publication, group) ->
+                    sidecars.forGroup(
+                        group, publication.snapshot(), publication.state(), publication.settings()),
+                snapshots,
+                this::publishTrial,
+                () -> running,
+                parts.verdictTimeout);
+    this.thread = new Thread(this::run, "signalbox-pipeline");
+    this.thread.setDaemon(true);
   }
 
   /**
@@ -176,31 +257,9 @@ public final class SnapshotPublisher implements AutoCloseable {
     thread.start();
   }
 
-  /**
-   * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); call before {@link
-   * #start()}, and tell {@link #xdsAnswered} of every answer.
-   *
-   * @param proxies every connected Envoy's status
-   */
-  public void enableQuarantine(
-      Quarantines quarantines,
-      Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
-      Duration verdictTimeout) {
-    this.quarantine =
-        new NackQuarantine(
-            quarantines,
-            proxies,
-            (publication, group) ->
-                sidecars.forGroup(
-                    group, publication.snapshot(), publication.state(), publication.settings()),
-            snapshots,
-            this::publishTrial,
-            () -> running,
-            verdictTimeout);
-  }
-
   /** An Envoy acknowledged (or, {@code nack}, rejected) a response. Any thread; cheap. */
   public void xdsAnswered(boolean nack) {
+    answers.answered();
     if (quarantine != null) {
       quarantine.answered();
       if (nack) {
@@ -558,7 +617,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
       }
     }
-    StagedChange.awaitApplied(sent, deliveryCheck, stageTimeout, () -> running);
+    StagedChange.awaitApplied(sent, deliveryCheck, answers, stageTimeout, () -> running);
     return true;
   }
 
@@ -601,7 +660,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
         stages.forEach((group, stage) -> cache.setSnapshot(group, stage.snapshot()));
       }
-      StagedChange.awaitApplied(stages, deliveryCheck, stageTimeout, () -> running);
+      StagedChange.awaitApplied(stages, deliveryCheck, answers, stageTimeout, () -> running);
     }
     return true;
   }

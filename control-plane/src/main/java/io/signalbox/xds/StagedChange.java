@@ -7,8 +7,6 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -26,12 +24,6 @@ import org.slf4j.LoggerFactory;
 final class StagedChange {
 
   private static final Logger log = LoggerFactory.getLogger(StagedChange.class);
-
-  /**
-   * How often a staged change checks whether Envoys applied it; ACKs arrive within about a
-   * millisecond.
-   */
-  private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   /** A group's snapshot for one phase, and what its Envoys must have applied before the next. */
   record GroupStage(ContentVersionedSnapshot snapshot, List<MakeBeforeBreak.Wait> waitFor) {}
@@ -106,24 +98,39 @@ final class StagedChange {
   static void awaitApplied(
       Map<String, GroupStage> stages,
       DeliveryCheck check,
+      EnvoyAnswers answers,
       java.time.Duration timeout,
       BooleanSupplier running) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    for (Map.Entry<String, GroupStage> entry : stages.entrySet()) {
-      String group = entry.getKey();
-      for (MakeBeforeBreak.Wait wait : entry.getValue().waitFor()) {
-        while (!check.applied(group, wait.type(), wait.required(), entry.getValue().snapshot())) {
-          if (System.nanoTime() - deadline > 0 || !running.getAsBoolean()) {
-            log.warn(
-                "Envoys of group '{}' did not apply {} of a staged change within {} ms; continuing",
-                group,
-                XdsTypes.shortName(wait.type()),
-                timeout.toMillis());
-            return;
+    answers.startWaiting();
+    try {
+      for (Map.Entry<String, GroupStage> entry : stages.entrySet()) {
+        String group = entry.getKey();
+        for (MakeBeforeBreak.Wait wait : entry.getValue().waitFor()) {
+          while (true) {
+            long seen = answers.seen();
+            if (check.applied(group, wait.type(), wait.required(), entry.getValue().snapshot())) {
+              break;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !running.getAsBoolean()) {
+              log.warn(
+                  "Envoys of group '{}' did not apply {} of a staged change within {} ms;"
+                      + " continuing",
+                  group,
+                  XdsTypes.shortName(wait.type()),
+                  timeout.toMillis());
+              return;
+            }
+            answers.awaitAfter(seen, left);
           }
-          LockSupport.parkNanos(POLL_NANOS);
         }
       }
+    } catch (InterruptedException e) {
+      // Closing: the publication goes on without waiting, as with a stopped pipeline.
+      Thread.currentThread().interrupt();
+    } finally {
+      answers.stopWaiting();
     }
   }
 

@@ -8,8 +8,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,33 +31,27 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
   private final ProxyStatusTracker proxies;
   private final SignalboxMetrics metrics;
-  private volatile Consumer<Boolean> answerListener = nack -> {};
-
-  public XdsCallbacks(
-      NodeGroups groups, Consumer<String> groupSeen, NackAwareConfigWatcher watcher) {
-    this(groups, groupSeen, watcher, SignalboxMetrics.noop(), ProxyStatusTracker.DEFAULT_LAG_LIMIT);
-  }
-
-  /** {@code lagLimit}: see {@link ProxyStatusTracker#ProxyStatusTracker}. */
-  public XdsCallbacks(
-      NodeGroups groups,
-      Consumer<String> groupSeen,
-      NackAwareConfigWatcher watcher,
-      SignalboxMetrics metrics,
-      Duration lagLimit) {
-    this.groups = groups;
-    this.groupSeen = groupSeen;
-    this.watcher = watcher;
-    this.metrics = metrics;
-    this.proxies = new ProxyStatusTracker(groups, Clock.systemUTC(), metrics, lagLimit);
-  }
+  private final Consumer<Boolean> answerListener;
 
   /**
-   * Told of every ACK ({@code false}) and NACK ({@code true}) once the {@link #proxies()} tracker
-   * has recorded it, on the stream's thread.
+   * @param proxies records every stream's sync status
+   * @param groupSeen told of each node group when one of its Envoys connects
+   * @param answered told of every ACK ({@code false}) and NACK ({@code true}) once {@code proxies}
+   *     has recorded it, on the stream's thread
    */
-  public void onAnswer(Consumer<Boolean> listener) {
-    this.answerListener = listener;
+  public XdsCallbacks(
+      NodeGroups groups,
+      ProxyStatusTracker proxies,
+      Consumer<String> groupSeen,
+      Consumer<Boolean> answered,
+      NackAwareConfigWatcher watcher,
+      SignalboxMetrics metrics) {
+    this.groups = groups;
+    this.proxies = proxies;
+    this.groupSeen = groupSeen;
+    this.answerListener = answered;
+    this.watcher = watcher;
+    this.metrics = metrics;
   }
 
   /** Every connected Envoy's sync status. */

@@ -36,13 +36,9 @@ class SnapshotRedactionTest {
     SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
     SnapshotPublisher publisher =
-        new SnapshotPublisher(
-            store,
-            GatewaySettings.DEFAULT,
-            new GatewayTranslator(),
-            cache,
-            Duration.ofMillis(1),
-            Duration.ofMillis(10));
+        SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)
+            .coalescing(Duration.ofMillis(1), Duration.ofMillis(10))
+            .build();
     publisher.groupSeen("edge");
     Secret secret =
         Secret.newBuilder()

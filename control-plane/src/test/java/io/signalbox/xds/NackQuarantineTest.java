@@ -64,14 +64,10 @@ class NackQuarantineTest {
 
   private void start(GatewaySettings settings) {
     publisher =
-        new SnapshotPublisher(
-            store,
-            settings,
-            new GatewayTranslator(),
-            fleet,
-            Duration.ofMillis(1),
-            Duration.ofMillis(100));
-    publisher.enableQuarantine(store, fleet::proxies, VERDICT_TIMEOUT);
+        SnapshotPublisher.builder(store, settings, new GatewayTranslator(), fleet)
+            .coalescing(Duration.ofMillis(1), Duration.ofMillis(100))
+            .quarantine(store, fleet::proxies, VERDICT_TIMEOUT)
+            .build();
     fleet.publisher = publisher;
     publisher.start();
     publisher.groupSeen(GROUP);

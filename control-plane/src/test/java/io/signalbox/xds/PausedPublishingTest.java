@@ -34,13 +34,9 @@ class PausedPublishingTest {
   private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
   private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
   private final SnapshotPublisher publisher =
-      new SnapshotPublisher(
-          store,
-          GatewaySettings.DEFAULT,
-          new GatewayTranslator(),
-          cache,
-          Duration.ofMillis(1),
-          Duration.ofMillis(50));
+      SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)
+          .coalescing(Duration.ofMillis(1), Duration.ofMillis(50))
+          .build();
 
   private static ConditionFactory eventually() {
     return await()

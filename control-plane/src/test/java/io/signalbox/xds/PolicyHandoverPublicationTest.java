@@ -14,7 +14,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.TestJwtProviders;
-import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
@@ -143,27 +142,23 @@ class PolicyHandoverPublicationTest {
           }
         };
     publisher =
-        new SnapshotPublisher(
-            store,
-            SETTINGS,
-            new GatewayTranslator(),
-            recording,
-            Duration.ZERO,
-            Duration.ZERO,
-            SignalboxMetrics.noop(),
-            new SidecarSnapshots(
-                MeshIdentities.ephemeral(
-                    "signalbox.local", Duration.ofHours(1), Clock.systemUTC())));
-    // Every Envoy applies what it is sent at once, but only what the pipeline asks about is known
-    // to be applied.
-    publisher.stageChanges(
-        (group, type, required, snapshot) -> {
-          synchronized (events) {
-            events.add(new Event(group, snapshot, true));
-          }
-          return true;
-        },
-        Duration.ofSeconds(5));
+        SnapshotPublisher.builder(store, SETTINGS, new GatewayTranslator(), recording)
+            .coalescing(Duration.ZERO, Duration.ZERO)
+            .sidecars(
+                new SidecarSnapshots(
+                    MeshIdentities.ephemeral(
+                        "signalbox.local", Duration.ofHours(1), Clock.systemUTC())))
+            // Every Envoy applies what it is sent at once, but only what the pipeline asks about
+            // is known to be applied.
+            .stageChanges(
+                (group, type, required, snapshot) -> {
+                  synchronized (events) {
+                    events.add(new Event(group, snapshot, true));
+                  }
+                  return true;
+                },
+                Duration.ofSeconds(5))
+            .build();
     publisher.start();
     publisher.groupSeen(EDGE);
     publisher.groupSeen(SIDECARS);

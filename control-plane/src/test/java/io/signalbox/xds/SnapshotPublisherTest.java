@@ -51,7 +51,9 @@ class SnapshotPublisherTest {
   private SnapshotPublisher start(
       RegistryView store, Translator translator, Duration quiet, Duration maxDelay) {
     SnapshotPublisher publisher =
-        new SnapshotPublisher(store, GatewaySettings.DEFAULT, translator, cache, quiet, maxDelay);
+        SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, translator, cache)
+            .coalescing(quiet, maxDelay)
+            .build();
     started.add(publisher);
     publisher.start();
     return publisher;

@@ -137,13 +137,9 @@ class ZoneViewTest {
     InMemoryRegistryStore store = twoZones(true);
     SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
     try (SnapshotPublisher publisher =
-        new SnapshotPublisher(
-            store,
-            GatewaySettings.DEFAULT,
-            new GatewayTranslator(),
-            cache,
-            Duration.ofMillis(5),
-            Duration.ofMillis(100))) {
+        SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)
+            .coalescing(Duration.ofMillis(5), Duration.ofMillis(100))
+            .build()) {
       publisher.start();
       publisher.groupSeen("edge@zone-a");
       publisher.groupSeen("edge");
