@@ -43,7 +43,7 @@ final class ContentHash {
   /** A version for a set of named versions; the map must iterate in a stable order. */
   static String ofVersions(Map<String, String> versionsByName) {
     MessageDigest digest = sha256();
-    // The same bytes per named version as ContentVersionedResources digests for a whole type.
+    // The same bytes per named version as ContentVersionedResources digests into a bucket.
     versionsByName.forEach((name, version) -> digest.update(nameAndVersion(name, version)));
     return hex(digest.digest());
   }

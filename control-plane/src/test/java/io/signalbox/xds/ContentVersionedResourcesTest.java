@@ -1,0 +1,89 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.StringValue;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/** A type's version depends on its resources only, never on the snapshots it was made from. */
+class ContentVersionedResourcesTest {
+
+  private static final Function<StringValue, String> NAME = value -> value.getValue().split("=")[0];
+
+  @Test
+  void aVersionMadeFromAnEarlierSnapshotIsTheVersionMadeFromScratch() {
+    Random random = new Random(20261205);
+    for (int run = 0; run < 50; run++) {
+      Map<String, String> content = new TreeMap<>();
+      for (int i = 0; i < random.nextInt(600); i++) {
+        content.put("svc-" + random.nextInt(1000), Integer.toString(random.nextInt(5)));
+      }
+      List<StringValue> resources = resources(content);
+      ContentVersionedResources<StringValue> previous =
+          ContentVersionedResources.of(resources, NAME, List.of());
+      for (int change = 0; change < 20; change++) {
+        // Unchanged resources stay the same objects, as translation by difference keeps them.
+        Map<String, StringValue> next = new TreeMap<>();
+        resources.forEach(value -> next.put(NAME.apply(value), value));
+        for (int i = 0; i < 1 + random.nextInt(4); i++) {
+          String name = "svc-" + random.nextInt(1000);
+          switch (random.nextInt(3)) {
+            case 0 -> next.remove(name);
+            default -> next.put(name, StringValue.of(name + "=" + random.nextInt(5)));
+          }
+        }
+        resources = new ArrayList<>(next.values());
+
+        ContentVersionedResources<StringValue> byDifference =
+            ContentVersionedResources.of(resources, NAME, List.of(previous));
+        ContentVersionedResources<StringValue> fromScratch =
+            ContentVersionedResources.of(copies(resources), NAME, List.of());
+
+        assertThat(byDifference.version()).isEqualTo(fromScratch.version());
+        previous = byDifference;
+      }
+    }
+  }
+
+  @Test
+  void anyChangeChangesTheVersion() {
+    List<StringValue> resources = resources(Map.of("a", "1", "b", "1", "c", "1"));
+    ContentVersionedResources<StringValue> before =
+        ContentVersionedResources.of(resources, NAME, List.of());
+
+    assertThat(
+            ContentVersionedResources.of(
+                    resources(Map.of("a", "1", "b", "2", "c", "1")), NAME, List.of(before))
+                .version())
+        .isNotEqualTo(before.version());
+    assertThat(
+            ContentVersionedResources.of(
+                    resources(Map.of("a", "1", "c", "1")), NAME, List.of(before))
+                .version())
+        .isNotEqualTo(before.version());
+    assertThat(
+            ContentVersionedResources.of(
+                    resources(Map.of("a", "1", "b", "1", "c", "1", "d", "1")),
+                    NAME,
+                    List.of(before))
+                .version())
+        .isNotEqualTo(before.version());
+  }
+
+  private static List<StringValue> resources(Map<String, String> content) {
+    List<StringValue> resources = new ArrayList<>();
+    new TreeMap<>(content)
+        .forEach((name, value) -> resources.add(StringValue.of(name + "=" + value)));
+    return resources;
+  }
+
+  private static List<StringValue> copies(List<StringValue> resources) {
+    return resources.stream().map(value -> StringValue.of(value.getValue())).toList();
+  }
+}
