@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
@@ -158,7 +159,18 @@ class ImageIT {
           .as("the registry journal, written by uid 10001 in the image's data directory")
           .isNotEmpty();
     } finally {
+      // The control plane is unshare's child, not unshare: --kill-child does not reach it, since
+      // chroot's change of user clears the parent-death signal, and it would outlive the test.
+      List<ProcessHandle> inImage = server.descendants().toList();
+      inImage.forEach(ProcessHandle::destroy);
       server.destroy();
+      for (ProcessHandle process : inImage) {
+        try {
+          process.onExit().get(10, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+          process.destroyForcibly();
+        }
+      }
       if (!server.waitFor(10, TimeUnit.SECONDS)) {
         server.destroyForcibly();
       }
