@@ -9,6 +9,8 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -108,12 +110,19 @@ public final class GatewayTranslator implements Translator {
       serviceParts.keySet().removeIf(name -> !state.services().containsKey(name));
       routesChanged = true;
     }
-    allClusters.addAll(settingsPart.filterClusters());
+    // The services' clusters are in name order (services come so, and a cluster is named by a
+    // prefix and the service's name); the settings' few clusters go where their names belong.
+    for (Cluster filterCluster : settingsPart.filterClusters()) {
+      int at =
+          Collections.binarySearch(
+              allClusters, filterCluster, Comparator.comparing(Cluster::getName));
+      allClusters.add(at < 0 ? -at - 1 : at + 1, filterCluster);
+    }
     if (routesChanged) {
       routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings, handover));
       routesHandover = handover;
     }
-    return new XdsResources(
+    return XdsResources.inNameOrder(
         settingsPart.listeners(),
         routeConfigurations,
         allClusters,
