@@ -18,14 +18,22 @@ final class Registrations {
       String host,
       int port,
       List<RouteSpec> routes) {
+    // Behind a sidecar, Envoy sends requests to the sidecar, which forwards them to this port.
+    Integer sidecarPort = properties.mesh().sidecarPort();
+    int advertisedPort = sidecarPort != null ? sidecarPort : port;
     String instanceId =
         properties.instanceId() != null && !properties.instanceId().isBlank()
             ? properties.instanceId()
-            : defaultInstanceId(service, host, port);
+            : defaultInstanceId(service, host, advertisedPort);
     ServiceRegistration.Builder registration =
         ServiceRegistration.builder(service)
-            .instance(instanceId, host, port)
+            .instance(instanceId, host, advertisedPort)
             .metadata(properties.metadata());
+    if (sidecarPort != null) {
+      registration.applicationPort(port);
+    }
+    properties.mesh().allowedCallers().forEach(registration::allowedCaller);
+    properties.mesh().calls().forEach(registration::calls);
     routes.forEach(registration::route);
     if (properties.leaseTtl() != null) {
       registration.leaseTtl(properties.leaseTtl());

@@ -42,6 +42,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param drainDelay how long the application keeps serving after deregistering, before its web
  *     server stops, so that every Envoy has stopped sending it requests
  * @param health reporting the Actuator health as the instance's serving status
+ * @param mesh sidecar mode: the instance's sidecar, who may call it and whom it calls
  */
 @ConfigurationProperties("signalbox")
 public record SignalboxProperties(
@@ -64,7 +65,8 @@ public record SignalboxProperties(
     boolean failFast,
     @DefaultValue("30s") Duration registrationTimeout,
     @DefaultValue("1s") Duration drainDelay,
-    @DefaultValue Health health) {
+    @DefaultValue Health health,
+    @DefaultValue Mesh mesh) {
 
   public SignalboxProperties {
     metadata = metadata == null ? Map.of() : ordered(metadata);
@@ -92,6 +94,10 @@ public record SignalboxProperties(
       require(
           isPositive(registrationTimeout), "signalbox.registration-timeout", "must be positive");
       require(!drainDelay.isNegative(), "signalbox.drain-delay", "must not be negative");
+      require(
+          mesh.sidecarPort() == null || advertisedPort == null,
+          "signalbox.mesh.sidecar-port",
+          "is the port Envoy sends requests to, as signalbox.advertised-port is: set one of them");
     }
   }
 
@@ -120,6 +126,28 @@ public record SignalboxProperties(
 
     private static boolean isSet(String path) {
       return path != null && !path.isBlank();
+    }
+  }
+
+  /**
+   * Sidecar mode (see the control plane's README): the instance is reached through its sidecar
+   * Envoy, which forwards to the application on 127.0.0.1 at the web server's port.
+   *
+   * @param sidecarPort the sidecar's inbound port, registered as the instance's port; unset, the
+   *     instance has no sidecar
+   * @param allowedCallers service names or SPIFFE IDs that may call this service through the
+   *     sidecars; none: every workload of the mesh
+   * @param calls the services this one calls; once any is named, its sidecars are sent only those
+   */
+  public record Mesh(Integer sidecarPort, List<String> allowedCallers, List<String> calls) {
+
+    public Mesh {
+      allowedCallers = allowedCallers == null ? List.of() : List.copyOf(allowedCallers);
+      calls = calls == null ? List.of() : List.copyOf(calls);
+      require(
+          sidecarPort == null || (sidecarPort >= 1 && sidecarPort <= 65535),
+          "signalbox.mesh.sidecar-port",
+          "must be in 1-65535");
     }
   }
 

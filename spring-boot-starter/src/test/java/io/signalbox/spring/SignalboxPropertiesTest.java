@@ -184,6 +184,71 @@ class SignalboxPropertiesTest {
   }
 
   @Test
+  void meshKeysRegisterTheInstanceBehindItsSidecar() {
+    runner
+        .withPropertyValues(
+            "signalbox.target=cp:18000",
+            "signalbox.plaintext=true",
+            "signalbox.mesh.sidecar-port=15006",
+            "signalbox.mesh.allowed-callers=orders,spiffe://signalbox.local/service/billing",
+            "signalbox.mesh.calls=users")
+        .run(
+            context -> {
+              SignalboxProperties properties = context.getBean(SignalboxProperties.class);
+              RegisterRequest request =
+                  Registrations.of(properties, "users", "10.0.0.8", 8080, List.of()).toRequest();
+
+              assertThat(request.getInstance().getPort())
+                  .as("Envoy sends requests to the sidecar")
+                  .isEqualTo(15006);
+              assertThat(request.getInstance().getApplicationPort())
+                  .as("the sidecar forwards to the web server")
+                  .isEqualTo(8080);
+              assertThat(request.getInstance().getId()).isEqualTo("users-10.0.0.8-15006");
+              assertThat(request.getAllowedCallersList())
+                  .containsExactly("orders", "spiffe://signalbox.local/service/billing");
+              assertThat(request.getCallsList()).containsExactly("users");
+            });
+  }
+
+  @Test
+  void withoutASidecarTheInstanceIsTheWebServer() {
+    runner
+        .withPropertyValues("signalbox.target=cp:18000", "signalbox.plaintext=true")
+        .run(
+            context -> {
+              RegisterRequest request =
+                  Registrations.of(
+                          context.getBean(SignalboxProperties.class),
+                          "users",
+                          "10.0.0.8",
+                          8080,
+                          List.of())
+                      .toRequest();
+
+              assertThat(request.getInstance().getPort()).isEqualTo(8080);
+              assertThat(request.getInstance().getApplicationPort()).isZero();
+              assertThat(request.getAllowedCallersList()).isEmpty();
+              assertThat(request.getCallsList()).isEmpty();
+            });
+  }
+
+  @Test
+  void startupFailsWhenTheSidecarAndTheAdvertisedPortAreBothSet() {
+    runner
+        .withPropertyValues(
+            "signalbox.target=cp:18000",
+            "signalbox.plaintext=true",
+            "signalbox.advertised-port=8080",
+            "signalbox.mesh.sidecar-port=15006")
+        .run(
+            context ->
+                assertThat(rootMessage(context.getStartupFailure()))
+                    .contains("signalbox.mesh.sidecar-port")
+                    .contains("set one of them"));
+  }
+
+  @Test
   void startupFailsOnARouteWithTwoPaths() {
     runner
         .withPropertyValues(
