@@ -15,31 +15,21 @@ import java.util.concurrent.ExecutionException;
  */
 final class BaseChanges {
 
-  /** A pair of maps, equal only to the same two objects: content equality would cost a walk. */
-  private record Pair(Object from, Object to) {
-    @Override
-    public boolean equals(Object other) {
-      return other instanceof Pair pair && pair.from == from && pair.to == to;
-    }
-
-    @Override
-    public int hashCode() {
-      return 31 * System.identityHashCode(from) + System.identityHashCode(to);
-    }
-  }
-
   /**
-   * A few pairs per group and type are in use at once (streams that have not acknowledged yet stay
-   * one base behind); the bound keeps old maps from being held.
+   * By the two maps, each compared by identity (content equality would cost a walk) and held
+   * weakly: a pair is kept while both snapshots are, and no longer (streams that have not
+   * acknowledged yet keep their old base alive, and with it the pair).
    */
-  private final Cache<Pair, List<String>> changes =
-      CacheBuilder.newBuilder().maximumSize(256).build();
+  private final Cache<Object, Cache<Object, List<String>>> changes =
+      CacheBuilder.newBuilder().weakKeys().build();
 
   List<String> between(
       Map<String, ? extends VersionedResource<?>> from,
       Map<String, ? extends VersionedResource<?>> to) {
     try {
-      return changes.get(new Pair(from, to), () -> compare(from, to));
+      return changes
+          .get(from, () -> CacheBuilder.newBuilder().weakKeys().<Object, List<String>>build())
+          .get(to, () -> compare(from, to));
     } catch (ExecutionException e) {
       throw new IllegalStateException(e.getCause());
     }
