@@ -1,7 +1,7 @@
 package io.signalbox.xds;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.Message;
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
 import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.controlplane.cache.DeltaResponse;
 import io.envoyproxy.controlplane.cache.DeltaWatch;
@@ -21,12 +21,14 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -55,6 +57,11 @@ public final class DeltaAdsServer {
   private final SnapshotCache<String, ? extends Snapshot> cache;
   private final NodeGroup<String> groups;
   private final BaseChanges baseChanges = new BaseChanges();
+
+  /** By the very resource version (weak keys compare by identity). */
+  private final Cache<VersionedResource<?>, Resource> resources =
+      CacheBuilder.newBuilder().weakKeys().build();
+
   private final AtomicLong streamIds = new AtomicLong(FIRST_STREAM_ID);
 
   /**
@@ -144,8 +151,24 @@ public final class DeltaAdsServer {
     return baseChanges.between(from, to);
   }
 
-  Any serialize(Message resource) {
-    return serializer.serialize(resource, ApiVersion.V3);
+  /**
+   * A resource as a delta response carries it: made once per resource version and shared by every
+   * stream that is sent it (the initial sync of 1,000 streams of 30,000 resources made 30 million
+   * otherwise, all garbage). Held while the snapshot holds the version.
+   */
+  Resource resource(String name, VersionedResource<?> versioned) {
+    try {
+      return resources.get(
+          versioned,
+          () ->
+              Resource.newBuilder()
+                  .setName(name)
+                  .setVersion(versioned.version())
+                  .setResource(serializer.serialize(versioned.resource(), ApiVersion.V3))
+                  .build());
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   void runRequestCallbacks(long streamId, DeltaDiscoveryRequest request) throws RequestException {

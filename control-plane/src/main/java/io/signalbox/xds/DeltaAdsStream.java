@@ -162,13 +162,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     String nonce = Long.toString(nonces.getAndIncrement());
     List<Resource> resources =
         response.resources().entrySet().stream()
-            .map(
-                entry ->
-                    Resource.newBuilder()
-                        .setName(entry.getKey())
-                        .setVersion(entry.getValue().version())
-                        .setResource(server.serialize(entry.getValue().resource()))
-                        .build())
+            .map(entry -> server.resource(entry.getKey(), entry.getValue()))
             .toList();
     DeltaDiscoveryResponse discoveryResponse =
         DeltaDiscoveryResponse.newBuilder()
