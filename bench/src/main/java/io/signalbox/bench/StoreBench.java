@@ -96,6 +96,14 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
               + "scripts/install-etcd.sh's /usr/bin/etcd; its registry prefix is left behind).")
   String etcdEndpoints;
 
+  @Option(
+      names = "--no-baseline",
+      description =
+          "Skip the bare java-control-plane server (BareJavaControlPlane: no validation, leases,"
+              + " store or security). Without this, it registers the same instances before and"
+              + " after Signalbox, and Signalbox's rates are reported as ratios of its mean.")
+  boolean noBaseline;
+
   @Option(names = "--cp-jvm-opt", description = "JVM option for the control plane (repeatable).")
   List<String> cpJvmOptions = new ArrayList<>();
 
@@ -138,6 +146,10 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     Path dataDir = workDir.resolve("data");
     Files.createDirectories(workDir);
 
+    List<Double> bare = new ArrayList<>();
+    if (!noBaseline) {
+      bare.add(measureBare(workDir.resolve("bare-1.log")));
+    }
     Measured inMemory;
     try (ControlPlaneProcess controlPlane =
         ControlPlaneProcess.start(workDir.resolve("in-memory.log"), cpJvmOptions)) {
@@ -153,6 +165,9 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       embedded = measure("embedded (MVStore)", controlPlane);
     } finally {
       controlPlane.kill();
+    }
+    if (!noBaseline) {
+      bare.add(measureBare(workDir.resolve("bare-2.log")));
     }
     Measured etcd = null;
     if (etcdEndpoints != null) {
@@ -171,10 +186,21 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       System.out.printf(
           "  etcd:               %,10.0f/s   (%s)%n", etcd.registrationsPerSecond(), etcdEndpoints);
     }
-    System.out.printf("  in memory:          %,10.0f/s%n", inMemory.registrationsPerSecond());
+    double bareMean = bare.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     System.out.printf(
-        "  embedded (MVStore): %,10.0f/s   store file %,d bytes%n",
-        embedded.registrationsPerSecond(), Files.size(dataDir.resolve("registry.mv.db")));
+        "  in memory:          %,10.0f/s%s%n",
+        inMemory.registrationsPerSecond(), ratio(inMemory.registrationsPerSecond(), bareMean));
+    System.out.printf(
+        "  embedded (MVStore): %,10.0f/s%s   store file %,d bytes%n",
+        embedded.registrationsPerSecond(),
+        ratio(embedded.registrationsPerSecond(), bareMean),
+        Files.size(dataDir.resolve("registry.mv.db")));
+    if (!noBaseline) {
+      System.out.printf(
+          "  bare java-control-plane: %s/s (before and after; its Register stores the instance in a"
+              + " map and queues one whole-snapshot publication)%n",
+          bare.stream().map(r -> String.format("%,.0f", r)).toList());
+    }
 
     if (keepAliveSeconds > 0) {
       ResultTable table =
@@ -251,6 +277,19 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
         restarted.kill();
       }
     }
+  }
+
+  /** Registrations/s of the bare java-control-plane server, in its own JVM like Signalbox. */
+  private double measureBare(Path log) throws Exception {
+    try (ControlPlaneProcess bareServer = ControlPlaneProcess.startBare(log, cpJvmOptions)) {
+      double registered = registerAll(bareServer.grpcPort(), new String[registrations]);
+      System.out.printf("  bare java-control-plane: %,.0f registrations/s%n", registered);
+      return registered;
+    }
+  }
+
+  private static String ratio(double rate, double bareRate) {
+    return Double.isNaN(bareRate) ? "" : String.format(" (%.2f x bare)", rate / bareRate);
   }
 
   private Measured measure(String backend, ControlPlaneProcess controlPlane) throws Exception {
