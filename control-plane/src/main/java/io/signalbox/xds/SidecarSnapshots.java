@@ -34,10 +34,12 @@ public final class SidecarSnapshots {
   /**
    * A snapshot and what it was made from: the fleet's snapshot, the service's own state (its
    * instances' ports, allowed callers and calls, which the fleet's snapshot may not show), the
-   * settings and the certificate.
+   * settings and the certificate; for a scoped service, the parts of the registry and the fleet its
+   * sidecars take ({@link SidecarTranslator.ScopedInputs}).
    */
   private record Made(
       ContentVersionedSnapshot fleet,
+      Optional<SidecarTranslator.ScopedInputs> scoped,
       ServiceState own,
       GatewaySettings settings,
       PolicyHandover handover,
@@ -92,6 +94,13 @@ public final class SidecarSnapshots {
       IssuedCertificate certificate =
           mesh.current(settings.access().serviceIdentity(service.get()).value());
       ServiceState own = state.services().get(service.get());
+      Optional<SidecarTranslator.ScopedInputs> scoped =
+          SidecarTranslator.scopedInputs(
+              own,
+              state,
+              fleet.resources(),
+              fleet.clusters().resources()::get,
+              fleet.endpoints().resources()::get);
       return sidecars
           .compute(
               service.get(),
@@ -99,6 +108,7 @@ public final class SidecarSnapshots {
                   made(
                       before,
                       fleet,
+                      scoped,
                       own,
                       settings,
                       handover,
@@ -117,7 +127,15 @@ public final class SidecarSnapshots {
         .compute(
             fleetName,
             (name, before) ->
-                made(before, fleet, null, settings, handover, certificate, fleet::resources))
+                made(
+                    before,
+                    fleet,
+                    Optional.empty(),
+                    null,
+                    settings,
+                    handover,
+                    certificate,
+                    fleet::resources))
         .snapshot();
   }
 
@@ -142,13 +160,16 @@ public final class SidecarSnapshots {
   private Made made(
       Made before,
       ContentVersionedSnapshot fleet,
+      Optional<SidecarTranslator.ScopedInputs> scoped,
       ServiceState own,
       GatewaySettings settings,
       PolicyHandover handover,
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
+    // A scoped service's sidecars are kept whatever else of the fleet changed, as long as what
+    // they take of it did not: their cost follows the services they call, not the registry.
     if (before != null
-        && before.fleet() == fleet
+        && (before.fleet() == fleet || (scoped.isPresent() && scoped.equals(before.scoped())))
         && Objects.equals(before.own(), own)
         && before.settings().equals(settings)
         && before.handover().equals(handover)
@@ -168,7 +189,7 @@ public final class SidecarSnapshots {
         ContentVersionedSnapshot.of(
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
-    return new Made(fleet, own, settings, handover, certificate, snapshot);
+    return new Made(fleet, scoped, own, settings, handover, certificate, snapshot);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

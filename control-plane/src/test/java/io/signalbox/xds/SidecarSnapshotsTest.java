@@ -266,6 +266,149 @@ class SidecarSnapshotsTest {
   }
 
   @Test
+  void aScopedSidecarIsKeptWhenAServiceItDoesNotCallChangesAndMadeAgainWhenOneItCallsDoes() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 9000, 0), Optional.empty());
+    store.register(registration("billing", "b1", 9001, 0), Optional.empty());
+    store.register(
+        registration("orders", "o1", 15006, 8080)
+            .withMesh(new MeshPolicy(List.of(), List.of("users"))),
+        Optional.empty());
+    GatewayTranslator translator = new GatewayTranslator();
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(translator.translate(store.state(), GatewaySettings.DEFAULT));
+    ContentVersionedSnapshot before =
+        sidecars.forGroup("sidecar/orders", fleet, store.state(), GatewaySettings.DEFAULT);
+
+    store.register(registration("billing", "b2", 9002, 0), Optional.empty());
+    ContentVersionedSnapshot billingChanged =
+        ContentVersionedSnapshot.of(
+            translator.translate(store.state(), GatewaySettings.DEFAULT), fleet);
+    assertThat(
+            sidecars.forGroup(
+                "sidecar/orders", billingChanged, store.state(), GatewaySettings.DEFAULT))
+        .as("billing is not called: the sidecars' snapshot is kept, not made again")
+        .isSameAs(before);
+
+    store.register(registration("users", "u2", 9003, 0), Optional.empty());
+    ContentVersionedSnapshot usersChanged =
+        ContentVersionedSnapshot.of(
+            translator.translate(store.state(), GatewaySettings.DEFAULT), billingChanged);
+    ContentVersionedSnapshot after =
+        sidecars.forGroup("sidecar/orders", usersChanged, store.state(), GatewaySettings.DEFAULT);
+    assertThat(after).isNotSameAs(before);
+    assertThat(after.resources(ResourceType.ENDPOINT).get(XdsNames.serviceCluster("users")))
+        .isSameAs(
+            usersChanged.resources(ResourceType.ENDPOINT).get(XdsNames.serviceCluster("users")));
+  }
+
+  /**
+   * Sidecar snapshots kept across publications are what a fresh {@link SidecarSnapshots} makes of
+   * the same state, over random changes to the services a scoped sidecar calls, to others, and to
+   * its own registration (calls, policies that make its sidecars take the gateway's clusters).
+   */
+  @Test
+  void keptSidecarSnapshotsEqualFreshOnesOverRandomChanges() {
+    java.util.Random random = new java.util.Random(20261205);
+    // A JWT provider: its JWKS cluster is one the sidecars take once they may enforce policies.
+    GatewaySettings settings =
+        GatewaySettings.DEFAULT.toBuilder()
+            .jwtProvider(io.signalbox.config.TestJwtProviders.corp())
+            .build();
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    MeshIdentities mesh =
+        MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC());
+    GatewayTranslator translator = new GatewayTranslator();
+    SidecarSnapshots kept = new SidecarSnapshots(mesh);
+    List<String> leases = new java.util.ArrayList<>();
+    List<Integer> instances = new java.util.ArrayList<>();
+    ContentVersionedSnapshot fleet = null;
+    for (int step = 0; step < 300; step++) {
+      int choice = random.nextInt(10);
+      if (choice < 6 || leases.isEmpty()) {
+        // A new instance, or (one time in three) one registered before again with other routes:
+        // its service's routes change while its endpoints stay.
+        int instance =
+            choice < 2 && !instances.isEmpty()
+                ? instances.get(random.nextInt(instances.size()))
+                : step;
+        if (instance == step) {
+          instances.add(step);
+        }
+        String service = "svc-" + instance % 8;
+        String address = "10.1." + instance / 200 + "." + instance % 200;
+        RouteSpec.Builder route =
+            RouteSpec.builder(PathMatch.prefix("/" + service + "/" + random.nextInt(4)));
+        if (random.nextInt(3) == 0) {
+          route.auth(io.signalbox.model.AuthRequirement.of("corp"));
+        }
+        if (random.nextBoolean()) {
+          // A timeout applies in the mesh: the callers' sidecars route with it.
+          route.timeout(Duration.ofSeconds(1 + random.nextInt(3)));
+        }
+        leases.add(
+            store
+                .register(
+                    new Registration(
+                        service,
+                        new Instance(
+                            "i" + instance,
+                            address,
+                            address,
+                            9000 + instance % 3,
+                            "",
+                            1,
+                            Map.of(),
+                            0),
+                        List.of(route.build())),
+                    Optional.empty())
+                .id());
+      } else if (choice < 8) {
+        store.deregister(leases.remove(random.nextInt(leases.size())));
+      } else {
+        List<String> calls =
+            List.of("svc-" + random.nextInt(8), "svc-" + random.nextInt(8)).stream()
+                .distinct()
+                .toList();
+        RouteSpec.Builder route = RouteSpec.builder(PathMatch.prefix("/caller"));
+        if (random.nextInt(4) == 0) {
+          route.auth(io.signalbox.model.AuthRequirement.of("corp"));
+        }
+        if (random.nextInt(4) == 0) {
+          route.rateLimit(
+              io.signalbox.model.RateLimit.local(10, io.signalbox.model.RateLimit.Unit.SECOND));
+        }
+        store.register(
+            new Registration(
+                    "caller",
+                    new Instance("c1", "10.2.0.1", "10.2.0.1", 15006, "", 1, Map.of(), 8080),
+                    List.of(route.build()))
+                .withMesh(new MeshPolicy(List.of(), random.nextInt(5) == 0 ? List.of() : calls)),
+            Optional.empty());
+      }
+      RegistryState state = store.state();
+      fleet =
+          fleet == null
+              ? ContentVersionedSnapshot.of(translator.translate(state, settings))
+              : ContentVersionedSnapshot.of(translator.translate(state, settings), fleet);
+      ContentVersionedSnapshot fromKept = kept.forGroup("sidecar/caller", fleet, state, settings);
+      ContentVersionedSnapshot fromFresh =
+          new SidecarSnapshots(mesh).forGroup("sidecar/caller", fleet, state, settings);
+      for (ResourceType type : ResourceType.values()) {
+        assertThat(fromKept.resources(type))
+            .as("step %d, %s", step, type)
+            .isEqualTo(fromFresh.resources(type));
+        assertThat(fromKept.version(type, List.of()))
+            .as("step %d, %s version", step, type)
+            .isEqualTo(fromFresh.version(type, List.of()));
+      }
+    }
+  }
+
+  @Test
   void aChangeOnlyTheSidecarsSeeReachesThem() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     store.register(registration("users", "u1", 15006, 8080), Optional.empty());
