@@ -1,7 +1,10 @@
 package io.signalbox.model;
 
 import java.util.Collections;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import org.pcollections.PSortedMap;
 
@@ -15,9 +18,14 @@ import org.pcollections.PSortedMap;
  *     spiffe://.../service/orders", "lease expired"), by name; also for services removed lately, so
  *     that a consumer comparing two states can say who removed one. Not configuration: the
  *     translator ignores it.
+ * @param changes which service each recent revision changed ({@link #servicesChangedSince}); not
+ *     configuration, and not part of a state's equality
  */
 public record RegistryState(
-    long revision, SortedMap<String, ServiceState> services, SortedMap<String, String> changedBy) {
+    long revision,
+    SortedMap<String, ServiceState> services,
+    SortedMap<String, String> changedBy,
+    ServiceChangeLog changes) {
 
   public static final RegistryState EMPTY = new RegistryState(0, new TreeMap<>());
 
@@ -26,6 +34,47 @@ public record RegistryState(
     // new revision costs nothing per service.
     services = immutable(services);
     changedBy = changedBy == null ? Collections.emptySortedMap() : immutable(changedBy);
+    changes = changes == null ? ServiceChangeLog.NONE : changes;
+  }
+
+  /** A state without a change log: it compares with others in full. */
+  public RegistryState(
+      long revision,
+      SortedMap<String, ServiceState> services,
+      SortedMap<String, String> changedBy) {
+    this(revision, services, changedBy, null);
+  }
+
+  /**
+   * The names of the services whose state may differ between {@code other} and this state (a
+   * superset: a service changed and changed back is named), found from the change log of the later
+   * of the two at a cost that follows the changes between them; empty when the log cannot tell (the
+   * states are not of one view of one registry, or too far apart), and then every service must be
+   * compared.
+   */
+  public Optional<SortedSet<String>> servicesChangedSince(RegistryState other) {
+    if (other == this) {
+      return Optional.of(Collections.emptySortedSet());
+    }
+    if (other.changes.view() != changes.view() || changes == ServiceChangeLog.NONE) {
+      return Optional.empty();
+    }
+    return revision >= other.revision
+        ? changes.changedBetween(other.revision, revision)
+        : other.changes.changedBetween(revision, other.revision);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof RegistryState other
+        && revision == other.revision
+        && services.equals(other.services)
+        && changedBy.equals(other.changedBy);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(revision, services, changedBy);
   }
 
   private static <V> SortedMap<String, V> immutable(SortedMap<String, V> map) {
@@ -36,7 +85,7 @@ public record RegistryState(
 
   /** A state without causes (nobody in particular changed it). */
   public RegistryState(long revision, SortedMap<String, ServiceState> services) {
-    this(revision, services, null);
+    this(revision, services, null, null);
   }
 
   /**

@@ -5,6 +5,7 @@ import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.model.ServiceChangeLog;
 import io.signalbox.model.ServiceState;
 import java.time.Duration;
 import java.time.Instant;
@@ -84,6 +85,15 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    * changes.
    */
   private String cause = "";
+
+  /**
+   * Which service each recent revision changed, so that consumers compare two states by the changes
+   * between them; read as the whole registry's or, while services are quarantined, as the served
+   * view's (another view object: the two hold different services at one revision).
+   */
+  private ServiceChangeLog changeLog = ServiceChangeLog.of(new Object());
+
+  private final Object servedView = new Object();
 
   private long sequence;
   private long revision;
@@ -284,6 +294,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     }
     PSortedMap<String, ServiceState> servicesBefore = services;
     PSortedMap<String, String> changedByBefore = changedBy;
+    ServiceChangeLog changeLogBefore = changeLog;
     long revisionBefore = revision;
     List<QueuedRegistration> made = new ArrayList<>();
     for (QueuedRegistration queued : group) {
@@ -311,6 +322,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         // Every service is as before again; so are the maps derived from them, to the object.
         services = servicesBefore;
         changedBy = changedByBefore;
+        changeLog = changeLogBefore;
         revision = revisionBefore;
         made.forEach(queued -> queued.failure = e);
       }
@@ -546,7 +558,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   @Override
   public synchronized RegistryState state() {
     if (cachedState.revision() != revision) {
-      cachedState = new RegistryState(revision, services, changedBy);
+      cachedState = new RegistryState(revision, services, changedBy, changeLog);
     }
     return cachedState;
   }
@@ -558,7 +570,11 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     }
     if (cachedServedState.revision() != revision) {
       cachedServedState =
-          new RegistryState(revision, services.minusAll(quarantines.keySet()), changedBy);
+          new RegistryState(
+              revision,
+              services.minusAll(quarantines.keySet()),
+              changedBy,
+              changeLog.inView(servedView));
     }
     return cachedServedState;
   }
@@ -624,7 +640,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         return false;
       }
       quarantines.put(service, new Quarantine(service, rejected, reason, Instant.now()));
-      revision++;
+      changed(service);
     }
     notifyListeners();
     return true;
@@ -643,7 +659,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       leases.live(service);
       released = quarantines.remove(service);
       if (released != null) {
-        revision++;
+        changed(service);
       }
     }
     if (released != null) {
@@ -735,8 +751,14 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     } else {
       services = services.plus(service, after);
     }
-    revision++;
+    changed(service);
     return true;
+  }
+
+  /** A new revision, which changed {@code service} (its state, or whether it is served). */
+  private void changed(String service) {
+    revision++;
+    changeLog = changeLog.append(revision, service);
   }
 
   private void notifyListeners() {

@@ -5,7 +5,9 @@ import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import java.util.HashSet;
+import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeSet;
 
 /**
@@ -34,23 +36,38 @@ public record PolicyHandover(Set<String> services) {
   /**
    * The services whose sidecars enforce the policies of a different set of routes in {@code after}
    * than in {@code before} (a route's policies changing in place need no handover: either version
-   * is enforced). A walk over both registries comparing references, so a change costs a visit per
+   * is enforced). Only the services the registry's change log names are compared when it can name
+   * them; otherwise a walk over both registries comparing references, so a change costs a visit per
    * service, not a re-reading of its routes.
    */
   public static PolicyHandover between(RegistryState before, RegistryState after) {
     Set<String> handingOver = new HashSet<>();
-    for (ServiceState now : after.services().values()) {
-      ServiceState then = before.services().get(now.name());
-      if (then != now && !enforcedAtSidecars(then).equals(enforcedAtSidecars(now))) {
-        handingOver.add(now.name());
+    Optional<SortedSet<String>> named = after.servicesChangedSince(before);
+    if (named.isPresent()) {
+      // The registry's change log names the services that may differ: only those are compared.
+      for (String name : named.get()) {
+        if (handsOver(before.services().get(name), after.services().get(name))) {
+          handingOver.add(name);
+        }
       }
-    }
-    for (ServiceState then : before.services().values()) {
-      if (!after.services().containsKey(then.name()) && !enforcedAtSidecars(then).isEmpty()) {
-        handingOver.add(then.name());
+    } else {
+      for (ServiceState now : after.services().values()) {
+        if (handsOver(before.services().get(now.name()), now)) {
+          handingOver.add(now.name());
+        }
+      }
+      for (ServiceState then : before.services().values()) {
+        if (!after.services().containsKey(then.name()) && handsOver(then, null)) {
+          handingOver.add(then.name());
+        }
       }
     }
     return handingOver.isEmpty() ? NONE : new PolicyHandover(handingOver);
+  }
+
+  /** Whether a service's sidecars enforce the policies of other routes now than then. */
+  private static boolean handsOver(ServiceState then, ServiceState now) {
+    return then != now && !enforcedAtSidecars(then).equals(enforcedAtSidecars(now));
   }
 
   public boolean isEmpty() {

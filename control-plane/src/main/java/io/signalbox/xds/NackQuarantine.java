@@ -492,6 +492,21 @@ public final class NackQuarantine {
   static SortedMap<String, Optional<ServiceState>> changedServices(
       RegistryState from, RegistryState to) {
     SortedMap<String, Optional<ServiceState>> changes = new TreeMap<>();
+    Optional<java.util.SortedSet<String>> named = to.servicesChangedSince(from);
+    if (named.isPresent()) {
+      // The registry's change log names the services that may differ: only those are compared.
+      for (String name : named.get()) {
+        ServiceState state = to.services().get(name);
+        if (state == null) {
+          if (from.services().containsKey(name)) {
+            changes.put(name, Optional.empty());
+          }
+        } else if (!state.equals(from.services().get(name))) {
+          changes.put(name, Optional.of(state));
+        }
+      }
+      return changes;
+    }
     to.services()
         .forEach(
             (name, state) -> {

@@ -236,6 +236,22 @@ public final class SnapshotHistory {
       after.services().keySet().forEach(name -> changes.put(name, ServiceChange.ADDED));
       return Collections.unmodifiableSortedMap(changes);
     }
+    java.util.Optional<java.util.SortedSet<String>> named = after.servicesChangedSince(before);
+    if (named.isPresent()) {
+      // The registry's change log names the services that may differ: only those are compared.
+      for (String name : named.get()) {
+        ServiceState then = before.services().get(name);
+        ServiceState now = after.services().get(name);
+        if (then == null && now != null) {
+          changes.put(name, ServiceChange.ADDED);
+        } else if (then != null && now == null) {
+          changes.put(name, ServiceChange.REMOVED);
+        } else if (then != now && then != null && !then.equals(now)) {
+          changes.put(name, ServiceChange.MODIFIED);
+        }
+      }
+      return Collections.unmodifiableSortedMap(changes);
+    }
     // Both maps are sorted by name: one walk through both, no lookups. The store keeps an unchanged
     // service's state object, so most comparisons are by reference.
     Iterator<Map.Entry<String, ServiceState>> old = before.services().entrySet().iterator();
