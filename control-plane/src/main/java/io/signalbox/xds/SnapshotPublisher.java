@@ -50,12 +50,10 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final RegistryView store;
   private final SnapshotBuilder snapshots;
   private final SimpleCache<String> cache;
-  private final long quietNanos;
-  private final long maxDelayNanos;
+  private final ChangeCoalescer changes;
   private final Set<String> groups = ConcurrentHashMap.newKeySet();
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final AtomicLong quarantineTrials = new AtomicLong();
-  private final Object signalLock = new Object();
 
   /**
    * Orders snapshot publications, so an older snapshot never overwrites a newer one for a group.
@@ -66,9 +64,6 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final SignalboxMetrics metrics;
   private final SidecarSnapshots sidecars;
 
-  private long signals;
-  private long lastSignalNanos;
-  private long lastPublishedNanos;
   private final SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
 
   private volatile boolean running;
@@ -209,8 +204,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     this.settings = parts.settings;
     this.snapshots = new SnapshotBuilder(parts.translator);
     this.cache = parts.cache;
-    this.quietNanos = parts.quietPeriod.toNanos();
-    this.maxDelayNanos = parts.maxDelay.toNanos();
+    this.changes = new ChangeCoalescer(parts.quietPeriod, parts.maxDelay);
     this.deliveryCheck = parts.deliveryCheck;
     this.stageTimeout = parts.stageTimeout;
     // The quarantine publishes its trials through this publisher, on the pipeline thread, which
@@ -240,20 +234,16 @@ public final class SnapshotPublisher implements AutoCloseable {
     running = true;
     store.addChangeListener(this::requestPublish);
     // The first snapshot is built on the caller's thread, before the server listens: a freshly
-    // started JVM took up
-    // to a second to build it on the pipeline thread, and a delta Envoy reconnecting in that window
-    // was sent again
-    // everything it held (harmless, but a needless re-send of the whole fleet's configuration after
-    // every restart).
+    // started JVM took up to a second to build it on the pipeline thread, and a delta Envoy
+    // reconnecting in that window was sent again everything it held (harmless, but a needless
+    // re-send of the whole fleet's configuration after every restart).
     try {
       publish();
     } catch (RuntimeException e) {
       log.error("Publishing the first snapshot failed; the pipeline tries again", e);
       requestPublish();
     }
-    synchronized (signalLock) {
-      lastPublishedNanos = System.nanoTime();
-    }
+    changes.published();
     thread.start();
   }
 
@@ -281,11 +271,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   /** Asks for the current state to be published soon; cheap and non-blocking. */
   public void requestPublish() {
-    synchronized (signalLock) {
-      signals++;
-      lastSignalNanos = System.nanoTime();
-      signalLock.notifyAll();
-    }
+    changes.signal();
   }
 
   /**
@@ -386,9 +372,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    synchronized (signalLock) {
-      signalLock.notifyAll();
-    }
+    changes.wakeUp();
     try {
       thread.join(TimeUnit.SECONDS.toMillis(5));
     } catch (InterruptedException e) {
@@ -400,12 +384,10 @@ public final class SnapshotPublisher implements AutoCloseable {
     long handled = 0;
     while (running) {
       try {
-        handled = awaitQuietAfterChange(handled);
+        handled = changes.awaitChange(handled, () -> running);
         if (running) {
           publish();
-          synchronized (signalLock) {
-            lastPublishedNanos = System.nanoTime();
-          }
+          changes.published();
         }
       } catch (InterruptedException e) {
         return;
@@ -413,31 +395,6 @@ public final class SnapshotPublisher implements AutoCloseable {
         // A failure here must not end the pipeline: the next change gets another try.
         log.error("Publishing failed; Envoys keep their last configuration", e);
       }
-    }
-  }
-
-  private long awaitQuietAfterChange(long handled) throws InterruptedException {
-    synchronized (signalLock) {
-      while (running && signals == handled) {
-        signalLock.wait();
-      }
-      // Leading edge: a change after an idle pipeline is published at once. Only changes that
-      // arrive while (or just
-      // after) a publication runs are coalesced, so a lone registration does not pay the quiet
-      // period.
-      if (lastSignalNanos - lastPublishedNanos > quietNanos) {
-        return signals;
-      }
-      long deadline = System.nanoTime() + maxDelayNanos;
-      while (running) {
-        long wakeAt = Math.min(lastSignalNanos + quietNanos, deadline);
-        long waitNanos = wakeAt - System.nanoTime();
-        if (waitNanos <= 0) {
-          break;
-        }
-        TimeUnit.NANOSECONDS.timedWait(signalLock, waitNanos);
-      }
-      return signals;
     }
   }
 
