@@ -1,11 +1,14 @@
 package io.signalbox.model;
 
 import java.util.Collections;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.pcollections.PSortedMap;
 
 /**
@@ -62,6 +65,50 @@ public record RegistryState(
     return revision >= other.revision
         ? changes.changedBetween(other.revision, revision)
         : other.changes.changedBetween(revision, other.revision);
+  }
+
+  /**
+   * The names of the services whose state differs between {@code other} and this state (present in
+   * one only, or different objects of different content). Only the services the change log names
+   * are compared when it can name them ({@link #servicesChangedSince}); otherwise one walk through
+   * both name-ordered maps, by reference first, as an unchanged service keeps its state object.
+   */
+  public SortedSet<String> servicesDifferingFrom(RegistryState other) {
+    SortedSet<String> differing = new TreeSet<>();
+    Optional<SortedSet<String>> named = servicesChangedSince(other);
+    if (named.isPresent()) {
+      for (String name : named.get()) {
+        if (!sameState(other.services.get(name), services.get(name))) {
+          differing.add(name);
+        }
+      }
+      return Collections.unmodifiableSortedSet(differing);
+    }
+    Iterator<Map.Entry<String, ServiceState>> then = other.services.entrySet().iterator();
+    Iterator<Map.Entry<String, ServiceState>> now = services.entrySet().iterator();
+    Map.Entry<String, ServiceState> t = then.hasNext() ? then.next() : null;
+    Map.Entry<String, ServiceState> n = now.hasNext() ? now.next() : null;
+    while (t != null || n != null) {
+      int order = t == null ? 1 : n == null ? -1 : t.getKey().compareTo(n.getKey());
+      if (order < 0) {
+        differing.add(t.getKey());
+        t = then.hasNext() ? then.next() : null;
+      } else if (order > 0) {
+        differing.add(n.getKey());
+        n = now.hasNext() ? now.next() : null;
+      } else {
+        if (!sameState(t.getValue(), n.getValue())) {
+          differing.add(n.getKey());
+        }
+        t = then.hasNext() ? then.next() : null;
+        n = now.hasNext() ? now.next() : null;
+      }
+    }
+    return Collections.unmodifiableSortedSet(differing);
+  }
+
+  private static boolean sameState(ServiceState a, ServiceState b) {
+    return a == b || (a != null && a.equals(b));
   }
 
   @Override

@@ -5,9 +5,7 @@ import io.signalbox.model.RouteMatch;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import java.util.HashSet;
-import java.util.Optional;
 import java.util.Set;
-import java.util.SortedSet;
 import java.util.TreeSet;
 
 /**
@@ -36,30 +34,14 @@ public record PolicyHandover(Set<String> services) {
   /**
    * The services whose sidecars enforce the policies of a different set of routes in {@code after}
    * than in {@code before} (a route's policies changing in place need no handover: either version
-   * is enforced). Only the services the registry's change log names are compared when it can name
-   * them; otherwise a walk over both registries comparing references, so a change costs a visit per
-   * service, not a re-reading of its routes.
+   * is enforced). Only the services whose state differs are looked at ({@link
+   * RegistryState#servicesDifferingFrom}).
    */
   public static PolicyHandover between(RegistryState before, RegistryState after) {
     Set<String> handingOver = new HashSet<>();
-    Optional<SortedSet<String>> named = after.servicesChangedSince(before);
-    if (named.isPresent()) {
-      // The registry's change log names the services that may differ: only those are compared.
-      for (String name : named.get()) {
-        if (handsOver(before.services().get(name), after.services().get(name))) {
-          handingOver.add(name);
-        }
-      }
-    } else {
-      for (ServiceState now : after.services().values()) {
-        if (handsOver(before.services().get(now.name()), now)) {
-          handingOver.add(now.name());
-        }
-      }
-      for (ServiceState then : before.services().values()) {
-        if (!after.services().containsKey(then.name()) && handsOver(then, null)) {
-          handingOver.add(then.name());
-        }
+    for (String name : after.servicesDifferingFrom(before)) {
+      if (handsOver(before.services().get(name), after.services().get(name))) {
+        handingOver.add(name);
       }
     }
     return handingOver.isEmpty() ? NONE : new PolicyHandover(handingOver);

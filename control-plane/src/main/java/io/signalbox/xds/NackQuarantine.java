@@ -492,31 +492,9 @@ public final class NackQuarantine {
   static SortedMap<String, Optional<ServiceState>> changedServices(
       RegistryState from, RegistryState to) {
     SortedMap<String, Optional<ServiceState>> changes = new TreeMap<>();
-    Optional<java.util.SortedSet<String>> named = to.servicesChangedSince(from);
-    if (named.isPresent()) {
-      // The registry's change log names the services that may differ: only those are compared.
-      for (String name : named.get()) {
-        ServiceState state = to.services().get(name);
-        if (state == null) {
-          if (from.services().containsKey(name)) {
-            changes.put(name, Optional.empty());
-          }
-        } else if (!state.equals(from.services().get(name))) {
-          changes.put(name, Optional.of(state));
-        }
-      }
-      return changes;
+    for (String name : to.servicesDifferingFrom(from)) {
+      changes.put(name, Optional.ofNullable(to.services().get(name)));
     }
-    to.services()
-        .forEach(
-            (name, state) -> {
-              if (!state.equals(from.services().get(name))) {
-                changes.put(name, Optional.of(state));
-              }
-            });
-    from.services().keySet().stream()
-        .filter(name -> !to.services().containsKey(name))
-        .forEach(name -> changes.put(name, Optional.empty()));
     return changes;
   }
 

@@ -4,14 +4,12 @@ import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RegistryState;
-import io.signalbox.model.ServiceState;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -236,42 +234,13 @@ public final class SnapshotHistory {
       after.services().keySet().forEach(name -> changes.put(name, ServiceChange.ADDED));
       return Collections.unmodifiableSortedMap(changes);
     }
-    java.util.Optional<java.util.SortedSet<String>> named = after.servicesChangedSince(before);
-    if (named.isPresent()) {
-      // The registry's change log names the services that may differ: only those are compared.
-      for (String name : named.get()) {
-        ServiceState then = before.services().get(name);
-        ServiceState now = after.services().get(name);
-        if (then == null && now != null) {
-          changes.put(name, ServiceChange.ADDED);
-        } else if (then != null && now == null) {
-          changes.put(name, ServiceChange.REMOVED);
-        } else if (then != now && then != null && !then.equals(now)) {
-          changes.put(name, ServiceChange.MODIFIED);
-        }
-      }
-      return Collections.unmodifiableSortedMap(changes);
-    }
-    // Both maps are sorted by name: one walk through both, no lookups. The store keeps an unchanged
-    // service's state object, so most comparisons are by reference.
-    Iterator<Map.Entry<String, ServiceState>> old = before.services().entrySet().iterator();
-    Iterator<Map.Entry<String, ServiceState>> now = after.services().entrySet().iterator();
-    Map.Entry<String, ServiceState> o = old.hasNext() ? old.next() : null;
-    Map.Entry<String, ServiceState> n = now.hasNext() ? now.next() : null;
-    while (o != null || n != null) {
-      int order = o == null ? 1 : n == null ? -1 : o.getKey().compareTo(n.getKey());
-      if (order < 0) {
-        changes.put(o.getKey(), ServiceChange.REMOVED);
-        o = old.hasNext() ? old.next() : null;
-      } else if (order > 0) {
-        changes.put(n.getKey(), ServiceChange.ADDED);
-        n = now.hasNext() ? now.next() : null;
+    for (String name : after.servicesDifferingFrom(before)) {
+      if (!before.services().containsKey(name)) {
+        changes.put(name, ServiceChange.ADDED);
+      } else if (!after.services().containsKey(name)) {
+        changes.put(name, ServiceChange.REMOVED);
       } else {
-        if (o.getValue() != n.getValue() && !o.getValue().equals(n.getValue())) {
-          changes.put(n.getKey(), ServiceChange.MODIFIED);
-        }
-        o = old.hasNext() ? old.next() : null;
-        n = now.hasNext() ? now.next() : null;
+        changes.put(name, ServiceChange.MODIFIED);
       }
     }
     return Collections.unmodifiableSortedMap(changes);
