@@ -18,7 +18,6 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.signalbox.config.GatewaySettings;
@@ -33,7 +32,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * What the sidecars of one service are sent (sidecar mode): the fleet's clusters and endpoints,
@@ -141,96 +139,38 @@ public final class SidecarTranslator {
         clusters,
         scopedOrAll(fleet.endpoints(), ClusterLoadAssignment::getClusterName, called),
         // Client certificates for upstreams; never the certificates the edge's listeners serve.
-        upstreamClientSecrets(fleet.secrets()),
+        fleet.secrets().stream()
+            .filter(secret -> XdsNames.isUpstreamClientSecret(secret.getName()))
+            .toList(),
         fleet.localZoneClusters());
   }
 
   /**
    * What the resources of a scoped service's sidecars are made from besides the service's own
    * state, the settings and the handover (and, in the xds stage, its certificate): the states of
-   * the services it calls and the fleet's clusters and endpoints of those, by name in the order of
-   * {@code calls}; the fleet's clusters and endpoints that are no service's (the gateway's JWKS and
-   * rate-limit clusters), when the sidecars may enforce policies; and the fleet's upstream client
-   * certificates. {@link #translate} reads nothing else of the registry or the fleet for such a
-   * service. (The fleet's resources follow from the states and the settings today; they are
-   * compared too because the sidecars hold those very objects, whatever the gateway derives them
-   * from tomorrow.)
+   * the services it calls, in the order of {@code calls}. The rest they take of the fleet follows
+   * from those and the settings: a service's cluster and endpoints from its state and the settings
+   * (as the gateway translator keeps them per service), the gateway's JWKS and rate-limit clusters
+   * and the upstream client certificates from the settings alone.
    */
-  public record ScopedInputs(
-      List<Optional<ServiceState>> callees,
-      List<Optional<Cluster>> clusters,
-      List<Optional<ClusterLoadAssignment>> endpoints,
-      List<Cluster> gatewayClusters,
-      List<ClusterLoadAssignment> gatewayEndpoints,
-      List<Secret> upstreamSecrets) {}
+  public record ScopedInputs(List<Optional<ServiceState>> callees) {}
 
   /**
-   * The {@link ScopedInputs} of {@code own}'s sidecars in {@code state} and {@code fleet}; equal
-   * inputs (with the same own state, settings and handover) make equal resources, so a publication
-   * that changed none of them can keep what the sidecars were sent instead of translating it again,
-   * whatever else changed. Found by name and by a binary search of the fleet's name-ordered lists,
-   * at a cost that follows the calls, not the registry. Empty for a service that names no calls:
+   * The {@link ScopedInputs} of {@code own}'s sidecars in {@code state}, found by name at a cost
+   * that follows the calls, not the registry; equal inputs (with the same own state, settings and
+   * handover) make equal resources, so a publication that changed none of them can keep what the
+   * sidecars were sent instead of translating it again. Empty for a service that names no calls:
    * its sidecars take every service.
    */
-  public static Optional<ScopedInputs> scopedInputs(
-      ServiceState own,
-      RegistryState state,
-      XdsResources fleet,
-      Function<String, Cluster> fleetCluster,
-      Function<String, ClusterLoadAssignment> fleetEndpoints) {
+  public static Optional<ScopedInputs> scopedInputs(ServiceState own, RegistryState state) {
     if (own == null || !own.mesh().scoped()) {
       return Optional.empty();
     }
-    List<String> calls = own.mesh().calls();
-    boolean enforcesPolicies = InboundRoutes.mayEnforcePolicies(own);
     return Optional.of(
         new ScopedInputs(
-            calls.stream().map(name -> Optional.ofNullable(state.services().get(name))).toList(),
-            calls.stream()
-                .map(name -> Optional.ofNullable(fleetCluster.apply(XdsNames.serviceCluster(name))))
-                .toList(),
-            calls.stream()
-                .map(
-                    name ->
-                        Optional.ofNullable(fleetEndpoints.apply(XdsNames.serviceCluster(name))))
-                .toList(),
-            enforcesPolicies ? noServices(fleet.clusters(), Cluster::getName) : List.of(),
-            enforcesPolicies
-                ? noServices(fleet.endpoints(), ClusterLoadAssignment::getClusterName)
-                : List.of(),
-            upstreamClientSecrets(fleet.secrets())));
-  }
-
-  /**
-   * The resources of a name-ordered list that are no service's: those before and after the block of
-   * service cluster names (which share a prefix, so they are adjacent in name order).
-   */
-  private static <T> List<T> noServices(List<T> inNameOrder, Function<T, String> name) {
-    int from = firstAtOrAfter(inNameOrder, name, XdsNames.serviceCluster(""));
-    int to = firstAtOrAfter(inNameOrder, name, XdsNames.afterServiceClusters());
-    List<T> outside = new ArrayList<>(inNameOrder.subList(0, from));
-    outside.addAll(inNameOrder.subList(to, inNameOrder.size()));
-    return outside;
-  }
-
-  private static <T> int firstAtOrAfter(List<T> inNameOrder, Function<T, String> name, String key) {
-    int low = 0;
-    int high = inNameOrder.size();
-    while (low < high) {
-      int middle = (low + high) >>> 1;
-      if (name.apply(inNameOrder.get(middle)).compareTo(key) < 0) {
-        low = middle + 1;
-      } else {
-        high = middle;
-      }
-    }
-    return low;
-  }
-
-  private static List<Secret> upstreamClientSecrets(List<Secret> fleetSecrets) {
-    return fleetSecrets.stream()
-        .filter(secret -> XdsNames.isUpstreamClientSecret(secret.getName()))
-        .toList();
+            own.mesh().calls().stream()
+                .map(name -> Optional.ofNullable(state.services().get(name)))
+                .toList()));
   }
 
   private static java.util.Set<String> calledClusters(List<String> calls) {

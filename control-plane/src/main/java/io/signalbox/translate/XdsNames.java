@@ -148,16 +148,6 @@ public final class XdsNames {
     return SERVICE_CLUSTER_PREFIX + service;
   }
 
-  /**
-   * The least name above every service cluster's: the prefix with its last character's successor,
-   * so that service cluster names are exactly those in [{@code serviceCluster("")}, this).
-   */
-  public static String afterServiceClusters() {
-    int last = SERVICE_CLUSTER_PREFIX.length() - 1;
-    return SERVICE_CLUSTER_PREFIX.substring(0, last)
-        + (char) (SERVICE_CLUSTER_PREFIX.charAt(last) + 1);
-  }
-
   /** Whether a cluster is a registered service's (not one of the settings' filter clusters). */
   public static boolean isServiceCluster(String clusterName) {
     return clusterName.startsWith(SERVICE_CLUSTER_PREFIX);

@@ -94,13 +94,7 @@ public final class SidecarSnapshots {
       IssuedCertificate certificate =
           mesh.current(settings.access().serviceIdentity(service.get()).value());
       ServiceState own = state.services().get(service.get());
-      Optional<SidecarTranslator.ScopedInputs> scoped =
-          SidecarTranslator.scopedInputs(
-              own,
-              state,
-              fleet.resources(),
-              fleet.clusters().resources()::get,
-              fleet.endpoints().resources()::get);
+      Optional<SidecarTranslator.ScopedInputs> scoped = SidecarTranslator.scopedInputs(own, state);
       return sidecars
           .compute(
               service.get(),

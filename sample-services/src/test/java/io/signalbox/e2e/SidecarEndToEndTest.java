@@ -370,6 +370,13 @@ class SidecarEndToEndTest {
       assertThat(updatesTaken(ordersSidecar))
           .as("the edge took both changes; orders' sidecar was sent nothing")
           .isEqualTo(before);
+
+      // Its snapshot was kept through those publications; a change to a service it calls is made
+      // into a new one and reaches it.
+      gateway.serve("users", "users-2", Routes.prefix("/users"));
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> ordersSidecar.statValue("cluster.svc-users.membership_total") == 2);
     }
   }
 
