@@ -3,13 +3,9 @@ package io.signalbox.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.signalbox.model.Instance;
-import io.signalbox.model.PathMatch;
-import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
-import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
-import java.util.List;
+import io.signalbox.testing.TestRegistrations;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -29,11 +25,7 @@ class QuarantineStoreTest {
 
   private Lease register(String service, String instanceId, String prefix) {
     return store.register(
-        new Registration(
-            service,
-            Instance.of(instanceId, "10.0.0.1", 8080),
-            List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())),
-        Optional.empty());
+        TestRegistrations.withPrefix(service, instanceId, prefix), Optional.empty());
   }
 
   private ServiceState stateOf(String service) {

@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.signalbox.model.Instance;
-import io.signalbox.model.PathMatch;
-import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
-import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import io.signalbox.testing.TestRegistrations;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -31,11 +29,7 @@ class RegistryAdminTest {
 
   private Lease register(String service, String instanceId, String prefix) {
     return store.register(
-        new Registration(
-            service,
-            Instance.of(instanceId, "10.0.0.1", 8080),
-            List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())),
-        Optional.empty());
+        TestRegistrations.withPrefix(service, instanceId, prefix), Optional.empty());
   }
 
   private List<String> servingIds(String service) {

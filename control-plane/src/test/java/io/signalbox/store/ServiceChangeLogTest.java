@@ -2,13 +2,10 @@ package io.signalbox.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.signalbox.model.Instance;
-import io.signalbox.model.PathMatch;
-import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryState;
-import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceChangeLog;
 import io.signalbox.model.ServiceState;
+import io.signalbox.testing.TestRegistrations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +30,7 @@ class ServiceChangeLogTest {
 
   private Lease register(String service, String instanceId, String prefix) {
     return store.register(
-        new Registration(
-            service,
-            Instance.of(instanceId, "10.0.0.1", 8080),
-            List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build())),
+        TestRegistrations.withPrefix(service, instanceId, prefix),
         Optional.of(Duration.ofSeconds(10)));
   }
 
@@ -90,6 +84,13 @@ class ServiceChangeLogTest {
       RegistryState b = states.get(random.nextInt(states.size()));
       Optional<SortedSet<String>> changed = b.servicesChangedSince(a);
       Set<String> differing = differing(a, b);
+      assertThat(b.servicesDifferingFrom(a))
+          .as("revisions %d and %d", a.revision(), b.revision())
+          .containsExactlyElementsOf(differing);
+      assertThat(
+              new RegistryState(b.revision(), b.services(), b.changedBy()).servicesDifferingFrom(a))
+          .as("compared in full")
+          .containsExactlyElementsOf(differing);
       if (changed.isPresent()) {
         named++;
         assertThat(changed.get())
