@@ -70,7 +70,7 @@ final class LeaseTable {
   /** Indexes the lease by id and counts it in the quotas. */
   void index(LiveLease lease) {
     byLease.put(lease.leaseId, lease);
-    ledger.instanceAdded(lease.registration);
+    ledger.instanceAdded(lease);
   }
 
   /**
@@ -79,7 +79,7 @@ final class LeaseTable {
    */
   LiveLease unindex(LiveLease lease) {
     if (lease != null && byLease.remove(lease.leaseId) != null) {
-      ledger.instanceRemoved(lease.registration);
+      ledger.instanceRemoved(lease);
     }
     return lease;
   }
@@ -112,12 +112,17 @@ final class LeaseTable {
    *     would take more of the registry than a quota allows
    */
   void checkQuotas(
-      RegistryQuotas quotas, Registration registration, LiveLease previous, ServiceState current) {
+      RegistryQuotas quotas,
+      Registration registration,
+      long registrationBytes,
+      LiveLease previous,
+      ServiceState current) {
     Map<String, LiveLease> instances = byService.get(registration.service());
     ledger.check(
         quotas,
         registration,
-        previous == null ? null : previous.registration,
+        registrationBytes,
+        previous,
         current,
         byService.size(),
         instances == null ? 0 : instances.size());

@@ -15,6 +15,12 @@ final class LiveLease {
   /** The registration order: the newest registration of a service sets its routes. */
   final long sequence;
 
+  /**
+   * The registration's {@link Registration#approximateBytes()}, taken once: the quota ledger counts
+   * it in and out, and it costs a walk of the whole registration.
+   */
+  final long approximateBytes;
+
   final Duration ttl;
   final Instant registeredAt;
   long expiresAtNanos;
@@ -39,6 +45,7 @@ final class LiveLease {
     this.registration = registration;
     this.leaseId = leaseId;
     this.sequence = sequence;
+    this.approximateBytes = registration.approximateBytes();
     this.ttl = ttl;
     this.expiresAtNanos = expiresAtNanos;
     this.registeredAt = registeredAt;

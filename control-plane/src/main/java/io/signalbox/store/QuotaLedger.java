@@ -33,15 +33,17 @@ final class QuotaLedger {
 
   private long hostPlacements;
 
-  void instanceAdded(Registration registration) {
-    registryBytes += registration.approximateBytes();
+  void instanceAdded(LiveLease lease) {
+    Registration registration = lease.registration;
+    registryBytes += lease.approximateBytes;
     servicesByRegistrant
         .computeIfAbsent(registration.registrant(), r -> HashMultiset.create())
         .add(registration.service());
   }
 
-  void instanceRemoved(Registration registration) {
-    registryBytes -= registration.approximateBytes();
+  void instanceRemoved(LiveLease lease) {
+    Registration registration = lease.registration;
+    registryBytes -= lease.approximateBytes;
     Multiset<String> services = servicesByRegistrant.get(registration.registrant());
     services.remove(registration.service());
     if (services.isEmpty()) {
@@ -57,7 +59,8 @@ final class QuotaLedger {
   }
 
   /**
-   * @param previous the instance's registration this one replaces, or null for a new instance
+   * @param registrationBytes the registration's {@link Registration#approximateBytes()}
+   * @param previous the instance's lease this one replaces, or null for a new instance
    * @param current the service's served state, or null for a new service
    * @param serviceCount services in the registry
    * @param instancesOfService live instances of the registration's service
@@ -66,7 +69,8 @@ final class QuotaLedger {
   void check(
       RegistryQuotas quota,
       Registration registration,
-      Registration previous,
+      long registrationBytes,
+      LiveLease previous,
       ServiceState current,
       int serviceCount,
       int instancesOfService) {
@@ -111,8 +115,8 @@ final class QuotaLedger {
                 + " services, the most it may");
       }
     }
-    long bytes = registration.approximateBytes();
-    long after = registryBytes - (previous == null ? 0 : previous.approximateBytes()) + bytes;
+    long bytes = registrationBytes;
+    long after = registryBytes - (previous == null ? 0 : previous.approximateBytes) + bytes;
     if (after > quota.maxRegistryBytes()) {
       throw new QuotaExceededException(
           "limits.maxRegistryBytes",

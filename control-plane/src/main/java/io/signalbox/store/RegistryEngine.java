@@ -58,8 +58,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   private final Supplier<RegistryQuotas> quotas;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
-  /** Registrations waiting for the lock; see {@link #register}. Its own lock, taken after ours. */
-  private final List<QueuedRegistration> queue = new ArrayList<>();
+  /** Registrations waiting to be made; see {@link #register}. */
+  private final GroupCommit<QueuedRegistration> registrations =
+      new GroupCommit<>(this::registerGroup);
 
   private final LeaseTable leases = new LeaseTable();
 
@@ -145,11 +146,15 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    *     allows
    */
   synchronized void checkQuotas(Registration registration) {
-    checkQuotas(registration, leases.of(registration.service(), registration.instance().id()));
+    checkQuotas(
+        registration,
+        registration.approximateBytes(),
+        leases.of(registration.service(), registration.instance().id()));
   }
 
-  private void checkQuotas(Registration registration, LiveLease previous) {
-    leases.checkQuotas(quotas.get(), registration, previous, services.get(registration.service()));
+  private void checkQuotas(Registration registration, long bytes, LiveLease previous) {
+    leases.checkQuotas(
+        quotas.get(), registration, bytes, previous, services.get(registration.service()));
   }
 
   /**
@@ -258,24 +263,17 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   // ---- Changes decided here and written to the journal (the embedded store).
 
   /**
-   * Registers as one of a group: the caller queues its registration, and whichever caller holds the
-   * lock next makes every queued registration, in order, and commits them to the journal at once
-   * (group commit; one journal commit per group instead of one per registration). Nothing is seen
-   * before the commit: readers and listeners need the lock, and a failed commit undoes the group's
-   * changes in memory before the lock is released, so the registry is as it was (every registration
-   * of the group fails with UNAVAILABLE). A registration refused on its own merits (route taken,
-   * quota, owner) fails alone.
+   * Registers as one of a group: the caller queues its registration, and one caller at a time (the
+   * {@link GroupCommit}'s leader) makes every queued registration under the lock, in order, and
+   * commits them to the journal at once (one journal commit per group instead of one per
+   * registration), while the others wait parked. Nothing is seen before the commit: readers and
+   * listeners need the lock, and a failed commit undoes the group's changes in memory before the
+   * lock is released, so the registry is as it was (every registration of the group fails with
+   * UNAVAILABLE). A registration refused on its own merits (route taken, quota, owner) fails alone.
    */
   Lease register(Registration registration, Optional<Duration> requestedTtl) {
     QueuedRegistration mine = new QueuedRegistration(registration, leasePolicy.grant(requestedTtl));
-    synchronized (queue) {
-      queue.add(mine);
-    }
-    synchronized (this) {
-      if (!mine.done) {
-        registerQueued();
-      }
-    }
+    registrations.submit(mine);
     if (mine.failure != null) {
       throw mine.failure;
     }
@@ -285,13 +283,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     return new Lease(mine.lease.leaseId, mine.ttl);
   }
 
-  /** Makes every queued registration and commits them to the journal together; under the lock. */
-  private void registerQueued() {
-    List<QueuedRegistration> group;
-    synchronized (queue) {
-      group = List.copyOf(queue);
-      queue.clear();
-    }
+  /** Makes a group of registrations and commits them to the journal together. */
+  private synchronized void registerGroup(List<QueuedRegistration> group) {
     PSortedMap<String, ServiceState> servicesBefore = services;
     PSortedMap<String, String> changedByBefore = changedBy;
     ServiceChangeLog changeLogBefore = changeLog;
@@ -327,7 +320,6 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         made.forEach(queued -> queued.failure = e);
       }
     }
-    group.forEach(queued -> queued.done = true);
   }
 
   /**
@@ -342,15 +334,17 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     if (previous != null) {
       checkLeaseOwner(previous, registration.registrant());
     }
-    checkQuotas(registration, previous);
+    // The lease it would be, checked against the quotas before anything changes.
     LiveLease lease =
         new LiveLease(
             registration,
             previous == null ? Lease.newId() : previous.leaseId,
-            ++sequence,
+            sequence + 1,
             queued.ttl,
             nanoClock.getAsLong() + queued.ttl.toNanos(),
             previous == null ? Instant.now() : previous.registeredAt);
+    checkQuotas(registration, lease.approximateBytes, previous);
+    sequence++;
     // A drain belongs to the lease, so an instance that registers again while drained stays
     // drained.
     lease.drained = previous != null && previous.drained;
@@ -387,7 +381,6 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     boolean changed;
     long revision;
     RuntimeException failure;
-    boolean done;
 
     QueuedRegistration(Registration registration, Duration ttl) {
       this.registration = registration;

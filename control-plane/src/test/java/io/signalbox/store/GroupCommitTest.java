@@ -116,7 +116,7 @@ class GroupCommitTest {
 
   /**
    * One registration holds the lock in a commit the test keeps open, and {@code queued} wait for
-   * the lock behind it (their callers blocked); returns every future, the first one's first.
+   * the lock behind it (their callers parked); returns every future, the first one's first.
    */
   private List<CompletableFuture<Lease>> queueBehindAHeldCommit(List<Registration> queued)
       throws Exception {
@@ -125,14 +125,15 @@ class GroupCommitTest {
     List<CompletableFuture<Lease>> futures = new ArrayList<>();
     futures.add(registerAsync(registration("first", "first-1", "/first")));
     assertThat(disk.syncing.await(5, TimeUnit.SECONDS)).isTrue();
-    // One at a time, each queued (its caller blocked on the lock) before the next: queue order.
+    // One at a time, each queued (its caller parked, waiting for a leader) before the next: queue
+    // order.
     for (Registration registration : queued) {
       futures.add(registerAsync(registration));
       Thread caller = callers.get(callers.size() - 1);
       await()
           .atMost(Duration.ofSeconds(5))
           .pollInterval(Duration.ofMillis(1))
-          .until(() -> caller.getState() == Thread.State.BLOCKED);
+          .until(() -> caller.getState() == Thread.State.WAITING);
     }
     return futures;
   }
@@ -214,5 +215,114 @@ class GroupCommitTest {
     assertThat(changes).as("only the first registration was announced").hasValue(1);
     assertThat(disk.committed).hasSize(2).containsKey(kept.id());
     assertThat(store.journalHealthy()).isFalse();
+  }
+
+  @org.junit.jupiter.api.Nested
+  class UnderManyCallers {
+
+    @Test
+    void everyItemIsCommittedOnceInItsCallersOrderAndNoCallerReturnsBeforeIts() throws Exception {
+      java.util.Set<Integer> committed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      List<List<Integer>> groups = java.util.Collections.synchronizedList(new ArrayList<>());
+      AtomicInteger leaders = new AtomicInteger();
+      GroupCommit<Integer> commits =
+          new GroupCommit<>(
+              group -> {
+                assertThat(leaders.incrementAndGet()).as("one leader at a time").isEqualTo(1);
+                groups.add(group);
+                group.forEach(item -> assertThat(committed.add(item)).isTrue());
+                leaders.decrementAndGet();
+              });
+      int callers = 16;
+      int perCaller = 2_000;
+      java.util.concurrent.ExecutorService threads =
+          java.util.concurrent.Executors.newFixedThreadPool(callers);
+      List<CompletableFuture<Void>> running = new ArrayList<>();
+      for (int c = 0; c < callers; c++) {
+        int caller = c;
+        running.add(
+            CompletableFuture.runAsync(
+                () -> {
+                  for (int i = 0; i < perCaller; i++) {
+                    int item = caller * perCaller + i;
+                    commits.submit(item);
+                    assertThat(committed).contains(item);
+                  }
+                },
+                threads));
+      }
+      CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      threads.shutdown();
+
+      assertThat(committed).hasSize(callers * perCaller);
+      // Each caller's items in the order it submitted them.
+      List<Integer> inCommitOrder = groups.stream().flatMap(List::stream).toList();
+      for (int c = 0; c < callers; c++) {
+        int caller = c;
+        assertThat(inCommitOrder.stream().filter(item -> item / perCaller == caller).toList())
+            .isSorted();
+      }
+      assertThat(groups.size()).as("some groups held several").isLessThan(callers * perCaller);
+    }
+
+    @Test
+    void whatACommitThrowsReachesEveryCallerOfItsGroupAndNoOther() throws Exception {
+      CountDownLatch holding = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      GroupCommit<String> commits =
+          new GroupCommit<>(
+              group -> {
+                if (group.contains("first")) {
+                  holding.countDown();
+                  awaitQuietly(release);
+                } else if (group.contains("doomed-1")) {
+                  throw new IllegalStateException("disk full");
+                }
+              });
+      Map<String, CompletableFuture<Void>> outcomes = new LinkedHashMap<>();
+      List<Thread> threads = new ArrayList<>();
+      for (String item : List.of("first", "doomed-1", "doomed-2")) {
+        CompletableFuture<Void> outcome = new CompletableFuture<>();
+        Thread thread =
+            new Thread(
+                () -> {
+                  try {
+                    commits.submit(item);
+                    outcome.complete(null);
+                  } catch (RuntimeException e) {
+                    outcome.completeExceptionally(e);
+                  }
+                });
+        thread.start();
+        outcomes.put(item, outcome);
+        threads.add(thread);
+        if (item.equals("first")) {
+          assertThat(holding.await(5, TimeUnit.SECONDS)).isTrue();
+        } else {
+          // Queued behind the held commit: its caller parked.
+          await()
+              .atMost(Duration.ofSeconds(5))
+              .until(() -> thread.getState() == Thread.State.WAITING);
+        }
+      }
+      release.countDown();
+
+      assertThat(outcomes.get("first")).succeedsWithin(Duration.ofSeconds(5));
+      for (String doomed : List.of("doomed-1", "doomed-2")) {
+        assertThat(outcomes.get(doomed))
+            .failsWithin(Duration.ofSeconds(5))
+            .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+            .withCauseInstanceOf(IllegalStateException.class);
+      }
+      commits.submit("later");
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+      try {
+        latch.await(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 }
