@@ -55,6 +55,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -132,6 +133,13 @@ public final class ControlPlane implements AutoCloseable {
   private final List<TransportSecurity.Credentials> credentials = new ArrayList<>();
   private final AuditLog audit;
   private AdminServer adminServer;
+
+  /**
+   * Every port this control plane listens on, once all listen: asked on every registration (an
+   * instance may not point at them), and asking the servers takes their locks.
+   */
+  private volatile Set<Integer> boundPorts;
+
   private MetricsServer metricsServer;
 
   private ControlPlane(ControlPlaneConfig config) {
@@ -337,6 +345,7 @@ public final class ControlPlane implements AutoCloseable {
               callbacks.proxies(),
               cache);
       metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
+      boundPorts = Set.copyOf(ownPorts());
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -399,6 +408,10 @@ public final class ControlPlane implements AutoCloseable {
 
   /** The ports this control plane listens on, which no registered instance on its host may name. */
   private java.util.Set<Integer> ownPorts() {
+    Set<Integer> bound = boundPorts;
+    if (bound != null) {
+      return bound;
+    }
     java.util.Set<Integer> ports = new java.util.HashSet<>();
     ports.add(server.getPort());
     if (adminServer != null) {
