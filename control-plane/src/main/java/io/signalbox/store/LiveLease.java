@@ -16,8 +16,9 @@ final class LiveLease {
   final long sequence;
 
   /**
-   * The registration's {@link Registration#approximateBytes()}, taken once: the quota ledger counts
-   * it in and out, and it costs a walk of the whole registration.
+   * The registration's {@link Registration#approximateBytes()}, taken once (by the caller that
+   * registers, before it queues for the lock): the quota ledger counts it in and out, and it costs
+   * a walk of the whole registration.
    */
   final long approximateBytes;
 
@@ -41,11 +42,12 @@ final class LiveLease {
       long sequence,
       Duration ttl,
       long expiresAtNanos,
-      Instant registeredAt) {
+      Instant registeredAt,
+      long approximateBytes) {
     this.registration = registration;
     this.leaseId = leaseId;
     this.sequence = sequence;
-    this.approximateBytes = registration.approximateBytes();
+    this.approximateBytes = approximateBytes;
     this.ttl = ttl;
     this.expiresAtNanos = expiresAtNanos;
     this.registeredAt = registeredAt;

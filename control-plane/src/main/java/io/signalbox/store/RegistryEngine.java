@@ -213,7 +213,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
                 stored.sequence(),
                 stored.ttl(),
                 toNanos(stored.expiresAt(), now, nowNanos),
-                stored.registeredAt());
+                stored.registeredAt(),
+                registration.approximateBytes());
         lease.drained = stored.drained();
         lease.notServing = stored.notServing();
         // Restored or replicated: it lived before, so it counts as a renewing instance for
@@ -342,8 +343,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
             sequence + 1,
             queued.ttl,
             nanoClock.getAsLong() + queued.ttl.toNanos(),
-            previous == null ? Instant.now() : previous.registeredAt);
-    checkQuotas(registration, lease.approximateBytes, previous);
+            previous == null ? Instant.now() : previous.registeredAt,
+            queued.bytes);
+    checkQuotas(registration, queued.bytes, previous);
     sequence++;
     // A drain belongs to the lease, so an instance that registers again while drained stays
     // drained.
@@ -375,6 +377,10 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   /** A registration waiting to be made; written under the engine's lock. */
   private static final class QueuedRegistration {
     final Registration registration;
+
+    /** Its approximate size, taken on the caller's thread: the lock is held for less. */
+    final long bytes;
+
     final Duration ttl;
     LiveLease previous;
     LiveLease lease;
@@ -384,6 +390,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
     QueuedRegistration(Registration registration, Duration ttl) {
       this.registration = registration;
+      this.bytes = registration.approximateBytes();
       this.ttl = ttl;
     }
   }
