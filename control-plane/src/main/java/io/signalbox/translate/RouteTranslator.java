@@ -19,6 +19,8 @@ import io.signalbox.model.ServiceState;
 import io.signalbox.model.TrafficPolicy;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -136,6 +138,27 @@ final class RouteTranslator {
 
   private final List<HttpFilterTranslator> filters;
 
+  /**
+   * A service's routes as the previous route configuration placed them, by virtual host ({@link
+   * #ANY_HOST} for routes without hosts), kept while the service's state is the same object and its
+   * policies stay where they were: a route change places and renders only the changed service's
+   * routes, not every route of the registry again.
+   */
+  private record PlacedService(
+      ServiceState service, boolean handingOver, Map<String, List<PlacedRoute>> byHost) {}
+
+  /** Each service's placement; only those of the last configuration are kept. */
+  private Map<String, PlacedService> placedBefore = new HashMap<>();
+
+  /**
+   * The routes the previous configuration held, by the placed route each was rendered from (a
+   * placed route renders the same in every virtual host): kept placements keep their renders.
+   */
+  private Map<PlacedRoute, Route> renderedBefore = new IdentityHashMap<>();
+
+  /** The settings both were made with: other settings place and render everything anew. */
+  private GatewaySettings madeWith;
+
   RouteTranslator(List<HttpFilterTranslator> filters) {
     this.filters = filters;
   }
@@ -156,30 +179,31 @@ final class RouteTranslator {
 
   RouteConfiguration routeConfiguration(
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
+    if (!settings.equals(madeWith)) {
+      placedBefore = new HashMap<>();
+      renderedBefore = new IdentityHashMap<>();
+      madeWith = settings;
+    }
     Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
     byHost.put(ANY_HOST, new ArrayList<>());
+    Map<String, PlacedService> placedNow = new HashMap<>(state.services().size() * 2);
     for (ServiceState service : state.services().values()) {
-      List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
-      // Looked at once per service: whether its sidecars may take its routes' policies.
-      boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
       boolean handingOver = handover.includes(service.name());
-      for (RouteSpec route : service.routes()) {
-        PolicyPlacement.Enforcement enforcement =
-            PolicyPlacement.enforcement(sidecared, handingOver, route);
-        if (route.hosts().isEmpty()) {
-          byHost.get(ANY_HOST).addAll(placed(service, route, false, claimHeaders, enforcement));
-        } else {
-          route
-              .hosts()
-              .forEach(
-                  host ->
-                      byHost
-                          .computeIfAbsent(host, h -> new ArrayList<>())
-                          .addAll(placed(service, route, true, claimHeaders, enforcement)));
-        }
+      PlacedService placement = placedBefore.get(service.name());
+      if (placement == null
+          || placement.service() != service
+          || placement.handingOver() != handingOver) {
+        placement = place(service, handingOver, settings);
       }
+      placedNow.put(service.name(), placement);
+      placement
+          .byHost()
+          .forEach(
+              (host, routes) ->
+                  byHost.computeIfAbsent(host, h -> new ArrayList<>()).addAll(routes));
     }
     List<PlacedRoute> anyHostRoutes = byHost.get(ANY_HOST);
+    Map<PlacedRoute, Route> renderedNow = new IdentityHashMap<>(renderedBefore.size() + 16);
     RouteConfiguration.Builder config =
         RouteConfiguration.newBuilder().setName(XdsNames.GATEWAY_ROUTES);
     byHost.forEach(
@@ -197,11 +221,47 @@ final class RouteTranslator {
           ordered.sort(FIRST_MATCH_ORDER);
           VirtualHost.Builder virtualHost =
               VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
-          ordered.forEach(
-              route -> virtualHost.addRoutes(route(decided(route, settings), route, settings)));
+          for (PlacedRoute route : ordered) {
+            Route made = renderedNow.get(route);
+            if (made == null) {
+              made = renderedBefore.get(route);
+              if (made == null) {
+                made = route(decided(route, settings), route, settings);
+              }
+              renderedNow.put(route, made);
+            }
+            virtualHost.addRoutes(made);
+          }
           config.addVirtualHosts(virtualHost);
         });
+    placedBefore = placedNow;
+    renderedBefore = renderedNow;
     return config.build();
+  }
+
+  /** A service's routes placed by virtual host, each route also before its version pins' copies. */
+  private static PlacedService place(
+      ServiceState service, boolean handingOver, GatewaySettings settings) {
+    List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
+    // Looked at once per service: whether its sidecars may take its routes' policies.
+    boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
+    Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
+    for (RouteSpec route : service.routes()) {
+      PolicyPlacement.Enforcement enforcement =
+          PolicyPlacement.enforcement(sidecared, handingOver, route);
+      if (route.hosts().isEmpty()) {
+        byHost
+            .computeIfAbsent(ANY_HOST, h -> new ArrayList<>())
+            .addAll(placed(service, route, false, claimHeaders, enforcement));
+      } else {
+        for (String host : route.hosts()) {
+          byHost
+              .computeIfAbsent(host, h -> new ArrayList<>())
+              .addAll(placed(service, route, true, claimHeaders, enforcement));
+        }
+      }
+    }
+    return new PlacedService(service, handingOver, byHost);
   }
 
   /** A placed route as the edge renders it: with its policies where the edge enforces them. */

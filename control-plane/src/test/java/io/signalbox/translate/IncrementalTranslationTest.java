@@ -49,6 +49,53 @@ class IncrementalTranslationTest {
   }
 
   @Test
+  void aRouteChangeRendersOnlyTheChangedServicesRoutesAnew() {
+    SortedMap<String, ServiceState> services = registry(50);
+    XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
+
+    ServiceState svc7 = services.get("svc-7");
+    services.put(
+        "svc-7",
+        new ServiceState(
+            "svc-7",
+            List.of(RouteSpec.builder(PathMatch.prefix("/svc-7/v2")).build()),
+            svc7.instances()));
+    XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
+
+    java.util.Map<String, io.envoyproxy.envoy.config.route.v3.Route> beforeRoutes =
+        routesByName(before);
+    java.util.Map<String, io.envoyproxy.envoy.config.route.v3.Route> afterRoutes =
+        routesByName(after);
+    assertThat(afterRoutes).hasSameSizeAs(beforeRoutes);
+    List<String> renderedAnew =
+        afterRoutes.entrySet().stream()
+            .filter(entry -> entry.getValue() != beforeRoutes.get(entry.getKey()))
+            .map(java.util.Map.Entry::getKey)
+            .toList();
+    assertThat(renderedAnew).singleElement().asString().contains("svc-7");
+    assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
+
+    XdsResources otherSettings =
+        translator.translate(new RegistryState(3, services), variants().get(0));
+    assertThat(routesByName(otherSettings).values())
+        .as("other settings: every route rendered anew")
+        .allSatisfy(route -> assertThat(afterRoutes.values()).noneMatch(made -> made == route));
+  }
+
+  /** Every route of the shared configuration's virtual hosts, by name. */
+  private static java.util.Map<String, io.envoyproxy.envoy.config.route.v3.Route> routesByName(
+      XdsResources resources) {
+    java.util.Map<String, io.envoyproxy.envoy.config.route.v3.Route> routes =
+        new java.util.HashMap<>();
+    resources.routes().stream()
+        .filter(config -> config.getName().equals(XdsNames.GATEWAY_ROUTES))
+        .flatMap(config -> config.getVirtualHostsList().stream())
+        .flatMap(host -> host.getRoutesList().stream())
+        .forEach(route -> routes.put(route.getName(), route));
+    return routes;
+  }
+
+  @Test
   void anInstanceReportingNotServingMakesOnlyItsAssignmentAnewWithTheInstanceUnhealthy() {
     SortedMap<String, ServiceState> services = registry(20);
     XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
