@@ -52,10 +52,10 @@ import io.signalbox.registry.v1.RateLimitPolicy;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.server.ControlPlane;
-import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -94,14 +94,7 @@ class AdminApiTest {
             .upstreams(LoopbackUpstreams.ALLOWED)
             .build();
     controlPlane =
-        ControlPlane.start(
-            ControlPlaneConfig.builder()
-                .transport(io.signalbox.security.TransportSecurity.plaintext())
-                .grpcAddress("127.0.0.1")
-                .grpcPort(0)
-                .adminPort(0)
-                .gateway(settings)
-                .build());
+        ControlPlane.start(TestControlPlanes.onLoopback().adminPort(0).gateway(settings).build());
     adminChannel =
         NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.adminPort())
             .usePlaintext()

@@ -15,11 +15,11 @@ import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.server.ControlPlane;
-import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.SignalboxCtlRun;
+import io.signalbox.testing.TestControlPlanes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -49,10 +49,7 @@ class SignalboxCtlTest {
   void start() {
     controlPlane =
         ControlPlane.start(
-            ControlPlaneConfig.builder()
-                .transport(io.signalbox.security.TransportSecurity.plaintext())
-                .grpcAddress("127.0.0.1")
-                .grpcPort(0)
+            TestControlPlanes.onLoopback()
                 .adminPort(0)
                 .gateway(
                     LoopbackUpstreams.allowedIn(

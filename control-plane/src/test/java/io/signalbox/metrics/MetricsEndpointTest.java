@@ -26,6 +26,7 @@ import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.MetricsScrape;
+import io.signalbox.testing.TestControlPlanes;
 import io.signalbox.translate.XdsNames;
 import java.io.IOException;
 import java.net.URI;
@@ -73,10 +74,7 @@ class MetricsEndpointTest {
 
   private void start(Consumer<ControlPlaneConfig.Builder> customizer) {
     ControlPlaneConfig.Builder config =
-        ControlPlaneConfig.builder()
-            .transport(io.signalbox.security.TransportSecurity.plaintext())
-            .grpcAddress("127.0.0.1")
-            .grpcPort(0)
+        TestControlPlanes.onLoopback()
             .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT));
     customizer.accept(config);
     controlPlane = ControlPlane.start(config.build());

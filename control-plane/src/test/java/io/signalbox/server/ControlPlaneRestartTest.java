@@ -17,6 +17,7 @@ import io.signalbox.registry.v1.Route;
 import io.signalbox.store.MvStoreJournal;
 import io.signalbox.store.StoreUnreadableException;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import io.signalbox.xds.SnapshotHistory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -42,10 +43,7 @@ class ControlPlaneRestartTest {
 
   private ControlPlane start() {
     return ControlPlane.start(
-        ControlPlaneConfig.builder()
-            .transport(io.signalbox.security.TransportSecurity.plaintext())
-            .grpcAddress("127.0.0.1")
-            .grpcPort(0)
+        TestControlPlanes.onLoopback()
             .dataDirectory(dataDirectory)
             .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
             .build());

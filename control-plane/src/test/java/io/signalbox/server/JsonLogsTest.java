@@ -28,6 +28,7 @@ import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -139,10 +140,7 @@ class JsonLogsTest {
     try (JsonCapture capture = JsonCapture.start();
         ControlPlane controlPlane =
             ControlPlane.start(
-                ControlPlaneConfig.builder()
-                    .transport(io.signalbox.security.TransportSecurity.plaintext())
-                    .grpcAddress("127.0.0.1")
-                    .grpcPort(0)
+                TestControlPlanes.onLoopback()
                     .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
                     .build())) {
       ManagedChannel channel =

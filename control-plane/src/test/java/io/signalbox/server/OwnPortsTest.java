@@ -14,6 +14,7 @@ import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,10 +34,7 @@ class OwnPortsTest {
   void start() {
     controlPlane =
         ControlPlane.start(
-            ControlPlaneConfig.builder()
-                .transport(io.signalbox.security.TransportSecurity.plaintext())
-                .grpcAddress("127.0.0.1")
-                .grpcPort(0)
+            TestControlPlanes.onLoopback()
                 .gateway(LoopbackUpstreams.allowedIn(GatewaySettings.DEFAULT))
                 .build());
     channel =

@@ -6,6 +6,7 @@ import io.etcd.jetcd.Client;
 import io.signalbox.security.SecretValue;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.testing.EtcdProcess;
+import io.signalbox.testing.TestControlPlanes;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -234,13 +235,7 @@ class SignalboxMainEtcdFlagsTest {
                   .withCredentials("signalbox", SecretValue.of("pa55-w0rd")));
 
       try (ControlPlane controlPlane =
-          ControlPlane.start(
-              ControlPlaneConfig.builder()
-                  .transport(io.signalbox.security.TransportSecurity.plaintext())
-                  .grpcAddress("127.0.0.1")
-                  .grpcPort(0)
-                  .etcd(connection)
-                  .build())) {
+          ControlPlane.start(TestControlPlanes.onLoopback().etcd(connection).build())) {
         assertThat(controlPlane.grpcPort()).isPositive();
       }
     }

@@ -10,7 +10,6 @@ import io.signalbox.client.ServiceRegistration;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
-import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -18,6 +17,7 @@ import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ProxyStatusTracker;
 import java.time.Duration;
@@ -177,9 +177,7 @@ class DeltaReconnectEndToEndTest {
   private ControlPlane controlPlane(int grpcPort) {
     ControlPlane controlPlane =
         ControlPlane.start(
-            ControlPlaneConfig.builder()
-                .transport(io.signalbox.security.TransportSecurity.plaintext())
-                .grpcAddress("127.0.0.1")
+            TestControlPlanes.onLoopback()
                 .grpcPort(grpcPort)
                 .adminPort(0)
                 .metricsPort(0)

@@ -22,7 +22,6 @@ import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
-import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.store.EtcdConnection;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
@@ -31,6 +30,7 @@ import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import io.signalbox.xds.ContentVersionedSnapshot;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,10 +63,7 @@ class EtcdReplicasEndToEndTest {
   private ControlPlane replica(EtcdProcess etcd, int gatewayPort) {
     return own(
         ControlPlane.start(
-            ControlPlaneConfig.builder()
-                .transport(io.signalbox.security.TransportSecurity.plaintext())
-                .grpcAddress("127.0.0.1")
-                .grpcPort(0)
+            TestControlPlanes.onLoopback()
                 .gateway(
                     LoopbackUpstreams.allowedIn(
                         GatewaySettings.plaintext("127.0.0.1", gatewayPort)))
@@ -310,9 +307,7 @@ class EtcdReplicasEndToEndTest {
   private ControlPlane replicaOn(EtcdProcess etcd, int grpcPort, int gatewayPort) {
     return own(
         ControlPlane.start(
-            ControlPlaneConfig.builder()
-                .transport(io.signalbox.security.TransportSecurity.plaintext())
-                .grpcAddress("127.0.0.1")
+            TestControlPlanes.onLoopback()
                 .grpcPort(grpcPort)
                 .gateway(
                     LoopbackUpstreams.allowedIn(

@@ -16,6 +16,7 @@ import io.signalbox.testing.Closer;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -44,10 +45,7 @@ final class GatewayFixture implements AutoCloseable {
     this.mode = mode;
     this.gatewayPort = gatewayPort;
     ControlPlaneConfig.Builder config =
-        ControlPlaneConfig.builder()
-            .transport(io.signalbox.security.TransportSecurity.plaintext())
-            .grpcAddress("127.0.0.1")
-            .grpcPort(0)
+        TestControlPlanes.onLoopback()
             .gateway(
                 LoopbackUpstreams.allowedIn(GatewaySettings.plaintext("127.0.0.1", gatewayPort)));
     customizer.accept(config);

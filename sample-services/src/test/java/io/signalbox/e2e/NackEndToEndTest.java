@@ -13,11 +13,11 @@ import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.server.ControlPlane;
-import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.MetricsScrape;
+import io.signalbox.testing.TestControlPlanes;
 import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -42,10 +42,7 @@ class NackEndToEndTest {
     try (ServerSocket occupied = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         ControlPlane controlPlane =
             ControlPlane.start(
-                ControlPlaneConfig.builder()
-                    .transport(io.signalbox.security.TransportSecurity.plaintext())
-                    .grpcAddress("127.0.0.1")
-                    .grpcPort(0)
+                TestControlPlanes.onLoopback()
                     .gateway(
                         LoopbackUpstreams.allowedIn(
                             GatewaySettings.plaintext("127.0.0.1", occupied.getLocalPort())))

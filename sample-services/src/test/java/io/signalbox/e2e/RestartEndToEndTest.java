@@ -15,13 +15,13 @@ import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.samples.EchoService;
 import io.signalbox.server.ControlPlane;
-import io.signalbox.server.ControlPlaneConfig;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.HttpProbe;
 import io.signalbox.testing.LoadLoop;
 import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,9 +72,7 @@ class RestartEndToEndTest {
 
   private ControlPlane startControlPlane() {
     return ControlPlane.start(
-        ControlPlaneConfig.builder()
-            .transport(io.signalbox.security.TransportSecurity.plaintext())
-            .grpcAddress("127.0.0.1")
+        TestControlPlanes.onLoopback()
             .grpcPort(grpcPort)
             .adminPort(0)
             .metricsPort(0)
