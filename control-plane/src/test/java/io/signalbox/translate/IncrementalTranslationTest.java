@@ -53,13 +53,7 @@ class IncrementalTranslationTest {
     SortedMap<String, ServiceState> services = registry(50);
     XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
 
-    ServiceState svc7 = services.get("svc-7");
-    services.put(
-        "svc-7",
-        new ServiceState(
-            "svc-7",
-            List.of(RouteSpec.builder(PathMatch.prefix("/svc-7/v2")).build()),
-            svc7.instances()));
+    routeElsewhere(services, "svc-7", "/svc-7/v2");
     XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
 
     java.util.Map<String, io.envoyproxy.envoy.config.route.v3.Route> beforeRoutes =
@@ -80,6 +74,17 @@ class IncrementalTranslationTest {
     assertThat(routesByName(otherSettings).values())
         .as("other settings: every route rendered anew")
         .allSatisfy(route -> assertThat(afterRoutes.values()).noneMatch(made -> made == route));
+  }
+
+  /** Gives the service one prefix route instead of its own, with the same instances. */
+  private static void routeElsewhere(
+      SortedMap<String, ServiceState> services, String name, String prefix) {
+    services.put(
+        name,
+        new ServiceState(
+            name,
+            List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()),
+            services.get(name).instances()));
   }
 
   /** Every route of the shared configuration's virtual hosts, by name. */
@@ -129,13 +134,7 @@ class IncrementalTranslationTest {
     SortedMap<String, ServiceState> services = registry(20);
     XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
 
-    ServiceState svc3 = services.get("svc-3");
-    services.put(
-        "svc-3",
-        new ServiceState(
-            "svc-3",
-            List.of(RouteSpec.builder(PathMatch.prefix("/svc-3/v2")).build()),
-            svc3.instances()));
+    routeElsewhere(services, "svc-3", "/svc-3/v2");
     XdsResources after = translator.translate(new RegistryState(2, services), SETTINGS);
 
     assertThat(after.routes().get(0)).isNotSameAs(before.routes().get(0));
