@@ -115,15 +115,15 @@ final class QuotaLedger {
                 + " services, the most it may");
       }
     }
-    long bytes = registrationBytes;
-    long after = registryBytes - (previous == null ? 0 : previous.approximateBytes) + bytes;
+    long after =
+        registryBytes - (previous == null ? 0 : previous.approximateBytes) + registrationBytes;
     if (after > quota.maxRegistryBytes()) {
       throw new QuotaExceededException(
           "limits.maxRegistryBytes",
           "the registry holds about "
               + registryBytes
               + " bytes of registrations and this one ("
-              + bytes
+              + registrationBytes
               + " bytes) would pass the most, "
               + quota.maxRegistryBytes());
     }

@@ -335,18 +335,16 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     if (previous != null) {
       checkLeaseOwner(previous, registration.registrant());
     }
-    // The lease it would be, checked against the quotas before anything changes.
+    checkQuotas(registration, queued.bytes, previous);
     LiveLease lease =
         new LiveLease(
             registration,
             previous == null ? Lease.newId() : previous.leaseId,
-            sequence + 1,
+            ++sequence,
             queued.ttl,
             nanoClock.getAsLong() + queued.ttl.toNanos(),
             previous == null ? Instant.now() : previous.registeredAt,
             queued.bytes);
-    checkQuotas(registration, queued.bytes, previous);
-    sequence++;
     // A drain belongs to the lease, so an instance that registers again while drained stays
     // drained.
     lease.drained = previous != null && previous.drained;

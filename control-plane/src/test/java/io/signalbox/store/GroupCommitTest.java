@@ -314,7 +314,9 @@ class GroupCommitTest {
             .withThrowableOfType(java.util.concurrent.ExecutionException.class)
             .withCauseInstanceOf(IllegalStateException.class);
       }
-      commits.submit("later");
+      org.assertj.core.api.Assertions.assertThatCode(() -> commits.submit("later"))
+          .as("the next group commits")
+          .doesNotThrowAnyException();
     }
 
     private static void awaitQuietly(CountDownLatch latch) {
