@@ -222,21 +222,20 @@ final class RouteTranslator {
           VirtualHost.Builder virtualHost =
               VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
           for (PlacedRoute route : ordered) {
-            Route made = renderedNow.get(route);
-            if (made == null) {
-              made = renderedBefore.get(route);
-              if (made == null) {
-                made = route(decided(route, settings), route, settings);
-              }
-              renderedNow.put(route, made);
-            }
-            virtualHost.addRoutes(made);
+            virtualHost.addRoutes(
+                renderedNow.computeIfAbsent(route, placed -> render(placed, settings)));
           }
           config.addVirtualHosts(virtualHost);
         });
     placedBefore = placedNow;
     renderedBefore = renderedNow;
     return config.build();
+  }
+
+  /** The previous configuration's render of a kept placement, else a new one. */
+  private Route render(PlacedRoute placed, GatewaySettings settings) {
+    Route kept = renderedBefore.get(placed);
+    return kept != null ? kept : route(decided(placed, settings), placed, settings);
   }
 
   /** A service's routes placed by virtual host, each route also before its version pins' copies. */
