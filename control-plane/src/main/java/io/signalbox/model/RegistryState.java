@@ -78,7 +78,7 @@ public record RegistryState(
     Optional<SortedSet<String>> named = servicesChangedSince(other);
     if (named.isPresent()) {
       for (String name : named.get()) {
-        if (!sameState(other.services.get(name), services.get(name))) {
+        if (!Objects.equals(other.services.get(name), services.get(name))) {
           differing.add(name);
         }
       }
@@ -97,7 +97,7 @@ public record RegistryState(
         differing.add(n.getKey());
         n = now.hasNext() ? now.next() : null;
       } else {
-        if (!sameState(t.getValue(), n.getValue())) {
+        if (!Objects.equals(t.getValue(), n.getValue())) {
           differing.add(n.getKey());
         }
         t = then.hasNext() ? then.next() : null;
@@ -105,10 +105,6 @@ public record RegistryState(
       }
     }
     return Collections.unmodifiableSortedSet(differing);
-  }
-
-  private static boolean sameState(ServiceState a, ServiceState b) {
-    return a == b || (a != null && a.equals(b));
   }
 
   @Override
