@@ -13,6 +13,7 @@ import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsResources;
 import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.SnapshotHistory;
+import io.signalbox.xds.StagingCost;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,10 +25,12 @@ import picocli.CommandLine.Option;
 
 /**
  * The control plane's own work for one change, in process: the registry state, translation,
- * versioning, the completeness check, the policy handover check and the history entry, for an
- * instance change (one ClusterLoadAssignment changes) and for a route change (the shared
- * RouteConfiguration changes), with N services of 3 instances each. No network, no Envoy: what the
- * pipeline thread spends before the cache answers watches.
+ * versioning, the completeness check, the policy handover check, the staging of the change
+ * (make-before-break, planned for one node group) and the history entry, for an instance change
+ * (one ClusterLoadAssignment changes), a route change (the shared RouteConfiguration changes) and a
+ * new service (a cluster, its endpoints and a route added: the registry grows by one service per
+ * change), with N services of 3 instances each. No network, no Envoy: what the pipeline thread
+ * spends before the cache answers watches.
  */
 @Command(
     name = "translate",
@@ -63,8 +66,18 @@ final class TranslationCost implements Callable<Integer> {
   boolean noChangeLog;
 
   private static final String[] STEPS = {
-    "state", "translate", "version", "consistency", "handover", "history", "total"
+    "state", "translate", "version", "consistency", "handover", "stage", "history", "total"
   };
+
+  /** What each measured change does to the registry. */
+  private enum Change {
+    /** An instance's port: one ClusterLoadAssignment changes. */
+    INSTANCE,
+    /** A route's path: the shared RouteConfiguration changes. */
+    ROUTE,
+    /** A new service: a cluster, its endpoints and a route are added (staged: added first). */
+    SERVICE
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -81,16 +94,17 @@ final class TranslationCost implements Callable<Integer> {
             "version",
             "consistency",
             "handover",
+            "stage",
             "history",
             "total",
             "total p99",
             "RouteConfiguration bytes");
     for (int size : sizes) {
-      for (boolean routeChange : new boolean[] {false, true}) {
-        Stats[] stats = run(size, routeChange);
+      for (Change change : Change.values()) {
+        Stats[] stats = run(size, change);
         table.row(
             size,
-            routeChange ? "route" : "instance",
+            change.name().toLowerCase(java.util.Locale.ROOT),
             Stats.ms(stats[0].meanMs()),
             Stats.ms(stats[1].meanMs()),
             Stats.ms(stats[2].meanMs()),
@@ -98,7 +112,8 @@ final class TranslationCost implements Callable<Integer> {
             Stats.ms(stats[4].meanMs()),
             Stats.ms(stats[5].meanMs()),
             Stats.ms(stats[6].meanMs()),
-            Stats.ms(stats[6].percentileMs(99)),
+            Stats.ms(stats[7].meanMs()),
+            Stats.ms(stats[7].percentileMs(99)),
             routeBytes);
       }
     }
@@ -108,7 +123,7 @@ final class TranslationCost implements Callable<Integer> {
 
   private int routeBytes;
 
-  private Stats[] run(int size, boolean routeChange) throws Exception {
+  private Stats[] run(int size, Change kind) throws Exception {
     // Persistent, as the store keeps it: a revision's state shares the map instead of copying it.
     PSortedMap<String, ServiceState> services = TreePMap.empty();
     for (int i = 0; i < size; i++) {
@@ -129,13 +144,15 @@ final class TranslationCost implements Callable<Integer> {
       stats[i] = new Stats();
     }
     for (int c = 0; c < warmup + changes; c++) {
-      String name = "svc-" + (c * 7919 % size);
+      String name = kind == Change.SERVICE ? "new-" + c : "svc-" + (c * 7919 % size);
       services =
           services.plus(
               name,
-              routeChange
-                  ? service(name, "/" + name + "/v" + c, 8080)
-                  : service(name, "/" + name, 9000 + c % 1000));
+              switch (kind) {
+                case INSTANCE -> service(name, "/" + name, 9000 + c % 1000);
+                case ROUTE -> service(name, "/" + name + "/v" + c, 8080);
+                case SERVICE -> service(name, "/" + name, 8080);
+              });
       long t0 = System.nanoTime();
       changeLog = noChangeLog ? null : changeLog.append(c + 1, name);
       RegistryState state = new RegistryState(c + 1, services, null, changeLog);
@@ -148,10 +165,12 @@ final class TranslationCost implements Callable<Integer> {
       long t4 = System.nanoTime();
       PolicyHandover.between(before, state);
       long t5 = System.nanoTime();
-      history.record(snapshot, before, state, false, Instant.now());
+      StagingCost.plan(built, snapshot);
       long t6 = System.nanoTime();
+      history.record(snapshot, before, state, false, Instant.now());
+      long t7 = System.nanoTime();
       if (c >= warmup) {
-        long[] times = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t6 - t0};
+        long[] times = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t7 - t0};
         for (int i = 0; i < times.length; i++) {
           stats[i].add(times[i]);
         }

@@ -129,4 +129,63 @@ class MakeBeforeBreakTest {
 
     assertThat(MakeBeforeBreak.stages(before, after)).hasSize(1);
   }
+
+  @Test
+  void theUnionHoldsTheNewVersionOfAChangedClusterAndTheOldOneOfARemovedCluster() {
+    XdsResources before = gatewayWith("billing", "orders");
+    XdsResources after = gatewayWith("orders", "shipping");
+    Cluster ordersBefore = before.clusters().get(1);
+    Cluster ordersAfter = after.clusters().get(0);
+
+    XdsResources added = MakeBeforeBreak.stages(before, after).get(0).resources();
+
+    assertThat(added.clusters())
+        .containsExactly(before.clusters().get(0), ordersAfter, after.clusters().get(1));
+    assertThat(ordersAfter).isNotSameAs(ordersBefore);
+  }
+
+  /**
+   * The one-pass comparison of two name-ordered lists against sets and maps of their names, over
+   * random lists where shared names are mostly the same object and sometimes a changed one.
+   */
+  @Test
+  void aMergeOfTwoNameOrderedListsFindsWhatSetsOfTheirNamesFind() {
+    java.util.Random random = new java.util.Random(20261205);
+    for (int round = 0; round < 500; round++) {
+      java.util.TreeMap<String, Cluster> before = new java.util.TreeMap<>();
+      java.util.TreeMap<String, Cluster> after = new java.util.TreeMap<>();
+      // Short lists too, where a removal or an addition is often the last name.
+      int names = round % 2 == 0 ? 30 : random.nextInt(6);
+      for (int i = 0; i < names; i++) {
+        String name = "c" + random.nextInt(40);
+        Cluster cluster = Cluster.newBuilder().setName(name).build();
+        switch (random.nextInt(4)) {
+          case 0 -> before.put(name, cluster);
+          case 1 -> after.put(name, cluster);
+          case 2 -> {
+            before.put(name, cluster);
+            after.put(name, cluster);
+          }
+          default -> {
+            before.put(name, cluster);
+            after.put(name, cluster.toBuilder().setAltStatName("changed").build());
+          }
+        }
+      }
+      java.util.TreeMap<String, Cluster> union = new java.util.TreeMap<>(before);
+      union.putAll(after);
+      java.util.Set<String> added = new java.util.TreeSet<>(after.keySet());
+      added.removeAll(before.keySet());
+
+      MakeBeforeBreak.Merged<Cluster> merged =
+          MakeBeforeBreak.Merged.of(
+              List.copyOf(before.values()), List.copyOf(after.values()), Cluster::getName);
+
+      assertThat(merged.added()).as("round %d", round).isEqualTo(added);
+      assertThat(merged.removes())
+          .as("round %d", round)
+          .isEqualTo(!after.keySet().containsAll(before.keySet()));
+      assertThat(merged.union()).as("round %d", round).containsExactlyElementsOf(union.values());
+    }
+  }
 }
