@@ -49,6 +49,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
 
     volatile String latestVersion = "";
     DeltaWatch watch; // guarded by this
+    DeltaDiscoveryRequest watchRequest; // guarded by this
 
     TypeState(ResourceType type) {
       this.type = type;
@@ -141,6 +142,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
       if (state.watch != null) {
         state.watch.cancel();
       }
+      state.watchRequest = request;
       state.watch =
           server.watch(
               DeltaXdsRequest.create(request),
@@ -191,6 +193,41 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
           }
         }
       }
+    }
+    if (state.type == ResourceType.CLUSTER) {
+      resendEndpointsOfRemadeClusters(response.resources().keySet());
+    }
+  }
+
+  /**
+   * Envoy makes a changed cluster anew, and the new one waits, warming, for its endpoints, which it
+   * already subscribes to and so does not ask for again: an unchanged assignment would never come,
+   * and the cluster would warm until Envoy's fetch timeout (15 s), holding the stream's later
+   * cluster changes back, and then serve with no endpoints. So the assignments of the clusters a
+   * CDS response changes are sent again, after it, as if newly subscribed.
+   */
+  private void resendEndpointsOfRemadeClusters(Set<String> clusters) {
+    TypeState endpoints = types.get(Resources.V3.ENDPOINT_TYPE_URL);
+    if (endpoints == null) {
+      return;
+    }
+    boolean remade = false;
+    for (String cluster : clusters) {
+      if (endpoints.tracked.containsKey(cluster)) {
+        endpoints.pending.add(cluster);
+        remade = true;
+      }
+    }
+    if (!remade) {
+      return;
+    }
+    DeltaDiscoveryRequest request;
+    synchronized (endpoints) {
+      request = endpoints.watchRequest;
+    }
+    // With an EDS response unanswered, the watch opened on its answer sends them.
+    if (request != null && endpoints.awaitingAnswer.isEmpty()) {
+      openWatch(endpoints, request, Resources.V3.ENDPOINT_TYPE_URL);
     }
   }
 

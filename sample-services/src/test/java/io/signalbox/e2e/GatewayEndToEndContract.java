@@ -93,6 +93,48 @@ abstract class GatewayEndToEndContract {
             });
   }
 
+  /**
+   * A changed cluster is made anew in Envoy and serves only once it has its endpoints again, which
+   * did not change: an Envoy that were not sent them would keep the old cluster until its 15 s
+   * fetch timeout, then take the new one with no endpoints at all.
+   */
+  @Test
+  void aServiceWhoseClusterChangesKeepsAnsweringAndEnvoyTakesTheNewClusterAtOnce() {
+    String service = uniqueName("ledger");
+    EchoService backend = gateway.backend(service, service + "-1");
+    gateway.register(withMaxRequests(service, backend.port(), 100));
+    HttpProbe.awaitStatus(gateway.url("/" + service), 200, PROPAGATION);
+
+    gateway.register(withMaxRequests(service, backend.port(), 200));
+
+    List<Integer> statuses = new java.util.ArrayList<>();
+    await()
+        .atMost(PROPAGATION)
+        .untilAsserted(
+            () -> {
+              statuses.add(HttpProbe.get(gateway.url("/" + service)).status());
+              assertThat(gateway.envoy().adminGet("/clusters"))
+                  .contains("svc-" + service + "::default_priority::max_requests::200");
+              assertThat(gateway.envoy().statValue("cluster_manager.warming_clusters")).isZero();
+            });
+    assertThat(HttpProbe.get(gateway.url("/" + service)).status()).isEqualTo(200);
+    assertThat(statuses).containsOnly(200);
+  }
+
+  private static io.signalbox.client.ServiceRegistration withMaxRequests(
+      String service, int port, int maxRequests) {
+    return io.signalbox.client.ServiceRegistration.builder(service)
+        .instance(service + "-1", "127.0.0.1", port)
+        .route(Routes.prefix("/" + service))
+        .traffic(
+            io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                .setCircuitBreaker(
+                    io.signalbox.registry.v1.CircuitBreaker.newBuilder()
+                        .setMaxRequests(maxRequests))
+                .build())
+        .build();
+  }
+
   @Test
   void aDeregisteredServiceIsNoLongerRouted() {
     String service = uniqueName("billing");
