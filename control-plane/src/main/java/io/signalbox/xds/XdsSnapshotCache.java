@@ -6,8 +6,11 @@ import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.NodeGroup;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.WatchCancelledException;
+import io.envoyproxy.controlplane.cache.XdsRequest;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import java.util.ArrayList;
@@ -24,7 +27,8 @@ import java.util.function.Consumer;
 
 /**
  * The snapshot cache the discovery server watches: state-of-the-world watches are answered by
- * java-control-plane's {@code SimpleCache}, delta watches here, by difference, in the shape of
+ * java-control-plane's {@code SimpleCache}, its EDS responses trimmed to what the Envoy does not
+ * hold ({@link SotwEndpointDifferences}), delta watches here, by difference, in the shape of
  * go-control-plane's {@code LinearCache}.
  *
  * <p>{@code SimpleCache} copies a delta stream's whole map of tracked resource versions into every
@@ -48,6 +52,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   private final NodeGroup<String> groups;
   private final Map<String, GroupWatches> deltaWatches = new ConcurrentHashMap<>();
   private final AtomicLong watchIds = new AtomicLong();
+  private final SotwEndpointDifferences sotwEndpoints = new SotwEndpointDifferences();
 
   /** One group's open delta watches, by type. Guarded by itself. */
   private static final class GroupWatches {
@@ -61,6 +66,36 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   public XdsSnapshotCache(NodeGroup<String> groups) {
     super(groups);
     this.groups = groups;
+  }
+
+  /**
+   * State-of-the-world watches are the library's, except that EDS responses carry only what the
+   * Envoy does not hold yet ({@link SotwEndpointDifferences}).
+   */
+  @Override
+  public Watch createWatch(
+      boolean ads,
+      XdsRequest request,
+      Set<String> knownResourceNames,
+      Consumer<Response> responseConsumer,
+      boolean hasClusterChanged,
+      boolean allowDefaultEmptyEdsUpdate) {
+    if (!SotwEndpointDifferences.applies(ads, request)) {
+      return super.createWatch(
+          ads,
+          request,
+          knownResourceNames,
+          responseConsumer,
+          hasClusterChanged,
+          allowDefaultEmptyEdsUpdate);
+    }
+    return super.createWatch(
+        ads,
+        request,
+        sotwEndpoints.knownNames(request, knownResourceNames),
+        sotwEndpoints.responses(request, responseConsumer),
+        hasClusterChanged,
+        allowDefaultEmptyEdsUpdate);
   }
 
   @Override
