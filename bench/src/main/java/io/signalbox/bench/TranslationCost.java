@@ -161,7 +161,7 @@ final class TranslationCost implements Callable<Integer> {
       long t2 = System.nanoTime();
       ContentVersionedSnapshot snapshot = ContentVersionedSnapshot.of(resources, built);
       long t3 = System.nanoTime();
-      snapshot.ensureConsistent();
+      snapshot.ensureConsistentAfter(built);
       long t4 = System.nanoTime();
       PolicyHandover.between(before, state);
       long t5 = System.nanoTime();

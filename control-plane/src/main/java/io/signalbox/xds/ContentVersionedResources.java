@@ -49,11 +49,19 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   private final Map<String, T> resources;
   private final String version;
 
+  /**
+   * The same object for resources of the same names, as far as it is known at no cost: taken from
+   * the first earlier snapshot when this one has exactly its names (a token, not the snapshot, so
+   * that no snapshot holds on to the one before it).
+   */
+  private final Object names;
+
   private static final int MAX_SUBSET_VERSIONS = 64;
   private final Map<List<String>, String> subsetVersions = new ConcurrentHashMap<>();
 
   private ContentVersionedResources(
-      List<T> sorted, Map<String, Entry<T>> byName, byte[][] bucketDigests) {
+      List<T> sorted, Map<String, Entry<T>> byName, byte[][] bucketDigests, Object names) {
+    this.names = names;
     this.sorted = sorted;
     this.byName = byName;
     this.bucketDigests = bucketDigests;
@@ -111,7 +119,21 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
         }
       }
     }
-    return new ContentVersionedResources<>(sorted, byName, bucketDigests(byName, changed, base));
+    boolean namesOfBase =
+        base != null && namesInBase == byName.size() && namesInBase == base.byName.size();
+    return new ContentVersionedResources<>(
+        sorted,
+        byName,
+        bucketDigests(byName, changed, base),
+        namesOfBase ? base.names : new Object());
+  }
+
+  /**
+   * Whether {@code other} surely has the same names: it is this, or one was made from the other (as
+   * its first earlier snapshot) with exactly its names, and so on. False says nothing.
+   */
+  boolean sameNames(ContentVersionedResources<T> other) {
+    return names == other.names;
   }
 
   /** Digests the changed buckets (of equal names the last counts), and takes the others. */

@@ -179,6 +179,25 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   /**
+   * As {@link #ensureConsistent()}, knowing that {@code complete} (null: none) is: when this
+   * snapshot has the very same listeners and clusters and the same names of route configurations,
+   * assignments and secrets, which is all completeness depends on, there is nothing to check again
+   * (an instance or a route change at 10,000 services: the check walked every cluster, 0.6-1.8 ms).
+   */
+  public void ensureConsistentAfter(ContentVersionedSnapshot complete)
+      throws SnapshotConsistencyException {
+    if (complete != null
+        && listeners == complete.listeners
+        && clusters == complete.clusters
+        && routes.sameNames(complete.routes)
+        && endpoints.sameNames(complete.endpoints)
+        && secrets.sameNames(complete.secrets)) {
+      return;
+    }
+    ensureConsistent();
+  }
+
+  /**
    * Re-declared only because javac does not see the parent's override (its wildcard differs from
    * the grandparent's); the behaviour is the parent's.
    */

@@ -70,7 +70,8 @@ final class SnapshotBuilder {
     }
     ContentVersionedSnapshot snapshot =
         ContentVersionedSnapshot.of(resources, earlier.toArray(ContentVersionedSnapshot[]::new));
-    snapshot.ensureConsistent();
+    // The snapshot built last was complete (it would not be kept otherwise).
+    snapshot.ensureConsistentAfter(last);
     last = snapshot;
     return snapshot;
   }

@@ -395,6 +395,63 @@ class ContentVersionedSnapshotTest {
           .contains(ROUTE_CONFIGURATION);
     }
 
+    /**
+     * After a complete snapshot, what a change keeps as it was (the very listeners and clusters,
+     * the names of everything else) is not checked again; what it takes away is.
+     */
+    @Test
+    void aSnapshotMadeFromACompleteOneIsCheckedForWhatItChanged() throws Exception {
+      XdsResources translated =
+          new GatewayTranslator()
+              .translate(state(ContentVersionedSnapshotTest::twoServices), GatewaySettings.DEFAULT);
+      ContentVersionedSnapshot complete = ContentVersionedSnapshot.of(translated);
+      ContentVersionedSnapshot movedEndpoints =
+          ContentVersionedSnapshot.of(
+              translated.withEndpoints(
+                  translated.endpoints().stream()
+                      .map(e -> e.toBuilder().clearEndpoints().build())
+                      .toList()),
+              complete);
+      ContentVersionedSnapshot lostAnAssignment =
+          ContentVersionedSnapshot.of(
+              translated.withEndpoints(translated.endpoints().subList(0, 1)), complete);
+
+      assertThat(movedEndpoints.endpoints().version()).isNotEqualTo(complete.endpoints().version());
+      movedEndpoints.ensureConsistentAfter(complete);
+      assertThatThrownBy(() -> lostAnAssignment.ensureConsistentAfter(complete))
+          .isInstanceOf(SnapshotConsistencyException.class)
+          .hasMessageContaining("has no load assignment");
+    }
+
+    @Test
+    void resourcesHaveTheSameNamesOnlyWhenTheyAreKnownToAtNoCost() {
+      List<Cluster> two = List.of(cluster("a", 1), cluster("b", 1));
+      ContentVersionedResources<Cluster> first =
+          ContentVersionedResources.of(two, Cluster::getName, List.of());
+      ContentVersionedResources<Cluster> changedOne =
+          ContentVersionedResources.of(
+              List.of(cluster("a", 2), two.get(1)), Cluster::getName, List.of(first));
+      ContentVersionedResources<Cluster> addedOne =
+          ContentVersionedResources.of(
+              List.of(two.get(0), two.get(1), cluster("c", 1)), Cluster::getName, List.of(first));
+      ContentVersionedResources<Cluster> removedOne =
+          ContentVersionedResources.of(List.of(two.get(0)), Cluster::getName, List.of(first));
+      ContentVersionedResources<Cluster> madeApart =
+          ContentVersionedResources.of(two, Cluster::getName, List.of());
+
+      assertThat(changedOne.sameNames(first)).isTrue();
+      assertThat(addedOne.sameNames(first)).isFalse();
+      assertThat(removedOne.sameNames(first)).isFalse();
+      assertThat(madeApart.sameNames(first)).as("not known at no cost").isFalse();
+    }
+
+    private Cluster cluster(String name, int timeoutSeconds) {
+      return Cluster.newBuilder()
+          .setName(name)
+          .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(timeoutSeconds))
+          .build();
+    }
+
     private RegistryState state(Consumer<InMemoryRegistryStore> registrations) {
       InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
       registrations.accept(store);
