@@ -151,12 +151,19 @@ final class RouteTranslator {
   private Map<String, PlacedService> placedBefore = new HashMap<>();
 
   /**
-   * The routes the previous configuration held, by the placed route each was rendered from (a
-   * placed route renders the same in every virtual host): kept placements keep their renders.
+   * The rendered route of each placed route of the last configuration (a placed route renders the
+   * same in every virtual host): kept placements keep their renders, and a changed service's old
+   * renders leave with its old placement.
    */
-  private Map<PlacedRoute, Route> renderedBefore = new IdentityHashMap<>();
+  private Map<PlacedRoute, Route> rendered = new IdentityHashMap<>();
 
-  /** The settings both were made with: other settings place and render everything anew. */
+  /** A virtual host of the last configuration: its routes in first-match order, and the message. */
+  private record OrderedHost(List<PlacedRoute> routes, VirtualHost virtualHost) {}
+
+  /** The last configuration's virtual hosts, by host. */
+  private Map<String, OrderedHost> hostsBefore = new HashMap<>();
+
+  /** The settings all three were made with: other settings place and render everything anew. */
   private GatewaySettings madeWith;
 
   RouteTranslator(List<HttpFilterTranslator> filters) {
@@ -181,12 +188,15 @@ final class RouteTranslator {
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     if (!settings.equals(madeWith)) {
       placedBefore = new HashMap<>();
-      renderedBefore = new IdentityHashMap<>();
+      rendered = new IdentityHashMap<>();
+      hostsBefore = new HashMap<>();
       madeWith = settings;
     }
     Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
     byHost.put(ANY_HOST, new ArrayList<>());
     Map<String, PlacedService> placedNow = new HashMap<>(state.services().size() * 2);
+    // The services placed anew (or gone): only their routes move in the virtual hosts.
+    java.util.Set<String> changed = new java.util.HashSet<>();
     for (ServiceState service : state.services().values()) {
       boolean handingOver = handover.includes(service.name());
       PlacedService placement = placedBefore.get(service.name());
@@ -194,6 +204,7 @@ final class RouteTranslator {
           || placement.service() != service
           || placement.handingOver() != handingOver) {
         placement = place(service, handingOver, settings);
+        changed.add(service.name());
       }
       placedNow.put(service.name(), placement);
       placement
@@ -202,40 +213,113 @@ final class RouteTranslator {
               (host, routes) ->
                   byHost.computeIfAbsent(host, h -> new ArrayList<>()).addAll(routes));
     }
-    List<PlacedRoute> anyHostRoutes = byHost.get(ANY_HOST);
-    Map<PlacedRoute, Route> renderedNow = new IdentityHashMap<>(renderedBefore.size() + 16);
+    placedBefore.forEach(
+        (name, before) -> {
+          if (placedNow.get(name) != before) {
+            changed.add(name);
+            before.byHost().values().forEach(routes -> routes.forEach(rendered::remove));
+          }
+        });
+    Map<String, OrderedHost> hostsNow = new HashMap<>();
     RouteConfiguration.Builder config =
         RouteConfiguration.newBuilder().setName(XdsNames.GATEWAY_ROUTES);
     byHost.forEach(
         (host, routes) -> {
-          List<PlacedRoute> ordered = new ArrayList<>(routes);
-          if (!host.equals(ANY_HOST)) {
-            ordered.addAll(anyHostRoutes);
-            // Envoy consults only the most specific virtual host: without its copies, a host below
-            // a wildcard would hide the wildcard's routes (and a registration could take them over
-            // by naming such a host). Looked up by the host's own suffixes, not by scanning hosts.
-            for (String wildcard : coveringWildcards(host)) {
-              ordered.addAll(byHost.getOrDefault(wildcard, List.of()));
-            }
-          }
-          ordered.sort(FIRST_MATCH_ORDER);
-          VirtualHost.Builder virtualHost =
-              VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
-          for (PlacedRoute route : ordered) {
-            virtualHost.addRoutes(
-                renderedNow.computeIfAbsent(route, placed -> render(placed, settings)));
-          }
-          config.addVirtualHosts(virtualHost);
+          OrderedHost before = hostsBefore.get(host);
+          OrderedHost now =
+              before == null
+                  ? orderedHost(host, inFirstMatchOrder(host, byHost), settings)
+                  : reordered(host, before, changed, placedNow, settings);
+          hostsNow.put(host, now);
+          config.addVirtualHosts(now.virtualHost());
         });
     placedBefore = placedNow;
-    renderedBefore = renderedNow;
+    hostsBefore = hostsNow;
     return config.build();
   }
 
-  /** The previous configuration's render of a kept placement, else a new one. */
+  /**
+   * A virtual host's routes in first-match order: its own, then (but in the any-host one) the
+   * any-host routes and those of the wildcards above it, sorted. Envoy consults only the most
+   * specific virtual host: without the copies, a host below a wildcard would hide the wildcard's
+   * routes (and a registration could take them over by naming such a host). Looked up by the host's
+   * own suffixes, not by scanning hosts.
+   */
+  private static List<PlacedRoute> inFirstMatchOrder(
+      String host, Map<String, List<PlacedRoute>> byHost) {
+    List<PlacedRoute> ordered = new ArrayList<>(byHost.getOrDefault(host, List.of()));
+    if (!host.equals(ANY_HOST)) {
+      ordered.addAll(byHost.get(ANY_HOST));
+      for (String wildcard : coveringWildcards(host)) {
+        ordered.addAll(byHost.getOrDefault(wildcard, List.of()));
+      }
+    }
+    ordered.sort(FIRST_MATCH_ORDER);
+    return ordered;
+  }
+
+  /**
+   * The virtual host {@code before} after the {@code changed} services moved: their old routes
+   * taken out of its order and their new ones merged in, so a change sorts its own routes only; the
+   * very same virtual host when none of them has a route there. Routes of two services never
+   * compare equal (the order ends with the service), so the merge gives the order a sort of all
+   * would.
+   */
+  private OrderedHost reordered(
+      String host,
+      OrderedHost before,
+      java.util.Set<String> changed,
+      Map<String, PlacedService> placedNow,
+      GatewaySettings settings) {
+    Map<String, List<PlacedRoute>> changedByHost = new TreeMap<>();
+    changedByHost.put(ANY_HOST, new ArrayList<>());
+    for (String service : changed) {
+      PlacedService placement = placedNow.get(service);
+      if (placement != null) {
+        placement
+            .byHost()
+            .forEach(
+                (h, routes) ->
+                    changedByHost.computeIfAbsent(h, x -> new ArrayList<>()).addAll(routes));
+      }
+    }
+    List<PlacedRoute> fresh = inFirstMatchOrder(host, changedByHost);
+    List<PlacedRoute> kept = new ArrayList<>(before.routes().size() + fresh.size());
+    for (PlacedRoute route : before.routes()) {
+      if (!changed.contains(route.service())) {
+        kept.add(route);
+      }
+    }
+    if (fresh.isEmpty() && kept.size() == before.routes().size()) {
+      return before;
+    }
+    List<PlacedRoute> merged = new ArrayList<>(kept.size() + fresh.size());
+    int k = 0;
+    int f = 0;
+    while (k < kept.size() && f < fresh.size()) {
+      merged.add(
+          FIRST_MATCH_ORDER.compare(kept.get(k), fresh.get(f)) <= 0
+              ? kept.get(k++)
+              : fresh.get(f++));
+    }
+    merged.addAll(kept.subList(k, kept.size()));
+    merged.addAll(fresh.subList(f, fresh.size()));
+    return orderedHost(host, merged, settings);
+  }
+
+  private OrderedHost orderedHost(
+      String host, List<PlacedRoute> ordered, GatewaySettings settings) {
+    VirtualHost.Builder virtualHost =
+        VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
+    for (PlacedRoute route : ordered) {
+      virtualHost.addRoutes(rendered.computeIfAbsent(route, placed -> render(placed, settings)));
+    }
+    return new OrderedHost(List.copyOf(ordered), virtualHost.build());
+  }
+
+  /** A placed route rendered as the edge serves it. */
   private Route render(PlacedRoute placed, GatewaySettings settings) {
-    Route kept = renderedBefore.get(placed);
-    return kept != null ? kept : route(decided(placed, settings), placed, settings);
+    return route(decided(placed, settings), placed, settings);
   }
 
   /** A service's routes placed by virtual host, each route also before its version pins' copies. */

@@ -256,7 +256,7 @@ class IncrementalTranslationTest {
     for (int step = 0; step < 400; step++) {
       String name = "svc-" + random.nextInt(15);
       ServiceState current = services.get(name);
-      switch (random.nextInt(9)) {
+      switch (random.nextInt(10)) {
         case 0 -> services.remove(name);
         case 1 -> services.put(name, service(name, 1 + random.nextInt(3)));
         case 2 -> {
@@ -318,6 +318,30 @@ class IncrementalTranslationTest {
             // Every instance behind a sidecar, or not: where the routes' policies are enforced
             // (PolicyPlacement) moves, so the routes change with the instances.
             services.put(name, withSidecars(current, random.nextBoolean()));
+          }
+        }
+        case 8 -> {
+          if (current != null) {
+            // Routes on hosts, wildcards and none, on paths other services may use too: the
+            // virtual hosts each route is copied into, and their order, move with them.
+            List<String> hosts =
+                List.of("a.example.com", "*.example.com", "b.a.example.com", "*.a.example.com");
+            List<RouteSpec> routes = new ArrayList<>();
+            for (int r = random.nextInt(3); r >= 0; r--) {
+              List<String> on = new ArrayList<>();
+              for (String host : hosts) {
+                if (random.nextInt(3) == 0) {
+                  on.add(host);
+                }
+              }
+              String path = random.nextBoolean() ? "/shared/" + random.nextInt(3) : "/" + name;
+              RouteSpec.Builder route =
+                  RouteSpec.builder(
+                      random.nextBoolean() ? PathMatch.prefix(path) : PathMatch.exact(path));
+              on.forEach(route::host);
+              routes.add(route.build());
+            }
+            services.put(name, new ServiceState(name, routes, current.instances()));
           }
         }
         default ->
