@@ -117,54 +117,33 @@ final class MakeBeforeBreak {
 
     static <T> Merged<T> of(List<T> before, List<T> after, Function<T, String> name) {
       Set<String> added = new HashSet<>();
+      List<T> union = new ArrayList<>(Math.max(before.size(), after.size()));
       boolean removes = false;
       int b = 0;
       int a = 0;
-      while (b < before.size() && a < after.size()) {
-        T old = before.get(b);
-        T now = after.get(a);
-        int order = old == now ? 0 : name.apply(old).compareTo(name.apply(now));
-        if (order <= 0) {
-          removes |= order < 0;
-          b++;
-        }
-        if (order >= 0) {
-          if (order > 0) {
-            added.add(name.apply(now));
-          }
-          a++;
-        }
-      }
-      removes |= b < before.size();
-      for (; a < after.size(); a++) {
-        added.add(name.apply(after.get(a)));
-      }
-      return new Merged<>(Set.copyOf(added), removes, removes ? union(before, after, name) : after);
-    }
-
-    /** The new version of every resource, plus the old ones the new configuration no longer has. */
-    private static <T> List<T> union(List<T> before, List<T> after, Function<T, String> name) {
-      List<T> union = new ArrayList<>(before.size() + after.size());
-      int b = 0;
-      int a = 0;
-      while (b < before.size() && a < after.size()) {
-        T old = before.get(b);
-        T now = after.get(a);
-        int order = old == now ? 0 : name.apply(old).compareTo(name.apply(now));
+      while (b < before.size() || a < after.size()) {
+        T old = b < before.size() ? before.get(b) : null;
+        T now = a < after.size() ? after.get(a) : null;
+        int order =
+            old == now
+                ? 0
+                : old == null ? 1 : now == null ? -1 : name.apply(old).compareTo(name.apply(now));
         if (order < 0) {
+          // Only before has it: kept in the union until the routes no longer use it.
           union.add(old);
+          removes = true;
           b++;
         } else {
           union.add(now);
-          a++;
-          if (order == 0) {
+          if (order > 0) {
+            added.add(name.apply(now));
+          } else {
             b++;
           }
+          a++;
         }
       }
-      union.addAll(before.subList(b, before.size()));
-      union.addAll(after.subList(a, after.size()));
-      return union;
+      return new Merged<>(Set.copyOf(added), removes, removes ? union : after);
     }
   }
 }

@@ -8,13 +8,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -217,7 +212,7 @@ class SotwEndpointDifferencesTest {
                   .setType(Cluster.DiscoveryType.EDS)
                   .setConnectTimeout(Duration.newBuilder().setSeconds(cluster[0]))
                   .build());
-          assignments.add(assignment(name, cluster[1]));
+          assignments.add(TestAssignments.onPort(name, cluster[1]));
         });
     ContentVersionedSnapshot previous = (ContentVersionedSnapshot) cache.getSnapshot(GROUP);
     XdsResources resources =
@@ -227,24 +222,6 @@ class SotwEndpointDifferencesTest {
         previous == null
             ? ContentVersionedSnapshot.of(resources)
             : ContentVersionedSnapshot.of(resources, previous));
-  }
-
-  private static ClusterLoadAssignment assignment(String name, int port) {
-    return ClusterLoadAssignment.newBuilder()
-        .setClusterName(name)
-        .addEndpoints(
-            LocalityLbEndpoints.newBuilder()
-                .addLbEndpoints(
-                    LbEndpoint.newBuilder()
-                        .setEndpoint(
-                            Endpoint.newBuilder()
-                                .setAddress(
-                                    Address.newBuilder()
-                                        .setSocketAddress(
-                                            SocketAddress.newBuilder()
-                                                .setAddress("10.0.0.1")
-                                                .setPortValue(port))))))
-        .build();
   }
 
   private static List<String> names(DiscoveryResponse response) {

@@ -8,13 +8,8 @@ import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.signalbox.translate.XdsResources;
 import java.time.Duration;
@@ -376,22 +371,7 @@ class XdsSnapshotCacheTest {
         (name, port) -> {
           clusters.add(
               Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS).build());
-          assignments.add(
-              ClusterLoadAssignment.newBuilder()
-                  .setClusterName(name)
-                  .addEndpoints(
-                      LocalityLbEndpoints.newBuilder()
-                          .addLbEndpoints(
-                              LbEndpoint.newBuilder()
-                                  .setEndpoint(
-                                      Endpoint.newBuilder()
-                                          .setAddress(
-                                              Address.newBuilder()
-                                                  .setSocketAddress(
-                                                      SocketAddress.newBuilder()
-                                                          .setAddress("10.0.0.1")
-                                                          .setPortValue(port))))))
-                  .build());
+          assignments.add(TestAssignments.onPort(name, port));
         });
     return ContentVersionedSnapshot.of(
         new XdsResources(List.of(), List.of(), clusters, assignments, List.of()));
