@@ -69,12 +69,7 @@ class SotwEndpointDifferencesTest {
 
   @Test
   void anInstanceChangeSendsTheEnvoyOnlyThatClustersAssignment() {
-    for (int i = 0; i < 50; i++) {
-      registry.put("c" + i, new int[] {1, 8000 + i});
-    }
-    publish();
-    SimulatedEnvoy envoy = connect("envoy-1");
-    awaitInSync(envoy);
+    SimulatedEnvoy envoy = anEnvoyInSyncWith(50);
     assertThat(envoy.lastEndpointResponse().getResourcesCount()).isEqualTo(50);
 
     registry.get("c7")[1] = 9007;
@@ -86,12 +81,7 @@ class SotwEndpointDifferencesTest {
 
   @Test
   void aNewClusterBringsItsAssignmentAndNoOther() {
-    for (int i = 0; i < 20; i++) {
-      registry.put("c" + i, new int[] {1, 8000 + i});
-    }
-    publish();
-    SimulatedEnvoy envoy = connect("envoy-1");
-    awaitInSync(envoy);
+    SimulatedEnvoy envoy = anEnvoyInSyncWith(20);
 
     registry.put("new", new int[] {1, 7000});
     publish();
@@ -102,12 +92,7 @@ class SotwEndpointDifferencesTest {
 
   @Test
   void aChangedClusterIsSentItsUnchangedAssignmentAgainSoThatItWarms() {
-    for (int i = 0; i < 20; i++) {
-      registry.put("c" + i, new int[] {1, 8000 + i});
-    }
-    publish();
-    SimulatedEnvoy envoy = connect("envoy-1");
-    awaitInSync(envoy);
+    SimulatedEnvoy envoy = anEnvoyInSyncWith(20);
 
     registry.get("c3")[0] = 2;
     publish();
@@ -119,10 +104,7 @@ class SotwEndpointDifferencesTest {
 
   @Test
   void anEnvoyHoldingAVersionThisCacheNeverSentIsSentEveryAssignment() {
-    for (int i = 0; i < 10; i++) {
-      registry.put("c" + i, new int[] {1, 8000 + i});
-    }
-    publish();
+    registerClusters(10);
     SimulatedEnvoy envoy = connect("envoy-1", "a-version-from-another-replica");
 
     awaitInSync(envoy);
@@ -131,12 +113,7 @@ class SotwEndpointDifferencesTest {
 
   @Test
   void anEnvoyThatRejectedAnUpdateIsSentEveryAssignmentNext() {
-    for (int i = 0; i < 10; i++) {
-      registry.put("c" + i, new int[] {1, 8000 + i});
-    }
-    publish();
-    SimulatedEnvoy envoy = connect("envoy-1");
-    awaitInSync(envoy);
+    SimulatedEnvoy envoy = anEnvoyInSyncWith(10);
     envoy.rejectNextEndpoints();
 
     registry.get("c2")[1] = 9002;
@@ -155,10 +132,7 @@ class SotwEndpointDifferencesTest {
   @Test
   void randomChangesLeaveEveryEnvoyHoldingTheRegistryWithNoClusterWarming() {
     Random random = new Random(5_12_2026);
-    for (int i = 0; i < 30; i++) {
-      registry.put("c" + i, new int[] {1, 8000 + i});
-    }
-    publish();
+    registerClusters(30);
     for (int e = 0; e < 3; e++) {
       connect("envoy-" + e);
     }
@@ -187,6 +161,21 @@ class SotwEndpointDifferencesTest {
       }
     }
     envoys.forEach(this::awaitInSync);
+  }
+
+  /** Clusters c0, c1, ... published, each with its own port. */
+  private void registerClusters(int count) {
+    for (int i = 0; i < count; i++) {
+      registry.put("c" + i, new int[] {1, 8000 + i});
+    }
+    publish();
+  }
+
+  private SimulatedEnvoy anEnvoyInSyncWith(int clusters) {
+    registerClusters(clusters);
+    SimulatedEnvoy envoy = connect("envoy-1");
+    awaitInSync(envoy);
+    return envoy;
   }
 
   private void awaitInSync(SimulatedEnvoy envoy) {
