@@ -80,6 +80,18 @@ public record XdsResources(
         localZoneClusters);
   }
 
+  /**
+   * {@code sorted}, which the caller made in name order, as a list these resources take without
+   * walking it again (it is checked with assertions on, as in tests).
+   */
+  static <T extends Message> List<T> nameOrdered(List<T> sorted, Function<T, String> name) {
+    if (sorted instanceof NameOrdered<T>) {
+      return sorted;
+    }
+    assert isSorted(sorted, name) : "out of name order";
+    return new NameOrdered<>(List.copyOf(sorted));
+  }
+
   /** A list {@link #inNameOrder} vouches for. */
   private static final class NameOrdered<T> extends AbstractList<T> implements RandomAccess {
     private final List<T> sorted;

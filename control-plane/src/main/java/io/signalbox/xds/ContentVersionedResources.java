@@ -180,6 +180,9 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   }
 
   private static boolean sameObjects(List<?> a, List<?> b) {
+    if (a == b) {
+      return true;
+    }
     if (a.size() != b.size()) {
       return false;
     }

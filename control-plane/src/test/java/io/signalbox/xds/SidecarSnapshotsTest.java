@@ -159,6 +159,58 @@ class SidecarSnapshotsTest {
         .isSameAs(changed);
   }
 
+  /**
+   * Services whose applications listen on the same port and that name no callees send their
+   * sidecars the same clusters: one list (the fleet's and the application cluster, in name order),
+   * whose versions each service's snapshot takes instead of making its own; it is made again only
+   * for another list of the fleet's clusters.
+   */
+  @Test
+  void unscopedSidecarsOnTheSameApplicationPortShareTheirClusters() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
+    store.register(registration("orders", "o1", 15007, 8080), Optional.empty());
+    store.register(registration("billing", "b1", 15008, 9090), Optional.empty());
+    store.register(registration("audit", "a1", 9001, 0), Optional.empty());
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    GatewayTranslator translator = new GatewayTranslator();
+    RegistryState state = store.state();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(translator.translate(state, GatewaySettings.DEFAULT));
+
+    ContentVersionedSnapshot users =
+        sidecars.forGroup("sidecar/users", fleet, state, GatewaySettings.DEFAULT);
+    ContentVersionedSnapshot orders =
+        sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT);
+    ContentVersionedSnapshot billing =
+        sidecars.forGroup("sidecar/billing", fleet, state, GatewaySettings.DEFAULT);
+
+    assertThat(orders.clusters()).isSameAs(users.clusters());
+    assertThat(billing.clusters()).isNotSameAs(users.clusters());
+    assertThat(users.clusters().resources().keySet())
+        .containsExactly(
+            XdsNames.sidecarApplicationCluster(8080),
+            XdsNames.serviceCluster("audit"),
+            XdsNames.serviceCluster("billing"),
+            XdsNames.serviceCluster("orders"),
+            XdsNames.serviceCluster("users"));
+    assertThat(users.endpoints()).isSameAs(fleet.endpoints());
+
+    store.register(registration("audit", "a2", 9002, 0), Optional.empty());
+    RegistryState after = store.state();
+    ContentVersionedSnapshot next =
+        ContentVersionedSnapshot.of(translator.translate(after, GatewaySettings.DEFAULT), fleet);
+    ContentVersionedSnapshot usersAfter =
+        sidecars.forGroup("sidecar/users", next, after, GatewaySettings.DEFAULT);
+
+    assertThat(usersAfter.clusters())
+        .as("the fleet's clusters are the same list: so are the sidecars'")
+        .isSameAs(users.clusters());
+    assertThat(usersAfter.endpoints()).isSameAs(next.endpoints());
+  }
+
   private static io.envoyproxy.envoy.config.route.v3.VirtualHost host(
       RouteConfiguration routes, String name) {
     return routes.getVirtualHostsList().stream()
