@@ -12,11 +12,13 @@ import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsResources;
 import io.signalbox.xds.ContentVersionedSnapshot;
+import io.signalbox.xds.SidecarPublicationCost;
 import io.signalbox.xds.SnapshotHistory;
 import io.signalbox.xds.StagingCost;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.pcollections.PSortedMap;
 import org.pcollections.TreePMap;
@@ -26,11 +28,12 @@ import picocli.CommandLine.Option;
 /**
  * The control plane's own work for one change, in process: the registry state, translation,
  * versioning, the completeness check, the policy handover check, the staging of the change
- * (make-before-break, planned for one node group) and the history entry, for an instance change
- * (one ClusterLoadAssignment changes), a route change (the shared RouteConfiguration changes) and a
- * new service (a cluster, its endpoints and a route added: the registry grows by one service per
- * change), with N services of 3 instances each. No network, no Envoy: what the pipeline thread
- * spends before the cache answers watches.
+ * (make-before-break, planned for one node group), the snapshots of {@code --sidecars} services'
+ * sidecars (each with its application on port 8080, naming no callees) and the history entry, for
+ * an instance change (one ClusterLoadAssignment changes), a route change (the shared
+ * RouteConfiguration changes) and a new service (a cluster, its endpoints and a route added: the
+ * registry grows by one service per change), with N services of 3 instances each. No network, no
+ * Envoy: what the pipeline thread spends before the cache answers watches.
  */
 @Command(
     name = "translate",
@@ -66,8 +69,25 @@ final class TranslationCost implements Callable<Integer> {
   boolean noChangeLog;
 
   private static final String[] STEPS = {
-    "state", "translate", "version", "consistency", "handover", "stage", "history", "total"
+    "state",
+    "translate",
+    "version",
+    "consistency",
+    "handover",
+    "stage",
+    "sidecars",
+    "history",
+    "total"
   };
+
+  @Option(
+      names = "--sidecars",
+      defaultValue = "0",
+      description =
+          "Services (the first N) whose instances sit behind sidecars that name no callees: their"
+              + " sidecar snapshots are made per change too (column sidecars). Default:"
+              + " ${DEFAULT-VALUE}")
+  int sidecars;
 
   /** What each measured change does to the registry. */
   private enum Change {
@@ -95,6 +115,7 @@ final class TranslationCost implements Callable<Integer> {
             "consistency",
             "handover",
             "stage",
+            "sidecars",
             "history",
             "total",
             "total p99",
@@ -113,7 +134,8 @@ final class TranslationCost implements Callable<Integer> {
             Stats.ms(stats[5].meanMs()),
             Stats.ms(stats[6].meanMs()),
             Stats.ms(stats[7].meanMs()),
-            Stats.ms(stats[7].percentileMs(99)),
+            Stats.ms(stats[8].meanMs()),
+            Stats.ms(stats[8].percentileMs(99)),
             routeBytes);
       }
     }
@@ -128,8 +150,13 @@ final class TranslationCost implements Callable<Integer> {
     PSortedMap<String, ServiceState> services = TreePMap.empty();
     for (int i = 0; i < size; i++) {
       String name = "svc-" + i;
-      services = services.plus(name, service(name, "/" + name, 8080));
+      services = services.plus(name, service(name, "/" + name, 8080, i < sidecars));
     }
+    List<String> sidecared = new ArrayList<>();
+    for (int i = 0; i < Math.min(sidecars, size); i++) {
+      sidecared.add("svc-" + i);
+    }
+    SidecarPublicationCost sidecarSnapshots = new SidecarPublicationCost();
     GatewaySettings settings = GatewaySettings.plaintext("127.0.0.1", 10000);
     GatewayTranslator translator = new GatewayTranslator();
     SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
@@ -149,9 +176,10 @@ final class TranslationCost implements Callable<Integer> {
           services.plus(
               name,
               switch (kind) {
-                case INSTANCE -> service(name, "/" + name, 9000 + c % 1000);
-                case ROUTE -> service(name, "/" + name + "/v" + c, 8080);
-                case SERVICE -> service(name, "/" + name, 8080);
+                case INSTANCE ->
+                    service(name, "/" + name, 9000 + c % 1000, sidecared.contains(name));
+                case ROUTE -> service(name, "/" + name + "/v" + c, 8080, sidecared.contains(name));
+                case SERVICE -> service(name, "/" + name, 8080, false);
               });
       long t0 = System.nanoTime();
       changeLog = noChangeLog ? null : changeLog.append(c + 1, name);
@@ -167,10 +195,14 @@ final class TranslationCost implements Callable<Integer> {
       long t5 = System.nanoTime();
       StagingCost.plan(built, snapshot);
       long t6 = System.nanoTime();
-      history.record(snapshot, before, state, false, Instant.now());
+      sidecarSnapshots.make(sidecared, snapshot, state, settings);
       long t7 = System.nanoTime();
+      history.record(snapshot, before, state, false, Instant.now());
+      long t8 = System.nanoTime();
       if (c >= warmup) {
-        long[] times = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t7 - t0};
+        long[] times = {
+          t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7, t8 - t0
+        };
         for (int i = 0; i < times.length; i++) {
           stats[i].add(times[i]);
         }
@@ -183,10 +215,13 @@ final class TranslationCost implements Callable<Integer> {
     return stats;
   }
 
-  private static ServiceState service(String name, String prefix, int port) {
+  private static ServiceState service(String name, String prefix, int port, boolean sidecar) {
     List<Instance> instances = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
-      instances.add(Instance.of(name + "-" + i, "10.0." + (i % 250) + ".1", port));
+      String address = "10.0." + (i % 250) + ".1";
+      instances.add(
+          new Instance(
+              name + "-" + i, address, address, port, "", 1, Map.of(), sidecar ? 8080 : 0));
     }
     return new ServiceState(
         name, List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()), instances);
