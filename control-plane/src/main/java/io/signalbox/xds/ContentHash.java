@@ -1,7 +1,5 @@
 package io.signalbox.xds;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -14,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
@@ -32,50 +31,68 @@ final class ContentHash {
   private ContentHash() {}
 
   static String of(Message message) {
-    if (message instanceof RouteConfiguration routes) {
-      return hex(digestOf(routes));
-    }
-    return hex(sha256().digest(serialized(message)));
+    return of(message, null).version();
   }
 
   /**
-   * Digests, remembered while their message lives, of the routes and virtual hosts of route
-   * configurations. Translation by difference keeps unchanged ones as the same objects.
+   * A version, and for a route configuration the digests of its virtual hosts and routes, by
+   * identity, which the next version of the same configuration takes for the parts it kept.
    */
-  private static final Cache<Message, byte[]> ROUTE_DIGESTS =
-      CacheBuilder.newBuilder().weakKeys().build();
+  record Digest(String version, Map<Message, byte[]> parts) {}
+
+  /**
+   * {@code message}'s version, taking the digests of parts that are the very objects {@code
+   * earlier} (the parts of an earlier version of the same resource; null for none) digested.
+   */
+  static Digest of(Message message, Map<Message, byte[]> earlier) {
+    if (message instanceof RouteConfiguration routes) {
+      Map<Message, byte[]> parts = new IdentityHashMap<>();
+      byte[] digest = digestOf(routes, earlier == null ? Map.of() : earlier, parts);
+      return new Digest(hex(digest), parts);
+    }
+    return new Digest(hex(sha256().digest(serialized(message))), null);
+  }
 
   /**
    * A route configuration, the one resource that holds every route (600 KB at 10,000), is digested
    * as a tree: its own fields, then each virtual host's digest (its own fields, then each route's
-   * digest). A route change so digests its own routes and the others' remembered digests, not the
-   * whole configuration again. Still a function of the content alone, the same on every replica.
+   * digest). A route change so digests its own routes and takes the others' digests from the
+   * version before, instead of digesting the whole configuration again. Still a function of the
+   * content alone, the same on every replica.
    */
-  private static byte[] digestOf(RouteConfiguration routes) {
+  private static byte[] digestOf(
+      RouteConfiguration routes, Map<Message, byte[]> earlier, Map<Message, byte[]> parts) {
     MessageDigest digest = sha256();
     digest.update(sha256().digest(serialized(routes.toBuilder().clearVirtualHosts().build())));
     for (VirtualHost virtualHost : routes.getVirtualHostsList()) {
-      digest.update(remembered(virtualHost, () -> digestOf(virtualHost)));
+      byte[] known = earlier.get(virtualHost);
+      if (known != null) {
+        // A kept virtual host holds kept routes: their digests come along.
+        for (Route route : virtualHost.getRoutesList()) {
+          parts.put(route, earlier.get(route));
+        }
+      } else {
+        known = digestOf(virtualHost, earlier, parts);
+      }
+      parts.put(virtualHost, known);
+      digest.update(known);
     }
     return digest.digest();
   }
 
-  private static byte[] digestOf(VirtualHost virtualHost) {
+  private static byte[] digestOf(
+      VirtualHost virtualHost, Map<Message, byte[]> earlier, Map<Message, byte[]> parts) {
     MessageDigest digest = sha256();
     digest.update(sha256().digest(serialized(virtualHost.toBuilder().clearRoutes().build())));
     for (Route route : virtualHost.getRoutesList()) {
-      digest.update(remembered(route, () -> sha256().digest(serialized(route))));
+      byte[] known = earlier.get(route);
+      if (known == null) {
+        known = sha256().digest(serialized(route));
+      }
+      parts.put(route, known);
+      digest.update(known);
     }
     return digest.digest();
-  }
-
-  private static byte[] remembered(Message message, java.util.function.Supplier<byte[]> digest) {
-    byte[] known = ROUTE_DIGESTS.getIfPresent(message);
-    if (known == null) {
-      known = digest.get();
-      ROUTE_DIGESTS.put(message, known);
-    }
-    return known;
   }
 
   private static byte[] serialized(Message message) {

@@ -33,8 +33,12 @@ import java.util.function.Function;
  */
 final class ContentVersionedResources<T extends Message> extends SnapshotResources<T> {
 
-  /** A resource, its version, and what it adds to the type's version. */
-  private record Entry<T extends Message>(VersionedResource<T> versioned, byte[] nameAndVersion) {}
+  /**
+   * A resource, its version, what it adds to the type's version, and the digests of its parts that
+   * its next version may take ({@link ContentHash#of(Message, Map)}; null for most types).
+   */
+  private record Entry<T extends Message>(
+      VersionedResource<T> versioned, byte[] nameAndVersion, Map<Message, byte[]> parts) {}
 
   /** How many buckets a type's names fall into for its version. */
   static final int BUCKETS = 256;
@@ -94,11 +98,14 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       String resourceName = name.apply(resource);
       Entry<T> entry = reused(resourceName, resource, earlier);
       if (entry == null) {
-        String resourceVersion = ContentHash.of(resource);
+        Entry<T> earlierVersion = base == null ? null : base.byName.get(resourceName);
+        ContentHash.Digest digest =
+            ContentHash.of(resource, earlierVersion == null ? null : earlierVersion.parts());
         entry =
             new Entry<>(
-                VersionedResource.create(resource, resourceVersion),
-                ContentHash.nameAndVersion(resourceName, resourceVersion));
+                VersionedResource.create(resource, digest.version()),
+                ContentHash.nameAndVersion(resourceName, digest.version()),
+                digest.parts());
       }
       Entry<T> before = byName.put(resourceName, entry);
       Entry<T> inBase = base == null ? null : base.byName.get(resourceName);

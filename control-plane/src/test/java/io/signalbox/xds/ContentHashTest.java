@@ -65,4 +65,20 @@ class ContentHashTest {
         .as("a route moved to a virtual host of its own")
         .isNotEqualTo(version);
   }
+
+  @Test
+  void aVersionThatTakesTheDigestsOfKeptPartsIsTheVersionFromScratch() {
+    Route a = route("/a", "svc-a");
+    RouteConfiguration first = configuration(List.of("*"), a, route("/b", "svc-b"));
+    ContentHash.Digest digest = ContentHash.of(first, null);
+    RouteConfiguration routeChanged = configuration(List.of("*"), a, route("/b", "svc-c"));
+    RouteConfiguration renamed = first.toBuilder().setName("other-routes").build();
+
+    assertThat(digest.parts()).containsKeys(a, first.getVirtualHosts(0));
+    assertThat(ContentHash.of(routeChanged, digest.parts()).version())
+        .isEqualTo(ContentHash.of(routeChanged));
+    assertThat(ContentHash.of(renamed, digest.parts()).version())
+        .as("the very same virtual host, kept whole")
+        .isEqualTo(ContentHash.of(renamed));
+  }
 }
