@@ -18,6 +18,7 @@ import io.signalbox.xds.StagingCost;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.pcollections.PSortedMap;
@@ -102,41 +103,25 @@ final class TranslationCost implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     System.out.println("TranslationCost: " + Jvm.describeHost());
+    List<String> header = new ArrayList<>(List.of("services", "change"));
+    header.addAll(List.of(STEPS));
+    header.addAll(List.of("total p99", "RouteConfiguration bytes"));
     ResultTable table =
         new ResultTable(
             String.format(
                 "Control plane's own work per change, mean ms over %d changes (after %d warmup)%s",
                 changes, warmup, noChangeLog ? ", states without the change log" : ""),
-            "services",
-            "change",
-            "state",
-            "translate",
-            "version",
-            "consistency",
-            "handover",
-            "stage",
-            "sidecars",
-            "history",
-            "total",
-            "total p99",
-            "RouteConfiguration bytes");
+            header.toArray(String[]::new));
     for (int size : sizes) {
       for (Change change : Change.values()) {
         Stats[] stats = run(size, change);
-        table.row(
-            size,
-            change.name().toLowerCase(java.util.Locale.ROOT),
-            Stats.ms(stats[0].meanMs()),
-            Stats.ms(stats[1].meanMs()),
-            Stats.ms(stats[2].meanMs()),
-            Stats.ms(stats[3].meanMs()),
-            Stats.ms(stats[4].meanMs()),
-            Stats.ms(stats[5].meanMs()),
-            Stats.ms(stats[6].meanMs()),
-            Stats.ms(stats[7].meanMs()),
-            Stats.ms(stats[8].meanMs()),
-            Stats.ms(stats[8].percentileMs(99)),
-            routeBytes);
+        List<Object> row = new ArrayList<>(List.of(size, change.name().toLowerCase(Locale.ROOT)));
+        for (Stats step : stats) {
+          row.add(Stats.ms(step.meanMs()));
+        }
+        row.add(Stats.ms(stats[stats.length - 1].percentileMs(99)));
+        row.add(routeBytes);
+        table.row(row.toArray());
       }
     }
     table.print(System.out);

@@ -207,11 +207,7 @@ final class RouteTranslator {
         changed.add(service.name());
       }
       placedNow.put(service.name(), placement);
-      placement
-          .byHost()
-          .forEach(
-              (host, routes) ->
-                  byHost.computeIfAbsent(host, h -> new ArrayList<>()).addAll(routes));
+      addByHost(byHost, placement);
     }
     placedBefore.forEach(
         (name, before) -> {
@@ -220,6 +216,15 @@ final class RouteTranslator {
             before.byHost().values().forEach(routes -> routes.forEach(rendered::remove));
           }
         });
+    // The changed services' routes by host, once: each virtual host takes its share.
+    Map<String, List<PlacedRoute>> changedByHost = new TreeMap<>();
+    changedByHost.put(ANY_HOST, new ArrayList<>());
+    for (String service : changed) {
+      PlacedService placement = placedNow.get(service);
+      if (placement != null) {
+        addByHost(changedByHost, placement);
+      }
+    }
     Map<String, OrderedHost> hostsNow = new HashMap<>();
     RouteConfiguration.Builder config =
         RouteConfiguration.newBuilder().setName(XdsNames.GATEWAY_ROUTES);
@@ -229,13 +234,20 @@ final class RouteTranslator {
           OrderedHost now =
               before == null
                   ? orderedHost(host, inFirstMatchOrder(host, byHost), settings)
-                  : reordered(host, before, changed, placedNow, settings);
+                  : reordered(host, before, changed, changedByHost, settings);
           hostsNow.put(host, now);
           config.addVirtualHosts(now.virtualHost());
         });
     placedBefore = placedNow;
     hostsBefore = hostsNow;
     return config.build();
+  }
+
+  private static void addByHost(Map<String, List<PlacedRoute>> byHost, PlacedService placement) {
+    placement
+        .byHost()
+        .forEach(
+            (host, routes) -> byHost.computeIfAbsent(host, h -> new ArrayList<>()).addAll(routes));
   }
 
   /**
@@ -269,20 +281,8 @@ final class RouteTranslator {
       String host,
       OrderedHost before,
       java.util.Set<String> changed,
-      Map<String, PlacedService> placedNow,
+      Map<String, List<PlacedRoute>> changedByHost,
       GatewaySettings settings) {
-    Map<String, List<PlacedRoute>> changedByHost = new TreeMap<>();
-    changedByHost.put(ANY_HOST, new ArrayList<>());
-    for (String service : changed) {
-      PlacedService placement = placedNow.get(service);
-      if (placement != null) {
-        placement
-            .byHost()
-            .forEach(
-                (h, routes) ->
-                    changedByHost.computeIfAbsent(h, x -> new ArrayList<>()).addAll(routes));
-      }
-    }
     List<PlacedRoute> fresh = inFirstMatchOrder(host, changedByHost);
     List<PlacedRoute> kept = new ArrayList<>(before.routes().size() + fresh.size());
     for (PlacedRoute route : before.routes()) {

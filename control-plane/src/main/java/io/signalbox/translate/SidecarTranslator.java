@@ -181,10 +181,8 @@ public final class SidecarTranslator {
     if (made != null && made.fleet() == fleet) {
       return made.clusters();
     }
-    if (made == null) {
-      // Application clusters depend on their port alone; stale port sets go with the fleet list.
-      unscopedClusters.values().removeIf(other -> other.fleet() != fleet);
-    }
+    // Lists made for an earlier list of the fleet's clusters are of no use any more.
+    unscopedClusters.values().removeIf(other -> other.fleet() != fleet);
     List<Cluster> merged = new ArrayList<>(fleet.size() + applications.size());
     java.util.Iterator<Cluster> own = applications.values().iterator();
     Cluster next = own.hasNext() ? own.next() : null;

@@ -96,11 +96,11 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
     for (int i = 0; i < sorted.size(); i++) {
       T resource = sorted.get(i);
       String resourceName = name.apply(resource);
+      Entry<T> inBase = base == null ? null : base.byName.get(resourceName);
       Entry<T> entry = reused(resourceName, resource, earlier);
       if (entry == null) {
-        Entry<T> earlierVersion = base == null ? null : base.byName.get(resourceName);
         ContentHash.Digest digest =
-            ContentHash.of(resource, earlierVersion == null ? null : earlierVersion.parts());
+            ContentHash.of(resource, inBase == null ? null : inBase.parts());
         entry =
             new Entry<>(
                 VersionedResource.create(resource, digest.version()),
@@ -108,7 +108,6 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
                 digest.parts());
       }
       Entry<T> before = byName.put(resourceName, entry);
-      Entry<T> inBase = base == null ? null : base.byName.get(resourceName);
       if (before == null && inBase != null) {
         namesInBase++;
       }

@@ -43,6 +43,9 @@ final class SotwEndpointDifferences {
   /** How many EDS versions' assignments are kept; a fleet acknowledges a handful at a time. */
   private static final int VERSIONS_KEPT = 32;
 
+  /** How many nodes' cluster changes are followed. */
+  private static final int NODES_KEPT = 100_000;
+
   /**
    * What an Envoy holds once it accepted an EDS version: the names asked for, their assignments.
    */
@@ -68,9 +71,15 @@ final class SotwEndpointDifferences {
   private final Cache<String, Set<String>> changes =
       CacheBuilder.newBuilder().maximumSize(VERSIONS_KEPT).build();
 
-  /** Nodes come and go without telling the cache: a node quiet for an hour starts over in full. */
+  /**
+   * Nodes come and go without telling the cache: a node quiet for an hour, or pushed out by more
+   * nodes than a fleet has, starts over with a full response (never a wrong one).
+   */
   private final Cache<String, NodeClusters> nodes =
-      CacheBuilder.newBuilder().expireAfterAccess(Duration.ofHours(1)).build();
+      CacheBuilder.newBuilder()
+          .expireAfterAccess(Duration.ofHours(1))
+          .maximumSize(NODES_KEPT)
+          .build();
 
   /** Whether responses to {@code request} go through here: SotW ADS CDS, and EDS by name. */
   static boolean applies(boolean ads, XdsRequest request) {

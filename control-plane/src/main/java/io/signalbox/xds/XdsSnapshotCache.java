@@ -80,20 +80,12 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       Consumer<Response> responseConsumer,
       boolean hasClusterChanged,
       boolean allowDefaultEmptyEdsUpdate) {
-    if (!SotwEndpointDifferences.applies(ads, request)) {
-      return super.createWatch(
-          ads,
-          request,
-          knownResourceNames,
-          responseConsumer,
-          hasClusterChanged,
-          allowDefaultEmptyEdsUpdate);
-    }
+    boolean byDifference = SotwEndpointDifferences.applies(ads, request);
     return super.createWatch(
         ads,
         request,
-        sotwEndpoints.knownNames(request, knownResourceNames),
-        sotwEndpoints.responses(request, responseConsumer),
+        byDifference ? sotwEndpoints.knownNames(request, knownResourceNames) : knownResourceNames,
+        byDifference ? sotwEndpoints.responses(request, responseConsumer) : responseConsumer,
         hasClusterChanged,
         allowDefaultEmptyEdsUpdate);
   }
