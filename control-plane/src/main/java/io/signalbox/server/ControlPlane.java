@@ -42,6 +42,7 @@ import io.signalbox.xds.NackAwareConfigWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.ProxyStatusTracker;
+import io.signalbox.xds.ResponseWrites;
 import io.signalbox.xds.ResumedDeltaWatcher;
 import io.signalbox.xds.SidecarSnapshots;
 import io.signalbox.xds.SnapshotPublisher;
@@ -249,7 +250,7 @@ public final class ControlPlane implements AutoCloseable {
                                     certificateValidity,
                                     Clock.systemUTC(),
                                     metrics))))
-            .stageChanges(proxies::applied, config.stageTimeout())
+            .stageChanges(proxies, config.stageTimeout())
             .quarantine(engine, proxies::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
             .build();
     // Workload certificates are issued again once half their life has passed, at a publication:
@@ -265,7 +266,13 @@ public final class ControlPlane implements AutoCloseable {
             groups, proxies, publisher::groupSeen, publisher::xdsAnswered, watcher, metrics);
     this.laggingStreams =
         new LaggingStreams(proxies, config.xdsCutoff(), metrics, Clock.systemUTC());
-    List<DiscoveryServerCallbacks> streamCallbacks = List.of(callbacks, laggingStreams);
+    ResponseWrites writes =
+        new ResponseWrites(
+            (streamId, typeUrl, nonce) -> {
+              proxies.written(streamId, typeUrl, nonce);
+              publisher.xdsWritten();
+            });
+    List<DiscoveryServerCallbacks> streamCallbacks = List.of(callbacks, laggingStreams, writes);
     ProtoResourcesSerializer serializer = new CachedProtoResourcesSerializer();
     V3DiscoveryServer stateOfTheWorld =
         new V3DiscoveryServer(streamCallbacks, watcher, new DefaultExecutorGroup(), serializer);
@@ -290,8 +297,9 @@ public final class ControlPlane implements AutoCloseable {
             .intercept(identity)
             .addService(
                 laggingStreams.wrap(
-                    delta.aggregatedDiscoveryService(
-                        stateOfTheWorld.getAggregatedDiscoveryServiceImpl())))
+                    writes.wrap(
+                        delta.aggregatedDiscoveryService(
+                            stateOfTheWorld.getAggregatedDiscoveryServiceImpl()))))
             .addService(
                 new RegistryService(
                     registry,

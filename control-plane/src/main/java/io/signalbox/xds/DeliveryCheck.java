@@ -5,7 +5,8 @@ import java.util.Set;
 
 /**
  * Whether a node group's Envoys have applied a type of a snapshot (see {@link
- * ProxyStatusTracker#applied}).
+ * ProxyStatusTracker#applied}), or been delivered it in order ({@link
+ * ProxyStatusTracker#delivered}).
  */
 @FunctionalInterface
 public interface DeliveryCheck {
@@ -17,4 +18,13 @@ public interface DeliveryCheck {
 
   boolean applied(
       String group, ResourceType type, Set<String> required, ContentVersionedSnapshot snapshot);
+
+  /**
+   * Whether the Envoys have applied it, or were sent it on their streams in answer to asking for it
+   * ({@link MakeBeforeBreak.Until#DELIVERED}); without a record of writes, whether they applied it.
+   */
+  default boolean delivered(
+      String group, ResourceType type, Set<String> required, ContentVersionedSnapshot snapshot) {
+    return applied(group, type, required, snapshot);
+  }
 }

@@ -4,7 +4,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Wakes the pipeline thread when an Envoy answers a response, so that a staged change moves on as
+ * Wakes the pipeline thread when an Envoy answers a response (or a response is written to its
+ * stream, for stages that need only be delivered in order), so that a staged change moves on as
  * soon as its stage is applied instead of polling the fleet's status every few hundred microseconds
  * (each poll walks the group's streams, on the cores Envoy needs to apply the stage).
  *

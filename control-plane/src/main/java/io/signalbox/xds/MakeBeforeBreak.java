@@ -44,8 +44,28 @@ final class MakeBeforeBreak {
     FINAL
   }
 
-  /** Envoys must have applied {@code type} with at least the {@code required} resources. */
-  record Wait(ResourceType type, Set<String> required) {}
+  /**
+   * Envoys must have {@code type} with at least the {@code required} resources: applied (answered),
+   * or, for {@link Until#DELIVERED}, written to their streams in answer to asking for them.
+   */
+  record Wait(ResourceType type, Set<String> required, Until until) {
+
+    Wait(ResourceType type, Set<String> required) {
+      this(type, required, Until.APPLIED);
+    }
+  }
+
+  /** What a stage's Envoys must have done with it before the next stage is sent. */
+  enum Until {
+    /** Acknowledged it. */
+    APPLIED,
+    /**
+     * Been sent it on their ADS stream after they asked for it: Envoy applies the responses of one
+     * stream in order, so whatever is sent later reaches it after these. For endpoints of clusters
+     * that are warm as soon as their endpoints arrive ({@link #warmsOnItsEndpoints}).
+     */
+    DELIVERED
+  }
 
   private MakeBeforeBreak() {}
 
@@ -79,9 +99,7 @@ final class MakeBeforeBreak {
                   endpoints.union(),
                   secrets.union(),
                   next.localZoneClusters()),
-              List.of(
-                  new Wait(ResourceType.CLUSTER, Set.of()),
-                  new Wait(ResourceType.ENDPOINT, endpoints.added()))));
+              addedWaits(clusters, endpoints, secrets)));
     }
     if (removesSomething) {
       stages.add(
@@ -103,20 +121,63 @@ final class MakeBeforeBreak {
   }
 
   /**
+   * What the Envoys must have done with the added clusters before routes may use them. A cluster
+   * that Envoy makes warm as soon as its endpoints arrive is ready for routes sent after them on
+   * the same stream: Envoy applies one ADS stream's responses in order, and hands its workers the
+   * warm cluster before the routes that follow (Istio relies on the same order). That saves waiting
+   * for the answers, two to four milliseconds a registration. Any other addition waits for the
+   * answers: a DNS cluster warms when its names resolve, one with active health checks after their
+   * first round, one with a transport socket may wait for its secrets, and added secrets have no
+   * endpoints to follow.
+   */
+  private static List<Wait> addedWaits(
+      Merged<Cluster> clusters, Merged<ClusterLoadAssignment> endpoints, Merged<Secret> secrets) {
+    boolean warmOnEndpoints =
+        secrets.added().isEmpty()
+            && clusters.additions().stream()
+                .allMatch(
+                    cluster ->
+                        warmsOnItsEndpoints(cluster)
+                            && endpoints.added().contains(cluster.getName()));
+    if (warmOnEndpoints) {
+      return List.of(new Wait(ResourceType.ENDPOINT, endpoints.added(), Until.DELIVERED));
+    }
+    return List.of(
+        new Wait(ResourceType.CLUSTER, Set.of()),
+        new Wait(ResourceType.ENDPOINT, endpoints.added()));
+  }
+
+  /**
+   * An EDS cluster named as its assignment, with no active health checks and no transport socket:
+   * Envoy makes it warm when its first assignment is applied.
+   */
+  static boolean warmsOnItsEndpoints(Cluster cluster) {
+    return !cluster.hasClusterType()
+        && cluster.getType() == Cluster.DiscoveryType.EDS
+        && (cluster.getEdsClusterConfig().getServiceName().isEmpty()
+            || cluster.getEdsClusterConfig().getServiceName().equals(cluster.getName()))
+        && cluster.getHealthChecksCount() == 0
+        && !cluster.hasTransportSocket()
+        && cluster.getTransportSocketMatchesCount() == 0;
+  }
+
+  /**
    * One type's resources before and after a change, compared in one pass over both lists, which
    * {@link XdsResources} keeps in name order: most resources are the very same objects in both, so
    * most steps compare references, not names. (Sets and maps of every name cost 14-20 ms per route
    * change at 10,000 services, more than translating it.)
    *
    * @param added the names only {@code after} has
+   * @param additions the resources only {@code after} has
    * @param removes whether some name only {@code before} has
    * @param union {@code after}'s resources and those only {@code before} has, in name order; {@code
    *     after} itself when nothing is removed
    */
-  record Merged<T>(Set<String> added, boolean removes, List<T> union) {
+  record Merged<T>(Set<String> added, List<T> additions, boolean removes, List<T> union) {
 
     static <T> Merged<T> of(List<T> before, List<T> after, Function<T, String> name) {
       Set<String> added = new HashSet<>();
+      List<T> additions = new ArrayList<>();
       List<T> union = new ArrayList<>(Math.max(before.size(), after.size()));
       boolean removes = false;
       int b = 0;
@@ -137,13 +198,15 @@ final class MakeBeforeBreak {
           union.add(now);
           if (order > 0) {
             added.add(name.apply(now));
+            additions.add(now);
           } else {
             b++;
           }
           a++;
         }
       }
-      return new Merged<>(Set.copyOf(added), removes, removes ? union : after);
+      return new Merged<>(
+          Set.copyOf(added), List.copyOf(additions), removes, removes ? union : after);
     }
   }
 }

@@ -1,14 +1,14 @@
 package io.signalbox.xds;
 
-import com.google.common.collect.Interner;
-import com.google.common.collect.Interners;
+import static io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL;
+
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
-import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.envoyproxy.envoy.type.v3.SemanticVersion;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
@@ -41,7 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * at a time, responses on the pipeline or a gRPC thread; each stream's record is guarded by its own
  * monitor, and reading takes a copy.
  */
-public final class ProxyStatusTracker {
+public final class ProxyStatusTracker implements DeliveryCheck {
 
   /**
    * How long a response may wait for its answer before the stream counts as lagging. Envoy answers
@@ -147,7 +147,7 @@ public final class ProxyStatusTracker {
   public void onRequest(long streamId, DiscoveryRequest request) {
     Stream stream = stream(streamId, request.getNode(), Mode.SOTW);
     synchronized (stream) {
-      TypeState type = stream.type(request.getTypeUrl());
+      TypeRecord type = stream.type(request.getTypeUrl());
       Instant now = clock.instant();
       if (request.getResponseNonce().isEmpty()
           || request.getResponseNonce().equals(type.lastSentNonce)) {
@@ -194,8 +194,11 @@ public final class ProxyStatusTracker {
   public void onDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
     Stream stream = stream(streamId, request.getNode(), Mode.DELTA);
     synchronized (stream) {
-      TypeState type = stream.type(request.getTypeUrl());
+      TypeRecord type = stream.type(request.getTypeUrl());
       type.subscribe(request);
+      if (request.getResourceNamesSubscribeCount() > 0) {
+        type.subscribedAt = ++stream.messages;
+      }
       if (request.getResponseNonce().isEmpty()) {
         // A first request (or a change of subscriptions). An Envoy that reconnects lists what it
         // already has; if
@@ -205,12 +208,13 @@ public final class ProxyStatusTracker {
           // A whole fleet reconnects at once with the same names: one copy of them for all.
           request
               .getInitialResourceVersionsMap()
-              .forEach((name, version) -> held.put(RESOURCE_NAMES.intern(name), version));
+              .forEach(
+                  (name, version) -> held.put(TypeRecord.RESOURCE_NAMES.intern(name), version));
           type.held = Map.copyOf(held);
         }
         return;
       }
-      Sent sent = type.pendingDeltaVersions.remove(request.getResponseNonce());
+      TypeRecord.Sent sent = type.pendingDeltaVersions.remove(request.getResponseNonce());
       if (sent == null) {
         return;
       }
@@ -238,11 +242,38 @@ public final class ProxyStatusTracker {
       return;
     }
     synchronized (stream) {
-      TypeState type = stream.type(response.getTypeUrl());
-      Instant now = clock.instant();
-      type.sent(response.getSystemVersionInfo(), response.getNonce(), now);
-      type.pendingDeltaVersions.put(
-          response.getNonce(), new Sent(response.getSystemVersionInfo(), now));
+      TypeRecord type = stream.type(response.getTypeUrl());
+      List<String> endpointNames = null;
+      if (response.getTypeUrl().equals(ENDPOINT_TYPE_URL)
+          && response.getResourcesCount() <= TypeRecord.NAMES_KEPT_PER_DELIVERY) {
+        endpointNames = new ArrayList<>(response.getResourcesCount());
+        for (Resource resource : response.getResourcesList()) {
+          endpointNames.add(resource.getName());
+        }
+      }
+      type.sentDelta(
+          response.getSystemVersionInfo(),
+          response.getNonce(),
+          clock.instant(),
+          ++stream.messages,
+          endpointNames);
+    }
+  }
+
+  /**
+   * The response {@code nonce} of {@code typeUrl} was handed to the stream's call: whatever is sent
+   * on the stream from now on reaches Envoy after it. Any thread.
+   */
+  public void written(long streamId, String typeUrl, String nonce) {
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      return;
+    }
+    synchronized (stream) {
+      TypeRecord type = stream.types.get(typeUrl);
+      if (type != null) {
+        type.written(nonce);
+      }
     }
   }
 
@@ -253,7 +284,7 @@ public final class ProxyStatusTracker {
       return Optional.empty();
     }
     synchronized (stream) {
-      TypeState type = stream.types.get(typeUrl);
+      TypeRecord type = stream.types.get(typeUrl);
       return type == null ? Optional.empty() : Optional.ofNullable(type.lastNack);
     }
   }
@@ -270,14 +301,39 @@ public final class ProxyStatusTracker {
    * client that does not read would otherwise set the pace for the whole fleet. It is sent the
    * newest configuration when it answers.
    */
+  @Override
   public boolean applied(
       String group,
       ResourceType resourceType,
       Set<String> required,
       ContentVersionedSnapshot snapshot) {
+    return everyStreamOf(group, resourceType, required, snapshot, false);
+  }
+
+  /**
+   * As {@link #applied}, or else the {@code required} resources were written to the stream after
+   * Envoy asked for them ({@link TypeRecord#delivered}), for endpoints: whatever is sent after them
+   * on the stream reaches Envoy after them (make-before-break by order, {@link
+   * MakeBeforeBreak.Until#DELIVERED}).
+   */
+  @Override
+  public boolean delivered(
+      String group,
+      ResourceType resourceType,
+      Set<String> required,
+      ContentVersionedSnapshot snapshot) {
+    return everyStreamOf(
+        group, resourceType, required, snapshot, resourceType == ResourceType.ENDPOINT);
+  }
+
+  private boolean everyStreamOf(
+      String group,
+      ResourceType resourceType,
+      Set<String> required,
+      ContentVersionedSnapshot snapshot,
+      boolean deliveredSuffices) {
     String typeUrl = XdsTypes.typeUrl(resourceType);
-    // Polled every 200 µs while a stage waits: each version is hashed once per call, not once per
-    // stream.
+    // Each version is hashed once per call, not once per stream.
     Map<List<String>, String> sotwVersions = new HashMap<>();
     String deltaVersion = snapshot.version(resourceType, List.of());
     Instant laggingBefore = clock.instant().minus(lagLimit);
@@ -286,28 +342,46 @@ public final class ProxyStatusTracker {
         continue;
       }
       synchronized (stream) {
-        TypeState type = stream.types.get(typeUrl);
+        TypeRecord type = stream.types.get(typeUrl);
         if (type == null || type.rejected || stream.laggingSince(laggingBefore).isPresent()) {
           continue;
         }
-        if (stream.mode == Mode.SOTW) {
-          List<String> names = type.requestedNames;
-          if (type.latestNonce != null
-              || (!names.isEmpty() && !names.containsAll(required))
-              || !type.versionAcked.equals(
-                  sotwVersions.computeIfAbsent(
-                      names, requested -> snapshot.version(resourceType, requested)))) {
-            return false;
-          }
-        } else if (!type.pendingDeltaVersions.isEmpty()
-            || (!type.wildcard && !type.subscribed.containsAll(required))
-            || !(type.versionAcked.equals(deltaVersion)
-                || type.holdsResumed(resourceType, snapshot))) {
+        String version =
+            stream.mode == Mode.SOTW
+                ? sotwVersions.computeIfAbsent(
+                    type.requestedNames, names -> snapshot.version(resourceType, names))
+                : deltaVersion;
+        if (!applied(stream.mode, type, resourceType, required, version, snapshot)
+            && !(deliveredSuffices && type.delivered(stream.mode, required, version))) {
           return false;
         }
       }
     }
     return true;
+  }
+
+  /**
+   * SotW — its newest request names every {@code required} resource (or asks for all) and
+   * acknowledges the version the snapshot gives for those names, with no response in flight; delta
+   * — it subscribes to every required resource (or to all) and has acknowledged the snapshot's type
+   * version, with no response in flight.
+   */
+  private static boolean applied(
+      Mode mode,
+      TypeRecord type,
+      ResourceType resourceType,
+      Set<String> required,
+      String version,
+      ContentVersionedSnapshot snapshot) {
+    if (mode == Mode.SOTW) {
+      List<String> names = type.requestedNames;
+      return type.latestNonce == null
+          && (names.isEmpty() || names.containsAll(required))
+          && type.versionAcked.equals(version);
+    }
+    return type.pendingDeltaVersions.isEmpty()
+        && (type.wildcard || type.subscribed.containsAll(required))
+        && (type.versionAcked.equals(version) || type.holdsResumed(resourceType, snapshot));
   }
 
   /** A stream that left a response unanswered for longer than the lag limit. */
@@ -411,7 +485,10 @@ public final class ProxyStatusTracker {
     final String group;
     final Mode mode;
     final Instant connectedSince;
-    final Map<String, TypeState> types = new TreeMap<>();
+    final Map<String, TypeRecord> types = new TreeMap<>();
+
+    /** Delta: counts the stream's subscribing requests and its responses, to order them. */
+    long messages;
 
     Stream(long id, Node node, String group, Mode mode, Instant connectedSince) {
       this.id = id;
@@ -421,8 +498,8 @@ public final class ProxyStatusTracker {
       this.connectedSince = connectedSince;
     }
 
-    TypeState type(String typeUrl) {
-      return types.computeIfAbsent(typeUrl, TypeState::new);
+    TypeRecord type(String typeUrl) {
+      return types.computeIfAbsent(typeUrl, TypeRecord::new);
     }
 
     ProxyStatus status(Instant now, Instant laggingBefore) {
@@ -444,7 +521,7 @@ public final class ProxyStatusTracker {
      */
     Optional<Instant> laggingSince(Instant laggingBefore) {
       Instant oldest = null;
-      for (TypeState type : types.values()) {
+      for (TypeRecord type : types.values()) {
         Instant since = type.unansweredSince();
         if (since != null && (oldest == null || since.isBefore(oldest))) {
           oldest = since;
@@ -466,164 +543,6 @@ public final class ProxyStatusTracker {
         anySent |= type.status() != SyncStatus.NOT_SENT;
       }
       return stale ? SyncStatus.STALE : anySent ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
-    }
-  }
-
-  /** A delta response waiting for its answer. */
-  private record Sent(String version, Instant at) {}
-
-  /**
-   * Every stream subscribes to (mostly) the same names, each parsed into its own strings: one copy
-   * for all, or 10,000 names cost every stream about half a megabyte more.
-   */
-  private static final Interner<String> RESOURCE_NAMES = Interners.newWeakInterner();
-
-  private static final class TypeState {
-    final String typeUrl;
-
-    /** Delta: versions (and send times) of responses not answered yet, by nonce. */
-    final Map<String, Sent> pendingDeltaVersions = new LinkedHashMap<>();
-
-    String versionSent = "";
-    Instant sentAt;
-
-    /** Nonce of the latest response while it is unanswered. */
-    String latestNonce;
-
-    /** Nonce of the latest response. */
-    String lastSentNonce;
-
-    String versionAcked = "";
-    Instant ackedAt;
-    Nack lastNack;
-
-    /** The latest response was rejected (and nothing was sent since). */
-    boolean rejected;
-
-    /**
-     * Delta: the resource versions Envoy said it holds when it reconnected. Until something is sent
-     * on the stream, they are what it runs: the cache sends nothing when they are current.
-     */
-    Map<String, String> held = Map.of();
-
-    /**
-     * SotW: the names the cache watches with (empty: all of them); versions of named types are over
-     * them.
-     */
-    List<String> requestedNames = List.of();
-
-    /**
-     * Delta: the resource names subscribed to, unless {@link #wildcard}; shared with the streams
-     * that subscribed the same way.
-     */
-    SharedSubscriptions subscribed = SharedSubscriptions.NONE;
-
-    boolean wildcard;
-
-    TypeState(String typeUrl) {
-      this.typeUrl = typeUrl;
-    }
-
-    void subscribe(DeltaDiscoveryRequest request) {
-      if (request.getResponseNonce().isEmpty()
-          && request.getInitialResourceVersionsCount() == 0
-          && request.getResourceNamesSubscribeCount() == 0
-          && subscribed.isEmpty()) {
-        wildcard = true;
-      }
-      List<String> subscribe = new ArrayList<>(request.getResourceNamesSubscribeCount());
-      for (String name : request.getResourceNamesSubscribeList()) {
-        if (name.equals("*")) {
-          wildcard = true;
-        } else {
-          subscribe.add(RESOURCE_NAMES.intern(name));
-        }
-      }
-      List<String> unsubscribe =
-          request.getResourceNamesUnsubscribeList().stream().map(RESOURCE_NAMES::intern).toList();
-      subscribed =
-          subscribed
-              .change(subscribe, unsubscribe)
-              .change(
-                  request.getInitialResourceVersionsMap().keySet().stream()
-                      .map(RESOURCE_NAMES::intern)
-                      .toList(),
-                  List.of());
-    }
-
-    /**
-     * Whether Envoy resumed this type holding exactly what the snapshot has (of what it subscribes
-     * to) and was sent nothing since. CDS and LDS are wildcard in the cache whatever the
-     * subscription says.
-     */
-    boolean holdsResumed(ResourceType resourceType, ContentVersionedSnapshot snapshot) {
-      if (sentAt != null || held.isEmpty()) {
-        return false;
-      }
-      boolean allOfType =
-          wildcard || resourceType == ResourceType.CLUSTER || resourceType == ResourceType.LISTENER;
-      Map<String, String> expected = new HashMap<>();
-      @SuppressWarnings("unchecked")
-      Map<String, VersionedResource<?>> resources = snapshot.versionedResources(resourceType);
-      resources.forEach(
-          (name, resource) -> {
-            if (allOfType || subscribed.contains(name)) {
-              expected.put(name, resource.version());
-            }
-          });
-      return held.equals(expected);
-    }
-
-    /** When the oldest response not answered yet was sent; null when every one is answered. */
-    Instant unansweredSince() {
-      if (!pendingDeltaVersions.isEmpty()) {
-        return pendingDeltaVersions.values().iterator().next().at();
-      }
-      return latestNonce != null ? sentAt : null;
-    }
-
-    void sent(String version, String nonce, Instant at) {
-      versionSent = version;
-      sentAt = at;
-      latestNonce = nonce;
-      lastSentNonce = nonce;
-      rejected = false;
-    }
-
-    void acked(String version, Instant at) {
-      versionAcked = version;
-      ackedAt = at;
-    }
-
-    void nacked(String version, String detail, Instant at) {
-      lastNack = new Nack(version, detail, at);
-      rejected = true;
-    }
-
-    TypeStatus status() {
-      SyncStatus status;
-      if (sentAt == null) {
-        // Nothing sent on this stream: in sync only if Envoy said it holds a version the cache saw
-        // no need to
-        // replace (a reconnect).
-        status =
-            !versionAcked.isEmpty() || !held.isEmpty() ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
-      } else if (latestNonce != null) {
-        status = SyncStatus.STALE;
-      } else if (rejected) {
-        status = SyncStatus.NACKED;
-      } else {
-        status = SyncStatus.SYNCED;
-      }
-      return new TypeStatus(
-          typeUrl,
-          status,
-          versionSent,
-          Optional.ofNullable(sentAt),
-          versionAcked,
-          Optional.ofNullable(ackedAt),
-          Optional.ofNullable(lastNack),
-          requestedNames);
     }
   }
 }

@@ -258,6 +258,14 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
   }
 
+  /**
+   * A response was written to an Envoy's stream: a stage that needs only to be delivered in order
+   * may move on. Any thread; cheap.
+   */
+  public void xdsWritten() {
+    answers.answered();
+  }
+
   /** New gateway settings (a reload): the registry is translated again with them. */
   public void updateSettings(GatewaySettings newSettings) {
     this.settings = newSettings;

@@ -109,7 +109,10 @@ final class StagedChange {
         for (MakeBeforeBreak.Wait wait : entry.getValue().waitFor()) {
           while (true) {
             long seen = answers.seen();
-            if (check.applied(group, wait.type(), wait.required(), entry.getValue().snapshot())) {
+            ContentVersionedSnapshot snapshot = entry.getValue().snapshot();
+            if (wait.until() == MakeBeforeBreak.Until.DELIVERED
+                ? check.delivered(group, wait.type(), wait.required(), snapshot)
+                : check.applied(group, wait.type(), wait.required(), snapshot)) {
               break;
             }
             long left = deadline - System.nanoTime();

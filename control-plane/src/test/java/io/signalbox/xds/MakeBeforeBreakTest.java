@@ -2,10 +2,14 @@ package io.signalbox.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.util.Durations;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HealthCheck;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
@@ -19,7 +23,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The order in which a change reaches Envoy: nothing a route points at is ever missing. */
 class MakeBeforeBreakTest {
@@ -59,10 +68,72 @@ class MakeBeforeBreakTest {
     assertThat(first.routes()).isEqualTo(before.routes());
     assertThat(first.listeners()).isEqualTo(before.listeners());
     assertThat(stages.get(0).waitFor())
+        .as("an EDS cluster is warm once its endpoints arrive: routes may follow them in order")
+        .containsExactly(
+            new MakeBeforeBreak.Wait(
+                ResourceType.ENDPOINT, Set.of("svc-billing"), MakeBeforeBreak.Until.DELIVERED));
+    assertThat(stages.get(1).resources()).isEqualTo(after);
+  }
+
+  /** {@code resources} with the named cluster changed. */
+  private static XdsResources withCluster(
+      XdsResources resources, String name, UnaryOperator<Cluster.Builder> change) {
+    return new XdsResources(
+        resources.listeners(),
+        resources.routes(),
+        resources.clusters().stream()
+            .map(c -> c.getName().equals(name) ? change.apply(c.toBuilder()).build() : c)
+            .toList(),
+        resources.endpoints(),
+        resources.secrets());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("clustersThatWarmOnMoreThanTheirEndpoints")
+  void aNewClusterThatWarmsOnMoreThanItsEndpointsWaitsUntilEnvoyAppliedIt(
+      String kind, UnaryOperator<Cluster.Builder> change) {
+    XdsResources before = gatewayWith("orders");
+    XdsResources after = withCluster(gatewayWith("orders", "billing"), "svc-billing", change);
+
+    assertThat(MakeBeforeBreak.stages(before, after).get(0).waitFor())
         .containsExactly(
             new MakeBeforeBreak.Wait(ResourceType.CLUSTER, Set.of()),
             new MakeBeforeBreak.Wait(ResourceType.ENDPOINT, Set.of("svc-billing")));
-    assertThat(stages.get(1).resources()).isEqualTo(after);
+  }
+
+  @Test
+  void aNewSecretWaitsUntilEnvoyAppliedIt() {
+    XdsResources before = gatewayWith("orders");
+    XdsResources withService = gatewayWith("orders", "billing");
+    XdsResources after =
+        new XdsResources(
+            withService.listeners(),
+            withService.routes(),
+            withService.clusters(),
+            withService.endpoints(),
+            List.of(Secret.newBuilder().setName("billing-ca").build()));
+
+    assertThat(MakeBeforeBreak.stages(before, after).get(0).waitFor())
+        .extracting(MakeBeforeBreak.Wait::until)
+        .containsOnly(MakeBeforeBreak.Until.APPLIED);
+  }
+
+  static Stream<Arguments> clustersThatWarmOnMoreThanTheirEndpoints() {
+    UnaryOperator<Cluster.Builder> healthChecked =
+        c -> c.addHealthChecks(HealthCheck.newBuilder().setTimeout(Durations.fromSeconds(1)));
+    UnaryOperator<Cluster.Builder> dns =
+        c -> c.setType(Cluster.DiscoveryType.STRICT_DNS).clearEdsClusterConfig();
+    UnaryOperator<Cluster.Builder> tls =
+        c -> c.setTransportSocket(TransportSocket.newBuilder().setName("tls"));
+    UnaryOperator<Cluster.Builder> otherAssignment =
+        c ->
+            c.setEdsClusterConfig(
+                c.getEdsClusterConfig().toBuilder().setServiceName("svc-elsewhere"));
+    return Stream.of(
+        Arguments.of("active health checks: warm after their first round", healthChecked),
+        Arguments.of("DNS: warm once its names resolve", dns),
+        Arguments.of("a transport socket: may wait for its secrets", tls),
+        Arguments.of("endpoints under another name", otherAssignment));
   }
 
   @Test
