@@ -191,10 +191,15 @@ final class TypeRecord {
    */
   boolean delivered(
       ProxyStatusTracker.Mode mode, Set<String> required, String versionOverRequestedNames) {
+    // Only for Envoys that ask for endpoints by name, as Envoy does: one that asks for all of them
+    // could have been sent the new ones before it had their clusters.
     if (mode == ProxyStatusTracker.Mode.SOTW) {
       return latestWritten
-          && (requestedNames.isEmpty() || requestedNames.containsAll(required))
+          && requestedNames.containsAll(required)
           && versionSent.equals(versionOverRequestedNames);
+    }
+    if (wildcard) {
+      return false;
     }
     for (String name : required) {
       boolean found = false;

@@ -124,6 +124,17 @@ class InOrderDeliveryTest {
     }
 
     @Test
+    void anEnvoyAskingForEveryAssignmentMustAnswer() {
+      request(1, "", "");
+      respond(1, version(), "0");
+      tracker.written(1, EDS, "0");
+
+      assertThat(delivered("svc-b"))
+          .as("it may have been sent them before their clusters")
+          .isFalse();
+    }
+
+    @Test
     void aResponseOfAnotherVersionIsNotTheStagesDelivery() {
       holdingA(1);
       request(1, version("svc-a"), "0", "svc-a", "svc-b");
@@ -219,6 +230,15 @@ class InOrderDeliveryTest {
       tracker.written(1, EDS, "1");
 
       assertThat(delivered("svc-b")).isTrue();
+    }
+
+    @Test
+    void anEnvoySubscribedToEveryAssignmentMustAnswer() {
+      subscribe("", "*");
+      respond("0", "svc-a", "svc-b");
+      tracker.written(1, EDS, "0");
+
+      assertThat(delivered("svc-b")).isFalse();
     }
 
     @Test
