@@ -2,6 +2,7 @@ package io.signalbox.xds;
 
 import static io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL;
 
+import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -343,6 +344,24 @@ public final class ProxyStatusTracker implements DeliveryCheck {
       }
       synchronized (stream) {
         TypeRecord type = stream.types.get(typeUrl);
+        if (type == null && deliveredSuffices) {
+          // It never asked for endpoints: the new clusters may be its first, and nothing it asked
+          // for shows them made. Its answer to them does (Envoy answers once they are warm).
+          type = stream.types.get(Resources.V3.CLUSTER_TYPE_URL);
+          if (type != null
+              && !type.rejected
+              && stream.laggingSince(laggingBefore).isEmpty()
+              && !applied(
+                  stream.mode,
+                  type,
+                  ResourceType.CLUSTER,
+                  Set.of(),
+                  snapshot.version(ResourceType.CLUSTER, List.of()),
+                  snapshot)) {
+            return false;
+          }
+          continue;
+        }
         if (type == null || type.rejected || stream.laggingSince(laggingBefore).isPresent()) {
           continue;
         }

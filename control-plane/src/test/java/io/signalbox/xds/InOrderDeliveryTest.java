@@ -187,6 +187,32 @@ class InOrderDeliveryTest {
     }
   }
 
+  @Test
+  void anEnvoyThatNeverAskedForEndpointsHasItsFirstClustersOnceItAnsweredThem() {
+    // Its first EDS cluster: Envoy asks for no endpoints before it made the cluster.
+    tracker.onDeltaRequest(
+        1, DeltaDiscoveryRequest.newBuilder().setNode(ENVOY).setTypeUrl(CDS).build());
+    tracker.onDeltaResponse(
+        1,
+        DeltaDiscoveryResponse.newBuilder()
+            .setTypeUrl(CDS)
+            .setSystemVersionInfo(snapshot.version(ResourceType.CLUSTER, List.of()))
+            .setNonce("0")
+            .build());
+    tracker.written(1, CDS, "0");
+    assertThat(delivered("svc-a")).as("clusters sent, not yet answered").isFalse();
+
+    tracker.onDeltaRequest(
+        1,
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(ENVOY)
+            .setTypeUrl(CDS)
+            .setResponseNonce("0")
+            .build());
+
+    assertThat(delivered("svc-a")).as("answered: Envoy answers once they are warm").isTrue();
+  }
+
   @Nested
   class Delta {
 
