@@ -5,6 +5,7 @@ import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.ResourceVersionResolver;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.VersionedResource;
+import java.lang.ref.WeakReference;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Collections;
@@ -59,6 +60,14 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
    * that no snapshot holds on to the one before it).
    */
   private final Object names;
+
+  /**
+   * The resources {@link #diff} compares with; guarded by this. Weak: a strong reference would
+   * chain every snapshot's resources ever made to the newest.
+   */
+  private WeakReference<ContentVersionedResources<?>> diffedAgainst = new WeakReference<>(null);
+
+  private ResourceDiff diff;
 
   private static final int MAX_SUBSET_VERSIONS = 64;
   private final Map<List<String>, String> subsetVersions = new ConcurrentHashMap<>();
@@ -132,6 +141,21 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
         byName,
         bucketDigests(byName, changed, base),
         namesOfBase ? base.names : new Object());
+  }
+
+  /**
+   * The names added, modified and removed since {@code previous}; found once for the newest
+   * previous resources asked about, and none for the very same resources.
+   */
+  synchronized ResourceDiff changesSince(ContentVersionedResources<?> previous) {
+    if (previous == this) {
+      return ResourceDiff.NONE;
+    }
+    if (diffedAgainst.get() != previous) {
+      diff = ResourceDiff.between(previous.versionedResources(), versionedResources());
+      diffedAgainst = new WeakReference<>(previous);
+    }
+    return diff;
   }
 
   /**

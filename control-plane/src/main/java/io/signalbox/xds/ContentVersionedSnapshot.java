@@ -13,8 +13,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.translate.LocalZonePreference;
 import io.signalbox.translate.XdsResources;
-import java.lang.ref.WeakReference;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -103,32 +101,31 @@ public final class ContentVersionedSnapshot extends Snapshot {
   }
 
   /**
-   * The snapshot {@link #diffs} compare with; guarded by this. Weak: a strong reference would chain
-   * every snapshot ever built to the newest one.
-   */
-  private WeakReference<Snapshot> diffedAgainst = new WeakReference<>(null);
-
-  private final Map<Resources.ResourceType, ResourceDiff> diffs =
-      new EnumMap<>(Resources.ResourceType.class);
-
-  /**
-   * What changed in {@code type} since {@code previous}. Found once per pair: the cache answers
-   * every group's watches with it and the history records it.
+   * What changed in {@code type} since {@code previous}. Found once per pair of the type's
+   * resources, not of snapshots: the cache answers every group's watches with it and the history
+   * records it, and the groups that share a type's resources (zones, sidecars that name no callees)
+   * share its difference too.
    */
   @SuppressWarnings("unchecked")
-  synchronized ResourceDiff changesSince(Snapshot previous, Resources.ResourceType type) {
-    if (diffedAgainst.get() != previous || previous == null) {
-      diffedAgainst = new WeakReference<>(previous);
-      diffs.clear();
+  ResourceDiff changesSince(Snapshot previous, Resources.ResourceType type) {
+    if (previous instanceof ContentVersionedSnapshot versioned) {
+      return resourcesOf(type).changesSince(versioned.resourcesOf(type));
     }
-    return diffs.computeIfAbsent(
-        type,
-        t ->
-            ResourceDiff.between(
-                previous == null
-                    ? Map.of()
-                    : (Map<String, VersionedResource<?>>) previous.versionedResources(t),
-                (Map<String, VersionedResource<?>>) versionedResources(t)));
+    return ResourceDiff.between(
+        previous == null
+            ? Map.of()
+            : (Map<String, VersionedResource<?>>) previous.versionedResources(type),
+        (Map<String, VersionedResource<?>>) versionedResources(type));
+  }
+
+  private ContentVersionedResources<?> resourcesOf(Resources.ResourceType type) {
+    return switch (type) {
+      case CLUSTER -> clusters;
+      case ENDPOINT -> endpoints;
+      case LISTENER -> listeners;
+      case ROUTE -> routes;
+      case SECRET -> secrets;
+    };
   }
 
   /**

@@ -12,6 +12,8 @@ import java.util.Map;
  */
 record ResourceDiff(List<String> added, List<String> modified, List<String> removed) {
 
+  static final ResourceDiff NONE = new ResourceDiff(List.of(), List.of(), List.of());
+
   ResourceDiff {
     added = List.copyOf(added);
     modified = List.copyOf(modified);

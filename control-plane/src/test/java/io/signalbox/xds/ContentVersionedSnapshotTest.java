@@ -504,6 +504,37 @@ class ContentVersionedSnapshotTest {
     }
   }
 
+  /** A group's own snapshot made from the fleet's: its own secret, the fleet's everything else. */
+  private static ContentVersionedSnapshot ownSnapshot(ContentVersionedSnapshot fleet) {
+    XdsResources fleets = fleet.resources();
+    return ContentVersionedSnapshot.of(
+        new XdsResources(
+            fleets.listeners(),
+            fleets.routes(),
+            fleets.clusters(),
+            fleets.endpoints(),
+            List.of(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
+                    .setName("own-certificate")
+                    .build())),
+        fleet);
+  }
+
+  @Test
+  void groupsThatShareATypesResourcesShareItsDifference() {
+    ContentVersionedSnapshot older = snapshot(ContentVersionedSnapshotTest::twoServices);
+    ContentVersionedSnapshot newer =
+        snapshot(ContentVersionedSnapshotTest::twoServicesAndASecondBravoInstance);
+    ResourceDiff fleetChange = newer.changesSince(older, ResourceType.ENDPOINT);
+
+    ResourceDiff groupChange =
+        ownSnapshot(newer).changesSince(ownSnapshot(older), ResourceType.ENDPOINT);
+
+    assertThat(groupChange.modified()).containsExactly(B);
+    assertThat(groupChange).as("found once, not once per group").isSameAs(fleetChange);
+    assertThat(ownSnapshot(newer).changesSince(newer, ResourceType.ENDPOINT).isEmpty()).isTrue();
+  }
+
   @Test
   void aSnapshotComparedWithAnotherDoesNotKeepItAlive() {
     ContentVersionedSnapshot older = snapshot(ContentVersionedSnapshotTest::twoServices);
