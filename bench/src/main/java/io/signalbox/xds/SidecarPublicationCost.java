@@ -27,8 +27,8 @@ public final class SidecarPublicationCost {
 
   /**
    * Makes what the sidecar groups of {@code services} are sent of {@code fleet}, and finds what
-   * changed for each since its last snapshot, as the cache does for a group with open delta
-   * watches ({@code XdsSnapshotCache.setSnapshot}).
+   * changed for each since its last snapshot, as the cache does for a group with open delta watches
+   * ({@code XdsSnapshotCache.setSnapshot}).
    */
   public void make(
       List<String> services,
