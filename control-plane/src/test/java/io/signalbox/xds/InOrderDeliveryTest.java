@@ -10,20 +10,10 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
-import io.signalbox.config.GatewaySettings;
-import io.signalbox.model.Instance;
-import io.signalbox.model.PathMatch;
-import io.signalbox.model.Registration;
-import io.signalbox.model.RouteSpec;
-import io.signalbox.store.InMemoryRegistryStore;
-import io.signalbox.store.LeasePolicy;
-import io.signalbox.translate.GatewayTranslator;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -46,21 +36,8 @@ class InOrderDeliveryTest {
       new ProxyStatusTracker(
           new NodeGroups(), Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC));
 
-  private final ContentVersionedSnapshot snapshot = snapshotOf("a", "b", "c");
-
-  private static ContentVersionedSnapshot snapshotOf(String... services) {
-    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
-    for (String service : services) {
-      store.register(
-          new Registration(
-              service,
-              new Instance(service + "-1", "10.0.0.1", "10.0.0.1", 80, "", 1, Map.of()),
-              List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build())),
-          Optional.empty());
-    }
-    return ContentVersionedSnapshot.of(
-        new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
-  }
+  private final ContentVersionedSnapshot snapshot =
+      ContentVersionedSnapshot.of(MakeBeforeBreakTest.gatewayWith("a", "b", "c"));
 
   private boolean delivered(String... required) {
     return tracker.delivered(GROUP, ResourceType.ENDPOINT, Set.of(required), snapshot);

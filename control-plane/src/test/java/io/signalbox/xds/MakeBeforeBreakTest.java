@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The order in which a change reaches Envoy: nothing a route points at is ever missing. */
 class MakeBeforeBreakTest {
 
-  private static XdsResources gatewayWith(String... services) {
+  /** The gateway's resources for services of one instance and one route each. */
+  static XdsResources gatewayWith(String... services) {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
     for (String service : services) {
       store.register(
