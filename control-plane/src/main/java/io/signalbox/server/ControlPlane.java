@@ -251,7 +251,7 @@ public final class ControlPlane implements AutoCloseable {
                                     Clock.systemUTC(),
                                     metrics))))
             .stageChanges(proxies, config.stageTimeout())
-            .quarantine(engine, proxies::proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
+            .quarantine(engine, proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
             .build();
     // Workload certificates are issued again once half their life has passed, at a publication:
     // one every eighth of it sends them well before they expire.

@@ -26,7 +26,6 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +83,7 @@ public final class NackQuarantine {
   }
 
   private final Quarantines quarantines;
-  private final Supplier<List<ProxyStatus>> proxies;
+  private final Fleet fleet;
   private final SnapshotBuilder snapshots;
   private final TrialPublisher trialPublisher;
   private final BooleanSupplier running;
@@ -104,6 +103,21 @@ public final class NackQuarantine {
 
   private final Set<String> loggedExcuses = new HashSet<>();
 
+  /** The connected Envoys, as the verdicts read them. */
+  public interface Fleet {
+
+    /** Every connected Envoy's status. */
+    List<ProxyStatus> proxies();
+
+    /**
+     * True only when the verdict on the latest publication can be nothing but pending (see {@link
+     * ProxyStatusTracker#surelyPending}), so that judging it need not walk the fleet.
+     */
+    default boolean surelyPending() {
+      return false;
+    }
+  }
+
   /** What a group is sent of a publication: its zone's view, or its sidecars' own snapshot. */
   @FunctionalInterface
   public interface GroupViews {
@@ -111,7 +125,7 @@ public final class NackQuarantine {
   }
 
   /**
-   * @param proxies every connected Envoy's status
+   * @param fleet every connected Envoy's status
    * @param views what each group is sent of a publication, to judge its Envoys' answers by
    * @param trialPublisher publishes trial snapshots
    * @param running false once the pipeline stops: a search in progress ends without convicting
@@ -119,14 +133,14 @@ public final class NackQuarantine {
    */
   public NackQuarantine(
       Quarantines quarantines,
-      Supplier<List<ProxyStatus>> proxies,
+      Fleet fleet,
       GroupViews views,
       SnapshotBuilder snapshots,
       TrialPublisher trialPublisher,
       BooleanSupplier running,
       Duration verdictTimeout) {
     this.quarantines = quarantines;
-    this.proxies = proxies;
+    this.fleet = fleet;
     this.views = views;
     this.snapshots = snapshots;
     this.trialPublisher = trialPublisher;
@@ -381,13 +395,19 @@ public final class NackQuarantine {
 
   /** Every group judged by what it was sent (a sidecar group, its own snapshot). */
   private Verdict verdict(Publication published, Publication against) {
+    if (fleet.surelyPending()) {
+      // Changes in a burst: checked before each publication, the one before is mostly still being
+      // answered, and a walk over every Envoy's status per publication would cost what the fleet
+      // is (1.2 ms at 1,000 Envoys, 3 ms at 5,000).
+      return new Verdict(Kind.PENDING, List.of(), List.of());
+    }
     // Each group's view made once per verdict, however many of its Envoys are judged.
     Map<String, ContentVersionedSnapshot> sent = new HashMap<>();
     Map<String, ContentVersionedSnapshot> reference = new HashMap<>();
     return FleetVerdict.of(
         group -> sent.computeIfAbsent(group, g -> views.sent(published, g)),
         group -> reference.computeIfAbsent(group, g -> views.sent(against, g)),
-        proxies.get());
+        fleet.proxies());
   }
 
   private Verdict verdictWithin(Publication trial, Publication base) {

@@ -25,7 +25,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,7 +124,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     private DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
     private Duration stageTimeout = Duration.ZERO;
     private Quarantines quarantines;
-    private Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies;
+    private NackQuarantine.Fleet proxies;
     private Duration verdictTimeout;
 
     private Builder(
@@ -176,9 +175,7 @@ public final class SnapshotPublisher implements AutoCloseable {
      * @param proxies every connected Envoy's status
      */
     public Builder quarantine(
-        Quarantines quarantines,
-        Supplier<List<ProxyStatusTracker.ProxyStatus>> proxies,
-        Duration verdictTimeout) {
+        Quarantines quarantines, NackQuarantine.Fleet proxies, Duration verdictTimeout) {
       this.quarantines = quarantines;
       this.proxies = proxies;
       this.verdictTimeout = verdictTimeout;
