@@ -93,6 +93,23 @@ class MakeBeforeBreakEndToEndTest {
   }
 
   /**
+   * The first service of a fresh gateway brings Envoy's first EDS cluster: Envoy has asked for no
+   * endpoints yet, so nothing it asked for can show the cluster made, and the routes must still not
+   * overtake it.
+   */
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void theFirstServiceOfAFreshGatewayGoesFrom404StraightTo200(EnvoyProcess.XdsMode mode)
+      throws Exception {
+    try (GatewayFixture gateway = GatewayFixture.start(mode)) {
+      assertThat(
+              comesAndGoes(
+                  gateway, "first", service -> HttpProbe.get(gateway.url("/" + service)).status()))
+          .allSatisfy(MakeBeforeBreakEndToEndTest::neverAnError);
+    }
+  }
+
+  /**
    * Envoys that never read their responses (hung, paused, half-open), one in the gateway's node
    * group and one in another, set the pace for nobody: with a stage timeout far beyond the time a
    * change may take here, new services still go from 404 straight to 200 within a second and
