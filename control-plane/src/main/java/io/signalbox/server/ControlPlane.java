@@ -1,5 +1,6 @@
 package io.signalbox.server;
 
+import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
@@ -270,7 +271,10 @@ public final class ControlPlane implements AutoCloseable {
         new ResponseWrites(
             (streamId, typeUrl, nonce) -> {
               proxies.written(streamId, typeUrl, nonce);
-              publisher.xdsWritten();
+              // Only endpoints are delivered by order; other writes cannot end a stage's wait.
+              if (typeUrl.equals(Resources.V3.ENDPOINT_TYPE_URL)) {
+                publisher.xdsWritten();
+              }
             });
     List<DiscoveryServerCallbacks> streamCallbacks = List.of(callbacks, laggingStreams, writes);
     ProtoResourcesSerializer serializer = new CachedProtoResourcesSerializer();

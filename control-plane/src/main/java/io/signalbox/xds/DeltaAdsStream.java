@@ -78,6 +78,11 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
 
   @Override
   public void onNext(DeltaDiscoveryRequest request) {
+    if (ended.get()) {
+      // Requests still queued when the server ended the stream: the close callbacks ran, and a
+      // callback now would bring the stream back to life in the status tracker.
+      return;
+    }
     String typeUrl = request.getTypeUrl();
     if (typeUrl.isEmpty()) {
       closeWithError(

@@ -170,5 +170,20 @@ public final class ResponseWrites implements DiscoveryServerCallbacks {
     public void setMessageCompression(boolean enable) {
       call.setMessageCompression(enable);
     }
+
+    @Override
+    public void disableAutoRequest() {
+      call.disableAutoRequest();
+    }
+
+    @Override
+    public void setOnCloseHandler(Runnable handler) {
+      call.setOnCloseHandler(handler);
+    }
+
+    @Override
+    public void setOnReadyThreshold(int numBytes) {
+      call.setOnReadyThreshold(numBytes);
+    }
   }
 }

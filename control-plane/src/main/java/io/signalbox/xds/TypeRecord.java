@@ -162,6 +162,20 @@ final class TypeRecord {
     return latestNonce != null ? sentAt : null;
   }
 
+  /**
+   * Whether a response of another version than the one acknowledged awaits its answer: a response
+   * that only repeats the acknowledged version (remade clusters' endpoints sent again) leaves the
+   * type as accepted as it was.
+   */
+  boolean awaitsAnotherVersion() {
+    for (Sent sent : pendingDeltaVersions.values()) {
+      if (!sent.version().equals(versionAcked)) {
+        return true;
+      }
+    }
+    return latestNonce != null && !versionSent.equals(versionAcked);
+  }
+
   /** A delta response, the {@code position}th message of its stream. */
   void sentDelta(String version, String nonce, Instant at, long position, List<String> names) {
     sent(version, nonce, at);

@@ -34,11 +34,15 @@ class SurelyPendingTest {
   }
 
   private void send(long stream, String nonce) {
+    send(stream, nonce, "v" + nonce);
+  }
+
+  private void send(long stream, String nonce, String version) {
     tracker.onResponse(
         stream,
         DiscoveryResponse.newBuilder()
             .setTypeUrl(CDS)
-            .setVersionInfo("v" + nonce)
+            .setVersionInfo(version)
             .setNonce(nonce)
             .build());
   }
@@ -66,6 +70,17 @@ class SurelyPendingTest {
 
     answer(1, "0", false);
     assertThat(tracker.surelyPending()).as("every response answered: judge the fleet").isFalse();
+  }
+
+  @Test
+  void aResponseRepeatingTheAcknowledgedVersionChangesNothing() {
+    connect(1);
+    send(1, "0");
+    answer(1, "0", false);
+
+    send(1, "1", "v0");
+
+    assertThat(tracker.surelyPending()).as("accepted as it was: judge the fleet").isFalse();
   }
 
   @Test
