@@ -8,6 +8,7 @@ import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.envoyproxy.controlplane.server.serializer.ProtoResourcesSerializer;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -270,9 +271,9 @@ public final class ControlPlane implements AutoCloseable {
     ResponseWrites writes =
         new ResponseWrites(
             (streamId, typeUrl, nonce) -> {
-              proxies.written(streamId, typeUrl, nonce);
-              // Only endpoints are delivered by order; other writes cannot end a stage's wait.
+              // Only endpoints are delivered by order: other writes neither count nor end a wait.
               if (typeUrl.equals(Resources.V3.ENDPOINT_TYPE_URL)) {
+                proxies.written(streamId, typeUrl, nonce);
                 publisher.xdsWritten();
               }
             });
@@ -300,10 +301,11 @@ public final class ControlPlane implements AutoCloseable {
             .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
             .intercept(identity)
             .addService(
-                laggingStreams.wrap(
-                    writes.wrap(
+                ServerInterceptors.intercept(
+                    laggingStreams.wrap(
                         delta.aggregatedDiscoveryService(
-                            stateOfTheWorld.getAggregatedDiscoveryServiceImpl()))))
+                            stateOfTheWorld.getAggregatedDiscoveryServiceImpl())),
+                    writes))
             .addService(
                 new RegistryService(
                     registry,

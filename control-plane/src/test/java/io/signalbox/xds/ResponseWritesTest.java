@@ -80,9 +80,10 @@ class ResponseWritesTest {
         InProcessServerBuilder.forName(name)
             .directExecutor()
             .addService(
-                writes.wrap(
+                io.grpc.ServerInterceptors.intercept(
                     delta.aggregatedDiscoveryService(
-                        stateOfTheWorld.getAggregatedDiscoveryServiceImpl())))
+                        stateOfTheWorld.getAggregatedDiscoveryServiceImpl()),
+                    writes))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
