@@ -176,9 +176,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
       }
       type.latestNonce = null;
       if (request.hasErrorDetail()) {
-        boolean rejectedBefore = type.rejected;
         type.nacked(type.versionSent, request.getErrorDetail().getMessage(), now);
-        countRejection(stream, rejectedBefore, type);
       } else {
         type.acked(request.getVersionInfo(), now);
         metrics.acked(type.typeUrl, Duration.between(type.sentAt, now));
@@ -193,9 +191,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     }
     synchronized (stream) {
       TypeRecord type = stream.type(response.getTypeUrl());
-      boolean rejectedBefore = type.rejected;
       type.sent(response.getVersionInfo(), response.getNonce(), clock.instant());
-      countRejection(stream, rejectedBefore, type);
     }
   }
 
@@ -236,9 +232,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
       }
       Instant now = clock.instant();
       if (request.hasErrorDetail()) {
-        boolean rejectedBefore = type.rejected;
         type.nacked(sent.version(), request.getErrorDetail().getMessage(), now);
-        countRejection(stream, rejectedBefore, type);
       } else {
         type.acked(sent.version(), now);
         metrics.acked(type.typeUrl, Duration.between(sent.at(), now));
@@ -261,21 +255,12 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
           endpointNames.add(resource.getName());
         }
       }
-      boolean rejectedBefore = type.rejected;
       type.sentDelta(
           response.getSystemVersionInfo(),
           response.getNonce(),
           clock.instant(),
           ++stream.messages,
           endpointNames);
-      countRejection(stream, rejectedBefore, type);
-    }
-  }
-
-  /** Keeps {@link #rejectedTypes}; under the stream's monitor. */
-  private void countRejection(Stream stream, boolean rejectedBefore, TypeRecord type) {
-    if (!stream.closed && type.rejected != rejectedBefore) {
-      rejectedTypes.addAndGet(type.rejected ? 1 : -1);
     }
   }
 
@@ -511,12 +496,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
       return Optional.empty();
     }
     synchronized (stream) {
-      stream.closed = true;
-      for (TypeRecord type : stream.types.values()) {
-        if (type.rejected) {
-          rejectedTypes.decrementAndGet();
-        }
-      }
+      stream.types.values().forEach(TypeRecord::forget);
     }
     return Optional.of(stream.node);
   }
@@ -551,7 +531,8 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     // Envoy sends the node in the first request of a stream at least; later requests may leave it
     // out.
     return streams.computeIfAbsent(
-        streamId, id -> new Stream(id, node, groups.hash(node), mode, clock.instant()));
+        streamId,
+        id -> new Stream(id, node, groups.hash(node), mode, clock.instant(), rejectedTypes));
   }
 
   /** java-control-plane numbers a stream's responses 0, 1, 2, ... */
@@ -571,22 +552,29 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     final Instant connectedSince;
     final Map<String, TypeRecord> types = new TreeMap<>();
 
-    /** Forgotten by the tracker: its rejections no longer count. */
-    boolean closed;
-
     /** Delta: counts the stream's subscribing requests and its responses, to order them. */
     long messages;
 
-    Stream(long id, Node node, String group, Mode mode, Instant connectedSince) {
+    /** The tracker's count of rejected types, which this stream's records keep. */
+    private final AtomicInteger rejectedTypes;
+
+    Stream(
+        long id,
+        Node node,
+        String group,
+        Mode mode,
+        Instant connectedSince,
+        AtomicInteger rejectedTypes) {
       this.id = id;
       this.node = node;
       this.group = group;
       this.mode = mode;
       this.connectedSince = connectedSince;
+      this.rejectedTypes = rejectedTypes;
     }
 
     TypeRecord type(String typeUrl) {
-      return types.computeIfAbsent(typeUrl, TypeRecord::new);
+      return types.computeIfAbsent(typeUrl, url -> new TypeRecord(url, rejectedTypes));
     }
 
     ProxyStatus status(Instant now, Instant laggingBefore) {

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What one stream was sent and answered of one resource type, for {@link ProxyStatusTracker}, which
@@ -72,6 +73,12 @@ final class TypeRecord {
   boolean rejected;
 
   /**
+   * The tracker's count of rejected types, kept by {@link #rejected(boolean)}; null once the stream
+   * is forgotten.
+   */
+  private AtomicInteger rejectedTypes;
+
+  /**
    * Delta: the resource versions Envoy said it holds when it reconnected. Until something is sent
    * on the stream, they are what it runs: the cache sends nothing when they are current.
    */
@@ -100,8 +107,22 @@ final class TypeRecord {
   /** Delta endpoints: the latest responses written to the stream, by name. */
   private final ArrayDeque<Delivery> deliveries = new ArrayDeque<>();
 
-  TypeRecord(String typeUrl) {
+  TypeRecord(String typeUrl, AtomicInteger rejectedTypes) {
     this.typeUrl = typeUrl;
+    this.rejectedTypes = rejectedTypes;
+  }
+
+  /** The stream is forgotten: its rejection, if any, no longer counts. */
+  void forget() {
+    rejected(false);
+    rejectedTypes = null;
+  }
+
+  private void rejected(boolean now) {
+    if (now != rejected && rejectedTypes != null) {
+      rejectedTypes.addAndGet(now ? 1 : -1);
+    }
+    rejected = now;
   }
 
   void subscribe(DeltaDiscoveryRequest request) {
@@ -236,7 +257,7 @@ final class TypeRecord {
     sentAt = at;
     latestNonce = nonce;
     lastSentNonce = nonce;
-    rejected = false;
+    rejected(false);
   }
 
   void acked(String version, Instant at) {
@@ -246,7 +267,7 @@ final class TypeRecord {
 
   void nacked(String version, String detail, Instant at) {
     lastNack = new Nack(version, detail, at);
-    rejected = true;
+    rejected(true);
   }
 
   TypeStatus status() {
