@@ -116,8 +116,13 @@ final class FleetVerdict {
         }
         List<String> names = proxy.mode() == Mode.SOTW ? type.requestedNames() : List.of();
         String expected = sent.apply(proxy.group()).version(resourceType.get(), names);
-        if (type.versionAcked().equals(expected)
-            || acceptedWithoutVersion(proxy.mode(), resourceType.get(), type)) {
+        if (accepted(
+            proxy.mode(),
+            resourceType.get(),
+            type.status(),
+            type.versionAcked(),
+            type.sentAt().isPresent(),
+            expected)) {
           continue;
         }
         if (type.status() == SyncStatus.NACKED
@@ -142,14 +147,22 @@ final class FleetVerdict {
   }
 
   /**
-   * Delta streams: see the class comment; and an Envoy that reconnected holding what it is to be
-   * sent.
+   * Whether an Envoy holds what it was sent of one type: it acknowledged the {@code expected}
+   * version; or, on a delta stream in sync, the type is endpoints (see the class comment), or
+   * nothing was sent because it reconnected holding what it is to be sent.
    */
-  private static boolean acceptedWithoutVersion(
-      Mode mode, ResourceType resourceType, TypeStatus type) {
-    if (mode != Mode.DELTA || type.status() != SyncStatus.SYNCED) {
-      return false;
+  static boolean accepted(
+      Mode mode,
+      ResourceType resourceType,
+      SyncStatus status,
+      String versionAcked,
+      boolean sentAnything,
+      String expected) {
+    if (versionAcked.equals(expected)) {
+      return true;
     }
-    return resourceType == ResourceType.ENDPOINT || type.sentAt().isEmpty();
+    return mode == Mode.DELTA
+        && status == SyncStatus.SYNCED
+        && (resourceType == ResourceType.ENDPOINT || !sentAnything);
   }
 }

@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * What every connected Envoy was sent and what it acknowledged, per resource type, from the xDS
@@ -265,39 +266,51 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   }
 
   /**
-   * True when the fleet's verdict on the latest publication can only be that it is pending: no
-   * Envoy has a rejection on record, and one that is not lagging has a response of a version it has
-   * not acknowledged unanswered (the verdict ignores lagging ones, and one repeating the
-   * acknowledged version changes nothing). Stops at the first such stream, so while a change is
-   * being answered it costs a lookup or two instead of a walk over the fleet (3-20 µs against
-   * 1.1-2.2 ms at 5,000 streams); and looks at no more than {@value #PENDING_PROBE} streams, so
-   * that a fleet that has answered everything pays little for the question before it is judged.
+   * The fleet's verdict on what each group was {@code sent}, judged on the streams' records as
+   * {@link FleetVerdict#of} judges their statuses, when no Envoy has a rejection on record: it can
+   * then only be accepted or pending, and needs neither every Envoy's status made nor the fleet
+   * sorted (those cost 1.2 ms per publication at 1,000 Envoys and 3 ms at 5,000, measured in
+   * process, and several times that while the fleet is being sent a change). Stops at the first
+   * type still pending, so while a change is being answered it costs a lookup or two. Empty when a
+   * rejection is on record: the verdict then needs every Envoy's status.
    */
   @Override
-  public boolean surelyPending() {
+  public Optional<FleetVerdict.Kind> verdictWithoutRejections(
+      Function<String, ContentVersionedSnapshot> sent) {
     if (rejectedTypes.get() != 0) {
-      return false;
+      return Optional.empty();
     }
     Instant laggingBefore = clock.instant().minus(lagLimit);
-    int looked = 0;
+    boolean judged = false;
     for (Stream stream : streams.values()) {
-      if (++looked > PENDING_PROBE) {
-        return false;
-      }
       synchronized (stream) {
-        Instant oldest = stream.oldestUnanswered();
-        if (oldest != null
-            && !oldest.isBefore(laggingBefore)
-            && stream.types.values().stream().anyMatch(TypeRecord::awaitsAnotherVersion)) {
-          return true;
+        if (stream.laggingSince(laggingBefore).isPresent()) {
+          continue; // Lagging Envoys neither delay nor decide the verdict.
+        }
+        judged = true;
+        ContentVersionedSnapshot snapshot = null;
+        for (TypeRecord type : stream.types.values()) {
+          if (type.resourceType == null) {
+            continue;
+          }
+          if (snapshot == null) {
+            snapshot = sent.apply(stream.group);
+          }
+          List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
+          if (!FleetVerdict.accepted(
+              stream.mode,
+              type.resourceType,
+              type.syncStatus(),
+              type.versionAcked,
+              type.sentAt != null,
+              snapshot.version(type.resourceType, names))) {
+            return Optional.of(FleetVerdict.Kind.PENDING);
+          }
         }
       }
     }
-    return false;
+    return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
   }
-
-  /** How many streams {@link #surelyPending} looks at before it leaves the question open. */
-  private static final int PENDING_PROBE = 64;
 
   /**
    * The response {@code nonce} of {@code typeUrl} was handed to the stream's call: whatever is sent

@@ -5,6 +5,7 @@ import com.google.common.collect.Interners;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.signalbox.envoy.XdsTypes;
 import io.signalbox.xds.ProxyStatusTracker.Nack;
 import io.signalbox.xds.ProxyStatusTracker.SyncStatus;
 import io.signalbox.xds.ProxyStatusTracker.TypeStatus;
@@ -52,6 +53,9 @@ final class TypeRecord {
   private record Delivery(long position, List<String> names) {}
 
   final String typeUrl;
+
+  /** The type Signalbox serves under {@link #typeUrl}; null for one it does not. */
+  final ResourceType resourceType;
 
   /** Delta: versions (and send times) of responses not answered yet, by nonce. */
   final Map<String, Sent> pendingDeltaVersions = new LinkedHashMap<>();
@@ -109,6 +113,7 @@ final class TypeRecord {
 
   TypeRecord(String typeUrl, AtomicInteger rejectedTypes) {
     this.typeUrl = typeUrl;
+    this.resourceType = XdsTypes.resourceType(typeUrl).orElse(null);
     this.rejectedTypes = rejectedTypes;
   }
 
@@ -181,20 +186,6 @@ final class TypeRecord {
       return pendingDeltaVersions.values().iterator().next().at();
     }
     return latestNonce != null ? sentAt : null;
-  }
-
-  /**
-   * Whether a response of another version than the one acknowledged awaits its answer: a response
-   * that only repeats the acknowledged version (remade clusters' endpoints sent again) leaves the
-   * type as accepted as it was.
-   */
-  boolean awaitsAnotherVersion() {
-    for (Sent sent : pendingDeltaVersions.values()) {
-      if (!sent.version().equals(versionAcked)) {
-        return true;
-      }
-    }
-    return latestNonce != null && !versionSent.equals(versionAcked);
   }
 
   /** A delta response, the {@code position}th message of its stream. */
@@ -270,23 +261,22 @@ final class TypeRecord {
     rejected(true);
   }
 
-  TypeStatus status() {
-    SyncStatus status;
+  SyncStatus syncStatus() {
     if (sentAt == null) {
       // Nothing sent on this stream: in sync only if Envoy said it holds a version the cache saw
-      // no need to
-      // replace (a reconnect).
-      status = !versionAcked.isEmpty() || !held.isEmpty() ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
-    } else if (latestNonce != null) {
-      status = SyncStatus.STALE;
-    } else if (rejected) {
-      status = SyncStatus.NACKED;
-    } else {
-      status = SyncStatus.SYNCED;
+      // no need to replace (a reconnect).
+      return !versionAcked.isEmpty() || !held.isEmpty() ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
     }
+    if (latestNonce != null) {
+      return SyncStatus.STALE;
+    }
+    return rejected ? SyncStatus.NACKED : SyncStatus.SYNCED;
+  }
+
+  TypeStatus status() {
     return new TypeStatus(
         typeUrl,
-        status,
+        syncStatus(),
         versionSent,
         Optional.ofNullable(sentAt),
         versionAcked,
