@@ -16,6 +16,7 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,10 @@ import java.util.function.Consumer;
  * subscribes to, and with the removals of resources it holds; a watch none of whose resources
  * changed stays open and costs a few lookups. The changed resources of a type are found once per
  * snapshot (unchanged resources are the same objects, so most comparisons are by reference).
+ *
+ * <p>Answers are decided under the group's lock and sent after it, in order of type: sending runs
+ * the server's callbacks and writes to the stream, and an Envoy that answers meanwhile opens its
+ * next watch without waiting for the rest of its group to be sent the snapshot.
  */
 public final class XdsSnapshotCache extends SimpleCache<String> {
 
@@ -112,26 +117,39 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             requesterVersion,
             isWildcard,
             responseConsumer);
+    Answer atOnce;
     synchronized (watches) {
       Snapshot snapshot = getSnapshot(group);
-      if (snapshot != null && answeredAtOnce(watch, type, snapshot, hasClusterChanged)) {
-        return watch;
+      atOnce = snapshot == null ? null : answerAtOnce(watch, type, snapshot, hasClusterChanged);
+      if (atOnce == null) {
+        register(watches, type, watch);
       }
-      long id = watchIds.incrementAndGet();
-      Map<Long, DeltaWatch> open = watches.byType.computeIfAbsent(type, t -> new LinkedHashMap<>());
-      open.put(id, watch);
-      watch.setStop(
-          () -> {
-            synchronized (watches) {
-              open.remove(id);
-            }
-          });
+    }
+    // Sent outside the group's lock, as a new snapshot's answers are (the watch is not open, so no
+    // snapshot set meanwhile answers it: the stream is sent that one once it answers this).
+    if (atOnce != null) {
+      atOnce.send();
     }
     return watch;
   }
 
-  /** As {@code SimpleCache} decides when a new watch is answered without waiting. */
-  private static boolean answeredAtOnce(
+  private void register(GroupWatches watches, ResourceType type, DeltaWatch watch) {
+    long id = watchIds.incrementAndGet();
+    Map<Long, DeltaWatch> open = watches.byType.computeIfAbsent(type, t -> new LinkedHashMap<>());
+    open.put(id, watch);
+    watch.setStop(
+        () -> {
+          synchronized (watches) {
+            open.remove(id);
+          }
+        });
+  }
+
+  /**
+   * As {@code SimpleCache} decides when a new watch is answered without waiting: its answer, or
+   * null to open it.
+   */
+  private static Answer answerAtOnce(
       DeltaWatch watch, ResourceType type, Snapshot snapshot, boolean hasClusterChanged) {
     String version = snapshot.version(type, List.of());
     @SuppressWarnings("unchecked")
@@ -143,7 +161,8 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             && watch.pendingResources().isEmpty()) {
       // Every difference with what the stream holds; this runs on the stream's thread, where
       // walking its tracked names is safe.
-      return respond(watch, changesFor(watch, resources), removedOfAll(watch, resources), version);
+      return Answer.of(
+          watch, changesFor(watch, resources), removedOfAll(watch, resources), version);
     }
     if (!watch.isWildcard() && !watch.pendingResources().isEmpty()) {
       Map<String, VersionedResource<?>> requested = new HashMap<>();
@@ -153,14 +172,15 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           requested.put(name, resource);
         }
       }
-      return respond(watch, requested, List.of(), version);
+      return Answer.of(watch, requested, List.of(), version);
     }
-    return false;
+    return null;
   }
 
   @Override
   public synchronized void setSnapshot(String group, Snapshot snapshot) {
     GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
+    List<Answer> answers = new ArrayList<>();
     synchronized (watches) {
       Snapshot previous = getSnapshot(group);
       // State-of-the-world watches: the library's cache answers them (it holds no delta watch).
@@ -174,19 +194,54 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         if (change == null) {
           continue;
         }
-        // Over a copy: answering runs the server's callbacks on this thread, and a watch cancelled
-        // meanwhile leaves the map through its stop action.
-        for (Map.Entry<Long, DeltaWatch> entry : List.copyOf(open.entrySet())) {
-          DeltaWatch watch = entry.getValue();
-          if (watch.isCancelled()
-              || respond(
+        Iterator<DeltaWatch> each = open.values().iterator();
+        while (each.hasNext()) {
+          DeltaWatch watch = each.next();
+          if (watch.isCancelled()) {
+            each.remove();
+            continue;
+          }
+          Answer answer =
+              Answer.of(
                   watch,
                   changesFor(watch, change.changed()),
                   removalsFor(watch, change.removed()),
-                  change.version())) {
-            open.remove(entry.getKey());
+                  change.version());
+          if (answer != null) {
+            each.remove();
+            answers.add(answer);
           }
         }
+      }
+    }
+    // Sent once the group's watches are free again: sending runs the server's callbacks and writes
+    // to each stream, which at 5,000 Envoys took long enough for their answers to queue up on the
+    // group's lock, each on a gRPC thread of its own (over a thousand threads started in one
+    // fan-out bench). An Envoy answering now opens its next watch against this snapshot. Sent in
+    // order of type, so that each stream still gets clusters before endpoints, and so on.
+    answers.forEach(Answer::send);
+  }
+
+  /** A response decided under a group's lock, sent after it. */
+  private record Answer(DeltaWatch watch, DeltaResponse response) {
+
+    /** The answer, or null when there is nothing to send. */
+    static Answer of(
+        DeltaWatch watch,
+        Map<String, VersionedResource<?>> resources,
+        List<String> removed,
+        String version) {
+      if (resources.isEmpty() && removed.isEmpty()) {
+        return null;
+      }
+      return new Answer(watch, DeltaResponse.create(watch.request(), resources, removed, version));
+    }
+
+    void send() {
+      try {
+        watch.respond(response);
+      } catch (WatchCancelledException e) {
+        // The stream went away, or replaced the watch with one that answers it.
       }
     }
   }
@@ -260,22 +315,5 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       }
     }
     return removed;
-  }
-
-  /** Answers the watch unless there is nothing to send; true when it is done with. */
-  private static boolean respond(
-      DeltaWatch watch,
-      Map<String, VersionedResource<?>> resources,
-      List<String> removed,
-      String version) {
-    if (resources.isEmpty() && removed.isEmpty()) {
-      return false;
-    }
-    try {
-      watch.respond(DeltaResponse.create(watch.request(), resources, removed, version));
-    } catch (WatchCancelledException e) {
-      // The stream went away; nothing to answer.
-    }
-    return true;
   }
 }

@@ -109,6 +109,61 @@ class XdsSnapshotCacheTest {
   }
 
   @Test
+  void anEnvoyThatAnswersWhileItsGroupIsBeingSentASnapshotOpensItsNextWatchWithoutWaiting() {
+    Map<String, Integer> ports = ports(3);
+    cache.setSnapshot(GROUP, snapshot(ports));
+    List<Boolean> answeredInTime = Collections.synchronizedList(new ArrayList<>());
+    // Each answer arrives on a thread of its own, while the publisher is still sending the
+    // snapshot to the rest of the group (here: waits for it).
+    Executor answerWhileSending =
+        answer -> {
+          Thread thread = new Thread(answer);
+          thread.start();
+          try {
+            thread.join(2_000);
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          answeredInTime.add(!thread.isAlive());
+        };
+    Stream first = new Stream(EDS, false, answerWhileSending).subscribe("c0");
+    Stream second = new Stream(EDS, false, answerWhileSending).subscribe("c0");
+    answeredInTime.clear();
+
+    ports.put("c0", 9999);
+    ContentVersionedSnapshot changed = snapshot(ports);
+    cache.setSnapshot(GROUP, changed);
+
+    assertThat(answeredInTime).containsExactly(true, true);
+    assertThat(first.held).isEqualTo(first.expected(changed));
+    assertThat(second.held).isEqualTo(second.expected(changed));
+  }
+
+  @Test
+  void aStreamAnsweredAtOnceHoldsNoOtherStreamOfItsGroupBack() {
+    cache.setSnapshot(GROUP, snapshot(ports(3)));
+    List<Boolean> openedInTime = Collections.synchronizedList(new ArrayList<>());
+    // While the first stream's answer is being sent, another Envoy of the group subscribes.
+    Executor anotherSubscribesMeanwhile =
+        answer -> {
+          Thread another = new Thread(() -> new Stream(CDS, true).subscribe());
+          another.start();
+          try {
+            another.join(2_000);
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          openedInTime.add(!another.isAlive());
+          acks.add(answer);
+        };
+
+    new Stream(EDS, false, anotherSubscribesMeanwhile).subscribe("c0");
+
+    assertThat(openedInTime).containsExactly(true);
+    settle();
+  }
+
+  @Test
   void randomChangesAndSubscriptionsAlwaysLeaveEveryStreamHoldingItsSubscription() {
     randomChangesAndSubscriptions();
   }
