@@ -17,12 +17,12 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -59,7 +59,12 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   private final AtomicLong watchIds = new AtomicLong();
   private final SotwEndpointDifferences sotwEndpoints = new SotwEndpointDifferences();
 
-  /** One group's open delta watches, by type. Guarded by itself. */
+  /**
+   * One group's open delta watches, by type, in the order they were opened. Opened and answered
+   * under the group's monitor, so that a watch is opened consistent with the snapshot of its time;
+   * a cancelled one leaves without it (a stream cancels its answered watch on every ACK, and would
+   * otherwise wait for the publisher to decide a whole group's answers).
+   */
   private static final class GroupWatches {
     final Map<ResourceType, Map<Long, DeltaWatch>> byType = new EnumMap<>(ResourceType.class);
   }
@@ -135,14 +140,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
 
   private void register(GroupWatches watches, ResourceType type, DeltaWatch watch) {
     long id = watchIds.incrementAndGet();
-    Map<Long, DeltaWatch> open = watches.byType.computeIfAbsent(type, t -> new LinkedHashMap<>());
+    Map<Long, DeltaWatch> open =
+        watches.byType.computeIfAbsent(type, t -> new ConcurrentSkipListMap<>());
     open.put(id, watch);
-    watch.setStop(
-        () -> {
-          synchronized (watches) {
-            open.remove(id);
-          }
-        });
+    watch.setStop(() -> open.remove(id));
   }
 
   /**

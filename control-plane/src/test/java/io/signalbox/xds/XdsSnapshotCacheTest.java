@@ -164,6 +164,54 @@ class XdsSnapshotCacheTest {
   }
 
   @Test
+  void aStreamCancelsItsWatchWithoutWaitingForItsGroupsAnswersToBeDecided() {
+    Map<String, Integer> ports = ports(2);
+    ContentVersionedSnapshot first = snapshot(ports);
+    cache.setSnapshot(GROUP, first);
+    Stream answered = new Stream(EDS, false).subscribe("c1");
+    settle();
+    List<Boolean> cancelledInTime = Collections.synchronizedList(new ArrayList<>());
+    // A watch whose answer is being decided (its subscription looked up) while another stream,
+    // having answered, cancels its watch to open the next.
+    Set<String> pending =
+        new HashSet<>() {
+          @Override
+          public boolean contains(Object name) {
+            Thread cancel = new Thread(() -> answered.watch.cancel());
+            cancel.start();
+            try {
+              cancel.join(2_000);
+            } catch (InterruptedException e) {
+              throw new AssertionError(e);
+            }
+            cancelledInTime.add(!cancel.isAlive());
+            return super.contains(name);
+          }
+        };
+    List<DeltaResponse> decided = new ArrayList<>();
+    cache.createDeltaWatch(
+        DeltaXdsRequest.create(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("deciding"))
+                .setTypeUrl(EDS)
+                .build()),
+        first.version(EDS, List.of()),
+        new HashMap<>(Map.of("c0", first.endpoints().versionedResources().get("c0").version())),
+        pending,
+        false,
+        decided::add,
+        false);
+
+    ports.put("c0", 9999);
+    cache.setSnapshot(GROUP, snapshot(ports));
+
+    assertThat(cancelledInTime).isNotEmpty().containsOnly(true);
+    assertThat(decided)
+        .singleElement()
+        .satisfies(r -> assertThat(r.resources()).containsOnlyKeys("c0"));
+  }
+
+  @Test
   void randomChangesAndSubscriptionsAlwaysLeaveEveryStreamHoldingItsSubscription() {
     randomChangesAndSubscriptions();
   }
