@@ -108,8 +108,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       Entry<T> inBase = base == null ? null : base.byName.get(resourceName);
       Entry<T> entry = reused(resourceName, resource, earlier);
       if (entry == null) {
-        ContentHash.Digest digest =
-            ContentHash.of(resource, inBase == null ? null : inBase.parts());
+        ContentHash.Digest digest = ContentHash.of(resource, earlierParts(resourceName, earlier));
         entry =
             new Entry<>(
                 VersionedResource.create(resource, digest.version()),
@@ -222,6 +221,23 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       }
     }
     return true;
+  }
+
+  /**
+   * The digested parts of the resource's earlier version, from the first earlier snapshot that has
+   * one: not always the first snapshot (a sidecar's outbound routes, 10,000 virtual hosts at 10,000
+   * services, are not in the fleet's snapshot its own is made from, and were digested whole for
+   * every change).
+   */
+  private static <T extends Message> Map<Message, byte[]> earlierParts(
+      String name, List<ContentVersionedResources<T>> earlier) {
+    for (ContentVersionedResources<T> snapshot : earlier) {
+      Entry<T> entry = snapshot.byName.get(name);
+      if (entry != null && entry.parts() != null) {
+        return entry.parts();
+      }
+    }
+    return null;
   }
 
   private static <T extends Message> Entry<T> reused(

@@ -3,6 +3,11 @@ package io.signalbox.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.StringValue;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +54,47 @@ class ContentVersionedResourcesTest {
         previous = byDifference;
       }
     }
+  }
+
+  @Test
+  void
+      aRouteConfigurationWhoseEarlierVersionIsNotInTheFirstEarlierSnapshotIsVersionedAsFromScratch() {
+    // A sidecar's outbound routes: made from the fleet's snapshot, which has none of that name,
+    // and from the sidecar's snapshot before, which has them.
+    List<VirtualHost> hosts = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      hosts.add(host("svc-" + i, "cluster-" + i));
+    }
+    ContentVersionedResources<RouteConfiguration> fleet =
+        ContentVersionedResources.of(List.of(outbound(hosts, "gateway-routes")), ROUTES, List.of());
+    ContentVersionedResources<RouteConfiguration> before =
+        ContentVersionedResources.of(List.of(outbound(hosts, "outbound")), ROUTES, List.of());
+    hosts.set(7, host("svc-7", "cluster-7-v2"));
+    RouteConfiguration changed = outbound(hosts, "outbound");
+
+    ContentVersionedResources<RouteConfiguration> next =
+        ContentVersionedResources.of(List.of(changed), ROUTES, List.of(fleet, before));
+
+    assertThat(next.version())
+        .isEqualTo(ContentVersionedResources.of(List.of(changed), ROUTES, List.of()).version())
+        .isNotEqualTo(before.version());
+  }
+
+  private static final Function<RouteConfiguration, String> ROUTES = RouteConfiguration::getName;
+
+  private static VirtualHost host(String name, String cluster) {
+    return VirtualHost.newBuilder()
+        .setName(name)
+        .addDomains(name)
+        .addRoutes(
+            Route.newBuilder()
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(RouteAction.newBuilder().setCluster(cluster)))
+        .build();
+  }
+
+  private static RouteConfiguration outbound(List<VirtualHost> hosts, String name) {
+    return RouteConfiguration.newBuilder().setName(name).addAllVirtualHosts(hosts).build();
   }
 
   @Test
