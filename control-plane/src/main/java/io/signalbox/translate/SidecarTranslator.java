@@ -286,7 +286,12 @@ public final class SidecarTranslator {
     if (state != unscopedState) {
       unscopedRoutes = outboundRoutes(state.services().values());
       unscopedState = state;
-      calleeHosts.keySet().removeIf(name -> !state.services().containsKey(name));
+      // Hosts of services that went are forgotten once there are more hosts than services (a
+      // service replaced by another, at the next change), not by a walk over every host on every
+      // change; a kept host is only ever taken for the very callee state it was made from.
+      if (calleeHosts.size() > state.services().size()) {
+        calleeHosts.keySet().removeIf(name -> !state.services().containsKey(name));
+      }
     }
     return unscopedRoutes;
   }
