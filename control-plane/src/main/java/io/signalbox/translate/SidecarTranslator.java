@@ -281,10 +281,11 @@ public final class SidecarTranslator {
               .sorted()
               .map(state.services()::get)
               .filter(java.util.Objects::nonNull)
-              .toList());
+              .toList(),
+          null);
     }
     if (state != unscopedState) {
-      unscopedRoutes = outboundRoutes(state.services().values());
+      unscopedRoutes = outboundRoutes(state.services().values(), unscopedRoutes);
       unscopedState = state;
       // Hosts of services that went are forgotten once there are more hosts than services (a
       // service replaced by another, at the next change), not by a walk over every host on every
@@ -296,18 +297,36 @@ public final class SidecarTranslator {
     return unscopedRoutes;
   }
 
-  private RouteConfiguration outboundRoutes(java.util.Collection<ServiceState> callees) {
-    RouteConfiguration.Builder routes =
-        RouteConfiguration.newBuilder().setName(XdsNames.SIDECAR_OUTBOUND_ROUTES);
+  /**
+   * The outbound routes to {@code callees}; {@code before} itself when it holds the very same
+   * virtual hosts. A callee's host is made again only when its state changed, and kept as the same
+   * object when it came out equal (an instance change: the host names no instance), so a change
+   * that moves no host keeps the configuration, and its version is taken, not digested again.
+   */
+  private RouteConfiguration outboundRoutes(
+      java.util.Collection<ServiceState> callees, RouteConfiguration before) {
+    List<VirtualHost> hosts = new ArrayList<>(callees.size());
+    boolean same = before != null && before.getVirtualHostsCount() == callees.size();
     for (ServiceState callee : callees) {
       CalleeHost made = calleeHosts.get(callee.name());
       if (made == null || made.callee() != callee) {
-        made = new CalleeHost(callee, OutboundRoutes.virtualHost(callee));
+        VirtualHost host = OutboundRoutes.virtualHost(callee);
+        if (made != null && made.virtualHost().equals(host)) {
+          host = made.virtualHost();
+        }
+        made = new CalleeHost(callee, host);
         calleeHosts.put(callee.name(), made);
       }
-      routes.addVirtualHosts(made.virtualHost());
+      same = same && before.getVirtualHosts(hosts.size()) == made.virtualHost();
+      hosts.add(made.virtualHost());
     }
-    return routes.build();
+    if (same) {
+      return before;
+    }
+    return RouteConfiguration.newBuilder()
+        .setName(XdsNames.SIDECAR_OUTBOUND_ROUTES)
+        .addAllVirtualHosts(hosts)
+        .build();
   }
 
   private static Listener inboundListener(

@@ -121,8 +121,10 @@ class SidecarSnapshotsTest {
 
   /**
    * Sidecars that name no callees all route to every service the same way: one route configuration
-   * per registry state, shared by every such service's sidecars, in which a change to one service
-   * makes only that service's virtual host anew.
+   * per registry state, shared by every such service's sidecars, in which a change to one service's
+   * routes makes only that service's virtual host anew, and a change that moves no host (an
+   * instance: hosts name none) keeps the configuration itself, so that its version is taken, not
+   * digested again.
    */
   @Test
   void unscopedSidecarsShareOneOutboundRouteConfigurationThatChangesByDifference() {
@@ -145,16 +147,39 @@ class SidecarSnapshotsTest {
     assertThat(ofOrders).isSameAs(ofUsers);
 
     store.register(registration("billing", "b2", 9002, 0), Optional.empty());
+    RegistryState anotherInstance = store.state();
+    ContentVersionedSnapshot withInstance =
+        ContentVersionedSnapshot.of(
+            translator.translate(anotherInstance, GatewaySettings.DEFAULT), fleet);
+    assertThat(
+            outbound(
+                sidecars.forGroup(
+                    "sidecar/users", withInstance, anotherInstance, GatewaySettings.DEFAULT)))
+        .as("an instance moves no host")
+        .isSameAs(ofUsers);
+
+    store.register(
+        new Registration(
+            "billing",
+            new Instance("b2", "10.0.0.1", "10.0.0.1", 9002, "", 1, Map.of(), 0),
+            List.of(
+                RouteSpec.builder(PathMatch.prefix("/billing"))
+                    .timeout(Duration.ofSeconds(3))
+                    .build())),
+        Optional.empty());
     RegistryState after = store.state();
     ContentVersionedSnapshot next =
-        ContentVersionedSnapshot.of(translator.translate(after, GatewaySettings.DEFAULT), fleet);
+        ContentVersionedSnapshot.of(
+            translator.translate(after, GatewaySettings.DEFAULT), withInstance);
     RouteConfiguration changed =
         outbound(sidecars.forGroup("sidecar/users", next, after, GatewaySettings.DEFAULT));
 
     assertThat(host(changed, "users"))
         .as("users did not change: its virtual host is the same object")
         .isSameAs(host(ofUsers, "users"));
-    assertThat(host(changed, "billing")).isNotSameAs(host(ofUsers, "billing"));
+    assertThat(host(changed, "billing"))
+        .as("a route with a timeout applies in the mesh")
+        .isNotEqualTo(host(ofUsers, "billing"));
     assertThat(outbound(sidecars.forGroup("sidecar/orders", next, after, GatewaySettings.DEFAULT)))
         .isSameAs(changed);
   }
