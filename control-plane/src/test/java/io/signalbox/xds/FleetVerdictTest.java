@@ -44,7 +44,7 @@ class FleetVerdictTest {
       new ProxyStatusTracker(new NodeGroups(), Clock.systemUTC());
   private final AtomicInteger nonces = new AtomicInteger();
 
-  private static ContentVersionedSnapshot snapshot(String... services) {
+  static ContentVersionedSnapshot snapshot(String... services) {
     return snapshot(8080, services);
   }
 

@@ -10,15 +10,8 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
-import io.signalbox.model.Instance;
-import io.signalbox.model.PathMatch;
-import io.signalbox.model.RegistryState;
-import io.signalbox.model.RouteSpec;
-import io.signalbox.model.ServiceState;
 import io.signalbox.testing.TestClock;
-import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.FleetVerdict.Kind;
 import io.signalbox.xds.FleetVerdict.Verdict;
@@ -28,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -46,28 +38,16 @@ class VerdictWithoutRejectionsTest {
   private static final List<String> TYPES = List.of(CDS, EDS, RDS);
   private static final Duration LAG_LIMIT = Duration.ofMillis(500);
 
-  private static final ContentVersionedSnapshot REFERENCE = snapshot("orders");
-  private static final ContentVersionedSnapshot NEXT = snapshot("orders", "billing");
+  // The quarantine's own examples: a registry of orders, then of orders and billing.
+  private static final ContentVersionedSnapshot REFERENCE = FleetVerdictTest.snapshot("orders");
+  private static final ContentVersionedSnapshot NEXT =
+      FleetVerdictTest.snapshot("orders", "billing");
 
   private final TestClock clock = new TestClock(Duration.ofDays(20_000));
   private final ProxyStatusTracker tracker =
       new ProxyStatusTracker(new NodeGroups(), clock, SignalboxMetrics.noop(), LAG_LIMIT);
   private final Function<String, ContentVersionedSnapshot> sentNext = group -> NEXT;
   private int nonces;
-
-  private static ContentVersionedSnapshot snapshot(String... services) {
-    TreeMap<String, ServiceState> states = new TreeMap<>();
-    for (String name : services) {
-      states.put(
-          name,
-          new ServiceState(
-              name,
-              List.of(RouteSpec.builder(PathMatch.prefix("/" + name)).build()),
-              List.of(Instance.of(name + "-1", "10.0.0.1", 8080))));
-    }
-    return ContentVersionedSnapshot.of(
-        new GatewayTranslator().translate(new RegistryState(1, states), GatewaySettings.DEFAULT));
-  }
 
   private static Node node(long stream) {
     return Node.newBuilder().setId("edge-" + stream).setCluster("edge").build();

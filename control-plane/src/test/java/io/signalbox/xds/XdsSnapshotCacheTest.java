@@ -115,17 +115,7 @@ class XdsSnapshotCacheTest {
     List<Boolean> answeredInTime = Collections.synchronizedList(new ArrayList<>());
     // Each answer arrives on a thread of its own, while the publisher is still sending the
     // snapshot to the rest of the group (here: waits for it).
-    Executor answerWhileSending =
-        answer -> {
-          Thread thread = new Thread(answer);
-          thread.start();
-          try {
-            thread.join(2_000);
-          } catch (InterruptedException e) {
-            throw new AssertionError(e);
-          }
-          answeredInTime.add(!thread.isAlive());
-        };
+    Executor answerWhileSending = answer -> answeredInTime.add(endsMeanwhile(answer));
     Stream first = new Stream(EDS, false, answerWhileSending).subscribe("c0");
     Stream second = new Stream(EDS, false, answerWhileSending).subscribe("c0");
     answeredInTime.clear();
@@ -146,14 +136,7 @@ class XdsSnapshotCacheTest {
     // While the first stream's answer is being sent, another Envoy of the group subscribes.
     Executor anotherSubscribesMeanwhile =
         answer -> {
-          Thread another = new Thread(() -> new Stream(CDS, true).subscribe());
-          another.start();
-          try {
-            another.join(2_000);
-          } catch (InterruptedException e) {
-            throw new AssertionError(e);
-          }
-          openedInTime.add(!another.isAlive());
+          openedInTime.add(endsMeanwhile(() -> new Stream(CDS, true).subscribe()));
           acks.add(answer);
         };
 
@@ -177,14 +160,7 @@ class XdsSnapshotCacheTest {
         new HashSet<>() {
           @Override
           public boolean contains(Object name) {
-            Thread cancel = new Thread(() -> answered.watch.cancel());
-            cancel.start();
-            try {
-              cancel.join(2_000);
-            } catch (InterruptedException e) {
-              throw new AssertionError(e);
-            }
-            cancelledInTime.add(!cancel.isAlive());
+            cancelledInTime.add(endsMeanwhile(() -> answered.watch.cancel()));
             return super.contains(name);
           }
         };
@@ -323,6 +299,18 @@ class XdsSnapshotCacheTest {
 
   private static DeltaResponse last(Stream stream) {
     return stream.received.get(stream.received.size() - 1);
+  }
+
+  /** Runs {@code task} on a thread of its own and tells whether it ended within two seconds. */
+  private static boolean endsMeanwhile(Runnable task) {
+    Thread thread = new Thread(task);
+    thread.start();
+    try {
+      thread.join(2_000);
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+    return !thread.isAlive();
   }
 
   private void settle() {
