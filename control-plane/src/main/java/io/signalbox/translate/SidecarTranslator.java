@@ -289,7 +289,7 @@ public final class SidecarTranslator {
       unscopedState = state;
       // Hosts of services that went are forgotten once there are more hosts than services (a
       // service replaced by another, at the next change), not by a walk over every host on every
-      // change; a kept host is only ever taken for the very callee state it was made from.
+      // change; a kept host is taken only for a callee state it was made from or equals.
       if (calleeHosts.size() > state.services().size()) {
         calleeHosts.keySet().removeIf(name -> !state.services().containsKey(name));
       }

@@ -283,18 +283,16 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     Instant laggingBefore = clock.instant().minus(lagLimit);
     boolean judged = false;
     for (Stream stream : streams.values()) {
+      // Outside the stream's monitor: a sidecar group's snapshot may be made here.
+      ContentVersionedSnapshot snapshot = sent.apply(stream.group);
       synchronized (stream) {
         if (stream.laggingSince(laggingBefore).isPresent()) {
           continue; // Lagging Envoys neither delay nor decide the verdict.
         }
         judged = true;
-        ContentVersionedSnapshot snapshot = null;
         for (TypeRecord type : stream.types.values()) {
           if (type.resourceType == null) {
             continue;
-          }
-          if (snapshot == null) {
-            snapshot = sent.apply(stream.group);
           }
           List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
           if (!FleetVerdict.accepted(

@@ -25,6 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The snapshot cache the discovery server watches: state-of-the-world watches are answered by
@@ -53,6 +55,8 @@ import java.util.function.Consumer;
  * next watch without waiting for the rest of its group to be sent the snapshot.
  */
 public final class XdsSnapshotCache extends SimpleCache<String> {
+
+  private static final Logger log = LoggerFactory.getLogger(XdsSnapshotCache.class);
 
   private final NodeGroup<String> groups;
   private final Map<String, GroupWatches> deltaWatches = new ConcurrentHashMap<>();
@@ -243,6 +247,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         watch.respond(response);
       } catch (WatchCancelledException e) {
         // The stream went away, or replaced the watch with one that answers it.
+      } catch (RuntimeException e) {
+        // The watch has left its group already: one stream failing must not leave the answers
+        // after it unsent, and their streams waiting with no watch.
+        log.warn("Answering a delta xDS watch failed; the group's other answers are sent", e);
       }
     }
   }

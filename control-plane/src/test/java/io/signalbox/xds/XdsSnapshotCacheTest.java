@@ -188,6 +188,36 @@ class XdsSnapshotCacheTest {
   }
 
   @Test
+  void aStreamWhoseAnswerFailsLeavesTheRestOfItsGroupAnswered() {
+    Map<String, Integer> ports = ports(2);
+    ContentVersionedSnapshot first = snapshot(ports);
+    cache.setSnapshot(GROUP, first);
+    cache.createDeltaWatch(
+        DeltaXdsRequest.create(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("failing"))
+                .setTypeUrl(EDS)
+                .build()),
+        first.version(EDS, List.of()),
+        new HashMap<>(Map.of("c0", first.endpoints().versionedResources().get("c0").version())),
+        new HashSet<>(),
+        false,
+        response -> {
+          throw new IllegalStateException("the stream broke");
+        },
+        false);
+    Stream after = new Stream(EDS, false).subscribe("c0");
+    settle();
+
+    ports.put("c0", 9999);
+    ContentVersionedSnapshot changed = snapshot(ports);
+    cache.setSnapshot(GROUP, changed);
+    settle();
+
+    assertThat(after.held).isEqualTo(after.expected(changed));
+  }
+
+  @Test
   void randomChangesAndSubscriptionsAlwaysLeaveEveryStreamHoldingItsSubscription() {
     randomChangesAndSubscriptions();
   }
