@@ -191,8 +191,9 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
       return;
     }
     synchronized (stream) {
-      TypeRecord type = stream.type(response.getTypeUrl());
-      type.sent(response.getVersionInfo(), response.getNonce(), clock.instant());
+      stream
+          .type(response.getTypeUrl())
+          .sent(response.getVersionInfo(), response.getNonce(), clock.instant());
     }
   }
 
@@ -606,14 +607,6 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
      * When the oldest response still unanswered was sent, if that was before {@code laggingBefore}.
      */
     Optional<Instant> laggingSince(Instant laggingBefore) {
-      Instant oldest = oldestUnanswered();
-      return oldest != null && oldest.isBefore(laggingBefore)
-          ? Optional.of(oldest)
-          : Optional.empty();
-    }
-
-    /** When the oldest response still unanswered was sent; null when every one is answered. */
-    Instant oldestUnanswered() {
       Instant oldest = null;
       for (TypeRecord type : types.values()) {
         Instant since = type.unansweredSince();
@@ -621,7 +614,9 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
           oldest = since;
         }
       }
-      return oldest;
+      return oldest != null && oldest.isBefore(laggingBefore)
+          ? Optional.of(oldest)
+          : Optional.empty();
     }
 
     private static SyncStatus overall(Iterable<TypeStatus> types) {

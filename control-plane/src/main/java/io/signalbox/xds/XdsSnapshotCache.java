@@ -224,7 +224,15 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     // group's lock, each on a gRPC thread of its own (over a thousand threads started in one
     // fan-out bench). An Envoy answering now opens its next watch against this snapshot. Sent in
     // order of type, so that each stream still gets clusters before endpoints, and so on.
-    answers.forEach(Answer::send);
+    for (Answer answer : answers) {
+      try {
+        answer.send();
+      } catch (RuntimeException e) {
+        // Its watch has left the group already: one stream failing must not leave the answers
+        // after it unsent, and their streams waiting with no watch.
+        log.warn("Answering a delta xDS watch failed; the group's other answers are sent", e);
+      }
+    }
   }
 
   /** A response decided under a group's lock, sent after it. */
@@ -247,10 +255,6 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         watch.respond(response);
       } catch (WatchCancelledException e) {
         // The stream went away, or replaced the watch with one that answers it.
-      } catch (RuntimeException e) {
-        // The watch has left its group already: one stream failing must not leave the answers
-        // after it unsent, and their streams waiting with no watch.
-        log.warn("Answering a delta xDS watch failed; the group's other answers are sent", e);
       }
     }
   }

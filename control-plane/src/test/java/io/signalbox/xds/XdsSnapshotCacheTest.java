@@ -165,18 +165,7 @@ class XdsSnapshotCacheTest {
           }
         };
     List<DeltaResponse> decided = new ArrayList<>();
-    cache.createDeltaWatch(
-        DeltaXdsRequest.create(
-            DeltaDiscoveryRequest.newBuilder()
-                .setNode(Node.newBuilder().setId("deciding"))
-                .setTypeUrl(EDS)
-                .build()),
-        first.version(EDS, List.of()),
-        new HashMap<>(Map.of("c0", first.endpoints().versionedResources().get("c0").version())),
-        pending,
-        false,
-        decided::add,
-        false);
+    openWatchHoldingC0(first, "deciding", pending, decided::add);
 
     ports.put("c0", 9999);
     cache.setSnapshot(GROUP, snapshot(ports));
@@ -192,20 +181,13 @@ class XdsSnapshotCacheTest {
     Map<String, Integer> ports = ports(2);
     ContentVersionedSnapshot first = snapshot(ports);
     cache.setSnapshot(GROUP, first);
-    cache.createDeltaWatch(
-        DeltaXdsRequest.create(
-            DeltaDiscoveryRequest.newBuilder()
-                .setNode(Node.newBuilder().setId("failing"))
-                .setTypeUrl(EDS)
-                .build()),
-        first.version(EDS, List.of()),
-        new HashMap<>(Map.of("c0", first.endpoints().versionedResources().get("c0").version())),
+    openWatchHoldingC0(
+        first,
+        "failing",
         new HashSet<>(),
-        false,
         response -> {
           throw new IllegalStateException("the stream broke");
-        },
-        false);
+        });
     Stream after = new Stream(EDS, false).subscribe("c0");
     settle();
 
@@ -329,6 +311,29 @@ class XdsSnapshotCacheTest {
 
   private static DeltaResponse last(Stream stream) {
     return stream.received.get(stream.received.size() - 1);
+  }
+
+  /**
+   * Opens an endpoints watch for a stream that holds {@code c0} as {@code snapshot} has it and has
+   * been sent that snapshot's version.
+   */
+  private void openWatchHoldingC0(
+      ContentVersionedSnapshot snapshot,
+      String nodeId,
+      Set<String> pending,
+      java.util.function.Consumer<DeltaResponse> answers) {
+    cache.createDeltaWatch(
+        DeltaXdsRequest.create(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId(nodeId))
+                .setTypeUrl(EDS)
+                .build()),
+        snapshot.version(EDS, List.of()),
+        new HashMap<>(Map.of("c0", snapshot.endpoints().versionedResources().get("c0").version())),
+        pending,
+        false,
+        answers,
+        false);
   }
 
   /** Runs {@code task} on a thread of its own and tells whether it ended within two seconds. */
