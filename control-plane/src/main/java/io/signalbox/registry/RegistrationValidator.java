@@ -357,6 +357,24 @@ public final class RegistrationValidator {
             : serviceLimit;
     Optional<RetryPolicy> retry =
         proto.hasRetry() ? Optional.of(retry(field + ".retry", proto.getRetry())) : serviceRetry;
+    io.signalbox.model.RouteAction action =
+        RouteActionValidator.action(
+            field,
+            proto,
+            service,
+            this::regex,
+            proto.hasIdleTimeout()
+                ? Optional.of(timeout(field + ".idle_timeout", proto.getIdleTimeout(), true))
+                : Optional.empty());
+    // A global limit is rendered on the route's forwarding action, which a route that answers by
+    // itself does not have: it would be dropped without a word.
+    check(
+        !proto.hasRateLimit()
+            || rateLimit.get().scope() != RateLimit.Scope.GLOBAL
+            || action instanceof io.signalbox.model.RouteAction.Forward,
+        field + ".rate_limit",
+        "a GLOBAL limit counts only routes that forward; a route with a redirect or a"
+            + " direct_response can take a LOCAL limit");
     return new RouteSpec(
         hosts,
         new RouteMatch(path, headers, methods),
@@ -372,14 +390,7 @@ public final class RegistrationValidator {
         proto.hasCors()
             ? Optional.of(RouteShapingValidator.cors(field + ".cors", proto.getCors()))
             : serviceCors,
-        RouteActionValidator.action(
-            field,
-            proto,
-            service,
-            this::regex,
-            proto.hasIdleTimeout()
-                ? Optional.of(timeout(field + ".idle_timeout", proto.getIdleTimeout(), true))
-                : Optional.empty()));
+        action);
   }
 
   /**

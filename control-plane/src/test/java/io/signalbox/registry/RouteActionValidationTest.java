@@ -9,6 +9,7 @@ import io.signalbox.registry.v1.DirectResponse;
 import io.signalbox.registry.v1.Fault;
 import io.signalbox.registry.v1.Mirror;
 import io.signalbox.registry.v1.PathMatch;
+import io.signalbox.registry.v1.RateLimitPolicy;
 import io.signalbox.registry.v1.Redirect;
 import io.signalbox.registry.v1.RegexRewrite;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -98,6 +99,23 @@ class RouteActionValidationTest {
             .setDirectResponse(DirectResponse.newBuilder().setStatus(410))
             .setMirror(Mirror.newBuilder().setService("other")),
         "routes[0].mirror");
+  }
+
+  @Test
+  void aRouteThatAnswersByItselfTakesALocalLimitButNotAGlobalOneWhichCountsOnlyForwarding() {
+    RateLimitPolicy.Builder local =
+        RateLimitPolicy.newBuilder().setRequests(5).setUnit(RateLimitPolicy.Unit.MINUTE);
+    RateLimitPolicy.Builder global = local.clone().setScope(RateLimitPolicy.Scope.GLOBAL);
+    Redirect.Builder https = Redirect.newBuilder().setScheme("https");
+    DirectResponse.Builder gone = DirectResponse.newBuilder().setStatus(410);
+
+    assertThat(actionOf(route().setRedirect(https).setRateLimit(local)))
+        .isInstanceOf(RouteAction.Redirect.class);
+    assertThat(actionOf(route().setDirectResponse(gone).setRateLimit(local)))
+        .isInstanceOf(RouteAction.DirectResponse.class);
+    assertThat(actionOf(route().setRateLimit(global))).isEqualTo(RouteAction.FORWARD);
+    assertRejected(route().setRedirect(https).setRateLimit(global), "routes[0].rate_limit");
+    assertRejected(route().setDirectResponse(gone).setRateLimit(global), "routes[0].rate_limit");
   }
 
   @Test

@@ -74,4 +74,24 @@ class RouteDecisionTest {
     assertThat(sidecars.enforcedBySidecars()).isTrue();
     assertThat(sidecars.rateLimit()).isEqualTo(edge.rateLimit());
   }
+
+  @Test
+  void aServiceWideGlobalLimitIsInForceOnItsForwardingRoutesOnlyAndALocalOneOnEveryRoute() {
+    RateLimit global = RateLimit.global(10, RateLimit.Unit.MINUTE);
+    RateLimit local = RateLimit.local(10, RateLimit.Unit.MINUTE);
+    RouteAction.DirectResponse gone = new RouteAction.DirectResponse(410, "");
+
+    assertThat(decided(RouteSpec.builder(PathMatch.prefix("/orders")).rateLimit(global)))
+        .contains(global);
+    assertThat(decided(RouteSpec.builder(PathMatch.exact("/old")).rateLimit(global).action(gone)))
+        .as("no forwarding action to count on")
+        .isEmpty();
+    assertThat(decided(RouteSpec.builder(PathMatch.exact("/old")).rateLimit(local).action(gone)))
+        .contains(local);
+  }
+
+  private static Optional<RateLimit> decided(RouteSpec.Builder route) {
+    RouteSpec spec = route.build();
+    return RouteDecision.of(service(0, spec), spec, GatewaySettings.DEFAULT).rateLimit();
+  }
 }
