@@ -54,6 +54,15 @@ public record RateLimit(
     return new RateLimit(requests, unit, scope, perClientIp, perHeader, Optional.of(mode));
   }
 
+  /**
+   * Whether this limit can count the requests of a route that does {@code action}: a global limit
+   * sits on the forwarding action (Envoy asks the rate-limit service per upstream route), which a
+   * route that answers by itself (redirect, direct response) does not have.
+   */
+  public boolean countsOn(RouteAction action) {
+    return scope == Scope.LOCAL || action instanceof RouteAction.Forward;
+  }
+
   /** The window a limit counts in. */
   public enum Unit {
     SECOND(Duration.ofSeconds(1)),

@@ -366,12 +366,9 @@ public final class RegistrationValidator {
             proto.hasIdleTimeout()
                 ? Optional.of(timeout(field + ".idle_timeout", proto.getIdleTimeout(), true))
                 : Optional.empty());
-    // A global limit is rendered on the route's forwarding action, which a route that answers by
-    // itself does not have: it would be dropped without a word.
+    // A route's own limit that could not count its requests would be dropped without a word.
     check(
-        !proto.hasRateLimit()
-            || rateLimit.get().scope() != RateLimit.Scope.GLOBAL
-            || action instanceof io.signalbox.model.RouteAction.Forward,
+        !proto.hasRateLimit() || rateLimit.get().countsOn(action),
         field + ".rate_limit",
         "a GLOBAL limit counts only routes that forward; a route with a redirect or a"
             + " direct_response can take a LOCAL limit");

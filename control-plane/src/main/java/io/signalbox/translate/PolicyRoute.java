@@ -83,16 +83,10 @@ record PolicyRoute(
                     new RouteAction.DirectResponse(
                         503, "JWT provider '" + name + "' is not configured on this gateway\n"))
             .orElse(spec.action());
-    // A global limit is rendered on the forwarding action, which a route that answers by itself
-    // does not have, so a service-wide or default one is not in force there (a route's own is
-    // refused at registration).
+    // A service-wide or default limit that cannot count this route's requests is not in force on
+    // it (a route's own is refused at registration).
     Optional<RateLimit> rateLimit =
-        defaults
-            .rateLimitFor(spec)
-            .filter(
-                limit ->
-                    limit.scope() != RateLimit.Scope.GLOBAL
-                        || action instanceof RouteAction.Forward);
+        defaults.rateLimitFor(spec).filter(limit -> limit.countsOn(action));
     return new PolicyRoute(
         service, spec, auth, rateLimit, claimHeaders, action, missingProvider.isPresent(), false);
   }
