@@ -31,9 +31,9 @@ import java.util.Set;
  * configurations only when some service's routes changed. Everything else is the same message
  * object as in the previous translation, so a change to one service costs that service's
  * translation plus a walk over the registry that compares references, and unchanged resources keep
- * their objects (whose versions and serialized forms are then looked up by identity downstream).
- * The result equals a translation from scratch; that is what {@code IncrementalTranslationTest}
- * checks.
+ * their objects (whose versions and serialized forms are then looked up by identity downstream), as
+ * do the lists of clusters and of load assignments while none in them changed. The result equals a
+ * translation from scratch; that is what {@code IncrementalTranslationTest} checks.
  */
 public final class GatewayTranslator implements Translator {
 
@@ -67,6 +67,15 @@ public final class GatewayTranslator implements Translator {
   /** The policy handover the route configurations were made with. */
   private PolicyHandover routesHandover = PolicyHandover.NONE;
 
+  /**
+   * The previous translation's clusters and load assignments, handed out again while none of them
+   * changed: downstream, the very same list is known unchanged without a walk over it (every
+   * sidecar group that takes the fleet's clusters walked all of them on each change otherwise).
+   */
+  private List<Cluster> clusterList;
+
+  private List<ClusterLoadAssignment> assignmentList;
+
   @Override
   public synchronized XdsResources translate(
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
@@ -80,12 +89,16 @@ public final class GatewayTranslator implements Translator {
       // Clusters and route configurations depend on the settings too.
       serviceParts.clear();
       routeConfigurations = null;
+      clusterList = null;
+      assignmentList = null;
     }
     List<Cluster> allClusters = new ArrayList<>(state.services().size() + 4);
     List<ClusterLoadAssignment> assignments = new ArrayList<>(state.services().size());
     boolean routesChanged = routeConfigurations == null || !handover.equals(routesHandover);
     int partsBefore = serviceParts.size();
     int kept = 0;
+    boolean clustersChanged = clusterList == null;
+    boolean assignmentsChanged = assignmentList == null;
     Set<String> localZoneClusters = new HashSet<>();
     for (ServiceState service : state.services().values()) {
       if (service.traffic().preferLocalZone()) {
@@ -95,7 +108,11 @@ public final class GatewayTranslator implements Translator {
       ServicePart part = translated(service, before, settings);
       if (before == null) {
         routesChanged = true;
+        clustersChanged = true;
+        assignmentsChanged = true;
       } else {
+        clustersChanged |= part.cluster() != before.cluster();
+        assignmentsChanged |= part.assignment() != before.assignment();
         kept++;
         routesChanged |= !sameRoutes(before.service(), service);
       }
@@ -109,14 +126,22 @@ public final class GatewayTranslator implements Translator {
       // Some services are gone (a walk over the parts only then).
       serviceParts.keySet().removeIf(name -> !state.services().containsKey(name));
       routesChanged = true;
+      clustersChanged = true;
+      assignmentsChanged = true;
     }
     // The services' clusters are in name order (services come so, and a cluster is named by a
     // prefix and the service's name); the settings' few clusters go where their names belong.
-    for (Cluster filterCluster : settingsPart.filterClusters()) {
-      int at =
-          Collections.binarySearch(
-              allClusters, filterCluster, Comparator.comparing(Cluster::getName));
-      allClusters.add(at < 0 ? -at - 1 : at + 1, filterCluster);
+    if (clustersChanged) {
+      for (Cluster filterCluster : settingsPart.filterClusters()) {
+        int at =
+            Collections.binarySearch(
+                allClusters, filterCluster, Comparator.comparing(Cluster::getName));
+        allClusters.add(at < 0 ? -at - 1 : at + 1, filterCluster);
+      }
+      clusterList = XdsResources.nameOrdered(allClusters, Cluster::getName);
+    }
+    if (assignmentsChanged) {
+      assignmentList = XdsResources.nameOrdered(assignments, ClusterLoadAssignment::getClusterName);
     }
     if (routesChanged) {
       routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings, handover));
@@ -125,8 +150,8 @@ public final class GatewayTranslator implements Translator {
     return XdsResources.inNameOrder(
         settingsPart.listeners(),
         routeConfigurations,
-        allClusters,
-        assignments,
+        clusterList,
+        assignmentList,
         settingsPart.secrets(),
         localZoneClusters);
   }

@@ -68,21 +68,19 @@ public record XdsResources(
       List<ClusterLoadAssignment> endpoints,
       List<Secret> secrets,
       Set<String> localZoneClusters) {
-    assert isSorted(clusters, Cluster::getName) : "clusters out of name order";
-    assert isSorted(endpoints, ClusterLoadAssignment::getClusterName)
-        : "endpoints out of name order";
     return new XdsResources(
         listeners,
         routes,
-        new NameOrdered<>(List.copyOf(clusters)),
-        new NameOrdered<>(List.copyOf(endpoints)),
+        nameOrdered(clusters, Cluster::getName),
+        nameOrdered(endpoints, ClusterLoadAssignment::getClusterName),
         secrets,
         localZoneClusters);
   }
 
   /**
    * {@code sorted}, which the caller made in name order, as a list these resources take without
-   * walking it again (it is checked with assertions on, as in tests).
+   * walking it again (it is checked with assertions on, as in tests); a list made so before is
+   * taken as it is, the same object.
    */
   static <T extends Message> List<T> nameOrdered(List<T> sorted, Function<T, String> name) {
     if (sorted instanceof NameOrdered<T>) {
