@@ -1,5 +1,7 @@
 package io.signalbox.xds;
 
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
@@ -11,6 +13,7 @@ import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.ca.Pem;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.translate.XdsNames;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -121,8 +124,34 @@ public final class MeshIdentities {
         .certificate();
   }
 
-  /** The two secrets an Envoy of {@code spiffeId} is sent: its certificate, and the CA's. */
+  /** A certificate's two secrets, and the CA certificate they name. */
+  private record CertificateSecrets(X509Certificate caCertificate, List<Secret> secrets) {}
+
+  /**
+   * The secrets made for each certificate handed out (by identity, for as long as it is in use):
+   * every publication asks for every sidecar group's, and the same objects are then known unchanged
+   * without being serialized and hashed again.
+   */
+  private final Cache<IssuedCertificate, CertificateSecrets> secretsByCertificate =
+      CacheBuilder.newBuilder().weakKeys().build();
+
+  /**
+   * The two secrets an Envoy of {@code spiffeId} is sent: its certificate, and the CA's; the same
+   * objects for the same certificate and CA.
+   */
   public List<Secret> secrets(IssuedCertificate certificate) {
+    X509Certificate caCertificate = ca.get().certificate();
+    CertificateSecrets made = secretsByCertificate.getIfPresent(certificate);
+    if (made != null && made.caCertificate() == caCertificate) {
+      return made.secrets();
+    }
+    List<Secret> secrets = newSecrets(certificate, caCertificate);
+    secretsByCertificate.put(certificate, new CertificateSecrets(caCertificate, secrets));
+    return secrets;
+  }
+
+  private static List<Secret> newSecrets(
+      IssuedCertificate certificate, X509Certificate caCertificate) {
     return List.of(
         Secret.newBuilder()
             .setName(XdsNames.MESH_IDENTITY_SECRET)
@@ -135,7 +164,7 @@ public final class MeshIdentities {
             .setName(XdsNames.MESH_TRUST_SECRET)
             .setValidationContext(
                 CertificateValidationContext.newBuilder()
-                    .setTrustedCa(inline(Pem.certificate(ca.get().certificate()))))
+                    .setTrustedCa(inline(Pem.certificate(caCertificate))))
             .build());
   }
 

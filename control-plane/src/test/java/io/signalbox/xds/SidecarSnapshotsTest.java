@@ -343,6 +343,48 @@ class SidecarSnapshotsTest {
   }
 
   @Test
+  void aChangeToAnotherServiceMakesNothingOfASidecarsOwnAgainThoughItIsSentTheChange() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
+    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    GatewayTranslator translator = new GatewayTranslator();
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(translator.translate(store.state(), GatewaySettings.DEFAULT));
+    ContentVersionedSnapshot before =
+        sidecars.forGroup("sidecar/users", fleet, store.state(), GatewaySettings.DEFAULT);
+
+    store.register(registration("orders", "o2", 9001, 0), Optional.empty());
+    ContentVersionedSnapshot ordersChanged =
+        ContentVersionedSnapshot.of(
+            translator.translate(store.state(), GatewaySettings.DEFAULT), fleet);
+    ContentVersionedSnapshot after =
+        sidecars.forGroup("sidecar/users", ordersChanged, store.state(), GatewaySettings.DEFAULT);
+
+    assertThat(after.version(ResourceType.ENDPOINT, List.of()))
+        .as("an unscoped sidecar is sent the new instance of orders")
+        .isNotEqualTo(before.version(ResourceType.ENDPOINT, List.of()));
+    // Its listeners, inbound routes and certificate are the very objects of its snapshot before
+    // (nothing serialized and hashed again per sidecar group), and so is its list of clusters
+    // (nothing walked): a change to one service costs each other service's sidecars next to
+    // nothing.
+    for (ResourceType type :
+        List.of(ResourceType.LISTENER, ResourceType.ROUTE, ResourceType.SECRET)) {
+      assertThat(after.resources(type).keySet()).isEqualTo(before.resources(type).keySet());
+      before
+          .resources(type)
+          .forEach(
+              (name, resource) ->
+                  assertThat(after.resources(type).get(name))
+                      .as("%s %s", type, name)
+                      .isSameAs(resource));
+    }
+    assertThat(after.resources().clusters()).isSameAs(before.resources().clusters());
+  }
+
+  @Test
   void aScopedSidecarIsKeptWhenAServiceItDoesNotCallChangesAndMadeAgainWhenOneItCallsDoes() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     store.register(registration("users", "u1", 9000, 0), Optional.empty());
