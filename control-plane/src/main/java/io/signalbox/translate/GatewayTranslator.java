@@ -79,6 +79,20 @@ public final class GatewayTranslator implements Translator {
   @Override
   public synchronized XdsResources translate(
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
+    try {
+      return translateByDifference(state, settings, handover);
+    } catch (RuntimeException e) {
+      // What the failed translation remembered is half of it: the parts of the services it got to,
+      // but the lists and routes of the translation before, which the next one would take as
+      // current. The next translation starts from scratch instead.
+      settingsPart = null;
+      serviceParts.clear();
+      throw e;
+    }
+  }
+
+  private XdsResources translateByDifference(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     if (settingsPart == null || !settingsPart.settings().equals(settings)) {
       settingsPart =
           new SettingsPart(

@@ -1,6 +1,7 @@
 package io.signalbox.translate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.signalbox.config.GatewayLimits;
@@ -158,6 +159,48 @@ class IncrementalTranslationTest {
     assertThat(after.endpoints()).hasSize(before.endpoints().size() + 1);
     assertThat(after.routes().get(0)).isNotEqualTo(before.routes().get(0));
     assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
+  }
+
+  @Test
+  void aTranslationThatFailsHalfWayLeavesTheNextOneToStartFromScratch() {
+    SortedMap<String, ServiceState> services = registry(5);
+    translator.translate(new RegistryState(1, services), SETTINGS);
+
+    // svc-1 gets a new cluster, then a service after it cannot be translated (an outlier interval
+    // beyond what Envoy's durations hold): the translation fails after svc-1's new part was made.
+    ServiceState svc1 = services.get("svc-1");
+    services.put(
+        "svc-1",
+        new ServiceState(
+            "svc-1", svc1.routes(), svc1.instances(), UpstreamProtocol.HTTP2, svc1.traffic()));
+    ServiceState svc3 = services.get("svc-3");
+    services.put(
+        "svc-3",
+        new ServiceState(
+            "svc-3",
+            svc3.routes(),
+            svc3.instances(),
+            svc3.protocol(),
+            new TrafficPolicy(
+                TrafficPolicy.LoadBalancer.ROUND_ROBIN,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.of(
+                    new TrafficPolicy.OutlierDetection(
+                        5, Duration.ofSeconds(Long.MAX_VALUE), Duration.ofSeconds(30), 50, 0)),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                false)));
+    assertThatThrownBy(() -> translator.translate(new RegistryState(2, services), SETTINGS))
+        .isInstanceOf(ArithmeticException.class);
+
+    services.put("svc-3", svc3);
+    XdsResources after = translator.translate(new RegistryState(3, services), SETTINGS);
+
+    assertThat(after)
+        .as("svc-1's new cluster is in the translation after the failed one")
+        .isEqualTo(new GatewayTranslator().translate(state(3, services), SETTINGS));
   }
 
   @Test
