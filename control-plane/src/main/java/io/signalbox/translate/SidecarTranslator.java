@@ -91,7 +91,7 @@ public final class SidecarTranslator {
     ServiceState own = state.services().get(service);
     OwnPart part = ownPart(service, own, settings, handover);
     Map<String, Cluster> applications = part.applications();
-    boolean enforcesPolicies = own != null && InboundRoutes.mayEnforcePolicies(own);
+    boolean enforcesPolicies = part.enforcesPolicies();
     List<RouteConfiguration> routes = new ArrayList<>(part.inboundRoutes().size() + 1);
     routes.add(outboundRoutes(state, own));
     routes.addAll(part.inboundRoutes());
@@ -130,13 +130,14 @@ public final class SidecarTranslator {
 
   /**
    * A service's own part of what its sidecars are sent (their listeners, inbound routes and
-   * application clusters) and what it was made from: the service's state, the settings and the
-   * handover.
+   * application clusters) and what it was made from: the service's state, the settings, and whether
+   * the service is handing its policies over (all the handover means to its sidecars).
    */
   private record OwnPart(
       ServiceState own,
       GatewaySettings settings,
-      PolicyHandover handover,
+      boolean handingOver,
+      boolean enforcesPolicies,
       List<Listener> listeners,
       List<RouteConfiguration> inboundRoutes,
       Map<String, Cluster> applications) {}
@@ -151,10 +152,11 @@ public final class SidecarTranslator {
   private OwnPart ownPart(
       String service, ServiceState own, GatewaySettings settings, PolicyHandover handover) {
     OwnPart before = ownParts.get(service);
+    boolean handingOver = handover.includes(service);
     if (before != null
         && java.util.Objects.equals(before.own(), own)
         && before.settings().equals(settings)
-        && before.handover().equals(handover)) {
+        && before.handingOver() == handingOver) {
       return before;
     }
     List<Listener> listeners = new ArrayList<>();
@@ -195,7 +197,8 @@ public final class SidecarTranslator {
         new OwnPart(
             own,
             settings,
-            handover,
+            handingOver,
+            enforcesPolicies,
             List.copyOf(listeners),
             List.copyOf(inboundRoutes),
             java.util.Collections.unmodifiableMap(applications));

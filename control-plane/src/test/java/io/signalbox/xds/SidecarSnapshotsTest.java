@@ -382,6 +382,27 @@ class SidecarSnapshotsTest {
                       .isSameAs(resource));
     }
     assertThat(after.resources().clusters()).isSameAs(before.resources().clusters());
+
+    // Other settings make them again: the outbound listener on another port.
+    GatewaySettings otherPort =
+        GatewaySettings.DEFAULT.toBuilder()
+            .sidecars(new io.signalbox.config.SidecarSettings("127.0.0.1", 15101))
+            .build();
+    ContentVersionedSnapshot withOtherPort =
+        sidecars.forGroup(
+            "sidecar/users",
+            ContentVersionedSnapshot.of(translator.translate(store.state(), otherPort)),
+            store.state(),
+            otherPort);
+    assertThat(
+            ((Listener)
+                    withOtherPort
+                        .resources(ResourceType.LISTENER)
+                        .get(XdsNames.SIDECAR_OUTBOUND_LISTENER))
+                .getAddress()
+                .getSocketAddress()
+                .getPortValue())
+        .isEqualTo(15101);
   }
 
   @Test
