@@ -56,6 +56,22 @@ class SidecarEndToEndTest {
     }
   }
 
+  /** Whether {@code count} requests in a row are answered 200, each by one of {@code instances}. */
+  private static boolean onlyFrom(int port, String host, int count, Set<String> instances) {
+    for (int i = 0; i < count; i++) {
+      try {
+        Http1ResponseReader.Read read = call(port, host, "/hello");
+        if (read.status() != 200
+            || !instances.contains(read.headers().get(EchoService.INSTANCE_HEADER))) {
+          return false;
+        }
+      } catch (IOException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Whether plain HTTP (no TLS, no certificate) to {@code port} gets any HTTP answer. */
   private static boolean plainRequestIsAnswered(int port) {
     try {
@@ -182,6 +198,35 @@ class SidecarEndToEndTest {
       assertThat(answered).containsExactlyInAnyOrder("users-1", "users-2");
       System.out.printf(
           "sidecar: a new users instance was called %d ms after it registered%n", reachedMillis);
+
+      // An instance that registers once and never renews (a process killed with SIGKILL) leaves
+      // orders' sidecar within its TTL + 1 s, as it leaves the edge.
+      EchoService doomedApp = gateway.backend("users", "users-doomed");
+      Duration ttl = Duration.ofSeconds(1);
+      gateway
+          .registryStub()
+          .register(
+              users("users-doomed", FreePorts.allocate(), doomedApp.port()).toRequest().toBuilder()
+                  .setLeaseTtl(
+                      com.google.protobuf.Duration.newBuilder().setSeconds(ttl.getSeconds()))
+                  .build());
+      long doomedRegistered = System.nanoTime();
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> answersFrom(ordersOutbound, "users", "users-doomed"));
+      doomedApp.close();
+      Awaitility.await()
+          .atMost(ttl.plusSeconds(3))
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> onlyFrom(ordersOutbound, "users", 10, Set.of("users-1", "users-2")));
+      long leftMillis = (System.nanoTime() - doomedRegistered) / 1_000_000;
+      System.out.printf(
+          "sidecar: an instance that never renewed a %d s lease left %d ms after it registered%n",
+          ttl.getSeconds(), leftMillis);
+      assertThat(leftMillis)
+          .as("traffic through orders' sidecar left the expired instance within TTL + 1 s")
+          .isLessThanOrEqualTo(ttl.plusSeconds(1).toMillis());
     }
   }
 
