@@ -50,12 +50,10 @@ public final class RegistrationValidator {
   static final int MAX_METADATA = 32;
   static final int MAX_PATH_LENGTH = 1024;
 
-  public static final java.util.regex.Pattern SERVICE_NAME =
-      java.util.regex.Pattern.compile("[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
+  public static final java.util.regex.Pattern SERVICE_NAME = io.signalbox.model.Names.SERVICE;
   private static final java.util.regex.Pattern INSTANCE_ID =
       java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-  private static final java.util.regex.Pattern ZONE =
-      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{0,63}");
+  private static final java.util.regex.Pattern ZONE = io.signalbox.model.Names.ZONE;
   private static final java.util.regex.Pattern METADATA_KEY =
       java.util.regex.Pattern.compile("[A-Za-z0-9._/-]{1,63}");
 

@@ -3,6 +3,7 @@ package io.signalbox.xds;
 import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.cache.NodeGroup;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.signalbox.model.Names;
 import java.util.Optional;
 
 /**
@@ -79,6 +80,40 @@ public final class NodeGroups implements NodeGroup<String> {
     String service =
         group.substring(SIDECAR_PREFIX.length(), separator < 0 ? group.length() : separator);
     return service.isEmpty() ? Optional.empty() : Optional.of(service);
+  }
+
+  /** How long a fleet's name ({@code node.cluster}) may be. */
+  static final int MAX_FLEET_LENGTH = 128;
+
+  /**
+   * Why {@code node} cannot be grouped, naming the field; empty when it can. Every group an Envoy
+   * connects to is kept and sent a snapshot on every publication, so what names one is bounded
+   * before any group is made of it: the zone as a registration's zone, a sidecar's service as a
+   * service name, the fleet in length and to printable characters.
+   */
+  public static Optional<String> invalid(Node node) {
+    if (!Names.ZONE.matcher(node.getLocality().getZone()).matches()) {
+      return Optional.of(
+          "node.locality.zone must be at most 63 characters of letters, digits, '.', '_' and '-'");
+    }
+    String cluster = node.getCluster();
+    if (cluster.length() > MAX_FLEET_LENGTH
+        || !cluster.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      return Optional.of(
+          "node.cluster must be at most "
+              + MAX_FLEET_LENGTH
+              + " printable characters without spaces");
+    }
+    if (SIDECAR_ROLE.equals(metadata(node, ROLE_KEY))) {
+      String service = metadata(node, SERVICE_KEY);
+      if (!service.isEmpty() && !Names.SERVICE.matcher(service).matches()) {
+        return Optional.of(
+            "node.metadata[\""
+                + SERVICE_KEY
+                + "\"] must be a service name: lowercase letters, digits and '-', at most 63");
+      }
+    }
+    return Optional.empty();
   }
 
   private static String metadata(Node node, String key) {

@@ -19,7 +19,9 @@ import io.signalbox.security.Identity;
  * AccessControl#mayFetch}). Every request of an ADS stream is checked before java-control-plane
  * sees it: a request whose {@code node.cluster} the caller may not fetch closes the stream with
  * PERMISSION_DENIED, so nothing is sent, no group is created for it and its ACKs and NACKs count
- * for nothing. Runs inside {@link io.signalbox.security.IdentityInterceptor}.
+ * for nothing. A request whose node names no group Signalbox keeps ({@link NodeGroups#invalid}: a
+ * zone, fleet or sidecar service beyond the bounds of a name) closes it with INVALID_ARGUMENT
+ * naming the field. Runs inside {@link io.signalbox.security.IdentityInterceptor}.
  */
 public final class XdsStreamAuthorization implements ServerInterceptor {
 
@@ -49,8 +51,16 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         if (closed) {
           return;
         }
+        Node node = node(message);
+        java.util.Optional<String> invalid = NodeGroups.invalid(node);
+        if (invalid.isPresent()) {
+          closed = true;
+          audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, invalid.get());
+          call.close(Status.INVALID_ARGUMENT.withDescription(invalid.get()), new Metadata());
+          return;
+        }
         // Access rules name fleets: an Envoy allowed a fleet may fetch it in whichever zone it is.
-        String group = groups.fleet(node(message));
+        String group = groups.fleet(node);
         if (!access.mayFetch(who, group)) {
           closed = true;
           String reason =

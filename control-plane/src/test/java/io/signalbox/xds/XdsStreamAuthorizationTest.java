@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -157,6 +158,63 @@ class XdsStreamAuthorizationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
     assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(received).isEmpty();
+  }
+
+  @Test
+  void aNodeNamingAGroupBeyondTheBoundsOfANameIsRefusedNamingTheFieldAndNothingReachesTheCache() {
+    Map<Node, String> refused =
+        Map.of(
+            node("edge", "z".repeat(64)),
+            "node.locality.zone",
+            node("edge", "eu west"),
+            "node.locality.zone",
+            node("e".repeat(129), ""),
+            "node.cluster",
+            node("edge\ngateway", ""),
+            "node.cluster",
+            sidecarOf("Orders!"),
+            "node.metadata[\"signalbox.service\"]");
+    refused.forEach(
+        (node, field) -> {
+          List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+          AtomicReference<Status> ended = ask(EDGE_ENVOY, node, received);
+
+          await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+          assertThat(ended.get().getCode()).as(field).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(ended.get().getDescription()).startsWith(field + " must be");
+          assertThat(received).isEmpty();
+        });
+    assertThat(groupsThatReachedTheServer).isEmpty();
+
+    // The longest zone and fleet a name may have pass to the authorization.
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    ask(EDGE_ENVOY, node("edge", "z".repeat(63)), received);
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
+  }
+
+  private static Node node(String cluster, String zone) {
+    return Node.newBuilder()
+        .setId("edge-1")
+        .setCluster(cluster)
+        .setLocality(Locality.newBuilder().setZone(zone))
+        .build();
+  }
+
+  private static Node sidecarOf(String service) {
+    return Node.newBuilder()
+        .setId("sidecar-1")
+        .setCluster("orders")
+        .setMetadata(
+            com.google.protobuf.Struct.newBuilder()
+                .putFields(
+                    NodeGroups.ROLE_KEY,
+                    com.google.protobuf.Value.newBuilder()
+                        .setStringValue(NodeGroups.SIDECAR_ROLE)
+                        .build())
+                .putFields(
+                    NodeGroups.SERVICE_KEY,
+                    com.google.protobuf.Value.newBuilder().setStringValue(service).build()))
+        .build();
   }
 
   @Test
