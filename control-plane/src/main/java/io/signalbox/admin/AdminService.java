@@ -475,7 +475,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       throw notFound(
           "group '"
               + group
-              + "' has never had an Envoy connected (known groups: "
+              + "' has no Envoy connected (known groups: "
               + (publisher.groups().isEmpty() ? "none" : String.join(", ", publisher.groups()))
               + ")");
     }

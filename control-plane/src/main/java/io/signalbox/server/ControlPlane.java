@@ -254,6 +254,7 @@ public final class ControlPlane implements AutoCloseable {
                                     metrics))))
             .stageChanges(proxies, config.stageTimeout())
             .quarantine(engine, proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
+            .forgetGroupsWithoutEnvoys(proxies::hasStreams)
             .build();
     // Workload certificates are issued again once half their life has passed, at a publication:
     // one every eighth of it sends them well before they expire.

@@ -58,6 +58,12 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   private final Duration lagLimit;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
 
+  /**
+   * Open streams by node group, from a stream's first request to its close; a group with none is
+   * absent.
+   */
+  private final Map<String, Integer> streamsByGroup = new ConcurrentHashMap<>();
+
   /** How many types of open streams have their latest response rejected. */
   private final AtomicInteger rejectedTypes = new AtomicInteger();
 
@@ -507,6 +513,8 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     if (stream == null) {
       return Optional.empty();
     }
+    streamsByGroup.compute(
+        stream.group, (group, open) -> open == null || open <= 1 ? null : open - 1);
     synchronized (stream) {
       stream.types.values().forEach(TypeRecord::forget);
     }
@@ -544,7 +552,20 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     // out.
     return streams.computeIfAbsent(
         streamId,
-        id -> new Stream(id, node, groups.hash(node), mode, clock.instant(), rejectedTypes));
+        id -> {
+          Stream stream =
+              new Stream(id, node, groups.hash(node), mode, clock.instant(), rejectedTypes);
+          streamsByGroup.merge(stream.group, 1, Integer::sum);
+          return stream;
+        });
+  }
+
+  /**
+   * Whether an open stream belongs to {@code group}: counted from the stream's first request, which
+   * is recorded before the group is told of it ({@link XdsCallbacks}), to its close.
+   */
+  public boolean hasStreams(String group) {
+    return streamsByGroup.containsKey(group);
   }
 
   /** java-control-plane numbers a stream's responses 0, 1, 2, ... */

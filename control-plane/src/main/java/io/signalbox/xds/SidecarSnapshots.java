@@ -134,6 +134,20 @@ public final class SidecarSnapshots {
   }
 
   /**
+   * Lets go of what was made for {@code group}'s service or fleet, whose Envoys have gone (the
+   * snapshot kept for it would hold on to the fleet's resources of its time); another group of the
+   * same service or fleet has it made again at the next publication.
+   */
+  void forget(String group) {
+    Optional<String> service = NodeGroups.sidecarService(group);
+    if (service.isPresent()) {
+      sidecars.remove(service.get());
+    } else {
+      edges.remove(NodeGroups.fleetOf(group));
+    }
+  }
+
+  /**
    * When the workload certificate the Envoys of {@code group} hold expires: a sidecar group's
    * service's, an edge fleet's own; empty when the group holds none.
    */

@@ -99,6 +99,9 @@ public final class SnapshotPublisher implements AutoCloseable {
   /** Wakes a staged change waiting for its stage to be applied. */
   private final EnvoyAnswers answers = new EnvoyAnswers();
 
+  /** Whether a node group has an Envoy connected ({@link Builder#forgetGroupsWithoutEnvoys}). */
+  private final Predicate<String> connected;
+
   /**
    * A publisher of {@code store}'s state, translated with {@code translator} into {@code cache}'s
    * snapshots; the rest is optional.
@@ -126,6 +129,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     private Quarantines quarantines;
     private NackQuarantine.Fleet proxies;
     private Duration verdictTimeout;
+    private Predicate<String> connected = group -> true;
 
     private Builder(
         RegistryView store,
@@ -182,6 +186,16 @@ public final class SnapshotPublisher implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Forgets a node group once none of its Envoys is {@code connected} (a group with one is sent
+     * every publication; unless set, every group is kept once seen). {@code connected} must hold
+     * for a group from before its Envoy's first request reaches {@link #groupSeen}.
+     */
+    public Builder forgetGroupsWithoutEnvoys(Predicate<String> connected) {
+      this.connected = connected;
+      return this;
+    }
+
     public SnapshotPublisher build() {
       return new SnapshotPublisher(this);
     }
@@ -204,6 +218,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     this.changes = new ChangeCoalescer(parts.quietPeriod, parts.maxDelay);
     this.deliveryCheck = parts.deliveryCheck;
     this.stageTimeout = parts.stageTimeout;
+    this.connected = parts.connected;
     // The quarantine publishes its trials through this publisher, on the pipeline thread, which
     // starts only with start().
     this.quarantine =
@@ -312,7 +327,9 @@ public final class SnapshotPublisher implements AutoCloseable {
     return sidecars.certificateExpiry(group, settings);
   }
 
-  /** The node groups that have had an Envoy connected, sorted. */
+  /**
+   * The node groups that have an Envoy connected (or had one since the last publication), sorted.
+   */
   public SortedSet<String> groups() {
     return Collections.unmodifiableSortedSet(new TreeSet<>(groups));
   }
@@ -483,9 +500,32 @@ public final class SnapshotPublisher implements AutoCloseable {
     publishedState = state;
     publishedSettings = settings;
     for (String group : groups) {
+      if (!connected.test(group) && forgetLocked(group)) {
+        continue;
+      }
       sendLocked(group, sidecars.base(group, published, state, settings, PolicyHandover.NONE));
     }
     return changed;
+  }
+
+  /**
+   * Forgets {@code group}, whose Envoys have all gone: it is no longer made and sent a snapshot on
+   * every publication (groups came and went with services and zones, and were kept for good). An
+   * Envoy of it that connects meanwhile has counted as connected before it looks for the group
+   * ({@link #groupSeen}): it is seen here and the group kept, or it finds the group gone and waits
+   * for this lock to set its snapshot again. A group whose watches are not all closed yet is kept
+   * until the next publication. Call with {@link #publishLock} held.
+   */
+  private boolean forgetLocked(String group) {
+    groups.remove(group);
+    if (connected.test(group) || !cache.clearSnapshot(group)) {
+      groups.add(group);
+      return false;
+    }
+    sentBases.remove(group);
+    sidecars.forget(group);
+    log.info("Node group {} has no Envoy connected any more: forgotten", group);
+    return true;
   }
 
   /** Sends {@code group} its zone's view of {@code base}. Call with {@link #publishLock} held. */

@@ -235,6 +235,30 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     }
   }
 
+  /**
+   * Forgets {@code group} (its snapshot, statuses and delta watches) unless a watch of it is still
+   * open; returns whether it did.
+   */
+  @Override
+  public synchronized boolean clearSnapshot(String group) {
+    GroupWatches watches = deltaWatches.get(group);
+    if (watches != null) {
+      synchronized (watches) {
+        for (Map<Long, DeltaWatch> open : watches.byType.values()) {
+          open.values().removeIf(DeltaWatch::isCancelled);
+          if (!open.isEmpty()) {
+            return false;
+          }
+        }
+      }
+    }
+    if (!super.clearSnapshot(group)) {
+      return false;
+    }
+    deltaWatches.remove(group);
+    return true;
+  }
+
   /** A response decided under a group's lock, sent after it. */
   private record Answer(DeltaWatch watch, DeltaResponse response) {
 

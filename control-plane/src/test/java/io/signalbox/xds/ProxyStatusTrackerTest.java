@@ -212,6 +212,24 @@ class ProxyStatusTrackerTest {
 
       assertThat(tracker.proxies()).isEmpty();
     }
+
+    @Test
+    void aGroupHasStreamsFromItsFirstEnvoysFirstRequestUntilItsLastEnvoyLeaves() {
+      String group = new NodeGroups().hash(EDGE_1);
+      assertThat(tracker.hasStreams(group)).isFalse();
+
+      request(CDS, "", "");
+      tracker.onRequest(2, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).build());
+      request(CDS, "", "");
+      assertThat(tracker.hasStreams(group)).isTrue();
+
+      tracker.onStreamClosed(1);
+      assertThat(tracker.hasStreams(group)).as("one of its two streams is open").isTrue();
+      tracker.onStreamClosed(2);
+      tracker.onStreamClosed(2);
+      assertThat(tracker.hasStreams(group)).isFalse();
+      assertThat(tracker.hasStreams("another")).isFalse();
+    }
   }
 
   @Nested

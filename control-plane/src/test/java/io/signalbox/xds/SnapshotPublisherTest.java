@@ -236,6 +236,37 @@ class SnapshotPublisherTest {
     }
 
     @Test
+    void forgetsAGroupOnceItsEnvoysHaveAllGoneAndSendsItTheCurrentSnapshotWhenOneComesBack() {
+      String zoneA = EDGE + "@zone-a";
+      Set<String> connected = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      publisher =
+          SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, translator, cache)
+              .coalescing(QUIET, MAX_DELAY)
+              .forgetGroupsWithoutEnvoys(connected::contains)
+              .build();
+      started.add(publisher);
+      publisher.start();
+      connected.addAll(List.of(EDGE, zoneA));
+      publisher.groupSeen(EDGE);
+      publisher.groupSeen(zoneA);
+      assertThat(cache.getSnapshot(zoneA)).isNotNull();
+
+      connected.remove(zoneA);
+      store.register(registration("orders", "o1"), Optional.empty());
+      eventually().until(() -> clusterNames(cache.getSnapshot(EDGE)).size() == 1);
+
+      assertThat(publisher.groups()).containsExactly(EDGE);
+      assertThat(cache.getSnapshot(zoneA))
+          .as("no snapshot made or kept for a group no Envoy fetches")
+          .isNull();
+
+      connected.add(zoneA);
+      publisher.groupSeen(zoneA);
+      assertThat(cache.getSnapshot(zoneA)).isSameAs(publisher.current());
+      assertThat(clusterNames(cache.getSnapshot(zoneA))).hasSize(1);
+    }
+
+    @Test
     void publishesToNoGroupUntilOneIsSeen() {
       publisher = start(store, translator, QUIET, MAX_DELAY);
 

@@ -97,6 +97,43 @@ class XdsSnapshotCacheTest {
   }
 
   @Test
+  void aGroupIsForgottenOnlyOnceNoWatchOfItIsOpen() {
+    ContentVersionedSnapshot snapshot = snapshot(ports(2));
+    cache.setSnapshot(GROUP, snapshot);
+    List<DeltaResponse> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.envoyproxy.controlplane.cache.DeltaWatch first = openEndpointsWatch(snapshot, answers::add);
+    io.envoyproxy.controlplane.cache.DeltaWatch second = openEndpointsWatch(snapshot, answers::add);
+
+    assertThat(cache.clearSnapshot(GROUP)).as("two delta watches are open").isFalse();
+    assertThat(cache.getSnapshot(GROUP)).isSameAs(snapshot);
+
+    first.cancel();
+    assertThat(cache.clearSnapshot(GROUP)).as("one delta watch is still open").isFalse();
+
+    second.cancel();
+    assertThat(cache.clearSnapshot(GROUP)).isTrue();
+    assertThat(cache.getSnapshot(GROUP)).isNull();
+    assertThat(answers).as("nothing was sent").isEmpty();
+  }
+
+  /** An endpoints watch of a stream that holds {@code c0} as {@code snapshot} has it: no answer. */
+  private io.envoyproxy.controlplane.cache.DeltaWatch openEndpointsWatch(
+      ContentVersionedSnapshot snapshot, java.util.function.Consumer<DeltaResponse> answers) {
+    return cache.createDeltaWatch(
+        DeltaXdsRequest.create(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("edge-1"))
+                .setTypeUrl(EDS)
+                .build()),
+        snapshot.version(EDS, List.of()),
+        new HashMap<>(Map.of("c0", snapshot.endpoints().versionedResources().get("c0").version())),
+        Set.of(),
+        false,
+        answers,
+        false);
+  }
+
+  @Test
   void aStreamThatSubscribesLaterGetsWhatItAsksForAtOnce() {
     cache.setSnapshot(GROUP, snapshot(ports(5)));
     Stream endpoints = new Stream(EDS, false).subscribe("c1");
