@@ -42,8 +42,9 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
       return next.startCall(call, headers);
     }
     Identity who = Identity.current();
+    ServerCall<Q, R> closedOnce = new ClosedOnce<>(call);
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(
-        next.startCall(call, headers)) {
+        next.startCall(closedOnce, headers)) {
       private boolean closed;
 
       @Override
@@ -54,15 +55,13 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         Node node = node(message);
         java.util.Optional<String> invalid = NodeGroups.invalid(node);
         if (invalid.isPresent()) {
-          closed = true;
           audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, invalid.get());
-          call.close(Status.INVALID_ARGUMENT.withDescription(invalid.get()), new Metadata());
+          refuse(Status.INVALID_ARGUMENT.withDescription(invalid.get()));
           return;
         }
         // Access rules name fleets: an Envoy allowed a fleet may fetch it in whichever zone it is.
         String group = groups.fleet(node);
         if (!access.mayFetch(who, group)) {
-          closed = true;
           String reason =
               "identity '"
                   + who
@@ -70,10 +69,30 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
                   + abbreviate(group)
                   + "'";
           audit.record(who, "xds.stream", abbreviate(group), AuditLog.Outcome.DENIED, reason);
-          call.close(Status.PERMISSION_DENIED.withDescription(reason), new Metadata());
+          refuse(Status.PERMISSION_DENIED.withDescription(reason));
           return;
         }
         super.onMessage(message);
+      }
+
+      /**
+       * Ends the stream with {@code status}, and tells the server behind it that it ended: a call
+       * the server closes itself ends without telling the server's stream observer, so a stream
+       * refused after its first request kept its watches (answered into a closed call, which threw
+       * out of a publication), its status and its place among the lagging streams.
+       */
+      private void refuse(Status status) {
+        closed = true;
+        closedOnce.close(status, new Metadata());
+        super.onCancel();
+      }
+
+      @Override
+      public void onCancel() {
+        // Refused: the server behind was told already.
+        if (!closed) {
+          super.onCancel();
+        }
       }
 
       @Override
@@ -83,6 +102,35 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         }
       }
     };
+  }
+
+  /**
+   * The call as the server behind sees it: once closed (by a refusal), closing it again and sending
+   * on it do nothing, so that the server's own clean-up after the refusal (it closes the call with
+   * its error) does not throw.
+   */
+  private static final class ClosedOnce<Q, R>
+      extends io.grpc.ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
+    private final java.util.concurrent.atomic.AtomicBoolean closed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    ClosedOnce(ServerCall<Q, R> call) {
+      super(call);
+    }
+
+    @Override
+    public void close(Status status, Metadata trailers) {
+      if (closed.compareAndSet(false, true)) {
+        super.close(status, trailers);
+      }
+    }
+
+    @Override
+    public void sendMessage(R message) {
+      if (!closed.get()) {
+        super.sendMessage(message);
+      }
+    }
   }
 
   private static Node node(Object message) {

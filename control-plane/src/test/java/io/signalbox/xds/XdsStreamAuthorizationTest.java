@@ -40,6 +40,10 @@ class XdsStreamAuthorizationTest {
       "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
   private final List<String> groupsThatReachedTheServer = new CopyOnWriteArrayList<>();
+
+  /** What the stand-in's stream observers were told of their stream's end, and how it went. */
+  private final List<String> serverToldOfTheEnd = new CopyOnWriteArrayList<>();
+
   private Server server;
   private ManagedChannel channel;
 
@@ -64,7 +68,16 @@ class XdsStreamAuthorizationTest {
                       }
 
                       @Override
-                      public void onError(Throwable t) {}
+                      public void onError(Throwable t) {
+                        // As java-control-plane's stream observer does: cancel the stream's
+                        // watches, run the close callbacks, and end the call with the error.
+                        try {
+                          responses.onError(t);
+                          serverToldOfTheEnd.add("ended: " + Status.fromThrowable(t).getCode());
+                        } catch (RuntimeException e) {
+                          serverToldOfTheEnd.add("threw: " + e);
+                        }
+                      }
 
                       @Override
                       public void onCompleted() {
@@ -215,6 +228,48 @@ class XdsStreamAuthorizationTest {
                     NodeGroups.SERVICE_KEY,
                     com.google.protobuf.Value.newBuilder().setStringValue(service).build()))
         .build();
+  }
+
+  @Test
+  void aStreamRefusedAfterItsFirstRequestIsEndedForTheServerBehindToo() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> ended = new AtomicReference<>();
+    StreamObserver<DiscoveryRequest> requests =
+        HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel), EDGE_ENVOY)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse response) {
+                    received.add(response);
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    ended.set(Status.fromThrowable(t));
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    ended.set(Status.OK);
+                  }
+                });
+    requests.onNext(
+        DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node("edge", "")).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
+
+    requests.onNext(
+        DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node("edge", "a b")).build());
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+    assertThat(ended.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(serverToldOfTheEnd)
+                    .as("the server's stream observer is told, and ends the call without a throw")
+                    .containsExactly("ended: CANCELLED"));
+    assertThat(groupsThatReachedTheServer).containsExactly("edge");
   }
 
   @Test
