@@ -134,16 +134,25 @@ public final class SidecarSnapshots {
   }
 
   /**
-   * Lets go of what was made for {@code group}'s service or fleet, whose Envoys have gone (the
-   * snapshot kept for it would hold on to the fleet's resources of its time); another group of the
-   * same service or fleet has it made again at the next publication.
+   * Lets go of what was made for {@code group}'s service or fleet once no group of {@code
+   * remaining} shares it (zones of one service or fleet share it): its Envoys have gone, and the
+   * snapshot kept for it would hold on to the fleet's resources of its time.
    */
-  void forget(String group) {
+  void forget(String group, java.util.Collection<String> remaining) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
-      sidecars.remove(service.get());
+      if (remaining.stream().noneMatch(other -> NodeGroups.sidecarService(other).equals(service))) {
+        sidecars.remove(service.get());
+      }
     } else {
-      edges.remove(NodeGroups.fleetOf(group));
+      String fleet = NodeGroups.fleetOf(group);
+      if (remaining.stream()
+          .noneMatch(
+              other ->
+                  NodeGroups.sidecarService(other).isEmpty()
+                      && NodeGroups.fleetOf(other).equals(fleet))) {
+        edges.remove(fleet);
+      }
     }
   }
 

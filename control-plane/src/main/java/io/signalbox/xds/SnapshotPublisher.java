@@ -523,7 +523,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       return false;
     }
     sentBases.remove(group);
-    sidecars.forget(group);
+    sidecars.forget(group, groups);
     log.info("Node group {} has no Envoy connected any more: forgotten", group);
     return true;
   }

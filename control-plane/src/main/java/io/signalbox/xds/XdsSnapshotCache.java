@@ -71,6 +71,9 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
    */
   private static final class GroupWatches {
     final Map<ResourceType, Map<Long, DeltaWatch>> byType = new EnumMap<>(ResourceType.class);
+
+    /** Set under this monitor once the group is forgotten: a watch then goes to its successor. */
+    boolean forgotten;
   }
 
   /** What changed in one type from one snapshot to the next. */
@@ -117,7 +120,6 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         Objects.requireNonNull(
             request.getResourceType(), () -> "unsupported type URL " + request.getTypeUrl());
     String group = groups.hash(request.v3Request().getNode());
-    GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
     DeltaWatch watch =
         new DeltaWatch(
             request,
@@ -127,12 +129,20 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             isWildcard,
             responseConsumer);
     Answer atOnce;
-    synchronized (watches) {
-      Snapshot snapshot = getSnapshot(group);
-      atOnce = snapshot == null ? null : answerAtOnce(watch, type, snapshot, hasClusterChanged);
-      if (atOnce == null) {
-        register(watches, type, watch);
+    while (true) {
+      GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
+      synchronized (watches) {
+        if (watches.forgotten) {
+          // The group was forgotten since it was looked up: its watches are no longer answered.
+          continue;
+        }
+        Snapshot snapshot = getSnapshot(group);
+        atOnce = snapshot == null ? null : answerAtOnce(watch, type, snapshot, hasClusterChanged);
+        if (atOnce == null) {
+          register(watches, type, watch);
+        }
       }
+      break;
     }
     // Sent outside the group's lock, as a new snapshot's answers are (the watch is not open, so no
     // snapshot set meanwhile answers it: the stream is sent that one once it answers this).
@@ -241,22 +251,23 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
    */
   @Override
   public synchronized boolean clearSnapshot(String group) {
-    GroupWatches watches = deltaWatches.get(group);
-    if (watches != null) {
-      synchronized (watches) {
-        for (Map<Long, DeltaWatch> open : watches.byType.values()) {
-          open.values().removeIf(DeltaWatch::isCancelled);
-          if (!open.isEmpty()) {
-            return false;
-          }
+    GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
+    synchronized (watches) {
+      for (Map<Long, DeltaWatch> open : watches.byType.values()) {
+        open.values().removeIf(DeltaWatch::isCancelled);
+        if (!open.isEmpty()) {
+          return false;
         }
       }
+      // Under the group's monitor, so that no watch is registered meanwhile into a map that is
+      // then dropped (it would never be answered).
+      if (!super.clearSnapshot(group)) {
+        return false;
+      }
+      watches.forgotten = true;
+      deltaWatches.remove(group, watches);
+      return true;
     }
-    if (!super.clearSnapshot(group)) {
-      return false;
-    }
-    deltaWatches.remove(group);
-    return true;
   }
 
   /** A response decided under a group's lock, sent after it. */

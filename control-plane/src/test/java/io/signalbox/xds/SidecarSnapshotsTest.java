@@ -406,6 +406,33 @@ class SidecarSnapshotsTest {
   }
 
   @Test
+  void whatAServiceSidecarsWereMadeIsLetGoOnlyOnceNoGroupOfItsSidecarsRemains() {
+    RegistryState state = state();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(
+            new GatewayTranslator().translate(state, GatewaySettings.DEFAULT));
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    ContentVersionedSnapshot made =
+        sidecars.base("sidecar/users@a", fleet, state, GatewaySettings.DEFAULT, NONE);
+
+    sidecars.forget("sidecar/users@a", List.of("sidecar/users@b", "edge"));
+    assertThat(sidecars.base("sidecar/users@b", fleet, state, GatewaySettings.DEFAULT, NONE))
+        .as("the group of another zone still has it")
+        .isSameAs(made);
+
+    sidecars.forget("sidecar/users@b", List.of("edge", "sidecar/orders"));
+    assertThat(sidecars.base("sidecar/users@b", fleet, state, GatewaySettings.DEFAULT, NONE))
+        .as("made again once every group of users' sidecars was forgotten")
+        .isNotSameAs(made)
+        .satisfies(again -> assertThat(again.version()).isEqualTo(made.version()));
+  }
+
+  private static final io.signalbox.translate.PolicyHandover NONE =
+      io.signalbox.translate.PolicyHandover.NONE;
+
+  @Test
   void aScopedSidecarIsKeptWhenAServiceItDoesNotCallChangesAndMadeAgainWhenOneItCallsDoes() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     store.register(registration("users", "u1", 9000, 0), Optional.empty());
