@@ -98,11 +98,22 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       boolean hasClusterChanged,
       boolean allowDefaultEmptyEdsUpdate) {
     boolean byDifference = SotwEndpointDifferences.applies(ads, request);
+    Consumer<Response> answers =
+        byDifference ? sotwEndpoints.responses(request, responseConsumer) : responseConsumer;
     return super.createWatch(
         ads,
         request,
         byDifference ? sotwEndpoints.knownNames(request, knownResourceNames) : knownResourceNames,
-        byDifference ? sotwEndpoints.responses(request, responseConsumer) : responseConsumer,
+        response -> {
+          try {
+            answers.accept(response);
+          } catch (RuntimeException e) {
+            // The library's cache answers a group's watches in one loop, inside setSnapshot: one
+            // stream that cannot be answered (its call closed under it) must not leave the rest of
+            // its group, and the groups after it, unanswered.
+            log.warn("Answering a state-of-the-world xDS watch failed; the others are answered", e);
+          }
+        },
         hasClusterChanged,
         allowDefaultEmptyEdsUpdate);
   }

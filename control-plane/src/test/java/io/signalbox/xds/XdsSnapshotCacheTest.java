@@ -134,6 +134,40 @@ class XdsSnapshotCacheTest {
   }
 
   @Test
+  void aStateOfTheWorldWatchThatCannotBeAnsweredLeavesTheOthersOfItsGroupAnswered() {
+    cache.setSnapshot(GROUP, snapshot(ports(2)));
+    List<io.envoyproxy.controlplane.cache.Response> answered =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      boolean broken = i == 1;
+      cache.createWatch(
+          true,
+          io.envoyproxy.controlplane.cache.XdsRequest.create(
+              io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder()
+                  .setNode(Node.newBuilder().setId("edge-" + i))
+                  .setTypeUrl(CDS)
+                  .setVersionInfo(
+                      cache
+                          .getSnapshot(GROUP)
+                          .version(io.envoyproxy.controlplane.cache.Resources.ResourceType.CLUSTER))
+                  .build()),
+          Set.of(),
+          response -> {
+            if (broken) {
+              throw new IllegalStateException("call is closed");
+            }
+            answered.add(response);
+          },
+          false,
+          false);
+    }
+
+    cache.setSnapshot(GROUP, snapshot(ports(3)));
+
+    assertThat(answered).as("the two watches beside the broken one").hasSize(2);
+  }
+
+  @Test
   void aStreamThatSubscribesLaterGetsWhatItAsksForAtOnce() {
     cache.setSnapshot(GROUP, snapshot(ports(5)));
     Stream endpoints = new Stream(EDS, false).subscribe("c1");
