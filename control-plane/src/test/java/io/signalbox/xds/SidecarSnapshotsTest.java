@@ -40,6 +40,12 @@ class SidecarSnapshotsTest {
         List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build()));
   }
 
+  /** Sidecar snapshots with workload certificates from a CA made in memory. */
+  private static SidecarSnapshots sidecarSnapshots() {
+    return new SidecarSnapshots(
+        MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+  }
+
   private static RegistryState state() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     store.register(registration("users", "u1", 15006, 8080), Optional.empty());
@@ -75,9 +81,7 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(
             new GatewayTranslator().translate(state, GatewaySettings.DEFAULT));
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
 
     ContentVersionedSnapshot users =
         sidecars.forGroup("sidecar/users", fleet, state, GatewaySettings.DEFAULT);
@@ -132,9 +136,7 @@ class SidecarSnapshotsTest {
     store.register(registration("users", "u1", 15006, 8080), Optional.empty());
     store.register(registration("orders", "o1", 9000, 0), Optional.empty());
     store.register(registration("billing", "b1", 9001, 0), Optional.empty());
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     GatewayTranslator translator = new GatewayTranslator();
     RegistryState before = store.state();
     ContentVersionedSnapshot fleet =
@@ -197,9 +199,7 @@ class SidecarSnapshotsTest {
     store.register(registration("orders", "o1", 15007, 8080), Optional.empty());
     store.register(registration("billing", "b1", 15008, 9090), Optional.empty());
     store.register(registration("audit", "a1", 9001, 0), Optional.empty());
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     GatewayTranslator translator = new GatewayTranslator();
     RegistryState state = store.state();
     ContentVersionedSnapshot fleet =
@@ -256,9 +256,7 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(
             new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
 
     assertThat(sidecars.forGroup("edge", fleet, store.state(), GatewaySettings.DEFAULT))
         .isSameAs(fleet);
@@ -287,9 +285,7 @@ class SidecarSnapshotsTest {
         Optional.empty());
     store.register(registration("everything", "e1", 15007, 8081), Optional.empty());
     GatewayTranslator translator = new GatewayTranslator();
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     RegistryState before = store.state();
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(before, GatewaySettings.DEFAULT));
@@ -348,9 +344,7 @@ class SidecarSnapshotsTest {
     store.register(registration("users", "u1", 15006, 8080), Optional.empty());
     store.register(registration("orders", "o1", 9000, 0), Optional.empty());
     GatewayTranslator translator = new GatewayTranslator();
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(store.state(), GatewaySettings.DEFAULT));
     ContentVersionedSnapshot before =
@@ -411,9 +405,7 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(
             new GatewayTranslator().translate(state, GatewaySettings.DEFAULT));
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     ContentVersionedSnapshot made =
         sidecars.base("sidecar/users@a", fleet, state, GatewaySettings.DEFAULT, NONE);
 
@@ -442,9 +434,7 @@ class SidecarSnapshotsTest {
             .withMesh(new MeshPolicy(List.of(), List.of("users"))),
         Optional.empty());
     GatewayTranslator translator = new GatewayTranslator();
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(store.state(), GatewaySettings.DEFAULT));
     ContentVersionedSnapshot before =
@@ -580,9 +570,7 @@ class SidecarSnapshotsTest {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     store.register(registration("users", "u1", 15006, 8080), Optional.empty());
     GatewayTranslator translator = new GatewayTranslator();
-    SidecarSnapshots sidecars =
-        new SidecarSnapshots(
-            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+    SidecarSnapshots sidecars = sidecarSnapshots();
     RegistryState open = store.state();
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(open, GatewaySettings.DEFAULT));

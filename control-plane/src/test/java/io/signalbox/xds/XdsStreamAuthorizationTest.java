@@ -114,27 +114,35 @@ class XdsStreamAuthorizationTest {
   private AtomicReference<Status> ask(
       String identity, Node node, List<DiscoveryResponse> received) {
     AtomicReference<Status> ended = new AtomicReference<>();
-    StreamObserver<DiscoveryRequest> requests =
-        HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel), identity)
-            .streamAggregatedResources(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(DiscoveryResponse response) {
-                    received.add(response);
-                  }
-
-                  @Override
-                  public void onError(Throwable t) {
-                    ended.set(Status.fromThrowable(t));
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    ended.set(Status.OK);
-                  }
-                });
-    requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node).build());
+    open(identity, received, ended)
+        .onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node).build());
     return ended;
+  }
+
+  /**
+   * Opens a stream as {@code identity}: its responses go to {@code received}, the status it ends
+   * with to {@code ended}.
+   */
+  private StreamObserver<DiscoveryRequest> open(
+      String identity, List<DiscoveryResponse> received, AtomicReference<Status> ended) {
+    return HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel), identity)
+        .streamAggregatedResources(
+            new StreamObserver<>() {
+              @Override
+              public void onNext(DiscoveryResponse response) {
+                received.add(response);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                ended.set(Status.fromThrowable(t));
+              }
+
+              @Override
+              public void onCompleted() {
+                ended.set(Status.OK);
+              }
+            });
   }
 
   @Test
@@ -234,25 +242,7 @@ class XdsStreamAuthorizationTest {
   void aStreamRefusedAfterItsFirstRequestIsEndedForTheServerBehindToo() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
     AtomicReference<Status> ended = new AtomicReference<>();
-    StreamObserver<DiscoveryRequest> requests =
-        HeaderIdentity.as(AggregatedDiscoveryServiceGrpc.newStub(channel), EDGE_ENVOY)
-            .streamAggregatedResources(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(DiscoveryResponse response) {
-                    received.add(response);
-                  }
-
-                  @Override
-                  public void onError(Throwable t) {
-                    ended.set(Status.fromThrowable(t));
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    ended.set(Status.OK);
-                  }
-                });
+    StreamObserver<DiscoveryRequest> requests = open(EDGE_ENVOY, received, ended);
     requests.onNext(
         DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node("edge", "")).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
