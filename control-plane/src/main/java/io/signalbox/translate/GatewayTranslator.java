@@ -84,9 +84,8 @@ public final class GatewayTranslator implements Translator {
     } catch (RuntimeException e) {
       // What the failed translation remembered is half of it: the parts of the services it got to,
       // but the lists and routes of the translation before, which the next one would take as
-      // current. The next translation starts from scratch instead.
+      // current. The next translation starts from scratch instead (as for new settings).
       settingsPart = null;
-      serviceParts.clear();
       throw e;
     }
   }

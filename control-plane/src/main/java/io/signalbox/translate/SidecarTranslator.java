@@ -149,6 +149,11 @@ public final class SidecarTranslator {
    */
   private final Map<String, OwnPart> ownParts = new java.util.HashMap<>();
 
+  /** Lets go of {@code service}'s own part: no Envoy of its sidecars is connected any more. */
+  public synchronized void forget(String service) {
+    ownParts.remove(service);
+  }
+
   private OwnPart ownPart(
       String service, ServiceState own, GatewaySettings settings, PolicyHandover handover) {
     OwnPart before = ownParts.get(service);

@@ -143,6 +143,7 @@ public final class SidecarSnapshots {
     if (service.isPresent()) {
       if (remaining.stream().noneMatch(other -> NodeGroups.sidecarService(other).equals(service))) {
         sidecars.remove(service.get());
+        translator.forget(service.get());
       }
     } else {
       String fleet = NodeGroups.fleetOf(group);

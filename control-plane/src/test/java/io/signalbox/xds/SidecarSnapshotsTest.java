@@ -418,7 +418,15 @@ class SidecarSnapshotsTest {
     assertThat(sidecars.base("sidecar/users@b", fleet, state, GatewaySettings.DEFAULT, NONE))
         .as("made again once every group of users' sidecars was forgotten")
         .isNotSameAs(made)
-        .satisfies(again -> assertThat(again.version()).isEqualTo(made.version()));
+        .satisfies(again -> assertThat(again.version()).isEqualTo(made.version()))
+        .satisfies(
+            again ->
+                assertThat(again.resources().listeners())
+                    .as("its own listeners were let go with it: made again, equal")
+                    .zipSatisfy(
+                        made.resources().listeners(),
+                        (remade, before) ->
+                            assertThat(remade).isEqualTo(before).isNotSameAs(before)));
   }
 
   private static final io.signalbox.translate.PolicyHandover NONE =
