@@ -21,7 +21,15 @@ import io.signalbox.security.Identity;
  * PERMISSION_DENIED, so nothing is sent, no group is created for it and its ACKs and NACKs count
  * for nothing. A request whose node names no group Signalbox keeps ({@link NodeGroups#invalid}: a
  * zone, fleet or sidecar service beyond the bounds of a name) closes it with INVALID_ARGUMENT
- * naming the field. Runs inside {@link io.signalbox.security.IdentityInterceptor}.
+ * naming the field.
+ *
+ * <p>A stream's node is the one its first request names. Envoy may leave the node out of later
+ * requests ({@code set_node_on_first_message_only}, which Istio's bootstrap sets): such a request
+ * is passed on with the first request's node, so that it is authorized, grouped and cached as the
+ * stream's (without it, a later request fell into the {@code default} group in the cache while the
+ * stream's status stayed in its first group, or was refused as fetching {@code default}). A later
+ * request naming another node id or group closes the stream with INVALID_ARGUMENT: no Envoy moves
+ * its stream between groups. Runs inside {@link io.signalbox.security.IdentityInterceptor}.
  */
 public final class XdsStreamAuthorization implements ServerInterceptor {
 
@@ -47,20 +55,43 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         next.startCall(closedOnce, headers)) {
       private boolean closed;
 
+      /** The node of the stream's first request, and the group it names. */
+      private Node streamNode;
+
+      private String streamGroup;
+
       @Override
       public void onMessage(Q message) {
         if (closed) {
           return;
         }
         Node node = node(message);
-        java.util.Optional<String> invalid = NodeGroups.invalid(node);
-        if (invalid.isPresent()) {
-          audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, invalid.get());
-          refuse(Status.INVALID_ARGUMENT.withDescription(invalid.get()));
+        if (streamNode == null) {
+          node = node == null ? Node.getDefaultInstance() : node;
+          java.util.Optional<String> invalid = NodeGroups.invalid(node);
+          if (invalid.isPresent()) {
+            audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, invalid.get());
+            refuse(Status.INVALID_ARGUMENT.withDescription(invalid.get()));
+            return;
+          }
+          streamNode = node;
+          streamGroup = groups.hash(node);
+        } else if (node == null) {
+          message = withNode(message, streamNode);
+        } else if (!node.getId().equals(streamNode.getId())
+            || !groups.hash(node).equals(streamGroup)) {
+          String reason =
+              "node must name the same node id and group in every request of a stream (its first"
+                  + " named node group '"
+                  + abbreviate(streamGroup)
+                  + "')";
+          audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, reason);
+          refuse(Status.INVALID_ARGUMENT.withDescription(reason));
           return;
         }
         // Access rules name fleets: an Envoy allowed a fleet may fetch it in whichever zone it is.
-        String group = groups.fleet(node);
+        // Checked on every request, so rules reloaded meanwhile hold for open streams too.
+        String group = NodeGroups.fleetOf(streamGroup);
         if (!access.mayFetch(who, group)) {
           String reason =
               "identity '"
@@ -133,14 +164,27 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
     }
   }
 
+  /** The node a request names; null when it names none. */
   private static Node node(Object message) {
     if (message instanceof DiscoveryRequest request) {
-      return request.getNode();
+      return request.hasNode() ? request.getNode() : null;
     }
     if (message instanceof DeltaDiscoveryRequest request) {
-      return request.getNode();
+      return request.hasNode() ? request.getNode() : null;
     }
-    return Node.getDefaultInstance();
+    return null;
+  }
+
+  /** {@code message}, a request that names no node, naming {@code node}. */
+  @SuppressWarnings("unchecked")
+  private static <Q> Q withNode(Q message, Node node) {
+    if (message instanceof DiscoveryRequest request) {
+      return (Q) request.toBuilder().setNode(node).build();
+    }
+    if (message instanceof DeltaDiscoveryRequest request) {
+      return (Q) request.toBuilder().setNode(node).build();
+    }
+    return message;
   }
 
   private static String abbreviate(String value) {

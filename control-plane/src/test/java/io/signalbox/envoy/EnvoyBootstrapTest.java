@@ -86,18 +86,6 @@ class EnvoyBootstrapTest {
     assertThat(validate.exitValue()).as("envoy --mode validate output:%n%s", output).isZero();
   }
 
-  @ParameterizedTest
-  @MethodSource("shippedBootstraps")
-  void everyShippedBootstrapSendsTheNodeOnEveryXdsRequest(Path bootstrap) throws IOException {
-    // Signalbox reads the node (and so the node group) from each request, not just a stream's first
-    // one.
-    assertThat(
-            YAML.readTree(bootstrap.toFile())
-                .at("/dynamic_resources/ads_config")
-                .has("set_node_on_first_message_only"))
-        .isFalse();
-  }
-
   @Test
   void theMutualTlsBootstrapDiffersFromThePlaintextOneOnlyInTheXdsClustersTransportSocket()
       throws IOException {

@@ -56,12 +56,15 @@ public final class EnvoyBootstrap {
       EnvoyProcess.XdsMode xdsMode,
       List<Integer> xdsPorts,
       Optional<XdsTls> xdsTls) {
-    return render(nodeId, nodeCluster, Optional.empty(), xdsMode, xdsPorts, xdsTls);
+    return render(nodeId, nodeCluster, Optional.empty(), xdsMode, xdsPorts, xdsTls, false);
   }
 
   /**
    * @param sidecarOf the service whose sidecar the Envoy is (rendered from {@link
    *     #SIDECAR_TEMPLATE}); empty for an edge Envoy
+   * @param nodeInFirstRequestOnly whether Envoy sends its node in each xDS stream's first request
+   *     only ({@code set_node_on_first_message_only}), not in every request as the shipped
+   *     bootstraps do
    */
   static String render(
       String nodeId,
@@ -69,7 +72,8 @@ public final class EnvoyBootstrap {
       Optional<String> sidecarOf,
       EnvoyProcess.XdsMode xdsMode,
       List<Integer> xdsPorts,
-      Optional<XdsTls> xdsTls) {
+      Optional<XdsTls> xdsTls,
+      boolean nodeInFirstRequestOnly) {
     Path template =
         EnvoyBinary.repoRoot().resolve(sidecarOf.isPresent() ? SIDECAR_TEMPLATE : TEMPLATE);
     try {
@@ -85,6 +89,10 @@ public final class EnvoyBootstrap {
       ((ObjectNode) bootstrap.at("/admin/address/socket_address")).put("port_value", 0);
       ((ObjectNode) bootstrap.at("/dynamic_resources/ads_config"))
           .put("api_type", xdsMode.apiType());
+      if (nodeInFirstRequestOnly) {
+        ((ObjectNode) bootstrap.at("/dynamic_resources/ads_config"))
+            .put("set_node_on_first_message_only", true);
+      }
       ArrayNode endpoints =
           ((ObjectNode) xdsCluster(bootstrap, template).at("/load_assignment/endpoints/0"))
               .putArray("lb_endpoints");

@@ -329,6 +329,7 @@ public final class EnvoyProcess implements AutoCloseable {
     // Cluster and xDS config changes are what end-to-end failures usually hinge on.
     private String componentLogLevel = "upstream:debug,config:debug";
     private java.util.Optional<EnvoyBootstrap.XdsTls> xdsTls = java.util.Optional.empty();
+    private boolean nodeInFirstRequestOnly;
 
     private Builder() {}
 
@@ -401,6 +402,15 @@ public final class EnvoyProcess implements AutoCloseable {
     }
 
     /**
+     * Sends the node in each xDS stream's first request only ({@code
+     * set_node_on_first_message_only: true}, as Istio's bootstrap does); every request by default.
+     */
+    public Builder nodeInFirstRequestOnly() {
+      this.nodeInFirstRequestOnly = true;
+      return this;
+    }
+
+    /**
      * Starts Envoy and waits (up to {@link #DEFAULT_TIMEOUT}) until its admin interface answers.
      */
     public EnvoyProcess start() {
@@ -416,7 +426,8 @@ public final class EnvoyProcess implements AutoCloseable {
       try {
         Files.writeString(
             bootstrap,
-            EnvoyBootstrap.render(id, nodeCluster, sidecarOf, xdsMode, xdsPorts, xdsTls));
+            EnvoyBootstrap.render(
+                id, nodeCluster, sidecarOf, xdsMode, xdsPorts, xdsTls, nodeInFirstRequestOnly));
         List<String> command =
             new ArrayList<>(
                 List.of(

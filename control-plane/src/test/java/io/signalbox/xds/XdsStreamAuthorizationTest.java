@@ -287,4 +287,46 @@ class XdsStreamAuthorizationTest {
     assertThat(ended.get().getDescription()).endsWith("node group 'internal'");
     assertThat(groupsThatReachedTheServer).isEmpty();
   }
+
+  @Test
+  void aLaterRequestWithoutANodeIsServedAsTheStreamsFirstNode() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> ended = new AtomicReference<>();
+    StreamObserver<DiscoveryRequest> requests = open(EDGE_ENVOY, received, ended);
+    requests.onNext(
+        DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node("edge", "")).build());
+    // As Envoy sends it with set_node_on_first_message_only: the node only in the first request.
+    requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).build());
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
+    assertThat(ended.get()).as("the edge identity may not fetch the default group").isNull();
+    assertThat(groupsThatReachedTheServer).containsExactly("edge", "edge");
+  }
+
+  @Test
+  void aLaterRequestNamingAnotherNodeOrGroupEndsTheStream() {
+    Map<Node, String> moves =
+        Map.of(
+            node("edge", "eu-west-1a"), "another zone",
+            node("edge", "").toBuilder().setId("edge-2").build(), "another node id");
+    moves.forEach(
+        (moved, what) -> {
+          List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+          AtomicReference<Status> ended = new AtomicReference<>();
+          StreamObserver<DiscoveryRequest> requests = open(EDGE_ENVOY, received, ended);
+          requests.onNext(
+              DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node("edge", "")).build());
+          requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(moved).build());
+
+          await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+          assertThat(ended.get().getCode()).as(what).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(ended.get().getDescription())
+              .as(what)
+              .isEqualTo(
+                  "node must name the same node id and group in every request of a stream (its"
+                      + " first named node group 'edge')");
+          assertThat(received).as(what).hasSize(1);
+        });
+    assertThat(groupsThatReachedTheServer).containsExactly("edge", "edge");
+  }
 }

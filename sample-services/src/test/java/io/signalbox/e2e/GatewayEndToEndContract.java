@@ -24,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,9 +48,14 @@ abstract class GatewayEndToEndContract {
 
   abstract EnvoyProcess.XdsMode mode();
 
+  /** What the Envoy is started with besides the mode. */
+  UnaryOperator<EnvoyProcess.Builder> envoyOptions() {
+    return envoy -> envoy;
+  }
+
   @BeforeAll
   void startGateway() {
-    gateway = GatewayFixture.start(mode());
+    gateway = GatewayFixture.startWithEnvoy(mode(), envoyOptions());
   }
 
   @AfterAll

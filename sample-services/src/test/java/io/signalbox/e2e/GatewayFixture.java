@@ -40,9 +40,16 @@ final class GatewayFixture implements AutoCloseable {
   private final Closer owned = new Closer();
   private final List<EnvoyProcess> envoys = Collections.synchronizedList(new ArrayList<>());
 
+  /** What the fixture's edge Envoys are started with besides its own settings. */
+  private final UnaryOperator<EnvoyProcess.Builder> edgeEnvoy;
+
   private GatewayFixture(
-      EnvoyProcess.XdsMode mode, int gatewayPort, Consumer<ControlPlaneConfig.Builder> customizer) {
+      EnvoyProcess.XdsMode mode,
+      int gatewayPort,
+      Consumer<ControlPlaneConfig.Builder> customizer,
+      UnaryOperator<EnvoyProcess.Builder> edgeEnvoy) {
     this.mode = mode;
+    this.edgeEnvoy = edgeEnvoy;
     this.gatewayPort = gatewayPort;
     ControlPlaneConfig.Builder config =
         TestControlPlanes.onLoopback()
@@ -61,6 +68,12 @@ final class GatewayFixture implements AutoCloseable {
 
   static GatewayFixture start(EnvoyProcess.XdsMode mode) {
     return start(mode, config -> {});
+  }
+
+  /** As {@link #start(EnvoyProcess.XdsMode)}, the Envoy started with {@code edgeEnvoy} options. */
+  static GatewayFixture startWithEnvoy(
+      EnvoyProcess.XdsMode mode, UnaryOperator<EnvoyProcess.Builder> edgeEnvoy) {
+    return start(mode, FreePorts.allocate(), config -> {}, "", edgeEnvoy);
   }
 
   /**
@@ -108,20 +121,21 @@ final class GatewayFixture implements AutoCloseable {
 
   /** As {@link #start(EnvoyProcess.XdsMode)}, with the Envoy declaring {@code zone}. */
   static GatewayFixture startInZone(EnvoyProcess.XdsMode mode, String zone) {
-    return start(mode, FreePorts.allocate(), config -> {}, zone);
+    return start(mode, FreePorts.allocate(), config -> {}, zone, envoy -> envoy);
   }
 
   private static GatewayFixture start(
       EnvoyProcess.XdsMode mode, int gatewayPort, Consumer<ControlPlaneConfig.Builder> customizer) {
-    return start(mode, gatewayPort, customizer, "");
+    return start(mode, gatewayPort, customizer, "", envoy -> envoy);
   }
 
   private static GatewayFixture start(
       EnvoyProcess.XdsMode mode,
       int gatewayPort,
       Consumer<ControlPlaneConfig.Builder> customizer,
-      String zone) {
-    GatewayFixture fixture = new GatewayFixture(mode, gatewayPort, customizer);
+      String zone,
+      UnaryOperator<EnvoyProcess.Builder> edgeEnvoy) {
+    GatewayFixture fixture = new GatewayFixture(mode, gatewayPort, customizer, edgeEnvoy);
     try {
       fixture.startEnvoy("edge-1", zone).awaitReady();
       return fixture;
@@ -140,12 +154,14 @@ final class GatewayFixture implements AutoCloseable {
 
   private EnvoyProcess startEnvoy(String nodeId, String zone) {
     EnvoyProcess envoy =
-        EnvoyProcess.builder()
-            .nodeId(nodeId)
-            .nodeCluster(GROUP)
-            .serviceZone(zone)
-            .xdsPort(controlPlane.grpcPort())
-            .xdsMode(mode)
+        edgeEnvoy
+            .apply(
+                EnvoyProcess.builder()
+                    .nodeId(nodeId)
+                    .nodeCluster(GROUP)
+                    .serviceZone(zone)
+                    .xdsPort(controlPlane.grpcPort())
+                    .xdsMode(mode))
             .start();
     envoys.add(envoy);
     return envoy;
