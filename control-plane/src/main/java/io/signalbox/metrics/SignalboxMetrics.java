@@ -2,6 +2,7 @@ package io.signalbox.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -275,6 +276,17 @@ public final class SignalboxMetrics implements AutoCloseable {
         .set(notAfter.getEpochSecond());
   }
 
+  /** The workload certificate of {@code identity} is no longer kept: its series goes. */
+  public void meshCertificateRetired(String identity) {
+    certificateExpiry.computeIfPresent(
+        identity,
+        (id, expiry) -> {
+          registry.find(name("mesh.certificate.expiry")).tag("identity", id).meters().stream()
+              .forEach(registry::remove);
+          return null;
+        });
+  }
+
   public void registration(RegistrationOutcome outcome) {
     registrations.get(outcome).increment();
   }
@@ -312,14 +324,51 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   /** An Envoy of {@code group} opened an xDS stream. */
   public void proxyConnected(String group) {
-    proxies(group).incrementAndGet();
-    // At zero from the group's first Envoy, so that rate() and increase() see the first event.
-    laggingGauge(group);
-    cutOffCounter(group);
+    // Counted inside the map's compute, so that a group being forgotten meanwhile either sees the
+    // Envoy or is made again for it (groupForgotten).
+    connectedProxies.compute(
+        group,
+        (g, count) -> {
+          AtomicInteger connected = count != null ? count : proxiesGauge(g);
+          connected.incrementAndGet();
+          // At zero from the group's first Envoy, so that rate() and increase() see the first
+          // event.
+          laggingGauge(g);
+          cutOffCounter(g);
+          return connected;
+        });
   }
 
   public void proxyDisconnected(String group) {
-    proxies(group).decrementAndGet();
+    connectedProxies.computeIfPresent(
+        group,
+        (g, count) -> {
+          count.decrementAndGet();
+          return count;
+        });
+  }
+
+  /**
+   * The control plane forgot {@code group}, whose Envoys have all gone: its series go (groups come
+   * and go with services and zones, and each kept three series at 0 for good), unless an Envoy of
+   * it connected meanwhile.
+   */
+  public void groupForgotten(String group) {
+    connectedProxies.computeIfPresent(
+        group,
+        (g, count) -> {
+          if (count.get() != 0) {
+            return count;
+          }
+          List<Meter> series = new ArrayList<>();
+          series.addAll(registry.find(name("xds.connected.proxies")).tag("group", g).meters());
+          series.addAll(registry.find(name("xds.lagging.streams")).tag("group", g).meters());
+          series.addAll(registry.find(name("xds.streams.cut.off")).tag("group", g).meters());
+          series.forEach(registry::remove);
+          laggingStreams.remove(g);
+          cutOffs.remove(g);
+          return null;
+        });
   }
 
   /**
@@ -440,18 +489,14 @@ public final class SignalboxMetrics implements AutoCloseable {
                 .register(registry));
   }
 
-  private AtomicInteger proxies(String group) {
-    return connectedProxies.computeIfAbsent(
-        group,
-        g -> {
-          AtomicInteger count = new AtomicInteger();
-          Gauge.builder(name("xds.connected.proxies"), count, AtomicInteger::get)
-              .description("Envoys with an open xDS stream, by node group")
-              .tag("group", g)
-              .strongReference(true)
-              .register(registry);
-          return count;
-        });
+  private AtomicInteger proxiesGauge(String group) {
+    AtomicInteger count = new AtomicInteger();
+    Gauge.builder(name("xds.connected.proxies"), count, AtomicInteger::get)
+        .description("Envoys with an open xDS stream, by node group")
+        .tag("group", group)
+        .strongReference(true)
+        .register(registry);
+    return count;
   }
 
   /**

@@ -124,6 +124,21 @@ public final class MeshIdentities {
         .certificate();
   }
 
+  /**
+   * Lets go of {@code certificate}, the current one of an identity whose Envoys have all gone
+   * (identities come and go with services, and each was kept for good), and of its expiry metric.
+   * An Envoy of it that comes back is issued one again: the same for the same half-life window, as
+   * certificates are issued reproducibly.
+   */
+  public void forget(IssuedCertificate certificate) {
+    issued.forEach(
+        (identity, current) -> {
+          if (current.certificate() == certificate && issued.remove(identity, current)) {
+            metrics.meshCertificateRetired(identity);
+          }
+        });
+  }
+
   /** A certificate's two secrets, and the CA certificate they name. */
   private record CertificateSecrets(X509Certificate caCertificate, List<Secret> secrets) {}
 

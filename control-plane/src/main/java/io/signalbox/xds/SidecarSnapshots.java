@@ -136,13 +136,14 @@ public final class SidecarSnapshots {
   /**
    * Lets go of what was made for {@code group}'s service or fleet once no group of {@code
    * remaining} shares it (zones of one service or fleet share it): its Envoys have gone, and the
-   * snapshot kept for it would hold on to the fleet's resources of its time.
+   * snapshot kept for it would hold on to the fleet's resources of its time; its workload
+   * certificate goes too.
    */
   void forget(String group, java.util.Collection<String> remaining) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
       if (remaining.stream().noneMatch(other -> NodeGroups.sidecarService(other).equals(service))) {
-        sidecars.remove(service.get());
+        forgetCertificate(sidecars.remove(service.get()));
         translator.forget(service.get());
       }
     } else {
@@ -152,8 +153,14 @@ public final class SidecarSnapshots {
               other ->
                   NodeGroups.sidecarService(other).isEmpty()
                       && NodeGroups.fleetOf(other).equals(fleet))) {
-        edges.remove(fleet);
+        forgetCertificate(edges.remove(fleet));
       }
+    }
+  }
+
+  private void forgetCertificate(Made forgotten) {
+    if (forgotten != null) {
+      mesh.forget(forgotten.certificate());
     }
   }
 

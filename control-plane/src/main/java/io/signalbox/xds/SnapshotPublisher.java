@@ -524,6 +524,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     sentBases.remove(group);
     sidecars.forget(group, groups);
+    metrics.groupForgotten(group);
     log.info("Node group {} has no Envoy connected any more: forgotten", group);
     return true;
   }

@@ -255,9 +255,10 @@ class MetricsEndpointTest {
             FakeAdsClient.sotw(
                 controlPlane.grpcPort(), FakeAdsClient.node("edge-1", "edge"), Set.of()));
     connect(FakeAdsClient.delta(controlPlane.grpcPort(), FakeAdsClient.node("edge-2", "edge")));
-    connect(
-        FakeAdsClient.sotw(
-            controlPlane.grpcPort(), FakeAdsClient.node("canary-1", "canary"), Set.of()));
+    FakeAdsClient canary =
+        connect(
+            FakeAdsClient.sotw(
+                controlPlane.grpcPort(), FakeAdsClient.node("canary-1", "canary"), Set.of()));
     await()
         .atMost(PATIENCE)
         .untilAsserted(
@@ -280,6 +281,25 @@ class MetricsEndpointTest {
         .atMost(PATIENCE)
         .until(() -> scrape().require("signalbox_xds_connected_proxies", "group", "edge") == 1);
     assertThat(scrape().require("signalbox_xds_connected_proxies", "group", "canary")).isEqualTo(1);
+
+    // The canary's last Envoy leaves: its group is forgotten at the next publication, and its
+    // series with it (groups come and go with services and zones).
+    canary.close();
+    registry().register(registration("orders", "orders-1", "/orders"));
+    await()
+        .atMost(PATIENCE)
+        .untilAsserted(
+            () -> {
+              MetricsScrape metrics = scrape();
+              for (String series :
+                  List.of(
+                      "signalbox_xds_connected_proxies",
+                      "signalbox_xds_lagging_streams",
+                      "signalbox_xds_streams_cut_off_total")) {
+                assertThat(metrics.value(series, "group", "canary")).as(series).isEmpty();
+              }
+            });
+    assertThat(scrape().require("signalbox_xds_connected_proxies", "group", "edge")).isEqualTo(1);
   }
 
   @Test

@@ -106,6 +106,31 @@ class MeshIdentitiesTest {
     metrics.close();
   }
 
+  @Test
+  void aForgottenIdentityKeepsNoCertificateNorMetricAndIsIssuedTheSameOneIfItComesBack() {
+    io.signalbox.metrics.SignalboxMetrics metrics =
+        io.signalbox.metrics.SignalboxMetrics.prometheus();
+    MeshIdentities measured =
+        MeshIdentities.ephemeral("signalbox.local", Duration.ofMinutes(10), clock, metrics);
+    String users = "spiffe://signalbox.local/service/users";
+    IssuedCertificate orders = measured.current(ORDERS);
+    measured.current(users);
+
+    measured.forget(orders);
+
+    assertThat(measured.expiry(ORDERS)).isEmpty();
+    assertThat(measured.expiry(users)).isPresent();
+    assertThat(metrics.scrape())
+        .doesNotContain("identity=\"" + ORDERS + "\"")
+        .contains("identity=\"" + users + "\"");
+    IssuedCertificate again = measured.current(ORDERS);
+    assertThat(again.certificate())
+        .as("issued reproducibly for the same window: the Envoy is sent the same secret")
+        .isEqualTo(orders.certificate());
+    assertThat(metrics.scrape()).contains("identity=\"" + ORDERS + "\"");
+    metrics.close();
+  }
+
   /**
    * Replicas on etcd hold the operator's CA: each issues a workload certificate on its own, and
    * they must agree on it (key, serial, signature), or an Envoy moving between them would be sent a

@@ -405,16 +405,23 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(
             new GatewayTranslator().translate(state, GatewaySettings.DEFAULT));
-    SidecarSnapshots sidecars = sidecarSnapshots();
+    MeshIdentities mesh =
+        MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC());
+    SidecarSnapshots sidecars = new SidecarSnapshots(mesh);
+    String usersIdentity = "spiffe://signalbox.local/service/users";
     ContentVersionedSnapshot made =
         sidecars.base("sidecar/users@a", fleet, state, GatewaySettings.DEFAULT, NONE);
 
     sidecars.forget("sidecar/users@a", List.of("sidecar/users@b", "edge"));
+    assertThat(mesh.expiry(usersIdentity)).isPresent();
     assertThat(sidecars.base("sidecar/users@b", fleet, state, GatewaySettings.DEFAULT, NONE))
         .as("the group of another zone still has it")
         .isSameAs(made);
 
     sidecars.forget("sidecar/users@b", List.of("edge", "sidecar/orders"));
+    assertThat(mesh.expiry(usersIdentity))
+        .as("the workload certificate of users' sidecars was let go too")
+        .isEmpty();
     assertThat(sidecars.base("sidecar/users@b", fleet, state, GatewaySettings.DEFAULT, NONE))
         .as("made again once every group of users' sidecars was forgotten")
         .isNotSameAs(made)
