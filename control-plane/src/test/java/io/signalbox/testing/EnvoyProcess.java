@@ -225,6 +225,36 @@ public final class EnvoyProcess implements AutoCloseable {
   }
 
   /**
+   * Freezes Envoy (SIGSTOP), as a hung or descheduled Envoy: its connections stay open and it reads
+   * nothing until {@link #resume()}.
+   */
+  public void suspend() {
+    signal("STOP");
+  }
+
+  /** Lets a {@link #suspend() suspended} Envoy run again (SIGCONT). */
+  public void resume() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    try {
+      Process kill =
+          new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+              .redirectErrorStream(true)
+              .start();
+      if (!kill.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
    * Stops Envoy: SIGTERM, then SIGKILL if it has not exited within 5 s. Safe to call more than
    * once.
    */
