@@ -156,8 +156,25 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   public record Nack(String version, String errorDetail, Instant at) {}
 
-  public void onRequest(long streamId, DiscoveryRequest request) {
-    Stream stream = stream(streamId, request.getNode(), Mode.SOTW);
+  /**
+   * Records a state-of-the-world request; whether it opened the stream's record (its first
+   * request). A request of a stream that has closed meanwhile is not recorded.
+   */
+  public boolean onRequest(long streamId, DiscoveryRequest request) {
+    Stream stream = streams.get(streamId);
+    if (stream != null) {
+      record(stream, request);
+      return false;
+    }
+    stream = opened(streamId, request.getNode(), Mode.SOTW);
+    if (stream == null) {
+      return false;
+    }
+    record(stream, request);
+    return true;
+  }
+
+  private void record(Stream stream, DiscoveryRequest request) {
     synchronized (stream) {
       TypeRecord type = stream.type(request.getTypeUrl());
       Instant now = clock.instant();
@@ -203,8 +220,22 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     }
   }
 
-  public void onDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-    Stream stream = stream(streamId, request.getNode(), Mode.DELTA);
+  /** As {@link #onRequest} for a delta request. */
+  public boolean onDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    Stream stream = streams.get(streamId);
+    if (stream != null) {
+      record(stream, request);
+      return false;
+    }
+    stream = opened(streamId, request.getNode(), Mode.DELTA);
+    if (stream == null) {
+      return false;
+    }
+    record(stream, request);
+    return true;
+  }
+
+  private void record(Stream stream, DeltaDiscoveryRequest request) {
     synchronized (stream) {
       TypeRecord type = stream.type(request.getTypeUrl());
       type.subscribe(request);
@@ -509,6 +540,8 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /** Forgets the stream; returns the node it belonged to, if it had sent a request. */
   public Optional<Node> onStreamClosed(long streamId) {
+    // Before the removal: a request being handled as the stream closes cannot open it again.
+    recentlyClosed.put(streamId, Boolean.TRUE);
     Stream stream = streams.remove(streamId);
     if (stream == null) {
       return Optional.empty();
@@ -547,12 +580,26 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     return proxies;
   }
 
-  private Stream stream(long streamId, Node node, Mode mode) {
+  /**
+   * Streams closed lately. A stream's requests and its close reach the tracker one at a time, but a
+   * cut-off ({@link LaggingStreams}) ends a stream from another thread: a request of it being
+   * handled meanwhile would open its record again, a stream that never closes (its group then never
+   * forgotten). Such a request comes within milliseconds of the close, long before thousands of
+   * other streams have closed.
+   */
+  private final com.google.common.cache.Cache<Long, Boolean> recentlyClosed =
+      com.google.common.cache.CacheBuilder.newBuilder().maximumSize(4096).build();
+
+  /** The record of a stream's first request; null for a stream that has closed. */
+  private Stream opened(long streamId, Node node, Mode mode) {
     // Envoy sends the node in the first request of a stream at least; later requests may leave it
     // out.
     return streams.computeIfAbsent(
         streamId,
         id -> {
+          if (recentlyClosed.getIfPresent(id) != null) {
+            return null;
+          }
           Stream stream =
               new Stream(id, node, groups.hash(node), mode, clock.instant(), rejectedTypes);
           streamsByGroup.merge(stream.group, 1, Integer::sum);

@@ -61,8 +61,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
-    boolean opened = !proxies.tracks(streamId);
-    proxies.onRequest(streamId, request);
+    boolean opened = proxies.onRequest(streamId, request);
     onRequest(
         streamId,
         opened,
@@ -77,8 +76,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-    boolean opened = !proxies.tracks(streamId);
-    proxies.onDeltaRequest(streamId, request);
+    boolean opened = proxies.onDeltaRequest(streamId, request);
     onRequest(
         streamId,
         opened,

@@ -214,6 +214,35 @@ class ProxyStatusTrackerTest {
     }
 
     @Test
+    void onlyAStreamsFirstRequestOpensItsRecord() {
+      DiscoveryRequest first =
+          DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(CDS).build();
+      assertThat(tracker.onRequest(1, first)).isTrue();
+      assertThat(tracker.onRequest(1, first.toBuilder().setTypeUrl(LDS).build())).isFalse();
+    }
+
+    @Test
+    void aRequestHandledAsItsStreamIsCutOffDoesNotBringTheStreamBack() {
+      request(CDS, "", "");
+
+      // A cut-off closes the stream from another thread while a request of it is being handled.
+      tracker.onStreamClosed(1);
+      boolean opened =
+          tracker.onRequest(
+              1, DiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(LDS).build());
+      boolean openedDelta =
+          tracker.onDeltaRequest(
+              1, DeltaDiscoveryRequest.newBuilder().setNode(EDGE_1).setTypeUrl(LDS).build());
+
+      assertThat(opened).isFalse();
+      assertThat(openedDelta).isFalse();
+      assertThat(tracker.proxies()).isEmpty();
+      assertThat(tracker.hasStreams(new NodeGroups().hash(EDGE_1)))
+          .as("the group can be forgotten")
+          .isFalse();
+    }
+
+    @Test
     void aGroupHasStreamsFromItsFirstEnvoysFirstRequestUntilItsLastEnvoyLeaves() {
       String group = new NodeGroups().hash(EDGE_1);
       assertThat(tracker.hasStreams(group)).isFalse();
