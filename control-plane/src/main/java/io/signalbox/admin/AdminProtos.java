@@ -199,6 +199,7 @@ final class AdminProtos {
                 decision.enforcedBySidecars()
                     ? io.signalbox.admin.v1.PolicyEnforcement.AT_SIDECARS
                     : io.signalbox.admin.v1.PolicyEnforcement.AT_EDGE);
+    decision.destination().ifPresent(route::setDestination);
     spec.prefixRewrite().ifPresent(route::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> route.setTimeout(duration(timeout)));
     Optional<AuthRequirement> auth = decision.auth();

@@ -74,20 +74,6 @@ final class OutboundRoutes {
 
   /** The callee's cluster, over its versions when it splits them, with its hash key. */
   private static RouteAction.Builder toCallee(ServiceState callee) {
-    String cluster = XdsNames.serviceCluster(callee.name());
-    RouteAction.Builder action = RouteAction.newBuilder();
-    callee
-        .traffic()
-        .versions()
-        .ifPresentOrElse(
-            split ->
-                action.setWeightedClusters(
-                    TrafficPolicyTranslator.weightedVersions(cluster, split)),
-            () -> action.setCluster(cluster));
-    callee
-        .traffic()
-        .hashOn()
-        .ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
-    return action;
+    return TrafficPolicyTranslator.routeAction(Destination.of(callee));
   }
 }

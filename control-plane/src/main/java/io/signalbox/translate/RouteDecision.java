@@ -16,6 +16,8 @@ import java.util.Optional;
  *
  * @param action what the route does: {@code forward}, {@code redirect 301}, {@code direct response
  *     418}, or {@code fail closed 503: <why>} when a policy it needs cannot be enforced
+ * @param destination where a forwarding route sends its requests: {@code orders}, or with its
+ *     version split and pins {@code orders (v1 90 %, v2 10 %; header x-canary=1 to v2)}
  * @param auth the JWT requirement in force, the registration's or the operator's default
  * @param rateLimit the rate limit in force
  * @param enforcedBySidecars whether the sidecars of the service enforce those policies (every
@@ -23,6 +25,7 @@ import java.util.Optional;
  */
 public record RouteDecision(
     String action,
+    Optional<String> destination,
     Optional<AuthRequirement> auth,
     Optional<RateLimit> rateLimit,
     boolean enforcedBySidecars) {
@@ -32,6 +35,9 @@ public record RouteDecision(
     PolicyRoute decided = PolicyRoute.resolve(service.name(), spec, settings, List.of());
     return new RouteDecision(
         describe(decided),
+        decided.action() instanceof RouteAction.Forward
+            ? Optional.of(Destination.of(service).describe())
+            : Optional.empty(),
         decided.auth(),
         decided.rateLimit(),
         PolicyPlacement.atSidecars(service, spec));

@@ -23,7 +23,6 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -42,42 +41,36 @@ final class RouteTranslator {
   private static final String ANY_HOST = "*";
 
   /**
-   * A route where it is placed, and whether this Envoy enforces its policies ({@link
-   * PolicyPlacement}).
+   * A route as planned for the edge, before it is rendered: what it does and the policies this
+   * Envoy enforces on it ({@link PolicyRoute}, decided with {@link PolicyPlacement}), where it
+   * forwards to, and whether it is placed by a host of its own or for any host.
    */
-  private record PlacedRoute(
-      String service,
-      RouteSpec spec,
-      boolean hostSpecific,
-      List<String> claimHeaders,
-      Optional<TrafficPolicy.HashOn> hashOn,
-      Optional<TrafficPolicy.VersionSplit> versions,
-      Optional<String> pinnedVersion,
-      PolicyPlacement.Enforcement enforcement) {}
+  private record PlannedRoute(PolicyRoute decided, Destination destination, boolean hostSpecific) {
+    String service() {
+      return decided.service();
+    }
+  }
 
   /**
-   * A service's routes as placed: each route, and before it (being more specific) one copy per pin
-   * of a version split, which also matches the pin's header and goes to its version.
+   * A route of {@code service} as planned, and before it (being more specific) one copy per pin of
+   * a version split, which also matches the pin's header and goes to its version.
    */
-  private static List<PlacedRoute> placed(
+  private static List<PlannedRoute> planned(
       ServiceState service,
       RouteSpec route,
-      boolean hostSpecific,
       List<String> claimHeaders,
-      PolicyPlacement.Enforcement enforcement) {
-    TrafficPolicy traffic = service.traffic();
-    List<PlacedRoute> placed = new ArrayList<>();
-    placed.add(
-        new PlacedRoute(
-            service.name(),
-            route,
-            hostSpecific,
-            claimHeaders,
-            traffic.hashOn(),
-            traffic.versions(),
-            Optional.empty(),
-            enforcement));
-    traffic
+      PolicyPlacement.Enforcement enforcement,
+      GatewaySettings settings) {
+    boolean hostSpecific = !route.hosts().isEmpty();
+    Destination destination = Destination.of(service);
+    List<PlannedRoute> planned = new ArrayList<>();
+    planned.add(
+        new PlannedRoute(
+            decided(service.name(), route, claimHeaders, enforcement, settings),
+            destination,
+            hostSpecific));
+    service
+        .traffic()
         .versions()
         .ifPresent(
             split -> {
@@ -88,19 +81,14 @@ final class RouteTranslator {
                     route.withMatch(
                         new io.signalbox.model.RouteMatch(
                             route.match().path(), headers, route.match().methods()));
-                placed.add(
-                    new PlacedRoute(
-                        service.name(),
-                        pinned,
-                        hostSpecific,
-                        claimHeaders,
-                        traffic.hashOn(),
-                        Optional.empty(),
-                        Optional.of(pin.version()),
-                        enforcement));
+                planned.add(
+                    new PlannedRoute(
+                        decided(service.name(), pinned, claimHeaders, enforcement, settings),
+                        destination.pinnedTo(pin.version()),
+                        hostSpecific));
               }
             });
-    return placed;
+    return planned;
   }
 
   /**
@@ -131,10 +119,10 @@ final class RouteTranslator {
     return escaped.toString();
   }
 
-  private static final Comparator<PlacedRoute> FIRST_MATCH_ORDER =
-      Comparator.comparing((PlacedRoute r) -> r.spec().match())
+  private static final Comparator<PlannedRoute> FIRST_MATCH_ORDER =
+      Comparator.comparing((PlannedRoute r) -> r.decided().spec().match())
           .thenComparing(r -> !r.hostSpecific())
-          .thenComparing(PlacedRoute::service);
+          .thenComparing(PlannedRoute::service);
 
   private final List<HttpFilterTranslator> filters;
 
@@ -145,7 +133,7 @@ final class RouteTranslator {
    * routes, not every route of the registry again.
    */
   private record PlacedService(
-      ServiceState service, boolean handingOver, Map<String, List<PlacedRoute>> byHost) {}
+      ServiceState service, boolean handingOver, Map<String, List<PlannedRoute>> byHost) {}
 
   /** Each service's placement; only those of the last configuration are kept. */
   private Map<String, PlacedService> placedBefore = new HashMap<>();
@@ -155,10 +143,10 @@ final class RouteTranslator {
    * same in every virtual host): kept placements keep their renders, and a changed service's old
    * renders leave with its old placement.
    */
-  private Map<PlacedRoute, Route> rendered = new IdentityHashMap<>();
+  private Map<PlannedRoute, Route> rendered = new IdentityHashMap<>();
 
   /** A virtual host of the last configuration: its routes in first-match order, and the message. */
-  private record OrderedHost(List<PlacedRoute> routes, VirtualHost virtualHost) {}
+  private record OrderedHost(List<PlannedRoute> routes, VirtualHost virtualHost) {}
 
   /** The last configuration's virtual hosts, by host. */
   private Map<String, OrderedHost> hostsBefore = new HashMap<>();
@@ -192,7 +180,7 @@ final class RouteTranslator {
       hostsBefore = new HashMap<>();
       madeWith = settings;
     }
-    Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
+    Map<String, List<PlannedRoute>> byHost = new TreeMap<>();
     byHost.put(ANY_HOST, new ArrayList<>());
     Map<String, PlacedService> placedNow = new HashMap<>(state.services().size() * 2);
     // The services placed anew (or gone): only their routes move in the virtual hosts.
@@ -217,7 +205,7 @@ final class RouteTranslator {
           }
         });
     // The changed services' routes by host, once: each virtual host takes its share.
-    Map<String, List<PlacedRoute>> changedByHost = new TreeMap<>();
+    Map<String, List<PlannedRoute>> changedByHost = new TreeMap<>();
     changedByHost.put(ANY_HOST, new ArrayList<>());
     for (String service : changed) {
       PlacedService placement = placedNow.get(service);
@@ -243,7 +231,7 @@ final class RouteTranslator {
     return config.build();
   }
 
-  private static void addByHost(Map<String, List<PlacedRoute>> byHost, PlacedService placement) {
+  private static void addByHost(Map<String, List<PlannedRoute>> byHost, PlacedService placement) {
     placement
         .byHost()
         .forEach(
@@ -257,9 +245,9 @@ final class RouteTranslator {
    * routes (and a registration could take them over by naming such a host). Looked up by the host's
    * own suffixes, not by scanning hosts.
    */
-  private static List<PlacedRoute> inFirstMatchOrder(
-      String host, Map<String, List<PlacedRoute>> byHost) {
-    List<PlacedRoute> ordered = new ArrayList<>(byHost.getOrDefault(host, List.of()));
+  private static List<PlannedRoute> inFirstMatchOrder(
+      String host, Map<String, List<PlannedRoute>> byHost) {
+    List<PlannedRoute> ordered = new ArrayList<>(byHost.getOrDefault(host, List.of()));
     if (!host.equals(ANY_HOST)) {
       ordered.addAll(byHost.get(ANY_HOST));
       for (String wildcard : coveringWildcards(host)) {
@@ -281,11 +269,11 @@ final class RouteTranslator {
       String host,
       OrderedHost before,
       java.util.Set<String> changed,
-      Map<String, List<PlacedRoute>> changedByHost,
+      Map<String, List<PlannedRoute>> changedByHost,
       GatewaySettings settings) {
-    List<PlacedRoute> fresh = inFirstMatchOrder(host, changedByHost);
-    List<PlacedRoute> kept = new ArrayList<>(before.routes().size() + fresh.size());
-    for (PlacedRoute route : before.routes()) {
+    List<PlannedRoute> fresh = inFirstMatchOrder(host, changedByHost);
+    List<PlannedRoute> kept = new ArrayList<>(before.routes().size() + fresh.size());
+    for (PlannedRoute route : before.routes()) {
       if (!changed.contains(route.service())) {
         kept.add(route);
       }
@@ -293,7 +281,7 @@ final class RouteTranslator {
     if (fresh.isEmpty() && kept.size() == before.routes().size()) {
       return before;
     }
-    List<PlacedRoute> merged = new ArrayList<>(kept.size() + fresh.size());
+    List<PlannedRoute> merged = new ArrayList<>(kept.size() + fresh.size());
     int k = 0;
     int f = 0;
     while (k < kept.size() && f < fresh.size()) {
@@ -308,55 +296,58 @@ final class RouteTranslator {
   }
 
   private OrderedHost orderedHost(
-      String host, List<PlacedRoute> ordered, GatewaySettings settings) {
+      String host, List<PlannedRoute> ordered, GatewaySettings settings) {
     VirtualHost.Builder virtualHost =
         VirtualHost.newBuilder().setName(XdsNames.virtualHost(host)).addDomains(host);
-    for (PlacedRoute route : ordered) {
+    for (PlannedRoute route : ordered) {
       virtualHost.addRoutes(rendered.computeIfAbsent(route, placed -> render(placed, settings)));
     }
     return new OrderedHost(List.copyOf(ordered), virtualHost.build());
   }
 
-  /** A placed route rendered as the edge serves it. */
-  private Route render(PlacedRoute placed, GatewaySettings settings) {
-    return route(decided(placed, settings), placed, settings);
+  /** A planned route rendered. */
+  private Route render(PlannedRoute planned, GatewaySettings settings) {
+    return route(planned.decided(), planned.destination(), settings);
   }
 
-  /** A service's routes placed by virtual host, each route also before its version pins' copies. */
+  /**
+   * A service's routes planned and placed by virtual host, each route also before its version pins'
+   * copies; a route with several hosts is the same planned route in each.
+   */
   private static PlacedService place(
       ServiceState service, boolean handingOver, GatewaySettings settings) {
     List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
     // Looked at once per service: whether its sidecars may take its routes' policies.
     boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
-    Map<String, List<PlacedRoute>> byHost = new TreeMap<>();
+    Map<String, List<PlannedRoute>> byHost = new TreeMap<>();
     for (RouteSpec route : service.routes()) {
-      PolicyPlacement.Enforcement enforcement =
-          PolicyPlacement.enforcement(sidecared, handingOver, route);
-      if (route.hosts().isEmpty()) {
-        byHost
-            .computeIfAbsent(ANY_HOST, h -> new ArrayList<>())
-            .addAll(placed(service, route, false, claimHeaders, enforcement));
-      } else {
-        for (String host : route.hosts()) {
-          byHost
-              .computeIfAbsent(host, h -> new ArrayList<>())
-              .addAll(placed(service, route, true, claimHeaders, enforcement));
-        }
+      List<PlannedRoute> planned =
+          planned(
+              service,
+              route,
+              claimHeaders,
+              PolicyPlacement.enforcement(sidecared, handingOver, route),
+              settings);
+      for (String host : route.hosts().isEmpty() ? List.of(ANY_HOST) : route.hosts()) {
+        byHost.computeIfAbsent(host, h -> new ArrayList<>()).addAll(planned);
       }
     }
     return new PlacedService(service, handingOver, byHost);
   }
 
-  /** A placed route as the edge renders it: with its policies where the edge enforces them. */
-  private static PolicyRoute decided(PlacedRoute placed, GatewaySettings settings) {
+  /**
+   * A route as the edge serves it: with its policies where the edge enforces them, and handing the
+   * verified token on where the sidecars verify it again.
+   */
+  private static PolicyRoute decided(
+      String service,
+      RouteSpec spec,
+      List<String> claimHeaders,
+      PolicyPlacement.Enforcement enforcement,
+      GatewaySettings settings) {
     PolicyRoute decided =
-        PolicyRoute.resolve(
-            placed.service(),
-            placed.spec(),
-            settings,
-            placed.claimHeaders(),
-            placed.enforcement().atEdge());
-    return placed.enforcement() == PolicyPlacement.Enforcement.EDGE_AND_SIDECARS
+        PolicyRoute.resolve(service, spec, settings, claimHeaders, enforcement.atEdge());
+    return enforcement == PolicyPlacement.Enforcement.EDGE_AND_SIDECARS
         ? decided.forwardingVerifiedToken()
         : decided;
   }
@@ -402,12 +393,12 @@ final class RouteTranslator {
   }
 
   /** Renders a route as decided: its match, its action, then each policy's configuration. */
-  private Route route(PolicyRoute policyRoute, PlacedRoute placed, GatewaySettings settings) {
+  private Route route(PolicyRoute policyRoute, Destination destination, GatewaySettings settings) {
     RouteSpec spec = policyRoute.spec();
     Route.Builder route =
         Route.newBuilder().setName(policyRoute.name()).setMatch(match(spec.match()));
     if (policyRoute.action() instanceof io.signalbox.model.RouteAction.Forward) {
-      route.setRoute(forwarding(policyRoute, placed));
+      route.setRoute(forwarding(policyRoute, destination));
     }
     HeaderRewriteTranslator.apply(spec, route);
     if (!policyRoute.failsClosed()) {
@@ -421,21 +412,9 @@ final class RouteTranslator {
     return route.build();
   }
 
-  private static RouteAction.Builder forwarding(PolicyRoute policyRoute, PlacedRoute placed) {
+  private static RouteAction.Builder forwarding(PolicyRoute policyRoute, Destination destination) {
     RouteSpec spec = policyRoute.spec();
-    String cluster = XdsNames.serviceCluster(policyRoute.service());
-    RouteAction.Builder action = RouteAction.newBuilder();
-    if (placed.pinnedVersion().isPresent()) {
-      action
-          .setCluster(cluster)
-          .setMetadataMatch(TrafficPolicyTranslator.version(placed.pinnedVersion().get()));
-    } else if (placed.versions().isPresent()) {
-      action.setWeightedClusters(
-          TrafficPolicyTranslator.weightedVersions(cluster, placed.versions().get()));
-    } else {
-      action.setCluster(cluster);
-    }
-    placed.hashOn().ifPresent(key -> action.addHashPolicy(TrafficPolicyTranslator.hashPolicy(key)));
+    RouteAction.Builder action = TrafficPolicyTranslator.routeAction(destination);
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
     spec.timeout().ifPresent(timeout -> action.setTimeout(EnvoyProtos.duration(timeout)));
     spec.retry()

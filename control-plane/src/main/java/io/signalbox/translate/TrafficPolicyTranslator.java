@@ -97,8 +97,28 @@ final class TrafficPolicyTranslator {
     };
   }
 
+  /**
+   * Envoy's route action to {@code destination}: its cluster, over its versions by weight or to its
+   * pinned version, with its hash key.
+   */
+  static RouteAction.Builder routeAction(Destination destination) {
+    RouteAction.Builder action = RouteAction.newBuilder();
+    if (destination.pinnedVersion().isPresent()) {
+      action
+          .setCluster(destination.cluster())
+          .setMetadataMatch(version(destination.pinnedVersion().get()));
+    } else if (destination.versions().isPresent()) {
+      action.setWeightedClusters(
+          weightedVersions(destination.cluster(), destination.versions().get()));
+    } else {
+      action.setCluster(destination.cluster());
+    }
+    destination.hashOn().ifPresent(key -> action.addHashPolicy(hashPolicy(key)));
+    return action;
+  }
+
   /** Selects the instances of one version (the subset of a version split). */
-  static Metadata version(String version) {
+  private static Metadata version(String version) {
     return Metadata.newBuilder()
         .putFilterMetadata(
             XdsNames.LB_METADATA_NAMESPACE,
@@ -110,7 +130,8 @@ final class TrafficPolicyTranslator {
   }
 
   /** The service's requests over its versions, by weight. */
-  static WeightedCluster weightedVersions(String cluster, TrafficPolicy.VersionSplit split) {
+  private static WeightedCluster weightedVersions(
+      String cluster, TrafficPolicy.VersionSplit split) {
     WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
     for (TrafficPolicy.VersionWeight weight : split.weights()) {
       if (weight.weight() > 0) {
@@ -131,7 +152,7 @@ final class TrafficPolicyTranslator {
     }
   }
 
-  static RouteAction.HashPolicy hashPolicy(TrafficPolicy.HashOn key) {
+  private static RouteAction.HashPolicy hashPolicy(TrafficPolicy.HashOn key) {
     RouteAction.HashPolicy.Builder policy = RouteAction.HashPolicy.newBuilder();
     return switch (key.kind()) {
       case HEADER ->

@@ -392,6 +392,8 @@ class AdminApiTest {
       assertThat(route.getOwner()).isEqualTo("svc-a");
       assertThat(route.getMatch()).isEqualTo("prefix /svc-a");
       assertThat(route.getName()).isEqualTo("svc-a: prefix /svc-a");
+      assertThat(route.getAction()).isEqualTo("forward");
+      assertThat(route.getDestination()).isEqualTo("svc-a");
       assertThat(route.getRateLimit().getRequests()).isEqualTo(5);
       assertThat(route.getRateLimitSource()).isEqualTo(PolicySource.REGISTRATION);
       assertThat(route.getAuthSource()).isEqualTo(PolicySource.NO_POLICY);

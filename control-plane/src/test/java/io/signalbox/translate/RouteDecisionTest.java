@@ -94,4 +94,45 @@ class RouteDecisionTest {
     RouteSpec spec = route.build();
     return RouteDecision.of(service(0, spec), spec, GatewaySettings.DEFAULT).rateLimit();
   }
+
+  @Test
+  void aForwardingRouteNamesWhereItsRequestsGoWithTheServicesVersionSplitAndPins() {
+    RouteSpec route = RouteSpec.builder(PathMatch.prefix("/orders")).build();
+    RouteSpec teapot =
+        RouteSpec.builder(PathMatch.exact("/tea"))
+            .action(new RouteAction.DirectResponse(418, "short and stout"))
+            .build();
+    io.signalbox.model.TrafficPolicy canary =
+        new io.signalbox.model.TrafficPolicy(
+            io.signalbox.model.TrafficPolicy.LoadBalancer.ROUND_ROBIN,
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty(),
+            Optional.of(
+                new io.signalbox.model.TrafficPolicy.VersionSplit(
+                    List.of(
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
+                    List.of(
+                        io.signalbox.model.TrafficPolicy.VersionPin.header(
+                            "x-canary", "1", "v2")))),
+            Optional.empty(),
+            Optional.empty(),
+            false);
+    ServiceState split =
+        new ServiceState(
+            "orders",
+            List.of(route, teapot),
+            service(0, route).instances(),
+            io.signalbox.model.UpstreamProtocol.HTTP1,
+            canary);
+
+    assertThat(RouteDecision.of(service(0, route), route, GatewaySettings.DEFAULT).destination())
+        .contains("orders");
+    assertThat(RouteDecision.of(split, route, GatewaySettings.DEFAULT).destination())
+        .contains("orders (v1 90 %, v2 10 %; header x-canary=1 to v2)");
+    assertThat(RouteDecision.of(split, teapot, GatewaySettings.DEFAULT).destination())
+        .as("a route that answers by itself goes nowhere")
+        .isEmpty();
+  }
 }

@@ -1,0 +1,70 @@
+package io.signalbox.translate;
+
+import io.signalbox.model.ServiceState;
+import io.signalbox.model.TrafficPolicy;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Where a forwarding route sends its requests, as decided before anything is rendered: the
+ * service's cluster, spread over its versions when it splits them, or to the one version a pin
+ * chose, balanced on the service's hash key. The edge's routes and the sidecars' outbound routes to
+ * a service go to the same destination ({@link TrafficPolicyTranslator#routeAction}).
+ *
+ * @param versions the split over versions; empty for a route that goes to the whole cluster or to a
+ *     pinned version
+ * @param pinnedVersion the one version a pinned route goes to
+ */
+record Destination(
+    String service,
+    Optional<TrafficPolicy.VersionSplit> versions,
+    Optional<String> pinnedVersion,
+    Optional<TrafficPolicy.HashOn> hashOn) {
+
+  /** Every route of {@code service} that forwards and is not pinned goes here. */
+  static Destination of(ServiceState service) {
+    return new Destination(
+        service.name(), service.traffic().versions(), Optional.empty(), service.traffic().hashOn());
+  }
+
+  /** This destination's one {@code version}, for a route a version pin placed. */
+  Destination pinnedTo(String version) {
+    return new Destination(service, Optional.empty(), Optional.of(version), hashOn);
+  }
+
+  String cluster() {
+    return XdsNames.serviceCluster(service);
+  }
+
+  /**
+   * For operators: {@code orders}, {@code orders (v1 90 %, v2 10 %; header x-canary=1 to v2)}, or
+   * {@code orders (version v2)} for a pinned route.
+   */
+  String describe() {
+    if (pinnedVersion.isPresent()) {
+      return service + " (version " + pinnedVersion.get() + ")";
+    }
+    return versions
+        .map(
+            split -> {
+              String weights =
+                  split.weights().stream()
+                      .map(weight -> weight.version() + " " + weight.weight() + " %")
+                      .collect(Collectors.joining(", "));
+              String pins =
+                  split.pins().stream()
+                      .map(
+                          pin ->
+                              pin.on().name().toLowerCase(java.util.Locale.ROOT)
+                                  + " "
+                                  + pin.name()
+                                  + "="
+                                  + pin.value()
+                                  + " to "
+                                  + pin.version())
+                      .collect(Collectors.joining(", "));
+              return service + " (" + weights + (pins.isEmpty() ? "" : "; " + pins) + ")";
+            })
+        .orElse(service);
+  }
+}
