@@ -1,21 +1,27 @@
 package io.signalbox.xds;
 
-import com.google.common.collect.Maps;
 import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.ResourceVersionResolver;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import java.lang.ref.WeakReference;
 import java.security.MessageDigest;
+import java.util.AbstractMap;
+import java.util.AbstractSet;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.LinkedHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.pcollections.HashTreePMap;
+import org.pcollections.PMap;
 
 /**
  * One type's resources of a {@link ContentVersionedSnapshot}, each versioned by a hash of its
@@ -25,27 +31,44 @@ import java.util.function.Function;
  * snapshot's version and digest input instead of being serialized and hashed again: with
  * translation by difference, a change to one service hashes that service's resources only. The
  * type's version is a digest of {@value #BUCKETS} buckets' digests, names falling into buckets by
- * their hash: a change digests again only the buckets of the names it changed, so a new version
- * costs a walk over the names but no longer a digest of all of them (at 10,000 resources that
- * digest was most of the cost of versioning a change). It depends only on the content, never on the
- * snapshots it was made from. The maps are this class's own (java-control-plane's {@code
- * SnapshotResources.create} copies every resource into a new immutable map per snapshot), in name
- * order.
+ * their hash: a change digests again only the buckets of the names it changed. It depends only on
+ * the content, never on the snapshots it was made from.
+ *
+ * <p>Made from the first earlier snapshot's resources by a merge of the two name-ordered lists, in
+ * which kept resources are recognised by reference: a change does its map and hash work for the
+ * names it changed only (at 10,000 resources, filling a new hash map of every name was most of the
+ * cost of versioning a change). The resources are kept as arrays in name order, which the maps
+ * handed out walk, and found by name through a persistent index shared with the snapshot made
+ * before (java-control-plane's {@code SnapshotResources.create} copies every resource into a new
+ * immutable map per snapshot). What changed from that snapshot is known from the merge, so the
+ * cache's difference from it costs nothing more.
  */
 final class ContentVersionedResources<T extends Message> extends SnapshotResources<T> {
 
   /**
-   * A resource, its version, what it adds to the type's version, and the digests of its parts that
-   * its next version may take ({@link ContentHash#of(Message, Map)}; null for most types).
+   * A resource, its version, what it adds to the type's version, the bucket of its name, and the
+   * digests of its parts that its next version may take ({@link ContentHash#of(Message, Map)}; null
+   * for most types).
    */
   private record Entry<T extends Message>(
-      VersionedResource<T> versioned, byte[] nameAndVersion, Map<Message, byte[]> parts) {}
+      VersionedResource<T> versioned,
+      byte[] nameAndVersion,
+      int bucket,
+      Map<Message, byte[]> parts) {}
 
   /** How many buckets a type's names fall into for its version. */
   static final int BUCKETS = 256;
 
   private final List<T> sorted;
-  private final Map<String, Entry<T>> byName;
+
+  /** The names, in order, and each one's entry; {@link #size} of each are used. */
+  private final String[] names;
+
+  private final Entry<T>[] entries;
+  private final int size;
+
+  /** Each name's entry. */
+  private final PMap<String, Entry<T>> index;
 
   /** Each bucket's digest of its names and versions, in name order; null for an empty bucket. */
   private final byte[][] bucketDigests;
@@ -59,7 +82,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
    * the first earlier snapshot when this one has exactly its names (a token, not the snapshot, so
    * that no snapshot holds on to the one before it).
    */
-  private final Object names;
+  private final Object sameNamesToken;
 
   /**
    * The resources {@link #diff} compares with; guarded by this. Weak: a strong reference would
@@ -73,22 +96,31 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   private final Map<List<String>, String> subsetVersions = new ConcurrentHashMap<>();
 
   private ContentVersionedResources(
-      List<T> sorted, Map<String, Entry<T>> byName, byte[][] bucketDigests, Object names) {
-    this.names = names;
+      List<T> sorted,
+      String[] names,
+      Entry<T>[] entries,
+      int size,
+      PMap<String, Entry<T>> index,
+      byte[][] bucketDigests,
+      Object sameNamesToken) {
     this.sorted = sorted;
-    this.byName = byName;
+    this.names = names;
+    this.entries = entries;
+    this.size = size;
+    this.index = index;
     this.bucketDigests = bucketDigests;
-    this.versionedResources =
-        Collections.unmodifiableMap(Maps.transformValues(byName, Entry::versioned));
-    this.resources =
-        Collections.unmodifiableMap(Maps.transformValues(byName, e -> e.versioned().resource()));
+    this.sameNamesToken = sameNamesToken;
+    this.versionedResources = new NameOrderedView<>(this, Entry::versioned);
+    this.resources = new NameOrderedView<>(this, entry -> entry.versioned().resource());
     this.version = version(bucketDigests);
   }
 
   /**
-   * @param sorted the resources, sorted by name (as {@code XdsResources} keeps them)
+   * @param sorted the resources, sorted by name (as {@code XdsResources} keeps them); of equal
+   *     names the last counts
    * @param earlier snapshots' resources of the same type whose versions may be taken
    */
+  @SuppressWarnings("unchecked")
   static <T extends Message> ContentVersionedResources<T> of(
       List<T> sorted, Function<T, String> name, List<ContentVersionedResources<T>> earlier) {
     for (ContentVersionedResources<T> same : earlier) {
@@ -97,49 +129,93 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
         return same;
       }
     }
-    Map<String, Entry<T>> byName = new LinkedHashMap<>(sorted.size() * 2);
-    // The buckets are taken from the first earlier snapshot, except those a name changed in.
+    // The buckets and the index are taken from the first earlier snapshot, but for the names that
+    // changed, found by merging its names with these.
     ContentVersionedResources<T> base = earlier.isEmpty() ? null : earlier.get(0);
+    int baseSize = base == null ? 0 : base.size;
+    String[] names = new String[sorted.size()];
+    Entry<T>[] entries = new Entry[sorted.size()];
+    PMap<String, Entry<T>> index = base == null ? HashTreePMap.empty() : base.index;
     boolean[] changed = new boolean[BUCKETS];
-    int namesInBase = 0;
-    for (int i = 0; i < sorted.size(); i++) {
-      T resource = sorted.get(i);
+    List<String> added = new ArrayList<>();
+    List<String> modified = new ArrayList<>();
+    List<String> removed = new ArrayList<>();
+    boolean duplicates = false;
+    int size = 0;
+    int b = 0;
+    for (T resource : sorted) {
+      if (b < baseSize && base.entries[b].versioned().resource() == resource) {
+        // Kept: the same object under the same name.
+        names[size] = base.names[b];
+        entries[size++] = base.entries[b++];
+        continue;
+      }
       String resourceName = name.apply(resource);
-      Entry<T> inBase = base == null ? null : base.byName.get(resourceName);
-      Entry<T> entry = reused(resourceName, resource, earlier);
+      while (b < baseSize && base.names[b].compareTo(resourceName) < 0) {
+        removed.add(base.names[b]);
+        changed[base.entries[b].bucket()] = true;
+        index = index.minus(base.names[b]);
+        b++;
+      }
+      Entry<T> inBase =
+          b < baseSize && base.names[b].equals(resourceName) ? base.entries[b++] : null;
+      Entry<T> entry =
+          inBase != null && inBase.versioned().resource() == resource
+              ? inBase
+              : reused(resourceName, resource, earlier);
       if (entry == null) {
         ContentHash.Digest digest = ContentHash.of(resource, earlierParts(resourceName, earlier));
         entry =
             new Entry<>(
                 VersionedResource.create(resource, digest.version()),
                 ContentHash.nameAndVersion(resourceName, digest.version()),
+                bucket(resourceName),
                 digest.parts());
       }
-      Entry<T> before = byName.put(resourceName, entry);
-      if (before == null && inBase != null) {
-        namesInBase++;
+      if (size > 0 && names[size - 1].compareTo(resourceName) >= 0) {
+        if (!names[size - 1].equals(resourceName)) {
+          throw new IllegalArgumentException(
+              "resources out of name order: " + resourceName + " after " + names[size - 1]);
+        }
+        // Of equal names the last counts.
+        duplicates = true;
+        size--;
       }
-      if (before != null || inBase != entry) {
-        changed[bucket(resourceName)] = true;
-      }
-    }
-    if (base == null) {
-      Arrays.fill(changed, true);
-    } else if (namesInBase < base.byName.size()) {
-      // Some names went: their buckets change too.
-      for (String gone : base.byName.keySet()) {
-        if (!byName.containsKey(gone)) {
-          changed[bucket(gone)] = true;
+      names[size] = resourceName;
+      entries[size++] = entry;
+      if (entry != inBase) {
+        changed[entry.bucket()] = true;
+        index = index.plus(resourceName, entry);
+        if (inBase == null) {
+          added.add(resourceName);
+        } else if (!inBase.versioned().version().equals(entry.versioned().version())) {
+          modified.add(resourceName);
         }
       }
     }
-    boolean namesOfBase =
-        base != null && namesInBase == byName.size() && namesInBase == base.byName.size();
-    return new ContentVersionedResources<>(
-        sorted,
-        byName,
-        bucketDigests(byName, changed, base),
-        namesOfBase ? base.names : new Object());
+    for (; b < baseSize; b++) {
+      removed.add(base.names[b]);
+      changed[base.entries[b].bucket()] = true;
+      index = index.minus(base.names[b]);
+    }
+    if (base == null) {
+      Arrays.fill(changed, true);
+    }
+    boolean sameNames = base != null && added.isEmpty() && removed.isEmpty() && !duplicates;
+    ContentVersionedResources<T> made =
+        new ContentVersionedResources<>(
+            sorted,
+            names,
+            entries,
+            size,
+            index,
+            bucketDigests(entries, size, changed, base),
+            sameNames ? base.sameNamesToken : new Object());
+    if (base != null && !duplicates) {
+      made.diffedAgainst = new WeakReference<>(base);
+      made.diff = new ResourceDiff(added, modified, removed);
+    }
+    return made;
   }
 
   /**
@@ -162,23 +238,22 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
    * its first earlier snapshot) with exactly its names, and so on. False says nothing.
    */
   boolean sameNames(ContentVersionedResources<T> other) {
-    return names == other.names;
+    return sameNamesToken == other.sameNamesToken;
   }
 
-  /** Digests the changed buckets (of equal names the last counts), and takes the others. */
+  /** Digests the changed buckets, and takes the others. */
   private static <T extends Message> byte[][] bucketDigests(
-      Map<String, Entry<T>> byName, boolean[] changed, ContentVersionedResources<T> base) {
+      Entry<T>[] entries, int size, boolean[] changed, ContentVersionedResources<T> base) {
     MessageDigest[] digests = new MessageDigest[BUCKETS];
-    byName.forEach(
-        (resourceName, entry) -> {
-          int bucket = bucket(resourceName);
-          if (changed[bucket]) {
-            if (digests[bucket] == null) {
-              digests[bucket] = ContentHash.sha256();
-            }
-            digests[bucket].update(entry.nameAndVersion());
-          }
-        });
+    for (int i = 0; i < size; i++) {
+      int bucket = entries[i].bucket();
+      if (changed[bucket]) {
+        if (digests[bucket] == null) {
+          digests[bucket] = ContentHash.sha256();
+        }
+        digests[bucket].update(entries[i].nameAndVersion());
+      }
+    }
     byte[][] buckets = new byte[BUCKETS][];
     for (int bucket = 0; bucket < BUCKETS; bucket++) {
       if (!changed[bucket]) {
@@ -232,7 +307,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   private static <T extends Message> Map<Message, byte[]> earlierParts(
       String name, List<ContentVersionedResources<T>> earlier) {
     for (ContentVersionedResources<T> snapshot : earlier) {
-      Entry<T> entry = snapshot.byName.get(name);
+      Entry<T> entry = snapshot.index.get(name);
       if (entry != null && entry.parts() != null) {
         return entry.parts();
       }
@@ -243,7 +318,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   private static <T extends Message> Entry<T> reused(
       String name, T resource, List<ContentVersionedResources<T>> earlier) {
     for (ContentVersionedResources<T> snapshot : earlier) {
-      Entry<T> entry = snapshot.byName.get(name);
+      Entry<T> entry = snapshot.index.get(name);
       if (entry != null && entry.versioned().resource() == resource) {
         return entry;
       }
@@ -291,7 +366,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
     SortedMap<String, String> requested = new TreeMap<>();
     names.forEach(
         n -> {
-          Entry<T> entry = byName.get(n);
+          Entry<T> entry = index.get(n);
           requested.put(n, entry == null ? "" : entry.versioned().version());
         });
     // Digested as the type's version is, so that naming every resource gives the type's version.
@@ -314,5 +389,76 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   @Override
   public ResourceVersionResolver resourceVersionResolver() {
     return this::version;
+  }
+
+  /**
+   * A map of the resources' entries, each seen through {@code view}: walked in name order over the
+   * arrays, looked up through the index.
+   */
+  private static final class NameOrderedView<T extends Message, V> extends AbstractMap<String, V> {
+    private final ContentVersionedResources<T> resources;
+    private final Function<ContentVersionedResources.Entry<T>, V> view;
+
+    NameOrderedView(
+        ContentVersionedResources<T> resources,
+        Function<ContentVersionedResources.Entry<T>, V> view) {
+      this.resources = resources;
+      this.view = view;
+    }
+
+    @Override
+    public V get(Object name) {
+      ContentVersionedResources.Entry<T> entry = resources.index.get(name);
+      return entry == null ? null : view.apply(entry);
+    }
+
+    @Override
+    public boolean containsKey(Object name) {
+      return resources.index.containsKey(name);
+    }
+
+    @Override
+    public int size() {
+      return resources.size;
+    }
+
+    @Override
+    public void forEach(BiConsumer<? super String, ? super V> action) {
+      for (int i = 0; i < resources.size; i++) {
+        action.accept(resources.names[i], view.apply(resources.entries[i]));
+      }
+    }
+
+    @Override
+    public Set<Map.Entry<String, V>> entrySet() {
+      return new AbstractSet<>() {
+        @Override
+        public Iterator<Map.Entry<String, V>> iterator() {
+          return new Iterator<>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+              return next < resources.size;
+            }
+
+            @Override
+            public Map.Entry<String, V> next() {
+              if (next >= resources.size) {
+                throw new NoSuchElementException();
+              }
+              int i = next++;
+              return new AbstractMap.SimpleImmutableEntry<>(
+                  resources.names[i], view.apply(resources.entries[i]));
+            }
+          };
+        }
+
+        @Override
+        public int size() {
+          return resources.size;
+        }
+      };
+    }
   }
 }

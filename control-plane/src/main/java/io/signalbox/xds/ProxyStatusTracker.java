@@ -161,17 +161,26 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
    * request). A request of a stream that has closed meanwhile is not recorded.
    */
   public boolean onRequest(long streamId, DiscoveryRequest request) {
+    return recorded(streamId, request.getNode(), Mode.SOTW, stream -> record(stream, request));
+  }
+
+  /**
+   * Records a request with {@code record} on its stream's record, opening it for the stream's first
+   * request; whether it did.
+   */
+  private boolean recorded(
+      long streamId, Node node, Mode mode, java.util.function.Consumer<Stream> record) {
     Stream stream = streams.get(streamId);
-    if (stream != null) {
-      record(stream, request);
-      return false;
-    }
-    stream = opened(streamId, request.getNode(), Mode.SOTW);
+    boolean opened = false;
     if (stream == null) {
-      return false;
+      stream = opened(streamId, node, mode);
+      if (stream == null) {
+        return false;
+      }
+      opened = true;
     }
-    record(stream, request);
-    return true;
+    record.accept(stream);
+    return opened;
   }
 
   private void record(Stream stream, DiscoveryRequest request) {
@@ -222,17 +231,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /** As {@link #onRequest} for a delta request. */
   public boolean onDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-    Stream stream = streams.get(streamId);
-    if (stream != null) {
-      record(stream, request);
-      return false;
-    }
-    stream = opened(streamId, request.getNode(), Mode.DELTA);
-    if (stream == null) {
-      return false;
-    }
-    record(stream, request);
-    return true;
+    return recorded(streamId, request.getNode(), Mode.DELTA, stream -> record(stream, request));
   }
 
   private void record(Stream stream, DeltaDiscoveryRequest request) {

@@ -51,6 +51,21 @@ class ContentVersionedResourcesTest {
             ContentVersionedResources.of(copies(resources), NAME, List.of());
 
         assertThat(byDifference.version()).isEqualTo(fromScratch.version());
+        assertThat(List.copyOf(byDifference.resources().keySet()))
+            .as("in name order")
+            .isEqualTo(List.copyOf(next.keySet()));
+        assertThat(byDifference.resources()).isEqualTo(next);
+        next.forEach(
+            (name, value) ->
+                assertThat(byDifference.versionedResources().get(name).version())
+                    .isEqualTo(fromScratch.versionedResources().get(name).version()));
+        assertThat(byDifference.resources()).doesNotContainKey("svc-1000");
+        ResourceDiff known = byDifference.changesSince(previous);
+        ResourceDiff walked =
+            ResourceDiff.between(previous.versionedResources(), byDifference.versionedResources());
+        assertThat(known.added()).containsExactlyInAnyOrderElementsOf(walked.added());
+        assertThat(known.modified()).containsExactlyInAnyOrderElementsOf(walked.modified());
+        assertThat(known.removed()).containsExactlyInAnyOrderElementsOf(walked.removed());
         previous = byDifference;
       }
     }
@@ -131,5 +146,29 @@ class ContentVersionedResourcesTest {
 
   private static List<StringValue> copies(List<StringValue> resources) {
     return resources.stream().map(value -> StringValue.of(value.getValue())).toList();
+  }
+
+  @Test
+  void ofEqualNamesTheLastCountsAndNamesOutOfOrderAreRefused() {
+    ContentVersionedResources<StringValue> before =
+        ContentVersionedResources.of(resources(Map.of("a", "1", "b", "1")), NAME, List.of());
+    List<StringValue> twice =
+        List.of(StringValue.of("a=1"), StringValue.of("b=1"), StringValue.of("b=2"));
+
+    ContentVersionedResources<StringValue> last =
+        ContentVersionedResources.of(twice, NAME, List.of(before));
+
+    assertThat(last.resources()).containsOnlyKeys("a", "b");
+    assertThat(last.resources().get("b").getValue()).isEqualTo("b=2");
+    assertThat(last.version())
+        .isEqualTo(
+            ContentVersionedResources.of(resources(Map.of("a", "1", "b", "2")), NAME, List.of())
+                .version());
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                ContentVersionedResources.of(
+                    List.of(StringValue.of("b=1"), StringValue.of("a=1")), NAME, List.of(before)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("out of name order");
   }
 }

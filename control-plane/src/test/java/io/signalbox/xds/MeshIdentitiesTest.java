@@ -81,12 +81,16 @@ class MeshIdentitiesTest {
         .startsWith("-----BEGIN CERTIFICATE-----");
   }
 
+  /** Identities whose certificates' expiries are metrics of {@code metrics}. */
+  private MeshIdentities measuredBy(io.signalbox.metrics.SignalboxMetrics metrics) {
+    return MeshIdentities.ephemeral("signalbox.local", Duration.ofMinutes(10), clock, metrics);
+  }
+
   @Test
   void eachIdentitysExpiryIsAMetricAndAnswersTheAdminApi() {
     io.signalbox.metrics.SignalboxMetrics metrics =
         io.signalbox.metrics.SignalboxMetrics.prometheus();
-    MeshIdentities measured =
-        MeshIdentities.ephemeral("signalbox.local", Duration.ofMinutes(10), clock, metrics);
+    MeshIdentities measured = measuredBy(metrics);
 
     IssuedCertificate certificate = measured.current(ORDERS);
 
@@ -110,8 +114,7 @@ class MeshIdentitiesTest {
   void aForgottenIdentityKeepsNoCertificateNorMetricAndIsIssuedTheSameOneIfItComesBack() {
     io.signalbox.metrics.SignalboxMetrics metrics =
         io.signalbox.metrics.SignalboxMetrics.prometheus();
-    MeshIdentities measured =
-        MeshIdentities.ephemeral("signalbox.local", Duration.ofMinutes(10), clock, metrics);
+    MeshIdentities measured = measuredBy(metrics);
     String users = "spiffe://signalbox.local/service/users";
     IssuedCertificate orders = measured.current(ORDERS);
     measured.current(users);
