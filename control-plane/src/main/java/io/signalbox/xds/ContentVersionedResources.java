@@ -10,6 +10,7 @@ import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -20,8 +21,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
-import org.pcollections.HashTreePMap;
-import org.pcollections.PMap;
 
 /**
  * One type's resources of a {@link ContentVersionedSnapshot}, each versioned by a hash of its
@@ -38,10 +37,10 @@ import org.pcollections.PMap;
  * which kept resources are recognised by reference: a change does its map and hash work for the
  * names it changed only (at 10,000 resources, filling a new hash map of every name was most of the
  * cost of versioning a change). The resources are kept as arrays in name order, which the maps
- * handed out walk, and found by name through a persistent index shared with the snapshot made
- * before (java-control-plane's {@code SnapshotResources.create} copies every resource into a new
- * immutable map per snapshot). What changed from that snapshot is known from the merge, so the
- * cache's difference from it costs nothing more.
+ * handed out walk, and found by name through an index that shares all but the changed names with
+ * the snapshot made before (java-control-plane's {@code SnapshotResources.create} copies every
+ * resource into a new immutable map per snapshot; {@link NameIndex}). What changed from that
+ * snapshot is known from the merge, so the cache's difference from it costs nothing more.
  */
 final class ContentVersionedResources<T extends Message> extends SnapshotResources<T> {
 
@@ -68,7 +67,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   private final int size;
 
   /** Each name's entry. */
-  private final PMap<String, Entry<T>> index;
+  private final NameIndex<Entry<T>> index;
 
   /** Each bucket's digest of its names and versions, in name order; null for an empty bucket. */
   private final byte[][] bucketDigests;
@@ -100,7 +99,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       String[] names,
       Entry<T>[] entries,
       int size,
-      PMap<String, Entry<T>> index,
+      NameIndex<Entry<T>> index,
       byte[][] bucketDigests,
       Object sameNamesToken) {
     this.sorted = sorted;
@@ -135,7 +134,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
     int baseSize = base == null ? 0 : base.size;
     String[] names = new String[sorted.size()];
     Entry<T>[] entries = new Entry[sorted.size()];
-    PMap<String, Entry<T>> index = base == null ? HashTreePMap.empty() : base.index;
+    Map<String, Entry<T>> changedEntries = new HashMap<>();
     boolean[] changed = new boolean[BUCKETS];
     List<String> added = new ArrayList<>();
     List<String> modified = new ArrayList<>();
@@ -154,7 +153,6 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       while (b < baseSize && base.names[b].compareTo(resourceName) < 0) {
         removed.add(base.names[b]);
         changed[base.entries[b].bucket()] = true;
-        index = index.minus(base.names[b]);
         b++;
       }
       Entry<T> inBase =
@@ -185,7 +183,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       entries[size++] = entry;
       if (entry != inBase) {
         changed[entry.bucket()] = true;
-        index = index.plus(resourceName, entry);
+        changedEntries.put(resourceName, entry);
         if (inBase == null) {
           added.add(resourceName);
         } else if (!inBase.versioned().version().equals(entry.versioned().version())) {
@@ -196,11 +194,14 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
     for (; b < baseSize; b++) {
       removed.add(base.names[b]);
       changed[base.entries[b].bucket()] = true;
-      index = index.minus(base.names[b]);
     }
     if (base == null) {
       Arrays.fill(changed, true);
     }
+    NameIndex<Entry<T>> index =
+        base == null
+            ? NameIndex.of(names, entries, size)
+            : base.index.with(changedEntries, removed, names, entries, size);
     boolean sameNames = base != null && added.isEmpty() && removed.isEmpty() && !duplicates;
     ContentVersionedResources<T> made =
         new ContentVersionedResources<>(
@@ -414,7 +415,7 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
 
     @Override
     public boolean containsKey(Object name) {
-      return resources.index.containsKey(name);
+      return resources.index.get(name) != null;
     }
 
     @Override

@@ -60,6 +60,11 @@ class ContentVersionedResourcesTest {
                 assertThat(byDifference.versionedResources().get(name).version())
                     .isEqualTo(fromScratch.versionedResources().get(name).version()));
         assertThat(byDifference.resources()).doesNotContainKey("svc-1000");
+        for (String before : previous.resources().keySet()) {
+          assertThat(byDifference.resources().containsKey(before))
+              .as("%s, looked up", before)
+              .isEqualTo(next.containsKey(before));
+        }
         ResourceDiff known = byDifference.changesSince(previous);
         ResourceDiff walked =
             ResourceDiff.between(previous.versionedResources(), byDifference.versionedResources());
