@@ -78,7 +78,18 @@ final class SnapshotConsistency {
         }
       }
     }
-    for (Cluster cluster : resources.clusters()) {
+    problems.addAll(clusterProblems(resources.clusters(), assignments));
+    // A certificate serves both its SNI chain and the default chain: one missing secret is one
+    // problem.
+    return problems.stream().distinct().toList();
+  }
+
+  /**
+   * The EDS clusters of {@code clusters} without their load assignment among {@code assignments}.
+   */
+  static List<String> clusterProblems(List<Cluster> clusters, Set<String> assignments) {
+    List<String> problems = new ArrayList<>();
+    for (Cluster cluster : clusters) {
       if (cluster.getType() == Cluster.DiscoveryType.EDS) {
         String name =
             cluster.getEdsClusterConfig().getServiceName().isEmpty()
@@ -89,9 +100,7 @@ final class SnapshotConsistency {
         }
       }
     }
-    // A certificate serves both its SNI chain and the default chain: one missing secret is one
-    // problem.
-    return problems.stream().distinct().toList();
+    return problems;
   }
 
   private static List<String> sdsSecretNames(Any config) {

@@ -7,6 +7,7 @@ import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.signalbox.config.GatewaySettings;
@@ -20,6 +21,7 @@ import io.signalbox.store.LeasePolicy;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -421,6 +423,33 @@ class ContentVersionedSnapshotTest {
       assertThatThrownBy(() -> lostAnAssignment.ensureConsistentAfter(complete))
           .isInstanceOf(SnapshotConsistencyException.class)
           .hasMessageContaining("has no load assignment");
+
+      // A new cluster, with its assignment and without.
+      List<Cluster> clusters = new ArrayList<>(translated.clusters());
+      clusters.add(translated.clusters().get(0).toBuilder().setName("zz-new").build());
+      List<ClusterLoadAssignment> assignments = new ArrayList<>(translated.endpoints());
+      assignments.add(translated.endpoints().get(0).toBuilder().setClusterName("zz-new").build());
+      ContentVersionedSnapshot.of(
+              new XdsResources(
+                  translated.listeners(),
+                  translated.routes(),
+                  clusters,
+                  assignments,
+                  translated.secrets()),
+              complete)
+          .ensureConsistentAfter(complete);
+      ContentVersionedSnapshot newClusterAlone =
+          ContentVersionedSnapshot.of(
+              new XdsResources(
+                  translated.listeners(),
+                  translated.routes(),
+                  clusters,
+                  translated.endpoints(),
+                  translated.secrets()),
+              complete);
+      assertThatThrownBy(() -> newClusterAlone.ensureConsistentAfter(complete))
+          .isInstanceOf(SnapshotConsistencyException.class)
+          .hasMessageContaining("EDS cluster zz-new has no load assignment");
     }
 
     @Test
