@@ -376,7 +376,17 @@ public final class SignalboxMetrics implements AutoCloseable {
    * groups left out have none.
    */
   public void laggingStreams(Map<String, Integer> byGroup) {
-    byGroup.keySet().forEach(this::laggingGauge);
+    // Only for groups with Envoys counted: a group forgotten meanwhile gets no series again.
+    byGroup
+        .keySet()
+        .forEach(
+            group ->
+                connectedProxies.computeIfPresent(
+                    group,
+                    (g, count) -> {
+                      laggingGauge(g);
+                      return count;
+                    }));
     laggingStreams.forEach((group, count) -> count.set(byGroup.getOrDefault(group, 0)));
   }
 

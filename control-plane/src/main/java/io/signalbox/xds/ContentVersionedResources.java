@@ -115,8 +115,8 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   }
 
   /**
-   * @param sorted the resources, sorted by name (as {@code XdsResources} keeps them); of equal
-   *     names the last counts
+   * @param sorted the resources, sorted by name (as {@code XdsResources} keeps them; a list out of
+   *     order is sorted first); of equal names the last counts
    * @param earlier snapshots' resources of the same type whose versions may be taken
    */
   @SuppressWarnings("unchecked")
@@ -172,8 +172,11 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
       }
       if (size > 0 && names[size - 1].compareTo(resourceName) >= 0) {
         if (!names[size - 1].equals(resourceName)) {
-          throw new IllegalArgumentException(
-              "resources out of name order: " + resourceName + " after " + names[size - 1]);
+          // Translation sorts what it hands over; should a list come out of order anyway, it is
+          // versioned sorted (stably: of equal names the last still counts), not refused.
+          List<T> inOrder = new ArrayList<>(sorted);
+          inOrder.sort(java.util.Comparator.comparing(name));
+          return of(inOrder, name, earlier);
         }
         // Of equal names the last counts.
         duplicates = true;
@@ -213,8 +216,10 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
             bucketDigests(entries, size, changed, base),
             sameNames ? base.sameNamesToken : new Object());
     if (base != null && !duplicates) {
-      made.diffedAgainst = new WeakReference<>(base);
-      made.diff = new ResourceDiff(added, modified, removed);
+      synchronized (made) {
+        made.diffedAgainst = new WeakReference<>(base);
+        made.diff = new ResourceDiff(added, modified, removed);
+      }
     }
     return made;
   }

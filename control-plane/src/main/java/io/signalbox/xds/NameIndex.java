@@ -18,6 +18,9 @@ final class NameIndex<V> {
   /** The fewest changes a generation may take, however few the names. */
   private static final int MIN_CHANGES = 32;
 
+  /** Up to how many names a type makes a new generation for every snapshot. */
+  private static final int SMALL = 16 * MIN_CHANGES;
+
   private final Map<String, V> generation;
 
   /** Names changed since {@link #generation} was made: their values, or {@link #REMOVED}. */
@@ -34,7 +37,7 @@ final class NameIndex<V> {
     for (int i = 0; i < size; i++) {
       generation.put(names[i], values[i]);
     }
-    return new NameIndex<>(generation, Map.of());
+    return new NameIndex<>(generation, java.util.Collections.emptyMap());
   }
 
   @SuppressWarnings("unchecked")
@@ -56,7 +59,10 @@ final class NameIndex<V> {
     Map<String, Object> next = new HashMap<>(changes);
     next.putAll(changed);
     removed.forEach(name -> next.put(name, REMOVED));
-    if (next.size() > Math.max(MIN_CHANGES, size / 16)) {
+    // A small type makes a new generation every time (cheap): a generation keeps the values it was
+    // made with, and a type whose few names never changed enough would keep its first values (a
+    // whole route configuration of its time) for good.
+    if (size <= SMALL || next.size() > Math.max(MIN_CHANGES, size / 16)) {
       return of(names, values, size);
     }
     return new NameIndex<>(generation, next);

@@ -503,7 +503,14 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (!connected.test(group) && forgetLocked(group)) {
         continue;
       }
-      sendLocked(group, sidecars.base(group, published, state, settings, PolicyHandover.NONE));
+      try {
+        sendLocked(group, sidecars.base(group, published, state, settings, PolicyHandover.NONE));
+      } catch (RuntimeException e) {
+        // One group's snapshot that cannot be made (say, its workload certificate cannot be
+        // issued) leaves the groups after it sent.
+        log.error(
+            "Node group {} could not be sent the new snapshot; it keeps its last one", group, e);
+      }
     }
     return changed;
   }

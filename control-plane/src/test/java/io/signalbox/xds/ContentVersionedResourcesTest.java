@@ -154,7 +154,7 @@ class ContentVersionedResourcesTest {
   }
 
   @Test
-  void ofEqualNamesTheLastCountsAndNamesOutOfOrderAreRefused() {
+  void ofEqualNamesTheLastCountsAndAListOutOfOrderIsVersionedSorted() {
     ContentVersionedResources<StringValue> before =
         ContentVersionedResources.of(resources(Map.of("a", "1", "b", "1")), NAME, List.of());
     List<StringValue> twice =
@@ -169,11 +169,16 @@ class ContentVersionedResourcesTest {
         .isEqualTo(
             ContentVersionedResources.of(resources(Map.of("a", "1", "b", "2")), NAME, List.of())
                 .version());
-    org.assertj.core.api.Assertions.assertThatThrownBy(
-            () ->
-                ContentVersionedResources.of(
-                    List.of(StringValue.of("b=1"), StringValue.of("a=1")), NAME, List.of(before)))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("out of name order");
+    ContentVersionedResources<StringValue> unsorted =
+        ContentVersionedResources.of(
+            List.of(StringValue.of("b=1"), StringValue.of("a=1"), StringValue.of("a=2")),
+            NAME,
+            List.of(before));
+    assertThat(List.copyOf(unsorted.resources().keySet())).containsExactly("a", "b");
+    assertThat(unsorted.resources().get("a").getValue()).isEqualTo("a=2");
+    assertThat(unsorted.version())
+        .isEqualTo(
+            ContentVersionedResources.of(resources(Map.of("a", "2", "b", "1")), NAME, List.of())
+                .version());
   }
 }

@@ -190,6 +190,10 @@ class MeshIdentitiesTest {
 
     now.set(now.get().plus(Duration.ofMinutes(5)));
     assertThat(mesh.current(ORDERS)).isSameAs(capped);
+
+    // Its Envoys leave and come back: nothing could be issued again, so the last one stays.
+    mesh.forget(capped);
+    assertThat(mesh.current(ORDERS)).isSameAs(capped);
   }
 
   /** A replica's mesh identities, with the CA read from the operator's files as it would be. */

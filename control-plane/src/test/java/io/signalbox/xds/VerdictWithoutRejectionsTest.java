@@ -222,8 +222,11 @@ class VerdictWithoutRejectionsTest {
     for (int fleet = 0; fleet < 200; fleet++) {
       VerdictWithoutRejectionsTest scenario = new VerdictWithoutRejectionsTest();
       List<String[]> unanswered = new ArrayList<>(); // stream, type, nonce, mode
+      // Four Envoys, two on delta (even stream ids); one that leaves comes back on a new stream.
+      long[] streams = {0, 1, 2, 3, 4};
       for (int step = 0; step < 40; step++) {
-        long stream = 1 + random.nextInt(4);
+        int envoy = 1 + random.nextInt(4);
+        long stream = streams[envoy];
         boolean delta = stream % 2 == 0;
         String typeUrl = TYPES.get(random.nextInt(TYPES.size()));
         ContentVersionedSnapshot snapshot = random.nextInt(3) == 0 ? REFERENCE : NEXT;
@@ -264,6 +267,7 @@ class VerdictWithoutRejectionsTest {
             if (random.nextInt(4) == 0) {
               scenario.tracker.onStreamClosed(stream);
               unanswered.removeIf(sent -> Long.parseLong(sent[0]) == stream);
+              streams[envoy] += 4;
             }
           }
         }
