@@ -135,8 +135,11 @@ final class RouteTranslator {
   private record PlacedService(
       ServiceState service, boolean handingOver, Map<String, List<PlannedRoute>> byHost) {}
 
-  /** Each service's placement; only those of the last configuration are kept. */
-  private Map<String, PlacedService> placedBefore = new HashMap<>();
+  /** Each service's placement in the last configuration, updated in place. */
+  private Map<String, PlacedService> placed = new HashMap<>();
+
+  /** The last configuration: the same object while no service's routes moved. */
+  private RouteConfiguration last;
 
   /**
    * The rendered route of each placed route of the last configuration (a placed route renders the
@@ -151,7 +154,7 @@ final class RouteTranslator {
   /** The last configuration's virtual hosts, by host. */
   private Map<String, OrderedHost> hostsBefore = new HashMap<>();
 
-  /** The settings all three were made with: other settings place and render everything anew. */
+  /** The settings all these were made with: other settings place and render everything anew. */
   private GatewaySettings madeWith;
 
   RouteTranslator(List<HttpFilterTranslator> filters) {
@@ -175,40 +178,72 @@ final class RouteTranslator {
   RouteConfiguration routeConfiguration(
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     if (!settings.equals(madeWith)) {
-      placedBefore = new HashMap<>();
+      placed = new HashMap<>();
       rendered = new IdentityHashMap<>();
       hostsBefore = new HashMap<>();
+      last = null;
       madeWith = settings;
     }
-    Map<String, List<PlannedRoute>> byHost = new TreeMap<>();
-    byHost.put(ANY_HOST, new ArrayList<>());
-    Map<String, PlacedService> placedNow = new HashMap<>(state.services().size() * 2);
-    // The services placed anew (or gone): only their routes move in the virtual hosts.
+    try {
+      return byDifference(state, settings, handover);
+    } catch (RuntimeException e) {
+      // The placements are updated in place: after a failure half of them are the new ones, which
+      // the next configuration would take as placed. It starts from scratch instead.
+      madeWith = null;
+      throw e;
+    }
+  }
+
+  private RouteConfiguration byDifference(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
+    // The services whose routes moved (placed anew with another plan, or gone), and where they
+    // were: only their routes move in the virtual hosts.
     java.util.Set<String> changed = new java.util.HashSet<>();
+    List<PlacedService> movedFrom = new ArrayList<>();
     for (ServiceState service : state.services().values()) {
       boolean handingOver = handover.includes(service.name());
-      PlacedService placement = placedBefore.get(service.name());
-      if (placement == null
-          || placement.service() != service
-          || placement.handingOver() != handingOver) {
-        placement = place(service, handingOver, settings);
-        changed.add(service.name());
+      PlacedService before = placed.get(service.name());
+      if (before != null && before.service() == service && before.handingOver() == handingOver) {
+        continue;
       }
-      placedNow.put(service.name(), placement);
-      addByHost(byHost, placement);
+      PlacedService now = place(service, handingOver, settings);
+      if (before != null && before.byHost().equals(now.byHost())) {
+        // Another state of the service whose routes plan the same (an instance change): its
+        // planned routes, and so their renders and the configuration, stay.
+        placed.put(service.name(), new PlacedService(service, handingOver, before.byHost()));
+        continue;
+      }
+      placed.put(service.name(), now);
+      changed.add(service.name());
+      if (before != null) {
+        movedFrom.add(before);
+      }
     }
-    placedBefore.forEach(
-        (name, before) -> {
-          if (placedNow.get(name) != before) {
-            changed.add(name);
-            before.byHost().values().forEach(routes -> routes.forEach(rendered::remove));
-          }
-        });
+    if (placed.size() > state.services().size()) {
+      // Some services are gone (walked only then).
+      for (java.util.Iterator<Map.Entry<String, PlacedService>> it = placed.entrySet().iterator();
+          it.hasNext(); ) {
+        Map.Entry<String, PlacedService> entry = it.next();
+        if (!state.services().containsKey(entry.getKey())) {
+          changed.add(entry.getKey());
+          movedFrom.add(entry.getValue());
+          it.remove();
+        }
+      }
+    }
+    if (changed.isEmpty() && last != null) {
+      return last;
+    }
+    movedFrom.forEach(
+        before -> before.byHost().values().forEach(routes -> routes.forEach(rendered::remove)));
+    Map<String, List<PlannedRoute>> byHost = new TreeMap<>();
+    byHost.put(ANY_HOST, new ArrayList<>());
+    placed.values().forEach(placement -> addByHost(byHost, placement));
     // The changed services' routes by host, once: each virtual host takes its share.
     Map<String, List<PlannedRoute>> changedByHost = new TreeMap<>();
     changedByHost.put(ANY_HOST, new ArrayList<>());
     for (String service : changed) {
-      PlacedService placement = placedNow.get(service);
+      PlacedService placement = placed.get(service);
       if (placement != null) {
         addByHost(changedByHost, placement);
       }
@@ -226,9 +261,9 @@ final class RouteTranslator {
           hostsNow.put(host, now);
           config.addVirtualHosts(now.virtualHost());
         });
-    placedBefore = placedNow;
     hostsBefore = hostsNow;
-    return config.build();
+    last = config.build();
+    return last;
   }
 
   private static void addByHost(Map<String, List<PlannedRoute>> byHost, PlacedService placement) {

@@ -204,6 +204,41 @@ class IncrementalTranslationTest {
   }
 
   @Test
+  void aRouteConfigurationThatFailsHalfWayLeavesTheNextOneToStartFromScratch() {
+    SortedMap<String, ServiceState> services = registry(5);
+    translator.translate(new RegistryState(1, services), SETTINGS);
+
+    // svc-1's route moves, then a route of svc-3 cannot be rendered (a timeout beyond what Envoy's
+    // durations hold): the configuration fails after svc-1's new routes were placed.
+    ServiceState svc1 = services.get("svc-1");
+    services.put(
+        "svc-1",
+        new ServiceState(
+            "svc-1",
+            List.of(RouteSpec.builder(PathMatch.prefix("/moved")).build()),
+            svc1.instances()));
+    ServiceState svc3 = services.get("svc-3");
+    services.put(
+        "svc-3",
+        new ServiceState(
+            "svc-3",
+            List.of(
+                RouteSpec.builder(PathMatch.prefix("/svc-3"))
+                    .timeout(Duration.ofSeconds(Long.MAX_VALUE))
+                    .build()),
+            svc3.instances()));
+    assertThatThrownBy(() -> translator.translate(new RegistryState(2, services), SETTINGS))
+        .isInstanceOf(ArithmeticException.class);
+
+    services.put("svc-3", svc3);
+    XdsResources after = translator.translate(new RegistryState(3, services), SETTINGS);
+
+    assertThat(after.routes())
+        .as("svc-1's moved route is in the configuration after the failed one")
+        .isEqualTo(new GatewayTranslator().translate(state(3, services), SETTINGS).routes());
+  }
+
+  @Test
   void newSettingsTranslateEverythingAgain() {
     SortedMap<String, ServiceState> services = registry(5);
     XdsResources before = translator.translate(new RegistryState(1, services), SETTINGS);
