@@ -58,7 +58,8 @@ public final class AdminServer implements AutoCloseable {
       RegistryAdmin registry,
       SnapshotPublisher publisher,
       ProxyStatusTracker proxies,
-      SnapshotCache<String, Snapshot> cache) {
+      SnapshotCache<String, Snapshot> cache,
+      java.time.Clock clock) {
     HealthStatusManager health = new HealthStatusManager();
     Runnable pushStateChanged =
         () ->
@@ -68,7 +69,7 @@ public final class AdminServer implements AutoCloseable {
                     ? ServingStatus.NOT_SERVING
                     : ServingStatus.SERVING);
     AdminService service =
-        new AdminService(store, registry, publisher, proxies, cache, pushStateChanged);
+        new AdminService(store, registry, publisher, proxies, cache, pushStateChanged, clock);
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(address, port), credentials)
             // Interceptors run last-added first: the caller's identity is established before it is

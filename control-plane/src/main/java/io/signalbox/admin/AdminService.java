@@ -87,6 +87,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   private final ProxyStatusTracker proxies;
   private final SnapshotCache<String, Snapshot> cache;
   private final Runnable pushStateChanged;
+  private final java.time.Clock clock;
   private final Map<InstanceKey, ScheduledEviction> evictions = new ConcurrentHashMap<>();
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
@@ -106,7 +107,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       SnapshotPublisher publisher,
       ProxyStatusTracker proxies,
       SnapshotCache<String, Snapshot> cache,
-      Runnable pushStateChanged) {
+      Runnable pushStateChanged,
+      java.time.Clock clock) {
+    this.clock = clock;
     this.store = store;
     this.registry = registry;
     this.publisher = publisher;
@@ -432,7 +435,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   private void scheduleEviction(InstanceKey key, String leaseId, Duration after) {
-    Instant at = Instant.now().plus(after);
+    Instant at = clock.instant().plus(after);
     ScheduledFuture<?> future =
         scheduler.schedule(
             () -> {

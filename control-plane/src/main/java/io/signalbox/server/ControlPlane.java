@@ -110,6 +110,12 @@ public final class ControlPlane implements AutoCloseable {
    * Lease time that stops while this process is stalled, so a stall extends leases instead of
    * expiring them.
    */
+  /**
+   * The wall clock of everything the control plane times or stamps (audit lines, certificates,
+   * proxy status, history), but the leases' own {@link #leaseClock}.
+   */
+  private final Clock clock = Clock.systemUTC();
+
   private final LeaseClock leaseClock =
       LeaseClock.start(Duration.ofMillis(100), Duration.ofSeconds(1));
 
@@ -159,8 +165,8 @@ public final class ControlPlane implements AutoCloseable {
       this.audit =
           config
               .auditLogFile()
-              .map(file -> AuditLog.toFile(Clock.systemUTC(), file))
-              .orElseGet(() -> AuditLog.toLogger(Clock.systemUTC()));
+              .map(file -> AuditLog.toFile(clock, file))
+              .orElseGet(() -> AuditLog.toLogger(clock));
     } catch (RuntimeException e) {
       closeTransport();
       metrics.close();
@@ -231,26 +237,24 @@ public final class ControlPlane implements AutoCloseable {
     SimpleCache<String> cache = new XdsSnapshotCache(groups);
     Duration certificateValidity = settings.sidecars().certificateValidity();
     ProxyStatusTracker proxies =
-        new ProxyStatusTracker(groups, Clock.systemUTC(), metrics, config.xdsLagLimit());
+        new ProxyStatusTracker(groups, clock, metrics, config.xdsLagLimit());
     this.publisher =
         SnapshotPublisher.builder(engine, settings, new GatewayTranslator(), cache)
             .coalescing(config.publishQuietPeriod(), config.publishMaxDelay())
+            .clock(clock)
             .metrics(metrics)
             .sidecars(
                 new SidecarSnapshots(
                     settings
                         .sidecars()
                         .ca()
-                        .map(
-                            ca ->
-                                MeshIdentities.signedBy(
-                                    ca, certificateValidity, Clock.systemUTC(), metrics))
+                        .map(ca -> MeshIdentities.signedBy(ca, certificateValidity, clock, metrics))
                         .orElseGet(
                             () ->
                                 MeshIdentities.ephemeral(
                                     settings.access().trustDomain(),
                                     certificateValidity,
-                                    Clock.systemUTC(),
+                                    clock,
                                     metrics))))
             .stageChanges(proxies, config.stageTimeout())
             .quarantine(engine, proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
@@ -267,8 +271,7 @@ public final class ControlPlane implements AutoCloseable {
     this.callbacks =
         new XdsCallbacks(
             groups, proxies, publisher::groupSeen, publisher::xdsAnswered, watcher, metrics);
-    this.laggingStreams =
-        new LaggingStreams(proxies, config.xdsCutoff(), metrics, Clock.systemUTC());
+    this.laggingStreams = new LaggingStreams(proxies, config.xdsCutoff(), metrics, clock);
     ResponseWrites writes =
         new ResponseWrites(
             (streamId, typeUrl, nonce) -> {
@@ -321,7 +324,7 @@ public final class ControlPlane implements AutoCloseable {
                     audit))
             .addService(
                 new io.signalbox.ratelimit.BuiltInRateLimitService(
-                    Clock.systemUTC(),
+                    clock,
                     () -> publisher.settings().rateLimitService().counterMemoryBytes(),
                     metrics))
             .addService(health.getHealthService())
@@ -358,7 +361,8 @@ public final class ControlPlane implements AutoCloseable {
               etcd != null ? etcd : embedded,
               publisher,
               callbacks.proxies(),
-              cache);
+              cache,
+              clock);
       metricsServer = MetricsServer.start(config.metricsAddress(), config.metricsPort(), metrics);
       boundPorts = Set.copyOf(ownPorts());
     } catch (RuntimeException e) {

@@ -61,6 +61,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private final Thread thread;
   private final SignalboxMetrics metrics;
+  private final java.time.Clock clock;
   private final SidecarSnapshots sidecars;
 
   private final SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
@@ -123,6 +124,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     private Duration quietPeriod = Duration.ofMillis(1);
     private Duration maxDelay = Duration.ofMillis(100);
     private SignalboxMetrics metrics = SignalboxMetrics.noop();
+    private java.time.Clock clock = java.time.Clock.systemUTC();
     private SidecarSnapshots sidecars;
     private DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
     private Duration stageTimeout = Duration.ZERO;
@@ -146,6 +148,12 @@ public final class SnapshotPublisher implements AutoCloseable {
     public Builder coalescing(Duration quietPeriod, Duration maxDelay) {
       this.quietPeriod = quietPeriod;
       this.maxDelay = maxDelay;
+      return this;
+    }
+
+    /** The wall clock of the history's entries and of a pause; the system's by default. */
+    public Builder clock(java.time.Clock clock) {
+      this.clock = clock;
       return this;
     }
 
@@ -203,6 +211,7 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private SnapshotPublisher(Builder parts) {
     this.metrics = parts.metrics;
+    this.clock = parts.clock;
     this.sidecars =
         parts.sidecars != null
             ? parts.sidecars
@@ -210,7 +219,7 @@ public final class SnapshotPublisher implements AutoCloseable {
                 MeshIdentities.ephemeral(
                     parts.settings.access().trustDomain(),
                     MeshIdentities.DEFAULT_VALIDITY,
-                    java.time.Clock.systemUTC()));
+                    parts.clock));
     this.store = parts.store;
     this.settings = parts.settings;
     this.snapshots = new SnapshotBuilder(parts.translator);
@@ -345,7 +354,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   public void pause() {
     synchronized (publishLock) {
       if (pausedSince == null) {
-        pausedSince = Instant.now();
+        pausedSince = clock.instant();
         log.warn("Publishing paused by an operator; Envoys keep their current configuration");
       }
     }
@@ -494,7 +503,7 @@ public final class SnapshotPublisher implements AutoCloseable {
           publishedState,
           state,
           publishedSettings != null && !settings.equals(publishedSettings),
-          Instant.now());
+          clock.instant());
       published = snapshot;
     }
     publishedState = state;

@@ -60,7 +60,8 @@ class SnapshotRedactionTest {
             publisher,
             new ProxyStatusTracker(new NodeGroups(), Clock.systemUTC()),
             cache,
-            () -> {});
+            () -> {},
+            Clock.systemUTC());
 
     AtomicReference<GetSnapshotResponse> answer = new AtomicReference<>();
     admin.getSnapshot(
