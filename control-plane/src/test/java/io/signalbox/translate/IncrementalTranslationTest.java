@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -161,42 +162,62 @@ class IncrementalTranslationTest {
     assertThat(after).isEqualTo(new GatewayTranslator().translate(state(2, services), SETTINGS));
   }
 
+  /**
+   * Translates five services, then fails to translate them with svc-1 {@code changed} and svc-3
+   * {@code broken} (its translation throws, after svc-1's), then translates them with svc-3 as it
+   * was: the last translation.
+   */
+  private XdsResources afterAFailedTranslation(
+      SortedMap<String, ServiceState> services,
+      Function<ServiceState, ServiceState> changed,
+      Function<ServiceState, ServiceState> broken) {
+    translator.translate(new RegistryState(1, services), SETTINGS);
+    ServiceState svc3 = services.get("svc-3");
+    services.put("svc-1", changed.apply(services.get("svc-1")));
+    services.put("svc-3", broken.apply(svc3));
+    assertThatThrownBy(() -> translator.translate(new RegistryState(2, services), SETTINGS))
+        .isInstanceOf(ArithmeticException.class);
+    services.put("svc-3", svc3);
+    return translator.translate(new RegistryState(3, services), SETTINGS);
+  }
+
   @Test
   void aTranslationThatFailsHalfWayLeavesTheNextOneToStartFromScratch() {
     SortedMap<String, ServiceState> services = registry(5);
-    translator.translate(new RegistryState(1, services), SETTINGS);
 
     // svc-1 gets a new cluster, then a service after it cannot be translated (an outlier interval
     // beyond what Envoy's durations hold): the translation fails after svc-1's new part was made.
-    ServiceState svc1 = services.get("svc-1");
-    services.put(
-        "svc-1",
-        new ServiceState(
-            "svc-1", svc1.routes(), svc1.instances(), UpstreamProtocol.HTTP2, svc1.traffic()));
-    ServiceState svc3 = services.get("svc-3");
-    services.put(
-        "svc-3",
-        new ServiceState(
-            "svc-3",
-            svc3.routes(),
-            svc3.instances(),
-            svc3.protocol(),
-            new TrafficPolicy(
-                TrafficPolicy.LoadBalancer.ROUND_ROBIN,
-                Optional.empty(),
-                Optional.empty(),
-                Optional.of(
-                    new TrafficPolicy.OutlierDetection(
-                        5, Duration.ofSeconds(Long.MAX_VALUE), Duration.ofSeconds(30), 50, 0)),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                false)));
-    assertThatThrownBy(() -> translator.translate(new RegistryState(2, services), SETTINGS))
-        .isInstanceOf(ArithmeticException.class);
-
-    services.put("svc-3", svc3);
-    XdsResources after = translator.translate(new RegistryState(3, services), SETTINGS);
+    XdsResources after =
+        afterAFailedTranslation(
+            services,
+            svc1 ->
+                new ServiceState(
+                    "svc-1",
+                    svc1.routes(),
+                    svc1.instances(),
+                    UpstreamProtocol.HTTP2,
+                    svc1.traffic()),
+            svc3 ->
+                new ServiceState(
+                    "svc-3",
+                    svc3.routes(),
+                    svc3.instances(),
+                    svc3.protocol(),
+                    new TrafficPolicy(
+                        TrafficPolicy.LoadBalancer.ROUND_ROBIN,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.of(
+                            new TrafficPolicy.OutlierDetection(
+                                5,
+                                Duration.ofSeconds(Long.MAX_VALUE),
+                                Duration.ofSeconds(30),
+                                50,
+                                0)),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.empty(),
+                        false)));
 
     assertThat(after)
         .as("svc-1's new cluster is in the translation after the failed one")
@@ -206,32 +227,25 @@ class IncrementalTranslationTest {
   @Test
   void aRouteConfigurationThatFailsHalfWayLeavesTheNextOneToStartFromScratch() {
     SortedMap<String, ServiceState> services = registry(5);
-    translator.translate(new RegistryState(1, services), SETTINGS);
 
     // svc-1's route moves, then a route of svc-3 cannot be rendered (a timeout beyond what Envoy's
     // durations hold): the configuration fails after svc-1's new routes were placed.
-    ServiceState svc1 = services.get("svc-1");
-    services.put(
-        "svc-1",
-        new ServiceState(
-            "svc-1",
-            List.of(RouteSpec.builder(PathMatch.prefix("/moved")).build()),
-            svc1.instances()));
-    ServiceState svc3 = services.get("svc-3");
-    services.put(
-        "svc-3",
-        new ServiceState(
-            "svc-3",
-            List.of(
-                RouteSpec.builder(PathMatch.prefix("/svc-3"))
-                    .timeout(Duration.ofSeconds(Long.MAX_VALUE))
-                    .build()),
-            svc3.instances()));
-    assertThatThrownBy(() -> translator.translate(new RegistryState(2, services), SETTINGS))
-        .isInstanceOf(ArithmeticException.class);
-
-    services.put("svc-3", svc3);
-    XdsResources after = translator.translate(new RegistryState(3, services), SETTINGS);
+    XdsResources after =
+        afterAFailedTranslation(
+            services,
+            svc1 ->
+                new ServiceState(
+                    "svc-1",
+                    List.of(RouteSpec.builder(PathMatch.prefix("/moved")).build()),
+                    svc1.instances()),
+            svc3 ->
+                new ServiceState(
+                    "svc-3",
+                    List.of(
+                        RouteSpec.builder(PathMatch.prefix("/svc-3"))
+                            .timeout(Duration.ofSeconds(Long.MAX_VALUE))
+                            .build()),
+                    svc3.instances()));
 
     assertThat(after.routes())
         .as("svc-1's moved route is in the configuration after the failed one")
