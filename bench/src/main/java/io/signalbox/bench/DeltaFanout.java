@@ -155,6 +155,23 @@ final class DeltaFanout implements Callable<Integer> {
               + " gets it is reported. Delta only; no baseline (the bare server has no sidecars).")
   boolean sidecars;
 
+  /** What each round changes. */
+  enum Change {
+    INSTANCE,
+    ROUTE
+  }
+
+  @Option(
+      names = "--change",
+      defaultValue = "INSTANCE",
+      description =
+          "What each round changes: INSTANCE (a new instance of one service: one load assignment"
+              + " to every client) or ROUTE (one service's route prefix, re-registered: the one"
+              + " RouteConfiguration of every service's routes to every client, which then also"
+              + " subscribe to it). ROUTE is delta only, without the baseline (the bare server"
+              + " serves no routes). Default: ${DEFAULT-VALUE}")
+  Change change;
+
   @Option(
       names = "--calls",
       defaultValue = "2",
@@ -225,9 +242,13 @@ final class DeltaFanout implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (sidecars) {
+    if (sidecars || change == Change.ROUTE) {
       noBaseline = true;
       xds = EnvoyProcess.XdsMode.DELTA;
+    }
+    if (sidecars && change == Change.ROUTE) {
+      throw new picocli.CommandLine.ParameterException(
+          new picocli.CommandLine(this), "--change ROUTE is for edge clients, not --sidecars");
     }
     System.out.println("DeltaFanout: " + Jvm.describeHost());
     System.out.printf(
@@ -268,8 +289,12 @@ final class DeltaFanout implements Callable<Integer> {
         new ResultTable(
             String.format(
                 "DeltaFanout, %s ADS clients: Register returned -> LAST of N clients "
-                    + "has the new endpoint (%d rounds after %d warmup, %d services)",
-                xds, rounds, warmup, services),
+                    + "has the new %s (%d rounds after %d warmup, %d services)",
+                xds,
+                change == Change.ROUTE ? "route configuration" : "endpoint",
+                rounds,
+                warmup,
+                services),
             "server",
             "clients",
             "rounds ok",
@@ -477,7 +502,7 @@ final class DeltaFanout implements Callable<Integer> {
                     i, SimulatedEnvoy.sidecarNode(i, serviceName(i % services)), current::get)
                 : xds == EnvoyProcess.XdsMode.SOTW
                     ? new SotwXdsClient(i, NODE_CLUSTER, current::get)
-                    : new DeltaXdsClient(i, NODE_CLUSTER, current::get);
+                    : new DeltaXdsClient(i, NODE_CLUSTER, current::get, change == Change.ROUTE);
         clients.add(client);
         client.start(
             AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));
@@ -525,9 +550,23 @@ final class DeltaFanout implements Callable<Integer> {
             expected[c] = calls(c, service);
           }
         }
-        Round round = new Round("svc-" + serviceName(service), port, clientCount, expected);
+        Round round =
+            change == Change.ROUTE
+                ? new Round(DeltaXdsClient.ROUTES_ROUND, -1, clientCount)
+                : new Round("svc-" + serviceName(service), port, clientCount, expected);
         current.set(round);
-        register(registry, service, "extra-" + r, port, calls(service));
+        if (change == Change.ROUTE) {
+          // The service's first instance again, under another prefix: only its route moves.
+          register(
+              registry,
+              service,
+              "base-0",
+              basePort(service, 0),
+              calls(service),
+              "/" + serviceName(service) + "/r" + r);
+        } else {
+          register(registry, service, "extra-" + r, port, calls(service));
+        }
         long t0 = System.nanoTime();
         boolean complete;
         try {
@@ -735,7 +774,7 @@ final class DeltaFanout implements Callable<Integer> {
         for (int s = 0; s < services; s++) {
           int service = s;
           // Below the ephemeral range, where the control plane's own ports are (it refuses those).
-          int port = 2000 + (s + i * services) % 7000;
+          int port = basePort(s, i);
           calls.add(pool.submit(() -> register(registry, service, instance, port, calls(service))));
         }
       }
@@ -750,6 +789,14 @@ final class DeltaFanout implements Callable<Integer> {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * The port of a service's {@code i}th instance of the registry: below the ephemeral range, where
+   * the control plane's own ports are (it refuses those).
+   */
+  private int basePort(int service, int i) {
+    return 2000 + (service + i * services) % 7000;
   }
 
   static String serviceName(int service) {
@@ -768,6 +815,17 @@ final class DeltaFanout implements Callable<Integer> {
       String instance,
       int port,
       List<String> calls) {
+    register(registry, service, instance, port, calls, "/" + serviceName(service));
+  }
+
+  /** With its route under {@code prefix}. */
+  static void register(
+      RegistryGrpc.RegistryBlockingStub registry,
+      int service,
+      String instance,
+      int port,
+      List<String> calls,
+      String prefix) {
     String name = serviceName(service);
     registry
         .withDeadlineAfter(5, TimeUnit.SECONDS)
@@ -776,7 +834,7 @@ final class DeltaFanout implements Callable<Integer> {
                 .setService(name)
                 .setInstance(
                     Instance.newBuilder().setId(instance).setHost("127.0.0.1").setPort(port))
-                .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + name)))
+                .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix(prefix)))
                 .setLeaseTtl(Duration.newBuilder().setSeconds(300))
                 .addAllCalls(calls)
                 .build());

@@ -24,16 +24,34 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
   static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
 
+  static final String RDS = Resources.V3.ROUTE_TYPE_URL;
+
+  /**
+   * The cluster a round names when it changes a route: it arrives with the first RouteConfiguration
+   * sent after the round began (the round's change is the only one).
+   */
+  static final String ROUTES_ROUND = "(routes)";
+
   private final Set<String> clusters = new HashSet<>();
   private final Set<String> assignments = new HashSet<>();
 
+  /** Whether this client also subscribes to the gateway's route configuration. */
+  private final boolean routes;
+
   DeltaXdsClient(int index, String nodeCluster, Supplier<Round> currentRound) {
+    this(index, nodeCluster, currentRound, false);
+  }
+
+  /** With {@code routes}: also subscribed to the gateway's route configuration, as Envoy's RDS. */
+  DeltaXdsClient(int index, String nodeCluster, Supplier<Round> currentRound, boolean routes) {
     super(index, nodeCluster, currentRound);
+    this.routes = routes;
   }
 
   DeltaXdsClient(
       int index, io.envoyproxy.envoy.config.core.v3.Node node, Supplier<Round> currentRound) {
     super(index, node, currentRound);
+    this.routes = false;
   }
 
   @Override
@@ -41,6 +59,14 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
     stub.deltaAggregatedResources(this);
     // Wildcard: no names subscribed.
     send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
+    if (routes) {
+      send(
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(RDS)
+              .addResourceNamesSubscribe("gateway-routes")
+              .build());
+    }
   }
 
   @Override
@@ -83,6 +109,12 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
       }
       response.getRemovedResourcesList().forEach(assignments::remove);
       assignmentCount = assignments.size();
+      ack(type, response.getNonce());
+    } else if (RDS.equals(type)) {
+      Round round = currentRound.get();
+      if (round != null && round.cluster.equals(ROUTES_ROUND)) {
+        round.arrived(index, now);
+      }
       ack(type, response.getNonce());
     } else {
       ack(type, response.getNonce());
