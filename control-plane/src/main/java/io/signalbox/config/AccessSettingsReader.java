@@ -20,9 +20,6 @@ final class AccessSettingsReader {
   private static final Pattern TRUST_DOMAIN =
       Pattern.compile("[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?");
 
-  /** A node group is Envoy's {@code node.cluster}: printable, short. */
-  private static final Pattern GROUP = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-
   private static final Pattern HOST =
       Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
 
@@ -67,7 +64,8 @@ final class AccessSettingsReader {
       for (int g = 0; g < rule.groups.size(); g++) {
         String group = rule.groups.get(g);
         check(
-            group != null && (group.equals("*") || GROUP.matcher(group).matches()),
+            group != null
+                && (group.equals("*") || io.signalbox.model.Names.FLEET.matcher(group).matches()),
             field + ".groups[" + g + "]",
             "'" + group + "' is not a node group (1-128 of letters, digits, '.', '_', ':', '-')");
       }

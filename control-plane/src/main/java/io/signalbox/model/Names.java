@@ -15,5 +15,11 @@ public final class Names {
   /** A zone: at most 63 letters, digits, '.', '_' and '-' (Kubernetes topology labels fit). */
   public static final Pattern ZONE = Pattern.compile("[A-Za-z0-9._-]{0,63}");
 
+  /**
+   * A fleet of Envoys (their {@code node.cluster}, before any zone), as access rules name it:
+   * letters, digits, '.', '_', ':' and '-', at most 128.
+   */
+  public static final Pattern FLEET = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
   private Names() {}
 }

@@ -53,6 +53,10 @@ public final class NodeGroups implements NodeGroup<String> {
    * zone).
    */
   public String fleet(Node node) {
+    return fleetOf(node);
+  }
+
+  private static String fleetOf(Node node) {
     String cluster = node == null ? "" : node.getCluster();
     if (node != null && SIDECAR_ROLE.equals(metadata(node, ROLE_KEY))) {
       String service = metadata(node, SERVICE_KEY);
@@ -82,36 +86,33 @@ public final class NodeGroups implements NodeGroup<String> {
     return service.isEmpty() ? Optional.empty() : Optional.of(service);
   }
 
-  /** How long a fleet's name ({@code node.cluster}) may be. */
-  static final int MAX_FLEET_LENGTH = 128;
-
   /**
    * Why {@code node} cannot be grouped, naming the field; empty when it can. Every group an Envoy
-   * connects to is kept and sent a snapshot on every publication, so what names one is bounded
-   * before any group is made of it: the zone as a registration's zone, a sidecar's service as a
-   * service name, the fleet in length and to printable characters.
+   * connects to is kept and sent a snapshot on every publication, and a sidecar's service and an
+   * edge fleet name SPIFFE identities, so what names one is bounded before any group is made of it:
+   * the zone as a registration's zone, a sidecar's service (its {@code signalbox.service}, else its
+   * {@code node.cluster}) as a service name, an edge fleet as access rules name fleets ({@link
+   * Names#FLEET}).
    */
   public static Optional<String> invalid(Node node) {
     if (!Names.ZONE.matcher(node.getLocality().getZone()).matches()) {
       return Optional.of(
           "node.locality.zone must be at most 63 characters of letters, digits, '.', '_' and '-'");
     }
-    String cluster = node.getCluster();
-    if (cluster.length() > MAX_FLEET_LENGTH
-        || !cluster.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-      return Optional.of(
-          "node.cluster must be at most "
-              + MAX_FLEET_LENGTH
-              + " printable characters without spaces");
-    }
+    String fleet = fleetOf(node);
     if (SIDECAR_ROLE.equals(metadata(node, ROLE_KEY))) {
-      String service = metadata(node, SERVICE_KEY);
-      if (!service.isEmpty() && !Names.SERVICE.matcher(service).matches()) {
+      if (sidecarService(fleet).filter(Names.SERVICE.asMatchPredicate()).isEmpty()) {
+        String field =
+            metadata(node, SERVICE_KEY).isEmpty()
+                ? "node.cluster (a sidecar that names no node.metadata[\"" + SERVICE_KEY + "\"])"
+                : "node.metadata[\"" + SERVICE_KEY + "\"]";
         return Optional.of(
-            "node.metadata[\""
-                + SERVICE_KEY
-                + "\"] must be a service name: lowercase letters, digits and '-', at most 63");
+            field + " must be a service name: lowercase letters, digits and '-', at most 63");
       }
+    } else if (!Names.FLEET.matcher(fleet).matches()) {
+      return Optional.of(
+          "node.cluster must be at most 128 characters of letters, digits, '.', '_', ':' and '-'"
+              + " (before any '@')");
     }
     return Optional.empty();
   }

@@ -194,7 +194,11 @@ class XdsStreamAuthorizationTest {
             node("edge\ngateway", ""),
             "node.cluster",
             sidecarOf("Orders!"),
-            "node.metadata[\"signalbox.service\"]");
+            "node.metadata[\"signalbox.service\"]",
+            node("edge/../internal", ""),
+            "node.cluster",
+            sidecarOf("").toBuilder().setCluster("Orders%2F..").build(),
+            "node.cluster (a sidecar that names no node.metadata[\"signalbox.service\"])");
     refused.forEach(
         (node, field) -> {
           List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
