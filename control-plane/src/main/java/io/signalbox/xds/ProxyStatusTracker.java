@@ -553,11 +553,6 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     return Optional.of(stream.node);
   }
 
-  /** Whether the stream has sent a request (and is open). */
-  public boolean tracks(long streamId) {
-    return streams.containsKey(streamId);
-  }
-
   /** Whether any open stream belongs to the node. */
   public boolean connected(String nodeId) {
     return streams.values().stream().anyMatch(stream -> stream.node.getId().equals(nodeId));
@@ -583,11 +578,15 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
    * Streams closed lately. A stream's requests and its close reach the tracker one at a time, but a
    * cut-off ({@link LaggingStreams}) ends a stream from another thread: a request of it being
    * handled meanwhile would open its record again, a stream that never closes (its group then never
-   * forgotten). Such a request comes within milliseconds of the close, long before thousands of
-   * other streams have closed.
+   * forgotten). Such a request comes within milliseconds of the close: a closed stream is
+   * remembered for a minute, however many others close meanwhile (a fleet reconnecting at once),
+   * and their count stays bounded.
    */
   private final com.google.common.cache.Cache<Long, Boolean> recentlyClosed =
-      com.google.common.cache.CacheBuilder.newBuilder().maximumSize(4096).build();
+      com.google.common.cache.CacheBuilder.newBuilder()
+          .expireAfterWrite(java.time.Duration.ofMinutes(1))
+          .maximumSize(1 << 20)
+          .build();
 
   /** The record of a stream's first request; null for a stream that has closed. */
   private Stream opened(long streamId, Node node, Mode mode) {

@@ -55,10 +55,12 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         next.startCall(closedOnce, headers)) {
       private boolean closed;
 
-      /** The node of the stream's first request, and the group it names. */
+      /** The node of the stream's first request, the group it names and that group's fleet. */
       private Node streamNode;
 
       private String streamGroup;
+
+      private String streamFleet;
 
       @Override
       public void onMessage(Q message) {
@@ -76,6 +78,7 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
           }
           streamNode = node;
           streamGroup = groups.hash(node);
+          streamFleet = NodeGroups.fleetOf(streamGroup);
         } else if (node == null) {
           message = withNode(message, streamNode);
         } else if (!node.getId().equals(streamNode.getId())
@@ -91,7 +94,7 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         }
         // Access rules name fleets: an Envoy allowed a fleet may fetch it in whichever zone it is.
         // Checked on every request, so rules reloaded meanwhile hold for open streams too.
-        String group = NodeGroups.fleetOf(streamGroup);
+        String group = streamFleet;
         if (!access.mayFetch(who, group)) {
           String reason =
               "identity '"
