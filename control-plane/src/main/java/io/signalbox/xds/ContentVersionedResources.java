@@ -115,8 +115,8 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   }
 
   /**
-   * @param sorted the resources, sorted by name (as {@code XdsResources} keeps them; a list out of
-   *     order is sorted first); of equal names the last counts
+   * @param sorted the resources, sorted by name (as {@code XdsResources} keeps them); of equal
+   *     names the last counts
    * @param earlier snapshots' resources of the same type whose versions may be taken
    */
   @SuppressWarnings("unchecked")
@@ -171,13 +171,8 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
                 digest.parts());
       }
       if (size > 0 && names[size - 1].compareTo(resourceName) >= 0) {
-        if (!names[size - 1].equals(resourceName)) {
-          // Translation sorts what it hands over; should a list come out of order anyway, it is
-          // versioned sorted (stably: of equal names the last still counts), not refused.
-          List<T> inOrder = new ArrayList<>(sorted);
-          inOrder.sort(java.util.Comparator.comparing(name));
-          return of(inOrder, name, earlier);
-        }
+        // XdsResources sorts every list it holds (checked with assertions on, as in tests).
+        assert names[size - 1].equals(resourceName) : "out of name order: " + resourceName;
         // Of equal names the last counts.
         duplicates = true;
         size--;

@@ -108,9 +108,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           try {
             answers.accept(response);
           } catch (RuntimeException e) {
-            // The library's cache answers a group's watches in one loop, inside setSnapshot: one
-            // stream that cannot be answered (its call closed under it) must not leave the rest of
-            // its group, and the groups after it, unanswered.
+            // A fallback: the library's cache answers a group's watches in one loop, inside
+            // setSnapshot, and one stream that cannot be answered must not leave the rest of its
+            // group, and the groups after it, unanswered. (The known cause, a call closed under the
+            // server by a refused stream, is mended where it arose: XdsStreamAuthorization.)
             log.warn("Answering a state-of-the-world xDS watch failed; the others are answered", e);
           }
         },
