@@ -9,7 +9,8 @@ import java.util.stream.Collectors;
  * Where a forwarding route sends its requests, as decided before anything is rendered: the
  * service's cluster, spread over its versions when it splits them, or to the one version a pin
  * chose, balanced on the service's hash key. The edge's routes and the sidecars' outbound routes to
- * a service go to the same destination ({@link TrafficPolicyTranslator#routeAction}).
+ * a service are rendered from it alike ({@link TrafficPolicyTranslator#routeAction}); the pins'
+ * copies of a route are the edge's only (the outbound routes go to the split).
  *
  * @param versions the split over versions; empty for a route that goes to the whole cluster or to a
  *     pinned version

@@ -199,14 +199,13 @@ public final class GatewayTranslator implements Translator {
   }
 
   /**
-   * Whether the service's routes translate the same: same routes, hash key and version split, and
-   * their policies enforced at the same place ({@link PolicyPlacement}).
+   * Whether the service's routes translate the same: same routes going to the same {@link
+   * Destination}, and their policies enforced at the same place ({@link PolicyPlacement}).
    */
   private static boolean sameRoutes(ServiceState before, ServiceState now) {
     return before == now
         || (before.routes().equals(now.routes())
-            && before.traffic().hashOn().equals(now.traffic().hashOn())
-            && before.traffic().versions().equals(now.traffic().versions())
+            && Destination.of(before).equals(Destination.of(now))
             && PolicyPlacement.everyInstanceHasASidecar(before)
                 == PolicyPlacement.everyInstanceHasASidecar(now));
   }

@@ -38,9 +38,8 @@ final class InboundRoutes {
 
   /** Whether the sidecars of {@code service} enforce a route's policies. */
   private static java.util.function.Predicate<RouteSpec> enforcedHere(
-      ServiceState service, PolicyHandover handover) {
+      ServiceState service, boolean handingOver) {
     boolean sidecared = PolicyPlacement.everyInstanceHasASidecar(service);
-    boolean handingOver = handover.includes(service.name());
     return route -> PolicyPlacement.enforcement(sidecared, handingOver, route).atSidecars();
   }
 
@@ -51,16 +50,20 @@ final class InboundRoutes {
     return filters;
   }
 
+  /**
+   * The inbound routes of {@code service}'s sidecars; {@code handingOver}: whether the service is
+   * in the current policy handover, all they read of it (the sidecar translator keeps them by it).
+   */
   static VirtualHost virtualHost(
       ServiceState service,
       GatewaySettings settings,
       String applicationCluster,
-      PolicyHandover handover) {
+      boolean handingOver) {
     VirtualHost.Builder virtualHost =
         VirtualHost.newBuilder().setName("application").addDomains("*");
     List<String> claimHeaders = PolicyRoute.claimHeaders(service, settings.defaults());
     service.routes().stream()
-        .filter(enforcedHere(service, handover))
+        .filter(enforcedHere(service, handingOver))
         .sorted(Comparator.comparing(RouteSpec::match))
         .forEach(
             spec ->

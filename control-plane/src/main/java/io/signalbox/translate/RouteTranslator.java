@@ -42,12 +42,17 @@ final class RouteTranslator {
 
   /**
    * A route as planned for the edge, before it is rendered: what it does and the policies this
-   * Envoy enforces on it ({@link PolicyRoute}, decided with {@link PolicyPlacement}), where it
-   * forwards to, and whether it is placed by a host of its own or for any host.
+   * Envoy enforces on it ({@link PolicyRoute}, decided with {@link PolicyPlacement}), and where it
+   * forwards to.
    */
-  private record PlannedRoute(PolicyRoute decided, Destination destination, boolean hostSpecific) {
+  private record PlannedRoute(PolicyRoute decided, Destination destination) {
     String service() {
       return decided.service();
+    }
+
+    /** Placed by hosts of its own, rather than for any host (which pins' copies keep too). */
+    boolean hostSpecific() {
+      return !decided.spec().hosts().isEmpty();
     }
   }
 
@@ -61,14 +66,11 @@ final class RouteTranslator {
       List<String> claimHeaders,
       PolicyPlacement.Enforcement enforcement,
       GatewaySettings settings) {
-    boolean hostSpecific = !route.hosts().isEmpty();
     Destination destination = Destination.of(service);
     List<PlannedRoute> planned = new ArrayList<>();
     planned.add(
         new PlannedRoute(
-            decided(service.name(), route, claimHeaders, enforcement, settings),
-            destination,
-            hostSpecific));
+            decided(service.name(), route, claimHeaders, enforcement, settings), destination));
     service
         .traffic()
         .versions()
@@ -84,8 +86,7 @@ final class RouteTranslator {
                 planned.add(
                     new PlannedRoute(
                         decided(service.name(), pinned, claimHeaders, enforcement, settings),
-                        destination.pinnedTo(pin.version()),
-                        hostSpecific));
+                        destination.pinnedTo(pin.version())));
               }
             });
     return planned;

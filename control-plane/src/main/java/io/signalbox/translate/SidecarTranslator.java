@@ -185,7 +185,7 @@ public final class SidecarTranslator {
                         own,
                         settings,
                         XdsNames.sidecarApplicationCluster(inbound.applicationPort()),
-                        handover))
+                        handingOver))
                 .build());
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
