@@ -45,20 +45,6 @@ public final class EnvoyBootstrap {
     }
   }
 
-  static String render(
-      String nodeId, String nodeCluster, EnvoyProcess.XdsMode xdsMode, List<Integer> xdsPorts) {
-    return render(nodeId, nodeCluster, xdsMode, xdsPorts, Optional.empty());
-  }
-
-  static String render(
-      String nodeId,
-      String nodeCluster,
-      EnvoyProcess.XdsMode xdsMode,
-      List<Integer> xdsPorts,
-      Optional<XdsTls> xdsTls) {
-    return render(nodeId, nodeCluster, Optional.empty(), xdsMode, xdsPorts, xdsTls, false);
-  }
-
   /**
    * @param sidecarOf the service whose sidecar the Envoy is (rendered from {@link
    *     #SIDECAR_TEMPLATE}); empty for an edge Envoy

@@ -73,7 +73,7 @@ final class GatewayFixture implements AutoCloseable {
   /** As {@link #start(EnvoyProcess.XdsMode)}, the Envoy started with {@code edgeEnvoy} options. */
   static GatewayFixture startWithEnvoy(
       EnvoyProcess.XdsMode mode, UnaryOperator<EnvoyProcess.Builder> edgeEnvoy) {
-    return start(mode, FreePorts.allocate(), config -> {}, "", edgeEnvoy);
+    return start(mode, FreePorts.allocate(), config -> {}, edgeEnvoy);
   }
 
   /**
@@ -121,23 +121,22 @@ final class GatewayFixture implements AutoCloseable {
 
   /** As {@link #start(EnvoyProcess.XdsMode)}, with the Envoy declaring {@code zone}. */
   static GatewayFixture startInZone(EnvoyProcess.XdsMode mode, String zone) {
-    return start(mode, FreePorts.allocate(), config -> {}, zone, envoy -> envoy);
+    return startWithEnvoy(mode, envoy -> envoy.serviceZone(zone));
   }
 
   private static GatewayFixture start(
       EnvoyProcess.XdsMode mode, int gatewayPort, Consumer<ControlPlaneConfig.Builder> customizer) {
-    return start(mode, gatewayPort, customizer, "", envoy -> envoy);
+    return start(mode, gatewayPort, customizer, envoy -> envoy);
   }
 
   private static GatewayFixture start(
       EnvoyProcess.XdsMode mode,
       int gatewayPort,
       Consumer<ControlPlaneConfig.Builder> customizer,
-      String zone,
       UnaryOperator<EnvoyProcess.Builder> edgeEnvoy) {
     GatewayFixture fixture = new GatewayFixture(mode, gatewayPort, customizer, edgeEnvoy);
     try {
-      fixture.startEnvoy("edge-1", zone).awaitReady();
+      fixture.startEnvoy("edge-1").awaitReady();
       return fixture;
     } catch (RuntimeException e) {
       fixture.close();
@@ -149,17 +148,12 @@ final class GatewayFixture implements AutoCloseable {
    * Another Envoy of the same group, e.g. to check that a whole group is sent one configuration.
    */
   EnvoyProcess startEnvoy(String nodeId) {
-    return startEnvoy(nodeId, "");
-  }
-
-  private EnvoyProcess startEnvoy(String nodeId, String zone) {
     EnvoyProcess envoy =
         edgeEnvoy
             .apply(
                 EnvoyProcess.builder()
                     .nodeId(nodeId)
                     .nodeCluster(GROUP)
-                    .serviceZone(zone)
                     .xdsPort(controlPlane.grpcPort())
                     .xdsMode(mode))
             .start();
