@@ -28,9 +28,15 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
 
   /**
    * The cluster a round names when it changes a route: it arrives with the first RouteConfiguration
-   * sent after the round began (the round's change is the only one).
+   * whose version differs from the one this client held when the round began.
    */
   static final String ROUTES_ROUND = "(routes)";
+
+  /** The version of the route configuration last received, and what it was when a round began. */
+  private String routesVersion = "";
+
+  private Round routesRound;
+  private String routesVersionBeforeRound;
 
   private final Set<String> clusters = new HashSet<>();
   private final Set<String> assignments = new HashSet<>();
@@ -64,7 +70,7 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
           DeltaDiscoveryRequest.newBuilder()
               .setNode(node)
               .setTypeUrl(RDS)
-              .addResourceNamesSubscribe("gateway-routes")
+              .addResourceNamesSubscribe(io.signalbox.translate.XdsNames.GATEWAY_ROUTES)
               .build());
     }
   }
@@ -112,9 +118,18 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
       ack(type, response.getNonce());
     } else if (RDS.equals(type)) {
       Round round = currentRound.get();
+      String version =
+          response.getResourcesCount() == 0 ? "" : response.getResources(0).getVersion();
       if (round != null && round.cluster.equals(ROUTES_ROUND)) {
-        round.arrived(index, now);
+        if (round != routesRound) {
+          routesRound = round;
+          routesVersionBeforeRound = routesVersion;
+        }
+        if (!version.equals(routesVersionBeforeRound)) {
+          round.arrived(index, now);
+        }
       }
+      routesVersion = version;
       ack(type, response.getNonce());
     } else {
       ack(type, response.getNonce());
