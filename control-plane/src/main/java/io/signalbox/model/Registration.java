@@ -110,11 +110,12 @@ public record Registration(
   }
 
   /**
-   * About how much memory this registration holds, in bytes: the length of its text form, which
-   * grows with every string, route, header and policy it carries. Used to bound the registry's
-   * size; computed in time proportional to the registration, never to the registry.
+   * About how much memory this registration holds, in bytes: the characters of its strings and a
+   * few bytes for each other value, route, header and policy it carries ({@link ApproximateSize}).
+   * Used to bound the registry's size; computed in time proportional to the registration, never to
+   * the registry, and from the registration alone, so every replica counts it alike.
    */
   public long approximateBytes() {
-    return toString().length();
+    return ApproximateSize.of(this);
   }
 }
