@@ -12,7 +12,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
-import io.signalbox.store.EtcdRegistryStore.WrittenLease;
+import io.signalbox.store.EtcdAppliedKeys.WrittenLease;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Commits one replica's registrations to etcd in guarded transactions: picks which waiting
@@ -67,23 +66,11 @@ final class EtcdRegistrationWriter {
   private final EtcdCalls etcd;
   private final RegistryEngine engine;
   private final Applied applied;
-  private final AtomicLong transactions = new AtomicLong();
-  private final AtomicLong committed = new AtomicLong();
 
   EtcdRegistrationWriter(EtcdCalls etcd, RegistryEngine engine, Applied applied) {
     this.etcd = etcd;
     this.engine = engine;
     this.applied = applied;
-  }
-
-  /** Registration transactions sent, committed or not. */
-  long transactions() {
-    return transactions.get();
-  }
-
-  /** Registrations committed. */
-  long committed() {
-    return committed.get();
   }
 
   /**
@@ -250,7 +237,6 @@ final class EtcdRegistrationWriter {
             bytes(EtcdRegistryStore.GUARD),
             bytes(members.get(members.size() - 1).leaseId()),
             PutOption.DEFAULT));
-    transactions.incrementAndGet();
     TxnResponse response =
         etcd.await(
             etcd.client()
@@ -263,7 +249,6 @@ final class EtcdRegistrationWriter {
             "register " + members.size() + " instance(s)");
     if (response.isSucceeded()) {
       applied.await(response.getHeader().getRevision());
-      committed.addAndGet(members.size());
       members.forEach(
           member ->
               member

@@ -5,34 +5,23 @@ import static io.signalbox.store.EtcdCalls.bytes;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.watch.WatchEvent;
-import io.etcd.jetcd.watch.WatchResponse;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -80,49 +69,16 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   private final EtcdCalls etcd;
   private final RegistryEngine engine;
   private final LeasePolicy leasePolicy;
-  private final Optional<Duration> leaseGrace;
   private final ReplicaPresence presence;
   private final EtcdRenewals renewals;
-  private volatile Watch.Watcher watcher;
 
-  /**
-   * Keys per read of the whole registry: 500 leases of a few KB each stay well under gRPC's message
-   * limit.
-   */
-  private volatile int readPageSize = 500;
+  /** The registry's keys as this replica has applied them. */
+  private final EtcdAppliedKeys keys;
 
-  /** Reads the registry again when the watch has ended for good. */
-  private final java.util.concurrent.ScheduledExecutorService resyncs =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "etcd-resync");
-            thread.setDaemon(true);
-            return thread;
-          });
-
-  /** The etcd revision up to which the engine has applied every change; guarded by {@code this}. */
-  private long appliedRevision;
-
-  /** The mod revision of the guard key in the applied state; guarded by {@code this}. */
-  private long guardRevision;
-
-  /** Every lease key as applied, by lease id; guarded by {@code this}. */
-  private final Map<String, WrittenLease> leases = new HashMap<>();
-
-  /** Every renewal key as applied, by lease id; guarded by {@code this}. */
-  private final Map<String, WrittenRenewal> renewed = new HashMap<>();
-
-  /** When the tier last started cold, if ever; guarded by {@code this}. */
-  private Instant coldStart;
-
-  /**
-   * The replicas whose presence mark is in etcd, this one included while its mark holds; guarded by
-   * {@code this}.
-   */
-  private final java.util.TreeSet<String> present = new java.util.TreeSet<>();
+  /** Keeps the engine and the keys equal to etcd's registry. */
+  private final EtcdRegistryFeed feed;
 
   private final String replicaName;
-  private volatile boolean closed;
 
   /**
    * Registrations waiting for the next transaction; only their writer thread commits registrations.
@@ -132,33 +88,21 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   /** Commits this replica's registrations; only the batches' writer thread calls it. */
   private final EtcdRegistrationWriter writer;
 
-  /** A lease key as applied: its mod revision (for guarded rewrites and deletes) and its value. */
-  record WrittenLease(long modRevision, StoredLease value) {
-
-    Instant expiresAt() {
-      return value.expiresAt();
-    }
-
-    Duration ttl() {
-      return value.ttl();
-    }
-  }
-
-  private record WrittenRenewal(long modRevision, Instant expiresAt) {}
-
   private EtcdRegistryStore(
       Client client,
       LeasePolicy leasePolicy,
       Duration timeout,
       String replicaName,
       Optional<Duration> leaseGrace,
-      Supplier<RegistryQuotas> quotas) {
+      Supplier<RegistryQuotas> quotas,
+      int readPageSize) {
     this.etcd = new EtcdCalls(client, timeout);
     this.leasePolicy = leasePolicy;
-    this.leaseGrace = leaseGrace;
     // No journal: etcd orders and keeps every change; the engine applies them as etcd reports them.
     this.engine = new RegistryEngine(leasePolicy, System::nanoTime, RegistryJournal.NONE, quotas);
-    this.writer = new EtcdRegistrationWriter(etcd, engine, new AppliedKeys());
+    this.keys = new EtcdAppliedKeys(leaseGrace, timeout);
+    this.feed = new EtcdRegistryFeed(etcd, engine, keys, readPageSize);
+    this.writer = new EtcdRegistrationWriter(etcd, engine, keys);
     this.registrations = new EtcdRegistrationBatches(writer::write);
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine
     // took over a
@@ -183,7 +127,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
                 .put(bytes(COLD_START), bytes(Long.toString(Instant.now().toEpochMilli()))),
             "record a cold start");
       }
-      int count = readAll(starting);
+      int count = feed.readAll(starting);
       log.info(
           "Registry read from etcd at revision {}: {} lease(s); {}",
           appliedRevision(),
@@ -194,186 +138,11 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
                   + " from now"
               : "replicas already up: " + String.join(", ", presence.others()));
     } catch (RuntimeException e) {
+      feed.close();
       presence.close();
       throw e;
     }
     this.renewals = new EtcdRenewals(etcd);
-  }
-
-  /**
-   * Reads the whole registry, makes the engine hold exactly that, and follows it from there with a
-   * new watch. Returns how many leases there are.
-   */
-  private int readAll(EtcdCalls calls) {
-    List<KeyValue> kvs = new ArrayList<>();
-    long revision = readPages(calls, kvs);
-    kvs.sort(Comparator.comparingLong(KeyValue::getModRevision));
-    List<StoredLease> puts = new ArrayList<>();
-    long guard = 0;
-    synchronized (this) {
-      leases.clear();
-      renewed.clear();
-      present.clear();
-      for (KeyValue kv : kvs) {
-        String key = string(kv.getKey());
-        if (key.equals(GUARD)) {
-          guard = kv.getModRevision();
-        } else {
-          readKey(key, kv, puts);
-        }
-      }
-      puts.replaceAll(this::withExpiry);
-    }
-    java.util.Set<String> gone = new java.util.HashSet<>(engine.leaseIds());
-    puts.forEach(lease -> gone.remove(lease.leaseId()));
-    engine.apply(puts, List.copyOf(gone));
-    synchronized (this) {
-      guardRevision = guard;
-      appliedRevision = revision;
-      notifyAll();
-    }
-    this.watcher =
-        etcd.client()
-            .getWatchClient()
-            .watch(
-                bytes(ROOT),
-                WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
-                Watch.listener(this::onWatch, this::onWatchError));
-    detachFromEtcdLeases(calls, kvs);
-    return puts.size();
-  }
-
-  /**
-   * Lease keys written by the first design hang on etcd leases that nothing renews any more: etcd
-   * would delete them all about one TTL after the upgrade, at once and past any protection. They
-   * are written again without one (only if unchanged since read), and from then on expire like
-   * every other lease.
-   */
-  private void detachFromEtcdLeases(EtcdCalls calls, List<KeyValue> kvs) {
-    List<EtcdCalls.GuardedWrite> detach =
-        kvs.stream()
-            .filter(kv -> kv.getLease() != 0 && string(kv.getKey()).startsWith(LEASES))
-            .map(
-                kv ->
-                    new EtcdCalls.GuardedWrite(
-                        List.of(
-                            new Cmp(
-                                kv.getKey(),
-                                Cmp.Op.EQUAL,
-                                CmpTarget.modRevision(kv.getModRevision()))),
-                        // With its registration order written out: the rewrite's own revision must
-                        // not become its order.
-                        List.of(
-                            Op.put(
-                                kv.getKey(),
-                                ByteSequence.from(StoredLeaseCodec.encode(decode(kv))),
-                                PutOption.DEFAULT))))
-            .toList();
-    if (!detach.isEmpty()) {
-      try {
-        int detached = calls.commitAll(detach, "detach lease keys from etcd leases").count();
-        log.info(
-            "{} lease key(s) written by an earlier version on etcd leases now expire as Signalbox leases",
-            detached);
-      } catch (StoreUnavailableException e) {
-        // The registry was read: serving it beats refusing to start. The next read of the registry
-        // tries again.
-        log.warn(
-            "{} lease key(s) of an earlier version are still on etcd leases ({}); etcd expires them unless "
-                + "they are detached at the next read of the registry",
-            detach.size(),
-            e.getMessage());
-      }
-    }
-  }
-
-  /**
-   * Reads every key under the root, in pages all at the revision of the first: one answer for
-   * 10,000 leases went over gRPC's 4 MiB message limit. Returns that revision.
-   */
-  private long readPages(EtcdCalls calls, List<KeyValue> kvs) {
-    ByteSequence end = OptionsUtil.prefixEndOf(bytes(ROOT));
-    ByteSequence from = bytes(ROOT);
-    long revision = 0;
-    while (true) {
-      GetOption.Builder page = GetOption.builder().withRange(end).withLimit(readPageSize);
-      if (revision > 0) {
-        page.withRevision(revision);
-      }
-      GetResponse response =
-          calls.await(etcd.client().getKVClient().get(from, page.build()), "read the registry");
-      if (revision == 0) {
-        revision = response.getHeader().getRevision();
-      }
-      kvs.addAll(response.getKvs());
-      if (!response.isMore() || response.getKvs().isEmpty()) {
-        return revision;
-      }
-      // Keys come in key order: the next page starts just after the last key read.
-      from =
-          response
-              .getKvs()
-              .get(response.getKvs().size() - 1)
-              .getKey()
-              .concat(ByteSequence.from(new byte[] {0}));
-    }
-  }
-
-  /** Fault injection for tests: smaller pages, so that a few leases span several. */
-  void readPageSizeForTest(int keys) {
-    this.readPageSize = keys;
-  }
-
-  /**
-   * Takes in one put key of the registry (lease, renewal or cold start); a lease it holds goes to
-   * {@code puts}. Returns whether it moved an expiry.
-   */
-  private boolean readKey(String key, KeyValue kv, List<StoredLease> puts) {
-    if (key.startsWith(LEASES)) {
-      StoredLease lease = decode(kv);
-      leases.put(lease.leaseId(), new WrittenLease(kv.getModRevision(), lease));
-      puts.add(lease);
-      return false;
-    }
-    if (key.startsWith(RENEWALS)) {
-      renewed.put(
-          key.substring(RENEWALS.length()),
-          new WrittenRenewal(
-              kv.getModRevision(), Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())))));
-      return true;
-    }
-    if (key.equals(COLD_START)) {
-      coldStart = Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())));
-      return true;
-    }
-    if (key.startsWith(REPLICAS)) {
-      present.add(key.substring(REPLICAS.length()));
-    }
-    return false;
-  }
-
-  /**
-   * When a lease expires: the latest of its registration, its latest renewal and a cold start's
-   * grace.
-   */
-  private Instant expiryOf(String leaseId) {
-    WrittenLease lease = leases.get(leaseId);
-    Instant expiry = lease.expiresAt();
-    WrittenRenewal renewal = renewed.get(leaseId);
-    if (renewal != null && renewal.expiresAt().isAfter(expiry)) {
-      expiry = renewal.expiresAt();
-    }
-    if (coldStart != null) {
-      Instant graceEnds = coldStart.plus(leaseGrace.orElse(lease.ttl()));
-      if (graceEnds.isAfter(expiry)) {
-        expiry = graceEnds;
-      }
-    }
-    return expiry;
-  }
-
-  private StoredLease withExpiry(StoredLease lease) {
-    return lease.withExpiresAt(expiryOf(lease.leaseId()));
   }
 
   /**
@@ -409,15 +178,38 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       Optional<Duration> leaseGrace,
       Supplier<RegistryQuotas> quotas) {
     EtcdClients.checkAccess(connection);
-    Client client = EtcdClients.open(connection);
+    return connect(
+        EtcdClients.open(connection),
+        connection.timeout(),
+        leasePolicy,
+        replicaName,
+        leaseGrace,
+        quotas,
+        EtcdRegistryFeed.READ_PAGE_SIZE);
+  }
+
+  /**
+   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional, Supplier)}, through {@code
+   * client}, which the store closes, reading the registry whole {@code readPageSize} keys at a
+   * time.
+   */
+  static EtcdRegistryStore connect(
+      Client client,
+      Duration timeout,
+      LeasePolicy leasePolicy,
+      String replicaName,
+      Optional<Duration> leaseGrace,
+      Supplier<RegistryQuotas> quotas,
+      int readPageSize) {
     try {
       return new EtcdRegistryStore(
           client,
           Objects.requireNonNull(leasePolicy),
-          connection.timeout(),
+          timeout,
           Objects.requireNonNull(replicaName),
           Objects.requireNonNull(leaseGrace),
-          Objects.requireNonNull(quotas));
+          Objects.requireNonNull(quotas),
+          readPageSize);
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -446,32 +238,17 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /**
-   * Registration transactions sent to etcd, committed or not: with registrations committed, shows
-   * batching.
-   */
-  long registrationTransactionsForTest() {
-    return writer.transactions();
-  }
-
-  long registrationsCommittedForTest() {
-    return writer.committed();
-  }
-
-  /**
    * Writes the renewal (group-committed with others) and answers once etcd holds it. An expired
    * lease stays gone, as in the embedded store, even while expiry is held back: the client
    * registers again and keeps its lease id.
    */
   @Override
   public Optional<Lease> renew(String leaseId) {
-    Duration ttl;
-    synchronized (this) {
-      WrittenLease lease = leases.get(leaseId);
-      if (lease == null || !expiryOf(leaseId).isAfter(Instant.now())) {
-        return Optional.empty();
-      }
-      ttl = lease.ttl();
+    Optional<EtcdAppliedKeys.WrittenLease> lease = keys.liveLease(leaseId, Instant.now());
+    if (lease.isEmpty()) {
+      return Optional.empty();
     }
+    Duration ttl = lease.get().ttl();
     boolean written =
         etcd.await(
             renewals.renew(leaseId, Instant.now().plus(ttl)),
@@ -502,14 +279,12 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
 
   @Override
   public boolean deregister(String leaseId) {
-    synchronized (this) {
-      if (!leases.containsKey(leaseId)) {
-        return false;
-      }
+    if (!keys.holds(leaseId)) {
+      return false;
     }
     EtcdCalls.Committed removed =
         etcd.commitAll(List.of(removal(leaseId, Optional.empty())), "deregister a lease");
-    awaitApplied(removed.revision());
+    keys.await(removed.revision());
     return removed.count() == 1;
   }
 
@@ -542,48 +317,38 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public int expireLeases() {
     Instant now = Instant.now();
+    if (!keys.firstPresent(replicaName)) {
+      return 0;
+    }
     List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
-    int leaseWrites;
-    synchronized (this) {
-      if (!expiresLeases()) {
-        return 0;
-      }
-      for (Map.Entry<String, WrittenLease> lease : leases.entrySet()) {
-        String leaseId = lease.getKey();
-        if (!expiryOf(leaseId).isAfter(now)) {
-          EtcdCalls.GuardedWrite removal =
-              removal(leaseId, Optional.of(lease.getValue().modRevision()));
-          WrittenRenewal renewal = renewed.get(leaseId);
-          removal
-              .conditions()
-              .add(
+    for (EtcdAppliedKeys.ExpiredLease expired : keys.expiredLeases(now)) {
+      EtcdCalls.GuardedWrite removal =
+          removal(expired.leaseId(), Optional.of(expired.leaseRevision()));
+      removal
+          .conditions()
+          .add(
+              new Cmp(
+                  bytes(RENEWALS + expired.leaseId()),
+                  Cmp.Op.EQUAL,
+                  CmpTarget.modRevision(expired.renewalRevision())));
+      writes.add(removal);
+    }
+    int leaseWrites = writes.size();
+    for (EtcdAppliedKeys.StrayRenewal stray : keys.strayRenewals(now)) {
+      writes.add(
+          new EtcdCalls.GuardedWrite(
+              List.of(
                   new Cmp(
-                      bytes(RENEWALS + leaseId),
+                      bytes(RENEWALS + stray.leaseId()),
                       Cmp.Op.EQUAL,
-                      CmpTarget.modRevision(renewal == null ? 0 : renewal.modRevision())));
-          writes.add(removal);
-        }
-      }
-      leaseWrites = writes.size();
-      renewed.forEach(
-          (leaseId, renewal) -> {
-            if (!leases.containsKey(leaseId) && !renewal.expiresAt().isAfter(now)) {
-              writes.add(
-                  new EtcdCalls.GuardedWrite(
-                      List.of(
-                          new Cmp(
-                              bytes(RENEWALS + leaseId),
-                              Cmp.Op.EQUAL,
-                              CmpTarget.modRevision(renewal.modRevision()))),
-                      List.of(Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT))));
-            }
-          });
+                      CmpTarget.modRevision(stray.modRevision()))),
+              List.of(Op.delete(bytes(RENEWALS + stray.leaseId()), DeleteOption.DEFAULT))));
     }
     if (writes.isEmpty()) {
       return 0;
     }
     EtcdCalls.Committed committed = etcd.commitAll(writes, "expire " + leaseWrites + " lease(s)");
-    awaitApplied(committed.revision());
+    keys.await(committed.revision());
     return (int)
         committed.committed().subList(0, leaseWrites).stream()
             .filter(Boolean::booleanValue)
@@ -594,31 +359,23 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    * The replicas whose presence mark this replica has seen in etcd, itself included while its mark
    * holds.
    */
-  public synchronized List<String> presentReplicas() {
-    return List.copyOf(present);
-  }
-
-  /** Whether this replica is, as of now, the one that removes expired leases. */
-  public synchronized boolean removesExpiredLeases() {
-    return expiresLeases();
+  public List<String> presentReplicas() {
+    return keys.presentReplicas();
   }
 
   /**
-   * Whether this replica is the one that removes expired leases: the first present replica by name.
-   * One remover instead of all of them racing for the same deletes; when its mark lapses (stopped,
-   * or cut off from etcd), the next one takes over within the mark's TTL. Any replica could do it
-   * safely (the deletes are guarded).
+   * Whether this replica is, as of now, the one that removes expired leases: the first present
+   * replica by name. One remover instead of all of them racing for the same deletes; when its mark
+   * lapses (stopped, or cut off from etcd), the next one takes over within the mark's TTL. Any
+   * replica could do it safely (the deletes are guarded).
    */
-  private boolean expiresLeases() {
-    return !present.isEmpty() && present.first().equals(replicaName);
+  public boolean removesExpiredLeases() {
+    return keys.firstPresent(replicaName);
   }
 
   @Override
-  public synchronized LeaseCounts leaseCounts() {
-    Instant now = Instant.now();
-    int expired =
-        (int) leases.keySet().stream().filter(leaseId -> !expiryOf(leaseId).isAfter(now)).count();
-    return new LeaseCounts(leases.size(), expired);
+  public LeaseCounts leaseCounts() {
+    return keys.leaseCounts(Instant.now());
   }
 
   @Override
@@ -677,10 +434,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    */
   private boolean rewriteLease(String leaseId, UnaryOperator<StoredLease> change, String what) {
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      WrittenLease written;
-      synchronized (this) {
-        written = leases.get(leaseId);
-      }
+      EtcdAppliedKeys.WrittenLease written = keys.lease(leaseId);
       if (written == null) {
         return false;
       }
@@ -704,7 +458,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
                   .commit(),
               what);
       if (response.isSucceeded()) {
-        awaitApplied(response.getHeader().getRevision());
+        keys.await(response.getHeader().getRevision());
         return true;
       }
       List<KeyValue> now = response.getGetResponses().get(0).getKvs();
@@ -712,7 +466,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         // Removed meanwhile (expired or deregistered).
         return false;
       }
-      awaitApplied(now.get(0).getModRevision());
+      keys.await(now.get(0).getModRevision());
     }
     throw new StoreUnavailableException(
         "etcd: could not " + what + ": its lease kept changing; try again", null);
@@ -729,17 +483,14 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         etcd.commitAll(
             evicted.values().stream().map(leaseId -> removal(leaseId, Optional.empty())).toList(),
             "evict " + service);
-    awaitApplied(removed.revision());
+    keys.await(removed.revision());
     return List.copyOf(evicted.keySet());
   }
 
   /** Removes the lease only if its key is still the drained one this replica read. */
   @Override
   public boolean evictIfStillDrained(String service, String instanceId, String leaseId) {
-    WrittenLease written;
-    synchronized (this) {
-      written = leases.get(leaseId);
-    }
+    EtcdAppliedKeys.WrittenLease written = keys.lease(leaseId);
     if (written == null
         || !written.value().drained()
         || !written.value().registration().service().equals(service)
@@ -750,7 +501,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         etcd.commitAll(
             List.of(removal(leaseId, Optional.of(written.modRevision()))),
             "evict drained " + service + "/" + instanceId);
-    awaitApplied(removed.revision());
+    keys.await(removed.revision());
     return removed.count() == 1;
   }
 
@@ -773,192 +524,16 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   }
 
   /** The etcd revision this replica has applied. */
-  public synchronized long appliedRevision() {
-    return appliedRevision;
+  public long appliedRevision() {
+    return keys.appliedRevision();
   }
 
   @Override
   public void close() {
-    closed = true;
-    resyncs.shutdownNow();
-    watcher.close();
+    feed.close();
     registrations.close();
     renewals.close();
     presence.close();
     etcd.client().close();
-  }
-
-  private void onWatch(WatchResponse response) {
-    List<StoredLease> puts = new ArrayList<>();
-    List<String> removals = new ArrayList<>();
-    Map<String, Instant> expiries = new HashMap<>();
-    long newestRevision = 0;
-    long newestGuard = 0;
-    boolean guardMoved = false;
-    synchronized (this) {
-      boolean everyExpiryMoved = false;
-      java.util.Set<String> renewedNow = new java.util.HashSet<>();
-      for (WatchEvent event : response.getEvents()) {
-        KeyValue kv = event.getKeyValue();
-        String key = string(kv.getKey());
-        newestRevision = Math.max(newestRevision, kv.getModRevision());
-        if (key.equals(GUARD)) {
-          // The last event wins: a deleted guard (an operator cleared the prefix) compares as
-          // revision 0.
-          newestGuard =
-              event.getEventType() == WatchEvent.EventType.DELETE ? 0 : kv.getModRevision();
-          guardMoved = true;
-        } else if (event.getEventType() == WatchEvent.EventType.PUT) {
-          try {
-            if (readKey(key, kv, puts)) {
-              everyExpiryMoved |= key.equals(COLD_START);
-              renewedNow.add(key.substring(key.lastIndexOf('/') + 1));
-            }
-            if (key.startsWith(LEASES)) {
-              // Removed and written again in one response (expired, then registered again under its
-              // id): it stays.
-              removals.remove(key.substring(LEASES.length()));
-            }
-          } catch (RuntimeException e) {
-            log.error(
-                "etcd key {} holds nothing this version can read ({}); ignored",
-                key,
-                e.getMessage());
-          }
-        } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
-          if (key.startsWith(LEASES)) {
-            String leaseId = key.substring(LEASES.length());
-            leases.remove(leaseId);
-            puts.removeIf(lease -> lease.leaseId().equals(leaseId));
-            removals.add(leaseId);
-          } else if (key.startsWith(RENEWALS)) {
-            renewed.remove(key.substring(RENEWALS.length()));
-          } else if (key.startsWith(REPLICAS)) {
-            present.remove(key.substring(REPLICAS.length()));
-          }
-        }
-      }
-      puts.replaceAll(this::withExpiry);
-      for (String leaseId : everyExpiryMoved ? leases.keySet() : renewedNow) {
-        if (leases.containsKey(leaseId)) {
-          expiries.put(leaseId, expiryOf(leaseId));
-        }
-      }
-    }
-    engine.apply(puts, removals);
-    engine.setExpiries(expiries);
-    synchronized (this) {
-      appliedRevision = Math.max(appliedRevision, newestRevision);
-      if (guardMoved) {
-        guardRevision = newestGuard;
-      }
-      notifyAll();
-    }
-  }
-
-  /**
-   * jetcd resumes the watch from the last revision it delivered after a lost connection (tested);
-   * after a final error (e.g. etcd compacted the revisions this replica missed) it closes the
-   * watch, and the replica reads the whole registry again instead of serving a registry that no
-   * longer moves.
-   */
-  private void onWatchError(Throwable error) {
-    if (closed) {
-      return;
-    }
-    log.warn("etcd watch: {}", error.getMessage());
-    resyncs.schedule(this::resyncIfWatchEnded, 100, TimeUnit.MILLISECONDS);
-  }
-
-  private void resyncIfWatchEnded() {
-    if (closed || !watcher.isClosed()) {
-      return;
-    }
-    try {
-      int leases = readAll(etcd);
-      log.warn(
-          "etcd watch had ended: registry read again at revision {} ({} lease(s))",
-          appliedRevision(),
-          leases);
-    } catch (RuntimeException e) {
-      log.warn(
-          "etcd watch had ended and the registry cannot be read yet ({}); trying again",
-          e.getMessage());
-      resyncs.schedule(this::resyncIfWatchEnded, 1, TimeUnit.SECONDS);
-    }
-  }
-
-  /**
-   * Fault injection for tests: the watch ends as jetcd ends it after a final error, which it then
-   * reports.
-   */
-  void endWatchForTest() {
-    watcher.close();
-  }
-
-  void reportWatchErrorForTest() {
-    onWatchError(new IllegalStateException("watch ended by the test"));
-  }
-
-  /** What the registration writer reads of this replica's applied keys. */
-  private final class AppliedKeys implements EtcdRegistrationWriter.Applied {
-    @Override
-    public long guardRevision() {
-      synchronized (EtcdRegistryStore.this) {
-        return guardRevision;
-      }
-    }
-
-    @Override
-    public WrittenLease lease(String leaseId) {
-      synchronized (EtcdRegistryStore.this) {
-        return leases.get(leaseId);
-      }
-    }
-
-    @Override
-    public void await(long revision) {
-      awaitApplied(revision);
-    }
-  }
-
-  private synchronized void awaitApplied(long revision) {
-    long deadline = System.nanoTime() + etcd.timeout().toNanos();
-    while (appliedRevision < revision) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        throw new StoreUnavailableException(
-            "etcd committed revision "
-                + revision
-                + " but this replica's watch "
-                + "has only reached "
-                + appliedRevision
-                + " after "
-                + etcd.timeout(),
-            null);
-      }
-      try {
-        TimeUnit.NANOSECONDS.timedWait(this, left);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new StoreUnavailableException("interrupted while waiting for etcd", e);
-      }
-    }
-  }
-
-  /**
-   * The lease as stored, ordered by etcd: the mod revision is its registration order on every
-   * replica.
-   */
-  private StoredLease decode(KeyValue kv) {
-    StoredLease value = StoredLeaseCodec.decode(kv.getValue().getBytes());
-    // A registration is written with sequence 0 and ordered by its commit; a rewrite (drain) keeps
-    // that order.
-    long sequence = value.sequence() > 0 ? value.sequence() : kv.getModRevision();
-    return value.withSequence(sequence);
-  }
-
-  private static String string(ByteSequence bytes) {
-    return bytes.toString(StandardCharsets.UTF_8);
   }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.testing.EtcdProcess;
 import java.time.Duration;
@@ -31,6 +32,8 @@ class EtcdRegistrationBatchTest {
 
   private EtcdProcess etcd;
   private final List<EtcdRegistryStore> stores = new ArrayList<>();
+  private final java.util.Map<EtcdRegistryStore, SeverableEtcdClient> clients =
+      new java.util.HashMap<>();
   private final ExecutorService pool = Executors.newFixedThreadPool(16);
   private int replicas;
 
@@ -47,12 +50,27 @@ class EtcdRegistrationBatchTest {
   }
 
   private EtcdRegistryStore replica() {
+    return replica("replica-" + ++replicas, EtcdRegistryFeed.READ_PAGE_SIZE);
+  }
+
+  /**
+   * A replica whose watch of etcd a test can end (see {@link SeverableEtcdClient}); it reads the
+   * registry whole {@code readPageSize} keys at a time.
+   */
+  private EtcdRegistryStore replica(String name, int readPageSize) {
+    SeverableEtcdClient client =
+        new SeverableEtcdClient(
+            EtcdClients.open(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT)));
     EtcdRegistryStore store =
         EtcdRegistryStore.connect(
-            EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
+            client,
+            TIMEOUT,
             LeasePolicy.DEFAULT,
-            "replica-" + ++replicas,
-            Optional.empty());
+            name,
+            Optional.empty(),
+            () -> RegistryQuotas.DEFAULT,
+            readPageSize);
+    clients.put(store, client);
     stores.add(store);
     return store;
   }
@@ -111,10 +129,13 @@ class EtcdRegistrationBatchTest {
       registrations.add(registration("svc-" + i, "i-" + i, "/svc-" + i));
     }
 
+    long revisionBefore = a.appliedRevision();
+
     assertThat(outcomes(registerAtOnce(a, registrations))).containsOnly(true).hasSize(320);
 
-    assertThat(a.registrationsCommittedForTest()).isEqualTo(320);
-    assertThat(a.registrationTransactionsForTest())
+    assertThat(a.leaseCounts().live()).isEqualTo(320);
+    // Each transaction etcd commits is one revision; nothing else writes meanwhile.
+    assertThat(a.appliedRevision() - revisionBefore)
         .as("16 callers, up to 16 registrations per transaction")
         .isLessThan(320 * 3 / 4);
   }
@@ -230,7 +251,7 @@ class EtcdRegistrationBatchTest {
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 1);
-    b.endWatchForTest();
+    clients.get(b).endWatches();
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
     List<Registration> registrations = new ArrayList<>();
@@ -240,7 +261,7 @@ class EtcdRegistrationBatchTest {
     List<Future<Boolean>> registered = registerAtOnce(b, registrations);
     // b's transaction fails on o1's lease key and waits to catch up: its watch resumes meanwhile.
     Thread.sleep(300);
-    b.reportWatchErrorForTest();
+    clients.get(b).reportWatchErrors();
 
     assertThat(outcomes(registered)).containsOnly(true);
     awaitConverged(a, b);

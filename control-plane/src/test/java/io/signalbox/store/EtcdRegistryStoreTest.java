@@ -11,6 +11,7 @@ import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.testing.EtcdProcess;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,8 @@ class EtcdRegistryStoreTest {
 
   private EtcdProcess etcd;
   private final List<EtcdRegistryStore> stores = new ArrayList<>();
+  private final java.util.Map<EtcdRegistryStore, SeverableEtcdClient> clients =
+      new java.util.HashMap<>();
 
   @BeforeEach
   void startEtcd() {
@@ -53,12 +56,27 @@ class EtcdRegistryStoreTest {
   }
 
   private EtcdRegistryStore replica(String name) {
+    return replica(name, EtcdRegistryFeed.READ_PAGE_SIZE);
+  }
+
+  /**
+   * A replica whose watch of etcd a test can end (see {@link SeverableEtcdClient}); it reads the
+   * registry whole {@code readPageSize} keys at a time.
+   */
+  private EtcdRegistryStore replica(String name, int readPageSize) {
+    SeverableEtcdClient client =
+        new SeverableEtcdClient(
+            EtcdClients.open(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT)));
     EtcdRegistryStore store =
         EtcdRegistryStore.connect(
-            EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT),
+            client,
+            TIMEOUT,
             LeasePolicy.DEFAULT,
             name,
-            Optional.empty());
+            Optional.empty(),
+            () -> RegistryQuotas.DEFAULT,
+            readPageSize);
+    clients.put(store, client);
     stores.add(store);
     return store;
   }
@@ -233,13 +251,13 @@ class EtcdRegistryStoreTest {
     Lease orders = a.register(registration("orders", "o1", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
-    b.endWatchForTest();
+    clients.get(b).endWatches();
     a.register(registration("users", "u1", "/users"), Optional.empty());
     a.deregister(orders.id());
     assertThat(b.state().services())
         .as("nothing moves without the watch")
         .containsOnlyKeys("orders");
-    b.reportWatchErrorForTest();
+    clients.get(b).reportWatchErrors();
 
     await()
         .atMost(Duration.ofSeconds(2))
@@ -253,17 +271,16 @@ class EtcdRegistryStoreTest {
   @Test
   void aRegistryLargerThanOneReadIsReadInPagesOfOneRevision() {
     EtcdRegistryStore a = replica();
-    EtcdRegistryStore b = replica();
     for (int i = 0; i < 7; i++) {
       Lease lease =
           a.register(registration("svc-" + i % 3, "i-" + i, "/svc-" + i % 3), Optional.empty());
       a.renew(lease.id());
     }
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 7);
 
-    b.readPageSizeForTest(2);
-    b.endWatchForTest();
-    b.reportWatchErrorForTest();
+    EtcdRegistryStore b = replica("replica-b", 2);
+    assertThat(b.leaseCounts().live()).as("read at start, 2 keys at a time").isEqualTo(7);
+    clients.get(b).endWatches();
+    clients.get(b).reportWatchErrors();
     a.register(registration("svc-3", "i-7", "/svc-3"), Optional.empty());
 
     await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 8);
@@ -320,7 +337,7 @@ class EtcdRegistryStoreTest {
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     a.register(registration("orders", "o2", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 2);
-    b.endWatchForTest();
+    clients.get(b).endWatches();
 
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
     assertThatThrownBy(() -> b.register(registration("orders", "o1", "/orders"), Optional.empty()))
@@ -331,7 +348,7 @@ class EtcdRegistryStoreTest {
         .filteredOn(i -> i.instance().id().equals("o1"))
         .extracting(RegisteredInstance::drained)
         .containsExactly(true);
-    b.reportWatchErrorForTest();
+    clients.get(b).reportWatchErrors();
     await()
         .atMost(Duration.ofSeconds(2))
         .untilAsserted(
