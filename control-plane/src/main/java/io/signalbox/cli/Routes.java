@@ -47,7 +47,15 @@ final class Routes extends AdminCommand {
       return SignalboxCtl.EXIT_OK;
     }
     Table table =
-        new Table("OWNER", "MATCH", "HOSTS", "ACTION", "AUTH", "RATE LIMIT", "ENFORCED BY");
+        new Table(
+            "OWNER",
+            "MATCH",
+            "HOSTS",
+            "ACTION",
+            "DESTINATION",
+            "AUTH",
+            "RATE LIMIT",
+            "ENFORCED BY");
     routes.forEach(
         route ->
             table.row(
@@ -58,6 +66,8 @@ final class Routes extends AdminCommand {
                         : " rewrite " + route.getPrefixRewrite()),
                 route.getHostsCount() == 0 ? "*" : String.join(",", route.getHostsList()),
                 route.getAction(),
+                // A route that answers by itself (redirect, direct response) sends nowhere.
+                route.getDestination().isEmpty() ? "-" : route.getDestination(),
                 auth(route),
                 rateLimit(route),
                 route.getPoliciesEnforcedAt() == io.signalbox.admin.v1.PolicyEnforcement.AT_SIDECARS

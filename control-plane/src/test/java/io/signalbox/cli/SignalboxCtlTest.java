@@ -139,11 +139,14 @@ class SignalboxCtlTest {
     }
 
     @Test
-    void routesShowTheirOwnerAndPolicies() {
+    void routesShowTheirOwnerDestinationAndPolicies() {
       SignalboxCtlRun run = ctl("routes");
 
       assertThat(run.out())
-          .containsPattern("(?m)^orders +prefix /orders +\\* +forward +none +none +edge$");
+          .containsPattern(
+              "(?m)^OWNER +MATCH +HOSTS +ACTION +DESTINATION +AUTH +RATE LIMIT +ENFORCED BY$");
+      assertThat(run.out())
+          .containsPattern("(?m)^orders +prefix /orders +\\* +forward +orders +none +none +edge$");
     }
 
     @Test
