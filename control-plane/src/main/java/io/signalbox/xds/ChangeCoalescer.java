@@ -3,6 +3,7 @@ package io.signalbox.xds;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * When the pipeline publishes: a change that finds it idle at once (leading edge, so a lone
@@ -30,14 +31,37 @@ final class ChangeCoalescer {
   private long lastSignalNanos;
   private long lastPublishedNanos;
 
-  /** When the running publication started; empty before the pipeline thread's first. */
-  private OptionalLong publicationStartedNanos = OptionalLong.empty();
+  /**
+   * The pipeline thread's CPU time when the running publication started; empty before its first.
+   */
+  private OptionalLong publicationStartedCpuNanos = OptionalLong.empty();
 
-  private long lastPublicationNanos;
+  /** The CPU time the last publication took. */
+  private long lastPublicationCpuNanos;
 
-  ChangeCoalescer(java.time.Duration quietPeriod, java.time.Duration maxDelay) {
+  private final LongSupplier threadCpuNanos;
+
+  /**
+   * @param threadCpuNanos the CPU time of the calling thread, the pipeline's when it publishes
+   */
+  ChangeCoalescer(
+      java.time.Duration quietPeriod, java.time.Duration maxDelay, LongSupplier threadCpuNanos) {
     this.quietNanos = quietPeriod.toNanos();
     this.maxDelayNanos = maxDelay.toNanos();
+    this.threadCpuNanos = threadCpuNanos;
+  }
+
+  /** Reads the calling thread's CPU time where the JVM can, else rests as long as it took. */
+  ChangeCoalescer(java.time.Duration quietPeriod, java.time.Duration maxDelay) {
+    this(quietPeriod, maxDelay, ChangeCoalescer::currentThreadCpuNanos);
+  }
+
+  private static long currentThreadCpuNanos() {
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    return threads.isCurrentThreadCpuTimeSupported()
+        ? threads.getCurrentThreadCpuTime()
+        : System.nanoTime();
   }
 
   /** A change to publish; cheap and non-blocking. */
@@ -49,13 +73,16 @@ final class ChangeCoalescer {
     }
   }
 
-  /** A publication has just ended: changes from now on find the pipeline idle again. */
+  /**
+   * A publication has just ended, or failed: changes from now on find the pipeline idle again.
+   * Called on the pipeline thread.
+   */
   void published() {
     synchronized (lock) {
       lastPublishedNanos = System.nanoTime();
-      lastPublicationNanos =
-          publicationStartedNanos.isPresent()
-              ? lastPublishedNanos - publicationStartedNanos.getAsLong()
+      lastPublicationCpuNanos =
+          publicationStartedCpuNanos.isPresent()
+              ? threadCpuNanos.getAsLong() - publicationStartedCpuNanos.getAsLong()
               : 0;
     }
   }
@@ -82,7 +109,7 @@ final class ChangeCoalescer {
         return publishing();
       }
       long deadline = System.nanoTime() + maxDelayNanos;
-      long restedAt = lastPublishedNanos + Math.min(lastPublicationNanos, maxDelayNanos);
+      long restedAt = lastPublishedNanos + Math.min(lastPublicationCpuNanos, maxDelayNanos);
       while (running.getAsBoolean()) {
         long wakeAt = Math.max(restedAt, Math.min(lastSignalNanos + quietNanos, deadline));
         long waitNanos = wakeAt - System.nanoTime();
@@ -95,9 +122,12 @@ final class ChangeCoalescer {
     }
   }
 
-  /** Guarded by {@link #lock}: a publication of every change signalled so far starts now. */
+  /**
+   * Guarded by {@link #lock}, on the pipeline thread: a publication of every change signalled so
+   * far starts now.
+   */
   private long publishing() {
-    publicationStartedNanos = OptionalLong.of(System.nanoTime());
+    publicationStartedCpuNanos = OptionalLong.of(threadCpuNanos.getAsLong());
     return signals;
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** When the pipeline publishes, told by the pipeline thread's own calls. */
@@ -12,69 +13,89 @@ class ChangeCoalescerTest {
   private static final Duration QUIET = Duration.ofMillis(1);
   private static final Duration MAX_DELAY = Duration.ofSeconds(5);
 
-  private final ChangeCoalescer coalescer = new ChangeCoalescer(QUIET, MAX_DELAY);
+  /** The pipeline thread's CPU time, moved by the test as a publication works. */
+  private final AtomicLong cpuNanos = new AtomicLong();
 
-  private long awaitChange(long handled) throws InterruptedException {
-    return coalescer.awaitChange(handled, () -> true);
+  private final ChangeCoalescer coalescer = new ChangeCoalescer(QUIET, MAX_DELAY, cpuNanos::get);
+
+  private long awaitChange(ChangeCoalescer changes, long handled) throws InterruptedException {
+    return changes.awaitChange(handled, () -> true);
   }
 
   private static long millisSince(long startNanos) {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
   }
 
-  @Test
-  void aChangeThatFindsThePipelineIdleIsPublishedAtOnceHoweverLongTheLastPublicationTook()
-      throws InterruptedException {
-    coalescer.published();
+  /** The first publication begins: a change that finds the pipeline idle. */
+  private long firstPublication(ChangeCoalescer changes) throws InterruptedException {
+    changes.published();
     Thread.sleep(20);
-    coalescer.signal();
-    long handled = awaitChange(0);
-    Thread.sleep(300);
+    changes.signal();
+    return awaitChange(changes, 0);
+  }
+
+  private void works(long millis) {
+    cpuNanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(millis));
+  }
+
+  @Test
+  void aChangeThatFindsThePipelineIdleIsPublishedAtOnceHoweverLongTheLastPublicationWorked()
+      throws InterruptedException {
+    long handled = firstPublication(coalescer);
+    works(300);
     coalescer.published();
     Thread.sleep(20);
 
     coalescer.signal();
     long started = System.nanoTime();
-    long next = awaitChange(handled);
+    long next = awaitChange(coalescer, handled);
 
     assertThat(next).isEqualTo(2);
-    // Resting after the 300 ms publication would have waited until 280 ms from here.
+    // Resting after the publication's 300 ms of work would have waited until 280 ms from here.
     assertThat(millisSince(started)).isLessThan(150);
   }
 
   @Test
-  void underASteadyStreamThePipelineRestsAsLongAsItsLastPublicationTook()
+  void underASteadyStreamThePipelineRestsAsLongAsItsLastPublicationWorked()
       throws InterruptedException {
-    coalescer.published();
-    Thread.sleep(20);
-    coalescer.signal();
-    long handled = awaitChange(0);
+    long handled = firstPublication(coalescer);
 
-    Thread.sleep(150);
-    coalescer.signal(); // during the publication, which took 150 ms
+    works(150);
+    coalescer.signal(); // during the publication
     coalescer.published();
     long ended = System.nanoTime();
-    long next = awaitChange(handled);
+    long next = awaitChange(coalescer, handled);
 
     assertThat(next).isEqualTo(2);
-    assertThat(millisSince(ended)).isGreaterThanOrEqualTo(150);
+    // Measured from before published() read the clock: the rest is at least 150 ms after this.
+    assertThat(millisSince(ended)).isGreaterThanOrEqualTo(149);
+  }
+
+  @Test
+  void aPublicationThatOnlyWaitedNeedsNoRest() throws InterruptedException {
+    long handled = firstPublication(coalescer);
+
+    Thread.sleep(300); // waiting for Envoys to apply a stage, say: no CPU time
+    coalescer.signal();
+    coalescer.published();
+    long ended = System.nanoTime();
+    awaitChange(coalescer, handled);
+
+    assertThat(millisSince(ended)).isLessThan(150);
   }
 
   @Test
   void theRestNeverExceedsTheMaximumDelay() throws InterruptedException {
-    ChangeCoalescer shortDelay = new ChangeCoalescer(QUIET, Duration.ofMillis(50));
-    shortDelay.published();
-    Thread.sleep(20);
-    shortDelay.signal();
-    long handled = shortDelay.awaitChange(0, () -> true);
-    Thread.sleep(600);
+    ChangeCoalescer shortDelay = new ChangeCoalescer(QUIET, Duration.ofMillis(50), cpuNanos::get);
+    long handled = firstPublication(shortDelay);
+    works(600);
     shortDelay.signal();
     shortDelay.published();
 
     long ended = System.nanoTime();
-    shortDelay.awaitChange(handled, () -> true);
+    awaitChange(shortDelay, handled);
 
-    // Rested 50 ms, not the 600 the publication took.
-    assertThat(millisSince(ended)).isBetween(50L, 450L);
+    // Rested 50 ms, not the 600 the publication worked.
+    assertThat(millisSince(ended)).isBetween(49L, 450L);
   }
 }
