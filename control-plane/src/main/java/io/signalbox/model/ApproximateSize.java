@@ -8,9 +8,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * About how many bytes a value of the model holds: the characters of every string in it, walked
- * through its records, lists, maps and optionals, plus a few bytes for every other value and
- * element. A new record component counts without anyone remembering to add it here.
+ * About how many bytes of heap a value of the model holds: an object header for every record,
+ * string, collection and boxed value in it, a reference for every component and element, and a byte
+ * for every character (strings of the model are Latin-1 in practice), walked through its records,
+ * lists, maps and optionals. A new record component counts without anyone remembering to add it
+ * here.
  *
  * <p>It used to be the length of the value's text form, which grows the same way; but writing that
  * text out cost a seventh of a registration's handling on the registry API's threads (a JFR profile
@@ -18,8 +20,17 @@ import java.util.Optional;
  */
 final class ApproximateSize {
 
-  /** A number, flag or enum constant, or the bookkeeping of one element or component. */
-  private static final long SCALAR = 4;
+  /** An object's header, padded: a record's, an empty collection's, a boxed value's. */
+  private static final long OBJECT = 16;
+
+  /** A reference to a component or element. */
+  private static final long REFERENCE = 4;
+
+  /** A string's header and its byte array's. */
+  private static final long STRING = 40;
+
+  /** A map's entry (key, value, hash, next). */
+  private static final long MAP_ENTRY = 32;
 
   private static final ClassValue<Method[]> ACCESSORS =
       new ClassValue<>() {
@@ -29,7 +40,7 @@ final class ApproximateSize {
           Method[] accessors = new Method[components.length];
           for (int i = 0; i < components.length; i++) {
             accessors[i] = components[i].getAccessor();
-            // Records nested in a public type may be package-private (RouteAction's).
+            // A record nested in a package-private type cannot be read otherwise.
             accessors[i].setAccessible(true);
           }
           return accessors;
@@ -43,33 +54,34 @@ final class ApproximateSize {
       return 0;
     }
     if (value instanceof CharSequence text) {
-      return text.length();
+      return STRING + text.length();
     }
     if (value instanceof Collection<?> elements) {
-      long bytes = 0;
+      long bytes = OBJECT;
       for (Object element : elements) {
-        bytes += SCALAR + of(element);
+        bytes += REFERENCE + of(element);
       }
       return bytes;
     }
     if (value instanceof Map<?, ?> entries) {
-      long bytes = 0;
+      long bytes = OBJECT;
       for (Map.Entry<?, ?> entry : entries.entrySet()) {
-        bytes += SCALAR + of(entry.getKey()) + of(entry.getValue());
+        bytes += MAP_ENTRY + of(entry.getKey()) + of(entry.getValue());
       }
       return bytes;
     }
     if (value instanceof Optional<?> optional) {
-      return optional.map(ApproximateSize::of).orElse(0L);
+      return optional.map(inner -> OBJECT + of(inner)).orElse(0L);
     }
     if (value.getClass().isRecord()) {
-      long bytes = 0;
+      long bytes = OBJECT;
       for (Method accessor : ACCESSORS.get(value.getClass())) {
-        bytes += SCALAR + of(component(accessor, value));
+        bytes += REFERENCE + of(component(accessor, value));
       }
       return bytes;
     }
-    return SCALAR;
+    // A boxed number or flag, an enum constant, a Duration: one small object.
+    return OBJECT;
   }
 
   private static Object component(Method accessor, Object record) {

@@ -110,10 +110,11 @@ public record Registration(
   }
 
   /**
-   * About how much memory this registration holds, in bytes: the characters of its strings and a
-   * few bytes for each other value, route, header and policy it carries ({@link ApproximateSize}).
-   * Used to bound the registry's size; computed in time proportional to the registration, never to
-   * the registry, and from the registration alone, so every replica counts it alike.
+   * About how much memory this registration holds, in bytes: an object header and a reference for
+   * every value, route, header and policy it carries and a byte per character ({@link
+   * ApproximateSize}). Used to bound the registry's size; computed in time proportional to the
+   * registration, never to the registry, and from the registration alone, so every replica counts
+   * it alike.
    */
   public long approximateBytes() {
     return ApproximateSize.of(this);
