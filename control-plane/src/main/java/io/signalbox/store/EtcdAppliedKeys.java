@@ -54,6 +54,9 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
   /** A renewal key whose lease is gone and whose expiry has passed. */
   record StrayRenewal(String leaseId, long modRevision) {}
 
+  /** What one replica removes in one pass of its reaper. */
+  record ExpirySweep(List<ExpiredLease> leases, List<StrayRenewal> renewals) {}
+
   /**
    * What the registry's keys said at one revision (a whole read) or changed by (a watch response),
    * for the engine: leases written, with their expiries; leases removed; expiries moved by renewals
@@ -194,7 +197,15 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
     return lease != null && expiryOf(leaseId).isAfter(now) ? Optional.of(lease) : Optional.empty();
   }
 
-  synchronized List<ExpiredLease> expiredLeases(Instant now) {
+  /**
+   * What {@code replica} should remove at {@code now}, read under one lock so that no lease is in
+   * both lists: leases whose expiry has passed and renewal keys left without their lease. Nothing
+   * unless {@code replica} is the first present replica by name (see {@link #firstPresent}).
+   */
+  synchronized ExpirySweep expirySweep(String replica, Instant now) {
+    if (!firstPresent(replica)) {
+      return new ExpirySweep(List.of(), List.of());
+    }
     List<ExpiredLease> expired = new ArrayList<>();
     leases.forEach(
         (leaseId, lease) -> {
@@ -205,10 +216,6 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
                     leaseId, lease.modRevision(), renewal == null ? 0 : renewal.modRevision()));
           }
         });
-    return expired;
-  }
-
-  synchronized List<StrayRenewal> strayRenewals(Instant now) {
     List<StrayRenewal> stray = new ArrayList<>();
     renewed.forEach(
         (leaseId, renewal) -> {
@@ -216,7 +223,7 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
             stray.add(new StrayRenewal(leaseId, renewal.modRevision()));
           }
         });
-    return stray;
+    return new ExpirySweep(expired, stray);
   }
 
   synchronized RegistryStore.LeaseCounts leaseCounts(Instant now) {

@@ -316,12 +316,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    */
   @Override
   public int expireLeases() {
-    Instant now = Instant.now();
-    if (!keys.firstPresent(replicaName)) {
-      return 0;
-    }
+    EtcdAppliedKeys.ExpirySweep sweep = keys.expirySweep(replicaName, Instant.now());
     List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
-    for (EtcdAppliedKeys.ExpiredLease expired : keys.expiredLeases(now)) {
+    for (EtcdAppliedKeys.ExpiredLease expired : sweep.leases()) {
       EtcdCalls.GuardedWrite removal =
           removal(expired.leaseId(), Optional.of(expired.leaseRevision()));
       removal
@@ -334,7 +331,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       writes.add(removal);
     }
     int leaseWrites = writes.size();
-    for (EtcdAppliedKeys.StrayRenewal stray : keys.strayRenewals(now)) {
+    for (EtcdAppliedKeys.StrayRenewal stray : sweep.renewals()) {
       writes.add(
           new EtcdCalls.GuardedWrite(
               List.of(

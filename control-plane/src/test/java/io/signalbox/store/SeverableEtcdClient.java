@@ -16,8 +16,11 @@ import java.util.List;
 
 /**
  * A real etcd client whose watches a test can sever as jetcd does after a final error (etcd
- * compacted the revisions a watch missed while disconnected, say): the watch is closed, then its
- * listener told of the error. Everything else goes to the real client.
+ * compacted the revisions a watch missed while disconnected, say): the watch is closed and its
+ * listener told of the error. jetcd 0.8.5 tells the listener first and closes right after; the test
+ * closes first, so that it can look at a replica without its watch before the replica learns of it
+ * (the feed checks that the watch is closed 100 ms after the error for that reason). Everything
+ * else goes to the real client.
  */
 final class SeverableEtcdClient implements Client {
 
