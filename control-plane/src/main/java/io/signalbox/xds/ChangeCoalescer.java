@@ -3,7 +3,6 @@ package io.signalbox.xds;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.LongSupplier;
 
 /**
  * When the pipeline publishes: a change that finds it idle at once (leading edge, so a lone
@@ -31,37 +30,14 @@ final class ChangeCoalescer {
   private long lastSignalNanos;
   private long lastPublishedNanos;
 
-  /**
-   * The pipeline thread's CPU time when the running publication started; empty before its first.
-   */
-  private OptionalLong publicationStartedCpuNanos = OptionalLong.empty();
+  /** When the running publication started; empty before the pipeline thread's first. */
+  private OptionalLong publicationStartedNanos = OptionalLong.empty();
 
-  /** The CPU time the last publication took. */
-  private long lastPublicationCpuNanos;
+  private long lastPublicationNanos;
 
-  private final LongSupplier threadCpuNanos;
-
-  /**
-   * @param threadCpuNanos the CPU time of the calling thread, the pipeline's when it publishes
-   */
-  ChangeCoalescer(
-      java.time.Duration quietPeriod, java.time.Duration maxDelay, LongSupplier threadCpuNanos) {
+  ChangeCoalescer(java.time.Duration quietPeriod, java.time.Duration maxDelay) {
     this.quietNanos = quietPeriod.toNanos();
     this.maxDelayNanos = maxDelay.toNanos();
-    this.threadCpuNanos = threadCpuNanos;
-  }
-
-  /** Reads the calling thread's CPU time where the JVM can, else rests as long as it took. */
-  ChangeCoalescer(java.time.Duration quietPeriod, java.time.Duration maxDelay) {
-    this(quietPeriod, maxDelay, ChangeCoalescer::currentThreadCpuNanos);
-  }
-
-  private static long currentThreadCpuNanos() {
-    java.lang.management.ThreadMXBean threads =
-        java.lang.management.ManagementFactory.getThreadMXBean();
-    return threads.isCurrentThreadCpuTimeSupported()
-        ? threads.getCurrentThreadCpuTime()
-        : System.nanoTime();
   }
 
   /** A change to publish; cheap and non-blocking. */
@@ -73,16 +49,13 @@ final class ChangeCoalescer {
     }
   }
 
-  /**
-   * A publication has just ended, or failed: changes from now on find the pipeline idle again.
-   * Called on the pipeline thread.
-   */
+  /** A publication has just ended: changes from now on find the pipeline idle again. */
   void published() {
     synchronized (lock) {
       lastPublishedNanos = System.nanoTime();
-      lastPublicationCpuNanos =
-          publicationStartedCpuNanos.isPresent()
-              ? threadCpuNanos.getAsLong() - publicationStartedCpuNanos.getAsLong()
+      lastPublicationNanos =
+          publicationStartedNanos.isPresent()
+              ? lastPublishedNanos - publicationStartedNanos.getAsLong()
               : 0;
     }
   }
@@ -109,7 +82,7 @@ final class ChangeCoalescer {
         return publishing();
       }
       long deadline = System.nanoTime() + maxDelayNanos;
-      long restedAt = lastPublishedNanos + Math.min(lastPublicationCpuNanos, maxDelayNanos);
+      long restedAt = lastPublishedNanos + Math.min(lastPublicationNanos, maxDelayNanos);
       while (running.getAsBoolean()) {
         long wakeAt = Math.max(restedAt, Math.min(lastSignalNanos + quietNanos, deadline));
         long waitNanos = wakeAt - System.nanoTime();
@@ -122,12 +95,9 @@ final class ChangeCoalescer {
     }
   }
 
-  /**
-   * Guarded by {@link #lock}, on the pipeline thread: a publication of every change signalled so
-   * far starts now.
-   */
+  /** Guarded by {@link #lock}: a publication of every change signalled so far starts now. */
   private long publishing() {
-    publicationStartedCpuNanos = OptionalLong.of(threadCpuNanos.getAsLong());
+    publicationStartedNanos = OptionalLong.of(System.nanoTime());
     return signals;
   }
 }

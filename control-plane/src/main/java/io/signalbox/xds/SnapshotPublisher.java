@@ -33,11 +33,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Changes are coalesced: a change that finds the pipeline idle is published at once; changes
  * that arrive while a publication runs are collected until none has arrived for the quiet period
- * (never longer than the maximum delay), and then the newest state is translated once; under a
- * steady stream the pipeline also rests after a publication as long as it worked ({@link
- * ChangeCoalescer}). A burst of registrations therefore costs a handful of snapshots, and a lone
- * registration no wait at all. Publishing happens only here, never on a gRPC thread, because {@code
- * SimpleCache.setSnapshot} answers every open watch on the caller's thread.
+ * (never longer than the maximum delay), and then the newest state is translated once. A burst of
+ * registrations therefore costs a handful of snapshots, and a lone registration no wait at all.
+ * Publishing happens only here, never on a gRPC thread, because {@code SimpleCache.setSnapshot}
+ * answers every open watch on the caller's thread.
  *
  * <p>An operator may pause publishing: Envoys keep what they have, and the newest state is
  * published on resume. Every publication is recorded in the {@link SnapshotHistory}, with the
@@ -418,11 +417,8 @@ public final class SnapshotPublisher implements AutoCloseable {
       try {
         handled = changes.awaitChange(handled, () -> running);
         if (running) {
-          try {
-            publish();
-          } finally {
-            changes.published();
-          }
+          publish();
+          changes.published();
         }
       } catch (InterruptedException e) {
         return;
