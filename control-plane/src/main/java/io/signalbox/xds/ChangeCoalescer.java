@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -9,14 +8,6 @@ import java.util.function.BooleanSupplier;
  * registration pays no wait); changes that arrive while, or just after, a publication runs are
  * collected until none has arrived for the quiet period, never longer than the maximum delay after
  * the wait began. Any thread signals; the pipeline thread waits.
- *
- * <p>Under a steady stream of changes the pipeline also rests after each publication for as long as
- * it took (at most the maximum delay) before it publishes again. Otherwise a publication of a few
- * milliseconds followed another as soon as a millisecond passed without a change, the pipeline kept
- * a core busy, and the registry API's calls, which make the changes, got what was left: at 10,000
- * services it took a quarter of the control plane's CPU under {@code bench/run.sh store}. Resting
- * as long as it works caps the pipeline at half a core and makes each publication carry twice the
- * changes; a change that finds the pipeline idle still goes out at once.
  */
 final class ChangeCoalescer {
 
@@ -29,11 +20,6 @@ final class ChangeCoalescer {
 
   private long lastSignalNanos;
   private long lastPublishedNanos;
-
-  /** When the running publication started; empty before the pipeline thread's first. */
-  private OptionalLong publicationStartedNanos = OptionalLong.empty();
-
-  private long lastPublicationNanos;
 
   ChangeCoalescer(java.time.Duration quietPeriod, java.time.Duration maxDelay) {
     this.quietNanos = quietPeriod.toNanos();
@@ -53,10 +39,6 @@ final class ChangeCoalescer {
   void published() {
     synchronized (lock) {
       lastPublishedNanos = System.nanoTime();
-      lastPublicationNanos =
-          publicationStartedNanos.isPresent()
-              ? lastPublishedNanos - publicationStartedNanos.getAsLong()
-              : 0;
     }
   }
 
@@ -79,25 +61,18 @@ final class ChangeCoalescer {
         lock.wait();
       }
       if (lastSignalNanos - lastPublishedNanos > quietNanos) {
-        return publishing();
+        return signals;
       }
       long deadline = System.nanoTime() + maxDelayNanos;
-      long restedAt = lastPublishedNanos + Math.min(lastPublicationNanos, maxDelayNanos);
       while (running.getAsBoolean()) {
-        long wakeAt = Math.max(restedAt, Math.min(lastSignalNanos + quietNanos, deadline));
+        long wakeAt = Math.min(lastSignalNanos + quietNanos, deadline);
         long waitNanos = wakeAt - System.nanoTime();
         if (waitNanos <= 0) {
           break;
         }
         TimeUnit.NANOSECONDS.timedWait(lock, waitNanos);
       }
-      return publishing();
+      return signals;
     }
-  }
-
-  /** Guarded by {@link #lock}: a publication of every change signalled so far starts now. */
-  private long publishing() {
-    publicationStartedNanos = OptionalLong.of(System.nanoTime());
-    return signals;
   }
 }
