@@ -201,7 +201,8 @@ public final class ControlPlane implements AutoCloseable {
                 config.leasePolicy(),
                 replicaName(config),
                 config.leaseGrace(),
-                this::quotas);
+                this::quotas,
+                clock);
       } catch (RuntimeException e) {
         closeEarly();
         throw e;
@@ -224,7 +225,12 @@ public final class ControlPlane implements AutoCloseable {
       try {
         this.embedded =
             InMemoryRegistryStore.restore(
-                config.leasePolicy(), leaseClock, journal, config.leaseGrace(), this::quotas);
+                config.leasePolicy(),
+                leaseClock,
+                clock,
+                journal,
+                config.leaseGrace(),
+                this::quotas);
       } catch (RuntimeException e) {
         journal.close();
         closeEarly();

@@ -13,6 +13,7 @@ import io.etcd.jetcd.options.PutOption;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.EtcdAppliedKeys.WrittenLease;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -66,11 +67,16 @@ final class EtcdRegistrationWriter {
   private final EtcdCalls etcd;
   private final RegistryEngine engine;
   private final Applied applied;
+  private final Clock wallClock;
 
-  EtcdRegistrationWriter(EtcdCalls etcd, RegistryEngine engine, Applied applied) {
+  /**
+   * @param wallClock the time written into a lease: when it was registered and expires
+   */
+  EtcdRegistrationWriter(EtcdCalls etcd, RegistryEngine engine, Applied applied, Clock wallClock) {
     this.etcd = etcd;
     this.engine = engine;
     this.applied = applied;
+    this.wallClock = wallClock;
   }
 
   /**
@@ -205,7 +211,7 @@ final class EtcdRegistrationWriter {
     conditions.add(
         new Cmp(bytes(EtcdRegistryStore.GUARD), Cmp.Op.EQUAL, CmpTarget.modRevision(guardSeen)));
     reads.add(Op.get(bytes(EtcdRegistryStore.GUARD), GetOption.DEFAULT));
-    Instant now = Instant.now();
+    Instant now = wallClock.instant();
     for (BatchMember member : members) {
       WrittenLease written = member.written();
       Duration ttl = member.registering().ttl;

@@ -15,8 +15,8 @@ import io.etcd.jetcd.options.PutOption;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -80,6 +80,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
 
   private final String replicaName;
 
+  /** Wall time, shared with every replica through etcd: expiries, renewals, the cold start. */
+  private final Clock wallClock;
+
   /**
    * Registrations waiting for the next transaction; only their writer thread commits registrations.
    */
@@ -95,14 +98,17 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       String replicaName,
       Optional<Duration> leaseGrace,
       Supplier<RegistryQuotas> quotas,
-      int readPageSize) {
+      int readPageSize,
+      Clock wallClock) {
     this.etcd = new EtcdCalls(client, timeout);
+    this.wallClock = wallClock;
     this.leasePolicy = leasePolicy;
     // No journal: etcd orders and keeps every change; the engine applies them as etcd reports them.
-    this.engine = new RegistryEngine(leasePolicy, System::nanoTime, RegistryJournal.NONE, quotas);
+    this.engine =
+        new RegistryEngine(leasePolicy, System::nanoTime, wallClock, RegistryJournal.NONE, quotas);
     this.keys = new EtcdAppliedKeys(leaseGrace, timeout);
     this.feed = new EtcdRegistryFeed(etcd, engine, keys, readPageSize);
-    this.writer = new EtcdRegistrationWriter(etcd, engine, keys);
+    this.writer = new EtcdRegistrationWriter(etcd, engine, keys, wallClock);
     this.registrations = new EtcdRegistrationBatches(writer::write);
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine
     // took over a
@@ -124,7 +130,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         starting.await(
             etcd.client()
                 .getKVClient()
-                .put(bytes(COLD_START), bytes(Long.toString(Instant.now().toEpochMilli()))),
+                .put(bytes(COLD_START), bytes(Long.toString(wallClock.instant().toEpochMilli()))),
             "record a cold start");
       }
       int count = feed.readAll(starting);
@@ -177,6 +183,20 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       String replicaName,
       Optional<Duration> leaseGrace,
       Supplier<RegistryQuotas> quotas) {
+    return connect(connection, leasePolicy, replicaName, leaseGrace, quotas, Clock.systemUTC());
+  }
+
+  /**
+   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional, Supplier)}, reading wall time
+   * (expiries, renewals, the cold start) from {@code wallClock}.
+   */
+  public static EtcdRegistryStore connect(
+      EtcdConnection connection,
+      LeasePolicy leasePolicy,
+      String replicaName,
+      Optional<Duration> leaseGrace,
+      Supplier<RegistryQuotas> quotas,
+      Clock wallClock) {
     EtcdClients.checkAccess(connection);
     return connect(
         EtcdClients.open(connection),
@@ -185,13 +205,14 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
         replicaName,
         leaseGrace,
         quotas,
-        EtcdRegistryFeed.READ_PAGE_SIZE);
+        EtcdRegistryFeed.READ_PAGE_SIZE,
+        wallClock);
   }
 
   /**
-   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional, Supplier)}, through {@code
-   * client}, which the store closes, reading the registry whole {@code readPageSize} keys at a
-   * time.
+   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional, Supplier, Clock)}, through
+   * {@code client}, which the store closes, reading the registry whole {@code readPageSize} keys at
+   * a time.
    */
   static EtcdRegistryStore connect(
       Client client,
@@ -200,7 +221,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       String replicaName,
       Optional<Duration> leaseGrace,
       Supplier<RegistryQuotas> quotas,
-      int readPageSize) {
+      int readPageSize,
+      Clock wallClock) {
     try {
       return new EtcdRegistryStore(
           client,
@@ -209,7 +231,8 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
           Objects.requireNonNull(replicaName),
           Objects.requireNonNull(leaseGrace),
           Objects.requireNonNull(quotas),
-          readPageSize);
+          readPageSize,
+          Objects.requireNonNull(wallClock));
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -244,14 +267,14 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    */
   @Override
   public Optional<Lease> renew(String leaseId) {
-    Optional<EtcdAppliedKeys.WrittenLease> lease = keys.liveLease(leaseId, Instant.now());
+    Optional<EtcdAppliedKeys.WrittenLease> lease = keys.liveLease(leaseId, wallClock.instant());
     if (lease.isEmpty()) {
       return Optional.empty();
     }
     Duration ttl = lease.get().ttl();
     boolean written =
         etcd.await(
-            renewals.renew(leaseId, Instant.now().plus(ttl)),
+            renewals.renew(leaseId, wallClock.instant().plus(ttl)),
             "renew a lease"); // the id is a credential: never in an error
     return written ? Optional.of(new Lease(leaseId, ttl)) : Optional.empty();
   }
@@ -316,7 +339,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
    */
   @Override
   public int expireLeases() {
-    EtcdAppliedKeys.ExpirySweep sweep = keys.expirySweep(replicaName, Instant.now());
+    EtcdAppliedKeys.ExpirySweep sweep = keys.expirySweep(replicaName, wallClock.instant());
     List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
     for (EtcdAppliedKeys.ExpiredLease expired : sweep.leases()) {
       EtcdCalls.GuardedWrite removal =
@@ -372,7 +395,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
 
   @Override
   public LeaseCounts leaseCounts() {
-    return keys.leaseCounts(Instant.now());
+    return keys.leaseCounts(wallClock.instant());
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,9 +33,17 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock) {
+    this(leasePolicy, nanoClock, Clock.systemUTC());
+  }
+
+  /**
+   * A registry in memory only, its leases aging on {@code nanoClock}, its times (registered,
+   * expires) read from {@code wallClock}.
+   */
+  public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock, Clock wallClock) {
     this(
         new RegistryEngine(
-            leasePolicy, nanoClock, RegistryJournal.NONE, () -> RegistryQuotas.DEFAULT));
+            leasePolicy, nanoClock, wallClock, RegistryJournal.NONE, () -> RegistryQuotas.DEFAULT));
   }
 
   private InMemoryRegistryStore(RegistryEngine engine) {
@@ -76,13 +85,27 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       RegistryJournal journal,
       Optional<Duration> grace,
       Supplier<RegistryQuotas> quotas) {
-    RegistryEngine engine = new RegistryEngine(leasePolicy, nanoClock, journal, quotas);
+    return restore(leasePolicy, nanoClock, Clock.systemUTC(), journal, grace, quotas);
+  }
+
+  /**
+   * As {@link #restore(LeasePolicy, LongSupplier, RegistryJournal, Optional, Supplier)}, with the
+   * registry's times (registered, expires, "from now") read from {@code wallClock}.
+   */
+  public static InMemoryRegistryStore restore(
+      LeasePolicy leasePolicy,
+      LongSupplier nanoClock,
+      Clock wallClock,
+      RegistryJournal journal,
+      Optional<Duration> grace,
+      Supplier<RegistryQuotas> quotas) {
+    RegistryEngine engine = new RegistryEngine(leasePolicy, nanoClock, wallClock, journal, quotas);
     List<StoredLease> stored = new ArrayList<>(journal.load());
     stored.sort(Comparator.comparingLong(StoredLease::sequence));
     // Replayed in the order they were made, without the ownership check: they were accepted then,
     // and the first owner of a route keeps it now as it did then. Each lives at least the grace
     // period from now.
-    Instant now = Instant.now();
+    Instant now = wallClock.instant();
     engine.apply(
         stored.stream().map(lease -> livingAtLeast(lease, now, grace)).toList(), List.of());
     if (!stored.isEmpty()) {

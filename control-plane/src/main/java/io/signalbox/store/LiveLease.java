@@ -65,17 +65,10 @@ final class LiveLease {
     return nowNanos - expiresAtNanos >= 0;
   }
 
-  /** As a back end writes it: expiring one TTL from now, as a renewal would have it. */
-  StoredLease stored() {
+  /** As a back end writes it at {@code now}: expiring one TTL from then, as a renewal would. */
+  StoredLease stored(Instant now) {
     return new StoredLease(
-        registration,
-        leaseId,
-        sequence,
-        ttl,
-        registeredAt,
-        Instant.now().plus(ttl),
-        drained,
-        notServing);
+        registration, leaseId, sequence, ttl, registeredAt, now.plus(ttl), drained, notServing);
   }
 
   RegisteredInstance view(long nowNanos) {

@@ -7,6 +7,7 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceChangeLog;
 import io.signalbox.model.ServiceState;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -54,6 +55,10 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
+
+  /** Wall time, for what is written down or shown: when a lease was registered and expires. */
+  private final Clock wallClock;
+
   private final JournalWrites writes;
   private final Supplier<RegistryQuotas> quotas;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
@@ -102,6 +107,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   private RegistryState cachedServedState = RegistryState.EMPTY;
 
   /**
+   * @param nanoClock the time leases age on
+   * @param wallClock the time written down and shown: registrations' times, expiries as stored,
+   *     quarantines' times
    * @param journal where the embedded store's changes go before they are seen; {@link
    *     RegistryJournal#NONE} for a registry kept in memory only or by a shared store
    * @param quotas read anew for every registration: the settings may reload
@@ -109,10 +117,12 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   RegistryEngine(
       LeasePolicy leasePolicy,
       LongSupplier nanoClock,
+      Clock wallClock,
       RegistryJournal journal,
       Supplier<RegistryQuotas> quotas) {
     this.leasePolicy = Objects.requireNonNull(leasePolicy);
     this.nanoClock = Objects.requireNonNull(nanoClock);
+    this.wallClock = Objects.requireNonNull(wallClock);
     this.writes = new JournalWrites(Objects.requireNonNull(journal));
     this.quotas = Objects.requireNonNull(quotas);
   }
@@ -194,7 +204,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     boolean changed = false;
     synchronized (this) {
       long nowNanos = nanoClock.getAsLong();
-      Instant now = Instant.now();
+      Instant now = wallClock.instant();
       for (StoredLease stored : puts) {
         Registration registration = stored.registration();
         LiveLease replaced = leases.unindex(leases.byLease(stored.leaseId()));
@@ -247,7 +257,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   /** Moves the expiry of known leases to the wall-clock instants given; unknown ids are ignored. */
   synchronized void setExpiries(Map<String, Instant> expiries) {
     long nowNanos = nanoClock.getAsLong();
-    Instant now = Instant.now();
+    Instant now = wallClock.instant();
     expiries.forEach(
         (leaseId, expiresAt) -> {
           LiveLease lease = leases.byLease(leaseId);
@@ -343,13 +353,13 @@ public final class RegistryEngine implements RegistryView, Quarantines {
             ++sequence,
             queued.ttl,
             nanoClock.getAsLong() + queued.ttl.toNanos(),
-            previous == null ? Instant.now() : previous.registeredAt,
+            previous == null ? wallClock.instant() : previous.registeredAt,
             queued.bytes);
     // A drain belongs to the lease, so an instance that registers again while drained stays
     // drained.
     lease.drained = previous != null && previous.drained;
     lease.notServing = previous != null && previous.notServing;
-    writes.write(j -> j.put(lease.stored()));
+    writes.write(j -> j.put(lease.stored(wallClock.instant())));
     cause = RegistryState.cause("register", registration.registrant());
     leases.place(lease);
     leases.unindex(previous);
@@ -456,7 +466,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       if (changed) {
         lease.drained = drained;
         try {
-          writes.commit(j -> j.put(lease.stored()));
+          writes.commit(j -> j.put(lease.stored(wallClock.instant())));
         } catch (RuntimeException e) {
           lease.drained = !drained;
           throw e;
@@ -489,7 +499,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       if (changed) {
         lease.notServing = !serving;
         try {
-          writes.commit(j -> j.put(lease.stored()));
+          writes.commit(j -> j.put(lease.stored(wallClock.instant())));
         } catch (RuntimeException e) {
           lease.notServing = serving;
           throw e;
@@ -548,7 +558,11 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    * After a failed write, tries to rewrite the journal from memory; returns whether it is healthy.
    */
   synchronized boolean recoverJournal() {
-    return writes.recover(() -> leases.all().stream().map(LiveLease::stored).toList());
+    return writes.recover(
+        () -> {
+          Instant now = wallClock.instant();
+          return leases.all().stream().map(lease -> lease.stored(now)).toList();
+        });
   }
 
   // ---- Reads.
@@ -637,7 +651,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
               && !current.equals(rejected)) {
         return false;
       }
-      quarantines.put(service, new Quarantine(service, rejected, reason, Instant.now()));
+      quarantines.put(service, new Quarantine(service, rejected, reason, wallClock.instant()));
       changed(service);
     }
     notifyListeners();

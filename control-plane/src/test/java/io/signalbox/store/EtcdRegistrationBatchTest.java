@@ -69,7 +69,8 @@ class EtcdRegistrationBatchTest {
             name,
             Optional.empty(),
             () -> RegistryQuotas.DEFAULT,
-            readPageSize);
+            readPageSize,
+            java.time.Clock.systemUTC());
     clients.put(store, client);
     stores.add(store);
     return store;

@@ -75,7 +75,8 @@ class EtcdRegistryStoreTest {
             name,
             Optional.empty(),
             () -> RegistryQuotas.DEFAULT,
-            readPageSize);
+            readPageSize,
+            java.time.Clock.systemUTC());
     clients.put(store, client);
     stores.add(store);
     return store;

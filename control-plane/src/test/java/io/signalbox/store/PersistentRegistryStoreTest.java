@@ -2,6 +2,7 @@ package io.signalbox.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.HeaderMatch;
@@ -9,10 +10,14 @@ import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RouteSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -167,6 +172,65 @@ class PersistentRegistryStoreTest {
       assertThat(after.renew(lease.id())).as("the SDK's next keep-alive works").isPresent();
       now.addAndGet(Duration.ofMillis(1000).toNanos());
       assertThat(after.expireLeases()).as("one TTL after the renewal").isEqualTo(1);
+    }
+
+    @Test
+    void aRestoredLeaseKeepsTheExpiryAndRegistrationTimeWrittenByTheStoresWallClock() {
+      Instant registered = Instant.parse("2026-12-07T10:00:00Z");
+      java.util.concurrent.atomic.AtomicReference<Instant> wall =
+          new java.util.concurrent.atomic.AtomicReference<>(registered);
+      Clock wallClock =
+          new Clock() {
+            @Override
+            public ZoneOffset getZone() {
+              return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+              throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public Instant instant() {
+              return wall.get();
+            }
+          };
+      journal = MvStoreJournal.open(dataDirectory);
+      InMemoryRegistryStore before =
+          InMemoryRegistryStore.restore(
+              LeasePolicy.DEFAULT,
+              now::get,
+              wallClock,
+              journal,
+              Optional.empty(),
+              () -> RegistryQuotas.DEFAULT);
+      before.register(registration("orders", "short"), Optional.of(Duration.ofSeconds(10)));
+      before.register(registration("orders", "long"), Optional.of(Duration.ofSeconds(60)));
+      closeJournalOf(before);
+      // Down for 4 s, on both clocks.
+      now.addAndGet(Duration.ofSeconds(4).toNanos());
+      wall.set(registered.plusSeconds(4));
+
+      journal = MvStoreJournal.open(dataDirectory);
+      InMemoryRegistryStore after =
+          InMemoryRegistryStore.restore(
+              LeasePolicy.DEFAULT,
+              now::get,
+              wallClock,
+              journal,
+              Optional.of(Duration.ofSeconds(30)),
+              () -> RegistryQuotas.DEFAULT);
+
+      assertThat(after.registeredInstances())
+          .allSatisfy(instance -> assertThat(instance.registeredAt()).isEqualTo(registered));
+      assertThat(after.registeredInstances())
+          .extracting(instance -> instance.instance().id(), RegisteredInstance::leaseRemaining)
+          .as(
+              "restored at 10:00:04: the short lease (written to expire at 10:00:10) gets the 30 s"
+                  + " grace, the long one keeps its expiry, 10:01:00")
+          .containsExactlyInAnyOrder(
+              tuple("short", Duration.ofSeconds(30)), tuple("long", Duration.ofSeconds(56)));
     }
 
     @Test
