@@ -12,12 +12,11 @@ import io.signalbox.model.RateLimit;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.testing.TestClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -177,25 +176,7 @@ class PersistentRegistryStoreTest {
     @Test
     void aRestoredLeaseKeepsTheExpiryAndRegistrationTimeWrittenByTheStoresWallClock() {
       Instant registered = Instant.parse("2026-12-07T10:00:00Z");
-      java.util.concurrent.atomic.AtomicReference<Instant> wall =
-          new java.util.concurrent.atomic.AtomicReference<>(registered);
-      Clock wallClock =
-          new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-              return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-              throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public Instant instant() {
-              return wall.get();
-            }
-          };
+      TestClock wallClock = new TestClock(Duration.ofMillis(registered.toEpochMilli()));
       journal = MvStoreJournal.open(dataDirectory);
       InMemoryRegistryStore before =
           InMemoryRegistryStore.restore(
@@ -210,7 +191,7 @@ class PersistentRegistryStoreTest {
       closeJournalOf(before);
       // Down for 4 s, on both clocks.
       now.addAndGet(Duration.ofSeconds(4).toNanos());
-      wall.set(registered.plusSeconds(4));
+      wallClock.advance(Duration.ofSeconds(4));
 
       journal = MvStoreJournal.open(dataDirectory);
       InMemoryRegistryStore after =
