@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -315,10 +316,15 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     synchronized (publishLock) {
       if (groups.add(group) && published != null) {
-        sendLocked(
-            group,
-            sidecars.base(
-                group, published, publishedState, publishedSettings, PolicyHandover.NONE));
+        ContentVersionedSnapshot base =
+            madeFor(
+                group,
+                () ->
+                    sidecars.base(
+                        group, published, publishedState, publishedSettings, PolicyHandover.NONE));
+        if (base != null) {
+          sendLocked(group, base);
+        }
       }
     }
   }
@@ -512,13 +518,11 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (!connected.test(group) && forgetLocked(group)) {
         continue;
       }
-      try {
-        sendLocked(group, sidecars.base(group, published, state, settings, PolicyHandover.NONE));
-      } catch (RuntimeException e) {
-        // One group's snapshot that cannot be made (say, its workload certificate cannot be
-        // issued) leaves the groups after it sent.
-        log.error(
-            "Node group {} could not be sent the new snapshot; it keeps its last one", group, e);
+      ContentVersionedSnapshot base =
+          madeFor(
+              group, () -> sidecars.base(group, published, state, settings, PolicyHandover.NONE));
+      if (base != null) {
+        sendLocked(group, base);
       }
     }
     return changed;
@@ -543,6 +547,22 @@ public final class SnapshotPublisher implements AutoCloseable {
     metrics.groupForgotten(group);
     log.info("Node group {} has no Envoy connected any more: forgotten", group);
     return true;
+  }
+
+  /**
+   * The snapshot {@code make} makes for {@code group}, or null when it cannot be made (say, the
+   * group's workload certificate cannot be issued): logged, and the group keeps what it has, while
+   * every other group is sent the change.
+   */
+  private static ContentVersionedSnapshot madeFor(
+      String group, Supplier<ContentVersionedSnapshot> make) {
+    try {
+      return make.get();
+    } catch (RuntimeException e) {
+      log.error(
+          "Node group {} could not be made the new snapshot; it keeps its last one", group, e);
+      return null;
+    }
   }
 
   /** Sends {@code group} its zone's view of {@code base}. Call with {@link #publishLock} held. */
@@ -628,8 +648,8 @@ public final class SnapshotPublisher implements AutoCloseable {
       }
       for (String group : groups) {
         if (which.test(group)) {
-          ContentVersionedSnapshot base = base(group, target);
-          if (base != sentBases.get(group)) {
+          ContentVersionedSnapshot base = madeFor(group, () -> base(group, target));
+          if (base != null && base != sentBases.get(group)) {
             sendLocked(group, base);
             sent.put(group, new StagedChange.GroupStage(base.forGroup(group), APPLIED_POLICIES));
           }
@@ -663,9 +683,15 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     StagedChange change;
     synchronized (publishLock) {
+      // A group whose snapshot cannot be made is planned no stage: it stays where it is.
       change =
           StagedChange.plan(
-              groups.stream().filter(which).toList(), sentBases::get, group -> base(group, target));
+              groups.stream().filter(which).toList(),
+              sentBases::get,
+              group -> {
+                ContentVersionedSnapshot base = madeFor(group, () -> base(group, target));
+                return base != null ? base : sentBases.get(group);
+              });
     }
     for (MakeBeforeBreak.Phase phase :
         List.of(MakeBeforeBreak.Phase.ADD, MakeBeforeBreak.Phase.SWITCH)) {
