@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.IntSupplier;
 
 /**
  * Every meter Signalbox keeps, behind one method per event, so that each stage reports with one
@@ -99,7 +100,10 @@ public final class SignalboxMetrics implements AutoCloseable {
   private final Map<String, Counter> pushes = new ConcurrentHashMap<>();
   private final Map<String, Counter> nacks = new ConcurrentHashMap<>();
   private final Map<String, Timer> ackLatency = new ConcurrentHashMap<>();
-  private final Map<String, AtomicInteger> connectedProxies = new ConcurrentHashMap<>();
+
+  /** The open streams of each group with series, as the xDS server counts them. */
+  private final Map<String, IntSupplier> connectedProxies = new ConcurrentHashMap<>();
+
   private final Map<String, AtomicInteger> laggingStreams = new ConcurrentHashMap<>();
   private final Map<String, Counter> cutOffs = new ConcurrentHashMap<>();
   private final Counter reloadsOk;
@@ -322,29 +326,25 @@ public final class SignalboxMetrics implements AutoCloseable {
     ackTimer(typeUrl).record(latency);
   }
 
-  /** An Envoy of {@code group} opened an xDS stream. */
-  public void proxyConnected(String group) {
-    // Counted inside the map's compute, so that a group being forgotten meanwhile either sees the
-    // Envoy or is made again for it (groupForgotten).
+  /**
+   * An Envoy of {@code group} opened an xDS stream; {@code openStreams}: how many the group has,
+   * read by its gauge (the xDS server's count, so the two never drift apart).
+   */
+  public void proxyConnected(String group, IntSupplier openStreams) {
+    // Inside the map's compute, so that a group being forgotten meanwhile either sees the Envoy or
+    // is made again for it (groupForgotten).
     connectedProxies.compute(
         group,
-        (g, count) -> {
-          AtomicInteger connected = count != null ? count : proxiesGauge(g);
-          connected.incrementAndGet();
+        (g, streams) -> {
+          if (streams != null) {
+            return streams;
+          }
+          proxiesGauge(g, openStreams);
           // At zero from the group's first Envoy, so that rate() and increase() see the first
           // event.
           laggingGauge(g);
           cutOffCounter(g);
-          return connected;
-        });
-  }
-
-  public void proxyDisconnected(String group) {
-    connectedProxies.computeIfPresent(
-        group,
-        (g, count) -> {
-          count.decrementAndGet();
-          return count;
+          return openStreams;
         });
   }
 
@@ -356,9 +356,9 @@ public final class SignalboxMetrics implements AutoCloseable {
   public void groupForgotten(String group) {
     connectedProxies.computeIfPresent(
         group,
-        (g, count) -> {
-          if (count.get() != 0) {
-            return count;
+        (g, streams) -> {
+          if (streams.getAsInt() != 0) {
+            return streams;
           }
           List<Meter> series = new ArrayList<>();
           series.addAll(registry.find(name("xds.connected.proxies")).tag("group", g).meters());
@@ -383,9 +383,9 @@ public final class SignalboxMetrics implements AutoCloseable {
             group ->
                 connectedProxies.computeIfPresent(
                     group,
-                    (g, count) -> {
+                    (g, streams) -> {
                       laggingGauge(g);
-                      return count;
+                      return streams;
                     }));
     laggingStreams.forEach((group, count) -> count.set(byGroup.getOrDefault(group, 0)));
   }
@@ -499,14 +499,12 @@ public final class SignalboxMetrics implements AutoCloseable {
                 .register(registry));
   }
 
-  private AtomicInteger proxiesGauge(String group) {
-    AtomicInteger count = new AtomicInteger();
-    Gauge.builder(name("xds.connected.proxies"), count, AtomicInteger::get)
+  private void proxiesGauge(String group, IntSupplier openStreams) {
+    Gauge.builder(name("xds.connected.proxies"), openStreams, IntSupplier::getAsInt)
         .description("Envoys with an open xDS stream, by node group")
         .tag("group", group)
         .strongReference(true)
         .register(registry);
-    return count;
   }
 
   /**

@@ -613,6 +613,11 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     return streamsByGroup.containsKey(group);
   }
 
+  /** How many streams of {@code group} are open, counted as {@link #hasStreams} says. */
+  public int openStreams(String group) {
+    return streamsByGroup.getOrDefault(group, 0);
+  }
+
   /** java-control-plane numbers a stream's responses 0, 1, 2, ... */
   private static boolean olderNonce(String nonce, String than) {
     try {

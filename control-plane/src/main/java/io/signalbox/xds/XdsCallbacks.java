@@ -134,7 +134,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
       String nackDetail) {
     if (opened) {
       String group = groups.hash(node);
-      metrics.proxyConnected(group);
+      metrics.proxyConnected(group, () -> proxies.openStreams(group));
       log.atInfo()
           .addKeyValue("node_id", node.getId())
           .addKeyValue("group", group)
@@ -172,7 +172,6 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     if (node == null) {
       return;
     }
-    metrics.proxyDisconnected(groups.hash(node));
     if (!proxies.connected(node.getId())) {
       watcher.forget(node.getId());
     }
