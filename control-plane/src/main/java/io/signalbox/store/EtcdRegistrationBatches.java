@@ -36,7 +36,7 @@ final class EtcdRegistrationBatches implements AutoCloseable {
     Pending(Registration registration, Duration ttl) {
       this.registration = registration;
       this.ttl = ttl;
-      // Any time of this era encodes to as many bytes as the one the writer will write.
+      // Any time of this era encodes to within a few bytes of the one the writer will write.
       java.time.Instant now = java.time.Instant.now();
       this.bytes =
           StoredLeaseCodec.encode(

@@ -552,7 +552,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   /**
    * The snapshot {@code make} makes for {@code group}, or null when it cannot be made (say, the
    * group's workload certificate cannot be issued): logged, and the group keeps what it has, while
-   * every other group is sent the change.
+   * every other group is sent the change (a policy handover stops instead, {@link #stepTo}).
    */
   private static ContentVersionedSnapshot madeFor(
       String group, Supplier<ContentVersionedSnapshot> make) {
@@ -560,7 +560,9 @@ public final class SnapshotPublisher implements AutoCloseable {
       return make.get();
     } catch (RuntimeException e) {
       log.error(
-          "Node group {} could not be made the new snapshot; it keeps its last one", group, e);
+          "Node group {} could not be made the new snapshot; it keeps what it holds, if anything",
+          group,
+          e);
       return null;
     }
   }
@@ -649,6 +651,17 @@ public final class SnapshotPublisher implements AutoCloseable {
       for (String group : groups) {
         if (which.test(group)) {
           ContentVersionedSnapshot base = madeFor(group, () -> base(group, target));
+          if (base == null && sentBases.get(group) != null) {
+            // Left on what it holds, this group might be the one the handover counts on to
+            // enforce a policy the others stop enforcing: the handover stops here, on a step in
+            // which every policy is enforced somewhere, as when publishing is paused.
+            log.error(
+                "The policy handover of {} stops: node group {} cannot be made its next step;"
+                    + " publishing waits for the next change",
+                target.handover().services(),
+                group);
+            return false;
+          }
           if (base != null && base != sentBases.get(group)) {
             sendLocked(group, base);
             sent.put(group, new StagedChange.GroupStage(base.forGroup(group), APPLIED_POLICIES));
