@@ -29,7 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>each made once per publication (or certificate) and fleet, and then its zone's view ({@link
  * ContentVersionedSnapshot#forGroup}).
  */
-public final class SidecarSnapshots {
+public final class SidecarSnapshots implements GroupSnapshots {
 
   /**
    * A snapshot and what it was made from: the fleet's snapshot, the service's own state (its
@@ -70,20 +70,12 @@ public final class SidecarSnapshots {
 
   /**
    * What {@code group} is sent when the fleet is sent {@code fleet}, translated from {@code state}
-   * with {@code settings}.
-   */
-  ContentVersionedSnapshot forGroup(
-      String group, ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
-    return base(group, fleet, state, settings, PolicyHandover.NONE).forGroup(group);
-  }
-
-  /**
-   * What {@code group} is sent when the fleet is sent {@code fleet}, translated from {@code state}
    * with {@code settings} and {@code handover}, before its zone's view is taken ({@link
    * ContentVersionedSnapshot#forGroup}): the snapshot every group of the service (a sidecar group)
    * or of the fleet (an edge group) shares.
    */
-  ContentVersionedSnapshot base(
+  @Override
+  public ContentVersionedSnapshot base(
       String group,
       ContentVersionedSnapshot fleet,
       RegistryState state,
@@ -139,7 +131,8 @@ public final class SidecarSnapshots {
    * snapshot kept for it would hold on to the fleet's resources of its time; its workload
    * certificate goes too.
    */
-  void forget(String group, java.util.Collection<String> remaining) {
+  @Override
+  public void forget(String group, java.util.Collection<String> remaining) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
       if (remaining.stream().noneMatch(other -> NodeGroups.sidecarService(other).equals(service))) {
@@ -168,7 +161,9 @@ public final class SidecarSnapshots {
    * When the workload certificate the Envoys of {@code group} hold expires: a sidecar group's
    * service's, an edge fleet's own; empty when the group holds none.
    */
-  java.util.Optional<java.time.Instant> certificateExpiry(String group, GatewaySettings settings) {
+  @Override
+  public java.util.Optional<java.time.Instant> certificateExpiry(
+      String group, GatewaySettings settings) {
     Optional<String> service = NodeGroups.sidecarService(group);
     String identity =
         service.isPresent()

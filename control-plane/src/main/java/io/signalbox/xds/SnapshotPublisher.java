@@ -63,7 +63,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final Thread thread;
   private final SignalboxMetrics metrics;
   private final java.time.Clock clock;
-  private final SidecarSnapshots sidecars;
+  private final GroupSnapshots sidecars;
 
   private final SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
 
@@ -126,7 +126,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     private Duration maxDelay = Duration.ofMillis(100);
     private SignalboxMetrics metrics = SignalboxMetrics.noop();
     private java.time.Clock clock = java.time.Clock.systemUTC();
-    private SidecarSnapshots sidecars;
+    private GroupSnapshots sidecars;
     private DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
     private Duration stageTimeout = Duration.ZERO;
     private Quarantines quarantines;
@@ -165,6 +165,11 @@ public final class SnapshotPublisher implements AutoCloseable {
 
     /** The sidecars' snapshots (unless set: workload certificates from an ephemeral CA). */
     public Builder sidecars(SidecarSnapshots sidecars) {
+      return groupSnapshots(sidecars);
+    }
+
+    /** What each group is sent of a publication. */
+    Builder groupSnapshots(GroupSnapshots sidecars) {
       this.sidecars = sidecars;
       return this;
     }

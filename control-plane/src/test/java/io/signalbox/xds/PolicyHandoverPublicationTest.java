@@ -18,19 +18,25 @@ import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
+import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsNames;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,6 +62,40 @@ class PolicyHandoverPublicationTest {
   private record Event(String group, ContentVersionedSnapshot snapshot, boolean applied) {}
 
   private final List<Event> events = new ArrayList<>();
+
+  /** Node groups whose snapshot cannot be made from now on (as when a certificate cannot be). */
+  private final Set<String> unmakeable = ConcurrentHashMap.newKeySet();
+
+  private final GroupSnapshots groupSnapshots =
+      new GroupSnapshots() {
+        private final SidecarSnapshots sidecars =
+            new SidecarSnapshots(
+                MeshIdentities.ephemeral(
+                    "signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+
+        @Override
+        public ContentVersionedSnapshot base(
+            String group,
+            ContentVersionedSnapshot fleet,
+            RegistryState state,
+            GatewaySettings settings,
+            PolicyHandover handover) {
+          if (unmakeable.contains(group)) {
+            throw new IllegalStateException(group + " cannot be made");
+          }
+          return sidecars.base(group, fleet, state, settings, handover);
+        }
+
+        @Override
+        public void forget(String group, Collection<String> remaining) {
+          sidecars.forget(group, remaining);
+        }
+
+        @Override
+        public Optional<Instant> certificateExpiry(String group, GatewaySettings settings) {
+          return sidecars.certificateExpiry(group, settings);
+        }
+      };
   private final InMemoryRegistryStore store =
       new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
   private SnapshotPublisher publisher;
@@ -84,6 +124,33 @@ class PolicyHandoverPublicationTest {
 
     assertThat(edgeEnforces(held(EDGE))).as("after: the edge only forwards").isFalse();
     assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars enforce").isTrue();
+    assertNeverUnenforced();
+  }
+
+  @Test
+  void aHandoverToTheSidecarsStopsWhileTheEdgeStillEnforcesWhenTheirSnapshotCannotBeMade() {
+    Lease outside = store.register(users("users-2", "10.0.2.2", 8080, 0), Optional.empty());
+    startPublishing();
+    ContentVersionedSnapshot sidecarsHeld = held(SIDECARS);
+    unmakeable.add(SIDECARS);
+    int eventsBefore = eventCount();
+
+    store.deregister(outside.id());
+    // The change stays pending (the handover stopped); wait until the pipeline sends nothing more.
+    java.util.concurrent.atomic.AtomicInteger lastSeen =
+        new java.util.concurrent.atomic.AtomicInteger();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(300))
+        .until(
+            () -> {
+              int events = eventCount();
+              return events > eventsBefore && events == lastSeen.getAndSet(events);
+            });
+
+    assertThat(held(SIDECARS)).as("left on what it holds").isSameAs(sidecarsHeld);
+    assertThat(sidecarsEnforce(sidecarsHeld)).isFalse();
+    assertThat(edgeEnforces(held(EDGE))).as("so the edge has not let go").isTrue();
     assertNeverUnenforced();
   }
 
@@ -144,10 +211,7 @@ class PolicyHandoverPublicationTest {
     publisher =
         SnapshotPublisher.builder(store, SETTINGS, new GatewayTranslator(), recording)
             .coalescing(Duration.ZERO, Duration.ZERO)
-            .sidecars(
-                new SidecarSnapshots(
-                    MeshIdentities.ephemeral(
-                        "signalbox.local", Duration.ofHours(1), Clock.systemUTC())))
+            .groupSnapshots(groupSnapshots)
             // Every Envoy applies what it is sent at once, but only what the pipeline asks about
             // is known to be applied.
             .stageChanges(
@@ -166,6 +230,12 @@ class PolicyHandoverPublicationTest {
 
   private void awaitPublished() {
     await().atMost(Duration.ofSeconds(10)).until(() -> !publisher.changesPending());
+  }
+
+  private int eventCount() {
+    synchronized (events) {
+      return events.size();
+    }
   }
 
   /** The snapshot {@code group} was sent last. */

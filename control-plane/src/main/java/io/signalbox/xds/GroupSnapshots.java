@@ -1,0 +1,43 @@
+package io.signalbox.xds;
+
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.model.RegistryState;
+import io.signalbox.translate.PolicyHandover;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Optional;
+
+/**
+ * What each node group is sent of a publication, as the pipeline asks for it: {@link
+ * SidecarSnapshots} makes it. Making one group's snapshot may fail (its workload certificate cannot
+ * be issued, say); the pipeline then leaves that group on what it holds.
+ */
+interface GroupSnapshots {
+
+  /**
+   * What {@code group} is sent when the fleet is sent {@code fleet}, translated from {@code state}
+   * with {@code settings} and {@code handover}, before its zone's view is taken ({@link
+   * ContentVersionedSnapshot#forGroup}).
+   */
+  ContentVersionedSnapshot base(
+      String group,
+      ContentVersionedSnapshot fleet,
+      RegistryState state,
+      GatewaySettings settings,
+      PolicyHandover handover);
+
+  /** What {@code group} is sent, its zone's view taken. */
+  default ContentVersionedSnapshot forGroup(
+      String group, ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
+    return base(group, fleet, state, settings, PolicyHandover.NONE).forGroup(group);
+  }
+
+  /**
+   * Lets go of what was made for {@code group} once no group of {@code remaining} shares it: its
+   * Envoys have gone.
+   */
+  void forget(String group, Collection<String> remaining);
+
+  /** When the workload certificate the Envoys of {@code group} hold expires; empty when none. */
+  Optional<Instant> certificateExpiry(String group, GatewaySettings settings);
+}
