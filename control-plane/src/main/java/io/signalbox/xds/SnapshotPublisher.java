@@ -67,6 +67,9 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private final SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
 
+  /** Why each group's snapshot could not be made last time, while it cannot. */
+  private final Map<String, String> groupFailures = new ConcurrentHashMap<>();
+
   private volatile boolean running;
   private volatile GatewaySettings settings;
 
@@ -548,6 +551,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       return false;
     }
     sentBases.remove(group);
+    groupFailures.remove(group);
     sidecars.forget(group, groups);
     metrics.groupForgotten(group);
     log.info("Node group {} has no Envoy connected any more: forgotten", group);
@@ -559,15 +563,28 @@ public final class SnapshotPublisher implements AutoCloseable {
    * group's workload certificate cannot be issued): logged, and the group keeps what it has, while
    * every other group is sent the change (a policy handover stops instead, {@link #stepTo}).
    */
-  private static ContentVersionedSnapshot madeFor(
-      String group, Supplier<ContentVersionedSnapshot> make) {
+  private ContentVersionedSnapshot madeFor(String group, Supplier<ContentVersionedSnapshot> make) {
     try {
-      return make.get();
+      ContentVersionedSnapshot made = make.get();
+      if (groupFailures.remove(group) != null) {
+        log.info("Node group {} can be made its snapshot again", group);
+      }
+      return made;
     } catch (RuntimeException e) {
-      log.error(
-          "Node group {} could not be made the new snapshot; it keeps what it holds, if anything",
-          group,
-          e);
+      String failure = String.valueOf(e);
+      if (failure.equals(groupFailures.put(group, failure))) {
+        // The same failure again, every publication: said, without its stack trace again.
+        log.error(
+            "Node group {} could not be made the new snapshot; it keeps what it holds, if"
+                + " anything: {}",
+            group,
+            failure);
+      } else {
+        log.error(
+            "Node group {} could not be made the new snapshot; it keeps what it holds, if anything",
+            group,
+            e);
+      }
       return null;
     }
   }

@@ -53,8 +53,12 @@ final class StagedChange {
         new IdentityHashMap<>();
     for (String group : groups) {
       ContentVersionedSnapshot from = sent.apply(group);
+      if (from == null) {
+        // Never sent anything: nothing to stage from (and nothing to make for it here).
+        continue;
+      }
       ContentVersionedSnapshot to = next.apply(group);
-      if (from == null || from == to) {
+      if (from == to) {
         continue;
       }
       List<PairStage> stages =
