@@ -245,9 +245,23 @@ public final class SnapshotPublisher implements AutoCloseable {
             : new NackQuarantine(
                 parts.quarantines,
                 parts.proxies,
-                (publication, group) ->
-                    sidecars.forGroup(
-                        group, publication.snapshot(), publication.state(), publication.settings()),
+                (publication, group) -> {
+                  // A group that cannot be made holds what it was sent last, if anything.
+                  ContentVersionedSnapshot base =
+                      madeFor(
+                          group,
+                          () ->
+                              sidecars.base(
+                                  group,
+                                  publication.snapshot(),
+                                  publication.state(),
+                                  publication.settings(),
+                                  PolicyHandover.NONE));
+                  return (base != null
+                          ? base
+                          : sentBases.getOrDefault(group, publication.snapshot()))
+                      .forGroup(group);
+                },
                 snapshots,
                 this::publishTrial,
                 () -> running,
@@ -662,6 +676,26 @@ public final class SnapshotPublisher implements AutoCloseable {
    * applied its listeners and routes. Returns false when publishing was paused meanwhile.
    */
   private boolean stepTo(Target target, Predicate<String> which) {
+    synchronized (publishLock) {
+      // Before anything of the step is sent, so that the handover stops between two steps.
+      for (String group : groups) {
+        if (which.test(group)
+            && connected.test(group)
+            && sentBases.get(group) != null
+            && countedOn(group, target.handover())
+            && madeFor(group, () -> base(group, target)) == null) {
+          // Left on what it holds, this group might be the one the handover counts on to enforce
+          // a policy the others stop enforcing: the handover stops on the last step, in which
+          // every policy is enforced somewhere, as when publishing is paused.
+          log.error(
+              "The policy handover of {} stops: node group {} cannot be made its next step;"
+                  + " publishing waits for the next change",
+              target.handover().services(),
+              group);
+          return false;
+        }
+      }
+    }
     if (!publishStages(target, which)) {
       return false;
     }
@@ -672,18 +706,8 @@ public final class SnapshotPublisher implements AutoCloseable {
       }
       for (String group : groups) {
         if (which.test(group)) {
+          // Another group that cannot be made keeps what it holds, as in any publication.
           ContentVersionedSnapshot base = madeFor(group, () -> base(group, target));
-          if (base == null && sentBases.get(group) != null) {
-            // Left on what it holds, this group might be the one the handover counts on to
-            // enforce a policy the others stop enforcing: the handover stops here, on a step in
-            // which every policy is enforced somewhere, as when publishing is paused.
-            log.error(
-                "The policy handover of {} stops: node group {} cannot be made its next step;"
-                    + " publishing waits for the next change",
-                target.handover().services(),
-                group);
-            return false;
-          }
           if (base != null && base != sentBases.get(group)) {
             sendLocked(group, base);
             sent.put(group, new StagedChange.GroupStage(base.forGroup(group), APPLIED_POLICIES));
@@ -693,6 +717,15 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     StagedChange.awaitApplied(sent, deliveryCheck, answers, stageTimeout, () -> running);
     return true;
+  }
+
+  /**
+   * Whether a handover may count on {@code group} to enforce a policy: an edge group, or the
+   * sidecars of a service handing its policies over. The sidecars of other services enforce none of
+   * those.
+   */
+  private static boolean countedOn(String group, PolicyHandover handover) {
+    return NodeGroups.sidecarService(group).map(handover.services()::contains).orElse(true);
   }
 
   /** Where a route's policies are enforced: listeners (a sidecar's inbound routes) and routes. */

@@ -43,6 +43,22 @@ class GroupSnapshotFailureTest {
   private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
   private SnapshotPublisher publisher;
 
+  /** Envoys of every group seen are connected and hold what they were sent. */
+  private final NackQuarantine.Fleet connectedFleet =
+      new NackQuarantine.Fleet() {
+        @Override
+        public List<ProxyStatusTracker.ProxyStatus> proxies() {
+          return List.of();
+        }
+
+        @Override
+        public Optional<FleetVerdict.Kind> verdictWithoutRejections(
+            java.util.function.Function<String, ContentVersionedSnapshot> sent) {
+          publisher.groups().forEach(sent::apply);
+          return Optional.of(FleetVerdict.Kind.ACCEPTED);
+        }
+      };
+
   @BeforeEach
   void ordersAndUsersHaveSidecars() {
     store.register(behindASidecar("orders", "10.0.1.1"), Optional.empty());
@@ -57,6 +73,9 @@ class GroupSnapshotFailureTest {
             // Staged: a new service's clusters go out before its routes, each stage applied at
             // once.
             .stageChanges((group, type, required, snapshot) -> true, Duration.ofSeconds(5))
+            // As the control plane runs it: before each publication the quarantine judges what
+            // every connected group was sent, the group that cannot be made too.
+            .quarantine(store, connectedFleet, Duration.ofSeconds(5))
             .build();
     publisher.start();
     publisher.groupSeen(EDGE);

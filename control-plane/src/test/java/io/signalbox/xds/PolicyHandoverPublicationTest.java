@@ -155,6 +155,28 @@ class PolicyHandoverPublicationTest {
   }
 
   @Test
+  void aHandoverCompletesThoughAnotherServicesSidecarsCannotBeMade() {
+    Lease outside = store.register(users("users-2", "10.0.2.2", 8080, 0), Optional.empty());
+    store.register(
+        new Registration(
+            "orders",
+            new Instance("orders-1", "10.0.1.1", "10.0.1.1", 15006, "", 1, Map.of(), 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix("/orders")).build()),
+            ""),
+        Optional.empty());
+    startPublishing();
+    publisher.groupSeen("sidecar/orders");
+    unmakeable.add("sidecar/orders");
+
+    store.deregister(outside.id());
+    awaitPublished();
+
+    assertThat(edgeEnforces(held(EDGE))).as("after: the edge only forwards").isFalse();
+    assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars enforce").isTrue();
+    assertNeverUnenforced();
+  }
+
+  @Test
   void policiesMovingToTheEdgeAreEnforcedThroughoutWhenAnInstanceOutsideTheMeshComes() {
     startPublishing();
     assertThat(edgeEnforces(held(EDGE))).as("before: the edge only forwards").isFalse();
