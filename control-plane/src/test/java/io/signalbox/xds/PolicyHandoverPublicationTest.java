@@ -128,7 +128,7 @@ class PolicyHandoverPublicationTest {
   }
 
   @Test
-  void aHandoverToTheSidecarsStopsWhileTheEdgeStillEnforcesWhenTheirSnapshotCannotBeMade() {
+  void aHandoverToTheSidecarsWaitsWithTheEdgeEnforcingUntilTheirSnapshotCanBeMade() {
     Lease outside = store.register(users("users-2", "10.0.2.2", 8080, 0), Optional.empty());
     startPublishing();
     ContentVersionedSnapshot sidecarsHeld = held(SIDECARS);
@@ -151,6 +151,15 @@ class PolicyHandoverPublicationTest {
     assertThat(held(SIDECARS)).as("left on what it holds").isSameAs(sidecarsHeld);
     assertThat(sidecarsEnforce(sidecarsHeld)).isFalse();
     assertThat(edgeEnforces(held(EDGE))).as("so the edge has not let go").isTrue();
+    assertNeverUnenforced();
+
+    // Once the sidecars can be made again, the next try completes the handover.
+    unmakeable.remove(SIDECARS);
+    publisher.requestPublish();
+    awaitPublished();
+
+    assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars enforce").isTrue();
+    assertThat(edgeEnforces(held(EDGE))).as("after: the edge only forwards").isFalse();
     assertNeverUnenforced();
   }
 
