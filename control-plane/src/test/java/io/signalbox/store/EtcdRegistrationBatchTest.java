@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
-import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.testing.EtcdProcess;
 import java.time.Duration;
@@ -31,49 +30,24 @@ class EtcdRegistrationBatchTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
   private EtcdProcess etcd;
-  private final List<EtcdRegistryStore> stores = new ArrayList<>();
-  private final java.util.Map<EtcdRegistryStore, SeverableEtcdClient> clients =
-      new java.util.HashMap<>();
+  private EtcdReplicas replicas;
   private final ExecutorService pool = Executors.newFixedThreadPool(16);
-  private int replicas;
 
   @BeforeEach
   void startEtcd() {
     etcd = EtcdProcess.launch();
+    replicas = new EtcdReplicas(etcd, TIMEOUT);
   }
 
   @AfterEach
   void stopAll() {
     pool.shutdownNow();
-    stores.forEach(EtcdRegistryStore::close);
+    replicas.close();
     etcd.close();
   }
 
   private EtcdRegistryStore replica() {
-    return replica("replica-" + ++replicas, EtcdRegistryFeed.READ_PAGE_SIZE);
-  }
-
-  /**
-   * A replica whose watch of etcd a test can end (see {@link SeverableEtcdClient}); it reads the
-   * registry whole {@code readPageSize} keys at a time.
-   */
-  private EtcdRegistryStore replica(String name, int readPageSize) {
-    SeverableEtcdClient client =
-        new SeverableEtcdClient(
-            EtcdClients.open(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT)));
-    EtcdRegistryStore store =
-        EtcdRegistryStore.connect(
-            client,
-            TIMEOUT,
-            LeasePolicy.DEFAULT,
-            name,
-            Optional.empty(),
-            () -> RegistryQuotas.DEFAULT,
-            readPageSize,
-            java.time.Clock.systemUTC());
-    clients.put(store, client);
-    stores.add(store);
-    return store;
+    return replicas.replica();
   }
 
   private static Registration registration(String service, String instanceId, String... prefixes) {
@@ -252,7 +226,7 @@ class EtcdRegistrationBatchTest {
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 1);
-    clients.get(b).endWatches();
+    replicas.client(b).endWatches();
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 
     List<Registration> registrations = new ArrayList<>();
@@ -262,7 +236,7 @@ class EtcdRegistrationBatchTest {
     List<Future<Boolean>> registered = registerAtOnce(b, registrations);
     // b's transaction fails on o1's lease key and waits to catch up: its watch resumes meanwhile.
     Thread.sleep(300);
-    clients.get(b).reportWatchErrors();
+    replicas.client(b).reportWatchErrors();
 
     assertThat(outcomes(registered)).containsOnly(true);
     awaitConverged(a, b);

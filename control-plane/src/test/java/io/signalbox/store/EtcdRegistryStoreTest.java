@@ -11,7 +11,6 @@ import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
-import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.testing.EtcdProcess;
 import java.nio.charset.StandardCharsets;
@@ -34,57 +33,34 @@ class EtcdRegistryStoreTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
   private EtcdProcess etcd;
-  private final List<EtcdRegistryStore> stores = new ArrayList<>();
-  private final java.util.Map<EtcdRegistryStore, SeverableEtcdClient> clients =
-      new java.util.HashMap<>();
+  private EtcdReplicas replicas;
 
   @BeforeEach
   void startEtcd() {
     etcd = EtcdProcess.launch();
+    replicas = new EtcdReplicas(etcd, TIMEOUT);
   }
 
   @AfterEach
   void stopAll() {
-    stores.forEach(EtcdRegistryStore::close);
+    replicas.close();
     etcd.close();
   }
 
-  private int replicas;
-
   private EtcdRegistryStore replica() {
-    return replica("replica-" + ++replicas);
+    return replicas.replica();
   }
 
   private EtcdRegistryStore replica(String name) {
-    return replica(name, EtcdRegistryFeed.READ_PAGE_SIZE);
+    return replicas.replica(name);
   }
 
-  /**
-   * A replica whose watch of etcd a test can end (see {@link SeverableEtcdClient}); it reads the
-   * registry whole {@code readPageSize} keys at a time.
-   */
   private EtcdRegistryStore replica(String name, int readPageSize) {
-    SeverableEtcdClient client =
-        new SeverableEtcdClient(
-            EtcdClients.open(EtcdConnection.plaintext(List.of(etcd.endpoint()), TIMEOUT)));
-    EtcdRegistryStore store =
-        EtcdRegistryStore.connect(
-            client,
-            TIMEOUT,
-            LeasePolicy.DEFAULT,
-            name,
-            Optional.empty(),
-            () -> RegistryQuotas.DEFAULT,
-            readPageSize,
-            java.time.Clock.systemUTC());
-    clients.put(store, client);
-    stores.add(store);
-    return store;
+    return replicas.replica(name, readPageSize);
   }
 
   private void stop(EtcdRegistryStore replica) {
-    stores.remove(replica);
-    replica.close();
+    replicas.stop(replica);
   }
 
   private static Registration registration(String service, String instanceId, String prefix) {
@@ -252,13 +228,13 @@ class EtcdRegistryStoreTest {
     Lease orders = a.register(registration("orders", "o1", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
 
-    clients.get(b).endWatches();
+    replicas.client(b).endWatches();
     a.register(registration("users", "u1", "/users"), Optional.empty());
     a.deregister(orders.id());
     assertThat(b.state().services())
         .as("nothing moves without the watch")
         .containsOnlyKeys("orders");
-    clients.get(b).reportWatchErrors();
+    replicas.client(b).reportWatchErrors();
 
     await()
         .atMost(Duration.ofSeconds(2))
@@ -280,8 +256,8 @@ class EtcdRegistryStoreTest {
 
     EtcdRegistryStore b = replica("replica-b", 2);
     assertThat(b.leaseCounts().live()).as("read at start, 2 keys at a time").isEqualTo(7);
-    clients.get(b).endWatches();
-    clients.get(b).reportWatchErrors();
+    replicas.client(b).endWatches();
+    replicas.client(b).reportWatchErrors();
     a.register(registration("svc-3", "i-7", "/svc-3"), Optional.empty());
 
     await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 8);
@@ -338,7 +314,7 @@ class EtcdRegistryStoreTest {
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     a.register(registration("orders", "o2", "/orders"), Optional.empty());
     await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 2);
-    clients.get(b).endWatches();
+    replicas.client(b).endWatches();
 
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
     assertThatThrownBy(() -> b.register(registration("orders", "o1", "/orders"), Optional.empty()))
@@ -349,7 +325,7 @@ class EtcdRegistryStoreTest {
         .filteredOn(i -> i.instance().id().equals("o1"))
         .extracting(RegisteredInstance::drained)
         .containsExactly(true);
-    clients.get(b).reportWatchErrors();
+    replicas.client(b).reportWatchErrors();
     await()
         .atMost(Duration.ofSeconds(2))
         .untilAsserted(

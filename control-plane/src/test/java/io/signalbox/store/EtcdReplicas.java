@@ -1,0 +1,75 @@
+package io.signalbox.store;
+
+import io.signalbox.model.RegistryQuotas;
+import io.signalbox.testing.EtcdProcess;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Control-plane replicas' stores on one real etcd, each through a {@link SeverableEtcdClient} so
+ * that a test can end its watch; all closed with the fixture.
+ */
+final class EtcdReplicas implements AutoCloseable {
+
+  private final EtcdProcess etcd;
+  private final Duration timeout;
+  private final List<EtcdRegistryStore> stores = new ArrayList<>();
+  private final Map<EtcdRegistryStore, SeverableEtcdClient> clients = new HashMap<>();
+  private int replicas;
+
+  EtcdReplicas(EtcdProcess etcd, Duration timeout) {
+    this.etcd = etcd;
+    this.timeout = timeout;
+  }
+
+  /** A replica named {@code replica-N}. */
+  EtcdRegistryStore replica() {
+    return replica("replica-" + ++replicas);
+  }
+
+  EtcdRegistryStore replica(String name) {
+    return replica(name, EtcdRegistryFeed.READ_PAGE_SIZE);
+  }
+
+  /** A replica that reads the registry whole {@code readPageSize} keys at a time. */
+  EtcdRegistryStore replica(String name, int readPageSize) {
+    SeverableEtcdClient client =
+        new SeverableEtcdClient(
+            EtcdClients.open(EtcdConnection.plaintext(List.of(etcd.endpoint()), timeout)));
+    EtcdRegistryStore store =
+        EtcdRegistryStore.connect(
+            client,
+            timeout,
+            LeasePolicy.DEFAULT,
+            name,
+            Optional.empty(),
+            () -> RegistryQuotas.DEFAULT,
+            readPageSize,
+            Clock.systemUTC());
+    clients.put(store, client);
+    stores.add(store);
+    return store;
+  }
+
+  /** The client {@code replica} reaches etcd through, whose watches the test may end. */
+  SeverableEtcdClient client(EtcdRegistryStore replica) {
+    return clients.get(replica);
+  }
+
+  /** Stops {@code replica}, as a control plane that shuts down. */
+  void stop(EtcdRegistryStore replica) {
+    stores.remove(replica);
+    replica.close();
+  }
+
+  @Override
+  public void close() {
+    stores.forEach(EtcdRegistryStore::close);
+    stores.clear();
+  }
+}
