@@ -41,8 +41,14 @@ class PersistentRegistryStoreTest {
   private MvStoreJournal journal;
 
   private InMemoryRegistryStore open(Optional<Duration> grace) {
+    return open(grace, java.time.Clock.systemUTC());
+  }
+
+  /** As {@link #open(Optional)}, the registry's times read from {@code wallClock}. */
+  private InMemoryRegistryStore open(Optional<Duration> grace, java.time.Clock wallClock) {
     journal = MvStoreJournal.open(dataDirectory);
-    return InMemoryRegistryStore.restore(LeasePolicy.DEFAULT, now::get, journal, grace);
+    return InMemoryRegistryStore.restore(
+        LeasePolicy.DEFAULT, now::get, wallClock, journal, grace, () -> RegistryQuotas.DEFAULT);
   }
 
   @org.junit.jupiter.api.AfterEach
@@ -177,15 +183,7 @@ class PersistentRegistryStoreTest {
     void aRestoredLeaseKeepsTheExpiryAndRegistrationTimeWrittenByTheStoresWallClock() {
       Instant registered = Instant.parse("2026-12-07T10:00:00Z");
       TestClock wallClock = new TestClock(Duration.ofMillis(registered.toEpochMilli()));
-      journal = MvStoreJournal.open(dataDirectory);
-      InMemoryRegistryStore before =
-          InMemoryRegistryStore.restore(
-              LeasePolicy.DEFAULT,
-              now::get,
-              wallClock,
-              journal,
-              Optional.empty(),
-              () -> RegistryQuotas.DEFAULT);
+      InMemoryRegistryStore before = open(Optional.empty(), wallClock);
       before.register(registration("orders", "short"), Optional.of(Duration.ofSeconds(10)));
       before.register(registration("orders", "long"), Optional.of(Duration.ofSeconds(60)));
       closeJournalOf(before);
@@ -193,15 +191,7 @@ class PersistentRegistryStoreTest {
       now.addAndGet(Duration.ofSeconds(4).toNanos());
       wallClock.advance(Duration.ofSeconds(4));
 
-      journal = MvStoreJournal.open(dataDirectory);
-      InMemoryRegistryStore after =
-          InMemoryRegistryStore.restore(
-              LeasePolicy.DEFAULT,
-              now::get,
-              wallClock,
-              journal,
-              Optional.of(Duration.ofSeconds(30)),
-              () -> RegistryQuotas.DEFAULT);
+      InMemoryRegistryStore after = open(Optional.of(Duration.ofSeconds(30)), wallClock);
 
       assertThat(after.registeredInstances())
           .allSatisfy(instance -> assertThat(instance.registeredAt()).isEqualTo(registered));
