@@ -48,9 +48,13 @@ record Destination(
     return versions
         .map(
             split -> {
+              // Weights are relative: each is shown as its share of the requests, and a version
+              // of weight 0 gets none (its cluster is left out of the split too).
+              int total = split.weights().stream().mapToInt(weight -> weight.weight()).sum();
               String weights =
                   split.weights().stream()
-                      .map(weight -> weight.version() + " " + weight.weight() + " %")
+                      .filter(weight -> weight.weight() > 0)
+                      .map(weight -> weight.version() + " " + percent(weight.weight(), total))
                       .collect(Collectors.joining(", "));
               String pins =
                   split.pins().stream()
@@ -67,5 +71,12 @@ record Destination(
               return service + " (" + weights + (pins.isEmpty() ? "" : "; " + pins) + ")";
             })
         .orElse(service);
+  }
+
+  /** {@code part} of {@code total} in percent, to a tenth: {@code 90 %}, {@code 66.7 %}. */
+  private static String percent(int part, int total) {
+    long tenths = Math.round(1000.0 * part / total);
+    return (tenths % 10 == 0 ? String.valueOf(tenths / 10) : tenths / 10 + "." + tenths % 10)
+        + " %";
   }
 }

@@ -135,4 +135,36 @@ class RouteDecisionTest {
         .as("a route that answers by itself goes nowhere")
         .isEmpty();
   }
+
+  @Test
+  void aVersionSplitIsShownAsEachVersionsShareOfTheRequests() {
+    RouteSpec route = RouteSpec.builder(PathMatch.prefix("/orders")).build();
+    io.signalbox.model.TrafficPolicy relative =
+        new io.signalbox.model.TrafficPolicy(
+            io.signalbox.model.TrafficPolicy.LoadBalancer.ROUND_ROBIN,
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty(),
+            Optional.of(
+                new io.signalbox.model.TrafficPolicy.VersionSplit(
+                    List.of(
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 2),
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 1),
+                        new io.signalbox.model.TrafficPolicy.VersionWeight("v3", 0)),
+                    List.of())),
+            Optional.empty(),
+            Optional.empty(),
+            false);
+    ServiceState split =
+        new ServiceState(
+            "orders",
+            List.of(route),
+            service(0, route).instances(),
+            io.signalbox.model.UpstreamProtocol.HTTP1,
+            relative);
+
+    assertThat(RouteDecision.of(split, route, GatewaySettings.DEFAULT).destination())
+        .as("weights are relative; a version of weight 0 gets nothing")
+        .contains("orders (v1 66.7 %, v2 33.3 %)");
+  }
 }
