@@ -171,8 +171,11 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
                 digest.parts());
       }
       if (size > 0 && names[size - 1].compareTo(resourceName) >= 0) {
-        // XdsResources sorts every list it holds (checked with assertions on, as in tests).
-        assert names[size - 1].equals(resourceName) : "out of name order: " + resourceName;
+        // XdsResources sorts every list it holds; taken for a duplicate, a name out of order
+        // would drop the resource before it.
+        if (!names[size - 1].equals(resourceName)) {
+          throw new IllegalStateException("resources out of name order at " + resourceName);
+        }
         // Of equal names the last counts.
         duplicates = true;
         size--;
