@@ -107,15 +107,15 @@ public final class ControlPlane implements AutoCloseable {
   private final LeaseReaper reaper;
 
   /**
-   * Lease time that stops while this process is stalled, so a stall extends leases instead of
-   * expiring them.
-   */
-  /**
    * The wall clock of everything the control plane times or stamps (audit lines, certificates,
-   * proxy status, history), but the leases' own {@link #leaseClock}.
+   * proxy status, history, the registry's times), but the leases' own {@link #leaseClock}.
    */
   private final Clock clock = Clock.systemUTC();
 
+  /**
+   * Lease time that stops while this process is stalled, so a stall extends leases instead of
+   * expiring them.
+   */
   private final LeaseClock leaseClock =
       LeaseClock.start(Duration.ofMillis(100), Duration.ofSeconds(1));
 

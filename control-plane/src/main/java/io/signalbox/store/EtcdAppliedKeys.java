@@ -187,10 +187,6 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
     return leases.get(leaseId);
   }
 
-  synchronized boolean holds(String leaseId) {
-    return leases.containsKey(leaseId);
-  }
-
   /** The lease as applied if it has not expired at {@code now}. */
   synchronized Optional<WrittenLease> liveLease(String leaseId, Instant now) {
     WrittenLease lease = leases.get(leaseId);

@@ -302,7 +302,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
 
   @Override
   public boolean deregister(String leaseId) {
-    if (!keys.holds(leaseId)) {
+    if (keys.lease(leaseId) == null) {
       return false;
     }
     EtcdCalls.Committed removed =

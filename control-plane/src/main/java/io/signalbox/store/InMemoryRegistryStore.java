@@ -33,17 +33,13 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock) {
-    this(leasePolicy, nanoClock, Clock.systemUTC());
-  }
-
-  /**
-   * A registry in memory only, its leases aging on {@code nanoClock}, its times (registered,
-   * expires) read from {@code wallClock}.
-   */
-  public InMemoryRegistryStore(LeasePolicy leasePolicy, LongSupplier nanoClock, Clock wallClock) {
     this(
         new RegistryEngine(
-            leasePolicy, nanoClock, wallClock, RegistryJournal.NONE, () -> RegistryQuotas.DEFAULT));
+            leasePolicy,
+            nanoClock,
+            Clock.systemUTC(),
+            RegistryJournal.NONE,
+            () -> RegistryQuotas.DEFAULT));
   }
 
   private InMemoryRegistryStore(RegistryEngine engine) {

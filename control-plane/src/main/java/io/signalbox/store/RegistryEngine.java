@@ -155,11 +155,13 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    * @throws QuotaExceededException when registering it would take more of the registry than a quota
    *     allows
    */
-  synchronized void checkQuotas(Registration registration) {
-    checkQuotas(
-        registration,
-        registration.approximateBytes(),
-        leases.of(registration.service(), registration.instance().id()));
+  void checkQuotas(Registration registration) {
+    // Measured outside the lock: it walks the registration.
+    long bytes = registration.approximateBytes();
+    synchronized (this) {
+      checkQuotas(
+          registration, bytes, leases.of(registration.service(), registration.instance().id()));
+    }
   }
 
   private void checkQuotas(Registration registration, long bytes, LiveLease previous) {
@@ -202,10 +204,13 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    */
   void apply(List<StoredLease> puts, List<String> removals) {
     boolean changed = false;
+    // Measured outside the lock: each walks its registration.
+    long[] bytes = puts.stream().mapToLong(put -> put.registration().approximateBytes()).toArray();
     synchronized (this) {
       long nowNanos = nanoClock.getAsLong();
       Instant now = wallClock.instant();
-      for (StoredLease stored : puts) {
+      for (int i = 0; i < puts.size(); i++) {
+        StoredLease stored = puts.get(i);
         Registration registration = stored.registration();
         LiveLease replaced = leases.unindex(leases.byLease(stored.leaseId()));
         LiveLease sameInstance = leases.of(registration.service(), registration.instance().id());
@@ -224,7 +229,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
                 stored.ttl(),
                 toNanos(stored.expiresAt(), now, nowNanos),
                 stored.registeredAt(),
-                registration.approximateBytes());
+                bytes[i]);
         lease.drained = stored.drained();
         lease.notServing = stored.notServing();
         // Restored or replicated: it lived before, so it counts as a renewing instance for

@@ -64,6 +64,7 @@ final class EtcdReplicas implements AutoCloseable {
   /** Stops {@code replica}, as a control plane that shuts down. */
   void stop(EtcdRegistryStore replica) {
     stores.remove(replica);
+    clients.remove(replica);
     replica.close();
   }
 
