@@ -522,6 +522,8 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /** Remembers that a stream was cut off, for {@link #recentCutOffs()}. */
   public void cutOff(CutOffStream stream) {
+    // Before the stream is ended: a request of it being handled meanwhile cannot open it again.
+    cutOffIds.put(stream.streamId(), Boolean.TRUE);
     synchronized (cutOffs) {
       if (cutOffs.size() == CUT_OFFS_REMEMBERED) {
         cutOffs.removeFirst();
@@ -539,8 +541,6 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /** Forgets the stream; returns the node it belonged to, if it had sent a request. */
   public Optional<Node> onStreamClosed(long streamId) {
-    // Before the removal: a request being handled as the stream closes cannot open it again.
-    recentlyClosed.put(streamId, Boolean.TRUE);
     Stream stream = streams.remove(streamId);
     if (stream == null) {
       return Optional.empty();
@@ -575,17 +575,17 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   }
 
   /**
-   * Streams closed lately. A stream's requests and its close reach the tracker one at a time, but a
-   * cut-off ({@link LaggingStreams}) ends a stream from another thread: a request of it being
+   * Streams cut off lately. A stream's requests and its close reach the tracker one at a time, but
+   * a cut-off ({@link LaggingStreams}) ends a stream from another thread: a request of it being
    * handled meanwhile would open its record again, a stream that never closes (its group then never
-   * forgotten). Such a request comes within milliseconds of the close: a closed stream is
-   * remembered for a minute, however many others close meanwhile (a fleet reconnecting at once),
-   * and their count stays bounded.
+   * forgotten). Such a request comes within milliseconds: a cut-off stream is remembered for a
+   * minute, however many others are cut off meanwhile (a fleet that stalled at once), and their
+   * count stays bounded. Only cut-offs: an Envoy's own close never races its requests.
    */
-  private final com.google.common.cache.Cache<Long, Boolean> recentlyClosed =
+  private final com.google.common.cache.Cache<Long, Boolean> cutOffIds =
       com.google.common.cache.CacheBuilder.newBuilder()
           .expireAfterWrite(java.time.Duration.ofMinutes(1))
-          .maximumSize(1 << 20)
+          .maximumSize(1 << 16)
           .build();
 
   /** The record of a stream's first request; null for a stream that has closed. */
@@ -595,7 +595,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     return streams.computeIfAbsent(
         streamId,
         id -> {
-          if (recentlyClosed.getIfPresent(id) != null) {
+          if (cutOffIds.getIfPresent(id) != null) {
             return null;
           }
           Stream stream =

@@ -16,6 +16,7 @@ import io.signalbox.xds.ProxyStatusTracker.ProxyStatus;
 import io.signalbox.xds.ProxyStatusTracker.SyncStatus;
 import io.signalbox.xds.ProxyStatusTracker.TypeStatus;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -226,6 +227,9 @@ class ProxyStatusTrackerTest {
       request(CDS, "", "");
 
       // A cut-off closes the stream from another thread while a request of it is being handled.
+      tracker.cutOff(
+          new ProxyStatusTracker.CutOffStream(
+              1, EDGE_1, new NodeGroups().hash(EDGE_1), Duration.ofSeconds(1), Instant.EPOCH));
       tracker.onStreamClosed(1);
       boolean opened =
           tracker.onRequest(
