@@ -84,7 +84,8 @@ public final class GatewayTranslator implements Translator {
     } catch (RuntimeException e) {
       // What the failed translation remembered is half of it: the parts of the services it got to,
       // but the lists and routes of the translation before, which the next one would take as
-      // current. The next translation starts from scratch instead (as for new settings).
+      // current. The next translation starts from scratch instead (as for new settings), the route
+      // translator's placements included.
       settingsPart = null;
       throw e;
     }
@@ -101,6 +102,7 @@ public final class GatewayTranslator implements Translator {
               secrets.secrets(settings));
       // Clusters and route configurations depend on the settings too.
       serviceParts.clear();
+      routes.forget();
       routeConfigurations = null;
       clusterList = null;
       assignmentList = null;

@@ -155,9 +155,6 @@ final class RouteTranslator {
   /** The last configuration's virtual hosts, by host. */
   private Map<String, OrderedHost> hostsBefore = new HashMap<>();
 
-  /** The settings all these were made with: other settings place and render everything anew. */
-  private GatewaySettings madeWith;
-
   RouteTranslator(List<HttpFilterTranslator> filters) {
     this.filters = filters;
   }
@@ -169,30 +166,23 @@ final class RouteTranslator {
   List<RouteConfiguration> routeConfigurations(
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     List<RouteConfiguration> configurations = new ArrayList<>();
-    configurations.add(routeConfiguration(state, settings, handover));
+    configurations.add(byDifference(state, settings, handover));
     settings.listeners().stream()
         .filter(ListenerSpec::redirectToHttps)
         .forEach(listener -> configurations.add(redirectConfiguration(listener, settings)));
     return configurations;
   }
 
-  RouteConfiguration routeConfiguration(
-      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
-    if (!settings.equals(madeWith)) {
-      placed = new HashMap<>();
-      rendered = new IdentityHashMap<>();
-      hostsBefore = new HashMap<>();
-      last = null;
-      madeWith = settings;
-    }
-    try {
-      return byDifference(state, settings, handover);
-    } catch (RuntimeException e) {
-      // The placements are updated in place: after a failure half of them are the new ones, which
-      // the next configuration would take as placed. It starts from scratch instead.
-      madeWith = null;
-      throw e;
-    }
+  /**
+   * Forgets every placement and rendering: the next configuration is made from scratch. For other
+   * settings, and after a configuration that failed half way (placements are updated in place, so
+   * half of them would be the new ones, which the next configuration would take as placed).
+   */
+  void forget() {
+    placed = new HashMap<>();
+    rendered = new IdentityHashMap<>();
+    hostsBefore = new HashMap<>();
+    last = null;
   }
 
   private RouteConfiguration byDifference(
