@@ -25,6 +25,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,6 +84,24 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
   double keepAliveWarmupSeconds;
 
   @Option(
+      names = "--sustain-seconds",
+      defaultValue = "20",
+      description =
+          "After the registry is filled: measured window of registrations sustained at that size"
+              + " (each instance registered again at a new port, as after a restart); 0 skips it."
+              + " Default: ${DEFAULT-VALUE}")
+  double sustainSeconds;
+
+  @Option(
+      names = "--sustain-warmup-seconds",
+      defaultValue = "30",
+      description =
+          "Sustained registrations before the measured window, discarded: on two cores the"
+              + " control plane's JIT compilers take 20-25 s of this load to settle (the rates per"
+              + " 5 s are printed). Default: ${DEFAULT-VALUE}")
+  double sustainWarmupSeconds;
+
+  @Option(
       names = "--restarts",
       defaultValue = "3",
       description = "kill -9 and restart this many times. Default: ${DEFAULT-VALUE}")
@@ -113,6 +132,8 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       description = "Where logs and the data directory go. Default: ${DEFAULT-VALUE}")
   Path workRoot;
 
+  private static final long SUSTAIN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+
   /** A reference load: 10,000 instances on the default 10 s TTL, each renewed every TTL/3. */
   private static final int REFERENCE_INSTANCES = 10_000;
 
@@ -122,20 +143,33 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
 
   /** One backend's figures. */
   private record Measured(
-      double registrationsPerSecond, KeepAliveLoad.Result keepAlives, long cpuMillisPerSecond) {}
+      Rates registrations, KeepAliveLoad.Result keepAlives, long cpuMillisPerSecond) {
+
+    double registrationsPerSecond() {
+      return registrations.fill();
+    }
+  }
+
+  /**
+   * Registrations per second filling an empty registry, and sustained once it holds every instance
+   * (NaN when not measured).
+   */
+  private record Rates(double fill, double sustained) {}
 
   @Override
   public Integer call() throws Exception {
     System.out.println("Store: " + Jvm.describeHost());
     System.out.printf(
         "registrations=%d services=%d concurrency=%d keepalive-concurrency=%d keepalive-seconds=%s "
-            + "(after %s s warm-up) restarts=%d%n",
+            + "(after %s s warm-up) sustain-seconds=%s (after %s s warm-up) restarts=%d%n",
         registrations,
         services,
         concurrency,
         keepAliveConcurrency,
         keepAliveSeconds,
         keepAliveWarmupSeconds,
+        sustainSeconds,
+        sustainWarmupSeconds,
         restarts);
     Path workDir =
         workRoot
@@ -146,7 +180,7 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     Path dataDir = workDir.resolve("data");
     Files.createDirectories(workDir);
 
-    List<Double> bare = new ArrayList<>();
+    List<Rates> bare = new ArrayList<>();
     if (!noBaseline) {
       bare.add(measureBare(workDir.resolve("bare-1.log")));
     }
@@ -180,26 +214,28 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       }
     }
     System.out.printf(
-        "%nregistrations/s (%d calls in flight, %d instances over %d services):%n",
-        concurrency, registrations, services);
+        "%nregistrations/s (%d calls in flight, %d instances over %d services); filling the empty"
+            + " registry, then sustained once it holds them all (%s s measured after %s s):%n",
+        concurrency, registrations, services, sustainSeconds, sustainWarmupSeconds);
+    Rates bareMean =
+        new Rates(
+            bare.stream().mapToDouble(Rates::fill).average().orElse(Double.NaN),
+            bare.stream().mapToDouble(Rates::sustained).average().orElse(Double.NaN));
     if (etcd != null) {
       System.out.printf(
-          "  etcd:               %,10.0f/s   (%s)%n", etcd.registrationsPerSecond(), etcdEndpoints);
+          "  etcd:               %s   (%s)%n",
+          rates(etcd.registrations(), bareMean), etcdEndpoints);
     }
-    double bareMean = bare.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    System.out.printf("  in memory:          %s%n", rates(inMemory.registrations(), bareMean));
     System.out.printf(
-        "  in memory:          %,10.0f/s%s%n",
-        inMemory.registrationsPerSecond(), ratio(inMemory.registrationsPerSecond(), bareMean));
-    System.out.printf(
-        "  embedded (MVStore): %,10.0f/s%s   store file %,d bytes%n",
-        embedded.registrationsPerSecond(),
-        ratio(embedded.registrationsPerSecond(), bareMean),
-        Files.size(dataDir.resolve("registry.mv.db")));
+        "  embedded (MVStore): %s   store file %,d bytes%n",
+        rates(embedded.registrations(), bareMean), Files.size(dataDir.resolve("registry.mv.db")));
     if (!noBaseline) {
       System.out.printf(
-          "  bare java-control-plane: %s/s (before and after; its Register stores the instance in a"
-              + " map and queues one whole-snapshot publication)%n",
-          bare.stream().map(r -> String.format("%,.0f", r)).toList());
+          "  bare java-control-plane: fill %s/s, sustained %s/s (before and after; its Register"
+              + " stores the instance in a map and queues one whole-snapshot publication)%n",
+          bare.stream().map(r -> String.format("%,.0f", r.fill())).toList(),
+          bare.stream().map(r -> String.format("%,.0f", r.sustained())).toList());
     }
 
     if (keepAliveSeconds > 0) {
@@ -280,22 +316,37 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
   }
 
   /** Registrations/s of the bare java-control-plane server, in its own JVM like Signalbox. */
-  private double measureBare(Path log) throws Exception {
+  private Rates measureBare(Path log) throws Exception {
     try (ControlPlaneProcess bareServer = ControlPlaneProcess.startBare(log, cpJvmOptions)) {
-      double registered = registerAll(bareServer.grpcPort(), new String[registrations]);
-      System.out.printf("  bare java-control-plane: %,.0f registrations/s%n", registered);
+      Rates registered = registerAll(bareServer.grpcPort(), new String[registrations]);
+      System.out.printf("  bare java-control-plane: %s%n", rates(registered, null));
       return registered;
     }
   }
 
-  private static String ratio(double rate, double bareRate) {
-    return Double.isNaN(bareRate) ? "" : String.format(" (%.2f x bare)", rate / bareRate);
+  /** "fill 1,234/s (0.50 x bare), sustained 2,345/s (0.40 x bare)", ratios when bare is given. */
+  private static String rates(Rates rates, Rates bare) {
+    String fill =
+        String.format("fill %,6.0f/s%s", rates.fill(), ratio(rates.fill(), bare, Rates::fill));
+    return Double.isNaN(rates.sustained())
+        ? fill
+        : fill
+            + String.format(
+                ", sustained %,6.0f/s%s",
+                rates.sustained(), ratio(rates.sustained(), bare, Rates::sustained));
+  }
+
+  private static String ratio(
+      double rate, Rates bare, java.util.function.ToDoubleFunction<Rates> which) {
+    return bare == null || Double.isNaN(which.applyAsDouble(bare))
+        ? ""
+        : String.format(" (%.2f x bare)", rate / which.applyAsDouble(bare));
   }
 
   private Measured measure(String backend, ControlPlaneProcess controlPlane) throws Exception {
     String[] leaseIds = new String[registrations];
-    double registered = registerAll(controlPlane.grpcPort(), leaseIds);
-    System.out.printf("  %s: %,.0f registrations/s%n", backend, registered);
+    Rates registered = registerAll(controlPlane.grpcPort(), leaseIds);
+    System.out.printf("  %s: %s%n", backend, rates(registered, null));
     if (keepAliveSeconds <= 0) {
       return new Measured(registered, null, -1);
     }
@@ -330,8 +381,11 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
         String.format("%.1f×", keepAlives.perSecond() / REFERENCE_KEEPALIVES_PER_SECOND));
   }
 
-  /** Registers every instance, filling in the lease ids the measured calls were granted. */
-  private double registerAll(int grpcPort, String[] leaseIds) throws Exception {
+  /**
+   * Registers every instance (the fill), then registers them again in turn for the sustained
+   * window, filling in the lease ids the calls were granted.
+   */
+  private Rates registerAll(int grpcPort, String[] leaseIds) throws Exception {
     ManagedChannel channel =
         NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     ExecutorService workers = Executors.newFixedThreadPool(concurrency);
@@ -339,38 +393,76 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       RegistryGrpc.RegistryBlockingStub registry = RegistryGrpc.newBlockingStub(channel);
       // Warm-up: connections and JIT, on instances that are then replaced by the measured calls.
       for (int i = 0; i < Math.min(500, registrations); i++) {
-        registry.register(request(i));
+        registry.register(request(i, 0));
       }
       AtomicInteger next = new AtomicInteger();
       long started = System.nanoTime();
-      List<Future<?>> running = new ArrayList<>();
-      for (int w = 0; w < concurrency; w++) {
-        running.add(
-            workers.submit(
-                () -> {
-                  for (int i = next.getAndIncrement();
-                      i < registrations;
-                      i = next.getAndIncrement()) {
-                    leaseIds[i] =
-                        registry
-                            .withDeadlineAfter(30, TimeUnit.SECONDS)
-                            .register(request(i))
-                            .getLeaseId();
-                  }
-                  return null;
-                }));
+      runWorkers(
+          workers,
+          () -> {
+            for (int i = next.getAndIncrement(); i < registrations; i = next.getAndIncrement()) {
+              leaseIds[i] = register(registry, request(i, 0));
+            }
+          });
+      double fill = registrations / ((System.nanoTime() - started) / 1e9);
+      if (sustainSeconds <= 0) {
+        return new Rates(fill, Double.NaN);
       }
-      for (Future<?> future : running) {
-        future.get();
+      // Back to back as in the fill: each instance registered again at another port (an endpoint
+      // change the pipeline must publish), in turn, over a registry that holds them all.
+      AtomicLong calls = new AtomicLong();
+      AtomicLong measured = new AtomicLong();
+      long sustainStart = System.nanoTime();
+      long windowStart = sustainStart + (long) (sustainWarmupSeconds * 1e9);
+      long windowEnd = windowStart + (long) (sustainSeconds * 1e9);
+      // Calls completed per 5 s from the start: the JIT's warm-up shows as a rising rate.
+      AtomicLongArray perInterval =
+          new AtomicLongArray((int) ((windowEnd - sustainStart) / SUSTAIN_INTERVAL_NANOS) + 1);
+      runWorkers(
+          workers,
+          () -> {
+            for (long call = calls.getAndIncrement(); ; call = calls.getAndIncrement()) {
+              int i = (int) (call % registrations);
+              leaseIds[i] = register(registry, request(i, 1 + call / registrations));
+              long now = System.nanoTime();
+              if (now >= windowEnd) {
+                return;
+              }
+              perInterval.incrementAndGet((int) ((now - sustainStart) / SUSTAIN_INTERVAL_NANOS));
+              if (now >= windowStart) {
+                measured.incrementAndGet();
+              }
+            }
+          });
+      StringBuilder trace = new StringBuilder();
+      for (int k = 0; k < perInterval.length() - 1; k++) {
+        trace.append(String.format(" %,.0f", perInterval.get(k) / (SUSTAIN_INTERVAL_NANOS / 1e9)));
       }
-      return registrations / ((System.nanoTime() - started) / 1e9);
+      System.out.printf("    sustained registrations/s per 5 s from the start:%s%n", trace);
+      return new Rates(fill, measured.get() / sustainSeconds);
     } finally {
       workers.shutdownNow();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
-  private RegisterRequest request(int i) {
+  private static String register(RegistryGrpc.RegistryBlockingStub registry, RegisterRequest r) {
+    return registry.withDeadlineAfter(30, TimeUnit.SECONDS).register(r).getLeaseId();
+  }
+
+  /** Runs the loop on each of {@link #concurrency} workers and waits for all of them. */
+  private void runWorkers(ExecutorService workers, Runnable loop) throws Exception {
+    List<Future<?>> running = new ArrayList<>();
+    for (int w = 0; w < concurrency; w++) {
+      running.add(workers.submit(loop));
+    }
+    for (Future<?> future : running) {
+      future.get();
+    }
+  }
+
+  /** Instance {@code i}'s registration; each generation at another port. */
+  private RegisterRequest request(int i, long generation) {
     String service = "svc-" + (i % services);
     return RegisterRequest.newBuilder()
         .setService(service)
@@ -380,7 +472,7 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
                 // Private addresses, one per instance: loopback ports would run into the control
                 // plane's own ports (refused) beyond ~29,000 instances.
                 .setHost("10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255))
-                .setPort(8080))
+                .setPort(8080 + (int) (generation % 1000)))
         .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
         .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(300))
         .build();
