@@ -550,20 +550,15 @@ final class DeltaFanout implements Callable<Integer> {
             expected[c] = calls(c, service);
           }
         }
+        String routePrefix = "/" + serviceName(service) + "/r" + r;
         Round round =
             change == Change.ROUTE
-                ? new Round(DeltaXdsClient.ROUTES_ROUND, -1, clientCount)
+                ? Round.ofRoutePrefix(routePrefix, clientCount)
                 : new Round("svc-" + serviceName(service), port, clientCount, expected);
         current.set(round);
         if (change == Change.ROUTE) {
           // The service's first instance again, under another prefix: only its route moves.
-          register(
-              registry,
-              service,
-              "base-0",
-              basePort(service, 0),
-              calls(service),
-              "/" + serviceName(service) + "/r" + r);
+          register(registry, service, "base-0", basePort(service, 0), calls(service), routePrefix);
         } else {
           register(registry, service, "extra-" + r, port, calls(service));
         }
@@ -580,11 +575,11 @@ final class DeltaFanout implements Callable<Integer> {
           timeouts++;
           long failed = clients.stream().filter(FanoutClient::failed).count();
           System.err.printf(
-              "round %d: only %d of %d clients got port %d within %d ms (%d streams failed%s)%n",
+              "round %d: only %d of %d clients got %s within %d ms (%d streams failed%s)%n",
               r,
               clientCount - round.remaining.get(),
               clientCount,
-              port,
+              change == Change.ROUTE ? "route prefix " + routePrefix : "port " + port,
               roundTimeoutMs,
               failed,
               failed == 0

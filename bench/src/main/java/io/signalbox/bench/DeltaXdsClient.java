@@ -26,18 +26,6 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
 
   static final String RDS = Resources.V3.ROUTE_TYPE_URL;
 
-  /**
-   * The cluster a round names when it changes a route: it arrives with the first RouteConfiguration
-   * whose version differs from the one this client held when the round began.
-   */
-  static final String ROUTES_ROUND = "(routes)";
-
-  /** The version of the route configuration last received, and what it was when a round began. */
-  private String routesVersion = "";
-
-  private Round routesRound;
-  private String routesVersionBeforeRound;
-
   private final Set<String> clusters = new HashSet<>();
   private final Set<String> assignments = new HashSet<>();
 
@@ -108,7 +96,7 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
       for (Resource resource : response.getResourcesList()) {
         assignments.add(resource.getName());
         if (round != null
-            && round.cluster.equals(resource.getName())
+            && resource.getName().equals(round.cluster)
             && hasPort(resource, round.port)) {
           round.arrived(index, now);
         }
@@ -118,18 +106,15 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
       ack(type, response.getNonce());
     } else if (RDS.equals(type)) {
       Round round = currentRound.get();
-      String version =
-          response.getResourcesCount() == 0 ? "" : response.getResources(0).getVersion();
-      if (round != null && round.cluster.equals(ROUTES_ROUND)) {
-        if (round != routesRound) {
-          routesRound = round;
-          routesVersionBeforeRound = routesVersion;
-        }
-        if (!version.equals(routesVersionBeforeRound)) {
-          round.arrived(index, now);
+      if (round != null && round.routePrefix != null) {
+        for (Resource resource : response.getResourcesList()) {
+          // The round's own prefix, not just a new version: a late push of an earlier round's
+          // change must not count for this one.
+          if (Round.holdsString(resource.getResource().getValue(), round.routePrefix)) {
+            round.arrived(index, now);
+          }
         }
       }
-      routesVersion = version;
       ack(type, response.getNonce());
     } else {
       ack(type, response.getNonce());

@@ -91,7 +91,7 @@ final class SotwXdsClient extends SimulatedEnvoy<DiscoveryRequest, DiscoveryResp
         if (clusters.contains(name)) {
           assignments.add(name);
         }
-        if (round != null && round.cluster.equals(name) && hasPort(resource, round.port)) {
+        if (round != null && name.equals(round.cluster) && hasPort(resource, round.port)) {
           round.arrived(index, now);
         }
       }
