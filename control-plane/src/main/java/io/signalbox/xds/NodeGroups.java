@@ -122,6 +122,13 @@ public final class NodeGroups implements NodeGroup<String> {
     return value == null ? "" : value.getStringValue();
   }
 
+  /**
+   * The most zones whose Envoys are kept connected at once ({@link SnapshotPublisher#admitsZone}):
+   * far beyond any provider's zones, and a bound on what a peer allowed a fleet can make by naming
+   * zones.
+   */
+  public static final int MAX_ZONES = 256;
+
   /** The zone a group's Envoys declared, empty for a group without one. */
   public static Optional<String> zone(String group) {
     int separator = group.indexOf(ZONE_SEPARATOR);

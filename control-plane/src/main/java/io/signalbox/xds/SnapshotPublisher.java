@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import com.google.common.collect.ConcurrentHashMultiset;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
@@ -52,6 +53,10 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final SimpleCache<String> cache;
   private final ChangeCoalescer changes;
   private final Set<String> groups = ConcurrentHashMap.newKeySet();
+
+  /** The zones of the groups kept, each as often as it has groups: named by Envoys, so bounded. */
+  private final ConcurrentHashMultiset<String> zones = ConcurrentHashMultiset.create();
+
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final AtomicLong quarantineTrials = new AtomicLong();
 
@@ -337,7 +342,11 @@ public final class SnapshotPublisher implements AutoCloseable {
       return;
     }
     synchronized (publishLock) {
-      if (groups.add(group) && published != null) {
+      if (!groups.add(group)) {
+        return;
+      }
+      NodeGroups.zone(group).ifPresent(zones::add);
+      if (published != null) {
         ContentVersionedSnapshot base =
             madeFor(
                 group,
@@ -349,6 +358,18 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Whether an Envoy declaring {@code zone} may connect. Envoys name their zones, and each zone
+   * makes node groups of its own, each made a snapshot on every publication: at most {@link
+   * NodeGroups#MAX_ZONES} zones are kept at once. A zone kept already, and no zone, always are.
+   * (Approximate under concurrent first requests of new zones, which may pass it by a few.)
+   */
+  public boolean admitsZone(String zone) {
+    return zone.isEmpty()
+        || zones.contains(zone)
+        || zones.elementSet().size() < NodeGroups.MAX_ZONES;
   }
 
   /**
@@ -564,6 +585,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       groups.add(group);
       return false;
     }
+    NodeGroups.zone(group).ifPresent(zones::remove);
     sentBases.remove(group);
     groupFailures.remove(group);
     sidecars.forget(group, groups);

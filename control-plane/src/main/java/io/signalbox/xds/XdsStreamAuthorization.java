@@ -21,7 +21,8 @@ import io.signalbox.security.Identity;
  * PERMISSION_DENIED, so nothing is sent, no group is created for it and its ACKs and NACKs count
  * for nothing. A request whose node names no group Signalbox keeps ({@link NodeGroups#invalid}: a
  * zone, fleet or sidecar service beyond the bounds of a name) closes it with INVALID_ARGUMENT
- * naming the field.
+ * naming the field, and one declaring a zone beyond the most kept at once ({@link
+ * NodeGroups#MAX_ZONES}) with RESOURCE_EXHAUSTED.
  *
  * <p>A stream's node is the one its first request names. Envoy may leave the node out of later
  * requests ({@code set_node_on_first_message_only}, which Istio's bootstrap sets): such a request
@@ -35,11 +36,18 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
 
   private final AccessControl access;
   private final AuditLog audit;
+  private final java.util.function.Predicate<String> zoneAdmitted;
   private final NodeGroups groups = new NodeGroups();
 
-  public XdsStreamAuthorization(AccessControl access, AuditLog audit) {
+  /**
+   * @param zoneAdmitted whether a stream's Envoy may declare a zone ({@link
+   *     SnapshotPublisher#admitsZone}); a stream whose zone is not is ended with RESOURCE_EXHAUSTED
+   */
+  public XdsStreamAuthorization(
+      AccessControl access, AuditLog audit, java.util.function.Predicate<String> zoneAdmitted) {
     this.access = access;
     this.audit = audit;
+    this.zoneAdmitted = zoneAdmitted;
   }
 
   @Override
@@ -74,6 +82,18 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
           if (invalid.isPresent()) {
             audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, invalid.get());
             refuse(Status.INVALID_ARGUMENT.withDescription(invalid.get()));
+            return;
+          }
+          String zone = node.getLocality().getZone();
+          if (!zoneAdmitted.test(zone)) {
+            String reason =
+                "node.locality.zone: Envoys of "
+                    + NodeGroups.MAX_ZONES
+                    + " zones are connected, the most Signalbox keeps; zone '"
+                    + zone
+                    + "' is not taken";
+            audit.record(who, "xds.stream", "node", AuditLog.Outcome.REFUSED, reason);
+            refuse(Status.RESOURCE_EXHAUSTED.withDescription(reason));
             return;
           }
           streamNode = node;

@@ -47,6 +47,9 @@ class XdsStreamAuthorizationTest {
   private Server server;
   private ManagedChannel channel;
 
+  /** The zone the control plane takes no more Envoys of (as beyond NodeGroups.MAX_ZONES). */
+  private static final String ZONE_NOT_TAKEN = "zone-257";
+
   @BeforeEach
   void start() throws IOException {
     String name = InProcessServerBuilder.generateName();
@@ -89,7 +92,8 @@ class XdsStreamAuthorizationTest {
             .intercept(
                 new XdsStreamAuthorization(
                     AccessControl.enforcing(() -> AccessPolicy.DEFAULT),
-                    AuditLog.toLogger(Clock.systemUTC())))
+                    AuditLog.toLogger(Clock.systemUTC()),
+                    zone -> !zone.equals(ZONE_NOT_TAKEN)))
             .intercept(HeaderIdentity.interceptor())
             .build()
             .start();
@@ -279,6 +283,26 @@ class XdsStreamAuthorizationTest {
 
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
     assertThat(new NodeGroups().hash(inZone)).isEqualTo("edge@eu-west-1a");
+  }
+
+  @Test
+  void anEnvoyInAZoneBeyondTheMostKeptIsRefusedNamingTheFieldAndNothingReachesTheCache() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    Node inZone =
+        Node.newBuilder()
+            .setId("edge-1")
+            .setCluster("edge")
+            .setLocality(Locality.newBuilder().setZone(ZONE_NOT_TAKEN))
+            .build();
+    AtomicReference<Status> ended = ask(EDGE_ENVOY, inZone, received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+    assertThat(ended.get().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(ended.get().getDescription())
+        .startsWith("node.locality.zone: ")
+        .contains("zone '" + ZONE_NOT_TAKEN + "' is not taken");
+    assertThat(groupsThatReachedTheServer).isEmpty();
+    assertThat(received).isEmpty();
   }
 
   @Test

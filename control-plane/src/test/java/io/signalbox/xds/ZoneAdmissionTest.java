@@ -1,0 +1,98 @@
+package io.signalbox.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.model.Instance;
+import io.signalbox.model.PathMatch;
+import io.signalbox.model.Registration;
+import io.signalbox.model.RouteSpec;
+import io.signalbox.store.InMemoryRegistryStore;
+import io.signalbox.store.LeasePolicy;
+import io.signalbox.translate.GatewayTranslator;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Envoys name their zones, and every zone makes node groups that are made a snapshot on every
+ * publication: the publisher keeps Envoys of at most {@link NodeGroups#MAX_ZONES} zones at once.
+ */
+class ZoneAdmissionTest {
+
+  private final InMemoryRegistryStore store =
+      new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+  private final Set<String> connected = ConcurrentHashMap.newKeySet();
+  private SnapshotPublisher publisher;
+
+  @BeforeEach
+  void start() {
+    publisher =
+        SnapshotPublisher.builder(
+                store,
+                GatewaySettings.plaintext("0.0.0.0", 10000),
+                new GatewayTranslator(),
+                new SimpleCache<>(new NodeGroups()))
+            .coalescing(Duration.ZERO, Duration.ZERO)
+            .forgetGroupsWithoutEnvoys(connected::contains)
+            .build();
+    publisher.start();
+    for (int zone = 0; zone < NodeGroups.MAX_ZONES; zone++) {
+      connect("edge@zone-" + zone);
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    publisher.close();
+  }
+
+  private void connect(String group) {
+    connected.add(group);
+    publisher.groupSeen(group);
+  }
+
+  @Test
+  void aNewZoneBeyondTheMostIsNotAdmitted() {
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+  }
+
+  @Test
+  void zonesKeptAlreadyAndNoZoneAreAlwaysAdmitted() {
+    assertThat(publisher.admitsZone("zone-7")).isTrue();
+    assertThat(publisher.admitsZone("")).isTrue();
+  }
+
+  @Test
+  void anotherFleetsGroupInAZoneKeptAlreadyTakesNoNewZone() {
+    connect("sidecar/orders@zone-7");
+
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+    assertThat(publisher.groups()).hasSize(NodeGroups.MAX_ZONES + 1);
+  }
+
+  @Test
+  void aZoneWhoseEnvoysAllLeftFreesItsPlaceOnceItsGroupsAreForgotten() {
+    connected.remove("edge@zone-7");
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES))
+        .as("kept until the next publication forgets it")
+        .isFalse();
+
+    store.register(
+        new Registration(
+            "orders",
+            Instance.of("orders-1", "10.0.1.1", 8080),
+            List.of(RouteSpec.builder(PathMatch.prefix("/orders")).build())),
+        Optional.empty());
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> !publisher.groups().contains("edge@zone-7"));
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isTrue();
+  }
+}
