@@ -226,6 +226,15 @@ public final class SignalboxMetrics implements AutoCloseable {
         .register(registry);
   }
 
+  /** 1 while a stopped policy handover holds every group's publications, else 0. */
+  public void bindHandoverHeld(BooleanSupplier held) {
+    Gauge.builder(name("policy.handover.held"), () -> held.getAsBoolean() ? 1 : 0)
+        .description(
+            "1 while a policy handover that stopped holds publishing until a publication goes"
+                + " through")
+        .register(registry);
+  }
+
   /** 1 while lease expiry is held back because too many leases expired at once, else 0. */
   public void bindLeaseExpiryPaused(BooleanSupplier paused) {
     Gauge.builder(name("lease.expiry.paused"), () -> paused.getAsBoolean() ? 1 : 0)

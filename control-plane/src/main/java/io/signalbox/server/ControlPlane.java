@@ -347,6 +347,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     metrics.bindRegistry(engine::serviceCount, engine::instanceCount);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
+    metrics.bindHandoverHeld(publisher::handoverHeld);
     try {
       server.start();
     } catch (IOException e) {

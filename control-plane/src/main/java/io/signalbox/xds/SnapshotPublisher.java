@@ -98,6 +98,12 @@ public final class SnapshotPublisher implements AutoCloseable {
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
 
+  /**
+   * Whether the last publication stopped in a policy handover: every group keeps what it holds
+   * until a publication goes through.
+   */
+  private volatile boolean handoverHeld;
+
   private final DeliveryCheck deliveryCheck;
 
   /** Zero: every change is published in one step. */
@@ -428,6 +434,15 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
+   * Whether publishing is held by a policy handover that stopped (a group it counts on could not be
+   * made, or the handover was incomplete): no group is sent anything new until a publication goes
+   * through.
+   */
+  public boolean handoverHeld() {
+    return handoverHeld;
+  }
+
+  /**
    * Whether the registry or the settings changed since the last publication (e.g. while paused).
    */
   public boolean changesPending() {
@@ -532,6 +547,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (pausedSince != null) {
         return;
       }
+      handoverHeld = false;
       if (sendLocked(built, builtState, builtSettings)) {
         metrics.snapshotPublished();
       }
@@ -683,6 +699,7 @@ public final class SnapshotPublisher implements AutoCloseable {
           "The policy handover of {} is incomplete; publishing waits for the next change: {}",
           handover.services(),
           e.getMessage());
+      handoverHeld = true;
       return false;
     }
     log.info("Handing the policies of {} between the edge and their sidecars", handover.services());
@@ -714,6 +731,7 @@ public final class SnapshotPublisher implements AutoCloseable {
                   + " publishing waits for the next change",
               target.handover().services(),
               group);
+          handoverHeld = true;
           return false;
         }
       }

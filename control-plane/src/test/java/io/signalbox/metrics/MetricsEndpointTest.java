@@ -303,6 +303,13 @@ class MetricsEndpointTest {
   }
 
   @Test
+  void publishingHeldByAPolicyHandoverIsExportedAsZeroWhileNothingHoldsIt() {
+    // It becomes 1 when a handover stops: PolicyHandoverPublicationTest.
+    start();
+    assertThat(scrape().require("signalbox_policy_handover_held")).isZero();
+  }
+
+  @Test
   void pausedPushesShowAsOneUntilResumed() {
     start();
     assertThat(scrape().require("signalbox_pushes_paused")).isZero();

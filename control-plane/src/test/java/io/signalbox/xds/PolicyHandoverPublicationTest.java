@@ -152,6 +152,7 @@ class PolicyHandoverPublicationTest {
     assertThat(sidecarsEnforce(sidecarsHeld)).isFalse();
     assertThat(edgeEnforces(held(EDGE))).as("so the edge has not let go").isTrue();
     assertNeverUnenforced();
+    assertThat(publisher.handoverHeld()).as("publishing is held, and says so").isTrue();
 
     // Once the sidecars can be made again, the next try completes the handover.
     unmakeable.remove(SIDECARS);
@@ -161,6 +162,7 @@ class PolicyHandoverPublicationTest {
     assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars enforce").isTrue();
     assertThat(edgeEnforces(held(EDGE))).as("after: the edge only forwards").isFalse();
     assertNeverUnenforced();
+    assertThat(publisher.handoverHeld()).isFalse();
   }
 
   @Test
@@ -183,6 +185,7 @@ class PolicyHandoverPublicationTest {
     assertThat(edgeEnforces(held(EDGE))).as("after: the edge only forwards").isFalse();
     assertThat(sidecarsEnforce(held(SIDECARS))).as("after: the sidecars enforce").isTrue();
     assertNeverUnenforced();
+    assertThat(publisher.handoverHeld()).as("another service's group holds nothing up").isFalse();
   }
 
   @Test
