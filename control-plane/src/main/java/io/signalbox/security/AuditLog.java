@@ -90,6 +90,10 @@ public final class AuditLog implements AutoCloseable {
    *     through
    */
   public void record(Identity who, String action, String target, Outcome outcome, String detail) {
+    if (file.isEmpty() && !log.isInfoEnabled()) {
+      // Recorded nowhere: not worth a line of JSON per registration.
+      return;
+    }
     ObjectNode line =
         JSON.createObjectNode()
             .put("time", clock.instant().toString())
