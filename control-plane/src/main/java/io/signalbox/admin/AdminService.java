@@ -1,5 +1,6 @@
 package io.signalbox.admin;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotCache;
 import io.envoyproxy.controlplane.cache.VersionedResource;
@@ -91,11 +92,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   private final Map<InstanceKey, ScheduledEviction> evictions = new ConcurrentHashMap<>();
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "signalbox-admin-evictions");
-            thread.setDaemon(true);
-            return thread;
-          });
+          new ThreadFactoryBuilder()
+              .setNameFormat("signalbox-admin-evictions")
+              .setDaemon(true)
+              .build());
 
   /**
    * @param pushStateChanged called after pushes were paused or resumed (the admin server's health

@@ -2,6 +2,7 @@ package io.signalbox.config;
 
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.signalbox.metrics.SignalboxMetrics;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,11 +55,10 @@ public final class GatewaySettingsWatcher implements AutoCloseable {
     this.appliedFingerprint = fingerprint(file, watched);
     this.poller =
         Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "signalbox-settings-watcher");
-              thread.setDaemon(true);
-              return thread;
-            });
+            new ThreadFactoryBuilder()
+                .setNameFormat("signalbox-settings-watcher")
+                .setDaemon(true)
+                .build());
     poller.scheduleWithFixedDelay(
         this::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
   }

@@ -1,5 +1,6 @@
 package io.signalbox.metrics;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -40,11 +41,7 @@ public final class MetricsServer implements AutoCloseable {
     }
     ExecutorService executor =
         Executors.newSingleThreadExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "signalbox-metrics");
-              thread.setDaemon(true);
-              return thread;
-            });
+            new ThreadFactoryBuilder().setNameFormat("signalbox-metrics").setDaemon(true).build());
     server.setExecutor(executor);
     server.createContext(
         "/",

@@ -1,6 +1,7 @@
 package io.signalbox.registry;
 
 import com.google.common.net.InetAddresses;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -40,11 +41,7 @@ public interface HostResolver {
             30,
             TimeUnit.SECONDS,
             new ArrayBlockingQueue<>(threads * 8),
-            runnable -> {
-              Thread thread = new Thread(runnable, "signalbox-dns");
-              thread.setDaemon(true);
-              return thread;
-            });
+            new ThreadFactoryBuilder().setNameFormat("signalbox-dns-%d").setDaemon(true).build());
     executor.allowCoreThreadTimeOut(true);
     return host -> {
       if (InetAddresses.isInetAddress(host)) {

@@ -1,5 +1,6 @@
 package io.signalbox.server;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
@@ -127,18 +128,13 @@ public final class ControlPlane implements AutoCloseable {
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
   private final ScheduledExecutorService journalDoctor =
       Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "signalbox-journal-doctor");
-            thread.setDaemon(true);
-            return thread;
-          });
+          new ThreadFactoryBuilder()
+              .setNameFormat("signalbox-journal-doctor")
+              .setDaemon(true)
+              .build());
   private final ScheduledExecutorService tlsReloader =
       Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "signalbox-tls-reload");
-            thread.setDaemon(true);
-            return thread;
-          });
+          new ThreadFactoryBuilder().setNameFormat("signalbox-tls-reload").setDaemon(true).build());
   private final List<TransportSecurity.Credentials> credentials = new ArrayList<>();
   private final AuditLog audit;
   private AdminServer adminServer;

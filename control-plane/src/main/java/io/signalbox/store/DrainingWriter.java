@@ -1,5 +1,6 @@
 package io.signalbox.store;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
@@ -33,11 +34,7 @@ final class DrainingWriter implements AutoCloseable {
     this.drain = drain;
     this.thread =
         Executors.newSingleThreadExecutor(
-            runnable -> {
-              Thread writer = new Thread(runnable, threadName);
-              writer.setDaemon(true);
-              return writer;
-            });
+            new ThreadFactoryBuilder().setNameFormat(threadName).setDaemon(true).build());
   }
 
   /** Starts a run unless one is under way. Call with the owner's lock held, after queueing work. */

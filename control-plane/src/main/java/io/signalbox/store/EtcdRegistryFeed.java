@@ -6,6 +6,7 @@ import static io.signalbox.store.EtcdRegistryStore.GUARD;
 import static io.signalbox.store.EtcdRegistryStore.LEASES;
 import static io.signalbox.store.EtcdRegistryStore.ROOT;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
@@ -56,11 +57,7 @@ final class EtcdRegistryFeed implements AutoCloseable {
   /** Reads the registry again when the watch has ended for good. */
   private final ScheduledExecutorService resyncs =
       Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "etcd-resync");
-            thread.setDaemon(true);
-            return thread;
-          });
+          new ThreadFactoryBuilder().setNameFormat("etcd-resync").setDaemon(true).build());
 
   EtcdRegistryFeed(EtcdCalls etcd, RegistryEngine engine, EtcdAppliedKeys keys, int readPageSize) {
     this.etcd = etcd;

@@ -1,5 +1,6 @@
 package io.signalbox.store;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -39,11 +40,10 @@ public final class LeaseClock implements LongSupplier, AutoCloseable {
   public static LeaseClock start(Duration beat, Duration maxStep) {
     ScheduledExecutorService executor =
         Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "signalbox-lease-clock");
-              thread.setDaemon(true);
-              return thread;
-            });
+            new ThreadFactoryBuilder()
+                .setNameFormat("signalbox-lease-clock")
+                .setDaemon(true)
+                .build());
     LeaseClock clock = new LeaseClock(System::nanoTime, maxStep, executor);
     executor.scheduleAtFixedRate(clock::beat, beat.toNanos(), beat.toNanos(), TimeUnit.NANOSECONDS);
     return clock;

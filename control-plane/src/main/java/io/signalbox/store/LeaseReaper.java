@@ -1,5 +1,6 @@
 package io.signalbox.store;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -20,11 +21,10 @@ public final class LeaseReaper implements AutoCloseable {
 
   private final ScheduledExecutorService executor =
       Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "signalbox-lease-reaper");
-            thread.setDaemon(true);
-            return thread;
-          });
+          new ThreadFactoryBuilder()
+              .setNameFormat("signalbox-lease-reaper")
+              .setDaemon(true)
+              .build());
   private final RegistryStore store;
   private final SignalboxMetrics metrics;
   private final MassExpiryProtection protection;

@@ -2,6 +2,7 @@ package io.signalbox.store;
 
 import static io.signalbox.store.EtcdCalls.bytes;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
@@ -36,11 +37,7 @@ final class ReplicaPresence implements AutoCloseable {
   private final List<String> others;
   private final ScheduledExecutorService keepAlive =
       Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "etcd-presence");
-            thread.setDaemon(true);
-            return thread;
-          });
+          new ThreadFactoryBuilder().setNameFormat("etcd-presence").setDaemon(true).build());
   private volatile long etcdLease;
 
   private ReplicaPresence(

@@ -1,5 +1,6 @@
 package io.signalbox.xds;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -70,11 +71,10 @@ public final class LaggingStreams implements DiscoveryServerCallbacks, AutoClose
     this.clock = clock;
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "signalbox-lagging-streams");
-              thread.setDaemon(true);
-              return thread;
-            });
+            new ThreadFactoryBuilder()
+                .setNameFormat("signalbox-lagging-streams")
+                .setDaemon(true)
+                .build());
     timer.scheduleWithFixedDelay(
         this::checkSafely,
         CHECK_INTERVAL.toMillis(),
