@@ -57,6 +57,14 @@ public final class SnapshotPublisher implements AutoCloseable {
   /** The zones of the groups kept, each as often as it has groups: named by Envoys, so bounded. */
   private final ConcurrentHashMultiset<String> zones = ConcurrentHashMultiset.create();
 
+  /**
+   * Zones admitted ({@link #admitsZone}) whose group is not seen yet: counted against the bound
+   * until it is, or until the next publication (a stream that ended before its group was made).
+   */
+  private final Set<String> admittedZones = ConcurrentHashMap.newKeySet();
+
+  private final Object zoneAdmission = new Object();
+
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final AtomicLong quarantineTrials = new AtomicLong();
 
@@ -351,7 +359,12 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (!groups.add(group)) {
         return;
       }
-      NodeGroups.zone(group).ifPresent(zones::add);
+      NodeGroups.zone(group)
+          .ifPresent(
+              zone -> {
+                zones.add(zone);
+                admittedZones.remove(zone);
+              });
       if (published != null) {
         ContentVersionedSnapshot base =
             madeFor(
@@ -369,13 +382,24 @@ public final class SnapshotPublisher implements AutoCloseable {
   /**
    * Whether an Envoy declaring {@code zone} may connect. Envoys name their zones, and each zone
    * makes node groups of its own, each made a snapshot on every publication: at most {@link
-   * NodeGroups#MAX_ZONES} zones are kept at once. A zone kept already, and no zone, always are.
-   * (Approximate under concurrent first requests of new zones, which may pass it by a few.)
+   * NodeGroups#MAX_ZONES} zones are kept at once. A zone kept already, and no zone, always are. A
+   * new zone admitted counts at once, so that a burst of first requests naming new zones cannot all
+   * pass before their groups are made.
    */
   public boolean admitsZone(String zone) {
-    return zone.isEmpty()
-        || zones.contains(zone)
-        || zones.elementSet().size() < NodeGroups.MAX_ZONES;
+    if (zone.isEmpty() || zones.contains(zone) || admittedZones.contains(zone)) {
+      return true;
+    }
+    synchronized (zoneAdmission) {
+      if (zones.contains(zone) || admittedZones.contains(zone)) {
+        return true;
+      }
+      if (zones.elementSet().size() + admittedZones.size() >= NodeGroups.MAX_ZONES) {
+        return false;
+      }
+      admittedZones.add(zone);
+      return true;
+    }
   }
 
   /**
@@ -573,6 +597,8 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     publishedState = state;
     publishedSettings = settings;
+    // A zone admitted whose group was not made by now had its stream end first.
+    admittedZones.clear();
     for (String group : groups) {
       if (!connected.test(group) && forgetLocked(group)) {
         continue;

@@ -36,18 +36,18 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
 
   private final AccessControl access;
   private final AuditLog audit;
-  private final java.util.function.Predicate<String> zoneAdmitted;
+  private final java.util.function.Predicate<String> zoneAdmission;
   private final NodeGroups groups = new NodeGroups();
 
   /**
-   * @param zoneAdmitted whether a stream's Envoy may declare a zone ({@link
+   * @param zoneAdmission whether a stream's Envoy may declare a zone ({@link
    *     SnapshotPublisher#admitsZone}); a stream whose zone is not is ended with RESOURCE_EXHAUSTED
    */
   public XdsStreamAuthorization(
-      AccessControl access, AuditLog audit, java.util.function.Predicate<String> zoneAdmitted) {
+      AccessControl access, AuditLog audit, java.util.function.Predicate<String> zoneAdmission) {
     this.access = access;
     this.audit = audit;
-    this.zoneAdmitted = zoneAdmitted;
+    this.zoneAdmission = zoneAdmission;
   }
 
   @Override
@@ -70,6 +70,9 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
 
       private String streamFleet;
 
+      /** Whether the stream's zone was admitted (checked once, on its first request). */
+      private boolean zoneAdmitted;
+
       @Override
       public void onMessage(Q message) {
         if (closed) {
@@ -82,18 +85,6 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
           if (invalid.isPresent()) {
             audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, invalid.get());
             refuse(Status.INVALID_ARGUMENT.withDescription(invalid.get()));
-            return;
-          }
-          String zone = node.getLocality().getZone();
-          if (!zoneAdmitted.test(zone)) {
-            String reason =
-                "node.locality.zone: Envoys of "
-                    + NodeGroups.MAX_ZONES
-                    + " zones are connected, the most Signalbox keeps; zone '"
-                    + zone
-                    + "' is not taken";
-            audit.record(who, "xds.stream", "node", AuditLog.Outcome.REFUSED, reason);
-            refuse(Status.RESOURCE_EXHAUSTED.withDescription(reason));
             return;
           }
           streamNode = node;
@@ -125,6 +116,22 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
           audit.record(who, "xds.stream", abbreviate(group), AuditLog.Outcome.DENIED, reason);
           refuse(Status.PERMISSION_DENIED.withDescription(reason));
           return;
+        }
+        if (!zoneAdmitted) {
+          // After the access check: a peer that may fetch nothing learns nothing of the zones.
+          String zone = streamNode.getLocality().getZone();
+          if (!zoneAdmission.test(zone)) {
+            String reason =
+                "node.locality.zone: the node groups kept span "
+                    + NodeGroups.MAX_ZONES
+                    + " zones, the most Signalbox keeps; zone '"
+                    + zone
+                    + "' is not taken";
+            audit.record(who, "xds.stream", "node", AuditLog.Outcome.REFUSED, reason);
+            refuse(Status.RESOURCE_EXHAUSTED.withDescription(reason));
+            return;
+          }
+          zoneAdmitted = true;
         }
         super.onMessage(message);
       }

@@ -306,6 +306,22 @@ class XdsStreamAuthorizationTest {
   }
 
   @Test
+  void anEnvoyAskingForAnotherFleetLearnsNothingOfTheZones() {
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    Node elsewhere =
+        Node.newBuilder()
+            .setId("edge-1")
+            .setCluster("internal")
+            .setLocality(Locality.newBuilder().setZone(ZONE_NOT_TAKEN))
+            .build();
+    AtomicReference<Status> ended = ask(EDGE_ENVOY, elsewhere, received);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
+    assertThat(ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(groupsThatReachedTheServer).isEmpty();
+  }
+
+  @Test
   void aFleetNameCannotPoseAsAnotherFleetInAZone() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
     AtomicReference<Status> ended = ask(EDGE_ENVOY, "internal@edge", received);

@@ -85,14 +85,42 @@ class ZoneAdmissionTest {
         .as("kept until the next publication forgets it")
         .isFalse();
 
+    publishAChangeForgetting("edge@zone-7");
+
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isTrue();
+  }
+
+  @Test
+  void aNewZoneAdmittedCountsAtOnceBeforeItsGroupIsMade() {
+    connected.remove("edge@zone-7");
+    publishAChangeForgetting("edge@zone-7");
+
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isTrue();
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES))
+        .as("its next Envoy too")
+        .isTrue();
+    assertThat(publisher.admitsZone("zone-" + (NodeGroups.MAX_ZONES + 1)))
+        .as("a burst of new zones cannot all pass before their groups are made")
+        .isFalse();
+  }
+
+  @Test
+  void aZoneStaysKeptWhileAnyOfItsGroupsIs() {
+    connect("sidecar/orders@zone-7");
+    connected.remove("edge@zone-7");
+
+    publishAChangeForgetting("edge@zone-7");
+
+    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+  }
+
+  private void publishAChangeForgetting(String group) {
     store.register(
         new Registration(
             "orders",
-            Instance.of("orders-1", "10.0.1.1", 8080),
+            Instance.of("orders-" + System.nanoTime(), "10.0.1.1", 8080),
             List.of(RouteSpec.builder(PathMatch.prefix("/orders")).build())),
         Optional.empty());
-
-    await().atMost(Duration.ofSeconds(5)).until(() -> !publisher.groups().contains("edge@zone-7"));
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isTrue();
+    await().atMost(Duration.ofSeconds(5)).until(() -> !publisher.groups().contains(group));
   }
 }
