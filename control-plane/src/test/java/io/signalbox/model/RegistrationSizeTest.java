@@ -60,9 +60,10 @@ class RegistrationSizeTest {
   }
 
   @Test
-  void isTheSameForEqualRegistrationsHoweverTheyWereBuilt() {
-    // One parsed from a request holds strings and lists of its own; one restored or replicated may
-    // share them or hold other kinds of list and map. The quota must count both alike.
+  void isTheSameForEqualRegistrationsWhetherTheyShareTheirStringsOrNot() {
+    // One parsed from a request holds strings of its own; one restored or replicated may share
+    // them. The quota must count both alike: what is measured is the value, not the heap shared.
+    // (The records copy lists and maps into their own kinds, so only the strings can differ.)
     Registration shared =
         withRoutes(
             List.of(
