@@ -106,7 +106,8 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
       ack(type, response.getNonce());
     } else if (RDS.equals(type)) {
       Round round = currentRound.get();
-      if (round != null && round.routePrefix != null) {
+      // Once arrived, a client's later pushes are not searched (on the channel's event loop).
+      if (round != null && round.routePrefix != null && !round.hasArrived(index)) {
         for (Resource resource : response.getResourcesList()) {
           // The round's own prefix, not just a new version: a late push of an earlier round's
           // change must not count for this one.

@@ -63,6 +63,10 @@ final class Round {
     }
   }
 
+  boolean hasArrived(int client) {
+    return arrivals[client] != 0;
+  }
+
   void arrived(int client, long nanos) {
     if (expected != null && !expected[client]) {
       unexpected.incrementAndGet();

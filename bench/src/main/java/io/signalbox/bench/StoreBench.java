@@ -215,8 +215,15 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     }
     System.out.printf(
         "%nregistrations/s (%d calls in flight, %d instances over %d services); filling the empty"
-            + " registry, then sustained once it holds them all (%s s measured after %s s):%n",
-        concurrency, registrations, services, sustainSeconds, sustainWarmupSeconds);
+            + " registry%s:%n",
+        concurrency,
+        registrations,
+        services,
+        sustainSeconds > 0
+            ? String.format(
+                ", then sustained once it holds them all (%s s measured after %s s)",
+                sustainSeconds, sustainWarmupSeconds)
+            : "");
     Rates bareMean =
         new Rates(
             bare.stream().mapToDouble(Rates::fill).average().orElse(Double.NaN),
@@ -232,10 +239,9 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
         rates(embedded.registrations(), bareMean), Files.size(dataDir.resolve("registry.mv.db")));
     if (!noBaseline) {
       System.out.printf(
-          "  bare java-control-plane: fill %s/s, sustained %s/s (before and after; its Register"
-              + " stores the instance in a map and queues one whole-snapshot publication)%n",
-          bare.stream().map(r -> String.format("%,.0f", r.fill())).toList(),
-          bare.stream().map(r -> String.format("%,.0f", r.sustained())).toList());
+          "  bare java-control-plane: %s (before and after; its Register stores the instance in a"
+              + " map and queues one whole-snapshot publication)%n",
+          bare.stream().map(r -> rates(r, null)).toList());
     }
 
     if (keepAliveSeconds > 0) {
@@ -249,7 +255,7 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
                   keepAliveSeconds,
                   keepAliveWarmupSeconds),
               "backend",
-              "registrations/s",
+              "fill registrations/s",
               "keep-alives/s",
               "p50 ms",
               "p99 ms",
