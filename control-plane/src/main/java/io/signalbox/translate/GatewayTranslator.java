@@ -30,9 +30,10 @@ import java.util.Set;
  * service's cluster once per settings, its load assignment once per set of instances; the route
  * configurations only when some service's routes changed. Everything else is the same message
  * object as in the previous translation, so a change to one service costs that service's
- * translation plus a walk over the registry that compares references, and unchanged resources keep
- * their objects (whose versions and serialized forms are then looked up by identity downstream), as
- * do the lists of clusters and of load assignments while none in them changed. The result equals a
+ * translation (the services that differ from the state translated last are found from the
+ * registry's change log) plus copying the lists it changed, and unchanged resources keep their
+ * objects (whose versions and serialized forms are then looked up by identity downstream), as do
+ * the lists of clusters and of load assignments while none in them changed. The result equals a
  * translation from scratch; that is what {@code IncrementalTranslationTest} checks.
  */
 public final class GatewayTranslator implements Translator {
@@ -76,6 +77,14 @@ public final class GatewayTranslator implements Translator {
 
   private List<ClusterLoadAssignment> assignmentList;
 
+  /**
+   * The state the previous translation was made from, and the clusters of its services that prefer
+   * the local zone: the next translation walks only the services that differ from it.
+   */
+  private RegistryState translatedState;
+
+  private Set<String> localZoneClusters = Set.of();
+
   @Override
   public synchronized XdsResources translate(
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
@@ -106,7 +115,26 @@ public final class GatewayTranslator implements Translator {
       routeConfigurations = null;
       clusterList = null;
       assignmentList = null;
+      translatedState = null;
     }
+    if (translatedState == null) {
+      translateEveryService(state, settings, handover);
+    } else {
+      translateServicesDiffering(state, settings, handover);
+    }
+    translatedState = state;
+    return XdsResources.inNameOrder(
+        settingsPart.listeners(),
+        routeConfigurations,
+        clusterList,
+        assignmentList,
+        settingsPart.secrets(),
+        localZoneClusters);
+  }
+
+  /** The first translation with these settings: every service is translated. */
+  private void translateEveryService(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     List<Cluster> allClusters = new ArrayList<>(state.services().size() + 4);
     List<ClusterLoadAssignment> assignments = new ArrayList<>(state.services().size());
     boolean routesChanged = routeConfigurations == null || !handover.equals(routesHandover);
@@ -162,13 +190,97 @@ public final class GatewayTranslator implements Translator {
       routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings, handover));
       routesHandover = handover;
     }
-    return XdsResources.inNameOrder(
-        settingsPart.listeners(),
-        routeConfigurations,
-        clusterList,
-        assignmentList,
-        settingsPart.secrets(),
-        localZoneClusters);
+    this.localZoneClusters = Set.copyOf(localZoneClusters);
+  }
+
+  /**
+   * A translation after one with the same settings: only the services whose state differs from the
+   * state translated last are translated and put in place in the name-ordered lists (found from the
+   * registry's change log at a cost that follows the change, {@link
+   * RegistryState#servicesDifferingFrom}); the lists are copied only when one of theirs changed.
+   */
+  private void translateServicesDiffering(
+      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
+    List<Cluster> newClusters = null;
+    List<ClusterLoadAssignment> newAssignments = null;
+    Set<String> newLocalZoneClusters = null;
+    boolean routesChanged = !handover.equals(routesHandover);
+    for (String name : state.servicesDifferingFrom(translatedState)) {
+      ServiceState service = state.services().get(name);
+      ServicePart before = serviceParts.get(name);
+      String clusterName = XdsNames.serviceCluster(name);
+      ServicePart part = service == null ? null : translated(service, before, settings);
+      if (part == null) {
+        serviceParts.remove(name);
+      } else if (part != before) {
+        serviceParts.put(name, part);
+      }
+      routesChanged |= before == null || part == null || !sameRoutes(before.service(), service);
+      Cluster cluster = part == null ? null : part.cluster();
+      if (before == null || cluster != before.cluster()) {
+        newClusters = newClusters == null ? new ArrayList<>(clusterList) : newClusters;
+        putInNameOrder(newClusters, clusterName, cluster, Cluster::getName);
+      }
+      ClusterLoadAssignment assignment = part == null ? null : part.assignment();
+      if (before == null || assignment != before.assignment()) {
+        newAssignments = newAssignments == null ? new ArrayList<>(assignmentList) : newAssignments;
+        putInNameOrder(
+            newAssignments, clusterName, assignment, ClusterLoadAssignment::getClusterName);
+      }
+      boolean prefersLocalZone = service != null && service.traffic().preferLocalZone();
+      if (prefersLocalZone != localZoneClusters.contains(clusterName)) {
+        newLocalZoneClusters =
+            newLocalZoneClusters == null ? new HashSet<>(localZoneClusters) : newLocalZoneClusters;
+        if (prefersLocalZone) {
+          newLocalZoneClusters.add(clusterName);
+        } else {
+          newLocalZoneClusters.remove(clusterName);
+        }
+      }
+    }
+    if (newClusters != null) {
+      clusterList = XdsResources.nameOrdered(newClusters, Cluster::getName);
+    }
+    if (newAssignments != null) {
+      assignmentList =
+          XdsResources.nameOrdered(newAssignments, ClusterLoadAssignment::getClusterName);
+    }
+    if (newLocalZoneClusters != null) {
+      localZoneClusters = Set.copyOf(newLocalZoneClusters);
+    }
+    if (routesChanged) {
+      routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings, handover));
+      routesHandover = handover;
+    }
+  }
+
+  /**
+   * Puts {@code resource} where {@code name} belongs in the name-ordered {@code resources},
+   * replacing the one of that name; removes that one when {@code resource} is null.
+   */
+  private static <T> void putInNameOrder(
+      List<T> resources, String name, T resource, java.util.function.Function<T, String> nameOf) {
+    int low = 0;
+    int high = resources.size() - 1;
+    while (low <= high) {
+      int middle = (low + high) >>> 1;
+      int order = nameOf.apply(resources.get(middle)).compareTo(name);
+      if (order < 0) {
+        low = middle + 1;
+      } else if (order > 0) {
+        high = middle - 1;
+      } else {
+        if (resource == null) {
+          resources.remove(middle);
+        } else {
+          resources.set(middle, resource);
+        }
+        return;
+      }
+    }
+    if (resource != null) {
+      resources.add(low, resource);
+    }
   }
 
   private ServicePart translated(
