@@ -303,7 +303,7 @@ public final class ControlPlane implements AutoCloseable {
             // rate-limit service) sees
             // the caller's identity; an ADS stream is checked against the node group it asks for
             // before anything else.
-            .intercept(new XdsStreamAuthorization(access, audit, publisher::admitsZone))
+            .intercept(new XdsStreamAuthorization(access, audit, publisher.zoneAdmission()))
             .intercept(new io.signalbox.ratelimit.RateLimitAuthorization(access, audit))
             .intercept(identity)
             .addService(

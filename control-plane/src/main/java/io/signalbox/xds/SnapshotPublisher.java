@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import com.google.common.collect.ConcurrentHashMultiset;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
@@ -54,16 +53,8 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final ChangeCoalescer changes;
   private final Set<String> groups = ConcurrentHashMap.newKeySet();
 
-  /** The zones of the groups kept, each as often as it has groups: named by Envoys, so bounded. */
-  private final ConcurrentHashMultiset<String> zones = ConcurrentHashMultiset.create();
-
-  /**
-   * Zones admitted ({@link #admitsZone}) whose group is not seen yet: counted against the bound
-   * until it is, or until the next publication (a stream that ended before its group was made).
-   */
-  private final Set<String> admittedZones = ConcurrentHashMap.newKeySet();
-
-  private final Object zoneAdmission = new Object();
+  /** The zones of the groups kept: named by Envoys, so bounded. */
+  private final KeptZones zones = new KeptZones();
 
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final AtomicLong quarantineTrials = new AtomicLong();
@@ -359,12 +350,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (!groups.add(group)) {
         return;
       }
-      NodeGroups.zone(group)
-          .ifPresent(
-              zone -> {
-                zones.add(zone);
-                admittedZones.remove(zone);
-              });
+      zones.groupKept(group);
       if (published != null) {
         ContentVersionedSnapshot base =
             madeFor(
@@ -380,26 +366,11 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Whether an Envoy declaring {@code zone} may connect. Envoys name their zones, and each zone
-   * makes node groups of its own, each made a snapshot on every publication: at most {@link
-   * NodeGroups#MAX_ZONES} zones are kept at once. A zone kept already, and no zone, always are. A
-   * new zone admitted counts at once, so that a burst of first requests naming new zones cannot all
-   * pass before their groups are made.
+   * Whether an Envoy declaring a zone may connect: at most {@link NodeGroups#MAX_ZONES} zones are
+   * kept at once ({@link KeptZones}).
    */
-  public boolean admitsZone(String zone) {
-    if (zone.isEmpty() || zones.contains(zone) || admittedZones.contains(zone)) {
-      return true;
-    }
-    synchronized (zoneAdmission) {
-      if (zones.contains(zone) || admittedZones.contains(zone)) {
-        return true;
-      }
-      if (zones.elementSet().size() + admittedZones.size() >= NodeGroups.MAX_ZONES) {
-        return false;
-      }
-      admittedZones.add(zone);
-      return true;
-    }
+  public ZoneAdmission zoneAdmission() {
+    return zones;
   }
 
   /**
@@ -597,8 +568,6 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     publishedState = state;
     publishedSettings = settings;
-    // A zone admitted whose group was not made by now had its stream end first.
-    admittedZones.clear();
     for (String group : groups) {
       if (!connected.test(group) && forgetLocked(group)) {
         continue;
@@ -627,7 +596,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       groups.add(group);
       return false;
     }
-    NodeGroups.zone(group).ifPresent(zones::remove);
+    zones.groupForgotten(group);
     sentBases.remove(group);
     groupFailures.remove(group);
     sidecars.forget(group, groups);

@@ -36,15 +36,14 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
 
   private final AccessControl access;
   private final AuditLog audit;
-  private final java.util.function.Predicate<String> zoneAdmission;
+  private final ZoneAdmission zoneAdmission;
   private final NodeGroups groups = new NodeGroups();
 
   /**
-   * @param zoneAdmission whether a stream's Envoy may declare a zone ({@link
-   *     SnapshotPublisher#admitsZone}); a stream whose zone is not is ended with RESOURCE_EXHAUSTED
+   * @param zoneAdmission whether a stream's Envoy may declare a zone ({@link KeptZones}); a stream
+   *     whose zone is not admitted is ended with RESOURCE_EXHAUSTED
    */
-  public XdsStreamAuthorization(
-      AccessControl access, AuditLog audit, java.util.function.Predicate<String> zoneAdmission) {
+  public XdsStreamAuthorization(AccessControl access, AuditLog audit, ZoneAdmission zoneAdmission) {
     this.access = access;
     this.audit = audit;
     this.zoneAdmission = zoneAdmission;
@@ -120,7 +119,7 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         if (!zoneAdmitted) {
           // After the access check: a peer that may fetch nothing learns nothing of the zones.
           String zone = streamNode.getLocality().getZone();
-          if (!zoneAdmission.test(zone)) {
+          if (!zoneAdmission.admit(zone)) {
             String reason =
                 "node.locality.zone: the node groups kept span "
                     + NodeGroups.MAX_ZONES
@@ -132,6 +131,13 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
             return;
           }
           zoneAdmitted = true;
+          try {
+            super.onMessage(message);
+          } finally {
+            // Its group is made now (and counts the zone), or the request failed.
+            zoneAdmission.release(zone);
+          }
+          return;
         }
         super.onMessage(message);
       }

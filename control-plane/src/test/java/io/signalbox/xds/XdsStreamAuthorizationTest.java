@@ -47,6 +47,9 @@ class XdsStreamAuthorizationTest {
   private Server server;
   private ManagedChannel channel;
 
+  /** The zones whose admitted first request was handled. */
+  private final List<String> zonesReleased = new CopyOnWriteArrayList<>();
+
   /** The zone the control plane takes no more Envoys of (as beyond NodeGroups.MAX_ZONES). */
   private static final String ZONE_NOT_TAKEN = "zone-257";
 
@@ -93,7 +96,17 @@ class XdsStreamAuthorizationTest {
                 new XdsStreamAuthorization(
                     AccessControl.enforcing(() -> AccessPolicy.DEFAULT),
                     AuditLog.toLogger(Clock.systemUTC()),
-                    zone -> !zone.equals(ZONE_NOT_TAKEN)))
+                    new ZoneAdmission() {
+                      @Override
+                      public boolean admit(String zone) {
+                        return !zone.equals(ZONE_NOT_TAKEN);
+                      }
+
+                      @Override
+                      public void release(String zone) {
+                        zonesReleased.add(zone);
+                      }
+                    }))
             .intercept(HeaderIdentity.interceptor())
             .build()
             .start();
@@ -121,6 +134,15 @@ class XdsStreamAuthorizationTest {
     open(identity, received, ended)
         .onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(node).build());
     return ended;
+  }
+
+  /** An edge Envoy of {@code fleet} declaring {@code zone}. */
+  private static Node inZone(String fleet, String zone) {
+    return Node.newBuilder()
+        .setId("edge-1")
+        .setCluster(fleet)
+        .setLocality(Locality.newBuilder().setZone(zone))
+        .build();
   }
 
   /**
@@ -273,27 +295,20 @@ class XdsStreamAuthorizationTest {
   @Test
   void anEnvoyInAZoneIsAuthorizedByItsFleet() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
-    Node inZone =
-        Node.newBuilder()
-            .setId("edge-1")
-            .setCluster("edge")
-            .setLocality(Locality.newBuilder().setZone("eu-west-1a"))
-            .build();
+    Node inZone = inZone("edge", "eu-west-1a");
     ask(EDGE_ENVOY, inZone, received);
 
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
     assertThat(new NodeGroups().hash(inZone)).isEqualTo("edge@eu-west-1a");
+    assertThat(zonesReleased)
+        .as("once its first request was handled")
+        .containsExactly("eu-west-1a");
   }
 
   @Test
   void anEnvoyInAZoneBeyondTheMostKeptIsRefusedNamingTheFieldAndNothingReachesTheCache() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
-    Node inZone =
-        Node.newBuilder()
-            .setId("edge-1")
-            .setCluster("edge")
-            .setLocality(Locality.newBuilder().setZone(ZONE_NOT_TAKEN))
-            .build();
+    Node inZone = inZone("edge", ZONE_NOT_TAKEN);
     AtomicReference<Status> ended = ask(EDGE_ENVOY, inZone, received);
 
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
@@ -308,12 +323,7 @@ class XdsStreamAuthorizationTest {
   @Test
   void anEnvoyAskingForAnotherFleetLearnsNothingOfTheZones() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
-    Node elsewhere =
-        Node.newBuilder()
-            .setId("edge-1")
-            .setCluster("internal")
-            .setLocality(Locality.newBuilder().setZone(ZONE_NOT_TAKEN))
-            .build();
+    Node elsewhere = inZone("internal", ZONE_NOT_TAKEN);
     AtomicReference<Status> ended = ask(EDGE_ENVOY, elsewhere, received);
 
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);

@@ -54,6 +54,16 @@ class ZoneAdmissionTest {
     publisher.close();
   }
 
+  /** Whether a stream naming {@code zone} is admitted, its first request handled at once. */
+  private boolean admitsAndReleases(String zone) {
+    ZoneAdmission admission = publisher.zoneAdmission();
+    boolean admitted = admission.admit(zone);
+    if (admitted) {
+      admission.release(zone);
+    }
+    return admitted;
+  }
+
   private void connect(String group) {
     connected.add(group);
     publisher.groupSeen(group);
@@ -61,47 +71,71 @@ class ZoneAdmissionTest {
 
   @Test
   void aNewZoneBeyondTheMostIsNotAdmitted() {
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
   }
 
   @Test
   void zonesKeptAlreadyAndNoZoneAreAlwaysAdmitted() {
-    assertThat(publisher.admitsZone("zone-7")).isTrue();
-    assertThat(publisher.admitsZone("")).isTrue();
+    assertThat(admitsAndReleases("zone-7")).isTrue();
+    assertThat(admitsAndReleases("")).isTrue();
   }
 
   @Test
   void anotherFleetsGroupInAZoneKeptAlreadyTakesNoNewZone() {
     connect("sidecar/orders@zone-7");
 
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
     assertThat(publisher.groups()).hasSize(NodeGroups.MAX_ZONES + 1);
   }
 
   @Test
   void aZoneWhoseEnvoysAllLeftFreesItsPlaceOnceItsGroupsAreForgotten() {
     connected.remove("edge@zone-7");
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES))
+    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES))
         .as("kept until the next publication forgets it")
         .isFalse();
 
     publishAChangeForgetting("edge@zone-7");
 
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isTrue();
+    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isTrue();
   }
 
   @Test
-  void aNewZoneAdmittedCountsAtOnceBeforeItsGroupIsMade() {
+  void aNewZoneCountsFromItsAdmissionUntilItsFirstRequestIsHandled() {
     connected.remove("edge@zone-7");
     publishAChangeForgetting("edge@zone-7");
+    ZoneAdmission admission = publisher.zoneAdmission();
+    String next = "zone-" + NodeGroups.MAX_ZONES;
+    String beyond = "zone-" + (NodeGroups.MAX_ZONES + 1);
 
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isTrue();
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES))
-        .as("its next Envoy too")
-        .isTrue();
-    assertThat(publisher.admitsZone("zone-" + (NodeGroups.MAX_ZONES + 1)))
+    assertThat(admission.admit(next)).isTrue();
+    assertThat(admission.admit(next)).as("another Envoy of it at the same time").isTrue();
+    assertThat(admitsAndReleases(beyond))
         .as("a burst of new zones cannot all pass before their groups are made")
         .isFalse();
+
+    admission.release(next);
+    assertThat(admitsAndReleases(beyond))
+        .as("the other Envoy's request is still handled")
+        .isFalse();
+    admission.release(next);
+    assertThat(admitsAndReleases(beyond))
+        .as("both requests ended without making a group: the zone counts no more")
+        .isTrue();
+  }
+
+  @Test
+  void anAdmittedZoneStaysCountedOnceItsGroupIsMade() {
+    connected.remove("edge@zone-7");
+    publishAChangeForgetting("edge@zone-7");
+    ZoneAdmission admission = publisher.zoneAdmission();
+    String next = "zone-" + NodeGroups.MAX_ZONES;
+
+    assertThat(admission.admit(next)).isTrue();
+    connect("edge@" + next);
+    admission.release(next);
+
+    assertThat(admitsAndReleases("zone-" + (NodeGroups.MAX_ZONES + 1))).isFalse();
   }
 
   @Test
@@ -111,7 +145,7 @@ class ZoneAdmissionTest {
 
     publishAChangeForgetting("edge@zone-7");
 
-    assertThat(publisher.admitsZone("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
   }
 
   private void publishAChangeForgetting(String group) {
