@@ -20,6 +20,14 @@ class RegistrationSizeTest {
     return RouteSpec.builder(PathMatch.prefix(prefix)).build();
   }
 
+  private static Registration withTeamHeader(PathMatch path, Map<String, String> headers) {
+    return withRoutes(
+        List.of(
+            RouteSpec.builder(path)
+                .requestHeaders(new HeaderRewrite(headers, Map.of(), List.of()))
+                .build()));
+  }
+
   @Test
   void growsWithTheCharactersOfEveryString() {
     long shortPrefix = withRoutes(List.of(route("/o"))).approximateBytes();
@@ -32,12 +40,7 @@ class RegistrationSizeTest {
   void countsWhatIsNestedInRoutesPoliciesAndMaps() {
     Registration plain = withRoutes(List.of(route("/orders")));
     Registration withHeaders =
-        withRoutes(
-            List.of(
-                RouteSpec.builder(PathMatch.prefix("/orders"))
-                    .requestHeaders(
-                        new HeaderRewrite(Map.of("x-team", "checkout"), Map.of(), List.of()))
-                    .build()));
+        withTeamHeader(PathMatch.prefix("/orders"), Map.of("x-team", "checkout"));
     Registration calling = plain.withMesh(new MeshPolicy(List.of(), List.of("users")));
 
     assertThat(withHeaders.approximateBytes())
@@ -63,26 +66,11 @@ class RegistrationSizeTest {
   void isTheSameForEqualRegistrationsWhetherTheyShareTheirStringsOrNot() {
     // One parsed from a request holds strings of its own; one restored or replicated may share
     // them. The quota must count both alike: what is measured is the value, not the heap shared.
-    // (The records copy lists and maps into their own kinds, so only the strings can differ.)
-    Registration shared =
-        withRoutes(
-            List.of(
-                RouteSpec.builder(PathMatch.prefix("/orders"))
-                    .requestHeaders(
-                        new HeaderRewrite(Map.of("x-team", "checkout"), Map.of(), List.of()))
-                    .build()));
+    Registration shared = withTeamHeader(PathMatch.prefix("/orders"), Map.of("x-team", "checkout"));
     Registration copied =
-        withRoutes(
-            new ArrayList<>(
-                List.of(
-                    RouteSpec.builder(PathMatch.prefix(new String("/orders")))
-                        .requestHeaders(
-                            new HeaderRewrite(
-                                new java.util.TreeMap<>(
-                                    Map.of(new String("x-team"), new String("checkout"))),
-                                new java.util.HashMap<>(),
-                                new ArrayList<>()))
-                        .build())));
+        withTeamHeader(
+            PathMatch.prefix(new String("/orders")),
+            Map.of(new String("x-team"), new String("checkout")));
 
     assertThat(copied).isEqualTo(shared);
     assertThat(copied.approximateBytes()).isEqualTo(shared.approximateBytes()).isPositive();
