@@ -90,11 +90,11 @@ public final class GatewayTranslator implements Translator {
       RegistryState state, GatewaySettings settings, PolicyHandover handover) {
     try {
       return translateByDifference(state, settings, handover);
-    } catch (RuntimeException e) {
-      // What the failed translation remembered is half of it: the parts of the services it got to,
-      // but the lists and routes of the translation before, which the next one would take as
-      // current. The next translation starts from scratch instead (as for new settings), the route
-      // translator's placements included.
+    } catch (RuntimeException | Error e) {
+      // What the failed translation remembered (an Error's too, say out of memory) is half of it:
+      // the parts of the services it got to, but the lists and routes of the translation before,
+      // which the next one would take as current. The next translation starts from scratch instead
+      // (as for new settings), the route translator's placements included.
       settingsPart = null;
       throw e;
     }

@@ -288,6 +288,15 @@ class IncrementalTranslationTest {
                     Optional.empty(),
                     Optional.of(RateLimit.local(10, RateLimit.Unit.SECOND)),
                     RateLimit.FailureMode.ALLOW))
+            .build(),
+        // The rate-limit service's cluster in the list of the services' clusters, and a JWT filter.
+        SETTINGS.toBuilder()
+            .jwtProvider(io.signalbox.config.TestJwtProviders.corp())
+            .rateLimitService(
+                new io.signalbox.config.RateLimitServiceSpec(
+                    Optional.of(
+                        new io.signalbox.config.RateLimitServiceSpec.HostAndPort("10.1.2.3", 8081)),
+                    Duration.ofMillis(30)))
             .build());
   }
 
@@ -458,7 +467,9 @@ class IncrementalTranslationTest {
             settings =
                 random.nextInt(10) != 0
                     ? settings
-                    : random.nextInt(4) == 0 ? SETTINGS : variants().get(random.nextInt(3));
+                    : random.nextInt(4) == 0
+                        ? SETTINGS
+                        : variants().get(random.nextInt(variants().size()));
       }
       XdsResources incremental = translator.translate(state(step, services), settings);
       XdsResources scratch = new GatewayTranslator().translate(state(step, services), settings);
@@ -474,6 +485,7 @@ class IncrementalTranslationTest {
         new io.signalbox.store.InMemoryRegistryStore(
             io.signalbox.store.LeasePolicy.DEFAULT, () -> 0L);
     Random random = new Random(7);
+    GatewaySettings withFilterClusters = variants().get(3);
     List<RegistryState> states = new ArrayList<>();
     java.util.Map<String, String> leases = new java.util.HashMap<>();
     for (int step = 0; step < 300; step++) {
@@ -498,9 +510,9 @@ class IncrementalTranslationTest {
       RegistryState state =
           random.nextInt(8) == 0 ? states.get(random.nextInt(states.size())) : store.state();
 
-      assertThat(translator.translate(state, SETTINGS))
+      assertThat(translator.translate(state, withFilterClusters))
           .as("step %d", step)
-          .isEqualTo(new GatewayTranslator().translate(state, SETTINGS));
+          .isEqualTo(new GatewayTranslator().translate(state, withFilterClusters));
     }
   }
 
