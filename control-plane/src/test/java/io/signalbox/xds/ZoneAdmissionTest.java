@@ -102,8 +102,7 @@ class ZoneAdmissionTest {
 
   @Test
   void aNewZoneCountsFromItsAdmissionUntilItsFirstRequestIsHandled() {
-    connected.remove("edge@zone-7");
-    publishAChangeForgetting("edge@zone-7");
+    zone7sEnvoysLeaveAndAChangeIsPublished();
     ZoneAdmission admission = publisher.zoneAdmission();
     String next = "zone-" + NodeGroups.MAX_ZONES;
     String beyond = "zone-" + (NodeGroups.MAX_ZONES + 1);
@@ -126,8 +125,7 @@ class ZoneAdmissionTest {
 
   @Test
   void anAdmittedZoneStaysCountedOnceItsGroupIsMade() {
-    connected.remove("edge@zone-7");
-    publishAChangeForgetting("edge@zone-7");
+    zone7sEnvoysLeaveAndAChangeIsPublished();
     ZoneAdmission admission = publisher.zoneAdmission();
     String next = "zone-" + NodeGroups.MAX_ZONES;
 
@@ -146,6 +144,12 @@ class ZoneAdmissionTest {
     publishAChangeForgetting("edge@zone-7");
 
     assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
+  }
+
+  /** Frees one zone's place: its one group is forgotten at the next publication. */
+  private void zone7sEnvoysLeaveAndAChangeIsPublished() {
+    connected.remove("edge@zone-7");
+    publishAChangeForgetting("edge@zone-7");
   }
 
   private void publishAChangeForgetting(String group) {
