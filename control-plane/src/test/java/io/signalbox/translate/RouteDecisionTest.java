@@ -102,30 +102,15 @@ class RouteDecisionTest {
         RouteSpec.builder(PathMatch.exact("/tea"))
             .action(new RouteAction.DirectResponse(418, "short and stout"))
             .build();
-    io.signalbox.model.TrafficPolicy canary =
-        new io.signalbox.model.TrafficPolicy(
-            io.signalbox.model.TrafficPolicy.LoadBalancer.ROUND_ROBIN,
-            Optional.empty(),
-            Optional.empty(),
-            Optional.empty(),
-            Optional.of(
-                new io.signalbox.model.TrafficPolicy.VersionSplit(
-                    List.of(
-                        new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
-                        new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
-                    List.of(
-                        io.signalbox.model.TrafficPolicy.VersionPin.header(
-                            "x-canary", "1", "v2")))),
-            Optional.empty(),
-            Optional.empty(),
-            false);
     ServiceState split =
-        new ServiceState(
-            "orders",
+        splitBetweenVersions(
             List.of(route, teapot),
-            service(0, route).instances(),
-            io.signalbox.model.UpstreamProtocol.HTTP1,
-            canary);
+            new io.signalbox.model.TrafficPolicy.VersionSplit(
+                List.of(
+                    new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 90),
+                    new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 10)),
+                List.of(
+                    io.signalbox.model.TrafficPolicy.VersionPin.header("x-canary", "1", "v2"))));
 
     assertThat(RouteDecision.of(service(0, route), route, GatewaySettings.DEFAULT).destination())
         .contains("orders");
@@ -139,32 +124,37 @@ class RouteDecisionTest {
   @Test
   void aVersionSplitIsShownAsEachVersionsShareOfTheRequests() {
     RouteSpec route = RouteSpec.builder(PathMatch.prefix("/orders")).build();
-    io.signalbox.model.TrafficPolicy relative =
+    ServiceState split =
+        splitBetweenVersions(
+            List.of(route),
+            new io.signalbox.model.TrafficPolicy.VersionSplit(
+                List.of(
+                    new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 2),
+                    new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 1),
+                    new io.signalbox.model.TrafficPolicy.VersionWeight("v3", 0)),
+                List.of()));
+
+    assertThat(RouteDecision.of(split, route, GatewaySettings.DEFAULT).destination())
+        .as("weights are relative; a version of weight 0 gets nothing")
+        .contains("orders (v1 66.7 %, v2 33.3 %)");
+  }
+
+  /** Service orders with {@code routes}, its instances of {@code service(0, ...)}, split so. */
+  private static ServiceState splitBetweenVersions(
+      List<RouteSpec> routes, io.signalbox.model.TrafficPolicy.VersionSplit versions) {
+    return new ServiceState(
+        "orders",
+        routes,
+        service(0, routes.get(0)).instances(),
+        io.signalbox.model.UpstreamProtocol.HTTP1,
         new io.signalbox.model.TrafficPolicy(
             io.signalbox.model.TrafficPolicy.LoadBalancer.ROUND_ROBIN,
             Optional.empty(),
             Optional.empty(),
             Optional.empty(),
-            Optional.of(
-                new io.signalbox.model.TrafficPolicy.VersionSplit(
-                    List.of(
-                        new io.signalbox.model.TrafficPolicy.VersionWeight("v1", 2),
-                        new io.signalbox.model.TrafficPolicy.VersionWeight("v2", 1),
-                        new io.signalbox.model.TrafficPolicy.VersionWeight("v3", 0)),
-                    List.of())),
+            Optional.of(versions),
             Optional.empty(),
             Optional.empty(),
-            false);
-    ServiceState split =
-        new ServiceState(
-            "orders",
-            List.of(route),
-            service(0, route).instances(),
-            io.signalbox.model.UpstreamProtocol.HTTP1,
-            relative);
-
-    assertThat(RouteDecision.of(split, route, GatewaySettings.DEFAULT).destination())
-        .as("weights are relative; a version of weight 0 gets nothing")
-        .contains("orders (v1 66.7 %, v2 33.3 %)");
+            false));
   }
 }
