@@ -60,9 +60,15 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
   /**
    * What the registry's keys said at one revision (a whole read) or changed by (a watch response),
    * for the engine: leases written, with their expiries; leases removed; expiries moved by renewals
-   * or a cold start.
+   * or a cold start; the newest mod revision among the keys, and the guard key's (0 when it was
+   * deleted), when it is among them.
    */
-  record Changes(List<StoredLease> puts, List<String> removals, Map<String, Instant> expiries) {}
+  record Changes(
+      List<StoredLease> puts,
+      List<String> removals,
+      Map<String, Instant> expiries,
+      long newestRevision,
+      Optional<Long> guard) {}
 
   private record WrittenRenewal(long modRevision, Instant expiresAt) {}
 
@@ -96,14 +102,19 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
     renewed.clear();
     present.clear();
     List<StoredLease> puts = new ArrayList<>();
+    long newestRevision = 0;
+    Optional<Long> guard = Optional.empty();
     for (KeyValue kv : kvs) {
+      newestRevision = Math.max(newestRevision, kv.getModRevision());
       String key = string(kv.getKey());
-      if (!key.equals(GUARD)) {
+      if (key.equals(GUARD)) {
+        guard = Optional.of(kv.getModRevision());
+      } else {
         readKey(key, kv, puts);
       }
     }
     puts.replaceAll(this::withExpiry);
-    return new Changes(puts, List.of(), Map.of());
+    return new Changes(puts, List.of(), Map.of(), newestRevision, guard);
   }
 
   /** The changes of one watch response, taken in; applied once the engine holds them too. */
@@ -112,10 +123,18 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
     List<String> removals = new ArrayList<>();
     boolean everyExpiryMoved = false;
     Set<String> renewedNow = new HashSet<>();
+    long newestRevision = 0;
+    Optional<Long> guard = Optional.empty();
     for (WatchEvent event : events) {
       KeyValue kv = event.getKeyValue();
+      newestRevision = Math.max(newestRevision, kv.getModRevision());
       String key = string(kv.getKey());
       if (key.equals(GUARD)) {
+        // The last event wins: a deleted guard (an operator cleared the prefix) compares as
+        // revision 0.
+        guard =
+            Optional.of(
+                event.getEventType() == WatchEvent.EventType.DELETE ? 0 : kv.getModRevision());
         continue;
       }
       if (event.getEventType() == WatchEvent.EventType.PUT) {
@@ -153,7 +172,7 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
         expiries.put(leaseId, expiryOf(leaseId));
       }
     }
-    return new Changes(puts, removals, expiries);
+    return new Changes(puts, removals, expiries, newestRevision, guard);
   }
 
   /**

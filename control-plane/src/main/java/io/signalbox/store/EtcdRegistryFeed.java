@@ -2,7 +2,6 @@ package io.signalbox.store;
 
 import static io.signalbox.store.EtcdAppliedKeys.string;
 import static io.signalbox.store.EtcdCalls.bytes;
-import static io.signalbox.store.EtcdRegistryStore.GUARD;
 import static io.signalbox.store.EtcdRegistryStore.LEASES;
 import static io.signalbox.store.EtcdRegistryStore.ROOT;
 
@@ -18,13 +17,11 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -74,17 +71,11 @@ final class EtcdRegistryFeed implements AutoCloseable {
     List<KeyValue> kvs = new ArrayList<>();
     long revision = readPages(calls, kvs);
     kvs.sort(Comparator.comparingLong(KeyValue::getModRevision));
-    long guard =
-        kvs.stream()
-            .filter(kv -> string(kv.getKey()).equals(GUARD))
-            .mapToLong(KeyValue::getModRevision)
-            .max()
-            .orElse(0);
     EtcdAppliedKeys.Changes read = keys.replaceAll(kvs);
     Set<String> gone = new HashSet<>(engine.leaseIds());
     read.puts().forEach(lease -> gone.remove(lease.leaseId()));
     engine.apply(read.puts(), List.copyOf(gone));
-    keys.appliedWholeRead(revision, guard);
+    keys.appliedWholeRead(revision, read.guard().orElse(0L));
     this.watcher =
         etcd.client()
             .getWatchClient()
@@ -174,23 +165,10 @@ final class EtcdRegistryFeed implements AutoCloseable {
   }
 
   private void onWatch(WatchResponse response) {
-    long newestRevision = 0;
-    Optional<Long> guard = Optional.empty();
-    for (WatchEvent event : response.getEvents()) {
-      KeyValue kv = event.getKeyValue();
-      newestRevision = Math.max(newestRevision, kv.getModRevision());
-      if (string(kv.getKey()).equals(GUARD)) {
-        // The last event wins: a deleted guard (an operator cleared the prefix) compares as
-        // revision 0.
-        guard =
-            Optional.of(
-                event.getEventType() == WatchEvent.EventType.DELETE ? 0 : kv.getModRevision());
-      }
-    }
     EtcdAppliedKeys.Changes changes = keys.take(response.getEvents());
     engine.apply(changes.puts(), changes.removals());
     engine.setExpiries(changes.expiries());
-    keys.applied(newestRevision, guard);
+    keys.applied(changes.newestRevision(), changes.guard());
   }
 
   /**
