@@ -169,26 +169,20 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       LeasePolicy leasePolicy,
       String replicaName,
       Optional<Duration> leaseGrace) {
-    return connect(connection, leasePolicy, replicaName, leaseGrace, () -> RegistryQuotas.DEFAULT);
+    return connect(
+        connection,
+        leasePolicy,
+        replicaName,
+        leaseGrace,
+        () -> RegistryQuotas.DEFAULT,
+        Clock.systemUTC());
   }
 
   /**
-   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional)}, within {@code quotas}. Each
-   * replica judges quotas against what it has seen, so replicas registering at the same moment may
+   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional)}, within {@code quotas},
+   * reading wall time (expiries, renewals, the cold start) from {@code wallClock}. Each replica
+   * judges quotas against what it has seen, so replicas registering at the same moment may
    * overshoot by a few.
-   */
-  public static EtcdRegistryStore connect(
-      EtcdConnection connection,
-      LeasePolicy leasePolicy,
-      String replicaName,
-      Optional<Duration> leaseGrace,
-      Supplier<RegistryQuotas> quotas) {
-    return connect(connection, leasePolicy, replicaName, leaseGrace, quotas, Clock.systemUTC());
-  }
-
-  /**
-   * As {@link #connect(EtcdConnection, LeasePolicy, String, Optional, Supplier)}, reading wall time
-   * (expiries, renewals, the cold start) from {@code wallClock}.
    */
   public static EtcdRegistryStore connect(
       EtcdConnection connection,

@@ -68,25 +68,14 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
       LongSupplier nanoClock,
       RegistryJournal journal,
       Optional<Duration> grace) {
-    return restore(leasePolicy, nanoClock, journal, grace, () -> RegistryQuotas.DEFAULT);
+    return restore(
+        leasePolicy, nanoClock, Clock.systemUTC(), journal, grace, () -> RegistryQuotas.DEFAULT);
   }
 
   /**
    * As {@link #restore(LeasePolicy, LongSupplier, RegistryJournal, Optional)}, within {@code
-   * quotas} (read anew for every registration: the settings may reload).
-   */
-  public static InMemoryRegistryStore restore(
-      LeasePolicy leasePolicy,
-      LongSupplier nanoClock,
-      RegistryJournal journal,
-      Optional<Duration> grace,
-      Supplier<RegistryQuotas> quotas) {
-    return restore(leasePolicy, nanoClock, Clock.systemUTC(), journal, grace, quotas);
-  }
-
-  /**
-   * As {@link #restore(LeasePolicy, LongSupplier, RegistryJournal, Optional, Supplier)}, with the
-   * registry's times (registered, expires, "from now") read from {@code wallClock}.
+   * quotas} (read anew for every registration: the settings may reload), with the registry's times
+   * (registered, expires, "from now") read from {@code wallClock}.
    */
   public static InMemoryRegistryStore restore(
       LeasePolicy leasePolicy,

@@ -4,8 +4,7 @@ import io.signalbox.model.RegistryQuotas;
 import io.signalbox.testing.EtcdProcess;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,8 +17,10 @@ final class EtcdReplicas implements AutoCloseable {
 
   private final EtcdProcess etcd;
   private final Duration timeout;
-  private final List<EtcdRegistryStore> stores = new ArrayList<>();
-  private final Map<EtcdRegistryStore, SeverableEtcdClient> clients = new HashMap<>();
+
+  /** Every replica running, with the client it reaches etcd through, in the order started. */
+  private final Map<EtcdRegistryStore, SeverableEtcdClient> clients = new LinkedHashMap<>();
+
   private int replicas;
 
   EtcdReplicas(EtcdProcess etcd, Duration timeout) {
@@ -52,7 +53,6 @@ final class EtcdReplicas implements AutoCloseable {
             readPageSize,
             Clock.systemUTC());
     clients.put(store, client);
-    stores.add(store);
     return store;
   }
 
@@ -63,14 +63,13 @@ final class EtcdReplicas implements AutoCloseable {
 
   /** Stops {@code replica}, as a control plane that shuts down. */
   void stop(EtcdRegistryStore replica) {
-    stores.remove(replica);
     clients.remove(replica);
     replica.close();
   }
 
   @Override
   public void close() {
-    stores.forEach(EtcdRegistryStore::close);
-    stores.clear();
+    clients.keySet().forEach(EtcdRegistryStore::close);
+    clients.clear();
   }
 }

@@ -27,6 +27,7 @@ class RegistryQuotaTest {
       InMemoryRegistryStore.restore(
           LeasePolicy.DEFAULT,
           System::nanoTime,
+          java.time.Clock.systemUTC(),
           RegistryJournal.NONE,
           Optional.empty(),
           quotas::get);
