@@ -1,5 +1,6 @@
 package io.signalbox.translate;
 
+import com.google.common.collect.Lists;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -16,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The edge gateway's resources: the listeners of the settings, their route configurations, a
@@ -109,19 +111,22 @@ public final class GatewayTranslator implements Translator {
               listeners.listeners(settings),
               filters.stream().flatMap(filter -> filter.clusters(settings).stream()).toList(),
               secrets.secrets(settings));
-      // Clusters and route configurations depend on the settings too.
+      // Clusters and route configurations depend on the settings too: the next translation starts
+      // from an empty registry, so every service differs from it.
       serviceParts.clear();
       routes.forget();
       routeConfigurations = null;
-      clusterList = null;
-      assignmentList = null;
-      translatedState = null;
+      clusterList =
+          XdsResources.nameOrdered(
+              settingsPart.filterClusters().stream()
+                  .sorted(Comparator.comparing(Cluster::getName))
+                  .toList(),
+              Cluster::getName);
+      assignmentList = List.of();
+      localZoneClusters = Set.of();
+      translatedState = RegistryState.EMPTY;
     }
-    if (translatedState == null) {
-      translateEveryService(state, settings, handover);
-    } else {
-      translateServicesDiffering(state, settings, handover);
-    }
+    translateServicesDiffering(state, settings, handover);
     translatedState = state;
     return XdsResources.inNameOrder(
         settingsPart.listeners(),
@@ -132,70 +137,9 @@ public final class GatewayTranslator implements Translator {
         localZoneClusters);
   }
 
-  /** The first translation with these settings: every service is translated. */
-  private void translateEveryService(
-      RegistryState state, GatewaySettings settings, PolicyHandover handover) {
-    List<Cluster> allClusters = new ArrayList<>(state.services().size() + 4);
-    List<ClusterLoadAssignment> assignments = new ArrayList<>(state.services().size());
-    boolean routesChanged = routeConfigurations == null || !handover.equals(routesHandover);
-    int partsBefore = serviceParts.size();
-    int kept = 0;
-    boolean clustersChanged = clusterList == null;
-    boolean assignmentsChanged = assignmentList == null;
-    Set<String> localZoneClusters = new HashSet<>();
-    for (ServiceState service : state.services().values()) {
-      if (service.traffic().preferLocalZone()) {
-        localZoneClusters.add(XdsNames.serviceCluster(service.name()));
-      }
-      ServicePart before = serviceParts.get(service.name());
-      ServicePart part = translated(service, before, settings);
-      if (before == null) {
-        routesChanged = true;
-        clustersChanged = true;
-        assignmentsChanged = true;
-      } else {
-        clustersChanged |= part.cluster() != before.cluster();
-        assignmentsChanged |= part.assignment() != before.assignment();
-        kept++;
-        routesChanged |= !sameRoutes(before.service(), service);
-      }
-      if (part != before) {
-        serviceParts.put(service.name(), part);
-      }
-      allClusters.add(part.cluster());
-      assignments.add(part.assignment());
-    }
-    if (kept < partsBefore) {
-      // Some services are gone (a walk over the parts only then).
-      serviceParts.keySet().removeIf(name -> !state.services().containsKey(name));
-      routesChanged = true;
-      clustersChanged = true;
-      assignmentsChanged = true;
-    }
-    // The services' clusters are in name order (services come so, and a cluster is named by a
-    // prefix and the service's name); the settings' few clusters go where their names belong.
-    if (clustersChanged) {
-      for (Cluster filterCluster : settingsPart.filterClusters()) {
-        int at =
-            Collections.binarySearch(
-                allClusters, filterCluster, Comparator.comparing(Cluster::getName));
-        allClusters.add(at < 0 ? -at - 1 : at + 1, filterCluster);
-      }
-      clusterList = XdsResources.nameOrdered(allClusters, Cluster::getName);
-    }
-    if (assignmentsChanged) {
-      assignmentList = XdsResources.nameOrdered(assignments, ClusterLoadAssignment::getClusterName);
-    }
-    if (routesChanged) {
-      routeConfigurations = List.copyOf(routes.routeConfigurations(state, settings, handover));
-      routesHandover = handover;
-    }
-    this.localZoneClusters = Set.copyOf(localZoneClusters);
-  }
-
   /**
-   * A translation after one with the same settings: only the services whose state differs from the
-   * state translated last are translated and put in place in the name-ordered lists (found from the
+   * Only the services whose state differs from the state translated last (the empty registry after
+   * new settings) are translated and put in place in the name-ordered lists (found from the
    * registry's change log at a cost that follows the change, {@link
    * RegistryState#servicesDifferingFrom}); the lists are copied only when one of theirs changed.
    */
@@ -204,7 +148,7 @@ public final class GatewayTranslator implements Translator {
     List<Cluster> newClusters = null;
     List<ClusterLoadAssignment> newAssignments = null;
     Set<String> newLocalZoneClusters = null;
-    boolean routesChanged = !handover.equals(routesHandover);
+    boolean routesChanged = routeConfigurations == null || !handover.equals(routesHandover);
     for (String name : state.servicesDifferingFrom(translatedState)) {
       ServiceState service = state.services().get(name);
       ServicePart before = serviceParts.get(name);
@@ -259,27 +203,14 @@ public final class GatewayTranslator implements Translator {
    * replacing the one of that name; removes that one when {@code resource} is null.
    */
   private static <T> void putInNameOrder(
-      List<T> resources, String name, T resource, java.util.function.Function<T, String> nameOf) {
-    int low = 0;
-    int high = resources.size() - 1;
-    while (low <= high) {
-      int middle = (low + high) >>> 1;
-      int order = nameOf.apply(resources.get(middle)).compareTo(name);
-      if (order < 0) {
-        low = middle + 1;
-      } else if (order > 0) {
-        high = middle - 1;
-      } else {
-        if (resource == null) {
-          resources.remove(middle);
-        } else {
-          resources.set(middle, resource);
-        }
-        return;
-      }
-    }
-    if (resource != null) {
-      resources.add(low, resource);
+      List<T> resources, String name, T resource, Function<T, String> nameOf) {
+    int at = Collections.binarySearch(Lists.transform(resources, nameOf::apply), name);
+    if (at >= 0 && resource == null) {
+      resources.remove(at);
+    } else if (at >= 0) {
+      resources.set(at, resource);
+    } else if (resource != null) {
+      resources.add(-at - 1, resource);
     }
   }
 

@@ -269,6 +269,17 @@ class IncrementalTranslationTest {
    * Settings that each change another part: the listeners (port), every service's cluster (connect
    * timeout), every route (a default rate limit).
    */
+  /** The rate-limit service's cluster in the list of the services' clusters, and a JWT filter. */
+  private static final GatewaySettings WITH_FILTER_CLUSTERS =
+      SETTINGS.toBuilder()
+          .jwtProvider(io.signalbox.config.TestJwtProviders.corp())
+          .rateLimitService(
+              new io.signalbox.config.RateLimitServiceSpec(
+                  Optional.of(
+                      new io.signalbox.config.RateLimitServiceSpec.HostAndPort("10.1.2.3", 8081)),
+                  Duration.ofMillis(30)))
+          .build();
+
   private static List<GatewaySettings> variants() {
     GatewayLimits limits = SETTINGS.limits();
     return List.of(
@@ -288,15 +299,6 @@ class IncrementalTranslationTest {
                     Optional.empty(),
                     Optional.of(RateLimit.local(10, RateLimit.Unit.SECOND)),
                     RateLimit.FailureMode.ALLOW))
-            .build(),
-        // The rate-limit service's cluster in the list of the services' clusters, and a JWT filter.
-        SETTINGS.toBuilder()
-            .jwtProvider(io.signalbox.config.TestJwtProviders.corp())
-            .rateLimitService(
-                new io.signalbox.config.RateLimitServiceSpec(
-                    Optional.of(
-                        new io.signalbox.config.RateLimitServiceSpec.HostAndPort("10.1.2.3", 8081)),
-                    Duration.ofMillis(30)))
             .build());
   }
 
@@ -469,7 +471,9 @@ class IncrementalTranslationTest {
                     ? settings
                     : random.nextInt(4) == 0
                         ? SETTINGS
-                        : variants().get(random.nextInt(variants().size()));
+                        : random.nextInt(4) == 0
+                            ? WITH_FILTER_CLUSTERS
+                            : variants().get(random.nextInt(variants().size()));
       }
       XdsResources incremental = translator.translate(state(step, services), settings);
       XdsResources scratch = new GatewayTranslator().translate(state(step, services), settings);
@@ -485,7 +489,6 @@ class IncrementalTranslationTest {
         new io.signalbox.store.InMemoryRegistryStore(
             io.signalbox.store.LeasePolicy.DEFAULT, () -> 0L);
     Random random = new Random(7);
-    GatewaySettings withFilterClusters = variants().get(3);
     List<RegistryState> states = new ArrayList<>();
     java.util.Map<String, String> leases = new java.util.HashMap<>();
     for (int step = 0; step < 300; step++) {
@@ -510,9 +513,9 @@ class IncrementalTranslationTest {
       RegistryState state =
           random.nextInt(8) == 0 ? states.get(random.nextInt(states.size())) : store.state();
 
-      assertThat(translator.translate(state, withFilterClusters))
+      assertThat(translator.translate(state, WITH_FILTER_CLUSTERS))
           .as("step %d", step)
-          .isEqualTo(new GatewayTranslator().translate(state, withFilterClusters));
+          .isEqualTo(new GatewayTranslator().translate(state, WITH_FILTER_CLUSTERS));
     }
   }
 
