@@ -256,21 +256,22 @@ public final class SnapshotPublisher implements AutoCloseable {
                 parts.quarantines,
                 parts.proxies,
                 (publication, group) -> {
-                  // A group that cannot be made holds what it was sent last, if anything.
-                  ContentVersionedSnapshot base =
-                      madeFor(
-                          group,
-                          () ->
-                              sidecars.base(
-                                  group,
-                                  publication.snapshot(),
-                                  publication.state(),
-                                  publication.settings(),
-                                  PolicyHandover.NONE));
-                  return (base != null
-                          ? base
-                          : sentBases.getOrDefault(group, publication.snapshot()))
-                      .forGroup(group);
+                  ContentVersionedSnapshot base;
+                  try {
+                    base =
+                        sidecars.base(
+                            group,
+                            publication.snapshot(),
+                            publication.state(),
+                            publication.settings(),
+                            PolicyHandover.NONE);
+                  } catch (RuntimeException e) {
+                    // A group that cannot be made holds what it was sent last, if anything. Not
+                    // logged here: the verdict asks on every poll, and the publication that
+                    // failed to make the group has logged it (madeFor).
+                    base = sentBases.getOrDefault(group, publication.snapshot());
+                  }
+                  return base.forGroup(group);
                 },
                 snapshots,
                 this::publishTrial,
