@@ -12,7 +12,7 @@ import java.util.Optional;
  * SidecarSnapshots} makes it. Making one group's snapshot may fail (its workload certificate cannot
  * be issued, say); the pipeline then leaves that group on what it holds.
  */
-interface GroupSnapshots {
+public interface GroupSnapshots {
 
   /**
    * What {@code group} is sent when the fleet is sent {@code fleet}, translated from {@code state}
@@ -25,12 +25,6 @@ interface GroupSnapshots {
       RegistryState state,
       GatewaySettings settings,
       PolicyHandover handover);
-
-  /** What {@code group} is sent, its zone's view taken. */
-  default ContentVersionedSnapshot forGroup(
-      String group, ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
-    return base(group, fleet, state, settings, PolicyHandover.NONE).forGroup(group);
-  }
 
   /**
    * Lets go of what was made for {@code group} once no group of {@code remaining} shares it: its

@@ -176,13 +176,11 @@ public final class SnapshotPublisher implements AutoCloseable {
       return this;
     }
 
-    /** The sidecars' snapshots (unless set: workload certificates from an ephemeral CA). */
-    public Builder sidecars(SidecarSnapshots sidecars) {
-      return groupSnapshots(sidecars);
-    }
-
-    /** What each group is sent of a publication. */
-    Builder groupSnapshots(GroupSnapshots sidecars) {
+    /**
+     * What each group is sent of a publication: {@link SidecarSnapshots} (unless set, with workload
+     * certificates from an ephemeral CA).
+     */
+    public Builder sidecars(GroupSnapshots sidecars) {
       this.sidecars = sidecars;
       return this;
     }

@@ -245,7 +245,7 @@ class PolicyHandoverPublicationTest {
     publisher =
         SnapshotPublisher.builder(store, SETTINGS, new GatewayTranslator(), recording)
             .coalescing(Duration.ZERO, Duration.ZERO)
-            .groupSnapshots(groupSnapshots)
+            .sidecars(groupSnapshots)
             // Every Envoy applies what it is sent at once, but only what the pipeline asks about
             // is known to be applied.
             .stageChanges(

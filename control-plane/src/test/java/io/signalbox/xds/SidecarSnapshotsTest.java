@@ -18,6 +18,7 @@ import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.translate.GatewayTranslator;
+import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsNames;
 import java.time.Clock;
 import java.time.Duration;
@@ -65,6 +66,16 @@ class SidecarSnapshotsTest {
         .build();
   }
 
+  /** What {@code group} is sent when the fleet is sent {@code fleet}, its zone's view taken. */
+  private static ContentVersionedSnapshot forGroup(
+      GroupSnapshots sidecars,
+      String group,
+      ContentVersionedSnapshot fleet,
+      RegistryState state,
+      GatewaySettings settings) {
+    return sidecars.base(group, fleet, state, settings, PolicyHandover.NONE).forGroup(group);
+  }
+
   @Test
   void aSidecarIsGroupedByItsService() {
     NodeGroups groups = new NodeGroups();
@@ -84,9 +95,9 @@ class SidecarSnapshotsTest {
     SidecarSnapshots sidecars = sidecarSnapshots();
 
     ContentVersionedSnapshot users =
-        sidecars.forGroup("sidecar/users", fleet, state, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/users", fleet, state, GatewaySettings.DEFAULT);
     ContentVersionedSnapshot orders =
-        sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/orders", fleet, state, GatewaySettings.DEFAULT);
 
     assertThat(users.resources(ResourceType.LISTENER).keySet())
         .containsExactlyInAnyOrder(
@@ -108,14 +119,14 @@ class SidecarSnapshotsTest {
     assertThat(orders.version(ResourceType.ENDPOINT, List.of()))
         .as("the fleet's endpoints, versions and all")
         .isEqualTo(fleet.version(ResourceType.ENDPOINT, List.of()));
-    assertThat(sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT))
+    assertThat(forGroup(sidecars, "sidecar/orders", fleet, state, GatewaySettings.DEFAULT))
         .as("made once per publication")
         .isSameAs(orders);
     assertThat(users.resources(ResourceType.SECRET).keySet())
         .as("its workload certificate and the mesh CA")
         .containsExactlyInAnyOrder(XdsNames.MESH_IDENTITY_SECRET, XdsNames.MESH_TRUST_SECRET);
     ContentVersionedSnapshot edge =
-        sidecars.forGroup("edge", fleet, state, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "edge", fleet, state, GatewaySettings.DEFAULT);
     assertThat(edge.resources(ResourceType.SECRET).keySet())
         .as("the edge reaches users' sidecar over mutual TLS too")
         .containsExactlyInAnyOrder(XdsNames.MESH_IDENTITY_SECRET, XdsNames.MESH_TRUST_SECRET);
@@ -143,9 +154,9 @@ class SidecarSnapshotsTest {
         ContentVersionedSnapshot.of(translator.translate(before, GatewaySettings.DEFAULT));
 
     RouteConfiguration ofUsers =
-        outbound(sidecars.forGroup("sidecar/users", fleet, before, GatewaySettings.DEFAULT));
+        outbound(forGroup(sidecars, "sidecar/users", fleet, before, GatewaySettings.DEFAULT));
     RouteConfiguration ofOrders =
-        outbound(sidecars.forGroup("sidecar/orders", fleet, before, GatewaySettings.DEFAULT));
+        outbound(forGroup(sidecars, "sidecar/orders", fleet, before, GatewaySettings.DEFAULT));
     assertThat(ofOrders).isSameAs(ofUsers);
 
     store.register(registration("billing", "b2", 9002, 0), Optional.empty());
@@ -155,8 +166,12 @@ class SidecarSnapshotsTest {
             translator.translate(anotherInstance, GatewaySettings.DEFAULT), fleet);
     assertThat(
             outbound(
-                sidecars.forGroup(
-                    "sidecar/users", withInstance, anotherInstance, GatewaySettings.DEFAULT)))
+                forGroup(
+                    sidecars,
+                    "sidecar/users",
+                    withInstance,
+                    anotherInstance,
+                    GatewaySettings.DEFAULT)))
         .as("an instance moves no host")
         .isSameAs(ofUsers);
 
@@ -174,7 +189,7 @@ class SidecarSnapshotsTest {
         ContentVersionedSnapshot.of(
             translator.translate(after, GatewaySettings.DEFAULT), withInstance);
     RouteConfiguration changed =
-        outbound(sidecars.forGroup("sidecar/users", next, after, GatewaySettings.DEFAULT));
+        outbound(forGroup(sidecars, "sidecar/users", next, after, GatewaySettings.DEFAULT));
 
     assertThat(host(changed, "users"))
         .as("users did not change: its virtual host is the same object")
@@ -182,7 +197,7 @@ class SidecarSnapshotsTest {
     assertThat(host(changed, "billing"))
         .as("a route with a timeout applies in the mesh")
         .isNotEqualTo(host(ofUsers, "billing"));
-    assertThat(outbound(sidecars.forGroup("sidecar/orders", next, after, GatewaySettings.DEFAULT)))
+    assertThat(outbound(forGroup(sidecars, "sidecar/orders", next, after, GatewaySettings.DEFAULT)))
         .isSameAs(changed);
   }
 
@@ -206,11 +221,11 @@ class SidecarSnapshotsTest {
         ContentVersionedSnapshot.of(translator.translate(state, GatewaySettings.DEFAULT));
 
     ContentVersionedSnapshot users =
-        sidecars.forGroup("sidecar/users", fleet, state, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/users", fleet, state, GatewaySettings.DEFAULT);
     ContentVersionedSnapshot orders =
-        sidecars.forGroup("sidecar/orders", fleet, state, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/orders", fleet, state, GatewaySettings.DEFAULT);
     ContentVersionedSnapshot billing =
-        sidecars.forGroup("sidecar/billing", fleet, state, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/billing", fleet, state, GatewaySettings.DEFAULT);
 
     assertThat(orders.clusters()).isSameAs(users.clusters());
     assertThat(billing.clusters()).isNotSameAs(users.clusters());
@@ -228,7 +243,7 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot next =
         ContentVersionedSnapshot.of(translator.translate(after, GatewaySettings.DEFAULT), fleet);
     ContentVersionedSnapshot usersAfter =
-        sidecars.forGroup("sidecar/users", next, after, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/users", next, after, GatewaySettings.DEFAULT);
 
     assertThat(usersAfter.clusters())
         .as("the fleet's clusters are the same list: so are the sidecars'")
@@ -258,7 +273,7 @@ class SidecarSnapshotsTest {
             new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
     SidecarSnapshots sidecars = sidecarSnapshots();
 
-    assertThat(sidecars.forGroup("edge", fleet, store.state(), GatewaySettings.DEFAULT))
+    assertThat(forGroup(sidecars, "edge", fleet, store.state(), GatewaySettings.DEFAULT))
         .isSameAs(fleet);
   }
 
@@ -291,9 +306,9 @@ class SidecarSnapshotsTest {
         ContentVersionedSnapshot.of(translator.translate(before, GatewaySettings.DEFAULT));
 
     ContentVersionedSnapshot scoped =
-        sidecars.forGroup("sidecar/caller", fleet, before, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/caller", fleet, before, GatewaySettings.DEFAULT);
     ContentVersionedSnapshot unscoped =
-        sidecars.forGroup("sidecar/everything", fleet, before, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/everything", fleet, before, GatewaySettings.DEFAULT);
 
     assertThat(scoped.resources(ResourceType.CLUSTER).keySet())
         .containsExactlyInAnyOrder(
@@ -323,7 +338,7 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot changedFleet =
         ContentVersionedSnapshot.of(translator.translate(after, GatewaySettings.DEFAULT), fleet);
     ContentVersionedSnapshot scopedAfter =
-        sidecars.forGroup("sidecar/caller", changedFleet, after, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/caller", changedFleet, after, GatewaySettings.DEFAULT);
 
     for (ResourceType type : ResourceType.values()) {
       assertThat(scopedAfter.version(type, List.of()))
@@ -331,8 +346,7 @@ class SidecarSnapshotsTest {
           .isEqualTo(scoped.version(type, List.of()));
     }
     assertThat(
-            sidecars
-                .forGroup("sidecar/everything", changedFleet, after, GatewaySettings.DEFAULT)
+            forGroup(sidecars, "sidecar/everything", changedFleet, after, GatewaySettings.DEFAULT)
                 .version(ResourceType.ENDPOINT, List.of()))
         .as("an unscoped sidecar is sent the change")
         .isNotEqualTo(unscoped.version(ResourceType.ENDPOINT, List.of()));
@@ -348,14 +362,14 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(store.state(), GatewaySettings.DEFAULT));
     ContentVersionedSnapshot before =
-        sidecars.forGroup("sidecar/users", fleet, store.state(), GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/users", fleet, store.state(), GatewaySettings.DEFAULT);
 
     store.register(registration("orders", "o2", 9001, 0), Optional.empty());
     ContentVersionedSnapshot ordersChanged =
         ContentVersionedSnapshot.of(
             translator.translate(store.state(), GatewaySettings.DEFAULT), fleet);
     ContentVersionedSnapshot after =
-        sidecars.forGroup("sidecar/users", ordersChanged, store.state(), GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/users", ordersChanged, store.state(), GatewaySettings.DEFAULT);
 
     assertThat(after.version(ResourceType.ENDPOINT, List.of()))
         .as("an unscoped sidecar is sent the new instance of orders")
@@ -383,7 +397,8 @@ class SidecarSnapshotsTest {
             .sidecars(new io.signalbox.config.SidecarSettings("127.0.0.1", 15101))
             .build();
     ContentVersionedSnapshot withOtherPort =
-        sidecars.forGroup(
+        forGroup(
+            sidecars,
             "sidecar/users",
             ContentVersionedSnapshot.of(translator.translate(store.state(), otherPort)),
             store.state(),
@@ -453,15 +468,15 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(store.state(), GatewaySettings.DEFAULT));
     ContentVersionedSnapshot before =
-        sidecars.forGroup("sidecar/orders", fleet, store.state(), GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/orders", fleet, store.state(), GatewaySettings.DEFAULT);
 
     store.register(registration("billing", "b2", 9002, 0), Optional.empty());
     ContentVersionedSnapshot billingChanged =
         ContentVersionedSnapshot.of(
             translator.translate(store.state(), GatewaySettings.DEFAULT), fleet);
     assertThat(
-            sidecars.forGroup(
-                "sidecar/orders", billingChanged, store.state(), GatewaySettings.DEFAULT))
+            forGroup(
+                sidecars, "sidecar/orders", billingChanged, store.state(), GatewaySettings.DEFAULT))
         .as("billing is not called: the sidecars' snapshot is kept, not made again")
         .isSameAs(before);
 
@@ -470,7 +485,7 @@ class SidecarSnapshotsTest {
         ContentVersionedSnapshot.of(
             translator.translate(store.state(), GatewaySettings.DEFAULT), billingChanged);
     ContentVersionedSnapshot after =
-        sidecars.forGroup("sidecar/orders", usersChanged, store.state(), GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/orders", usersChanged, store.state(), GatewaySettings.DEFAULT);
     assertThat(after).isNotSameAs(before);
     assertThat(after.resources(ResourceType.ENDPOINT).get(XdsNames.serviceCluster("users")))
         .isSameAs(
@@ -566,9 +581,9 @@ class SidecarSnapshotsTest {
           fleet == null
               ? ContentVersionedSnapshot.of(translator.translate(state, settings))
               : ContentVersionedSnapshot.of(translator.translate(state, settings), fleet);
-      ContentVersionedSnapshot fromKept = kept.forGroup("sidecar/caller", fleet, state, settings);
+      ContentVersionedSnapshot fromKept = forGroup(kept, "sidecar/caller", fleet, state, settings);
       ContentVersionedSnapshot fromFresh =
-          new SidecarSnapshots(mesh).forGroup("sidecar/caller", fleet, state, settings);
+          forGroup(new SidecarSnapshots(mesh), "sidecar/caller", fleet, state, settings);
       for (ResourceType type : ResourceType.values()) {
         assertThat(fromKept.resources(type))
             .as("step %d, %s", step, type)
@@ -590,7 +605,7 @@ class SidecarSnapshotsTest {
     ContentVersionedSnapshot fleet =
         ContentVersionedSnapshot.of(translator.translate(open, GatewaySettings.DEFAULT));
     ContentVersionedSnapshot before =
-        sidecars.forGroup("sidecar/users", fleet, open, GatewaySettings.DEFAULT);
+        forGroup(sidecars, "sidecar/users", fleet, open, GatewaySettings.DEFAULT);
 
     store.register(
         registration("users", "u1", 15006, 8080)
@@ -604,8 +619,7 @@ class SidecarSnapshotsTest {
         .as("allowed callers change nothing the edge is sent")
         .isEqualTo(fleet.version());
     assertThat(
-            sidecars
-                .forGroup("sidecar/users", fleet, restricted, GatewaySettings.DEFAULT)
+            forGroup(sidecars, "sidecar/users", fleet, restricted, GatewaySettings.DEFAULT)
                 .version(ResourceType.LISTENER, List.of()))
         .as("but the sidecar's inbound listener gets its RBAC")
         .isNotEqualTo(before.version(ResourceType.LISTENER, List.of()));
