@@ -113,6 +113,7 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
           // change must not count for this one.
           if (Round.holdsString(resource.getResource().getValue(), round.routePrefix)) {
             round.arrived(index, now);
+            break;
           }
         }
       }
