@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
@@ -13,19 +12,11 @@ import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.Translator;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.SortedSet;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,12 +40,9 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private final RegistryView store;
   private final SnapshotBuilder snapshots;
-  private final SimpleCache<String> cache;
   private final ChangeCoalescer changes;
-  private final Set<String> groups = ConcurrentHashMap.newKeySet();
-
-  /** The zones of the groups kept: named by Envoys, so bounded. */
-  private final KeptZones zones = new KeptZones();
+  private final KeptGroups groups;
+  private final StagedPublishing stages;
 
   private final AtomicLong snapshotsBuilt = new AtomicLong();
   private final AtomicLong quarantineTrials = new AtomicLong();
@@ -71,9 +59,6 @@ public final class SnapshotPublisher implements AutoCloseable {
 
   private final SnapshotHistory history = new SnapshotHistory(SnapshotHistory.DEFAULT_CAPACITY);
 
-  /** Why each group's snapshot could not be made last time, while it cannot. */
-  private final Map<String, String> groupFailures = new ConcurrentHashMap<>();
-
   private volatile boolean running;
   private volatile GatewaySettings settings;
 
@@ -86,13 +71,6 @@ public final class SnapshotPublisher implements AutoCloseable {
   /** What the groups are sent; written under {@link #publishLock}. */
   private volatile ContentVersionedSnapshot published;
 
-  /**
-   * What each group was last sent in full (a stage of a staged change aside), before its zone's
-   * view: the fleet's snapshot or the group's own ({@link SidecarSnapshots#base}). The next staged
-   * change starts from it. Written under {@link #publishLock}.
-   */
-  private final Map<String, ContentVersionedSnapshot> sentBases = new ConcurrentHashMap<>();
-
   private RegistryState publishedState;
   private GatewaySettings publishedSettings;
   private volatile Instant pausedSince;
@@ -103,19 +81,11 @@ public final class SnapshotPublisher implements AutoCloseable {
    */
   private volatile boolean handoverHeld;
 
-  private final DeliveryCheck deliveryCheck;
-
-  /** Zero: every change is published in one step. */
-  private final Duration stageTimeout;
-
   /** Null without a quarantine. */
   private final NackQuarantine quarantine;
 
   /** Wakes a staged change waiting for its stage to be applied. */
   private final EnvoyAnswers answers = new EnvoyAnswers();
-
-  /** Whether a node group has an Envoy connected ({@link Builder#forgetGroupsWithoutEnvoys}). */
-  private final Predicate<String> connected;
 
   /**
    * A publisher of {@code store}'s state, translated with {@code translator} into {@code cache}'s
@@ -240,11 +210,19 @@ public final class SnapshotPublisher implements AutoCloseable {
     this.store = parts.store;
     this.settings = parts.settings;
     this.snapshots = new SnapshotBuilder(parts.translator);
-    this.cache = parts.cache;
     this.changes = new ChangeCoalescer(parts.quietPeriod, parts.maxDelay);
-    this.deliveryCheck = parts.deliveryCheck;
-    this.stageTimeout = parts.stageTimeout;
-    this.connected = parts.connected;
+    this.groups = new KeptGroups(parts.cache, sidecars, parts.connected, parts.metrics);
+    this.stages =
+        new StagedPublishing(
+            publishLock,
+            groups,
+            snapshots,
+            parts.cache,
+            parts.deliveryCheck,
+            answers,
+            parts.stageTimeout,
+            () -> running,
+            () -> pausedSince != null);
     // The quarantine publishes its trials through this publisher, on the pipeline thread, which
     // starts only with start().
     this.quarantine =
@@ -267,7 +245,10 @@ public final class SnapshotPublisher implements AutoCloseable {
                     // A group that cannot be made holds what it was sent last, if anything. Not
                     // logged here: the verdict asks on every poll, and the publication that
                     // failed to make the group has logged it (madeFor).
-                    base = sentBases.getOrDefault(group, publication.snapshot());
+                    base = groups.sentBase(group);
+                    if (base == null) {
+                      base = publication.snapshot();
+                    }
                   }
                   return base.forGroup(group);
                 },
@@ -342,23 +323,21 @@ public final class SnapshotPublisher implements AutoCloseable {
    * publishing on gRPC threads in general.
    */
   public void groupSeen(String group) {
-    if (groups.contains(group)) {
+    if (groups.isKept(group)) {
       return;
     }
     synchronized (publishLock) {
-      if (!groups.add(group)) {
+      if (!groups.keep(group)) {
         return;
       }
-      zones.groupKept(group);
       if (published != null) {
         ContentVersionedSnapshot base =
-            madeFor(
+            groups.madeFor(
                 group,
-                () ->
-                    sidecars.base(
-                        group, published, publishedState, publishedSettings, PolicyHandover.NONE));
+                new FleetPublication(
+                    published, publishedState, publishedSettings, PolicyHandover.NONE));
         if (base != null) {
-          sendLocked(group, base);
+          groups.send(group, base);
         }
       }
     }
@@ -369,7 +348,7 @@ public final class SnapshotPublisher implements AutoCloseable {
    * kept at once ({@link KeptZones}).
    */
   public ZoneAdmission zoneAdmission() {
-    return zones;
+    return groups.zoneAdmission();
   }
 
   /**
@@ -389,7 +368,7 @@ public final class SnapshotPublisher implements AutoCloseable {
    * The node groups that have an Envoy connected (or had one since the last publication), sorted.
    */
   public SortedSet<String> groups() {
-    return Collections.unmodifiableSortedSet(new TreeSet<>(groups));
+    return groups.sorted();
   }
 
   public SnapshotHistory history() {
@@ -532,8 +511,17 @@ public final class SnapshotPublisher implements AutoCloseable {
     if (built == null) {
       return;
     }
-    Target next = new Target(built, builtState, builtSettings, PolicyHandover.NONE);
-    if (!handOverPolicies(next) || !publishStages(next, group -> true)) {
+    StagedPublishing.Outcome staged =
+        stages.before(
+            published == null
+                ? null
+                : new FleetPublication(
+                    published, publishedState, publishedSettings, PolicyHandover.NONE),
+            new FleetPublication(built, builtState, builtSettings, PolicyHandover.NONE));
+    if (staged == StagedPublishing.Outcome.HELD) {
+      handoverHeld = true;
+    }
+    if (staged != StagedPublishing.Outcome.DONE) {
       return;
     }
     synchronized (publishLock) {
@@ -567,249 +555,8 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     publishedState = state;
     publishedSettings = settings;
-    for (String group : groups) {
-      if (!connected.test(group) && forgetLocked(group)) {
-        continue;
-      }
-      ContentVersionedSnapshot base =
-          madeFor(
-              group, () -> sidecars.base(group, published, state, settings, PolicyHandover.NONE));
-      if (base != null) {
-        sendLocked(group, base);
-      }
-    }
+    groups.sendEach(published, state, settings);
     return changed;
-  }
-
-  /**
-   * Forgets {@code group}, whose Envoys have all gone: it is no longer made and sent a snapshot on
-   * every publication (groups came and went with services and zones, and were kept for good). An
-   * Envoy of it that connects meanwhile has counted as connected before it looks for the group
-   * ({@link #groupSeen}): it is seen here and the group kept, or it finds the group gone and waits
-   * for this lock to set its snapshot again. A group whose watches are not all closed yet is kept
-   * until the next publication. Call with {@link #publishLock} held.
-   */
-  private boolean forgetLocked(String group) {
-    groups.remove(group);
-    if (connected.test(group) || !cache.clearSnapshot(group)) {
-      groups.add(group);
-      return false;
-    }
-    zones.groupForgotten(group);
-    sentBases.remove(group);
-    groupFailures.remove(group);
-    sidecars.forget(group, groups);
-    metrics.groupForgotten(group);
-    log.info("Node group {} has no Envoy connected any more: forgotten", group);
-    return true;
-  }
-
-  /**
-   * The snapshot {@code make} makes for {@code group}, or null when it cannot be made (say, the
-   * group's workload certificate cannot be issued): logged, and the group keeps what it has, while
-   * every other group is sent the change (a policy handover stops instead, {@link #stepTo}).
-   */
-  private ContentVersionedSnapshot madeFor(String group, Supplier<ContentVersionedSnapshot> make) {
-    try {
-      ContentVersionedSnapshot made = make.get();
-      if (groupFailures.remove(group) != null) {
-        log.info("Node group {} can be made its snapshot again", group);
-      }
-      return made;
-    } catch (RuntimeException e) {
-      String failure = String.valueOf(e);
-      if (failure.equals(groupFailures.put(group, failure))) {
-        // The same failure again, every publication: said, without its stack trace again.
-        log.error(
-            "Node group {} could not be made the new snapshot; it keeps what it holds, if"
-                + " anything: {}",
-            group,
-            failure);
-      } else {
-        log.error(
-            "Node group {} could not be made the new snapshot; it keeps what it holds, if anything",
-            group,
-            e);
-      }
-      return null;
-    }
-  }
-
-  /** Sends {@code group} its zone's view of {@code base}. Call with {@link #publishLock} held. */
-  private void sendLocked(String group, ContentVersionedSnapshot base) {
-    sentBases.put(group, base);
-    ContentVersionedSnapshot sent = base.forGroup(group);
-    if (cache.getSnapshot(group) != sent) {
-      cache.setSnapshot(group, sent);
-    }
-  }
-
-  /**
-   * A fleet snapshot to publish and what it was built from: each group is sent its own snapshot of
-   * it ({@link SidecarSnapshots#base}).
-   */
-  private record Target(
-      ContentVersionedSnapshot fleet,
-      RegistryState state,
-      GatewaySettings settings,
-      PolicyHandover handover) {}
-
-  /**
-   * Hands policies that move between the edge and sidecars over without a gap ({@link
-   * PolicyHandover}): first the edge enforces them too (forwarding the token it verified), then the
-   * sidecars, both still on the published state; then the change itself with both enforcing; then
-   * the sidecars let go of what is the edge's now. The edge lets go of what is the sidecars' in the
-   * publication that follows. Each step waits until the Envoys it went to applied it (or the stage
-   * timeout passed, logged, as a stuck Envoy must not hold the fleet back). Only with staging on:
-   * without Envoys to wait for, the steps would be no safer than one. Returns false when publishing
-   * was paused meanwhile (every Envoy then holds one of the steps, each of which enforces every
-   * policy somewhere).
-   */
-  private boolean handOverPolicies(Target next) {
-    if (published == null || stageTimeout.isZero()) {
-      return true;
-    }
-    PolicyHandover handover = PolicyHandover.between(publishedState, next.state());
-    if (handover.isEmpty()) {
-      return true;
-    }
-    Target bothOnPublished;
-    Target bothOnNext;
-    try {
-      bothOnPublished =
-          new Target(
-              snapshots.build(publishedState, publishedSettings, handover),
-              publishedState,
-              publishedSettings,
-              handover);
-      bothOnNext =
-          new Target(
-              snapshots.build(next.state(), next.settings(), handover),
-              next.state(),
-              next.settings(),
-              handover);
-    } catch (SnapshotConsistencyException e) {
-      log.error(
-          "The policy handover of {} is incomplete; publishing waits for the next change: {}",
-          handover.services(),
-          e.getMessage());
-      handoverHeld = true;
-      return false;
-    }
-    log.info("Handing the policies of {} between the edge and their sidecars", handover.services());
-    Predicate<String> sidecarGroups = SidecarSnapshots::isSidecarGroup;
-    return stepTo(bothOnPublished, sidecarGroups.negate())
-        && stepTo(bothOnPublished, sidecarGroups)
-        && stepTo(bothOnNext, group -> true)
-        && stepTo(next, sidecarGroups);
-  }
-
-  /**
-   * Sends {@code target} to the groups {@code which} selects, staged, and waits until their Envoys
-   * applied its listeners and routes. Returns false when publishing was paused meanwhile.
-   */
-  private boolean stepTo(Target target, Predicate<String> which) {
-    synchronized (publishLock) {
-      // Before anything of the step is sent, so that the handover stops between two steps.
-      for (String group : groups) {
-        if (which.test(group)
-            && connected.test(group)
-            && sentBases.get(group) != null
-            && countedOn(group, target.handover())
-            && madeFor(group, () -> base(group, target)) == null) {
-          // Left on what it holds, this group might be the one the handover counts on to enforce
-          // a policy the others stop enforcing: the handover stops on the last step, in which
-          // every policy is enforced somewhere, as when publishing is paused.
-          log.error(
-              "The policy handover of {} stops: node group {} cannot be made its next step;"
-                  + " publishing waits for the next change",
-              target.handover().services(),
-              group);
-          handoverHeld = true;
-          return false;
-        }
-      }
-    }
-    if (!publishStages(target, which)) {
-      return false;
-    }
-    Map<String, StagedChange.GroupStage> sent = new LinkedHashMap<>();
-    synchronized (publishLock) {
-      if (pausedSince != null) {
-        return false;
-      }
-      for (String group : groups) {
-        if (which.test(group)) {
-          // Another group that cannot be made keeps what it holds, as in any publication.
-          ContentVersionedSnapshot base = madeFor(group, () -> base(group, target));
-          if (base != null && base != sentBases.get(group)) {
-            sendLocked(group, base);
-            sent.put(group, new StagedChange.GroupStage(base.forGroup(group), APPLIED_POLICIES));
-          }
-        }
-      }
-    }
-    StagedChange.awaitApplied(sent, deliveryCheck, answers, stageTimeout, () -> running);
-    return true;
-  }
-
-  /**
-   * Whether a handover may count on {@code group} to enforce a policy: an edge group, or the
-   * sidecars of a service handing its policies over. The sidecars of other services enforce none of
-   * those.
-   */
-  private static boolean countedOn(String group, PolicyHandover handover) {
-    return NodeGroups.sidecarService(group).map(handover.services()::contains).orElse(true);
-  }
-
-  /** Where a route's policies are enforced: listeners (a sidecar's inbound routes) and routes. */
-  private static final List<MakeBeforeBreak.Wait> APPLIED_POLICIES =
-      List.of(
-          new MakeBeforeBreak.Wait(ResourceType.LISTENER, Set.of()),
-          new MakeBeforeBreak.Wait(ResourceType.ROUTE, Set.of()));
-
-  private ContentVersionedSnapshot base(String group, Target target) {
-    return sidecars.base(
-        group, target.fleet(), target.state(), target.settings(), target.handover());
-  }
-
-  /**
-   * Sends the intermediate stages between what each group {@code which} selects was sent and what
-   * it is sent of {@code target} ({@link StagedChange}), waiting after each phase until the groups'
-   * Envoys applied it (or the stage timeout passed). Returns false when publishing was paused
-   * meanwhile.
-   */
-  private boolean publishStages(Target target, Predicate<String> which) {
-    if (stageTimeout.isZero()) {
-      return true;
-    }
-    StagedChange change;
-    synchronized (publishLock) {
-      // A group whose snapshot cannot be made is planned no stage: it stays where it is.
-      change =
-          StagedChange.plan(
-              groups.stream().filter(which).toList(),
-              sentBases::get,
-              group -> {
-                ContentVersionedSnapshot base = madeFor(group, () -> base(group, target));
-                return base != null ? base : sentBases.get(group);
-              });
-    }
-    for (MakeBeforeBreak.Phase phase :
-        List.of(MakeBeforeBreak.Phase.ADD, MakeBeforeBreak.Phase.SWITCH)) {
-      Map<String, StagedChange.GroupStage> stages = change.phase(phase);
-      if (stages.isEmpty()) {
-        continue;
-      }
-      synchronized (publishLock) {
-        if (pausedSince != null) {
-          return false;
-        }
-        stages.forEach((group, stage) -> cache.setSnapshot(group, stage.snapshot()));
-      }
-      StagedChange.awaitApplied(stages, deliveryCheck, answers, stageTimeout, () -> running);
-    }
-    return true;
   }
 
   /** A quarantine trial: set for every group like any snapshot, and recorded in the history. */

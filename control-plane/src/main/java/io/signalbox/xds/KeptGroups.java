@@ -1,0 +1,195 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.metrics.SignalboxMetrics;
+import io.signalbox.model.RegistryState;
+import io.signalbox.translate.PolicyHandover;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node groups the pipeline sends to, and what each was last sent: a group is kept from its
+ * first Envoy's first request until none of its Envoys is connected. Each is sent its own snapshot
+ * of every publication ({@link GroupSnapshots#base}), in its zone's view; a group whose snapshot
+ * cannot be made keeps what it holds, said once per failure.
+ *
+ * <p>Every method that sends or changes what is kept is called with the publisher's lock held (the
+ * one that orders publications), so that an older snapshot never overwrites a newer one; reads are
+ * safe on any thread.
+ */
+final class KeptGroups {
+
+  private static final Logger log = LoggerFactory.getLogger(KeptGroups.class);
+
+  private final Set<String> groups = ConcurrentHashMap.newKeySet();
+
+  /** The zones of the groups kept: named by Envoys, so bounded. */
+  private final KeptZones zones = new KeptZones();
+
+  /**
+   * What each group was last sent in full (a stage of a staged change aside), before its zone's
+   * view: the fleet's snapshot or the group's own ({@link GroupSnapshots#base}). The next staged
+   * change starts from it.
+   */
+  private final Map<String, ContentVersionedSnapshot> sentBases = new ConcurrentHashMap<>();
+
+  /** Why each group's snapshot could not be made last time, while it cannot. */
+  private final Map<String, String> failures = new ConcurrentHashMap<>();
+
+  private final SimpleCache<String> cache;
+  private final GroupSnapshots snapshots;
+  private final Predicate<String> connected;
+  private final SignalboxMetrics metrics;
+
+  /**
+   * @param connected whether a group has an Envoy connected; a group without one is forgotten
+   */
+  KeptGroups(
+      SimpleCache<String> cache,
+      GroupSnapshots snapshots,
+      Predicate<String> connected,
+      SignalboxMetrics metrics) {
+    this.cache = cache;
+    this.snapshots = snapshots;
+    this.connected = connected;
+    this.metrics = metrics;
+  }
+
+  boolean isKept(String group) {
+    return groups.contains(group);
+  }
+
+  /** Keeps {@code group}; returns whether it was not kept before. Call with the lock held. */
+  boolean keep(String group) {
+    if (!groups.add(group)) {
+      return false;
+    }
+    zones.groupKept(group);
+    return true;
+  }
+
+  /** The groups kept, to walk under the lock (a live view). */
+  Set<String> names() {
+    return groups;
+  }
+
+  /** The groups kept, sorted; a copy. */
+  SortedSet<String> sorted() {
+    return Collections.unmodifiableSortedSet(new TreeSet<>(groups));
+  }
+
+  boolean isConnected(String group) {
+    return connected.test(group);
+  }
+
+  ZoneAdmission zoneAdmission() {
+    return zones;
+  }
+
+  /** What {@code group} was last sent in full, or null. */
+  ContentVersionedSnapshot sentBase(String group) {
+    return sentBases.get(group);
+  }
+
+  /**
+   * Sends every group kept its snapshot of {@code fleet}, built from {@code state} with {@code
+   * settings}, forgetting the groups whose Envoys have all gone. Call with the lock held.
+   */
+  void sendEach(ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
+    for (String group : groups) {
+      if (!connected.test(group) && forget(group)) {
+        continue;
+      }
+      ContentVersionedSnapshot base =
+          madeFor(group, () -> snapshots.base(group, fleet, state, settings, PolicyHandover.NONE));
+      if (base != null) {
+        send(group, base);
+      }
+    }
+  }
+
+  /**
+   * {@code group}'s snapshot of {@code target}, or null when it cannot be made (see {@link
+   * #madeFor(String, Supplier)}).
+   */
+  ContentVersionedSnapshot madeFor(String group, FleetPublication target) {
+    return madeFor(
+        group,
+        () ->
+            snapshots.base(
+                group, target.fleet(), target.state(), target.settings(), target.handover()));
+  }
+
+  /**
+   * The snapshot {@code make} makes for {@code group}, or null when it cannot be made (say, the
+   * group's workload certificate cannot be issued): logged, and the group keeps what it has, while
+   * every other group is sent the change (a policy handover stops instead, {@link
+   * StagedPublishing}).
+   */
+  ContentVersionedSnapshot madeFor(String group, Supplier<ContentVersionedSnapshot> make) {
+    try {
+      ContentVersionedSnapshot made = make.get();
+      if (failures.remove(group) != null) {
+        log.info("Node group {} can be made its snapshot again", group);
+      }
+      return made;
+    } catch (RuntimeException e) {
+      String failure = String.valueOf(e);
+      if (failure.equals(failures.put(group, failure))) {
+        // The same failure again, every publication: said, without its stack trace again.
+        log.error(
+            "Node group {} could not be made the new snapshot; it keeps what it holds, if"
+                + " anything: {}",
+            group,
+            failure);
+      } else {
+        log.error(
+            "Node group {} could not be made the new snapshot; it keeps what it holds, if anything",
+            group,
+            e);
+      }
+      return null;
+    }
+  }
+
+  /** Sends {@code group} its zone's view of {@code base}. Call with the lock held. */
+  void send(String group, ContentVersionedSnapshot base) {
+    sentBases.put(group, base);
+    ContentVersionedSnapshot sent = base.forGroup(group);
+    if (cache.getSnapshot(group) != sent) {
+      cache.setSnapshot(group, sent);
+    }
+  }
+
+  /**
+   * Forgets {@code group}, whose Envoys have all gone: it is no longer made and sent a snapshot on
+   * every publication (groups came and went with services and zones, and were kept for good). An
+   * Envoy of it that connects meanwhile has counted as connected before it looks for the group
+   * ({@link SnapshotPublisher#groupSeen}): it is seen here and the group kept, or it finds the
+   * group gone and waits for the lock to set its snapshot again. A group whose watches are not all
+   * closed yet is kept until the next publication. Call with the lock held.
+   */
+  private boolean forget(String group) {
+    groups.remove(group);
+    if (connected.test(group) || !cache.clearSnapshot(group)) {
+      groups.add(group);
+      return false;
+    }
+    zones.groupForgotten(group);
+    sentBases.remove(group);
+    failures.remove(group);
+    snapshots.forget(group, groups);
+    metrics.groupForgotten(group);
+    log.info("Node group {} has no Envoy connected any more: forgotten", group);
+    return true;
+  }
+}
