@@ -123,11 +123,18 @@ public final class NodeGroups implements NodeGroup<String> {
   }
 
   /**
-   * The most zones whose Envoys are kept connected at once ({@link SnapshotPublisher#admitsZone}):
-   * far beyond any provider's zones, and a bound on what a peer allowed a fleet can make by naming
-   * zones.
+   * The most zones whose Envoys are kept connected at once, over all fleets ({@link KeptZones}):
+   * far beyond any provider's zones.
    */
   public static final int MAX_ZONES = 256;
+
+  /**
+   * The most zones one fleet's Envoys are kept connected in at once ({@link KeptZones}): more than
+   * a fleet spread over every zone of a large cloud region several times over, and a bound on what
+   * a peer allowed a fleet can make by naming zones, a quarter of {@link #MAX_ZONES}, so that it
+   * cannot take the zones of every other fleet.
+   */
+  public static final int MAX_ZONES_PER_FLEET = 64;
 
   /** The zone a group's Envoys declared, empty for a group without one. */
   public static Optional<String> zone(String group) {

@@ -21,8 +21,8 @@ import io.signalbox.security.Identity;
  * PERMISSION_DENIED, so nothing is sent, no group is created for it and its ACKs and NACKs count
  * for nothing. A request whose node names no group Signalbox keeps ({@link NodeGroups#invalid}: a
  * zone, fleet or sidecar service beyond the bounds of a name) closes it with INVALID_ARGUMENT
- * naming the field, and one declaring a zone beyond the most kept at once ({@link
- * NodeGroups#MAX_ZONES}) with RESOURCE_EXHAUSTED.
+ * naming the field, and one declaring a zone beyond the most kept at once, for its fleet or in all
+ * ({@link KeptZones}), with RESOURCE_EXHAUSTED.
  *
  * <p>A stream's node is the one its first request names. Envoy may leave the node out of later
  * requests ({@code set_node_on_first_message_only}, which Istio's bootstrap sets): such a request
@@ -119,15 +119,10 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
         if (!zoneAdmitted) {
           // After the access check: a peer that may fetch nothing learns nothing of the zones.
           String zone = streamNode.getLocality().getZone();
-          if (!zoneAdmission.admit(zone)) {
-            String reason =
-                "node.locality.zone: the node groups kept span "
-                    + NodeGroups.MAX_ZONES
-                    + " zones, the most Signalbox keeps; zone '"
-                    + zone
-                    + "' is not taken";
-            audit.record(who, "xds.stream", "node", AuditLog.Outcome.REFUSED, reason);
-            refuse(Status.RESOURCE_EXHAUSTED.withDescription(reason));
+          java.util.Optional<String> refused = zoneAdmission.admit(streamFleet, zone);
+          if (refused.isPresent()) {
+            audit.record(who, "xds.stream", "node", AuditLog.Outcome.REFUSED, refused.get());
+            refuse(Status.RESOURCE_EXHAUSTED.withDescription(refused.get()));
             return;
           }
           zoneAdmitted = true;
@@ -135,7 +130,7 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
             super.onMessage(message);
           } finally {
             // Its group is made now (and counts the zone), or the request failed.
-            zoneAdmission.release(zone);
+            zoneAdmission.release(streamFleet, zone);
           }
           return;
         }

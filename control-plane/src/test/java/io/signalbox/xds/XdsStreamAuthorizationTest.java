@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -47,11 +48,14 @@ class XdsStreamAuthorizationTest {
   private Server server;
   private ManagedChannel channel;
 
-  /** The zones whose admitted first request was handled. */
+  /** The fleets' zones ({@code fleet@zone}) whose admitted first request was handled. */
   private final List<String> zonesReleased = new CopyOnWriteArrayList<>();
 
   /** The zone the control plane takes no more Envoys of (as beyond NodeGroups.MAX_ZONES). */
   private static final String ZONE_NOT_TAKEN = "zone-257";
+
+  private static final String ZONE_REFUSAL =
+      "node.locality.zone: zone '" + ZONE_NOT_TAKEN + "' is not taken";
 
   @BeforeEach
   void start() throws IOException {
@@ -98,13 +102,15 @@ class XdsStreamAuthorizationTest {
                     AuditLog.toLogger(Clock.systemUTC()),
                     new ZoneAdmission() {
                       @Override
-                      public boolean admit(String zone) {
-                        return !zone.equals(ZONE_NOT_TAKEN);
+                      public Optional<String> admit(String fleet, String zone) {
+                        return zone.equals(ZONE_NOT_TAKEN)
+                            ? Optional.of(ZONE_REFUSAL)
+                            : Optional.empty();
                       }
 
                       @Override
-                      public void release(String zone) {
-                        zonesReleased.add(zone);
+                      public void release(String fleet, String zone) {
+                        zonesReleased.add(fleet + "@" + zone);
                       }
                     }))
             .intercept(HeaderIdentity.interceptor())
@@ -302,20 +308,18 @@ class XdsStreamAuthorizationTest {
     assertThat(new NodeGroups().hash(inZone)).isEqualTo("edge@eu-west-1a");
     assertThat(zonesReleased)
         .as("once its first request was handled")
-        .containsExactly("eu-west-1a");
+        .containsExactly("edge@eu-west-1a");
   }
 
   @Test
-  void anEnvoyInAZoneBeyondTheMostKeptIsRefusedNamingTheFieldAndNothingReachesTheCache() {
+  void anEnvoyInAZoneNotAdmittedIsRefusedNamingTheFieldAndNothingReachesTheCache() {
     List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
     Node inZone = inZone("edge", ZONE_NOT_TAKEN);
     AtomicReference<Status> ended = ask(EDGE_ENVOY, inZone, received);
 
     await().atMost(Duration.ofSeconds(5)).until(() -> ended.get() != null);
     assertThat(ended.get().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-    assertThat(ended.get().getDescription())
-        .startsWith("node.locality.zone: ")
-        .contains("zone '" + ZONE_NOT_TAKEN + "' is not taken");
+    assertThat(ended.get().getDescription()).isEqualTo(ZONE_REFUSAL);
     assertThat(groupsThatReachedTheServer).isEmpty();
     assertThat(received).isEmpty();
   }

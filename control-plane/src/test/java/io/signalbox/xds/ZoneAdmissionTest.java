@@ -19,11 +19,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
  * Envoys name their zones, and every zone makes node groups that are made a snapshot on every
- * publication: the publisher keeps Envoys of at most {@link NodeGroups#MAX_ZONES} zones at once.
+ * publication: the publisher keeps the Envoys of one fleet in at most {@link
+ * NodeGroups#MAX_ZONES_PER_FLEET} zones at once, and of all fleets in at most {@link
+ * NodeGroups#MAX_ZONES}.
  */
 class ZoneAdmissionTest {
 
@@ -33,7 +36,7 @@ class ZoneAdmissionTest {
   private SnapshotPublisher publisher;
 
   @BeforeEach
-  void start() {
+  void startPublisher() {
     publisher =
         SnapshotPublisher.builder(
                 store,
@@ -44,9 +47,6 @@ class ZoneAdmissionTest {
             .forgetGroupsWithoutEnvoys(connected::contains)
             .build();
     publisher.start();
-    for (int zone = 0; zone < NodeGroups.MAX_ZONES; zone++) {
-      connect("edge@zone-" + zone);
-    }
   }
 
   @AfterEach
@@ -54,102 +54,188 @@ class ZoneAdmissionTest {
     publisher.close();
   }
 
-  /** Whether a stream naming {@code zone} is admitted, its first request handled at once. */
-  private boolean admitsAndReleases(String zone) {
-    ZoneAdmission admission = publisher.zoneAdmission();
-    boolean admitted = admission.admit(zone);
-    if (admitted) {
-      admission.release(zone);
+  /** One fleet's Envoys span as many zones as one fleet's may: edge@zone-0 to edge@zone-63. */
+  @Nested
+  class WhenAFleetSpansTheMostZonesOfAFleet {
+
+    private static final int MOST = NodeGroups.MAX_ZONES_PER_FLEET;
+
+    @BeforeEach
+    void fill() {
+      for (int zone = 0; zone < MOST; zone++) {
+        connect("edge@zone-" + zone);
+      }
     }
-    return admitted;
+
+    @Test
+    void aNewZoneOfThatFleetIsRefusedNamingTheFieldTheFleetAndTheZone() {
+      assertThat(refusal("edge", "zone-" + MOST))
+          .hasValue(
+              "node.locality.zone: the Envoys of fleet 'edge' span "
+                  + MOST
+                  + " zones, the most Signalbox keeps for one fleet; zone 'zone-"
+                  + MOST
+                  + "' is not taken");
+    }
+
+    @Test
+    void anotherFleetStillTakesNewZones() {
+      assertThat(admitsAndReleases("internal", "zone-" + MOST)).isTrue();
+      assertThat(admitsAndReleases("sidecar/orders", "zone-" + (MOST + 1))).isTrue();
+    }
+
+    @Test
+    void zonesTheFleetHoldsAlreadyAndNoZoneAreAlwaysAdmitted() {
+      assertThat(admitsAndReleases("edge", "zone-7")).isTrue();
+      assertThat(admitsAndReleases("edge", "")).isTrue();
+    }
+
+    @Test
+    void aZoneWhoseEnvoysAllLeftFreesItsPlaceOnceItsGroupIsForgotten() {
+      connected.remove("edge@zone-7");
+      assertThat(admitsAndReleases("edge", "zone-" + MOST))
+          .as("kept until the next publication forgets it")
+          .isFalse();
+
+      publishAChangeForgetting("edge@zone-7");
+
+      assertThat(admitsAndReleases("edge", "zone-" + MOST)).isTrue();
+    }
+
+    @Test
+    void aZoneAnotherFleetKeepsFreesThisFleetsPlaceAllTheSame() {
+      connect("internal@zone-7");
+      connected.remove("edge@zone-7");
+
+      publishAChangeForgetting("edge@zone-7");
+
+      assertThat(admitsAndReleases("edge", "zone-" + MOST)).isTrue();
+    }
+
+    @Test
+    void aNewZoneCountsFromItsAdmissionUntilItsFirstRequestIsHandled() {
+      connected.remove("edge@zone-7");
+      publishAChangeForgetting("edge@zone-7");
+      ZoneAdmission admission = publisher.zoneAdmission();
+      String next = "zone-" + MOST;
+      String beyond = "zone-" + (MOST + 1);
+
+      assertThat(admission.admit("edge", next)).isEmpty();
+      assertThat(admission.admit("edge", next))
+          .as("another Envoy of it at the same time")
+          .isEmpty();
+      assertThat(admitsAndReleases("edge", beyond))
+          .as("a burst of new zones cannot all pass before their groups are made")
+          .isFalse();
+
+      admission.release("edge", next);
+      assertThat(admitsAndReleases("edge", beyond))
+          .as("the other Envoy's request is still handled")
+          .isFalse();
+      admission.release("edge", next);
+      assertThat(admitsAndReleases("edge", beyond))
+          .as("both requests ended without making a group: the zone counts no more")
+          .isTrue();
+    }
+
+    @Test
+    void anAdmittedZoneStaysCountedOnceItsGroupIsMade() {
+      connected.remove("edge@zone-7");
+      publishAChangeForgetting("edge@zone-7");
+      ZoneAdmission admission = publisher.zoneAdmission();
+      String next = "zone-" + MOST;
+
+      assertThat(admission.admit("edge", next)).isEmpty();
+      connect("edge@" + next);
+      admission.release("edge", next);
+
+      assertThat(admitsAndReleases("edge", "zone-" + (MOST + 1))).isFalse();
+    }
+  }
+
+  /**
+   * The fleets' Envoys span as many zones as all fleets' may, each fleet as many as it may:
+   * fleet-0@zone-0 to fleet-3@zone-255.
+   */
+  @Nested
+  class WhenTheFleetsSpanTheMostZones {
+
+    private static final int MOST = NodeGroups.MAX_ZONES;
+
+    @BeforeEach
+    void fill() {
+      for (int zone = 0; zone < MOST; zone++) {
+        connect(fleetOfZone(zone) + "@zone-" + zone);
+      }
+    }
+
+    private static String fleetOfZone(int zone) {
+      return "fleet-" + zone / NodeGroups.MAX_ZONES_PER_FLEET;
+    }
+
+    @Test
+    void aNewZoneIsRefusedNamingTheFieldAndTheZone() {
+      assertThat(refusal("fleet-4", "zone-" + MOST))
+          .hasValue(
+              "node.locality.zone: the node groups kept span "
+                  + MOST
+                  + " zones, the most Signalbox keeps; zone 'zone-"
+                  + MOST
+                  + "' is not taken");
+    }
+
+    @Test
+    void anotherFleetTakesAZoneKeptAlready() {
+      assertThat(admitsAndReleases("fleet-4", "zone-7")).isTrue();
+      assertThat(admitsAndReleases("fleet-4", "")).isTrue();
+    }
+
+    @Test
+    void anotherFleetsGroupInAZoneKeptAlreadyTakesNoNewZone() {
+      connect("sidecar/orders@zone-7");
+
+      assertThat(admitsAndReleases("fleet-4", "zone-" + MOST)).isFalse();
+      assertThat(publisher.groups()).hasSize(MOST + 1);
+    }
+
+    @Test
+    void aZoneStaysKeptWhileAnyFleetsGroupOfItIs() {
+      connect("sidecar/orders@zone-7");
+      connected.remove(fleetOfZone(7) + "@zone-7");
+
+      publishAChangeForgetting(fleetOfZone(7) + "@zone-7");
+
+      assertThat(admitsAndReleases("fleet-4", "zone-" + MOST)).isFalse();
+    }
+
+    @Test
+    void aZoneWhoseEnvoysAllLeftFreesItsPlaceOnceItsGroupIsForgotten() {
+      connected.remove(fleetOfZone(7) + "@zone-7");
+
+      publishAChangeForgetting(fleetOfZone(7) + "@zone-7");
+
+      assertThat(admitsAndReleases("fleet-4", "zone-" + MOST)).isTrue();
+    }
+  }
+
+  /** Why a stream of {@code fleet} naming {@code zone} is refused; its first request handled. */
+  private Optional<String> refusal(String fleet, String zone) {
+    ZoneAdmission admission = publisher.zoneAdmission();
+    Optional<String> refused = admission.admit(fleet, zone);
+    if (refused.isEmpty()) {
+      admission.release(fleet, zone);
+    }
+    return refused;
+  }
+
+  /** Whether a stream of {@code fleet} naming {@code zone} is admitted, its request handled. */
+  private boolean admitsAndReleases(String fleet, String zone) {
+    return refusal(fleet, zone).isEmpty();
   }
 
   private void connect(String group) {
     connected.add(group);
     publisher.groupSeen(group);
-  }
-
-  @Test
-  void aNewZoneBeyondTheMostIsNotAdmitted() {
-    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
-  }
-
-  @Test
-  void zonesKeptAlreadyAndNoZoneAreAlwaysAdmitted() {
-    assertThat(admitsAndReleases("zone-7")).isTrue();
-    assertThat(admitsAndReleases("")).isTrue();
-  }
-
-  @Test
-  void anotherFleetsGroupInAZoneKeptAlreadyTakesNoNewZone() {
-    connect("sidecar/orders@zone-7");
-
-    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
-    assertThat(publisher.groups()).hasSize(NodeGroups.MAX_ZONES + 1);
-  }
-
-  @Test
-  void aZoneWhoseEnvoysAllLeftFreesItsPlaceOnceItsGroupsAreForgotten() {
-    connected.remove("edge@zone-7");
-    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES))
-        .as("kept until the next publication forgets it")
-        .isFalse();
-
-    publishAChangeForgetting("edge@zone-7");
-
-    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isTrue();
-  }
-
-  @Test
-  void aNewZoneCountsFromItsAdmissionUntilItsFirstRequestIsHandled() {
-    zone7sEnvoysLeaveAndAChangeIsPublished();
-    ZoneAdmission admission = publisher.zoneAdmission();
-    String next = "zone-" + NodeGroups.MAX_ZONES;
-    String beyond = "zone-" + (NodeGroups.MAX_ZONES + 1);
-
-    assertThat(admission.admit(next)).isTrue();
-    assertThat(admission.admit(next)).as("another Envoy of it at the same time").isTrue();
-    assertThat(admitsAndReleases(beyond))
-        .as("a burst of new zones cannot all pass before their groups are made")
-        .isFalse();
-
-    admission.release(next);
-    assertThat(admitsAndReleases(beyond))
-        .as("the other Envoy's request is still handled")
-        .isFalse();
-    admission.release(next);
-    assertThat(admitsAndReleases(beyond))
-        .as("both requests ended without making a group: the zone counts no more")
-        .isTrue();
-  }
-
-  @Test
-  void anAdmittedZoneStaysCountedOnceItsGroupIsMade() {
-    zone7sEnvoysLeaveAndAChangeIsPublished();
-    ZoneAdmission admission = publisher.zoneAdmission();
-    String next = "zone-" + NodeGroups.MAX_ZONES;
-
-    assertThat(admission.admit(next)).isTrue();
-    connect("edge@" + next);
-    admission.release(next);
-
-    assertThat(admitsAndReleases("zone-" + (NodeGroups.MAX_ZONES + 1))).isFalse();
-  }
-
-  @Test
-  void aZoneStaysKeptWhileAnyOfItsGroupsIs() {
-    connect("sidecar/orders@zone-7");
-    connected.remove("edge@zone-7");
-
-    publishAChangeForgetting("edge@zone-7");
-
-    assertThat(admitsAndReleases("zone-" + NodeGroups.MAX_ZONES)).isFalse();
-  }
-
-  /** Frees one zone's place: its one group is forgotten at the next publication. */
-  private void zone7sEnvoysLeaveAndAChangeIsPublished() {
-    connected.remove("edge@zone-7");
-    publishAChangeForgetting("edge@zone-7");
   }
 
   private void publishAChangeForgetting(String group) {
