@@ -4,34 +4,17 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.google.common.net.HostAndPort;
 import com.google.common.net.InetAddresses;
-import com.google.common.net.InternetDomainName;
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
-import com.google.protobuf.util.JsonFormat;
-import io.signalbox.model.AuthRequirement;
-import io.signalbox.model.RateLimit;
-import io.signalbox.model.RegistryQuotas;
 import io.signalbox.registry.Cidr;
-import io.signalbox.registry.InvalidFieldException;
-import io.signalbox.registry.PolicyValidator;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.UpstreamAddressPolicy;
-import io.signalbox.registry.v1.AuthPolicy;
-import io.signalbox.registry.v1.RateLimitPolicy;
-import io.signalbox.security.SecretValue;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -54,16 +37,8 @@ public final class GatewaySettingsLoader {
       new ObjectMapper(new YAMLFactory())
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?");
 
-  /** Envoy's own ceiling for max_request_headers_kb. */
-  private static final int MAX_REQUEST_HEADERS_KB = 8192;
-
-  /** Beyond this even an estimate-checked regex costs noticeable CPU per registration. */
-  static final int MAX_REGEX_PROGRAM_SIZE = 10_000;
-
-  static final int MAX_QUOTA = 1_000_000;
   private static final long MIN_COUNTER_MEMORY = 1L << 10;
   private static final long MAX_COUNTER_MEMORY = 16L << 30;
 
@@ -179,7 +154,8 @@ public final class GatewaySettingsLoader {
       java.util.Map<String, String> certificateByHost = new java.util.HashMap<>();
       for (int i = 0; i < format.certificates.size(); i++) {
         CertificateSpec certificate =
-            certificate("certificates[" + i + "]", format.certificates.get(i), true);
+            CertificateReader.read(
+                "certificates[" + i + "]", format.certificates.get(i), true, this::file);
         check(
             certificateNames.add(certificate.name()),
             "certificates[" + i + "].name",
@@ -219,10 +195,10 @@ public final class GatewaySettingsLoader {
         settings.jwtProvider(provider);
       }
       if (format.defaults != null) {
-        settings.defaults(defaults(format.defaults, providers));
+        settings.defaults(PolicyDefaultsReader.read(format.defaults, providers));
       }
       if (format.limits != null) {
-        settings.limits(limits(format.limits));
+        settings.limits(LimitsReader.read(format.limits));
       }
       if (format.rateLimitService != null) {
         settings.rateLimitService(rateLimitService(format.rateLimitService));
@@ -238,7 +214,7 @@ public final class GatewaySettingsLoader {
               certificate.hosts.isEmpty(),
               field + ".hosts",
               "a client certificate serves no hosts; leave it out");
-          CertificateSpec spec = certificate(field, certificate, false);
+          CertificateSpec spec = CertificateReader.read(field, certificate, false, this::file);
           check(
               clientNames.add(spec.name()), field + ".name", "'" + spec.name() + "' is used twice");
           settings.upstreamClientCertificate(spec);
@@ -378,213 +354,6 @@ public final class GatewaySettingsLoader {
       }
       return new ListenerSpec(
           name, format.address, format.port, protocol, format.redirectToHttps, minTls);
-    }
-
-    /**
-     * @param served a certificate the listeners serve (it needs hosts), not one Envoy presents as a
-     *     client
-     */
-    private CertificateSpec certificate(
-        String field, SettingsFileFormat.Certificate format, boolean served) {
-      String name = name(field + ".name", format.name);
-      check(
-          !served || !format.hosts.isEmpty(),
-          field + ".hosts",
-          "at least one host name is required");
-      for (int i = 0; i < format.hosts.size(); i++) {
-        String host = format.hosts.get(i);
-        String bare = host != null && host.startsWith("*.") ? host.substring(2) : host;
-        check(
-            bare != null
-                && InternetDomainName.isValid(bare)
-                && host.equals(host.toLowerCase(Locale.ROOT)),
-            field + ".hosts[" + i + "]",
-            "'" + host + "' is not a lowercase host name or '*.' wildcard");
-      }
-      Path certificateFile = file(field + ".certificateFile", format.certificateFile);
-      Path keyFile = file(field + ".privateKeyFile", format.privateKeyFile);
-      String chain = readFile(field + ".certificateFile", certificateFile);
-      X509Certificate leaf;
-      try {
-        var certificates =
-            CertificateFactory.getInstance("X.509")
-                .generateCertificates(
-                    new ByteArrayInputStream(chain.getBytes(StandardCharsets.US_ASCII)));
-        check(
-            !certificates.isEmpty(),
-            field + ".certificateFile",
-            certificateFile + " holds no certificate");
-        leaf = (X509Certificate) certificates.iterator().next();
-      } catch (CertificateException e) {
-        throw new InvalidSettingsException(
-            field
-                + ".certificateFile: "
-                + certificateFile
-                + " is not a PEM certificate: "
-                + e.getMessage());
-      }
-      // The key itself is never echoed: only whether it looks like one, and whether it fits the
-      // certificate.
-      String key = readFile(field + ".privateKeyFile", keyFile);
-      check(
-          key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----"),
-          field + ".privateKeyFile",
-          keyFile + " is not a PEM private key");
-      check(
-          CertificateKeyMatch.matches(leaf, key).orElse(true),
-          field + ".privateKeyFile",
-          keyFile
-              + " is not the private key of "
-              + certificateFile
-              + " ("
-              + leaf.getSubjectX500Principal()
-              + ")");
-      return new CertificateSpec(
-          name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
-    }
-
-    private static PolicyDefaults defaults(
-        SettingsFileFormat.Defaults format, Set<String> providers) {
-      Optional<AuthRequirement> auth = Optional.empty();
-      if (format.auth != null) {
-        AuthPolicy proto = proto("defaults.auth", format.auth, AuthPolicy.newBuilder()).build();
-        auth = Optional.of(policy(() -> PolicyValidator.auth("defaults.auth", proto, providers)));
-      }
-      Optional<RateLimit> rateLimit = Optional.empty();
-      if (format.rateLimit != null) {
-        RateLimitPolicy proto =
-            proto("defaults.rateLimit", format.rateLimit, RateLimitPolicy.newBuilder()).build();
-        rateLimit =
-            Optional.of(policy(() -> PolicyValidator.rateLimit("defaults.rateLimit", proto)));
-      }
-      RateLimit.FailureMode failureMode = RateLimit.FailureMode.ALLOW;
-      if (format.rateLimitFailureMode != null) {
-        failureMode =
-            switch (format.rateLimitFailureMode.toLowerCase(Locale.ROOT)) {
-              case "allow" -> RateLimit.FailureMode.ALLOW;
-              case "deny" -> RateLimit.FailureMode.DENY;
-              default ->
-                  throw new InvalidSettingsException(
-                      "defaults.rateLimitFailureMode: '"
-                          + format.rateLimitFailureMode
-                          + "' is not allow or deny");
-            };
-      }
-      return new PolicyDefaults(auth, rateLimit, failureMode);
-    }
-
-    private static <B extends Message.Builder> B proto(String field, JsonNode json, B builder) {
-      try {
-        JsonFormat.parser().merge(JSON.writeValueAsString(json), builder);
-        return builder;
-      } catch (InvalidProtocolBufferException | JsonProcessingException e) {
-        throw new InvalidSettingsException(field + ": " + e.getMessage());
-      }
-    }
-
-    private static <T> T policy(java.util.function.Supplier<T> validation) {
-      try {
-        return validation.get();
-      } catch (InvalidFieldException e) {
-        // PolicyValidator speaks the registry API's snake_case; the settings file is camelCase.
-        throw new InvalidSettingsException(e.getMessage());
-      }
-    }
-
-    private static GatewayLimits limits(SettingsFileFormat.Limits format) {
-      GatewayLimits defaults = GatewayLimits.DEFAULT;
-      int routes =
-          format.maxRoutesPerService == null
-              ? defaults.maxRoutesPerService()
-              : format.maxRoutesPerService;
-      check(
-          routes >= 1 && routes <= 100,
-          "limits.maxRoutesPerService",
-          routes + " is out of range 1-100");
-      int headers =
-          format.maxRequestHeadersKb == null
-              ? defaults.maxRequestHeadersKb()
-              : format.maxRequestHeadersKb;
-      check(
-          headers >= 1 && headers <= MAX_REQUEST_HEADERS_KB,
-          "limits.maxRequestHeadersKb",
-          headers + " is out of range 1-" + MAX_REQUEST_HEADERS_KB);
-      Duration connect =
-          format.upstreamConnectTimeout == null
-              ? defaults.upstreamConnectTimeout()
-              : positiveDuration("limits.upstreamConnectTimeout", format.upstreamConnectTimeout);
-      int regexProgram =
-          format.maxRegexProgramSize == null
-              ? defaults.maxRegexProgramSize()
-              : format.maxRegexProgramSize;
-      check(
-          regexProgram >= 10 && regexProgram <= MAX_REGEX_PROGRAM_SIZE,
-          "limits.maxRegexProgramSize",
-          regexProgram + " is out of range 10-" + MAX_REGEX_PROGRAM_SIZE);
-      int retries = format.maxRetries == null ? defaults.maxRetries() : format.maxRetries;
-      check(
-          retries >= 0 && retries <= GatewayLimits.MAX_RETRIES,
-          "limits.maxRetries",
-          retries + " is out of range 0-" + GatewayLimits.MAX_RETRIES);
-      Duration routeTimeout =
-          format.maxRouteTimeout == null
-              ? defaults.maxRouteTimeout()
-              : positiveDuration("limits.maxRouteTimeout", format.maxRouteTimeout);
-      check(
-          routeTimeout.compareTo(GatewayLimits.MAX_ROUTE_TIMEOUT) <= 0,
-          "limits.maxRouteTimeout",
-          format.maxRouteTimeout
-              + " is longer than "
-              + GatewayLimits.MAX_ROUTE_TIMEOUT.toHours()
-              + "h");
-      RegistryQuotas quotas = defaults.registry();
-      return new GatewayLimits(
-          routes,
-          headers,
-          connect,
-          regexProgram,
-          new RegistryQuotas(
-              quota("limits.maxServices", format.maxServices, quotas.maxServices()),
-              quota(
-                  "limits.maxInstancesPerService",
-                  format.maxInstancesPerService,
-                  quotas.maxInstancesPerService()),
-              quota(
-                  "limits.maxServicesPerIdentity",
-                  format.maxServicesPerIdentity,
-                  quotas.maxServicesPerIdentity()),
-              quota(
-                  "limits.maxInstancesPerIdentity",
-                  format.maxInstancesPerIdentity,
-                  quotas.maxInstancesPerIdentity()),
-              quota("limits.maxHosts", format.maxHosts, quotas.maxHosts()),
-              registryBytes(format.maxRegistryBytes, quotas.maxRegistryBytes()),
-              quota("limits.maxPlacedRoutes", format.maxPlacedRoutes, quotas.maxPlacedRoutes())),
-          retries,
-          routeTimeout);
-    }
-
-    private static long registryBytes(String configured, long fallback) {
-      if (configured == null) {
-        return fallback;
-      }
-      long bytes;
-      try {
-        bytes = ByteSizeText.parse(configured);
-      } catch (IllegalArgumentException e) {
-        throw new InvalidSettingsException("limits.maxRegistryBytes: " + e.getMessage());
-      }
-      check(
-          bytes >= (1L << 20) && bytes <= (64L << 30),
-          "limits.maxRegistryBytes",
-          configured + " is out of range 1MiB-64GiB");
-      return bytes;
-    }
-
-    private static int quota(String field, Integer configured, int fallback) {
-      int value = configured == null ? fallback : configured;
-      check(value >= 1 && value <= MAX_QUOTA, field, value + " is out of range 1-" + MAX_QUOTA);
-      return value;
     }
 
     private static RateLimitServiceSpec rateLimitService(
