@@ -1,5 +1,9 @@
 package io.signalbox.store;
 
+import static io.signalbox.store.JsonFields.list;
+import static io.signalbox.store.JsonFields.required;
+import static io.signalbox.store.JsonFields.text;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -23,12 +27,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 
 /**
  * A stored lease as JSON: readable with any tool when something goes wrong, written field by field
@@ -79,7 +81,7 @@ final class StoredLeaseCodec {
       registration.mesh().calls().forEach(calls::add);
     }
     if (!registration.traffic().equals(TrafficPolicy.DEFAULT)) {
-      encodeTraffic(registration.traffic(), node.putObject("traffic"));
+      TrafficPolicyCodec.encode(registration.traffic(), node.putObject("traffic"));
     }
     if (!registration.delegatedPrefixes().isEmpty()) {
       ArrayNode delegated = node.putArray("delegatedPrefixes");
@@ -156,7 +158,9 @@ final class StoredLeaseCodec {
               node.path("registrant").asText(""),
               list(node.path("delegatedPrefixes"), JsonNode::asText),
               UpstreamProtocol.valueOf(node.path("protocol").asText("HTTP1")),
-              node.has("traffic") ? decodeTraffic(node.get("traffic")) : TrafficPolicy.DEFAULT,
+              node.has("traffic")
+                  ? TrafficPolicyCodec.decode(node.get("traffic"))
+                  : TrafficPolicy.DEFAULT,
               new MeshPolicy(
                   list(node.path("allowedCallers"), JsonNode::asText),
                   list(node.path("calls"), JsonNode::asText))),
@@ -221,7 +225,7 @@ final class StoredLeaseCodec {
               corsNode.put("allowCredentials", cors.allowCredentials());
             });
     if (!route.action().equals(RouteAction.FORWARD)) {
-      encodeAction(route.action(), node.putObject("action"));
+      RouteActionCodec.encode(route.action(), node.putObject("action"));
     }
     if (!route.requestHeaders().isEmpty()) {
       encodeHeaders(route.requestHeaders(), node.putObject("requestHeaders"));
@@ -273,160 +277,6 @@ final class StoredLeaseCodec {
         new java.util.TreeMap<>(set),
         new java.util.TreeMap<>(add),
         list(node.path("remove"), JsonNode::asText));
-  }
-
-  private static void encodeTraffic(TrafficPolicy traffic, ObjectNode node) {
-    node.put("loadBalancer", traffic.loadBalancer().name());
-    if (traffic.preferLocalZone()) {
-      node.put("preferLocalZone", true);
-    }
-    traffic
-        .hashOn()
-        .ifPresent(
-            key -> {
-              node.put("hashOnKind", key.kind().name());
-              node.put("hashOnName", key.name());
-            });
-    traffic
-        .circuitBreaker()
-        .ifPresent(
-            limits -> {
-              ObjectNode breaker = node.putObject("circuitBreaker");
-              breaker.put("maxConnections", limits.maxConnections());
-              breaker.put("maxPendingRequests", limits.maxPendingRequests());
-              breaker.put("maxRequests", limits.maxRequests());
-              breaker.put("maxRetries", limits.maxRetries());
-            });
-    traffic
-        .outlierDetection()
-        .ifPresent(
-            outliers -> {
-              ObjectNode detection = node.putObject("outlierDetection");
-              detection.put("consecutive5xx", outliers.consecutive5xx());
-              detection.put("intervalNanos", outliers.interval().toNanos());
-              detection.put("baseEjectionTimeNanos", outliers.baseEjectionTime().toNanos());
-              detection.put("maxEjectionPercent", outliers.maxEjectionPercent());
-              if (outliers.consecutiveGatewayErrors() > 0) {
-                detection.put("consecutiveGatewayErrors", outliers.consecutiveGatewayErrors());
-              }
-            });
-    traffic
-        .versions()
-        .ifPresent(
-            split -> {
-              ObjectNode versions = node.putObject("versions");
-              ArrayNode weights = versions.putArray("weights");
-              split
-                  .weights()
-                  .forEach(
-                      w ->
-                          weights
-                              .addObject()
-                              .put("version", w.version())
-                              .put("weight", w.weight()));
-              ArrayNode pins = versions.putArray("pins");
-              split
-                  .pins()
-                  .forEach(
-                      p ->
-                          pins.addObject()
-                              // A lease stored before cookie pins has "header"; it reads the same.
-                              .put(
-                                  p.on() == TrafficPolicy.VersionPin.PinOn.COOKIE
-                                      ? "cookie"
-                                      : "header",
-                                  p.name())
-                              .put("value", p.value())
-                              .put("version", p.version()));
-            });
-    traffic
-        .healthCheck()
-        .ifPresent(
-            check ->
-                node.putObject("healthCheck")
-                    .put("kind", check.kind().name())
-                    .put("target", check.target())
-                    .put("intervalNanos", check.interval().toNanos())
-                    .put("timeoutNanos", check.timeout().toNanos())
-                    .put("unhealthyThreshold", check.unhealthyThreshold())
-                    .put("healthyThreshold", check.healthyThreshold()));
-    traffic
-        .tls()
-        .ifPresent(
-            tls -> {
-              ObjectNode tlsNode = node.putObject("tls").put("sni", tls.sni());
-              tlsNode.put("caPem", tls.caPem());
-              ArrayNode names = tlsNode.putArray("subjectAltNames");
-              tls.subjectAltNames().forEach(names::add);
-              tls.clientCertificate().ifPresent(name -> tlsNode.put("clientCertificate", name));
-            });
-  }
-
-  private static TrafficPolicy decodeTraffic(JsonNode node) {
-    return new TrafficPolicy(
-        TrafficPolicy.LoadBalancer.valueOf(text(node, "loadBalancer")),
-        node.has("hashOnKind")
-            ? Optional.of(
-                new TrafficPolicy.HashOn(
-                    TrafficPolicy.HashOn.Kind.valueOf(text(node, "hashOnKind")),
-                    node.path("hashOnName").asText("")))
-            : Optional.empty(),
-        Optional.ofNullable(node.get("circuitBreaker"))
-            .map(
-                b ->
-                    new TrafficPolicy.CircuitBreaker(
-                        b.path("maxConnections").asInt(),
-                        b.path("maxPendingRequests").asInt(),
-                        b.path("maxRequests").asInt(),
-                        b.path("maxRetries").asInt())),
-        Optional.ofNullable(node.get("outlierDetection"))
-            .map(
-                d ->
-                    new TrafficPolicy.OutlierDetection(
-                        required(d, "consecutive5xx").asInt(),
-                        Duration.ofNanos(required(d, "intervalNanos").asLong()),
-                        Duration.ofNanos(required(d, "baseEjectionTimeNanos").asLong()),
-                        required(d, "maxEjectionPercent").asInt(),
-                        d.path("consecutiveGatewayErrors").asInt(0))),
-        Optional.ofNullable(node.get("versions"))
-            .map(
-                v ->
-                    new TrafficPolicy.VersionSplit(
-                        list(
-                            v.path("weights"),
-                            w ->
-                                new TrafficPolicy.VersionWeight(
-                                    text(w, "version"), required(w, "weight").asInt())),
-                        list(
-                            v.path("pins"),
-                            p ->
-                                p.has("cookie")
-                                    ? new TrafficPolicy.VersionPin(
-                                        TrafficPolicy.VersionPin.PinOn.COOKIE,
-                                        text(p, "cookie"),
-                                        text(p, "value"),
-                                        text(p, "version"))
-                                    : TrafficPolicy.VersionPin.header(
-                                        text(p, "header"), text(p, "value"), text(p, "version"))))),
-        Optional.ofNullable(node.get("healthCheck"))
-            .map(
-                h ->
-                    new TrafficPolicy.HealthCheck(
-                        TrafficPolicy.HealthCheck.Kind.valueOf(text(h, "kind")),
-                        h.path("target").asText(""),
-                        Duration.ofNanos(required(h, "intervalNanos").asLong()),
-                        Duration.ofNanos(required(h, "timeoutNanos").asLong()),
-                        required(h, "unhealthyThreshold").asInt(),
-                        required(h, "healthyThreshold").asInt())),
-        Optional.ofNullable(node.get("tls"))
-            .map(
-                t ->
-                    new TrafficPolicy.UpstreamTls(
-                        text(t, "sni"),
-                        text(t, "caPem"),
-                        list(t.path("subjectAltNames"), JsonNode::asText),
-                        Optional.ofNullable(t.get("clientCertificate")).map(JsonNode::asText))),
-        node.path("preferLocalZone").asBoolean(false));
   }
 
   private static void encodeAuth(AuthRequirement auth, ObjectNode node) {
@@ -515,106 +365,8 @@ final class StoredLeaseCodec {
                             .map(n -> Duration.ofNanos(n.asLong())),
                         c.path("allowCredentials").asBoolean(false))),
         Optional.ofNullable(node.get("action"))
-            .map(StoredLeaseCodec::decodeAction)
+            .map(RouteActionCodec::decode)
             .orElse(RouteAction.FORWARD));
-  }
-
-  private static void encodeAction(RouteAction action, ObjectNode node) {
-    if (action instanceof RouteAction.Forward forward) {
-      node.put("kind", "FORWARD");
-      node.put("websocket", forward.websocket());
-      forward
-          .mirror()
-          .ifPresent(
-              mirror -> {
-                ObjectNode mirrorNode = node.putObject("mirror");
-                mirrorNode.put("service", mirror.service());
-                mirrorNode.put("percent", mirror.percent());
-              });
-      forward
-          .regexRewrite()
-          .ifPresent(
-              rewrite ->
-                  node.putObject("regexRewrite")
-                      .put("pattern", rewrite.pattern())
-                      .put("substitution", rewrite.substitution()));
-      forward
-          .fault()
-          .ifPresent(
-              fault -> {
-                ObjectNode faultNode = node.putObject("fault");
-                fault.delay().ifPresent(delay -> faultNode.put("delayNanos", delay.toNanos()));
-                faultNode.put("delayPercent", fault.delayPercent());
-                faultNode.put("abortStatus", fault.abortStatus());
-                faultNode.put("abortPercent", fault.abortPercent());
-              });
-      if (forward.compress()) {
-        node.put("compress", true);
-      }
-      if (forward.maxRequestBytes() > 0) {
-        node.put("maxRequestBytes", forward.maxRequestBytes());
-      }
-      forward.idleTimeout().ifPresent(idle -> node.put("idleTimeoutNanos", idle.toNanos()));
-    } else if (action instanceof RouteAction.Redirect redirect) {
-      node.put("kind", "REDIRECT");
-      redirect.scheme().ifPresent(scheme -> node.put("scheme", scheme));
-      redirect.host().ifPresent(host -> node.put("host", host));
-      node.put("port", redirect.port());
-      redirect.path().ifPresent(path -> node.put("path", path));
-      node.put("code", redirect.code());
-      node.put("stripQuery", redirect.stripQuery());
-    } else if (action instanceof RouteAction.DirectResponse response) {
-      node.put("kind", "DIRECT_RESPONSE");
-      node.put("status", response.status());
-      node.put("body", response.body());
-    }
-  }
-
-  private static RouteAction decodeAction(JsonNode node) {
-    return switch (text(node, "kind")) {
-      case "FORWARD" ->
-          RouteAction.Forward.builder()
-              .websocket(node.path("websocket").asBoolean(false))
-              .mirror(
-                  Optional.ofNullable(node.get("mirror"))
-                      .map(
-                          m ->
-                              new RouteAction.Mirror(
-                                  text(m, "service"), required(m, "percent").asInt())))
-              .regexRewrite(
-                  Optional.ofNullable(node.get("regexRewrite"))
-                      .map(
-                          r ->
-                              new RouteAction.RegexRewrite(
-                                  text(r, "pattern"), text(r, "substitution"))))
-              .fault(
-                  Optional.ofNullable(node.get("fault"))
-                      .map(
-                          f ->
-                              new RouteAction.Fault(
-                                  Optional.ofNullable(f.get("delayNanos"))
-                                      .map(n -> Duration.ofNanos(n.asLong())),
-                                  required(f, "delayPercent").asInt(),
-                                  required(f, "abortStatus").asInt(),
-                                  required(f, "abortPercent").asInt())))
-              .compress(node.path("compress").asBoolean(false))
-              .maxRequestBytes(node.path("maxRequestBytes").asInt(0))
-              .idleTimeout(
-                  Optional.ofNullable(node.get("idleTimeoutNanos"))
-                      .map(n -> Duration.ofNanos(n.asLong())))
-              .build();
-      case "REDIRECT" ->
-          new RouteAction.Redirect(
-              Optional.ofNullable(node.get("scheme")).map(JsonNode::asText),
-              Optional.ofNullable(node.get("host")).map(JsonNode::asText),
-              node.path("port").asInt(0),
-              Optional.ofNullable(node.get("path")).map(JsonNode::asText),
-              required(node, "code").asInt(),
-              node.path("stripQuery").asBoolean(false));
-      case "DIRECT_RESPONSE" ->
-          new RouteAction.DirectResponse(required(node, "status").asInt(), text(node, "body"));
-      default -> throw new IllegalArgumentException("unknown route action " + text(node, "kind"));
-    };
   }
 
   private static AuthRequirement decodeAuth(JsonNode node) {
@@ -629,23 +381,5 @@ final class StoredLeaseCodec {
         list(
             node.path("forwardClaims"),
             c -> new AuthRequirement.ClaimToHeader(text(c, "claim"), text(c, "header"))));
-  }
-
-  private static <T> List<T> list(JsonNode array, Function<JsonNode, T> element) {
-    List<T> items = new ArrayList<>();
-    array.forEach(item -> items.add(element.apply(item)));
-    return items;
-  }
-
-  private static JsonNode required(JsonNode node, String field) {
-    JsonNode value = node.get(field);
-    if (value == null || value.isNull()) {
-      throw new IllegalArgumentException("field '" + field + "' is missing");
-    }
-    return value;
-  }
-
-  private static String text(JsonNode node, String field) {
-    return required(node, field).asText();
   }
 }
