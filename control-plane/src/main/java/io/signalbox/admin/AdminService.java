@@ -1,12 +1,14 @@
 package io.signalbox.admin;
 
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import static io.signalbox.admin.AdminCalls.answer;
+import static io.signalbox.admin.AdminCalls.invalid;
+import static io.signalbox.admin.AdminCalls.notFound;
+import static io.signalbox.admin.AdminCalls.required;
+
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotCache;
 import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.signalbox.admin.v1.AdminGrpc;
 import io.signalbox.admin.v1.DiffSnapshotsRequest;
@@ -37,29 +39,20 @@ import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
 import io.signalbox.security.Identity;
-import io.signalbox.store.NotRegisteredException;
 import io.signalbox.store.Quarantine;
 import io.signalbox.store.RegisteredInstance;
 import io.signalbox.store.RegistryAdmin;
 import io.signalbox.store.RegistryStore;
-import io.signalbox.store.StoreUnavailableException;
 import io.signalbox.translate.XdsJson;
 import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotHistory;
 import io.signalbox.xds.SnapshotPublisher;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,14 +81,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   private final ProxyStatusTracker proxies;
   private final SnapshotCache<String, Snapshot> cache;
   private final Runnable pushStateChanged;
-  private final java.time.Clock clock;
-  private final Map<InstanceKey, ScheduledEviction> evictions = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService scheduler =
-      Executors.newSingleThreadScheduledExecutor(
-          new ThreadFactoryBuilder()
-              .setNameFormat("signalbox-admin-evictions")
-              .setDaemon(true)
-              .build());
+  private final DrainEvictions evictions;
 
   /**
    * @param pushStateChanged called after pushes were paused or resumed (the admin server's health
@@ -109,7 +95,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
       SnapshotCache<String, Snapshot> cache,
       Runnable pushStateChanged,
       java.time.Clock clock) {
-    this.clock = clock;
+    this.evictions = new DrainEvictions(registry, clock);
     this.store = store;
     this.registry = registry;
     this.publisher = publisher;
@@ -254,10 +240,8 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     answer(
         response,
         () -> {
-          InstanceKey key =
-              new InstanceKey(
-                  required(request.getService(), "service"),
-                  required(request.getInstanceId(), "instance_id"));
+          String service = required(request.getService(), "service");
+          String instanceId = required(request.getInstanceId(), "instance_id");
           Duration evictAfter =
               request.hasEvictAfter()
                   ? AdminProtos.duration(request.getEvictAfter())
@@ -270,15 +254,14 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
                     + evictAfter);
           }
           RegisteredInstance drained =
-              registry.setDrained(
-                  key.service(), key.instanceId(), true, Identity.current().registrant());
+              registry.setDrained(service, instanceId, true, Identity.current().registrant());
           log.info(
               "Admin: drained instance {}/{}{}",
-              key.service(),
-              key.instanceId(),
+              service,
+              instanceId,
               evictAfter.isZero() ? "" : "; evicting it in " + evictAfter);
           if (!evictAfter.isZero()) {
-            scheduleEviction(key, drained.leaseId(), evictAfter);
+            evictions.schedule(drained, evictAfter);
           }
           return instance(drained);
         });
@@ -289,15 +272,12 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     answer(
         response,
         () -> {
-          InstanceKey key =
-              new InstanceKey(
-                  required(request.getService(), "service"),
-                  required(request.getInstanceId(), "instance_id"));
+          String service = required(request.getService(), "service");
+          String instanceId = required(request.getInstanceId(), "instance_id");
           RegisteredInstance serving =
-              registry.setDrained(
-                  key.service(), key.instanceId(), false, Identity.current().registrant());
-          cancelEviction(key);
-          log.info("Admin: undrained instance {}/{}", key.service(), key.instanceId());
+              registry.setDrained(service, instanceId, false, Identity.current().registrant());
+          evictions.cancel(service, instanceId);
+          log.info("Admin: undrained instance {}/{}", service, instanceId);
           return instance(serving);
         });
   }
@@ -314,7 +294,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
                   : Optional.of(request.getInstanceId());
           List<String> evicted =
               registry.evict(service, instanceId, Identity.current().registrant());
-          evicted.forEach(id -> cancelEviction(new InstanceKey(service, id)));
+          evicted.forEach(id -> evictions.cancel(service, id));
           log.info("Admin: evicted {} of service {}", evicted, service);
           return EvictResponse.newBuilder().addAllInstanceIds(evicted).build();
         });
@@ -364,7 +344,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
 
   @Override
   public void close() {
-    scheduler.shutdownNow();
+    evictions.close();
   }
 
   private PushState pushState() {
@@ -407,13 +387,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
   }
 
   private Instance instance(RegisteredInstance registered) {
-    ScheduledEviction eviction =
-        evictions.get(new InstanceKey(registered.service(), registered.instance().id()));
-    Optional<Instant> evictAt =
-        eviction != null && eviction.leaseId().equals(registered.leaseId())
-            ? Optional.of(eviction.at())
-            : Optional.empty();
-    return AdminProtos.instance(registered, evictAt);
+    return AdminProtos.instance(registered, evictions.evictionOf(registered));
   }
 
   /** One registered service; NOT_FOUND when it has no live instance. */
@@ -432,34 +406,6 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
     return registry.registeredInstances().stream()
         .collect(
             Collectors.groupingBy(RegisteredInstance::service, TreeMap::new, Collectors.toList()));
-  }
-
-  private void scheduleEviction(InstanceKey key, String leaseId, Duration after) {
-    Instant at = clock.instant().plus(after);
-    ScheduledFuture<?> future =
-        scheduler.schedule(
-            () -> {
-              evictions.remove(key);
-              if (registry.evictIfStillDrained(key.service(), key.instanceId(), leaseId)) {
-                log.info(
-                    "Admin: evicted drained instance {}/{} after its grace period",
-                    key.service(),
-                    key.instanceId());
-              }
-            },
-            after.toNanos(),
-            TimeUnit.NANOSECONDS);
-    ScheduledEviction previous = evictions.put(key, new ScheduledEviction(leaseId, at, future));
-    if (previous != null) {
-      previous.future().cancel(false);
-    }
-  }
-
-  private void cancelEviction(InstanceKey key) {
-    ScheduledEviction eviction = evictions.remove(key);
-    if (eviction != null) {
-      eviction.future().cancel(false);
-    }
   }
 
   private String groupOfNode(String nodeId) {
@@ -548,51 +494,4 @@ public final class AdminService extends AdminGrpc.AdminImplBase implements AutoC
                             .map(XdsTypes::shortName)
                             .collect(Collectors.joining(", "))));
   }
-
-  private static String required(String value, String field) {
-    if (value.isEmpty()) {
-      throw invalid(field + ": required");
-    }
-    return value;
-  }
-
-  private static StatusRuntimeException invalid(String message) {
-    return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
-  }
-
-  private static StatusRuntimeException notFound(String message) {
-    return Status.NOT_FOUND.withDescription(message).asRuntimeException();
-  }
-
-  /**
-   * Runs a handler, turning its errors into statuses; anything unexpected is INTERNAL and logged.
-   */
-  private static <T> void answer(StreamObserver<T> response, Supplier<T> handler) {
-    T result;
-    try {
-      result = handler.get();
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
-      return;
-    } catch (NotRegisteredException e) {
-      response.onError(Status.NOT_FOUND.withDescription(e.getMessage()).asRuntimeException());
-      return;
-    } catch (StoreUnavailableException e) {
-      response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
-      return;
-    } catch (RuntimeException e) {
-      log.error("Admin request failed", e);
-      response.onError(
-          Status.INTERNAL
-              .withDescription("admin request failed; see the control plane's log")
-              .asRuntimeException());
-      return;
-    }
-    response.onNext(result);
-    response.onCompleted();
-  }
-
-  private record InstanceKey(String service, String instanceId) {}
-
-  private record ScheduledEviction(String leaseId, Instant at, ScheduledFuture<?> future) {}
 }
