@@ -1,5 +1,6 @@
 package io.signalbox.translate;
 
+import com.google.common.net.InetAddresses;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -26,6 +27,7 @@ import io.signalbox.model.Instance;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import io.signalbox.security.AccessPolicy;
+import java.net.Inet6Address;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -421,12 +423,23 @@ public final class SidecarTranslator {
             .build();
     return Listener.newBuilder()
         .setName(name)
-        .setAddress(EnvoyProtos.socketAddress(instance.address(), instance.port()))
+        .setAddress(
+            EnvoyProtos.socketAddress(everyAddressLike(instance.address()), instance.port()))
         .addFilterChains(
             FilterChain.newBuilder()
                 .addFilters(filter(connectionManager))
                 .setTransportSocket(inboundTls(trustDomain)))
         .build();
+  }
+
+  /**
+   * The wildcard address of {@code address}'s family: the sidecars of a service share one snapshot,
+   * and each runs on its own instance's host, so an inbound listener bound to one instance's
+   * address could be bound by no other sidecar (Envoy rejects a listener it cannot bind). Mutual
+   * TLS, not the address, keeps other callers out.
+   */
+  private static String everyAddressLike(String address) {
+    return InetAddresses.forString(address) instanceof Inet6Address ? "::" : "0.0.0.0";
   }
 
   /**

@@ -171,7 +171,7 @@ class SidecarEndToEndTest {
           .isFalse();
       assertThat(
               usersSidecar.statValue(
-                  "listener.127.0.0.1_" + usersInbound + ".ssl.connection_error"))
+                  "listener.0.0.0.0_" + usersInbound + ".ssl.connection_error"))
           .isPositive();
 
       // The edge reaches the instance where it registered, the sidecar's inbound listener, with a
@@ -368,7 +368,7 @@ class SidecarEndToEndTest {
           .until(
               () ->
                   ordersSidecar
-                      .findStat("listener.127.0.0.1_" + ordersInbound + ".downstream_cx_total")
+                      .findStat("listener.0.0.0.0_" + ordersInbound + ".downstream_cx_total")
                       .isPresent());
 
       com.fasterxml.jackson.databind.JsonNode proxies =
