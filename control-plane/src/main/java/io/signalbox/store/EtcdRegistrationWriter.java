@@ -180,7 +180,7 @@ final class EtcdRegistrationWriter {
       return;
     }
     try {
-      RegistryEngine.checkRoutesUnclaimed(
+      RegistrationAdmission.checkRoutesUnclaimed(
           registration, members.stream().map(member -> member.registering().registration).toList());
     } catch (RouteConflictException e) {
       // Claimed by a member that has not committed yet: answered next round, against what did

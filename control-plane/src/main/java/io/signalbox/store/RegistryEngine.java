@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The registry engine: the one place that decides what the registry holds, whichever back end keeps
  * it. It owns the lease table, derives each service's state from its live leases (newest
- * registration's routes, first owner keeps a route, drained instances out), checks ownership and
- * quotas, keeps quarantines and tells listeners of every change.
+ * registration's routes, first owner keeps a route, drained instances out), admits changes ({@link
+ * RegistrationAdmission}: routes, quotas, lease owner), keeps quarantines and tells listeners of
+ * every change.
  *
  * <p>Back ends use it in one of two ways. The embedded store ({@link InMemoryRegistryStore}) lets
  * it decide and write: every change goes to the journal given here before anyone sees it, with
@@ -60,7 +61,6 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   private final Clock wallClock;
 
   private final JournalWrites writes;
-  private final Supplier<RegistryQuotas> quotas;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
   /** Registrations waiting to be made; see {@link #register}. */
@@ -74,6 +74,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   /** The routes each service holds; derived from {@link #services}, kept for the capture check. */
   private final RouteClaims routeClaims = new RouteClaims();
+
+  /** Whether a registration, renewal or removal is allowed; reads the two above. */
+  private final RegistrationAdmission admission;
 
   /** Services withheld from the served state; a quarantine ends with the service. */
   private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
@@ -124,7 +127,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     this.nanoClock = Objects.requireNonNull(nanoClock);
     this.wallClock = Objects.requireNonNull(wallClock);
     this.writes = new JournalWrites(Objects.requireNonNull(journal));
-    this.quotas = Objects.requireNonNull(quotas);
+    this.admission =
+        new RegistrationAdmission(
+            leases, routeClaims, Objects.requireNonNull(quotas), this.nanoClock);
   }
 
   // ---- Checks, for a shared store deciding in its own transactions.
@@ -134,21 +139,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    *     requests
    */
   synchronized void checkRoutesFree(Registration registration) {
-    routeClaims.check(registration);
-  }
-
-  /**
-   * Checks a registration against the routes claimed by registrations of other services that commit
-   * just before it (in the same transaction): the first owner of a route keeps it.
-   *
-   * @throws RouteConflictException naming the first of those services that claims one of its routes
-   */
-  static void checkRoutesUnclaimed(Registration registration, List<Registration> claimedFirst) {
-    RouteClaims claims = new RouteClaims();
-    for (Registration earlier : claimedFirst) {
-      claims.claim(earlier.service(), earlier.routes());
-    }
-    claims.check(registration);
+    admission.checkRoutesFree(registration);
   }
 
   /**
@@ -159,14 +150,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     // Measured outside the lock: it walks the registration.
     long bytes = registration.approximateBytes();
     synchronized (this) {
-      checkQuotas(
-          registration, bytes, leases.of(registration.service(), registration.instance().id()));
+      admission.checkQuotas(registration, bytes, services.get(registration.service()));
     }
-  }
-
-  private void checkQuotas(Registration registration, long bytes, LiveLease previous) {
-    leases.checkQuotas(
-        quotas.get(), registration, bytes, previous, services.get(registration.service()));
   }
 
   /**
@@ -176,21 +161,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    * @throws NotLeaseOwnerException when the lease is live and another identity's
    */
   synchronized void checkLeaseOwner(String leaseId, String registrant) {
-    LiveLease lease = leases.byLease(leaseId);
-    if (lease != null) {
-      checkLeaseOwner(lease, registrant);
-    }
-  }
-
-  /**
-   * A live lease of another identity may be neither registered again, renewed nor deregistered by
-   * {@code registrant}; an expired one (not yet removed) is nobody's any more.
-   */
-  private void checkLeaseOwner(LiveLease lease, String registrant) {
-    if (!lease.expiredAt(nanoClock.getAsLong())
-        && NotLeaseOwnerException.ownedByAnother(lease.registration.registrant(), registrant)) {
-      throw NotLeaseOwnerException.instance(lease.service(), lease.instanceId());
-    }
+    admission.checkLeaseOwner(leaseId, registrant);
   }
 
   // ---- Changes committed by a back end (a shared store, or the journal at a restore).
@@ -345,12 +316,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
    */
   private void make(QueuedRegistration queued) {
     Registration registration = queued.registration;
-    routeClaims.check(registration);
-    LiveLease previous = leases.of(registration.service(), registration.instance().id());
-    if (previous != null) {
-      checkLeaseOwner(previous, registration.registrant());
-    }
-    checkQuotas(registration, queued.bytes, previous);
+    LiveLease previous =
+        admission.admit(registration, queued.bytes, services.get(registration.service()));
     LiveLease lease =
         new LiveLease(
             registration,
@@ -418,7 +385,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     if (lease == null || lease.expiredAt(now)) {
       return Optional.empty();
     }
-    checkLeaseOwner(lease, registrant);
+    admission.checkLeaseOwner(lease, registrant);
     lease.expiresAtNanos = now + lease.ttl.toNanos();
     lease.renewed = true;
     return Optional.of(new Lease(leaseId, lease.ttl));
@@ -431,7 +398,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       if (lease == null) {
         return false;
       }
-      checkLeaseOwner(lease, registrant);
+      admission.checkLeaseOwner(lease, registrant);
       cause = RegistryState.cause("deregister", registrant);
       writes.commit(j -> j.remove(leaseId));
       changed = remove(lease);
@@ -499,7 +466,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       if (lease == null || lease.expiredAt(nanoClock.getAsLong())) {
         return false;
       }
-      checkLeaseOwner(lease, registrant);
+      admission.checkLeaseOwner(lease, registrant);
       changed = lease.notServing == serving;
       if (changed) {
         lease.notServing = !serving;
