@@ -11,29 +11,25 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.pcollections.PSortedMap;
 import org.pcollections.TreePMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The registry engine: the one place that decides what the registry holds, whichever back end keeps
  * it. It owns the lease table, derives each service's state from its live leases (newest
  * registration's routes, first owner keeps a route, drained instances out), admits changes ({@link
- * RegistrationAdmission}: routes, quotas, lease owner), keeps quarantines and tells listeners of
- * every change.
+ * RegistrationAdmission}: routes, quotas, lease owner), keeps quarantines ({@link
+ * QuarantinedServices}) and tells listeners of every change.
  *
  * <p>Back ends use it in one of two ways. The embedded store ({@link InMemoryRegistryStore}) lets
  * it decide and write: every change goes to the journal given here before anyone sees it, with
@@ -46,8 +42,6 @@ import org.slf4j.LoggerFactory;
  * per change follows the change: one service is recomputed, the state is a persistent map.
  */
 public final class RegistryEngine implements RegistryView, Quarantines {
-
-  private static final Logger log = LoggerFactory.getLogger(RegistryEngine.class);
 
   /**
    * How many causes of removed services are kept for the history before they are forgotten at once.
@@ -79,10 +73,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   private final RegistrationAdmission admission;
 
   /** Services withheld from the served state; a quarantine ends with the service. */
-  private final TreeMap<String, Quarantine> quarantines = new TreeMap<>();
-
-  /** The revision at which a registration last changed each service. */
-  private final Map<String, Long> registeredRevisions = new java.util.HashMap<>();
+  private final QuarantinedServices quarantines;
 
   /**
    * What last changed each service and who, for the history; see {@link RegistryState#changedBy()}.
@@ -127,6 +118,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     this.nanoClock = Objects.requireNonNull(nanoClock);
     this.wallClock = Objects.requireNonNull(wallClock);
     this.writes = new JournalWrites(Objects.requireNonNull(journal));
+    this.quarantines = new QuarantinedServices(this.wallClock);
     this.admission =
         new RegistrationAdmission(
             leases, routeClaims, Objects.requireNonNull(quotas), this.nanoClock);
@@ -213,8 +205,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         sequence = Math.max(sequence, stored.sequence());
         if (recompute(registration.service())) {
           changed = true;
-          registeredRevisions.put(registration.service(), revision);
-          releaseIfRegisteredAnew(registration.service());
+          quarantines.registered(
+              registration.service(), revision, services.get(registration.service()));
         }
       }
       cause = "lease ended (deregistered, evicted or expired)";
@@ -291,8 +283,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         for (QueuedRegistration queued : made) {
           if (queued.changed) {
             String service = queued.registration.service();
-            registeredRevisions.put(service, queued.revision);
-            releaseIfRegisteredAnew(service);
+            quarantines.registered(service, queued.revision, services.get(service));
           }
         }
       } catch (StoreUnavailableException e) {
@@ -556,7 +547,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       cachedServedState =
           new RegistryState(
               revision,
-              services.minusAll(quarantines.keySet()),
+              services.minusAll(quarantines.names()),
               changedBy,
               changeLog.inView(servedView));
     }
@@ -617,13 +608,10 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   public boolean quarantine(
       String service, ServiceState rejected, long rejectedRevision, String reason) {
     synchronized (this) {
-      ServiceState current = services.get(service);
-      if (current == null
-          || registeredRevisions.getOrDefault(service, 0L) > rejectedRevision
-              && !current.equals(rejected)) {
+      if (!quarantines.quarantine(
+          service, services.get(service), rejected, rejectedRevision, reason)) {
         return false;
       }
-      quarantines.put(service, new Quarantine(service, rejected, reason, wallClock.instant()));
       changed(service);
     }
     notifyListeners();
@@ -631,7 +619,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   }
 
   public synchronized SortedMap<String, Quarantine> quarantined() {
-    return Collections.unmodifiableSortedMap(new TreeMap<>(quarantines));
+    return quarantines.copy();
   }
 
   /**
@@ -641,7 +629,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     Quarantine released;
     synchronized (this) {
       leases.live(service);
-      released = quarantines.remove(service);
+      released = quarantines.release(service);
       if (released != null) {
         changed(service);
       }
@@ -650,17 +638,6 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       notifyListeners();
     }
     return Optional.ofNullable(released);
-  }
-
-  /** A registration that changes what Envoy rejected gives the service another chance. */
-  private void releaseIfRegisteredAnew(String service) {
-    Quarantine quarantine = quarantines.get(service);
-    if (quarantine != null && !quarantine.rejected().equals(services.get(service))) {
-      quarantines.remove(service);
-      log.info(
-          "Service {} registered with a changed state: released from quarantine, Envoy gets another try",
-          service);
-    }
   }
 
   // ---- Deriving the services.
@@ -728,10 +705,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     }
     if (after == null) {
       services = services.minus(service);
-      registeredRevisions.remove(service);
-      if (quarantines.remove(service) != null) {
-        log.info("Service {} has no instance left: its quarantine ends with it", service);
-      }
+      quarantines.gone(service);
     } else {
       services = services.plus(service, after);
     }
