@@ -1,17 +1,13 @@
 package io.signalbox.store;
 
-import io.signalbox.model.Instance;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
-import io.signalbox.model.RouteSpec;
-import io.signalbox.model.ServiceChangeLog;
 import io.signalbox.model.ServiceState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -21,15 +17,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
-import org.pcollections.PSortedMap;
-import org.pcollections.TreePMap;
 
 /**
  * The registry engine: the one place that decides what the registry holds, whichever back end keeps
- * it. It owns the lease table, derives each service's state from its live leases (newest
- * registration's routes, first owner keeps a route, drained instances out), admits changes ({@link
- * RegistrationAdmission}: routes, quotas, lease owner), keeps quarantines ({@link
- * QuarantinedServices}) and tells listeners of every change.
+ * it. It owns the lease table, derives each service's state from its live leases ({@link
+ * DerivedServices}: newest registration's routes, first owner keeps a route, drained instances
+ * out), admits changes ({@link RegistrationAdmission}: routes, quotas, lease owner), keeps
+ * quarantines ({@link QuarantinedServices}) and tells listeners of every change.
  *
  * <p>Back ends use it in one of two ways. The embedded store ({@link InMemoryRegistryStore}) lets
  * it decide and write: every change goes to the journal given here before anyone sees it, with
@@ -42,11 +36,6 @@ import org.pcollections.TreePMap;
  * per change follows the change: one service is recomputed, the state is a persistent map.
  */
 public final class RegistryEngine implements RegistryView, Quarantines {
-
-  /**
-   * How many causes of removed services are kept for the history before they are forgotten at once.
-   */
-  private static final int MAX_REMOVED_CAUSES = 1_000;
 
   private final LeasePolicy leasePolicy;
   private final LongSupplier nanoClock;
@@ -63,42 +52,19 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   private final LeaseTable leases = new LeaseTable();
 
-  /** Persistent: each revision's state shares it, so a change copies nothing. */
-  private PSortedMap<String, ServiceState> services = TreePMap.empty();
+  /** Each service derived from its live leases, and each revision's state. */
+  private final DerivedServices services;
 
-  /** The routes each service holds; derived from {@link #services}, kept for the capture check. */
-  private final RouteClaims routeClaims = new RouteClaims();
-
-  /** Whether a registration, renewal or removal is allowed; reads the two above. */
+  /** Whether a registration, renewal or removal is allowed. */
   private final RegistrationAdmission admission;
 
   /** Services withheld from the served state; a quarantine ends with the service. */
   private final QuarantinedServices quarantines;
 
   /**
-   * What last changed each service and who, for the history; see {@link RegistryState#changedBy()}.
+   * The highest registration number given so far; a service has its newest registration's routes.
    */
-  private PSortedMap<String, String> changedBy = TreePMap.empty();
-
-  /**
-   * The cause of the change being made under the lock, recorded by {@link #recompute} for what it
-   * changes.
-   */
-  private String cause = "";
-
-  /**
-   * Which service each recent revision changed, so that consumers compare two states by the changes
-   * between them; read as the whole registry's or, while services are quarantined, as the served
-   * view's (another view object: the two hold different services at one revision).
-   */
-  private ServiceChangeLog changeLog = ServiceChangeLog.of(new Object());
-
-  private final Object servedView = new Object();
-
   private long sequence;
-  private long revision;
-  private RegistryState cachedState = RegistryState.EMPTY;
-  private RegistryState cachedServedState = RegistryState.EMPTY;
 
   /**
    * @param nanoClock the time leases age on
@@ -119,6 +85,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     this.wallClock = Objects.requireNonNull(wallClock);
     this.writes = new JournalWrites(Objects.requireNonNull(journal));
     this.quarantines = new QuarantinedServices(this.wallClock);
+    RouteClaims routeClaims = new RouteClaims();
+    this.services = new DerivedServices(leases, routeClaims, quarantines);
     this.admission =
         new RegistrationAdmission(
             leases, routeClaims, Objects.requireNonNull(quotas), this.nanoClock);
@@ -182,7 +150,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         }
         if (replaced != null && !replaced.service().equals(registration.service())) {
           leases.unplaceIfHeld(replaced);
-          changed |= recompute(replaced.service());
+          changed |= services.recompute(replaced.service());
         }
         LiveLease lease =
             new LiveLease(
@@ -198,18 +166,19 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         // Restored or replicated: it lived before, so it counts as a renewing instance for
         // mass-expiry protection.
         lease.renewed = true;
-        cause =
-            RegistryState.cause(stored.drained() ? "drain" : "register", registration.registrant());
+        services.setCause(
+            RegistryState.cause(
+                stored.drained() ? "drain" : "register", registration.registrant()));
         leases.place(lease);
         leases.index(lease);
         sequence = Math.max(sequence, stored.sequence());
-        if (recompute(registration.service())) {
+        if (services.recompute(registration.service())) {
           changed = true;
           quarantines.registered(
-              registration.service(), revision, services.get(registration.service()));
+              registration.service(), services.revision(), services.get(registration.service()));
         }
       }
-      cause = "lease ended (deregistered, evicted or expired)";
+      services.setCause("lease ended (deregistered, evicted or expired)");
       for (String leaseId : removals) {
         LiveLease lease = leases.byLease(leaseId);
         if (lease != null) {
@@ -264,10 +233,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   /** Makes a group of registrations and commits them to the journal together. */
   private synchronized void registerGroup(List<QueuedRegistration> group) {
-    PSortedMap<String, ServiceState> servicesBefore = services;
-    PSortedMap<String, String> changedByBefore = changedBy;
-    ServiceChangeLog changeLogBefore = changeLog;
-    long revisionBefore = revision;
+    DerivedServices.Checkpoint before = services.checkpoint();
     List<QueuedRegistration> made = new ArrayList<>();
     for (QueuedRegistration queued : group) {
       try {
@@ -291,10 +257,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
           undo(made.get(i));
         }
         // Every service is as before again; so are the maps derived from them, to the object.
-        services = servicesBefore;
-        changedBy = changedByBefore;
-        changeLog = changeLogBefore;
-        revision = revisionBefore;
+        services.rollBack(before);
         made.forEach(queued -> queued.failure = e);
       }
     }
@@ -323,14 +286,14 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     lease.drained = previous != null && previous.drained;
     lease.notServing = previous != null && previous.notServing;
     writes.write(j -> j.put(lease.stored(wallClock.instant())));
-    cause = RegistryState.cause("register", registration.registrant());
+    services.setCause(RegistryState.cause("register", registration.registrant()));
     leases.place(lease);
     leases.unindex(previous);
     leases.index(lease);
     queued.previous = previous;
     queued.lease = lease;
-    queued.changed = recompute(registration.service());
-    queued.revision = revision;
+    queued.changed = services.recompute(registration.service());
+    queued.revision = services.revision();
   }
 
   /** Takes back {@link #make}: the instance's previous lease (or none) is live again. */
@@ -342,7 +305,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     } else {
       leases.unplace(queued.registration.service(), queued.registration.instance().id());
     }
-    recompute(queued.registration.service());
+    services.recompute(queued.registration.service());
   }
 
   /** A registration waiting to be made; written under the engine's lock. */
@@ -390,7 +353,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
         return false;
       }
       admission.checkLeaseOwner(lease, registrant);
-      cause = RegistryState.cause("deregister", registrant);
+      services.setCause(RegistryState.cause("deregister", registrant));
       writes.commit(j -> j.remove(leaseId));
       changed = remove(lease);
     }
@@ -405,7 +368,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     boolean changed = false;
     List<LiveLease> expired;
     synchronized (this) {
-      cause = "lease expired";
+      services.setCause("lease expired");
       expired = leases.expired(nanoClock.getAsLong(), which);
       // Expiry happens even while the disk fails (recovery rewrites the journal): a dead instance
       // must leave EDS.
@@ -434,8 +397,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
           lease.drained = !drained;
           throw e;
         }
-        cause = RegistryState.cause(drained ? "drain" : "undrain", by);
-        recompute(service);
+        services.setCause(RegistryState.cause(drained ? "drain" : "undrain", by));
+        services.recompute(service);
       }
       view = lease.view(nanoClock.getAsLong());
     }
@@ -467,8 +430,8 @@ public final class RegistryEngine implements RegistryView, Quarantines {
           lease.notServing = serving;
           throw e;
         }
-        cause = RegistryState.cause(serving ? "serving" : "not serving", registrant);
-        recompute(lease.service());
+        services.setCause(RegistryState.cause(serving ? "serving" : "not serving", registrant));
+        services.recompute(lease.service());
       }
     }
     if (changed) {
@@ -485,7 +448,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
               ? List.of(leases.live(service, instanceId.get()))
               : List.copyOf(leases.live(service).values());
       evicted = evicting.stream().map(LiveLease::instanceId).sorted().toList();
-      cause = RegistryState.cause("evict", by);
+      services.setCause(RegistryState.cause("evict", by));
       writes.commit(j -> evicting.forEach(lease -> j.remove(lease.leaseId)));
       // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an
       // eviction.
@@ -501,7 +464,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       if (lease == null || !lease.drained || !lease.leaseId.equals(leaseId)) {
         return false;
       }
-      cause = "evict at the end of its drain";
+      services.setCause("evict at the end of its drain");
       writes.commit(j -> j.remove(leaseId));
       remove(lease);
     }
@@ -532,26 +495,12 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   @Override
   public synchronized RegistryState state() {
-    if (cachedState.revision() != revision) {
-      cachedState = new RegistryState(revision, services, changedBy, changeLog);
-    }
-    return cachedState;
+    return services.state();
   }
 
   @Override
   public synchronized RegistryState servedState() {
-    if (quarantines.isEmpty()) {
-      return state();
-    }
-    if (cachedServedState.revision() != revision) {
-      cachedServedState =
-          new RegistryState(
-              revision,
-              services.minusAll(quarantines.names()),
-              changedBy,
-              changeLog.inView(servedView));
-    }
-    return cachedServedState;
+    return services.servedState();
   }
 
   @Override
@@ -612,7 +561,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
           service, services.get(service), rejected, rejectedRevision, reason)) {
         return false;
       }
-      changed(service);
+      services.changed(service);
     }
     notifyListeners();
     return true;
@@ -631,7 +580,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       leases.live(service);
       released = quarantines.release(service);
       if (released != null) {
-        changed(service);
+        services.changed(service);
       }
     }
     if (released != null) {
@@ -640,83 +589,13 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     return Optional.ofNullable(released);
   }
 
-  // ---- Deriving the services.
+  // ---- Shared by the changes above.
 
   /** Removes from memory; the caller has written the removal to the journal. */
   private boolean remove(LiveLease lease) {
     leases.unindex(leases.byLease(lease.leaseId));
     leases.unplace(lease.service(), lease.instanceId());
-    return recompute(lease.service());
-  }
-
-  /**
-   * Rebuilds one service from its live registrations: the newest registration's routes, minus any
-   * route that another service has come to own meanwhile (first owner keeps a route), and every
-   * live instance that is not drained. A service whose instances are all drained keeps its routes
-   * (and their ownership): Envoy answers 503.
-   */
-  private boolean recompute(String service) {
-    List<LiveLease> live = List.copyOf(leases.ofService(service));
-    ServiceState before = services.get(service);
-    routeClaims.release(service);
-    ServiceState after = null;
-    if (!live.isEmpty()) {
-      LiveLease newest =
-          live.stream().max(Comparator.comparingLong(lease -> lease.sequence)).orElseThrow();
-      List<RouteSpec> routes = new ArrayList<>();
-      for (RouteSpec route : newest.registration.routes()) {
-        if (routeClaims.conflict(newest.registration, route).isEmpty()) {
-          routes.add(route);
-        }
-      }
-      routeClaims.claim(service, routes);
-      List<Instance> instances =
-          live.stream()
-              .filter(lease -> !lease.drained)
-              .map(lease -> lease.registration.instance())
-              .sorted(Comparator.comparing(Instance::id))
-              .toList();
-      java.util.SortedSet<String> notServing = new java.util.TreeSet<>();
-      live.stream()
-          .filter(lease -> !lease.drained && lease.notServing)
-          .forEach(lease -> notServing.add(lease.instanceId()));
-      after =
-          new ServiceState(
-              service,
-              routes,
-              instances,
-              newest.registration.protocol(),
-              newest.registration.traffic(),
-              notServing,
-              newest.registration.mesh());
-    }
-    if (Objects.equals(before, after)) {
-      return false;
-    }
-    leases.serviceChanged(before, after);
-    changedBy = changedBy.plus(service, cause);
-    if (changedBy.size() > services.size() + MAX_REMOVED_CAUSES) {
-      PSortedMap<String, ServiceState> current = services;
-      changedBy =
-          changedBy.minusAll(
-              changedBy.keySet().stream()
-                  .filter(name -> !current.containsKey(name) && !name.equals(service))
-                  .toList());
-    }
-    if (after == null) {
-      services = services.minus(service);
-      quarantines.gone(service);
-    } else {
-      services = services.plus(service, after);
-    }
-    changed(service);
-    return true;
-  }
-
-  /** A new revision, which changed {@code service} (its state, or whether it is served). */
-  private void changed(String service) {
-    revision++;
-    changeLog = changeLog.append(revision, service);
+    return services.recompute(lease.service());
   }
 
   private void notifyListeners() {
