@@ -7,7 +7,6 @@ import io.signalbox.model.ServiceState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,10 +45,6 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   private final JournalWrites writes;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
-  /** Registrations waiting to be made; see {@link #register}. */
-  private final GroupCommit<QueuedRegistration> registrations =
-      new GroupCommit<>(this::registerGroup);
-
   private final LeaseTable leases = new LeaseTable();
 
   /** Each service derived from its live leases, and each revision's state. */
@@ -60,6 +55,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   /** Services withheld from the served state; a quarantine ends with the service. */
   private final QuarantinedServices quarantines;
+
+  /** The embedded store's registrations, made and committed in groups; see {@link #register}. */
+  private final RegistrationGroups registrations;
 
   /**
    * The highest registration number given so far; a service has its newest registration's routes.
@@ -90,6 +88,17 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     this.admission =
         new RegistrationAdmission(
             leases, routeClaims, Objects.requireNonNull(quotas), this.nanoClock);
+    this.registrations =
+        new RegistrationGroups(
+            this,
+            leases,
+            services,
+            quarantines,
+            admission,
+            writes,
+            this.nanoClock,
+            this.wallClock,
+            () -> ++sequence);
   }
 
   // ---- Checks, for a shared store deciding in its own transactions.
@@ -211,122 +220,17 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   // ---- Changes decided here and written to the journal (the embedded store).
 
   /**
-   * Registers as one of a group: the caller queues its registration, and one caller at a time (the
-   * {@link GroupCommit}'s leader) makes every queued registration under the lock, in order, and
-   * commits them to the journal at once (one journal commit per group instead of one per
-   * registration), while the others wait parked. Nothing is seen before the commit: readers and
-   * listeners need the lock, and a failed commit undoes the group's changes in memory before the
-   * lock is released, so the registry is as it was (every registration of the group fails with
-   * UNAVAILABLE). A registration refused on its own merits (route taken, quota, owner) fails alone.
+   * Registers as one of a group, committed to the journal together ({@link RegistrationGroups});
+   * nothing is seen before the commit, and a failed commit fails the whole group with UNAVAILABLE.
+   * A registration refused on its own merits (route taken, quota, owner) fails alone.
    */
   Lease register(Registration registration, Optional<Duration> requestedTtl) {
-    QueuedRegistration mine = new QueuedRegistration(registration, leasePolicy.grant(requestedTtl));
-    registrations.submit(mine);
-    if (mine.failure != null) {
-      throw mine.failure;
-    }
-    if (mine.changed) {
+    RegistrationGroups.Registered registered =
+        registrations.register(registration, leasePolicy.grant(requestedTtl));
+    if (registered.changed()) {
       notifyListeners();
     }
-    return new Lease(mine.lease.leaseId, mine.ttl);
-  }
-
-  /** Makes a group of registrations and commits them to the journal together. */
-  private synchronized void registerGroup(List<QueuedRegistration> group) {
-    DerivedServices.Checkpoint before = services.checkpoint();
-    List<QueuedRegistration> made = new ArrayList<>();
-    for (QueuedRegistration queued : group) {
-      try {
-        make(queued);
-        made.add(queued);
-      } catch (RuntimeException e) {
-        queued.failure = e;
-      }
-    }
-    if (!made.isEmpty()) {
-      try {
-        writes.sync();
-        for (QueuedRegistration queued : made) {
-          if (queued.changed) {
-            String service = queued.registration.service();
-            quarantines.registered(service, queued.revision, services.get(service));
-          }
-        }
-      } catch (StoreUnavailableException e) {
-        for (int i = made.size() - 1; i >= 0; i--) {
-          undo(made.get(i));
-        }
-        // Every service is as before again; so are the maps derived from them, to the object.
-        services.rollBack(before);
-        made.forEach(queued -> queued.failure = e);
-      }
-    }
-  }
-
-  /**
-   * Checks a registration and makes it in memory, written to the journal but not committed.
-   *
-   * @throws RuntimeException when it is refused; nothing changed then
-   */
-  private void make(QueuedRegistration queued) {
-    Registration registration = queued.registration;
-    LiveLease previous =
-        admission.admit(registration, queued.bytes, services.get(registration.service()));
-    LiveLease lease =
-        new LiveLease(
-            registration,
-            previous == null ? Lease.newId() : previous.leaseId,
-            ++sequence,
-            queued.ttl,
-            nanoClock.getAsLong() + queued.ttl.toNanos(),
-            previous == null ? wallClock.instant() : previous.registeredAt,
-            queued.bytes);
-    // A drain belongs to the lease, so an instance that registers again while drained stays
-    // drained.
-    lease.drained = previous != null && previous.drained;
-    lease.notServing = previous != null && previous.notServing;
-    writes.write(j -> j.put(lease.stored(wallClock.instant())));
-    services.setCause(RegistryState.cause("register", registration.registrant()));
-    leases.place(lease);
-    leases.unindex(previous);
-    leases.index(lease);
-    queued.previous = previous;
-    queued.lease = lease;
-    queued.changed = services.recompute(registration.service());
-    queued.revision = services.revision();
-  }
-
-  /** Takes back {@link #make}: the instance's previous lease (or none) is live again. */
-  private void undo(QueuedRegistration queued) {
-    leases.unindex(queued.lease);
-    if (queued.previous != null) {
-      leases.place(queued.previous);
-      leases.index(queued.previous);
-    } else {
-      leases.unplace(queued.registration.service(), queued.registration.instance().id());
-    }
-    services.recompute(queued.registration.service());
-  }
-
-  /** A registration waiting to be made; written under the engine's lock. */
-  private static final class QueuedRegistration {
-    final Registration registration;
-
-    /** Its approximate size, taken on the caller's thread: the lock is held for less. */
-    final long bytes;
-
-    final Duration ttl;
-    LiveLease previous;
-    LiveLease lease;
-    boolean changed;
-    long revision;
-    RuntimeException failure;
-
-    QueuedRegistration(Registration registration, Duration ttl) {
-      this.registration = registration;
-      this.bytes = registration.approximateBytes();
-      this.ttl = ttl;
-    }
+    return registered.lease();
   }
 
   /**
