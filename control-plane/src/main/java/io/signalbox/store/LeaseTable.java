@@ -84,6 +84,12 @@ final class LeaseTable {
     return lease;
   }
 
+  /** Forgets the lease: whatever is indexed under its id, and its instance's slot. */
+  void remove(LiveLease lease) {
+    unindex(byLease(lease.leaseId));
+    unplace(lease.service(), lease.instanceId());
+  }
+
   /** Puts the lease in its instance's slot, replacing whatever was there. */
   void place(LiveLease lease) {
     byService.computeIfAbsent(lease.service(), s -> new HashMap<>()).put(lease.instanceId(), lease);

@@ -26,13 +26,16 @@ import java.util.function.Supplier;
  *
  * <p>Back ends use it in one of two ways. The embedded store ({@link InMemoryRegistryStore}) lets
  * it decide and write: every change goes to the journal given here before anyone sees it, with
- * registrations group-committed. A shared store ({@link EtcdRegistryStore}) decides in its own
- * transactions, using the engine's checks, and hands the committed changes to {@link #apply} in the
- * shared order; its engine has no journal and removes nothing by itself.
+ * registrations group-committed ({@link RegistrationGroups}). A shared store ({@link
+ * EtcdRegistryStore}) decides in its own transactions, using the engine's checks, and hands the
+ * committed changes to {@link #apply} in the shared order ({@link CommittedLeases}); its engine has
+ * no journal and removes nothing by itself.
  *
- * <p>One lock guards everything: registrations are small and rare compared to how often the state
- * is read, and a single lock makes the route-ownership check and the write one atomic step. Work
- * per change follows the change: one service is recomputed, the state is a persistent map.
+ * <p>One lock, the engine's monitor, guards everything, the collaborators' state included (they are
+ * called with it held, or take it themselves): registrations are small and rare compared to how
+ * often the state is read, and a single lock makes the route-ownership check and the write one
+ * atomic step. Work per change follows the change: one service is recomputed, the state is a
+ * persistent map.
  */
 public final class RegistryEngine implements RegistryView, Quarantines {
 
@@ -58,6 +61,9 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   /** The embedded store's registrations, made and committed in groups; see {@link #register}. */
   private final RegistrationGroups registrations;
+
+  /** A shared store's changes (or the journal's at a restore), followed; see {@link #apply}. */
+  private final CommittedLeases committed;
 
   /**
    * The highest registration number given so far; a service has its newest registration's routes.
@@ -99,6 +105,14 @@ public final class RegistryEngine implements RegistryView, Quarantines {
             this.nanoClock,
             this.wallClock,
             () -> ++sequence);
+    this.committed =
+        new CommittedLeases(
+            leases,
+            services,
+            quarantines,
+            this.nanoClock,
+            this.wallClock,
+            taken -> sequence = Math.max(sequence, taken));
   }
 
   // ---- Checks, for a shared store deciding in its own transactions.
@@ -136,64 +150,15 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   // ---- Changes committed by a back end (a shared store, or the journal at a restore).
 
   /**
-   * Applies changes already committed elsewhere, in their order: puts replace the lease (and any
-   * other lease of the same instance), removals forget it. No ownership check: the committing
-   * store's transaction made it. A put lease expires at its {@link StoredLease#expiresAt()}, which
-   * the shared store may move ({@link #setExpiries}); it is never removed here before the shared
-   * store reports its removal. Listeners hear once.
+   * Applies changes already committed elsewhere, in their order ({@link CommittedLeases#apply});
+   * listeners hear once.
    */
   void apply(List<StoredLease> puts, List<String> removals) {
-    boolean changed = false;
+    boolean changed;
     // Measured outside the lock: each walks its registration.
     long[] bytes = puts.stream().mapToLong(put -> put.registration().approximateBytes()).toArray();
     synchronized (this) {
-      long nowNanos = nanoClock.getAsLong();
-      Instant now = wallClock.instant();
-      for (int i = 0; i < puts.size(); i++) {
-        StoredLease stored = puts.get(i);
-        Registration registration = stored.registration();
-        LiveLease replaced = leases.unindex(leases.byLease(stored.leaseId()));
-        LiveLease sameInstance = leases.of(registration.service(), registration.instance().id());
-        if (sameInstance != null) {
-          leases.unindex(leases.byLease(sameInstance.leaseId));
-        }
-        if (replaced != null && !replaced.service().equals(registration.service())) {
-          leases.unplaceIfHeld(replaced);
-          changed |= services.recompute(replaced.service());
-        }
-        LiveLease lease =
-            new LiveLease(
-                registration,
-                stored.leaseId(),
-                stored.sequence(),
-                stored.ttl(),
-                toNanos(stored.expiresAt(), now, nowNanos),
-                stored.registeredAt(),
-                bytes[i]);
-        lease.drained = stored.drained();
-        lease.notServing = stored.notServing();
-        // Restored or replicated: it lived before, so it counts as a renewing instance for
-        // mass-expiry protection.
-        lease.renewed = true;
-        services.setCause(
-            RegistryState.cause(
-                stored.drained() ? "drain" : "register", registration.registrant()));
-        leases.place(lease);
-        leases.index(lease);
-        sequence = Math.max(sequence, stored.sequence());
-        if (services.recompute(registration.service())) {
-          changed = true;
-          quarantines.registered(
-              registration.service(), services.revision(), services.get(registration.service()));
-        }
-      }
-      services.setCause("lease ended (deregistered, evicted or expired)");
-      for (String leaseId : removals) {
-        LiveLease lease = leases.byLease(leaseId);
-        if (lease != null) {
-          changed |= remove(lease);
-        }
-      }
+      changed = committed.apply(puts, bytes, removals);
     }
     if (changed) {
       notifyListeners();
@@ -202,19 +167,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   /** Moves the expiry of known leases to the wall-clock instants given; unknown ids are ignored. */
   synchronized void setExpiries(Map<String, Instant> expiries) {
-    long nowNanos = nanoClock.getAsLong();
-    Instant now = wallClock.instant();
-    expiries.forEach(
-        (leaseId, expiresAt) -> {
-          LiveLease lease = leases.byLease(leaseId);
-          if (lease != null) {
-            lease.expiresAtNanos = toNanos(expiresAt, now, nowNanos);
-          }
-        });
-  }
-
-  private static long toNanos(Instant wallClock, Instant now, long nowNanos) {
-    return nowNanos + Duration.between(now, wallClock).toNanos();
+    committed.setExpiries(expiries);
   }
 
   // ---- Changes decided here and written to the journal (the embedded store).
@@ -497,8 +450,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
 
   /** Removes from memory; the caller has written the removal to the journal. */
   private boolean remove(LiveLease lease) {
-    leases.unindex(leases.byLease(lease.leaseId));
-    leases.unplace(lease.service(), lease.instanceId());
+    leases.remove(lease);
     return services.recompute(lease.service());
   }
 
