@@ -1,7 +1,5 @@
 package io.signalbox.xds;
 
-import static io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL;
-
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -9,7 +7,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.envoyproxy.envoy.type.v3.SemanticVersion;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
@@ -19,25 +16,18 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * What every connected Envoy was sent and what it acknowledged, per resource type, from the xDS
- * messages of its stream.
- *
- * <p>State of the world: a request whose {@code response_nonce} is the nonce of the latest response
- * of its type answers that response; without {@code error_detail} it is an ACK of the {@code
- * version_info} it carries, with it a NACK (and {@code version_info} is what Envoy still runs).
- * Delta: requests carry no version, so each response's {@code system_version_info} is remembered by
- * nonce until the request answering that nonce arrives.
+ * messages of its stream: one {@link StreamRecord} per open stream, which tells an ACK from a NACK.
  *
  * <p>Responses are recorded before they are written to the stream (java-control-plane runs the
  * response callbacks first), so an ACK always finds its response. Requests of a stream arrive one
@@ -56,7 +46,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   private final NodeGroups groups;
   private final SignalboxMetrics metrics;
   private final Duration lagLimit;
-  private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
+  private final Map<Long, StreamRecord> streams = new ConcurrentHashMap<>();
 
   /**
    * Open streams by node group, from a stream's first request to its close; a group with none is
@@ -161,16 +151,15 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
    * request). A request of a stream that has closed meanwhile is not recorded.
    */
   public boolean onRequest(long streamId, DiscoveryRequest request) {
-    return recorded(streamId, request.getNode(), Mode.SOTW, stream -> record(stream, request));
+    return recorded(streamId, request.getNode(), Mode.SOTW, stream -> stream.record(request));
   }
 
   /**
    * Records a request with {@code record} on its stream's record, opening it for the stream's first
    * request; whether it did.
    */
-  private boolean recorded(
-      long streamId, Node node, Mode mode, java.util.function.Consumer<Stream> record) {
-    Stream stream = streams.get(streamId);
+  private boolean recorded(long streamId, Node node, Mode mode, Consumer<StreamRecord> record) {
+    StreamRecord stream = streams.get(streamId);
     boolean opened = false;
     if (stream == null) {
       stream = opened(streamId, node, mode);
@@ -183,122 +172,22 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     return opened;
   }
 
-  private void record(Stream stream, DiscoveryRequest request) {
-    synchronized (stream) {
-      TypeRecord type = stream.type(request.getTypeUrl());
-      Instant now = clock.instant();
-      if (request.getResponseNonce().isEmpty()
-          || request.getResponseNonce().equals(type.lastSentNonce)) {
-        // The cache watches with the names of a first request or of one answering its latest
-        // response (also a
-        // repeated answer: Envoy changes its subscription that way); versions of named types are
-        // over these names.
-        type.requestedNames = List.copyOf(request.getResourceNamesList());
-      }
-      if (request.getResponseNonce().isEmpty()) {
-        // A first request. An Envoy that reconnects reports the version it runs; that is what it
-        // has accepted.
-        if (!request.getVersionInfo().isEmpty()) {
-          type.acked(request.getVersionInfo(), now);
-        }
-        return;
-      }
-      if (!request.getResponseNonce().equals(type.latestNonce)) {
-        return; // Answers a response that a newer one has superseded; Envoy will answer the newer
-        // one too.
-      }
-      type.latestNonce = null;
-      if (request.hasErrorDetail()) {
-        type.nacked(type.versionSent, request.getErrorDetail().getMessage(), now);
-      } else {
-        type.acked(request.getVersionInfo(), now);
-        metrics.acked(type.typeUrl, Duration.between(type.sentAt, now));
-      }
-    }
-  }
-
   public void onResponse(long streamId, DiscoveryResponse response) {
-    Stream stream = streams.get(streamId);
-    if (stream == null) {
-      return;
-    }
-    synchronized (stream) {
-      stream
-          .type(response.getTypeUrl())
-          .sent(response.getVersionInfo(), response.getNonce(), clock.instant());
+    StreamRecord stream = streams.get(streamId);
+    if (stream != null) {
+      stream.sent(response);
     }
   }
 
   /** As {@link #onRequest} for a delta request. */
   public boolean onDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-    return recorded(streamId, request.getNode(), Mode.DELTA, stream -> record(stream, request));
-  }
-
-  private void record(Stream stream, DeltaDiscoveryRequest request) {
-    synchronized (stream) {
-      TypeRecord type = stream.type(request.getTypeUrl());
-      type.subscribe(request);
-      if (request.getResourceNamesSubscribeCount() > 0) {
-        type.subscribedAt = ++stream.messages;
-      }
-      if (request.getResponseNonce().isEmpty()) {
-        // A first request (or a change of subscriptions). An Envoy that reconnects lists what it
-        // already has; if
-        // that is current, nothing is sent, and the type is in sync although no version is known.
-        if (request.getInitialResourceVersionsCount() > 0) {
-          Map<String, String> held = new HashMap<>();
-          // A whole fleet reconnects at once with the same names: one copy of them for all.
-          request
-              .getInitialResourceVersionsMap()
-              .forEach(
-                  (name, version) -> held.put(TypeRecord.RESOURCE_NAMES.intern(name), version));
-          type.held = Map.copyOf(held);
-        }
-        return;
-      }
-      TypeRecord.Sent sent = type.pendingDeltaVersions.remove(request.getResponseNonce());
-      if (sent == null) {
-        return;
-      }
-      // Delta answers every response in order, so anything older than this nonce is answered as
-      // well.
-      type.pendingDeltaVersions
-          .keySet()
-          .removeIf(nonce -> olderNonce(nonce, request.getResponseNonce()));
-      if (type.pendingDeltaVersions.isEmpty()) {
-        type.latestNonce = null;
-      }
-      Instant now = clock.instant();
-      if (request.hasErrorDetail()) {
-        type.nacked(sent.version(), request.getErrorDetail().getMessage(), now);
-      } else {
-        type.acked(sent.version(), now);
-        metrics.acked(type.typeUrl, Duration.between(sent.at(), now));
-      }
-    }
+    return recorded(streamId, request.getNode(), Mode.DELTA, stream -> stream.record(request));
   }
 
   public void onDeltaResponse(long streamId, DeltaDiscoveryResponse response) {
-    Stream stream = streams.get(streamId);
-    if (stream == null) {
-      return;
-    }
-    synchronized (stream) {
-      TypeRecord type = stream.type(response.getTypeUrl());
-      List<String> endpointNames = null;
-      if (response.getTypeUrl().equals(ENDPOINT_TYPE_URL)
-          && response.getResourcesCount() <= TypeRecord.NAMES_KEPT_PER_DELIVERY) {
-        endpointNames = new ArrayList<>(response.getResourcesCount());
-        for (Resource resource : response.getResourcesList()) {
-          endpointNames.add(resource.getName());
-        }
-      }
-      type.sentDelta(
-          response.getSystemVersionInfo(),
-          response.getNonce(),
-          clock.instant(),
-          ++stream.messages,
-          endpointNames);
+    StreamRecord stream = streams.get(streamId);
+    if (stream != null) {
+      stream.sent(response);
     }
   }
 
@@ -319,7 +208,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     }
     Instant laggingBefore = clock.instant().minus(lagLimit);
     boolean judged = false;
-    for (Stream stream : streams.values()) {
+    for (StreamRecord stream : streams.values()) {
       // Outside the stream's monitor: a sidecar group's snapshot may be made here.
       ContentVersionedSnapshot snapshot = sent.apply(stream.group);
       synchronized (stream) {
@@ -352,28 +241,16 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
    * on the stream from now on reaches Envoy after it. Any thread.
    */
   public void written(long streamId, String typeUrl, String nonce) {
-    Stream stream = streams.get(streamId);
-    if (stream == null) {
-      return;
-    }
-    synchronized (stream) {
-      TypeRecord type = stream.types.get(typeUrl);
-      if (type != null) {
-        type.written(nonce);
-      }
+    StreamRecord stream = streams.get(streamId);
+    if (stream != null) {
+      stream.written(typeUrl, nonce);
     }
   }
 
   /** The latest rejection of a type on a stream, if any. */
   public Optional<Nack> lastNack(long streamId, String typeUrl) {
-    Stream stream = streams.get(streamId);
-    if (stream == null) {
-      return Optional.empty();
-    }
-    synchronized (stream) {
-      TypeRecord type = stream.types.get(typeUrl);
-      return type == null ? Optional.empty() : Optional.ofNullable(type.lastNack);
-    }
+    StreamRecord stream = streams.get(streamId);
+    return stream == null ? Optional.empty() : stream.lastNack(typeUrl);
   }
 
   /**
@@ -424,7 +301,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     Map<List<String>, String> sotwVersions = new HashMap<>();
     String deltaVersion = snapshot.version(resourceType, List.of());
     Instant laggingBefore = clock.instant().minus(lagLimit);
-    for (Stream stream : streams.values()) {
+    for (StreamRecord stream : streams.values()) {
       if (!stream.group.equals(group)) {
         continue;
       }
@@ -506,7 +383,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     List<LaggingStream> lagging = new ArrayList<>();
     Instant now = clock.instant();
     Instant laggingBefore = now.minus(lagLimit);
-    for (Stream stream : streams.values()) {
+    for (StreamRecord stream : streams.values()) {
       synchronized (stream) {
         stream
             .laggingSince(laggingBefore)
@@ -541,15 +418,13 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /** Forgets the stream; returns the node it belonged to, if it had sent a request. */
   public Optional<Node> onStreamClosed(long streamId) {
-    Stream stream = streams.remove(streamId);
+    StreamRecord stream = streams.remove(streamId);
     if (stream == null) {
       return Optional.empty();
     }
     streamsByGroup.compute(
         stream.group, (group, open) -> open == null || open <= 1 ? null : open - 1);
-    synchronized (stream) {
-      stream.types.values().forEach(TypeRecord::forget);
-    }
+    stream.forget();
     return Optional.of(stream.node);
   }
 
@@ -562,7 +437,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   public List<ProxyStatus> proxies() {
     List<ProxyStatus> proxies = new ArrayList<>();
     Instant now = clock.instant();
-    for (Stream stream : streams.values()) {
+    for (StreamRecord stream : streams.values()) {
       synchronized (stream) {
         proxies.add(stream.status(now, now.minus(lagLimit)));
       }
@@ -589,7 +464,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
           .build();
 
   /** The record of a stream's first request; null for a stream that has closed. */
-  private Stream opened(long streamId, Node node, Mode mode) {
+  private StreamRecord opened(long streamId, Node node, Mode mode) {
     // Envoy sends the node in the first request of a stream at least; later requests may leave it
     // out.
     return streams.computeIfAbsent(
@@ -598,8 +473,8 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
           if (cutOffIds.getIfPresent(id) != null) {
             return null;
           }
-          Stream stream =
-              new Stream(id, node, groups.hash(node), mode, clock.instant(), rejectedTypes);
+          StreamRecord stream =
+              new StreamRecord(id, node, groups.hash(node), mode, rejectedTypes, clock, metrics);
           streamsByGroup.merge(stream.group, 1, Integer::sum);
           return stream;
         });
@@ -616,91 +491,5 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   /** How many streams of {@code group} are open, counted as {@link #hasStreams} says. */
   public int openStreams(String group) {
     return streamsByGroup.getOrDefault(group, 0);
-  }
-
-  /** java-control-plane numbers a stream's responses 0, 1, 2, ... */
-  private static boolean olderNonce(String nonce, String than) {
-    try {
-      return Long.parseLong(nonce) < Long.parseLong(than);
-    } catch (NumberFormatException e) {
-      return false;
-    }
-  }
-
-  private static final class Stream {
-    final long id;
-    final Node node;
-    final String group;
-    final Mode mode;
-    final Instant connectedSince;
-    final Map<String, TypeRecord> types = new TreeMap<>();
-
-    /** Delta: counts the stream's subscribing requests and its responses, to order them. */
-    long messages;
-
-    /** The tracker's count of rejected types, which this stream's records keep. */
-    private final AtomicInteger rejectedTypes;
-
-    Stream(
-        long id,
-        Node node,
-        String group,
-        Mode mode,
-        Instant connectedSince,
-        AtomicInteger rejectedTypes) {
-      this.id = id;
-      this.node = node;
-      this.group = group;
-      this.mode = mode;
-      this.connectedSince = connectedSince;
-      this.rejectedTypes = rejectedTypes;
-    }
-
-    TypeRecord type(String typeUrl) {
-      return types.computeIfAbsent(typeUrl, url -> new TypeRecord(url, rejectedTypes));
-    }
-
-    ProxyStatus status(Instant now, Instant laggingBefore) {
-      Map<String, TypeStatus> byType = new LinkedHashMap<>();
-      types.forEach((url, type) -> byType.put(url, type.status()));
-      return new ProxyStatus(
-          id,
-          node,
-          group,
-          mode,
-          connectedSince,
-          overall(byType.values()),
-          java.util.Collections.unmodifiableMap(byType),
-          laggingSince(laggingBefore).map(since -> Duration.between(since, now)));
-    }
-
-    /**
-     * When the oldest response still unanswered was sent, if that was before {@code laggingBefore}.
-     */
-    Optional<Instant> laggingSince(Instant laggingBefore) {
-      Instant oldest = null;
-      for (TypeRecord type : types.values()) {
-        Instant since = type.unansweredSince();
-        if (since != null && (oldest == null || since.isBefore(oldest))) {
-          oldest = since;
-        }
-      }
-      return oldest != null && oldest.isBefore(laggingBefore)
-          ? Optional.of(oldest)
-          : Optional.empty();
-    }
-
-    private static SyncStatus overall(Iterable<TypeStatus> types) {
-      boolean stale = false;
-      boolean anySent = false;
-      for (TypeStatus type : types) {
-        if (type.status() == SyncStatus.NACKED) {
-          return SyncStatus.NACKED;
-        }
-        stale |= type.status() == SyncStatus.STALE;
-        anySent |= type.status() != SyncStatus.NOT_SENT;
-      }
-      return stale ? SyncStatus.STALE : anySent ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
-    }
   }
 }

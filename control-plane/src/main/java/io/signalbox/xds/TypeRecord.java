@@ -21,8 +21,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What one stream was sent and answered of one resource type, for {@link ProxyStatusTracker}, which
- * guards each record by its stream's monitor.
+ * What one stream was sent and answered of one resource type, kept in the stream's {@link
+ * StreamRecord} and guarded by its monitor.
  */
 final class TypeRecord {
 
