@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -8,14 +7,12 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.type.v3.SemanticVersion;
-import io.signalbox.envoy.XdsTypes;
 import io.signalbox.metrics.SignalboxMetrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,6 +54,9 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   /** How many types of open streams have their latest response rejected. */
   private final AtomicInteger rejectedTypes = new AtomicInteger();
 
+  /** Judges the open streams against snapshots, for {@link DeliveryCheck} and the quarantine. */
+  private final SnapshotUptake uptake;
+
   public ProxyStatusTracker(NodeGroups groups, Clock clock) {
     this(groups, clock, SignalboxMetrics.noop(), DEFAULT_LAG_LIMIT);
   }
@@ -71,6 +71,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     this.clock = clock;
     this.metrics = metrics;
     this.lagLimit = lagLimit;
+    this.uptake = new SnapshotUptake(streams.values(), rejectedTypes, clock, lagLimit);
   }
 
   /** An xDS stream's sync status, per Envoy connection. */
@@ -203,37 +204,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   @Override
   public Optional<FleetVerdict.Kind> verdictWithoutRejections(
       Function<String, ContentVersionedSnapshot> sent) {
-    if (rejectedTypes.get() != 0) {
-      return Optional.empty();
-    }
-    Instant laggingBefore = clock.instant().minus(lagLimit);
-    boolean judged = false;
-    for (StreamRecord stream : streams.values()) {
-      // Outside the stream's monitor: a sidecar group's snapshot may be made here.
-      ContentVersionedSnapshot snapshot = sent.apply(stream.group);
-      synchronized (stream) {
-        if (stream.laggingSince(laggingBefore).isPresent()) {
-          continue; // Lagging Envoys neither delay nor decide the verdict.
-        }
-        judged = true;
-        for (TypeRecord type : stream.types.values()) {
-          if (type.resourceType == null) {
-            continue;
-          }
-          List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
-          if (!FleetVerdict.accepted(
-              stream.mode,
-              type.resourceType,
-              type.syncStatus(),
-              type.versionAcked,
-              type.sentAt != null,
-              snapshot.version(type.resourceType, names))) {
-            return Optional.of(FleetVerdict.Kind.PENDING);
-          }
-        }
-      }
-    }
-    return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
+    return uptake.verdictWithoutRejections(sent);
   }
 
   /**
@@ -271,7 +242,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
       ResourceType resourceType,
       Set<String> required,
       ContentVersionedSnapshot snapshot) {
-    return everyStreamOf(group, resourceType, required, snapshot, false);
+    return uptake.applied(group, resourceType, required, snapshot);
   }
 
   /**
@@ -286,84 +257,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
       ResourceType resourceType,
       Set<String> required,
       ContentVersionedSnapshot snapshot) {
-    return everyStreamOf(
-        group, resourceType, required, snapshot, resourceType == ResourceType.ENDPOINT);
-  }
-
-  private boolean everyStreamOf(
-      String group,
-      ResourceType resourceType,
-      Set<String> required,
-      ContentVersionedSnapshot snapshot,
-      boolean deliveredSuffices) {
-    String typeUrl = XdsTypes.typeUrl(resourceType);
-    // Each version is hashed once per call, not once per stream.
-    Map<List<String>, String> sotwVersions = new HashMap<>();
-    String deltaVersion = snapshot.version(resourceType, List.of());
-    Instant laggingBefore = clock.instant().minus(lagLimit);
-    for (StreamRecord stream : streams.values()) {
-      if (!stream.group.equals(group)) {
-        continue;
-      }
-      synchronized (stream) {
-        TypeRecord type = stream.types.get(typeUrl);
-        if (type == null && deliveredSuffices) {
-          // It never asked for endpoints: the new clusters may be its first, and nothing it asked
-          // for shows them made. Its answer to them does (Envoy answers once they are warm).
-          type = stream.types.get(Resources.V3.CLUSTER_TYPE_URL);
-          if (type != null
-              && !type.rejected
-              && stream.laggingSince(laggingBefore).isEmpty()
-              && !applied(
-                  stream.mode,
-                  type,
-                  ResourceType.CLUSTER,
-                  Set.of(),
-                  snapshot.version(ResourceType.CLUSTER, List.of()),
-                  snapshot)) {
-            return false;
-          }
-          continue;
-        }
-        if (type == null || type.rejected || stream.laggingSince(laggingBefore).isPresent()) {
-          continue;
-        }
-        String version =
-            stream.mode == Mode.SOTW
-                ? sotwVersions.computeIfAbsent(
-                    type.requestedNames, names -> snapshot.version(resourceType, names))
-                : deltaVersion;
-        if (!applied(stream.mode, type, resourceType, required, version, snapshot)
-            && !(deliveredSuffices && type.delivered(stream.mode, required, version))) {
-          return false;
-        }
-      }
-    }
-    return true;
-  }
-
-  /**
-   * SotW — its newest request names every {@code required} resource (or asks for all) and
-   * acknowledges the version the snapshot gives for those names, with no response in flight; delta
-   * — it subscribes to every required resource (or to all) and has acknowledged the snapshot's type
-   * version, with no response in flight.
-   */
-  private static boolean applied(
-      Mode mode,
-      TypeRecord type,
-      ResourceType resourceType,
-      Set<String> required,
-      String version,
-      ContentVersionedSnapshot snapshot) {
-    if (mode == Mode.SOTW) {
-      List<String> names = type.requestedNames;
-      return type.latestNonce == null
-          && (names.isEmpty() || names.containsAll(required))
-          && type.versionAcked.equals(version);
-    }
-    return type.pendingDeltaVersions.isEmpty()
-        && (type.wildcard || type.subscribed.containsAll(required))
-        && (type.versionAcked.equals(version) || type.holdsResumed(resourceType, snapshot));
+    return uptake.delivered(group, resourceType, required, snapshot);
   }
 
   /** A stream that left a response unanswered for longer than the lag limit. */

@@ -209,6 +209,30 @@ final class TypeRecord {
   }
 
   /**
+   * Whether Envoy has applied this type as a snapshot has it, {@code version} being the snapshot's
+   * version over the names asked for. SotW: its newest request names every {@code required}
+   * resource (or asks for all) and acknowledges that version, with no response in flight. Delta: it
+   * subscribes to every required resource (or to all) and has acknowledged the snapshot's type
+   * version (or resumed holding what the snapshot has), with no response in flight.
+   */
+  boolean applied(
+      ProxyStatusTracker.Mode mode,
+      ResourceType resourceType,
+      Set<String> required,
+      String version,
+      ContentVersionedSnapshot snapshot) {
+    if (mode == ProxyStatusTracker.Mode.SOTW) {
+      List<String> names = requestedNames;
+      return latestNonce == null
+          && (names.isEmpty() || names.containsAll(required))
+          && versionAcked.equals(version);
+    }
+    return pendingDeltaVersions.isEmpty()
+        && (wildcard || subscribed.containsAll(required))
+        && (versionAcked.equals(version) || holdsResumed(resourceType, snapshot));
+  }
+
+  /**
    * Whether the {@code required} resources were written to this stream in answer to Envoy asking
    * for them, so that anything sent from now on reaches Envoy after them. SotW: it asks for them,
    * and the latest response, the snapshot's version over the names it asks for, is written (a

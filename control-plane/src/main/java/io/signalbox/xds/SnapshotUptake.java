@@ -1,0 +1,172 @@
+package io.signalbox.xds;
+
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.signalbox.envoy.XdsTypes;
+import io.signalbox.xds.ProxyStatusTracker.Mode;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * How far the open streams have taken up a snapshot: whether every Envoy of a group has applied a
+ * type of it, or been delivered it in order (make-before-break), and the fleet's verdict on what
+ * each group was sent while no rejection is on record (the quarantine). Judged on the streams'
+ * records directly, each under its own monitor; a lagging stream neither holds a step back nor
+ * decides a verdict.
+ *
+ * <p>A class of its own because these judgements read every stream's record against a snapshot, a
+ * job apart from keeping the records: {@link ProxyStatusTracker} keeps them, and answers {@link
+ * DeliveryCheck} and the quarantine's {@link NackQuarantine.Fleet} through this.
+ */
+final class SnapshotUptake {
+
+  /** The tracker's open streams, a live view. */
+  private final Collection<StreamRecord> streams;
+
+  /** The tracker's count of rejected types on open streams. */
+  private final AtomicInteger rejectedTypes;
+
+  private final Clock clock;
+  private final Duration lagLimit;
+
+  /**
+   * @param streams the open streams' records as they come and go
+   * @param rejectedTypes how many types of open streams have their latest response rejected
+   * @param lagLimit how long a response may wait for its answer before its stream counts as lagging
+   */
+  SnapshotUptake(
+      Collection<StreamRecord> streams,
+      AtomicInteger rejectedTypes,
+      Clock clock,
+      Duration lagLimit) {
+    this.streams = streams;
+    this.rejectedTypes = rejectedTypes;
+    this.clock = clock;
+    this.lagLimit = lagLimit;
+  }
+
+  /**
+   * See {@link ProxyStatusTracker#verdictWithoutRejections}: each stream's types judged as {@link
+   * FleetVerdict#accepted} judges them, stopping at the first that is not.
+   */
+  Optional<FleetVerdict.Kind> verdictWithoutRejections(
+      Function<String, ContentVersionedSnapshot> sent) {
+    if (rejectedTypes.get() != 0) {
+      return Optional.empty();
+    }
+    Instant laggingBefore = clock.instant().minus(lagLimit);
+    boolean judged = false;
+    for (StreamRecord stream : streams) {
+      // Outside the stream's monitor: a sidecar group's snapshot may be made here.
+      ContentVersionedSnapshot snapshot = sent.apply(stream.group);
+      synchronized (stream) {
+        if (stream.laggingSince(laggingBefore).isPresent()) {
+          continue; // Lagging Envoys neither delay nor decide the verdict.
+        }
+        judged = true;
+        for (TypeRecord type : stream.types.values()) {
+          if (type.resourceType == null) {
+            continue;
+          }
+          List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
+          if (!FleetVerdict.accepted(
+              stream.mode,
+              type.resourceType,
+              type.syncStatus(),
+              type.versionAcked,
+              type.sentAt != null,
+              snapshot.version(type.resourceType, names))) {
+            return Optional.of(FleetVerdict.Kind.PENDING);
+          }
+        }
+      }
+    }
+    return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
+  }
+
+  /**
+   * See {@link ProxyStatusTracker#applied}: every stream of {@code group} that asks for the type,
+   * has not rejected it and does not lag has applied it as the snapshot has it ({@link
+   * TypeRecord#applied}).
+   */
+  boolean applied(
+      String group,
+      ResourceType resourceType,
+      Set<String> required,
+      ContentVersionedSnapshot snapshot) {
+    return everyStreamOf(group, resourceType, required, snapshot, false);
+  }
+
+  /**
+   * See {@link ProxyStatusTracker#delivered}: as {@link #applied}, or for endpoints delivered in
+   * order ({@link TypeRecord#delivered}).
+   */
+  boolean delivered(
+      String group,
+      ResourceType resourceType,
+      Set<String> required,
+      ContentVersionedSnapshot snapshot) {
+    return everyStreamOf(
+        group, resourceType, required, snapshot, resourceType == ResourceType.ENDPOINT);
+  }
+
+  private boolean everyStreamOf(
+      String group,
+      ResourceType resourceType,
+      Set<String> required,
+      ContentVersionedSnapshot snapshot,
+      boolean deliveredSuffices) {
+    String typeUrl = XdsTypes.typeUrl(resourceType);
+    // Each version is hashed once per call, not once per stream.
+    Map<List<String>, String> sotwVersions = new HashMap<>();
+    String deltaVersion = snapshot.version(resourceType, List.of());
+    Instant laggingBefore = clock.instant().minus(lagLimit);
+    for (StreamRecord stream : streams) {
+      if (!stream.group.equals(group)) {
+        continue;
+      }
+      synchronized (stream) {
+        TypeRecord type = stream.types.get(typeUrl);
+        if (type == null && deliveredSuffices) {
+          // It never asked for endpoints: the new clusters may be its first, and nothing it asked
+          // for shows them made. Its answer to them does (Envoy answers once they are warm).
+          type = stream.types.get(Resources.V3.CLUSTER_TYPE_URL);
+          if (type != null
+              && !type.rejected
+              && stream.laggingSince(laggingBefore).isEmpty()
+              && !type.applied(
+                  stream.mode,
+                  ResourceType.CLUSTER,
+                  Set.of(),
+                  snapshot.version(ResourceType.CLUSTER, List.of()),
+                  snapshot)) {
+            return false;
+          }
+          continue;
+        }
+        if (type == null || type.rejected || stream.laggingSince(laggingBefore).isPresent()) {
+          continue;
+        }
+        String version =
+            stream.mode == Mode.SOTW
+                ? sotwVersions.computeIfAbsent(
+                    type.requestedNames, names -> snapshot.version(resourceType, names))
+                : deltaVersion;
+        if (!type.applied(stream.mode, resourceType, required, version, snapshot)
+            && !(deliveredSuffices && type.delivered(stream.mode, required, version))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+}
