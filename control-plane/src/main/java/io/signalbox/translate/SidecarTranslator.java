@@ -37,7 +37,8 @@ import java.util.TreeMap;
 
 /**
  * What the sidecars of one service are sent (sidecar mode): the fleet's clusters and endpoints,
- * which they share with the edge (same objects, same versions), plus
+ * which they share with the edge (same objects, same versions; a cluster's active health checks and
+ * the edge's client certificate left out, {@link SidecarClusters}), plus
  *
  * <ul>
  *   <li>an outbound listener ({@link SidecarSettings}, 127.0.0.1:15001 by default) routing by Host
@@ -77,12 +78,14 @@ public final class SidecarTranslator {
   // the same for all services, so made once per registry state and shared (one object, one hash).
   // Guarded by this.
   private final Map<String, CalleeHost> calleeHosts = new java.util.HashMap<>();
+
+  private final SidecarClusters sidecarClusters = new SidecarClusters();
   private RegistryState unscopedState;
   private RouteConfiguration unscopedRoutes;
 
   /**
-   * The sidecars of {@code service} are sent: {@code fleet}'s clusters, endpoints and secrets, and
-   * their own listeners and outbound routes.
+   * The sidecars of {@code service} are sent: {@code fleet}'s clusters (as {@link SidecarClusters}
+   * has them) and endpoints, and their own listeners and outbound routes.
    */
   public synchronized XdsResources translate(
       XdsResources fleet,
@@ -115,7 +118,10 @@ public final class SidecarTranslator {
       endpoints = fleet.endpoints();
     } else {
       clusters = new ArrayList<>(applications.values());
-      fleet.clusters().stream().filter(c -> called.test(c.getName())).forEach(clusters::add);
+      fleet.clusters().stream()
+          .filter(c -> called.test(c.getName()))
+          .map(sidecarClusters::of)
+          .forEach(clusters::add);
       endpoints = scopedOrAll(fleet.endpoints(), ClusterLoadAssignment::getClusterName, called);
     }
     return new XdsResources(
@@ -123,10 +129,9 @@ public final class SidecarTranslator {
         routes,
         clusters,
         endpoints,
-        // Client certificates for upstreams; never the certificates the edge's listeners serve.
-        fleet.secrets().stream()
-            .filter(secret -> XdsNames.isUpstreamClientSecret(secret.getName()))
-            .toList(),
+        // None of the fleet's: not the certificates the edge's listeners serve, nor the edge's
+        // upstream client certificates (SidecarClusters).
+        List.of(),
         fleet.localZoneClusters());
   }
 
@@ -248,7 +253,7 @@ public final class SidecarTranslator {
         merged.add(next);
         next = own.hasNext() ? own.next() : null;
       }
-      merged.add(cluster);
+      merged.add(sidecarClusters.of(cluster));
     }
     while (next != null) {
       merged.add(next);
