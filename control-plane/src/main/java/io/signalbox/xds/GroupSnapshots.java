@@ -32,6 +32,15 @@ public interface GroupSnapshots {
    */
   void forget(String group, Collection<String> remaining);
 
+  /**
+   * {@code held}, what {@code group} was last sent, with its workload certificate renewed when its
+   * certificate's half-life has passed; {@code held} itself when it holds none or the certificate
+   * is current. {@code settings} are those {@code held} was made with. Publishing may be held
+   * (paused by an operator, or a change it cannot publish) for longer than a certificate lives.
+   */
+  ContentVersionedSnapshot withCertificateRenewed(
+      String group, ContentVersionedSnapshot held, GatewaySettings settings);
+
   /** When the workload certificate the Envoys of {@code group} hold expires; empty when none. */
   Optional<Instant> certificateExpiry(String group, GatewaySettings settings);
 }

@@ -7,6 +7,7 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.SidecarTranslator;
+import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
 import java.util.List;
@@ -164,12 +165,51 @@ public final class SidecarSnapshots implements GroupSnapshots {
   @Override
   public java.util.Optional<java.time.Instant> certificateExpiry(
       String group, GatewaySettings settings) {
+    return mesh.expiry(identity(group, settings));
+  }
+
+  /**
+   * {@code held} with the current certificate of {@code group}'s identity in place of the one it
+   * holds (and the CA's, which comes with it); everything else as held, with its versions.
+   */
+  @Override
+  public ContentVersionedSnapshot withCertificateRenewed(
+      String group, ContentVersionedSnapshot held, GatewaySettings settings) {
+    XdsResources resources = held.resources();
+    if (resources.secrets().stream()
+        .noneMatch(secret -> secret.getName().equals(XdsNames.MESH_IDENTITY_SECRET))) {
+      return held;
+    }
+    List<Secret> current = mesh.secrets(mesh.current(identity(group, settings)));
+    if (resources.secrets().containsAll(current)) {
+      return held;
+    }
+    List<Secret> renewed = new ArrayList<>();
+    for (Secret secret : resources.secrets()) {
+      if (!secret.getName().equals(XdsNames.MESH_IDENTITY_SECRET)
+          && !secret.getName().equals(XdsNames.MESH_TRUST_SECRET)) {
+        renewed.add(secret);
+      }
+    }
+    return ContentVersionedSnapshot.of(
+        withSecrets(
+            new XdsResources(
+                resources.listeners(),
+                resources.routes(),
+                resources.clusters(),
+                resources.endpoints(),
+                renewed,
+                resources.localZoneClusters()),
+            current),
+        held);
+  }
+
+  /** The identity whose certificate the Envoys of {@code group} hold. */
+  private static String identity(String group, GatewaySettings settings) {
     Optional<String> service = NodeGroups.sidecarService(group);
-    String identity =
-        service.isPresent()
-            ? settings.access().serviceIdentity(service.get()).value()
-            : settings.access().envoyIdentity(NodeGroups.fleetOf(group)).value();
-    return mesh.expiry(identity);
+    return service.isPresent()
+        ? settings.access().serviceIdentity(service.get()).value()
+        : settings.access().envoyIdentity(NodeGroups.fleetOf(group)).value();
   }
 
   /** Whether {@code group} is a service's sidecars, which are sent a snapshot of their own. */

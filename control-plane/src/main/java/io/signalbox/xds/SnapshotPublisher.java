@@ -376,8 +376,9 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
-   * Stops publishing: once this returns, no group is sent a new snapshot until {@link #resume()}.
-   * Groups that connect meanwhile get the last published one. Registrations keep being accepted.
+   * Stops publishing: once this returns, no group is sent a new configuration until {@link
+   * #resume()}; only their workload certificates are still renewed at half their life. Groups that
+   * connect meanwhile get the last published one. Registrations keep being accepted.
    */
   public void pause() {
     synchronized (publishLock) {
@@ -467,8 +468,23 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   private void publish() {
+    boolean published = false;
+    try {
+      published = publishNewest();
+    } finally {
+      if (!published) {
+        renewHeldCertificates();
+      }
+    }
+  }
+
+  /**
+   * Sends every group the newest state; returns whether it did, which renews every group's workload
+   * certificate on the way ({@link GroupSnapshots#base}).
+   */
+  private boolean publishNewest() {
     if (pausedSince != null) {
-      return;
+      return false;
     }
     if (quarantine != null && published != null) {
       quarantine.check(
@@ -489,7 +505,7 @@ public final class SnapshotPublisher implements AutoCloseable {
             "Translation of revision {} is incomplete and is not published: {}",
             state.revision(),
             e.getMessage());
-        return;
+        return false;
       }
       builtState = state;
       builtSettings = gateway;
@@ -509,7 +525,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       }
     }
     if (built == null) {
-      return;
+      return false;
     }
     StagedPublishing.Outcome staged =
         stages.before(
@@ -522,16 +538,45 @@ public final class SnapshotPublisher implements AutoCloseable {
       handoverHeld = true;
     }
     if (staged != StagedPublishing.Outcome.DONE) {
-      return;
+      return false;
     }
     synchronized (publishLock) {
       // Checked again under the lock: a pause that returned before this point must hold.
       if (pausedSince != null) {
-        return;
+        return false;
       }
       handoverHeld = false;
       if (sendLocked(built, builtState, builtSettings)) {
         metrics.snapshotPublished();
+      }
+    }
+    return true;
+  }
+
+  /**
+   * While publishing is held (paused by an operator, a translation that is incomplete, a policy
+   * handover stopped), each group keeps what it holds but for its workload certificate, renewed at
+   * half its life as in any publication: a hold longer than a certificate lives must not end mutual
+   * TLS across the mesh.
+   */
+  private void renewHeldCertificates() {
+    synchronized (publishLock) {
+      if (publishedSettings == null) {
+        return;
+      }
+      for (String group : groups.names()) {
+        ContentVersionedSnapshot held = groups.sentBase(group);
+        if (held == null) {
+          continue;
+        }
+        ContentVersionedSnapshot renewed =
+            groups.madeFor(
+                group, () -> sidecars.withCertificateRenewed(group, held, publishedSettings));
+        if (renewed != null && renewed != held) {
+          groups.send(group, renewed);
+          log.info(
+              "Node group {} was sent its renewed workload certificate; publishing is held", group);
+        }
       }
     }
   }

@@ -87,6 +87,15 @@ class PolicyHandoverPublicationTest {
         }
 
         @Override
+        public ContentVersionedSnapshot withCertificateRenewed(
+            String group, ContentVersionedSnapshot held, GatewaySettings settings) {
+          if (unmakeable.contains(group)) {
+            throw new IllegalStateException(group + " cannot be made");
+          }
+          return sidecars.withCertificateRenewed(group, held, settings);
+        }
+
+        @Override
         public void forget(String group, Collection<String> remaining) {
           sidecars.forget(group, remaining);
         }
