@@ -12,6 +12,8 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBACPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -188,11 +190,14 @@ public final class SidecarTranslator {
             RouteConfiguration.newBuilder()
                 .setName(listenerName)
                 .addVirtualHosts(
-                    InboundRoutes.virtualHost(
+                    allowedCallersOnly(
+                        InboundRoutes.virtualHost(
+                            own,
+                            settings,
+                            XdsNames.sidecarApplicationCluster(inbound.applicationPort()),
+                            handingOver),
                         own,
-                        settings,
-                        XdsNames.sidecarApplicationCluster(inbound.applicationPort()),
-                        handingOver))
+                        settings.access()))
                 .build());
         String name = XdsNames.sidecarApplicationCluster(inbound.applicationPort());
         applications.put(
@@ -405,10 +410,15 @@ public final class SidecarTranslator {
         inbound.addHttpFilters(0, policyFilters.get(i));
       }
     }
-    if (!service.mesh().allowedCallers().isEmpty()) {
-      // First: a caller whose certificate names no allowed identity gets 403.
-      inbound.addHttpFilters(0, allowedCallers(service.mesh().allowedCallers(), access));
-    }
+    // First: a caller whose certificate names no allowed identity gets 403. The filter is always
+    // there and its policy travels with the inbound routes (allowedCallersOnly), so a change to
+    // allowed_callers holds for connections already open, which a changed listener would leave on
+    // the old filter chain until they drain.
+    inbound.addHttpFilters(
+        0,
+        HttpFilter.newBuilder()
+            .setName(XdsNames.ALLOWED_CALLERS_FILTER)
+            .setTypedConfig(Any.pack(RBAC.getDefaultInstance())));
     HttpConnectionManager connectionManager =
         inbound
             // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE
@@ -485,7 +495,27 @@ public final class SidecarTranslator {
    * RBAC on the caller's verified identity: a service name stands for its workload identity, a
    * SPIFFE ID for itself.
    */
-  private static HttpFilter allowedCallers(List<String> callers, AccessPolicy access) {
+  /**
+   * The inbound virtual host, letting through only {@code service}'s allowed callers when it names
+   * them (the policy of the always-present {@link XdsNames#ALLOWED_CALLERS_FILTER}); as it is when
+   * it names none, and every workload of the mesh may call.
+   */
+  private static VirtualHost allowedCallersOnly(
+      VirtualHost inbound, ServiceState service, AccessPolicy access) {
+    if (service.mesh().allowedCallers().isEmpty()) {
+      return inbound;
+    }
+    return inbound.toBuilder()
+        .putTypedPerFilterConfig(
+            XdsNames.ALLOWED_CALLERS_FILTER,
+            Any.pack(
+                RBACPerRoute.newBuilder()
+                    .setRbac(allowedCallers(service.mesh().allowedCallers(), access))
+                    .build()))
+        .build();
+  }
+
+  private static RBAC allowedCallers(List<String> callers, AccessPolicy access) {
     List<Principal> anyOf = new ArrayList<>();
     for (String caller : callers) {
       String identity =
@@ -497,10 +527,7 @@ public final class SidecarTranslator {
                       .setPrincipalName(StringMatcher.newBuilder().setExact(identity)))
               .build());
     }
-    return HttpFilter.newBuilder()
-        .setName(XdsNames.RBAC_FILTER)
-        .setTypedConfig(Any.pack(EnvoyProtos.allowOnly(ALLOWED_CALLERS_POLICY, anyOf)))
-        .build();
+    return EnvoyProtos.allowOnly(ALLOWED_CALLERS_POLICY, anyOf);
   }
 
   private static HttpConnectionManager.Builder connectionManager(String statPrefix) {

@@ -15,6 +15,14 @@ public final class XdsNames {
   public static final String ROUTER_FILTER = "envoy.filters.http.router";
   public static final String JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
   public static final String RBAC_FILTER = "envoy.filters.http.rbac";
+
+  /**
+   * The RBAC filter of a sidecar's inbound listener that lets only the service's allowed callers
+   * through: named apart from {@link #RBAC_FILTER} (a route's required claims), as a route's policy
+   * for one filter name would apply to both.
+   */
+  public static final String ALLOWED_CALLERS_FILTER = "signalbox.allowed_callers";
+
   public static final String LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit";
   public static final String CORS_FILTER = "envoy.filters.http.cors";
   public static final String RATE_LIMIT_FILTER = "envoy.filters.http.ratelimit";

@@ -170,8 +170,7 @@ class SidecarEndToEndTest {
           .as("a client without a workload certificate gets no answer from the inbound port")
           .isFalse();
       assertThat(
-              usersSidecar.statValue(
-                  "listener.0.0.0.0_" + usersInbound + ".ssl.connection_error"))
+              usersSidecar.statValue("listener.0.0.0.0_" + usersInbound + ".ssl.connection_error"))
           .isPositive();
 
       // The edge reaches the instance where it registered, the sidecar's inbound listener, with a
@@ -227,6 +226,29 @@ class SidecarEndToEndTest {
       assertThat(leftMillis)
           .as("traffic through orders' sidecar left the expired instance within TTL + 1 s")
           .isLessThanOrEqualTo(ttl.plusSeconds(1).toMillis());
+
+      // users stops allowing orders: orders is refused from its next request on, on the
+      // connections its sidecar holds open to users' too, as the policy travels with the inbound
+      // routes; a changed listener would leave them on the old filter chain while they drain.
+      long listenersModified = usersSidecar.statValue("listener_manager.listener_modified");
+      gateway.register(
+          ServiceRegistration.builder("users")
+              .instance("users-1", "127.0.0.1", usersInbound)
+              .applicationPort(usersApp.port())
+              .route(Routes.prefix("/users"))
+              .allowedCaller("spiffe://signalbox.local/envoy/edge")
+              .build());
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> call(ordersOutbound, "users", "/hello").status() == 403);
+      for (int i = 0; i < 10; i++) {
+        assertThat(call(ordersOutbound, "users", "/hello").status())
+            .as("orders, no longer allowed, on any instance")
+            .isEqualTo(403);
+      }
+      assertThat(usersSidecar.statValue("listener_manager.listener_modified"))
+          .as("users' sidecar changed no listener for it")
+          .isEqualTo(listenersModified);
     }
   }
 
