@@ -393,6 +393,11 @@ public final class SidecarTranslator {
     return RouteConfiguration.newBuilder()
         .setName(XdsNames.SIDECAR_OUTBOUND_ROUTES)
         .addAllVirtualHosts(hosts)
+        // The callee's sidecar takes the client's address from the last x-forwarded-for entry,
+        // which only the edge may write (it appends the address it saw): one the application set
+        // would pick its own client address, e.g. a new one per request for a per-client rate
+        // limit. Without it, the callee takes the calling sidecar's address.
+        .addRequestHeadersToRemove("x-forwarded-for")
         .build();
   }
 

@@ -136,6 +136,10 @@ class SidecarEndToEndTest {
           .as("users sees who called: orders' workload identity, from its verified certificate")
           .contains("/hello")
           .contains("URI=spiffe://signalbox.local/service/orders");
+      assertThat(
+              call(ordersOutbound, "users:8080", "/hello", "X-Forwarded-For: 203.0.113.9").body())
+          .as("an address the caller's application claims does not reach users' sidecar")
+          .doesNotContain("203.0.113.9");
       assertThat(call(ordersOutbound, "nosuch", "/hello").status())
           .as("no such service: no virtual host")
           .isEqualTo(404);
