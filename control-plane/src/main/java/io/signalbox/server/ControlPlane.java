@@ -93,6 +93,24 @@ public final class ControlPlane implements AutoCloseable {
   private final RegistryJournal journal;
 
   /**
+   * What the workload certificates are issued by and for, as read at start: the mesh CA is made
+   * once, so a settings reload that changes these must say it does not take effect.
+   */
+  private final MeshIssuance meshIssuance;
+
+  private record MeshIssuance(
+      Duration validity,
+      java.util.Optional<java.security.cert.X509Certificate> ca,
+      String trustDomain) {
+    static MeshIssuance of(GatewaySettings settings) {
+      return new MeshIssuance(
+          settings.sidecars().certificateValidity(),
+          settings.sidecars().ca().map(io.signalbox.ca.CertificateAuthority::certificate),
+          settings.access().trustDomain());
+    }
+  }
+
+  /**
    * What the gateway is built from, admin views and quarantines: the registry itself, or etcd's
    * local copy.
    */
@@ -238,6 +256,7 @@ public final class ControlPlane implements AutoCloseable {
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new XdsSnapshotCache(groups);
     Duration certificateValidity = settings.sidecars().certificateValidity();
+    this.meshIssuance = MeshIssuance.of(settings);
     ProxyStatusTracker proxies =
         new ProxyStatusTracker(groups, clock, metrics, config.xdsLagLimit());
     this.publisher =
@@ -467,6 +486,12 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Replaces the gateway settings; the fleet gets the new translation shortly. */
   public void updateSettings(GatewaySettings settings) {
+    if (!MeshIssuance.of(settings).equals(meshIssuance)) {
+      log.warn(
+          "The settings change sidecars.ca, sidecars.certificateValidity or access.trustDomain:"
+              + " workload certificates keep being issued as at start until the control plane"
+              + " restarts");
+    }
     publisher.updateSettings(settings);
   }
 
