@@ -101,6 +101,13 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
       refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, outsideGrant.get());
       return;
     }
+    Optional<String> mirrorRefused =
+        RouteGrants.mirrorRefusal(
+            registration, service -> access.registrationRefusal(who, service));
+    if (mirrorRefused.isPresent()) {
+      refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, mirrorRefused.get());
+      return;
+    }
     Lease lease;
     try {
       lease = store.register(registration, RegistrationValidator.requestedTtl(request));

@@ -71,6 +71,34 @@ final class RouteGrants {
   }
 
   /**
+   * Why a route of {@code registration} may not mirror its requests where it does, naming the
+   * field; empty when it may. A mirror sends copies of the route's requests (tokens and bodies
+   * included, past the target's own edge policies) to another service, so the registering identity
+   * must be one that may register that service: {@code refusal} says why it may not register a
+   * service.
+   */
+  static Optional<String> mirrorRefusal(
+      Registration registration, java.util.function.Function<String, Optional<String>> refusal) {
+    List<RouteSpec> routes = registration.routes();
+    for (int i = 0; i < routes.size(); i++) {
+      if (routes.get(i).action() instanceof io.signalbox.model.RouteAction.Forward forward
+          && forward.mirror().isPresent()) {
+        String target = forward.mirror().get().service();
+        Optional<String> refused = refusal.apply(target);
+        if (refused.isPresent()) {
+          return Optional.of(
+              "routes["
+                  + i
+                  + "].mirror.service: "
+                  + refused.get()
+                  + ", so it may not mirror requests to it");
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
    * Without a grant, a regex route must begin with a literal path inside one of the registration's
    * own prefix routes: Envoy tries regex routes before every prefix route, so a regex reaching
    * outside what the service serves anyway could take requests that are not its own.

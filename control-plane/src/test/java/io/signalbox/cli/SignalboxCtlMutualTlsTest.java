@@ -319,6 +319,44 @@ class SignalboxCtlMutualTlsTest {
   }
 
   @Test
+  void aServiceMayMirrorItsRequestsOnlyToAServiceItsIdentityMayRegister() throws IOException {
+    ManagedChannel channel = registryChannel(client("spiffe://signalbox.local/service/orders", 15));
+    try {
+      StatusRuntimeException refused =
+          catchRegistryError(
+              () ->
+                  RegistryGrpc.newBlockingStub(channel)
+                      .withDeadlineAfter(5, TimeUnit.SECONDS)
+                      .register(
+                          RegisterRequest.newBuilder()
+                              .setService("orders")
+                              .setInstance(
+                                  Instance.newBuilder()
+                                      .setId("orders-9")
+                                      .setHost("10.0.0.7")
+                                      .setPort(8080))
+                              .addRoutes(
+                                  io.signalbox.registry.v1.Route.newBuilder()
+                                      .setPath(
+                                          io.signalbox.registry.v1.PathMatch.newBuilder()
+                                              .setPrefix("/orders"))
+                                      .setMirror(
+                                          io.signalbox.registry.v1.Mirror.newBuilder()
+                                              .setService("payments")
+                                              .setPercent(100)))
+                              .build()));
+
+      assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(refused.getStatus().getDescription())
+          .isEqualTo(
+              "routes[0].mirror.service: identity 'spiffe://signalbox.local/service/orders' may"
+                  + " not register service 'payments', so it may not mirror requests to it");
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  @Test
   void aServiceIdentityMayRegisterOnlyItsOwnServiceAndAnotherIdentityCannotTakeItsInstance() {
     try {
       register(client("spiffe://signalbox.local/service/orders", 13), "users", "users-1");

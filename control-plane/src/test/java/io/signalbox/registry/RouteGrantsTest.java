@@ -103,4 +103,35 @@ class RouteGrantsTest {
         .asString()
         .contains("must begin with a literal path");
   }
+
+  private static Registration mirroringTo(String shadow) {
+    return new Registration(
+        "orders",
+        Instance.of("orders-1", "10.0.0.1", 8080),
+        List.of(
+            RouteSpec.builder(PathMatch.prefix("/orders")).build(),
+            RouteSpec.builder(PathMatch.prefix("/orders/new"))
+                .action(
+                    io.signalbox.model.RouteAction.Forward.builder()
+                        .mirror(Optional.of(new io.signalbox.model.RouteAction.Mirror(shadow, 10)))
+                        .build())
+                .build()));
+  }
+
+  @Test
+  void aMirrorToAServiceTheIdentityMayRegisterPasses() {
+    assertThat(RouteGrants.mirrorRefusal(mirroringTo("orders-shadow"), service -> Optional.empty()))
+        .isEmpty();
+  }
+
+  @Test
+  void aMirrorToAServiceTheIdentityMayNotRegisterIsRefusedNamingTheRoutesField() {
+    assertThat(
+            RouteGrants.mirrorRefusal(
+                mirroringTo("payments"),
+                service -> Optional.of("identity 'x' may not register service '" + service + "'")))
+        .hasValue(
+            "routes[1].mirror.service: identity 'x' may not register service 'payments', so it"
+                + " may not mirror requests to it");
+  }
 }
