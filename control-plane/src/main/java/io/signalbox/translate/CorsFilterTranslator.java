@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.signalbox.config.GatewaySettings;
 import java.util.List;
@@ -16,6 +17,13 @@ import java.util.List;
  * gets no CORS handling from Envoy.
  */
 final class CorsFilterTranslator implements HttpFilterTranslator {
+
+  /**
+   * Origin {@code "*"}: a regex matching every origin. Envoy's StringMatcher refuses an empty
+   * prefix (its length must be at least 1), so "a prefix of nothing" cannot say it.
+   */
+  private static final StringMatcher ANY_ORIGIN =
+      StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex(".*")).build();
 
   @Override
   public List<HttpFilter> httpFilters(GatewaySettings settings) {
@@ -40,9 +48,7 @@ final class CorsFilterTranslator implements HttpFilterTranslator {
     CorsPolicy.Builder policy = CorsPolicy.newBuilder();
     for (String origin : cors.allowOrigins()) {
       policy.addAllowOriginStringMatch(
-          origin.equals("*")
-              ? StringMatcher.newBuilder().setPrefix("").build()
-              : StringMatcher.newBuilder().setExact(origin).build());
+          origin.equals("*") ? ANY_ORIGIN : StringMatcher.newBuilder().setExact(origin).build());
     }
     policy.setAllowMethods(
         String.join(
