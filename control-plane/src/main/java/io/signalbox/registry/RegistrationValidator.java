@@ -584,7 +584,7 @@ public final class RegistrationValidator {
           new HeaderMatch(
               proto.getName(),
               HeaderMatch.Kind.PREFIX,
-              headerValue(field + ".prefix", proto.getPrefix()),
+              headerPrefix(field + ".prefix", proto.getPrefix()),
               proto.getInvert());
       case REGEX ->
           new HeaderMatch(
@@ -602,6 +602,15 @@ public final class RegistrationValidator {
           throw new InvalidFieldException(
               field, "a match (exact, prefix, regex or present) is required");
     };
+  }
+
+  /** Envoy refuses an empty prefix (a StringMatcher prefix is at least one character). */
+  private static String headerPrefix(String field, String value) {
+    check(
+        !value.isEmpty(),
+        field,
+        "must not be empty; to match a header with any value, use present: true");
+    return headerValue(field, value);
   }
 
   private static String headerValue(String field, String value) {

@@ -759,6 +759,17 @@ class RegistrationValidatorTest {
     }
 
     @Test
+    void mayNotMatchAnEmptyPrefixWhichEnvoyRefusesSoPresentSaysIt() {
+      assertRejected(
+              request()
+                  .clearRoutes()
+                  .addRoutes(prefixRoute("/orders").addHeaders(header("x-tenant").setPrefix(""))),
+              "routes[0].headers[0].prefix")
+          .hasMessageContaining("must not be empty")
+          .hasMessageContaining("use present");
+    }
+
+    @Test
     void mayNotBeMoreThan16() {
       Route.Builder route = prefixRoute("/orders");
       for (int i = 0; i < 17; i++) {
