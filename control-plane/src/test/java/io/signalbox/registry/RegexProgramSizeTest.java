@@ -8,8 +8,11 @@ import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.Route;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -71,6 +74,40 @@ class RegexProgramSizeTest {
     // Envoy 1.40 measured "RE2 program size of 313" for this one (NackQuarantineEndToEndTest).
     assertThat(RegexProgramSize.estimate("/reports/(ab|cd|ef|gh){30}", 10_000))
         .isBetween(313L, 500L);
+  }
+
+  static Stream<Arguments> unicodeAndNegatedPerlClassesEnvoyMeasured() {
+    // Envoy 1.40's "RE2 program size of N" for each: a Unicode category is several byte ranges,
+    // inside a class or outside it, and so is the complement of \w.
+    return Stream.of(
+        Arguments.of("/a/[\\pL\\pN]{20}", 207),
+        Arguments.of("/a/" + "[\\pL]".repeat(20), 147),
+        Arguments.of("/a/\\pL{15}", 112),
+        Arguments.of("/a/" + "\\W".repeat(23), 122));
+  }
+
+  @ParameterizedTest(name = "{0} (Envoy: {1})")
+  @MethodSource("unicodeAndNegatedPerlClassesEnvoyMeasured")
+  void theEstimateIsNoLessThanEnvoysSizeForUnicodeAndNegatedPerlClasses(
+      String regex, long envoySize) {
+    assertThat(RegexProgramSize.estimate(regex, 10_000)).isGreaterThanOrEqualTo(envoySize);
+  }
+
+  @ParameterizedTest
+  @MethodSource("unicodeAndNegatedPerlClassesEnvoyMeasured")
+  void aRegexOfUnicodeClassesOverEnvoysLimitIsRefused(String regex, long envoySize) {
+    assertThat(envoySize).as("Envoy refuses it").isGreaterThan(100);
+    assertThatThrownBy(() -> validator.validate(withPathRegex(regex)))
+        .isInstanceOf(InvalidFieldException.class)
+        .hasMessageStartingWith("routes[0].path.regex: ")
+        .hasMessageContaining("Envoy accepts at most 100");
+  }
+
+  @Test
+  void aClassCostsARangePerItem() {
+    // Envoy 1.40 measured 10 for [acegik]: six ranges and the four every program has.
+    assertThat(RegexProgramSize.estimate("[acegik]", 100)).isGreaterThanOrEqualTo(10);
+    assertThat(RegexProgramSize.estimate("[a-z]", 100)).isEqualTo(5);
   }
 
   @Test
