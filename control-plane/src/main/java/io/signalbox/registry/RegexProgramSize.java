@@ -12,12 +12,14 @@ import java.util.Deque;
  * ((a{1000}){1000}){1000}} — 24 bytes — takes gigabytes and minutes to compile, while Envoy refuses
  * any program over its limit (100 instructions by default) anyway. The estimate follows RE2's
  * compiler: one instruction per literal byte, {@code .} or assertion; one per byte range of a
- * character class; one per alternative and per {@code * + ?}; two per capturing group; a counted
- * repetition {@code x{n,m}} as m copies of x and m - n optional branches; and the unanchored
- * search's loop besides the match and the entry. It errs on the high side (RE2 factors common
- * prefixes of alternatives and merges a class's overlapping ranges, which this does not), so a
- * regex Envoy would refuse is never let through for its size. Syntax errors are left to the
- * compiler, which runs only on regexes under the limit.
+ * character class; one per alternative and per {@code ?}, two per {@code *} or {@code +} (the
+ * branch, and the jump back to the loop's head RE2 adds when it flattens the program: {@code
+ * a+b+c+d+e+f+g+h+i+j+} measured 33); two per capturing group; a counted repetition {@code x{n,m}}
+ * as m copies of x and m - n optional branches; and the unanchored search's loop besides the match
+ * and the entry. It errs on the high side (RE2 factors common prefixes of alternatives and merges a
+ * class's overlapping ranges, which this does not), so a regex Envoy would refuse is never let
+ * through for its size. Syntax errors are left to the compiler, which runs only on regexes under
+ * the limit.
  *
  * <p>A class costs the byte ranges of its items added up (a union has no more ranges than its
  * parts), one more when negated (a complement has at most one range more). Items whose set is
@@ -140,8 +142,9 @@ final class RegexProgramSize {
           frame.branches++;
         }
         case '*', '+', '?' -> {
-          frame.current = Math.min(cap, frame.current + 1);
-          frame.lastAtom = Math.min(cap, frame.lastAtom + 1);
+          int loop = c == '?' ? 1 : 2;
+          frame.current = Math.min(cap, frame.current + loop);
+          frame.lastAtom = Math.min(cap, frame.lastAtom + loop);
           if (i + 1 < n && regex.charAt(i + 1) == '?') {
             i++;
           }
@@ -155,7 +158,7 @@ final class RegexProgramSize {
             long atomSize = frame.lastAtom;
             long repeated =
                 counts[1] < 0
-                    ? atomSize * Math.max(1, counts[0]) + 1
+                    ? atomSize * Math.max(1, counts[0]) + 2
                     : atomSize * counts[1] + (counts[1] - counts[0]);
             frame.current = Math.min(cap, frame.current - atomSize + Math.min(cap, repeated));
             frame.lastAtom = Math.min(cap, repeated);

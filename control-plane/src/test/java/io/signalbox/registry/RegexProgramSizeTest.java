@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -101,6 +102,12 @@ class RegexProgramSizeTest {
         .isInstanceOf(InvalidFieldException.class)
         .hasMessageStartingWith("routes[0].path.regex: ")
         .hasMessageContaining("Envoy accepts at most 100");
+  }
+
+  @ParameterizedTest(name = "{0} (Envoy: {1})")
+  @CsvSource({"a+b+c+d+e+f+g+h+i+j+, 33", "(?:ab)+(?:cd)+(?:ef)+, 15"})
+  void theEstimateCountsTheJumpBackOfEachLoop(String regex, long envoySize) {
+    assertThat(RegexProgramSize.estimate(regex, 10_000)).isGreaterThanOrEqualTo(envoySize);
   }
 
   @Test
