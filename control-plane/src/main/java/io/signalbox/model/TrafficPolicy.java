@@ -132,6 +132,29 @@ public record TrafficPolicy(
     public static VersionPin header(String header, String value, String version) {
       return new VersionPin(PinOn.HEADER, header, value, version);
     }
+
+    /**
+     * The RE2 regular expression over the Cookie header that a pin on a cookie is matched by: the
+     * cookie among the header's pairs, with exactly this value. The translator renders it and the
+     * validator prices it, so both see the same pattern.
+     */
+    public String cookieRegex() {
+      return "(.*;\\s*)?" + escapeRegex(name) + "=" + escapeRegex(value) + "(;.*)?";
+    }
+
+    /**
+     * Every character but letters, digits and underscore escaped with a backslash, as RE2 allows.
+     */
+    private static String escapeRegex(String literal) {
+      StringBuilder escaped = new StringBuilder();
+      for (char c : literal.toCharArray()) {
+        if (!Character.isLetterOrDigit(c) && c != '_') {
+          escaped.append('\\');
+        }
+        escaped.append(c);
+      }
+      return escaped.toString();
+    }
   }
 
   /**

@@ -182,6 +182,31 @@ final class RegexProgramSize {
     return Math.min(cap, frame.size() + FIXED);
   }
 
+  /**
+   * Refuses {@code regex}, naming {@code field}, when its estimate exceeds {@code limit} (the
+   * operator's limits.maxRegexProgramSize).
+   */
+  static void check(String field, String regex, int limit) {
+    check(field, "'" + Fields.abbreviate(regex) + "'", regex, limit);
+  }
+
+  /**
+   * {@link #check(String, String, int)} for a regex made from the field's value, which {@code
+   * subject} describes (it is the message's subject).
+   */
+  static void check(String field, String subject, String regex, int limit) {
+    long size = estimate(regex, limit);
+    Fields.check(
+        size <= limit,
+        field,
+        subject
+            + " compiles to "
+            + (size > limit ? "more than " + limit : size)
+            + " RE2 instructions; Envoy accepts at most "
+            + limit
+            + " (limits.maxRegexProgramSize)");
+  }
+
   private static void atom(Frame frame, long size, long cap) {
     frame.current = Math.min(cap, frame.current + size);
     frame.lastAtom = Math.min(cap, size);

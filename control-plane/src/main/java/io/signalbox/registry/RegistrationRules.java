@@ -70,8 +70,8 @@ public interface RegistrationRules {
   int maxRoutesPerService();
 
   /**
-   * The largest RE2 program (estimated by {@link RegexProgramSize}) a path or header regex may
-   * compile to.
+   * The largest RE2 program (estimated by {@link RegexProgramSize}) a path or header regex, or the
+   * regex that finds a cookie pin's cookie, may compile to.
    */
   int maxRegexProgramSize();
 

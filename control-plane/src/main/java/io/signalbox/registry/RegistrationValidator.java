@@ -186,7 +186,10 @@ public final class RegistrationValidator {
         .withTraffic(
             request.hasTraffic()
                 ? TrafficPolicyValidator.traffic(
-                    request.getTraffic(), protocol, rules.upstreamClientCertificates())
+                    request.getTraffic(),
+                    protocol,
+                    rules.upstreamClientCertificates(),
+                    rules.maxRegexProgramSize())
                 : TrafficPolicy.DEFAULT);
   }
 
@@ -532,18 +535,7 @@ public final class RegistrationValidator {
         field,
         "is longer than " + MAX_PATH_LENGTH + " characters");
     // Priced before it is compiled: compiling is what a hostile regex makes expensive.
-    int limit = rules.maxRegexProgramSize();
-    long size = RegexProgramSize.estimate(value, limit);
-    check(
-        size <= limit,
-        field,
-        "'"
-            + abbreviate(value)
-            + "' compiles to "
-            + (size > limit ? "more than " + limit : size)
-            + " RE2 instructions; Envoy accepts at most "
-            + limit
-            + " (limits.maxRegexProgramSize)");
+    RegexProgramSize.check(field, value, rules.maxRegexProgramSize());
     try {
       Pattern.compile(value);
     } catch (PatternSyntaxException e) {

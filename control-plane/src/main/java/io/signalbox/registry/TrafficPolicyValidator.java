@@ -32,11 +32,13 @@ final class TrafficPolicyValidator {
   /**
    * @param clientCertificates the names of the operator's client certificates, which {@code
    *     tls.client_certificate} may name
+   * @param maxRegexProgramSize the largest RE2 program a regex this policy makes may compile to
    */
   static TrafficPolicy traffic(
       io.signalbox.registry.v1.TrafficPolicy proto,
       UpstreamProtocol protocol,
-      Set<String> clientCertificates) {
+      Set<String> clientCertificates,
+      int maxRegexProgramSize) {
     String field = "traffic.load_balancing";
     io.signalbox.registry.v1.LoadBalancing lb = proto.getLoadBalancing();
     TrafficPolicy.LoadBalancer balancer =
@@ -125,7 +127,9 @@ final class TrafficPolicyValidator {
                   od.getConsecutiveGatewayErrors()));
     }
     Optional<TrafficPolicy.VersionSplit> versions =
-        proto.hasVersions() ? Optional.of(versions(proto.getVersions())) : Optional.empty();
+        proto.hasVersions()
+            ? Optional.of(versions(proto.getVersions(), maxRegexProgramSize))
+            : Optional.empty();
     Optional<TrafficPolicy.HealthCheck> healthCheck =
         proto.hasHealthCheck()
             ? Optional.of(healthCheck(proto.getHealthCheck(), protocol))
@@ -210,7 +214,8 @@ final class TrafficPolicyValidator {
   private static final java.util.regex.Pattern VERSION =
       java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,63}");
 
-  private static TrafficPolicy.VersionSplit versions(io.signalbox.registry.v1.VersionSplit proto) {
+  private static TrafficPolicy.VersionSplit versions(
+      io.signalbox.registry.v1.VersionSplit proto, int maxRegexProgramSize) {
     String field = "traffic.versions";
     check(
         proto.getWeightsCount() >= 1 && proto.getWeightsCount() <= 10,
@@ -271,7 +276,20 @@ final class TrafficPolicyValidator {
         name = pin.getCookie();
       }
       version(at + ".version", pin.getVersion());
-      pins.add(new TrafficPolicy.VersionPin(on, name, pin.getValue(), pin.getVersion()));
+      TrafficPolicy.VersionPin versionPin =
+          new TrafficPolicy.VersionPin(on, name, pin.getValue(), pin.getVersion());
+      if (on == TrafficPolicy.VersionPin.PinOn.COOKIE) {
+        // Envoy compiles the regex that finds the cookie in the Cookie header: long names and
+        // values make it too large.
+        RegexProgramSize.check(
+            at + ".cookie",
+            "the regex finding it with its value in the Cookie header, '"
+                + abbreviate(versionPin.cookieRegex())
+                + "',",
+            versionPin.cookieRegex(),
+            maxRegexProgramSize);
+      }
+      pins.add(versionPin);
     }
     return new TrafficPolicy.VersionSplit(weights, pins);
   }

@@ -93,31 +93,14 @@ final class RouteTranslator {
   }
 
   /**
-   * A pin's condition: the header's exact value, or the cookie among the Cookie header's pairs
-   * (validated to plain characters, so only '.' needs escaping).
+   * A pin's condition: the header's exact value, or the cookie among the Cookie header's pairs (the
+   * regex the validator priced).
    */
   private static HeaderMatch pinMatch(TrafficPolicy.VersionPin pin) {
     return switch (pin.on()) {
       case HEADER -> new HeaderMatch(pin.name(), HeaderMatch.Kind.EXACT, pin.value(), false);
-      case COOKIE ->
-          new HeaderMatch(
-              "cookie",
-              HeaderMatch.Kind.REGEX,
-              "(.*;\\s*)?" + escapeRegex(pin.name()) + "=" + escapeRegex(pin.value()) + "(;.*)?",
-              false);
+      case COOKIE -> new HeaderMatch("cookie", HeaderMatch.Kind.REGEX, pin.cookieRegex(), false);
     };
-  }
-
-  /** Every character but letters, digits and underscore escaped with a backslash, as RE2 allows. */
-  private static String escapeRegex(String literal) {
-    StringBuilder escaped = new StringBuilder();
-    for (char c : literal.toCharArray()) {
-      if (!Character.isLetterOrDigit(c) && c != '_') {
-        escaped.append('\\');
-      }
-      escaped.append(c);
-    }
-    return escaped.toString();
   }
 
   private static final Comparator<PlannedRoute> FIRST_MATCH_ORDER =

@@ -15,6 +15,7 @@ import io.signalbox.registry.v1.VersionPin;
 import io.signalbox.registry.v1.VersionSplit;
 import io.signalbox.registry.v1.VersionWeight;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -179,5 +180,31 @@ class ResilienceValidationTest {
     assertRejected(
         withTraffic(pinned(VersionPin.newBuilder().setCookie("can ary").setValue("yes"))),
         "traffic.versions.pins[0].cookie");
+  }
+
+  @Test
+  void aCookiePinWhoseRegexWouldBeTooLargeForEnvoyIsRefusedNamingTheCookie() {
+    // Name and value may each be 128 characters, but the regex that finds them in the Cookie
+    // header must fit Envoy's limit on RE2 programs (100 by default).
+    for (VersionPin.Builder pin :
+        List.of(
+            VersionPin.newBuilder().setCookie("c".repeat(128)).setValue("yes"),
+            VersionPin.newBuilder().setCookie("canary").setValue("v".repeat(128)))) {
+      assertThatThrownBy(() -> validator.validate(withTraffic(pinned(pin)).build()))
+          .isInstanceOf(InvalidFieldException.class)
+          .hasMessageStartingWith("traffic.versions.pins[0].cookie: ")
+          .hasMessageContaining("in the Cookie header")
+          .hasMessageContaining("RE2 instructions; Envoy accepts at most 100");
+    }
+  }
+
+  @Test
+  void aCookiePinIsPricedByTheRegexEnvoyIsGiven() {
+    TrafficPolicy.VersionPin pin =
+        new TrafficPolicy.VersionPin(
+            TrafficPolicy.VersionPin.PinOn.COOKIE, "canary.id", "yes", "v2");
+
+    assertThat(pin.cookieRegex()).isEqualTo("(.*;\\s*)?canary\\.id=yes(;.*)?");
+    assertThat(RegexProgramSize.estimate(pin.cookieRegex(), 100)).isLessThanOrEqualTo(100);
   }
 }
