@@ -472,7 +472,7 @@ public final class RegistrationValidator {
       check(
           code >= 100 && code <= 599,
           field + ".retriable_status_codes[" + i + "]",
-          code + " is not an HTTP status (100-599)");
+          Integer.toUnsignedString(code) + " is not an HTTP status (100-599)");
       if (!codes.contains(code)) {
         codes.add(code);
       }

@@ -101,16 +101,17 @@ final class TrafficPolicyValidator {
     if (proto.hasOutlierDetection()) {
       io.signalbox.registry.v1.OutlierDetection od = proto.getOutlierDetection();
       String at = "traffic.outlier_detection";
+      // uint32 on the wire: compare unsigned, or 2^31 and above would pass as negative ints.
       check(
-          od.getConsecutive5Xx() >= 1 && od.getConsecutive5Xx() <= 1000,
+          od.getConsecutive5Xx() >= 1 && Integer.compareUnsigned(od.getConsecutive5Xx(), 1000) <= 0,
           at + ".consecutive_5xx",
-          od.getConsecutive5Xx() + " is out of range 1-1000");
+          Integer.toUnsignedString(od.getConsecutive5Xx()) + " is out of range 1-1000");
       check(
-          od.getMaxEjectionPercent() <= 100,
+          Integer.compareUnsigned(od.getMaxEjectionPercent(), 100) <= 0,
           at + ".max_ejection_percent",
-          od.getMaxEjectionPercent() + " is out of range 1-100");
+          Integer.toUnsignedString(od.getMaxEjectionPercent()) + " is out of range 1-100");
       check(
-          od.getConsecutiveGatewayErrors() <= 1000,
+          Integer.compareUnsigned(od.getConsecutiveGatewayErrors(), 1000) <= 0,
           at + ".consecutive_gateway_errors",
           Integer.toUnsignedString(od.getConsecutiveGatewayErrors()) + " is out of range 0-1000");
       outliers =

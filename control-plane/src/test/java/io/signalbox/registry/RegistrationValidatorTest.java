@@ -933,6 +933,11 @@ class RegistrationValidatorTest {
       assertRejected(
           request().setRetry(retry(1).addRetriableStatusCodes(600)),
           "retry.retriable_status_codes[0]");
+      // uint32 4294967295 arrives as -1, and is named as sent.
+      assertRejected(
+              request().setRetry(retry(1).addRetriableStatusCodes(-1)),
+              "retry.retriable_status_codes[0]")
+          .hasMessageContaining("4294967295 is not an HTTP status");
     }
   }
 

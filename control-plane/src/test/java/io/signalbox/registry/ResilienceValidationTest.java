@@ -142,6 +142,55 @@ class ResilienceValidationTest {
         "traffic.outlier_detection.consecutive_gateway_errors");
   }
 
+  @Test
+  void outlierDetectionCountsAndPercentAt2To31AndAboveAreOutOfRangeNotNegative() {
+    // uint32 2147483648 arrives as Integer.MIN_VALUE, 4294967295 as -1.
+    for (int huge : new int[] {Integer.MIN_VALUE, -1}) {
+      String unsigned = Integer.toUnsignedString(huge);
+      assertThatThrownBy(
+              () ->
+                  validator.validate(
+                      withTraffic(
+                              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                                  .setOutlierDetection(
+                                      OutlierDetection.newBuilder()
+                                          .setConsecutive5Xx(5)
+                                          .setMaxEjectionPercent(huge)))
+                          .build()))
+          .isInstanceOf(InvalidFieldException.class)
+          .hasMessage(
+              "traffic.outlier_detection.max_ejection_percent: "
+                  + unsigned
+                  + " is out of range 1-100");
+      assertThatThrownBy(
+              () ->
+                  validator.validate(
+                      withTraffic(
+                              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                                  .setOutlierDetection(
+                                      OutlierDetection.newBuilder()
+                                          .setConsecutive5Xx(5)
+                                          .setConsecutiveGatewayErrors(huge)))
+                          .build()))
+          .isInstanceOf(InvalidFieldException.class)
+          .hasMessage(
+              "traffic.outlier_detection.consecutive_gateway_errors: "
+                  + unsigned
+                  + " is out of range 0-1000");
+      assertThatThrownBy(
+              () ->
+                  validator.validate(
+                      withTraffic(
+                              io.signalbox.registry.v1.TrafficPolicy.newBuilder()
+                                  .setOutlierDetection(
+                                      OutlierDetection.newBuilder().setConsecutive5Xx(huge)))
+                          .build()))
+          .isInstanceOf(InvalidFieldException.class)
+          .hasMessage(
+              "traffic.outlier_detection.consecutive_5xx: " + unsigned + " is out of range 1-1000");
+    }
+  }
+
   private static io.signalbox.registry.v1.TrafficPolicy.Builder pinned(VersionPin.Builder pin) {
     return io.signalbox.registry.v1.TrafficPolicy.newBuilder()
         .setVersions(
