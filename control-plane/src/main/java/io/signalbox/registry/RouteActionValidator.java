@@ -79,6 +79,12 @@ final class RouteActionValidator {
             + " is over the limit of "
             + MAX_REQUEST_BYTES
             + " (16 MiB): Envoy holds the body in memory");
+    // The buffer filter waits for a request's body, and a WebSocket upgrade sends none: the
+    // connection would stall until a timeout.
+    check(
+        proto.getMaxRequestBytes() == 0 || !proto.getWebsocket(),
+        field + ".max_request_bytes",
+        "not together with websocket: Envoy would wait for a body the upgrade request never sends");
     forward.maxRequestBytes(proto.getMaxRequestBytes());
     return forward;
   }

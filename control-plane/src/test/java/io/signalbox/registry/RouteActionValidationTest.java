@@ -210,6 +210,12 @@ class RouteActionValidationTest {
   }
 
   @Test
+  void aBodyLimitDoesNotGoWithWebSocketsWhoseUpgradeHasNoBodyToWaitFor() {
+    assertRejected(
+        route().setWebsocket(true).setMaxRequestBytes(1024), "routes[0].max_request_bytes");
+  }
+
+  @Test
   void shapingIsForForwardedRequestsOnly() {
     Redirect.Builder https = Redirect.newBuilder().setScheme("https");
     assertRejected(route().setRedirect(https).setCompress(true), "routes[0].compress");
