@@ -20,7 +20,7 @@ final class ClusterTranslator {
     if (service.protocol().http2()) {
       UpstreamProtocolOptions.http2(cluster);
     }
-    TrafficPolicyTranslator.apply(service.traffic(), cluster);
+    TrafficPolicyTranslator.apply(service.traffic(), service.protocol(), cluster);
     service
         .traffic()
         .tls()

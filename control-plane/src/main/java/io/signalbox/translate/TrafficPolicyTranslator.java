@@ -10,7 +10,9 @@ import io.envoyproxy.envoy.config.core.v3.HealthCheck;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.type.v3.CodecClientType;
 import io.signalbox.model.TrafficPolicy;
+import io.signalbox.model.UpstreamProtocol;
 
 /**
  * A service's {@link TrafficPolicy} on its cluster (load balancer, circuit breakers, outlier
@@ -20,7 +22,8 @@ final class TrafficPolicyTranslator {
 
   private TrafficPolicyTranslator() {}
 
-  static Cluster.Builder apply(TrafficPolicy traffic, Cluster.Builder cluster) {
+  static Cluster.Builder apply(
+      TrafficPolicy traffic, UpstreamProtocol protocol, Cluster.Builder cluster) {
     cluster.setLbPolicy(
         switch (traffic.loadBalancer()) {
           case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
@@ -59,7 +62,7 @@ final class TrafficPolicyTranslator {
               }
               cluster.setOutlierDetection(detection);
             });
-    traffic.healthCheck().ifPresent(check -> cluster.addHealthChecks(healthCheck(check)));
+    traffic.healthCheck().ifPresent(check -> cluster.addHealthChecks(healthCheck(check, protocol)));
     traffic
         .versions()
         .ifPresent(
@@ -75,7 +78,8 @@ final class TrafficPolicyTranslator {
     return cluster;
   }
 
-  private static HealthCheck healthCheck(TrafficPolicy.HealthCheck check) {
+  private static HealthCheck healthCheck(
+      TrafficPolicy.HealthCheck check, UpstreamProtocol protocol) {
     HealthCheck.Builder health =
         HealthCheck.newBuilder()
             .setTimeout(EnvoyProtos.duration(check.timeout()))
@@ -85,10 +89,16 @@ final class TrafficPolicyTranslator {
             .setUnhealthyThreshold(UInt32Value.of(check.unhealthyThreshold()))
             .setHealthyThreshold(UInt32Value.of(check.healthyThreshold()));
     return switch (check.kind()) {
-      case HTTP ->
-          health
-              .setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath(check.target()))
-              .build();
+      case HTTP -> {
+        HealthCheck.HttpHealthCheck.Builder http =
+            HealthCheck.HttpHealthCheck.newBuilder().setPath(check.target());
+        if (protocol.http2()) {
+          // The check speaks HTTP/1.1 unless told otherwise: an instance that speaks only HTTP/2
+          // (h2c) would fail it.
+          http.setCodecClientType(CodecClientType.HTTP2);
+        }
+        yield health.setHttpHealthCheck(http).build();
+      }
       case GRPC ->
           health
               .setGrpcHealthCheck(
