@@ -64,7 +64,10 @@ final class RetryPolicyTranslator {
     return policy.build();
   }
 
-  /** The thresholds of a service cluster: Envoy's defaults, with a retry budget. */
+  /**
+   * The thresholds of a service cluster: Envoy's defaults, with a retry budget (unless the service
+   * limits its retries itself: the budget would override the limit).
+   */
   static CircuitBreakers.Thresholds.Builder retryBudgetThresholds() {
     return CircuitBreakers.Thresholds.newBuilder()
         .setRetryBudget(

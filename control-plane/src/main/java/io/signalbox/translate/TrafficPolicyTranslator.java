@@ -31,7 +31,14 @@ final class TrafficPolicyTranslator {
           case RING_HASH -> Cluster.LbPolicy.RING_HASH;
           case MAGLEV -> Cluster.LbPolicy.MAGLEV;
         });
-    CircuitBreakers.Thresholds.Builder thresholds = RetryPolicyTranslator.retryBudgetThresholds();
+    // Envoy's retry budget overrides max_retries (circuit_breaker.proto): a service that sets a
+    // limit on retries gets that limit instead of the budget.
+    boolean retryLimit =
+        traffic.circuitBreaker().map(limits -> limits.maxRetries() > 0).orElse(false);
+    CircuitBreakers.Thresholds.Builder thresholds =
+        retryLimit
+            ? CircuitBreakers.Thresholds.newBuilder()
+            : RetryPolicyTranslator.retryBudgetThresholds();
     traffic
         .circuitBreaker()
         .ifPresent(
