@@ -343,7 +343,7 @@ public final class RegistrationValidator {
     Optional<Duration> timeout =
         proto.hasTimeout()
             ? Optional.of(timeout(field + ".timeout", proto.getTimeout(), false))
-            : proto.getWebsocket() ? Optional.of(webSocketTimeout()) : Optional.empty();
+            : proto.getWebsocket() ? Optional.of(webSocketTimeout()) : unsetTimeout(proto);
     check(
         !(proto.getPublic() && proto.hasAuth()),
         field + ".public",
@@ -431,6 +431,21 @@ public final class RegistrationValidator {
   private Duration webSocketTimeout() {
     Duration max = rules.maxRouteTimeout();
     return max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) < 0 ? max : Duration.ZERO;
+  }
+
+  /** The timeout Envoy gives a route that sets none. */
+  static final Duration ENVOY_DEFAULT_ROUTE_TIMEOUT = Duration.ofSeconds(15);
+
+  /**
+   * A forwarding route without a timeout has Envoy's 15 s, unless the operator's bound is shorter:
+   * then the bound, as a WebSocket route gets it, so no route outlasts what the operator allows.
+   */
+  private Optional<Duration> unsetTimeout(Route proto) {
+    Duration max = rules.maxRouteTimeout();
+    boolean forwards = proto.getAnswerCase() == Route.AnswerCase.ANSWER_NOT_SET;
+    return forwards && max.compareTo(ENVOY_DEFAULT_ROUTE_TIMEOUT) < 0
+        ? Optional.of(max)
+        : Optional.empty();
   }
 
   private RetryPolicy retry(String field, io.signalbox.registry.v1.RetryPolicy proto) {

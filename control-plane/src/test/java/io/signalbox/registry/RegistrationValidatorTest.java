@@ -892,6 +892,69 @@ class RegistrationValidatorTest {
     }
 
     @Test
+    void aRouteWithoutATimeoutKeepsEnvoysDefaultWhenTheOperatorAllowsLonger() {
+      assertThat(bounded.validate(request().build()).routes().get(0).timeout()).isEmpty();
+    }
+
+    @Test
+    void aRouteWithoutATimeoutGetsTheOperatorsBoundWhenItIsBelowEnvoysDefault() {
+      RegistrationValidator fiveSeconds =
+          new RegistrationValidator(
+              RESOLVES_EVERYTHING,
+              new RegistrationRules() {
+                @Override
+                public java.util.Set<String> jwtProviders() {
+                  return java.util.Set.of();
+                }
+
+                @Override
+                public int maxRoutesPerService() {
+                  return RegistrationValidator.MAX_ROUTES;
+                }
+
+                @Override
+                public int maxRegexProgramSize() {
+                  return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
+                }
+
+                @Override
+                public UpstreamAddressPolicy upstreams() {
+                  return UpstreamAddressPolicy.DEFAULT;
+                }
+
+                @Override
+                public Duration maxRouteTimeout() {
+                  return Duration.ofSeconds(5);
+                }
+              });
+
+      List<io.signalbox.model.RouteSpec> routes =
+          fiveSeconds
+              .validate(
+                  request()
+                      .clearRoutes()
+                      .addRoutes(prefixRoute("/orders"))
+                      .addRoutes(prefixRoute("/fast").setTimeout(Durations.fromSeconds(2)))
+                      .addRoutes(prefixRoute("/live").setWebsocket(true))
+                      .addRoutes(
+                          prefixRoute("/gone")
+                              .setDirectResponse(
+                                  io.signalbox.registry.v1.DirectResponse.newBuilder()
+                                      .setStatus(410)))
+                      .build())
+              .routes();
+
+      assertThat(routes)
+          .extracting(io.signalbox.model.RouteSpec::timeout)
+          .as("/orders, /fast, /live, /gone (a direct response forwards nothing)")
+          .containsExactly(
+              Optional.of(Duration.ofSeconds(5)),
+              Optional.of(Duration.ofSeconds(2)),
+              Optional.of(Duration.ofSeconds(5)),
+              Optional.empty());
+    }
+
+    @Test
     void moreRetriesThanTheOperatorAllowsAreRefusedNamingTheFieldAndTheLimit() {
       assertBoundedRejects(
               request().setRoutes(0, prefixRoute("/orders").setRetry(retry(3))),
