@@ -128,7 +128,23 @@ class GoldenTranslationTest {
     return files;
   }
 
+  /** What case {@code name} translates to. */
+  static XdsResources resources(String name) throws IOException {
+    return resources(YAML.readTree(CASES.resolve("in/" + name + ".yaml").toFile()));
+  }
+
   private static JsonNode translate(JsonNode input) throws IOException {
+    XdsResources resources = resources(input);
+    ObjectNode output = JSON.createObjectNode();
+    output.set("listeners", toJson(resources.listeners()));
+    output.set("routes", toJson(resources.routes()));
+    output.set("clusters", toJson(resources.clusters()));
+    output.set("endpoints", toJson(resources.endpoints()));
+    output.set("secrets", toJson(resources.secrets()));
+    return output;
+  }
+
+  private static XdsResources resources(JsonNode input) throws IOException {
     GatewaySettings gateway = GatewaySettings.DEFAULT;
     if (input.has("gateway")) {
       gateway =
@@ -167,13 +183,7 @@ class GoldenTranslationTest {
       // What an Envoy declaring this zone is sent.
       resources = LocalZonePreference.forZone(resources, input.get("zone").asText());
     }
-    ObjectNode output = JSON.createObjectNode();
-    output.set("listeners", toJson(resources.listeners()));
-    output.set("routes", toJson(resources.routes()));
-    output.set("clusters", toJson(resources.clusters()));
-    output.set("endpoints", toJson(resources.endpoints()));
-    output.set("secrets", toJson(resources.secrets()));
-    return output;
+    return resources;
   }
 
   private static ArrayNode toJson(List<? extends Message> messages) throws IOException {
