@@ -87,6 +87,6 @@ final class CertificateReader {
             + leaf.getSubjectX500Principal()
             + ")");
     return new CertificateSpec(
-        name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key));
+        name, format.hosts, certificateFile, keyFile, chain, SecretValue.of(key), format.services);
   }
 }

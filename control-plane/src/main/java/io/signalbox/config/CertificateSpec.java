@@ -12,6 +12,8 @@ import java.util.Objects;
  *
  * @param certificateChainPem the certificate chain, PEM
  * @param privateKeyPem the private key, PEM; never printed
+ * @param services for a client certificate Envoy presents to instances, the services whose
+ *     registrations may name it ({@code *}: every service); empty for one the listeners serve
  */
 public record CertificateSpec(
     String name,
@@ -19,14 +21,42 @@ public record CertificateSpec(
     Path certificateFile,
     Path privateKeyFile,
     String certificateChainPem,
-    SecretValue privateKeyPem) {
+    SecretValue privateKeyPem,
+    List<String> services) {
+
+  /** Every service may name it. */
+  public static final String EVERY_SERVICE = "*";
+
+  /** A certificate the listeners serve for {@code hosts}. */
+  public CertificateSpec(
+      String name,
+      List<String> hosts,
+      Path certificateFile,
+      Path privateKeyFile,
+      String certificateChainPem,
+      SecretValue privateKeyPem) {
+    this(
+        name,
+        hosts,
+        certificateFile,
+        privateKeyFile,
+        certificateChainPem,
+        privateKeyPem,
+        List.of());
+  }
 
   public CertificateSpec {
     Objects.requireNonNull(name, "name");
     hosts = List.copyOf(hosts);
+    services = List.copyOf(services);
     Objects.requireNonNull(certificateFile, "certificateFile");
     Objects.requireNonNull(privateKeyFile, "privateKeyFile");
     Objects.requireNonNull(certificateChainPem, "certificateChainPem");
     Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+  }
+
+  /** Whether a registration of {@code service} may name this (client) certificate. */
+  public boolean grantedTo(String service) {
+    return services.contains(EVERY_SERVICE) || services.contains(service);
   }
 }

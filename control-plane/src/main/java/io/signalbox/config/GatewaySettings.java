@@ -102,8 +102,9 @@ public record GatewaySettings(
       }
 
       @Override
-      public Set<String> upstreamClientCertificates() {
+      public Set<String> upstreamClientCertificatesFor(String service) {
         return current.get().upstreamClientCertificates().stream()
+            .filter(certificate -> certificate.grantedTo(service))
             .map(CertificateSpec::name)
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
       }

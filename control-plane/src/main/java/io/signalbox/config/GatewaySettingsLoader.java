@@ -153,6 +153,10 @@ public final class GatewaySettingsLoader {
       Set<String> certificateNames = new HashSet<>();
       java.util.Map<String, String> certificateByHost = new java.util.HashMap<>();
       for (int i = 0; i < format.certificates.size(); i++) {
+        check(
+            format.certificates.get(i).services.isEmpty(),
+            "certificates[" + i + "].services",
+            "a certificate the listeners serve names hosts, not services; leave it out");
         CertificateSpec certificate =
             CertificateReader.read(
                 "certificates[" + i + "]", format.certificates.get(i), true, this::file);
@@ -214,6 +218,22 @@ public final class GatewaySettingsLoader {
               certificate.hosts.isEmpty(),
               field + ".hosts",
               "a client certificate serves no hosts; leave it out");
+          // The edge presents it on behalf of whichever service names it, to back ends that may
+          // trust it to have enforced the edge's policies: which services may is the operator's
+          // grant, never a registrant's choice.
+          check(
+              !certificate.services.isEmpty(),
+              field + ".services",
+              "is required: the services whose registrations may name it ('*' for every service)");
+          for (int s = 0; s < certificate.services.size(); s++) {
+            String service = certificate.services.get(s);
+            check(
+                CertificateSpec.EVERY_SERVICE.equals(service)
+                    || (service != null
+                        && RegistrationValidator.SERVICE_NAME.matcher(service).matches()),
+                field + ".services[" + s + "]",
+                "'" + service + "' is not a service name or '*'");
+          }
           CertificateSpec spec = CertificateReader.read(field, certificate, false, this::file);
           check(
               clientNames.add(spec.name()), field + ".name", "'" + spec.name() + "' is used twice");

@@ -52,6 +52,7 @@ final class SettingsFileFormat {
   static final class Certificate {
     public String name;
     public List<String> hosts = new ArrayList<>();
+    public List<String> services = new ArrayList<>();
     public String certificateFile;
     public String privateKeyFile;
   }

@@ -77,9 +77,10 @@ public interface RegistrationRules {
 
   /**
    * Names of the client certificates the operator configured for TLS to instances ({@code
-   * upstreams.clientCertificates}), which a registration's {@code traffic.tls} may name.
+   * upstreams.clientCertificates}) and granted to {@code service}, which a registration of it may
+   * name in {@code traffic.tls}.
    */
-  default Set<String> upstreamClientCertificates() {
+  default Set<String> upstreamClientCertificatesFor(String service) {
     return Set.of();
   }
 

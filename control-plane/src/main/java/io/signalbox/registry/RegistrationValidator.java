@@ -188,7 +188,7 @@ public final class RegistrationValidator {
                 ? TrafficPolicyValidator.traffic(
                     request.getTraffic(),
                     protocol,
-                    rules.upstreamClientCertificates(),
+                    rules.upstreamClientCertificatesFor(service),
                     rules.maxRegexProgramSize())
                 : TrafficPolicy.DEFAULT);
   }

@@ -68,7 +68,7 @@ final class UpstreamTlsValidator {
           field + ".client_certificate",
           "'"
               + abbreviate(name)
-              + "' is not one of the operator's client certificates "
+              + "' is not one of the operator's client certificates granted to this service "
               + new java.util.TreeSet<>(clientCertificates));
       clientCertificate = Optional.of(name);
     }

@@ -330,6 +330,7 @@ class GatewaySettingsLoaderTlsTest {
             upstreams:
               clientCertificates:
                 - name: gateway
+                  services: [billing, ledger]
                   certificateFile: a.example.test.pem
                   privateKeyFile: a.example.test.key
             """);
@@ -341,7 +342,58 @@ class GatewaySettingsLoaderTlsTest {
     assertThat(loaded.files())
         .as("rotated when the files change")
         .contains(directory.resolve("a.example.test.pem"), directory.resolve("a.example.test.key"));
-    assertThat(GatewaySettings.registrationRules(loaded::settings).upstreamClientCertificates())
+    assertThat(
+            GatewaySettings.registrationRules(loaded::settings)
+                .upstreamClientCertificatesFor("ledger"))
+        .containsExactly("gateway");
+    assertThat(
+            GatewaySettings.registrationRules(loaded::settings)
+                .upstreamClientCertificatesFor("orders"))
+        .as("granted to billing and ledger only")
+        .isEmpty();
+  }
+
+  @Test
+  void anUpstreamClientCertificateNamesTheServicesItIsGrantedToOrEveryServiceExplicitly()
+      throws IOException {
+    assertThatThrownBy(
+            () ->
+                parse(
+                    """
+                    upstreams:
+                      clientCertificates:
+                        - name: gateway
+                          certificateFile: a.example.test.pem
+                          privateKeyFile: a.example.test.key
+                    """))
+        .hasMessage(
+            "upstreams.clientCertificates[0].services: is required: the services whose"
+                + " registrations may name it ('*' for every service)");
+    assertThatThrownBy(
+            () ->
+                parse(
+                    """
+                    upstreams:
+                      clientCertificates:
+                        - name: gateway
+                          services: [Billing]
+                          certificateFile: a.example.test.pem
+                          privateKeyFile: a.example.test.key
+                    """))
+        .hasMessageStartingWith("upstreams.clientCertificates[0].services[0]: ");
+    GatewaySettingsLoader.Loaded everyService =
+        load(
+            """
+            upstreams:
+              clientCertificates:
+                - name: gateway
+                  services: ["*"]
+                  certificateFile: a.example.test.pem
+                  privateKeyFile: a.example.test.key
+            """);
+    assertThat(
+            GatewaySettings.registrationRules(everyService::settings)
+                .upstreamClientCertificatesFor("orders"))
         .containsExactly("gateway");
   }
 
@@ -354,6 +406,7 @@ class GatewaySettingsLoaderTlsTest {
                     upstreams:
                       clientCertificates:
                         - name: gateway
+                          services: [billing]
                           hosts: [a.example.test]
                           certificateFile: a.example.test.pem
                           privateKeyFile: a.example.test.key
@@ -366,6 +419,7 @@ class GatewaySettingsLoaderTlsTest {
                     upstreams:
                       clientCertificates:
                         - name: gateway
+                          services: [billing]
                           certificateFile: a.example.test.pem
                           privateKeyFile: b.example.test.key
                     """))

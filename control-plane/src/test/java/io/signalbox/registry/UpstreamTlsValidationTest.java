@@ -47,8 +47,9 @@ class UpstreamTlsValidationTest {
             }
 
             @Override
-            public Set<String> upstreamClientCertificates() {
-              return Set.of("gateway");
+            public Set<String> upstreamClientCertificatesFor(String service) {
+              // The operator granted "gateway" to billing only.
+              return service.equals("billing") ? Set.of("gateway") : Set.of();
             }
           });
 
@@ -164,8 +165,20 @@ class UpstreamTlsValidationTest {
     assertRejected(
         tls().setClientCertificate("someone-elses"),
         "traffic.tls.client_certificate",
-        "not one of the operator's client certificates [gateway]");
+        "not one of the operator's client certificates granted to this service [gateway]");
     assertThat(List.of(accepted(tls().setClientCertificate("gateway")).clientCertificate().get()))
         .containsExactly("gateway");
+  }
+
+  @Test
+  void aClientCertificateNotGrantedToTheServiceIsRefusedAsIfUnknown() {
+    RegisterRequest ledger =
+        request(tls().setClientCertificate("gateway")).toBuilder().setService("ledger").build();
+
+    assertThatThrownBy(() -> validator.validate(ledger))
+        .isInstanceOf(InvalidFieldException.class)
+        .hasMessage(
+            "traffic.tls.client_certificate: 'gateway' is not one of the operator's client"
+                + " certificates granted to this service []");
   }
 }

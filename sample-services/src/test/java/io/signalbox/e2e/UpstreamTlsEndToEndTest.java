@@ -78,7 +78,8 @@ class UpstreamTlsEndToEndTest {
                         Path.of("gateway.pem"),
                         Path.of("gateway.key"),
                         gatewayClient.certificatePem(),
-                        SecretValue.of(gatewayClient.privateKeyPem()))))) {
+                        SecretValue.of(gatewayClient.privateKeyPem()),
+                        List.of("billing", "wrong-ca", "wrong-name"))))) {
       int port = instance.getAddress().getPort();
       register(gateway, "billing", port, tls(instanceCa).setClientCertificate("gateway"));
       register(gateway, "wrong-ca", port, tls(strangerCa).setClientCertificate("gateway"));
