@@ -618,10 +618,13 @@ class SidecarSnapshotsTest {
     assertThat(sameFleet.version())
         .as("allowed callers change nothing the edge is sent")
         .isEqualTo(fleet.version());
-    assertThat(
-            forGroup(sidecars, "sidecar/users", fleet, restricted, GatewaySettings.DEFAULT)
-                .version(ResourceType.LISTENER, List.of()))
-        .as("but the sidecar's inbound listener gets its RBAC")
-        .isNotEqualTo(before.version(ResourceType.LISTENER, List.of()));
+    ContentVersionedSnapshot after =
+        forGroup(sidecars, "sidecar/users", fleet, restricted, GatewaySettings.DEFAULT);
+    assertThat(after.version(ResourceType.ROUTE, List.of()))
+        .as("but the sidecar's inbound routes get its RBAC policy")
+        .isNotEqualTo(before.version(ResourceType.ROUTE, List.of()));
+    assertThat(after.version(ResourceType.LISTENER, List.of()))
+        .as("and its listeners stay, so connections open already are held to the new policy")
+        .isEqualTo(before.version(ResourceType.LISTENER, List.of()));
   }
 }
