@@ -95,6 +95,19 @@ final class KeptGroups {
     return zones;
   }
 
+  /** What {@code group}'s Envoys are sent now (its zone's view, or a stage), or null. */
+  ContentVersionedSnapshot held(String group) {
+    return cache.getSnapshot(group) instanceof ContentVersionedSnapshot held ? held : null;
+  }
+
+  /**
+   * Sends {@code group} {@code snapshot}, what it holds with only its workload certificate renewed
+   * ({@link #held}); what it was last sent in full stays as it was. Call with the lock held.
+   */
+  void hold(String group, ContentVersionedSnapshot snapshot) {
+    cache.setSnapshot(group, snapshot);
+  }
+
   /** What {@code group} was last sent in full, or null. */
   ContentVersionedSnapshot sentBase(String group) {
     return sentBases.get(group);

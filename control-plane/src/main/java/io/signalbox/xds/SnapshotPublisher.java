@@ -565,7 +565,9 @@ public final class SnapshotPublisher implements AutoCloseable {
         return;
       }
       for (String group : groups.names()) {
-        ContentVersionedSnapshot held = groups.sentBase(group);
+        // What the group holds, a stage of a staged change or a handover's step included: renewed
+        // as it is, never taken back to what it was sent before.
+        ContentVersionedSnapshot held = groups.held(group);
         if (held == null) {
           continue;
         }
@@ -573,7 +575,7 @@ public final class SnapshotPublisher implements AutoCloseable {
             groups.madeFor(
                 group, () -> sidecars.withCertificateRenewed(group, held, publishedSettings));
         if (renewed != null && renewed != held) {
-          groups.send(group, renewed);
+          groups.hold(group, renewed);
           log.info(
               "Node group {} was sent its renewed workload certificate; publishing is held", group);
         }

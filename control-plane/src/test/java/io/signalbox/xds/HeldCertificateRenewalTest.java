@@ -40,6 +40,10 @@ class HeldCertificateRenewalTest {
       new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
   private SnapshotPublisher publisher;
 
+  /** Whether the Envoys are stuck: a staged change waits out its stage timeout. */
+  private final java.util.concurrent.atomic.AtomicBoolean stuck =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   @BeforeEach
   void usersSidecarsHoldTheirCertificate() {
     store.register(
@@ -52,6 +56,7 @@ class HeldCertificateRenewalTest {
     publisher =
         SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)
             .coalescing(Duration.ZERO, Duration.ZERO)
+            .stageChanges((group, type, required, snapshot) -> !stuck.get(), Duration.ofSeconds(2))
             .clock(clock)
             .sidecars(
                 new SidecarSnapshots(
@@ -76,18 +81,48 @@ class HeldCertificateRenewalTest {
             .get(XdsNames.MESH_IDENTITY_SECRET);
   }
 
-  @Test
-  void whilePausedTheSidecarsAreSentTheirRenewedCertificateAndNothingElse() {
-    Secret issued = identitySent();
-    var clustersHeld = cache.getSnapshot(USERS_SIDECARS).resources(ResourceType.CLUSTER).keySet();
+  private java.util.Set<String> clustersSent() {
+    return cache.getSnapshot(USERS_SIDECARS).resources(ResourceType.CLUSTER).keySet();
+  }
 
-    publisher.pause();
+  private void registerOrders() {
     store.register(
         new Registration(
             "orders",
             Instance.of("orders-1", "10.0.0.1", 8080),
             List.of(RouteSpec.builder(PathMatch.prefix("/orders")).build())),
         Optional.empty());
+  }
+
+  @Test
+  void aStageHeldByAPauseIsRenewedAsItIsNotTakenBack() {
+    stuck.set(true);
+    registerOrders();
+    // The new cluster is added first, and the Envoys never say they applied it.
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> clustersSent().contains(XdsNames.serviceCluster("orders")));
+    publisher.pause();
+    Secret issued = identitySent();
+
+    clock.advance(VALIDITY.dividedBy(2).plusMinutes(1));
+    publisher.requestPublish();
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(identitySent()).isNotEqualTo(issued));
+    assertThat(clustersSent())
+        .as("the stage the sidecars hold, with its new cluster")
+        .contains(XdsNames.serviceCluster("orders"));
+  }
+
+  @Test
+  void whilePausedTheSidecarsAreSentTheirRenewedCertificateAndNothingElse() {
+    Secret issued = identitySent();
+    var clustersHeld = cache.getSnapshot(USERS_SIDECARS).resources(ResourceType.CLUSTER).keySet();
+
+    publisher.pause();
+    registerOrders();
     clock.advance(VALIDITY.dividedBy(2).plusMinutes(1));
     publisher.requestPublish();
 
