@@ -6,6 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What sidecars are sent of the fleet's clusters: the same objects (and versions) as the edge,
@@ -28,15 +29,26 @@ import java.util.Map;
  */
 final class SidecarClusters {
 
-  /** By the fleet's cluster object (compared by identity, held weakly): what sidecars are sent. */
-  private final Map<Cluster, Cluster> views = new MapMaker().weakKeys().makeMap();
+  /**
+   * By the fleet's cluster object (compared by identity, held weakly): what sidecars are sent,
+   * empty when that is the cluster itself (a value must not hold its key, or the entry would never
+   * go).
+   */
+  private final Map<Cluster, Optional<Cluster>> views = new MapMaker().weakKeys().makeMap();
 
   /** What sidecars are sent of the fleet's {@code cluster}. */
   Cluster of(Cluster cluster) {
     if (cluster.getHealthChecksCount() == 0 && !cluster.hasTransportSocket()) {
       return cluster;
     }
-    return views.computeIfAbsent(cluster, SidecarClusters::made);
+    return views
+        .computeIfAbsent(
+            cluster,
+            fleet -> {
+              Cluster made = made(fleet);
+              return made == fleet ? Optional.empty() : Optional.of(made);
+            })
+        .orElse(cluster);
   }
 
   private static Cluster made(Cluster cluster) {
