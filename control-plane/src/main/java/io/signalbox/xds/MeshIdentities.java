@@ -125,23 +125,20 @@ public final class MeshIdentities {
   }
 
   /**
-   * Lets go of {@code certificate}, the current one of an identity whose Envoys have all gone
+   * Lets go of the current certificate of {@code spiffeId}, an identity whose Envoys have all gone
    * (identities come and go with services, and each was kept for good), and of its expiry metric.
    * An Envoy of it that comes back is issued one again: the same for the same half-life window, as
    * certificates are issued reproducibly. Once the CA has expired nothing is let go.
    */
-  public void forget(IssuedCertificate certificate) {
+  public void forget(String spiffeId) {
     if (!ca.get().certificate().getNotAfter().toInstant().isAfter(clock.instant())) {
       // The CA has expired: nothing can be issued again, and the last certificate is what an
       // Envoy of this identity that comes back is sent (current).
       return;
     }
-    issued.forEach(
-        (identity, current) -> {
-          if (current.certificate() == certificate && issued.remove(identity, current)) {
-            metrics.meshCertificateRetired(identity);
-          }
-        });
+    if (issued.remove(spiffeId) != null) {
+      metrics.meshCertificateRetired(spiffeId);
+    }
   }
 
   /** A certificate's two secrets, and the CA certificate they name. */

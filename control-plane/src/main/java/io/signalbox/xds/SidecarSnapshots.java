@@ -137,7 +137,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
       if (remaining.stream().noneMatch(other -> NodeGroups.sidecarService(other).equals(service))) {
-        forgetCertificate(sidecars.remove(service.get()));
+        forgetCertificate(group, sidecars.remove(service.get()));
         translator.forget(service.get());
       }
     } else {
@@ -147,14 +147,18 @@ public final class SidecarSnapshots implements GroupSnapshots {
               other ->
                   NodeGroups.sidecarService(other).isEmpty()
                       && NodeGroups.fleetOf(other).equals(fleet))) {
-        forgetCertificate(edges.remove(fleet));
+        forgetCertificate(group, edges.remove(fleet));
       }
     }
   }
 
-  private void forgetCertificate(Made forgotten) {
+  /**
+   * Lets go of the certificate of {@code group}'s identity: the one made for it, or one renewed
+   * since while publishing was held ({@link #withCertificateRenewed}).
+   */
+  private void forgetCertificate(String group, Made forgotten) {
     if (forgotten != null) {
-      mesh.forget(forgotten.certificate());
+      mesh.forget(identity(group, forgotten.settings()));
     }
   }
 

@@ -119,7 +119,7 @@ class MeshIdentitiesTest {
     IssuedCertificate orders = measured.current(ORDERS);
     measured.current(users);
 
-    measured.forget(orders);
+    measured.forget(ORDERS);
 
     assertThat(measured.expiry(ORDERS)).isEmpty();
     assertThat(measured.expiry(users)).isPresent();
@@ -192,7 +192,7 @@ class MeshIdentitiesTest {
     assertThat(mesh.current(ORDERS)).isSameAs(capped);
 
     // Its Envoys leave and come back: nothing could be issued again, so the last one stays.
-    mesh.forget(capped);
+    mesh.forget(ORDERS);
     assertThat(mesh.current(ORDERS)).isSameAs(capped);
   }
 
