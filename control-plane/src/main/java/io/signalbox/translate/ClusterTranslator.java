@@ -27,7 +27,10 @@ final class ClusterTranslator {
         .ifPresent(
             tls ->
                 cluster.setTransportSocket(
-                    UpstreamTls.serviceTransportSocket(tls, service.protocol().http2())));
+                    UpstreamTls.serviceTransportSocket(
+                        tls,
+                        grantedClientCertificate(tls, service, settings),
+                        service.protocol().http2())));
     if (service.instances().stream().anyMatch(Instance::hasSidecar)) {
       // Instances behind a sidecar take mutual TLS with workload certificates (their endpoints
       // carry the match); any others keep the cluster's own transport.
@@ -51,5 +54,25 @@ final class ClusterTranslator {
             Cluster.EdsClusterConfig.newBuilder().setEdsConfig(XdsNames.adsConfigSource()))
         .setConnectTimeout(EnvoyProtos.duration(settings.limits().upstreamConnectTimeout()))
         .build();
+  }
+
+  /**
+   * The client certificate the service's TLS names, if the operator's settings grant it to the
+   * service: a registration is checked when it is made, but the grant may have been narrowed since
+   * (a reload), or the registration made before it existed, and its lease lives on. Without it
+   * Envoy connects without a client certificate.
+   */
+  private static java.util.Optional<String> grantedClientCertificate(
+      io.signalbox.model.TrafficPolicy.UpstreamTls tls,
+      ServiceState service,
+      GatewaySettings settings) {
+    return tls.clientCertificate()
+        .filter(
+            name ->
+                settings.upstreamClientCertificates().stream()
+                    .anyMatch(
+                        certificate ->
+                            certificate.name().equals(name)
+                                && certificate.grantedTo(service.name())));
   }
 }

@@ -23,10 +23,11 @@ final class UpstreamTls {
   private UpstreamTls() {}
 
   /**
-   * A service's TLS: its CAs inline (they are not secret), its client certificate by SDS (the
+   * A service's TLS: its CAs inline (they are not secret), {@code clientCertificate} by SDS (the
    * private key travels only as a secret), ALPN offering the service's HTTP version.
    */
-  static TransportSocket serviceTransportSocket(TrafficPolicy.UpstreamTls tls, boolean http2) {
+  static TransportSocket serviceTransportSocket(
+      TrafficPolicy.UpstreamTls tls, java.util.Optional<String> clientCertificate, boolean http2) {
     CommonTlsContext.Builder common =
         CommonTlsContext.newBuilder()
             .setValidationContext(
@@ -35,13 +36,12 @@ final class UpstreamTls {
                     tls.verifiedNames()))
             // An instance that speaks both picks the one the cluster is configured for.
             .addAlpnProtocols(http2 ? "h2" : "http/1.1");
-    tls.clientCertificate()
-        .ifPresent(
-            name ->
-                common.addTlsCertificateSdsSecretConfigs(
-                    SdsSecretConfig.newBuilder()
-                        .setName(XdsNames.upstreamClientSecret(name))
-                        .setSdsConfig(XdsNames.adsConfigSource())));
+    clientCertificate.ifPresent(
+        name ->
+            common.addTlsCertificateSdsSecretConfigs(
+                SdsSecretConfig.newBuilder()
+                    .setName(XdsNames.upstreamClientSecret(name))
+                    .setSdsConfig(XdsNames.adsConfigSource())));
     return transportSocket(
         UpstreamTlsContext.newBuilder().setSni(tls.sni()).setCommonTlsContext(common).build());
   }
