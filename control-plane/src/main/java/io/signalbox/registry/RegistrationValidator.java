@@ -267,6 +267,12 @@ public final class RegistrationValidator {
         Integer.toUnsignedLong(proto.getApplicationPort()) <= 65535,
         "instance.application_port",
         Integer.toUnsignedString(proto.getApplicationPort()) + " is out of range 1-65535");
+    // The sidecar's inbound listener binds the instance's port on every address, the application
+    // listens on 127.0.0.1:application_port: on one port they would take each other's place.
+    check(
+        proto.getApplicationPort() == 0 || proto.getApplicationPort() != proto.getPort(),
+        "instance.application_port",
+        "must differ from instance.port, which the sidecar's inbound listener takes");
     String address =
         resolver
             .resolve(host)

@@ -348,6 +348,14 @@ class RegistrationValidatorTest {
     }
 
     @Test
+    void rejectsAnApplicationPortThatIsTheSidecarsOwn() {
+      assertRejected(
+              request().setInstance(instance().setApplicationPort(8080)),
+              "instance.application_port")
+          .hasMessageContaining("must differ from instance.port");
+    }
+
+    @Test
     void allowedCallersAreServiceNamesOrSpiffeIds() {
       Registration registration =
           validator.validate(
