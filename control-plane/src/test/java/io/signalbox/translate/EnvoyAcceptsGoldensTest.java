@@ -23,7 +23,6 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.signalbox.testing.EnvoyBinary;
 import io.signalbox.xds.MeshIdentities;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -62,6 +61,7 @@ class EnvoyAcceptsGoldensTest {
     Path bootstrap = dir.resolve("bootstrap.pb");
     Files.write(bootstrap, bootstrap(GoldenTranslationTest.resources(name)).toByteArray());
 
+    Path output = dir.resolve("envoy.log");
     Process validate =
         new ProcessBuilder(
                 EnvoyBinary.path().toString(),
@@ -72,12 +72,16 @@ class EnvoyAcceptsGoldensTest {
                 "--log-level",
                 "warn")
             .redirectErrorStream(true)
+            .redirectOutput(output.toFile())
             .start();
-    String output = new String(validate.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
-    assertThat(validate.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    boolean exited = validate.waitFor(60, TimeUnit.SECONDS);
+    if (!exited) {
+      validate.destroyForcibly();
+    }
+    assertThat(exited).as("envoy --mode validate of case %s ended", name).isTrue();
     assertThat(validate.exitValue())
-        .as("envoy --mode validate of case %s:%n%s", name, output)
+        .as("envoy --mode validate of case %s:%n%s", name, Files.readString(output))
         .isZero();
   }
 
