@@ -65,6 +65,20 @@ final class RouteActionValidator {
           SUBSTITUTION.matcher(rewrite.getSubstitution()).matches(),
           at + ".substitution",
           "must be up to 1,024 printable characters without space, '?' and '#'");
+      // Envoy takes a group the pattern does not have as nothing at all, at every request, and
+      // says nothing: refused here, where it can be named.
+      int groups = com.google.re2j.Pattern.compile(pattern).groupCount();
+      java.util.regex.Matcher reference = SUBSTITUTION_GROUP.matcher(rewrite.getSubstitution());
+      while (reference.find()) {
+        int group = Integer.parseInt(reference.group(1));
+        check(
+            group <= groups,
+            at + ".substitution",
+            "names group \\"
+                + group
+                + ", but the pattern has "
+                + (groups == 1 ? "1 group" : groups + " groups"));
+      }
       forward.regexRewrite(
           Optional.of(new RouteAction.RegexRewrite(pattern, rewrite.getSubstitution())));
     }
@@ -88,6 +102,10 @@ final class RouteActionValidator {
     forward.maxRequestBytes(proto.getMaxRequestBytes());
     return forward;
   }
+
+  /** A group a regex rewrite's substitution names: {@code \\1} (Envoy's syntax). */
+  private static final java.util.regex.Pattern SUBSTITUTION_GROUP =
+      java.util.regex.Pattern.compile("\\\\([0-9])");
 
   /** The largest body limit a route may set: Envoy buffers up to this much per request. */
   static final int MAX_REQUEST_BYTES = 16 * 1024 * 1024;

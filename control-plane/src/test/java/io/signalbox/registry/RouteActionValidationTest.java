@@ -182,6 +182,20 @@ class RouteActionValidationTest {
   }
 
   @Test
+  void aRegexRewriteNamesOnlyGroupsItsPatternHas() {
+    RegexRewrite.Builder items =
+        RegexRewrite.newBuilder().setPattern("^/site/([0-9]+)$").setSubstitution("/items/\\2");
+
+    assertThatThrownBy(() -> validator.validate(request(route().setRegexRewrite(items)).build()))
+        .isInstanceOf(InvalidFieldException.class)
+        .hasMessage(
+            "routes[0].regex_rewrite.substitution: names group \\2, but the pattern has 1 group");
+    assertThat(actionOf(route().setRegexRewrite(items.clone().setSubstitution("/items/\\0\\1"))))
+        .as("group 0 is the whole match")
+        .isNotNull();
+  }
+
+  @Test
   void aFaultDelaysOrAbortsABoundedShareOfRequests() {
     assertThat(actionOf(route().setFault(Fault.newBuilder().setAbortStatus(503))))
         .isEqualTo(
