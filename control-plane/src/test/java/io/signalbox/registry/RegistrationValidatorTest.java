@@ -827,27 +827,7 @@ class RegistrationValidatorTest {
     private final RegistrationValidator bounded =
         new RegistrationValidator(
             RESOLVES_EVERYTHING,
-            new RegistrationRules() {
-              @Override
-              public java.util.Set<String> jwtProviders() {
-                return java.util.Set.of();
-              }
-
-              @Override
-              public int maxRoutesPerService() {
-                return RegistrationValidator.MAX_ROUTES;
-              }
-
-              @Override
-              public int maxRegexProgramSize() {
-                return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
-              }
-
-              @Override
-              public UpstreamAddressPolicy upstreams() {
-                return UpstreamAddressPolicy.DEFAULT;
-              }
-
+            new DefaultRules() {
               @Override
               public int maxRetries() {
                 return 2;
@@ -909,27 +889,7 @@ class RegistrationValidatorTest {
       RegistrationValidator fiveSeconds =
           new RegistrationValidator(
               RESOLVES_EVERYTHING,
-              new RegistrationRules() {
-                @Override
-                public java.util.Set<String> jwtProviders() {
-                  return java.util.Set.of();
-                }
-
-                @Override
-                public int maxRoutesPerService() {
-                  return RegistrationValidator.MAX_ROUTES;
-                }
-
-                @Override
-                public int maxRegexProgramSize() {
-                  return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
-                }
-
-                @Override
-                public UpstreamAddressPolicy upstreams() {
-                  return UpstreamAddressPolicy.DEFAULT;
-                }
-
+              new DefaultRules() {
                 @Override
                 public Duration maxRouteTimeout() {
                   return Duration.ofSeconds(5);

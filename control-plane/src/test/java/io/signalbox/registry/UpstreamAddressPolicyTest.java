@@ -24,22 +24,7 @@ class UpstreamAddressPolicyTest {
   private static RegistrationValidator validator(
       UpstreamAddressPolicy policy, Map<String, String> dns) {
     RegistrationRules rules =
-        new RegistrationRules() {
-          @Override
-          public Set<String> jwtProviders() {
-            return Set.of();
-          }
-
-          @Override
-          public int maxRoutesPerService() {
-            return 100;
-          }
-
-          @Override
-          public int maxRegexProgramSize() {
-            return 100;
-          }
-
+        new DefaultRules() {
           @Override
           public UpstreamAddressPolicy upstreams() {
             return policy;

@@ -25,27 +25,7 @@ class UpstreamTlsValidationTest {
   private final RegistrationValidator validator =
       new RegistrationValidator(
           host -> Optional.of("10.0.0.1"),
-          new RegistrationRules() {
-            @Override
-            public Set<String> jwtProviders() {
-              return Set.of();
-            }
-
-            @Override
-            public int maxRoutesPerService() {
-              return RegistrationValidator.MAX_ROUTES;
-            }
-
-            @Override
-            public int maxRegexProgramSize() {
-              return DEFAULT_MAX_REGEX_PROGRAM_SIZE;
-            }
-
-            @Override
-            public UpstreamAddressPolicy upstreams() {
-              return UpstreamAddressPolicy.DEFAULT;
-            }
-
+          new DefaultRules() {
             @Override
             public Set<String> upstreamClientCertificatesFor(String service) {
               // The operator granted "gateway" to billing only.
