@@ -95,17 +95,48 @@ final class KeptGroups {
     return zones;
   }
 
-  /** What {@code group}'s Envoys are sent now (its zone's view, or a stage), or null. */
-  ContentVersionedSnapshot held(String group) {
-    return cache.getSnapshot(group) instanceof ContentVersionedSnapshot held ? held : null;
+  /**
+   * Sends each group what it holds with its workload certificate renewed, when half its life has
+   * passed ({@link GroupSnapshots#withCertificateRenewed}): a stage of a staged change or a
+   * handover's step is renewed as it is, never taken back to what the group was last sent in full,
+   * which stays as it was. {@code settings} are those of what the groups hold. Call with the lock
+   * held.
+   */
+  void renewHeldCertificates(GatewaySettings settings) {
+    for (String group : groups) {
+      if (!(cache.getSnapshot(group) instanceof ContentVersionedSnapshot held)) {
+        continue;
+      }
+      ContentVersionedSnapshot renewed =
+          madeFor(group, () -> snapshots.withCertificateRenewed(group, held, settings));
+      if (renewed != null && renewed != held) {
+        cache.setSnapshot(group, renewed);
+        log.info(
+            "Node group {} was sent its renewed workload certificate; publishing is held", group);
+      }
+    }
   }
 
   /**
-   * Sends {@code group} {@code snapshot}, what it holds with only its workload certificate renewed
-   * ({@link #held}); what it was last sent in full stays as it was. Call with the lock held.
+   * What the quarantine judges {@code group}'s Envoys by for {@code publication}: the group's own
+   * snapshot of it in its zone's view; for a group that cannot be made, what it was last sent (or
+   * the fleet's snapshot, when nothing). Not logged: the verdict asks on every poll, and the
+   * publication that failed to make the group has logged it ({@link #madeFor}).
    */
-  void hold(String group, ContentVersionedSnapshot snapshot) {
-    cache.setSnapshot(group, snapshot);
+  ContentVersionedSnapshot judgedBy(NackQuarantine.Publication publication, String group) {
+    ContentVersionedSnapshot base;
+    try {
+      base =
+          snapshots.base(
+              group,
+              publication.snapshot(),
+              publication.state(),
+              publication.settings(),
+              PolicyHandover.NONE);
+    } catch (RuntimeException e) {
+      base = sentBases.getOrDefault(group, publication.snapshot());
+    }
+    return base.forGroup(group);
   }
 
   /** What {@code group} was last sent in full, or null. */

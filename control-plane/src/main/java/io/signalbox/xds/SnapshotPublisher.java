@@ -6,17 +6,14 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.metrics.SignalboxMetrics.BuildResult;
 import io.signalbox.model.RegistryState;
-import io.signalbox.store.Quarantines;
 import io.signalbox.store.RegistryView;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.Translator;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.SortedSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,112 +88,15 @@ public final class SnapshotPublisher implements AutoCloseable {
    * A publisher of {@code store}'s state, translated with {@code translator} into {@code cache}'s
    * snapshots; the rest is optional.
    */
-  public static Builder builder(
+  public static SnapshotPublisherBuilder builder(
       RegistryView store,
       GatewaySettings settings,
       Translator translator,
       SimpleCache<String> cache) {
-    return new Builder(store, settings, translator, cache);
+    return new SnapshotPublisherBuilder(store, settings, translator, cache);
   }
 
-  /** What a publisher is made of, its optional parts with their defaults. */
-  public static final class Builder {
-    private final RegistryView store;
-    private final GatewaySettings settings;
-    private final Translator translator;
-    private final SimpleCache<String> cache;
-    private Duration quietPeriod = Duration.ofMillis(1);
-    private Duration maxDelay = Duration.ofMillis(100);
-    private SignalboxMetrics metrics = SignalboxMetrics.noop();
-    private java.time.Clock clock = java.time.Clock.systemUTC();
-    private GroupSnapshots sidecars;
-    private DeliveryCheck deliveryCheck = DeliveryCheck.ASSUME_APPLIED;
-    private Duration stageTimeout = Duration.ZERO;
-    private Quarantines quarantines;
-    private NackQuarantine.Fleet proxies;
-    private Duration verdictTimeout;
-    private Predicate<String> connected = group -> true;
-
-    private Builder(
-        RegistryView store,
-        GatewaySettings settings,
-        Translator translator,
-        SimpleCache<String> cache) {
-      this.store = store;
-      this.settings = settings;
-      this.translator = translator;
-      this.cache = cache;
-    }
-
-    /** How changes are coalesced (1 ms and 100 ms unless set; see the class comment). */
-    public Builder coalescing(Duration quietPeriod, Duration maxDelay) {
-      this.quietPeriod = quietPeriod;
-      this.maxDelay = maxDelay;
-      return this;
-    }
-
-    /** The wall clock of the history's entries and of a pause; the system's by default. */
-    public Builder clock(java.time.Clock clock) {
-      this.clock = clock;
-      return this;
-    }
-
-    public Builder metrics(SignalboxMetrics metrics) {
-      this.metrics = metrics;
-      return this;
-    }
-
-    /**
-     * What each group is sent of a publication: {@link SidecarSnapshots} (unless set, with workload
-     * certificates from an ephemeral CA).
-     */
-    public Builder sidecars(GroupSnapshots sidecars) {
-      this.sidecars = sidecars;
-      return this;
-    }
-
-    /**
-     * Publishes changes that add or remove clusters in stages (see {@link MakeBeforeBreak}), each
-     * stage waiting until the groups' Envoys have applied the previous one, at most {@code
-     * timeout}; unless set, every change is one step. A stage moves on when {@link #xdsAnswered} is
-     * told of the answer that applied it (else within a millisecond).
-     */
-    public Builder stageChanges(DeliveryCheck check, Duration timeout) {
-      this.deliveryCheck = check;
-      this.stageTimeout = timeout;
-      return this;
-    }
-
-    /**
-     * Quarantines registrations that Envoy rejects ({@link NackQuarantine}); the publisher is then
-     * to be told of every answer ({@link #xdsAnswered}).
-     *
-     * @param proxies every connected Envoy's status
-     */
-    public Builder quarantine(
-        Quarantines quarantines, NackQuarantine.Fleet proxies, Duration verdictTimeout) {
-      this.quarantines = quarantines;
-      this.proxies = proxies;
-      this.verdictTimeout = verdictTimeout;
-      return this;
-    }
-
-    /**
-     * Forgets a node group once none of its Envoys is {@code connected} (a group with one is sent
-     * every publication; unless set, every group is kept once seen). {@code connected} must hold
-     * for a group from before its Envoy's first request reaches {@link #groupSeen}.
-     */
-    public Builder forgetGroupsWithoutEnvoys(Predicate<String> connected) {
-      this.connected = connected;
-      return this;
-    }
-
-    public SnapshotPublisher build() {
-      return new SnapshotPublisher(this);
-    }
-  }
-
-  private SnapshotPublisher(Builder parts) {
+  SnapshotPublisher(SnapshotPublisherBuilder parts) {
     this.metrics = parts.metrics;
     this.clock = parts.clock;
     this.sidecars =
@@ -231,27 +131,7 @@ public final class SnapshotPublisher implements AutoCloseable {
             : new NackQuarantine(
                 parts.quarantines,
                 parts.proxies,
-                (publication, group) -> {
-                  ContentVersionedSnapshot base;
-                  try {
-                    base =
-                        sidecars.base(
-                            group,
-                            publication.snapshot(),
-                            publication.state(),
-                            publication.settings(),
-                            PolicyHandover.NONE);
-                  } catch (RuntimeException e) {
-                    // A group that cannot be made holds what it was sent last, if anything. Not
-                    // logged here: the verdict asks on every poll, and the publication that
-                    // failed to make the group has logged it (madeFor).
-                    base = groups.sentBase(group);
-                    if (base == null) {
-                      base = publication.snapshot();
-                    }
-                  }
-                  return base.forGroup(group);
-                },
+                groups::judgedBy,
                 snapshots,
                 this::publishTrial,
                 () -> running,
@@ -561,24 +441,8 @@ public final class SnapshotPublisher implements AutoCloseable {
    */
   private void renewHeldCertificates() {
     synchronized (publishLock) {
-      if (publishedSettings == null) {
-        return;
-      }
-      for (String group : groups.names()) {
-        // What the group holds, a stage of a staged change or a handover's step included: renewed
-        // as it is, never taken back to what it was sent before.
-        ContentVersionedSnapshot held = groups.held(group);
-        if (held == null) {
-          continue;
-        }
-        ContentVersionedSnapshot renewed =
-            groups.madeFor(
-                group, () -> sidecars.withCertificateRenewed(group, held, publishedSettings));
-        if (renewed != null && renewed != held) {
-          groups.hold(group, renewed);
-          log.info(
-              "Node group {} was sent its renewed workload certificate; publishing is held", group);
-        }
+      if (publishedSettings != null) {
+        groups.renewHeldCertificates(publishedSettings);
       }
     }
   }
