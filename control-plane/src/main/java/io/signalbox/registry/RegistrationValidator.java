@@ -67,29 +67,9 @@ public final class RegistrationValidator {
   static final Set<String> METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE");
 
-  /** Envoy's retry_on conditions for HTTP (x-envoy-retry-on) and gRPC (x-envoy-retry-grpc-on). */
-  private static final Set<String> RETRY_ON =
-      Set.of(
-          "5xx",
-          "gateway-error",
-          "reset",
-          "reset-before-request",
-          "connect-failure",
-          "envoy-ratelimited",
-          "retriable-4xx",
-          "refused-stream",
-          "retriable-status-codes",
-          "http3-post-connect-failure",
-          "cancelled",
-          "deadline-exceeded",
-          "internal",
-          "resource-exhausted",
-          "unavailable");
-
-  private static final int MAX_RETRIABLE_STATUS_CODES = 10;
-
   private final HostResolver resolver;
   private final RegistrationRules rules;
+  private final RouteResilienceValidator resilience;
   private final Supplier<Set<Integer>> controlPlanePorts;
 
   /** A validator for a gateway with the default settings (no JWT providers). */
@@ -114,6 +94,7 @@ public final class RegistrationValidator {
     this.controlPlanePorts = controlPlanePorts;
     this.resolver = resolver;
     this.rules = rules;
+    this.resilience = new RouteResilienceValidator(rules);
   }
 
   public Registration validate(RegisterRequest request) {
@@ -146,7 +127,9 @@ public final class RegistrationValidator {
             ? Optional.of(PolicyValidator.rateLimit("rate_limit", request.getRateLimit()))
             : Optional.empty();
     Optional<RetryPolicy> serviceRetry =
-        request.hasRetry() ? Optional.of(retry("retry", request.getRetry())) : Optional.empty();
+        request.hasRetry()
+            ? Optional.of(resilience.retry("retry", request.getRetry()))
+            : Optional.empty();
     Optional<CorsPolicy> serviceCors =
         request.hasCors()
             ? Optional.of(RouteShapingValidator.cors("cors", request.getCors()))
@@ -348,8 +331,10 @@ public final class RegistrationValidator {
     }
     Optional<Duration> timeout =
         proto.hasTimeout()
-            ? Optional.of(timeout(field + ".timeout", proto.getTimeout(), false))
-            : proto.getWebsocket() ? Optional.of(webSocketTimeout()) : unsetTimeout(proto);
+            ? Optional.of(resilience.timeout(field + ".timeout", proto.getTimeout(), false))
+            : proto.getWebsocket()
+                ? Optional.of(resilience.webSocketTimeout())
+                : resilience.unsetTimeout(proto);
     check(
         !(proto.getPublic() && proto.hasAuth()),
         field + ".public",
@@ -363,7 +348,9 @@ public final class RegistrationValidator {
             ? Optional.of(PolicyValidator.rateLimit(field + ".rate_limit", proto.getRateLimit()))
             : serviceLimit;
     Optional<RetryPolicy> retry =
-        proto.hasRetry() ? Optional.of(retry(field + ".retry", proto.getRetry())) : serviceRetry;
+        proto.hasRetry()
+            ? Optional.of(resilience.retry(field + ".retry", proto.getRetry()))
+            : serviceRetry;
     io.signalbox.model.RouteAction action =
         RouteActionValidator.action(
             field,
@@ -371,7 +358,8 @@ public final class RegistrationValidator {
             service,
             this::regex,
             proto.hasIdleTimeout()
-                ? Optional.of(timeout(field + ".idle_timeout", proto.getIdleTimeout(), true))
+                ? Optional.of(
+                    resilience.timeout(field + ".idle_timeout", proto.getIdleTimeout(), true))
                 : Optional.empty());
     // A route's own limit that could not count its requests would be dropped without a word.
     check(
@@ -395,144 +383,6 @@ public final class RegistrationValidator {
             ? Optional.of(RouteShapingValidator.cors(field + ".cors", proto.getCors()))
             : serviceCors,
         action);
-  }
-
-  /**
-   * A timeout within the operator's bound ({@code limits.maxRouteTimeout}); zero (no timeout) only
-   * when not {@code positive} and the operator left the bound at its maximum.
-   */
-  private Duration timeout(String field, com.google.protobuf.Duration proto, boolean positive) {
-    check(
-        Durations.isValid(proto) && !Durations.isNegative(proto),
-        field,
-        "must be a non-negative duration");
-    Duration value = Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
-    Duration max = rules.maxRouteTimeout();
-    if (max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) > 0) {
-      max = RegistrationRules.MAX_ROUTE_TIMEOUT;
-    }
-    boolean bounded = max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) < 0;
-    if (value.isZero()) {
-      check(!positive, field, "must be positive");
-      check(
-          !bounded,
-          field,
-          "0 (no timeout) is longer than the "
-              + max
-              + " the operator allows (limits.maxRouteTimeout)");
-    }
-    check(
-        value.compareTo(max) <= 0,
-        field,
-        "must be at most "
-            + max
-            + (bounded ? ", as the operator allows (limits.maxRouteTimeout)" : ""));
-    return value;
-  }
-
-  /**
-   * A WebSocket lives as long as it is used: without a timeout of its own, its route has none (the
-   * listener's idle timeout ends idle ones), or the operator's bound if there is one.
-   */
-  private Duration webSocketTimeout() {
-    Duration max = rules.maxRouteTimeout();
-    return max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) < 0 ? max : Duration.ZERO;
-  }
-
-  /** The timeout Envoy gives a route that sets none. */
-  static final Duration ENVOY_DEFAULT_ROUTE_TIMEOUT = Duration.ofSeconds(15);
-
-  /**
-   * A forwarding route without a timeout has Envoy's 15 s, unless the operator's bound is shorter:
-   * then the bound, as a WebSocket route gets it, so no route outlasts what the operator allows.
-   */
-  private Optional<Duration> unsetTimeout(Route proto) {
-    Duration max = rules.maxRouteTimeout();
-    boolean forwards = proto.getAnswerCase() == Route.AnswerCase.ANSWER_NOT_SET;
-    return forwards && max.compareTo(ENVOY_DEFAULT_ROUTE_TIMEOUT) < 0
-        ? Optional.of(max)
-        : Optional.empty();
-  }
-
-  private RetryPolicy retry(String field, io.signalbox.registry.v1.RetryPolicy proto) {
-    int max = Math.min(RegistrationRules.MAX_RETRIES, rules.maxRetries());
-    check(proto.getAttempts() >= 1, field + ".attempts", "must be at least 1");
-    check(
-        proto.getAttempts() <= max,
-        field + ".attempts",
-        proto.getAttempts()
-            + " retries are more than the "
-            + max
-            + " the operator allows (limits.maxRetries)");
-    Optional<Duration> perTry =
-        proto.hasPerTryTimeout()
-            ? Optional.of(timeout(field + ".per_try_timeout", proto.getPerTryTimeout(), true))
-            : Optional.empty();
-    check(
-        proto.getRetryOnCount() <= RETRY_ON.size(),
-        field + ".retry_on",
-        "has more than " + RETRY_ON.size() + " conditions");
-    List<String> retryOn = new ArrayList<>();
-    for (int i = 0; i < proto.getRetryOnCount(); i++) {
-      String condition = proto.getRetryOn(i);
-      check(
-          RETRY_ON.contains(condition),
-          field + ".retry_on[" + i + "]",
-          "'" + abbreviate(condition) + "' is not one of " + new java.util.TreeSet<>(RETRY_ON));
-      if (!retryOn.contains(condition)) {
-        retryOn.add(condition);
-      }
-    }
-    check(
-        proto.getRetriableStatusCodesCount() <= MAX_RETRIABLE_STATUS_CODES,
-        field + ".retriable_status_codes",
-        "has more than " + MAX_RETRIABLE_STATUS_CODES);
-    List<Integer> codes = new ArrayList<>();
-    for (int i = 0; i < proto.getRetriableStatusCodesCount(); i++) {
-      int code = proto.getRetriableStatusCodes(i);
-      check(
-          code >= 100 && code <= 599,
-          field + ".retriable_status_codes[" + i + "]",
-          Integer.toUnsignedString(code) + " is not an HTTP status (100-599)");
-      if (!codes.contains(code)) {
-        codes.add(code);
-      }
-    }
-    Optional<RetryPolicy.Backoff> backoff = Optional.empty();
-    if (proto.hasBackoffBaseInterval()) {
-      Duration base =
-          between(
-              field + ".backoff_base_interval",
-              proto.getBackoffBaseInterval(),
-              Duration.ofMillis(1),
-              Duration.ofSeconds(10));
-      Duration longest =
-          proto.hasBackoffMaxInterval()
-              ? between(
-                  field + ".backoff_max_interval",
-                  proto.getBackoffMaxInterval(),
-                  base,
-                  Duration.ofSeconds(60))
-              : base.multipliedBy(10);
-      backoff = Optional.of(new RetryPolicy.Backoff(base, longest));
-    } else {
-      check(
-          !proto.hasBackoffMaxInterval(),
-          field + ".backoff_max_interval",
-          "goes with backoff_base_interval");
-    }
-    return new RetryPolicy(proto.getAttempts(), perTry, retryOn, codes, backoff);
-  }
-
-  private static Duration between(
-      String field, com.google.protobuf.Duration proto, Duration min, Duration max) {
-    check(Durations.isValid(proto), field, "is not a valid duration");
-    Duration value = Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
-    check(
-        value.compareTo(min) >= 0 && value.compareTo(max) <= 0,
-        field,
-        "must be between " + min.toMillis() + " ms and " + max.toMillis() + " ms");
-    return value;
   }
 
   static String path(String field, String value) {
