@@ -1,35 +1,23 @@
 package io.signalbox.translate;
 
-import com.google.common.net.InetAddresses;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
-import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBACPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.SidecarSettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
-import io.signalbox.security.AccessPolicy;
-import java.net.Inet6Address;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -184,13 +172,13 @@ public final class SidecarTranslator {
     boolean enforcesPolicies = own != null && InboundRoutes.mayEnforcePolicies(own);
     if (own != null) {
       for (Instance inbound : inboundPorts(own).values()) {
-        listeners.add(inboundListener(inbound, own, settings, enforcesPolicies));
+        listeners.add(InboundListeners.listener(inbound, own, settings, enforcesPolicies));
         String listenerName = XdsNames.sidecarInboundListener(inbound.port());
         inboundRoutes.add(
             RouteConfiguration.newBuilder()
                 .setName(listenerName)
                 .addVirtualHosts(
-                    allowedCallersOnly(
+                    InboundListeners.allowedCallersOnly(
                         InboundRoutes.virtualHost(
                             own,
                             settings,
@@ -401,141 +389,7 @@ public final class SidecarTranslator {
         .build();
   }
 
-  private static Listener inboundListener(
-      Instance instance, ServiceState service, GatewaySettings settings, boolean enforcesPolicies) {
-    AccessPolicy access = settings.access();
-    String trustDomain = access.trustDomain();
-    String name = XdsNames.sidecarInboundListener(instance.port());
-    HttpConnectionManager.Builder inbound = connectionManager(name);
-    if (enforcesPolicies) {
-      // The service's policies, enforced here for every caller (PolicyPlacement), before the
-      // router.
-      List<HttpFilter> policyFilters = InboundRoutes.httpFilters(settings);
-      for (int i = policyFilters.size() - 1; i >= 0; i--) {
-        inbound.addHttpFilters(0, policyFilters.get(i));
-      }
-    }
-    // First: a caller whose certificate names no allowed identity gets 403. The filter is always
-    // there and its policy travels with the inbound routes (allowedCallersOnly), so a change to
-    // allowed_callers holds for connections already open, which a changed listener would leave on
-    // the old filter chain until they drain.
-    inbound.addHttpFilters(
-        0,
-        HttpFilter.newBuilder()
-            .setName(XdsNames.ALLOWED_CALLERS_FILTER)
-            .setTypedConfig(Any.pack(RBAC.getDefaultInstance())));
-    HttpConnectionManager connectionManager =
-        inbound
-            // The application learns who called from x-forwarded-client-cert (the caller's SPIFFE
-            // ID), set here from the verified certificate; a header the caller sent is dropped.
-            .setForwardClientCertDetails(
-                HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)
-            .setSetCurrentClientCertDetails(
-                HttpConnectionManager.SetCurrentClientCertDetails.newBuilder().setUri(true))
-            // "/admin%2Fx" must not slip past a route meant for "/admin/": decoded before routing,
-            // as the application reads it (no redirect: the caller is a program).
-            .setPathWithEscapedSlashesAction(
-                HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_FORWARD)
-            .setRds(
-                Rds.newBuilder()
-                    .setConfigSource(XdsNames.adsConfigSource())
-                    .setRouteConfigName(name))
-            .build();
-    return Listener.newBuilder()
-        .setName(name)
-        .setAddress(
-            EnvoyProtos.socketAddress(everyAddressLike(instance.address()), instance.port()))
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .addFilters(filter(connectionManager))
-                .setTransportSocket(inboundTls(trustDomain)))
-        .build();
-  }
-
-  /**
-   * The wildcard address of {@code address}'s family: the sidecars of a service share one snapshot,
-   * and each runs on its own instance's host, so an inbound listener bound to one instance's
-   * address could be bound by no other sidecar (Envoy rejects a listener it cannot bind). Mutual
-   * TLS, not the address, keeps other callers out.
-   */
-  private static String everyAddressLike(String address) {
-    return InetAddresses.forString(address) instanceof Inet6Address ? "::" : "0.0.0.0";
-  }
-
-  /**
-   * Mutual TLS on the inbound listener: the sidecar's workload certificate, and a client
-   * certificate required and verified against the mesh CA, carrying an identity of the trust
-   * domain. A client without one does not get past the handshake.
-   */
-  private static TransportSocket inboundTls(String trustDomain) {
-    DownstreamTlsContext context =
-        DownstreamTlsContext.newBuilder()
-            .setRequireClientCertificate(BoolValue.of(true))
-            .setCommonTlsContext(
-                CommonTlsContext.newBuilder()
-                    .addTlsCertificateSdsSecretConfigs(
-                        UpstreamTls.meshSecret(XdsNames.MESH_IDENTITY_SECRET))
-                    .setCombinedValidationContext(
-                        CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
-                            .setDefaultValidationContext(
-                                CertificateValidationContext.newBuilder()
-                                    .addMatchTypedSubjectAltNames(
-                                        SubjectAltNameMatcher.newBuilder()
-                                            .setSanType(SubjectAltNameMatcher.SanType.URI)
-                                            .setMatcher(
-                                                StringMatcher.newBuilder()
-                                                    .setPrefix("spiffe://" + trustDomain + "/"))))
-                            .setValidationContextSdsSecretConfig(
-                                UpstreamTls.meshSecret(XdsNames.MESH_TRUST_SECRET)))
-                    .addAlpnProtocols("h2")
-                    .addAlpnProtocols("http/1.1"))
-            .build();
-    return TransportSocket.newBuilder()
-        .setName(XdsNames.TLS_TRANSPORT_SOCKET)
-        .setTypedConfig(Any.pack(context))
-        .build();
-  }
-
-  /**
-   * RBAC on the caller's verified identity: a service name stands for its workload identity, a
-   * SPIFFE ID for itself.
-   */
-  /**
-   * The inbound virtual host, letting through only {@code service}'s allowed callers when it names
-   * them (the policy of the always-present {@link XdsNames#ALLOWED_CALLERS_FILTER}); as it is when
-   * it names none, and every workload of the mesh may call.
-   */
-  private static VirtualHost allowedCallersOnly(
-      VirtualHost inbound, ServiceState service, AccessPolicy access) {
-    if (service.mesh().allowedCallers().isEmpty()) {
-      return inbound;
-    }
-    return inbound.toBuilder()
-        .putTypedPerFilterConfig(
-            XdsNames.ALLOWED_CALLERS_FILTER,
-            Any.pack(
-                RBACPerRoute.newBuilder()
-                    .setRbac(allowedCallers(service.mesh().allowedCallers(), access))
-                    .build()))
-        .build();
-  }
-
-  private static RBAC allowedCallers(List<String> callers, AccessPolicy access) {
-    List<Principal> anyOf = new ArrayList<>();
-    for (String caller : callers) {
-      String identity =
-          caller.startsWith("spiffe://") ? caller : access.serviceIdentity(caller).value();
-      anyOf.add(
-          Principal.newBuilder()
-              .setAuthenticated(
-                  Principal.Authenticated.newBuilder()
-                      .setPrincipalName(StringMatcher.newBuilder().setExact(identity)))
-              .build());
-    }
-    return EnvoyProtos.allowOnly(ALLOWED_CALLERS_POLICY, anyOf);
-  }
-
-  private static HttpConnectionManager.Builder connectionManager(String statPrefix) {
+  static HttpConnectionManager.Builder connectionManager(String statPrefix) {
     return HttpConnectionManager.newBuilder()
         .setStatPrefix(statPrefix)
         .setCodecType(HttpConnectionManager.CodecType.AUTO)
@@ -547,7 +401,7 @@ public final class SidecarTranslator {
                 .setTypedConfig(Any.pack(Router.getDefaultInstance())));
   }
 
-  private static Filter filter(HttpConnectionManager connectionManager) {
+  static Filter filter(HttpConnectionManager connectionManager) {
     return Filter.newBuilder()
         .setName(XdsNames.HTTP_CONNECTION_MANAGER)
         .setTypedConfig(Any.pack(connectionManager))
