@@ -203,7 +203,9 @@ public final class SnapshotPublisher implements AutoCloseable {
    * publishing on gRPC threads in general.
    */
   public void groupSeen(String group) {
-    if (groups.isKept(group)) {
+    // A group kept but not yet sent anything is being made its first snapshot by another stream's
+    // call, under the lock: waiting for it, this stream's watches find the snapshot too.
+    if (groups.isKept(group) && groups.sentBase(group) != null) {
       return;
     }
     synchronized (publishLock) {
