@@ -69,6 +69,9 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   private boolean closing; // guarded by responses
   private final AtomicBoolean ended = new AtomicBoolean();
 
+  /** Set before the watches are cancelled: no watch is opened after. */
+  private volatile boolean watchesCancelled;
+
   DeltaAdsStream(
       long streamId, StreamObserver<DeltaDiscoveryResponse> responses, DeltaAdsServer server) {
     this.streamId = streamId;
@@ -166,6 +169,11 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     synchronized (state) {
       if (state.watch != null) {
         state.watch.cancel();
+      }
+      if (watchesCancelled) {
+        // The stream has ended: a watch opened now (by a publication's answer on its way out)
+        // would outlive it, and keep its group from being forgotten.
+        return;
       }
       state.watchRequest = request;
       state.watch =
@@ -308,6 +316,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   private void cancelWatches() {
+    watchesCancelled = true;
     for (TypeState state : types.values()) {
       synchronized (state) {
         if (state.watch != null) {
