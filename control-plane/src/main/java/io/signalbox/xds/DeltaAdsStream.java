@@ -69,6 +69,15 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   private boolean closing; // guarded by responses
   private final AtomicBoolean ended = new AtomicBoolean();
 
+  /**
+   * How many more names of a type a stream may wait for than the group's configuration holds: names
+   * it subscribes to that are not (yet) there.
+   */
+  static final int MAX_NAMES_NOT_HELD = 1_000;
+
+  /** Names of a type a stream may always wait for: ten times the default service quota. */
+  static final int NAMES_ALWAYS_ALLOWED = 100_000;
+
   /** Set before the watches are cancelled: no watch is opened after. */
   private volatile boolean watchesCancelled;
 
@@ -125,6 +134,29 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     for (String name : request.getResourceNamesUnsubscribeList()) {
       state.tracked.remove(name);
       state.pending.remove(name);
+    }
+    Map<String, ? extends VersionedResource<?>> held =
+        group == null ? null : server.currentResources(group, state.type);
+    // Never below what a large registry holds: an Envoy that reconnects after its services went
+    // (a registry restored empty, say) asks again for every name it held, and must not be cut off.
+    int bound = Math.max(held == null ? 0 : held.size(), NAMES_ALWAYS_ALLOWED) + MAX_NAMES_NOT_HELD;
+    if (state.pending.size() + request.getResourceNamesSubscribeCount() > bound) {
+      // Names no configuration holds would wait here, and in the status tracker, for ever: a
+      // client may ask for a few (Envoy does, for a moment), not for millions.
+      closeWithError(
+          Status.RESOURCE_EXHAUSTED
+              .withDescription(
+                  "resource_names_subscribe: the stream waits for more than "
+                      + bound
+                      + " "
+                      + state.type.name().toLowerCase(java.util.Locale.ROOT)
+                      + " names, "
+                      + MAX_NAMES_NOT_HELD
+                      + " more than the configuration holds or "
+                      + NAMES_ALWAYS_ALLOWED
+                      + ", the most a stream may")
+              .asRuntimeException());
+      return;
     }
     state.pending.addAll(request.getResourceNamesSubscribeList());
     if (state.awaitingAnswer.isEmpty()) {

@@ -229,6 +229,29 @@ class DeltaAdsServerTest {
   }
 
   @Test
+  void aStreamWaitingForFarMoreNamesThanTheConfigurationHoldsIsEnded() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    DeltaDiscoveryRequest.Builder many = request(EDS);
+    for (int i = 0;
+        i < DeltaAdsStream.NAMES_ALWAYS_ALLOWED + DeltaAdsStream.MAX_NAMES_NOT_HELD - 2;
+        i++) {
+      many.addResourceNamesSubscribe("nosuch-" + i);
+    }
+    stream.send(many.addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    assertThat(names(stream.next())).as("all it may ask for").containsExactlyInAnyOrder("a", "b");
+
+    stream.send(request(EDS).addResourceNamesSubscribe("one-more").build());
+
+    Status status = stream.closedWith();
+    assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(status.getDescription())
+        .isEqualTo(
+            "resource_names_subscribe: the stream waits for more than 101000 endpoint names, 1000"
+                + " more than the configuration holds or 100000, the most a stream may");
+  }
+
+  @Test
   void aTypeSignalboxDoesNotServeEndsTheStreamNamingIt() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
