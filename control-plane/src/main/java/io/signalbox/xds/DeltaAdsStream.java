@@ -47,6 +47,13 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     /** Responses sent and not yet answered, by nonce. */
     final Map<String, DeltaResponse> awaitingAnswer = new ConcurrentHashMap<>();
 
+    /**
+     * Names to be sent again although held or on their way (a remade cluster's endpoints): they
+     * stay pending until a response carrying them is sent, whatever earlier response is answered
+     * meanwhile.
+     */
+    final Set<String> resend = ConcurrentHashMap.newKeySet();
+
     volatile String latestVersion = "";
     DeltaWatch watch; // guarded by this
     DeltaDiscoveryRequest watchRequest; // guarded by this
@@ -170,7 +177,9 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
         .forEach(
             (name, resource) -> {
               state.tracked.put(name, resource.version());
-              state.pending.remove(name);
+              if (!state.resend.contains(name)) {
+                state.pending.remove(name);
+              }
             });
     answered.removedResources().forEach(state.tracked::remove);
     Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
@@ -242,6 +251,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     server.runResponseCallbacks(streamId, response.request().v3Request(), discoveryResponse);
     // Recorded before sending: the answer may come back before onNext returns.
     state.awaitingAnswer.put(nonce, response);
+    state.resend.removeAll(response.resources().keySet());
     state.latestVersion = response.version();
     if (state.type == ResourceType.CLUSTER) {
       hasClusterChanged = true;
@@ -278,7 +288,11 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     }
     boolean remade = false;
     for (String cluster : clusters) {
-      if (endpoints.tracked.containsKey(cluster)) {
+      // Held, or on its way in a response not answered yet: either way Envoy asks for it no more.
+      if (endpoints.tracked.containsKey(cluster)
+          || endpoints.awaitingAnswer.values().stream()
+              .anyMatch(unanswered -> unanswered.resources().containsKey(cluster))) {
+        endpoints.resend.add(cluster);
         endpoints.pending.add(cluster);
         remade = true;
       }

@@ -217,6 +217,44 @@ class DeltaAdsServerTest {
   }
 
   @Test
+  void aClusterRemadeWhileItsAssignmentIsOnItsWayIsSentItsAssignmentAgainAfterTheAnswer()
+      throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    DeltaDiscoveryResponse clusters = stream.next();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
+    DeltaDiscoveryResponse endpoints = stream.next();
+    assertThat(endpoints.getTypeUrl()).isEqualTo(EDS);
+
+    // Cluster b changes before the Envoy answers the assignments.
+    cache.setSnapshot(
+        GROUP,
+        ContentVersionedSnapshot.of(
+            new XdsResources(
+                List.of(),
+                List.of(),
+                List.of(
+                    Cluster.newBuilder().setName("a").setType(Cluster.DiscoveryType.EDS).build(),
+                    Cluster.newBuilder()
+                        .setName("b")
+                        .setType(Cluster.DiscoveryType.EDS)
+                        .setAltStatName("changed")
+                        .build()),
+                snapshot("a", "b").resources().endpoints(),
+                List.of())));
+    DeltaDiscoveryResponse changed = stream.next();
+    assertThat(changed.getTypeUrl()).isEqualTo(CDS);
+    stream.send(request(CDS).setResponseNonce(changed.getNonce()).build());
+    stream.send(request(EDS).setResponseNonce(endpoints.getNonce()).build());
+
+    DeltaDiscoveryResponse again = stream.next();
+    assertThat(again.getTypeUrl()).isEqualTo(EDS);
+    assertThat(names(again)).as("for the remade b to warm").containsExactly("b");
+  }
+
+  @Test
   void aRequestWithoutATypeEndsTheStreamSayingSo() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
