@@ -67,6 +67,15 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   private final StreamObserver<DeltaDiscoveryResponse> responses;
   private final DeltaAdsServer server;
   private final AtomicLong nonces = new AtomicLong();
+
+  /**
+   * Begins every nonce of the stream, unguessable: only a client that reads a response can answer
+   * it, so one that does not read has one response per type outstanding and opens no more watches
+   * (with counted nonces it could acknowledge responses unread and have them sent without end).
+   */
+  private final String noncePrefix = Long.toHexString(NONCE_SOURCE.nextLong()) + "-";
+
+  private static final java.security.SecureRandom NONCE_SOURCE = new java.security.SecureRandom();
   private final Map<String, TypeState> types = new ConcurrentHashMap<>();
 
   /** As in the library: set by a CDS response, cleared by an EDS one (see the cache). */
@@ -235,7 +244,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   private void send(TypeState state, String typeUrl, DeltaResponse response) {
-    String nonce = Long.toString(nonces.getAndIncrement());
+    String nonce = noncePrefix + nonces.getAndIncrement();
     List<Resource> resources =
         response.resources().entrySet().stream()
             .map(entry -> server.resource(entry.getKey(), entry.getValue()))

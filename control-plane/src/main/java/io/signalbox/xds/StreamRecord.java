@@ -250,12 +250,19 @@ final class StreamRecord {
     return stale ? SyncStatus.STALE : anySent ? SyncStatus.SYNCED : SyncStatus.NOT_SENT;
   }
 
-  /** java-control-plane numbers a stream's responses 0, 1, 2, ... */
-  private static boolean olderNonce(String nonce, String than) {
+  /**
+   * A delta stream numbers its responses 0, 1, 2, ... after a prefix of its own ({@code
+   * DeltaAdsStream}; java-control-plane's streams without one).
+   */
+  static boolean olderNonce(String nonce, String than) {
     try {
-      return Long.parseLong(nonce) < Long.parseLong(than);
+      return counterOf(nonce) < counterOf(than);
     } catch (NumberFormatException e) {
       return false;
     }
+  }
+
+  private static long counterOf(String nonce) {
+    return Long.parseLong(nonce.substring(nonce.lastIndexOf('-') + 1));
   }
 }

@@ -255,6 +255,24 @@ class DeltaAdsServerTest {
   }
 
   @Test
+  void onlyAResponseReadCanBeAnsweredSoAClientThatDoesNotReadIsSentNoMore() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").build());
+    DeltaDiscoveryResponse first = stream.next();
+
+    // A client that guesses the nonce of a response it has not read, as a counter would give it.
+    stream.send(request(EDS).setResponseNonce("0").addResourceNamesSubscribe("b").build());
+    stream.send(request(EDS).setResponseNonce("1").build());
+
+    assertThat(stream.received.poll(300, TimeUnit.MILLISECONDS))
+        .as("nothing more while the response sent is not answered")
+        .isNull();
+    stream.send(request(EDS).setResponseNonce(first.getNonce()).build());
+    assertThat(names(stream.next())).containsExactly("b");
+  }
+
+  @Test
   void aRequestWithoutATypeEndsTheStreamSayingSo() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
