@@ -141,8 +141,6 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
       DeltaResponse answered = state.awaitingAnswer.remove(request.getResponseNonce());
       if (answered != null && !request.hasErrorDetail()) {
         holdAcknowledged(state, answered);
-      } else if (answered != null && !isWildcard(state.type)) {
-        holdRejected(state, answered);
       }
     }
     // After the acknowledgement, which answers an earlier response: a name unsubscribed now is
@@ -195,24 +193,6 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     if (base != null) {
       state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
     }
-  }
-
-  /**
-   * A rejected response's resources, of a type Envoy subscribes to by name, count as held at the
-   * versions rejected: Envoy applies a response's other resources and keeps the rejected ones as
-   * they were, and the same versions are not sent again (a name still pending would be, at once and
-   * for ever, to an Envoy that rejects it each time); a change to one is. (A wildcard type's watch
-   * waits for the next change anyway, and its rejected resources are not held, so their removal is
-   * not sent.)
-   */
-  private static void holdRejected(TypeState state, DeltaResponse rejected) {
-    rejected
-        .resources()
-        .forEach(
-            (name, resource) -> {
-              state.tracked.put(name, resource.version());
-              state.pending.remove(name);
-            });
   }
 
   private void openWatch(TypeState state, DeltaDiscoveryRequest request, String typeUrl) {

@@ -127,41 +127,6 @@ class DeltaAdsServerTest {
   }
 
   @Test
-  void aRejectedResourceSubscribedByNameIsNotSentAgainUntilItChanges() throws Exception {
-    cache.setSnapshot(GROUP, snapshot("a"));
-    Stream stream = new Stream();
-    stream.send(request(EDS).addResourceNamesSubscribe("a").build());
-    DeltaDiscoveryResponse rejected = stream.next();
-    assertThat(names(rejected)).containsExactly("a");
-
-    stream.send(
-        request(EDS)
-            .setResponseNonce(rejected.getNonce())
-            .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("no").build())
-            .build());
-
-    assertThat(stream.received.poll(300, TimeUnit.MILLISECONDS))
-        .as("the same assignment again, to an Envoy that rejects it each time")
-        .isNull();
-    cache.setSnapshot(
-        GROUP,
-        ContentVersionedSnapshot.of(
-            new XdsResources(
-                List.of(),
-                List.of(),
-                snapshot("a").resources().clusters(),
-                List.of(
-                    ClusterLoadAssignment.newBuilder()
-                        .setClusterName("a")
-                        .setPolicy(
-                            ClusterLoadAssignment.Policy.newBuilder()
-                                .setOverprovisioningFactor(com.google.protobuf.UInt32Value.of(150)))
-                        .build()),
-                List.of())));
-    assertThat(names(stream.next())).as("a change to it is sent").containsExactly("a");
-  }
-
-  @Test
   void aNameUnsubscribedInTheAcknowledgementOfTheResponseThatCarriedItIsNotHeld() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
