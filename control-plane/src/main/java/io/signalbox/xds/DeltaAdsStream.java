@@ -69,13 +69,13 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   private final AtomicLong nonces = new AtomicLong();
 
   /**
-   * Begins every nonce of the stream, unguessable: only a client that reads a response can answer
-   * it, so one that does not read has one response per type outstanding and opens no more watches
-   * (with counted nonces it could acknowledge responses unread and have them sent without end).
+   * Begins every nonce with an unguessable part of its own: only a client that reads a response can
+   * answer it, so one that does not read has one response per type outstanding and opens no more
+   * watches (with counted nonces it could acknowledge responses unread and have them sent without
+   * end). The count after it orders a stream's nonces ({@code StreamRecord.olderNonce}).
    */
-  private final String noncePrefix = Long.toHexString(NONCE_SOURCE.nextLong()) + "-";
-
   private static final java.security.SecureRandom NONCE_SOURCE = new java.security.SecureRandom();
+
   private final Map<String, TypeState> types = new ConcurrentHashMap<>();
 
   /** As in the library: set by a CDS response, cleared by an EDS one (see the cache). */
@@ -119,6 +119,9 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
               .asRuntimeException());
       return;
     }
+    if (asksTooMuch(request, typeUrl)) {
+      return;
+    }
     try {
       server.runRequestCallbacks(streamId, request);
     } catch (RequestException e) {
@@ -138,44 +141,64 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     }
     TypeState state = types.computeIfAbsent(typeUrl, url -> new TypeState(type));
     if (!request.getResponseNonce().isEmpty()) {
-      DeltaResponse answered = state.awaitingAnswer.remove(request.getResponseNonce());
+      // Held before it leaves the responses on their way: a cluster remade meanwhile finds its
+      // assignment in one or the other (resendEndpointsOfRemadeClusters).
+      DeltaResponse answered = state.awaitingAnswer.get(request.getResponseNonce());
       if (answered != null && !request.hasErrorDetail()) {
         holdAcknowledged(state, answered);
       }
+      state.awaitingAnswer.remove(request.getResponseNonce());
     }
     // After the acknowledgement, which answers an earlier response: a name unsubscribed now is
     // not held, even if that response carried it.
     for (String name : request.getResourceNamesUnsubscribeList()) {
       state.tracked.remove(name);
       state.pending.remove(name);
-    }
-    Map<String, ? extends VersionedResource<?>> held =
-        group == null ? null : server.currentResources(group, state.type);
-    // Never below what a large registry holds: an Envoy that reconnects after its services went
-    // (a registry restored empty, say) asks again for every name it held, and must not be cut off.
-    int bound = Math.max(held == null ? 0 : held.size(), NAMES_ALWAYS_ALLOWED) + MAX_NAMES_NOT_HELD;
-    if (state.pending.size() + request.getResourceNamesSubscribeCount() > bound) {
-      // Names no configuration holds would wait here, and in the status tracker, for ever: a
-      // client may ask for a few (Envoy does, for a moment), not for millions.
-      closeWithError(
-          Status.RESOURCE_EXHAUSTED
-              .withDescription(
-                  "resource_names_subscribe: the stream waits for more than "
-                      + bound
-                      + " "
-                      + state.type.name().toLowerCase(java.util.Locale.ROOT)
-                      + " names, "
-                      + MAX_NAMES_NOT_HELD
-                      + " more than the configuration holds or "
-                      + NAMES_ALWAYS_ALLOWED
-                      + ", the most a stream may")
-              .asRuntimeException());
-      return;
+      state.resend.remove(name);
     }
     state.pending.addAll(request.getResourceNamesSubscribeList());
     if (state.awaitingAnswer.isEmpty()) {
       openWatch(state, request, typeUrl);
     }
+  }
+
+  /**
+   * Whether {@code request} would have the stream wait for too many names of its type, and so ended
+   * it: names no configuration holds would wait here, and in the status tracker, for ever. A client
+   * may ask for a few (Envoy does, for a moment), not for millions. Checked before anything of the
+   * request is recorded, counting the names it says it holds too.
+   */
+  private boolean asksTooMuch(DeltaDiscoveryRequest request, String typeUrl) {
+    int asked =
+        request.getResourceNamesSubscribeCount() + request.getInitialResourceVersionsCount();
+    ResourceType type = Resources.TYPE_URLS_TO_RESOURCE_TYPE.get(typeUrl);
+    if (asked == 0 || type == null) {
+      return false;
+    }
+    String of = group != null ? group : request.hasNode() ? server.group(request.getNode()) : null;
+    Map<String, ? extends VersionedResource<?>> held =
+        of == null ? null : server.currentResources(of, type);
+    // Never below what a large registry holds: an Envoy that reconnects after its services went
+    // (a registry restored empty, say) asks again for every name it held, and must not be cut off.
+    int bound = Math.max(held == null ? 0 : held.size(), NAMES_ALWAYS_ALLOWED) + MAX_NAMES_NOT_HELD;
+    TypeState state = types.get(typeUrl);
+    if ((state == null ? 0 : state.pending.size()) + asked <= bound) {
+      return false;
+    }
+    closeWithError(
+        Status.RESOURCE_EXHAUSTED
+            .withDescription(
+                "resource_names_subscribe: the stream waits for more than "
+                    + bound
+                    + " "
+                    + type.name().toLowerCase(java.util.Locale.ROOT)
+                    + " names, "
+                    + MAX_NAMES_NOT_HELD
+                    + " more than the configuration holds or "
+                    + NAMES_ALWAYS_ALLOWED
+                    + ", the most a stream may")
+            .asRuntimeException());
+    return true;
   }
 
   private void holdAcknowledged(TypeState state, DeltaResponse answered) {
@@ -224,7 +247,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   private void send(TypeState state, String typeUrl, DeltaResponse response) {
-    String nonce = noncePrefix + nonces.getAndIncrement();
+    String nonce = Long.toHexString(NONCE_SOURCE.nextLong()) + "-" + nonces.getAndIncrement();
     List<Resource> resources =
         response.resources().entrySet().stream()
             .map(entry -> server.resource(entry.getKey(), entry.getValue()))

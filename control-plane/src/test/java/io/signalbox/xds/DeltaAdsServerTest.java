@@ -273,6 +273,22 @@ class DeltaAdsServerTest {
   }
 
   @Test
+  void theNamesAStreamSaysItHoldsCountTowardsTheNamesItMayWaitFor() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+    DeltaDiscoveryRequest.Builder resumed = request(EDS);
+    for (int i = 0;
+        i <= DeltaAdsStream.NAMES_ALWAYS_ALLOWED + DeltaAdsStream.MAX_NAMES_NOT_HELD;
+        i++) {
+      resumed.putInitialResourceVersions("nosuch-" + i, "v1");
+    }
+
+    stream.send(resumed.build());
+
+    assertThat(stream.closedWith().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+  }
+
+  @Test
   void aTypeSignalboxDoesNotServeEndsTheStreamNamingIt() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
