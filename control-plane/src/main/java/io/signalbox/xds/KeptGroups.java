@@ -139,6 +139,11 @@ final class KeptGroups {
     return base.forGroup(group);
   }
 
+  /** Whether {@code group}'s Envoys find a snapshot in the cache: it has been sent one. */
+  boolean hasSnapshot(String group) {
+    return cache.getSnapshot(group) != null;
+  }
+
   /** What {@code group} was last sent in full, or null. */
   ContentVersionedSnapshot sentBase(String group) {
     return sentBases.get(group);

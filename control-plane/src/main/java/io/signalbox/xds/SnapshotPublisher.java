@@ -205,7 +205,7 @@ public final class SnapshotPublisher implements AutoCloseable {
   public void groupSeen(String group) {
     // A group kept but not yet sent anything is being made its first snapshot by another stream's
     // call, under the lock: waiting for it, this stream's watches find the snapshot too.
-    if (groups.isKept(group) && groups.sentBase(group) != null) {
+    if (groups.isKept(group) && groups.hasSnapshot(group)) {
       return;
     }
     synchronized (publishLock) {
