@@ -69,11 +69,16 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   private final AtomicLong nonces = new AtomicLong();
 
   /**
-   * Begins every nonce with an unguessable part of its own: only a client that reads a response can
-   * answer it, so one that does not read has one response per type outstanding and opens no more
-   * watches (with counted nonces it could acknowledge responses unread and have them sent without
-   * end). The count after it orders a stream's nonces ({@code StreamRecord.olderNonce}).
+   * Begins every nonce with an unguessable part of its own, the count's keyed hash under a key of
+   * the stream's: only a client that reads a response can answer it, so one that does not read has
+   * one response per type outstanding and opens no more watches (with counted nonces it could
+   * acknowledge responses unread and have them sent without end). The count after it orders a
+   * stream's nonces ({@code StreamRecord.olderNonce}). A keyed hash, not a random number per
+   * response: the system's secure random source serialises every caller on one lock.
    */
+  private final com.google.common.hash.HashFunction nonceKey =
+      com.google.common.hash.Hashing.sipHash24(NONCE_SOURCE.nextLong(), NONCE_SOURCE.nextLong());
+
   private static final java.security.SecureRandom NONCE_SOURCE = new java.security.SecureRandom();
 
   private final Map<String, TypeState> types = new ConcurrentHashMap<>();
@@ -247,7 +252,8 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   private void send(TypeState state, String typeUrl, DeltaResponse response) {
-    String nonce = Long.toHexString(NONCE_SOURCE.nextLong()) + "-" + nonces.getAndIncrement();
+    long count = nonces.getAndIncrement();
+    String nonce = Long.toHexString(nonceKey.hashLong(count).asLong()) + "-" + count;
     List<Resource> resources =
         response.resources().entrySet().stream()
             .map(entry -> server.resource(entry.getKey(), entry.getValue()))
