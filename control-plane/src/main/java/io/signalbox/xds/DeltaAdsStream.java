@@ -41,8 +41,11 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     final ResourceType type;
     final TrackedVersions tracked = new TrackedVersions();
 
-    /** Names subscribed to and not yet acknowledged; read by the publisher with lookups only. */
-    final Set<String> pending = ConcurrentHashMap.newKeySet();
+    /**
+     * Names subscribed to and not yet acknowledged, and those rejected and not sent since; read by
+     * the publisher with lookups only (and iteration of the rejected ones).
+     */
+    final PendingNames pending = new PendingNames();
 
     /** Responses sent and not yet answered, by nonce. */
     final Map<String, DeltaResponse> awaitingAnswer = new ConcurrentHashMap<>();
@@ -151,6 +154,8 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
       DeltaResponse answered = state.awaitingAnswer.get(request.getResponseNonce());
       if (answered != null && !request.hasErrorDetail()) {
         holdAcknowledged(state, answered);
+      } else if (answered != null) {
+        holdRejected(state, answered);
       }
       state.awaitingAnswer.remove(request.getResponseNonce());
     }
@@ -159,6 +164,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     for (String name : request.getResourceNamesUnsubscribeList()) {
       state.tracked.remove(name);
       state.pending.remove(name);
+      state.pending.rejected().remove(name);
       state.resend.remove(name);
     }
     state.pending.addAll(request.getResourceNamesSubscribeList());
@@ -220,7 +226,28 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
     if (base != null) {
       state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
+      // A rejected resource since removed is never sent again: it would stay here for good.
+      state.pending.rejected().removeIf(name -> !base.containsKey(name));
     }
+  }
+
+  /**
+   * A rejected response's resources are sent again with the stream's next response of their type,
+   * or with the next snapshot that changes it, not at once ({@link PendingNames}): left pending, a
+   * name subscribed to was sent again at once, and for ever to an Envoy that rejects it each time.
+   * Meanwhile they count as held at the versions rejected. Envoy applies the valid resources of a
+   * response it rejects and keeps the others as they were, so the removal of any of them is sent
+   * (Envoy ignores the removal of one it never took).
+   */
+  private static void holdRejected(TypeState state, DeltaResponse rejected) {
+    state.pending.rejected().addAll(rejected.resources().keySet());
+    rejected
+        .resources()
+        .forEach(
+            (name, resource) -> {
+              state.tracked.put(name, resource.version());
+              state.pending.remove(name);
+            });
   }
 
   private void openWatch(TypeState state, DeltaDiscoveryRequest request, String typeUrl) {
@@ -270,6 +297,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     // Recorded before sending: the answer may come back before onNext returns.
     state.awaitingAnswer.put(nonce, response);
     state.resend.removeAll(response.resources().keySet());
+    state.pending.rejected().removeAll(response.resources().keySet());
     state.latestVersion = response.version();
     if (state.type == ResourceType.CLUSTER) {
       hasClusterChanged = true;

@@ -78,7 +78,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
 
   /** What changed in one type from one snapshot to the next. */
   private record TypeChange(
-      Map<String, VersionedResource<?>> changed, List<String> removed, String version) {}
+      Map<String, VersionedResource<?>> changed,
+      List<String> removed,
+      String version,
+      Map<String, VersionedResource<?>> now) {}
 
   public XdsSnapshotCache(NodeGroup<String> groups) {
     super(groups);
@@ -189,7 +192,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       // Every difference with what the stream holds; this runs on the stream's thread, where
       // walking its tracked names is safe.
       return Answer.of(
-          watch, changesFor(watch, resources), removedOfAll(watch, resources), version);
+          watch,
+          withRejected(watch, changesFor(watch, resources), resources),
+          removedOfAll(watch, resources),
+          version);
     }
     if (!watch.isWildcard() && !watch.pendingResources().isEmpty()) {
       Map<String, VersionedResource<?>> requested = new HashMap<>();
@@ -199,9 +205,29 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           requested.put(name, resource);
         }
       }
-      return Answer.of(watch, requested, List.of(), version);
+      return Answer.of(watch, withRejected(watch, requested, resources), List.of(), version);
     }
     return null;
+  }
+
+  /**
+   * {@code send}, with the resources of {@code resources} the stream's Envoy rejected and has not
+   * been sent since: they ride with its next response of their type, and with the next snapshot
+   * that changes the type ({@link PendingNames}).
+   */
+  private static Map<String, VersionedResource<?>> withRejected(
+      DeltaWatch watch,
+      Map<String, VersionedResource<?>> send,
+      Map<String, VersionedResource<?>> resources) {
+    if (watch.pendingResources() instanceof PendingNames names) {
+      for (String name : names.rejected()) {
+        VersionedResource<?> resource = resources.get(name);
+        if (resource != null) {
+          send.put(name, resource);
+        }
+      }
+    }
+    return send;
   }
 
   @Override
@@ -231,7 +257,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           Answer answer =
               Answer.of(
                   watch,
-                  changesFor(watch, change.changed()),
+                  withRejected(watch, changesFor(watch, change.changed()), change.now()),
                   removalsFor(watch, change.removed()),
                   change.version());
           if (answer != null) {
@@ -313,7 +339,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     Map<String, VersionedResource<?>> now =
         (Map<String, VersionedResource<?>>) (Map<?, ?>) snapshot.versionedResources(type);
     if (previous == null) {
-      return new TypeChange(now, List.of(), version);
+      return new TypeChange(now, List.of(), version, now);
     }
     if (previous.version(type, List.of()).equals(version)) {
       return null;
@@ -328,7 +354,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     Map<String, VersionedResource<?>> changed = new HashMap<>();
     diff.added().forEach(name -> changed.put(name, now.get(name)));
     diff.modified().forEach(name -> changed.put(name, now.get(name)));
-    return new TypeChange(changed, diff.removed(), version);
+    return new TypeChange(changed, diff.removed(), version, now);
   }
 
   /** Of the changed resources, those the stream is to be sent (lookups in its maps only). */

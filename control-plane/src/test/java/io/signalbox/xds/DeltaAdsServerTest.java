@@ -104,7 +104,7 @@ class DeltaAdsServerTest {
   }
 
   @Test
-  void aRejectedResponseIsNotHeldSoItsRemovalIsNotSent() throws Exception {
+  void whatEnvoyAppliedOfARejectedResponseIsHeldSoItsRemovalIsSent() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
     stream.send(request(CDS).build());
@@ -123,7 +123,70 @@ class DeltaAdsServerTest {
     cache.setSnapshot(GROUP, snapshot("a", "c"));
     DeltaDiscoveryResponse next = stream.next();
     assertThat(names(next)).containsExactly("c");
-    assertThat(next.getRemovedResourcesList()).isEmpty();
+    assertThat(next.getRemovedResourcesList()).containsExactly("bad");
+  }
+
+  @Test
+  void aResourceRejectedByNameIsNotSentAgainAtOnceButWithTheNextSnapshotThatChangesItsType()
+      throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    DeltaDiscoveryResponse rejected = stream.next();
+    assertThat(names(rejected)).containsExactlyInAnyOrder("a", "b");
+
+    stream.send(reject(EDS, rejected));
+    assertThat(stream.received.poll(300, TimeUnit.MILLISECONDS))
+        .as("the same assignments again, to an Envoy that rejects them each time")
+        .isNull();
+
+    // A quarantine trial: b goes, a stays as it was. The trial is judged by what the Envoy makes
+    // of a, so a is sent with it although it did not change.
+    cache.setSnapshot(GROUP, snapshot("a"));
+    DeltaDiscoveryResponse trial = stream.next();
+    assertThat(names(trial)).containsExactly("a");
+    assertThat(trial.getRemovedResourcesList()).as("b was held as rejected").containsExactly("b");
+    stream.send(request(EDS).setResponseNonce(trial.getNonce()).build());
+
+    cache.setSnapshot(GROUP, snapshot("a", "c"));
+    stream.send(request(EDS).addResourceNamesSubscribe("c").build());
+    assertThat(names(stream.next())).as("a was sent since, and accepted").containsExactly("c");
+  }
+
+  @Test
+  void aResourceRejectedByNameRidesWithTheNextResponseOfItsType() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").build());
+    stream.send(reject(EDS, stream.next()));
+
+    stream.send(request(EDS).addResourceNamesSubscribe("b").build());
+    assertThat(names(stream.next()))
+        .as("each response of the type is judged with the rejected one in it")
+        .containsExactlyInAnyOrder("a", "b");
+  }
+
+  @Test
+  void aRejectedClusterIsSentAgainWithTheNextSnapshotThatChangesClustersThoughItDidNot()
+      throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    stream.send(request(CDS).setResponseNonce(stream.next().getNonce()).build());
+    cache.setSnapshot(GROUP, snapshot("a", "bad", "b"));
+    stream.send(reject(CDS, stream.next()));
+
+    cache.setSnapshot(GROUP, snapshot("a", "bad"));
+    DeltaDiscoveryResponse trial = stream.next();
+    assertThat(names(trial)).containsExactly("bad");
+    assertThat(trial.getRemovedResourcesList()).containsExactly("b");
+  }
+
+  private static DeltaDiscoveryRequest reject(String typeUrl, DeltaDiscoveryResponse response) {
+    return request(typeUrl)
+        .setResponseNonce(response.getNonce())
+        .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("no").build())
+        .build();
   }
 
   @Test
