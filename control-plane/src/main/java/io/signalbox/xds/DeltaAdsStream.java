@@ -232,12 +232,12 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   /**
-   * A rejected response's resources are sent again with the stream's next response of their type,
-   * or with the next snapshot that changes it, not at once ({@link PendingNames}): left pending, a
-   * name subscribed to was sent again at once, and for ever to an Envoy that rejects it each time.
-   * Meanwhile they count as held at the versions rejected. Envoy applies the valid resources of a
-   * response it rejects and keeps the others as they were, so the removal of any of them is sent
-   * (Envoy ignores the removal of one it never took).
+   * A rejected response's resources are sent again with the answer to the stream's next request for
+   * names of their type, or with a quarantine trial that changes it, not at once ({@link
+   * PendingNames}): left pending, a name subscribed to was sent again at once, and for ever to an
+   * Envoy that rejects it each time. Meanwhile they count as held at the versions rejected. Envoy
+   * applies the valid resources of a response it rejects and keeps the others as they were, so the
+   * removal of any of them is sent (Envoy ignores the removal of one it never took).
    */
   private static void holdRejected(TypeState state, DeltaResponse rejected) {
     state.pending.rejected().addAll(rejected.resources().keySet());
@@ -316,7 +316,12 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
       }
     }
     if (state.type == ResourceType.CLUSTER) {
-      resendEndpointsOfRemadeClusters(response.resources().keySet());
+      // Not a rejected cluster sent again as it was: Envoy does not make an unchanged one anew.
+      resendEndpointsOfRemadeClusters(
+          response.resources().entrySet().stream()
+              .filter(sent -> !sent.getValue().version().equals(state.tracked.get(sent.getKey())))
+              .map(Map.Entry::getKey)
+              .collect(java.util.stream.Collectors.toSet()));
     }
   }
 

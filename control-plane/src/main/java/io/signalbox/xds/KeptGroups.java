@@ -153,7 +153,11 @@ final class KeptGroups {
    * Sends every group kept its snapshot of {@code fleet}, built from {@code state} with {@code
    * settings}, forgetting the groups whose Envoys have all gone. Call with the lock held.
    */
-  void sendEach(ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
+  void sendEach(
+      ContentVersionedSnapshot fleet,
+      RegistryState state,
+      GatewaySettings settings,
+      boolean trial) {
     for (String group : groups) {
       if (!connected.test(group) && forget(group)) {
         continue;
@@ -161,7 +165,7 @@ final class KeptGroups {
       ContentVersionedSnapshot base =
           madeFor(group, () -> snapshots.base(group, fleet, state, settings, PolicyHandover.NONE));
       if (base != null) {
-        send(group, base);
+        send(group, base, trial);
       }
     }
   }
@@ -212,9 +216,22 @@ final class KeptGroups {
 
   /** Sends {@code group} its zone's view of {@code base}. Call with the lock held. */
   void send(String group, ContentVersionedSnapshot base) {
+    send(group, base, false);
+  }
+
+  /**
+   * As {@link #send(String, ContentVersionedSnapshot)}; a quarantine {@code trial} is set as one
+   * ({@link XdsSnapshotCache#setTrialSnapshot}).
+   */
+  private void send(String group, ContentVersionedSnapshot base, boolean trial) {
     sentBases.put(group, base);
     ContentVersionedSnapshot sent = base.forGroup(group);
-    if (cache.getSnapshot(group) != sent) {
+    if (cache.getSnapshot(group) == sent) {
+      return;
+    }
+    if (trial && cache instanceof XdsSnapshotCache deltaAware) {
+      deltaAware.setTrialSnapshot(group, sent);
+    } else {
       cache.setSnapshot(group, sent);
     }
   }

@@ -18,7 +18,8 @@ import java.util.function.Consumer;
  * are not sent again, and the next different snapshot is.
  *
  * <p>Delta streams need no help: {@link DeltaAdsStream} records the sent version before the NACK
- * arrives, and does not count a rejected response as held.
+ * arrives, and holds a rejected response's resources at the versions rejected ({@link
+ * PendingNames}).
  */
 public final class NackAwareConfigWatcher extends ForwardingConfigWatcher {
 

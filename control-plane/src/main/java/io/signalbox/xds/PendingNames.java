@@ -10,11 +10,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A rejected resource is not sent again at once: Envoy rejects the same version each time, and a
  * stream that kept it pending was sent it back and forth without end. It rides instead with the
- * stream's next response of its type, and with the answer to the next snapshot that changes its
- * type even when it did not change itself, so that what the Envoy holds is judged against each new
- * snapshot (a quarantine trial that keeps the culprit must be rejected again, not pass because the
- * unchanged culprit was never sent). The cache finds the rejected names here, through the pending
- * set the library's watch carries ({@link XdsSnapshotCache}).
+ * answer to the stream's next request for names of its type, so that the Envoy's answer still
+ * covers it, and with a quarantine trial that changes its type even when it did not change itself,
+ * so that the trial is judged by it (a trial that keeps the culprit unchanged must be rejected
+ * again, not pass because the culprit was not sent: {@link XdsSnapshotCache#setTrialSnapshot}). A
+ * response that carries it takes it off. The cache finds the rejected names here, through the
+ * pending set the library's watch carries.
  */
 final class PendingNames extends ForwardingSet<String> {
 

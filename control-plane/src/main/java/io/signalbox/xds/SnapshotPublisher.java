@@ -428,7 +428,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         return false;
       }
       handoverHeld = false;
-      if (sendLocked(built, builtState, builtSettings)) {
+      if (sendLocked(built, builtState, builtSettings, false)) {
         metrics.snapshotPublished();
       }
     }
@@ -455,7 +455,10 @@ public final class SnapshotPublisher implements AutoCloseable {
    * #publishLock} held.
    */
   private boolean sendLocked(
-      ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
+      ContentVersionedSnapshot snapshot,
+      RegistryState state,
+      GatewaySettings settings,
+      boolean trial) {
     boolean changed = snapshot != published;
     if (changed) {
       history.record(
@@ -468,7 +471,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     publishedState = state;
     publishedSettings = settings;
-    groups.sendEach(published, state, settings);
+    groups.sendEach(published, state, settings, trial);
     return changed;
   }
 
@@ -478,7 +481,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (pausedSince != null || !running) {
         return false;
       }
-      sendLocked(trial.snapshot(), trial.state(), trial.settings());
+      sendLocked(trial.snapshot(), trial.state(), trial.settings(), true);
     }
     quarantineTrials.incrementAndGet();
     return true;

@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * the control plane's CPU per change. Here a watch keeps the stream's own maps. They change only on
  * the stream's thread: on an ACK, which comes only while no watch of that type is open (the server
  * opens one after the ACK), and on a subscription change, after which the server replaces the
- * watch. The publisher reads them with lookups only, never iterating, so such a change costs at
- * worst an answer computed from a half-updated subscription, which the replacing watch completes.
+ * watch. The publisher reads them with lookups only, never iterating (but for the few names a
+ * stream's Envoy rejected, a concurrent set), so such a change costs at worst an answer computed
+ * from a half-updated subscription, which the replacing watch completes.
  *
  * <p>A watch is opened consistent with the snapshot of its time: it is answered at once with every
  * difference between that snapshot and what the stream holds (the whole type is compared once, on
@@ -74,6 +75,12 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
 
     /** Set under this monitor once the group is forgotten: a watch then goes to its successor. */
     boolean forgotten;
+
+    /**
+     * Whether the group's snapshot is a quarantine trial, whose answers carry what each stream's
+     * Envoy rejected and has not been sent since ({@link PendingNames}); under this monitor.
+     */
+    boolean trial;
   }
 
   /** What changed in one type from one snapshot to the next. */
@@ -152,7 +159,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           continue;
         }
         Snapshot snapshot = getSnapshot(group);
-        atOnce = snapshot == null ? null : answerAtOnce(watch, type, snapshot, hasClusterChanged);
+        atOnce =
+            snapshot == null
+                ? null
+                : answerAtOnce(watch, type, snapshot, hasClusterChanged, watches.trial);
         if (atOnce == null) {
           register(watches, type, watch);
         }
@@ -180,7 +190,11 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
    * null to open it.
    */
   private static Answer answerAtOnce(
-      DeltaWatch watch, ResourceType type, Snapshot snapshot, boolean hasClusterChanged) {
+      DeltaWatch watch,
+      ResourceType type,
+      Snapshot snapshot,
+      boolean hasClusterChanged,
+      boolean trial) {
     String version = snapshot.version(type, List.of());
     @SuppressWarnings("unchecked")
     Map<String, VersionedResource<?>> resources =
@@ -191,9 +205,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             && watch.pendingResources().isEmpty()) {
       // Every difference with what the stream holds; this runs on the stream's thread, where
       // walking its tracked names is safe.
+      Map<String, VersionedResource<?>> changes = changesFor(watch, resources);
       return Answer.of(
           watch,
-          withRejected(watch, changesFor(watch, resources), resources),
+          trial ? withRejected(watch, changes, resources) : changes,
           removedOfAll(watch, resources),
           version);
     }
@@ -205,15 +220,19 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           requested.put(name, resource);
         }
       }
-      return Answer.of(watch, withRejected(watch, requested, resources), List.of(), version);
+      // A name subscribed to that the snapshot lacks stays pending: with nothing requested to
+      // send, the rejected ones alone would be sent again on every answer, for ever.
+      return requested.isEmpty()
+          ? null
+          : Answer.of(watch, withRejected(watch, requested, resources), List.of(), version);
     }
     return null;
   }
 
   /**
    * {@code send}, with the resources of {@code resources} the stream's Envoy rejected and has not
-   * been sent since: they ride with its next response of their type, and with the next snapshot
-   * that changes the type ({@link PendingNames}).
+   * been sent since: they ride with the answer to its next request for names of their type, and
+   * with a quarantine trial that changes the type ({@link PendingNames}).
    */
   private static Map<String, VersionedResource<?>> withRejected(
       DeltaWatch watch,
@@ -231,10 +250,28 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   }
 
   @Override
-  public synchronized void setSnapshot(String group, Snapshot snapshot) {
+  public void setSnapshot(String group, Snapshot snapshot) {
+    set(group, snapshot, false);
+  }
+
+  /**
+   * Sets a quarantine trial: as {@link #setSnapshot}, but each delta stream's answer of a type the
+   * trial changes also carries what its Envoy rejected of that type and has not been sent since,
+   * changed or not, so that the trial is judged by them (a trial that keeps the culprit unchanged
+   * must be rejected again, not pass because the culprit was not sent). Ordinary snapshots do not
+   * carry them: an Envoy that rejects what the last good configuration also holds (a listener on a
+   * port its host cannot bind) would then reject every change of the type, and the quarantine blame
+   * whichever service made it.
+   */
+  public void setTrialSnapshot(String group, Snapshot snapshot) {
+    set(group, snapshot, true);
+  }
+
+  private synchronized void set(String group, Snapshot snapshot, boolean trial) {
     GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
     List<Answer> answers = new ArrayList<>();
     synchronized (watches) {
+      watches.trial = trial;
       Snapshot previous = getSnapshot(group);
       // State-of-the-world watches: the library's cache answers them (it holds no delta watch).
       super.setSnapshot(group, snapshot);
@@ -254,10 +291,11 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             each.remove();
             continue;
           }
+          Map<String, VersionedResource<?>> changes = changesFor(watch, change.changed());
           Answer answer =
               Answer.of(
                   watch,
-                  withRejected(watch, changesFor(watch, change.changed()), change.now()),
+                  trial ? withRejected(watch, changes, change.now()) : changes,
                   removalsFor(watch, change.removed()),
                   change.version());
           if (answer != null) {

@@ -27,7 +27,10 @@ public final class FakeAdsClient implements AutoCloseable {
 
   private final ManagedChannel channel;
   private final Node node;
+
+  /** Type URLs a state-of-the-world stream rejects; resource names a delta stream rejects. */
   private final Set<String> rejectedTypes;
+
   private final List<String> receivedVersions = new CopyOnWriteArrayList<>();
   private StreamObserver<DiscoveryRequest> sotw;
   private StreamObserver<DeltaDiscoveryRequest> delta;
@@ -62,6 +65,22 @@ public final class FakeAdsClient implements AutoCloseable {
   /** An incremental stream that acknowledges everything. */
   public static FakeAdsClient delta(int xdsPort, Node node) {
     FakeAdsClient client = new FakeAdsClient(xdsPort, node, Set.of());
+    client.delta =
+        AggregatedDiscoveryServiceGrpc.newStub(client.channel)
+            .deltaAggregatedResources(client.new DeltaResponses());
+    for (String type : List.of(CLUSTERS, LISTENERS)) {
+      client.sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
+    }
+    return client;
+  }
+
+  /**
+   * An incremental stream that rejects every response carrying a resource named in {@code
+   * rejectedNames} and acknowledges the others, as Envoy answers one that carries a resource it
+   * cannot take.
+   */
+  public static FakeAdsClient deltaRejecting(int xdsPort, Node node, Set<String> rejectedNames) {
+    FakeAdsClient client = new FakeAdsClient(xdsPort, node, rejectedNames);
     client.delta =
         AggregatedDiscoveryServiceGrpc.newStub(client.channel)
             .deltaAggregatedResources(client.new DeltaResponses());
@@ -170,12 +189,22 @@ public final class FakeAdsClient implements AutoCloseable {
     @Override
     public void onNext(DeltaDiscoveryResponse response) {
       receivedVersions.add(response.getSystemVersionInfo());
-      sendDelta(
+      DeltaDiscoveryRequest.Builder answer =
           DeltaDiscoveryRequest.newBuilder()
               .setNode(node)
               .setTypeUrl(response.getTypeUrl())
-              .setResponseNonce(response.getNonce())
-              .build());
+              .setResponseNonce(response.getNonce());
+      response.getResourcesList().stream()
+          .map(io.envoyproxy.envoy.service.discovery.v3.Resource::getName)
+          .filter(rejectedTypes::contains)
+          .findFirst()
+          .ifPresent(
+              name ->
+                  answer.setErrorDetail(
+                      com.google.rpc.Status.newBuilder()
+                          .setCode(3)
+                          .setMessage("rejected by the test: " + name)));
+      sendDelta(answer.build());
     }
 
     @Override

@@ -127,7 +127,7 @@ class DeltaAdsServerTest {
   }
 
   @Test
-  void aResourceRejectedByNameIsNotSentAgainAtOnceButWithTheNextSnapshotThatChangesItsType()
+  void aResourceRejectedByNameIsNotSentAgainAtOnceButWithAQuarantineTrialThatChangesItsType()
       throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
@@ -142,19 +142,34 @@ class DeltaAdsServerTest {
 
     // A quarantine trial: b goes, a stays as it was. The trial is judged by what the Envoy makes
     // of a, so a is sent with it although it did not change.
-    cache.setSnapshot(GROUP, snapshot("a"));
+    cache.setTrialSnapshot(GROUP, snapshot("a"));
     DeltaDiscoveryResponse trial = stream.next();
     assertThat(names(trial)).containsExactly("a");
     assertThat(trial.getRemovedResourcesList()).as("b was held as rejected").containsExactly("b");
     stream.send(request(EDS).setResponseNonce(trial.getNonce()).build());
 
-    cache.setSnapshot(GROUP, snapshot("a", "c"));
+    cache.setTrialSnapshot(GROUP, snapshot("a", "c"));
     stream.send(request(EDS).addResourceNamesSubscribe("c").build());
     assertThat(names(stream.next())).as("a was sent since, and accepted").containsExactly("c");
   }
 
   @Test
-  void aResourceRejectedByNameRidesWithTheNextResponseOfItsType() throws Exception {
+  void anOrdinarySnapshotCarriesOnlyWhatChangedNotWhatTheEnvoyRejectedBefore() throws Exception {
+    // An Envoy that rejects what the last good configuration holds too (a listener on a port its
+    // host cannot bind) would otherwise reject every later change of the type, and the quarantine
+    // blame the service that made it.
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    stream.send(reject(CDS, stream.next()));
+
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    assertThat(names(stream.next())).containsExactly("b");
+  }
+
+  @Test
+  void aResourceRejectedByNameRidesWithTheAnswerToTheNextRequestForNamesOfItsType()
+      throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
     stream.send(request(EDS).addResourceNamesSubscribe("a").build());
@@ -162,13 +177,56 @@ class DeltaAdsServerTest {
 
     stream.send(request(EDS).addResourceNamesSubscribe("b").build());
     assertThat(names(stream.next()))
-        .as("each response of the type is judged with the rejected one in it")
+        .as("the Envoy's answer covers the rejected one too")
         .containsExactlyInAnyOrder("a", "b");
   }
 
   @Test
-  void aRejectedClusterIsSentAgainWithTheNextSnapshotThatChangesClustersThoughItDidNot()
-      throws Exception {
+  void aRejectionIsNotSentAgainForANameSubscribedToThatNoSnapshotHolds() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a"));
+    Stream stream = new Stream();
+    stream.send(
+        request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("ghost").build());
+    DeltaDiscoveryResponse rejected = stream.next();
+    assertThat(names(rejected)).containsExactly("a");
+
+    stream.send(reject(EDS, rejected));
+    assertThat(stream.received.poll(300, TimeUnit.MILLISECONDS))
+        .as("ghost stays pending, and a must not ride with an answer that has nothing else")
+        .isNull();
+  }
+
+  @Test
+  void aRejectionAnsweredAfterAQuarantineTrialIsSentWithIt() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    DeltaDiscoveryResponse rejected = stream.next();
+
+    // The trial is set while the response is on its way: the watch opened on the NACK answers it.
+    cache.setTrialSnapshot(GROUP, snapshot("a"));
+    stream.send(reject(EDS, rejected));
+    DeltaDiscoveryResponse trial = stream.next();
+    assertThat(names(trial)).containsExactly("a");
+    assertThat(trial.getRemovedResourcesList()).containsExactly("b");
+  }
+
+  @Test
+  void aRejectedNameUnsubscribedFromIsNotSentAgain() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    stream.send(reject(EDS, stream.next()));
+    stream.send(request(EDS).addResourceNamesUnsubscribe("a").build());
+
+    cache.setTrialSnapshot(GROUP, snapshot("a", "b", "c"));
+    assertThat(names(stream.next()))
+        .as("b rides with the trial; a is no longer subscribed to, and c never was")
+        .containsExactly("b");
+  }
+
+  @Test
+  void aRejectedClusterIsSentAgainWithATrialThatChangesClustersThoughItDidNot() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
     stream.send(request(CDS).build());
@@ -176,7 +234,7 @@ class DeltaAdsServerTest {
     cache.setSnapshot(GROUP, snapshot("a", "bad", "b"));
     stream.send(reject(CDS, stream.next()));
 
-    cache.setSnapshot(GROUP, snapshot("a", "bad"));
+    cache.setTrialSnapshot(GROUP, snapshot("a", "bad"));
     DeltaDiscoveryResponse trial = stream.next();
     assertThat(names(trial)).containsExactly("bad");
     assertThat(trial.getRemovedResourcesList()).containsExactly("b");

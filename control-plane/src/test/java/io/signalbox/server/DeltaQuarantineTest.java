@@ -1,0 +1,119 @@
+package io.signalbox.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.signalbox.admin.v1.AdminGrpc;
+import io.signalbox.admin.v1.ListServicesRequest;
+import io.signalbox.admin.v1.RegistrationStatus;
+import io.signalbox.admin.v1.Service;
+import io.signalbox.config.GatewaySettings;
+import io.signalbox.registry.v1.Instance;
+import io.signalbox.registry.v1.PathMatch;
+import io.signalbox.registry.v1.RegisterRequest;
+import io.signalbox.registry.v1.RegistryGrpc;
+import io.signalbox.registry.v1.Route;
+import io.signalbox.testing.FakeAdsClient;
+import io.signalbox.testing.FreePorts;
+import io.signalbox.testing.LoopbackUpstreams;
+import io.signalbox.testing.TestControlPlanes;
+import io.signalbox.translate.XdsNames;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The quarantine over a delta stream, whose Envoy is sent only what changed. Two services are
+ * registered together and the Envoy rejects the cluster of the first. The bisection's first trial
+ * is the last good configuration with that service alone: its cluster is the same as in the
+ * rejected snapshot, so only the other's removal changed. The trial must still be judged by the
+ * cluster the Envoy rejected, sent with it again; judged by the removal alone, it passed, and the
+ * other service was quarantined.
+ */
+class DeltaQuarantineTest {
+
+  private static final Duration PATIENCE = Duration.ofSeconds(15);
+
+  private ControlPlane controlPlane;
+  private ManagedChannel registryChannel;
+  private ManagedChannel adminChannel;
+  private FakeAdsClient envoy;
+
+  @AfterEach
+  void stop() {
+    if (envoy != null) {
+      envoy.close();
+    }
+    registryChannel.shutdownNow();
+    adminChannel.shutdownNow();
+    controlPlane.close();
+  }
+
+  @Test
+  void aTrialThatKeepsTheRejectedClusterAsItWasIsRejectedAgainAndOnlyItsServiceIsQuarantined() {
+    controlPlane =
+        ControlPlane.start(
+            TestControlPlanes.onLoopback()
+                .adminPort(0)
+                .gateway(
+                    LoopbackUpstreams.allowedIn(
+                        GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate())))
+                .build());
+    registryChannel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
+    adminChannel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.adminPort())
+            .usePlaintext()
+            .build();
+    envoy =
+        FakeAdsClient.deltaRejecting(
+            controlPlane.grpcPort(),
+            FakeAdsClient.node("edge-1", "edge"),
+            Set.of(XdsNames.serviceCluster("audit")));
+    register("catalog");
+    await().atMost(PATIENCE).until(() -> statuses().get("catalog") == RegistrationStatus.ACTIVE);
+
+    // Published together: "audit" sorts first, so the first trial holds it alone.
+    controlPlane.publisher().pause();
+    register("audit");
+    register("billing");
+    controlPlane.publisher().resume();
+
+    await().atMost(PATIENCE).until(() -> statuses().get("audit") == RegistrationStatus.QUARANTINED);
+    assertThat(statuses())
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "audit", RegistrationStatus.QUARANTINED,
+                "billing", RegistrationStatus.ACTIVE,
+                "catalog", RegistrationStatus.ACTIVE));
+    assertThat(controlPlane.publisher().quarantineTrials()).as("bisected").isPositive();
+  }
+
+  private void register(String service) {
+    RegistryGrpc.newBlockingStub(registryChannel)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .register(
+            RegisterRequest.newBuilder()
+                .setService(service)
+                .setInstance(
+                    Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(9))
+                .addRoutes(
+                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+                .build());
+  }
+
+  private Map<String, RegistrationStatus> statuses() {
+    return AdminGrpc.newBlockingStub(adminChannel)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .listServices(ListServicesRequest.getDefaultInstance())
+        .getServicesList()
+        .stream()
+        .collect(Collectors.toMap(Service::getName, Service::getStatus));
+  }
+}
