@@ -240,6 +240,50 @@ class DeltaAdsServerTest {
     assertThat(trial.getRemovedResourcesList()).containsExactly("b");
   }
 
+  @Test
+  void aRejectedClusterSentAgainUnchangedIsNotFollowedByItsAssignment() throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    DeltaDiscoveryResponse clusters = stream.next();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
+    stream.send(request(EDS).setResponseNonce(stream.next().getNonce()).build());
+
+    cache.setSnapshot(GROUP, withChangedCluster("b", "a", "b"));
+    DeltaDiscoveryResponse rejected = stream.next();
+    assertThat(names(rejected)).containsExactly("b");
+    DeltaDiscoveryResponse assignment = stream.next();
+    assertThat(assignment.getTypeUrl()).as("for the remade b to warm").isEqualTo(EDS);
+    stream.send(reject(CDS, rejected));
+    stream.send(request(EDS).setResponseNonce(assignment.getNonce()).build());
+
+    cache.setTrialSnapshot(GROUP, withChangedCluster("b", "a", "b", "c"));
+    DeltaDiscoveryResponse trial = stream.next();
+    assertThat(names(trial)).containsExactlyInAnyOrder("b", "c");
+    assertThat(stream.received.poll(300, TimeUnit.MILLISECONDS))
+        .as("Envoy does not make an unchanged cluster anew: no assignment to warm it")
+        .isNull();
+  }
+
+  /** {@link #snapshot}, with {@code changed}'s cluster changed. */
+  private static ContentVersionedSnapshot withChangedCluster(String changed, String... names) {
+    XdsResources resources = snapshot(names).resources();
+    return ContentVersionedSnapshot.of(
+        new XdsResources(
+            List.of(),
+            List.of(),
+            resources.clusters().stream()
+                .map(
+                    cluster ->
+                        cluster.getName().equals(changed)
+                            ? cluster.toBuilder().setAltStatName("changed").build()
+                            : cluster)
+                .toList(),
+            resources.endpoints(),
+            List.of()));
+  }
+
   private static DeltaDiscoveryRequest reject(String typeUrl, DeltaDiscoveryResponse response) {
     return request(typeUrl)
         .setResponseNonce(response.getNonce())
