@@ -1,13 +1,10 @@
 package io.signalbox.xds;
 
-import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.ServiceState;
 import io.signalbox.store.Quarantines;
-import io.signalbox.translate.XdsResources;
 import io.signalbox.xds.FleetVerdict.Kind;
 import io.signalbox.xds.FleetVerdict.Rejection;
 import io.signalbox.xds.FleetVerdict.Verdict;
@@ -23,8 +20,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -54,7 +49,6 @@ public final class NackQuarantine {
   public static final Duration DEFAULT_VERDICT_TIMEOUT = Duration.ofSeconds(5);
 
   private static final Logger log = LoggerFactory.getLogger(NackQuarantine.class);
-  private static final long POLL_NANOS = Duration.ofMillis(25).toNanos();
 
   /**
    * Excused rejections already logged; bounded, since an Envoy can keep rejecting the same listener
@@ -84,16 +78,9 @@ public final class NackQuarantine {
   }
 
   private final Quarantines quarantines;
-  private final Fleet fleet;
-  private final SnapshotBuilder snapshots;
+  private final TrialConfigurations configurations;
   private final TrialPublisher trialPublisher;
-  private final BooleanSupplier running;
-  private final long verdictTimeoutNanos;
-  private final Object answers = new Object();
-
-  /** A trial waits for its verdict: answers are signalled (it also looks every 25 ms anyway). */
-  private volatile boolean awaitingVerdict;
-
+  private final FleetAnswers fleetAnswers;
   private final GroupViews views;
 
   /** Pipeline thread only, from here on. */
@@ -142,12 +129,10 @@ public final class NackQuarantine {
       BooleanSupplier running,
       Duration verdictTimeout) {
     this.quarantines = quarantines;
-    this.fleet = fleet;
     this.views = views;
-    this.snapshots = snapshots;
+    this.configurations = new TrialConfigurations(snapshots);
     this.trialPublisher = trialPublisher;
-    this.running = running;
-    this.verdictTimeoutNanos = verdictTimeout.toNanos();
+    this.fleetAnswers = new FleetAnswers(fleet, views, running, verdictTimeout);
   }
 
   /**
@@ -155,13 +140,7 @@ public final class NackQuarantine {
    * thread.
    */
   public void answered() {
-    // Every ACK of the fleet comes through here: only a trial waiting for its verdict takes the
-    // lock.
-    if (awaitingVerdict) {
-      synchronized (answers) {
-        answers.notifyAll();
-      }
-    }
+    fleetAnswers.answered();
   }
 
   /**
@@ -174,12 +153,12 @@ public final class NackQuarantine {
     if (reference == null) {
       // Nothing was accepted yet: an empty registry is the reference, with the settings Envoy is
       // sent.
-      reference = translate(RegistryState.EMPTY, published.settings());
+      reference = configurations.translate(RegistryState.EMPTY, published.settings());
       if (reference == null) {
         return;
       }
     }
-    Verdict verdict = verdict(published, reference);
+    Verdict verdict = fleetAnswers.verdict(published, reference);
     logExcused(verdict.excused());
     if (verdict.kind() == Kind.ACCEPTED) {
       reference = published;
@@ -223,7 +202,7 @@ public final class NackQuarantine {
         return;
       }
       SortedMap<String, Optional<ServiceState>> changes =
-          changedServices(base.state(), rejected.state());
+          TrialConfigurations.changedServices(base.state(), rejected.state());
       if (changes.isEmpty()) {
         reference = base;
         giveUp(rejected, "no registration changed since the last good configuration");
@@ -243,7 +222,7 @@ public final class NackQuarantine {
         giveUp(
             rejected,
             "a trial had no verdict within "
-                + timeout()
+                + fleetAnswers.timeout()
                 + " (an Envoy did not answer, or publishing "
                 + "was paused)");
         return;
@@ -291,14 +270,16 @@ public final class NackQuarantine {
      * @return whether there is anything left to attribute to registrations
      */
     private boolean trySettingsAlone() {
-      Publication settingsOnly = translate(base.state(), rejected.settings());
+      Publication settingsOnly = configurations.translate(base.state(), rejected.settings());
       Verdict verdict =
           settingsOnly == null
               ? null
               : judge(
                   settingsOnly, "the new gateway settings with the registrations last accepted");
       if (verdict == null || verdict.kind() == Kind.PENDING) {
-        giveUp(rejected, "the trial of the new settings had no verdict within " + timeout());
+        giveUp(
+            rejected,
+            "the trial of the new settings had no verdict within " + fleetAnswers.timeout());
         return false;
       }
       if (verdict.kind() == Kind.REJECTED) {
@@ -323,8 +304,8 @@ public final class NackQuarantine {
 
     private Bisection.Outcome trial(SortedSet<String> included) {
       Publication trial =
-          translate(
-              compose(base.state(), rejected.state(), included),
+          configurations.translate(
+              TrialConfigurations.compose(base.state(), rejected.state(), included),
               rejected.settings(),
               rejected.snapshot());
       if (trial == null) {
@@ -368,7 +349,7 @@ public final class NackQuarantine {
       if (!trialPublisher.publish(trial)) {
         return new Verdict(Kind.PENDING, List.of(), List.of());
       }
-      Verdict verdict = awaitVerdict(trial, base);
+      Verdict verdict = fleetAnswers.awaitVerdict(trial, base);
       judged.put(trial.version(), verdict);
       log.info(
           "Quarantine trial {} of {}: snapshot {} {} in {} ms{}",
@@ -383,53 +364,6 @@ public final class NackQuarantine {
           (System.nanoTime() - trialStarted) / 1_000_000,
           verdict.kind() == Kind.REJECTED ? " (" + verdict.firstRejection().describe() + ")" : "");
       return verdict;
-    }
-  }
-
-  private Verdict awaitVerdict(Publication trial, Publication base) {
-    awaitingVerdict = true;
-    try {
-      return verdictWithin(trial, base);
-    } finally {
-      awaitingVerdict = false;
-    }
-  }
-
-  /** Every group judged by what it was sent (a sidecar group, its own snapshot). */
-  private Verdict verdict(Publication published, Publication against) {
-    // Each group's view made once per verdict, however many of its Envoys are judged.
-    Map<String, ContentVersionedSnapshot> sent = new HashMap<>();
-    Function<String, ContentVersionedSnapshot> sentTo =
-        group -> sent.computeIfAbsent(group, g -> views.sent(published, g));
-    // Checked before each publication: without a rejection on record the verdict is found on the
-    // fleet's records, stopping at the first Envoy still answering (the publications of a burst).
-    Optional<Kind> withoutRejections = fleet.verdictWithoutRejections(sentTo);
-    if (withoutRejections.isPresent()) {
-      return new Verdict(withoutRejections.get(), List.of(), List.of());
-    }
-    Map<String, ContentVersionedSnapshot> reference = new HashMap<>();
-    return FleetVerdict.of(
-        sentTo,
-        group -> reference.computeIfAbsent(group, g -> views.sent(against, g)),
-        fleet.proxies());
-  }
-
-  private Verdict verdictWithin(Publication trial, Publication base) {
-    long deadline = System.nanoTime() + verdictTimeoutNanos;
-    while (true) {
-      Verdict verdict = verdict(trial, base);
-      long left = deadline - System.nanoTime();
-      if (verdict.kind() != Kind.PENDING || left <= 0 || !running.getAsBoolean()) {
-        return verdict;
-      }
-      synchronized (answers) {
-        try {
-          answers.wait(Math.max(1, Math.min(left, POLL_NANOS) / 1_000_000));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return verdict;
-        }
-      }
     }
   }
 
@@ -456,87 +390,5 @@ public final class NackQuarantine {
             XdsTypes.shortName(rejection.typeUrl()));
       }
     }
-  }
-
-  /**
-   * Translates and checks completeness; null (logged) for an incomplete translation, which is never
-   * published.
-   */
-  private Publication translate(RegistryState state, GatewaySettings settings) {
-    return translate(state, settings, null);
-  }
-
-  /**
-   * As {@link #translate(RegistryState, GatewaySettings)}, keeping the endpoints of {@code
-   * endpointsFrom} that the trial lacks. An Envoy that got a new cluster in an earlier push (staged
-   * or rejected) has asked for its endpoints, and the cache answers an EDS request only when every
-   * name in it exists: without them, the trial's endpoints would never be sent, the cluster would
-   * never warm and no verdict would come. Endpoints of a cluster that is not in CDS are ignored by
-   * Envoy, so they change nothing a trial judges.
-   */
-  private Publication translate(
-      RegistryState state, GatewaySettings settings, ContentVersionedSnapshot endpointsFrom) {
-    XdsResources resources = snapshots.translate(state, settings);
-    if (endpointsFrom != null) {
-      Map<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
-      endpointsFrom
-          .resources()
-          .endpoints()
-          .forEach(cla -> endpoints.put(cla.getClusterName(), cla));
-      resources.endpoints().forEach(cla -> endpoints.put(cla.getClusterName(), cla));
-      resources =
-          new XdsResources(
-              resources.listeners(),
-              resources.routes(),
-              resources.clusters(),
-              List.copyOf(endpoints.values()),
-              resources.secrets(),
-              resources.localZoneClusters());
-    }
-    ContentVersionedSnapshot snapshot;
-    try {
-      snapshot =
-          endpointsFrom != null
-              ? snapshots.build(resources, endpointsFrom)
-              : snapshots.build(resources);
-    } catch (SnapshotConsistencyException e) {
-      log.error(
-          "A quarantine trial translates to an incomplete snapshot, which is not published: {}",
-          e.getMessage());
-      return null;
-    }
-    return new Publication(snapshot, state, settings);
-  }
-
-  private String timeout() {
-    return Duration.ofNanos(verdictTimeoutNanos).toMillis() + " ms";
-  }
-
-  /** Services whose state differs, each with its state in {@code to} (empty: removed there). */
-  static SortedMap<String, Optional<ServiceState>> changedServices(
-      RegistryState from, RegistryState to) {
-    SortedMap<String, Optional<ServiceState>> changes = new TreeMap<>();
-    for (String name : to.servicesDifferingFrom(from)) {
-      changes.put(name, Optional.ofNullable(to.services().get(name)));
-    }
-    return changes;
-  }
-
-  /**
-   * {@code base} with the state in {@code target} of the {@code included} services; {@code
-   * target}'s revision.
-   */
-  static RegistryState compose(
-      RegistryState base, RegistryState target, SortedSet<String> included) {
-    TreeMap<String, ServiceState> services = new TreeMap<>(base.services());
-    for (String name : new TreeSet<>(included)) {
-      ServiceState state = target.services().get(name);
-      if (state == null) {
-        services.remove(name);
-      } else {
-        services.put(name, state);
-      }
-    }
-    return new RegistryState(target.revision(), services, target.changedBy());
   }
 }

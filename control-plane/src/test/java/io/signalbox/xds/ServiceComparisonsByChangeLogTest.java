@@ -88,8 +88,8 @@ class ServiceComparisonsByChangeLogTest {
       assertThat(byLog).isEqualTo(PolicyHandover.between(withoutLog(before), withoutLog(after)));
       handovers += byLog.isEmpty() ? 0 : 1;
 
-      assertThat(NackQuarantine.changedServices(before, after))
-          .isEqualTo(NackQuarantine.changedServices(withoutLog(before), withoutLog(after)));
+      assertThat(TrialConfigurations.changedServices(before, after))
+          .isEqualTo(TrialConfigurations.changedServices(withoutLog(before), withoutLog(after)));
 
       SnapshotHistory byLogHistory = new SnapshotHistory(1);
       byLogHistory.record(snapshot, before, after, false, Instant.EPOCH);
