@@ -232,12 +232,12 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   /**
-   * A rejected response's resources are sent again with the answer to the stream's next request for
-   * names of their type, or with a quarantine trial that changes it, not at once ({@link
-   * PendingNames}): left pending, a name subscribed to was sent again at once, and for ever to an
-   * Envoy that rejects it each time. Meanwhile they count as held at the versions rejected. Envoy
-   * applies the valid resources of a response it rejects and keeps the others as they were, so the
-   * removal of any of them is sent (Envoy ignores the removal of one it never took).
+   * A rejected response's resources are sent again with the stream's next answer of their type, not
+   * at once ({@link PendingNames}): left pending, a name subscribed to was sent again at once, and
+   * for ever to an Envoy that rejects it each time. Meanwhile they count as held at the versions
+   * rejected. Envoy applies the valid resources of a response it rejects and keeps the others as
+   * they were, so the removal of any of them is sent (Envoy ignores the removal of one it never
+   * took).
    */
   private static void holdRejected(TypeState state, DeltaResponse rejected) {
     state.pending.rejected().addAll(rejected.resources().keySet());
@@ -246,7 +246,11 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
         .forEach(
             (name, resource) -> {
               state.tracked.put(name, resource.version());
-              state.pending.remove(name);
+              // A remade cluster's assignment still goes out again
+              // (resendEndpointsOfRemadeClusters).
+              if (!state.resend.contains(name)) {
+                state.pending.remove(name);
+              }
             });
   }
 
@@ -293,6 +297,16 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
             .addAllResources(resources)
             .addAllRemovedResources(response.removedResources())
             .build();
+    // Before the response leaves: its answer may come back, and change what is held, before onNext
+    // returns. Not a rejected cluster sent again as it was: Envoy does not make an unchanged one
+    // anew.
+    Set<String> remade =
+        state.type != ResourceType.CLUSTER
+            ? Set.of()
+            : response.resources().entrySet().stream()
+                .filter(sent -> !sent.getValue().version().equals(state.tracked.get(sent.getKey())))
+                .map(Map.Entry::getKey)
+                .collect(java.util.stream.Collectors.toSet());
     server.runResponseCallbacks(streamId, response.request().v3Request(), discoveryResponse);
     // Recorded before sending: the answer may come back before onNext returns.
     state.awaitingAnswer.put(nonce, response);
@@ -315,13 +329,8 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
         }
       }
     }
-    if (state.type == ResourceType.CLUSTER) {
-      // Not a rejected cluster sent again as it was: Envoy does not make an unchanged one anew.
-      resendEndpointsOfRemadeClusters(
-          response.resources().entrySet().stream()
-              .filter(sent -> !sent.getValue().version().equals(state.tracked.get(sent.getKey())))
-              .map(Map.Entry::getKey)
-              .collect(java.util.stream.Collectors.toSet()));
+    if (!remade.isEmpty()) {
+      resendEndpointsOfRemadeClusters(remade);
     }
   }
 

@@ -153,11 +153,7 @@ final class KeptGroups {
    * Sends every group kept its snapshot of {@code fleet}, built from {@code state} with {@code
    * settings}, forgetting the groups whose Envoys have all gone. Call with the lock held.
    */
-  void sendEach(
-      ContentVersionedSnapshot fleet,
-      RegistryState state,
-      GatewaySettings settings,
-      boolean trial) {
+  void sendEach(ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
     for (String group : groups) {
       if (!connected.test(group) && forget(group)) {
         continue;
@@ -165,7 +161,7 @@ final class KeptGroups {
       ContentVersionedSnapshot base =
           madeFor(group, () -> snapshots.base(group, fleet, state, settings, PolicyHandover.NONE));
       if (base != null) {
-        send(group, base, trial);
+        send(group, base);
       }
     }
   }
@@ -216,23 +212,23 @@ final class KeptGroups {
 
   /** Sends {@code group} its zone's view of {@code base}. Call with the lock held. */
   void send(String group, ContentVersionedSnapshot base) {
-    send(group, base, false);
+    sentBases.put(group, base);
+    ContentVersionedSnapshot sent = base.forGroup(group);
+    if (cache.getSnapshot(group) != sent) {
+      cache.setSnapshot(group, sent);
+    }
   }
 
   /**
-   * As {@link #send(String, ContentVersionedSnapshot)}; a quarantine {@code trial} is set as one
-   * ({@link XdsSnapshotCache#setTrialSnapshot}).
+   * Tells the cache what each group holds of the {@code lastGood} configuration, which rejected
+   * resources are judged against ({@link XdsSnapshotCache#setLastGood}): an edge group its zone's
+   * view. A sidecar group's own snapshot of it would have to be made (and its certificate issued)
+   * on a stream's thread, so a sidecar's rejected resources are judged against none.
    */
-  private void send(String group, ContentVersionedSnapshot base, boolean trial) {
-    sentBases.put(group, base);
-    ContentVersionedSnapshot sent = base.forGroup(group);
-    if (cache.getSnapshot(group) == sent) {
-      return;
-    }
-    if (trial && cache instanceof XdsSnapshotCache deltaAware) {
-      deltaAware.setTrialSnapshot(group, sent);
-    } else {
-      cache.setSnapshot(group, sent);
+  void lastGood(ContentVersionedSnapshot lastGood) {
+    if (cache instanceof XdsSnapshotCache deltaAware) {
+      deltaAware.setLastGood(
+          group -> SidecarSnapshots.isSidecarGroup(group) ? null : lastGood.forGroup(group));
     }
   }
 

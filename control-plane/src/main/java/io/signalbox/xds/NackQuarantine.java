@@ -80,6 +80,7 @@ public final class NackQuarantine {
   private final Quarantines quarantines;
   private final TrialConfigurations configurations;
   private final TrialPublisher trialPublisher;
+  private final java.util.function.Consumer<Publication> lastGood;
   private final FleetAnswers fleetAnswers;
   private final GroupViews views;
 
@@ -117,6 +118,8 @@ public final class NackQuarantine {
    * @param fleet every connected Envoy's status
    * @param views what each group is sent of a publication, to judge its Envoys' answers by
    * @param trialPublisher publishes trial snapshots
+   * @param lastGood told of each new reference, the last configuration known to hold no rejected
+   *     registration (the cache sends an Envoy's rejected resources again unless it holds them)
    * @param running false once the pipeline stops: a search in progress ends without convicting
    *     anyone
    */
@@ -126,12 +129,14 @@ public final class NackQuarantine {
       GroupViews views,
       SnapshotBuilder snapshots,
       TrialPublisher trialPublisher,
+      java.util.function.Consumer<Publication> lastGood,
       BooleanSupplier running,
       Duration verdictTimeout) {
     this.quarantines = quarantines;
     this.views = views;
     this.configurations = new TrialConfigurations(snapshots);
     this.trialPublisher = trialPublisher;
+    this.lastGood = lastGood;
     this.fleetAnswers = new FleetAnswers(fleet, views, running, verdictTimeout);
   }
 
@@ -153,7 +158,7 @@ public final class NackQuarantine {
     if (reference == null) {
       // Nothing was accepted yet: an empty registry is the reference, with the settings Envoy is
       // sent.
-      reference = configurations.translate(RegistryState.EMPTY, published.settings());
+      reference(configurations.translate(RegistryState.EMPTY, published.settings()));
       if (reference == null) {
         return;
       }
@@ -161,9 +166,17 @@ public final class NackQuarantine {
     Verdict verdict = fleetAnswers.verdict(published, reference);
     logExcused(verdict.excused());
     if (verdict.kind() == Kind.ACCEPTED) {
-      reference = published;
+      reference(published);
     } else if (verdict.kind() == Kind.REJECTED && !published.version().equals(unattributed)) {
       attribute(published, verdict);
+    }
+  }
+
+  /** The last configuration known to hold no rejected registration is {@code publication}. */
+  private void reference(Publication publication) {
+    reference = publication;
+    if (publication != null) {
+      lastGood.accept(publication);
     }
   }
 
@@ -204,7 +217,7 @@ public final class NackQuarantine {
       SortedMap<String, Optional<ServiceState>> changes =
           TrialConfigurations.changedServices(base.state(), rejected.state());
       if (changes.isEmpty()) {
-        reference = base;
+        reference(base);
         giveUp(rejected, "no registration changed since the last good configuration");
         return;
       }
@@ -217,7 +230,7 @@ public final class NackQuarantine {
       }
       Bisection.Result result =
           Bisection.findCulprits(changes.keySet(), rejections.get(0).describe(), this::trial);
-      reference = lastAccepted;
+      reference(lastAccepted);
       if (!result.conclusive()) {
         giveUp(
             rejected,
@@ -295,7 +308,7 @@ public final class NackQuarantine {
               .filter(r -> !r.sameIn(group -> views.sent(settingsOnly, group)))
               .toList();
       if (rejections.isEmpty()) {
-        reference = settingsOnly;
+        reference(settingsOnly);
         unattributed = rejected.version();
         return false;
       }

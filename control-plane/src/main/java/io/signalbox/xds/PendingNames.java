@@ -10,12 +10,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A rejected resource is not sent again at once: Envoy rejects the same version each time, and a
  * stream that kept it pending was sent it back and forth without end. It rides instead with the
- * answer to the stream's next request for names of its type, so that the Envoy's answer still
- * covers it, and with a quarantine trial that changes its type even when it did not change itself,
- * so that the trial is judged by it (a trial that keeps the culprit unchanged must be rejected
- * again, not pass because the culprit was not sent: {@link XdsSnapshotCache#setTrialSnapshot}). A
- * response that carries it takes it off. The cache finds the rejected names here, through the
- * pending set the library's watch carries.
+ * stream's next answer of its type, changed or not, unless the last good configuration holds it as
+ * it is ({@link XdsSnapshotCache#setLastGood}), so that the Envoy's answer to each new snapshot
+ * still covers it. A response that carries it takes it off. The cache finds the rejected names
+ * here, through the pending set the library's watch carries.
  */
 final class PendingNames extends ForwardingSet<String> {
 

@@ -134,6 +134,7 @@ public final class SnapshotPublisher implements AutoCloseable {
                 groups::judgedBy,
                 snapshots,
                 this::publishTrial,
+                reference -> groups.lastGood(reference.snapshot()),
                 () -> running,
                 parts.verdictTimeout);
     this.thread = new Thread(this::run, "signalbox-pipeline");
@@ -428,7 +429,7 @@ public final class SnapshotPublisher implements AutoCloseable {
         return false;
       }
       handoverHeld = false;
-      if (sendLocked(built, builtState, builtSettings, false)) {
+      if (sendLocked(built, builtState, builtSettings)) {
         metrics.snapshotPublished();
       }
     }
@@ -455,10 +456,7 @@ public final class SnapshotPublisher implements AutoCloseable {
    * #publishLock} held.
    */
   private boolean sendLocked(
-      ContentVersionedSnapshot snapshot,
-      RegistryState state,
-      GatewaySettings settings,
-      boolean trial) {
+      ContentVersionedSnapshot snapshot, RegistryState state, GatewaySettings settings) {
     boolean changed = snapshot != published;
     if (changed) {
       history.record(
@@ -471,7 +469,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     }
     publishedState = state;
     publishedSettings = settings;
-    groups.sendEach(published, state, settings, trial);
+    groups.sendEach(published, state, settings);
     return changed;
   }
 
@@ -481,7 +479,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       if (pausedSince != null || !running) {
         return false;
       }
-      sendLocked(trial.snapshot(), trial.state(), trial.settings(), true);
+      sendLocked(trial.snapshot(), trial.state(), trial.settings());
     }
     quarantineTrials.incrementAndGet();
     return true;

@@ -64,6 +64,24 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   private final AtomicLong watchIds = new AtomicLong();
   private final SotwEndpointDifferences sotwEndpoints = new SotwEndpointDifferences();
 
+  /** What each group holds of the last good configuration ({@link #setLastGood}). */
+  private volatile LastGood lastGood = new LastGood(group -> null);
+
+  /** The last good configuration's view for each group, made once per group. */
+  private record LastGood(
+      java.util.function.Function<String, Snapshot> views,
+      Map<String, java.util.Optional<Snapshot>> made) {
+
+    LastGood(java.util.function.Function<String, Snapshot> views) {
+      this(views, new ConcurrentHashMap<>());
+    }
+
+    Snapshot of(String group) {
+      return made.computeIfAbsent(group, g -> java.util.Optional.ofNullable(views.apply(g)))
+          .orElse(null);
+    }
+  }
+
   /**
    * One group's open delta watches, by type, in the order they were opened. Opened and answered
    * under the group's monitor, so that a watch is opened consistent with the snapshot of its time;
@@ -75,12 +93,6 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
 
     /** Set under this monitor once the group is forgotten: a watch then goes to its successor. */
     boolean forgotten;
-
-    /**
-     * Whether the group's snapshot is a quarantine trial, whose answers carry what each stream's
-     * Envoy rejected and has not been sent since ({@link PendingNames}); under this monitor.
-     */
-    boolean trial;
   }
 
   /** What changed in one type from one snapshot to the next. */
@@ -162,7 +174,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
         atOnce =
             snapshot == null
                 ? null
-                : answerAtOnce(watch, type, snapshot, hasClusterChanged, watches.trial);
+                : answerAtOnce(watch, type, snapshot, hasClusterChanged, lastGoodOf(group));
         if (atOnce == null) {
           register(watches, type, watch);
         }
@@ -194,7 +206,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       ResourceType type,
       Snapshot snapshot,
       boolean hasClusterChanged,
-      boolean trial) {
+      java.util.function.Supplier<Snapshot> lastGood) {
     String version = snapshot.version(type, List.of());
     @SuppressWarnings("unchecked")
     Map<String, VersionedResource<?>> resources =
@@ -208,7 +220,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       Map<String, VersionedResource<?>> changes = changesFor(watch, resources);
       return Answer.of(
           watch,
-          trial ? withRejected(watch, changes, resources) : changes,
+          withRejected(watch, changes, resources, lastGood, type),
           removedOfAll(watch, resources),
           version);
     }
@@ -224,24 +236,36 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       // send, the rejected ones alone would be sent again on every answer, for ever.
       return requested.isEmpty()
           ? null
-          : Answer.of(watch, withRejected(watch, requested, resources), List.of(), version);
+          : Answer.of(
+              watch, withRejected(watch, requested, resources, lastGood, type), List.of(), version);
     }
     return null;
   }
 
   /**
    * {@code send}, with the resources of {@code resources} the stream's Envoy rejected and has not
-   * been sent since: they ride with the answer to its next request for names of their type, and
-   * with a quarantine trial that changes the type ({@link PendingNames}).
+   * been sent since ({@link PendingNames}), changed or not, unless the last good configuration
+   * holds them as they are: the Envoy's answer to any snapshot of their type then covers them, so a
+   * snapshot that keeps a rejected resource unchanged is rejected again, not accepted by its other
+   * changes (a quarantine trial that keeps the culprit, a publication made before the rejection was
+   * judged). What the last good configuration holds too is the Envoy's rejection of something
+   * older, a listener on a port its host cannot bind, say: sent with every change of its type, it
+   * would have every change rejected, and the quarantine blame whichever service made it.
    */
   private static Map<String, VersionedResource<?>> withRejected(
       DeltaWatch watch,
       Map<String, VersionedResource<?>> send,
-      Map<String, VersionedResource<?>> resources) {
-    if (watch.pendingResources() instanceof PendingNames names) {
+      Map<String, VersionedResource<?>> resources,
+      java.util.function.Supplier<Snapshot> lastGood,
+      ResourceType type) {
+    if (watch.pendingResources() instanceof PendingNames names && !names.rejected().isEmpty()) {
+      Snapshot good = lastGood.get();
+      Map<String, ? extends VersionedResource<?>> held =
+          good == null ? Map.of() : good.versionedResources(type);
       for (String name : names.rejected()) {
         VersionedResource<?> resource = resources.get(name);
-        if (resource != null) {
+        VersionedResource<?> kept = held.get(name);
+        if (resource != null && (kept == null || !kept.version().equals(resource.version()))) {
           send.put(name, resource);
         }
       }
@@ -249,29 +273,27 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     return send;
   }
 
-  @Override
-  public void setSnapshot(String group, Snapshot snapshot) {
-    set(group, snapshot, false);
-  }
-
   /**
-   * Sets a quarantine trial: as {@link #setSnapshot}, but each delta stream's answer of a type the
-   * trial changes also carries what its Envoy rejected of that type and has not been sent since,
-   * changed or not, so that the trial is judged by them (a trial that keeps the culprit unchanged
-   * must be rejected again, not pass because the culprit was not sent). Ordinary snapshots do not
-   * carry them: an Envoy that rejects what the last good configuration also holds (a listener on a
-   * port its host cannot bind) would then reject every change of the type, and the quarantine blame
-   * whichever service made it.
+   * Tells the cache what each group holds of the last configuration every Envoy accepted (its
+   * snapshot, or null for none), which rejected resources are judged against ({@link
+   * #withRejected}). Any thread.
    */
-  public void setTrialSnapshot(String group, Snapshot snapshot) {
-    set(group, snapshot, true);
+  public void setLastGood(java.util.function.Function<String, Snapshot> views) {
+    this.lastGood = new LastGood(views);
   }
 
-  private synchronized void set(String group, Snapshot snapshot, boolean trial) {
+  /** What {@code group} holds of the last good configuration, looked up when asked. */
+  private java.util.function.Supplier<Snapshot> lastGoodOf(String group) {
+    LastGood current = lastGood;
+    return () -> current.of(group);
+  }
+
+  @Override
+  public synchronized void setSnapshot(String group, Snapshot snapshot) {
     GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
     List<Answer> answers = new ArrayList<>();
+    java.util.function.Supplier<Snapshot> lastGood = lastGoodOf(group);
     synchronized (watches) {
-      watches.trial = trial;
       Snapshot previous = getSnapshot(group);
       // State-of-the-world watches: the library's cache answers them (it holds no delta watch).
       super.setSnapshot(group, snapshot);
@@ -295,7 +317,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
           Answer answer =
               Answer.of(
                   watch,
-                  trial ? withRejected(watch, changes, change.now()) : changes,
+                  withRejected(watch, changes, change.now(), lastGood, type),
                   removalsFor(watch, change.removed()),
                   change.version());
           if (answer != null) {

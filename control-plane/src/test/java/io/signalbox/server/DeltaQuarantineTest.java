@@ -55,8 +55,7 @@ class DeltaQuarantineTest {
     controlPlane.close();
   }
 
-  @Test
-  void aTrialThatKeepsTheRejectedClusterAsItWasIsRejectedAgainAndOnlyItsServiceIsQuarantined() {
+  private void start() {
     controlPlane =
         ControlPlane.start(
             TestControlPlanes.onLoopback()
@@ -71,6 +70,11 @@ class DeltaQuarantineTest {
         NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.adminPort())
             .usePlaintext()
             .build();
+  }
+
+  @Test
+  void aTrialThatKeepsTheRejectedClusterAsItWasIsRejectedAgainAndOnlyItsServiceIsQuarantined() {
+    start();
     envoy =
         FakeAdsClient.deltaRejecting(
             controlPlane.grpcPort(),

@@ -127,7 +127,7 @@ class DeltaAdsServerTest {
   }
 
   @Test
-  void aResourceRejectedByNameIsNotSentAgainAtOnceButWithAQuarantineTrialThatChangesItsType()
+  void aResourceRejectedByNameIsNotSentAgainAtOnceButWithTheNextSnapshotThatChangesItsType()
       throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
@@ -140,31 +140,45 @@ class DeltaAdsServerTest {
         .as("the same assignments again, to an Envoy that rejects them each time")
         .isNull();
 
-    // A quarantine trial: b goes, a stays as it was. The trial is judged by what the Envoy makes
-    // of a, so a is sent with it although it did not change.
-    cache.setTrialSnapshot(GROUP, snapshot("a"));
+    // A quarantine trial, or a publication made before the rejection was judged: b goes, a stays
+    // as it was. The snapshot is judged by what the Envoy makes of a, so a is sent with it
+    // although it did not change.
+    cache.setSnapshot(GROUP, snapshot("a"));
     DeltaDiscoveryResponse trial = stream.next();
     assertThat(names(trial)).containsExactly("a");
     assertThat(trial.getRemovedResourcesList()).as("b was held as rejected").containsExactly("b");
     stream.send(request(EDS).setResponseNonce(trial.getNonce()).build());
 
-    cache.setTrialSnapshot(GROUP, snapshot("a", "c"));
+    cache.setSnapshot(GROUP, snapshot("a", "c"));
     stream.send(request(EDS).addResourceNamesSubscribe("c").build());
     assertThat(names(stream.next())).as("a was sent since, and accepted").containsExactly("c");
   }
 
   @Test
-  void anOrdinarySnapshotCarriesOnlyWhatChangedNotWhatTheEnvoyRejectedBefore() throws Exception {
+  void aRejectedResourceTheLastGoodConfigurationHoldsAsItIsIsNotSentAgain() throws Exception {
     // An Envoy that rejects what the last good configuration holds too (a listener on a port its
     // host cannot bind) would otherwise reject every later change of the type, and the quarantine
     // blame the service that made it.
     cache.setSnapshot(GROUP, snapshot("a"));
+    cache.setLastGood(group -> snapshot("a"));
     Stream stream = new Stream();
     stream.send(request(CDS).build());
     stream.send(reject(CDS, stream.next()));
 
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     assertThat(names(stream.next())).containsExactly("b");
+  }
+
+  @Test
+  void aRejectedResourceTheLastGoodConfigurationHoldsOtherwiseIsSentAgain() throws Exception {
+    cache.setSnapshot(GROUP, withChangedCluster("a", "a"));
+    cache.setLastGood(group -> snapshot("a"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    stream.send(reject(CDS, stream.next()));
+
+    cache.setSnapshot(GROUP, withChangedCluster("a", "a", "b"));
+    assertThat(names(stream.next())).containsExactlyInAnyOrder("a", "b");
   }
 
   @Test
@@ -197,14 +211,15 @@ class DeltaAdsServerTest {
   }
 
   @Test
-  void aRejectionAnsweredAfterAQuarantineTrialIsSentWithIt() throws Exception {
+  void aRejectionAnsweredAfterTheNextSnapshotIsSentWithIt() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
     stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
     DeltaDiscoveryResponse rejected = stream.next();
 
-    // The trial is set while the response is on its way: the watch opened on the NACK answers it.
-    cache.setTrialSnapshot(GROUP, snapshot("a"));
+    // The next snapshot is set while the response is on its way: the watch opened on the NACK
+    // answers it.
+    cache.setSnapshot(GROUP, snapshot("a"));
     stream.send(reject(EDS, rejected));
     DeltaDiscoveryResponse trial = stream.next();
     assertThat(names(trial)).containsExactly("a");
@@ -219,14 +234,15 @@ class DeltaAdsServerTest {
     stream.send(reject(EDS, stream.next()));
     stream.send(request(EDS).addResourceNamesUnsubscribe("a").build());
 
-    cache.setTrialSnapshot(GROUP, snapshot("a", "b", "c"));
+    cache.setSnapshot(GROUP, snapshot("a", "b", "c"));
     assertThat(names(stream.next()))
-        .as("b rides with the trial; a is no longer subscribed to, and c never was")
+        .as("b rides with the snapshot; a is no longer subscribed to, and c never was")
         .containsExactly("b");
   }
 
   @Test
-  void aRejectedClusterIsSentAgainWithATrialThatChangesClustersThoughItDidNot() throws Exception {
+  void aRejectedClusterIsSentAgainWithTheNextSnapshotThatChangesClustersThoughItDidNot()
+      throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
     stream.send(request(CDS).build());
@@ -234,7 +250,7 @@ class DeltaAdsServerTest {
     cache.setSnapshot(GROUP, snapshot("a", "bad", "b"));
     stream.send(reject(CDS, stream.next()));
 
-    cache.setTrialSnapshot(GROUP, snapshot("a", "bad"));
+    cache.setSnapshot(GROUP, snapshot("a", "bad"));
     DeltaDiscoveryResponse trial = stream.next();
     assertThat(names(trial)).containsExactly("bad");
     assertThat(trial.getRemovedResourcesList()).containsExactly("b");
@@ -258,12 +274,82 @@ class DeltaAdsServerTest {
     stream.send(reject(CDS, rejected));
     stream.send(request(EDS).setResponseNonce(assignment.getNonce()).build());
 
-    cache.setTrialSnapshot(GROUP, withChangedCluster("b", "a", "b", "c"));
+    cache.setSnapshot(GROUP, withChangedCluster("b", "a", "b", "c"));
     DeltaDiscoveryResponse trial = stream.next();
     assertThat(names(trial)).containsExactlyInAnyOrder("b", "c");
     assertThat(stream.received.poll(300, TimeUnit.MILLISECONDS))
         .as("Envoy does not make an unchanged cluster anew: no assignment to warm it")
         .isNull();
+  }
+
+  @Test
+  void aClusterRemadeWhileItsAssignmentIsOnItsWayIsSentItsAssignmentAgainAfterARejection()
+      throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    // The assignments are as the last good configuration holds them: they do not ride with
+    // answers as rejected ones, so only the resend of the remade cluster's sends b's.
+    cache.setLastGood(group -> snapshot("a", "b"));
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    DeltaDiscoveryResponse clusters = stream.next();
+    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
+    DeltaDiscoveryResponse endpoints = stream.next();
+
+    cache.setSnapshot(GROUP, withChangedCluster("b", "a", "b"));
+    DeltaDiscoveryResponse changed = stream.next();
+    assertThat(changed.getTypeUrl()).isEqualTo(CDS);
+    stream.send(request(CDS).setResponseNonce(changed.getNonce()).build());
+    stream.send(reject(EDS, endpoints));
+
+    DeltaDiscoveryResponse again = stream.next();
+    assertThat(again.getTypeUrl()).isEqualTo(EDS);
+    assertThat(names(again)).as("for the remade b to warm").contains("b");
+  }
+
+  @Test
+  void aChangedClusterAcknowledgedBeforeItsResponseIsDoneBeingSentIsStillFollowedByItsAssignment()
+      throws Exception {
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    BlockingQueue<DeltaDiscoveryResponse> received = new LinkedBlockingQueue<>();
+    AtomicReference<StreamObserver<DeltaDiscoveryRequest>> requests = new AtomicReference<>();
+    // Acknowledges each response from inside its delivery, as a fast Envoy can, before the server
+    // has returned from sending it.
+    requests.set(
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .deltaAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DeltaDiscoveryResponse response) {
+                    received.add(response);
+                    requests
+                        .get()
+                        .onNext(
+                            request(response.getTypeUrl())
+                                .setResponseNonce(response.getNonce())
+                                .build());
+                  }
+
+                  @Override
+                  public void onError(Throwable error) {}
+
+                  @Override
+                  public void onCompleted() {}
+                }));
+    requests.get().onNext(request(CDS).build());
+    requests
+        .get()
+        .onNext(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
+    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
+    received.clear();
+
+    cache.setSnapshot(GROUP, withChangedCluster("b", "a", "b"));
+    DeltaDiscoveryResponse changed = received.poll(5, TimeUnit.SECONDS);
+    assertThat(names(changed)).containsExactly("b");
+    DeltaDiscoveryResponse again = received.poll(5, TimeUnit.SECONDS);
+    assertThat(again).as("b's assignment, for the remade b to warm").isNotNull();
+    assertThat(again.getTypeUrl()).isEqualTo(EDS);
+    assertThat(names(again)).containsExactly("b");
   }
 
   /** {@link #snapshot}, with {@code changed}'s cluster changed. */
