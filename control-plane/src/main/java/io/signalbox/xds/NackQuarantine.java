@@ -303,6 +303,8 @@ public final class NackQuarantine {
       }
       base = settingsOnly;
       lastAccepted = settingsOnly;
+      // The trials are judged against it from now on: so are the resources the cache sends again.
+      lastGood.accept(settingsOnly);
       rejections =
           rejections.stream()
               .filter(r -> !r.sameIn(group -> views.sent(settingsOnly, group)))

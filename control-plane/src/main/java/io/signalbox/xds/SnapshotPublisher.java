@@ -134,7 +134,7 @@ public final class SnapshotPublisher implements AutoCloseable {
                 groups::judgedBy,
                 snapshots,
                 this::publishTrial,
-                reference -> groups.lastGood(reference.snapshot()),
+                groups::lastGood,
                 () -> running,
                 parts.verdictTimeout);
     this.thread = new Thread(this::run, "signalbox-pipeline");
