@@ -213,15 +213,7 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   private void holdAcknowledged(TypeState state, DeltaResponse answered) {
-    answered
-        .resources()
-        .forEach(
-            (name, resource) -> {
-              state.tracked.put(name, resource.version());
-              if (!state.resend.contains(name)) {
-                state.pending.remove(name);
-              }
-            });
+    hold(state, answered);
     answered.removedResources().forEach(state.tracked::remove);
     Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
     if (base != null) {
@@ -241,13 +233,20 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
    */
   private static void holdRejected(TypeState state, DeltaResponse rejected) {
     state.pending.rejected().addAll(rejected.resources().keySet());
-    rejected
+    hold(state, rejected);
+  }
+
+  /**
+   * Counts {@code answered}'s resources as held at the versions it carried; they are no longer
+   * pending, but for a remade cluster's assignment, which still goes out again ({@link
+   * #resendEndpointsOfRemadeClusters}).
+   */
+  private static void hold(TypeState state, DeltaResponse answered) {
+    answered
         .resources()
         .forEach(
             (name, resource) -> {
               state.tracked.put(name, resource.version());
-              // A remade cluster's assignment still goes out again
-              // (resendEndpointsOfRemadeClusters).
               if (!state.resend.contains(name)) {
                 state.pending.remove(name);
               }

@@ -64,14 +64,7 @@ public final class FakeAdsClient implements AutoCloseable {
 
   /** An incremental stream that acknowledges everything. */
   public static FakeAdsClient delta(int xdsPort, Node node) {
-    FakeAdsClient client = new FakeAdsClient(xdsPort, node, Set.of());
-    client.delta =
-        AggregatedDiscoveryServiceGrpc.newStub(client.channel)
-            .deltaAggregatedResources(client.new DeltaResponses());
-    for (String type : List.of(CLUSTERS, LISTENERS)) {
-      client.sendDelta(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
-    }
-    return client;
+    return deltaRejecting(xdsPort, node, Set.of());
   }
 
   /**

@@ -370,13 +370,6 @@ class DeltaAdsServerTest {
             List.of()));
   }
 
-  private static DeltaDiscoveryRequest reject(String typeUrl, DeltaDiscoveryResponse response) {
-    return request(typeUrl)
-        .setResponseNonce(response.getNonce())
-        .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("no").build())
-        .build();
-  }
-
   @Test
   void aNameUnsubscribedInTheAcknowledgementOfTheResponseThatCarriedItIsNotHeld() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
@@ -564,6 +557,14 @@ class DeltaAdsServerTest {
 
   private static DeltaDiscoveryRequest.Builder request(String typeUrl) {
     return DeltaDiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(typeUrl);
+  }
+
+  /** Envoy's answer rejecting {@code response}. */
+  private static DeltaDiscoveryRequest reject(String typeUrl, DeltaDiscoveryResponse response) {
+    return request(typeUrl)
+        .setResponseNonce(response.getNonce())
+        .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("no").build())
+        .build();
   }
 
   private static List<String> names(DeltaDiscoveryResponse response) {
