@@ -10,6 +10,7 @@ import io.signalbox.admin.v1.ListServicesRequest;
 import io.signalbox.admin.v1.RegistrationStatus;
 import io.signalbox.admin.v1.Service;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.config.RateLimitServiceSpec;
 import io.signalbox.registry.v1.Instance;
 import io.signalbox.registry.v1.PathMatch;
 import io.signalbox.registry.v1.RegisterRequest;
@@ -22,6 +23,7 @@ import io.signalbox.testing.TestControlPlanes;
 import io.signalbox.translate.XdsNames;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -56,13 +58,15 @@ class DeltaQuarantineTest {
   }
 
   private void start() {
+    start(GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()));
+  }
+
+  private void start(GatewaySettings settings) {
     controlPlane =
         ControlPlane.start(
             TestControlPlanes.onLoopback()
                 .adminPort(0)
-                .gateway(
-                    LoopbackUpstreams.allowedIn(
-                        GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate())))
+                .gateway(LoopbackUpstreams.allowedIn(settings))
                 .build());
     registryChannel =
         NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.grpcPort()).usePlaintext().build();
@@ -70,6 +74,50 @@ class DeltaQuarantineTest {
         NettyChannelBuilder.forAddress("127.0.0.1", controlPlane.adminPort())
             .usePlaintext()
             .build();
+  }
+
+  /**
+   * An Envoy that cannot take a cluster the operator's settings make (an external rate-limit
+   * service's), which the last good configuration holds as well: not a registration's doing. It
+   * must not be sent that cluster again with the next service's, or it would reject that change
+   * too, and the quarantine blame the service.
+   */
+  @Test
+  void anEnvoyRejectingWhatTheLastGoodConfigurationHoldsIsNotSentItWithLaterChanges() {
+    start(
+        GatewaySettings.plaintext("127.0.0.1", FreePorts.allocate()).toBuilder()
+            .rateLimitService(
+                new RateLimitServiceSpec(
+                    Optional.of(new RateLimitServiceSpec.HostAndPort("127.0.0.1", 9)),
+                    Duration.ofMillis(50)))
+            .build());
+    envoy =
+        FakeAdsClient.deltaRejecting(
+            controlPlane.grpcPort(),
+            FakeAdsClient.node("edge-1", "edge"),
+            Set.of(XdsNames.rateLimitCluster()));
+    await().atMost(PATIENCE).until(() -> controlPlane.xdsCallbacks().nackCount() == 1);
+
+    register("billing");
+    await().atMost(PATIENCE).until(() -> statuses().get("billing") == RegistrationStatus.ACTIVE);
+    register("catalog");
+    await()
+        .during(Duration.ofMillis(500))
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                statuses()
+                    .equals(
+                        Map.of(
+                            "billing", RegistrationStatus.ACTIVE,
+                            "catalog", RegistrationStatus.ACTIVE)));
+    assertThat(controlPlane.xdsCallbacks().responsesSent(FakeAdsClient.CLUSTERS))
+        .as("billing's and catalog's clusters were sent")
+        .isGreaterThanOrEqualTo(3);
+    assertThat(controlPlane.xdsCallbacks().nackCount())
+        .as("the rate-limit cluster was not sent again with them")
+        .isEqualTo(1);
+    assertThat(controlPlane.publisher().quarantineTrials()).isZero();
   }
 
   @Test
