@@ -2,16 +2,11 @@ package io.signalbox.store;
 
 import static io.signalbox.store.EtcdCalls.bytes;
 
-import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.PutOption;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.RegistryState;
@@ -23,7 +18,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +85,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   /** Commits this replica's registrations; only the batches' writer thread calls it. */
   private final EtcdRegistrationWriter writer;
 
+  /** Rewrites and removes lease keys. */
+  private final EtcdLeaseWrites leaseWrites;
+
   private EtcdRegistryStore(
       Client client,
       LeasePolicy leasePolicy,
@@ -109,6 +106,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     this.keys = new EtcdAppliedKeys(leaseGrace, timeout);
     this.feed = new EtcdRegistryFeed(etcd, engine, keys, readPageSize);
     this.writer = new EtcdRegistrationWriter(etcd, engine, keys, wallClock);
+    this.leaseWrites = new EtcdLeaseWrites(etcd, keys);
     this.registrations = new EtcdRegistrationBatches(writer::write);
     // The first calls also open the connection (and load its classes): a cold JVM on a busy machine
     // took over a
@@ -300,29 +298,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
       return false;
     }
     EtcdCalls.Committed removed =
-        etcd.commitAll(List.of(removal(leaseId, Optional.empty())), "deregister a lease");
+        etcd.commitAll(
+            List.of(EtcdLeaseWrites.removal(leaseId, Optional.empty())), "deregister a lease");
     keys.await(removed.revision());
     return removed.count() == 1;
-  }
-
-  /**
-   * Removes the lease key and its renewal. With a revision, only if the lease key is still the one
-   * seen then (so that a drain undone or a registration made meanwhile wins); else only if it
-   * exists.
-   */
-  private static EtcdCalls.GuardedWrite removal(String leaseId, Optional<Long> leaseRevision) {
-    Cmp condition =
-        leaseRevision
-            .map(
-                revision ->
-                    new Cmp(bytes(LEASES + leaseId), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
-            .orElseGet(
-                () -> new Cmp(bytes(LEASES + leaseId), Cmp.Op.GREATER, CmpTarget.version(0)));
-    return new EtcdCalls.GuardedWrite(
-        new ArrayList<>(List.of(condition)),
-        List.of(
-            Op.delete(bytes(LEASES + leaseId), DeleteOption.DEFAULT),
-            Op.delete(bytes(RENEWALS + leaseId), DeleteOption.DEFAULT)));
   }
 
   /**
@@ -337,7 +316,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     List<EtcdCalls.GuardedWrite> writes = new ArrayList<>();
     for (EtcdAppliedKeys.ExpiredLease expired : sweep.leases()) {
       EtcdCalls.GuardedWrite removal =
-          removal(expired.leaseId(), Optional.of(expired.leaseRevision()));
+          EtcdLeaseWrites.removal(expired.leaseId(), Optional.of(expired.leaseRevision()));
       removal
           .conditions()
           .add(
@@ -420,7 +399,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   public RegisteredInstance setDrained(
       String service, String instanceId, boolean drained, String by) {
     String leaseId = engine.registeredInstance(service, instanceId).leaseId();
-    if (!rewriteLease(
+    if (!leaseWrites.rewrite(
         leaseId,
         lease -> lease.withDrained(drained),
         (drained ? "drain " : "undrain ") + service + "/" + instanceId)) {
@@ -433,57 +412,11 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
   @Override
   public boolean setServing(String leaseId, boolean serving, String registrant) {
     engine.checkLeaseOwner(leaseId, registrant);
-    return rewriteLease(
+    return leaseWrites.rewrite(
         leaseId,
         lease -> lease.withNotServing(!serving),
         // The lease id is a credential: the message names the instance instead.
         "set the serving status of an instance");
-  }
-
-  /**
-   * Rewrites a lease key as {@code change} makes it from the value of the very revision compared
-   * against (so nothing written meanwhile is lost; a change to the same value writes nothing), with
-   * the expiry as written: a drain or a status neither renews nor shortens the lease. Reads again
-   * and retries when someone changed it since. Returns false when the lease is gone.
-   */
-  private boolean rewriteLease(String leaseId, UnaryOperator<StoredLease> change, String what) {
-    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      EtcdAppliedKeys.WrittenLease written = keys.lease(leaseId);
-      if (written == null) {
-        return false;
-      }
-      StoredLease changed = change.apply(written.value());
-      if (changed.equals(written.value())) {
-        return true;
-      }
-      ByteSequence key = bytes(LEASES + leaseId);
-      TxnResponse response =
-          etcd.await(
-              etcd.client()
-                  .getKVClient()
-                  .txn()
-                  .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(written.modRevision())))
-                  .Then(
-                      Op.put(
-                          key,
-                          ByteSequence.from(StoredLeaseCodec.encode(changed)),
-                          PutOption.DEFAULT))
-                  .Else(Op.get(key, GetOption.DEFAULT))
-                  .commit(),
-              what);
-      if (response.isSucceeded()) {
-        keys.await(response.getHeader().getRevision());
-        return true;
-      }
-      List<KeyValue> now = response.getGetResponses().get(0).getKvs();
-      if (now.isEmpty()) {
-        // Removed meanwhile (expired or deregistered).
-        return false;
-      }
-      keys.await(now.get(0).getModRevision());
-    }
-    throw new StoreUnavailableException(
-        "etcd: could not " + what + ": its lease kept changing; try again", null);
   }
 
   /**
@@ -495,7 +428,9 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     java.util.SortedMap<String, String> evicted = engine.leaseIdsOf(service, instanceId);
     EtcdCalls.Committed removed =
         etcd.commitAll(
-            evicted.values().stream().map(leaseId -> removal(leaseId, Optional.empty())).toList(),
+            evicted.values().stream()
+                .map(leaseId -> EtcdLeaseWrites.removal(leaseId, Optional.empty()))
+                .toList(),
             "evict " + service);
     keys.await(removed.revision());
     return List.copyOf(evicted.keySet());
@@ -513,7 +448,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     }
     EtcdCalls.Committed removed =
         etcd.commitAll(
-            List.of(removal(leaseId, Optional.of(written.modRevision()))),
+            List.of(EtcdLeaseWrites.removal(leaseId, Optional.of(written.modRevision()))),
             "evict drained " + service + "/" + instanceId);
     keys.await(removed.revision());
     return removed.count() == 1;
