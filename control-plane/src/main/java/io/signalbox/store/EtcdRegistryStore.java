@@ -326,7 +326,7 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
                   CmpTarget.modRevision(expired.renewalRevision())));
       writes.add(removal);
     }
-    int leaseWrites = writes.size();
+    int leaseRemovals = writes.size();
     for (EtcdAppliedKeys.StrayRenewal stray : sweep.renewals()) {
       writes.add(
           new EtcdCalls.GuardedWrite(
@@ -340,10 +340,10 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     if (writes.isEmpty()) {
       return 0;
     }
-    EtcdCalls.Committed committed = etcd.commitAll(writes, "expire " + leaseWrites + " lease(s)");
+    EtcdCalls.Committed committed = etcd.commitAll(writes, "expire " + leaseRemovals + " lease(s)");
     keys.await(committed.revision());
     return (int)
-        committed.committed().subList(0, leaseWrites).stream()
+        committed.committed().subList(0, leaseRemovals).stream()
             .filter(Boolean::booleanValue)
             .count();
   }

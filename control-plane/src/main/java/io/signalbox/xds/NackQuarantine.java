@@ -155,10 +155,11 @@ public final class NackQuarantine {
    * Pipeline thread only.
    */
   public void check(Publication published) {
-    if (reference == null) {
+    boolean first = reference == null;
+    if (first) {
       // Nothing was accepted yet: an empty registry is the reference, with the settings Envoy is
-      // sent.
-      reference(configurations.translate(RegistryState.EMPTY, published.settings()));
+      // sent. (The cache is told below, once, of whichever reference this check leaves.)
+      reference = configurations.translate(RegistryState.EMPTY, published.settings());
       if (reference == null) {
         return;
       }
@@ -167,16 +168,33 @@ public final class NackQuarantine {
     logExcused(verdict.excused());
     if (verdict.kind() == Kind.ACCEPTED) {
       reference(published);
-    } else if (verdict.kind() == Kind.REJECTED && !published.version().equals(unattributed)) {
-      attribute(published, verdict);
+    } else {
+      if (first) {
+        tellLastGood(reference);
+      }
+      if (verdict.kind() == Kind.REJECTED && !published.version().equals(unattributed)) {
+        attribute(published, verdict);
+      }
     }
   }
 
   /** The last configuration known to hold no rejected registration is {@code publication}. */
   private void reference(Publication publication) {
-    reference = publication;
-    if (publication != null) {
+    if (publication != reference) {
+      reference = publication;
+      tellLastGood(publication);
+    }
+  }
+
+  /**
+   * Tells the cache what Envoy's rejected resources are judged against; a failure there is logged,
+   * never left to stop the pipeline, which checks before every publication.
+   */
+  private void tellLastGood(Publication publication) {
+    try {
       lastGood.accept(publication);
+    } catch (RuntimeException e) {
+      log.error("The cache could not be told the last good configuration", e);
     }
   }
 
@@ -304,7 +322,7 @@ public final class NackQuarantine {
       base = settingsOnly;
       lastAccepted = settingsOnly;
       // The trials are judged against it from now on: so are the resources the cache sends again.
-      lastGood.accept(settingsOnly);
+      tellLastGood(settingsOnly);
       rejections =
           rejections.stream()
               .filter(r -> !r.sameIn(group -> views.sent(settingsOnly, group)))

@@ -76,9 +76,18 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       this(views, new ConcurrentHashMap<>());
     }
 
+    /** The view of {@code group}, or null for none (or none to be made: everything rides). */
     Snapshot of(String group) {
-      return made.computeIfAbsent(group, g -> java.util.Optional.ofNullable(views.apply(g)))
-          .orElse(null);
+      return made.computeIfAbsent(group, g -> view(g)).orElse(null);
+    }
+
+    private java.util.Optional<Snapshot> view(String group) {
+      try {
+        return java.util.Optional.ofNullable(views.apply(group));
+      } catch (RuntimeException e) {
+        log.warn("No view of the last good configuration for node group {}", group, e);
+        return java.util.Optional.empty();
+      }
     }
   }
 
