@@ -6,7 +6,6 @@ import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RegistryState;
 import io.signalbox.translate.PolicyHandover;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
@@ -222,27 +221,14 @@ final class KeptGroups {
 
   /**
    * Tells the cache what each group holds of the {@code lastGood} configuration, which rejected
-   * resources are judged against ({@link XdsSnapshotCache#setLastGood}): each kept group's view, as
-   * the quarantine judges it ({@link #judgedBy}). Made here, on the pipeline thread, since a
-   * sidecar group's is made by translation; when the configuration is the one published last, as it
-   * mostly is, each is what was made for the publication. A group kept later gets an edge group's
-   * view of the fleet's snapshot, and a sidecar group none.
+   * resources are judged against ({@link XdsSnapshotCache#setLastGood}): each group's view as the
+   * quarantine judges it ({@link #judgedBy}), made only for a group one of whose Envoys has a
+   * rejected resource to be sent again, once per configuration.
    */
   void lastGood(NackQuarantine.Publication lastGood) {
-    if (!(cache instanceof XdsSnapshotCache deltaAware)) {
-      return;
+    if (cache instanceof XdsSnapshotCache deltaAware) {
+      deltaAware.setLastGood(group -> judgedBy(lastGood, group));
     }
-    Map<String, ContentVersionedSnapshot> views = new HashMap<>();
-    for (String group : groups) {
-      views.put(group, judgedBy(lastGood, group));
-    }
-    deltaAware.setLastGood(
-        group ->
-            views.getOrDefault(
-                group,
-                SidecarSnapshots.isSidecarGroup(group)
-                    ? null
-                    : lastGood.snapshot().forGroup(group)));
   }
 
   /**

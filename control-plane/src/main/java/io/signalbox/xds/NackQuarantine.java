@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,7 +81,7 @@ public final class NackQuarantine {
   private final Quarantines quarantines;
   private final TrialConfigurations configurations;
   private final TrialPublisher trialPublisher;
-  private final java.util.function.Consumer<Publication> lastGood;
+  private final Consumer<Publication> lastGood;
   private final FleetAnswers fleetAnswers;
   private final GroupViews views;
 
@@ -129,7 +130,7 @@ public final class NackQuarantine {
       GroupViews views,
       SnapshotBuilder snapshots,
       TrialPublisher trialPublisher,
-      java.util.function.Consumer<Publication> lastGood,
+      Consumer<Publication> lastGood,
       BooleanSupplier running,
       Duration verdictTimeout) {
     this.quarantines = quarantines;
@@ -155,11 +156,10 @@ public final class NackQuarantine {
    * Pipeline thread only.
    */
   public void check(Publication published) {
-    boolean first = reference == null;
-    if (first) {
+    if (reference == null) {
       // Nothing was accepted yet: an empty registry is the reference, with the settings Envoy is
-      // sent. (The cache is told below, once, of whichever reference this check leaves.)
-      reference = configurations.translate(RegistryState.EMPTY, published.settings());
+      // sent.
+      reference(configurations.translate(RegistryState.EMPTY, published.settings()));
       if (reference == null) {
         return;
       }
@@ -168,33 +168,19 @@ public final class NackQuarantine {
     logExcused(verdict.excused());
     if (verdict.kind() == Kind.ACCEPTED) {
       reference(published);
-    } else {
-      if (first) {
-        tellLastGood(reference);
-      }
-      if (verdict.kind() == Kind.REJECTED && !published.version().equals(unattributed)) {
-        attribute(published, verdict);
-      }
-    }
-  }
-
-  /** The last configuration known to hold no rejected registration is {@code publication}. */
-  private void reference(Publication publication) {
-    if (publication != reference) {
-      reference = publication;
-      tellLastGood(publication);
+    } else if (verdict.kind() == Kind.REJECTED && !published.version().equals(unattributed)) {
+      attribute(published, verdict);
     }
   }
 
   /**
-   * Tells the cache what Envoy's rejected resources are judged against; a failure there is logged,
-   * never left to stop the pipeline, which checks before every publication.
+   * The last configuration known to hold no rejected registration is {@code publication}; the cache
+   * is told, to judge Envoys' rejected resources against it.
    */
-  private void tellLastGood(Publication publication) {
-    try {
+  private void reference(Publication publication) {
+    reference = publication;
+    if (publication != null) {
       lastGood.accept(publication);
-    } catch (RuntimeException e) {
-      log.error("The cache could not be told the last good configuration", e);
     }
   }
 
@@ -322,7 +308,7 @@ public final class NackQuarantine {
       base = settingsOnly;
       lastAccepted = settingsOnly;
       // The trials are judged against it from now on: so are the resources the cache sends again.
-      tellLastGood(settingsOnly);
+      lastGood.accept(settingsOnly);
       rejections =
           rejections.stream()
               .filter(r -> !r.sameIn(group -> views.sent(settingsOnly, group)))

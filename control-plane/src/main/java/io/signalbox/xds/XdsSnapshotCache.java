@@ -20,11 +20,14 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,27 +70,19 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   /** What each group holds of the last good configuration ({@link #setLastGood}). */
   private volatile LastGood lastGood = new LastGood(group -> null);
 
-  /** The last good configuration's view for each group, made once per group. */
-  private record LastGood(
-      java.util.function.Function<String, Snapshot> views,
-      Map<String, java.util.Optional<Snapshot>> made) {
+  /**
+   * The last good configuration's view for each group, made once per group and only when asked: a
+   * sidecar group's is translated.
+   */
+  private record LastGood(Function<String, Snapshot> views, Map<String, Optional<Snapshot>> made) {
 
-    LastGood(java.util.function.Function<String, Snapshot> views) {
+    LastGood(Function<String, Snapshot> views) {
       this(views, new ConcurrentHashMap<>());
     }
 
-    /** The view of {@code group}, or null for none (or none to be made: everything rides). */
+    /** The view of {@code group}, or null for none. */
     Snapshot of(String group) {
-      return made.computeIfAbsent(group, g -> view(g)).orElse(null);
-    }
-
-    private java.util.Optional<Snapshot> view(String group) {
-      try {
-        return java.util.Optional.ofNullable(views.apply(group));
-      } catch (RuntimeException e) {
-        log.warn("No view of the last good configuration for node group {}", group, e);
-        return java.util.Optional.empty();
-      }
+      return made.computeIfAbsent(group, g -> Optional.ofNullable(views.apply(g))).orElse(null);
     }
   }
 
@@ -215,7 +210,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       ResourceType type,
       Snapshot snapshot,
       boolean hasClusterChanged,
-      java.util.function.Supplier<Snapshot> lastGood) {
+      Supplier<Snapshot> lastGood) {
     String version = snapshot.version(type, List.of());
     @SuppressWarnings("unchecked")
     Map<String, VersionedResource<?>> resources =
@@ -265,7 +260,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       DeltaWatch watch,
       Map<String, VersionedResource<?>> send,
       Map<String, VersionedResource<?>> resources,
-      java.util.function.Supplier<Snapshot> lastGood,
+      Supplier<Snapshot> lastGood,
       ResourceType type) {
     if (watch.pendingResources() instanceof PendingNames names && !names.rejected().isEmpty()) {
       Snapshot good = lastGood.get();
@@ -285,14 +280,16 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   /**
    * Tells the cache what each group holds of the last configuration every Envoy accepted (its
    * snapshot, or null for none), which rejected resources are judged against ({@link
-   * #withRejected}). Any thread.
+   * #withRejected}). {@code views} is asked only for a group with a rejected resource to send
+   * again, at most once per group, on the thread answering the watch and under the group's lock: it
+   * must be thread-safe and must not call back into the cache. Any thread.
    */
-  public void setLastGood(java.util.function.Function<String, Snapshot> views) {
+  public void setLastGood(Function<String, Snapshot> views) {
     this.lastGood = new LastGood(views);
   }
 
   /** What {@code group} holds of the last good configuration, looked up when asked. */
-  private java.util.function.Supplier<Snapshot> lastGoodOf(String group) {
+  private Supplier<Snapshot> lastGoodOf(String group) {
     LastGood current = lastGood;
     return () -> current.of(group);
   }
@@ -301,7 +298,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   public synchronized void setSnapshot(String group, Snapshot snapshot) {
     GroupWatches watches = deltaWatches.computeIfAbsent(group, g -> new GroupWatches());
     List<Answer> answers = new ArrayList<>();
-    java.util.function.Supplier<Snapshot> lastGood = lastGoodOf(group);
+    Supplier<Snapshot> lastGood = lastGoodOf(group);
     synchronized (watches) {
       Snapshot previous = getSnapshot(group);
       // State-of-the-world watches: the library's cache answers them (it holds no delta watch).
