@@ -29,16 +29,16 @@ public final class FakeAdsClient implements AutoCloseable {
   private final Node node;
 
   /** Type URLs a state-of-the-world stream rejects; resource names a delta stream rejects. */
-  private final Set<String> rejectedTypes;
+  private final Set<String> rejects;
 
   private final List<String> receivedVersions = new CopyOnWriteArrayList<>();
   private StreamObserver<DiscoveryRequest> sotw;
   private StreamObserver<DeltaDiscoveryRequest> delta;
 
-  private FakeAdsClient(int xdsPort, Node node, Set<String> rejectedTypes) {
+  private FakeAdsClient(int xdsPort, Node node, Set<String> rejects) {
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", xdsPort).usePlaintext().build();
     this.node = node;
-    this.rejectedTypes = rejectedTypes;
+    this.rejects = rejects;
   }
 
   public static Node node(String id, String group) {
@@ -157,7 +157,7 @@ public final class FakeAdsClient implements AutoCloseable {
               .setNode(node)
               .setTypeUrl(response.getTypeUrl())
               .setResponseNonce(response.getNonce());
-      if (rejectedTypes.contains(response.getTypeUrl())) {
+      if (rejects.contains(response.getTypeUrl())) {
         answer
             .setVersionInfo(accepted.getOrDefault(response.getTypeUrl(), ""))
             .setErrorDetail(
@@ -189,7 +189,7 @@ public final class FakeAdsClient implements AutoCloseable {
               .setResponseNonce(response.getNonce());
       response.getResourcesList().stream()
           .map(io.envoyproxy.envoy.service.discovery.v3.Resource::getName)
-          .filter(rejectedTypes::contains)
+          .filter(rejects::contains)
           .findFirst()
           .ifPresent(
               name ->

@@ -260,11 +260,8 @@ class DeltaAdsServerTest {
   void aRejectedClusterSentAgainUnchangedIsNotFollowedByItsAssignment() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
-    stream.send(request(CDS).build());
-    DeltaDiscoveryResponse clusters = stream.next();
-    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
-    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
-    stream.send(request(EDS).setResponseNonce(stream.next().getNonce()).build());
+    stream.send(
+        request(EDS).setResponseNonce(endpointsOnTheirWay(stream, "a", "b").getNonce()).build());
 
     cache.setSnapshot(GROUP, withChangedCluster("b", "a", "b"));
     DeltaDiscoveryResponse rejected = stream.next();
@@ -290,11 +287,7 @@ class DeltaAdsServerTest {
     // answers as rejected ones, so only the resend of the remade cluster's sends b's.
     cache.setLastGood(group -> snapshot("a", "b"));
     Stream stream = new Stream();
-    stream.send(request(CDS).build());
-    DeltaDiscoveryResponse clusters = stream.next();
-    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
-    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
-    DeltaDiscoveryResponse endpoints = stream.next();
+    DeltaDiscoveryResponse endpoints = endpointsOnTheirWay(stream, "a", "b");
 
     cache.setSnapshot(GROUP, withChangedCluster("b", "a", "b"));
     DeltaDiscoveryResponse changed = stream.next();
@@ -393,11 +386,7 @@ class DeltaAdsServerTest {
   void aChangedClusterIsFollowedByItsUnchangedAssignmentForItsNewSelfToWarm() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
-    stream.send(request(CDS).build());
-    DeltaDiscoveryResponse clusters = stream.next();
-    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
-    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
-    DeltaDiscoveryResponse endpoints = stream.next();
+    DeltaDiscoveryResponse endpoints = endpointsOnTheirWay(stream, "a", "b");
     assertThat(endpoints.getTypeUrl()).isEqualTo(EDS);
     stream.send(request(EDS).setResponseNonce(endpoints.getNonce()).build());
 
@@ -430,11 +419,7 @@ class DeltaAdsServerTest {
       throws Exception {
     cache.setSnapshot(GROUP, snapshot("a", "b"));
     Stream stream = new Stream();
-    stream.send(request(CDS).build());
-    DeltaDiscoveryResponse clusters = stream.next();
-    stream.send(request(EDS).addResourceNamesSubscribe("a").addResourceNamesSubscribe("b").build());
-    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
-    DeltaDiscoveryResponse endpoints = stream.next();
+    DeltaDiscoveryResponse endpoints = endpointsOnTheirWay(stream, "a", "b");
     assertThat(endpoints.getTypeUrl()).isEqualTo(EDS);
 
     // Cluster b changes before the Envoy answers the assignments.
@@ -557,6 +542,21 @@ class DeltaAdsServerTest {
 
   private static DeltaDiscoveryRequest.Builder request(String typeUrl) {
     return DeltaDiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(typeUrl);
+  }
+
+  /**
+   * Has {@code stream} hold the clusters of {@code names} and subscribe to their assignments;
+   * returns the response carrying the assignments, not answered yet.
+   */
+  private static DeltaDiscoveryResponse endpointsOnTheirWay(Stream stream, String... names)
+      throws InterruptedException {
+    stream.send(request(CDS).build());
+    DeltaDiscoveryResponse clusters = stream.next();
+    stream.send(request(EDS).addAllResourceNamesSubscribe(List.of(names)).build());
+    stream.send(request(CDS).setResponseNonce(clusters.getNonce()).build());
+    DeltaDiscoveryResponse endpoints = stream.next();
+    assertThat(endpoints.getTypeUrl()).isEqualTo(EDS);
+    return endpoints;
   }
 
   /** Envoy's answer rejecting {@code response}. */
