@@ -9,17 +9,14 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.registry.v1.Instance;
-import io.signalbox.registry.v1.PathMatch;
-import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
-import io.signalbox.registry.v1.Route;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.SignalboxCtlRun;
 import io.signalbox.testing.TestControlPlanes;
+import io.signalbox.testing.TestRegistrations;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -79,14 +76,7 @@ class SignalboxCtlTest {
   private void register(String service, String instanceId, int port) {
     RegistryGrpc.newBlockingStub(registryChannel)
         .withDeadlineAfter(5, TimeUnit.SECONDS)
-        .register(
-            RegisterRequest.newBuilder()
-                .setService(service)
-                .setInstance(
-                    Instance.newBuilder().setId(instanceId).setHost("127.0.0.1").setPort(port))
-                .addRoutes(
-                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-                .build());
+        .register(TestRegistrations.request(service, instanceId, port));
   }
 
   /** Runs signalboxctl against this control plane. */

@@ -11,15 +11,12 @@ import io.signalbox.admin.v1.RegistrationStatus;
 import io.signalbox.admin.v1.Service;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.RateLimitServiceSpec;
-import io.signalbox.registry.v1.Instance;
-import io.signalbox.registry.v1.PathMatch;
-import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
-import io.signalbox.registry.v1.Route;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.FreePorts;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.TestControlPlanes;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.translate.XdsNames;
 import java.time.Duration;
 import java.util.Map;
@@ -150,14 +147,7 @@ class DeltaQuarantineTest {
   private void register(String service) {
     RegistryGrpc.newBlockingStub(registryChannel)
         .withDeadlineAfter(5, TimeUnit.SECONDS)
-        .register(
-            RegisterRequest.newBuilder()
-                .setService(service)
-                .setInstance(
-                    Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(9))
-                .addRoutes(
-                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-                .build());
+        .register(TestRegistrations.request(service, service + "-1", 9));
   }
 
   private Map<String, RegistrationStatus> statuses() {

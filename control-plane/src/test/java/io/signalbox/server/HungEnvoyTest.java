@@ -7,16 +7,13 @@ import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.registry.v1.Instance;
-import io.signalbox.registry.v1.PathMatch;
-import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
-import io.signalbox.registry.v1.Route;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.testing.FakeAdsClient;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.MetricsScrape;
 import io.signalbox.testing.SignalboxCtlRun;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.ProxyStatusTracker;
@@ -114,14 +111,7 @@ class HungEnvoyTest {
   private void register(String service) {
     registry
         .withDeadlineAfter(5, TimeUnit.SECONDS)
-        .register(
-            RegisterRequest.newBuilder()
-                .setService(service)
-                .setInstance(
-                    Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(9))
-                .addRoutes(
-                    Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-                .build());
+        .register(TestRegistrations.request(service, service + "-1", 9));
   }
 
   /** Whether the last stage of the change that added {@code service} was published. */

@@ -7,17 +7,14 @@ import io.envoyproxy.controlplane.cache.Resources;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.registry.v1.Instance;
-import io.signalbox.registry.v1.PathMatch;
-import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
-import io.signalbox.registry.v1.Route;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import io.signalbox.testing.LoopbackUpstreams;
 import io.signalbox.testing.MetricsScrape;
 import io.signalbox.testing.TestControlPlanes;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.xds.XdsCallbacks;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -85,14 +82,7 @@ class NackEndToEndTest {
         NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     try {
       RegistryGrpc.newBlockingStub(channel)
-          .register(
-              RegisterRequest.newBuilder()
-                  .setService(service)
-                  .setInstance(
-                      Instance.newBuilder().setId(service + "-1").setHost("127.0.0.1").setPort(9))
-                  .addRoutes(
-                      Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
-                  .build());
+          .register(TestRegistrations.request(service, service + "-1", 9));
     } finally {
       channel.shutdownNow();
     }
