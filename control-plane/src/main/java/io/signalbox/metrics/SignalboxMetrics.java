@@ -94,6 +94,7 @@ public final class SignalboxMetrics implements AutoCloseable {
   private final Map<RegistrationOutcome, Counter> registrations = new ConcurrentHashMap<>();
   private final Counter leasesExpired;
   private final Counter leaseExpiryPauses;
+  private final Counter leasesRevoked;
   private final Map<BuildResult, Counter> builds = new ConcurrentHashMap<>();
   private final Timer buildDuration;
   private final Counter snapshotsPublished;
@@ -130,6 +131,12 @@ public final class SignalboxMetrics implements AutoCloseable {
     leaseExpiryPauses =
         Counter.builder(name("lease.expiry.pauses"))
             .description("Times lease expiry paused because too many leases expired at once")
+            .register(registry);
+    leasesRevoked =
+        Counter.builder(name("leases.revoked"))
+            .description(
+                "Instances deregistered because the access policy in force refuses their"
+                    + " registration")
             .register(registry);
     for (BuildResult result : BuildResult.values()) {
       builds.put(
@@ -306,6 +313,10 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   public void leasesExpired(int count) {
     leasesExpired.increment(count);
+  }
+
+  public void leasesRevoked(int count) {
+    leasesRevoked.increment(count);
   }
 
   public void leaseExpiryPaused() {

@@ -96,16 +96,9 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
     Optional<ServiceGrant> grant = access.grant(registration.service());
     registration =
         registration.withDelegatedPrefixes(grant.map(ServiceGrant::pathPrefixes).orElse(List.of()));
-    Optional<String> outsideGrant = RouteGrants.refusal(registration, grant);
+    Optional<String> outsideGrant = RouteGrants.refusal(registration, who, access);
     if (outsideGrant.isPresent()) {
       refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, outsideGrant.get());
-      return;
-    }
-    Optional<String> mirrorRefused =
-        RouteGrants.mirrorRefusal(
-            registration, service -> access.registrationRefusal(who, service));
-    if (mirrorRefused.isPresent()) {
-      refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, mirrorRefused.get());
       return;
     }
     Lease lease;

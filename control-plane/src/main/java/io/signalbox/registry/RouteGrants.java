@@ -3,7 +3,9 @@ package io.signalbox.registry;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
+import io.signalbox.security.AccessControl;
 import io.signalbox.security.AccessPolicy.ServiceGrant;
+import io.signalbox.security.Identity;
 import java.util.List;
 import java.util.Optional;
 
@@ -11,6 +13,20 @@ import java.util.Optional;
 final class RouteGrants {
 
   private RouteGrants() {}
+
+  /**
+   * Why {@code who} may not hold {@code registration} under the access policy in force, beyond
+   * registering its service: a route outside the service's grant, or a mirror to a service {@code
+   * who} may not register. Asked when a service registers, and of every live registration when the
+   * policy changes ({@link AccessRevocation}).
+   */
+  static Optional<String> refusal(Registration registration, Identity who, AccessControl access) {
+    Optional<String> outsideGrant = refusal(registration, access.grant(registration.service()));
+    if (outsideGrant.isPresent()) {
+      return outsideGrant;
+    }
+    return mirrorRefusal(registration, service -> access.registrationRefusal(who, service));
+  }
 
   /**
    * Why a route of {@code registration} lies outside {@code grant}, naming the field; empty when

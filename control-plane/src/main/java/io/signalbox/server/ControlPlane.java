@@ -20,6 +20,7 @@ import io.signalbox.config.GatewaySettingsWatcher;
 import io.signalbox.metrics.MetricsServer;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RegistryQuotas;
+import io.signalbox.registry.AccessRevocation;
 import io.signalbox.registry.HostResolver;
 import io.signalbox.registry.RegistrationValidator;
 import io.signalbox.registry.RegistryService;
@@ -139,6 +140,7 @@ public final class ControlPlane implements AutoCloseable {
       LeaseClock.start(Duration.ofMillis(100), Duration.ofSeconds(1));
 
   private final SnapshotPublisher publisher;
+  private final AccessRevocation accessRevocation;
   private final XdsCallbacks callbacks;
   private final LaggingStreams laggingStreams;
   private final Server server;
@@ -351,6 +353,10 @@ public final class ControlPlane implements AutoCloseable {
             .addService(health.getHealthService())
             .addService(ProtoReflectionService.newInstance())
             .build();
+    this.accessRevocation =
+        new AccessRevocation(etcd != null ? etcd : embedded, access, audit, metrics);
+    // Leases kept from before the start were admitted by the settings of their time.
+    accessRevocation.revokeRefused("revoked by the access policy at start");
     // The store is complete before anything is published: an empty first snapshot would blank every
     // Envoy.
     publisher.start();
@@ -492,7 +498,11 @@ public final class ControlPlane implements AutoCloseable {
               + " workload certificates keep being issued as at start until the control plane"
               + " restarts");
     }
+    boolean accessChanged = !settings.access().equals(publisher.settings().access());
     publisher.updateSettings(settings);
+    if (accessChanged) {
+      accessRevocation.revokeRefused("revoked by the access policy reloaded");
+    }
   }
 
   public SnapshotPublisher publisher() {

@@ -77,6 +77,37 @@ final class EtcdLeaseWrites {
   }
 
   /**
+   * Removes the leases whose keys still hold the registration judged refused (a registration made
+   * meanwhile was admitted by the policy in force, and stays), in as few transactions as etcd
+   * allows.
+   */
+  List<RevokedRegistration> revoke(
+      java.util.SortedMap<String, RefusedLeases.Refused> refused, String what) {
+    List<String> leaseIds = new ArrayList<>();
+    List<EtcdCalls.GuardedWrite> removals = new ArrayList<>();
+    refused.forEach(
+        (leaseId, lease) -> {
+          EtcdAppliedKeys.WrittenLease written = keys.lease(leaseId);
+          if (written != null && written.value().registration().equals(lease.registration())) {
+            leaseIds.add(leaseId);
+            removals.add(removal(leaseId, Optional.of(written.modRevision())));
+          }
+        });
+    if (removals.isEmpty()) {
+      return List.of();
+    }
+    EtcdCalls.Committed removed = etcd.commitAll(removals, what);
+    keys.await(removed.revision());
+    List<RefusedLeases.Refused> revoked = new ArrayList<>();
+    for (int i = 0; i < leaseIds.size(); i++) {
+      if (removed.committed().get(i)) {
+        revoked.add(refused.get(leaseIds.get(i)));
+      }
+    }
+    return RefusedLeases.revoked(revoked.stream());
+  }
+
+  /**
    * Removes the lease key and its renewal. With a revision, only if the lease key is still the one
    * seen then (so that a drain undone or a registration made meanwhile wins); else only if it
    * exists.

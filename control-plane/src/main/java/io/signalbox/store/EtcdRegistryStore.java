@@ -436,6 +436,14 @@ public final class EtcdRegistryStore implements RegistryStore, RegistryAdmin, Au
     return List.copyOf(evicted.keySet());
   }
 
+  /** Removes the refused leases' keys; each replica applies the removals as they come. */
+  @Override
+  public List<RevokedRegistration> revoke(
+      java.util.function.Function<io.signalbox.model.Registration, Optional<String>> refusal,
+      String by) {
+    return leaseWrites.revoke(engine.refused(refusal), "remove the leases " + by);
+  }
+
   /** Removes the lease only if its key is still the drained one this replica read. */
   @Override
   public boolean evictIfStillDrained(String service, String instanceId, String leaseId) {

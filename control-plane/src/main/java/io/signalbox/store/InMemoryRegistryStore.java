@@ -201,6 +201,12 @@ public final class InMemoryRegistryStore implements RegistryStore, RegistryAdmin
   }
 
   @Override
+  public List<RevokedRegistration> revoke(
+      java.util.function.Function<Registration, Optional<String>> refusal, String by) {
+    return engine.revoke(refusal, by);
+  }
+
+  @Override
   public boolean evictIfStillDrained(String service, String instanceId, String leaseId) {
     return engine.evictIfStillDrained(service, instanceId, leaseId);
   }

@@ -1,8 +1,10 @@
 package io.signalbox.store;
 
+import io.signalbox.model.Registration;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.function.Function;
 
 /**
  * What an operator may see and do to the registry beyond what services do themselves. Every action
@@ -39,6 +41,19 @@ public interface RegistryAdmin {
    * anew meanwhile.
    */
   boolean evictIfStillDrained(String service, String instanceId, String leaseId);
+
+  /**
+   * Deregisters every instance whose registration {@code refusal} refuses: a lease lasts only as
+   * long as its registration would be admitted, so when the operator narrows who may register what,
+   * the leases made before go too. Each registration is judged as it stands; one registered again
+   * while judging keeps its new registration. The instance's client then registers again and is
+   * refused with the reason, naming the field.
+   *
+   * @param refusal why a registration would be refused now, naming the field; empty when admitted
+   * @param by what made the change, recorded as its cause ("revoked by ...")
+   * @return the instances deregistered, sorted by service and instance id
+   */
+  List<RevokedRegistration> revoke(Function<Registration, Optional<String>> refusal, String by);
 
   /** Services withheld from Envoy because Envoy rejected them, by name. */
   SortedMap<String, Quarantine> quarantined();

@@ -7,12 +7,14 @@ import io.signalbox.model.ServiceState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -313,6 +315,49 @@ public final class RegistryEngine implements RegistryView, Quarantines {
     }
     notifyListeners();
     return evicted;
+  }
+
+  /**
+   * The live registrations {@code refusal} refuses, by lease id. Judged outside the lock, on the
+   * registrations as they stood when read, so registrations go on meanwhile.
+   */
+  SortedMap<String, RefusedLeases.Refused> refused(
+      Function<Registration, Optional<String>> refusal) {
+    Map<String, Registration> live = new HashMap<>();
+    synchronized (this) {
+      leases.all().forEach(lease -> live.put(lease.leaseId, lease.registration));
+    }
+    return RefusedLeases.judge(live, refusal);
+  }
+
+  /**
+   * Deregisters, in one change, the refused leases that still hold the registration judged (one
+   * registered again meanwhile was admitted by the policy in force, and stays).
+   */
+  List<RevokedRegistration> revoke(Function<Registration, Optional<String>> refusal, String by) {
+    SortedMap<String, RefusedLeases.Refused> refused = refused(refusal);
+    if (refused.isEmpty()) {
+      return List.of();
+    }
+    List<LiveLease> revoking;
+    synchronized (this) {
+      revoking =
+          refused.keySet().stream()
+              .map(leases::byLease)
+              .filter(
+                  lease ->
+                      lease != null
+                          && lease.registration == refused.get(lease.leaseId).registration())
+              .toList();
+      if (revoking.isEmpty()) {
+        return List.of();
+      }
+      services.setCause(by);
+      writes.commit(j -> revoking.forEach(lease -> j.remove(lease.leaseId)));
+      revoking.forEach(this::remove);
+    }
+    notifyListeners();
+    return RefusedLeases.revoked(revoking.stream().map(lease -> refused.get(lease.leaseId)));
   }
 
   boolean evictIfStillDrained(String service, String instanceId, String leaseId) {

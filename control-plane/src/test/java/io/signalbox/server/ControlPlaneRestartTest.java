@@ -14,6 +14,7 @@ import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegisterResponse;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
+import io.signalbox.security.AccessPolicy;
 import io.signalbox.store.MvStoreJournal;
 import io.signalbox.store.StoreUnreadableException;
 import io.signalbox.testing.LoopbackUpstreams;
@@ -49,6 +50,27 @@ class ControlPlaneRestartTest {
             .build());
   }
 
+  private ControlPlane start(GatewaySettings settings) {
+    return ControlPlane.start(
+        TestControlPlanes.onLoopback()
+            .dataDirectory(dataDirectory)
+            .gateway(LoopbackUpstreams.allowedIn(settings))
+            .build());
+  }
+
+  private static GatewaySettings granting(String service, List<String> pathPrefixes) {
+    return GatewaySettings.DEFAULT.toBuilder()
+        .access(
+            new AccessPolicy(
+                AccessPolicy.DEFAULT_TRUST_DOMAIN,
+                List.of(),
+                AccessPolicy.grantsByService(
+                    List.of(new AccessPolicy.ServiceGrant(service, List.of("*"), pathPrefixes))),
+                List.of(),
+                List.of()))
+        .build();
+  }
+
   private static <T> T withRegistry(
       ControlPlane controlPlane, Function<RegistryGrpc.RegistryBlockingStub, T> call) {
     ManagedChannel channel =
@@ -68,6 +90,26 @@ class ControlPlaneRestartTest {
         .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix(prefix)))
         .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(300))
         .build();
+  }
+
+  @Test
+  void aRegistrationTheAccessPolicyNoLongerAdmitsAfterARestartIsGoneBeforeAnythingIsPublished() {
+    try (ControlPlane before = start(granting("orders", List.of("/orders", "/legacy")))) {
+      withRegistry(
+          before, registry -> registry.register(registration("orders", "orders-1", "/legacy")));
+      withRegistry(
+          before, registry -> registry.register(registration("users", "users-1", "/users")));
+    }
+
+    // The operator took /legacy from orders' grant while the control plane was down.
+    try (ControlPlane after = start(granting("orders", List.of("/orders")))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> after.publisher().current() != null);
+      List<SnapshotHistory.Entry> published = after.publisher().history().latest(100);
+      assertThat(published).as("one snapshot: the first after the restart").hasSize(1);
+      assertThat(after.publisher().current().clusters().resources())
+          .containsOnlyKeys(io.signalbox.translate.XdsNames.serviceCluster("users"));
+      assertThat(after.metrics().scrape()).contains("signalbox_leases_revoked_total 1.0");
+    }
   }
 
   @Test

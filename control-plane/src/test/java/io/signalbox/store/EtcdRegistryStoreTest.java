@@ -195,6 +195,40 @@ class EtcdRegistryStoreTest {
   }
 
   @Test
+  void aRevocationThroughOneReplicaRemovesTheRefusedInstancesFromEveryReplica() {
+    EtcdRegistryStore a = replica();
+    EtcdRegistryStore b = replica();
+    a.register(registration("orders", "o1", "/orders"), Optional.empty());
+    a.register(registration("orders", "o2", "/orders"), Optional.empty());
+    a.register(registration("users", "u1", "/users"), Optional.empty());
+    await().atMost(Duration.ofSeconds(1)).until(() -> b.engine().instanceCount() == 3);
+
+    List<RevokedRegistration> revoked =
+        b.revoke(
+            registration -> {
+              if (registration.instance().id().equals("o2")) {
+                // Registered again while judged: the new registration was admitted, and stays.
+                a.register(registration("orders", "o2", "/orders/v2"), Optional.empty());
+              }
+              return registration.service().equals("orders")
+                  ? Optional.of("routes[0].hosts: refused")
+                  : Optional.empty();
+            },
+            "revoked by test");
+
+    assertThat(revoked)
+        .extracting(r -> r.service() + "/" + r.instanceId() + ": " + r.reason())
+        .containsExactly("orders/o1: routes[0].hosts: refused");
+    await()
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> a.state().services().get("orders").instances().size() == 1);
+    assertThat(a.state().services()).isEqualTo(b.state().services());
+    assertThat(a.state().services().get("orders").routes())
+        .extracting(r -> r.match().path().value())
+        .containsExactly("/orders/v2");
+  }
+
+  @Test
   void aServingStatusReportedThroughOneReplicaHoldsOnEveryReplicaAndOutlivesARegistration() {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();

@@ -237,4 +237,68 @@ class RegistryAdminTest {
       assertThat(store.state().services()).doesNotContainKey("orders");
     }
   }
+
+  @Nested
+  class Revoke {
+
+    private static Optional<String> refuseOrders(io.signalbox.model.Registration registration) {
+      return registration.service().equals("orders")
+          ? Optional.of("identity 'x' may not register service 'orders'")
+          : Optional.empty();
+    }
+
+    @Test
+    void revokingRemovesTheRefusedInstancesInOneChangeAndKeepsTheOthers() {
+      Lease o1 = register("orders", "o1", "/orders");
+      register("orders", "o2", "/orders");
+      Lease u1 = register("users", "u1", "/users");
+      int before = changes.get();
+
+      List<RevokedRegistration> revoked =
+          store.revoke(
+              RegistryAdminTest.Revoke::refuseOrders, "revoked by the access policy reloaded");
+
+      assertThat(revoked)
+          .extracting(r -> r.service() + "/" + r.instanceId() + ": " + r.reason())
+          .containsExactly(
+              "orders/o1: identity 'x' may not register service 'orders'",
+              "orders/o2: identity 'x' may not register service 'orders'");
+      assertThat(store.state().services()).containsOnlyKeys("users");
+      assertThat(changes.get()).as("one change").isEqualTo(before + 1);
+      assertThat(store.renew(o1.id())).as("the revoked lease is gone").isEmpty();
+      assertThat(store.renew(u1.id())).isPresent();
+    }
+
+    @Test
+    void revokingWhenNothingIsRefusedChangesNothing() {
+      register("users", "u1", "/users");
+      RegistryState state = store.state();
+      int before = changes.get();
+
+      assertThat(store.revoke(RegistryAdminTest.Revoke::refuseOrders, "test")).isEmpty();
+
+      assertThat(store.state()).isSameAs(state);
+      assertThat(changes.get()).isEqualTo(before);
+    }
+
+    @Test
+    void anInstanceRegisteredAgainWhileItWasJudgedKeepsItsNewRegistration() {
+      register("orders", "o1", "/orders");
+
+      // The new registration went through admission under the policy in force; the one judged is
+      // gone.
+      List<RevokedRegistration> revoked =
+          store.revoke(
+              registration -> {
+                register("orders", "o1", "/orders/v2");
+                return refuseOrders(registration);
+              },
+              "test");
+
+      assertThat(revoked).isEmpty();
+      assertThat(store.state().services().get("orders").routes())
+          .extracting(route -> route.match().path().value())
+          .containsExactly("/orders/v2");
+    }
+  }
 }

@@ -19,6 +19,7 @@ import io.grpc.stub.StreamObserver;
 import io.signalbox.ca.CertificateUsage;
 import io.signalbox.ca.IssuedCertificate;
 import io.signalbox.client.RateLimitSpec;
+import io.signalbox.client.RegistrationListener;
 import io.signalbox.client.RegistryClient;
 import io.signalbox.client.Routes;
 import io.signalbox.client.ServiceRegistration;
@@ -29,6 +30,9 @@ import io.signalbox.registry.v1.RegisterRequest;
 import io.signalbox.registry.v1.RegistryGrpc;
 import io.signalbox.registry.v1.Route;
 import io.signalbox.samples.EchoService;
+import io.signalbox.security.AccessPolicy;
+import io.signalbox.security.AccessPolicy.RegistrantRule;
+import io.signalbox.security.IdentityPattern;
 import io.signalbox.security.TransportSecurity;
 import io.signalbox.server.ControlPlane;
 import io.signalbox.server.ControlPlaneConfig;
@@ -53,6 +57,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -277,6 +282,60 @@ class MutualTlsEndToEndTest {
     assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(refused.getStatus().getDescription()).contains(ORDERS_IDENTITY).contains("'users'");
     assertNeverPublished("users");
+  }
+
+  @Test
+  void anIdentityTheOperatorNoLongerAllowsToRegisterAServiceLosesItsLeaseAndItsRoutes(
+      @TempDir Path keys) {
+    GatewaySettings before = controlPlane.publisher().settings();
+    String shopIdentity = TRUST_DOMAIN + "/team/shop/ci";
+    AccessPolicy shopMayRegisterCatalog =
+        new AccessPolicy(
+            before.access().trustDomain(),
+            List.of(new RegistrantRule(new IdentityPattern(shopIdentity), Set.of("catalog"))),
+            before.access().grants(),
+            before.access().envoys(),
+            before.access().operators());
+    controlPlane.updateSettings(before.toBuilder().access(shopMayRegisterCatalog).build());
+    clientCertificate("shop-ci", shopIdentity)
+        .writeTo(keys.resolve("shop.pem"), keys.resolve("shop-key.pem"));
+    EchoService catalog = EchoService.start("catalog", "catalog-1", "127.0.0.1", 0);
+    owned.add(catalog);
+    RegistryClient shopClient =
+        RegistryClient.builder()
+            .target("127.0.0.1:" + controlPlane.grpcPort())
+            .mutualTls(keys.resolve("shop.pem"), keys.resolve("shop-key.pem"), caFile)
+            .shutdownHook(false)
+            .build();
+    owned.add(shopClient::close);
+    List<Status> reregistrationFailures = new CopyOnWriteArrayList<>();
+    owned.add(
+        shopClient.register(
+            ServiceRegistration.builder("catalog")
+                .instance("catalog-1", "127.0.0.1", catalog.port())
+                .route(Routes.prefix("/catalog"))
+                .build(),
+            new RegistrationListener() {
+              @Override
+              public void onReregistrationFailed(Status status) {
+                reregistrationFailures.add(status);
+              }
+            }));
+    HttpProbe.awaitStatus(url("/catalog/items"), 200, PROPAGATION);
+
+    // The operator takes the rule back: the lease it admitted goes at once, not at its end.
+    controlPlane.updateSettings(before);
+
+    HttpProbe.awaitStatus(url("/catalog/items"), 404, PROPAGATION);
+    assertThat(controlPlane.metrics().scrape()).contains("signalbox_leases_revoked_total 1.0");
+    // The client registers again on its next keep-alive, and is told why it may not.
+    await().atMost(PROPAGATION).until(() -> !reregistrationFailures.isEmpty());
+    assertThat(reregistrationFailures.get(0).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(reregistrationFailures.get(0).getDescription())
+        .contains("identity '" + shopIdentity + "' may not register service 'catalog'");
+    assertThat(HttpProbe.get(url("/orders/still-served")).status())
+        .as("a lease the policy still admits")
+        .isEqualTo(200);
   }
 
   @Test
