@@ -34,6 +34,14 @@ final class EnvoyProtos {
         .build();
   }
 
+  /** Every IPv6 address of the host on {@code port}, and every IPv4 one as IPv4-mapped. */
+  static Address dualStackWildcard(int port) {
+    return Address.newBuilder()
+        .setSocketAddress(
+            SocketAddress.newBuilder().setAddress("::").setPortValue(port).setIpv4Compat(true))
+        .build();
+  }
+
   /**
    * A cluster of one endpoint the settings name (a JWKS server, an external rate-limit service):
    * STATIC for an IP literal, else resolved by DNS, IPv4 first since many hosts publish AAAA

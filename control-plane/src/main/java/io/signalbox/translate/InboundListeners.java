@@ -3,6 +3,7 @@ package io.signalbox.translate;
 import com.google.common.net.InetAddresses;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -78,8 +79,7 @@ final class InboundListeners {
             .build();
     return Listener.newBuilder()
         .setName(name)
-        .setAddress(
-            EnvoyProtos.socketAddress(everyAddressLike(instance.address()), instance.port()))
+        .setAddress(everyAddress(service, instance.port()))
         .addFilterChains(
             FilterChain.newBuilder()
                 .addFilters(SidecarTranslator.filter(connectionManager))
@@ -88,13 +88,26 @@ final class InboundListeners {
   }
 
   /**
-   * The wildcard address of {@code address}'s family: the sidecars of a service share one snapshot,
-   * and each runs on its own instance's host, so an inbound listener bound to one instance's
-   * address could be bound by no other sidecar (Envoy rejects a listener it cannot bind). Mutual
-   * TLS, not the address, keeps other callers out.
+   * Every address of the sidecars' hosts, on {@code port}: the sidecars of a service share one
+   * snapshot, and each runs on its own instance's host, so an inbound listener bound to one
+   * instance's address could be bound by no other sidecar (Envoy rejects a listener it cannot
+   * bind). Mutual TLS, not the address, keeps other callers out. {@code 0.0.0.0} while every
+   * instance on the port has an IPv4 address; once one has an IPv6 address, {@code ::} accepting
+   * IPv4 too ({@code ipv4_compat}), so that one snapshot serves the IPv6 instance's callers and the
+   * IPv4 ones' (an IPv4 wildcard would leave the IPv6 instance's address unserved, and an IPv6-only
+   * one the IPv4 instances'). A host with IPv6 disabled cannot bind it: such a service's instances
+   * must then all register IPv4 addresses.
    */
-  private static String everyAddressLike(String address) {
-    return InetAddresses.forString(address) instanceof Inet6Address ? "::" : "0.0.0.0";
+  private static Address everyAddress(ServiceState service, int port) {
+    boolean anyIpv6 =
+        service.instances().stream()
+            .filter(instance -> instance.hasSidecar() && instance.port() == port)
+            .anyMatch(
+                instance -> InetAddresses.forString(instance.address()) instanceof Inet6Address);
+    if (!anyIpv6) {
+      return EnvoyProtos.socketAddress("0.0.0.0", port);
+    }
+    return EnvoyProtos.dualStackWildcard(port);
   }
 
   /**
@@ -132,10 +145,6 @@ final class InboundListeners {
   }
 
   /**
-   * RBAC on the caller's verified identity: a service name stands for its workload identity, a
-   * SPIFFE ID for itself.
-   */
-  /**
    * The inbound virtual host, letting through only {@code service}'s allowed callers when it names
    * them (the policy of the always-present {@link XdsNames#ALLOWED_CALLERS_FILTER}); as it is when
    * it names none, and every workload of the mesh may call.
@@ -155,6 +164,10 @@ final class InboundListeners {
         .build();
   }
 
+  /**
+   * RBAC on the caller's verified identity: a service name stands for its workload identity, a
+   * SPIFFE ID for itself.
+   */
   private static RBAC allowedCallers(List<String> callers, AccessPolicy access) {
     List<Principal> anyOf = new ArrayList<>();
     for (String caller : callers) {

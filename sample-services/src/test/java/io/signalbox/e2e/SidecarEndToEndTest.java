@@ -648,4 +648,49 @@ class SidecarEndToEndTest {
       assertThat(withToken).as("requests with a valid token").isNotEmpty().containsOnly(200);
     }
   }
+
+  @Test
+  void aServiceWithIpv4AndIpv6InstancesIsServedOnBothAddressesByOneInboundListener()
+      throws Exception {
+    int ordersOutbound = FreePorts.allocate();
+    try (GatewayFixture gateway =
+        GatewayFixture.startWithSidecars(
+            new SidecarSettings(
+                "127.0.0.1",
+                ordersOutbound,
+                Duration.ofHours(1),
+                Map.of("users", FreePorts.allocate())))) {
+      EchoService usersApp = gateway.backend("users", "users-app");
+      int usersInbound = FreePorts.allocate();
+      // One sidecar snapshot for both: users-1 registers an IPv4 address and users-2 an IPv6 one,
+      // on the same port (here one host and one sidecar; a sidecar on each host in production).
+      gateway.register(users("users-1", usersInbound, usersApp.port()));
+      gateway.register(
+          ServiceRegistration.builder("users")
+              .instance("users-2", "::1", usersInbound)
+              .applicationPort(usersApp.port())
+              .route(Routes.prefix("/users"))
+              .allowedCaller("orders")
+              .allowedCaller("spiffe://signalbox.local/envoy/edge")
+              .build());
+      gateway.serve("orders", "orders-1", Routes.prefix("/orders"));
+      EnvoyProcess usersSidecar = gateway.startSidecar("users");
+      EnvoyProcess ordersSidecar = gateway.startSidecar("orders");
+      usersSidecar.awaitReady();
+      ordersSidecar.awaitReady();
+      Awaitility.await()
+          .atMost(REACHES_ENVOY)
+          .until(() -> answersFrom(ordersOutbound, "users", "users-app"));
+
+      // Orders' sidecar balances over both addresses, and each is served.
+      assertThat(onlyFrom(ordersOutbound, "users", 40, Set.of("users-app"))).isTrue();
+      assertThat(ordersSidecar.statValue("cluster.svc-users.upstream_cx_connect_fail"))
+          .as("no connection to either address was refused")
+          .isZero();
+      try (java.net.Socket ipv6 = new java.net.Socket("::1", usersInbound);
+          java.net.Socket ipv4 = new java.net.Socket("127.0.0.1", usersInbound)) {
+        assertThat(ipv6.isConnected() && ipv4.isConnected()).isTrue();
+      }
+    }
+  }
 }
