@@ -2,7 +2,6 @@ package io.signalbox.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -17,7 +16,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.signalbox.envoy.XdsTypes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,9 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import java.util.function.Function;
 import java.util.function.IntSupplier;
 
 /**
@@ -77,13 +73,6 @@ public final class SignalboxMetrics implements AutoCloseable {
     TOO_LARGE
   }
 
-  /** Type label of responses of a type Signalbox does not serve. */
-  static final String OTHER_TYPE = "other";
-
-  /** From sub-millisecond loopback answers to an Envoy that is busy draining or starved of CPU. */
-  private static final Duration[] ACK_LATENCY_BUCKETS =
-      millis(1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000);
-
   /** From a handful of services (well under a millisecond) to tens of thousands of routes. */
   private static final Duration[] BUILD_DURATION_BUCKETS =
       millis(0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000);
@@ -98,15 +87,7 @@ public final class SignalboxMetrics implements AutoCloseable {
   private final Map<BuildResult, Counter> builds = new ConcurrentHashMap<>();
   private final Timer buildDuration;
   private final Counter snapshotsPublished;
-  private final Map<String, Counter> pushes = new ConcurrentHashMap<>();
-  private final Map<String, Counter> nacks = new ConcurrentHashMap<>();
-  private final Map<String, Timer> ackLatency = new ConcurrentHashMap<>();
-
-  /** The open streams of each group with series, as the xDS server counts them. */
-  private final Map<String, IntSupplier> connectedProxies = new ConcurrentHashMap<>();
-
-  private final Map<String, AtomicInteger> laggingStreams = new ConcurrentHashMap<>();
-  private final Map<String, Counter> cutOffs = new ConcurrentHashMap<>();
+  private final XdsMeters xds;
   private final Counter reloadsOk;
   private final Counter reloadsRejected;
   private final Counter rateLimitOk;
@@ -169,12 +150,7 @@ public final class SignalboxMetrics implements AutoCloseable {
               .tag("reason", label(reason))
               .register(registry));
     }
-    for (var type : XdsTypes.ALL) {
-      String url = XdsTypes.typeUrl(type);
-      pushCounter(url);
-      nackCounter(url);
-      ackTimer(url);
-    }
+    xds = new XdsMeters(registry);
   }
 
   /** Meters for a Prometheus scrape, with the JVM's and the process's. */
@@ -334,16 +310,16 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   /** A response (SotW or delta) sent on an xDS stream. */
   public void pushed(String typeUrl) {
-    pushCounter(typeUrl).increment();
+    xds.pushed(typeUrl);
   }
 
   public void nacked(String typeUrl) {
-    nackCounter(typeUrl).increment();
+    xds.nacked(typeUrl);
   }
 
   /** Envoy acknowledged a response {@code latency} after it was sent. */
   public void acked(String typeUrl, Duration latency) {
-    ackTimer(typeUrl).record(latency);
+    xds.acked(typeUrl, latency);
   }
 
   /**
@@ -351,21 +327,7 @@ public final class SignalboxMetrics implements AutoCloseable {
    * read by its gauge (the xDS server's count, so the two never drift apart).
    */
   public void proxyConnected(String group, IntSupplier openStreams) {
-    // Inside the map's compute, so that a group being forgotten meanwhile either sees the Envoy or
-    // is made again for it (groupForgotten).
-    connectedProxies.compute(
-        group,
-        (g, streams) -> {
-          if (streams != null) {
-            return streams;
-          }
-          proxiesGauge(g, openStreams);
-          // At zero from the group's first Envoy, so that rate() and increase() see the first
-          // event.
-          laggingGauge(g);
-          cutOffCounter(g);
-          return openStreams;
-        });
+    xds.proxyConnected(group, openStreams);
   }
 
   /**
@@ -374,21 +336,7 @@ public final class SignalboxMetrics implements AutoCloseable {
    * it connected meanwhile.
    */
   public void groupForgotten(String group) {
-    connectedProxies.computeIfPresent(
-        group,
-        (g, streams) -> {
-          if (streams.getAsInt() != 0) {
-            return streams;
-          }
-          List<Meter> series = new ArrayList<>();
-          series.addAll(registry.find(name("xds.connected.proxies")).tag("group", g).meters());
-          series.addAll(registry.find(name("xds.lagging.streams")).tag("group", g).meters());
-          series.addAll(registry.find(name("xds.streams.cut.off")).tag("group", g).meters());
-          series.forEach(registry::remove);
-          laggingStreams.remove(g);
-          cutOffs.remove(g);
-          return null;
-        });
+    xds.groupForgotten(group);
   }
 
   /**
@@ -396,51 +344,12 @@ public final class SignalboxMetrics implements AutoCloseable {
    * groups left out have none.
    */
   public void laggingStreams(Map<String, Integer> byGroup) {
-    // Only for groups with Envoys counted: a group forgotten meanwhile gets no series again.
-    byGroup
-        .keySet()
-        .forEach(
-            group ->
-                connectedProxies.computeIfPresent(
-                    group,
-                    (g, streams) -> {
-                      laggingGauge(g);
-                      return streams;
-                    }));
-    laggingStreams.forEach((group, count) -> count.set(byGroup.getOrDefault(group, 0)));
+    xds.laggingStreams(byGroup);
   }
 
   /** The control plane ended an xDS stream of {@code group} that lagged for too long. */
   public void streamCutOff(String group) {
-    cutOffCounter(group).increment();
-  }
-
-  private Counter cutOffCounter(String group) {
-    return cutOffs.computeIfAbsent(
-        group,
-        g ->
-            Counter.builder(name("xds.streams.cut.off"))
-                .description(
-                    "xDS streams ended because a response went unanswered for the cut-off "
-                        + "time, by node group")
-                .tag("group", g)
-                .register(registry));
-  }
-
-  private AtomicInteger laggingGauge(String group) {
-    return laggingStreams.computeIfAbsent(
-        group,
-        g -> {
-          AtomicInteger count = new AtomicInteger();
-          Gauge.builder(name("xds.lagging.streams"), count, AtomicInteger::get)
-              .description(
-                  "xDS streams with a response unanswered for longer than the lag limit, by node "
-                      + "group; they hold no staged change back")
-              .tag("group", g)
-              .strongReference(true)
-              .register(registry);
-          return count;
-        });
+    xds.streamCutOff(group);
   }
 
   /** The settings file changed and was loaded ({@code accepted}) or rejected as a whole. */
@@ -484,69 +393,7 @@ public final class SignalboxMetrics implements AutoCloseable {
         .register(registry);
   }
 
-  private Counter pushCounter(String typeUrl) {
-    return perType(
-        pushes,
-        typeUrl,
-        type ->
-            Counter.builder(name("xds.pushes"))
-                .description("xDS responses sent to Envoys, by resource type")
-                .tag("type", type)
-                .register(registry));
-  }
-
-  private Counter nackCounter(String typeUrl) {
-    return perType(
-        nacks,
-        typeUrl,
-        type ->
-            Counter.builder(name("xds.nacks"))
-                .description("xDS responses Envoys rejected, by resource type")
-                .tag("type", type)
-                .register(registry));
-  }
-
-  private Timer ackTimer(String typeUrl) {
-    return perType(
-        ackLatency,
-        typeUrl,
-        type ->
-            Timer.builder(name("xds.ack.latency"))
-                .description(
-                    "Time from an xDS response being sent to the Envoy's ACK of it, by resource type")
-                .tag("type", type)
-                .serviceLevelObjectives(ACK_LATENCY_BUCKETS)
-                .register(registry));
-  }
-
-  private void proxiesGauge(String group, IntSupplier openStreams) {
-    Gauge.builder(name("xds.connected.proxies"), openStreams, IntSupplier::getAsInt)
-        .description("Envoys with an open xDS stream, by node group")
-        .tag("group", group)
-        .strongReference(true)
-        .register(registry);
-  }
-
-  /**
-   * Keyed by type URL; the label is the short name, so an unknown type adds one series, not one per
-   * URL.
-   */
-  private static <M> M perType(Map<String, M> meters, String typeUrl, Function<String, M> create) {
-    M meter = meters.get(typeUrl);
-    return meter != null
-        ? meter
-        : meters.computeIfAbsent(typeUrl, url -> create.apply(typeLabel(url)));
-  }
-
-  static String typeLabel(String typeUrl) {
-    return XdsTypes.ALL.stream()
-        .filter(t -> XdsTypes.typeUrl(t).equals(typeUrl))
-        .findFirst()
-        .map(XdsTypes::shortName)
-        .orElse(OTHER_TYPE);
-  }
-
-  private static String name(String suffix) {
+  static String name(String suffix) {
     return PREFIX + "." + suffix;
   }
 
@@ -554,7 +401,7 @@ public final class SignalboxMetrics implements AutoCloseable {
     return value.name().toLowerCase(Locale.ROOT);
   }
 
-  private static Duration[] millis(double... values) {
+  static Duration[] millis(double... values) {
     Duration[] durations = new Duration[values.length];
     for (int i = 0; i < values.length; i++) {
       durations[i] = Duration.ofNanos((long) (values[i] * 1_000_000));
