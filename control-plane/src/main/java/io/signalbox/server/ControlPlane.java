@@ -29,19 +29,15 @@ import io.signalbox.security.AccessControl;
 import io.signalbox.security.AuditLog;
 import io.signalbox.security.IdentityInterceptor;
 import io.signalbox.security.TransportSecurity;
-import io.signalbox.store.EtcdRegistryStore;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeaseClock;
 import io.signalbox.store.LeaseReaper;
-import io.signalbox.store.MvStoreJournal;
 import io.signalbox.store.RegistryEngine;
-import io.signalbox.store.RegistryJournal;
 import io.signalbox.store.RegistryStore;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.xds.DeltaAdsServer;
 import io.signalbox.xds.InitialDeltaResponseWatcher;
 import io.signalbox.xds.LaggingStreams;
-import io.signalbox.xds.MeshIdentities;
 import io.signalbox.xds.NackAwareConfigWatcher;
 import io.signalbox.xds.NackQuarantine;
 import io.signalbox.xds.NodeGroups;
@@ -91,39 +87,12 @@ public final class ControlPlane implements AutoCloseable {
   /** Request headers: identities come from certificates, nothing needs large metadata. */
   private static final int MAX_INBOUND_METADATA_BYTES = 16 * 1024;
 
-  private final RegistryJournal journal;
-
-  /**
-   * What the workload certificates are issued by and for, as read at start: the mesh CA is made
-   * once, so a settings reload that changes these must say it does not take effect.
-   */
+  /** What the workload certificates are issued by and for, as read at start. */
   private final MeshIssuance meshIssuance;
 
-  private record MeshIssuance(
-      Duration validity,
-      java.util.Optional<java.security.cert.X509Certificate> ca,
-      String trustDomain) {
-    static MeshIssuance of(GatewaySettings settings) {
-      return new MeshIssuance(
-          settings.sidecars().certificateValidity(),
-          settings.sidecars().ca().map(io.signalbox.ca.CertificateAuthority::certificate),
-          settings.access().trustDomain());
-    }
-  }
+  /** The embedded store or etcd, with the engine the gateway is built from. */
+  private final RegistryBackEnd backEnd;
 
-  /**
-   * What the gateway is built from, admin views and quarantines: the registry itself, or etcd's
-   * local copy.
-   */
-  private final RegistryEngine engine;
-
-  /** The embedded back end, when the registry is not in etcd. */
-  private final InMemoryRegistryStore embedded;
-
-  /** Where registrations, keep-alives and expiry go: {@link #embedded}, or etcd. */
-  private final RegistryStore registry;
-
-  private final EtcdRegistryStore etcd;
   private final LeaseReaper reaper;
 
   /**
@@ -208,53 +177,14 @@ public final class ControlPlane implements AutoCloseable {
         settingsWatcher != null ? settingsWatcher.current() : config.gateway();
     // The whole registry is read before anything listens; an unreadable store stops the start
     // (never starts empty).
-    if (config.etcd().isPresent()) {
-      this.journal = RegistryJournal.NONE;
-      try {
-        this.etcd =
-            EtcdRegistryStore.connect(
-                config.etcd().get(),
-                config.leasePolicy(),
-                replicaName(config),
-                config.leaseGrace(),
-                this::quotas,
-                clock);
-      } catch (RuntimeException e) {
-        closeEarly();
-        throw e;
-      }
-      this.engine = etcd.engine();
-      this.embedded = null;
-      this.registry = etcd;
-    } else {
-      this.etcd = null;
-      try {
-        this.journal =
-            config
-                .dataDirectory()
-                .<RegistryJournal>map(MvStoreJournal::open)
-                .orElse(RegistryJournal.NONE);
-      } catch (RuntimeException e) {
-        closeEarly();
-        throw e;
-      }
-      try {
-        this.embedded =
-            InMemoryRegistryStore.restore(
-                config.leasePolicy(),
-                leaseClock,
-                clock,
-                journal,
-                config.leaseGrace(),
-                this::quotas);
-      } catch (RuntimeException e) {
-        journal.close();
-        closeEarly();
-        throw e;
-      }
-      this.engine = embedded.engine();
-      this.registry = embedded;
+    try {
+      this.backEnd = RegistryBackEnd.open(config, leaseClock, clock, this::quotas);
+    } catch (RuntimeException e) {
+      closeEarly();
+      throw e;
     }
+    RegistryEngine engine = backEnd.engine();
+    RegistryStore registry = backEnd.registry();
     NodeGroups groups = new NodeGroups();
     SimpleCache<String> cache = new XdsSnapshotCache(groups);
     Duration certificateValidity = settings.sidecars().certificateValidity();
@@ -266,19 +196,7 @@ public final class ControlPlane implements AutoCloseable {
             .coalescing(config.publishQuietPeriod(), config.publishMaxDelay())
             .clock(clock)
             .metrics(metrics)
-            .sidecars(
-                new SidecarSnapshots(
-                    settings
-                        .sidecars()
-                        .ca()
-                        .map(ca -> MeshIdentities.signedBy(ca, certificateValidity, clock, metrics))
-                        .orElseGet(
-                            () ->
-                                MeshIdentities.ephemeral(
-                                    settings.access().trustDomain(),
-                                    certificateValidity,
-                                    clock,
-                                    metrics))))
+            .sidecars(new SidecarSnapshots(MeshIssuance.identities(settings, clock, metrics)))
             .stageChanges(proxies, config.stageTimeout())
             .quarantine(engine, proxies, NackQuarantine.DEFAULT_VERDICT_TIMEOUT)
             .forgetGroupsWithoutEnvoys(proxies::hasStreams)
@@ -353,8 +271,7 @@ public final class ControlPlane implements AutoCloseable {
             .addService(health.getHealthService())
             .addService(ProtoReflectionService.newInstance())
             .build();
-    this.accessRevocation =
-        new AccessRevocation(etcd != null ? etcd : embedded, access, audit, metrics);
+    this.accessRevocation = new AccessRevocation(backEnd.admin(), access, audit, metrics);
     // Leases kept from before the start were admitted by the settings of their time.
     accessRevocation.revokeRefused("revoked by the access policy at start");
     // The store is complete before anything is published: an empty first snapshot would blank every
@@ -363,10 +280,7 @@ public final class ControlPlane implements AutoCloseable {
     this.reaper =
         new LeaseReaper(registry, config.leaseReapInterval(), metrics, config.massExpiry());
     metrics.bindLeaseExpiryPaused(reaper::paused);
-    if (etcd != null) {
-      metrics.bindEtcdReplicas(() -> etcd.presentReplicas().size(), etcd::removesExpiredLeases);
-    }
-    metrics.bindRegistry(engine::serviceCount, engine::instanceCount);
+    backEnd.bindMetrics(metrics);
     metrics.bindPushesPaused(() -> publisher.pausedSince().isPresent());
     metrics.bindHandoverHeld(publisher::handoverHeld);
     try {
@@ -386,7 +300,7 @@ public final class ControlPlane implements AutoCloseable {
               access,
               audit,
               registry,
-              etcd != null ? etcd : embedded,
+              backEnd.admin(),
               publisher,
               callbacks.proxies(),
               cache,
@@ -398,8 +312,8 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     health.setStatus("", ServingStatus.SERVING);
-    if (etcd == null) {
-      watchJournal(health);
+    if (backEnd.embedded() != null) {
+      watchJournal(backEnd.embedded(), health);
     }
     if (!transport.isTls()) {
       log.warn(
@@ -427,7 +341,7 @@ public final class ControlPlane implements AutoCloseable {
    * orchestrator sees it) and retries rewriting the journal every second; SERVING again once that
    * succeeds.
    */
-  private void watchJournal(HealthStatusManager health) {
+  private void watchJournal(InMemoryRegistryStore embedded, HealthStatusManager health) {
     journalDoctor.scheduleWithFixedDelay(
         () -> {
           try {
@@ -535,10 +449,7 @@ public final class ControlPlane implements AutoCloseable {
     leaseClock.close();
     journalDoctor.shutdownNow();
     publisher.close();
-    journal.close();
-    if (etcd != null) {
-      etcd.close();
-    }
+    backEnd.close();
     audit.close();
     closeTransport();
     metrics.close();
@@ -547,25 +458,6 @@ public final class ControlPlane implements AutoCloseable {
   private void closeTransport() {
     credentials.forEach(TransportSecurity.Credentials::close);
     tlsReloader.shutdownNow();
-  }
-
-  /**
-   * Stable across restarts of this replica and distinct between replicas: host name and gRPC port.
-   * A port chosen by the system (0) is not known yet and says nothing across restarts, so such a
-   * replica gets a random name.
-   */
-  private static String replicaName(ControlPlaneConfig config) {
-    String host;
-    try {
-      host = java.net.InetAddress.getLocalHost().getHostName();
-    } catch (IOException e) {
-      host = config.grpcAddress();
-    }
-    return host
-        + ":"
-        + (config.grpcPort() != 0
-            ? Integer.toString(config.grpcPort())
-            : "any-" + java.util.UUID.randomUUID().toString().substring(0, 8));
   }
 
   private void closeEarly() {
