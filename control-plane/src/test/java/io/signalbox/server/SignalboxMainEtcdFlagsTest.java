@@ -67,7 +67,7 @@ class SignalboxMainEtcdFlagsTest {
   private static EtcdConnection parse(String... args) {
     SignalboxMain main = new SignalboxMain();
     new CommandLine(main).parseArgs(args);
-    return main.etcdConnection();
+    return main.etcdOptions.etcdConnection();
   }
 
   private static void assertUsageError(Run run, String message) {
