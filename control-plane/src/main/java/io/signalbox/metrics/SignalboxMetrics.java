@@ -190,8 +190,10 @@ public final class SignalboxMetrics implements AutoCloseable {
 
   // Gauges, bound once when the control plane is assembled.
 
-  /** Services and instances with a live lease (drained ones included). */
-  /** Read on every scrape: counts, not a listing of the registry. */
+  /**
+   * Services and instances with a live lease (drained ones included), read on every scrape: counts,
+   * not a listing of the registry.
+   */
   public void bindRegistry(
       java.util.function.IntSupplier services, java.util.function.IntSupplier instances) {
     Gauge.builder(name("registry.services"), services::getAsInt)

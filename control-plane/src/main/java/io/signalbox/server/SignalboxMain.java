@@ -374,7 +374,6 @@ public final class SignalboxMain implements Callable<Integer> {
     System.exit(new CommandLine(new SignalboxMain()).execute(args));
   }
 
-  /** "text" or "json", in any case. */
   /** The release, from the jar's manifest; a build run from its classes has none. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
@@ -384,6 +383,7 @@ public final class SignalboxMain implements Callable<Integer> {
     }
   }
 
+  /** "text" or "json", in any case. */
   public static final class LogFormatConverter implements CommandLine.ITypeConverter<LogFormat> {
     @Override
     public LogFormat convert(String value) {
