@@ -288,6 +288,52 @@ class SidecarSnapshotsTest {
     return total;
   }
 
+  /**
+   * The bytes of a sidecar of a service that calls two of 200 services, and of one that calls them
+   * all, as a share; {@code applicationPort} 0 for callees without sidecars.
+   */
+  private static double allResourcesShareOfAScopedSidecar(int calleesApplicationPort) {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    for (int i = 0; i < 200; i++) {
+      store.register(
+          registration("svc-" + i, "i" + i, 9000, calleesApplicationPort), Optional.empty());
+    }
+    store.register(
+        registration("caller", "c1", 15006, 8080)
+            .withMesh(new MeshPolicy(List.of(), List.of("svc-1", "svc-2"))),
+        Optional.empty());
+    store.register(registration("everything", "e1", 15007, 8081), Optional.empty());
+    SidecarSnapshots sidecars = sidecarSnapshots();
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(
+            new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
+    List<ResourceType> all = List.of(ResourceType.values());
+    return (double)
+            bytes(
+                forGroup(sidecars, "sidecar/caller", fleet, store.state(), GatewaySettings.DEFAULT),
+                all)
+        / bytes(
+            forGroup(sidecars, "sidecar/everything", fleet, store.state(), GatewaySettings.DEFAULT),
+            all);
+  }
+
+  @Test
+  void inAMeshWhereEveryCalleeHasASidecarAScopedSidecarsWholeConfigurationIsUnder5Percent() {
+    // Each callee's cluster then carries the mutual TLS its sidecars require; the scoped
+    // sidecar's own listeners and certificates weigh the same either way.
+    double meshed = allResourcesShareOfAScopedSidecar(8000);
+    double plain = allResourcesShareOfAScopedSidecar(0);
+    System.out.printf(
+        "sidecar scoped to 2 of 202 services, all resources: %.1f %% with callees in the mesh,"
+            + " %.1f %% with callees without sidecars%n",
+        100 * meshed, 100 * plain);
+
+    assertThat(meshed).isLessThanOrEqualTo(0.05);
+    assertThat(plain)
+        .as("callees without sidecars have smaller clusters, so the sidecar's own part weighs more")
+        .isGreaterThan(meshed);
+  }
+
   @Test
   void aSidecarScopedToTwoOf200ServicesHoldsUnder5PercentAndIsSentNothingWhenAnotherChanges() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
