@@ -109,14 +109,19 @@ class RetryEndToEndTest {
 
   @Test
   void theRetryBudgetHoldsBackARetryStormAndEnvoyCountsIt() throws Exception {
-    int concurrent = 40;
+    // 150 requests fail at once, each allowed 5 retries. The budget lets 20 % of the requests in
+    // flight retry (at least 3 at a time): about 30 in the first wave, fewer as the storm ebbs.
+    // Without it Envoy's default limit of 3 retries in flight would allow at most 3 x 5 retries in
+    // all, and with no limit every request would retry 5 times.
+    int concurrent = 150;
     int attempts = 5;
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
-        ScriptedBackend down = ScriptedBackend.always("down", 503, Duration.ofMillis(200))) {
+        ScriptedBackend down = ScriptedBackend.always("down", 503, Duration.ofMillis(300))) {
       register(
           gateway, "down", down.port(), RetryPolicy.newBuilder().setAttempts(attempts).build());
       assertThat(firstAnswer(gateway.url("/down"))).isEqualTo(503);
       int before = down.requests();
+      long retriesBefore = gateway.envoy().statValue("cluster.svc-down.upstream_rq_retry");
 
       HttpClient client = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(8)).build();
       List<CompletableFuture<HttpResponse<Void>>> responses = new ArrayList<>();
@@ -133,13 +138,18 @@ class RetryEndToEndTest {
       }
 
       int tries = down.requests() - before;
+      long retried =
+          gateway.envoy().statValue("cluster.svc-down.upstream_rq_retry") - retriesBefore;
       long refused = gateway.envoy().statValue("cluster.svc-down.upstream_rq_retry_overflow");
       System.out.printf(
-          "retry storm: %d requests, %d tries reached the instance (without a budget: %d), "
-              + "%d retries refused by the budget%n",
-          concurrent, tries, concurrent * (attempts + 1), refused);
+          "retry storm: %d requests, %d tries reached the instance (without a limit: %d), "
+              + "%d retries made, %d refused by the budget%n",
+          concurrent, tries, concurrent * (attempts + 1), retried, refused);
       assertThat(refused).as("retries the budget refused").isPositive();
       assertThat(tries).isLessThan(concurrent * (attempts + 1));
+      assertThat(retried)
+          .as("more retries than Envoy's default limit (3 in flight) could have made: the budget's")
+          .isGreaterThan(3L * attempts);
     }
   }
 }

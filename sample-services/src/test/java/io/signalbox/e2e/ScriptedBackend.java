@@ -19,14 +19,17 @@ import java.util.function.IntUnaryOperator;
 final class ScriptedBackend implements AutoCloseable {
 
   private final HttpServer server;
-  private final ExecutorService workers = Executors.newFixedThreadPool(64);
+
+  /** Enough for every request of a retry storm at once: a queue would spread its waves out. */
+  private final ExecutorService workers = Executors.newFixedThreadPool(256);
+
   private final AtomicInteger requests = new AtomicInteger();
   private final java.util.Queue<String> received =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   private ScriptedBackend(String name, IntUnaryOperator statusOfRequest, Duration delay) {
     try {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
