@@ -82,6 +82,54 @@ class SidecarEndToEndTest {
     }
   }
 
+  /**
+   * Whether a TLS client that trusts any server but presents no certificate gets an HTTP answer
+   * from {@code port}. Over TLS 1.3 the server asks for the certificate after the client's part of
+   * the handshake, so the refusal may come as an alert on the first read.
+   */
+  private static boolean tlsRequestWithoutACertificateIsAnswered(int port) {
+    try {
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(
+          null,
+          new javax.net.ssl.TrustManager[] {
+            new javax.net.ssl.X509TrustManager() {
+              @Override
+              public void checkClientTrusted(
+                  java.security.cert.X509Certificate[] chain, String authType) {}
+
+              @Override
+              public void checkServerTrusted(
+                  java.security.cert.X509Certificate[] chain, String authType) {}
+
+              @Override
+              public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                return new java.security.cert.X509Certificate[0];
+              }
+            }
+          },
+          null);
+      try (javax.net.ssl.SSLSocket socket =
+          (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port)) {
+        socket.setSoTimeout(5_000);
+        socket.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+        socket.startHandshake();
+        socket
+            .getOutputStream()
+            .write(
+                "GET /hello HTTP/1.1\r\nHost: users\r\nConnection: close\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        byte[] answer = socket.getInputStream().readNBytes(12);
+        return new String(answer, java.nio.charset.StandardCharsets.US_ASCII).startsWith("HTTP/");
+      }
+    } catch (IOException e) {
+      return false;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The JWT provider "corp", trusting the keys of {@code tokens}. */
   private static io.signalbox.config.JwtProviderSpec corp(String issuer, TestTokens tokens) {
     return io.signalbox.config.JwtProviderSpec.builder("corp", issuer)
@@ -171,7 +219,10 @@ class SidecarEndToEndTest {
           .isEqualTo(200);
 
       assertThat(plainRequestIsAnswered(usersInbound))
-          .as("a client without a workload certificate gets no answer from the inbound port")
+          .as("a plaintext client gets no answer from the inbound port")
+          .isFalse();
+      assertThat(tlsRequestWithoutACertificateIsAnswered(usersInbound))
+          .as("nor does a TLS client without a workload certificate")
           .isFalse();
       assertThat(
               usersSidecar.statValue("listener.0.0.0.0_" + usersInbound + ".ssl.connection_error"))
