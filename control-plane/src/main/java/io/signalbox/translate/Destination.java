@@ -2,6 +2,7 @@ package io.signalbox.translate;
 
 import io.signalbox.model.ServiceState;
 import io.signalbox.model.TrafficPolicy;
+import io.signalbox.model.UpstreamProtocol;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -15,22 +16,31 @@ import java.util.stream.Collectors;
  * @param versions the split over versions; empty for a route that goes to the whole cluster or to a
  *     pinned version
  * @param pinnedVersion the one version a pinned route goes to
+ * @param callersDeadline the instances speak gRPC, whose callers send their deadline with each call
+ *     ({@code grpc-timeout}): it bounds the call, up to the operator's longest route timeout, in
+ *     place of the route's timeout, which bounds only calls without one ({@link RouteTimeouts})
  */
 record Destination(
     String service,
     Optional<TrafficPolicy.VersionSplit> versions,
     Optional<String> pinnedVersion,
-    Optional<TrafficPolicy.HashOn> hashOn) {
+    Optional<TrafficPolicy.HashOn> hashOn,
+    boolean callersDeadline) {
 
   /** Every route of {@code service} that forwards and is not pinned goes here. */
   static Destination of(ServiceState service) {
     return new Destination(
-        service.name(), service.traffic().versions(), Optional.empty(), service.traffic().hashOn());
+        service.name(),
+        service.traffic().versions(),
+        Optional.empty(),
+        service.traffic().hashOn(),
+        service.protocol() == UpstreamProtocol.GRPC);
   }
 
   /** This destination's one {@code version}, for a route a version pin placed. */
   Destination pinnedTo(String version) {
-    return new Destination(service, Optional.empty(), Optional.of(version), hashOn);
+    return new Destination(
+        service, Optional.empty(), Optional.of(version), hashOn, callersDeadline);
   }
 
   String cluster() {

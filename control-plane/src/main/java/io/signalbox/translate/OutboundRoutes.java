@@ -6,7 +6,9 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceState;
+import java.time.Duration;
 import java.util.Comparator;
+import java.util.Optional;
 
 /**
  * How a sidecar's outbound listener reaches one callee: a virtual host named by the callee's bare
@@ -25,7 +27,11 @@ final class OutboundRoutes {
 
   private OutboundRoutes() {}
 
-  static VirtualHost virtualHost(ServiceState callee) {
+  /**
+   * @param longestDeadline the operator's longest route timeout, which bounds a gRPC caller's
+   *     deadline ({@link RouteTimeouts})
+   */
+  static VirtualHost virtualHost(ServiceState callee, Duration longestDeadline) {
     VirtualHost.Builder virtualHost =
         VirtualHost.newBuilder()
             .setName(callee.name())
@@ -34,11 +40,11 @@ final class OutboundRoutes {
     callee.routes().stream()
         .filter(OutboundRoutes::appliesInTheMesh)
         .sorted(Comparator.comparing(RouteSpec::match))
-        .forEach(spec -> virtualHost.addRoutes(route(callee, spec)));
+        .forEach(spec -> virtualHost.addRoutes(route(callee, spec, longestDeadline)));
+    RouteAction.Builder catchAll = toCallee(callee);
+    RouteTimeouts.apply(catchAll, Optional.empty(), Destination.of(callee), longestDeadline);
     virtualHost.addRoutes(
-        Route.newBuilder()
-            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-            .setRoute(toCallee(callee)));
+        Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/")).setRoute(catchAll));
     return virtualHost.build();
   }
 
@@ -54,11 +60,11 @@ final class OutboundRoutes {
         || forward.websocket();
   }
 
-  private static Route route(ServiceState callee, RouteSpec spec) {
+  private static Route route(ServiceState callee, RouteSpec spec, Duration longestDeadline) {
     io.signalbox.model.RouteAction.Forward forward =
         (io.signalbox.model.RouteAction.Forward) spec.action();
     RouteAction.Builder action = toCallee(callee);
-    spec.timeout().ifPresent(timeout -> action.setTimeout(EnvoyProtos.duration(timeout)));
+    RouteTimeouts.apply(action, spec.timeout(), Destination.of(callee), longestDeadline);
     spec.retry()
         .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
     forward.idleTimeout().ifPresent(idle -> action.setIdleTimeout(EnvoyProtos.duration(idle)));

@@ -407,7 +407,7 @@ final class RouteTranslator {
     Route.Builder route =
         Route.newBuilder().setName(policyRoute.name()).setMatch(match(spec.match()));
     if (policyRoute.action() instanceof io.signalbox.model.RouteAction.Forward) {
-      route.setRoute(forwarding(policyRoute, destination));
+      route.setRoute(forwarding(policyRoute, destination, settings.limits().maxRouteTimeout()));
     }
     HeaderRewriteTranslator.apply(spec, route);
     if (!policyRoute.failsClosed()) {
@@ -421,11 +421,12 @@ final class RouteTranslator {
     return route.build();
   }
 
-  private static RouteAction.Builder forwarding(PolicyRoute policyRoute, Destination destination) {
+  private static RouteAction.Builder forwarding(
+      PolicyRoute policyRoute, Destination destination, java.time.Duration longestDeadline) {
     RouteSpec spec = policyRoute.spec();
     RouteAction.Builder action = TrafficPolicyTranslator.routeAction(destination);
     spec.prefixRewrite().ifPresent(action::setPrefixRewrite);
-    spec.timeout().ifPresent(timeout -> action.setTimeout(EnvoyProtos.duration(timeout)));
+    RouteTimeouts.apply(action, spec.timeout(), destination, longestDeadline);
     spec.retry()
         .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
     RouteActionTranslator.forward(policyRoute.action(), action);

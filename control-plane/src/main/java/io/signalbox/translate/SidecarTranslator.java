@@ -60,8 +60,12 @@ public final class SidecarTranslator {
   /** How long a sidecar waits for a connection to the application beside it. */
   static final Duration LOCAL_CONNECT_TIMEOUT = Duration.ofSeconds(1);
 
-  /** A callee's outbound virtual host and the service state it was made from. */
-  private record CalleeHost(ServiceState callee, VirtualHost virtualHost) {}
+  /**
+   * A callee's outbound virtual host and what it was made from: the service state, and the longest
+   * deadline a gRPC caller's may be (the settings').
+   */
+  private record CalleeHost(
+      ServiceState callee, Duration longestDeadline, VirtualHost virtualHost) {}
 
   // Each callee's virtual host, made again only when its state is another object (the store keeps
   // an unchanged service's state), and the outbound routes of every sidecar that names no callees:
@@ -71,6 +75,7 @@ public final class SidecarTranslator {
 
   private final SidecarClusters sidecarClusters = new SidecarClusters();
   private RegistryState unscopedState;
+  private Duration unscopedLongestDeadline;
   private RouteConfiguration unscopedRoutes;
 
   /**
@@ -88,7 +93,7 @@ public final class SidecarTranslator {
     Map<String, Cluster> applications = part.applications();
     boolean enforcesPolicies = part.enforcesPolicies();
     List<RouteConfiguration> routes = new ArrayList<>(part.inboundRoutes().size() + 1);
-    routes.add(outboundRoutes(state, own));
+    routes.add(outboundRoutes(state, own, settings.limits().maxRouteTimeout()));
     routes.addAll(part.inboundRoutes());
     List<Listener> listeners = part.listeners();
     // Scoped: only the clusters of the services it calls, and nothing that changes with any other
@@ -329,7 +334,8 @@ public final class SidecarTranslator {
    * A virtual host per service (each service {@code own} calls, when it says), named by its bare
    * name with or without a port, with the callee's resilience ({@link OutboundRoutes}).
    */
-  private RouteConfiguration outboundRoutes(RegistryState state, ServiceState own) {
+  private RouteConfiguration outboundRoutes(
+      RegistryState state, ServiceState own, Duration longestDeadline) {
     if (own != null && own.mesh().scoped()) {
       return outboundRoutes(
           own.mesh().calls().stream()
@@ -337,11 +343,13 @@ public final class SidecarTranslator {
               .map(state.services()::get)
               .filter(java.util.Objects::nonNull)
               .toList(),
+          longestDeadline,
           null);
     }
-    if (state != unscopedState) {
-      unscopedRoutes = outboundRoutes(state.services().values(), unscopedRoutes);
+    if (state != unscopedState || !longestDeadline.equals(unscopedLongestDeadline)) {
+      unscopedRoutes = outboundRoutes(state.services().values(), longestDeadline, unscopedRoutes);
       unscopedState = state;
+      unscopedLongestDeadline = longestDeadline;
       // Hosts of services that went are forgotten once there are more hosts than services (a
       // service replaced by another, at the next change), not by a walk over every host on every
       // change; a kept host is taken only for a callee state it was made from or equals.
@@ -359,17 +367,21 @@ public final class SidecarTranslator {
    * that moves no host keeps the configuration, and its version is taken, not digested again.
    */
   private RouteConfiguration outboundRoutes(
-      java.util.Collection<ServiceState> callees, RouteConfiguration before) {
+      java.util.Collection<ServiceState> callees,
+      Duration longestDeadline,
+      RouteConfiguration before) {
     List<VirtualHost> hosts = new ArrayList<>(callees.size());
     boolean same = before != null && before.getVirtualHostsCount() == callees.size();
     for (ServiceState callee : callees) {
       CalleeHost made = calleeHosts.get(callee.name());
-      if (made == null || made.callee() != callee) {
-        VirtualHost host = OutboundRoutes.virtualHost(callee);
+      if (made == null
+          || made.callee() != callee
+          || !made.longestDeadline().equals(longestDeadline)) {
+        VirtualHost host = OutboundRoutes.virtualHost(callee, longestDeadline);
         if (made != null && made.virtualHost().equals(host)) {
           host = made.virtualHost();
         }
-        made = new CalleeHost(callee, host);
+        made = new CalleeHost(callee, longestDeadline, host);
         calleeHosts.put(callee.name(), made);
       }
       same = same && before.getVirtualHosts(hosts.size()) == made.virtualHost();

@@ -88,6 +88,58 @@ class GrpcUpstreamEndToEndTest {
     }
   }
 
+  @Test
+  void aStreamLivesAsLongAsItsCallersDeadlineAndWithoutOneAsLongAsTheRoutesTimeout()
+      throws Exception {
+    HealthStatusManager health = new HealthStatusManager();
+    Server backend = grpcServer(health);
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA)) {
+      health.setStatus("greeter", ServingStatus.SERVING);
+      gateway.register(
+          ServiceRegistration.builder("greeter")
+              .instance("greeter-1", "127.0.0.1", backend.getPort())
+              .protocol(UpstreamProtocol.GRPC)
+              .route(Routes.prefix(HEALTH_ROUTE).timeout(Duration.ofSeconds(1)))
+              .build());
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
+      try {
+        HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
+        HealthCheckRequest greeter = HealthCheckRequest.newBuilder().setService("greeter").build();
+        await()
+            .atMost(REACHES_ENVOY)
+            .ignoreExceptions()
+            .until(
+                () ->
+                    stub.withDeadlineAfter(1, TimeUnit.SECONDS).check(greeter).getStatus()
+                        == ServingStatus.SERVING);
+
+        // A deadline of 6 s: the stream outlives the route's 1 s timeout.
+        Iterator<HealthCheckResponse> withDeadline =
+            stub.withDeadlineAfter(6, TimeUnit.SECONDS).watch(greeter);
+        assertThat(withDeadline.next().getStatus()).isEqualTo(ServingStatus.SERVING);
+        Thread.sleep(2_000);
+        health.setStatus("greeter", ServingStatus.NOT_SERVING);
+        assertThat(withDeadline.next().getStatus())
+            .as("a message sent 2 s into the stream, past the route's timeout")
+            .isEqualTo(ServingStatus.NOT_SERVING);
+
+        // Without a deadline, the route's timeout bounds the call, as it bounds an HTTP request.
+        Iterator<HealthCheckResponse> withoutDeadline = stub.watch(greeter);
+        assertThat(withoutDeadline.next().getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+        long started = System.nanoTime();
+        assertThatThrownBy(withoutDeadline::next).isInstanceOf(StatusRuntimeException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+            .as("ended by Envoy at the route's timeout")
+            .isLessThan(Duration.ofSeconds(5));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(EnvoyProcess.XdsMode.class)
   void registeredAsHttp1TheSameServiceIsNotReachable(EnvoyProcess.XdsMode mode) throws Exception {
