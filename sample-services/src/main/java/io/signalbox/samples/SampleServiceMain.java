@@ -19,13 +19,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Runs one {@link EchoService} instance and registers it with the control plane until the process
- * is terminated; the SDK's shutdown hook deregisters it on SIGTERM or Ctrl-C.
+ * Runs one {@link EchoService} instance (or with {@code --grpc} one {@link GreeterService}) and
+ * registers it with the control plane until the process is terminated; the SDK's shutdown hook
+ * deregisters it on SIGTERM or Ctrl-C.
  */
 @Command(
     name = "sample-service",
     mixinStandardHelpOptions = true,
-    description = "Runs an echo HTTP service instance that registers itself with Signalbox.")
+    description =
+        "Runs an echo HTTP service instance (or a gRPC one) that registers itself with Signalbox.")
 public final class SampleServiceMain implements Callable<Integer> {
 
   @Option(names = "--service", required = true, description = "Service name, e.g. users or orders.")
@@ -134,6 +136,14 @@ public final class SampleServiceMain implements Callable<Integer> {
               + " default every workload of the mesh.")
   private java.util.List<String> allowedCallers = new java.util.ArrayList<>();
 
+  @Option(
+      names = "--grpc",
+      description =
+          "Serve the gRPC sample (signalbox.samples.v1.Greeter: SayHello, and SayHellos streaming)"
+              + " instead of the HTTP echo, registered with upstream_protocol GRPC under its"
+              + " method prefix (--prefix is ignored).")
+  private boolean grpc;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new SampleServiceMain()).execute(args));
   }
@@ -159,14 +169,28 @@ public final class SampleServiceMain implements Callable<Integer> {
       System.err.println("Cannot use the TLS files: " + e.getMessage());
       return 2;
     }
-    EchoService echo = EchoService.start(service, id, host, port);
+    AutoCloseable server;
+    int boundPort;
+    if (grpc) {
+      GreeterService greeter = GreeterService.start(id, host, port);
+      server = greeter;
+      boundPort = greeter.port();
+    } else {
+      EchoService echo = EchoService.start(service, id, host, port);
+      server = echo;
+      boundPort = echo.port();
+    }
     Registration registration;
     try {
-      registration = client.register(registration(id, echo.port()));
+      registration = client.register(registration(id, boundPort));
     } catch (RegistrationException e) {
       System.err.println("Registration failed: " + e.getMessage());
       client.close();
-      echo.close();
+      try {
+        server.close();
+      } catch (Exception closing) {
+        e.addSuppressed(closing);
+      }
       return 1;
     }
     System.out.printf(
@@ -174,18 +198,19 @@ public final class SampleServiceMain implements Callable<Integer> {
         service,
         id,
         host,
-        echo.port(),
+        boundPort,
         tlsCert != null ? " over mutual TLS" : "",
         registration.leaseId());
     System.out.flush();
-    // Nothing more to do on this thread: serving happens on the echo workers, keep-alives on the
-    // client's.
+    // Nothing more to do on this thread: serving happens on the server's threads, keep-alives on
+    // the client's.
     new CountDownLatch(1).await();
     return 0;
   }
 
   private ServiceRegistration registration(String id, int boundPort) {
-    RouteSpec route = Routes.prefix(prefix != null ? prefix : "/" + service);
+    RouteSpec route =
+        Routes.prefix(grpc ? GreeterService.ROUTE_PREFIX : prefix != null ? prefix : "/" + service);
     if (jwtProvider != null) {
       AuthSpec auth = AuthSpec.jwt(jwtProvider);
       for (var forward : forwardClaims.entrySet()) {
@@ -205,6 +230,9 @@ public final class SampleServiceMain implements Callable<Integer> {
                 .instance(id, advertised, sidecarPort)
                 .applicationPort(boundPort);
     builder.route(route);
+    if (grpc) {
+      builder.protocol(io.signalbox.registry.v1.UpstreamProtocol.GRPC);
+    }
     calls.forEach(builder::calls);
     allowedCallers.forEach(builder::allowedCaller);
     if (ttlSeconds != null) {

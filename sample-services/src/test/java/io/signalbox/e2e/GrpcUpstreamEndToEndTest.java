@@ -20,6 +20,10 @@ import io.signalbox.client.ServiceRegistration;
 import io.signalbox.registry.v1.HealthCheck;
 import io.signalbox.registry.v1.TrafficPolicy;
 import io.signalbox.registry.v1.UpstreamProtocol;
+import io.signalbox.samples.GreeterService;
+import io.signalbox.samples.v1.GreeterGrpc;
+import io.signalbox.samples.v1.HelloReply;
+import io.signalbox.samples.v1.HelloRequest;
 import io.signalbox.testing.EnvoyLogsOnFailure;
 import io.signalbox.testing.EnvoyProcess;
 import java.net.InetSocketAddress;
@@ -85,6 +89,53 @@ class GrpcUpstreamEndToEndTest {
       }
     } finally {
       backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(EnvoyProcess.XdsMode.class)
+  void theGrpcSampleServiceAnswersUnaryAndStreamingCallsThroughEnvoy(EnvoyProcess.XdsMode mode)
+      throws Exception {
+    try (GatewayFixture gateway = GatewayFixture.start(mode);
+        GreeterService greeter = GreeterService.start("greeter-1", "127.0.0.1", 0)) {
+      gateway.register(
+          ServiceRegistration.builder("greeter")
+              .instance("greeter-1", "127.0.0.1", greeter.port())
+              .protocol(UpstreamProtocol.GRPC)
+              .route(Routes.prefix(GreeterService.ROUTE_PREFIX))
+              .build());
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
+      try {
+        GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(channel);
+        HelloReply hello =
+            await()
+                .atMost(REACHES_ENVOY)
+                .ignoreExceptions()
+                .until(
+                    () ->
+                        stub.withDeadlineAfter(1, TimeUnit.SECONDS)
+                            .sayHello(HelloRequest.newBuilder().setName("gateway").build()),
+                    reply -> reply != null);
+        assertThat(hello.getMessage()).isEqualTo("Hello, gateway");
+        assertThat(hello.getInstance()).isEqualTo("greeter-1");
+
+        Iterator<HelloReply> stream =
+            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .sayHellos(
+                    HelloRequest.newBuilder()
+                        .setName("stream")
+                        .setCount(5)
+                        .setIntervalMillis(100)
+                        .build());
+        List<Integer> sequence = new java.util.ArrayList<>();
+        stream.forEachRemaining(reply -> sequence.add(reply.getSequence()));
+        assertThat(sequence)
+            .as("five messages, in order, then the end")
+            .containsExactly(1, 2, 3, 4, 5);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
     }
   }
 

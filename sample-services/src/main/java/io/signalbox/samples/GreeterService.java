@@ -1,0 +1,158 @@
+package io.signalbox.samples;
+
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.signalbox.samples.v1.GreeterGrpc;
+import io.signalbox.samples.v1.HelloReply;
+import io.signalbox.samples.v1.HelloRequest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A gRPC backend ({@code signalbox.samples.v1.Greeter}, plaintext HTTP/2): a unary greeting and a
+ * server-streaming one, each reply naming the instance that sent it, for a service registered with
+ * {@code upstream_protocol: GRPC}.
+ */
+public final class GreeterService implements AutoCloseable {
+
+  /** The route prefix of every Greeter method: gRPC calls are POSTs to /package.Service/Method. */
+  public static final String ROUTE_PREFIX = "/" + GreeterGrpc.SERVICE_NAME + "/";
+
+  /** At most this many messages per stream, and this long between two: a caller bounds nothing. */
+  static final int MAX_COUNT = 1_000;
+
+  static final int MAX_INTERVAL_MILLIS = 10_000;
+
+  private final Server server;
+  private final ScheduledExecutorService timer;
+
+  private GreeterService(Server server, ScheduledExecutorService timer) {
+    this.server = server;
+    this.timer = timer;
+  }
+
+  /** Starts serving on {@code host:port}; port 0 picks a free port, see {@link #port()}. */
+  public static GreeterService start(String instanceId, String host, int port) {
+    ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "greeter-streams");
+              thread.setDaemon(true);
+              return thread;
+            });
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+            .addService(new Greeter(instanceId, timer))
+            .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      timer.shutdownNow();
+      throw new UncheckedIOException("Cannot listen on " + host + ":" + port, e);
+    }
+    return new GreeterService(server, timer);
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    timer.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static final class Greeter extends GreeterGrpc.GreeterImplBase {
+
+    private final String instanceId;
+    private final ScheduledExecutorService timer;
+
+    Greeter(String instanceId, ScheduledExecutorService timer) {
+      this.instanceId = instanceId;
+      this.timer = timer;
+    }
+
+    @Override
+    public void sayHello(HelloRequest request, StreamObserver<HelloReply> responses) {
+      responses.onNext(reply(request, 1));
+      responses.onCompleted();
+    }
+
+    @Override
+    public void sayHellos(HelloRequest request, StreamObserver<HelloReply> responses) {
+      if (request.getCount() < 1 || request.getCount() > MAX_COUNT) {
+        responses.onError(
+            Status.INVALID_ARGUMENT
+                .withDescription("count must be 1-" + MAX_COUNT + ", not " + request.getCount())
+                .asRuntimeException());
+        return;
+      }
+      if (request.getIntervalMillis() < 0 || request.getIntervalMillis() > MAX_INTERVAL_MILLIS) {
+        responses.onError(
+            Status.INVALID_ARGUMENT
+                .withDescription(
+                    "interval_millis must be 0-"
+                        + MAX_INTERVAL_MILLIS
+                        + ", not "
+                        + request.getIntervalMillis())
+                .asRuntimeException());
+        return;
+      }
+      ServerCallStreamObserver<HelloReply> stream =
+          (ServerCallStreamObserver<HelloReply>) responses;
+      AtomicInteger sent = new AtomicInteger();
+      AtomicReference<ScheduledFuture<?>> ticks = new AtomicReference<>();
+      // A caller that goes away (or whose deadline passes) stops the stream's timer.
+      stream.setOnCancelHandler(
+          () -> {
+            ScheduledFuture<?> scheduled = ticks.get();
+            if (scheduled != null) {
+              scheduled.cancel(false);
+            }
+          });
+      Runnable tick =
+          () -> {
+            synchronized (stream) {
+              if (stream.isCancelled() || sent.get() >= request.getCount()) {
+                return;
+              }
+              stream.onNext(reply(request, sent.incrementAndGet()));
+              if (sent.get() == request.getCount()) {
+                stream.onCompleted();
+                ScheduledFuture<?> scheduled = ticks.get();
+                if (scheduled != null) {
+                  scheduled.cancel(false);
+                }
+              }
+            }
+          };
+      ticks.set(
+          timer.scheduleWithFixedDelay(
+              tick, 0, Math.max(1, request.getIntervalMillis()), TimeUnit.MILLISECONDS));
+    }
+
+    private HelloReply reply(HelloRequest request, int sequence) {
+      return HelloReply.newBuilder()
+          .setMessage("Hello, " + (request.getName().isEmpty() ? "world" : request.getName()))
+          .setInstance(instanceId)
+          .setSequence(sequence)
+          .build();
+    }
+  }
+}
