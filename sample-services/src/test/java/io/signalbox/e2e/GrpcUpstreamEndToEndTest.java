@@ -225,8 +225,8 @@ class GrpcUpstreamEndToEndTest {
 
   /**
    * Two instances of a gRPC service, told apart by the health service names each knows (who-a,
-   * who-b): once one reports NOT_SERVING for the server as a whole, Envoy's gRPC health check takes
-   * it out, and every call reaches the other, without either deregistering.
+   * who-b): once one reports NOT_SERVING for the server as a whole, or stops, Envoy's gRPC health
+   * check takes it out, and every call reaches the other, without either deregistering.
    */
   @Test
   void aGrpcHealthCheckTakesAnInstanceThatReportsNotServingOut() throws Exception {
@@ -266,6 +266,23 @@ class GrpcUpstreamEndToEndTest {
             .atMost(Duration.ofSeconds(5))
             .until(() -> answersOfB(stub, 20).equals(java.util.Set.of("SERVING")));
         assertThat(answersOfB(stub, 50)).containsExactly("SERVING");
+
+        // Back in, then stopped outright: the check takes it out again while its lease lives.
+        healthA.setStatus("", ServingStatus.SERVING);
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> answersOfB(stub, 20).containsAll(List.of("SERVING", "NOT_FOUND")));
+        int portOfA = a.getPort();
+        a.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> answersOfB(stub, 20).equals(java.util.Set.of("SERVING")));
+        assertThat(answersOfB(stub, 50)).containsExactly("SERVING");
+        assertThat(gateway.controlPlane().publisher().current().endpoints().resources())
+            .as("the stopped instance is still registered: its lease lives")
+            .hasEntrySatisfying(
+                "svc-greeter",
+                assignment -> assertThat(assignment.toString()).contains("port_value: " + portOfA));
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
