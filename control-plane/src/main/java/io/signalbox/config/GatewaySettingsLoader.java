@@ -270,15 +270,38 @@ public final class GatewaySettingsLoader {
                   "sidecars.outboundPorts." + service,
                   port + " is not a port (1-65535)");
             });
+        java.util.Optional<String> domain = java.util.Optional.ofNullable(format.sidecars.domain);
+        domain.ifPresent(
+            name ->
+                check(
+                    meshDomain(name),
+                    "sidecars.domain",
+                    "'"
+                        + name
+                        + "' is not a DNS domain of lower-case labels, at most "
+                        + MAX_MESH_DOMAIN_LENGTH
+                        + " characters (e.g. svc.example.com)"));
         settings.sidecars(
             new SidecarSettings(
                 format.sidecars.outboundAddress,
                 format.sidecars.outboundPort,
                 validity,
                 format.sidecars.outboundPorts,
-                java.util.Optional.ofNullable(format.sidecars.ca).map(this::meshCa)));
+                java.util.Optional.ofNullable(format.sidecars.ca).map(this::meshCa),
+                domain));
       }
       return settings.build();
+    }
+
+    /** Leaves room for a service name (63) and its dot within a DNS name's 253 characters. */
+    static final int MAX_MESH_DOMAIN_LENGTH = 189;
+
+    /** Lower-case labels of letters, digits and '-', as a Host header carries them. */
+    private static boolean meshDomain(String name) {
+      return name.length() <= MAX_MESH_DOMAIN_LENGTH
+          && name.equals(name.toLowerCase(java.util.Locale.ROOT))
+          && name.matches(
+              "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
     }
 
     private static AccessLogSpec accessLog(SettingsFileFormat.AccessLog format) {

@@ -33,6 +33,7 @@ final class SettingsFileFormat {
     public String certificateValidity = "1h";
     public java.util.Map<String, Integer> outboundPorts = new java.util.LinkedHashMap<>();
     public MeshCa ca;
+    public String domain;
   }
 
   static final class MeshCa {

@@ -18,13 +18,43 @@ import java.util.TreeMap;
  * @param ca the operator's mesh CA, which signs the workload certificates; empty for one made in
  *     memory when the control plane starts (replicas on etcd need the operator's, so that they
  *     agree)
+ * @param domain the mesh's DNS domain, under which a service is also called ({@code
+ *     users.svc.example.com} as well as {@code users}); empty when services go by name alone
  */
 public record SidecarSettings(
     String outboundAddress,
     int outboundPort,
     Duration certificateValidity,
     Map<String, Integer> outboundPortsByService,
-    java.util.Optional<io.signalbox.ca.CertificateAuthority> ca) {
+    java.util.Optional<io.signalbox.ca.CertificateAuthority> ca,
+    java.util.Optional<String> domain) {
+
+  /** Without a mesh domain: services are called by name. */
+  public SidecarSettings(
+      String outboundAddress,
+      int outboundPort,
+      Duration certificateValidity,
+      Map<String, Integer> outboundPortsByService,
+      java.util.Optional<io.signalbox.ca.CertificateAuthority> ca) {
+    this(
+        outboundAddress,
+        outboundPort,
+        certificateValidity,
+        outboundPortsByService,
+        ca,
+        java.util.Optional.empty());
+  }
+
+  /** These settings with services also called under {@code domain}. */
+  public SidecarSettings withDomain(String domain) {
+    return new SidecarSettings(
+        outboundAddress,
+        outboundPort,
+        certificateValidity,
+        outboundPortsByService,
+        ca,
+        java.util.Optional.of(domain));
+  }
 
   /** 127.0.0.1:15001, Istio's outbound port; certificates valid for an hour. */
   public static final SidecarSettings DEFAULT =
@@ -63,6 +93,7 @@ public record SidecarSettings(
     outboundPortsByService =
         java.util.Collections.unmodifiableSortedMap(new TreeMap<>(outboundPortsByService));
     Objects.requireNonNull(ca, "ca");
+    Objects.requireNonNull(domain, "domain");
     if (certificateValidity.compareTo(Duration.ofSeconds(2)) < 0) {
       throw new IllegalArgumentException(
           "certificateValidity " + certificateValidity + " is shorter than 2 s");

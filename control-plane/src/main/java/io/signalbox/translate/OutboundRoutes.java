@@ -28,15 +28,37 @@ final class OutboundRoutes {
   private OutboundRoutes() {}
 
   /**
+   * What of the settings every callee's virtual host depends on.
+   *
+   * @param domain the mesh's DNS domain, under which a callee is also named
    * @param longestDeadline the operator's longest route timeout, which bounds a gRPC caller's
    *     deadline ({@link RouteTimeouts})
    */
-  static VirtualHost virtualHost(ServiceState callee, Duration longestDeadline) {
+  record Options(Optional<String> domain, Duration longestDeadline) {
+
+    static Options of(io.signalbox.config.GatewaySettings settings) {
+      return new Options(settings.sidecars().domain(), settings.limits().maxRouteTimeout());
+    }
+  }
+
+  /**
+   * The virtual host of {@code callee}: its name, and under the mesh's domain when there is one,
+   * each with any port.
+   */
+  static VirtualHost virtualHost(ServiceState callee, Options options) {
+    Duration longestDeadline = options.longestDeadline();
     VirtualHost.Builder virtualHost =
         VirtualHost.newBuilder()
             .setName(callee.name())
             .addDomains(callee.name())
             .addDomains(callee.name() + ":*");
+    options
+        .domain()
+        .ifPresent(
+            domain ->
+                virtualHost
+                    .addDomains(callee.name() + "." + domain)
+                    .addDomains(callee.name() + "." + domain + ":*"));
     callee.routes().stream()
         .filter(OutboundRoutes::appliesInTheMesh)
         .sorted(Comparator.comparing(RouteSpec::match))

@@ -61,11 +61,11 @@ public final class SidecarTranslator {
   static final Duration LOCAL_CONNECT_TIMEOUT = Duration.ofSeconds(1);
 
   /**
-   * A callee's outbound virtual host and what it was made from: the service state, and the longest
-   * deadline a gRPC caller's may be (the settings').
+   * A callee's outbound virtual host and what it was made from: the service state, and what of the
+   * settings it depends on.
    */
   private record CalleeHost(
-      ServiceState callee, Duration longestDeadline, VirtualHost virtualHost) {}
+      ServiceState callee, OutboundRoutes.Options options, VirtualHost virtualHost) {}
 
   // Each callee's virtual host, made again only when its state is another object (the store keeps
   // an unchanged service's state), and the outbound routes of every sidecar that names no callees:
@@ -75,7 +75,7 @@ public final class SidecarTranslator {
 
   private final SidecarClusters sidecarClusters = new SidecarClusters();
   private RegistryState unscopedState;
-  private Duration unscopedLongestDeadline;
+  private OutboundRoutes.Options unscopedOptions;
   private RouteConfiguration unscopedRoutes;
 
   /**
@@ -93,7 +93,7 @@ public final class SidecarTranslator {
     Map<String, Cluster> applications = part.applications();
     boolean enforcesPolicies = part.enforcesPolicies();
     List<RouteConfiguration> routes = new ArrayList<>(part.inboundRoutes().size() + 1);
-    routes.add(outboundRoutes(state, own, settings.limits().maxRouteTimeout()));
+    routes.add(outboundRoutes(state, own, OutboundRoutes.Options.of(settings)));
     routes.addAll(part.inboundRoutes());
     List<Listener> listeners = part.listeners();
     // Scoped: only the clusters of the services it calls, and nothing that changes with any other
@@ -335,7 +335,7 @@ public final class SidecarTranslator {
    * name with or without a port, with the callee's resilience ({@link OutboundRoutes}).
    */
   private RouteConfiguration outboundRoutes(
-      RegistryState state, ServiceState own, Duration longestDeadline) {
+      RegistryState state, ServiceState own, OutboundRoutes.Options options) {
     if (own != null && own.mesh().scoped()) {
       return outboundRoutes(
           own.mesh().calls().stream()
@@ -343,13 +343,13 @@ public final class SidecarTranslator {
               .map(state.services()::get)
               .filter(java.util.Objects::nonNull)
               .toList(),
-          longestDeadline,
+          options,
           null);
     }
-    if (state != unscopedState || !longestDeadline.equals(unscopedLongestDeadline)) {
-      unscopedRoutes = outboundRoutes(state.services().values(), longestDeadline, unscopedRoutes);
+    if (state != unscopedState || !options.equals(unscopedOptions)) {
+      unscopedRoutes = outboundRoutes(state.services().values(), options, unscopedRoutes);
       unscopedState = state;
-      unscopedLongestDeadline = longestDeadline;
+      unscopedOptions = options;
       // Hosts of services that went are forgotten once there are more hosts than services (a
       // service replaced by another, at the next change), not by a walk over every host on every
       // change; a kept host is taken only for a callee state it was made from or equals.
@@ -368,20 +368,18 @@ public final class SidecarTranslator {
    */
   private RouteConfiguration outboundRoutes(
       java.util.Collection<ServiceState> callees,
-      Duration longestDeadline,
+      OutboundRoutes.Options options,
       RouteConfiguration before) {
     List<VirtualHost> hosts = new ArrayList<>(callees.size());
     boolean same = before != null && before.getVirtualHostsCount() == callees.size();
     for (ServiceState callee : callees) {
       CalleeHost made = calleeHosts.get(callee.name());
-      if (made == null
-          || made.callee() != callee
-          || !made.longestDeadline().equals(longestDeadline)) {
-        VirtualHost host = OutboundRoutes.virtualHost(callee, longestDeadline);
+      if (made == null || made.callee() != callee || !made.options().equals(options)) {
+        VirtualHost host = OutboundRoutes.virtualHost(callee, options);
         if (made != null && made.virtualHost().equals(host)) {
           host = made.virtualHost();
         }
-        made = new CalleeHost(callee, longestDeadline, host);
+        made = new CalleeHost(callee, options, host);
         calleeHosts.put(callee.name(), made);
       }
       same = same && before.getVirtualHosts(hosts.size()) == made.virtualHost();

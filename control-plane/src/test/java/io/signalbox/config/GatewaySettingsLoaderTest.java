@@ -60,6 +60,9 @@ class GatewaySettingsLoaderTest {
           .isEqualTo(new SidecarSettings("127.0.0.1", 16001));
       assertThat(parse("sidecars: {certificateValidity: 10m}").sidecars().certificateValidity())
           .isEqualTo(java.time.Duration.ofMinutes(10));
+      assertThat(parse("sidecars: {domain: svc.example.com}").sidecars().domain())
+          .contains("svc.example.com");
+      assertThat(parse("sidecars: {outboundPort: 16001}").sidecars().domain()).isEmpty();
     }
 
     @Test
@@ -262,6 +265,10 @@ class GatewaySettingsLoaderTest {
         sidecars: {outboundPort: 0}                                              | sidecars.outboundPort: 0 is not a port (1-65535)
         sidecars: {certificateValidity: 1s}                                      | sidecars.certificateValidity: 1s is out of range 2s-720h
         sidecars: {certificateValidity: 721h}                                    | sidecars.certificateValidity: 721h is out of range 2s-720h
+        sidecars: {domain: Svc.Example.com}                                      | sidecars.domain: 'Svc.Example.com' is not a DNS domain of lower-case labels
+        sidecars: {domain: "*.svc.example.com"}                                  | sidecars.domain: '*.svc.example.com' is not a DNS domain
+        sidecars: {domain: svc..example.com}                                     | sidecars.domain: 'svc..example.com' is not a DNS domain
+        sidecars: {domain: svc.example.com.}                                     | sidecars.domain: 'svc.example.com.' is not a DNS domain
         """)
     void anInvalidValueNamingItsField(String yaml, String message) {
       assertThatThrownBy(() -> parse(yaml))

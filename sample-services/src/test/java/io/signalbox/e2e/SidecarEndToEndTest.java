@@ -158,10 +158,11 @@ class SidecarEndToEndTest {
     try (GatewayFixture gateway =
         GatewayFixture.startWithSidecars(
             new SidecarSettings(
-                "127.0.0.1",
-                ordersOutbound,
-                Duration.ofHours(1),
-                Map.of("users", usersOutbound, "billing", billingOutbound)))) {
+                    "127.0.0.1",
+                    ordersOutbound,
+                    Duration.ofHours(1),
+                    Map.of("users", usersOutbound, "billing", billingOutbound))
+                .withDomain("svc.example.test"))) {
       EchoService usersApp = gateway.backend("users", "users-1");
       int usersInbound = FreePorts.allocate();
       gateway.register(users("users-1", usersInbound, usersApp.port()));
@@ -188,6 +189,12 @@ class SidecarEndToEndTest {
               call(ordersOutbound, "users:8080", "/hello", "X-Forwarded-For: 203.0.113.9").body())
           .as("an address the caller's application claims does not reach users' sidecar")
           .doesNotContain("203.0.113.9");
+      assertThat(
+              call(ordersOutbound, "users.svc.example.test:8080", "/hello")
+                  .headers()
+                  .get(EchoService.INSTANCE_HEADER))
+          .as("users under the mesh's domain (sidecars.domain)")
+          .isEqualTo("users-1");
       assertThat(call(ordersOutbound, "nosuch", "/hello").status())
           .as("no such service: no virtual host")
           .isEqualTo(404);
