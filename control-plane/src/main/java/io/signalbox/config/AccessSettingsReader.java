@@ -81,8 +81,49 @@ final class AccessSettingsReader {
           new AccessPolicy.OperatorRule(
               identity(field + ".identity", rule.identity), role(field + ".role", rule.role)));
     }
+    java.util.SortedMap<String, List<String>> callers = new java.util.TreeMap<>();
+    for (int i = 0; i < format.callers.size(); i++) {
+      callers("access.callers[" + i + "]", format.callers.get(i), callers);
+    }
     return new AccessPolicy(
-        trustDomain, registrants, AccessPolicy.grantsByService(grants), envoys, operators);
+        trustDomain, registrants, AccessPolicy.grantsByService(grants), envoys, operators, callers);
+  }
+
+  /** At most as many as a registration may name, so that the RBAC policy stays as small. */
+  static final int MAX_CALLERS = 32;
+
+  private static final Pattern SPIFFE_ID =
+      Pattern.compile("spiffe://[a-z0-9._-]{1,255}(/[A-Za-z0-9._-]{1,255}){1,16}");
+
+  /** Who may call one service: service names or SPIFFE IDs, none twice; one rule per service. */
+  private static void callers(
+      String field,
+      SettingsFileFormat.Callers format,
+      java.util.SortedMap<String, List<String>> callers) {
+    check(
+        format.service != null && SERVICE.matcher(format.service).matches(),
+        field + ".service",
+        "'" + format.service + "' is not a service name");
+    check(
+        !callers.containsKey(format.service),
+        field + ".service",
+        "'" + format.service + "' has a rule already");
+    check(
+        format.allowed.size() <= MAX_CALLERS,
+        field + ".allowed",
+        "has more than " + MAX_CALLERS + " entries");
+    Set<String> seen = new HashSet<>();
+    for (int c = 0; c < format.allowed.size(); c++) {
+      String caller = format.allowed.get(c);
+      String callerField = field + ".allowed[" + c + "]";
+      check(
+          caller != null
+              && (SERVICE.matcher(caller).matches() || SPIFFE_ID.matcher(caller).matches()),
+          callerField,
+          "'" + caller + "' is not a service name or a SPIFFE ID (spiffe://DOMAIN/PATH)");
+      check(seen.add(caller), callerField, "'" + caller + "' is listed twice");
+    }
+    callers.put(format.service, List.copyOf(format.allowed));
   }
 
   private static AccessPolicy.ServiceGrant grant(

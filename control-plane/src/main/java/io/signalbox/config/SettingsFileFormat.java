@@ -120,6 +120,12 @@ final class SettingsFileFormat {
     public List<ServiceGrant> services = new ArrayList<>();
     public List<Envoy> envoys = new ArrayList<>();
     public List<Operator> operators = new ArrayList<>();
+    public List<Callers> callers = new ArrayList<>();
+  }
+
+  static final class Callers {
+    public String service;
+    public List<String> allowed = new ArrayList<>();
   }
 
   static final class Registrant {

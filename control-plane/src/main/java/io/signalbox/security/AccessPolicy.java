@@ -21,13 +21,29 @@ import java.util.TreeMap;
  *     may claim any route that no other service holds
  * @param envoys which identities may fetch which node groups' configuration, beyond the convention
  * @param operators the admin role of each identity
+ * @param callers per service, who may call it through its sidecars (service names or SPIFFE IDs): a
+ *     caller must be allowed here and by the service's own {@code allowed_callers} when it names
+ *     any ({@link #allowedCallers})
  */
 public record AccessPolicy(
     String trustDomain,
     List<RegistrantRule> registrants,
     SortedMap<String, ServiceGrant> grants,
     List<EnvoyRule> envoys,
-    List<OperatorRule> operators) {
+    List<OperatorRule> operators,
+    SortedMap<String, List<String>> callers) {
+
+  /**
+   * No operator's word on who may call which service: the services' own {@code allowed_callers}.
+   */
+  public AccessPolicy(
+      String trustDomain,
+      List<RegistrantRule> registrants,
+      SortedMap<String, ServiceGrant> grants,
+      List<EnvoyRule> envoys,
+      List<OperatorRule> operators) {
+    this(trustDomain, registrants, grants, envoys, operators, new TreeMap<>());
+  }
 
   public static final String DEFAULT_TRUST_DOMAIN = "signalbox.local";
 
@@ -81,6 +97,42 @@ public record AccessPolicy(
     grants = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(grants));
     envoys = List.copyOf(envoys);
     operators = List.copyOf(operators);
+    SortedMap<String, List<String>> callersCopy = new TreeMap<>();
+    callers.forEach((service, allowed) -> callersCopy.put(service, List.copyOf(allowed)));
+    callers = java.util.Collections.unmodifiableSortedMap(callersCopy);
+  }
+
+  /**
+   * The workload identities that may call {@code service} through its sidecars, as the operator and
+   * the service agree: those both allow when both name callers, else those the one that does
+   * allows; empty when neither names any, and every workload of the mesh may call. A service name
+   * stands for its workload identity.
+   *
+   * @param ownCallers the service's own {@code allowed_callers}
+   */
+  public Optional<java.util.SortedSet<String>> allowedCallers(
+      String service, List<String> ownCallers) {
+    Optional<java.util.SortedSet<String>> operators =
+        Optional.ofNullable(callers.get(service)).map(this::identities);
+    Optional<java.util.SortedSet<String>> own =
+        ownCallers.isEmpty() ? Optional.empty() : Optional.of(identities(ownCallers));
+    if (operators.isEmpty()) {
+      return own;
+    }
+    if (own.isEmpty()) {
+      return operators;
+    }
+    java.util.SortedSet<String> both = new java.util.TreeSet<>(operators.get());
+    both.retainAll(own.get());
+    return Optional.of(java.util.Collections.unmodifiableSortedSet(both));
+  }
+
+  private java.util.SortedSet<String> identities(List<String> callers) {
+    java.util.SortedSet<String> identities = new java.util.TreeSet<>();
+    for (String caller : callers) {
+      identities.add(caller.startsWith("spiffe://") ? caller : serviceIdentity(caller).value());
+    }
+    return identities;
   }
 
   /** The identity the convention gives the instances of {@code service}. */

@@ -145,34 +145,45 @@ final class InboundListeners {
   }
 
   /**
-   * The inbound virtual host, letting through only {@code service}'s allowed callers when it names
-   * them (the policy of the always-present {@link XdsNames#ALLOWED_CALLERS_FILTER}); as it is when
-   * it names none, and every workload of the mesh may call.
+   * The inbound virtual host, letting through only the callers the operator and the service allow
+   * ({@link AccessPolicy#allowedCallers}: the policy of the always-present {@link
+   * XdsNames#ALLOWED_CALLERS_FILTER}); as it is when neither names any, and every workload of the
+   * mesh may call. When the two allow nobody in common, nobody gets through.
    */
   static VirtualHost allowedCallersOnly(
       VirtualHost inbound, ServiceState service, AccessPolicy access) {
-    if (service.mesh().allowedCallers().isEmpty()) {
+    java.util.Optional<java.util.SortedSet<String>> allowed =
+        access.allowedCallers(service.name(), service.mesh().allowedCallers());
+    if (allowed.isEmpty()) {
       return inbound;
     }
     return inbound.toBuilder()
         .putTypedPerFilterConfig(
             XdsNames.ALLOWED_CALLERS_FILTER,
-            Any.pack(
-                RBACPerRoute.newBuilder()
-                    .setRbac(allowedCallers(service.mesh().allowedCallers(), access))
-                    .build()))
+            Any.pack(RBACPerRoute.newBuilder().setRbac(allowedCallers(allowed.get())).build()))
         .build();
   }
 
   /**
-   * RBAC on the caller's verified identity: a service name stands for its workload identity, a
-   * SPIFFE ID for itself.
+   * RBAC on the caller's verified identity. An RBAC policy names at least one principal, so
+   * allowing nobody is an ALLOW rule without policies, which matches no request.
    */
-  private static RBAC allowedCallers(List<String> callers, AccessPolicy access) {
+  private static RBAC allowedCallers(java.util.SortedSet<String> identities) {
+    if (identities.isEmpty()) {
+      return RBAC.newBuilder()
+          .setRules(
+              io.envoyproxy
+                  .envoy
+                  .config
+                  .rbac
+                  .v3
+                  .RBAC
+                  .newBuilder()
+                  .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW))
+          .build();
+    }
     List<Principal> anyOf = new ArrayList<>();
-    for (String caller : callers) {
-      String identity =
-          caller.startsWith("spiffe://") ? caller : access.serviceIdentity(caller).value();
+    for (String identity : identities) {
       anyOf.add(
           Principal.newBuilder()
               .setAuthenticated(

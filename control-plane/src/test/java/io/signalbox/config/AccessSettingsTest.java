@@ -91,5 +91,31 @@ class AccessSettingsTest {
         .hasMessageStartingWith("access.trustDomain: ");
     assertThatThrownBy(() -> access("access: {operator: []}"))
         .hasMessageContaining("access.operator");
+    assertThatThrownBy(
+            () -> access("access: {callers: [{service: users, allowed: [orders, 'not a name']}]}"))
+        .hasMessage(
+            "access.callers[0].allowed[1]: 'not a name' is not a service name or a SPIFFE ID"
+                + " (spiffe://DOMAIN/PATH)");
+    assertThatThrownBy(
+            () ->
+                access(
+                    "access: {callers: [{service: users, allowed: [orders]},"
+                        + " {service: users, allowed: [shop]}]}"))
+        .hasMessage("access.callers[1].service: 'users' has a rule already");
+    assertThatThrownBy(
+            () -> access("access: {callers: [{service: users, allowed: [orders, orders]}]}"))
+        .hasMessage("access.callers[0].allowed[1]: 'orders' is listed twice");
+  }
+
+  @Test
+  void theOperatorSaysWhoMayCallAServiceThroughItsSidecars() {
+    AccessPolicy policy =
+        access(
+            "access: {callers: [{service: users, allowed: [orders,"
+                + " 'spiffe://signalbox.local/envoy/edge']}, {service: audit, allowed: []}]}");
+
+    assertThat(policy.callers())
+        .containsEntry("users", List.of("orders", "spiffe://signalbox.local/envoy/edge"))
+        .containsEntry("audit", List.of());
   }
 }

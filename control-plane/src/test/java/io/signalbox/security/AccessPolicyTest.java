@@ -97,4 +97,39 @@ class AccessPolicyTest {
     assertThat(Identity.NONE.registrant()).isEqualTo("unauthenticated");
     assertThat(ORDERS.registrant()).isEqualTo(ORDERS.value());
   }
+
+  @Test
+  void aCallerMustBeAllowedByTheOperatorAndByTheServiceWhenBothNameCallers() {
+    AccessPolicy policy =
+        new AccessPolicy(
+            AccessPolicy.DEFAULT_TRUST_DOMAIN,
+            List.of(),
+            new TreeMap<>(),
+            List.of(),
+            List.of(),
+            new TreeMap<>(
+                java.util.Map.of(
+                    "users", List.of("orders", "spiffe://signalbox.local/envoy/edge"),
+                    "audit", List.of())));
+
+    assertThat(policy.allowedCallers("users", List.of("orders", "shop")))
+        .as("both name callers: those both allow")
+        .contains(new java.util.TreeSet<>(List.of("spiffe://signalbox.local/service/orders")));
+    assertThat(policy.allowedCallers("users", List.of()))
+        .as("the service names none: the operator's")
+        .contains(
+            new java.util.TreeSet<>(
+                List.of(
+                    "spiffe://signalbox.local/envoy/edge",
+                    "spiffe://signalbox.local/service/orders")));
+    assertThat(policy.allowedCallers("orders", List.of("shop")))
+        .as("the operator names none: the service's")
+        .contains(new java.util.TreeSet<>(List.of("spiffe://signalbox.local/service/shop")));
+    assertThat(policy.allowedCallers("orders", List.of()))
+        .as("neither names any: every workload of the mesh")
+        .isEmpty();
+    assertThat(policy.allowedCallers("audit", List.of("orders")))
+        .as("the operator allows nobody: nobody")
+        .contains(new java.util.TreeSet<>());
+  }
 }

@@ -289,6 +289,30 @@ class SidecarEndToEndTest {
           .as("traffic through orders' sidecar left the expired instance within TTL + 1 s")
           .isLessThanOrEqualTo(ttl.plusSeconds(1).toMillis());
 
+      // The operator allows only orders to call users (access.callers): the edge, which users
+      // allows too, is refused by users' sidecar; a caller must be allowed by both.
+      io.signalbox.config.GatewaySettings settings = gateway.controlPlane().publisher().settings();
+      io.signalbox.security.AccessPolicy access = settings.access();
+      gateway
+          .controlPlane()
+          .updateSettings(
+              settings.toBuilder()
+                  .access(
+                      new io.signalbox.security.AccessPolicy(
+                          access.trustDomain(),
+                          access.registrants(),
+                          access.grants(),
+                          access.envoys(),
+                          access.operators(),
+                          new java.util.TreeMap<>(Map.of("users", List.of("orders")))))
+                  .build());
+      HttpProbe.awaitStatus(gateway.url("/users"), 403, REACHES_ENVOY);
+      assertThat(call(ordersOutbound, "users", "/hello").status())
+          .as("orders, allowed by both")
+          .isEqualTo(200);
+      gateway.controlPlane().updateSettings(settings);
+      HttpProbe.awaitStatus(gateway.url("/users"), 200, REACHES_ENVOY);
+
       // users stops allowing orders: orders is refused from its next request on, on the
       // connections its sidecar holds open to users' too, as the policy travels with the inbound
       // routes; a changed listener would leave them on the old filter chain while they drain.
