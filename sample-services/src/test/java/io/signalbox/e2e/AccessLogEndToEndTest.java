@@ -65,6 +65,7 @@ class AccessLogEndToEndTest {
       assertThat(line.path("path").asText()).isEqualTo("/orders/42?marker=m42");
       assertThat(line.path("request_id").asText()).as("Envoy's own at the edge").isNotEmpty();
       assertThat(line.path("upstream").asText()).startsWith("127.0.0.1:");
+      assertThat(line.path("instance").asText()).as("the instance id").isEqualTo("orders-1");
       assertThat(line.path("listener").asText()).isEqualTo("http");
     }
   }
