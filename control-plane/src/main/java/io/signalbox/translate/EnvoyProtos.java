@@ -73,25 +73,28 @@ final class EnvoyProtos {
 
   /**
    * An RBAC filter configuration that lets through only requests whose peer or token matches one of
-   * {@code principals}, named {@code policyName} in Envoy's rbac stats and logs.
+   * {@code principals}, named {@code policyName} in Envoy's rbac stats and logs. With no principals
+   * it lets nobody through: a policy must name one, so the rule then has no policy, and an ALLOW
+   * rule without policies matches no request.
    */
   static RBAC allowOnly(String policyName, java.util.List<Principal> principals) {
-    return RBAC.newBuilder()
-        .setRules(
-            io.envoyproxy
-                .envoy
-                .config
-                .rbac
-                .v3
-                .RBAC
-                .newBuilder()
-                .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)
-                .putPolicies(
-                    policyName,
-                    Policy.newBuilder()
-                        .addPermissions(Permission.newBuilder().setAny(true))
-                        .addAllPrincipals(principals)
-                        .build()))
-        .build();
+    io.envoyproxy.envoy.config.rbac.v3.RBAC.Builder rules =
+        io.envoyproxy
+            .envoy
+            .config
+            .rbac
+            .v3
+            .RBAC
+            .newBuilder()
+            .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW);
+    if (!principals.isEmpty()) {
+      rules.putPolicies(
+          policyName,
+          Policy.newBuilder()
+              .addPermissions(Permission.newBuilder().setAny(true))
+              .addAllPrincipals(principals)
+              .build());
+    }
+    return RBAC.newBuilder().setRules(rules).build();
   }
 }

@@ -164,24 +164,8 @@ final class InboundListeners {
         .build();
   }
 
-  /**
-   * RBAC on the caller's verified identity. An RBAC policy names at least one principal, so
-   * allowing nobody is an ALLOW rule without policies, which matches no request.
-   */
+  /** RBAC on the caller's verified identity; none lets nobody through. */
   private static RBAC allowedCallers(java.util.SortedSet<String> identities) {
-    if (identities.isEmpty()) {
-      return RBAC.newBuilder()
-          .setRules(
-              io.envoyproxy
-                  .envoy
-                  .config
-                  .rbac
-                  .v3
-                  .RBAC
-                  .newBuilder()
-                  .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW))
-          .build();
-    }
     List<Principal> anyOf = new ArrayList<>();
     for (String identity : identities) {
       anyOf.add(

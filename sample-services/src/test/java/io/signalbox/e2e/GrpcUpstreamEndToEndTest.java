@@ -66,15 +66,7 @@ class GrpcUpstreamEndToEndTest {
           NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
       try {
         HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
-        await()
-            .atMost(REACHES_ENVOY)
-            .ignoreExceptions()
-            .until(
-                () ->
-                    stub.withDeadlineAfter(1, TimeUnit.SECONDS)
-                            .check(HealthCheckRequest.newBuilder().setService("greeter").build())
-                            .getStatus()
-                        == ServingStatus.SERVING);
+        awaitGreeterServing(stub);
 
         Iterator<HealthCheckResponse> watch =
             stub.withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -157,13 +149,7 @@ class GrpcUpstreamEndToEndTest {
       try {
         HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
         HealthCheckRequest greeter = HealthCheckRequest.newBuilder().setService("greeter").build();
-        await()
-            .atMost(REACHES_ENVOY)
-            .ignoreExceptions()
-            .until(
-                () ->
-                    stub.withDeadlineAfter(1, TimeUnit.SECONDS).check(greeter).getStatus()
-                        == ServingStatus.SERVING);
+        awaitGreeterServing(stub);
 
         // A deadline of 6 s: the stream outlives the route's 1 s timeout.
         Iterator<HealthCheckResponse> withDeadline =
@@ -290,6 +276,19 @@ class GrpcUpstreamEndToEndTest {
       a.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       b.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** Until a health check of "greeter" through Envoy answers SERVING. */
+  private static void awaitGreeterServing(HealthGrpc.HealthBlockingStub stub) {
+    await()
+        .atMost(REACHES_ENVOY)
+        .ignoreExceptions()
+        .until(
+            () ->
+                stub.withDeadlineAfter(1, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder().setService("greeter").build())
+                        .getStatus()
+                    == ServingStatus.SERVING);
   }
 
   private static Server grpcServer(HealthStatusManager health) throws java.io.IOException {
