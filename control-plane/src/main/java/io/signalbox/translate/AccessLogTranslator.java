@@ -38,8 +38,8 @@ final class AccessLogTranslator {
     FIELDS.put("route", "%ROUTE_NAME%");
     FIELDS.put("cluster", "%UPSTREAM_CLUSTER%");
     FIELDS.put("upstream", "%UPSTREAM_HOST%");
-    // The registered instance id, which each endpoint carries as its host name.
-    FIELDS.put("instance", "%UPSTREAM_HOST_NAME%");
+    // The registered instance id, which each endpoint carries in its metadata (EndpointTranslator).
+    FIELDS.put("instance", "%UPSTREAM_METADATA(signalbox:instance)%");
     FIELDS.put("client", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%");
     FIELDS.put("request_id", "%REQ(X-REQUEST-ID)%");
     FIELDS.put("user_agent", "%REQ(USER-AGENT)%");

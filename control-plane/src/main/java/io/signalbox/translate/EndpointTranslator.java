@@ -87,10 +87,7 @@ final class EndpointTranslator {
     return LbEndpoint.newBuilder()
         .setEndpoint(
             Endpoint.newBuilder()
-                .setAddress(EnvoyProtos.socketAddress(instance.address(), instance.port()))
-                // Envoy uses an endpoint's host name for nothing but showing it (health checks
-                // take theirs from the cluster): the instance id in access logs and /clusters.
-                .setHostname(instance.id()))
+                .setAddress(EnvoyProtos.socketAddress(instance.address(), instance.port())))
         .setHealthStatus(serving ? HealthStatus.UNKNOWN : HealthStatus.UNHEALTHY)
         .setLoadBalancingWeight(UInt32Value.of(instance.weight()))
         .setMetadata(metadata)
