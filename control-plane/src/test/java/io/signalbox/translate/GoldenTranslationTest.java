@@ -161,11 +161,18 @@ class GoldenTranslationTest {
                     : Optional.empty(),
             GatewaySettings.registrationRules(() -> settings));
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
+    java.util.Map<String, String> leases = new java.util.HashMap<>();
     for (JsonNode registration : input.path("registrations")) {
       RegisterRequest.Builder request = RegisterRequest.newBuilder();
       JsonFormat.parser().merge(JSON.writeValueAsString(registration), request);
       Registration validated = validator.validate(request.build());
-      store.register(validated, Optional.empty());
+      leases.put(
+          validated.service() + "/" + validated.instance().id(),
+          store.register(validated, Optional.empty()).id());
+    }
+    // Instances that reported NOT_SERVING through the SDK, as "service/instance".
+    for (JsonNode instance : input.path("notServing")) {
+      store.setServing(leases.get(instance.asText()), false, "");
     }
     // The services whose policies are being handed between the edge and their sidecars.
     Set<String> handingOver = new TreeSet<>();
