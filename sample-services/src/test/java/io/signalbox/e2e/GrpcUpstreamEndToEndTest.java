@@ -132,6 +132,41 @@ class GrpcUpstreamEndToEndTest {
   }
 
   @Test
+  void anHttp2ServiceIsCalledOverH2c() throws Exception {
+    // gRPC is HTTP/2 underneath, so the greeter stands in for any HTTP/2 (h2c) service: registered
+    // as HTTP2, Envoy speaks cleartext HTTP/2 to it (as HTTP1 it could not be reached at all).
+    try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
+        GreeterService greeter = GreeterService.start("h2-1", "127.0.0.1", 0)) {
+      gateway.register(
+          ServiceRegistration.builder("h2-api")
+              .instance("h2-1", "127.0.0.1", greeter.port())
+              .protocol(UpstreamProtocol.HTTP2)
+              .route(Routes.prefix(GreeterService.ROUTE_PREFIX))
+              .build());
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
+      try {
+        GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(channel);
+        HelloReply hello =
+            await()
+                .atMost(REACHES_ENVOY)
+                .ignoreExceptions()
+                .until(
+                    () ->
+                        stub.withDeadlineAfter(1, TimeUnit.SECONDS)
+                            .sayHello(HelloRequest.newBuilder().setName("h2c").build()),
+                    reply -> reply != null);
+        assertThat(hello.getInstance()).isEqualTo("h2-1");
+        assertThat(gateway.envoy().statValue("cluster.svc-h2-api.upstream_cx_http2_total"))
+            .as("connections to the instance spoke HTTP/2")
+            .isPositive();
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void aStreamLivesAsLongAsItsCallersDeadlineAndWithoutOneAsLongAsTheRoutesTimeout()
       throws Exception {
     HealthStatusManager health = new HealthStatusManager();
