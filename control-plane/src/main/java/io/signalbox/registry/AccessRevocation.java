@@ -26,17 +26,35 @@ public final class AccessRevocation {
 
   private static final Logger log = LoggerFactory.getLogger(AccessRevocation.class);
 
+  /** How long after a failed revocation (the store could not be written) it is tried again. */
+  public static final java.time.Duration RETRY_AFTER = java.time.Duration.ofSeconds(5);
+
   private final RegistryAdmin registry;
   private final AccessControl access;
   private final AuditLog audit;
   private final SignalboxMetrics metrics;
+  private final java.util.concurrent.ScheduledExecutorService retries;
+  private final java.time.Duration retryAfter;
+  private final java.util.concurrent.atomic.AtomicBoolean retryPending =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
+  /**
+   * @param retries where a revocation the store could not write is tried again, every {@code
+   *     retryAfter} ({@link #RETRY_AFTER} in the control plane) until it succeeds
+   */
   public AccessRevocation(
-      RegistryAdmin registry, AccessControl access, AuditLog audit, SignalboxMetrics metrics) {
+      RegistryAdmin registry,
+      AccessControl access,
+      AuditLog audit,
+      SignalboxMetrics metrics,
+      java.util.concurrent.ScheduledExecutorService retries,
+      java.time.Duration retryAfter) {
     this.registry = registry;
     this.access = access;
     this.audit = audit;
     this.metrics = metrics;
+    this.retries = retries;
+    this.retryAfter = retryAfter;
   }
 
   /**
@@ -45,17 +63,28 @@ public final class AccessRevocation {
    *
    * @param cause what changed the policy, recorded as the change's cause
    * @return the instances deregistered; none when the store cannot be written, which is logged and
-   *     tried again at the next change
+   *     tried again later (judged then by the policy in force then)
    */
   public List<RevokedRegistration> revokeRefused(String cause) {
     List<RevokedRegistration> revoked;
     try {
-      revoked = registry.revoke(this::refusal, cause);
+      revoked = registry.revoke(registration -> refusal(access, registration), cause);
     } catch (StoreUnavailableException e) {
       log.error(
-          "Registrations the access policy no longer admits were not deregistered ({}): {}",
+          "Registrations the access policy no longer admits were not deregistered ({}), trying"
+              + " again in {} s: {}",
           cause,
+          retryAfter.toMillis() / 1000.0,
           e.getMessage());
+      if (retryPending.compareAndSet(false, true)) {
+        retries.schedule(
+            () -> {
+              retryPending.set(false);
+              revokeRefused(cause);
+            },
+            retryAfter.toMillis(),
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+      }
       return List.of();
     }
     for (RevokedRegistration instance : revoked) {
@@ -78,9 +107,17 @@ public final class AccessRevocation {
     return revoked;
   }
 
-  /** Why the registration's registrant may not hold it now, as {@link RegistryService} asks. */
-  private Optional<String> refusal(Registration registration) {
-    Identity who = registrant(registration.registrant());
+  /**
+   * Why the registration's registrant may not hold it under the policy in force, as {@link
+   * RegistryService} asks of a new one. A lease made without TLS has no registrant to judge (the
+   * first authenticated caller allowed to register its service adopts it), so only its routes are:
+   * the service's grant applies whoever registered.
+   */
+  static Optional<String> refusal(AccessControl access, Registration registration) {
+    if (registration.registrant().isEmpty()) {
+      return RouteGrants.refusal(registration, access.grant(registration.service()));
+    }
+    Identity who = new Identity(registration.registrant());
     Optional<String> refused = access.registrationRefusal(who, registration.service());
     if (refused.isPresent()) {
       return refused;

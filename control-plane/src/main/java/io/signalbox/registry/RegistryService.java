@@ -69,6 +69,9 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
   @Override
   public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
     Identity who = Identity.current();
+    // The policy this registration is judged by; a reload may replace it before the registration
+    // is stored (see below).
+    AccessPolicy judgedBy = access.policy();
     String target =
         abbreviate(request.getService()) + "/" + abbreviate(request.getInstance().getId());
     // Authorization before validation: a caller that may not register the service learns nothing
@@ -115,6 +118,24 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
           who, "register", target, AuditLog.Outcome.FAILED, "UNAVAILABLE: " + e.getMessage());
       response.onError(unavailable(e));
       return;
+    }
+    if (!judgedBy.equals(access.policy())) {
+      // The operator changed the policy while this registration was judged, and the revocation
+      // that followed may have judged the registry before it was stored: judge it again.
+      Optional<String> revoked = AccessRevocation.refusal(access, registration);
+      if (revoked.isPresent()) {
+        try {
+          store.deregister(lease.id(), registration.registrant());
+        } catch (RuntimeException e) {
+          log.error(
+              "Registration of service '{}' refused by the access policy reloaded meanwhile, but"
+                  + " not removed: {}",
+              registration.service(),
+              e.getMessage());
+        }
+        refuse(response, who, target, RegistrationOutcome.PERMISSION_DENIED, revoked.get());
+        return;
+      }
     }
     metrics.registration(RegistrationOutcome.OK);
     audit.record(who, "register", target, AuditLog.Outcome.OK, "");

@@ -271,7 +271,9 @@ public final class ControlPlane implements AutoCloseable {
             .addService(health.getHealthService())
             .addService(ProtoReflectionService.newInstance())
             .build();
-    this.accessRevocation = new AccessRevocation(backEnd.admin(), access, audit, metrics);
+    this.accessRevocation =
+        new AccessRevocation(
+            backEnd.admin(), access, audit, metrics, journalDoctor, AccessRevocation.RETRY_AFTER);
     // Leases kept from before the start were admitted by the settings of their time.
     accessRevocation.revokeRefused("revoked by the access policy at start");
     // The store is complete before anything is published: an empty first snapshot would blank every

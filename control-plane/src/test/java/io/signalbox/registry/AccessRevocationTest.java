@@ -39,13 +39,23 @@ class AccessRevocationTest {
   private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
   private final SignalboxMetrics metrics = SignalboxMetrics.prometheus();
 
+  private final java.util.concurrent.ScheduledExecutorService retries =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+
   @AfterEach
   void closeMetrics() {
     metrics.close();
+    retries.shutdownNow();
   }
 
   private AccessRevocation revocation(AccessControl access) {
-    return new AccessRevocation(store, access, AuditLog.toLogger(Clock.systemUTC()), metrics);
+    return new AccessRevocation(
+        store,
+        access,
+        AuditLog.toLogger(Clock.systemUTC()),
+        metrics,
+        retries,
+        java.time.Duration.ofMillis(50));
   }
 
   private List<RevokedRegistration> revokeWithIdentities() {
@@ -167,5 +177,109 @@ class AccessRevocationTest {
         .asString()
         .startsWith("orders/orders-1: routes[0].path: ");
     assertThat(store.state().services()).containsOnlyKeys("catalog");
+  }
+
+  @Test
+  void aLeaseMadeWithoutTlsIsJudgedByItsRoutesAloneOnAControlPlaneThatNowAuthenticates() {
+    // Made while the control plane ran without TLS: it belongs to nobody in particular, and the
+    // first authenticated caller allowed to register the service adopts it.
+    policy.set(
+        policy(List.of(), List.of(new ServiceGrant("orders", List.of("*"), List.of("/orders")))));
+    register("orders", "", prefix("/orders"));
+    register("legacy", "", prefix("/legacy"));
+
+    assertThat(revokeWithIdentities()).isEmpty();
+
+    policy.set(
+        policy(
+            List.of(), List.of(new ServiceGrant("orders", List.of("*"), List.of("/v2/orders")))));
+    assertThat(revokeWithIdentities())
+        .extracting(AccessRevocationTest::described)
+        .singleElement()
+        .asString()
+        .startsWith("orders/orders-1: routes[0].path: ");
+  }
+
+  @Test
+  void aRegistrationJudgedByAPolicyReplacedBeforeItWasStoredIsJudgedAgainAndRefused() {
+    policy.set(policy(List.of(shopMayRegister("catalog")), List.of()));
+    AccessControl access = AccessControl.enforcing(policy::get);
+    // The operator takes the rule back while the registration is validated (its host resolved),
+    // and the revocation that follows runs before the registration is stored.
+    HostResolver reloadWhileResolving =
+        host -> {
+          policy.set(AccessPolicy.DEFAULT);
+          revocation(access).revokeRefused("revoked by test");
+          return Optional.of("10.0.0.7");
+        };
+    RegistryService service =
+        new RegistryService(
+            store,
+            new RegistrationValidator(reloadWhileResolving),
+            metrics,
+            access,
+            AuditLog.toLogger(Clock.systemUTC()));
+    java.util.concurrent.atomic.AtomicReference<Throwable> refused =
+        new java.util.concurrent.atomic.AtomicReference<>();
+
+    new io.signalbox.security.Identity(SHOP_CI)
+        .attachTo(io.grpc.Context.current())
+        .run(
+            () ->
+                service.register(
+                    io.signalbox.testing.TestRegistrations.request("catalog", "catalog-1", 8080),
+                    new io.grpc.stub.StreamObserver<>() {
+                      @Override
+                      public void onNext(io.signalbox.registry.v1.RegisterResponse response) {}
+
+                      @Override
+                      public void onError(Throwable error) {
+                        refused.set(error);
+                      }
+
+                      @Override
+                      public void onCompleted() {}
+                    }));
+
+    assertThat(io.grpc.Status.fromThrowable(refused.get()).getCode())
+        .isEqualTo(io.grpc.Status.Code.PERMISSION_DENIED);
+    assertThat(refused.get())
+        .hasMessageContaining("identity '" + SHOP_CI + "' may not register service 'catalog'");
+    assertThat(store.state().services()).as("nothing stayed registered").isEmpty();
+  }
+
+  @Test
+  void aRevocationTheStoreCouldNotWriteIsTriedAgainUntilItIs() {
+    policy.set(policy(List.of(shopMayRegister("catalog")), List.of()));
+    register("catalog", SHOP_CI, prefix("/catalog"));
+    java.util.concurrent.atomic.AtomicInteger attempts =
+        new java.util.concurrent.atomic.AtomicInteger();
+    io.signalbox.store.RegistryAdmin diskFullOnce =
+        (io.signalbox.store.RegistryAdmin)
+            java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {io.signalbox.store.RegistryAdmin.class},
+                (proxy, method, arguments) -> {
+                  if (method.getName().equals("revoke") && attempts.getAndIncrement() == 0) {
+                    throw new io.signalbox.store.StoreUnavailableException("disk full", null);
+                  }
+                  return method.invoke(store, arguments);
+                });
+    AccessRevocation revocation =
+        new AccessRevocation(
+            diskFullOnce,
+            AccessControl.enforcing(policy::get),
+            AuditLog.toLogger(Clock.systemUTC()),
+            metrics,
+            retries,
+            java.time.Duration.ofMillis(50));
+
+    policy.set(AccessPolicy.DEFAULT);
+    assertThat(revocation.revokeRefused("revoked by test")).as("the disk was full").isEmpty();
+
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> store.state().services().isEmpty());
+    assertThat(attempts).hasValue(2);
   }
 }
