@@ -97,14 +97,61 @@ final class EtcdLeaseWrites {
       return List.of();
     }
     EtcdCalls.Committed removed = etcd.commitAll(removals, what);
-    keys.await(removed.revision());
     List<RefusedLeases.Refused> revoked = new ArrayList<>();
+    long revision = removed.revision();
     for (int i = 0; i < leaseIds.size(); i++) {
+      RefusedLeases.Refused lease = refused.get(leaseIds.get(i));
       if (removed.committed().get(i)) {
-        revoked.add(refused.get(leaseIds.get(i)));
+        revoked.add(lease);
+      } else {
+        // The key changed since this replica read it: a drain or a serving status rewrites it
+        // with the same registration, which is still refused.
+        long removedAt = removeIfStillHeld(leaseIds.get(i), lease.registration(), what);
+        if (removedAt > 0) {
+          revoked.add(lease);
+          revision = Math.max(revision, removedAt);
+        }
       }
     }
+    keys.await(revision);
     return RefusedLeases.revoked(revoked.stream());
+  }
+
+  /**
+   * Removes the lease if its key, read anew at each attempt, still holds {@code registration}; the
+   * revision of the removal, or 0 when the lease is gone or holds another registration (made
+   * meanwhile, and admitted by the policy in force).
+   */
+  private long removeIfStillHeld(
+      String leaseId, io.signalbox.model.Registration registration, String what) {
+    ByteSequence key = bytes(EtcdRegistryStore.LEASES + leaseId);
+    List<KeyValue> now =
+        etcd.await(etcd.client().getKVClient().get(key, GetOption.DEFAULT), what).getKvs();
+    for (int attempt = 0; attempt < EtcdRegistryStore.MAX_ATTEMPTS; attempt++) {
+      if (now.isEmpty()
+          || !StoredLeaseCodec.decode(now.get(0).getValue().getBytes())
+              .registration()
+              .equals(registration)) {
+        return 0;
+      }
+      EtcdCalls.GuardedWrite removal = removal(leaseId, Optional.of(now.get(0).getModRevision()));
+      TxnResponse response =
+          etcd.await(
+              etcd.client()
+                  .getKVClient()
+                  .txn()
+                  .If(removal.conditions().toArray(Cmp[]::new))
+                  .Then(removal.operations().toArray(Op[]::new))
+                  .Else(Op.get(key, GetOption.DEFAULT))
+                  .commit(),
+              what);
+      if (response.isSucceeded()) {
+        return response.getHeader().getRevision();
+      }
+      now = response.getGetResponses().get(0).getKvs();
+    }
+    throw new StoreUnavailableException(
+        "etcd: could not " + what + ": a lease kept changing; try again", null);
   }
 
   /**
