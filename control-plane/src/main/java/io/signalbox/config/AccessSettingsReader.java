@@ -108,6 +108,11 @@ final class AccessSettingsReader {
         !callers.containsKey(format.service),
         field + ".service",
         "'" + format.service + "' has a rule already");
+    // Required, so that a rule written without it is not read as "nobody may call".
+    check(
+        format.allowed != null,
+        field + ".allowed",
+        "is required (service names or SPIFFE IDs; [] lets nobody call)");
     check(
         format.allowed.size() <= MAX_CALLERS,
         field + ".allowed",

@@ -125,7 +125,7 @@ final class SettingsFileFormat {
 
   static final class Callers {
     public String service;
-    public List<String> allowed = new ArrayList<>();
+    public List<String> allowed;
   }
 
   static final class Registrant {

@@ -11,8 +11,10 @@ import java.util.Optional;
  * timeout: Envoy's route timeout would cut such a stream after 15 s whatever its deadline. So for
  * gRPC the route timeout is off, and the stream's duration is bounded instead: by the caller's
  * deadline up to the operator's longest route timeout ({@code limits.maxRouteTimeout}), or without
- * a deadline by the route's timeout as before. (Envoy Gateway and Istio leave streaming gRPC
- * unbounded by default; here a call without a deadline keeps the bound an HTTP call has.)
+ * a deadline by the route's timeout as before (Envoy's 15 s, or the operator's longest if shorter,
+ * for a route without one: a sidecar's catch-all route to the service). (Envoy Gateway and Istio
+ * leave streaming gRPC unbounded by default; here a call without a deadline keeps the bound an HTTP
+ * call has.)
  */
 final class RouteTimeouts {
 
@@ -34,7 +36,12 @@ final class RouteTimeouts {
         .setTimeout(EnvoyProtos.duration(Duration.ZERO))
         .setMaxStreamDuration(
             RouteAction.MaxStreamDuration.newBuilder()
-                .setMaxStreamDuration(EnvoyProtos.duration(timeout.orElse(ENVOY_DEFAULT)))
+                .setMaxStreamDuration(
+                    EnvoyProtos.duration(
+                        timeout.orElse(
+                            ENVOY_DEFAULT.compareTo(longestDeadline) <= 0
+                                ? ENVOY_DEFAULT
+                                : longestDeadline)))
                 .setGrpcTimeoutHeaderMax(EnvoyProtos.duration(longestDeadline)));
   }
 }

@@ -105,6 +105,8 @@ class AccessSettingsTest {
     assertThatThrownBy(
             () -> access("access: {callers: [{service: users, allowed: [orders, orders]}]}"))
         .hasMessage("access.callers[0].allowed[1]: 'orders' is listed twice");
+    assertThatThrownBy(() -> access("access: {callers: [{service: users}]}"))
+        .hasMessageStartingWith("access.callers[0].allowed: is required");
   }
 
   @Test

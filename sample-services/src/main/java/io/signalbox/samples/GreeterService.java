@@ -13,10 +13,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A gRPC backend ({@code signalbox.samples.v1.Greeter}, plaintext HTTP/2): a unary greeting and a
@@ -116,35 +113,38 @@ public final class GreeterService implements AutoCloseable {
       }
       ServerCallStreamObserver<HelloReply> stream =
           (ServerCallStreamObserver<HelloReply>) responses;
-      AtomicInteger sent = new AtomicInteger();
-      AtomicReference<ScheduledFuture<?>> ticks = new AtomicReference<>();
-      // A caller that goes away (or whose deadline passes) stops the stream's timer.
-      stream.setOnCancelHandler(
-          () -> {
-            ScheduledFuture<?> scheduled = ticks.get();
-            if (scheduled != null) {
-              scheduled.cancel(false);
-            }
-          });
-      Runnable tick =
-          () -> {
-            synchronized (stream) {
-              if (stream.isCancelled() || sent.get() >= request.getCount()) {
-                return;
-              }
-              stream.onNext(reply(request, sent.incrementAndGet()));
-              if (sent.get() == request.getCount()) {
-                stream.onCompleted();
-                ScheduledFuture<?> scheduled = ticks.get();
-                if (scheduled != null) {
-                  scheduled.cancel(false);
-                }
-              }
-            }
-          };
-      ticks.set(
-          timer.scheduleWithFixedDelay(
-              tick, 0, Math.max(1, request.getIntervalMillis()), TimeUnit.MILLISECONDS));
+      new Ticks(stream, request).next(0);
+    }
+
+    /**
+     * One message per tick, each tick scheduling the next: nothing is left scheduled once the
+     * stream is done, or once its caller has gone (cancelled, or its deadline passed).
+     */
+    private final class Ticks {
+      private final ServerCallStreamObserver<HelloReply> stream;
+      private final HelloRequest request;
+      private int sent;
+
+      Ticks(ServerCallStreamObserver<HelloReply> stream, HelloRequest request) {
+        this.stream = stream;
+        this.request = request;
+      }
+
+      void next(long delayMillis) {
+        timer.schedule(this::tick, delayMillis, TimeUnit.MILLISECONDS);
+      }
+
+      private void tick() {
+        if (stream.isCancelled()) {
+          return;
+        }
+        stream.onNext(reply(request, ++sent));
+        if (sent == request.getCount()) {
+          stream.onCompleted();
+        } else {
+          next(request.getIntervalMillis());
+        }
+      }
     }
 
     private HelloReply reply(HelloRequest request, int sequence) {
