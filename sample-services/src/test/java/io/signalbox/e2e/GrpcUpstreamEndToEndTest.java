@@ -90,25 +90,12 @@ class GrpcUpstreamEndToEndTest {
       throws Exception {
     try (GatewayFixture gateway = GatewayFixture.start(mode);
         GreeterService greeter = GreeterService.start("greeter-1", "127.0.0.1", 0)) {
-      gateway.register(
-          ServiceRegistration.builder("greeter")
-              .instance("greeter-1", "127.0.0.1", greeter.port())
-              .protocol(UpstreamProtocol.GRPC)
-              .route(Routes.prefix(GreeterService.ROUTE_PREFIX))
-              .build());
+      registerGreeter(gateway, "greeter", "greeter-1", greeter, UpstreamProtocol.GRPC);
       ManagedChannel channel =
           NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
       try {
         GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(channel);
-        HelloReply hello =
-            await()
-                .atMost(REACHES_ENVOY)
-                .ignoreExceptions()
-                .until(
-                    () ->
-                        stub.withDeadlineAfter(1, TimeUnit.SECONDS)
-                            .sayHello(HelloRequest.newBuilder().setName("gateway").build()),
-                    reply -> reply != null);
+        HelloReply hello = firstHello(stub, "gateway");
         assertThat(hello.getMessage()).isEqualTo("Hello, gateway");
         assertThat(hello.getInstance()).isEqualTo("greeter-1");
 
@@ -137,25 +124,11 @@ class GrpcUpstreamEndToEndTest {
     // as HTTP2, Envoy speaks cleartext HTTP/2 to it (as HTTP1 it could not be reached at all).
     try (GatewayFixture gateway = GatewayFixture.start(EnvoyProcess.XdsMode.DELTA);
         GreeterService greeter = GreeterService.start("h2-1", "127.0.0.1", 0)) {
-      gateway.register(
-          ServiceRegistration.builder("h2-api")
-              .instance("h2-1", "127.0.0.1", greeter.port())
-              .protocol(UpstreamProtocol.HTTP2)
-              .route(Routes.prefix(GreeterService.ROUTE_PREFIX))
-              .build());
+      registerGreeter(gateway, "h2-api", "h2-1", greeter, UpstreamProtocol.HTTP2);
       ManagedChannel channel =
           NettyChannelBuilder.forAddress("127.0.0.1", gateway.gatewayPort()).usePlaintext().build();
       try {
-        GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(channel);
-        HelloReply hello =
-            await()
-                .atMost(REACHES_ENVOY)
-                .ignoreExceptions()
-                .until(
-                    () ->
-                        stub.withDeadlineAfter(1, TimeUnit.SECONDS)
-                            .sayHello(HelloRequest.newBuilder().setName("h2c").build()),
-                    reply -> reply != null);
+        HelloReply hello = firstHello(GreeterGrpc.newBlockingStub(channel), "h2c");
         assertThat(hello.getInstance()).isEqualTo("h2-1");
         assertThat(gateway.envoy().statValue("cluster.svc-h2-api.upstream_cx_http2_total"))
             .as("connections to the instance spoke HTTP/2")
@@ -311,6 +284,33 @@ class GrpcUpstreamEndToEndTest {
       a.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       b.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** The greeter sample as {@code service}, under its method prefix. */
+  private static void registerGreeter(
+      GatewayFixture gateway,
+      String service,
+      String instanceId,
+      GreeterService greeter,
+      UpstreamProtocol protocol) {
+    gateway.register(
+        ServiceRegistration.builder(service)
+            .instance(instanceId, "127.0.0.1", greeter.port())
+            .protocol(protocol)
+            .route(Routes.prefix(GreeterService.ROUTE_PREFIX))
+            .build());
+  }
+
+  /** The first greeting through Envoy, once it routes to the greeter. */
+  private static HelloReply firstHello(GreeterGrpc.GreeterBlockingStub stub, String name) {
+    return await()
+        .atMost(REACHES_ENVOY)
+        .ignoreExceptions()
+        .until(
+            () ->
+                stub.withDeadlineAfter(1, TimeUnit.SECONDS)
+                    .sayHello(HelloRequest.newBuilder().setName(name).build()),
+            reply -> reply != null);
   }
 
   /** Until a health check of "greeter" through Envoy answers SERVING. */
