@@ -1,5 +1,6 @@
 package io.signalbox.config;
 
+import io.signalbox.registry.RegistrationRules;
 import io.signalbox.security.AccessPolicy;
 import io.signalbox.security.AdminRole;
 import io.signalbox.security.IdentityPattern;
@@ -89,12 +90,6 @@ final class AccessSettingsReader {
         trustDomain, registrants, AccessPolicy.grantsByService(grants), envoys, operators, callers);
   }
 
-  /** At most as many as a registration may name, so that the RBAC policy stays as small. */
-  static final int MAX_CALLERS = 32;
-
-  private static final Pattern SPIFFE_ID =
-      Pattern.compile("spiffe://[a-z0-9._-]{1,255}(/[A-Za-z0-9._-]{1,255}){1,16}");
-
   /** Who may call one service: service names or SPIFFE IDs, none twice; one rule per service. */
   private static void callers(
       String field,
@@ -114,16 +109,17 @@ final class AccessSettingsReader {
         field + ".allowed",
         "is required (service names or SPIFFE IDs; [] lets nobody call)");
     check(
-        format.allowed.size() <= MAX_CALLERS,
+        format.allowed.size() <= RegistrationRules.MAX_ALLOWED_CALLERS,
         field + ".allowed",
-        "has more than " + MAX_CALLERS + " entries");
+        "has more than " + RegistrationRules.MAX_ALLOWED_CALLERS + " entries");
     Set<String> seen = new HashSet<>();
     for (int c = 0; c < format.allowed.size(); c++) {
       String caller = format.allowed.get(c);
       String callerField = field + ".allowed[" + c + "]";
       check(
           caller != null
-              && (SERVICE.matcher(caller).matches() || SPIFFE_ID.matcher(caller).matches()),
+              && (SERVICE.matcher(caller).matches()
+                  || RegistrationRules.SPIFFE_ID.matcher(caller).matches()),
           callerField,
           "'" + caller + "' is not a service name or a SPIFFE ID (spiffe://DOMAIN/PATH)");
       check(seen.add(caller), callerField, "'" + caller + "' is listed twice");

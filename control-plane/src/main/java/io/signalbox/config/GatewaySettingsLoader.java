@@ -296,12 +296,9 @@ public final class GatewaySettingsLoader {
     /** Leaves room for a service name (63) and its dot within a DNS name's 253 characters. */
     static final int MAX_MESH_DOMAIN_LENGTH = 189;
 
-    /** Lower-case labels of letters, digits and '-', as a Host header carries them. */
     private static boolean meshDomain(String name) {
       return name.length() <= MAX_MESH_DOMAIN_LENGTH
-          && name.equals(name.toLowerCase(java.util.Locale.ROOT))
-          && name.matches(
-              "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
+          && io.signalbox.registry.RegistrationRules.isLowerCaseDnsName(name);
     }
 
     private static AccessLogSpec accessLog(SettingsFileFormat.AccessLog format) {

@@ -2,6 +2,8 @@ package io.signalbox.registry;
 
 import static io.signalbox.registry.Fields.abbreviate;
 import static io.signalbox.registry.Fields.check;
+import static io.signalbox.registry.RegistrationRules.MAX_ALLOWED_CALLERS;
+import static io.signalbox.registry.RegistrationRules.SPIFFE_ID;
 import static io.signalbox.registry.RegistrationValidator.SERVICE_NAME;
 
 import io.signalbox.model.MeshPolicy;
@@ -15,13 +17,7 @@ import java.util.List;
  */
 final class MeshPolicyValidator {
 
-  static final int MAX_ALLOWED_CALLERS = 32;
-
   static final int MAX_CALLS = 256;
-
-  /** A SPIFFE ID: a trust domain and a path of segments of the characters SPIFFE allows. */
-  static final java.util.regex.Pattern SPIFFE_ID =
-      java.util.regex.Pattern.compile("spiffe://[a-z0-9._-]{1,255}(/[A-Za-z0-9._-]{1,255}){1,16}");
 
   private MeshPolicyValidator() {}
 

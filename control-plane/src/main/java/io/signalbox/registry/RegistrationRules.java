@@ -42,6 +42,28 @@ public interface RegistrationRules {
   /** Retries a route may ask for at most, whatever the operator allows. */
   int MAX_RETRIES = 10;
 
+  /**
+   * A caller allowed to call a service through its sidecars, by SPIFFE ID: a trust domain and a
+   * path of segments of the characters SPIFFE allows (the other kind is a service name).
+   */
+  java.util.regex.Pattern SPIFFE_ID =
+      java.util.regex.Pattern.compile("spiffe://[a-z0-9._-]{1,255}(/[A-Za-z0-9._-]{1,255}){1,16}");
+
+  /**
+   * Callers a service may be allowed at most, by its registration or by the operator: each is a
+   * principal of the RBAC policy every request to the service is checked against.
+   */
+  int MAX_ALLOWED_CALLERS = 32;
+
+  /** A DNS name as a Host header or SNI carries it: lower case, no wildcard, no trailing dot. */
+  static boolean isLowerCaseDnsName(String name) {
+    return name.length() <= 253
+        && name.equals(name.toLowerCase(java.util.Locale.ROOT))
+        && !name.contains("*")
+        && !name.endsWith(".")
+        && com.google.common.net.InternetDomainName.isValid(name);
+  }
+
   /** Retries a route may ask for unless the operator says otherwise ({@code limits.maxRetries}). */
   int DEFAULT_MAX_RETRIES = 5;
 

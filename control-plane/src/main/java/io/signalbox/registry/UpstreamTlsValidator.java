@@ -3,7 +3,6 @@ package io.signalbox.registry;
 import static io.signalbox.registry.Fields.abbreviate;
 import static io.signalbox.registry.Fields.check;
 
-import com.google.common.net.InternetDomainName;
 import io.signalbox.model.TrafficPolicy;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +10,6 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
@@ -41,7 +39,10 @@ final class UpstreamTlsValidator {
       String field, io.signalbox.registry.v1.UpstreamTls proto, Set<String> clientCertificates) {
     String sni = proto.getSni();
     check(!sni.isEmpty(), field + ".sni", "is required");
-    check(isDnsName(sni), field + ".sni", "'" + abbreviate(sni) + "' is not a lowercase DNS name");
+    check(
+        RegistrationRules.isLowerCaseDnsName(sni),
+        field + ".sni",
+        "'" + abbreviate(sni) + "' is not a lowercase DNS name");
     String caPem = caPem(field + ".ca_pem", proto.getCaPem());
     check(
         proto.getSubjectAltNamesCount() <= MAX_SUBJECT_ALT_NAMES,
@@ -51,7 +52,8 @@ final class UpstreamTlsValidator {
     for (int i = 0; i < proto.getSubjectAltNamesCount(); i++) {
       String name = proto.getSubjectAltNames(i);
       check(
-          name.length() <= MAX_URI_LENGTH && (isDnsName(name) || SPIFFE_ID.matcher(name).matches()),
+          name.length() <= MAX_URI_LENGTH
+              && (RegistrationRules.isLowerCaseDnsName(name) || SPIFFE_ID.matcher(name).matches()),
           field + ".subject_alt_names[" + i + "]",
           "'" + abbreviate(name) + "' is neither a lowercase DNS name nor a spiffe:// ID");
       check(
@@ -78,13 +80,6 @@ final class UpstreamTlsValidator {
   /** A URI SAN (a SPIFFE ID) as opposed to a DNS one. */
   static boolean isUri(String name) {
     return name.contains("://");
-  }
-
-  private static boolean isDnsName(String name) {
-    return name.length() <= 253
-        && name.equals(name.toLowerCase(Locale.ROOT))
-        && !name.contains("*")
-        && InternetDomainName.isValid(name);
   }
 
   private static String caPem(String field, String pem) {
