@@ -87,9 +87,6 @@ final class RouteResilienceValidator {
     return max.compareTo(RegistrationRules.MAX_ROUTE_TIMEOUT) < 0 ? max : Duration.ZERO;
   }
 
-  /** The timeout Envoy gives a route that sets none. */
-  static final Duration ENVOY_DEFAULT_ROUTE_TIMEOUT = Duration.ofSeconds(15);
-
   /**
    * A forwarding route without a timeout has Envoy's 15 s, unless the operator's bound is shorter:
    * then the bound, as a WebSocket route gets it, so no route outlasts what the operator allows.
@@ -97,7 +94,7 @@ final class RouteResilienceValidator {
   Optional<Duration> unsetTimeout(Route proto) {
     Duration max = rules.maxRouteTimeout();
     boolean forwards = proto.getAnswerCase() == Route.AnswerCase.ANSWER_NOT_SET;
-    return forwards && max.compareTo(ENVOY_DEFAULT_ROUTE_TIMEOUT) < 0
+    return forwards && max.compareTo(io.signalbox.envoy.EnvoyDefaults.ROUTE_TIMEOUT) < 0
         ? Optional.of(max)
         : Optional.empty();
   }

@@ -1,6 +1,7 @@
 package io.signalbox.translate;
 
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.signalbox.envoy.EnvoyDefaults;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -17,9 +18,6 @@ import java.util.Optional;
  * call has.)
  */
 final class RouteTimeouts {
-
-  /** Envoy's route timeout when a route names none. */
-  static final Duration ENVOY_DEFAULT = Duration.ofSeconds(15);
 
   private RouteTimeouts() {}
 
@@ -39,8 +37,8 @@ final class RouteTimeouts {
                 .setMaxStreamDuration(
                     EnvoyProtos.duration(
                         timeout.orElse(
-                            ENVOY_DEFAULT.compareTo(longestDeadline) <= 0
-                                ? ENVOY_DEFAULT
+                            EnvoyDefaults.ROUTE_TIMEOUT.compareTo(longestDeadline) <= 0
+                                ? EnvoyDefaults.ROUTE_TIMEOUT
                                 : longestDeadline)))
                 .setGrpcTimeoutHeaderMax(EnvoyProtos.duration(longestDeadline)));
   }
