@@ -307,11 +307,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
               ? List.of(leases.live(service, instanceId.get()))
               : List.copyOf(leases.live(service).values());
       evicted = evicting.stream().map(LiveLease::instanceId).sorted().toList();
-      services.setCause(RegistryState.cause("evict", by));
-      writes.commit(j -> evicting.forEach(lease -> j.remove(lease.leaseId)));
-      // Removed one by one but under one lock, and listeners hear of it once: nobody sees half an
-      // eviction.
-      evicting.forEach(this::remove);
+      removeAll(evicting, RegistryState.cause("evict", by));
     }
     notifyListeners();
     return evicted;
@@ -352,9 +348,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       if (revoking.isEmpty()) {
         return List.of();
       }
-      services.setCause(by);
-      writes.commit(j -> revoking.forEach(lease -> j.remove(lease.leaseId)));
-      revoking.forEach(this::remove);
+      removeAll(revoking, by);
     }
     notifyListeners();
     return RefusedLeases.revoked(revoking.stream().map(lease -> refused.get(lease.leaseId)));
@@ -492,6 +486,16 @@ public final class RegistryEngine implements RegistryView, Quarantines {
   }
 
   // ---- Shared by the changes above.
+
+  /**
+   * Removes leases in one change, written to the journal first: one by one but under one lock, and
+   * listeners (told by the caller, after the lock) hear of it once, so nobody sees half of it.
+   */
+  private void removeAll(List<LiveLease> removing, String cause) {
+    services.setCause(cause);
+    writes.commit(j -> removing.forEach(lease -> j.remove(lease.leaseId)));
+    removing.forEach(this::remove);
+  }
 
   /** Removes from memory; the caller has written the removal to the journal. */
   private boolean remove(LiveLease lease) {
