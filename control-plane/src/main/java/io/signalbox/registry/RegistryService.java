@@ -119,7 +119,8 @@ public final class RegistryService extends RegistryGrpc.RegistryImplBase {
       response.onError(unavailable(e));
       return;
     }
-    if (!judgedBy.equals(access.policy())) {
+    // A reload makes a new policy object: one comparison of references per registration.
+    if (judgedBy != access.policy()) {
       // The operator changed the policy while this registration was judged, and the revocation
       // that followed may have judged the registry before it was stored: judge it again.
       Optional<String> revoked = AccessRevocation.refusal(access, registration);

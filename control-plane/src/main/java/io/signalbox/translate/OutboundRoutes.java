@@ -63,10 +63,10 @@ final class OutboundRoutes {
         .filter(OutboundRoutes::appliesInTheMesh)
         .sorted(Comparator.comparing(RouteSpec::match))
         .forEach(spec -> virtualHost.addRoutes(route(callee, spec, longestDeadline)));
-    RouteAction.Builder catchAll = toCallee(callee);
-    RouteTimeouts.apply(catchAll, Optional.empty(), Destination.of(callee), longestDeadline);
     virtualHost.addRoutes(
-        Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/")).setRoute(catchAll));
+        Route.newBuilder()
+            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+            .setRoute(toCallee(callee, Optional.empty(), longestDeadline)));
     return virtualHost.build();
   }
 
@@ -85,8 +85,7 @@ final class OutboundRoutes {
   private static Route route(ServiceState callee, RouteSpec spec, Duration longestDeadline) {
     io.signalbox.model.RouteAction.Forward forward =
         (io.signalbox.model.RouteAction.Forward) spec.action();
-    RouteAction.Builder action = toCallee(callee);
-    RouteTimeouts.apply(action, spec.timeout(), Destination.of(callee), longestDeadline);
+    RouteAction.Builder action = toCallee(callee, spec.timeout(), longestDeadline);
     spec.retry()
         .ifPresent(retry -> action.setRetryPolicy(RetryPolicyTranslator.retryPolicy(retry)));
     forward.idleTimeout().ifPresent(idle -> action.setIdleTimeout(EnvoyProtos.duration(idle)));
@@ -100,8 +99,15 @@ final class OutboundRoutes {
         .build();
   }
 
-  /** The callee's cluster, over its versions when it splits them, with its hash key. */
-  private static RouteAction.Builder toCallee(ServiceState callee) {
-    return TrafficPolicyTranslator.routeAction(Destination.of(callee));
+  /**
+   * The callee's cluster, over its versions when it splits them, with its hash key, bounded by
+   * {@code timeout} or, for a gRPC callee, its caller's deadline ({@link RouteTimeouts}).
+   */
+  private static RouteAction.Builder toCallee(
+      ServiceState callee, Optional<Duration> timeout, Duration longestDeadline) {
+    Destination destination = Destination.of(callee);
+    RouteAction.Builder action = TrafficPolicyTranslator.routeAction(destination);
+    RouteTimeouts.apply(action, timeout, destination, longestDeadline);
+    return action;
   }
 }
