@@ -82,6 +82,10 @@ public final class NackQuarantine {
   private final TrialConfigurations configurations;
   private final TrialPublisher trialPublisher;
   private final Consumer<Publication> lastGood;
+
+  /** What {@link #lastGood} was told last (pipeline thread only). */
+  private Publication toldCache;
+
   private final FleetAnswers fleetAnswers;
   private final GroupViews views;
 
@@ -179,7 +183,16 @@ public final class NackQuarantine {
    */
   private void reference(Publication publication) {
     reference = publication;
-    if (publication != null) {
+    tellCache(publication);
+  }
+
+  /**
+   * Tells the cache the configuration it judges rejected resources against, once per configuration:
+   * each telling drops the group views the cache made of the one before.
+   */
+  private void tellCache(Publication publication) {
+    if (publication != null && publication != toldCache) {
+      toldCache = publication;
       lastGood.accept(publication);
     }
   }
@@ -308,7 +321,7 @@ public final class NackQuarantine {
       base = settingsOnly;
       lastAccepted = settingsOnly;
       // The trials are judged against it from now on: so are the resources the cache sends again.
-      lastGood.accept(settingsOnly);
+      tellCache(settingsOnly);
       rejections =
           rejections.stream()
               .filter(r -> !r.sameIn(group -> views.sent(settingsOnly, group)))
