@@ -10,6 +10,7 @@ import io.signalbox.translate.SidecarTranslator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -45,7 +46,27 @@ public final class SidecarSnapshots implements GroupSnapshots {
       GatewaySettings settings,
       PolicyHandover handover,
       IssuedCertificate certificate,
-      ContentVersionedSnapshot snapshot) {}
+      ContentVersionedSnapshot snapshot) {
+
+    /**
+     * Whether this is what these inputs make. A scoped service's sidecars are kept whatever else of
+     * the fleet changed, as long as what they take of it did not: their cost follows the services
+     * they call, not the registry.
+     */
+    boolean isOf(
+        ContentVersionedSnapshot fleet,
+        Optional<SidecarTranslator.ScopedInputs> scoped,
+        ServiceState own,
+        GatewaySettings settings,
+        PolicyHandover handover,
+        IssuedCertificate certificate) {
+      return (this.fleet == fleet || (scoped.isPresent() && scoped.equals(this.scoped)))
+          && Objects.equals(this.own, own)
+          && this.settings.equals(settings)
+          && this.handover.equals(handover)
+          && this.certificate == certificate;
+    }
+  }
 
   private final MeshIdentities mesh;
   private final SidecarTranslator translator = new SidecarTranslator();
@@ -57,8 +78,24 @@ public final class SidecarSnapshots implements GroupSnapshots {
    */
   private volatile ContentVersionedSnapshot madeLast;
 
-  private final Map<String, Made> sidecars = new ConcurrentHashMap<>();
-  private final Map<String, Made> edges = new ConcurrentHashMap<>();
+  /**
+   * The two snapshots asked for last of a service's sidecars or a fleet's edge, the last first.
+   * Two, because the fleet's Envoys are judged by two publications in turn: the one just sent, and
+   * the last one they all accepted (while an Envoy's rejection is on record, {@link FleetAnswers};
+   * and for the rejected resources the cache sends again, {@link XdsSnapshotCache#setLastGood}).
+   * With one, each would evict the other, and every publication would translate the sidecars twice
+   * more.
+   */
+  private record Recent(Made last, Made before) {
+
+    /** {@code made}, one of these, asked for last. */
+    Recent first(Made made) {
+      return made == last ? this : new Recent(made, last);
+    }
+  }
+
+  private final Map<String, Recent> sidecars = new ConcurrentHashMap<>();
+  private final Map<String, Recent> edges = new ConcurrentHashMap<>();
 
   /** The last fleet snapshot checked for mesh clusters, and the answer; guarded by this. */
   private ContentVersionedSnapshot checkedFleet;
@@ -91,9 +128,9 @@ public final class SidecarSnapshots implements GroupSnapshots {
       return sidecars
           .compute(
               service.get(),
-              (name, before) ->
+              (name, recent) ->
                   made(
-                      before,
+                      recent,
                       fleet,
                       scoped,
                       own,
@@ -102,6 +139,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                       certificate,
                       () ->
                           translator.translate(fleet.resources(), state, settings, handover, name)))
+          .last()
           .snapshot();
     }
     if (!usesMesh(fleet)) {
@@ -113,9 +151,9 @@ public final class SidecarSnapshots implements GroupSnapshots {
     return edges
         .compute(
             fleetName,
-            (name, before) ->
+            (name, recent) ->
                 made(
-                    before,
+                    recent,
                     fleet,
                     Optional.empty(),
                     null,
@@ -123,6 +161,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                     handover,
                     certificate,
                     fleet::resources))
+        .last()
         .snapshot();
   }
 
@@ -156,9 +195,9 @@ public final class SidecarSnapshots implements GroupSnapshots {
    * Lets go of the certificate of {@code group}'s identity: the one made for it, or one renewed
    * since while publishing was held ({@link #withCertificateRenewed}).
    */
-  private void forgetCertificate(String group, Made forgotten) {
+  private void forgetCertificate(String group, Recent forgotten) {
     if (forgotten != null) {
-      mesh.forget(identity(group, forgotten.settings()));
+      mesh.forget(identity(group, forgotten.last().settings()));
     }
   }
 
@@ -221,8 +260,12 @@ public final class SidecarSnapshots implements GroupSnapshots {
     return NodeGroups.sidecarService(group).isPresent();
   }
 
-  private Made made(
-      Made before,
+  /**
+   * {@code recent} with the snapshot made of these inputs first: one of them when it was made of
+   * the same, else a new one, made with the versions of the one asked for last.
+   */
+  private Recent made(
+      Recent recent,
       ContentVersionedSnapshot fleet,
       Optional<SidecarTranslator.ScopedInputs> scoped,
       ServiceState own,
@@ -230,16 +273,14 @@ public final class SidecarSnapshots implements GroupSnapshots {
       PolicyHandover handover,
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
-    // A scoped service's sidecars are kept whatever else of the fleet changed, as long as what
-    // they take of it did not: their cost follows the services they call, not the registry.
-    if (before != null
-        && (before.fleet() == fleet || (scoped.isPresent() && scoped.equals(before.scoped())))
-        && Objects.equals(before.own(), own)
-        && before.settings().equals(settings)
-        && before.handover().equals(handover)
-        && before.certificate() == certificate) {
-      return before;
+    if (recent != null) {
+      for (Made made : Arrays.asList(recent.last(), recent.before())) {
+        if (made != null && made.isOf(fleet, scoped, own, settings, handover, certificate)) {
+          return recent.first(made);
+        }
+      }
     }
+    Made before = recent == null ? null : recent.last();
     XdsResources withCertificate = withSecrets(resources.get(), mesh.secrets(certificate));
     List<ContentVersionedSnapshot> earlier = new ArrayList<>(List.of(fleet));
     if (before != null) {
@@ -253,7 +294,8 @@ public final class SidecarSnapshots implements GroupSnapshots {
         ContentVersionedSnapshot.of(
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
-    return new Made(fleet, scoped, own, settings, handover, certificate, snapshot);
+    return new Recent(
+        new Made(fleet, scoped, own, settings, handover, certificate, snapshot), before);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

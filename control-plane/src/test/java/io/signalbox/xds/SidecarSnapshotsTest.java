@@ -460,6 +460,67 @@ class SidecarSnapshotsTest {
         .isEqualTo(15101);
   }
 
+  /**
+   * While an Envoy's rejection is on record, each publication's verdict asks for what its group was
+   * sent of the last configuration the fleet accepted, next to what it was just sent; neither is
+   * translated again for it.
+   */
+  @Test
+  void theLastGoodConfigurationAndTheOneJustSentAreAskedForInTurnWithoutMakingEitherAgain() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
+    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    GatewayTranslator translator = new GatewayTranslator();
+    SidecarSnapshots sidecars = sidecarSnapshots();
+    RegistryState goodState = store.state();
+    ContentVersionedSnapshot good =
+        ContentVersionedSnapshot.of(translator.translate(goodState, GatewaySettings.DEFAULT));
+    ContentVersionedSnapshot usersOfGood =
+        sidecars.base("sidecar/users", good, goodState, GatewaySettings.DEFAULT, NONE);
+    ContentVersionedSnapshot edgeOfGood =
+        sidecars.base("edge", good, goodState, GatewaySettings.DEFAULT, NONE);
+
+    store.register(registration("orders", "o2", 9001, 0), Optional.empty());
+    RegistryState sentState = store.state();
+    ContentVersionedSnapshot sent =
+        ContentVersionedSnapshot.of(translator.translate(sentState, GatewaySettings.DEFAULT), good);
+    ContentVersionedSnapshot usersOfSent =
+        sidecars.base("sidecar/users", sent, sentState, GatewaySettings.DEFAULT, NONE);
+    ContentVersionedSnapshot edgeOfSent =
+        sidecars.base("edge", sent, sentState, GatewaySettings.DEFAULT, NONE);
+    assertThat(usersOfSent).isNotSameAs(usersOfGood);
+    assertThat(edgeOfSent)
+        .as("the edge holds the fleet's workload certificate: its own snapshot")
+        .isNotSameAs(sent)
+        .isNotSameAs(edgeOfGood);
+
+    for (int publication = 0; publication < 3; publication++) {
+      assertThat(sidecars.base("sidecar/users", good, goodState, GatewaySettings.DEFAULT, NONE))
+          .as("the sidecars' view of the last good configuration, publication %d", publication)
+          .isSameAs(usersOfGood);
+      assertThat(sidecars.base("edge", good, goodState, GatewaySettings.DEFAULT, NONE))
+          .isSameAs(edgeOfGood);
+      assertThat(sidecars.base("sidecar/users", sent, sentState, GatewaySettings.DEFAULT, NONE))
+          .as("the sidecars' view of what was sent, publication %d", publication)
+          .isSameAs(usersOfSent);
+      assertThat(sidecars.base("edge", sent, sentState, GatewaySettings.DEFAULT, NONE))
+          .isSameAs(edgeOfSent);
+    }
+
+    store.register(registration("orders", "o3", 9002, 0), Optional.empty());
+    RegistryState nextState = store.state();
+    ContentVersionedSnapshot next =
+        ContentVersionedSnapshot.of(translator.translate(nextState, GatewaySettings.DEFAULT), sent);
+    sidecars.base("sidecar/users", next, nextState, GatewaySettings.DEFAULT, NONE);
+    assertThat(sidecars.base("sidecar/users", sent, sentState, GatewaySettings.DEFAULT, NONE))
+        .as("the one asked for before the next is kept with it")
+        .isSameAs(usersOfSent);
+    assertThat(sidecars.base("sidecar/users", good, goodState, GatewaySettings.DEFAULT, NONE))
+        .as("two are kept, not three: the oldest is made again, equal")
+        .isNotSameAs(usersOfGood)
+        .satisfies(again -> assertThat(again.version()).isEqualTo(usersOfGood.version()));
+  }
+
   @Test
   void whatAServiceSidecarsWereMadeIsLetGoOnlyOnceNoGroupOfItsSidecarsRemains() {
     RegistryState state = state();
