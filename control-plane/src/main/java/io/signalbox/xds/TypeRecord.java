@@ -131,11 +131,16 @@ final class TypeRecord {
   }
 
   void subscribe(DeltaDiscoveryRequest request) {
-    if (request.getResponseNonce().isEmpty()
-        && request.getInitialResourceVersionsCount() == 0
-        && request.getResourceNamesSubscribeCount() == 0
-        && subscribed.isEmpty()) {
-      wildcard = true;
+    boolean namesNothing =
+        request.getResourceNamesSubscribeCount() == 0
+            && request.getResourceNamesUnsubscribeCount() == 0
+            && request.getInitialResourceVersionsCount() == 0;
+    if (namesNothing) {
+      // An ACK, nearly always (every Envoy's every answer): nothing to parse or copy.
+      if (request.getResponseNonce().isEmpty() && subscribed.isEmpty()) {
+        wildcard = true;
+      }
+      return;
     }
     List<String> subscribe = new ArrayList<>(request.getResourceNamesSubscribeCount());
     for (String name : request.getResourceNamesSubscribeList()) {
