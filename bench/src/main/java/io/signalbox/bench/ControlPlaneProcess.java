@@ -281,6 +281,42 @@ final class ControlPlaneProcess implements AutoCloseable {
   }
 
   /**
+   * Heap bytes the control plane's threads have allocated since it started, those that ended
+   * included ({@code ThreadMXBean.getTotalThreadAllocatedBytes}, read over JMX from the management
+   * agent the first call starts in it through the attach API); -1 when it cannot be read. What it
+   * allocates is what its young collections must go through: the pauses a round may land in.
+   */
+  long allocatedBytes() {
+    try {
+      if (threads == null) {
+        com.sun.tools.attach.VirtualMachine vm =
+            com.sun.tools.attach.VirtualMachine.attach(String.valueOf(pid()));
+        String address;
+        try {
+          address = vm.startLocalManagementAgent();
+        } finally {
+          vm.detach();
+        }
+        jmx =
+            javax.management.remote.JMXConnectorFactory.connect(
+                new javax.management.remote.JMXServiceURL(address));
+        threads =
+            java.lang.management.ManagementFactory.newPlatformMXBeanProxy(
+                jmx.getMBeanServerConnection(),
+                java.lang.management.ManagementFactory.THREAD_MXBEAN_NAME,
+                com.sun.management.ThreadMXBean.class);
+      }
+      return threads.getTotalThreadAllocatedBytes();
+    } catch (IOException | RuntimeException | com.sun.tools.attach.AttachNotSupportedException e) {
+      System.err.println("cannot read the control plane's allocated bytes: " + e);
+      return -1;
+    }
+  }
+
+  private javax.management.remote.JMXConnector jmx;
+  private com.sun.management.ThreadMXBean threads;
+
+  /**
    * User + system CPU time consumed so far, in ms, from /proc/<pid>/stat (assumes 100 clock
    * ticks/s).
    */
@@ -333,6 +369,13 @@ final class ControlPlaneProcess implements AutoCloseable {
 
   @Override
   public void close() {
+    if (jmx != null) {
+      try {
+        jmx.close();
+      } catch (IOException e) {
+        // the process is going anyway
+      }
+    }
     process.destroy();
     try {
       if (!process.waitFor(5, TimeUnit.SECONDS)) {

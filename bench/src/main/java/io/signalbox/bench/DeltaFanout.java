@@ -237,6 +237,7 @@ final class DeltaFanout implements Callable<Integer> {
       double benchCpuMsPerRound,
       double responsesPerClientRound,
       double bytesPerClientRound,
+      double allocatedBytesPerClientRound,
       Stats buildMicros,
       List<String> jvmOptions) {}
 
@@ -364,6 +365,7 @@ final class DeltaFanout implements Callable<Integer> {
             "bench (clients) CPU ms/round",
             "responses per client/round",
             "bytes per client/round",
+            "control-plane heap allocated per client/round",
             "snapshot build p50 us",
             "snapshot build max us");
     for (Result r : results) {
@@ -376,6 +378,9 @@ final class DeltaFanout implements Callable<Integer> {
           String.format("%.1f", r.benchCpuMsPerRound),
           String.format("%.2f", r.responsesPerClientRound),
           String.format("%.0f", r.bytesPerClientRound),
+          Double.isNaN(r.allocatedBytesPerClientRound)
+              ? "-"
+              : String.format("%.1f KiB", r.allocatedBytesPerClientRound / 1024),
           r.buildMicros.isEmpty()
               ? "-"
               : String.format("%.0f", r.buildMicros.percentileMs(50) * 1e6 / 1e3),
@@ -408,11 +413,13 @@ final class DeltaFanout implements Callable<Integer> {
             "LAST mean ratio",
             "first p50 ratio",
             "heap/client ratio",
+            "allocated/client/round ratio",
             "target p99 <= 0.6");
     for (int clients : clientCounts) {
       Stats[] last = {new Stats(), new Stats()};
       Stats[] first = {new Stats(), new Stats()};
       double[] perClientKib = {0, 0};
+      double[] allocatedPerClientRound = {0, 0};
       int[] runs = {0, 0};
       for (Result r : results) {
         if (r.clients == clients) {
@@ -420,6 +427,7 @@ final class DeltaFanout implements Callable<Integer> {
           last[i].addAll(r.last);
           first[i].addAll(r.first);
           perClientKib[i] += (r.heap.usedKib() - r.baselineHeap.usedKib()) / (double) clients;
+          allocatedPerClientRound[i] += r.allocatedBytesPerClientRound;
           runs[i]++;
         }
       }
@@ -432,6 +440,9 @@ final class DeltaFanout implements Callable<Integer> {
           String.format("%.2f", last[0].meanMs() / last[1].meanMs()),
           String.format("%.2f", first[0].percentileMs(50) / first[1].percentileMs(50)),
           String.format("%.2f", (perClientKib[0] / runs[0]) / (perClientKib[1] / runs[1])),
+          String.format(
+              "%.2f",
+              (allocatedPerClientRound[0] / runs[0]) / (allocatedPerClientRound[1] / runs[1])),
           p99 <= 0.6 ? "met" : "MISSED");
     }
     return table;
@@ -536,6 +547,7 @@ final class DeltaFanout implements Callable<Integer> {
       int timeouts = 0;
       int unexpectedArrivals = 0;
       long cpCpuBefore = controlPlane.cpuMillis();
+      long allocatedBefore = controlPlane.allocatedBytes();
       long responsesBefore = clients.stream().mapToLong(FanoutClient::responses).sum();
       long bytesBefore = clients.stream().mapToLong(FanoutClient::responseBytes).sum();
       long benchCpuBefore = benchCpuMillis();
@@ -618,12 +630,15 @@ final class DeltaFanout implements Callable<Integer> {
       int totalRounds = warmup + rounds;
       double roundsSeconds = (System.nanoTime() - roundsStart) / 1e9;
       long cpCpuAfterRounds = controlPlane.cpuMillis();
+      long allocatedAfterRounds = controlPlane.allocatedBytes();
       // The control plane's CPU use with N idle clients, to tell the cost of a round from
       // background work.
       long idleStart = System.nanoTime();
       Jvm.sleepMs(idleMs);
-      double idleCpuPerSecond =
-          (controlPlane.cpuMillis() - cpCpuAfterRounds) / ((System.nanoTime() - idleStart) / 1e9);
+      double idleSeconds = (System.nanoTime() - idleStart) / 1e9;
+      double idleCpuPerSecond = (controlPlane.cpuMillis() - cpCpuAfterRounds) / idleSeconds;
+      double idleAllocatedPerSecond =
+          (controlPlane.allocatedBytes() - allocatedAfterRounds) / idleSeconds;
       double cpCpuPerRound =
           (cpCpuAfterRounds - cpCpuBefore - idleCpuPerSecond * roundsSeconds) / totalRounds;
       double benchCpuPerRound = (benchCpuMillis() - benchCpuBefore) / (double) totalRounds;
@@ -634,6 +649,11 @@ final class DeltaFanout implements Callable<Integer> {
       double bytesPerClientRound =
           (clients.stream().mapToLong(FanoutClient::responseBytes).sum() - bytesBefore)
               / clientRounds;
+      double allocatedPerClientRound =
+          allocatedBefore < 0 || allocatedAfterRounds < 0
+              ? Double.NaN
+              : (allocatedAfterRounds - allocatedBefore - idleAllocatedPerSecond * roundsSeconds)
+                  / clientRounds;
       if (sidecars) {
         System.out.printf(
             "sidecars: each round for the %d sidecars that call the changed service;"
@@ -677,6 +697,7 @@ final class DeltaFanout implements Callable<Integer> {
           benchCpuPerRound,
           responsesPerClientRound,
           bytesPerClientRound,
+          allocatedPerClientRound,
           buildMicros,
           controlPlane.jvmOptions());
     }
