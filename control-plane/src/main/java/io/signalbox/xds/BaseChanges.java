@@ -26,6 +26,11 @@ final class BaseChanges {
   List<String> between(
       Map<String, ? extends VersionedResource<?>> from,
       Map<String, ? extends VersionedResource<?>> to) {
+    if (from == to) {
+      // A stream answering a response of the snapshot it already holds: every ACK but the first
+      // after a change.
+      return List.of();
+    }
     try {
       return changes
           .get(from, () -> CacheBuilder.newBuilder().weakKeys().<Object, List<String>>build())

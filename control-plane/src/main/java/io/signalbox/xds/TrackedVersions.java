@@ -40,6 +40,24 @@ final class TrackedVersions extends AbstractMap<String, String> {
     return layers.base();
   }
 
+  /**
+   * Calls {@code each} with every name the stream holds differently from {@code resources}, and the
+   * version it holds (null: not held, though {@code resources} has it), when {@code resources} is
+   * the very base its differences are kept from; else calls nothing and returns false. What the
+   * stream lacks of the snapshot it rebased onto, in the time of its own differences, not the
+   * snapshot's size.
+   */
+  boolean forEachDifferenceFrom(
+      Map<String, ? extends VersionedResource<?>> resources,
+      java.util.function.BiConsumer<String, String> each) {
+    Layers current = layers;
+    if (current.base() != resources) {
+      return false;
+    }
+    current.own().forEach((name, held) -> each.accept(name, held == NOT_HELD ? null : held));
+    return true;
+  }
+
   /** How many names the stream holds differently from its base. */
   int ownSize() {
     return layers.own().size();

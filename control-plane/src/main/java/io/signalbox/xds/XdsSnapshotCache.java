@@ -221,11 +221,11 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             && watch.pendingResources().isEmpty()) {
       // Every difference with what the stream holds; this runs on the stream's thread, where
       // walking its tracked names is safe.
-      Map<String, VersionedResource<?>> changes = changesFor(watch, resources);
+      Differences differences = differences(watch, resources);
       return Answer.of(
           watch,
-          withRejected(watch, changes, resources, lastGood, type),
-          removedOfAll(watch, resources),
+          withRejected(watch, differences.changes(), resources, lastGood, type),
+          differences.removed(),
           version);
     }
     if (!watch.isWildcard() && !watch.pendingResources().isEmpty()) {
@@ -421,6 +421,50 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
     diff.added().forEach(name -> changed.put(name, now.get(name)));
     diff.modified().forEach(name -> changed.put(name, now.get(name)));
     return new TypeChange(changed, diff.removed(), version, now);
+  }
+
+  /** What a stream is to be sent of a type, and the names it holds that are to be removed. */
+  private record Differences(Map<String, VersionedResource<?>> changes, List<String> removed) {}
+
+  /**
+   * Every difference between {@code resources} and what the stream holds. A stream whose response
+   * crossed a new snapshot on its way asks again on its answer, and at 10,000 resources comparing
+   * them all cost about a millisecond per stream: a fleet answering during a change spent seconds.
+   * But a stream rebases what it holds onto its group's snapshot when it answers ({@link
+   * TrackedVersions}): against that very snapshot its differences are its own few, plus the names
+   * it subscribed to and has not acknowledged. The whole type is compared only for a stream that
+   * holds what it holds against another (a snapshot set since its answer, or none yet).
+   */
+  private static Differences differences(
+      DeltaWatch watch, Map<String, VersionedResource<?>> resources) {
+    if (watch.trackedResources() instanceof TrackedVersions tracked) {
+      Map<String, VersionedResource<?>> changes = new HashMap<>();
+      List<String> removed = new ArrayList<>();
+      boolean fromOwnDifferences =
+          tracked.forEachDifferenceFrom(
+              resources,
+              (name, held) -> {
+                VersionedResource<?> resource = resources.get(name);
+                if (resource == null) {
+                  if (held != null) {
+                    removed.add(name);
+                  }
+                } else if (wanted(watch, name, resource)) {
+                  changes.put(name, resource);
+                }
+              });
+      if (fromOwnDifferences) {
+        // Held as the snapshot has it: wanted only when subscribed to and not acknowledged since.
+        for (String name : watch.pendingResources()) {
+          VersionedResource<?> resource = resources.get(name);
+          if (resource != null) {
+            changes.put(name, resource);
+          }
+        }
+        return new Differences(changes, removed);
+      }
+    }
+    return new Differences(changesFor(watch, resources), removedOfAll(watch, resources));
   }
 
   /** Of the changed resources, those the stream is to be sent (lookups in its maps only). */
