@@ -102,6 +102,17 @@ final class DeltaFanout implements Callable<Integer> {
   int pauseMs;
 
   @Option(
+      names = "--changes-per-round",
+      defaultValue = "1",
+      description =
+          "With --change INSTANCE: instances registered back to back in each round, each to the"
+              + " next service, without waiting for the clients in between; the round ends when"
+              + " every client has the last. Above 1 the clients answer one change while the next"
+              + " is published, as a fleet does under a steady stream of registrations."
+              + " Default: ${DEFAULT-VALUE}")
+  int changesPerRound;
+
+  @Option(
       names = "--round-timeout-ms",
       defaultValue = "10000",
       description = "Give up on a round after this long. Default: ${DEFAULT-VALUE}")
@@ -254,8 +265,16 @@ final class DeltaFanout implements Callable<Integer> {
     System.out.println("DeltaFanout: " + Jvm.describeHost());
     System.out.printf(
         "xds=%s clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms"
-            + " cp-jvm-opts=%s%n",
-        xds, clientCounts, rounds, warmup, services, channels, pauseMs, cpJvmOptions);
+            + " changes-per-round=%d cp-jvm-opts=%s%n",
+        xds,
+        clientCounts,
+        rounds,
+        warmup,
+        services,
+        channels,
+        pauseMs,
+        changesPerRound,
+        cpJvmOptions);
     Path workDir =
         workRoot
             .resolve(
@@ -553,8 +572,11 @@ final class DeltaFanout implements Callable<Integer> {
       long benchCpuBefore = benchCpuMillis();
       long roundsStart = System.nanoTime();
       for (int r = 0; r < warmup + rounds; r++) {
-        int service = r % services;
-        int port = 40000 + r;
+        int changes = change == Change.ROUTE ? 1 : changesPerRound;
+        // The last change of the round, the one waited for; the ones before it go to the services
+        // before it.
+        int service = (r * changes + changes - 1) % services;
+        int port = 40000 + r * changes + changes - 1;
         boolean[] expected = null;
         if (sidecars) {
           expected = new boolean[clientCount];
@@ -572,6 +594,10 @@ final class DeltaFanout implements Callable<Integer> {
           // The service's first instance again, under another prefix: only its route moves.
           register(registry, service, "base-0", basePort(service, 0), calls(service), routePrefix);
         } else {
+          for (int before = changes - 1; before > 0; before--) {
+            int other = Math.floorMod(service - before, services);
+            register(registry, other, "extra-" + r + "-" + before, port - before, calls(other));
+          }
           register(registry, service, "extra-" + r, port, calls(service));
         }
         long t0 = System.nanoTime();
