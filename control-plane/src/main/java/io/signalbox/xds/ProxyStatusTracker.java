@@ -47,9 +47,16 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /**
    * Open streams by node group, from a stream's first request to its close; a group with none is
-   * absent.
+   * absent. A staged change asks after one group's streams on every answer it waits for, and walked
+   * the whole fleet's for it.
    */
-  private final Map<String, Integer> streamsByGroup = new ConcurrentHashMap<>();
+  private final Map<String, Set<StreamRecord>> streamsByGroup = new ConcurrentHashMap<>();
+
+  /**
+   * How many streams each node id has open: a closed stream's Envoy is forgotten by the watcher
+   * only once its last stream closes, and a fleet that drops at once walked every stream per close.
+   */
+  private final Map<String, Integer> streamsByNodeId = new ConcurrentHashMap<>();
 
   /** How many types of open streams have their latest response rejected. */
   private final AtomicInteger rejectedTypes = new AtomicInteger();
@@ -71,7 +78,13 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     this.clock = clock;
     this.metrics = metrics;
     this.lagLimit = lagLimit;
-    this.uptake = new SnapshotUptake(streams.values(), rejectedTypes, clock, lagLimit);
+    this.uptake =
+        new SnapshotUptake(
+            streams.values(),
+            group -> streamsByGroup.getOrDefault(group, Set.of()),
+            rejectedTypes,
+            clock,
+            lagLimit);
   }
 
   /** An xDS stream's sync status, per Envoy connection. */
@@ -316,15 +329,21 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     if (stream == null) {
       return Optional.empty();
     }
-    streamsByGroup.compute(
-        stream.group, (group, open) -> open == null || open <= 1 ? null : open - 1);
+    streamsByGroup.computeIfPresent(
+        stream.group,
+        (group, open) -> {
+          open.remove(stream);
+          return open.isEmpty() ? null : open;
+        });
+    streamsByNodeId.computeIfPresent(
+        stream.node.getId(), (id, open) -> open <= 1 ? null : open - 1);
     stream.forget();
     return Optional.of(stream.node);
   }
 
   /** Whether any open stream belongs to the node. */
   public boolean connected(String nodeId) {
-    return streams.values().stream().anyMatch(stream -> stream.node.getId().equals(nodeId));
+    return streamsByNodeId.containsKey(nodeId);
   }
 
   /** Every open stream that has sent a request, sorted by node id, then by connection time. */
@@ -369,7 +388,14 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
           }
           StreamRecord stream =
               new StreamRecord(id, node, groups.hash(node), mode, rejectedTypes, clock, metrics);
-          streamsByGroup.merge(stream.group, 1, Integer::sum);
+          streamsByGroup.compute(
+              stream.group,
+              (group, open) -> {
+                Set<StreamRecord> streams = open != null ? open : ConcurrentHashMap.newKeySet();
+                streams.add(stream);
+                return streams;
+              });
+          streamsByNodeId.merge(node.getId(), 1, Integer::sum);
           return stream;
         });
   }
@@ -384,6 +410,6 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
 
   /** How many streams of {@code group} are open, counted as {@link #hasStreams} says. */
   public int openStreams(String group) {
-    return streamsByGroup.getOrDefault(group, 0);
+    return streamsByGroup.getOrDefault(group, Set.of()).size();
   }
 }

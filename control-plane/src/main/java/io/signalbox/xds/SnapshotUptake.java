@@ -32,6 +32,9 @@ final class SnapshotUptake {
   /** The tracker's open streams, a live view. */
   private final Collection<StreamRecord> streams;
 
+  /** The open streams of a node group, a live view. */
+  private final Function<String, Collection<StreamRecord>> streamsOf;
+
   /** The tracker's count of rejected types on open streams. */
   private final AtomicInteger rejectedTypes;
 
@@ -40,15 +43,18 @@ final class SnapshotUptake {
 
   /**
    * @param streams the open streams' records as they come and go
+   * @param streamsOf those of one node group
    * @param rejectedTypes how many types of open streams have their latest response rejected
    * @param lagLimit how long a response may wait for its answer before its stream counts as lagging
    */
   SnapshotUptake(
       Collection<StreamRecord> streams,
+      Function<String, Collection<StreamRecord>> streamsOf,
       AtomicInteger rejectedTypes,
       Clock clock,
       Duration lagLimit) {
     this.streams = streams;
+    this.streamsOf = streamsOf;
     this.rejectedTypes = rejectedTypes;
     this.clock = clock;
     this.lagLimit = lagLimit;
@@ -130,10 +136,7 @@ final class SnapshotUptake {
     Map<List<String>, String> sotwVersions = new HashMap<>();
     String deltaVersion = snapshot.version(resourceType, List.of());
     Instant laggingBefore = clock.instant().minus(lagLimit);
-    for (StreamRecord stream : streams) {
-      if (!stream.group.equals(group)) {
-        continue;
-      }
+    for (StreamRecord stream : streamsOf.apply(group)) {
       synchronized (stream) {
         TypeRecord type = stream.types.get(typeUrl);
         if (type == null && deliveredSuffices) {

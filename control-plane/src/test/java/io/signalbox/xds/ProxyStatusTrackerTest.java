@@ -258,9 +258,13 @@ class ProxyStatusTrackerTest {
 
       tracker.onStreamClosed(1);
       assertThat(tracker.hasStreams(group)).as("one of its two streams is open").isTrue();
+      assertThat(tracker.openStreams(group)).isEqualTo(1);
+      assertThat(tracker.connected("edge-1")).as("its Envoy, by one stream").isTrue();
       tracker.onStreamClosed(2);
       tracker.onStreamClosed(2);
       assertThat(tracker.hasStreams(group)).isFalse();
+      assertThat(tracker.openStreams(group)).isZero();
+      assertThat(tracker.connected("edge-1")).isFalse();
       assertThat(tracker.hasStreams("another")).isFalse();
     }
   }
@@ -395,6 +399,35 @@ class ProxyStatusTrackerTest {
               tracker.applied(
                   "nobody", Resources.ResourceType.CLUSTER, java.util.Set.of(), snapshot))
           .isTrue();
+    }
+
+    @Test
+    void onlyTheGroupsOwnEnvoysHoldItUp() {
+      String clusters = snapshot.version(Resources.ResourceType.CLUSTER, List.of());
+      tracker.onRequest(
+          2,
+          DiscoveryRequest.newBuilder()
+              .setNode(Node.newBuilder().setId("other-1").setCluster("other"))
+              .setTypeUrl(CDS)
+              .build());
+      tracker.onResponse(
+          2,
+          DiscoveryResponse.newBuilder()
+              .setTypeUrl(CDS)
+              .setVersionInfo(clusters)
+              .setNonce("0")
+              .build());
+      request(CDS, "", "");
+      respond(CDS, clusters, "0");
+      request(CDS, clusters, "0");
+
+      assertThat(applied(Resources.ResourceType.CLUSTER, java.util.Set.of()))
+          .as("an Envoy of another group has not answered")
+          .isTrue();
+      assertThat(
+              tracker.applied(
+                  "other", Resources.ResourceType.CLUSTER, java.util.Set.of(), snapshot))
+          .isFalse();
     }
 
     @Test
