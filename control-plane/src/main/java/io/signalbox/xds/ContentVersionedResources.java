@@ -361,7 +361,10 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
     }
     String computed = subsetVersion(names);
     if (subsetVersions.size() < MAX_SUBSET_VERSIONS) {
-      subsetVersions.putIfAbsent(List.copyOf(names), computed);
+      // The names' shared list itself, when they come as one: a lookup by it then compares them
+      // by identity, not name by name.
+      subsetVersions.putIfAbsent(
+          names instanceof RequestedNames shared ? shared : List.copyOf(names), computed);
     }
     return computed;
   }

@@ -96,7 +96,8 @@ final class StreamRecord {
       // The cache watches with the names of a first request or of one answering its latest
       // response (also a repeated answer: Envoy changes its subscription that way); versions of
       // named types are over these names.
-      type.requestedNames = List.copyOf(request.getResourceNamesList());
+      type.requestedNames =
+          RequestedNames.keep(type.requestedNames, request.getResourceNamesList());
     }
     if (request.getResponseNonce().isEmpty()) {
       // A first request. An Envoy that reconnects reports the version it runs; that is what it
