@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The routes each service holds, and whether a new route would take requests that reach another
@@ -35,9 +36,78 @@ final class RouteClaims {
    * route is compared with the claims under its beginning's prefixes and, for a regex, under its
    * beginning: not with the whole registry.
    */
-  private final TreeMap<String, List<Claim>> claimsByBeginning = new TreeMap<>();
+  private final TreeMap<String, ClaimsByHost> claimsByBeginning = new TreeMap<>();
 
   private final Map<String, List<Claim>> claimsByService = new HashMap<>();
+
+  /**
+   * The claims at one path beginning, by host. Services told apart by host all claim the path
+   * {@code /}: a new route is compared only with the claims on hosts that overlap its own (the same
+   * host, {@code *}, a wildcard covering it, or for a wildcard, the hosts below it), not with every
+   * service's.
+   */
+  private static final class ClaimsByHost {
+
+    /**
+     * By host reversed ({@code moc.elpmaxe.*} for {@code *.example.com}): the hosts below a
+     * wildcard follow one another.
+     */
+    private final TreeMap<String, List<Claim>> byReversedHost = new TreeMap<>();
+
+    void add(Claim claim) {
+      byReversedHost.computeIfAbsent(reversed(claim.host()), h -> new ArrayList<>()).add(claim);
+    }
+
+    void remove(Claim claim) {
+      String key = reversed(claim.host());
+      List<Claim> onHost = byReversedHost.get(key);
+      if (onHost != null && onHost.remove(claim) && onHost.isEmpty()) {
+        byReversedHost.remove(key);
+      }
+    }
+
+    boolean isEmpty() {
+      return byReversedHost.isEmpty();
+    }
+
+    /** The claims on hosts that overlap {@code host} ({@link #hostsOverlap}), in host order. */
+    List<Claim> overlapping(String host) {
+      if (host.equals("*")) {
+        List<Claim> all = new ArrayList<>();
+        byReversedHost.values().forEach(all::addAll);
+        return all;
+      }
+      TreeSet<String> hosts = new TreeSet<>();
+      hosts.add("*");
+      hosts.add(reversed(host));
+      // The wildcards that cover it: *.b.example.com, *.example.com, *.com for a.b.example.com.
+      for (int dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
+        hosts.add(reversed("*" + host.substring(dot)));
+      }
+      List<Claim> overlapping = new ArrayList<>();
+      for (String key : hosts) {
+        overlapping.addAll(byReversedHost.getOrDefault(key, List.of()));
+      }
+      if (host.startsWith("*.")) {
+        // The hosts it covers, the narrower wildcards among them.
+        String below = reversed(host.substring(1));
+        for (Map.Entry<String, List<Claim>> covered :
+            byReversedHost.tailMap(below, true).entrySet()) {
+          if (!covered.getKey().startsWith(below)) {
+            break;
+          }
+          if (!hosts.contains(covered.getKey())) {
+            overlapping.addAll(covered.getValue());
+          }
+        }
+      }
+      return overlapping;
+    }
+
+    private static String reversed(String host) {
+      return new StringBuilder(host).reverse().toString();
+    }
+  }
 
   /** Claims {@code routes} for {@code service} (its earlier claims stay; see {@link #release}). */
   void claim(String service, List<RouteSpec> routes) {
@@ -47,7 +117,7 @@ final class RouteClaims {
         Claim claim = new Claim(service, host, route);
         claims.add(claim);
         claimsByBeginning
-            .computeIfAbsent(route.match().path().guaranteedPrefix(), b -> new ArrayList<>())
+            .computeIfAbsent(route.match().path().guaranteedPrefix(), b -> new ClaimsByHost())
             .add(claim);
       }
     }
@@ -60,11 +130,12 @@ final class RouteClaims {
     }
     for (Claim claim : claims) {
       String beginning = claim.route().match().path().guaranteedPrefix();
-      List<Claim> atBeginning = claimsByBeginning.get(beginning);
-      if (atBeginning != null
-          && atBeginning.removeIf(c -> c.service().equals(service))
-          && atBeginning.isEmpty()) {
-        claimsByBeginning.remove(beginning);
+      ClaimsByHost atBeginning = claimsByBeginning.get(beginning);
+      if (atBeginning != null) {
+        atBeginning.remove(claim);
+        if (atBeginning.isEmpty()) {
+          claimsByBeginning.remove(beginning);
+        }
       }
     }
   }
@@ -105,7 +176,7 @@ final class RouteClaims {
     if (path.kind() == PathMatch.Kind.REGEX) {
       // Keys that begin with the regex's beginning follow it in order: a regex can reach every path
       // below it.
-      for (Map.Entry<String, List<Claim>> below :
+      for (Map.Entry<String, ClaimsByHost> below :
           claimsByBeginning.tailMap(beginning, false).entrySet()) {
         if (!below.getKey().startsWith(beginning)) {
           break;
@@ -120,28 +191,26 @@ final class RouteClaims {
   }
 
   private static Optional<RouteConflictException> conflict(
-      Registration registration, RouteSpec route, List<Claim> candidates) {
-    for (Claim existing : candidates) {
-      if (existing.service().equals(registration.service())) {
-        continue;
-      }
-      for (String host : hostsOf(route)) {
-        if (hostsOverlap(host, existing.host())) {
-          Optional<String> how =
-              captures(
-                  route.match().path(),
-                  existing.route().match().path(),
-                  registration.delegatedPrefixes());
-          if (how.isPresent()) {
-            return Optional.of(
-                new RouteConflictException(
-                    host,
-                    route.match().toString(),
-                    existing.service(),
-                    existing.host(),
-                    existing.route().match().toString(),
-                    how.get()));
-          }
+      Registration registration, RouteSpec route, ClaimsByHost candidates) {
+    for (String host : hostsOf(route)) {
+      for (Claim existing : candidates.overlapping(host)) {
+        if (existing.service().equals(registration.service())) {
+          continue;
+        }
+        Optional<String> how =
+            captures(
+                route.match().path(),
+                existing.route().match().path(),
+                registration.delegatedPrefixes());
+        if (how.isPresent()) {
+          return Optional.of(
+              new RouteConflictException(
+                  host,
+                  route.match().toString(),
+                  existing.service(),
+                  existing.host(),
+                  existing.route().match().toString(),
+                  how.get()));
         }
       }
     }

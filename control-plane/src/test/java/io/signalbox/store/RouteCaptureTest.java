@@ -288,6 +288,95 @@ class RouteCaptureTest {
       assertThat(store.state().services()).containsKeys("users", "other");
     }
 
+    /**
+     * The claims a new route is compared with are found by host ({@code RouteClaims} indexes them):
+     * over random registrations on overlapping and unrelated hosts and wildcards, a registration is
+     * refused exactly when some route of another service, on a host that overlaps, is one it would
+     * capture, as a comparison with every route of every service finds.
+     */
+    @Test
+    void aRouteIsComparedWithEveryRouteOnAnOverlappingHostAndRefusedExactlyWhenOneIsCaptured() {
+      List<String> hosts =
+          List.of(
+              "*",
+              "example.com",
+              "a.example.com",
+              "b.example.com",
+              "x.a.example.com",
+              "*.example.com",
+              "*.a.example.com",
+              "other.org",
+              "*.org");
+      List<PathMatch> paths =
+          List.of(
+              PathMatch.prefix("/"),
+              PathMatch.prefix("/users"),
+              PathMatch.prefix("/users/admin"),
+              PathMatch.exact("/users/admin"),
+              PathMatch.regex("/users/[0-9]+"),
+              PathMatch.prefix("/orders"),
+              PathMatch.prefix("/a"),
+              PathMatch.prefix("/b"),
+              PathMatch.exact("/c"));
+      java.util.Random random = new java.util.Random(13);
+      java.util.Map<String, List<RouteSpec>> held = new java.util.HashMap<>();
+      java.util.Map<String, String> leases = new java.util.HashMap<>();
+      int refused = 0;
+      int admitted = 0;
+      for (int step = 0; step < 2_000; step++) {
+        String service = "svc-" + random.nextInt(8);
+        if (random.nextInt(3) == 0 && leases.containsKey(service)) {
+          // Its only instance leaves, and its routes with it.
+          store.deregister(leases.remove(service));
+          held.remove(service);
+          continue;
+        }
+        List<RouteSpec> routes = new java.util.ArrayList<>();
+        for (int r = 1 + random.nextInt(2); r > 0; r--) {
+          RouteSpec.Builder route = RouteSpec.builder(paths.get(random.nextInt(paths.size())));
+          for (int h = random.nextInt(3); h > 0; h--) {
+            String host = hosts.get(random.nextInt(hosts.size()));
+            if (!host.equals("*")) {
+              route.host(host);
+            }
+          }
+          routes.add(route.build());
+        }
+        List<String> owners = new java.util.ArrayList<>();
+        for (RouteSpec route : routes) {
+          held.forEach(
+              (other, otherRoutes) -> {
+                for (RouteSpec existing : otherRoutes) {
+                  if (!other.equals(service)
+                      && RouteClaims.hostsOf(route).stream()
+                          .anyMatch(
+                              host ->
+                                  RouteClaims.hostsOf(existing).stream()
+                                      .anyMatch(e -> RouteClaims.hostsOverlap(host, e)))
+                      && RouteClaims.captures(
+                              route.match().path(), existing.match().path(), List.of())
+                          .isPresent()) {
+                    owners.add(other);
+                  }
+                }
+              });
+        }
+        Registration registration =
+            new Registration(
+                service, Instance.of(service + "-1", "10.0.0.1", 8080), List.copyOf(routes));
+        try {
+          leases.put(service, store.register(registration, Optional.empty()).id());
+          assertThat(owners).as("step %d: %s admitted", step, routes).isEmpty();
+          admitted++;
+          held.put(service, List.copyOf(routes));
+        } catch (RouteConflictException e) {
+          refused++;
+          assertThat(owners).as("step %d: %s refused", step, routes).contains(e.owner());
+        }
+      }
+      assertThat(List.of(admitted, refused)).as("admitted and refused").allMatch(n -> n >= 100);
+    }
+
     @ParameterizedTest(name = "{0} and {1} overlap: {2}")
     @CsvSource({
       "*, api.example.com, true",
