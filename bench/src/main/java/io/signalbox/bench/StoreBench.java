@@ -59,6 +59,13 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
   int services;
 
   @Option(
+      names = "--routes-by-host",
+      description =
+          "Each service's route is the path / on a host of its own (<service>.example.com), as"
+              + " services told apart by host register, instead of a path prefix of its own.")
+  boolean routesByHost;
+
+  @Option(
       names = "--concurrency",
       defaultValue = "16",
       description = "Register calls in flight. Default: ${DEFAULT-VALUE}")
@@ -161,7 +168,8 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     System.out.println("Store: " + Jvm.describeHost());
     System.out.printf(
         "registrations=%d services=%d concurrency=%d keepalive-concurrency=%d keepalive-seconds=%s "
-            + "(after %s s warm-up) sustain-seconds=%s (after %s s warm-up) restarts=%d%n",
+            + "(after %s s warm-up) sustain-seconds=%s (after %s s warm-up) restarts=%d"
+            + " routes-by-host=%s%n",
         registrations,
         services,
         concurrency,
@@ -170,7 +178,8 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
         keepAliveWarmupSeconds,
         sustainSeconds,
         sustainWarmupSeconds,
-        restarts);
+        restarts,
+        routesByHost);
     Path workDir =
         workRoot
             .resolve(
@@ -479,7 +488,12 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
                 // plane's own ports (refused) beyond ~29,000 instances.
                 .setHost("10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255))
                 .setPort(8080 + (int) (generation % 1000)))
-        .addRoutes(Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
+        .addRoutes(
+            routesByHost
+                ? Route.newBuilder()
+                    .setPath(PathMatch.newBuilder().setPrefix("/"))
+                    .addHosts(service + ".example.com")
+                : Route.newBuilder().setPath(PathMatch.newBuilder().setPrefix("/" + service)))
         .setLeaseTtl(com.google.protobuf.Duration.newBuilder().setSeconds(300))
         .build();
   }
