@@ -43,7 +43,12 @@ final class BaseChanges {
   private static List<String> compare(
       Map<String, ? extends VersionedResource<?>> from,
       Map<String, ? extends VersionedResource<?>> to) {
-    ResourceDiff diff = ResourceDiff.between(from, to);
+    ContentVersionedResources<?> older = ContentVersionedResources.viewed(from);
+    ContentVersionedResources<?> newer = ContentVersionedResources.viewed(to);
+    // Two snapshots' resources: the difference the cache found to answer the group's watches,
+    // found once for both.
+    ResourceDiff diff =
+        older != null && newer != null ? newer.changesSince(older) : ResourceDiff.between(from, to);
     List<String> names =
         new ArrayList<>(diff.added().size() + diff.modified().size() + diff.removed().size());
     names.addAll(diff.added());

@@ -238,6 +238,14 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   }
 
   /**
+   * The resources {@code map} is the name-ordered view of ({@link #versionedResources()}), or null
+   * when it is another map.
+   */
+  static ContentVersionedResources<?> viewed(Map<?, ?> map) {
+    return map instanceof NameOrderedView<?, ?> view ? view.resources : null;
+  }
+
+  /**
    * Whether {@code other} surely has the same names: it is this, or one was made from the other (as
    * its first earlier snapshot) with exactly its names, and so on. False says nothing.
    */
