@@ -124,6 +124,16 @@ final class ControlPlaneProcess implements AutoCloseable {
       List<String> jvmOptions,
       List<String> arguments,
       java.util.Optional<MutualTls> tls) {
+    return start(logFile, jvmOptions, arguments, tls, "");
+  }
+
+  /** As above, with {@code settingsYaml} added to the gateway settings file. */
+  static ControlPlaneProcess start(
+      Path logFile,
+      List<String> jvmOptions,
+      List<String> arguments,
+      java.util.Optional<MutualTls> tls,
+      String settingsYaml) {
     List<Integer> ports = FreePorts.allocate(2);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -142,7 +152,8 @@ final class ControlPlaneProcess implements AutoCloseable {
             "--metrics-port",
             "0",
             "--config",
-            gatewaySettingsFile(logFile, ports.get(1), tls.map(MutualTls::accessYaml).orElse(""))
+            gatewaySettingsFile(
+                    logFile, ports.get(1), tls.map(MutualTls::accessYaml).orElse("") + settingsYaml)
                 .toString(),
             "--lease-ttl",
             "5m"));

@@ -195,7 +195,12 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     }
     Measured inMemory;
     try (ControlPlaneProcess controlPlane =
-        ControlPlaneProcess.start(workDir.resolve("in-memory.log"), cpJvmOptions)) {
+        ControlPlaneProcess.start(
+            workDir.resolve("in-memory.log"),
+            cpJvmOptions,
+            List.of("--in-memory"),
+            java.util.Optional.empty(),
+            settingsYaml())) {
       inMemory = measure("in memory", controlPlane);
     }
     Measured embedded;
@@ -203,7 +208,9 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
         ControlPlaneProcess.start(
             workDir.resolve("embedded.log"),
             cpJvmOptions,
-            List.of("--data-dir", dataDir.toString()));
+            List.of("--data-dir", dataDir.toString()),
+            java.util.Optional.empty(),
+            settingsYaml());
     try {
       embedded = measure("embedded (MVStore)", controlPlane);
     } finally {
@@ -218,7 +225,9 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
           ControlPlaneProcess.start(
               workDir.resolve("etcd.log"),
               cpJvmOptions,
-              List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints))) {
+              List.of("--store", "etcd", "--etcd-endpoints", etcdEndpoints),
+              java.util.Optional.empty(),
+              settingsYaml())) {
         etcd = measure("etcd", replica);
       }
     }
@@ -309,7 +318,11 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
       long started = System.nanoTime();
       ControlPlaneProcess restarted =
           ControlPlaneProcess.start(
-              workDir.resolve(backend + "-restart-" + i + ".log"), cpJvmOptions, arguments);
+              workDir.resolve(backend + "-restart-" + i + ".log"),
+              cpJvmOptions,
+              arguments,
+              java.util.Optional.empty(),
+              settingsYaml());
       long serving = System.nanoTime() - started;
       AtomicLong firstAnswer = new AtomicLong();
       AtomicInteger clusters = new AtomicInteger();
@@ -474,6 +487,11 @@ final class StoreBench implements java.util.concurrent.Callable<Integer> {
     for (Future<?> future : running) {
       future.get();
     }
+  }
+
+  /** With a host per service, as many virtual hosts as services are allowed. */
+  private String settingsYaml() {
+    return routesByHost ? "limits: {maxHosts: " + Math.max(1_000, services) + "}\n" : "";
   }
 
   /** Instance {@code i}'s registration; each generation at another port. */
