@@ -5,6 +5,7 @@ import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,13 @@ import java.util.TreeSet;
  */
 final class RouteClaims {
 
-  private record Claim(String service, String host, RouteSpec route) {}
+  /**
+   * @param order when it was claimed, among this table's claims: of several routes a new one would
+   *     capture, the first claimed is named
+   */
+  private record Claim(String service, String host, RouteSpec route, long order) {}
+
+  private long claimed;
 
   /**
    * Claims by the literal beginning of their path ({@link PathMatch#guaranteedPrefix()}). Every
@@ -70,7 +77,7 @@ final class RouteClaims {
       return byReversedHost.isEmpty();
     }
 
-    /** The claims on hosts that overlap {@code host} ({@link #hostsOverlap}), in host order. */
+    /** The claims on hosts that overlap {@code host} ({@link #hostsOverlap}), in no order. */
     List<Claim> overlapping(String host) {
       if (host.equals("*")) {
         List<Claim> all = new ArrayList<>();
@@ -114,7 +121,7 @@ final class RouteClaims {
     List<Claim> claims = claimsByService.computeIfAbsent(service, s -> new ArrayList<>());
     for (RouteSpec route : routes) {
       for (String host : hostsOf(route)) {
-        Claim claim = new Claim(service, host, route);
+        Claim claim = new Claim(service, host, route, claimed++);
         claims.add(claim);
         claimsByBeginning
             .computeIfAbsent(route.match().path().guaranteedPrefix(), b -> new ClaimsByHost())
@@ -192,26 +199,35 @@ final class RouteClaims {
 
   private static Optional<RouteConflictException> conflict(
       Registration registration, RouteSpec route, ClaimsByHost candidates) {
+    // Each claim on a host that overlaps one of the route's, with that host, the first claimed
+    // first (then in the route's order of hosts): the owner named is the first that claimed.
+    record Candidate(Claim claim, String host) {}
+    List<Candidate> overlapping = new ArrayList<>();
     for (String host : hostsOf(route)) {
       for (Claim existing : candidates.overlapping(host)) {
-        if (existing.service().equals(registration.service())) {
-          continue;
-        }
-        Optional<String> how =
-            captures(
-                route.match().path(),
-                existing.route().match().path(),
-                registration.delegatedPrefixes());
-        if (how.isPresent()) {
-          return Optional.of(
-              new RouteConflictException(
-                  host,
-                  route.match().toString(),
-                  existing.service(),
-                  existing.host(),
-                  existing.route().match().toString(),
-                  how.get()));
-        }
+        overlapping.add(new Candidate(existing, host));
+      }
+    }
+    overlapping.sort(Comparator.comparingLong(candidate -> candidate.claim().order()));
+    for (Candidate candidate : overlapping) {
+      Claim existing = candidate.claim();
+      if (existing.service().equals(registration.service())) {
+        continue;
+      }
+      Optional<String> how =
+          captures(
+              route.match().path(),
+              existing.route().match().path(),
+              registration.delegatedPrefixes());
+      if (how.isPresent()) {
+        return Optional.of(
+            new RouteConflictException(
+                candidate.host(),
+                route.match().toString(),
+                existing.service(),
+                existing.host(),
+                existing.route().match().toString(),
+                how.get()));
       }
     }
     return Optional.empty();

@@ -46,9 +46,10 @@ final class BaseChanges {
     ContentVersionedResources<?> older = ContentVersionedResources.viewed(from);
     ContentVersionedResources<?> newer = ContentVersionedResources.viewed(to);
     // Two snapshots' resources: the difference the cache found to answer the group's watches,
-    // found once for both.
-    ResourceDiff diff =
-        older != null && newer != null ? newer.changesSince(older) : ResourceDiff.between(from, to);
+    // found once for both. Another pair (a stream moving from an older base) is compared here, and
+    // leaves the cache's alone.
+    ResourceDiff found = older != null && newer != null ? newer.changesFoundSince(older) : null;
+    ResourceDiff diff = found != null ? found : ResourceDiff.between(from, to);
     List<String> names =
         new ArrayList<>(diff.added().size() + diff.modified().size() + diff.removed().size());
     names.addAll(diff.added());

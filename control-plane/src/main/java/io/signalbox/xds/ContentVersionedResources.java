@@ -238,6 +238,17 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
   }
 
   /**
+   * What {@link #changesSince} found for {@code previous}, or null when it has not: a reader that
+   * must not replace what the cache found for the pair it answers watches with.
+   */
+  synchronized ResourceDiff changesFoundSince(ContentVersionedResources<?> previous) {
+    if (previous == this) {
+      return ResourceDiff.NONE;
+    }
+    return diffedAgainst.get() == previous ? diff : null;
+  }
+
+  /**
    * The resources {@code map} is the name-ordered view of ({@link #versionedResources()}), or null
    * when it is another map.
    */

@@ -197,6 +197,11 @@ public final class SidecarSnapshots implements GroupSnapshots {
    */
   private void forgetCertificate(String group, Recent forgotten) {
     if (forgotten != null) {
+      // Both kept snapshots' identities: settings that renamed the identity may have been judged
+      // by the older last.
+      if (forgotten.before() != null) {
+        mesh.forget(identity(group, forgotten.before().settings()));
+      }
       mesh.forget(identity(group, forgotten.last().settings()));
     }
   }

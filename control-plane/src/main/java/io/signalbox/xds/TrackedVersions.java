@@ -4,12 +4,12 @@ import io.envoyproxy.controlplane.cache.VersionedResource;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What one delta stream holds of one resource type: the version Envoy acknowledged, by name.
@@ -22,7 +22,9 @@ import java.util.Set;
  * bases, for every stream of the group) plus the stream's own differences.
  *
  * <p>Written only on the stream's request thread; the publisher looks names up while answering a
- * watch. A rebase swaps both layers at once, so a lookup sees one consistent pair.
+ * watch, and walks the stream's own differences when a remade cluster's endpoints open a watch from
+ * its thread (a concurrent map: a walk meanwhile misses at worst a name the next watch sends). A
+ * rebase swaps both layers at once, so a lookup sees one consistent pair.
  */
 final class TrackedVersions extends AbstractMap<String, String> {
 
@@ -33,7 +35,7 @@ final class TrackedVersions extends AbstractMap<String, String> {
   private record Layers(
       Map<String, ? extends VersionedResource<?>> base, Map<String, String> own) {}
 
-  private volatile Layers layers = new Layers(Map.of(), new HashMap<>());
+  private volatile Layers layers = new Layers(Map.of(), new ConcurrentHashMap<>());
 
   /** The base the stream's differences are kept from. */
   Map<String, ? extends VersionedResource<?>> base() {
@@ -105,7 +107,7 @@ final class TrackedVersions extends AbstractMap<String, String> {
 
   @Override
   public void clear() {
-    layers = new Layers(Map.of(), new HashMap<>());
+    layers = new Layers(Map.of(), new ConcurrentHashMap<>());
   }
 
   /**
@@ -120,7 +122,7 @@ final class TrackedVersions extends AbstractMap<String, String> {
     if (current.base() == newBase) {
       return;
     }
-    Map<String, String> own = new HashMap<>();
+    Map<String, String> own = new ConcurrentHashMap<>();
     for (String name : current.own().keySet()) {
       keepDifference(own, newBase, name, get(name));
     }

@@ -131,15 +131,14 @@ final class TypeRecord {
   }
 
   void subscribe(DeltaDiscoveryRequest request) {
-    boolean namesNothing =
+    boolean subscribesNothing =
         request.getResourceNamesSubscribeCount() == 0
-            && request.getResourceNamesUnsubscribeCount() == 0
             && request.getInitialResourceVersionsCount() == 0;
-    if (namesNothing) {
+    if (subscribesNothing && request.getResponseNonce().isEmpty() && subscribed.isEmpty()) {
+      wildcard = true;
+    }
+    if (subscribesNothing && request.getResourceNamesUnsubscribeCount() == 0) {
       // An ACK, nearly always (every Envoy's every answer): nothing to parse or copy.
-      if (request.getResponseNonce().isEmpty() && subscribed.isEmpty()) {
-        wildcard = true;
-      }
       return;
     }
     List<String> subscribe = new ArrayList<>(request.getResourceNamesSubscribeCount());

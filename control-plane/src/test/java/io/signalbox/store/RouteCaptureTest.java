@@ -288,6 +288,29 @@ class RouteCaptureTest {
       assertThat(store.state().services()).containsKeys("users", "other");
     }
 
+    @Test
+    void ofSeveralRoutesANewOneWouldCaptureTheFirstClaimedIsNamed() {
+      register(
+          registration(
+              "first",
+              RouteSpec.builder(PathMatch.exact("/users/1")).host("y.a.example.com").build()));
+      register(
+          registration(
+              "second",
+              RouteSpec.builder(PathMatch.exact("/users/1")).host("x.a.example.com").build()));
+
+      assertThatThrownBy(
+              () ->
+                  register(
+                      registration(
+                          "attacker",
+                          RouteSpec.builder(PathMatch.exact("/users/1"))
+                              .host("*.a.example.com")
+                              .build())))
+          .isInstanceOfSatisfying(
+              RouteConflictException.class, e -> assertThat(e.owner()).isEqualTo("first"));
+    }
+
     /**
      * The claims a new route is compared with are found by host ({@code RouteClaims} indexes them):
      * over random registrations on overlapping and unrelated hosts and wildcards, a registration is

@@ -314,6 +314,81 @@ class XdsSnapshotCacheTest {
   }
 
   /**
+   * What a stream answering after a snapshot it missed is sent, found from its own differences from
+   * that snapshot, is what comparing the whole type with what it holds finds: over random holdings
+   * (names held as the snapshot has them, at other versions, not held, held but gone) and
+   * subscriptions, wildcard or not.
+   */
+  @Test
+  void answersFromAStreamsOwnDifferencesEqualTheWholeComparison() {
+    Random random = new Random(11);
+    for (int trial = 0; trial < 500; trial++) {
+      Map<String, Integer> ports = new TreeMap<>();
+      for (int i = 0; i < 30; i++) {
+        if (random.nextInt(4) != 0) {
+          ports.put("c" + i, 8000 + random.nextInt(3));
+        }
+      }
+      ContentVersionedSnapshot snapshot = snapshot(ports);
+      cache.setSnapshot(GROUP, snapshot);
+      Map<String, VersionedResource<?>> resources =
+          snapshot.versionedResources(ResourceType.ENDPOINT);
+      TrackedVersions tracked = new TrackedVersions();
+      Set<String> pending = new HashSet<>();
+      for (int i = 0; i < 36; i++) {
+        String name = "c" + i;
+        switch (random.nextInt(4)) {
+          case 0 -> {
+            VersionedResource<?> resource = resources.get(name);
+            if (resource != null) {
+              tracked.put(name, resource.version());
+            }
+          }
+          case 1 -> tracked.put(name, "another version");
+          default -> {}
+        }
+        if (random.nextInt(5) == 0) {
+          pending.add(name);
+        }
+      }
+      tracked.rebase(resources, baseChanges.between(tracked.base(), resources));
+      for (int i = 0; i < 3; i++) {
+        tracked.remove("c" + random.nextInt(36));
+      }
+      boolean wildcard = random.nextBoolean();
+
+      DeltaResponse fromOwnDifferences = answerAtOnce(tracked, pending, wildcard);
+      DeltaResponse fromWholeComparison = answerAtOnce(new HashMap<>(tracked), pending, wildcard);
+
+      assertThat(fromOwnDifferences.resources())
+          .as("trial %d", trial)
+          .isEqualTo(fromWholeComparison.resources());
+      assertThat(Set.copyOf(fromOwnDifferences.removedResources()))
+          .as("trial %d", trial)
+          .isEqualTo(Set.copyOf(fromWholeComparison.removedResources()));
+    }
+  }
+
+  /** The answer a watch of an older version gets at once from the group's snapshot. */
+  private DeltaResponse answerAtOnce(
+      Map<String, String> tracked, Set<String> pending, boolean wildcard) {
+    List<DeltaResponse> answers = new ArrayList<>();
+    cache.createDeltaWatch(
+        DeltaXdsRequest.create(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(Node.newBuilder().setId("edge-1"))
+                .setTypeUrl(EDS)
+                .build()),
+        "an older version",
+        tracked,
+        pending,
+        wildcard,
+        answers::add,
+        false);
+    return answers.isEmpty() ? DeltaResponse.create(null, Map.of(), List.of(), "") : answers.get(0);
+  }
+
+  /**
    * A snapshot whose resource maps count the walks over them (lookups are free), each the same map
    * on every call, as a snapshot's are.
    */
