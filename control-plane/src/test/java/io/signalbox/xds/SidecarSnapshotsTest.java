@@ -47,11 +47,16 @@ class SidecarSnapshotsTest {
         MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
   }
 
-  private static RegistryState state() {
+  /** A registry of users, behind a sidecar (application port 8080), and orders, without one. */
+  private static InMemoryRegistryStore usersAndOrders() {
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     store.register(registration("users", "u1", 15006, 8080), Optional.empty());
     store.register(registration("orders", "o1", 9000, 0), Optional.empty());
-    return store.state();
+    return store;
+  }
+
+  private static RegistryState state() {
+    return usersAndOrders().state();
   }
 
   private static Node sidecar(String service, String zone) {
@@ -143,9 +148,7 @@ class SidecarSnapshotsTest {
    */
   @Test
   void unscopedSidecarsShareOneOutboundRouteConfigurationThatChangesByDifference() {
-    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
-    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
-    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    InMemoryRegistryStore store = usersAndOrders();
     store.register(registration("billing", "b1", 9001, 0), Optional.empty());
     SidecarSnapshots sidecars = sidecarSnapshots();
     GatewayTranslator translator = new GatewayTranslator();
@@ -400,9 +403,7 @@ class SidecarSnapshotsTest {
 
   @Test
   void aChangeToAnotherServiceMakesNothingOfASidecarsOwnAgainThoughItIsSentTheChange() {
-    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
-    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
-    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    InMemoryRegistryStore store = usersAndOrders();
     GatewayTranslator translator = new GatewayTranslator();
     SidecarSnapshots sidecars = sidecarSnapshots();
     ContentVersionedSnapshot fleet =
@@ -467,9 +468,7 @@ class SidecarSnapshotsTest {
    */
   @Test
   void theLastGoodConfigurationAndTheOneJustSentAreAskedForInTurnWithoutMakingEitherAgain() {
-    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
-    store.register(registration("users", "u1", 15006, 8080), Optional.empty());
-    store.register(registration("orders", "o1", 9000, 0), Optional.empty());
+    InMemoryRegistryStore store = usersAndOrders();
     GatewayTranslator translator = new GatewayTranslator();
     SidecarSnapshots sidecars = sidecarSnapshots();
     RegistryState goodState = store.state();
