@@ -65,10 +65,14 @@ final class FleetAnswers {
       return new Verdict(withoutRejections.get(), List.of(), List.of());
     }
     Map<String, ContentVersionedSnapshot> reference = new HashMap<>();
-    return FleetVerdict.of(
-        sentTo,
-        group -> reference.computeIfAbsent(group, g -> views.sent(against, g)),
-        fleet.proxies());
+    Function<String, ContentVersionedSnapshot> referenceTo =
+        group -> reference.computeIfAbsent(group, g -> views.sent(against, g));
+    // A rejection is on record: the statuses of the Envoys that reject decide, with how the
+    // others stand; every status only when the fleet cannot be split so.
+    return fleet
+        .splitByRejections(sentTo)
+        .map(split -> FleetVerdict.of(sentTo, referenceTo, split))
+        .orElseGet(() -> FleetVerdict.of(sentTo, referenceTo, fleet.proxies()));
   }
 
   /**

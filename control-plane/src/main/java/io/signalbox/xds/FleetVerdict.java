@@ -82,6 +82,24 @@ final class FleetVerdict {
     }
   }
 
+  /** How the Envoys without a rejected type stand against what their groups were sent. */
+  enum Others {
+    /** None that does not lag. */
+    NONE_JUDGED,
+    /** Every type of every one (not lagging) accepted. */
+    ACCEPTED,
+    /** Some type of one still to be answered. */
+    PENDING
+  }
+
+  /**
+   * The fleet in two parts, each Envoy in one, judged under its stream's monitor: the statuses of
+   * those with a rejected type (sorted by node, as every status is), and how all the others stand.
+   * While one Envoy keeps rejecting something (a listener on a port its host cannot bind), every
+   * verdict needs the statuses of the few that reject, not the whole fleet's made and sorted.
+   */
+  record Split(List<ProxyStatus> rejecting, Others others) {}
+
   /** As {@link #of(Function, Function, List)}, every group sent the snapshot's view for it. */
   static Verdict of(
       ContentVersionedSnapshot snapshot,
@@ -102,9 +120,26 @@ final class FleetVerdict {
       Function<String, ContentVersionedSnapshot> sent,
       Function<String, ContentVersionedSnapshot> reference,
       List<ProxyStatus> proxies) {
+    return of(sent, reference, new Split(proxies, Others.NONE_JUDGED));
+  }
+
+  /**
+   * As {@link #of(Function, Function, List)} on every Envoy's status, from the statuses of those
+   * with a rejected type and how the others stand ({@link Split}).
+   */
+  static Verdict of(
+      Function<String, ContentVersionedSnapshot> sent,
+      Function<String, ContentVersionedSnapshot> reference,
+      Split fleet) {
+    List<ProxyStatus> proxies = fleet.rejecting();
     List<Rejection> rejections = new ArrayList<>();
     List<Rejection> excused = new ArrayList<>();
-    boolean pending = proxies.stream().allMatch(ProxyStatus::lagging);
+    boolean pending =
+        switch (fleet.others()) {
+          case NONE_JUDGED -> proxies.stream().allMatch(ProxyStatus::lagging);
+          case ACCEPTED -> false;
+          case PENDING -> true;
+        };
     for (ProxyStatus proxy : proxies) {
       if (proxy.lagging()) {
         continue;

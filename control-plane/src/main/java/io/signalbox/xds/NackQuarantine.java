@@ -111,6 +111,16 @@ public final class NackQuarantine {
         Function<String, ContentVersionedSnapshot> sent) {
       return Optional.empty();
     }
+
+    /**
+     * The Envoys with a rejected type, apart from how the others stand against what their groups
+     * were {@code sent} (see {@link ProxyStatusTracker#splitByRejections}); empty when not known
+     * apart, and then every status decides.
+     */
+    default Optional<FleetVerdict.Split> splitByRejections(
+        Function<String, ContentVersionedSnapshot> sent) {
+      return Optional.empty();
+    }
   }
 
   /** What a group is sent of a publication: its zone's view, or its sidecars' own snapshot. */

@@ -221,6 +221,17 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
   }
 
   /**
+   * The fleet split for a verdict while a rejection is on record ({@link FleetVerdict.Split}): only
+   * the statuses of the Envoys with a rejected type are made (at 5,000 Envoys, every status made
+   * and sorted cost about 3 ms before every publication, for as long as one Envoy kept rejecting).
+   */
+  @Override
+  public Optional<FleetVerdict.Split> splitByRejections(
+      Function<String, ContentVersionedSnapshot> sent) {
+    return Optional.of(uptake.splitByRejections(sent));
+  }
+
+  /**
    * The response {@code nonce} of {@code typeUrl} was handed to the stream's call: whatever is sent
    * on the stream from now on reaches Envoy after it. Any thread.
    */
@@ -346,6 +357,12 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     return streamsByNodeId.containsKey(nodeId);
   }
 
+  /** By node id, then by connection time. */
+  static final Comparator<ProxyStatus> STATUS_ORDER =
+      Comparator.comparing(ProxyStatus::nodeId)
+          .thenComparing(ProxyStatus::connectedSince)
+          .thenComparingLong(ProxyStatus::streamId);
+
   /** Every open stream that has sent a request, sorted by node id, then by connection time. */
   public List<ProxyStatus> proxies() {
     List<ProxyStatus> proxies = new ArrayList<>();
@@ -355,10 +372,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
         proxies.add(stream.status(now, now.minus(lagLimit)));
       }
     }
-    proxies.sort(
-        Comparator.comparing(ProxyStatus::nodeId)
-            .thenComparing(ProxyStatus::connectedSince)
-            .thenComparingLong(ProxyStatus::streamId));
+    proxies.sort(STATUS_ORDER);
     return proxies;
   }
 

@@ -4,9 +4,11 @@ import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.signalbox.envoy.XdsTypes;
 import io.signalbox.xds.ProxyStatusTracker.Mode;
+import io.signalbox.xds.ProxyStatusTracker.ProxyStatus;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -97,6 +99,55 @@ final class SnapshotUptake {
       }
     }
     return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
+  }
+
+  /**
+   * See {@link ProxyStatusTracker#splitByRejections}: one walk over the streams, each under its
+   * monitor, making the status of those with a rejected type and judging the others' types as
+   * {@link FleetVerdict#accepted} judges them.
+   */
+  FleetVerdict.Split splitByRejections(Function<String, ContentVersionedSnapshot> sent) {
+    Instant now = clock.instant();
+    Instant laggingBefore = now.minus(lagLimit);
+    List<ProxyStatus> rejecting = new ArrayList<>();
+    boolean judged = false;
+    boolean pending = false;
+    for (StreamRecord stream : streams) {
+      // Outside the stream's monitor: a sidecar group's snapshot may be made here.
+      ContentVersionedSnapshot snapshot = pending ? null : sent.apply(stream.group);
+      synchronized (stream) {
+        if (stream.types.values().stream().anyMatch(type -> type.rejected)) {
+          rejecting.add(stream.status(now, laggingBefore));
+          continue;
+        }
+        if (pending || stream.laggingSince(laggingBefore).isPresent()) {
+          continue;
+        }
+        judged = true;
+        for (TypeRecord type : stream.types.values()) {
+          if (type.resourceType == null) {
+            continue;
+          }
+          List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
+          if (!FleetVerdict.accepted(
+              stream.mode,
+              type.resourceType,
+              type.syncStatus(),
+              type.versionAcked,
+              type.sentAt != null,
+              snapshot.version(type.resourceType, names))) {
+            pending = true;
+            break;
+          }
+        }
+      }
+    }
+    rejecting.sort(ProxyStatusTracker.STATUS_ORDER);
+    FleetVerdict.Others others =
+        pending
+            ? FleetVerdict.Others.PENDING
+            : judged ? FleetVerdict.Others.ACCEPTED : FleetVerdict.Others.NONE_JUDGED;
+    return new FleetVerdict.Split(List.copyOf(rejecting), others);
   }
 
   /**

@@ -212,12 +212,14 @@ class VerdictWithoutRejectionsTest {
    * next snapshot, acknowledging, rejecting, lagging and leaving: after every step, the verdict on
    * the records is the verdict on the statuses, and it is left open whenever a status shows a
    * rejection (also, for a moment, when a delta Envoy rejected a response it has already been sent
-   * another one after).
+   * another one after); and the verdict from the statuses of only the Envoys that reject, with how
+   * the others stand, is always the verdict on every status.
    */
   @Test
   void findsWhatTheVerdictOnEveryEnvoysStatusFinds() {
     Random random = new Random(20261206);
     int judged = 0;
+    int splitWithRejections = 0;
     List<Kind> seen = new ArrayList<>();
     for (int fleet = 0; fleet < 200; fleet++) {
       VerdictWithoutRejectionsTest scenario = new VerdictWithoutRejectionsTest();
@@ -280,6 +282,17 @@ class VerdictWithoutRejectionsTest {
         if (rejectionShown) {
           assertThat(quick).as("fleet %d step %d: a rejection is on record", fleet, step).isEmpty();
         }
+        Verdict split =
+            FleetVerdict.of(
+                scenario.sentNext,
+                group -> REFERENCE,
+                scenario.tracker.splitByRejections(scenario.sentNext).orElseThrow());
+        assertThat(split)
+            .as("fleet %d step %d: from the statuses of the Envoys that reject", fleet, step)
+            .isEqualTo(full);
+        if (!full.rejections().isEmpty() || !full.excused().isEmpty()) {
+          splitWithRejections++;
+        }
         if (quick.isPresent()) {
           assertThat(quick.get()).as("fleet %d step %d", fleet, step).isEqualTo(full.kind());
           judged++;
@@ -288,6 +301,9 @@ class VerdictWithoutRejectionsTest {
       }
     }
     assertThat(judged).as("steps judged on the records").isGreaterThan(2_000);
+    assertThat(splitWithRejections)
+        .as("steps judged apart with rejections to tell")
+        .isGreaterThan(500);
     assertThat(seen).contains(Kind.ACCEPTED, Kind.PENDING);
   }
 }
