@@ -81,24 +81,36 @@ final class SnapshotUptake {
           continue; // Lagging Envoys neither delay nor decide the verdict.
         }
         judged = true;
-        for (TypeRecord type : stream.types.values()) {
-          if (type.resourceType == null) {
-            continue;
-          }
-          List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
-          if (!FleetVerdict.accepted(
-              stream.mode,
-              type.resourceType,
-              type.syncStatus(),
-              type.versionAcked,
-              type.sentAt != null,
-              snapshot.version(type.resourceType, names))) {
-            return Optional.of(FleetVerdict.Kind.PENDING);
-          }
+        if (!holdsWhatItWasSent(stream, snapshot)) {
+          return Optional.of(FleetVerdict.Kind.PENDING);
         }
       }
     }
     return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
+  }
+
+  /**
+   * Whether every type of {@code stream} holds what its group was sent, {@code snapshot}, as {@link
+   * FleetVerdict#accepted} judges it. With the stream's monitor held.
+   */
+  private static boolean holdsWhatItWasSent(
+      StreamRecord stream, ContentVersionedSnapshot snapshot) {
+    for (TypeRecord type : stream.types.values()) {
+      if (type.resourceType == null) {
+        continue;
+      }
+      List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
+      if (!FleetVerdict.accepted(
+          stream.mode,
+          type.resourceType,
+          type.syncStatus(),
+          type.versionAcked,
+          type.sentAt != null,
+          snapshot.version(type.resourceType, names))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -124,22 +136,7 @@ final class SnapshotUptake {
           continue;
         }
         judged = true;
-        for (TypeRecord type : stream.types.values()) {
-          if (type.resourceType == null) {
-            continue;
-          }
-          List<String> names = stream.mode == Mode.SOTW ? type.requestedNames : List.of();
-          if (!FleetVerdict.accepted(
-              stream.mode,
-              type.resourceType,
-              type.syncStatus(),
-              type.versionAcked,
-              type.sentAt != null,
-              snapshot.version(type.resourceType, names))) {
-            pending = true;
-            break;
-          }
-        }
+        pending = !holdsWhatItWasSent(stream, snapshot);
       }
     }
     rejecting.sort(ProxyStatusTracker.STATUS_ORDER);
