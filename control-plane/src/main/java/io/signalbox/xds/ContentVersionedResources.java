@@ -227,13 +227,12 @@ final class ContentVersionedResources<T extends Message> extends SnapshotResourc
    * previous resources asked about, and none for the very same resources.
    */
   synchronized ResourceDiff changesSince(ContentVersionedResources<?> previous) {
-    if (previous == this) {
-      return ResourceDiff.NONE;
+    ResourceDiff found = changesFoundSince(previous);
+    if (found != null) {
+      return found;
     }
-    if (diffedAgainst.get() != previous) {
-      diff = ResourceDiff.between(previous.versionedResources(), versionedResources());
-      diffedAgainst = new WeakReference<>(previous);
-    }
+    diff = ResourceDiff.between(previous.versionedResources(), versionedResources());
+    diffedAgainst = new WeakReference<>(previous);
     return diff;
   }
 
