@@ -96,7 +96,9 @@ final class AccessSettingsReader {
       SettingsFileFormat.Callers format,
       java.util.SortedMap<String, List<String>> callers) {
     check(
-        format.service != null && SERVICE.matcher(format.service).matches(),
+        // The names services register under: a rule for any other could never apply.
+        format.service != null
+            && io.signalbox.model.Names.SERVICE.matcher(format.service).matches(),
         field + ".service",
         "'" + format.service + "' is not a service name");
     check(
@@ -117,9 +119,7 @@ final class AccessSettingsReader {
       String caller = format.allowed.get(c);
       String callerField = field + ".allowed[" + c + "]";
       check(
-          caller != null
-              && (SERVICE.matcher(caller).matches()
-                  || RegistrationRules.SPIFFE_ID.matcher(caller).matches()),
+          caller != null && RegistrationRules.isCaller(caller),
           callerField,
           "'" + caller + "' is not a service name or a SPIFFE ID (spiffe://DOMAIN/PATH)");
       check(seen.add(caller), callerField, "'" + caller + "' is listed twice");

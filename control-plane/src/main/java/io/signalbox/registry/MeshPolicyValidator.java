@@ -3,7 +3,6 @@ package io.signalbox.registry;
 import static io.signalbox.registry.Fields.abbreviate;
 import static io.signalbox.registry.Fields.check;
 import static io.signalbox.registry.RegistrationRules.MAX_ALLOWED_CALLERS;
-import static io.signalbox.registry.RegistrationRules.SPIFFE_ID;
 import static io.signalbox.registry.RegistrationValidator.SERVICE_NAME;
 
 import io.signalbox.model.MeshPolicy;
@@ -37,7 +36,7 @@ final class MeshPolicyValidator {
       String caller = callers.get(i);
       String field = "allowed_callers[" + i + "]";
       check(
-          SERVICE_NAME.matcher(caller).matches() || SPIFFE_ID.matcher(caller).matches(),
+          RegistrationRules.isCaller(caller),
           field,
           "'"
               + abbreviate(caller)

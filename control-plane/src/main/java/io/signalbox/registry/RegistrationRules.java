@@ -55,6 +55,15 @@ public interface RegistrationRules {
    */
   int MAX_ALLOWED_CALLERS = 32;
 
+  /**
+   * Whether {@code caller} names a caller a service may allow: a service name as registrations use
+   * them, or a SPIFFE ID.
+   */
+  static boolean isCaller(String caller) {
+    return io.signalbox.model.Names.SERVICE.matcher(caller).matches()
+        || SPIFFE_ID.matcher(caller).matches();
+  }
+
   /** A DNS name as a Host header or SNI carries it: lower case, no wildcard, no trailing dot. */
   static boolean isLowerCaseDnsName(String name) {
     return name.length() <= 253

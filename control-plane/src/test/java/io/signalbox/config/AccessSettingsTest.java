@@ -105,6 +105,11 @@ class AccessSettingsTest {
     assertThatThrownBy(
             () -> access("access: {callers: [{service: users, allowed: [orders, orders]}]}"))
         .hasMessage("access.callers[0].allowed[1]: 'orders' is listed twice");
+    assertThatThrownBy(() -> access("access: {callers: [{service: 9users, allowed: [orders]}]}"))
+        .as("no service registers under a name that begins with a digit")
+        .hasMessage("access.callers[0].service: '9users' is not a service name");
+    assertThatThrownBy(() -> access("access: {callers: [{service: users, allowed: [9orders]}]}"))
+        .hasMessageStartingWith("access.callers[0].allowed[0]: '9orders' is not a service name");
     assertThatThrownBy(() -> access("access: {callers: [{service: users}]}"))
         .hasMessageStartingWith("access.callers[0].allowed: is required");
   }
