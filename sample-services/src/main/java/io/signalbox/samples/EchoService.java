@@ -139,7 +139,10 @@ public final class EchoService implements AutoCloseable {
     return Json.quote(name) + ":" + Json.quote(value);
   }
 
-  private static ThreadFactory daemonThreads(String prefix) {
+  /**
+   * Daemon threads named {@code prefix-1}, {@code prefix-2}, ...: a sample never holds the JVM up.
+   */
+  static ThreadFactory daemonThreads(String prefix) {
     AtomicInteger count = new AtomicInteger();
     return runnable -> {
       Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());

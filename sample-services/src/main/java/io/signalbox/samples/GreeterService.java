@@ -41,12 +41,7 @@ public final class GreeterService implements AutoCloseable {
   /** Starts serving on {@code host:port}; port 0 picks a free port, see {@link #port()}. */
   public static GreeterService start(String instanceId, String host, int port) {
     ScheduledExecutorService timer =
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "greeter-streams");
-              thread.setDaemon(true);
-              return thread;
-            });
+        Executors.newSingleThreadScheduledExecutor(EchoService.daemonThreads("greeter-streams"));
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .addService(new Greeter(instanceId, timer))
