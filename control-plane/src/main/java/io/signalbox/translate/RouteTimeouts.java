@@ -37,9 +37,8 @@ final class RouteTimeouts {
                 .setMaxStreamDuration(
                     EnvoyProtos.duration(
                         timeout.orElse(
-                            EnvoyDefaults.ROUTE_TIMEOUT.compareTo(longestDeadline) <= 0
-                                ? EnvoyDefaults.ROUTE_TIMEOUT
-                                : longestDeadline)))
+                            java.util.Collections.min(
+                                java.util.List.of(EnvoyDefaults.ROUTE_TIMEOUT, longestDeadline)))))
                 .setGrpcTimeoutHeaderMax(EnvoyProtos.duration(longestDeadline)));
   }
 }
