@@ -77,13 +77,26 @@ public final class AccessRevocation {
           retryAfter.toMillis() / 1000.0,
           e.getMessage());
       if (retryPending.compareAndSet(false, true)) {
-        retries.schedule(
-            () -> {
-              retryPending.set(false);
-              revokeRefused(cause);
-            },
-            retryAfter.toMillis(),
-            java.util.concurrent.TimeUnit.MILLISECONDS);
+        try {
+          retries.schedule(
+              () -> {
+                retryPending.set(false);
+                try {
+                  revokeRefused(cause);
+                } catch (RuntimeException unexpected) {
+                  // A scheduled task's exception is kept in its future, which nobody reads.
+                  log.error(
+                      "Revoking the registrations the access policy refuses failed ({})",
+                      cause,
+                      unexpected);
+                }
+              },
+              retryAfter.toMillis(),
+              java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+          // The control plane is stopping: the registrations are judged again at the next start.
+          retryPending.set(false);
+        }
       }
       return List.of();
     }
