@@ -274,12 +274,12 @@ public final class GatewaySettingsLoader {
         domain.ifPresent(
             name ->
                 check(
-                    meshDomain(name),
+                    SidecarSettings.isMeshDomain(name),
                     "sidecars.domain",
                     "'"
                         + name
                         + "' is not a DNS domain of lower-case labels, at most "
-                        + MAX_MESH_DOMAIN_LENGTH
+                        + SidecarSettings.MAX_MESH_DOMAIN_LENGTH
                         + " characters (e.g. svc.example.com)"));
         settings.sidecars(
             new SidecarSettings(
@@ -291,14 +291,6 @@ public final class GatewaySettingsLoader {
                 domain));
       }
       return settings.build();
-    }
-
-    /** Leaves room for a service name (63) and its dot within a DNS name's 253 characters. */
-    static final int MAX_MESH_DOMAIN_LENGTH = 189;
-
-    private static boolean meshDomain(String name) {
-      return name.length() <= MAX_MESH_DOMAIN_LENGTH
-          && io.signalbox.registry.RegistrationRules.isLowerCaseDnsName(name);
     }
 
     private static AccessLogSpec accessLog(SettingsFileFormat.AccessLog format) {

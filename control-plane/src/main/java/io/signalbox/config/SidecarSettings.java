@@ -80,6 +80,15 @@ public record SidecarSettings(
         java.util.Optional.empty());
   }
 
+  /** Leaves room for a service name (63) and its dot within a DNS name's 253 characters. */
+  static final int MAX_MESH_DOMAIN_LENGTH = 189;
+
+  /** A DNS domain of lower-case labels a service name and a dot can go before. */
+  static boolean isMeshDomain(String name) {
+    return name.length() <= MAX_MESH_DOMAIN_LENGTH
+        && io.signalbox.registry.RegistrationRules.isLowerCaseDnsName(name);
+  }
+
   /** The outbound port of the sidecars of {@code service}. */
   public int outboundPort(String service) {
     return outboundPortsByService.getOrDefault(service, outboundPort);
@@ -94,6 +103,12 @@ public record SidecarSettings(
         java.util.Collections.unmodifiableSortedMap(new TreeMap<>(outboundPortsByService));
     Objects.requireNonNull(ca, "ca");
     Objects.requireNonNull(domain, "domain");
+    domain.ifPresent(
+        name -> {
+          if (!isMeshDomain(name)) {
+            throw new IllegalArgumentException("domain '" + name + "' is not a mesh domain");
+          }
+        });
     if (certificateValidity.compareTo(Duration.ofSeconds(2)) < 0) {
       throw new IllegalArgumentException(
           "certificateValidity " + certificateValidity + " is shorter than 2 s");

@@ -63,6 +63,10 @@ class GatewaySettingsLoaderTest {
       assertThat(parse("sidecars: {domain: svc.example.com}").sidecars().domain())
           .contains("svc.example.com");
       assertThat(parse("sidecars: {outboundPort: 16001}").sidecars().domain()).isEmpty();
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> SidecarSettings.DEFAULT.withDomain("Svc.Example.com"))
+          .as("settings made in code are held to the file's rule")
+          .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
