@@ -119,7 +119,7 @@ final class CommittedLeases {
         (leaseId, expiresAt) -> {
           LiveLease lease = leases.byLease(leaseId);
           if (lease != null) {
-            lease.expiresAtNanos = toNanos(expiresAt, now, nowNanos);
+            leases.extend(lease, toNanos(expiresAt, now, nowNanos));
           }
         });
   }

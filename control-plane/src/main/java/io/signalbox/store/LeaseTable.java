@@ -5,13 +5,16 @@ import io.signalbox.model.RegistryQuotas;
 import io.signalbox.model.ServiceState;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Predicate;
 
 /**
@@ -19,10 +22,24 @@ import java.util.function.Predicate;
  * with what they hold against the quotas. A lease is <em>indexed</em> (by id, counted in the
  * quotas) and <em>placed</em> (the instance's slot in its service) in separate steps, because a
  * re-registration keeps the lease id while its registration changes. Used under the engine's lock.
+ *
+ * <p>The indexed leases are also kept in the order they end, so that the reaper's tick, which runs
+ * under the engine's lock, looks at the leases that have ended and not at the whole registry.
  */
 final class LeaseTable {
 
+  /** Soonest end first; lease ids are unique among the indexed leases, so no two compare equal. */
+  private static final Comparator<LiveLease> BY_END =
+      Comparator.<LiveLease>comparingLong(lease -> lease.expiresAtNanos)
+          .thenComparing(lease -> lease.leaseId);
+
   private final Map<String, LiveLease> byLease = new HashMap<>();
+
+  /**
+   * The indexed leases, soonest end first. A lease's end moves only through {@link #extend}, which
+   * takes it out and puts it back, since the order is kept on a mutable field.
+   */
+  private final NavigableSet<LiveLease> byEnd = new TreeSet<>(BY_END);
 
   /** Live leases by service, then by instance id. */
   private final Map<String, Map<String, LiveLease>> byService = new HashMap<>();
@@ -69,8 +86,21 @@ final class LeaseTable {
 
   /** Indexes the lease by id and counts it in the quotas. */
   void index(LiveLease lease) {
-    byLease.put(lease.leaseId, lease);
+    LiveLease replaced = byLease.put(lease.leaseId, lease);
+    if (replaced != null) {
+      byEnd.remove(replaced);
+    }
+    byEnd.add(lease);
     ledger.instanceAdded(lease);
+  }
+
+  /** Moves an indexed lease's end (a renewal, or a replica's clock). */
+  void extend(LiveLease lease, long expiresAtNanos) {
+    boolean indexed = byEnd.remove(lease);
+    lease.expiresAtNanos = expiresAtNanos;
+    if (indexed) {
+      byEnd.add(lease);
+    }
   }
 
   /**
@@ -79,6 +109,7 @@ final class LeaseTable {
    */
   LiveLease unindex(LiveLease lease) {
     if (lease != null && byLease.remove(lease.leaseId) != null) {
+      byEnd.remove(lease);
       ledger.instanceRemoved(lease);
     }
     return lease;
@@ -157,29 +188,40 @@ final class LeaseTable {
 
   /** The leases past their end that {@code which} selects. */
   List<LiveLease> expired(long nowNanos, Predicate<LiveLease> which) {
-    return byLease.values().stream()
-        .filter(lease -> lease.expiredAt(nowNanos) && which.test(lease))
-        .toList();
+    List<LiveLease> expired = new ArrayList<>();
+    for (LiveLease lease : byEnd) {
+      if (!lease.expiredAt(nowNanos)) {
+        break;
+      }
+      if (which.test(lease)) {
+        expired.add(lease);
+      }
+    }
+    return expired;
   }
 
+  /** Walks the leases that have ended only: the others are counted, not visited. */
   RegistryStore.LeaseCounts counts(long nowNanos) {
     int expired = 0;
     int expiredNeverRenewed = 0;
-    Set<String> identities = new HashSet<>();
     Set<String> expiredIdentities = new HashSet<>();
-    for (LiveLease lease : byLease.values()) {
-      identities.add(lease.registration.registrant());
-      if (lease.expiredAt(nowNanos)) {
-        expired++;
-        if (!lease.renewed) {
-          expiredNeverRenewed++;
-        } else {
-          expiredIdentities.add(lease.registration.registrant());
-        }
+    for (LiveLease lease : byEnd) {
+      if (!lease.expiredAt(nowNanos)) {
+        break;
+      }
+      expired++;
+      if (!lease.renewed) {
+        expiredNeverRenewed++;
+      } else {
+        expiredIdentities.add(lease.registration.registrant());
       }
     }
     return new RegistryStore.LeaseCounts(
-        byLease.size(), expired, expiredNeverRenewed, identities.size(), expiredIdentities.size());
+        byLease.size(),
+        expired,
+        expiredNeverRenewed,
+        ledger.identities(),
+        expiredIdentities.size());
   }
 
   /** Every live instance as the admin API shows it, by service then instance id. */

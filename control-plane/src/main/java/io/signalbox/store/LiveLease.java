@@ -24,7 +24,10 @@ final class LiveLease {
 
   final Duration ttl;
   final Instant registeredAt;
+
+  /** Moved only through {@link LeaseTable#extend} while indexed: the table is ordered on it. */
   long expiresAtNanos;
+
   boolean drained;
 
   /** Reported NOT_SERVING by the instance itself: still registered, but Envoy sees it unhealthy. */

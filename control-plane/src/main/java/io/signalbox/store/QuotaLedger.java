@@ -51,6 +51,11 @@ final class QuotaLedger {
     }
   }
 
+  /** How many identities hold live instances. */
+  int identities() {
+    return servicesByRegistrant.size();
+  }
+
   void serviceChanged(ServiceState before, ServiceState after) {
     hostsOf(before).forEach(hostUse::remove);
     hostsOf(after).forEach(hostUse::add);

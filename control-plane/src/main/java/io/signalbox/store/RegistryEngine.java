@@ -199,7 +199,7 @@ public final class RegistryEngine implements RegistryView, Quarantines {
       return Optional.empty();
     }
     admission.checkLeaseOwner(lease, registrant);
-    lease.expiresAtNanos = now + lease.ttl.toNanos();
+    leases.extend(lease, now + lease.ttl.toNanos());
     lease.renewed = true;
     return Optional.of(new Lease(leaseId, lease.ttl));
   }
