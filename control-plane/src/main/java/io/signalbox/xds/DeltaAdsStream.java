@@ -213,9 +213,20 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   private void holdAcknowledged(TypeState state, DeltaResponse answered) {
+    Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
+    if (base != null
+        && answered.resources() == base
+        && answered.removedResources().isEmpty()
+        && state.tracked.holdsNothing()) {
+      // A new stream acknowledged the whole of its group's snapshot, sent as the snapshot's own
+      // map: it holds exactly that snapshot, known without putting every name in its own map.
+      state.tracked.holdExactly(base);
+      state.pending.removeIf(name -> base.containsKey(name) && !state.resend.contains(name));
+      state.pending.rejected().removeIf(name -> !base.containsKey(name));
+      return;
+    }
     hold(state, answered);
     answered.removedResources().forEach(state.tracked::remove);
-    Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
     if (base != null) {
       state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
       // A rejected resource since removed is never sent again: it would stay here for good.
@@ -302,10 +313,14 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
     Set<String> remade =
         state.type != ResourceType.CLUSTER
             ? Set.of()
-            : response.resources().entrySet().stream()
-                .filter(sent -> !sent.getValue().version().equals(state.tracked.get(sent.getKey())))
-                .map(Map.Entry::getKey)
-                .collect(java.util.stream.Collectors.toSet());
+            // Holding none, every cluster sent is made anew; the names are not copied per stream.
+            : state.tracked.holdsNothing()
+                ? response.resources().keySet()
+                : response.resources().entrySet().stream()
+                    .filter(
+                        sent -> !sent.getValue().version().equals(state.tracked.get(sent.getKey())))
+                    .map(Map.Entry::getKey)
+                    .collect(java.util.stream.Collectors.toSet());
     server.runResponseCallbacks(streamId, response.request().v3Request(), discoveryResponse);
     // Recorded before sending: the answer may come back before onNext returns.
     state.awaitingAnswer.put(nonce, response);

@@ -60,6 +60,20 @@ final class TrackedVersions extends AbstractMap<String, String> {
     return true;
   }
 
+  /** Whether the stream holds nothing: a new stream, before its first answer of the type. */
+  boolean holdsNothing() {
+    Layers current = layers;
+    return current.base().isEmpty() && current.own().isEmpty();
+  }
+
+  /**
+   * Holds exactly {@code base}'s resources, at its versions: what a stream that held nothing holds
+   * once it acknowledges a response that carried all of them.
+   */
+  void holdExactly(Map<String, ? extends VersionedResource<?>> base) {
+    layers = new Layers(base, new ConcurrentHashMap<>());
+  }
+
   /** How many names the stream holds differently from its base. */
   int ownSize() {
     return layers.own().size();

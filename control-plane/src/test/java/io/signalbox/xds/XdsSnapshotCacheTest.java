@@ -314,6 +314,34 @@ class XdsSnapshotCacheTest {
   }
 
   /**
+   * A new stream that wants every cluster is sent the snapshot's clusters as the snapshot holds
+   * them, not a copy per stream; once it answers, it holds the snapshot with no differences of its
+   * own, and a change reaches it as the change alone.
+   */
+  @Test
+  void aNewStreamIsSentTheSnapshotItselfAndThenOnlyWhatChanges() {
+    trackedAsDifferences = true;
+    Map<String, Integer> ports = ports(100);
+    ContentVersionedSnapshot first = snapshot(ports);
+    cache.setSnapshot(GROUP, first);
+
+    Stream stream = new Stream(CDS, true).subscribe();
+
+    assertThat(last(stream).resources()).isSameAs(first.versionedResources(ResourceType.CLUSTER));
+    settle();
+    assertThat(stream.trackedVersions().ownSize()).isZero();
+    assertThat(stream.trackedVersions().base())
+        .isSameAs(first.versionedResources(ResourceType.CLUSTER));
+
+    ports.put("c100", 9100);
+    ContentVersionedSnapshot second = snapshot(ports);
+    cache.setSnapshot(GROUP, second);
+    assertThat(last(stream).resources()).containsOnlyKeys("c100");
+    settle();
+    assertThat(stream.held).isEqualTo(stream.expected(second));
+  }
+
+  /**
    * What a stream answering after a snapshot it missed is sent, found from its own differences from
    * that snapshot, is what comparing the whole type with what it holds finds: over random holdings
    * (names held as the snapshot has them, at other versions, not held, held but gone) and
@@ -698,6 +726,15 @@ class XdsSnapshotCacheTest {
       streamThread.execute(
           () -> {
             awaitingAck = false;
+            Map<String, VersionedResource<?>> base =
+                cache.getSnapshot(GROUP).versionedResources(response.request().getResourceType());
+            // As DeltaAdsStream does: a stream that held nothing and acknowledged the whole
+            // snapshot, sent as the snapshot's own map, holds exactly that snapshot.
+            boolean wholeSnapshot =
+                tracked instanceof TrackedVersions differences
+                    && differences.holdsNothing()
+                    && response.resources() == base
+                    && response.removedResources().isEmpty();
             response
                 .resources()
                 .forEach(
@@ -705,16 +742,18 @@ class XdsSnapshotCacheTest {
                       // The server tracks what it sent; Envoy keeps only what it watches (a
                       // response already on its way when a cluster went may still carry the
                       // cluster's endpoints, which no watch of Envoy's takes).
-                      tracked.put(name, resource.version());
+                      if (!wholeSnapshot) {
+                        tracked.put(name, resource.version());
+                      }
                       pending.remove(name);
                       if (wildcard || subscribed.contains(name)) {
                         held.put(name, resource.version());
                       }
                     });
             response.removedResources().forEach(tracked::remove);
-            if (tracked instanceof TrackedVersions differences) {
-              Map<String, VersionedResource<?>> base =
-                  cache.getSnapshot(GROUP).versionedResources(response.request().getResourceType());
+            if (wholeSnapshot) {
+              ((TrackedVersions) tracked).holdExactly(base);
+            } else if (tracked instanceof TrackedVersions differences) {
               differences.rebase(base, baseChanges.between(differences.base(), base));
             }
             response.removedResources().forEach(held::remove);
