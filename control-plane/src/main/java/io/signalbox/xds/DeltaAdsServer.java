@@ -157,6 +157,13 @@ public final class DeltaAdsServer {
    * otherwise, all garbage). Held while the snapshot holds the version.
    */
   Resource resource(String name, VersionedResource<?> versioned) {
+    // Looked up first: the loader, a lambda and the cache's wrapper of it, would otherwise be made
+    // for every resource of every response (a gigabyte at the initial sync of 1,000 streams of
+    // 10,000 services), though all but the first stream find the resource made.
+    Resource made = resources.getIfPresent(versioned);
+    if (made != null) {
+      return made;
+    }
     try {
       return resources.get(
           versioned,

@@ -442,8 +442,8 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
   private static Differences differences(
       DeltaWatch watch, Map<String, VersionedResource<?>> resources) {
     if (watch.trackedResources() instanceof TrackedVersions tracked
-        && watch.isWildcard()
-        && tracked.holdsNothing()) {
+        && tracked.holdsNothing()
+        && (watch.isWildcard() || subscribesToAll(watch.pendingResources(), resources))) {
       // A new stream that wants every resource is sent the snapshot's own map: copied per stream,
       // the initial sync of 1,000 streams of 10,000 services made 20 million entries, kept until
       // each stream's answer came back, and the heap grew to 1.9 GB with them.
@@ -477,6 +477,25 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       }
     }
     return new Differences(changesFor(watch, resources), removedOfAll(watch, resources));
+  }
+
+  /**
+   * Whether every name of {@code resources} is among {@code pending}: an Envoy's first request for
+   * the endpoints of all its clusters. Found with lookups only: the names are distinct, so as many
+   * of them in {@code resources} as it has means all of them.
+   */
+  private static boolean subscribesToAll(
+      Set<String> pending, Map<String, VersionedResource<?>> resources) {
+    if (pending.size() < resources.size()) {
+      return false;
+    }
+    int found = 0;
+    for (String name : pending) {
+      if (resources.containsKey(name)) {
+        found++;
+      }
+    }
+    return found == resources.size();
   }
 
   /** Of the changed resources, those the stream is to be sent (lookups in its maps only). */

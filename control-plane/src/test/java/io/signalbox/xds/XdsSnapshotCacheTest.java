@@ -342,6 +342,31 @@ class XdsSnapshotCacheTest {
   }
 
   /**
+   * So is a new stream that subscribes to every assignment, as Envoy does once it has its clusters;
+   * one that subscribes to some of them is sent those alone.
+   */
+  @Test
+  void aNewStreamSubscribingToEveryAssignmentIsSentTheSnapshotItself() {
+    trackedAsDifferences = true;
+    Map<String, Integer> ports = ports(100);
+    ContentVersionedSnapshot snapshot = snapshot(ports);
+    cache.setSnapshot(GROUP, snapshot);
+
+    Set<String> names = new HashSet<>(ports.keySet());
+    names.add("gone");
+    Stream everything = new Stream(EDS, false).subscribe(names.toArray(String[]::new));
+    Stream some = new Stream(EDS, false).subscribe("c1", "c2");
+
+    assertThat(last(everything).resources())
+        .isSameAs(snapshot.versionedResources(ResourceType.ENDPOINT));
+    assertThat(last(some).resources()).containsOnlyKeys("c1", "c2");
+    settle();
+    assertThat(everything.trackedVersions().ownSize()).isZero();
+    assertThat(everything.pending).containsExactly("gone");
+    assertThat(everything.held).isEqualTo(everything.expected(snapshot));
+  }
+
+  /**
    * What a stream answering after a snapshot it missed is sent, found from its own differences from
    * that snapshot, is what comparing the whole type with what it holds finds: over random holdings
    * (names held as the snapshot has them, at other versions, not held, held but gone) and
