@@ -81,6 +81,9 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
   private final Map<String, WrittenRenewal> renewed = new HashMap<>();
   private Instant coldStart;
 
+  /** Every applied lease by when it ends ({@link #expiryOf}), kept as its three inputs change. */
+  private final LeaseEndings endings = new LeaseEndings();
+
   /** The replicas whose presence mark is in etcd, this one included while its mark holds. */
   private final TreeSet<String> present = new TreeSet<>();
 
@@ -100,6 +103,7 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
   synchronized Changes replaceAll(List<KeyValue> kvs) {
     leases.clear();
     renewed.clear();
+    endings.clear();
     present.clear();
     List<StoredLease> puts = new ArrayList<>();
     long newestRevision = 0;
@@ -156,10 +160,13 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
         if (key.startsWith(LEASES)) {
           String leaseId = key.substring(LEASES.length());
           leases.remove(leaseId);
+          endings.remove(leaseId);
           puts.removeIf(lease -> lease.leaseId().equals(leaseId));
           removals.add(leaseId);
         } else if (key.startsWith(RENEWALS)) {
-          renewed.remove(key.substring(RENEWALS.length()));
+          String leaseId = key.substring(RENEWALS.length());
+          renewed.remove(leaseId);
+          endingMoved(leaseId);
         } else if (key.startsWith(REPLICAS)) {
           present.remove(key.substring(REPLICAS.length()));
         }
@@ -222,15 +229,14 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
       return new ExpirySweep(List.of(), List.of());
     }
     List<ExpiredLease> expired = new ArrayList<>();
-    leases.forEach(
-        (leaseId, lease) -> {
-          if (!expiryOf(leaseId).isAfter(now)) {
-            WrittenRenewal renewal = renewed.get(leaseId);
-            expired.add(
-                new ExpiredLease(
-                    leaseId, lease.modRevision(), renewal == null ? 0 : renewal.modRevision()));
-          }
-        });
+    for (String leaseId : endings.endedAt(now)) {
+      WrittenRenewal renewal = renewed.get(leaseId);
+      expired.add(
+          new ExpiredLease(
+              leaseId,
+              leases.get(leaseId).modRevision(),
+              renewal == null ? 0 : renewal.modRevision()));
+    }
     List<StrayRenewal> stray = new ArrayList<>();
     renewed.forEach(
         (leaseId, renewal) -> {
@@ -242,9 +248,7 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
   }
 
   synchronized RegistryStore.LeaseCounts leaseCounts(Instant now) {
-    int expired =
-        (int) leases.keySet().stream().filter(leaseId -> !expiryOf(leaseId).isAfter(now)).count();
-    return new RegistryStore.LeaseCounts(leases.size(), expired);
+    return new RegistryStore.LeaseCounts(leases.size(), endings.countEndedAt(now));
   }
 
   synchronized List<String> presentReplicas() {
@@ -289,24 +293,38 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
     if (key.startsWith(LEASES)) {
       StoredLease lease = decode(kv);
       leases.put(lease.leaseId(), new WrittenLease(kv.getModRevision(), lease));
+      endingMoved(lease.leaseId());
       puts.add(lease);
       return false;
     }
     if (key.startsWith(RENEWALS)) {
+      String leaseId = key.substring(RENEWALS.length());
       renewed.put(
-          key.substring(RENEWALS.length()),
+          leaseId,
           new WrittenRenewal(
               kv.getModRevision(), Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())))));
+      endingMoved(leaseId);
       return true;
     }
     if (key.equals(COLD_START)) {
       coldStart = Instant.ofEpochMilli(Long.parseLong(string(kv.getValue())));
+      // Rare (a start with no replica present): every lease's grace moves.
+      leases.keySet().forEach(this::endingMoved);
       return true;
     }
     if (key.startsWith(REPLICAS)) {
       present.add(key.substring(REPLICAS.length()));
     }
     return false;
+  }
+
+  /** Orders the lease anew by {@link #expiryOf}, or forgets it when it is not applied. */
+  private void endingMoved(String leaseId) {
+    if (leases.containsKey(leaseId)) {
+      endings.set(leaseId, expiryOf(leaseId));
+    } else {
+      endings.remove(leaseId);
+    }
   }
 
   /**
