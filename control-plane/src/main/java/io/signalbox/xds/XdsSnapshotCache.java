@@ -323,7 +323,10 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
             each.remove();
             continue;
           }
-          Map<String, VersionedResource<?>> changes = changesFor(watch, change.changed());
+          Map<String, VersionedResource<?>> changes =
+              change.changed() == change.now() && wantsEverything(watch, change.now())
+                  ? change.now()
+                  : changesFor(watch, change.changed());
           Answer answer =
               Answer.of(
                   watch,
@@ -441,12 +444,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
    */
   private static Differences differences(
       DeltaWatch watch, Map<String, VersionedResource<?>> resources) {
-    if (watch.trackedResources() instanceof TrackedVersions tracked
-        && tracked.holdsNothing()
-        && (watch.isWildcard() || subscribesToAll(watch.pendingResources(), resources))) {
-      // A new stream that wants every resource is sent the snapshot's own map: copied per stream,
-      // the initial sync of 1,000 streams of 10,000 services made 20 million entries, kept until
-      // each stream's answer came back, and the heap grew to 1.9 GB with them.
+    if (wantsEverything(watch, resources)) {
       return new Differences(resources, List.of());
     }
     if (watch.trackedResources() instanceof TrackedVersions tracked) {
@@ -477,6 +475,19 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
       }
     }
     return new Differences(changesFor(watch, resources), removedOfAll(watch, resources));
+  }
+
+  /**
+   * Whether the stream is new and wants every resource of {@code resources}: then it is sent that
+   * very map. Copied per stream, the initial sync of 1,000 streams of 10,000 services made 20
+   * million entries, kept until each stream's answer came back, and the heap grew past 2 GB with
+   * them.
+   */
+  private static boolean wantsEverything(
+      DeltaWatch watch, Map<String, VersionedResource<?>> resources) {
+    return watch.trackedResources() instanceof TrackedVersions tracked
+        && tracked.holdsNothing()
+        && (watch.isWildcard() || subscribesToAll(watch.pendingResources(), resources));
   }
 
   /**

@@ -341,6 +341,26 @@ class XdsSnapshotCacheTest {
     assertThat(stream.held).isEqualTo(stream.expected(second));
   }
 
+  /** So is one that connected before its group had a snapshot, when the first one is set. */
+  @Test
+  void aStreamWaitingForItsGroupsFirstSnapshotIsSentThatSnapshotItself() {
+    trackedAsDifferences = true;
+    Stream clusters = new Stream(CDS, true).subscribe();
+    Stream endpoints = new Stream(EDS, false).subscribe("c0", "c1", "c2");
+    Stream someEndpoints = new Stream(EDS, false).subscribe("c1");
+
+    ContentVersionedSnapshot first = snapshot(ports(3));
+    cache.setSnapshot(GROUP, first);
+
+    assertThat(last(clusters).resources()).isSameAs(first.versionedResources(ResourceType.CLUSTER));
+    assertThat(last(endpoints).resources())
+        .isSameAs(first.versionedResources(ResourceType.ENDPOINT));
+    assertThat(last(someEndpoints).resources()).containsOnlyKeys("c1");
+    settle();
+    assertThat(endpoints.held).isEqualTo(endpoints.expected(first));
+    assertThat(someEndpoints.held).isEqualTo(someEndpoints.expected(first));
+  }
+
   /**
    * So is a new stream that subscribes to every assignment, as Envoy does once it has its clusters;
    * one that subscribes to some of them is sent those alone.
