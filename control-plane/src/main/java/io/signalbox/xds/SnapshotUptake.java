@@ -95,7 +95,7 @@ final class SnapshotUptake {
    */
   private static boolean holdsWhatItWasSent(
       StreamRecord stream, ContentVersionedSnapshot snapshot) {
-    for (TypeRecord type : stream.types.values()) {
+    for (TypeRecord type : stream.typeRecords()) {
       if (type.resourceType == null) {
         continue;
       }
@@ -128,7 +128,7 @@ final class SnapshotUptake {
       // Outside the stream's monitor: a sidecar group's snapshot may be made here.
       ContentVersionedSnapshot snapshot = pending ? null : sent.apply(stream.group);
       synchronized (stream) {
-        if (stream.types.values().stream().anyMatch(type -> type.rejected)) {
+        if (stream.typeRecords().stream().anyMatch(type -> type.rejected)) {
           rejecting.add(stream.status(now, laggingBefore));
           continue;
         }
@@ -186,11 +186,11 @@ final class SnapshotUptake {
     Instant laggingBefore = clock.instant().minus(lagLimit);
     for (StreamRecord stream : streamsOf.apply(group)) {
       synchronized (stream) {
-        TypeRecord type = stream.types.get(typeUrl);
+        TypeRecord type = stream.typeIfAny(typeUrl);
         if (type == null && deliveredSuffices) {
           // It never asked for endpoints: the new clusters may be its first, and nothing it asked
           // for shows them made. Its answer to them does (Envoy answers once they are warm).
-          type = stream.types.get(Resources.V3.CLUSTER_TYPE_URL);
+          type = stream.typeIfAny(Resources.V3.CLUSTER_TYPE_URL);
           if (type != null
               && !type.rejected
               && stream.laggingSince(laggingBefore).isEmpty()

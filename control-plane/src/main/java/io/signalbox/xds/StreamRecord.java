@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -49,7 +50,15 @@ final class StreamRecord {
   final String group;
   final Mode mode;
   final Instant connectedSince;
-  final Map<String, TypeRecord> types = new TreeMap<>();
+
+  /** The stream's types by URL, in URL order: as operators see them. */
+  private final Map<String, TypeRecord> types = new TreeMap<>();
+
+  /**
+   * The same, to look up: type URLs share their first thirty-odd characters, which a sorted map
+   * compares on every lookup, and a type is looked up on every response and every answer.
+   */
+  private final Map<String, TypeRecord> typesByUrl = new HashMap<>();
 
   /** Delta: counts the stream's subscribing requests and its responses, to order them. */
   private long messages;
@@ -84,7 +93,23 @@ final class StreamRecord {
 
   /** The type's record, opened if the stream has none yet; with the monitor held. */
   TypeRecord type(String typeUrl) {
-    return types.computeIfAbsent(typeUrl, url -> new TypeRecord(url, rejectedTypes));
+    TypeRecord type = typesByUrl.get(typeUrl);
+    if (type == null) {
+      type = new TypeRecord(typeUrl, rejectedTypes);
+      typesByUrl.put(typeUrl, type);
+      types.put(typeUrl, type);
+    }
+    return type;
+  }
+
+  /** The record of a type the stream has used, or null; with the monitor held. */
+  TypeRecord typeIfAny(String typeUrl) {
+    return typesByUrl.get(typeUrl);
+  }
+
+  /** The records of the types the stream has used, in URL order; with the monitor held. */
+  Collection<TypeRecord> typeRecords() {
+    return Collections.unmodifiableCollection(types.values());
   }
 
   /** Records a state-of-the-world request. */
@@ -189,7 +214,7 @@ final class StreamRecord {
 
   /** The response {@code nonce} of {@code typeUrl} was handed to the stream's call. */
   synchronized void written(String typeUrl, String nonce) {
-    TypeRecord type = types.get(typeUrl);
+    TypeRecord type = typesByUrl.get(typeUrl);
     if (type != null) {
       type.written(nonce);
     }
@@ -197,7 +222,7 @@ final class StreamRecord {
 
   /** The latest rejection of a type, if any. */
   synchronized Optional<Nack> lastNack(String typeUrl) {
-    TypeRecord type = types.get(typeUrl);
+    TypeRecord type = typesByUrl.get(typeUrl);
     return type == null ? Optional.empty() : Optional.ofNullable(type.lastNack);
   }
 
