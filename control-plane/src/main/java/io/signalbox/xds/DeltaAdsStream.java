@@ -9,11 +9,9 @@ import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
-import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -295,18 +293,17 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   private void send(TypeState state, String typeUrl, DeltaResponse response) {
     long count = nonces.getAndIncrement();
     String nonce = Long.toHexString(nonceKey.hashLong(count).asLong()) + "-" + count;
-    List<Resource> resources =
-        response.resources().entrySet().stream()
-            .map(entry -> server.resource(entry.getKey(), entry.getValue()))
-            .toList();
-    DeltaDiscoveryResponse discoveryResponse =
+    DeltaDiscoveryResponse.Builder builder =
         DeltaDiscoveryResponse.newBuilder()
             .setTypeUrl(typeUrl)
             .setSystemVersionInfo(response.version())
-            .setNonce(nonce)
-            .addAllResources(resources)
-            .addAllRemovedResources(response.removedResources())
-            .build();
+            .setNonce(nonce);
+    // Added one by one: a list of them first would be copied into the message's own.
+    response
+        .resources()
+        .forEach((name, resource) -> builder.addResources(server.resource(name, resource)));
+    DeltaDiscoveryResponse discoveryResponse =
+        builder.addAllRemovedResources(response.removedResources()).build();
     // Before the response leaves: its answer may come back, and change what is held, before onNext
     // returns. Not a rejected cluster sent again as it was: Envoy does not make an unchanged one
     // anew.
