@@ -221,15 +221,16 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
       state.tracked.holdExactly(base);
       state.pending.removeIf(name -> base.containsKey(name) && !state.resend.contains(name));
       state.pending.rejected().removeIf(name -> !base.containsKey(name));
-      return;
+    } else {
+      hold(state, answered);
+      answered.removedResources().forEach(state.tracked::remove);
+      if (base != null) {
+        state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
+        // A rejected resource since removed is never sent again: it would stay here for good.
+        state.pending.rejected().removeIf(name -> !base.containsKey(name));
+      }
     }
-    hold(state, answered);
-    answered.removedResources().forEach(state.tracked::remove);
-    if (base != null) {
-      state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
-      // A rejected resource since removed is never sent again: it would stay here for good.
-      state.pending.rejected().removeIf(name -> !base.containsKey(name));
-    }
+    state.pending.compactIfDrained();
   }
 
   /**
