@@ -17,9 +17,19 @@ public record HeaderRewrite(Map<String, String> set, Map<String, String> add, Li
       new HeaderRewrite(new TreeMap<>(), new TreeMap<>(), List.of());
 
   public HeaderRewrite {
-    set = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(set));
-    add = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(add));
+    set = sorted(set);
+    add = sorted(add);
     remove = remove.stream().sorted().distinct().toList();
+  }
+
+  /**
+   * An immutable copy in name order; an empty one shared, since nearly every route of a registry
+   * has two empty rewrites, each of two maps (a sorted map and its views cost about 110 bytes).
+   */
+  private static Map<String, String> sorted(Map<String, String> headers) {
+    return headers.isEmpty()
+        ? java.util.Collections.emptySortedMap()
+        : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(headers));
   }
 
   public boolean isEmpty() {

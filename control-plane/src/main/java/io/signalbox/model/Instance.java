@@ -31,8 +31,8 @@ public record Instance(
     weight = weight == 0 ? DEFAULT_WEIGHT : weight;
     // Sorted, so that translation output never depends on map iteration order.
     metadata =
-        metadata == null
-            ? Map.of()
+        metadata == null || metadata.isEmpty()
+            ? java.util.Collections.emptySortedMap()
             : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
   }
 
