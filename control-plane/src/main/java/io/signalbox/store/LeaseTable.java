@@ -108,9 +108,11 @@ final class LeaseTable {
    * stays null).
    */
   LiveLease unindex(LiveLease lease) {
-    if (lease != null && byLease.remove(lease.leaseId) != null) {
-      byEnd.remove(lease);
-      ledger.instanceRemoved(lease);
+    LiveLease indexed = lease == null ? null : byLease.remove(lease.leaseId);
+    if (indexed != null) {
+      // What was indexed under the id, which is what the order and the quotas hold.
+      byEnd.remove(indexed);
+      ledger.instanceRemoved(indexed);
     }
     return lease;
   }

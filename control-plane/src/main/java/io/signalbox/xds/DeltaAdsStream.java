@@ -165,6 +165,8 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
       state.pending.rejected().remove(name);
       state.resend.remove(name);
     }
+    // Answered, rejected or unsubscribed from: a large subscription drained gives its room back.
+    state.pending.compactIfDrained();
     state.pending.addAll(request.getResourceNamesSubscribeList());
     if (state.awaitingAnswer.isEmpty()) {
       openWatch(state, request, typeUrl);
@@ -230,7 +232,6 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
         state.pending.rejected().removeIf(name -> !base.containsKey(name));
       }
     }
-    state.pending.compactIfDrained();
   }
 
   /**
