@@ -32,6 +32,9 @@ INVENTORY_ADMIN=9903
 
 RUN_DIR="$(pwd)/.signalbox/demo"
 mkdir -p "$RUN_DIR"
+# Each run starts a fleet of its own: the registry a previous run left holds that run's instances, long gone, and
+# a restored lease outlives a restart by its TTL (by design), so Envoy would be sent their dead ports meanwhile.
+rm -rf "$RUN_DIR/data"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 say "Installing Envoy 1.40.0 (cached after the first run)"
