@@ -214,23 +214,12 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
 
   private void holdAcknowledged(TypeState state, DeltaResponse answered) {
     Map<String, ? extends VersionedResource<?>> base = server.currentResources(group, state.type);
-    if (base != null
-        && answered.resources() == base
-        && answered.removedResources().isEmpty()
-        && state.tracked.holdsNothing()) {
-      // A new stream acknowledged the whole of its group's snapshot, sent as the snapshot's own
-      // map: it holds exactly that snapshot, known without putting every name in its own map.
-      state.tracked.holdExactly(base);
-      state.pending.removeIf(name -> base.containsKey(name) && !state.resend.contains(name));
+    state.tracked.acknowledged(
+        answered.resources(), answered.removedResources(), base, server::changesBetween);
+    notPending(state, answered);
+    if (base != null) {
+      // A rejected resource since removed is never sent again: it would stay here for good.
       state.pending.rejected().removeIf(name -> !base.containsKey(name));
-    } else {
-      hold(state, answered);
-      answered.removedResources().forEach(state.tracked::remove);
-      if (base != null) {
-        state.tracked.rebase(base, server.changesBetween(state.tracked.base(), base));
-        // A rejected resource since removed is never sent again: it would stay here for good.
-        state.pending.rejected().removeIf(name -> !base.containsKey(name));
-      }
     }
   }
 
@@ -248,20 +237,24 @@ final class DeltaAdsStream implements StreamObserver<DeltaDiscoveryRequest> {
   }
 
   /**
-   * Counts {@code answered}'s resources as held at the versions it carried; they are no longer
-   * pending, but for a remade cluster's assignment, which still goes out again ({@link
-   * #resendEndpointsOfRemadeClusters}).
+   * Counts {@code answered}'s resources as held at the versions it carried, and no longer pending
+   * ({@link #notPending}).
    */
   private static void hold(TypeState state, DeltaResponse answered) {
-    answered
-        .resources()
-        .forEach(
-            (name, resource) -> {
-              state.tracked.put(name, resource.version());
-              if (!state.resend.contains(name)) {
-                state.pending.remove(name);
-              }
-            });
+    answered.resources().forEach((name, resource) -> state.tracked.put(name, resource.version()));
+    notPending(state, answered);
+  }
+
+  /**
+   * {@code answered}'s resources are no longer pending, but for a remade cluster's assignment,
+   * which still goes out again ({@link #resendEndpointsOfRemadeClusters}).
+   */
+  private static void notPending(TypeState state, DeltaResponse answered) {
+    for (String name : answered.resources().keySet()) {
+      if (!state.resend.contains(name)) {
+        state.pending.remove(name);
+      }
+    }
   }
 
   private void openWatch(TypeState state, DeltaDiscoveryRequest request, String typeUrl) {

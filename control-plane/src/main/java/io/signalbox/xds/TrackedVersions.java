@@ -10,6 +10,7 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 
 /**
  * What one delta stream holds of one resource type: the version Envoy acknowledged, by name.
@@ -67,11 +68,31 @@ final class TrackedVersions extends AbstractMap<String, String> {
   }
 
   /**
-   * Holds exactly {@code base}'s resources, at its versions: what a stream that held nothing holds
-   * once it acknowledges a response that carried all of them.
+   * What the stream holds once its Envoy acknowledged a response that carried {@code sent} and
+   * removed {@code removed}, kept as differences from {@code base}, its group's snapshot now (null:
+   * none). A stream that held nothing and was sent that very snapshot's map (its initial sync)
+   * holds exactly it, without putting every name in its own layer.
+   *
+   * @param changesBetween the names two bases differ in ({@link BaseChanges#between})
    */
-  void holdExactly(Map<String, ? extends VersionedResource<?>> base) {
-    layers = new Layers(base, new ConcurrentHashMap<>());
+  void acknowledged(
+      Map<String, ? extends VersionedResource<?>> sent,
+      Collection<String> removed,
+      Map<String, ? extends VersionedResource<?>> base,
+      BiFunction<
+              Map<String, ? extends VersionedResource<?>>,
+              Map<String, ? extends VersionedResource<?>>,
+              ? extends Collection<String>>
+          changesBetween) {
+    if (base != null && sent == base && removed.isEmpty() && holdsNothing()) {
+      layers = new Layers(base, new ConcurrentHashMap<>());
+      return;
+    }
+    sent.forEach((name, resource) -> put(name, resource.version()));
+    removed.forEach(this::remove);
+    if (base != null) {
+      rebase(base, changesBetween.apply(base(), base));
+    }
   }
 
   /** How many names the stream holds differently from its base. */

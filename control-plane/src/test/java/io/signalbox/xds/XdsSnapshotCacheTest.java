@@ -771,36 +771,30 @@ class XdsSnapshotCacheTest {
       streamThread.execute(
           () -> {
             awaitingAck = false;
-            Map<String, VersionedResource<?>> base =
-                cache.getSnapshot(GROUP).versionedResources(response.request().getResourceType());
-            // As DeltaAdsStream does: a stream that held nothing and acknowledged the whole
-            // snapshot, sent as the snapshot's own map, holds exactly that snapshot.
-            boolean wholeSnapshot =
-                tracked instanceof TrackedVersions differences
-                    && differences.holdsNothing()
-                    && response.resources() == base
-                    && response.removedResources().isEmpty();
+            // The server tracks what it sent, as DeltaAdsStream does; Envoy keeps only what it
+            // watches (a response already on its way when a cluster went may still carry the
+            // cluster's endpoints, which no watch of Envoy's takes).
+            if (tracked instanceof TrackedVersions differences) {
+              differences.acknowledged(
+                  response.resources(),
+                  response.removedResources(),
+                  cache.getSnapshot(GROUP).versionedResources(response.request().getResourceType()),
+                  baseChanges::between);
+            } else {
+              response
+                  .resources()
+                  .forEach((name, resource) -> tracked.put(name, resource.version()));
+              response.removedResources().forEach(tracked::remove);
+            }
             response
                 .resources()
                 .forEach(
                     (name, resource) -> {
-                      // The server tracks what it sent; Envoy keeps only what it watches (a
-                      // response already on its way when a cluster went may still carry the
-                      // cluster's endpoints, which no watch of Envoy's takes).
-                      if (!wholeSnapshot) {
-                        tracked.put(name, resource.version());
-                      }
                       pending.remove(name);
                       if (wildcard || subscribed.contains(name)) {
                         held.put(name, resource.version());
                       }
                     });
-            response.removedResources().forEach(tracked::remove);
-            if (wholeSnapshot) {
-              ((TrackedVersions) tracked).holdExactly(base);
-            } else if (tracked instanceof TrackedVersions differences) {
-              differences.rebase(base, baseChanges.between(differences.base(), base));
-            }
             response.removedResources().forEach(held::remove);
             if (!wildcard) {
               // As Envoy does when a cluster goes: it stops asking for its endpoints.
