@@ -51,14 +51,12 @@ final class StreamRecord {
   final Mode mode;
   final Instant connectedSince;
 
-  /** The stream's types by URL, in URL order: as operators see them. */
-  private final Map<String, TypeRecord> types = new TreeMap<>();
-
   /**
-   * The same, to look up: type URLs share their first thirty-odd characters, which a sorted map
-   * compares on every lookup, and a type is looked up on every response and every answer.
+   * The stream's types by URL. Hashed, not sorted: type URLs share their first thirty-odd
+   * characters, which a sorted map compared on every lookup, and a type is looked up on every
+   * response and every answer. Sorted for operators only ({@link #status}).
    */
-  private final Map<String, TypeRecord> typesByUrl = new HashMap<>();
+  private final Map<String, TypeRecord> types = new HashMap<>();
 
   /** Delta: counts the stream's subscribing requests and its responses, to order them. */
   private long messages;
@@ -93,10 +91,9 @@ final class StreamRecord {
 
   /** The type's record, opened if the stream has none yet; with the monitor held. */
   TypeRecord type(String typeUrl) {
-    TypeRecord type = typesByUrl.get(typeUrl);
+    TypeRecord type = types.get(typeUrl);
     if (type == null) {
       type = new TypeRecord(typeUrl, rejectedTypes);
-      typesByUrl.put(typeUrl, type);
       types.put(typeUrl, type);
     }
     return type;
@@ -104,10 +101,10 @@ final class StreamRecord {
 
   /** The record of a type the stream has used, or null; with the monitor held. */
   TypeRecord typeIfAny(String typeUrl) {
-    return typesByUrl.get(typeUrl);
+    return types.get(typeUrl);
   }
 
-  /** The records of the types the stream has used, in URL order; with the monitor held. */
+  /** The records of the types the stream has used, in no order; with the monitor held. */
   Collection<TypeRecord> typeRecords() {
     return Collections.unmodifiableCollection(types.values());
   }
@@ -214,7 +211,7 @@ final class StreamRecord {
 
   /** The response {@code nonce} of {@code typeUrl} was handed to the stream's call. */
   synchronized void written(String typeUrl, String nonce) {
-    TypeRecord type = typesByUrl.get(typeUrl);
+    TypeRecord type = types.get(typeUrl);
     if (type != null) {
       type.written(nonce);
     }
@@ -222,7 +219,7 @@ final class StreamRecord {
 
   /** The latest rejection of a type, if any. */
   synchronized Optional<Nack> lastNack(String typeUrl) {
-    TypeRecord type = typesByUrl.get(typeUrl);
+    TypeRecord type = types.get(typeUrl);
     return type == null ? Optional.empty() : Optional.ofNullable(type.lastNack);
   }
 
@@ -234,7 +231,7 @@ final class StreamRecord {
   /** The stream's status as operators see it; with the monitor held. */
   ProxyStatus status(Instant now, Instant laggingBefore) {
     Map<String, TypeStatus> byType = new LinkedHashMap<>();
-    types.forEach((url, type) -> byType.put(url, type.status()));
+    new TreeMap<>(types).forEach((url, type) -> byType.put(url, type.status()));
     return new ProxyStatus(
         id,
         node,
