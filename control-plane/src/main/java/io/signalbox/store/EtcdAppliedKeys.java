@@ -248,7 +248,7 @@ final class EtcdAppliedKeys implements EtcdRegistrationWriter.Applied {
   }
 
   synchronized RegistryStore.LeaseCounts leaseCounts(Instant now) {
-    return new RegistryStore.LeaseCounts(leases.size(), endings.countEndedAt(now));
+    return new RegistryStore.LeaseCounts(leases.size(), endings.endedAt(now).size());
   }
 
   synchronized List<String> presentReplicas() {

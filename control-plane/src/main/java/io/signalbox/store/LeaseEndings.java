@@ -56,16 +56,4 @@ final class LeaseEndings {
     }
     return ended;
   }
-
-  /** How many leases have ended at {@code now}, counted over those alone. */
-  int countEndedAt(Instant now) {
-    int ended = 0;
-    for (Ending ending : bySoonest) {
-      if (ending.at().isAfter(now)) {
-        break;
-      }
-      ended++;
-    }
-    return ended;
-  }
 }

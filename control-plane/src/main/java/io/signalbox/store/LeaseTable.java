@@ -190,40 +190,35 @@ final class LeaseTable {
 
   /** The leases past their end that {@code which} selects. */
   List<LiveLease> expired(long nowNanos, Predicate<LiveLease> which) {
-    List<LiveLease> expired = new ArrayList<>();
-    for (LiveLease lease : byEnd) {
-      if (!lease.expiredAt(nowNanos)) {
-        break;
-      }
-      if (which.test(lease)) {
-        expired.add(lease);
-      }
-    }
-    return expired;
+    return ended(nowNanos).stream().filter(which).toList();
   }
 
   /** Walks the leases that have ended only: the others are counted, not visited. */
   RegistryStore.LeaseCounts counts(long nowNanos) {
-    int expired = 0;
-    int expiredNeverRenewed = 0;
-    Set<String> expiredIdentities = new HashSet<>();
+    List<LiveLease> ended = ended(nowNanos);
+    int neverRenewed = 0;
+    Set<String> renewedIdentities = new HashSet<>();
+    for (LiveLease lease : ended) {
+      if (lease.renewed) {
+        renewedIdentities.add(lease.registration.registrant());
+      } else {
+        neverRenewed++;
+      }
+    }
+    return new RegistryStore.LeaseCounts(
+        byLease.size(), ended.size(), neverRenewed, ledger.identities(), renewedIdentities.size());
+  }
+
+  /** The leases past their end, soonest ended first. */
+  private List<LiveLease> ended(long nowNanos) {
+    List<LiveLease> ended = new ArrayList<>();
     for (LiveLease lease : byEnd) {
       if (!lease.expiredAt(nowNanos)) {
         break;
       }
-      expired++;
-      if (!lease.renewed) {
-        expiredNeverRenewed++;
-      } else {
-        expiredIdentities.add(lease.registration.registrant());
-      }
+      ended.add(lease);
     }
-    return new RegistryStore.LeaseCounts(
-        byLease.size(),
-        expired,
-        expiredNeverRenewed,
-        ledger.identities(),
-        expiredIdentities.size());
+    return ended;
   }
 
   /** Every live instance as the admin API shows it, by service then instance id. */
