@@ -3,6 +3,7 @@ package io.signalbox.xds;
 import com.google.common.collect.Interner;
 import com.google.common.collect.Interners;
 import java.util.AbstractList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.RandomAccess;
 
@@ -25,7 +26,8 @@ final class RequestedNames extends AbstractList<String> implements RandomAccess 
     for (int i = 0; i < this.names.length; i++) {
       this.names[i] = TypeRecord.RESOURCE_NAMES.intern(names.get(i));
     }
-    this.hash = List.of(this.names).hashCode();
+    // The hash List.hashCode specifies, without a list made for it.
+    this.hash = Arrays.hashCode(this.names);
   }
 
   /** {@code names}, as the list every stream naming them shares. */
