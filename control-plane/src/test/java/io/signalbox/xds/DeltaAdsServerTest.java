@@ -104,6 +104,42 @@ class DeltaAdsServerTest {
   }
 
   @Test
+  void anEnvoySubscribedToEveryAssignmentIsThenSentOnlyTheAssignmentsThatChangeAndThoseThatGo()
+      throws Exception {
+    // Envoy's first EDS request names every cluster it was sent: the stream is answered with the
+    // snapshot's own map and, once acknowledged, holds exactly that snapshot.
+    cache.setSnapshot(GROUP, snapshot("a", "b", "c"));
+    Stream stream = new Stream();
+    stream.send(request(EDS).addAllResourceNamesSubscribe(List.of("a", "b", "c")).build());
+    DeltaDiscoveryResponse first = stream.next();
+    assertThat(names(first)).containsExactlyInAnyOrder("a", "b", "c");
+    stream.send(request(EDS).setResponseNonce(first.getNonce()).build());
+
+    cache.setSnapshot(GROUP, withChangedAssignment("a", "a", "c"));
+    DeltaDiscoveryResponse change = stream.next();
+    assertThat(names(change)).containsExactly("a");
+    assertThat(change.getRemovedResourcesList()).containsExactly("b");
+  }
+
+  @Test
+  void aStreamOpenedBeforeItsGroupsFirstSnapshotIsSentItWholeAndThenOnlyWhatChanges()
+      throws Exception {
+    Stream stream = new Stream();
+    stream.send(request(CDS).build());
+    assertThat(stream.received.poll(200, TimeUnit.MILLISECONDS)).as("nothing to send yet").isNull();
+
+    cache.setSnapshot(GROUP, snapshot("a", "b"));
+    DeltaDiscoveryResponse first = stream.next();
+    assertThat(names(first)).containsExactlyInAnyOrder("a", "b");
+    stream.send(request(CDS).setResponseNonce(first.getNonce()).build());
+
+    cache.setSnapshot(GROUP, withChangedCluster("b", "b", "c"));
+    DeltaDiscoveryResponse change = stream.next();
+    assertThat(names(change)).containsExactlyInAnyOrder("b", "c");
+    assertThat(change.getRemovedResourcesList()).containsExactly("a");
+  }
+
+  @Test
   void whatEnvoyAppliedOfARejectedResponseIsHeldSoItsRemovalIsSent() throws Exception {
     cache.setSnapshot(GROUP, snapshot("a"));
     Stream stream = new Stream();
@@ -343,6 +379,29 @@ class DeltaAdsServerTest {
     assertThat(again).as("b's assignment, for the remade b to warm").isNotNull();
     assertThat(again.getTypeUrl()).isEqualTo(EDS);
     assertThat(names(again)).containsExactly("b");
+  }
+
+  /** {@link #snapshot}, with {@code changed}'s assignment changed. */
+  private static ContentVersionedSnapshot withChangedAssignment(String changed, String... names) {
+    XdsResources resources = snapshot(names).resources();
+    return ContentVersionedSnapshot.of(
+        new XdsResources(
+            List.of(),
+            List.of(),
+            resources.clusters(),
+            resources.endpoints().stream()
+                .map(
+                    assignment ->
+                        assignment.getClusterName().equals(changed)
+                            ? assignment.toBuilder()
+                                .setPolicy(
+                                    ClusterLoadAssignment.Policy.newBuilder()
+                                        .setOverprovisioningFactor(
+                                            com.google.protobuf.UInt32Value.of(200)))
+                                .build()
+                            : assignment)
+                .toList(),
+            List.of()));
   }
 
   /** {@link #snapshot}, with {@code changed}'s cluster changed. */
