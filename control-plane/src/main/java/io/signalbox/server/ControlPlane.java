@@ -2,7 +2,6 @@ package io.signalbox.server;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.envoyproxy.controlplane.cache.Resources;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
@@ -186,7 +185,7 @@ public final class ControlPlane implements AutoCloseable {
     RegistryEngine engine = backEnd.engine();
     RegistryStore registry = backEnd.registry();
     NodeGroups groups = new NodeGroups();
-    SimpleCache<String> cache = new XdsSnapshotCache(groups);
+    XdsSnapshotCache cache = new XdsSnapshotCache(groups);
     Duration certificateValidity = settings.sidecars().certificateValidity();
     this.meshIssuance = MeshIssuance.of(settings);
     ProxyStatusTracker proxies =

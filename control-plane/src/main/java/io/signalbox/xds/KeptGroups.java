@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RegistryState;
@@ -45,7 +44,7 @@ final class KeptGroups {
   /** Why each group's snapshot could not be made last time, while it cannot. */
   private final Map<String, String> failures = new ConcurrentHashMap<>();
 
-  private final SimpleCache<String> cache;
+  private final GroupSnapshotCache cache;
   private final GroupSnapshots snapshots;
   private final Predicate<String> connected;
   private final SignalboxMetrics metrics;
@@ -54,7 +53,7 @@ final class KeptGroups {
    * @param connected whether a group has an Envoy connected; a group without one is forgotten
    */
   KeptGroups(
-      SimpleCache<String> cache,
+      GroupSnapshotCache cache,
       GroupSnapshots snapshots,
       Predicate<String> connected,
       SignalboxMetrics metrics) {
@@ -226,9 +225,7 @@ final class KeptGroups {
    * rejected resource to be sent again, once per configuration.
    */
   void lastGood(NackQuarantine.Publication lastGood) {
-    if (cache instanceof XdsSnapshotCache deltaAware) {
-      deltaAware.setLastGood(group -> judgedBy(lastGood, group));
-    }
+    cache.setLastGood(group -> judgedBy(lastGood, group));
   }
 
   /**

@@ -1,7 +1,6 @@
 package io.signalbox.xds;
 
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.metrics.SignalboxMetrics.BuildResult;
@@ -92,7 +91,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       RegistryView store,
       GatewaySettings settings,
       Translator translator,
-      SimpleCache<String> cache) {
+      GroupSnapshotCache cache) {
     return new SnapshotPublisherBuilder(store, settings, translator, cache);
   }
 

@@ -1,6 +1,5 @@
 package io.signalbox.xds;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.store.Quarantines;
@@ -14,7 +13,7 @@ public final class SnapshotPublisherBuilder {
   final RegistryView store;
   final GatewaySettings settings;
   final Translator translator;
-  final SimpleCache<String> cache;
+  final GroupSnapshotCache cache;
   Duration quietPeriod = Duration.ofMillis(1);
   Duration maxDelay = Duration.ofMillis(100);
   SignalboxMetrics metrics = SignalboxMetrics.noop();
@@ -31,7 +30,7 @@ public final class SnapshotPublisherBuilder {
       RegistryView store,
       GatewaySettings settings,
       Translator translator,
-      SimpleCache<String> cache) {
+      GroupSnapshotCache cache) {
     this.store = store;
     this.settings = settings;
     this.translator = translator;

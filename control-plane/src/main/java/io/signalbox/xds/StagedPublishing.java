@@ -2,7 +2,6 @@ package io.signalbox.xds;
 
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.translate.PolicyHandover;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -49,7 +48,7 @@ final class StagedPublishing {
   private final Object publishLock;
   private final KeptGroups groups;
   private final SnapshotBuilder snapshots;
-  private final SimpleCache<String> cache;
+  private final GroupSnapshotCache cache;
   private final DeliveryCheck deliveryCheck;
   private final EnvoyAnswers answers;
 
@@ -65,7 +64,7 @@ final class StagedPublishing {
       Object publishLock,
       KeptGroups groups,
       SnapshotBuilder snapshots,
-      SimpleCache<String> cache,
+      GroupSnapshotCache cache,
       DeliveryCheck deliveryCheck,
       EnvoyAnswers answers,
       Duration stageTimeout,

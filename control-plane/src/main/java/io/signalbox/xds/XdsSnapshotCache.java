@@ -58,7 +58,7 @@ import org.slf4j.LoggerFactory;
  * the server's callbacks and writes to the stream, and an Envoy that answers meanwhile opens its
  * next watch without waiting for the rest of its group to be sent the snapshot.
  */
-public final class XdsSnapshotCache extends SimpleCache<String> {
+public final class XdsSnapshotCache extends SimpleCache<String> implements GroupSnapshotCache {
 
   private static final Logger log = LoggerFactory.getLogger(XdsSnapshotCache.class);
 
@@ -288,6 +288,7 @@ public final class XdsSnapshotCache extends SimpleCache<String> {
    * again, at most once per group, on the thread answering the watch and under the group's lock: it
    * must be thread-safe and must not call back into the cache. Any thread.
    */
+  @Override
   public void setLastGood(Function<String, Snapshot> views) {
     this.lastGood = new LastGood(views);
   }

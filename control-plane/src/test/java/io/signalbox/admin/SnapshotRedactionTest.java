@@ -2,7 +2,6 @@ package io.signalbox.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
@@ -19,6 +18,7 @@ import io.signalbox.xds.ContentVersionedSnapshot;
 import io.signalbox.xds.NodeGroups;
 import io.signalbox.xds.ProxyStatusTracker;
 import io.signalbox.xds.SnapshotPublisher;
+import io.signalbox.xds.XdsSnapshotCache;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -33,7 +33,7 @@ class SnapshotRedactionTest {
 
   @Test
   void secretsPrintWithTheirPrivateKeyRedacted() {
-    SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+    XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
     SnapshotPublisher publisher =
         SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)

@@ -3,7 +3,6 @@ package io.signalbox.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.RegistryState;
 import io.signalbox.store.InMemoryRegistryStore;
@@ -29,7 +28,7 @@ class GroupSeenTest {
 
   private final CountDownLatch making = new CountDownLatch(1);
   private final CountDownLatch mayFinish = new CountDownLatch(1);
-  private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private SnapshotPublisher publisher;
 
   /** Makes every group its fleet's snapshot; the first time for "slow", only when let. */

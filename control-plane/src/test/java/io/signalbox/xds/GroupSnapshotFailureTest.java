@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
@@ -40,7 +39,7 @@ class GroupSnapshotFailureTest {
       new TestClock(Duration.ofMillis(Instant.parse("2026-12-07T00:00:00Z").toEpochMilli()));
   private final InMemoryRegistryStore store =
       new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
-  private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private SnapshotPublisher publisher;
 
   /** Envoys of every group seen are connected and hold what they were sent. */

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
@@ -35,7 +34,7 @@ class HeldCertificateRenewalTest {
   private static final Duration VALIDITY = Duration.ofHours(1);
 
   private final TestClock clock = new TestClock(Duration.ofDays(20_000));
-  private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private final InMemoryRegistryStore store =
       new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
   private SnapshotPublisher publisher;

@@ -43,7 +43,7 @@ class NackAwareConfigWatcherTest {
   private static final String RDS = Resources.V3.ROUTE_TYPE_URL;
   private static final String ROUTE_CONFIGURATION = XdsNames.GATEWAY_ROUTES;
 
-  private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private final NackAwareConfigWatcher watcher = new NackAwareConfigWatcher(cache);
   private final List<Response> responses = Collections.synchronizedList(new ArrayList<>());
   private final List<Watch> watches = new ArrayList<>();

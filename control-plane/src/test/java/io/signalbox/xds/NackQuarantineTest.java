@@ -330,7 +330,7 @@ class NackQuarantineTest {
    * is answered on another thread, as by a gRPC stream: each type whose version changed is accepted
    * or rejected, and the pipeline is told.
    */
-  private static final class FakeFleet extends SimpleCache<String> {
+  private static final class FakeFleet extends SimpleCache<String> implements GroupSnapshotCache {
     final ExecutorService answers = Executors.newSingleThreadExecutor();
     final List<ContentVersionedSnapshot> received = new CopyOnWriteArrayList<>();
     volatile SnapshotPublisher publisher;
@@ -347,6 +347,10 @@ class NackQuarantineTest {
     FakeFleet() {
       super(new NodeGroups());
     }
+
+    /** Nothing to judge by: the fake Envoys are sent whole snapshots, never a resource again. */
+    @Override
+    public void setLastGood(java.util.function.Function<String, Snapshot> views) {}
 
     @Override
     public synchronized void setSnapshot(String group, Snapshot snapshot) {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
@@ -31,7 +30,7 @@ class PausedPublishingTest {
 
   private static final String EDGE = "edge";
 
-  private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private final InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT);
   private final SnapshotPublisher publisher =
       SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)

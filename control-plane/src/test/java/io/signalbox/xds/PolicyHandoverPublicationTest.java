@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -241,14 +240,30 @@ class PolicyHandoverPublicationTest {
   }
 
   private void startPublishing() {
-    SimpleCache<String> recording =
-        new SimpleCache<>(new NodeGroups()) {
+    XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
+    GroupSnapshotCache recording =
+        new GroupSnapshotCache() {
           @Override
           public void setSnapshot(String group, Snapshot snapshot) {
             synchronized (events) {
               events.add(new Event(group, (ContentVersionedSnapshot) snapshot, false));
             }
-            super.setSnapshot(group, snapshot);
+            cache.setSnapshot(group, snapshot);
+          }
+
+          @Override
+          public Snapshot getSnapshot(String group) {
+            return cache.getSnapshot(group);
+          }
+
+          @Override
+          public boolean clearSnapshot(String group) {
+            return cache.clearSnapshot(group);
+          }
+
+          @Override
+          public void setLastGood(java.util.function.Function<String, Snapshot> views) {
+            cache.setLastGood(views);
           }
         };
     publisher =

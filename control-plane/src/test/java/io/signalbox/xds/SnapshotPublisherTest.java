@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
@@ -45,7 +44,7 @@ class SnapshotPublisherTest {
   private static final Duration PATIENCE = Duration.ofSeconds(2);
   private static final String EDGE = "edge";
 
-  private final SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+  private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private final List<SnapshotPublisher> started = new CopyOnWriteArrayList<>();
 
   private SnapshotPublisher start(

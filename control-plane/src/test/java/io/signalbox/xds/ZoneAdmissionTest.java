@@ -3,7 +3,6 @@ package io.signalbox.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
@@ -42,7 +41,7 @@ class ZoneAdmissionTest {
                 store,
                 GatewaySettings.plaintext("0.0.0.0", 10000),
                 new GatewayTranslator(),
-                new SimpleCache<>(new NodeGroups()))
+                new XdsSnapshotCache(new NodeGroups()))
             .coalescing(Duration.ZERO, Duration.ZERO)
             .forgetGroupsWithoutEnvoys(connected::contains)
             .build();

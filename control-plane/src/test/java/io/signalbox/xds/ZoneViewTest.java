@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.signalbox.config.GatewaySettings;
@@ -135,7 +134,7 @@ class ZoneViewTest {
   @Test
   void thePublisherSendsEachZoneItsView() {
     InMemoryRegistryStore store = twoZones(true);
-    SimpleCache<String> cache = new SimpleCache<>(new NodeGroups());
+    XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
     try (SnapshotPublisher publisher =
         SnapshotPublisher.builder(store, GatewaySettings.DEFAULT, new GatewayTranslator(), cache)
             .coalescing(Duration.ofMillis(5), Duration.ofMillis(100))
