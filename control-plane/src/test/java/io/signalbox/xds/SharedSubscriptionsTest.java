@@ -2,6 +2,7 @@ package io.signalbox.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -40,5 +41,30 @@ class SharedSubscriptionsTest {
     assertThat(orders.change(List.of(), List.of())).isSameAs(orders);
     assertThat(SharedSubscriptions.NONE.isEmpty()).isTrue();
     assertThat(orders.change(List.of(), List.of("svc-orders")).isEmpty()).isTrue();
+  }
+
+  @Test
+  void aStepIsKeptAsItsOwnCopyNotAsTheListAStreamGaveAndGoesOnChanging() {
+    List<String> listed = new ArrayList<>(List.of("svc-kept-a", "svc-kept-b"));
+    SharedSubscriptions first = SharedSubscriptions.NONE.change(listed, List.of());
+    listed.clear();
+    listed.add("svc-kept-c");
+
+    assertThat(SharedSubscriptions.NONE.change(List.of("svc-kept-b", "svc-kept-a"), List.of()))
+        .isSameAs(first);
+    SharedSubscriptions other = SharedSubscriptions.NONE.change(listed, List.of());
+    assertThat(other).isNotSameAs(first);
+    assertThat(other.contains("svc-kept-c")).isTrue();
+    assertThat(other.contains("svc-kept-a")).isFalse();
+  }
+
+  @Test
+  void aNameListedTwiceIsSubscribedToOnce() {
+    SharedSubscriptions twice =
+        SharedSubscriptions.NONE.change(
+            List.of("svc-twice-a", "svc-twice-a", "svc-twice-b"), List.of());
+
+    assertThat(twice.containsAll(List.of("svc-twice-a", "svc-twice-b"))).isTrue();
+    assertThat(twice.change(List.of(), List.of("svc-twice-a")).contains("svc-twice-a")).isFalse();
   }
 }
