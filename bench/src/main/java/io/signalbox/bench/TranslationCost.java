@@ -3,11 +3,14 @@ package io.signalbox.bench;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.model.Instance;
+import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.model.ServiceChangeLog;
 import io.signalbox.model.ServiceState;
+import io.signalbox.model.TrafficPolicy;
+import io.signalbox.model.UpstreamProtocol;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsResources;
@@ -85,10 +88,18 @@ final class TranslationCost implements Callable<Integer> {
       names = "--sidecars",
       defaultValue = "0",
       description =
-          "Services (the first N) whose instances sit behind sidecars that name no callees: their"
+          "Services (the first N) whose instances sit behind sidecars (naming --calls callees): their"
               + " sidecar snapshots are made per change too (column sidecars). Default:"
               + " ${DEFAULT-VALUE}")
   int sidecars;
+
+  @Option(
+      names = "--calls",
+      defaultValue = "0",
+      description =
+          "Callees each service behind sidecars names (the next N services), scoping its sidecars"
+              + " to them; 0: they name none. Default: ${DEFAULT-VALUE}")
+  int calls;
 
   /** What each measured change does to the registry. */
   private enum Change {
@@ -135,7 +146,7 @@ final class TranslationCost implements Callable<Integer> {
     PSortedMap<String, ServiceState> services = TreePMap.empty();
     for (int i = 0; i < size; i++) {
       String name = "svc-" + i;
-      services = services.plus(name, service(name, "/" + name, 8080, i < sidecars));
+      services = services.plus(name, service(name, "/" + name, 8080, i < sidecars, size));
     }
     List<String> sidecared = new ArrayList<>();
     for (int i = 0; i < Math.min(sidecars, size); i++) {
@@ -162,9 +173,10 @@ final class TranslationCost implements Callable<Integer> {
               name,
               switch (kind) {
                 case INSTANCE ->
-                    service(name, "/" + name, 9000 + c % 1000, sidecared.contains(name));
-                case ROUTE -> service(name, "/" + name + "/v" + c, 8080, sidecared.contains(name));
-                case SERVICE -> service(name, "/" + name, 8080, false);
+                    service(name, "/" + name, 9000 + c % 1000, sidecared.contains(name), size);
+                case ROUTE ->
+                    service(name, "/" + name + "/v" + c, 8080, sidecared.contains(name), size);
+                case SERVICE -> service(name, "/" + name, 8080, false, size);
               });
       long t0 = System.nanoTime();
       changeLog = noChangeLog ? null : changeLog.append(c + 1, name);
@@ -200,7 +212,7 @@ final class TranslationCost implements Callable<Integer> {
     return stats;
   }
 
-  private static ServiceState service(String name, String prefix, int port, boolean sidecar) {
+  private ServiceState service(String name, String prefix, int port, boolean sidecar, int size) {
     List<Instance> instances = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
       String address = "10.0." + (i % 250) + ".1";
@@ -208,7 +220,20 @@ final class TranslationCost implements Callable<Integer> {
           new Instance(
               name + "-" + i, address, address, port, "", 1, Map.of(), sidecar ? 8080 : 0));
     }
+    List<String> callees = new ArrayList<>();
+    if (sidecar && name.startsWith("svc-")) {
+      int index = Integer.parseInt(name.substring("svc-".length()));
+      for (int k = 1; k <= calls; k++) {
+        callees.add("svc-" + (index + k) % size);
+      }
+    }
     return new ServiceState(
-        name, List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()), instances);
+        name,
+        List.of(RouteSpec.builder(PathMatch.prefix(prefix)).build()),
+        instances,
+        UpstreamProtocol.HTTP1,
+        TrafficPolicy.DEFAULT,
+        null,
+        new MeshPolicy(List.of(), callees));
   }
 }
