@@ -36,8 +36,8 @@ public final class SidecarSnapshots implements GroupSnapshots {
   /**
    * A snapshot and what it was made from: the fleet's snapshot, the service's own state (its
    * instances' ports, allowed callers and calls, which the fleet's snapshot may not show), the
-   * settings and the certificate; for a scoped service, the parts of the registry and the fleet its
-   * sidecars take ({@link SidecarTranslator.ScopedInputs}).
+   * settings and the certificate (and the identity it is of); for a scoped service, the parts of
+   * the registry and the fleet its sidecars take ({@link SidecarTranslator.ScopedInputs}).
    */
   private record Made(
       ContentVersionedSnapshot fleet,
@@ -45,6 +45,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
       ServiceState own,
       GatewaySettings settings,
       PolicyHandover handover,
+      String identity,
       IssuedCertificate certificate,
       ContentVersionedSnapshot snapshot) {
 
@@ -53,6 +54,30 @@ public final class SidecarSnapshots implements GroupSnapshots {
      * the fleet changed, as long as what they take of it did not: their cost follows the services
      * they call, not the registry.
      */
+    /**
+     * Whether a scoped service's sidecars are still what this made, found without making their
+     * inputs again: the same settings and handover, and the very same state objects of the service
+     * and of each service it calls (a registry keeps an unchanged service's state object). Asked of
+     * every scoped group on every publication, so that what a change costs them follows the groups
+     * it touches, not the fleet; anything else is answered by {@link #isOf}.
+     */
+    boolean stillOf(RegistryState state, GatewaySettings settings, PolicyHandover handover) {
+      if (scoped.isEmpty()
+          || this.settings != settings
+          || !this.handover.equals(handover)
+          || state.services().get(own.name()) != own) {
+        return false;
+      }
+      List<String> calls = own.mesh().calls();
+      List<Optional<ServiceState>> callees = scoped.get().callees();
+      for (int i = 0; i < calls.size(); i++) {
+        if (state.services().get(calls.get(i)) != callees.get(i).orElse(null)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
     boolean isOf(
         ContentVersionedSnapshot fleet,
         Optional<SidecarTranslator.ScopedInputs> scoped,
@@ -121,8 +146,14 @@ public final class SidecarSnapshots implements GroupSnapshots {
       PolicyHandover handover) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
-      IssuedCertificate certificate =
-          mesh.current(settings.access().serviceIdentity(service.get()).value());
+      Recent kept = sidecars.get(service.get());
+      if (kept != null
+          && kept.last().stillOf(state, settings, handover)
+          && mesh.current(kept.last().identity()) == kept.last().certificate()) {
+        return kept.last().snapshot();
+      }
+      String identity = settings.access().serviceIdentity(service.get()).value();
+      IssuedCertificate certificate = mesh.current(identity);
       ServiceState own = state.services().get(service.get());
       Optional<SidecarTranslator.ScopedInputs> scoped = SidecarTranslator.scopedInputs(own, state);
       return sidecars
@@ -136,6 +167,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                       own,
                       settings,
                       handover,
+                      identity,
                       certificate,
                       () ->
                           translator.translate(fleet.resources(), state, settings, handover, name)))
@@ -146,8 +178,8 @@ public final class SidecarSnapshots implements GroupSnapshots {
       return fleet;
     }
     String fleetName = NodeGroups.fleetOf(group);
-    IssuedCertificate certificate =
-        mesh.current(settings.access().envoyIdentity(fleetName).value());
+    String identity = settings.access().envoyIdentity(fleetName).value();
+    IssuedCertificate certificate = mesh.current(identity);
     return edges
         .compute(
             fleetName,
@@ -159,6 +191,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                     null,
                     settings,
                     handover,
+                    identity,
                     certificate,
                     fleet::resources))
         .last()
@@ -276,6 +309,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
       ServiceState own,
       GatewaySettings settings,
       PolicyHandover handover,
+      String identity,
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
     if (recent != null) {
@@ -300,7 +334,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
     return new Recent(
-        new Made(fleet, scoped, own, settings, handover, certificate, snapshot), before);
+        new Made(fleet, scoped, own, settings, handover, identity, certificate, snapshot), before);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

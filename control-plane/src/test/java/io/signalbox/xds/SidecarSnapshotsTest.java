@@ -598,6 +598,38 @@ class SidecarSnapshotsTest {
             usersChanged.resources(ResourceType.ENDPOINT).get(XdsNames.serviceCluster("users")));
   }
 
+  @Test
+  void aScopedSidecarWhoseInputsAllStayIsMadeAgainWithItsRenewedCertificateAtHalfItsLife() {
+    InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
+    store.register(registration("users", "u1", 9000, 0), Optional.empty());
+    store.register(
+        registration("orders", "o1", 15006, 8080)
+            .withMesh(new MeshPolicy(List.of(), List.of("users"))),
+        Optional.empty());
+    io.signalbox.testing.TestClock clock =
+        new io.signalbox.testing.TestClock(Duration.ofDays(20_000));
+    SidecarSnapshots sidecars =
+        new SidecarSnapshots(
+            MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), clock));
+    ContentVersionedSnapshot fleet =
+        ContentVersionedSnapshot.of(
+            new GatewayTranslator().translate(store.state(), GatewaySettings.DEFAULT));
+    ContentVersionedSnapshot before =
+        forGroup(sidecars, "sidecar/orders", fleet, store.state(), GatewaySettings.DEFAULT);
+    assertThat(forGroup(sidecars, "sidecar/orders", fleet, store.state(), GatewaySettings.DEFAULT))
+        .as("nothing changed")
+        .isSameAs(before);
+
+    clock.advance(Duration.ofMinutes(31));
+    ContentVersionedSnapshot renewed =
+        forGroup(sidecars, "sidecar/orders", fleet, store.state(), GatewaySettings.DEFAULT);
+
+    assertThat(renewed.resources(ResourceType.SECRET).get(XdsNames.MESH_IDENTITY_SECRET))
+        .isNotEqualTo(before.resources(ResourceType.SECRET).get(XdsNames.MESH_IDENTITY_SECRET));
+    assertThat(renewed.resources(ResourceType.CLUSTER))
+        .isEqualTo(before.resources(ResourceType.CLUSTER));
+  }
+
   /**
    * Sidecar snapshots kept across publications are what a fresh {@link SidecarSnapshots} makes of
    * the same state, over random changes to the services a scoped sidecar calls, to others, and to
