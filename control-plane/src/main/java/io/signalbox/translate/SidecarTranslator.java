@@ -99,25 +99,20 @@ public final class SidecarTranslator {
     // Scoped: only the clusters of the services it calls, and nothing that changes with any other
     // service; the gateway's own JWKS and rate-limit clusters only when its inbound listener
     // enforces the service's policies.
-    java.util.Set<String> calledClusters =
-        own != null && own.mesh().scoped() ? calledClusters(own.mesh().calls()) : null;
-    java.util.function.Predicate<String> called =
-        calledClusters != null
-            ? name ->
-                XdsNames.isServiceCluster(name) ? calledClusters.contains(name) : enforcesPolicies
-            : name -> true;
     List<Cluster> clusters;
     List<ClusterLoadAssignment> endpoints;
-    if (calledClusters == null) {
+    if (own == null || !own.mesh().scoped()) {
       clusters = unscopedClusters(fleet.clusters(), applications);
       endpoints = fleet.endpoints();
     } else {
+      java.util.SortedSet<String> called = calledClusters(own.mesh().calls());
       clusters = new ArrayList<>(applications.values());
-      fleet.clusters().stream()
-          .filter(c -> called.test(c.getName()))
+      scoped(fleet.clusters(), Cluster::getName, called, enforcesPolicies).stream()
           .map(sidecarClusters::of)
           .forEach(clusters::add);
-      endpoints = scopedOrAll(fleet.endpoints(), ClusterLoadAssignment::getClusterName, called);
+      endpoints =
+          scoped(
+              fleet.endpoints(), ClusterLoadAssignment::getClusterName, called, enforcesPolicies);
     }
     return new XdsResources(
         listeners,
@@ -291,17 +286,41 @@ public final class SidecarTranslator {
                 .toList()));
   }
 
-  private static java.util.Set<String> calledClusters(List<String> calls) {
+  private static java.util.SortedSet<String> calledClusters(List<String> calls) {
     return calls.stream()
         .map(XdsNames::serviceCluster)
-        .collect(java.util.stream.Collectors.toSet());
+        .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
   }
 
-  private static <T> List<T> scopedOrAll(
-      List<T> all,
+  /**
+   * What a scoped sidecar takes of {@code sorted}, one of the fleet's name-ordered lists: the
+   * resources of the {@code called} service clusters and, when it enforces policies, every resource
+   * that is no service's (the settings' JWKS and rate-limit clusters), in name order. Found by
+   * name, at a cost that follows the calls: every caller of a changed service is made again, and
+   * each walked the whole registry's clusters and endpoints.
+   */
+  private static <T> List<T> scoped(
+      List<T> sorted,
       java.util.function.Function<T, String> name,
-      java.util.function.Predicate<String> called) {
-    return all.stream().filter(resource -> called.test(name.apply(resource))).toList();
+      java.util.SortedSet<String> called,
+      boolean enforcesPolicies) {
+    int servicesFrom = NameOrder.firstFrom(sorted, name, XdsNames.serviceCluster(""));
+    int servicesTo = NameOrder.firstFrom(sorted, name, XdsNames.AFTER_SERVICE_CLUSTERS);
+    List<T> services = sorted.subList(servicesFrom, servicesTo);
+    List<T> taken = new ArrayList<>(called.size());
+    if (enforcesPolicies) {
+      taken.addAll(sorted.subList(0, servicesFrom));
+    }
+    for (String cluster : called) {
+      T resource = NameOrder.named(services, name, cluster);
+      if (resource != null) {
+        taken.add(resource);
+      }
+    }
+    if (enforcesPolicies) {
+      taken.addAll(sorted.subList(servicesTo, sorted.size()));
+    }
+    return taken;
   }
 
   /** One instance per inbound port (the first by id, should two ask for different apps). */

@@ -156,6 +156,12 @@ public final class XdsNames {
     return SERVICE_CLUSTER_PREFIX + service;
   }
 
+  /**
+   * The first name in name order past every service cluster's ({@link #serviceCluster}): the
+   * service clusters of a name-ordered list are those from {@code serviceCluster("")} to it.
+   */
+  public static final String AFTER_SERVICE_CLUSTERS = "svc.";
+
   /** Whether a cluster is a registered service's (not one of the settings' filter clusters). */
   public static boolean isServiceCluster(String clusterName) {
     return clusterName.startsWith(SERVICE_CLUSTER_PREFIX);
