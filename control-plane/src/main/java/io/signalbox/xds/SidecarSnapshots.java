@@ -11,10 +11,13 @@ import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -47,7 +50,8 @@ public final class SidecarSnapshots implements GroupSnapshots {
       PolicyHandover handover,
       String identity,
       IssuedCertificate certificate,
-      ContentVersionedSnapshot snapshot) {
+      ContentVersionedSnapshot snapshot,
+      Set<String> takes) {
 
     /**
      * Whether this is what these inputs make. A scoped service's sidecars are kept whatever else of
@@ -55,17 +59,42 @@ public final class SidecarSnapshots implements GroupSnapshots {
      * they call, not the registry.
      */
     /**
-     * Whether a scoped service's sidecars are still what this made, found without making their
-     * inputs again: the same settings and handover, and the very same state objects of the service
-     * and of each service it calls (a registry keeps an unchanged service's state object). Asked of
-     * every scoped group on every publication, so that what a change costs them follows the groups
-     * it touches, not the fleet; anything else is answered by {@link #isOf}.
+     * Whether a scoped service's sidecars are still what this made in {@code state}, which {@code
+     * confirmed} is known to make the same: the same settings and handover, and none of the
+     * services it takes (its own and those it calls) changed between the two states. Asked of every
+     * scoped group on every publication, so it is found from the change log, one lookup per changed
+     * service, and from the states themselves only when the log cannot tell; anything else is
+     * answered by {@link #isOf}.
      */
-    boolean stillOf(RegistryState state, GatewaySettings settings, PolicyHandover handover) {
-      if (scoped.isEmpty()
-          || this.settings != settings
-          || !this.handover.equals(handover)
-          || state.services().get(own.name()) != own) {
+    boolean stillOf(
+        RegistryState state,
+        RegistryState confirmed,
+        GatewaySettings settings,
+        PolicyHandover handover,
+        ChangedServices changes) {
+      if (scoped.isEmpty() || this.settings != settings || !this.handover.equals(handover)) {
+        return false;
+      }
+      if (state == confirmed) {
+        return true;
+      }
+      Optional<SortedSet<String>> changed =
+          confirmed == null ? Optional.empty() : changes.between(confirmed, state);
+      if (changed.isEmpty()) {
+        return sameStatesIn(state);
+      }
+      if (changed.get().size() <= takes.size()) {
+        return changed.get().stream().noneMatch(takes::contains);
+      }
+      return takes.stream().noneMatch(changed.get()::contains);
+    }
+
+    /**
+     * Whether {@code state} holds the very same state objects of the service and of each it calls
+     * (a registry keeps an unchanged service's state object).
+     */
+    private boolean sameStatesIn(RegistryState state) {
+      if (state.services().get(own.name()) != own) {
         return false;
       }
       List<String> calls = own.mesh().calls();
@@ -111,13 +140,37 @@ public final class SidecarSnapshots implements GroupSnapshots {
    * With one, each would evict the other, and every publication would translate the sidecars twice
    * more.
    */
-  private record Recent(Made last, Made before) {
+  private static final class Recent {
+    final Made last;
+    final Made before;
+
+    /**
+     * A registry state {@link #last} is known to be made of (a scoped service's sidecars): the next
+     * state is compared with it through the change log. Any state checked is written, as every one
+     * of them makes the same.
+     */
+    volatile RegistryState confirmed;
+
+    Recent(Made last, Made before) {
+      this.last = last;
+      this.before = before;
+    }
+
+    Made last() {
+      return last;
+    }
+
+    Made before() {
+      return before;
+    }
 
     /** {@code made}, one of these, asked for last. */
     Recent first(Made made) {
       return made == last ? this : new Recent(made, last);
     }
   }
+
+  private final ChangedServices changes = new ChangedServices();
 
   private final Map<String, Recent> sidecars = new ConcurrentHashMap<>();
   private final Map<String, Recent> edges = new ConcurrentHashMap<>();
@@ -148,16 +201,17 @@ public final class SidecarSnapshots implements GroupSnapshots {
     if (service.isPresent()) {
       Recent kept = sidecars.get(service.get());
       if (kept != null
-          && kept.last().stillOf(state, settings, handover)
+          && kept.last().stillOf(state, kept.confirmed, settings, handover, changes)
           && mesh.current(kept.last().identity()) == kept.last().certificate()) {
+        kept.confirmed = state;
         return kept.last().snapshot();
       }
       String identity = settings.access().serviceIdentity(service.get()).value();
       IssuedCertificate certificate = mesh.current(identity);
       ServiceState own = state.services().get(service.get());
       Optional<SidecarTranslator.ScopedInputs> scoped = SidecarTranslator.scopedInputs(own, state);
-      return sidecars
-          .compute(
+      Recent asked =
+          sidecars.compute(
               service.get(),
               (name, recent) ->
                   made(
@@ -170,9 +224,10 @@ public final class SidecarSnapshots implements GroupSnapshots {
                       identity,
                       certificate,
                       () ->
-                          translator.translate(fleet.resources(), state, settings, handover, name)))
-          .last()
-          .snapshot();
+                          translator.translate(
+                              fleet.resources(), state, settings, handover, name)));
+      asked.confirmed = state;
+      return asked.last().snapshot();
     }
     if (!usesMesh(fleet)) {
       return fleet;
@@ -334,7 +389,27 @@ public final class SidecarSnapshots implements GroupSnapshots {
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
     return new Recent(
-        new Made(fleet, scoped, own, settings, handover, identity, certificate, snapshot), before);
+        new Made(
+            fleet,
+            scoped,
+            own,
+            settings,
+            handover,
+            identity,
+            certificate,
+            snapshot,
+            takes(scoped.isPresent() ? own : null)),
+        before);
+  }
+
+  /** The services a scoped service's sidecars are made from: its own and those it calls. */
+  private static Set<String> takes(ServiceState scoped) {
+    if (scoped == null) {
+      return Set.of();
+    }
+    Set<String> takes = new HashSet<>(scoped.mesh().calls());
+    takes.add(scoped.name());
+    return takes;
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {
