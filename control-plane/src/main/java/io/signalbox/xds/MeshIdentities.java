@@ -191,6 +191,14 @@ public final class MeshIdentities {
             .build());
   }
 
+  /**
+   * The half-life window the clock is in: within one, {@link #current} answers each identity with
+   * the same certificate.
+   */
+  Instant window() {
+    return windowStart();
+  }
+
   /** Certificates are issued per window of half their validity, so each is renewed at half-life. */
   private Instant windowStart() {
     long window = Math.max(1, validity.toMillis() / 2);

@@ -9,6 +9,7 @@ import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.SidecarTranslator;
 import io.signalbox.translate.XdsNames;
 import io.signalbox.translate.XdsResources;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -39,8 +40,8 @@ public final class SidecarSnapshots implements GroupSnapshots {
   /**
    * A snapshot and what it was made from: the fleet's snapshot, the service's own state (its
    * instances' ports, allowed callers and calls, which the fleet's snapshot may not show), the
-   * settings and the certificate (and the identity it is of); for a scoped service, the parts of
-   * the registry and the fleet its sidecars take ({@link SidecarTranslator.ScopedInputs}).
+   * settings and the certificate; for a scoped service, the parts of the registry and the fleet its
+   * sidecars take ({@link SidecarTranslator.ScopedInputs}).
    */
   private record Made(
       ContentVersionedSnapshot fleet,
@@ -48,7 +49,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
       ServiceState own,
       GatewaySettings settings,
       PolicyHandover handover,
-      String identity,
       IssuedCertificate certificate,
       ContentVersionedSnapshot snapshot,
       Set<String> takes) {
@@ -151,6 +151,12 @@ public final class SidecarSnapshots implements GroupSnapshots {
      */
     volatile RegistryState confirmed;
 
+    /**
+     * The certificate window {@link #last}'s certificate was found current in: within it, the
+     * certificate is not looked up again.
+     */
+    volatile Instant confirmedWindow;
+
     Recent(Made last, Made before) {
       this.last = last;
       this.before = before;
@@ -199,10 +205,12 @@ public final class SidecarSnapshots implements GroupSnapshots {
       PolicyHandover handover) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
+      // Read before the certificate is: a window that ends meanwhile is found ended next time.
+      Instant window = mesh.window();
       Recent kept = sidecars.get(service.get());
       if (kept != null
-          && kept.last().stillOf(state, kept.confirmed, settings, handover, changes)
-          && mesh.current(kept.last().identity()) == kept.last().certificate()) {
+          && window.equals(kept.confirmedWindow)
+          && kept.last().stillOf(state, kept.confirmed, settings, handover, changes)) {
         kept.confirmed = state;
         return kept.last().snapshot();
       }
@@ -221,12 +229,12 @@ public final class SidecarSnapshots implements GroupSnapshots {
                       own,
                       settings,
                       handover,
-                      identity,
                       certificate,
                       () ->
                           translator.translate(
                               fleet.resources(), state, settings, handover, name)));
       asked.confirmed = state;
+      asked.confirmedWindow = window;
       return asked.last().snapshot();
     }
     if (!usesMesh(fleet)) {
@@ -246,7 +254,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
                     null,
                     settings,
                     handover,
-                    identity,
                     certificate,
                     fleet::resources))
         .last()
@@ -364,7 +371,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
       ServiceState own,
       GatewaySettings settings,
       PolicyHandover handover,
-      String identity,
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
     if (recent != null) {
@@ -395,7 +401,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
             own,
             settings,
             handover,
-            identity,
             certificate,
             snapshot,
             takes(scoped.isPresent() ? own : null)),
