@@ -2,8 +2,12 @@ package io.signalbox.xds;
 
 import com.google.common.cache.Cache;
 import com.google.common.cache.CacheBuilder;
+import java.util.BitSet;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.pcollections.HashTreePSet;
 import org.pcollections.PSet;
@@ -22,71 +26,96 @@ final class SharedSubscriptions {
   static final SharedSubscriptions NONE = new SharedSubscriptions(HashTreePSet.empty());
 
   /**
-   * One step of a stream's subscription: names subscribed to, then names unsubscribed from,
-   * compared as sets, since the order in which a stream lists them changes nothing (each Envoy
-   * lists a set in its own hash order). A stream looks its step up with its lists as they are,
-   * hashed as sets without a copy (an Envoy's first endpoint request names every cluster, and a
-   * copy per stream was about 100 KB at 10,000 clusters); only the step's first maker keeps a copy,
-   * a set, as the key.
+   * Names as one side of a step: as a stream listed them, to look up, or kept as a key, each name
+   * with its position. Compared as sets, since the order in which a stream lists them changes
+   * nothing (each Envoy lists a set in its own hash order), and hashed as sets without a copy: an
+   * Envoy's first endpoint request names every cluster, and a copy per stream was about 100 KB at
+   * 10,000 clusters. Only the step's first maker keeps a copy, as the key.
    */
-  private static final class Change {
-    private final Collection<String> subscribe;
-    private final Collection<String> unsubscribe;
+  private static final class Names {
+    private final List<String> listed;
+    private final Map<String, Integer> positions;
     private final int hash;
 
-    private Change(Collection<String> subscribe, Collection<String> unsubscribe, int hash) {
-      this.subscribe = subscribe;
-      this.unsubscribe = unsubscribe;
+    private Names(List<String> listed, Map<String, Integer> positions, int hash) {
+      this.listed = listed;
+      this.positions = positions;
       this.hash = hash;
     }
 
-    /** The step as a stream listed it, to look up. */
-    static Change listed(List<String> subscribe, List<String> unsubscribe) {
-      return new Change(subscribe, unsubscribe, 31 * setHash(subscribe) + setHash(unsubscribe));
-    }
-
-    /** The step to keep as a key: its names as sets. */
-    Change kept() {
-      return new Change(Set.copyOf(subscribe), Set.copyOf(unsubscribe), hash);
-    }
-
-    /** {@link Set#hashCode} of {@code names}' set, when they hold no name twice. */
-    private static int setHash(List<String> names) {
+    static Names listed(List<String> names) {
       int hash = 0;
       for (String name : names) {
         hash += name.hashCode();
       }
-      return hash;
+      return new Names(names, null, hash);
+    }
+
+    /** These names as a key: each name once, hashed as the set it is. */
+    Names kept() {
+      if (positions != null) {
+        return this;
+      }
+      Map<String, Integer> kept = new HashMap<>();
+      int hash = 0;
+      for (String name : listed) {
+        if (kept.putIfAbsent(name, kept.size()) == null) {
+          hash += name.hashCode();
+        }
+      }
+      return new Names(null, Collections.unmodifiableMap(kept), hash);
     }
 
     /**
-     * Whether {@code a} and {@code b} hold the same names, one of them a set (a key): a list that
-     * names one twice is larger than its set, and is then only not found.
+     * Whether both hold the same names. A listed side matches a kept one only when it names each of
+     * the key's names exactly once: a list that names one twice, whatever its hash, is not found.
      */
-    private static boolean sameNames(Collection<String> a, Collection<String> b) {
-      if (a.size() != b.size()) {
+    static boolean same(Names a, Names b) {
+      if (a.positions != null && b.positions != null) {
+        return a.positions.keySet().equals(b.positions.keySet());
+      }
+      if (a.positions == null && b.positions == null) {
+        return Set.copyOf(a.listed).equals(Set.copyOf(b.listed));
+      }
+      Names kept = a.positions != null ? a : b;
+      List<String> listed = a.positions != null ? b.listed : a.listed;
+      if (listed.size() != kept.positions.size()) {
         return false;
       }
-      if (a instanceof Set<String> set) {
-        return set.containsAll(b);
+      BitSet seen = new BitSet(listed.size());
+      for (String name : listed) {
+        Integer position = kept.positions.get(name);
+        if (position == null || seen.get(position)) {
+          return false;
+        }
+        seen.set(position);
       }
-      if (b instanceof Set<String> set) {
-        return set.containsAll(a);
-      }
-      return Set.copyOf(a).equals(Set.copyOf(b));
+      return true;
+    }
+  }
+
+  /** One step of a stream's subscription: names subscribed to, then names unsubscribed from. */
+  private record Change(Names subscribe, Names unsubscribe) {
+
+    static Change listed(List<String> subscribe, List<String> unsubscribe) {
+      return new Change(Names.listed(subscribe), Names.listed(unsubscribe));
+    }
+
+    Change kept() {
+      return new Change(subscribe.kept(), unsubscribe.kept());
     }
 
     @Override
     public boolean equals(Object other) {
       return other instanceof Change change
-          && hash == change.hash
-          && sameNames(subscribe, change.subscribe)
-          && sameNames(unsubscribe, change.unsubscribe);
+          && hashCode() == change.hashCode()
+          && Names.same(subscribe, change.subscribe)
+          && Names.same(unsubscribe, change.unsubscribe);
     }
 
     @Override
     public int hashCode() {
-      return hash;
+      return 31 * subscribe.hash + unsubscribe.hash;
     }
   }
 

@@ -67,4 +67,28 @@ class SharedSubscriptionsTest {
     assertThat(twice.containsAll(List.of("svc-twice-a", "svc-twice-b"))).isTrue();
     assertThat(twice.change(List.of(), List.of("svc-twice-a")).contains("svc-twice-a")).isFalse();
   }
+
+  @Test
+  void aListNamingOneNameTwiceIsNotTakenForAnotherStepOfTheSameHash() {
+    // "Aa" and "BB" have the same String hash: so do the two lists below, as sets would.
+    assertThat("svc-Aa".hashCode()).isEqualTo("svc-BB".hashCode());
+    SharedSubscriptions both =
+        SharedSubscriptions.NONE.change(List.of("svc-Aa", "svc-BB"), List.of());
+
+    SharedSubscriptions twice =
+        SharedSubscriptions.NONE.change(List.of("svc-Aa", "svc-Aa"), List.of());
+
+    assertThat(twice).isNotSameAs(both);
+    assertThat(twice.contains("svc-BB")).isFalse();
+    assertThat(twice.contains("svc-Aa")).isTrue();
+  }
+
+  @Test
+  void aStepFirstListedWithADuplicateIsFoundByTheSameNamesListedOnce() {
+    SharedSubscriptions first =
+        SharedSubscriptions.NONE.change(List.of("svc-dup-a", "svc-dup-a", "svc-dup-b"), List.of());
+
+    assertThat(SharedSubscriptions.NONE.change(List.of("svc-dup-b", "svc-dup-a"), List.of()))
+        .isSameAs(first);
+  }
 }
