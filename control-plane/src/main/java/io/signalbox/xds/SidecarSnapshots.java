@@ -107,6 +107,10 @@ public final class SidecarSnapshots implements GroupSnapshots {
       return true;
     }
 
+    Made withSettings(GatewaySettings equal) {
+      return new Made(fleet, scoped, own, equal, handover, certificate, snapshot, takes);
+    }
+
     boolean isOf(
         ContentVersionedSnapshot fleet,
         Optional<SidecarTranslator.ScopedInputs> scoped,
@@ -215,7 +219,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
         return kept.last().snapshot();
       }
       String identity = settings.access().serviceIdentity(service.get()).value();
-      IssuedCertificate certificate = mesh.current(identity);
       ServiceState own = state.services().get(service.get());
       Optional<SidecarTranslator.ScopedInputs> scoped = SidecarTranslator.scopedInputs(own, state);
       Recent asked =
@@ -229,7 +232,9 @@ public final class SidecarSnapshots implements GroupSnapshots {
                       own,
                       settings,
                       handover,
-                      certificate,
+                      // Under the group's lock, as its forgetting: a certificate forgotten
+                      // meanwhile is issued again, not kept without its identity's record.
+                      mesh.current(identity),
                       () ->
                           translator.translate(
                               fleet.resources(), state, settings, handover, name)));
@@ -242,7 +247,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
     }
     String fleetName = NodeGroups.fleetOf(group);
     String identity = settings.access().envoyIdentity(fleetName).value();
-    IssuedCertificate certificate = mesh.current(identity);
     return edges
         .compute(
             fleetName,
@@ -254,7 +258,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                     null,
                     settings,
                     handover,
-                    certificate,
+                    mesh.current(identity),
                     fleet::resources))
         .last()
         .snapshot();
@@ -271,7 +275,12 @@ public final class SidecarSnapshots implements GroupSnapshots {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
       if (remaining.stream().noneMatch(other -> NodeGroups.sidecarService(other).equals(service))) {
-        forgetCertificate(group, sidecars.remove(service.get()));
+        sidecars.computeIfPresent(
+            service.get(),
+            (name, forgotten) -> {
+              forgetCertificate(group, forgotten);
+              return null;
+            });
         translator.forget(service.get());
       }
     } else {
@@ -281,7 +290,12 @@ public final class SidecarSnapshots implements GroupSnapshots {
               other ->
                   NodeGroups.sidecarService(other).isEmpty()
                       && NodeGroups.fleetOf(other).equals(fleet))) {
-        forgetCertificate(group, edges.remove(fleet));
+        edges.computeIfPresent(
+            fleet,
+            (name, forgotten) -> {
+              forgetCertificate(group, forgotten);
+              return null;
+            });
       }
     }
   }
@@ -376,6 +390,13 @@ public final class SidecarSnapshots implements GroupSnapshots {
     if (recent != null) {
       for (Made made : Arrays.asList(recent.last(), recent.before())) {
         if (made != null && made.isOf(fleet, scoped, own, settings, handover, certificate)) {
+          if (made.settings() != settings) {
+            // Equal settings reloaded as another object: the fast path compares them by
+            // reference, so the kept snapshot takes the new object.
+            return new Recent(
+                made.withSettings(settings),
+                made == recent.last() ? recent.before() : recent.last());
+          }
           return recent.first(made);
         }
       }

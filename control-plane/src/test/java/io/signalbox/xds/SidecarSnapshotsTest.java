@@ -640,10 +640,11 @@ class SidecarSnapshotsTest {
   void keptSidecarSnapshotsEqualFreshOnesOverRandomChanges(boolean withChangeLog) {
     java.util.Random random = new java.util.Random(20261205);
     // A JWT provider: its JWKS cluster is one the sidecars take once they may enforce policies.
-    GatewaySettings settings =
+    GatewaySettings withJwt =
         GatewaySettings.DEFAULT.toBuilder()
             .jwtProvider(io.signalbox.config.TestJwtProviders.corp())
             .build();
+    GatewaySettings settings = withJwt;
     InMemoryRegistryStore store = new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
     MeshIdentities mesh =
         MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC());
@@ -653,6 +654,16 @@ class SidecarSnapshotsTest {
     List<Integer> instances = new java.util.ArrayList<>();
     ContentVersionedSnapshot fleet = null;
     for (int step = 0; step < 300; step++) {
+      if (step % 25 == 24) {
+        // A reload: the same settings as another object, or others (the JWT provider goes or
+        // comes back).
+        settings =
+            random.nextBoolean()
+                ? settings.toBuilder().build()
+                : settings.jwtProviders().isEmpty()
+                    ? withJwt.toBuilder().build()
+                    : GatewaySettings.DEFAULT.toBuilder().build();
+      }
       int choice = random.nextInt(10);
       if (choice < 6 || leases.isEmpty()) {
         // A new instance, or (one time in three) one registered before again with other routes:
