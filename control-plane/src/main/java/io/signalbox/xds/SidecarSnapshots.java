@@ -403,8 +403,14 @@ public final class SidecarSnapshots implements GroupSnapshots {
     }
     Made before = recent == null ? null : recent.last();
     XdsResources withCertificate = withSecrets(resources.get(), mesh.secrets(certificate));
-    List<ContentVersionedSnapshot> earlier = new ArrayList<>(List.of(fleet));
-    if (before != null) {
+    // The first is the one whose names a changed type is merged with: a scoped group's own last
+    // snapshot, which holds its few clusters and endpoints, rather than the fleet's every one.
+    List<ContentVersionedSnapshot> earlier = new ArrayList<>(3);
+    if (before != null && scoped.isPresent()) {
+      earlier.add(before.snapshot());
+    }
+    earlier.add(fleet);
+    if (before != null && scoped.isEmpty()) {
       earlier.add(before.snapshot());
     }
     ContentVersionedSnapshot last = madeLast;
