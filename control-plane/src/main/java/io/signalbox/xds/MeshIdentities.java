@@ -104,7 +104,7 @@ public final class MeshIdentities {
    * than issuing again on every call or failing every publication.
    */
   public IssuedCertificate current(String spiffeId) {
-    Instant window = windowStart();
+    Instant window = window();
     // Asked for every sidecar group on every publication: a lookup, not a lock, while the window
     // lasts.
     Issued held = issued.get(spiffeId);
@@ -192,15 +192,11 @@ public final class MeshIdentities {
   }
 
   /**
-   * The half-life window the clock is in: within one, {@link #current} answers each identity with
-   * the same certificate.
+   * The half-life window the clock is in: certificates are issued per window of half their
+   * validity, so each is renewed at half-life, and within one {@link #current} answers each
+   * identity with the same certificate.
    */
   Instant window() {
-    return windowStart();
-  }
-
-  /** Certificates are issued per window of half their validity, so each is renewed at half-life. */
-  private Instant windowStart() {
     long window = Math.max(1, validity.toMillis() / 2);
     return Instant.ofEpochMilli(Math.floorDiv(clock.millis(), window) * window);
   }

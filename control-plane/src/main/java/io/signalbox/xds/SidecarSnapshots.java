@@ -12,13 +12,11 @@ import io.signalbox.translate.XdsResources;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.SortedSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -50,21 +48,15 @@ public final class SidecarSnapshots implements GroupSnapshots {
       GatewaySettings settings,
       PolicyHandover handover,
       IssuedCertificate certificate,
-      ContentVersionedSnapshot snapshot,
-      Set<String> takes) {
+      ContentVersionedSnapshot snapshot) {
 
     /**
-     * Whether this is what these inputs make. A scoped service's sidecars are kept whatever else of
-     * the fleet changed, as long as what they take of it did not: their cost follows the services
-     * they call, not the registry.
-     */
-    /**
-     * Whether a scoped service's sidecars are still what this made in {@code state}, which {@code
-     * confirmed} is known to make the same: the same settings and handover, and none of the
-     * services it takes (its own and those it calls) changed between the two states. Asked of every
-     * scoped group on every publication, so it is found from the change log, one lookup per changed
-     * service, and from the states themselves only when the log cannot tell; anything else is
-     * answered by {@link #isOf}.
+     * Whether a scoped service's sidecars are still what this made in {@code state}, as they are in
+     * {@code confirmed}: the same settings and handover, and the change log names none of the
+     * services they take (the service itself and those it calls) between the two states. Asked of
+     * every scoped group on every publication, so a lookup per service it calls, in the few names a
+     * publication changed; when the log cannot tell (a quarantine's trial state), {@link #isOf}
+     * answers on the slow path.
      */
     boolean stillOf(
         RegistryState state,
@@ -72,45 +64,31 @@ public final class SidecarSnapshots implements GroupSnapshots {
         GatewaySettings settings,
         PolicyHandover handover,
         ChangedServices changes) {
-      if (scoped.isEmpty() || this.settings != settings || !this.handover.equals(handover)) {
+      if (scoped.isEmpty()
+          || confirmed == null
+          || this.settings != settings
+          || !this.handover.equals(handover)) {
         return false;
       }
-      if (state == confirmed) {
-        return true;
-      }
-      Optional<SortedSet<String>> changed =
-          confirmed == null ? Optional.empty() : changes.between(confirmed, state);
-      if (changed.isEmpty()) {
-        return sameStatesIn(state);
-      }
-      if (changed.get().size() <= takes.size()) {
-        return changed.get().stream().noneMatch(takes::contains);
-      }
-      return takes.stream().noneMatch(changed.get()::contains);
-    }
-
-    /**
-     * Whether {@code state} holds the very same state objects of the service and of each it calls
-     * (a registry keeps an unchanged service's state object).
-     */
-    private boolean sameStatesIn(RegistryState state) {
-      if (state.services().get(own.name()) != own) {
-        return false;
-      }
-      List<String> calls = own.mesh().calls();
-      List<Optional<ServiceState>> callees = scoped.get().callees();
-      for (int i = 0; i < calls.size(); i++) {
-        if (state.services().get(calls.get(i)) != callees.get(i).orElse(null)) {
-          return false;
-        }
-      }
-      return true;
+      return state == confirmed
+          || changes
+              .between(confirmed, state)
+              .filter(
+                  changed ->
+                      !changed.contains(own.name())
+                          && Collections.disjoint(changed, own.mesh().calls()))
+              .isPresent();
     }
 
     Made withSettings(GatewaySettings equal) {
-      return new Made(fleet, scoped, own, equal, handover, certificate, snapshot, takes);
+      return new Made(fleet, scoped, own, equal, handover, certificate, snapshot);
     }
 
+    /**
+     * Whether this is what these inputs make. A scoped service's sidecars are kept whatever else of
+     * the fleet changed, as long as what they take of it did not: their cost follows the services
+     * they call, not the registry.
+     */
     boolean isOf(
         ContentVersionedSnapshot fleet,
         Optional<SidecarTranslator.ScopedInputs> scoped,
@@ -166,14 +144,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
       this.before = before;
     }
 
-    Made last() {
-      return last;
-    }
-
-    Made before() {
-      return before;
-    }
-
     /** {@code made}, one of these, asked for last. */
     Recent first(Made made) {
       return made == last ? this : new Recent(made, last);
@@ -214,9 +184,9 @@ public final class SidecarSnapshots implements GroupSnapshots {
       Recent kept = sidecars.get(service.get());
       if (kept != null
           && window.equals(kept.confirmedWindow)
-          && kept.last().stillOf(state, kept.confirmed, settings, handover, changes)) {
+          && kept.last.stillOf(state, kept.confirmed, settings, handover, changes)) {
         kept.confirmed = state;
-        return kept.last().snapshot();
+        return kept.last.snapshot();
       }
       String identity = settings.access().serviceIdentity(service.get()).value();
       ServiceState own = state.services().get(service.get());
@@ -240,7 +210,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                               fleet.resources(), state, settings, handover, name)));
       asked.confirmed = state;
       asked.confirmedWindow = window;
-      return asked.last().snapshot();
+      return asked.last.snapshot();
     }
     if (!usesMesh(fleet)) {
       return fleet;
@@ -260,7 +230,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
                     handover,
                     mesh.current(identity),
                     fleet::resources))
-        .last()
+        .last
         .snapshot();
   }
 
@@ -308,10 +278,10 @@ public final class SidecarSnapshots implements GroupSnapshots {
     if (forgotten != null) {
       // Both kept snapshots' identities: settings that renamed the identity may have been judged
       // by the older last.
-      if (forgotten.before() != null) {
-        mesh.forget(identity(group, forgotten.before().settings()));
+      if (forgotten.before != null) {
+        mesh.forget(identity(group, forgotten.before.settings()));
       }
-      mesh.forget(identity(group, forgotten.last().settings()));
+      mesh.forget(identity(group, forgotten.last.settings()));
     }
   }
 
@@ -388,20 +358,19 @@ public final class SidecarSnapshots implements GroupSnapshots {
       IssuedCertificate certificate,
       java.util.function.Supplier<XdsResources> resources) {
     if (recent != null) {
-      for (Made made : Arrays.asList(recent.last(), recent.before())) {
+      for (Made made : Arrays.asList(recent.last, recent.before)) {
         if (made != null && made.isOf(fleet, scoped, own, settings, handover, certificate)) {
           if (made.settings() != settings) {
             // Equal settings reloaded as another object: the fast path compares them by
             // reference, so the kept snapshot takes the new object.
             return new Recent(
-                made.withSettings(settings),
-                made == recent.last() ? recent.before() : recent.last());
+                made.withSettings(settings), made == recent.last ? recent.before : recent.last);
           }
           return recent.first(made);
         }
       }
     }
-    Made before = recent == null ? null : recent.last();
+    Made before = recent == null ? null : recent.last;
     XdsResources withCertificate = withSecrets(resources.get(), mesh.secrets(certificate));
     // The first is the one whose names a changed type is merged with: a scoped group's own last
     // snapshot, which holds its few clusters and endpoints, rather than the fleet's every one.
@@ -422,26 +391,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
     return new Recent(
-        new Made(
-            fleet,
-            scoped,
-            own,
-            settings,
-            handover,
-            certificate,
-            snapshot,
-            takes(scoped.isPresent() ? own : null)),
-        before);
-  }
-
-  /** The services a scoped service's sidecars are made from: its own and those it calls. */
-  private static Set<String> takes(ServiceState scoped) {
-    if (scoped == null) {
-      return Set.of();
-    }
-    Set<String> takes = new HashSet<>(scoped.mesh().calls());
-    takes.add(scoped.name());
-    return takes;
+        new Made(fleet, scoped, own, settings, handover, certificate, snapshot), before);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

@@ -726,7 +726,7 @@ class SidecarSnapshotsTest {
                 .withMesh(new MeshPolicy(List.of(), random.nextInt(5) == 0 ? List.of() : calls)),
             Optional.empty());
       }
-      // Without the log, a kept snapshot is judged by the states' objects themselves.
+      // Without the log, a kept snapshot is judged on the slow path, its inputs compared.
       RegistryState state =
           withChangeLog
               ? store.state()
