@@ -1,11 +1,14 @@
 package io.signalbox.translate;
 
+import com.google.common.collect.Lists;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.Function;
 
 /**
- * Lookups by name in the name-ordered lists of {@link XdsResources}, by halving: what a scoped
- * sidecar takes of the fleet costs its calls, not the registry.
+ * Lookups by name in the name-ordered lists of {@link XdsResources}, by halving ({@link
+ * Collections#binarySearch} over a view of the names): what a scoped sidecar takes of the fleet
+ * costs its calls, not the registry.
  */
 final class NameOrder {
 
@@ -13,17 +16,15 @@ final class NameOrder {
 
   /** The index of the first resource of {@code sorted} whose name is {@code key} or after it. */
   static <T> int firstFrom(List<T> sorted, Function<T, String> name, String key) {
-    int low = 0;
-    int high = sorted.size();
-    while (low < high) {
-      int middle = (low + high) >>> 1;
-      if (name.apply(sorted.get(middle)).compareTo(key) < 0) {
-        low = middle + 1;
-      } else {
-        high = middle;
-      }
+    List<String> names = Lists.transform(sorted, name::apply);
+    int found = Collections.binarySearch(names, key);
+    if (found < 0) {
+      return -found - 1;
     }
-    return low;
+    while (found > 0 && names.get(found - 1).equals(key)) {
+      found--;
+    }
+    return found;
   }
 
   /**
@@ -31,11 +32,14 @@ final class NameOrder {
    * XdsResources} counts them.
    */
   static <T> T named(List<T> sorted, Function<T, String> name, String key) {
-    int index = firstFrom(sorted, name, key);
-    T found = null;
-    while (index < sorted.size() && name.apply(sorted.get(index)).equals(key)) {
-      found = sorted.get(index++);
+    List<String> names = Lists.transform(sorted, name::apply);
+    int found = Collections.binarySearch(names, key);
+    if (found < 0) {
+      return null;
     }
-    return found;
+    while (found + 1 < names.size() && names.get(found + 1).equals(key)) {
+      found++;
+    }
+    return sorted.get(found);
   }
 }
