@@ -12,11 +12,12 @@ import io.signalbox.translate.XdsResources;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -48,15 +49,17 @@ public final class SidecarSnapshots implements GroupSnapshots {
       GatewaySettings settings,
       PolicyHandover handover,
       IssuedCertificate certificate,
-      ContentVersionedSnapshot snapshot) {
+      ContentVersionedSnapshot snapshot,
+      Set<String> takes) {
 
     /**
      * Whether a scoped service's sidecars are still what this made in {@code state}, as they are in
      * {@code confirmed}: the same settings and handover, and the change log names none of the
-     * services they take (the service itself and those it calls) between the two states. Asked of
-     * every scoped group on every publication, so a lookup per service it calls, in the few names a
-     * publication changed; when the log cannot tell (a quarantine's trial state), {@link #isOf}
-     * answers on the slow path.
+     * services they take ({@code takes}: the service itself and those it calls) between the two
+     * states. Asked of every scoped group on every publication, so the smaller of the two sets is
+     * walked with lookups in the other (a hashed set of its own: the names in the service's list
+     * would each be a cache miss); when the log cannot tell (a quarantine's trial state), {@link
+     * #isOf} answers on the slow path.
      */
     boolean stillOf(
         RegistryState state,
@@ -75,13 +78,14 @@ public final class SidecarSnapshots implements GroupSnapshots {
               .between(confirmed, state)
               .filter(
                   changed ->
-                      !changed.contains(own.name())
-                          && Collections.disjoint(changed, own.mesh().calls()))
+                      changed.size() <= takes.size()
+                          ? changed.stream().noneMatch(takes::contains)
+                          : takes.stream().noneMatch(changed::contains))
               .isPresent();
     }
 
     Made withSettings(GatewaySettings equal) {
-      return new Made(fleet, scoped, own, equal, handover, certificate, snapshot);
+      return new Made(fleet, scoped, own, equal, handover, certificate, snapshot, takes);
     }
 
     /**
@@ -391,7 +395,26 @@ public final class SidecarSnapshots implements GroupSnapshots {
             withCertificate, earlier.toArray(ContentVersionedSnapshot[]::new));
     madeLast = snapshot;
     return new Recent(
-        new Made(fleet, scoped, own, settings, handover, certificate, snapshot), before);
+        new Made(
+            fleet,
+            scoped,
+            own,
+            settings,
+            handover,
+            certificate,
+            snapshot,
+            takes(scoped.isPresent() ? own : null)),
+        before);
+  }
+
+  /** The services a scoped service's sidecars are made from: its own and those it calls. */
+  private static Set<String> takes(ServiceState scoped) {
+    if (scoped == null) {
+      return Set.of();
+    }
+    Set<String> takes = new HashSet<>(scoped.mesh().calls());
+    takes.add(scoped.name());
+    return takes;
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {
