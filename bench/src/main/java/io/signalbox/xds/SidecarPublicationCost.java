@@ -2,51 +2,85 @@ package io.signalbox.xds;
 
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Resources.ResourceType;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.signalbox.config.GatewaySettings;
+import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RegistryState;
-import io.signalbox.translate.PolicyHandover;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
- * The bench's way to the sidecar snapshots a publication makes ({@link SidecarSnapshots}), whose
- * making is the xds stage's own: this class sits in the stage's package to time it as the publisher
- * runs it.
+ * The bench's way to the sidecar snapshots a publication sends ({@link KeptGroups#sendEach}, which
+ * asks {@link SidecarSnapshots} for the groups the change reaches), whose making is the xds stage's
+ * own: this class sits in the stage's package to time it as the publisher runs it.
  */
 public final class SidecarPublicationCost {
 
-  private final SidecarSnapshots sidecars =
-      new SidecarSnapshots(
-          MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+  /**
+   * Keeps what each group was sent last and finds what changed for it, as the cache does for a
+   * group with open delta watches ({@code XdsSnapshotCache.setSnapshot}).
+   */
+  private static final class DifferencingCache implements GroupSnapshotCache {
+    private final Map<String, Snapshot> held = new HashMap<>();
 
-  /** What each group was sent last. */
-  private final Map<String, ContentVersionedSnapshot> sent = new HashMap<>();
+    @Override
+    public Snapshot getSnapshot(String group) {
+      return held.get(group);
+    }
+
+    @Override
+    public void setSnapshot(String group, Snapshot snapshot) {
+      Snapshot before = held.put(group, snapshot);
+      if (before instanceof ContentVersionedSnapshot earlier
+          && snapshot instanceof ContentVersionedSnapshot later) {
+        for (ResourceType type : Resources.RESOURCE_TYPES_IN_ORDER) {
+          if (!earlier.version(type, List.of()).equals(later.version(type, List.of()))) {
+            later.changesSince(earlier, type);
+          }
+        }
+      }
+    }
+
+    @Override
+    public boolean clearSnapshot(String group) {
+      held.remove(group);
+      return true;
+    }
+
+    @Override
+    public void setLastGood(Function<String, Snapshot> views) {}
+  }
+
+  private final KeptGroups groups =
+      new KeptGroups(
+          new DifferencingCache(),
+          new SidecarSnapshots(
+              MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC())),
+          group -> true,
+          SignalboxMetrics.noop());
+
+  private boolean kept;
 
   /**
-   * Makes what the sidecar groups of {@code services} are sent of {@code fleet}, and finds what
-   * changed for each since its last snapshot, as the cache does for a group with open delta watches
-   * ({@code XdsSnapshotCache.setSnapshot}).
+   * Sends the sidecar groups of {@code services} (kept from the first call on) their snapshots of
+   * {@code fleet}, as a publication does.
    */
   public void make(
       List<String> services,
       ContentVersionedSnapshot fleet,
       RegistryState state,
       GatewaySettings settings) {
-    for (String service : services) {
-      String group = "sidecar/" + service;
-      ContentVersionedSnapshot snapshot =
-          sidecars.base(group, fleet, state, settings, PolicyHandover.NONE);
-      ContentVersionedSnapshot before = sent.put(group, snapshot);
-      if (before != null && before != snapshot) {
-        for (ResourceType type : Resources.RESOURCE_TYPES_IN_ORDER) {
-          if (!before.version(type, List.of()).equals(snapshot.version(type, List.of()))) {
-            snapshot.changesSince(before, type);
-          }
-        }
+    if (!kept) {
+      // As their Envoys connect: once, not per publication.
+      for (String service : services) {
+        groups.keep("sidecar/" + service);
       }
+      kept = true;
     }
+    groups.sendEach(fleet, state, settings);
   }
 }
