@@ -210,7 +210,13 @@ public final class ControlPlane implements AutoCloseable {
             new ResumedDeltaWatcher(new InitialDeltaResponseWatcher(cache, groups), cache, groups));
     this.callbacks =
         new XdsCallbacks(
-            groups, proxies, publisher::groupSeen, publisher::xdsAnswered, watcher, metrics);
+            groups,
+            proxies,
+            publisher::groupSeen,
+            publisher::groupLeft,
+            publisher::xdsAnswered,
+            watcher,
+            metrics);
     this.laggingStreams = new LaggingStreams(proxies, config.xdsCutoff(), metrics, clock);
     ResponseWrites writes =
         new ResponseWrites(

@@ -6,6 +6,7 @@ import io.signalbox.translate.PolicyHandover;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What each node group is sent of a publication, as the pipeline asks for it: {@link
@@ -43,4 +44,24 @@ public interface GroupSnapshots {
 
   /** When the workload certificate the Envoys of {@code group} hold expires; empty when none. */
   Optional<Instant> certificateExpiry(String group, GatewaySettings settings);
+
+  /**
+   * The services whose changes alone may change what {@link #base} makes for {@code group}, {@code
+   * made} being what it made last, as long as the settings, the handover and the {@link
+   * #certificateWindow} stay: a scoped sidecar group's own service and those it calls. Empty when
+   * any change to the fleet may change it (an edge group; a sidecar group whose service names no
+   * callees), or when {@code made} is not what was made for the group last. The pipeline then asks
+   * only the groups a change reaches ({@link GroupReach}).
+   */
+  default Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
+    return Optional.empty();
+  }
+
+  /**
+   * The window of time the workload certificates made now belong to: what any group is sent may
+   * change when it moves. Groups made of the whole fleet ({@link #decidedOnlyBy} empty) need none.
+   */
+  default Instant certificateWindow() {
+    return Instant.EPOCH;
+  }
 }

@@ -4,6 +4,8 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.RegistryState;
 import io.signalbox.translate.PolicyHandover;
+import java.time.Instant;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
@@ -44,6 +46,9 @@ final class KeptGroups {
   /** Why each group's snapshot could not be made last time, while it cannot. */
   private final Map<String, String> failures = new ConcurrentHashMap<>();
 
+  /** Which groups a publication reaches: the others are not asked. */
+  private final GroupReach reach = new GroupReach();
+
   private final GroupSnapshotCache cache;
   private final GroupSnapshots snapshots;
   private final Predicate<String> connected;
@@ -73,7 +78,24 @@ final class KeptGroups {
       return false;
     }
     zones.groupKept(group);
+    reach.unsettle(group);
     return true;
+  }
+
+  /**
+   * The last Envoy of {@code group} left: the next publication reaches it, to forget it unless one
+   * came back meanwhile. Any thread.
+   */
+  void left(String group) {
+    reach.left(group);
+  }
+
+  /**
+   * The groups {@code next} may send something new ({@link GroupReach}); the others would be made
+   * what they hold. Call with the lock held.
+   */
+  Collection<String> reached(FleetPublication next) {
+    return reach.reached(groups, next, snapshots.certificateWindow());
   }
 
   /** The groups kept, to walk under the lock (a live view). */
@@ -109,6 +131,7 @@ final class KeptGroups {
       ContentVersionedSnapshot renewed =
           madeFor(group, () -> snapshots.withCertificateRenewed(group, held, settings));
       if (renewed != null && renewed != held) {
+        reach.unsettle(group);
         cache.setSnapshot(group, renewed);
         log.info(
             "Node group {} was sent its renewed workload certificate; publishing is held", group);
@@ -123,6 +146,13 @@ final class KeptGroups {
    * publication that failed to make the group has logged it ({@link #madeFor}).
    */
   ContentVersionedSnapshot judgedBy(NackQuarantine.Publication publication, String group) {
+    ContentVersionedSnapshot sent = sentBases.get(group);
+    if (sent != null
+        && reach.walkedTo(
+            group, publication.snapshot(), publication.state(), publication.settings())) {
+      // What the last walk sent it, or would have made it again: not made once more per verdict.
+      return sent.forGroup(group);
+    }
     ContentVersionedSnapshot base;
     try {
       base =
@@ -153,16 +183,23 @@ final class KeptGroups {
    * settings}, forgetting the groups whose Envoys have all gone. Call with the lock held.
    */
   void sendEach(ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
-    for (String group : groups) {
+    FleetPublication publication =
+        new FleetPublication(fleet, state, settings, PolicyHandover.NONE);
+    // Read before any group is made: a window that ends meanwhile reaches every group next time.
+    Instant window = snapshots.certificateWindow();
+    Collection<String> reached = reach.reached(groups, publication, window);
+    reach.walking();
+    for (String group : reached) {
+      reach.reaching(group);
       if (!connected.test(group) && forget(group)) {
         continue;
       }
-      ContentVersionedSnapshot base =
-          madeFor(group, () -> snapshots.base(group, fleet, state, settings, PolicyHandover.NONE));
+      ContentVersionedSnapshot base = madeFor(group, publication);
       if (base != null) {
         send(group, base);
       }
     }
+    reach.walked(publication, window);
   }
 
   /**
@@ -191,6 +228,8 @@ final class KeptGroups {
       }
       return made;
     } catch (RuntimeException e) {
+      // Reached by every publication until it can be made.
+      reach.unsettle(group);
       String failure = String.valueOf(e);
       if (failure.equals(failures.put(group, failure))) {
         // The same failure again, every publication: said, without its stack trace again.
@@ -209,9 +248,28 @@ final class KeptGroups {
     }
   }
 
-  /** Sends {@code group} its zone's view of {@code base}. Call with the lock held. */
+  /**
+   * Sends {@code group} its zone's view of {@code base}, its snapshot of the publication the groups
+   * are sent (the last walk's, or the one being walked). Call with the lock held.
+   */
   void send(String group, ContentVersionedSnapshot base) {
     sentBases.put(group, base);
+    reach.settled(group, snapshots.decidedOnlyBy(group, base));
+    sendView(group, base);
+  }
+
+  /**
+   * Sends {@code group} {@code step}, a step towards the next publication (of a policy handover):
+   * the next walk reaches it. Call with the lock held.
+   */
+  void sendStep(String group, ContentVersionedSnapshot step) {
+    // First: a judge that reads the step as what the group was sent finds it unsettled.
+    reach.unsettle(group);
+    sentBases.put(group, step);
+    sendView(group, step);
+  }
+
+  private void sendView(String group, ContentVersionedSnapshot base) {
     ContentVersionedSnapshot sent = base.forGroup(group);
     if (cache.getSnapshot(group) != sent) {
       cache.setSnapshot(group, sent);
@@ -238,11 +296,17 @@ final class KeptGroups {
    */
   private boolean forget(String group) {
     groups.remove(group);
-    if (connected.test(group) || !cache.clearSnapshot(group)) {
+    if (connected.test(group)) {
       groups.add(group);
       return false;
     }
+    if (!cache.clearSnapshot(group)) {
+      groups.add(group);
+      reach.left(group);
+      return false;
+    }
     zones.groupForgotten(group);
+    reach.forget(group);
     sentBases.remove(group);
     failures.remove(group);
     snapshots.forget(group, groups);

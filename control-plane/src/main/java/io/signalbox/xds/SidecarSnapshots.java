@@ -12,6 +12,7 @@ import io.signalbox.translate.XdsResources;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -290,6 +291,34 @@ public final class SidecarSnapshots implements GroupSnapshots {
   }
 
   /**
+   * A scoped service's sidecars are decided by the services they take (its own and those it calls)
+   * once {@code made} is what was made for them last, without a policy handover: the fast path of
+   * {@link #base} keeps it while the change log names none of them.
+   */
+  @Override
+  public Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
+    Optional<String> service = NodeGroups.sidecarService(group);
+    Recent recent = service.isPresent() ? sidecars.get(service.get()) : null;
+    if (recent == null) {
+      return Optional.empty();
+    }
+    for (Made kept : Arrays.asList(recent.last, recent.before)) {
+      if (kept != null
+          && kept.snapshot() == made
+          && kept.scoped().isPresent()
+          && kept.handover().isEmpty()) {
+        return Optional.of(kept.takes());
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public Instant certificateWindow() {
+    return mesh.window();
+  }
+
+  /**
    * When the workload certificate the Envoys of {@code group} hold expires: a sidecar group's
    * service's, an edge fleet's own; empty when the group holds none.
    */
@@ -414,7 +443,7 @@ public final class SidecarSnapshots implements GroupSnapshots {
     }
     Set<String> takes = new HashSet<>(scoped.mesh().calls());
     takes.add(scoped.name());
-    return takes;
+    return Collections.unmodifiableSet(takes);
   }
 
   private static XdsResources withSecrets(XdsResources resources, List<Secret> secrets) {

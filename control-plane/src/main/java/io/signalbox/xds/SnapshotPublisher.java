@@ -226,6 +226,14 @@ public final class SnapshotPublisher implements AutoCloseable {
   }
 
   /**
+   * The last Envoy of a node group left: the next publication forgets the group unless one came
+   * back (a group a change does not reach is not asked otherwise). Any thread; cheap.
+   */
+  public void groupLeft(String group) {
+    groups.left(group);
+  }
+
+  /**
    * Whether an Envoy declaring a zone may connect: at most {@link NodeGroups#MAX_ZONES} zones are
    * kept at once ({@link KeptZones}).
    */

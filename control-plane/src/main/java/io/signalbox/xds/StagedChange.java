@@ -2,6 +2,7 @@ package io.signalbox.xds;
 
 import io.signalbox.envoy.XdsTypes;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -45,7 +46,7 @@ final class StagedChange {
    * before the group's zone view is taken ({@link ContentVersionedSnapshot#forGroup}).
    */
   static StagedChange plan(
-      List<String> groups,
+      Collection<String> groups,
       Function<String, ContentVersionedSnapshot> sent,
       Function<String, ContentVersionedSnapshot> next) {
     StagedChange change = new StagedChange();

@@ -4,11 +4,13 @@ import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.signalbox.translate.PolicyHandover;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,7 +92,7 @@ final class StagedPublishing {
     if (handover != Outcome.DONE) {
       return handover;
     }
-    return publishStages(next, group -> true) ? Outcome.DONE : Outcome.PAUSED;
+    return publishStages(next, groups::reached) ? Outcome.DONE : Outcome.PAUSED;
   }
 
   /**
@@ -172,7 +174,7 @@ final class StagedPublishing {
         }
       }
     }
-    if (!publishStages(target, which)) {
+    if (!publishStages(target, step -> groups.names().stream().filter(which).toList())) {
       return Outcome.PAUSED;
     }
     Map<String, StagedChange.GroupStage> sent = new LinkedHashMap<>();
@@ -185,7 +187,7 @@ final class StagedPublishing {
           // Another group that cannot be made keeps what it holds, as in any publication.
           ContentVersionedSnapshot base = groups.madeFor(group, target);
           if (base != null && base != groups.sentBase(group)) {
-            groups.send(group, base);
+            groups.sendStep(group, base);
             sent.put(group, new StagedChange.GroupStage(base.forGroup(group), APPLIED_POLICIES));
           }
         }
@@ -205,12 +207,14 @@ final class StagedPublishing {
   }
 
   /**
-   * Sends the intermediate stages between what each group {@code which} selects was sent and what
-   * it is sent of {@code target} ({@link StagedChange}), waiting after each phase until the groups'
+   * Sends the intermediate stages between what each group {@code which} names was sent and what it
+   * is sent of {@code target} ({@link StagedChange}), waiting after each phase until the groups'
    * Envoys applied it (or the stage timeout passed). Returns false when publishing was paused
-   * meanwhile.
+   * meanwhile. {@code which} is asked with the lock held: the groups the change may reach, of those
+   * kept.
    */
-  private boolean publishStages(FleetPublication target, Predicate<String> which) {
+  private boolean publishStages(
+      FleetPublication target, Function<FleetPublication, Collection<String>> which) {
     if (stageTimeout.isZero()) {
       return true;
     }
@@ -219,7 +223,7 @@ final class StagedPublishing {
       // A group whose snapshot cannot be made is planned no stage: it stays where it is.
       change =
           StagedChange.plan(
-              groups.names().stream().filter(which).toList(),
+              which.apply(target),
               groups::sentBase,
               group -> {
                 ContentVersionedSnapshot base = groups.madeFor(group, target);

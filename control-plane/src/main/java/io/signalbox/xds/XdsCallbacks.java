@@ -26,6 +26,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
 
   private final NodeGroups groups;
   private final Consumer<String> groupSeen;
+  private final Consumer<String> groupLeft;
   private final NackAwareConfigWatcher watcher;
   private final AtomicLong nacks = new AtomicLong();
   private final Map<String, AtomicLong> responsesByType = new ConcurrentHashMap<>();
@@ -36,6 +37,7 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
   /**
    * @param proxies records every stream's sync status
    * @param groupSeen told of each node group when one of its Envoys connects
+   * @param groupLeft told of each node group when its last Envoy's stream closes
    * @param answered told of every ACK ({@code false}) and NACK ({@code true}) once {@code proxies}
    *     has recorded it, on the stream's thread
    */
@@ -43,12 +45,14 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
       NodeGroups groups,
       ProxyStatusTracker proxies,
       Consumer<String> groupSeen,
+      Consumer<String> groupLeft,
       Consumer<Boolean> answered,
       NackAwareConfigWatcher watcher,
       SignalboxMetrics metrics) {
     this.groups = groups;
     this.proxies = proxies;
     this.groupSeen = groupSeen;
+    this.groupLeft = groupLeft;
     this.answerListener = answered;
     this.watcher = watcher;
     this.metrics = metrics;
@@ -175,9 +179,13 @@ public final class XdsCallbacks implements DiscoveryServerCallbacks {
     if (!proxies.connected(node.getId())) {
       watcher.forget(node.getId());
     }
+    String group = groups.hash(node);
+    if (!proxies.hasStreams(group)) {
+      groupLeft.accept(group);
+    }
     log.atInfo()
         .addKeyValue("node_id", node.getId())
-        .addKeyValue("group", groups.hash(node))
+        .addKeyValue("group", group)
         .log(
             "Envoy disconnected: node={} stream={}{}",
             node.getId(),

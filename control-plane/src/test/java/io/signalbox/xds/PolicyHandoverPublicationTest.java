@@ -103,6 +103,16 @@ class PolicyHandoverPublicationTest {
         public Optional<Instant> certificateExpiry(String group, GatewaySettings settings) {
           return sidecars.certificateExpiry(group, settings);
         }
+
+        @Override
+        public Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
+          return sidecars.decidedOnlyBy(group, made);
+        }
+
+        @Override
+        public Instant certificateWindow() {
+          return sidecars.certificateWindow();
+        }
       };
   private final InMemoryRegistryStore store =
       new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
