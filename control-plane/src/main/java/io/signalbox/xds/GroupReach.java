@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *       calls, {@link GroupSnapshots#decidedOnlyBy}), those that take a service the change log
  *       names between the last publication walked and the next;
  *   <li>every unsettled group: new, or whose last making failed, or sent something else since the
- *       last walk (a step of a policy handover, a renewed certificate);
+ *       last walk (a stage of a staged change, a step of a policy handover, a renewed certificate);
  *   <li>every group whose last Envoy left (it is forgotten when it is reached without one).
  * </ul>
  *
@@ -39,8 +39,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class GroupReach {
 
-  /** What the last walk sent every group settled: their snapshots of this publication. */
-  private record Walk(
+  /**
+   * What the last walk sent every group settled: their snapshots of this publication. Each walk
+   * makes a new one, even of the same publication.
+   */
+  record Walk(
       ContentVersionedSnapshot fleet,
       RegistryState state,
       GatewaySettings settings,
@@ -108,15 +111,26 @@ final class GroupReach {
     last = new Walk(publication.fleet(), publication.state(), publication.settings(), window);
   }
 
+  /** The last walk, to be passed to {@link #walkedTo}; null while a walk sends. */
+  Walk lastWalk() {
+    return last;
+  }
+
   /**
    * Whether {@code group} holds its snapshot of the publication of {@code fleet}, {@code state} and
-   * {@code settings} (without a handover): the last walk's, and the group settled since. Ask after
-   * reading what the group holds: a walk or an unsettling that wrote it first is seen here.
+   * {@code settings} (without a handover): {@code walk}'s, still the last walk, and the group
+   * settled since. Read {@code walk} ({@link #lastWalk}) before what the group holds, and ask this
+   * after: a walk (even of the same publication) or an unsettling that wrote it meanwhile is seen
+   * here.
    */
   boolean walkedTo(
-      String group, ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
-    Walk walk = last;
+      Walk walk,
+      String group,
+      ContentVersionedSnapshot fleet,
+      RegistryState state,
+      GatewaySettings settings) {
     return walk != null
+        && walk == last
         && walk.fleet() == fleet
         && walk.state() == state
         && walk.settings() == settings

@@ -146,10 +146,11 @@ final class KeptGroups {
    * publication that failed to make the group has logged it ({@link #madeFor}).
    */
   ContentVersionedSnapshot judgedBy(NackQuarantine.Publication publication, String group) {
+    GroupReach.Walk walk = reach.lastWalk();
     ContentVersionedSnapshot sent = sentBases.get(group);
     if (sent != null
         && reach.walkedTo(
-            group, publication.snapshot(), publication.state(), publication.settings())) {
+            walk, group, publication.snapshot(), publication.state(), publication.settings())) {
       // What the last walk sent it, or would have made it again: not made once more per verdict.
       return sent.forGroup(group);
     }
@@ -267,6 +268,16 @@ final class KeptGroups {
     reach.unsettle(group);
     sentBases.put(group, step);
     sendView(group, step);
+  }
+
+  /**
+   * Sends {@code group} {@code stage}, a stage of a staged change, in its zone's view already: the
+   * next walk reaches it, which sends it the change's end, or takes it back where it was when the
+   * change was given up (publishing paused, then the change undone). Call with the lock held.
+   */
+  void sendStage(String group, ContentVersionedSnapshot stage) {
+    reach.unsettle(group);
+    cache.setSnapshot(group, stage);
   }
 
   private void sendView(String group, ContentVersionedSnapshot base) {

@@ -116,7 +116,6 @@ public final class SnapshotPublisher implements AutoCloseable {
             publishLock,
             groups,
             snapshots,
-            parts.cache,
             parts.deliveryCheck,
             answers,
             parts.stageTimeout,

@@ -94,7 +94,10 @@ public final class SnapshotPublisherBuilder {
   /**
    * Forgets a node group once none of its Envoys is {@code connected} (a group with one is sent
    * every publication; unless set, every group is kept once seen). {@code connected} must hold for
-   * a group from before its Envoy's first request reaches {@link SnapshotPublisher#groupSeen}.
+   * a group from before its Envoy's first request reaches {@link SnapshotPublisher#groupSeen}, and
+   * its last Envoy's leaving must be told ({@link SnapshotPublisher#groupLeft}) once it no longer
+   * holds: a publication asks only the groups it reaches, and a scoped sidecar group is reached by
+   * changes to the services it takes alone.
    */
   public SnapshotPublisherBuilder forgetGroupsWithoutEnvoys(Predicate<String> connected) {
     this.connected = connected;

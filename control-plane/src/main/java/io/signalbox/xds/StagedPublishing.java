@@ -50,7 +50,6 @@ final class StagedPublishing {
   private final Object publishLock;
   private final KeptGroups groups;
   private final SnapshotBuilder snapshots;
-  private final GroupSnapshotCache cache;
   private final DeliveryCheck deliveryCheck;
   private final EnvoyAnswers answers;
 
@@ -66,7 +65,6 @@ final class StagedPublishing {
       Object publishLock,
       KeptGroups groups,
       SnapshotBuilder snapshots,
-      GroupSnapshotCache cache,
       DeliveryCheck deliveryCheck,
       EnvoyAnswers answers,
       Duration stageTimeout,
@@ -75,7 +73,6 @@ final class StagedPublishing {
     this.publishLock = publishLock;
     this.groups = groups;
     this.snapshots = snapshots;
-    this.cache = cache;
     this.deliveryCheck = deliveryCheck;
     this.answers = answers;
     this.stageTimeout = stageTimeout;
@@ -240,7 +237,7 @@ final class StagedPublishing {
         if (paused.getAsBoolean()) {
           return false;
         }
-        stages.forEach((group, stage) -> cache.setSnapshot(group, stage.snapshot()));
+        stages.forEach((group, stage) -> groups.sendStage(group, stage.snapshot()));
       }
       StagedChange.awaitApplied(stages, deliveryCheck, answers, stageTimeout, running);
     }

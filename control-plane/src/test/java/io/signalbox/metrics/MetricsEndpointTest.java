@@ -303,6 +303,67 @@ class MetricsEndpointTest {
   }
 
   @Test
+  void aScopedSidecarGroupIsForgottenOnceItsLastEnvoyLeavesThoughTheNextChangeDoesNotReachIt() {
+    start();
+    registry().register(registration("users", "users-1", "/users"));
+    registry()
+        .register(
+            registration("orders", "orders-1", "/orders").toBuilder()
+                .setInstance(
+                    Instance.newBuilder()
+                        .setId("orders-1")
+                        .setHost("127.0.0.1")
+                        .setPort(15006)
+                        .setApplicationPort(8080))
+                .addCalls("users")
+                .build());
+    FakeAdsClient sidecar =
+        connect(
+            FakeAdsClient.delta(
+                controlPlane.grpcPort(),
+                FakeAdsClient.node("orders-1", "ignored").toBuilder()
+                    .setMetadata(
+                        com.google.protobuf.Struct.newBuilder()
+                            .putFields(
+                                "signalbox.role",
+                                com.google.protobuf.Value.newBuilder()
+                                    .setStringValue("sidecar")
+                                    .build())
+                            .putFields(
+                                "signalbox.service",
+                                com.google.protobuf.Value.newBuilder()
+                                    .setStringValue("orders")
+                                    .build()))
+                    .build()));
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                scrape()
+                    .value("signalbox_xds_connected_proxies", "group", "sidecar/orders")
+                    .isPresent());
+
+    sidecar.close();
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                scrape().require("signalbox_xds_connected_proxies", "group", "sidecar/orders")
+                    == 0);
+    // orders calls users only: catalog's registration does not reach its sidecars' group.
+    registry().register(registration("catalog", "catalog-1", "/catalog"));
+
+    await()
+        .atMost(PATIENCE)
+        .untilAsserted(
+            () ->
+                assertThat(
+                        scrape()
+                            .value("signalbox_xds_connected_proxies", "group", "sidecar/orders"))
+                    .isEmpty());
+  }
+
+  @Test
   void publishingHeldByAPolicyHandoverIsExportedAsZeroWhileNothingHoldsIt() {
     // It becomes 1 when a handover stops: PolicyHandoverPublicationTest.
     start();

@@ -64,6 +64,9 @@ class GroupReachTest {
     private final SidecarSnapshots sidecars;
     final Set<String> asked = new TreeSet<>();
 
+    /** Groups whose snapshot cannot be made (as when a certificate cannot be issued). */
+    final Set<String> unmakeable = new TreeSet<>();
+
     AskCounting(SidecarSnapshots sidecars) {
       this.sidecars = sidecars;
     }
@@ -76,6 +79,9 @@ class GroupReachTest {
         GatewaySettings settings,
         PolicyHandover handover) {
       asked.add(group);
+      if (unmakeable.contains(group)) {
+        throw new IllegalStateException(group + " cannot be made");
+      }
       return sidecars.base(group, fleet, state, settings, handover);
     }
 
@@ -274,6 +280,31 @@ class GroupReachTest {
 
     assertThat(judged).isSameAs(held("sidecar/billing"));
     assertThat(sidecars.asked).isEmpty();
+  }
+
+  @Test
+  void aGroupSentAStageOfAStagedChangeIsReachedByTheNextPublicationThoughTheChangeWasUndone() {
+    ContentVersionedSnapshot billing = held("sidecar/billing");
+    kept.sendStage("sidecar/billing", fleet);
+
+    assertThat(publish()).contains("sidecar/billing");
+    assertThat(held("sidecar/billing")).isSameAs(billing);
+  }
+
+  @Test
+  void aGroupThatCouldNotBeMadeIsReachedByEveryPublicationUntilItCanBe() {
+    ContentVersionedSnapshot billing = held("sidecar/billing");
+    sidecars.unmakeable.add("sidecar/billing");
+    store.register(instance("payments", "p2", 0, List.of()), Optional.empty());
+    assertThat(publish()).contains("sidecar/billing");
+    assertThat(held("sidecar/billing")).as("it keeps what it holds").isSameAs(billing);
+
+    sidecars.unmakeable.clear();
+
+    assertThat(publish()).as("the same state again").contains("sidecar/billing");
+    assertThat(held("sidecar/billing").resources(ResourceType.ENDPOINT))
+        .as("payments' new endpoint")
+        .isNotEqualTo(billing.resources(ResourceType.ENDPOINT));
   }
 
   @Test
