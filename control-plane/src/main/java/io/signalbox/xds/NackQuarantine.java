@@ -121,6 +121,12 @@ public final class NackQuarantine {
         Function<String, ContentVersionedSnapshot> sent) {
       return Optional.empty();
     }
+
+    /**
+     * The Envoys of {@code group} were sent a new snapshot. A fleet that judges only what changed
+     * since its last verdict ({@link #verdictWithoutRejections}) judges their streams again.
+     */
+    default void groupSent(String group) {}
   }
 
   /** What a group is sent of a publication: its zone's view, or its sidecars' own snapshot. */

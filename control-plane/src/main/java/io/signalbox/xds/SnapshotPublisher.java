@@ -110,7 +110,10 @@ public final class SnapshotPublisher implements AutoCloseable {
     this.settings = parts.settings;
     this.snapshots = new SnapshotBuilder(parts.translator);
     this.changes = new ChangeCoalescer(parts.quietPeriod, parts.maxDelay);
-    this.groups = new KeptGroups(parts.cache, sidecars, parts.connected, parts.metrics);
+    // The quarantine's verdict judges only the Envoys whose groups were sent something since.
+    GroupSnapshotCache cache =
+        parts.proxies == null ? parts.cache : new VerdictTellingCache(parts.cache, parts.proxies);
+    this.groups = new KeptGroups(cache, sidecars, parts.connected, parts.metrics);
     this.stages =
         new StagedPublishing(
             publishLock,

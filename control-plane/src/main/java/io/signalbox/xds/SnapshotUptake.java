@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -36,6 +37,16 @@ final class SnapshotUptake {
 
   /** The open streams of a node group, a live view. */
   private final Function<String, Collection<StreamRecord>> streamsOf;
+
+  /**
+   * The open streams that may not hold what their group was sent: every other stream held it at a
+   * verdict, and neither its record nor its group's snapshot has changed since. So a verdict judges
+   * the streams a change touched, not the fleet's every one (about 0.6 µs a stream, 1.8 ms before
+   * each publication at 3,000 sidecars). The verdict is always asked of what the groups were sent
+   * last (the publication just sent, or a trial), so a group's snapshot changes for the verdict
+   * only when it is sent one ({@link #groupSent}).
+   */
+  private final Set<StreamRecord> unsure = ConcurrentHashMap.newKeySet();
 
   /** The tracker's count of rejected types on open streams. */
   private final AtomicInteger rejectedTypes;
@@ -73,20 +84,58 @@ final class SnapshotUptake {
     }
     Instant laggingBefore = clock.instant().minus(lagLimit);
     boolean judged = false;
-    for (StreamRecord stream : streams) {
-      // Outside the stream's monitor: a sidecar group's snapshot may be made here.
-      ContentVersionedSnapshot snapshot = sent.apply(stream.group);
-      synchronized (stream) {
-        if (stream.laggingSince(laggingBefore).isPresent()) {
-          continue; // Lagging Envoys neither delay nor decide the verdict.
-        }
-        judged = true;
-        if (!holdsWhatItWasSent(stream, snapshot)) {
-          return Optional.of(FleetVerdict.Kind.PENDING);
+    // Put back after the walk: a key put back into the set while it is walked may be met again.
+    List<StreamRecord> stillUnsure = new ArrayList<>();
+    try {
+      for (StreamRecord stream : unsure) {
+        // Removed before it is judged: a change told from now on is judged by the next verdict.
+        unsure.remove(stream);
+        // Outside the stream's monitor: a sidecar group's snapshot may be made here.
+        ContentVersionedSnapshot snapshot = sent.apply(stream.group);
+        synchronized (stream) {
+          if (stream.closed) {
+            continue;
+          }
+          if (stream.laggingSince(laggingBefore).isPresent()) {
+            // Lagging Envoys neither delay nor decide the verdict.
+            stillUnsure.add(stream);
+            continue;
+          }
+          judged = true;
+          if (!holdsWhatItWasSent(stream, snapshot)) {
+            stillUnsure.add(stream);
+            return Optional.of(FleetVerdict.Kind.PENDING);
+          }
         }
       }
+    } finally {
+      unsure.addAll(stillUnsure);
     }
+    // The streams not unsure hold what they were sent, and none of them lags (nothing of theirs
+    // is unanswered): one of them is judged. Looked for only when no unsure stream was.
+    judged = judged || streams.stream().anyMatch(stream -> !unsure.contains(stream));
     return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
+  }
+
+  /**
+   * {@code stream}'s record changed (it opened, asked, was sent or answered something): the next
+   * verdict judges it again. Told after the change, on the stream's thread.
+   */
+  void changed(StreamRecord stream) {
+    unsure.add(stream);
+  }
+
+  /** {@code stream} has closed ({@link StreamRecord#forget}). */
+  void closed(StreamRecord stream) {
+    unsure.remove(stream);
+  }
+
+  /**
+   * The Envoys of {@code group} were sent a new snapshot: the next verdict judges each of its
+   * streams again. Told by the pipeline, which asks for the verdicts.
+   */
+  void groupSent(String group) {
+    unsure.addAll(streamsOf.apply(group));
   }
 
   /**

@@ -46,7 +46,18 @@ class VerdictWithoutRejectionsTest {
   private final TestClock clock = new TestClock(Duration.ofDays(20_000));
   private final ProxyStatusTracker tracker =
       new ProxyStatusTracker(new NodeGroups(), clock, SignalboxMetrics.noop(), LAG_LIMIT);
-  private final Function<String, ContentVersionedSnapshot> sentNext = group -> NEXT;
+
+  /** What the edge group was sent last, which the verdict is asked of. */
+  private ContentVersionedSnapshot sentLast = NEXT;
+
+  private final Function<String, ContentVersionedSnapshot> sentNext = group -> sentLast;
+
+  /** The edge group is sent {@code snapshot}, as the pipeline tells the tracker. */
+  private void groupSent(ContentVersionedSnapshot snapshot) {
+    sentLast = snapshot;
+    tracker.groupSent("edge");
+  }
+
   private int nonces;
 
   private static Node node(long stream) {
@@ -207,13 +218,40 @@ class VerdictWithoutRejectionsTest {
     assertThat(quickVerdict()).contains(Kind.ACCEPTED);
   }
 
+  @Test
+  void anEnvoyThatHeldWhatItsGroupWasSentIsJudgedAgainOnceItIsSentSomething() {
+    deltaAsk(2, EDS);
+    deltaAnswer(2, EDS, deltaSend(2, EDS, REFERENCE), false);
+    assertThat(quickVerdict())
+        .as("a delta Envoy in sync holds the endpoints it asked for")
+        .contains(Kind.ACCEPTED);
+
+    deltaSend(2, EDS, NEXT);
+
+    assertThat(quickVerdict()).contains(Kind.PENDING);
+    assertThat(fullVerdict().kind()).isEqualTo(Kind.PENDING);
+  }
+
+  @Test
+  void anEnvoyThatHeldWhatItsGroupWasSentIsJudgedAgainOnceTheGroupIsSentAnother() {
+    sotwAsk(1, CDS, List.of());
+    sotwAnswer(1, CDS, sotwSend(1, CDS, NEXT), NEXT, false);
+    assertThat(quickVerdict()).contains(Kind.ACCEPTED);
+
+    groupSent(REFERENCE);
+
+    assertThat(quickVerdict()).contains(Kind.PENDING);
+    assertThat(fullVerdict().kind()).isEqualTo(Kind.PENDING);
+  }
+
   /**
    * Random fleets of state-of-the-world and delta Envoys asking, being sent the reference or the
-   * next snapshot, acknowledging, rejecting, lagging and leaving: after every step, the verdict on
-   * the records is the verdict on the statuses, and it is left open whenever a status shows a
-   * rejection (also, for a moment, when a delta Envoy rejected a response it has already been sent
-   * another one after); and the verdict from the statuses of only the Envoys that reject, with how
-   * the others stand, is always the verdict on every status.
+   * next snapshot, acknowledging, rejecting, lagging and leaving, while the group is sent one
+   * snapshot or the other (which the verdict is asked of): after every step, the verdict on the
+   * records is the verdict on the statuses, and it is left open whenever a status shows a rejection
+   * (also, for a moment, when a delta Envoy rejected a response it has already been sent another
+   * one after); and the verdict from the statuses of only the Envoys that reject, with how the
+   * others stand, is always the verdict on every status.
    */
   @Test
   void findsWhatTheVerdictOnEveryEnvoysStatusFinds() {
@@ -232,7 +270,7 @@ class VerdictWithoutRejectionsTest {
         boolean delta = stream % 2 == 0;
         String typeUrl = TYPES.get(random.nextInt(TYPES.size()));
         ContentVersionedSnapshot snapshot = random.nextInt(3) == 0 ? REFERENCE : NEXT;
-        switch (random.nextInt(6)) {
+        switch (random.nextInt(7)) {
           case 0, 1 -> {
             if (delta) {
               scenario.deltaAsk(stream, typeUrl);
@@ -265,6 +303,7 @@ class VerdictWithoutRejectionsTest {
             }
           }
           case 4 -> scenario.clock.advance(Duration.ofMillis(random.nextInt(300)));
+          case 5 -> scenario.groupSent(scenario.sentLast == NEXT ? REFERENCE : NEXT);
           default -> {
             if (random.nextInt(4) == 0) {
               scenario.tracker.onStreamClosed(stream);
