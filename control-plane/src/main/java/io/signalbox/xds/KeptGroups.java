@@ -142,8 +142,11 @@ final class KeptGroups {
   /**
    * What the quarantine judges {@code group}'s Envoys by for {@code publication}: the group's own
    * snapshot of it in its zone's view; for a group that cannot be made, what it was last sent (or
-   * the fleet's snapshot, when nothing). Not logged: the verdict asks on every poll, and the
-   * publication that failed to make the group has logged it ({@link #madeFor}).
+   * the fleet's snapshot, when nothing), until a publication makes and sends it one again (a group
+   * whose making failed is not judged by a snapshot it was never sent, even once it could be made:
+   * the verdict judges again only the Envoys of groups sent something). Not logged: the verdict
+   * asks on every poll, and the publication that failed to make the group has logged it ({@link
+   * #madeFor}).
    */
   ContentVersionedSnapshot judgedBy(NackQuarantine.Publication publication, String group) {
     GroupReach.Walk walk = reach.lastWalk();
@@ -153,6 +156,9 @@ final class KeptGroups {
             walk, group, publication.snapshot(), publication.state(), publication.settings())) {
       // What the last walk sent it, or would have made it again: not made once more per verdict.
       return sent.forGroup(group);
+    }
+    if (failures.containsKey(group)) {
+      return sentBases.getOrDefault(group, publication.snapshot()).forGroup(group);
     }
     ContentVersionedSnapshot base;
     try {

@@ -355,7 +355,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     if (stream == null) {
       return Optional.empty();
     }
-    uptake.closed(stream);
+
     streamsByGroup.computeIfPresent(
         stream.group,
         (group, open) -> {
@@ -365,6 +365,7 @@ public final class ProxyStatusTracker implements DeliveryCheck, NackQuarantine.F
     streamsByNodeId.computeIfPresent(
         stream.node.getId(), (id, open) -> open <= 1 ? null : open - 1);
     stream.forget();
+    uptake.closed(stream);
     return Optional.of(stream.node);
   }
 

@@ -90,29 +90,35 @@ final class SnapshotUptake {
       for (StreamRecord stream : unsure) {
         // Removed before it is judged: a change told from now on is judged by the next verdict.
         unsure.remove(stream);
+        if (stream.closed) {
+          continue; // Before its group's snapshot is asked for: the group may be gone.
+        }
         // Outside the stream's monitor: a sidecar group's snapshot may be made here.
         ContentVersionedSnapshot snapshot = sent.apply(stream.group);
         synchronized (stream) {
-          if (stream.closed) {
-            continue;
-          }
           if (stream.laggingSince(laggingBefore).isPresent()) {
             // Lagging Envoys neither delay nor decide the verdict.
             stillUnsure.add(stream);
             continue;
           }
           judged = true;
-          if (!holdsWhatItWasSent(stream, snapshot)) {
+          boolean holds = holdsWhatItWasSent(stream, snapshot);
+          if (!holds || stream.laggingSince(Instant.MAX).isPresent()) {
+            // A stream with a response unanswered may lag by the next verdict, and then no longer
+            // decides it: judged again until it answers.
             stillUnsure.add(stream);
+          }
+          if (!holds) {
             return Optional.of(FleetVerdict.Kind.PENDING);
           }
         }
       }
     } finally {
-      unsure.addAll(stillUnsure);
+      stillUnsure.forEach(this::changed);
     }
-    // The streams not unsure hold what they were sent, and none of them lags (nothing of theirs
-    // is unanswered): one of them is judged. Looked for only when no unsure stream was.
+    // The streams not unsure hold what they were sent, and none of them lags (none had a response
+    // unanswered when judged, and one sent since makes it unsure): one of them is judged. Looked
+    // for only when no unsure stream was.
     judged = judged || streams.stream().anyMatch(stream -> !unsure.contains(stream));
     return Optional.of(judged ? FleetVerdict.Kind.ACCEPTED : FleetVerdict.Kind.PENDING);
   }
@@ -123,9 +129,13 @@ final class SnapshotUptake {
    */
   void changed(StreamRecord stream) {
     unsure.add(stream);
+    if (stream.closed) {
+      // It closed meanwhile, and may have been let go already ({@link #closed}).
+      unsure.remove(stream);
+    }
   }
 
-  /** {@code stream} has closed ({@link StreamRecord#forget}). */
+  /** {@code stream} has closed: once {@link StreamRecord#forget} marked it so. */
   void closed(StreamRecord stream) {
     unsure.remove(stream);
   }

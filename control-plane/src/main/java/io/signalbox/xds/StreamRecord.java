@@ -223,8 +223,8 @@ final class StreamRecord {
     return type == null ? Optional.empty() : Optional.ofNullable(type.lastNack);
   }
 
-  /** Whether the stream has closed ({@link #forget}); with the monitor held. */
-  boolean closed;
+  /** Whether the stream has closed ({@link #forget}); read on any thread. */
+  volatile boolean closed;
 
   /** The stream has closed: its rejections no longer count. */
   synchronized void forget() {

@@ -308,6 +308,22 @@ class GroupReachTest {
   }
 
   @Test
+  void aGroupThatCouldNotBeMadeIsJudgedByWhatItHoldsUntilItIsSentAnother() {
+    ContentVersionedSnapshot billing = held("sidecar/billing");
+    sidecars.unmakeable.add("sidecar/billing");
+    store.register(instance("payments", "p2", 0, List.of()), Optional.empty());
+    publish();
+
+    sidecars.unmakeable.clear();
+
+    assertThat(
+            kept.judgedBy(
+                new NackQuarantine.Publication(fleet, state, settings), "sidecar/billing"))
+        .as("not a snapshot of the publication it could now be made, but was never sent")
+        .isSameAs(billing);
+  }
+
+  @Test
   void aGroupSentAStepOfAHandoverIsReachedByTheNextPublicationAndNotJudgedByTheStep() {
     ContentVersionedSnapshot billing = held("sidecar/billing");
     kept.sendStep("sidecar/billing", fleet);

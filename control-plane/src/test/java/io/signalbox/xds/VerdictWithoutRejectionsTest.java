@@ -233,6 +233,21 @@ class VerdictWithoutRejectionsTest {
   }
 
   @Test
+  void anEnvoyThatHeldWhatItsGroupWasSentWithAResponseUnansweredNoLongerDecidesOnceItLags() {
+    deltaAsk(2, CDS);
+    deltaAnswer(2, CDS, deltaSend(2, CDS, NEXT), false);
+    deltaSend(2, CDS, NEXT);
+    assertThat(quickVerdict())
+        .as("it acknowledged what its group was sent, and is sent it again")
+        .contains(Kind.ACCEPTED);
+
+    clock.advance(LAG_LIMIT.plusMillis(1));
+
+    assertThat(fullVerdict().kind()).as("no Envoy decides").isEqualTo(Kind.PENDING);
+    assertThat(quickVerdict()).contains(Kind.PENDING);
+  }
+
+  @Test
   void anEnvoyThatHeldWhatItsGroupWasSentIsJudgedAgainOnceTheGroupIsSentAnother() {
     sotwAsk(1, CDS, List.of());
     sotwAnswer(1, CDS, sotwSend(1, CDS, NEXT), NEXT, false);
