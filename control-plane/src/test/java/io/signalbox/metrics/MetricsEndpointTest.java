@@ -335,35 +335,20 @@ class MetricsEndpointTest {
                                     .setStringValue("orders")
                                     .build()))
                     .build()));
-    await()
-        .atMost(PATIENCE)
-        .until(
-            () ->
-                scrape()
-                    .value("signalbox_xds_connected_proxies", "group", "sidecar/orders")
-                    .isPresent());
+    await().atMost(PATIENCE).until(() -> ordersSidecars().isPresent());
 
     sidecar.close();
     // Its stream has closed (a publication under way may even have forgotten the group already).
-    await()
-        .atMost(PATIENCE)
-        .until(
-            () ->
-                scrape()
-                        .value("signalbox_xds_connected_proxies", "group", "sidecar/orders")
-                        .orElse(0)
-                    == 0);
+    await().atMost(PATIENCE).until(() -> ordersSidecars().orElse(0) == 0);
     // orders calls users only: catalog's registration does not reach its sidecars' group.
     registry().register(registration("catalog", "catalog-1", "/catalog"));
 
-    await()
-        .atMost(PATIENCE)
-        .untilAsserted(
-            () ->
-                assertThat(
-                        scrape()
-                            .value("signalbox_xds_connected_proxies", "group", "sidecar/orders"))
-                    .isEmpty());
+    await().atMost(PATIENCE).untilAsserted(() -> assertThat(ordersSidecars()).isEmpty());
+  }
+
+  /** The connected Envoys of node group sidecar/orders; empty once the group is forgotten. */
+  private java.util.OptionalDouble ordersSidecars() {
+    return scrape().value("signalbox_xds_connected_proxies", "group", "sidecar/orders");
   }
 
   @Test

@@ -20,9 +20,7 @@ import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsNames;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,7 +46,8 @@ class GroupReachTest {
       MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), clock);
   private final XdsSnapshotCache cache = new XdsSnapshotCache(new NodeGroups());
   private final Set<String> connected = ConcurrentHashMap.newKeySet();
-  private final AskCounting sidecars = new AskCounting(new SidecarSnapshots(mesh));
+  private final UnmakeableGroupSnapshots sidecars =
+      new UnmakeableGroupSnapshots(new SidecarSnapshots(mesh));
   private final KeptGroups kept =
       new KeptGroups(cache, sidecars, connected::contains, SignalboxMetrics.noop());
   private final InMemoryRegistryStore store =
@@ -58,59 +57,6 @@ class GroupReachTest {
   private GatewaySettings settings = WITH_JWT;
   private ContentVersionedSnapshot fleet;
   private RegistryState state;
-
-  /** The groups asked for their snapshot, in the last walk. */
-  private static final class AskCounting implements GroupSnapshots {
-    private final SidecarSnapshots sidecars;
-    final Set<String> asked = new TreeSet<>();
-
-    /** Groups whose snapshot cannot be made (as when a certificate cannot be issued). */
-    final Set<String> unmakeable = new TreeSet<>();
-
-    AskCounting(SidecarSnapshots sidecars) {
-      this.sidecars = sidecars;
-    }
-
-    @Override
-    public ContentVersionedSnapshot base(
-        String group,
-        ContentVersionedSnapshot fleet,
-        RegistryState state,
-        GatewaySettings settings,
-        PolicyHandover handover) {
-      asked.add(group);
-      if (unmakeable.contains(group)) {
-        throw new IllegalStateException(group + " cannot be made");
-      }
-      return sidecars.base(group, fleet, state, settings, handover);
-    }
-
-    @Override
-    public void forget(String group, Collection<String> remaining) {
-      sidecars.forget(group, remaining);
-    }
-
-    @Override
-    public ContentVersionedSnapshot withCertificateRenewed(
-        String group, ContentVersionedSnapshot held, GatewaySettings settings) {
-      return sidecars.withCertificateRenewed(group, held, settings);
-    }
-
-    @Override
-    public Optional<Instant> certificateExpiry(String group, GatewaySettings settings) {
-      return sidecars.certificateExpiry(group, settings);
-    }
-
-    @Override
-    public Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
-      return sidecars.decidedOnlyBy(group, made);
-    }
-
-    @Override
-    public Instant certificateWindow() {
-      return sidecars.certificateWindow();
-    }
-  }
 
   /** 10.0.117.1 for u1. */
   private static String address(String id) {

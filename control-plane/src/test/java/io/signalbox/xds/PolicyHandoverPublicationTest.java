@@ -17,25 +17,20 @@ import io.signalbox.model.AuthRequirement;
 import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
-import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.translate.GatewayTranslator;
-import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsNames;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,57 +58,13 @@ class PolicyHandoverPublicationTest {
   private final List<Event> events = new ArrayList<>();
 
   /** Node groups whose snapshot cannot be made from now on (as when a certificate cannot be). */
-  private final Set<String> unmakeable = ConcurrentHashMap.newKeySet();
+  private final UnmakeableGroupSnapshots groupSnapshots =
+      new UnmakeableGroupSnapshots(
+          new SidecarSnapshots(
+              MeshIdentities.ephemeral("signalbox.local", Duration.ofHours(1), Clock.systemUTC())));
 
-  private final GroupSnapshots groupSnapshots =
-      new GroupSnapshots() {
-        private final SidecarSnapshots sidecars =
-            new SidecarSnapshots(
-                MeshIdentities.ephemeral(
-                    "signalbox.local", Duration.ofHours(1), Clock.systemUTC()));
+  private final Set<String> unmakeable = groupSnapshots.unmakeable;
 
-        @Override
-        public ContentVersionedSnapshot base(
-            String group,
-            ContentVersionedSnapshot fleet,
-            RegistryState state,
-            GatewaySettings settings,
-            PolicyHandover handover) {
-          if (unmakeable.contains(group)) {
-            throw new IllegalStateException(group + " cannot be made");
-          }
-          return sidecars.base(group, fleet, state, settings, handover);
-        }
-
-        @Override
-        public ContentVersionedSnapshot withCertificateRenewed(
-            String group, ContentVersionedSnapshot held, GatewaySettings settings) {
-          if (unmakeable.contains(group)) {
-            throw new IllegalStateException(group + " cannot be made");
-          }
-          return sidecars.withCertificateRenewed(group, held, settings);
-        }
-
-        @Override
-        public void forget(String group, Collection<String> remaining) {
-          sidecars.forget(group, remaining);
-        }
-
-        @Override
-        public Optional<Instant> certificateExpiry(String group, GatewaySettings settings) {
-          return sidecars.certificateExpiry(group, settings);
-        }
-
-        @Override
-        public Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
-          return sidecars.decidedOnlyBy(group, made);
-        }
-
-        @Override
-        public Instant certificateWindow() {
-          return sidecars.certificateWindow();
-        }
-      };
   private final InMemoryRegistryStore store =
       new InMemoryRegistryStore(LeasePolicy.DEFAULT, () -> 0L);
   private SnapshotPublisher publisher;
