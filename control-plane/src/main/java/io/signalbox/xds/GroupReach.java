@@ -30,9 +30,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Every group is reached when the settings, a policy handover or the certificate window differ
  * from the last walk's, or when the change log cannot name the changes (a quarantine's trial).
  *
- * <p>A group not reached would be made what it was sent ({@link SidecarSnapshots}' fast path keeps
- * a scoped sidecar group on the same test): so what it was sent is what it is judged by, without
- * making it again ({@link #walkedTo}).
+ * <p>A group not reached would be made what it was sent: none of the services it takes changed, nor
+ * the settings, the handover or its certificate, which is all {@link SidecarSnapshots} makes a
+ * scoped group of. So what it was sent is what it is judged by, without making it again ({@link
+ * #walkedTo}).
  *
  * <p>{@link #left} and {@link #walkedTo} are safe on any thread; the rest is called with the
  * publisher's lock held.

@@ -54,42 +54,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
       Set<String> takes) {
 
     /**
-     * Whether a scoped service's sidecars are still what this made in {@code state}, as they are in
-     * {@code confirmed}: the same settings and handover, and the change log names none of the
-     * services they take ({@code takes}: the service itself and those it calls) between the two
-     * states. Asked of every scoped group on every publication, so the smaller of the two sets is
-     * walked with lookups in the other (a hashed set of its own: the names in the service's list
-     * would each be a cache miss); when the log cannot tell (a quarantine's trial state), {@link
-     * #isOf} answers on the slow path.
-     */
-    boolean stillOf(
-        RegistryState state,
-        RegistryState confirmed,
-        GatewaySettings settings,
-        PolicyHandover handover,
-        ChangedServices changes) {
-      if (scoped.isEmpty()
-          || confirmed == null
-          || this.settings != settings
-          || !this.handover.equals(handover)) {
-        return false;
-      }
-      return state == confirmed
-          || changes
-              .between(confirmed, state)
-              .filter(
-                  changed ->
-                      changed.size() <= takes.size()
-                          ? changed.stream().noneMatch(takes::contains)
-                          : takes.stream().noneMatch(changed::contains))
-              .isPresent();
-    }
-
-    Made withSettings(GatewaySettings equal) {
-      return new Made(fleet, scoped, own, equal, handover, certificate, snapshot, takes);
-    }
-
-    /**
      * Whether this is what these inputs make. A scoped service's sidecars are kept whatever else of
      * the fleet changed, as long as what they take of it did not: their cost follows the services
      * they call, not the registry.
@@ -131,19 +95,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
     final Made last;
     final Made before;
 
-    /**
-     * A registry state {@link #last} is known to be made of (a scoped service's sidecars): the next
-     * state is compared with it through the change log. Any state checked is written, as every one
-     * of them makes the same.
-     */
-    volatile RegistryState confirmed;
-
-    /**
-     * The certificate window {@link #last}'s certificate was found current in: within it, the
-     * certificate is not looked up again.
-     */
-    volatile Instant confirmedWindow;
-
     Recent(Made last, Made before) {
       this.last = last;
       this.before = before;
@@ -154,8 +105,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
       return made == last ? this : new Recent(made, last);
     }
   }
-
-  private final ChangedServices changes = new ChangedServices();
 
   private final Map<String, Recent> sidecars = new ConcurrentHashMap<>();
   private final Map<String, Recent> edges = new ConcurrentHashMap<>();
@@ -184,20 +133,13 @@ public final class SidecarSnapshots implements GroupSnapshots {
       PolicyHandover handover) {
     Optional<String> service = NodeGroups.sidecarService(group);
     if (service.isPresent()) {
-      // Read before the certificate is: a window that ends meanwhile is found ended next time.
-      Instant window = mesh.window();
-      Recent kept = sidecars.get(service.get());
-      if (kept != null
-          && window.equals(kept.confirmedWindow)
-          && kept.last.stillOf(state, kept.confirmed, settings, handover, changes)) {
-        kept.confirmed = state;
-        return kept.last.snapshot();
-      }
+      // A publication asks only the scoped groups a change reaches (GroupReach): those it asks
+      // here have their inputs compared, not a change log read again.
       String identity = settings.access().serviceIdentity(service.get()).value();
       ServiceState own = state.services().get(service.get());
       Optional<SidecarTranslator.ScopedInputs> scoped = SidecarTranslator.scopedInputs(own, state);
-      Recent asked =
-          sidecars.compute(
+      return sidecars
+          .compute(
               service.get(),
               (name, recent) ->
                   made(
@@ -211,11 +153,9 @@ public final class SidecarSnapshots implements GroupSnapshots {
                       // meanwhile is issued again, not kept without its identity's record.
                       mesh.current(identity),
                       () ->
-                          translator.translate(
-                              fleet.resources(), state, settings, handover, name)));
-      asked.confirmed = state;
-      asked.confirmedWindow = window;
-      return asked.last.snapshot();
+                          translator.translate(fleet.resources(), state, settings, handover, name)))
+          .last
+          .snapshot();
     }
     if (!usesMesh(fleet)) {
       return fleet;
@@ -292,8 +232,8 @@ public final class SidecarSnapshots implements GroupSnapshots {
 
   /**
    * A scoped service's sidecars are decided by the services they take (its own and those it calls)
-   * once {@code made} is what was made for them last, without a policy handover: the fast path of
-   * {@link #base} keeps it while the change log names none of them.
+   * once {@code made} is what was made for them last, without a policy handover: {@link #base}
+   * keeps it while their states, the settings and the certificate stay ({@link Made#isOf}).
    */
   @Override
   public Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
@@ -393,12 +333,6 @@ public final class SidecarSnapshots implements GroupSnapshots {
     if (recent != null) {
       for (Made made : Arrays.asList(recent.last, recent.before)) {
         if (made != null && made.isOf(fleet, scoped, own, settings, handover, certificate)) {
-          if (made.settings() != settings) {
-            // Equal settings reloaded as another object: the fast path compares them by
-            // reference, so the kept snapshot takes the new object.
-            return new Recent(
-                made.withSettings(settings), made == recent.last ? recent.before : recent.last);
-          }
           return recent.first(made);
         }
       }
