@@ -53,7 +53,7 @@ class RegexProgramSizeTest {
             "RE2 instructions; Envoy accepts at most 100 (limits.maxRegexProgramSize)");
     // Pricing is one pass over the text; compiling the first of these alone takes gigabytes and
     // minutes.
-    assertThat(System.nanoTime() - started).isLessThan(1_000_000_000L);
+    assertThat(System.nanoTime() - started).isLessThan(10_000_000_000L);
   }
 
   @ParameterizedTest

@@ -29,6 +29,12 @@ class EtcdRegistrationBatchTest {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
+  /**
+   * How long a replica may take to see another's write, or a lease to be expired: waits end as soon
+   * as it does, and a busy machine's etcd may take over a second to commit and tell.
+   */
+  private static final Duration PATIENCE = Duration.ofSeconds(10);
+
   private EtcdProcess etcd;
   private EtcdReplicas replicas;
   private final ExecutorService pool = Executors.newFixedThreadPool(16);
@@ -92,7 +98,7 @@ class EtcdRegistrationBatchTest {
   }
 
   private static void awaitConverged(EtcdRegistryStore a, EtcdRegistryStore b) {
-    await().atMost(Duration.ofSeconds(2)).until(() -> a.appliedRevision() == b.appliedRevision());
+    await().atMost(PATIENCE).until(() -> a.appliedRevision() == b.appliedRevision());
     assertThat(b.state().services()).isEqualTo(a.state().services());
   }
 
@@ -225,7 +231,7 @@ class EtcdRegistrationBatchTest {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 1);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().live() == 1);
     replicas.client(b).endWatches();
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
 

@@ -32,6 +32,12 @@ class EtcdRegistryStoreTest {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
+  /**
+   * How long a replica may take to see another's write, or a lease to be expired: waits end as soon
+   * as it does, and a busy machine's etcd may take over a second to commit and tell.
+   */
+  private static final Duration PATIENCE = Duration.ofSeconds(10);
+
   private EtcdProcess etcd;
   private EtcdReplicas replicas;
 
@@ -77,7 +83,7 @@ class EtcdRegistryStoreTest {
 
     Lease lease = a.register(registration("orders", "o1", "/orders"), Optional.empty());
 
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
     assertThat(b.state().services()).isEqualTo(a.state().services());
     assertThat(b.engine().registeredInstances())
         .extracting(RegisteredInstance::leaseId)
@@ -106,13 +112,13 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore b = replica();
     Lease lease =
         a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(5)));
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     assertThat(b.renew(lease.id())).contains(new Lease(lease.id(), Duration.ofSeconds(5)));
     assertThat(b.deregister(lease.id())).isTrue();
 
     assertThat(b.state().services()).isEmpty();
-    await().atMost(Duration.ofSeconds(1)).until(() -> a.state().services().isEmpty());
+    await().atMost(PATIENCE).until(() -> a.state().services().isEmpty());
     assertThat(a.renew(lease.id())).isEmpty();
     assertThat(a.deregister(lease.id())).isFalse();
   }
@@ -125,9 +131,7 @@ class EtcdRegistryStoreTest {
         a.register(
             registration("orders", "o1", "/orders").withRegistrant("spiffe://example.org/orders"),
             Optional.empty());
-    await()
-        .atMost(Duration.ofSeconds(1))
-        .until(() -> b.engine().leaseIdOf("orders", "o1").isPresent());
+    await().atMost(PATIENCE).until(() -> b.engine().leaseIdOf("orders", "o1").isPresent());
 
     assertThatThrownBy(
             () ->
@@ -153,13 +157,13 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     a.register(registration("orders", "o2", "/orders/v2"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     assertThat(
             b.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test").drained())
         .isTrue();
     await()
-        .atMost(Duration.ofSeconds(1))
+        .atMost(PATIENCE)
         .until(() -> a.state().services().get("orders").instances().size() == 1);
     // The drain keeps o1's registration order: o2, registered later, still sets the routes.
     assertThat(a.state().services()).isEqualTo(b.state().services());
@@ -169,7 +173,7 @@ class EtcdRegistryStoreTest {
 
     a.register(registration("orders", "o1", "/orders/v3"), Optional.empty());
     await()
-        .atMost(Duration.ofSeconds(1))
+        .atMost(PATIENCE)
         .until(
             () ->
                 b.state()
@@ -188,7 +192,7 @@ class EtcdRegistryStoreTest {
 
     assertThat(a.evict("orders", Optional.empty(), "spiffe://signalbox.local/operator/test"))
         .containsExactly("o1", "o2");
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().isEmpty());
+    await().atMost(PATIENCE).until(() -> b.state().services().isEmpty());
     assertThatThrownBy(
             () -> b.setDrained("orders", "o1", false, "spiffe://signalbox.local/operator/test"))
         .isInstanceOf(NotRegisteredException.class);
@@ -201,7 +205,7 @@ class EtcdRegistryStoreTest {
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     a.register(registration("orders", "o2", "/orders"), Optional.empty());
     a.register(registration("users", "u1", "/users"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.engine().instanceCount() == 3);
+    await().atMost(PATIENCE).until(() -> b.engine().instanceCount() == 3);
 
     List<RevokedRegistration> revoked =
         b.revoke(
@@ -225,7 +229,7 @@ class EtcdRegistryStoreTest {
         .extracting(r -> r.service() + "/" + r.instanceId() + ": " + r.reason())
         .containsExactly("orders/o1: routes[0].hosts: refused");
     await()
-        .atMost(Duration.ofSeconds(1))
+        .atMost(PATIENCE)
         .until(() -> a.state().services().get("orders").instances().size() == 1);
     assertThat(a.state().services()).isEqualTo(b.state().services());
     assertThat(a.state().services().get("orders").routes())
@@ -239,11 +243,11 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore b = replica();
     Lease o1 = a.register(registration("orders", "o1", "/orders"), Optional.empty());
     a.register(registration("orders", "o2", "/orders"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     assertThat(b.setServing(o1.id(), false, "")).isTrue();
     await()
-        .atMost(Duration.ofSeconds(1))
+        .atMost(PATIENCE)
         .until(() -> a.state().services().get("orders").notServing().contains("o1"));
     assertThat(a.state().services().get("orders").instances())
         .as("still an instance, only not serving")
@@ -254,9 +258,7 @@ class EtcdRegistryStoreTest {
     assertThat(a.state().services().get("orders").notServing()).containsExactly("o1");
 
     assertThat(a.setServing(o1.id(), true, "")).isTrue();
-    await()
-        .atMost(Duration.ofSeconds(1))
-        .until(() -> b.state().services().get("orders").notServing().isEmpty());
+    await().atMost(PATIENCE).until(() -> b.state().services().get("orders").notServing().isEmpty());
     assertThat(a.setServing("no-such-lease", false, "")).isFalse();
   }
 
@@ -265,7 +267,7 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     Lease orders = a.register(registration("orders", "o1", "/orders"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     replicas.client(b).endWatches();
     a.register(registration("users", "u1", "/users"), Optional.empty());
@@ -276,12 +278,12 @@ class EtcdRegistryStoreTest {
     replicas.client(b).reportWatchErrors();
 
     await()
-        .atMost(Duration.ofSeconds(2))
+        .atMost(PATIENCE)
         .until(() -> b.state().services().keySet().equals(java.util.Set.of("users")));
     assertThat(b.state().services()).isEqualTo(a.state().services());
     // And it follows the registry again.
     a.register(registration("carts", "c1", "/carts"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("carts"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("carts"));
   }
 
   @Test
@@ -299,7 +301,7 @@ class EtcdRegistryStoreTest {
     replicas.client(b).reportWatchErrors();
     a.register(registration("svc-3", "i-7", "/svc-3"), Optional.empty());
 
-    await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 8);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().live() == 8);
     assertThat(b.state().services()).isEqualTo(a.state().services()).hasSize(4);
     assertThat(b.engine().registeredInstances())
         .extracting(RegisteredInstance::leaseId)
@@ -312,17 +314,17 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica("replica-a");
     EtcdRegistryStore b = replica("replica-b");
     a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
     assertThat(a.expireLeases()).as("not yet expired").isZero();
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     await()
-        .atMost(Duration.ofSeconds(3))
+        .atMost(PATIENCE)
         .until(() -> b.leaseCounts().equals(new RegistryStore.LeaseCounts(1, 1)));
     assertThat(b.expireLeases()).as("replica-b leaves expiry to replica-a").isZero();
     assertThat(a.expireLeases()).isEqualTo(1);
 
     assertThat(a.state().services()).isEmpty();
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().isEmpty());
+    await().atMost(PATIENCE).until(() -> b.state().services().isEmpty());
     assertThat(b.leaseCounts()).isEqualTo(new RegistryStore.LeaseCounts(0, 0));
   }
 
@@ -331,7 +333,7 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica("replica-a");
     EtcdRegistryStore b = replica("replica-b");
     b.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
-    await().atMost(Duration.ofSeconds(3)).until(() -> b.leaseCounts().expired() == 1);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().expired() == 1);
     assertThat(b.expireLeases()).isZero();
 
     assertThat(b.presentReplicas()).containsExactly("replica-a", "replica-b");
@@ -340,7 +342,7 @@ class EtcdRegistryStoreTest {
 
     stop(a);
 
-    await().atMost(Duration.ofSeconds(2)).until(() -> b.expireLeases() == 1);
+    await().atMost(PATIENCE).until(() -> b.expireLeases() == 1);
     assertThat(b.presentReplicas()).containsExactly("replica-b");
     assertThat(b.removesExpiredLeases()).isTrue();
     assertThat(b.state().services()).isEmpty();
@@ -352,7 +354,7 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.empty());
     a.register(registration("orders", "o2", "/orders"), Optional.empty());
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 2);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().live() == 2);
     replicas.client(b).endWatches();
 
     a.setDrained("orders", "o1", true, "spiffe://signalbox.local/operator/test");
@@ -366,13 +368,13 @@ class EtcdRegistryStoreTest {
         .containsExactly(true);
     replicas.client(b).reportWatchErrors();
     await()
-        .atMost(Duration.ofSeconds(2))
+        .atMost(PATIENCE)
         .untilAsserted(
             () ->
                 assertThat(b.register(registration("orders", "o1", "/orders"), Optional.empty()))
                     .isNotNull());
     await()
-        .atMost(Duration.ofSeconds(1))
+        .atMost(PATIENCE)
         .untilAsserted(
             () ->
                 assertThat(a.engine().registeredInstances())
@@ -394,7 +396,9 @@ class EtcdRegistryStoreTest {
             EtcdRegistryStore.LEASES + "lease-00000000000000a2", StandardCharsets.UTF_8);
     java.time.Instant now = java.time.Instant.now();
     try (Client client = Client.builder().endpoints(etcd.endpoint()).build()) {
-      long etcdLease = client.getLeaseClient().grant(2).get().getID();
+      // Long enough for the replica to start on a slow machine; revoked once it has, which deletes
+      // every key still attached to it.
+      long etcdLease = client.getLeaseClient().grant(60).get().getID();
       client
           .getKVClient()
           .put(
@@ -431,7 +435,7 @@ class EtcdRegistryStoreTest {
           .get();
 
       EtcdRegistryStore a = replica();
-      Thread.sleep(3_000);
+      client.getLeaseClient().revoke(etcdLease).get();
 
       assertThat(client.getKVClient().get(older).get().getKvs())
           .singleElement()
@@ -452,7 +456,7 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore b = replica();
     Lease lease =
         a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(2)));
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
     while (System.nanoTime() < end) {
@@ -504,7 +508,7 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica();
     Lease lease =
         a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
-    await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 1);
+    await().atMost(PATIENCE).until(() -> a.leaseCounts().expired() == 1);
 
     assertThat(a.renew(lease.id())).as("the client must register again").isEmpty();
     Lease again =
@@ -524,7 +528,7 @@ class EtcdRegistryStoreTest {
     }
     Lease renewed =
         a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(1)));
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().live() == 5);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().live() == 5);
     LeaseReaper reaperA =
         new LeaseReaper(
             a, Duration.ofDays(1), SignalboxMetrics.noop(), MassExpiryProtection.DEFAULT);
@@ -532,7 +536,7 @@ class EtcdRegistryStoreTest {
         new LeaseReaper(
             b, Duration.ofDays(1), SignalboxMetrics.noop(), MassExpiryProtection.DEFAULT);
     try {
-      await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 5);
+      await().atMost(PATIENCE).until(() -> a.leaseCounts().expired() == 5);
 
       reaperA.tick();
       reaperB.tick();
@@ -545,7 +549,7 @@ class EtcdRegistryStoreTest {
       // The users instance comes back (registers again, keeping its lease); 4 of 5 is still too
       // many.
       a.register(registration("users", "u1", "/users"), Optional.of(Duration.ofSeconds(30)));
-      await().atMost(Duration.ofSeconds(1)).until(() -> b.leaseCounts().expired() == 4);
+      await().atMost(PATIENCE).until(() -> b.leaseCounts().expired() == 4);
       reaperB.tick();
       assertThat(reaperB.paused()).isTrue();
       // An operator evicts two orders instances: 2 of 3 expired is within the floor, so expiry
@@ -553,13 +557,13 @@ class EtcdRegistryStoreTest {
       b.evict("orders", Optional.of("o0"), "spiffe://signalbox.local/operator/test");
       b.evict("orders", Optional.of("o1"), "spiffe://signalbox.local/operator/test");
       await()
-          .atMost(Duration.ofSeconds(1))
+          .atMost(PATIENCE)
           .until(() -> a.leaseCounts().equals(new RegistryStore.LeaseCounts(3, 2)));
       reaperA.tick();
 
       assertThat(reaperA.paused()).isFalse();
       await()
-          .atMost(Duration.ofSeconds(1))
+          .atMost(PATIENCE)
           .until(() -> b.state().services().keySet().equals(java.util.Set.of("users")));
       assertThat(b.engine().registeredInstances())
           .extracting(RegisteredInstance::leaseId)
@@ -587,14 +591,14 @@ class EtcdRegistryStoreTest {
     assertThat(b.expireLeases()).isZero();
     assertThat(b.renew(lease.id())).as("so its SDK can renew it").isPresent();
     // Without further renewals it expires as usual.
-    await().atMost(Duration.ofSeconds(4)).until(() -> b.leaseCounts().expired() == 1);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().expired() == 1);
   }
 
   @Test
   void aReplicaStartingWhileAnotherRunsGivesNoGrace() {
     EtcdRegistryStore a = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(1)));
-    await().atMost(Duration.ofSeconds(3)).until(() -> a.leaseCounts().expired() == 1);
+    await().atMost(PATIENCE).until(() -> a.leaseCounts().expired() == 1);
 
     EtcdRegistryStore b = replica();
 
@@ -662,7 +666,7 @@ class EtcdRegistryStoreTest {
 
         assertThat(List.of(first.get(), second.get())).containsExactlyInAnyOrder(true, false);
       }
-      await().atMost(Duration.ofSeconds(1)).until(() -> a.appliedRevision() == b.appliedRevision());
+      await().atMost(PATIENCE).until(() -> a.appliedRevision() == b.appliedRevision());
       assertThat(a.state().services()).hasSize(10).isEqualTo(b.state().services());
     } finally {
       pool.shutdownNow();
@@ -687,7 +691,7 @@ class EtcdRegistryStoreTest {
       pool.shutdownNow();
     }
     assertThat(a.leaseCounts().live()).isEqualTo(400);
-    await().atMost(Duration.ofSeconds(2)).until(() -> b.leaseCounts().live() == 400);
+    await().atMost(PATIENCE).until(() -> b.leaseCounts().live() == 400);
     assertThat(b.state().services()).isEqualTo(a.state().services());
   }
 
@@ -710,7 +714,7 @@ class EtcdRegistryStoreTest {
     EtcdRegistryStore a = replica();
     EtcdRegistryStore b = replica();
     a.register(registration("orders", "o1", "/orders"), Optional.of(Duration.ofSeconds(60)));
-    await().atMost(Duration.ofSeconds(1)).until(() -> b.state().services().containsKey("orders"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("orders"));
 
     etcd.stop();
 
@@ -725,7 +729,7 @@ class EtcdRegistryStoreTest {
         .atMost(Duration.ofSeconds(15))
         .ignoreExceptionsInstanceOf(StoreUnavailableException.class)
         .until(() -> a.register(registration("users", "u1", "/users"), Optional.empty()) != null);
-    await().atMost(Duration.ofSeconds(5)).until(() -> b.state().services().containsKey("users"));
+    await().atMost(PATIENCE).until(() -> b.state().services().containsKey("users"));
     assertThat(b.state().services())
         .isEqualTo(a.state().services())
         .containsOnlyKeys("orders", "users");

@@ -675,12 +675,15 @@ class XdsSnapshotCacheTest {
         false);
   }
 
-  /** Runs {@code task} on a thread of its own and tells whether it ended within two seconds. */
+  /**
+   * Runs {@code task} on a thread of its own and tells whether it ended within thirty seconds: a
+   * deadlock never does, and a busy machine may take a while.
+   */
   private static boolean endsMeanwhile(Runnable task) {
     Thread thread = new Thread(task);
     thread.start();
     try {
-      thread.join(2_000);
+      thread.join(30_000);
     } catch (InterruptedException e) {
       throw new AssertionError(e);
     }

@@ -109,9 +109,14 @@ class RouteShapingEndToEndTest {
                   .envoy()
                   .statValue("http." + GatewaySettings.DEFAULT_LISTENER + ".fault.delays_injected"))
           .isEqualTo(1);
-      start = System.nanoTime();
       assertThat(send(HttpRequest.newBuilder(uri(gateway, "/plain"))).statusCode()).isEqualTo(200);
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(400));
+      // Not delayed: the fault filter's count of delays did not move, told apart from a slow
+      // machine's answer, which a bound on the request's time was not.
+      assertThat(
+              gateway
+                  .envoy()
+                  .statValue("http." + GatewaySettings.DEFAULT_LISTENER + ".fault.delays_injected"))
+          .isEqualTo(1);
 
       HttpResponse<byte[]> gzipped =
           send(HttpRequest.newBuilder(uri(gateway, "/pages/a")).header("accept-encoding", "gzip"));
