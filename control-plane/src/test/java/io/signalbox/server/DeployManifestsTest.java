@@ -129,6 +129,12 @@ class DeployManifestsTest {
     String output = new String(validate.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(validate.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(validate.exitValue()).as(output).isZero();
+    // As every shipped bootstrap: the node, 61 KB of extensions, in each stream's first request.
+    assertThat(
+            YAML.readTree(bootstrap)
+                .at("/dynamic_resources/ads_config/set_node_on_first_message_only")
+                .asBoolean())
+        .isTrue();
 
     JsonNode address =
         YAML.readTree(bootstrap)

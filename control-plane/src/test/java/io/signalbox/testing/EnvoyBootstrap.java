@@ -48,9 +48,9 @@ public final class EnvoyBootstrap {
   /**
    * @param sidecarOf the service whose sidecar the Envoy is (rendered from {@link
    *     #SIDECAR_TEMPLATE}); empty for an edge Envoy
-   * @param nodeInFirstRequestOnly whether Envoy sends its node in each xDS stream's first request
-   *     only ({@code set_node_on_first_message_only}), not in every request as the shipped
-   *     bootstraps do
+   * @param nodeInEveryRequest whether Envoy sends its node in every xDS request, not in each
+   *     stream's first only as the shipped bootstraps have it ({@code
+   *     set_node_on_first_message_only})
    */
   static String render(
       String nodeId,
@@ -59,7 +59,7 @@ public final class EnvoyBootstrap {
       EnvoyProcess.XdsMode xdsMode,
       List<Integer> xdsPorts,
       Optional<XdsTls> xdsTls,
-      boolean nodeInFirstRequestOnly) {
+      boolean nodeInEveryRequest) {
     Path template =
         EnvoyBinary.repoRoot().resolve(sidecarOf.isPresent() ? SIDECAR_TEMPLATE : TEMPLATE);
     try {
@@ -75,9 +75,9 @@ public final class EnvoyBootstrap {
       ((ObjectNode) bootstrap.at("/admin/address/socket_address")).put("port_value", 0);
       ((ObjectNode) bootstrap.at("/dynamic_resources/ads_config"))
           .put("api_type", xdsMode.apiType());
-      if (nodeInFirstRequestOnly) {
+      if (nodeInEveryRequest) {
         ((ObjectNode) bootstrap.at("/dynamic_resources/ads_config"))
-            .put("set_node_on_first_message_only", true);
+            .put("set_node_on_first_message_only", false);
       }
       ArrayNode endpoints =
           ((ObjectNode) xdsCluster(bootstrap, template).at("/load_assignment/endpoints/0"))

@@ -359,7 +359,7 @@ public final class EnvoyProcess implements AutoCloseable {
     // Cluster and xDS config changes are what end-to-end failures usually hinge on.
     private String componentLogLevel = "upstream:debug,config:debug";
     private java.util.Optional<EnvoyBootstrap.XdsTls> xdsTls = java.util.Optional.empty();
-    private boolean nodeInFirstRequestOnly;
+    private boolean nodeInEveryRequest;
 
     private Builder() {}
 
@@ -432,11 +432,11 @@ public final class EnvoyProcess implements AutoCloseable {
     }
 
     /**
-     * Sends the node in each xDS stream's first request only ({@code
-     * set_node_on_first_message_only: true}, as Istio's bootstrap does); every request by default.
+     * Sends the node in every xDS request ({@code set_node_on_first_message_only: false}, Envoy's
+     * default); by default in each stream's first request only, as the shipped bootstraps have it.
      */
-    public Builder nodeInFirstRequestOnly() {
-      this.nodeInFirstRequestOnly = true;
+    public Builder nodeInEveryRequest() {
+      this.nodeInEveryRequest = true;
       return this;
     }
 
@@ -457,7 +457,7 @@ public final class EnvoyProcess implements AutoCloseable {
         Files.writeString(
             bootstrap,
             EnvoyBootstrap.render(
-                id, nodeCluster, sidecarOf, xdsMode, xdsPorts, xdsTls, nodeInFirstRequestOnly));
+                id, nodeCluster, sidecarOf, xdsMode, xdsPorts, xdsTls, nodeInEveryRequest));
         List<String> command =
             new ArrayList<>(
                 List.of(
