@@ -190,6 +190,23 @@ final class DeltaFanout implements Callable<Integer> {
   int callsPerService;
 
   @Option(
+      names = "--node",
+      defaultValue = "ENVOY",
+      description =
+          "What the simulated Envoys say of themselves: ENVOY, as Envoy 1.40 does (the list of its"
+              + " 516 extensions, 61 KB), or MINIMAL (id, cluster and metadata; the node of the"
+              + " figures before 2026-12-08). Default: ${DEFAULT-VALUE}")
+  EnvoyNodes nodes;
+
+  @Option(
+      names = "--node-every-request",
+      description =
+          "Clients of Signalbox send their node in every request, as clients of the bare server do"
+              + " (java-control-plane reads each request's node). Without it they send it in each"
+              + " stream's first request only, as Signalbox's bootstraps have Envoy do.")
+  boolean nodeEveryRequest;
+
+  @Option(
       names = "--no-baseline",
       description =
           "Skip the bare java-control-plane server (BareJavaControlPlane). Without this, it runs with"
@@ -265,7 +282,8 @@ final class DeltaFanout implements Callable<Integer> {
     System.out.println("DeltaFanout: " + Jvm.describeHost());
     System.out.printf(
         "xds=%s clients=%s rounds=%d warmup=%d services=%d channels=%d pause=%dms"
-            + " changes-per-round=%d cp-jvm-opts=%s%n",
+            + " changes-per-round=%d node=%s (Signalbox's clients: %s; the bare server's: every"
+            + " request) cp-jvm-opts=%s%n",
         xds,
         clientCounts,
         rounds,
@@ -274,6 +292,8 @@ final class DeltaFanout implements Callable<Integer> {
         channels,
         pauseMs,
         changesPerRound,
+        nodes,
+        nodeEveryRequest ? "every request" : "first request only",
         cpJvmOptions);
     Path workDir =
         workRoot
@@ -522,17 +542,23 @@ final class DeltaFanout implements Callable<Integer> {
         adsChannels.add(channel);
       }
       AtomicReference<Round> current = new AtomicReference<>();
+      // As each server's fleet has its Envoys send the node: the bare server's caches read it from
+      // every request, Signalbox's bootstraps send it in each stream's first.
+      boolean nodeInFirstRequestOnly = server == Server.SIGNALBOX && !nodeEveryRequest;
       List<FanoutClient> clients = new ArrayList<>();
       cleanup.add(() -> clients.forEach(FanoutClient::close));
       long connectStart = System.nanoTime();
       for (int i = 0; i < clientCount; i++) {
+        io.envoyproxy.envoy.config.core.v3.Node node =
+            nodes.of(
+                sidecars
+                    ? SimulatedEnvoy.sidecarNode(i, serviceName(i % services))
+                    : SimulatedEnvoy.edgeNode(i, NODE_CLUSTER));
         FanoutClient client =
-            sidecars
-                ? new DeltaXdsClient(
-                    i, SimulatedEnvoy.sidecarNode(i, serviceName(i % services)), current::get)
-                : xds == EnvoyProcess.XdsMode.SOTW
-                    ? new SotwXdsClient(i, NODE_CLUSTER, current::get)
-                    : new DeltaXdsClient(i, NODE_CLUSTER, current::get, change == Change.ROUTE);
+            xds == EnvoyProcess.XdsMode.SOTW && !sidecars
+                ? new SotwXdsClient(i, node, nodeInFirstRequestOnly, current::get)
+                : new DeltaXdsClient(
+                    i, node, nodeInFirstRequestOnly, current::get, change == Change.ROUTE);
         clients.add(client);
         client.start(
             AggregatedDiscoveryServiceGrpc.newStub(adsChannels.get(i % adsChannels.size())));

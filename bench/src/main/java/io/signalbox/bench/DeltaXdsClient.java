@@ -44,8 +44,17 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
 
   DeltaXdsClient(
       int index, io.envoyproxy.envoy.config.core.v3.Node node, Supplier<Round> currentRound) {
-    super(index, node, currentRound);
-    this.routes = false;
+    this(index, node, false, currentRound, false);
+  }
+
+  DeltaXdsClient(
+      int index,
+      io.envoyproxy.envoy.config.core.v3.Node node,
+      boolean nodeInFirstRequestOnly,
+      Supplier<Round> currentRound,
+      boolean routes) {
+    super(index, node, nodeInFirstRequestOnly, currentRound);
+    this.routes = routes;
   }
 
   @Override

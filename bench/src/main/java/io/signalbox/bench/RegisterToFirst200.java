@@ -144,6 +144,14 @@ final class RegisterToFirst200 implements Callable<Integer> {
   String hungGroup;
 
   @Option(
+      names = "--node-every-request",
+      defaultValue = "false",
+      description =
+          "Have Envoy send its node in every xDS request (Envoy's default), not in each stream's"
+              + " first only as the shipped bootstraps have it. Default: ${DEFAULT-VALUE}")
+  boolean nodeEveryRequest;
+
+  @Option(
       names = "--breakdown",
       description =
           "Also timestamp, per registration, when the snapshot is published and when CDS/EDS/RDS "
@@ -189,16 +197,18 @@ final class RegisterToFirst200 implements Callable<Integer> {
               .usePlaintext()
               .build();
       cleanup.add(channel::shutdownNow);
-      EnvoyProcess envoy =
-          cleanup.add(
-              EnvoyProcess.builder()
-                  .nodeId("bench-edge-1")
-                  .nodeCluster("edge")
-                  .xdsPort(controlPlane.grpcPort())
-                  .xdsMode(xdsMode)
-                  .logLevel(envoyLogLevel)
-                  .componentLogLevel(envoyComponentLogLevel)
-                  .start());
+      EnvoyProcess.Builder envoyBuilder =
+          EnvoyProcess.builder()
+              .nodeId("bench-edge-1")
+              .nodeCluster("edge")
+              .xdsPort(controlPlane.grpcPort())
+              .xdsMode(xdsMode)
+              .logLevel(envoyLogLevel)
+              .componentLogLevel(envoyComponentLogLevel);
+      if (nodeEveryRequest) {
+        envoyBuilder.nodeInEveryRequest();
+      }
+      EnvoyProcess envoy = cleanup.add(envoyBuilder.start());
       envoy.awaitReady(java.time.Duration.ofSeconds(30));
       System.out.println("Envoy ready: " + envoy);
       for (int i = 0; i < hungClients; i++) {

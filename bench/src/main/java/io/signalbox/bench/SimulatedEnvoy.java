@@ -19,6 +19,8 @@ abstract class SimulatedEnvoy<Q extends Message, R extends Message>
 
   protected final int index;
   protected final Node node;
+  private final boolean nodeInFirstRequestOnly;
+  private boolean sentFirst; // guarded by this
   protected final Supplier<Round> currentRound;
   private ClientCallStreamObserver<Q> requests;
   protected volatile int assignmentCount;
@@ -28,15 +30,29 @@ abstract class SimulatedEnvoy<Q extends Message, R extends Message>
   private volatile boolean completed;
 
   SimulatedEnvoy(int index, String nodeCluster, Supplier<Round> currentRound) {
-    this(
-        index,
-        Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build(),
-        currentRound);
+    this(index, edgeNode(index, nodeCluster), currentRound);
+  }
+
+  /** The node of an edge Envoy of {@code nodeCluster}: its id and cluster. */
+  static Node edgeNode(int index, String nodeCluster) {
+    return Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
   }
 
   SimulatedEnvoy(int index, Node node, Supplier<Round> currentRound) {
+    this(index, node, false, currentRound);
+  }
+
+  /**
+   * @param nodeInFirstRequestOnly whether the node goes in the stream's first request only, as
+   *     Envoy sends it with {@code set_node_on_first_message_only} (Signalbox's bootstraps), or in
+   *     every request (Envoy's default, which java-control-plane's caches need: they read each
+   *     request's node)
+   */
+  SimulatedEnvoy(
+      int index, Node node, boolean nodeInFirstRequestOnly, Supplier<Round> currentRound) {
     this.index = index;
     this.node = node;
+    this.nodeInFirstRequestOnly = nodeInFirstRequestOnly;
     this.currentRound = currentRound;
   }
 
@@ -99,8 +115,17 @@ abstract class SimulatedEnvoy<Q extends Message, R extends Message>
 
   protected synchronized void send(Q request) {
     if (!failed()) {
-      requests.onNext(request);
+      requests.onNext(nodeInFirstRequestOnly && sentFirst ? withoutNode(request) : request);
+      sentFirst = true;
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private Q withoutNode(Q request) {
+    return (Q)
+        request.toBuilder()
+            .clearField(request.getDescriptorForType().findFieldByName("node"))
+            .build();
   }
 
   @Override

@@ -61,6 +61,14 @@ final class SotwXdsClient extends SimulatedEnvoy<DiscoveryRequest, DiscoveryResp
     super(index, node, currentRound);
   }
 
+  SotwXdsClient(
+      int index,
+      io.envoyproxy.envoy.config.core.v3.Node node,
+      boolean nodeInFirstRequestOnly,
+      Supplier<Round> currentRound) {
+    super(index, node, nodeInFirstRequestOnly, currentRound);
+  }
+
   @Override
   public void start(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
     stub.streamAggregatedResources(this);
