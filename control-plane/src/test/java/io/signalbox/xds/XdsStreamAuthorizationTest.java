@@ -41,6 +41,7 @@ class XdsStreamAuthorizationTest {
       "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
   private final List<String> groupsThatReachedTheServer = new CopyOnWriteArrayList<>();
+  private final List<Node> nodesThatReachedTheServer = new CopyOnWriteArrayList<>();
 
   /** What the stand-in's stream observers were told of their stream's end, and how it went. */
   private final List<String> serverToldOfTheEnd = new CopyOnWriteArrayList<>();
@@ -71,6 +72,7 @@ class XdsStreamAuthorizationTest {
                       @Override
                       public void onNext(DiscoveryRequest request) {
                         groupsThatReachedTheServer.add(request.getNode().getCluster());
+                        nodesThatReachedTheServer.add(request.getNode());
                         responses.onNext(
                             DiscoveryResponse.newBuilder()
                                 .setTypeUrl(request.getTypeUrl())
@@ -359,6 +361,38 @@ class XdsStreamAuthorizationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
     assertThat(ended.get()).as("the edge identity may not fetch the default group").isNull();
     assertThat(groupsThatReachedTheServer).containsExactly("edge", "edge");
+  }
+
+  @Test
+  void theExtensionsEnvoyListsInItsNodeAreNeitherPassedOnNorKept() {
+    Node listingExtensions =
+        node("edge", "").toBuilder()
+            .setUserAgentName("envoy")
+            .addExtensions(
+                io.envoyproxy.envoy.config.core.v3.Extension.newBuilder()
+                    .setName("envoy.filters.http.router")
+                    .setCategory("envoy.filters.http"))
+            .addExtensions(
+                io.envoyproxy.envoy.config.core.v3.Extension.newBuilder()
+                    .setName("envoy.filters.http.jwt_authn")
+                    .setCategory("envoy.filters.http"))
+            .build();
+    Node asKept = listingExtensions.toBuilder().clearExtensions().build();
+    List<DiscoveryResponse> received = new CopyOnWriteArrayList<>();
+    AtomicReference<Status> ended = new AtomicReference<>();
+    StreamObserver<DiscoveryRequest> requests = open(EDGE_ENVOY, received, ended);
+    requests.onNext(
+        DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(listingExtensions).build());
+    // Envoy's default: the node in every request; and without it, as Signalbox's bootstraps have
+    // it.
+    requests.onNext(
+        DiscoveryRequest.newBuilder().setTypeUrl(SECRET).setNode(listingExtensions).build());
+    requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SECRET).build());
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 3);
+    assertThat(ended.get()).isNull();
+    assertThat(nodesThatReachedTheServer).containsExactly(asKept, asKept, asKept);
+    assertThat(asKept.getUserAgentName()).isEqualTo("envoy");
   }
 
   @Test
