@@ -25,13 +25,13 @@ import io.signalbox.security.Identity;
  * ({@link KeptZones}), with RESOURCE_EXHAUSTED.
  *
  * <p>A stream's node is the one its first request names. Envoy may leave the node out of later
- * requests ({@code set_node_on_first_message_only}, which Istio's bootstrap sets): such a request
- * is passed on with the first request's node, so that it is authorized, grouped and cached as the
- * stream's (without it, a later request fell into the {@code default} group in the cache while the
- * stream's status stayed in its first group, or was refused as fetching {@code default}). A later
- * request naming another node id or group closes the stream with INVALID_ARGUMENT: no Envoy moves
- * its stream between groups. Every request is passed on with the stream's node as kept: without the
- * extensions Envoy lists ({@link #kept}). Runs inside {@link
+ * requests ({@code set_node_on_first_message_only}, which Signalbox's and Istio's bootstraps set):
+ * such a request is passed on with the first request's node, so that it is authorized, grouped and
+ * cached as the stream's (without it, a later request fell into the {@code default} group in the
+ * cache while the stream's status stayed in its first group, or was refused as fetching {@code
+ * default}). A later request naming another node id or group closes the stream with
+ * INVALID_ARGUMENT: no Envoy moves its stream between groups. Every request is passed on with the
+ * stream's node as kept: without the extensions Envoy lists ({@link #kept}). Runs inside {@link
  * io.signalbox.security.IdentityInterceptor}.
  */
 public final class XdsStreamAuthorization implements ServerInterceptor {
@@ -224,7 +224,7 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
     return null;
   }
 
-  /** {@code message}, a request that names no node, naming {@code node}. */
+  /** {@code message} naming {@code node}, whether it named another or none. */
   @SuppressWarnings("unchecked")
   private static <Q> Q withNode(Q message, Node node) {
     if (message instanceof DiscoveryRequest request) {
