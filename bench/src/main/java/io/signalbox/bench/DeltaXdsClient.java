@@ -32,21 +32,10 @@ final class DeltaXdsClient extends SimulatedEnvoy<DeltaDiscoveryRequest, DeltaDi
   /** Whether this client also subscribes to the gateway's route configuration. */
   private final boolean routes;
 
-  DeltaXdsClient(int index, String nodeCluster, Supplier<Round> currentRound) {
-    this(index, nodeCluster, currentRound, false);
-  }
-
-  /** With {@code routes}: also subscribed to the gateway's route configuration, as Envoy's RDS. */
-  DeltaXdsClient(int index, String nodeCluster, Supplier<Round> currentRound, boolean routes) {
-    super(index, nodeCluster, currentRound);
-    this.routes = routes;
-  }
-
-  DeltaXdsClient(
-      int index, io.envoyproxy.envoy.config.core.v3.Node node, Supplier<Round> currentRound) {
-    this(index, node, false, currentRound, false);
-  }
-
+  /**
+   * With {@code routes}: also subscribed to the gateway's route configuration, as Envoy's RDS; with
+   * {@code nodeInFirstRequestOnly}, as {@link SimulatedEnvoy} says.
+   */
   DeltaXdsClient(
       int index,
       io.envoyproxy.envoy.config.core.v3.Node node,

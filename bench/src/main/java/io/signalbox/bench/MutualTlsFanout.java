@@ -71,6 +71,15 @@ final class MutualTlsFanout implements Callable<Integer> {
   int roundTimeoutMs;
 
   @Option(
+      names = "--node",
+      defaultValue = "ENVOY",
+      description =
+          "What the simulated Envoys say of themselves, in each stream's first request as"
+              + " Signalbox's bootstraps have it: ENVOY (Envoy 1.40's node, 516 extensions) or"
+              + " MINIMAL (id and cluster). Default: ${DEFAULT-VALUE}")
+  EnvoyNodes nodes;
+
+  @Option(
       names = "--work-dir",
       defaultValue = "target/bench-runs",
       description = "Default: ${DEFAULT-VALUE}")
@@ -106,7 +115,9 @@ final class MutualTlsFanout implements Callable<Integer> {
         ManagedChannel channel =
             controlPlane.channel().directExecutor().maxInboundMessageSize(64 * 1024 * 1024).build();
         channels.add(channel);
-        DeltaXdsClient client = new DeltaXdsClient(i, NODE_CLUSTER, current::get);
+        DeltaXdsClient client =
+            new DeltaXdsClient(
+                i, nodes.of(SimulatedEnvoy.edgeNode(i, NODE_CLUSTER)), true, current::get, false);
         fleet.add(client);
         client.start(AggregatedDiscoveryServiceGrpc.newStub(channel));
       }

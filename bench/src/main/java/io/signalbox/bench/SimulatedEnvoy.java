@@ -29,17 +29,9 @@ abstract class SimulatedEnvoy<Q extends Message, R extends Message>
   private volatile Throwable error;
   private volatile boolean completed;
 
-  SimulatedEnvoy(int index, String nodeCluster, Supplier<Round> currentRound) {
-    this(index, edgeNode(index, nodeCluster), currentRound);
-  }
-
   /** The node of an edge Envoy of {@code nodeCluster}: its id and cluster. */
   static Node edgeNode(int index, String nodeCluster) {
     return Node.newBuilder().setId("bench-client-" + index).setCluster(nodeCluster).build();
-  }
-
-  SimulatedEnvoy(int index, Node node, Supplier<Round> currentRound) {
-    this(index, node, false, currentRound);
   }
 
   /**

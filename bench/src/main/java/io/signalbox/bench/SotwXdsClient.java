@@ -52,15 +52,6 @@ final class SotwXdsClient extends SimulatedEnvoy<DiscoveryRequest, DiscoveryResp
   private String edsVersion = "";
   private String edsNonce = "";
 
-  SotwXdsClient(int index, String nodeCluster, Supplier<Round> currentRound) {
-    super(index, nodeCluster, currentRound);
-  }
-
-  SotwXdsClient(
-      int index, io.envoyproxy.envoy.config.core.v3.Node node, Supplier<Round> currentRound) {
-    super(index, node, currentRound);
-  }
-
   SotwXdsClient(
       int index,
       io.envoyproxy.envoy.config.core.v3.Node node,
