@@ -12,6 +12,23 @@ public final class TestRegistrations {
 
   private TestRegistrations() {}
 
+  /**
+   * Instance {@code id} at {@code address}:{@code port}. With an application port, it is behind a
+   * sidecar: {@code port} is the sidecar's inbound listener and the application listens on {@code
+   * applicationPort}; 0 for none.
+   */
+  public static Instance instance(String id, String address, int port, int applicationPort) {
+    return new Instance(
+        id,
+        address,
+        address,
+        port,
+        "",
+        Instance.DEFAULT_WEIGHT,
+        java.util.Map.of(),
+        applicationPort);
+  }
+
   /** {@code instanceId} of {@code service} at 10.0.0.1:8080, with one route: {@code prefix}. */
   public static Registration withPrefix(String service, String instanceId, String prefix) {
     return new Registration(

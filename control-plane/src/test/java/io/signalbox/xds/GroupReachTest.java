@@ -7,7 +7,6 @@ import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.TestJwtProviders;
 import io.signalbox.metrics.SignalboxMetrics;
 import io.signalbox.model.AuthRequirement;
-import io.signalbox.model.Instance;
 import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
@@ -16,13 +15,13 @@ import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.testing.TestClock;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
@@ -66,7 +65,7 @@ class GroupReachTest {
   private static Registration instance(String service, String id, int appPort, List<String> calls) {
     return new Registration(
             service,
-            new Instance(id, address(id), address(id), 15006, "", 1, Map.of(), appPort),
+            TestRegistrations.instance(id, address(id), 15006, appPort),
             List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build()))
         .withMesh(new MeshPolicy(List.of(), calls));
   }
@@ -314,14 +313,10 @@ class GroupReachTest {
                 .register(
                     new Registration(
                         service,
-                        new Instance(
+                        TestRegistrations.instance(
                             "i" + step,
                             "10.1." + step / 200 + "." + step % 200,
-                            "10.1.0.1",
                             9000,
-                            "",
-                            1,
-                            Map.of(),
                             service.equals("svc-3") ? 8080 : 0),
                         List.of(route.build())),
                     Optional.empty())
@@ -345,7 +340,7 @@ class GroupReachTest {
         store.register(
             new Registration(
                     caller,
-                    new Instance(id, address(id), address(id), 15006, "", 1, Map.of(), 8080),
+                    TestRegistrations.instance(id, address(id), 15006, 8080),
                     List.of(route.build()))
                 .withMesh(new MeshPolicy(List.of(), calls)),
             Optional.empty());

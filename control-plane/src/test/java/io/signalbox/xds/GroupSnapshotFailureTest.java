@@ -13,12 +13,12 @@ import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
 import io.signalbox.testing.TestClock;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -91,7 +91,7 @@ class GroupSnapshotFailureTest {
   private static Registration behindASidecar(String service, String address) {
     return new Registration(
         service,
-        new Instance(service + "-1", address, address, 15006, "", 1, Map.of(), 8080),
+        TestRegistrations.instance(service + "-1", address, 15006, 8080),
         List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build()),
         "");
   }

@@ -14,13 +14,13 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.signalbox.config.GatewaySettings;
 import io.signalbox.config.TestJwtProviders;
 import io.signalbox.model.AuthRequirement;
-import io.signalbox.model.Instance;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.Lease;
 import io.signalbox.store.LeasePolicy;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.XdsNames;
 import java.time.Clock;
@@ -140,7 +140,7 @@ class PolicyHandoverPublicationTest {
     store.register(
         new Registration(
             "orders",
-            new Instance("orders-1", "10.0.1.1", "10.0.1.1", 15006, "", 1, Map.of(), 8080),
+            TestRegistrations.instance("orders-1", "10.0.1.1", 15006, 8080),
             List.of(RouteSpec.builder(PathMatch.prefix("/orders")).build()),
             ""),
         Optional.empty());
@@ -194,10 +194,7 @@ class PolicyHandoverPublicationTest {
           RouteSpec.builder(PathMatch.prefix(prefix)).auth(AuthRequirement.of("corp")).build());
     }
     return new Registration(
-        "users",
-        new Instance(id, address, address, port, "", 1, Map.of(), applicationPort),
-        routes,
-        "");
+        "users", TestRegistrations.instance(id, address, port, applicationPort), routes, "");
   }
 
   private void startPublishing() {

@@ -9,7 +9,6 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.signalbox.config.GatewaySettings;
-import io.signalbox.model.Instance;
 import io.signalbox.model.MeshPolicy;
 import io.signalbox.model.PathMatch;
 import io.signalbox.model.Registration;
@@ -17,13 +16,13 @@ import io.signalbox.model.RegistryState;
 import io.signalbox.model.RouteSpec;
 import io.signalbox.store.InMemoryRegistryStore;
 import io.signalbox.store.LeasePolicy;
+import io.signalbox.testing.TestRegistrations;
 import io.signalbox.translate.GatewayTranslator;
 import io.signalbox.translate.PolicyHandover;
 import io.signalbox.translate.XdsNames;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +36,7 @@ class SidecarSnapshotsTest {
   private static Registration registration(String service, String id, int port, int appPort) {
     return new Registration(
         service,
-        new Instance(id, "10.0.0.1", "10.0.0.1", port, "", 1, Map.of(), appPort),
+        TestRegistrations.instance(id, "10.0.0.1", port, appPort),
         List.of(RouteSpec.builder(PathMatch.prefix("/" + service)).build()));
   }
 
@@ -181,7 +180,7 @@ class SidecarSnapshotsTest {
     store.register(
         new Registration(
             "billing",
-            new Instance("b2", "10.0.0.1", "10.0.0.1", 9002, "", 1, Map.of(), 0),
+            TestRegistrations.instance("b2", "10.0.0.1", 9002, 0),
             List.of(
                 RouteSpec.builder(PathMatch.prefix("/billing"))
                     .timeout(Duration.ofSeconds(3))
@@ -691,15 +690,7 @@ class SidecarSnapshotsTest {
                 .register(
                     new Registration(
                         service,
-                        new Instance(
-                            "i" + instance,
-                            address,
-                            address,
-                            9000 + instance % 3,
-                            "",
-                            1,
-                            Map.of(),
-                            0),
+                        TestRegistrations.instance("i" + instance, address, 9000 + instance % 3, 0),
                         List.of(route.build())),
                     Optional.empty())
                 .id());
@@ -721,7 +712,7 @@ class SidecarSnapshotsTest {
         store.register(
             new Registration(
                     "caller",
-                    new Instance("c1", "10.2.0.1", "10.2.0.1", 15006, "", 1, Map.of(), 8080),
+                    TestRegistrations.instance("c1", "10.2.0.1", 15006, 8080),
                     List.of(route.build()))
                 .withMesh(new MeshPolicy(List.of(), random.nextInt(5) == 0 ? List.of() : calls)),
             Optional.empty());
