@@ -50,8 +50,9 @@ public interface GroupSnapshots {
    * made} being what it made last, as long as the settings, the handover and the {@link
    * #certificateWindow} stay: a scoped sidecar group's own service and those it calls. Empty when
    * any change to the fleet may change it (an edge group; a sidecar group whose service names no
-   * callees), or when {@code made} is not what was made for the group last. The pipeline then asks
-   * only the groups a change reaches ({@link GroupReach}).
+   * callees), or when {@code made} is not one of the last two made for the group (two: its Envoys
+   * are judged both by the publication just sent and by the last one they all accepted). The
+   * pipeline then asks only the groups a change reaches ({@link GroupReach}).
    */
   default Optional<Set<String>> decidedOnlyBy(String group, ContentVersionedSnapshot made) {
     return Optional.empty();

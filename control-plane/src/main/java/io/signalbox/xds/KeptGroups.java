@@ -157,8 +157,9 @@ final class KeptGroups {
       // What the last walk sent it, or would have made it again: not made once more per verdict.
       return sent.forGroup(group);
     }
+    ContentVersionedSnapshot lastSent = sent != null ? sent : publication.snapshot();
     if (failures.containsKey(group)) {
-      return sentBases.getOrDefault(group, publication.snapshot()).forGroup(group);
+      return lastSent.forGroup(group);
     }
     ContentVersionedSnapshot base;
     try {
@@ -170,7 +171,7 @@ final class KeptGroups {
               publication.settings(),
               PolicyHandover.NONE);
     } catch (RuntimeException e) {
-      base = sentBases.getOrDefault(group, publication.snapshot());
+      base = lastSent;
     }
     return base.forGroup(group);
   }
@@ -186,8 +187,9 @@ final class KeptGroups {
   }
 
   /**
-   * Sends every group kept its snapshot of {@code fleet}, built from {@code state} with {@code
-   * settings}, forgetting the groups whose Envoys have all gone. Call with the lock held.
+   * Sends each group kept that the change reaches ({@link GroupReach#reached}) its snapshot of
+   * {@code fleet}, built from {@code state} with {@code settings}, forgetting the groups whose
+   * Envoys have all gone. Call with the lock held.
    */
   void sendEach(ContentVersionedSnapshot fleet, RegistryState state, GatewaySettings settings) {
     FleetPublication publication =

@@ -93,23 +93,24 @@ final class SnapshotUptake {
         if (stream.closed) {
           continue; // Before its group's snapshot is asked for: the group may be gone.
         }
+        // Unsure until judged to hold what it was sent with nothing unanswered: also when asking
+        // for its group's snapshot fails.
+        stillUnsure.add(stream);
         // Outside the stream's monitor: a sidecar group's snapshot may be made here.
         ContentVersionedSnapshot snapshot = sent.apply(stream.group);
         synchronized (stream) {
-          if (stream.laggingSince(laggingBefore).isPresent()) {
-            // Lagging Envoys neither delay nor decide the verdict.
-            stillUnsure.add(stream);
-            continue;
+          Optional<Instant> unansweredSince = stream.laggingSince(Instant.MAX);
+          if (unansweredSince.filter(since -> since.isBefore(laggingBefore)).isPresent()) {
+            continue; // Lagging Envoys neither delay nor decide the verdict.
           }
           judged = true;
-          boolean holds = holdsWhatItWasSent(stream, snapshot);
-          if (!holds || stream.laggingSince(Instant.MAX).isPresent()) {
+          if (!holdsWhatItWasSent(stream, snapshot)) {
+            return Optional.of(FleetVerdict.Kind.PENDING);
+          }
+          if (unansweredSince.isEmpty()) {
             // A stream with a response unanswered may lag by the next verdict, and then no longer
             // decides it: judged again until it answers.
-            stillUnsure.add(stream);
-          }
-          if (!holds) {
-            return Optional.of(FleetVerdict.Kind.PENDING);
+            stillUnsure.remove(stillUnsure.size() - 1);
           }
         }
       }
@@ -145,7 +146,8 @@ final class SnapshotUptake {
    * streams again. Told by the pipeline, which asks for the verdicts.
    */
   void groupSent(String group) {
-    unsure.addAll(streamsOf.apply(group));
+    // One by one as changed: a stream closing meanwhile must not stay unsure for good.
+    streamsOf.apply(group).forEach(this::changed);
   }
 
   /**

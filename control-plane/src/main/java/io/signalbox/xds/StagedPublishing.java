@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
-import java.util.function.Function;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,7 +88,7 @@ final class StagedPublishing {
     if (handover != Outcome.DONE) {
       return handover;
     }
-    return publishStages(next, groups::reached) ? Outcome.DONE : Outcome.PAUSED;
+    return publishStages(next, () -> groups.reached(next)) ? Outcome.DONE : Outcome.PAUSED;
   }
 
   /**
@@ -171,7 +170,7 @@ final class StagedPublishing {
         }
       }
     }
-    if (!publishStages(target, step -> groups.names().stream().filter(which).toList())) {
+    if (!publishStages(target, () -> groups.names().stream().filter(which).toList())) {
       return Outcome.PAUSED;
     }
     Map<String, StagedChange.GroupStage> sent = new LinkedHashMap<>();
@@ -211,7 +210,7 @@ final class StagedPublishing {
    * kept.
    */
   private boolean publishStages(
-      FleetPublication target, Function<FleetPublication, Collection<String>> which) {
+      FleetPublication target, java.util.function.Supplier<Collection<String>> which) {
     if (stageTimeout.isZero()) {
       return true;
     }
@@ -220,7 +219,7 @@ final class StagedPublishing {
       // A group whose snapshot cannot be made is planned no stage: it stays where it is.
       change =
           StagedChange.plan(
-              which.apply(target),
+              which.get(),
               groups::sentBase,
               group -> {
                 ContentVersionedSnapshot base = groups.madeFor(group, target);

@@ -106,9 +106,10 @@ public final class XdsStreamAuthorization implements ServerInterceptor {
           audit.record(who, "xds.stream", "node", AuditLog.Outcome.DENIED, reason);
           refuse(Status.INVALID_ARGUMENT.withDescription(reason));
           return;
-        } else {
-          // The same Envoy's node again (sent with every request, Envoy's default): served as the
-          // stream's, its extensions dropped again rather than held by what keeps the request.
+        } else if (node.getExtensionsCount() != 0) {
+          // The same Envoy's node again, with its extensions (sent with every request, Envoy's
+          // default): served as the stream's, rather than held by what keeps the request. A node
+          // without them is passed on as it came: no request made again for nothing.
           message = withNode(message, streamNode);
         }
         // Access rules name fleets: an Envoy allowed a fleet may fetch it in whichever zone it is.

@@ -1,6 +1,7 @@
 package io.signalbox.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.rpc.Status;
 import io.envoyproxy.controlplane.cache.Resources;
@@ -245,6 +246,24 @@ class VerdictWithoutRejectionsTest {
 
     assertThat(fullVerdict().kind()).as("no Envoy decides").isEqualTo(Kind.PENDING);
     assertThat(quickVerdict()).contains(Kind.PENDING);
+  }
+
+  @Test
+  void anEnvoyWhoseGroupsSnapshotCouldNotBeHadIsJudgedByTheNextVerdict() {
+    deltaAsk(1, CDS);
+    deltaAnswer(1, CDS, deltaSend(1, CDS, REFERENCE), false);
+
+    assertThatThrownBy(
+            () ->
+                tracker.verdictWithoutRejections(
+                    group -> {
+                      throw new IllegalStateException("no snapshot of " + group);
+                    }))
+        .isInstanceOf(IllegalStateException.class);
+
+    assertThat(quickVerdict())
+        .as("edge-1 runs the reference, not what was sent")
+        .contains(Kind.PENDING);
   }
 
   @Test
